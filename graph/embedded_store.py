@@ -1,0 +1,506 @@
+"""The embedded store: one SQLite file in WAL mode, traversals as recursive CTEs.
+
+Nodes get integer row ids so traversals join integers, not text. Every statement is a constant
+with parameters; sets of ids travel as one JSON parameter read by `json_each`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from graph.store import (
+    FLOW_TYPES,
+    Changes,
+    Direction,
+    EdgeView,
+    ItemState,
+    NodeView,
+    StepUse,
+    StoredEvent,
+    Subgraph,
+    decimal_or_none,
+    decimal_text,
+    node_view,
+)
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    voids TEXT,
+    effects TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_voids ON events (voids) WHERE voids IS NOT NULL;
+CREATE TABLE IF NOT EXISTS nodes (
+    nid INTEGER PRIMARY KEY,
+    gid TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    part TEXT,
+    unit TEXT,
+    qty TEXT,
+    consumed TEXT,
+    status TEXT,
+    created_by TEXT,
+    created_at TEXT,
+    props TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS nodes_created_by ON nodes (created_by) WHERE created_by IS NOT NULL;
+CREATE TABLE IF NOT EXISTS edges (
+    src INTEGER NOT NULL,
+    dst INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    flow INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    qty TEXT,
+    share REAL,
+    part TEXT,
+    until TEXT,
+    compartment TEXT,
+    closed_by TEXT
+);
+CREATE INDEX IF NOT EXISTS edges_down ON edges (src, flow, at, dst);
+CREATE INDEX IF NOT EXISTS edges_up ON edges (dst, flow, at, src);
+CREATE INDEX IF NOT EXISTS edges_event ON edges (event);
+CREATE INDEX IF NOT EXISTS edges_closed_by ON edges (closed_by) WHERE closed_by IS NOT NULL;
+CREATE TABLE IF NOT EXISTS status_log (
+    nid INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_log_nid ON status_log (nid, at);
+CREATE INDEX IF NOT EXISTS status_log_event ON status_log (event);
+"""
+
+FIND_EVENTS = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+FROM events e LEFT JOIN events v ON v.voids = e.event_id
+WHERE e.event_id IN (SELECT value FROM json_each(?))
+"""
+EVENTS_AFTER = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+FROM events e LEFT JOIN events v ON v.voids = e.event_id
+WHERE e.seq > ? ORDER BY e.seq LIMIT ?
+"""
+INSERT_EVENT = """
+INSERT INTO events (event_id, type, at, payload, digest, voids, effects)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+ITEMS = """
+SELECT nid, gid, kind, part, unit, qty, consumed, status, created_by FROM nodes
+WHERE gid IN (SELECT value FROM json_each(?))
+"""
+NODE_BY_GID = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n WHERE n.gid = ?
+"""
+NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
+MAX_NID = "SELECT COALESCE(MAX(nid), 0) FROM nodes"
+INSERT_NODE = """
+INSERT INTO nodes (nid, gid, kind, part, unit, qty, consumed, created_by, created_at, props)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+INSERT_EDGE = """
+INSERT INTO edges (src, dst, type, flow, at, event, qty, share, part, until, compartment)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+SET_CONSUMED = "UPDATE nodes SET consumed = ? WHERE nid = ?"
+CLOSE_CART = """
+UPDATE edges SET until = ?, closed_by = ?
+WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ?
+"""
+OPEN_CARTS = """
+SELECT l.gid, c.gid FROM nodes l
+JOIN edges e ON e.src = l.nid AND e.type = 'IN_CART' AND e.until IS NULL
+JOIN nodes c ON c.nid = e.dst
+WHERE l.gid IN (SELECT value FROM json_each(?))
+"""
+INSERT_STATUS = "INSERT INTO status_log (nid, status, reason, at, event) VALUES (?, ?, ?, ?, ?)"
+STATUS_NIDS_OF_EVENT = "SELECT nid FROM status_log WHERE event = ?"
+RECOMPUTE_STATUS = """
+UPDATE nodes SET status = (
+    SELECT s.status FROM status_log s WHERE s.nid = nodes.nid
+    ORDER BY s.at DESC, s.rowid DESC LIMIT 1
+) WHERE nid IN (SELECT value FROM json_each(?))
+"""
+DEPENDENTS = """
+WITH created AS (SELECT nid FROM nodes WHERE created_by = :event)
+SELECT event FROM edges WHERE src IN created AND event <> :event
+UNION SELECT event FROM edges WHERE dst IN created AND event <> :event
+UNION SELECT event FROM status_log WHERE nid IN created AND event <> :event
+UNION SELECT closed_by FROM edges WHERE event = :event AND closed_by IS NOT NULL
+"""
+REOPEN_CARTS = "UPDATE edges SET until = NULL, closed_by = NULL WHERE closed_by = ?"
+DELETE_EDGES_OF_EVENT = "DELETE FROM edges WHERE event = ?"
+DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
+DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
+
+WALK_DOWN = """
+WITH RECURSIVE walk (nid, depth) AS (
+    SELECT ?1, 0
+    UNION
+    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.nid
+    WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
+)
+INSERT INTO temp.reach (nid, depth) SELECT nid, MIN(depth) FROM walk GROUP BY nid
+"""
+WALK_UP = """
+WITH RECURSIVE walk (nid, depth) AS (
+    SELECT ?1, 0
+    UNION
+    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.nid
+    WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
+)
+INSERT INTO temp.reach (nid, depth) SELECT nid, MIN(depth) FROM walk GROUP BY nid
+"""
+REACH_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS reach (nid INTEGER PRIMARY KEY, depth INTEGER NOT NULL)"
+)
+CLEAR_REACH = "DELETE FROM temp.reach"
+REACHED_NODES = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props, r.depth
+FROM temp.reach r JOIN nodes n ON n.nid = r.nid
+"""
+REACHED_EDGES = """
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM temp.reach r
+JOIN edges e ON e.src = r.nid AND e.flow = 1 AND e.at <= ?
+JOIN temp.reach r2 ON r2.nid = e.dst
+JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
+"""
+EQUIPMENT_STEPS = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes q
+JOIN edges e ON e.dst = q.nid AND e.type = 'ON'
+JOIN nodes n ON n.nid = e.src
+WHERE q.gid = ? AND e.at <= ? AND e.until >= ?
+ORDER BY e.at, n.gid
+"""
+STEP_INPUTS = """
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM edges e JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
+WHERE e.type = 'CONSUMED_BY' AND d.gid IN (SELECT value FROM json_each(?))
+ORDER BY d.gid, s.gid
+"""
+STEP_OUTPUTS = """
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM edges e JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
+WHERE e.type = 'PRODUCED' AND s.gid IN (SELECT value FROM json_each(?))
+ORDER BY s.gid, d.gid
+"""
+COUNT_KINDS = "SELECT kind, COUNT(*) FROM nodes GROUP BY kind"
+COUNT_EDGES = "SELECT COUNT(*) FROM edges"
+COUNT_EVENTS = "SELECT COUNT(*) FROM events"
+CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
+
+FLOW = frozenset(FLOW_TYPES)
+NO_LIMIT = 1 << 30
+END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+
+
+def _node(row: Sequence[Any]) -> NodeView:
+    return node_view(
+        row[1],
+        row[2],
+        part=row[3],
+        unit=row[4],
+        qty=decimal_or_none(row[5]),
+        consumed=decimal_or_none(row[6]),
+        status=row[7],
+        created_at=row[8],
+        created_by=row[9],
+        props=json.loads(row[10]),
+    )
+
+
+def _edge(row: Sequence[Any]) -> EdgeView:
+    return EdgeView(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _stored_event(row: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+def _ids(values: Iterable[Any]) -> str:
+    return json.dumps(list(values))
+
+
+class EmbeddedTx:
+    """One write transaction on the embedded store (the store's write lock is held)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._nids: dict[str, int] = {}
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        rows = self._conn.execute(FIND_EVENTS, (_ids(event_ids),)).fetchall()
+        return {row[0]: _stored_event(row) for row in rows}
+
+    def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
+        found: dict[str, ItemState] = {}
+        for nid, gid, kind, part, unit, qty, consumed, status, created_by in self._conn.execute(
+            ITEMS, (_ids(gids),)
+        ):
+            self._nids[gid] = nid
+            found[gid] = ItemState(
+                gid,
+                kind,
+                part,
+                unit,
+                decimal_or_none(qty),
+                decimal_or_none(consumed) or Decimal(0),
+                status,
+                created_by,
+            )
+        return found
+
+    def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
+        carts: dict[str, list[str]] = {}
+        for lot, cart in self._conn.execute(OPEN_CARTS, (_ids(lots),)):
+            carts.setdefault(lot, []).append(cart)
+        return carts
+
+    def dependents(self, event_id: str) -> list[str]:
+        rows = self._conn.execute(DEPENDENTS, {"event": event_id}).fetchall()
+        return sorted(row[0] for row in rows)
+
+    def apply(self, changes: Changes) -> None:
+        conn = self._conn
+        status_nids: set[int] = set()
+        for event_id in changes.voided:
+            status_nids.update(row[0] for row in conn.execute(STATUS_NIDS_OF_EVENT, (event_id,)))
+            conn.execute(REOPEN_CARTS, (event_id,))
+            conn.execute(DELETE_EDGES_OF_EVENT, (event_id,))
+            conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
+            conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
+        if changes.voided:
+            self._nids.clear()  # deleted nodes may be created again under new row ids
+        next_nid = conn.execute(MAX_NID).fetchone()[0] + 1
+        node_rows = []
+        for offset, node in enumerate(changes.nodes):
+            nid = next_nid + offset
+            self._nids[node.gid] = nid
+            consumed = "0" if node.kind in ("lot", "serial") else None
+            node_rows.append(
+                (
+                    nid,
+                    node.gid,
+                    node.kind,
+                    node.part,
+                    node.unit,
+                    decimal_text(node.qty),
+                    consumed,
+                    node.created_by,
+                    node.created_at,
+                    json.dumps(node.props, sort_keys=True),
+                )
+            )
+        conn.executemany(INSERT_NODE, node_rows)
+        nid = self._resolver(
+            [e.src for e in changes.edges]
+            + [e.dst for e in changes.edges]
+            + [c.lot for c in changes.cart_closes]
+            + [c.cart for c in changes.cart_closes]
+            + [s.gid for s in changes.statuses]
+            + list(changes.consumed)
+        )
+        conn.executemany(
+            INSERT_EDGE,
+            [
+                (
+                    nid(e.src),
+                    nid(e.dst),
+                    e.type,
+                    1 if e.type in FLOW else 0,
+                    e.at,
+                    e.event,
+                    decimal_text(e.qty),
+                    e.share,
+                    e.part,
+                    e.until,
+                    e.compartment,
+                )
+                for e in changes.edges
+            ],
+        )
+        conn.executemany(
+            CLOSE_CART, [(c.at, c.event, nid(c.lot), nid(c.cart)) for c in changes.cart_closes]
+        )
+        conn.executemany(
+            INSERT_STATUS,
+            [(nid(s.gid), s.status, s.reason, s.at, s.event) for s in changes.statuses],
+        )
+        status_nids.update(nid(s.gid) for s in changes.statuses)
+        conn.executemany(
+            SET_CONSUMED,
+            [
+                (decimal_text(value), nid(gid))
+                for gid, value in changes.consumed.items()
+                if nid(gid, missing_ok=True) is not None
+            ],
+        )
+        if status_nids:
+            conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
+        conn.executemany(
+            INSERT_EVENT,
+            [
+                (e.event_id, e.type, e.at, e.payload, e.digest, e.voids, e.effects)
+                for e in changes.events
+            ],
+        )
+
+    def _resolver(self, gids: Iterable[str]) -> Callable[..., Any]:
+        missing = {gid for gid in gids if gid not in self._nids}
+        if missing:
+            self._nids.update(self._conn.execute(NIDS, (_ids(sorted(missing)),)).fetchall())
+
+        def nid(gid: str, missing_ok: bool = False) -> int | None:
+            if missing_ok:
+                return self._nids.get(gid)
+            return self._nids[gid]
+
+        return nid
+
+
+class EmbeddedStore:
+    """The default store: durable, transactional, one file; safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            for pragma in (
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = FULL",
+                "PRAGMA busy_timeout = 30000",
+                "PRAGMA cache_size = -65536",
+                "PRAGMA temp_store = MEMORY",
+                "PRAGMA mmap_size = 268435456",
+            ):
+                conn.execute(pragma)
+            conn.execute(REACH_TABLE)
+            self._local.conn = conn
+            with self._guard:
+                self._all.append(conn)
+        return conn
+
+    def write(self, work: Callable[[EmbeddedTx], T]) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(EmbeddedTx(conn))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            return work(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def node(self, gid: str) -> NodeView | None:
+        row = self._conn().execute(NODE_BY_GID, (gid,)).fetchone()
+        return None if row is None else _node(row)
+
+    def subgraph(
+        self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
+    ) -> Subgraph | None:
+        def run(conn: sqlite3.Connection) -> Subgraph | None:
+            found = conn.execute(NODE_BY_GID, (root,)).fetchone()
+            if found is None:
+                return None
+            horizon = as_of or END_OF_TIME
+            conn.execute(CLEAR_REACH)
+            walk = WALK_DOWN if direction == "down" else WALK_UP
+            limit = NO_LIMIT if max_depth is None else max_depth
+            conn.execute(walk, (found[0], limit, horizon))
+            depths: dict[str, int] = {}
+            nodes: dict[str, NodeView] = {}
+            for row in conn.execute(REACHED_NODES):
+                view = _node(row)
+                nodes[view.gid] = view
+                depths[view.gid] = row[-1]
+            edges = [_edge(row) for row in conn.execute(REACHED_EDGES, (horizon,))]
+            conn.execute(CLEAR_REACH)
+            return Subgraph(nodes[root], depths, nodes, edges)
+
+        return self._read(run)
+
+    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]:
+        def run(conn: sqlite3.Connection) -> list[StepUse]:
+            steps = [_node(row) for row in conn.execute(EQUIPMENT_STEPS, (equipment, end, start))]
+            ids = _ids(step.gid for step in steps)
+            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (ids,))]
+            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (ids,))]
+            consumed: dict[str, list[EdgeView]] = {}
+            produced: dict[str, list[EdgeView]] = {}
+            for edge in inputs:
+                consumed.setdefault(edge.dst, []).append(edge)
+            for edge in outputs:
+                produced.setdefault(edge.src, []).append(edge)
+            return [
+                StepUse(step, consumed.get(step.gid, []), produced.get(step.gid, []))
+                for step in steps
+            ]
+
+        return self._read(run)
+
+    def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        rows = self._conn().execute(EVENTS_AFTER, (after_seq, limit)).fetchall()
+        return [_stored_event(row) for row in rows]
+
+    def clear_projection(self) -> None:
+        def clear(_: EmbeddedTx) -> None:
+            conn = self._conn()
+            for statement in CLEAR_PROJECTION:
+                conn.execute(statement)
+
+        self.write(clear)
+
+    def counts(self) -> dict[str, int]:
+        conn = self._conn()
+        counts = {kind: count for kind, count in conn.execute(COUNT_KINDS)}
+        counts["edges"] = conn.execute(COUNT_EDGES).fetchone()[0]
+        counts["events"] = conn.execute(COUNT_EVENTS).fetchone()[0]
+        return counts
+
+    def close(self) -> None:
+        with self._guard:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

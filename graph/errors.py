@@ -1,0 +1,38 @@
+"""Domain errors: each carries the HTTP status it maps to; one handler renders them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `code` is stable, `message` is for people."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["errors"] = self.details
+        return body
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class BadRequest(DomainError):
+    status_code = 400
+    code = "bad_request"
+
+
+class StoreUnavailable(DomainError):
+    status_code = 503
+    code = "store_unavailable"

@@ -1,0 +1,108 @@
+"""How much of a source is in each item: exposure downstream, contributed share upstream.
+
+Every flow edge carries a `share`, its weight among the inputs its target combines, set at ingest.
+A target combines its inputs by its kind:
+- a lot or serial (split, serialize, receive, merge, mix, produced): the share-weighted sum, so a
+  split child keeps its parent's exposure and a merge or mix takes the quantity-weighted mean;
+- a process step: inputs are grouped by part; within a part the weighted sum, across parts (an
+  assembly) `1 - prod(1 - e_part)`, since each component independently may carry the source;
+- a shipment or a company: the largest exposure of what it holds or received.
+An input that does not descend from the source counts as 0. Upstream, the share an ancestor A
+contributed to the root is the root's exposure to A, computed for every ancestor in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from heapq import heappop, heappush
+
+from graph.store import EdgeView
+
+MAX_KINDS = frozenset({"shipment", "company"})
+
+
+def topological(nodes: Iterable[str], edges: Iterable[EdgeView]) -> list[str]:
+    """Order nodes so every edge goes forward; ties broken by id, so the order is stable."""
+    indegree = dict.fromkeys(nodes, 0)
+    successors: dict[str, list[str]] = {}
+    for edge in edges:
+        if edge.src in indegree and edge.dst in indegree:
+            indegree[edge.dst] += 1
+            successors.setdefault(edge.src, []).append(edge.dst)
+    ready = [node for node, count in indegree.items() if count == 0]
+    ready.sort()
+    order: list[str] = []
+    while ready:
+        node = heappop(ready)
+        order.append(node)
+        for successor in successors.get(node, ()):
+            indegree[successor] -= 1
+            if indegree[successor] == 0:
+                heappush(ready, successor)
+    return order
+
+
+def _inputs_by_target(edges: Iterable[EdgeView]) -> dict[str, list[EdgeView]]:
+    inputs: dict[str, list[EdgeView]] = {}
+    for edge in sorted(edges, key=lambda e: (e.dst, e.src, e.type, e.event)):
+        inputs.setdefault(edge.dst, []).append(edge)
+    return inputs
+
+
+def _combine(kind: str, weighted: list[tuple[EdgeView, float]]) -> float:
+    if kind in MAX_KINDS:
+        return max(value for _, value in weighted)
+    if kind == "step":
+        by_part: dict[str | None, float] = {}
+        for edge, value in weighted:
+            by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
+        untouched = 1.0
+        for value in by_part.values():
+            untouched *= 1.0 - min(value, 1.0)
+        return 1.0 - untouched
+    return sum(_share(edge) * value for edge, value in weighted)
+
+
+def _share(edge: EdgeView) -> float:
+    return 1.0 if edge.share is None else edge.share
+
+
+def _clean(value: float) -> float:
+    return round(min(max(value, 0.0), 1.0), 12)
+
+
+def downstream_exposure(
+    root: str, kinds: Mapping[str, str], edges: Iterable[EdgeView]
+) -> dict[str, float]:
+    """Return the exposure of every node in `kinds` to material from `root`."""
+    edge_list = list(edges)
+    inputs = _inputs_by_target(edge_list)
+    exposure: dict[str, float] = {}
+    for node in topological(kinds, edge_list):
+        if node == root:
+            exposure[node] = 1.0
+            continue
+        weighted = [(e, exposure.get(e.src, 0.0)) for e in inputs.get(node, ())]
+        exposure[node] = _combine(kinds[node], weighted) if weighted else 0.0
+    return {node: _clean(value) for node, value in exposure.items()}
+
+
+def upstream_shares(
+    root: str, kinds: Mapping[str, str], edges: Iterable[EdgeView]
+) -> dict[str, float]:
+    """Return, for every ancestor in `kinds`, the share it contributed to `root`."""
+    edge_list = list(edges)
+    inputs = _inputs_by_target(edge_list)
+    carried: dict[str, dict[str, float]] = {}
+    for node in topological(kinds, edge_list):
+        incoming = inputs.get(node, ())
+        sources: set[str] = set()
+        for edge in incoming:
+            sources.update(carried.get(edge.src, {}))
+        vector = {node: 1.0}
+        for ancestor in sorted(sources):
+            weighted = [(e, carried.get(e.src, {}).get(ancestor, 0.0)) for e in incoming]
+            vector[ancestor] = _combine(kinds[node], weighted)
+        carried[node] = vector
+    shares = carried.get(root, {root: 1.0})
+    return {node: _clean(value) for node, value in shares.items()}

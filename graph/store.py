@@ -1,0 +1,276 @@
+"""The store port: what the service layer needs from a graph store, and the rows it passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+Direction = Literal["up", "down"]
+
+# Material-flow relationship types: traces follow these and nothing else.
+FLOW_TYPES: tuple[str, ...] = (
+    "RECEIVED_AS",
+    "SPLIT_INTO",
+    "MERGED_INTO",
+    "MIXED_INTO",
+    "CONSUMED_BY",
+    "PRODUCED",
+    "SERIALIZED_AS",
+    "SHIPPED_IN",
+    "SHIPPED_TO",
+)
+# Context relationships: describe material, never carry it.
+CONTEXT_TYPES: tuple[str, ...] = ("ON", "MARKS", "IN_CART", "FROM")
+EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    """A node to create. `props` are kind-specific text properties."""
+
+    gid: str
+    kind: str
+    part: str | None = None
+    unit: str | None = None
+    qty: Decimal | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    props: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRow:
+    """A relationship to create, from source material to what was made of it.
+
+    `share` is the edge's weight when its target combines several inputs (see graph.exposure);
+    `part` is the source's part, which groups the inputs of an assembly.
+    """
+
+    src: str
+    dst: str
+    type: str
+    at: str
+    event: str
+    qty: Decimal | None = None
+    share: float | None = None
+    part: str | None = None
+    until: str | None = None
+    compartment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    gid: str
+    status: str
+    reason: str
+    at: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class CartClose:
+    """Close the open IN_CART interval of a lot in a cart."""
+
+    lot: str
+    cart: str
+    at: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One entry of the append-only event log."""
+
+    event_id: str
+    type: str
+    at: str
+    payload: str
+    digest: str
+    voids: str | None
+    effects: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    seq: int
+    type: str
+    at: str
+    payload: str
+    digest: str
+    effects: str
+    voided_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What validation needs to know about an existing node."""
+
+    gid: str
+    kind: str
+    part: str | None
+    unit: str | None
+    qty: Decimal | None
+    consumed: Decimal
+    status: str | None
+    created_by: str | None
+
+
+@dataclass(slots=True)
+class Changes:
+    """Everything one batch writes, applied by a store in a single transaction.
+
+    Order of application: voided events' projections are removed first, then nodes, edges, cart
+    closes and status rows are added, then `consumed` values are set and statuses recomputed.
+    """
+
+    events: list[EventRow] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    edges: list[EdgeRow] = field(default_factory=list)
+    statuses: list[StatusRow] = field(default_factory=list)
+    cart_closes: list[CartClose] = field(default_factory=list)
+    consumed: dict[str, Decimal] = field(default_factory=dict)
+    voided: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.events
+            or self.nodes
+            or self.edges
+            or self.statuses
+            or self.cart_closes
+            or self.consumed
+            or self.voided
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A node as read back: kind, key and its properties as plain values."""
+
+    gid: str
+    kind: str
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeView:
+    src: str
+    dst: str
+    type: str
+    qty: Decimal | None
+    share: float | None
+    part: str | None
+    at: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    """What a traversal reached: nodes with their BFS depth, and the edges between them."""
+
+    root: NodeView
+    depths: dict[str, int]
+    nodes: dict[str, NodeView]
+    edges: list[EdgeView]
+
+
+@dataclass(frozen=True, slots=True)
+class StepUse:
+    """A process step run on an equipment, with what it consumed and produced."""
+
+    step: NodeView
+    inputs: list[EdgeView]
+    outputs: list[EdgeView]
+
+
+class WriteTx(Protocol):
+    """Reads and the final write of one ingest transaction."""
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]: ...
+
+    def items(self, gids: Sequence[str]) -> dict[str, ItemState]: ...
+
+    def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
+        """Return, per lot, the carts it is in now (open IN_CART intervals)."""
+        ...
+
+    def dependents(self, event_id: str) -> list[str]:
+        """Return ids of live events other than `event_id` that touch what it created or closed."""
+        ...
+
+    def apply(self, changes: Changes) -> None: ...
+
+
+class GraphStore(Protocol):
+    """The port both stores implement; answers must be identical between them."""
+
+    url: str
+
+    def write(self, work: Callable[[WriteTx], T]) -> T:
+        """Run `work` in one write transaction; an exception rolls everything back."""
+        ...
+
+    def node(self, gid: str) -> NodeView | None: ...
+
+    def subgraph(
+        self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
+    ) -> Subgraph | None: ...
+
+    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]: ...
+
+    def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...
+
+    def clear_projection(self) -> None:
+        """Delete every node and edge but keep the event log (for rebuild)."""
+        ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+def node_view(
+    gid: str,
+    kind: str,
+    *,
+    part: str | None,
+    unit: str | None,
+    qty: Decimal | None,
+    consumed: Decimal | None,
+    status: str | None,
+    created_at: str | None,
+    created_by: str | None,
+    props: dict[str, str],
+) -> NodeView:
+    """Build the one read-back shape of a node that every store returns."""
+    attrs: dict[str, Any] = {"key": gid.partition(":")[2]}
+    attrs.update(props)
+    if part is not None:
+        attrs["part"] = part
+    if qty is not None:
+        attrs["qty"] = format(qty, "f")
+        if kind == "lot" or kind == "serial":
+            attrs["available"] = format(qty - (consumed or Decimal(0)), "f")
+    if unit is not None:
+        attrs["unit"] = unit
+    if status is not None:
+        attrs["status"] = status
+    if created_at is not None:
+        attrs["created_at"] = created_at
+    if created_by is not None:
+        attrs["created_by"] = created_by
+    return NodeView(gid, kind, attrs)
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    """Read a stored decimal text back."""
+    return None if text is None else Decimal(text)
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """Store a decimal as exact text."""
+    return None if value is None else format(value, "f")

@@ -1,0 +1,135 @@
+"""Traces: where an item came from (up) and where it went (down), with exposure and shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from graph.clock import utc_text
+from graph.errors import BadRequest, NotFound
+from graph.exposure import downstream_exposure, upstream_shares
+from graph.ids import BadId, split_gid
+from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    id: str
+    kind: str
+    depth: int
+    attrs: dict[str, Any]
+    exposure: float | None = None
+    share: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "kind": self.kind, "depth": self.depth}
+        if self.exposure is not None:
+            body["exposure"] = self.exposure
+        if self.share is not None:
+            body["share"] = self.share
+        body.update(self.attrs)
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    root: str
+    direction: Direction
+    nodes: list[TraceNode]
+    edges: list[EdgeView]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "direction": self.direction,
+            "nodes": [node.to_dict() for node in self.nodes],
+            "edges": [edge_dict(edge) for edge in self.edges],
+        }
+
+
+def edge_dict(edge: EdgeView) -> dict[str, Any]:
+    """Render an edge the way every interface shows it."""
+    return {
+        "from": edge.src,
+        "to": edge.dst,
+        "type": edge.type,
+        "qty": None if edge.qty is None else format(edge.qty, "f"),
+        "event": edge.event,
+        "at": edge.at,
+    }
+
+
+def node_dict(node: NodeView) -> dict[str, Any]:
+    """Render a node the way every interface shows it."""
+    return {"id": node.gid, "kind": node.kind} | node.attrs
+
+
+def checked_gid(value: str) -> str:
+    """Return a well-formed global id, or raise BadRequest saying what a good one looks like."""
+    try:
+        split_gid(value)
+    except BadId as error:
+        raise BadRequest(str(error)) from error
+    return value
+
+
+class TraceService:
+    """Read side of the genealogy graph."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def node(self, gid: str) -> NodeView:
+        """Return one node, or raise NotFound."""
+        found = self._store.node(checked_gid(gid))
+        if found is None:
+            raise NotFound(f"no node {gid!r}")
+        return found
+
+    def trace(
+        self,
+        root: str,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Trace:
+        """Trace from `root` up (where from) or down (where used); raise NotFound if absent."""
+        if max_depth is not None and max_depth < 0:
+            raise BadRequest("max_depth must be 0 or more")
+        if as_of is not None and as_of.tzinfo is None:
+            raise BadRequest("as_of needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
+        horizon = utc_text(as_of) if as_of is not None else None
+        graph = self._store.subgraph(checked_gid(root), direction, max_depth, horizon)
+        if graph is None:
+            raise NotFound(f"no node {root!r}")
+        kinds = {gid: view.kind for gid, view in graph.nodes.items()}
+        if direction == "down":
+            exposure = downstream_exposure(root, kinds, graph.edges)
+            shares: dict[str, float] = {}
+        else:
+            exposure = {}
+            shares = upstream_shares(root, kinds, graph.edges)
+        nodes = [
+            TraceNode(
+                id=gid,
+                kind=view.kind,
+                depth=graph.depths[gid],
+                attrs=view.attrs,
+                exposure=exposure.get(gid) if direction == "down" else None,
+                share=shares.get(gid, 0.0) if direction == "up" else None,
+            )
+            for gid, view in graph.nodes.items()
+        ]
+        nodes.sort(key=lambda node: (node.depth, node.id))
+        edges = sorted(graph.edges, key=lambda e: (e.src, e.dst, e.type, e.event))
+        return Trace(root, direction, nodes, edges)
+
+    def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
+        """Return the steps run on an equipment that overlap [start, end]."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise BadRequest("from and to need a UTC offset")
+        if end < start:
+            raise BadRequest("the window ends before it starts")
+        return self._store.equipment_window(checked_gid(equipment), utc_text(start), utc_text(end))

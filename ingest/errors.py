@@ -1,0 +1,50 @@
+"""Ingest failures: every problem names the event (index and event_id) and the field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from graph.errors import DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one event of a batch."""
+
+    index: int
+    event_id: str | None
+    field: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        who = f'event {self.index} ("{self.event_id}")' if self.event_id else f"event {self.index}"
+        where = f", {self.field}" if self.field else ""
+        return f"{who}{where}: {self.message}"
+
+
+class BatchRejected(DomainError):
+    """The batch breaks the contract or the graph's rules; nothing of it was written."""
+
+    status_code = 422
+    code = "invalid_events"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(
+            f"batch rejected, nothing written: {lines}{more}",
+            details=[p.to_dict() for p in problems],
+        )
+
+
+class BatchConflict(BatchRejected):
+    """An event_id was seen before with a different payload."""
+
+    status_code = 409
+    code = "event_conflict"

@@ -1,0 +1,260 @@
+"""Event contract v1: the pydantic models every change to the genealogy graph enters as."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+# Printable text without control characters; ids are data, never syntax.
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+# A company id: also used as the first half of a supplier-lot key, so no "/".
+CompanyId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
+]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Qty = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=28)]
+Unit = Annotated[
+    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+ParamValue = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    """Base for contract models: unknown fields are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ItemRef(Strict):
+    """A reference to a lot or a serial: exactly one of the two keys."""
+
+    lot: Id | None = None
+    serial: Id | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.lot is None) == (self.serial is None):
+            raise ValueError('give exactly one of "lot" or "serial"')
+        return self
+
+    @property
+    def gid(self) -> str:
+        return f"lot:{self.lot}" if self.lot is not None else f"serial:{self.serial}"
+
+
+class Status(StrEnum):
+    RELEASED = "released"
+    QUARANTINED = "quarantined"
+    RECALLED = "recalled"
+    SCRAPPED = "scrapped"
+
+
+class Envelope(Strict):
+    event_id: Id
+    occurred_at: AwareDatetime
+    actor: Id | None = None
+    site: Id | None = None
+    note: Text | None = None
+
+
+class Receive(Envelope):
+    type: Literal["receive"]
+    supplier: CompanyId
+    supplier_lot: Id
+    part: Id
+    lot: Id
+    qty: Qty
+    unit: Unit = "ea"
+
+
+class LotQty(Strict):
+    lot: Id
+    qty: Qty
+
+
+class Split(Envelope):
+    type: Literal["split"]
+    lot: Id
+    into: Annotated[list[LotQty], Field(min_length=1)]
+
+
+class NewLot(Strict):
+    lot: Id
+
+
+class NewLotOfPart(Strict):
+    lot: Id
+    part: Id
+
+
+class Merge(Envelope):
+    type: Literal["merge"]
+    from_: Annotated[list[LotQty], Field(alias="from", min_length=2)]
+    into: NewLot
+
+
+class Mix(Envelope):
+    type: Literal["mix"]
+    from_: Annotated[list[LotQty], Field(alias="from", min_length=2)]
+    into: NewLotOfPart
+
+
+class ProcessInput(ItemRef):
+    """A consumed lot (qty omitted: all that remains of it) or serial (one unit)."""
+
+    qty: Qty | None = None
+
+    @model_validator(mode="after")
+    def _serial_is_one_unit(self) -> Self:
+        if self.serial is not None and self.qty not in (None, Decimal(1)):
+            raise ValueError("a serial is one unit: omit qty or give 1")
+        return self
+
+
+class ProcessOutput(ItemRef):
+    part: Id
+    qty: Qty | None = None
+    unit: Unit | None = None
+
+    @model_validator(mode="after")
+    def _lot_needs_qty(self) -> Self:
+        if self.lot is not None and self.qty is None:
+            raise ValueError("an output lot needs qty")
+        if self.serial is not None and (self.qty not in (None, Decimal(1)) or self.unit):
+            raise ValueError("an output serial is one unit: omit qty and unit")
+        return self
+
+
+class Process(Envelope):
+    type: Literal["process"]
+    step: Id
+    operation: Id
+    equipment: Id | None = None
+    operator: Id | None = None
+    work_order: Id | None = None
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    inputs: list[ProcessInput] = []
+    outputs: list[ProcessOutput] = []
+    params: dict[Annotated[str, StringConstraints(max_length=100)], ParamValue] | None = None
+
+    @model_validator(mode="after")
+    def _has_material_and_times(self) -> Self:
+        if not self.inputs and not self.outputs:
+            raise ValueError("a process needs inputs or outputs")
+        if self.started_at and self.finished_at and self.finished_at < self.started_at:
+            raise ValueError("finished_at is before started_at")
+        return self
+
+
+class Serialize(Envelope):
+    type: Literal["serialize"]
+    lot: Id
+    serials: Annotated[list[Id], Field(min_length=1)]
+
+
+class ShipItem(ItemRef):
+    qty: Qty | None = None
+
+    @model_validator(mode="after")
+    def _qty_rules(self) -> Self:
+        if self.lot is not None and self.qty is None:
+            raise ValueError("a shipped lot needs qty")
+        if self.serial is not None and self.qty not in (None, Decimal(1)):
+            raise ValueError("a serial is one unit: omit qty or give 1")
+        return self
+
+
+class Ship(Envelope):
+    type: Literal["ship"]
+    shipment: Id
+    customer: CompanyId
+    items: Annotated[list[ShipItem], Field(min_length=1)]
+
+
+class SetStatus(Envelope):
+    type: Literal["status"]
+    target: ItemRef
+    status: Status
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class CartLoad(Envelope):
+    type: Literal["cart_load"]
+    cart: Id
+    lot: Id
+    compartment: Id | None = None
+
+
+class CartUnload(Envelope):
+    type: Literal["cart_unload"]
+    cart: Id
+    lot: Id
+    compartment: Id | None = None
+
+
+class Mark(Envelope):
+    type: Literal["mark"]
+    target: ItemRef
+    code: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$")
+    ]
+    scheme: Id | None = None
+
+
+class Void(Envelope):
+    type: Literal["void"]
+    voids: Id
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+Event = Annotated[
+    Receive
+    | Split
+    | Merge
+    | Mix
+    | Process
+    | Serialize
+    | Ship
+    | SetStatus
+    | CartLoad
+    | CartUnload
+    | Mark
+    | Void,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "receive",
+    "split",
+    "merge",
+    "mix",
+    "process",
+    "serialize",
+    "ship",
+    "status",
+    "cart_load",
+    "cart_unload",
+    "mark",
+    "void",
+)
+
+
+class EventBatch(BaseModel):
+    """The `{"events": [...]}` body form."""
+
+    events: list[dict[str, Any]]

@@ -1,0 +1,106 @@
+"""Read event batches in their three body forms and check them against the contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ingest.errors import BatchRejected, Problem
+from ingest.models import EVENT_TYPES, Event
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def read_body(text: str) -> list[Any]:
+    """Return the raw events of a JSON array, a `{"events": [...]}` object or NDJSON text."""
+    stripped = text.strip()
+    if not stripped:
+        raise BatchRejected([Problem(0, None, "", "empty", "the body holds no events")])
+    try:
+        return events_of(json.loads(stripped))
+    except json.JSONDecodeError as whole_error:
+        if stripped.startswith("["):
+            raise _not_json(whole_error) from whole_error
+    events: list[Any] = []
+    for number, line in enumerate(stripped.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise _not_json(error, line=number) from error
+    return events
+
+
+def events_of(body: Any) -> list[Any]:
+    """Return the list of raw events from a decoded body, or raise BatchRejected."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        if "events" in body:
+            if isinstance(body["events"], list):
+                return body["events"]
+            raise BatchRejected([Problem(0, None, "events", "type", '"events" must be a list')])
+        if "type" in body:
+            return [body]
+    message = 'expected a JSON array of events, {"events": [...]}, or NDJSON'
+    raise BatchRejected([Problem(0, None, "", "shape", message)])
+
+
+def parse_events(raw: Sequence[Any]) -> list[Event]:
+    """Validate each raw event against the contract; raise BatchRejected naming every problem."""
+    if not raw:
+        raise BatchRejected([Problem(0, None, "", "empty", "the batch holds no events")])
+    events: list[Event] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(raw):
+        event_id = _event_id_of(item)
+        if isinstance(item, dict) and item.get("type") not in EVENT_TYPES:
+            kind = item.get("type")
+            message = f"unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}"
+            problems.append(Problem(index, event_id, "type", "unknown_type", message))
+            continue
+        try:
+            events.append(EVENT_ADAPTER.validate_python(item))
+        except ValidationError as error:
+            problems.extend(_problems_of(index, event_id, error))
+    if problems:
+        raise BatchRejected(problems)
+    return events
+
+
+def _event_id_of(item: Any) -> str | None:
+    if isinstance(item, dict) and isinstance(item.get("event_id"), str):
+        return str(item["event_id"])[:200]
+    return None
+
+
+def _problems_of(index: int, event_id: str | None, error: ValidationError) -> list[Problem]:
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False):
+        # Drop the discriminator tag pydantic puts first (e.g. "split") from the location.
+        location = [part for part in detail["loc"] if part not in EVENT_TYPES]
+        field = _dotted(location)
+        message = str(detail["msg"])
+        if detail["type"] == "missing":
+            message = "is required"
+        elif detail["type"] == "extra_forbidden":
+            message = "is not a field of this event type"
+        problems.append(Problem(index, event_id, field, str(detail["type"]), message))
+    return problems
+
+
+def _dotted(location: Sequence[int | str]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _not_json(error: json.JSONDecodeError, line: int | None = None) -> BatchRejected:
+    where = f"line {line}: " if line is not None else ""
+    message = f"{where}not valid JSON ({error.msg} at column {error.colno})"
+    return BatchRejected([Problem(0, None, "", "not_json", message)])

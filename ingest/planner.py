@@ -1,0 +1,736 @@
+"""Turn validated events into graph changes, checking every rule against the graph as it stands.
+
+The planner keeps an overlay of the items a batch touches, so event N sees what events 0..N-1 of
+the same batch did. It never writes: the service hands the resulting `Changes` to the store in the
+same transaction the state was read in, or nothing at all when a problem was found.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from graph.clock import utc_text
+from graph.ids import gid, supplier_lot_gid
+from graph.store import (
+    CartClose,
+    Changes,
+    EdgeRow,
+    EventRow,
+    ItemState,
+    NodeRow,
+    StatusRow,
+    WriteTx,
+)
+from ingest.canonical import canonical_payload, digest_of, stored_payload
+from ingest.errors import Problem
+from ingest.models import (
+    CartLoad,
+    CartUnload,
+    Event,
+    ItemRef,
+    Mark,
+    Merge,
+    Mix,
+    Process,
+    Receive,
+    Serialize,
+    SetStatus,
+    Ship,
+    Split,
+    Void,
+)
+
+ONE = Decimal(1)
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class Item:
+    """An item as the batch sees it so far."""
+
+    gid: str
+    kind: str
+    part: str | None
+    unit: str | None
+    qty: Decimal | None
+    consumed: Decimal
+    status: str | None
+    created_by: str | None
+
+    @property
+    def available(self) -> Decimal:
+        return (self.qty or ZERO) - self.consumed
+
+    @classmethod
+    def of(cls, state: ItemState) -> Item:
+        return cls(
+            state.gid,
+            state.kind,
+            state.part,
+            state.unit,
+            state.qty,
+            state.consumed,
+            state.status,
+            state.created_by,
+        )
+
+
+@dataclass(slots=True)
+class Effects:
+    """What an event did, logged with it so a void can undo exactly that."""
+
+    creates: list[str] = field(default_factory=list)
+    consumes: dict[str, Decimal] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        consumes = {key: format(value, "f") for key, value in self.consumes.items()}
+        return json.dumps({"creates": self.creates, "consumes": consumes}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Effects:
+        raw = json.loads(text)
+        consumes = {key: Decimal(value) for key, value in raw.get("consumes", {}).items()}
+        return cls(list(raw.get("creates", [])), consumes)
+
+
+class _Step:
+    """Bookkeeping for the event being planned: its problems and its effects."""
+
+    def __init__(self, index: int, event: Event) -> None:
+        self.index = index
+        self.event = event
+        self.at = utc_text(event.occurred_at)
+        self.problems: list[Problem] = []
+        self.effects = Effects()
+
+    def fail(self, field_name: str, code: str, message: str) -> None:
+        self.problems.append(Problem(self.index, self.event.event_id, field_name, code, message))
+
+
+def _describe(item_gid: str) -> str:
+    kind, _, key = item_gid.partition(":")
+    return f'{kind.replace("_", " ")} "{key}"'
+
+
+class Planner:
+    """Validate events in order and collect the changes they make."""
+
+    def __init__(self, tx: WriteTx, *, log: bool = True) -> None:
+        self._tx = tx
+        self._log = log
+        self._items: dict[str, Item | None] = {}
+        self._open_carts: dict[str, set[str]] = {}
+        self._rejected_creations: dict[str, int] = {}
+        self._touched_by: dict[str, set[str]] = {}
+        self._batch_ids: set[str] = set()
+        self._voided: set[str] = set()
+        self.changes = Changes()
+        self.problems: list[Problem] = []
+
+    # -- public -------------------------------------------------------------------------------
+
+    def plan(self, events: Sequence[tuple[int, Event]]) -> Changes:
+        """Plan every event; afterwards `problems` lists what was wrong (empty when all is well)."""
+        self._preload(event for _, event in events)
+        self._batch_ids = {event.event_id for _, event in events}
+        for index, event in events:
+            step = _Step(index, event)
+            self._plan_one(step)
+            if step.problems:
+                self.problems.extend(step.problems)
+                for created in _creations(event):
+                    self._rejected_creations.setdefault(created, index)
+                continue
+            if self._log:
+                self.changes.events.append(
+                    EventRow(
+                        event_id=event.event_id,
+                        type=event.type,
+                        at=step.at,
+                        payload=stored_payload(event),
+                        digest=digest_of(canonical_payload(event)),
+                        voids=event.voids if isinstance(event, Void) else None,
+                        effects=step.effects.to_json(),
+                    )
+                )
+        return self.changes
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _preload(self, events: Iterable[Event]) -> None:
+        wanted: set[str] = set()
+        cart_lots: set[str] = set()
+        for event in events:
+            wanted.update(_references(event))
+            wanted.update(_creations(event))
+            if isinstance(event, CartLoad | CartUnload):
+                cart_lots.add(gid("lot", event.lot))
+        self._load(wanted)
+        if cart_lots:
+            for lot, carts in self._tx.open_carts(sorted(cart_lots)).items():
+                self._open_carts[lot] = set(carts)
+
+    def _load(self, gids: Iterable[str]) -> None:
+        missing = sorted(g for g in gids if g not in self._items)
+        if not missing:
+            return
+        found = self._tx.items(missing)
+        for item_gid in missing:
+            state = found.get(item_gid)
+            self._items[item_gid] = Item.of(state) if state else None
+
+    def _get(self, item_gid: str) -> Item | None:
+        if item_gid not in self._items:
+            self._load([item_gid])
+        return self._items[item_gid]
+
+    def _exists(self, item_gid: str) -> bool:
+        return self._get(item_gid) is not None
+
+    def _touch(self, step: _Step, *gids: str) -> None:
+        for item_gid in gids:
+            self._touched_by.setdefault(item_gid, set()).add(step.event.event_id)
+
+    def _require(self, step: _Step, field_name: str, item_gid: str, kind: str) -> Item | None:
+        """Return the live item, or record why it cannot be used."""
+        item = self._get(item_gid)
+        if item is None or item.kind != kind:
+            rejected = self._rejected_creations.get(item_gid)
+            why = (
+                f" (event {rejected} of this batch, which creates it, is rejected)"
+                if rejected is not None
+                else ""
+            )
+            step.fail(field_name, "unknown_item", f"{_describe(item_gid)} does not exist{why}")
+            return None
+        self._touch(step, item_gid)
+        return item
+
+    def _require_new(self, step: _Step, field_name: str, item_gid: str) -> bool:
+        if self._exists(item_gid):
+            step.fail(field_name, "exists", f"{_describe(item_gid)} already exists")
+            return False
+        return True
+
+    def _create(self, step: _Step, node: NodeRow) -> None:
+        self._items[node.gid] = Item(
+            node.gid,
+            node.kind,
+            node.part,
+            node.unit,
+            node.qty,
+            ZERO,
+            None,
+            node.created_by,
+        )
+        self.changes.nodes.append(node)
+        step.effects.creates.append(node.gid)
+        self._touch(step, node.gid)
+
+    def _ensure_context(self, node: NodeRow) -> None:
+        """Create a shared context node (company, equipment, ...) on first mention."""
+        if not self._exists(node.gid):
+            self._items[node.gid] = Item(
+                node.gid, node.kind, node.part, None, None, ZERO, None, None
+            )
+            self.changes.nodes.append(node)
+
+    def _consume(self, step: _Step, item: Item, qty: Decimal) -> None:
+        item.consumed += qty
+        self.changes.consumed[item.gid] = item.consumed
+        step.effects.consumes[item.gid] = step.effects.consumes.get(item.gid, ZERO) + qty
+
+    def _check_take(self, step: _Step, field_name: str, item: Item, qty: Decimal) -> bool:
+        if qty > item.available:
+            step.fail(
+                field_name,
+                "over_consumption",
+                f"takes {format(qty, 'f')} from {_describe(item.gid)}, which holds only "
+                f"{format(item.available, 'f')} {item.unit or ''}".rstrip(),
+            )
+            return False
+        return True
+
+    def _node(self, step: _Step, kind: str, key: str, **kwargs: object) -> NodeRow:
+        return NodeRow(
+            gid=gid(kind, key),
+            kind=kind,
+            created_by=step.event.event_id,
+            created_at=step.at,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def _edge(
+        self,
+        step: _Step,
+        src: str,
+        dst: str,
+        kind: str,
+        *,
+        at: str | None = None,
+        qty: Decimal | None = None,
+        share: float | None = None,
+        part: str | None = None,
+        until: str | None = None,
+        compartment: str | None = None,
+    ) -> None:
+        self.changes.edges.append(
+            EdgeRow(
+                src=src,
+                dst=dst,
+                type=kind,
+                at=at or step.at,
+                event=step.event.event_id,
+                qty=qty,
+                share=share,
+                part=part,
+                until=until,
+                compartment=compartment,
+            )
+        )
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    def _plan_one(self, step: _Step) -> None:
+        event = step.event
+        if isinstance(event, Receive):
+            self._receive(step, event)
+        elif isinstance(event, Split):
+            self._split(step, event)
+        elif isinstance(event, Merge | Mix):
+            self._combine(step, event)
+        elif isinstance(event, Process):
+            self._process(step, event)
+        elif isinstance(event, Serialize):
+            self._serialize(step, event)
+        elif isinstance(event, Ship):
+            self._ship(step, event)
+        elif isinstance(event, SetStatus):
+            self._status(step, event)
+        elif isinstance(event, CartLoad):
+            self._cart_load(step, event)
+        elif isinstance(event, CartUnload):
+            self._cart_unload(step, event)
+        elif isinstance(event, Mark):
+            self._mark(step, event)
+        else:
+            self._void(step, event)
+
+    # -- event types ----------------------------------------------------------------------------
+
+    def _receive(self, step: _Step, event: Receive) -> None:
+        lot_gid = gid("lot", event.lot)
+        if not self._require_new(step, "lot", lot_gid):
+            return
+        source = supplier_lot_gid(event.supplier, event.supplier_lot)
+        company = gid("company", event.supplier)
+        if not self._exists(source):
+            props = {"supplier": event.supplier, "supplier_lot": event.supplier_lot}
+            self._ensure_context(NodeRow(source, "supplier_lot", part=event.part, props=props))
+            self._ensure_context(NodeRow(company, "company", props={"company": event.supplier}))
+            self._edge(step, source, company, "FROM")
+        elif (known := self._get(source)) is not None and known.part not in (None, event.part):
+            step.fail(
+                "part",
+                "part_mismatch",
+                f"{_describe(source)} was received before as part "
+                f'"{known.part}", not "{event.part}"',
+            )
+            return
+        self._touch(step, source)
+        node = self._node(
+            step,
+            "lot",
+            event.lot,
+            part=event.part,
+            unit=event.unit,
+            qty=event.qty,
+            props={"supplier": event.supplier, "supplier_lot": event.supplier_lot},
+        )
+        self._create(step, node)
+        self._edge(step, source, lot_gid, "RECEIVED_AS", qty=event.qty, share=1.0, part=event.part)
+
+    def _split(self, step: _Step, event: Split) -> None:
+        parent = self._require(step, "lot", gid("lot", event.lot), "lot")
+        children = [gid("lot", child.lot) for child in event.into]
+        if gid("lot", event.lot) in children:
+            step.fail(
+                "into", "cycle", f"{_describe(gid('lot', event.lot))} cannot be split into itself"
+            )
+            return
+        fresh = self._distinct_new(
+            step, "into", children, [f"into[{i}].lot" for i in range(len(children))]
+        )
+        if parent is None or not fresh:
+            return
+        total = sum((child.qty for child in event.into), ZERO)
+        if not self._check_take(step, "into", parent, total):
+            return
+        self._consume(step, parent, total)
+        for child, child_gid in zip(event.into, children, strict=True):
+            node = self._node(
+                step, "lot", child.lot, part=parent.part, unit=parent.unit, qty=child.qty
+            )
+            self._create(step, node)
+            self._edge(
+                step,
+                parent.gid,
+                child_gid,
+                "SPLIT_INTO",
+                qty=child.qty,
+                share=1.0,
+                part=parent.part,
+            )
+
+    def _combine(self, step: _Step, event: Merge | Mix) -> None:
+        verb = "merged" if isinstance(event, Merge) else "mixed"
+        into_gid = gid("lot", event.into.lot)
+        sources: list[Item] = []
+        seen: set[str] = set()
+        for i, source in enumerate(event.from_):
+            source_gid = gid("lot", source.lot)
+            if source_gid == into_gid:
+                step.fail(
+                    f"from[{i}].lot", "cycle", f"{_describe(into_gid)} cannot be {verb} into itself"
+                )
+                return
+            if source_gid in seen:
+                step.fail(
+                    f"from[{i}].lot",
+                    "duplicate_reference",
+                    f"{_describe(source_gid)} is listed twice",
+                )
+                continue
+            seen.add(source_gid)
+            item = self._require(step, f"from[{i}].lot", source_gid, "lot")
+            if item is None or not self._check_take(step, f"from[{i}].lot", item, source.qty):
+                continue
+            sources.append(item)
+        self._require_new(step, "into.lot", into_gid)
+        if step.problems:
+            return
+        first = sources[0]
+        for i, item in enumerate(sources[1:], start=1):
+            if isinstance(event, Merge) and item.part != first.part:
+                step.fail(
+                    f"from[{i}].lot",
+                    "part_mismatch",
+                    f'a merge combines one part: {_describe(item.gid)} is "{item.part}", '
+                    f'{_describe(first.gid)} is "{first.part}" (use mix for different parts)',
+                )
+            if item.unit != first.unit:
+                step.fail(
+                    f"from[{i}].lot",
+                    "unit_mismatch",
+                    f'{_describe(item.gid)} is counted in "{item.unit}", '
+                    f'{_describe(first.gid)} in "{first.unit}"',
+                )
+        if step.problems:
+            return
+        total = sum((source.qty for source in event.from_), ZERO)
+        part = first.part if isinstance(event, Merge) else event.into.part
+        self._create(
+            step, self._node(step, "lot", event.into.lot, part=part, unit=first.unit, qty=total)
+        )
+        kind = "MERGED_INTO" if isinstance(event, Merge) else "MIXED_INTO"
+        for source, item in zip(event.from_, sources, strict=True):
+            self._consume(step, item, source.qty)
+            share = float(source.qty / total)
+            self._edge(step, item.gid, into_gid, kind, qty=source.qty, share=share, part=item.part)
+
+    def _distinct_new(
+        self, step: _Step, field_name: str, gids: list[str], fields: list[str]
+    ) -> bool:
+        ok = True
+        seen: set[str] = set()
+        for item_gid, item_field in zip(gids, fields, strict=True):
+            if item_gid in seen:
+                step.fail(
+                    item_field, "duplicate_reference", f"{_describe(item_gid)} is listed twice"
+                )
+                ok = False
+                continue
+            seen.add(item_gid)
+            ok = self._require_new(step, item_field, item_gid) and ok
+        return ok
+
+    def _process(self, step: _Step, event: Process) -> None:
+        step_gid = gid("step", event.step)
+        self._require_new(step, "step", step_gid)
+        output_gids = [output.gid for output in event.outputs]
+        takes: list[tuple[Item, Decimal]] = []
+        seen: set[str] = set()
+        for i, source in enumerate(event.inputs):
+            field_name = f"inputs[{i}].{'lot' if source.lot is not None else 'serial'}"
+            if source.gid in output_gids:
+                step.fail(
+                    field_name, "cycle", f"{_describe(source.gid)} is both an input and an output"
+                )
+                continue
+            if source.gid in seen:
+                step.fail(
+                    field_name, "duplicate_reference", f"{_describe(source.gid)} is listed twice"
+                )
+                continue
+            seen.add(source.gid)
+            kind = "lot" if source.lot is not None else "serial"
+            item = self._require(step, field_name, source.gid, kind)
+            if item is None:
+                continue
+            qty = source.qty if source.qty is not None else item.available
+            if qty <= 0:
+                step.fail(field_name, "over_consumption", f"{_describe(item.gid)} is used up")
+                continue
+            if self._check_take(step, field_name, item, qty):
+                takes.append((item, qty))
+        fields = [
+            f"outputs[{i}].{'lot' if o.lot is not None else 'serial'}"
+            for i, o in enumerate(event.outputs)
+        ]
+        self._distinct_new(step, "outputs", output_gids, fields)
+        if step.problems:
+            return
+        started = utc_text(event.started_at) if event.started_at else step.at
+        finished = utc_text(event.finished_at) if event.finished_at else step.at
+        props = {"operation": event.operation, "started_at": started, "finished_at": finished}
+        for name in ("equipment", "operator", "work_order"):
+            value = getattr(event, name)
+            if value is not None:
+                props[name] = value
+        if event.params:
+            props["params"] = json.dumps(event.params, sort_keys=True)
+        self._create(step, self._node(step, "step", event.step, props=props))
+        if event.equipment is not None:
+            equipment = gid("equipment", event.equipment)
+            self._ensure_context(
+                NodeRow(equipment, "equipment", props={"equipment": event.equipment})
+            )
+            self._edge(step, step_gid, equipment, "ON", at=started, until=finished)
+        group_totals: dict[str | None, Decimal] = {}
+        for item, qty in takes:
+            group_totals[item.part] = group_totals.get(item.part, ZERO) + qty
+        for item, qty in takes:
+            self._consume(step, item, qty)
+            share = float(qty / group_totals[item.part])
+            self._edge(
+                step, item.gid, step_gid, "CONSUMED_BY", qty=qty, share=share, part=item.part
+            )
+        for output in event.outputs:
+            kind, key = output.gid.split(":", 1)
+            made = output.qty or ONE  # the contract requires qty on lots; a serial is one unit
+            node = self._node(step, kind, key, part=output.part, unit=output.unit or "ea", qty=made)
+            self._create(step, node)
+            self._edge(
+                step, step_gid, output.gid, "PRODUCED", qty=made, share=1.0, part=output.part
+            )
+
+    def _serialize(self, step: _Step, event: Serialize) -> None:
+        lot = self._require(step, "lot", gid("lot", event.lot), "lot")
+        serials = [gid("serial", serial) for serial in event.serials]
+        fresh = self._distinct_new(
+            step, "serials", serials, [f"serials[{i}]" for i in range(len(serials))]
+        )
+        if lot is None or not fresh:
+            return
+        if not self._check_take(step, "serials", lot, Decimal(len(serials))):
+            return
+        self._consume(step, lot, Decimal(len(serials)))
+        for serial, serial_gid in zip(event.serials, serials, strict=True):
+            self._create(
+                step, self._node(step, "serial", serial, part=lot.part, unit="ea", qty=ONE)
+            )
+            self._edge(
+                step, lot.gid, serial_gid, "SERIALIZED_AS", qty=ONE, share=1.0, part=lot.part
+            )
+
+    def _ship(self, step: _Step, event: Ship) -> None:
+        shipment_gid = gid("shipment", event.shipment)
+        self._require_new(step, "shipment", shipment_gid)
+        takes: list[tuple[Item, Decimal]] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(event.items):
+            field_name = f"items[{i}].{'lot' if entry.lot is not None else 'serial'}"
+            if entry.gid in seen:
+                step.fail(
+                    field_name, "duplicate_reference", f"{_describe(entry.gid)} is listed twice"
+                )
+                continue
+            seen.add(entry.gid)
+            kind = "lot" if entry.lot is not None else "serial"
+            item = self._require(step, field_name, entry.gid, kind)
+            qty = entry.qty if entry.qty is not None else ONE
+            if item is not None and self._check_take(step, field_name, item, qty):
+                takes.append((item, qty))
+        if step.problems:
+            return
+        company = gid("company", event.customer)
+        self._ensure_context(NodeRow(company, "company", props={"company": event.customer}))
+        total = sum((qty for _, qty in takes), ZERO)
+        node = self._node(
+            step, "shipment", event.shipment, qty=total, props={"customer": event.customer}
+        )
+        self._create(step, node)
+        for item, qty in takes:
+            self._consume(step, item, qty)
+            self._edge(
+                step,
+                item.gid,
+                shipment_gid,
+                "SHIPPED_IN",
+                qty=qty,
+                share=float(qty / total),
+                part=item.part,
+            )
+        self._edge(step, shipment_gid, company, "SHIPPED_TO", qty=total, share=1.0)
+        self._touch(step, company)
+
+    def _target(self, step: _Step, target: ItemRef) -> Item | None:
+        kind = "lot" if target.lot is not None else "serial"
+        return self._require(step, f"target.{kind}", target.gid, kind)
+
+    def _status(self, step: _Step, event: SetStatus) -> None:
+        item = self._target(step, event.target)
+        if item is None:
+            return
+        item.status = event.status.value
+        self.changes.statuses.append(
+            StatusRow(item.gid, event.status.value, event.reason, step.at, event.event_id)
+        )
+
+    def _cart_load(self, step: _Step, event: CartLoad) -> None:
+        lot = self._require(step, "lot", gid("lot", event.lot), "lot")
+        cart = gid("cart", event.cart)
+        if lot is None:
+            return
+        carts = self._open_carts.setdefault(lot.gid, set())
+        if cart in carts:
+            step.fail(
+                "cart", "already_in_cart", f"{_describe(lot.gid)} is already in {_describe(cart)}"
+            )
+            return
+        carts.add(cart)
+        self._ensure_context(NodeRow(cart, "cart", props={"cart": event.cart}))
+        self._edge(step, lot.gid, cart, "IN_CART", compartment=event.compartment)
+
+    def _cart_unload(self, step: _Step, event: CartUnload) -> None:
+        lot = self._require(step, "lot", gid("lot", event.lot), "lot")
+        cart = gid("cart", event.cart)
+        if lot is None:
+            return
+        carts = self._open_carts.setdefault(lot.gid, set())
+        if cart not in carts:
+            step.fail("cart", "not_in_cart", f"{_describe(lot.gid)} is not in {_describe(cart)}")
+            return
+        carts.discard(cart)
+        self.changes.cart_closes.append(CartClose(lot.gid, cart, step.at, event.event_id))
+
+    def _mark(self, step: _Step, event: Mark) -> None:
+        item = self._target(step, event.target)
+        if item is None:
+            return
+        mark = gid("mark", event.code)
+        props = {"code": event.code} | ({"scheme": event.scheme} if event.scheme else {})
+        self._ensure_context(NodeRow(mark, "mark", props=props))
+        self._edge(step, mark, item.gid, "MARKS")
+
+    def _void(self, step: _Step, event: Void) -> None:
+        target_id = event.voids
+        if target_id in self._batch_ids:
+            step.fail(
+                "voids",
+                "void_same_batch",
+                f'event "{target_id}" is in this batch: send the void in a later batch',
+            )
+            return
+        stored = self._tx.find_events([target_id]).get(target_id)
+        if stored is None:
+            step.fail("voids", "unknown_event", f'event "{target_id}" does not exist')
+            return
+        if stored.type == "void":
+            step.fail(
+                "voids",
+                "void_of_void",
+                f'event "{target_id}" is a void; record the voided event again instead',
+            )
+            return
+        if stored.voided_by is not None or target_id in self._voided:
+            by = stored.voided_by or "an earlier event of this batch"
+            step.fail("voids", "already_voided", f'event "{target_id}" is already voided by "{by}"')
+            return
+        effects = Effects.from_json(stored.effects)
+        dependents = set(self._tx.dependents(target_id)) - self._voided
+        for created in effects.creates:
+            dependents.update(self._touched_by.get(created, set()))
+        dependents.discard(target_id)
+        if dependents:
+            names = ", ".join(f'"{d}"' for d in sorted(dependents)[:5])
+            step.fail(
+                "voids",
+                "void_has_dependents",
+                f'later events depend on "{target_id}": {names}; void them first',
+            )
+            return
+        self._voided.add(target_id)
+        self.changes.voided.append(target_id)
+        self._load(effects.creates)
+        for created in effects.creates:
+            self._items[created] = None
+        self._load(effects.consumes)
+        for consumed_gid, qty in effects.consumes.items():
+            item = self._items.get(consumed_gid)
+            if item is not None:
+                item.consumed -= qty
+                self.changes.consumed[consumed_gid] = item.consumed
+        if stored.type in ("cart_load", "cart_unload"):
+            payload = json.loads(stored.payload)
+            lot, cart = gid("lot", payload["lot"]), gid("cart", payload["cart"])
+            carts = self._open_carts.setdefault(lot, set())
+            if stored.type == "cart_load":
+                carts.discard(cart)
+            else:
+                carts.add(cart)
+
+
+def _creations(event: Event) -> list[str]:
+    """Global ids of the items an event creates."""
+    if isinstance(event, Receive):
+        return [gid("lot", event.lot)]
+    if isinstance(event, Split):
+        return [gid("lot", child.lot) for child in event.into]
+    if isinstance(event, Merge | Mix):
+        return [gid("lot", event.into.lot)]
+    if isinstance(event, Process):
+        return [gid("step", event.step)] + [output.gid for output in event.outputs]
+    if isinstance(event, Serialize):
+        return [gid("serial", serial) for serial in event.serials]
+    if isinstance(event, Ship):
+        return [gid("shipment", event.shipment)]
+    return []
+
+
+def _references(event: Event) -> list[str]:
+    """Global ids of the existing nodes an event reads."""
+    if isinstance(event, Receive):
+        return [
+            supplier_lot_gid(event.supplier, event.supplier_lot),
+            gid("company", event.supplier),
+        ]
+    if isinstance(event, Split | Serialize):
+        return [gid("lot", event.lot)]
+    if isinstance(event, Merge | Mix):
+        return [gid("lot", source.lot) for source in event.from_]
+    if isinstance(event, Process):
+        equipment = [gid("equipment", event.equipment)] if event.equipment else []
+        return [source.gid for source in event.inputs] + equipment
+    if isinstance(event, Ship):
+        return [entry.gid for entry in event.items] + [gid("company", event.customer)]
+    if isinstance(event, SetStatus):
+        return [event.target.gid]
+    if isinstance(event, CartLoad | CartUnload):
+        return [gid("lot", event.lot), gid("cart", event.cart)]
+    if isinstance(event, Mark):
+        return [event.target.gid, gid("mark", event.code)]
+    return []

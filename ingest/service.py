@@ -1,0 +1,112 @@
+"""Ingest: idempotency, validation and the atomic write of a batch; rebuild from the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from graph.store import GraphStore, WriteTx
+from ingest.canonical import canonical_payload, digest_of
+from ingest.errors import BatchConflict, BatchRejected, Problem
+from ingest.models import Event
+from ingest.parse import EVENT_ADAPTER, parse_events
+from ingest.planner import Planner
+
+Outcome = Literal["created", "duplicate"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    event_id: str
+    status: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    results: list[EventResult]
+
+    @property
+    def created(self) -> int:
+        return sum(1 for result in self.results if result.status == "created")
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.results) - self.created
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "results": [{"event_id": r.event_id, "status": r.status} for r in self.results],
+        }
+
+
+class IngestService:
+    """Apply batches of events to a store: all of a batch, or nothing."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def ingest(self, raw_events: Sequence[Any]) -> IngestReport:
+        """Validate and write a batch of raw events; raise BatchRejected or BatchConflict."""
+        events = parse_events(raw_events)
+        return self._store.write(lambda tx: _apply_batch(tx, events))
+
+    def rebuild(self, chunk: int = 2000) -> int:
+        """Rebuild the graph from the event log; return the number of events replayed."""
+        self._store.clear_projection()
+        replayed = 0
+        after = 0
+        while True:
+            stored = self._store.events(after, chunk)
+            if not stored:
+                return replayed
+            after = stored[-1].seq
+            live = [
+                (e.seq, EVENT_ADAPTER.validate_json(e.payload))
+                for e in stored
+                if e.voided_by is None and e.type != "void"
+            ]
+            self._store.write(lambda tx, live=live: _replay(tx, live))  # type: ignore[misc]
+            replayed += len(live)
+
+
+def _apply_batch(tx: WriteTx, events: list[Event]) -> IngestReport:
+    digests = [digest_of(canonical_payload(event)) for event in events]
+    stored = tx.find_events(sorted({event.event_id for event in events}))
+    seen: dict[str, str] = {}
+    results: list[EventResult] = []
+    fresh: list[tuple[int, Event]] = []
+    conflicts: list[Problem] = []
+    for index, (event, digest) in enumerate(zip(events, digests, strict=True)):
+        earlier = (
+            stored[event.event_id].digest if event.event_id in stored else seen.get(event.event_id)
+        )
+        if earlier is None:
+            seen[event.event_id] = digest
+            fresh.append((index, event))
+            results.append(EventResult(event.event_id, "created"))
+        elif earlier == digest:
+            results.append(EventResult(event.event_id, "duplicate"))
+        else:
+            message = "this event_id was already used with a different payload"
+            conflicts.append(Problem(index, event.event_id, "event_id", "conflict", message))
+    if conflicts:
+        raise BatchConflict(conflicts)
+    if fresh:
+        planner = Planner(tx)
+        changes = planner.plan(fresh)
+        if planner.problems:
+            raise BatchRejected(planner.problems)
+        tx.apply(changes)
+    return IngestReport(results)
+
+
+def _replay(tx: WriteTx, events: list[tuple[int, Event]]) -> None:
+    planner = Planner(tx, log=False)
+    changes = planner.plan(events)
+    if planner.problems:
+        # The log only holds events that were valid when written, in order: this is corruption.
+        raise BatchRejected(planner.problems)
+    tx.apply(changes)

@@ -1,0 +1,233 @@
+"""Traces and exposure, hand-computed, identical on every store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from graph.errors import BadRequest, NotFound
+from graph.store import GraphStore
+from graph.trace import Trace, TraceService
+from ingest.service import IngestService
+from tests.fixtures.events import Events
+
+
+def exposures(trace: Trace) -> dict[str, float]:
+    return {node.id: node.exposure for node in trace.nodes if node.exposure is not None}
+
+
+def shares(trace: Trace) -> dict[str, float]:
+    return {node.id: node.share for node in trace.nodes if node.share is not None}
+
+
+@pytest.fixture
+def plant(store: GraphStore, events: Events) -> TraceService:
+    """Two supplier lots of bar, one of tubing; split, merge, mix, process, assembly, shipping.
+
+    A-1 (100 bar) -> L-1; L-1 split into L-1a (60) and L-1b (40)
+    A-2 (50 bar)  -> L-2; merge L-1b (40) + L-2 (10) -> M-1 (50): A-1 share 0.8
+    B-1 (30 tube) -> T-1; mix M-1 (30) + T-1 (10) -> X-1 (40, BLEND): A-1 0.8 * 0.75 = 0.6
+    process S-TURN on LATHE-1: L-1a (60) -> SN-1, SN-2 serials? no: -> lot P-1 (60 PIN)
+    serialize P-1 -> PIN-1, PIN-2; X-1 -> HOUSING lot H-1 via S-MOLD
+    assembly S-KIT: PIN-1 + H-1 (1) -> KIT-1: 1 - (1 - 1.0)(1 - 0.6) = 1.0
+    ship KIT-1 to HOSP-A
+    """
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 100, supplier_lot="A-1"),
+            events.receive("L-2", 50, supplier_lot="A-2"),
+            events.receive("T-1", 30, part="TUBE", supplier="TUBECO", supplier_lot="B-1"),
+            events(
+                "split",
+                lot="L-1",
+                into=[{"lot": "L-1a", "qty": "60"}, {"lot": "L-1b", "qty": "40"}],
+            ),
+            events(
+                "merge",
+                from_=[{"lot": "L-1b", "qty": "40"}, {"lot": "L-2", "qty": "10"}],
+                into={"lot": "M-1"},
+            ),
+            events(
+                "mix",
+                from_=[{"lot": "M-1", "qty": "30"}, {"lot": "T-1", "qty": "10"}],
+                into={"lot": "X-1", "part": "BLEND"},
+            ),
+            events(
+                "process",
+                step="S-TURN",
+                operation="turn",
+                equipment="LATHE-1",
+                operator="ana",
+                inputs=[{"lot": "L-1a"}],
+                outputs=[{"lot": "P-1", "part": "PIN", "qty": "60"}],
+            ),
+            events(
+                "process",
+                step="S-MOLD",
+                operation="mold",
+                equipment="PRESS-1",
+                inputs=[{"lot": "X-1", "qty": "40"}],
+                outputs=[{"lot": "H-1", "part": "HOUSING", "qty": "8"}],
+            ),
+            events("serialize", lot="P-1", serials=["PIN-1", "PIN-2"]),
+            events(
+                "process",
+                step="S-KIT",
+                operation="assemble",
+                inputs=[{"serial": "PIN-1"}, {"lot": "H-1", "qty": "1"}],
+                outputs=[{"serial": "KIT-1", "part": "KIT"}],
+            ),
+            events("ship", shipment="SH-1", customer="HOSP-A", items=[{"serial": "KIT-1"}]),
+        ]
+    )
+    return TraceService(store)
+
+
+def test_down_from_supplier_lot_with_exposure(plant: TraceService) -> None:
+    trace = plant.trace("supplier_lot:ACME/A-1", "down")
+    assert exposures(trace) == {
+        "supplier_lot:ACME/A-1": 1.0,
+        "lot:L-1": 1.0,
+        "lot:L-1a": 1.0,  # split keeps exposure
+        "lot:L-1b": 1.0,
+        "lot:M-1": 0.8,  # merge: 40 of 50
+        "lot:X-1": 0.6,  # mix: 30 of 40 at 0.8
+        "step:S-TURN": 1.0,
+        "lot:P-1": 1.0,
+        "step:S-MOLD": 0.6,  # one input part: weighted mean
+        "lot:H-1": 0.6,
+        "serial:PIN-1": 1.0,
+        "serial:PIN-2": 1.0,
+        "step:S-KIT": 1.0,  # assembly: 1 - (1 - 1)(1 - 0.6)
+        "serial:KIT-1": 1.0,
+        "shipment:SH-1": 1.0,
+        "company:HOSP-A": 1.0,
+    }
+    assert trace.nodes[0].id == "supplier_lot:ACME/A-1" and trace.nodes[0].depth == 0
+
+
+def test_assembly_combines_independent_components(plant: TraceService) -> None:
+    trace = plant.trace("supplier_lot:ACME/A-2", "down")
+    got = exposures(trace)
+    assert got["lot:M-1"] == pytest.approx(0.2)
+    assert got["lot:H-1"] == pytest.approx(0.15)  # 0.2 * 30/40
+    assert got["step:S-KIT"] == pytest.approx(0.15)  # pin has no A-2: 1 - (1 - 0)(1 - 0.15)
+    assert "serial:PIN-1" not in got
+
+
+def test_assembly_of_two_exposed_components(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10),
+            events.receive("L-2", 10, supplier_lot="A-2"),
+            events(
+                "merge",
+                from_=[{"lot": "L-1", "qty": "5"}, {"lot": "L-2", "qty": "5"}],
+                into={"lot": "M"},
+            ),
+            events("split", lot="M", into=[{"lot": "M-a", "qty": "5"}, {"lot": "M-b", "qty": "5"}]),
+            events(
+                "process",
+                step="S-1",
+                operation="form",
+                inputs=[{"lot": "M-a"}],
+                outputs=[{"lot": "CAP", "part": "CAP", "qty": "5"}],
+            ),
+            events(
+                "process",
+                step="S-2",
+                operation="assemble",
+                inputs=[{"lot": "CAP", "qty": "1"}, {"lot": "M-b", "qty": "1"}],
+                outputs=[{"serial": "K", "part": "KIT"}],
+            ),
+        ]
+    )
+    got = exposures(TraceService(store).trace("supplier_lot:ACME/A-1", "down"))
+    assert got["lot:M"] == pytest.approx(0.5)
+    assert got["step:S-2"] == pytest.approx(1 - 0.5 * 0.5)  # CAP part and BAR part, each 0.5
+    assert got["serial:K"] == pytest.approx(0.75)
+
+
+def test_same_part_process_is_a_weighted_mean(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 30),
+            events.receive("L-2", 10, supplier_lot="A-2"),
+            events(
+                "process",
+                step="S-1",
+                operation="anneal",
+                inputs=[{"lot": "L-1"}, {"lot": "L-2"}],
+                outputs=[{"lot": "OUT", "part": "BAR", "qty": "40"}],
+            ),
+        ]
+    )
+    assert exposures(TraceService(store).trace("lot:L-1", "down"))["lot:OUT"] == pytest.approx(0.75)
+
+
+def test_up_from_serial_reports_shares(plant: TraceService) -> None:
+    trace = plant.trace("serial:KIT-1", "up")
+    got = shares(trace)
+    assert got["serial:KIT-1"] == 1.0
+    assert got["supplier_lot:ACME/A-1"] == 1.0  # the pin is all A-1
+    assert got["supplier_lot:ACME/A-2"] == pytest.approx(0.15)
+    assert got["supplier_lot:TUBECO/B-1"] == pytest.approx(0.25)
+    assert got["lot:X-1"] == 1.0
+    assert {n.id for n in trace.nodes if n.depth == 1} == {"step:S-KIT"}
+    step = next(n for n in trace.nodes if n.id == "step:S-TURN")
+    assert step.attrs["equipment"] == "LATHE-1" and step.attrs["operator"] == "ana"
+
+
+def test_edges_carry_qty_event_and_time(plant: TraceService) -> None:
+    trace = plant.trace("lot:L-1", "down", max_depth=1)
+    assert {n.id for n in trace.nodes} == {"lot:L-1", "lot:L-1a", "lot:L-1b"}
+    edge = next(e for e in trace.to_dict()["edges"] if e["to"] == "lot:L-1b")
+    assert edge == {
+        "from": "lot:L-1",
+        "to": "lot:L-1b",
+        "type": "SPLIT_INTO",
+        "qty": "40",
+        "event": "E-4",
+        "at": "2026-03-02T08:40:00.000000Z",
+    }
+
+
+def test_max_depth_zero_is_the_root(plant: TraceService) -> None:
+    trace = plant.trace("lot:L-1", "down", max_depth=0)
+    assert [n.id for n in trace.nodes] == ["lot:L-1"] and trace.edges == []
+
+
+def test_as_of_ignores_what_happened_later(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    cut = events.clock + timedelta(minutes=5)
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}])])
+    traces = TraceService(store)
+    assert {n.id for n in traces.trace("lot:L-1", "down", as_of=cut).nodes} == {"lot:L-1"}
+    assert {n.id for n in traces.trace("lot:L-1", "down").nodes} == {"lot:L-1", "lot:L-2"}
+
+
+def test_unknown_root_and_bad_ids(plant: TraceService) -> None:
+    with pytest.raises(NotFound):
+        plant.trace("lot:NOPE", "down")
+    with pytest.raises(BadRequest, match="kind:key"):
+        plant.trace("L-1", "down")
+    for hostile in [
+        "lot:'; DROP TABLE nodes; --",
+        "lot:x}) DETACH DELETE n //",
+        "lot:" + "x" * 10_000,
+    ]:
+        with pytest.raises(NotFound):
+            plant.trace(hostile, "up")
+    assert plant.trace("lot:L-1", "down").nodes
+
+
+def test_equipment_window(plant: TraceService, events: Events) -> None:
+    start = events.clock - timedelta(hours=3)
+    uses = plant.equipment_window("equipment:LATHE-1", start, events.clock)
+    assert [u.step.gid for u in uses] == ["step:S-TURN"]
+    assert [e.src for e in uses[0].inputs] == ["lot:L-1a"]
+    assert [e.dst for e in uses[0].outputs] == ["lot:P-1"]
+    assert plant.equipment_window("equipment:LATHE-1", events.clock, events.clock) == []

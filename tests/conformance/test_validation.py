@@ -1,0 +1,231 @@
+"""Every validation rule: the message names the event and field, and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.store import GraphStore
+from ingest.errors import BatchConflict, BatchRejected
+from ingest.service import IngestService
+from tests.conformance.helpers import rejected, state
+from tests.fixtures.events import Events
+
+
+def test_unknown_lot_is_named(store: GraphStore, events: Events) -> None:
+    problem = rejected(
+        store, [events("split", lot="NOPE", into=[{"lot": "C", "qty": "1"}])], "unknown_item"
+    )
+    assert (problem.index, problem.event_id, problem.field) == (0, "E-1", "lot")
+    assert 'lot "NOPE" does not exist' in problem.message
+
+
+def test_unknown_serial_in_process_input(store: GraphStore, events: Events) -> None:
+    batch = [
+        events(
+            "process",
+            step="S-1",
+            operation="weld",
+            inputs=[{"serial": "SN-X"}],
+            outputs=[{"serial": "K-1", "part": "KIT"}],
+        )
+    ]
+    problem = rejected(store, batch, "unknown_item")
+    assert problem.field == "inputs[0].serial"
+    assert 'serial "SN-X" does not exist' in problem.message
+
+
+def test_new_id_that_exists(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 10)])
+    problem = rejected(store, [events.receive("L-1", 5, supplier_lot="A-2")], "exists")
+    assert problem.field == "lot"
+    assert 'lot "L-1" already exists' in problem.message
+
+
+def test_split_into_existing_lot(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 10), events.receive("L-2", 10)])
+    problem = rejected(
+        store, [events("split", lot="L-1", into=[{"lot": "L-2", "qty": "3"}])], "exists"
+    )
+    assert problem.field == "into[0].lot"
+
+
+def test_over_consumption_across_batches(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-2", "qty": "6"}])])
+    problem = rejected(
+        store, [events("split", lot="L-1", into=[{"lot": "L-3", "qty": "4.5"}])], "over_consumption"
+    )
+    assert problem.field == "into"
+    assert 'takes 4.5 from lot "L-1", which holds only 4 ea' in problem.message
+
+
+def test_over_consumption_within_one_batch(store: GraphStore, events: Events) -> None:
+    batch = [
+        events.receive("L-1", 10),
+        events("serialize", lot="L-1", serials=[f"SN-{i}" for i in range(6)]),
+        events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "5"}]),
+    ]
+    problem = rejected(store, batch, "over_consumption")
+    assert (problem.index, problem.field) == (2, "items[0].lot")
+
+
+def test_serial_consumed_twice(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 2), events("serialize", lot="L-1", serials=["SN-1"])]
+    )
+    batch = [
+        events("ship", shipment="SH-1", customer="HOSP", items=[{"serial": "SN-1"}]),
+        events("ship", shipment="SH-2", customer="HOSP", items=[{"serial": "SN-1"}]),
+    ]
+    problem = rejected(store, batch, "over_consumption")
+    assert (problem.index, problem.field) == (1, "items[0].serial")
+
+
+def test_exact_decimals_do_not_drift(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", "0.3")])
+    service.ingest(
+        [events("split", lot="L-1", into=[{"lot": f"C-{i}", "qty": "0.1"} for i in range(3)])]
+    )
+    assert store.node("lot:L-1").attrs["available"] == "0.0"  # type: ignore[union-attr]
+
+
+def test_merge_across_parts(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 5), events.receive("L-2", 5, part="TUBE", supplier_lot="A-2")]
+    )
+    batch = [
+        events(
+            "merge",
+            from_=[{"lot": "L-1", "qty": "5"}, {"lot": "L-2", "qty": "5"}],
+            into={"lot": "M-1"},
+        )
+    ]
+    problem = rejected(store, batch, "part_mismatch")
+    assert problem.field == "from[1].lot"
+    assert "use mix for different parts" in problem.message
+
+
+def test_mix_of_different_units(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 5), events.receive("L-2", 5, unit="kg", supplier_lot="A-2")]
+    )
+    batch = [
+        events(
+            "mix",
+            from_=[{"lot": "L-1", "qty": "5"}, {"lot": "L-2", "qty": "5"}],
+            into={"lot": "M-1", "part": "BLEND"},
+        )
+    ]
+    assert rejected(store, batch, "unit_mismatch").field == "from[1].lot"
+
+
+def test_mix_of_nothing(store: GraphStore, events: Events) -> None:
+    problem = rejected(
+        store, [events("mix", from_=[], into={"lot": "M-1", "part": "X"})], "too_short"
+    )
+    assert problem.field == "from"
+
+
+def test_cycle_in_process(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 5)])
+    batch = [
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            inputs=[{"lot": "L-1"}],
+            outputs=[{"lot": "L-1", "part": "BAR", "qty": "5"}],
+        )
+    ]
+    problem = rejected(store, batch, "cycle")
+    assert problem.field == "inputs[0].lot"
+    assert "both an input and an output" in problem.message
+
+
+def test_split_into_itself_is_a_cycle(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 5)])
+    assert rejected(store, [events("split", lot="L-1", into=[{"lot": "L-1", "qty": "1"}])], "cycle")
+
+
+def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: Events) -> None:
+    batch = [
+        events("split", lot="NOPE", into=[{"lot": "C-1", "qty": "1"}]),
+        events("serialize", lot="C-1", serials=["SN-1"]),
+    ]
+    rejected(store, batch, "unknown_item")
+    with pytest.raises(BatchRejected) as caught:
+        IngestService(store).ingest(batch)
+    second = caught.value.problems[1]
+    assert (second.index, second.field) == (1, "lot")
+    assert "event 0 of this batch, which creates it, is rejected" in second.message
+
+
+def test_atomic_batch_writes_nothing_when_last_event_is_bad(
+    store: GraphStore, events: Events
+) -> None:
+    batch = [
+        events.receive("L-1", 10),
+        events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
+        events("split", lot="L-1", into=[{"lot": "L-3", "qty": "7"}]),
+    ]
+    rejected(store, batch, "over_consumption")
+    assert store.node("lot:L-1") is None
+    assert store.events(0, 10) == []
+
+
+def test_naive_time_is_an_error(store: GraphStore, events: Events) -> None:
+    event = events.receive("L-1", 1)
+    event["occurred_at"] = "2026-03-02T08:00:00"
+    problem = rejected(store, [event], "timezone_aware")
+    assert problem.field == "occurred_at"
+
+
+def test_unknown_type_and_field(store: GraphStore, events: Events) -> None:
+    assert rejected(store, [events("teleport", lot="L-1")], "unknown_type").field == "type"
+    bad = events.receive("L-1", 1)
+    bad["colour"] = "red"
+    problem = rejected(store, [bad], "extra_forbidden")
+    assert (problem.field, problem.message) == ("colour", "is not a field of this event type")
+
+
+def test_non_positive_qty(store: GraphStore, events: Events) -> None:
+    assert rejected(store, [events.receive("L-1", 0)], "greater_than").field == "qty"
+
+
+def test_ref_needs_exactly_one_key(store: GraphStore, events: Events) -> None:
+    batch = [events("status", target={"lot": "L-1", "serial": "S"}, status="recalled", reason="x")]
+    problem = rejected(store, batch, "value_error")
+    assert problem.field == "target"
+    assert 'exactly one of "lot" or "serial"' in problem.message
+
+
+def test_same_id_same_payload_is_a_duplicate(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    first = events.receive("L-1", 10)
+    service.ingest([first])
+    again = dict(first, qty="10.000")
+    before = state(store)
+    report = service.ingest([again])
+    assert report.to_dict()["results"] == [{"event_id": "E-1", "status": "duplicate"}]
+    assert state(store) == before
+
+
+def test_same_id_other_payload_is_a_conflict(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    first = events.receive("L-1", 10)
+    service.ingest([first])
+    before = state(store)
+    with pytest.raises(BatchConflict) as caught:
+        service.ingest([events.receive("L-9", 1), dict(first, qty="11")])
+    assert caught.value.status_code == 409
+    assert caught.value.problems[0].index == 1
+    assert "different payload" in caught.value.problems[0].message
+    assert state(store) == before
+
+
+def test_duplicate_inside_one_batch(store: GraphStore, events: Events) -> None:
+    event = events.receive("L-1", 10)
+    report = IngestService(store).ingest([event, dict(event)])
+    assert [r.status for r in report.results] == ["created", "duplicate"]

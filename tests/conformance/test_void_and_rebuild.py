@@ -1,0 +1,126 @@
+"""Corrections by void, statuses, carts, and rebuilding the graph from the log."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore
+from graph.trace import TraceService
+from ingest.service import IngestService
+from tests.conformance.helpers import rejected
+from tests.fixtures.events import Events
+
+
+def test_void_removes_the_event_and_restores_quantity(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-2", "qty": "7"}])])
+    service.ingest([events("void", voids="E-2", reason="wrong lot scanned")])
+    assert store.node("lot:L-2") is None
+    assert store.node("lot:L-1").attrs["available"] == "10"  # type: ignore[union-attr]
+    assert len(store.events(0, 100)) == 3, "history is kept: the void is a new event"
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-2", "qty": "10"}])])
+    assert store.node("lot:L-2").attrs["qty"] == "10"  # type: ignore[union-attr]
+
+
+def test_void_refused_when_later_events_depend(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events("serialize", lot="L-1", serials=["SN-1"])])
+    problem = rejected(store, [events("void", voids="E-1", reason="typo")], "void_has_dependents")
+    assert problem.field == "voids"
+    assert 'later events depend on "E-1": "E-2"' in problem.message
+
+
+def test_void_refused_when_the_same_batch_depends(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 10)])
+    batch = [
+        events("status", target={"lot": "L-1"}, status="quarantined", reason="check"),
+        events("void", voids="E-1", reason="typo"),
+    ]
+    assert rejected(store, batch, "void_has_dependents").index == 1
+
+
+def test_void_rules(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    service.ingest([events("void", voids="E-1", reason="typo", event_id="V-1")])
+    assert (
+        "already voided"
+        in rejected(store, [events("void", voids="E-1", reason="x")], "already_voided").message
+    )
+    assert (
+        rejected(store, [events("void", voids="NOPE", reason="x")], "unknown_event").field
+        == "voids"
+    )
+    assert rejected(store, [events("void", voids="V-1", reason="x")], "void_of_void")
+    batch = [events.receive("L-9", 1, event_id="R-9"), events("void", voids="R-9", reason="x")]
+    assert rejected(store, batch, "void_same_batch")
+
+
+def test_status_follows_occurred_at_and_void(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    service.ingest(
+        [events("status", target={"lot": "L-1"}, status="quarantined", reason="suspect")]
+    )
+    late = events("status", target={"lot": "L-1"}, status="released", reason="cleared", minutes=-60)
+    service.ingest([late])
+    assert store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    service.ingest([events("void", voids="E-2", reason="wrong lot")])
+    assert store.node("lot:L-1").attrs["status"] == "released"  # type: ignore[union-attr]
+
+
+def test_cart_rules(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    load = events("cart_load", cart="C-1", lot="L-1", compartment="A", event_id="LOAD")
+    service.ingest([events.receive("L-1", 10), load])
+    assert (
+        rejected(store, [events("cart_load", cart="C-1", lot="L-1")], "already_in_cart").field
+        == "cart"
+    )
+    assert rejected(store, [events("cart_unload", cart="C-2", lot="L-1")], "not_in_cart")
+    service.ingest([events("cart_unload", cart="C-1", lot="L-1", event_id="UNLOAD")])
+    assert rejected(store, [events("void", voids="LOAD", reason="x")], "void_has_dependents")
+    service.ingest([events("void", voids="UNLOAD", reason="not unloaded after all")])
+    assert rejected(store, [events("cart_load", cart="C-1", lot="L-1")], "already_in_cart")
+
+
+def test_rebuild_gives_the_same_graph(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events.receive("L-2", 10, supplier_lot="A-2"),
+            events(
+                "merge",
+                from_=[{"lot": "L-1", "qty": "4"}, {"lot": "L-2", "qty": "6"}],
+                into={"lot": "M"},
+            ),
+            events(
+                "process",
+                step="S-1",
+                operation="cut",
+                equipment="SAW",
+                inputs=[{"lot": "M"}],
+                outputs=[{"lot": "P", "part": "PIN", "qty": "10"}],
+            ),
+            events("serialize", lot="P", serials=["SN-1", "SN-2"]),
+            events("status", target={"serial": "SN-1"}, status="released", reason="QA ok"),
+            events("mark", target={"serial": "SN-1"}, code="AAB"),
+            events("cart_load", cart="C-1", lot="P"),
+        ]
+    )
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-9", "qty": "1"}])])
+    service.ingest([events("void", voids="E-9", reason="never happened")])
+    traces = TraceService(store)
+    before = (
+        store.counts(),
+        traces.trace("lot:L-1", "down").to_dict(),
+        traces.trace("serial:SN-1", "up").to_dict(),
+    )
+    assert service.rebuild() == 8  # ten logged, less the voided split and its void
+    after = (
+        store.counts(),
+        traces.trace("lot:L-1", "down").to_dict(),
+        traces.trace("serial:SN-1", "up").to_dict(),
+    )
+    assert after == before
+    assert store.node("serial:SN-1").attrs["status"] == "released"  # type: ignore[union-attr]

@@ -1,0 +1,55 @@
+"""Shared fixtures: every store-touching test runs on the real embedded store and real Neo4j."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.embedded_store import EmbeddedStore
+from graph.store import GraphStore
+from tests.fixtures.events import Events
+
+STORE_KINDS = ("embedded", "neo4j")
+
+
+def neo4j_required() -> bool:
+    return os.environ.get("TRACEGRAPH_REQUIRE_NEO4J") == "1"
+
+
+@pytest.fixture(scope="session")
+def neo4j_target() -> Iterator[object]:
+    """A real Neo4j server for the whole run: from NEO4J_URI, testcontainers or a local server."""
+    from tests.fixtures.neo4j_server import provide_neo4j
+
+    with provide_neo4j() as target:
+        yield target
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """A fresh, empty store of each kind."""
+    if request.param == "embedded":
+        embedded = EmbeddedStore(tmp_path / "trace.db")
+        yield embedded
+        embedded.close()
+        return
+    target = request.getfixturevalue("neo4j_target")
+    if target is None:
+        message = "no Neo4j server could be had (see the neo4j_server fixture's reason)"
+        if neo4j_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    from graph.neo4j_store import Neo4jStore
+
+    neo4j = Neo4jStore(target.uri, user=target.user, password=target.password)  # type: ignore[attr-defined]
+    neo4j.wipe()
+    yield neo4j
+    neo4j.close()
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
