@@ -285,7 +285,8 @@ class EmbeddedTx:
     def apply(self, changes: Changes) -> None:
         conn = self._conn
         status_nids: set[int] = set()
-        for event_id in changes.voided:
+        for void in changes.voided:
+            event_id = void.event_id
             status_nids.update(row[0] for row in conn.execute(STATUS_NIDS_OF_EVENT, (event_id,)))
             conn.execute(REOPEN_CARTS, (event_id,))
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id,))

@@ -4,8 +4,10 @@ Every flow edge carries a `share`, its weight among the inputs its target combin
 A target combines its inputs by its kind:
 - a lot or serial (split, serialize, receive, merge, mix, produced): the share-weighted sum, so a
   split child keeps its parent's exposure and a merge or mix takes the quantity-weighted mean;
-- a process step: inputs are grouped by part; within a part the weighted sum, across parts (an
-  assembly) `1 - prod(1 - e_part)`, since each component independently may carry the source;
+- a process step: lot inputs are grouped by part; within a part the weighted sum, across parts
+  (an assembly) `1 - prod(1 - e_part)`, since each component independently may carry the source.
+  A consumed serial is an identified unit that is certainly in what the step made, so each serial
+  is a component of its own, never averaged with other serials of its part;
 - a shipment or a company: the largest exposure of what it holds or received.
 An input that does not descend from the source counts as 0. Upstream, the share an ancestor A
 contributed to the root is the root's exposure to A, computed for every ancestor in one pass.
@@ -55,7 +57,10 @@ def _combine(kind: str, weighted: list[tuple[EdgeView, float]]) -> float:
     if kind == "step":
         by_part: dict[str | None, float] = {}
         for edge, value in weighted:
-            by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
+            if edge.src.startswith("serial:"):
+                by_part[edge.src] = value
+            else:
+                by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
         untouched = 1.0
         for value in by_part.values():
             untouched *= 1.0 - min(value, 1.0)

@@ -119,6 +119,14 @@ class ItemState:
     created_by: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class VoidRow:
+    """Remove a voided event's projection; `gids` are the nodes its relationships touch."""
+
+    event_id: str
+    gids: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Changes:
     """Everything one batch writes, applied by a store in a single transaction.
@@ -133,7 +141,7 @@ class Changes:
     statuses: list[StatusRow] = field(default_factory=list)
     cart_closes: list[CartClose] = field(default_factory=list)
     consumed: dict[str, Decimal] = field(default_factory=dict)
-    voided: list[str] = field(default_factory=list)
+    voided: list[VoidRow] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (

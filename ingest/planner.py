@@ -22,6 +22,7 @@ from graph.store import (
     ItemState,
     NodeRow,
     StatusRow,
+    VoidRow,
     WriteTx,
 )
 from ingest.canonical import canonical_payload, digest_of, stored_payload
@@ -42,6 +43,7 @@ from ingest.models import (
     Split,
     Void,
 )
+from ingest.parse import EVENT_ADAPTER
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -254,13 +256,27 @@ class Planner:
             return False
         return True
 
-    def _node(self, step: _Step, kind: str, key: str, **kwargs: object) -> NodeRow:
+    def _node(
+        self,
+        step: _Step,
+        kind: str,
+        key: str,
+        *,
+        part: str | None = None,
+        unit: str | None = None,
+        qty: Decimal | None = None,
+        props: dict[str, str] | None = None,
+    ) -> NodeRow:
+        """Describe a node this event creates, keyed as DESIGN names it (Lot: lot)."""
         return NodeRow(
             gid=gid(kind, key),
             kind=kind,
+            part=part,
+            unit=unit,
+            qty=qty,
             created_by=step.event.event_id,
             created_at=step.at,
-            **kwargs,  # type: ignore[arg-type]
+            props={kind: key, **(props or {})},
         )
 
     def _edge(
@@ -674,7 +690,9 @@ class Planner:
             )
             return
         self._voided.add(target_id)
-        self.changes.voided.append(target_id)
+        voided_event = EVENT_ADAPTER.validate_json(stored.payload)
+        touched = {*_references(voided_event), *_creations(voided_event), *effects.consumes}
+        self.changes.voided.append(VoidRow(target_id, tuple(sorted(touched))))
         self._load(effects.creates)
         for created in effects.creates:
             self._items[created] = None

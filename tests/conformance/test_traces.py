@@ -150,6 +150,29 @@ def test_assembly_of_two_exposed_components(store: GraphStore, events: Events) -
     assert got["serial:K"] == pytest.approx(0.75)
 
 
+def test_each_consumed_serial_is_certainly_in_the_assembly(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 4),
+            events("serialize", lot="L-1", serials=["SC-1", "SC-2", "SC-3", "SC-4"]),
+            events.receive("L-2", 4, supplier_lot="A-2"),
+            events("serialize", lot="L-2", serials=["SC-5"]),
+            events(
+                "process",
+                step="S-1",
+                operation="assemble",
+                inputs=[{"serial": s} for s in ("SC-1", "SC-2", "SC-3", "SC-5")],
+                outputs=[{"serial": "KIT", "part": "KIT"}],
+            ),
+        ]
+    )
+    got = shares(TraceService(store).trace("serial:KIT", "up"))
+    assert got["serial:SC-1"] == 1.0 and got["serial:SC-5"] == 1.0
+    assert got["supplier_lot:ACME/A-1"] == 1.0 and got["supplier_lot:ACME/A-2"] == 1.0
+
+
 def test_same_part_process_is_a_weighted_mean(store: GraphStore, events: Events) -> None:
     IngestService(store).ingest(
         [

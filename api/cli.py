@@ -1,0 +1,229 @@
+"""The `tracegraph` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from api.deps import Services
+from api.render import trace_tree
+from api.settings import Settings, get_settings
+from graph.errors import BadRequest, DomainError, NotFound
+from graph.ids import gid, supplier_lot_gid
+from ingest.demo_plant import DemoPlant
+from ingest.errors import BatchRejected
+from ingest.models import Event
+from ingest.parse import read_body
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_FOUND = 1
+EXIT_UNAVAILABLE = 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BatchRejected as error:
+        print(f"error: {error.message.split(':', 1)[0]}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotFound as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except BadRequest as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours.
+        sys.stderr.close()
+        return 0
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tracegraph", description="Lot and serial genealogy for manufacturing."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    _store_option(serve)
+    _listen_options(serve)
+    serve.set_defaults(func=_serve)
+
+    demo = commands.add_parser(
+        "demo", help="serve a generated demo plant on a fresh embedded store"
+    )
+    _listen_options(demo)
+    demo.add_argument("--size", type=int, default=3000, help="items (lots + serials) to make")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=_demo)
+
+    ingest = commands.add_parser("ingest", help="ingest events from a file ('-' for stdin)")
+    _store_option(ingest)
+    ingest.add_argument("file", help='JSON array, {"events": [...]} or NDJSON')
+    ingest.set_defaults(func=_ingest)
+
+    trace = commands.add_parser("trace", help="trace an item up (where from) or down (where used)")
+    _store_option(trace)
+    start = trace.add_mutually_exclusive_group(required=True)
+    start.add_argument("--lot")
+    start.add_argument("--serial")
+    start.add_argument("--supplier", help="with --supplier-lot")
+    start.add_argument("--id", help="any global id, e.g. step:S-1")
+    trace.add_argument("--supplier-lot")
+    way = trace.add_mutually_exclusive_group(required=True)
+    way.add_argument("--up", action="store_const", const="up", dest="direction")
+    way.add_argument("--down", action="store_const", const="down", dest="direction")
+    trace.add_argument("--max-depth", type=int)
+    trace.add_argument("--as-of", type=datetime.fromisoformat, help="RFC 3339 time with offset")
+    trace.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+    trace.set_defaults(func=_trace)
+
+    schema = commands.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("which", choices=["events"])
+    schema.set_defaults(func=_schema)
+
+    rebuild = commands.add_parser("rebuild", help="rebuild the graph from the event log")
+    _store_option(rebuild)
+    rebuild.set_defaults(func=_rebuild)
+
+    return parser
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
+
+
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8000)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    updates = {
+        key: value
+        for key, value in (
+            ("store", getattr(args, "store", None)),
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+        )
+        if value is not None
+    }
+    return get_settings().model_copy(update=updates)
+
+
+def _services(args: argparse.Namespace) -> Services:
+    return Services.from_settings(_settings(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="tracegraph-demo-"))
+    args.store = f"sqlite:///{folder / 'demo.db'}"
+    services = _services(args)
+    plant = DemoPlant(size=args.size, seed=args.seed)
+    events = 0
+    for batch in plant.batches(1000):
+        events += services.ingest.ingest(batch).created
+    counts = services.store.counts()
+    services.store.close()
+    settings = _settings(args)
+    print(
+        f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges in {args.store}"
+    )
+    print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
+    return _serve(args)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    services = _services(args)
+    try:
+        report = services.ingest.ingest(read_body(text))
+    finally:
+        services.store.close()
+    print(f"{report.created} created, {report.duplicates} duplicates")
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise BadRequest(f"cannot read {path}: {error.strerror}") from error
+
+
+def _trace(args: argparse.Namespace) -> int:
+    if args.supplier is not None and args.supplier_lot is None:
+        raise BadRequest("--supplier needs --supplier-lot")
+    if args.supplier_lot is not None and args.supplier is None:
+        raise BadRequest("--supplier-lot needs --supplier")
+    if args.as_of is not None and args.as_of.tzinfo is None:
+        raise BadRequest("--as-of needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
+    if args.lot is not None:
+        root = gid("lot", args.lot)
+    elif args.serial is not None:
+        root = gid("serial", args.serial)
+    elif args.supplier is not None:
+        root = supplier_lot_gid(args.supplier, args.supplier_lot)
+    else:
+        root = args.id
+    services = _services(args)
+    try:
+        trace = services.traces.trace(
+            root, args.direction, max_depth=args.max_depth, as_of=args.as_of
+        )
+    finally:
+        services.store.close()
+    print(json.dumps(trace.to_dict(), indent=2) if args.json else trace_tree(trace))
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    schema = TypeAdapter(Event).json_schema(by_alias=True)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://tracegraph.dev/schemas/events-v1.json",
+        "title": "tracegraph event (contract v1)",
+        **schema,
+    }
+    print(json.dumps(schema, indent=2, sort_keys=True))
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    services = _services(args)
+    try:
+        replayed = services.ingest.rebuild()
+        print(f"rebuilt the graph from {replayed} live events: {services.store.counts()}")
+    finally:
+        services.store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""REST endpoints: thin, each parses, calls a service and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Services, services
+from graph.errors import BadRequest
+from graph.trace import edge_dict, node_dict
+from ingest.models import EventBatch
+from ingest.parse import read_body
+
+router = APIRouter()
+ServicesDep = Annotated[Services, Depends(services)]
+
+EVENTS_BODY: dict[str, Any] = {
+    "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
+    "content": {
+        "application/json": {"schema": EventBatch.model_json_schema()},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+    "required": True,
+}
+
+
+@router.get("/healthz", tags=["ops"])
+def healthz(svc: ServicesDep) -> dict[str, Any]:
+    """Report liveness and which store answers."""
+    return {"status": "ok", "store": svc.store.url.split("://", 1)[0], "counts": svc.store.counts()}
+
+
+@router.post(
+    "/api/v1/events",
+    status_code=status.HTTP_201_CREATED,
+    tags=["ingest"],
+    openapi_extra={"requestBody": EVENTS_BODY},
+    responses={
+        409: {"description": "an event_id was used before with another payload"},
+        422: {"description": "the batch breaks the contract; nothing was written"},
+    },
+)
+async def post_events(request: Request, svc: ServicesDep) -> dict[str, Any]:
+    """Ingest a batch of events atomically."""
+    limit = request.app.state.settings.max_body_bytes
+    body = await request.body()
+    if len(body) > limit:
+        raise BadRequest(f"the body is larger than {limit} bytes: send smaller batches")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest("the body is not UTF-8 text") from error
+    raw = read_body(text)
+    # Ingest does blocking store I/O: keep it off the event loop.
+    report = await run_in_threadpool(svc.ingest.ingest, raw)
+    return report.to_dict()
+
+
+@router.get("/api/v1/nodes/{node_id:path}", tags=["trace"])
+def get_node(node_id: str, svc: ServicesDep) -> dict[str, Any]:
+    """Return one node by global id (`lot:L-1`, `serial:SN-9`, `supplier_lot:ACME/A-77`, ...)."""
+    return node_dict(svc.traces.node(node_id))
+
+
+@router.get("/api/v1/trace", tags=["trace"])
+def get_trace(
+    svc: ServicesDep,
+    id: Annotated[str, Query(description="global id of the start node")],
+    direction: Literal["up", "down"] = "down",
+    max_depth: Annotated[int | None, Query(ge=0)] = None,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """Trace up (where from) or down (where used), with exposure or shares."""
+    return svc.traces.trace(id, direction, max_depth=max_depth, as_of=as_of).to_dict()
+
+
+@router.get("/api/v1/equipment/{equipment}/window", tags=["trace"])
+def equipment_window(
+    equipment: str,
+    svc: ServicesDep,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+) -> dict[str, Any]:
+    """List what was processed on an equipment between two times."""
+    uses = svc.traces.equipment_window(f"equipment:{equipment}", start, end)
+    return {
+        "equipment": f"equipment:{equipment}",
+        "steps": [
+            node_dict(use.step)
+            | {
+                "inputs": [edge_dict(e) for e in use.inputs],
+                "outputs": [edge_dict(e) for e in use.outputs],
+            }
+            for use in uses
+        ],
+    }

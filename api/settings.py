@@ -1,0 +1,29 @@
+"""Settings: one class, read from TRACEGRAPH_* environment variables, built once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graph.connect import DEFAULT_URL
+
+
+class Settings(BaseSettings):
+    """Where the graph lives and how the service listens."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEGRAPH_", extra="ignore")
+
+    store: str = DEFAULT_URL
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()

@@ -1,0 +1,499 @@
+"""The Neo4j store: the official driver, managed transactions, parameterised Cypher constants.
+
+Writes go in `UNWIND` batches, one statement per node label or relationship type. Relationship
+types and labels cannot be parameters in Cypher, so those statements are spelled out per type
+from our own fixed tables below; nothing from a request ever reaches the text of a query.
+Traversals expand one BFS level per round trip: predictable on DAGs with many parallel paths,
+where variable-length patterns would enumerate every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Final, LiteralString, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction
+
+from graph.errors import StoreUnavailable
+from graph.store import (
+    EDGE_TYPES,
+    Changes,
+    Direction,
+    EdgeRow,
+    EdgeView,
+    ItemState,
+    NodeRow,
+    NodeView,
+    StepUse,
+    StoredEvent,
+    Subgraph,
+    decimal_or_none,
+    decimal_text,
+    node_view,
+)
+
+T = TypeVar("T")
+
+LABELS: Final[dict[str, LiteralString]] = {
+    "lot": "Lot",
+    "serial": "Serial",
+    "supplier_lot": "SupplierLot",
+    "step": "ProcessStep",
+    "shipment": "Shipment",
+    "company": "Company",
+    "cart": "Cart",
+    "equipment": "Equipment",
+    "mark": "SecondaryMark",
+    "part": "Part",
+}
+CORE_PROPERTIES: Final = frozenset(
+    {"gid", "kind", "part", "unit", "qty", "consumed", "status", "created_by", "created_at"}
+)
+
+SCHEMA: Final[tuple[LiteralString, ...]] = (
+    "CREATE CONSTRAINT node_gid IF NOT EXISTS FOR (n:Node) REQUIRE n.gid IS UNIQUE",
+    "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.event_id IS UNIQUE",
+    "CREATE INDEX node_created_by IF NOT EXISTS FOR (n:Node) ON (n.created_by)",
+    "CREATE INDEX event_voids IF NOT EXISTS FOR (e:Event) ON (e.voids)",
+    "CREATE INDEX event_seq IF NOT EXISTS FOR (e:Event) ON (e.seq)",
+    "CREATE INDEX in_cart_event IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.event)",
+    "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
+    "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
+    "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.writes = 0",
+)
+
+# Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
+# validation reads and the final write then see one consistent state.
+LOCK: Final = "MATCH (c:Counter {name: 'ingest'}) SET c.writes = c.writes + 1 RETURN c.seq"
+ADVANCE_SEQ: Final = "MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + $n RETURN c.seq"
+
+EVENT_FIELDS: Final = """
+RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+"""
+FIND_EVENTS: Final = (
+    """
+UNWIND $ids AS id
+MATCH (e:Event {event_id: id})
+OPTIONAL MATCH (v:Event {voids: id})
+"""
+    + EVENT_FIELDS
+)
+EVENTS_AFTER: Final = (
+    """
+MATCH (e:Event) WHERE e.seq > $after
+WITH e ORDER BY e.seq LIMIT $limit
+OPTIONAL MATCH (v:Event {voids: e.event_id})
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
+CREATE_EVENTS: Final = "UNWIND $rows AS r CREATE (e:Event) SET e = r"
+ITEMS: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g})
+RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by
+"""
+NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
+NODES: Final = "UNWIND $gids AS g MATCH (n:Node {gid: g}) RETURN properties(n)"
+OPEN_CARTS: Final = """
+UNWIND $lots AS g
+MATCH (l:Node {gid: g})-[r:IN_CART]->(c:Node)
+WHERE r.until IS NULL
+RETURN l.gid, c.gid
+"""
+DEPENDENTS: Final = """
+MATCH (n:Node {created_by: $event})-[r]-()
+WHERE r.event <> $event
+RETURN DISTINCT r.event AS event
+UNION
+MATCH ()-[r:IN_CART {event: $event}]->()
+WHERE r.closed_by IS NOT NULL
+RETURN r.closed_by AS event
+"""
+REOPEN_CARTS: Final = """
+MATCH ()-[r:IN_CART {closed_by: $event}]->()
+SET r.until = null, r.closed_by = null
+"""
+DELETE_EDGES_OF_EVENT: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g})-[r]-()
+WHERE r.event = $event
+DELETE r
+"""
+DELETE_STATUS_OF_EVENT: Final = """
+MATCH (:Event {event_id: $event})-[r:SET_STATUS]->(n:Node)
+DELETE r
+RETURN n.gid
+"""
+DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
+SET_CONSUMED: Final = """
+UNWIND $rows AS r
+MATCH (n:Node {gid: r.gid})
+SET n.consumed = r.consumed
+"""
+CLOSE_CARTS: Final = """
+UNWIND $rows AS r
+MATCH (:Node {gid: r.lot})-[e:IN_CART]->(:Node {gid: r.cart})
+WHERE e.until IS NULL
+SET e.until = r.at, e.closed_by = r.event
+"""
+ADD_STATUSES: Final = """
+UNWIND $rows AS r
+MATCH (ev:Event {event_id: r.event})
+MATCH (n:Node {gid: r.gid})
+CREATE (ev)-[:SET_STATUS {status: r.status, reason: r.reason, at: r.at, event: r.event}]->(n)
+"""
+RECOMPUTE_STATUS: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g})
+OPTIONAL MATCH (ev:Event)-[s:SET_STATUS]->(n)
+WITH n, s, ev ORDER BY s.at DESC, ev.seq DESC
+WITH n, collect(s.status) AS history
+SET n.status = history[0]
+"""
+EQUIPMENT_STEPS: Final = """
+MATCH (:Node {gid: $equipment})<-[on:ON]-(s:Node)
+WHERE on.at <= $end AND on.until >= $start
+RETURN properties(s) ORDER BY on.at, s.gid
+"""
+EDGE_FIELDS: Final = "RETURN s.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event"
+STEP_INPUTS: Final = (
+    """
+UNWIND $steps AS g
+MATCH (s:Node)-[e:CONSUMED_BY]->(d:Node {gid: g})
+"""
+    + EDGE_FIELDS
+    + " ORDER BY d.gid, s.gid"
+)
+STEP_OUTPUTS: Final = (
+    """
+UNWIND $steps AS g
+MATCH (s:Node {gid: g})-[e:PRODUCED]->(d:Node)
+"""
+    + EDGE_FIELDS
+    + " ORDER BY s.gid, d.gid"
+)
+FLOW_PATTERN: Final = (
+    "RECEIVED_AS|SPLIT_INTO|MERGED_INTO|MIXED_INTO|CONSUMED_BY|PRODUCED|SERIALIZED_AS"
+    "|SHIPPED_IN|SHIPPED_TO"
+)
+EXPAND: Final[dict[Direction, LiteralString]] = {
+    "down": """
+UNWIND $frontier AS g
+MATCH (s:Node {gid: g})-[e:"""
+    + FLOW_PATTERN
+    + """]->(d:Node)
+WHERE e.at <= $horizon
+"""
+    + EDGE_FIELDS,
+    "up": """
+UNWIND $frontier AS g
+MATCH (s:Node)-[e:"""
+    + FLOW_PATTERN
+    + """]->(d:Node {gid: g})
+WHERE e.at <= $horizon
+"""
+    + EDGE_FIELDS,
+}
+COUNT_KINDS: Final = "MATCH (n:Node) RETURN n.kind, count(*)"
+COUNT_EDGES: Final = "MATCH (:Node)-[r]->(:Node) RETURN count(r)"
+COUNT_EVENTS: Final = "MATCH (e:Event) RETURN count(e)"
+CLEAR_NODES: Final = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
+
+
+def _create_nodes(label: LiteralString) -> LiteralString:
+    return "UNWIND $rows AS r CREATE (n:Node:" + label + ") SET n = r"
+
+
+def _create_edges(kind: LiteralString) -> LiteralString:
+    return (
+        "UNWIND $rows AS r MATCH (s:Node {gid: r.src}) MATCH (d:Node {gid: r.dst}) "
+        "CREATE (s)-[e:" + kind + "]->(d) SET e = r.props"
+    )
+
+
+CREATE_NODES: Final = {kind: _create_nodes(label) for kind, label in LABELS.items()}
+CREATE_EDGES: Final = {kind: _create_edges(kind) for kind in EDGE_TYPES}
+END_OF_TIME: Final = "9999-12-31T23:59:59.999999Z"
+
+
+def _node(props: dict[str, Any]) -> NodeView:
+    extra = {key: value for key, value in props.items() if key not in CORE_PROPERTIES}
+    return node_view(
+        props["gid"],
+        props["kind"],
+        part=props.get("part"),
+        unit=props.get("unit"),
+        qty=decimal_or_none(props.get("qty")),
+        consumed=decimal_or_none(props.get("consumed")),
+        status=props.get("status"),
+        created_at=props.get("created_at"),
+        created_by=props.get("created_by"),
+        props=extra,
+    )
+
+
+def _edge(row: Sequence[Any]) -> EdgeView:
+    return EdgeView(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _stored_event(row: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+def _node_row(node: NodeRow) -> dict[str, Any]:
+    row: dict[str, Any] = dict(node.props)
+    row.update(gid=node.gid, kind=node.kind)
+    for key, value in (
+        ("part", node.part),
+        ("unit", node.unit),
+        ("qty", decimal_text(node.qty)),
+        ("consumed", "0" if node.kind in ("lot", "serial") else None),
+        ("created_by", node.created_by),
+        ("created_at", node.created_at),
+    ):
+        if value is not None:
+            row[key] = value
+    return row
+
+
+def _edge_row(edge: EdgeRow) -> dict[str, Any]:
+    props = {
+        "at": edge.at,
+        "event": edge.event,
+        "qty": decimal_text(edge.qty),
+        "share": edge.share,
+        "part": edge.part,
+        "until": edge.until,
+        "compartment": edge.compartment,
+    }
+    return {
+        "src": edge.src,
+        "dst": edge.dst,
+        "props": {k: v for k, v in props.items() if v is not None},
+    }
+
+
+def _grouped(rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for key, row in rows:
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
+class Neo4jTx:
+    """One managed write transaction (the ingest lock is held)."""
+
+    def __init__(self, tx: ManagedTransaction, seq: int) -> None:
+        self._tx = tx
+        self._seq = seq
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        rows = self._tx.run(FIND_EVENTS, ids=list(event_ids)).values()
+        return {row[0]: _stored_event(row) for row in rows}
+
+    def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
+        found: dict[str, ItemState] = {}
+        for gid, kind, part, unit, qty, consumed, status, created_by in self._tx.run(
+            ITEMS, gids=list(gids)
+        ).values():
+            found[gid] = ItemState(
+                gid,
+                kind,
+                part,
+                unit,
+                decimal_or_none(qty),
+                decimal_or_none(consumed) or Decimal(0),
+                status,
+                created_by,
+            )
+        return found
+
+    def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
+        carts: dict[str, list[str]] = {}
+        for lot, cart in self._tx.run(OPEN_CARTS, lots=list(lots)).values():
+            carts.setdefault(lot, []).append(cart)
+        return carts
+
+    def dependents(self, event_id: str) -> list[str]:
+        return sorted(row[0] for row in self._tx.run(DEPENDENTS, event=event_id).values())
+
+    def apply(self, changes: Changes) -> None:
+        tx = self._tx
+        status_gids: set[str] = set()
+        for void in changes.voided:
+            tx.run(REOPEN_CARTS, event=void.event_id).consume()
+            tx.run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
+            cleared = tx.run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
+            status_gids.update(row[0] for row in cleared)
+            tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
+        if changes.events:
+            rows = [
+                {
+                    "event_id": e.event_id,
+                    "seq": self._seq + offset + 1,
+                    "type": e.type,
+                    "at": e.at,
+                    "payload": e.payload,
+                    "digest": e.digest,
+                    "effects": e.effects,
+                }
+                | ({"voids": e.voids} if e.voids is not None else {})
+                for offset, e in enumerate(changes.events)
+            ]
+            tx.run(CREATE_EVENTS, rows=rows).consume()
+            tx.run(ADVANCE_SEQ, n=len(rows)).consume()
+        for kind, node_rows in _grouped((n.kind, _node_row(n)) for n in changes.nodes).items():
+            tx.run(CREATE_NODES[kind], rows=node_rows).consume()
+        for kind, edge_rows in _grouped((e.type, _edge_row(e)) for e in changes.edges).items():
+            tx.run(CREATE_EDGES[kind], rows=edge_rows).consume()
+        if changes.cart_closes:
+            closes = [
+                {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
+                for c in changes.cart_closes
+            ]
+            tx.run(CLOSE_CARTS, rows=closes).consume()
+        if changes.statuses:
+            statuses = [
+                {"gid": s.gid, "status": s.status, "reason": s.reason, "at": s.at, "event": s.event}
+                for s in changes.statuses
+            ]
+            tx.run(ADD_STATUSES, rows=statuses).consume()
+            status_gids.update(s.gid for s in changes.statuses)
+        if changes.consumed:
+            consumed = [
+                {"gid": gid, "consumed": decimal_text(value)}
+                for gid, value in changes.consumed.items()
+            ]
+            tx.run(SET_CONSUMED, rows=consumed).consume()
+        if status_gids:
+            tx.run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
+
+
+class Neo4jStore:
+    """The production store: a Neo4j server (or cluster) reached over Bolt."""
+
+    def __init__(
+        self, url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+    ) -> None:
+        self.url = url
+        self._database = database
+        self._driver = GraphDatabase.driver(url, auth=(user, password))
+        try:
+            self._driver.verify_connectivity()
+            for statement in SCHEMA:
+                self._driver.execute_query(statement, database_=database)
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError) as error:
+            self._driver.close()
+            raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def write(self, work: Callable[[Neo4jTx], T]) -> T:
+        def unit(tx: ManagedTransaction) -> T:
+            seq = tx.run(LOCK).single(strict=True)[0]
+            return work(Neo4jTx(tx, seq))
+
+        with self._session() as session:
+            return session.execute_write(unit)
+
+    def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._session() as session:
+            return session.execute_read(work)
+
+    def node(self, gid: str) -> NodeView | None:
+        def run(tx: ManagedTransaction) -> NodeView | None:
+            record = tx.run(NODE, gid=gid).single()
+            return None if record is None else _node(record[0])
+
+        return self._read(run)
+
+    def subgraph(
+        self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
+    ) -> Subgraph | None:
+        horizon = as_of or END_OF_TIME
+
+        def run(tx: ManagedTransaction) -> Subgraph | None:
+            record = tx.run(NODE, gid=root).single()
+            if record is None:
+                return None
+            depths = {root: 0}
+            edges: list[EdgeView] = []
+            frontier = [root]
+            depth = 0
+            while frontier:
+                rows = tx.run(EXPAND[direction], frontier=frontier, horizon=horizon).values()
+                reached: list[str] = []
+                for row in rows:
+                    edge = _edge(row)
+                    far = edge.dst if direction == "down" else edge.src
+                    if far not in depths:
+                        if max_depth is not None and depth >= max_depth:
+                            continue
+                        depths[far] = depth + 1
+                        reached.append(far)
+                    edges.append(edge)
+                frontier = reached
+                depth += 1
+            nodes = {
+                view.gid: view
+                for view in (_node(row[0]) for row in tx.run(NODES, gids=list(depths)).values())
+            }
+            return Subgraph(nodes[root], depths, nodes, edges)
+
+        return self._read(run)
+
+    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]:
+        def run(tx: ManagedTransaction) -> list[StepUse]:
+            rows = tx.run(EQUIPMENT_STEPS, equipment=equipment, start=start, end=end).values()
+            steps = [_node(row[0]) for row in rows]
+            ids = [step.gid for step in steps]
+            consumed: dict[str, list[EdgeView]] = {}
+            produced: dict[str, list[EdgeView]] = {}
+            for row in tx.run(STEP_INPUTS, steps=ids).values():
+                consumed.setdefault(row[1], []).append(_edge(row))
+            for row in tx.run(STEP_OUTPUTS, steps=ids).values():
+                produced.setdefault(row[0], []).append(_edge(row))
+            return [
+                StepUse(step, consumed.get(step.gid, []), produced.get(step.gid, []))
+                for step in steps
+            ]
+
+        return self._read(run)
+
+    def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        def run(tx: ManagedTransaction) -> list[StoredEvent]:
+            rows = tx.run(EVENTS_AFTER, after=after_seq, limit=limit).values()
+            return [_stored_event(row) for row in rows]
+
+        return self._read(run)
+
+    def clear_projection(self) -> None:
+        with self._session() as session:
+            session.run(CLEAR_NODES).consume()
+
+    def wipe(self) -> None:
+        """Delete everything, the event log too (for tests and benchmarks on a scratch server)."""
+        with self._session() as session:
+            session.run(CLEAR_NODES).consume()
+            session.run(CLEAR_EVENTS).consume()
+            session.run(CLEAR_COUNTER).consume()
+        for statement in SCHEMA:
+            self._driver.execute_query(statement, database_=self._database)
+
+    def counts(self) -> dict[str, int]:
+        def run(tx: ManagedTransaction) -> dict[str, int]:
+            counts = {kind: count for kind, count in tx.run(COUNT_KINDS).values()}
+            counts["edges"] = tx.run(COUNT_EDGES).single(strict=True)[0]
+            counts["events"] = tx.run(COUNT_EVENTS).single(strict=True)[0]
+            return counts
+
+        return self._read(run)
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,85 @@
+"""The command line, run in-process on a real embedded store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from tests.fixtures.events import Events
+
+
+@pytest.fixture
+def plant_file(tmp_path: Path, events: Events) -> Path:
+    path = tmp_path / "plant.json"
+    batch = [
+        events.receive("L-1", 10, supplier_lot="A-77"),
+        events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
+        events("serialize", lot="L-2", serials=["SN-1"]),
+    ]
+    path.write_text(json.dumps({"events": batch}))
+    return path
+
+
+def test_ingest_then_trace_json(
+    tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["ingest", str(plant_file), "--store", store]) == 0
+    assert "3 created, 0 duplicates" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "trace",
+                "--supplier",
+                "ACME",
+                "--supplier-lot",
+                "A-77",
+                "--down",
+                "--json",
+                "--store",
+                store,
+            ]
+        )
+        == 0
+    )
+    body = json.loads(capsys.readouterr().out)
+    assert body["root"] == "supplier_lot:ACME/A-77" and body["direction"] == "down"
+    assert [n["id"] for n in body["nodes"]] == [
+        "supplier_lot:ACME/A-77",
+        "lot:L-1",
+        "lot:L-2",
+        "serial:SN-1",
+    ]
+    assert set(body["edges"][0]) == {"from", "to", "type", "qty", "event", "at"}
+    assert main(["trace", "--serial", "SN-1", "--up", "--store", store]) == 0
+    tree = capsys.readouterr().out
+    assert "SERIALIZED_AS ← lot:L-2" in tree and "share=1" in tree
+
+
+def test_bad_input_exits_2_with_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], events: Events
+) -> None:
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text(json.dumps(events("split", lot="NOPE", into=[{"lot": "X", "qty": "1"}])) + "\n")
+    assert main(["ingest", str(bad), "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    assert 'event 0 ("E-1"), lot: lot "NOPE" does not exist' in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "missing.json")]) == 2
+    assert main(["trace", "--lot", "X", "--up", "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 1
+    assert main(["trace", "--supplier", "S", "--down"]) == 2
+
+
+def test_schema_events(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "events"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["discriminator"]["propertyName"] == "type"
+    assert "Receive" in schema["$defs"] and "from" in schema["$defs"]["Merge"]["properties"]
+
+
+def test_rebuild(tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["ingest", str(plant_file), "--store", store])
+    assert main(["rebuild", "--store", store]) == 0
+    assert "rebuilt the graph from 3 live events" in capsys.readouterr().out
