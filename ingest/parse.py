@@ -81,8 +81,10 @@ def _event_id_of(item: Any) -> str | None:
 def _problems_of(index: int, event_id: str | None, error: ValidationError) -> list[Problem]:
     problems = []
     for detail in error.errors(include_url=False, include_input=False):
-        # Drop the discriminator tag pydantic puts first (e.g. "split") from the location.
-        location = [part for part in detail["loc"] if part not in EVENT_TYPES]
+        # Drop the discriminator tag pydantic puts first (e.g. "split"); "status" is also a field.
+        location = list(detail["loc"])
+        if location and location[0] in EVENT_TYPES:
+            location = location[1:]
         field = _dotted(location)
         message = str(detail["msg"])
         if detail["type"] == "missing":

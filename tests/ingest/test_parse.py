@@ -1,0 +1,51 @@
+"""Body forms and contract errors, without a store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.errors import BatchRejected
+from ingest.parse import parse_events, read_body
+
+EVENT = {
+    "event_id": "E-1",
+    "type": "status",
+    "occurred_at": "2026-01-01T00:00:00Z",
+    "target": {"lot": "L-1"},
+    "status": "recalled",
+    "reason": "supplier notice",
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps([EVENT]),
+        json.dumps({"events": [EVENT]}),
+        json.dumps(EVENT),
+        json.dumps(EVENT) + "\n\n",
+    ],
+)
+def test_body_forms(text: str) -> None:
+    assert read_body(text) == [EVENT]
+
+
+def test_ndjson_error_names_the_line() -> None:
+    with pytest.raises(BatchRejected, match="line 2: not valid JSON"):
+        read_body(json.dumps(EVENT) + "\n{oops\n")
+
+
+def test_contract_errors_name_index_and_nested_field() -> None:
+    bad = dict(EVENT, target={"lot": "L-1", "serial": "S-1"}, status="lost")
+    with pytest.raises(BatchRejected) as caught:
+        parse_events([EVENT, bad])
+    fields = sorted((p.index, p.field) for p in caught.value.problems)
+    assert fields == [(1, "status"), (1, "target")]
+
+
+def test_control_characters_and_long_ids_are_refused() -> None:
+    with pytest.raises(BatchRejected) as caught:
+        parse_events([dict(EVENT, event_id="a\nb"), dict(EVENT, event_id="x" * 201)])
+    assert [p.code for p in caught.value.problems] == ["string_pattern_mismatch", "string_too_long"]
