@@ -7,4 +7,5 @@ from datetime import UTC, datetime
 
 def utc_text(moment: datetime) -> str:
     """Render an aware datetime as fixed-width UTC text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime, and this runs for every event and edge.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

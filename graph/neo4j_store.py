@@ -326,10 +326,11 @@ class Neo4jTx:
         tx = self._tx
         status_gids: set[str] = set()
         for void in changes.voided:
-            tx.run(REOPEN_CARTS, event=void.event_id).consume()
-            tx.run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
+            # Status first: the edge sweep below would also take the SET_STATUS relationship.
             cleared = tx.run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
             status_gids.update(row[0] for row in cleared)
+            tx.run(REOPEN_CARTS, event=void.event_id).consume()
+            tx.run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
             tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
         if changes.events:
             rows = [
@@ -382,7 +383,10 @@ class Neo4jStore:
     ) -> None:
         self.url = url
         self._database = database
-        self._driver = GraphDatabase.driver(url, auth=(user, password))
+        # Off: the server warns about relationship types no event has created yet.
+        self._driver = GraphDatabase.driver(
+            url, auth=(user, password), notifications_min_severity="OFF"
+        )
         try:
             self._driver.verify_connectivity()
             for statement in SCHEMA:

@@ -5,39 +5,29 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from graph.clock import utc_text
 from ingest.models import Event
 
+TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
 
-def stored_payload(event: Event) -> str:
-    """Return the event as stored in the log: the sender's values, unset fields left out."""
+
+def payload_and_digest(event: Event) -> tuple[str, str]:
+    """Return the payload as stored (the sender's values, unset fields left out) and its digest.
+
+    Quantities are already spelled one way by the contract's serializer; times are compared as
+    instants, so the digest reads them in UTC while the stored payload keeps the sender's offset.
+    """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    stored = _dumps(body)
+    for name in TIME_FIELDS:
+        moment = getattr(event, name, None)
+        if isinstance(moment, datetime):
+            body[name] = utc_text(moment)
+    digest = hashlib.sha256(_dumps(body).encode()).hexdigest()
+    return stored, digest
+
+
+def _dumps(body: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_payload(event: Event) -> str:
-    """Return the form two deliveries are compared by: 10 == 10.0, instants compared in UTC."""
-    body = event.model_dump(mode="python", by_alias=True, exclude_none=True)
-    return json.dumps(_normal(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def digest_of(canonical: str) -> str:
-    """Return the SHA-256 hex digest of a canonical payload."""
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _normal(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, dict):
-        return {str(key): _normal(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_normal(item) for item in value]
-    if hasattr(value, "value") and not isinstance(value, bool | int | float | str):
-        return value.value
-    return value

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     model_validator,
 )
@@ -26,7 +27,14 @@ CompanyId = Annotated[
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
 ]
 Text = Annotated[str, StringConstraints(max_length=2000)]
-Qty = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=28)]
+Qty = Annotated[
+    Decimal,
+    Field(gt=0, allow_inf_nan=False, max_digits=28),
+    # In JSON, one spelling per value: "10.0" and 10 are both stored as "10".
+    PlainSerializer(
+        lambda value: format(value.normalize(), "f"), return_type=str, when_used="json"
+    ),
+]
 Unit = Annotated[
     str, StringConstraints(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]

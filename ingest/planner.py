@@ -25,7 +25,6 @@ from graph.store import (
     VoidRow,
     WriteTx,
 )
-from ingest.canonical import canonical_payload, digest_of, stored_payload
 from ingest.errors import Problem
 from ingest.models import (
     CartLoad,
@@ -120,9 +119,8 @@ def _describe(item_gid: str) -> str:
 class Planner:
     """Validate events in order and collect the changes they make."""
 
-    def __init__(self, tx: WriteTx, *, log: bool = True) -> None:
+    def __init__(self, tx: WriteTx) -> None:
         self._tx = tx
-        self._log = log
         self._items: dict[str, Item | None] = {}
         self._open_carts: dict[str, set[str]] = {}
         self._rejected_creations: dict[str, int] = {}
@@ -134,11 +132,15 @@ class Planner:
 
     # -- public -------------------------------------------------------------------------------
 
-    def plan(self, events: Sequence[tuple[int, Event]]) -> Changes:
-        """Plan every event; afterwards `problems` lists what was wrong (empty when all is well)."""
-        self._preload(event for _, event in events)
-        self._batch_ids = {event.event_id for _, event in events}
-        for index, event in events:
+    def plan(self, events: Sequence[tuple[int, Event, tuple[str, str] | None]]) -> Changes:
+        """Plan every event; afterwards `problems` lists what was wrong (empty when all is well).
+
+        Each event comes with its index in the batch and, when it is to be logged, its stored
+        payload and digest.
+        """
+        self._preload(event for _, event, _ in events)
+        self._batch_ids = {event.event_id for _, event, _ in events}
+        for index, event, logged in events:
             step = _Step(index, event)
             self._plan_one(step)
             if step.problems:
@@ -146,14 +148,15 @@ class Planner:
                 for created in _creations(event):
                     self._rejected_creations.setdefault(created, index)
                 continue
-            if self._log:
+            if logged is not None:
+                payload, digest = logged
                 self.changes.events.append(
                     EventRow(
                         event_id=event.event_id,
                         type=event.type,
                         at=step.at,
-                        payload=stored_payload(event),
-                        digest=digest_of(canonical_payload(event)),
+                        payload=payload,
+                        digest=digest,
                         voids=event.voids if isinstance(event, Void) else None,
                         effects=step.effects.to_json(),
                     )

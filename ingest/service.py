@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from graph.store import GraphStore, WriteTx
-from ingest.canonical import canonical_payload, digest_of
+from ingest.canonical import payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem
 from ingest.models import Event
 from ingest.parse import EVENT_ADAPTER, parse_events
@@ -73,19 +73,19 @@ class IngestService:
 
 
 def _apply_batch(tx: WriteTx, events: list[Event]) -> IngestReport:
-    digests = [digest_of(canonical_payload(event)) for event in events]
+    payloads = [payload_and_digest(event) for event in events]
     stored = tx.find_events(sorted({event.event_id for event in events}))
     seen: dict[str, str] = {}
     results: list[EventResult] = []
-    fresh: list[tuple[int, Event]] = []
+    fresh: list[tuple[int, Event, tuple[str, str]]] = []
     conflicts: list[Problem] = []
-    for index, (event, digest) in enumerate(zip(events, digests, strict=True)):
+    for index, (event, (_, digest)) in enumerate(zip(events, payloads, strict=True)):
         earlier = (
             stored[event.event_id].digest if event.event_id in stored else seen.get(event.event_id)
         )
         if earlier is None:
             seen[event.event_id] = digest
-            fresh.append((index, event))
+            fresh.append((index, event, payloads[index]))
             results.append(EventResult(event.event_id, "created"))
         elif earlier == digest:
             results.append(EventResult(event.event_id, "duplicate"))
@@ -104,8 +104,8 @@ def _apply_batch(tx: WriteTx, events: list[Event]) -> IngestReport:
 
 
 def _replay(tx: WriteTx, events: list[tuple[int, Event]]) -> None:
-    planner = Planner(tx, log=False)
-    changes = planner.plan(events)
+    planner = Planner(tx)
+    changes = planner.plan([(seq, event, None) for seq, event in events])
     if planner.problems:
         # The log only holds events that were valid when written, in order: this is corruption.
         raise BatchRejected(planner.problems)
