@@ -1,0 +1,83 @@
+"""The `tracegraph schedule` sub-command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scheduler.errors import SchedulerError
+from scheduler.gantt import gantt_png, gantt_svg
+from scheduler.models import Problem, Solution, SolveOptions
+from scheduler.readers import load_problem
+from scheduler.solve import solve
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `schedule` sub-command."""
+    parser = subparsers.add_parser(
+        "schedule",
+        help="schedule work orders (JSON, job-shop or flexible job-shop file)",
+        description="Build a schedule with CP-SAT and print it.",
+    )
+    parser.add_argument("file", type=Path, help="problem file")
+    parser.add_argument(
+        "--format", choices=["json", "jsp", "fjsp"], default=None, help="input format"
+    )
+    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--workers", type=int, default=2, help="search workers (default 2)")
+    parser.add_argument("--gantt", type=Path, default=None, help="write a Gantt chart (.svg/.png)")
+    parser.add_argument("--json", action="store_true", help="print the solution as JSON")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the sub-command; return the exit code."""
+    if args.time_limit <= 0:
+        print("error: --time-limit must be positive", file=sys.stderr)
+        return 2
+    if not 1 <= args.workers <= 64:
+        print("error: --workers must be between 1 and 64", file=sys.stderr)
+        return 2
+    if args.gantt is not None and args.gantt.suffix.lower() not in (".svg", ".png"):
+        print("error: --gantt must name a .svg or .png file", file=sys.stderr)
+        return 2
+    try:
+        problem = load_problem(args.file, args.format)
+        solution = solve(problem, SolveOptions(time_limit=args.time_limit, workers=args.workers))
+    except SchedulerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.gantt is not None and solution.operations:
+        if args.gantt.suffix.lower() == ".png":
+            args.gantt.write_bytes(gantt_png(problem, solution))
+        else:
+            args.gantt.write_text(gantt_svg(problem, solution), encoding="utf-8")
+    if args.json:
+        print(solution.model_dump_json(indent=2))
+    else:
+        print(render_text(problem, solution))
+    return 0 if solution.status in ("optimal", "feasible") else 1
+
+
+def render_text(problem: Problem, solution: Solution) -> str:
+    """Render a solution as a short report with per-machine dispatch lists."""
+    lines = [f"{problem.name or 'problem'}: {solution.status}"]
+    if solution.conflicts:
+        lines += [f"  {c.constraint}: {c.message}" for c in solution.conflicts]
+        return "\n".join(lines)
+    if solution.makespan is None or solution.kpis is None:
+        return "\n".join(lines)
+    k = solution.kpis
+    lines.append(
+        f"makespan {solution.makespan}  lower bound {solution.lower_bound}  "
+        f"on-time {k.on_time_rate:.0%}  weighted tardiness {k.weighted_tardiness}  "
+        f"WIP {k.average_wip:.2f}  time {solution.wall_time:.1f}s ({solution.source})"
+    )
+    for machine, ops in solution.dispatch_lists().items():
+        util = k.utilisation.get(machine, 0.0)
+        lines.append(f"{machine} ({util:.0%}):")
+        for op in ops:
+            setup = f" (set-up {op.setup})" if op.setup else ""
+            lines.append(f"  {op.start:>8} {op.end:>8}  {op.operation}{setup}")
+    return "\n".join(lines)

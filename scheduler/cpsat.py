@@ -1,0 +1,345 @@
+"""The CP-SAT model: interval variables, no-overlap per machine, set-up circuits."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from scheduler.flat import Flat, FlatOp
+from scheduler.plan import Plan
+
+LinearExpr = cp_model.LinearExpr | int
+
+
+@dataclass
+class Built:
+    """A CP-SAT model of a problem with handles on its variables."""
+
+    model: cp_model.CpModel
+    start: list[cp_model.IntVar]
+    # choice[key] lists (machine, literal or None when the machine is the only one).
+    choice: list[list[tuple[int, cp_model.IntVar | None]]]
+    setup: dict[int, cp_model.IntVar]
+    arcs: dict[int, list[tuple[int, int, cp_model.IntVar]]]
+    criteria: dict[str, LinearExpr]
+    # Assumption literals that switch groups of constraints on, with what they stand for.
+    groups: dict[int, tuple[str | None, str, str]] = field(default_factory=dict)
+    occupied: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    assumptions: list[cp_model.IntVar] = field(default_factory=list)
+
+    def end(self, flat: Flat, key: int) -> LinearExpr:
+        """Return the end of an operation as an expression."""
+        return self.start[key] + self.duration(flat, key)
+
+    def duration(self, flat: Flat, key: int) -> LinearExpr:
+        """Return the duration of an operation as an expression."""
+        op = flat.ops[key]
+        if op.frozen:
+            assert op.frozen_end is not None and op.frozen_start is not None
+            return op.frozen_end - op.frozen_start
+        return _by_choice(self.choice[key], {a.machine: a.duration for a in op.alts})
+
+
+def _by_choice(
+    choice: list[tuple[int, cp_model.IntVar | None]], value: dict[int, int]
+) -> LinearExpr:
+    if len(choice) == 1:
+        return value[choice[0][0]]
+    return sum(value[m] * lit for m, lit in choice if lit is not None)
+
+
+def _heads_tails(flat: Flat) -> tuple[list[int], list[int]]:
+    """Return for each operation the least time before it in its order and after its start."""
+    head = [0] * len(flat.ops)
+    tail = [0] * len(flat.ops)
+    for j, keys in enumerate(flat.jobs):
+        t = flat.release[j]
+        for key in keys:
+            op = flat.ops[key]
+            if op.frozen:
+                assert op.frozen_start is not None and op.frozen_end is not None
+                head[key] = op.frozen_start
+                t = op.frozen_end + op.min_wait
+                continue
+            head[key] = t
+            shortest = min(a.duration for a in op.alts)
+            t = t + shortest + op.min_wait if not op.transfer_qty else t + op.min_wait
+        after = 0
+        for key in reversed(keys):
+            op = flat.ops[key]
+            own = 0 if op.frozen else min(a.duration for a in op.alts)
+            # With transfer lots the next operation overlaps this one, so only `own` is sure.
+            tail[key] = own + (0 if op.transfer_qty else after)
+            after = tail[key]
+    return head, tail
+
+
+def build(
+    flat: Flat,
+    horizon: int | None = None,
+    explain: bool = False,
+    terms: list[str] | None = None,
+) -> Built:
+    """Build the CP-SAT model; with `explain`, constraint groups hang on assumption literals."""
+    model = cp_model.CpModel()
+    horizon = horizon if horizon is not None else flat.horizon
+    head, tail = _heads_tails(flat)
+    groups: dict[int, tuple[str | None, str, str]] = {}
+    assumptions: list[cp_model.IntVar] = []
+    orders = flat.problem.orders
+
+    def group(order: str | None, constraint: str, message: str) -> list[cp_model.IntVar]:
+        if not explain:
+            return []
+        lit = model.new_bool_var(f"assume {constraint} {order}")
+        groups[lit.index] = (order, constraint, message)
+        assumptions.append(lit)
+        return [lit]
+
+    start: list[cp_model.IntVar] = []
+    choice: list[list[tuple[int, cp_model.IntVar | None]]] = []
+    for op in flat.ops:
+        if op.frozen:
+            assert op.frozen_start is not None and op.frozen_machine is not None
+            start.append(model.new_constant(op.frozen_start))
+            choice.append([(op.frozen_machine, None)])
+            continue
+        lo = head[op.key] if not explain else 0
+        hi = max(lo, horizon - tail[op.key])
+        start.append(model.new_int_var(lo, hi, f"s{op.key}"))
+        if len(op.alts) == 1:
+            choice.append([(op.alts[0].machine, None)])
+        else:
+            lits = [(a.machine, model.new_bool_var(f"x{op.key}_{a.machine}")) for a in op.alts]
+            model.add_exactly_one(lit for _, lit in lits)
+            choice.append(lits)  # type: ignore[arg-type]
+
+    built = Built(model, start, choice, {}, {}, {}, groups, assumptions=assumptions)
+
+    # Routing: precedence, waits, transfer lots, release.
+    for j, keys in enumerate(flat.jobs):
+        oid = orders[j].id
+        first = flat.ops[keys[0]]
+        if not first.frozen:
+            enforce = group(oid, "release", f"order {oid} cannot start at its release")
+            model.add(start[first.key] >= flat.release[j]).only_enforce_if(enforce)
+        routing = group(oid, "routing", f"order {oid} cannot keep its routing and waits")
+        for prev_key, key in itertools.pairwise(keys):
+            prev = flat.ops[prev_key]
+            op = flat.ops[key]
+            if prev.frozen and op.frozen:
+                continue
+            _link(flat, built, prev, op, routing)
+
+    # Machines: no overlap with each other and with calendar gaps; set-ups as circuits.
+    per_machine: dict[int, list[int]] = {m: [] for m in range(len(flat.machines))}
+    for op in flat.ops:
+        for m, _ in choice[op.key]:
+            per_machine[m].append(op.key)
+    for m, keys in per_machine.items():
+        if not keys:
+            continue
+        intervals: list[cp_model.IntervalVar] = []
+        with_setups = flat.has_setups[m]
+        for key in keys:
+            intervals.append(_interval(flat, built, key, m, with_setups))
+        calendar = group(
+            None,
+            f"calendar {flat.machines[m]}",
+            f"machine {flat.machines[m]}: its shifts and unavailable windows leave no room",
+        )
+        for ws, we in flat.forbidden[m]:
+            if ws >= horizon:
+                break
+            if calendar:
+                intervals.append(
+                    model.new_optional_fixed_size_interval_var(ws, we - ws, calendar[0], "gap")
+                )
+            else:
+                intervals.append(model.new_fixed_size_interval_var(ws, we - ws, "gap"))
+        model.add_no_overlap(intervals)
+        if with_setups:
+            _circuit(flat, built, m, keys)
+
+    built.criteria = _criteria(flat, built, horizon, terms)
+    return built
+
+
+def _presence(built: Built, key: int, machine: int) -> cp_model.IntVar | None:
+    for m, lit in built.choice[key]:
+        if m == machine:
+            return lit
+    raise KeyError(machine)
+
+
+def _interval(
+    flat: Flat, built: Built, key: int, m: int, with_setups: bool
+) -> cp_model.IntervalVar:
+    model = built.model
+    op = flat.ops[key]
+    s = built.start[key]
+    lit = _presence(built, key, m)
+    if op.frozen:
+        size: int = built.duration(flat, key)  # type: ignore[assignment]
+        return model.new_fixed_size_interval_var(s, size, f"i{key}")
+    alt = op.alt_on(m)
+    assert alt is not None
+    if with_setups:
+        if key not in built.setup:
+            biggest = max([op.setup_default, *op.setup_from.values()])
+            built.setup[key] = model.new_int_var(0, biggest, f"su{key}")
+            # Interval bounds must be affine, so the set-up start gets a variable of its own.
+            occupied = model.new_int_var(0, built.start[key].proto.domain[-1], f"o{key}")
+            model.add(occupied == s - built.setup[key])
+            built.occupied[key] = occupied
+        su, occupied = built.setup[key], built.occupied[key]
+        if lit is None:
+            return model.new_interval_var(occupied, su + alt.duration, s + alt.duration, f"i{key}")
+        return model.new_optional_interval_var(
+            occupied, su + alt.duration, s + alt.duration, lit, f"i{key}_{m}"
+        )
+    if lit is None:
+        return model.new_fixed_size_interval_var(s, alt.duration, f"i{key}")
+    return model.new_optional_fixed_size_interval_var(s, alt.duration, lit, f"i{key}_{m}")
+
+
+def _link(
+    flat: Flat, built: Built, prev: FlatOp, op: FlatOp, enforce: list[cp_model.IntVar]
+) -> None:
+    """Add precedence, waits and transfer-lot overlap between consecutive operations."""
+    model = built.model
+    s_prev, s_op = built.start[prev.key], built.start[op.key]
+    e_prev, e_op = built.end(flat, prev.key), built.end(flat, op.key)
+    if prev.transfer_qty and not prev.frozen:
+        q = prev.transfer_qty
+        first = _by_choice(
+            built.choice[prev.key], {a.machine: a.fixed_time + q * a.unit_time for a in prev.alts}
+        )
+        tail = _by_choice(built.choice[op.key], {a.machine: q * a.unit_time for a in op.alts})
+        model.add(s_op >= s_prev + first + prev.min_wait).only_enforce_if(enforce)
+        model.add(e_op >= e_prev + tail).only_enforce_if(enforce)
+    else:
+        model.add(s_op >= e_prev + prev.min_wait).only_enforce_if(enforce)
+    if prev.max_wait is not None:
+        model.add(s_op <= e_prev + prev.max_wait).only_enforce_if(enforce)
+
+
+def _circuit(flat: Flat, built: Built, m: int, keys: list[int]) -> None:
+    """Order the operations of a machine as a path so that set-ups follow the families."""
+    model = built.model
+    arcs: list[tuple[int, int, cp_model.IntVar]] = []
+    optional = False
+    for i, key in enumerate(keys, start=1):
+        op = flat.ops[key]
+        lit = _presence(built, key, m)
+        if lit is not None:
+            optional = True
+            arcs.append((i, i, lit.negated()))  # type: ignore[arg-type]
+        first = model.new_bool_var(f"first{key}_{m}")
+        last = model.new_bool_var(f"last{key}_{m}")
+        arcs.append((0, i, first))
+        arcs.append((i, 0, last))
+        if not op.frozen:
+            su = built.setup[key]
+            model.add(su == flat.setup(op, flat.initial_family[m])).only_enforce_if(first)
+    if optional:
+        arcs.append((0, 0, model.new_bool_var(f"idle{m}")))
+    for i, a in enumerate(keys, start=1):
+        for k, b in enumerate(keys, start=1):
+            if a == b:
+                continue
+            lit = model.new_bool_var(f"arc{a}_{b}")
+            arcs.append((i, k, lit))
+            op_a, op_b = flat.ops[a], flat.ops[b]
+            if op_b.frozen:
+                gap: LinearExpr = 0
+            else:
+                su = built.setup[b]
+                model.add(su == flat.setup(op_b, op_a.family)).only_enforce_if(lit)
+                gap = su
+            model.add(built.start[b] - gap >= built.end(flat, a)).only_enforce_if(lit)
+    model.add_circuit(arcs)
+    built.arcs[m] = [
+        (keys[i - 1] if i else -1, keys[k - 1] if k else -1, lit) for i, k, lit in arcs
+    ]
+
+
+def _criteria(
+    flat: Flat, built: Built, horizon: int, terms: list[str] | None
+) -> dict[str, LinearExpr]:
+    """Create the makespan, weighted tardiness and flow-time expressions the objective needs."""
+    model = built.model
+    wanted = set(terms if terms is not None else [t.kind for t in flat.problem.objective.terms])
+    ends = [built.end(flat, keys[-1]) for keys in flat.jobs]
+    out: dict[str, LinearExpr] = {}
+    if "makespan" in wanted:
+        makespan = model.new_int_var(0, max(horizon, 0), "makespan")
+        for e in ends:
+            model.add(makespan >= e)
+        out["makespan"] = makespan
+    if "weighted_tardiness" in wanted:
+        parts: list[LinearExpr] = []
+        for j, e in enumerate(ends):
+            due = flat.due[j]
+            if due is None or flat.weight[j] == 0:
+                continue
+            late = model.new_int_var(0, max(flat.horizon - due, 0), f"late{j}")
+            model.add(late >= e - due)
+            parts.append(flat.weight[j] * late)
+        out["weighted_tardiness"] = sum(parts) if parts else 0
+    if "flow_time" in wanted:
+        out["flow_time"] = sum(ends) - sum(o.release for o in flat.problem.orders)
+    return out
+
+
+def add_hint(flat: Flat, built: Built, plan: Plan) -> None:
+    """Give a plan to the solver as a starting point."""
+    model = built.model
+    for op in flat.ops:
+        if op.frozen:
+            continue
+        model.add_hint(built.start[op.key], plan.start[op.key])
+        for m, lit in built.choice[op.key]:
+            if lit is not None:
+                model.add_hint(lit, plan.machine[op.key] == m)
+        if op.key in built.setup:
+            model.add_hint(built.setup[op.key], plan.setup[op.key])
+    for m, arcs in built.arcs.items():
+        on_m = sorted(
+            (k for k in range(len(flat.ops)) if plan.machine[k] == m),
+            key=lambda k: (plan.start[k], plan.end[k]),
+        )
+        succ = {a: b for a, b in zip([-1, *on_m], [*on_m, -1], strict=True)}
+        for a, b, lit in arcs:
+            if a == b:
+                model.add_hint(lit, (a != -1 and plan.machine[a] != m) or (a == -1 and not on_m))
+            else:
+                model.add_hint(lit, (a == -1 or plan.machine[a] == m) and succ.get(a) == b)
+
+
+def read_plan(flat: Flat, built: Built, value: Callable[[cp_model.IntVar], int]) -> Plan:
+    """Read a plan from solver values."""
+    n = len(flat.ops)
+    plan = Plan([0] * n, [0] * n, [0] * n, [0] * n)
+    for op in flat.ops:
+        key = op.key
+        s = value(built.start[key])
+        machine = built.choice[key][0][0]
+        for m, lit in built.choice[key]:
+            if lit is not None and value(lit):
+                machine = m
+        plan.start[key] = s
+        plan.machine[key] = machine
+        if op.frozen:
+            assert op.frozen_end is not None
+            plan.end[key] = op.frozen_end
+        else:
+            alt = op.alt_on(machine)
+            assert alt is not None
+            plan.end[key] = s + alt.duration
+        if key in built.setup and flat.has_setups[machine]:
+            plan.setup[key] = value(built.setup[key])
+    return plan

@@ -1,0 +1,29 @@
+"""Domain errors of the scheduler; each carries the HTTP status it maps to."""
+
+from __future__ import annotations
+
+
+class SchedulerError(Exception):
+    """Base class of scheduler errors."""
+
+    status_code: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidProblem(SchedulerError):
+    """The problem data is malformed or inconsistent."""
+
+    status_code = 422
+
+
+class InstanceFormatError(InvalidProblem):
+    """A benchmark instance file cannot be parsed."""
+
+
+class JobNotFound(SchedulerError):
+    """No background scheduling job has the given id."""
+
+    status_code = 404

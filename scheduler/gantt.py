@@ -1,0 +1,158 @@
+"""Gantt charts of a solution, one row per machine, as SVG text or PNG bytes."""
+
+from __future__ import annotations
+
+import colorsys
+import io
+from dataclasses import dataclass
+from html import escape
+
+from PIL import Image, ImageDraw
+
+from scheduler.models import Problem, Solution
+
+ROW = 18
+LABEL = 90
+TOP = 28
+WIDTH = 1600
+
+
+@dataclass(frozen=True, slots=True)
+class _Box:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str
+    label: str
+    title: str
+
+
+def _colour(index: int) -> str:
+    # Golden-ratio hue steps keep neighbouring orders apart.
+    hue = (index * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hls_to_rgb(hue, 0.62, 0.55)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+def _layout(
+    problem: Problem, solution: Solution
+) -> tuple[list[_Box], list[tuple[float, str]], int]:
+    machines = [m.id for m in problem.machines]
+    row = {m: i for i, m in enumerate(machines)}
+    order_index = {o.id: i for i, o in enumerate(problem.orders)}
+    span = max([op.end for op in solution.operations] + [1])
+    scale = (WIDTH - LABEL - 10) / span
+    boxes: list[_Box] = []
+
+    def x(t: int) -> float:
+        return LABEL + t * scale
+
+    for machine in problem.machines:
+        y = TOP + row[machine.id] * ROW
+        for w in machine.unavailable:
+            if w.start < span:
+                boxes.append(
+                    _Box(
+                        x(max(w.start, 0)),
+                        y + 1,
+                        (min(w.end, span) - max(w.start, 0)) * scale,
+                        ROW - 2,
+                        "#9e9e9e",
+                        "",
+                        f"{machine.id} unavailable {w.start}-{w.end} {w.reason}".strip(),
+                    )
+                )
+    for op in solution.operations:
+        y = TOP + row[op.machine] * ROW
+        if op.setup:
+            boxes.append(
+                _Box(
+                    x(op.start - op.setup),
+                    y + 4,
+                    op.setup * scale,
+                    ROW - 8,
+                    "#424242",
+                    "",
+                    f"set-up {op.setup} before {op.operation}",
+                )
+            )
+        boxes.append(
+            _Box(
+                x(op.start),
+                y + 1,
+                max((op.end - op.start) * scale, 0.5),
+                ROW - 2,
+                _colour(order_index.get(op.job, 0)),
+                op.job,
+                f"{op.operation} on {op.machine}: {op.start}-{op.end}",
+            )
+        )
+    step = _tick(span)
+    ticks = [(x(t), str(t)) for t in range(0, span + 1, step)]
+    height = TOP + len(machines) * ROW + 10
+    return boxes, ticks, height
+
+
+def _tick(span: int) -> int:
+    raw = span / 12
+    base = 1
+    while base * 10 <= raw:
+        base *= 10
+    for f in (1, 2, 5, 10):
+        if base * f >= raw:
+            return max(base * f, 1)
+    return max(base * 10, 1)
+
+
+def gantt_svg(problem: Problem, solution: Solution) -> str:
+    """Render the schedule as an SVG document."""
+    boxes, ticks, height = _layout(problem, solution)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'font-family="sans-serif" font-size="10">',
+        f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
+        f'<text x="4" y="14" font-size="12">{escape(problem.name or "schedule")} '
+        f"makespan {solution.makespan}</text>",
+    ]
+    for tx, label in ticks:
+        out.append(
+            f'<line x1="{tx:.1f}" y1="{TOP - 4}" x2="{tx:.1f}" y2="{height - 10}" '
+            'stroke="#e0e0e0"/>'
+            f'<text x="{tx:.1f}" y="{TOP - 6}" text-anchor="middle">{label}</text>'
+        )
+    for i, m in enumerate(problem.machines):
+        out.append(f'<text x="4" y="{TOP + i * ROW + ROW - 5}">{escape(m.id)}</text>')
+    for b in boxes:
+        out.append(
+            f'<g><title>{escape(b.title)}</title><rect x="{b.x:.2f}" y="{b.y:.1f}" '
+            f'width="{b.w:.2f}" height="{b.h:.1f}" fill="{b.fill}" stroke="#333" '
+            f'stroke-width="0.3"/>'
+        )
+        if b.label and b.w > 6 * len(b.label) + 4:
+            out.append(f'<text x="{b.x + 2:.2f}" y="{b.y + b.h - 4:.1f}">{escape(b.label)}</text>')
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def gantt_png(problem: Problem, solution: Solution) -> bytes:
+    """Render the schedule as PNG bytes."""
+    boxes, ticks, height = _layout(problem, solution)
+    image = Image.new("RGB", (WIDTH, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((4, 4), f"{problem.name or 'schedule'} makespan {solution.makespan}", fill="black")
+    for tx, label in ticks:
+        draw.line([(tx, TOP - 4), (tx, height - 10)], fill="#e0e0e0")
+        draw.text((tx - 3 * len(label), TOP - 16), label, fill="black")
+    for i, m in enumerate(problem.machines):
+        draw.text((4, TOP + i * ROW + 3), m.id, fill="black")
+    for b in boxes:
+        draw.rectangle(
+            [(b.x, b.y), (b.x + max(b.w, 1.0), b.y + b.h)], fill=b.fill, outline="#333333"
+        )
+        if b.label and b.w > 6 * len(b.label) + 4:
+            draw.text((b.x + 2, b.y + 3), b.label, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,146 @@
+"""Background scheduling jobs with progress and cancellation."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from scheduler.errors import JobNotFound
+from scheduler.flat import flatten
+from scheduler.models import Problem, Solution, SolveOptions
+from scheduler.solve import Progress, solve
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobView(BaseModel):
+    """What a client sees of a job."""
+
+    id: str
+    status: JobStatus
+    progress: float
+    best_makespan: int | None
+    submitted_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    result: Solution | None = None
+
+
+class _Job:
+    def __init__(self, problem: Problem, options: SolveOptions) -> None:
+        self.id = uuid.uuid4().hex
+        self.problem = problem
+        self.options = options
+        self.status: JobStatus = "queued"
+        self.progress = 0.0
+        self.best_makespan: int | None = None
+        self.submitted_at = datetime.now(UTC)
+        self.finished_at: datetime | None = None
+        self.error: str | None = None
+        self.result: Solution | None = None
+        self.cancel = threading.Event()
+
+    def view(self) -> JobView:
+        return JobView(
+            id=self.id,
+            status=self.status,
+            progress=round(self.progress, 3),
+            best_makespan=self.best_makespan,
+            submitted_at=self.submitted_at,
+            finished_at=self.finished_at,
+            error=self.error,
+            result=self.result,
+        )
+
+
+class JobManager:
+    """Run solves on a small thread pool and keep their state in memory."""
+
+    def __init__(self, max_parallel: int = 1, keep: int = 200) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="schedule")
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    def submit(self, problem: Problem, options: SolveOptions) -> JobView:
+        """Queue a problem; bad input raises before anything is queued."""
+        flatten(problem)
+        job = _Job(problem, options)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._forget_old()
+        self._pool.submit(self._run, job)
+        return job.view()
+
+    def get(self, job_id: str) -> JobView:
+        """Return a job's state."""
+        return self._job(job_id).view()
+
+    def cancel(self, job_id: str) -> JobView:
+        """Ask a job to stop; it keeps the best schedule found so far."""
+        job = self._job(job_id)
+        job.cancel.set()
+        if job.status == "queued":
+            job.status = "cancelled"
+            job.finished_at = datetime.now(UTC)
+        return job.view()
+
+    def shutdown(self) -> None:
+        """Cancel every job and wait for the pool to stop."""
+        with self._lock:
+            for job in self._jobs.values():
+                job.cancel.set()
+        self._pool.shutdown(wait=True)
+
+    def _job(self, job_id: str) -> _Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(f"no scheduling job {job_id!r}")
+        return job
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.finished_at is not None]
+        for job in sorted(finished, key=lambda j: j.submitted_at)[: -self._keep or None]:
+            if len(self._jobs) <= self._keep:
+                break
+            del self._jobs[job.id]
+
+    def _run(self, job: _Job) -> None:
+        if job.cancel.is_set():
+            return
+        job.status = "running"
+
+        def on_progress(p: Progress) -> None:
+            job.progress = p.fraction
+            job.best_makespan = p.makespan
+
+        try:
+            result = solve(
+                job.problem, job.options, progress=on_progress, should_stop=job.cancel.is_set
+            )
+        except Exception as exc:  # a failed job must report, never kill the worker thread
+            job.status = "failed"
+            job.error = f"{type(exc).__name__}: {exc}"
+        else:
+            job.result = result
+            job.best_makespan = result.makespan
+            job.progress = 1.0
+            job.status = "cancelled" if job.cancel.is_set() else "done"
+        job.finished_at = datetime.now(UTC)
+
+
+_default: JobManager | None = None
+
+
+def default_manager() -> JobManager:
+    """Return the process-wide job manager."""
+    global _default
+    if _default is None:
+        _default = JobManager()
+    return _default

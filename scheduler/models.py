@@ -1,0 +1,222 @@
+"""Pydantic models of a scheduling problem and of its solution.
+
+Time is an integer count of time units (minutes, say) from the plan origin t = 0.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Time = int
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Model):
+    """A half-open time window [start, end)."""
+
+    start: Time
+    end: Time
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"window end {self.end} must be after its start {self.start}")
+        return self
+
+
+class Machine(_Model):
+    """A machine with its working calendar and its unavailable windows."""
+
+    id: str = Field(min_length=1)
+    # None means the machine works around the clock; otherwise only inside these shifts.
+    shifts: list[Window] | None = None
+    unavailable: list[Window] = []
+    # Family of the last product run before the plan starts; drives the first set-up.
+    initial_family: str | None = None
+
+
+class Alternative(_Model):
+    """One machine that can run an operation, with its time per unit."""
+
+    machine: str = Field(min_length=1)
+    unit_time: int = Field(ge=0)
+    fixed_time: int = Field(default=0, ge=0)
+
+
+class Operation(_Model):
+    """One step of a routing."""
+
+    id: str | None = None
+    alternatives: list[Alternative] = Field(min_length=1)
+    # Set-up before this operation, keyed by the product family that ran before it on the
+    # same machine; a different family not listed costs `setup_default`, the same family 0.
+    setup: dict[str, int] = {}
+    setup_default: int = Field(default=0, ge=0)
+    # Waits between the end of this operation and the start of the next one of the order.
+    min_wait: int = Field(default=0, ge=0)
+    max_wait: int | None = Field(default=None, ge=0)
+    # None: the whole lot moves to the next operation as one transfer lot (same cart binding).
+    # An integer: units move on in transfer lots of this size, so the next operation overlaps.
+    transfer_qty: int | None = Field(default=None, ge=1)
+    # Shop-floor feedback: an operation with an actual start is frozen.
+    actual_start: Time | None = None
+    actual_end: Time | None = None
+    actual_machine: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Operation:
+        if any(v < 0 for v in self.setup.values()):
+            raise ValueError("set-up times must not be negative")
+        if self.max_wait is not None and self.max_wait < self.min_wait:
+            raise ValueError(f"max_wait {self.max_wait} is below min_wait {self.min_wait}")
+        if self.actual_end is not None and self.actual_start is None:
+            raise ValueError("actual_end needs actual_start")
+        if (
+            self.actual_end is not None
+            and self.actual_start is not None
+            and self.actual_end < self.actual_start
+        ):
+            raise ValueError("actual_end is before actual_start")
+        machines = [a.machine for a in self.alternatives]
+        if len(set(machines)) != len(machines):
+            raise ValueError("an operation lists the same machine twice")
+        if self.actual_machine is not None and self.actual_machine not in machines:
+            raise ValueError(f"actual_machine {self.actual_machine!r} is not an alternative")
+        return self
+
+    @property
+    def frozen(self) -> bool:
+        """Tell whether shop-floor feedback pins this operation."""
+        return self.actual_start is not None
+
+
+class WorkOrder(_Model):
+    """A work order: a quantity of one product family through a routing."""
+
+    id: str = Field(min_length=1)
+    family: str = ""
+    quantity: int = Field(default=1, ge=1)
+    release: Time = 0
+    due: Time | None = None
+    weight: int = Field(default=1, ge=0)
+    operations: list[Operation] = Field(min_length=1)
+
+
+ObjectiveKind = Literal["makespan", "weighted_tardiness", "flow_time"]
+
+
+class ObjectiveTerm(_Model):
+    """One criterion of the objective and its weight in a weighted sum."""
+
+    kind: ObjectiveKind
+    weight: int = Field(default=1, ge=1)
+
+
+class Objective(_Model):
+    """The criteria to minimise, combined lexicographically or as a weighted sum."""
+
+    terms: list[ObjectiveTerm] = Field(default=[ObjectiveTerm(kind="makespan")], min_length=1)
+    mode: Literal["lexicographic", "weighted"] = "lexicographic"
+
+
+class Problem(_Model):
+    """A scheduling problem: machines, work orders and what to optimise."""
+
+    name: str = ""
+    # No operation that has not started may start before `now` (the rescheduling instant).
+    now: Time = Field(default=0, ge=0)
+    machines: list[Machine] = Field(min_length=1)
+    orders: list[WorkOrder] = Field(min_length=1)
+    objective: Objective = Objective()
+
+    @model_validator(mode="after")
+    def _check(self) -> Problem:
+        machine_ids = [m.id for m in self.machines]
+        if len(set(machine_ids)) != len(machine_ids):
+            raise ValueError("machine ids must be unique")
+        order_ids = [o.id for o in self.orders]
+        if len(set(order_ids)) != len(order_ids):
+            raise ValueError("work order ids must be unique")
+        known = set(machine_ids)
+        for order in self.orders:
+            for index, op in enumerate(order.operations):
+                for alt in op.alternatives:
+                    if alt.machine not in known:
+                        raise ValueError(
+                            f"order {order.id!r} operation {index} uses unknown machine "
+                            f"{alt.machine!r}"
+                        )
+        return self
+
+
+class SolveOptions(_Model):
+    """How long and how wide to search."""
+
+    time_limit: float = Field(default=10.0, gt=0)
+    workers: int = Field(default=2, ge=1, le=64)
+    seed: int = 0
+
+
+Status = Literal["optimal", "feasible", "infeasible", "unknown", "cancelled"]
+
+
+class ScheduledOperation(_Model):
+    """Where and when one operation runs."""
+
+    job: str  # the work order id
+    index: int  # position in the order's routing
+    operation: str
+    machine: str
+    start: Time
+    end: Time
+    setup: int = 0
+    frozen: bool = False
+
+
+class Kpis(_Model):
+    """Figures reported for every solution."""
+
+    makespan: Time
+    on_time_rate: float
+    total_tardiness: int
+    weighted_tardiness: int
+    max_tardiness: int
+    total_flow_time: int
+    average_wip: float
+    utilisation: dict[str, float]
+
+
+class Conflict(_Model):
+    """Why a problem has no feasible schedule: which order breaks which constraint."""
+
+    order: str | None
+    constraint: str
+    message: str
+
+
+class Solution(_Model):
+    """A schedule with its status, bounds and KPIs."""
+
+    status: Status
+    makespan: Time | None = None
+    objective: list[int] = []
+    lower_bound: int | None = None
+    source: Literal["cpsat", "dispatch", "none"] = "none"
+    wall_time: float = 0.0
+    operations: list[ScheduledOperation] = []
+    kpis: Kpis | None = None
+    conflicts: list[Conflict] = []
+    moved: int | None = None
+
+    def dispatch_lists(self) -> dict[str, list[ScheduledOperation]]:
+        """Group the operations by machine in start order."""
+        lists: dict[str, list[ScheduledOperation]] = {}
+        for op in sorted(self.operations, key=lambda o: (o.start, o.end)):
+            lists.setdefault(op.machine, []).append(op)
+        return lists

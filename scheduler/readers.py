@@ -1,0 +1,170 @@
+"""Readers for the classic job-shop (JSP) and flexible job-shop (FJSP, .fjs) text formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from scheduler.errors import InstanceFormatError, InvalidProblem
+from scheduler.models import Alternative, Machine, Operation, Problem, WorkOrder
+
+Format = Literal["json", "jsp", "fjsp"]
+
+
+def _numbers(line: str, where: str) -> list[int]:
+    try:
+        return [int(tok) for tok in line.split()]
+    except ValueError as exc:
+        raise InstanceFormatError(f"{where}: expected integers, got {line.strip()[:60]!r}") from exc
+
+
+def _lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def _machines(count: int, first: int) -> list[Machine]:
+    return [Machine(id=f"m{k}") for k in range(first, first + count)]
+
+
+def read_jsp(text: str, name: str = "") -> Problem:
+    """Parse a job-shop instance: `n_jobs n_machines`, then `machine time` pairs (0-based)."""
+    lines = _lines(text)
+    if not lines:
+        raise InstanceFormatError("empty job-shop instance")
+    header = _numbers(lines[0], "line 1")
+    if len(header) < 2:
+        raise InstanceFormatError("line 1: expected 'n_jobs n_machines'")
+    n_jobs, n_machines = header[0], header[1]
+    if len(lines) - 1 < n_jobs:
+        raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
+    orders: list[WorkOrder] = []
+    for j in range(n_jobs):
+        where = f"line {j + 2} (job {j})"
+        values = _numbers(lines[j + 1], where)
+        if not values or len(values) % 2:
+            raise InstanceFormatError(f"{where}: expected machine/time pairs")
+        ops: list[Operation] = []
+        for k in range(0, len(values), 2):
+            machine, time = values[k], values[k + 1]
+            if not 0 <= machine < n_machines:
+                raise InstanceFormatError(f"{where}: machine {machine} outside 0..{n_machines - 1}")
+            if time < 0:
+                raise InstanceFormatError(f"{where}: negative processing time {time}")
+            ops.append(Operation(alternatives=[Alternative(machine=f"m{machine}", unit_time=time)]))
+        orders.append(WorkOrder(id=f"j{j}", operations=ops))
+    return Problem(name=name, machines=_machines(n_machines, 0), orders=orders)
+
+
+class _Cursor:
+    def __init__(self, values: list[int], where: str) -> None:
+        self.values = values
+        self.where = where
+        self.pos = 0
+
+    def take(self) -> int:
+        if self.pos >= len(self.values):
+            raise InstanceFormatError(f"{self.where}: line ends early")
+        self.pos += 1
+        return self.values[self.pos - 1]
+
+    def left(self) -> int:
+        return len(self.values) - self.pos
+
+
+def read_fjsp(text: str, name: str = "") -> Problem:
+    """Parse a flexible job-shop instance in the Brandimarte `.fjs` format (1-based machines)."""
+    lines = _lines(text)
+    if not lines:
+        raise InstanceFormatError("empty flexible job-shop instance")
+    # The third header field (mean machines per operation) may be fractional; it is unused.
+    header = _numbers(" ".join(lines[0].split()[:2]), "line 1")
+    if len(header) < 2:
+        raise InstanceFormatError("line 1: expected 'n_jobs n_machines [avg]'")
+    n_jobs, n_machines = header[0], header[1]
+    if len(lines) - 1 < n_jobs:
+        raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
+    orders: list[WorkOrder] = []
+    for j in range(n_jobs):
+        where = f"line {j + 2} (job {j})"
+        cursor = _Cursor(_numbers(lines[j + 1], where), where)
+        take = cursor.take
+
+        ops: list[Operation] = []
+        for _ in range(take()):
+            alternatives: dict[int, int] = {}
+            count = take()
+            if count < 1:
+                raise InstanceFormatError(f"{where}: an operation has no machine")
+            for _ in range(count):
+                machine, time = take(), take()
+                if not 1 <= machine <= n_machines:
+                    raise InstanceFormatError(f"{where}: machine {machine} outside 1..{n_machines}")
+                if time < 0:
+                    raise InstanceFormatError(f"{where}: negative processing time {time}")
+                # A machine listed twice keeps its shortest time.
+                alternatives[machine] = min(time, alternatives.get(machine, time))
+            ops.append(
+                Operation(
+                    alternatives=[
+                        Alternative(machine=f"m{m}", unit_time=t) for m, t in alternatives.items()
+                    ]
+                )
+            )
+        if cursor.left():
+            raise InstanceFormatError(f"{where}: {cursor.left()} numbers left over")
+        if not ops:
+            raise InstanceFormatError(f"{where}: a job has no operation")
+        orders.append(WorkOrder(id=f"j{j}", operations=ops))
+    return Problem(name=name, machines=_machines(n_machines, 1), orders=orders)
+
+
+def read_json(text: str, name: str = "") -> Problem:
+    """Parse a problem given as JSON in the shape of `Problem`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidProblem(f"not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and name and not data.get("name"):
+        data["name"] = name
+    return parse_problem(data)
+
+
+def parse_problem(data: object) -> Problem:
+    """Validate decoded JSON into a `Problem`, naming the first field that is wrong."""
+    try:
+        return Problem.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "problem"
+        raise InvalidProblem(f"{where}: {first['msg']}") from exc
+
+
+def guess_format(path: Path, text: str) -> Format:
+    """Guess an instance's format from its suffix, else from its first line."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix == ".fjs":
+        return "fjsp"
+    if text.lstrip().startswith("{"):
+        return "json"
+    first = _lines(text)[:1]
+    return "fjsp" if first and len(first[0].split()) >= 3 else "jsp"
+
+
+def load_problem(path: Path, fmt: Format | None = None) -> Problem:
+    """Read a problem file in the given (or guessed) format."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidProblem(f"cannot read {path}: {exc.strerror}") from exc
+    fmt = fmt or guess_format(path, text)
+    name = path.stem
+    if fmt == "json":
+        return read_json(text, name)
+    if fmt == "fjsp":
+        return read_fjsp(text, name)
+    return read_jsp(text, name)

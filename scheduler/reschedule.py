@@ -1,0 +1,260 @@
+"""Repair a plan after shop-floor feedback, moving as few operations as needed."""
+
+from __future__ import annotations
+
+import time
+
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, ConfigDict, Field
+
+from scheduler import cpsat
+from scheduler.dispatch import dispatch
+from scheduler.errors import InvalidProblem
+from scheduler.flat import Flat, flatten
+from scheduler.models import (
+    Machine,
+    Operation,
+    Problem,
+    Solution,
+    SolveOptions,
+    Time,
+    Window,
+    WorkOrder,
+)
+from scheduler.plan import Plan, criteria, objective_vector, violations
+from scheduler.solve import ProgressFn, StopFn, _Clock, _finish, _Incumbent, run_cpsat, solve
+
+
+class Actual(BaseModel):
+    """A reported start (and end, once finished) of one operation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order: str
+    index: int = Field(ge=0)
+    start: Time
+    end: Time | None = None
+    machine: str | None = None
+
+
+class Downtime(BaseModel):
+    """A machine that is down from `start` to `end`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    machine: str
+    start: Time
+    end: Time
+    reason: str = "down"
+
+
+class Feedback(BaseModel):
+    """What happened on the shop floor since the plan was made."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    now: Time = Field(ge=0)
+    actuals: list[Actual] = []
+    downtime: list[Downtime] = []
+    rush_orders: list[WorkOrder] = []
+
+
+def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> Problem:
+    """Return the problem as it stands now: actuals frozen, downtime and rush orders added."""
+    reported = {(a.order, a.index): a for a in feedback.actuals}
+    planned = {(o.job, o.index): o for o in previous.operations}
+    orders_known = {o.id for o in problem.orders}
+    for a in feedback.actuals:
+        if a.order not in orders_known:
+            raise InvalidProblem(f"actual for unknown order {a.order!r}")
+    down: dict[str, list[Window]] = {}
+    for d in feedback.downtime:
+        if d.end <= d.start:
+            raise InvalidProblem(f"downtime on {d.machine!r} ends before it starts")
+        down.setdefault(d.machine, []).append(Window(start=d.start, end=d.end, reason=d.reason))
+    machine_ids = {m.id for m in problem.machines}
+    for name in down:
+        if name not in machine_ids:
+            raise InvalidProblem(f"downtime for unknown machine {name!r}")
+
+    def hit_by_downtime(machine: str, start: int, end: int) -> bool:
+        return any(w.start < end and start < w.end for w in down.get(machine, []))
+
+    orders: list[WorkOrder] = []
+    for order in problem.orders:
+        ops: list[Operation] = []
+        for index, op in enumerate(order.operations):
+            act = reported.get((order.id, index))
+            was = planned.get((order.id, index))
+            if act is not None:
+                machine = act.machine or (was.machine if was else None)
+                if machine is None and len(op.alternatives) == 1:
+                    machine = op.alternatives[0].machine
+                op = op.model_copy(
+                    update={
+                        "actual_start": act.start,
+                        "actual_end": act.end,
+                        "actual_machine": machine,
+                    }
+                )
+            elif (
+                op.actual_start is None
+                and was is not None
+                and was.start < feedback.now
+                and not hit_by_downtime(was.machine, was.start, was.end)
+            ):
+                # Planned to have started already and nothing says otherwise: it runs as planned.
+                op = op.model_copy(
+                    update={
+                        "actual_start": was.start,
+                        "actual_end": was.end if was.end <= feedback.now else None,
+                        "actual_machine": was.machine,
+                    }
+                )
+            ops.append(op)
+        orders.append(order.model_copy(update={"operations": ops}))
+    for rush in feedback.rush_orders:
+        orders.append(rush)
+    machines = [
+        m.model_copy(update={"unavailable": [*m.unavailable, *down.get(m.id, [])]})
+        if m.id in down
+        else m
+        for m in problem.machines
+    ]
+    data = problem.model_dump()
+    data.update(
+        now=max(problem.now, feedback.now),
+        machines=[Machine.model_validate(m.model_dump()) for m in machines],
+        orders=[WorkOrder.model_validate(o.model_dump()) for o in orders],
+    )
+    try:
+        return Problem.model_validate(data)
+    except ValueError as exc:
+        raise InvalidProblem(f"feedback makes the problem invalid: {exc}") from exc
+
+
+def _previous_positions(flat: Flat, previous: Solution) -> dict[int, tuple[int, int]]:
+    by_name = {(o.job, o.index): o for o in previous.operations}
+    machine_index = {m: i for i, m in enumerate(flat.machines)}
+    keep: dict[int, tuple[int, int]] = {}
+    for op in flat.ops:
+        was = by_name.get((flat.problem.orders[op.job].id, op.index))
+        if was is not None and was.machine in machine_index:
+            keep[op.key] = (was.start, machine_index[was.machine])
+    return keep
+
+
+def count_moved(flat: Flat, plan: Plan, keep: dict[int, tuple[int, int]]) -> int:
+    """Count unfrozen operations of the previous plan whose start or machine changed."""
+    return sum(
+        1
+        for key, (start, machine) in keep.items()
+        if not flat.ops[key].frozen and (plan.start[key] != start or plan.machine[key] != machine)
+    )
+
+
+def reschedule(
+    problem: Problem,
+    previous: Solution,
+    feedback: Feedback,
+    options: SolveOptions | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Solution:
+    """Repair `previous` for `feedback`: frozen work stays, as few operations as needed move."""
+    options = options or SolveOptions()
+    t0 = time.monotonic()
+    current = apply_feedback(problem, previous, feedback)
+    flat = flatten(current)
+    keep = _previous_positions(flat, previous)
+    repaired = dispatch(flat, keep=keep)
+    start_from = repaired if not violations(flat, repaired) else None
+    # First the best objective, then the fewest moves that keep it.
+    half = SolveOptions(
+        time_limit=options.time_limit / 2, workers=options.workers, seed=options.seed
+    )
+    first = solve(current, half, progress, should_stop, start_from=start_from)
+    if first.status in ("infeasible", "unknown") or not first.operations:
+        return first
+    best = _plan_of(flat, first)
+    clock = _Clock(options.time_limit)
+    clock.t0 = t0
+    incumbent = _Incumbent(flat, clock, progress)
+    incumbent.offer(best, "cpsat" if first.source == "cpsat" else "dispatch", checked=True)
+    built = cpsat.build(flat)
+    values = criteria(flat, best)
+    for term in current.objective.terms:
+        built.model.add(built.criteria[term.kind] <= values[term.kind])
+    moved = _moved_literals(flat, built, keep)
+    built.model.minimize(sum(moved))
+    stable = _Stable(flat, keep, incumbent)
+    code, _solver, _recorder = run_cpsat(
+        flat, built, max(clock.left(), 0.1), options, stable, should_stop, best
+    )
+    final = stable.plan or best
+    status = first.status
+    if code == cp_model.OPTIMAL and first.status == "optimal":
+        status = "optimal"
+    elif status == "optimal":
+        status = "feasible"
+    solution = _finish(flat, _pinned(flat, final, incumbent), status, first.lower_bound, clock)
+    return solution.model_copy(update={"moved": count_moved(flat, final, keep)})
+
+
+class _Stable(_Incumbent):
+    """Keep the plan with the fewest moves among those as good as the best objective."""
+
+    def __init__(self, flat: Flat, keep: dict[int, tuple[int, int]], base: _Incumbent) -> None:
+        super().__init__(flat, base.clock, base.progress)
+        self.keep = keep
+        self.target = base.value
+        self.moves: int | None = None
+
+    def offer(self, plan: Plan, source: str, checked: bool = False) -> bool:
+        if not checked and violations(self.flat, plan):
+            return False
+        if self.target is not None and objective_vector(self.flat, plan) > self.target:
+            return False
+        moves = count_moved(self.flat, plan, self.keep)
+        if self.moves is not None and moves >= self.moves:
+            return False
+        self.plan, self.moves, self.source = plan, moves, source
+        self.value = objective_vector(self.flat, plan)
+        return True
+
+
+def _pinned(flat: Flat, plan: Plan, base: _Incumbent) -> _Incumbent:
+    out = _Incumbent(flat, base.clock, None)
+    out.plan, out.value, out.source = plan, objective_vector(flat, plan), base.source
+    return out
+
+
+def _plan_of(flat: Flat, solution: Solution) -> Plan:
+    n = len(flat.ops)
+    plan = Plan([0] * n, [0] * n, [0] * n, [0] * n)
+    index = {(o.job, o.index): o for o in solution.operations}
+    machine_index = {m: i for i, m in enumerate(flat.machines)}
+    for op in flat.ops:
+        s = index[(flat.problem.orders[op.job].id, op.index)]
+        plan.start[op.key], plan.end[op.key] = s.start, s.end
+        plan.machine[op.key], plan.setup[op.key] = machine_index[s.machine], s.setup
+    return plan
+
+
+def _moved_literals(
+    flat: Flat, built: cpsat.Built, keep: dict[int, tuple[int, int]]
+) -> list[cp_model.IntVar]:
+    model = built.model
+    lits: list[cp_model.IntVar] = []
+    for key, (start, machine) in keep.items():
+        if flat.ops[key].frozen:
+            continue
+        moved = model.new_bool_var(f"moved{key}")
+        model.add(built.start[key] == start).only_enforce_if(moved.negated())
+        for m, lit in built.choice[key]:
+            if lit is not None:
+                model.add(lit == (1 if m == machine else 0)).only_enforce_if(moved.negated())
+            elif m != machine:
+                model.add(moved == 1)
+        lits.append(moved)
+    return lits

@@ -1,0 +1,298 @@
+"""Solve a problem: constructive start, local improvement, then CP-SAT within the time limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model, cp_model_helper
+
+from scheduler import cpsat
+from scheduler.diagnose import explain_infeasible, static_conflicts
+from scheduler.dispatch import RULES, best_dispatch
+from scheduler.flat import Flat, flatten
+from scheduler.kpis import kpis
+from scheduler.large import solve_large
+from scheduler.localsearch import improve
+from scheduler.models import Problem, ScheduledOperation, Solution, SolveOptions, Status
+from scheduler.plan import Plan, criteria, objective_vector, violations
+
+# Above this many operations the full model is not built: windows of it are solved instead.
+LARGE = 2500
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a running solve has found so far."""
+
+    elapsed: float
+    fraction: float
+    makespan: int | None
+    objective: tuple[int, ...] | None
+
+
+ProgressFn = Callable[[Progress], None]
+StopFn = Callable[[], bool]
+
+
+class _Clock:
+    def __init__(self, limit: float) -> None:
+        self.t0 = time.monotonic()
+        self.limit = limit
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def left(self) -> float:
+        return self.limit - self.elapsed()
+
+
+class _Incumbent:
+    """The best plan so far; it only ever gets better."""
+
+    def __init__(self, flat: Flat, clock: _Clock, progress: ProgressFn | None) -> None:
+        self.flat = flat
+        self.clock = clock
+        self.progress = progress
+        self.plan: Plan | None = None
+        self.value: tuple[int, ...] | None = None
+        self.source: str = "none"
+        self.lock = threading.Lock()
+
+    def offer(self, plan: Plan, source: str, checked: bool = False) -> bool:
+        if not checked and violations(self.flat, plan):
+            return False
+        value = objective_vector(self.flat, plan)
+        with self.lock:
+            if self.value is not None and value >= self.value:
+                return False
+            self.plan, self.value, self.source = plan, value, source
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    elapsed=self.clock.elapsed(),
+                    fraction=min(1.0, self.clock.elapsed() / self.clock.limit),
+                    makespan=criteria(self.flat, plan)["makespan"],
+                    objective=value,
+                )
+            )
+        return True
+
+
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    """Hand every improving solution to the incumbent; stop when asked."""
+
+    def __init__(
+        self, flat: Flat, built: cpsat.Built, incumbent: _Incumbent, should_stop: StopFn | None
+    ) -> None:
+        super().__init__()
+        self.flat = flat
+        self.built = built
+        self.incumbent = incumbent
+        self.should_stop = should_stop
+        self.last: Plan | None = None
+
+    def on_solution_callback(self) -> None:
+        plan = cpsat.read_plan(self.flat, self.built, self.value)
+        self.last = plan
+        self.incumbent.offer(plan, "cpsat")
+        if self.should_stop is not None and self.should_stop():
+            self.stop_search()
+
+
+def tune(params: cp_model_helper.SatParameters, flat: Flat) -> None:
+    """Set search parameters that suit job shops."""
+    if flat.is_plain:
+        # A strong start exists, so spend the workers on neighbourhood search around it.
+        params.use_lns_only = False
+
+
+def run_cpsat(
+    flat: Flat,
+    built: cpsat.Built,
+    time_limit: float,
+    options: SolveOptions,
+    incumbent: _Incumbent,
+    should_stop: StopFn | None,
+    hint: Plan | None,
+) -> tuple[cp_model.CpSolverStatus, cp_model.CpSolver, _Recorder]:
+    """Solve a built model, feeding improvements to the incumbent."""
+    if hint is not None:
+        cpsat.add_hint(flat, built, hint)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(time_limit, 0.05)
+    params.num_workers = options.workers
+    params.random_seed = options.seed
+    tune(params, flat)
+    recorder = _Recorder(flat, built, incumbent, should_stop)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if should_stop is not None and should_stop():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if should_stop is not None:
+        watcher.start()
+    try:
+        status = solver.solve(built.model, recorder)
+    finally:
+        done.set()
+    return status, solver, recorder
+
+
+def solve(
+    problem: Problem,
+    options: SolveOptions | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    start_from: Plan | None = None,
+) -> Solution:
+    """Find a good schedule within the time limit; never return worse than the best found."""
+    options = options or SolveOptions()
+    clock = _Clock(options.time_limit)
+    flat = flatten(problem)
+    conflicts = static_conflicts(flat)
+    if conflicts:
+        return Solution(status="infeasible", conflicts=conflicts, wall_time=clock.elapsed())
+    incumbent = _Incumbent(flat, clock, progress)
+    if start_from is not None:
+        incumbent.offer(start_from, "dispatch")
+
+    def out_of_time(share: float) -> Callable[[], bool]:
+        return lambda: (
+            clock.elapsed() > share * options.time_limit or bool(should_stop and should_stop())
+        )
+
+    large = len(flat.ops) > LARGE
+    rules = RULES if not large else ("mwkr", "fifo", "mor")
+    start = best_dispatch(flat, rules, should_stop=out_of_time(0.3))
+    incumbent.offer(start, "dispatch")
+    if flat.is_plain and incumbent.plan is not None and not large:
+        improved = improve(
+            flat,
+            incumbent.plan,
+            deadline=clock.t0 + 0.25 * options.time_limit,
+            should_stop=should_stop,
+        )
+        incumbent.offer(improved, "dispatch")
+
+    status: Status = "feasible" if incumbent.plan is not None else "unknown"
+    lower_bound: int | None = None
+    if should_stop is not None and should_stop():
+        return _finish(flat, incumbent, "cancelled", None, clock)
+    if large:
+        status, lower_bound = solve_large(flat, options, clock.left, incumbent, should_stop)
+    else:
+        status, lower_bound = _solve_stages(flat, options, clock, incumbent, should_stop)
+    if status == "infeasible":
+        found = explain_infeasible(flat, max(1.0, min(5.0, options.time_limit)))
+        return Solution(status="infeasible", conflicts=found, wall_time=clock.elapsed())
+    if should_stop is not None and should_stop():
+        status = "cancelled"
+    return _finish(flat, incumbent, status, lower_bound, clock)
+
+
+def _solve_stages(
+    flat: Flat,
+    options: SolveOptions,
+    clock: _Clock,
+    incumbent: _Incumbent,
+    should_stop: StopFn | None,
+) -> tuple[Status, int | None]:
+    """Run CP-SAT once (weighted) or once per criterion (lexicographic)."""
+    objective = flat.problem.objective
+    kinds = [t.kind for t in objective.terms]
+    stages: list[list[tuple[str, int]]]
+    if objective.mode == "weighted" or len(kinds) == 1:
+        stages = [[(t.kind, t.weight) for t in objective.terms]]
+    else:
+        stages = [[(k, 1)] for k in kinds]
+    fixed: list[tuple[str, int]] = []
+    proven = True
+    lower_bound: int | None = None
+    for n, stage in enumerate(stages):
+        share = clock.left() / (len(stages) - n)
+        if share <= 0.05:
+            proven = False
+            break
+        horizon = None
+        if kinds == ["makespan"] and incumbent.plan is not None:
+            # Only schedules at least as short as the incumbent are of interest.
+            horizon = criteria(flat, incumbent.plan)["makespan"]
+        built = cpsat.build(flat, horizon=horizon, terms=[k for k, _ in stage + fixed])
+        for kind, bound in fixed:
+            built.model.add(built.criteria[kind] <= bound)
+        built.model.minimize(sum(w * built.criteria[k] for k, w in stage))
+        code, solver, _ = run_cpsat(
+            flat,
+            built,
+            clock.left() / (len(stages) - n),
+            options,
+            incumbent,
+            should_stop,
+            incumbent.plan,
+        )
+        if code == cp_model.INFEASIBLE:
+            if incumbent.plan is None and horizon is None and not fixed:
+                return "infeasible", None
+            # Nothing beats the incumbent under the tightened horizon: it is optimal.
+            continue
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            proven = False
+            if incumbent.plan is None:
+                return "unknown", None
+            break
+        if code != cp_model.OPTIMAL:
+            proven = False
+        if n == 0:
+            lower_bound = int(solver.best_objective_bound)
+        assert incumbent.plan is not None
+        values = criteria(flat, incumbent.plan)
+        fixed.extend((k, values[k]) for k, _ in stage)
+    if incumbent.plan is None:
+        return "unknown", lower_bound
+    return ("optimal" if proven else "feasible"), lower_bound
+
+
+def _finish(
+    flat: Flat, incumbent: _Incumbent, status: Status, lower_bound: int | None, clock: _Clock
+) -> Solution:
+    plan = incumbent.plan
+    if plan is None:
+        return Solution(
+            status=status if status != "feasible" else "unknown", wall_time=clock.elapsed()
+        )
+    return Solution(
+        status=status,
+        makespan=criteria(flat, plan)["makespan"],
+        objective=list(incumbent.value or ()),
+        lower_bound=lower_bound,
+        source="cpsat" if incumbent.source == "cpsat" else "dispatch",
+        wall_time=round(clock.elapsed(), 3),
+        operations=to_operations(flat, plan),
+        kpis=kpis(flat, plan),
+    )
+
+
+def to_operations(flat: Flat, plan: Plan) -> list[ScheduledOperation]:
+    """Turn a plan into named scheduled operations."""
+    orders = flat.problem.orders
+    return [
+        ScheduledOperation(
+            job=orders[op.job].id,
+            index=op.index,
+            operation=op.name,
+            machine=flat.machines[plan.machine[op.key]],
+            start=plan.start[op.key],
+            end=plan.end[op.key],
+            setup=plan.setup[op.key],
+            frozen=op.frozen,
+        )
+        for op in flat.ops
+    ]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from scheduler.cli import register
+from tests.scheduler.conftest import FT06
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tracegraph")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_json_output_has_makespan_status_and_operations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    assert run(["schedule", str(f), "--format", "jsp", "--time-limit", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["makespan"] == 55 and out["status"] == "optimal"
+    first = out["operations"][0]
+    assert {"job", "index", "machine", "start", "end"} <= set(first)
+
+
+def test_text_output_lists_machines_and_writes_gantt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    svg = tmp_path / "g.svg"
+    assert run(["schedule", str(f), "--time-limit", "2", "--gantt", str(svg)]) == 0
+    text = capsys.readouterr().out
+    assert "makespan 55" in text and "m0" in text
+    assert svg.read_text().startswith("<svg")
+
+
+def test_bad_input_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "bad.txt"
+    f.write_text("2 2\n0 1\n")
+    assert run(["schedule", str(f)]) == 2
+    assert "expected 2 job lines" in capsys.readouterr().err
+
+
+def test_bad_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    assert run(["schedule", str(f), "--time-limit", "0"]) == 2
+    assert "--time-limit" in capsys.readouterr().err

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from scheduler.dispatch import RULES, best_dispatch, dispatch
+from scheduler.flat import flatten
+from scheduler.models import Machine, Window
+from scheduler.plan import criteria, violations
+from scheduler.readers import read_jsp
+from tests.scheduler.conftest import FT06, op, order, problem
+
+
+@pytest.mark.parametrize("rule", [*RULES, "random"])
+def test_every_rule_gives_a_feasible_plan(rule: str) -> None:
+    flat = flatten(read_jsp(FT06))
+    assert violations(flat, dispatch(flat, rule)) == []
+
+
+def test_best_dispatch_is_no_worse_than_each_rule() -> None:
+    flat = flatten(read_jsp(FT06))
+    best = criteria(flat, best_dispatch(flat))["makespan"]
+    assert all(best <= criteria(flat, dispatch(flat, r))["makespan"] for r in RULES)
+
+
+def test_dispatch_skips_unavailable_windows_and_adds_setups() -> None:
+    m = Machine(id="m", unavailable=[Window(start=2, end=6)])
+    p = problem(
+        [
+            order("a", op("m", 3, setup_default=2), family="A"),
+            order("b", op("m", 3, setup_default=2), family="B"),
+        ],
+        [m],
+    )
+    flat = flatten(p)
+    plan = dispatch(flat)
+    assert violations(flat, plan) == []
+    assert sorted(plan.setup) == [0, 2]

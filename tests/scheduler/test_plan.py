@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from scheduler.flat import flatten
+from scheduler.models import Machine, Window
+from scheduler.plan import Plan, earliest_start, overlaps_window, violations
+from tests.scheduler.conftest import op, order, problem
+
+
+def test_earliest_start_jumps_over_windows() -> None:
+    windows = [(2, 5), (7, 9)]
+    assert earliest_start(windows, 0, 0, 2) == 0
+    assert earliest_start(windows, 0, 0, 3) == 9  # [5, 8) would hit (7, 9)
+    assert earliest_start(windows, 5, 1, 1) == 6  # set-up [5, 6), work [6, 7)
+
+
+def test_overlap_is_detected() -> None:
+    assert overlaps_window([(2, 5)], 4, 6) == (2, 5)
+    assert overlaps_window([(2, 5)], 5, 6) is None
+
+
+def test_checker_reports_a_window_overlap() -> None:
+    m = Machine(id="m", unavailable=[Window(start=1, end=3)])
+    flat = flatten(problem([order("a", op("m", 2))], [m]))
+    plan = Plan(start=[0], end=[2], machine=[0], setup=[0])
+    assert any("unavailable" in v for v in violations(flat, plan))

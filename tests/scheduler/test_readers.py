@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scheduler.errors import InstanceFormatError, InvalidProblem
+from scheduler.readers import guess_format, load_problem, read_fjsp, read_json, read_jsp
+from tests.scheduler.conftest import FT06
+
+
+def test_jsp_reads_jobs_machines_and_times() -> None:
+    p = read_jsp(FT06, "ft06")
+    assert len(p.orders) == 6 and len(p.machines) == 6
+    first = p.orders[0].operations[0].alternatives[0]
+    assert (first.machine, first.unit_time) == ("m2", 1)
+
+
+def test_jsp_allows_reentrant_jobs_of_varying_length() -> None:
+    p = read_jsp("2 2\n0 3 1 2 0 4\n1 5\n")
+    assert [len(o.operations) for o in p.orders] == [3, 1]
+
+
+def test_jsp_names_the_bad_line() -> None:
+    with pytest.raises(InstanceFormatError, match="line 3"):
+        read_jsp("2 2\n0 3 1 2\n0 x\n")
+
+
+def test_jsp_rejects_machine_out_of_range() -> None:
+    with pytest.raises(InstanceFormatError, match=r"outside 0\.\.1"):
+        read_jsp("1 2\n2 3\n")
+
+
+def test_fjsp_is_one_based_with_alternatives() -> None:
+    p = read_fjsp("2 3 1.5\n2 2 1 5 3 4 1 2 6\n1 1 3 1\n")
+    alts = p.orders[0].operations[0].alternatives
+    assert [(a.machine, a.unit_time) for a in alts] == [("m1", 5), ("m3", 4)]
+    assert [m.id for m in p.machines] == ["m1", "m2", "m3"]
+
+
+def test_fjsp_rejects_leftover_numbers() -> None:
+    with pytest.raises(InstanceFormatError, match="left over"):
+        read_fjsp("1 2\n1 1 1 5 7\n")
+
+
+def test_json_names_the_wrong_field() -> None:
+    with pytest.raises(InvalidProblem, match="machines"):
+        read_json('{"machines": [], "orders": []}')
+
+
+def test_json_rejects_unknown_machine() -> None:
+    text = '{"machines": [{"id": "a"}], "orders": [{"id": "o", "operations": [{"alternatives": [{"machine": "b", "unit_time": 1}]}]}]}'  # noqa: E501
+    with pytest.raises(InvalidProblem, match="unknown machine 'b'"):
+        read_json(text)
+
+
+def test_format_is_guessed_from_suffix_and_header(tmp_path: Path) -> None:
+    assert guess_format(Path("x.fjs"), "") == "fjsp"
+    assert guess_format(Path("x.txt"), "10 6 2\n") == "fjsp"
+    assert guess_format(Path("x.txt"), "6 6\n") == "jsp"
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    assert load_problem(f).name == "ft06"
+
+
+def test_missing_file_is_invalid_problem(tmp_path: Path) -> None:
+    with pytest.raises(InvalidProblem, match="cannot read"):
+        load_problem(tmp_path / "nope.txt")

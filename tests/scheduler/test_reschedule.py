@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from scheduler.flat import flatten
+from scheduler.models import SolveOptions
+from scheduler.plan import violations
+from scheduler.readers import read_jsp
+from scheduler.reschedule import Actual, Downtime, Feedback, apply_feedback, reschedule
+from scheduler.solve import solve
+from tests.scheduler.conftest import FT06, op, order
+
+QUICK = SolveOptions(time_limit=2, workers=2)
+
+
+def _check(problem, solution) -> None:  # type: ignore[no-untyped-def]
+    from scheduler.reschedule import _plan_of
+
+    flat = flatten(problem)
+    assert violations(flat, _plan_of(flat, solution)) == []
+
+
+def test_machine_down_keeps_the_plan_feasible() -> None:
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    feedback = Feedback(now=10, downtime=[Downtime(machine="m2", start=10, end=30)])
+    after = reschedule(problem, before, feedback, QUICK)
+    assert after.status in ("feasible", "optimal")
+    current = apply_feedback(problem, before, feedback)
+    _check(current, after)
+    for o in after.operations:
+        if o.machine == "m2" and not o.frozen:
+            assert o.end <= 10 or o.start >= 30
+    assert after.moved is not None and after.moved >= 1
+
+
+def test_started_work_is_frozen_and_nothing_starts_before_now() -> None:
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    first = min(before.operations, key=lambda o: o.start)
+    feedback = Feedback(
+        now=5, actuals=[Actual(order=first.job, index=first.index, start=2, machine=first.machine)]
+    )
+    after = reschedule(problem, before, feedback, QUICK)
+    ops = {(o.job, o.index): o for o in after.operations}
+    assert ops[(first.job, first.index)].start == 2
+    assert all(o.frozen or o.start >= 5 for o in after.operations)
+
+
+def test_nothing_changed_moves_nothing() -> None:
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    after = reschedule(problem, before, Feedback(now=0), QUICK)
+    assert after.moved == 0
+    assert after.makespan == before.makespan
+
+
+def test_rush_order_is_added() -> None:
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    rush = order("rush", op("m0", 3), op("m1", 3), due=20, weight=10)
+    after = reschedule(problem, before, Feedback(now=0, rush_orders=[rush]), QUICK)
+    assert {o.job for o in after.operations} >= {"rush"}
+    _check(apply_feedback(problem, before, Feedback(now=0, rush_orders=[rush])), after)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from scheduler.jobs import JobManager, default_manager
+from scheduler.readers import read_jsp
+from scheduler.routes import router
+from tests.scheduler.conftest import FT06
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    manager = JobManager()
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1/schedules")
+    app.dependency_overrides[default_manager] = lambda: manager
+    with TestClient(app) as c:
+        yield c
+    manager.shutdown()
+
+
+def body(time_limit: float = 2) -> dict[str, object]:
+    return {
+        "problem": read_jsp(FT06, "ft06").model_dump(),
+        "options": {"time_limit": time_limit, "workers": 2},
+    }
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 20) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view: dict[str, object] = client.get(f"/api/v1/schedules/{job_id}").json()
+        if view["status"] in ("done", "failed", "cancelled"):
+            return view
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_post_runs_in_background_and_get_returns_the_result(client: TestClient) -> None:
+    r = client.post("/api/v1/schedules", json=body())
+    assert r.status_code == 202
+    job = r.json()
+    assert job["status"] in ("queued", "running")
+    view = wait(client, job["id"])
+    assert view["status"] == "done" and view["progress"] == 1.0
+    result = view["result"]
+    assert isinstance(result, dict) and result["makespan"] == 55
+    assert view["best_makespan"] == 55
+
+
+def test_cancel_keeps_the_best_so_far(client: TestClient) -> None:
+    slow = body(time_limit=60)
+    first = client.post("/api/v1/schedules", json=slow).json()
+    queued = client.post("/api/v1/schedules", json=slow).json()
+    assert client.delete(f"/api/v1/schedules/{queued['id']}").status_code == 200
+    assert client.post(f"/api/v1/schedules/{first['id']}/cancel").status_code == 200
+    assert wait(client, queued["id"])["status"] == "cancelled"
+    view = wait(client, first["id"])
+    assert view["status"] == "cancelled"
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    assert client.get("/api/v1/schedules/nope").status_code == 404
+    assert client.delete("/api/v1/schedules/nope").status_code == 404
+
+
+def test_bad_problem_is_422(client: TestClient) -> None:
+    r = client.post("/api/v1/schedules", json={"problem": {"machines": [], "orders": []}})
+    assert r.status_code == 422
