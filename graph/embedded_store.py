@@ -176,15 +176,18 @@ CLEAR_REACH = "DELETE FROM temp.reach"
 REACHED_NODES = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props, r.depth
-FROM temp.reach r JOIN nodes n ON n.nid = r.nid
+FROM temp.reach r CROSS JOIN nodes n ON n.nid = r.nid
 """
 REACHED_EDGES = """
 SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM temp.reach r
-JOIN edges e ON e.src = r.nid AND e.flow = 1 AND e.at <= ?
-JOIN temp.reach r2 ON r2.nid = e.dst
-JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
+CROSS JOIN edges e ON e.src = r.nid AND e.flow = 1 AND e.at <= ?
+CROSS JOIN temp.reach r2 ON r2.nid = e.dst
+CROSS JOIN nodes s ON s.nid = e.src
+CROSS JOIN nodes d ON d.nid = e.dst
 """
+# CROSS JOIN fixes the loop order: SQLite has no statistics on the temp table and would
+# otherwise scan every edge.
 EQUIPMENT_STEPS = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props

@@ -1,0 +1,188 @@
+"""Ingest throughput and trace latency of the genealogy core, on the embedded store and Neo4j.
+
+    python -m bench.core --size 20000 [--neo4j bolt://127.0.0.1:7687] [--out bench/results/core.md]
+
+Prints Markdown tables (and writes them to --out). Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from graph.embedded_store import EmbeddedStore
+from graph.store import GraphStore
+from graph.trace import TraceService
+from ingest.demo_plant import DemoPlant
+from ingest.service import IngestService
+
+
+def _percentiles(samples: Sequence[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return at(0.50), at(0.95), at(0.99)
+
+
+def _timed(work: Callable[[], Any], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def ingest_rows(make_store: Callable[[], GraphStore], size: int, seed: int) -> list[list[str]]:
+    """Measure events/s through the service layer for several batch sizes."""
+    rows = []
+    events = [event for batch in DemoPlant(size=size, seed=seed).batches(10_000) for event in batch]
+    for batch_size, limit in ((1, 500), (100, 20_000), (1000, len(events))):
+        store = make_store()
+        service = IngestService(store)
+        chosen = events[: min(limit, len(events))]
+        start = time.perf_counter()
+        for offset in range(0, len(chosen), batch_size):
+            service.ingest(chosen[offset : offset + batch_size])
+        elapsed = time.perf_counter() - start
+        rows.append([str(batch_size), str(len(chosen)), f"{len(chosen) / elapsed:,.0f}"])
+        store.close()
+    return rows
+
+
+def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
+    """Measure trace latencies from sources of small, median and largest fan-out."""
+    traces = TraceService(store)
+    suppliers = sorted(
+        {f"supplier_lot:{e['supplier']}/{e['supplier_lot']}" for e in _receives(store)}
+    )
+    fanout = sorted((len(traces.trace(s, "down").nodes), s) for s in suppliers[:60])
+    picks = {
+        "small": fanout[0],
+        "median": fanout[len(fanout) // 2],
+        "largest": fanout[-1],
+    }
+    kits = [
+        n.id
+        for n in traces.trace(picks["median"][1], "down").nodes
+        if n.id.startswith("serial:KIT")
+    ]
+    rows = []
+    for label, (count, source) in picks.items():
+        samples = _timed(lambda s=source: traces.trace(s, "down"), repeat)
+        rows.append([f"trace down, {label} fan-out", str(count), *_fmt(_percentiles(samples))])
+    if kits:
+        kit = kits[0]
+        samples = _timed(lambda: traces.trace(kit, "up"), repeat)
+        rows.append(
+            [
+                "trace up from a kit serial",
+                str(len(traces.trace(kit, "up").nodes)),
+                *_fmt(_percentiles(samples)),
+            ]
+        )
+    day = (datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))
+    samples = _timed(lambda: traces.equipment_window("equipment:LATHE-1", *day), repeat)
+    rows.append(
+        [
+            "equipment window, one day",
+            str(len(traces.equipment_window("equipment:LATHE-1", *day))),
+            *_fmt(_percentiles(samples)),
+        ]
+    )
+    return rows
+
+
+def _receives(store: GraphStore) -> list[dict[str, Any]]:
+    found = []
+    after = 0
+    while batch := store.events(after, 5000):
+        found.extend(json.loads(e.payload) for e in batch if e.type == "receive")
+        after = batch[-1].seq
+    return found
+
+
+def _fmt(values: tuple[float, float, float]) -> list[str]:
+    return [f"{value:.2f}" for value in values]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--size", type=int, default=20_000, help="items (lots + serials) in the plant"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=50, help="runs per query")
+    parser.add_argument(
+        "--neo4j", default=os.environ.get("NEO4J_URI"), help="Bolt URL of a scratch Neo4j (wiped)"
+    )
+    parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
+
+    folder = Path(tempfile.mkdtemp(prefix="tracegraph-bench-"))
+    counter = iter(range(1_000_000))
+    stores: dict[str, Callable[[], GraphStore]] = {
+        "embedded": lambda: EmbeddedStore(folder / f"bench-{next(counter)}.db"),
+    }
+    if args.neo4j:
+        from graph.neo4j_store import Neo4jStore
+
+        def fresh_neo4j() -> GraphStore:
+            store = Neo4jStore(args.neo4j)
+            store.wipe()
+            return store
+
+        stores["neo4j"] = fresh_neo4j
+
+    out = [
+        f"# Core benchmark: demo plant of {args.size:,} items (seed {args.seed})",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}",
+    ]
+    for name, make_store in stores.items():
+        out += ["", f"## {name}: ingest through the service layer (validation included)", ""]
+        out.append(
+            _table(
+                ["batch size", "events", "events/s"], ingest_rows(make_store, args.size, args.seed)
+            )
+        )
+        store = make_store()
+        for batch in DemoPlant(size=args.size, seed=args.seed).batches(1000):
+            IngestService(store).ingest(batch)
+        out += ["", f"## {name}: queries ({args.repeat} runs each, ms)", ""]
+        out.append(_table(["query", "nodes", "p50", "p95", "p99"], query_rows(store, args.repeat)))
+        counts = store.counts()
+        items = counts.get("lot", 0) + counts.get("serial", 0)
+        out.append(
+            f"\nGraph: {items:,} items, {counts['edges']:,} edges, {counts['events']:,} events."
+        )
+        store.close()
+    text = "\n".join(out) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
