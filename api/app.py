@@ -13,6 +13,7 @@ from api.landing import landing_page
 from api.routes import router
 from api.settings import Settings, get_settings
 from graph.errors import DomainError
+from scheduler.routes import router as schedules
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return landing_page(request.app.state.services.store)
 
     app.include_router(router)
+    app.include_router(schedules, prefix="/api/v1/schedules")
     return app

@@ -21,6 +21,7 @@ from ingest.demo_plant import DemoPlant
 from ingest.errors import BatchRejected
 from ingest.models import Event
 from ingest.parse import read_body
+from scheduler.cli import register as register_schedule
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 1
@@ -102,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     _store_option(rebuild)
     rebuild.set_defaults(func=_rebuild)
 
+    register_schedule(commands)
     return parser
 
 
