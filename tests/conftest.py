@@ -11,6 +11,7 @@ import pytest
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
 from tests.fixtures.events import Events
+from tests.fixtures.neo4j_server import Neo4jTarget, last_failure, provide_neo4j
 
 STORE_KINDS = ("embedded", "neo4j")
 
@@ -19,11 +20,20 @@ def neo4j_required() -> bool:
     return os.environ.get("TRACEGRAPH_REQUIRE_NEO4J") == "1"
 
 
-@pytest.fixture(scope="session")
-def neo4j_target() -> Iterator[object]:
-    """A real Neo4j server for the whole run: from NEO4J_URI, testcontainers or a local server."""
-    from tests.fixtures.neo4j_server import provide_neo4j
+def neo4j_or_skip(request: pytest.FixtureRequest) -> Neo4jTarget:
+    """Return the session's Neo4j, or skip (fail, where CI requires Neo4j) saying why not."""
+    target: Neo4jTarget | None = request.getfixturevalue("neo4j_target")
+    if target is None:
+        message = f"no Neo4j server: {last_failure()}"
+        if neo4j_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return target
 
+
+@pytest.fixture(scope="session")
+def neo4j_target() -> Iterator[Neo4jTarget | None]:
+    """A real Neo4j server for the whole run: from NEO4J_URI, testcontainers or a local server."""
     with provide_neo4j() as target:
         yield target
 
@@ -36,15 +46,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         yield embedded
         embedded.close()
         return
-    target = request.getfixturevalue("neo4j_target")
-    if target is None:
-        message = "no Neo4j server could be had (see the neo4j_server fixture's reason)"
-        if neo4j_required():
-            pytest.fail(message)
-        pytest.skip(message)
+    target = neo4j_or_skip(request)
     from graph.neo4j_store import Neo4jStore
 
-    neo4j = Neo4jStore(target.uri, user=target.user, password=target.password)  # type: ignore[attr-defined]
+    neo4j = Neo4jStore(target.uri, user=target.user, password=target.password)
     neo4j.wipe()
     yield neo4j
     neo4j.close()

@@ -14,17 +14,12 @@ from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.demo_plant import DemoPlant
 from ingest.service import IngestService
-from tests.conftest import neo4j_required
+from tests.conftest import neo4j_or_skip
 
 
 @pytest.fixture
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[GraphStore]]:
-    target = request.getfixturevalue("neo4j_target")
-    if target is None:
-        message = "no Neo4j server could be had"
-        if neo4j_required():
-            pytest.fail(message)
-        pytest.skip(message)
+    target = neo4j_or_skip(request)
     from graph.neo4j_store import Neo4jStore
 
     neo4j = Neo4jStore(target.uri, user=target.user, password=target.password)
