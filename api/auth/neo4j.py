@@ -1,0 +1,286 @@
+"""The Neo4j account store: users, keys, tokens and company profiles as nodes beside the graph.
+
+Account nodes carry none of the graph's labels (`Node`, `Event`), so graph queries and the graph
+store's `wipe` never see them. Every statement is a constant with parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, LiteralString, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction
+
+from api.auth.models import (
+    ApiKeyInfo,
+    ApiKeyRecord,
+    Company,
+    Role,
+    TokenRecord,
+    UserInfo,
+    UserRecord,
+)
+from graph.errors import BadRequest, Conflict, StoreUnavailable
+
+T = TypeVar("T")
+
+# Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
+# are capped well below that; both account stores apply the same cap and give the same answers.
+MAX_ID_BYTES: Final = 4096
+
+SCHEMA: Final[tuple[LiteralString, ...]] = (
+    "CREATE CONSTRAINT account_user IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
+    "CREATE CONSTRAINT account_api_key IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.key_id IS UNIQUE",
+    "CREATE CONSTRAINT account_token IF NOT EXISTS "
+    "FOR (t:AccessToken) REQUIRE t.token_hash IS UNIQUE",
+    "CREATE CONSTRAINT account_company IF NOT EXISTS "
+    "FOR (c:CompanyProfile) REQUIRE c.company IS UNIQUE",
+    "CREATE INDEX account_api_key_user IF NOT EXISTS FOR (k:ApiKey) ON (k.username)",
+    "CREATE INDEX account_token_expires IF NOT EXISTS FOR (t:AccessToken) ON (t.expires_at)",
+)
+UNIQUE_VIOLATION: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
+
+CREATE_USER: Final = "CREATE (u:User) SET u = $props"
+USER_FIELDS: Final = (
+    "u.username, u.role, u.company, u.site, u.disabled, u.created_at, u.password_hash"
+)
+USER: Final = "MATCH (u:User {username: $username}) RETURN " + USER_FIELDS
+USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
+SET_DISABLED: Final = (
+    "MATCH (u:User {username: $username}) SET u.disabled = $disabled RETURN count(u)"
+)
+
+CREATE_KEY: Final = "CREATE (k:ApiKey) SET k = $props"
+KEY_FIELDS: Final = "k.key_id, k.username, k.label, k.created_at, k.revoked_at, k.secret_hash"
+KEY: Final = "MATCH (k:ApiKey {key_id: $key_id}) RETURN " + KEY_FIELDS
+KEYS: Final = "MATCH (k:ApiKey) RETURN " + KEY_FIELDS + " ORDER BY k.created_at, k.key_id"
+USER_KEYS: Final = (
+    "MATCH (k:ApiKey {username: $username}) RETURN "
+    + KEY_FIELDS
+    + " ORDER BY k.created_at, k.key_id"
+)
+# Taking the node's write lock (the throwaway `_lock`) before reading `revoked_at` makes two
+# concurrent revokes of one key see each other: exactly one of them finds the key live.
+REVOKE_KEY: Final = """
+MATCH (k:ApiKey {key_id: $key_id})
+SET k._lock = true
+REMOVE k._lock
+WITH k, k.revoked_at IS NULL AS live
+SET k.revoked_at = CASE WHEN live THEN $at ELSE k.revoked_at END
+RETURN live
+"""
+
+CREATE_TOKEN: Final = "CREATE (t:AccessToken) SET t = $props"
+TOKEN: Final = (
+    "MATCH (t:AccessToken {token_hash: $token_hash}) RETURN t.token_hash, t.username, t.expires_at"
+)
+DROP_EXPIRED_TOKENS: Final = (
+    "MATCH (t:AccessToken) WHERE t.expires_at <= $now DELETE t RETURN count(*)"
+)
+
+PUT_COMPANY: Final = "MERGE (c:CompanyProfile {company: $props.company}) SET c = $props"
+COMPANY_FIELDS: Final = "c.company, c.name, c.kind, c.share_lot_ids, c.created_at"
+COMPANY: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN " + COMPANY_FIELDS
+COMPANIES: Final = "MATCH (c:CompanyProfile) RETURN " + COMPANY_FIELDS + " ORDER BY c.company"
+
+WIPE: Final = "MATCH (n:User|ApiKey|AccessToken|CompanyProfile) DETACH DELETE n"
+
+
+def _check_id(field: str, value: str) -> None:
+    if len(value.encode()) > MAX_ID_BYTES:
+        raise BadRequest(f"{field} is longer than {MAX_ID_BYTES} bytes")
+
+
+def _user(row: list[Any]) -> UserRecord:
+    username, role, company, site, disabled, created_at, password_hash = row
+    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at)
+    return UserRecord(info, password_hash)
+
+
+def _key(row: list[Any]) -> ApiKeyRecord:
+    key_id, username, label, created_at, revoked_at, secret_hash = row
+    return ApiKeyRecord(ApiKeyInfo(key_id, username, label, created_at, revoked_at), secret_hash)
+
+
+def _company(row: list[Any]) -> Company:
+    company, name, kind, share_lot_ids, created_at = row
+    return Company(company, name, kind, bool(share_lot_ids), created_at)
+
+
+class Neo4jAccountStore:
+    """Accounts on the Neo4j server that holds the graph."""
+
+    def __init__(
+        self, url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+    ) -> None:
+        self.url = url
+        self._database = database
+        # Off, as in the graph store: the server's notifications are not for end users.
+        self._driver = GraphDatabase.driver(
+            url, auth=(user, password), notifications_min_severity="OFF"
+        )
+        try:
+            self._driver.verify_connectivity()
+            self._create_schema()
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError) as error:
+            self._driver.close()
+            raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+
+    def _create_schema(self) -> None:
+        for statement in SCHEMA:
+            self._driver.execute_query(statement, database_=self._database)
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._session() as session:
+            return session.execute_read(work)
+
+    def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._session() as session:
+            return session.execute_write(work)
+
+    def _rows(self, query: LiteralString, **params: Any) -> list[list[Any]]:
+        def run(tx: ManagedTransaction) -> list[list[Any]]:
+            return tx.run(query, params).values()
+
+        return self._read(run)
+
+    def _count(self, query: LiteralString, **params: Any) -> int:
+        def run(tx: ManagedTransaction) -> int:
+            count: int = tx.run(query, params).single(strict=True)[0]
+            return count
+
+        return self._write(run)
+
+    def _create(self, query: LiteralString, props: dict[str, Any], taken: str) -> None:
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(query, props=props).consume()
+
+        try:
+            self._write(run)
+        except neo4j.exceptions.ConstraintError as error:
+            if error.code == UNIQUE_VIOLATION:
+                raise Conflict(taken) from error
+            raise
+
+    def add_user(self, user: UserRecord) -> None:
+        """Insert a user; raise Conflict if the username is taken."""
+        info = user.info
+        _check_id("username", info.username)
+        props = {
+            "username": info.username,
+            "role": info.role.value,
+            "company": info.company,
+            "site": info.site,
+            "disabled": info.disabled,
+            "created_at": info.created_at,
+            "password_hash": user.password_hash,
+        }
+        self._create(CREATE_USER, props, f"username {info.username!r} is taken")
+
+    def user(self, username: str) -> UserRecord | None:
+        """Return the user, or None."""
+        rows = self._rows(USER, username=username)
+        return _user(rows[0]) if rows else None
+
+    def users(self) -> list[UserRecord]:
+        """Return every user, ordered by username."""
+        return [_user(row) for row in self._rows(USERS)]
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Set the flag; return False if there is no such user."""
+        return self._count(SET_DISABLED, username=username, disabled=disabled) > 0
+
+    def add_key(self, key: ApiKeyRecord) -> None:
+        """Insert an API key; raise Conflict if the key id is taken."""
+        info = key.info
+        _check_id("key_id", info.key_id)
+        _check_id("username", info.username)
+        props = {
+            "key_id": info.key_id,
+            "username": info.username,
+            "label": info.label,
+            "created_at": info.created_at,
+            "revoked_at": info.revoked_at,
+            "secret_hash": key.secret_hash,
+        }
+        self._create(CREATE_KEY, props, f"API key id {info.key_id!r} is taken")
+
+    def key(self, key_id: str) -> ApiKeyRecord | None:
+        """Return the key, revoked or not, or None."""
+        rows = self._rows(KEY, key_id=key_id)
+        return _key(rows[0]) if rows else None
+
+    def keys(self, username: str | None) -> list[ApiKeyRecord]:
+        """Return keys (of one user, or all), ordered by creation time then id."""
+        rows = self._rows(KEYS) if username is None else self._rows(USER_KEYS, username=username)
+        return [_key(row) for row in rows]
+
+    def revoke_key(self, key_id: str, at: str) -> bool:
+        """Mark a live key revoked; return False if there is no such live key."""
+
+        def run(tx: ManagedTransaction) -> bool:
+            record = tx.run(REVOKE_KEY, key_id=key_id, at=at).single()
+            return record is not None and bool(record[0])
+
+        return self._write(run)
+
+    def add_token(self, token: TokenRecord) -> None:
+        """Insert an access token; raise Conflict if its hash is already stored."""
+        _check_id("token_hash", token.token_hash)
+        _check_id("username", token.username)
+        props = {
+            "token_hash": token.token_hash,
+            "username": token.username,
+            "expires_at": token.expires_at,
+        }
+        self._create(CREATE_TOKEN, props, "access token is already stored")
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        """Return the token, expired or not, or None."""
+        rows = self._rows(TOKEN, token_hash=token_hash)
+        return TokenRecord(*rows[0]) if rows else None
+
+    def drop_expired_tokens(self, now: str) -> int:
+        """Delete tokens that expire at or before `now`; return how many."""
+        return self._count(DROP_EXPIRED_TOKENS, now=now)
+
+    def put_company(self, company: Company) -> None:
+        """Insert or replace a company's profile."""
+        _check_id("company", company.company)
+        props = {
+            "company": company.company,
+            "name": company.name,
+            "kind": company.kind,
+            "share_lot_ids": company.share_lot_ids,
+            "created_at": company.created_at,
+        }
+
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(PUT_COMPANY, props=props).consume()
+
+        self._write(run)
+
+    def company(self, company: str) -> Company | None:
+        """Return the company's profile, or None."""
+        rows = self._rows(COMPANY, company=company)
+        return _company(rows[0]) if rows else None
+
+    def companies(self) -> list[Company]:
+        """Return every company, ordered by id."""
+        return [_company(row) for row in self._rows(COMPANIES)]
+
+    def wipe(self) -> None:
+        """Delete every account node (for tests on a scratch server)."""
+
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(WIPE).consume()
+
+        self._write(run)
+
+    def close(self) -> None:
+        """Close the driver."""
+        self._driver.close()
