@@ -110,7 +110,13 @@ def select(known: dict[str, tuple[str, int, Path]], wanted: list[str]) -> list[s
         if w in known:
             names.append(w)
             continue
-        family = [n for n, (fam, _, _) in known.items() if fam == w]
+        # Family names repeat across the two files (the Hurink la*_edata sets are FJSP), so a
+        # family means the classic set: job-shop instances, or mk01-mk10 for FJSP.
+        family = [
+            n
+            for n, (fam, _, path) in known.items()
+            if fam == w and (path.parts[-3] == "jobshop" or w == "mk")
+        ]
         if w == "mk":
             family = [n for n in family if int(n[2:]) <= 10]
         names.extend(sorted(family, key=lambda n: (len(n), n)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import time
 from collections.abc import Callable, Sequence
 
 from scheduler.flat import Alt, Flat, FlatOp
@@ -186,22 +187,34 @@ def _priority(flat: Flat, rule: str, rng: random.Random, work_left: list[int]) -
 
 
 def best_dispatch(
-    flat: Flat, rules: Sequence[str] = RULES, should_stop: Callable[[], bool] | None = None
+    flat: Flat,
+    rules: Sequence[str] = RULES,
+    should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> Plan:
-    """Run several rules and keep the feasible plan with the best objective."""
+    """Run several rules and keep the feasible plan with the best objective.
+
+    The first rule always runs; another starts only if it should end before `deadline`
+    (a `time.monotonic()` value), judging by the slowest run so far.
+    """
     best: tuple[tuple[int, ...], Plan] | None = None
     fallback: Plan | None = None
+    slowest = 0.0
     for rule in rules:
-        if best is not None and should_stop is not None and should_stop():
-            break
+        if fallback is not None:
+            if should_stop is not None and should_stop():
+                break
+            if deadline is not None and time.monotonic() + slowest > deadline:
+                break
+        t0 = time.monotonic()
         plan = dispatch(flat, rule)
         if fallback is None:
             fallback = plan
-        if violations(flat, plan):
-            continue
-        value = objective_vector(flat, plan)
-        if best is None or value < best[0]:
-            best = (value, plan)
+        if not violations(flat, plan):
+            value = objective_vector(flat, plan)
+            if best is None or value < best[0]:
+                best = (value, plan)
+        slowest = max(slowest, time.monotonic() - t0)
     if best is not None:
         return best[1]
     assert fallback is not None

@@ -163,14 +163,14 @@ def solve(
     if start_from is not None:
         incumbent.offer(start_from, "dispatch")
 
-    def out_of_time(share: float) -> Callable[[], bool]:
-        return lambda: (
-            clock.elapsed() > share * options.time_limit or bool(should_stop and should_stop())
-        )
-
     large = len(flat.ops) > LARGE
     rules = RULES if not large else ("mwkr", "fifo", "mor")
-    start = best_dispatch(flat, rules, should_stop=out_of_time(0.3))
+    start = best_dispatch(
+        flat,
+        rules,
+        should_stop=lambda: bool(should_stop and should_stop()),
+        deadline=clock.t0 + 0.3 * options.time_limit,
+    )
     incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(
