@@ -19,7 +19,10 @@ from graph.store import (
     Changes,
     Direction,
     EdgeView,
+    ItemLink,
     ItemState,
+    MarkedItem,
+    MarkSchemeRow,
     NodeView,
     StepUse,
     StoredEvent,
@@ -85,6 +88,10 @@ CREATE TABLE IF NOT EXISTS status_log (
 );
 CREATE INDEX IF NOT EXISTS status_log_nid ON status_log (nid, at);
 CREATE INDEX IF NOT EXISTS status_log_event ON status_log (event);
+CREATE TABLE IF NOT EXISTS mark_schemes (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS nodes_mark_scheme
+    ON nodes (json_extract(props, '$.scheme'), json_extract(props, '$.index'))
+    WHERE kind = 'mark';
 """
 
 FIND_EVENTS = """
@@ -213,6 +220,66 @@ COUNT_KINDS = "SELECT kind, COUNT(*) FROM nodes GROUP BY kind"
 COUNT_EDGES = "SELECT COUNT(*) FROM edges"
 COUNT_EVENTS = "SELECT COUNT(*) FROM events"
 CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
+
+# -- secondary marks
+MARK_SCHEMES = "SELECT name, definition FROM mark_schemes ORDER BY name"
+SAVE_MARK_SCHEME = """
+INSERT INTO mark_schemes (name, definition) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET definition = excluded.definition
+"""
+# Both spell the partial index's expressions exactly, so SQLite answers from the index alone.
+MARK_USAGE = """
+SELECT COUNT(*), MAX(json_extract(props, '$.index')) FROM nodes
+WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
+"""
+LAST_MARK_INDEX = """
+SELECT MAX(json_extract(props, '$.index')) FROM nodes
+WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
+"""
+MARKS_IN_USE = """
+SELECT m.gid, n.gid, e.event
+FROM json_each(?) j
+CROSS JOIN nodes m ON m.gid = j.value
+CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
+CROSS JOIN nodes n ON n.nid = e.dst
+"""
+MARKED_ITEMS = """
+SELECT json_extract(m.props, '$.code'), json_extract(m.props, '$.scheme'),
+       n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM json_each(?) j
+CROSS JOIN nodes m ON m.gid = j.value
+CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
+CROSS JOIN nodes n ON n.nid = e.dst
+ORDER BY n.gid
+"""
+ITEMS_MATCHING = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n
+WHERE n.gid >= :low AND n.gid < :high AND length(n.gid) = :length AND n.gid GLOB :glob
+ORDER BY n.gid LIMIT :limit
+"""
+ITEM_LINKS_OUT = """
+SELECT i.gid, e.type, e.until, e.compartment,
+       o.nid, o.gid, o.kind, o.part, o.unit, o.qty, o.consumed, o.status,
+       o.created_at, o.created_by, o.props
+FROM json_each(?) j
+CROSS JOIN nodes i ON i.gid = j.value
+CROSS JOIN edges e ON e.src = i.nid
+CROSS JOIN nodes o ON o.nid = e.dst
+"""
+ITEM_LINKS_IN = """
+SELECT i.gid, e.type, e.until, e.compartment,
+       o.nid, o.gid, o.kind, o.part, o.unit, o.qty, o.consumed, o.status,
+       o.created_at, o.created_by, o.props
+FROM json_each(?) j
+CROSS JOIN nodes i ON i.gid = j.value
+CROSS JOIN edges e ON e.dst = i.nid
+CROSS JOIN nodes o ON o.nid = e.src
+"""
+# Above U+10FFFF nothing is encoded: every gid that starts with a prefix sorts below this.
+AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
 NO_LIMIT = 1 << 30
@@ -383,6 +450,17 @@ class EmbeddedTx:
 
         return nid
 
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        return [MarkSchemeRow(*row) for row in self._conn.execute(MARK_SCHEMES)]
+
+    def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for mark, item, event in self._conn.execute(MARKS_IN_USE, (_ids(marks),)):
+            found.setdefault(mark, []).append((item, event))
+        return found
+
 
 class EmbeddedStore:
     """The default store: durable, transactional, one file; safe to share between threads."""
@@ -508,3 +586,49 @@ class EmbeddedStore:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        return [MarkSchemeRow(*row) for row in self._conn().execute(MARK_SCHEMES)]
+
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        self.write(lambda _: self._conn().execute(SAVE_MARK_SCHEME, (row.name, row.definition)))
+
+    def mark_usage(self, scheme: str) -> tuple[int, int | None]:
+        count, last = self._conn().execute(MARK_USAGE, (scheme,)).fetchone()
+        return count, None if last is None else int(last)
+
+    def last_mark_index(self, scheme: str) -> int | None:
+        last = self._conn().execute(LAST_MARK_INDEX, (scheme,)).fetchone()[0]
+        return None if last is None else int(last)
+
+    def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
+        rows = self._conn().execute(MARKED_ITEMS, (_ids(marks),)).fetchall()
+        return [MarkedItem(row[0], row[1], _node(row[2:])) for row in rows]
+
+    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+        glob = "".join("?" if char == "?" else _glob_literal(char) for char in pattern)
+        params = {
+            "low": prefix,
+            "high": prefix + AFTER_PREFIX,
+            "length": len(pattern),
+            "glob": glob,
+            "limit": limit,
+        }
+        return [_node(row) for row in self._conn().execute(ITEMS_MATCHING, params)]
+
+    def item_links(self, gids: Sequence[str]) -> list[ItemLink]:
+        def run(conn: sqlite3.Connection) -> list[ItemLink]:
+            links = []
+            for statement, outgoing in ((ITEM_LINKS_OUT, True), (ITEM_LINKS_IN, False)):
+                for row in conn.execute(statement, (_ids(gids),)):
+                    links.append(ItemLink(row[0], outgoing, row[1], row[2], row[3], _node(row[4:])))
+            return links
+
+        return self._read(run)
+
+
+def _glob_literal(char: str) -> str:
+    """Quote one character for GLOB: its wildcards match themselves only inside brackets."""
+    return f"[{char}]" if char in "*?[" else char

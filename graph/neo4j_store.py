@@ -9,6 +9,7 @@ where variable-length patterns would enumerate every path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, LiteralString, TypeVar
@@ -23,7 +24,10 @@ from graph.store import (
     Direction,
     EdgeRow,
     EdgeView,
+    ItemLink,
     ItemState,
+    MarkedItem,
+    MarkSchemeRow,
     NodeRow,
     NodeView,
     StepUse,
@@ -62,6 +66,8 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
     "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.writes = 0",
+    "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
+    "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
 )
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
@@ -203,6 +209,34 @@ COUNT_EVENTS: Final = "MATCH (e:Event) RETURN count(e)"
 CLEAR_NODES: Final = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
+
+# -- secondary marks
+MARK_SCHEMES: Final = "MATCH (s:MarkScheme) RETURN s.name, s.definition ORDER BY s.name"
+SAVE_MARK_SCHEME: Final = "MERGE (s:MarkScheme {name: $name}) SET s.definition = $definition"
+CLEAR_MARK_SCHEMES: Final = "MATCH (s:MarkScheme) DELETE s"
+MARK_USAGE: Final = """
+MATCH (m:SecondaryMark) WHERE m.scheme = $scheme
+RETURN count(m), max(m.index)
+"""
+MARKS_IN_USE: Final = """
+UNWIND $marks AS g
+MATCH (m:Node {gid: g})-[e:MARKS]->(n:Node)
+RETURN m.gid, n.gid, e.event
+"""
+MARKED_ITEMS: Final = """
+UNWIND $marks AS g
+MATCH (m:Node {gid: g})-[:MARKS]->(n:Node)
+RETURN m.code, m.scheme, properties(n) ORDER BY n.gid
+"""
+ITEMS_MATCHING: Final = """
+MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND size(n.gid) = $length AND n.gid =~ $regex
+RETURN properties(n) ORDER BY n.gid LIMIT $limit
+"""
+ITEM_LINKS: Final = """
+UNWIND $gids AS g
+MATCH (i:Node {gid: g})-[e]-(o:Node)
+RETURN g, startNode(e) = i, type(e), e.until, e.compartment, properties(o)
+"""
 
 
 def _create_nodes(label: LiteralString) -> LiteralString:
@@ -374,6 +408,17 @@ class Neo4jTx:
         if status_gids:
             tx.run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
 
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        return [MarkSchemeRow(*row) for row in self._tx.run(MARK_SCHEMES).values()]
+
+    def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for mark, item, event in self._tx.run(MARKS_IN_USE, marks=list(marks)).values():
+            found.setdefault(mark, []).append((item, event))
+        return found
+
 
 class Neo4jStore:
     """The production store: a Neo4j server (or cluster) reached over Bolt."""
@@ -487,6 +532,7 @@ class Neo4jStore:
             session.run(CLEAR_NODES).consume()
             session.run(CLEAR_EVENTS).consume()
             session.run(CLEAR_COUNTER).consume()
+            session.run(CLEAR_MARK_SCHEMES).consume()
         for statement in SCHEMA:
             self._driver.execute_query(statement, database_=self._database)
 
@@ -501,3 +547,53 @@ class Neo4jStore:
 
     def close(self) -> None:
         self._driver.close()
+
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        return self._read(lambda tx: [MarkSchemeRow(*row) for row in tx.run(MARK_SCHEMES).values()])
+
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(SAVE_MARK_SCHEME, name=row.name, definition=row.definition).consume()
+
+        with self._session() as session:
+            session.execute_write(run)
+
+    def mark_usage(self, scheme: str) -> tuple[int, int | None]:
+        def run(tx: ManagedTransaction) -> tuple[int, int | None]:
+            count, last = tx.run(MARK_USAGE, scheme=scheme).single(strict=True)
+            return count, None if last is None else int(last)
+
+        return self._read(run)
+
+    def last_mark_index(self, scheme: str) -> int | None:
+        return self.mark_usage(scheme)[1]
+
+    def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
+        def run(tx: ManagedTransaction) -> list[MarkedItem]:
+            rows = tx.run(MARKED_ITEMS, marks=list(marks)).values()
+            return [MarkedItem(code, scheme, _node(props)) for code, scheme, props in rows]
+
+        return self._read(run)
+
+    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+        regex = "".join("." if char == "?" else re.escape(char) for char in pattern)
+
+        def run(tx: ManagedTransaction) -> list[NodeView]:
+            rows = tx.run(
+                ITEMS_MATCHING, prefix=prefix, length=len(pattern), regex=regex, limit=limit
+            ).values()
+            return [_node(row[0]) for row in rows]
+
+        return self._read(run)
+
+    def item_links(self, gids: Sequence[str]) -> list[ItemLink]:
+        def run(tx: ManagedTransaction) -> list[ItemLink]:
+            rows = tx.run(ITEM_LINKS, gids=list(gids)).values()
+            return [
+                ItemLink(gid, outgoing, kind, until, compartment, _node(props))
+                for gid, outgoing, kind, until, compartment, props in rows
+            ]
+
+        return self._read(run)

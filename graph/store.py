@@ -212,6 +212,16 @@ class WriteTx(Protocol):
 
     def apply(self, changes: Changes) -> None: ...
 
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        """Return every registered code scheme."""
+        ...
+
+    def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """Return, per mark gid, the (item gid, event id) of each live MARKS relationship."""
+        ...
+
 
 class GraphStore(Protocol):
     """The port both stores implement; answers must be identical between them."""
@@ -239,6 +249,37 @@ class GraphStore(Protocol):
     def counts(self) -> dict[str, int]: ...
 
     def close(self) -> None: ...
+
+    # -- secondary marks
+
+    def mark_schemes(self) -> list[MarkSchemeRow]:
+        """Return every registered code scheme."""
+        ...
+
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        """Create or replace a code scheme in the registry."""
+        ...
+
+    def mark_usage(self, scheme: str) -> tuple[int, int | None]:
+        """Return how many codes of `scheme` are recorded and the highest index among them."""
+        ...
+
+    def last_mark_index(self, scheme: str) -> int | None:
+        """Return the highest index of a recorded code of `scheme` (None when there is none)."""
+        ...
+
+    def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
+        """Return the items the given mark gids mark (live MARKS relationships only)."""
+        ...
+
+    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+        """Return nodes whose gid starts with `prefix` and matches `pattern` (`?`: any one
+        character), at most `limit` of them."""
+        ...
+
+    def item_links(self, gids: Sequence[str]) -> list[ItemLink]:
+        """Return the relationships touching the given nodes, with the node at the other end."""
+        ...
 
 
 def node_view(
@@ -282,3 +323,35 @@ def decimal_or_none(text: str | None) -> Decimal | None:
 def decimal_text(value: Decimal | None) -> str | None:
     """Store a decimal as exact text."""
     return None if value is None else format(value, "f")
+
+
+# -- secondary marks
+
+
+@dataclass(frozen=True, slots=True)
+class MarkSchemeRow:
+    """A code scheme as the registry keeps it: its name and its settings as JSON."""
+
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedItem:
+    """A secondary mark and the item it marks."""
+
+    mark: str
+    scheme: str | None
+    item: NodeView
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLink:
+    """A relationship touching `item`: `outgoing` when the item is its source."""
+
+    item: str
+    outgoing: bool
+    type: str
+    until: str | None
+    compartment: str | None
+    other: NodeView

@@ -43,6 +43,7 @@ from ingest.models import (
     Void,
 )
 from ingest.parse import EVENT_ADAPTER
+from marking.schemes import Scheme, family_scheme, index_text
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -129,6 +130,7 @@ class Planner:
         self._voided: set[str] = set()
         self.changes = Changes()
         self.problems: list[Problem] = []
+        self._marks: _MarkBook | None = None  # secondary marks: loaded at the first mark event
 
     # -- public -------------------------------------------------------------------------------
 
@@ -651,7 +653,9 @@ class Planner:
         if item is None:
             return
         mark = gid("mark", event.code)
-        props = {"code": event.code} | ({"scheme": event.scheme} if event.scheme else {})
+        props = self._mark_props(step, event, item)
+        if props is None:
+            return
         self._ensure_context(NodeRow(mark, "mark", props=props))
         self._edge(step, mark, item.gid, "MARKS")
 
@@ -713,6 +717,60 @@ class Planner:
                 carts.discard(cart)
             else:
                 carts.add(cart)
+
+    # -- secondary marks ------------------------------------------------------------------------
+
+    def _mark_props(self, step: _Step, event: Mark, item: Item) -> dict[str, str] | None:
+        """Check a mark against its scheme and the codes in use; return the mark's properties."""
+        if self._marks is None:
+            self._marks = _MarkBook(self._tx)
+        book = self._marks
+        mark = gid("mark", event.code)
+        holders = [
+            holder
+            for holder, by in book.holders(mark)
+            if holder != item.gid and by not in self._voided
+        ]
+        if holders:
+            step.fail(
+                "code", "mark_taken", f'mark "{event.code}" already marks {_describe(holders[0])}'
+            )
+            return None
+        if event.scheme is not None:
+            scheme = book.schemes.get(event.scheme)
+            if scheme is None:
+                step.fail("scheme", "unknown_scheme", f'no code scheme "{event.scheme}"')
+                return None
+        else:
+            scheme = family_scheme(item.part, book.schemes.values())
+        props = {"code": event.code}
+        if scheme is not None:
+            problem = scheme.problem(event.code)
+            if problem is not None:
+                step.fail("code", "bad_mark", problem)
+                return None
+            index = scheme.index_of(event.code)
+            assert index is not None  # no problem means the code has an index
+            props |= {"scheme": scheme.name, "index": index_text(index)}
+        book.take(mark, item.gid, event.event_id)
+        return props
+
+
+class _MarkBook:
+    """The code schemes, and which items the marks a batch reads or makes are on."""
+
+    def __init__(self, tx: WriteTx) -> None:
+        self._tx = tx
+        self.schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
+        self._holders: dict[str, list[tuple[str, str]]] = {}
+
+    def holders(self, mark: str) -> list[tuple[str, str]]:
+        if mark not in self._holders:
+            self._holders[mark] = self._tx.marks_in_use([mark]).get(mark, [])
+        return self._holders[mark]
+
+    def take(self, mark: str, item: str, event_id: str) -> None:
+        self.holders(mark).append((item, event_id))
 
 
 def _creations(event: Event) -> list[str]:
