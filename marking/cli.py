@@ -1,0 +1,230 @@
+"""The `tracegraph mark` sub-commands: issue, resolve, decide and schemes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from graph.errors import BadRequest, DomainError, NotFound
+from ingest.models import ItemRef
+from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
+from marking.service import MarkingService, scheme_specs
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_FOUND = 1
+EXIT_REFUSED = 3
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `mark` command and its sub-commands."""
+    mark = subparsers.add_parser("mark", help="secondary marks: issue, resolve, decide, schemes")
+    commands = mark.add_subparsers(dest="mark_command", required=True, metavar="SUBCOMMAND")
+
+    issue = commands.add_parser("issue", help="give an item the next code of its family's scheme")
+    _store_option(issue)
+    target = issue.add_mutually_exclusive_group(required=True)
+    target.add_argument("--lot")
+    target.add_argument("--serial")
+    issue.add_argument("--actor", help="who strikes the mark")
+    issue.add_argument("--json", action="store_true", help="print JSON")
+    issue.set_defaults(func=_guarded(_issue))
+
+    resolve = commands.add_parser("resolve", help="find the item from what can still be read")
+    _store_option(resolve)
+    resolve.add_argument("--mark", help="the secondary mark as read, ? for an unreadable character")
+    resolve.add_argument("--primary", help="the lot or serial number as read, ? for worn ones")
+    resolve.add_argument("--part", help="the part, if known")
+    resolve.add_argument("--cart", help="a cart the item was in")
+    resolve.add_argument("--station", help="equipment that made or used the item")
+    resolve.add_argument("--from", dest="made_from", help="made at or after (RFC 3339)")
+    resolve.add_argument("--to", dest="made_to", help="made at or before (RFC 3339)")
+    resolve.add_argument("--limit", type=int, default=10, help="candidates to show (default 10)")
+    resolve.add_argument("--json", action="store_true", help="print JSON")
+    resolve.set_defaults(func=_guarded(_resolve))
+
+    decide = commands.add_parser("decide", help="does a secondary mark pay for a part family?")
+    for flag, name, what in (
+        ("--wear-rate", "wear_rate", "rate at which the primary mark wears unreadable (lambda)"),
+        ("--failure-rate", "failure_rate", "rate of field failures (k)"),
+        ("--life", "life", "design life L, in the time unit of the rates"),
+        ("--claim", "claim", "claim per untraceable failure Q"),
+        ("--count", "count", "parts made in the period N"),
+        ("--setup-cost", "setup_cost", "set-up cost of the marking system M"),
+        ("--running-cost", "running_cost", "running cost R"),
+    ):
+        decide.add_argument(flag, dest=name, type=float, required=True, help=what)
+    decide.add_argument("--json", action="store_true", help="print JSON")
+    decide.set_defaults(func=_guarded(_decide))
+
+    schemes = commands.add_parser("schemes", help="list code schemes, or define them from a file")
+    _store_option(schemes)
+    schemes.add_argument("--set", dest="set_file", help="JSON file: a scheme or a list of them")
+    schemes.add_argument("--json", action="store_true", help="print JSON")
+    schemes.set_defaults(func=_guarded(_schemes))
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a handler; report expected failures on stderr with the exit code they mean."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except ValidationError as error:
+            for problem in error.errors():
+                where = ".".join(str(part) for part in problem["loc"]) or "input"
+                print(f"error: {where}: {problem['msg']}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except NotFound as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        except BadRequest as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except DomainError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return EXIT_REFUSED
+
+    return run
+
+
+@contextmanager
+def _service(args: argparse.Namespace) -> Iterator[MarkingService]:
+    # Imported here: the API package's CLI imports this module to register it.
+    from api.deps import Services
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if args.store is not None:
+        settings = settings.model_copy(update={"store": args.store})
+    services = Services.from_settings(settings)
+    try:
+        yield MarkingService(services.store, services.ingest)
+    finally:
+        services.store.close()
+
+
+def _print(body: dict[str, Any]) -> None:
+    print(json.dumps(body, indent=2))
+
+
+def _issue(args: argparse.Namespace) -> int:
+    target = ItemRef(lot=args.lot, serial=args.serial)
+    with _service(args) as service:
+        issued = service.issue_mark(target, actor=args.actor)
+    if args.json:
+        _print(issued.model_dump())
+    else:
+        again = "" if issued.created else " (already marked)"
+        print(f"{issued.code}  {issued.target}  scheme {issued.scheme}{again}")
+    return 0
+
+
+def _time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise BadRequest(f"{option}: not an RFC 3339 time: {text!r}") from error
+    if moment.tzinfo is None:
+        raise BadRequest(f"{option} needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
+    return moment
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    query = ResolveQuery(
+        mark=args.mark,
+        primary=args.primary,
+        part=args.part,
+        cart=args.cart,
+        station=args.station,
+        made_from=_time(args.made_from, "--from"),
+        made_to=_time(args.made_to, "--to"),
+        limit=args.limit,
+    )
+    with _service(args) as service:
+        resolution = service.resolve(query)
+    if args.json:
+        _print(resolution.model_dump())
+        return 0
+    if not resolution.candidates:
+        print("no candidates")
+        return EXIT_NOT_FOUND
+    for c in resolution.candidates:
+        mark = f" mark {c.mark}" if c.mark else ""
+        print(f"{c.confidence:6.1%}  {c.id}  part {c.part}  {c.status or 'no status'}{mark}")
+        print(f"        {c.location}; {c.reason}")
+    if resolution.truncated:
+        print("(more candidates: add context or read more characters)")
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    inputs = DecisionInputs(
+        wear_rate=args.wear_rate,
+        failure_rate=args.failure_rate,
+        life=args.life,
+        claim=args.claim,
+        count=args.count,
+        setup_cost=args.setup_cost,
+        running_cost=args.running_cost,
+    )
+    decision = MarkingService.decide_only(inputs)
+    if args.json:
+        _print(
+            decision.model_dump(
+                include={"phi", "expected_loss_avoided", "break_even_count", "mark"}
+            )
+        )
+        return 0
+    verdict = "mark" if decision.mark else "do not mark"
+    even = "none" if decision.break_even_count is None else f"{decision.break_even_count:,.1f}"
+    print(f"{verdict}: phi = {decision.phi:,.2f}")
+    print(f"expected loss avoided Y = {decision.expected_loss_avoided:,.2f}")
+    print(f"break-even count = {even}")
+    return 0
+
+
+def _schemes(args: argparse.Namespace) -> int:
+    specs = []
+    if args.set_file is not None:
+        try:
+            text = Path(args.set_file).read_text(encoding="utf-8")
+        except OSError as error:
+            raise BadRequest(f"cannot read {args.set_file}: {error.strerror}") from error
+        try:
+            specs = scheme_specs(text)
+        except json.JSONDecodeError as error:
+            raise BadRequest(f"{args.set_file}: not JSON: {error.msg}") from error
+    with _service(args) as service:
+        for spec in specs:
+            service.define_scheme(spec)
+        usages = service.schemes()
+    if args.json:
+        _print({"schemes": [usage.model_dump() for usage in usages]})
+    else:
+        for usage in usages:
+            print(_usage_line(usage))
+    return 0
+
+
+def _usage_line(usage: SchemeUsage) -> str:
+    check = " + check" if usage.check else ""
+    parts = ", ".join(usage.parts) or "no parts"
+    share = usage.next_index / usage.capacity
+    return (
+        f"{usage.name}  {usage.kind}{check}  {usage.used:,} recorded, next index "
+        f"{usage.next_index:,} of {usage.capacity:,} ({share:.1%} used)  [{parts}]"
+    )

@@ -1,0 +1,353 @@
+"""Worn-mark resolution: from what the operator can read to ranked candidates, with reasons.
+
+Nothing here scans: every reading becomes a short list of exact codes (one unknown character is
+at most one alphabet's worth of them) looked up by index in one query, or a primary-number
+pattern searched as an index range before its first unknown character.
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from graph.clock import utc_text
+from graph.errors import BadRequest
+from graph.ids import gid
+from graph.store import GraphStore, ItemLink, NodeView
+from marking.models import UNKNOWN, Candidate, Match, Resolution, ResolveQuery
+from marking.schemes import LOOKALIKES, Scheme, family_scheme, is_twin
+
+MAX_MARK_UNKNOWNS = 2
+MAX_PRIMARY_UNKNOWNS = 4
+MIN_PRIMARY_KNOWN = 3
+# What a worn primary number's first character may be, when even that one is unreadable.
+PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
+PRIMARY_KINDS = ("lot", "serial")
+MAX_ITEMS = 200
+TWIN_BONUS = 0.15  # 0 for O is likelier than 0 for D
+# How likely a reading is wrong altogether, when a second reading does not fit an item.
+UNSUPPORTED = 0.02  # candidates whose context is read; far more than an operator can check
+
+# Prior weight of each way a reading can lead to a code: how likely that route is the truth.
+WEIGHTS: dict[Match, float] = {
+    "exact": 1.0,
+    "wildcard": 1.0,
+    "lookalike": 0.8,
+    "swap": 0.6,
+    "check_corrected": 0.4,
+    "misread": 0.3,
+    "primary_exact": 1.0,
+    "primary_wildcard": 1.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """A code the reading may stand for, and why."""
+
+    code: str
+    match: Match
+    reason: str
+    bonus: float = 0.0
+
+    @property
+    def weight(self) -> float:
+        return WEIGHTS[self.match] + self.bonus
+
+
+@dataclass(slots=True)
+class _Found:
+    item: NodeView
+    mark: str | None = None
+    scheme: str | None = None
+    mark_weight: float = 0.0
+    primary_weight: float = 0.0
+    matches: list[Match] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def _position(i: int) -> str:
+    return f"position {i + 1}"
+
+
+def mark_guesses(text: str, schemes: Sequence[Scheme]) -> list[Guess]:
+    """Return the codes a mark reading may stand for, best route first, each code once."""
+    unknown = [i for i, char in enumerate(text) if char == UNKNOWN]
+    if len(unknown) > MAX_MARK_UNKNOWNS:
+        raise BadRequest(
+            f"mark: at most {MAX_MARK_UNKNOWNS} unreadable characters (?) in a secondary mark"
+        )
+    guesses: list[Guess] = []
+    if not unknown:
+        guesses.append(Guess(text, "exact", "exact secondary mark"))
+    for scheme in schemes:
+        if len(text) not in scheme.lengths():
+            continue
+        if unknown:
+            guesses.extend(_fills(text, unknown, scheme))
+        else:
+            guesses.extend(_corrections(text, scheme))
+    best: dict[str, Guess] = {}
+    for guess in guesses:
+        if guess.code not in best or guess.weight > best[guess.code].weight:
+            best[guess.code] = guess
+    return sorted(best.values(), key=lambda g: -g.weight)
+
+
+def _fills(text: str, unknown: list[int], scheme: Scheme) -> Iterable[Guess]:
+    for fill in itertools.product(scheme.alphabet, repeat=len(unknown)):
+        chars = list(text)
+        for i, char in zip(unknown, fill, strict=True):
+            chars[i] = char
+        code = "".join(chars)
+        if scheme.problem(code) is None:
+            read = ", ".join(f"{_position(i)} as {c}" for i, c in zip(unknown, fill, strict=True))
+            how = "; the check character allows only this fill" if scheme.has_check else ""
+            yield Guess(code, "wildcard", f"wildcard match: {read}{how}")
+
+
+def _corrections(text: str, scheme: Scheme) -> Iterable[Guess]:
+    """Codes one look-alike, one misread or one neighbour swap away from what was read."""
+    if scheme.problem(text) is None:
+        return  # a valid code: only the exact match is sensible
+    for i, char in enumerate(text):
+        lookalikes = {c for c in LOOKALIKES.get(char, "") if c in scheme.alphabet}
+        for other in sorted(lookalikes):
+            code = text[:i] + other + text[i + 1 :]
+            if scheme.problem(code) is None:
+                yield Guess(
+                    code,
+                    "lookalike",
+                    f"look-alike swap: {char} read for {other} at {_position(i)}",
+                    TWIN_BONUS if is_twin(char, other) else 0.0,
+                )
+        if scheme.has_check or char not in scheme.alphabet:
+            # Without a check character every substitution is a valid code: only an
+            # impossible character justifies trying them all.
+            match: Match = "check_corrected" if scheme.has_check else "misread"
+            for other in scheme.alphabet:
+                if other == char or other in lookalikes:
+                    continue
+                code = text[:i] + other + text[i + 1 :]
+                if scheme.problem(code) is None:
+                    why = (
+                        "corrected by check character"
+                        if scheme.has_check
+                        else f"{char} is not in the alphabet"
+                    )
+                    yield Guess(code, match, f"{why}: {other} at {_position(i)}")
+    for i in range(len(text) - 1):
+        if text[i] == text[i + 1]:
+            continue
+        code = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+        if scheme.problem(code) is None:
+            why = "corrected by check character: " if scheme.has_check else ""
+            yield Guess(code, "swap", f"{why}neighbours swapped at {_position(i)}")
+
+
+def primary_ranges(text: str) -> list[tuple[str, str]]:
+    """Return (gid prefix, gid pattern) pairs to search a partial primary number with."""
+    unknown = text.count(UNKNOWN)
+    if unknown > MAX_PRIMARY_UNKNOWNS:
+        raise BadRequest(
+            f"primary: at most {MAX_PRIMARY_UNKNOWNS} unreadable characters (?) in a number"
+        )
+    if len(text) - unknown < MIN_PRIMARY_KNOWN:
+        raise BadRequest(f"primary: give at least {MIN_PRIMARY_KNOWN} readable characters")
+    # An unreadable first character would make the range every item: try each instead.
+    starts = [c + text[1:] for c in PRIMARY_CHARACTERS] if text[0] == UNKNOWN else [text]
+    ranges = []
+    for kind in PRIMARY_KINDS:
+        for start in starts:
+            pattern = gid(kind, start)
+            ranges.append((pattern.split(UNKNOWN, 1)[0], pattern))
+    return ranges
+
+
+class Resolver:
+    """Answer a reading with ranked candidates from one store."""
+
+    def __init__(self, store: GraphStore, schemes: Sequence[Scheme]) -> None:
+        self._store = store
+        self._schemes = list(schemes)
+
+    def resolve(self, query: ResolveQuery) -> Resolution:
+        """Return the candidates for a reading, most likely first."""
+        found: dict[str, _Found] = {}
+        truncated = False
+        if query.mark is not None:
+            exact = self._by_mark(_normalise(query.mark), query, found)
+            if exact is not None and self._fits(query, [exact]):
+                return Resolution(candidates=[self._candidate(exact, 1.0, ["exact"])])
+        if query.primary is not None:
+            truncated = self._by_primary(query.primary.replace(" ", ""), query, found)
+        items = sorted(found.values(), key=lambda f: (-_score(f, query), f.item.gid))[:MAX_ITEMS]
+        links = self._links(items)
+        fitting = [f for f in items if _fits_context(f.item, links.get(f.item.gid, []), query)]
+        narrowed = len(fitting) < len(items)
+        total = sum(_score(f, query) for f in fitting) or 1.0
+        candidates = []
+        for f in fitting[: query.limit]:
+            if narrowed or _has_context(query):
+                f.reasons.append("narrowed by context")
+                f.matches.append("context")
+            candidates.append(
+                self._candidate(f, _score(f, query) / total, f.matches, links.get(f.item.gid))
+            )
+        return Resolution(candidates=candidates, truncated=truncated or len(fitting) > query.limit)
+
+    def _fits(self, query: ResolveQuery, found: list[_Found]) -> bool:
+        if not _has_context(query):
+            return True
+        links = self._links(found)
+        return all(_fits_context(f.item, links.get(f.item.gid, []), query) for f in found)
+
+    def _by_mark(self, text: str, query: ResolveQuery, found: dict[str, _Found]) -> _Found | None:
+        schemes = self._schemes
+        if query.part is not None:
+            family = family_scheme(query.part, self._schemes)
+            schemes = [family] if family is not None else schemes
+        guesses = {g.code: g for g in mark_guesses(text, schemes)}
+        marked = self._store.marked_items([gid("mark", code) for code in guesses])
+        for hit in marked:
+            guess = guesses[hit.mark]
+            entry = found.setdefault(hit.item.gid, _Found(hit.item))
+            if guess.weight > entry.mark_weight:
+                entry.mark, entry.scheme, entry.mark_weight = hit.mark, hit.scheme, guess.weight
+                entry.matches = [guess.match]
+                entry.reasons = [guess.reason]
+        exact = [found[h.item.gid] for h in marked if guesses[h.mark].match == "exact"]
+        return exact[0] if len(exact) == 1 else None
+
+    def _by_primary(self, text: str, query: ResolveQuery, found: dict[str, _Found]) -> bool:
+        match: Match = "primary_wildcard" if UNKNOWN in text else "primary_exact"
+        reason = f"primary number matches {text}" if UNKNOWN in text else "exact primary number"
+        # Items the mark already found are checked directly: a wide pattern's search is cut
+        # off at its limit and could miss them.
+        for entry in found.values():
+            if _fits_pattern(entry.item.attrs["key"], text):
+                entry.primary_weight = WEIGHTS[match]
+                entry.matches.append(match)
+                entry.reasons.append(reason)
+        truncated = False
+        for prefix, pattern in primary_ranges(text):
+            items = self._store.items_matching(prefix, pattern, query.limit * 5 + 1)
+            truncated = truncated or len(items) > query.limit * 5
+            for item in items:
+                entry = found.setdefault(item.gid, _Found(item))
+                if not entry.primary_weight:
+                    entry.primary_weight = WEIGHTS[match]
+                    entry.matches.append(match)
+                    entry.reasons.append(reason)
+        return truncated
+
+    def _links(self, found: Sequence[_Found]) -> dict[str, list[ItemLink]]:
+        grouped: dict[str, list[ItemLink]] = {}
+        if found:
+            for link in self._store.item_links([f.item.gid for f in found]):
+                grouped.setdefault(link.item, []).append(link)
+        return grouped
+
+    def _candidate(
+        self,
+        f: _Found,
+        confidence: float,
+        matches: Sequence[Match],
+        links: list[ItemLink] | None = None,
+    ) -> Candidate:
+        if links is None:
+            links = self._links([f]).get(f.item.gid, [])
+        mark, scheme = f.mark, f.scheme
+        if mark is None:
+            for link in links:
+                if link.type == "MARKS" and not link.outgoing:
+                    mark, scheme = link.other.attrs.get("code"), link.other.attrs.get("scheme")
+        attrs = f.item.attrs
+        return Candidate(
+            id=f.item.gid,
+            kind=f.item.kind,
+            key=attrs["key"],
+            part=attrs.get("part"),
+            status=attrs.get("status"),
+            location=location(f.item, links),
+            mark=mark,
+            scheme=scheme,
+            confidence=round(confidence, 4),
+            reason="; ".join(f.reasons) or "exact secondary mark",
+            matches=list(dict.fromkeys(matches)),
+        )
+
+
+def _fits_pattern(key: str, pattern: str) -> bool:
+    return len(key) == len(pattern) and all(
+        p in (UNKNOWN, k) for k, p in zip(key, pattern, strict=True)
+    )
+
+
+def _normalise(mark: str) -> str:
+    # Stamped codes are capitals; readers type what they see, in whatever case.
+    return "".join(mark.split()).upper()
+
+
+def _score(f: _Found, query: ResolveQuery) -> float:
+    if query.mark is not None and query.primary is not None:
+        # The readings are independent evidence: an item only one of them fits is one the
+        # other reading speaks against, unless that reading is wrong too.
+        return max(f.mark_weight, UNSUPPORTED) * max(f.primary_weight, UNSUPPORTED)
+    return f.mark_weight + f.primary_weight
+
+
+def _has_context(query: ResolveQuery) -> bool:
+    return any(
+        value is not None
+        for value in (query.part, query.cart, query.station, query.made_from, query.made_to)
+    )
+
+
+def _fits_context(item: NodeView, links: list[ItemLink], query: ResolveQuery) -> bool:
+    part = item.attrs.get("part")
+    if query.part is not None and part != query.part:
+        return False
+    if query.cart is not None and not any(
+        link.type == "IN_CART" and link.other.attrs["key"] == query.cart for link in links
+    ):
+        return False
+    if query.station is not None and query.station not in _stations(links):
+        return False
+    made = item.attrs.get("created_at")
+    if query.made_from is not None and (made is None or made < utc_text(query.made_from)):
+        return False
+    return not (query.made_to is not None and (made is None or made > utc_text(query.made_to)))
+
+
+def _stations(links: list[ItemLink]) -> set[str]:
+    """Equipment of the steps that made or used an item."""
+    return {
+        link.other.attrs["equipment"]
+        for link in links
+        if link.type in ("PRODUCED", "CONSUMED_BY") and "equipment" in link.other.attrs
+    }
+
+
+def location(item: NodeView, links: list[ItemLink]) -> str:
+    """Say where an item is now, from the relationships that leave it."""
+    out = [link for link in links if link.outgoing]
+    for link in out:
+        if link.type == "IN_CART" and link.until is None:
+            where = f" compartment {link.compartment}" if link.compartment else ""
+            return f"in cart {link.other.attrs['key']}{where}"
+    for link in out:
+        if link.type == "SHIPPED_IN":
+            customer = link.other.attrs.get("customer", "?")
+            return f"shipped to {customer} in shipment {link.other.attrs['key']}"
+    for link in out:
+        if link.type == "CONSUMED_BY":
+            on = link.other.attrs.get("equipment")
+            return f"used in step {link.other.attrs['key']}" + (f" on {on}" if on else "")
+    available = item.attrs.get("available")
+    if available is not None and float(available) <= 0 and out:
+        return f"used up ({out[0].type.lower().replace('_', ' ')} {out[0].other.attrs['key']})"
+    unit = item.attrs.get("unit", "")
+    return f"in stock, {available} {unit} available".rstrip() if available else "in stock"

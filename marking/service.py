@@ -1,0 +1,182 @@
+"""The marking service: schemes, issuing, resolution and the decision, for CLI and GraphQL.
+
+Access, for the API's permission classes: operators issue and resolve; analysts read (schemes,
+usage, resolution, decision); suppliers and customers have no access to marking at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from graph.errors import NotFound
+from graph.store import GraphStore, MarkSchemeRow
+from ingest.errors import BatchRejected
+from ingest.models import ItemRef
+from ingest.service import IngestService
+from marking.decide import decide
+from marking.errors import IssueContention, NoScheme, SchemeConflict, UnknownScheme
+from marking.models import (
+    Decision,
+    DecisionInputs,
+    IssuedMark,
+    Resolution,
+    ResolveQuery,
+    SchemeSpec,
+    SchemeUsage,
+)
+from marking.resolve import Resolver
+from marking.schemes import Scheme, family_scheme
+
+# Which roles may call what; the API enforces it, this is the one place it is written down.
+ACCESS: Final[dict[str, frozenset[str]]] = {
+    "issue_mark": frozenset({"operator"}),
+    "resolve": frozenset({"operator", "analyst"}),
+    "schemes": frozenset({"operator", "analyst"}),
+    "scheme_usage": frozenset({"operator", "analyst"}),
+    "decide": frozenset({"operator", "analyst"}),
+    "define_scheme": frozenset({"admin"}),
+}
+# Each attempt that loses a code to a concurrent issuer moves on to the next code.
+MAX_ATTEMPTS = 100
+
+
+class MarkingService:
+    """Secondary marks over one store; issuing goes through ingest as `mark` events."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        ingest: IngestService | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._ingest = ingest or IngestService(store)
+        self._clock = clock
+
+    # -- schemes -------------------------------------------------------------------------------
+
+    def _schemes(self) -> dict[str, Scheme]:
+        return {row.name: Scheme.from_row(row) for row in self._store.mark_schemes()}
+
+    def define_scheme(self, spec: SchemeSpec) -> SchemeUsage:
+        """Register a scheme, or change the part family of one; its codes never change."""
+        schemes = self._schemes()
+        known = schemes.get(spec.name)
+        if known is not None and known.spec.defining() != spec.defining():
+            raise SchemeConflict(
+                f'scheme "{spec.name}" exists with other settings; only its parts may change '
+                "(define a new scheme for new codes)"
+            )
+        for other in schemes.values():
+            shared = set(other.spec.parts) & set(spec.parts)
+            if other.name != spec.name and shared:
+                raise SchemeConflict(
+                    f'part family {sorted(shared)[0]} already has scheme "{other.name}"'
+                )
+        self._store.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
+        return self.scheme_usage(spec.name)
+
+    def schemes(self) -> list[SchemeUsage]:
+        """Return every scheme with its capacity and use."""
+        return [self._usage(scheme) for scheme in self._schemes().values()]
+
+    def scheme_usage(self, scheme: str) -> SchemeUsage:
+        """Return the capacity of a scheme and how much of it is used."""
+        found = self._schemes().get(scheme)
+        if found is None:
+            raise UnknownScheme(f'no code scheme "{scheme}"')
+        return self._usage(found)
+
+    def _usage(self, scheme: Scheme) -> SchemeUsage:
+        used, last = self._store.mark_usage(scheme.name)
+        following = 0 if last is None else last + 1
+        return SchemeUsage(
+            name=scheme.name,
+            kind=scheme.spec.kind,
+            capacity=scheme.capacity,
+            used=used,
+            next_index=following,
+            remaining=max(scheme.capacity - following, 0),
+            check=scheme.has_check,
+            parts=list(scheme.spec.parts),
+        )
+
+    # -- issuing -------------------------------------------------------------------------------
+
+    def issue_mark(self, target: ItemRef, actor: str | None = None) -> IssuedMark:
+        """Give the target the next free code of its family's scheme, recorded as a mark event."""
+        item = self._store.node(target.gid)
+        if item is None:
+            raise NotFound(f"{target.gid} does not exist")
+        scheme = family_scheme(item.attrs.get("part"), self._schemes().values())
+        if scheme is None:
+            raise NoScheme(f'part "{item.attrs.get("part")}" belongs to no family with a scheme')
+        for link in self._store.item_links([target.gid]):
+            other = link.other.attrs
+            if link.type == "MARKS" and not link.outgoing and other.get("scheme") == scheme.name:
+                index = other.get("index")
+                return IssuedMark(
+                    code=other["code"],
+                    scheme=scheme.name,
+                    target=target.gid,
+                    index=None if index is None else int(index),
+                    event_id="",
+                    created=False,
+                )
+        floor = 0
+        for _ in range(MAX_ATTEMPTS):
+            last = self._store.last_mark_index(scheme.name)
+            index = max(floor, 0 if last is None else last + 1)
+            code = scheme.code_for(index)
+            event_id = f"mark-{uuid.uuid4().hex}"
+            event = {
+                "event_id": event_id,
+                "type": "mark",
+                "occurred_at": self._clock().isoformat(),
+                "target": target.model_dump(exclude_none=True),
+                "code": code,
+                "scheme": scheme.name,
+            } | ({"actor": actor} if actor else {})
+            try:
+                self._ingest.ingest([event])
+            except BatchRejected as error:
+                if any(problem.code == "mark_taken" for problem in error.problems):
+                    floor = index + 1  # a concurrent issuer got there first
+                    continue
+                raise
+            return IssuedMark(
+                code=code,
+                scheme=scheme.name,
+                target=target.gid,
+                index=index,
+                event_id=event_id,
+                created=True,
+            )
+        raise IssueContention(
+            f'every code tried for scheme "{scheme.name}" was taken by a concurrent issuer; retry'
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def resolve(self, query: ResolveQuery) -> Resolution:
+        """Return ranked candidates for what an operator can read."""
+        return Resolver(self._store, list(self._schemes().values())).resolve(query)
+
+    def decide(self, inputs: DecisionInputs) -> Decision:
+        """Return whether marking a part family pays, by the expected-loss cost model."""
+        return decide(inputs)
+
+    @staticmethod
+    def decide_only(inputs: DecisionInputs) -> Decision:
+        """Decide without a store: the cost model reads nothing from the graph."""
+        return decide(inputs)
+
+
+def scheme_specs(text: str) -> list[SchemeSpec]:
+    """Read scheme definitions from JSON: one object or a list of them."""
+    raw = json.loads(text)
+    return [SchemeSpec.model_validate(entry) for entry in (raw if isinstance(raw, list) else [raw])]

@@ -1,0 +1,98 @@
+"""The `mark` sub-commands on an embedded store: output, JSON shapes and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from graph.embedded_store import EmbeddedStore
+from ingest.service import IngestService
+from marking.cli import register
+from tests.fixtures.events import Events
+
+DECIDE = [
+    "--wear-rate", "0.1", "--failure-rate", "0.02", "--life", "10", "--claim", "2000",
+    "--count", "1000", "--setup-cost", "150000", "--running-cost", "50000",
+]  # fmt: skip
+
+
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tracegraph")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    events = Events()
+    IngestService(store).ingest(
+        [events.receive(f"L-{i}", 5, part="SCREW-M4", supplier_lot="A") for i in range(3)]
+    )
+    store.close()
+    schemes = tmp_path / "schemes.json"
+    schemes.write_text(
+        json.dumps([{"name": "SCREWS", "kind": "sequential", "length": 3, "parts": ["SCREW-*"]}])
+    )
+    assert _run("mark", "schemes", "--store", store.url, "--set", str(schemes)) == 0
+    return store.url
+
+
+def test_decide_prints_the_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("mark", "decide", *DECIDE, "--json") == 0
+    body = json.loads(capsys.readouterr().out)
+    assert set(body) == {"phi", "expected_loss_avoided", "break_even_count", "mark"}
+    assert body["mark"] is True
+    assert body["phi"] == pytest.approx(-29_168.04, abs=0.01)
+
+
+def test_decide_refuses_a_zero_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = list(DECIDE)
+    argv[argv.index("--wear-rate") + 1] = "0"
+    assert _run("mark", "decide", *argv) == 2
+    assert "wear_rate" in capsys.readouterr().err
+
+
+def test_issue_then_resolve(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("mark", "issue", "--store", store_url, "--lot", "L-1", "--json") == 0
+    issued = json.loads(capsys.readouterr().out)
+    assert (issued["code"], issued["target"]) == ("AAA", "lot:L-1")
+    assert _run("mark", "resolve", "--store", store_url, "--mark", "AAA", "--json") == 0
+    body = json.loads(capsys.readouterr().out)
+    first = body["candidates"][0]
+    assert (first["id"], first["confidence"], first["reason"]) == (
+        "lot:L-1",
+        1.0,
+        "exact secondary mark",
+    )
+    assert _run("mark", "resolve", "--store", store_url, "--primary", "L-?") == 2
+    assert "readable" in capsys.readouterr().err
+    assert _run("mark", "resolve", "--store", store_url, "--primary", "L-?", "--part", "X") == 2
+
+
+def test_schemes_lists_usage(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert _run("mark", "issue", "--store", store_url, "--lot", "L-2") == 0
+    assert _run("mark", "schemes", "--store", store_url, "--json") == 0
+    body = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert body["schemes"][0]["used"] == 1
+    assert body["schemes"][0]["capacity"] == 17_576
+
+
+def test_bad_input_exits_two(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("mark", "resolve", "--store", store_url) == 2
+    assert "secondary mark, a primary number" in capsys.readouterr().err
+    assert _run("mark", "resolve", "--store", store_url, "--mark", "A", "--from", "2026-01-01") == 2
+    assert "UTC offset" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "X", "kind": "sequential"}')
+    assert _run("mark", "schemes", "--store", store_url, "--set", str(bad)) == 2
+    assert "length" in capsys.readouterr().err
+    assert _run("mark", "issue", "--store", store_url, "--lot", "NOPE") == 1

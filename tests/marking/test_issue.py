@@ -1,0 +1,148 @@
+"""Issuing marks: next free code, never twice (also under concurrency), validated mark events."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from graph.errors import NotFound
+from graph.store import GraphStore
+from ingest.models import ItemRef
+from ingest.service import IngestService
+from marking.errors import NoScheme, SchemeConflict, SchemeExhausted
+from marking.models import SchemeSpec
+from marking.service import MarkingService
+from tests.conformance.helpers import rejected
+from tests.fixtures.events import Events
+from tests.marking.conftest import receive_lots
+
+
+def _lot(key: str) -> ItemRef:
+    return ItemRef(lot=key)
+
+
+def test_codes_come_in_order_and_usage_counts_them(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["L-1", "L-2", "L-3"])
+    issued = [marking.issue_mark(_lot(key), actor="ana") for key in ("L-1", "L-2", "L-3")]
+    assert [m.code for m in issued] == ["AAA", "AAB", "AAC"]
+    assert all(m.created and m.scheme == "SCREWS" for m in issued)
+    usage = marking.scheme_usage("SCREWS")
+    assert (usage.capacity, usage.used, usage.next_index, usage.remaining) == (17_576, 3, 3, 17_573)
+    logged = [e for e in store.events(0, 100) if e.type == "mark"]
+    assert len(logged) == 3
+
+
+def test_an_item_with_a_mark_gets_the_same_mark_back(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["L-1"])
+    first = marking.issue_mark(_lot("L-1"))
+    again = marking.issue_mark(_lot("L-1"))
+    assert (again.code, again.created) == (first.code, False)
+    assert marking.scheme_usage("SCREWS").used == 1
+
+
+def test_running_out_is_an_error(store: GraphStore, events: Events) -> None:
+    marking = MarkingService(store)
+    marking.define_scheme(
+        SchemeSpec(name="TINY", kind="sequential", length=1, capacity=2, parts=["BAR"])
+    )
+    receive_lots(store, events, "BAR", ["L-1", "L-2", "L-3"])
+    assert [marking.issue_mark(_lot(k)).code for k in ("L-1", "L-2")] == ["A", "B"]
+    with pytest.raises(SchemeExhausted):
+        marking.issue_mark(_lot("L-3"))
+    assert marking.scheme_usage("TINY").remaining == 0
+
+
+def test_items_without_a_scheme_or_at_all_are_refused(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "BAR", ["L-1"])
+    with pytest.raises(NoScheme):
+        marking.issue_mark(_lot("L-1"))
+    with pytest.raises(NotFound):
+        marking.issue_mark(_lot("L-404"))
+
+
+def test_parallel_issuing_never_gives_a_code_twice(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    lots = [f"L-{i}" for i in range(40)]
+    receive_lots(store, events, "PLATE-9", lots)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        issued = list(pool.map(lambda key: marking.issue_mark(_lot(key), actor="op"), lots))
+    codes = [m.code for m in issued]
+    assert len(set(codes)) == len(lots)
+    assert sorted(m.index for m in issued if m.index is not None) == list(range(len(lots)))
+    usage = marking.scheme_usage("PLATES")
+    assert (usage.used, usage.next_index) == (40, 40)
+    for m in issued:
+        marked = store.marked_items([f"mark:{m.code}"])
+        assert [hit.item.gid for hit in marked] == [m.target]
+
+
+def test_mark_events_are_checked_against_the_scheme(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "PLATE-9", ["P-1", "P-2"])
+    receive_lots(store, events, "SCREW-M4", ["S-1"])
+    good = MarkingService(store).scheme_usage("PLATES")
+    assert good.used == 0
+    bad_check = events("mark", target={"lot": "P-1"}, code="AAAB")
+    assert "check character" in rejected(store, [bad_check], "bad_mark").message
+    too_long = events("mark", target={"lot": "S-1"}, code="AAAA")
+    assert rejected(store, [too_long], "bad_mark").field == "code"
+    unknown = events("mark", target={"lot": "S-1"}, code="AAA", scheme="NOPE")
+    assert rejected(store, [unknown], "unknown_scheme").field == "scheme"
+    IngestService(store).ingest([events("mark", target={"lot": "S-1"}, code="QRS")])
+    taken = events("mark", target={"lot": "P-2"}, code="QRS", scheme="SCREWS")
+    assert 'lot "S-1"' in rejected(store, [taken], "mark_taken").message
+    usage = marking.scheme_usage("SCREWS")
+    assert (usage.used, usage.next_index) == (1, 11_277)  # QRS = 16*676 + 17*26 + 18 = 11,276
+
+
+def test_two_marks_of_one_code_in_one_batch_are_refused(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["S-1", "S-2"])
+    batch = [
+        events("mark", target={"lot": "S-1"}, code="ABC"),
+        events("mark", target={"lot": "S-2"}, code="ABC"),
+    ]
+    assert rejected(store, batch, "mark_taken").index == 1
+
+
+def test_a_voided_mark_frees_its_item_but_issuing_never_reuses_its_code(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["S-1", "S-2"])
+    first = marking.issue_mark(_lot("S-1"))
+    IngestService(store).ingest([events("void", voids=first.event_id, reason="wrong part")])
+    assert store.marked_items(["mark:AAA"]) == []
+    assert marking.issue_mark(_lot("S-2")).code == "AAB"
+    assert marking.issue_mark(_lot("S-1")).code == "AAC"
+
+
+def test_rebuild_replays_marks(store: GraphStore, events: Events, marking: MarkingService) -> None:
+    receive_lots(store, events, "IMPLANT", ["I-1", "I-2"])
+    codes = [marking.issue_mark(_lot(k)).code for k in ("I-1", "I-2")]
+    IngestService(store).rebuild()
+    assert [h.item.gid for h in store.marked_items([f"mark:{codes[1]}"])] == ["lot:I-2"]
+    assert marking.scheme_usage("IMPLANTS").next_index == 2
+
+
+def test_scheme_codes_are_fixed_once_saved(store: GraphStore, marking: MarkingService) -> None:
+    with pytest.raises(SchemeConflict, match="only its parts may change"):
+        marking.define_scheme(SchemeSpec(name="SCREWS", kind="sequential", length=4))
+    with pytest.raises(SchemeConflict, match="PLATE-9"):
+        marking.define_scheme(
+            SchemeSpec(name="OTHER", kind="sequential", length=4, parts=["PLATE-9"])
+        )
+    moved = marking.define_scheme(
+        SchemeSpec(name="SCREWS", kind="sequential", length=3, parts=["SCREW-*", "NUT-*"])
+    )
+    assert moved.parts == ["SCREW-*", "NUT-*"]
+    assert [s.name for s in marking.schemes()] == ["IMPLANTS", "PLATES", "SCREWS"]

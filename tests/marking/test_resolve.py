@@ -1,0 +1,170 @@
+"""Resolution puts the right item first for exact, misread, look-alike and wildcard readings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from graph.errors import BadRequest
+from graph.store import GraphStore
+from ingest.service import IngestService
+from marking.models import ResolveQuery
+from marking.schemes import Scheme
+from marking.service import MarkingService
+from tests.fixtures.events import Events
+from tests.marking.conftest import receive_lots
+
+
+@pytest.fixture
+def plant(store: GraphStore, events: Events, marking: MarkingService) -> dict[str, str]:
+    """Thirty screws and thirty plates marked in order; return code by lot."""
+    screws = [f"S-{i:04d}" for i in range(30)]
+    plates = [f"P-{i:04d}" for i in range(30)]
+    receive_lots(store, events, "SCREW-M4", screws)
+    receive_lots(store, events, "PLATE-9", plates)
+    codes: dict[str, str] = {}
+    for name, keys in (("SCREWS", screws), ("PLATES", plates)):
+        scheme = next(s for s in marking.schemes() if s.name == name)
+        assert scheme.next_index == 0
+        codes |= {key: _scheme(store, name).code_for(i) for i, key in enumerate(keys)}
+    IngestService(store).ingest(
+        [events("mark", target={"lot": key}, code=code) for key, code in codes.items()]
+        + [
+            events("cart_load", cart="C-7", lot="P-0012", compartment="3"),
+            events(
+                "ship", shipment="SH-1", customer="CLINIC", items=[{"lot": "S-0004", "qty": 10}]
+            ),
+        ]
+    )
+    return codes
+
+
+def _scheme(store: GraphStore, name: str) -> Scheme:
+    return next(Scheme.from_row(row) for row in store.mark_schemes() if row.name == name)
+
+
+def _resolve(marking: MarkingService, **fields: object) -> list[tuple[str, float, str]]:
+    found = marking.resolve(ResolveQuery.model_validate(fields)).candidates
+    return [(c.id, c.confidence, c.reason) for c in found]
+
+
+def test_an_exact_mark_gives_one_answer_with_confidence_one(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    answer = marking.resolve(ResolveQuery(mark=plant["P-0012"])).candidates
+    assert len(answer) == 1
+    only = answer[0]
+    assert (only.id, only.confidence, only.matches) == ("lot:P-0012", 1.0, ["exact"])
+    assert (only.part, only.scheme, only.mark) == ("PLATE-9", "PLATES", plant["P-0012"])
+    assert only.location == "in cart C-7 compartment 3"
+    assert marking.resolve(ResolveQuery(mark=plant["S-0004"])).candidates[0].location == (
+        "shipped to CLINIC in shipment SH-1"
+    )
+
+
+def test_lowercase_and_spaces_are_read_as_the_stamp(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    code = plant["S-0007"]
+    assert _resolve(marking, mark=" ".join(code.lower()))[0][:2] == ("lot:S-0007", 1.0)
+
+
+def test_one_unreadable_character_with_a_check_character_leaves_one_answer(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    code = plant["P-0021"]
+    for i in range(len(code)):
+        found = _resolve(marking, mark=code[:i] + "?" + code[i + 1 :])
+        assert found[0][0] == "lot:P-0021"
+        assert found[0][1] == 1.0
+        assert "wildcard" in found[0][2]
+
+
+def test_one_unreadable_character_without_check_ranks_the_family(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    # AA? matches every screw marked AAA..AAZ: all are candidates, equally likely.
+    found = _resolve(marking, mark="AA?", part="SCREW-M4")
+    assert {f[0] for f in found} <= {f"lot:S-{i:04d}" for i in range(26)}
+    assert len(found) == 10
+    assert all(f[1] == pytest.approx(1 / 26, abs=1e-3) for f in found)
+
+
+def test_context_narrows_a_wildcard_to_the_item(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    code = plant["S-0004"]
+    found = _resolve(marking, mark=code[:2] + "?", made_to=datetime(2030, 1, 1, tzinfo=UTC))
+    assert len(found) > 1
+    # The primary's first character is worn too: P-0004 and S-0004; the mark settles it.
+    narrowed = _resolve(marking, mark=code[:2] + "?", primary="?-0004")
+    assert narrowed[0][0] == "lot:S-0004"
+    assert narrowed[0][1] > 0.5
+
+
+def test_every_single_misread_with_check_character_puts_the_item_first(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    code = plant["P-0005"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for i in range(len(code)):
+        for other in alphabet.replace(code[i], ""):
+            misread = code[:i] + other + code[i + 1 :]
+            found = _resolve(marking, mark=misread, part="PLATE-9", limit=100)
+            assert "lot:P-0005" in [f[0] for f in found], misread
+
+
+def test_a_neighbour_swap_with_check_character_is_corrected(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    code = plant["P-0029"]  # AABD..., distinct neighbours somewhere
+    i = next(i for i in range(len(code) - 1) if code[i] != code[i + 1])
+    swapped = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
+    found = _resolve(marking, mark=swapped, part="PLATE-9", limit=100)
+    assert "lot:P-0029" in [f[0] for f in found]
+    assert any("swapped" in f[2] for f in found if f[0] == "lot:P-0029")
+
+
+def test_a_lookalike_is_swapped_back(marking: MarkingService, plant: dict[str, str]) -> None:
+    # Screws AAA.. have no check character; O read as 0 is a look-alike, not any misread.
+    code = plant["S-0014"]  # AAO
+    assert code == "AAO"
+    found = _resolve(marking, mark="AA0")
+    assert found[0][0] == "lot:S-0014"
+    assert "look-alike" in found[0][2]
+
+
+def test_a_worn_primary_number_finds_its_item(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    found = marking.resolve(ResolveQuery(primary="P-00?2")).candidates
+    assert [c.id for c in found] == ["lot:P-0002", "lot:P-0012", "lot:P-0022"]
+    assert found[0].mark == plant["P-0002"]
+    assert found[0].confidence == pytest.approx(1 / 3, abs=1e-3)
+    assert "primary number matches" in found[0].reason
+    first_unknown = marking.resolve(ResolveQuery(primary="?-0017")).candidates
+    assert [c.id for c in first_unknown] == ["lot:P-0017", "lot:S-0017"]
+
+
+def test_context_keeps_only_what_fits(marking: MarkingService, plant: dict[str, str]) -> None:
+    found = marking.resolve(ResolveQuery(primary="P-00?2", cart="C-7")).candidates
+    assert [c.id for c in found] == ["lot:P-0012"]
+    assert found[0].confidence == 1.0
+    assert "narrowed by context" in found[0].reason
+    assert marking.resolve(ResolveQuery(primary="?-0017", part="SCREW-M4")).candidates[0].id == (
+        "lot:S-0017"
+    )
+
+
+def test_an_unknown_mark_finds_nothing(marking: MarkingService, plant: dict[str, str]) -> None:
+    assert marking.resolve(ResolveQuery(mark="ZZZ")).candidates == []
+
+
+def test_readings_that_say_too_little_are_refused(marking: MarkingService) -> None:
+    with pytest.raises(BadRequest, match="at most 2"):
+        marking.resolve(ResolveQuery(mark="???"))
+    with pytest.raises(BadRequest, match="at least 3 readable"):
+        marking.resolve(ResolveQuery(primary="P-??"))
+    with pytest.raises(ValueError, match="secondary mark, a primary number"):
+        ResolveQuery()
