@@ -1,0 +1,260 @@
+"""Worn-mark resolution at plant scale on the embedded store, and issuing under load.
+
+    python -m bench.marking [--lots 1000000] [--marks 456976] [--repeat 300] \
+        [--out bench/results/marking.md]
+
+A million lots received and 456,976 of them marked AAAA..ZZZZ (every code of a four-letter
+scheme) are ingested in batches through the service layer into a scratch embedded store; then
+each kind of reading is resolved `--repeat` times from random marked lots. Prints Markdown
+tables (and writes them to --out). Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from graph.embedded_store import EmbeddedStore
+from ingest.models import ItemRef
+from ingest.service import IngestService
+from marking.models import ResolveQuery, SchemeSpec
+from marking.schemes import LOOKALIKES, Scheme
+from marking.service import MarkingService
+
+T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+BATCH = 5000
+ISSUED = 300
+
+
+def _lot(i: int) -> str:
+    return f"L{i:07d}"
+
+
+def _receives(lots: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, lots, BATCH):
+        batch = []
+        for i in range(start, min(start + BATCH, lots)):
+            batch.append(
+                {
+                    "event_id": f"R-{i}",
+                    "type": "receive",
+                    "occurred_at": (T0 + timedelta(seconds=i)).isoformat(),
+                    "supplier": "ACME",
+                    "supplier_lot": f"X{i}" if i >= lots - ISSUED else f"H{i // 1000:05d}",
+                    "part": "ISSUE-1" if i >= lots - ISSUED else f"BOLT-{i // 1000 % 20}",
+                    "lot": _lot(i),
+                    "qty": "100",
+                }
+            )
+        yield batch
+
+
+def _marks(scheme: Scheme, count: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, count, BATCH):
+        yield [
+            {
+                "event_id": f"M-{i}",
+                "type": "mark",
+                "occurred_at": (T0 + timedelta(days=30, seconds=i)).isoformat(),
+                "target": {"lot": _lot(i)},
+                "code": scheme.code_for(i),
+                "scheme": scheme.name,
+            }
+            for i in range(start, min(start + BATCH, count))
+        ]
+
+
+def _ingest(service: IngestService, batches: Iterator[list[dict[str, Any]]]) -> tuple[int, float]:
+    count, start = 0, time.perf_counter()
+    for batch in batches:
+        count += service.ingest(batch).created
+    return count, time.perf_counter() - start
+
+
+def _percentiles(samples: Sequence[float]) -> list[str]:
+    ordered = sorted(samples)
+    picks = [
+        ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 for q in (0.5, 0.95, 0.99)
+    ]
+    return [f"{value:.2f}" for value in picks]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _readings(scheme: Scheme, marks: int, rng: random.Random) -> dict[str, Callable[[], Any]]:
+    """Each kind of reading, as a maker of (query, the lot it must find first or among)."""
+
+    def pick() -> tuple[int, str]:
+        i = rng.randrange(marks)
+        return i, scheme.code_for(i)
+
+    def exact() -> tuple[ResolveQuery, str]:
+        i, code = pick()
+        return ResolveQuery(mark=code), _lot(i)
+
+    def one_unknown() -> tuple[ResolveQuery, str]:
+        i, code = pick()
+        at = rng.randrange(len(code))
+        return ResolveQuery(mark=code[:at] + "?" + code[at + 1 :], limit=30), _lot(i)
+
+    def lookalike() -> tuple[ResolveQuery, str]:
+        while True:
+            i, code = pick()
+            spots = [
+                (at, c)
+                for at, c in enumerate(code)
+                if any(o in "0D8" for o in LOOKALIKES.get(c, ""))
+            ]
+            if spots:
+                at, char = rng.choice(spots)
+                other = next(o for o in LOOKALIKES[char] if o in "0D8")
+                return ResolveQuery(mark=code[:at] + other + code[at + 1 :], limit=30), _lot(i)
+
+    def primary_one() -> tuple[ResolveQuery, str]:
+        i, _ = pick()
+        lot = _lot(i)
+        at = rng.randrange(3, len(lot))
+        return ResolveQuery(primary=lot[:at] + "?" + lot[at + 1 :]), _lot(i)
+
+    def primary_first() -> tuple[ResolveQuery, str]:
+        i, _ = pick()
+        return ResolveQuery(primary="?" + _lot(i)[1:]), _lot(i)
+
+    def both() -> tuple[ResolveQuery, str]:
+        i, code = pick()
+        lot = _lot(i)
+        at = rng.randrange(3, len(lot))
+        return ResolveQuery(mark="?" + code[1:], primary=lot[:at] + "?" + lot[at + 1 :]), lot
+
+    return {
+        "exact mark": exact,
+        "mark, one unknown character (?)": one_unknown,
+        "mark, one look-alike misread": lookalike,
+        "primary, one worn character": primary_one,
+        "primary, first character worn": primary_first,
+        "mark and primary, one ? each": both,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--marks", type=int, default=456_976, help="at most 456,976")
+    parser.add_argument("--repeat", type=int, default=300, help="resolutions per kind of reading")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
+    if not 0 < args.marks <= min(456_976, args.lots - ISSUED):
+        parser.error("--marks must be between 1 and 456,976 and leave 300 lots unmarked")
+
+    folder = Path(tempfile.mkdtemp(prefix="tracegraph-bench-marking-"))
+    store = EmbeddedStore(folder / "marking.db")
+    ingest = IngestService(store)
+    marking = MarkingService(store, ingest)
+    spec = SchemeSpec(name="BOLT4", kind="sequential", length=4, parts=["BOLT-*"])
+    marking.define_scheme(spec)
+    marking.define_scheme(
+        SchemeSpec(
+            name="ISSUE", kind="hashids", salt="bench", capacity=100_000, check=True,
+            parts=["ISSUE-*"],
+        )
+    )  # fmt: skip
+    scheme = Scheme(spec)
+
+    received, receive_time = _ingest(ingest, _receives(args.lots))
+    marked, mark_time = _ingest(ingest, _marks(scheme, args.marks))
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("ANALYZE")
+
+    rng = random.Random(args.seed)
+    rows = []
+    for label, make in _readings(scheme, args.marks, rng).items():
+        samples, hits, firsts, sizes = [], 0, 0, 0
+        for _ in range(args.repeat):
+            query, lot = make()
+            start = time.perf_counter()
+            found = marking.resolve(query).candidates
+            samples.append(time.perf_counter() - start)
+            ids = [c.id for c in found]
+            hits += f"lot:{lot}" in ids
+            firsts += bool(ids) and ids[0] == f"lot:{lot}"
+            sizes += len(found)
+        rows.append(
+            [
+                label,
+                *_percentiles(samples),
+                f"{sizes / args.repeat:.1f}",
+                f"{firsts / args.repeat:.0%}",
+                f"{hits / args.repeat:.0%}",
+            ]
+        )
+
+    issue_samples = []
+    for i in range(args.lots - ISSUED, args.lots):
+        start = time.perf_counter()
+        marking.issue_mark(ItemRef(lot=_lot(i)))
+        issue_samples.append(time.perf_counter() - start)
+    usage = marking.scheme_usage("BOLT4")
+
+    out = [
+        f"# Secondary marks: {received:,} lots, {marked:,} marks (embedded store)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{datetime.now(UTC):%Y-%m-%d}",
+        "",
+        "## Loading through the service layer (validation included)",
+        "",
+        _table(
+            ["events", "count", "seconds", "events/s"],
+            [
+                [
+                    "receive",
+                    f"{received:,}",
+                    f"{receive_time:.0f}",
+                    f"{received / receive_time:,.0f}",
+                ],
+                ["mark", f"{marked:,}", f"{mark_time:.0f}", f"{marked / mark_time:,.0f}"],
+            ],
+        ),
+        "",
+        f"## Resolution ({args.repeat} random readings each, ms)",
+        "",
+        _table(
+            ["reading", "p50", "p95", "p99", "candidates", "right lot first", "right lot listed"],
+            rows,
+        ),
+        "",
+        f"## Issuing ({ISSUED} marks, hashids with check character, one at a time, ms)",
+        "",
+        _table(["operation", "p50", "p95", "p99"], [["issue_mark", *_percentiles(issue_samples)]]),
+        "",
+        f"Scheme BOLT4: {usage.used:,} of {usage.capacity:,} codes used, "
+        f"{usage.remaining:,} remaining. Database: {store.path.stat().st_size / 1e6:,.0f} MB.",
+    ]
+    store.close()
+    text = "\n".join(out) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
