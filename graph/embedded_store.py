@@ -117,6 +117,22 @@ SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
 FROM nodes n WHERE n.gid = ?
 """
+NODES_BY_GID = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n WHERE n.gid IN (SELECT value FROM json_each(?))
+"""
+LINKS = """
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM nodes x CROSS JOIN edges e ON e.src = x.nid
+CROSS JOIN nodes s ON s.nid = e.src CROSS JOIN nodes d ON d.nid = e.dst
+WHERE x.gid IN (SELECT value FROM json_each(?1))
+UNION
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM nodes x CROSS JOIN edges e ON e.dst = x.nid
+CROSS JOIN nodes s ON s.nid = e.src CROSS JOIN nodes d ON d.nid = e.dst
+WHERE x.gid IN (SELECT value FROM json_each(?1))
+"""
 NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
 MAX_NID = "SELECT COALESCE(MAX(nid), 0) FROM nodes"
 INSERT_NODE = """
@@ -517,6 +533,14 @@ class EmbeddedStore:
     def node(self, gid: str) -> NodeView | None:
         row = self._conn().execute(NODE_BY_GID, (gid,)).fetchone()
         return None if row is None else _node(row)
+
+    def nodes(self, gids: Sequence[str]) -> dict[str, NodeView]:
+        rows = self._conn().execute(NODES_BY_GID, (_ids(gids),)).fetchall()
+        return {view.gid: view for view in map(_node, rows)}
+
+    def links(self, gids: Sequence[str]) -> list[EdgeView]:
+        rows = self._conn().execute(LINKS, (_ids(gids),)).fetchall()
+        return [_edge(row) for row in rows]
 
     def subgraph(
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None

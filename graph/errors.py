@@ -36,3 +36,18 @@ class BadRequest(DomainError):
 class StoreUnavailable(DomainError):
     status_code = 503
     code = "store_unavailable"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"

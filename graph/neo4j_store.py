@@ -103,6 +103,13 @@ RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by
 """
 NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
 NODES: Final = "UNWIND $gids AS g MATCH (n:Node {gid: g}) RETURN properties(n)"
+LINKS: Final = """
+UNWIND $gids AS g
+MATCH (:Node {gid: g})-[e]-(:Node)
+WITH DISTINCT e
+MATCH (s:Node)-[e]->(d:Node)
+RETURN s.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event
+"""
 OPEN_CARTS: Final = """
 UNWIND $lots AS g
 MATCH (l:Node {gid: g})-[r:IN_CART]->(c:Node)
@@ -459,6 +466,19 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> NodeView | None:
             record = tx.run(NODE, gid=gid).single()
             return None if record is None else _node(record[0])
+
+        return self._read(run)
+
+    def nodes(self, gids: Sequence[str]) -> dict[str, NodeView]:
+        def run(tx: ManagedTransaction) -> dict[str, NodeView]:
+            rows = tx.run(NODES, gids=list(gids)).values()
+            return {view.gid: view for view in (_node(row[0]) for row in rows)}
+
+        return self._read(run)
+
+    def links(self, gids: Sequence[str]) -> list[EdgeView]:
+        def run(tx: ManagedTransaction) -> list[EdgeView]:
+            return [_edge(row) for row in tx.run(LINKS, gids=list(gids)).values()]
 
         return self._read(run)
 

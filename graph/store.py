@@ -234,6 +234,14 @@ class GraphStore(Protocol):
 
     def node(self, gid: str) -> NodeView | None: ...
 
+    def nodes(self, gids: Sequence[str]) -> dict[str, NodeView]:
+        """Return the nodes that exist among `gids` (one round trip, for DataLoaders)."""
+        ...
+
+    def links(self, gids: Sequence[str]) -> list[EdgeView]:
+        """Return every flow and context edge touching any of `gids`, each once."""
+        ...
+
     def subgraph(
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
     ) -> Subgraph | None: ...

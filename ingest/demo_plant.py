@@ -255,7 +255,7 @@ class DemoPlant:
                 [{"serial": kit, "part": "SCREW-KIT"}],
                 equipment=f"BENCH-{k % 4 + 1}",
             )
-            yield self._event("mark", target={"serial": kit}, code=self._mark(), scheme="KIT4")
+            yield self._event("mark", target={"serial": kit}, code=self._mark())
             yield self._event(
                 "status", target={"serial": kit}, status="released", reason="final QA passed"
             )

@@ -281,7 +281,7 @@ class Planner:
             qty=qty,
             created_by=step.event.event_id,
             created_at=step.at,
-            props={kind: key, **(props or {})},
+            props={kind: key, **site_of(step.event), **(props or {})},
         )
 
     def _edge(
@@ -754,6 +754,11 @@ class Planner:
             props |= {"scheme": scheme.name, "index": index_text(index)}
         book.take(mark, item.gid, event.event_id)
         return props
+
+
+def site_of(event: Event) -> dict[str, str]:
+    """Return the site property an event gives the nodes it creates (operators are site-scoped)."""
+    return {"site": event.site} if event.site is not None else {}
 
 
 class _MarkBook:

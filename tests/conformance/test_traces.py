@@ -254,3 +254,18 @@ def test_equipment_window(plant: TraceService, events: Events) -> None:
     assert [e.src for e in uses[0].inputs] == ["lot:L-1a"]
     assert [e.dst for e in uses[0].outputs] == ["lot:P-1"]
     assert plant.equipment_window("equipment:LATHE-1", events.clock, events.clock) == []
+
+
+def test_batch_reads_for_loaders(plant: TraceService, store: GraphStore) -> None:
+    found = store.nodes(["lot:L-1", "serial:KIT-1", "lot:NOPE", "step:S-KIT"])
+    assert sorted(found) == ["lot:L-1", "serial:KIT-1", "step:S-KIT"]
+    assert found["serial:KIT-1"].attrs["part"] == "KIT"
+    links = store.links(["lot:L-1", "lot:L-1a"])
+    assert sorted((e.src, e.dst, e.type) for e in links) == [
+        ("lot:L-1", "lot:L-1a", "SPLIT_INTO"),
+        ("lot:L-1", "lot:L-1b", "SPLIT_INTO"),
+        ("lot:L-1a", "step:S-TURN", "CONSUMED_BY"),
+        ("supplier_lot:ACME/A-1", "lot:L-1", "RECEIVED_AS"),
+    ]
+    on = [e for e in store.links(["step:S-TURN"]) if e.type == "ON"]
+    assert [(e.src, e.dst) for e in on] == [("step:S-TURN", "equipment:LATHE-1")]
