@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint typecheck unit bench neo4j-fetch clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/fetch-web-assets
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	scripts/fetch-web-assets
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +32,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.core --out bench/results/core.md
+
+neo4j-fetch:
+	scripts/neo4j-local/neo4j-local fetch
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,19 +1,30 @@
-"""The FastAPI application: wiring, error rendering and the landing page."""
+"""The FastAPI application: wiring, error rendering, GraphQL, offline docs and pages."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from strawberry.fastapi import GraphQLRouter
 
+from api.admin_routes import router as admin_router
+from api.audit import audit_requests
 from api.deps import Services
+from api.graphql.context import get_context
+from api.graphql.schema import schema
 from api.landing import landing_page
 from api.routes import router
 from api.settings import Settings, get_settings
-from graph.errors import DomainError
+from graph.errors import DomainError, Unauthenticated
 from scheduler.routes import router as schedules
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -26,24 +37,51 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or Services.from_settings(settings)
         yield
         if own:
-            app.state.services.store.close()
+            app.state.services.close()
 
     app = FastAPI(
         title="tracegraph",
         summary="Lot and serial genealogy for medical-device and discrete manufacturing",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: the docs must work with no network
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.middleware("http")(audit_requests)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return JSONResponse(error.to_dict(), status_code=error.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+        return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
+
+    app.mount(
+        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "swagger"
+    )
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), "static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="tracegraph API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.get("/graphiql", include_in_schema=False)
+    def graphiql() -> FileResponse:
+        return FileResponse(STATIC / "graphiql.html")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request) -> str:
-        return landing_page(request.app.state.services.store)
+    def index() -> str:
+        return landing_page()
 
     app.include_router(router)
+    app.include_router(admin_router)
     app.include_router(schedules, prefix="/api/v1/schedules")
+    app.include_router(
+        GraphQLRouter(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"
+    )
     return app

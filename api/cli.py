@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from api.cli_accounts import register as register_accounts
+from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
 from api.render import trace_tree
 from api.settings import Settings, get_settings
@@ -103,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     _store_option(rebuild)
     rebuild.set_defaults(func=_rebuild)
 
+    register_accounts(commands, _services)
     register_schedule(commands)
     return parser
 
@@ -152,11 +155,15 @@ def _demo(args: argparse.Namespace) -> int:
     for batch in plant.batches(1000):
         events += services.ingest.ingest(batch).created
     counts = services.store.counts()
-    services.store.close()
+    accounts = seed_demo_accounts(services.auth)
+    services.close()
     settings = _settings(args)
-    print(
-        f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges in {args.store}"
-    )
+    print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
+    print(f"store: {args.store}")
+    print("demo accounts (username / password: role):")
+    for account in accounts:
+        scope = account.company or account.site or ""
+        print(f"  {account.username} / {account.password}: {account.role.value} {scope}".rstrip())
     print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
     return _serve(args)
 
@@ -167,7 +174,7 @@ def _ingest(args: argparse.Namespace) -> int:
     try:
         report = services.ingest.ingest(read_body(text))
     finally:
-        services.store.close()
+        services.close()
     print(f"{report.created} created, {report.duplicates} duplicates")
     return 0
 
@@ -200,7 +207,7 @@ def _trace(args: argparse.Namespace) -> int:
             root, args.direction, max_depth=args.max_depth, as_of=args.as_of
         )
     finally:
-        services.store.close()
+        services.close()
     print(json.dumps(trace.to_dict(), indent=2) if args.json else trace_tree(trace))
     return 0
 
@@ -223,7 +230,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         replayed = services.ingest.rebuild()
         print(f"rebuilt the graph from {replayed} live events: {services.store.counts()}")
     finally:
-        services.store.close()
+        services.close()
     return 0
 
 

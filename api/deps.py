@@ -1,13 +1,21 @@
-"""Per-application wiring: the store and the services, reached from request handlers."""
+"""Per-application wiring: stores and services, and per-request access for the caller."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.access import Access
+from api.auth.connect import open_account_store
+from api.auth.models import Principal
+from api.auth.service import AuthService
+from api.auth.store import AccountStore
 from api.settings import Settings
 from graph.connect import open_store
+from graph.errors import Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.service import IngestService
@@ -16,25 +24,79 @@ from ingest.service import IngestService
 @dataclass
 class Services:
     store: GraphStore
+    accounts: AccountStore
     ingest: IngestService
     traces: TraceService
+    auth: AuthService
 
     @classmethod
-    def for_store(cls, store: GraphStore) -> Services:
-        return cls(store, IngestService(store), TraceService(store))
+    def for_stores(
+        cls, store: GraphStore, accounts: AccountStore, auth: AuthService | None = None
+    ) -> Services:
+        return cls(
+            store,
+            accounts,
+            IngestService(store),
+            TraceService(store),
+            auth or AuthService(accounts),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        store = open_store(
-            settings.store,
-            user=settings.neo4j_user,
-            password=settings.neo4j_password,
-            database=settings.neo4j_database,
+        user, password, database = (
+            settings.neo4j_user,
+            settings.neo4j_password,
+            settings.neo4j_database,
         )
-        return cls.for_store(store)
+        store = open_store(settings.store, user=user, password=password, database=database)
+        accounts = open_account_store(
+            settings.store, user=user, password=password, database=database
+        )
+        return cls.for_stores(store, accounts, AuthService(accounts, settings.token_minutes))
+
+    def access(self, principal: Principal) -> Access:
+        """Return the services as `principal` may use them."""
+        return Access(principal, self.store, self.ingest, self.auth)
+
+    def close(self) -> None:
+        self.store.close()
+        self.accounts.close()
 
 
 def services(request: Request) -> Services:
     """Return the services of the running application."""
     found: Services = request.app.state.services
     return found
+
+
+_bearer = HTTPBearer(auto_error=False, description="an access token from POST /api/v1/auth/token")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+
+
+def principal(
+    request: Request,
+    svc: Annotated[Services, Depends(services)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    """Authenticate the request by API key or bearer token; raise Unauthenticated otherwise."""
+    if key:
+        who = svc.auth.principal_from_key(key)
+    elif token is not None:
+        who = svc.auth.principal_from_token(token.credentials)
+    else:
+        raise Unauthenticated("send Authorization: Bearer <token> or X-API-Key: <key>")
+    request.state.principal = who
+    return who
+
+
+def access(
+    svc: Annotated[Services, Depends(services)], who: Annotated[Principal, Depends(principal)]
+) -> Access:
+    """Return the request's services, scoped to its caller."""
+    return svc.access(who)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+PrincipalDep = Annotated[Principal, Depends(principal)]
+AccessDep = Annotated[Access, Depends(access)]

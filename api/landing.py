@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-from graph.store import GraphStore
-
 EXAMPLES = (
     (
         "Where did supplier lot ACME-STEEL/H70001 go?",
@@ -17,27 +15,24 @@ EXAMPLES = (
         "LATHE-1 on the first day",
         "/api/v1/equipment/LATHE-1/window?from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z",
     ),
-    ("Health and counts", "/healthz"),
+    ("GraphiQL (GraphQL explorer)", "/graphiql"),
     ("API documentation", "/docs"),
 )
 
 
-def landing_page(store: GraphStore) -> str:
-    """Render the landing page with the store's counts."""
-    counts = "".join(
-        f"<tr><td>{escape(kind)}</td><td>{count}</td></tr>"
-        for kind, count in sorted(store.counts().items())
-    )
+def landing_page() -> str:
+    """Render the landing page."""
     links = "".join(
         f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for text, href in EXAMPLES
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tracegraph</title>
 <style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:46rem;color:#222}}
-td{{padding:0 1rem 0 0}}code{{background:#f3f3f3;padding:0 .3rem}}</style></head>
+code{{background:#f3f3f3;padding:0 .3rem}}</style></head>
 <body><h1>tracegraph</h1>
 <p>Lot and serial genealogy: where material came from, where it went, and how much of it.</p>
+<p>Every API call needs credentials: log in with <code>POST /api/v1/auth/token</code>
+(username and password) and send <code>Authorization: Bearer &lt;token&gt;</code>, or send an
+API key as <code>X-API-Key</code>. The demo prints its accounts when it starts.</p>
 <h2>Try</h2><ul>{links}</ul>
-<h2>This store ({escape(store.url.split("://", 1)[0])})</h2><table>{counts}</table>
-<p>Send events to <code>POST /api/v1/events</code>; see <a href="/docs">/docs</a>.</p>
 </body></html>"""

@@ -1,0 +1,304 @@
+"""What each role may see and do: every read and write of REST and GraphQL goes through here.
+
+- admin: everything, including accounts.
+- analyst: reads everything, runs traces, impact and explanations, records status changes.
+- operator: records events; reads lots, serials and steps of their site; no customer identities.
+- supplier (bound to a company): their own supplier lots and, as counts and statuses by stage,
+  where those went; item ids only where the plant's sharing policy for them says so.
+- customer (bound to a company): what was shipped to them, with its status; never suppliers.
+Anything outside a caller's scope is "not found", so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from api.auth.models import Principal, Role
+from api.auth.service import AuthService
+from graph.analysis import Impact, Origin, Path, impact, origin, paths
+from graph.errors import Forbidden, NotFound
+from graph.ids import gid as make_gid
+from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse
+from graph.trace import Trace, TraceNode, TraceService, checked_gid
+from ingest.errors import BatchRejected, Problem
+from ingest.parse import parse_events
+from ingest.service import IngestReport, IngestService
+
+READERS = frozenset({Role.ADMIN, Role.ANALYST})
+WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
+# What a customer is told of an item's status.
+CUSTOMER_STATUS = {"quarantined": "under_investigation"}
+PARTNER_ATTRS = frozenset(
+    {"key", "lot", "serial", "shipment", "part", "qty", "unit", "status", "created_at"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierLotUse:
+    """Where one supplier lot went, as the supplier may see it: counts, statuses, stages."""
+
+    node: NodeView
+    received_qty: str
+    items_by_kind: dict[str, int]
+    statuses: dict[str, int]
+    stages: dict[str, int]
+    shipments: int
+    under_investigation: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedShipment:
+    shipment: NodeView
+    items: list[NodeView] = field(default_factory=list)
+
+
+class Access:
+    """The services of one request, seen through its caller's role and scope."""
+
+    def __init__(
+        self,
+        principal: Principal,
+        store: GraphStore,
+        ingest: IngestService,
+        auth: AuthService,
+    ) -> None:
+        self.principal = principal
+        self._store = store
+        self._ingest = ingest
+        self._traces = TraceService(store)
+        self._auth = auth
+        self._customer_scope: set[str] | None = None
+
+    # -- checks --------------------------------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    def require(self, roles: frozenset[Role], what: str) -> None:
+        """Raise Forbidden unless the caller has one of `roles`."""
+        if self.role not in roles:
+            raise Forbidden(f"the {self.role.value} role may not {what}")
+
+    def _scope_of_customer(self) -> set[str]:
+        if self._customer_scope is None:
+            company = make_gid("company", self.principal.company or "")
+            scope = {company}
+            if self._store.node(company) is not None:
+                received = self._traces.trace(company, "up", max_depth=2)
+                scope.update(
+                    n.id for n in received.nodes if n.kind in ("shipment", "lot", "serial")
+                )
+            self._customer_scope = scope
+        return self._customer_scope
+
+    def visible(self, view: NodeView) -> bool:
+        """Tell whether the caller may see this node at all."""
+        if self.role in READERS:
+            return True
+        if self.role == Role.OPERATOR:
+            site = self.principal.site
+            return view.kind != "company" and (
+                site is None or view.attrs.get("site") in (None, site)
+            )
+        if self.role == Role.SUPPLIER:
+            company = self.principal.company
+            own_lot = view.kind == "supplier_lot" and view.attrs.get("supplier") == company
+            return own_lot or view.gid == make_gid("company", company or "")
+        return view.gid in self._scope_of_customer()
+
+    def redact(self, view: NodeView) -> NodeView:
+        """Drop the attributes the caller may not see."""
+        if self.role in READERS:
+            return view
+        if self.role == Role.OPERATOR:
+            attrs = {k: v for k, v in view.attrs.items() if k != "customer"}
+        elif self.role == Role.CUSTOMER:
+            attrs = {k: v for k, v in view.attrs.items() if k in PARTNER_ATTRS | {"customer"}}
+            if "status" in attrs:
+                attrs["status"] = CUSTOMER_STATUS.get(attrs["status"], attrs["status"])
+        else:
+            attrs = {
+                k: v
+                for k, v in view.attrs.items()
+                if k in PARTNER_ATTRS | {"supplier", "supplier_lot"}
+            }
+        return NodeView(view.gid, view.kind, attrs)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def node(self, gid: str) -> NodeView:
+        """Return a node the caller may see, or raise NotFound."""
+        found = self._store.node(checked_gid(gid))
+        if found is None or not self.visible(found):
+            raise NotFound(f"no node {gid!r}")
+        return self.redact(found)
+
+    def nodes(self, gids: Sequence[str]) -> dict[str, NodeView]:
+        """Return the visible nodes among `gids`, redacted (for DataLoaders)."""
+        found = self._store.nodes(list(gids))
+        return {g: self.redact(v) for g, v in found.items() if self.visible(v)}
+
+    def links(self, gids: Sequence[str]) -> list[EdgeView]:
+        """Return the edges touching `gids` whose both ends the caller may see."""
+        edges = self._store.links(list(gids))
+        if self.role in READERS:
+            return edges
+        ends = self.nodes(sorted({e.src for e in edges} | {e.dst for e in edges}))
+        return [e for e in edges if e.src in ends and e.dst in ends]
+
+    def trace(
+        self,
+        gid: str,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Trace:
+        """Trace within the caller's scope."""
+        if self.role == Role.CUSTOMER:
+            raise Forbidden("customers see what they received (the received query), not traces")
+        root = self.node(gid)  # not found outside scope
+        if self.role == Role.SUPPLIER:
+            return self._supplier_trace(root, direction, max_depth, as_of)
+        trace = self._traces.trace(root.gid, direction, max_depth=max_depth, as_of=as_of)
+        return self._filtered(trace)
+
+    def _supplier_trace(
+        self, root: NodeView, direction: Direction, max_depth: int | None, as_of: datetime | None
+    ) -> Trace:
+        if root.kind != "supplier_lot" or direction != "down":
+            raise Forbidden("suppliers trace their own supplier lots downstream")
+        policy = self._auth.company(self.principal.company or "")
+        if not policy.share_lot_ids:
+            raise Forbidden("the plant shares counts and statuses with you: see supplierLots")
+        trace = self._traces.trace(root.gid, "down", max_depth=max_depth, as_of=as_of)
+        kept = [
+            self._redacted_trace_node(n)
+            for n in trace.nodes
+            if n.kind in ("supplier_lot", "lot", "serial")
+            and (n.kind != "supplier_lot" or n.id == root.gid)
+        ]
+        ids = {n.id for n in kept}
+        return Trace(
+            trace.root,
+            trace.direction,
+            kept,
+            [e for e in trace.edges if e.src in ids and e.dst in ids],
+        )
+
+    def _redacted_trace_node(self, node: TraceNode) -> TraceNode:
+        view = self.redact(NodeView(node.id, node.kind, node.attrs))
+        return TraceNode(node.id, node.kind, node.depth, view.attrs, node.exposure, node.share)
+
+    def _filtered(self, trace: Trace) -> Trace:
+        if self.role in READERS:
+            return trace
+        kept = [
+            self._redacted_trace_node(n)
+            for n in trace.nodes
+            if self.visible(NodeView(n.id, n.kind, n.attrs))
+        ]
+        ids = {n.id for n in kept}
+        edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
+        return Trace(trace.root, trace.direction, kept, edges)
+
+    def impact(self, gid: str, as_of: datetime | None = None) -> Impact:
+        """Summarise what a suspect item reached (analysts and admins)."""
+        self.require(READERS, "run impact analyses")
+        return impact(self._traces.trace(self.node(gid).gid, "down", as_of=as_of))
+
+    def where_from(self, gid: str) -> Origin:
+        """Summarise what went into an item (analysts and admins)."""
+        self.require(READERS, "run origin analyses")
+        return origin(self._traces.trace(self.node(gid).gid, "up"))
+
+    def explain(self, source: str, target: str) -> list[Path]:
+        """Return the material paths from one item to another (analysts and admins)."""
+        self.require(READERS, "explain paths")
+        start, end = self.node(source), self.node(target)
+        return paths(self._traces.trace(start.gid, "down"), end.gid)
+
+    def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
+        """Return what ran on an equipment in a window (operators: their site only)."""
+        self.require(READERS | {Role.OPERATOR}, "read equipment windows")
+        uses = self._traces.equipment_window(checked_gid(equipment), start, end)
+        return [
+            StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses if self.visible(u.step)
+        ]
+
+    def supplier_lots(self) -> list[SupplierLotUse]:
+        """Return, for a supplier, where each of their lots went, as counts and statuses."""
+        self.require(frozenset({Role.SUPPLIER}), "read supplier lots")
+        links = self._store.links([make_gid("company", self.principal.company or "")])
+        lots = self._store.nodes(sorted({e.src for e in links if e.type == "FROM"}))
+        return [self._use_of(lots[g]) for g in sorted(lots)]
+
+    def _use_of(self, lot: NodeView) -> SupplierLotUse:
+        trace = self._traces.trace(lot.gid, "down")
+        reached = [n for n in trace.nodes if n.id != lot.gid]
+        received = sum(
+            (e.qty for e in trace.edges if e.type == "RECEIVED_AS" and e.qty is not None),
+            start=Decimal(0),
+        )
+        statuses = Counter(str(n.attrs["status"]) for n in reached if "status" in n.attrs)
+        stages = Counter(str(n.attrs.get("operation")) for n in reached if n.kind == "step")
+        kinds = Counter(n.kind for n in reached if n.kind in ("lot", "serial"))
+        return SupplierLotUse(
+            node=self.redact(lot),
+            received_qty=format(received, "f"),
+            items_by_kind=dict(sorted(kinds.items())),
+            statuses=dict(sorted(statuses.items())),
+            stages=dict(sorted(stages.items())),
+            shipments=sum(1 for n in reached if n.kind == "shipment"),
+            under_investigation=bool(statuses.get("quarantined") or statuses.get("recalled")),
+        )
+
+    def received(self) -> list[ReceivedShipment]:
+        """Return, for a customer, their shipments and what was in them, with statuses."""
+        self.require(frozenset({Role.CUSTOMER}), "read received shipments")
+        company = make_gid("company", self.principal.company or "")
+        if self._store.node(company) is None:
+            return []
+        trace = self._traces.trace(company, "up", max_depth=2)
+        views = {n.id: self.redact(NodeView(n.id, n.kind, n.attrs)) for n in trace.nodes}
+        contents: dict[str, list[NodeView]] = {}
+        for edge in trace.edges:
+            if edge.type == "SHIPPED_IN":
+                contents.setdefault(edge.dst, []).append(views[edge.src])
+        return [
+            ReceivedShipment(views[s], sorted(contents.get(s, []), key=lambda v: v.gid))
+            for s in sorted(g for g in views if g.startswith("shipment:"))
+        ]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def ingest(self, raw_events: Sequence[Any]) -> IngestReport:
+        """Ingest events as the caller: operators and admins; analysts only status events."""
+        if self.role == Role.ANALYST:
+            events = parse_events(raw_events)
+            wrong = [
+                Problem(i, e.event_id, "type", "forbidden", "analysts record status events only")
+                for i, e in enumerate(events)
+                if e.type != "status"
+            ]
+            if wrong:
+                raise Forbidden(str(wrong[0]))
+        else:
+            self.require(WRITERS, "record events")
+        site = self.principal.site
+        if self.role == Role.OPERATOR and site is not None:
+            events = parse_events(raw_events)
+            elsewhere = [
+                Problem(i, e.event_id, "site", "wrong_site", f"you record events for site {site!r}")
+                for i, e in enumerate(events)
+                if e.site not in (None, site)
+            ]
+            if elsewhere:
+                raise BatchRejected(elsewhere)
+        return self._ingest.ingest(raw_events)

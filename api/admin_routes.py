@@ -1,0 +1,136 @@
+"""Authentication and administration: tokens, users, API keys, partner companies."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from api.auth.models import Principal, Role
+from api.deps import PrincipalDep, ServicesDep
+from graph.errors import Forbidden
+
+router = APIRouter(prefix="/api/v1")
+
+
+def admin(who: PrincipalDep) -> Principal:
+    """Allow admins only."""
+    if who.role != Role.ADMIN:
+        raise Forbidden(f"the {who.role.value} role may not administer accounts")
+    return who
+
+
+AdminDep = Annotated[Principal, Depends(admin)]
+
+
+class NewUser(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1000)
+    role: Role
+    company: str | None = Field(default=None, max_length=200)
+    site: str | None = Field(default=None, max_length=200)
+
+
+class NewKey(BaseModel):
+    username: str = Field(max_length=64)
+    label: str = Field(default="", max_length=200)
+
+
+class CompanyIn(BaseModel):
+    company: str = Field(max_length=200)
+    name: str = Field(default="", max_length=200)
+    kind: str = Field(pattern="^(supplier|customer)$")
+    share_lot_ids: bool = False
+
+
+@router.post("/auth/token", tags=["auth"])
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep
+) -> dict[str, str]:
+    """Exchange a username and password for a short-lived bearer token."""
+    issued = svc.auth.login(form.username, form.password)
+    return {
+        "access_token": issued.access_token,
+        "token_type": issued.token_type,
+        "expires_at": issued.expires_at,
+    }
+
+
+@router.get("/me", tags=["auth"])
+def me(who: PrincipalDep) -> dict[str, Any]:
+    """Return who the caller is."""
+    return {
+        "username": who.username,
+        "role": who.role.value,
+        "company": who.company,
+        "site": who.site,
+    }
+
+
+@router.get("/admin/users", tags=["admin"])
+def list_users(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """List users."""
+    return [asdict(user) for user in svc.auth.users()]
+
+
+@router.post("/admin/users", status_code=status.HTTP_201_CREATED, tags=["admin"])
+def add_user(body: NewUser, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+    """Create a user (suppliers and customers are bound to a registered company)."""
+    return asdict(
+        svc.auth.add_user(body.username, body.password, body.role, body.company, body.site)
+    )
+
+
+@router.post("/admin/users/{username}/disable", tags=["admin"])
+def disable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Disable a user: their tokens and keys stop working at once."""
+    svc.auth.set_disabled(username, True)
+    return {"username": username, "status": "disabled"}
+
+
+@router.post("/admin/users/{username}/enable", tags=["admin"])
+def enable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Enable a disabled user."""
+    svc.auth.set_disabled(username, False)
+    return {"username": username, "status": "enabled"}
+
+
+@router.get("/admin/keys", tags=["admin"])
+def list_keys(_: AdminDep, svc: ServicesDep, username: str | None = None) -> list[dict[str, Any]]:
+    """List API keys (never their secrets)."""
+    return [asdict(key) for key in svc.auth.keys(username)]
+
+
+@router.post("/admin/keys", status_code=status.HTTP_201_CREATED, tags=["admin"])
+def create_key(body: NewKey, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+    """Create an API key; the key is in this answer only, store it now."""
+    issued = svc.auth.create_key(body.username, body.label)
+    return asdict(issued.info) | {"key": issued.key}
+
+
+@router.delete("/admin/keys/{key_id}", tags=["admin"])
+def revoke_key(key_id: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Revoke an API key."""
+    svc.auth.revoke_key(key_id)
+    return {"key_id": key_id, "status": "revoked"}
+
+
+@router.get("/admin/companies", tags=["admin"])
+def list_companies(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """List partner companies and what is shared with them."""
+    return [asdict(company) for company in svc.auth.companies()]
+
+
+@router.put("/admin/companies", tags=["admin"])
+def put_company(body: CompanyIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+    """Register a partner company or change its sharing policy."""
+    return asdict(svc.auth.put_company(body.company, body.name, body.kind, body.share_lot_ids))
+
+
+@router.get("/admin/stats", tags=["admin"])
+def stats(_: AdminDep, svc: ServicesDep) -> dict[str, int]:
+    """Count nodes by kind, edges and events."""
+    return svc.store.counts()

@@ -1,0 +1,43 @@
+"""Audit of access: one structured log line per request: who, what, when, and the outcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from fastapi import Request, Response
+
+from graph.clock import utc_text
+
+audit_log = logging.getLogger("tracegraph.audit")
+
+
+async def audit_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Log every request under tracegraph.audit as one JSON object."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        return response
+    finally:
+        who = getattr(request.state, "principal", None)
+        record = {
+            "at": utc_text(datetime.now(UTC)),
+            "user": who.username if who else None,
+            "role": who.role.value if who else None,
+            "via": who.via if who else None,
+            "method": request.method,
+            "path": request.url.path,
+            "graphql": bool(getattr(request.state, "graphql", False)),
+            "status": status,
+            "outcome": "ok" if status < 400 else "denied" if status in (401, 403) else "error",
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "client": request.client.host if request.client else None,
+        }
+        audit_log.info(json.dumps(record, sort_keys=True))

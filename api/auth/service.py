@@ -1,0 +1,214 @@
+"""Accounts and authentication: passwords (argon2), access tokens and API keys.
+
+Access tokens are opaque random strings that expire; API keys carry an id and a secret. Only
+SHA-256 digests of tokens and key secrets are stored (they are long random values, so a fast hash
+is enough), and passwords only as argon2 hashes. Lookups compare digests in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.auth.models import (
+    COMPANY_ROLES,
+    ApiKeyInfo,
+    ApiKeyRecord,
+    Company,
+    Principal,
+    Role,
+    TokenRecord,
+    UserInfo,
+    UserRecord,
+)
+from api.auth.store import AccountStore
+from graph.clock import utc_text
+from graph.errors import BadRequest, NotFound, Unauthenticated
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+COMPANY_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,200}$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "tga_"
+KEY_PREFIX = "tgk_"
+# Verifying against a throwaway hash when the user is unknown keeps timing from telling
+# which usernames exist.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_at: str
+    token_type: str = "bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new API key: `key` is shown once and never stored."""
+
+    info: ApiKeyInfo
+    key: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuthService:
+    """Manage accounts and turn credentials into principals."""
+
+    def __init__(
+        self, store: AccountStore, token_minutes: int = 60, hasher: PasswordHasher | None = None
+    ) -> None:
+        self._store = store
+        self._token_life = timedelta(minutes=token_minutes)
+        self._hasher = hasher or _hasher
+
+    # -- companies -----------------------------------------------------------------------------
+
+    def put_company(
+        self, company: str, name: str, kind: str, share_lot_ids: bool = False
+    ) -> Company:
+        """Register or update a partner company."""
+        if not COMPANY_ID.match(company):
+            raise BadRequest("company: 1-200 printable characters, no '/'")
+        if kind not in ("supplier", "customer"):
+            raise BadRequest('kind must be "supplier" or "customer"')
+        known = self._store.company(company)
+        record = Company(
+            company,
+            name.strip() or company,
+            kind,
+            share_lot_ids,
+            known.created_at if known else utc_text(_now()),
+        )
+        self._store.put_company(record)
+        return record
+
+    def companies(self) -> list[Company]:
+        return self._store.companies()
+
+    def company(self, company: str) -> Company:
+        found = self._store.company(company)
+        if found is None:
+            raise NotFound(f"no company {company!r}")
+        return found
+
+    # -- users ---------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        role: Role | str,
+        company: str | None = None,
+        site: str | None = None,
+    ) -> UserInfo:
+        """Create a user; a supplier or customer must be bound to a registered company."""
+        if not USERNAME.match(username):
+            raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
+        try:
+            role = Role(role)
+        except ValueError as error:
+            roles = ", ".join(r.value for r in Role)
+            raise BadRequest(f"role must be one of {roles}") from error
+        if len(password) < MIN_PASSWORD:
+            raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
+        if role in COMPANY_ROLES:
+            if company is None:
+                raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
+            known = self._store.company(company)
+            if known is None:
+                raise BadRequest(f"no company {company!r}: register it first")
+            if known.kind != role.value:
+                raise BadRequest(f"company {company!r} is a {known.kind}, not a {role.value}")
+        elif company is not None:
+            raise BadRequest(f"a {role.value} user is not bound to a company")
+        info = UserInfo(username, role, company, site, False, utc_text(_now()))
+        self._store.add_user(UserRecord(info, self._hasher.hash(password)))
+        return info
+
+    def users(self) -> list[UserInfo]:
+        return [record.info for record in self._store.users()]
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        if not self._store.set_disabled(username, disabled):
+            raise NotFound(f"no user {username!r}")
+
+    def has_admin(self) -> bool:
+        return any(user.role == Role.ADMIN and not user.disabled for user in self.users())
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> IssuedToken:
+        """Check a password and issue a short-lived access token."""
+        record = self._store.user(username)
+        try:
+            self._hasher.verify(record.password_hash if record else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError) as error:
+            raise Unauthenticated("wrong username or password") from error
+        if record is None:
+            raise Unauthenticated("wrong username or password")
+        if record.info.disabled:
+            raise Unauthenticated("this account is disabled")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = utc_text(_now() + self._token_life)
+        self._store.drop_expired_tokens(utc_text(_now()))
+        self._store.add_token(TokenRecord(_digest(token), username, expires))
+        return IssuedToken(token, expires)
+
+    def principal_from_token(self, token: str) -> Principal:
+        """Return who holds this access token, or raise Unauthenticated."""
+        record = self._store.token(_digest(token)) if token.startswith(TOKEN_PREFIX) else None
+        if record is None or record.expires_at <= utc_text(_now()):
+            raise Unauthenticated("the access token is unknown or expired: log in again")
+        return self._active(record.username, via="token")
+
+    def create_key(self, username: str, label: str = "") -> IssuedKey:
+        """Create an API key for a user; the key is returned once."""
+        if self._store.user(username) is None:
+            raise NotFound(f"no user {username!r}")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        info = ApiKeyInfo(key_id, username, label[:200], utc_text(_now()), None)
+        self._store.add_key(ApiKeyRecord(info, _digest(secret)))
+        return IssuedKey(info, f"{KEY_PREFIX}{key_id}_{secret}")
+
+    def keys(self, username: str | None = None) -> list[ApiKeyInfo]:
+        return [record.info for record in self._store.keys(username)]
+
+    def revoke_key(self, key_id: str) -> None:
+        if not self._store.revoke_key(key_id, utc_text(_now())):
+            raise NotFound(f"no live API key {key_id!r}")
+
+    def principal_from_key(self, raw: str) -> Principal:
+        """Return whose API key this is, or raise Unauthenticated."""
+        key_id, _, secret = raw.removeprefix(KEY_PREFIX).partition("_")
+        record = self._store.key(key_id) if raw.startswith(KEY_PREFIX) and secret else None
+        valid = record is not None and hmac.compare_digest(record.secret_hash, _digest(secret))
+        if record is None or not valid or record.info.revoked_at is not None:
+            raise Unauthenticated("the API key is unknown or revoked")
+        return self._active(record.info.username, via="api_key")
+
+    def principal_of(self, username: str) -> Principal:
+        """Return the principal of a local user (for the command line, which runs as them)."""
+        return self._active(username, via="cli")
+
+    def _active(self, username: str, via: str) -> Principal:
+        record = self._store.user(username)
+        if record is None or record.info.disabled:
+            raise Unauthenticated("this account is disabled or gone")
+        info = record.info
+        return Principal(info.username, info.role, info.company, info.site, via)

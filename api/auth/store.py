@@ -1,0 +1,55 @@
+"""The account store port: users, API keys, access tokens and partner companies."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from api.auth.models import ApiKeyRecord, Company, TokenRecord, UserRecord
+
+
+class AccountStore(Protocol):
+    """Persistence for accounts; lives in the same database as the graph."""
+
+    def add_user(self, user: UserRecord) -> None:
+        """Insert a user; raise Conflict if the username is taken."""
+        ...
+
+    def user(self, username: str) -> UserRecord | None: ...
+
+    def users(self) -> list[UserRecord]:
+        """Return every user, ordered by username."""
+        ...
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Set the flag; return False if there is no such user."""
+        ...
+
+    def add_key(self, key: ApiKeyRecord) -> None: ...
+
+    def key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    def keys(self, username: str | None) -> list[ApiKeyRecord]:
+        """Return keys (of one user, or all), ordered by creation time then id."""
+        ...
+
+    def revoke_key(self, key_id: str, at: str) -> bool:
+        """Mark a live key revoked; return False if there is no such live key."""
+        ...
+
+    def add_token(self, token: TokenRecord) -> None: ...
+
+    def token(self, token_hash: str) -> TokenRecord | None: ...
+
+    def drop_expired_tokens(self, now: str) -> int: ...
+
+    def put_company(self, company: Company) -> None:
+        """Insert or replace a company's profile."""
+        ...
+
+    def company(self, company: str) -> Company | None: ...
+
+    def companies(self) -> list[Company]:
+        """Return every company, ordered by id."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,165 @@
+"""The account commands of the CLI: init, users, keys, companies.
+
+They act on the store directly, as the operator of the server does; no login is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+
+from api.auth.models import Role
+from api.deps import Services
+from graph.errors import BadRequest, Conflict
+
+Opener = Callable[[argparse.Namespace], Services]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
+    """Add `init`, `users`, `keys` and `companies` to the command line."""
+
+    def command(
+        parser: argparse.ArgumentParser, work: Callable[[Services, argparse.Namespace], int]
+    ) -> None:
+        parser.add_argument(
+            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
+        )
+
+        def run(args: argparse.Namespace) -> int:
+            services = opener(args)
+            try:
+                return work(services, args)
+            finally:
+                services.close()
+
+        parser.set_defaults(func=run)
+
+    init = commands.add_parser("init", help="create the first admin (password from stdin)")
+    init.add_argument("username")
+    init.add_argument("--password-stdin", action="store_true", required=True)
+    command(init, _init)
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add", help="add a user (password from stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--company", help="the company a supplier or customer user acts for")
+    add.add_argument("--site", help="the site an operator works at")
+    add.add_argument("--password-stdin", action="store_true", required=True)
+    command(add, _users_add)
+    listing = users.add_parser("list", help="list users")
+    listing.add_argument("--json", action="store_true")
+    command(listing, _users_list)
+    for verb in ("disable", "enable"):
+        toggle = users.add_parser(verb, help=f"{verb} a user")
+        toggle.add_argument("username")
+        command(toggle, _users_disable if verb == "disable" else _users_enable)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = keys.add_parser("create", help="create an API key (printed once)")
+    create.add_argument("--user", required=True)
+    create.add_argument("--label", default="")
+    command(create, _keys_create)
+    revoke = keys.add_parser("revoke", help="revoke an API key")
+    revoke.add_argument("key_id")
+    command(revoke, _keys_revoke)
+    keys_list = keys.add_parser("list", help="list API keys (never their secrets)")
+    keys_list.add_argument("--user")
+    command(keys_list, _keys_list)
+
+    companies = commands.add_parser("companies", help="manage partner companies").add_subparsers(
+        dest="action", required=True
+    )
+    put = companies.add_parser("add", help="register a supplier or customer (or update it)")
+    put.add_argument("company")
+    put.add_argument("--kind", required=True, choices=["supplier", "customer"])
+    put.add_argument("--name", default="")
+    put.add_argument("--share-lot-ids", action="store_true", help="let a supplier see lot ids")
+    command(put, _companies_add)
+    command(companies.add_parser("list", help="list partner companies"), _companies_list)
+
+
+def _password() -> str:
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise BadRequest("no password on standard input")
+    return password
+
+
+def _init(services: Services, args: argparse.Namespace) -> int:
+    if services.auth.has_admin():
+        raise Conflict("an admin exists already: use `tracegraph users add` as that admin")
+    services.auth.add_user(args.username, _password(), Role.ADMIN)
+    print(f"admin {args.username!r} created")
+    return 0
+
+
+def _users_add(services: Services, args: argparse.Namespace) -> int:
+    user = services.auth.add_user(args.username, _password(), args.role, args.company, args.site)
+    print(f"user {user.username!r} added as {user.role.value}")
+    return 0
+
+
+def _users_list(services: Services, args: argparse.Namespace) -> int:
+    users = services.auth.users()
+    if args.json:
+        print(json.dumps([asdict(u) for u in users], indent=2))
+        return 0
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        scope = u.company or u.site or ""
+        print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
+    return 0
+
+
+def _users_disable(services: Services, args: argparse.Namespace) -> int:
+    services.auth.set_disabled(args.username, True)
+    print(f"user {args.username!r} disabled")
+    return 0
+
+
+def _users_enable(services: Services, args: argparse.Namespace) -> int:
+    services.auth.set_disabled(args.username, False)
+    print(f"user {args.username!r} enabled")
+    return 0
+
+
+def _keys_create(services: Services, args: argparse.Namespace) -> int:
+    issued = services.auth.create_key(args.user, args.label)
+    print(f"key id {issued.info.key_id} for {issued.info.username}; the key (shown once):")
+    print(issued.key)
+    return 0
+
+
+def _keys_revoke(services: Services, args: argparse.Namespace) -> int:
+    services.auth.revoke_key(args.key_id)
+    print(f"key {args.key_id} revoked")
+    return 0
+
+
+def _keys_list(services: Services, args: argparse.Namespace) -> int:
+    for key in services.auth.keys(args.user):
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "live"
+        print(f"{key.key_id}  {key.username:<20} {key.label:<20} {state}")
+    return 0
+
+
+def _companies_add(services: Services, args: argparse.Namespace) -> int:
+    company = services.auth.put_company(args.company, args.name, args.kind, args.share_lot_ids)
+    print(f"{company.kind} {company.company!r} registered")
+    return 0
+
+
+def _companies_list(services: Services, _: argparse.Namespace) -> int:
+    for c in services.auth.companies():
+        print(
+            f"{c.company:<20} {c.kind:<9} {c.name}{'  (lot ids shared)' if c.share_lot_ids else ''}"
+        )
+    return 0

@@ -1,0 +1,1 @@
+"""The GraphQL read side (strawberry): recall queries over the genealogy graph."""

@@ -1,0 +1,49 @@
+"""Per-request GraphQL context: the caller's scoped services and DataLoaders.
+
+Loaders batch every node and neighbour lookup of one request into one store call per tick, so
+nested fields never cost a round trip per node; they read through Access, so nested fields are
+filtered exactly like top-level ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import Depends, Request
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from api.access import Access
+from api.deps import access
+from graph.store import EdgeView, NodeView
+
+
+class Context(BaseContext):
+    """What every resolver gets: `access` for the caller and the request's loaders."""
+
+    def __init__(self, request_access: Access) -> None:
+        super().__init__()
+        self.access = request_access
+        self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
+        self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
+
+    async def _load_nodes(self, gids: Sequence[str]) -> list[NodeView | None]:
+        found = await asyncio.to_thread(self.access.nodes, list(gids))
+        return [found.get(gid) for gid in gids]
+
+    async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
+        edges = await asyncio.to_thread(self.access.links, list(gids))
+        touching: dict[str, list[EdgeView]] = {gid: [] for gid in gids}
+        for edge in edges:
+            for end in {edge.src, edge.dst}:
+                if end in touching:
+                    touching[end].append(edge)
+        return [touching[gid] for gid in gids]
+
+
+def get_context(request: Request, scoped: Annotated[Access, Depends(access)]) -> Context:
+    """Build the context of one GraphQL request (authentication happens in `access`)."""
+    request.state.graphql = True
+    return Context(scoped)

@@ -1,0 +1,305 @@
+"""GraphQL node types: one per kind of node in the genealogy graph, with their neighbours."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from graph.store import EdgeView, NodeView
+
+
+def _text(view: NodeView, name: str) -> str | None:
+    value = view.attrs.get(name)
+    return None if value is None else str(value)
+
+
+@strawberry.type(description="A relationship between two nodes: material flow or context.")
+class Link:
+    edge: strawberry.Private[EdgeView]
+
+    @strawberry.field(description="SPLIT_INTO, MERGED_INTO, CONSUMED_BY, SHIPPED_IN, ON, ...")
+    def type(self) -> str:
+        return self.edge.type
+
+    @strawberry.field(description="Global id of the source (material flows from it).")
+    def source_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.src)
+
+    @strawberry.field(description="Global id of the target.")
+    def target_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.dst)
+
+    @strawberry.field(description="Exact decimal quantity, as text.")
+    def qty(self) -> str | None:
+        return None if self.edge.qty is None else format(self.edge.qty, "f")
+
+    @strawberry.field(description="The event that recorded it.")
+    def event(self) -> str:
+        return self.edge.event
+
+    @strawberry.field(description="When it happened (UTC).")
+    def at(self) -> str:
+        return self.edge.at
+
+    @strawberry.field
+    async def source(self, info: Info[Context, None]) -> Node | None:
+        return to_node(await info.context.nodes.load(self.edge.src))
+
+    @strawberry.field
+    async def target(self, info: Info[Context, None]) -> Node | None:
+        return to_node(await info.context.nodes.load(self.edge.dst))
+
+
+async def _links(
+    info: Info[Context, None], gid: str, *, into: bool, types: tuple[str, ...] = ()
+) -> list[Link]:
+    edges = await info.context.links.load(gid)
+    chosen = [
+        e
+        for e in edges
+        if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
+    ]
+    return [Link(edge=e) for e in sorted(chosen, key=lambda e: (e.at, e.src, e.dst))]
+
+
+@strawberry.interface(description="Any node; `id` is its global id `kind:key`.")
+class Node:
+    view: strawberry.Private[NodeView]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.view.gid)
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.view.kind
+
+    @strawberry.field(description="Every stored property, as JSON (only what the caller may see).")
+    def properties(self) -> JSON:
+        return JSON(dict(self.view.attrs))
+
+    @strawberry.field(description="Edges into this node: what it came from.")
+    async def inputs(self, info: Info[Context, None]) -> list[Link]:
+        return await _links(info, self.view.gid, into=True)
+
+    @strawberry.field(description="Edges out of this node: what it went into.")
+    async def outputs(self, info: Info[Context, None]) -> list[Link]:
+        return await _links(info, self.view.gid, into=False)
+
+
+@strawberry.interface(description="A lot or a serial: material with a part, quantity and status.")
+class Item(Node):
+    @strawberry.field
+    def part(self) -> str | None:
+        return _text(self.view, "part")
+
+    @strawberry.field(description="Quantity made, exact decimal as text.")
+    def qty(self) -> str | None:
+        return _text(self.view, "qty")
+
+    @strawberry.field(description="Quantity not yet consumed or shipped.")
+    def available(self) -> str | None:
+        return _text(self.view, "available")
+
+    @strawberry.field
+    def unit(self) -> str | None:
+        return _text(self.view, "unit")
+
+    @strawberry.field(description="released, quarantined, recalled, scrapped (or none yet).")
+    def status(self) -> str | None:
+        return _text(self.view, "status")
+
+    @strawberry.field
+    def site(self) -> str | None:
+        return _text(self.view, "site")
+
+    @strawberry.field
+    def created_at(self) -> str | None:
+        return _text(self.view, "created_at")
+
+    @strawberry.field(description="The event that made it.")
+    def created_by(self) -> str | None:
+        return _text(self.view, "created_by")
+
+    @strawberry.field(description="Secondary marks struck on it.")
+    async def marks(self, info: Info[Context, None]) -> list[SecondaryMark]:
+        links = await _links(info, self.view.gid, into=True, types=("MARKS",))
+        nodes = [to_node(await info.context.nodes.load(link.edge.src)) for link in links]
+        return [n for n in nodes if isinstance(n, SecondaryMark)]
+
+    @strawberry.field(description="Carts it was loaded into.")
+    async def carts(self, info: Info[Context, None]) -> list[Cart]:
+        links = await _links(info, self.view.gid, into=False, types=("IN_CART",))
+        nodes = [to_node(await info.context.nodes.load(link.edge.dst)) for link in links]
+        return [n for n in nodes if isinstance(n, Cart)]
+
+
+@strawberry.type
+class Lot(Item):
+    @strawberry.field
+    def lot(self) -> str:
+        return str(self.view.attrs["key"])
+
+    @strawberry.field(description="Supplier, for a lot received from one.")
+    def supplier(self) -> str | None:
+        return _text(self.view, "supplier")
+
+    @strawberry.field
+    def supplier_lot(self) -> str | None:
+        return _text(self.view, "supplier_lot")
+
+
+@strawberry.type
+class Serial(Item):
+    @strawberry.field
+    def serial(self) -> str:
+        return str(self.view.attrs["key"])
+
+
+@strawberry.type
+class SupplierLot(Node):
+    @strawberry.field
+    def supplier(self) -> str | None:
+        return _text(self.view, "supplier")
+
+    @strawberry.field
+    def supplier_lot(self) -> str | None:
+        return _text(self.view, "supplier_lot")
+
+    @strawberry.field
+    def part(self) -> str | None:
+        return _text(self.view, "part")
+
+
+@strawberry.type
+class ProcessStep(Node):
+    @strawberry.field
+    def step(self) -> str:
+        return str(self.view.attrs["key"])
+
+    @strawberry.field
+    def operation(self) -> str | None:
+        return _text(self.view, "operation")
+
+    @strawberry.field
+    def operator(self) -> str | None:
+        return _text(self.view, "operator")
+
+    @strawberry.field
+    def work_order(self) -> str | None:
+        return _text(self.view, "work_order")
+
+    @strawberry.field
+    def started_at(self) -> str | None:
+        return _text(self.view, "started_at")
+
+    @strawberry.field
+    def finished_at(self) -> str | None:
+        return _text(self.view, "finished_at")
+
+    @strawberry.field
+    def params(self) -> JSON | None:
+        raw = _text(self.view, "params")
+        return None if raw is None else json.loads(raw)
+
+    @strawberry.field
+    async def equipment(self, info: Info[Context, None]) -> Equipment | None:
+        links = await _links(info, self.view.gid, into=False, types=("ON",))
+        for link in links:
+            node = to_node(await info.context.nodes.load(link.edge.dst))
+            if isinstance(node, Equipment):
+                return node
+        return None
+
+
+@strawberry.type
+class Shipment(Node):
+    @strawberry.field
+    def shipment(self) -> str:
+        return str(self.view.attrs["key"])
+
+    @strawberry.field(description="The customer, where the caller may see it.")
+    def customer(self) -> str | None:
+        return _text(self.view, "customer")
+
+    @strawberry.field
+    def qty(self) -> str | None:
+        return _text(self.view, "qty")
+
+    @strawberry.field
+    def shipped_at(self) -> str | None:
+        return _text(self.view, "created_at")
+
+
+@strawberry.type
+class Company(Node):
+    @strawberry.field
+    def company(self) -> str:
+        return str(self.view.attrs["key"])
+
+
+@strawberry.type
+class Equipment(Node):
+    @strawberry.field
+    def equipment(self) -> str:
+        return str(self.view.attrs["key"])
+
+
+@strawberry.type
+class Cart(Node):
+    @strawberry.field
+    def cart(self) -> str:
+        return str(self.view.attrs["key"])
+
+
+@strawberry.type
+class SecondaryMark(Node):
+    @strawberry.field
+    def code(self) -> str:
+        return str(self.view.attrs["key"])
+
+    @strawberry.field
+    def scheme(self) -> str | None:
+        return _text(self.view, "scheme")
+
+    @strawberry.field(description="The lot or serial it marks.")
+    async def marks(self, info: Info[Context, None]) -> Node | None:
+        links = await _links(info, self.view.gid, into=False, types=("MARKS",))
+        return to_node(await info.context.nodes.load(links[0].edge.dst)) if links else None
+
+
+NODE_TYPES: dict[str, Any] = {
+    "lot": Lot,
+    "serial": Serial,
+    "supplier_lot": SupplierLot,
+    "step": ProcessStep,
+    "shipment": Shipment,
+    "company": Company,
+    "equipment": Equipment,
+    "cart": Cart,
+    "mark": SecondaryMark,
+}
+ALL_TYPES = (
+    Lot,
+    Serial,
+    SupplierLot,
+    ProcessStep,
+    Shipment,
+    Company,
+    Equipment,
+    Cart,
+    SecondaryMark,
+)
+
+
+def to_node(view: NodeView | None) -> Node | None:
+    """Wrap a node view in its GraphQL type."""
+    if view is None or view.kind not in NODE_TYPES:
+        return None
+    node: Node = NODE_TYPES[view.kind](view=view)
+    return node

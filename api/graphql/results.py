@@ -1,0 +1,275 @@
+"""GraphQL result types: traces with cursor pages, impact and origin summaries, typed errors."""
+
+from __future__ import annotations
+
+import base64
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.nodes import Link, Node, Shipment, SupplierLot
+from graph.analysis import Affected, Contribution
+from graph.trace import Trace as TraceResult
+from graph.trace import TraceNode
+
+
+@strawberry.enum
+class Direction(Enum):
+    UP = "up"
+    DOWN = "down"
+
+
+def cursor_of(offset: int) -> str:
+    """Encode a position in a result as an opaque cursor."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def offset_of(cursor: str | None) -> int:
+    """Decode a cursor back to the position after which the next page starts."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "o" and value.isdigit():
+            return int(value) + 1
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValueError("not a cursor from this API")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node reached by a trace.")
+class TraceEntry:
+    node: Node
+    depth: int
+    exposure: float | None = strawberry.field(
+        description="Downstream: probability one unit carries the root's material (1 = certain)."
+    )
+    share: float | None = strawberry.field(description="Upstream: the share this node contributed.")
+
+
+@strawberry.type
+class TraceEntryEdge:
+    cursor: str
+    node: TraceEntry
+
+
+@strawberry.type
+class TraceEntryConnection:
+    edges: list[TraceEntryEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class LinkEdge:
+    cursor: str
+    node: Link
+
+
+@strawberry.type
+class LinkConnection:
+    edges: list[LinkEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+MAX_PAGE = 1000
+
+
+def _page(total: int, first: int, after: str | None) -> tuple[int, int]:
+    start = offset_of(after)
+    size = max(0, min(first, MAX_PAGE))
+    return start, min(total, start + size)
+
+
+@strawberry.type(description="A trace: nodes in BFS order (depth, id) and the edges between them.")
+class Trace:
+    result: strawberry.Private[TraceResult]
+    wrap: strawberry.Private[dict[str, Node]]
+
+    @strawberry.field
+    def root(self) -> strawberry.ID:
+        return strawberry.ID(self.result.root)
+
+    @strawberry.field
+    def direction(self) -> Direction:
+        return Direction.UP if self.result.direction == "up" else Direction.DOWN
+
+    @strawberry.field(description=f"Nodes, a page at a time (at most {MAX_PAGE}).")
+    def nodes(self, first: int = 100, after: str | None = None) -> TraceEntryConnection:
+        entries = [n for n in self.result.nodes if n.id in self.wrap]
+        start, end = _page(len(entries), first, after)
+        return TraceEntryConnection(
+            edges=[
+                TraceEntryEdge(cursor=cursor_of(i), node=_entry(entries[i], self.wrap))
+                for i in range(start, end)
+            ],
+            page_info=PageInfo(
+                has_next_page=end < len(entries),
+                end_cursor=cursor_of(end - 1) if end > start else None,
+            ),
+            total_count=len(entries),
+        )
+
+    @strawberry.field(description=f"Edges, a page at a time (at most {MAX_PAGE}).")
+    def links(self, first: int = 100, after: str | None = None) -> LinkConnection:
+        edges = self.result.edges
+        start, end = _page(len(edges), first, after)
+        return LinkConnection(
+            edges=[
+                LinkEdge(cursor=cursor_of(i), node=Link(edge=edges[i])) for i in range(start, end)
+            ],
+            page_info=PageInfo(
+                has_next_page=end < len(edges),
+                end_cursor=cursor_of(end - 1) if end > start else None,
+            ),
+            total_count=len(edges),
+        )
+
+
+def _entry(node: TraceNode, wrap: dict[str, Node]) -> TraceEntry:
+    return TraceEntry(
+        node=wrap[node.id], depth=node.depth, exposure=node.exposure, share=node.share
+    )
+
+
+@strawberry.type(description="An affected item: exposure 1.0 certainly contains, less may contain.")
+class AffectedItem:
+    node: Node
+    exposure: float
+    certain: bool
+    qty: str | None
+    available: str | None = strawberry.field(description="Still in the plant.")
+    shipped: str = strawberry.field(description="Quantity of it shipped out.")
+
+
+def affected(item: Affected, node: Node) -> AffectedItem:
+    """Build the GraphQL view of one affected item."""
+    return AffectedItem(
+        node=node,
+        exposure=item.exposure,
+        certain=item.certain,
+        qty=None if item.qty is None else format(item.qty, "f"),
+        available=None if item.available is None else format(item.available, "f"),
+        shipped=format(item.shipped, "f"),
+    )
+
+
+@strawberry.type
+class ImpactTotals:
+    lots: int
+    serials: int
+    shipments: int
+    customers: int
+    certain: int
+    may_contain: int
+    in_plant_qty: str
+    shipped_qty: str
+
+
+@strawberry.type(description="What a suspect item reached: the first answer a recall needs.")
+class Impact:
+    root: strawberry.ID
+    lots: list[AffectedItem]
+    serials: list[AffectedItem]
+    shipments: list[AffectedItem]
+    customers: list[AffectedItem]
+    totals: ImpactTotals
+
+
+@strawberry.type
+class Contributor:
+    node: Node
+    share: float
+
+
+def contributor(item: Contribution, node: Node) -> Contributor:
+    """Build the GraphQL view of one upstream contributor."""
+    return Contributor(node=node, share=item.share)
+
+
+@strawberry.type(description="What went into an item: supplier lots, steps, machines, people.")
+class Origin:
+    root: strawberry.ID
+    supplier_lots: list[Contributor]
+    steps: list[Contributor]
+    equipment: list[str]
+    operators: list[str]
+
+
+@strawberry.type
+class StepRun:
+    step: Node
+    inputs: list[Link]
+    outputs: list[Link]
+
+
+@strawberry.type(description="One material path between two items.")
+class MaterialPath:
+    node_ids: list[strawberry.ID]
+    links: list[Link]
+
+
+@strawberry.type(description="Where one of a supplier's lots went, as the plant shares it.")
+class SupplierLotUse:
+    supplier_lot: SupplierLot
+    received_qty: str
+    items_by_kind: JSON
+    statuses: JSON
+    stages: JSON = strawberry.field(description="Process steps reached, by operation.")
+    shipments: int
+    under_investigation: bool
+
+
+@strawberry.type
+class ReceivedShipment:
+    shipment: Shipment
+    items: list[Node]
+
+
+@strawberry.type
+class EventOutcome:
+    event_id: str
+    status: str
+
+
+@strawberry.type
+class IngestSuccess:
+    created: int
+    duplicates: int
+    results: list[EventOutcome]
+
+
+@strawberry.type
+class EventProblem:
+    index: int
+    event_id: str | None
+    field: str
+    code: str
+    message: str
+
+
+@strawberry.type(description="The batch was refused; nothing of it was written.")
+class IngestRejected:
+    code: str
+    message: str
+    problems: list[EventProblem]
+
+
+IngestResult = Annotated[IngestSuccess | IngestRejected, strawberry.union("IngestResult")]
+
+
+@strawberry.type
+class Me:
+    username: str
+    role: str
+    company: str | None
+    site: str | None

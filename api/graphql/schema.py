@@ -1,0 +1,264 @@
+"""The GraphQL schema: recall queries, scoped views for partners, and ingest.
+
+Resolvers are thin: they call Access (which applies the caller's role and scope) off the event
+loop and wrap what comes back. Expected failures come back typed (IngestRejected) or as null
+(not found, which is also what out-of-scope ids look like); a role that may not ask gets an
+error with `extensions.code` FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
+from api.graphql.results import (
+    Contributor,
+    Direction,
+    EventOutcome,
+    EventProblem,
+    Impact,
+    ImpactTotals,
+    IngestRejected,
+    IngestResult,
+    IngestSuccess,
+    MaterialPath,
+    Me,
+    Origin,
+    ReceivedShipment,
+    StepRun,
+    SupplierLotUse,
+    Trace,
+    affected,
+    contributor,
+)
+from graph.errors import DomainError, NotFound
+from graph.store import NodeView
+from graph.trace import TraceNode
+from ingest.errors import BatchRejected
+from ingest.parse import events_of
+
+T = TypeVar("T")
+MAX_DEPTH = 12
+
+
+async def _run(info: Info[Context, None], work: Callable[[], T]) -> T | None:
+    """Run blocking service work off the loop; not found is None, other refusals are errors."""
+    try:
+        return await asyncio.to_thread(work)
+    except NotFound:
+        return None
+    except DomainError as error:
+        raise GraphQLError(
+            error.message, extensions={"code": error.code.upper(), "status": error.status_code}
+        ) from error
+
+
+def _wrap(node: TraceNode) -> Node:
+    wrapped = to_node(NodeView(node.id, node.kind, node.attrs))
+    assert wrapped is not None
+    return wrapped
+
+
+def _node_of(view: NodeView) -> Node:
+    wrapped = to_node(view)
+    assert wrapped is not None
+    return wrapped
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Any node by global id (lot:L-1, serial:SN-9, ...); null if unknown."
+    )
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        return to_node(await _run(info, lambda: info.context.access.node(str(id))))
+
+    @strawberry.field(description="Trace up (where from) or down (where used).")
+    async def trace(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        direction: Direction,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Trace | None:
+        result = await _run(
+            info,
+            lambda: info.context.access.trace(
+                str(id), direction.value, max_depth=max_depth, as_of=as_of
+            ),
+        )
+        if result is None:
+            return None
+        return Trace(result=result, wrap={n.id: _wrap(n) for n in result.nodes})
+
+    @strawberry.field(description="What a suspect item reached, with exposure and quantities.")
+    async def impact(
+        self, info: Info[Context, None], id: strawberry.ID, as_of: datetime | None = None
+    ) -> Impact | None:
+        found = await _run(info, lambda: info.context.access.impact(str(id), as_of))
+        if found is None:
+            return None
+
+        def items(group: list[Any]) -> list[Any]:
+            return [affected(item, _wrap(item.node)) for item in group]
+
+        totals = found.totals
+        return Impact(
+            root=strawberry.ID(found.root),
+            lots=items(found.lots),
+            serials=items(found.serials),
+            shipments=items(found.shipments),
+            customers=items(found.customers),
+            totals=ImpactTotals(
+                lots=totals.lots,
+                serials=totals.serials,
+                shipments=totals.shipments,
+                customers=totals.customers,
+                certain=totals.certain,
+                may_contain=totals.may_contain,
+                in_plant_qty=format(totals.in_plant_qty, "f"),
+                shipped_qty=format(totals.shipped_qty, "f"),
+            ),
+        )
+
+    @strawberry.field(
+        description="What went into an item: supplier lots, steps, equipment, operators."
+    )
+    async def where_from(self, info: Info[Context, None], id: strawberry.ID) -> Origin | None:
+        found = await _run(info, lambda: info.context.access.where_from(str(id)))
+        if found is None:
+            return None
+        wrap: Callable[[Any], Contributor] = lambda c: contributor(c, _wrap(c.node))  # noqa: E731
+        return Origin(
+            root=strawberry.ID(found.root),
+            supplier_lots=[wrap(c) for c in found.supplier_lots],
+            steps=[wrap(c) for c in found.steps],
+            equipment=found.equipment,
+            operators=found.operators,
+        )
+
+    @strawberry.field(description="What was processed on an equipment between two times.")
+    async def equipment_window(
+        self,
+        info: Info[Context, None],
+        equipment: strawberry.ID,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> list[StepRun]:
+        uses = await _run(
+            info, lambda: info.context.access.equipment_window(str(equipment), from_, to)
+        )
+        return [
+            StepRun(
+                step=_node_of(use.step),
+                inputs=[Link(edge=e) for e in use.inputs],
+                outputs=[Link(edge=e) for e in use.outputs],
+            )
+            for use in uses or []
+        ]
+
+    @strawberry.field(description="The material paths that connect one item to another.")
+    async def explain(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
+    ) -> list[MaterialPath]:
+        found = await _run(info, lambda: info.context.access.explain(str(from_), str(to)))
+        return [
+            MaterialPath(
+                node_ids=[strawberry.ID(n) for n in path.nodes],
+                links=[Link(edge=e) for e in path.edges],
+            )
+            for path in found or []
+        ]
+
+    @strawberry.field(description="For suppliers: where each of your lots went, as shared.")
+    async def supplier_lots(self, info: Info[Context, None]) -> list[SupplierLotUse]:
+        uses = await _run(info, info.context.access.supplier_lots)
+        return [
+            SupplierLotUse(
+                supplier_lot=SupplierLot(view=use.node),
+                received_qty=use.received_qty,
+                items_by_kind=JSON(use.items_by_kind),
+                statuses=JSON(use.statuses),
+                stages=JSON(use.stages),
+                shipments=use.shipments,
+                under_investigation=use.under_investigation,
+            )
+            for use in uses or []
+        ]
+
+    @strawberry.field(
+        description="For customers: your shipments and what was in them, with status."
+    )
+    async def received(self, info: Info[Context, None]) -> list[ReceivedShipment]:
+        found = await _run(info, info.context.access.received)
+        return [
+            ReceivedShipment(
+                shipment=Shipment(view=r.shipment), items=[_node_of(v) for v in r.items]
+            )
+            for r in found or []
+        ]
+
+    @strawberry.field(description="Who you are.")
+    def me(self, info: Info[Context, None]) -> Me:
+        who = info.context.access.principal
+        return Me(username=who.username, role=who.role.value, company=who.company, site=who.site)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ingest a batch of events atomically, as over REST.")
+    async def ingest(self, info: Info[Context, None], events: JSON) -> IngestResult:
+        try:
+            raw = events_of(events)
+            report = await asyncio.to_thread(info.context.access.ingest, raw)
+        except BatchRejected as error:
+            return IngestRejected(
+                code=error.code,
+                message=error.message,
+                problems=[
+                    EventProblem(
+                        index=p.index,
+                        event_id=p.event_id,
+                        field=p.field,
+                        code=p.code,
+                        message=p.message,
+                    )
+                    for p in error.problems
+                ],
+            )
+        except DomainError as error:
+            raise GraphQLError(
+                error.message, extensions={"code": error.code.upper(), "status": error.status_code}
+            ) from error
+        return IngestSuccess(
+            created=report.created,
+            duplicates=report.duplicates,
+            results=[EventOutcome(event_id=r.event_id, status=r.status) for r in report.results],
+        )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=list(ALL_TYPES),
+    extensions=[
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxAliasesLimiter, max_alias_count=30),
+        partial(MaxTokensLimiter, max_token_count=4000),
+    ],
+)

@@ -1,0 +1,162 @@
+"""Summaries built on traces: impact (what a source reached), origin (what went into an item),
+and the material paths that explain how one item reaches another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from graph.store import EdgeView
+from graph.trace import Trace, TraceNode
+
+CERTAIN = 1.0 - 1e-9
+MAX_PATHS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """One reached item: `exposure` 1.0 means it certainly carries the source."""
+
+    node: TraceNode
+    exposure: float
+    qty: Decimal | None
+    available: Decimal | None
+    shipped: Decimal
+
+    @property
+    def certain(self) -> bool:
+        return self.exposure >= CERTAIN
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactTotals:
+    lots: int
+    serials: int
+    shipments: int
+    customers: int
+    certain: int
+    may_contain: int
+    in_plant_qty: Decimal
+    shipped_qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    root: str
+    lots: list[Affected]
+    serials: list[Affected]
+    shipments: list[Affected]
+    customers: list[Affected]
+    totals: ImpactTotals
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    node: TraceNode
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    root: str
+    supplier_lots: list[Contribution]
+    steps: list[Contribution]
+    equipment: list[str]
+    operators: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    nodes: list[str]
+    edges: list[EdgeView] = field(default_factory=list)
+
+
+def _decimal(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def impact(trace: Trace) -> Impact:
+    """Summarise a downstream trace for a recall analyst: what is affected, how sure, how much."""
+    shipped: dict[str, Decimal] = {}
+    for edge in trace.edges:
+        if edge.type == "SHIPPED_IN" and edge.qty is not None:
+            shipped[edge.src] = shipped.get(edge.src, Decimal(0)) + edge.qty
+    groups: dict[str, list[Affected]] = {"lot": [], "serial": [], "shipment": [], "company": []}
+    for node in trace.nodes:
+        if node.id == trace.root or node.kind not in groups or not node.exposure:
+            continue
+        groups[node.kind].append(
+            Affected(
+                node,
+                node.exposure,
+                _decimal(node.attrs.get("qty")),
+                _decimal(node.attrs.get("available")),
+                shipped.get(node.id, Decimal(0)),
+            )
+        )
+    for items in groups.values():
+        items.sort(key=lambda item: (-item.exposure, item.node.id))
+    material = groups["lot"] + groups["serial"]
+    totals = ImpactTotals(
+        lots=len(groups["lot"]),
+        serials=len(groups["serial"]),
+        shipments=len(groups["shipment"]),
+        customers=len(groups["company"]),
+        certain=sum(1 for item in material if item.certain),
+        may_contain=sum(1 for item in material if not item.certain),
+        in_plant_qty=sum((item.available or Decimal(0) for item in material), Decimal(0)),
+        shipped_qty=sum(shipped.values(), Decimal(0)),
+    )
+    return Impact(
+        trace.root, groups["lot"], groups["serial"], groups["shipment"], groups["company"], totals
+    )
+
+
+def origin(trace: Trace) -> Origin:
+    """Summarise an upstream trace: supplier lots and steps with their shares, machines, people."""
+    suppliers = [Contribution(n, n.share or 0.0) for n in trace.nodes if n.kind == "supplier_lot"]
+    steps = [Contribution(n, n.share or 0.0) for n in trace.nodes if n.kind == "step"]
+    suppliers.sort(key=lambda c: (-c.share, c.node.id))
+    steps.sort(key=lambda c: (c.node.attrs.get("started_at", ""), c.node.id))
+    equipment = sorted(
+        {str(c.node.attrs["equipment"]) for c in steps if "equipment" in c.node.attrs}
+    )
+    operators = sorted({str(c.node.attrs["operator"]) for c in steps if "operator" in c.node.attrs})
+    return Origin(trace.root, suppliers, steps, equipment, operators)
+
+
+def paths(trace: Trace, target: str, limit: int = MAX_PATHS) -> list[Path]:
+    """Return up to `limit` material paths from a downstream trace's root to `target`."""
+    outgoing: dict[str, list[EdgeView]] = {}
+    incoming: dict[str, list[EdgeView]] = {}
+    for edge in trace.edges:
+        outgoing.setdefault(edge.src, []).append(edge)
+        incoming.setdefault(edge.dst, []).append(edge)
+    # Keep only nodes from which the target can be reached, so the search never wanders.
+    leads = {target}
+    stack = [target]
+    while stack:
+        for edge in incoming.get(stack.pop(), ()):
+            if edge.src not in leads:
+                leads.add(edge.src)
+                stack.append(edge.src)
+    if trace.root not in leads:
+        return []
+    found: list[Path] = []
+
+    def walk(node: str, route: list[EdgeView]) -> Iterator[Path]:
+        if node == target:
+            yield Path([trace.root, *(e.dst for e in route)], list(route))
+            return
+        for edge in sorted(outgoing.get(node, ()), key=lambda e: (e.dst, e.type)):
+            if edge.dst in leads:
+                route.append(edge)
+                yield from walk(edge.dst, route)
+                route.pop()
+
+    for path in walk(trace.root, []):
+        found.append(path)
+        if len(found) >= limit:
+            break
+    return found

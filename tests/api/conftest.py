@@ -1,0 +1,57 @@
+"""An app on real embedded stores, seeded with a small demo plant and one account per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.service import AuthService
+from api.demo_accounts import DEMO_ACCOUNTS, seed_demo_accounts
+from api.deps import Services
+from api.settings import Settings
+from graph.embedded_store import EmbeddedStore
+from ingest.demo_plant import DemoPlant
+
+# Argon2 at its default cost is meant to be slow; tests log in hundreds of times.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORDS = {account.role.value: (account.username, account.password) for account in DEMO_ACCOUNTS}
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    path = tmp_path / "api.db"
+    accounts = EmbeddedAccountStore(path)
+    built = Services.for_stores(
+        EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER)
+    )
+    seed_demo_accounts(built.auth)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def plant(services: Services) -> Services:
+    for batch in DemoPlant(size=900, seed=3).batches(1000):
+        services.ingest.ingest(batch)
+    return services
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    app = create_app(Settings(store=services.store.url), services)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def login(client: TestClient, role: str) -> dict[str, str]:
+    """Return the headers of a logged-in demo user of `role`."""
+    username, password = PASSWORDS[role]
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -1,0 +1,129 @@
+"""Logging in, API keys, and what happens without or with wrong credentials."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import login
+
+PROTECTED = [
+    ("GET", "/api/v1/trace?id=lot:L-1"),
+    ("GET", "/api/v1/nodes/lot:L-1"),
+    ("GET", "/api/v1/equipment/LATHE-1/window?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"),
+    ("POST", "/api/v1/events"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/admin/users"),
+    ("POST", "/graphql"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_no_credentials_is_401(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path, json={"query": "{ me { username } }"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    bad = client.request(method, path, headers={"Authorization": "Bearer tga_forged"})
+    assert bad.status_code == 401
+
+
+def test_login_and_me(client: TestClient) -> None:
+    me = client.get("/api/v1/me", headers=login(client, "supplier")).json()
+    assert me == {"username": "acme", "role": "supplier", "company": "ACME-STEEL", "site": None}
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client: TestClient) -> None:
+    wrong = client.post(
+        "/api/v1/auth/token", data={"username": "ana", "password": "nope-nope-nope"}
+    )
+    unknown = client.post(
+        "/api/v1/auth/token", data={"username": "zed", "password": "nope-nope-nope"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+def test_disabling_a_user_stops_their_token(client: TestClient) -> None:
+    token = login(client, "analyst")
+    admin = login(client, "admin")
+    assert client.post("/api/v1/admin/users/ana/disable", headers=admin).status_code == 200
+    assert client.get("/api/v1/me", headers=token).status_code == 401
+    refused = client.post(
+        "/api/v1/auth/token", data={"username": "ana", "password": "demo-analyst-pass"}
+    )
+    assert refused.status_code == 401
+    client.post("/api/v1/admin/users/ana/enable", headers=admin)
+    assert client.get("/api/v1/me", headers=token).status_code == 200
+
+
+def test_api_keys_are_shown_once_and_can_be_revoked(client: TestClient) -> None:
+    admin = login(client, "admin")
+    created = client.post(
+        "/api/v1/admin/keys", json={"username": "otto", "label": "scanner 3"}, headers=admin
+    )
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert client.get("/api/v1/me", headers={"X-API-Key": key}).json()["username"] == "otto"
+    listed = client.get("/api/v1/admin/keys", headers=admin).json()
+    assert [k["label"] for k in listed] == ["scanner 3"] and "key" not in listed[0]
+    assert key not in str(listed)
+    client.delete(f"/api/v1/admin/keys/{created.json()['key_id']}", headers=admin)
+    assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    tampered = key[:-2] + ("AA" if not key.endswith("AA") else "BB")
+    assert client.get("/api/v1/me", headers={"X-API-Key": tampered}).status_code == 401
+
+
+@pytest.mark.parametrize("role", ["analyst", "operator", "supplier", "customer"])
+def test_only_admins_administer(client: TestClient, role: str) -> None:
+    headers = login(client, role)
+    assert client.get("/api/v1/admin/users", headers=headers).status_code == 403
+    body = {"username": "mallory", "password": "long-enough-pass", "role": "admin"}
+    assert client.post("/api/v1/admin/users", json=body, headers=headers).status_code == 403
+    assert (
+        client.post("/api/v1/admin/keys", json={"username": "admin"}, headers=headers).status_code
+        == 403
+    )
+
+
+def test_admin_manages_users_and_companies(client: TestClient) -> None:
+    admin = login(client, "admin")
+    company = {"company": "TUBECO", "name": "Tube Co", "kind": "supplier"}
+    assert client.put("/api/v1/admin/companies", json=company, headers=admin).status_code == 200
+    user = {
+        "username": "tube",
+        "password": "tube-supplier-pass",
+        "role": "supplier",
+        "company": "TUBECO",
+    }
+    assert client.post("/api/v1/admin/users", json=user, headers=admin).status_code == 201
+    again = client.post("/api/v1/admin/users", json=user, headers=admin)
+    assert again.status_code == 409
+    unbound = dict(user, username="tube2", company=None)
+    assert (
+        "bound to a company"
+        in client.post("/api/v1/admin/users", json=unbound, headers=admin).json()["message"]
+    )
+    wrong_kind = dict(user, username="tube3", company="HOSP-NORTH")
+    assert client.post("/api/v1/admin/users", json=wrong_kind, headers=admin).status_code == 400
+    short = dict(user, username="tube4", password="short")
+    assert client.post("/api/v1/admin/users", json=short, headers=admin).status_code == 400
+
+
+def test_analyst_records_status_events_only(client: TestClient) -> None:
+    headers = login(client, "analyst")
+    receive = {
+        "event_id": "R-1",
+        "type": "receive",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "supplier": "S",
+        "supplier_lot": "A",
+        "part": "P",
+        "lot": "L-1",
+        "qty": "1",
+    }
+    assert client.post("/api/v1/events", json=[receive], headers=headers).status_code == 403
+    for role in ("supplier", "customer"):
+        assert (
+            client.post("/api/v1/events", json=[receive], headers=login(client, role)).status_code
+            == 403
+        )
