@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     trace.set_defaults(func=_trace)
 
     schema = commands.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("which", choices=["events"])
+    schema.add_argument("which", choices=["events", "graphql"])
     schema.set_defaults(func=_schema)
 
     rebuild = commands.add_parser("rebuild", help="rebuild the graph from the event log")
@@ -213,6 +213,11 @@ def _trace(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.which == "graphql":
+        from api.graphql.schema import schema as graphql_schema
+
+        print(graphql_schema.as_str())
+        return 0
     schema = TypeAdapter(Event).json_schema(by_alias=True)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -1,0 +1,251 @@
+"""The GraphQL API: answers, pages, typed errors, limits, batching, offline pages, audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+
+def gql(
+    client: TestClient, headers: dict[str, str], query: str, **variables: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def small(services: Services, events: Events) -> Services:
+    """A-1 (100) -> L-1, split 60/40; L-1b (40) + 10 of A-2 merged; a pin and a kit, shipped."""
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 100, supplier_lot="A-1"),
+            events.receive("L-2", 50, supplier_lot="A-2"),
+            events(
+                "split",
+                lot="L-1",
+                into=[{"lot": "L-1a", "qty": "60"}, {"lot": "L-1b", "qty": "40"}],
+            ),
+            events(
+                "merge",
+                from_=[{"lot": "L-1b", "qty": "40"}, {"lot": "L-2", "qty": "10"}],
+                into={"lot": "M-1"},
+            ),
+            events(
+                "process",
+                step="S-PIN",
+                operation="turn",
+                equipment="LATHE-1",
+                operator="ana",
+                inputs=[{"lot": "L-1a", "qty": "1"}],
+                outputs=[{"serial": "PIN-1", "part": "PIN"}],
+            ),
+            events(
+                "process",
+                step="S-KIT",
+                operation="assemble",
+                equipment="BENCH-1",
+                operator="bo",
+                inputs=[{"serial": "PIN-1"}, {"lot": "M-1", "qty": "1"}],
+                outputs=[{"serial": "KIT-1", "part": "KIT"}],
+            ),
+            events(
+                "ship",
+                shipment="SH-1",
+                customer="HOSP-NORTH",
+                items=[{"serial": "KIT-1"}, {"lot": "M-1", "qty": "5"}],
+            ),
+        ]
+    )
+    return services
+
+
+def test_impact_with_exposure_and_totals(client: TestClient, small: Services) -> None:
+    query = """query($id: ID!) { impact(id: $id) {
+        lots { node { id } exposure certain qty available shipped }
+        serials { node { id } exposure }
+        customers { node { id } exposure }
+        totals { lots serials shipments customers certain mayContain inPlantQty shippedQty } } }"""
+    impact = gql(client, login(client, "analyst"), query, id="supplier_lot:ACME/A-2")["data"][
+        "impact"
+    ]
+    assert impact["lots"] == [
+        {
+            "node": {"id": "lot:L-2"},
+            "exposure": 1.0,
+            "certain": True,
+            "qty": "50",
+            "available": "40",
+            "shipped": "0",
+        },
+        {
+            "node": {"id": "lot:M-1"},
+            "exposure": 0.2,
+            "certain": False,
+            "qty": "50",
+            "available": "44",
+            "shipped": "5",
+        },
+    ]
+    assert impact["serials"] == [{"node": {"id": "serial:KIT-1"}, "exposure": 0.2}]
+    assert impact["customers"] == [{"node": {"id": "company:HOSP-NORTH"}, "exposure": 0.2}]
+    assert impact["totals"] == {
+        "lots": 2,
+        "serials": 1,
+        "shipments": 1,
+        "customers": 1,
+        "certain": 1,
+        "mayContain": 2,
+        "inPlantQty": "84",
+        "shippedQty": "6",
+    }
+
+
+def test_where_from_and_explain(client: TestClient, small: Services) -> None:
+    headers = login(client, "analyst")
+    query = """{ whereFrom(id: "serial:KIT-1") {
+        supplierLots { node { id } share } steps { node { id } share } equipment operators } }"""
+    origin = gql(client, headers, query)["data"]["whereFrom"]
+    assert origin["supplierLots"] == [
+        {"node": {"id": "supplier_lot:ACME/A-1"}, "share": 1.0},
+        {"node": {"id": "supplier_lot:ACME/A-2"}, "share": 0.2},
+    ]
+    assert origin["equipment"] == ["BENCH-1", "LATHE-1"] and origin["operators"] == ["ana", "bo"]
+    paths = gql(
+        client,
+        headers,
+        '{ explain(from: "lot:L-1", to: "serial:KIT-1") { nodeIds links { type } } }',
+    )
+    routes = [p["nodeIds"] for p in paths["data"]["explain"]]
+    assert routes == [
+        ["lot:L-1", "lot:L-1a", "step:S-PIN", "serial:PIN-1", "step:S-KIT", "serial:KIT-1"],
+        ["lot:L-1", "lot:L-1b", "lot:M-1", "step:S-KIT", "serial:KIT-1"],
+    ]
+
+
+def test_trace_pages_cover_everything_once(client: TestClient, plant: Services) -> None:
+    headers = login(client, "analyst")
+    query = """query($after: String) {
+      trace(id: "supplier_lot:ACME-STEEL/H70001", direction: DOWN) {
+        nodes(first: 70, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor }
+          edges { cursor node { depth exposure node { id } } } } } }"""
+    seen: list[str] = []
+    after = None
+    while True:
+        page = gql(client, headers, query, after=after)["data"]["trace"]["nodes"]
+        seen += [edge["node"]["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    expected = [n.id for n in plant.traces.trace("supplier_lot:ACME-STEEL/H70001", "down").nodes]
+    assert seen == expected and page["totalCount"] == len(expected) > 140
+    bad = gql(client, headers, query, after="not-a-cursor")
+    assert "not a cursor" in bad["errors"][0]["message"]
+
+
+def test_ingest_mutation_returns_typed_results(client: TestClient, events: Events) -> None:
+    headers = login(client, "operator")
+    mutation = """mutation($events: JSON!) { ingest(events: $events) {
+        __typename ... on IngestSuccess { created duplicates results { eventId status } }
+        ... on IngestRejected { code message problems { index eventId field code message } } } }"""
+    ok = gql(client, headers, mutation, events=[events.receive("L-1", 5)])["data"]["ingest"]
+    assert ok == {
+        "__typename": "IngestSuccess",
+        "created": 1,
+        "duplicates": 0,
+        "results": [{"eventId": "E-1", "status": "created"}],
+    }
+    bad = gql(
+        client,
+        headers,
+        mutation,
+        events={"events": [events("split", lot="L-1", into=[{"lot": "L-9", "qty": "6"}])]},
+    )
+    rejected = bad["data"]["ingest"]
+    assert rejected["__typename"] == "IngestRejected" and rejected["code"] == "invalid_events"
+    assert rejected["problems"] == [
+        {
+            "index": 0,
+            "eventId": "E-2",
+            "field": "into",
+            "code": "over_consumption",
+            "message": 'takes 6 from lot "L-1", which holds only 5 ea',
+        }
+    ]
+    denied = gql(client, login(client, "customer"), mutation, events=[events.receive("L-7", 1)])
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_depth_and_alias_limits(client: TestClient) -> None:
+    headers = login(client, "analyst")
+    deep = '{ node(id: "lot:L-1") { ' + "outputs { target { " * 12 + "id" + " } }" * 12 + " } }"
+    body = gql(client, headers, deep)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f'a{i}: node(id: "lot:{i}") {{ id }}' for i in range(40)) + " }"
+    assert "aliases" in gql(client, headers, aliases)["errors"][0]["message"]
+
+
+def test_nested_fields_are_batched(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"nodes": 0, "links": 0}
+    for name in calls:
+        original = getattr(plant.store, name)
+
+        def counted(gids: list[str], original: Any = original, name: str = name) -> Any:
+            calls[name] += 1
+            return original(gids)
+
+        monkeypatch.setattr(plant.store, name, counted)
+    query = """{ trace(id: "lot:L00001-BAR", direction: DOWN, maxDepth: 3) { nodes(first: 200) {
+        edges { node { node {
+          id inputs { source { id kind } } outputs { target { id } } } } } } } }"""
+    body = gql(client, login(client, "analyst"), query)
+    entries = body["data"]["trace"]["nodes"]["edges"]
+    assert len(entries) > 15
+    assert calls["links"] == 1, "every node's links come from one batched call"
+    assert calls["nodes"] <= 2, "every linked node comes from one batched call per level"
+
+
+def test_docs_and_graphiql_need_no_network(client: TestClient) -> None:
+    for page in ("/docs", "/graphiql"):
+        html = client.get(page).text
+        external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+        assert external == [], f"{page} loads {external}"
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+            assert client.get(asset).status_code == 200, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "tracegraph"
+
+
+def test_every_request_is_audited(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        headers = login(client, "supplier")
+        gql(client, headers, "{ me { username } }")
+        client.get("/api/v1/admin/users", headers=headers)
+        client.get("/api/v1/me")
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    graphql = next(r for r in records if r["path"] == "/graphql")
+    assert (graphql["user"], graphql["role"], graphql["status"], graphql["outcome"]) == (
+        "acme",
+        "supplier",
+        200,
+        "ok",
+    )
+    denied = next(r for r in records if r["path"] == "/api/v1/admin/users")
+    assert (denied["user"], denied["status"], denied["outcome"]) == ("acme", 403, "denied")
+    anonymous = next(r for r in records if r["path"] == "/api/v1/me")
+    assert (anonymous["user"], anonymous["status"]) == (None, 401)
+    assert all("at" in r and "ms" in r for r in records)
