@@ -17,7 +17,7 @@ from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
 from api.render import trace_tree
 from api.settings import Settings, get_settings
-from graph.errors import BadRequest, DomainError, NotFound
+from graph.errors import BadRequest, DomainError, NotFound, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
 from ingest.demo_plant import DemoPlant
 from ingest.errors import BatchRejected
@@ -47,9 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadRequest as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except DomainError as error:
+    except StoreUnavailable as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()

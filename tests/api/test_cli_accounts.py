@@ -1,0 +1,88 @@
+"""init, users, keys and companies on the command line, on a real embedded store."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'accounts.db'}"
+
+
+def run(args: list[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(args)
+
+
+def test_init_users_and_keys(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            ["init", "root", "--password-stdin", "--store", store],
+            monkeypatch,
+            "first-admin-pass\n",
+        )
+        == 0
+    )
+    assert (
+        run(
+            ["init", "root2", "--password-stdin", "--store", store],
+            monkeypatch,
+            "first-admin-pass\n",
+        )
+        == 2
+    )
+    assert "an admin exists already" in capsys.readouterr().err
+    assert (
+        run(["companies", "add", "ACME", "--kind", "supplier", "--store", store], monkeypatch) == 0
+    )
+    add = [
+        "users",
+        "add",
+        "acme",
+        "--role",
+        "supplier",
+        "--company",
+        "ACME",
+        "--password-stdin",
+        "--store",
+        store,
+    ]
+    assert run(add, monkeypatch, "supplier-pass-123\n") == 0
+    unbound = ["users", "add", "x1", "--role", "customer", "--password-stdin", "--store", store]
+    assert run(unbound, monkeypatch, "customer-pass-123\n") == 2
+    assert "bound to a company" in capsys.readouterr().err
+    assert run(["users", "list", "--json", "--store", store], monkeypatch) == 0
+    users = json.loads(capsys.readouterr().out)
+    assert [(u["username"], u["role"], u["company"]) for u in users] == [
+        ("acme", "supplier", "ACME"),
+        ("root", "admin", None),
+    ]
+    assert (
+        run(
+            ["keys", "create", "--user", "acme", "--label", "portal", "--store", store], monkeypatch
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    key_id = lines[0].split()[2]
+    assert lines[1].startswith(f"tgk_{key_id}_")
+    assert run(["keys", "revoke", key_id, "--store", store], monkeypatch) == 0
+    assert run(["keys", "revoke", key_id, "--store", store], monkeypatch) == 1
+    assert run(["users", "disable", "acme", "--store", store], monkeypatch) == 0
+    assert run(["users", "disable", "nobody", "--store", store], monkeypatch) == 1
+
+
+def test_password_must_come_on_stdin(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "") == 2
+    assert "no password on standard input" in capsys.readouterr().err
