@@ -26,8 +26,12 @@ from graph.ids import gid as make_gid
 from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from ingest.errors import BatchRejected, Problem
+from ingest.models import ItemRef
 from ingest.parse import parse_events
 from ingest.service import IngestReport, IngestService
+from marking.models import IssuedMark, Resolution, ResolveQuery
+from marking.service import ACCESS as MARKING_ACCESS
+from marking.service import MarkingService
 
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -66,8 +70,10 @@ class Access:
         store: GraphStore,
         ingest: IngestService,
         auth: AuthService,
+        marking: MarkingService,
     ) -> None:
         self.principal = principal
+        self._marking = marking
         self._store = store
         self._ingest = ingest
         self._traces = TraceService(store)
@@ -275,6 +281,30 @@ class Access:
             ReceivedShipment(views[s], sorted(contents.get(s, []), key=lambda v: v.gid))
             for s in sorted(g for g in views if g.startswith("shipment:"))
         ]
+
+    # -- secondary marks -------------------------------------------------------------------------
+
+    def marking(self, action: str) -> MarkingService:
+        """Return the marking service if the caller's role may perform `action` on it."""
+        allowed = MARKING_ACCESS.get(action, frozenset()) | {Role.ADMIN.value}
+        if self.role.value not in allowed:
+            raise Forbidden(f"the {self.role.value} role may not {action.replace('_', ' ')}")
+        return self._marking
+
+    def resolve_mark(self, query: ResolveQuery) -> Resolution:
+        """Resolve a worn reading to candidates the caller may see."""
+        found = self.marking("resolve").resolve(query)
+        if self.role in READERS:
+            return found
+        visible = self.nodes([c.id for c in found.candidates])
+        kept = [c for c in found.candidates if c.id in visible]
+        return found.model_copy(update={"candidates": kept})
+
+    def issue_mark(self, target: ItemRef) -> IssuedMark:
+        """Issue the next free code of the target's scheme (operators at the target's site)."""
+        service = self.marking("issue_mark")
+        self.node(target.gid)  # out of scope is not found
+        return service.issue_mark(target, actor=self.principal.username)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from ingest.demo_plant import DemoPlant
 from ingest.errors import BatchRejected
 from ingest.models import Event
 from ingest.parse import read_body
+from marking.cli import register as register_mark
 from scheduler.cli import register as register_schedule
 
 EXIT_BAD_INPUT = 2
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     register_accounts(commands, _services)
     register_schedule(commands)
+    register_mark(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ from graph.errors import Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.service import IngestService
+from marking.service import MarkingService
 
 
 @dataclass
@@ -28,17 +29,20 @@ class Services:
     ingest: IngestService
     traces: TraceService
     auth: AuthService
+    marking: MarkingService
 
     @classmethod
     def for_stores(
         cls, store: GraphStore, accounts: AccountStore, auth: AuthService | None = None
     ) -> Services:
+        ingest = IngestService(store)
         return cls(
             store,
             accounts,
-            IngestService(store),
+            ingest,
             TraceService(store),
             auth or AuthService(accounts),
+            MarkingService(store, ingest),
         )
 
     @classmethod
@@ -56,7 +60,7 @@ class Services:
 
     def access(self, principal: Principal) -> Access:
         """Return the services as `principal` may use them."""
-        return Access(principal, self.store, self.ingest, self.auth)
+        return Access(principal, self.store, self.ingest, self.auth, self.marking)
 
     def close(self) -> None:
         self.store.close()

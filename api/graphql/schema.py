@@ -15,12 +15,13 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
 from api.graphql.results import (
     Contributor,
@@ -42,7 +43,8 @@ from api.graphql.results import (
     affected,
     contributor,
 )
-from graph.errors import DomainError, NotFound
+from api.graphql.run import as_graphql_error, run
+from graph.errors import DomainError
 from graph.store import NodeView
 from graph.trace import TraceNode
 from ingest.errors import BatchRejected
@@ -53,15 +55,8 @@ MAX_DEPTH = 12
 
 
 async def _run(info: Info[Context, None], work: Callable[[], T]) -> T | None:
-    """Run blocking service work off the loop; not found is None, other refusals are errors."""
-    try:
-        return await asyncio.to_thread(work)
-    except NotFound:
-        return None
-    except DomainError as error:
-        raise GraphQLError(
-            error.message, extensions={"code": error.code.upper(), "status": error.status_code}
-        ) from error
+    """Run blocking service work off the loop (see api.graphql.run)."""
+    return await run(work)
 
 
 def _wrap(node: TraceNode) -> Node:
@@ -242,9 +237,7 @@ class Mutation:
                 ],
             )
         except DomainError as error:
-            raise GraphQLError(
-                error.message, extensions={"code": error.code.upper(), "status": error.status_code}
-            ) from error
+            raise as_graphql_error(error) from error
         return IngestSuccess(
             created=report.created,
             duplicates=report.duplicates,
@@ -253,8 +246,8 @@ class Mutation:
 
 
 schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, MarkingQuery)),
+    mutation=merge_types("Mutation", (Mutation, MarkingMutation)),
     types=list(ALL_TYPES),
     extensions=[
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

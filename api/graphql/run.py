@@ -1,0 +1,37 @@
+"""Run blocking service work from a resolver, mapping domain errors the GraphQL way."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from graphql import GraphQLError
+from pydantic import ValidationError
+
+from graph.errors import DomainError, NotFound
+
+T = TypeVar("T")
+
+
+async def run(work: Callable[[], T]) -> T | None:
+    """Run `work` off the event loop; not found is None, other refusals are GraphQL errors."""
+    try:
+        return await asyncio.to_thread(work)
+    except NotFound:
+        return None
+    except DomainError as error:
+        raise as_graphql_error(error) from error
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise GraphQLError(
+            f"{field}: {first['msg']}", extensions={"code": "BAD_REQUEST", "status": 400}
+        ) from error
+
+
+def as_graphql_error(error: DomainError) -> GraphQLError:
+    """Render a domain error with its code and HTTP status in the extensions."""
+    return GraphQLError(
+        error.message, extensions={"code": error.code.upper(), "status": error.status_code}
+    )

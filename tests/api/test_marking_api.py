@@ -1,0 +1,87 @@
+"""Secondary marks over GraphQL: operators issue and resolve, analysts read, partners nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from marking.models import SchemeSpec
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+ISSUE = """mutation($serial: String) { issueMark(target: {serial: $serial}) {
+    code scheme target created } }"""
+RESOLVE = """query($mark: String) { resolveMark(mark: $mark) {
+    candidates { id confidence reason matches location } } }"""
+DECIDE = """{ markDecision(inputs: {wearRate: 0.2, failureRate: 0.05, life: 10, claim: 50000,
+    count: 20000, setupCost: 150000, runningCost: 50000}) { phi mark breakEvenCount } }"""
+
+
+def gql(client: TestClient, role: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=login(client, role)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def kits(services: Services, events: Events) -> Services:
+    services.marking.define_scheme(
+        SchemeSpec(name="KIT3", kind="sequential", length=3, check=False, parts=["KIT"])
+    )
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 2, part="KIT", site="PLANT-1"),
+            events("serialize", lot="L-1", serials=["K-1", "K-2"], site="PLANT-1"),
+        ]
+    )
+    return services
+
+
+def test_operator_issues_and_resolves(client: TestClient, kits: Services) -> None:
+    issued = gql(client, "operator", ISSUE, serial="K-1")["data"]["issueMark"]
+    assert issued == {"code": "AAA", "scheme": "KIT3", "target": "serial:K-1", "created": True}
+    again = gql(client, "operator", ISSUE, serial="K-1")["data"]["issueMark"]
+    assert again["code"] == "AAA" and again["created"] is False
+    assert gql(client, "operator", ISSUE, serial="K-2")["data"]["issueMark"]["code"] == "AAB"
+    exact = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
+    assert [(c["id"], c["confidence"]) for c in exact] == [("serial:K-1", 1.0)]
+    worn = gql(client, "analyst", RESOLVE, mark="AA?")["data"]["resolveMark"]["candidates"]
+    assert {c["id"] for c in worn} == {"serial:K-1", "serial:K-2"}
+
+
+def test_roles_for_marks(client: TestClient, kits: Services) -> None:
+    for role in ("supplier", "customer"):
+        for query, variables in (
+            (RESOLVE, {"mark": "AAA"}),
+            (ISSUE, {"serial": "K-1"}),
+            (DECIDE, {}),
+        ):
+            body = gql(client, role, query, **variables)
+            assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (role, query)
+    assert (
+        gql(client, "analyst", ISSUE, serial="K-1")["errors"][0]["extensions"]["code"]
+        == "FORBIDDEN"
+    )
+    decision = gql(client, "analyst", DECIDE)["data"]["markDecision"]
+    assert decision["mark"] is (decision["phi"] < 0)
+
+
+def test_issue_outside_the_operators_site_is_not_found(
+    client: TestClient, kits: Services, events: Events
+) -> None:
+    kits.ingest.ingest(
+        [
+            events.receive("L-2", 1, part="KIT", site="PLANT-2", supplier_lot="A-2"),
+            events("serialize", lot="L-2", serials=["K-9"], site="PLANT-2"),
+        ]
+    )
+    assert gql(client, "operator", ISSUE, serial="K-9")["data"]["issueMark"] is None
+    assert gql(client, "admin", ISSUE, serial="K-9")["data"]["issueMark"]["code"] == "AAA"
+    hidden = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
+    assert hidden == []
