@@ -19,11 +19,12 @@ from api.render import trace_tree
 from api.settings import Settings, get_settings
 from graph.errors import BadRequest, DomainError, NotFound, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
-from ingest.demo_plant import DemoPlant
+from ingest.demo_plant import KIT_MARKS, DemoPlant
 from ingest.errors import BatchRejected
 from ingest.models import Event
 from ingest.parse import read_body
 from marking.cli import register as register_mark
+from marking.models import SchemeSpec
 from scheduler.cli import register as register_schedule
 
 EXIT_BAD_INPUT = 2
@@ -155,6 +156,7 @@ def _demo(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="tracegraph-demo-"))
     args.store = f"sqlite:///{folder / 'demo.db'}"
     services = _services(args)
+    services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
     plant = DemoPlant(size=args.size, seed=args.seed)
     events = 0
     for batch in plant.batches(1000):

@@ -20,6 +20,14 @@ SUPPLIERS = {"bar": "ACME-STEEL", "rod": "TITAN-METALS", "granule": "POLYMED", "
 HOSPITALS = tuple(f"HOSP-{name}" for name in ("NORTH", "SOUTH", "EAST", "WEST", "CITY", "UNI"))
 LATHES = ("LATHE-1", "LATHE-2", "LATHE-3")
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY"  # no look-alikes: the marks are struck by hand
+# The kits' secondary marks: four letters of ALPHABET in sequence (register before ingesting).
+KIT_MARKS = {
+    "name": "KIT4",
+    "kind": "sequential",
+    "length": 4,
+    "alphabet": ALPHABET,
+    "parts": ["SCREW-KIT"],
+}
 
 
 @dataclass
