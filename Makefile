@@ -30,8 +30,13 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# The plant-scale run generates its plants (up to a million items) once into a scratch folder and
+# reuses them; it starts a local Neo4j unless NEO4J_URI names a scratch server (which it wipes).
+
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.core --out bench/results/core.md
+	$(BIN)/python -m bench.scale --out bench/results
 
 neo4j-fetch:
 	scripts/neo4j-local/neo4j-local fetch

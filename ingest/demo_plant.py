@@ -5,6 +5,12 @@ cutting, turning (on one of several lathes) and passivation (pairs of lots merge
 screws, mixes polymer granule lots and moulds handles, mills plates, assembles kits from
 components of different parts, marks them, and ships them to hospitals. Every event is valid by
 construction, so the same seed always yields the same plant, at any size.
+
+`scale=True` gives the shape benchmarks need at 10^4 to 10^6 items (the default output for a seed
+stays as it is): bar deliveries from a few dozen to a few thousand units, heats delivered more than
+once, granule left-overs mixed into the next campaign's blend, and extra levels (a heat treatment,
+a split before serialization) in some campaigns, so supplier lots feed from tens to thousands of
+items and genealogies run 6 to 12 items deep. Marks then have five letters.
 """
 
 from __future__ import annotations
@@ -44,10 +50,13 @@ class DemoPlant:
     size: int = 2000
     seed: int = 7
     items: int = 0
+    scale: bool = False
     _rng: random.Random = field(init=False)
     _clock: datetime = field(init=False)
     _count: int = field(init=False, default=0)
     _marks: int = field(init=False, default=0)
+    _leftovers: list[_Lot] = field(init=False, default_factory=list)
+    _heat: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -96,7 +105,7 @@ class DemoPlant:
     def _mark(self) -> str:
         self._marks += 1
         value, code = self._marks, ""
-        for _ in range(4):
+        for _ in range(5 if self.scale else 4):
             value, digit = divmod(value, len(ALPHABET))
             code = ALPHABET[digit] + code
         return code
@@ -131,14 +140,23 @@ class DemoPlant:
     def _campaign(self, c: int) -> Iterator[dict[str, Any]]:
         rng = self._rng
         tag = f"{c:05d}"
-        bar = self._lot(f"L{tag}-BAR", "BAR-316L", rng.randint(300, 600))
-        rod = self._lot(f"L{tag}-ROD", "ROD-TI6AL4V", rng.randint(40, 80))
+        if self.scale:
+            bar_qty = _delivery(rng)
+            rod_qty, tray_qty = max(40, bar_qty // 6), max(400, bar_qty // 3)
+            if c == 1 or rng.random() >= 0.3:  # else another delivery of the last heat
+                self._heat = c
+        else:
+            bar_qty = rng.randint(300, 600)
+            rod_qty, tray_qty = rng.randint(40, 80), 400
+            self._heat = c
+        bar = self._lot(f"L{tag}-BAR", "BAR-316L", bar_qty)
+        rod = self._lot(f"L{tag}-ROD", "ROD-TI6AL4V", rod_qty)
         granules = [self._lot(f"L{tag}-GR{i}", "PEEK-GRANULE", 50) for i in (1, 2)]
-        tray = self._lot(f"L{tag}-TRAY", "TRAY", 400)
+        tray = self._lot(f"L{tag}-TRAY", "TRAY", tray_qty)
         yield self._event(
             "receive",
             supplier=SUPPLIERS["bar"],
-            supplier_lot=f"H{70000 + c}",
+            supplier_lot=f"H{70000 + self._heat}",
             part=bar.part,
             lot=bar.lot,
             qty=str(bar.qty),
@@ -197,6 +215,16 @@ class DemoPlant:
                 [{"lot": body.lot, "part": body.part, "qty": str(body.qty)}],
                 equipment=rng.choice(LATHES),
             )
+            if self.scale and rng.random() < 0.3:
+                hardened = self._lot(f"{w.lot}-H", "SCREW-BODY", body.qty)
+                yield self._process(
+                    f"S{tag}-HEAT{i + 1}",
+                    "heat_treat",
+                    [{"lot": body.lot}],
+                    [{"lot": hardened.lot, "part": hardened.part, "qty": str(hardened.qty)}],
+                    equipment="OVEN-1",
+                )
+                body = hardened
             turned.append(body)
         screws: list[str] = []
         for i in range(0, len(turned), 2):
@@ -217,18 +245,37 @@ class DemoPlant:
                 [{"lot": done.lot, "part": done.part, "qty": str(done.qty)}],
                 equipment="PASS-1",
             )
-            serials = [f"SN{tag}{len(screws) + k:05d}" for k in range(done.qty)]
-            self.items += len(serials)
-            screws.extend(serials)
-            yield self._event("serialize", lot=done.lot, serials=serials)
+            portions = [done]
+            if self.scale and done.qty >= 20 and rng.random() < 0.3:
+                halves = _partition(rng, done.qty, 2)
+                portions = [
+                    self._lot(f"{done.lot}-{k + 1}", done.part, q) for k, q in enumerate(halves)
+                ]
+                yield self._event(
+                    "split",
+                    lot=done.lot,
+                    into=[{"lot": p.lot, "qty": str(p.qty)} for p in portions],
+                )
+            for portion in portions:
+                serials = [f"SN{tag}{len(screws) + k:05d}" for k in range(portion.qty)]
+                self.items += len(serials)
+                screws.extend(serials)
+                yield self._event("serialize", lot=portion.lot, serials=serials)
 
         # Polymer: two granule lots mixed, moulded into handles.
         blend = self._lot(f"L{tag}-BLEND", "PEEK-BLEND", 0)
         takes = [rng.randint(20, 50) for _ in granules]
-        blend.qty = sum(takes)
+        sources = list(zip(granules, takes, strict=True))
+        if self.scale:
+            # The rest of the last campaign's granules goes into this blend.
+            sources += [(g, g.qty) for g in self._leftovers if g.qty > 0]
+            self._leftovers = [
+                _Lot(g.lot, g.part, g.qty - q) for g, q in zip(granules, takes, strict=True)
+            ]
+        blend.qty = sum(q for _, q in sources)
         yield self._event(
             "mix",
-            from_=[{"lot": g.lot, "qty": str(q)} for g, q in zip(granules, takes, strict=True)],
+            from_=[{"lot": g.lot, "qty": str(q)} for g, q in sources],
             into={"lot": blend.lot, "part": blend.part},
         )
         handles = self._lot(f"L{tag}-HANDLE", "HANDLE", blend.qty * 4)
@@ -289,6 +336,16 @@ class DemoPlant:
                 items=items,
                 minutes=30,
             )
+
+
+def _delivery(rng: random.Random) -> int:
+    """Draw a bar delivery: mostly a few hundred units, some a few dozen, some thousands."""
+    band = rng.random()
+    if band < 0.3:
+        return rng.randint(24, 120)
+    if band < 0.85:
+        return rng.randint(300, 800)
+    return rng.randint(1500, 3000)
 
 
 def _partition(rng: random.Random, total: int, parts: int) -> list[int]:
