@@ -201,13 +201,12 @@ SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props, r.depth
 FROM temp.reach r CROSS JOIN nodes n ON n.nid = r.nid
 """
+# Row ids, not gids: the reached nodes' rows already give each row id its gid.
 REACHED_EDGES = """
-SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+SELECT e.src, e.dst, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM temp.reach r
 CROSS JOIN edges e ON e.src = r.nid AND e.flow = 1 AND e.at <= ?
 CROSS JOIN temp.reach r2 ON r2.nid = e.dst
-CROSS JOIN nodes s ON s.nid = e.src
-CROSS JOIN nodes d ON d.nid = e.dst
 """
 # CROSS JOIN fixes the loop order: SQLite has no statistics on the temp table and would
 # otherwise scan every edge.
@@ -315,6 +314,26 @@ def _node(row: Sequence[Any]) -> NodeView:
         created_by=row[9],
         props=json.loads(row[10]),
     )
+
+
+def _nodes(rows: Sequence[Sequence[Any]]) -> list[NodeView]:
+    """Decode many node rows; their props are parsed as one JSON array, not one call per row."""
+    props = json.loads("[" + ",".join(row[10] for row in rows) + "]")
+    return [
+        node_view(
+            row[1],
+            row[2],
+            part=row[3],
+            unit=row[4],
+            qty=decimal_or_none(row[5]),
+            consumed=decimal_or_none(row[6]),
+            status=row[7],
+            created_at=row[8],
+            created_by=row[9],
+            props=attrs,
+        )
+        for row, attrs in zip(rows, props, strict=True)
+    ]
 
 
 def _edge(row: Sequence[Any]) -> EdgeView:
@@ -554,13 +573,17 @@ class EmbeddedStore:
             walk = WALK_DOWN if direction == "down" else WALK_UP
             limit = NO_LIMIT if max_depth is None else max_depth
             conn.execute(walk, (found[0], limit, horizon))
-            depths: dict[str, int] = {}
-            nodes: dict[str, NodeView] = {}
-            for row in conn.execute(REACHED_NODES):
-                view = _node(row)
-                nodes[view.gid] = view
-                depths[view.gid] = row[-1]
-            edges = [_edge(row) for row in conn.execute(REACHED_EDGES, (horizon,))]
+            rows = conn.execute(REACHED_NODES).fetchall()
+            views = _nodes(rows)
+            nodes = {view.gid: view for view in views}
+            depths = {view.gid: row[-1] for view, row in zip(views, rows, strict=True)}
+            gids = {row[0]: view.gid for view, row in zip(views, rows, strict=True)}
+            edges = [
+                EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
+                for src, dst, kind, qty, share, part, at, event in conn.execute(
+                    REACHED_EDGES, (horizon,)
+                )
+            ]
             conn.execute(CLEAR_REACH)
             return Subgraph(nodes[root], depths, nodes, edges)
 
