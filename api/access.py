@@ -20,6 +20,7 @@ from typing import Any
 
 from api.auth.models import Principal, Role
 from api.auth.service import AuthService
+from api.recall import Case, Notice, RecallService
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
 from graph.errors import Forbidden, NotFound
 from graph.ids import gid as make_gid
@@ -74,6 +75,7 @@ class Access:
     ) -> None:
         self.principal = principal
         self._marking = marking
+        self._recalls = RecallService(store, ingest)
         self._store = store
         self._ingest = ingest
         self._traces = TraceService(store)
@@ -305,6 +307,47 @@ class Access:
         service = self.marking("issue_mark")
         self.node(target.gid)  # out of scope is not found
         return service.issue_mark(target, actor=self.principal.username)
+
+    # -- recall cases ----------------------------------------------------------------------------
+
+    def recalls(self) -> RecallService:
+        """Return the recall service for analysts and admins."""
+        self.require(READERS, "run recall cases")
+        return self._recalls
+
+    def recall_cases_about_me(self) -> list[Case]:
+        """Return, for a supplier, the cases that concern their lots (title and state only)."""
+        self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
+        links = self._store.links([make_gid("company", self.principal.company or "")])
+        mine = sorted({e.src for e in links if e.type == "FROM"})
+        cases = self._recalls.cases_about(mine)
+        return [
+            Case(
+                c.id,
+                c.title,
+                "",
+                c.state,
+                [s for s in c.suspects if s["id"] in mine],
+                None,
+                c.opened_at,
+            )
+            for c in cases
+        ]
+
+    def my_notices(self) -> list[Notice]:
+        """Return, for a customer, the recall notices sent to them."""
+        self.require(frozenset({Role.CUSTOMER}), "read recall notices")
+        return self._recalls.notices_to(self.principal.company or "")
+
+    def acknowledge(
+        self, notice_id: str, found: Decimal, returned: Decimal, note: str | None
+    ) -> Notice:
+        """Answer one of the caller's notices (customers; admins for them)."""
+        self.require(frozenset({Role.CUSTOMER, Role.ADMIN}), "answer recall notices")
+        notice = self._recalls.notice(notice_id)
+        if self.role == Role.CUSTOMER and notice.customer != self.principal.company:
+            raise NotFound(f"no notice {notice_id!r}")
+        return self._recalls.acknowledge(notice_id, found, returned, note, self.principal.username)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     props TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS nodes_created_by ON nodes (created_by) WHERE created_by IS NOT NULL;
+CREATE INDEX IF NOT EXISTS nodes_kind ON nodes (kind, gid);
 CREATE TABLE IF NOT EXISTS edges (
     src INTEGER NOT NULL,
     dst INTEGER NOT NULL,
@@ -134,6 +135,11 @@ CROSS JOIN nodes s ON s.nid = e.src CROSS JOIN nodes d ON d.nid = e.dst
 WHERE x.gid IN (SELECT value FROM json_each(?1))
 """
 NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
+NODES_OF_KIND = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n WHERE n.kind = ? ORDER BY n.gid LIMIT ?
+"""
 MAX_NID = "SELECT COALESCE(MAX(nid), 0) FROM nodes"
 INSERT_NODE = """
 INSERT INTO nodes (nid, gid, kind, part, unit, qty, consumed, created_by, created_at, props)
@@ -144,6 +150,8 @@ INSERT INTO edges (src, dst, type, flow, at, event, qty, share, part, until, com
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 SET_CONSUMED = "UPDATE nodes SET consumed = ? WHERE nid = ?"
+MERGE_PROPS = "UPDATE nodes SET props = json_patch(props, ?) WHERE gid = ?"
+NODE_PROPS = "SELECT gid, props FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
 CLOSE_CART = """
 UPDATE edges SET until = ?, closed_by = ?
 WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ?
@@ -377,6 +385,10 @@ class EmbeddedTx:
             )
         return found
 
+    def node_props(self, gids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = self._conn.execute(NODE_PROPS, (_ids(gids),)).fetchall()
+        return {gid: json.loads(props) for gid, props in rows}
+
     def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
         carts: dict[str, list[str]] = {}
         for lot, cart in self._conn.execute(OPEN_CARTS, (_ids(lots),)):
@@ -462,6 +474,10 @@ class EmbeddedTx:
                 for gid, value in changes.consumed.items()
                 if nid(gid, missing_ok=True) is not None
             ],
+        )
+        conn.executemany(
+            MERGE_PROPS,
+            [(json.dumps(props, sort_keys=True), gid) for gid, props in changes.props.items()],
         )
         if status_nids:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
@@ -560,6 +576,9 @@ class EmbeddedStore:
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         rows = self._conn().execute(LINKS, (_ids(gids),)).fetchall()
         return [_edge(row) for row in rows]
+
+    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
+        return [_node(row) for row in self._conn().execute(NODES_OF_KIND, (kind, limit))]
 
     def subgraph(
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None

@@ -15,6 +15,8 @@ KINDS: Final = (
     "equipment",
     "mark",
     "part",
+    "case",
+    "notice",
 )
 
 # Kinds that carry material and a quantity (lots) or one unit (serials).

@@ -51,6 +51,8 @@ LABELS: Final[dict[str, LiteralString]] = {
     "equipment": "Equipment",
     "mark": "SecondaryMark",
     "part": "Part",
+    "case": "RecallCase",
+    "notice": "Notice",
 }
 CORE_PROPERTIES: Final = frozenset(
     {"gid", "kind", "part", "unit", "qty", "consumed", "status", "created_by", "created_at"}
@@ -60,6 +62,7 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE CONSTRAINT node_gid IF NOT EXISTS FOR (n:Node) REQUIRE n.gid IS UNIQUE",
     "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.event_id IS UNIQUE",
     "CREATE INDEX node_created_by IF NOT EXISTS FOR (n:Node) ON (n.created_by)",
+    "CREATE INDEX node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
     "CREATE INDEX event_voids IF NOT EXISTS FOR (e:Event) ON (e.voids)",
     "CREATE INDEX event_seq IF NOT EXISTS FOR (e:Event) ON (e.seq)",
     "CREATE INDEX in_cart_event IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.event)",
@@ -103,6 +106,9 @@ RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by
 """
 NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
 NODES: Final = "UNWIND $gids AS g MATCH (n:Node {gid: g}) RETURN properties(n)"
+NODES_OF_KIND: Final = """
+MATCH (n:Node {kind: $kind}) RETURN properties(n) ORDER BY n.gid LIMIT $limit
+"""
 LINKS: Final = """
 UNWIND $gids AS g
 MATCH (:Node {gid: g})-[e]-(:Node)
@@ -141,6 +147,11 @@ DELETE r
 RETURN n.gid
 """
 DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
+MERGE_PROPS: Final = """
+UNWIND $rows AS r
+MATCH (n:Node {gid: r.gid})
+SET n += r.props
+"""
 SET_CONSUMED: Final = """
 UNWIND $rows AS r
 MATCH (n:Node {gid: r.gid})
@@ -354,6 +365,10 @@ class Neo4jTx:
             )
         return found
 
+    def node_props(self, gids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = self._tx.run(NODES, gids=list(gids)).values()
+        return {row[0]["gid"]: dict(row[0]) for row in rows}
+
     def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
         carts: dict[str, list[str]] = {}
         for lot, cart in self._tx.run(OPEN_CARTS, lots=list(lots)).values():
@@ -412,6 +427,9 @@ class Neo4jTx:
                 for gid, value in changes.consumed.items()
             ]
             tx.run(SET_CONSUMED, rows=consumed).consume()
+        if changes.props:
+            rows = [{"gid": gid, "props": props} for gid, props in changes.props.items()]
+            tx.run(MERGE_PROPS, rows=rows).consume()
         if status_gids:
             tx.run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
 
@@ -479,6 +497,13 @@ class Neo4jStore:
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         def run(tx: ManagedTransaction) -> list[EdgeView]:
             return [_edge(row) for row in tx.run(LINKS, gids=list(gids)).values()]
+
+        return self._read(run)
+
+    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
+        def run(tx: ManagedTransaction) -> list[NodeView]:
+            rows = tx.run(NODES_OF_KIND, kind=kind, limit=limit).values()
+            return [_node(row[0]) for row in rows]
 
         return self._read(run)
 

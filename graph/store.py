@@ -23,7 +23,7 @@ FLOW_TYPES: tuple[str, ...] = (
     "SHIPPED_TO",
 )
 # Context relationships: describe material, never carry it.
-CONTEXT_TYPES: tuple[str, ...] = ("ON", "MARKS", "IN_CART", "FROM")
+CONTEXT_TYPES: tuple[str, ...] = ("ON", "MARKS", "IN_CART", "FROM", "NOTICE", "TO", "SUSPECTS")
 EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
 
 
@@ -132,7 +132,8 @@ class Changes:
     """Everything one batch writes, applied by a store in a single transaction.
 
     Order of application: voided events' projections are removed first, then nodes, edges, cart
-    closes and status rows are added, then `consumed` values are set and statuses recomputed.
+    closes and status rows are added, then `consumed` values and `props` are set and statuses
+    recomputed.
     """
 
     events: list[EventRow] = field(default_factory=list)
@@ -142,6 +143,8 @@ class Changes:
     cart_closes: list[CartClose] = field(default_factory=list)
     consumed: dict[str, Decimal] = field(default_factory=dict)
     voided: list[VoidRow] = field(default_factory=list)
+    # Properties merged into existing nodes (recall cases and notices change state).
+    props: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (
@@ -152,6 +155,7 @@ class Changes:
             or self.cart_closes
             or self.consumed
             or self.voided
+            or self.props
         )
 
 
@@ -202,6 +206,10 @@ class WriteTx(Protocol):
 
     def items(self, gids: Sequence[str]) -> dict[str, ItemState]: ...
 
+    def node_props(self, gids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Return the properties of the nodes that exist among `gids`."""
+        ...
+
     def open_carts(self, lots: Sequence[str]) -> dict[str, list[str]]:
         """Return, per lot, the carts it is in now (open IN_CART intervals)."""
         ...
@@ -240,6 +248,10 @@ class GraphStore(Protocol):
 
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         """Return every flow and context edge touching any of `gids`, each once."""
+        ...
+
+    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
+        """Return up to `limit` nodes of one kind, ordered by id (for short lists: cases)."""
         ...
 
     def subgraph(

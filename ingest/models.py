@@ -230,6 +230,84 @@ class Void(Envelope):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# A node id (`kind:key`) as a suspect of a recall case.
+NodeId = Annotated[
+    str, StringConstraints(min_length=3, max_length=420, pattern=r"^[a-z_]+:[^\x00-\x1f\x7f]+$")
+]
+
+
+class Suspect(Strict):
+    """What a recall case suspects: a node, or an equipment over a time window."""
+
+    id: NodeId
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _window_for_equipment(self) -> Self:
+        kind = self.id.partition(":")[0]
+        if kind not in ("lot", "serial", "supplier_lot", "step", "equipment"):
+            raise ValueError("a suspect is a lot, serial, supplier_lot, step or equipment")
+        if (kind == "equipment") != (self.from_ is not None and self.to is not None):
+            raise ValueError(
+                'an equipment suspect needs "from" and "to"; other suspects take neither'
+            )
+        if self.from_ and self.to and self.to < self.from_:
+            raise ValueError('"to" is before "from"')
+        return self
+
+
+class RecallState(StrEnum):
+    OPEN = "open"
+    SCOPED = "scoped"
+    HOLDING = "holding"
+    NOTIFYING = "notifying"
+    CLOSED = "closed"
+
+
+class RecallOpen(Envelope):
+    type: Literal["recall_open"]
+    case: Id
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason: Reason
+    suspects: Annotated[list[Suspect], Field(min_length=1, max_length=100)]
+
+
+class RecallScope(Envelope):
+    """Replace a case's suspects (narrow or widen it); the diff in scope is reported."""
+
+    type: Literal["recall_scope"]
+    case: Id
+    reason: Reason
+    suspects: Annotated[list[Suspect], Field(min_length=1, max_length=100)]
+
+
+class RecallStateChange(Envelope):
+    type: Literal["recall_state"]
+    case: Id
+    state: RecallState
+    reason: Reason
+
+
+class RecallNotice(Envelope):
+    type: Literal["recall_notice"]
+    case: Id
+    notice: Id
+    customer: CompanyId
+    message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class RecallAck(Envelope):
+    """A customer's answer to a notice: how much of it they found and sent back."""
+
+    type: Literal["recall_ack"]
+    notice: Id
+    found_qty: Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28)]
+    returned_qty: Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28)]
+    note: Text | None = None
+
+
 Event = Annotated[
     Receive
     | Split
@@ -242,7 +320,12 @@ Event = Annotated[
     | CartLoad
     | CartUnload
     | Mark
-    | Void,
+    | Void
+    | RecallOpen
+    | RecallScope
+    | RecallStateChange
+    | RecallNotice
+    | RecallAck,
     Field(discriminator="type"),
 ]
 
@@ -259,6 +342,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "cart_unload",
     "mark",
     "void",
+    "recall_open",
+    "recall_scope",
+    "recall_state",
+    "recall_notice",
+    "recall_ack",
 )
 
 

@@ -35,16 +35,24 @@ from ingest.models import (
     Merge,
     Mix,
     Process,
+    RecallAck,
+    RecallNotice,
+    RecallOpen,
+    RecallScope,
+    RecallState,
+    RecallStateChange,
     Receive,
     Serialize,
     SetStatus,
     Ship,
     Split,
+    Suspect,
     Void,
 )
 from ingest.parse import EVENT_ADAPTER
 from marking.schemes import Scheme, family_scheme, index_text
 
+RecallEvent = RecallOpen | RecallScope | RecallStateChange | RecallNotice | RecallAck
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
@@ -130,6 +138,7 @@ class Planner:
         self._voided: set[str] = set()
         self.changes = Changes()
         self.problems: list[Problem] = []
+        self._props: dict[str, dict[str, str]] = {}  # properties of cases and notices, as changed
         self._marks: _MarkBook | None = None  # secondary marks: loaded at the first mark event
 
     # -- public -------------------------------------------------------------------------------
@@ -337,8 +346,10 @@ class Planner:
             self._cart_unload(step, event)
         elif isinstance(event, Mark):
             self._mark(step, event)
-        else:
+        elif isinstance(event, Void):
             self._void(step, event)
+        else:
+            self._recall(step, event)
 
     # -- event types ----------------------------------------------------------------------------
 
@@ -672,6 +683,13 @@ class Planner:
         if stored is None:
             step.fail("voids", "unknown_event", f'event "{target_id}" does not exist')
             return
+        if stored.type.startswith("recall_"):
+            step.fail(
+                "voids",
+                "void_of_recall",
+                f'event "{target_id}" is part of a recall case: correct it with new recall events',
+            )
+            return
         if stored.type == "void":
             step.fail(
                 "voids",
@@ -755,6 +773,145 @@ class Planner:
         book.take(mark, item.gid, event.event_id)
         return props
 
+    # -- recall cases -----------------------------------------------------------------------------
+
+    def _recall(self, step: _Step, event: RecallEvent) -> None:
+        if isinstance(event, RecallOpen):
+            self._recall_open(step, event)
+        elif isinstance(event, RecallScope):
+            case = self._open_case(step, event.case)
+            if case is not None and self._suspects_exist(step, event.suspects):
+                scoped = {
+                    "suspects": suspects_json(event.suspects),
+                    "scoped_by": step.event.event_id,
+                }
+                self._merge_props(case, scoped)
+                self._suspect_links(step, case, event.suspects)
+        elif isinstance(event, RecallStateChange):
+            self._recall_state(step, event)
+        elif isinstance(event, RecallNotice):
+            self._recall_notice(step, event)
+        else:
+            self._recall_ack(step, event)
+
+    def _recall_open(self, step: _Step, event: RecallOpen) -> None:
+        case = gid("case", event.case)
+        fresh = self._require_new(step, "case", case)
+        if not self._suspects_exist(step, event.suspects) or not fresh:
+            return
+        props = {
+            "title": event.title,
+            "reason": event.reason,
+            "suspects": suspects_json(event.suspects),
+            "state": RecallState.OPEN.value,
+        }
+        if event.actor is not None:
+            props["opened_by"] = event.actor
+        self._create(step, self._node(step, "case", event.case, props=props))
+        self._suspect_links(step, case, event.suspects)
+
+    def _suspect_links(self, step: _Step, case: str, suspects: Sequence[Suspect]) -> None:
+        """Link a case to what it suspects, so a supplier finds the cases about their lots."""
+        for suspect in sorted({s.id for s in suspects}):
+            self._edge(step, case, suspect, "SUSPECTS")
+
+    def _suspects_exist(self, step: _Step, suspects: Sequence[Suspect]) -> bool:
+        ok = True
+        for i, suspect in enumerate(suspects):
+            if self._get(suspect.id) is None:
+                step.fail(
+                    f"suspects[{i}].id", "unknown_item", f"{_describe(suspect.id)} does not exist"
+                )
+                ok = False
+            else:
+                self._touch(step, suspect.id)
+        return ok
+
+    def _open_case(self, step: _Step, case_id: str) -> str | None:
+        """Return the global id of a case that may still change, or record why not."""
+        case = gid("case", case_id)
+        if self._require(step, "case", case, "case") is None:
+            return None
+        if self._case_props(case).get("state") == RecallState.CLOSED.value:
+            step.fail("case", "case_closed", f"{_describe(case)} is closed: open a new case")
+            return None
+        return case
+
+    def _case_props(self, node_gid: str) -> dict[str, str]:
+        known = self._props.get(node_gid)
+        if known is None:
+            found = self._tx.node_props([node_gid]).get(node_gid, {})
+            known = self._props[node_gid] = dict(found)
+        return known
+
+    def _merge_props(self, node_gid: str, props: dict[str, str]) -> None:
+        self._case_props(node_gid).update(props)
+        self.changes.props.setdefault(node_gid, {}).update(props)
+
+    def _recall_state(self, step: _Step, event: RecallStateChange) -> None:
+        case = self._open_case(step, event.case)
+        if case is None:
+            return
+        now = RecallState(self._case_props(case).get("state", RecallState.OPEN.value))
+        order = list(RecallState)
+        if order.index(event.state) < order.index(now):
+            step.fail(
+                "state",
+                "state_order",
+                f'{_describe(case)} is "{now}": it cannot go back to "{event.state}"',
+            )
+            return
+        self._merge_props(case, {"state": event.state.value, f"{event.state.value}_at": step.at})
+
+    def _recall_notice(self, step: _Step, event: RecallNotice) -> None:
+        case = self._open_case(step, event.case)
+        notice = gid("notice", event.notice)
+        company = gid("company", event.customer)
+        fresh = self._require_new(step, "notice", notice)
+        customer = self._require(step, "customer", company, "company")
+        if case is None or customer is None or not fresh:
+            return
+        props = {
+            "case": event.case,
+            "customer": event.customer,
+            "message": event.message,
+            "state": "sent",
+        }
+        self._create(step, self._node(step, "notice", event.notice, props=props))
+        self._edge(step, case, notice, "NOTICE")
+        self._edge(step, notice, company, "TO")
+
+    def _recall_ack(self, step: _Step, event: RecallAck) -> None:
+        notice = gid("notice", event.notice)
+        if self._require(step, "notice", notice, "notice") is None:
+            return
+        case = gid("case", self._case_props(notice).get("case", ""))
+        if self._case_props(case).get("state") == RecallState.CLOSED.value:
+            step.fail("notice", "case_closed", f"{_describe(case)} is closed")
+            return
+        answer = {
+            "state": "acknowledged",
+            "found_qty": format(event.found_qty, "f"),
+            "returned_qty": format(event.returned_qty, "f"),
+            "acknowledged_at": step.at,
+        }
+        if event.actor is not None:
+            answer["acknowledged_by"] = event.actor
+        if event.note is not None:
+            answer["ack_note"] = event.note
+        self._merge_props(notice, answer)
+
+
+def suspects_json(suspects: Sequence[Suspect]) -> str:
+    """Store a case's suspects as canonical JSON: ids, and windows in UTC."""
+    rows = []
+    for suspect in suspects:
+        row = {"id": suspect.id}
+        if suspect.from_ is not None and suspect.to is not None:
+            row |= {"from": utc_text(suspect.from_), "to": utc_text(suspect.to)}
+        rows.append(row)
+    return json.dumps(rows, sort_keys=True)
+
 
 def site_of(event: Event) -> dict[str, str]:
     """Return the site property an event gives the nodes it creates (operators are site-scoped)."""
@@ -792,6 +949,10 @@ def _creations(event: Event) -> list[str]:
         return [gid("serial", serial) for serial in event.serials]
     if isinstance(event, Ship):
         return [gid("shipment", event.shipment)]
+    if isinstance(event, RecallOpen):
+        return [gid("case", event.case)]
+    if isinstance(event, RecallNotice):
+        return [gid("notice", event.notice)]
     return []
 
 
@@ -817,4 +978,12 @@ def _references(event: Event) -> list[str]:
         return [gid("lot", event.lot), gid("cart", event.cart)]
     if isinstance(event, Mark):
         return [event.target.gid, gid("mark", event.code)]
+    if isinstance(event, RecallOpen | RecallScope):
+        return [suspect.id for suspect in event.suspects] + [gid("case", event.case)]
+    if isinstance(event, RecallStateChange):
+        return [gid("case", event.case)]
+    if isinstance(event, RecallNotice):
+        return [gid("case", event.case), gid("company", event.customer)]
+    if isinstance(event, RecallAck):
+        return [gid("notice", event.notice)]
     return []

@@ -23,6 +23,7 @@ from strawberry.types import Info
 from api.graphql.context import Context
 from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
+from api.graphql.recall import RecallMutation, RecallQuery
 from api.graphql.results import (
     Contributor,
     Direction,
@@ -246,8 +247,8 @@ class Mutation:
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, MarkingQuery)),
-    mutation=merge_types("Mutation", (Mutation, MarkingMutation)),
+    query=merge_types("Query", (Query, MarkingQuery, RecallQuery)),
+    mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation)),
     types=list(ALL_TYPES),
     extensions=[
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

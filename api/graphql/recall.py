@@ -1,0 +1,322 @@
+"""GraphQL for recall cases: the analyst's case, the customer's notices, the supplier's view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api import recall
+from api.graphql.context import Context
+from api.graphql.run import run
+from graph import recall as scope_of
+from graph.clock import utc_text
+
+
+def _ids(values: list[str]) -> list[strawberry.ID]:
+    return [strawberry.ID(value) for value in values]
+
+
+def _qty(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+@strawberry.type(description="A suspect: a node, or an equipment over a time window.")
+class Suspect:
+    id: strawberry.ID
+    from_: str | None = strawberry.field(name="from")
+    to: str | None
+
+
+@strawberry.input
+class SuspectInput:
+    id: strawberry.ID
+    from_: Annotated[datetime | None, strawberry.argument(name="from")] = strawberry.field(
+        default=None, name="from"
+    )
+    to: datetime | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        row = {"id": str(self.id)}
+        if self.from_ is not None and self.to is not None:
+            row |= {"from": utc_text(self.from_), "to": utc_text(self.to)}
+        return row
+
+
+@strawberry.type(description="An affected lot or serial in a case's scope.")
+class ScopeEntry:
+    id: strawberry.ID
+    kind: str
+    part: str | None
+    exposure: float
+    certain: bool
+    basis: str = strawberry.field(description='"material", or "equipment window" (share unknown)')
+    qty: str
+    available: str
+    unit: str | None
+    status: str | None
+    shipped: JSON = strawberry.field(description="Quantity shipped, by shipment id.")
+
+
+@strawberry.type
+class ScopeShipment:
+    id: strawberry.ID
+    customer: str
+    exposure: float
+    items: JSON
+
+
+@strawberry.type
+class CaseScope:
+    items: list[ScopeEntry]
+    shipments: list[ScopeShipment]
+    customers: list[str]
+    in_plant: int = strawberry.field(description="Items still in the plant (to hold).")
+
+
+def _scope(found: scope_of.Scope) -> CaseScope:
+    return CaseScope(
+        items=[
+            ScopeEntry(
+                id=strawberry.ID(i.id),
+                kind=i.kind,
+                part=i.part,
+                exposure=i.exposure,
+                certain=i.certain,
+                basis=i.basis,
+                qty=format(i.qty, "f"),
+                available=format(i.available, "f"),
+                unit=i.unit,
+                status=i.status,
+                shipped=JSON({k: format(v, "f") for k, v in i.shipped.items()}),
+            )
+            for i in found.items
+        ],
+        shipments=[
+            ScopeShipment(
+                id=strawberry.ID(s.id),
+                customer=s.customer,
+                exposure=s.exposure,
+                items=JSON({k: format(v, "f") for k, v in s.items.items()}),
+            )
+            for s in found.shipments
+        ],
+        customers=found.customers,
+        in_plant=sum(1 for i in found.items if i.in_plant),
+    )
+
+
+@strawberry.type(description="Quantity accounted for: the mock-recall measure (99.5-104 %).")
+class Reconciliation:
+    expected: str
+    held_in_plant: str
+    found_by_customers: str
+    returned_by_customers: str
+    scrapped: str
+    accounted: str
+    percent: float
+
+
+@strawberry.type
+class ScopeChange:
+    added: list[strawberry.ID]
+    removed: list[strawberry.ID]
+    changed: list[strawberry.ID]
+
+
+@strawberry.type(description="A recall notice to one customer, and their answer.")
+class Notice:
+    id: strawberry.ID
+    case: str
+    customer: str
+    message: str
+    state: str
+    sent_at: str | None
+    found_qty: str | None
+    returned_qty: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, notice: recall.Notice) -> Notice:
+        return cls(
+            id=strawberry.ID(notice.id),
+            case=notice.case,
+            customer=notice.customer,
+            message=notice.message,
+            state=notice.state,
+            sent_at=notice.sent_at,
+            found_qty=_qty(notice.found_qty),
+            returned_qty=_qty(notice.returned_qty),
+            note=notice.note,
+        )
+
+
+@strawberry.type(description="A recall case.")
+class RecallCase:
+    case: strawberry.Private[recall.Case]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.case.id)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.case.title
+
+    @strawberry.field
+    def reason(self) -> str:
+        return self.case.reason
+
+    @strawberry.field(description="open, scoped, holding, notifying, closed")
+    def state(self) -> str:
+        return self.case.state
+
+    @strawberry.field
+    def opened_by(self) -> str | None:
+        return self.case.opened_by
+
+    @strawberry.field
+    def opened_at(self) -> str | None:
+        return self.case.opened_at
+
+    @strawberry.field
+    def suspects(self) -> list[Suspect]:
+        return [
+            Suspect(id=strawberry.ID(s["id"]), from_=s.get("from"), to=s.get("to"))
+            for s in self.case.suspects
+        ]
+
+    @strawberry.field(description="What the suspects reached, as of now.")
+    async def scope(self, info: Info[Context, None]) -> CaseScope | None:
+        key = self.case.id.partition(":")[2]
+        found = await run(lambda: info.context.access.recalls().scope(key))
+        return None if found is None else _scope(found)
+
+    @strawberry.field
+    async def notices(self, info: Info[Context, None]) -> list[Notice]:
+        key = self.case.id.partition(":")[2]
+        found = await run(lambda: info.context.access.recalls().notices(key))
+        return [Notice.of(n) for n in found or []]
+
+    @strawberry.field
+    async def reconciliation(self, info: Info[Context, None]) -> Reconciliation | None:
+        key = self.case.id.partition(":")[2]
+        found = await run(lambda: info.context.access.recalls().reconciliation(key))
+        if found is None:
+            return None
+        return Reconciliation(
+            expected=format(found.expected, "f"),
+            held_in_plant=format(found.held_in_plant, "f"),
+            found_by_customers=format(found.found_by_customers, "f"),
+            returned_by_customers=format(found.returned_by_customers, "f"),
+            scrapped=format(found.scrapped, "f"),
+            accounted=format(found.accounted, "f"),
+            percent=round(found.percent, 2),
+        )
+
+    @strawberry.field(description="Who did what, when and why: the case's events.")
+    async def history(self, info: Info[Context, None]) -> JSON:
+        key = self.case.id.partition(":")[2]
+        return JSON(await run(lambda: info.context.access.recalls().history(key)) or [])
+
+
+@strawberry.type
+class RecallQuery:
+    @strawberry.field(description="One recall case (analysts).")
+    async def recall_case(self, info: Info[Context, None], id: str) -> RecallCase | None:
+        found = await run(lambda: info.context.access.recalls().case(id))
+        return None if found is None else RecallCase(case=found)
+
+    @strawberry.field(description="All recall cases (analysts).")
+    async def recall_cases(self, info: Info[Context, None]) -> list[RecallCase]:
+        found = await run(lambda: info.context.access.recalls().cases())
+        return [RecallCase(case=c) for c in found or []]
+
+    @strawberry.field(description="For customers: the recall notices sent to you.")
+    async def my_notices(self, info: Info[Context, None]) -> list[Notice]:
+        found = await run(info.context.access.my_notices)
+        return [Notice.of(n) for n in found or []]
+
+    @strawberry.field(description="For suppliers: the cases that concern your lots.")
+    async def cases_about_my_lots(self, info: Info[Context, None]) -> list[RecallCase]:
+        found = await run(info.context.access.recall_cases_about_me)
+        return [RecallCase(case=c) for c in found or []]
+
+
+@strawberry.type
+class RecallMutation:
+    @strawberry.mutation(description="Open a recall case from one or more suspects.")
+    async def open_recall(
+        self,
+        info: Info[Context, None],
+        id: str,
+        title: str,
+        reason: str,
+        suspects: list[SuspectInput],
+    ) -> RecallCase | None:
+        who = info.context.access.principal.username
+        rows = [s.as_dict() for s in suspects]
+        found = await run(lambda: info.context.access.recalls().open(id, title, reason, rows, who))
+        return None if found is None else RecallCase(case=found)
+
+    @strawberry.mutation(description="Replace a case's suspects; returns the change in scope.")
+    async def rescope_recall(
+        self, info: Info[Context, None], id: str, reason: str, suspects: list[SuspectInput]
+    ) -> ScopeChange | None:
+        who = info.context.access.principal.username
+        rows = [s.as_dict() for s in suspects]
+        found = await run(lambda: info.context.access.recalls().rescope(id, rows, reason, who))
+        if found is None:
+            return None
+        return ScopeChange(
+            added=_ids(found.added), removed=_ids(found.removed), changed=_ids(found.changed)
+        )
+
+    @strawberry.mutation(
+        description="Quarantine every in-plant item of the scope; returns how many."
+    )
+    async def hold_recall(self, info: Info[Context, None], id: str, reason: str) -> int:
+        who = info.context.access.principal.username
+        return await run(lambda: info.context.access.recalls().hold(id, reason, who)) or 0
+
+    @strawberry.mutation(description="Send a notice to each customer the scope reached.")
+    async def notify_recall(self, info: Info[Context, None], id: str, message: str) -> list[Notice]:
+        who = info.context.access.principal.username
+        found = await run(lambda: info.context.access.recalls().notify(id, message, who))
+        return [Notice.of(n) for n in found or []]
+
+    @strawberry.mutation(
+        description="A customer's answer to a notice: quantity found and returned."
+    )
+    async def acknowledge_notice(
+        self,
+        info: Info[Context, None],
+        id: str,
+        found_qty: str,
+        returned_qty: str,
+        note: str | None = None,
+    ) -> Notice | None:
+        def work() -> recall.Notice:
+            return info.context.access.acknowledge(
+                id, Decimal(found_qty), Decimal(returned_qty), note
+            )
+
+        found = await run(work)
+        return None if found is None else Notice.of(found)
+
+    @strawberry.mutation(description="Close a case; its history stays.")
+    async def close_recall(
+        self, info: Info[Context, None], id: str, reason: str
+    ) -> RecallCase | None:
+        who = info.context.access.principal.username
+
+        def work() -> recall.Case:
+            info.context.access.recalls().close(id, reason, who)
+            return info.context.access.recalls().case(id)
+
+        found = await run(work)
+        return None if found is None else RecallCase(case=found)

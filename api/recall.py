@@ -1,0 +1,280 @@
+"""Recall cases: open, scope, hold, notify, acknowledge, reconcile, export, close.
+
+Every action is an event in the log (so the case's history says who did what, when and why) and
+goes through ingest like any other event; the scope is computed from the graph as it stands.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from graph.errors import BadRequest, NotFound
+from graph.ids import gid
+from graph.recall import (
+    Reconciliation,
+    Scope,
+    ScopeDiff,
+    compute_scope,
+    diff,
+    parse_suspects,
+    reconcile,
+)
+from graph.store import GraphStore, NodeView
+from graph.trace import TraceService
+from ingest.service import IngestReport, IngestService
+
+MAX_CASES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str
+    case: str
+    customer: str
+    message: str
+    state: str
+    sent_at: str | None
+    found_qty: Decimal | None
+    returned_qty: Decimal | None
+    note: str | None
+
+    @classmethod
+    def of(cls, view: NodeView) -> Notice:
+        attrs = view.attrs
+        found, returned = attrs.get("found_qty"), attrs.get("returned_qty")
+        return cls(
+            id=view.gid,
+            case=str(attrs.get("case", "")),
+            customer=str(attrs.get("customer", "")),
+            message=str(attrs.get("message", "")),
+            state=str(attrs.get("state", "sent")),
+            sent_at=attrs.get("created_at"),
+            found_qty=None if found is None else Decimal(str(found)),
+            returned_qty=None if returned is None else Decimal(str(returned)),
+            note=attrs.get("ack_note"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    title: str
+    reason: str
+    state: str
+    suspects: list[dict[str, str]]
+    opened_by: str | None
+    opened_at: str | None
+
+    @classmethod
+    def of(cls, view: NodeView) -> Case:
+        attrs = view.attrs
+        return cls(
+            id=view.gid,
+            title=str(attrs.get("title", "")),
+            reason=str(attrs.get("reason", "")),
+            state=str(attrs.get("state", "open")),
+            suspects=parse_suspects(str(attrs.get("suspects", "[]"))),
+            opened_by=attrs.get("opened_by"),
+            opened_at=attrs.get("created_at"),
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _event(kind: str, actor: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"{kind}-{uuid.uuid4().hex[:16]}",
+        "type": kind,
+        "occurred_at": _now(),
+        "actor": actor,
+        **fields,
+    }
+
+
+class RecallService:
+    """Run recall cases on a store; callers check roles (api.access) before calling."""
+
+    def __init__(self, store: GraphStore, ingest: IngestService) -> None:
+        self._store = store
+        self._ingest = ingest
+        self._traces = TraceService(store)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def case(self, case_id: str) -> Case:
+        view = self._store.node(gid("case", case_id))
+        if view is None:
+            raise NotFound(f"no recall case {case_id!r}")
+        return Case.of(view)
+
+    def cases(self) -> list[Case]:
+        return [Case.of(v) for v in self._store.nodes_of_kind("case", MAX_CASES)]
+
+    def cases_about(self, gids: Sequence[str]) -> list[Case]:
+        """Return the cases that ever suspected any of `gids`."""
+        links = self._store.links(list(gids))
+        cases = sorted({e.src for e in links if e.type == "SUSPECTS"})
+        views = self._store.nodes(cases)
+        return [Case.of(views[c]) for c in cases if c in views]
+
+    def scope(self, case_id: str) -> Scope:
+        return compute_scope(self._traces, self.case(case_id).suspects)
+
+    def notices(self, case_id: str) -> list[Notice]:
+        case = gid("case", case_id)
+        self.case(case_id)
+        targets = sorted(
+            e.dst for e in self._store.links([case]) if e.type == "NOTICE" and e.src == case
+        )
+        views = self._store.nodes(targets)
+        return [Notice.of(views[n]) for n in targets if n in views]
+
+    def notices_to(self, company: str) -> list[Notice]:
+        """Return the notices sent to a customer."""
+        node = gid("company", company)
+        sources = sorted(
+            e.src for e in self._store.links([node]) if e.type == "TO" and e.dst == node
+        )
+        views = self._store.nodes(sources)
+        return [Notice.of(views[n]) for n in sources if n in views]
+
+    def notice(self, notice_id: str) -> Notice:
+        view = self._store.node(gid("notice", notice_id))
+        if view is None:
+            raise NotFound(f"no notice {notice_id!r}")
+        return Notice.of(view)
+
+    def reconciliation(self, case_id: str) -> Reconciliation:
+        answers = [
+            (n.found_qty or Decimal(0), n.returned_qty or Decimal(0)) for n in self.notices(case_id)
+        ]
+        return reconcile(self.scope(case_id), answers)
+
+    def history(self, case_id: str) -> list[dict[str, Any]]:
+        """Return the case's events: who did what, when and why."""
+        self.case(case_id)
+        found = []
+        after = 0
+        notices = {n.id.partition(":")[2] for n in self.notices(case_id)}
+        while batch := self._store.events(after, 5000):
+            after = batch[-1].seq
+            for stored in batch:
+                if not stored.type.startswith("recall_"):
+                    continue
+                body = json.loads(stored.payload)
+                if body.get("case") == case_id or body.get("notice") in notices:
+                    found.append(body)
+        return found
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def open(
+        self, case_id: str, title: str, reason: str, suspects: list[dict[str, str]], actor: str
+    ) -> Case:
+        """Open a case from one or more suspects."""
+        self._ingest.ingest(
+            [
+                _event(
+                    "recall_open",
+                    actor,
+                    case=case_id,
+                    title=title,
+                    reason=reason,
+                    suspects=suspects,
+                )
+            ]
+        )
+        return self.case(case_id)
+
+    def rescope(
+        self, case_id: str, suspects: list[dict[str, str]], reason: str, actor: str
+    ) -> ScopeDiff:
+        """Replace the suspects (narrow or widen the case) and report the change in scope."""
+        before = self.scope(case_id)
+        self._ingest.ingest(
+            [
+                _event("recall_scope", actor, case=case_id, suspects=suspects, reason=reason),
+                *self._state_events(case_id, "scoped", reason, actor),
+            ]
+        )
+        return diff(before, self.scope(case_id))
+
+    def hold(self, case_id: str, reason: str, actor: str) -> int:
+        """Quarantine every in-plant item of the scope (status events); return how many."""
+        case = self.case(case_id)
+        targets = self.scope(case_id).to_hold()
+        why = f"recall case {case_id}: {reason}"
+        events = [
+            _event(
+                "status",
+                actor,
+                target={item.kind: item.id.partition(":")[2]},
+                status="quarantined",
+                reason=why,
+            )
+            for item in targets
+        ]
+        events += self._state_events(case_id, "holding", reason, actor, current=case.state)
+        if events:
+            self._ingest.ingest(events)
+        return len(targets)
+
+    def notify(self, case_id: str, message: str, actor: str) -> list[Notice]:
+        """Send one notice to each customer the scope reached (once per customer)."""
+        case = self.case(case_id)
+        told = {n.customer for n in self.notices(case_id)}
+        events = [
+            _event(
+                "recall_notice",
+                actor,
+                case=case_id,
+                notice=f"{case_id}-{customer}",
+                customer=customer,
+                message=message,
+            )
+            for customer in self.scope(case_id).customers
+            if customer not in told
+        ]
+        events += self._state_events(
+            case_id, "notifying", "customers notified", actor, current=case.state
+        )
+        if events:
+            self._ingest.ingest(events)
+        return self.notices(case_id)
+
+    def acknowledge(
+        self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str
+    ) -> Notice:
+        """Record a customer's answer to a notice."""
+        if returned > found:
+            raise BadRequest("returned_qty cannot exceed found_qty")
+        fields: dict[str, Any] = {
+            "notice": notice_id,
+            "found_qty": str(found),
+            "returned_qty": str(returned),
+        }
+        if note:
+            fields["note"] = note
+        self._ingest.ingest([_event("recall_ack", actor, **fields)])
+        return self.notice(notice_id)
+
+    def close(self, case_id: str, reason: str, actor: str) -> IngestReport:
+        """Close the case: its history stays, nothing more can change it."""
+        return self._ingest.ingest(self._state_events(case_id, "closed", reason, actor))
+
+    def _state_events(
+        self, case_id: str, state: str, reason: str, actor: str, current: str | None = None
+    ) -> list[dict[str, Any]]:
+        order = ["open", "scoped", "holding", "notifying", "closed"]
+        now = current or self.case(case_id).state
+        if order.index(state) <= order.index(now) and state != "closed":
+            return []  # already there (or past it): the action itself is still recorded
+        return [_event("recall_state", actor, case=case_id, state=state, reason=reason)]

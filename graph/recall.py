@@ -1,0 +1,238 @@
+"""The scope of a recall case: everything its suspects reached, how sure, how much, and where.
+
+An item's exposure in a case is the largest exposure any suspect gives it (suspects often
+overlap: a supplier lot and one of its lots). Items reached only through an equipment window are
+"may contain, share unknown": the window says the step ran on a suspect machine, not how much
+of its output is affected, so they are listed with that basis rather than dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from graph.trace import Trace, TraceService
+
+MATERIAL = ("lot", "serial")
+CERTAIN = 1.0 - 1e-9
+HELD = frozenset({"quarantined", "recalled", "scrapped"})
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeItem:
+    """One affected lot or serial."""
+
+    id: str
+    kind: str
+    part: str | None
+    unit: str | None
+    qty: Decimal
+    available: Decimal
+    status: str | None
+    exposure: float
+    basis: str  # "material" or "equipment window"
+    shipped: dict[str, Decimal] = field(default_factory=dict)  # shipment id -> quantity
+
+    @property
+    def certain(self) -> bool:
+        return self.basis == "material" and self.exposure >= CERTAIN
+
+    @property
+    def in_plant(self) -> bool:
+        return self.available > 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentInScope:
+    id: str
+    customer: str
+    exposure: float
+    items: dict[str, Decimal]  # item id -> quantity shipped
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    items: list[ScopeItem]
+    shipments: list[ShipmentInScope]
+
+    @property
+    def customers(self) -> list[str]:
+        return sorted({s.customer for s in self.shipments})
+
+    def to_hold(self) -> list[ScopeItem]:
+        """Return the in-plant items not yet quarantined, recalled or scrapped."""
+        return [i for i in self.items if i.in_plant and i.status not in HELD]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeDiff:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]  # exposure changed
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Quantity accounted for against what the scope holds: the mock-recall measure."""
+
+    expected: Decimal  # in plant + shipped + scrapped, over the scope's items
+    held_in_plant: Decimal
+    found_by_customers: Decimal
+    returned_by_customers: Decimal
+    scrapped: Decimal
+
+    @property
+    def accounted(self) -> Decimal:
+        return self.held_in_plant + self.found_by_customers + self.scrapped
+
+    @property
+    def percent(self) -> float:
+        return float(self.accounted / self.expected * 100) if self.expected else 100.0
+
+
+def parse_suspects(text: str) -> list[dict[str, str]]:
+    """Read a case's stored suspects."""
+    rows: list[dict[str, str]] = json.loads(text)
+    return rows
+
+
+def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> Scope:
+    """Trace every suspect downstream and merge what they reach."""
+    found: dict[str, tuple[float, str, dict[str, object]]] = {}
+    shipped: dict[str, dict[str, Decimal]] = {}
+    shipments: dict[str, tuple[float, str, dict[str, Decimal]]] = {}
+    for trace, basis in _suspect_traces(traces, suspects):
+        exposure = {n.id: n.exposure or 0.0 for n in trace.nodes}
+        if basis != "material":
+            exposure = {node: 1.0 for node in exposure}
+        nodes = {n.id: n for n in trace.nodes}
+        for node in trace.nodes:
+            if node.kind not in MATERIAL or not exposure[node.id]:
+                continue
+            known = found.get(node.id)
+            if known is None or (exposure[node.id], basis) > (known[0], known[1]):
+                found[node.id] = (exposure[node.id], basis, node.attrs)
+        for edge in trace.edges:
+            if edge.type != "SHIPPED_IN" or edge.qty is None or edge.src not in found:
+                continue
+            shipped.setdefault(edge.src, {})[edge.dst] = edge.qty
+            customer = str(nodes[edge.dst].attrs.get("customer", ""))
+            level, _, contents = shipments.get(edge.dst, (0.0, customer, {}))
+            contents[edge.src] = edge.qty
+            shipments[edge.dst] = (max(level, exposure[edge.src]), customer, contents)
+    items = [
+        ScopeItem(
+            id=gid,
+            kind=gid.partition(":")[0],
+            part=_text(attrs.get("part")),
+            unit=_text(attrs.get("unit")),
+            qty=Decimal(str(attrs.get("qty", "0"))),
+            available=Decimal(str(attrs.get("available", "0"))),
+            status=_text(attrs.get("status")),
+            exposure=round(level, 12),
+            basis=basis,
+            shipped=shipped.get(gid, {}),
+        )
+        for gid, (level, basis, attrs) in found.items()
+    ]
+    items.sort(key=lambda i: (-i.exposure, i.id))
+    listed = [
+        ShipmentInScope(sid, customer, round(level, 12), dict(sorted(contents.items())))
+        for sid, (level, customer, contents) in shipments.items()
+    ]
+    listed.sort(key=lambda s: (s.customer, s.id))
+    return Scope(items, listed)
+
+
+def _suspect_traces(
+    traces: TraceService, suspects: Sequence[dict[str, str]]
+) -> Iterable[tuple[Trace, str]]:
+    for suspect in suspects:
+        if suspect["id"].startswith("equipment:"):
+            start = datetime.fromisoformat(suspect["from"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(suspect["to"].replace("Z", "+00:00"))
+            for use in traces.equipment_window(suspect["id"], start, end):
+                yield traces.trace(use.step.gid, "down"), "equipment window"
+        else:
+            yield traces.trace(suspect["id"], "down"), "material"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def diff(before: Scope, after: Scope) -> ScopeDiff:
+    """Say what a change of suspects added, removed, or changed in exposure."""
+    old = {i.id: i.exposure for i in before.items}
+    new = {i.id: i.exposure for i in after.items}
+    return ScopeDiff(
+        added=sorted(new.keys() - old.keys()),
+        removed=sorted(old.keys() - new.keys()),
+        changed=sorted(k for k in old.keys() & new.keys() if abs(old[k] - new[k]) > 1e-12),
+    )
+
+
+def reconcile(scope: Scope, acknowledgements: Iterable[tuple[Decimal, Decimal]]) -> Reconciliation:
+    """Account for the scope's quantity: held in the plant, found by customers, scrapped."""
+    answers = list(acknowledgements)
+    in_plant = sum((i.available for i in scope.items if i.status != "scrapped"), ZERO)
+    held = sum((i.available for i in scope.items if i.status in ("quarantined", "recalled")), ZERO)
+    scrapped = sum((i.available for i in scope.items if i.status == "scrapped"), ZERO)
+    shipped = sum((q for i in scope.items for q in i.shipped.values()), ZERO)
+    return Reconciliation(
+        expected=in_plant + shipped + scrapped,
+        held_in_plant=held,
+        found_by_customers=sum((found for found, _ in answers), ZERO),
+        returned_by_customers=sum((returned for _, returned in answers), ZERO),
+        scrapped=scrapped,
+    )
+
+
+CSV_COLUMNS = (
+    "id",
+    "kind",
+    "part",
+    "exposure",
+    "certain",
+    "basis",
+    "qty",
+    "available",
+    "unit",
+    "status",
+    "shipped_qty",
+    "shipments",
+    "customers",
+)
+
+
+def scope_csv(scope: Scope) -> str:
+    """Render the scope as CSV: one sortable row per affected item."""
+    customers = {s.id: s.customer for s in scope.shipments}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in scope.items:
+        writer.writerow(
+            [
+                item.id,
+                item.kind,
+                item.part or "",
+                f"{item.exposure:.6f}",
+                "yes" if item.certain else "may contain",
+                item.basis,
+                format(item.qty, "f"),
+                format(item.available, "f"),
+                item.unit or "",
+                item.status or "",
+                format(sum(item.shipped.values(), ZERO), "f"),
+                " ".join(sorted(item.shipped)),
+                " ".join(sorted({customers[s] for s in item.shipped if s in customers})),
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,185 @@
+"""A whole recall case on the demo plant: scope, hold, notify, answer, reconcile, export, close."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from tests.api.conftest import login
+
+SUSPECT = "supplier_lot:ACME-STEEL/H70001"
+
+
+def gql(
+    client: TestClient, headers: dict[str, str], query: str, **variables: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def material(plant: Services, source: str) -> set[str]:
+    return {n.id for n in plant.traces.trace(source, "down").nodes if n.kind in ("lot", "serial")}
+
+
+OPEN = """mutation($s: [SuspectInput!]!) { openRecall(id: "RC-1", title: "Bar heat H70001",
+    reason: "mill certificate withdrawn", suspects: $s) {
+      id state suspects { id } } }"""
+CASE = """{ recallCase(id: "RC-1") { state
+    scope { customers inPlant shipments { id customer }
+            items { id exposure certain available status } }
+    notices { id customer state foundQty }
+    reconciliation { expected heldInPlant foundByCustomers accounted percent } history } }"""
+
+
+def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
+    analyst = login(client, "analyst")
+    expected = plant.traces.trace(SUSPECT, "down")
+    reached = {n.id for n in expected.nodes if n.kind in ("lot", "serial")}
+    opened = gql(client, analyst, OPEN, s=[{"id": SUSPECT}])["openRecall"]
+    assert opened == {"id": "case:RC-1", "state": "open", "suspects": [{"id": SUSPECT}]}
+
+    case = gql(client, analyst, CASE)["recallCase"]
+    items = {i["id"]: i for i in case["scope"]["items"]}
+    assert set(items) == reached
+    assert all(i["exposure"] == 1.0 and i["certain"] for i in items.values())
+    in_plant = [i for i in items.values() if Decimal(i["available"]) > 0]
+    assert case["scope"]["inPlant"] == len(in_plant) > 0
+    customers = case["scope"]["customers"]
+    assert customers and all(c.startswith("HOSP-") for c in customers)
+
+    held = gql(client, analyst, 'mutation { holdRecall(id: "RC-1", reason: "suspect heat") }')[
+        "holdRecall"
+    ]
+    assert held == len(in_plant)
+    for item in in_plant:
+        assert plant.store.node(item["id"]).attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    assert (
+        gql(client, analyst, 'mutation { holdRecall(id: "RC-1", reason: "again") }')["holdRecall"]
+        == 0
+    )
+
+    notices = gql(
+        client,
+        analyst,
+        'mutation { notifyRecall(id: "RC-1", message: "Return kits") { id customer } }',
+    )
+    assert sorted(n["customer"] for n in notices["notifyRecall"]) == customers
+
+    customer = login(client, "customer")
+    mine = gql(client, customer, "{ myNotices { id customer message state } }")["myNotices"]
+    assert [n["customer"] for n in mine] == ["HOSP-NORTH"] and mine[0]["state"] == "sent"
+    assert "HOSP-NORTH" in customers
+    ack = """mutation($id: String!) { acknowledgeNotice(id: $id, foundQty: "12", returnedQty: "12",
+        note: "all kits quarantined in theatre store") { state foundQty } }"""
+    notice_id = mine[0]["id"].partition(":")[2]
+    assert gql(client, customer, ack, id=notice_id)["acknowledgeNotice"] == {
+        "state": "acknowledged",
+        "foundQty": "12",
+    }
+    other = next(n for n in notices["notifyRecall"] if n["customer"] != "HOSP-NORTH")[
+        "id"
+    ].partition(":")[2]
+    denied = client.post(
+        "/graphql", json={"query": ack, "variables": {"id": other}}, headers=customer
+    ).json()
+    assert denied["data"]["acknowledgeNotice"] is None, "another customer's notice is not found"
+
+    case = gql(client, analyst, CASE)["recallCase"]
+    assert case["state"] == "notifying"
+    rec = case["reconciliation"]
+    held_qty = sum(Decimal(i["available"]) for i in in_plant)
+    assert Decimal(rec["heldInPlant"]) == held_qty
+    assert Decimal(rec["foundByCustomers"]) == 12
+    assert Decimal(rec["accounted"]) == held_qty + 12
+    assert rec["percent"] == round(float((held_qty + 12) / Decimal(rec["expected"]) * 100), 2)
+    kinds = [h["type"] for h in case["history"]]
+    assert (
+        kinds == ["recall_open", "recall_state", "recall_notice", "recall_notice"][:1] + kinds[1:]
+    )
+    assert {"recall_open", "recall_state", "recall_notice", "recall_ack"} <= set(kinds)
+
+    exported = client.get("/api/v1/recalls/RC-1/export", params={"format": "csv"}, headers=analyst)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert {r["id"] for r in rows} == reached
+    assert {r["status"] for r in rows if Decimal(r["available"]) > 0} == {"quarantined"}
+    full = client.get(
+        "/api/v1/recalls/RC-1/export", params={"format": "json"}, headers=analyst
+    ).json()
+    assert full["reconciliation"]["found_by_customers"] == "12"
+
+    closed = gql(
+        client, analyst, 'mutation { closeRecall(id: "RC-1", reason: "all located") { state } }'
+    )
+    assert closed["closeRecall"]["state"] == "closed"
+    after = client.post(
+        "/graphql",
+        json={"query": 'mutation { holdRecall(id: "RC-1", reason: "late") }'},
+        headers=analyst,
+    ).json()
+    assert after["data"] is None or after["data"]["holdRecall"] in (0, None)
+
+
+def test_narrowing_shows_the_change_in_scope(client: TestClient, plant: Services) -> None:
+    analyst = login(client, "analyst")
+    gql(client, analyst, OPEN, s=[{"id": SUSPECT}, {"id": "supplier_lot:POLYMED/PM-2"}])
+    narrow = """mutation($s: [SuspectInput!]!) {
+      rescopeRecall(id: "RC-1", reason: "polymer cleared", suspects: $s) {
+        added removed changed } }"""
+    change = gql(client, analyst, narrow, s=[{"id": SUSPECT}])["rescopeRecall"]
+    polymer = {
+        n.id
+        for n in plant.traces.trace("supplier_lot:POLYMED/PM-2", "down").nodes
+        if n.kind in ("lot", "serial")
+    }
+    steel = {n.id for n in plant.traces.trace(SUSPECT, "down").nodes if n.kind in ("lot", "serial")}
+    assert set(change["removed"]) == polymer - steel and change["added"] == []
+
+
+def test_equipment_window_suspects_are_may_contain(client: TestClient, plant: Services) -> None:
+    analyst = login(client, "analyst")
+    window = [
+        {"id": "equipment:PASS-1", "from": "2026-01-05T00:00:00Z", "to": "2026-01-06T00:00:00Z"}
+    ]
+    gql(client, analyst, OPEN, s=window)
+    items = gql(
+        client, analyst, '{ recallCase(id: "RC-1") { scope { items { id certain basis } } } }'
+    )
+    entries = items["recallCase"]["scope"]["items"]
+    assert entries and all(e["basis"] == "equipment window" and not e["certain"] for e in entries)
+
+
+def test_partners_see_only_their_part_of_a_case(client: TestClient, plant: Services) -> None:
+    analyst = login(client, "analyst")
+    gql(client, analyst, OPEN, s=[{"id": SUSPECT}, {"id": "supplier_lot:POLYMED/PM-2"}])
+    supplier = login(client, "supplier")
+    cases = gql(client, supplier, "{ casesAboutMyLots { id title state suspects { id } reason } }")
+    assert cases["casesAboutMyLots"] == [
+        {
+            "id": "case:RC-1",
+            "title": "Bar heat H70001",
+            "state": "open",
+            "suspects": [{"id": SUSPECT}],
+            "reason": "",
+        }
+    ]
+    for role in ("supplier", "customer", "operator"):
+        body = client.post(
+            "/graphql",
+            json={"query": '{ recallCase(id: "RC-1") { id } }'},
+            headers=login(client, role),
+        ).json()
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert (
+            client.get("/api/v1/recalls/RC-1/export", headers=login(client, role)).status_code
+            == 403
+        )

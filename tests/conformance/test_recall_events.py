@@ -1,0 +1,77 @@
+"""Recall case events: their rules, on every store."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore
+from ingest.service import IngestService
+from tests.conformance.helpers import rejected
+from tests.fixtures.events import Events
+
+OPEN = {"case": "RC-1", "title": "Heat H1", "reason": "certificate withdrawn"}
+
+
+def test_case_lifecycle_and_props(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+        ]
+    )
+    service.ingest(
+        [events("recall_open", suspects=[{"id": "supplier_lot:ACME/A-1"}], **OPEN, actor="ana")]
+    )
+    case = store.node("case:RC-1")
+    assert case is not None and case.attrs["state"] == "open" and case.attrs["opened_by"] == "ana"
+    service.ingest([events("recall_state", case="RC-1", state="holding", reason="held")])
+    service.ingest(
+        [events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="return it")]
+    )
+    service.ingest(
+        [events("recall_ack", notice="N-1", found_qty="4", returned_qty="3", actor="north")]
+    )
+    notice = store.node("notice:N-1")
+    assert notice is not None
+    assert (notice.attrs["state"], notice.attrs["found_qty"], notice.attrs["returned_qty"]) == (
+        "acknowledged",
+        "4",
+        "3",
+    )
+    assert store.node("case:RC-1").attrs["state"] == "holding"  # type: ignore[union-attr]
+    links = {(e.src, e.dst, e.type) for e in store.links(["case:RC-1", "notice:N-1"])}
+    assert {
+        ("case:RC-1", "notice:N-1", "NOTICE"),
+        ("notice:N-1", "company:HOSP", "TO"),
+        ("case:RC-1", "supplier_lot:ACME/A-1", "SUSPECTS"),
+    } <= links
+
+
+def test_case_rules(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    problem = rejected(
+        store, [events("recall_open", suspects=[{"id": "lot:NOPE"}], **OPEN)], "unknown_item"
+    )
+    assert problem.field == "suspects[0].id"
+    window = [{"id": "equipment:SAW", "from": "2026-01-02T00:00:00Z"}]
+    assert rejected(store, [events("recall_open", suspects=window, **OPEN)], "value_error")
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], event_id="OPEN", **OPEN)])
+    assert rejected(store, [events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)], "exists")
+    service.ingest([events("recall_state", case="RC-1", state="notifying", reason="told")])
+    back = rejected(
+        store, [events("recall_state", case="RC-1", state="holding", reason="x")], "state_order"
+    )
+    assert 'cannot go back to "holding"' in back.message
+    assert rejected(
+        store,
+        [events("recall_notice", case="RC-1", notice="N", customer="NOBODY", message="m")],
+        "unknown_item",
+    )
+    assert rejected(store, [events("void", voids="OPEN", reason="oops")], "void_of_recall")
+    service.ingest([events("recall_state", case="RC-1", state="closed", reason="done")])
+    closed = rejected(
+        store,
+        [events("recall_scope", case="RC-1", suspects=[{"id": "lot:L-1"}], reason="x")],
+        "case_closed",
+    )
+    assert "is closed" in closed.message
