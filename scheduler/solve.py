@@ -101,11 +101,17 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
+# From this many operations on, CP-SAT spends all workers on neighbourhood search.
+LNS_ONLY = 100
+
+
 def tune(params: cp_model_helper.SatParameters, flat: Flat) -> None:
     """Set search parameters that suit job shops."""
-    if flat.is_plain:
-        # A strong start exists, so spend the workers on neighbourhood search around it.
-        params.use_lns_only = False
+    if flat.is_plain and len(flat.ops) > LNS_ONLY:
+        # A strong start exists, and with few workers the full-problem worker rarely improves
+        # it on instances of this size, so all workers search neighbourhoods around it. Small
+        # instances keep the full worker, which proves optimality.
+        params.use_lns_only = True
 
 
 def run_cpsat(
@@ -185,12 +191,23 @@ def solve(
     lower_bound: int | None = None
     if should_stop is not None and should_stop():
         return _finish(flat, incumbent, "cancelled", None, clock)
+    floor = _trivial_bound(flat)
+    plan = incumbent.plan
+    if floor is not None and plan is not None and criteria(flat, plan)["makespan"] <= floor:
+        # The longest job or the busiest machine already fixes the makespan.
+        return _finish(flat, incumbent, "optimal", floor, clock)
     if large:
         # Building and presolving the full model can take longer than the whole limit here,
         # so the constructive plan is the answer.
         status = "feasible" if incumbent.plan is not None else "unknown"
+        lower_bound = floor
     else:
         status, lower_bound = _solve_stages(flat, options, clock, incumbent, should_stop)
+        if floor is not None and status in ("feasible", "optimal"):
+            lower_bound = max(lower_bound or 0, floor)
+            assert incumbent.plan is not None
+            if criteria(flat, incumbent.plan)["makespan"] <= lower_bound:
+                status = "optimal"
     if status == "infeasible":
         found = explain_infeasible(flat, max(1.0, min(5.0, options.time_limit)))
         return Solution(status="infeasible", conflicts=found, wall_time=clock.elapsed())
@@ -259,6 +276,22 @@ def _solve_stages(
     if incumbent.plan is None:
         return "unknown", lower_bound
     return ("optimal" if proven else "feasible"), lower_bound
+
+
+def _trivial_bound(flat: Flat) -> int | None:
+    """Return max(longest job, busiest machine) for a plain job shop without choices."""
+    if not flat.is_plain or any(len(op.alts) != 1 for op in flat.ops):
+        return None
+    load = [0] * len(flat.machines)
+    longest = 0
+    for keys in flat.jobs:
+        total = 0
+        for k in keys:
+            alt = flat.ops[k].alts[0]
+            load[alt.machine] += alt.duration
+            total += alt.duration
+        longest = max(longest, total)
+    return max([longest, *load])
 
 
 def _finish(
