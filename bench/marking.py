@@ -129,6 +129,13 @@ def _readings(scheme: Scheme, marks: int, rng: random.Random) -> dict[str, Calla
         at = rng.randrange(3, len(lot))
         return ResolveQuery(primary=lot[:at] + "?" + lot[at + 1 :]), _lot(i)
 
+    def primary_two() -> tuple[ResolveQuery, str]:
+        i, _ = pick()
+        lot = _lot(i)
+        first, second = sorted(rng.sample(range(3, len(lot)), 2))
+        worn = lot[:first] + "?" + lot[first + 1 : second] + "?" + lot[second + 1 :]
+        return ResolveQuery(primary=worn, limit=30), _lot(i)
+
     def primary_first() -> tuple[ResolveQuery, str]:
         i, _ = pick()
         return ResolveQuery(primary="?" + _lot(i)[1:]), _lot(i)
@@ -145,6 +152,7 @@ def _readings(scheme: Scheme, marks: int, rng: random.Random) -> dict[str, Calla
         "mark, one look-alike misread": lookalike,
         "primary, one worn character": primary_one,
         "primary, first character worn": primary_first,
+        "primary, two worn characters": primary_two,
         "mark and primary, one ? each": both,
     }
 
@@ -211,12 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         issue_samples.append(time.perf_counter() - start)
     usage = marking.scheme_usage("BOLT4")
 
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     out = [
         f"# Secondary marks: {received:,} lots, {marked:,} marks (embedded store)",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"{datetime.now(UTC):%Y-%m-%d}",
+        f"{datetime.now(UTC):%Y-%m-%d}; load average {load} (1, 5, 15 min) at the end",
         "",
         "## Loading through the service layer (validation included)",
         "",

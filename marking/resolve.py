@@ -1,8 +1,9 @@
 """Worn-mark resolution: from what the operator can read to ranked candidates, with reasons.
 
 Nothing here scans: every reading becomes a short list of exact codes (one unknown character is
-at most one alphabet's worth of them) looked up by index in one query, or a primary-number
-pattern searched as an index range before its first unknown character.
+at most one alphabet's worth of them) looked up by index in one query. A primary number with one
+unknown character is likewise a list of exact numbers looked up in one query; with more, it is
+searched as index ranges up to the next unknown character.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from marking.schemes import LOOKALIKES, Scheme, family_scheme, is_twin
 MAX_MARK_UNKNOWNS = 2
 MAX_PRIMARY_UNKNOWNS = 4
 MIN_PRIMARY_KNOWN = 3
-# What a worn primary number's first character may be, when even that one is unreadable.
-PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
+# What an unknown character of a worn primary number is tried as: printable ASCII.
+PRIMARY_CHARACTERS = "".join(c for c in string.printable if not c.isspace() and c != UNKNOWN)
+# The index range before fewer readable characters than this can hold most of the plant's lots.
+SHORT_PREFIX = 5
 PRIMARY_KINDS = ("lot", "serial")
 MAX_ITEMS = 200
 TWIN_BONUS = 0.15  # 0 for O is likelier than 0 for D
@@ -148,7 +151,10 @@ def _corrections(text: str, scheme: Scheme) -> Iterable[Guess]:
 
 
 def primary_ranges(text: str) -> list[tuple[str, str]]:
-    """Return (gid prefix, gid pattern) pairs to search a partial primary number with."""
+    """Return (gid prefix, gid pattern) pairs to search a partial primary number with.
+
+    A pattern without unknown characters is its own prefix: an exact number to look up.
+    """
     unknown = text.count(UNKNOWN)
     if unknown > MAX_PRIMARY_UNKNOWNS:
         raise BadRequest(
@@ -156,8 +162,12 @@ def primary_ranges(text: str) -> list[tuple[str, str]]:
         )
     if len(text) - unknown < MIN_PRIMARY_KNOWN:
         raise BadRequest(f"primary: give at least {MIN_PRIMARY_KNOWN} readable characters")
-    # An unreadable first character would make the range every item: try each instead.
-    starts = [c + text[1:] for c in PRIMARY_CHARACTERS] if text[0] == UNKNOWN else [text]
+    # A range up to the first unknown character reads every item under that prefix, however
+    # few match. Fill that character in instead when it is the only one (exact numbers, one
+    # query) or the prefix before it is short (ranges reaching the next unknown character).
+    first = text.find(UNKNOWN)
+    fills = PRIMARY_CHARACTERS if unknown == 1 or 0 <= first < SHORT_PREFIX else ""
+    starts = [text[:first] + c + text[first + 1 :] for c in fills] or [text]
     ranges = []
     for kind in PRIMARY_KINDS:
         for start in starts:
@@ -231,9 +241,14 @@ class Resolver:
                 entry.primary_weight = WEIGHTS[match]
                 entry.matches.append(match)
                 entry.reasons.append(reason)
+        ranges = primary_ranges(text)
+        exact = sorted(pattern for prefix, pattern in ranges if prefix == pattern)
+        batches = [sorted(self._store.nodes(exact).values(), key=lambda n: n.gid)] if exact else []
         truncated = False
-        for prefix, pattern in primary_ranges(text):
-            items = self._store.items_matching(prefix, pattern, query.limit * 5 + 1)
+        for prefix, pattern in ranges:
+            if prefix != pattern:
+                batches.append(self._store.items_matching(prefix, pattern, query.limit * 5 + 1))
+        for items in batches:
             truncated = truncated or len(items) > query.limit * 5
             for item in items:
                 entry = found.setdefault(item.gid, _Found(item))

@@ -10,6 +10,7 @@ from graph.errors import BadRequest
 from graph.store import GraphStore
 from ingest.service import IngestService
 from marking.models import ResolveQuery
+from marking.resolve import primary_ranges
 from marking.schemes import Scheme
 from marking.service import MarkingService
 from tests.fixtures.events import Events
@@ -145,6 +146,41 @@ def test_a_worn_primary_number_finds_its_item(
     assert "primary number matches" in found[0].reason
     first_unknown = marking.resolve(ResolveQuery(primary="?-0017")).candidates
     assert [c.id for c in first_unknown] == ["lot:P-0017", "lot:S-0017"]
+
+
+def test_a_worn_primary_number_is_looked_up_not_scanned() -> None:
+    # One unknown character: exact numbers only, whatever the prefix.
+    for text in ("L00?1234", "?0001234", "L000123?"):
+        ranges = primary_ranges(text)
+        assert all(prefix == pattern for prefix, pattern in ranges)
+        assert "lot:L0001234" in {pattern for _, pattern in ranges}
+    # More: the first is filled in while the readable prefix is short, so each range reaches
+    # the next unknown character; a long readable prefix is a narrow range already.
+    ranges = primary_ranges("L0?12?4")
+    assert ("lot:L0912", "lot:L0912?4") in ranges
+    assert {len(prefix.partition(":")[2]) for prefix, _ in ranges} == {len("L0912")}
+    assert primary_ranges("L00001??") == [
+        ("lot:L00001", "lot:L00001??"),
+        ("serial:L00001", "serial:L00001??"),
+    ]
+
+
+def test_a_worn_primary_number_matches_whatever_character_is_worn(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    keys = ["P-0012", "P.0012", "Pa0012", "P_0012", "P-0013", "Q-0012", "P-00012"]
+    receive_lots(store, events, "BAR", keys)
+    IngestService(store).ingest([events("serialize", lot="P-0013", serials=["P#0012"])])
+    for text in ("P?0012", "P?00?2", "?-00?2", "P-00?2", "P-0012"):
+        found = marking.resolve(ResolveQuery(primary=text, limit=20)).candidates
+        fitting = [
+            gid
+            for gid in (*(f"lot:{key}" for key in keys), "serial:P#0012")
+            if len(gid.split(":")[1]) == len(text)
+            and all(t in ("?", k) for k, t in zip(gid.split(":")[1], text, strict=True))
+        ]
+        assert sorted(c.id for c in found) == sorted(fitting), text
+        assert all(c.confidence == pytest.approx(1 / len(fitting), abs=1e-3) for c in found)
 
 
 def test_context_keeps_only_what_fits(marking: MarkingService, plant: dict[str, str]) -> None:
