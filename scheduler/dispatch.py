@@ -37,6 +37,8 @@ def dispatch(
     With `keep` (operation key -> previous start and machine) operations stay on their previous
     machine, start no earlier than before, and are dispatched in their previous order.
     """
+    if keep is None and flat.is_plain and all(len(op.alts) == 1 for op in flat.ops):
+        return _dispatch_job_shop(flat, rule, seed)
     n_ops = len(flat.ops)
     plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
     n_machines = len(flat.machines)
@@ -140,6 +142,76 @@ def dispatch(
             forget(j)
             evaluate(j)
         advance(chosen)
+    return plan
+
+
+def _dispatch_job_shop(flat: Flat, rule: str, seed: int) -> Plan:
+    """Build the same active schedule as `dispatch` for a classic job shop, faster.
+
+    Without choices, calendars or set-ups a job's next operation can only wait for its machine,
+    so each machine keeps its waiting jobs and only that machine's earliest end is recomputed
+    when it changes; the general version re-evaluates every job that touches the machine.
+    """
+    n_ops = len(flat.ops)
+    plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
+    jobs, ops = flat.jobs, flat.ops
+    alt = [op.alts[0] for op in ops]
+    rng = random.Random(seed)
+    work_left = [sum(alt[k].duration for k in keys) for keys in jobs]
+    priority = _priority(flat, rule, rng, work_left)
+    free = [0] * len(flat.machines)
+    ready = [0] * len(jobs)
+    next_pos = [0] * len(jobs)
+    waiting: list[list[int]] = [[] for _ in flat.machines]
+    version = [0] * len(flat.machines)
+    # Entries (earliest end, job reaching it, machine, version), as the general version's
+    # per-job entries (end, job) would come out of its heap.
+    heap: list[tuple[int, int, int, int]] = []
+
+    def push(m: int) -> None:
+        version[m] += 1
+        if not waiting[m]:
+            return
+        f = free[m]
+        best_end, best_j = _INF, -1
+        for j in waiting[m]:
+            r = ready[j]
+            end = (r if r > f else f) + alt[jobs[j][next_pos[j]]].duration
+            if end < best_end or (end == best_end and j < best_j):
+                best_end, best_j = end, j
+        heapq.heappush(heap, (best_end, best_j, m, version[m]))
+
+    for j, keys in enumerate(jobs):
+        if keys:
+            waiting[alt[keys[0]].machine].append(j)
+    for m in range(len(flat.machines)):
+        push(m)
+    while heap:
+        ect, _j, m, ver = heapq.heappop(heap)
+        if ver != version[m]:
+            continue
+        f = free[m]
+        ranked: list[tuple[tuple[float, ...], int]] = []
+        for j in waiting[m]:
+            start = max(ready[j], f)
+            if start < ect:
+                key = jobs[j][next_pos[j]]
+                ranked.append((priority(j, key, (start, start + alt[key].duration, alt[key])), j))
+        chosen = min(ranked)[1]
+        key = jobs[chosen][next_pos[chosen]]
+        start = max(ready[chosen], f)
+        end = start + alt[key].duration
+        plan.start[key], plan.end[key], plan.machine[key] = start, end, m
+        free[m] = ready[chosen] = end
+        work_left[chosen] -= alt[key].duration
+        waiting[m].remove(chosen)
+        next_pos[chosen] += 1
+        if next_pos[chosen] < len(jobs[chosen]):
+            following = alt[jobs[chosen][next_pos[chosen]]].machine
+            waiting[following].append(chosen)
+            if following != m:
+                push(following)
+        push(m)
     return plan
 
 

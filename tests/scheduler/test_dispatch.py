@@ -4,7 +4,7 @@ import pytest
 
 from scheduler.dispatch import RULES, best_dispatch, dispatch
 from scheduler.flat import flatten
-from scheduler.models import Machine, Window
+from scheduler.models import Machine, Objective, ObjectiveTerm, Window
 from scheduler.plan import criteria, violations
 from scheduler.readers import read_jsp
 from tests.scheduler.conftest import FT06, op, order, problem
@@ -14,6 +14,20 @@ from tests.scheduler.conftest import FT06, op, order, problem
 def test_every_rule_gives_a_feasible_plan(rule: str) -> None:
     flat = flatten(read_jsp(FT06))
     assert violations(flat, dispatch(flat, rule)) == []
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_job_shop_shortcut_builds_the_general_schedule(rule: str) -> None:
+    rows = (
+        " ".join(f"{(j + 3 * k) % 7} {1 + (j * 13 + k * 5) % 11}" for k in range(7))
+        for j in range(9)
+    )
+    plain = read_jsp("9 7\n" + "\n".join(rows))
+    # Any objective but makespan alone takes the general path; dispatching ignores it.
+    flow = Objective(terms=[ObjectiveTerm(kind="flow_time")])
+    other = plain.model_copy(update={"objective": flow})
+    fast, general = dispatch(flatten(plain), rule), dispatch(flatten(other), rule)
+    assert (fast.start, fast.machine) == (general.start, general.machine)
 
 
 def test_best_dispatch_is_no_worse_than_each_rule() -> None:
