@@ -179,12 +179,18 @@ class Planner:
     def _preload(self, events: Iterable[Event]) -> None:
         wanted: set[str] = set()
         cart_lots: set[str] = set()
+        marks: list[str] = []
         for event in events:
             wanted.update(_references(event))
             wanted.update(_creations(event))
             if isinstance(event, CartLoad | CartUnload):
                 cart_lots.add(gid("lot", event.lot))
+            elif isinstance(event, Mark):
+                marks.append(gid("mark", event.code))
         self._load(wanted)
+        if marks:  # one read for the whole batch, not one per mark event
+            self._marks = _MarkBook(self._tx)
+            self._marks.prefetch(marks)
         if cart_lots:
             for lot, carts in self._tx.open_carts(sorted(cart_lots)).items():
                 self._open_carts[lot] = set(carts)
@@ -930,6 +936,14 @@ class _MarkBook:
         if mark not in self._holders:
             self._holders[mark] = self._tx.marks_in_use([mark]).get(mark, [])
         return self._holders[mark]
+
+    def prefetch(self, marks: Iterable[str]) -> None:
+        """Read which items many marks are on, in one call."""
+        wanted = sorted({mark for mark in marks if mark not in self._holders})
+        if wanted:
+            found = self._tx.marks_in_use(wanted)
+            for mark in wanted:
+                self._holders[mark] = found.get(mark, [])
 
     def take(self, mark: str, item: str, event_id: str) -> None:
         self.holders(mark).append((item, event_id))
