@@ -207,7 +207,7 @@ class DemoPlant:
                 equipment="SAW-1",
             )
             yield self._event("cart_unload", cart=cart, lot=w.lot, compartment="A")
-            body = self._lot(f"{w.lot}-T", "SCREW-BODY", blank.qty - rng.randint(0, 3))
+            body = self._lot(f"{w.lot}-T", "SCREW-BODY", max(1, blank.qty - rng.randint(0, 3)))
             yield self._process(
                 f"S{tag}-TURN{i + 1}",
                 "turn",
