@@ -279,19 +279,27 @@ def _solve_stages(
 
 
 def _trivial_bound(flat: Flat) -> int | None:
-    """Return max(longest job, busiest machine) for a plain job shop without choices."""
-    if not flat.is_plain or any(len(op.alts) != 1 for op in flat.ops):
+    """Return a makespan no plan of a plain (flexible) job shop can beat.
+
+    The largest of: the longest job at its fastest machines, the work no other machine can
+    take from a machine, and the whole work at its fastest spread evenly over the machines.
+    """
+    if not flat.is_plain or not flat.ops:
         return None
     load = [0] * len(flat.machines)
     longest = 0
+    work = 0
     for keys in flat.jobs:
         total = 0
         for k in keys:
-            alt = flat.ops[k].alts[0]
-            load[alt.machine] += alt.duration
-            total += alt.duration
+            alts = flat.ops[k].alts
+            fastest = min(a.duration for a in alts)
+            if len(alts) == 1:
+                load[alts[0].machine] += fastest
+            total += fastest
         longest = max(longest, total)
-    return max([longest, *load])
+        work += total
+    return max([longest, -(-work // len(flat.machines)), *load])
 
 
 def _finish(

@@ -241,6 +241,13 @@ def test_a_bottleneck_machine_proves_the_plan_optimal() -> None:
     assert (s.status, s.makespan, s.lower_bound) == ("optimal", 9, 9)
 
 
+def test_work_spread_over_interchangeable_machines_is_optimal() -> None:
+    either = {"m0": 2, "m1": 2}
+    p = problem([order(o, op(either)) for o in "abcd"], ["m0", "m1"])
+    s = solve(p, QUICK)
+    assert (s.status, s.makespan, s.lower_bound) == ("optimal", 4, 4)
+
+
 def test_larger_job_shops_search_neighbourhoods_only() -> None:
     rows = " ".join(f"{m} 5" for m in range(10))
     big = flatten(read_jsp("11 10\n" + "\n".join([rows] * 11)))
