@@ -195,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         mine = [r for r in rows if r[1] == family]
         ours_gaps = [r[2] for r in mine if r[2] is not None]
         tb_gaps = [r[3] for r in mine if r[3] is not None]
-        worse = [r[0] for r in mine if r[4]]
+        behind = [r[0] for r in mine if r[4]]
         emit(
             f"| {family} | {len(mine)} | {_fmt(_mean(ours_gaps))} | {_fmt(_mean(tb_gaps))} "
-            f"({len(tb_gaps)} solved) | {', '.join(worse) or '-'} |"
+            f"({len(tb_gaps)} solved) | {', '.join(behind) or '-'} |"
         )
     return 0
 
