@@ -29,5 +29,9 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     return stored, digest
 
 
+# One encoder for every event: json.dumps would build a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(body: dict[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(body)
