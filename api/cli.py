@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from api.cli_accounts import register as register_accounts
+from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
 from api.render import trace_tree
@@ -111,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(func=_rebuild)
 
     register_accounts(commands, _services)
+    register_recall(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from api.recall_report import render_report
+from graph.epcis import document as epcis_document
 from graph.errors import BadRequest, NotFound
 from graph.ids import gid
 from graph.recall import (
@@ -83,6 +85,17 @@ class Case:
             opened_by=attrs.get("opened_by"),
             opened_at=attrs.get("created_at"),
         )
+
+
+def _plain(value: Any) -> Any:
+    """Make dataclass dumps JSON-ready: decimals as exact text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
 
 
 def _now() -> str:
@@ -159,7 +172,11 @@ class RecallService:
         return reconcile(self.scope(case_id), answers)
 
     def history(self, case_id: str) -> list[dict[str, Any]]:
-        """Return the case's events: who did what, when and why."""
+        """Return the case's events: who did what, when and why.
+
+        This reads the whole event log; an index of events by the node they concern would make
+        it proportional to the case instead.
+        """
         self.case(case_id)
         found = []
         after = 0
@@ -173,6 +190,43 @@ class RecallService:
                 if body.get("case") == case_id or body.get("notice") in notices:
                     found.append(body)
         return found
+
+    # -- exports -------------------------------------------------------------------------------
+
+    def export_json(self, case_id: str) -> dict[str, Any]:
+        """Return everything about a case, JSON-ready (decimals as exact text)."""
+        case, scope = self.case(case_id), self.scope(case_id)
+        reconciliation = self.reconciliation(case_id)
+        body = {
+            "case": asdict(case),
+            "scope": {
+                "items": [asdict(i) for i in scope.items],
+                "shipments": [asdict(s) for s in scope.shipments],
+                "customers": scope.customers,
+            },
+            "notices": [asdict(n) for n in self.notices(case_id)],
+            "reconciliation": asdict(reconciliation)
+            | {"accounted": reconciliation.accounted, "percent": round(reconciliation.percent, 2)},
+        }
+        plain: dict[str, Any] = _plain(body)
+        return plain
+
+    def epcis(self, case_id: str) -> dict[str, Any]:
+        """Return the events behind the case's scope as an EPCIS 2.0 JSON-LD document."""
+        scope = self.scope(case_id)
+        logged = self._store.logged(sorted({edge.event for edge in scope.edges}))
+        ordered = sorted(logged.values(), key=lambda e: e.seq)
+        return epcis_document((json.loads(e.payload) for e in ordered), _now())
+
+    def report_html(self, case_id: str) -> str:
+        """Return a printable report of the case with a picture of its scope's genealogy."""
+        return render_report(
+            self.case(case_id),
+            self.scope(case_id),
+            self.notices(case_id),
+            self.reconciliation(case_id),
+            _now(),
+        )
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -631,6 +631,10 @@ class EmbeddedStore:
         rows = self._conn().execute(EVENTS_AFTER, (after_seq, limit)).fetchall()
         return [_stored_event(row) for row in rows]
 
+    def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        rows = self._conn().execute(FIND_EVENTS, (_ids(event_ids),)).fetchall()
+        return {row[0]: _stored_event(row) for row in rows}
+
     def clear_projection(self) -> None:
         def clear(_: EmbeddedTx) -> None:
             conn = self._conn()

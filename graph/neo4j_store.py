@@ -567,6 +567,13 @@ class Neo4jStore:
 
         return self._read(run)
 
+    def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        def run(tx: ManagedTransaction) -> dict[str, StoredEvent]:
+            rows = tx.run(FIND_EVENTS, ids=list(event_ids)).values()
+            return {row[0]: _stored_event(row) for row in rows}
+
+        return self._read(run)
+
     def clear_projection(self) -> None:
         with self._session() as session:
             session.run(CLEAR_NODES).consume()

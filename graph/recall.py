@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from graph.store import EdgeView
 from graph.trace import Trace, TraceService
 
 MATERIAL = ("lot", "serial")
@@ -60,6 +61,10 @@ class ShipmentInScope:
 class Scope:
     items: list[ScopeItem]
     shipments: list[ShipmentInScope]
+    # The traces behind it, merged: each node's least depth from a suspect, every edge once.
+    depths: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    edges: list[EdgeView] = field(default_factory=list)
 
     @property
     def customers(self) -> list[str]:
@@ -107,7 +112,15 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
     found: dict[str, tuple[float, str, dict[str, object]]] = {}
     shipped: dict[str, dict[str, Decimal]] = {}
     shipments: dict[str, tuple[float, str, dict[str, Decimal]]] = {}
+    depths: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    edges: dict[tuple[str, str, str, str], EdgeView] = {}
     for trace, basis in _suspect_traces(traces, suspects):
+        for node in trace.nodes:
+            depths[node.id] = min(depths.get(node.id, node.depth), node.depth)
+            kinds[node.id] = node.kind
+        for edge in trace.edges:
+            edges[(edge.src, edge.dst, edge.type, edge.event)] = edge
         exposure = {n.id: n.exposure or 0.0 for n in trace.nodes}
         if basis != "material":
             exposure = {node: 1.0 for node in exposure}
@@ -147,7 +160,7 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
         for sid, (level, customer, contents) in shipments.items()
     ]
     listed.sort(key=lambda s: (s.customer, s.id))
-    return Scope(items, listed)
+    return Scope(items, listed, depths, kinds, [edges[k] for k in sorted(edges)])
 
 
 def _suspect_traces(

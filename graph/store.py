@@ -262,6 +262,10 @@ class GraphStore(Protocol):
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...
 
+    def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        """Return the logged events among `event_ids` (a read, outside any write)."""
+        ...
+
     def clear_projection(self) -> None:
         """Delete every node and edge but keep the event log (for rebuild)."""
         ...

@@ -1,0 +1,166 @@
+"""`tracegraph recall`: run a recall case from the command line, as the server's operator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from api.deps import Services
+from api.recall import RecallService
+from graph.clock import utc_text
+from graph.errors import BadRequest
+from graph.recall import scope_csv
+
+Opener = Callable[[argparse.Namespace], Services]
+FORMATS = ("csv", "json", "epcis", "html")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
+    """Add `recall open|show|scope|hold|notify|close|export`."""
+    recall = commands.add_parser("recall", help="run recall cases").add_subparsers(
+        dest="action", required=True
+    )
+
+    def command(
+        parser: argparse.ArgumentParser, work: Callable[[RecallService, argparse.Namespace], int]
+    ) -> None:
+        parser.add_argument(
+            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
+        )
+        parser.add_argument(
+            "--actor", default="cli", help="who is acting (recorded in the case history)"
+        )
+
+        def run(args: argparse.Namespace) -> int:
+            services = opener(args)
+            try:
+                return work(RecallService(services.store, services.ingest), args)
+            finally:
+                services.close()
+
+        parser.set_defaults(func=run)
+
+    opened = recall.add_parser("open", help="open a case from suspects")
+    opened.add_argument("case")
+    opened.add_argument("--title", required=True)
+    opened.add_argument("--reason", required=True)
+    opened.add_argument(
+        "--suspect", action="append", default=[], help="a node id, e.g. supplier_lot:ACME/A-77"
+    )
+    opened.add_argument(
+        "--window",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("EQUIPMENT", "FROM", "TO"),
+        help="an equipment and a time window (RFC 3339 with offset)",
+    )
+    command(opened, _open)
+    for verb, helptext in (("hold", "quarantine the in-plant scope"), ("close", "close the case")):
+        sub = recall.add_parser(verb, help=helptext)
+        sub.add_argument("case")
+        sub.add_argument("--reason", required=True)
+        command(sub, _hold if verb == "hold" else _close)
+    notify = recall.add_parser("notify", help="send a notice to each customer in scope")
+    notify.add_argument("case")
+    notify.add_argument("--message", required=True)
+    command(notify, _notify)
+    show = recall.add_parser("show", help="the case, its scope counts, notices and reconciliation")
+    show.add_argument("case")
+    command(show, _show)
+    export = recall.add_parser("export", help="export the scope")
+    export.add_argument("case")
+    export.add_argument("--format", choices=FORMATS, default="csv")
+    export.add_argument("--out", type=Path, help="write here instead of standard output")
+    command(export, _export)
+
+
+def _suspects(args: argparse.Namespace) -> list[dict[str, str]]:
+    rows = [{"id": s} for s in args.suspect]
+    for equipment, start, end in args.window:
+        try:
+            window = (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        except ValueError as error:
+            raise BadRequest(f"--window {equipment}: times are RFC 3339 with offset") from error
+        if window[0].tzinfo is None or window[1].tzinfo is None:
+            raise BadRequest(f"--window {equipment}: times need a UTC offset")
+        rows.append(
+            {"id": f"equipment:{equipment}", "from": utc_text(window[0]), "to": utc_text(window[1])}
+        )
+    if not rows:
+        raise BadRequest("give at least one --suspect or --window")
+    return rows
+
+
+def _open(recalls: RecallService, args: argparse.Namespace) -> int:
+    case = recalls.open(args.case, args.title, args.reason, _suspects(args), args.actor)
+    scope = recalls.scope(args.case)
+    print(f"opened {case.id}: {len(scope.items)} items in scope, {len(scope.customers)} customers")
+    return 0
+
+
+def _hold(recalls: RecallService, args: argparse.Namespace) -> int:
+    print(f"quarantined {recalls.hold(args.case, args.reason, args.actor)} in-plant items")
+    return 0
+
+
+def _notify(recalls: RecallService, args: argparse.Namespace) -> int:
+    for notice in recalls.notify(args.case, args.message, args.actor):
+        print(f"{notice.id}  {notice.customer}  {notice.state}")
+    return 0
+
+
+def _close(recalls: RecallService, args: argparse.Namespace) -> int:
+    recalls.close(args.case, args.reason, args.actor)
+    print(f"closed case:{args.case}")
+    return 0
+
+
+def _show(recalls: RecallService, args: argparse.Namespace) -> int:
+    case = recalls.case(args.case)
+    scope = recalls.scope(args.case)
+    rec = recalls.reconciliation(args.case)
+    print(f"{case.id}  {case.title}  [{case.state}]")
+    print(f"  suspects: {', '.join(s['id'] for s in case.suspects)}")
+    certain = sum(1 for i in scope.items if i.certain)
+    print(
+        f"  scope: {len(scope.items)} items ({certain} certain, "
+        f"{len(scope.items) - certain} may contain), "
+        f"{len(scope.shipments)} shipments, customers: {', '.join(scope.customers) or 'none'}"
+    )
+    for notice in recalls.notices(args.case):
+        answer = (
+            f"found {notice.found_qty}, returned {notice.returned_qty}"
+            if notice.found_qty is not None
+            else "no answer yet"
+        )
+        print(f"  notice {notice.customer}: {notice.state}, {answer}")
+    print(
+        f"  reconciliation: {rec.accounted} of {rec.expected} accounted for ({rec.percent:.1f} %)"
+    )
+    return 0
+
+
+def _export(recalls: RecallService, args: argparse.Namespace) -> int:
+    text = render_export(recalls, args.case, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def render_export(recalls: RecallService, case_id: str, kind: str) -> str:
+    """Render a case in one of the export formats."""
+    if kind == "csv":
+        return scope_csv(recalls.scope(case_id))
+    if kind == "epcis":
+        return json.dumps(recalls.epcis(case_id), indent=2) + "\n"
+    if kind == "html":
+        return recalls.report_html(case_id)
+    return json.dumps(recalls.export_json(case_id), indent=2, default=str) + "\n"

@@ -1,0 +1,135 @@
+"""The printable recall report: the case, the numbers, who was told, and a picture of the scope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+from graph.picture import genealogy_svg
+from graph.recall import Reconciliation, Scope
+
+if TYPE_CHECKING:
+    from api.recall import Case, Notice
+
+MAX_ROWS = 500
+STYLE = """body{font:13px/1.45 system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccd;padding:2px 8px;
+text-align:left}th{background:#f1f3f7}.fig{overflow:auto;border:1px solid #ccd;padding:4px}
+@media print{.fig{overflow:visible}}"""
+
+
+def _rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_report(
+    case: Case, scope: Scope, notices: Sequence[Notice], rec: Reconciliation, made_at: str
+) -> str:
+    """Render the report as a self-contained HTML page (print it to PDF from any browser)."""
+    certain = sum(1 for i in scope.items if i.certain)
+    exposure = {i.id: i.exposure for i in scope.items}
+    picture = genealogy_svg(scope.depths, scope.kinds, scope.edges, exposure)
+    items = _rows(
+        ("item", "part", "exposure", "basis", "qty", "in plant", "status", "shipped"),
+        [
+            (
+                i.id,
+                i.part or "",
+                f"{i.exposure:.4g}",
+                i.basis,
+                i.qty,
+                i.available,
+                i.status or "",
+                sum(i.shipped.values()),
+            )
+            for i in scope.items[:MAX_ROWS]
+        ],
+    )
+    more = (
+        f"<p>… and {len(scope.items) - MAX_ROWS} more items (see the CSV export).</p>"
+        if len(scope.items) > MAX_ROWS
+        else ""
+    )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Recall {escape(case.id)}</title><style>{STYLE}</style></head><body>
+<h1>Recall case {escape(case.id.partition(":")[2])}: {escape(case.title)}</h1>
+<p>State <b>{escape(case.state)}</b>; opened {escape(case.opened_at or "")} by {
+        escape(case.opened_by or "")
+    }.
+Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
+<p>Suspects: {
+        escape(
+            ", ".join(
+                s["id"] + (f" {s['from']}..{s['to']}" if "from" in s else "") for s in case.suspects
+            )
+        )
+    }</p>
+<h2>Scope</h2>
+{
+        _rows(
+            (
+                "affected items",
+                "certainly contain",
+                "may contain",
+                "still in plant",
+                "shipments",
+                "customers",
+            ),
+            [
+                (
+                    len(scope.items),
+                    certain,
+                    len(scope.items) - certain,
+                    sum(1 for i in scope.items if i.in_plant),
+                    len(scope.shipments),
+                    ", ".join(scope.customers),
+                )
+            ],
+        )
+    }
+<h2>Reconciliation</h2>
+{
+        _rows(
+            (
+                "expected",
+                "held in plant",
+                "found by customers",
+                "returned",
+                "scrapped",
+                "accounted",
+                "%",
+            ),
+            [
+                (
+                    rec.expected,
+                    rec.held_in_plant,
+                    rec.found_by_customers,
+                    rec.returned_by_customers,
+                    rec.scrapped,
+                    rec.accounted,
+                    f"{rec.percent:.1f}",
+                )
+            ],
+        )
+    }
+<h2>Customers notified</h2>
+{
+        _rows(
+            ("customer", "notice", "state", "found", "returned", "note"),
+            [
+                (n.customer, n.id, n.state, n.found_qty or "", n.returned_qty or "", n.note or "")
+                for n in notices
+            ],
+        )
+    }
+<h2>Genealogy of the scope</h2>
+<p>Red: certainly contains suspect material; amber: may contain; blue: plant context.</p>
+<div class="fig">{picture}</div>
+<h2>Affected items</h2>{items}{more}
+</body></html>
+"""

@@ -1,0 +1,120 @@
+"""A recall case's scope and exports on every store, with hand-computed exposure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from api.recall import RecallService
+from graph.store import GraphStore
+from ingest.service import IngestService
+from tests.fixtures.events import Events
+
+
+@pytest.fixture
+def recalls(store: GraphStore, events: Events) -> RecallService:
+    """A-1 (100) -> L-1 split 60/40; L-1b (40) + L-2 (10 of A-2's 50) merged into M-1 (50);
+    M-1 (30) + T-1 (10 of B-1) mixed into X-1 (40); X-1 moulded into 8 housings H-1;
+    pin from L-1a; kit = pin + 1 housing; kit and 2 housings shipped to HOSP-A."""
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 100, supplier_lot="A-1"),
+            events.receive("L-2", 50, supplier_lot="A-2"),
+            events.receive("T-1", 30, part="TUBE", supplier="TUBECO", supplier_lot="B-1"),
+            events(
+                "split",
+                lot="L-1",
+                into=[{"lot": "L-1a", "qty": "60"}, {"lot": "L-1b", "qty": "40"}],
+            ),
+            events(
+                "merge",
+                from_=[{"lot": "L-1b", "qty": "40"}, {"lot": "L-2", "qty": "10"}],
+                into={"lot": "M-1"},
+            ),
+            events(
+                "mix",
+                from_=[{"lot": "M-1", "qty": "30"}, {"lot": "T-1", "qty": "10"}],
+                into={"lot": "X-1", "part": "BLEND"},
+            ),
+            events(
+                "process",
+                step="S-MOLD",
+                operation="mould",
+                equipment="PRESS-1",
+                inputs=[{"lot": "X-1", "qty": "40"}],
+                outputs=[{"lot": "H-1", "part": "HOUSING", "qty": "8"}],
+            ),
+            events(
+                "process",
+                step="S-PIN",
+                operation="turn",
+                inputs=[{"lot": "L-1a", "qty": "1"}],
+                outputs=[{"serial": "PIN-1", "part": "PIN"}],
+            ),
+            events(
+                "process",
+                step="S-KIT",
+                operation="assemble",
+                inputs=[{"serial": "PIN-1"}, {"lot": "H-1", "qty": "1"}],
+                outputs=[{"serial": "KIT-1", "part": "KIT"}],
+            ),
+            events(
+                "ship",
+                shipment="SH-1",
+                customer="HOSP-A",
+                items=[{"serial": "KIT-1"}, {"lot": "H-1", "qty": "2"}],
+            ),
+        ]
+    )
+    return RecallService(store, service)
+
+
+def exposures(recalls: RecallService) -> dict[str, float]:
+    return {i.id: i.exposure for i in recalls.scope("RC-1").items}
+
+
+def test_scope_exposure_by_hand(recalls: RecallService) -> None:
+    recalls.open("RC-1", "A-2 bad", "supplier notice", [{"id": "supplier_lot:ACME/A-2"}], "ana")
+    assert exposures(recalls) == pytest.approx(
+        {
+            "lot:L-2": 1.0,
+            "lot:M-1": 0.2,  # merge: 10 of 50
+            "lot:X-1": 0.15,  # mix: 30 of 40 at 0.2
+            "lot:H-1": 0.15,  # one-part process keeps the mean
+            "serial:KIT-1": 0.15,  # assembly: 1 - (1 - 0)(1 - 0.15)
+        }
+    )
+    recalls.rescope(
+        "RC-1", [{"id": "supplier_lot:ACME/A-2"}, {"id": "lot:L-1a"}], "pin lot too", "ana"
+    )
+    both = exposures(recalls)
+    assert (
+        both["serial:PIN-1"] == 1.0 and both["serial:KIT-1"] == 1.0
+    )  # the pin is certain: max wins
+    scope = recalls.scope("RC-1")
+    assert scope.customers == ["HOSP-A"]
+    shipment = scope.shipments[0]
+    assert (shipment.id, shipment.items) == (
+        "shipment:SH-1",
+        {"lot:H-1": Decimal(2), "serial:KIT-1": Decimal(1)},
+    )
+
+
+def test_exports(recalls: RecallService) -> None:
+    recalls.open("RC-1", "A-2 bad", "supplier notice", [{"id": "supplier_lot:ACME/A-2"}], "ana")
+    recalls.hold("RC-1", "hold", "ana")
+    document = recalls.epcis("RC-1")
+    assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
+    kinds = [e["type"] for e in document["epcisBody"]["eventList"]]
+    assert kinds.count("TransformationEvent") == 4  # merge, mix, mould, assemble
+    assert "ObjectEvent" in kinds  # receive and ship
+    ship = next(e for e in document["epcisBody"]["eventList"] if e.get("bizStep") == "shipping")
+    assert ship["epcList"] == ["urn:tracegraph:serial:KIT-1"]
+    assert ship["destinationList"][0]["destination"] == "urn:tracegraph:company:HOSP-A"
+    report = recalls.report_html("RC-1")
+    assert "<svg" in report and "lot:M-1" in report and "HOSP-A" in report
+    body = recalls.export_json("RC-1")
+    assert body["case"]["state"] == "holding"
+    assert {i["id"]: i["available"] for i in body["scope"]["items"]}["lot:H-1"] == "5"
