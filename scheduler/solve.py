@@ -59,6 +59,13 @@ class _Incumbent:
         self.value: tuple[int, ...] | None = None
         self.source: str = "none"
         self.lock = threading.Lock()
+        # A makespan no plan can beat; reaching it ends the search.
+        self.floor: int | None = None
+
+    def at_floor(self) -> bool:
+        """Tell whether the incumbent's makespan meets a known lower bound."""
+        plan = self.plan
+        return self.floor is not None and plan is not None and max(plan.end) <= self.floor
 
     def offer(self, plan: Plan, source: str, checked: bool = False) -> bool:
         if not checked and violations(self.flat, plan):
@@ -97,7 +104,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         plan = cpsat.read_plan(self.flat, self.built, self.value)
         self.last = plan
         self.incumbent.offer(plan, "cpsat")
-        if self.should_stop is not None and self.should_stop():
+        if self.incumbent.at_floor() or (self.should_stop is not None and self.should_stop()):
             self.stop_search()
 
 
@@ -191,9 +198,8 @@ def solve(
     lower_bound: int | None = None
     if should_stop is not None and should_stop():
         return _finish(flat, incumbent, "cancelled", None, clock)
-    floor = _trivial_bound(flat)
-    plan = incumbent.plan
-    if floor is not None and plan is not None and criteria(flat, plan)["makespan"] <= floor:
+    floor = incumbent.floor = _trivial_bound(flat)
+    if incumbent.at_floor():
         # The longest job or the busiest machine already fixes the makespan.
         return _finish(flat, incumbent, "optimal", floor, clock)
     if large:
