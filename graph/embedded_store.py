@@ -266,6 +266,13 @@ CROSS JOIN nodes m ON m.gid = j.value
 CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
 CROSS JOIN nodes n ON n.nid = e.dst
 """
+ITEM_MARKS = """
+SELECT n.gid, m.gid, json_extract(m.props, '$.scheme'), e.event
+FROM json_each(?) j
+CROSS JOIN nodes n ON n.gid = j.value
+CROSS JOIN edges e ON e.dst = n.nid AND e.flow = 0 AND e.type = 'MARKS'
+CROSS JOIN nodes m ON m.nid = e.src
+"""
 MARKED_ITEMS = """
 SELECT json_extract(m.props, '$.code'), json_extract(m.props, '$.scheme'),
        n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
@@ -510,6 +517,13 @@ class EmbeddedTx:
         found: dict[str, list[tuple[str, str]]] = {}
         for mark, item, event in self._conn.execute(MARKS_IN_USE, (_ids(marks),)):
             found.setdefault(mark, []).append((item, event))
+        return found
+
+    def item_marks(self, items: Sequence[str]) -> dict[str, list[tuple[str, str | None, str]]]:
+        """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
+        found: dict[str, list[tuple[str, str | None, str]]] = {}
+        for item, mark, scheme, event in self._conn.execute(ITEM_MARKS, (_ids(items),)):
+            found.setdefault(item, []).append((mark, scheme, event))
         return found
 
 

@@ -241,6 +241,11 @@ UNWIND $marks AS g
 MATCH (m:Node {gid: g})-[e:MARKS]->(n:Node)
 RETURN m.gid, n.gid, e.event
 """
+ITEM_MARKS: Final = """
+UNWIND $items AS g
+MATCH (m:Node)-[e:MARKS]->(n:Node {gid: g})
+RETURN n.gid, m.gid, m.scheme, e.event
+"""
 MARKED_ITEMS: Final = """
 UNWIND $marks AS g
 MATCH (m:Node {gid: g})-[:MARKS]->(n:Node)
@@ -442,6 +447,13 @@ class Neo4jTx:
         found: dict[str, list[tuple[str, str]]] = {}
         for mark, item, event in self._tx.run(MARKS_IN_USE, marks=list(marks)).values():
             found.setdefault(mark, []).append((item, event))
+        return found
+
+    def item_marks(self, items: Sequence[str]) -> dict[str, list[tuple[str, str | None, str]]]:
+        """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
+        found: dict[str, list[tuple[str, str | None, str]]] = {}
+        for item, mark, scheme, event in self._tx.run(ITEM_MARKS, items=list(items)).values():
+            found.setdefault(item, []).append((mark, scheme, event))
         return found
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
@@ -180,6 +181,7 @@ class Planner:
         wanted: set[str] = set()
         cart_lots: set[str] = set()
         marks: list[str] = []
+        marked: list[str] = []
         for event in events:
             wanted.update(_references(event))
             wanted.update(_creations(event))
@@ -187,10 +189,11 @@ class Planner:
                 cart_lots.add(gid("lot", event.lot))
             elif isinstance(event, Mark):
                 marks.append(gid("mark", event.code))
+                marked.append(event.target.gid)
         self._load(wanted)
         if marks:  # one read for the whole batch, not one per mark event
             self._marks = _MarkBook(self._tx)
-            self._marks.prefetch(marks)
+            self._marks.prefetch(marks, marked)
         if cart_lots:
             for lot, carts in self._tx.open_carts(sorted(cart_lots)).items():
                 self._open_carts[lot] = set(carts)
@@ -776,7 +779,22 @@ class Planner:
             index = scheme.index_of(event.code)
             assert index is not None  # no problem means the code has an index
             props |= {"scheme": scheme.name, "index": index_text(index)}
-        book.take(mark, item.gid, event.event_id)
+            # One live mark per scheme on an item: checked here, in the write transaction, so
+            # concurrent issuers cannot both mark it.
+            carried = [
+                other
+                for other, of, by in book.marks_on(item.gid)
+                if of == scheme.name and by not in self._voided
+            ]
+            if carried:
+                step.fail(
+                    "code",
+                    "already_marked",
+                    f'{_describe(item.gid)} already carries mark "{carried[0].partition(":")[2]}" '
+                    f'of scheme "{scheme.name}": one mark per scheme (void that mark event first)',
+                )
+                return None
+        book.take(mark, item.gid, event.event_id, props.get("scheme"))
         return props
 
     # -- recall cases -----------------------------------------------------------------------------
@@ -924,29 +942,54 @@ def site_of(event: Event) -> dict[str, str]:
     return {"site": event.site} if event.site is not None else {}
 
 
+@runtime_checkable
+class _ItemMarks(Protocol):
+    """What the mark checks read besides `WriteTx`: both stores' transactions provide it."""
+
+    def item_marks(self, items: Sequence[str]) -> dict[str, list[tuple[str, str | None, str]]]:
+        """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
+        ...
+
+
 class _MarkBook:
-    """The code schemes, and which items the marks a batch reads or makes are on."""
+    """The code schemes, which items the marks a batch reads or makes are on, and the reverse."""
 
     def __init__(self, tx: WriteTx) -> None:
+        if not isinstance(tx, _ItemMarks):
+            raise TypeError(f"{type(tx).__name__} cannot list the marks on an item")
         self._tx = tx
+        self._marks_of: _ItemMarks = tx
         self.schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
         self._holders: dict[str, list[tuple[str, str]]] = {}
+        self._carried: dict[str, list[tuple[str, str | None, str]]] = {}
 
     def holders(self, mark: str) -> list[tuple[str, str]]:
         if mark not in self._holders:
             self._holders[mark] = self._tx.marks_in_use([mark]).get(mark, [])
         return self._holders[mark]
 
-    def prefetch(self, marks: Iterable[str]) -> None:
-        """Read which items many marks are on, in one call."""
+    def prefetch(self, marks: Iterable[str], items: Iterable[str] = ()) -> None:
+        """Read which items many marks are on, and which marks many items carry, in a call each."""
         wanted = sorted({mark for mark in marks if mark not in self._holders})
         if wanted:
             found = self._tx.marks_in_use(wanted)
             for mark in wanted:
                 self._holders[mark] = found.get(mark, [])
+        targets = sorted({item for item in items if item not in self._carried})
+        if targets:
+            carried = self._marks_of.item_marks(targets)
+            for item in targets:
+                self._carried[item] = carried.get(item, [])
 
-    def take(self, mark: str, item: str, event_id: str) -> None:
+    def marks_on(self, item: str) -> list[tuple[str, str | None, str]]:
+        """The (mark gid, scheme, event id) of each mark on an item, this batch's included."""
+        if item not in self._carried:
+            self._carried[item] = self._marks_of.item_marks([item]).get(item, [])
+        return self._carried[item]
+
+    def take(self, mark: str, item: str, event_id: str, scheme: str | None) -> None:
         self.holders(mark).append((item, event_id))
+        self.marks_on(item).append((mark, scheme, event_id))
 
 
 def _creations(event: Event) -> list[str]:

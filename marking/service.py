@@ -115,18 +115,9 @@ class MarkingService:
         scheme = family_scheme(item.attrs.get("part"), self._schemes().values())
         if scheme is None:
             raise NoScheme(f'part "{item.attrs.get("part")}" belongs to no family with a scheme')
-        for link in self._store.item_links([target.gid]):
-            other = link.other.attrs
-            if link.type == "MARKS" and not link.outgoing and other.get("scheme") == scheme.name:
-                index = other.get("index")
-                return IssuedMark(
-                    code=other["code"],
-                    scheme=scheme.name,
-                    target=target.gid,
-                    index=None if index is None else int(index),
-                    event_id="",
-                    created=False,
-                )
+        carried = self._carried(target, scheme)
+        if carried is not None:
+            return carried
         floor = 0
         for _ in range(MAX_ATTEMPTS):
             last = self._store.last_mark_index(scheme.name)
@@ -144,7 +135,14 @@ class MarkingService:
             try:
                 self._ingest.ingest([event])
             except BatchRejected as error:
-                if any(problem.code == "mark_taken" for problem in error.problems):
+                codes = {problem.code for problem in error.problems}
+                if "already_marked" in codes:
+                    # A concurrent issuer marked this item first: its mark is the answer.
+                    carried = self._carried(target, scheme)
+                    if carried is not None:
+                        return carried
+                    continue  # and voided since: try again
+                if "mark_taken" in codes:
                     floor = index + 1  # a concurrent issuer got there first
                     continue
                 raise
@@ -159,6 +157,22 @@ class MarkingService:
         raise IssueContention(
             f'every code tried for scheme "{scheme.name}" was taken by a concurrent issuer; retry'
         )
+
+    def _carried(self, target: ItemRef, scheme: Scheme) -> IssuedMark | None:
+        """Return the mark of `scheme` the target already carries, if any."""
+        for link in self._store.item_links([target.gid]):
+            other = link.other.attrs
+            if link.type == "MARKS" and not link.outgoing and other.get("scheme") == scheme.name:
+                index = other.get("index")
+                return IssuedMark(
+                    code=other["code"],
+                    scheme=scheme.name,
+                    target=target.gid,
+                    index=None if index is None else int(index),
+                    event_id="",
+                    created=False,
+                )
+        return None
 
     # -- reading -------------------------------------------------------------------------------
 

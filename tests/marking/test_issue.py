@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 import pytest
 
@@ -82,6 +84,115 @@ def test_parallel_issuing_never_gives_a_code_twice(
     for m in issued:
         marked = store.marked_items([f"mark:{m.code}"])
         assert [hit.item.gid for hit in marked] == [m.target]
+
+
+def test_parallel_requests_for_one_item_give_it_one_mark(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    lots = [f"L-{i}" for i in range(6)]
+    receive_lots(store, events, "PLATE-9", lots)
+    requests = [key for key in lots for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        issued = list(pool.map(lambda key: marking.issue_mark(_lot(key), actor="op"), requests))
+    for key in lots:
+        answers = [m for m in issued if m.target == f"lot:{key}"]
+        assert len({m.code for m in answers}) == 1, answers
+        assert sum(m.created for m in answers) == 1
+    assert marking.scheme_usage("PLATES").used == len(lots)
+    for key in lots:
+        marks = [
+            link.other.attrs["code"]
+            for link in store.item_links([f"lot:{key}"])
+            if link.type == "MARKS"
+        ]
+        assert len(marks) == 1
+
+
+class _RacingStore:
+    """A store whose issuers have all read the item unmarked, and each a different last index:
+    what concurrent issuers see when each reads before the others commit."""
+
+    def __init__(self, store: GraphStore, issuers: int) -> None:
+        self._store = store
+        self._turn = iter(range(issuers))
+        self._lock = threading.Lock()
+        self._barrier = threading.Barrier(issuers)
+        self._mine = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def item_links(self, gids: list[str]) -> list[Any]:
+        if not hasattr(self._mine, "turn"):
+            with self._lock:
+                self._mine.turn = next(self._turn)
+            self._barrier.wait(timeout=30)  # every issuer checks before any of them marks
+            return []
+        return self._store.item_links(gids)
+
+    def last_mark_index(self, scheme: str) -> int | None:
+        last = self._store.last_mark_index(scheme)
+        return (-1 if last is None else last) + cast(int, self._mine.turn)
+
+
+def test_concurrent_issuers_picking_different_codes_leave_one_mark(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["S-1"])
+    racing = MarkingService(cast(GraphStore, _RacingStore(store, 3)))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        issued = list(pool.map(lambda _: racing.issue_mark(_lot("S-1")), range(3)))
+    assert sorted(m.created for m in issued) == [False, False, True]
+    winner = next(m for m in issued if m.created)
+    assert {m.code for m in issued} == {winner.code}
+    assert [m.code for m in issued if not m.created] == [winner.code] * 2
+    assert marking.scheme_usage("SCREWS").used == 1
+    assert [h.item.gid for h in store.marked_items([f"mark:{winner.code}"])] == ["lot:S-1"]
+
+
+def test_an_item_takes_one_mark_per_scheme(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["S-1", "S-2"])
+    first = events("mark", target={"lot": "S-1"}, code="ABC")
+    IngestService(store).ingest([first])
+    other = events("mark", target={"lot": "S-1"}, code="ABD")
+    refused = rejected(store, [other], "already_marked")
+    assert refused.field == "code"
+    assert 'lot "S-1" already carries mark "ABC" of scheme "SCREWS"' in refused.message
+    again = events("mark", target={"lot": "S-1"}, code="ABC")
+    assert "void that mark event first" in rejected(store, [again], "already_marked").message
+    batch = [
+        events("mark", target={"lot": "S-2"}, code="XYZ"),
+        events("mark", target={"lot": "S-2"}, code="XYA", scheme="SCREWS"),
+    ]
+    assert rejected(store, batch, "already_marked").index == 1
+    # Voided, the mark no longer counts: the item may take another code of the scheme.
+    IngestService(store).ingest([events("void", voids=first["event_id"], reason="misstruck")])
+    IngestService(store).ingest([other])
+    assert [h.item.gid for h in store.marked_items(["mark:ABD"])] == ["lot:S-1"]
+    assert marking.issue_mark(_lot("S-1")).code == "ABD"
+
+
+def test_marks_of_other_schemes_or_none_do_not_count(store: GraphStore, events: Events) -> None:
+    marking = MarkingService(store)
+    marking.define_scheme(SchemeSpec(name="A3", kind="sequential", length=3, parts=["BAR"]))
+    marking.define_scheme(SchemeSpec(name="D2", kind="sequential", length=2, alphabet="0123456789"))
+    receive_lots(store, events, "BAR", ["B-1"])
+    receive_lots(store, events, "ROD", ["R-1"])
+    IngestService(store).ingest(
+        [
+            events("mark", target={"lot": "B-1"}, code="QQQ"),
+            events("mark", target={"lot": "B-1"}, code="42", scheme="D2"),
+            events("mark", target={"lot": "R-1"}, code="R1"),  # no family scheme: any code
+            events("mark", target={"lot": "R-1"}, code="R2"),
+        ]
+    )
+    assert marking.issue_mark(_lot("B-1")).code == "QQQ"
+    marks = [
+        link.other.attrs["code"] for link in store.item_links(["lot:R-1"]) if link.type == "MARKS"
+    ]
+    assert sorted(marks) == ["R1", "R2"]
 
 
 def test_mark_events_are_checked_against_the_scheme(
