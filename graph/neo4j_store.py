@@ -3,8 +3,10 @@
 Writes go in `UNWIND` batches, one statement per node label or relationship type. Relationship
 types and labels cannot be parameters in Cypher, so those statements are spelled out per type
 from our own fixed tables below; nothing from a request ever reaches the text of a query.
-Traversals expand one BFS level per round trip: predictable on DAGs with many parallel paths,
-where variable-length patterns would enumerate every path.
+A whole trace is one query: a variable-length pattern whose distinct end nodes the planner
+reaches by a pruning breadth-first expand, so each node is visited once even on DAGs with many
+parallel paths; depths are counted here from the edges it returns. A trace limited in depth
+expands one BFS level per round trip.
 """
 
 from __future__ import annotations
@@ -221,6 +223,32 @@ WHERE e.at <= $horizon
 """
     + EDGE_FIELDS,
 }
+REACH: Final[dict[Direction, LiteralString]] = {
+    "down": """
+MATCH (:Node {gid: $root}) ((:Node)-[r:"""
+    + FLOW_PATTERN
+    + """ WHERE r.at <= $horizon]->(:Node))* (n:Node)
+WITH DISTINCT n
+RETURN properties(n), COLLECT {
+    MATCH (n)-[e:"""
+    + FLOW_PATTERN
+    + """]->(d:Node) WHERE e.at <= $horizon
+    RETURN [n.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event]
+}
+""",
+    "up": """
+MATCH (:Node {gid: $root}) ((:Node)<-[r:"""
+    + FLOW_PATTERN
+    + """ WHERE r.at <= $horizon]-(:Node))* (n:Node)
+WITH DISTINCT n
+RETURN properties(n), COLLECT {
+    MATCH (s:Node)-[e:"""
+    + FLOW_PATTERN
+    + """]->(n) WHERE e.at <= $horizon
+    RETURN [s.gid, n.gid, type(e), e.qty, e.share, e.part, e.at, e.event]
+}
+""",
+}
 COUNT_KINDS: Final = "MATCH (n:Node) RETURN n.kind, count(*)"
 COUNT_EDGES: Final = "MATCH (:Node)-[r]->(:Node) RETURN count(r)"
 COUNT_EVENTS: Final = "MATCH (e:Event) RETURN count(e)"
@@ -296,6 +324,37 @@ def _node(props: dict[str, Any]) -> NodeView:
 
 def _edge(row: Sequence[Any]) -> EdgeView:
     return EdgeView(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _whole_subgraph(
+    tx: ManagedTransaction, root: str, direction: Direction, horizon: str
+) -> Subgraph | None:
+    """Read everything a trace reaches in one query; number the levels from its edges."""
+    rows = tx.run(REACH[direction], root=root, horizon=horizon).values()
+    if not rows:
+        return None
+    nodes: dict[str, NodeView] = {}
+    edges: list[EdgeView] = []
+    ahead: dict[str, list[str]] = {}
+    for props, found in rows:
+        view = _node(props)
+        nodes[view.gid] = view
+        for row in found:
+            edge = _edge(row)
+            edges.append(edge)
+            near, far = (edge.src, edge.dst) if direction == "down" else (edge.dst, edge.src)
+            ahead.setdefault(near, []).append(far)
+    depths = {root: 0}
+    frontier = [root]
+    while frontier:
+        reached = []
+        for near in frontier:
+            for far in ahead.get(near, ()):
+                if far not in depths:
+                    depths[far] = depths[near] + 1
+                    reached.append(far)
+        frontier = reached
+    return Subgraph(nodes[root], depths, nodes, edges)
 
 
 def _stored_event(row: Sequence[Any]) -> StoredEvent:
@@ -523,6 +582,8 @@ class Neo4jStore:
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
     ) -> Subgraph | None:
         horizon = as_of or END_OF_TIME
+        if max_depth is None:
+            return self._read(lambda tx: _whole_subgraph(tx, root, direction, horizon))
 
         def run(tx: ManagedTransaction) -> Subgraph | None:
             record = tx.run(NODE, gid=root).single()
