@@ -3,7 +3,7 @@
 Nothing here scans: every reading becomes a short list of exact codes (one unknown character is
 at most one alphabet's worth of them) looked up by index in one query. A primary number with one
 unknown character is likewise a list of exact numbers looked up in one query; with more, it is
-searched as index ranges up to the next unknown character.
+searched as an index range before its first unknown character.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from marking.schemes import LOOKALIKES, Scheme, family_scheme, is_twin
 MAX_MARK_UNKNOWNS = 2
 MAX_PRIMARY_UNKNOWNS = 4
 MIN_PRIMARY_KNOWN = 3
-# What an unknown character of a worn primary number is tried as: printable ASCII.
-PRIMARY_CHARACTERS = "".join(c for c in string.printable if not c.isspace() and c != UNKNOWN)
-# The index range before fewer readable characters than this can hold most of the plant's lots.
-SHORT_PREFIX = 5
+# What the only unknown character of a worn primary number is tried as: printable ASCII.
+PRINTABLE = "".join(c for c in string.printable if not c.isspace() and c != UNKNOWN)
+# What a worn primary number's first character may be, when even that one and others are unreadable.
+PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
 PRIMARY_KINDS = ("lot", "serial")
 MAX_ITEMS = 200
 TWIN_BONUS = 0.15  # 0 for O is likelier than 0 for D
@@ -162,11 +162,11 @@ def primary_ranges(text: str) -> list[tuple[str, str]]:
         )
     if len(text) - unknown < MIN_PRIMARY_KNOWN:
         raise BadRequest(f"primary: give at least {MIN_PRIMARY_KNOWN} readable characters")
-    # A range up to the first unknown character reads every item under that prefix, however
-    # few match. Fill that character in instead when it is the only one (exact numbers, one
-    # query) or the prefix before it is short (ranges reaching the next unknown character).
+    # A range up to the first unknown character reads every item under that prefix, however few
+    # match: the only unknown character is filled in instead, to give exact numbers (one query,
+    # wherever it is), and an unreadable first character always, as the range would be every item.
     first = text.find(UNKNOWN)
-    fills = PRIMARY_CHARACTERS if unknown == 1 or 0 <= first < SHORT_PREFIX else ""
+    fills = PRINTABLE if unknown == 1 else PRIMARY_CHARACTERS if first == 0 else ""
     starts = [text[:first] + c + text[first + 1 :] for c in fills] or [text]
     ranges = []
     for kind in PRIMARY_KINDS:
