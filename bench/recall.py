@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds, body = _timed(lambda: recalls.export_json("BENCH-1"))
     rows.append(
         (
-            "JSON export (scope, notices, reconciliation, history)",
+            "JSON export (scope, notices, reconciliation)",
             seconds,
             f"{len(body['scope']['items'])} items",
         )
