@@ -220,6 +220,12 @@ class WriteTx(Protocol):
 
     def apply(self, changes: Changes) -> None: ...
 
+    # -- carts
+
+    def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
+        """Return the open IN_CART intervals of the given carts (what they hold now)."""
+        ...
+
     # -- secondary marks
 
     def mark_schemes(self) -> list[MarkSchemeRow]:
@@ -228,6 +234,10 @@ class WriteTx(Protocol):
 
     def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """Return, per mark gid, the (item gid, event id) of each live MARKS relationship."""
+        ...
+
+    def item_marks(self, items: Sequence[str]) -> dict[str, list[tuple[str, str | None, str]]]:
+        """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
         ...
 
 
@@ -305,6 +315,12 @@ class GraphStore(Protocol):
         """Return the relationships touching the given nodes, with the node at the other end."""
         ...
 
+    # -- carts
+
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        """Return every IN_CART interval of the given lots and carts, ordered by load time."""
+        ...
+
 
 def node_view(
     gid: str,
@@ -379,3 +395,25 @@ class ItemLink:
     until: str | None
     compartment: str | None
     other: NodeView
+
+
+# -- carts
+
+
+@dataclass(frozen=True, slots=True)
+class CartStay:
+    """A lot's stay in a cart: loaded at `at`, unloaded at `until` (None: still there)."""
+
+    lot: str
+    cart: str
+    compartment: str | None
+    qty: Decimal | None
+    at: str
+    until: str | None
+    event: str
+    closed_by: str | None
+
+
+def sorted_stays(stays: Sequence[CartStay]) -> list[CartStay]:
+    """Order stays one way for every store: by load time, cart, lot, event."""
+    return sorted(set(stays), key=lambda s: (s.at, s.cart, s.lot, s.event))

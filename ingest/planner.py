@@ -11,23 +11,26 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any
 
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
 from graph.store import (
     CartClose,
+    CartStay,
     Changes,
     EdgeRow,
     EventRow,
     ItemState,
     NodeRow,
     StatusRow,
+    StoredEvent,
     VoidRow,
     WriteTx,
 )
 from ingest.errors import Problem
 from ingest.models import (
+    CartDefine,
     CartLoad,
     CartUnload,
     Event,
@@ -95,16 +98,29 @@ class Effects:
 
     creates: list[str] = field(default_factory=list)
     consumes: dict[str, Decimal] = field(default_factory=dict)
+    # -- carts: stays opened and closed, as [lot, cart, compartment, qty]
+    loads: list[list[str | None]] = field(default_factory=list)
+    unloads: list[list[str | None]] = field(default_factory=list)
 
     def to_json(self) -> str:
         consumes = {key: format(value, "f") for key, value in self.consumes.items()}
-        return json.dumps({"creates": self.creates, "consumes": consumes}, sort_keys=True)
+        body: dict[str, object] = {"creates": self.creates, "consumes": consumes}
+        if self.loads:
+            body["loads"] = self.loads
+        if self.unloads:
+            body["unloads"] = self.unloads
+        return json.dumps(body, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Effects:
         raw = json.loads(text)
         consumes = {key: Decimal(value) for key, value in raw.get("consumes", {}).items()}
-        return cls(list(raw.get("creates", [])), consumes)
+        return cls(
+            list(raw.get("creates", [])),
+            consumes,
+            list(raw.get("loads", [])),
+            list(raw.get("unloads", [])),
+        )
 
 
 class _Step:
@@ -133,6 +149,7 @@ class Planner:
         self._tx = tx
         self._items: dict[str, Item | None] = {}
         self._open_carts: dict[str, set[str]] = {}
+        self._carts: dict[str, _Cart] = {}  # -- carts: what each cart holds, as planned so far
         self._rejected_creations: dict[str, int] = {}
         self._touched_by: dict[str, set[str]] = {}
         self._batch_ids: set[str] = set()
@@ -187,6 +204,8 @@ class Planner:
             wanted.update(_creations(event))
             if isinstance(event, CartLoad | CartUnload):
                 cart_lots.add(gid("lot", event.lot))
+            elif isinstance(event, Split | Merge | Mix):  # -- carts: sources may leave carts
+                cart_lots.update(_references(event))
             elif isinstance(event, Mark):
                 marks.append(gid("mark", event.code))
                 marked.append(event.target.gid)
@@ -197,6 +216,8 @@ class Planner:
         if cart_lots:
             for lot, carts in self._tx.open_carts(sorted(cart_lots)).items():
                 self._open_carts[lot] = set(carts)
+            for lot in cart_lots:
+                self._open_carts.setdefault(lot, set())
 
     def _load(self, gids: Iterable[str]) -> None:
         missing = sorted(g for g in gids if g not in self._items)
@@ -349,6 +370,8 @@ class Planner:
             self._ship(step, event)
         elif isinstance(event, SetStatus):
             self._status(step, event)
+        elif isinstance(event, CartDefine):
+            self._cart_define(step, event)
         elif isinstance(event, CartLoad):
             self._cart_load(step, event)
         elif isinstance(event, CartUnload):
@@ -425,6 +448,18 @@ class Planner:
                 share=1.0,
                 part=parent.part,
             )
+        # -- carts: a used-up parent leaves its carts; a child may land in a cart of its own
+        self._leave_carts_if_used_up(step, parent)
+        for i, child in enumerate(event.into):
+            if child.cart is not None:
+                self._place(
+                    step,
+                    f"into[{i}]",
+                    gid("lot", child.lot),
+                    gid("cart", child.cart),
+                    child.compartment,
+                    child.qty,
+                )
 
     def _combine(self, step: _Step, event: Merge | Mix) -> None:
         verb = "merged" if isinstance(event, Merge) else "mixed"
@@ -481,6 +516,12 @@ class Planner:
             self._consume(step, item, source.qty)
             share = float(source.qty / total)
             self._edge(step, item.gid, into_gid, kind, qty=source.qty, share=share, part=item.part)
+        # -- carts: used-up sources leave their carts; the new lot lands in the cart given
+        for item in sources:
+            self._leave_carts_if_used_up(step, item)
+        if event.into.cart is not None:
+            cart = gid("cart", event.into.cart)
+            self._place(step, "into", into_gid, cart, event.into.compartment, total)
 
     def _distinct_new(
         self, step: _Step, field_name: str, gids: list[str], fields: list[str]
@@ -641,32 +682,187 @@ class Planner:
             StatusRow(item.gid, event.status.value, event.reason, step.at, event.event_id)
         )
 
-    def _cart_load(self, step: _Step, event: CartLoad) -> None:
-        lot = self._require(step, "lot", gid("lot", event.lot), "lot")
+    # -- carts -------------------------------------------------------------------------------
+
+    def _cart_define(self, step: _Step, event: CartDefine) -> None:
         cart = gid("cart", event.cart)
-        if lot is None:
-            return
-        carts = self._open_carts.setdefault(lot.gid, set())
-        if cart in carts:
+        if self._exists(cart):
             step.fail(
-                "cart", "already_in_cart", f"{_describe(lot.gid)} is already in {_describe(cart)}"
+                "cart",
+                "exists",
+                f"{_describe(cart)} is already defined or in use: define a cart before it is used",
             )
             return
-        carts.add(cart)
-        self._ensure_context(NodeRow(cart, "cart", props={"cart": event.cart}))
-        self._edge(step, lot.gid, cart, "IN_CART", compartment=event.compartment)
+        props: dict[str, str] = {}
+        if event.group is not None:
+            props["group"] = event.group
+        if event.seq is not None:
+            props["seq"] = str(event.seq)
+        if event.compartments is not None:
+            props["compartments"] = json.dumps(event.compartments)
+        if event.capacity is not None:
+            props["capacity"] = format(event.capacity, "f")
+        self._create(step, self._node(step, "cart", event.cart, props=props))
+        self._carts[cart] = _Cart.of(cart, props, [])
+
+    def _cart(self, cart: str) -> _Cart:
+        """Return a cart as the batch sees it, reading its settings and contents once."""
+        known = self._carts.get(cart)
+        if known is None:
+            props = self._tx.node_props([cart]).get(cart, {})
+            known = self._carts[cart] = _Cart.of(cart, props, self._tx.open_stays([cart]))
+        return known
+
+    def _lot_carts(self, lot: str) -> set[str]:
+        carts = self._open_carts.get(lot)
+        if carts is None:
+            carts = self._open_carts[lot] = set(self._tx.open_carts([lot]).get(lot, []))
+        return carts
+
+    def _place(
+        self,
+        step: _Step,
+        prefix: str,
+        lot: str,
+        cart: str,
+        compartment: str | None,
+        qty: Decimal | None,
+    ) -> None:
+        """Put a lot into a cart (or one of its compartments), or record which rule forbids it."""
+        where = f"{prefix}." if prefix else ""
+        problem = self._placement_problem(lot, cart, compartment, qty)
+        if problem is not None:
+            field_name, code, message = problem
+            step.fail(where + field_name, code, message)
+            return
+        self._lot_carts(lot).add(cart)
+        self._cart(cart).contents[lot] = (compartment, qty)
+        self._ensure_context(NodeRow(cart, "cart", props={"cart": cart.partition(":")[2]}))
+        self._touch(step, cart)
+        self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
+        step.effects.loads.append([lot, cart, compartment, _text(qty)])
+
+    def _placement_problem(
+        self, lot: str, cart: str, compartment: str | None, qty: Decimal | None
+    ) -> tuple[str, str, str] | None:
+        """Return (field, code, message) of the first cart rule a placement breaks, if any."""
+        state = self._cart(cart)
+        if cart in self._lot_carts(lot):
+            return "cart", "already_in_cart", f"{_describe(lot)} is already in {_describe(cart)}"
+        if (
+            compartment is not None
+            and state.compartments is not None
+            and compartment not in state.compartments
+        ):
+            names = ", ".join(state.compartments)
+            return (
+                "compartment",
+                "unknown_compartment",
+                f'{_describe(cart)} has no compartment "{compartment}" (it has {names})',
+            )
+        for other, (taken, _) in sorted(state.contents.items()):
+            if other != lot and (compartment is None or taken is None or taken == compartment):
+                place = f'compartment "{taken}" of ' if taken is not None else ""
+                hint = (
+                    "load it into a free compartment"
+                    if state.compartments is not None
+                    else "unload it first"
+                )
+                return (
+                    "compartment" if compartment is not None else "cart",
+                    "cart_occupied",
+                    f"{place}{_describe(cart)} holds {_describe(other)}: one lot at a time; {hint}",
+                )
+        for other_cart in sorted(self._lot_carts(lot)):
+            group = self._cart(other_cart).group
+            if group != state.group:
+                return (
+                    "cart",
+                    "cart_group_mismatch",
+                    f"{_describe(lot)} is in {_describe(other_cart)}, not of the group of "
+                    f"{_describe(cart)}: a lot rides in one cart or in carts of one group at once",
+                )
+        if state.capacity is not None and qty is not None:
+            held = sum((q or ZERO for _, q in state.contents.values()), ZERO)
+            if held + qty > state.capacity:
+                return (
+                    "cart",
+                    "over_capacity",
+                    f"{_describe(cart)} holds {format(held, 'f')} of its capacity "
+                    f"{format(state.capacity, 'f')}: {format(qty, 'f')} more does not fit",
+                )
+        return None
+
+    def _take_out(self, step: _Step, lot: str, cart: str) -> None:
+        """Close a lot's stay in a cart at this event."""
+        compartment, qty = self._cart(cart).contents.pop(lot, (None, None))
+        self._lot_carts(lot).discard(cart)
+        self.changes.cart_closes.append(CartClose(lot, cart, step.at, step.event.event_id))
+        step.effects.unloads.append([lot, cart, compartment, _text(qty)])
+
+    def _leave_carts_if_used_up(self, step: _Step, item: Item) -> None:
+        if item.available <= 0:
+            for cart in sorted(self._lot_carts(item.gid)):
+                self._take_out(step, item.gid, cart)
+
+    def _cart_load(self, step: _Step, event: CartLoad) -> None:
+        lot = self._require(step, "lot", gid("lot", event.lot), "lot")
+        if lot is None:
+            return
+        qty = event.qty if event.qty is not None else lot.available
+        if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
+            return
+        self._place(step, "", lot.gid, gid("cart", event.cart), event.compartment, qty)
 
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
         cart = gid("cart", event.cart)
         if lot is None:
             return
-        carts = self._open_carts.setdefault(lot.gid, set())
-        if cart not in carts:
+        if cart not in self._lot_carts(lot.gid):
             step.fail("cart", "not_in_cart", f"{_describe(lot.gid)} is not in {_describe(cart)}")
             return
-        carts.discard(cart)
-        self.changes.cart_closes.append(CartClose(lot.gid, cart, step.at, event.event_id))
+        taken = self._cart(cart).contents.get(lot.gid, (None, None))[0]
+        if event.compartment is not None and taken is not None and taken != event.compartment:
+            step.fail(
+                "compartment",
+                "not_in_cart",
+                f'{_describe(lot.gid)} is in compartment "{taken}" of {_describe(cart)}, '
+                f'not "{event.compartment}"',
+            )
+            return
+        self._take_out(step, lot.gid, cart)
+
+    def _undo_cart_effects(self, step: _Step, stored: StoredEvent, effects: Effects) -> bool:
+        """Undo a voided event's cart stays in the plan; False when a cart is taken since."""
+        loads, unloads = effects.loads, effects.unloads
+        if not loads and not unloads and stored.type in ("cart_load", "cart_unload"):
+            # Logged before effects named stays: the payload says which one.
+            payload = json.loads(stored.payload)
+            row = [gid("lot", payload["lot"]), gid("cart", payload["cart"])]
+            stay = [*row, payload.get("compartment"), payload.get("qty")]
+            loads, unloads = ([stay], []) if stored.type == "cart_load" else ([], [stay])
+        for lot, cart, _, _ in loads:
+            assert lot is not None and cart is not None
+            self._cart(cart).contents.pop(lot, None)
+            self._lot_carts(lot).discard(cart)
+        for i, (lot, cart, compartment, qty) in enumerate(unloads):
+            assert lot is not None and cart is not None
+            problem = self._placement_problem(lot, cart, compartment, _decimal(qty))
+            if problem is not None and problem[1] != "over_capacity":
+                step.fail("voids", problem[1], f"cannot put it back: {problem[2]}")
+                for back, into, _, _ in unloads[:i]:  # leave the plan as it was
+                    assert back is not None and into is not None
+                    self._cart(into).contents.pop(back, None)
+                    self._lot_carts(back).discard(into)
+                for back, into, at, held in loads:
+                    assert back is not None and into is not None
+                    self._cart(into).contents[back] = (at, _decimal(held))
+                    self._lot_carts(back).add(into)
+                return False
+            self._cart(cart).contents[lot] = (compartment, _decimal(qty))
+            self._lot_carts(lot).add(cart)
+        return True
 
     def _mark(self, step: _Step, event: Mark) -> None:
         item = self._target(step, event.target)
@@ -723,6 +919,8 @@ class Planner:
                 f'later events depend on "{target_id}": {names}; void them first',
             )
             return
+        if not self._undo_cart_effects(step, stored, effects):
+            return
         self._voided.add(target_id)
         voided_event = EVENT_ADAPTER.validate_json(stored.payload)
         touched = {*_references(voided_event), *_creations(voided_event), *effects.consumes}
@@ -730,20 +928,13 @@ class Planner:
         self._load(effects.creates)
         for created in effects.creates:
             self._items[created] = None
+            self._carts.pop(created, None)  # -- carts: a voided definition
         self._load(effects.consumes)
         for consumed_gid, qty in effects.consumes.items():
             item = self._items.get(consumed_gid)
             if item is not None:
                 item.consumed -= qty
                 self.changes.consumed[consumed_gid] = item.consumed
-        if stored.type in ("cart_load", "cart_unload"):
-            payload = json.loads(stored.payload)
-            lot, cart = gid("lot", payload["lot"]), gid("cart", payload["cart"])
-            carts = self._open_carts.setdefault(lot, set())
-            if stored.type == "cart_load":
-                carts.discard(cart)
-            else:
-                carts.add(cart)
 
     # -- secondary marks ------------------------------------------------------------------------
 
@@ -942,23 +1133,11 @@ def site_of(event: Event) -> dict[str, str]:
     return {"site": event.site} if event.site is not None else {}
 
 
-@runtime_checkable
-class _ItemMarks(Protocol):
-    """What the mark checks read besides `WriteTx`: both stores' transactions provide it."""
-
-    def item_marks(self, items: Sequence[str]) -> dict[str, list[tuple[str, str | None, str]]]:
-        """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
-        ...
-
-
 class _MarkBook:
     """The code schemes, which items the marks a batch reads or makes are on, and the reverse."""
 
     def __init__(self, tx: WriteTx) -> None:
-        if not isinstance(tx, _ItemMarks):
-            raise TypeError(f"{type(tx).__name__} cannot list the marks on an item")
         self._tx = tx
-        self._marks_of: _ItemMarks = tx
         self.schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
         self._holders: dict[str, list[tuple[str, str]]] = {}
         self._carried: dict[str, list[tuple[str, str | None, str]]] = {}
@@ -977,14 +1156,14 @@ class _MarkBook:
                 self._holders[mark] = found.get(mark, [])
         targets = sorted({item for item in items if item not in self._carried})
         if targets:
-            carried = self._marks_of.item_marks(targets)
+            carried = self._tx.item_marks(targets)
             for item in targets:
                 self._carried[item] = carried.get(item, [])
 
     def marks_on(self, item: str) -> list[tuple[str, str | None, str]]:
         """The (mark gid, scheme, event id) of each mark on an item, this batch's included."""
         if item not in self._carried:
-            self._carried[item] = self._marks_of.item_marks([item]).get(item, [])
+            self._carried[item] = self._tx.item_marks([item]).get(item, [])
         return self._carried[item]
 
     def take(self, mark: str, item: str, event_id: str, scheme: str | None) -> None:
@@ -1010,6 +1189,8 @@ def _creations(event: Event) -> list[str]:
         return [gid("case", event.case)]
     if isinstance(event, RecallNotice):
         return [gid("notice", event.notice)]
+    if isinstance(event, CartDefine):
+        return [gid("cart", event.cart)]
     return []
 
 
@@ -1044,3 +1225,37 @@ def _references(event: Event) -> list[str]:
     if isinstance(event, RecallAck):
         return [gid("notice", event.notice)]
     return []
+
+
+# -- carts
+
+
+@dataclass(slots=True)
+class _Cart:
+    """A cart as the batch sees it: its settings and what it holds (lot: compartment, qty)."""
+
+    gid: str
+    group: str  # a cart without a group is a group of its own
+    compartments: list[str] | None
+    capacity: Decimal | None
+    contents: dict[str, tuple[str | None, Decimal | None]]
+
+    @classmethod
+    def of(cls, cart: str, props: dict[str, Any], stays: Sequence[CartStay]) -> _Cart:
+        compartments = props.get("compartments")
+        capacity = props.get("capacity")
+        return cls(
+            cart,
+            str(props["group"]) if props.get("group") is not None else cart,
+            list(json.loads(compartments)) if compartments else None,
+            Decimal(capacity) if capacity is not None else None,
+            {stay.lot: (stay.compartment, stay.qty) for stay in stays},
+        )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
