@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from graph.store import (
     FLOW_TYPES,
+    CartStay,
     Changes,
     Direction,
     EdgeView,
@@ -30,6 +31,7 @@ from graph.store import (
     decimal_or_none,
     decimal_text,
     node_view,
+    sorted_stays,
 )
 
 T = TypeVar("T")
@@ -308,6 +310,25 @@ CROSS JOIN nodes i ON i.gid = j.value
 CROSS JOIN edges e ON e.dst = i.nid
 CROSS JOIN nodes o ON o.nid = e.src
 """
+# -- carts
+# flow = 0 and the type keep each half on its index (edges_down / edges_up).
+CART_STAYS = """
+SELECT l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
+FROM json_each(?1) j CROSS JOIN nodes l ON l.gid = j.value
+CROSS JOIN edges e ON e.src = l.nid AND e.flow = 0 AND e.type = 'IN_CART'
+CROSS JOIN nodes c ON c.nid = e.dst
+UNION
+SELECT l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
+FROM json_each(?1) j CROSS JOIN nodes c ON c.gid = j.value
+CROSS JOIN edges e ON e.dst = c.nid AND e.flow = 0 AND e.type = 'IN_CART'
+CROSS JOIN nodes l ON l.nid = e.src
+"""
+OPEN_STAYS = """
+SELECT l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
+FROM json_each(?) j CROSS JOIN nodes c ON c.gid = j.value
+CROSS JOIN edges e ON e.dst = c.nid AND e.flow = 0 AND e.type = 'IN_CART' AND e.until IS NULL
+CROSS JOIN nodes l ON l.nid = e.src
+"""
 # Above U+10FFFF nothing is encoded: every gid that starts with a prefix sorts below this.
 AFTER_PREFIX = "\U0010ffff"
 
@@ -353,6 +374,10 @@ def _nodes(rows: Sequence[Sequence[Any]]) -> list[NodeView]:
 
 def _edge(row: Sequence[Any]) -> EdgeView:
     return EdgeView(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _stay(row: Sequence[Any]) -> CartStay:
+    return CartStay(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
 
 
 def _stored_event(row: Sequence[Any]) -> StoredEvent:
@@ -525,6 +550,12 @@ class EmbeddedTx:
         for item, mark, scheme, event in self._conn.execute(ITEM_MARKS, (_ids(items),)):
             found.setdefault(item, []).append((mark, scheme, event))
         return found
+
+    # -- carts
+
+    def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
+        rows = self._conn.execute(OPEN_STAYS, (_ids(carts),)).fetchall()
+        return sorted_stays([_stay(row) for row in rows])
 
 
 class EmbeddedStore:
@@ -711,6 +742,12 @@ class EmbeddedStore:
             return links
 
         return self._read(run)
+
+    # -- carts
+
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        rows = self._conn().execute(CART_STAYS, (_ids(gids),)).fetchall()
+        return sorted_stays([_stay(row) for row in rows])
 
 
 def _glob_literal(char: str) -> str:

@@ -22,6 +22,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from graph.errors import StoreUnavailable
 from graph.store import (
     EDGE_TYPES,
+    CartStay,
     Changes,
     Direction,
     EdgeRow,
@@ -38,6 +39,7 @@ from graph.store import (
     decimal_or_none,
     decimal_text,
     node_view,
+    sorted_stays,
 )
 
 T = TypeVar("T")
@@ -283,6 +285,20 @@ ITEMS_MATCHING: Final = """
 MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND size(n.gid) = $length AND n.gid =~ $regex
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
+# -- carts
+CART_STAYS: Final = """
+UNWIND $gids AS g
+MATCH (:Node {gid: g})-[e:IN_CART]-(:Node)
+WITH DISTINCT e
+MATCH (l:Node)-[e]->(c:Node)
+RETURN l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
+"""
+OPEN_STAYS: Final = """
+UNWIND $carts AS g
+MATCH (l:Node)-[e:IN_CART]->(c:Node {gid: g})
+WHERE e.until IS NULL
+RETURN l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
+"""
 ITEM_LINKS: Final = """
 UNWIND $gids AS g
 MATCH (i:Node {gid: g})-[e]-(o:Node)
@@ -324,6 +340,10 @@ def _node(props: dict[str, Any]) -> NodeView:
 
 def _edge(row: Sequence[Any]) -> EdgeView:
     return EdgeView(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _stay(row: Sequence[Any]) -> CartStay:
+    return CartStay(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
 
 
 def _whole_subgraph(
@@ -514,6 +534,12 @@ class Neo4jTx:
         for item, mark, scheme, event in self._tx.run(ITEM_MARKS, items=list(items)).values():
             found.setdefault(item, []).append((mark, scheme, event))
         return found
+
+    # -- carts
+
+    def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
+        rows = self._tx.run(OPEN_STAYS, carts=list(carts)).values()
+        return sorted_stays([_stay(row) for row in rows])
 
 
 class Neo4jStore:
@@ -720,5 +746,14 @@ class Neo4jStore:
                 ItemLink(gid, outgoing, kind, until, compartment, _node(props))
                 for gid, outgoing, kind, until, compartment, props in rows
             ]
+
+        return self._read(run)
+
+    # -- carts
+
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        def run(tx: ManagedTransaction) -> list[CartStay]:
+            rows = tx.run(CART_STAYS, gids=list(gids)).values()
+            return sorted_stays([_stay(row) for row in rows])
 
         return self._read(run)

@@ -94,17 +94,34 @@ class LotQty(Strict):
     qty: Qty
 
 
+# -- carts: a new lot may name the cart it lands in (docs/carts.md)
+class InCart(Strict):
+    cart: Id | None = None
+    compartment: Id | None = None
+
+    @model_validator(mode="after")
+    def _compartment_of_a_cart(self) -> Self:
+        if self.compartment is not None and self.cart is None:
+            raise ValueError("a compartment needs its cart")
+        return self
+
+
+class SplitChild(InCart):
+    lot: Id
+    qty: Qty
+
+
 class Split(Envelope):
     type: Literal["split"]
     lot: Id
-    into: Annotated[list[LotQty], Field(min_length=1)]
+    into: Annotated[list[SplitChild], Field(min_length=1)]
 
 
-class NewLot(Strict):
+class NewLot(InCart):
     lot: Id
 
 
-class NewLotOfPart(Strict):
+class NewLotOfPart(InCart):
     lot: Id
     part: Id
 
@@ -201,11 +218,32 @@ class SetStatus(Envelope):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
+# -- carts
+class CartDefine(Envelope):
+    """A cart comes into use: its group, its number in the group, compartments and capacity."""
+
+    type: Literal["cart_define"]
+    cart: Id
+    group: Id | None = None
+    seq: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    compartments: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = None
+    capacity: Qty | None = None
+
+    @model_validator(mode="after")
+    def _distinct_compartments(self) -> Self:
+        if self.compartments is not None and len(set(self.compartments)) != len(self.compartments):
+            raise ValueError("compartments are listed once each")
+        if self.seq is not None and self.group is None:
+            raise ValueError("a number in a group needs the group")
+        return self
+
+
 class CartLoad(Envelope):
     type: Literal["cart_load"]
     cart: Id
     lot: Id
     compartment: Id | None = None
+    qty: Qty | None = None
 
 
 class CartUnload(Envelope):
@@ -317,6 +355,7 @@ Event = Annotated[
     | Serialize
     | Ship
     | SetStatus
+    | CartDefine
     | CartLoad
     | CartUnload
     | Mark
@@ -338,6 +377,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "serialize",
     "ship",
     "status",
+    "cart_define",
     "cart_load",
     "cart_unload",
     "mark",

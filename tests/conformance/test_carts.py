@@ -1,0 +1,348 @@
+"""Carts that travel with material: definitions, the loading rules, history and shared carts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from graph.carts import CartService
+from graph.clock import utc_text
+from graph.errors import NotFound
+from graph.store import GraphStore
+from graph.trace import TraceService
+from ingest.errors import BatchRejected
+from ingest.service import IngestService
+from tests.conformance.helpers import rejected
+from tests.fixtures.events import Events
+
+
+def _define(events: Events, cart: str, **settings: Any) -> dict[str, Any]:
+    return events("cart_define", cart=cart, **settings)
+
+
+def _load(events: Events, cart: str, lot: str, **extra: Any) -> dict[str, Any]:
+    return events("cart_load", cart=cart, lot=lot, **extra)
+
+
+def _unload(events: Events, cart: str, lot: str, **extra: Any) -> dict[str, Any]:
+    return events("cart_unload", cart=cart, lot=lot, **extra)
+
+
+def _lots(events: Events, *lots: str, qty: int = 10) -> list[dict[str, Any]]:
+    return [events.receive(lot, qty, supplier_lot=f"S-{lot}") for lot in lots]
+
+
+def _in(store: GraphStore, cart: str, at: str | None = None) -> list[tuple[str, str | None]]:
+    found = CartService(store).contents(f"cart:{cart}", at).stays
+    return [(s.lot.partition(":")[2], s.compartment) for s in found]
+
+
+def test_a_defined_cart_keeps_group_number_compartments_and_capacity(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [_define(events, "C-11", group="1", seq=1, compartments=["A", "B"], capacity="50")]
+    )
+    info = CartService(store).cart("cart:C-11")
+    assert (info.group, info.seq, info.label) == ("1", 1, "1-1")
+    assert info.compartments == ["A", "B"]
+    assert str(info.capacity) == "50"
+    assert rejected(store, [_define(events, "C-11")], "exists").field == "cart"
+
+
+def test_a_cart_is_defined_before_it_is_used(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1")])
+    assert rejected(store, [_define(events, "C-1", capacity="5")], "exists")
+
+
+def test_an_unknown_cart_is_not_found(store: GraphStore) -> None:
+    with pytest.raises(NotFound):
+        CartService(store).cart("cart:NOPE")
+
+
+def test_a_cart_holds_one_lot_at_a_time(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _load(events, "C-1", "L-1")])
+    problem = rejected(store, [_load(events, "C-1", "L-2")], "cart_occupied")
+    assert problem.field == "cart"
+    assert 'holds lot "L-1"' in problem.message
+    service.ingest([_unload(events, "C-1", "L-1"), _load(events, "C-1", "L-2")])
+    assert _in(store, "C-1") == [("L-2", None)]
+
+
+def test_lots_share_a_cart_only_in_distinct_compartments(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", "L-2", "L-3"),
+            _define(events, "C-1", compartments=["A", "B"]),
+            _load(events, "C-1", "L-1", compartment="A"),
+            _load(events, "C-1", "L-2", compartment="B"),
+        ]
+    )
+    assert _in(store, "C-1") == [("L-1", "A"), ("L-2", "B")]
+    same = rejected(store, [_load(events, "C-1", "L-3", compartment="A")], "cart_occupied")
+    assert same.field == "compartment"
+    assert 'compartment "A" of cart "C-1" holds lot "L-1"' in same.message
+    assert rejected(store, [_load(events, "C-1", "L-3")], "cart_occupied")
+    unknown = rejected(store, [_load(events, "C-1", "L-3", compartment="Z")], "unknown_compartment")
+    assert unknown.field == "compartment"
+
+
+def test_compartments_of_an_undefined_cart_are_open(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", "L-2"),
+            _load(events, "C-1", "L-1", compartment="1"),
+            _load(events, "C-1", "L-2", compartment="2"),
+        ]
+    )
+    assert _in(store, "C-1") == [("L-1", "1"), ("L-2", "2")]
+
+
+def test_a_lot_rides_in_carts_of_one_group_at_once(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", qty=300),
+            _define(events, "G1-1", group="1", seq=1),
+            _define(events, "G1-2", group="1", seq=2),
+            _define(events, "G2-1", group="2", seq=1),
+            _load(events, "G1-1", "L-1", qty="150"),
+            _load(events, "G1-2", "L-1", qty="150"),
+        ]
+    )
+    assert [s.cart for s in CartService(store).where_now("lot:L-1")] == ["cart:G1-1", "cart:G1-2"]
+    problem = rejected(store, [_load(events, "G2-1", "L-1")], "cart_group_mismatch")
+    assert 'lot "L-1" is in cart "G1-1"' in problem.message
+    assert rejected(store, [_load(events, "LOOSE", "L-1")], "cart_group_mismatch")
+
+
+def test_two_carts_without_a_group_are_two_groups(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1")])
+    assert rejected(store, [_load(events, "C-2", "L-1")], "cart_group_mismatch")
+
+
+def test_unloading_what_is_not_in_the_cart_is_refused(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _load(events, "C-1", "L-1", compartment="A")])
+    assert rejected(store, [_unload(events, "C-1", "L-2")], "not_in_cart").field == "cart"
+    wrong = rejected(store, [_unload(events, "C-1", "L-1", compartment="B")], "not_in_cart")
+    assert wrong.field == "compartment"
+    assert 'in compartment "A"' in wrong.message
+
+
+def test_loading_beyond_capacity_is_refused(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", qty=30),
+            *_lots(events, "L-2", qty=25),
+            _define(events, "C-1", compartments=["A", "B"], capacity="50"),
+            _load(events, "C-1", "L-1", compartment="A"),
+        ]
+    )
+    problem = rejected(store, [_load(events, "C-1", "L-2", compartment="B")], "over_capacity")
+    assert "holds 30 of its capacity 50: 25 more does not fit" in problem.message
+    service.ingest([_load(events, "C-1", "L-2", compartment="B", qty="20")])
+    assert CartService(store).contents("cart:C-1").held == 50
+
+
+def test_a_load_takes_no_more_than_the_lot_holds(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", qty=5))
+    assert rejected(store, [_load(events, "C-1", "L-1", qty="6")], "over_consumption")
+
+
+def test_a_refused_load_in_a_batch_writes_nothing(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2"))
+    batch = [_load(events, "C-1", "L-1"), _load(events, "C-1", "L-2")]
+    with pytest.raises(BatchRejected) as caught:
+        service.ingest(batch)
+    assert [(p.index, p.code) for p in caught.value.problems] == [(1, "cart_occupied")]
+    assert store.node("cart:C-1") is None
+
+
+def test_contents_at_a_time_and_the_history_of_a_lot(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2"))
+    service.ingest([_load(events, "C-1", "L-1")])
+    loaded = events.clock
+    service.ingest([_unload(events, "C-1", "L-1")])
+    unloaded = events.clock
+    service.ingest([_load(events, "C-1", "L-2"), _load(events, "C-2", "L-1")])
+    assert _in(store, "C-1", utc_text(loaded)) == [("L-1", None)]
+    assert _in(store, "C-1", utc_text(unloaded)) == []  # unloaded at T: no longer in at T
+    assert _in(store, "C-1") == [("L-2", None)]
+    history = CartService(store).history("lot:L-1")
+    assert [(s.cart, s.at, s.until) for s in history] == [
+        ("cart:C-1", utc_text(loaded), utc_text(unloaded)),
+        ("cart:C-2", history[1].at, None),
+    ]
+    assert str(history[0].qty) == "10"
+
+
+def test_a_split_child_rides_in_its_own_cart(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", qty=10), _load(events, "C-1", "L-1")])
+    service.ingest(
+        [
+            events(
+                "split",
+                lot="L-1",
+                into=[
+                    {"lot": "L-1a", "qty": "4", "cart": "C-2"},
+                    {"lot": "L-1b", "qty": "6", "cart": "C-3", "compartment": "X"},
+                ],
+            )
+        ]
+    )
+    carts = CartService(store)
+    assert carts.where_now("lot:L-1") == [], "a parent split up entirely leaves its cart"
+    assert [s.cart for s in carts.where_now("lot:L-1a")] == ["cart:C-2"]
+    assert [(s.cart, s.compartment) for s in carts.where_now("lot:L-1b")] == [("cart:C-3", "X")]
+    assert str(carts.where_now("lot:L-1b")[0].qty) == "6"
+
+
+def test_a_part_split_parent_keeps_its_cart(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", qty=10), _load(events, "C-1", "L-1")])
+    split = events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "4", "cart": "C-1"}])
+    problem = rejected(store, [split], "cart_occupied")
+    assert problem.field == "into[0].cart"
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "4"}])])
+    assert [s.cart for s in CartService(store).where_now("lot:L-1")] == ["cart:C-1"]
+    assert CartService(store).where_now("lot:L-1a") == []
+
+
+def test_a_merge_lands_in_one_cart(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", "L-2"),
+            _load(events, "C-1", "L-1"),
+            _load(events, "C-2", "L-2"),
+        ]
+    )
+    service.ingest(
+        [
+            events(
+                "merge",
+                from_=[{"lot": "L-1", "qty": "10"}, {"lot": "L-2", "qty": "10"}],
+                into={"lot": "M-1", "cart": "C-1"},
+            )
+        ]
+    )
+    carts = CartService(store)
+    assert _in(store, "C-1") == [("M-1", None)]
+    assert _in(store, "C-2") == []
+    assert [s.until is not None for s in carts.history("lot:L-2")] == [True]
+
+
+def test_a_mix_lands_in_a_compartment(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "G-1", "G-2"),
+            _define(events, "C-1", compartments=["A", "B"]),
+            events(
+                "mix",
+                from_=[{"lot": "G-1", "qty": "3"}, {"lot": "G-2", "qty": "1"}],
+                into={"lot": "BL-1", "part": "BLEND", "cart": "C-1", "compartment": "B"},
+            ),
+        ]
+    )
+    assert _in(store, "C-1") == [("BL-1", "B")]
+
+
+def test_void_of_a_split_puts_the_parent_back(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1")])
+    split = events(
+        "split", lot="L-1", into=[{"lot": "L-1a", "qty": "10", "cart": "C-1"}], event_id="SPLIT"
+    )
+    service.ingest([split])
+    assert _in(store, "C-1") == [("L-1a", None)]
+    service.ingest([events("void", voids="SPLIT", reason="wrong lot")])
+    assert _in(store, "C-1") == [("L-1", None)]
+    service.ingest([_unload(events, "C-1", "L-1")])
+
+
+def test_void_of_an_unload_is_refused_when_the_cart_is_taken(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _load(events, "C-1", "L-1")])
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    service.ingest([_load(events, "C-1", "L-2")])
+    problem = rejected(store, [events("void", voids="OUT", reason="x")], "cart_occupied")
+    assert problem.field == "voids"
+
+
+def test_void_of_a_definition_needs_its_loads_voided_first(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _define(events, "C-1", capacity="5", event_id="DEF")])
+    service.ingest([_load(events, "C-1", "L-1", qty="5", event_id="LOAD")])
+    assert rejected(store, [events("void", voids="DEF", reason="x")], "void_has_dependents")
+    service.ingest([events("void", voids="LOAD", reason="x")])
+    service.ingest([events("void", voids="DEF", reason="x")])
+    assert store.node("cart:C-1") is None
+    service.ingest([_load(events, "C-1", "L-1")])  # no capacity any more
+
+
+def test_rebuild_gives_the_same_cart_history(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", "L-2"),
+            _define(events, "C-1", group="1", seq=1, compartments=["A", "B"], capacity="20"),
+            _load(events, "C-1", "L-1", compartment="A"),
+            _load(events, "C-1", "L-2", compartment="B"),
+            events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "10", "cart": "C-2"}]),
+            _unload(events, "C-1", "L-2"),
+        ]
+    )
+    carts = CartService(store)
+    before = carts.cart_history("cart:C-1"), carts.cart("cart:C-1")
+    service.rebuild()
+    assert (carts.cart_history("cart:C-1"), carts.cart("cart:C-1")) == before
+
+
+def test_a_trace_lists_shared_carts_apart_from_material(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("BAD", 10, supplier="ACME", supplier_lot="H-1"),
+            events.receive("OK", 10, supplier="ACME", supplier_lot="H-2"),
+            events.receive("LATER", 10, supplier="ACME", supplier_lot="H-3"),
+            _define(events, "C-1", compartments=["A", "B"]),
+            _load(events, "C-1", "BAD", compartment="A"),
+            _load(events, "C-1", "OK", compartment="B"),
+            events("split", lot="BAD", into=[{"lot": "BAD-1", "qty": "10", "cart": "C-9"}]),
+            _unload(events, "C-1", "OK"),
+            _load(events, "C-1", "LATER"),
+        ]
+    )
+    trace = TraceService(store).trace("supplier_lot:ACME/H-1", "down")
+    reached = {node.id for node in trace.nodes}
+    assert "lot:OK" not in reached, "a shared cart is not material flow"
+    rode, shared = CartService(store).shared(reached)
+    assert sorted({(s.lot, s.cart) for s in rode}) == [
+        ("lot:BAD", "cart:C-1"),
+        ("lot:BAD-1", "cart:C-9"),
+    ]
+    assert [(s.lot, s.cart, s.suspect, s.same_compartment) for s in shared] == [
+        ("lot:OK", "cart:C-1", "lot:BAD", False)
+    ]
