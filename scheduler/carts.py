@@ -1,0 +1,264 @@
+"""Cart load sizing: how many parts each batch's carts carry, so machines are neither overloaded
+nor starved.
+
+For n batches on m machines, with rates C[i][j] (parts per hour of batch j on machine i; 0 means
+batch j does not visit machine i), set-up hours p[i][j] per cart, quantities d[i][j], working
+days H[i], planned completion times J[i] (hours from the start of the day) and a cart capacity Z,
+choose the load b[j] of batch j's carts (1 <= b[j] <= Z). Batch j then comes to machine i in
+ceil(d[i][j] / b[j]) carts, each set up once, and machine i works
+
+    A[i] = sum_j d[i][j] / C[i][j]              (processing)
+    D[i] = sum_j ceil(d[i][j] / b[j]) * p[i][j]   (set-ups)
+    Y[i] = A[i] + D[i]                          (its load; working from the start of the day,
+                                                 it finishes at G[i] = Y[i])
+
+subject to Y[i] >= H[i] (the work covers the day: the machine is not starved) and
+G[i] <= J[i] (it finishes in time: it is not overloaded). Among the feasible loads the smallest
+total set-up time is chosen, then the smallest carts (the most even flow) with those set-ups.
+CP-SAT solves it with times in whole seconds; when no load is feasible, the constraints that
+cannot hold together are named (a minimal conflicting set).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Self
+
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SECONDS = 3600  # times are hours in and out, whole seconds inside the model
+Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class CartSizingInput(BaseModel):
+    """The sizing problem; rows are machines, columns batches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rates: Annotated[list[list[Hours]], Field(min_length=1)] = Field(
+        description="C[i][j]: parts per hour of batch j on machine i; 0 = not routed there"
+    )
+    setups: list[list[Hours]] = Field(description="p[i][j]: set-up hours per cart")
+    quantities: list[list[Annotated[int, Field(ge=0, le=10_000_000)]]] = Field(
+        description="d[i][j]: parts of batch j machine i works"
+    )
+    due: list[Hours] = Field(description="J[i]: planned completion, hours from the day's start")
+    day: list[Hours] = Field(description="H[i]: the working day the machine's load must cover")
+    capacity: Annotated[int, Field(ge=1, le=1_000_000)] = Field(description="Z: parts per cart")
+    machines: list[str] | None = None
+    batches: list[str] | None = None
+    time_limit: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+    @model_validator(mode="after")
+    def _shapes(self) -> Self:
+        m, n = len(self.rates), len(self.rates[0])
+        if n == 0:
+            raise ValueError("rates need at least one batch")
+        for name in ("rates", "setups", "quantities"):
+            rows = getattr(self, name)
+            if len(rows) != m or any(len(row) != n for row in rows):
+                raise ValueError(f"{name} must be {m} rows (machines) of {n} (batches)")
+        for name in ("due", "day"):
+            if len(getattr(self, name)) != m:
+                raise ValueError(f"{name} needs one value per machine ({m})")
+        if self.machines is not None and len(self.machines) != m:
+            raise ValueError(f"machines needs {m} names")
+        if self.batches is not None and len(self.batches) != n:
+            raise ValueError(f"batches needs {n} names")
+        for i in range(m):
+            for j in range(n):
+                if self.quantities[i][j] > 0 and self.rates[i][j] == 0:
+                    raise ValueError(
+                        f"batch {j} has quantity on machine {i}, which it is not routed to"
+                    )
+        return self
+
+    def machine(self, i: int) -> str:
+        return self.machines[i] if self.machines is not None else f"machine {i}"
+
+    def batch(self, j: int) -> str:
+        return self.batches[j] if self.batches is not None else f"batch {j}"
+
+
+class MachineLoad(BaseModel):
+    machine: str
+    work_hours: float = Field(description="A: processing")
+    setup_hours: float = Field(description="D: set-ups, one per cart")
+    load_hours: float = Field(description="Y = A + D; also G, when it finishes")
+    day_hours: float
+    due_hours: float
+    utilisation: float = Field(description="Y / H: the share of the working day the load fills")
+    slack_hours: float = Field(description="J - Y: time to spare before the planned completion")
+
+
+class BatchLoad(BaseModel):
+    batch: str
+    load: int = Field(description="b: parts per cart")
+    carts: int = Field(description="carts for the largest quantity of the batch on one machine")
+
+
+class Binding(BaseModel):
+    constraint: Literal["capacity", "day", "due"]
+    machine: str | None = None
+    message: str
+
+
+class CartSizing(BaseModel):
+    status: Literal["optimal", "feasible", "infeasible", "unknown"]
+    batches: list[BatchLoad] = []
+    machines: list[MachineLoad] = []
+    setup_hours: float | None = None
+    binding: list[Binding] = Field(
+        default=[], description="when infeasible: constraints that cannot hold together"
+    )
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _load_of(problem: CartSizingInput, i: int, loads: list[int]) -> tuple[float, float]:
+    work = sum(q / problem.rates[i][j] for j, q in enumerate(problem.quantities[i]) if q > 0)
+    setups = sum(
+        _ceil_div(q, loads[j]) * problem.setups[i][j]
+        for j, q in enumerate(problem.quantities[i])
+        if q > 0
+    )
+    return work, setups
+
+
+class _Model:
+    """The CP-SAT model, with one assumption literal per named constraint."""
+
+    def __init__(self, problem: CartSizingInput) -> None:
+        self.problem = problem
+        m, n = len(problem.rates), len(problem.rates[0])
+        model = self.model = cp_model.CpModel()
+        self.top = [max([1, *(problem.quantities[i][j] for i in range(m))]) for j in range(n)]
+        self.loads = [model.new_int_var(1, self.top[j], f"b{j}") for j in range(n)]
+        self.capacity = model.new_bool_var("capacity")
+        for j, load in enumerate(self.loads):
+            if self.top[j] > problem.capacity:
+                model.add(load <= problem.capacity).only_enforce_if(self.capacity)
+        self.day = [model.new_bool_var(f"day{i}") for i in range(m)]
+        self.due = [model.new_bool_var(f"due{i}") for i in range(m)]
+        setup_terms = []
+        for i in range(m):
+            work = round(
+                sum(q / problem.rates[i][j] for j, q in enumerate(problem.quantities[i]) if q)
+                * SECONDS
+            )
+            terms = []
+            for j, q in enumerate(problem.quantities[i]):
+                if q == 0 or problem.setups[i][j] == 0:
+                    continue
+                count = model.new_int_var(1, q, f"n{i}_{j}")
+                table = [_ceil_div(q, b) for b in range(1, self.top[j] + 1)]
+                model.add_element(self.loads[j] - 1, table, count)
+                terms.append(count * round(problem.setups[i][j] * SECONDS))
+            setups = sum(terms) if terms else 0
+            setup_terms.extend(terms)
+            model.add(work + setups >= round(problem.day[i] * SECONDS)).only_enforce_if(self.day[i])
+            model.add(work + setups <= round(problem.due[i] * SECONDS)).only_enforce_if(self.due[i])
+        # Set-ups first; among equal set-ups, the smallest carts.
+        weight = sum(self.top) + 1
+        model.minimize(weight * sum(setup_terms) + sum(self.loads))
+
+    def literals(self) -> list[cp_model.IntVar]:
+        return [self.capacity, *self.day, *self.due]
+
+    def solve(self, assumed: list[cp_model.IntVar]) -> tuple[cp_model.CpSolver, int]:
+        self.model.clear_assumptions()
+        self.model.add_assumptions(assumed)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = self.problem.time_limit
+        solver.parameters.num_workers = 1
+        return solver, int(solver.solve(self.model))
+
+
+def size_carts(problem: CartSizingInput) -> CartSizing:
+    """Choose the parts per cart of each batch; name the binding constraints when none fit."""
+    built = _Model(problem)
+    solver, status = built.solve(built.literals())
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        loads = [int(solver.value(load)) for load in built.loads]
+        return _report(problem, loads, "optimal" if status == cp_model.OPTIMAL else "feasible")
+    if status != cp_model.INFEASIBLE:
+        return CartSizing(status="unknown")
+    return CartSizing(status="infeasible", binding=_binding(problem, built))
+
+
+def _report(problem: CartSizingInput, loads: list[int], status: str) -> CartSizing:
+    machines = []
+    total_setups = 0.0
+    for i in range(len(problem.rates)):
+        work, setups = _load_of(problem, i, loads)
+        load = work + setups
+        total_setups += setups
+        day = problem.day[i]
+        machines.append(
+            MachineLoad(
+                machine=problem.machine(i),
+                work_hours=round(work, 6),
+                setup_hours=round(setups, 6),
+                load_hours=round(load, 6),
+                day_hours=day,
+                due_hours=problem.due[i],
+                utilisation=round(load / day, 6) if day > 0 else math.inf,
+                slack_hours=round(problem.due[i] - load, 6),
+            )
+        )
+    batches = [
+        BatchLoad(
+            batch=problem.batch(j),
+            load=load,
+            carts=max(_ceil_div(problem.quantities[i][j], load) for i in range(len(problem.rates))),
+        )
+        for j, load in enumerate(loads)
+    ]
+    return CartSizing(
+        status=status,
+        batches=batches,
+        machines=machines,
+        setup_hours=round(total_setups, 6),
+    )
+
+
+def _binding(problem: CartSizingInput, built: _Model) -> list[Binding]:
+    """Shrink the conflicting constraints to a minimal set, then say what each one means."""
+    solver, _ = built.solve(built.literals())
+    core = {int(index) for index in solver.sufficient_assumptions_for_infeasibility()}
+    chosen = [lit for lit in built.literals() if lit.index in core] or built.literals()
+    for lit in list(chosen):
+        rest = [other for other in chosen if other is not lit]
+        if built.solve(rest)[1] == cp_model.INFEASIBLE:
+            chosen = rest
+    top = [min(problem.capacity, t) for t in built.top]
+    found = []
+    for lit in chosen:
+        if lit is built.capacity:
+            found.append(
+                Binding(
+                    constraint="capacity",
+                    message=f"carts hold at most {problem.capacity} parts (Z)",
+                )
+            )
+            continue
+        kind = "day" if lit in built.day else "due"
+        i = (built.day if kind == "day" else built.due).index(lit)
+        name = problem.machine(i)
+        if kind == "day":
+            work, most = _load_of(problem, i, [1] * len(built.top))
+            message = (
+                f"{name} must be loaded for its working day of {problem.day[i]:g} h (Y >= H); "
+                f"even one part per cart gives {work + most:g} h"
+            )
+        else:
+            work, least = _load_of(problem, i, top)
+            message = (
+                f"{name} must finish by {problem.due[i]:g} h (G <= J); "
+                f"even full carts take {work + least:g} h"
+            )
+        found.append(Binding(constraint=kind, machine=name, message=message))
+    return found

@@ -1,0 +1,85 @@
+"""Cart load sizing on a hand-checked case, and infeasible cases with the binding constraint."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from scheduler.carts import CartSizingInput, size_carts
+
+
+def _two_by_two(**changes: object) -> CartSizingInput:
+    # Machine 0 turns batch 0 only; machine 1 works both.
+    # A = [10, 5 + 4]; Y0 = 10 + 0.5 n0, Y1 = 9 + 0.25 n0 + n1, n0 = ceil(100/b0), n1 = ceil(40/b1).
+    # With Z = 40: n0 >= 3, n1 >= 1. Y1 in [11, 12] and Y0 <= 13 leave (n0, n1) in
+    # {(3, 2), (4, 1), (5, 1), (6, 1)}; set-ups 0.75 n0 + n1 are least at (4, 1): 4 h.
+    # n0 = 4 for b0 in 25..33 (the smallest, 25, is chosen); n1 = 1 needs b1 = 40.
+    values: dict[str, object] = {
+        "rates": [[10, 0], [20, 10]],
+        "setups": [[0.5, 0], [0.25, 1]],
+        "quantities": [[100, 0], [100, 40]],
+        "due": [13, 12],
+        "day": [11, 11],
+        "capacity": 40,
+        "machines": ["LATHE", "MILL"],
+        "batches": ["B-1", "B-2"],
+    }
+    values.update(changes)
+    return CartSizingInput.model_validate(values)
+
+
+def test_sizing_matches_the_hand_checked_case() -> None:
+    found = size_carts(_two_by_two())
+    assert found.status == "optimal"
+    assert [(b.batch, b.load, b.carts) for b in found.batches] == [("B-1", 25, 4), ("B-2", 40, 1)]
+    assert [(m.machine, m.work_hours, m.setup_hours, m.load_hours) for m in found.machines] == [
+        ("LATHE", 10, 2, 12),
+        ("MILL", 9, 2, 11),
+    ]
+    assert found.setup_hours == 4
+    assert [round(m.utilisation, 4) for m in found.machines] == [round(12 / 11, 4), 1]
+    assert [m.slack_hours for m in found.machines] == [1, 1]
+
+
+def test_an_overloaded_machine_is_named() -> None:
+    found = size_carts(_two_by_two(due=[10.25, 12]))  # LATHE: 10 h of work and a set-up
+    assert found.status == "infeasible"
+    assert [(b.constraint, b.machine) for b in found.binding] == [("due", "LATHE")]
+    assert "must finish by 10.25 h" in found.binding[0].message
+
+
+def test_a_small_cart_binds_with_the_completion_time() -> None:
+    problem = CartSizingInput(
+        rates=[[10]], setups=[[0.5]], quantities=[[100]], due=[13], day=[10], capacity=10
+    )
+    found = size_carts(problem)  # ten carts of 10: 10 + 5 h > 13 h; one cart of 100 would do
+    assert found.status == "infeasible"
+    assert sorted(b.constraint for b in found.binding) == ["capacity", "due"]
+    assert (
+        "even full carts take 15 h"
+        in next(b for b in found.binding if b.constraint == "due").message
+    )
+
+
+def test_a_starved_machine_is_named() -> None:
+    found = size_carts(_two_by_two(day=[70, 11]))  # one part per cart still gives only 60 h
+    assert found.status == "infeasible"
+    assert [(b.constraint, b.machine) for b in found.binding] == [("day", "LATHE")]
+    assert "even one part per cart gives 60 h" in found.binding[0].message
+
+
+def test_machines_sharing_a_batch_conflict_together() -> None:
+    # LATHE needs 20 carts of B-1 to fill its day; MILL cannot then finish by 12 h.
+    found = size_carts(_two_by_two(day=[20, 11]))
+    assert found.status == "infeasible"
+    assert [(b.constraint, b.machine) for b in found.binding] == [("day", "LATHE"), ("due", "MILL")]
+
+
+def test_quantities_need_a_route() -> None:
+    with pytest.raises(ValidationError, match="not routed"):
+        _two_by_two(quantities=[[100, 5], [100, 40]])
+
+
+def test_shapes_are_checked() -> None:
+    with pytest.raises(ValidationError, match="one value per machine"):
+        _two_by_two(due=[13])
