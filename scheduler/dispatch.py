@@ -120,7 +120,10 @@ def dispatch(
         cand0 = candidate[j0]
         assert cand0 is not None
         m = cand0[2].machine
-        conflict = [j for j in best_on[m] if (c := candidate[j]) is not None and c[0] < ect]
+        # j0 itself belongs even when it takes no time (its start is then its end).
+        conflict = [
+            j for j in best_on[m] if (c := candidate[j]) is not None and (c[0] < ect or j == j0)
+        ]
         chosen = min(
             conflict, key=lambda j: (priority(j, flat.jobs[j][next_pos[j]], candidate[j]), j)
         )
@@ -187,14 +190,14 @@ def _dispatch_job_shop(flat: Flat, rule: str, seed: int) -> Plan:
     for m in range(len(flat.machines)):
         push(m)
     while heap:
-        ect, _j, m, ver = heapq.heappop(heap)
+        ect, j0, m, ver = heapq.heappop(heap)
         if ver != version[m]:
             continue
         f = free[m]
         ranked: list[tuple[tuple[float, ...], int]] = []
         for j in waiting[m]:
             start = max(ready[j], f)
-            if start < ect:
+            if start < ect or j == j0:
                 key = jobs[j][next_pos[j]]
                 ranked.append((priority(j, key, (start, start + alt[key].duration, alt[key])), j))
         chosen = min(ranked)[1]

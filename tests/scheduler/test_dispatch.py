@@ -30,6 +30,17 @@ def test_job_shop_shortcut_builds_the_general_schedule(rule: str) -> None:
     assert (fast.start, fast.machine) == (general.start, general.machine)
 
 
+@pytest.mark.parametrize("flow", [False, True])
+def test_operations_that_take_no_time_are_dispatched(flow: bool) -> None:
+    p = read_jsp("2 2\n0 0 1 3\n1 0 0 2\n")
+    if flow:
+        p = p.model_copy(update={"objective": Objective(terms=[ObjectiveTerm(kind="flow_time")])})
+    flat = flatten(p)
+    plan = dispatch(flat)
+    assert violations(flat, plan) == []
+    assert criteria(flat, plan)["makespan"] == 3
+
+
 def test_best_dispatch_is_no_worse_than_each_rule() -> None:
     flat = flatten(read_jsp(FT06))
     best = criteria(flat, best_dispatch(flat))["makespan"]
