@@ -22,9 +22,11 @@ from api.auth.models import Principal, Role
 from api.auth.service import AuthService
 from api.recall import Case, Notice, RecallService
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
+from graph.carts import CartInfo, CartService, Contents, SharedCart
+from graph.clock import utc_text
 from graph.errors import Forbidden, NotFound
 from graph.ids import gid as make_gid
-from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse
+from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from ingest.errors import BatchRejected, Problem
 from ingest.models import ItemRef
@@ -33,6 +35,7 @@ from ingest.service import IngestReport, IngestService
 from marking.models import IssuedMark, Resolution, ResolveQuery
 from marking.service import ACCESS as MARKING_ACCESS
 from marking.service import MarkingService
+from scheduler.carts import CartSizing, CartSizingInput, size_carts
 
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -375,3 +378,40 @@ class Access:
             if elsewhere:
                 raise BatchRejected(elsewhere)
         return self._ingest.ingest(raw_events)
+
+    # -- carts ---------------------------------------------------------------------------------
+
+    def _carts(self, what: str) -> CartService:
+        """Carts are plant-floor data: admins, analysts and operators."""
+        self.require(READERS | {Role.OPERATOR}, what)
+        return CartService(self._store)
+
+    def cart(self, gid: str) -> CartInfo:
+        """Return a cart's settings."""
+        return self._carts("read carts").cart(checked_gid(gid))
+
+    def cart_contents(self, gid: str, at: datetime | None = None) -> Contents:
+        """Return what a cart holds now or at a time; lots the caller may not see are left out."""
+        found = self._carts("read carts").contents(
+            checked_gid(gid), utc_text(at) if at is not None else None
+        )
+        visible = self.nodes([s.lot for s in found.stays])
+        return Contents(found.cart, found.at, [s for s in found.stays if s.lot in visible])
+
+    def lot_carts(self, gid: str) -> list[CartStay]:
+        """Return every cart a lot rode in, in load order (open stays: where it is now)."""
+        carts = self._carts("read carts")
+        return carts.history(self.node(gid).gid)
+
+    def shared_carts(
+        self, gid: str, as_of: datetime | None = None
+    ) -> tuple[list[CartStay], list[SharedCart]]:
+        """Return the carts a suspect's downstream lots rode in, and who shared them (readers)."""
+        self.require(READERS, "run shared-cart analyses")
+        trace = self._traces.trace(self.node(gid).gid, "down", as_of=as_of)
+        return CartService(self._store).shared(node.id for node in trace.nodes)
+
+    def size_carts(self, problem: CartSizingInput) -> CartSizing:
+        """Size cart loads (pure computation: the roles that read the plant floor)."""
+        self.require(READERS | {Role.OPERATOR}, "size carts")
+        return size_carts(problem)

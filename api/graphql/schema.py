@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
@@ -247,7 +248,7 @@ class Mutation:
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, MarkingQuery, RecallQuery)),
+    query=merge_types("Query", (Query, MarkingQuery, RecallQuery, CartQuery)),
     mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation)),
     types=list(ALL_TYPES),
     extensions=[

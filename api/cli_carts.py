@@ -1,0 +1,142 @@
+"""`tracegraph cart`: what a cart holds, the carts a lot rode in, and cart load sizing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from api.deps import Services
+from graph.carts import CartService
+from graph.clock import utc_text
+from graph.errors import BadRequest
+from graph.ids import gid
+from graph.store import CartStay
+from scheduler.carts import CartSizingInput, size_carts
+
+Opener = Callable[[argparse.Namespace], Services]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
+    """Add `cart contents|history|size`."""
+    cart = commands.add_parser("cart", help="carts that travel with material").add_subparsers(
+        dest="action", required=True
+    )
+
+    def reading(parser: argparse.ArgumentParser, work: Callable[..., int]) -> None:
+        parser.add_argument(
+            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+        def run(args: argparse.Namespace) -> int:
+            services = opener(args)
+            try:
+                return work(CartService(services.store), args)
+            finally:
+                services.close()
+
+        parser.set_defaults(func=run)
+
+    contents = cart.add_parser("contents", help="what a cart holds now, or at a time")
+    contents.add_argument("cart", help="the cart's id, e.g. CART-1-2")
+    contents.add_argument("--at", help="a time, RFC 3339 with offset (default: now)")
+    reading(contents, _contents)
+    history = cart.add_parser("history", help="every cart a lot rode in")
+    history.add_argument("--lot", required=True, help="the lot's id")
+    reading(history, _history)
+    size = cart.add_parser("size", help="choose parts per cart (JSON problem, '-' for stdin)")
+    size.add_argument("file", help="the sizing problem as JSON (see docs/carts.md)")
+    size.add_argument("--json", action="store_true", help="print JSON")
+    size.set_defaults(func=_size)
+
+
+def _stay_dict(stay: CartStay) -> dict[str, str | None]:
+    return {
+        "lot": stay.lot,
+        "cart": stay.cart,
+        "compartment": stay.compartment,
+        "qty": None if stay.qty is None else format(stay.qty, "f"),
+        "loaded_at": stay.at,
+        "unloaded_at": stay.until,
+        "loaded_by": stay.event,
+        "unloaded_by": stay.closed_by,
+    }
+
+
+def _contents(carts: CartService, args: argparse.Namespace) -> int:
+    at = None
+    if args.at is not None:
+        try:
+            moment = datetime.fromisoformat(args.at)
+        except ValueError as error:
+            raise BadRequest(f"--at: not a time: {args.at!r}") from error
+        if moment.tzinfo is None:
+            raise BadRequest("--at: give the time with its offset")
+        at = utc_text(moment)
+    found = carts.contents(gid("cart", args.cart), at)
+    if args.json:
+        body = {
+            "cart": found.cart.id,
+            "label": found.cart.label,
+            "group": found.cart.group,
+            "seq": found.cart.seq,
+            "compartments": found.cart.compartments,
+            "capacity": None if found.cart.capacity is None else format(found.cart.capacity, "f"),
+            "at": at,
+            "held": format(found.held, "f"),
+            "stays": [_stay_dict(s) for s in found.stays],
+        }
+        print(json.dumps(body, indent=2))
+        return 0
+    when = f"at {at}" if at is not None else "now"
+    print(f"cart {found.cart.label} {when}: {len(found.stays)} lot(s), {format(found.held, 'f')}")
+    for stay in found.stays:
+        where = f" [{stay.compartment}]" if stay.compartment is not None else ""
+        print(f"  {stay.lot.partition(':')[2]}{where}  since {stay.at}")
+    return 0
+
+
+def _history(carts: CartService, args: argparse.Namespace) -> int:
+    stays = carts.history(gid("lot", args.lot))
+    if args.json:
+        print(json.dumps([_stay_dict(s) for s in stays], indent=2))
+        return 0
+    if not stays:
+        print(f"lot {args.lot} rode in no cart")
+    for stay in stays:
+        where = f" [{stay.compartment}]" if stay.compartment is not None else ""
+        until = stay.until or "now"
+        print(f"  {stay.cart.partition(':')[2]}{where}  {stay.at} .. {until}")
+    return 0
+
+
+def _size(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    try:
+        problem = CartSizingInput.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadRequest(f"{where}: {first['msg']}") from error
+    found = size_carts(problem)
+    if args.json:
+        print(found.model_dump_json(indent=2))
+    else:
+        print(f"cart sizing: {found.status}")
+        for batch in found.batches:
+            print(f"  {batch.batch}: {batch.load} per cart, {batch.carts} cart(s)")
+        for machine in found.machines:
+            print(
+                f"  {machine.machine}: work {machine.work_hours:g} h + set-ups "
+                f"{machine.setup_hours:g} h = {machine.load_hours:g} h "
+                f"({machine.utilisation:.0%} of the day, {machine.slack_hours:g} h to spare)"
+            )
+        for binding in found.binding:
+            print(f"  binding: {binding.message}")
+    return 0 if found.status in ("optimal", "feasible") else 1

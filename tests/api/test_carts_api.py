@@ -1,0 +1,149 @@
+"""Carts over GraphQL and the command line: contents at a time, a lot's carts, shared carts,
+sizing; plant-floor roles only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.cli import main
+from api.deps import Services
+from graph.clock import utc_text
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+CONTENTS = """query($id: ID!, $at: DateTime) { cartContents(id: $id, at: $at) {
+    cart { label group seq compartments capacity } held stays { lot compartment qty } } }"""
+CART = """query($id: ID!) { cart(id: $id) { cart { cart label } stays { lot unloadedAt } } }"""
+LOT_CARTS = """query($id: ID!) { lotCarts(id: $id) { cart loadedAt unloadedAt } }"""
+SHARED = """query($id: ID!) { sharedCarts(id: $id) {
+    rode { lot cart } shared { lot cart suspect sameCompartment from to } } }"""
+SIZE = """{ sizeCarts(input: {rates: [[10]], setups: [[0.5]], quantities: [[100]], due: [13],
+    day: [11], capacity: 50}) { status batches { load carts } machines { loadHours }
+    binding { constraint } } }"""
+
+
+def gql(client: TestClient, role: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=login(client, role)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _plant(events: Events) -> list[dict[str, Any]]:
+    return [
+        events.receive("BAD", 10, supplier_lot="H-1"),
+        events.receive("OK", 10, supplier_lot="H-2"),
+        events("cart_define", cart="C-1", group="1", seq=1, compartments=["A", "B"], capacity="40"),
+        events("cart_load", cart="C-1", lot="BAD", compartment="A"),
+        events("cart_load", cart="C-1", lot="OK", compartment="B"),
+    ]
+
+
+@pytest.fixture
+def loaded(services: Services, events: Events) -> str:
+    services.ingest.ingest(_plant(events))
+    at = utc_text(events.clock)
+    services.ingest.ingest([events("cart_unload", cart="C-1", lot="OK")])
+    return at
+
+
+def test_contents_now_and_at_a_time(client: TestClient, loaded: str) -> None:
+    now = gql(client, "operator", CONTENTS, id="cart:C-1")["data"]["cartContents"]
+    assert now["cart"] == {
+        "label": "1-1",
+        "group": "1",
+        "seq": 1,
+        "compartments": ["A", "B"],
+        "capacity": "40",
+    }
+    assert [s["lot"] for s in now["stays"]] == ["lot:BAD"]
+    then = gql(client, "analyst", CONTENTS, id="cart:C-1", at=loaded)["data"]["cartContents"]
+    assert [(s["lot"], s["compartment"]) for s in then["stays"]] == [
+        ("lot:BAD", "A"),
+        ("lot:OK", "B"),
+    ]
+    assert then["held"] == "20"
+
+
+def test_cart_and_lot_carts(client: TestClient, loaded: str) -> None:
+    cart = gql(client, "admin", CART, id="cart:C-1")["data"]["cart"]
+    assert cart["cart"] == {"cart": "C-1", "label": "1-1"}
+    stays = gql(client, "operator", LOT_CARTS, id="lot:OK")["data"]["lotCarts"]
+    assert [(s["cart"], s["unloadedAt"] is not None) for s in stays] == [("cart:C-1", True)]
+    assert gql(client, "analyst", CART, id="cart:NOPE")["data"]["cart"] is None
+
+
+def test_shared_carts_for_analysts(client: TestClient, loaded: str) -> None:
+    found = gql(client, "analyst", SHARED, id="supplier_lot:ACME/H-1")["data"]["sharedCarts"]
+    assert found["rode"] == [{"lot": "lot:BAD", "cart": "cart:C-1"}]
+    assert [(s["lot"], s["suspect"], s["sameCompartment"]) for s in found["shared"]] == [
+        ("lot:OK", "lot:BAD", False)
+    ]
+    refused = gql(client, "operator", SHARED, id="supplier_lot:ACME/H-1")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("role", ["supplier", "customer"])
+def test_partners_see_no_carts(client: TestClient, loaded: str, role: str) -> None:
+    for query in (CONTENTS, LOT_CARTS):
+        body = gql(client, role, query, id="cart:C-1" if query is CONTENTS else "lot:BAD")
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_size_carts(client: TestClient) -> None:
+    found = gql(client, "operator", SIZE)["data"]["sizeCarts"]
+    # Y = 10 + 0.5 * ceil(100 / b) in [11, 13]: two carts of 50, the fewest set-ups.
+    assert found == {
+        "status": "optimal",
+        "batches": [{"load": 50, "carts": 2}],
+        "machines": [{"loadHours": 11.0}],
+        "binding": [],
+    }
+    assert gql(client, "customer", SIZE)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_cart_commands(tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]) -> None:
+    store = f"sqlite:///{tmp_path / 'carts.db'}"
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps(_plant(events)))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    at = events.clock.isoformat()
+    unload = tmp_path / "unload.json"
+    unload.write_text(json.dumps([events("cart_unload", cart="C-1", lot="OK")]))
+    assert main(["ingest", str(unload), "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["cart", "contents", "C-1", "--store", store]) == 0
+    assert "cart 1-1 now: 1 lot(s), 10" in capsys.readouterr().out
+    assert main(["cart", "contents", "C-1", "--at", at, "--store", store, "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [s["lot"] for s in body["stays"]] == ["lot:BAD", "lot:OK"]
+    assert main(["cart", "history", "--lot", "OK", "--store", store, "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [(s["cart"], s["unloaded_at"] is not None) for s in history] == [("cart:C-1", True)]
+    assert main(["cart", "contents", "NOPE", "--store", store]) == 1
+
+
+def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    problem = tmp_path / "size.json"
+    problem.write_text(
+        json.dumps(
+            {
+                "rates": [[10]],
+                "setups": [[0.5]],
+                "quantities": [[100]],
+                "due": [10.2],
+                "day": [8],
+                "capacity": 50,
+            }
+        )
+    )
+    assert main(["cart", "size", str(problem)]) == 1
+    out = capsys.readouterr().out
+    assert "infeasible" in out and "must finish by 10.2 h" in out
