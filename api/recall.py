@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from api.recall_report import render_report
+from graph.carts import CartService, SharedCart
 from graph.epcis import document as epcis_document
 from graph.errors import BadRequest, NotFound
 from graph.ids import gid
@@ -27,7 +28,7 @@ from graph.recall import (
     parse_suspects,
     reconcile,
 )
-from graph.store import GraphStore, NodeView
+from graph.store import CartStay, GraphStore, NodeView
 from graph.trace import TraceService
 from ingest.service import IngestReport, IngestService
 
@@ -141,6 +142,13 @@ class RecallService:
     def scope(self, case_id: str) -> Scope:
         return compute_scope(self._traces, self.case(case_id).suspects)
 
+    def shared_carts(self, case_id: str) -> tuple[list[CartStay], list[SharedCart]]:
+        """Return the carts the scope's lots rode in and the other lots that shared them.
+
+        A shared cart is a risk of mix-up, not material flow: it is listed apart from the scope.
+        """
+        return CartService(self._store).shared(i.id for i in self.scope(case_id).items)
+
     def notices(self, case_id: str) -> list[Notice]:
         case = gid("case", case_id)
         self.case(case_id)
@@ -205,6 +213,7 @@ class RecallService:
                 "customers": scope.customers,
             },
             "notices": [asdict(n) for n in self.notices(case_id)],
+            "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id)[1]],
             "reconciliation": asdict(reconciliation)
             | {"accounted": reconciliation.accounted, "percent": round(reconciliation.percent, 2)},
         }
@@ -225,6 +234,7 @@ class RecallService:
             self.scope(case_id),
             self.notices(case_id),
             self.reconciliation(case_id),
+            self.shared_carts(case_id)[1],
             _now(),
         )
 

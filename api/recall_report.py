@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
+from graph.carts import SharedCart
 from graph.picture import genealogy_svg
 from graph.recall import Reconciliation, Scope
 
@@ -28,7 +29,12 @@ def _rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def render_report(
-    case: Case, scope: Scope, notices: Sequence[Notice], rec: Reconciliation, made_at: str
+    case: Case,
+    scope: Scope,
+    notices: Sequence[Notice],
+    rec: Reconciliation,
+    shared: Sequence[SharedCart],
+    made_at: str,
 ) -> str:
     """Render the report as a self-contained HTML page (print it to PDF from any browser)."""
     certain = sum(1 for i in scope.items if i.certain)
@@ -126,6 +132,25 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
                 for n in notices
             ],
         )
+    }
+<h2>Shared carts (a risk of mix-up, not material flow)</h2>
+{
+        _rows(
+            ("lot", "cart", "shared with suspect lot", "from", "to", "same compartment"),
+            [
+                (
+                    c.lot,
+                    c.cart,
+                    c.suspect,
+                    c.from_,
+                    c.to or "still there",
+                    "yes" if c.same_compartment else "no",
+                )
+                for c in shared
+            ],
+        )
+        if shared
+        else "<p>No other lot shared a cart with the scope's lots.</p>"
     }
 <h2>Genealogy of the scope</h2>
 <p>Red: certainly contains suspect material; amber: may contain; blue: plant context.</p>

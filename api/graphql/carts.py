@@ -3,6 +3,7 @@ and cart load sizing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
@@ -94,6 +95,25 @@ class SharedCarts:
     rode: list[CartStay] = strawberry.field(description="The carts the suspect's lots rode in.")
     shared: list[SharedCartRisk]
 
+    @classmethod
+    def of(cls, rode: Sequence[Stay], shared: Sequence[carts.SharedCart]) -> SharedCarts:
+        return cls(
+            rode=[CartStay.of(s) for s in rode],
+            shared=[
+                SharedCartRisk(
+                    lot=strawberry.ID(s.lot),
+                    cart=strawberry.ID(s.cart),
+                    suspect=strawberry.ID(s.suspect),
+                    compartment=s.compartment,
+                    suspect_compartment=s.suspect_compartment,
+                    same_compartment=s.same_compartment,
+                    from_=s.from_,
+                    to=s.to,
+                )
+                for s in shared
+            ],
+        )
+
 
 @strawberry.input(description="Rows are machines, columns batches; hours and parts.")
 class SizeCartsInput:
@@ -182,22 +202,7 @@ class CartQuery:
         if found is None:
             return None
         rode, shared = found
-        return SharedCarts(
-            rode=[CartStay.of(s) for s in rode],
-            shared=[
-                SharedCartRisk(
-                    lot=strawberry.ID(s.lot),
-                    cart=strawberry.ID(s.cart),
-                    suspect=strawberry.ID(s.suspect),
-                    compartment=s.compartment,
-                    suspect_compartment=s.suspect_compartment,
-                    same_compartment=s.same_compartment,
-                    from_=s.from_,
-                    to=s.to,
-                )
-                for s in shared
-            ],
-        )
+        return SharedCarts.of(rode, shared)
 
     @strawberry.field(
         description="Choose parts per cart so machines are neither overloaded nor starved."

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import recall
+from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
 from api.graphql.run import run
 from graph import recall as scope_of
@@ -195,6 +196,12 @@ class RecallCase:
         key = self.case.id.partition(":")[2]
         found = await run(lambda: info.context.access.recalls().scope(key))
         return None if found is None else _scope(found)
+
+    @strawberry.field(description="Other lots that shared carts with the scope's lots (a risk).")
+    async def shared_carts(self, info: Info[Context, None]) -> SharedCarts | None:
+        key = self.case.id.partition(":")[2]
+        found = await run(lambda: info.context.access.recalls().shared_carts(key))
+        return None if found is None else SharedCarts.of(*found)
 
     @strawberry.field
     async def notices(self, info: Info[Context, None]) -> list[Notice]:

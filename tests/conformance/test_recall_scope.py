@@ -118,3 +118,25 @@ def test_exports(recalls: RecallService) -> None:
     body = recalls.export_json("RC-1")
     assert body["case"]["state"] == "holding"
     assert {i["id"]: i["available"] for i in body["scope"]["items"]}["lot:H-1"] == "5"
+
+
+def test_shared_carts_are_listed_apart_from_the_scope(
+    recalls: RecallService, store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("Z-1", 5, supplier="OTHER", supplier_lot="O-1"),
+            events("cart_define", cart="C-9", compartments=["A", "B"]),
+            events("cart_load", cart="C-9", lot="L-2", compartment="A"),
+            events("cart_load", cart="C-9", lot="Z-1", compartment="B"),
+        ]
+    )
+    recalls.open("RC-1", "A-2 bad", "supplier notice", [{"id": "supplier_lot:ACME/A-2"}], "ana")
+    assert "lot:Z-1" not in exposures(recalls), "a shared cart is not material flow"
+    rode, shared = recalls.shared_carts("RC-1")
+    assert [(s.lot, s.cart) for s in rode] == [("lot:L-2", "cart:C-9")]
+    assert [(s.lot, s.suspect, s.same_compartment) for s in shared] == [
+        ("lot:Z-1", "lot:L-2", False)
+    ]
+    assert "cart:C-9" in recalls.report_html("RC-1")
+    assert recalls.export_json("RC-1")["shared_carts"][0]["lot"] == "lot:Z-1"
