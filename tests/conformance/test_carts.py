@@ -73,9 +73,7 @@ def test_a_cart_holds_one_lot_at_a_time(store: GraphStore, events: Events) -> No
     assert _in(store, "C-1") == [("L-2", None)]
 
 
-def test_lots_share_a_cart_only_in_distinct_compartments(
-    store: GraphStore, events: Events
-) -> None:
+def test_lots_share_a_cart_only_in_distinct_compartments(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest(
         [
@@ -318,9 +316,7 @@ def test_rebuild_gives_the_same_cart_history(store: GraphStore, events: Events) 
     assert (carts.cart_history("cart:C-1"), carts.cart("cart:C-1")) == before
 
 
-def test_a_trace_lists_shared_carts_apart_from_material(
-    store: GraphStore, events: Events
-) -> None:
+def test_a_trace_lists_shared_carts_apart_from_material(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest(
         [
