@@ -127,6 +127,11 @@ RETURN properties(s), inputs, outputs
 
 
 def _peak_rss_mib() -> float:
+    # VmHWM starts afresh in a spawned child; ru_maxrss would keep the parent's peak at fork.
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -582,6 +587,7 @@ def render(report: dict[str, Any]) -> str:
         f"neo4j driver {machine['neo4j_driver']}, Neo4j {report.get('neo4j_version', 'not run')}"
         f"{' (' + report['neo4j_memory'] + ')' if report.get('neo4j_memory') else ''}, "
         f"numpy {machine['numpy']}, scipy {machine['scipy']}; {machine['date']}.",
+        *(f"\n{note}" for note in report.get("notes", [])),
     ]
     sizes = sorted(report["sizes"].values(), key=lambda r: r["size"])
     out += ["", "## Plants", ""]
@@ -685,7 +691,12 @@ def render(report: dict[str, Any]) -> str:
         ],
         rows,
     )
-    out += ["", "Peak resident memory of the process answering the queries (ours only):", ""]
+    out += [
+        "",
+        "Peak resident memory of the process answering the queries (ours only; runs before the "
+        "VmHWM reading counted the parent's memory at fork too, so they are upper bounds):",
+        "",
+    ]
     out += _table(
         ["size", "store", "peak RSS MiB"],
         [
