@@ -108,16 +108,17 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-# From this many operations on, CP-SAT spends all workers on neighbourhood search.
-LNS_ONLY = 100
+# Between these sizes (operations), CP-SAT spends all workers on neighbourhood search.
+LNS_ONLY = (100, 400)
 
 
 def tune(params: cp_model_helper.SatParameters, flat: Flat) -> None:
     """Set search parameters that suit job shops."""
-    if flat.is_plain and len(flat.ops) > LNS_ONLY:
+    if flat.is_plain and LNS_ONLY[0] < len(flat.ops) <= LNS_ONLY[1]:
         # A strong start exists, and with few workers the full-problem worker rarely improves
         # it on instances of this size, so all workers search neighbourhoods around it. Small
-        # instances keep the full worker, which proves optimality.
+        # instances keep the full worker, which proves optimality; on large ones each
+        # neighbourhood takes long and the full worker's own descent does better.
         params.use_lns_only = True
 
 

@@ -248,16 +248,13 @@ def test_work_spread_over_interchangeable_machines_is_optimal() -> None:
     assert (s.status, s.makespan, s.lower_bound) == ("optimal", 4, 4)
 
 
-def test_larger_job_shops_search_neighbourhoods_only() -> None:
+@pytest.mark.parametrize(("jobs", "lns_only"), [(6, False), (11, True), (41, False)])
+def test_mid_sized_job_shops_search_neighbourhoods_only(jobs: int, lns_only: bool) -> None:
     rows = " ".join(f"{m} 5" for m in range(10))
-    big = flatten(read_jsp("11 10\n" + "\n".join([rows] * 11)))
-    small = flatten(read_jsp(FT06))
+    flat = flatten(read_jsp(f"{jobs} 10\n" + "\n".join([rows] * jobs)))
     params = cp_model.CpSolver().parameters
-    tune(params, big)
-    assert params.use_lns_only
-    params = cp_model.CpSolver().parameters
-    tune(params, small)
-    assert not params.use_lns_only
+    tune(params, flat)
+    assert params.use_lns_only == lns_only
 
 
 def test_cancellation_keeps_the_best_plan() -> None:
