@@ -247,10 +247,7 @@ def _solve_stages(
             proven = False
             break
         horizon = None
-        # On large classic job shops the incumbent's makespan as horizon held back the full
-        # worker's descent (swv11-15), so there the objective bound alone tightens the model.
-        wide = flat.is_plain and len(flat.ops) > LNS_ONLY[1]
-        if kinds == ["makespan"] and incumbent.plan is not None and not wide:
+        if kinds == ["makespan"] and incumbent.plan is not None:
             # Only schedules at least as short as the incumbent are of interest.
             horizon = criteria(flat, incumbent.plan)["makespan"]
         built = cpsat.build(flat, horizon=horizon, terms=[k for k, _ in stage + fixed])
