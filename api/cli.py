@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+    except ValidationError as error:
+        for detail in error.errors(include_url=False):
+            where = ".".join(str(part) for part in detail["loc"]) or "input"
+            print(f"error: {where}: {detail['msg']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BatchRejected as error:
         print(f"error: {error.message.split(':', 1)[0]}", file=sys.stderr)
         for problem in error.problems:

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from graph.errors import BadRequest, DomainError, NotFound
+from graph.errors import BadRequest
 from ingest.models import ItemRef
 from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
 from marking.service import MarkingService, scheme_specs
 
-EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 1
-EXIT_REFUSED = 3
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     target.add_argument("--serial")
     issue.add_argument("--actor", help="who strikes the mark")
     issue.add_argument("--json", action="store_true", help="print JSON")
-    issue.set_defaults(func=_guarded(_issue))
+    issue.set_defaults(func=_issue)
 
     resolve = commands.add_parser("resolve", help="find the item from what can still be read")
     _store_option(resolve)
@@ -48,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resolve.add_argument("--to", dest="made_to", help="made at or before (RFC 3339)")
     resolve.add_argument("--limit", type=int, default=10, help="candidates to show (default 10)")
     resolve.add_argument("--json", action="store_true", help="print JSON")
-    resolve.set_defaults(func=_guarded(_resolve))
+    resolve.set_defaults(func=_resolve)
 
     decide = commands.add_parser("decide", help="does a secondary mark pay for a part family?")
     for flag, name, what in (
@@ -62,41 +57,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ):
         decide.add_argument(flag, dest=name, type=float, required=True, help=what)
     decide.add_argument("--json", action="store_true", help="print JSON")
-    decide.set_defaults(func=_guarded(_decide))
+    decide.set_defaults(func=_decide)
 
     schemes = commands.add_parser("schemes", help="list code schemes, or define them from a file")
     _store_option(schemes)
     schemes.add_argument("--set", dest="set_file", help="JSON file: a scheme or a list of them")
     schemes.add_argument("--json", action="store_true", help="print JSON")
-    schemes.set_defaults(func=_guarded(_schemes))
+    schemes.set_defaults(func=_schemes)
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
-
-
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run a handler; report expected failures on stderr with the exit code they mean."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except ValidationError as error:
-            for problem in error.errors():
-                where = ".".join(str(part) for part in problem["loc"]) or "input"
-                print(f"error: {where}: {problem['msg']}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        except NotFound as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return EXIT_NOT_FOUND
-        except BadRequest as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        except DomainError as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return EXIT_REFUSED
-
-    return run
 
 
 @contextmanager

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from graph.embedded_store import EmbeddedStore
 from ingest.service import IngestService
-from marking.cli import register
 from tests.fixtures.events import Events
 
 DECIDE = [
@@ -20,11 +19,8 @@ DECIDE = [
 
 
 def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="tracegraph")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    """Run the real `tracegraph` entry point, which maps errors to exit codes."""
+    return main(list(argv))
 
 
 @pytest.fixture
