@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from graph.store import GraphStore, WriteTx
@@ -68,7 +69,7 @@ class IngestService:
                 for e in stored
                 if e.voided_by is None and e.type != "void"
             ]
-            self._store.write(lambda tx, live=live: _replay(tx, live))  # type: ignore[misc]
+            self._store.write(partial(_replay, events=live))
             replayed += len(live)
 
 

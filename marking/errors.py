@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.errors import BadRequest, DomainError, NotFound
+from graph.errors import BadRequest, Conflict, DomainError, NotFound
 
 
 class UnknownScheme(NotFound):
@@ -15,17 +15,15 @@ class NoScheme(BadRequest):
     code = "no_scheme"
 
 
-class SchemeExhausted(DomainError):
+class SchemeExhausted(Conflict):
     """Every code of the scheme is issued: running out is an error, never a wrap."""
 
-    status_code = 409
     code = "scheme_exhausted"
 
 
-class SchemeConflict(DomainError):
+class SchemeConflict(Conflict):
     """A scheme's code-defining settings are fixed once saved, and a family has one scheme."""
 
-    status_code = 409
     code = "scheme_conflict"
 
 
