@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from api.auth.models import Principal, Role
+from api.auth.models import Company, Principal, Role
 from api.auth.service import AuthService
 from api.recall import Case, Notice, RecallService
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
@@ -48,15 +48,20 @@ PARTNER_ATTRS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SupplierLotUse:
-    """Where one supplier lot went, as the supplier may see it: counts, statuses, stages."""
+    """Where one supplier lot went, as the supplier may see it: counts, statuses, stages.
+
+    `statuses` and `under_investigation` are None unless the plant shares statuses with them.
+    """
 
     node: NodeView
     received_qty: str
     items_by_kind: dict[str, int]
-    statuses: dict[str, int]
+    items_by_stage: dict[str, dict[str, int]]
     stages: dict[str, int]
     shipments: int
-    under_investigation: bool
+    shipped_units: str
+    statuses: dict[str, int] | None
+    under_investigation: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +190,7 @@ class Access:
     ) -> Trace:
         if root.kind != "supplier_lot" or direction != "down":
             raise Forbidden("suppliers trace their own supplier lots downstream")
-        policy = self._auth.company(self.principal.company or "")
-        if not policy.share_lot_ids:
+        if not self._policy().share_lot_ids:
             raise Forbidden("the plant shares counts and statuses with you: see supplierLots")
         trace = self._traces.trace(root.gid, "down", max_depth=max_depth, as_of=as_of)
         kept = [
@@ -243,31 +247,60 @@ class Access:
             StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses if self.visible(u.step)
         ]
 
-    def supplier_lots(self) -> list[SupplierLotUse]:
-        """Return, for a supplier, where each of their lots went, as counts and statuses."""
-        self.require(frozenset({Role.SUPPLIER}), "read supplier lots")
-        links = self._store.links([make_gid("company", self.principal.company or "")])
-        lots = self._store.nodes(sorted({e.src for e in links if e.type == "FROM"}))
-        return [self._use_of(lots[g]) for g in sorted(lots)]
+    def _policy(self) -> Company:
+        """Return what the plant shares with the caller's company (bound at account creation)."""
+        return self._auth.company(self.principal.company or "")
 
-    def _use_of(self, lot: NodeView) -> SupplierLotUse:
+    def supplier_lots(self) -> list[SupplierLotUse]:
+        """Return, for a supplier, where each of their lots went, as far as the plant shares."""
+        self.require(frozenset({Role.SUPPLIER}), "read supplier lots")
+        lots = self._store.nodes(self.my_supplier_lots())
+        share_statuses = self._policy().share_statuses
+        return [self._use_of(lots[g], share_statuses) for g in sorted(lots)]
+
+    def my_supplier_lots(self) -> list[str]:
+        """Return the global ids of the caller's company's supplier lots."""
+        links = self._store.links([make_gid("company", self.principal.company or "")])
+        return sorted({e.src for e in links if e.type == "FROM"})
+
+    def _use_of(self, lot: NodeView, share_statuses: bool) -> SupplierLotUse:
         trace = self._traces.trace(lot.gid, "down")
-        reached = [n for n in trace.nodes if n.id != lot.gid]
+        reached = {n.id: n for n in trace.nodes if n.id != lot.gid}
         received = sum(
             (e.qty for e in trace.edges if e.type == "RECEIVED_AS" and e.qty is not None),
             start=Decimal(0),
         )
-        statuses = Counter(str(n.attrs["status"]) for n in reached if "status" in n.attrs)
-        stages = Counter(str(n.attrs.get("operation")) for n in reached if n.kind == "step")
-        kinds = Counter(n.kind for n in reached if n.kind in ("lot", "serial"))
+        # A serial shipped is one unit whether or not the event gave a quantity.
+        shipped = sum(
+            (
+                e.qty if e.qty is not None else Decimal(1)
+                for e in trace.edges
+                if e.type == "SHIPPED_IN"
+            ),
+            start=Decimal(0),
+        )
+        statuses = Counter(str(n.attrs["status"]) for n in reached.values() if "status" in n.attrs)
+        steps = {g: str(n.attrs.get("operation")) for g, n in reached.items() if n.kind == "step"}
+        by_stage: dict[str, Counter[str]] = {}
+        for edge in trace.edges:
+            made = reached.get(edge.dst)
+            if edge.type == "PRODUCED" and edge.src in steps and made is not None:
+                by_stage.setdefault(steps[edge.src], Counter())[made.kind] += 1
+        kinds = Counter(n.kind for n in reached.values() if n.kind in ("lot", "serial"))
         return SupplierLotUse(
             node=self.redact(lot),
             received_qty=format(received, "f"),
             items_by_kind=dict(sorted(kinds.items())),
-            statuses=dict(sorted(statuses.items())),
-            stages=dict(sorted(stages.items())),
-            shipments=sum(1 for n in reached if n.kind == "shipment"),
-            under_investigation=bool(statuses.get("quarantined") or statuses.get("recalled")),
+            items_by_stage={k: dict(sorted(v.items())) for k, v in sorted(by_stage.items())},
+            stages=dict(sorted(Counter(steps.values()).items())),
+            shipments=sum(1 for n in reached.values() if n.kind == "shipment"),
+            shipped_units=format(shipped.normalize(), "f") if shipped else "0",
+            statuses=dict(sorted(statuses.items())) if share_statuses else None,
+            under_investigation=(
+                bool(statuses.get("quarantined") or statuses.get("recalled"))
+                if share_statuses
+                else None
+            ),
         )
 
     def received(self) -> list[ReceivedShipment]:

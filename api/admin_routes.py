@@ -44,6 +44,7 @@ class CompanyIn(BaseModel):
     name: str = Field(default="", max_length=200)
     kind: str = Field(pattern="^(supplier|customer)$")
     share_lot_ids: bool = False
+    share_statuses: bool = False
 
 
 @router.post("/auth/token", tags=["auth"])
@@ -127,7 +128,14 @@ def list_companies(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
 @router.put("/admin/companies", tags=["admin"])
 def put_company(body: CompanyIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     """Register a partner company or change its sharing policy."""
-    return asdict(svc.auth.put_company(body.company, body.name, body.kind, body.share_lot_ids))
+    company = svc.auth.put_company(
+        body.company,
+        body.name,
+        body.kind,
+        body.share_lot_ids,
+        share_statuses=body.share_statuses,
+    )
+    return asdict(company)
 
 
 @router.get("/admin/stats", tags=["admin"])

@@ -82,6 +82,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     put.add_argument("--kind", required=True, choices=["supplier", "customer"])
     put.add_argument("--name", default="")
     put.add_argument("--share-lot-ids", action="store_true", help="let a supplier see lot ids")
+    put.add_argument(
+        "--share-statuses",
+        action="store_true",
+        help="let a supplier see the statuses of what their lots became",
+    )
     command(put, _companies_add)
     command(companies.add_parser("list", help="list partner companies"), _companies_list)
 
@@ -152,14 +157,24 @@ def _keys_list(services: Services, args: argparse.Namespace) -> int:
 
 
 def _companies_add(services: Services, args: argparse.Namespace) -> int:
-    company = services.auth.put_company(args.company, args.name, args.kind, args.share_lot_ids)
+    company = services.auth.put_company(
+        args.company,
+        args.name,
+        args.kind,
+        args.share_lot_ids,
+        share_statuses=args.share_statuses,
+    )
     print(f"{company.kind} {company.company!r} registered")
     return 0
 
 
 def _companies_list(services: Services, _: argparse.Namespace) -> int:
     for c in services.auth.companies():
-        print(
-            f"{c.company:<20} {c.kind:<9} {c.name}{'  (lot ids shared)' if c.share_lot_ids else ''}"
-        )
+        shared = [
+            what
+            for what, on in (("lot ids", c.share_lot_ids), ("statuses", c.share_statuses))
+            if on
+        ]
+        note = f"  ({' and '.join(shared)} shared)" if shared else ""
+        print(f"{c.company:<20} {c.kind:<9} {c.name}{note}")
     return 0

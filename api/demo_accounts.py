@@ -17,10 +17,11 @@ class DemoAccount:
     site: str | None = None
 
 
+# (id, name, kind, share lot ids, share statuses)
 DEMO_COMPANIES = (
-    ("ACME-STEEL", "Acme Steel Bar Co.", "supplier", True),
-    ("POLYMED", "Polymed Granules", "supplier", False),
-    ("HOSP-NORTH", "North General Hospital", "customer", False),
+    ("ACME-STEEL", "Acme Steel Bar Co.", "supplier", True, True),
+    ("POLYMED", "Polymed Granules", "supplier", False, False),
+    ("HOSP-NORTH", "North General Hospital", "customer", False, False),
 )
 DEMO_ACCOUNTS = (
     DemoAccount("admin", "demo-admin-pass", Role.ADMIN),
@@ -33,8 +34,8 @@ DEMO_ACCOUNTS = (
 
 def seed_demo_accounts(auth: AuthService) -> tuple[DemoAccount, ...]:
     """Register the demo companies and accounts; return the accounts."""
-    for company, name, kind, share in DEMO_COMPANIES:
-        auth.put_company(company, name, kind, share)
+    for company, name, kind, share_ids, share_statuses in DEMO_COMPANIES:
+        auth.put_company(company, name, kind, share_ids, share_statuses=share_statuses)
     for account in DEMO_ACCOUNTS:
         auth.add_user(
             account.username, account.password, account.role, account.company, account.site

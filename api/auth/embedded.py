@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS companies (
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
     share_lot_ids INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    share_statuses INTEGER NOT NULL DEFAULT 0
 );
 COMMIT;
 """
@@ -115,19 +116,27 @@ SELECT token_hash, username, expires_at FROM access_tokens WHERE token_hash = ?
 """
 DELETE_EXPIRED_TOKENS: Final = "DELETE FROM access_tokens WHERE expires_at <= ?"
 
+COMPANY_COLUMNS: Final = "PRAGMA table_info(companies)"
+ADD_SHARE_STATUSES: Final = (
+    "ALTER TABLE companies ADD COLUMN share_statuses INTEGER NOT NULL DEFAULT 0"
+)
 UPSERT_COMPANY: Final = """
-INSERT INTO companies (company, name, kind, share_lot_ids, created_at) VALUES (?, ?, ?, ?, ?)
+INSERT INTO companies (company, name, kind, share_lot_ids, created_at, share_statuses)
+VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (company) DO UPDATE SET
     name = excluded.name,
     kind = excluded.kind,
     share_lot_ids = excluded.share_lot_ids,
-    created_at = excluded.created_at
+    created_at = excluded.created_at,
+    share_statuses = excluded.share_statuses
 """
 SELECT_COMPANY: Final = """
-SELECT company, name, kind, share_lot_ids, created_at FROM companies WHERE company = ?
+SELECT company, name, kind, share_lot_ids, created_at, share_statuses
+FROM companies WHERE company = ?
 """
 SELECT_COMPANIES: Final = """
-SELECT company, name, kind, share_lot_ids, created_at FROM companies ORDER BY company
+SELECT company, name, kind, share_lot_ids, created_at, share_statuses
+FROM companies ORDER BY company
 """
 
 
@@ -148,8 +157,8 @@ def _key(row: tuple[Any, ...]) -> ApiKeyRecord:
 
 
 def _company(row: tuple[Any, ...]) -> Company:
-    company, name, kind, share_lot_ids, created_at = row
-    return Company(company, name, kind, bool(share_lot_ids), created_at)
+    company, name, kind, share_lot_ids, created_at, share_statuses = row
+    return Company(company, name, kind, bool(share_lot_ids), created_at, bool(share_statuses))
 
 
 class EmbeddedAccountStore:
@@ -162,7 +171,11 @@ class EmbeddedAccountStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+        # Files made before the status-sharing policy existed gain its column (not shared).
+        if "share_statuses" not in {row[1] for row in conn.execute(COMPANY_COLUMNS)}:
+            conn.execute(ADD_SHARE_STATUSES)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -279,6 +292,7 @@ class EmbeddedAccountStore:
             company.kind,
             int(company.share_lot_ids),
             company.created_at,
+            int(company.share_statuses),
         )
         self._changed(UPSERT_COMPANY, params)
 

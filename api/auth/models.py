@@ -78,3 +78,5 @@ class Company:
     kind: str  # "supplier" or "customer"
     share_lot_ids: bool = False
     created_at: str = ""
+    # Whether a supplier sees the statuses (released, quarantined, ...) of what their lots became.
+    share_statuses: bool = False

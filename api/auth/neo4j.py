@@ -80,7 +80,9 @@ DROP_EXPIRED_TOKENS: Final = (
 )
 
 PUT_COMPANY: Final = "MERGE (c:CompanyProfile {company: $props.company}) SET c = $props"
-COMPANY_FIELDS: Final = "c.company, c.name, c.kind, c.share_lot_ids, c.created_at"
+COMPANY_FIELDS: Final = (
+    "c.company, c.name, c.kind, c.share_lot_ids, c.created_at, coalesce(c.share_statuses, false)"
+)
 COMPANY: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN " + COMPANY_FIELDS
 COMPANIES: Final = "MATCH (c:CompanyProfile) RETURN " + COMPANY_FIELDS + " ORDER BY c.company"
 
@@ -104,8 +106,8 @@ def _key(row: list[Any]) -> ApiKeyRecord:
 
 
 def _company(row: list[Any]) -> Company:
-    company, name, kind, share_lot_ids, created_at = row
-    return Company(company, name, kind, bool(share_lot_ids), created_at)
+    company, name, kind, share_lot_ids, created_at, share_statuses = row
+    return Company(company, name, kind, bool(share_lot_ids), created_at, bool(share_statuses))
 
 
 class Neo4jAccountStore:
@@ -257,6 +259,7 @@ class Neo4jAccountStore:
             "kind": company.kind,
             "share_lot_ids": company.share_lot_ids,
             "created_at": company.created_at,
+            "share_statuses": company.share_statuses,
         }
 
         def run(tx: ManagedTransaction) -> None:

@@ -79,7 +79,13 @@ class AuthService:
     # -- companies -----------------------------------------------------------------------------
 
     def put_company(
-        self, company: str, name: str, kind: str, share_lot_ids: bool = False
+        self,
+        company: str,
+        name: str,
+        kind: str,
+        share_lot_ids: bool = False,
+        *,
+        share_statuses: bool = False,
     ) -> Company:
         """Register or update a partner company."""
         if not COMPANY_ID.match(company):
@@ -93,6 +99,7 @@ class AuthService:
             kind,
             share_lot_ids,
             known.created_at if known else utc_text(_now()),
+            share_statuses,
         )
         self._store.put_company(record)
         return record

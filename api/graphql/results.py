@@ -223,10 +223,18 @@ class SupplierLotUse:
     supplier_lot: SupplierLot
     received_qty: str
     items_by_kind: JSON
-    statuses: JSON
+    items_by_stage: JSON = strawberry.field(
+        description="Lots and serials made from it, by the operation that made them."
+    )
     stages: JSON = strawberry.field(description="Process steps reached, by operation.")
     shipments: int
-    under_investigation: bool
+    shipped_units: str = strawberry.field(description="Units of its products shipped.")
+    statuses: JSON | None = strawberry.field(
+        description="Items by status; null unless the plant shares statuses with you."
+    )
+    under_investigation: bool | None = strawberry.field(
+        description="Any item held or recalled; null unless the plant shares statuses."
+    )
 
 
 @strawberry.type

@@ -190,9 +190,11 @@ class Query:
                 supplier_lot=SupplierLot(view=use.node),
                 received_qty=use.received_qty,
                 items_by_kind=JSON(use.items_by_kind),
-                statuses=JSON(use.statuses),
+                items_by_stage=JSON(use.items_by_stage),
                 stages=JSON(use.stages),
                 shipments=use.shipments,
+                shipped_units=use.shipped_units,
+                statuses=None if use.statuses is None else JSON(use.statuses),
                 under_investigation=use.under_investigation,
             )
             for use in uses or []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -282,6 +283,28 @@ def test_put_company_reads_back(accounts: AccountStore) -> None:
     profile = Company("acme", "Acme Castings", "supplier", share_lot_ids=True, created_at=T0)
     accounts.put_company(profile)
     assert accounts.company("acme") == profile
+
+
+def test_status_sharing_reads_back(accounts: AccountStore) -> None:
+    profile = Company("acme", "Acme", "supplier", created_at=T0, share_statuses=True)
+    accounts.put_company(profile)
+    assert accounts.company("acme") == profile
+    accounts.put_company(Company("acme", "Acme", "supplier", created_at=T1))
+    assert accounts.company("acme") == Company("acme", "Acme", "supplier", created_at=T1)
+
+
+def test_older_file_gains_the_status_sharing_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE companies (company TEXT PRIMARY KEY, name TEXT NOT NULL, "
+            "kind TEXT NOT NULL, share_lot_ids INTEGER NOT NULL DEFAULT 0, "
+            "created_at TEXT NOT NULL)"
+        )
+        old.execute("INSERT INTO companies VALUES ('acme', 'Acme', 'supplier', 1, ?)", (T0,))
+    opened = EmbeddedAccountStore(path)
+    assert opened.company("acme") == Company("acme", "Acme", "supplier", True, T0, False)
+    opened.close()
 
 
 def test_put_company_replaces_the_profile(accounts: AccountStore) -> None:
