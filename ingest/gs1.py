@@ -1,0 +1,442 @@
+"""GS1 identifiers: GTIN and SSCC check digits, element strings as scanned, and Digital Link URIs.
+
+Pure functions, no I/O. Element strings come in the forms scanners and people produce: the raw
+data of a GS1-128, DataMatrix, QR or DataBar symbol (an optional symbology identifier such as
+`]d2`, then application identifiers with FNC1 sent as the ASCII group separator), or the
+human-readable form `(01)09506000134352(17)201225(10)ABC123`.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from graph.errors import BadRequest
+
+GS: Final = "\x1d"  # FNC1 as a scanner transmits it between variable-length fields
+SYMBOLOGY_IDS: Final = ("]C1", "]d2", "]Q3", "]e0", "]J1")
+# GS1 General Specifications, figure 7.11-2: the AI 82 character set for lots and serials.
+AI82: Final = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
+DIGITS: Final = frozenset("0123456789")
+# AIs whose first two digits fix their length, so no separator follows them (GS1 GS 7.8.5).
+PREDEFINED_LENGTH_PREFIXES: Final = frozenset(
+    {"00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"}
+    | {str(n) for n in range(31, 37)}
+    | {"41"}
+)
+
+Kind = Literal["gtin", "sscc", "date", "x", "n"]
+
+
+@dataclass(frozen=True, slots=True)
+class AI:
+    """An application identifier: its data's kind, length (fixed or maximum) and title."""
+
+    code: str
+    kind: Kind
+    length: int
+    fixed: bool
+    title: str
+
+
+AIS: Final[dict[str, AI]] = {
+    ai.code: ai
+    for ai in (
+        AI("00", "sscc", 18, True, "SSCC"),
+        AI("01", "gtin", 14, True, "GTIN"),
+        AI("02", "gtin", 14, True, "CONTENT"),
+        AI("10", "x", 20, False, "BATCH/LOT"),
+        AI("11", "date", 6, True, "PROD DATE"),
+        AI("17", "date", 6, True, "USE BY OR EXPIRY"),
+        AI("21", "x", 20, False, "SERIAL"),
+        AI("30", "n", 8, False, "VAR. COUNT"),
+        AI("37", "n", 8, False, "COUNT"),
+        AI("240", "x", 30, False, "ADDITIONAL ID"),
+    )
+}
+# GS1 Digital Link: key qualifiers of a GTIN, in the order the path must give them.
+GTIN_QUALIFIERS: Final = ("10", "21")
+# Where emitted strings put each AI: keys, then fixed-length data, then variable-length data.
+EMIT_ORDER: Final = ("00", "01", "02", "11", "17", "10", "21", "30", "37", "240")
+
+
+class Gs1Error(BadRequest):
+    """A GS1 identifier that does not parse or does not check."""
+
+    code = "bad_identifier"
+
+
+@dataclass(frozen=True, slots=True)
+class Gs1Data:
+    """What a GS1 identifier says, AI by AI; dates are checked, values kept as their text."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gtin(self) -> str | None:
+        return self.values.get("01")
+
+    @property
+    def lot(self) -> str | None:
+        return self.values.get("10")
+
+    @property
+    def serial(self) -> str | None:
+        return self.values.get("21")
+
+    @property
+    def sscc(self) -> str | None:
+        return self.values.get("00")
+
+    @property
+    def expiry(self) -> date | None:
+        text = self.values.get("17")
+        return None if text is None else gs1_date(text, "17")
+
+    @property
+    def production(self) -> date | None:
+        text = self.values.get("11")
+        return None if text is None else gs1_date(text, "11")
+
+    def element_string(self, *, symbology: str = "") -> str:
+        """Return the element string a symbol encodes, FNC1 as the group separator."""
+        out: list[str] = []
+        ordered = _ordered(self.values)
+        for index, (ai, value) in enumerate(ordered):
+            out.append(ai + value)
+            last = index == len(ordered) - 1
+            if not last and ai[:2] not in PREDEFINED_LENGTH_PREFIXES:
+                out.append(GS)
+        return symbology + "".join(out)
+
+    def human_readable(self) -> str:
+        """Return the bracketed form printed under a barcode."""
+        return "".join(f"({ai}){value}" for ai, value in _ordered(self.values))
+
+    def digital_link(self, domain: str = "https://id.gs1.org") -> str:
+        """Return the GS1 Digital Link URI on `domain` (which may carry a path prefix)."""
+        if self.gtin is None:
+            raise Gs1Error("a Digital Link needs a GTIN (AI 01)")
+        path = [domain.rstrip("/"), "01", self.gtin]
+        for ai in GTIN_QUALIFIERS:
+            value = self.values.get(ai)
+            if value is not None:
+                path += [ai, quote(value, safe="")]
+        query = [
+            f"{ai}={quote(value, safe='')}"
+            for ai, value in _ordered(self.values)
+            if ai not in ("01", *GTIN_QUALIFIERS)
+        ]
+        return "/".join(path) + ("?" + "&".join(query) if query else "")
+
+
+def _ordered(values: dict[str, str]) -> list[tuple[str, str]]:
+    rank = {ai: i for i, ai in enumerate(EMIT_ORDER)}
+    return sorted(values.items(), key=lambda item: rank.get(item[0], len(rank)))
+
+
+# -- check digits
+
+
+def check_digit(body: str) -> str:
+    """Return the GS1 mod-10 check digit of the digits before it (GTIN, SSCC, GLN)."""
+    total = 0
+    for offset, char in enumerate(reversed(body)):
+        total += int(char) * (3 if offset % 2 == 0 else 1)
+    return str((10 - total % 10) % 10)
+
+
+def normalise_gtin(text: str, *, ai: str = "01") -> str:
+    """Return a GTIN-8/12/13/14 as a checked GTIN-14, or raise naming the expected digit."""
+    if not text or any(char not in DIGITS for char in text):
+        raise Gs1Error(f"AI ({ai}): a GTIN is digits only, got {text!r}")
+    if len(text) not in (8, 12, 13, 14):
+        raise Gs1Error(f"AI ({ai}): a GTIN has 8, 12, 13 or 14 digits, got {len(text)}")
+    expected = check_digit(text[:-1])
+    if text[-1] != expected:
+        raise Gs1Error(
+            f"AI ({ai}): GTIN {text} has check digit {text[-1]}, expected {expected} "
+            f"(position {len(text)})"
+        )
+    return text.rjust(14, "0")
+
+
+def with_check_digit(body: str) -> str:
+    """Return `body` (digits) followed by its check digit."""
+    if not body or any(char not in DIGITS for char in body):
+        raise Gs1Error(f"a GTIN body is digits only, got {body!r}")
+    return body + check_digit(body)
+
+
+def gs1_date(text: str, ai: str, *, position: int | None = None) -> date:
+    """Return the date of a YYMMDD field; DD 00 means the last day of the month."""
+    where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
+    if len(text) != 6 or any(char not in DIGITS for char in text):
+        raise Gs1Error(f"{where}: a date is six digits YYMMDD, got {text!r}")
+    year = _century(int(text[:2])) + int(text[:2])
+    month, day = int(text[2:4]), int(text[4:6])
+    if not 1 <= month <= 12:
+        raise Gs1Error(f"{where}: month {text[2:4]} of {text!r} is not 01-12")
+    last = calendar.monthrange(year, month)[1]
+    if day == 0:
+        return date(year, month, last)
+    if day > last:
+        raise Gs1Error(f"{where}: day {text[4:6]} of {text!r} is past the end of the month")
+    return date(year, month, day)
+
+
+def _century(yy: int, today: date | None = None) -> int:
+    """Pick the century of a two-digit year by the GS1 sliding window (GS1 GS 7.12)."""
+    now = (today or date.today()).year
+    century, current = divmod(now, 100)
+    difference = yy - current
+    if 51 <= difference <= 99:
+        century -= 1
+    elif -99 <= difference <= -50:
+        century += 1
+    return century * 100
+
+
+def date_text(value: date) -> str:
+    """Return a date as YYMMDD."""
+    return value.strftime("%y%m%d")
+
+
+# -- values
+
+
+def check_value(ai: str, value: str, *, position: int | None = None) -> str:
+    """Check one AI's value against its kind and length; return it (GTINs as GTIN-14)."""
+    spec = AIS.get(ai)
+    where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
+    if spec is None:
+        raise Gs1Error(f"{where}: unknown or unsupported application identifier")
+    if spec.fixed and len(value) != spec.length:
+        raise Gs1Error(f"{where}: {spec.title} has {spec.length} characters, got {len(value)}")
+    if not spec.fixed and not 1 <= len(value) <= spec.length:
+        raise Gs1Error(f"{where}: {spec.title} has 1 to {spec.length} characters, got {len(value)}")
+    if spec.kind == "gtin":
+        return normalise_gtin(value, ai=ai)
+    if spec.kind == "sscc":
+        if any(char not in DIGITS for char in value):
+            raise Gs1Error(f"{where}: an SSCC is digits only")
+        expected = check_digit(value[:-1])
+        if value[-1] != expected:
+            raise Gs1Error(
+                f"{where}: SSCC {value} has check digit {value[-1]}, expected {expected}"
+            )
+    elif spec.kind == "date":
+        gs1_date(value, ai, position=position)
+    elif spec.kind == "n":
+        if any(char not in DIGITS for char in value):
+            raise Gs1Error(f"{where}: {spec.title} is digits only, got {value!r}")
+    else:
+        for offset, char in enumerate(value):
+            if char not in AI82:
+                at = f" at position {position + len(ai) + offset}" if position is not None else ""
+                raise Gs1Error(
+                    f"AI ({ai}){at}: character {char!r} is not allowed in {spec.title} "
+                    "(GS1 AI 82 set: letters, digits and !\"%&'()*+,-./:;<=>?_)"
+                )
+    return value
+
+
+def from_values(values: dict[str, str]) -> Gs1Data:
+    """Check and collect AI values given by hand (GTIN normalised to 14 digits)."""
+    checked = {ai: check_value(ai, value) for ai, value in values.items()}
+    _check_pairs(checked)
+    return Gs1Data(checked)
+
+
+def _check_pairs(values: dict[str, str]) -> None:
+    if ("10" in values or "21" in values or "17" in values or "11" in values) and not (
+        "01" in values or "02" in values
+    ):
+        raise Gs1Error("a lot, serial or date needs the GTIN it belongs to (AI 01)")
+
+
+# -- element strings
+
+
+def parse_element_string(text: str) -> Gs1Data:
+    """Parse a scanned element string (raw or bracketed); raise naming the AI and position."""
+    raw = text.strip()
+    if not raw:
+        raise Gs1Error("an empty code")
+    for symbology in SYMBOLOGY_IDS:
+        if raw.startswith(symbology):
+            raw = raw[len(symbology) :]
+            break
+    else:
+        if raw.startswith("]"):
+            raise Gs1Error(f"symbology identifier {raw[:3]!r} is not a GS1 one")
+    if raw.startswith(GS):  # some scanners send the leading FNC1 too
+        raw = raw[1:]
+    values = _parse_bracketed(raw) if raw.startswith("(") else _parse_raw(raw)
+    _check_pairs(values)
+    return Gs1Data(values)
+
+
+def _read_ai(raw: str, position: int) -> str:
+    for width in (2, 3, 4):
+        candidate = raw[position : position + width]
+        if candidate in AIS:
+            return candidate
+    shown = raw[position : position + 4]
+    raise Gs1Error(
+        f"unknown or unsupported application identifier {shown!r} at position {position + 1}"
+    )
+
+
+def _parse_raw(raw: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    position = 0
+    while position < len(raw):
+        ai = _read_ai(raw, position)
+        spec = AIS[ai]
+        start = position + len(ai)
+        if spec.fixed:
+            end = start + spec.length
+            if end > len(raw):
+                raise Gs1Error(
+                    f"AI ({ai}) at position {position + 1}: {spec.title} needs {spec.length} "
+                    f"characters, only {len(raw) - start} left"
+                )
+            next_at = end
+            if raw[end : end + 1] == GS:  # a separator after a fixed field is tolerated
+                next_at = end + 1
+        else:
+            separator = raw.find(GS, start)
+            end = len(raw) if separator < 0 else separator
+            next_at = end + 1 if separator >= 0 else end
+            if end - start > spec.length:
+                raise Gs1Error(
+                    f"AI ({ai}) at position {position + 1}: {spec.title} is at most "
+                    f"{spec.length} characters, got {end - start} (a group separator is missing "
+                    "after a variable-length field when another AI follows)"
+                )
+        value = raw[start:end]
+        if ai in values:
+            raise Gs1Error(f"AI ({ai}) at position {position + 1} appears twice")
+        values[ai] = check_value(ai, value, position=position + 1)
+        position = next_at
+    return values
+
+
+def _parse_bracketed(raw: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    position = 0
+    while position < len(raw):
+        if raw[position] != "(":
+            raise Gs1Error(f"expected '(' starting an AI at position {position + 1}")
+        close = raw.find(")", position)
+        ai = raw[position + 1 : close] if close > 0 else ""
+        if not ai or ai not in AIS:
+            raise Gs1Error(
+                f"unknown or unsupported application identifier {ai or raw[position:]!r} "
+                f"at position {position + 1}"
+            )
+        start = close + 1
+        end = _next_bracket(raw, start)
+        if ai in values:
+            raise Gs1Error(f"AI ({ai}) at position {position + 1} appears twice")
+        values[ai] = check_value(ai, raw[start:end], position=position + 1)
+        position = end
+    return values
+
+
+def _next_bracket(raw: str, start: int) -> int:
+    """Find where the next `(AI)` begins; brackets around anything but 2-4 digits are data."""
+    at = raw.find("(", start)
+    while at >= 0:
+        close = raw.find(")", at)
+        inside = raw[at + 1 : close] if close > 0 else ""
+        if 2 <= len(inside) <= 4 and all(char in DIGITS for char in inside):
+            return at
+        at = raw.find("(", at + 1)
+    return len(raw)
+
+
+# -- Digital Link
+
+
+def parse_digital_link(uri: str) -> Gs1Data:
+    """Parse a GS1 Digital Link URI on any domain and path prefix."""
+    parts = urlsplit(uri.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Gs1Error("a Digital Link is an http(s) URI with a domain")
+    segments = parts.path.split("/")
+    try:
+        start = next(
+            i
+            for i in range(len(segments) - 1)
+            if segments[i] == "01" and _qualifier_tail(segments[i + 2 :])
+        )
+    except StopIteration:
+        raise Gs1Error(
+            "no GTIN path in the Digital Link: expected /01/{gtin}[/10/{lot}][/21/{serial}]"
+        ) from None
+    # The path may carry a GTIN-8, -12 or -13; the element string always takes 14 digits.
+    values: dict[str, str] = {"01": normalise_gtin(unquote(segments[start + 1]))}
+    tail = segments[start + 2 :]
+    for ai, value in zip(tail[::2], tail[1::2], strict=True):
+        values[ai] = check_value(ai, unquote(value))
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if not key.isdigit():
+            continue  # non-GS1 parameters (linkType, ...) are for the resolver
+        if key in values:
+            raise Gs1Error(f"AI ({key}) is given twice in the Digital Link")
+        if key in ("01", *GTIN_QUALIFIERS):
+            raise Gs1Error(f"AI ({key}) belongs in the path, not the query")
+        values[key] = check_value(key, unquote(value))
+    return Gs1Data(values)
+
+
+def _qualifier_tail(tail: list[str]) -> bool:
+    """True when `tail` is key qualifiers in the order the GTIN takes them."""
+    if len(tail) % 2:
+        return False
+    order = list(GTIN_QUALIFIERS)
+    rank = -1
+    for ai in tail[::2]:
+        if ai not in order or order.index(ai) <= rank:
+            return False
+        rank = order.index(ai)
+    return True
+
+
+def parse(code: str) -> Gs1Data:
+    """Parse any GS1 form: a Digital Link, an element string, or a plain GTIN."""
+    text = code.strip()
+    if text.lower().startswith(("http://", "https://")):
+        return parse_digital_link(text)
+    if text.isdigit() and len(text) in (8, 12, 13, 14):
+        return Gs1Data({"01": normalise_gtin(text)})
+    return parse_element_string(text)
+
+
+def udi(
+    gtin: str,
+    *,
+    lot: str | None = None,
+    serial: str | None = None,
+    expiry: date | None = None,
+    production: date | None = None,
+) -> Gs1Data:
+    """Return the UDI of a device: the GTIN as UDI-DI, lot, serial and dates as UDI-PI."""
+    values = {"01": gtin}
+    if expiry is not None:
+        values["17"] = date_text(expiry)
+    if production is not None:
+        values["11"] = date_text(production)
+    if lot is not None:
+        values["10"] = lot
+    if serial is not None:
+        values["21"] = serial
+    return from_values(values)

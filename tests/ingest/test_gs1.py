@@ -1,0 +1,148 @@
+"""GS1 identifiers: check digits, element strings, Digital Link, and their failures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ingest import gs1
+from ingest.gs1 import GS, Gs1Error
+
+# The GS1 example GTIN used throughout GS1's own Digital Link and barcode guides.
+GTIN = "09506000134352"
+
+
+@pytest.mark.parametrize(
+    ("body", "digit"),
+    [
+        ("0950600013435", "2"),  # GTIN-14 of the GS1 examples
+        ("400638133393", "1"),  # EAN-13 4006381333931
+        ("9638507", "4"),  # EAN-8 96385074
+        ("03600029145", "2"),  # UPC-A 036000291452
+        ("37613032110910342", "0"),  # SSCC of the GS1 General Specifications
+    ],
+)
+def test_check_digit_of_known_identifiers(body: str, digit: str) -> None:
+    assert gs1.check_digit(body) == digit
+
+
+@pytest.mark.parametrize("short", ["96385074", "036000291452", "4006381333931", GTIN])
+def test_gtins_of_every_length_normalise_to_14_digits(short: str) -> None:
+    assert gs1.normalise_gtin(short) == short.rjust(14, "0")
+
+
+def test_bad_check_digit_names_the_expected_digit() -> None:
+    with pytest.raises(Gs1Error, match="check digit 3, expected 2"):
+        gs1.normalise_gtin("09506000134353")
+
+
+def test_a_gtin_of_another_length_is_refused() -> None:
+    with pytest.raises(Gs1Error, match="8, 12, 13 or 14 digits"):
+        gs1.normalise_gtin("12345")
+
+
+def test_raw_element_string_with_symbology_id_and_separator() -> None:
+    data = gs1.parse(f"]d201{GTIN}17201225" + f"10ABC123{GS}21SN-1")
+    assert data.values == {"01": GTIN, "17": "201225", "10": "ABC123", "21": "SN-1"}
+    assert data.expiry == date(2020, 12, 25)
+
+
+@pytest.mark.parametrize("symbology", ["]C1", "]d2", "]Q3", "]e0"])
+def test_gs1_symbology_identifiers_are_stripped(symbology: str) -> None:
+    assert gs1.parse(f"{symbology}01{GTIN}10L1").lot == "L1"
+
+
+def test_a_non_gs1_symbology_identifier_is_refused() -> None:
+    with pytest.raises(Gs1Error, match="not a GS1 one"):
+        gs1.parse(f"]A001{GTIN}")
+
+
+def test_day_00_means_the_last_day_of_the_month() -> None:
+    assert gs1.parse(f"01{GTIN}17240200").expiry == date(2024, 2, 29)
+    assert gs1.parse(f"01{GTIN}11230200").production == date(2023, 2, 28)
+
+
+def test_sscc_with_its_check_digit() -> None:
+    assert gs1.parse("00376130321109103420").sscc == "376130321109103420"
+    with pytest.raises(Gs1Error, match=r"AI \(00\).*expected 0"):
+        gs1.parse("00376130321109103421")
+
+
+def test_bracketed_form_allows_brackets_inside_a_lot() -> None:
+    data = gs1.parse(f"(01){GTIN}(17)201200(10)A(B)C(21)7")
+    assert data.values == {"01": GTIN, "17": "201200", "10": "A(B)C", "21": "7"}
+    assert data.human_readable() == f"(01){GTIN}(17)201200(10)A(B)C(21)7"
+
+
+def test_element_string_round_trip_puts_separators_only_after_variable_fields() -> None:
+    data = gs1.from_values({"01": GTIN, "10": "LOT/7", "21": "SN1", "17": "291231", "11": "240115"})
+    text = data.element_string()
+    assert text == f"01{GTIN}1124011517291231" + f"10LOT/7{GS}21SN1"
+    assert gs1.parse(text) == data
+    assert gs1.parse(data.human_readable()) == data
+
+
+def test_digital_link_emits_qualifiers_in_order_and_data_as_query() -> None:
+    data = gs1.from_values({"21": "S&1", "10": "AB/1", "01": GTIN, "17": "201225", "11": "200101"})
+    uri = data.digital_link()
+    assert uri == f"https://id.gs1.org/01/{GTIN}/10/AB%2F1/21/S%261?11=200101&17=201225"
+
+
+def test_digital_link_round_trips_on_any_domain_and_prefix() -> None:
+    data = gs1.from_values({"01": GTIN, "10": "L%1", "21": "X'9", "17": "301130"})
+    uri = data.digital_link("https://labels.example.com/dl/v1/")
+    assert uri.startswith(f"https://labels.example.com/dl/v1/01/{GTIN}/10/L%251/21/X%279")
+    assert gs1.parse(uri) == data
+    assert gs1.parse(gs1.parse(uri).element_string()) == data
+
+
+def test_digital_link_accepts_short_gtins_and_ignores_resolver_parameters() -> None:
+    data = gs1.parse("https://id.example.org/01/9506000134352/10/L1?linkType=gs1:pip&17=251000")
+    assert data.values == {"01": GTIN, "10": "L1", "17": "251000"}
+    assert data.expiry == date(2025, 10, 31)
+
+
+def test_digital_link_with_qualifiers_out_of_order_is_refused() -> None:
+    with pytest.raises(Gs1Error, match="no GTIN path"):
+        gs1.parse(f"https://id.gs1.org/01/{GTIN}/21/S1/10/L1")
+
+
+def test_digital_link_with_a_bad_check_digit_is_refused() -> None:
+    with pytest.raises(Gs1Error, match="expected 2"):
+        gs1.parse("https://id.gs1.org/01/09506000134359/10/L1")
+
+
+def test_a_plain_gtin_parses() -> None:
+    assert gs1.parse("9506000134352").values == {"01": GTIN}
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (f"01{GTIN}991234", r"unknown or unsupported application identifier '9912' at position 17"),
+        ("011234", r"AI \(01\) at position 1: GTIN needs 14 characters, only 4 left"),
+        (f"01{GTIN}17131301", r"AI \(17\) at position 17: month 13"),
+        (f"01{GTIN}17230230", r"AI \(17\) at position 17: day 30 .* past the end of the month"),
+        (f"01{GTIN}10{'A' * 21}", r"AI \(10\) at position 17: BATCH/LOT is at most 20"),
+        (f"01{GTIN}10ABC C", r"AI \(10\) at position 22: character ' ' is not allowed"),
+        (f"(01){GTIN}(21){'S' * 21}", r"AI \(21\) at position 19: SERIAL has 1 to 20"),
+        ("10ABC", r"needs the GTIN it belongs to"),
+        (f"01{GTIN}10A{GS}10B", r"AI \(10\) at position .* appears twice"),
+        (f"(01){GTIN}(99)X", r"unknown or unsupported application identifier '99'"),
+    ],
+)
+def test_malformed_element_strings_name_the_ai_and_position(code: str, message: str) -> None:
+    with pytest.raises(Gs1Error, match=message):
+        gs1.parse(code)
+
+
+def test_a_missing_separator_after_a_variable_field_is_caught_when_it_overflows() -> None:
+    with pytest.raises(Gs1Error, match="group separator is missing"):
+        gs1.parse(f"01{GTIN}10LOT-2024-0001-A21SERIAL-000001")
+
+
+def test_udi_of_a_device_gives_both_forms() -> None:
+    data = gs1.udi(GTIN, lot="L7", serial="SN9", expiry=date(2031, 1, 31))
+    assert data.element_string() == f"01{GTIN}1731013110L7{GS}21SN9"
+    assert data.digital_link() == f"https://id.gs1.org/01/{GTIN}/10/L7/21/SN9?17=310131"
