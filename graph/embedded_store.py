@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS mark_schemes (name TEXT PRIMARY KEY, definition TEXT 
 CREATE INDEX IF NOT EXISTS nodes_mark_scheme
     ON nodes (json_extract(props, '$.scheme'), json_extract(props, '$.index'))
     WHERE kind = 'mark';
+CREATE INDEX IF NOT EXISTS nodes_part_gtin ON nodes (json_extract(props, '$.gtin'))
+    WHERE kind = 'part';
 """
 
 FIND_EVENTS = """
@@ -330,6 +332,17 @@ CROSS JOIN edges e ON e.dst = c.nid AND e.flow = 0 AND e.type = 'IN_CART' AND e.
 CROSS JOIN nodes l ON l.nid = e.src
 """
 # Above U+10FFFF nothing is encoded: every gid that starts with a prefix sorts below this.
+# -- part registry
+PARTS_WITH_GTINS = """
+SELECT json_extract(props, '$.gtin'), gid FROM nodes
+WHERE kind = 'part' AND json_extract(props, '$.gtin') IN (SELECT value FROM json_each(?))
+"""
+PART_FOR_GTIN = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n WHERE n.kind = 'part' AND json_extract(n.props, '$.gtin') = ?
+"""
+
 AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
@@ -551,6 +564,11 @@ class EmbeddedTx:
             found.setdefault(item, []).append((mark, scheme, event))
         return found
 
+    # -- part registry
+
+    def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
+        return dict(self._conn.execute(PARTS_WITH_GTINS, (_ids(gtins),)).fetchall())
+
     # -- carts
 
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
@@ -742,6 +760,15 @@ class EmbeddedStore:
             return links
 
         return self._read(run)
+
+    # -- part registry
+
+    def part_for_gtin(self, gtin: str) -> NodeView | None:
+        row = self._conn().execute(PART_FOR_GTIN, (gtin,)).fetchone()
+        return None if row is None else _node(row)
+
+    def parts(self) -> list[NodeView]:
+        return self.nodes_of_kind("part", NO_LIMIT)
 
     # -- carts
 

@@ -75,6 +75,7 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.writes = 0",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
+    "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",
 )
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
@@ -259,6 +260,10 @@ CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTI
 CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
 
 # -- secondary marks
+# -- part registry
+PARTS_WITH_GTINS: Final = "UNWIND $gtins AS g MATCH (p:Part {gtin: g}) RETURN g, p.gid"
+PART_FOR_GTIN: Final = "MATCH (p:Part {gtin: $gtin}) RETURN properties(p)"
+
 MARK_SCHEMES: Final = "MATCH (s:MarkScheme) RETURN s.name, s.definition ORDER BY s.name"
 SAVE_MARK_SCHEME: Final = "MERGE (s:MarkScheme {name: $name}) SET s.definition = $definition"
 CLEAR_MARK_SCHEMES: Final = "MATCH (s:MarkScheme) DELETE s"
@@ -320,6 +325,7 @@ def _create_edges(kind: LiteralString) -> LiteralString:
 CREATE_NODES: Final = {kind: _create_nodes(label) for kind, label in LABELS.items()}
 CREATE_EDGES: Final = {kind: _create_edges(kind) for kind in EDGE_TYPES}
 END_OF_TIME: Final = "9999-12-31T23:59:59.999999Z"
+NO_LIMIT: Final = 1 << 30
 
 
 def _node(props: dict[str, Any]) -> NodeView:
@@ -537,6 +543,12 @@ class Neo4jTx:
 
     # -- carts
 
+    # -- part registry
+
+    def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
+        rows = self._tx.run(PARTS_WITH_GTINS, gtins=list(gtins)).values()
+        return {gtin: part for gtin, part in rows}
+
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._tx.run(OPEN_STAYS, carts=list(carts)).values()
         return sorted_stays([_stay(row) for row in rows])
@@ -748,6 +760,18 @@ class Neo4jStore:
             ]
 
         return self._read(run)
+
+    # -- part registry
+
+    def part_for_gtin(self, gtin: str) -> NodeView | None:
+        def run(tx: ManagedTransaction) -> NodeView | None:
+            record = tx.run(PART_FOR_GTIN, gtin=gtin).single()
+            return None if record is None else _node(record[0])
+
+        return self._read(run)
+
+    def parts(self) -> list[NodeView]:
+        return self.nodes_of_kind("part", NO_LIMIT)
 
     # -- carts
 

@@ -240,6 +240,12 @@ class WriteTx(Protocol):
         """Return, per item gid, the (mark gid, scheme, event id) of each live mark on it."""
         ...
 
+    # -- part registry
+
+    def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
+        """Return, per GTIN among `gtins` that a part holds, that part's gid."""
+        ...
+
 
 class GraphStore(Protocol):
     """The port both stores implement; answers must be identical between them."""
@@ -313,6 +319,16 @@ class GraphStore(Protocol):
 
     def item_links(self, gids: Sequence[str]) -> list[ItemLink]:
         """Return the relationships touching the given nodes, with the node at the other end."""
+        ...
+
+    # -- part registry
+
+    def part_for_gtin(self, gtin: str) -> NodeView | None:
+        """Return the part whose GTIN (UDI-DI) this is, if one is registered."""
+        ...
+
+    def parts(self) -> list[NodeView]:
+        """Return every registered part, ordered by id."""
         ...
 
     # -- carts

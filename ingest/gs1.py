@@ -221,7 +221,10 @@ def check_value(ai: str, value: str, *, position: int | None = None) -> str:
     if not spec.fixed and not 1 <= len(value) <= spec.length:
         raise Gs1Error(f"{where}: {spec.title} has 1 to {spec.length} characters, got {len(value)}")
     if spec.kind == "gtin":
-        return normalise_gtin(value, ai=ai)
+        try:
+            return normalise_gtin(value, ai=ai)
+        except Gs1Error as error:
+            raise Gs1Error(where + error.message.removeprefix(f"AI ({ai})")) from None
     if spec.kind == "sscc":
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: an SSCC is digits only")

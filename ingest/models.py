@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -13,8 +14,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    field_validator,
     model_validator,
 )
+
+from ingest.gs1 import Gs1Error, normalise_gtin
 
 # Printable text without control characters; ids are data, never syntax.
 Id = Annotated[
@@ -79,7 +83,14 @@ class Envelope(Strict):
     note: Text | None = None
 
 
-class Receive(Envelope):
+class Dated(Strict):
+    """UDI production identifiers beyond lot and serial: expiry (AI 17) and made on (AI 11)."""
+
+    expiry: date | None = None
+    manufactured: date | None = None
+
+
+class Receive(Envelope, Dated):
     type: Literal["receive"]
     supplier: CompanyId
     supplier_lot: Id
@@ -150,7 +161,7 @@ class ProcessInput(ItemRef):
         return self
 
 
-class ProcessOutput(ItemRef):
+class ProcessOutput(ItemRef, Dated):
     part: Id
     qty: Qty | None = None
     unit: Unit | None = None
@@ -186,7 +197,7 @@ class Process(Envelope):
         return self
 
 
-class Serialize(Envelope):
+class Serialize(Envelope, Dated):
     type: Literal["serialize"]
     lot: Id
     serials: Annotated[list[Id], Field(min_length=1)]
@@ -260,6 +271,27 @@ class Mark(Envelope):
         str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$")
     ]
     scheme: Id | None = None
+
+
+# -- GS1 identifiers: the part registry
+class PartDefine(Envelope):
+    """A part enters the registry, with its GTIN (the UDI-DI of a device) when it has one."""
+
+    type: Literal["part_define"]
+    part: Id
+    gtin: str | None = None
+    description: Text | None = None
+    supplier: CompanyId | None = None  # the brand owner, for a part bought in
+
+    @field_validator("gtin")
+    @classmethod
+    def _checked_gtin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalise_gtin(value, ai="01")
+        except Gs1Error as error:
+            raise ValueError(error.message) from None
 
 
 class Void(Envelope):
@@ -364,7 +396,8 @@ Event = Annotated[
     | RecallScope
     | RecallStateChange
     | RecallNotice
-    | RecallAck,
+    | RecallAck
+    | PartDefine,
     Field(discriminator="type"),
 ]
 
@@ -387,6 +420,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "recall_state",
     "recall_notice",
     "recall_ack",
+    "part_define",
 )
 
 

@@ -38,7 +38,9 @@ from ingest.models import (
     Mark,
     Merge,
     Mix,
+    PartDefine,
     Process,
+    ProcessOutput,
     RecallAck,
     RecallNotice,
     RecallOpen,
@@ -158,6 +160,7 @@ class Planner:
         self.problems: list[Problem] = []
         self._props: dict[str, dict[str, str]] = {}  # properties of cases and notices, as changed
         self._marks: _MarkBook | None = None  # secondary marks: loaded at the first mark event
+        self._gtins: dict[str, str] = {}  # -- part registry: GTIN -> part gid, as planned so far
 
     # -- public -------------------------------------------------------------------------------
 
@@ -380,6 +383,8 @@ class Planner:
             self._mark(step, event)
         elif isinstance(event, Void):
             self._void(step, event)
+        elif isinstance(event, PartDefine):
+            self._part_define(step, event)
         else:
             self._recall(step, event)
 
@@ -412,7 +417,8 @@ class Planner:
             part=event.part,
             unit=event.unit,
             qty=event.qty,
-            props={"supplier": event.supplier, "supplier_lot": event.supplier_lot},
+            props={"supplier": event.supplier, "supplier_lot": event.supplier_lot}
+            | dates_of(event),
         )
         self._create(step, node)
         self._edge(step, source, lot_gid, "RECEIVED_AS", qty=event.qty, share=1.0, part=event.part)
@@ -603,7 +609,15 @@ class Planner:
         for output in event.outputs:
             kind, key = output.gid.split(":", 1)
             made = output.qty or ONE  # the contract requires qty on lots; a serial is one unit
-            node = self._node(step, kind, key, part=output.part, unit=output.unit or "ea", qty=made)
+            node = self._node(
+                step,
+                kind,
+                key,
+                part=output.part,
+                unit=output.unit or "ea",
+                qty=made,
+                props=dates_of(output),
+            )
             self._create(step, node)
             self._edge(
                 step, step_gid, output.gid, "PRODUCED", qty=made, share=1.0, part=output.part
@@ -621,9 +635,10 @@ class Planner:
             return
         self._consume(step, lot, Decimal(len(serials)))
         for serial, serial_gid in zip(event.serials, serials, strict=True):
-            self._create(
-                step, self._node(step, "serial", serial, part=lot.part, unit="ea", qty=ONE)
+            node = self._node(
+                step, "serial", serial, part=lot.part, unit="ea", qty=ONE, props=dates_of(event)
             )
+            self._create(step, node)
             self._edge(
                 step, lot.gid, serial_gid, "SERIALIZED_AS", qty=ONE, share=1.0, part=lot.part
             )
@@ -988,6 +1003,38 @@ class Planner:
         book.take(mark, item.gid, event.event_id, props.get("scheme"))
         return props
 
+    # -- part registry --------------------------------------------------------------------------
+
+    def _part_define(self, step: _Step, event: PartDefine) -> None:
+        part = gid("part", event.part)
+        if not self._require_new(step, "part", part):  # correct a definition by voiding it
+            return
+        props: dict[str, str] = {}
+        if event.gtin is not None:
+            owner = self._gtin_owner(event.gtin)
+            if owner is not None:
+                step.fail(
+                    "gtin",
+                    "gtin_taken",
+                    f"GTIN {event.gtin} already belongs to {_describe(owner)}: "
+                    "a GTIN identifies one part",
+                )
+                return
+            props["gtin"] = event.gtin
+            self._gtins[event.gtin] = part
+        if event.description is not None:
+            props["description"] = event.description
+        if event.supplier is not None:
+            props["supplier"] = event.supplier
+        self._create(step, self._node(step, "part", event.part, props=props))
+
+    def _gtin_owner(self, gtin: str) -> str | None:
+        """Return the live part that holds a GTIN, this batch's definitions and voids included."""
+        if gtin not in self._gtins:
+            self._gtins |= self._tx.parts_with_gtins([gtin])
+        owner = self._gtins.get(gtin)
+        return owner if owner is not None and self._exists(owner) else None
+
     # -- recall cases -----------------------------------------------------------------------------
 
     def _recall(self, step: _Step, event: RecallEvent) -> None:
@@ -1128,6 +1175,12 @@ def suspects_json(suspects: Sequence[Suspect]) -> str:
     return json.dumps(rows, sort_keys=True)
 
 
+def dates_of(source: Receive | Serialize | ProcessOutput) -> dict[str, str]:
+    """Return the expiry and manufacturing dates an event gives the items it makes (UDI-PI)."""
+    dates = {"expiry": source.expiry, "manufactured": source.manufactured}
+    return {name: value.isoformat() for name, value in dates.items() if value is not None}
+
+
 def site_of(event: Event) -> dict[str, str]:
     """Return the site property an event gives the nodes it creates (operators are site-scoped)."""
     return {"site": event.site} if event.site is not None else {}
@@ -1191,6 +1244,8 @@ def _creations(event: Event) -> list[str]:
         return [gid("notice", event.notice)]
     if isinstance(event, CartDefine):
         return [gid("cart", event.cart)]
+    if isinstance(event, PartDefine):
+        return [gid("part", event.part)]
     return []
 
 
