@@ -29,7 +29,6 @@ from graph.store import (
     StoredEvent,
     Subgraph,
     decimal_or_none,
-    decimal_text,
     node_view,
     sorted_stays,
 )
@@ -346,6 +345,9 @@ FROM nodes n WHERE n.kind = 'part' AND json_extract(n.props, '$.gtin') = ?
 AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
+MATERIAL = frozenset({"lot", "serial"})
+# One encoder for every props column: json.dumps would build a new one per call.
+_SORTED = json.JSONEncoder(sort_keys=True)
 NO_LIMIT = 1 << 30
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 
@@ -457,11 +459,11 @@ class EmbeddedTx:
         if changes.voided:
             self._nids.clear()  # deleted nodes may be created again under new row ids
         next_nid = conn.execute(MAX_NID).fetchone()[0] + 1
+        nids = self._nids
         node_rows = []
-        for offset, node in enumerate(changes.nodes):
-            nid = next_nid + offset
-            self._nids[node.gid] = nid
-            consumed = "0" if node.kind in ("lot", "serial") else None
+        for nid, node in enumerate(changes.nodes, start=next_nid):
+            nids[node.gid] = nid
+            qty = node.qty
             node_rows.append(
                 (
                     nid,
@@ -469,15 +471,15 @@ class EmbeddedTx:
                     node.kind,
                     node.part,
                     node.unit,
-                    decimal_text(node.qty),
-                    consumed,
+                    None if qty is None else format(qty, "f"),
+                    "0" if node.kind in MATERIAL else None,
                     node.created_by,
                     node.created_at,
-                    json.dumps(node.props, sort_keys=True),
+                    _SORTED.encode(node.props),
                 )
             )
         conn.executemany(INSERT_NODE, node_rows)
-        nid = self._resolver(
+        self._resolve(
             [e.src for e in changes.edges]
             + [e.dst for e in changes.edges]
             + [c.lot for c in changes.cart_closes]
@@ -489,13 +491,13 @@ class EmbeddedTx:
             INSERT_EDGE,
             [
                 (
-                    nid(e.src),
-                    nid(e.dst),
+                    nids[e.src],
+                    nids[e.dst],
                     e.type,
-                    1 if e.type in FLOW else 0,
+                    e.type in FLOW,
                     e.at,
                     e.event,
-                    decimal_text(e.qty),
+                    None if e.qty is None else format(e.qty, "f"),
                     e.share,
                     e.part,
                     e.until,
@@ -505,24 +507,24 @@ class EmbeddedTx:
             ],
         )
         conn.executemany(
-            CLOSE_CART, [(c.at, c.event, nid(c.lot), nid(c.cart)) for c in changes.cart_closes]
+            CLOSE_CART, [(c.at, c.event, nids[c.lot], nids[c.cart]) for c in changes.cart_closes]
         )
         conn.executemany(
             INSERT_STATUS,
-            [(nid(s.gid), s.status, s.reason, s.at, s.event) for s in changes.statuses],
+            [(nids[s.gid], s.status, s.reason, s.at, s.event) for s in changes.statuses],
         )
-        status_nids.update(nid(s.gid) for s in changes.statuses)
+        status_nids.update(nids[s.gid] for s in changes.statuses)
         conn.executemany(
             SET_CONSUMED,
             [
-                (decimal_text(value), nid(gid))
+                (format(value, "f"), nids[gid])
                 for gid, value in changes.consumed.items()
-                if nid(gid, missing_ok=True) is not None
+                if gid in nids
             ],
         )
         conn.executemany(
             MERGE_PROPS,
-            [(json.dumps(props, sort_keys=True), gid) for gid, props in changes.props.items()],
+            [(_SORTED.encode(props), gid) for gid, props in changes.props.items()],
         )
         if status_nids:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
@@ -534,17 +536,11 @@ class EmbeddedTx:
             ],
         )
 
-    def _resolver(self, gids: Iterable[str]) -> Callable[..., Any]:
+    def _resolve(self, gids: Iterable[str]) -> None:
+        """Learn the row ids of the given nodes that this transaction has not seen yet."""
         missing = {gid for gid in gids if gid not in self._nids}
         if missing:
             self._nids.update(self._conn.execute(NIDS, (_ids(sorted(missing)),)).fetchall())
-
-        def nid(gid: str, missing_ok: bool = False) -> int | None:
-            if missing_ok:
-                return self._nids.get(gid)
-            return self._nids[gid]
-
-        return nid
 
     # -- secondary marks
 

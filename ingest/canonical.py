@@ -21,8 +21,10 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     stored = _dumps(body)
+    fields = type(event).model_fields
     for name in TIME_FIELDS:
-        moment = getattr(event, name, None)
+        # A field the event type lacks would go through pydantic's slow attribute fallback.
+        moment = getattr(event, name) if name in fields else None
         if isinstance(moment, datetime):
             body[name] = utc_text(moment)
     digest = hashlib.sha256(_dumps(body).encode()).hexdigest()

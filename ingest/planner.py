@@ -58,6 +58,8 @@ from ingest.models import (
 from ingest.parse import EVENT_ADAPTER
 from marking.schemes import Scheme, family_scheme, index_text
 
+# One encoder for every effects row: json.dumps would build a new one per call.
+_SORTED = json.JSONEncoder(sort_keys=True)
 RecallEvent = RecallOpen | RecallScope | RecallStateChange | RecallNotice | RecallAck
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -111,7 +113,7 @@ class Effects:
             body["loads"] = self.loads
         if self.unloads:
             body["unloads"] = self.unloads
-        return json.dumps(body, sort_keys=True)
+        return _SORTED.encode(body)
 
     @classmethod
     def from_json(cls, text: str) -> Effects:
@@ -128,10 +130,14 @@ class Effects:
 class _Step:
     """Bookkeeping for the event being planned: its problems and its effects."""
 
+    __slots__ = ("at", "effects", "event", "event_id", "index", "problems", "site")
+
     def __init__(self, index: int, event: Event) -> None:
         self.index = index
         self.event = event
+        self.event_id = event.event_id
         self.at = utc_text(event.occurred_at)
+        self.site = site_of(event)  # read once: every node the event creates carries it
         self.problems: list[Problem] = []
         self.effects = Effects()
 
@@ -153,7 +159,10 @@ class Planner:
         self._open_carts: dict[str, set[str]] = {}
         self._carts: dict[str, _Cart] = {}  # -- carts: what each cart holds, as planned so far
         self._rejected_creations: dict[str, int] = {}
+        # Which events of this batch touched each item: only a void reads it, so it is kept only
+        # for batches that hold one.
         self._touched_by: dict[str, set[str]] = {}
+        self._tracking = False
         self._batch_ids: set[str] = set()
         self._voided: set[str] = set()
         self.changes = Changes()
@@ -172,6 +181,7 @@ class Planner:
         """
         self._preload(event for _, event, _ in events)
         self._batch_ids = {event.event_id for _, event, _ in events}
+        self._tracking = any(isinstance(event, Void) for _, event, _ in events)
         for index, event, logged in events:
             step = _Step(index, event)
             self._plan_one(step)
@@ -240,8 +250,9 @@ class Planner:
         return self._get(item_gid) is not None
 
     def _touch(self, step: _Step, *gids: str) -> None:
-        for item_gid in gids:
-            self._touched_by.setdefault(item_gid, set()).add(step.event.event_id)
+        if self._tracking:
+            for item_gid in gids:
+                self._touched_by.setdefault(item_gid, set()).add(step.event.event_id)
 
     def _require(self, step: _Step, field_name: str, item_gid: str, kind: str) -> Item | None:
         """Return the live item, or record why it cannot be used."""
@@ -315,16 +326,10 @@ class Planner:
         props: dict[str, str] | None = None,
     ) -> NodeRow:
         """Describe a node this event creates, keyed as DESIGN names it (Lot: lot)."""
-        return NodeRow(
-            gid=gid(kind, key),
-            kind=kind,
-            part=part,
-            unit=unit,
-            qty=qty,
-            created_by=step.event.event_id,
-            created_at=step.at,
-            props={kind: key, **site_of(step.event), **(props or {})},
-        )
+        node_props = {kind: key, **step.site}
+        if props:
+            node_props.update(props)
+        return NodeRow(gid(kind, key), kind, part, unit, qty, step.event_id, step.at, node_props)
 
     def _edge(
         self,
@@ -342,16 +347,7 @@ class Planner:
     ) -> None:
         self.changes.edges.append(
             EdgeRow(
-                src=src,
-                dst=dst,
-                type=kind,
-                at=at or step.at,
-                event=step.event.event_id,
-                qty=qty,
-                share=share,
-                part=part,
-                until=until,
-                compartment=compartment,
+                src, dst, kind, at or step.at, step.event_id, qty, share, part, until, compartment
             )
         )
 
@@ -549,23 +545,25 @@ class Planner:
         step_gid = gid("step", event.step)
         self._require_new(step, "step", step_gid)
         output_gids = [output.gid for output in event.outputs]
+        outputs = set(output_gids)
         takes: list[tuple[Item, Decimal]] = []
         seen: set[str] = set()
         for i, source in enumerate(event.inputs):
-            field_name = f"inputs[{i}].{'lot' if source.lot is not None else 'serial'}"
-            if source.gid in output_gids:
-                step.fail(
-                    field_name, "cycle", f"{_describe(source.gid)} is both an input and an output"
-                )
-                continue
-            if source.gid in seen:
-                step.fail(
-                    field_name, "duplicate_reference", f"{_describe(source.gid)} is listed twice"
-                )
-                continue
-            seen.add(source.gid)
             kind = "lot" if source.lot is not None else "serial"
-            item = self._require(step, field_name, source.gid, kind)
+            source_gid = source.gid
+            field_name = f"inputs[{i}].{kind}"
+            if source_gid in outputs:
+                step.fail(
+                    field_name, "cycle", f"{_describe(source_gid)} is both an input and an output"
+                )
+                continue
+            if source_gid in seen:
+                step.fail(
+                    field_name, "duplicate_reference", f"{_describe(source_gid)} is listed twice"
+                )
+                continue
+            seen.add(source_gid)
+            item = self._require(step, field_name, source_gid, kind)
             if item is None:
                 continue
             qty = source.qty if source.qty is not None else item.available
