@@ -28,6 +28,7 @@ from graph.errors import Forbidden, NotFound
 from graph.ids import gid as make_gid
 from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
+from graph.udi import IdentifierService, Resolved, Udi
 from ingest.errors import BatchRejected, Problem
 from ingest.models import ItemRef
 from ingest.parse import parse_events
@@ -43,6 +44,7 @@ WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 PARTNER_ATTRS = frozenset(
     {"key", "lot", "serial", "shipment", "part", "qty", "unit", "status", "created_at"}
+    | {"expiry", "manufactured"}  # UDI dates: printed on the label anyway
 )
 
 
@@ -87,6 +89,7 @@ class Access:
         self._store = store
         self._ingest = ingest
         self._traces = TraceService(store)
+        self._identifiers = IdentifierService(store)
         self._auth = auth
         self._customer_scope: set[str] | None = None
 
@@ -343,6 +346,50 @@ class Access:
         service = self.marking("issue_mark")
         self.node(target.gid)  # out of scope is not found
         return service.issue_mark(target, actor=self.principal.username)
+
+    # -- GS1 identifiers -------------------------------------------------------------------------
+
+    def parts(self) -> list[NodeView]:
+        """Return the part registry (plant roles: admins, analysts, operators)."""
+        self.require(READERS | {Role.OPERATOR}, "read the part registry")
+        return self._store.parts()
+
+    def _catalogue(self, part: NodeView) -> NodeView:
+        """Return a part as the caller may see it: partners get no supplier identities."""
+        if self.role in READERS or self.role == Role.OPERATOR:
+            return part
+        attrs = {k: v for k, v in part.attrs.items() if k in ("key", "gtin", "description")}
+        return NodeView(part.gid, part.kind, attrs)
+
+    def udi(self, gid: str) -> Udi | None:
+        """Return the UDI of a lot or serial the caller may see (None: its part has no GTIN)."""
+        self.node(gid)  # out of scope is not found
+        found = self._store.node(checked_gid(gid))
+        return None if found is None else self._identifiers.udi(found)
+
+    def resolve_identifier(self, code: str) -> Resolved:
+        """Resolve a scanned GS1 code to the part, lot and serial the caller may see."""
+        found = self._identifiers.resolve(code)
+        if self.role in READERS:
+            return found
+        items = [found.lot, found.serial, found.supplier_lot]
+        seen = self.nodes([item.gid for item in items if item is not None])
+        shown = [seen.get(item.gid) if item is not None else None for item in items]
+        # The part (catalogue data) is shown to the plant floor, and to partners only with an
+        # item of it they may see, so scanning cannot probe the registry or anyone's lots.
+        part = found.part
+        if part is not None and self.role != Role.OPERATOR and not any(shown):
+            part = None
+        notes = [n for n in found.notes if n.about is None or n.about in seen]
+        return Resolved(
+            found.code,
+            found.data,
+            None if part is None else self._catalogue(part),
+            shown[0],
+            shown[1],
+            shown[2],
+            notes if part is not None or self.role == Role.OPERATOR else [],
+        )
 
     # -- recall cases ----------------------------------------------------------------------------
 

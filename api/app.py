@@ -18,6 +18,7 @@ from api.audit import audit_requests
 from api.deps import Services
 from api.graphql.context import get_context
 from api.graphql.schema import schema
+from api.identifier_routes import router as identifier_router
 from api.landing import landing_page
 from api.recall_routes import router as recall_router
 from api.routes import router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(recall_router)
+    app.include_router(identifier_router)
     app.include_router(schedules, prefix="/api/v1/schedules")
     app.include_router(
         GraphQLRouter(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"

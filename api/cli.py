@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
+from api.cli_gs1 import register as register_gs1
 from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
@@ -120,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     register_accounts(commands, _services)
     register_recall(commands, _services)
     register_carts(commands, _services)
+    register_gs1(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser

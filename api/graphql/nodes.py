@@ -10,6 +10,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.run import run
+from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView
 
 
@@ -125,6 +127,11 @@ class Item(Node):
     @strawberry.field(description="The event that made it.")
     def created_by(self) -> str | None:
         return _text(self.view, "created_by")
+
+    @strawberry.field(description="Its UDI, when its part has a GTIN; null otherwise.")
+    async def udi(self, info: Info[Context, None]) -> Udi | None:
+        found = await run(lambda: info.context.access.udi(self.view.gid))
+        return None if found is None else Udi.of(found)
 
     @strawberry.field(description="Secondary marks struck on it.")
     async def marks(self, info: Info[Context, None]) -> list[SecondaryMark]:
@@ -273,6 +280,25 @@ class SecondaryMark(Node):
         return to_node(await info.context.nodes.load(links[0].edge.dst)) if links else None
 
 
+@strawberry.type(description="A part of the registry, with its GTIN (the UDI-DI) if it has one.")
+class Part(Node):
+    @strawberry.field
+    def part(self) -> str:
+        return str(self.view.attrs["key"])
+
+    @strawberry.field(description="GTIN-14.")
+    def gtin(self) -> str | None:
+        return _text(self.view, "gtin")
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return _text(self.view, "description")
+
+    @strawberry.field(description="The company whose product it is, for a part bought in.")
+    def supplier(self) -> str | None:
+        return _text(self.view, "supplier")
+
+
 NODE_TYPES: dict[str, Any] = {
     "lot": Lot,
     "serial": Serial,
@@ -283,6 +309,7 @@ NODE_TYPES: dict[str, Any] = {
     "equipment": Equipment,
     "cart": Cart,
     "mark": SecondaryMark,
+    "part": Part,
 }
 ALL_TYPES = (
     Lot,
@@ -294,6 +321,7 @@ ALL_TYPES = (
     Equipment,
     Cart,
     SecondaryMark,
+    Part,
 )
 
 

@@ -22,6 +22,7 @@ from strawberry.types import Info
 
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
+from api.graphql.identifiers import IdentifierQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
 from api.graphql.recall import RecallMutation, RecallQuery
@@ -250,7 +251,7 @@ class Mutation:
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, MarkingQuery, RecallQuery, CartQuery)),
+    query=merge_types("Query", (Query, MarkingQuery, RecallQuery, CartQuery, IdentifierQuery)),
     mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation)),
     types=list(ALL_TYPES),
     extensions=[

@@ -1,0 +1,92 @@
+"""`tracegraph gs1`: parse a scanned GS1 code and resolve it; print the UDI of a lot or serial."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from api.deps import Services
+from graph.errors import NotFound
+from graph.ids import gid
+from graph.udi import IdentifierService, resolved_dict, udi_dict
+from ingest.gs1 import AIS, GS
+
+Opener = Callable[[argparse.Namespace], Services]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
+    """Add `gs1 parse|udi`."""
+    gs1 = commands.add_parser("gs1", help="GS1 identifiers: barcodes, Digital Link, UDI")
+    actions = gs1.add_subparsers(dest="action", required=True)
+
+    parse = actions.add_parser("parse", help="parse a scanned code and find what it names")
+    parse.add_argument("code", help="a Digital Link URI, an element string or a GTIN")
+    udi = actions.add_parser("udi", help="print the UDI of a lot or serial")
+    which = udi.add_mutually_exclusive_group(required=True)
+    which.add_argument("--lot")
+    which.add_argument("--serial")
+    for parser, work in ((parse, _parse), (udi, _udi)):
+        parser.add_argument(
+            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.set_defaults(func=_opened(opener, work))
+
+
+def _opened(
+    opener: Opener, work: Callable[[IdentifierService, argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        services = opener(args)
+        try:
+            return work(IdentifierService(services.store), args)
+        finally:
+            services.close()
+
+    return run
+
+
+def _parse(service: IdentifierService, args: argparse.Namespace) -> int:
+    found = resolved_dict(service.resolve(args.code))
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for ai, value in found["elements"].items():
+        print(f"({ai}) {AIS[ai].title:<17} {value}")
+    print(f"element string    {found['element_string'].replace(GS, '<GS>')}")
+    print(f"human readable    {found['human_readable']}")
+    if found["digital_link"] is not None:
+        print(f"digital link      {found['digital_link']}")
+    for name, node in found["nodes"].items():
+        print(f"{name:<17} {_describe(node)}")
+    for note in found["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _describe(node: dict[str, Any] | None) -> str:
+    if node is None:
+        return "-"
+    extra = [f"{k}={node[k]}" for k in ("gtin", "description", "status", "expiry") if k in node]
+    return " ".join([node["id"], *extra])
+
+
+def _udi(service: IdentifierService, args: argparse.Namespace) -> int:
+    item = gid("lot", args.lot) if args.lot is not None else gid("serial", args.serial)
+    view = service.store.node(item)
+    if view is None:
+        raise NotFound(f"{item} does not exist")
+    found = service.udi(view)
+    if found is None:
+        raise NotFound(f"{item} has no UDI: its part has no GTIN (define it with part_define)")
+    if args.json:
+        print(json.dumps({"id": item} | udi_dict(found), indent=2))
+        return 0
+    print(f"UDI-DI            {found.di}")
+    print(f"UDI-PI            {found.pi}")
+    print(f"element string    {found.element_string.replace(GS, '<GS>')}")
+    print(f"human readable    {found.human_readable}")
+    print(f"digital link      {found.digital_link}")
+    return 0

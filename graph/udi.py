@@ -1,0 +1,183 @@
+"""UDI of lots and serials, and scanned GS1 identifiers resolved to our parts, lots and serials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from graph.ids import gid, supplier_lot_gid
+from graph.store import GraphStore, NodeView
+from graph.trace import node_dict
+from ingest import gs1
+
+DEFAULT_DOMAIN = "https://id.gs1.org"
+
+
+@dataclass(frozen=True, slots=True)
+class Udi:
+    """A device's UDI: the DI (GTIN-14), the PI, and the whole as printed and as a URI."""
+
+    di: str
+    pi: str
+    element_string: str
+    human_readable: str
+    digital_link: str
+
+    @classmethod
+    def of(cls, data: gs1.Gs1Data, domain: str = DEFAULT_DOMAIN) -> Udi:
+        di = data.values["01"]
+        pi = gs1.Gs1Data({ai: v for ai, v in data.values.items() if ai != "01"})
+        return cls(
+            di=di,
+            pi=pi.human_readable(),
+            element_string=data.element_string(),
+            human_readable=data.human_readable(),
+            digital_link=data.digital_link(domain),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something a resolution found worth saying, about the node `about` (None: the code)."""
+
+    about: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a scanned code says and which of our nodes it names."""
+
+    code: str
+    data: gs1.Gs1Data
+    part: NodeView | None = None
+    lot: NodeView | None = None
+    serial: NodeView | None = None
+    supplier_lot: NodeView | None = None
+    notes: list[Note] = field(default_factory=list)
+
+
+class IdentifierService:
+    """GS1 identifiers over one store: UDIs of items, and resolution of scanned codes."""
+
+    def __init__(self, store: GraphStore, domain: str = DEFAULT_DOMAIN) -> None:
+        self.store = store
+        self._domain = domain
+
+    def udi(self, item: NodeView) -> Udi | None:
+        """Return the UDI of a lot or serial whose part has a GTIN (None otherwise)."""
+        if item.kind not in ("lot", "serial") or item.attrs.get("part") is None:
+            return None
+        part = self.store.node(gid("part", str(item.attrs["part"])))
+        if part is None or part.attrs.get("gtin") is None:
+            return None
+        lot = item if item.kind == "lot" else self._lot_of(item)
+        try:
+            data = gs1.udi(
+                str(part.attrs["gtin"]),
+                lot=None if lot is None else str(lot.attrs["key"]),
+                serial=str(item.attrs["key"]) if item.kind == "serial" else None,
+                expiry=_date(item, lot, "expiry"),
+                production=_date(item, lot, "manufactured"),
+            )
+        except gs1.Gs1Error:
+            return None  # a key outside the GS1 character set or length has no UDI
+        return Udi.of(data, self._domain)
+
+    def _lot_of(self, serial: NodeView) -> NodeView | None:
+        """Return the lot a serial was serialized from, if it was."""
+        for edge in self.store.links([serial.gid]):
+            if edge.type == "SERIALIZED_AS" and edge.dst == serial.gid:
+                return self.store.node(edge.src)
+        return None
+
+    def resolve(self, code: str) -> Resolved:
+        """Parse a Digital Link, element string or GTIN and find the nodes it names."""
+        data = gs1.parse(code)
+        notes: list[Note] = []
+        if data.gtin is None:
+            return Resolved(code, data, notes=[Note(None, "the code carries no GTIN (AI 01)")])
+        part = self.store.part_for_gtin(data.gtin)
+        if part is None:
+            notes.append(Note(None, f"no registered part has GTIN {data.gtin}"))
+            return Resolved(code, data, notes=notes)
+        key = str(part.attrs["key"])
+        lot = self._item("lot", data.lot, key, notes)
+        serial = self._item("serial", data.serial, key, notes)
+        supplier_lot = None
+        supplier = part.attrs.get("supplier")
+        if data.lot is not None and supplier is not None:
+            supplier_lot = self.store.node(supplier_lot_gid(str(supplier), data.lot))
+        parent = None if serial is None else self._lot_of(serial)
+        if serial is not None and lot is not None and parent is not None and parent != lot:
+            text = f"serial {data.serial} was made from {parent.gid}, not {lot.gid}"
+            notes.append(Note(serial.gid, text))
+        stated = data.expiry
+        for item, its_lot in ((serial, parent), (lot, None)):
+            recorded = None if item is None else _date(item, its_lot, "expiry")
+            if item is not None and None not in (recorded, stated) and recorded != stated:
+                text = f"the code's expiry {stated} differs from the recorded {recorded}"
+                notes.append(Note(item.gid, text))
+        return Resolved(code, data, part, lot, serial, supplier_lot, notes)
+
+    def _item(self, kind: str, key: str | None, part: str, notes: list[Note]) -> NodeView | None:
+        if key is None:
+            return None
+        found = self.store.node(gid(kind, key))
+        if found is None:
+            notes.append(Note(gid(kind, key), f"no {kind} {key} of part {part}"))
+            return None
+        if found.attrs.get("part") != part:
+            notes.append(
+                Note(found.gid, f"{kind} {key} is of part {found.attrs.get('part')}, not {part}")
+            )
+            return None
+        return found
+
+
+def _date(item: NodeView, lot: NodeView | None, name: str) -> date | None:
+    """Return an item's UDI date, or its lot's when the item has none of its own."""
+    for source in (item, lot):
+        value = None if source is None else source.attrs.get(name)
+        if value is not None:
+            return date.fromisoformat(str(value))
+    return None
+
+
+def resolved_dict(found: Resolved) -> dict[str, Any]:
+    """Render a resolution the way REST and the CLI show it."""
+    data = found.data
+    return {
+        "code": found.code,
+        "elements": dict(data.values),
+        "gtin": data.gtin,
+        "lot": data.lot,
+        "serial": data.serial,
+        "expiry": None if data.expiry is None else data.expiry.isoformat(),
+        "manufactured": None if data.production is None else data.production.isoformat(),
+        "element_string": data.element_string(),
+        "human_readable": data.human_readable(),
+        "digital_link": data.digital_link() if data.gtin is not None else None,
+        "nodes": {
+            name: None if view is None else node_dict(view)
+            for name, view in (
+                ("part", found.part),
+                ("lot", found.lot),
+                ("serial", found.serial),
+                ("supplier_lot", found.supplier_lot),
+            )
+        },
+        "notes": [note.text for note in found.notes],
+    }
+
+
+def udi_dict(found: Udi) -> dict[str, str]:
+    """Render a UDI as REST and the CLI show it."""
+    return {
+        "di": found.di,
+        "pi": found.pi,
+        "element_string": found.element_string,
+        "human_readable": found.human_readable,
+        "digital_link": found.digital_link,
+    }

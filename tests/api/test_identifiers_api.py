@@ -1,0 +1,213 @@
+"""Scanned GS1 codes resolved over GraphQL, REST and the CLI, within each caller's scope."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.cli import main
+from api.deps import Services
+from ingest import gs1
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+KIT = "09506000134352"
+BAR = gs1.with_check_digit("0950600013436")
+RESOLVE = """query($code: String!) { resolveIdentifier(code: $code) {
+  __typename
+  ... on IdentifierResolution { gtin lotCode serialCode expiry notes
+    part { id gtin supplier } lot { id } serial { id } supplierLot { id } }
+  ... on BadIdentifier { code message } } }"""
+
+
+def plant_events(events: Events) -> list[dict[str, Any]]:
+    """A kit with a GTIN made at PLANT-1 from bar bought in from ACME-STEEL; one lot elsewhere."""
+    return [
+        events("part_define", part="KIT", gtin=KIT, description="Screw kit"),
+        events("part_define", part="BAR", gtin=BAR, supplier="ACME-STEEL"),
+        events.receive("L-BAR", 10, part="BAR", supplier="ACME-STEEL", supplier_lot="H1"),
+        events(
+            "process",
+            step="ASM-1",
+            operation="assemble",
+            site="PLANT-1",
+            inputs=[{"lot": "L-BAR", "qty": "4"}],
+            outputs=[{"lot": "K-1", "part": "KIT", "qty": "3", "expiry": "2030-06-30"}],
+        ),
+        events(
+            "process",
+            step="ASM-2",
+            operation="assemble",
+            site="PLANT-2",
+            inputs=[{"lot": "L-BAR", "qty": "4"}],
+            outputs=[{"lot": "K-2", "part": "KIT", "qty": "2"}],
+        ),
+        events("serialize", lot="K-1", serials=["SN-1", "SN-2"], site="PLANT-1"),
+        events("ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"serial": "SN-1"}]),
+        events("ship", shipment="SH-2", customer="HOSP-SOUTH", items=[{"serial": "SN-2"}]),
+    ]
+
+
+@pytest.fixture
+def seeded(services: Services, events: Events) -> Services:
+    services.ingest.ingest(plant_events(events))
+    return services
+
+
+def resolve(client: TestClient, role: str, code: str) -> dict[str, Any]:
+    response = client.post(
+        "/graphql",
+        json={"query": RESOLVE, "variables": {"code": code}},
+        headers=login(client, role),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["resolveIdentifier"]
+    return found
+
+
+def ids(found: dict[str, Any]) -> dict[str, str | None]:
+    return {
+        name: None if found[name] is None else found[name]["id"]
+        for name in ("part", "lot", "serial", "supplierLot")
+    }
+
+
+def dl(lot: str, serial: str | None = None, gtin: str = KIT) -> str:
+    values = {"01": gtin, "10": lot} | ({"21": serial} if serial else {})
+    return gs1.from_values(values).digital_link("https://labels.example.com")
+
+
+def test_analyst_resolves_a_digital_link_to_part_lot_and_serial(
+    client: TestClient, seeded: Services
+) -> None:
+    found = resolve(client, "analyst", dl("K-1", "SN-1") + "?17=300630")
+    assert ids(found) == {
+        "part": "part:KIT",
+        "lot": "lot:K-1",
+        "serial": "serial:SN-1",
+        "supplierLot": None,
+    }
+    assert (found["gtin"], found["expiry"], found["notes"]) == (KIT, "2030-06-30", [])
+
+
+def test_element_string_and_plain_gtin_resolve_too(client: TestClient, seeded: Services) -> None:
+    scanned = f"]d201{KIT}10K-1{gs1.GS}21SN-2"
+    assert ids(resolve(client, "analyst", scanned))["serial"] == "serial:SN-2"
+    assert ids(resolve(client, "analyst", KIT[1:]))["part"] == "part:KIT"
+
+
+def test_a_code_that_disagrees_with_the_graph_says_so(client: TestClient, seeded: Services) -> None:
+    found = resolve(client, "analyst", dl("K-2", "SN-1") + "?17=300101")
+    assert ids(found)["lot"] == "lot:K-2" and ids(found)["serial"] == "serial:SN-1"
+    assert any("made from lot:K-1, not lot:K-2" in note for note in found["notes"])
+    assert any(
+        "expiry 2030-01-01 differs from the recorded 2030-06-30" in n for n in found["notes"]
+    )
+
+
+def test_a_bad_check_digit_is_a_typed_error(client: TestClient, seeded: Services) -> None:
+    found = resolve(client, "analyst", "(01)09506000134353(10)K-1")
+    assert found["__typename"] == "BadIdentifier"
+    assert "expected 2" in found["message"] and found["code"] == "bad_identifier"
+
+
+def test_rest_resolves_and_refuses_bad_codes_with_400(client: TestClient, seeded: Services) -> None:
+    headers = login(client, "analyst")
+    ok = client.get(
+        "/api/v1/identifiers/resolve", params={"code": dl("K-1", "SN-1")}, headers=headers
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["nodes"]["serial"]["id"] == "serial:SN-1"
+    bad = client.get(
+        "/api/v1/identifiers/resolve", params={"code": f"01{KIT}17131301"}, headers=headers
+    )
+    assert bad.status_code == 400
+    assert "AI (17) at position 17: month 13" in bad.json()["message"]
+
+
+def test_customer_resolves_what_they_received_and_nothing_else(
+    client: TestClient, seeded: Services
+) -> None:
+    mine = resolve(client, "customer", dl("K-1", "SN-1"))
+    assert ids(mine) == {
+        "part": "part:KIT",
+        "lot": None,
+        "serial": "serial:SN-1",
+        "supplierLot": None,
+    }
+    assert mine["part"]["supplier"] is None
+    other = resolve(client, "customer", dl("K-1", "SN-2"))
+    unknown = resolve(client, "customer", dl("K-9", "SN-404"))
+    unregistered = resolve(client, "customer", gs1.with_check_digit("0950600013437"))
+    for hidden in (other, unknown, unregistered):
+        assert set(ids(hidden).values()) == {None}
+        assert hidden["notes"] == []
+
+
+def test_supplier_resolves_their_own_lot_only(client: TestClient, seeded: Services) -> None:
+    own = resolve(client, "supplier", dl("H1", gtin=BAR))
+    assert ids(own)["supplierLot"] == "supplier_lot:ACME-STEEL/H1"
+    assert ids(own)["lot"] is None  # our lot of the same code is plant data
+    kit = resolve(client, "supplier", dl("K-1", "SN-1"))
+    assert set(ids(kit).values()) == {None}
+
+
+def test_operator_resolves_lots_of_their_site_only(client: TestClient, seeded: Services) -> None:
+    assert ids(resolve(client, "operator", dl("K-1")))["lot"] == "lot:K-1"
+    elsewhere = resolve(client, "operator", dl("K-2"))
+    assert ids(elsewhere) == {"part": "part:KIT", "lot": None, "serial": None, "supplierLot": None}
+    assert not any("K-2" in note for note in elsewhere["notes"])
+
+
+def test_serials_and_lots_show_their_udi(client: TestClient, seeded: Services) -> None:
+    query = """query($id: ID!) { node(id: $id) { ... on Serial { udi {
+      di pi elementString humanReadable digitalLink } } } }"""
+    headers = login(client, "customer")
+    response = client.post(
+        "/graphql", json={"query": query, "variables": {"id": "serial:SN-1"}}, headers=headers
+    )
+    found = response.json()["data"]["node"]["udi"]
+    assert found == {
+        "di": KIT,
+        "pi": "(17)300630(10)K-1(21)SN-1",
+        "elementString": f"01{KIT}1730063010K-1{gs1.GS}21SN-1",
+        "humanReadable": f"(01){KIT}(17)300630(10)K-1(21)SN-1",
+        "digitalLink": f"https://id.gs1.org/01/{KIT}/10/K-1/21/SN-1?17=300630",
+    }
+    assert gs1.parse(found["digitalLink"]) == gs1.parse(found["elementString"])
+    hidden = client.post(
+        "/graphql", json={"query": query, "variables": {"id": "serial:SN-2"}}, headers=headers
+    )
+    assert hidden.json()["data"]["node"] is None
+
+
+def test_a_lot_of_a_part_without_gtin_has_no_udi(client: TestClient, seeded: Services) -> None:
+    seeded.ingest.ingest(
+        [Events("X")("receive", supplier="P", supplier_lot="Q", part="NOGTIN", lot="N-1", qty="1")]
+    )
+    response = client.get("/api/v1/udi/lot:N-1", headers=login(client, "analyst"))
+    assert response.json() == {"id": "lot:N-1", "udi": None}
+
+
+def test_cli_parses_and_resolves_a_code(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    batch = tmp_path / "plant.json"
+    batch.write_text(json.dumps(plant_events(events)))
+    assert main(["ingest", str(batch), "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["gs1", "parse", f"(01){KIT}(10)K-1(21)SN-1", "--store", store, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["nodes"]["serial"]["id"] == "serial:SN-1"
+    assert found["digital_link"] == f"https://id.gs1.org/01/{KIT}/10/K-1/21/SN-1"
+    assert main(["gs1", "parse", f"(01){KIT}(10)K-1", "--store", store]) == 0
+    assert "lot               lot:K-1" in capsys.readouterr().out
+    assert main(["gs1", "parse", f"01{KIT[:-1]}9", "--store", store]) == 2
+    assert "expected 2" in capsys.readouterr().err
