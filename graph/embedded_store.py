@@ -19,6 +19,7 @@ from graph.store import (
     CartStay,
     Changes,
     Direction,
+    DocumentRow,
     EdgeView,
     ItemLink,
     ItemState,
@@ -26,6 +27,7 @@ from graph.store import (
     MarkSchemeRow,
     NodeView,
     StepUse,
+    StoredDocument,
     StoredEvent,
     Subgraph,
     decimal_or_none,
@@ -91,6 +93,12 @@ CREATE TABLE IF NOT EXISTS status_log (
 CREATE INDEX IF NOT EXISTS status_log_nid ON status_log (nid, at);
 CREATE INDEX IF NOT EXISTS status_log_event ON status_log (event);
 CREATE TABLE IF NOT EXISTS mark_schemes (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256 TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL
+);
 CREATE INDEX IF NOT EXISTS nodes_mark_scheme
     ON nodes (json_extract(props, '$.scheme'), json_extract(props, '$.index'))
     WHERE kind = 'mark';
@@ -311,6 +319,16 @@ CROSS JOIN nodes i ON i.gid = j.value
 CROSS JOIN edges e ON e.dst = i.nid
 CROSS JOIN nodes o ON o.nid = e.src
 """
+# -- documents: not part of the projection, so a rebuild keeps them
+DOCUMENTS = """
+SELECT sha256, media_type, size FROM documents WHERE sha256 IN (SELECT value FROM json_each(?))
+"""
+DOCUMENT = "SELECT sha256, media_type, size, content FROM documents WHERE sha256 = ?"
+INSERT_DOCUMENT = """
+INSERT INTO documents (sha256, media_type, size, content) VALUES (?, ?, ?, ?)
+ON CONFLICT (sha256) DO NOTHING
+"""
+
 # -- carts
 # flow = 0 and the type keep each half on its index (edges_down / edges_up).
 CART_STAYS = """
@@ -535,6 +553,10 @@ class EmbeddedTx:
                 for e in changes.events
             ],
         )
+        conn.executemany(
+            INSERT_DOCUMENT,
+            [(d.sha256, d.media_type, d.size, d.content) for d in changes.documents],
+        )
 
     def _resolve(self, gids: Iterable[str]) -> None:
         """Learn the row ids of the given nodes that this transaction has not seen yet."""
@@ -570,6 +592,12 @@ class EmbeddedTx:
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._conn.execute(OPEN_STAYS, (_ids(carts),)).fetchall()
         return sorted_stays([_stay(row) for row in rows])
+
+    # -- documents
+
+    def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:
+        rows = self._conn.execute(DOCUMENTS, (_ids(digests),)).fetchall()
+        return {row[0]: StoredDocument(*row) for row in rows}
 
 
 class EmbeddedStore:
@@ -771,6 +799,12 @@ class EmbeddedStore:
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
         rows = self._conn().execute(CART_STAYS, (_ids(gids),)).fetchall()
         return sorted_stays([_stay(row) for row in rows])
+
+    # -- documents
+
+    def document(self, digest: str) -> DocumentRow | None:
+        row = self._conn().execute(DOCUMENT, (digest,)).fetchone()
+        return None if row is None else DocumentRow(row[0], row[1], row[2], bytes(row[3]))
 
 
 def _glob_literal(char: str) -> str:

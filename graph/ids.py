@@ -17,6 +17,7 @@ KINDS: Final = (
     "part",
     "case",
     "notice",
+    "supplier_request",
 )
 
 # Kinds that carry material and a quantity (lots) or one unit (serials).

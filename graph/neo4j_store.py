@@ -25,6 +25,7 @@ from graph.store import (
     CartStay,
     Changes,
     Direction,
+    DocumentRow,
     EdgeRow,
     EdgeView,
     ItemLink,
@@ -34,6 +35,7 @@ from graph.store import (
     NodeRow,
     NodeView,
     StepUse,
+    StoredDocument,
     StoredEvent,
     Subgraph,
     decimal_or_none,
@@ -57,6 +59,7 @@ LABELS: Final[dict[str, LiteralString]] = {
     "part": "Part",
     "case": "RecallCase",
     "notice": "Notice",
+    "supplier_request": "SupplierRequest",
 }
 CORE_PROPERTIES: Final = frozenset(
     {"gid", "kind", "part", "unit", "qty", "consumed", "status", "created_by", "created_at"}
@@ -76,6 +79,7 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
     "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",
+    "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
 )
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
@@ -267,6 +271,22 @@ PART_FOR_GTIN: Final = "MATCH (p:Part {gtin: $gtin}) RETURN properties(p)"
 MARK_SCHEMES: Final = "MATCH (s:MarkScheme) RETURN s.name, s.definition ORDER BY s.name"
 SAVE_MARK_SCHEME: Final = "MERGE (s:MarkScheme {name: $name}) SET s.definition = $definition"
 CLEAR_MARK_SCHEMES: Final = "MATCH (s:MarkScheme) DELETE s"
+
+# -- documents: not :Node, so a rebuild (which clears nodes) keeps them
+DOCUMENTS: Final = """
+UNWIND $digests AS digest
+MATCH (d:Document {sha256: digest})
+RETURN d.sha256, d.media_type, d.size
+"""
+DOCUMENT: Final = (
+    "MATCH (d:Document {sha256: $digest}) RETURN d.sha256, d.media_type, d.size, d.content"
+)
+SAVE_DOCUMENTS: Final = """
+UNWIND $rows AS r
+MERGE (d:Document {sha256: r.sha256})
+ON CREATE SET d.media_type = r.media_type, d.size = r.size, d.content = r.content
+"""
+CLEAR_DOCUMENTS: Final = "MATCH (d:Document) DELETE d"
 MARK_USAGE: Final = """
 MATCH (m:SecondaryMark) WHERE m.scheme = $scheme
 RETURN count(m), max(m.index)
@@ -522,6 +542,17 @@ class Neo4jTx:
             tx.run(MERGE_PROPS, rows=rows).consume()
         if status_gids:
             tx.run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
+        if changes.documents:
+            rows = [
+                {
+                    "sha256": d.sha256,
+                    "media_type": d.media_type,
+                    "size": d.size,
+                    "content": d.content,
+                }
+                for d in changes.documents
+            ]
+            tx.run(SAVE_DOCUMENTS, rows=rows).consume()
 
     # -- secondary marks
 
@@ -552,6 +583,12 @@ class Neo4jTx:
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._tx.run(OPEN_STAYS, carts=list(carts)).values()
         return sorted_stays([_stay(row) for row in rows])
+
+    # -- documents
+
+    def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:
+        rows = self._tx.run(DOCUMENTS, digests=list(digests)).values()
+        return {row[0]: StoredDocument(row[0], row[1], int(row[2])) for row in rows}
 
 
 class Neo4jStore:
@@ -696,6 +733,7 @@ class Neo4jStore:
             session.run(CLEAR_EVENTS).consume()
             session.run(CLEAR_COUNTER).consume()
             session.run(CLEAR_MARK_SCHEMES).consume()
+            session.run(CLEAR_DOCUMENTS).consume()
         for statement in SCHEMA:
             self._driver.execute_query(statement, database_=self._database)
 
@@ -779,5 +817,16 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> list[CartStay]:
             rows = tx.run(CART_STAYS, gids=list(gids)).values()
             return sorted_stays([_stay(row) for row in rows])
+
+        return self._read(run)
+
+    # -- documents
+
+    def document(self, digest: str) -> DocumentRow | None:
+        def run(tx: ManagedTransaction) -> DocumentRow | None:
+            row = tx.run(DOCUMENT, digest=digest).single()
+            if row is None:
+                return None
+            return DocumentRow(row[0], row[1], int(row[2]), bytes(row[3]))
 
         return self._read(run)

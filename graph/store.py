@@ -23,7 +23,18 @@ FLOW_TYPES: tuple[str, ...] = (
     "SHIPPED_TO",
 )
 # Context relationships: describe material, never carry it.
-CONTEXT_TYPES: tuple[str, ...] = ("ON", "MARKS", "IN_CART", "FROM", "NOTICE", "TO", "SUSPECTS")
+CONTEXT_TYPES: tuple[str, ...] = (
+    "ON",
+    "MARKS",
+    "IN_CART",
+    "FROM",
+    "NOTICE",
+    "TO",
+    "SUSPECTS",
+    # -- supplier requests: (case)-[:ASKS]->(supplier_request)-[:ABOUT]->(supplier_lot)
+    "ASKS",
+    "ABOUT",
+)
 EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
 
 
@@ -145,6 +156,8 @@ class Changes:
     voided: list[VoidRow] = field(default_factory=list)
     # Properties merged into existing nodes (recall cases and notices change state).
     props: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Attached documents, kept by digest outside the projection (a rebuild keeps them).
+    documents: list[DocumentRow] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (
@@ -156,6 +169,7 @@ class Changes:
             or self.consumed
             or self.voided
             or self.props
+            or self.documents
         )
 
 
@@ -224,6 +238,12 @@ class WriteTx(Protocol):
 
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         """Return the open IN_CART intervals of the given carts (what they hold now)."""
+        ...
+
+    # -- documents
+
+    def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:
+        """Return the stored documents among `digests`, without their bytes."""
         ...
 
     # -- secondary marks
@@ -337,6 +357,12 @@ class GraphStore(Protocol):
         """Return every IN_CART interval of the given lots and carts, ordered by load time."""
         ...
 
+    # -- documents
+
+    def document(self, digest: str) -> DocumentRow | None:
+        """Return a stored document with its bytes, or None."""
+        ...
+
 
 def node_view(
     gid: str,
@@ -433,3 +459,25 @@ class CartStay:
 def sorted_stays(stays: Sequence[CartStay]) -> list[CartStay]:
     """Order stays one way for every store: by load time, cart, lot, event."""
     return sorted(set(stays), key=lambda s: (s.at, s.cart, s.lot, s.event))
+
+
+# -- documents
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A stored document's description: what events say of it."""
+
+    sha256: str
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """A document's bytes, kept once by their sha256."""
+
+    sha256: str
+    media_type: str
+    size: int
+    content: bytes = field(repr=False)

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from ingest.gs1 import Gs1Error, normalise_gtin
 
 # Printable text without control characters; ids are data, never syntax.
@@ -378,6 +379,78 @@ class RecallAck(Envelope):
     note: Text | None = None
 
 
+# -- supplier requests and answers
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+DocumentName = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+# The allow-list of graph.documents.MEDIA_TYPES (a test keeps the two equal).
+MediaType = Literal[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "text/csv",
+    "application/json",
+    "text/plain",
+    "application/xml",
+]
+
+
+class RecallSupplierRequest(Envelope):
+    """An analyst asks a supplier about one of their lots in a case: a question and a deadline."""
+
+    type: Literal["recall_supplier_request"]
+    case: Id
+    supplier: CompanyId
+    supplier_lot: Id
+    question: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    due_by: AwareDatetime
+
+
+class DocumentRef(Strict):
+    """A document attached to an answer: its bytes are kept apart, by their sha256."""
+
+    name: DocumentName
+    media_type: MediaType
+    size: Annotated[int, Field(gt=0, le=MAX_DOCUMENT_BYTES)]
+    sha256: Sha256
+
+
+class UpstreamLot(Strict):
+    """One of the supplier's own upstream lots (raw material, heat) behind the lot they sent."""
+
+    lot: Id
+    heat: Id | None = None
+    material: Annotated[str, StringConstraints(max_length=200)] | None = None
+    qty: Qty | None = None
+    unit: Unit | None = None
+    certificate: Id | None = None
+    made_on: date | None = None
+    note: Text | None = None
+
+
+class RecallSupplierAnswer(Envelope):
+    """A supplier's answer about one of their lots in a case; a later answer supersedes it."""
+
+    type: Literal["recall_supplier_answer"]
+    case: Id
+    supplier: CompanyId
+    supplier_lot: Id
+    text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    upstream: Annotated[list[UpstreamLot], Field(max_length=200)] = []
+    documents: Annotated[list[DocumentRef], Field(max_length=MAX_DOCUMENTS)] = []
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Self:
+        if not (self.text and self.text.strip()) and not self.upstream and not self.documents:
+            raise ValueError("an answer needs a text, upstream lots or documents")
+        digests = [d.sha256 for d in self.documents]
+        if len(set(digests)) != len(digests):
+            raise ValueError("the same document is attached twice")
+        return self
+
+
 Event = Annotated[
     Receive
     | Split
@@ -397,7 +470,9 @@ Event = Annotated[
     | RecallStateChange
     | RecallNotice
     | RecallAck
-    | PartDefine,
+    | PartDefine
+    | RecallSupplierRequest
+    | RecallSupplierAnswer,
     Field(discriminator="type"),
 ]
 
@@ -421,6 +496,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "recall_notice",
     "recall_ack",
     "part_define",
+    "recall_supplier_request",
+    "recall_supplier_answer",
 )
 
 

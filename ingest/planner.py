@@ -7,6 +7,7 @@ same transaction the state was read in, or nothing at all when a problem was fou
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from graph.store import (
     CartClose,
     CartStay,
     Changes,
+    DocumentRow,
     EdgeRow,
     EventRow,
     ItemState,
@@ -47,6 +49,8 @@ from ingest.models import (
     RecallScope,
     RecallState,
     RecallStateChange,
+    RecallSupplierAnswer,
+    RecallSupplierRequest,
     Receive,
     Serialize,
     SetStatus,
@@ -60,7 +64,15 @@ from marking.schemes import Scheme, family_scheme, index_text
 
 # One encoder for every effects row: json.dumps would build a new one per call.
 _SORTED = json.JSONEncoder(sort_keys=True)
-RecallEvent = RecallOpen | RecallScope | RecallStateChange | RecallNotice | RecallAck
+RecallEvent = (
+    RecallOpen
+    | RecallScope
+    | RecallStateChange
+    | RecallNotice
+    | RecallAck
+    | RecallSupplierRequest
+    | RecallSupplierAnswer
+)
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
@@ -153,8 +165,10 @@ def _describe(item_gid: str) -> str:
 class Planner:
     """Validate events in order and collect the changes they make."""
 
-    def __init__(self, tx: WriteTx) -> None:
+    def __init__(self, tx: WriteTx, documents: Sequence[DocumentRow] = ()) -> None:
         self._tx = tx
+        # Documents sent with the batch, kept only if an event of it attaches them.
+        self._offered = {document.sha256: document for document in documents}
         self._items: dict[str, Item | None] = {}
         self._open_carts: dict[str, set[str]] = {}
         self._carts: dict[str, _Cart] = {}  # -- carts: what each cart holds, as planned so far
@@ -1051,8 +1065,12 @@ class Planner:
             self._recall_state(step, event)
         elif isinstance(event, RecallNotice):
             self._recall_notice(step, event)
-        else:
+        elif isinstance(event, RecallAck):
             self._recall_ack(step, event)
+        elif isinstance(event, RecallSupplierRequest):
+            self._supplier_request(step, event)
+        else:
+            self._supplier_answer(step, event)
 
     def _recall_open(self, step: _Step, event: RecallOpen) -> None:
         case = gid("case", event.case)
@@ -1068,6 +1086,7 @@ class Planner:
         if event.actor is not None:
             props["opened_by"] = event.actor
         self._create(step, self._node(step, "case", event.case, props=props))
+        self._case_props(case).update(props)  # later events of the batch read the new case
         self._suspect_links(step, case, event.suspects)
 
     def _suspect_links(self, step: _Step, case: str, suspects: Sequence[Suspect]) -> None:
@@ -1160,6 +1179,120 @@ class Planner:
         if event.note is not None:
             answer["ack_note"] = event.note
         self._merge_props(notice, answer)
+
+    # -- supplier requests and answers ------------------------------------------------------------
+
+    def _case_and_lot(
+        self, step: _Step, event: RecallSupplierRequest | RecallSupplierAnswer
+    ) -> tuple[str, Item] | None:
+        """Return the open case and the supplier lot an event names, or record why not."""
+        case = self._open_case(step, event.case)
+        lot_gid = supplier_lot_gid(event.supplier, event.supplier_lot)
+        lot = self._require(step, "supplier_lot", lot_gid, "supplier_lot")
+        return None if case is None or lot is None else (case, lot)
+
+    def _supplier_request(self, step: _Step, event: RecallSupplierRequest) -> None:
+        found = self._case_and_lot(step, event)
+        if found is None:
+            return
+        lot = found[1]
+        request = self._request_node(step, event.case, lot.gid, event.supplier)
+        asked = {
+            "question": event.question,
+            "due_by": utc_text(event.due_by),
+            "requested_at": step.at,
+            "state": "requested" if "answer" not in self._case_props(request) else "answered",
+        }
+        if event.actor is not None:
+            asked["requested_by"] = event.actor
+        self._merge_props(request, asked)
+
+    def _supplier_answer(self, step: _Step, event: RecallSupplierAnswer) -> None:
+        found = self._case_and_lot(step, event)
+        if found is None:
+            return
+        case, lot = found
+        request = supplier_request_gid(event.case, lot.gid)
+        suspects = {s["id"] for s in json.loads(self._case_props(case).get("suspects", "[]"))}
+        if lot.gid not in suspects and not self._exists(request):
+            step.fail(
+                "supplier_lot",
+                "not_in_case",
+                f"{_describe(case)} neither suspects {_describe(lot.gid)} nor asks about it",
+            )
+            return
+        if not self._documents_known(step, event):
+            return
+        self._request_node(step, event.case, lot.gid, event.supplier)
+        known = self._case_props(request)
+        answer = event.model_dump(
+            mode="json", include={"text", "upstream", "documents"}, exclude_none=True
+        )
+        answer |= {"event": event.event_id, "answered_at": step.at}
+        if event.actor is not None:
+            answer["answered_by"] = event.actor
+        attached = sorted(
+            set(json.loads(known.get("documents", "[]"))) | {d.sha256 for d in event.documents}
+        )
+        self._merge_props(
+            request,
+            {
+                "state": "answered",
+                "answer": json.dumps(answer, sort_keys=True),
+                "answers": str(int(known.get("answers", "0")) + 1),
+                "documents": json.dumps(attached),
+            },
+        )
+
+    def _documents_known(self, step: _Step, event: RecallSupplierAnswer) -> bool:
+        """Check every attached document was sent with the batch or is stored, as described."""
+        stored = self._tx.documents(
+            [d.sha256 for d in event.documents if d.sha256 not in self._offered]
+        )
+        ok = True
+        for i, ref in enumerate(event.documents):
+            found = self._offered.get(ref.sha256) or stored.get(ref.sha256)
+            if found is None:
+                step.fail(
+                    f"documents[{i}].sha256",
+                    "unknown_document",
+                    f'document "{ref.name}" ({ref.sha256}) was not sent and is not stored',
+                )
+                ok = False
+            elif (found.media_type, found.size) != (ref.media_type, ref.size):
+                step.fail(
+                    f"documents[{i}]",
+                    "document_mismatch",
+                    f'document "{ref.name}" is stored as {found.media_type}, {found.size} bytes',
+                )
+                ok = False
+        if ok:
+            for ref in event.documents:
+                offered = self._offered.pop(ref.sha256, None)
+                if offered is not None:
+                    self.changes.documents.append(offered)
+        return ok
+
+    def _request_node(self, step: _Step, case_id: str, lot: str, supplier: str) -> str:
+        """Return the node of a case's dealings with one supplier lot, made on first need."""
+        request = supplier_request_gid(case_id, lot)
+        if not self._exists(request):
+            props = {"case": case_id, "supplier": supplier, "supplier_lot": lot, "state": "open"}
+            key = request.partition(":")[2]
+            self._create(step, self._node(step, "supplier_request", key, props=props))
+            self._case_props(request).update(props)
+            self._edge(step, gid("case", case_id), request, "ASKS")
+            self._edge(step, request, lot, "ABOUT")
+        return request
+
+
+def supplier_request_gid(case_id: str, supplier_lot: str) -> str:
+    """Return the id of a case's request node for one supplier lot.
+
+    Both ids may hold "/", so the key carries a digest of the pair to stay unambiguous.
+    """
+    digest = hashlib.sha256(f"{case_id}\x00{supplier_lot}".encode()).hexdigest()[:20]
+    return gid("supplier_request", f"{case_id}/{digest}")
 
 
 def suspects_json(suspects: Sequence[Suspect]) -> str:
@@ -1277,6 +1410,9 @@ def _references(event: Event) -> list[str]:
         return [gid("case", event.case), gid("company", event.customer)]
     if isinstance(event, RecallAck):
         return [gid("notice", event.notice)]
+    if isinstance(event, RecallSupplierRequest | RecallSupplierAnswer):
+        lot = supplier_lot_gid(event.supplier, event.supplier_lot)
+        return [gid("case", event.case), lot, supplier_request_gid(event.case, lot)]
     return []
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from graph.store import GraphStore, WriteTx
+from graph.store import DocumentRow, GraphStore, WriteTx
 from ingest.canonical import payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem
 from ingest.models import Event
@@ -49,10 +49,16 @@ class IngestService:
     def __init__(self, store: GraphStore) -> None:
         self._store = store
 
-    def ingest(self, raw_events: Sequence[Any]) -> IngestReport:
-        """Validate and write a batch of raw events; raise BatchRejected or BatchConflict."""
+    def ingest(
+        self, raw_events: Sequence[Any], documents: Sequence[DocumentRow] = ()
+    ) -> IngestReport:
+        """Validate and write a batch of raw events; raise BatchRejected or BatchConflict.
+
+        `documents` are the bytes of documents the batch's events attach; they are stored in
+        the same transaction, and only if an event attaches them.
+        """
         events = parse_events(raw_events)
-        return self._store.write(lambda tx: _apply_batch(tx, events))
+        return self._store.write(lambda tx: _apply_batch(tx, events, documents))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed."""
@@ -73,7 +79,9 @@ class IngestService:
             replayed += len(live)
 
 
-def _apply_batch(tx: WriteTx, events: list[Event]) -> IngestReport:
+def _apply_batch(
+    tx: WriteTx, events: list[Event], documents: Sequence[DocumentRow] = ()
+) -> IngestReport:
     payloads = [payload_and_digest(event) for event in events]
     stored = tx.find_events(sorted({event.event_id for event in events}))
     seen: dict[str, str] = {}
@@ -96,7 +104,7 @@ def _apply_batch(tx: WriteTx, events: list[Event]) -> IngestReport:
     if conflicts:
         raise BatchConflict(conflicts)
     if fresh:
-        planner = Planner(tx)
+        planner = Planner(tx, documents)
         changes = planner.plan(fresh)
         if planner.problems:
             raise BatchRejected(planner.problems)
