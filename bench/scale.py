@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -56,33 +57,37 @@ INGEST_SPANS = {1: 1_000, 100: 20_000}
 
 # -- raw baselines: what an engineer would write by hand against each engine ----------------------
 
+# The same answer as a trace: every reached node with all its columns and its shortest depth,
+# and every flow edge between reached nodes with all its fields.
 RAW_SQL_NODES = {
     "down": """
-WITH RECURSIVE reach (nid) AS (
-    SELECT nid FROM nodes WHERE gid = ?
+WITH RECURSIVE reach (nid, depth) AS (
+    SELECT nid, 0 FROM nodes WHERE gid = ?
     UNION
-    SELECT e.dst FROM reach r JOIN edges e ON e.src = r.nid WHERE e.flow = 1
+    SELECT e.dst, r.depth + 1 FROM reach r JOIN edges e ON e.src = r.nid WHERE e.flow = 1
 )
-SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.props
-FROM reach r JOIN nodes n ON n.nid = r.nid
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_at,
+       n.created_by, n.props, MIN(r.depth)
+FROM reach r JOIN nodes n ON n.nid = r.nid GROUP BY r.nid
 """,
     "up": """
-WITH RECURSIVE reach (nid) AS (
-    SELECT nid FROM nodes WHERE gid = ?
+WITH RECURSIVE reach (nid, depth) AS (
+    SELECT nid, 0 FROM nodes WHERE gid = ?
     UNION
-    SELECT e.src FROM reach r JOIN edges e ON e.dst = r.nid WHERE e.flow = 1
+    SELECT e.src, r.depth + 1 FROM reach r JOIN edges e ON e.dst = r.nid WHERE e.flow = 1
 )
-SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.props
-FROM reach r JOIN nodes n ON n.nid = r.nid
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_at,
+       n.created_by, n.props, MIN(r.depth)
+FROM reach r JOIN nodes n ON n.nid = r.nid GROUP BY r.nid
 """,
 }
 RAW_SQL_EDGES = {
     "down": """
-SELECT e.src, e.dst, e.type, e.qty, e.share FROM json_each(?) j
+SELECT e.src, e.dst, e.type, e.qty, e.share, e.part, e.at, e.event FROM json_each(?) j
 JOIN edges e ON e.src = j.value AND e.flow = 1
 """,
     "up": """
-SELECT e.src, e.dst, e.type, e.qty, e.share FROM json_each(?) j
+SELECT e.src, e.dst, e.type, e.qty, e.share, e.part, e.at, e.event FROM json_each(?) j
 JOIN edges e ON e.dst = j.value AND e.flow = 1
 """,
 }
@@ -105,11 +110,15 @@ _FLOW = "|".join(FLOW_TYPES)
 RAW_CYPHER = {
     "down": "MATCH (s:Node {gid: $gid})-[:" + _FLOW + "*0..]->(n:Node) WITH DISTINCT n "
     "OPTIONAL MATCH (n)-[e:" + _FLOW + "]->(m:Node) "
-    "RETURN properties(n), collect([m.gid, type(e), e.qty, e.share])",
+    "RETURN properties(n), "
+    "collect([n.gid, m.gid, type(e), e.qty, e.share, e.part, e.at, e.event])",
     "up": "MATCH (s:Node {gid: $gid})<-[:" + _FLOW + "*0..]-(n:Node) WITH DISTINCT n "
     "OPTIONAL MATCH (n)<-[e:" + _FLOW + "]-(m:Node) "
-    "RETURN properties(n), collect([m.gid, type(e), e.qty, e.share])",
+    "RETURN properties(n), "
+    "collect([m.gid, n.gid, type(e), e.qty, e.share, e.part, e.at, e.event])",
 }
+# Node properties the Neo4j store keeps in columns of their own; the rest are the node's props.
+RAW_CORE = ("gid", "kind", "part", "unit", "qty", "consumed", "status", "created_by", "created_at")
 RAW_CYPHER_WINDOW = """
 MATCH (:Node {gid: $equipment})<-[o:ON]-(s:Node)
 WHERE o.at <= $end AND o.until >= $start
@@ -407,6 +416,13 @@ def query_run(
             if kind == "window"
             else (lambda root=root, kind=kind: raw["up" if kind == "up" else "down"](root))
         )
+        if kind != "window":
+            # The raw query must give the answer we give, or the ratio compares unlike work.
+            direction = "up" if kind == "up" else "down"
+            same = work() == traces.trace(root, direction).to_dict()
+            results["queries"][label]["same_answer"] = same
+            if not same:
+                print(f"  {label}: the raw answer differs from ours", file=sys.stderr)
         results["queries"][label]["raw"] = _summary(_timed(work, repeat))
     store.close()
     if floor:
@@ -422,6 +438,82 @@ def query_run(
     return results
 
 
+def _raw_attrs(row: Sequence[Any], props: dict[str, Any]) -> dict[str, Any]:
+    """A node's attributes as a trace shows them, from (gid, kind, part, unit, qty, consumed,
+    status, created_at, created_by)."""
+    gid, kind, part, unit, qty, consumed, status, created_at, created_by = row
+    attrs = {"key": gid.partition(":")[2], **props}
+    if part is not None:
+        attrs["part"] = part
+    if qty is not None:
+        attrs["qty"] = qty
+        if kind in ("lot", "serial"):
+            attrs["available"] = format(Decimal(qty) - Decimal(consumed or 0), "f")
+    for name, value in (
+        ("unit", unit),
+        ("status", status),
+        ("created_at", created_at),
+        ("created_by", created_by),
+    ):
+        if value is not None:
+            attrs[name] = value
+    return attrs
+
+
+def _raw_answer(
+    root: str,
+    direction: str,
+    nodes: list[tuple[str, str, int, dict[str, Any]]],
+    edges: list[tuple[Any, ...]],
+) -> dict[str, Any]:
+    """The trace answer from raw rows: nodes by depth with exposure (down) or share (up), edges.
+
+    The exposure math is graph.exposure's, the one definition of the answer; everything else is
+    the plain decoding anyone would write by hand.
+    """
+    from graph.exposure import downstream_exposure, upstream_shares
+    from graph.store import EdgeView
+
+    kinds = {gid: kind for gid, kind, _, _ in nodes}
+    views = [
+        EdgeView(s, d, t, None, share, part, at, ev) for s, d, t, _, share, part, at, ev in edges
+    ]
+    weights = (
+        downstream_exposure(root, kinds, views)
+        if direction == "down"
+        else upstream_shares(root, kinds, views)
+    )
+    key = "exposure" if direction == "down" else "share"
+    body = [
+        {"id": gid, "kind": kind, "depth": depth, key: weights.get(gid, 0.0), **attrs}
+        for gid, kind, depth, attrs in sorted(nodes, key=lambda n: (n[2], n[0]))
+    ]
+    links = [
+        {"from": s, "to": d, "type": t, "qty": qty, "event": ev, "at": at}
+        for s, d, t, qty, _, _, at, ev in sorted(edges, key=lambda e: (e[0], e[1], e[2], e[7]))
+    ]
+    return {"root": root, "direction": direction, "nodes": body, "edges": links}
+
+
+def _depths(root: str, direction: str, edges: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Shortest depth of every node an edge list reaches from `root`, breadth-first."""
+    ahead: dict[str, list[str]] = {}
+    for edge in edges:
+        near, far = (edge[0], edge[1]) if direction == "down" else (edge[1], edge[0])
+        ahead.setdefault(near, []).append(far)
+    depths = {root: 0}
+    frontier = [root]
+    while frontier:
+        reached = []
+        for near in frontier:
+            for far in ahead.get(near, ()):
+                if far not in depths:
+                    depths[far] = depths[near] + 1
+                    reached.append(far)
+        frontier = reached
+    return depths
+
+
 def _raw_sqlite(db: Path) -> dict[str, Callable[..., Any]]:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA cache_size = -65536")
@@ -430,16 +522,21 @@ def _raw_sqlite(db: Path) -> dict[str, Callable[..., Any]]:
     def walk(direction: str) -> Callable[[str], Any]:
         def run(root: str) -> Any:
             conn.execute("BEGIN")
-            nodes = conn.execute(RAW_SQL_NODES[direction], (root,)).fetchall()
-            gids = {row[0]: row[1] for row in nodes}
+            rows = conn.execute(RAW_SQL_NODES[direction], (root,)).fetchall()
+            gids = {row[0]: row[1] for row in rows}
             edges = [
-                (gids[src], gids[dst], kind, qty, share)
-                for src, dst, kind, qty, share in conn.execute(
+                (gids[src], gids[dst], *rest)
+                for src, dst, *rest in conn.execute(
                     RAW_SQL_EDGES[direction], (json.dumps(list(gids)),)
                 )
             ]
             conn.execute("COMMIT")
-            return nodes, edges
+            props = json.loads("[" + ",".join(row[10] for row in rows) + "]")
+            nodes = [
+                (row[1], row[2], row[11], _raw_attrs(row[1:10], extra))
+                for row, extra in zip(rows, props, strict=True)
+            ]
+            return _raw_answer(root, direction, nodes, edges)
 
         return run
 
@@ -454,7 +551,17 @@ def _raw_neo4j(store: Any) -> dict[str, Callable[..., Any]]:
 
     def walk(direction: str) -> Callable[[str], Any]:
         def run(root: str) -> Any:
-            return driver.execute_query(RAW_CYPHER[direction], gid=root).records
+            records = driver.execute_query(RAW_CYPHER[direction], gid=root).records
+            edges = [tuple(edge) for record in records for edge in record[1] if edge[2]]
+            depths = _depths(root, direction, edges)
+            nodes = []
+            for record in records:
+                props = record[0]
+                core = [props.get(name) for name in RAW_CORE]
+                extra = {k: v for k, v in props.items() if k not in RAW_CORE}
+                row = (*core[:7], core[8], core[7])  # ... created_at before created_by
+                nodes.append((core[0], core[1], depths[core[0]], _raw_attrs(row, extra)))
+            return _raw_answer(root, direction, nodes, edges)
 
         return run
 
