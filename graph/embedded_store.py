@@ -195,7 +195,7 @@ DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
 
 WALK_DOWN = """
 WITH RECURSIVE walk (nid, depth) AS (
-    SELECT ?1, 0
+    SELECT nid, 0 FROM nodes WHERE gid = ?1
     UNION
     SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.nid
     WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
@@ -204,7 +204,7 @@ INSERT INTO temp.reach (nid, depth) SELECT nid, MIN(depth) FROM walk GROUP BY ni
 """
 WALK_UP = """
 WITH RECURSIVE walk (nid, depth) AS (
-    SELECT ?1, 0
+    SELECT nid, 0 FROM nodes WHERE gid = ?1
     UNION
     SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.nid
     WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
@@ -671,27 +671,27 @@ class EmbeddedStore:
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
     ) -> Subgraph | None:
         def run(conn: sqlite3.Connection) -> Subgraph | None:
-            found = conn.execute(NODE_BY_GID, (root,)).fetchone()
-            if found is None:
-                return None
             horizon = as_of or END_OF_TIME
-            conn.execute(CLEAR_REACH)
             walk = WALK_DOWN if direction == "down" else WALK_UP
             limit = NO_LIMIT if max_depth is None else max_depth
-            conn.execute(walk, (found[0], limit, horizon))
-            rows = conn.execute(REACHED_NODES).fetchall()
+            # The walk starts from the root's row: an unknown root reaches nothing.
+            conn.execute(walk, (root, limit, horizon))
+            try:
+                rows = conn.execute(REACHED_NODES).fetchall()
+                if not rows:
+                    return None
+                edges = conn.execute(REACHED_EDGES, (horizon,)).fetchall()
+            finally:
+                conn.execute(CLEAR_REACH)
             views = _nodes(rows)
             nodes = {view.gid: view for view in views}
             depths = {view.gid: row[-1] for view, row in zip(views, rows, strict=True)}
             gids = {row[0]: view.gid for view, row in zip(views, rows, strict=True)}
-            edges = [
+            links = [
                 EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
-                for src, dst, kind, qty, share, part, at, event in conn.execute(
-                    REACHED_EDGES, (horizon,)
-                )
+                for src, dst, kind, qty, share, part, at, event in edges
             ]
-            conn.execute(CLEAR_REACH)
-            return Subgraph(nodes[root], depths, nodes, edges)
+            return Subgraph(nodes[root], depths, nodes, links)
 
         return self._read(run)
 
