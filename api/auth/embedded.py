@@ -16,6 +16,8 @@ from api.auth.models import (
     ApiKeyInfo,
     ApiKeyRecord,
     Company,
+    Partner,
+    PartnerAnswer,
     Role,
     TokenRecord,
     UserInfo,
@@ -68,10 +70,36 @@ CREATE TABLE IF NOT EXISTS companies (
     kind TEXT NOT NULL,
     share_lot_ids INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    share_statuses INTEGER NOT NULL DEFAULT 0
+    share_statuses INTEGER NOT NULL DEFAULT 0,
+    share_upstream INTEGER NOT NULL DEFAULT 0,
+    share_steps INTEGER NOT NULL DEFAULT 0,
+    reshare INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS partners (
+    company TEXT PRIMARY KEY,
+    base_url TEXT NOT NULL,
+    api_key TEXT NOT NULL,
+    timeout_s REAL NOT NULL,
+    cache_ttl_s INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partner_answers (
+    partner TEXT NOT NULL,
+    request TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (partner, request)
 );
 COMMIT;
 """
+# Columns added to a table after its first release, added to older files on open.
+COMPANY_COLUMNS: Final = "SELECT name FROM pragma_table_info('companies')"
+ADD_COMPANY_COLUMN: Final = {
+    "share_statuses": "ALTER TABLE companies ADD COLUMN share_statuses INTEGER NOT NULL DEFAULT 0",
+    "share_upstream": "ALTER TABLE companies ADD COLUMN share_upstream INTEGER NOT NULL DEFAULT 0",
+    "share_steps": "ALTER TABLE companies ADD COLUMN share_steps INTEGER NOT NULL DEFAULT 0",
+    "reshare": "ALTER TABLE companies ADD COLUMN reshare INTEGER NOT NULL DEFAULT 0",
+}
 
 INSERT_USER: Final = """
 INSERT INTO users (username, role, company, site, disabled, created_at, password_hash)
@@ -116,28 +144,62 @@ SELECT token_hash, username, expires_at FROM access_tokens WHERE token_hash = ?
 """
 DELETE_EXPIRED_TOKENS: Final = "DELETE FROM access_tokens WHERE expires_at <= ?"
 
-COMPANY_COLUMNS: Final = "PRAGMA table_info(companies)"
-ADD_SHARE_STATUSES: Final = (
-    "ALTER TABLE companies ADD COLUMN share_statuses INTEGER NOT NULL DEFAULT 0"
-)
 UPSERT_COMPANY: Final = """
-INSERT INTO companies (company, name, kind, share_lot_ids, created_at, share_statuses)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO companies (
+    company, name, kind, share_lot_ids, created_at, share_statuses, share_upstream, share_steps,
+    reshare
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (company) DO UPDATE SET
     name = excluded.name,
     kind = excluded.kind,
     share_lot_ids = excluded.share_lot_ids,
     created_at = excluded.created_at,
-    share_statuses = excluded.share_statuses
+    share_statuses = excluded.share_statuses,
+    share_upstream = excluded.share_upstream,
+    share_steps = excluded.share_steps,
+    reshare = excluded.reshare
 """
 SELECT_COMPANY: Final = """
-SELECT company, name, kind, share_lot_ids, created_at, share_statuses
+SELECT company, name, kind, share_lot_ids, created_at, share_statuses, share_upstream,
+    share_steps, reshare
 FROM companies WHERE company = ?
 """
 SELECT_COMPANIES: Final = """
-SELECT company, name, kind, share_lot_ids, created_at, share_statuses
+SELECT company, name, kind, share_lot_ids, created_at, share_statuses, share_upstream,
+    share_steps, reshare
 FROM companies ORDER BY company
 """
+
+UPSERT_PARTNER: Final = """
+INSERT INTO partners (company, base_url, api_key, timeout_s, cache_ttl_s, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (company) DO UPDATE SET
+    base_url = excluded.base_url,
+    api_key = excluded.api_key,
+    timeout_s = excluded.timeout_s,
+    cache_ttl_s = excluded.cache_ttl_s,
+    created_at = excluded.created_at
+"""
+SELECT_PARTNER: Final = """
+SELECT company, base_url, api_key, timeout_s, cache_ttl_s, created_at
+FROM partners WHERE company = ?
+"""
+SELECT_PARTNERS: Final = """
+SELECT company, base_url, api_key, timeout_s, cache_ttl_s, created_at
+FROM partners ORDER BY company
+"""
+DELETE_PARTNER: Final = "DELETE FROM partners WHERE company = ?"
+DELETE_PARTNER_ANSWERS: Final = "DELETE FROM partner_answers WHERE partner = ?"
+UPSERT_ANSWER: Final = """
+INSERT INTO partner_answers (partner, request, answer, fetched_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (partner, request) DO UPDATE SET
+    answer = excluded.answer,
+    fetched_at = excluded.fetched_at
+"""
+SELECT_ANSWER: Final = """
+SELECT partner, request, answer, fetched_at FROM partner_answers WHERE partner = ? AND request = ?
+"""
+DELETE_ANSWER: Final = "DELETE FROM partner_answers WHERE partner = ? AND request = ?"
 
 
 def _check_id(field: str, value: str) -> None:
@@ -157,8 +219,30 @@ def _key(row: tuple[Any, ...]) -> ApiKeyRecord:
 
 
 def _company(row: tuple[Any, ...]) -> Company:
-    company, name, kind, share_lot_ids, created_at, share_statuses = row
-    return Company(company, name, kind, bool(share_lot_ids), created_at, bool(share_statuses))
+    company, name, kind, share_lot_ids, created_at, statuses, upstream, steps, reshare = row
+    return Company(
+        company,
+        name,
+        kind,
+        bool(share_lot_ids),
+        created_at,
+        bool(statuses),
+        bool(upstream),
+        bool(steps),
+        bool(reshare),
+    )
+
+
+def _partner(row: tuple[Any, ...]) -> Partner:
+    company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
+    return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    present = {row[0] for row in conn.execute(COMPANY_COLUMNS)}
+    for column, statement in ADD_COMPANY_COLUMN.items():
+        if column not in present:
+            conn.execute(statement)
 
 
 class EmbeddedAccountStore:
@@ -171,11 +255,9 @@ class EmbeddedAccountStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        conn = self._conn()
-        conn.executescript(SCHEMA)
-        # Files made before the status-sharing policy existed gain its column (not shared).
-        if "share_statuses" not in {row[1] for row in conn.execute(COMPANY_COLUMNS)}:
-            conn.execute(ADD_SHARE_STATUSES)
+        self._conn().executescript(SCHEMA)
+        # Files made before a policy flag existed gain its column (not shared).
+        self._write(_add_missing_columns)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -293,6 +375,9 @@ class EmbeddedAccountStore:
             int(company.share_lot_ids),
             company.created_at,
             int(company.share_statuses),
+            int(company.share_upstream),
+            int(company.share_steps),
+            int(company.reshare),
         )
         self._changed(UPSERT_COMPANY, params)
 
@@ -304,6 +389,52 @@ class EmbeddedAccountStore:
     def companies(self) -> list[Company]:
         """Return every company, ordered by id."""
         return [_company(row) for row in self._conn().execute(SELECT_COMPANIES)]
+
+    def put_partner(self, partner: Partner) -> None:
+        """Insert or replace a partner instance."""
+        _check_id("company", partner.company)
+        params = (
+            partner.company,
+            partner.base_url,
+            partner.api_key,
+            partner.timeout_s,
+            partner.cache_ttl_s,
+            partner.created_at,
+        )
+        self._changed(UPSERT_PARTNER, params)
+
+    def partner(self, company: str) -> Partner | None:
+        """Return the partner, or None."""
+        row = self._conn().execute(SELECT_PARTNER, (company,)).fetchone()
+        return None if row is None else _partner(row)
+
+    def partners(self) -> list[Partner]:
+        """Return every partner, ordered by company id."""
+        return [_partner(row) for row in self._conn().execute(SELECT_PARTNERS)]
+
+    def remove_partner(self, company: str) -> bool:
+        """Delete a partner and its cached answers; return False if there was none."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute(DELETE_PARTNER_ANSWERS, (company,))
+            return conn.execute(DELETE_PARTNER, (company,)).rowcount
+
+        return self._write(work) > 0
+
+    def put_partner_answer(self, answer: PartnerAnswer) -> None:
+        """Insert or replace the cached answer to one request of one partner."""
+        _check_id("request", answer.request)
+        params = (answer.partner, answer.request, answer.answer, answer.fetched_at)
+        self._changed(UPSERT_ANSWER, params)
+
+    def partner_answer(self, partner: str, request: str) -> PartnerAnswer | None:
+        """Return the cached answer, or None."""
+        row = self._conn().execute(SELECT_ANSWER, (partner, request)).fetchone()
+        return None if row is None else PartnerAnswer(*row)
+
+    def drop_partner_answer(self, partner: str, request: str) -> None:
+        """Forget a cached answer (there may be none)."""
+        self._changed(DELETE_ANSWER, (partner, request))
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -80,3 +80,35 @@ class Company:
     created_at: str = ""
     # Whether a supplier sees the statuses (released, quarantined, ...) of what their lots became.
     share_statuses: bool = False
+    # Federation (docs/federation.md): what this company's instance may ask of ours.
+    share_upstream: bool = False  # customers: trace upstream from what we shipped them
+    share_steps: bool = False  # ... including process steps (else lots and supplier lots only)
+    reshare: bool = False  # ... continued into our own partners' answers
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """Another tracegraph instance: where it is and the API key we hold there (a secret)."""
+
+    company: str
+    base_url: str
+    api_key: str = field(repr=False)
+    timeout_s: float = 5.0
+    cache_ttl_s: int = 300
+    created_at: str = ""
+
+    @property
+    def masked_key(self) -> str:
+        """Return the key with its secret part hidden (the key id stays, to tell keys apart)."""
+        key_id, sep, _ = self.api_key.removeprefix("tgk_").partition("_")
+        return f"tgk_{key_id}_****" if self.api_key.startswith("tgk_") and sep else "****"
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAnswer:
+    """A partner's answer as cached: the request it answers, the JSON and when it came."""
+
+    partner: str
+    request: str
+    answer: str = field(repr=False)
+    fetched_at: str

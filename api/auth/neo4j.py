@@ -16,6 +16,8 @@ from api.auth.models import (
     ApiKeyInfo,
     ApiKeyRecord,
     Company,
+    Partner,
+    PartnerAnswer,
     Role,
     TokenRecord,
     UserInfo,
@@ -36,6 +38,10 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "FOR (t:AccessToken) REQUIRE t.token_hash IS UNIQUE",
     "CREATE CONSTRAINT account_company IF NOT EXISTS "
     "FOR (c:CompanyProfile) REQUIRE c.company IS UNIQUE",
+    "CREATE CONSTRAINT account_partner IF NOT EXISTS "
+    "FOR (p:PartnerInstance) REQUIRE p.company IS UNIQUE",
+    "CREATE CONSTRAINT account_partner_answer IF NOT EXISTS "
+    "FOR (a:PartnerAnswer) REQUIRE (a.partner, a.request) IS UNIQUE",
     "CREATE INDEX account_api_key_user IF NOT EXISTS FOR (k:ApiKey) ON (k.username)",
     "CREATE INDEX account_token_expires IF NOT EXISTS FOR (t:AccessToken) ON (t.expires_at)",
 )
@@ -80,13 +86,40 @@ DROP_EXPIRED_TOKENS: Final = (
 )
 
 PUT_COMPANY: Final = "MERGE (c:CompanyProfile {company: $props.company}) SET c = $props"
+# Profiles stored before a policy flag existed lack it: coalesce to "not shared".
 COMPANY_FIELDS: Final = (
-    "c.company, c.name, c.kind, c.share_lot_ids, c.created_at, coalesce(c.share_statuses, false)"
+    "c.company, c.name, c.kind, c.share_lot_ids, c.created_at, "
+    "coalesce(c.share_statuses, false), coalesce(c.share_upstream, false), "
+    "coalesce(c.share_steps, false), coalesce(c.reshare, false)"
 )
 COMPANY: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN " + COMPANY_FIELDS
 COMPANIES: Final = "MATCH (c:CompanyProfile) RETURN " + COMPANY_FIELDS + " ORDER BY c.company"
 
-WIPE: Final = "MATCH (n:User|ApiKey|AccessToken|CompanyProfile) DETACH DELETE n"
+PUT_PARTNER: Final = "MERGE (p:PartnerInstance {company: $props.company}) SET p = $props"
+PARTNER_FIELDS: Final = "p.company, p.base_url, p.api_key, p.timeout_s, p.cache_ttl_s, p.created_at"
+PARTNER: Final = "MATCH (p:PartnerInstance {company: $company}) RETURN " + PARTNER_FIELDS
+PARTNERS: Final = "MATCH (p:PartnerInstance) RETURN " + PARTNER_FIELDS + " ORDER BY p.company"
+REMOVE_PARTNER: Final = """
+OPTIONAL MATCH (a:PartnerAnswer {partner: $company})
+DELETE a
+WITH count(*) AS dropped
+OPTIONAL MATCH (p:PartnerInstance {company: $company})
+DELETE p
+RETURN count(p)
+"""
+PUT_ANSWER: Final = """
+MERGE (a:PartnerAnswer {partner: $props.partner, request: $props.request})
+SET a = $props
+"""
+ANSWER: Final = """
+MATCH (a:PartnerAnswer {partner: $partner, request: $request})
+RETURN a.partner, a.request, a.answer, a.fetched_at
+"""
+DROP_ANSWER: Final = "MATCH (a:PartnerAnswer {partner: $partner, request: $request}) DELETE a"
+
+WIPE: Final = (
+    "MATCH (n:User|ApiKey|AccessToken|CompanyProfile|PartnerInstance|PartnerAnswer) DETACH DELETE n"
+)
 
 
 def _check_id(field: str, value: str) -> None:
@@ -106,8 +139,23 @@ def _key(row: list[Any]) -> ApiKeyRecord:
 
 
 def _company(row: list[Any]) -> Company:
-    company, name, kind, share_lot_ids, created_at, share_statuses = row
-    return Company(company, name, kind, bool(share_lot_ids), created_at, bool(share_statuses))
+    company, name, kind, share_lot_ids, created_at, statuses, upstream, steps, reshare = row
+    return Company(
+        company,
+        name,
+        kind,
+        bool(share_lot_ids),
+        created_at,
+        bool(statuses),
+        bool(upstream),
+        bool(steps),
+        bool(reshare),
+    )
+
+
+def _partner(row: list[Any]) -> Partner:
+    company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
+    return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
 
 
 class Neo4jAccountStore:
@@ -260,6 +308,9 @@ class Neo4jAccountStore:
             "share_lot_ids": company.share_lot_ids,
             "created_at": company.created_at,
             "share_statuses": company.share_statuses,
+            "share_upstream": company.share_upstream,
+            "share_steps": company.share_steps,
+            "reshare": company.reshare,
         }
 
         def run(tx: ManagedTransaction) -> None:
@@ -275,6 +326,58 @@ class Neo4jAccountStore:
     def companies(self) -> list[Company]:
         """Return every company, ordered by id."""
         return [_company(row) for row in self._rows(COMPANIES)]
+
+    def put_partner(self, partner: Partner) -> None:
+        """Insert or replace a partner instance."""
+        _check_id("company", partner.company)
+        props = {
+            "company": partner.company,
+            "base_url": partner.base_url,
+            "api_key": partner.api_key,
+            "timeout_s": partner.timeout_s,
+            "cache_ttl_s": partner.cache_ttl_s,
+            "created_at": partner.created_at,
+        }
+        self._run_write(PUT_PARTNER, props=props)
+
+    def partner(self, company: str) -> Partner | None:
+        """Return the partner, or None."""
+        rows = self._rows(PARTNER, company=company)
+        return _partner(rows[0]) if rows else None
+
+    def partners(self) -> list[Partner]:
+        """Return every partner, ordered by company id."""
+        return [_partner(row) for row in self._rows(PARTNERS)]
+
+    def remove_partner(self, company: str) -> bool:
+        """Delete a partner and its cached answers; return False if there was none."""
+        return self._count(REMOVE_PARTNER, company=company) > 0
+
+    def put_partner_answer(self, answer: PartnerAnswer) -> None:
+        """Insert or replace the cached answer to one request of one partner."""
+        _check_id("request", answer.request)
+        props = {
+            "partner": answer.partner,
+            "request": answer.request,
+            "answer": answer.answer,
+            "fetched_at": answer.fetched_at,
+        }
+        self._run_write(PUT_ANSWER, props=props)
+
+    def partner_answer(self, partner: str, request: str) -> PartnerAnswer | None:
+        """Return the cached answer, or None."""
+        rows = self._rows(ANSWER, partner=partner, request=request)
+        return PartnerAnswer(*rows[0]) if rows else None
+
+    def drop_partner_answer(self, partner: str, request: str) -> None:
+        """Forget a cached answer (there may be none)."""
+        self._run_write(DROP_ANSWER, partner=partner, request=request)
+
+    def _run_write(self, query: LiteralString, **params: Any) -> None:
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(query, params).consume()
+
+        self._write(run)
 
     def wipe(self) -> None:
         """Delete every account node (for tests on a scratch server)."""

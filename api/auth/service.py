@@ -86,12 +86,19 @@ class AuthService:
         share_lot_ids: bool = False,
         *,
         share_statuses: bool = False,
+        share_upstream: bool = False,
+        share_steps: bool = False,
+        reshare: bool = False,
     ) -> Company:
-        """Register or update a partner company."""
+        """Register or update a partner company and what we share with it."""
         if not COMPANY_ID.match(company):
             raise BadRequest("company: 1-200 printable characters, no '/'")
         if kind not in ("supplier", "customer"):
             raise BadRequest('kind must be "supplier" or "customer"')
+        if share_upstream and kind != "customer":
+            raise BadRequest("share_upstream is for customers: suppliers trace downstream")
+        if (share_steps or reshare) and not share_upstream:
+            raise BadRequest("share_steps and reshare refine share_upstream: set it too")
         known = self._store.company(company)
         record = Company(
             company,
@@ -100,6 +107,9 @@ class AuthService:
             share_lot_ids,
             known.created_at if known else utc_text(_now()),
             share_statuses,
+            share_upstream,
+            share_steps,
+            reshare,
         )
         self._store.put_company(record)
         return record

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from api.auth.models import ApiKeyRecord, Company, TokenRecord, UserRecord
+from api.auth.models import (
+    ApiKeyRecord,
+    Company,
+    Partner,
+    PartnerAnswer,
+    TokenRecord,
+    UserRecord,
+)
 
 
 class AccountStore(Protocol):
@@ -51,5 +58,29 @@ class AccountStore(Protocol):
     def companies(self) -> list[Company]:
         """Return every company, ordered by id."""
         ...
+
+    # -- federation partners and their cached answers
+
+    def put_partner(self, partner: Partner) -> None:
+        """Insert or replace a partner instance."""
+        ...
+
+    def partner(self, company: str) -> Partner | None: ...
+
+    def partners(self) -> list[Partner]:
+        """Return every partner, ordered by company id."""
+        ...
+
+    def remove_partner(self, company: str) -> bool:
+        """Delete a partner and its cached answers; return False if there was none."""
+        ...
+
+    def put_partner_answer(self, answer: PartnerAnswer) -> None:
+        """Insert or replace the cached answer to one request of one partner."""
+        ...
+
+    def partner_answer(self, partner: str, request: str) -> PartnerAnswer | None: ...
+
+    def drop_partner_answer(self, partner: str, request: str) -> None: ...
 
     def close(self) -> None: ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from api.auth.models import (
 from api.auth.store import AccountStore
 from graph.embedded_store import EmbeddedStore
 from graph.errors import BadRequest, Conflict
-from tests.conftest import STORE_KINDS, neo4j_or_skip
+from tests.conftest import neo4j_or_skip
 
 T0 = "2026-01-01T00:00:00.000000Z"
 T1 = "2026-01-01T00:00:01.000000Z"
@@ -45,23 +44,6 @@ AWKWARD = [
     "ünïcødé 漢字",
 ]
 LONG = "k" * 10_000
-
-
-@pytest.fixture(params=STORE_KINDS)
-def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccountStore]:
-    """A fresh, empty account store of each kind."""
-    if request.param == "embedded":
-        embedded = EmbeddedAccountStore(tmp_path / "trace.db")
-        yield embedded
-        embedded.close()
-        return
-    target = neo4j_or_skip(request)
-    from api.auth.neo4j import Neo4jAccountStore
-
-    neo4j = Neo4jAccountStore(target.uri, user=target.user, password=target.password)
-    neo4j.wipe()
-    yield neo4j
-    neo4j.close()
 
 
 def user(
