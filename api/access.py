@@ -12,20 +12,29 @@ Anything outside a caller's scope is "not found", so its existence is not reveal
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from api.auth.models import Company, Principal, Role
+from api.auth.models import COMPANY_ROLES, Company, Principal, Role
 from api.auth.service import AuthService
+from api.federation.models import (
+    PROCESSED_INTO,
+    STATUS_TEXT,
+    STUB_KIND,
+    FedEdge,
+    FederatedTrace,
+    FedNode,
+)
 from api.recall import Case, Notice, RecallService
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
-from graph.errors import Forbidden, NotFound
+from graph.errors import Conflict, Forbidden, NotFound
 from graph.ids import gid as make_gid
+from graph.ids import supplier_lot_gid
 from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
@@ -39,6 +48,7 @@ from marking.service import MarkingService
 from scheduler.carts import CartSizing, CartSizingInput, size_carts
 
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
+COMPANY_ROLES_SET = frozenset(COMPANY_ROLES)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
@@ -46,6 +56,12 @@ PARTNER_ATTRS = frozenset(
     {"key", "lot", "serial", "shipment", "part", "qty", "unit", "status", "created_at"}
     | {"expiry", "manufactured"}  # UDI dates: printed on the label anyway
 )
+# What a partner instance may see of an upstream trace (docs/federation.md); steps only if shared.
+UPSTREAM_KINDS = frozenset({"lot", "serial", "supplier_lot", STUB_KIND})
+UPSTREAM_ATTRS = PARTNER_ATTRS | {"supplier", "supplier_lot"}
+STEP_KINDS = frozenset({"step", "equipment"})
+STEP_ATTRS = frozenset({"operation", "equipment", "started_at", "finished_at"})
+STUB_ATTRS = frozenset({"status", "message", "at", "partner", "code"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +241,56 @@ class Access:
         ids = {n.id for n in kept}
         edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
         return Trace(trace.root, trace.direction, kept, edges)
+
+    # -- federation ------------------------------------------------------------------------------
+
+    def federated_trace(
+        self,
+        gid: str,
+        direction: Direction,
+        federate: Callable[[Trace], FederatedTrace],
+        *,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> FederatedTrace:
+        """Trace here, then on into partner instances through `federate` (analysts, admins)."""
+        self.require(READERS, "run federated traces")
+        return federate(self.trace(gid, direction, max_depth=max_depth, as_of=as_of))
+
+    def partner_trace(
+        self, code: str, direction: Direction, reshare: Callable[[Trace], FederatedTrace]
+    ) -> FederatedTrace:
+        """Answer a partner instance: trace from what we shipped its company with code `code`.
+
+        Upstream is for customers whose policy shares it, from a lot or serial shipped to them;
+        `reshare` continues into our own partners when the policy allows. Downstream is a
+        supplier's own lot, as `trace` gives it to them.
+        """
+        self.require(COMPANY_ROLES_SET, "answer partner instances")
+        company = self.principal.company or ""
+        if direction == "down":
+            if self.role != Role.SUPPLIER:
+                raise Forbidden("downstream partner traces start at a supplier's own lot")
+            return FederatedTrace.local(self.trace(supplier_lot_gid(company, code), "down"))
+        if self.role != Role.CUSTOMER:
+            raise Forbidden("upstream partner traces start at what was shipped to a customer")
+        policy = self._auth.company(company)
+        if not policy.share_upstream:
+            raise Forbidden(f"upstream traces are not shared with {company!r}")
+        start = self._shipped_to_caller(code)
+        trace = self._traces.trace(start, "up")
+        found = reshare(trace) if policy.reshare else FederatedTrace.local(trace)
+        return _partner_view(found, policy)
+
+    def _shipped_to_caller(self, code: str) -> str:
+        """Return the lot or serial with key `code` that was shipped to the caller's company."""
+        scope = self._scope_of_customer()
+        shipped = [g for g in (make_gid("serial", code), make_gid("lot", code)) if g in scope]
+        if not shipped:
+            raise NotFound(f"nothing with code {code!r} was shipped to you")
+        if len(shipped) > 1:
+            raise Conflict(f"both a lot and a serial {code!r} were shipped to you")
+        return shipped[0]
 
     def impact(self, gid: str, as_of: datetime | None = None) -> Impact:
         """Summarise what a suspect item reached (analysts and admins)."""
@@ -495,3 +561,53 @@ class Access:
         """Size cart loads (pure computation: the roles that read the plant floor)."""
         self.require(READERS | {Role.OPERATOR}, "size carts")
         return size_carts(problem)
+
+
+def _partner_view(found: FederatedTrace, policy: Company) -> FederatedTrace:
+    """Keep what `policy` shares of an upstream trace; hidden steps become PROCESSED_INTO links."""
+    kinds = UPSTREAM_KINDS | (STEP_KINDS if policy.share_steps else frozenset())
+    attrs = UPSTREAM_ATTRS | STUB_ATTRS | (STEP_ATTRS if policy.share_steps else frozenset())
+    kept = [_shared_node(n, attrs) for n in found.nodes if n.kind in kinds]
+    ids = {n.id for n in kept}
+    edges = [e for e in found.edges if e.src in ids and e.dst in ids]
+    edges += _bridges(found.edges, ids)
+    branches = [replace(b, message=STATUS_TEXT[b.status]) for b in found.branches]
+    return FederatedTrace(found.root, found.direction, kept, edges, branches)
+
+
+def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
+    shared = {k: v for k, v in node.attrs.items() if k in attrs}
+    if node.kind == STUB_KIND:
+        shared["message"] = STATUS_TEXT.get(str(shared.get("status")), "")
+    return replace(node, attrs=shared)
+
+
+def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
+    """Link kept items across the hidden nodes between them, so the material path stays whole."""
+    out: dict[str, list[FedEdge]] = {}
+    for edge in edges:
+        out.setdefault(edge.src, []).append(edge)
+    bridges: dict[tuple[str, str], FedEdge] = {}
+    for edge in edges:
+        if edge.src not in kept or edge.dst in kept:
+            continue
+        stack, seen = [edge.dst], {edge.dst}
+        while stack:
+            for step in out.get(stack.pop(), []):
+                if step.dst in kept:
+                    bridges.setdefault(
+                        (edge.src, step.dst),
+                        FedEdge(
+                            edge.src,
+                            step.dst,
+                            PROCESSED_INTO,
+                            None,
+                            step.at,
+                            step.event,
+                            step.source,
+                        ),
+                    )
+                elif step.dst not in seen:
+                    seen.add(step.dst)
+                    stack.append(step.dst)
+    return [bridges[key] for key in sorted(bridges)]

@@ -45,6 +45,9 @@ class CompanyIn(BaseModel):
     kind: str = Field(pattern="^(supplier|customer)$")
     share_lot_ids: bool = False
     share_statuses: bool = False
+    share_upstream: bool = False
+    share_steps: bool = False
+    reshare: bool = False
 
 
 @router.post("/auth/token", tags=["auth"])
@@ -134,6 +137,9 @@ def put_company(body: CompanyIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any
         body.kind,
         body.share_lot_ids,
         share_statuses=body.share_statuses,
+        share_upstream=body.share_upstream,
+        share_steps=body.share_steps,
+        reshare=body.reshare,
     )
     return asdict(company)
 

@@ -15,10 +15,11 @@ from pydantic import TypeAdapter, ValidationError
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
 from api.cli_gs1 import register as register_gs1
+from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
-from api.render import trace_tree
+from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from graph.errors import BadRequest, DomainError, NotFound, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
@@ -108,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--max-depth", type=int)
     trace.add_argument("--as-of", type=datetime.fromisoformat, help="RFC 3339 time with offset")
     trace.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+    trace.add_argument(
+        "--federated",
+        action="store_true",
+        help="continue upstream into partner instances (docs/federation.md)",
+    )
     trace.set_defaults(func=_trace)
 
     schema = commands.add_parser("schema", help="print a JSON Schema")
@@ -122,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     register_recall(commands, _services)
     register_carts(commands, _services)
     register_gs1(commands, _services)
+    register_partners(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser
@@ -224,6 +231,14 @@ def _trace(args: argparse.Namespace) -> int:
         trace = services.traces.trace(
             root, args.direction, max_depth=args.max_depth, as_of=args.as_of
         )
+        if args.federated:
+            federated = services.federation.federate_here(trace)
+            print(
+                json.dumps(federated.to_dict(), indent=2)
+                if args.json
+                else federated_tree(federated)
+            )
+            return 0
     finally:
         services.close()
     print(json.dumps(trace.to_dict(), indent=2) if args.json else trace_tree(trace))

@@ -24,18 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     def command(
         parser: argparse.ArgumentParser, work: Callable[[Services, argparse.Namespace], int]
     ) -> None:
-        parser.add_argument(
-            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
-        )
-
-        def run(args: argparse.Namespace) -> int:
-            services = opener(args)
-            try:
-                return work(services, args)
-            finally:
-                services.close()
-
-        parser.set_defaults(func=run)
+        store_command(parser, opener, work)
 
     init = commands.add_parser("init", help="create the first admin (password from stdin)")
     init.add_argument("username")
@@ -87,8 +76,37 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         action="store_true",
         help="let a supplier see the statuses of what their lots became",
     )
+    put.add_argument(
+        "--share-upstream",
+        action="store_true",
+        help="let a customer's instance trace upstream from what we shipped it (federation)",
+    )
+    put.add_argument(
+        "--share-steps", action="store_true", help="include process steps in those traces"
+    )
+    put.add_argument(
+        "--reshare", action="store_true", help="continue those traces into our own partners"
+    )
     command(put, _companies_add)
     command(companies.add_parser("list", help="list partner companies"), _companies_list)
+
+
+def store_command(
+    parser: argparse.ArgumentParser,
+    opener: Opener,
+    work: Callable[[Services, argparse.Namespace], int],
+) -> None:
+    """Make `parser` run `work` on the services of the store it names, closing them after."""
+    parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
+
+    def run(args: argparse.Namespace) -> int:
+        services = opener(args)
+        try:
+            return work(services, args)
+        finally:
+            services.close()
+
+    parser.set_defaults(func=run)
 
 
 def _password() -> str:
@@ -163,6 +181,9 @@ def _companies_add(services: Services, args: argparse.Namespace) -> int:
         args.kind,
         args.share_lot_ids,
         share_statuses=args.share_statuses,
+        share_upstream=args.share_upstream,
+        share_steps=args.share_steps,
+        reshare=args.reshare,
     )
     print(f"{company.kind} {company.company!r} registered")
     return 0
@@ -172,9 +193,16 @@ def _companies_list(services: Services, _: argparse.Namespace) -> int:
     for c in services.auth.companies():
         shared = [
             what
-            for what, on in (("lot ids", c.share_lot_ids), ("statuses", c.share_statuses))
+            for what, on in (
+                ("lot ids", c.share_lot_ids),
+                ("statuses", c.share_statuses),
+                ("upstream traces", c.share_upstream),
+                ("steps", c.share_steps),
+            )
             if on
         ]
         note = f"  ({' and '.join(shared)} shared)" if shared else ""
+        if c.reshare:
+            note += "  (reshared)"
         print(f"{c.company:<20} {c.kind:<9} {c.name}{note}")
     return 0

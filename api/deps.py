@@ -13,6 +13,8 @@ from api.auth.connect import open_account_store
 from api.auth.models import Principal
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
+from api.federation.client import HttpPartnerClient
+from api.federation.service import FederationService
 from api.settings import Settings
 from graph.connect import open_store
 from graph.errors import Unauthenticated
@@ -30,12 +32,25 @@ class Services:
     traces: TraceService
     auth: AuthService
     marking: MarkingService
+    federation: FederationService
 
     @classmethod
     def for_stores(
-        cls, store: GraphStore, accounts: AccountStore, auth: AuthService | None = None
+        cls,
+        store: GraphStore,
+        accounts: AccountStore,
+        auth: AuthService | None = None,
+        settings: Settings | None = None,
     ) -> Services:
+        settings = settings or Settings()
         ingest = IngestService(store)
+        federation = FederationService(
+            accounts,
+            HttpPartnerClient(),
+            instance=settings.instance,
+            company=settings.company,
+            max_hops=settings.federation_max_hops,
+        )
         return cls(
             store,
             accounts,
@@ -43,6 +58,7 @@ class Services:
             TraceService(store),
             auth or AuthService(accounts),
             MarkingService(store, ingest),
+            federation,
         )
 
     @classmethod
@@ -56,7 +72,9 @@ class Services:
         accounts = open_account_store(
             settings.store, user=user, password=password, database=database
         )
-        return cls.for_stores(store, accounts, AuthService(accounts, settings.token_minutes))
+        return cls.for_stores(
+            store, accounts, AuthService(accounts, settings.token_minutes), settings
+        )
 
     def access(self, principal: Principal) -> Access:
         """Return the services as `principal` may use them."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from api.federation.models import FederatedTrace
+from graph.store import EdgeView
 from graph.trace import Trace, TraceNode
 
 
@@ -41,7 +45,7 @@ def _label(node: TraceNode) -> str:
         parts.append(str(attrs["part"]))
     if "qty" in attrs:
         parts.append(f"{attrs['qty']} {attrs.get('unit', '')}".rstrip())
-    for key in ("operation", "equipment", "customer"):
+    for key in ("operation", "equipment", "customer", "source"):
         if key in attrs:
             parts.append(f"{key}={attrs[key]}")
     if node.exposure is not None:
@@ -50,4 +54,44 @@ def _label(node: TraceNode) -> str:
         parts.append(f"share={node.share:.4g}")
     if "status" in attrs:
         parts.append(f"[{attrs['status']}]")
+    if attrs.get("stale"):
+        parts.append(f"(stale, fetched {attrs.get('fetched_at')})")
     return "  ".join(parts)
+
+
+def federated_tree(found: FederatedTrace) -> str:
+    """Render a federated trace as a tree, each node with its source, then its partner branches."""
+    trace = Trace(
+        found.root,
+        found.direction,
+        [
+            TraceNode(
+                n.id,
+                n.kind,
+                n.depth,
+                n.attrs
+                | {"source": n.source or "here", "stale": n.stale, "fetched_at": n.fetched_at},
+                n.exposure,
+                n.share,
+            )
+            for n in found.nodes
+        ],
+        [
+            EdgeView(
+                e.src,
+                e.dst,
+                e.type,
+                None if e.qty is None else Decimal(e.qty),
+                None,
+                None,
+                e.at or "",
+                e.event or "",
+            )
+            for e in found.edges
+        ],
+    )
+    lines = [trace_tree(trace)]
+    for b in found.branches:
+        when = f", fetched {b.fetched_at}" if b.fetched_at else ""
+        lines.append(f"partner {b.partner} for {b.attach}: {b.status} ({b.message}{when})")
+    return "\n".join(lines)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.connect import DEFAULT_URL
@@ -22,6 +24,10 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
     token_minutes: int = 60
+    # Federation (docs/federation.md): who we are to partner instances.
+    company: str | None = None  # our company id: marks our own nodes in federated traces
+    instance: str = Field(default_factory=lambda: uuid.uuid4().hex)  # for loop detection
+    federation_max_hops: int = Field(default=4, ge=0, le=10)
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.identifiers import IdentifierQuery
@@ -251,7 +252,10 @@ class Mutation:
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, MarkingQuery, RecallQuery, CartQuery, IdentifierQuery)),
+    query=merge_types(
+        "Query",
+        (Query, MarkingQuery, RecallQuery, CartQuery, IdentifierQuery, FederationQuery),
+    ),
     mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation)),
     types=list(ALL_TYPES),
     extensions=[

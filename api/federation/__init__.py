@@ -1,0 +1,1 @@
+"""Federation: partner tracegraph instances and traces that continue into them."""

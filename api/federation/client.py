@@ -1,0 +1,99 @@
+"""Asking a partner instance over HTTP: its federation endpoint, with the key we hold there.
+
+The key goes in a header only, and no message built here carries it or the headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+import httpx2
+
+from api.auth.models import Partner
+from api.federation.models import BranchStatus
+
+PATH: Final = "/api/v1/federation/trace"
+HOPS_HEADER: Final = "X-Tracegraph-Hops"
+VISITED_HEADER: Final = "X-Tracegraph-Visited"
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+
+
+class PartnerError(Exception):
+    """A partner did not give a usable answer; `status` says how (see BranchStatus)."""
+
+    def __init__(self, status: BranchStatus, message: str) -> None:
+        super().__init__(message)
+        self.status: BranchStatus = status
+        self.message = message
+
+
+class PartnerClient(Protocol):
+    def fetch(
+        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+    ) -> Any:
+        """Return the partner's answer as parsed JSON, or raise PartnerError."""
+        ...
+
+
+def _refusal(status: int, body: bytes) -> str:
+    """Return the partner's own message (domain errors carry one), or the status."""
+    try:
+        parsed = json.loads(body[:10_000])
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+    except ValueError:
+        message = None
+    return str(message)[:500] if message else f"HTTP {status}"
+
+
+class HttpPartnerClient:
+    """Ask partners with httpx, one short-lived connection per question."""
+
+    def fetch(
+        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+    ) -> Any:
+        """Return the partner's answer as parsed JSON, or raise PartnerError."""
+        url = partner.base_url.rstrip("/") + PATH
+        headers = {
+            "X-API-Key": partner.api_key,
+            HOPS_HEADER: str(hops),
+            VISITED_HEADER: ",".join(visited),
+            "Accept": "application/json",
+        }
+        params = {"code": code, "direction": direction}
+        try:
+            with (
+                httpx2.Client(timeout=partner.timeout_s, follow_redirects=False) as client,
+                client.stream("GET", url, params=params, headers=headers) as response,
+            ):
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body.extend(chunk)
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise PartnerError("error", f"the answer is over {MAX_ANSWER_BYTES} bytes")
+                status = response.status_code
+        except httpx2.TimeoutException as error:
+            raise PartnerError(
+                "unreachable", f"no answer within {partner.timeout_s:g} s"
+            ) from error
+        except httpx2.HTTPError as error:
+            raise PartnerError(
+                "unreachable", f"cannot reach {partner.base_url}: {type(error).__name__}"
+            ) from error
+        return _answer(status, bytes(body))
+
+
+def _answer(status: int, body: bytes) -> Any:
+    if status in (401, 403):
+        raise PartnerError("refused", _refusal(status, body))
+    if status == 404:
+        raise PartnerError("not_found", _refusal(status, body))
+    if status == 409:
+        raise PartnerError("loop", _refusal(status, body))
+    if status != 200:
+        raise PartnerError("error", f"the partner answered {_refusal(status, body)}")
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise PartnerError("error", "the answer is not JSON") from error

@@ -1,0 +1,179 @@
+"""GraphQL of federation: `federatedTrace`, a trace that goes on into partner instances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.deps import Services
+from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
+from api.graphql.context import Context
+from api.graphql.results import Direction
+from api.graphql.run import run
+
+
+@strawberry.type(description="A node of a federated trace, from this instance or a partner's.")
+class FederatedNode:
+    node: strawberry.Private[FedNode]
+
+    @strawberry.field(description="Global id; a partner's ids are prefixed with its company.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.node.id)
+
+    @strawberry.field(description="lot, serial, supplier_lot, step, ... or stub (a failed hop).")
+    def kind(self) -> str:
+        return self.node.kind
+
+    @strawberry.field(description="The company whose instance holds this node.")
+    def source(self) -> str | None:
+        return self.node.source
+
+    @strawberry.field
+    def depth(self) -> int:
+        return self.node.depth
+
+    @strawberry.field(description="Upstream: the share this node contributed to the root.")
+    def share(self) -> float | None:
+        return self.node.share
+
+    @strawberry.field(description="Downstream: the exposure to the root's material.")
+    def exposure(self) -> float | None:
+        return self.node.exposure
+
+    @strawberry.field(description="From a cached answer used because the partner failed.")
+    def stale(self) -> bool:
+        return self.node.stale
+
+    @strawberry.field(description="When the partner's answer that brought it was fetched.")
+    def fetched_at(self) -> str | None:
+        return self.node.fetched_at
+
+    @strawberry.field(description="The node's properties as its source shares them.")
+    def properties(self) -> JSON:
+        return JSON(self.node.attrs)
+
+
+@strawberry.type(description="A link of a federated trace; SUPPLIED_AS crosses into a partner.")
+class FederatedLink:
+    edge: strawberry.Private[FedEdge]
+
+    @strawberry.field
+    def type(self) -> str:
+        return self.edge.type
+
+    @strawberry.field
+    def source_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.src)
+
+    @strawberry.field
+    def target_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.dst)
+
+    @strawberry.field
+    def qty(self) -> str | None:
+        return self.edge.qty
+
+    @strawberry.field
+    def at(self) -> str | None:
+        return self.edge.at
+
+    @strawberry.field(description="The company whose instance holds this link.")
+    def source(self) -> str | None:
+        return self.edge.source
+
+
+@strawberry.type(description="One partner asked about one supplier lot, and how that went.")
+class PartnerBranch:
+    branch: strawberry.Private[Branch]
+
+    @strawberry.field
+    def partner(self) -> str:
+        return self.branch.partner
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.branch.code
+
+    @strawberry.field(description="The node the partner's answer hangs from.")
+    def attach(self) -> strawberry.ID:
+        return strawberry.ID(self.branch.attach)
+
+    @strawberry.field(
+        description="ok, cached, stale, unreachable, refused, not_found, loop, hop_limit, error."
+    )
+    def status(self) -> str:
+        return self.branch.status
+
+    @strawberry.field
+    def message(self) -> str:
+        return self.branch.message
+
+    @strawberry.field
+    def at(self) -> str:
+        return self.branch.at
+
+    @strawberry.field
+    def fetched_at(self) -> str | None:
+        return self.branch.fetched_at
+
+
+@strawberry.type(description="A trace that continues into partner instances where they share.")
+class FederatedTraceResult:
+    result: strawberry.Private[FederatedTrace]
+
+    @strawberry.field
+    def root(self) -> strawberry.ID:
+        return strawberry.ID(self.result.root)
+
+    @strawberry.field
+    def direction(self) -> Direction:
+        return Direction(self.result.direction)
+
+    @strawberry.field
+    def nodes(self) -> list[FederatedNode]:
+        return [FederatedNode(node=n) for n in self.result.nodes]
+
+    @strawberry.field
+    def links(self) -> list[FederatedLink]:
+        return [FederatedLink(edge=e) for e in self.result.edges]
+
+    @strawberry.field(description="Every partner asked, including those a partner asked in turn.")
+    def branches(self) -> list[PartnerBranch]:
+        return [PartnerBranch(branch=b) for b in self.result.branches]
+
+    @strawberry.field(description="Branches that could not be followed, as stub nodes.")
+    def stubs(self) -> list[FederatedNode]:
+        return [FederatedNode(node=n) for n in self.result.stubs]
+
+
+def _services(info: Info[Context, None]) -> Services:
+    request = info.context.request
+    assert request is not None
+    found: Services = request.app.state.services
+    return found
+
+
+@strawberry.type
+class FederationQuery:
+    @strawberry.field(
+        description="Trace here and on into partner instances (analysts and admins); "
+        "a partner that is down or refuses gives a stub, never a failed trace."
+    )
+    async def federated_trace(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        direction: Direction = Direction.UP,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> FederatedTraceResult | None:
+        federation = _services(info).federation
+        found = await run(
+            lambda: federation.trace(
+                info.context.access, str(id), direction.value, max_depth=max_depth, as_of=as_of
+            )
+        )
+        return None if found is None else FederatedTraceResult(result=found)

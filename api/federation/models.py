@@ -1,0 +1,274 @@
+"""Federated traces: nodes and links from several instances, each marked with its source.
+
+One shape serves both sides of the wall: an instance answers a partner with a FederatedTrace
+(its own nodes have `source` None), and the asking instance merges that answer into its own,
+qualifying every id with the partner's company id (`ACME:lot:H70001`) so ids never collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from graph.store import Direction
+from graph.trace import Trace
+
+# How a partner branch of a trace ended.
+BranchStatus = Literal[
+    "ok",  # asked just now
+    "cached",  # answered from the cache, within its time to live
+    "stale",  # the partner failed; an older cached answer stands in, marked with its time
+    "unreachable",  # no answer (down, refused the connection, timed out)
+    "refused",  # the partner does not share this with us (401/403)
+    "not_found",  # the partner shipped us nothing with that code
+    "loop",  # the request came back to an instance already on its way
+    "hop_limit",  # not asked: the trace went as many hops as allowed
+    "error",  # the partner answered something we cannot read
+]
+# What a partner is told of a branch: our own partners' messages may name their addresses.
+STATUS_TEXT: Final[dict[str, str]] = {
+    "ok": "answered",
+    "cached": "answered from the cache",
+    "stale": "partner unavailable: an older answer stands in",
+    "unreachable": "partner unavailable",
+    "refused": "not shared",
+    "not_found": "not known to the partner",
+    "loop": "the trace came back to an instance it passed",
+    "hop_limit": "not asked: the trace went as far as allowed",
+    "error": "the partner's answer could not be read",
+}
+STUB_KIND: Final = "stub"
+# Material from a partner's item into the supplier lot we received it as.
+SUPPLIED_AS: Final = "SUPPLIED_AS"
+# What stands for hidden process steps between two items a partner may see.
+PROCESSED_INTO: Final = "PROCESSED_INTO"
+
+
+@dataclass(frozen=True, slots=True)
+class FedNode:
+    id: str
+    kind: str
+    depth: int
+    source: str | None  # the company whose instance holds it; None: the answering instance
+    attrs: dict[str, Any]
+    share: float | None = None
+    exposure: float | None = None
+    stale: bool = False
+    fetched_at: str | None = None  # when the answer that brought it was fetched
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "depth": self.depth,
+            "source": self.source,
+            "share": self.share,
+            "exposure": self.exposure,
+            "stale": self.stale,
+            "fetched_at": self.fetched_at,
+            "attrs": self.attrs,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FedEdge:
+    src: str
+    dst: str
+    type: str
+    qty: str | None = None
+    at: str | None = None
+    event: str | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.src,
+            "to": self.dst,
+            "type": self.type,
+            "qty": self.qty,
+            "at": self.at,
+            "event": self.event,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One partner asked for one supplier lot of the trace, and how that went."""
+
+    partner: str  # the partner's company id, as the instance that asked knows it
+    code: str  # the supplier lot code asked for
+    attach: str  # the node the partner's answer hangs from
+    status: BranchStatus
+    message: str
+    at: str  # when it was asked
+    fetched_at: str | None = None  # when the answer used was fetched
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "partner": self.partner,
+            "code": self.code,
+            "attach": self.attach,
+            "status": self.status,
+            "message": self.message,
+            "at": self.at,
+            "fetched_at": self.fetched_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FederatedTrace:
+    root: str
+    direction: Direction
+    nodes: list[FedNode]
+    edges: list[FedEdge]
+    branches: list[Branch] = field(default_factory=list)
+
+    @classmethod
+    def local(cls, trace: Trace, source: str | None = None) -> FederatedTrace:
+        """Wrap a trace of this instance, every node marked with `source`."""
+        nodes = [
+            FedNode(n.id, n.kind, n.depth, source, dict(n.attrs), n.share, n.exposure)
+            for n in trace.nodes
+        ]
+        edges = [
+            FedEdge(
+                e.src,
+                e.dst,
+                e.type,
+                None if e.qty is None else format(e.qty, "f"),
+                e.at,
+                e.event,
+                source,
+            )
+            for e in trace.edges
+        ]
+        return cls(trace.root, trace.direction, nodes, edges)
+
+    @property
+    def stubs(self) -> list[FedNode]:
+        return [n for n in self.nodes if n.kind == STUB_KIND]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "direction": self.direction,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "edges": [e.to_dict() for e in self.edges],
+            "branches": [b.to_dict() for b in self.branches],
+        }
+
+    def qualified(self, partner: str, *, stale: bool, fetched_at: str) -> FederatedTrace:
+        """Return the trace as seen from the instance that asked `partner` for it."""
+
+        def q(gid: str) -> str:
+            return f"{partner}:{gid}"
+
+        nodes = [
+            replace(
+                n,
+                id=q(n.id),
+                source=n.source or partner,
+                stale=n.stale or stale,
+                fetched_at=n.fetched_at or fetched_at,
+            )
+            for n in self.nodes
+        ]
+        edges = [
+            replace(e, src=q(e.src), dst=q(e.dst), source=e.source or partner) for e in self.edges
+        ]
+        branches = [replace(b, attach=q(b.attach)) for b in self.branches]
+        return FederatedTrace(q(self.root), self.direction, nodes, edges, branches)
+
+
+# -- the wire: what a partner's answer must look like to be merged ---------------------------------
+
+Text = Annotated[str, StringConstraints(max_length=2000)]
+WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | float | bool | None
+MAX_WIRE_NODES: Final = 100_000
+
+
+class _Wire(BaseModel):
+    # Unknown fields are ignored: a newer partner may say more than we read.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WireNode(_Wire):
+    id: WireId
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,30}$")]
+    depth: Annotated[int, Field(ge=0, le=100_000)]
+    source: Text | None = None
+    share: Annotated[float, Field(ge=0, le=1)] | None = None
+    exposure: Annotated[float, Field(ge=0, le=1)] | None = None
+    stale: bool = False
+    fetched_at: Text | None = None
+    attrs: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=100)], Scalar], Field(max_length=100)
+    ] = {}
+
+
+class WireEdge(_Wire):
+    src: WireId = Field(alias="from")
+    dst: WireId = Field(alias="to")
+    type: Annotated[str, StringConstraints(pattern=r"^[A-Z_]{1,40}$")]
+    qty: Text | None = None
+    at: Text | None = None
+    event: Text | None = None
+    source: Text | None = None
+
+
+class WireBranch(_Wire):
+    partner: Text
+    code: Text
+    attach: WireId
+    status: BranchStatus
+    message: Text = ""
+    at: Text
+    fetched_at: Text | None = None
+
+
+class WireTrace(_Wire):
+    root: WireId
+    direction: Direction
+    nodes: Annotated[list[WireNode], Field(min_length=1, max_length=MAX_WIRE_NODES)]
+    edges: Annotated[list[WireEdge], Field(max_length=10 * MAX_WIRE_NODES)] = []
+    branches: Annotated[list[WireBranch], Field(max_length=10_000)] = []
+
+
+def from_wire(body: Any) -> FederatedTrace:
+    """Read a partner's answer; raise ValueError (pydantic's) when it is not one."""
+    wire = WireTrace.model_validate(body)
+    ids = {n.id for n in wire.nodes}
+    if wire.root not in ids:
+        raise ValueError("the answer's root is not among its nodes")
+    return FederatedTrace(
+        wire.root,
+        wire.direction,
+        [
+            FedNode(
+                n.id,
+                n.kind,
+                n.depth,
+                n.source,
+                dict(n.attrs),
+                n.share,
+                n.exposure,
+                n.stale,
+                n.fetched_at,
+            )
+            for n in wire.nodes
+        ],
+        # An edge to nowhere is dropped rather than trusted.
+        [
+            FedEdge(e.src, e.dst, e.type, e.qty, e.at, e.event, e.source)
+            for e in wire.edges
+            if e.src in ids and e.dst in ids
+        ],
+        [
+            Branch(b.partner, b.code, b.attach, b.status, b.message, b.at, b.fetched_at)
+            for b in wire.branches
+        ],
+    )

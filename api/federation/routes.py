@@ -1,0 +1,95 @@
+"""REST endpoints of federation: the partner registry (admins), the endpoint partners call,
+and federated traces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, Field
+
+from api.admin_routes import AdminDep
+from api.auth.models import Partner
+from api.deps import AccessDep, ServicesDep
+from api.federation.service import MAX_HOPS, checked_visited
+
+router = APIRouter(prefix="/api/v1")
+
+
+class PartnerIn(BaseModel):
+    company: str = Field(max_length=200)
+    base_url: str = Field(max_length=2000)
+    api_key: str = Field(max_length=500, description="the key this instance holds there")
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+    cache_ttl_s: int = Field(default=300, ge=0, le=7 * 24 * 3600)
+
+
+def partner_dict(partner: Partner) -> dict[str, Any]:
+    """Show a partner with its key masked: the key is never given back."""
+    shown = asdict(partner)
+    shown["api_key"] = partner.masked_key
+    return shown
+
+
+@router.get("/admin/partners", tags=["federation"])
+def list_partners(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """List partner instances (keys masked)."""
+    return [partner_dict(p) for p in svc.federation.partners()]
+
+
+@router.put("/admin/partners", tags=["federation"])
+def put_partner(body: PartnerIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+    """Register a partner instance of a registered company, or change it."""
+    partner = svc.federation.put_partner(
+        body.company,
+        body.base_url,
+        body.api_key,
+        timeout_s=body.timeout_s,
+        cache_ttl_s=body.cache_ttl_s,
+    )
+    return partner_dict(partner)
+
+
+@router.delete("/admin/partners/{company}", tags=["federation"])
+def remove_partner(company: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Forget a partner instance and its cached answers."""
+    svc.federation.remove_partner(company)
+    return {"company": company, "status": "removed"}
+
+
+@router.get(
+    "/federation/trace",
+    tags=["federation"],
+    responses={
+        403: {"description": "the caller's company policy does not share this"},
+        404: {"description": "nothing with this code was shipped to the caller's company"},
+        409: {"description": "the request has been through this instance already (a loop)"},
+    },
+)
+def partner_trace(
+    access: AccessDep,
+    svc: ServicesDep,
+    code: Annotated[str, Query(min_length=1, max_length=200)],
+    direction: Literal["up", "down"] = "up",
+    hops: Annotated[int, Header(alias="X-Tracegraph-Hops", ge=0, le=MAX_HOPS)] = 0,
+    visited: Annotated[str | None, Header(alias="X-Tracegraph-Visited", max_length=2000)] = None,
+) -> dict[str, Any]:
+    """For a partner instance: trace from what we shipped its company with code `code`."""
+    answer = svc.federation.answer(access, code, direction, hops, checked_visited(visited))
+    return answer.to_dict()
+
+
+@router.get("/federated-trace", tags=["federation"])
+def federated_trace(
+    access: AccessDep,
+    svc: ServicesDep,
+    id: Annotated[str, Query(description="global id of the start node", max_length=1000)],
+    direction: Literal["up", "down"] = "up",
+    max_depth: Annotated[int | None, Query(ge=0)] = None,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """Trace here and on into partner instances; every node says which company holds it."""
+    found = svc.federation.trace(access, id, direction, max_depth=max_depth, as_of=as_of)
+    return found.to_dict()

@@ -1,0 +1,342 @@
+"""One instance (the plant) over HTTP: the partner registry, the federation endpoint's scopes,
+and federated traces whose partner is down. Three live instances are in test_three_instances."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.models import Role
+from api.auth.service import AuthService
+from api.deps import Services
+from api.settings import Settings
+from graph.embedded_store import EmbeddedStore
+from tests.api.conftest import FAST_HASHER
+from tests.api.federation.plants import PASSWORD, PLANT, ok, policy, seed
+
+SECRET = "tgk_0011223344556677_do-not-show-this"
+
+
+@dataclass
+class Plant:
+    client: TestClient
+    admin: dict[str, str]
+    keys: dict[str, str]
+
+    def key(self, username: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[username]}
+
+    def ask(self, username: str, code: str, **headers: str) -> Any:
+        return self.client.get(
+            "/api/v1/federation/trace",
+            params={"code": code, "direction": headers.pop("direction", "up")},
+            headers=self.key(username) | headers,
+        )
+
+
+def dead_url() -> str:
+    """Return the address of a loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def plant(tmp_path: Path) -> Iterator[Plant]:
+    path = tmp_path / "plant.db"
+    settings = Settings(store=f"sqlite:///{path}", company="PLANT", instance="plant-1")
+    accounts = EmbeddedAccountStore(path)
+    auth = AuthService(accounts, hasher=FAST_HASHER)
+    services = Services.for_stores(EmbeddedStore(path), accounts, auth, settings)
+    auth.add_user("admin", PASSWORD, Role.ADMIN)
+    with TestClient(create_app(settings, services)) as client:
+        token = ok(
+            client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+        )
+        admin = {"Authorization": f"Bearer {token['access_token']}"}
+        yield Plant(client, admin, seed(client, admin, PLANT))
+    services.close()
+
+
+def ids(body: dict[str, Any]) -> set[str]:
+    return {n["id"] for n in body["nodes"]}
+
+
+def register_dead_acme(plant: Plant) -> None:
+    body = {"company": "ACME", "base_url": dead_url(), "api_key": SECRET, "timeout_s": 2}
+    ok(plant.client.put("/api/v1/admin/partners", json=body, headers=plant.admin))
+
+
+# The federation endpoint: what a customer's instance may see
+
+
+def test_a_customer_traces_upstream_from_what_it_received(plant: Plant) -> None:
+    body = ok(plant.ask("hosp-at-plant", "KIT0001"))
+    assert body["root"] == "serial:KIT0001"
+    assert ids(body) == {
+        "serial:KIT0001",
+        "lot:P-BAR-1",
+        "lot:P-CASE-1",
+        "supplier_lot:ACME/H70001",
+        "supplier_lot:CASECO/C-5",
+    }
+    # Steps are not shared: the path goes on around them.
+    links = {(e["from"], e["to"], e["type"]) for e in body["edges"]}
+    assert ("lot:P-BAR-1", "serial:KIT0001", "PROCESSED_INTO") in links
+    assert ("supplier_lot:ACME/H70001", "lot:P-BAR-1", "RECEIVED_AS") in links
+    assert all(n["source"] is None for n in body["nodes"])
+    assert body["branches"] == []
+
+
+def test_steps_are_shared_only_when_the_policy_says_so(plant: Plant) -> None:
+    without = ok(plant.ask("hosp-at-plant", "KIT0001"))
+    assert not any(n["kind"] == "step" for n in without["nodes"])
+    policy(plant.client, plant.admin, PLANT, "HOSP", share_steps=True)
+    body = ok(plant.ask("hosp-at-plant", "KIT0001"))
+    step = next(n for n in body["nodes"] if n["id"] == "step:ASSY-1")
+    assert step["attrs"]["operation"] == "assemble"
+    assert "operator" not in step["attrs"]  # people are never shared
+    links = {(e["from"], e["to"], e["type"]) for e in body["edges"]}
+    assert ("step:ASSY-1", "serial:KIT0001", "PRODUCED") in links
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["KIT0002", "P-BAR-1", "H70001", "PSH-1", "NOTHING"],
+    ids=["another-customers", "never-shipped", "a-supplier-code", "a-shipment", "unknown"],
+)
+def test_what_was_not_shipped_to_the_caller_is_not_found(plant: Plant, code: str) -> None:
+    assert plant.ask("hosp-at-plant", "KIT0003").status_code == 200  # control
+    response = plant.ask("hosp-at-plant", code)
+    assert response.status_code == 404, response.text
+    assert code in response.json()["message"]
+
+
+def test_without_the_policy_the_hop_is_refused(plant: Plant) -> None:
+    policy(plant.client, plant.admin, PLANT, "HOSP", share_upstream=False, reshare=False)
+    response = plant.ask("hosp-at-plant", "KIT0001")
+    assert response.status_code == 403
+    assert "not shared" in response.json()["message"]
+
+
+@pytest.mark.parametrize("username", ["ana", "otto", "acme-at-plant"])
+def test_only_customers_trace_upstream_from_what_they_received(plant: Plant, username: str) -> None:
+    assert plant.ask("hosp-at-plant", "KIT0001").status_code == 200  # control
+    assert plant.ask(username, "KIT0001").status_code == 403
+
+
+def test_a_supplier_traces_its_own_lot_downstream(plant: Plant) -> None:
+    body = ok(plant.ask("acme-at-plant", "H70001", direction="down"))
+    assert ids(body) == {
+        "supplier_lot:ACME/H70001",
+        "lot:P-BAR-1",
+        "serial:KIT0001",
+        "serial:KIT0002",
+    }
+    assert plant.ask("acme-at-plant", "C-5", direction="down").status_code == 404
+    assert plant.ask("hosp-at-plant", "KIT0001", direction="down").status_code == 403
+
+
+def test_a_request_that_comes_back_is_a_loop(plant: Plant) -> None:
+    response = plant.ask("hosp-at-plant", "KIT0001", **{"X-Tracegraph-Visited": "hosp-1,plant-1"})
+    assert response.status_code == 409
+    assert "loop" in response.json()["message"]
+    control = plant.ask("hosp-at-plant", "KIT0001", **{"X-Tracegraph-Visited": "hosp-1"})
+    assert control.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status"),
+    [
+        ("X-Tracegraph-Hops", "-1", 422),
+        ("X-Tracegraph-Hops", "11", 422),
+        ("X-Tracegraph-Hops", "many", 422),
+        ("X-Tracegraph-Visited", "a b", 400),
+    ],
+)
+def test_malformed_federation_headers_are_refused(
+    plant: Plant, header: str, value: str, status: int
+) -> None:
+    assert plant.ask("hosp-at-plant", "KIT0001", **{header: value}).status_code == status
+
+
+def test_a_reshared_answer_carries_a_stub_for_a_partner_that_is_down(plant: Plant) -> None:
+    register_dead_acme(plant)
+    body = ok(plant.ask("hosp-at-plant", "KIT0001", **{"X-Tracegraph-Hops": "2"}))
+    stub = next(n for n in body["nodes"] if n["kind"] == "stub")
+    assert stub["id"] == "stub:ACME/H70001"
+    assert stub["attrs"]["status"] == "unreachable"
+    assert [(b["partner"], b["status"]) for b in body["branches"]] == [("ACME", "unreachable")]
+    assert "serial:KIT0001" in ids(body)
+    # Our partner's address stays ours: the customer is told the status, not our message.
+    assert "127.0.0.1" not in json.dumps(body)
+    assert stub["attrs"]["message"] == body["branches"][0]["message"] == "partner unavailable"
+
+
+def test_without_hops_left_a_reshared_answer_stops_at_the_supplier_lot(plant: Plant) -> None:
+    register_dead_acme(plant)
+    body = ok(plant.ask("hosp-at-plant", "KIT0001"))
+    assert [(b["partner"], b["status"]) for b in body["branches"]] == [("ACME", "hop_limit")]
+
+
+def test_without_resharing_our_partners_are_not_asked(plant: Plant) -> None:
+    register_dead_acme(plant)
+    policy(plant.client, plant.admin, PLANT, "HOSP", reshare=False)
+    body = ok(plant.ask("hosp-at-plant", "KIT0001", **{"X-Tracegraph-Hops": "2"}))
+    assert body["branches"] == []
+    assert not any(n["kind"] == "stub" for n in body["nodes"])
+
+
+# The partner registry
+
+
+def test_the_partner_key_is_stored_but_never_shown(
+    plant: Plant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tracegraph.audit")
+    body = {"company": "ACME", "base_url": "https://acme.example/", "api_key": SECRET}
+    put = plant.client.put("/api/v1/admin/partners", json=body, headers=plant.admin)
+    listing = plant.client.get("/api/v1/admin/partners", headers=plant.admin)
+    assert ok(put)["api_key"] == "tgk_0011223344556677_****"
+    assert ok(listing) == [
+        {
+            "company": "ACME",
+            "base_url": "https://acme.example",
+            "api_key": "tgk_0011223344556677_****",
+            "timeout_s": 5.0,
+            "cache_ttl_s": 300,
+            "created_at": ok(put)["created_at"],
+        }
+    ]
+    assert "do-not-show-this" not in put.text + listing.text + caplog.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "named"),
+    [
+        ({"company": "NOBODY", "base_url": "http://x", "api_key": "k"}, 400, "NOBODY"),
+        ({"company": "ACME", "base_url": "file:///etc", "api_key": "k"}, 400, "base_url"),
+        ({"company": "ACME", "base_url": "http://x", "api_key": "k", "timeout_s": 0}, 422, ""),
+        ({"company": "ACME", "base_url": "http://x"}, 422, "api_key"),
+    ],
+)
+def test_bad_partners_are_refused_and_nothing_is_stored(
+    plant: Plant, body: dict[str, Any], status: int, named: str
+) -> None:
+    response = plant.client.put("/api/v1/admin/partners", json=body, headers=plant.admin)
+    assert response.status_code == status
+    assert named in response.text
+    assert ok(plant.client.get("/api/v1/admin/partners", headers=plant.admin)) == []
+
+
+def test_removing_a_partner(plant: Plant) -> None:
+    register_dead_acme(plant)
+    assert ok(plant.client.delete("/api/v1/admin/partners/ACME", headers=plant.admin)) == {
+        "company": "ACME",
+        "status": "removed",
+    }
+    assert plant.client.delete("/api/v1/admin/partners/ACME", headers=plant.admin).status_code == (
+        404
+    )
+
+
+@pytest.mark.parametrize("username", ["ana", "otto", "hosp-at-plant"])
+def test_only_admins_manage_partners(plant: Plant, username: str) -> None:
+    body = {"company": "ACME", "base_url": "http://x", "api_key": SECRET}
+    headers = plant.key(username)
+    assert plant.client.get("/api/v1/admin/partners", headers=headers).status_code == 403
+    assert plant.client.put("/api/v1/admin/partners", json=body, headers=headers).status_code == (
+        403
+    )
+    assert plant.client.delete("/api/v1/admin/partners/ACME", headers=headers).status_code == 403
+    assert ok(plant.client.get("/api/v1/admin/partners", headers=plant.admin)) == []
+
+
+# Federated traces at this instance
+
+
+FEDERATED = """
+query($id: ID!) {
+  federatedTrace(id: $id, direction: UP) {
+    root
+    nodes { id kind source depth share stale properties }
+    links { type sourceId targetId source }
+    branches { partner code attach status message }
+    stubs { id source properties }
+  }
+}
+"""
+
+
+def gql(plant: Plant, username: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = plant.client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=plant.key(username)
+    )
+    body: dict[str, Any] = ok(response)
+    return body
+
+
+def test_an_analysts_federated_trace_comes_back_with_a_stub_for_a_partner_that_is_down(
+    plant: Plant,
+) -> None:
+    register_dead_acme(plant)
+    found = gql(plant, "ana", FEDERATED, id="serial:KIT0001")["data"]["federatedTrace"]
+    nodes = {n["id"]: n for n in found["nodes"]}
+    assert nodes["serial:KIT0001"]["source"] == "PLANT"
+    assert nodes["step:ASSY-1"]["source"] == "PLANT"  # analysts see their own plant whole
+    assert [s["id"] for s in found["stubs"]] == ["stub:ACME/H70001"]
+    assert found["stubs"][0]["properties"]["status"] == "unreachable"
+    assert found["branches"] == [
+        {
+            "partner": "ACME",
+            "code": "H70001",
+            "attach": "supplier_lot:ACME/H70001",
+            "status": "unreachable",
+            "message": found["branches"][0]["message"],
+        }
+    ]
+    assert {"type": "SUPPLIED_AS", "sourceId": "stub:ACME/H70001"}.items() <= next(
+        link for link in found["links"] if link["type"] == "SUPPLIED_AS"
+    ).items()
+    # CASECO is no partner: its lot stays a plain leaf.
+    assert not any("CASECO" in s["id"] for s in found["stubs"])
+
+
+def test_a_federated_trace_of_an_unknown_item_is_null(plant: Plant) -> None:
+    assert gql(plant, "ana", FEDERATED, id="serial:NOPE")["data"]["federatedTrace"] is None
+
+
+@pytest.mark.parametrize("username", ["otto", "hosp-at-plant", "acme-at-plant"])
+def test_federated_traces_are_for_analysts(plant: Plant, username: str) -> None:
+    body = gql(plant, username, FEDERATED, id="serial:KIT0001")
+    assert body["data"]["federatedTrace"] is None
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    response = plant.client.get(
+        "/api/v1/federated-trace", params={"id": "serial:KIT0001"}, headers=plant.key(username)
+    )
+    assert response.status_code == 403
+
+
+def test_the_rest_federated_trace_is_the_same_answer(plant: Plant) -> None:
+    register_dead_acme(plant)
+    body = ok(
+        plant.client.get(
+            "/api/v1/federated-trace",
+            params={"id": "serial:KIT0001", "direction": "up"},
+            headers=plant.key("ana"),
+        )
+    )
+    assert body["root"] == "serial:KIT0001"
+    assert [b["status"] for b in body["branches"]] == ["unreachable"]
+    assert "supplier_lot:CASECO/C-5" in ids(body)

@@ -1,0 +1,375 @@
+"""The federation service with a fake partner client: merging, caching and every way a hop fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.models import Company, Partner
+from api.federation.client import PartnerError
+from api.federation.models import FederatedTrace
+from api.federation.service import FederationService, checked_visited
+from graph.errors import BadRequest, NotFound
+from graph.store import EdgeView
+from graph.trace import Trace, TraceNode
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+KEY = "tgk_feedfacecafebeef_the-secret"
+
+
+class FakeClient:
+    """Answers per (partner, code) from a table; records every question."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], Callable[[], Any]] = {}
+        self.calls: list[tuple[str, str, str, int, list[str]]] = []
+
+    def fetch(
+        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+    ) -> Any:
+        self.calls.append((partner.company, code, direction, hops, list(visited)))
+        return self.answers[(partner.company, code)]()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def fails(status: Any, message: str) -> Callable[[], Any]:
+    def raise_it() -> Any:
+        raise PartnerError(status, message)
+
+    return raise_it
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Iterator[EmbeddedAccountStore]:
+    store = EmbeddedAccountStore(tmp_path / "accounts.db")
+    for company, kind in (("ACME", "supplier"), ("BOLT", "supplier"), ("ORE", "supplier")):
+        store.put_company(Company(company, company, kind, created_at="t"))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def client() -> FakeClient:
+    return FakeClient()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock) -> FederationService:
+    built = FederationService(accounts, client, instance="plant-1", company="PLANT", clock=clock)
+    built.put_partner("ACME", "http://127.0.0.1:9", KEY, timeout_s=1, cache_ttl_s=60)
+    return built
+
+
+def edge(src: str, dst: str, kind: str) -> EdgeView:
+    return EdgeView(src, dst, kind, Decimal(1), 1.0, None, "2026-01-01T00:00:00.000000Z", "e1")
+
+
+def plant_trace() -> Trace:
+    """serial:S1 <- lot:L1 <- supplier_lot:ACME/H1 (half) and supplier_lot:ZED/Z1 (half)."""
+    nodes = [
+        TraceNode("serial:S1", "serial", 0, {"key": "S1"}, share=1.0),
+        TraceNode("lot:L1", "lot", 1, {"key": "L1"}, share=1.0),
+        TraceNode(
+            "supplier_lot:ACME/H1",
+            "supplier_lot",
+            2,
+            {"key": "ACME/H1", "supplier": "ACME", "supplier_lot": "H1"},
+            share=0.5,
+        ),
+        TraceNode(
+            "supplier_lot:ZED/Z1",
+            "supplier_lot",
+            2,
+            {"key": "ZED/Z1", "supplier": "ZED", "supplier_lot": "Z1"},
+            share=0.5,
+        ),
+    ]
+    edges = [
+        edge("lot:L1", "serial:S1", "SERIALIZED_AS"),
+        edge("supplier_lot:ACME/H1", "lot:L1", "RECEIVED_AS"),
+        edge("supplier_lot:ZED/Z1", "lot:L1", "RECEIVED_AS"),
+    ]
+    return Trace("serial:S1", "up", nodes, edges)
+
+
+def acme_answer(**extra: Any) -> dict[str, Any]:
+    """What ACME says about the lot H1 it shipped: H1 <- RAW-1 (all of it)."""
+    answer: dict[str, Any] = {
+        "root": "lot:H1",
+        "direction": "up",
+        "nodes": [
+            {"id": "lot:H1", "kind": "lot", "depth": 0, "share": 1.0, "attrs": {"key": "H1"}},
+            {"id": "lot:RAW-1", "kind": "lot", "depth": 1, "share": 0.8, "attrs": {"qty": "5"}},
+        ],
+        "edges": [{"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}],
+        "branches": [],
+    }
+    answer.update(extra)
+    return answer
+
+
+def federate(service: FederationService, hops: int = 3) -> FederatedTrace:
+    return service.federate(plant_trace(), source="PLANT", hops=hops, visited=["cust-1"])
+
+
+def by_id(found: FederatedTrace) -> dict[str, Any]:
+    return {n.id: n for n in found.nodes}
+
+
+def test_a_partners_answer_is_merged_under_qualified_ids(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    found = federate(service)
+    nodes = by_id(found)
+    assert nodes["serial:S1"].source == "PLANT"
+    raw = nodes["ACME:lot:RAW-1"]
+    assert (raw.source, raw.kind, raw.attrs, raw.stale) == ("ACME", "lot", {"qty": "5"}, False)
+    # Depth continues below our supplier lot; ACME's share is scaled by that lot's own share.
+    assert raw.depth == 2 + 1 + 1
+    assert raw.share == pytest.approx(0.4)
+    links = {(e.src, e.dst, e.type) for e in found.edges}
+    assert ("ACME:lot:H1", "supplier_lot:ACME/H1", "SUPPLIED_AS") in links
+    assert ("ACME:lot:RAW-1", "ACME:lot:H1", "PROCESSED_INTO") in links
+    assert [(b.partner, b.code, b.status) for b in found.branches] == [("ACME", "H1", "ok")]
+
+
+def test_only_supplier_lots_of_registered_partners_are_asked(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    found = federate(service)
+    assert [c[:2] for c in client.calls] == [("ACME", "H1")]
+    assert not any(n.id.startswith("ZED:") for n in found.nodes)
+
+
+def test_the_partner_is_asked_with_one_hop_less_and_the_visited_list(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    federate(service, hops=3)
+    assert client.calls == [("ACME", "H1", "up", 2, ["cust-1"])]
+
+
+def test_without_hops_left_the_partner_is_not_asked(
+    service: FederationService, client: FakeClient
+) -> None:
+    found = federate(service, hops=0)
+    assert client.calls == []
+    stub = by_id(found)["stub:ACME/H1"]
+    assert stub.attrs["status"] == "hop_limit"
+
+
+def test_an_answer_within_its_time_to_live_comes_from_the_cache(
+    service: FederationService, client: FakeClient, clock: Clock
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    first = federate(service)
+    clock.now = T0 + timedelta(seconds=30)
+    second = federate(service)
+    assert len(client.calls) == 1
+    assert second.branches[0].status == "cached"
+    assert second.branches[0].fetched_at == first.branches[0].fetched_at
+    assert by_id(second)["ACME:lot:RAW-1"].fetched_at == first.branches[0].fetched_at
+
+
+def test_after_its_time_to_live_the_partner_is_asked_again(
+    service: FederationService, client: FakeClient, clock: Clock
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    federate(service)
+    clock.now = T0 + timedelta(seconds=61)
+    assert federate(service).branches[0].status == "ok"
+    assert len(client.calls) == 2
+
+
+@pytest.mark.parametrize("status", ["unreachable", "refused", "not_found", "loop", "error"])
+def test_a_failed_hop_is_a_stub_and_the_rest_comes_back(
+    service: FederationService, client: FakeClient, status: str
+) -> None:
+    client.answers[("ACME", "H1")] = fails(status, "it went wrong")
+    found = federate(service)
+    nodes = by_id(found)
+    assert {"serial:S1", "lot:L1", "supplier_lot:ACME/H1", "supplier_lot:ZED/Z1"} <= set(nodes)
+    stub = nodes["stub:ACME/H1"]
+    assert (stub.kind, stub.source) == ("stub", "ACME")
+    assert stub.attrs["status"] == status
+    assert stub.attrs["message"] == "it went wrong"
+    assert ("stub:ACME/H1", "supplier_lot:ACME/H1") in {(e.src, e.dst) for e in found.edges}
+    assert found.stubs == [stub]
+    assert found.branches[0].status == status
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not an object",
+        {"root": "lot:H1", "direction": "up", "nodes": []},
+        acme_answer(root="lot:ELSEWHERE"),
+        acme_answer(nodes=[{"id": "lot:H1", "kind": "Robert'); DROP", "depth": 0}]),
+        acme_answer(direction="sideways"),
+    ],
+    ids=["not-an-object", "no-nodes", "root-not-a-node", "bad-kind", "bad-direction"],
+)
+def test_an_answer_that_is_not_a_trace_is_an_error_stub(
+    service: FederationService, client: FakeClient, garbage: Any
+) -> None:
+    client.answers[("ACME", "H1")] = lambda: garbage
+    found = federate(service)
+    assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
+    assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_edges_of_an_answer_that_point_nowhere_are_dropped(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = lambda: acme_answer(
+        edges=[{"from": "lot:GHOST", "to": "lot:H1", "type": "SPLIT_INTO"}]
+    )
+    found = federate(service)
+    assert "ACME:lot:GHOST" not in {e.src for e in found.edges}
+
+
+def test_when_the_partner_is_down_the_cached_answer_stands_in_marked_stale(
+    service: FederationService, client: FakeClient, clock: Clock
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    first = federate(service)
+    clock.now = T0 + timedelta(hours=5)
+    client.answers[("ACME", "H1")] = fails("unreachable", "no answer within 1 s")
+    found = federate(service)
+    raw = by_id(found)["ACME:lot:RAW-1"]
+    assert raw.stale is True
+    assert raw.fetched_at == first.branches[0].fetched_at
+    assert found.branches[0].status == "stale"
+    assert "no answer within 1 s" in found.branches[0].message
+    assert found.stubs == []
+
+
+def test_a_refusal_drops_the_cached_answer_instead_of_showing_it(
+    service: FederationService, client: FakeClient, clock: Clock
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    federate(service)
+    clock.now = T0 + timedelta(hours=5)
+    client.answers[("ACME", "H1")] = fails("refused", "not shared with you")
+    refused = federate(service)
+    assert refused.branches[0].status == "refused"
+    assert not any(n.id.startswith("ACME:") for n in refused.nodes)
+    # The partner is down later: the refused answer is gone, so there is nothing stale to show.
+    client.answers[("ACME", "H1")] = fails("unreachable", "down")
+    assert federate(service).branches[0].status == "unreachable"
+
+
+def test_branches_and_stubs_of_the_partner_are_qualified_too(
+    service: FederationService, client: FakeClient
+) -> None:
+    nested = acme_answer()
+    nested["nodes"].append(
+        {
+            "id": "stub:ORE/O1",
+            "kind": "stub",
+            "depth": 2,
+            "source": "ORE",
+            "attrs": {"status": "unreachable"},
+        }
+    )
+    nested["branches"] = [
+        {
+            "partner": "ORE",
+            "code": "O1",
+            "attach": "supplier_lot:ORE/O1",
+            "status": "unreachable",
+            "message": "down",
+            "at": "2026-03-01T11:00:00.000000Z",
+        }
+    ]
+    client.answers[("ACME", "H1")] = lambda: nested
+    found = federate(service)
+    stub = by_id(found)["ACME:stub:ORE/O1"]
+    assert stub.source == "ORE"
+    assert [(b.partner, b.attach, b.status) for b in found.branches] == [
+        ("ACME", "supplier_lot:ACME/H1", "ok"),
+        ("ORE", "ACME:supplier_lot:ORE/O1", "unreachable"),
+    ]
+
+
+def test_a_downstream_trace_is_not_federated(
+    service: FederationService, client: FakeClient
+) -> None:
+    down = Trace("supplier_lot:ACME/H1", "down", plant_trace().nodes, plant_trace().edges)
+    found = service.federate(down, source="PLANT", hops=3, visited=[])
+    assert client.calls == []
+    assert found.branches == []
+
+
+# The registry
+
+
+def test_a_partner_must_be_a_registered_company(service: FederationService) -> None:
+    with pytest.raises(BadRequest, match="register it first"):
+        service.put_partner("NOBODY", "http://127.0.0.1:9", KEY)
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "timeout", "ttl", "field"),
+    [
+        ("ftp://acme", KEY, 1.0, 0, "base_url"),
+        ("http://", KEY, 1.0, 0, "base_url"),
+        ("http://acme?x=1", KEY, 1.0, 0, "base_url"),
+        ("http://acme", "", 1.0, 0, "api_key"),
+        ("http://acme", "two words", 1.0, 0, "api_key"),
+        ("http://acme", KEY, 0.0, 0, "timeout_s"),
+        ("http://acme", KEY, 500.0, 0, "timeout_s"),
+        ("http://acme", KEY, 1.0, -1, "cache_ttl_s"),
+    ],
+)
+def test_bad_partner_settings_are_refused_by_name(
+    service: FederationService, url: str, key: str, timeout: float, ttl: int, field: str
+) -> None:
+    with pytest.raises(BadRequest, match=field):
+        service.put_partner("BOLT", url, key, timeout_s=timeout, cache_ttl_s=ttl)
+    assert [p.company for p in service.partners()] == ["ACME"]
+
+
+def test_updating_a_partner_keeps_when_it_was_registered(
+    service: FederationService, clock: Clock
+) -> None:
+    registered = service.partners()[0].created_at
+    clock.now = T0 + timedelta(days=1)
+    changed = service.put_partner("ACME", "https://acme.example/", KEY, timeout_s=3)
+    assert (changed.created_at, changed.base_url) == (registered, "https://acme.example")
+
+
+def test_removing_an_unknown_partner_is_not_found(service: FederationService) -> None:
+    with pytest.raises(NotFound):
+        service.remove_partner("BOLT")
+
+
+@pytest.mark.parametrize("raw", ["a,b c", ",".join(["x"] * 17), "x" * 65, "semi;colon"])
+def test_a_malformed_visited_list_is_refused(raw: str) -> None:
+    with pytest.raises(BadRequest, match="visited"):
+        checked_visited(raw)
+
+
+def test_a_visited_list_is_read_in_order() -> None:
+    assert checked_visited(" a-1, b.2 ,,c_3") == ["a-1", "b.2", "c_3"]
+    assert checked_visited(None) == []
