@@ -16,7 +16,7 @@ from typing import Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
-from graph.epcis import document as epcis_document
+from graph.epcis_export import EpcisExporter
 from graph.errors import BadRequest, NotFound
 from graph.ids import gid
 from graph.recall import (
@@ -223,9 +223,7 @@ class RecallService:
     def epcis(self, case_id: str) -> dict[str, Any]:
         """Return the events behind the case's scope as an EPCIS 2.0 JSON-LD document."""
         scope = self.scope(case_id)
-        logged = self._store.logged(sorted({edge.event for edge in scope.edges}))
-        ordered = sorted(logged.values(), key=lambda e: e.seq)
-        return epcis_document((json.loads(e.payload) for e in ordered), _now())
+        return EpcisExporter(self._store).events_document({edge.event for edge in scope.edges})
 
     def report_html(self, case_id: str) -> str:
         """Return a printable report of the case with a picture of its scope's genealogy."""

@@ -1,154 +1,364 @@
 """EPCIS 2.0 JSON-LD for our events: what a partner's system or a regulator can read.
 
-Items get URIs in our own namespace (`urn:tracegraph:lot:L-1`), since lots and serials need not
-carry GS1 keys. Material changes become TransformationEvents (inputs and outputs with
-quantities), receiving and shipping ObjectEvents with business steps, statuses ObjectEvents
-with a disposition.
+Each of our events becomes at most one EPCIS event (docs/epcis.md has the tables):
+receive -> ObjectEvent ADD `receiving`; serialize -> ObjectEvent ADD `commissioning` with the lot
+in the ILMD; split, merge, mix and process -> TransformationEvent; ship -> ObjectEvent OBSERVE
+`shipping`; status -> ObjectEvent OBSERVE with a CBV disposition. Items are
+`urn:tracegraph:lot:...` URNs, or GS1 Digital Link URIs for parts that have a GTIN. What EPCIS has
+no field for (part numbers, steps, operations, actors) travels in `tg:` extension fields, so our
+own import rebuilds the same events from a document we wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
-CBV = "https://ref.gs1.org/cbv"
+from graph.epcis_ids import digital_link, uri
+
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+TG = "https://tracegraph.dev/epcis/"
+CONTEXTS: list[Any] = [CONTEXT, {"tg": TG}]
+SCHEMA_VERSION = "2.0"
+LOT_NUMBER = "cbvmda:lotNumber"
+# Our statuses as CBV 2.0 dispositions, and back.
 DISPOSITIONS = {
     "released": "active",
     "quarantined": "non_sellable_other",
     "recalled": "recalled",
     "scrapped": "destroyed",
 }
+# Units as UN/CEFACT Recommendation 20 codes, the `uom` EPCIS quantities take. A count ("ea")
+# has no uom: EPCIS reads a bare quantity as a number of instances.
+UOM = {
+    "kg": "KGM",
+    "g": "GRM",
+    "mg": "MGM",
+    "t": "TNE",
+    "l": "LTR",
+    "ml": "MLT",
+    "m": "MTR",
+    "cm": "CMT",
+    "mm": "MMT",
+    "m2": "MTK",
+    "m3": "MTQ",
+}
+# Operations that are CBV business steps; other operations are named by a URN of ours.
+OPERATION_STEPS = {
+    "assemble": "assembling",
+    "pack": "packing",
+    "inspect": "inspecting",
+    "repair": "repairing",
+    "repack": "repackaging",
+    "sample": "sampling",
+}
+
+# Process fields EPCIS has no place for, carried as extensions (the operator only for people).
+PROCESS_EXTENSIONS = {
+    "work_order": "tg:workOrder",
+    "started_at": "tg:startedAt",
+    "finished_at": "tg:finishedAt",
+    "params": "tg:params",
+}
 
 
-def uri(kind: str, key: str) -> str:
-    """Return the URI of one of our items."""
-    return f"urn:tracegraph:{kind}:{key}"
+@dataclass(frozen=True, slots=True)
+class EpcisView:
+    """What the reader of a document may see.
+
+    `items`: the lots and serials (global ids) it may see, None for all; `customers` and
+    `suppliers`: those parties' identities; `people`: actors and operators; `plant`: sites,
+    steps, equipment, operations, work orders, parameters and free-text reasons and notes.
+    """
+
+    items: frozenset[str] | None = None
+    customers: bool = True
+    suppliers: bool = True
+    people: bool = True
+    plant: bool = True
+
+    def sees(self, gid: str) -> bool:
+        return self.items is None or gid in self.items
 
 
-def _qty(kind: str, key: str, qty: str | None, unit: str | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"epcClass": uri(kind, key), "quantity": float(qty or 1)}
-    if unit and unit != "ea":
-        entry["uom"] = unit
-    return entry
+FULL_VIEW = EpcisView()
+PartGtin = Callable[[str], str | None]
 
 
-def _ref(item: dict[str, Any]) -> tuple[str, str]:
-    return ("lot", item["lot"]) if "lot" in item else ("serial", item["serial"])
+def no_gtin(part: str) -> str | None:
+    """Say no part has a GTIN (until parts are registered with theirs)."""
+    return None
 
 
-def _base(event: dict[str, Any], kind: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": kind,
-        "eventTime": event["occurred_at"],
-        "eventTimeZoneOffset": _offset(event["occurred_at"]),
-        "eventID": uri("event", event["event_id"]),
+@dataclass(frozen=True, slots=True)
+class _Item:
+    gid: str
+    qty: Decimal | None = None
+    unit: str | None = None
+    part: str | None = None
+
+
+class EpcisWriter:
+    """Map our stored events to EPCIS events, as one view sees them."""
+
+    def __init__(
+        self,
+        view: EpcisView = FULL_VIEW,
+        *,
+        parts: Mapping[str, str] | None = None,
+        gtin_of: PartGtin = no_gtin,
+        consumed: Mapping[tuple[str, str], Decimal] | None = None,
+    ) -> None:
+        self._view = view
+        self._parts = parts or {}  # gid -> part, for GS1 identity of existing items
+        self._gtin_of = gtin_of
+        self._consumed = consumed or {}  # (event_id, input gid) -> quantity taken
+
+    # -- identifiers ---------------------------------------------------------------------------
+
+    def item_uri(self, gid: str, part: str | None = None) -> str:
+        """Return the URI of a lot or serial: Digital Link when its part has a GTIN."""
+        kind, key = gid.split(":", 1)
+        gtin = (
+            self._gtin_of(part or self._parts.get(gid, "")) if kind in ("lot", "serial") else None
+        )
+        if gtin is None:
+            return uri(kind, key)
+        return digital_link(gtin, lot=key) if kind == "lot" else digital_link(gtin, serial=key)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def event(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Map one stored event; None if it has no EPCIS form or nothing of it is visible."""
+        kind = event["type"]
+        mapper = self._MAPPERS.get(kind)
+        if mapper is None:
+            return None
+        body = mapper(self, event)
+        if body is None:
+            return None
+        return {"type": body.pop("type")} | self._envelope(event) | body
+
+    def _envelope(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "eventTime": event["occurred_at"],
+            "eventTimeZoneOffset": _offset(event["occurred_at"]),
+            "eventID": uri("event", event["event_id"]),
+            "tg:type": event["type"],
+        }
+        if self._view.people and event.get("actor"):
+            body["tg:actor"] = event["actor"]
+        if self._view.plant and event.get("note"):
+            body["tg:note"] = event["note"]
+        if self._view.plant and event.get("site"):
+            body["bizLocation"] = {"id": uri("site", event["site"])}
+            body["readPoint"] = {"id": uri("site", event["site"])}
+        return body
+
+    def _receive(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        lot = _Item(f"lot:{event['lot']}", Decimal(event["qty"]), event.get("unit"), event["part"])
+        if not self._view.sees(lot.gid):
+            return None
+        body: dict[str, Any] = {
+            "type": "ObjectEvent",
+            "action": "ADD",
+            "bizStep": "receiving",
+            "quantityList": [self._quantity(lot)],
+            "ilmd": {"tg:part": event["part"], "tg:supplierLot": event["supplier_lot"]},
+        }
+        if self._view.suppliers:
+            source = uri("company", event["supplier"])
+            body["sourceList"] = [{"type": "owning_party", "source": source}]
+        return body | self._units([lot])
+
+    def _serialize(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        lot = f"lot:{event['lot']}"
+        serials = [s for s in event["serials"] if self._view.sees(f"serial:{s}")]
+        if not serials or not self._view.sees(lot):
+            return None
+        part = self._parts.get(lot)
+        return {
+            "type": "ObjectEvent",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "disposition": "active",
+            "epcList": [self.item_uri(f"serial:{s}", part) for s in serials],
+            "ilmd": {LOT_NUMBER: event["lot"]},
+        }
+
+    def _split(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        total = sum((Decimal(c["qty"]) for c in event["into"]), start=Decimal(0))
+        source = _Item(f"lot:{event['lot']}", total)
+        children = [_Item(f"lot:{c['lot']}", Decimal(c["qty"])) for c in event["into"]]
+        return self._transformation(event, [source], children)
+
+    def _merge(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        sources = [_Item(f"lot:{s['lot']}", Decimal(s["qty"])) for s in event["from"]]
+        total = sum((s.qty or Decimal(0) for s in sources), start=Decimal(0))
+        into = event["into"]
+        made = _Item(f"lot:{into['lot']}", total, part=into.get("part"))
+        return self._transformation(event, sources, [made])
+
+    def _process(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        inputs = [self._input(event["event_id"], i) for i in event.get("inputs", [])]
+        outputs = [
+            _Item(
+                f"lot:{o['lot']}" if "lot" in o else f"serial:{o['serial']}",
+                Decimal(o["qty"]) if "qty" in o else None,
+                o.get("unit"),
+                o["part"],
+            )
+            for o in event.get("outputs", [])
+        ]
+        body = self._transformation(event, inputs, outputs)
+        if body is None:
+            return None
+        operation = event["operation"]
+        body["bizStep"] = OPERATION_STEPS.get(operation) or uri("operation", operation)
+        body["transformationID"] = uri("step", event["step"])
+        if not self._view.plant:
+            body.pop("bizStep")
+            return body
+        body["tg:step"] = event["step"]
+        body["tg:operation"] = operation
+        if event.get("equipment"):
+            body["readPoint"] = {"id": uri("equipment", event["equipment"])}
+            body["tg:equipment"] = event["equipment"]
+        for name, field in PROCESS_EXTENSIONS.items():
+            if event.get(name) is not None:
+                body[field] = event[name]
+        if self._view.people and event.get("operator"):
+            body["tg:operator"] = event["operator"]
+        return body
+
+    def _input(self, event_id: str, entry: Mapping[str, Any]) -> _Item:
+        if "serial" in entry:
+            return _Item(f"serial:{entry['serial']}")
+        gid = f"lot:{entry['lot']}"
+        qty = Decimal(entry["qty"]) if "qty" in entry else self._consumed.get((event_id, gid))
+        return _Item(gid, qty)
+
+    def _transformation(
+        self, event: Mapping[str, Any], inputs: list[_Item], outputs: list[_Item]
+    ) -> dict[str, Any] | None:
+        seen_in = [i for i in inputs if self._view.sees(i.gid)]
+        seen_out = [o for o in outputs if self._view.sees(o.gid)]
+        if not seen_in and not seen_out:
+            return None
+        body: dict[str, Any] = {"type": "TransformationEvent"}
+        for side, items in (("input", seen_in), ("output", seen_out)):
+            serials = [self.item_uri(i.gid, i.part) for i in items if i.gid.startswith("serial:")]
+            lots = [self._quantity(i) for i in items if i.gid.startswith("lot:")]
+            if serials:
+                body[f"{side}EPCList"] = serials
+            if lots:
+                body[f"{side}QuantityList"] = lots
+        body["transformationID"] = uri("transformation", event["event_id"])
+        parts = {self.item_uri(o.gid, o.part): o.part for o in seen_out if o.part is not None}
+        if parts:
+            body["tg:parts"] = parts
+        return body | self._units(seen_out)
+
+    def _ship(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        items = [
+            _Item(f"lot:{i['lot']}", Decimal(i["qty"]))
+            if "lot" in i
+            else _Item(f"serial:{i['serial']}")
+            for i in event["items"]
+        ]
+        seen = [i for i in items if self._view.sees(i.gid)]
+        if not seen:
+            return None
+        body: dict[str, Any] = {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "disposition": "in_transit",
+        }
+        if serials := [self.item_uri(i.gid) for i in seen if i.gid.startswith("serial:")]:
+            body["epcList"] = serials
+        if lots := [self._quantity(i) for i in seen if i.gid.startswith("lot:")]:
+            body["quantityList"] = lots
+        shipment = uri("shipment", event["shipment"])
+        body["bizTransactionList"] = [{"type": "desadv", "bizTransaction": shipment}]
+        if self._view.customers:
+            customer = uri("company", event["customer"])
+            body["destinationList"] = [{"type": "owning_party", "destination": customer}]
+        return body
+
+    def _status(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        target = event["target"]
+        gid = f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
+        if not self._view.sees(gid):
+            return None
+        body: dict[str, Any] = {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "disposition": DISPOSITIONS[event["status"]],
+            "tg:status": event["status"],
+        }
+        if gid.startswith("serial:"):
+            body["epcList"] = [self.item_uri(gid)]
+        else:
+            body["quantityList"] = [{"epcClass": self.item_uri(gid)}]
+        if self._view.plant:
+            body["tg:reason"] = event["reason"]
+        return body
+
+    # -- quantities ----------------------------------------------------------------------------
+
+    def _quantity(self, item: _Item) -> dict[str, Any]:
+        entry: dict[str, Any] = {"epcClass": self.item_uri(item.gid, item.part)}
+        if item.qty is not None:
+            entry["quantity"] = _number(item.qty)
+        if item.unit in UOM:
+            entry["uom"] = UOM[item.unit]
+        return entry
+
+    def _units(self, items: Iterable[_Item]) -> dict[str, Any]:
+        """Name units that have no UN/CEFACT code here, in an extension keyed by item URI."""
+        odd = {
+            self.item_uri(i.gid, i.part): i.unit
+            for i in items
+            if i.unit is not None and i.unit != "ea" and i.unit not in UOM
+        }
+        return {"tg:units": odd} if odd else {}
+
+    _MAPPERS: Mapping[str, Callable[[EpcisWriter, Mapping[str, Any]], dict[str, Any] | None]] = {
+        "receive": _receive,
+        "serialize": _serialize,
+        "split": _split,
+        "merge": _merge,
+        "mix": _merge,
+        "process": _process,
+        "ship": _ship,
+        "status": _status,
     }
-    if event.get("site"):
-        body["readPoint"] = {"id": uri("site", event["site"])}
-        body["bizLocation"] = {"id": uri("site", event["site"])}
-    return body
 
 
 def _offset(moment: str) -> str:
-    if moment.endswith("Z"):
+    if moment.endswith(("Z", "z")):
         return "+00:00"
     return moment[-6:]
 
 
-def _transformation(
-    event: dict[str, Any], inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]
+def _number(value: Decimal) -> int | float:
+    """Return a JSON number: an int when whole, so counts read as counts."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def document(
+    events: Iterable[Mapping[str, Any]], created: str, writer: EpcisWriter | None = None
 ) -> dict[str, Any]:
-    body = _base(event, "TransformationEvent")
-    lots_in = [q for q in inputs if "epcClass" in q]
-    lots_out = [q for q in outputs if "epcClass" in q]
-    if serials := [q["epc"] for q in inputs if "epc" in q]:
-        body["inputEPCList"] = serials
-    if lots_in:
-        body["inputQuantityList"] = lots_in
-    if serials := [q["epc"] for q in outputs if "epc" in q]:
-        body["outputEPCList"] = serials
-    if lots_out:
-        body["outputQuantityList"] = lots_out
-    body["transformationID"] = uri("transformation", event["event_id"])
-    return body
-
-
-def to_epcis(event: dict[str, Any]) -> dict[str, Any] | None:
-    """Map one of our events (as stored) to an EPCIS 2.0 event, or None if it has no EPCIS form."""
-    kind = event["type"]
-    if kind == "receive":
-        body = _base(event, "ObjectEvent")
-        body |= {
-            "action": "ADD",
-            "bizStep": "receiving",
-            "quantityList": [_qty("lot", event["lot"], event["qty"], event.get("unit"))],
-            "sourceList": [{"type": "owning_party", "source": uri("company", event["supplier"])}],
-            "ilmd": {"supplierLot": event["supplier_lot"], "part": event["part"]},
-        }
-        return body
-    if kind == "split":
-        outputs = [_qty("lot", c["lot"], c["qty"]) for c in event["into"]]
-        total = sum(float(c["qty"]) for c in event["into"])
-        return _transformation(
-            event, [{"epcClass": uri("lot", event["lot"]), "quantity": total}], outputs
-        )
-    if kind in ("merge", "mix"):
-        inputs = [_qty("lot", s["lot"], s["qty"]) for s in event["from"]]
-        total = sum(float(s["qty"]) for s in event["from"])
-        return _transformation(
-            event, inputs, [{"epcClass": uri("lot", event["into"]["lot"]), "quantity": total}]
-        )
-    if kind == "process":
-        inputs = [
-            {"epc": uri("serial", i["serial"])}
-            if "serial" in i
-            else _qty("lot", i["lot"], i.get("qty"))
-            for i in event.get("inputs", [])
-        ]
-        outputs = [
-            {"epc": uri("serial", o["serial"])}
-            if "serial" in o
-            else _qty("lot", o["lot"], o["qty"], o.get("unit"))
-            for o in event.get("outputs", [])
-        ]
-        return _transformation(event, inputs, outputs)
-    if kind == "serialize":
-        outputs = [{"epc": uri("serial", s)} for s in event["serials"]]
-        return _transformation(
-            event, [_qty("lot", event["lot"], str(len(event["serials"])))], outputs
-        )
-    if kind == "ship":
-        body = _base(event, "ObjectEvent")
-        serials = [uri("serial", i["serial"]) for i in event["items"] if "serial" in i]
-        lots = [_qty("lot", i["lot"], i["qty"]) for i in event["items"] if "lot" in i]
-        body |= {"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit"}
-        if serials:
-            body["epcList"] = serials
-        if lots:
-            body["quantityList"] = lots
-        body["destinationList"] = [
-            {"type": "owning_party", "destination": uri("company", event["customer"])}
-        ]
-        return body
-    if kind == "status":
-        body = _base(event, "ObjectEvent")
-        target = _ref(event["target"])
-        body |= {"action": "OBSERVE", "disposition": DISPOSITIONS[event["status"]]}
-        body["epcList" if target[0] == "serial" else "quantityList"] = (
-            [uri(*target)] if target[0] == "serial" else [{"epcClass": uri(*target), "quantity": 0}]
-        )
-        return body
-    return None
-
-
-def document(events: Iterable[dict[str, Any]], created: str) -> dict[str, Any]:
     """Wrap events (as stored, in order) in an EPCIS 2.0 JSON-LD document."""
-    mapped = [m for m in (to_epcis(e) for e in events) if m is not None]
+    mapper = writer or EpcisWriter()
+    mapped = [m for m in (mapper.event(e) for e in events) if m is not None]
     return {
-        "@context": [CONTEXT],
+        "@context": CONTEXTS,
         "type": "EPCISDocument",
-        "schemaVersion": "2.0",
+        "schemaVersion": SCHEMA_VERSION,
         "creationDate": created,
         "epcisBody": {"eventList": mapped},
     }

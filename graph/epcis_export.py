@@ -1,0 +1,166 @@
+"""Export the events behind a trace as an EPCIS 2.0 document (graph.epcis maps each event)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, PartGtin, document, no_gtin
+from graph.store import GraphStore
+from graph.trace import Trace
+
+LOG_CHUNK = 5000
+
+
+class EpcisExporter:
+    """Build EPCIS documents from traces; callers decide (api.access) what the reader may see."""
+
+    def __init__(self, store: GraphStore, gtin_of: PartGtin = no_gtin) -> None:
+        self._store = store
+        self._gtin_of = gtin_of
+
+    def trace_document(
+        self, trace: Trace, view: EpcisView, *, closure: bool = False
+    ) -> dict[str, Any]:
+        """Return the events behind `trace` (its material links and its items' statuses).
+
+        With `closure`, also the events that made every input those events consume, back to
+        the receipts, so the document can be imported into an empty store on its own.
+        """
+        statused = frozenset(n.id for n in trace.nodes if "status" in n.attrs and view.sees(n.id))
+        return self.events_document(
+            {edge.event for edge in trace.edges}, statused, view, closure=closure
+        )
+
+    def events_document(
+        self,
+        event_ids: Iterable[str],
+        statused: frozenset[str] = frozenset(),
+        view: EpcisView = FULL_VIEW,
+        *,
+        closure: bool = False,
+    ) -> dict[str, Any]:
+        """Return the given events, and the status events of the items in `statused`."""
+        events = self._payloads(event_ids)
+        if closure:
+            events = self._closed(events)
+        if statused:
+            events |= self._status_events(statused)
+        ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
+        writer = EpcisWriter(
+            view,
+            parts=self._parts(ordered),
+            gtin_of=self._gtin_of,
+            consumed=self._consumed(ordered),
+        )
+        return document(ordered, datetime.now(UTC).isoformat(), writer)
+
+    def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        logged = self._store.logged(sorted(event_ids))
+        return {
+            eid: (stored.seq, json.loads(stored.payload))
+            for eid, stored in logged.items()
+            if stored.voided_by is None
+        }
+
+    def _closed(
+        self, events: dict[str, tuple[int, dict[str, Any]]]
+    ) -> dict[str, tuple[int, dict[str, Any]]]:
+        """Add, transitively, the events that created the items the events take from."""
+        closed = dict(events)
+        frontier = events
+        while frontier:
+            used = sorted({g for _, body in frontier.values() for g in _taken(body)})
+            makers = {
+                view.attrs["created_by"]
+                for view in self._store.nodes(used).values()
+                if view.attrs.get("created_by") and view.attrs["created_by"] not in closed
+            }
+            frontier = self._payloads(makers)
+            closed |= frontier
+        return closed
+
+    def _status_events(self, items: frozenset[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """Find the status events of `items` by reading the log (statuses make no links)."""
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
+        after = 0
+        while batch := self._store.events(after, LOG_CHUNK):
+            after = batch[-1].seq
+            for stored in batch:
+                if stored.type != "status" or stored.voided_by is not None:
+                    continue
+                body = json.loads(stored.payload)
+                if _ref(body["target"]) in items:
+                    found[stored.event_id] = (stored.seq, body)
+        return found
+
+    def _parts(self, events: list[dict[str, Any]]) -> dict[str, str]:
+        """Return the part of every lot and serial the events name, for GS1 identities."""
+        if self._gtin_of is no_gtin:
+            return {}
+        named = sorted({g for body in events for g in _named(body)})
+        return {
+            gid: str(view.attrs["part"])
+            for gid, view in self._store.nodes(named).items()
+            if "part" in view.attrs
+        }
+
+    def _consumed(self, events: list[dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
+        """Return how much each process took of a lot it named without a quantity."""
+        open_inputs = {
+            (body["event_id"], f"lot:{i['lot']}")
+            for body in events
+            if body["type"] == "process"
+            for i in body.get("inputs", [])
+            if "lot" in i and "qty" not in i
+        }
+        if not open_inputs:
+            return {}
+        edges = self._store.links(sorted({gid for _, gid in open_inputs}))
+        return {
+            (edge.event, edge.src): edge.qty
+            for edge in edges
+            if edge.type == "CONSUMED_BY"
+            and edge.qty is not None
+            and (edge.event, edge.src) in open_inputs
+        }
+
+
+def _ref(target: dict[str, str]) -> str:
+    return f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
+
+
+def _taken(body: dict[str, Any]) -> list[str]:
+    """Return the items an event takes material from."""
+    kind = body["type"]
+    if kind in ("split", "serialize"):
+        return [f"lot:{body['lot']}"]
+    if kind in ("merge", "mix"):
+        return [f"lot:{s['lot']}" for s in body["from"]]
+    if kind == "process":
+        return [_ref(i) for i in body.get("inputs", [])]
+    if kind == "ship":
+        return [_ref(i) for i in body["items"]]
+    return []
+
+
+def _named(body: dict[str, Any]) -> list[str]:
+    """Return every lot and serial an event names."""
+    named = _taken(body)
+    kind = body["type"]
+    if kind == "receive":
+        named.append(f"lot:{body['lot']}")
+    elif kind == "split":
+        named += [f"lot:{c['lot']}" for c in body["into"]]
+    elif kind in ("merge", "mix"):
+        named.append(f"lot:{body['into']['lot']}")
+    elif kind == "process":
+        named += [_ref(o) for o in body.get("outputs", [])]
+    elif kind == "serialize":
+        named += [f"serial:{s}" for s in body["serials"]]
+    elif kind == "status":
+        named.append(_ref(body["target"]))
+    return named
