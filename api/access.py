@@ -32,12 +32,16 @@ from api.recall import Case, Notice, RecallService
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
+from graph.epcis import FULL_VIEW, EpcisView
+from graph.epcis_export import EpcisExporter
 from graph.errors import Conflict, Forbidden, NotFound
 from graph.ids import gid as make_gid
 from graph.ids import supplier_lot_gid
 from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
+from ingest.epcis_capture import CaptureReport, capture
+from ingest.epcis_import import EpcisReader, gtin_map
 from ingest.errors import BatchRejected, Problem
 from ingest.models import ItemRef
 from ingest.parse import parse_events
@@ -497,6 +501,43 @@ class Access:
         if self.role == Role.CUSTOMER and notice.customer != self.principal.company:
             raise NotFound(f"no notice {notice_id!r}")
         return self._recalls.acknowledge(notice_id, found, returned, note, self.principal.username)
+
+    # -- EPCIS ---------------------------------------------------------------------------------
+
+    def epcis_trace(
+        self, gid: str, direction: Direction, *, closure: bool = False
+    ) -> dict[str, Any]:
+        """Export the events behind a trace the caller may run, as they may see them (EPCIS 2.0).
+
+        `closure` adds the events that made every input, so the document stands on its own;
+        it reaches beyond the trace, so only readers may ask for it.
+        """
+        if closure:
+            self.require(READERS, "export beyond a trace (closure)")
+        trace = self.trace(gid, direction)  # the trace's own scope rules: 403 or not found
+        if self.role in READERS:
+            view = FULL_VIEW
+        else:
+            view = EpcisView(
+                items=frozenset(n.id for n in trace.nodes if n.kind in ("lot", "serial")),
+                customers=False,
+                suppliers=True,
+                people=self.role == Role.OPERATOR,
+                plant=self.role == Role.OPERATOR,
+            )
+        return EpcisExporter(self._store).trace_document(trace, view, closure=closure)
+
+    def capture_epcis(
+        self,
+        document: Any,
+        gtins: dict[str, str] | None = None,
+        parties: dict[str, str] | None = None,
+    ) -> CaptureReport:
+        """Capture an EPCIS 2.0 document as the caller, with the rules of `ingest`."""
+        self.require(WRITERS | {Role.ANALYST}, "record events")
+        known = gtin_map(gtins or {})
+        reader = EpcisReader(part_for_gtin=known.get, parties=parties)
+        return capture(document, reader, self.ingest)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from strawberry.fastapi import GraphQLRouter
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
 from api.deps import Services
+from api.epcis_routes import router as epcis_router
 from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
 from api.graphql.schema import schema
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(recall_router)
     app.include_router(identifier_router)
     app.include_router(federation_router)
+    app.include_router(epcis_router)
     app.include_router(schedules, prefix="/api/v1/schedules")
     app.include_router(
         GraphQLRouter(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"

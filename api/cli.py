@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
+from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
@@ -129,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     register_carts(commands, _services)
     register_gs1(commands, _services)
     register_partners(commands, _services)
+    register_epcis(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser

@@ -1,0 +1,87 @@
+"""EPCIS 2.0 over REST: a trace's events as JSON-LD, and capture of EPCIS documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AccessDep
+from graph.errors import BadRequest
+
+router = APIRouter(tags=["epcis"])
+JSON_LD = "application/ld+json"
+
+CAPTURE_BODY: dict[str, Any] = {
+    "description": (
+        "An EPCIS 2.0 JSON-LD document (EPCISDocument) or a single EPCIS event; or "
+        '`{"document": <that>, "gtins": {"<GTIN>": "<part>"}, '
+        '"parties": {"<URI>": "<company>"}}` to say which of our parts and companies '
+        "GS1 keys stand for."
+    ),
+    "content": {"application/ld+json": {"schema": {"type": "object"}}},
+    "required": True,
+}
+
+
+@router.get(
+    "/api/v1/trace/{node_id:path}/epcis",
+    response_class=JSONResponse,
+    responses={
+        200: {"content": {JSON_LD: {}}, "description": "an EPCIS 2.0 document"},
+        403: {"description": "the caller's role may not trace from here"},
+        404: {"description": "no such node in the caller's scope"},
+    },
+)
+def trace_epcis(
+    node_id: str,
+    access: AccessDep,
+    direction: Literal["up", "down"] = "down",
+    closure: bool = False,
+) -> JSONResponse:
+    """Export the events behind a trace as EPCIS 2.0 JSON-LD (the trace's scope rules apply)."""
+    document = access.epcis_trace(node_id, direction, closure=closure)
+    return JSONResponse(document, media_type=JSON_LD)
+
+
+@router.post(
+    "/api/v1/epcis/capture",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": CAPTURE_BODY},
+    responses={
+        403: {"description": "the caller's role may not record these events"},
+        409: {"description": "an event came before with another payload; nothing was written"},
+        422: {"description": "the document breaks the EPCIS schema or our rules; nothing written"},
+    },
+)
+async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
+    """Capture an EPCIS document as one atomic batch of our events (the roles that ingest)."""
+    limit = request.app.state.settings.max_body_bytes
+    raw = await request.body()
+    if len(raw) > limit:
+        raise BadRequest(f"the body is larger than {limit} bytes: send smaller documents")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"the body is not JSON: {error}") from error
+    document, gtins, parties = _unwrap(body)
+    report = await run_in_threadpool(access.capture_epcis, document, gtins, parties)
+    return report.to_dict()
+
+
+def _unwrap(body: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """Split a wrapped body into the document and the caller's identifier mappings."""
+    if not (isinstance(body, dict) and "document" in body):
+        return body, {}, {}
+    maps = []
+    for name in ("gtins", "parties"):
+        found = body.get(name, {})
+        if not isinstance(found, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in found.items()
+        ):
+            raise BadRequest(f'"{name}" must map strings to strings')
+        maps.append(found)
+    return body["document"], maps[0], maps[1]

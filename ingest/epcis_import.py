@@ -1,0 +1,651 @@
+"""Read EPCIS 2.0 JSON-LD capture documents into events of our contract (docs/epcis.md).
+
+ObjectEvent ADD `receiving` -> receive; ADD `commissioning` of serials with the lot in the ILMD
+-> serialize; `shipping` -> ship; OBSERVE with a disposition we know -> status.
+TransformationEvent -> split, merge, mix, process (named by our `tg:type` when we wrote the
+document, else told apart by its shape). AggregationEvent: a cart (or returnable asset) as
+parent -> cart_load / cart_unload; a serial as parent -> the assembly that makes it; an SSCC as
+parent -> a logistic unit whose children a later shipping event in the document may name.
+Anything else the standard allows but that changes no genealogy is listed as ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from graph.epcis import DISPOSITIONS, LOT_NUMBER, OPERATION_STEPS, PROCESS_EXTENSIONS, UOM
+from graph.epcis_ids import Identity, UnknownIdentifier, gtin14, parse, valid_check_digit
+from graph.errors import BadRequest
+from ingest.errors import BatchRejected, Problem
+
+GtinPart = Callable[[str], str | None]
+# One of our events as read, with (our field, EPCIS field) pairs for its error messages.
+Made = tuple[dict[str, Any], list[tuple[str, str]]]
+EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
+IGNORED_TYPES = ("TransactionEvent", "AssociationEvent")
+MAX_ID = 200
+STATUSES = {disposition: status for status, disposition in DISPOSITIONS.items()}
+UNITS = {code: unit for unit, code in UOM.items()}
+OPERATIONS = {step: operation for operation, step in OPERATION_STEPS.items()}
+LOT_NUMBER_KEYS = (
+    LOT_NUMBER,
+    "tg:lot",
+    "https://ref.gs1.org/cbv/MDA-lotNumber",
+    "urn:epcglobal:cbv:mda#lotNumber",
+)
+# Vocabulary terms may come bare ("receiving") or as CBV 1.x URNs or CBV 2.0 web URIs.
+TERM_PREFIXES = (
+    "urn:epcglobal:cbv:bizstep:",
+    "urn:epcglobal:cbv:disp:",
+    "https://ref.gs1.org/cbv/BizStep-",
+    "https://ref.gs1.org/cbv/Disp-",
+    "https://gs1.org/voc/BizStep-",
+    "https://gs1.org/voc/Disp-",
+)
+PARTY_TYPES = ("owning_party", "possessing_party", "location")
+
+
+class _Refused(Exception):
+    """One thing wrong with one EPCIS event; the reader collects them all."""
+
+    def __init__(self, path: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.path, self.code, self.message = path, code, message
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one of our events came from: the EPCIS event's index, eventID and field names."""
+
+    index: int
+    epcis_id: str | None
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def epcis_field(self, ours: str) -> str | None:
+        """Return the EPCIS field that our field `ours` was read from, if known."""
+        best = None
+        for prefix, path in self.fields:
+            matches = ours == prefix or ours.startswith((prefix + ".", prefix + "["))
+            if matches and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, path)
+        if best is None:
+            return None
+        path, rest = best[1], ours[len(best[0]) :]
+        # Our names for an item's parts, said the way the EPCIS entry says them.
+        in_quantities = path.endswith("]") and "uantityList[" in path
+        if rest in (".lot", ".serial"):
+            rest = ".epcClass" if in_quantities else ""
+        elif rest == ".qty" and in_quantities:
+            rest = ".quantity"
+        return path + rest
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    index: int
+    epcis_id: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "eventID": self.epcis_id, "reason": self.reason}
+
+
+@dataclass
+class Translation:
+    """Our events read from one document, each with where it came from, and what was skipped."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Thing:
+    """An item named in an event: what it is to us, where it was named, and what we know."""
+
+    kind: str
+    key: str
+    path: str
+    part: str | None = None
+    qty: Decimal | None = None
+    unit: str | None = None
+
+    def ref(self) -> dict[str, str]:
+        return {self.kind: self.key}
+
+
+def gtin_map(raw: Mapping[str, str]) -> dict[str, str]:
+    """Check a caller's GTIN -> part mapping and key it by GTIN-14; raise BadRequest if bad."""
+    out = {}
+    for gtin, part in raw.items():
+        if len(gtin) not in (8, 12, 13, 14) or not valid_check_digit(gtin):
+            raise BadRequest(f"{gtin!r} is not a GTIN with a valid check digit")
+        out[gtin14(gtin)] = part
+    return out
+
+
+def events_of_document(document: Any) -> list[Any]:
+    """Return the EPCIS events of a document, or of a single event sent on its own."""
+    if isinstance(document, dict) and document.get("type") == "EPCISDocument":
+        return list(document["epcisBody"]["eventList"])
+    return [document]
+
+
+class EpcisReader:
+    """Translate EPCIS events to ours; GS1 product keys map to parts through `part_for_gtin`."""
+
+    def __init__(
+        self,
+        part_for_gtin: GtinPart | None = None,
+        parties: Mapping[str, str] | None = None,
+    ) -> None:
+        self._part_for_gtin = part_for_gtin or (lambda gtin: None)
+        self._parties = parties or {}
+        # Logistic units (SSCCs) packed earlier in the document: what a shipment of one holds.
+        self._units: dict[str, list[_Thing]] = {}
+
+    def translate(self, document: Any) -> Translation:
+        """Return our events for a schema-valid document; raise BatchRejected naming problems."""
+        out = Translation()
+        problems: list[Problem] = []
+        for index, event in enumerate(events_of_document(document)):
+            epcis_id = event.get("eventID")
+            try:
+                self._one(index, event, out)
+            except _Refused as refused:
+                problems.append(
+                    Problem(index, epcis_id, refused.path, refused.code, refused.message)
+                )
+        if problems:
+            raise BatchRejected(problems)
+        return out
+
+    # -- one event -----------------------------------------------------------------------------
+
+    def _one(self, index: int, event: dict[str, Any], out: Translation) -> None:
+        kind = event.get("type")
+        epcis_id = event.get("eventID")
+        made: list[Made]
+        if kind == "ObjectEvent":
+            made = self._object(event)
+        elif kind == "TransformationEvent":
+            made = [self._transformation(event)]
+        elif kind == "AggregationEvent":
+            made = self._aggregation(event)
+        elif kind in IGNORED_TYPES:
+            made = []
+        else:
+            raise _Refused(
+                "type",
+                "unknown_type",
+                f"event type {kind!r} is not one we read: "
+                f"{', '.join(EVENT_TYPES + IGNORED_TYPES)} (the last two are ignored)",
+            )
+        if not made:
+            out.ignored.append(Ignored(index, epcis_id, self._why_ignored(event)))
+            return
+        base = self._our_id(event)
+        for n, (body, fields) in enumerate(made, start=1):
+            our_id = base if len(made) == 1 else f"{base}#{n}"
+            out.events.append(self._envelope(event, our_id) | body)
+            out.origins.append(Origin(index, epcis_id, tuple(fields)))
+
+    def _why_ignored(self, event: dict[str, Any]) -> str:
+        kind = event.get("type")
+        if kind in IGNORED_TYPES:
+            return f"a {kind} changes no genealogy"
+        action, step = event.get("action"), _term(event.get("bizStep"))
+        return f"a {kind} {action or ''} {step or ''} changes no genealogy".replace("  ", " ")
+
+    def _our_id(self, event: dict[str, Any]) -> str:
+        epcis_id = event.get("eventID")
+        if isinstance(epcis_id, str):
+            ours = _our_key(epcis_id, "event") or epcis_id
+            if len(ours) > MAX_ID - 3:
+                raise _Refused("eventID", "too_long", f"eventID is longer than {MAX_ID - 3}")
+            return ours
+        # No eventID: a digest of the event, so sending the same event again is a duplicate.
+        # recordTime is the sender's bookkeeping, not part of what happened.
+        content = {k: v for k, v in event.items() if k != "recordTime"}
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"event_id": our_id, "occurred_at": event["eventTime"]}
+        for ours, theirs in (("actor", "tg:actor"), ("note", "tg:note")):
+            if isinstance(event.get(theirs), str):
+                body[ours] = event[theirs]
+        location = (event.get("bizLocation") or {}).get("id")
+        if location is not None:
+            body["site"] = _our_key(location, "site") or location
+        return body
+
+    # -- ObjectEvent ---------------------------------------------------------------------------
+
+    def _object(self, event: dict[str, Any]) -> list[Made]:
+        action, step = event.get("action"), _term(event.get("bizStep"))
+        tagged = event.get("tg:type")
+        if tagged == "ship" or step == "shipping":
+            return [self._ship(event)]
+        if action == "ADD" and (tagged == "receive" or step == "receiving"):
+            return self._receive(event)
+        if action == "ADD" and (tagged == "serialize" or step == "commissioning"):
+            return self._serialize(event)
+        if action == "OBSERVE" and (
+            tagged == "status" or _term(event.get("disposition")) in STATUSES
+        ):
+            return self._status(event)
+        return []
+
+    def _receive(self, event: dict[str, Any]) -> list[Made]:
+        ilmd = event.get("ilmd") or {}
+        lots = self._quantities(event, "quantityList")
+        if not lots or event.get("epcList"):
+            raise _Refused(
+                "quantityList",
+                "not_a_lot",
+                "a receipt names the received lots in quantityList (serials are not received)",
+            )
+        supplier = self._party(event, "sourceList", "source")
+        made = []
+        for lot in lots:
+            if lot.kind != "lot" or lot.qty is None:
+                raise _Refused(lot.path, "not_a_lot", "a received lot needs its quantity")
+            part = ilmd.get("tg:part") or lot.part
+            if part is None:
+                raise _Refused(
+                    lot.path,
+                    "unknown_part",
+                    f"the part of received lot {lot.key!r} is unknown: "
+                    'give "tg:part" in the ILMD or a GS1 key with a registered GTIN',
+                )
+            supplier_lot = ilmd.get("tg:supplierLot") or _lot_number(ilmd) or lot.key
+            body = {
+                "type": "receive",
+                "supplier": supplier,
+                "supplier_lot": supplier_lot,
+                "part": part,
+                "lot": lot.key,
+                "qty": format(lot.qty, "f"),
+            }
+            if lot.unit is not None:
+                body["unit"] = lot.unit
+            fields = [("lot", lot.path), ("qty", lot.path), ("supplier", "sourceList")]
+            made.append((body, [*fields, ("part", "ilmd"), ("supplier_lot", "ilmd")]))
+        return made
+
+    def _serialize(self, event: dict[str, Any]) -> list[Made]:
+        serials = self._epcs(event, "epcList")
+        lot = _lot_number(event.get("ilmd") or {})
+        if not serials or lot is None:
+            # Commissioning without a lot (or of lots): the item comes into being when it is
+            # assembled or received, which its own event says.
+            return []
+        self._only(serials, "serial", "commissioned items")
+        body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
+        fields = [("lot", "ilmd"), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
+        return [(body, [*fields, ("serials", "epcList")])]
+
+    def _ship(self, event: dict[str, Any]) -> Made:
+        items = self._epcs(event, "epcList") + self._quantities(event, "quantityList")
+        if not items:
+            raise _Refused("epcList", "nothing_shipped", "a shipping event names what it ships")
+        entries: list[dict[str, str]] = []
+        fields: list[tuple[str, str]] = [("customer", "destinationList")]
+        for i, item in enumerate(items):
+            if item.kind == "lot" and item.qty is None:
+                raise _Refused(item.path, "no_quantity", "a shipped lot needs its quantity")
+            entry = item.ref() | ({"qty": format(item.qty, "f")} if item.kind == "lot" else {})
+            entries.append(entry)
+            fields.append((f"items[{i}]", item.path))
+        body = {
+            "type": "ship",
+            "shipment": self._shipment(event),
+            "customer": self._party(event, "destinationList", "destination"),
+            "items": entries,
+        }
+        return body, [*fields, ("shipment", "bizTransactionList")]
+
+    def _status(self, event: dict[str, Any]) -> list[Made]:
+        items = self._epcs(event, "epcList") + self._quantities(event, "quantityList")
+        status = event.get("tg:status") or STATUSES.get(_term(event.get("disposition")) or "")
+        if status is None:
+            return []
+        reason = event.get("tg:reason") or f"EPCIS disposition {_term(event['disposition'])}"
+        made = []
+        for item in items:
+            body = {"type": "status", "target": item.ref(), "status": status, "reason": reason}
+            made.append((body, [("target", item.path), ("status", "disposition")]))
+        return made
+
+    # -- TransformationEvent -------------------------------------------------------------------
+
+    def _transformation(self, event: dict[str, Any]) -> Made:
+        parts = event.get("tg:parts") or {}
+        inputs = self._epcs(event, "inputEPCList") + self._quantities(event, "inputQuantityList")
+        outputs = [
+            _with_part(o, parts.get(self._uri_of(event, o)))
+            for o in self._epcs(event, "outputEPCList")
+            + self._quantities(event, "outputQuantityList")
+        ]
+        kind = event.get("tg:type") or _shape(inputs, outputs)
+        if kind == "split":
+            return self._split(inputs, outputs)
+        if kind in ("merge", "mix"):
+            return self._merge(kind, inputs, outputs)
+        if kind == "serialize":
+            self._only(inputs, "lot", "a serialization's input")
+            self._only(outputs, "serial", "a serialization's outputs")
+            body = {"type": "serialize", "lot": inputs[0].key, "serials": [o.key for o in outputs]}
+            return body, [("lot", inputs[0].path), ("serials", "outputEPCList")]
+        if kind != "process":
+            raise _Refused("tg:type", "unknown_type", f"{kind!r} is not a transformation of ours")
+        return self._process(event, inputs, outputs)
+
+    def _split(self, inputs: list[_Thing], outputs: list[_Thing]) -> Made:
+        if len(inputs) != 1:
+            raise _Refused("inputQuantityList", "shape", "a split takes exactly one lot")
+        self._only(inputs + outputs, "lot", "a split's lots")
+        into = [{"lot": o.key, "qty": _qty_text(o)} for o in outputs]
+        fields = [("lot", inputs[0].path), *((f"into[{i}]", o.path) for i, o in enumerate(outputs))]
+        return {"type": "split", "lot": inputs[0].key, "into": into}, fields
+
+    def _merge(self, kind: str, inputs: list[_Thing], outputs: list[_Thing]) -> Made:
+        if len(outputs) != 1:
+            raise _Refused("outputQuantityList", "shape", f"a {kind} makes exactly one lot")
+        self._only(inputs + outputs, "lot", f"a {kind}'s lots")
+        into: dict[str, str] = {"lot": outputs[0].key}
+        if kind == "mix":
+            if outputs[0].part is None:
+                raise _Refused(outputs[0].path, "unknown_part", "a mix names its blend's part")
+            into["part"] = outputs[0].part
+        sources = [{"lot": i.key, "qty": _qty_text(i)} for i in inputs]
+        fields = [
+            ("into", outputs[0].path),
+            *((f"from[{i}]", s.path) for i, s in enumerate(inputs)),
+        ]
+        return {"type": kind, "from": sources, "into": into}, fields
+
+    def _process(self, event: dict[str, Any], inputs: list[_Thing], outputs: list[_Thing]) -> Made:
+        body: dict[str, Any] = {
+            "type": "process",
+            "step": self._step(event),
+            "operation": self._operation(event),
+            "inputs": [
+                i.ref() | ({"qty": format(i.qty, "f")} if i.qty is not None else {}) for i in inputs
+            ],
+            "outputs": [self._output(o) for o in outputs],
+        }
+        equipment = event.get("tg:equipment") or _our_key(
+            (event.get("readPoint") or {}).get("id", ""), "equipment"
+        )
+        if equipment:
+            body["equipment"] = equipment
+        for ours, theirs in PROCESS_EXTENSIONS.items() | {("operator", "tg:operator")}:
+            if event.get(theirs) is not None:
+                body[ours] = event[theirs]
+        fields = [(f"inputs[{i}]", t.path) for i, t in enumerate(inputs)]
+        fields += [(f"outputs[{i}]", t.path) for i, t in enumerate(outputs)]
+        return body, [*fields, ("step", "transformationID")]
+
+    def _output(self, thing: _Thing) -> dict[str, str]:
+        if thing.part is None:
+            raise _Refused(
+                thing.path,
+                "unknown_part",
+                f"the part of output {thing.kind} {thing.key!r} is unknown: "
+                'give it in "tg:parts" or use a GS1 key with a registered GTIN',
+            )
+        out = thing.ref() | {"part": thing.part}
+        if thing.kind == "lot":
+            if thing.qty is None:
+                raise _Refused(thing.path, "no_quantity", "an output lot needs its quantity")
+            out["qty"] = format(thing.qty, "f")
+            if thing.unit is not None:
+                out["unit"] = thing.unit
+        return out
+
+    def _step(self, event: dict[str, Any]) -> str:
+        if isinstance(event.get("tg:step"), str):
+            return str(event["tg:step"])
+        ident = event.get("transformationID")
+        if isinstance(ident, str):
+            return _our_key(ident, "step") or ident
+        return self._our_id(event)
+
+    def _operation(self, event: dict[str, Any]) -> str:
+        if isinstance(event.get("tg:operation"), str):
+            return str(event["tg:operation"])
+        step = event.get("bizStep")
+        if not isinstance(step, str):
+            return "transform"
+        ours = _our_key(step, "operation")
+        if ours is not None:
+            return ours
+        term = _term(step) or step
+        return OPERATIONS.get(term, term)
+
+    # -- AggregationEvent ----------------------------------------------------------------------
+
+    def _aggregation(self, event: dict[str, Any]) -> list[Made]:
+        action = str(event.get("action"))
+        parent_uri = event.get("parentID")
+        children = self._epcs(event, "childEPCs", unpack=False)
+        children += self._quantities(event, "childQuantityList")
+        if action == "OBSERVE" or not isinstance(parent_uri, str):
+            return []
+        parent = self._identity(parent_uri, "parentID")
+        if parent.kind == "sscc":
+            if action == "ADD":
+                self._units.setdefault(parent.key, []).extend(children)
+            else:
+                self._units.pop(parent.key, None)
+            return []
+        if parent.kind in ("cart", "grai"):
+            return self._cart(event, action, parent, children)
+        if parent.kind in ("serial", "sgtin") and action == "ADD":
+            return [self._assembly(event, parent_uri, children)]
+        return []
+
+    def _cart(
+        self, event: dict[str, Any], action: str, cart: Identity, children: list[_Thing]
+    ) -> list[Made]:
+        if not children:
+            raise _Refused("childQuantityList", "shape", "name the lots loaded or unloaded")
+        self._only(children, "lot", "what rides in a cart")
+        made = []
+        for child in children:
+            body: dict[str, Any] = {
+                "type": "cart_load" if action == "ADD" else "cart_unload",
+                "cart": cart.key,
+                "lot": child.key,
+            }
+            if isinstance(event.get("tg:compartment"), str):
+                body["compartment"] = event["tg:compartment"]
+            if action == "ADD" and child.qty is not None:
+                body["qty"] = format(child.qty, "f")
+            made.append((body, [("cart", "parentID"), ("lot", child.path), ("qty", child.path)]))
+        return made
+
+    def _assembly(self, event: dict[str, Any], parent_uri: str, children: list[_Thing]) -> Made:
+        parts = event.get("tg:parts") or {}
+        parent = _with_part(self._thing(parent_uri, "parentID"), parts.get(parent_uri))
+        body, fields = self._process(event, self._unpacked(children), [parent])
+        if "tg:operation" not in event and "bizStep" not in event:
+            body["operation"] = "assemble"
+        return body, [*fields, ("outputs[0]", "parentID")]
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def _identity(self, value: str, path: str) -> Identity:
+        try:
+            found = parse(value)
+        except UnknownIdentifier as error:
+            raise _Refused(path, "unknown_identifier", str(error)) from error
+        if found.scheme == "gs1" and found.kind == "grai":
+            return Identity("gs1", "grai", found.key)
+        return found
+
+    def _thing(self, value: str, path: str) -> _Thing:
+        found = self._identity(value, path)
+        if found.scheme == "tracegraph" and found.kind in ("lot", "serial"):
+            return _Thing(found.kind, found.key, path)
+        if found.kind in ("lgtin", "sgtin") and found.gtin is not None:
+            part = self._part_for_gtin(found.gtin)
+            if part is None:
+                raise _Refused(
+                    path,
+                    "unknown_gtin",
+                    f"no part has GTIN {found.gtin} (from {value!r}): register the part's "
+                    "GTIN or pass a mapping from GTIN to part",
+                )
+            return _Thing("lot" if found.kind == "lgtin" else "serial", found.key, path, part)
+        if found.kind == "sscc":
+            return _Thing("sscc", found.key, path)
+        raise _Refused(
+            path,
+            "not_an_item",
+            f"{value!r} names a {found.kind}, not a lot or serial "
+            "(a GTIN without lot or serial is a product class: name the lot)",
+        )
+
+    def _epcs(self, event: dict[str, Any], name: str, *, unpack: bool = True) -> list[_Thing]:
+        named = [self._thing(value, f"{name}[{i}]") for i, value in enumerate(event.get(name, []))]
+        return self._unpacked(named) if unpack else named
+
+    def _quantities(self, event: dict[str, Any], name: str) -> list[_Thing]:
+        units = event.get("tg:units") or {}
+        found = []
+        for i, entry in enumerate(event.get(name, [])):
+            path = f"{name}[{i}]"
+            thing = self._thing(entry["epcClass"], f"{path}.epcClass")
+            if thing.kind != "lot":
+                raise _Refused(f"{path}.epcClass", "not_a_lot", "a quantity is of a lot")
+            qty = _decimal(entry.get("quantity"), f"{path}.quantity")
+            uom = entry.get("uom")
+            unit = units.get(entry["epcClass"]) or (UNITS.get(uom, uom) if uom else None)
+            found.append(_Thing("lot", thing.key, path, thing.part, qty, unit))
+        return found
+
+    def _unpacked(self, things: list[_Thing]) -> list[_Thing]:
+        """Replace logistic units packed earlier in the document by what they hold."""
+        out = []
+        for thing in things:
+            if thing.kind != "sscc":
+                out.append(thing)
+            elif thing.key in self._units:
+                out.extend(self._unpacked(self._units[thing.key]))
+            else:
+                raise _Refused(
+                    thing.path,
+                    "unknown_unit",
+                    f"SSCC {thing.key} was not packed (AggregationEvent ADD) earlier in "
+                    "this document, so what it holds is unknown",
+                )
+        return out
+
+    def _uri_of(self, event: dict[str, Any], thing: _Thing) -> str:
+        """Return the URI an item was named by (to look it up in `tg:parts` / `tg:units`)."""
+        name, _, rest = thing.path.partition("[")
+        index = int(rest.split("]")[0])
+        entry = event[name][index]
+        return str(entry["epcClass"] if isinstance(entry, dict) else entry)
+
+    def _only(self, things: list[_Thing], kind: str, what: str) -> None:
+        for thing in things:
+            if thing.kind != kind:
+                raise _Refused(thing.path, "shape", f"{what} must be {kind}s, not a {thing.kind}")
+
+    def _party(self, event: dict[str, Any], name: str, key: str) -> str:
+        entries = event.get(name) or []
+        ranked = sorted(
+            (e for e in entries if e.get("type") in PARTY_TYPES),
+            key=lambda e: PARTY_TYPES.index(e["type"]),
+        )
+        if not ranked:
+            role = "supplier" if name == "sourceList" else "customer"
+            raise _Refused(name, "no_party", f"name the {role} as an owning_party in {name}")
+        value = str(ranked[0][key])
+        if value in self._parties:
+            return self._parties[value]
+        found = self._identity(value, name)
+        if found.scheme == "tracegraph" and found.kind == "company":
+            return found.key
+        if found.kind in ("gln", "party_gln"):
+            return found.key
+        raise _Refused(name, "unknown_party", f"{value!r} names no company (use a GLN or ours)")
+
+    def _shipment(self, event: dict[str, Any]) -> str:
+        for entry in event.get("bizTransactionList") or []:
+            value = str(entry["bizTransaction"])
+            return _our_key(value, "shipment") or value
+        return self._our_id(event)
+
+
+def _shape(inputs: list[_Thing], outputs: list[_Thing]) -> str:
+    """Tell a transformation written by someone else apart by what goes in and out."""
+    lots_only = all(t.kind == "lot" for t in inputs + outputs)
+    parts = {t.part for t in inputs + outputs if t.part is not None}
+    if lots_only and len(inputs) == 1 and outputs and len(parts) <= 1:
+        return "split"
+    if lots_only and len(inputs) >= 2 and len(outputs) == 1:
+        return "merge" if len(parts) <= 1 else "mix"
+    if (
+        len(inputs) == 1
+        and inputs[0].kind == "lot"
+        and outputs
+        and all(o.kind == "serial" for o in outputs)
+        and len(parts) <= 1
+    ):
+        return "serialize"
+    return "process"
+
+
+def _with_part(thing: _Thing, part: str | None) -> _Thing:
+    if part is None:
+        return thing
+    return _Thing(thing.kind, thing.key, thing.path, part, thing.qty, thing.unit)
+
+
+def _our_key(value: str, kind: str) -> str | None:
+    try:
+        found = parse(value)
+    except UnknownIdentifier:
+        return None
+    return found.key if found.scheme == "tracegraph" and found.kind == kind else None
+
+
+def _term(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    for prefix in TERM_PREFIXES:
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _lot_number(ilmd: Mapping[str, Any]) -> str | None:
+    for key in LOT_NUMBER_KEYS:
+        if isinstance(ilmd.get(key), str):
+            return str(ilmd[key])
+    return None
+
+
+def _decimal(value: Any, path: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as error:
+        raise _Refused(path, "not_a_number", f"{value!r} is not a quantity") from error
+
+
+def _qty_text(thing: _Thing) -> str:
+    if thing.qty is None:
+        raise _Refused(thing.path, "no_quantity", "a quantity is needed here")
+    return format(thing.qty, "f")

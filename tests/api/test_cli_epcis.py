@@ -1,0 +1,83 @@
+"""`tracegraph epcis export|import|check` on a real embedded store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from graph.embedded_store import EmbeddedStore
+from graph.epcis_ids import gtin_check_digit
+from graph.trace import TraceService
+from ingest.service import IngestService
+from tests.fixtures.epcis import PARTS, gs1_document, native_events, trace_shape
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> str:
+    store = EmbeddedStore(tmp_path / "source.db")
+    IngestService(store).ingest(native_events())
+    store.close()
+    return f"sqlite:///{tmp_path / 'source.db'}"
+
+
+def test_export_then_import_into_another_store(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "kit.jsonld"
+    code = main(
+        [
+            "epcis",
+            "export",
+            "serial:KIT-1",
+            "--direction",
+            "up",
+            "--out",
+            str(out),
+            "--store",
+            source,
+        ]
+    )
+    assert code == 0
+    assert "EPCIS events" in capsys.readouterr().out
+    assert main(["epcis", "check", str(out)]) == 0
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    assert main(["epcis", "import", str(out), "--store", target]) == 0
+    assert "10 created, 0 duplicates" in capsys.readouterr().out
+    stores = [EmbeddedStore(Path(url.removeprefix("sqlite:///"))) for url in (source, target)]
+    a, b = (TraceService(s).trace("serial:KIT-1", "up") for s in stores)
+    kept = ("part", "qty", "created_by")
+    assert trace_shape(a, attrs=kept) == trace_shape(b, attrs=kept)
+    for store in stores:
+        store.close()
+
+
+def test_import_of_gs1_keys_needs_the_gtin_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = tmp_path / "gs1.json"
+    document.write_text(json.dumps(gs1_document()))
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    assert main(["epcis", "import", str(document), "--store", target]) == 2
+    assert "no part has GTIN" in capsys.readouterr().err
+    gtins = tmp_path / "gtins.json"
+    gtins.write_text(json.dumps(PARTS))
+    code = main(["epcis", "import", str(document), "--gtins", str(gtins), "--store", target])
+    assert code == 0
+    assert "ignored event 10" in capsys.readouterr().out
+    # Without a mapping of parties, a GLN stands for the company itself.
+    gln = "950600000001" + gtin_check_digit("950600000001")
+    store = EmbeddedStore(tmp_path / "target.db")
+    assert store.node(f"supplier_lot:{gln}/H-1") is not None
+    store.close()
+
+
+def test_check_reports_schema_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = gs1_document()
+    del broken["epcisBody"]["eventList"][0]["action"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    assert main(["epcis", "check", str(path)]) == 2
+    assert "event 0: eventList[0]" in capsys.readouterr().err

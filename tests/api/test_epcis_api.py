@@ -1,0 +1,163 @@
+"""EPCIS over REST: exports follow the trace's scope rules; capture follows ingest's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from graph.epcis_schema import schema_problems
+from tests.api.conftest import login
+from tests.fixtures.epcis import PARTIES, PARTS, gs1_document, native_events
+
+OWN_LOT = "supplier_lot:ACME-STEEL/H70001"
+OTHER_LOT = "supplier_lot:POLYMED/PM-2"
+KIT = "serial:KIT000010000"
+
+
+def export(client: TestClient, role: str, node: str, direction: str = "down", **params: Any) -> Any:
+    return client.get(
+        f"/api/v1/trace/{node}/epcis",
+        params={"direction": direction, **params},
+        headers=login(client, role),
+    )
+
+
+def test_analysts_export_whole_events_that_validate(client: TestClient, plant: Services) -> None:
+    response = export(client, "analyst", OWN_LOT)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/ld+json")
+    document = response.json()
+    assert schema_problems(document) == []
+    text = json.dumps(document)
+    assert "destinationList" in text and "HOSP-" in text and "tg:operator" in text
+    up = export(client, "analyst", KIT, "up")
+    assert up.status_code == 200 and schema_problems(up.json()) == []
+
+
+def test_operators_see_their_plant_but_no_customers(client: TestClient, plant: Services) -> None:
+    response = export(client, "operator", OWN_LOT)
+    assert response.status_code == 200
+    document = response.json()
+    assert schema_problems(document) == []
+    text = json.dumps(document)
+    assert "tg:operator" in text and "bizTransactionList" in text
+    assert "HOSP-" not in text and "destinationList" not in text
+    assert export(client, "operator", OWN_LOT, closure="true").status_code == 403
+
+
+def test_suppliers_get_their_own_lot_downstream_without_plant_internals(
+    client: TestClient, plant: Services
+) -> None:
+    response = export(client, "supplier", OWN_LOT)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert schema_problems(document) == []
+    events = document["epcisBody"]["eventList"]
+    assert {e["tg:type"] for e in events} <= {"receive", "split", "merge", "serialize", "status"}
+    assert len(events) > 5
+    text = json.dumps(document)
+    for secret in ("HOSP-", "operator", "equipment", "step", "tg:actor", "PLANT-1", "POLYMED"):
+        assert secret not in text, secret
+    # ...and nothing else: other suppliers' lots, upstream, or beyond the trace.
+    assert export(client, "supplier", OTHER_LOT).status_code == 404
+    assert export(client, "supplier", OWN_LOT, "up").status_code == 403
+    assert export(client, "supplier", OWN_LOT, closure="true").status_code == 403
+
+
+def test_suppliers_without_shared_lot_ids_get_no_export(
+    client: TestClient, plant: Services
+) -> None:
+    plant.auth.put_company("ACME-STEEL", "Acme Steel", "supplier", False)
+    assert export(client, "supplier", OWN_LOT).status_code == 403
+    assert export(client, "analyst", OWN_LOT).status_code == 200
+
+
+def test_customers_get_no_trace_exports(client: TestClient, plant: Services) -> None:
+    assert export(client, "customer", KIT, "up").status_code == 403
+    assert export(client, "analyst", KIT, "up").status_code == 200
+
+
+def test_an_unknown_node_is_not_found(client: TestClient, plant: Services) -> None:
+    assert export(client, "analyst", "lot:NO-SUCH-LOT").status_code == 404
+
+
+# -- capture ----------------------------------------------------------------------------------
+
+
+def capture(client: TestClient, role: str, document: Any, **maps: Any) -> Any:
+    body = {"document": document, "gtins": PARTS, "parties": PARTIES} | maps
+    return client.post("/api/v1/epcis/capture", json=body, headers=login(client, role))
+
+
+def test_operators_capture_a_document_once(client: TestClient) -> None:
+    first = capture(client, "operator", gs1_document())
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["created"] == len(native_events())
+    assert body["results"][0] | {"event_id": None} == {
+        "event_id": None,
+        "status": "created",
+        "type": "receive",
+        "epcis_index": 0,
+        "eventID": gs1_document()["epcisBody"]["eventList"][0]["eventID"],
+    }
+    assert [i["index"] for i in body["ignored"]] == [10]
+    again = capture(client, "operator", gs1_document())
+    assert again.status_code == 201 and again.json()["duplicates"] == len(native_events())
+
+
+def test_a_changed_event_is_a_conflict(client: TestClient) -> None:
+    capture(client, "operator", gs1_document())
+    changed = gs1_document()
+    changed["epcisBody"]["eventList"][1]["quantityList"][0]["quantity"] = 49
+    response = capture(client, "operator", changed)
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["index"] == 1
+
+
+def test_a_schema_invalid_document_is_refused_naming_the_event(client: TestClient) -> None:
+    broken = gs1_document()
+    broken["epcisBody"]["eventList"][2]["eventTimeZoneOffset"] = "CET"
+    response = capture(client, "operator", broken)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["index"], error["field"], error["code"]) == (
+        2,
+        "eventList[2].eventTimeZoneOffset",
+        "schema",
+    )
+    assert capture(client, "customer", {"not": "epcis"}).status_code == 403  # role first
+
+
+def test_an_unmapped_gtin_is_refused_and_a_bad_mapping_is_a_bad_request(
+    client: TestClient,
+) -> None:
+    response = capture(client, "operator", gs1_document(), gtins={})
+    assert response.status_code == 422
+    assert "unknown_gtin" in {e["code"] for e in response.json()["errors"]}
+    bad = capture(client, "operator", gs1_document(), gtins={"12345": "X"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("role", ["customer", "supplier"])
+def test_partners_may_not_capture(client: TestClient, role: str) -> None:
+    assert capture(client, role, gs1_document()).status_code == 403
+    assert capture(client, "operator", gs1_document()).status_code == 201
+
+
+def test_analysts_capture_status_observations_only(client: TestClient) -> None:
+    assert capture(client, "analyst", gs1_document()).status_code == 403
+    document = gs1_document()
+    events = document["epcisBody"]["eventList"]
+    assert (
+        capture(client, "operator", document | {"epcisBody": {"eventList": events[:9]}}).status_code
+        == 201
+    )
+    status_only = document | {"epcisBody": {"eventList": [events[9]]}}
+    response = capture(client, "analyst", status_only)
+    assert response.status_code == 201, response.text
+    assert response.json()["results"][0]["type"] == "status"

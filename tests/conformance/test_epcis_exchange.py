@@ -1,0 +1,299 @@
+"""EPCIS 2.0 both ways, on both stores: exports validate against GS1's schema, an equivalent
+document gives the same trace as native events, and export -> import reproduces a trace."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.recall import RecallService
+from graph.embedded_store import EmbeddedStore
+from graph.epcis import FULL_VIEW
+from graph.epcis_export import EpcisExporter
+from graph.epcis_schema import schema_problems
+from graph.store import GraphStore
+from graph.trace import TraceService
+from ingest.demo_plant import DemoPlant
+from ingest.epcis_capture import capture
+from ingest.epcis_import import EpcisReader
+from ingest.errors import BatchConflict, BatchRejected
+from ingest.service import IngestService
+from tests.conformance.helpers import state
+from tests.fixtures.epcis import (
+    PARTIES,
+    PARTS,
+    gs1_document,
+    gtin,
+    lgtin,
+    native_events,
+    trace_shape,
+)
+
+SUPPLIERS = ("ACME-STEEL", "TITAN-METALS", "POLYMED", "PACKCO")
+UNKNOWN = gtin("0950600077777")
+
+
+def reader() -> EpcisReader:
+    return EpcisReader(PARTS.get, PARTIES)
+
+
+def capture_into(store: GraphStore, document: Any) -> Any:
+    return capture(document, reader(), IngestService(store).ingest)
+
+
+@pytest.fixture
+def native(tmp_path: Path) -> Iterator[GraphStore]:
+    """The GS1 plant ingested natively into a store of its own."""
+    store = EmbeddedStore(tmp_path / "native.db")
+    IngestService(store).ingest(native_events())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[GraphStore]:
+    store = EmbeddedStore(tmp_path / "demo.db")
+    for batch in DemoPlant(size=250, seed=5).batches(1000):
+        IngestService(store).ingest(batch)
+    yield store
+    store.close()
+
+
+def supplier_lots(store: GraphStore) -> list[str]:
+    links = store.links([f"company:{s}" for s in SUPPLIERS])
+    return sorted({e.src for e in links if e.type == "FROM"})
+
+
+# -- import -----------------------------------------------------------------------------------
+
+
+ROOTS = [
+    ("supplier_lot:ACME/H-1", "down"),
+    ("supplier_lot:POLYMED/PM-1", "down"),
+    ("lot:B1", "down"),
+    ("serial:KIT-1", "up"),
+    ("company:HOSP-NORTH", "up"),
+]
+
+
+def test_an_equivalent_document_gives_the_same_traces_as_native_events(
+    store: GraphStore, native: GraphStore
+) -> None:
+    report = capture_into(store, gs1_document())
+    assert report.report.created == len(native_events())
+    assert [i.index for i in report.ignored] == [10]  # packing into an SSCC makes no genealogy
+    for root, direction in ROOTS:
+        ours = TraceService(store).trace(root, direction)
+        theirs = TraceService(native).trace(root, direction)
+        assert trace_shape(ours) == trace_shape(theirs), (root, direction)
+    kit = TraceService(store).trace("supplier_lot:POLYMED/PM-1", "down")
+    assert {n.id: n.exposure for n in kit.nodes}["serial:KIT-1"] == pytest.approx(2 / 3)
+
+
+def test_capturing_the_same_document_again_changes_nothing(store: GraphStore) -> None:
+    capture_into(store, gs1_document())
+    before = state(store)
+    again = capture_into(store, gs1_document())
+    assert again.report.created == 0
+    assert again.report.duplicates == len(native_events())
+    assert state(store) == before
+
+
+def test_an_event_sent_again_with_other_content_is_a_conflict(store: GraphStore) -> None:
+    capture_into(store, gs1_document())
+    changed = gs1_document()
+    changed["epcisBody"]["eventList"][0]["quantityList"][0]["quantity"] = 99
+    before = state(store)
+    with pytest.raises(BatchConflict) as caught:
+        capture_into(store, changed)
+    assert state(store) == before
+    (problem,) = caught.value.problems
+    assert (problem.index, problem.event_id, problem.code) == (
+        0,
+        changed["epcisBody"]["eventList"][0]["eventID"],
+        "conflict",
+    )
+
+
+def test_events_without_an_event_id_are_recognised_by_their_content(store: GraphStore) -> None:
+    document = gs1_document()
+    for event in document["epcisBody"]["eventList"]:
+        del event["eventID"]
+    first = capture_into(store, document)
+    ids = [r.event_id for r in first.report.results]
+    assert all(i.startswith("epcis:sha256:") for i in ids)
+    for event in document["epcisBody"]["eventList"]:
+        event["recordTime"] = "2026-03-03T00:00:00Z"  # the sender's bookkeeping, not the event
+    again = capture_into(store, document)
+    assert [r.event_id for r in again.report.results] == ids
+    assert again.report.created == 0
+
+
+def _refused(store: GraphStore, document: Any, code: str) -> Any:
+    """Capture a document that must fail with `code`, writing nothing; return the problem."""
+    before = state(store)
+    with pytest.raises(BatchRejected) as caught:
+        capture_into(store, document)
+    assert state(store) == before, "a refused document must write nothing"
+    found = [p for p in caught.value.problems if p.code == code]
+    assert found, caught.value.problems
+    return found[0]
+
+
+def _with(change: Any) -> dict[str, Any]:
+    document = gs1_document()
+    change(document["epcisBody"]["eventList"])
+    return document
+
+
+def test_a_document_that_breaks_the_schema_is_refused(store: GraphStore) -> None:
+    def bad_action(events: list[dict[str, Any]]) -> None:
+        events[3]["type"] = "ObjectEvent"  # an ObjectEvent needs an action
+        events[6]["action"] = "MOVE"
+
+    problem = _refused(store, _with(bad_action), "schema")
+    assert problem.index == 3
+    assert problem.event_id == gs1_document()["epcisBody"]["eventList"][3]["eventID"]
+
+
+def test_an_event_type_we_do_not_read_is_refused(store: GraphStore) -> None:
+    def extension(events: list[dict[str, Any]]) -> None:
+        events[2] = {
+            "type": "https://example.com/epcis/CalibrationEvent",
+            "eventTime": "2026-03-02T08:03:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+        }
+
+    document = _with(extension)
+    assert schema_problems(document) == []  # valid EPCIS, just not ours to read
+    problem = _refused(store, document, "unknown_type")
+    assert (problem.index, problem.field) == (2, "type")
+
+
+def test_an_unknown_gtin_is_refused_naming_the_event_and_field(store: GraphStore) -> None:
+    def unknown(events: list[dict[str, Any]]) -> None:
+        events[4]["outputQuantityList"][0]["epcClass"] = lgtin(UNKNOWN, "M1")
+
+    problem = _refused(store, _with(unknown), "unknown_gtin")
+    assert (problem.index, problem.field) == (4, "outputQuantityList[0].epcClass")
+    assert UNKNOWN in problem.message
+
+
+def test_an_identifier_of_no_scheme_we_read_is_refused(store: GraphStore) -> None:
+    def foreign(events: list[dict[str, Any]]) -> None:
+        events[6]["epcList"][1] = "urn:example:widget:42"
+
+    problem = _refused(store, _with(foreign), "unknown_identifier")
+    assert (problem.index, problem.field) == (6, "epcList[1]")
+
+
+def test_over_consumption_is_refused_in_terms_of_the_epcis_event(store: GraphStore) -> None:
+    def greedy(events: list[dict[str, Any]]) -> None:
+        events[4]["inputQuantityList"][0]["quantity"] = 61  # B1-A holds 60
+
+    problem = _refused(store, _with(greedy), "over_consumption")
+    assert problem.index == 4
+    assert problem.field == "inputQuantityList[0].epcClass"
+    assert "as our merge event" in problem.message
+
+
+def test_a_trace_exported_and_imported_into_an_empty_store_is_the_same(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    for batch in DemoPlant(size=250, seed=5).batches(1000):
+        IngestService(store).ingest(batch)
+    traces = TraceService(store)
+    cases = [("serial:KIT000010007", "up", False), ("supplier_lot:ACME-STEEL/H70001", "down", True)]
+    for n, (root, direction, closure) in enumerate(cases):
+        original = traces.trace(root, direction)
+        document = EpcisExporter(store).trace_document(original, FULL_VIEW, closure=closure)
+        fresh = EmbeddedStore(tmp_path / f"fresh-{n}.db")
+        try:
+            capture(document, EpcisReader(), IngestService(fresh).ingest)
+            copy_ = TraceService(fresh).trace(root, direction)
+        finally:
+            fresh.close()
+        # Quantities still available differ: the fresh store saw only what the trace needed.
+        compared = ("part", "qty", "unit", "status", "created_by", "operation", "equipment")
+        assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+
+
+def test_an_export_from_one_store_imports_into_the_other(
+    store: GraphStore, demo: GraphStore
+) -> None:
+    original = TraceService(demo).trace("supplier_lot:POLYMED/PM-2", "down")
+    document = EpcisExporter(demo).trace_document(original, FULL_VIEW, closure=True)
+    capture(document, EpcisReader(), IngestService(store).ingest)
+    compared = ("part", "qty", "unit", "status", "created_by")
+    copy_ = TraceService(store).trace("supplier_lot:POLYMED/PM-2", "down")
+    assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_in_store(store: GraphStore) -> GraphStore:
+    for batch in DemoPlant(size=250, seed=5).batches(1000):
+        IngestService(store).ingest(batch)
+    return store
+
+
+def test_exports_of_many_demo_plant_traces_validate_against_the_schema(
+    demo_in_store: GraphStore,
+) -> None:
+    store = demo_in_store
+    traces, exporter = TraceService(store), EpcisExporter(store)
+    kits = sorted(v.gid for v in store.nodes_of_kind("serial", 10_000) if "KIT" in v.gid)
+    roots = [(s, "down") for s in supplier_lots(store)]
+    roots += [(k, "up") for k in kits[::12]]
+    roots += [("lot:L00001-BLEND", "up"), ("lot:L00001-BAR-W2", "down"), ("lot:L00001-M1", "up")]
+    kinds: set[str] = set()
+    for root, direction in roots:
+        document = exporter.trace_document(traces.trace(root, direction), FULL_VIEW)
+        assert schema_problems(document) == [], (root, direction)
+        assert document["epcisBody"]["eventList"], (root, direction)
+        kinds |= {e["tg:type"] for e in document["epcisBody"]["eventList"]}
+    assert len(roots) >= 15
+    assert kinds == {"receive", "split", "merge", "mix", "process", "serialize", "ship", "status"}
+
+
+def test_export_reports_what_a_process_took_of_a_lot_it_named_without_a_quantity(
+    demo_in_store: GraphStore,
+) -> None:
+    trace = TraceService(demo_in_store).trace("lot:L00001-BAR-W1-C", "up")
+    document = EpcisExporter(demo_in_store).trace_document(trace, FULL_VIEW)
+    (cut,) = [e for e in document["epcisBody"]["eventList"] if e.get("tg:operation") == "cut"]
+    (taken,) = cut["inputQuantityList"]
+    (edge,) = [e for e in trace.edges if e.type == "CONSUMED_BY"]
+    assert taken["quantity"] == int(edge.qty or 0) > 1
+
+
+def test_a_broken_export_would_be_caught_by_the_schema(demo_in_store: GraphStore) -> None:
+    """Positive control for the validation test: the checks do reject what EPCIS forbids."""
+    trace = TraceService(demo_in_store).trace("serial:KIT000010000", "up")
+    document = EpcisExporter(demo_in_store).trace_document(trace, FULL_VIEW)
+    assert schema_problems(document) == []
+    for breakage in (
+        lambda e: e.update({"quantityList": [{"epcClass": "x y", "quantity": 1}]}),
+        lambda e: e.update({"eventTimeZoneOffset": "UTC"}),
+        lambda e: e.update({"part": "not a namespaced extension"}),
+        lambda e: e["quantityList"][0].update({"uom": "kg"}),
+    ):
+        broken = copy.deepcopy(document)
+        receipt = next(e for e in broken["epcisBody"]["eventList"] if e["tg:type"] == "receive")
+        breakage(receipt)
+        assert schema_problems(broken), breakage
+
+
+def test_recall_exports_validate_against_the_schema(demo_in_store: GraphStore) -> None:
+    recalls = RecallService(demo_in_store, IngestService(demo_in_store))
+    suspects = [{"id": "supplier_lot:ACME-STEEL/H70001"}, {"id": "supplier_lot:POLYMED/PM-2"}]
+    recalls.open("RC-1", "Heat and granule", "supplier notice", suspects, "ana")
+    document = recalls.epcis("RC-1")
+    assert len(document["epcisBody"]["eventList"]) > 100
+    assert schema_problems(document) == []
