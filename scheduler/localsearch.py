@@ -12,7 +12,11 @@ from scheduler.plan import Plan
 
 
 class _Graph:
-    """Machine sequences with heads (earliest starts) and tails (time to the end)."""
+    """Machine sequences with heads (earliest starts) and tails (time to the end).
+
+    A topological order of the operations is kept between moves, so that a swap re-sorts only
+    the stretch between the two operations and recomputes heads after it and tails before it.
+    """
 
     def __init__(self, flat: Flat, plan: Plan) -> None:
         n = len(flat.ops)
@@ -24,74 +28,96 @@ class _Graph:
             for a, b in itertools.pairwise(keys):
                 self.js[a] = b
                 self.jp[b] = a
+        self.firsts = [keys[0] for keys in flat.jobs if keys]
+        self.lasts = [keys[-1] for keys in flat.jobs if keys]
         for op in flat.ops:
             alt = op.alt_on(plan.machine[op.key])
             assert alt is not None
             self.d[op.key] = alt.duration
         machines = len(flat.machines)
-        self.seq: list[list[int]] = [[] for _ in range(machines)]
+        seq: list[list[int]] = [[] for _ in range(machines)]
         for k in sorted(range(n), key=lambda k: (plan.start[k], plan.end[k])):
-            self.seq[plan.machine[k]].append(k)
+            seq[plan.machine[k]].append(k)
         self.machine = list(plan.machine)
+        self.seq = seq
         self.pos = [0] * n
-        for s in self.seq:
-            for i, k in enumerate(s):
-                self.pos[k] = i
+        self.mp = [-1] * n
+        self.ms = [-1] * n
+        self.order: list[int] = []
+        self.at = [0] * n
         self.r = [0] * n
         self.q = [0] * n
         self.cmax = 0
 
-    def mp(self, k: int) -> int:
-        p = self.pos[k]
-        return self.seq[self.machine[k]][p - 1] if p > 0 else -1
-
-    def ms(self, k: int) -> int:
-        s = self.seq[self.machine[k]]
-        p = self.pos[k] + 1
-        return s[p] if p < len(s) else -1
+    def set_sequences(self, seq: list[list[int]]) -> None:
+        """Replace the machine sequences and recompute everything."""
+        self.seq = [list(s) for s in seq]
+        self.evaluate()
 
     def evaluate(self) -> None:
-        """Recompute heads, tails and the makespan (Kahn's order over both arc kinds)."""
-        n, d, jp, js = self.n, self.d, self.jp, self.js
+        """Recompute the machine links, a topological order, heads, tails and the makespan."""
+        n, jp, js = self.n, self.jp, self.js
         mp = [-1] * n
         ms = [-1] * n
+        pos = self.pos
         for s in self.seq:
+            for i, k in enumerate(s):
+                pos[k] = i
             for a, b in itertools.pairwise(s):
                 ms[a] = b
                 mp[b] = a
+        self.mp, self.ms = mp, ms
         indeg = [(jp[k] >= 0) + (mp[k] >= 0) for k in range(n)]
-        r = [0] * n
         order = [k for k in range(n) if indeg[k] == 0]
         i = 0
         while i < len(order):
             k = order[i]
             i += 1
-            fin = r[k] + d[k]
             for nxt in (js[k], ms[k]):
                 if nxt >= 0:
-                    if fin > r[nxt]:
-                        r[nxt] = fin
                     indeg[nxt] -= 1
                     if indeg[nxt] == 0:
                         order.append(nxt)
-        q = [0] * n
-        for k in reversed(order):
+        assert len(order) == n, "machine sequences contradict the routings"
+        self.order = order
+        at = self.at
+        for i, k in enumerate(order):
+            at[k] = i
+        self._heads(0)
+        self._tails(n - 1)
+
+    def _heads(self, first: int) -> None:
+        """Recompute heads from a position of the order on; earlier ones do not change."""
+        r, d, jp, mp, order = self.r, self.d, self.jp, self.mp, self.order
+        for i in range(first, len(order)):
+            k = order[i]
+            a, b = jp[k], mp[k]
+            ra = r[a] + d[a] if a >= 0 else 0
+            rb = r[b] + d[b] if b >= 0 else 0
+            r[k] = ra if ra > rb else rb
+        self.cmax = max((r[k] + d[k] for k in self.lasts), default=0)
+
+    def _tails(self, last: int) -> None:
+        """Recompute tails from a position of the order back; later ones do not change."""
+        q, d, js, ms, order = self.q, self.d, self.js, self.ms, self.order
+        for i in range(last, -1, -1):
+            k = order[i]
             a, b = js[k], ms[k]
             qa = q[a] if a >= 0 else 0
             qb = q[b] if b >= 0 else 0
             q[k] = d[k] + (qa if qa > qb else qb)
-        self.r, self.q = r, q
-        self.cmax = max(r[k] + q[k] for k in range(n)) if n else 0
 
     def critical_blocks(self) -> list[list[int]]:
         """Return the blocks of one critical path (runs on the same machine)."""
-        r, q, d, cmax = self.r, self.q, self.d, self.cmax
-        k = next(k for k in range(self.n) if r[k] == 0 and q[k] == cmax)
+        r, q, d, cmax, ms, js = self.r, self.q, self.d, self.cmax, self.ms, self.js
+        # A critical path can always be traced back to a job's first operation.
+        k = next(k for k in self.firsts if r[k] == 0 and q[k] == cmax)
         path = [k]
         while True:
             nxt = -1
-            for s in (self.ms(k), self.js[k]):
-                if s >= 0 and r[s] == r[k] + d[k] and r[s] + q[s] == cmax:
+            end = r[k] + d[k]
+            for s in (ms[k], js[k]):
+                if s >= 0 and r[s] == end and end + q[s] == cmax:
                     nxt = s
                     break
             if nxt < 0:
@@ -100,17 +126,22 @@ class _Graph:
             k = nxt
         blocks: list[list[int]] = [[path[0]]]
         for a, b in itertools.pairwise(path):
-            if self.machine[a] == self.machine[b] and self.ms(a) == b:
+            if ms[a] == b:
                 blocks[-1].append(b)
             else:
                 blocks.append([b])
         return blocks
 
+    def moves(self) -> list[tuple[int, int]]:
+        """Return the swaps at the ends of critical blocks that keep the routings."""
+        # Consecutive operations of one job on one machine cannot change places.
+        return [(u, v) for u, v in _moves(self.critical_blocks()) if self.js[u] != v]
+
     def estimate(self, u: int, v: int) -> int:
         """Estimate the makespan after swapping adjacent u (first) and v on their machine."""
         r, q, d, jp, js = self.r, self.q, self.d, self.jp, self.js
-        a = self.mp(u)
-        b = self.ms(v)
+        a = self.mp[u]
+        b = self.ms[v]
         rv = max(r[jp[v]] + d[jp[v]] if jp[v] >= 0 else 0, r[a] + d[a] if a >= 0 else 0)
         ru = max(r[jp[u]] + d[jp[u]] if jp[u] >= 0 else 0, rv + d[v])
         qu = d[u] + max(q[js[u]] if js[u] >= 0 else 0, q[b] if b >= 0 else 0)
@@ -118,11 +149,51 @@ class _Graph:
         return max(rv + qv, ru + qu)
 
     def swap(self, u: int, v: int) -> None:
-        """Swap adjacent operations u, v on their machine."""
+        """Swap adjacent operations u, v on their machine and update heads and tails."""
         s = self.seq[self.machine[u]]
         i, j = self.pos[u], self.pos[v]
         s[i], s[j] = v, u
         self.pos[u], self.pos[v] = j, i
+        mp, ms = self.mp, self.ms
+        a, b = mp[u], ms[v]
+        if a >= 0:
+            ms[a] = v
+        if b >= 0:
+            mp[b] = u
+        mp[v], ms[v], mp[u], ms[u] = a, u, v, b
+        # Only the stretch of the order from u to v needs re-sorting: every other arc that
+        # changed runs from before it or to after it.
+        at, order = self.at, self.order
+        lo, hi = at[u], at[v]
+        if lo > hi:
+            self.evaluate()
+            return
+        stretch = order[lo : hi + 1]
+        jp, js = self.jp, self.js
+        indeg = {
+            k: (lo <= at[jp[k]] <= hi if jp[k] >= 0 else 0)
+            + (lo <= at[mp[k]] <= hi if mp[k] >= 0 else 0)
+            for k in stretch
+        }
+        ready = [k for k in stretch if indeg[k] == 0]
+        ready.reverse()
+        out: list[int] = []
+        while ready:
+            k = ready.pop()
+            out.append(k)
+            for nxt in (js[k], ms[k]):
+                if nxt in indeg:
+                    indeg[nxt] -= 1
+                    if indeg[nxt] == 0:
+                        ready.append(nxt)
+        if len(out) != len(stretch):
+            self.evaluate()
+            return
+        order[lo : hi + 1] = out
+        for i, k in enumerate(out, start=lo):
+            at[k] = i
+        self._heads(lo)
+        self._tails(hi)
 
 
 def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
@@ -181,7 +252,7 @@ def improve(
             time.monotonic() > deadline or (should_stop is not None and should_stop())
         ):
             break
-        moves = _moves(g.critical_blocks())
+        moves = g.moves()
         if not moves:
             break  # one block: the makespan equals a machine's load, nothing to gain.
         chosen: tuple[int, int] | None = None
@@ -196,7 +267,6 @@ def improve(
         u, v = chosen
         g.swap(u, v)
         tabu[(v, u)] = it + tenure + rng.randint(0, tenure)
-        g.evaluate()
         since_best += 1
         if g.cmax < best_cmax:
             best_cmax = g.cmax
@@ -204,23 +274,13 @@ def improve(
             since_best = 0
         elif since_best > stall_limit:
             # Back to the best plan with a small random shake.
-            g.seq = [list(s) for s in best_seq]
-            for s in g.seq:
-                for i, k in enumerate(s):
-                    g.pos[k] = i
-            g.evaluate()
+            g.set_sequences(best_seq)
             for _ in range(3):
-                mv = _moves(g.critical_blocks())
+                mv = g.moves()
                 if not mv:
                     break
                 g.swap(*rng.choice(mv))
-                g.evaluate()
             tabu.clear()
             since_best = 0
-    g.seq = best_seq
-    for s in g.seq:
-        for i, k in enumerate(s):
-            g.pos[k] = i
-    g.evaluate()
-    out = Plan(list(g.r), [g.r[k] + g.d[k] for k in range(g.n)], list(g.machine), [0] * g.n)
-    return out
+    g.set_sequences(best_seq)
+    return Plan(list(g.r), [g.r[k] + g.d[k] for k in range(g.n)], list(g.machine), [0] * g.n)

@@ -17,3 +17,13 @@ def test_tabu_search_improves_and_stays_feasible() -> None:
     assert violations(flat, better) == []
     assert criteria(flat, better)["makespan"] < criteria(flat, start)["makespan"]
     assert criteria(flat, better)["makespan"] >= 55
+
+
+def test_tabu_search_keeps_routings_that_revisit_a_machine_at_once() -> None:
+    # Jobs run twice in a row on one machine; swapping such a pair would break the routing.
+    rows = ["1 4 0 2 0 5", "0 1 1 1 0 1", "0 4 0 3 0 3", "0 5 0 3 1 1"]
+    flat = flatten(read_jsp("4 2\n" + "\n".join(rows)))
+    start = dispatch(flat, "spt")
+    better = improve(flat, start, deadline=time.monotonic() + 0.5)
+    assert violations(flat, better) == []
+    assert criteria(flat, better)["makespan"] <= criteria(flat, start)["makespan"]
