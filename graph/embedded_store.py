@@ -23,6 +23,7 @@ from graph.store import (
     EdgeView,
     ItemLink,
     ItemState,
+    LotSchemeRow,
     MarkedItem,
     MarkSchemeRow,
     NodeView,
@@ -102,6 +103,8 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS nodes_mark_scheme
     ON nodes (json_extract(props, '$.scheme'), json_extract(props, '$.index'))
     WHERE kind = 'mark';
+CREATE TABLE IF NOT EXISTS lot_schemes (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lot_sequences (key TEXT PRIMARY KEY, last INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nodes_part_gtin ON nodes (json_extract(props, '$.gtin'))
     WHERE kind = 'part';
 """
@@ -358,6 +361,18 @@ PART_FOR_GTIN = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
 FROM nodes n WHERE n.kind = 'part' AND json_extract(n.props, '$.gtin') = ?
+"""
+
+# -- lot code schemes
+LOT_SCHEMES = "SELECT name, definition FROM lot_schemes ORDER BY name"
+SAVE_LOT_SCHEME = """
+INSERT INTO lot_schemes (name, definition) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET definition = excluded.definition
+"""
+NEXT_LOT_SEQUENCE = """
+INSERT INTO lot_sequences (key, last) VALUES (?, 1)
+ON CONFLICT (key) DO UPDATE SET last = last + 1
+RETURNING last
 """
 
 AFTER_PREFIX = "\U0010ffff"
@@ -793,6 +808,21 @@ class EmbeddedStore:
 
     def parts(self) -> list[NodeView]:
         return self.nodes_of_kind("part", NO_LIMIT)
+
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        return [LotSchemeRow(*row) for row in self._conn().execute(LOT_SCHEMES)]
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        self.write(lambda _: self._conn().execute(SAVE_LOT_SCHEME, (row.name, row.definition)))
+
+    def next_lot_sequence(self, key: str) -> int:
+        # BEGIN IMMEDIATE (in write) serialises writers, so no two callers get one value.
+        found: int = self.write(
+            lambda _: self._conn().execute(NEXT_LOT_SEQUENCE, (key,)).fetchone()[0]
+        )
+        return found
 
     # -- carts
 

@@ -30,6 +30,7 @@ from graph.store import (
     EdgeView,
     ItemLink,
     ItemState,
+    LotSchemeRow,
     MarkedItem,
     MarkSchemeRow,
     NodeRow,
@@ -80,6 +81,8 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
     "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",
     "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
+    "CREATE CONSTRAINT lot_scheme_name IF NOT EXISTS FOR (s:LotScheme) REQUIRE s.name IS UNIQUE",
+    "CREATE CONSTRAINT lot_sequence_key IF NOT EXISTS FOR (q:LotSequence) REQUIRE q.key IS UNIQUE",
 )
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
@@ -267,6 +270,19 @@ CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
 # -- part registry
 PARTS_WITH_GTINS: Final = "UNWIND $gtins AS g MATCH (p:Part {gtin: g}) RETURN g, p.gid"
 PART_FOR_GTIN: Final = "MATCH (p:Part {gtin: $gtin}) RETURN properties(p)"
+
+# -- lot code schemes
+LOT_SCHEMES: Final = "MATCH (s:LotScheme) RETURN s.name, s.definition ORDER BY s.name"
+SAVE_LOT_SCHEME: Final = "MERGE (s:LotScheme {name: $name}) SET s.definition = $definition"
+# MERGE on a uniquely constrained key locks it, so concurrent callers advance it one at a time.
+NEXT_LOT_SEQUENCE: Final = """
+MERGE (q:LotSequence {key: $key})
+ON CREATE SET q.last = 1
+ON MATCH SET q.last = q.last + 1
+RETURN q.last
+"""
+CLEAR_LOT_SCHEMES: Final = "MATCH (s:LotScheme) DELETE s"
+CLEAR_LOT_SEQUENCES: Final = "MATCH (q:LotSequence) DELETE q"
 
 MARK_SCHEMES: Final = "MATCH (s:MarkScheme) RETURN s.name, s.definition ORDER BY s.name"
 SAVE_MARK_SCHEME: Final = "MERGE (s:MarkScheme {name: $name}) SET s.definition = $definition"
@@ -734,6 +750,8 @@ class Neo4jStore:
             session.run(CLEAR_COUNTER).consume()
             session.run(CLEAR_MARK_SCHEMES).consume()
             session.run(CLEAR_DOCUMENTS).consume()
+            session.run(CLEAR_LOT_SCHEMES).consume()
+            session.run(CLEAR_LOT_SEQUENCES).consume()
         for statement in SCHEMA:
             self._driver.execute_query(statement, database_=self._database)
 
@@ -810,6 +828,26 @@ class Neo4jStore:
 
     def parts(self) -> list[NodeView]:
         return self.nodes_of_kind("part", NO_LIMIT)
+
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        return self._read(lambda tx: [LotSchemeRow(*row) for row in tx.run(LOT_SCHEMES).values()])
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        def run(tx: ManagedTransaction) -> None:
+            tx.run(SAVE_LOT_SCHEME, name=row.name, definition=row.definition).consume()
+
+        with self._session() as session:
+            session.execute_write(run)
+
+    def next_lot_sequence(self, key: str) -> int:
+        def run(tx: ManagedTransaction) -> int:
+            found: int = tx.run(NEXT_LOT_SEQUENCE, key=key).single(strict=True)[0]
+            return found
+
+        with self._session() as session:
+            return session.execute_write(run)
 
     # -- carts
 

@@ -351,6 +351,20 @@ class GraphStore(Protocol):
         """Return every registered part, ordered by id."""
         ...
 
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        """Return every registered lot code scheme, ordered by name."""
+        ...
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        """Create or replace a lot code scheme."""
+        ...
+
+    def next_lot_sequence(self, key: str) -> int:
+        """Atomically advance the sequence `key` (1 on first use) and return its new value."""
+        ...
+
     # -- carts
 
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
@@ -437,6 +451,17 @@ class ItemLink:
     until: str | None
     compartment: str | None
     other: NodeView
+
+
+# -- lot code schemes
+
+
+@dataclass(frozen=True, slots=True)
+class LotSchemeRow:
+    """A lot code scheme as the registry keeps it: its name and its settings as JSON."""
+
+    name: str
+    definition: str
 
 
 # -- carts

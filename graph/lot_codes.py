@@ -1,0 +1,343 @@
+"""Lot code schemes with linkage codes: register, decode a code into its parts, mint our lots.
+
+Each company registers how its lot codes are built (a pattern of named fields, see
+`ingest.lot_pattern`) and the short link code its partners embed in theirs. A code's link field
+holds the link code of the company it points to, so decoding any registered company's code
+names that partner and the partner's lots in our graph that it may come from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from graph.errors import Conflict, NotFound
+from graph.ids import gid
+from graph.store import GraphStore, LotSchemeRow, NodeView
+from graph.trace import TraceService
+from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, overlap
+from ingest.models import CompanyId as Company
+from ingest.models import Id as Name
+
+# Each code that loses its number to a lot made outside minting moves on to the next number.
+MAX_MINT_ATTEMPTS = 1000
+MAX_CANDIDATES = 50
+
+
+class LotSchemeConflict(Conflict):
+    """A scheme clashes with the registry: a taken link code, or ambiguity with another's."""
+
+    code = "lot_scheme_conflict"
+
+
+class UnknownLotScheme(NotFound):
+    code = "unknown_lot_scheme"
+
+
+class SequenceFull(Conflict):
+    """Every number of the sequence field is used for these other field values."""
+
+    code = "lot_sequence_full"
+
+
+class LotSchemeSpec(BaseModel):
+    """What a company registers: its pattern, which field carries a partner's link code, and
+    its own link code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    company: Company
+    pattern: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    link_field: Name
+    link_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    sequence_field: Name | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LotScheme:
+    """A registered scheme, compiled, with where its link field sits."""
+
+    spec: LotSchemeSpec
+    pattern: Pattern
+    link_position: Literal["head", "tail"]
+    sequence: str | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def link_width(self) -> int:
+        return self.pattern.fields[self.spec.link_field].width
+
+    @classmethod
+    def of(cls, spec: LotSchemeSpec) -> LotScheme:
+        """Compile a spec, or raise naming what is wrong with it."""
+        pattern = compile_pattern(spec.pattern)
+        fields = pattern.fields
+        link = fields.get(spec.link_field)
+        if link is None:
+            raise PatternError(
+                f'the pattern has no field "{spec.link_field}" for the link code',
+                field="link_field",
+            )
+        if link.kind == "date":
+            raise PatternError("a link field holds a code, not a date", field="link_field")
+        first, last = pattern.segments[0], pattern.segments[-1]
+        if link is not first and link is not last:
+            raise PatternError(
+                f'link field "{spec.link_field}" must be at the head or the tail of the code',
+                field="link_field",
+            )
+        if len(spec.link_code) != link.width or any(
+            char not in CLASSES[str(link.kind)] for char in spec.link_code
+        ):
+            raise PatternError(
+                f'link code {spec.link_code!r} does not fit field "{spec.link_field}" '
+                f"({link.kind}{link.width})",
+                field="link_code",
+            )
+        sequence = spec.sequence_field or ("seq" if "seq" in fields else None)
+        if sequence is not None:
+            found = fields.get(sequence)
+            if found is None or found.kind != "N":
+                raise PatternError(
+                    f'sequence field "{sequence}" must be a digits field (N<k>) of the pattern',
+                    field="sequence_field",
+                )
+        return cls(spec, pattern, "head" if link is first else "tail", sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A partner lot in our graph that a code may come from."""
+
+    supplier_lot: NodeView
+    received_at: str | None
+    lots: list[str]
+    confirmed: bool
+    fields: dict[str, str | date] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A code read by one scheme: its fields, the link code and where it points."""
+
+    scheme: LotScheme
+    fields: dict[str, str | date]
+    link_code: str
+    partner: str | None
+    candidates: list[Candidate]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    code: str
+    matches: list[Match]
+    misses: dict[str, str]  # scheme name -> why it does not read the code
+
+
+@dataclass(frozen=True, slots=True)
+class Minted:
+    code: str
+    scheme: str
+    sequence: int
+    link_code: str
+    partner: str
+
+
+class LotCodeService:
+    """Lot code schemes over one store."""
+
+    def __init__(
+        self, store: GraphStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._store = store
+        self._clock = clock
+
+    def schemes(self) -> list[LotScheme]:
+        """Return every registered scheme, by name."""
+        return [
+            LotScheme.of(LotSchemeSpec.model_validate_json(row.definition))
+            for row in self._store.lot_schemes()
+        ]
+
+    def scheme(self, name: str) -> LotScheme:
+        """Return one scheme, or raise UnknownLotScheme."""
+        for scheme in self.schemes():
+            if scheme.name == name:
+                return scheme
+        raise UnknownLotScheme(f'no lot code scheme "{name}"')
+
+    def define(self, spec: LotSchemeSpec) -> LotScheme:
+        """Register a scheme; refuse clashes with the link codes and patterns of the registry."""
+        scheme = LotScheme.of(spec)
+        for other in self.schemes():
+            if other.name == spec.name:
+                if other.spec != spec:
+                    raise LotSchemeConflict(
+                        f'lot code scheme "{spec.name}" exists with other settings: codes '
+                        "already made by it would read differently (register a new scheme)"
+                    )
+                return other
+            if other.spec.company == spec.company:
+                if other.spec.link_code != spec.link_code:
+                    raise LotSchemeConflict(
+                        f'company "{spec.company}" has link code {other.spec.link_code!r} '
+                        f'(scheme "{other.name}"): a company has one link code'
+                    )
+                continue
+            if other.spec.link_code == spec.link_code:
+                raise LotSchemeConflict(
+                    f"link code {spec.link_code!r} is taken by company "
+                    f'"{other.spec.company}" (scheme "{other.name}")'
+                )
+            example = overlap(scheme.pattern, other.pattern)
+            if example is not None:
+                raise LotSchemeConflict(
+                    f'the pattern is ambiguous with scheme "{other.name}" of company '
+                    f'"{other.spec.company}": both can read a code such as {example!r}'
+                )
+        self._store.save_lot_scheme(LotSchemeRow(spec.name, spec.model_dump_json()))
+        return scheme
+
+    # -- decoding --------------------------------------------------------------------------------
+
+    def decode(self, code: str) -> Decoding:
+        """Read a code with every registered scheme; name the partner and candidate lots."""
+        schemes = self.schemes()
+        by_link = {s.spec.link_code: s.spec.company for s in schemes}
+        matches: list[Match] = []
+        misses: dict[str, str] = {}
+        for scheme in schemes:
+            why = scheme.pattern.mismatch(code)
+            if why is not None:
+                misses[scheme.name] = why
+                continue
+            values = scheme.pattern.parse(code)
+            assert values is not None  # no mismatch means it parses
+            link = str(values[scheme.spec.link_field])
+            partner = by_link.get(link)
+            candidates = [] if partner is None else self._candidates(code, partner, values, schemes)
+            matches.append(Match(scheme, values, link, partner, candidates))
+        return Decoding(code, matches, misses)
+
+    def _candidates(
+        self,
+        code: str,
+        partner: str,
+        values: dict[str, str | date],
+        schemes: list[LotScheme],
+    ) -> list[Candidate]:
+        """Partner lots we received that the code may come from, surest first.
+
+        A lot of ours made on a date cannot hold material received after it, nor a partner lot
+        made after it; and where the code is a lot of ours, its upstream trace confirms which.
+        """
+        made = next((v for v in values.values() if isinstance(v, date)), None)
+        partner_schemes = [s for s in schemes if s.spec.company == partner]
+        links = self._store.item_links([gid("company", partner)])
+        supplier_lots = [link.other for link in links if link.type == "FROM" and not link.outgoing]
+        received: dict[str, list[NodeView]] = {}
+        for link in self._store.item_links([s.gid for s in supplier_lots]):
+            if link.type == "RECEIVED_AS" and link.outgoing:
+                received.setdefault(link.item, []).append(link.other)
+        confirmed = self._upstream(code, partner)
+        found: list[Candidate] = []
+        for supplier_lot in supplier_lots:
+            lots = sorted(received.get(supplier_lot.gid, []), key=lambda v: v.gid)
+            times = sorted(str(v.attrs["created_at"]) for v in lots if "created_at" in v.attrs)
+            at = times[0] if times else None
+            theirs = _read(str(supplier_lot.attrs.get("supplier_lot", "")), partner_schemes)
+            made_by_them = next((v for v in theirs.values() if isinstance(v, date)), None)
+            sure = supplier_lot.gid in confirmed
+            if not sure and made is not None:
+                if at is not None and date.fromisoformat(at[:10]) > made:
+                    continue
+                if made_by_them is not None and made_by_them > made:
+                    continue
+            found.append(Candidate(supplier_lot, at, [v.gid for v in lots], sure, theirs))
+        # Stable sorts: confirmed first, then the latest received, then by id.
+        found.sort(key=lambda c: c.supplier_lot.gid)
+        found.sort(key=lambda c: c.received_at or "", reverse=True)
+        found.sort(key=lambda c: not c.confirmed)
+        return found[:MAX_CANDIDATES]
+
+    def _upstream(self, code: str, partner: str) -> set[str]:
+        """Return the partner's lots upstream of our lot `code`, if it is a lot of ours."""
+        lot = gid("lot", code)
+        if self._store.node(lot) is None:
+            return set()
+        trace = TraceService(self._store).trace(lot, "up")
+        return {
+            node.id
+            for node in trace.nodes
+            if node.kind == "supplier_lot" and node.attrs.get("supplier") == partner
+        }
+
+    # -- minting ---------------------------------------------------------------------------------
+
+    def mint(self, scheme_name: str, partner: str, values: dict[str, str | date]) -> Minted:
+        """Make our next lot code of a scheme with the partner's link code in its link field."""
+        scheme = self.scheme(scheme_name)
+        if scheme.sequence is None:
+            raise PatternError(
+                f'scheme "{scheme.name}" has no sequence field to number its lots',
+                field="sequence_field",
+            )
+        link_code = self._link_code_of(partner)
+        link_field = scheme.spec.link_field
+        for fixed in (link_field, scheme.sequence):
+            if fixed in values:
+                raise PatternError(f'field "{fixed}" is filled in by minting', field=fixed)
+        today = self._clock().date()
+        filled: dict[str, str | date] = {
+            name: today
+            for name, segment in scheme.pattern.fields.items()
+            if segment.kind == "date" and name not in values
+        }
+        filled |= values
+        filled[link_field] = link_code
+        filled[scheme.sequence] = "0"
+        scheme.pattern.render(filled)  # refuse values that do not fit before using a number
+        width = scheme.pattern.fields[scheme.sequence].width
+        key = json.dumps(
+            [scheme.name, {k: str(v) for k, v in filled.items() if k != scheme.sequence}],
+            sort_keys=True,
+        )
+        for _ in range(MAX_MINT_ATTEMPTS):
+            number = self._store.next_lot_sequence(key)
+            if number >= 10**width:
+                raise SequenceFull(
+                    f'sequence field "{scheme.sequence}" of scheme "{scheme.name}" is full for '
+                    f"these values: all {10**width - 1} numbers are used",
+                    details=[{"field": scheme.sequence}],
+                )
+            code = scheme.pattern.render(filled | {scheme.sequence: str(number)})
+            if self._store.node(gid("lot", code)) is None:
+                return Minted(code, scheme.name, number, link_code, partner)
+        raise SequenceFull(f"{MAX_MINT_ATTEMPTS} numbers in a row are lots already: retry")
+
+    def _link_code_of(self, partner: str) -> str:
+        for scheme in self.schemes():
+            if scheme.spec.company == partner:
+                return scheme.spec.link_code
+        raise PatternError(
+            f'company "{partner}" has no registered link code (it registers a lot code scheme)',
+            field="link",
+        )
+
+
+def _read(code: str, schemes: list[LotScheme]) -> dict[str, str | date]:
+    for scheme in schemes:
+        values = scheme.pattern.parse(code)
+        if values is not None:
+            return values
+    return {}
