@@ -12,9 +12,9 @@ Anything outside a caller's scope is "not found", so its existence is not reveal
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,15 @@ from graph.epcis_export import EpcisExporter
 from graph.errors import Conflict, Forbidden, NotFound
 from graph.ids import gid as make_gid
 from graph.ids import supplier_lot_gid
+from graph.lot_codes import (
+    Candidate,
+    Decoding,
+    LotCodeService,
+    LotScheme,
+    LotSchemeSpec,
+    Match,
+    Minted,
+)
 from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
@@ -110,6 +119,7 @@ class Access:
         self._ingest = ingest
         self._traces = TraceService(store)
         self._identifiers = IdentifierService(store)
+        self._lot_codes = LotCodeService(store)
         self._auth = auth
         self._customer_scope: set[str] | None = None
 
@@ -460,6 +470,55 @@ class Access:
             shown[2],
             notes if part is not None or self.role == Role.OPERATOR else [],
         )
+
+    # -- lot code schemes ------------------------------------------------------------------------
+
+    def lot_schemes(self) -> list[LotScheme]:
+        """Return the registered lot code schemes (plant roles)."""
+        self.require(READERS | {Role.OPERATOR}, "read lot code schemes")
+        return self._lot_codes.schemes()
+
+    def define_lot_scheme(self, spec: LotSchemeSpec) -> LotScheme:
+        """Register a company's lot code scheme and link code (admins)."""
+        self.require(frozenset({Role.ADMIN}), "register lot code schemes")
+        return self._lot_codes.define(spec)
+
+    def mint_lot(self, scheme: str, partner: str, values: Mapping[str, str | date]) -> Minted:
+        """Mint our next lot code with a partner's link code (admins and operators)."""
+        self.require(frozenset({Role.ADMIN, Role.OPERATOR}), "mint lot codes")
+        return self._lot_codes.mint(scheme, partner, values)
+
+    def decode_lot(self, code: str) -> Decoding:
+        """Decode a lot code; a supplier sees only codes of or about their own company."""
+        self.require(READERS | {Role.OPERATOR, Role.SUPPLIER}, "decode lot codes")
+        found = self._lot_codes.decode(code)
+        if self.role in READERS:
+            return found
+        matches, misses = found.matches, found.misses
+        if self.role == Role.SUPPLIER:
+            mine = self.principal.company
+            matches = [m for m in matches if mine in (m.scheme.spec.company, m.partner)]
+            own = {s.name for s in self._lot_codes.schemes() if s.spec.company == mine}
+            misses = {name: why for name, why in misses.items() if name in own}
+        wanted = [c.supplier_lot.gid for m in matches for c in m.candidates]
+        wanted += [lot for m in matches for c in m.candidates for lot in c.lots]
+        seen = self.nodes(wanted)
+        return Decoding(found.code, [self._scoped_match(m, seen) for m in matches], misses)
+
+    @staticmethod
+    def _scoped_match(match: Match, seen: dict[str, NodeView]) -> Match:
+        candidates = [
+            Candidate(
+                seen[c.supplier_lot.gid],
+                c.received_at,
+                [lot for lot in c.lots if lot in seen],
+                c.confirmed,
+                c.fields,
+            )
+            for c in match.candidates
+            if c.supplier_lot.gid in seen
+        ]
+        return Match(match.scheme, match.fields, match.link_code, match.partner, candidates)
 
     # -- recall cases ----------------------------------------------------------------------------
 

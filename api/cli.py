@@ -16,6 +16,7 @@ from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
+from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     register_gs1(commands, _services)
     register_partners(commands, _services)
     register_epcis(commands, _services)
+    register_lots(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser

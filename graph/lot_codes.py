@@ -9,10 +9,10 @@ names that partner and the partner's lots in our graph that it may come from.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -284,7 +284,7 @@ class LotCodeService:
 
     # -- minting ---------------------------------------------------------------------------------
 
-    def mint(self, scheme_name: str, partner: str, values: dict[str, str | date]) -> Minted:
+    def mint(self, scheme_name: str, partner: str, values: Mapping[str, str | date]) -> Minted:
         """Make our next lot code of a scheme with the partner's link code in its link field."""
         scheme = self.scheme(scheme_name)
         if scheme.sequence is None:
@@ -303,7 +303,7 @@ class LotCodeService:
             for name, segment in scheme.pattern.fields.items()
             if segment.kind == "date" and name not in values
         }
-        filled |= values
+        filled |= {name: _typed(scheme, name, value) for name, value in values.items()}
         filled[link_field] = link_code
         filled[scheme.sequence] = "0"
         scheme.pattern.render(filled)  # refuse values that do not fit before using a number
@@ -335,9 +335,80 @@ class LotCodeService:
         )
 
 
+def _typed(scheme: LotScheme, name: str, value: str | date) -> str | date:
+    """Read an ISO date given as text for a date field; other values stay as given."""
+    segment = scheme.pattern.fields.get(name)
+    if segment is None or segment.kind != "date" or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PatternError(
+            f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}', field=name
+        ) from None
+
+
 def _read(code: str, schemes: list[LotScheme]) -> dict[str, str | date]:
     for scheme in schemes:
         values = scheme.pattern.parse(code)
         if values is not None:
             return values
     return {}
+
+
+def _plain(value: str | date) -> str:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def scheme_dict(scheme: LotScheme) -> dict[str, Any]:
+    """Render a scheme the way REST and the CLI show it."""
+    return scheme.spec.model_dump(exclude_none=True) | {
+        "length": scheme.pattern.length,
+        "link_position": scheme.link_position,
+        "link_width": scheme.link_width,
+        "sequence_field": scheme.sequence,
+        "fields": {
+            name: "".join(s.date_format) if s.kind == "date" else f"{s.kind}{s.width}"
+            for name, s in scheme.pattern.fields.items()
+        },
+    }
+
+
+def decoding_dict(found: Decoding) -> dict[str, Any]:
+    """Render a decoding the way REST and the CLI show it."""
+    return {
+        "code": found.code,
+        "matches": [
+            {
+                "scheme": m.scheme.name,
+                "company": m.scheme.spec.company,
+                "fields": {name: _plain(value) for name, value in m.fields.items()},
+                "link_code": m.link_code,
+                "link_position": m.scheme.link_position,
+                "partner": m.partner,
+                "candidates": [
+                    {
+                        "supplier_lot": c.supplier_lot.gid,
+                        "received_at": c.received_at,
+                        "lots": c.lots,
+                        "confirmed": c.confirmed,
+                        "fields": {name: _plain(value) for name, value in c.fields.items()},
+                    }
+                    for c in m.candidates
+                ],
+            }
+            for m in found.matches
+        ],
+        "misses": found.misses,
+    }
+
+
+def minted_dict(found: Minted) -> dict[str, Any]:
+    """Render a minted code."""
+    return {
+        "code": found.code,
+        "scheme": found.scheme,
+        "sequence": found.sequence,
+        "link_code": found.link_code,
+        "partner": found.partner,
+    }

@@ -85,6 +85,10 @@ class Pattern:
         """Return the allowed characters at each position of a code."""
         return [s.allowed(i) for s in self.segments for i in range(s.width)]
 
+    def dated(self) -> list[bool]:
+        """Return, per position, whether it lies in a date field."""
+        return [s.kind == "date" for s in self.segments for _ in range(s.width)]
+
     def example(self) -> str:
         """Return a code the pattern matches (dates as 2001-01-01), to show in messages."""
         out: list[str] = []
@@ -299,10 +303,17 @@ def overlap(one: Pattern, other: Pattern) -> str | None:
     if one.length != other.length:
         return None
     example: list[str] = []
+    mine_dated, theirs_dated = one.dated(), other.dated()
     hints = zip(one.positions(), other.positions(), one.example(), other.example(), strict=True)
-    for mine, theirs, my_hint, their_hint in hints:
+    for i, (mine, theirs, my_hint, their_hint) in enumerate(hints):
         common = mine & theirs
         if not common:
             return None
-        example.append(next((c for c in (my_hint, their_hint) if c in common), min(common)))
+        # A date's own digits first, so the example reads as a date where it can.
+        order = (
+            (their_hint, my_hint)
+            if theirs_dated[i] and not mine_dated[i]
+            else (my_hint, their_hint)
+        )
+        example.append(next((c for c in order if c in common), min(common)))
     return "".join(example)

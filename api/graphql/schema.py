@@ -24,6 +24,7 @@ from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.identifiers import IdentifierQuery
+from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
 from api.graphql.recall import RecallMutation, RecallQuery
@@ -254,9 +255,17 @@ class Mutation:
 schema = strawberry.Schema(
     query=merge_types(
         "Query",
-        (Query, MarkingQuery, RecallQuery, CartQuery, IdentifierQuery, FederationQuery),
+        (
+            Query,
+            MarkingQuery,
+            RecallQuery,
+            CartQuery,
+            IdentifierQuery,
+            FederationQuery,
+            LotCodeQuery,
+        ),
     ),
-    mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation)),
+    mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation, LotCodeMutation)),
     types=list(ALL_TYPES),
     extensions=[
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

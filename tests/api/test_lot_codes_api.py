@@ -1,0 +1,220 @@
+"""Lot code schemes over GraphQL, REST and the CLI, with each role's rights and scope."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.cli import main
+from api.deps import Services
+from graph.lot_codes import LotCodeService, LotSchemeSpec
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+OURS = "{date:YYMMDD}{line:A2}{seq:N4}{link:X3}"
+DEFINE = """mutation($s: LotSchemeInput!) { defineLotScheme(scheme: $s) {
+  __typename ... on LotScheme { name linkPosition }
+  ... on LotCodeRefused { code message field } } }"""
+MINT = """mutation($scheme: String!, $partner: String!, $values: [LotFieldInput!]) {
+  mintLot(scheme: $scheme, partner: $partner, values: $values) {
+    __typename ... on MintedLot { code sequence } ... on LotCodeRefused { message field } } }"""
+DECODE = """query($code: String!) { decodeLot(code: $code) {
+  matches { scheme partner fields { name value date }
+    candidates { supplierLot { id } lots confirmed } }
+  misses { scheme reason } } }"""
+
+
+def gql(client: TestClient, role: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=login(client, role)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def scheme(name: str, company: str, pattern: str, link_code: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "company": company,
+        "pattern": pattern,
+        "linkField": "link",
+        "linkCode": link_code,
+    }
+
+
+def spec(name: str, company: str, pattern: str, link_code: str) -> LotSchemeSpec:
+    return LotSchemeSpec(
+        name=name, company=company, pattern=pattern, link_field="link", link_code=link_code
+    )
+
+
+@pytest.fixture
+def seeded(services: Services, events: Events) -> Services:
+    """Our scheme, ACME-STEEL's and POLYMED's; lots received from both suppliers."""
+    lot_codes = LotCodeService(services.store)
+    lot_codes.define(spec("OURS", "PLANT", OURS, "PL1"))
+    lot_codes.define(spec("ACME", "ACME-STEEL", "{link:X3}-{heat:N6}", "AC7"))
+    lot_codes.define(spec("POLY", "POLYMED", "{link:X3}+{batch:N6}", "PM2"))
+    services.ingest.ingest(
+        [
+            events.receive("R-1", 10, supplier="ACME-STEEL", supplier_lot="AC7-000001"),
+            events.receive("R-2", 10, supplier="POLYMED", supplier_lot="PM2+000001"),
+        ]
+    )
+    return services
+
+
+def mint(client: TestClient, role: str, partner: str, line: str = "LA") -> dict[str, Any]:
+    values = [{"name": "date", "value": "2026-03-05"}, {"name": "line", "value": line}]
+    return gql(client, role, MINT, scheme="OURS", partner=partner, values=values)
+
+
+def test_admin_registers_schemes_and_refusals_are_typed(
+    client: TestClient, seeded: Services
+) -> None:
+    made = gql(client, "admin", DEFINE, s=scheme("TITAN", "TITAN", "{link:X2}/{n:N5}", "TI"))
+    assert made["data"]["defineLotScheme"] == {
+        "__typename": "LotScheme",
+        "name": "TITAN",
+        "linkPosition": "head",
+    }
+    middle = gql(client, "admin", DEFINE, s=scheme("M", "M", "{a:N2}{link:X2}{b:N2}", "MM"))
+    assert middle["data"]["defineLotScheme"]["field"] == "link_field"
+    clash = gql(client, "admin", DEFINE, s=scheme("C", "COPY", "{link:X3}={n:N2}", "AC7"))
+    refused = clash["data"]["defineLotScheme"]
+    assert refused["code"] == "lot_scheme_conflict" and "ACME-STEEL" in refused["message"]
+    denied = gql(client, "analyst", DEFINE, s=scheme("A", "A", "{link:X2}#{n:N5}", "AA"))
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_operator_mints_and_the_code_decodes_to_the_partner(
+    client: TestClient, seeded: Services
+) -> None:
+    minted = mint(client, "operator", "ACME-STEEL")["data"]["mintLot"]
+    assert minted == {"__typename": "MintedLot", "code": "260305LA0001AC7", "sequence": 1}
+    decoded = gql(client, "analyst", DECODE, code=minted["code"])["data"]["decodeLot"]
+    [match] = decoded["matches"]
+    assert (match["scheme"], match["partner"]) == ("OURS", "ACME-STEEL")
+    assert {"name": "date", "value": "2026-03-05", "date": "2026-03-05"} in match["fields"]
+    assert match["candidates"] == [
+        {
+            "supplierLot": {"id": "supplier_lot:ACME-STEEL/AC7-000001"},
+            "lots": ["lot:R-1"],
+            "confirmed": False,
+        }
+    ]
+
+
+def test_a_value_that_does_not_fit_is_refused_naming_the_field(
+    client: TestClient, seeded: Services
+) -> None:
+    refused = mint(client, "operator", "ACME-STEEL", line="L1")["data"]["mintLot"]
+    assert refused["__typename"] == "LotCodeRefused" and refused["field"] == "line"
+
+
+@pytest.mark.parametrize("role", ["analyst", "supplier", "customer"])
+def test_only_admins_and_operators_mint(client: TestClient, seeded: Services, role: str) -> None:
+    assert mint(client, role, "ACME-STEEL")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_supplier_decodes_only_codes_about_them(client: TestClient, seeded: Services) -> None:
+    acme = mint(client, "operator", "ACME-STEEL")["data"]["mintLot"]["code"]
+    poly = mint(client, "operator", "POLYMED")["data"]["mintLot"]["code"]
+    mine = gql(client, "supplier", DECODE, code=acme)["data"]["decodeLot"]
+    [match] = mine["matches"]
+    assert match["partner"] == "ACME-STEEL"
+    # Their own lot, but not the plant's lot it became.
+    assert match["candidates"] == [
+        {
+            "supplierLot": {"id": "supplier_lot:ACME-STEEL/AC7-000001"},
+            "lots": [],
+            "confirmed": False,
+        }
+    ]
+    theirs = gql(client, "supplier", DECODE, code=poly)["data"]["decodeLot"]
+    assert theirs == {
+        "matches": [],
+        "misses": [{"scheme": "ACME", "reason": theirs["misses"][0]["reason"]}],
+    }
+    own_code = gql(client, "supplier", DECODE, code="AC7-000001")["data"]["decodeLot"]
+    assert [m["scheme"] for m in own_code["matches"]] == ["ACME"]
+
+
+def test_customers_may_not_decode_lot_codes(client: TestClient, seeded: Services) -> None:
+    denied = gql(client, "customer", DECODE, code="260305LA0001AC7")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    response = client.get(
+        "/api/v1/lots/decode", params={"code": "AC7-000001"}, headers=login(client, "customer")
+    )
+    assert response.status_code == 403
+
+
+def test_rest_mints_decodes_and_registers(client: TestClient, seeded: Services) -> None:
+    operator = login(client, "operator")
+    body = {"scheme": "OURS", "partner": "POLYMED", "values": {"date": "2026-03-07", "line": "LB"}}
+    minted = client.post("/api/v1/lots/mint", json=body, headers=operator)
+    assert minted.status_code == 201, minted.text
+    assert minted.json()["code"] == "260307LB0001PM2"
+    decoded = client.get(
+        "/api/v1/lots/decode", params={"code": "260307LB0001PM2"}, headers=login(client, "analyst")
+    )
+    assert decoded.json()["matches"][0]["candidates"][0]["supplier_lot"] == (
+        "supplier_lot:POLYMED/PM2+000001"
+    )
+    bad = client.post(
+        "/api/v1/lots/mint", json=body | {"values": {"date": "7 March"}}, headers=operator
+    )
+    assert bad.status_code == 400 and 'field "date" takes a date' in bad.json()["message"]
+    admin = login(client, "admin")
+    ambiguous = {
+        "name": "Z",
+        "company": "Z",
+        "pattern": "{link:X3}-{n:X6}",
+        "link_field": "link",
+        "link_code": "ZZ1",
+    }
+    clash = client.post("/api/v1/lot-schemes", json=ambiguous, headers=admin)
+    assert clash.status_code == 409 and "ambiguous" in clash.json()["message"]
+    listed = client.get("/api/v1/lot-schemes", headers=operator).json()
+    assert [s["name"] for s in listed] == ["ACME", "OURS", "POLY"]
+
+
+def test_cli_registers_mints_and_decodes(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    ours = ["--name", "OURS", "--company", "PLANT", "--pattern", OURS]
+    assert (
+        main(
+            ["lot", "scheme", *ours, "--link-field", "link", "--link-code", "PL1", "--store", store]
+        )
+        == 0
+    )
+    acme = ["--name", "ACME", "--company", "ACME", "--pattern", "{link:X3}-{heat:N6}"]
+    assert (
+        main(
+            ["lot", "scheme", *acme, "--link-field", "link", "--link-code", "AC7", "--store", store]
+        )
+        == 0
+    )
+    batch = tmp_path / "r.json"
+    batch.write_text(
+        json.dumps([events.receive("R-1", 5, supplier="ACME", supplier_lot="AC7-000009")])
+    )
+    assert main(["ingest", str(batch), "--store", store]) == 0
+    capsys.readouterr()
+    args = ["lot", "mint", "--scheme", "OURS", "--link", "ACME", "--date", "2026-03-05"]
+    assert main([*args, "--line", "LA", "--store", store]) == 0
+    code = capsys.readouterr().out.strip()
+    assert code == "260305LA0001AC7"
+    assert main(["lot", "decode", code, "--json", "--store", store]) == 0
+    [match] = json.loads(capsys.readouterr().out)["matches"]
+    assert match["partner"] == "ACME"
+    assert match["candidates"][0]["fields"] == {"link": "AC7", "heat": "000009"}
+    assert main([*args, "--line", "L1", "--store", store]) == 2
+    assert 'field "line"' in capsys.readouterr().err
