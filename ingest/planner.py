@@ -224,6 +224,7 @@ class Planner:
     def _preload(self, events: Iterable[Event]) -> None:
         wanted: set[str] = set()
         cart_lots: set[str] = set()
+        named_carts: set[str] = set()
         marks: list[str] = []
         marked: list[str] = []
         for event in events:
@@ -231,8 +232,10 @@ class Planner:
             wanted.update(_creations(event))
             if isinstance(event, CartLoad | CartUnload):
                 cart_lots.add(gid("lot", event.lot))
+                named_carts.add(gid("cart", event.cart))
             elif isinstance(event, Split | Merge | Mix):  # -- carts: sources may leave carts
                 cart_lots.update(_references(event))
+                named_carts.update(_landing_carts(event))
             elif isinstance(event, Mark):
                 marks.append(gid("mark", event.code))
                 marked.append(event.target.gid)
@@ -243,8 +246,21 @@ class Planner:
         if cart_lots:
             for lot, carts in self._tx.open_carts(sorted(cart_lots)).items():
                 self._open_carts[lot] = set(carts)
+                named_carts.update(carts)
             for lot in cart_lots:
                 self._open_carts.setdefault(lot, set())
+        if named_carts:
+            self._prefetch_carts(named_carts)
+
+    def _prefetch_carts(self, carts: Iterable[str]) -> None:
+        """Read the settings and contents of every cart a batch names in two calls, not two each."""
+        wanted = sorted(cart for cart in carts if cart not in self._carts)
+        props = self._tx.node_props(wanted)
+        stays: dict[str, list[CartStay]] = {}
+        for stay in self._tx.open_stays(wanted):
+            stays.setdefault(stay.cart, []).append(stay)
+        for cart in wanted:
+            self._carts[cart] = _Cart.of(cart, props.get(cart, {}), stays.get(cart, []))
 
     def _load(self, gids: Iterable[str]) -> None:
         missing = sorted(g for g in gids if g not in self._items)
@@ -1440,6 +1456,13 @@ class _Cart:
             Decimal(capacity) if capacity is not None else None,
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},
         )
+
+
+def _landing_carts(event: Split | Merge | Mix) -> list[str]:
+    """Global ids of the carts the new lots of a split, merge or mix land in."""
+    if isinstance(event, Split):
+        return [gid("cart", child.cart) for child in event.into if child.cart is not None]
+    return [gid("cart", event.into.cart)] if event.into.cart is not None else []
 
 
 def _text(value: Decimal | None) -> str | None:
