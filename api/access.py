@@ -29,6 +29,7 @@ from api.federation.models import (
     FedNode,
 )
 from api.recall import Case, Notice, RecallService
+from api.supplier_portal import SupplierCase, SupplierPortal, SupplierRequest, Upload
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
@@ -46,13 +47,21 @@ from graph.lot_codes import (
     Match,
     Minted,
 )
-from graph.store import CartStay, Direction, EdgeView, GraphStore, NodeView, StepUse
+from graph.store import (
+    CartStay,
+    Direction,
+    DocumentRow,
+    EdgeView,
+    GraphStore,
+    NodeView,
+    StepUse,
+)
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map
 from ingest.errors import BatchRejected, Problem
-from ingest.models import ItemRef
+from ingest.models import Event, ItemRef
 from ingest.parse import parse_events
 from ingest.service import IngestReport, IngestService
 from marking.models import IssuedMark, Resolution, ResolveQuery
@@ -65,6 +74,8 @@ COMPANY_ROLES_SET = frozenset(COMPANY_ROLES)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
+# Supplier requests and answers enter through the portal, which checks who asks and answers.
+SUPPLIER_EVENTS = frozenset({"recall_supplier_request", "recall_supplier_answer"})
 PARTNER_ATTRS = frozenset(
     {"key", "lot", "serial", "shipment", "part", "qty", "unit", "status", "created_at"}
     | {"expiry", "manufactured"}  # UDI dates: printed on the label anyway
@@ -115,6 +126,7 @@ class Access:
         self.principal = principal
         self._marking = marking
         self._recalls = RecallService(store, ingest)
+        self._portal = SupplierPortal(store, ingest, self._recalls)
         self._store = store
         self._ingest = ingest
         self._traces = TraceService(store)
@@ -528,23 +540,74 @@ class Access:
         return self._recalls
 
     def recall_cases_about_me(self) -> list[Case]:
-        """Return, for a supplier, the cases that concern their lots (title and state only)."""
-        self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
-        links = self._store.links([make_gid("company", self.principal.company or "")])
-        mine = sorted({e.src for e in links if e.type == "FROM"})
-        cases = self._recalls.cases_about(mine)
+        """Return, for a supplier, the cases that name their lots (title, state, own suspects)."""
         return [
             Case(
                 c.id,
                 c.title,
                 "",
                 c.state,
-                [s for s in c.suspects if s["id"] in mine],
+                [{"id": r.supplier_lot} for r in c.lots if r.suspect],
                 None,
                 c.opened_at,
             )
-            for c in cases
+            for c in self.my_supplier_cases()
         ]
+
+    # -- supplier requests and answers -----------------------------------------------------------
+
+    def supplier_portal(self) -> SupplierPortal:
+        """Return the supplier requests of cases for analysts and admins."""
+        self.require(READERS, "run recall cases")
+        return self._portal
+
+    def my_supplier_cases(self) -> list[SupplierCase]:
+        """Return, for a supplier, every case that suspects or asks about one of their lots.
+
+        They see the case's title and state and, of its lots, only their own, with the question
+        put to them, the deadline and their latest answer; never the scope, customers or other
+        suppliers' lots.
+        """
+        self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
+        cases = self._portal.cases_for(self.my_supplier_lots())
+        return [replace(c, lots=[replace(r, requested_by=None) for r in c.lots]) for c in cases]
+
+    def answer_supplier_request(
+        self,
+        case_id: str,
+        lot: str,
+        *,
+        text: str | None,
+        upstream: list[dict[str, Any]],
+        uploads: Sequence[Upload],
+        answer_id: str | None = None,
+    ) -> SupplierRequest:
+        """Answer a case about one of the caller's lots (suppliers)."""
+        self.require(frozenset({Role.SUPPLIER}), "answer supplier requests")
+        if lot not in self.my_supplier_lots():
+            raise NotFound(f"no supplier lot {lot!r} of yours")
+        if self._portal.request(case_id, lot) is None:  # also: no such case
+            raise NotFound(f"no recall case {case_id!r} about your lot {lot!r}")
+        found = self._portal.answer(
+            case_id,
+            lot,
+            text=text,
+            upstream=upstream,
+            uploads=uploads,
+            actor=self.principal.username,
+            answer_id=answer_id,
+        )
+        return replace(found, requested_by=None)
+
+    def case_document(self, case_id: str, digest: str) -> DocumentRow:
+        """Return a document of a case: analysts any, a supplier those they attached."""
+        if self.role in READERS:
+            return self._portal.document(case_id, digest)
+        self.require(frozenset({Role.SUPPLIER}), "read recall case documents")
+        try:
+            return self._portal.document(case_id, digest, self.my_supplier_lots())
+        except NotFound:
+            raise NotFound(f"no document {digest!r} of yours on recall case {case_id!r}") from None
 
     def my_notices(self) -> list[Notice]:
         """Return, for a customer, the recall notices sent to them."""
@@ -613,17 +676,27 @@ class Access:
                 raise Forbidden(str(wrong[0]))
         else:
             self.require(WRITERS, "record events")
-        site = self.principal.site
-        if self.role == Role.OPERATOR and site is not None:
-            events = parse_events(raw_events)
-            elsewhere = [
-                Problem(i, e.event_id, "site", "wrong_site", f"you record events for site {site!r}")
-                for i, e in enumerate(events)
-                if e.site not in (None, site)
-            ]
-            if elsewhere:
-                raise BatchRejected(elsewhere)
+        if self.role == Role.OPERATOR:
+            self._check_operator_batch(parse_events(raw_events))
         return self._ingest.ingest(raw_events)
+
+    def _check_operator_batch(self, events: Sequence[Event]) -> None:
+        """Refuse supplier requests and answers, and events of another site than the caller's."""
+        asked = [
+            Problem(i, e.event_id, "type", "forbidden", "supplier requests are for analysts")
+            for i, e in enumerate(events)
+            if e.type in SUPPLIER_EVENTS
+        ]
+        if asked:
+            raise Forbidden(str(asked[0]))
+        site = self.principal.site
+        elsewhere = [
+            Problem(i, e.event_id, "site", "wrong_site", f"you record events for site {site!r}")
+            for i, e in enumerate(events)
+            if site is not None and e.site not in (None, site)
+        ]
+        if elsewhere:
+            raise BatchRejected(elsewhere)
 
     # -- carts ---------------------------------------------------------------------------------
 

@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 from api.deps import Services
 from api.recall import RecallService
+from api.supplier_portal import SupplierPortal
 from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
@@ -20,7 +22,7 @@ FORMATS = ("csv", "json", "epcis", "html")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
-    """Add `recall open|show|scope|hold|notify|close|export`."""
+    """Add `recall open|show|hold|notify|close|export|request-supplier|answers`."""
     recall = commands.add_parser("recall", help="run recall cases").add_subparsers(
         dest="action", required=True
     )
@@ -28,21 +30,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     def command(
         parser: argparse.ArgumentParser, work: Callable[[RecallService, argparse.Namespace], int]
     ) -> None:
-        parser.add_argument(
-            "--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)"
-        )
-        parser.add_argument(
-            "--actor", default="cli", help="who is acting (recorded in the case history)"
-        )
+        _command(parser, opener, lambda services, args: work(_recalls(services), args))
 
-        def run(args: argparse.Namespace) -> int:
-            services = opener(args)
-            try:
-                return work(RecallService(services.store, services.ingest), args)
-            finally:
-                services.close()
+    def portal_command(
+        parser: argparse.ArgumentParser, work: Callable[[SupplierPortal, argparse.Namespace], int]
+    ) -> None:
+        def build(services: Services, args: argparse.Namespace) -> int:
+            recalls = _recalls(services)
+            return work(SupplierPortal(services.store, services.ingest, recalls), args)
 
-        parser.set_defaults(func=run)
+        _command(parser, opener, build)
 
     opened = recall.add_parser("open", help="open a case from suspects")
     opened.add_argument("case")
@@ -76,7 +73,44 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     export.add_argument("case")
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, help="write here instead of standard output")
-    command(export, _export)
+    portal_command(export, _export)
+    ask = recall.add_parser(
+        "request-supplier", help="ask a supplier about one of their lots in a case"
+    )
+    ask.add_argument("case")
+    ask.add_argument("--supplier-lot", required=True, help="e.g. supplier_lot:ACME/A-77")
+    ask.add_argument("--question", required=True)
+    ask.add_argument("--due-by", required=True, help="a time with offset (RFC 3339)")
+    portal_command(ask, _request_supplier)
+    answers = recall.add_parser("answers", help="what suppliers were asked and answered")
+    answers.add_argument("case")
+    answers.add_argument("--json", action="store_true", help="print JSON")
+    portal_command(answers, _answers)
+
+
+def _command(
+    parser: argparse.ArgumentParser,
+    opener: Opener,
+    work: Callable[[Services, argparse.Namespace], int],
+) -> None:
+    """Give a recall command its store and actor options and run it on opened services."""
+    parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
+    parser.add_argument(
+        "--actor", default="cli", help="who is acting (recorded in the case history)"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        services = opener(args)
+        try:
+            return work(services, args)
+        finally:
+            services.close()
+
+    parser.set_defaults(func=run)
+
+
+def _recalls(services: Services) -> RecallService:
+    return RecallService(services.store, services.ingest)
 
 
 def _suspects(args: argparse.Namespace) -> list[dict[str, str]]:
@@ -145,8 +179,8 @@ def _show(recalls: RecallService, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(recalls: RecallService, args: argparse.Namespace) -> int:
-    text = render_export(recalls, args.case, args.format)
+def _export(portal: SupplierPortal, args: argparse.Namespace) -> int:
+    text = render_export(portal, args.case, args.format)
     if args.out is None:
         sys.stdout.write(text)
     else:
@@ -155,12 +189,51 @@ def _export(recalls: RecallService, args: argparse.Namespace) -> int:
     return 0
 
 
-def render_export(recalls: RecallService, case_id: str, kind: str) -> str:
+def render_export(portal: SupplierPortal, case_id: str, kind: str) -> str:
     """Render a case in one of the export formats."""
+    recalls = portal.recalls
     if kind == "csv":
         return scope_csv(recalls.scope(case_id))
     if kind == "epcis":
         return json.dumps(recalls.epcis(case_id), indent=2) + "\n"
     if kind == "html":
-        return recalls.report_html(case_id)
+        return recalls.report_html(case_id, portal.requests(case_id))
     return json.dumps(recalls.export_json(case_id), indent=2, default=str) + "\n"
+
+
+def _request_supplier(portal: SupplierPortal, args: argparse.Namespace) -> int:
+    try:
+        due_by = datetime.fromisoformat(args.due_by)
+    except ValueError as error:
+        raise BadRequest("--due-by: a time in RFC 3339 with offset") from error
+    if due_by.tzinfo is None:
+        raise BadRequest("--due-by: the time needs a UTC offset")
+    found = portal.ask(args.case, args.supplier_lot, args.question, due_by, args.actor)
+    print(f"asked {found.supplier} about {found.supplier_lot}, due by {found.due_by}")
+    return 0
+
+
+def _answers(portal: SupplierPortal, args: argparse.Namespace) -> int:
+    requests = portal.requests(args.case)
+    if args.json:
+        print(json.dumps([asdict(r) for r in requests], indent=2))
+        return 0
+    for r in requests:
+        why = "suspect" if r.suspect else "asked"
+        print(f"{r.supplier_lot}  [{r.state}]  ({why})")
+        if r.question:
+            print(f"  question: {r.question} (due by {r.due_by})")
+        answer = r.answer
+        if answer is None:
+            print("  no answer yet")
+            continue
+        print(f"  answered {answer.answered_at} by {answer.answered_by} ({r.answers} in all)")
+        if answer.text:
+            print(f"  {answer.text}")
+        for row in answer.upstream:
+            print("  upstream: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+        for d in answer.documents:
+            print(f"  document: {d['name']}  {d['media_type']}  {d['size']} bytes  {d['sha256']}")
+    if not requests:
+        print("no supplier lot in this case, and no supplier was asked")
+    return 0

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
@@ -31,6 +31,9 @@ from graph.recall import (
 from graph.store import CartStay, GraphStore, NodeView
 from graph.trace import TraceService
 from ingest.service import IngestReport, IngestService
+
+if TYPE_CHECKING:
+    from api.supplier_portal import SupplierRequest
 
 MAX_CASES = 500
 
@@ -225,8 +228,11 @@ class RecallService:
         scope = self.scope(case_id)
         return EpcisExporter(self._store).events_document({edge.event for edge in scope.edges})
 
-    def report_html(self, case_id: str) -> str:
-        """Return a printable report of the case with a picture of its scope's genealogy."""
+    def report_html(self, case_id: str, suppliers: Sequence[SupplierRequest] = ()) -> str:
+        """Return a printable report of the case with a picture of its scope's genealogy.
+
+        `suppliers` are the case's supplier requests and answers (api.supplier_portal).
+        """
         return render_report(
             self.case(case_id),
             self.scope(case_id),
@@ -234,6 +240,7 @@ class RecallService:
             self.reconciliation(case_id),
             self.shared_carts(case_id)[1],
             _now(),
+            suppliers,
         )
 
     # -- actions -------------------------------------------------------------------------------

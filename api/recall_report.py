@@ -12,6 +12,7 @@ from graph.recall import Reconciliation, Scope
 
 if TYPE_CHECKING:
     from api.recall import Case, Notice
+    from api.supplier_portal import SupplierRequest
 
 MAX_ROWS = 500
 STYLE = """body{font:13px/1.45 system-ui,sans-serif;margin:2rem;color:#222}
@@ -35,6 +36,7 @@ def render_report(
     rec: Reconciliation,
     shared: Sequence[SharedCart],
     made_at: str,
+    suppliers: Sequence[SupplierRequest] = (),
 ) -> str:
     """Render the report as a self-contained HTML page (print it to PDF from any browser)."""
     certain = sum(1 for i in scope.items if i.certain)
@@ -133,6 +135,8 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
             ],
         )
     }
+<h2>Supplier answers</h2>
+{_supplier_rows(suppliers)}
 <h2>Shared carts (a risk of mix-up, not material flow)</h2>
 {
         _rows(
@@ -158,3 +162,51 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
 <h2>Affected items</h2>{items}{more}
 </body></html>
 """
+
+
+def _supplier_rows(requests: Sequence[SupplierRequest]) -> str:
+    """Tabulate what was asked of each supplier lot and the latest answer."""
+    if not requests:
+        return "<p>No supplier lot in this case, and no supplier was asked.</p>"
+    rows = []
+    for r in requests:
+        answer = r.answer
+        upstream = (
+            "; ".join(
+                " ".join(
+                    str(row[k]) for k in ("lot", "heat", "qty", "unit", "certificate") if k in row
+                )
+                for row in answer.upstream
+            )
+            if answer
+            else ""
+        )
+        rows.append(
+            (
+                r.supplier_lot,
+                "suspect" if r.suspect else "asked",
+                r.question or "",
+                r.due_by or "",
+                r.state,
+                f"{answer.answered_at} ({r.answers})" if answer else "",
+                (answer.text or "") if answer else "",
+                upstream,
+                ", ".join(f"{d['name']} ({d['sha256'][:12]})" for d in answer.documents)
+                if answer
+                else "",
+            )
+        )
+    return _rows(
+        (
+            "supplier lot",
+            "why",
+            "question",
+            "due by",
+            "state",
+            "answered (answers)",
+            "answer",
+            "upstream lots",
+            "documents",
+        ),
+        rows,
+    )

@@ -1,13 +1,18 @@
-"""Recall exports over REST: CSV, JSON, EPCIS 2.0 JSON-LD and a printable HTML report."""
+"""Recall cases over REST: exports (CSV, JSON, EPCIS, HTML), supplier answers, documents."""
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import AccessDep
+from api.supplier_portal import Upload
+from graph.documents import MAX_DOCUMENT_BYTES, MEDIA_TYPES
+from graph.errors import BadRequest
 from graph.recall import scope_csv
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recall"])
@@ -27,5 +32,63 @@ def export(
     if format == "epcis":
         return JSONResponse(recalls.epcis(case_id), media_type="application/ld+json")
     if format == "html":
-        return HTMLResponse(recalls.report_html(case_id))
+        suppliers = access.supplier_portal().requests(case_id)
+        return HTMLResponse(recalls.report_html(case_id, suppliers))
     return JSONResponse(recalls.export_json(case_id))
+
+
+@router.get("/{case_id}/documents/{sha256}")
+def document(case_id: str, sha256: str, access: AccessDep) -> Response:
+    """Download a document attached to a case (analysts; a supplier, those they sent)."""
+    found = access.case_document(case_id, sha256)
+    name = f"{found.sha256[:16]}{MEDIA_TYPES[found.media_type][0]}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(found.content, media_type=found.media_type, headers=headers)
+
+
+@router.post("/{case_id}/answers", status_code=201)
+def answer(
+    case_id: str,
+    access: AccessDep,
+    supplier_lot: Annotated[str, Form(description="supplier_lot:SUPPLIER/LOT, one of yours")],
+    text: Annotated[str | None, Form(max_length=10_000)] = None,
+    upstream: Annotated[
+        str | None, Form(description="a JSON array of your upstream lots (see docs/events.md)")
+    ] = None,
+    answer_id: Annotated[
+        str | None, Form(max_length=100, description="resending the same answer changes nothing")
+    ] = None,
+    documents: Annotated[list[UploadFile] | None, File()] = None,
+) -> dict[str, Any]:
+    """Answer a case about one of your lots, with documents (suppliers; multipart form)."""
+    uploads = [_upload(file) for file in documents or []]
+    found = access.answer_supplier_request(
+        case_id,
+        supplier_lot,
+        text=text,
+        upstream=_upstream(upstream),
+        uploads=uploads,
+        answer_id=answer_id,
+    )
+    return asdict(found)
+
+
+def _upload(file: UploadFile) -> Upload:
+    # Read one byte past the limit: enough to refuse an oversized file without holding it all.
+    content = file.file.read(MAX_DOCUMENT_BYTES + 1)
+    return Upload(file.filename or "", file.content_type, content)
+
+
+def _upstream(text: str | None) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    try:
+        rows = json.loads(text)
+    except ValueError as error:
+        raise BadRequest(f"upstream is not JSON: {error}") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise BadRequest("upstream is a JSON array of objects")
+    return rows

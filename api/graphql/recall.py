@@ -14,6 +14,7 @@ from api import recall
 from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
 from api.graphql.run import run
+from api.graphql.supplier_portal import SupplierRequest
 from graph import recall as scope_of
 from graph.clock import utc_text
 
@@ -225,6 +226,14 @@ class RecallCase:
             percent=round(found.percent, 2),
         )
 
+    @strawberry.field(
+        description="The supplier lots the case suspects or asks about, and their answers."
+    )
+    async def supplier_requests(self, info: Info[Context, None]) -> list[SupplierRequest]:
+        key = self.case.id.partition(":")[2]
+        found = await run(lambda: info.context.access.supplier_portal().requests(key))
+        return [SupplierRequest.of(r) for r in found or []]
+
     @strawberry.field(description="Who did what, when and why: the case's events.")
     async def history(self, info: Info[Context, None]) -> JSON:
         key = self.case.id.partition(":")[2]
@@ -248,7 +257,10 @@ class RecallQuery:
         found = await run(info.context.access.my_notices)
         return [Notice.of(n) for n in found or []]
 
-    @strawberry.field(description="For suppliers: the cases that concern your lots.")
+    @strawberry.field(
+        description="For suppliers: the cases that suspect or ask about your lots "
+        "(title, state, your suspect lots; mySupplierCases has the questions)."
+    )
     async def cases_about_my_lots(self, info: Info[Context, None]) -> list[RecallCase]:
         found = await run(info.context.access.recall_cases_about_me)
         return [RecallCase(case=c) for c in found or []]

@@ -49,6 +49,7 @@ from api.graphql.results import (
     contributor,
 )
 from api.graphql.run import as_graphql_error, run
+from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
 from graph.errors import DomainError
 from graph.store import NodeView
 from graph.trace import TraceNode
@@ -263,9 +264,13 @@ schema = strawberry.Schema(
             IdentifierQuery,
             FederationQuery,
             LotCodeQuery,
+            SupplierPortalQuery,
         ),
     ),
-    mutation=merge_types("Mutation", (Mutation, MarkingMutation, RecallMutation, LotCodeMutation)),
+    mutation=merge_types(
+        "Mutation",
+        (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
+    ),
     types=list(ALL_TYPES),
     extensions=[
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

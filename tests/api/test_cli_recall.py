@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.recall import RecallService
+from api.supplier_portal import SupplierPortal, Upload
+from graph.embedded_store import EmbeddedStore
+from ingest.service import IngestService
 from tests.fixtures.events import Events
 
 
@@ -67,3 +71,49 @@ def test_recall_from_the_command_line(
     assert "<svg" in report.read_text()
     assert main(["recall", "open", "RC-10", "--title", "t", "--reason", "r", "--store", store]) == 2
     assert "at least one --suspect" in capsys.readouterr().err
+
+
+def test_asking_a_supplier_and_reading_the_answers(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ask.db"
+    store = f"sqlite:///{path}"
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps([events.receive("L-1", 10, supplier_lot="A-77")]))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    opened = ["recall", "open", "RC-9", "--title", "t", "--reason", "r", "--suspect", "lot:L-1"]
+    assert main([*opened, "--store", store]) == 0
+    ask = ["recall", "request-supplier", "RC-9", "--supplier-lot", "supplier_lot:ACME/A-77"]
+    ask += ["--question", "Send the heat certificate", "--store", store, "--actor", "ana"]
+    assert main([*ask, "--due-by", "2026-05-01"]) == 2
+    assert "--due-by: the time needs a UTC offset" in capsys.readouterr().err
+    assert main([*ask, "--due-by", "2026-05-01T12:00:00+02:00"]) == 0
+    assert "asked ACME about supplier_lot:ACME/A-77" in capsys.readouterr().out
+    assert main(["recall", "answers", "RC-9", "--store", store]) == 0
+    listed = capsys.readouterr().out
+    assert "[requested]  (asked)" in listed and "Send the heat certificate" in listed
+    assert "no answer yet" in listed
+
+    graph = EmbeddedStore(path)
+    try:
+        ingest = IngestService(graph)
+        portal = SupplierPortal(graph, ingest, RecallService(graph, ingest))
+        cert = Upload("cert.pdf", None, b"%PDF-1.7 heat A-77")
+        portal.answer(
+            "RC-9",
+            "supplier_lot:ACME/A-77",
+            text="re-certified",
+            upstream=[{"lot": "BILLET-1", "heat": "A-77"}],
+            uploads=[cert],
+            actor="acme",
+        )
+    finally:
+        graph.close()
+    assert main(["recall", "answers", "RC-9", "--json", "--store", store]) == 0
+    (answered,) = json.loads(capsys.readouterr().out)
+    assert answered["state"] == "answered" and answered["answer"]["text"] == "re-certified"
+    assert answered["answer"]["documents"][0]["name"] == "cert.pdf"
+    assert main(["recall", "answers", "RC-9", "--store", store]) == 0
+    assert "document: cert.pdf  application/pdf" in capsys.readouterr().out
+    assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
+    assert "re-certified" in capsys.readouterr().out

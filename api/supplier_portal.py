@@ -1,0 +1,251 @@
+"""Supplier requests and answers on recall cases: the analyst asks, the supplier answers.
+
+A case reaches a supplier lot when it suspects the lot or an analyst asks the supplier about it
+(`recall_supplier_request`). The supplier answers with a text, their own upstream lots and
+documents (`recall_supplier_answer`); the latest answer is the one shown, all stay in the log.
+Callers check roles and scope (api.access) before calling.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from api.recall import Case, RecallService
+from graph.clock import utc_text
+from graph.documents import MAX_DOCUMENTS, checked_document
+from graph.errors import BadRequest, Conflict, NotFound
+from graph.ids import gid
+from graph.store import DocumentRow, GraphStore, NodeView
+from ingest.planner import supplier_request_gid
+from ingest.service import IngestService
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A document as sent: its name, the media type its sender gave (if any), its bytes."""
+
+    name: str
+    media_type: str | None
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierAnswer:
+    text: str | None
+    upstream: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    answered_by: str | None
+    answered_at: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierRequest:
+    """What a case asks of one supplier lot, and the supplier's latest answer."""
+
+    id: str
+    case: str
+    supplier: str
+    supplier_lot: str
+    suspect: bool
+    state: str
+    question: str | None
+    due_by: str | None
+    requested_by: str | None
+    requested_at: str | None
+    answers: int
+    answer: SupplierAnswer | None
+    documents: list[str]
+
+    @classmethod
+    def of(cls, view: NodeView | None, case: Case, lot: str) -> SupplierRequest:
+        """Read a request node; a suspect lot nobody asked about yet has none."""
+        attrs = view.attrs if view is not None else {}
+        raw = attrs.get("answer")
+        answer = None
+        if raw is not None:
+            body = json.loads(str(raw))
+            answer = SupplierAnswer(
+                text=body.get("text"),
+                upstream=body.get("upstream", []),
+                documents=body.get("documents", []),
+                answered_by=body.get("answered_by"),
+                answered_at=body["answered_at"],
+                event=body["event"],
+            )
+        return cls(
+            id=supplier_request_gid(case.id.partition(":")[2], lot),
+            case=case.id.partition(":")[2],
+            supplier=lot.partition(":")[2].partition("/")[0],
+            supplier_lot=lot,
+            suspect=lot in {s["id"] for s in case.suspects},
+            state=str(attrs.get("state", "open")),
+            question=attrs.get("question"),
+            due_by=attrs.get("due_by"),
+            requested_by=attrs.get("requested_by"),
+            requested_at=attrs.get("requested_at"),
+            answers=int(attrs.get("answers", 0)),
+            answer=answer,
+            documents=json.loads(str(attrs.get("documents", "[]"))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierCase:
+    """A case as a supplier sees it: title, state, and only their own lots in it."""
+
+    id: str
+    title: str
+    state: str
+    opened_at: str | None
+    lots: list[SupplierRequest]
+
+
+class SupplierPortal:
+    """Requests to suppliers and their answers, on a store."""
+
+    def __init__(self, store: GraphStore, ingest: IngestService, recalls: RecallService) -> None:
+        self._store = store
+        self._ingest = ingest
+        self.recalls = recalls
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def requests(self, case_id: str) -> list[SupplierRequest]:
+        """Return every supplier lot a case suspects or asks about, with its request and answer."""
+        case = self.recalls.case(case_id)
+        links = self._store.links([case.id])
+        asked = {e.dst for e in links if e.type == "ASKS" and e.src == case.id}
+        views = self._store.nodes(sorted(asked))
+        by_lot = {str(v.attrs["supplier_lot"]): v for v in views.values()}
+        suspects = {s["id"] for s in case.suspects if s["id"].startswith("supplier_lot:")}
+        return [
+            SupplierRequest.of(by_lot.get(lot), case, lot) for lot in sorted(suspects | set(by_lot))
+        ]
+
+    def cases_for(self, lots: Sequence[str]) -> list[SupplierCase]:
+        """Return the cases that suspect or ask about any of `lots`, showing only those lots."""
+        mine = set(lots)
+        links = self._store.links(sorted(mine))
+        suspecting = {e.src for e in links if e.type == "SUSPECTS" and e.dst in mine}
+        requests = self._store.nodes(sorted({e.src for e in links if e.type == "ABOUT"}))
+        cases = suspecting | {gid("case", str(v.attrs["case"])) for v in requests.values()}
+        found = []
+        for view in self._store.nodes(sorted(cases)).values():
+            case = Case.of(view)
+            named = [r for r in self.requests(view.gid.partition(":")[2]) if r.supplier_lot in mine]
+            found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
+        return sorted(found, key=lambda c: c.id)
+
+    def request(self, case_id: str, lot: str) -> SupplierRequest | None:
+        """Return what a case asks of one supplier lot, or None if it does not name the lot."""
+        return next((r for r in self.requests(case_id) if r.supplier_lot == lot), None)
+
+    def document(self, case_id: str, digest: str, lots: Sequence[str] | None = None) -> DocumentRow:
+        """Return a document attached to the case (only to answers about `lots`, if given)."""
+        requests = self.requests(case_id)
+        allowed = {
+            d for r in requests if lots is None or r.supplier_lot in lots for d in r.documents
+        }
+        found = self._store.document(digest) if digest in allowed else None
+        if found is None:
+            raise NotFound(f"no document {digest!r} on recall case {case_id!r}")
+        return found
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def ask(
+        self, case_id: str, lot: str, question: str, due_by: datetime, actor: str
+    ) -> SupplierRequest:
+        """Ask a supplier about one of their lots in a case, with a deadline."""
+        supplier, supplier_lot = _split_lot(lot)
+        self.recalls.case(case_id)
+        event = {
+            "event_id": f"recall_supplier_request-{uuid.uuid4().hex[:16]}",
+            "type": "recall_supplier_request",
+            "occurred_at": _now(),
+            "actor": actor,
+            "case": case_id,
+            "supplier": supplier,
+            "supplier_lot": supplier_lot,
+            "question": question,
+            "due_by": due_by.isoformat(),
+        }
+        self._ingest.ingest([event])
+        found = self.request(case_id, lot)
+        assert found is not None  # the event made it
+        return found
+
+    def answer(
+        self,
+        case_id: str,
+        lot: str,
+        *,
+        text: str | None,
+        upstream: list[dict[str, Any]],
+        uploads: Sequence[Upload],
+        actor: str,
+        answer_id: str | None = None,
+    ) -> SupplierRequest:
+        """Record a supplier's answer about one of their lots; the documents go with it.
+
+        With `answer_id`, sending the same answer again is a harmless duplicate and sending a
+        different one under that id is a conflict.
+        """
+        case = self.recalls.case(case_id)
+        if case.state == "closed":
+            raise Conflict(f"recall case {case_id!r} is closed: it takes no more answers")
+        if len(uploads) > MAX_DOCUMENTS:
+            raise BadRequest(f"at most {MAX_DOCUMENTS} documents per answer")
+        documents = [checked_document(u.name, u.media_type, u.content) for u in uploads]
+        supplier, supplier_lot = _split_lot(lot)
+        event_id, occurred_at = self._answer_key(supplier, answer_id)
+        event: dict[str, Any] = {
+            "event_id": event_id,
+            "type": "recall_supplier_answer",
+            "occurred_at": occurred_at,
+            "actor": actor,
+            "case": case_id,
+            "supplier": supplier,
+            "supplier_lot": supplier_lot,
+            "upstream": upstream,
+            "documents": [
+                {"name": u.name, "media_type": d.media_type, "size": d.size, "sha256": d.sha256}
+                for u, d in zip(uploads, documents, strict=True)
+            ],
+        }
+        if text is not None and text.strip():
+            event["text"] = text
+        self._ingest.ingest([event], documents)
+        found = self.request(case_id, lot)
+        assert found is not None  # the event made it
+        return found
+
+    def _answer_key(self, supplier: str, answer_id: str | None) -> tuple[str, str]:
+        """Return the event id and time of an answer: a resent answer keeps its first time."""
+        if answer_id is None:
+            return f"recall_supplier_answer-{uuid.uuid4().hex[:16]}", _now()
+        # A company id holds no "/", so no two suppliers can meet on one key.
+        event_id = f"recall_supplier_answer/{supplier}/{answer_id}"
+        logged = self._store.logged([event_id]).get(event_id)
+        if logged is None:
+            return event_id, _now()
+        return event_id, str(json.loads(logged.payload)["occurred_at"])
+
+
+def _split_lot(lot: str) -> tuple[str, str]:
+    """Return (supplier, supplier lot) of a supplier lot's global id."""
+    kind, _, key = lot.partition(":")
+    supplier, _, supplier_lot = key.partition("/")
+    if kind != "supplier_lot" or not supplier or not supplier_lot:
+        raise BadRequest(f"not a supplier lot id: {lot!r} (supplier_lot:SUPPLIER/LOT)")
+    return supplier, supplier_lot
+
+
+def _now() -> str:
+    return utc_text(datetime.now(UTC))

@@ -1,0 +1,348 @@
+"""The supplier portal on the demo plant: cases naming a supplier's lots, requests, answers.
+
+Every role tries to read and answer what is not theirs; each refusal has a positive control.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth.models import Role
+from api.deps import Services
+from graph.documents import sha256_of
+from tests.api.conftest import login
+
+ACME_LOT = "supplier_lot:ACME-STEEL/H70001"
+POLY_LOT = "supplier_lot:POLYMED/PM-2"
+PDF = b"%PDF-1.7 mill certificate H70001, tensile 612 MPa"
+CSV = b"sample,mpa\n1,612\n2,608\n"
+
+OPEN = """mutation($s: [SuspectInput!]!) { openRecall(id: "RC-1", title: "Bar heat H70001",
+    reason: "mill certificate withdrawn", suspects: $s) { id } }"""
+ASK = """mutation($lot: ID!, $q: String!) { requestSupplierResponse(caseId: "RC-1",
+    supplierLot: $lot, question: $q, dueBy: "2026-05-01T12:00:00+02:00") {
+      id supplierLot suspect state question dueBy } }"""
+ANSWER = """mutation($case: String!, $lot: ID!, $text: String, $up: [UpstreamLotInput!],
+    $docs: [DocumentInput!], $key: String) {
+  answerSupplierRequest(caseId: $case, supplierLot: $lot, text: $text, upstream: $up,
+      documents: $docs, answerId: $key) {
+    __typename
+    ... on SupplierRequest { state answers answer { text answeredBy
+        upstream { lot heat qty unit madeOn } documents { name mediaType size sha256 url } } }
+    ... on AnswerRefused { code message } } }"""
+MINE = """{ mySupplierCases { id title state lots { supplierLot suspect state question dueBy
+    requestedBy answers answer { text documents { sha256 } } } } }"""
+ANALYST_VIEW = """{ recallCase(id: "RC-1") { supplierRequests { supplier supplierLot suspect
+    state question requestedBy answers
+    answer { text answeredBy documents { name sha256 url } } } } }"""
+
+
+def gql(client: TestClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def data(client: TestClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
+    body = gql(client, headers, query, **variables)
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def doc(name: str, content: bytes, media_type: str | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name, "contentBase64": base64.b64encode(content).decode()}
+    if media_type is not None:
+        row["mediaType"] = media_type
+    return row
+
+
+@pytest.fixture
+def poly(plant: Services, client: TestClient) -> dict[str, str]:
+    """Headers of a second supplier, POLYMED."""
+    plant.auth.add_user("poly", "poly-supplier-pass", Role.SUPPLIER, "POLYMED")
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "poly", "password": "poly-supplier-pass"}
+    )
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+@pytest.fixture
+def case(plant: Services, client: TestClient) -> dict[str, str]:
+    """A case suspecting ACME's heat; returns the analyst's headers."""
+    analyst = login(client, "analyst")
+    data(client, analyst, OPEN, s=[{"id": ACME_LOT}])
+    return analyst
+
+
+def logged(plant: Services) -> int:
+    return plant.store.counts()["events"]
+
+
+def test_supplier_sees_only_their_lots_in_a_case(
+    client: TestClient, case: dict[str, str], poly: dict[str, str]
+) -> None:
+    analyst = case
+    data(client, analyst, ASK, lot=POLY_LOT, q="Send the granule batch records")
+    acme = login(client, "supplier")
+    (seen,) = data(client, acme, MINE)["mySupplierCases"]
+    assert (seen["id"], seen["state"]) == ("case:RC-1", "open")
+    assert [lot["supplierLot"] for lot in seen["lots"]] == [ACME_LOT]
+    assert seen["lots"][0]["suspect"] is True and seen["lots"][0]["question"] is None
+    text = json.dumps(seen)
+    for secret in ("POLYMED", "PM-2", "HOSP", "granule"):
+        assert secret not in text
+    (theirs,) = data(client, poly, MINE)["mySupplierCases"]
+    assert [lot["supplierLot"] for lot in theirs["lots"]] == [POLY_LOT]
+    asked = theirs["lots"][0]
+    assert asked["suspect"] is False and asked["state"] == "requested"
+    assert asked["question"] == "Send the granule batch records"
+    assert asked["dueBy"] == "2026-05-01T10:00:00.000000Z"
+    assert asked["requestedBy"] is None, "the plant's analyst is not named to suppliers"
+    # The title is the analyst's words and is shown to every supplier the case names.
+    assert "ACME-STEEL" not in json.dumps(theirs)
+    about = data(client, poly, "{ casesAboutMyLots { id suspects { id } } }")["casesAboutMyLots"]
+    assert about == [{"id": "case:RC-1", "suspects": []}]
+
+
+def test_suppliers_without_a_named_lot_see_no_case(client: TestClient, plant: Services) -> None:
+    analyst = login(client, "analyst")
+    data(client, analyst, OPEN, s=[{"id": POLY_LOT}])
+    acme = login(client, "supplier")
+    assert data(client, acme, MINE)["mySupplierCases"] == []
+    data(client, analyst, ASK, lot=ACME_LOT, q="Was H70001 re-certified?")
+    assert [c["id"] for c in data(client, acme, MINE)["mySupplierCases"]] == ["case:RC-1"]
+
+
+def test_answer_with_documents_and_who_may_download(
+    client: TestClient, plant: Services, case: dict[str, str], poly: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    upstream = [
+        {"lot": "BILLET-9", "heat": "H70001", "qty": "2.5", "unit": "t", "madeOn": "2026-01-04"}
+    ]
+    sent = data(
+        client,
+        acme,
+        ANSWER,
+        case="RC-1",
+        lot=ACME_LOT,
+        text="Re-tested: within spec",
+        up=upstream,
+        docs=[doc("cert.pdf", PDF), doc("tensile.csv", CSV, "text/csv")],
+    )["answerSupplierRequest"]
+    assert sent["__typename"] == "SupplierRequest" and sent["state"] == "answered"
+    assert sent["answer"]["upstream"] == [
+        {"lot": "BILLET-9", "heat": "H70001", "qty": "2.5", "unit": "t", "madeOn": "2026-01-04"}
+    ]
+    docs = sent["answer"]["documents"]
+    assert [(d["name"], d["mediaType"], d["size"]) for d in docs] == [
+        ("cert.pdf", "application/pdf", len(PDF)),
+        ("tensile.csv", "text/csv", len(CSV)),
+    ]
+    url = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}"
+    assert docs[0]["url"] == url
+
+    (request,) = data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
+    assert request["answer"]["text"] == "Re-tested: within spec"
+    assert request["answer"]["answeredBy"] == "acme" and request["supplier"] == "ACME-STEEL"
+
+    got = client.get(url, headers=case)
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert client.get(url, headers=acme).content == PDF, "the sender may read their own"
+    assert client.get(url, headers=poly).status_code == 404
+    assert client.get(url, headers=login(client, "customer")).status_code == 403
+    assert client.get(url, headers=login(client, "operator")).status_code == 403
+    elsewhere = url.replace("RC-1", "RC-2")
+    assert client.get(elsewhere, headers=case).status_code == 404
+    unknown = f"/api/v1/recalls/RC-1/documents/{'0' * 64}"
+    assert client.get(unknown, headers=case).status_code == 404
+
+    html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=case).text
+    assert "Supplier answers" in html and "Re-tested: within spec" in html
+    assert "cert.pdf" in html and "BILLET-9" in html
+
+
+def test_a_later_answer_supersedes_and_both_stay_in_history(
+    client: TestClient, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    for text in ("first look", "full analysis"):
+        data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text=text)
+    (request,) = data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
+    assert request["answers"] == 2 and request["answer"]["text"] == "full analysis"
+    history = data(client, case, '{ recallCase(id: "RC-1") { history } }')["recallCase"]
+    texts = [e.get("text") for e in history["history"] if e["type"] == "recall_supplier_answer"]
+    assert texts == ["first look", "full analysis"]
+
+
+def test_resending_an_answer_with_its_key_changes_nothing(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    args: dict[str, Any] = {
+        "case": "RC-1",
+        "lot": ACME_LOT,
+        "text": "same",
+        "docs": [doc("cert.pdf", PDF)],
+        "key": "scar-17",
+    }
+    assert data(client, acme, ANSWER, **args)["answerSupplierRequest"]["answers"] == 1
+    before = logged(plant)
+    again = data(client, acme, ANSWER, **args)["answerSupplierRequest"]
+    assert again["answers"] == 1 and logged(plant) == before
+    changed = data(client, acme, ANSWER, **(args | {"text": "other"}))["answerSupplierRequest"]
+    assert changed["__typename"] == "AnswerRefused" and changed["code"] == "event_conflict"
+    assert logged(plant) == before
+
+
+@pytest.mark.parametrize(
+    ("case_id", "lot", "docs", "code", "says"),
+    [
+        ("RC-9", ACME_LOT, [], "not_found", "RC-9"),
+        ("RC-1", POLY_LOT, [], "not_found", "of yours"),
+        ("RC-1", "supplier_lot:ACME-STEEL/NOPE", [], "not_found", "of yours"),
+        ("RC-1", ACME_LOT, [doc("cert.pdf", b"MZ not a pdf")], "bad_request", "first bytes"),
+        ("RC-1", ACME_LOT, [doc("page.html", b"<html/>", "text/html")], "bad_request", "allowed"),
+        (
+            "RC-1",
+            ACME_LOT,
+            [doc("x.txt", b"x") | {"contentBase64": "%%%"}],
+            "bad_request",
+            "base64",
+        ),
+        ("RC-1", ACME_LOT, [doc(f"{i}.txt", b"x") for i in range(11)], "bad_request", "at most"),
+    ],
+)
+def test_bad_answers_are_refused_and_write_nothing(
+    client: TestClient,
+    plant: Services,
+    case: dict[str, str],
+    case_id: str,
+    lot: str,
+    docs: list[dict[str, Any]],
+    code: str,
+    says: str,
+) -> None:
+    acme = login(client, "supplier")
+    before = logged(plant)
+    refused = data(client, acme, ANSWER, case=case_id, lot=lot, text="t", docs=docs)
+    assert refused["answerSupplierRequest"]["__typename"] == "AnswerRefused"
+    assert refused["answerSupplierRequest"]["code"] == code
+    assert says in refused["answerSupplierRequest"]["message"]
+    assert logged(plant) == before
+    ok = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t")
+    assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
+
+
+def test_a_closed_case_takes_no_answers(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    assert (
+        data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="open")["answerSupplierRequest"][
+            "state"
+        ]
+        == "answered"
+    )
+    data(client, case, 'mutation { closeRecall(id: "RC-1", reason: "done") { state } }')
+    before = logged(plant)
+    late = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc("c.pdf", PDF)])
+    assert late["answerSupplierRequest"]["code"] == "conflict"
+    assert "closed" in late["answerSupplierRequest"]["message"]
+    assert logged(plant) == before and plant.store.document(sha256_of(PDF)) is None
+
+
+@pytest.mark.parametrize("role", ["analyst", "operator", "customer", "admin"])
+def test_only_suppliers_answer(client: TestClient, case: dict[str, str], role: str) -> None:
+    body = gql(client, login(client, role), ANSWER, case="RC-1", lot=ACME_LOT, text="x")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("role", ["supplier", "operator", "customer"])
+def test_only_analysts_ask_suppliers(client: TestClient, case: dict[str, str], role: str) -> None:
+    body = gql(client, login(client, role), ASK, lot=ACME_LOT, q="q")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    views = gql(client, login(client, role), ANALYST_VIEW)
+    assert views["data"]["recallCase"] is None
+
+
+def test_asking_about_an_unknown_lot_is_refused(client: TestClient, case: dict[str, str]) -> None:
+    body = gql(client, case, ASK, lot="supplier_lot:ACME-STEEL/NOPE", q="q")
+    assert "does not exist" in body["errors"][0]["message"]
+    body = gql(client, case, ASK, lot="lot:L-1", q="q")
+    assert "not a supplier lot id" in body["errors"][0]["message"]
+
+
+def test_operators_cannot_send_supplier_events_raw(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    operator = login(client, "operator")
+    raw = {
+        "event_id": "SNEAK-1",
+        "type": "recall_supplier_answer",
+        "occurred_at": "2026-04-01T00:00:00Z",
+        "case": "RC-1",
+        "supplier": "ACME-STEEL",
+        "supplier_lot": "H70001",
+        "text": "forged",
+    }
+    response = client.post("/api/v1/events", json=[raw], headers=operator)
+    assert response.status_code == 403 and "for analysts" in response.json()["message"]
+    receive = {
+        "event_id": "OK-1",
+        "type": "receive",
+        "occurred_at": "2026-04-01T00:00:00Z",
+        "supplier": "ACME-STEEL",
+        "supplier_lot": "H70099",
+        "part": "BAR-STOCK",
+        "lot": "L-OK-1",
+        "qty": "5",
+    }
+    assert client.post("/api/v1/events", json=[receive], headers=operator).status_code == 201
+
+
+def test_multipart_answer_and_its_limits(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    url = "/api/v1/recalls/RC-1/answers"
+    form = {
+        "supplier_lot": ACME_LOT,
+        "text": "certificate attached",
+        "upstream": json.dumps([{"lot": "BILLET-9", "certificate": "MC-881"}]),
+    }
+    files = [("documents", ("cert.pdf", PDF, "application/octet-stream"))]
+    sent = client.post(url, data=form, files=files, headers=acme)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["answer"]["documents"][0]["media_type"] == "application/pdf"
+    assert sent.json()["answer"]["upstream"] == [{"lot": "BILLET-9", "certificate": "MC-881"}]
+    assert sent.json()["requested_by"] is None
+    download = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}"
+    assert client.get(download, headers=case).content == PDF
+
+    before = logged(plant)
+    big = b"%PDF-" + b"0" * (10 * 1024 * 1024)
+    too_big = client.post(
+        url, data=form, files=[("documents", ("big.pdf", big, "application/pdf"))], headers=acme
+    )
+    assert too_big.status_code == 413 and "limit" in too_big.json()["message"]
+    disguised = client.post(
+        url, data=form, files=[("documents", ("x.png", PDF, "image/png"))], headers=acme
+    )
+    assert disguised.status_code == 400 and "image/png" in disguised.json()["message"]
+    bad_upstream = client.post(url, data=form | {"upstream": "{"}, headers=acme)
+    assert bad_upstream.status_code == 400 and "upstream" in bad_upstream.json()["message"]
+    typo = client.post(url, data=form | {"upstream": '[{"lott": "X"}]'}, headers=acme)
+    assert typo.status_code == 422 and "lott" in typo.text
+    assert logged(plant) == before
+    analyst_upload = client.post(url, data=form, headers=case)
+    assert analyst_upload.status_code == 403
