@@ -59,7 +59,7 @@ from graph.store import (
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
-from ingest.epcis_import import EpcisReader, gtin_map
+from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import parse_events
@@ -658,7 +658,7 @@ class Access:
         """Capture an EPCIS 2.0 document as the caller, with the rules of `ingest`."""
         self.require(WRITERS | {Role.ANALYST}, "record events")
         known = gtin_map(gtins or {})
-        reader = EpcisReader(part_for_gtin=known.get, parties=parties)
+        reader = EpcisReader(gtin_parts(self._store, known), parties)
         return capture(document, reader, self.ingest)
 
     # -- writes --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.errors import BadRequest
 from ingest.epcis_capture import capture
-from ingest.epcis_import import EpcisReader, gtin_map
+from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
 
 Opener = Callable[[argparse.Namespace], Services]
 EXIT_INVALID = 2
@@ -65,7 +65,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         gtins = gtin_map(_load(args.gtins)) if args.gtins else {}
         services = opener(args)
         try:
-            report = capture(document, EpcisReader(gtins.get), services.ingest.ingest)
+            reader = EpcisReader(gtin_parts(services.store, gtins))
+            report = capture(document, reader, services.ingest.ingest)
         finally:
             services.close()
         print(f"{report.report.created} created, {report.report.duplicates} duplicates")

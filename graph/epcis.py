@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from graph.epcis_ids import digital_link, uri
+from graph.epcis_ids import DIGITAL_LINK, digital_link, uri
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TG = "https://tracegraph.dev/epcis/"
 CONTEXTS: list[Any] = [CONTEXT, {"tg": TG}]
 SCHEMA_VERSION = "2.0"
 LOT_NUMBER = "cbvmda:lotNumber"
+# Master data: the part a GTIN stands for, as an attribute of the EPC class (the product).
+EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
+PART = "tg:part"
 # Our statuses as CBV 2.0 dispositions, and back.
 DISPOSITIONS = {
     "released": "active",
@@ -115,18 +118,33 @@ class EpcisWriter:
         self._parts = parts or {}  # gid -> part, for GS1 identity of existing items
         self._gtin_of = gtin_of
         self._consumed = consumed or {}  # (event_id, input gid) -> quantity taken
+        self.classes: dict[str, str] = {}  # GTIN -> part, of the GS1 identities written
 
     # -- identifiers ---------------------------------------------------------------------------
 
     def item_uri(self, gid: str, part: str | None = None) -> str:
         """Return the URI of a lot or serial: Digital Link when its part has a GTIN."""
         kind, key = gid.split(":", 1)
-        gtin = (
-            self._gtin_of(part or self._parts.get(gid, "")) if kind in ("lot", "serial") else None
-        )
-        if gtin is None:
+        part = part or self._parts.get(gid)
+        gtin = self._gtin_of(part) if part is not None and kind in ("lot", "serial") else None
+        if gtin is None or part is None:
             return uri(kind, key)
-        return digital_link(gtin, lot=key) if kind == "lot" else digital_link(gtin, serial=key)
+        found = digital_link(gtin, **{"lot" if kind == "lot" else "serial": key})
+        if found is None:
+            return uri(kind, key)
+        self.classes[gtin] = part  # what a reader needs to know our part by its GTIN
+        return found
+
+    def master_data(self) -> dict[str, Any] | None:
+        """Return the EPCIS header naming our part for each GTIN the events used, if any."""
+        if not self.classes:
+            return None
+        elements = [
+            {"id": f"{DIGITAL_LINK}/01/{gtin}", "attributes": [{"id": PART, "attribute": part}]}
+            for gtin, part in sorted(self.classes.items())
+        ]
+        vocabulary = {"type": EPC_CLASS, "vocabularyElementList": elements}
+        return {"epcisMasterData": {"vocabularyList": [vocabulary]}}
 
     # -- events --------------------------------------------------------------------------------
 
@@ -355,10 +373,12 @@ def document(
     """Wrap events (as stored, in order) in an EPCIS 2.0 JSON-LD document."""
     mapper = writer or EpcisWriter()
     mapped = [m for m in (mapper.event(e) for e in events) if m is not None]
-    return {
+    body: dict[str, Any] = {
         "@context": CONTEXTS,
         "type": "EPCISDocument",
         "schemaVersion": SCHEMA_VERSION,
         "creationDate": created,
-        "epcisBody": {"eventList": mapped},
     }
+    if header := mapper.master_data():
+        body["epcisHeader"] = header
+    return body | {"epcisBody": {"eventList": mapped}}

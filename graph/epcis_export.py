@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, PartGtin, document, no_gtin
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, document
+from graph.ids import gid
 from graph.store import GraphStore
 from graph.trace import Trace
 
@@ -18,9 +19,8 @@ LOG_CHUNK = 5000
 class EpcisExporter:
     """Build EPCIS documents from traces; callers decide (api.access) what the reader may see."""
 
-    def __init__(self, store: GraphStore, gtin_of: PartGtin = no_gtin) -> None:
+    def __init__(self, store: GraphStore) -> None:
         self._store = store
-        self._gtin_of = gtin_of
 
     def trace_document(
         self, trace: Trace, view: EpcisView, *, closure: bool = False
@@ -50,12 +50,9 @@ class EpcisExporter:
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
-        writer = EpcisWriter(
-            view,
-            parts=self._parts(ordered),
-            gtin_of=self._gtin_of,
-            consumed=self._consumed(ordered),
-        )
+        parts = self._parts(ordered)
+        gtins = self._gtins(set(parts.values()))
+        writer = EpcisWriter(view, parts=parts, gtin_of=gtins.get, consumed=self._consumed(ordered))
         return document(ordered, datetime.now(UTC).isoformat(), writer)
 
     def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -99,13 +96,20 @@ class EpcisExporter:
 
     def _parts(self, events: list[dict[str, Any]]) -> dict[str, str]:
         """Return the part of every lot and serial the events name, for GS1 identities."""
-        if self._gtin_of is no_gtin:
-            return {}
         named = sorted({g for body in events for g in _named(body)})
         return {
             gid: str(view.attrs["part"])
             for gid, view in self._store.nodes(named).items()
             if "part" in view.attrs
+        }
+
+    def _gtins(self, parts: set[str]) -> dict[str, str]:
+        """Return the GTIN of each of `parts` the part registry knows one for."""
+        views = self._store.nodes(sorted(gid("part", p) for p in parts))
+        return {
+            str(view.attrs["key"]): str(view.attrs["gtin"])
+            for view in views.values()
+            if view.attrs.get("gtin")
         }
 
     def _consumed(self, events: list[dict[str, Any]]) -> dict[tuple[str, str], Decimal]:

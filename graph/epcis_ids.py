@@ -12,15 +12,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from ingest import gs1
+
 PREFIX = "urn:tracegraph:"
 DIGITAL_LINK = "https://id.gs1.org"
 # Characters a URN's namespace-specific string may hold besides unreserved ones (RFC 8141).
 _URN_SAFE = "!$&'()*+,;=:@"
 _DIGITS = re.compile(r"^\d+$")
 _EPC = re.compile(r"^urn:epc:(id|class):([a-z]+):(.+)$")
-# Digital Link primary keys and the key qualifiers we read (GS1 Digital Link 1.2).
-_DL_KEYS = {"01": "gtin", "00": "sscc", "8003": "grai", "414": "gln", "417": "party_gln"}
-_DL_QUALIFIERS = {"10": "lot", "21": "serial", "254": "extension"}
+# Digital Link primary keys other than a GTIN's (ingest.gs1 reads those), and their lengths.
+_DL_KEYS = {"00": ("sscc", 18), "414": ("gln", 13), "417": ("party_gln", 13), "8003": ("grai", 0)}
 
 
 class UnknownIdentifier(ValueError):
@@ -47,30 +48,26 @@ def uri(kind: str, key: str) -> str:
     return f"{PREFIX}{kind}:{quote(key, safe=_URN_SAFE)}"
 
 
-def gtin_check_digit(body: str) -> str:
-    """Return the GS1 mod-10 check digit of the digits `body` (a GTIN, GLN or SSCC less one)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str(-total % 10)
-
-
 def valid_check_digit(digits: str) -> bool:
     """Tell whether a GS1 key (GTIN, GLN, SSCC) is all digits with a right check digit."""
-    return _DIGITS.match(digits) is not None and gtin_check_digit(digits[:-1]) == digits[-1]
+    return _DIGITS.match(digits) is not None and gs1.check_digit(digits[:-1]) == digits[-1]
 
 
-def gtin14(gtin: str) -> str:
-    """Return a GTIN padded to the 14 digits Digital Link uses."""
-    return gtin.rjust(14, "0")
+def digital_link(gtin: str, *, lot: str | None = None, serial: str | None = None) -> str | None:
+    """Return the Digital Link URI of a lot or serial of a GTIN, or None if GS1 cannot say it.
 
-
-def digital_link(gtin: str, *, lot: str | None = None, serial: str | None = None) -> str:
-    """Return the Digital Link URI of a product, a lot of it, or one serial of it."""
-    path = f"{DIGITAL_LINK}/01/{gtin14(gtin)}"
+    A lot or serial number GS1 keys cannot hold (longer than 20, or characters outside the AI 82
+    set) has no GS1 identity: it keeps our URN.
+    """
+    values = {"01": gtin.rjust(14, "0")}
     if lot is not None:
-        path += f"/10/{quote(lot, safe='')}"
+        values["10"] = lot
     if serial is not None:
-        path += f"/21/{quote(serial, safe='')}"
-    return path
+        values["21"] = serial
+    try:
+        return gs1.from_values(values).digital_link(DIGITAL_LINK)
+    except gs1.Gs1Error:
+        return None
 
 
 def parse(value: str) -> Identity:
@@ -119,31 +116,27 @@ def _gs1_key(value: str, digits: str, length: int) -> str:
     """Complete a GS1 key from the digits of an EPC URI with its check digit."""
     if len(digits) != length - 1 or _DIGITS.match(digits) is None:
         raise UnknownIdentifier(f"{value!r}: the GS1 key digits do not add up to {length}")
-    return digits + gtin_check_digit(digits)
+    return digits + gs1.check_digit(digits)
 
 
 def _digital_link(value: str) -> Identity:
     segments = [unquote(s) for s in urlsplit(value).path.split("/") if s]
-    # A Digital Link's path ends in `/{primary AI}/{key}` plus `/{qualifier AI}/{value}` pairs;
-    # whatever comes before (a resolver's own path) is skipped.
-    for start in range(len(segments) - 1):
-        ai = segments[start]
-        if ai in _DL_KEYS and (len(segments) - start) % 2 == 0:
-            pairs = dict(zip(segments[start + 2 :: 2], segments[start + 3 :: 2], strict=True))
-            if all(q in _DL_QUALIFIERS for q in pairs):
-                return _dl_identity(value, _DL_KEYS[ai], segments[start + 1], pairs)
-    raise UnknownIdentifier(f"{value!r} is not a GS1 Digital Link URI we read")
-
-
-def _dl_identity(value: str, kind: str, key: str, qualifiers: dict[str, str]) -> Identity:
-    lengths = {"gtin": (8, 12, 13, 14), "sscc": (18,), "gln": (13,), "party_gln": (13,)}
-    if kind in lengths and (len(key) not in lengths[kind] or not valid_check_digit(key)):
-        raise UnknownIdentifier(f"{value!r}: {key!r} is not a valid {kind.upper()}")
-    if kind != "gtin":
+    if "01" in segments:
+        try:
+            data = gs1.parse_digital_link(value)
+        except gs1.Gs1Error as error:
+            raise UnknownIdentifier(f"{value!r}: {error.message}") from error
+        gtin = str(data.gtin)
+        if data.serial is not None:
+            return Identity("gs1", "sgtin", data.serial, gtin)
+        if data.lot is not None:
+            return Identity("gs1", "lgtin", data.lot, gtin)
+        return Identity("gs1", "gtin", gtin, gtin)
+    # Other primary keys end the path: `/{AI}/{key}` (a resolver's own path may come first).
+    if len(segments) >= 2 and segments[-2] in _DL_KEYS:
+        kind, length = _DL_KEYS[segments[-2]]
+        key = segments[-1]
+        if length and (len(key) != length or not valid_check_digit(key)):
+            raise UnknownIdentifier(f"{value!r}: {key!r} is not a valid {kind.upper()}")
         return Identity("gs1", kind, key)
-    gtin = gtin14(key)
-    if "21" in qualifiers:
-        return Identity("gs1", "sgtin", qualifiers["21"], gtin)
-    if "10" in qualifiers:
-        return Identity("gs1", "lgtin", qualifiers["10"], gtin)
-    return Identity("gs1", "gtin", gtin, gtin)
+    raise UnknownIdentifier(f"{value!r} is not a GS1 Digital Link URI we read")

@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from graph.epcis import DISPOSITIONS, LOT_NUMBER, OPERATION_STEPS, PROCESS_EXTENSIONS, UOM
-from graph.epcis_ids import Identity, UnknownIdentifier, gtin14, parse, valid_check_digit
-from graph.errors import BadRequest
+from graph.epcis import (
+    DISPOSITIONS,
+    EPC_CLASS,
+    LOT_NUMBER,
+    OPERATION_STEPS,
+    PART,
+    PROCESS_EXTENSIONS,
+    UOM,
+)
+from graph.epcis_ids import Identity, UnknownIdentifier, parse
+from graph.store import GraphStore
+from ingest import gs1
 from ingest.errors import BatchRejected, Problem
 
 GtinPart = Callable[[str], str | None]
@@ -119,14 +128,21 @@ class _Thing:
         return {self.kind: self.key}
 
 
+def gtin_parts(store: GraphStore, mapping: Mapping[str, str]) -> GtinPart:
+    """Say which part a GTIN is: the caller's mapping first, then the part registry."""
+
+    def part_of(gtin: str) -> str | None:
+        if gtin in mapping:
+            return mapping[gtin]
+        part = store.part_for_gtin(gtin)
+        return None if part is None else str(part.attrs["key"])
+
+    return part_of
+
+
 def gtin_map(raw: Mapping[str, str]) -> dict[str, str]:
     """Check a caller's GTIN -> part mapping and key it by GTIN-14; raise BadRequest if bad."""
-    out = {}
-    for gtin, part in raw.items():
-        if len(gtin) not in (8, 12, 13, 14) or not valid_check_digit(gtin):
-            raise BadRequest(f"{gtin!r} is not a GTIN with a valid check digit")
-        out[gtin14(gtin)] = part
-    return out
+    return {gs1.normalise_gtin(gtin): part for gtin, part in raw.items()}
 
 
 def events_of_document(document: Any) -> list[Any]:
@@ -148,11 +164,14 @@ class EpcisReader:
         self._parties = parties or {}
         # Logistic units (SSCCs) packed earlier in the document: what a shipment of one holds.
         self._units: dict[str, list[_Thing]] = {}
+        # GTIN -> part as the document's own master data says (the last word, after ours).
+        self._classes: dict[str, str] = {}
 
     def translate(self, document: Any) -> Translation:
         """Return our events for a schema-valid document; raise BatchRejected naming problems."""
         out = Translation()
         problems: list[Problem] = []
+        self._classes = _classes_of(document)
         for index, event in enumerate(events_of_document(document)):
             epcis_id = event.get("eventID")
             try:
@@ -496,7 +515,7 @@ class EpcisReader:
         if found.scheme == "tracegraph" and found.kind in ("lot", "serial"):
             return _Thing(found.kind, found.key, path)
         if found.kind in ("lgtin", "sgtin") and found.gtin is not None:
-            part = self._part_for_gtin(found.gtin)
+            part = self._part_for_gtin(found.gtin) or self._classes.get(found.gtin)
             if part is None:
                 raise _Refused(
                     path,
@@ -585,6 +604,25 @@ class EpcisReader:
             value = str(entry["bizTransaction"])
             return _our_key(value, "shipment") or value
         return self._our_id(event)
+
+
+def _classes_of(document: Any) -> dict[str, str]:
+    """Read GTIN -> part from a document's master data (EPC classes with a `tg:part`)."""
+    found: dict[str, str] = {}
+    header = document.get("epcisHeader") if isinstance(document, dict) else None
+    vocabularies = ((header or {}).get("epcisMasterData") or {}).get("vocabularyList") or []
+    for vocabulary in vocabularies:
+        if vocabulary.get("type") != EPC_CLASS:
+            continue
+        for element in vocabulary.get("vocabularyElementList") or []:
+            parts = [a["attribute"] for a in element.get("attributes") or [] if a["id"] == PART]
+            try:
+                identity = parse(str(element["id"]))
+            except UnknownIdentifier:
+                continue
+            if identity.kind == "gtin" and parts and isinstance(parts[0], str):
+                found[identity.key] = parts[0]
+    return found
 
 
 def _shape(inputs: list[_Thing], outputs: list[_Thing]) -> str:

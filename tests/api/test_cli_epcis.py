@@ -9,8 +9,8 @@ import pytest
 
 from api.cli import main
 from graph.embedded_store import EmbeddedStore
-from graph.epcis_ids import gtin_check_digit
 from graph.trace import TraceService
+from ingest.gs1 import with_check_digit
 from ingest.service import IngestService
 from tests.fixtures.epcis import PARTS, gs1_document, native_events, trace_shape
 
@@ -68,7 +68,7 @@ def test_import_of_gs1_keys_needs_the_gtin_mapping(
     assert code == 0
     assert "ignored event 10" in capsys.readouterr().out
     # Without a mapping of parties, a GLN stands for the company itself.
-    gln = "950600000001" + gtin_check_digit("950600000001")
+    gln = with_check_digit("950600000001")
     store = EmbeddedStore(tmp_path / "target.db")
     assert store.node(f"supplier_lot:{gln}/H-1") is not None
     store.close()

@@ -4,6 +4,7 @@ document gives the same trace as native events, and export -> import reproduces 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.demo_plant import DemoPlant
 from ingest.epcis_capture import capture
-from ingest.epcis_import import EpcisReader
+from ingest.epcis_import import EpcisReader, gtin_parts
 from ingest.errors import BatchConflict, BatchRejected
 from ingest.service import IngestService
 from tests.conformance.helpers import state
@@ -297,3 +298,59 @@ def test_recall_exports_validate_against_the_schema(demo_in_store: GraphStore) -
     document = recalls.epcis("RC-1")
     assert len(document["epcisBody"]["eventList"]) > 100
     assert schema_problems(document) == []
+
+
+# -- GS1 identities from the part registry ----------------------------------------------------
+
+
+def register_parts(store: GraphStore) -> None:
+    IngestService(store).ingest(
+        [
+            {
+                "event_id": f"P-{n}",
+                "type": "part_define",
+                "occurred_at": "2026-03-01T00:00:00Z",
+                "part": part,
+                "gtin": code,
+            }
+            for n, (code, part) in enumerate(PARTS.items())
+        ]
+    )
+
+
+def test_registered_gtins_stand_for_their_parts_on_capture(store: GraphStore) -> None:
+    register_parts(store)
+    report = capture(
+        gs1_document(), EpcisReader(gtin_parts(store, {}), PARTIES), IngestService(store).ingest
+    )
+    assert report.report.created == len(native_events())
+    assert TraceService(store).node("serial:KIT-1").attrs["part"] == "SCREW-KIT"
+
+
+def test_parts_with_gtins_export_as_digital_link_and_import_anywhere(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    register_parts(store)
+    IngestService(store).ingest(native_events())
+    original = TraceService(store).trace("serial:KIT-1", "up")
+    document = EpcisExporter(store).trace_document(original, FULL_VIEW)
+    assert schema_problems(document) == []
+    text = json.dumps(document["epcisBody"])
+    assert "https://id.gs1.org/01/" in text and "urn:tracegraph:lot:" not in text
+    classes = document["epcisHeader"]["epcisMasterData"]["vocabularyList"][0]
+    assert {e["attributes"][0]["attribute"] for e in classes["vocabularyElementList"]} == {
+        "BAR-316L",
+        "SCREW",
+        "SCREW-KIT",
+        "PEEK",
+        "PEEK-BLEND",
+    }
+    # An empty store has no registry: the document's master data says which part is which.
+    fresh = EmbeddedStore(tmp_path / "fresh.db")
+    try:
+        capture(document, EpcisReader(gtin_parts(fresh, {})), IngestService(fresh).ingest)
+        copy_ = TraceService(fresh).trace("serial:KIT-1", "up")
+    finally:
+        fresh.close()
+    compared = ("part", "qty", "unit", "status", "created_by", "operation")
+    assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)

@@ -8,7 +8,6 @@ from graph.epcis_ids import (
     Identity,
     UnknownIdentifier,
     digital_link,
-    gtin_check_digit,
     parse,
     uri,
     valid_check_digit,
@@ -23,8 +22,6 @@ def test_our_urns_round_trip_any_key(key: str) -> None:
 
 
 def test_check_digits_follow_gs1() -> None:
-    assert gtin_check_digit("0950600013435") == "2"  # GS1's example GTIN 09506000134352
-    assert gtin_check_digit("400638133393") == "1"  # EAN-13 4006381333931
     assert valid_check_digit("09506000134352")
     assert not valid_check_digit("09506000134353")
 
@@ -41,13 +38,19 @@ def test_sgtin_and_lgtin_epc_uris_give_the_gtin_with_its_check_digit() -> None:
 
 
 def test_digital_link_round_trips_lots_and_serials() -> None:
-    lot = digital_link("09506000134352", lot="L 1/2")
-    assert lot == "https://id.gs1.org/01/09506000134352/10/L%201%2F2"
-    assert parse(lot) == Identity("gs1", "lgtin", "L 1/2", "09506000134352")
+    lot = digital_link("09506000134352", lot="L1/2")
+    assert lot == "https://id.gs1.org/01/09506000134352/10/L1%2F2"
+    assert parse(lot) == Identity("gs1", "lgtin", "L1/2", "09506000134352")
     serial = digital_link("9506000134352", serial="SN-1")
+    assert serial is not None
     assert parse(serial) == Identity("gs1", "sgtin", "SN-1", "09506000134352")
     # Another resolver's domain and path prefix read the same.
     assert parse("https://example.com/dl/01/09506000134352/21/SN-1") == parse(serial)
+
+
+def test_numbers_gs1_cannot_hold_have_no_digital_link() -> None:
+    assert digital_link("09506000134352", lot="L 1") is None  # a space is not in AI 82
+    assert digital_link("09506000134352", serial="S" * 21) is None  # longer than 20
 
 
 @pytest.mark.parametrize(
