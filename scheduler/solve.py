@@ -122,6 +122,19 @@ def tune(params: cp_model_helper.SatParameters, flat: Flat) -> None:
         params.use_lns_only = True
 
 
+def search_share(flat: Flat) -> float:
+    """Return the fraction of the time limit the tabu search may use before CP-SAT."""
+    # Measured at 10 s and 2 workers: from 100 operations on, the tabu search shortens the plan
+    # faster per second than CP-SAT's neighbourhood search, and on 50 x 10 job shops far faster
+    # than its full search; CP-SAT gets the rest (and all of it when the search stalls early).
+    # Small instances leave the time to CP-SAT, which often proves the optimum there.
+    if len(flat.ops) > LNS_ONLY[1]:
+        return 0.9
+    if len(flat.ops) > LNS_ONLY[0]:
+        return 0.5
+    return 0.1
+
+
 def run_cpsat(
     flat: Flat,
     built: cpsat.Built,
@@ -190,7 +203,7 @@ def solve(
         improved = improve(
             flat,
             incumbent.plan,
-            deadline=clock.t0 + 0.1 * options.time_limit,
+            deadline=clock.t0 + search_share(flat) * options.time_limit,
             should_stop=should_stop,
         )
         incumbent.offer(improved, "dispatch")

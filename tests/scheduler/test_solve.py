@@ -8,7 +8,7 @@ from ortools.sat.python import cp_model
 from scheduler.flat import flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Solution, SolveOptions, Window
 from scheduler.readers import load_problem, read_jsp
-from scheduler.solve import solve, tune
+from scheduler.solve import search_share, solve, tune
 from tests.scheduler.conftest import FT06, op, order, problem, shared_instances
 
 QUICK = SolveOptions(time_limit=3, workers=2)
@@ -255,6 +255,13 @@ def test_mid_sized_job_shops_search_neighbourhoods_only(jobs: int, lns_only: boo
     params = cp_model.CpSolver().parameters
     tune(params, flat)
     assert params.use_lns_only == lns_only
+
+
+@pytest.mark.parametrize(("jobs", "share"), [(6, 0.1), (11, 0.5), (40, 0.5), (41, 0.9)])
+def test_large_job_shops_give_the_tabu_search_most_of_the_time(jobs: int, share: float) -> None:
+    rows = " ".join(f"{m} 5" for m in range(10))
+    flat = flatten(read_jsp(f"{jobs} 10\n" + "\n".join([rows] * jobs)))
+    assert search_share(flat) == share
 
 
 def test_cancellation_keeps_the_best_plan() -> None:
