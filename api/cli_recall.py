@@ -198,7 +198,8 @@ def render_export(portal: SupplierPortal, case_id: str, kind: str) -> str:
         return json.dumps(recalls.epcis(case_id), indent=2) + "\n"
     if kind == "html":
         return recalls.report_html(case_id, portal.requests(case_id))
-    return json.dumps(recalls.export_json(case_id), indent=2, default=str) + "\n"
+    body = recalls.export_json(case_id, portal.requests(case_id))
+    return json.dumps(body, indent=2, default=str) + "\n"
 
 
 def _request_supplier(portal: SupplierPortal, args: argparse.Namespace) -> int:

@@ -204,8 +204,13 @@ class RecallService:
 
     # -- exports -------------------------------------------------------------------------------
 
-    def export_json(self, case_id: str) -> dict[str, Any]:
-        """Return everything about a case, JSON-ready (decimals as exact text)."""
+    def export_json(
+        self, case_id: str, suppliers: Sequence[SupplierRequest] = ()
+    ) -> dict[str, Any]:
+        """Return everything about a case, JSON-ready (decimals as exact text).
+
+        `suppliers` are the case's supplier requests and answers (api.supplier_portal).
+        """
         case, scope = self.case(case_id), self.scope(case_id)
         reconciliation = self.reconciliation(case_id)
         body = {
@@ -216,6 +221,7 @@ class RecallService:
                 "customers": scope.customers,
             },
             "notices": [asdict(n) for n in self.notices(case_id)],
+            "supplier_requests": [asdict(r) for r in suppliers],
             "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id)[1]],
             "reconciliation": asdict(reconciliation)
             | {"accounted": reconciliation.accounted, "percent": round(reconciliation.percent, 2)},

@@ -31,10 +31,10 @@ def export(
         )
     if format == "epcis":
         return JSONResponse(recalls.epcis(case_id), media_type="application/ld+json")
+    suppliers = access.supplier_portal().requests(case_id)
     if format == "html":
-        suppliers = access.supplier_portal().requests(case_id)
         return HTMLResponse(recalls.report_html(case_id, suppliers))
-    return JSONResponse(recalls.export_json(case_id))
+    return JSONResponse(recalls.export_json(case_id, suppliers))
 
 
 @router.get("/{case_id}/documents/{sha256}")

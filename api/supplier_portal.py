@@ -62,6 +62,10 @@ class SupplierRequest:
     answer: SupplierAnswer | None
     documents: list[str]
 
+    def overdue(self, now: str) -> bool:
+        """Tell whether the deadline (UTC text, as `now`) passed with no answer."""
+        return self.answer is None and self.due_by is not None and self.due_by < now
+
     @classmethod
     def of(cls, view: NodeView | None, case: Case, lot: str) -> SupplierRequest:
         """Read a request node; a suspect lot nobody asked about yet has none."""
@@ -139,7 +143,8 @@ class SupplierPortal:
         for view in self._store.nodes(sorted(cases)).values():
             case = Case.of(view)
             named = [r for r in self.requests(view.gid.partition(":")[2]) if r.supplier_lot in mine]
-            found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
+            if named:  # a lot rescoped out of the case, never asked about, is cleared
+                found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
         return sorted(found, key=lambda c: c.id)
 
     def request(self, case_id: str, lot: str) -> SupplierRequest | None:

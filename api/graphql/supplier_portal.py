@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,6 +15,7 @@ from strawberry.types import Info
 from api import supplier_portal as portal
 from api.graphql.context import Context
 from api.graphql.run import as_graphql_error, run
+from graph.clock import utc_text
 from graph.errors import DomainError, Forbidden
 
 
@@ -59,6 +60,7 @@ class SupplierRequest:
     state: str = strawberry.field(description="open, requested or answered")
     question: str | None
     due_by: str | None
+    overdue: bool = strawberry.field(description="The deadline passed with no answer.")
     requested_by: str | None
     requested_at: str | None
     answers: int = strawberry.field(description="How many answers were sent (the last is shown).")
@@ -76,6 +78,7 @@ class SupplierRequest:
             state=found.state,
             question=found.question,
             due_by=found.due_by,
+            overdue=found.overdue(utc_text(datetime.now(UTC))),
             requested_by=found.requested_by,
             requested_at=found.requested_at,
             answers=found.answers,

@@ -36,7 +36,7 @@ ANSWER = """mutation($case: String!, $lot: ID!, $text: String, $up: [UpstreamLot
         upstream { lot heat qty unit madeOn } documents { name mediaType size sha256 url } } }
     ... on AnswerRefused { code message } } }"""
 MINE = """{ mySupplierCases { id title state lots { supplierLot suspect state question dueBy
-    requestedBy answers answer { text documents { sha256 } } } } }"""
+    overdue requestedBy answers answer { text documents { sha256 } } } } }"""
 ANALYST_VIEW = """{ recallCase(id: "RC-1") { supplierRequests { supplier supplierLot suspect
     state question requestedBy answers
     answer { text answeredBy documents { name sha256 url } } } } }"""
@@ -104,6 +104,8 @@ def test_supplier_sees_only_their_lots_in_a_case(
     assert asked["suspect"] is False and asked["state"] == "requested"
     assert asked["question"] == "Send the granule batch records"
     assert asked["dueBy"] == "2026-05-01T10:00:00.000000Z"
+    assert asked["overdue"] is True, "the deadline lies in the past and nothing was answered"
+    assert seen["lots"][0]["overdue"] is False, "no deadline was set for a suspect lot"
     assert asked["requestedBy"] is None, "the plant's analyst is not named to suppliers"
     # The title is the analyst's words and is shown to every supplier the case names.
     assert "ACME-STEEL" not in json.dumps(theirs)
@@ -169,6 +171,9 @@ def test_answer_with_documents_and_who_may_download(
     html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=case).text
     assert "Supplier answers" in html and "Re-tested: within spec" in html
     assert "cert.pdf" in html and "BILLET-9" in html
+    exported = client.get("/api/v1/recalls/RC-1/export?format=json", headers=case).json()
+    (listed,) = exported["supplier_requests"]
+    assert listed["answer"]["text"] == "Re-tested: within spec"
 
 
 def test_a_later_answer_supersedes_and_both_stay_in_history(

@@ -10,6 +10,7 @@ import pytest
 from graph.store import GraphStore
 from ingest.errors import BatchRejected, Problem
 from ingest.service import IngestService
+from tests.fixtures.events import Events
 
 
 def state(store: GraphStore) -> tuple[dict[str, int], list[tuple[str, str]]]:
@@ -27,3 +28,12 @@ def rejected(store: GraphStore, batch: Sequence[dict[str, Any]], code: str) -> P
     codes = [problem.code for problem in caught.value.problems]
     assert code in codes, f"expected {code}, got {caught.value.problems}"
     return next(p for p in caught.value.problems if p.code == code)
+
+
+def three_supplier_lots(events: Events) -> list[dict[str, Any]]:
+    """Receive ACME's A-1 and POLY's P-1 and P-2 (for the supplier portal's tests)."""
+    return [
+        events.receive("L-1", 10),
+        events.receive("L-2", 5, part="RESIN", supplier="POLY", supplier_lot="P-1"),
+        events.receive("L-3", 5, part="RESIN", supplier="POLY", supplier_lot="P-2"),
+    ]

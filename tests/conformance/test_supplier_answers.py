@@ -13,7 +13,7 @@ from graph.store import DocumentRow, GraphStore
 from ingest.errors import BatchRejected, Problem
 from ingest.planner import supplier_request_gid
 from ingest.service import IngestService
-from tests.conformance.helpers import rejected, state
+from tests.conformance.helpers import rejected, state, three_supplier_lots
 from tests.fixtures.events import Events
 
 OPEN = {"case": "RC-1", "title": "Heat A-1", "reason": "certificate withdrawn"}
@@ -44,9 +44,7 @@ def case(store: GraphStore, events: Events) -> IngestService:
     service = IngestService(store)
     service.ingest(
         [
-            events.receive("L-1", 10),
-            events.receive("L-2", 5, part="RESIN", supplier="POLY", supplier_lot="P-1"),
-            events.receive("L-3", 5, part="RESIN", supplier="POLY", supplier_lot="P-2"),
+            *three_supplier_lots(events),
             events("recall_open", suspects=[{"id": SUSPECT}], **OPEN, actor="ana"),
         ]
     )
