@@ -196,42 +196,34 @@ DELETE_EDGES_OF_EVENT = "DELETE FROM edges WHERE event = ?"
 DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
 DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
 
-WALK_DOWN = """
+# A trace in two statements: the walk with every reached node's row and shortest depth, then the
+# flow edges leaving (down) or entering (up) those nodes, read by row id through edges_down or
+# edges_up; an edge whose far end lies beyond the depth limit is dropped by the caller. CROSS JOIN
+# fixes the loop order: SQLite has no statistics on the walk or json_each and could otherwise
+# scan every edge.
+_WALK = """
 WITH RECURSIVE walk (nid, depth) AS (
     SELECT nid, 0 FROM nodes WHERE gid = ?1
     UNION
-    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.nid
+    SELECT e.{far}, w.depth + 1 FROM walk w JOIN edges e ON e.{near} = w.nid
     WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
 )
-INSERT INTO temp.reach (nid, depth) SELECT nid, MIN(depth) FROM walk GROUP BY nid
-"""
-WALK_UP = """
-WITH RECURSIVE walk (nid, depth) AS (
-    SELECT nid, 0 FROM nodes WHERE gid = ?1
-    UNION
-    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.nid
-    WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
-)
-INSERT INTO temp.reach (nid, depth) SELECT nid, MIN(depth) FROM walk GROUP BY nid
-"""
-REACH_TABLE = (
-    "CREATE TEMP TABLE IF NOT EXISTS reach (nid INTEGER PRIMARY KEY, depth INTEGER NOT NULL)"
-)
-CLEAR_REACH = "DELETE FROM temp.reach"
-REACHED_NODES = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
-       n.created_at, n.created_by, n.props, r.depth
-FROM temp.reach r CROSS JOIN nodes n ON n.nid = r.nid
+       n.created_at, n.created_by, n.props, MIN(w.depth)
+FROM walk w CROSS JOIN nodes n ON n.nid = w.nid GROUP BY w.nid
 """
-# Row ids, not gids: the reached nodes' rows already give each row id its gid.
-REACHED_EDGES = """
+WALK: dict[str, str] = {
+    "down": _WALK.format(near="src", far="dst"),
+    "up": _WALK.format(near="dst", far="src"),
+}
+_REACHED_EDGES = """
 SELECT e.src, e.dst, e.type, e.qty, e.share, e.part, e.at, e.event
-FROM temp.reach r
-CROSS JOIN edges e ON e.src = r.nid AND e.flow = 1 AND e.at <= ?
-CROSS JOIN temp.reach r2 ON r2.nid = e.dst
+FROM json_each(?1) j CROSS JOIN edges e ON e.{near} = j.value AND e.flow = 1 AND e.at <= ?2
 """
-# CROSS JOIN fixes the loop order: SQLite has no statistics on the temp table and would
-# otherwise scan every edge.
+REACHED_EDGES: dict[str, str] = {
+    "down": _REACHED_EDGES.format(near="src"),
+    "up": _REACHED_EDGES.format(near="dst"),
+}
 EQUIPMENT_STEPS = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
@@ -642,7 +634,6 @@ class EmbeddedStore:
                 "PRAGMA mmap_size = 268435456",
             ):
                 conn.execute(pragma)
-            conn.execute(REACH_TABLE)
             self._local.conn = conn
             with self._guard:
                 self._all.append(conn)
@@ -687,24 +678,20 @@ class EmbeddedStore:
     ) -> Subgraph | None:
         def run(conn: sqlite3.Connection) -> Subgraph | None:
             horizon = as_of or END_OF_TIME
-            walk = WALK_DOWN if direction == "down" else WALK_UP
             limit = NO_LIMIT if max_depth is None else max_depth
             # The walk starts from the root's row: an unknown root reaches nothing.
-            conn.execute(walk, (root, limit, horizon))
-            try:
-                rows = conn.execute(REACHED_NODES).fetchall()
-                if not rows:
-                    return None
-                edges = conn.execute(REACHED_EDGES, (horizon,)).fetchall()
-            finally:
-                conn.execute(CLEAR_REACH)
+            rows = conn.execute(WALK[direction], (root, limit, horizon)).fetchall()
+            if not rows:
+                return None
+            gids = {row[0]: row[1] for row in rows}
+            edges = conn.execute(REACHED_EDGES[direction], (_ids(gids), horizon)).fetchall()
             views = _nodes(rows)
             nodes = {view.gid: view for view in views}
             depths = {view.gid: row[-1] for view, row in zip(views, rows, strict=True)}
-            gids = {row[0]: view.gid for view, row in zip(views, rows, strict=True)}
             links = [
                 EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
                 for src, dst, kind, qty, share, part, at, event in edges
+                if src in gids and dst in gids
             ]
             return Subgraph(nodes[root], depths, nodes, links)
 
