@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth.models import Role
 from api.deps import Services
 from graph.epcis_schema import schema_problems
 from tests.api.conftest import login
@@ -47,6 +48,25 @@ def test_operators_see_their_plant_but_no_customers(client: TestClient, plant: S
     assert "tg:operator" in text and "bizTransactionList" in text
     assert "HOSP-" not in text and "destinationList" not in text
     assert export(client, "operator", OWN_LOT, closure="true").status_code == 403
+
+
+def test_operators_of_another_site_export_nothing_of_this_one(
+    client: TestClient, plant: Services
+) -> None:
+    plant.auth.add_user("olga", "olga-operator-pass", Role.OPERATOR, None, "PLANT-2")
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "olga", "password": "olga-operator-pass"}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    lot = client.get("/api/v1/trace/lot:L00001-BAR/epcis", headers=headers)
+    assert lot.status_code == 404
+    # A supplier lot belongs to no site: its trace, and so its export, holds none of PLANT-1.
+    supplier_lot = client.get(f"/api/v1/trace/{OWN_LOT}/epcis", headers=headers)
+    assert supplier_lot.status_code == 200
+    assert supplier_lot.json()["epcisBody"]["eventList"] == []
+    # PLANT-1's operator, the positive control:
+    assert export(client, "operator", "lot:L00001-BAR").status_code == 200
+    assert export(client, "operator", OWN_LOT).json()["epcisBody"]["eventList"]
 
 
 def test_suppliers_get_their_own_lot_downstream_without_plant_internals(
