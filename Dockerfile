@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY graph ./graph
 COPY ingest ./ingest
+COPY marking ./marking
 COPY scheduler ./scheduler
 RUN pip install --no-cache-dir .
 EXPOSE 8000
