@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from graph.documents import MAX_DOCUMENT_BYTES as MAX_BYTES
 from graph.documents import checked_document
 from graph.store import DocumentRow, GraphStore
 from ingest.errors import BatchRejected, Problem
@@ -190,3 +191,12 @@ def test_documents_offered_but_not_attached_are_not_kept(
 ) -> None:
     case.ingest([answer(events, text="no attachments")], [CERT])
     assert store.document(CERT.sha256) is None
+
+
+def test_a_document_at_the_size_limit_round_trips(
+    store: GraphStore, events: Events, case: IngestService
+) -> None:
+    big = checked_document("scan.pdf", "application/pdf", b"%PDF-" + b"\x00" * (MAX_BYTES - 5))
+    case.ingest([answer(events, documents=[ref(big, "scan.pdf")])], [big])
+    stored = store.document(big.sha256)
+    assert stored is not None and stored.size == MAX_BYTES and stored.content == big.content
