@@ -150,10 +150,9 @@ class FederationService:
     ) -> FederatedTrace:
         """Trace as the caller may, then on into partners (analysts and admins)."""
 
-        def federate(trace: Trace) -> FederatedTrace:
-            return self.federate(trace, source=self.company, hops=self.max_hops, visited=[])
-
-        return access.federated_trace(gid, direction, federate, max_depth=max_depth, as_of=as_of)
+        return access.federated_trace(
+            gid, direction, self.federate_here, max_depth=max_depth, as_of=as_of
+        )
 
     def federate_here(self, trace: Trace) -> FederatedTrace:
         """Continue a trace of this instance into partners (for its operator at the console)."""
@@ -189,43 +188,78 @@ class FederationService:
         ]
         if not asks:
             return found
-
-        def ask(item: tuple[FedNode, Partner]) -> _Outcome:
-            node, partner = item
-            if hops <= 0:
-                return _Outcome("hop_limit", "not asked: the trace went as far as allowed")
-            return self._ask(partner, str(node.attrs.get("supplier_lot")), hops - 1, visited)
-
-        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(asks))) as pool:
-            outcomes = list(pool.map(ask, asks))
+        if hops <= 0:
+            skipped = _Outcome("hop_limit", "not asked: the trace went as far as allowed")
+            outcomes = [skipped] * len(asks)
+        else:
+            outcomes = self._ask_all(
+                [(p, str(n.attrs.get("supplier_lot"))) for n, p in asks], hops - 1, visited
+            )
         for (node, partner), outcome in zip(asks, outcomes, strict=True):
             found = self._merge(found, node, partner, outcome)
         return found
 
-    def _ask(self, partner: Partner, code: str, hops: int, visited: Sequence[str]) -> _Outcome:
-        request = f"up|{hops}|{code}"
-        cached = self._accounts.partner_answer(partner.company, request)
+    def _ask_all(
+        self, asks: Sequence[tuple[Partner, str]], hops: int, visited: Sequence[str]
+    ) -> list[_Outcome]:
+        """Answer each (partner, code) from the cache or the partner, the partners concurrently.
+
+        Only the questions over the network run in worker threads: the account store is read
+        and written here, so no store connection is opened per short-lived thread.
+        """
+        requests = [f"up|{hops}|{code}" for _, code in asks]
+        cached = [
+            self._accounts.partner_answer(partner.company, request)
+            for (partner, _), request in zip(asks, requests, strict=True)
+        ]
         now = self._clock()
-        if cached is not None and _fresh(cached, partner, now):
-            answer = _read_cached(cached)
-            if answer is not None:
-                return _Outcome("cached", "from the cache", answer, cached.fetched_at)
+        outcomes = [
+            _from_cache(entry, partner, now)
+            for (partner, _), entry in zip(asks, cached, strict=True)
+        ]
+        pending = [i for i, outcome in enumerate(outcomes) if outcome is None]
+
+        def fetch(index: int) -> FederatedTrace | PartnerError:
+            partner, code = asks[index]
+            return self._fetch(partner, code, hops, visited)
+
+        if pending:
+            with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(pending))) as pool:
+                fetched = list(pool.map(fetch, pending))
+            for index, got in zip(pending, fetched, strict=True):
+                outcomes[index] = self._settle(asks[index][0], requests[index], cached[index], got)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _fetch(
+        self, partner: Partner, code: str, hops: int, visited: Sequence[str]
+    ) -> FederatedTrace | PartnerError:
+        """Ask one partner; a failure of any kind comes back as a PartnerError."""
         try:
-            body = self._client.fetch(partner, code, "up", hops, visited)
-            answer = from_wire(body)
+            return from_wire(self._client.fetch(partner, code, "up", hops, visited))
         except PartnerError as error:
-            return self._failed(partner, request, cached, error.status, error.message)
+            return error
         except ValidationError as error:
             problem = error.errors(include_url=False, include_input=False)[0]
             where = ".".join(str(p) for p in problem["loc"]) or "answer"
-            return self._failed(partner, request, cached, "error", f"{where}: {problem['msg']}")
+            return PartnerError("error", f"{where}: {problem['msg']}")
         except ValueError as error:
-            return self._failed(partner, request, cached, "error", str(error))
-        fetched = utc_text(now)
+            return PartnerError("error", str(error))
+
+    def _settle(
+        self,
+        partner: Partner,
+        request: str,
+        cached: PartnerAnswer | None,
+        got: FederatedTrace | PartnerError,
+    ) -> _Outcome:
+        """Keep a good answer in the cache; make a failure a stub, or stale where allowed."""
+        if isinstance(got, PartnerError):
+            return self._failed(partner, request, cached, got.status, got.message)
+        fetched = utc_text(self._clock())
         self._accounts.put_partner_answer(
-            PartnerAnswer(partner.company, request, json.dumps(answer.to_dict()), fetched)
+            PartnerAnswer(partner.company, request, json.dumps(got.to_dict()), fetched)
         )
-        return _Outcome("ok", "answered", answer, fetched)
+        return _Outcome("ok", "answered", got, fetched)
 
     def _failed(
         self,
@@ -301,8 +335,15 @@ class FederationService:
         )
 
 
-def _fresh(cached: PartnerAnswer, partner: Partner, now: datetime) -> bool:
-    return cached.fetched_at > utc_text(now - timedelta(seconds=partner.cache_ttl_s))
+def _from_cache(entry: PartnerAnswer | None, partner: Partner, now: datetime) -> _Outcome | None:
+    """Return the cached answer while it is within the partner's time to live, else None."""
+    horizon = utc_text(now - timedelta(seconds=partner.cache_ttl_s))
+    if entry is None or entry.fetched_at <= horizon:
+        return None
+    answer = _read_cached(entry)
+    if answer is None:
+        return None
+    return _Outcome("cached", "answered from the cache", answer, entry.fetched_at)
 
 
 def _read_cached(cached: PartnerAnswer) -> FederatedTrace | None:

@@ -312,6 +312,22 @@ def test_branches_and_stubs_of_the_partner_are_qualified_too(
     ]
 
 
+def test_asking_partners_opens_no_store_connection_per_worker_thread(
+    service: FederationService,
+    client: FakeClient,
+    accounts: EmbeddedAccountStore,
+    clock: Clock,
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    opened = len(accounts._all)
+    for minute in range(20):
+        clock.now = T0 + timedelta(minutes=minute)  # past the time to live: asked each time
+        federate(service)
+    # The store is used from the calling thread only; worker threads just ask over the network.
+    assert len(accounts._all) == opened
+    assert len(client.calls) == 20
+
+
 def test_a_downstream_trace_is_not_federated(
     service: FederationService, client: FakeClient
 ) -> None:
