@@ -27,12 +27,14 @@ from graph.store import (
     MarkedItem,
     MarkSchemeRow,
     NodeView,
+    PartnerLot,
     StepUse,
     StoredDocument,
     StoredEvent,
     Subgraph,
     decimal_or_none,
     node_view,
+    partner_lots,
     sorted_stays,
 )
 
@@ -365,6 +367,16 @@ NEXT_LOT_SEQUENCE = """
 INSERT INTO lot_sequences (key, last) VALUES (?, 1)
 ON CONFLICT (key) DO UPDATE SET last = last + 1
 RETURNING last
+"""
+PARTNER_LOTS = """
+SELECT s.nid, s.gid, s.kind, s.part, s.unit, s.qty, s.consumed, s.status,
+       s.created_at, s.created_by, s.props, r.at, l.gid
+FROM nodes c
+CROSS JOIN edges f ON f.dst = c.nid AND f.flow = 0 AND f.type = 'FROM'
+CROSS JOIN nodes s ON s.nid = f.src
+LEFT JOIN edges r ON r.src = s.nid AND r.flow = 1 AND r.type = 'RECEIVED_AS'
+LEFT JOIN nodes l ON l.nid = r.dst
+WHERE c.gid = ?
 """
 
 AFTER_PREFIX = "\U0010ffff"
@@ -803,6 +815,10 @@ class EmbeddedStore:
 
     def save_lot_scheme(self, row: LotSchemeRow) -> None:
         self.write(lambda _: self._conn().execute(SAVE_LOT_SCHEME, (row.name, row.definition)))
+
+    def partner_lots(self, company: str) -> list[PartnerLot]:
+        rows = self._conn().execute(PARTNER_LOTS, (company,)).fetchall()
+        return partner_lots((_node(row[:11]), row[11], row[12]) for row in rows)
 
     def next_lot_sequence(self, key: str) -> int:
         # BEGIN IMMEDIATE (in write) serialises writers, so no two callers get one value.

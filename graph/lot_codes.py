@@ -243,27 +243,25 @@ class LotCodeService:
         """
         made = next((v for v in values.values() if isinstance(v, date)), None)
         partner_schemes = [s for s in schemes if s.spec.company == partner]
-        links = self._store.item_links([gid("company", partner)])
-        supplier_lots = [link.other for link in links if link.type == "FROM" and not link.outgoing]
-        received: dict[str, list[NodeView]] = {}
-        for link in self._store.item_links([s.gid for s in supplier_lots]):
-            if link.type == "RECEIVED_AS" and link.outgoing:
-                received.setdefault(link.item, []).append(link.other)
         confirmed = self._upstream(code, partner)
         found: list[Candidate] = []
-        for supplier_lot in supplier_lots:
-            lots = sorted(received.get(supplier_lot.gid, []), key=lambda v: v.gid)
-            times = sorted(str(v.attrs["created_at"]) for v in lots if "created_at" in v.attrs)
-            at = times[0] if times else None
+        for entry in self._store.partner_lots(gid("company", partner)):
+            supplier_lot, arrivals = entry.supplier_lot, entry.arrivals
+            at = arrivals[0][0] if arrivals else None
+            sure = supplier_lot.gid in confirmed
+            if (
+                not sure
+                and made is not None
+                and at is not None
+                and date.fromisoformat(at[:10]) > made
+            ):
+                continue
             theirs = _read(str(supplier_lot.attrs.get("supplier_lot", "")), partner_schemes)
             made_by_them = next((v for v in theirs.values() if isinstance(v, date)), None)
-            sure = supplier_lot.gid in confirmed
-            if not sure and made is not None:
-                if at is not None and date.fromisoformat(at[:10]) > made:
-                    continue
-                if made_by_them is not None and made_by_them > made:
-                    continue
-            found.append(Candidate(supplier_lot, at, [v.gid for v in lots], sure, theirs))
+            if not sure and made is not None and made_by_them is not None and made_by_them > made:
+                continue
+            lots = sorted(lot for _, lot in arrivals)
+            found.append(Candidate(supplier_lot, at, lots, sure, theirs))
         # Stable sorts: confirmed first, then the latest received, then by id.
         found.sort(key=lambda c: c.supplier_lot.gid)
         found.sort(key=lambda c: c.received_at or "", reverse=True)

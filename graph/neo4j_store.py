@@ -35,6 +35,7 @@ from graph.store import (
     MarkSchemeRow,
     NodeRow,
     NodeView,
+    PartnerLot,
     StepUse,
     StoredDocument,
     StoredEvent,
@@ -42,6 +43,7 @@ from graph.store import (
     decimal_or_none,
     decimal_text,
     node_view,
+    partner_lots,
     sorted_stays,
 )
 
@@ -280,6 +282,11 @@ MERGE (q:LotSequence {key: $key})
 ON CREATE SET q.last = 1
 ON MATCH SET q.last = q.last + 1
 RETURN q.last
+"""
+PARTNER_LOTS: Final = """
+MATCH (:Node {gid: $company})<-[:FROM]-(s:SupplierLot)
+OPTIONAL MATCH (s)-[r:RECEIVED_AS]->(l:Node)
+RETURN properties(s), r.at, l.gid
 """
 CLEAR_LOT_SCHEMES: Final = "MATCH (s:LotScheme) DELETE s"
 CLEAR_LOT_SEQUENCES: Final = "MATCH (q:LotSequence) DELETE q"
@@ -843,6 +850,13 @@ class Neo4jStore:
 
         with self._session() as session:
             session.execute_write(run)
+
+    def partner_lots(self, company: str) -> list[PartnerLot]:
+        def run(tx: ManagedTransaction) -> list[PartnerLot]:
+            rows = tx.run(PARTNER_LOTS, company=company).values()
+            return partner_lots((_node(props), at, lot) for props, at, lot in rows)
+
+        return self._read(run)
 
     def next_lot_sequence(self, key: str) -> int:
         def run(tx: ManagedTransaction) -> int:

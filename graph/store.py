@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeVar
@@ -365,6 +365,10 @@ class GraphStore(Protocol):
         """Atomically advance the sequence `key` (1 on first use) and return its new value."""
         ...
 
+    def partner_lots(self, company: str) -> list[PartnerLot]:
+        """Return the supplier lots of a company with their arrivals, in one round trip."""
+        ...
+
     # -- carts
 
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
@@ -462,6 +466,26 @@ class LotSchemeRow:
 
     name: str
     definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerLot:
+    """A supplier lot and its arrivals: (received at, our lot gid), earliest first."""
+
+    supplier_lot: NodeView
+    arrivals: list[tuple[str, str]]
+
+
+def partner_lots(rows: Iterable[tuple[NodeView, str | None, str | None]]) -> list[PartnerLot]:
+    """Group (supplier lot, received at, lot) rows into one entry per supplier lot, by id."""
+    found: dict[str, PartnerLot] = {}
+    for view, at, lot in rows:
+        entry = found.setdefault(view.gid, PartnerLot(view, []))
+        if at is not None and lot is not None:
+            entry.arrivals.append((at, lot))
+    for entry in found.values():
+        entry.arrivals.sort()
+    return [found[key] for key in sorted(found)]
 
 
 # -- carts

@@ -9,7 +9,7 @@ code exactly when they have the same length and every position's sets intersect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, Literal
 
@@ -72,6 +72,12 @@ class Pattern:
 
     text: str
     segments: tuple[Segment, ...]
+    # Per-position character sets, built once: matching is one membership test per character.
+    allowed_at: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sets = tuple(s.allowed(i) for s in self.segments for i in range(s.width))
+        object.__setattr__(self, "allowed_at", sets)
 
     @property
     def length(self) -> int:
@@ -83,7 +89,7 @@ class Pattern:
 
     def positions(self) -> list[frozenset[str]]:
         """Return the allowed characters at each position of a code."""
-        return [s.allowed(i) for s in self.segments for i in range(s.width)]
+        return list(self.allowed_at)
 
     def dated(self) -> list[bool]:
         """Return, per position, whether it lies in a date field."""
@@ -105,7 +111,10 @@ class Pattern:
         """Return why `code` does not match (None when it does)."""
         if len(code) != self.length:
             return f"has {len(code)} characters, the pattern {self.length}"
+        fits = all(char in allowed for char, allowed in zip(code, self.allowed_at, strict=True))
         for segment in self.segments:
+            if fits and segment.kind != "date":
+                continue
             for offset in range(segment.width):
                 char = code[segment.start + offset]
                 if char not in segment.allowed(offset):

@@ -211,3 +211,27 @@ def test_cli_parses_and_resolves_a_code(
     assert "lot               lot:K-1" in capsys.readouterr().out
     assert main(["gs1", "parse", f"01{KIT[:-1]}9", "--store", store]) == 2
     assert "expected 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("admin", True),
+        ("analyst", True),
+        ("operator", True),
+        ("supplier", False),
+        ("customer", False),
+    ],
+)
+def test_the_part_registry_is_plant_data(
+    client: TestClient, seeded: Services, role: str, allowed: bool
+) -> None:
+    response = client.get("/api/v1/parts", headers=login(client, role))
+    if not allowed:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    assert [(p["id"], p.get("gtin")) for p in response.json()] == [
+        ("part:BAR", BAR),
+        ("part:KIT", KIT),
+    ]

@@ -201,3 +201,20 @@ def test_a_full_sequence_is_an_error_not_a_wrap(codes: LotCodeService) -> None:
     assert made[0] == "1AC7" and made[-1] == "9AC7"
     with pytest.raises(SequenceFull, match='sequence field "n"'):
         codes.mint("SMALL", "ACME", {})
+
+
+def test_partner_lots_come_with_their_arrivals_in_one_read(
+    store: GraphStore, events: Events
+) -> None:
+    _supply(store, events)
+    IngestService(store).ingest(
+        [events.receive("R-1b", 3, supplier="ACME", supplier_lot="AC7-260580001")]
+    )
+    found = store.partner_lots("company:ACME")
+    assert [(p.supplier_lot.gid, [lot for _, lot in p.arrivals]) for p in found] == [
+        ("supplier_lot:ACME/AC7-260580001", ["lot:R-1", "lot:R-1b"]),
+        ("supplier_lot:ACME/AC7-260580002", ["lot:R-2"]),
+        ("supplier_lot:ACME/AC7-260780003", ["lot:R-3"]),
+    ]
+    assert found[0].arrivals[0][0] < found[0].arrivals[1][0]
+    assert store.partner_lots("company:NOBODY") == []
