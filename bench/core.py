@@ -35,12 +35,19 @@ def _percentiles(samples: Sequence[float]) -> tuple[float, float, float]:
 
 
 def _timed(work: Callable[[], Any], repeat: int) -> list[float]:
+    """Return the wall times of `repeat` runs, then the mean CPU time of one run."""
     samples = []
+    start_cpu = time.process_time()
     for _ in range(repeat):
         start = time.perf_counter()
         work()
         samples.append(time.perf_counter() - start)
-    return samples
+    return [*samples, (time.process_time() - start_cpu) / repeat]
+
+
+def _summary(timed: list[float]) -> list[str]:
+    """p50, p95, p99 of the wall times and the mean CPU time, in ms."""
+    return [*_fmt(_percentiles(timed[:-1])), f"{timed[-1] * 1000:.2f}"]
 
 
 def ingest_rows(make_store: Callable[[], GraphStore], size: int, seed: int) -> list[list[str]]:
@@ -51,11 +58,19 @@ def ingest_rows(make_store: Callable[[], GraphStore], size: int, seed: int) -> l
         store = make_store()
         service = IngestService(store)
         chosen = events[: min(limit, len(events))]
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for offset in range(0, len(chosen), batch_size):
             service.ingest(chosen[offset : offset + batch_size])
         elapsed = time.perf_counter() - start
-        rows.append([str(batch_size), str(len(chosen)), f"{len(chosen) / elapsed:,.0f}"])
+        cpu = time.process_time() - start_cpu
+        rows.append(
+            [
+                str(batch_size),
+                str(len(chosen)),
+                f"{len(chosen) / elapsed:,.0f}",
+                f"{len(chosen) / cpu:,.0f}",
+            ]
+        )
         store.close()
     return rows
 
@@ -80,7 +95,7 @@ def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
     rows = []
     for label, (count, source) in picks.items():
         samples = _timed(lambda s=source: traces.trace(s, "down"), repeat)
-        rows.append([f"trace down, {label} fan-out", str(count), *_fmt(_percentiles(samples))])
+        rows.append([f"trace down, {label} fan-out", str(count), *_summary(samples)])
     if kits:
         kit = kits[0]
         samples = _timed(lambda: traces.trace(kit, "up"), repeat)
@@ -88,7 +103,7 @@ def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
             [
                 "trace up from a kit serial",
                 str(len(traces.trace(kit, "up").nodes)),
-                *_fmt(_percentiles(samples)),
+                *_summary(samples),
             ]
         )
     day = (datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))
@@ -97,7 +112,7 @@ def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
         [
             "equipment window, one day",
             str(len(traces.equipment_window("equipment:LATHE-1", *day))),
-            *_fmt(_percentiles(samples)),
+            *_summary(samples),
         ]
     )
     return rows
@@ -156,20 +171,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"# Core benchmark: demo plant of {args.size:,} items (seed {args.seed})",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}",
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"load average at the start {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        "(a shared machine: wall times include waits for a core, CPU columns do not)",
     ]
     for name, make_store in stores.items():
         out += ["", f"## {name}: ingest through the service layer (validation included)", ""]
         out.append(
             _table(
-                ["batch size", "events", "events/s"], ingest_rows(make_store, args.size, args.seed)
+                ["batch size", "events", "events/s (wall)", "events/CPU s"],
+                ingest_rows(make_store, args.size, args.seed),
             )
         )
         store = make_store()
         for batch in DemoPlant(size=args.size, seed=args.seed).batches(1000):
             IngestService(store).ingest(batch)
         out += ["", f"## {name}: queries ({args.repeat} runs each, ms)", ""]
-        out.append(_table(["query", "nodes", "p50", "p95", "p99"], query_rows(store, args.repeat)))
+        out.append(
+            _table(
+                ["query", "nodes", "p50", "p95", "p99", "CPU ms"], query_rows(store, args.repeat)
+            )
+        )
         counts = store.counts()
         items = counts.get("lot", 0) + counts.get("serial", 0)
         out.append(

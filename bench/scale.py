@@ -627,7 +627,13 @@ def run_size(
     if not events_path.exists():
         log(f"{size}: generating the plant")
         _in_child(generate, size, events_path)
-    result: dict[str, Any] = {"size": size, "ingest": {}, "queries": {}}
+    result: dict[str, Any] = {
+        "size": size,
+        "ingest": {},
+        "queries": {},
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "load_average": os.getloadavg(),
+    }
     if built.exists() and db.exists():
         full = json.loads(built.read_text())
         log(f"{size}: reusing {db.name} (built at {full['per_s']:,.0f} events/s)")
@@ -824,15 +830,24 @@ def render(report: dict[str, Any]) -> str:
         ],
     )
     out += ["", "## Targets", ""]
-    out += _table(["target", "where it stands", "met"], _targets(sizes))
+    # Each size against the targets, the largest first: sizes are run one at a time, so a smaller
+    # plant may have been measured on newer code than a larger one.
+    for top in reversed(sizes):
+        when = (
+            f"measured {top['date']}, load average at the start "
+            f"{', '.join(f'{x:.1f}' for x in top['load_average'])}"
+            if "date" in top
+            else "an earlier run"
+        )
+        out += ["", f"At {top['size']:,} items ({when}):", ""]
+        out += _table(["target", "where it stands", "met"], _targets(top))
     out += ["", "![latency vs graph size](scale.png)", ""]
     return "\n".join(out)
 
 
-def _targets(sizes: list[dict[str, Any]]) -> list[list[str]]:
-    """Each target of the plant-scale issue against the largest plant measured."""
+def _targets(top: dict[str, Any]) -> list[list[str]]:
+    """Each target of the plant-scale issue against one plant's results."""
     rows = []
-    top = sizes[-1]
     where = f"{top['size']:,} items"
     for store, goal in (("embedded", 20_000), ("neo4j", 5_000)):
         runs = [run for run in top["ingest"].get(store, []) if run["batch"] == 1000]
@@ -873,7 +888,7 @@ def _targets(sizes: list[dict[str, Any]]) -> list[list[str]]:
     peak = max(q["service_peak_rss_mib"] for q in top["queries"].values())
     rows.append(
         [
-            "service answers at 10^6 items in under 2 GiB resident",
+            "service answers in under 2 GiB resident (the target is at 10^6 items)",
             f"peak {peak:,.0f} MiB ({where})",
             "yes" if peak < 2048 else "no",
         ]
