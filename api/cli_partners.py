@@ -27,7 +27,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     )
     add.add_argument("company", help="the partner's company id, registered with `companies add`")
     add.add_argument("--url", required=True, help="the partner's base URL, e.g. https://host:8000")
-    add.add_argument("--key-stdin", action="store_true", required=True)
+    add.add_argument(
+        "--key-stdin",
+        action="store_true",
+        required=True,
+        help="read the API key this instance was given there from standard input",
+    )
     add.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer")
     add.add_argument("--ttl", type=int, default=300, help="seconds a cached answer is used")
     store_command(add, opener, _add)
