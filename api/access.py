@@ -134,6 +134,7 @@ class Access:
         self._lot_codes = LotCodeService(store)
         self._auth = auth
         self._customer_scope: set[str] | None = None
+        self._statuses_shared: bool | None = None
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -184,11 +185,9 @@ class Access:
             if "status" in attrs:
                 attrs["status"] = CUSTOMER_STATUS.get(attrs["status"], attrs["status"])
         else:
-            attrs = {
-                k: v
-                for k, v in view.attrs.items()
-                if k in PARTNER_ATTRS | {"supplier", "supplier_lot"}
-            }
+            # A supplier sees statuses (holds, recalls) only where the plant's policy shares them.
+            shown = UPSTREAM_ATTRS if self._shares_statuses() else UPSTREAM_ATTRS - {"status"}
+            attrs = {k: v for k, v in view.attrs.items() if k in shown}
         return NodeView(view.gid, view.kind, attrs)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -345,6 +344,11 @@ class Access:
     def _policy(self) -> Company:
         """Return what the plant shares with the caller's company (bound at account creation)."""
         return self._auth.company(self.principal.company or "")
+
+    def _shares_statuses(self) -> bool:
+        if self._statuses_shared is None:  # asked once per request, not once per node
+            self._statuses_shared = self._policy().share_statuses
+        return self._statuses_shared
 
     def supplier_lots(self) -> list[SupplierLotUse]:
         """Return, for a supplier, where each of their lots went, as far as the plant shares."""

@@ -125,3 +125,12 @@ def test_never_customers_or_other_suppliers(
     (use,) = [u for u in response.json()["data"]["supplierLots"] if u["supplierLot"]["id"] == MINE]
     assert use["shippedUnits"] == "2"
     assert (use["statuses"] is not None) is statuses
+
+
+@pytest.mark.parametrize("statuses", [False, True])
+def test_trace_statuses_follow_the_policy(small_plant: Services, statuses: bool) -> None:
+    _set_policy(small_plant, ids=True, statuses=statuses)
+    access = small_plant.access(small_plant.auth.principal_of("acme2"))
+    (held,) = [n for n in access.trace(MINE, "down").nodes if n.id == "serial:SN-3"]
+    assert held.attrs.get("serial") == "SN-3", "positive control: the held serial is in the trace"
+    assert ("status" in held.attrs) is statuses
