@@ -75,7 +75,9 @@ WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 # Supplier requests and answers enter through the portal, which checks who asks and answers.
-SUPPLIER_EVENTS = frozenset({"recall_supplier_request", "recall_supplier_answer"})
+# Recall cases are run by analysts (and answered by suppliers) through their own services; an
+# operator's raw event feed must not open, close or answer a case.
+CASE_EVENT_PREFIX = "recall_"
 PARTNER_ATTRS = frozenset(
     {"key", "lot", "serial", "shipment", "part", "qty", "unit", "status", "created_at"}
     | {"expiry", "manufactured"}  # UDI dates: printed on the label anyway
@@ -685,11 +687,11 @@ class Access:
         return self._ingest.ingest(raw_events)
 
     def _check_operator_batch(self, events: Sequence[Event]) -> None:
-        """Refuse supplier requests and answers, and events of another site than the caller's."""
+        """Refuse recall case events, and events of another site than the caller's."""
         asked = [
-            Problem(i, e.event_id, "type", "forbidden", "supplier requests are for analysts")
+            Problem(i, e.event_id, "type", "forbidden", "recall cases are run by analysts")
             for i, e in enumerate(events)
-            if e.type in SUPPLIER_EVENTS
+            if e.type.startswith(CASE_EVENT_PREFIX)
         ]
         if asked:
             raise Forbidden(str(asked[0]))

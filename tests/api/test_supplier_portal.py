@@ -287,21 +287,22 @@ def test_asking_about_an_unknown_lot_is_refused(client: TestClient, case: dict[s
     assert "not a supplier lot id" in body["errors"][0]["message"]
 
 
-def test_operators_cannot_send_supplier_events_raw(
-    client: TestClient, plant: Services, case: dict[str, str]
+SNEAKS = [
+    {"type": "recall_supplier_answer", "supplier": "ACME-STEEL", "supplier_lot": "H70001"}
+    | {"text": "forged"},
+    {"type": "recall_state", "state": "closed", "reason": "closed from the floor"},
+]
+
+
+@pytest.mark.parametrize("sneak", SNEAKS, ids=lambda s: s["type"])
+def test_operators_cannot_send_case_events_raw(
+    client: TestClient, plant: Services, case: dict[str, str], sneak: dict[str, str]
 ) -> None:
     operator = login(client, "operator")
-    raw = {
-        "event_id": "SNEAK-1",
-        "type": "recall_supplier_answer",
-        "occurred_at": "2026-04-01T00:00:00Z",
-        "case": "RC-1",
-        "supplier": "ACME-STEEL",
-        "supplier_lot": "H70001",
-        "text": "forged",
-    }
+    raw = {"event_id": "SNEAK-1", "occurred_at": "2026-04-01T00:00:00Z", "case": "RC-1"} | sneak
     response = client.post("/api/v1/events", json=[raw], headers=operator)
-    assert response.status_code == 403 and "for analysts" in response.json()["message"]
+    assert response.status_code == 403 and "run by analysts" in response.json()["message"]
+    assert plant.store.logged(["SNEAK-1"]) == {}
     receive = {
         "event_id": "OK-1",
         "type": "receive",
