@@ -6,6 +6,7 @@ The key goes in a header only, and no message built here carries it or the heade
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
@@ -37,14 +38,17 @@ class PartnerClient(Protocol):
         ...
 
 
-def _refusal(status: int, body: bytes) -> str:
-    """Return the partner's own message (domain errors carry one), or the status."""
+def _refusal(status: int, body: bytes, key: str) -> str:
+    """Return the partner's own message (domain errors carry one), or the status.
+
+    A partner may echo the key it was sent; the message reaches our readers, the key must not.
+    """
     try:
         parsed = json.loads(body[:10_000])
         message = parsed.get("message") if isinstance(parsed, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         message = None
-    return str(message)[:500] if message else f"HTTP {status}"
+    return str(message).replace(key, "****")[:500] if message else f"HTTP {status}"
 
 
 class HttpPartnerClient:
@@ -62,6 +66,9 @@ class HttpPartnerClient:
             "Accept": "application/json",
         }
         params = {"code": code, "direction": direction}
+        # httpx's timeout bounds each read, not the whole answer: a partner sending a byte
+        # now and then would hold the trace (and a worker) for as long as it likes.
+        deadline = time.monotonic() + partner.timeout_s
         try:
             with (
                 httpx2.Client(timeout=partner.timeout_s, follow_redirects=False) as client,
@@ -72,6 +79,10 @@ class HttpPartnerClient:
                     body.extend(chunk)
                     if len(body) > MAX_ANSWER_BYTES:
                         raise PartnerError("error", f"the answer is over {MAX_ANSWER_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise PartnerError(
+                            "unreachable", f"no whole answer within {partner.timeout_s:g} s"
+                        )
                 status = response.status_code
         except httpx2.TimeoutException as error:
             raise PartnerError(
@@ -81,19 +92,22 @@ class HttpPartnerClient:
             raise PartnerError(
                 "unreachable", f"cannot reach {partner.base_url}: {type(error).__name__}"
             ) from error
-        return _answer(status, bytes(body))
+        return _answer(status, bytes(body), partner.api_key)
 
 
-def _answer(status: int, body: bytes) -> Any:
+def _answer(status: int, body: bytes, key: str) -> Any:
     if status in (401, 403):
-        raise PartnerError("refused", _refusal(status, body))
+        raise PartnerError("refused", _refusal(status, body, key))
     if status == 404:
-        raise PartnerError("not_found", _refusal(status, body))
+        raise PartnerError("not_found", _refusal(status, body, key))
     if status == 409:
-        raise PartnerError("loop", _refusal(status, body))
+        raise PartnerError("loop", _refusal(status, body, key))
     if status != 200:
-        raise PartnerError("error", f"the partner answered {_refusal(status, body)}")
+        raise PartnerError("error", f"the partner answered {_refusal(status, body, key)}")
     try:
         return json.loads(body)
     except ValueError as error:
         raise PartnerError("error", "the answer is not JSON") from error
+    except RecursionError as error:
+        # A few kilobytes of brackets would otherwise fail the whole trace, not this branch.
+        raise PartnerError("error", "the answer is nested too deeply") from error
