@@ -242,6 +242,8 @@ def from_wire(body: Any) -> FederatedTrace:
     """Read a partner's answer; raise ValueError (pydantic's) when it is not one."""
     wire = WireTrace.model_validate(body)
     ids = {n.id for n in wire.nodes}
+    if len(ids) != len(wire.nodes):
+        raise ValueError("the answer names a node twice")
     if wire.root not in ids:
         raise ValueError("the answer's root is not among its nodes")
     return FederatedTrace(

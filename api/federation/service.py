@@ -317,6 +317,12 @@ class FederationService:
             stale=outcome.status == "stale",
             fetched_at=outcome.fetched_at or at,
         )
+        # Company ids may hold ':', so a qualified id can still equal one already in the trace
+        # (ours, or another partner's); merging it would graft the answer onto that node.
+        taken = {n.id for n in found.nodes}
+        if any(n.id in taken for n in theirs.nodes):
+            clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
+            return self._merge(found, attach, partner, clash)
         scale = attach.share if attach.share is not None else 1.0
         nodes = [
             replace(

@@ -389,3 +389,49 @@ def test_a_malformed_visited_list_is_refused(raw: str) -> None:
 def test_a_visited_list_is_read_in_order() -> None:
     assert checked_visited(" a-1, b.2 ,,c_3") == ["a-1", "b.2", "c_3"]
     assert checked_visited(None) == []
+
+
+def test_an_answer_naming_a_node_twice_is_an_error_stub(
+    service: FederationService, client: FakeClient
+) -> None:
+    twice = acme_answer()
+    twice["nodes"].append({"id": "lot:RAW-1", "kind": "lot", "depth": 1, "attrs": {}})
+    client.answers[("ACME", "H1")] = lambda: twice
+    found = federate(service)
+    assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
+
+
+def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
+    accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
+) -> None:
+    # "A" answers "B:lot:X", which qualifies to the id of partner "A:B"'s own "lot:X".
+    for company in ("A", "A:B"):
+        accounts.put_company(Company(company, company, "supplier", created_at="t"))
+    service = FederationService(accounts, client, instance="plant-1", clock=clock)
+    service.put_partner("A", "http://127.0.0.1:9", KEY)
+    service.put_partner("A:B", "http://127.0.0.1:9", KEY)
+
+    def answer(root: str) -> dict[str, Any]:
+        node = {"id": root, "kind": "lot", "depth": 0, "attrs": {"key": "X"}}
+        return {"root": root, "direction": "up", "nodes": [node]}
+
+    client.answers[("A", "X1")] = lambda: answer("B:lot:X")
+    client.answers[("A:B", "X2")] = lambda: answer("lot:X")
+    lots = [
+        TraceNode(
+            f"supplier_lot:{company}/{code}",
+            "supplier_lot",
+            1,
+            {"supplier": company, "supplier_lot": code},
+        )
+        for company, code in (("A", "X1"), ("A:B", "X2"))
+    ]
+    root = TraceNode("lot:L1", "lot", 0, {"key": "L1"})
+    trace = Trace(
+        "lot:L1", "up", [root, *lots], [edge(n.id, "lot:L1", "RECEIVED_AS") for n in lots]
+    )
+    found = service.federate(trace, source=None, hops=2, visited=[])
+    ids = [n.id for n in found.nodes]
+    assert len(ids) == len(set(ids))
+    assert [(b.partner, b.status) for b in found.branches] == [("A", "ok"), ("A:B", "error")]
+    assert by_id(found)["A:B:lot:X"].source == "A"
