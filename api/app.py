@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         docs_url=None,  # served below from local files: the docs must work with no network
         redoc_url=None,
+        # Bounds every body as it streams in (JSON, NDJSON, multipart uploads, GraphQL), so an
+        # oversized request is refused before it is read whole or spooled to disk.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.middleware("http")(audit_requests)

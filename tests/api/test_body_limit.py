@@ -1,0 +1,92 @@
+"""Request bodies are bounded as they stream in: events, multipart answers and GraphQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import Services
+from api.settings import Settings
+from tests.api.conftest import login
+from tests.api.test_supplier_portal import ACME_LOT, OPEN, data
+
+LIMIT = 4096
+URL = "/api/v1/recalls/RC-1/answers"
+
+
+@pytest.fixture
+def small(plant: Services) -> Iterator[TestClient]:
+    """A client of an app that takes bodies of at most LIMIT bytes."""
+    app = create_app(Settings(store=plant.store.url, max_body_bytes=LIMIT), plant)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def pdf(size: int) -> bytes:
+    return b"%PDF-" + b"0" * (size - 5)
+
+
+def answer(client: TestClient, content: bytes) -> tuple[int, str]:
+    form = {"supplier_lot": ACME_LOT, "text": "certificate"}
+    files = [("documents", ("cert.pdf", content, "application/pdf"))]
+    response = client.post(URL, data=form, files=files, headers=login(client, "supplier"))
+    return response.status_code, response.text
+
+
+def events(plant: Services) -> int:
+    return plant.store.counts()["events"]
+
+
+def test_an_oversized_answer_is_refused_and_a_small_one_taken(
+    small: TestClient, plant: Services
+) -> None:
+    data(small, login(small, "analyst"), OPEN, s=[{"id": ACME_LOT}])
+    before = events(plant)
+    status, body = answer(small, pdf(LIMIT))
+    assert status == 413 and "Content Too Large" in body
+    assert events(plant) == before, "nothing of a refused answer is written"
+    status, body = answer(small, pdf(LIMIT // 2))
+    assert status == 201, body
+    assert events(plant) == before + 1
+
+
+def test_a_streamed_body_without_length_is_cut_at_the_limit(
+    small: TestClient, plant: Services
+) -> None:
+    data(small, login(small, "analyst"), OPEN, s=[{"id": ACME_LOT}])
+    headers = login(small, "supplier")
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="supplier_lot"\r\n\r\n'
+        f"{ACME_LOT}\r\n--{boundary}\r\n"
+        'Content-Disposition: form-data; name="documents"; filename="cert.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+
+    def chunks(size: int) -> Iterator[bytes]:
+        yield head + b"%PDF-"
+        for _ in range(size // 1024):
+            yield b"0" * 1024
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    multipart = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    before = events(plant)
+    refused = small.post(URL, content=chunks(64 * LIMIT), headers=headers | multipart)
+    assert refused.status_code == 413, refused.text
+    assert events(plant) == before
+    taken = small.post(URL, content=chunks(LIMIT // 2), headers=headers | multipart)
+    assert taken.status_code == 201, taken.text
+
+
+def test_an_oversized_event_batch_is_refused(small: TestClient, plant: Services) -> None:
+    operator = login(small, "operator")
+    before = events(plant)
+    padding = "x" * LIMIT
+    big = small.post("/api/v1/events", json={"events": [], "padding": padding}, headers=operator)
+    assert big.status_code == 413, big.text
+    assert events(plant) == before
+    empty = small.post("/api/v1/events", json={"events": []}, headers=operator)
+    assert empty.status_code != 413, empty.text
