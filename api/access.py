@@ -124,6 +124,7 @@ class Access:
         ingest: IngestService,
         auth: AuthService,
         marking: MarkingService,
+        identifiers: IdentifierService | None = None,
     ) -> None:
         self.principal = principal
         self._marking = marking
@@ -132,7 +133,7 @@ class Access:
         self._store = store
         self._ingest = ingest
         self._traces = TraceService(store)
-        self._identifiers = IdentifierService(store)
+        self._identifiers = identifiers or IdentifierService(store)
         self._lot_codes = LotCodeService(store)
         self._auth = auth
         self._customer_scope: set[str] | None = None
@@ -479,14 +480,13 @@ class Access:
         if part is not None and self.role != Role.OPERATOR and not any(shown):
             part = None
         notes = [n for n in found.notes if n.about is None or n.about in seen]
-        return Resolved(
-            found.code,
-            found.data,
-            None if part is None else self._catalogue(part),
-            shown[0],
-            shown[1],
-            shown[2],
-            notes if part is not None or self.role == Role.OPERATOR else [],
+        return replace(
+            found,
+            part=None if part is None else self._catalogue(part),
+            lot=shown[0],
+            serial=shown[1],
+            supplier_lot=shown[2],
+            notes=notes if part is not None or self.role == Role.OPERATOR else [],
         )
 
     # -- lot code schemes ------------------------------------------------------------------------

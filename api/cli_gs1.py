@@ -41,7 +41,7 @@ def _opened(
     def run(args: argparse.Namespace) -> int:
         services = opener(args)
         try:
-            return work(IdentifierService(services.store), args)
+            return work(services.identifiers, args)
         finally:
             services.close()
 

@@ -20,6 +20,7 @@ from graph.connect import open_store
 from graph.errors import Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
+from graph.udi import IdentifierService
 from ingest.service import IngestService
 from marking.service import MarkingService
 
@@ -33,6 +34,7 @@ class Services:
     auth: AuthService
     marking: MarkingService
     federation: FederationService
+    identifiers: IdentifierService
 
     @classmethod
     def for_stores(
@@ -59,6 +61,7 @@ class Services:
             auth or AuthService(accounts),
             MarkingService(store, ingest),
             federation,
+            IdentifierService(store, settings.digital_link_domain),
         )
 
     @classmethod
@@ -78,7 +81,7 @@ class Services:
 
     def access(self, principal: Principal) -> Access:
         """Return the services as `principal` may use them."""
-        return Access(principal, self.store, self.ingest, self.auth, self.marking)
+        return Access(principal, self.store, self.ingest, self.auth, self.marking, self.identifiers)
 
     def close(self) -> None:
         self.store.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.connect import DEFAULT_URL
+from graph.udi import DEFAULT_DOMAIN
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
     token_minutes: int = 60
+    # Where the UDIs and resolved codes we emit point as GS1 Digital Links (docs/identifiers.md):
+    # a brand's own resolver instead of GS1's, say.
+    digital_link_domain: Annotated[
+        str, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*[^/?#\s])?$")
+    ] = DEFAULT_DOMAIN
     # Federation (docs/federation.md): who we are to partner instances.
     company: str | None = None  # our company id: marks our own nodes in federated traces
     instance: str = Field(default_factory=lambda: uuid.uuid4().hex)  # for loop detection

@@ -56,6 +56,12 @@ class Resolved:
     serial: NodeView | None = None
     supplier_lot: NodeView | None = None
     notes: list[Note] = field(default_factory=list)
+    domain: str = DEFAULT_DOMAIN
+
+    @property
+    def digital_link(self) -> str | None:
+        """Return the code as a Digital Link URI on our domain (None without a GTIN)."""
+        return None if self.data.gtin is None else self.data.digital_link(self.domain)
 
 
 class IdentifierService:
@@ -97,11 +103,12 @@ class IdentifierService:
         data = gs1.parse(code)
         notes: list[Note] = []
         if data.gtin is None:
-            return Resolved(code, data, notes=[Note(None, "the code carries no GTIN (AI 01)")])
+            notes.append(Note(None, "the code carries no GTIN (AI 01)"))
+            return Resolved(code, data, notes=notes, domain=self._domain)
         part = self.store.part_for_gtin(data.gtin)
         if part is None:
             notes.append(Note(None, f"no registered part has GTIN {data.gtin}"))
-            return Resolved(code, data, notes=notes)
+            return Resolved(code, data, notes=notes, domain=self._domain)
         key = str(part.attrs["key"])
         lot = self._item("lot", data.lot, key, notes)
         serial = self._item("serial", data.serial, key, notes)
@@ -119,7 +126,7 @@ class IdentifierService:
             if item is not None and None not in (recorded, stated) and recorded != stated:
                 text = f"the code's expiry {stated} differs from the recorded {recorded}"
                 notes.append(Note(item.gid, text))
-        return Resolved(code, data, part, lot, serial, supplier_lot, notes)
+        return Resolved(code, data, part, lot, serial, supplier_lot, notes, self._domain)
 
     def _item(self, kind: str, key: str | None, part: str, notes: list[Note]) -> NodeView | None:
         if key is None:
@@ -158,7 +165,7 @@ def resolved_dict(found: Resolved) -> dict[str, Any]:
         "manufactured": None if data.production is None else data.production.isoformat(),
         "element_string": data.element_string(),
         "human_readable": data.human_readable(),
-        "digital_link": data.digital_link() if data.gtin is not None else None,
+        "digital_link": found.digital_link,
         "nodes": {
             name: None if view is None else node_dict(view)
             for name, view in (

@@ -53,7 +53,7 @@ class IdentifierResolution:
             elements=[GsElement(ai=ai, value=value) for ai, value in data.values.items()],
             element_string=data.element_string(),
             human_readable=data.human_readable(),
-            digital_link=data.digital_link() if data.gtin is not None else None,
+            digital_link=found.digital_link,
             part=None if found.part is None else Part(view=found.part),
             lot=None if found.lot is None else Lot(view=found.lot),
             serial=None if found.serial is None else Serial(view=found.serial),

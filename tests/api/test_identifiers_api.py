@@ -8,11 +8,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
+from api.app import create_app
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.service import AuthService
 from api.cli import main
+from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
+from api.settings import Settings
+from graph.embedded_store import EmbeddedStore
 from ingest import gs1
-from tests.api.conftest import login
+from tests.api.conftest import FAST_HASHER, login
 from tests.fixtures.events import Events
 
 KIT = "09506000134352"
@@ -235,3 +242,42 @@ def test_the_part_registry_is_plant_data(
         ("part:BAR", BAR),
         ("part:KIT", KIT),
     ]
+
+
+def test_udis_and_resolutions_link_to_the_configured_domain(tmp_path: Path, events: Events) -> None:
+    path = tmp_path / "brand.db"
+    settings = Settings(
+        store=f"sqlite:///{path}", digital_link_domain="https://id.brand.example/gs1"
+    )
+    accounts = EmbeddedAccountStore(path)
+    services = Services.for_stores(
+        EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER), settings
+    )
+    seed_demo_accounts(services.auth)
+    services.ingest.ingest(plant_events(events))
+    with TestClient(create_app(settings, services)) as client:
+        headers = login(client, "analyst")
+        udi = client.get("/api/v1/udi/serial:SN-1", headers=headers).json()["udi"]
+        resolved = client.get(
+            "/api/v1/identifiers/resolve", params={"code": f"(01){KIT}(10)K-1"}, headers=headers
+        ).json()
+        query = (
+            'query { resolveIdentifier(code: "(01)'
+            + KIT
+            + '(10)K-1") { ... on IdentifierResolution { digitalLink } } }'
+        )
+        graphql = client.post("/graphql", json={"query": query}, headers=headers).json()
+    services.close()
+    assert udi["digital_link"] == f"https://id.brand.example/gs1/01/{KIT}/10/K-1/21/SN-1?17=300630"
+    assert resolved["digital_link"] == f"https://id.brand.example/gs1/01/{KIT}/10/K-1"
+    assert graphql["data"]["resolveIdentifier"]["digitalLink"] == resolved["digital_link"]
+    assert gs1.parse(udi["digital_link"]).values["21"] == "SN-1"
+
+
+@pytest.mark.parametrize(
+    "domain", ["id.brand.example", "https://id.brand.example/", "https://x.example/?a=1", "ftp://x"]
+)
+def test_a_digital_link_domain_that_is_not_a_base_uri_is_refused(domain: str) -> None:
+    with pytest.raises(ValidationError, match="digital_link_domain"):
+        Settings(digital_link_domain=domain)
+    assert Settings().digital_link_domain == "https://id.gs1.org"
