@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -175,29 +176,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"load average at the start {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
         "(a shared machine: wall times include waits for a core, CPU columns do not)",
     ]
-    for name, make_store in stores.items():
-        out += ["", f"## {name}: ingest through the service layer (validation included)", ""]
-        out.append(
-            _table(
-                ["batch size", "events", "events/s (wall)", "events/CPU s"],
-                ingest_rows(make_store, args.size, args.seed),
+    try:
+        for name, make_store in stores.items():
+            out += ["", f"## {name}: ingest through the service layer (validation included)", ""]
+            out.append(
+                _table(
+                    ["batch size", "events", "events/s (wall)", "events/CPU s"],
+                    ingest_rows(make_store, args.size, args.seed),
+                )
             )
-        )
-        store = make_store()
-        for batch in DemoPlant(size=args.size, seed=args.seed).batches(1000):
-            IngestService(store).ingest(batch)
-        out += ["", f"## {name}: queries ({args.repeat} runs each, ms)", ""]
-        out.append(
-            _table(
-                ["query", "nodes", "p50", "p95", "p99", "CPU ms"], query_rows(store, args.repeat)
+            store = make_store()
+            for batch in DemoPlant(size=args.size, seed=args.seed).batches(1000):
+                IngestService(store).ingest(batch)
+            out += ["", f"## {name}: queries ({args.repeat} runs each, ms)", ""]
+            out.append(
+                _table(
+                    ["query", "nodes", "p50", "p95", "p99", "CPU ms"],
+                    query_rows(store, args.repeat),
+                )
             )
-        )
-        counts = store.counts()
-        items = counts.get("lot", 0) + counts.get("serial", 0)
-        out.append(
-            f"\nGraph: {items:,} items, {counts['edges']:,} edges, {counts['events']:,} events."
-        )
-        store.close()
+            counts = store.counts()
+            items = counts.get("lot", 0) + counts.get("serial", 0)
+            out.append(
+                f"\nGraph: {items:,} items, {counts['edges']:,} edges, {counts['events']:,} events."
+            )
+            store.close()
+    finally:
+        # The stores are scratch: a run leaves nothing behind.
+        shutil.rmtree(folder, ignore_errors=True)
     text = "\n".join(out) + "\n"
     print(text)
     if args.out:
