@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "epcis-json-schema.json"
 SCHEMA_SHA256 = "cfabd8620cc4dd67a53e6aa397bc26379f8b05bb9147c8a37a60bbec69a62572"
 MAX_PROBLEMS = 20
+# Keywords whose values are instance data, not schemas: never searched for references.
+DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+# Property names found valid, by (id of the propertyNames schema, name): the schema itself is
+# kept as the value so an id reused by another object never matches. Bounded against input.
+_VALID_NAMES: dict[tuple[int, str], Any] = {}
+MAX_VALID_NAMES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +36,73 @@ class SchemaProblem:
         return f"{self.path}: {self.message}"
 
 
+def _property_names(
+    validator: Draft7Validator, names: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """Check every key of an object against `names`, each name once per schema (Draft 7's rule).
+
+    Every event repeats the same dozen keys, and each check is an anyOf of an enum and a URI
+    format: half the time of a document went there. Whether a name passes depends only on the
+    name and the schema, so a name that passed once passes again; failures are not remembered.
+    """
+    if not validator.is_type(instance, "object"):
+        return
+    for name in instance:
+        key = (id(names), name)
+        if _VALID_NAMES.get(key) is names:
+            continue
+        errors = list(validator.descend(instance=name, schema=names))
+        if not errors:
+            if len(_VALID_NAMES) >= MAX_VALID_NAMES:
+                _VALID_NAMES.clear()
+            _VALID_NAMES[key] = names
+        yield from errors
+
+
+# Draft 7 in all but how propertyNames is run (extend is untyped in jsonschema's stubs).
+EpcisValidator: type[Draft7Validator] = validators.extend(  # type: ignore[no-untyped-call]
+    Draft7Validator, {"propertyNames": _property_names}
+)
+
+
 @cache
 def validator() -> Draft7Validator:
-    """Return the validator of the shipped schema (all its references are inside the file)."""
+    """Return the validator of the shipped schema, its references resolved once, up front."""
+    return EpcisValidator(inlined_schema(), format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+def inlined_schema() -> dict[str, Any]:
+    """Return the shipped schema with every `#/definitions/...` reference replaced by its target.
+
+    Resolving a reference costs jsonschema a registry lookup and a new validator each time it
+    is met (about 55 per event): inlining them once takes some 40% off every check. The file's
+    references are all local and none is recursive, so the result says exactly what it says.
+    """
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+    definitions = schema.pop("definitions")
+    inlined: dict[str, Any] = {}
+
+    def resolve(node: Any, via: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [resolve(item, via) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            # Draft 7 ignores whatever stands beside a $ref, so the target replaces the node.
+            name = ref.removeprefix("#/definitions/")
+            if name == ref or name not in definitions or name in via:
+                raise ValueError(f"the EPCIS schema has a reference that cannot be inlined: {ref}")
+            if name not in inlined:
+                inlined[name] = resolve(definitions[name], (*via, name))
+            return inlined[name]
+        return {
+            key: value if key in DATA_KEYWORDS else resolve(value, via)
+            for key, value in node.items()
+        }
+
+    resolved: dict[str, Any] = resolve(schema, ())
+    return resolved
 
 
 def schema_problems(document: Any) -> list[SchemaProblem]:

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
+import pytest
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+
 from graph.epcis import CONTEXTS
-from graph.epcis_schema import SCHEMA_FILE, SCHEMA_SHA256, schema_problems
+from graph.epcis_schema import (
+    SCHEMA_FILE,
+    SCHEMA_SHA256,
+    inlined_schema,
+    schema_problems,
+    validator,
+)
 
 
 def test_the_shipped_schema_is_gs1s_epcis_2_0_artefact_unmodified() -> None:
@@ -63,3 +74,61 @@ def test_formats_are_checked_not_just_shapes() -> None:
     bad_uri = _receipt(quantityList=[{"epcClass": "not a uri", "quantity": 1}])
     assert schema_problems(_document(bad_time))
     assert schema_problems(_document(bad_uri))
+
+
+def _stock_errors(document: Any) -> list[tuple[list[Any], str, str]]:
+    stock = Draft7Validator(
+        json.loads(SCHEMA_FILE.read_text(encoding="utf-8")),
+        format_checker=Draft7Validator.FORMAT_CHECKER,
+    )
+    return _described(stock.iter_errors(document))
+
+
+def _described(errors: Iterable[ValidationError]) -> list[tuple[list[Any], str, str]]:
+    """Each error and the errors under it, by where in the document, what and which keyword."""
+    found = []
+    for error in errors:
+        found.append((list(error.absolute_path), error.message, str(error.validator)))
+        found.extend(_described(error.context))
+    return sorted(found, key=repr)
+
+
+BROKEN = {
+    "action": _receipt(action="MOVE"),
+    "uri": _receipt(quantityList=[{"epcClass": "not a uri", "quantity": 1}]),
+    "time": _receipt(eventTime="yesterday"),
+    "missing": {k: v for k, v in _receipt().items() if k != "eventTimeZoneOffset"},
+    "key": _receipt(**{"not an extension": 1}),
+    "type": _receipt(type="NoSuchEvent"),
+    "quantity": _receipt(quantityList=[{"epcClass": "urn:tracegraph:lot:L-1", "quantity": "5"}]),
+}
+
+
+@pytest.mark.parametrize("event", list(BROKEN.values()), ids=list(BROKEN))
+def test_the_inlined_schema_finds_what_gs1s_file_finds(event: dict[str, Any]) -> None:
+    document = _document(_receipt(eventID="urn:tracegraph:event:E-0"), event)
+    assert '"$ref"' not in json.dumps(inlined_schema())
+    expected = _stock_errors(document)
+    assert expected
+    assert _described(validator().iter_errors(document)) == expected
+
+
+def test_a_key_valid_in_one_event_type_is_still_checked_in_another() -> None:
+    # "action" passed as an ObjectEvent key first; a TransformationEvent has no "action".
+    transformation = {
+        "type": "TransformationEvent",
+        "eventTime": "2026-03-02T08:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "action": "ADD",
+    }
+    problems = schema_problems(_document(_receipt(), transformation))
+    assert [(p.event_index, p.path) for p in problems] == [(1, "eventList[1]")]
+    assert "action" in problems[0].message
+    assert _described(validator().iter_errors(_document(_receipt(), transformation))) == (
+        _stock_errors(_document(_receipt(), transformation))
+    )
+
+
+def test_a_bad_key_is_reported_every_time() -> None:
+    bad = _document(_receipt(**{"not an extension": 1}))
+    assert schema_problems(bad) and schema_problems(bad) == schema_problems(bad)
