@@ -189,6 +189,10 @@ class EpcisReader:
     def _one(self, index: int, event: dict[str, Any], out: Translation) -> None:
         kind = event.get("type")
         epcis_id = event.get("eventID")
+        # The schema lets an extension hold any JSON; these two are looked up by EPC URI.
+        for name in ("tg:units", "tg:parts"):
+            if name in event and not isinstance(event[name], dict):
+                raise _Refused(name, "not_an_object", f"{name} maps EPC URIs to strings")
         made: list[Made]
         if kind == "ObjectEvent":
             made = self._object(event)

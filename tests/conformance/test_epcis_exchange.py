@@ -192,6 +192,17 @@ def test_an_identifier_of_no_scheme_we_read_is_refused(store: GraphStore) -> Non
     assert (problem.index, problem.field) == (6, "epcList[1]")
 
 
+@pytest.mark.parametrize("name", ["tg:units", "tg:parts"])
+def test_an_extension_of_the_wrong_type_is_refused_by_name(store: GraphStore, name: str) -> None:
+    def wrong(events: list[dict[str, Any]]) -> None:
+        events[4][name] = ["not", "a", "map"]
+
+    document = _with(wrong)
+    assert schema_problems(document) == []  # extensions may hold any JSON
+    problem = _refused(store, document, "not_an_object")
+    assert (problem.index, problem.field) == (4, name)
+
+
 def test_over_consumption_is_refused_in_terms_of_the_epcis_event(store: GraphStore) -> None:
     def greedy(events: list[dict[str, Any]]) -> None:
         events[4]["inputQuantityList"][0]["quantity"] = 61  # B1-A holds 60
