@@ -233,12 +233,12 @@ class EpcisWriter:
         body = self._transformation(event, inputs, outputs)
         if body is None:
             return None
+        if not self._view.plant:
+            # Step ids and operations are plant internals: the event keeps its own id.
+            return body
         operation = event["operation"]
         body["bizStep"] = OPERATION_STEPS.get(operation) or uri("operation", operation)
         body["transformationID"] = uri("step", event["step"])
-        if not self._view.plant:
-            body.pop("bizStep")
-            return body
         body["tg:step"] = event["step"]
         body["tg:operation"] = operation
         if event.get("equipment"):

@@ -1,0 +1,44 @@
+"""EpcisWriter on single events: what each view leaves out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter
+
+PROCESS: dict[str, Any] = {
+    "event_id": "E-7",
+    "type": "process",
+    "occurred_at": "2026-03-02T08:00:00Z",
+    "step": "WO-991-OP20",
+    "operation": "weld",
+    "equipment": "WELDER-3",
+    "operator": "jdoe",
+    "inputs": [{"lot": "L-1", "qty": "2"}],
+    "outputs": [{"lot": "L-2", "qty": "2", "part": "P-2"}],
+}
+OUTSIDE = EpcisView(
+    items=frozenset({"lot:L-1", "lot:L-2"}),
+    customers=False,
+    suppliers=True,
+    people=False,
+    plant=False,
+)
+
+
+def test_a_view_without_the_plant_gets_no_step_operation_or_equipment() -> None:
+    body = EpcisWriter(OUTSIDE).event(PROCESS)
+    assert body is not None
+    assert body["transformationID"] == "urn:tracegraph:transformation:E-7"
+    assert body["inputQuantityList"][0]["epcClass"].endswith(":L-1")
+    text = json.dumps(body)
+    for internal in ("WO-991", "weld", "WELDER-3", "jdoe", "bizStep"):
+        assert internal not in text, internal
+
+
+def test_the_full_view_names_the_step_as_the_transformation() -> None:
+    body = EpcisWriter(FULL_VIEW).event(PROCESS)
+    assert body is not None
+    assert body["transformationID"] == "urn:tracegraph:step:WO-991-OP20"
+    assert (body["tg:operation"], body["tg:equipment"]) == ("weld", "WELDER-3")
