@@ -36,6 +36,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.core --out bench/results/core.md
+	$(BIN)/python -m bench.identifiers --out bench/results/identifiers.md
 	$(BIN)/python -m bench.scale --out bench/results
 
 neo4j-fetch:

@@ -1,12 +1,12 @@
 """GS1 parsing, scanned-code resolution, lot code decoding and minting, timed on a real store.
 
     python -m bench.identifiers [--serials 20000] [--supplier-lots 2000] [--repeat 300] \
-        [--store sqlite:///ids.db | bolt://host:7687] [--out bench/results/identifiers.md]
+        [--neo4j bolt://127.0.0.1:7687] [--out bench/results/identifiers.md]
 
 Parts with GTINs, lots and serials, and supplier lots of one partner are ingested through the
-service layer into a scratch embedded store (or the store given; a Neo4j store is wiped first);
-then each operation runs `--repeat` times on random inputs. Prints a Markdown table (and writes
-it to --out). Not a test: nothing here asserts a time.
+service layer into a scratch embedded store and, with --neo4j (default: NEO4J_URI), into that
+Neo4j, which is wiped first; then each operation runs `--repeat` times on random inputs. Prints
+Markdown tables (and writes them to --out). Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -168,44 +168,70 @@ def run(store: GraphStore, serials: int, supplier_lots: int, repeat: int) -> lis
     return rows
 
 
-def main() -> None:
-    """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__)
+def _stores(neo4j: str | None) -> dict[str, Callable[[], GraphStore]]:
+    """Return how to open each store to time: a scratch embedded one, and Neo4j if named."""
+    folder = Path(tempfile.mkdtemp(prefix="tracegraph-bench-"))
+    stores: dict[str, Callable[[], GraphStore]] = {
+        "embedded": lambda: open_store(f"sqlite:///{folder / 'ids.db'}"),
+    }
+    if neo4j:
+        from graph.neo4j_store import Neo4jStore
+
+        def fresh_neo4j() -> GraphStore:
+            store = Neo4jStore(
+                neo4j,
+                user=os.environ.get("NEO4J_USER", "neo4j"),
+                password=os.environ.get("NEO4J_PASSWORD", ""),
+            )
+            store.wipe()
+            return store
+
+        stores["Neo4j"] = fresh_neo4j
+    return stores
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark on each store, print the tables and write them to --out."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--serials", type=int, default=20_000)
     parser.add_argument("--supplier-lots", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=300)
-    parser.add_argument("--store", help="default: a scratch embedded store")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    url = args.store or f"sqlite:///{Path(tempfile.mkdtemp()) / 'ids.db'}"
-    store = open_store(
-        url,
-        user=os.environ.get("NEO4J_USER", "neo4j"),
-        password=os.environ.get("NEO4J_PASSWORD", ""),
+    parser.add_argument(
+        "--neo4j", default=os.environ.get("NEO4J_URI"), help="Bolt URL of a scratch Neo4j (wiped)"
     )
-    wipe = getattr(store, "wipe", None)
-    if wipe is not None:
-        wipe()
-    try:
-        rows = run(store, args.serials, args.supplier_lots, args.repeat)
-    finally:
-        store.close()
-    kind = "Neo4j" if url.startswith(("bolt", "neo4j")) else "embedded"
+    parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    lines = [
-        f"### Identifiers on the {kind} store ({args.serials} serials, {args.supplier_lots} "
-        f"supplier lots of the partner, {args.repeat} runs each; {machine})",
+    out = [
+        "# Identifiers benchmark",
         "",
-        "| operation | median ms | p95 ms |",
-        "|---|---:|---:|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        f"{args.serials} serials, {args.supplier_lots} supplier lots of the partner, "
+        f"{args.repeat} runs each; {machine}, Python {platform.python_version()}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
-    text = "\n".join(lines) + "\n"
+    for name, make_store in _stores(args.neo4j).items():
+        store = make_store()
+        try:
+            rows = run(store, args.serials, args.supplier_lots, args.repeat)
+        finally:
+            store.close()
+        out += [
+            "",
+            f"## {name} store",
+            "",
+            "| operation | median ms | p95 ms |",
+            "|---|---:|---:|",
+            *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        ]
+    text = "\n".join(out) + "\n"
     print(text)
     if args.out is not None:
-        with args.out.open("a", encoding="utf-8") as out:
-            out.write(text + "\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
