@@ -592,7 +592,12 @@ class Access:
         self.require(frozenset({Role.SUPPLIER}), "answer supplier requests")
         if lot not in self.my_supplier_lots():
             raise NotFound(f"no supplier lot {lot!r} of yours")
-        if self._portal.request(case_id, lot) is None:  # also: no such case
+        # A missing case and a case about other lots read alike, or case ids could be probed.
+        try:
+            asked = self._portal.request(case_id, lot)
+        except NotFound:
+            asked = None
+        if asked is None:
             raise NotFound(f"no recall case {case_id!r} about your lot {lot!r}")
         found = self._portal.answer(
             case_id,

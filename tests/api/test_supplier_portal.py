@@ -352,3 +352,18 @@ def test_multipart_answer_and_its_limits(
     assert logged(plant) == before
     analyst_upload = client.post(url, data=form, headers=case)
     assert analyst_upload.status_code == 403
+
+
+def test_a_missing_case_and_a_case_about_others_read_alike(
+    client: TestClient, case: dict[str, str], poly: dict[str, str]
+) -> None:
+    data(client, case, OPEN.replace("RC-1", "RC-2"), s=[{"id": POLY_LOT}])
+    acme = login(client, "supplier")
+    said = []
+    for case_id in ("RC-2", "RC-404"):
+        refused = data(client, acme, ANSWER, case=case_id, lot=ACME_LOT, text="t")
+        assert refused["answerSupplierRequest"]["code"] == "not_found"
+        said.append(refused["answerSupplierRequest"]["message"].replace(case_id, "X"))
+    assert said[0] == said[1], "the refusal does not tell which case exists"
+    ok = data(client, poly, ANSWER, case="RC-2", lot=POLY_LOT, text="t")
+    assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
