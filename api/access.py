@@ -516,6 +516,9 @@ class Access:
         if self.role == Role.SUPPLIER:
             mine = self.principal.company
             matches = [m for m in matches if mine in (m.scheme.spec.company, m.partner)]
+            # Their own scheme reads any link code: naming whom it points to would let them
+            # learn, code by code, which other companies the plant deals with.
+            matches = [m if m.partner == mine else replace(m, partner=None) for m in matches]
             own = {s.name for s in self._lot_codes.schemes() if s.spec.company == mine}
             misses = {name: why for name, why in misses.items() if name in own}
         wanted = [c.supplier_lot.gid for m in matches for c in m.candidates]

@@ -145,6 +145,19 @@ def test_supplier_decodes_only_codes_about_them(client: TestClient, seeded: Serv
     assert [m["scheme"] for m in own_code["matches"]] == ["ACME"]
 
 
+def test_supplier_cannot_learn_other_partners_from_link_codes(
+    client: TestClient, seeded: Services
+) -> None:
+    probe = gql(client, "supplier", DECODE, code="PM2-000001")["data"]["decodeLot"]
+    [match] = probe["matches"]
+    assert (match["scheme"], match["partner"], match["candidates"]) == ("ACME", None, [])
+    assert "POLYMED" not in json.dumps(probe)
+    analyst = gql(client, "analyst", DECODE, code="PM2-000001")["data"]["decodeLot"]
+    assert analyst["matches"][0]["partner"] == "POLYMED", "positive control"
+    own = gql(client, "supplier", DECODE, code="AC7-000001")["data"]["decodeLot"]
+    assert own["matches"][0]["partner"] == "ACME-STEEL"
+
+
 def test_customers_may_not_decode_lot_codes(client: TestClient, seeded: Services) -> None:
     denied = gql(client, "customer", DECODE, code="260305LA0001AC7")
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
