@@ -110,6 +110,9 @@ class FederationService:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
             raise BadRequest("base_url: an http:// or https:// address with no query")
+        if url.username is not None or url.password is not None:
+            # The address is listed unmasked and named in stub messages; the key is the secret.
+            raise BadRequest("base_url: no user or password in the address (give the key)")
         if not api_key.strip() or len(api_key) > 500 or any(c.isspace() for c in api_key):
             raise BadRequest("api_key: the key this instance was given there (no spaces)")
         if not 0 < timeout_s <= MAX_TIMEOUT_S:

@@ -351,6 +351,7 @@ def test_a_partner_must_be_a_registered_company(service: FederationService) -> N
         ("ftp://acme", KEY, 1.0, 0, "base_url"),
         ("http://", KEY, 1.0, 0, "base_url"),
         ("http://acme?x=1", KEY, 1.0, 0, "base_url"),
+        ("https://plant:hunter2@acme", KEY, 1.0, 0, "base_url"),
         ("http://acme", "", 1.0, 0, "api_key"),
         ("http://acme", "two words", 1.0, 0, "api_key"),
         ("http://acme", KEY, 0.0, 0, "timeout_s"),
