@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -25,7 +26,7 @@ def export(
     """Export a case (analysts): CSV rows per item, JSON, EPCIS events, or an HTML report."""
     recalls = access.recalls()
     if format == "csv":
-        headers = {"Content-Disposition": f'attachment; filename="{case_id}-scope.csv"'}
+        headers = {"Content-Disposition": _attachment(f"{case_id}-scope.csv")}
         return PlainTextResponse(
             scope_csv(recalls.scope(case_id)), media_type="text/csv", headers=headers
         )
@@ -43,7 +44,7 @@ def document(case_id: str, sha256: str, access: AccessDep) -> Response:
     found = access.case_document(case_id, sha256)
     name = f"{found.sha256[:16]}{MEDIA_TYPES[found.media_type][0]}"
     headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": _attachment(name),
         "X-Content-Type-Options": "nosniff",
     }
     return Response(found.content, media_type=found.media_type, headers=headers)
@@ -74,6 +75,17 @@ def answer(
         answer_id=answer_id,
     )
     return asdict(found)
+
+
+def _attachment(filename: str) -> str:
+    """Return a Content-Disposition that saves as `filename`, whatever characters it holds."""
+    # RFC 6266: a plain ASCII name for old clients (no quote, backslash or ';' to break out of
+    # it), and the exact name UTF-8 percent-encoded (RFC 8187) for the rest.
+    plain = "".join(
+        char if char.isascii() and char.isprintable() and char not in '"\\;' else "_"
+        for char in filename
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _upload(file: UploadFile) -> Upload:

@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
@@ -183,3 +184,27 @@ def test_partners_see_only_their_part_of_a_case(client: TestClient, plant: Servi
             client.get("/api/v1/recalls/RC-1/export", headers=login(client, role)).status_code
             == 403
         )
+
+
+def test_an_export_of_a_case_with_any_id_downloads_under_that_name(
+    client: TestClient, plant: Services
+) -> None:
+    analyst = login(client, "analyst")
+    case_id = 'RC "7"; name=x.exe Ü'
+    gql(
+        client,
+        analyst,
+        OPEN.replace('"RC-1"', "$id").replace("($s:", "($id: String!, $s:"),
+        id=case_id,
+        s=[{"id": SUSPECT}],
+    )
+    exported = client.get(
+        f"/api/v1/recalls/{quote(case_id, safe='')}/export",
+        params={"format": "csv"},
+        headers=analyst,
+    )
+    assert exported.status_code == 200, exported.text
+    disposition = exported.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="RC _7__ name=x.exe _-scope.csv"')
+    assert disposition.endswith(f"filename*=UTF-8''{quote(case_id + '-scope.csv', safe='')}")
+    assert disposition.count('"') == 2, "the case id cannot close the quoted name"

@@ -159,6 +159,10 @@ def test_answer_with_documents_and_who_may_download(
     assert got.status_code == 200 and got.content == PDF
     assert got.headers["content-type"] == "application/pdf"
     assert got.headers["x-content-type-options"] == "nosniff"
+    saved = f"{sha256_of(PDF)[:16]}.pdf"
+    assert got.headers["content-disposition"] == (
+        f"attachment; filename=\"{saved}\"; filename*=UTF-8''{saved}"
+    )
     assert client.get(url, headers=acme).content == PDF, "the sender may read their own"
     assert client.get(url, headers=poly).status_code == 404
     assert client.get(url, headers=login(client, "customer")).status_code == 403
