@@ -170,9 +170,11 @@ class FederationService:
         if self.instance in visited:
             raise Conflict("this trace has been through this instance already (a loop)")
         onward = [*visited, self.instance]
+        # The asker's budget, but never more than this instance would spend on its own traces.
+        budget = min(hops, self.max_hops)
 
         def reshare(trace: Trace) -> FederatedTrace:
-            return self.federate(trace, source=None, hops=hops, visited=onward)
+            return self.federate(trace, source=None, hops=budget, visited=onward)
 
         return access.partner_trace(code, direction, reshare)
 

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Company, Partner
 from api.federation.client import PartnerError
@@ -436,3 +437,28 @@ def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
     assert len(ids) == len(set(ids))
     assert [(b.partner, b.status) for b in found.branches] == [("A", "ok"), ("A:B", "error")]
     assert by_id(found)["A:B:lot:X"].source == "A"
+
+
+class ResharingAccess:
+    """Stands in for a customer's Access whose policy reshares: hands `reshare` our trace."""
+
+    def partner_trace(
+        self, code: str, direction: str, reshare: Callable[[Trace], FederatedTrace]
+    ) -> FederatedTrace:
+        return reshare(plant_trace())
+
+
+def test_a_partner_cannot_ask_us_to_go_on_further_than_our_own_hop_limit(
+    accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
+) -> None:
+    service = FederationService(accounts, client, instance="plant-1", max_hops=2, clock=clock)
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY)
+    client.answers[("ACME", "H1")] = acme_answer
+    access = cast(Access, ResharingAccess())
+    service.answer(access, "S1", "up", 9, ["hosp-1"])
+    service.answer(access, "S1", "up", 1, ["hosp-1"])
+    # ACME is asked with one hop less than we may go on: 2 - 1, then the asker's 1 - 1.
+    assert [(c[3], c[4]) for c in client.calls] == [
+        (1, ["hosp-1", "plant-1"]),
+        (0, ["hosp-1", "plant-1"]),
+    ]
