@@ -376,7 +376,13 @@ CROSS JOIN edges f ON f.dst = c.nid AND f.flow = 0 AND f.type = 'FROM'
 CROSS JOIN nodes s ON s.nid = f.src
 LEFT JOIN edges r ON r.src = s.nid AND r.flow = 1 AND r.type = 'RECEIVED_AS'
 LEFT JOIN nodes l ON l.nid = r.dst
-WHERE c.gid = ?
+WHERE c.gid = ?1
+  AND (?2 IS NULL
+       OR s.gid IN (SELECT value FROM json_each(?3))
+       OR NOT EXISTS (SELECT 1 FROM edges a
+                      WHERE a.src = s.nid AND a.flow = 1 AND a.type = 'RECEIVED_AS')
+       OR EXISTS (SELECT 1 FROM edges a
+                  WHERE a.src = s.nid AND a.flow = 1 AND a.type = 'RECEIVED_AS' AND a.at < ?2))
 """
 
 AFTER_PREFIX = "\U0010ffff"
@@ -816,8 +822,10 @@ class EmbeddedStore:
     def save_lot_scheme(self, row: LotSchemeRow) -> None:
         self.write(lambda _: self._conn().execute(SAVE_LOT_SCHEME, (row.name, row.definition)))
 
-    def partner_lots(self, company: str) -> list[PartnerLot]:
-        rows = self._conn().execute(PARTNER_LOTS, (company,)).fetchall()
+    def partner_lots(
+        self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()
+    ) -> list[PartnerLot]:
+        rows = self._conn().execute(PARTNER_LOTS, (company, received_before, _ids(keep))).fetchall()
         return partner_lots((_node(row[:11]), row[11], row[12]) for row in rows)
 
     def next_lot_sequence(self, key: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -245,17 +245,15 @@ class LotCodeService:
         partner_schemes = [s for s in schemes if s.spec.company == partner]
         confirmed = self._upstream(code, partner)
         found: list[Candidate] = []
-        for entry in self._store.partner_lots(gid("company", partner)):
+        # Lots first received after the code's day are left out by the store query.
+        before = None if made is None else (made + timedelta(days=1)).isoformat()
+        entries = self._store.partner_lots(
+            gid("company", partner), received_before=before, keep=sorted(confirmed)
+        )
+        for entry in entries:
             supplier_lot, arrivals = entry.supplier_lot, entry.arrivals
             at = arrivals[0][0] if arrivals else None
             sure = supplier_lot.gid in confirmed
-            if (
-                not sure
-                and made is not None
-                and at is not None
-                and date.fromisoformat(at[:10]) > made
-            ):
-                continue
             theirs = _read(str(supplier_lot.attrs.get("supplier_lot", "")), partner_schemes)
             made_by_them = next((v for v in theirs.values() if isinstance(v, date)), None)
             if not sure and made is not None and made_by_them is not None and made_by_them > made:

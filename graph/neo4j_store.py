@@ -285,6 +285,10 @@ RETURN q.last
 """
 PARTNER_LOTS: Final = """
 MATCH (:Node {gid: $company})<-[:FROM]-(s:SupplierLot)
+WHERE $before IS NULL
+   OR s.gid IN $keep
+   OR NOT EXISTS { (s)-[:RECEIVED_AS]->() }
+   OR EXISTS { MATCH (s)-[a:RECEIVED_AS]->() WHERE a.at < $before }
 OPTIONAL MATCH (s)-[r:RECEIVED_AS]->(l:Node)
 RETURN properties(s), r.at, l.gid
 """
@@ -851,9 +855,13 @@ class Neo4jStore:
         with self._session() as session:
             session.execute_write(run)
 
-    def partner_lots(self, company: str) -> list[PartnerLot]:
+    def partner_lots(
+        self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()
+    ) -> list[PartnerLot]:
         def run(tx: ManagedTransaction) -> list[PartnerLot]:
-            rows = tx.run(PARTNER_LOTS, company=company).values()
+            rows = tx.run(
+                PARTNER_LOTS, company=company, before=received_before, keep=list(keep)
+            ).values()
             return partner_lots((_node(props), at, lot) for props, at, lot in rows)
 
         return self._read(run)

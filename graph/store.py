@@ -365,8 +365,14 @@ class GraphStore(Protocol):
         """Atomically advance the sequence `key` (1 on first use) and return its new value."""
         ...
 
-    def partner_lots(self, company: str) -> list[PartnerLot]:
-        """Return the supplier lots of a company with their arrivals, in one round trip."""
+    def partner_lots(
+        self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()
+    ) -> list[PartnerLot]:
+        """Return the supplier lots of a company with their arrivals, in one round trip.
+
+        With `received_before` (UTC text), only lots never received or first received before
+        it, and the lots in `keep` whenever they arrived.
+        """
         ...
 
     # -- carts

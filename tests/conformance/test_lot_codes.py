@@ -218,3 +218,25 @@ def test_partner_lots_come_with_their_arrivals_in_one_read(
     ]
     assert found[0].arrivals[0][0] < found[0].arrivals[1][0]
     assert store.partner_lots("company:NOBODY") == []
+
+
+def test_partner_lots_received_after_a_day_are_left_out_by_the_store(
+    store: GraphStore, events: Events
+) -> None:
+    _supply(store, events)
+    # The first lot comes again after the later ones: its first arrival is what counts.
+    IngestService(store).ingest(
+        [events.receive("R-1b", 3, supplier="ACME", supplier_lot="AC7-260580001", minutes=100)]
+    )
+
+    def ids(found: list[Any]) -> list[str]:
+        return [p.supplier_lot.gid for p in found]
+
+    early = ["supplier_lot:ACME/AC7-260580001", "supplier_lot:ACME/AC7-260580002"]
+    late = "supplier_lot:ACME/AC7-260780003"
+    assert ids(store.partner_lots("company:ACME", received_before="2026-03-03")) == early
+    assert ids(store.partner_lots("company:ACME", received_before="2026-03-02")) == []
+    kept = store.partner_lots("company:ACME", received_before="2026-03-03", keep=[late])
+    assert ids(kept) == [*early, late]
+    assert [lot for _, lot in kept[0].arrivals] == ["lot:R-1", "lot:R-1b"], "all arrivals"
+    assert ids(store.partner_lots("company:ACME")) == [*early, late], "no filter: all"
