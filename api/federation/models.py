@@ -189,6 +189,7 @@ Text = Annotated[str, StringConstraints(max_length=2000)]
 WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | float | bool | None
 MAX_WIRE_NODES: Final = 100_000
+MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES
 
 
 class _Wire(BaseModel):
@@ -234,7 +235,7 @@ class WireTrace(_Wire):
     root: WireId
     direction: Direction
     nodes: Annotated[list[WireNode], Field(min_length=1, max_length=MAX_WIRE_NODES)]
-    edges: Annotated[list[WireEdge], Field(max_length=10 * MAX_WIRE_NODES)] = []
+    edges: Annotated[list[WireEdge], Field(max_length=MAX_WIRE_EDGES)] = []
     branches: Annotated[list[WireBranch], Field(max_length=10_000)] = []
 
 

@@ -23,6 +23,8 @@ from api.access import Access
 from api.auth.models import Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
+from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
+from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
     STUB_KIND,
     SUPPLIED_AS,
@@ -200,8 +202,9 @@ class FederationService:
             outcomes = self._ask_all(
                 [(p, str(n.attrs.get("supplier_lot"))) for n, p in asks], hops - 1, visited
             )
+        local = (len(found.nodes), len(found.edges))
         for (node, partner), outcome in zip(asks, outcomes, strict=True):
-            found = self._merge(found, node, partner, outcome)
+            found = self._merge(found, node, partner, outcome, local)
         return found
 
     def _ask_all(
@@ -283,8 +286,14 @@ class FederationService:
         return _Outcome("stale", f"{status}: {message}", answer, cached.fetched_at)
 
     def _merge(
-        self, found: FederatedTrace, attach: FedNode, partner: Partner, outcome: _Outcome
+        self,
+        found: FederatedTrace,
+        attach: FedNode,
+        partner: Partner,
+        outcome: _Outcome,
+        local: tuple[int, int],
     ) -> FederatedTrace:
+        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts."""
         code = str(attach.attrs.get("supplier_lot"))
         at = utc_text(self._clock())
         branch = Branch(
@@ -327,7 +336,18 @@ class FederationService:
         taken = {n.id for n in found.nodes}
         if any(n.id in taken for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash)
+            return self._merge(found, attach, partner, clash, local)
+        if (
+            len(found.nodes) - local[0] + len(theirs.nodes) > MAX_FEDERATED_NODES
+            or len(found.edges) - local[1] + len(theirs.edges) >= MAX_FEDERATED_EDGES
+        ):
+            # Each answer is bounded, but many branches could add up past what we hold in
+            # memory; our own trace is not counted, it is what the caller asked for.
+            limit = (
+                f"partners' answers would take over {MAX_FEDERATED_NODES} nodes "
+                f"or {MAX_FEDERATED_EDGES} links"
+            )
+            return self._merge(found, attach, partner, _Outcome("error", limit), local)
         scale = attach.share if attach.share is not None else 1.0
         nodes = [
             replace(

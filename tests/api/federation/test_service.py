@@ -462,3 +462,17 @@ def test_a_partner_cannot_ask_us_to_go_on_further_than_our_own_hop_limit(
         (1, ["hosp-1", "plant-1"]),
         (0, ["hosp-1", "plant-1"]),
     ]
+
+
+def test_a_branch_that_would_take_the_trace_over_its_size_limit_is_an_error_stub(
+    service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    # ACME's 2 nodes fit in 2, not in 1; our own 4 do not count.
+    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 2)
+    assert federate(service).branches[0].status == "ok"
+    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 1)
+    found = federate(service)
+    assert found.branches[0].status == "error"
+    assert "over 1 nodes" in found.branches[0].message
+    assert not any(n.id.startswith("ACME:") for n in found.nodes)
