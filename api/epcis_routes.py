@@ -67,6 +67,9 @@ async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequest(f"the body is not JSON: {error}") from error
+    except RecursionError as error:
+        # A few kilobytes of brackets; uncaught, this was a server error.
+        raise BadRequest("the body is nested too deeply to be an EPCIS document") from error
     document, gtins, parties = _unwrap(body)
     report = await run_in_threadpool(access.capture_epcis, document, gtins, parties)
     return report.to_dict()

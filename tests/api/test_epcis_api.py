@@ -130,6 +130,15 @@ def test_operators_capture_a_document_once(client: TestClient) -> None:
     assert again.status_code == 201 and again.json()["duplicates"] == len(native_events())
 
 
+def test_a_body_nested_too_deeply_is_a_bad_request(client: TestClient) -> None:
+    deep = b'{"document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    headers = login(client, "operator") | {"Content-Type": "application/ld+json"}
+    response = client.post("/api/v1/epcis/capture", content=deep, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in response.json()["message"]
+    assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
+
+
 def test_a_changed_event_is_a_conflict(client: TestClient) -> None:
     capture(client, "operator", gs1_document())
     changed = gs1_document()
