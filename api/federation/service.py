@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -232,8 +232,7 @@ class FederationService:
             return self._fetch(partner, code, hops, visited)
 
         if pending:
-            with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(pending))) as pool:
-                fetched = list(pool.map(fetch, pending))
+            fetched = _within(fetch, pending, max(asks[i][0].timeout_s for i in pending))
             for index, got in zip(pending, fetched, strict=True):
                 outcomes[index] = self._settle(asks[index][0], requests[index], cached[index], got)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -364,6 +363,26 @@ class FederationService:
             edges=[*found.edges, *theirs.edges, link],
             branches=[*found.branches, branch, *theirs.branches],
         )
+
+
+def _within(
+    fetch: Callable[[int], FederatedTrace | PartnerError], pending: Sequence[int], timeout_s: float
+) -> list[FederatedTrace | PartnerError]:
+    """Fetch concurrently, all of them within twice the longest timeout (connect, then answer).
+
+    With more questions than workers they queue: forty questions to a partner that never
+    answers would otherwise hold the trace for five rounds of its timeout.
+    """
+    budget = 2 * timeout_s
+    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(pending)))
+    try:
+        futures = [pool.submit(fetch, index) for index in pending]
+        done, _ = wait(futures, timeout=budget)
+    finally:
+        # Questions under way end within their own timeout; their answers are not waited for.
+        pool.shutdown(wait=False, cancel_futures=True)
+    late = PartnerError("unreachable", f"no answer within the trace's {budget:g} s")
+    return [future.result() if future in done else late for future in futures]
 
 
 def _from_cache(entry: PartnerAnswer | None, partner: Partner, now: datetime) -> _Outcome | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -476,3 +477,38 @@ def test_a_branch_that_would_take_the_trace_over_its_size_limit_is_an_error_stub
     assert found.branches[0].status == "error"
     assert "over 1 nodes" in found.branches[0].message
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_questions_queued_behind_a_partner_that_hangs_become_unreachable(
+    accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
+) -> None:
+    # Twenty lots of a partner whose every answer takes far longer than its timeout: without a
+    # bound for the whole trace they would queue on eight workers and all come back, late.
+    service = FederationService(accounts, client, instance="plant-1", clock=clock)
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, timeout_s=0.05)
+    release = threading.Event()
+
+    def hang() -> Any:
+        release.wait(5)
+        return acme_answer()
+
+    codes = [f"H{n}" for n in range(20)]
+    for code in codes:
+        client.answers[("ACME", code)] = hang
+    lots = [
+        TraceNode(
+            f"supplier_lot:ACME/{c}", "supplier_lot", 1, {"supplier": "ACME", "supplier_lot": c}
+        )
+        for c in codes
+    ]
+    root = TraceNode("lot:L1", "lot", 0, {"key": "L1"})
+    trace = Trace(
+        "lot:L1", "up", [root, *lots], [edge(n.id, "lot:L1", "RECEIVED_AS") for n in lots]
+    )
+    try:
+        found = service.federate(trace, source=None, hops=2, visited=[])
+    finally:
+        release.set()
+    assert {b.status for b in found.branches} == {"unreachable"}
+    assert len(found.stubs) == 20
+    assert "within the trace's 0.1 s" in found.branches[0].message
