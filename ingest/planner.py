@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -296,7 +296,8 @@ class Planner:
             )
             step.fail(field_name, "unknown_item", f"{_describe(item_gid)} does not exist{why}")
             return None
-        self._touch(step, item_gid)
+        if self._tracking:
+            self._touch(step, item_gid)
         return item
 
     def _require_new(self, step: _Step, field_name: str, item_gid: str) -> bool:
@@ -306,19 +307,14 @@ class Planner:
         return True
 
     def _create(self, step: _Step, node: NodeRow) -> None:
-        self._items[node.gid] = Item(
-            node.gid,
-            node.kind,
-            node.part,
-            node.unit,
-            node.qty,
-            ZERO,
-            None,
-            node.created_by,
+        node_gid = node.gid
+        self._items[node_gid] = Item(
+            node_gid, node.kind, node.part, node.unit, node.qty, ZERO, None, node.created_by
         )
         self.changes.nodes.append(node)
-        step.effects.creates.append(node.gid)
-        self._touch(step, node.gid)
+        step.effects.creates.append(node_gid)
+        if self._tracking:
+            self._touch(step, node_gid)
 
     def _ensure_context(self, node: NodeRow) -> None:
         """Create a shared context node (company, equipment, ...) on first mention."""
@@ -328,10 +324,18 @@ class Planner:
             )
             self.changes.nodes.append(node)
 
+    def _ensure_equipment(self, name: str) -> str:
+        """Return the equipment's gid, creating its node on first mention."""
+        equipment = gid("equipment", name)
+        if self._items.get(equipment) is None:  # the row is built only when it is missing
+            self._ensure_context(NodeRow(equipment, "equipment", props={"equipment": name}))
+        return equipment
+
     def _consume(self, step: _Step, item: Item, qty: Decimal) -> None:
-        item.consumed += qty
-        self.changes.consumed[item.gid] = item.consumed
-        step.effects.consumes[item.gid] = step.effects.consumes.get(item.gid, ZERO) + qty
+        consumed = item.consumed = item.consumed + qty
+        self.changes.consumed[item.gid] = consumed
+        consumes = step.effects.consumes
+        consumes[item.gid] = consumes.get(item.gid, ZERO) + qty
 
     def _check_take(self, step: _Step, field_name: str, item: Item, qty: Decimal) -> bool:
         if qty > item.available:
@@ -457,9 +461,7 @@ class Planner:
                 "into", "cycle", f"{_describe(gid('lot', event.lot))} cannot be split into itself"
             )
             return
-        fresh = self._distinct_new(
-            step, "into", children, [f"into[{i}].lot" for i in range(len(children))]
-        )
+        fresh = self._distinct_new(step, children, lambda i: f"into[{i}].lot")
         if parent is None or not fresh:
             return
         total = sum((child.qty for child in event.into), ZERO)
@@ -555,20 +557,24 @@ class Planner:
             cart = gid("cart", event.into.cart)
             self._place(step, "into", into_gid, cart, event.into.compartment, total)
 
-    def _distinct_new(
-        self, step: _Step, field_name: str, gids: list[str], fields: list[str]
-    ) -> bool:
+    def _distinct_new(self, step: _Step, gids: list[str], field_of: Callable[[int], str]) -> bool:
+        """Check that new items are named once each and do not exist yet.
+
+        `field_of` names the field of the i-th item; it is called only for a problem.
+        """
         ok = True
         seen: set[str] = set()
-        for item_gid, item_field in zip(gids, fields, strict=True):
+        for i, item_gid in enumerate(gids):
             if item_gid in seen:
                 step.fail(
-                    item_field, "duplicate_reference", f"{_describe(item_gid)} is listed twice"
+                    field_of(i), "duplicate_reference", f"{_describe(item_gid)} is listed twice"
                 )
                 ok = False
                 continue
             seen.add(item_gid)
-            ok = self._require_new(step, item_field, item_gid) and ok
+            if self._exists(item_gid):
+                step.fail(field_of(i), "exists", f"{_describe(item_gid)} already exists")
+                ok = False
         return ok
 
     def _process(self, step: _Step, event: Process) -> None:
@@ -602,11 +608,12 @@ class Planner:
                 continue
             if self._check_take(step, field_name, item, qty):
                 takes.append((item, qty))
-        fields = [
-            f"outputs[{i}].{'lot' if o.lot is not None else 'serial'}"
-            for i, o in enumerate(event.outputs)
-        ]
-        self._distinct_new(step, "outputs", output_gids, fields)
+        outputs_of = event.outputs
+        self._distinct_new(
+            step,
+            output_gids,
+            lambda i: f"outputs[{i}].{'lot' if outputs_of[i].lot is not None else 'serial'}",
+        )
         if step.problems:
             return
         started = utc_text(event.started_at) if event.started_at else step.at
@@ -619,23 +626,21 @@ class Planner:
         if event.params:
             props["params"] = json.dumps(event.params, sort_keys=True)
         self._create(step, self._node(step, "step", event.step, props=props))
+        at, event_id, edges = step.at, step.event_id, self.changes.edges
         if event.equipment is not None:
-            equipment = gid("equipment", event.equipment)
-            self._ensure_context(
-                NodeRow(equipment, "equipment", props={"equipment": event.equipment})
-            )
-            self._edge(step, step_gid, equipment, "ON", at=started, until=finished)
+            equipment = self._ensure_equipment(event.equipment)
+            edges.append(EdgeRow(step_gid, equipment, "ON", started, event_id, until=finished))
         group_totals: dict[str | None, Decimal] = {}
         for item, qty in takes:
             group_totals[item.part] = group_totals.get(item.part, ZERO) + qty
         for item, qty in takes:
             self._consume(step, item, qty)
             share = float(qty / group_totals[item.part])
-            self._edge(
-                step, item.gid, step_gid, "CONSUMED_BY", qty=qty, share=share, part=item.part
+            edges.append(
+                EdgeRow(item.gid, step_gid, "CONSUMED_BY", at, event_id, qty, share, item.part)
             )
-        for output in event.outputs:
-            kind, key = output.gid.split(":", 1)
+        for output, output_gid in zip(event.outputs, output_gids, strict=True):
+            kind, key = output_gid.split(":", 1)
             made = output.qty or ONE  # the contract requires qty on lots; a serial is one unit
             node = self._node(
                 step,
@@ -647,28 +652,29 @@ class Planner:
                 props=dates_of(output),
             )
             self._create(step, node)
-            self._edge(
-                step, step_gid, output.gid, "PRODUCED", qty=made, share=1.0, part=output.part
+            edges.append(
+                EdgeRow(step_gid, output_gid, "PRODUCED", at, event_id, made, 1.0, output.part)
             )
 
     def _serialize(self, step: _Step, event: Serialize) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
         serials = [gid("serial", serial) for serial in event.serials]
-        fresh = self._distinct_new(
-            step, "serials", serials, [f"serials[{i}]" for i in range(len(serials))]
-        )
+        fresh = self._distinct_new(step, serials, lambda i: f"serials[{i}]")
         if lot is None or not fresh:
             return
         if not self._check_take(step, "serials", lot, Decimal(len(serials))):
             return
         self._consume(step, lot, Decimal(len(serials)))
+        # A serialize event makes hundreds of serials alike but for their key: what they share
+        # is read once, and each row is built directly.
+        part, lot_gid, at, event_id = lot.part, lot.gid, step.at, step.event_id
+        shared = {**step.site, **dates_of(event)}
+        edges = self.changes.edges
         for serial, serial_gid in zip(event.serials, serials, strict=True):
-            node = self._node(
-                step, "serial", serial, part=lot.part, unit="ea", qty=ONE, props=dates_of(event)
-            )
-            self._create(step, node)
-            self._edge(
-                step, lot.gid, serial_gid, "SERIALIZED_AS", qty=ONE, share=1.0, part=lot.part
+            props = {"serial": serial, **shared}
+            self._create(step, NodeRow(serial_gid, "serial", part, "ea", ONE, event_id, at, props))
+            edges.append(
+                EdgeRow(lot_gid, serial_gid, "SERIALIZED_AS", at, event_id, ONE, 1.0, part)
             )
 
     def _ship(self, step: _Step, event: Ship) -> None:
