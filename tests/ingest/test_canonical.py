@@ -1,0 +1,72 @@
+"""Payload and digest, built from one encoding, equal the two encodings they stand for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ingest.canonical import payload_and_digest
+from ingest.parse import parse_events
+
+PROCESS: dict[str, Any] = {
+    "event_id": "EV-1",
+    "type": "process",
+    "occurred_at": "2026-01-05T08:24:00+02:00",
+    "actor": "dara",
+    "step": "S1",
+    "operation": "cut",
+    "started_at": "2026-01-05T06:22:00Z",
+    "finished_at": "2026-01-05T07:53:00.250+01:00",
+    "inputs": [{"lot": "L1", "qty": "2.50"}],
+    "outputs": [{"lot": "L1-C", "part": "BLANK", "qty": "10.0"}],
+}
+
+
+def _expected(raw: dict[str, Any], utc: dict[str, str]) -> tuple[str, str]:
+    """Encode the payload and the digest body each on its own, the definition of both."""
+    (event,) = parse_events([raw])
+    body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+    stored = encode(body)
+    digest = hashlib.sha256(encode(body | utc).encode()).hexdigest()
+    return stored, digest
+
+
+def test_stored_payload_keeps_offsets_and_digest_reads_utc() -> None:
+    (event,) = parse_events([PROCESS])
+    stored, digest = payload_and_digest(event)
+    assert json.loads(stored)["occurred_at"] == "2026-01-05T08:24:00+02:00"
+    assert json.loads(stored)["inputs"] == [{"lot": "L1", "qty": "2.5"}]
+    utc = {
+        "occurred_at": "2026-01-05T06:24:00.000000Z",
+        "started_at": "2026-01-05T06:22:00.000000Z",
+        "finished_at": "2026-01-05T06:53:00.250000Z",
+    }
+    assert (stored, digest) == _expected(PROCESS, utc)
+
+
+def test_same_instant_in_another_offset_has_the_same_digest() -> None:
+    shifted = PROCESS | {"occurred_at": "2026-01-05T06:24:00Z"}
+    first = payload_and_digest(parse_events([PROCESS])[0])
+    second = payload_and_digest(parse_events([shifted])[0])
+    assert first[1] == second[1]
+    assert first[0] != second[0]
+
+
+def test_text_that_holds_a_stand_in_is_encoded_twice_with_the_same_result() -> None:
+    # A NUL and a time field's name, as a whole string, is what the single encoding marks a time
+    # with: a sender's reason spelled so must not be taken for the time.
+    raw = {
+        "event_id": "EV-2",
+        "type": "status",
+        "occurred_at": "2026-01-05T08:00:00+01:00",
+        "actor": "dara",
+        "target": {"lot": "L1"},
+        "status": "quarantined",
+        "reason": "\x00occurred_at",
+    }
+    (event,) = parse_events([raw])
+    assert payload_and_digest(event) == _expected(
+        raw, {"occurred_at": "2026-01-05T07:00:00.000000Z"}
+    )
