@@ -72,7 +72,7 @@ def answer(
         text=text,
         upstream=_upstream(upstream),
         uploads=uploads,
-        answer_id=answer_id,
+        answer_id=answer_id or None,  # a form's empty field is no key
     )
     return asdict(found)
 

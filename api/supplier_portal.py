@@ -24,6 +24,9 @@ from graph.store import DocumentRow, GraphStore, NodeView
 from ingest.planner import supplier_request_gid
 from ingest.service import IngestService
 
+# The key becomes part of the answer's event id, which must stay within an id's 200 characters.
+MAX_ANSWER_ID = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Upload:
@@ -202,6 +205,8 @@ class SupplierPortal:
         With `answer_id`, sending the same answer again is a harmless duplicate and sending a
         different one under that id is a conflict.
         """
+        if answer_id is not None and not _printable(answer_id, MAX_ANSWER_ID):
+            raise BadRequest(f"an answer id is 1-{MAX_ANSWER_ID} printable characters")
         case = self.recalls.case(case_id)
         if case.state == "closed":
             raise Conflict(f"recall case {case_id!r} is closed: it takes no more answers")
@@ -250,6 +255,11 @@ def _split_lot(lot: str) -> tuple[str, str]:
     if kind != "supplier_lot" or not supplier or not supplier_lot:
         raise BadRequest(f"not a supplier lot id: {lot!r} (supplier_lot:SUPPLIER/LOT)")
     return supplier, supplier_lot
+
+
+def _printable(text: str, longest: int) -> bool:
+    """Tell whether `text` is 1 to `longest` characters, none of them a control character."""
+    return 0 < len(text) <= longest and text.isprintable()
 
 
 def _now() -> str:

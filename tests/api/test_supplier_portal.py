@@ -371,3 +371,17 @@ def test_a_missing_case_and_a_case_about_others_read_alike(
     assert said[0] == said[1], "the refusal does not tell which case exists"
     ok = data(client, poly, ANSWER, case="RC-2", lot=POLY_LOT, text="t")
     assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
+
+
+@pytest.mark.parametrize("key", ["k" * 101, "a\nb", ""])
+def test_a_bad_answer_key_is_refused_by_name(
+    client: TestClient, plant: Services, case: dict[str, str], key: str
+) -> None:
+    acme = login(client, "supplier")
+    before = logged(plant)
+    refused = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t", key=key)
+    assert refused["answerSupplierRequest"]["code"] == "bad_request"
+    assert "answer id" in refused["answerSupplierRequest"]["message"]
+    assert logged(plant) == before
+    ok = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t", key="k" * 100)
+    assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
