@@ -619,7 +619,12 @@ def _neo4j_version(url: str) -> str:
 
 
 def run_size(
-    size: int, work: Path, neo4j: str | None, repeat: int, log: Callable[[str], None]
+    size: int,
+    work: Path,
+    neo4j: str | None,
+    repeat: int,
+    log: Callable[[str], None],
+    neo4j_home: Path | None = None,
 ) -> dict[str, Any]:
     events_path = work / f"plant-{size}.ndjson"
     db = work / f"plant-{size}.db"
@@ -649,13 +654,17 @@ def run_size(
             scratch = Path(tempfile.mkdtemp(prefix="tracegraph-ingest-"))
             target = url or f"sqlite:///{scratch / 'ingest.db'}"
             log(f"{size}: {name} ingest, batches of {batch}")
-            rows.append(_in_child(ingest_run, target, events_path, batch, span))
+            rows.append(
+                _server_timed(
+                    neo4j_home if url else None, ingest_run, target, events_path, batch, span
+                )
+            )
             shutil.rmtree(scratch)
         if url is None:
             rows.append(full)
         else:
             log(f"{size}: {name} ingest of the whole plant, batches of 1,000")
-            rows.append(_in_child(ingest_run, url, events_path, 1000, None))
+            rows.append(_server_timed(neo4j_home, ingest_run, url, events_path, 1000, None))
         result["ingest"][name] = rows
     chosen = work / f"plant-{size}.sources.json"
     if chosen.exists():
@@ -745,11 +754,21 @@ def render(report: dict[str, Any]) -> str:
                         f"{run['events']:,}",
                         f"{run['per_s']:,.0f}",
                         f"{run['per_cpu_s']:,.0f}",
+                        f"{run['server_cpu_s']:,.1f}" if "server_cpu_s" in run else "",
                         f"{run['peak_rss_mib']:,.0f}",
                     ]
                 )
     out += _table(
-        ["size", "store", "batch", "events", "events/s (wall)", "events/CPU s", "peak RSS MiB"],
+        [
+            "size",
+            "store",
+            "batch",
+            "events",
+            "events/s (wall)",
+            "events/CPU s",
+            "server CPU s",
+            "peak RSS MiB",
+        ],
         rows,
     )
     out += [
@@ -956,6 +975,26 @@ def _stop_neo4j(home: Path) -> None:
     subprocess.run([sys.executable, str(script), "stop", "--home", str(home)], check=False)
 
 
+def _server_cpu_s(home: Path) -> float | None:
+    """CPU seconds the local Neo4j server has used so far (user and system), if it runs here."""
+    try:
+        pid = (home / "run" / "neo4j.pid").read_text().strip()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_timed(home: Path | None, phase: Callable[..., dict[str, Any]], *args: Any) -> Any:
+    """Run an ingest phase in a child; add the server's CPU seconds when the server runs here."""
+    before = None if home is None else _server_cpu_s(home)
+    result = _in_child(phase, *args)
+    after = None if home is None else _server_cpu_s(home)
+    if before is not None and after is not None:
+        result["server_cpu_s"] = after - before
+    return result
+
+
 def _neo4j_rss(home: Path | None) -> str:
     if home is None:
         return ""
@@ -987,6 +1026,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "tracegraph-bench",
         help="where generated plants and stores are kept between runs",
     )
+    parser.add_argument(
+        "--neo4j-home",
+        type=Path,
+        help="home of the local server --neo4j names (scripts/neo4j-local), to report its CPU time",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
         "--render", action="store_true", help="only rewrite scale.md and scale.png from scale.json"
@@ -1010,6 +1054,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         neo4j = _start_neo4j(home, log)
     elif args.neo4j != "none":
         neo4j = args.neo4j
+    server_home = home or args.neo4j_home
     json_path = args.out / "scale.json"
     report: dict[str, Any] = json.loads(json_path.read_text()) if json_path.exists() else {}
     report.setdefault("sizes", {})
@@ -1018,7 +1063,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if neo4j:
             report["neo4j_version"] = _neo4j_version(neo4j)
         for size in (int(s) for s in args.sizes.split(",")):
-            report["sizes"][str(size)] = run_size(size, args.work, neo4j, args.repeat, log)
+            report["sizes"][str(size)] = run_size(
+                size, args.work, neo4j, args.repeat, log, server_home
+            )
             report["machine"]["load_average_end"] = os.getloadavg()
             if home is not None:
                 report["neo4j_memory"] = "heap 3g, page cache 2g; " + _neo4j_rss(home)
