@@ -472,14 +472,20 @@ class Access:
         if self.role in READERS:
             return found
         items = [found.lot, found.serial, found.supplier_lot]
-        seen = self.nodes([item.gid for item in items if item is not None])
+        named = [m for n in found.notes for m in n.mentions]
+        seen = self.nodes([item.gid for item in items if item is not None] + named)
         shown = [seen.get(item.gid) if item is not None else None for item in items]
         # The part (catalogue data) is shown to the plant floor, and to partners only with an
         # item of it they may see, so scanning cannot probe the registry or anyone's lots.
         part = found.part
         if part is not None and self.role != Role.OPERATOR and not any(shown):
             part = None
-        notes = [n for n in found.notes if n.about is None or n.about in seen]
+        # A note naming a node the caller may not see would tell them it exists.
+        notes = [
+            n
+            for n in found.notes
+            if (n.about is None or n.about in seen) and all(m in seen for m in n.mentions)
+        ]
         return replace(
             found,
             part=None if part is None else self._catalogue(part),

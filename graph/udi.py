@@ -43,6 +43,7 @@ class Note:
 
     about: str | None
     text: str
+    mentions: tuple[str, ...] = ()  # other nodes the text names
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ class IdentifierService:
         parent = None if serial is None else self._lot_of(serial)
         if serial is not None and lot is not None and parent is not None and parent != lot:
             text = f"serial {data.serial} was made from {parent.gid}, not {lot.gid}"
-            notes.append(Note(serial.gid, text))
+            notes.append(Note(serial.gid, text, (parent.gid, lot.gid)))
         stated = data.expiry
         for item, its_lot in ((serial, parent), (lot, None)):
             recorded = None if item is None else _date(item, its_lot, "expiry")

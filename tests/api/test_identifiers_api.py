@@ -281,3 +281,25 @@ def test_a_digital_link_domain_that_is_not_a_base_uri_is_refused(domain: str) ->
     with pytest.raises(ValidationError, match="digital_link_domain"):
         Settings(digital_link_domain=domain)
     assert Settings().digital_link_domain == "https://id.gs1.org"
+
+
+def test_a_partner_cannot_tell_by_notes_whether_a_hidden_lot_exists(
+    client: TestClient, seeded: Services
+) -> None:
+    # SN-1 was shipped to this customer; K-2 is a lot of the same part they never received.
+    hidden = resolve(client, "customer", dl("K-2", "SN-1"))
+    missing = resolve(client, "customer", dl("K-404", "SN-1"))
+    assert (
+        ids(hidden)
+        == ids(missing)
+        == {
+            "part": "part:KIT",
+            "lot": None,
+            "serial": "serial:SN-1",
+            "supplierLot": None,
+        }
+    )
+    assert hidden["notes"] == missing["notes"]
+    assert not any("K-2" in note or "K-1" in note for note in hidden["notes"])
+    analyst = resolve(client, "analyst", dl("K-2", "SN-1"))
+    assert any("made from lot:K-1, not lot:K-2" in n for n in analyst["notes"]), "control"
