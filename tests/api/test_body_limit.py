@@ -90,3 +90,12 @@ def test_an_oversized_event_batch_is_refused(small: TestClient, plant: Services)
     assert events(plant) == before
     empty = small.post("/api/v1/events", json={"events": []}, headers=operator)
     assert empty.status_code != 413, empty.text
+
+
+def test_an_oversized_graphql_request_is_refused(small: TestClient, plant: Services) -> None:
+    supplier = login(small, "supplier")
+    padding = "#" + "x" * LIMIT + "\n"
+    big = small.post("/graphql", json={"query": padding + "{ __typename }"}, headers=supplier)
+    assert big.status_code == 413, big.text
+    ok = small.post("/graphql", json={"query": "{ __typename }"}, headers=supplier)
+    assert ok.json() == {"data": {"__typename": "Query"}}, "positive control"
