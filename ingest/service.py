@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -57,8 +60,9 @@ class IngestService:
         `documents` are the bytes of documents the batch's events attach; they are stored in
         the same transaction, and only if an event attaches them.
         """
-        events = parse_events(raw_events)
-        return self._store.write(lambda tx: _apply_batch(tx, events, documents))
+        with _collector_paused():
+            events = parse_events(raw_events)
+            return self._store.write(lambda tx: _apply_batch(tx, events, documents))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed."""
@@ -75,8 +79,42 @@ class IngestService:
                 for e in stored
                 if e.voided_by is None and e.type != "void"
             ]
-            self._store.write(partial(_replay, events=live))
+            with _collector_paused():
+                self._store.write(partial(_replay, events=live))
             replayed += len(live)
+
+
+class _CollectorPause:
+    """Hold the cyclic garbage collector off while batches are validated, planned and written.
+
+    A batch of 1,000 events builds some hundred thousand objects that all live until it is
+    written, so the collector ran again and again over them (and the whole heap) finding nothing:
+    about a tenth of the CPU time of an ingest. Reference counting still frees everything at once;
+    only cycles wait, until the last batch in progress (of any thread) ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._resume = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._resume:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 def _apply_batch(
