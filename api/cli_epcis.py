@@ -96,10 +96,14 @@ def _load(path: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise BadRequest(f"cannot read {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"{path} is not UTF-8 text (byte {error.start})") from error
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise BadRequest(f"{path} is not JSON: {error.msg} at line {error.lineno}") from error
+    except RecursionError as error:
+        raise BadRequest(f"{path} is nested too deeply to be an EPCIS document") from error
 
 
 def _write(document: dict[str, Any], out: str | None) -> None:

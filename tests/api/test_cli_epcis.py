@@ -81,3 +81,18 @@ def test_check_reports_schema_problems(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text(json.dumps(broken))
     assert main(["epcis", "check", str(path)]) == 2
     assert "event 0: eventList[0]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"), (b"\xff\xfe{}", "not UTF-8")],
+    ids=["deep", "binary"],
+)
+def test_check_refuses_files_it_cannot_read_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    path = tmp_path / "odd.json"
+    path.write_bytes(content)
+    assert main(["epcis", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "odd.json" in err
