@@ -603,7 +603,7 @@ class Planner:
             if item is None:
                 continue
             qty = source.qty if source.qty is not None else item.available
-            if qty <= 0:
+            if qty <= ZERO:
                 step.fail(field_name, "over_consumption", f"{_describe(item.gid)} is used up")
                 continue
             if self._check_take(step, field_name, item, qty):
@@ -635,7 +635,7 @@ class Planner:
             group_totals[item.part] = group_totals.get(item.part, ZERO) + qty
         for item, qty in takes:
             self._consume(step, item, qty)
-            share = float(qty / group_totals[item.part])
+            share = _share(qty, group_totals[item.part])
             edges.append(
                 EdgeRow(item.gid, step_gid, "CONSUMED_BY", at, event_id, qty, share, item.part)
             )
@@ -712,7 +712,7 @@ class Planner:
                 shipment_gid,
                 "SHIPPED_IN",
                 qty=qty,
-                share=float(qty / total),
+                share=_share(qty, total),
                 part=item.part,
             )
         self._edge(step, shipment_gid, company, "SHIPPED_TO", qty=total, share=1.0)
@@ -1469,6 +1469,11 @@ def _landing_carts(event: Split | Merge | Mix) -> list[str]:
     if isinstance(event, Split):
         return [gid("cart", child.cart) for child in event.into if child.cart is not None]
     return [gid("cart", event.into.cart)] if event.into.cart is not None else []
+
+
+def _share(qty: Decimal, total: Decimal) -> float:
+    """Return qty's share of total; the usual whole share without a decimal division."""
+    return 1.0 if qty == total else float(qty / total)
 
 
 def _text(value: Decimal | None) -> str | None:
