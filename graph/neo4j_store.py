@@ -90,6 +90,9 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
 # The ingest statements seek by unique keys whatever the counts are, so their cached plans stay
 # right as the graph grows: without this the server replans each one whenever its statistics
 # have moved (every few batches while a plant is loaded), a fifth of its time in an ingest.
+# Statements whose plan depends on the counts go without: closing cart stays (a plan frozen
+# while the plant was small filtered every stay of the batch's lots row by row, a hundred times
+# slower) and the void statements, which choose among indexes.
 SETTLED: Final = "CYPHER replan=skip "
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
@@ -514,17 +517,18 @@ class Neo4jTx:
         return carts
 
     def dependents(self, event_id: str) -> list[str]:
-        return sorted(row[0] for row in self._run(DEPENDENTS, event=event_id).values())
+        # Voids are rare and their statements choose among indexes: planned afresh as usual.
+        return sorted(row[0] for row in self._tx.run(DEPENDENTS, event=event_id).values())
 
     def apply(self, changes: Changes) -> None:
         status_gids: set[str] = set()
         for void in changes.voided:
             # Status first: the edge sweep below would also take the SET_STATUS relationship.
-            cleared = self._run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
+            cleared = self._tx.run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
             status_gids.update(row[0] for row in cleared)
-            self._run(REOPEN_CARTS, event=void.event_id).consume()
-            self._run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
-            self._run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
+            self._tx.run(REOPEN_CARTS, event=void.event_id).consume()
+            self._tx.run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
+            self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
         if changes.events:
             rows = [
                 {
@@ -551,7 +555,7 @@ class Neo4jTx:
                 {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
                 for c in changes.cart_closes
             ]
-            self._run(CLOSE_CARTS, rows=closes).consume()
+            self._tx.run(CLOSE_CARTS, rows=closes).consume()
         if changes.statuses:
             statuses = [
                 {"gid": s.gid, "status": s.status, "reason": s.reason, "at": s.at, "event": s.event}
