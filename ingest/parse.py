@@ -20,7 +20,7 @@ def read_body(text: str) -> list[Any]:
     if not stripped:
         raise BatchRejected([Problem(0, None, "", "empty", "the body holds no events")])
     try:
-        return events_of(json.loads(stripped))
+        return events_of(_loads(stripped))
     except json.JSONDecodeError as whole_error:
         if stripped.startswith("["):
             raise _not_json(whole_error) from whole_error
@@ -29,10 +29,19 @@ def read_body(text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
+            events.append(_loads(line))
         except json.JSONDecodeError as error:
             raise _not_json(error, line=number) from error
     return events
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        # A few kilobytes of brackets exhaust the decoder's stack: bad input, not a server error.
+        problem = Problem(0, None, "", "too_deep", "the body is nested too deeply to be events")
+        raise BatchRejected([problem]) from error
 
 
 def events_of(body: Any) -> list[Any]:

@@ -49,3 +49,11 @@ def test_control_characters_and_long_ids_are_refused() -> None:
     with pytest.raises(BatchRejected) as caught:
         parse_events([dict(EVENT, event_id="a\nb"), dict(EVENT, event_id="x" * 201)])
     assert [p.code for p in caught.value.problems] == ["string_pattern_mismatch", "string_too_long"]
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a": 1}\n' + "[" * 100_000])
+def test_a_body_nested_too_deeply_is_refused_by_name(text: str) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        read_body(text)
+    assert refused.value.problems[0].code == "too_deep"
+    assert read_body(json.dumps([EVENT])) == [EVENT]  # positive control
