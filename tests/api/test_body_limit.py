@@ -99,3 +99,13 @@ def test_an_oversized_graphql_request_is_refused(small: TestClient, plant: Servi
     assert big.status_code == 413, big.text
     ok = small.post("/graphql", json={"query": "{ __typename }"}, headers=supplier)
     assert ok.json() == {"data": {"__typename": "Query"}}, "positive control"
+
+
+def test_an_oversized_epcis_document_is_refused(small: TestClient, plant: Services) -> None:
+    operator = login(small, "operator") | {"Content-Type": "application/ld+json"}
+    before = events(plant)
+    big = small.post("/api/v1/epcis/capture", content=b" " * LIMIT + b"{}", headers=operator)
+    assert big.status_code == 413, big.text
+    assert events(plant) == before
+    small_body = small.post("/api/v1/epcis/capture", content=b"{}", headers=operator)
+    assert small_body.status_code not in (413, 500), small_body.text  # read, then judged on merit
