@@ -168,6 +168,52 @@ def build(
     return built
 
 
+def build_lean(flat: Flat, horizon: int | None = None) -> Built:
+    """Build the plain job-shop model: intervals, no-overlap per machine and the makespan.
+
+    For classic (flexible) job shops with a makespan objective; nothing else is modelled, so
+    CP-SAT's presolve and search see the same model as the textbook formulation.
+    """
+    model = cp_model.CpModel()
+    horizon = horizon if horizon is not None else flat.horizon
+    start: list[cp_model.IntVar] = []
+    choice: list[list[tuple[int, cp_model.IntVar | None]]] = []
+    intervals: dict[int, list[cp_model.IntervalVar]] = {}
+    ends: list[cp_model.IntVar] = []
+    for keys in flat.jobs:
+        previous: cp_model.IntVar | None = None
+        for key in keys:
+            op = flat.ops[key]
+            s = model.new_int_var(0, horizon, f"s{key}")
+            e = model.new_int_var(0, horizon, f"e{key}")
+            start.append(s)
+            if len(op.alts) == 1:
+                alt = op.alts[0]
+                iv = model.new_interval_var(s, alt.duration, e, f"i{key}")
+                intervals.setdefault(alt.machine, []).append(iv)
+                choice.append([(alt.machine, None)])
+            else:
+                lits: list[tuple[int, cp_model.IntVar | None]] = []
+                for alt in op.alts:
+                    lit = model.new_bool_var(f"x{key}_{alt.machine}")
+                    lits.append((alt.machine, lit))
+                    iv = model.new_optional_interval_var(s, alt.duration, e, lit, f"i{key}")
+                    intervals.setdefault(alt.machine, []).append(iv)
+                model.add_exactly_one(lit for _, lit in lits if lit is not None)
+                choice.append(lits)
+            if previous is not None:
+                model.add(s >= previous)
+            previous = e
+        if previous is not None:
+            ends.append(previous)
+    for ivs in intervals.values():
+        model.add_no_overlap(ivs)
+    makespan = model.new_int_var(0, horizon, "makespan")
+    model.add_max_equality(makespan, ends)
+    assert all(v.name == f"s{k}" for k, v in enumerate(start))
+    return Built(model, start, choice, {}, {}, {"makespan": makespan})
+
+
 def _presence(built: Built, key: int, machine: int) -> cp_model.IntVar | None:
     for m, lit in built.choice[key]:
         if m == machine:

@@ -122,6 +122,11 @@ def tune(params: cp_model_helper.SatParameters, flat: Flat) -> None:
         params.use_lns_only = True
 
 
+def lean(flat: Flat) -> bool:
+    """Tell whether CP-SAT should get the plain job-shop model rather than the full one."""
+    return flat.is_plain and len(flat.ops) <= LNS_ONLY[0]
+
+
 def search_share(flat: Flat) -> float:
     """Return the fraction of the time limit the tabu search may use before CP-SAT."""
     # Measured at 10 s and 2 workers: from 100 operations on, the tabu search shortens the plan
@@ -263,7 +268,13 @@ def _solve_stages(
         if kinds == ["makespan"] and incumbent.plan is not None:
             # Only schedules at least as short as the incumbent are of interest.
             horizon = criteria(flat, incumbent.plan)["makespan"]
-        built = cpsat.build(flat, horizon=horizon, terms=[k for k, _ in stage + fixed])
+        if lean(flat):
+            # The plain model with the incumbent as hint and the loose horizon: measured on
+            # 10x10 job shops, it proves optima as fast as the textbook model, while the
+            # full model or a horizon cut to the incumbent often failed to within 10 s.
+            built = cpsat.build_lean(flat)
+        else:
+            built = cpsat.build(flat, horizon=horizon, terms=[k for k, _ in stage + fixed])
         for kind, bound in fixed:
             built.model.add(built.criteria[kind] <= bound)
         built.model.minimize(sum(w * built.criteria[k] for k, w in stage))

@@ -5,10 +5,13 @@ import itertools
 import pytest
 from ortools.sat.python import cp_model
 
+from scheduler import cpsat
+from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Solution, SolveOptions, Window
+from scheduler.plan import violations
 from scheduler.readers import load_problem, read_jsp
-from scheduler.solve import search_share, solve, tune
+from scheduler.solve import lean, search_share, solve, tune
 from tests.scheduler.conftest import FT06, op, order, problem, shared_instances
 
 QUICK = SolveOptions(time_limit=3, workers=2)
@@ -262,6 +265,45 @@ def test_large_job_shops_give_the_tabu_search_most_of_the_time(jobs: int, share:
     rows = " ".join(f"{m} 5" for m in range(10))
     flat = flatten(read_jsp(f"{jobs} 10\n" + "\n".join([rows] * jobs)))
     assert search_share(flat) == share
+
+
+@pytest.mark.parametrize(
+    ("jobs", "plain", "expected"), [(10, True, True), (11, True, False), (6, False, False)]
+)
+def test_small_plain_job_shops_get_the_lean_model(jobs: int, plain: bool, expected: bool) -> None:
+    rows = " ".join(f"{m} 5" for m in range(10))
+    p = read_jsp(f"{jobs} 10\n" + "\n".join([rows] * jobs))
+    if not plain:
+        p.machines[0].unavailable.append(Window(start=3, end=10, reason="maintenance"))
+    assert lean(flatten(p)) == expected
+
+
+def test_lean_model_with_a_hint_proves_ft06_and_reads_back_a_valid_plan() -> None:
+    flat = flatten(read_jsp(FT06))
+    hint = best_dispatch(flat, RULES, should_stop=lambda: False, deadline=float("inf"))
+    built = cpsat.build_lean(flat)
+    built.model.minimize(built.criteria["makespan"])
+    cpsat.add_hint(flat, built, hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 30
+    assert solver.solve(built.model) == cp_model.OPTIMAL
+    plan = cpsat.read_plan(flat, built, solver.value)
+    assert violations(flat, plan) == []
+    assert max(plan.end) == 55
+
+
+def test_lean_model_keeps_flexible_choices_on_eligible_machines() -> None:
+    either = {"m0": 3, "m1": 2}
+    p = problem([order(o, op(either), op("m2", 1)) for o in "abc"], ["m0", "m1", "m2"])
+    flat = flatten(p)
+    built = cpsat.build_lean(flat)
+    built.model.minimize(built.criteria["makespan"])
+    solver = cp_model.CpSolver()
+    assert solver.solve(built.model) == cp_model.OPTIMAL
+    plan = cpsat.read_plan(flat, built, solver.value)
+    assert violations(flat, plan) == []
+    assert max(plan.end) == 5
 
 
 def test_cancellation_keeps_the_best_plan() -> None:
