@@ -30,10 +30,10 @@ class _Graph:
                 self.jp[b] = a
         self.firsts = [keys[0] for keys in flat.jobs if keys]
         self.lasts = [keys[-1] for keys in flat.jobs if keys]
+        # Duration of each operation on each machine that can do it.
+        self.on = [{a.machine: a.duration for a in op.alts} for op in flat.ops]
         for op in flat.ops:
-            alt = op.alt_on(plan.machine[op.key])
-            assert alt is not None
-            self.d[op.key] = alt.duration
+            self.d[op.key] = self.on[op.key][plan.machine[op.key]]
         machines = len(flat.machines)
         seq: list[list[int]] = [[] for _ in range(machines)]
         for k in sorted(range(n), key=lambda k: (plan.start[k], plan.end[k])):
@@ -50,8 +50,12 @@ class _Graph:
         self.cmax = 0
 
     def set_sequences(self, seq: list[list[int]]) -> None:
-        """Replace the machine sequences and recompute everything."""
+        """Replace the machine sequences (and so the machine choices) and recompute everything."""
         self.seq = [list(s) for s in seq]
+        for m, s in enumerate(self.seq):
+            for k in s:
+                self.machine[k] = m
+                self.d[k] = self.on[k][m]
         self.evaluate()
 
     def evaluate(self) -> None:
@@ -78,7 +82,8 @@ class _Graph:
                     indeg[nxt] -= 1
                     if indeg[nxt] == 0:
                         order.append(nxt)
-        assert len(order) == n, "machine sequences contradict the routings"
+        if len(order) != n:
+            raise _CycleError("machine sequences contradict the routings")
         self.order = order
         at = self.at
         for i, k in enumerate(order):
@@ -136,6 +141,62 @@ class _Graph:
         """Return the swaps at the ends of critical blocks that keep the routings."""
         # Consecutive operations of one job on one machine cannot change places.
         return [(u, v) for u, v in _moves(self.critical_blocks()) if self.js[u] != v]
+
+    def reassignments(self) -> list[tuple[int, int, int]]:
+        """Return moves of critical operations to another of their machines, with estimates.
+
+        Each move is (operation, machine, estimated makespan). The operation goes after every
+        operation of the new machine that starts before its job predecessor ends and before
+        the rest, which keeps the graph acyclic when durations are positive: every arc leads
+        to a later start.
+        """
+        r, q, d, jp, js = self.r, self.q, self.d, self.jp, self.js
+        out: list[tuple[int, int, int]] = []
+        for block in self.critical_blocks():
+            for u in block:
+                if len(self.on[u]) < 2:
+                    continue
+                ready = r[jp[u]] + d[jp[u]] if jp[u] >= 0 else 0
+                after = q[js[u]] if js[u] >= 0 else 0
+                for m, du in self.on[u].items():
+                    if m == self.machine[u]:
+                        continue
+                    i = self.insertion(u, m, ready)
+                    s = self.seq[m]
+                    y = s[i - 1] if i > 0 else -1
+                    x = s[i] if i < len(s) else -1
+                    head = max(ready, r[y] + d[y] if y >= 0 else 0)
+                    tail = max(after, q[x] if x >= 0 else 0)
+                    out.append((u, m, head + du + tail))
+        return out
+
+    def insertion(self, u: int, m: int, ready: int) -> int:
+        """Return where u goes in machine m's sequence: after what starts before `ready`."""
+        r = self.r
+        i = 0
+        for k in self.seq[m]:
+            if r[k] >= ready:
+                break
+            i += 1
+        return i
+
+    def reassign(self, u: int, m: int) -> bool:
+        """Move u to machine m at its insertion position; undo and say so if that fails."""
+        ready = self.r[self.jp[u]] + self.d[self.jp[u]] if self.jp[u] >= 0 else 0
+        old_m, old_i = self.machine[u], self.pos[u]
+        self.seq[old_m].pop(old_i)
+        i = self.insertion(u, m, ready)
+        self.seq[m].insert(i, u)
+        self.machine[u], self.d[u] = m, self.on[u][m]
+        try:
+            self.evaluate()
+        except _CycleError:
+            self.seq[m].pop(i)
+            self.seq[old_m].insert(old_i, u)
+            self.machine[u], self.d[u] = old_m, self.on[u][old_m]
+            self.evaluate()
+            return False
+        return True
 
     def estimate(self, u: int, v: int) -> int:
         """Estimate the makespan after swapping adjacent u (first) and v on their machine."""
@@ -196,6 +257,10 @@ class _Graph:
         self._tails(hi)
 
 
+class _CycleError(ValueError):
+    """Machine sequences that contradict the routings."""
+
+
 def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
     moves: list[tuple[int, int]] = []
     last = len(blocks) - 1
@@ -209,18 +274,26 @@ def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
     return moves
 
 
-def lower_bound(flat: Flat, plan: Plan) -> int:
-    """Return the larger of the longest job and the busiest machine under the plan's choices."""
+def lower_bound(flat: Flat) -> int:
+    """Return a makespan no plan of a plain (flexible) job shop can beat.
+
+    The largest of: the longest job at its fastest machines, the work no other machine can
+    take from a machine, and the whole work at its fastest spread evenly over the machines.
+    """
     load = [0] * len(flat.machines)
     longest = 0
+    work = 0
     for keys in flat.jobs:
         total = 0
         for k in keys:
-            length = plan.end[k] - plan.start[k]
-            load[plan.machine[k]] += length
-            total += length
+            alts = flat.ops[k].alts
+            fastest = min(a.duration for a in alts)
+            if len(alts) == 1:
+                load[alts[0].machine] += fastest
+            total += fastest
         longest = max(longest, total)
-    return max([longest, *load])
+        work += total
+    return max([longest, -(-work // max(len(flat.machines), 1)), *load])
 
 
 def improve(
@@ -230,7 +303,11 @@ def improve(
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
-    """Shorten a plain (flexible) job-shop plan by tabu search until the deadline."""
+    """Shorten a plain (flexible) job-shop plan by tabu search until the deadline.
+
+    A step swaps two operations at the end of a critical block or, on flexible shops, moves a
+    critical operation to another of its machines, whichever promises the shorter makespan.
+    """
     if not flat.ops:
         return plan
     rng = random.Random(seed)
@@ -238,7 +315,9 @@ def improve(
     g.evaluate()
     best_cmax = g.cmax
     best_seq = [list(s) for s in g.seq]
-    floor = lower_bound(flat, plan)
+    floor = lower_bound(flat)
+    flexible = any(len(op.alts) > 1 for op in flat.ops)
+    # Swaps are tabu as (u, v) pairs; a move back to a machine as (u, -1 - machine).
     tabu: dict[tuple[int, int], int] = {}
     tenure = 8 + len(flat.jobs) // 4
     it = 0
@@ -253,8 +332,9 @@ def improve(
         ):
             break
         moves = g.moves()
-        if not moves:
-            break  # one block: the makespan equals a machine's load, nothing to gain.
+        shifts = g.reassignments() if flexible else []
+        if not moves and not shifts:
+            break  # one block on a single machine choice: nothing to gain.
         chosen: tuple[int, int] | None = None
         chosen_value = 1 << 62
         for u, v in moves:
@@ -262,11 +342,24 @@ def improve(
             allowed = tabu.get((u, v), 0) < it or value < best_cmax
             if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
                 chosen, chosen_value = (u, v), value
+        for u, m, value in shifts:
+            allowed = tabu.get((u, -1 - m), 0) < it or value < best_cmax
+            if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
+                chosen, chosen_value = (u, -1 - m), value
         if chosen is None:
-            chosen = min(moves, key=lambda mv: tabu.get(mv, 0))
+            chosen = min(
+                [*moves, *((u, -1 - m) for u, m, _ in shifts)], key=lambda mv: tabu.get(mv, 0)
+            )
         u, v = chosen
-        g.swap(u, v)
-        tabu[(v, u)] = it + tenure + rng.randint(0, tenure)
+        if v >= 0:
+            g.swap(u, v)
+            tabu[(v, u)] = it + tenure + rng.randint(0, tenure)
+        else:
+            old = g.machine[u]
+            if g.reassign(u, -1 - v):
+                tabu[(u, -1 - old)] = it + tenure + rng.randint(0, tenure)
+            else:
+                tabu[(u, v)] = it + tenure
         since_best += 1
         if g.cmax < best_cmax:
             best_cmax = g.cmax

@@ -14,7 +14,7 @@ from scheduler.diagnose import explain_infeasible, static_conflicts
 from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
 from scheduler.kpis import kpis
-from scheduler.localsearch import improve
+from scheduler.localsearch import improve, lower_bound
 from scheduler.models import Problem, ScheduledOperation, Solution, SolveOptions, Status
 from scheduler.plan import Plan, criteria, objective_vector, violations
 
@@ -310,27 +310,10 @@ def _solve_stages(
 
 
 def _trivial_bound(flat: Flat) -> int | None:
-    """Return a makespan no plan of a plain (flexible) job shop can beat.
-
-    The largest of: the longest job at its fastest machines, the work no other machine can
-    take from a machine, and the whole work at its fastest spread evenly over the machines.
-    """
+    """Return a makespan no plan of a plain (flexible) job shop can beat, if it is one."""
     if not flat.is_plain or not flat.ops:
         return None
-    load = [0] * len(flat.machines)
-    longest = 0
-    work = 0
-    for keys in flat.jobs:
-        total = 0
-        for k in keys:
-            alts = flat.ops[k].alts
-            fastest = min(a.duration for a in alts)
-            if len(alts) == 1:
-                load[alts[0].machine] += fastest
-            total += fastest
-        longest = max(longest, total)
-        work += total
-    return max([longest, -(-work // len(flat.machines)), *load])
+    return lower_bound(flat)
 
 
 def _finish(

@@ -3,11 +3,11 @@ from __future__ import annotations
 import time
 
 from scheduler.dispatch import dispatch
-from scheduler.flat import flatten
-from scheduler.localsearch import improve
-from scheduler.plan import criteria, violations
+from scheduler.flat import Flat, flatten
+from scheduler.localsearch import _Graph, improve
+from scheduler.plan import Plan, criteria, violations
 from scheduler.readers import read_jsp
-from tests.scheduler.conftest import FT06
+from tests.scheduler.conftest import FT06, op, order, problem
 
 
 def test_tabu_search_improves_and_stays_feasible() -> None:
@@ -27,3 +27,68 @@ def test_tabu_search_keeps_routings_that_revisit_a_machine_at_once() -> None:
     better = improve(flat, start, deadline=time.monotonic() + 0.5)
     assert violations(flat, better) == []
     assert criteria(flat, better)["makespan"] <= criteria(flat, start)["makespan"]
+
+
+def _all_on_first_machine(flat: Flat) -> Plan:
+    """Run every operation on its first machine, one after another."""
+    n = len(flat.ops)
+    plan = Plan([0] * n, [0] * n, [0] * n, [0] * n)
+    t = 0
+    for keys in flat.jobs:
+        for k in keys:
+            alt = flat.ops[k].alts[0]
+            plan.start[k], plan.end[k], plan.machine[k] = t, t + alt.duration, alt.machine
+            t += alt.duration
+    return plan
+
+
+def _flexible() -> Flat:
+    return flatten(
+        problem(
+            [
+                order("a", op({"m0": 2, "m1": 3}), op({"m1": 2, "m2": 2})),
+                order("b", op({"m0": 2, "m2": 1}), op("m1", 3)),
+                order("c", op({"m0": 1, "m1": 1, "m2": 4}), op({"m0": 2, "m2": 2})),
+                order("d", op("m0", 2), op({"m1": 1, "m2": 3})),
+            ],
+            ["m0", "m1", "m2"],
+        )
+    )
+
+
+def test_reassignment_moves_only_to_eligible_machines_and_keeps_the_plan_feasible() -> None:
+    flat = _flexible()
+    g = _Graph(flat, _all_on_first_machine(flat))
+    g.evaluate()
+    moves = g.reassignments()
+    assert moves
+    for u, m, _ in moves:
+        before = g.machine[u]
+        eligible = {a.machine for a in flat.ops[u].alts}
+        assert m in eligible and m != before
+        assert g.reassign(u, m)
+        assert g.machine[u] == m and g.d[u] == flat.ops[u].alt_on(m).duration  # type: ignore[union-attr]
+        plan = Plan(list(g.r), [g.r[k] + g.d[k] for k in range(g.n)], list(g.machine), [0] * g.n)
+        assert violations(flat, plan) == []
+        assert all(plan.machine[k] in {a.machine for a in flat.ops[k].alts} for k in range(g.n))
+        assert max(plan.end) == g.cmax
+
+
+def test_tabu_search_moves_work_off_an_overloaded_machine() -> None:
+    # Four interchangeable operations all start on m0 (makespan 8, its load); the optimum
+    # spreads them over both machines. Swaps alone cannot shorten such a plan.
+    either = {"m0": 2, "m1": 2}
+    flat = flatten(problem([order(o, op(either)) for o in "abcd"], ["m0", "m1"]))
+    start = _all_on_first_machine(flat)
+    better = improve(flat, start, deadline=time.monotonic() + 5)
+    assert violations(flat, better) == []
+    assert criteria(flat, start)["makespan"] == 8
+    assert criteria(flat, better)["makespan"] == 4
+
+
+def test_tabu_search_with_reassignments_stays_feasible_on_a_flexible_shop() -> None:
+    flat = _flexible()
+    start = _all_on_first_machine(flat)
+    better = improve(flat, start, deadline=time.monotonic() + 0.5)
+    assert violations(flat, better) == []
+    assert criteria(flat, better)["makespan"] < criteria(flat, start)["makespan"]
