@@ -142,16 +142,14 @@ class _Graph:
         # Consecutive operations of one job on one machine cannot change places.
         return [(u, v) for u, v in _moves(self.critical_blocks()) if self.js[u] != v]
 
-    def reassignments(self) -> list[tuple[int, int, int]]:
+    def reassignments(self) -> list[tuple[int, int, int, int]]:
         """Return moves of critical operations to another of their machines, with estimates.
 
-        Each move is (operation, machine, estimated makespan). The operation goes after every
-        operation of the new machine that starts before its job predecessor ends and before
-        the rest, which keeps the graph acyclic when durations are positive: every arc leads
-        to a later start.
+        Each move is (operation, machine, position, estimated makespan), at the position of
+        the new machine's sequence that promises the shortest makespan among the safe ones.
         """
         r, q, d, jp, js = self.r, self.q, self.d, self.jp, self.js
-        out: list[tuple[int, int, int]] = []
+        out: list[tuple[int, int, int, int]] = []
         for block in self.critical_blocks():
             for u in block:
                 if len(self.on[u]) < 2:
@@ -161,31 +159,41 @@ class _Graph:
                 for m, du in self.on[u].items():
                     if m == self.machine[u]:
                         continue
-                    i = self.insertion(u, m, ready)
                     s = self.seq[m]
-                    y = s[i - 1] if i > 0 else -1
-                    x = s[i] if i < len(s) else -1
-                    head = max(ready, r[y] + d[y] if y >= 0 else 0)
-                    tail = max(after, q[x] if x >= 0 else 0)
-                    out.append((u, m, head + du + tail))
+                    lo, hi = self.window(u, m)
+                    best = (1 << 62, lo)
+                    for i in range(lo, hi + 1):
+                        y = s[i - 1] if i > 0 else -1
+                        x = s[i] if i < len(s) else -1
+                        head = max(ready, r[y] + d[y] if y >= 0 else 0)
+                        tail = max(after, q[x] if x >= 0 else 0)
+                        best = min(best, (head + du + tail, i))
+                    out.append((u, m, best[1], best[0]))
         return out
 
-    def insertion(self, u: int, m: int, ready: int) -> int:
-        """Return where u goes in machine m's sequence: after what starts before `ready`."""
-        r = self.r
-        i = 0
-        for k in self.seq[m]:
-            if r[k] >= ready:
-                break
-            i += 1
-        return i
+    def window(self, u: int, m: int) -> tuple[int, int]:
+        """Return the first and last positions on machine m where u keeps the graph acyclic.
 
-    def reassign(self, u: int, m: int) -> bool:
-        """Move u to machine m at its insertion position; undo and say so if that fails."""
-        ready = self.r[self.jp[u]] + self.d[self.jp[u]] if self.jp[u] >= 0 else 0
+        With positive durations every arc leads to a later head. What ends by the time u's job
+        predecessor ends cannot follow u (it could reach that predecessor), and what starts
+        once u's job successor may start cannot precede it (u's successor could reach it).
+        """
+        r, d, jp, js = self.r, self.d, self.jp, self.js
+        s = self.seq[m]
+        ready = r[jp[u]] + d[jp[u]] if jp[u] >= 0 else 0
+        later = r[js[u]] if js[u] >= 0 else 1 << 62
+        lo = 0
+        while lo < len(s) and r[s[lo]] + d[s[lo]] <= ready:
+            lo += 1
+        hi = lo
+        while hi < len(s) and r[s[hi]] < later:
+            hi += 1
+        return lo, hi
+
+    def reassign(self, u: int, m: int, i: int) -> bool:
+        """Move u to position i of machine m; undo and say so if that makes a cycle."""
         old_m, old_i = self.machine[u], self.pos[u]
         self.seq[old_m].pop(old_i)
-        i = self.insertion(u, m, ready)
         self.seq[m].insert(i, u)
         self.machine[u], self.d[u] = m, self.on[u][m]
         try:
@@ -342,21 +350,20 @@ def improve(
             allowed = tabu.get((u, v), 0) < it or value < best_cmax
             if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
                 chosen, chosen_value = (u, v), value
-        for u, m, value in shifts:
+        where = {(u, -1 - m): i for u, m, i, _ in shifts}
+        for u, m, _, value in shifts:
             allowed = tabu.get((u, -1 - m), 0) < it or value < best_cmax
             if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
                 chosen, chosen_value = (u, -1 - m), value
         if chosen is None:
-            chosen = min(
-                [*moves, *((u, -1 - m) for u, m, _ in shifts)], key=lambda mv: tabu.get(mv, 0)
-            )
+            chosen = min([*moves, *where], key=lambda mv: tabu.get(mv, 0))
         u, v = chosen
         if v >= 0:
             g.swap(u, v)
             tabu[(v, u)] = it + tenure + rng.randint(0, tenure)
         else:
             old = g.machine[u]
-            if g.reassign(u, -1 - v):
+            if g.reassign(u, -1 - v, where[(u, v)]):
                 tabu[(u, -1 - old)] = it + tenure + rng.randint(0, tenure)
             else:
                 tabu[(u, v)] = it + tenure

@@ -58,19 +58,21 @@ def _flexible() -> Flat:
 
 def test_reassignment_moves_only_to_eligible_machines_and_keeps_the_plan_feasible() -> None:
     flat = _flexible()
-    g = _Graph(flat, _all_on_first_machine(flat))
-    g.evaluate()
-    moves = g.reassignments()
+    start = _all_on_first_machine(flat)
+    first = _Graph(flat, start)
+    first.evaluate()
+    moves = first.reassignments()
     assert moves
-    for u, m, _ in moves:
-        before = g.machine[u]
+    for u, m, i, _ in moves:
+        # Each move on a fresh copy of the same plan.
+        g = _Graph(flat, start)
+        g.evaluate()
         eligible = {a.machine for a in flat.ops[u].alts}
-        assert m in eligible and m != before
-        assert g.reassign(u, m)
-        assert g.machine[u] == m and g.d[u] == flat.ops[u].alt_on(m).duration  # type: ignore[union-attr]
+        assert m in eligible and m != g.machine[u]
+        assert g.reassign(u, m, i)
+        assert g.machine[u] == m and g.seq[m][i] == u
         plan = Plan(list(g.r), [g.r[k] + g.d[k] for k in range(g.n)], list(g.machine), [0] * g.n)
         assert violations(flat, plan) == []
-        assert all(plan.machine[k] in {a.machine for a in flat.ops[k].alts} for k in range(g.n))
         assert max(plan.end) == g.cmax
 
 
