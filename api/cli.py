@@ -20,6 +20,7 @@ from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
+from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
@@ -184,6 +185,7 @@ def _demo(args: argparse.Namespace) -> int:
     for batch in plant.batches(1000):
         events += services.ingest.ingest(batch).created
     counts = services.store.counts()
+    schemes = seed_demo_lot_schemes(services.store)
     accounts = seed_demo_accounts(services.auth)
     services.close()
     settings = _settings(args)
@@ -193,6 +195,10 @@ def _demo(args: argparse.Namespace) -> int:
     for account in accounts:
         scope = account.company or account.site or ""
         print(f"  {account.username} / {account.password}: {account.role.value} {scope}".rstrip())
+    print(f"lot code schemes: {', '.join(schemes)}")
+    print("try (logged in as ana):")
+    for example in demo_examples(settings.host, settings.port):
+        print(f"  {example}")
     print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
     return _serve(args)
 

@@ -11,6 +11,11 @@ stays as it is): bar deliveries from a few dozen to a few thousand units, heats 
 once, granule left-overs mixed into the next campaign's blend, and extra levels (a heat treatment,
 a split before serialization) in some campaigns, so supplier lots feed from tens to thousands of
 items and genealogies run 6 to 12 items deep. Marks then have five letters.
+
+Before the first campaign the plant registers its parts (finished and bought-in, with GTIN-14s of
+a made-up company prefix) and defines its carts; kits carry UDI dates (made on, expiry). These
+opening events have ids of their own (`PD-`, `CD-`) and draw nothing from the random generator,
+so the campaigns' events and ids are the same as without them.
 """
 
 from __future__ import annotations
@@ -21,10 +26,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ingest.gs1 import with_check_digit
+
 START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 SUPPLIERS = {"bar": "ACME-STEEL", "rod": "TITAN-METALS", "granule": "POLYMED", "tray": "PACKCO"}
 HOSPITALS = tuple(f"HOSP-{name}" for name in ("NORTH", "SOUTH", "EAST", "WEST", "CITY", "UNI"))
 LATHES = ("LATHE-1", "LATHE-2", "LATHE-3")
+CART_ROWS, CARTS_PER_ROW = 40, 3  # carts CART-1-1 .. CART-40-3, a group per row
+KIT_SHELF_LIFE = timedelta(days=5 * 365)  # sterile kits: expiry five years after assembly
+# Made-up GS1 company prefix; item references in the order below, check digits computed.
+GTIN_PREFIX = "0761234"
+# (part, description, supplier of a part bought in)
+PARTS = (
+    ("SCREW-KIT", "Bone screw kit, sterile", None),
+    ("SCREW", "Cortical bone screw, passivated", None),
+    ("HANDLE", "PEEK screwdriver handle", None),
+    ("PLATE", "Titanium bone plate", None),
+    ("BAR-316L", "Stainless steel bar 316L", SUPPLIERS["bar"]),
+    ("ROD-TI6AL4V", "Titanium rod Ti-6Al-4V", SUPPLIERS["rod"]),
+    ("PEEK-GRANULE", "PEEK granule, implant grade", SUPPLIERS["granule"]),
+    ("TRAY", "Sterile barrier tray", SUPPLIERS["tray"]),
+)
+GTINS = {
+    part: with_check_digit(f"0{GTIN_PREFIX}{n + 1:05d}") for n, (part, _, _) in enumerate(PARTS)
+}
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY"  # no look-alikes: the marks are struck by hand
 # The kits' secondary marks: four letters of ALPHABET in sequence (register before ingesting).
 KIT_MARKS = {
@@ -66,6 +91,7 @@ class DemoPlant:
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Yield the plant's events in the order they happened."""
+        yield from self._opening()
         campaign = 0
         while self.items < self.size:
             campaign += 1
@@ -97,6 +123,34 @@ class DemoPlant:
             "site": "PLANT-1",
             **fields,
         }
+
+    def _opening(self) -> Iterator[dict[str, Any]]:
+        """Register the parts and define the carts, the day before the first campaign."""
+        at = (START - timedelta(days=1)).isoformat()
+        base = {"occurred_at": at, "actor": "admin", "site": "PLANT-1"}
+        for n, (part, description, supplier) in enumerate(PARTS):
+            event = {
+                "event_id": f"PD-{self.seed}-{n + 1:03d}",
+                "type": "part_define",
+                **base,
+                "part": part,
+                "gtin": GTINS[part],
+                "description": description,
+            }
+            if supplier is not None:
+                event["supplier"] = supplier
+            yield event
+        for row in range(1, CART_ROWS + 1):
+            for seq in range(1, CARTS_PER_ROW + 1):
+                yield {
+                    "event_id": f"CD-{self.seed}-{row:02d}-{seq}",
+                    "type": "cart_define",
+                    **base,
+                    "cart": f"CART-{row}-{seq}",
+                    "group": str(row),
+                    "seq": seq,
+                    "compartments": ["A", "B"],
+                }
 
     def _lot(self, lot: str, part: str, qty: int) -> _Lot:
         self.items += 1
@@ -196,7 +250,7 @@ class DemoPlant:
         )
         turned: list[_Lot] = []
         for i, w in enumerate(work):
-            cart = f"CART-{(c * 7 + i) % 40 + 1}-{i % 3 + 1}"
+            cart = f"CART-{(c * 7 + i) % CART_ROWS + 1}-{i % CARTS_PER_ROW + 1}"
             yield self._event("cart_load", cart=cart, lot=w.lot, compartment="A")
             blank = self._lot(f"{w.lot}-C", "BLANK-316L", w.qty)
             yield self._process(
@@ -303,11 +357,18 @@ class DemoPlant:
             self.items += 1
             inputs = [{"serial": s} for s in screws[4 * k : 4 * k + 4]]
             inputs += [{"lot": lot.lot, "qty": "1"} for lot in (plates, handles, tray)]
+            made = self._clock.date()
+            output = {
+                "serial": kit,
+                "part": "SCREW-KIT",
+                "manufactured": made.isoformat(),
+                "expiry": (made + KIT_SHELF_LIFE).isoformat(),
+            }
             yield self._process(
                 f"S{tag}-KIT{k:04d}",
                 "assemble",
                 inputs,
-                [{"serial": kit, "part": "SCREW-KIT"}],
+                [output],
                 equipment=f"BENCH-{k % 4 + 1}",
             )
             yield self._event("mark", target={"serial": kit}, code=self._mark())
