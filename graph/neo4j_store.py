@@ -98,7 +98,6 @@ SETTLED: Final = "CYPHER replan=skip "
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
 # validation reads and the final write then see one consistent state.
 LOCK: Final = "MATCH (c:Counter {name: 'ingest'}) SET c.writes = c.writes + 1 RETURN c.seq"
-ADVANCE_SEQ: Final = "MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + $n RETURN c.seq"
 
 EVENT_FIELDS: Final = """
 RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
@@ -120,7 +119,11 @@ OPTIONAL MATCH (v:Event {voids: e.event_id})
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
-CREATE_EVENTS: Final = "UNWIND $rows AS r CREATE (e:Event) SET e = r"
+# Appending to the log and advancing the counter are one round trip.
+CREATE_EVENTS: Final = """
+MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + size($rows)
+WITH c UNWIND $rows AS r CREATE (e:Event) SET e = r
+"""
 ITEMS: Final = """
 UNWIND $gids AS g
 MATCH (n:Node {gid: g})
@@ -370,11 +373,17 @@ RETURN g, startNode(e) = i, type(e), e.until, e.compartment, properties(o)
 # type come from our own tables (LABELS, RELATIONSHIP_TYPES) as dynamic labels and types, so a
 # batch costs two round trips and two plans instead of one per label and type it touches.
 CREATE_NODES: Final = "UNWIND $rows AS r CREATE (n:Node:$(r[0])) SET n = r[1]"
+# Each distinct endpoint is sought once per batch, not once per edge end (a unique-index seek
+# that takes a lock): rows name their endpoints by position in $gids. Wrapping each node in a
+# list keeps the positions of missing ones, which collect would otherwise drop.
 # Rows are lists (see _edge_row): no key is sent per row, and creating the relationship with its
 # properties, instead of SET e = map afterwards, spares the plan an Eager step. A null in the map
 # leaves that property out.
 CREATE_EDGES: Final = (
-    "UNWIND $rows AS r MATCH (s:Node {gid: r[0]}) MATCH (d:Node {gid: r[1]}) "
+    "UNWIND range(0, size($gids) - 1) AS i OPTIONAL MATCH (n:Node {gid: $gids[i]}) "
+    "WITH i, n ORDER BY i WITH collect([n]) AS nodes "
+    "UNWIND $rows AS r WITH nodes[r[0]][0] AS s, nodes[r[1]][0] AS d, r "
+    "WHERE s IS NOT NULL AND d IS NOT NULL "
     "CREATE (s)-[:$(r[2]) {at: r[3], event: r[4], qty: r[5], share: r[6], part: r[7], "
     "until: r[8], compartment: r[9]}]->(d)"
 )
@@ -458,12 +467,12 @@ def _node_row(node: NodeRow) -> dict[str, Any]:
     return row
 
 
-def _edge_row(edge: EdgeRow) -> list[Any]:
-    """An edge as the list CREATE_EDGES reads: src, dst, type, then its properties."""
+def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
+    """An edge as the list CREATE_EDGES reads: src, dst (places in $gids), type, properties."""
     qty = edge.qty
     return [
-        edge.src,
-        edge.dst,
+        position.setdefault(edge.src, len(position)),
+        position.setdefault(edge.dst, len(position)),
         RELATIONSHIP_TYPES[edge.type],
         edge.at,
         edge.event,
@@ -544,12 +553,13 @@ class Neo4jTx:
                 for offset, e in enumerate(changes.events)
             ]
             self._run(CREATE_EVENTS, rows=rows).consume()
-            self._run(ADVANCE_SEQ, n=len(rows)).consume()
         if changes.nodes:
             nodes = [[LABELS[n.kind], _node_row(n)] for n in changes.nodes]
             self._run(CREATE_NODES, rows=nodes).consume()
         if changes.edges:
-            self._run(CREATE_EDGES, rows=[_edge_row(e) for e in changes.edges]).consume()
+            position: dict[str, int] = {}
+            edges = [_edge_row(e, position) for e in changes.edges]
+            self._run(CREATE_EDGES, gids=list(position), rows=edges).consume()
         if changes.cart_closes:
             closes = [
                 {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
