@@ -13,23 +13,17 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from api.auth.models import (
-    ApiKeyInfo,
     ApiKeyRecord,
     Company,
     Partner,
     PartnerAnswer,
-    Role,
     TokenRecord,
-    UserInfo,
     UserRecord,
 )
-from graph.errors import BadRequest, Conflict
+from api.auth.rows import check_id, company_of, key_of, partner_of, user_of
+from graph.errors import Conflict
 
 T = TypeVar("T")
-
-# Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
-# are capped well below that; both account stores apply the same cap and give the same answers.
-MAX_ID_BYTES: Final = 4096
 
 PRAGMAS: Final = (
     "PRAGMA journal_mode = WAL",
@@ -202,42 +196,6 @@ SELECT partner, request, answer, fetched_at FROM partner_answers WHERE partner =
 DELETE_ANSWER: Final = "DELETE FROM partner_answers WHERE partner = ? AND request = ?"
 
 
-def _check_id(field: str, value: str) -> None:
-    if len(value.encode()) > MAX_ID_BYTES:
-        raise BadRequest(f"{field} is longer than {MAX_ID_BYTES} bytes")
-
-
-def _user(row: tuple[Any, ...]) -> UserRecord:
-    username, role, company, site, disabled, created_at, password_hash = row
-    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at)
-    return UserRecord(info, password_hash)
-
-
-def _key(row: tuple[Any, ...]) -> ApiKeyRecord:
-    key_id, username, label, created_at, revoked_at, secret_hash = row
-    return ApiKeyRecord(ApiKeyInfo(key_id, username, label, created_at, revoked_at), secret_hash)
-
-
-def _company(row: tuple[Any, ...]) -> Company:
-    company, name, kind, share_lot_ids, created_at, statuses, upstream, steps, reshare = row
-    return Company(
-        company,
-        name,
-        kind,
-        bool(share_lot_ids),
-        created_at,
-        bool(statuses),
-        bool(upstream),
-        bool(steps),
-        bool(reshare),
-    )
-
-
-def _partner(row: tuple[Any, ...]) -> Partner:
-    company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
-    return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
-
-
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
     present = {row[0] for row in conn.execute(COMPANY_COLUMNS)}
     for column, statement in ADD_COMPANY_COLUMN.items():
@@ -287,7 +245,7 @@ class EmbeddedAccountStore:
     def add_user(self, user: UserRecord) -> None:
         """Insert a user; raise Conflict if the username is taken."""
         info = user.info
-        _check_id("username", info.username)
+        check_id("username", info.username)
         params = (
             info.username,
             info.role.value,
@@ -303,11 +261,11 @@ class EmbeddedAccountStore:
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""
         row = self._conn().execute(SELECT_USER, (username,)).fetchone()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def users(self) -> list[UserRecord]:
         """Return every user, ordered by username."""
-        return [_user(row) for row in self._conn().execute(SELECT_USERS)]
+        return [user_of(row) for row in self._conn().execute(SELECT_USERS)]
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """Set the flag; return False if there is no such user."""
@@ -316,8 +274,8 @@ class EmbeddedAccountStore:
     def add_key(self, key: ApiKeyRecord) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
-        _check_id("key_id", info.key_id)
-        _check_id("username", info.username)
+        check_id("key_id", info.key_id)
+        check_id("username", info.username)
         params = (
             info.key_id,
             info.username,
@@ -332,7 +290,7 @@ class EmbeddedAccountStore:
     def key(self, key_id: str) -> ApiKeyRecord | None:
         """Return the key, revoked or not, or None."""
         row = self._conn().execute(SELECT_KEY, (key_id,)).fetchone()
-        return None if row is None else _key(row)
+        return None if row is None else key_of(row)
 
     def keys(self, username: str | None) -> list[ApiKeyRecord]:
         """Return keys (of one user, or all), ordered by creation time then id."""
@@ -342,7 +300,7 @@ class EmbeddedAccountStore:
             if username is None
             else conn.execute(SELECT_USER_KEYS, (username,))
         )
-        return [_key(row) for row in rows]
+        return [key_of(row) for row in rows]
 
     def revoke_key(self, key_id: str, at: str) -> bool:
         """Mark a live key revoked; return False if there is no such live key."""
@@ -350,8 +308,8 @@ class EmbeddedAccountStore:
 
     def add_token(self, token: TokenRecord) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
-        _check_id("token_hash", token.token_hash)
-        _check_id("username", token.username)
+        check_id("token_hash", token.token_hash)
+        check_id("username", token.username)
         params = (token.token_hash, token.username, token.expires_at)
         if not self._changed(INSERT_TOKEN, params):
             raise Conflict("access token is already stored")
@@ -367,7 +325,7 @@ class EmbeddedAccountStore:
 
     def put_company(self, company: Company) -> None:
         """Insert or replace a company's profile."""
-        _check_id("company", company.company)
+        check_id("company", company.company)
         params = (
             company.company,
             company.name,
@@ -384,15 +342,15 @@ class EmbeddedAccountStore:
     def company(self, company: str) -> Company | None:
         """Return the company's profile, or None."""
         row = self._conn().execute(SELECT_COMPANY, (company,)).fetchone()
-        return None if row is None else _company(row)
+        return None if row is None else company_of(row)
 
     def companies(self) -> list[Company]:
         """Return every company, ordered by id."""
-        return [_company(row) for row in self._conn().execute(SELECT_COMPANIES)]
+        return [company_of(row) for row in self._conn().execute(SELECT_COMPANIES)]
 
     def put_partner(self, partner: Partner) -> None:
         """Insert or replace a partner instance."""
-        _check_id("company", partner.company)
+        check_id("company", partner.company)
         params = (
             partner.company,
             partner.base_url,
@@ -406,11 +364,11 @@ class EmbeddedAccountStore:
     def partner(self, company: str) -> Partner | None:
         """Return the partner, or None."""
         row = self._conn().execute(SELECT_PARTNER, (company,)).fetchone()
-        return None if row is None else _partner(row)
+        return None if row is None else partner_of(row)
 
     def partners(self) -> list[Partner]:
         """Return every partner, ordered by company id."""
-        return [_partner(row) for row in self._conn().execute(SELECT_PARTNERS)]
+        return [partner_of(row) for row in self._conn().execute(SELECT_PARTNERS)]
 
     def remove_partner(self, company: str) -> bool:
         """Delete a partner and its cached answers; return False if there was none."""
@@ -423,7 +381,7 @@ class EmbeddedAccountStore:
 
     def put_partner_answer(self, answer: PartnerAnswer) -> None:
         """Insert or replace the cached answer to one request of one partner."""
-        _check_id("request", answer.request)
+        check_id("request", answer.request)
         params = (answer.partner, answer.request, answer.answer, answer.fetched_at)
         self._changed(UPSERT_ANSWER, params)
 

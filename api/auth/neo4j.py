@@ -13,23 +13,17 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
 
 from api.auth.models import (
-    ApiKeyInfo,
     ApiKeyRecord,
     Company,
     Partner,
     PartnerAnswer,
-    Role,
     TokenRecord,
-    UserInfo,
     UserRecord,
 )
-from graph.errors import BadRequest, Conflict, StoreUnavailable
+from api.auth.rows import check_id, company_of, key_of, partner_of, user_of
+from graph.errors import Conflict, StoreUnavailable
 
 T = TypeVar("T")
-
-# Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
-# are capped well below that; both account stores apply the same cap and give the same answers.
-MAX_ID_BYTES: Final = 4096
 
 SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE CONSTRAINT account_user IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
@@ -122,42 +116,6 @@ WIPE: Final = (
 )
 
 
-def _check_id(field: str, value: str) -> None:
-    if len(value.encode()) > MAX_ID_BYTES:
-        raise BadRequest(f"{field} is longer than {MAX_ID_BYTES} bytes")
-
-
-def _user(row: list[Any]) -> UserRecord:
-    username, role, company, site, disabled, created_at, password_hash = row
-    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at)
-    return UserRecord(info, password_hash)
-
-
-def _key(row: list[Any]) -> ApiKeyRecord:
-    key_id, username, label, created_at, revoked_at, secret_hash = row
-    return ApiKeyRecord(ApiKeyInfo(key_id, username, label, created_at, revoked_at), secret_hash)
-
-
-def _company(row: list[Any]) -> Company:
-    company, name, kind, share_lot_ids, created_at, statuses, upstream, steps, reshare = row
-    return Company(
-        company,
-        name,
-        kind,
-        bool(share_lot_ids),
-        created_at,
-        bool(statuses),
-        bool(upstream),
-        bool(steps),
-        bool(reshare),
-    )
-
-
-def _partner(row: list[Any]) -> Partner:
-    company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
-    return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
-
-
 class Neo4jAccountStore:
     """Accounts on the Neo4j server that holds the graph."""
 
@@ -219,7 +177,7 @@ class Neo4jAccountStore:
     def add_user(self, user: UserRecord) -> None:
         """Insert a user; raise Conflict if the username is taken."""
         info = user.info
-        _check_id("username", info.username)
+        check_id("username", info.username)
         props = {
             "username": info.username,
             "role": info.role.value,
@@ -234,11 +192,11 @@ class Neo4jAccountStore:
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""
         rows = self._rows(USER, username=username)
-        return _user(rows[0]) if rows else None
+        return user_of(rows[0]) if rows else None
 
     def users(self) -> list[UserRecord]:
         """Return every user, ordered by username."""
-        return [_user(row) for row in self._rows(USERS)]
+        return [user_of(row) for row in self._rows(USERS)]
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """Set the flag; return False if there is no such user."""
@@ -247,8 +205,8 @@ class Neo4jAccountStore:
     def add_key(self, key: ApiKeyRecord) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
-        _check_id("key_id", info.key_id)
-        _check_id("username", info.username)
+        check_id("key_id", info.key_id)
+        check_id("username", info.username)
         props = {
             "key_id": info.key_id,
             "username": info.username,
@@ -262,12 +220,12 @@ class Neo4jAccountStore:
     def key(self, key_id: str) -> ApiKeyRecord | None:
         """Return the key, revoked or not, or None."""
         rows = self._rows(KEY, key_id=key_id)
-        return _key(rows[0]) if rows else None
+        return key_of(rows[0]) if rows else None
 
     def keys(self, username: str | None) -> list[ApiKeyRecord]:
         """Return keys (of one user, or all), ordered by creation time then id."""
         rows = self._rows(KEYS) if username is None else self._rows(USER_KEYS, username=username)
-        return [_key(row) for row in rows]
+        return [key_of(row) for row in rows]
 
     def revoke_key(self, key_id: str, at: str) -> bool:
         """Mark a live key revoked; return False if there is no such live key."""
@@ -280,8 +238,8 @@ class Neo4jAccountStore:
 
     def add_token(self, token: TokenRecord) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
-        _check_id("token_hash", token.token_hash)
-        _check_id("username", token.username)
+        check_id("token_hash", token.token_hash)
+        check_id("username", token.username)
         props = {
             "token_hash": token.token_hash,
             "username": token.username,
@@ -300,7 +258,7 @@ class Neo4jAccountStore:
 
     def put_company(self, company: Company) -> None:
         """Insert or replace a company's profile."""
-        _check_id("company", company.company)
+        check_id("company", company.company)
         props = {
             "company": company.company,
             "name": company.name,
@@ -321,15 +279,15 @@ class Neo4jAccountStore:
     def company(self, company: str) -> Company | None:
         """Return the company's profile, or None."""
         rows = self._rows(COMPANY, company=company)
-        return _company(rows[0]) if rows else None
+        return company_of(rows[0]) if rows else None
 
     def companies(self) -> list[Company]:
         """Return every company, ordered by id."""
-        return [_company(row) for row in self._rows(COMPANIES)]
+        return [company_of(row) for row in self._rows(COMPANIES)]
 
     def put_partner(self, partner: Partner) -> None:
         """Insert or replace a partner instance."""
-        _check_id("company", partner.company)
+        check_id("company", partner.company)
         props = {
             "company": partner.company,
             "base_url": partner.base_url,
@@ -343,11 +301,11 @@ class Neo4jAccountStore:
     def partner(self, company: str) -> Partner | None:
         """Return the partner, or None."""
         rows = self._rows(PARTNER, company=company)
-        return _partner(rows[0]) if rows else None
+        return partner_of(rows[0]) if rows else None
 
     def partners(self) -> list[Partner]:
         """Return every partner, ordered by company id."""
-        return [_partner(row) for row in self._rows(PARTNERS)]
+        return [partner_of(row) for row in self._rows(PARTNERS)]
 
     def remove_partner(self, company: str) -> bool:
         """Delete a partner and its cached answers; return False if there was none."""
@@ -355,7 +313,7 @@ class Neo4jAccountStore:
 
     def put_partner_answer(self, answer: PartnerAnswer) -> None:
         """Insert or replace the cached answer to one request of one partner."""
-        _check_id("request", answer.request)
+        check_id("request", answer.request)
         props = {
             "partner": answer.partner,
             "request": answer.request,

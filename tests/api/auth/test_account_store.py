@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import embedded
+from api.auth import rows
 from api.auth.connect import open_account_store
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import (
@@ -347,7 +347,7 @@ def test_ten_kilobyte_text_is_stored_as_plain_data(accounts: AccountStore) -> No
 
 
 # The limit counts UTF-8 bytes, not characters: 1365 three-byte characters fit, as do 4096 ASCII.
-AT_THE_LIMIT = ["k" * embedded.MAX_ID_BYTES, "漢" * (embedded.MAX_ID_BYTES // 3)]
+AT_THE_LIMIT = ["k" * rows.MAX_ID_BYTES, "漢" * (rows.MAX_ID_BYTES // 3)]
 
 
 @pytest.mark.parametrize("text", AT_THE_LIMIT, ids=["ascii", "three-byte"])
@@ -363,7 +363,7 @@ def test_ids_up_to_the_limit_are_stored(accounts: AccountStore, text: str) -> No
 
 
 def test_over_long_ids_are_refused_and_nothing_is_written(accounts: AccountStore) -> None:
-    too_long = "k" * (embedded.MAX_ID_BYTES + 1)
+    too_long = "k" * (rows.MAX_ID_BYTES + 1)
     with pytest.raises(BadRequest):
         accounts.add_user(user(too_long))
     with pytest.raises(BadRequest):
@@ -388,12 +388,6 @@ def test_over_long_ids_are_simply_not_found(accounts: AccountStore) -> None:
     assert accounts.revoke_key(LONG, T1) is False
     assert accounts.token(LONG) is None
     assert accounts.company(LONG) is None
-
-
-def test_both_stores_apply_the_same_id_limit() -> None:
-    from api.auth import neo4j
-
-    assert neo4j.MAX_ID_BYTES == embedded.MAX_ID_BYTES
 
 
 def test_awkward_ids_do_not_match_each_other(accounts: AccountStore) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import embedded
+from api.auth import rows
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Company, Partner, PartnerAnswer
 from api.auth.store import AccountStore
@@ -118,7 +118,7 @@ def test_awkward_partner_text_is_plain_data(accounts: AccountStore, text: str) -
 
 
 def test_over_long_partner_ids_are_refused(accounts: AccountStore) -> None:
-    too_long = "k" * (embedded.MAX_ID_BYTES + 1)
+    too_long = "k" * (rows.MAX_ID_BYTES + 1)
     with pytest.raises(BadRequest):
         accounts.put_partner(partner(too_long))
     with pytest.raises(BadRequest):

@@ -1,0 +1,54 @@
+"""Account records as both account stores read them back: one row shape, one decoding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from api.auth.models import ApiKeyInfo, ApiKeyRecord, Company, Partner, Role, UserInfo, UserRecord
+from graph.errors import BadRequest
+
+# Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
+# are capped well below that; both account stores apply the same cap and give the same answers.
+MAX_ID_BYTES: Final = 4096
+
+
+def check_id(field: str, value: str) -> None:
+    """Refuse an id too long to be a key."""
+    if len(value.encode()) > MAX_ID_BYTES:
+        raise BadRequest(f"{field} is longer than {MAX_ID_BYTES} bytes")
+
+
+def user_of(row: Sequence[Any]) -> UserRecord:
+    """Decode a user row: username, role, company, site, disabled, created_at, hash."""
+    username, role, company, site, disabled, created_at, password_hash = row
+    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at)
+    return UserRecord(info, password_hash)
+
+
+def key_of(row: Sequence[Any]) -> ApiKeyRecord:
+    """Decode an API key row: key_id, username, label, created_at, revoked_at, hash."""
+    key_id, username, label, created_at, revoked_at, secret_hash = row
+    return ApiKeyRecord(ApiKeyInfo(key_id, username, label, created_at, revoked_at), secret_hash)
+
+
+def company_of(row: Sequence[Any]) -> Company:
+    """Decode a company row in the field order of `Company`."""
+    company, name, kind, share_lot_ids, created_at, statuses, upstream, steps, reshare = row
+    return Company(
+        company,
+        name,
+        kind,
+        bool(share_lot_ids),
+        created_at,
+        bool(statuses),
+        bool(upstream),
+        bool(steps),
+        bool(reshare),
+    )
+
+
+def partner_of(row: Sequence[Any]) -> Partner:
+    """Decode a partner row in the field order of `Partner`."""
+    company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
+    return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
