@@ -7,13 +7,22 @@ import json
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from graph.clock import utc_text
 from ingest.models import Event
 
+# One encoder for every event: json.dumps would build a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
-# Stand-ins for the time fields while the body is encoded once for both forms. A sender's text
-# that is one too is caught by counting, and that event is encoded twice instead.
+# Stand-ins for the time fields while the body is encoded once for both forms, as they appear in
+# the encoded text. A sender's text that is one too is caught by counting, and that event is
+# encoded twice instead.
 _MARKS = {name: "\x00" + name for name in TIME_FIELDS}
+_ENCODED_MARKS = {name: _ENCODER.encode(mark) for name, mark in _MARKS.items()}
+# The time fields each event type has: asking for one it lacks goes through pydantic's slow
+# attribute fallback.
+_TIME_FIELDS_OF: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 def payload_and_digest(event: Event) -> tuple[str, str]:
@@ -23,14 +32,17 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     instants, so the digest reads them in UTC while the stored payload keeps the sender's offset.
     """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
-    fields = type(event).model_fields
-    # (encoded stand-in, encoded sender's value, encoded UTC value) of each time field
+    kind = type(event)
+    names = _TIME_FIELDS_OF.get(kind)
+    if names is None:
+        names = _TIME_FIELDS_OF[kind] = tuple(n for n in TIME_FIELDS if n in kind.model_fields)
+    # (encoded stand-in, encoded sender's value, encoded UTC value) of each time field; a time
+    # is ISO 8601 text, which JSON holds unescaped, so quoting it is encoding it.
     swaps: list[tuple[str, str, str]] = []
-    for name in TIME_FIELDS:
-        # A field the event type lacks would go through pydantic's slow attribute fallback.
-        moment = getattr(event, name) if name in fields else None
+    for name in names:
+        moment = getattr(event, name)
         if isinstance(moment, datetime):
-            swaps.append((_dumps(_MARKS[name]), _dumps(body.get(name)), _dumps(utc_text(moment))))
+            swaps.append((_ENCODED_MARKS[name], f'"{body[name]}"', f'"{utc_text(moment)}"'))
             body[name] = _MARKS[name]
     text = _dumps(body)
     if all(text.count(mark) == 1 for mark, _, _ in swaps):
@@ -56,10 +68,6 @@ def _payload_and_digest_twice(event: Event) -> tuple[str, str]:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-# One encoder for every event: json.dumps would build a new one per call.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _dumps(body: Any) -> str:

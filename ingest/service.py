@@ -61,8 +61,10 @@ class IngestService:
         the same transaction, and only if an event attaches them.
         """
         with _collector_paused():
-            events = parse_events(raw_events)
-            return self._store.write(lambda tx: _apply_batch(tx, events, documents))
+            # Nothing but the call holds the parsed batch, so all of it is freed before the
+            # collector resumes, which would otherwise walk it once more on its way out.
+            work = partial(_apply_batch, documents=documents)
+            return self._store.write(partial(work, events=parse_events(raw_events)))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed."""
