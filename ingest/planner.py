@@ -558,30 +558,34 @@ class Planner:
         outputs = set(output_gids)
         takes: list[tuple[Item, Decimal]] = []
         seen: set[str] = set()
+        items, tracking = self._items, self._tracking
         for i, source in enumerate(event.inputs):
-            kind = "lot" if source.lot is not None else "serial"
             source_gid = source.gid
-            field_name = f"inputs[{i}].{kind}"
-            if source_gid in outputs:
-                step.fail(
-                    field_name, "cycle", f"{_describe(source_gid)} is both an input and an output"
-                )
-                continue
-            if source_gid in seen:
-                step.fail(
-                    field_name, "duplicate_reference", f"{_describe(source_gid)} is listed twice"
-                )
-                continue
+            kind = "lot" if source.lot is not None else "serial"
+            item = items.get(source_gid)
+            # An assembly names many inputs, nearly always known items named once: those are
+            # checked inline here, anything else goes through the checks that name the problem.
+            if (
+                item is None
+                or item.kind != kind
+                or tracking
+                or source_gid in outputs
+                or source_gid in seen
+            ):
+                item = self._process_input(step, i, source_gid, kind, outputs, seen)
+                if item is None:
+                    continue
             seen.add(source_gid)
-            item = self._require(step, field_name, source_gid, kind)
-            if item is None:
-                continue
-            qty = source.qty if source.qty is not None else item.available
-            if qty <= ZERO:
-                step.fail(field_name, "over_consumption", f"{_describe(item.gid)} is used up")
-                continue
-            if self._check_take(step, field_name, item, qty):
+            available = item.available
+            qty = source.qty if source.qty is not None else available
+            if ZERO < qty <= available:
                 takes.append((item, qty))
+            elif qty <= ZERO:
+                step.fail(
+                    f"inputs[{i}].{kind}", "over_consumption", f"{_describe(item.gid)} is used up"
+                )
+            else:
+                self._check_take(step, f"inputs[{i}].{kind}", item, qty)
         outputs_of = event.outputs
         self._distinct_new(
             step,
@@ -629,6 +633,22 @@ class Planner:
             edges.append(
                 EdgeRow(step_gid, output_gid, "PRODUCED", at, event_id, made, 1.0, output.part)
             )
+
+    def _process_input(
+        self, step: _Step, i: int, source_gid: str, kind: str, outputs: set[str], seen: set[str]
+    ) -> Item | None:
+        """Return a process input's live item, or record why it cannot be used."""
+        field_name = f"inputs[{i}].{kind}"
+        if source_gid in outputs:
+            step.fail(
+                field_name, "cycle", f"{_describe(source_gid)} is both an input and an output"
+            )
+            return None
+        if source_gid in seen:
+            step.fail(field_name, "duplicate_reference", f"{_describe(source_gid)} is listed twice")
+            return None
+        seen.add(source_gid)
+        return self._require(step, field_name, source_gid, kind)
 
     def _serialize(self, step: _Step, event: Serialize) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")

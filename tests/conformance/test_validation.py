@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graph.store import GraphStore
@@ -142,6 +144,52 @@ def test_cycle_in_process(store: GraphStore, events: Events) -> None:
     problem = rejected(store, batch, "cycle")
     assert problem.field == "inputs[0].lot"
     assert "both an input and an output" in problem.message
+
+
+def _assemble(events: Events, step: str, inputs: list[dict[str, str]]) -> dict[str, Any]:
+    return events(
+        "process",
+        step=step,
+        operation="assemble",
+        inputs=inputs,
+        outputs=[{"serial": f"K-{step}", "part": "KIT"}],
+    )
+
+
+def test_process_input_over_consumed(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 5), events.receive("L-2", 5, supplier_lot="A-2")]
+    )
+    batch = [_assemble(events, "S-1", [{"lot": "L-2", "qty": "1"}, {"lot": "L-1", "qty": "6"}])]
+    problem = rejected(store, batch, "over_consumption")
+    assert problem.field == "inputs[1].lot"
+    assert 'takes 6 from lot "L-1", which holds only 5 ea' in problem.message
+
+
+def test_process_input_used_up_earlier_in_the_batch(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 5)])
+    batch = [
+        _assemble(events, "S-1", [{"lot": "L-1"}]),  # all that remains of L-1
+        _assemble(events, "S-2", [{"lot": "L-1"}]),
+    ]
+    problem = rejected(store, batch, "over_consumption")
+    assert (problem.index, problem.field) == (1, "inputs[0].lot")
+    assert problem.message == 'lot "L-1" is used up'
+
+
+def test_process_input_listed_twice(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 5)])
+    batch = [_assemble(events, "S-1", [{"lot": "L-1", "qty": "1"}, {"lot": "L-1", "qty": "1"}])]
+    problem = rejected(store, batch, "duplicate_reference")
+    assert problem.field == "inputs[1].lot"
+    assert problem.message == 'lot "L-1" is listed twice'
+
+
+def test_process_input_of_the_wrong_kind(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("L-1", 5)])
+    batch = [_assemble(events, "S-1", [{"serial": "L-1"}])]
+    problem = rejected(store, batch, "unknown_item")
+    assert problem.field == "inputs[0].serial"
 
 
 def test_split_into_itself_is_a_cycle(store: GraphStore, events: Events) -> None:
