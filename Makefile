@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The scheduler's compiled tabu search, loaded through ctypes (scheduler/tabu_c.py).
+NATIVE := scheduler/csrc/libtabu.so
+CFLAGS ?= -O2 -Wall -Wextra
 
 .PHONY: install demo test lint typecheck unit bench neo4j-fetch clean
 
@@ -13,9 +16,12 @@ $(STAMP): pyproject.toml scripts/fetch-web-assets
 	scripts/fetch-web-assets
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NATIVE): scheduler/csrc/tabu.c
+	$(CC) $(CFLAGS) -std=gnu11 -shared -fPIC -o $@ $<
 
-demo: $(STAMP)
+install: $(STAMP) $(NATIVE)
+
+demo: $(STAMP) $(NATIVE)
 	$(BIN)/tracegraph demo
 
 lint: $(STAMP)
@@ -25,7 +31,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NATIVE)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -33,7 +39,7 @@ test: lint typecheck unit
 # The plant-scale run generates its plants (up to a million items) once into a scratch folder and
 # reuses them; it starts a local Neo4j unless NEO4J_URI names a scratch server (which it wipes).
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.core --out bench/results/core.md
 	$(BIN)/python -m bench.identifiers --out bench/results/identifiers.md
@@ -43,4 +49,4 @@ neo4j-fetch:
 	scripts/neo4j-local/neo4j-local fetch
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(NATIVE)

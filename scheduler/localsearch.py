@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable
 
+from scheduler import tabu_c
 from scheduler.flat import Flat
 from scheduler.plan import Plan
 
@@ -48,6 +49,15 @@ class _Graph:
         self.r = [0] * n
         self.q = [0] * n
         self.cmax = 0
+
+    def plan(self) -> Plan:
+        """Return the semi-active plan of the current sequences."""
+        r, d = self.r, self.d
+        return Plan(list(r), [r[k] + d[k] for k in range(self.n)], list(self.machine), [0] * self.n)
+
+    def shop(self) -> tabu_c.Shop:
+        """Return the current sequences as arrays for the compiled search."""
+        return tabu_c.Shop(self.d, self.js, self.jp, self.seq)
 
     def set_sequences(self, seq: list[list[int]]) -> None:
         """Replace the machine sequences (and so the machine choices) and recompute everything."""
@@ -310,17 +320,37 @@ def improve(
     deadline: float,
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    workers: int = 1,
 ) -> Plan:
     """Shorten a plain (flexible) job-shop plan by tabu search until the deadline.
 
     A step swaps two operations at the end of a critical block or, on flexible shops, moves a
     critical operation to another of its machines, whichever promises the shorter makespan.
+    Job shops without machine choices go to the compiled search where it was built, one search
+    per worker.
     """
     if not flat.ops:
         return plan
-    rng = random.Random(seed)
     g = _Graph(flat, plan)
     g.evaluate()
+    if tabu_c.available() and all(len(op.alts) == 1 for op in flat.ops):
+        found = tabu_c.search(
+            g.shop(),
+            deadline,
+            seeds=[seed + w for w in range(max(1, workers))],
+            floor=lower_bound(flat),
+            should_stop=should_stop,
+        )
+        if found.makespan < g.cmax:
+            g.set_sequences(found.sequences)
+        return g.plan()
+    return _python_search(flat, g, deadline, seed, should_stop)
+
+
+def _python_search(
+    flat: Flat, g: _Graph, deadline: float, seed: int, should_stop: Callable[[], bool] | None
+) -> Plan:
+    rng = random.Random(seed)
     best_cmax = g.cmax
     best_seq = [list(s) for s in g.seq]
     floor = lower_bound(flat)
@@ -383,4 +413,4 @@ def improve(
             tabu.clear()
             since_best = 0
     g.set_sequences(best_seq)
-    return Plan(list(g.r), [g.r[k] + g.d[k] for k in range(g.n)], list(g.machine), [0] * g.n)
+    return g.plan()

@@ -209,7 +209,9 @@ def solve(
             flat,
             incumbent.plan,
             deadline=clock.t0 + search_share(flat) * options.time_limit,
+            seed=options.seed,
             should_stop=should_stop,
+            workers=options.workers,
         )
         incumbent.offer(improved, "dispatch")
 
