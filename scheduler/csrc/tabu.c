@@ -20,8 +20,8 @@
 typedef struct {
     int n, m;
     const int *d, *jn, *jp, *mstart;
-    int *seq, *pos, *mach, *mn, *mp, *r, *q, *order, *indeg;
-    int cmax;
+    int *seq, *pos, *mach, *mn, *mp, *r, *q, *order, *at, *indeg, *buf, *lasts;
+    int cmax, jobs;
 } graph;
 
 static double now(void) {
@@ -80,11 +80,65 @@ static int evaluate(graph *g) {
         if (mn[k] >= 0 && --indeg[mn[k]] == 0) order[tail++] = mn[k];
     }
     if (tail < n) return -1;
+    for (int i = 0; i < n; i++) g->at[order[i]] = i;
     for (int i = n - 1; i >= 0; i--) {
         int k = order[i];
         int qa = jn[k] >= 0 ? q[jn[k]] : 0;
         int qb = mn[k] >= 0 ? q[mn[k]] : 0;
         q[k] = d[k] + (qa > qb ? qa : qb);
+    }
+    g->cmax = cmax;
+    return 0;
+}
+
+/*
+ * Heads, tails and makespan after a move that changed the machine positions lo..hi. Only the
+ * stretch of the topological order between the first and last of the moved operations is
+ * re-sorted: every arc that changed joins two of them or one of them to a machine neighbour
+ * already before or after that stretch. Returns -1 (changing nothing) on a cycle.
+ */
+static int update(graph *g, int lo, int hi) {
+    const int *d = g->d, *jn = g->jn, *jp = g->jp, *mn = g->mn, *mp = g->mp;
+    int *r = g->r, *q = g->q, *order = g->order, *at = g->at, *indeg = g->indeg, *buf = g->buf;
+    int first = g->n, last = -1;
+    for (int p = lo; p <= hi; p++) {
+        int i = at[g->seq[p]];
+        if (i < first) first = i;
+        if (i > last) last = i;
+    }
+    int head = 0, tail = 0;
+    for (int i = first; i <= last; i++) {
+        int k = order[i];
+        indeg[k] = (jp[k] >= 0 && at[jp[k]] >= first && at[jp[k]] <= last) +
+                   (mp[k] >= 0 && at[mp[k]] >= first && at[mp[k]] <= last);
+        if (indeg[k] == 0) buf[tail++] = k;
+    }
+    while (head < tail) {
+        int k = buf[head++];
+        if (jn[k] >= 0 && at[jn[k]] <= last && --indeg[jn[k]] == 0) buf[tail++] = jn[k];
+        if (mn[k] >= 0 && at[mn[k]] <= last && --indeg[mn[k]] == 0) buf[tail++] = mn[k];
+    }
+    if (tail < last - first + 1) return -1;
+    for (int i = 0; i < tail; i++) {
+        order[first + i] = buf[i];
+        at[buf[i]] = first + i;
+    }
+    for (int i = first; i < g->n; i++) {
+        int k = order[i], a = jp[k], b = mp[k];
+        int ra = a >= 0 ? r[a] + d[a] : 0;
+        int rb = b >= 0 ? r[b] + d[b] : 0;
+        r[k] = ra > rb ? ra : rb;
+    }
+    for (int i = last; i >= 0; i--) {
+        int k = order[i];
+        int qa = jn[k] >= 0 ? q[jn[k]] : 0;
+        int qb = mn[k] >= 0 ? q[mn[k]] : 0;
+        q[k] = d[k] + (qa > qb ? qa : qb);
+    }
+    int cmax = 0;
+    for (int j = 0; j < g->jobs; j++) {
+        int k = g->lasts[j];
+        if (r[k] + d[k] > cmax) cmax = r[k] + d[k];
     }
     g->cmax = cmax;
     return 0;
@@ -275,8 +329,15 @@ static void apply(graph *g, move mv) {
     if (right >= 0) g->mp[right] = g->seq[hi];
 }
 
-/* The move that undoes one already applied. */
-static move reverse(move mv) { return (move){mv.to, mv.from}; }
+/* Make a move and bring heads and tails up to date; undo it and return -1 if it made a cycle
+ * (the safety test is sufficient only where no job visits a machine twice). */
+static int make_move(graph *g, move mv) {
+    apply(g, mv);
+    int lo = mv.from < mv.to ? mv.from : mv.to, hi = mv.from < mv.to ? mv.to : mv.from;
+    if (update(g, lo, hi) == 0) return 0;
+    apply(g, (move){mv.to, mv.from});
+    return -1;
+}
 
 /* Swap a few random adjacent pairs inside critical blocks. */
 static void shake(graph *g, int *path, int *starts, int steps, uint64_t *rng) {
@@ -286,13 +347,7 @@ static void shake(graph *g, int *path, int *starts, int steps, uint64_t *rng) {
         for (int tries = 0; tries < 16; tries++) {
             int i = rng_below(rng, len - 1), u = path[i], v = path[i + 1];
             if (g->mn[u] == v && g->jn[u] != v) {
-                move mv = {g->pos[u], g->pos[v]};
-                apply(g, mv);
-                if (evaluate(g) < 0) {
-                    /* only where a job visits the machine again */
-                    apply(g, reverse(mv));
-                    evaluate(g);
-                }
+                make_move(g, (move){g->pos[u], g->pos[v]});
                 break;
             }
         }
@@ -312,7 +367,7 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
     enum { ELITE = 8 };
     graph g = {.n = n, .m = m, .d = d, .jn = jn, .jp = jp, .mstart = mstart, .seq = seq};
     size_t nn = (size_t)n;
-    int *mem = malloc(sizeof(int) * nn * (14 + ELITE));
+    int *mem = malloc(sizeof(int) * nn * (17 + ELITE));
     move *moves = malloc(sizeof(move) * (2 * nn + 2));
     int32_t *tabu = calloc(nn * nn, sizeof(int32_t));
     if (mem == NULL || moves == NULL || tabu == NULL) {
@@ -331,7 +386,12 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
     g.indeg = mem + 7 * n;
     /* starts holds a block start per path operation and a sentinel: more than n entries. */
     int *path = mem + 8 * n, *starts = mem + 9 * n, *best = mem + 11 * n;
-    int *stretch = mem + 12 * n, *head = mem + 13 * n, *elite = mem + 14 * n;
+    int *stretch = mem + 12 * n, *head = mem + 13 * n, *elite = mem + 17 * n;
+    g.at = mem + 14 * n;
+    g.buf = mem + 15 * n;
+    g.lasts = mem + 16 * n;
+    for (int k = 0; k < n; k++)
+        if (jn[k] < 0) g.lasts[g.jobs++] = k;
     int elite_cmax[ELITE], elites = 0, next_elite = 0;
     uint64_t rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     int result = -1;
@@ -374,13 +434,7 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
         }
         move mv = moves[chosen];
         forbid(&g, tabu, mv, (int32_t)(it + tenure_base + rng_below(&rng, tenure_span + 1)));
-        apply(&g, mv);
-        if (evaluate(&g) < 0) {
-            /* The safety test is sufficient only without repeated machines in a job. */
-            apply(&g, reverse(mv));
-            evaluate(&g);
-            continue;
-        }
+        if (make_move(&g, mv) < 0) continue;
         if (g.cmax < best_cmax) {
             best_cmax = g.cmax;
             memcpy(best, seq, sizeof(int) * nn);
