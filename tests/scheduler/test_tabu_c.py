@@ -40,7 +40,7 @@ def _search(flat: Flat, start: Plan, **kw: object) -> tuple[tabu_c.Result, Plan]
 
 def test_the_library_was_built() -> None:
     # make builds it before the tests; without it plain shops fall back to the slower search.
-    assert tabu_c.available(), f"{tabu_c.LIBRARY} is missing: run make"
+    assert tabu_c.available(), f"{tabu_c.LIBRARY} is missing: make builds it with a C compiler"
 
 
 def test_it_finds_the_ft06_optimum_from_a_dispatch_plan() -> None:
