@@ -124,3 +124,48 @@ def test_rebuild_gives_the_same_graph(store: GraphStore, events: Events) -> None
     )
     assert after == before
     assert store.node("serial:SN-1").attrs["status"] == "released"  # type: ignore[union-attr]
+
+
+def test_void_removes_only_its_own_edges_from_shared_nodes(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10, event_id="R-1"),
+            events.receive("L-2", 10, supplier_lot="A-2", event_id="R-2"),
+            events("mark", target={"lot": "L-2"}, code="M-2", event_id="MK-2"),
+        ]
+    )
+    for n in (1, 2):
+        step = events(
+            "process",
+            event_id=f"P-{n}",
+            step=f"S-{n}",
+            operation="cut",
+            equipment="SAW",
+            inputs=[{"lot": f"L-{n}", "qty": "4"}],
+            outputs=[{"lot": f"C-{n}", "part": "BLANK", "qty": "4"}],
+        )
+        service.ingest([step])
+    before = {
+        (e.src, e.dst, e.type, e.event) for e in store.links(["company:ACME", "equipment:SAW"])
+    }
+
+    service.ingest([events("void", voids="P-1", reason="wrong saw")])
+    service.ingest([events("void", voids="R-1", reason="wrong supplier lot")])
+
+    shared = {
+        (e.src, e.dst, e.type, e.event) for e in store.links(["company:ACME", "equipment:SAW"])
+    }
+    assert shared == {edge for edge in before if edge[3] not in ("P-1", "R-1")}
+    assert ("step:S-2", "equipment:SAW", "ON", "P-2") in shared
+    assert ("supplier_lot:ACME/A-2", "company:ACME", "FROM", "R-2") in shared
+    kept = {(e.src, e.dst, e.type, e.event) for e in store.links(["lot:L-2"])}
+    assert kept == {
+        ("supplier_lot:ACME/A-2", "lot:L-2", "RECEIVED_AS", "R-2"),
+        ("mark:M-2", "lot:L-2", "MARKS", "MK-2"),
+        ("lot:L-2", "step:S-2", "CONSUMED_BY", "P-2"),
+    }
+    assert store.links(["lot:L-1"]) == []
+    assert store.node("step:S-1") is None

@@ -28,17 +28,20 @@ def _indexes(path: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def test_the_kind_index_of_an_earlier_file_is_dropped_and_kinds_still_list(tmp_path: Path) -> None:
+def test_indexes_of_an_earlier_file_are_dropped_and_kinds_still_list(tmp_path: Path) -> None:
     path = tmp_path / "earlier.db"
     store = EmbeddedStore(path)
     IngestService(store).ingest([_receive("L-2", "H-1"), _receive("L-1", "H-2")])
     store.close()
-    with sqlite3.connect(path) as conn:  # the index earlier versions wrote on every node
+    with sqlite3.connect(path) as conn:  # the indexes earlier versions wrote on every row
+        conn.execute("DROP INDEX edges_cart_event")
         conn.execute("CREATE INDEX nodes_kind ON nodes (kind, gid)")
-    assert "nodes_kind" in _indexes(path)
+        conn.execute("CREATE INDEX edges_event ON edges (event)")
+    assert {"nodes_kind", "edges_event"} <= _indexes(path)
 
     reopened = EmbeddedStore(path)
-    assert "nodes_kind" not in _indexes(path)
+    assert not {"nodes_kind", "edges_event"} & _indexes(path)
+    assert "edges_cart_event" in _indexes(path)
     assert [n.gid for n in reopened.nodes_of_kind("lot", 10)] == ["lot:L-1", "lot:L-2"]
     assert [n.gid for n in reopened.nodes_of_kind("lot", 1)] == ["lot:L-1"]
     assert [n.gid for n in reopened.nodes_of_kind("supplier_lot", 10)] == [
