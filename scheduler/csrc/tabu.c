@@ -262,22 +262,10 @@ static int estimate(const graph *g, move mv, int *stretch, int *head) {
     return value;
 }
 
-/* Would the move put an operation back before another where that is tabu? */
-static int is_tabu(const graph *g, const int32_t *tabu, move mv, int64_t it) {
-    size_t n = (size_t)g->n;
-    if (mv.from < mv.to) {
-        int u = g->seq[mv.from];
-        for (int p = mv.from + 1; p <= mv.to; p++)
-            if (tabu[(size_t)u * n + g->seq[p]] >= it) return 1;
-    } else {
-        int v = g->seq[mv.from];
-        for (int p = mv.to; p < mv.from; p++)
-            if (tabu[(size_t)g->seq[p] * n + v] >= it) return 1;
-    }
-    return 0;
-}
-
-/* The latest expiry among the pairs a move would reverse. */
+/*
+ * tabu[x * n + y] is the step until which no move may put y before x again. A move is tabu
+ * until the latest such step among the pairs it reverses.
+ */
 static int32_t tabu_until(const graph *g, const int32_t *tabu, move mv) {
     size_t n = (size_t)g->n;
     int32_t until = 0;
@@ -292,7 +280,7 @@ static int32_t tabu_until(const graph *g, const int32_t *tabu, move mv) {
     return until;
 }
 
-/* Forbid undoing a move (before it is applied): each pair it reverses may not flip back. */
+/* Forbid undoing a move (called before it is made): no pair it reverses may flip back. */
 static void forbid(const graph *g, int32_t *tabu, move mv, int32_t until) {
     size_t n = (size_t)g->n;
     int moving = g->seq[mv.from];
@@ -412,7 +400,7 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
         int chosen = -1, chosen_value = INT32_MAX, ties = 0;
         for (int i = 0; i < count; i++) {
             int value = estimate(&g, moves[i], stretch, head);
-            if (value >= best_cmax && is_tabu(&g, tabu, moves[i], it)) continue;
+            if (value >= best_cmax && tabu_until(&g, tabu, moves[i]) >= it) continue;
             if (value < chosen_value) {
                 chosen = i;
                 chosen_value = value;
