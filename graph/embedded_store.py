@@ -603,11 +603,7 @@ class EmbeddedTx:
         status_nids.update(nids[s.gid] for s in changes.statuses)
         conn.executemany(
             SET_CONSUMED,
-            [
-                (format(value, "f"), nids[gid])
-                for gid, value in consumed.items()
-                if gid in nids
-            ],
+            [(format(value, "f"), nids[gid]) for gid, value in consumed.items() if gid in nids],
         )
         conn.executemany(
             MERGE_PROPS,
