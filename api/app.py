@@ -62,6 +62,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
         return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_text(_: Request, error: UnicodeEncodeError) -> JSONResponse:
+        # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
+        # but no store can keep it, and the write it reached rolled back. Event bodies are
+        # checked up front with the field named (ingest.parse) and pydantic refuses it in string
+        # fields; this covers free JSON values that reach a store any other way.
+        message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
+        return JSONResponse({"error": "not_text", "message": message}, status_code=422)
+
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "swagger"
     )

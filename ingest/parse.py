@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,9 @@ from ingest.errors import BatchRejected, Problem
 from ingest.models import EVENT_TYPES, Event
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# A JSON escape of half a UTF-16 surrogate pair; decoded alone it is not text and cannot be stored.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def read_body(text: str) -> list[Any]:
@@ -29,19 +33,51 @@ def read_body(text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            events.append(_loads(line))
+            events.append(_loads(line, number))
         except json.JSONDecodeError as error:
             raise _not_json(error, line=number) from error
     return events
 
 
-def _loads(text: str) -> Any:
+def _loads(text: str, line: int | None = None) -> Any:
     try:
-        return json.loads(text)
+        decoded = json.loads(text)
     except RecursionError as error:
         # A few kilobytes of brackets exhaust the decoder's stack: bad input, not a server error.
         problem = Problem(0, None, "", "too_deep", "the body is nested too deeply to be events")
         raise BatchRejected([problem]) from error
+    if _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(decoded, "")
+        if where is not None:
+            message = "holds half a UTF-16 surrogate pair (an escape like \\ud800 alone), not text"
+            if line is not None:
+                message = f"line {line}: {message}"
+            raise BatchRejected([Problem(0, None, where, "not_text", message)])
+    return decoded
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """Return where a string (or key) holding a lone surrogate is, if one does."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(body)"
+        return None
+    if isinstance(value, list):
+        items: list[tuple[str, Any]] = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        for key in value:
+            if _lone_surrogate(key, "") is not None:
+                return f"{path}.(key)" if path else "(key)"
+        items = [(f"{path}.{k}" if path else k, v) for k, v in value.items()]
+    else:
+        return None
+    for where, item in items:
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def events_of(body: Any) -> list[Any]:

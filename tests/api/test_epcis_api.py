@@ -139,6 +139,20 @@ def test_a_body_nested_too_deeply_is_a_bad_request(client: TestClient) -> None:
     assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
 
 
+def test_half_a_surrogate_pair_is_refused_and_nothing_is_written(client: TestClient) -> None:
+    document = gs1_document()
+    document["epcisBody"]["eventList"][0]["ilmd"]["cbvmda:lotNumber"] = "H-\ud800"
+    body = {"document": document, "gtins": PARTS, "parties": PARTIES}
+    headers = login(client, "operator") | {"Content-Type": "application/json"}
+    # json.dumps escapes the lone surrogate as \ud800, as a sender's encoder would.
+    response = client.post("/api/v1/epcis/capture", content=json.dumps(body), headers=headers)
+    assert response.status_code == 422, response.text
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "ilmd")]
+    stats = client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
+    assert stats["events"] == 0
+    assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
+
+
 def test_a_changed_event_is_a_conflict(client: TestClient) -> None:
     capture(client, "operator", gs1_document())
     changed = gs1_document()

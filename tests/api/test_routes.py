@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from api.app import create_app
+from api.deps import Services
+from api.settings import Settings
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -48,6 +52,21 @@ def test_rejected_batch_is_422_and_names_the_problem(client: TestClient, events:
     ]
     stats = client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
     assert stats == {"edges": 0, "events": 0}
+
+
+def test_half_a_surrogate_pair_is_422_and_writes_nothing(
+    client: TestClient, events: Events
+) -> None:
+    auth = login(client, "operator") | {"content-type": "application/json"}
+    good = events.receive("L-1", 10)
+    bad = json.dumps([good, dict(events.receive("L-2", 5), reason="x")]).replace('"x"', '"\\ud800"')
+    response = client.post("/api/v1/events", content=bad, headers=auth)
+    assert response.status_code == 422, response.text
+    problem = response.json()["errors"][0]
+    assert (problem["code"], problem["field"]) == ("not_text", "[1].reason")
+    stats = client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
+    assert stats == {"edges": 0, "events": 0}
+    assert client.post("/api/v1/events", json=[good], headers=auth).status_code == 201
 
 
 def test_conflict_is_409(client: TestClient, events: Events) -> None:
@@ -120,3 +139,19 @@ def test_trace_node_and_window(client: TestClient, events: Events) -> None:
 def test_public_pages_need_no_login(client: TestClient) -> None:
     assert "tracegraph" in client.get("/").text
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_text_no_store_can_keep_is_422_on_any_route(services: Services) -> None:
+    # Bodies typed as free JSON reach the stores unchecked; an encoding failure there is bad
+    # input, not a server error.
+    app = create_app(Settings(store=services.store.url), services)
+
+    @app.post("/test/keep")
+    def keep(body: dict[str, Any]) -> dict[str, int]:
+        return {"bytes": len(json.dumps(body, ensure_ascii=False).encode())}
+
+    with TestClient(app) as client:
+        json_type = {"content-type": "application/json"}
+        response = client.post("/test/keep", content='{"note": "\\ud800"}', headers=json_type)
+        assert response.status_code == 422 and response.json()["error"] == "not_text"
+        assert client.post("/test/keep", json={"note": "ok"}).json() == {"bytes": 14}

@@ -57,3 +57,26 @@ def test_a_body_nested_too_deeply_is_refused_by_name(text: str) -> None:
         read_body(text)
     assert refused.value.problems[0].code == "too_deep"
     assert read_body(json.dumps([EVENT])) == [EVENT]  # positive control
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[{"event_id": "E-1", "reason": "bad \\ud800 text"}]', "[0].reason"),
+        ('{"events": [{"a": {"b": ["ok", "\\udfff"]}}]}', "events[0].a.b[1]"),
+        ('{"type": "status", "\\udc00": 1}', "(key)"),
+        ('{"a": 1}\n{"reason": "\\uDBFF"}', "reason"),
+    ],
+)
+def test_half_a_surrogate_pair_is_refused_by_name(text: str, field: str) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        read_body(text)
+    problem = refused.value.problems[0]
+    assert (problem.code, problem.field) == ("not_text", field)
+    assert problem.message.startswith("line 2: ") == text.startswith('{"a": 1}\n')
+
+
+def test_whole_surrogate_pairs_and_escaped_backslashes_are_text() -> None:
+    # A pair is one character (an emoji here); an escaped backslash before "ud800" is text too.
+    body = read_body('[{"reason": "\\ud83d\\ude00 and \\\\ud800"}]')
+    assert body == [{"reason": "\U0001f600 and \\ud800"}]
