@@ -1,0 +1,25 @@
+"""Nodes of one kind, in id order, up to a limit: the same on every store."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore
+from ingest.service import IngestService
+from tests.fixtures.events import Events
+
+
+def test_nodes_of_a_kind_come_in_id_order_and_no_other_kind_slips_in(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-2", 5, supplier_lot="lot:L-9"),
+            events.receive("L-10", 5, supplier_lot="A-1"),
+            events.receive("L-1", 5, supplier="BETA", supplier_lot="A-1"),
+        ]
+    )
+    assert [n.gid for n in store.nodes_of_kind("lot", 10)] == ["lot:L-1", "lot:L-10", "lot:L-2"]
+    assert [n.gid for n in store.nodes_of_kind("lot", 2)] == ["lot:L-1", "lot:L-10"]
+    supplier_lots = [n.gid for n in store.nodes_of_kind("supplier_lot", 10)]
+    assert len(supplier_lots) == 3 and all(g.startswith("supplier_lot:") for g in supplier_lots)
+    assert supplier_lots == sorted(supplier_lots)
+    assert store.nodes_of_kind("serial", 10) == []
