@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml scripts/fetch-web-assets
 
 # Without a compiler the scheduler still works, on its slower Python search (the tests say so).
 $(NATIVE): scheduler/csrc/tabu.c
-	$(CC) $(CFLAGS) -std=gnu11 -shared -fPIC -o $@ $< || \
+	@echo "$(CC) $(CFLAGS) $< -> $@"
+	@$(CC) $(CFLAGS) -std=gnu11 -shared -fPIC -o $@ $< || \
 		echo "warning: $(NATIVE) not built; the scheduler uses its Python search" >&2
 
 install: $(STAMP) $(NATIVE)
