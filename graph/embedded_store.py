@@ -119,6 +119,10 @@ CREATE INDEX IF NOT EXISTS nodes_part_gtin ON nodes (json_extract(props, '$.gtin
     WHERE kind = 'part';
 """
 
+STATUS_SETTERS = """
+SELECT DISTINCT s.event FROM status_log s JOIN nodes n ON n.nid = s.nid
+WHERE n.gid IN (SELECT value FROM json_each(?)) ORDER BY s.event
+"""
 FIND_EVENTS = """
 SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
@@ -783,6 +787,9 @@ class EmbeddedStore:
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         rows = self._conn().execute(FIND_EVENTS, (_ids(event_ids),)).fetchall()
         return {row[0]: _stored_event(row) for row in rows}
+
+    def status_setters(self, gids: Sequence[str]) -> list[str]:
+        return [row[0] for row in self._conn().execute(STATUS_SETTERS, (_ids(gids),))]
 
     def clear_projection(self) -> None:
         def clear(_: EmbeddedTx) -> None:

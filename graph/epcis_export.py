@@ -13,8 +13,6 @@ from graph.ids import gid
 from graph.store import GraphStore
 from graph.trace import Trace
 
-LOG_CHUNK = 5000
-
 
 class EpcisExporter:
     """Build EPCIS documents from traces; callers decide (api.access) what the reader may see."""
@@ -81,17 +79,15 @@ class EpcisExporter:
         return closed
 
     def _status_events(self, items: frozenset[str]) -> dict[str, tuple[int, dict[str, Any]]]:
-        """Find the status events of `items` by reading the log (statuses make no links)."""
+        """Find the status events about `items` through the store's status history."""
         found: dict[str, tuple[int, dict[str, Any]]] = {}
-        after = 0
-        while batch := self._store.events(after, LOG_CHUNK):
-            after = batch[-1].seq
-            for stored in batch:
-                if stored.type != "status" or stored.voided_by is not None:
-                    continue
-                body = json.loads(stored.payload)
-                if _ref(body["target"]) in items:
-                    found[stored.event_id] = (stored.seq, body)
+        for stored in self._store.logged(self._store.status_setters(sorted(items))).values():
+            # Only status events set statuses, each on its target; the checks keep that so.
+            if stored.type != "status" or stored.voided_by is not None:
+                continue
+            body = json.loads(stored.payload)
+            if _ref(body["target"]) in items:
+                found[stored.event_id] = (stored.seq, body)
         return found
 
     def _parts(self, events: list[dict[str, Any]]) -> dict[str, str]:

@@ -192,6 +192,11 @@ MATCH (:Node {gid: r.lot})-[e:IN_CART]->(:Node {gid: r.cart})
 WHERE e.until IS NULL
 SET e.until = r.at, e.closed_by = r.event
 """
+STATUS_SETTERS: Final = """
+UNWIND $gids AS g
+MATCH (:Node {gid: g})<-[s:SET_STATUS]-(:Event)
+RETURN DISTINCT s.event AS event ORDER BY event
+"""
 ADD_STATUSES: Final = """
 UNWIND $rows AS r
 MATCH (ev:Event {event_id: r.event})
@@ -765,6 +770,12 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> dict[str, StoredEvent]:
             rows = tx.run(FIND_EVENTS, ids=list(event_ids)).values()
             return {row[0]: _stored_event(row) for row in rows}
+
+        return self._read(run)
+
+    def status_setters(self, gids: Sequence[str]) -> list[str]:
+        def run(tx: ManagedTransaction) -> list[str]:
+            return [row[0] for row in tx.run(STATUS_SETTERS, gids=list(gids)).values()]
 
         return self._read(run)
 

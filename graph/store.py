@@ -300,6 +300,10 @@ class GraphStore(Protocol):
         """Return the logged events among `event_ids` (a read, outside any write)."""
         ...
 
+    def status_setters(self, gids: Sequence[str]) -> list[str]:
+        """Return the ids of the live events that set a status on any of `gids`, each once."""
+        ...
+
     def clear_projection(self) -> None:
         """Delete every node and edge but keep the event log (for rebuild)."""
         ...
