@@ -185,18 +185,16 @@ class RecallService:
     def history(self, case_id: str) -> list[dict[str, Any]]:
         """Return the case's events: who did what, when and why.
 
-        This reads the whole event log; an index of events by the node they concern would make
-        it proportional to the case instead.
+        This reads every recall event of every case (the stores index recall events apart from
+        the rest of the log); an index by case would make it proportional to the case.
         """
         self.case(case_id)
         found = []
         after = 0
         notices = {n.id.partition(":")[2] for n in self.notices(case_id)}
-        while batch := self._store.events(after, 5000):
+        while batch := self._store.recall_events(after, 5000):
             after = batch[-1].seq
             for stored in batch:
-                if not stored.type.startswith("recall_"):
-                    continue
                 body = json.loads(stored.payload)
                 if body.get("case") == case_id or body.get("notice") in notices:
                     found.append(body)

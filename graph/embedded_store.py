@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS events (
     effects TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_voids ON events (voids) WHERE voids IS NOT NULL;
+-- A recall case's history reads only these; other events pay nothing for the index.
+CREATE INDEX IF NOT EXISTS events_recall ON events (seq) WHERE type GLOB 'recall_*';
 CREATE TABLE IF NOT EXISTS nodes (
     nid INTEGER PRIMARY KEY,
     gid TEXT NOT NULL UNIQUE,
@@ -132,6 +134,12 @@ EVENTS_AFTER = """
 SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.seq > ? ORDER BY e.seq LIMIT ?
+"""
+# The type test is spelled as in the partial index, so SQLite uses it.
+RECALL_EVENTS_AFTER = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+FROM events e LEFT JOIN events v ON v.voids = e.event_id
+WHERE e.type GLOB 'recall_*' AND e.seq > ? ORDER BY e.seq LIMIT ?
 """
 INSERT_EVENT = """
 INSERT INTO events (event_id, type, at, payload, digest, voids, effects)
@@ -782,6 +790,10 @@ class EmbeddedStore:
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         rows = self._conn().execute(EVENTS_AFTER, (after_seq, limit)).fetchall()
+        return [_stored_event(row) for row in rows]
+
+    def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        rows = self._conn().execute(RECALL_EVENTS_AFTER, (after_seq, limit)).fetchall()
         return [_stored_event(row) for row in rows]
 
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:

@@ -29,6 +29,7 @@ from graph.store import (
     DocumentRow,
     EdgeRow,
     EdgeView,
+    EventRow,
     ItemLink,
     ItemState,
     LotSchemeRow,
@@ -77,6 +78,14 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     # every node write. Dropped where an older version made it.
     "DROP INDEX node_kind IF EXISTS",
     "CREATE INDEX event_voids IF NOT EXISTS FOR (e:Event) ON (e.voids)",
+    # Recall events carry a second label, so a case's history reads only them. Logs written
+    # before that get it once; a marker keeps later opens from scanning the log again.
+    """
+OPTIONAL MATCH (m:Migration {name: 'recall_event_label'})
+WITH m WHERE m IS NULL
+CALL () { MATCH (e:Event) WHERE e.type STARTS WITH 'recall_' SET e:RecallEvent }
+MERGE (:Migration {name: 'recall_event_label'})
+""",
     "CREATE INDEX event_seq IF NOT EXISTS FOR (e:Event) ON (e.seq)",
     "CREATE INDEX in_cart_event IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.event)",
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
@@ -122,11 +131,22 @@ OPTIONAL MATCH (v:Event {voids: e.event_id})
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
-# Appending to the log and advancing the counter are one round trip.
+RECALL_EVENTS_AFTER: Final = (
+    """
+MATCH (e:RecallEvent) WHERE e.seq > $after
+WITH e ORDER BY e.seq LIMIT $limit
+OPTIONAL MATCH (v:Event {voids: e.event_id})
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
+# Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 CREATE_EVENTS: Final = """
 MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + size($rows)
-WITH c UNWIND $rows AS r CREATE (e:Event) SET e = r
+WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
 """
+EVENT_LABELS: Final = ["Event"]
+RECALL_EVENT_LABELS: Final = ["Event", "RecallEvent"]
 ITEMS: Final = """
 UNWIND $gids AS g
 MATCH (n:Node {gid: g})
@@ -476,6 +496,22 @@ def _node_row(node: NodeRow) -> dict[str, Any]:
     return row
 
 
+def _event_row(event: EventRow, seq: int) -> list[Any]:
+    """Return an event's labels and properties, as CREATE_EVENTS takes them."""
+    props: dict[str, Any] = {
+        "event_id": event.event_id,
+        "seq": seq,
+        "type": event.type,
+        "at": event.at,
+        "payload": event.payload,
+        "digest": event.digest,
+        "effects": event.effects,
+    }
+    if event.voids is not None:
+        props["voids"] = event.voids
+    return [RECALL_EVENT_LABELS if event.type.startswith("recall_") else EVENT_LABELS, props]
+
+
 def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
     """An edge as the list CREATE_EDGES reads: src, dst (places in $gids), type, properties."""
     qty = edge.qty
@@ -548,20 +584,10 @@ class Neo4jTx:
             self._tx.run(DELETE_EDGES_OF_EVENT, gids=list(void.gids), event=void.event_id).consume()
             self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
         if changes.events:
-            rows = [
-                {
-                    "event_id": e.event_id,
-                    "seq": self._seq + offset + 1,
-                    "type": e.type,
-                    "at": e.at,
-                    "payload": e.payload,
-                    "digest": e.digest,
-                    "effects": e.effects,
-                }
-                | ({"voids": e.voids} if e.voids is not None else {})
-                for offset, e in enumerate(changes.events)
+            logged = [
+                _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
             ]
-            self._run(CREATE_EVENTS, rows=rows).consume()
+            self._run(CREATE_EVENTS, rows=logged).consume()
         if changes.nodes:
             nodes = [[LABELS[n.kind], _node_row(n)] for n in changes.nodes]
             self._run(CREATE_NODES, rows=nodes).consume()
@@ -589,7 +615,9 @@ class Neo4jTx:
             ]
             self._run(SET_CONSUMED, rows=consumed).consume()
         if changes.props:
-            rows = [{"gid": gid, "props": props} for gid, props in changes.props.items()]
+            rows: list[dict[str, Any]] = [
+                {"gid": gid, "props": props} for gid, props in changes.props.items()
+            ]
             self._run(MERGE_PROPS, rows=rows).consume()
         if status_gids:
             self._run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
@@ -762,6 +790,13 @@ class Neo4jStore:
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:
             rows = tx.run(EVENTS_AFTER, after=after_seq, limit=limit).values()
+            return [_stored_event(row) for row in rows]
+
+        return self._read(run)
+
+    def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        def run(tx: ManagedTransaction) -> list[StoredEvent]:
+            rows = tx.run(RECALL_EVENTS_AFTER, after=after_seq, limit=limit).values()
             return [_stored_event(row) for row in rows]
 
         return self._read(run)

@@ -296,6 +296,10 @@ class GraphStore(Protocol):
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...
 
+    def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        """Return the logged recall events (types recall_*) after `after_seq`, in log order."""
+        ...
+
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         """Return the logged events among `event_ids` (a read, outside any write)."""
         ...

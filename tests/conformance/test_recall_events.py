@@ -75,3 +75,25 @@ def test_case_rules(store: GraphStore, events: Events) -> None:
         "case_closed",
     )
     assert "is closed" in closed.message
+
+
+def test_recall_events_are_read_apart_from_the_rest_of_the_log(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)])
+    service.ingest([events.receive("L-3", 5, supplier_lot="A-3")])
+    service.ingest(
+        [
+            events("recall_state", case="RC-1", state="holding", reason="held"),
+            events("split", lot="L-2", into=[{"lot": "L-4", "qty": "1"}]),
+        ]
+    )
+    recall = store.recall_events(0, 10)
+    assert [e.type for e in recall] == ["recall_open", "recall_state"]
+    log = {e.event_id: e.seq for e in store.events(0, 100)}
+    assert [e.seq for e in recall] == sorted(log[e.event_id] for e in recall)
+    assert [e.type for e in store.recall_events(recall[0].seq, 10)] == ["recall_state"]
+    assert store.recall_events(recall[0].seq, 0) == []
+    assert [e.type for e in store.recall_events(0, 1)] == ["recall_open"]

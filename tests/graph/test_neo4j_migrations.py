@@ -1,0 +1,42 @@
+"""A Neo4j database written by an earlier version opens with today's labels and answers the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.service import IngestService
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.events import Events
+
+
+def test_recall_events_logged_before_their_label_get_it_at_the_next_open(
+    request: pytest.FixtureRequest, events: Events
+) -> None:
+    from graph.neo4j_store import Neo4jStore
+
+    target = neo4j_or_skip(request)
+
+    def open_store() -> Neo4jStore:
+        return Neo4jStore(target.uri, user=target.user, password=target.password)
+
+    store = open_store()
+    try:
+        store.wipe()
+        service = IngestService(store)
+        service.ingest([events.receive("L-1", 10)])
+        opened = {"case": "RC-1", "title": "Heat H1", "reason": "certificate withdrawn"}
+        service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **opened)])
+        assert [e.type for e in store.recall_events(0, 10)] == ["recall_open"]
+        # What an earlier version left: recall events without the label, and no marker.
+        driver = store._driver  # the test plays the earlier version
+        driver.execute_query("MATCH (e:RecallEvent) REMOVE e:RecallEvent")
+        driver.execute_query("MATCH (m:Migration {name: 'recall_event_label'}) DELETE m")
+        assert store.recall_events(0, 10) == []
+    finally:
+        store.close()
+    reopened = open_store()
+    try:
+        assert [e.type for e in reopened.recall_events(0, 10)] == ["recall_open"]
+        assert [e.type for e in reopened.events(0, 10)] == ["receive", "recall_open"]
+    finally:
+        reopened.close()
