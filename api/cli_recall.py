@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from api.cli_accounts import Opener, store_command
 from api.deps import Services
 from api.recall import RecallService
 from api.supplier_portal import SupplierPortal
@@ -17,7 +18,6 @@ from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
 
-Opener = Callable[[argparse.Namespace], Services]
 FORMATS = ("csv", "json", "epcis", "html")
 
 
@@ -94,19 +94,10 @@ def _command(
     work: Callable[[Services, argparse.Namespace], int],
 ) -> None:
     """Give a recall command its store and actor options and run it on opened services."""
-    parser.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
     parser.add_argument(
         "--actor", default="cli", help="who is acting (recorded in the case history)"
     )
-
-    def run(args: argparse.Namespace) -> int:
-        services = opener(args)
-        try:
-            return work(services, args)
-        finally:
-            services.close()
-
-    parser.set_defaults(func=run)
+    store_command(parser, opener, work)
 
 
 def _recalls(services: Services) -> RecallService:

@@ -122,24 +122,18 @@ OPTIONAL MATCH (v:Event {voids: id})
 """
     + EVENT_FIELDS
 )
-EVENTS_AFTER: Final = (
-    """
-MATCH (e:Event) WHERE e.seq > $after
-WITH e ORDER BY e.seq LIMIT $limit
-OPTIONAL MATCH (v:Event {voids: e.event_id})
-"""
-    + EVENT_FIELDS
-    + " ORDER BY e.seq"
-)
-RECALL_EVENTS_AFTER: Final = (
-    """
-MATCH (e:RecallEvent) WHERE e.seq > $after
-WITH e ORDER BY e.seq LIMIT $limit
-OPTIONAL MATCH (v:Event {voids: e.event_id})
-"""
-    + EVENT_FIELDS
-    + " ORDER BY e.seq"
-)
+
+
+def _logged_after(label: LiteralString) -> LiteralString:
+    """Return the read of the events with `label` after a sequence number, in log order."""
+    return (
+        f"MATCH (e:{label}) WHERE e.seq > $after WITH e ORDER BY e.seq LIMIT $limit "
+        "OPTIONAL MATCH (v:Event {voids: e.event_id})" + EVENT_FIELDS + " ORDER BY e.seq"
+    )
+
+
+EVENTS_AFTER: Final = _logged_after("Event")
+RECALL_EVENTS_AFTER: Final = _logged_after("RecallEvent")
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 CREATE_EVENTS: Final = """
 MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + size($rows)

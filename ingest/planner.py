@@ -64,15 +64,6 @@ from ingest.models import (
 from ingest.parse import EVENT_ADAPTER
 from marking.schemes import Scheme, family_scheme, index_text
 
-RecallEvent = (
-    RecallOpen
-    | RecallScope
-    | RecallStateChange
-    | RecallNotice
-    | RecallAck
-    | RecallSupplierRequest
-    | RecallSupplierAnswer
-)
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
@@ -1065,28 +1056,12 @@ class Planner:
 
     # -- recall cases -----------------------------------------------------------------------------
 
-    def _recall(self, step: _Step, event: RecallEvent) -> None:
-        if isinstance(event, RecallOpen):
-            self._recall_open(step, event)
-        elif isinstance(event, RecallScope):
-            case = self._open_case(step, event.case)
-            if case is not None and self._suspects_exist(step, event.suspects):
-                scoped = {
-                    "suspects": suspects_json(event.suspects),
-                    "scoped_by": step.event.event_id,
-                }
-                self._merge_props(case, scoped)
-                self._suspect_links(step, case, event.suspects)
-        elif isinstance(event, RecallStateChange):
-            self._recall_state(step, event)
-        elif isinstance(event, RecallNotice):
-            self._recall_notice(step, event)
-        elif isinstance(event, RecallAck):
-            self._recall_ack(step, event)
-        elif isinstance(event, RecallSupplierRequest):
-            self._supplier_request(step, event)
-        else:
-            self._supplier_answer(step, event)
+    def _recall_scope(self, step: _Step, event: RecallScope) -> None:
+        case = self._open_case(step, event.case)
+        if case is not None and self._suspects_exist(step, event.suspects):
+            scoped = {"suspects": suspects_json(event.suspects), "scoped_by": step.event.event_id}
+            self._merge_props(case, scoped)
+            self._suspect_links(step, case, event.suspects)
 
     def _recall_open(self, step: _Step, event: RecallOpen) -> None:
         case = gid("case", event.case)
@@ -1320,13 +1295,13 @@ _HANDLERS: dict[str, Callable[[Planner, _Step, Any], None]] = {
     "mark": Planner._mark,
     "void": Planner._void,
     "part_define": Planner._part_define,
-    "recall_open": Planner._recall,
-    "recall_scope": Planner._recall,
-    "recall_state": Planner._recall,
-    "recall_notice": Planner._recall,
-    "recall_ack": Planner._recall,
-    "recall_supplier_request": Planner._recall,
-    "recall_supplier_answer": Planner._recall,
+    "recall_open": Planner._recall_open,
+    "recall_scope": Planner._recall_scope,
+    "recall_state": Planner._recall_state,
+    "recall_notice": Planner._recall_notice,
+    "recall_ack": Planner._recall_ack,
+    "recall_supplier_request": Planner._supplier_request,
+    "recall_supplier_answer": Planner._supplier_answer,
 }
 
 

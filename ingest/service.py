@@ -63,8 +63,8 @@ class IngestService:
         with _collector_paused():
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
-            work = partial(_apply_batch, documents=documents)
-            return self._store.write(partial(work, events=parse_events(raw_events)))
+            work = partial(_apply_batch, events=parse_events(raw_events), documents=documents)
+            return self._store.write(work)
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed."""
