@@ -6,11 +6,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
-from graph.clock import utc_text
+from graph.clock import now_text
 
 audit_log = logging.getLogger("tracegraph.audit")
 
@@ -28,7 +27,7 @@ async def audit_requests(
     finally:
         who = getattr(request.state, "principal", None)
         record = {
-            "at": utc_text(datetime.now(UTC)),
+            "at": now_text(),
             "user": who.username if who else None,
             "role": who.role.value if who else None,
             "via": who.via if who else None,

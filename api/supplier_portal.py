@@ -12,11 +12,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from api.recall import Case, RecallService
-from graph.clock import utc_text
+from graph.clock import now_text
 from graph.documents import MAX_DOCUMENTS, checked_document
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
@@ -88,7 +88,7 @@ class SupplierRequest:
         return cls(
             id=supplier_request_gid(case.id.partition(":")[2], lot),
             case=case.id.partition(":")[2],
-            supplier=lot.partition(":")[2].partition("/")[0],
+            supplier=_split_lot(lot)[0],
             supplier_lot=lot,
             suspect=lot in {s["id"] for s in case.suspects},
             state=str(attrs.get("state", "open")),
@@ -125,7 +125,9 @@ class SupplierPortal:
 
     def requests(self, case_id: str) -> list[SupplierRequest]:
         """Return every supplier lot a case suspects or asks about, with its request and answer."""
-        case = self.recalls.case(case_id)
+        return self._requests(self.recalls.case(case_id))
+
+    def _requests(self, case: Case) -> list[SupplierRequest]:
         links = self._store.links([case.id])
         asked = {e.dst for e in links if e.type == "ASKS" and e.src == case.id}
         views = self._store.nodes(sorted(asked))
@@ -145,7 +147,7 @@ class SupplierPortal:
         found = []
         for view in self._store.nodes(sorted(cases)).values():
             case = Case.of(view)
-            named = [r for r in self.requests(view.gid.partition(":")[2]) if r.supplier_lot in mine]
+            named = [r for r in self._requests(case) if r.supplier_lot in mine]
             if named:  # a lot rescoped out of the case, never asked about, is cleared
                 found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
         return sorted(found, key=lambda c: c.id)
@@ -176,7 +178,7 @@ class SupplierPortal:
         event = {
             "event_id": f"recall_supplier_request-{uuid.uuid4().hex[:16]}",
             "type": "recall_supplier_request",
-            "occurred_at": _now(),
+            "occurred_at": now_text(),
             "actor": actor,
             "case": case_id,
             "supplier": supplier,
@@ -239,12 +241,12 @@ class SupplierPortal:
     def _answer_key(self, supplier: str, answer_id: str | None) -> tuple[str, str]:
         """Return the event id and time of an answer: a resent answer keeps its first time."""
         if answer_id is None:
-            return f"recall_supplier_answer-{uuid.uuid4().hex[:16]}", _now()
+            return f"recall_supplier_answer-{uuid.uuid4().hex[:16]}", now_text()
         # A company id holds no "/", so no two suppliers can meet on one key.
         event_id = f"recall_supplier_answer/{supplier}/{answer_id}"
         logged = self._store.logged([event_id]).get(event_id)
         if logged is None:
-            return event_id, _now()
+            return event_id, now_text()
         return event_id, str(json.loads(logged.payload)["occurred_at"])
 
 
@@ -260,7 +262,3 @@ def _split_lot(lot: str) -> tuple[str, str]:
 def _printable(text: str, longest: int) -> bool:
     """Tell whether `text` is 1 to `longest` characters, none of them a control character."""
     return 0 < len(text) <= longest and text.isprintable()
-
-
-def _now() -> str:
-    return utc_text(datetime.now(UTC))

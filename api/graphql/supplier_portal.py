@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api import supplier_portal as portal
 from api.graphql.context import Context
 from api.graphql.run import as_graphql_error, run
-from graph.clock import utc_text
+from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
 
 
@@ -78,7 +78,7 @@ class SupplierRequest:
             state=found.state,
             question=found.question,
             due_by=found.due_by,
-            overdue=found.overdue(utc_text(datetime.now(UTC))),
+            overdue=found.overdue(now_text()),
             requested_by=found.requested_by,
             requested_at=found.requested_at,
             answers=found.answers,
