@@ -694,10 +694,12 @@ class Access:
             ]
             if wrong:
                 raise Forbidden(str(wrong[0]))
-        else:
-            self.require(WRITERS, "record events")
+            return self._ingest.ingest_events(events)
+        self.require(WRITERS, "record events")
         if self.role == Role.OPERATOR:
-            self._check_operator_batch(parse_events(raw_events))
+            events = parse_events(raw_events)
+            self._check_operator_batch(events)
+            return self._ingest.ingest_events(events)
         return self._ingest.ingest(raw_events)
 
     def _check_operator_batch(self, events: Sequence[Event]) -> None:
