@@ -90,6 +90,7 @@ MERGE (:Migration {name: 'recall_event_label'})
     "CREATE INDEX in_cart_event IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.event)",
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
+    "CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE",
     "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.writes = 0",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
@@ -102,6 +103,11 @@ MERGE (:Migration {name: 'recall_event_label'})
 # The ingest statements seek by unique keys whatever the counts are, so their cached plans stay
 # right as the graph grows: without this the server replans each one whenever its statistics
 # have moved (every few batches while a plant is loaded), a fifth of its time in an ingest.
+# A plan kept for good must not depend on the statistics it was made with, so each of these
+# statements orders a seek in the index of every node it looks up (USING INDEX SEEK). Left to
+# choose, from statistics sampled before a wipe, the planner read the open stays of carts by
+# scanning the whole gid index once per cart, and kept doing so: 60-180 ms per batch, growing
+# with the graph (tests/graph/test_neo4j_plans.py holds the rule).
 # Statements whose plan depends on the counts go without: closing cart stays (a plan frozen
 # while the plant was small filtered every stay of the batch's lots row by row, a hundred times
 # slower) and the void statements, which choose among indexes.
@@ -109,7 +115,10 @@ SETTLED: Final = "CYPHER replan=skip "
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
 # validation reads and the final write then see one consistent state.
-LOCK: Final = "MATCH (c:Counter {name: 'ingest'}) SET c.writes = c.writes + 1 RETURN c.seq"
+LOCK: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "SET c.writes = c.writes + 1 RETURN c.seq"
+)
 
 EVENT_FIELDS: Final = """
 RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
@@ -117,8 +126,8 @@ RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_
 FIND_EVENTS: Final = (
     """
 UNWIND $ids AS id
-MATCH (e:Event {event_id: id})
-OPTIONAL MATCH (v:Event {voids: id})
+MATCH (e:Event {event_id: id}) USING INDEX SEEK e:Event(event_id)
+OPTIONAL MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
 """
     + EVENT_FIELDS
 )
@@ -136,18 +145,20 @@ EVENTS_AFTER: Final = _logged_after("Event")
 RECALL_EVENTS_AFTER: Final = _logged_after("RecallEvent")
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 CREATE_EVENTS: Final = """
-MATCH (c:Counter {name: 'ingest'}) SET c.seq = c.seq + size($rows)
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = c.seq + size($rows)
 WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
 """
 EVENT_LABELS: Final = ["Event"]
 RECALL_EVENT_LABELS: Final = ["Event", "RecallEvent"]
 ITEMS: Final = """
 UNWIND $gids AS g
-MATCH (n:Node {gid: g})
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
 RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by
 """
 NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
-NODES: Final = "UNWIND $gids AS g MATCH (n:Node {gid: g}) RETURN properties(n)"
+NODES: Final = (
+    "UNWIND $gids AS g MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid) RETURN properties(n)"
+)
 NODES_OF_KIND: Final = """
 MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.kind = $kind
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
@@ -161,7 +172,7 @@ RETURN s.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event
 """
 OPEN_CARTS: Final = """
 UNWIND $lots AS g
-MATCH (l:Node {gid: g})-[r:IN_CART]->(c:Node)
+MATCH (l:Node {gid: g})-[r:IN_CART]->(c:Node) USING INDEX SEEK l:Node(gid)
 WHERE r.until IS NULL
 RETURN l.gid, c.gid
 """
@@ -192,12 +203,12 @@ RETURN n.gid
 DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
 MERGE_PROPS: Final = """
 UNWIND $rows AS r
-MATCH (n:Node {gid: r.gid})
+MATCH (n:Node {gid: r.gid}) USING INDEX SEEK n:Node(gid)
 SET n += r.props
 """
 SET_CONSUMED: Final = """
 UNWIND $rows AS r
-MATCH (n:Node {gid: r.gid})
+MATCH (n:Node {gid: r.gid}) USING INDEX SEEK n:Node(gid)
 SET n.consumed = r.consumed
 """
 CLOSE_CARTS: Final = """
@@ -213,13 +224,13 @@ RETURN DISTINCT s.event AS event ORDER BY event
 """
 ADD_STATUSES: Final = """
 UNWIND $rows AS r
-MATCH (ev:Event {event_id: r.event})
-MATCH (n:Node {gid: r.gid})
+MATCH (ev:Event {event_id: r.event}) USING INDEX SEEK ev:Event(event_id)
+MATCH (n:Node {gid: r.gid}) USING INDEX SEEK n:Node(gid)
 CREATE (ev)-[:SET_STATUS {status: r.status, reason: r.reason, at: r.at, event: r.event}]->(n)
 """
 RECOMPUTE_STATUS: Final = """
 UNWIND $gids AS g
-MATCH (n:Node {gid: g})
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
 OPTIONAL MATCH (ev:Event)-[s:SET_STATUS]->(n)
 WITH n, s, ev ORDER BY s.at DESC, ev.seq DESC
 WITH n, collect(s.status) AS history
@@ -304,7 +315,9 @@ CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
 
 # -- secondary marks
 # -- part registry
-PARTS_WITH_GTINS: Final = "UNWIND $gtins AS g MATCH (p:Part {gtin: g}) RETURN g, p.gid"
+PARTS_WITH_GTINS: Final = (
+    "UNWIND $gtins AS g MATCH (p:Part {gtin: g}) USING INDEX SEEK p:Part(gtin) RETURN g, p.gid"
+)
 PART_FOR_GTIN: Final = "MATCH (p:Part {gtin: $gtin}) RETURN properties(p)"
 
 # -- lot code schemes
@@ -336,7 +349,7 @@ CLEAR_MARK_SCHEMES: Final = "MATCH (s:MarkScheme) DELETE s"
 # -- documents: not :Node, so a rebuild (which clears nodes) keeps them
 DOCUMENTS: Final = """
 UNWIND $digests AS digest
-MATCH (d:Document {sha256: digest})
+MATCH (d:Document {sha256: digest}) USING INDEX SEEK d:Document(sha256)
 RETURN d.sha256, d.media_type, d.size
 """
 DOCUMENT: Final = (
@@ -354,12 +367,12 @@ RETURN count(m), max(m.index)
 """
 MARKS_IN_USE: Final = """
 UNWIND $marks AS g
-MATCH (m:Node {gid: g})-[e:MARKS]->(n:Node)
+MATCH (m:Node {gid: g})-[e:MARKS]->(n:Node) USING INDEX SEEK m:Node(gid)
 RETURN m.gid, n.gid, e.event
 """
 ITEM_MARKS: Final = """
 UNWIND $items AS g
-MATCH (m:Node)-[e:MARKS]->(n:Node {gid: g})
+MATCH (m:Node)-[e:MARKS]->(n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
 RETURN n.gid, m.gid, m.scheme, e.event
 """
 MARKED_ITEMS: Final = """
@@ -381,7 +394,7 @@ RETURN l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
 """
 OPEN_STAYS: Final = """
 UNWIND $carts AS g
-MATCH (l:Node)-[e:IN_CART]->(c:Node {gid: g})
+MATCH (l:Node)-[e:IN_CART]->(c:Node {gid: g}) USING INDEX SEEK c:Node(gid)
 WHERE e.until IS NULL
 RETURN l.gid, c.gid, e.compartment, e.qty, e.at, e.until, e.event, e.closed_by
 """
@@ -403,7 +416,8 @@ CREATE_NODES: Final = "UNWIND $rows AS r CREATE (n:Node:$(r[0])) SET n = r[1]"
 # properties, instead of SET e = map afterwards, spares the plan an Eager step. A null in the map
 # leaves that property out.
 CREATE_EDGES: Final = (
-    "UNWIND range(0, size($gids) - 1) AS i OPTIONAL MATCH (n:Node {gid: $gids[i]}) "
+    "UNWIND range(0, size($gids) - 1) AS i "
+    "OPTIONAL MATCH (n:Node {gid: $gids[i]}) USING INDEX SEEK n:Node(gid) "
     "WITH i, n ORDER BY i WITH collect([n]) AS nodes "
     "UNWIND $rows AS r WITH nodes[r[0]][0] AS s, nodes[r[1]][0] AS d, r "
     "WHERE s IS NOT NULL AND d IS NOT NULL "
