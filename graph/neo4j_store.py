@@ -584,6 +584,10 @@ class Neo4jTx:
 
     def apply(self, changes: Changes) -> None:
         status_gids: set[str] = set()
+        # The writes are sent without waiting for each to finish: the server runs one while the
+        # rows of the next are built here (Bolt answers them in order, in this transaction), and
+        # every answer is read at the end, so a failure still fails the batch.
+        sent: list[neo4j.Result] = []
         for void in changes.voided:
             # Status first: the edge sweep below would also take the SET_STATUS relationship.
             cleared = self._tx.run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
@@ -595,40 +599,40 @@ class Neo4jTx:
             logged = [
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
             ]
-            self._run(CREATE_EVENTS, rows=logged).consume()
+            sent.append(self._run(CREATE_EVENTS, rows=logged))
         if changes.nodes:
             nodes = [[LABELS[n.kind], _node_row(n)] for n in changes.nodes]
-            self._run(CREATE_NODES, rows=nodes).consume()
+            sent.append(self._run(CREATE_NODES, rows=nodes))
         if changes.edges:
             position: dict[str, int] = {}
             edges = [_edge_row(e, position) for e in changes.edges]
-            self._run(CREATE_EDGES, gids=list(position), rows=edges).consume()
+            sent.append(self._run(CREATE_EDGES, gids=list(position), rows=edges))
         if changes.cart_closes:
             closes = [
                 {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
                 for c in changes.cart_closes
             ]
-            self._tx.run(CLOSE_CARTS, rows=closes).consume()
+            sent.append(self._tx.run(CLOSE_CARTS, rows=closes))
         if changes.statuses:
             statuses = [
                 {"gid": s.gid, "status": s.status, "reason": s.reason, "at": s.at, "event": s.event}
                 for s in changes.statuses
             ]
-            self._run(ADD_STATUSES, rows=statuses).consume()
+            sent.append(self._run(ADD_STATUSES, rows=statuses))
             status_gids.update(s.gid for s in changes.statuses)
         if changes.consumed:
             consumed = [
                 {"gid": gid, "consumed": decimal_text(value)}
                 for gid, value in changes.consumed.items()
             ]
-            self._run(SET_CONSUMED, rows=consumed).consume()
+            sent.append(self._run(SET_CONSUMED, rows=consumed))
         if changes.props:
             rows: list[dict[str, Any]] = [
                 {"gid": gid, "props": props} for gid, props in changes.props.items()
             ]
-            self._run(MERGE_PROPS, rows=rows).consume()
+            sent.append(self._run(MERGE_PROPS, rows=rows))
         if status_gids:
-            self._run(RECOMPUTE_STATUS, gids=sorted(status_gids)).consume()
+            sent.append(self._run(RECOMPUTE_STATUS, gids=sorted(status_gids)))
         if changes.documents:
             rows = [
                 {
@@ -639,7 +643,9 @@ class Neo4jTx:
                 }
                 for d in changes.documents
             ]
-            self._run(SAVE_DOCUMENTS, rows=rows).consume()
+            sent.append(self._run(SAVE_DOCUMENTS, rows=rows))
+        for result in sent:
+            result.consume()
 
     # -- secondary marks
 
