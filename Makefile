@@ -47,6 +47,7 @@ bench: $(STAMP) $(NATIVE)
 	$(BIN)/python -m bench.core --out bench/results/core.md
 	$(BIN)/python -m bench.identifiers --out bench/results/identifiers.md
 	$(BIN)/python -m bench.scale --out bench/results
+	$(BIN)/python -m bench.ingest_phases --out bench/results/ingest_phases.md
 
 neo4j-fetch:
 	scripts/neo4j-local/neo4j-local fetch

@@ -1,0 +1,254 @@
+"""Where ingest time goes, phase by phase, on both stores: the floor under the ingest rates.
+
+    python -m bench.ingest_phases [--size 100000] [--neo4j auto|none|bolt://...]
+                                  [--neo4j-home DIR] [--work DIR]
+                                  [--out bench/results/ingest_phases.md]
+
+Ingests the seeded scale plant of --size items (generated once into DIR, as bench.scale does)
+in batches of 1,000 with a clock around each phase of IngestService: validation against the
+contract, canonical payload and digest, planning (with the reads it makes), the store's writes,
+and the rest of the transaction (lock, idempotency read, commit). Prints this process's CPU and
+the wall time per event for each phase, and the CPU of a local Neo4j server per event. The
+clocks cost a few per cent; bench.scale gives the rates without them. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.scale import (
+    SEED,
+    _chunks,
+    _machine,
+    _plant_events,
+    _server_cpu_s,
+    _start_neo4j,
+    _stop_neo4j,
+    generate,
+)
+
+BATCH = 1000
+WARM_UP = 20_000
+# (key, what the row says); "transaction" and "total" are clocked to derive the last two rows.
+PHASES = (
+    ("validate", "validation against the contract (pydantic)"),
+    ("canonical", "canonical payload and digest"),
+    ("plan", "planning, with the reads it makes"),
+    ("write", "store writes"),
+    ("rest", "rest of the transaction: lock, idempotency read, commit"),
+    ("other", "outside the transaction: collector pause, report"),
+)
+
+
+class PhaseClock:
+    """Process CPU and wall seconds spent in each named phase."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.wall: dict[str, float] = defaultdict(float)
+
+    def timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.wall[name] += time.perf_counter() - start
+                self.cpu[name] += time.process_time() - start_cpu
+
+        return run
+
+    def derived(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Return CPU and wall per phase, the rest of the transaction and other included."""
+        results = []
+        for clocked in (self.cpu, self.wall):
+            phases = {key: clocked[key] for key in ("validate", "canonical", "plan", "write")}
+            inner = phases["canonical"] + phases["plan"] + phases["write"]
+            phases["rest"] = clocked["transaction"] - inner
+            phases["other"] = clocked["total"] - phases["validate"] - clocked["transaction"]
+            phases["total"] = clocked["total"]
+            results.append(phases)
+        return results[0], results[1]
+
+
+@contextmanager
+def clocked(clock: PhaseClock) -> Iterator[None]:
+    """Put the clock around each phase of ingest, on both stores, for the duration."""
+    from graph.embedded_store import EmbeddedStore, EmbeddedTx
+    from graph.neo4j_store import Neo4jStore, Neo4jTx
+    from ingest import service
+    from ingest.planner import Planner
+
+    targets: list[tuple[Any, str, str]] = [
+        (service, "parse_events", "validate"),
+        (service, "payload_and_digest", "canonical"),
+        (Planner, "plan", "plan"),
+        (EmbeddedTx, "apply", "write"),
+        (Neo4jTx, "apply", "write"),
+        (EmbeddedStore, "write", "transaction"),
+        (Neo4jStore, "write", "transaction"),
+        (service.IngestService, "ingest", "total"),
+    ]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+    for (owner, name, phase), (_, _, original) in zip(targets, originals, strict=True):
+        setattr(owner, name, clock.timed(phase, original))
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def run_store(
+    store_url: str, warm_up_url: str, events_path: Path, server_home: Path | None
+) -> dict[str, Any]:
+    """Ingest the whole plant into one store under the clock; return its phases per event.
+
+    The first WARM_UP events go first into the store at `warm_up_url` (the same server, wiped
+    afterwards, for Neo4j), so compilers and plan caches are warm, as in a plant that runs.
+    """
+    from graph.connect import open_store
+    from ingest.service import IngestService
+
+    warm = open_store(warm_up_url)
+    neo4j = warm_up_url.startswith(("bolt", "neo4j"))
+    if neo4j:
+        warm.wipe()  # type: ignore[attr-defined]
+    for chunk in itertools.islice(_chunks(_plant_events(events_path), BATCH), WARM_UP // BATCH):
+        IngestService(warm).ingest(chunk)
+    if neo4j:
+        warm.wipe()  # type: ignore[attr-defined]
+    warm.close()
+    store = open_store(store_url)
+    service = IngestService(store)
+    clock = PhaseClock()
+    count = 0
+    server_before = None if server_home is None else _server_cpu_s(server_home)
+    with clocked(clock):
+        for chunk in _chunks(_plant_events(events_path), BATCH):
+            service.ingest(chunk)
+            count += len(chunk)
+    server_after = None if server_home is None else _server_cpu_s(server_home)
+    store.close()
+    cpu, phase_wall = clock.derived()
+    result: dict[str, Any] = {
+        "events": count,
+        "per_s": count / clock.wall["total"],
+        "cpu_us": {key: value / count * 1e6 for key, value in cpu.items()},
+        "wall_us": {key: value / count * 1e6 for key, value in phase_wall.items()},
+    }
+    if server_before is not None and server_after is not None:
+        result["server_cpu_us"] = (server_after - server_before) / count * 1e6
+    return result
+
+
+def render(size: int, machine: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
+    stores = list(runs)
+    kinds = ("CPU", "wall")
+    header = ["phase"] + [f"{store} {kind} us/event" for store in stores for kind in kinds]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def row(label: str, key: str) -> str:
+        cells = [f"{runs[s][kind][key]:.1f}" for s in stores for kind in ("cpu_us", "wall_us")]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    lines += [row(label, key) for key, label in PHASES]
+    lines.append(row("**total**", "total"))
+    rates = [f"{runs[s]['per_s']:,.0f} events/s" for s in stores for _ in (0, 1)]
+    lines.append("| rate (wall), clocks included | " + " | ".join(rates) + " |")
+    events = next(iter(runs.values()))["events"]
+    text = [
+        "# Ingest by phase",
+        "",
+        f"Demo plant in scale mode, {size:,} items (seed {SEED}), {events:,} events in batches "
+        f"of {BATCH:,}, `python -m bench.ingest_phases --size {size}`. {machine['cores']} cores, "
+        f"Python {machine['python']}, SQLite {machine['sqlite']}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average at the start "
+        f"{machine['load_average'][0]:.1f}.",
+        "",
+        "CPU is this process's; wall includes waiting for a server. The clocks themselves cost "
+        "a few per cent: `bench.scale` gives the rates without them.",
+        "",
+        *lines,
+    ]
+    for store, run in runs.items():
+        if "server_cpu_us" in run:
+            text += ["", f"{store} server CPU: {run['server_cpu_us']:.1f} us/event."]
+    return "\n".join(text) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument(
+        "--neo4j",
+        default=os.environ.get("NEO4J_URI", "auto"),
+        help="Bolt URL of a scratch Neo4j (wiped!), 'auto' to start a local one, or 'none'",
+    )
+    parser.add_argument(
+        "--neo4j-home",
+        type=Path,
+        help="home of the local server --neo4j names (scripts/neo4j-local), to report its CPU time",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "tracegraph-bench"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "ingest_phases.md"
+    )
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    def log(message: str) -> None:
+        print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+    machine = _machine()
+    events_path = args.work / f"plant-{args.size}.ndjson"
+    if not events_path.exists():
+        log(f"generating the {args.size:,}-item plant")
+        generate(args.size, events_path)
+    home: Path | None = None
+    neo4j: str | None = None
+    if args.neo4j == "auto":
+        home = Path(tempfile.mkdtemp(prefix="tracegraph-bench-neo4j-"))
+        neo4j = _start_neo4j(home, log)
+    elif args.neo4j != "none":
+        neo4j = args.neo4j
+    runs: dict[str, dict[str, Any]] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="tracegraph-phases-"))
+    try:
+        log("embedded store")
+        embedded = f"sqlite:///{scratch / 'phases.db'}"
+        warm_up = f"sqlite:///{scratch / 'warm-up.db'}"
+        runs["embedded"] = run_store(embedded, warm_up, events_path, None)
+        if neo4j:
+            log("neo4j")
+            runs["neo4j"] = run_store(neo4j, neo4j, events_path, home or args.neo4j_home)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if home is not None:
+            _stop_neo4j(home)
+            shutil.rmtree(home, ignore_errors=True)
+    text = render(args.size, machine, runs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
