@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -34,9 +32,10 @@ from bench.scale import (
     _machine,
     _plant_events,
     _server_cpu_s,
-    _start_neo4j,
-    _stop_neo4j,
+    add_store_arguments,
     generate,
+    log,
+    neo4j_server,
 )
 
 BATCH = 1000
@@ -194,55 +193,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument(
-        "--neo4j",
-        default=os.environ.get("NEO4J_URI", "auto"),
-        help="Bolt URL of a scratch Neo4j (wiped!), 'auto' to start a local one, or 'none'",
-    )
-    parser.add_argument(
-        "--neo4j-home",
-        type=Path,
-        help="home of the local server --neo4j names (scripts/neo4j-local), to report its CPU time",
-    )
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "tracegraph-bench"
-    )
+    add_store_arguments(parser)
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "ingest_phases.md"
     )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-
-    def log(message: str) -> None:
-        print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
     machine = _machine()
     events_path = args.work / f"plant-{args.size}.ndjson"
     if not events_path.exists():
         log(f"generating the {args.size:,}-item plant")
         generate(args.size, events_path)
-    home: Path | None = None
-    neo4j: str | None = None
-    if args.neo4j == "auto":
-        home = Path(tempfile.mkdtemp(prefix="tracegraph-bench-neo4j-"))
-        neo4j = _start_neo4j(home, log)
-    elif args.neo4j != "none":
-        neo4j = args.neo4j
     runs: dict[str, dict[str, Any]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="tracegraph-phases-"))
     try:
-        log("embedded store")
-        embedded = f"sqlite:///{scratch / 'phases.db'}"
-        warm_up = f"sqlite:///{scratch / 'warm-up.db'}"
-        runs["embedded"] = run_store(embedded, warm_up, events_path, None)
-        if neo4j:
-            log("neo4j")
-            runs["neo4j"] = run_store(neo4j, neo4j, events_path, home or args.neo4j_home)
+        with neo4j_server(args.neo4j, args.neo4j_home) as (neo4j, server_home):
+            log("embedded store")
+            embedded = f"sqlite:///{scratch / 'phases.db'}"
+            warm_up = f"sqlite:///{scratch / 'warm-up.db'}"
+            runs["embedded"] = run_store(embedded, warm_up, events_path, None)
+            if neo4j:
+                log("neo4j")
+                runs["neo4j"] = run_store(neo4j, neo4j, events_path, server_home)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if home is not None:
-            _stop_neo4j(home)
-            shutil.rmtree(home, ignore_errors=True)
     text = render(args.size, machine, runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from multiprocessing import get_context
@@ -1009,16 +1010,21 @@ def _neo4j_rss(home: Path | None) -> str:
     return ""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--repeat", type=int, default=50, help="timed runs per query")
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every plant benchmark takes: which Neo4j, and where plants are kept."""
     parser.add_argument(
         "--neo4j",
         default=os.environ.get("NEO4J_URI", "auto"),
         help="Bolt URL of a scratch Neo4j (wiped!), 'auto' to start a local one, or 'none'",
+    )
+    parser.add_argument(
+        "--neo4j-home",
+        type=Path,
+        help="home of the local server --neo4j names (scripts/neo4j-local), to report its CPU time",
     )
     parser.add_argument(
         "--work",
@@ -1026,11 +1032,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "tracegraph-bench",
         help="where generated plants and stores are kept between runs",
     )
-    parser.add_argument(
-        "--neo4j-home",
-        type=Path,
-        help="home of the local server --neo4j names (scripts/neo4j-local), to report its CPU time",
+
+
+@contextmanager
+def neo4j_server(choice: str, home: Path | None) -> Iterator[tuple[str | None, Path | None]]:
+    """Yield the Bolt URL to measure (None: embedded only) and the home of a local server.
+
+    'auto' starts a local server for the duration; 'none' measures the embedded store only.
+    """
+    if choice == "none":
+        yield None, None
+        return
+    if choice != "auto":
+        yield choice, home
+        return
+    started = Path(tempfile.mkdtemp(prefix="tracegraph-bench-neo4j-"))
+    try:
+        yield _start_neo4j(started, log), started
+    finally:
+        _stop_neo4j(started)
+        shutil.rmtree(started, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=50, help="timed runs per query")
+    add_store_arguments(parser)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
         "--render", action="store_true", help="only rewrite scale.md and scale.png from scale.json"
@@ -1043,23 +1073,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-
-    def log(message: str) -> None:
-        print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-    home: Path | None = None
-    neo4j: str | None = None
-    if args.neo4j == "auto":
-        home = Path(tempfile.mkdtemp(prefix="tracegraph-bench-neo4j-"))
-        neo4j = _start_neo4j(home, log)
-    elif args.neo4j != "none":
-        neo4j = args.neo4j
-    server_home = home or args.neo4j_home
     json_path = args.out / "scale.json"
     report: dict[str, Any] = json.loads(json_path.read_text()) if json_path.exists() else {}
     report.setdefault("sizes", {})
     report["machine"] = _machine()
-    try:
+    with neo4j_server(args.neo4j, args.neo4j_home) as (neo4j, server_home):
         if neo4j:
             report["neo4j_version"] = _neo4j_version(neo4j)
         for size in (int(s) for s in args.sizes.split(",")):
@@ -1067,15 +1085,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 size, args.work, neo4j, args.repeat, log, server_home
             )
             report["machine"]["load_average_end"] = os.getloadavg()
-            if home is not None:
-                report["neo4j_memory"] = "heap 3g, page cache 2g; " + _neo4j_rss(home)
+            if neo4j and args.neo4j == "auto":
+                report["neo4j_memory"] = "heap 3g, page cache 2g; " + _neo4j_rss(server_home)
             json_path.write_text(json.dumps(report, indent=1))
             (args.out / "scale.md").write_text(render(report))
             plot(report, args.out / "scale.png")
-    finally:
-        if home is not None:
-            _stop_neo4j(home)
-            shutil.rmtree(home, ignore_errors=True)
     print(render(report))
     return 0
 
