@@ -74,9 +74,9 @@ class PhaseClock:
         results = []
         for clocked in (self.cpu, self.wall):
             phases = {key: clocked[key] for key in ("validate", "canonical", "plan", "write")}
-            inner = phases["canonical"] + phases["plan"] + phases["write"]
-            phases["rest"] = clocked["transaction"] - inner
-            phases["other"] = clocked["total"] - phases["validate"] - clocked["transaction"]
+            phases["rest"] = clocked["transaction"] - phases["plan"] - phases["write"]
+            before = phases["validate"] + phases["canonical"]
+            phases["other"] = clocked["total"] - before - clocked["transaction"]
             phases["total"] = clocked["total"]
             results.append(phases)
         return results[0], results[1]

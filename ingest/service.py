@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -63,8 +63,7 @@ class IngestService:
         with _collector_paused():
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
-            work = partial(_apply_batch, events=parse_events(raw_events), documents=documents)
-            return self._store.write(work)
+            return self._store.write(_batch_work(parse_events(raw_events), documents))
 
     def ingest_events(
         self, events: Sequence[Event], documents: Sequence[DocumentRow] = ()
@@ -75,7 +74,7 @@ class IngestService:
         sites), so a batch is not validated twice.
         """
         with _collector_paused():
-            return self._store.write(partial(_apply_batch, events=events, documents=documents))
+            return self._store.write(_batch_work(events, documents))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed."""
@@ -130,10 +129,24 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
-def _apply_batch(
-    tx: WriteTx, events: Sequence[Event], documents: Sequence[DocumentRow] = ()
-) -> IngestReport:
+def _batch_work(
+    events: Sequence[Event], documents: Sequence[DocumentRow]
+) -> Callable[[WriteTx], IngestReport]:
+    """Return the transaction that writes a checked batch.
+
+    The canonical payloads and digests are a function of the events alone, so they are made
+    before the store's write lock is taken, and not again if Neo4j retries the transaction.
+    """
     payloads = [payload_and_digest(event) for event in events]
+    return partial(_apply_batch, events=events, payloads=payloads, documents=documents)
+
+
+def _apply_batch(
+    tx: WriteTx,
+    events: Sequence[Event],
+    payloads: Sequence[tuple[str, str]],
+    documents: Sequence[DocumentRow] = (),
+) -> IngestReport:
     stored = tx.find_events(sorted({event.event_id for event in events}))
     seen: dict[str, str] = {}
     results: list[EventResult] = []
