@@ -29,6 +29,7 @@ EXPECTED = {
     "NODES",
     "OPEN_CARTS",
     "OPEN_STAYS",
+    "CLOSE_CARTS",
     "MARK_SCHEMES",
     "MARKS_IN_USE",
     "ITEM_MARKS",
