@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import platform
 import shutil
+import sqlite3
 import tempfile
 import time
 from collections import defaultdict
@@ -29,7 +32,6 @@ from typing import Any
 from bench.scale import (
     SEED,
     _chunks,
-    _machine,
     _plant_events,
     _server_cpu_s,
     add_store_arguments,
@@ -199,7 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    machine = _machine()
+    machine = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average": os.getloadavg(),
+    }
     events_path = args.work / f"plant-{args.size}.ndjson"
     if not events_path.exists():
         log(f"generating the {args.size:,}-item plant")
