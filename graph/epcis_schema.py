@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft7Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "epcis-json-schema.json"
 SCHEMA_SHA256 = "cfabd8620cc4dd67a53e6aa397bc26379f8b05bb9147c8a37a60bbec69a62572"
@@ -59,16 +60,20 @@ def _property_names(
         yield from errors
 
 
-# Draft 7 in all but how propertyNames is run (extend is untyped in jsonschema's stubs).
-EpcisValidator: type[Draft7Validator] = validators.extend(  # type: ignore[no-untyped-call]
-    Draft7Validator, {"propertyNames": _property_names}
-)
-
-
 @cache
 def validator() -> Draft7Validator:
-    """Return the validator of the shipped schema, its references resolved once, up front."""
-    return EpcisValidator(inlined_schema(), format_checker=Draft7Validator.FORMAT_CHECKER)
+    """Return the validator of the shipped schema, its references resolved once, up front.
+
+    jsonschema is imported here, at the first check: building its format checkers takes about
+    a second, which every command of the CLI would otherwise pay on start.
+    """
+    from jsonschema import Draft7Validator, validators
+
+    # Draft 7 in all but how propertyNames is run (extend is untyped in jsonschema's stubs).
+    epcis: type[Draft7Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft7Validator, {"propertyNames": _property_names}
+    )
+    return epcis(inlined_schema(), format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
 def inlined_schema() -> dict[str, Any]:
@@ -110,6 +115,8 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
     errors = list(validator().iter_errors(document))
     if not errors:
         return []
+    from jsonschema.exceptions import best_match  # loaded by validator() already
+
     events = _events_of(document)
     by_event: dict[int | None, list[ValidationError]] = {}
     for error in errors:
