@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,10 +38,15 @@ COMPANY_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,200}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
-# Verifying against a throwaway hash when the user is unknown keeps timing from telling
-# which usernames exist.
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A throwaway hash to verify against when the user is unknown, so timing does not tell
+    which usernames exist. Made at the first login: hashing takes about a tenth of a second,
+    which every command of the CLI would otherwise pay on start."""
+    return _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +179,7 @@ class AuthService:
         """Check a password and issue a short-lived access token."""
         record = self._store.user(username)
         try:
-            self._hasher.verify(record.password_hash if record else _DUMMY_HASH, password)
+            self._hasher.verify(record.password_hash if record else _dummy_hash(), password)
         except (VerificationError, InvalidHashError) as error:
             raise Unauthenticated("wrong username or password") from error
         if record is None:
