@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,19 @@ def test_rebuild(tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture
     main(["ingest", str(plant_file), "--store", store])
     assert main(["rebuild", "--store", store]) == 0
     assert "rebuilt the graph from 3 live events" in capsys.readouterr().out
+
+
+def test_starting_the_cli_loads_no_schema_validator() -> None:
+    # jsonschema builds its format checkers on import (about a second): only an EPCIS check
+    # should pay for that, not every command.
+    probe = "import sys, api.cli; print('jsonschema' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
+    checked = "import sys, api.cli, graph.epcis_schema as s; s.schema_problems({}); "
+    checked += "print('jsonschema' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", checked], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "True"
