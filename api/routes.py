@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AccessDep
+from api.ingest_reports import IngestReportBody, report_response
 from graph.errors import BadRequest
 from graph.trace import edge_dict, node_dict
 from ingest.models import EventBatch
@@ -35,6 +36,7 @@ def healthz() -> dict[str, str]:
 @router.post(
     "/api/v1/events",
     status_code=status.HTTP_201_CREATED,
+    response_model=IngestReportBody,
     tags=["ingest"],
     openapi_extra={"requestBody": EVENTS_BODY},
     responses={
@@ -44,7 +46,7 @@ def healthz() -> dict[str, str]:
         422: {"description": "the batch breaks the contract; nothing was written"},
     },
 )
-async def post_events(request: Request, access: AccessDep) -> dict[str, Any]:
+async def post_events(request: Request, access: AccessDep) -> Response:
     """Ingest a batch of events atomically (operators and admins; analysts: status only)."""
     body = await request.body()  # bounded by the app's max_body_size
     try:
@@ -54,7 +56,7 @@ async def post_events(request: Request, access: AccessDep) -> dict[str, Any]:
     raw = read_body(text)
     # Ingest does blocking store I/O: keep it off the event loop.
     report = await run_in_threadpool(access.ingest, raw)
-    return report.to_dict()
+    return report_response(report)
 
 
 @router.get("/api/v1/nodes/{node_id:path}", tags=["trace"])
