@@ -10,6 +10,7 @@ from httpx2 import Response
 
 from api.app import create_app
 from api.deps import Services
+from api.ingest_reports import IngestReportBody
 from api.settings import Settings
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -22,11 +23,12 @@ def test_post_events_as_array_object_and_ndjson(client: TestClient, events: Even
     assert response.status_code == 201
     assert response.json()["results"] == [{"event_id": "E-1", "status": "created"}]
     second = {"events": [events.receive("L-2", 5, supplier_lot="A-2"), first[0]]}
-    statuses = [
-        r["status"]
-        for r in client.post("/api/v1/events", json=second, headers=auth).json()["results"]
-    ]
-    assert statuses == ["created", "duplicate"]
+    answer = client.post("/api/v1/events", json=second, headers=auth)
+    assert answer.headers["content-type"] == "application/json"
+    # The body has the shape the OpenAPI document gives it.
+    report = IngestReportBody.model_validate(answer.json())
+    assert (report.created, report.duplicates) == (1, 1)
+    assert [r.status for r in report.results] == ["created", "duplicate"]
     ndjson = json.dumps(events("split", lot="L-1", into=[{"lot": "L-3", "qty": "2"}]))
     response = client.post(
         "/api/v1/events", content=ndjson, headers=auth | {"content-type": "application/x-ndjson"}
