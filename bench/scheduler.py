@@ -25,7 +25,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.models import Problem, SolveOptions
 from scheduler.readers import load_problem
-from scheduler.solve import solve
+from scheduler.solver import solve
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FAMILIES = ["ft", "la", "abz", "orb", "swv", "mk", "bel"]

@@ -22,10 +22,14 @@ cannot hold together are named (a minimal conflicting set).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# CP-SAT (with pandas) takes a third of a second to import: it is loaded where a model is built,
+# so the API and the CLI, which read and write these models, start without it.
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 SECONDS = 3600  # times are hours in and out, whole seconds inside the model
 Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -132,6 +136,8 @@ class _Model:
     """The CP-SAT model, with one assumption literal per named constraint."""
 
     def __init__(self, problem: CartSizingInput) -> None:
+        from ortools.sat.python import cp_model
+
         self.problem = problem
         m, n = len(problem.rates), len(problem.rates[0])
         model = self.model = cp_model.CpModel()
@@ -169,6 +175,8 @@ class _Model:
         return [self.capacity, *self.day, *self.due]
 
     def solve(self, assumed: list[cp_model.IntVar]) -> tuple[cp_model.CpSolver, int]:
+        from ortools.sat.python import cp_model
+
         self.model.clear_assumptions()
         self.model.add_assumptions(assumed)
         solver = cp_model.CpSolver()
@@ -179,6 +187,8 @@ class _Model:
 
 def size_carts(problem: CartSizingInput) -> CartSizing:
     """Choose the parts per cart of each batch; name the binding constraints when none fit."""
+    from ortools.sat.python import cp_model
+
     built = _Model(problem)
     solver, status = built.solve(built.literals())
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -227,6 +237,8 @@ def _report(problem: CartSizingInput, loads: list[int], status: str) -> CartSizi
 
 def _binding(problem: CartSizingInput, built: _Model) -> list[Binding]:
     """Shrink the conflicting constraints to a minimal set, then say what each one means."""
+    from ortools.sat.python import cp_model
+
     solver, _ = built.solve(built.literals())
     core = {int(index) for index in solver.sufficient_assumptions_for_infeasibility()}
     chosen = [lit for lit in built.literals() if lit.index in core] or built.literals()

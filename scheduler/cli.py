@@ -10,7 +10,6 @@ from scheduler.errors import SchedulerError
 from scheduler.gantt import gantt_png, gantt_svg
 from scheduler.models import Problem, Solution, SolveOptions
 from scheduler.readers import load_problem
-from scheduler.solve import solve
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +41,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.gantt is not None and args.gantt.suffix.lower() not in (".svg", ".png"):
         print("error: --gantt must name a .svg or .png file", file=sys.stderr)
         return 2
+    from scheduler.solver import solve  # loads CP-SAT, which only this command needs
+
     try:
         problem = load_problem(args.file, args.format)
         solution = solve(problem, SolveOptions(time_limit=args.time_limit, workers=args.workers))

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from scheduler.errors import JobNotFound
 from scheduler.flat import flatten
 from scheduler.models import Problem, Solution, SolveOptions
-from scheduler.solve import Progress, solve
+from scheduler.solver import Progress, solve
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 

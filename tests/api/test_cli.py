@@ -87,17 +87,18 @@ def test_rebuild(tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture
     assert "rebuilt the graph from 3 live events" in capsys.readouterr().out
 
 
-def test_starting_the_cli_loads_no_schema_validator() -> None:
-    # jsonschema builds its format checkers on import (about a second): only an EPCIS check
-    # should pay for that, not every command.
-    probe = "import sys, api.cli; print('jsonschema' in sys.modules)"
+def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> None:
+    # jsonschema builds its format checkers on import (about a second) and OR-Tools brings
+    # pandas (a third of a second): only an EPCIS check or a schedule should pay for them.
+    heavy = "sorted({'jsonschema', 'ortools'} & set(sys.modules))"
+    probe = f"import sys, api.cli; print({heavy})"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    assert done.stdout.strip() == "False"
-    checked = "import sys, api.cli, graph.epcis_schema as s; s.schema_problems({}); "
-    checked += "print('jsonschema' in sys.modules)"
+    assert done.stdout.strip() == "[]"
+    used = "import sys, api.cli, graph.epcis_schema as s, scheduler; s.schema_problems({}); "
+    used += f"scheduler.solve; print({heavy})"
     done = subprocess.run(
-        [sys.executable, "-c", checked], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", used], capture_output=True, text=True, check=True, timeout=120
     )
-    assert done.stdout.strip() == "True"
+    assert done.stdout.strip() == "['jsonschema', 'ortools']"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from scheduler.gantt import ROW, gantt_png, gantt_svg
 from scheduler.models import Machine, SolveOptions, Window
 from scheduler.readers import read_jsp
-from scheduler.solve import solve
+from scheduler.solver import solve
 from tests.scheduler.conftest import FT06, op, order, problem
 
 

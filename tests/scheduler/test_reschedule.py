@@ -4,15 +4,15 @@ from scheduler.flat import flatten
 from scheduler.models import SolveOptions
 from scheduler.plan import violations
 from scheduler.readers import read_jsp
-from scheduler.reschedule import Actual, Downtime, Feedback, apply_feedback, reschedule
-from scheduler.solve import solve
+from scheduler.rescheduler import Actual, Downtime, Feedback, apply_feedback, reschedule
+from scheduler.solver import solve
 from tests.scheduler.conftest import FT06, op, order
 
 QUICK = SolveOptions(time_limit=2, workers=2)
 
 
 def _check(problem, solution) -> None:  # type: ignore[no-untyped-def]
-    from scheduler.reschedule import _plan_of
+    from scheduler.rescheduler import _plan_of
 
     flat = flatten(problem)
     assert violations(flat, _plan_of(flat, solution)) == []

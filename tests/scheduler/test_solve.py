@@ -11,7 +11,7 @@ from scheduler.flat import flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Solution, SolveOptions, Window
 from scheduler.plan import violations
 from scheduler.readers import load_problem, read_jsp
-from scheduler.solve import lean, search_share, solve, tune
+from scheduler.solver import lean, search_share, solve, tune
 from tests.scheduler.conftest import FT06, op, order, problem, shared_instances
 
 QUICK = SolveOptions(time_limit=3, workers=2)
@@ -326,3 +326,16 @@ def test_started_operation_with_choices_needs_a_machine() -> None:
     p = problem([order("a", op({"m0": 1, "m1": 1}, actual_start=0))], ["m0", "m1"])
     with pytest.raises(InvalidProblem, match="actual_machine"):
         flatten(p)
+
+
+def test_the_package_exports_its_functions_even_after_their_modules_load() -> None:
+    import scheduler
+    import scheduler.rescheduler
+    import scheduler.solver
+
+    assert scheduler.solve is scheduler.solver.solve
+    assert scheduler.reschedule is scheduler.rescheduler.reschedule
+    for name in scheduler.__all__:
+        assert getattr(scheduler, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = scheduler.no_such_name

@@ -22,7 +22,7 @@ from scheduler.models import (
     WorkOrder,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
-from scheduler.solve import ProgressFn, StopFn, _Clock, _finish, _Incumbent, run_cpsat, solve
+from scheduler.solver import ProgressFn, StopFn, _Clock, _finish, _Incumbent, run_cpsat, solve
 
 
 class Actual(BaseModel):
