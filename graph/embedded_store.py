@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from graph import ids
 from graph.store import (
     FLOW_TYPES,
     CartStay,
@@ -742,7 +743,7 @@ class EmbeddedStore:
 
     def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
         # ";" follows ":": the range holds every gid "kind:..." and nothing else.
-        params = (f"{kind}:", f"{kind};", kind, limit)
+        params = (ids.gid(kind, ""), f"{kind};", kind, limit)
         return [_node(row) for row in self._conn().execute(NODES_OF_KIND, params)]
 
     def subgraph(
@@ -772,9 +773,9 @@ class EmbeddedStore:
     def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]:
         def run(conn: sqlite3.Connection) -> list[StepUse]:
             steps = [_node(row) for row in conn.execute(EQUIPMENT_STEPS, (equipment, end, start))]
-            ids = _ids(step.gid for step in steps)
-            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (ids,))]
-            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (ids,))]
+            step_ids = _ids(step.gid for step in steps)
+            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (step_ids,))]
+            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (step_ids,))]
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}
             for edge in inputs:

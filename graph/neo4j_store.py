@@ -804,15 +804,14 @@ class Neo4jStore:
         return self._read(run)
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
-        def run(tx: ManagedTransaction) -> list[StoredEvent]:
-            rows = tx.run(EVENTS_AFTER, after=after_seq, limit=limit).values()
-            return [_stored_event(row) for row in rows]
-
-        return self._read(run)
+        return self._events_after(EVENTS_AFTER, after_seq, limit)
 
     def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        return self._events_after(RECALL_EVENTS_AFTER, after_seq, limit)
+
+    def _events_after(self, query: LiteralString, after_seq: int, limit: int) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:
-            rows = tx.run(RECALL_EVENTS_AFTER, after=after_seq, limit=limit).values()
+            rows = tx.run(query, after=after_seq, limit=limit).values()
             return [_stored_event(row) for row in rows]
 
         return self._read(run)
