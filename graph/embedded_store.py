@@ -19,6 +19,7 @@ import orjson
 from graph import ids
 from graph.store import (
     FLOW_TYPES,
+    MATERIAL,
     CartStay,
     Changes,
     Direction,
@@ -433,7 +434,6 @@ def _null(_: None) -> None:
 # edge or node row carries two to six of them. With an adapter the None is found at once; it still
 # binds as NULL, so no stored value changes.
 sqlite3.register_adapter(type(None), _null)
-MATERIAL = frozenset({"lot", "serial"})
 NO_LIMIT = 1 << 30
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 

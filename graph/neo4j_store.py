@@ -23,6 +23,7 @@ from graph import ids
 from graph.errors import StoreUnavailable
 from graph.store import (
     EDGE_TYPES,
+    MATERIAL,
     CartStay,
     Changes,
     Direction,
@@ -38,6 +39,7 @@ from graph.store import (
     NodeRow,
     NodeView,
     PartnerLot,
+    StatusRow,
     StepUse,
     StoredDocument,
     StoredEvent,
@@ -407,21 +409,25 @@ RETURN g, startNode(e) = i, type(e), e.until, e.compartment, properties(o)
 """
 
 
-# One statement per batch for all nodes and one for all edges: the label and the relationship
-# type come from our own tables (LABELS, RELATIONSHIP_TYPES) as dynamic labels and types, so a
-# batch costs two round trips and two plans instead of one per label and type it touches.
-CREATE_NODES: Final = "UNWIND $rows AS r CREATE (n:Node:$(r[0])) SET n = r[1]"
-# Each distinct endpoint is sought once per batch, not once per edge end (a unique-index seek
-# that takes a lock): rows name their endpoints by position in $gids. Wrapping each node in a
-# list keeps the positions of missing ones, which collect would otherwise drop.
-# Rows are lists (see _edge_row): no key is sent per row, and creating the relationship with its
-# properties, instead of SET e = map afterwards, spares the plan an Eager step. A null in the map
-# leaves that property out.
-CREATE_EDGES: Final = (
-    "UNWIND range(0, size($gids) - 1) AS i "
-    "OPTIONAL MATCH (n:Node {gid: $gids[i]}) USING INDEX SEEK n:Node(gid) "
-    "WITH i, n ORDER BY i WITH collect([n]) AS nodes "
-    "UNWIND $rows AS r WITH nodes[r[0]][0] AS s, nodes[r[1]][0] AS d, r "
+# One statement per batch creates every node and every edge: labels and relationship types come
+# from our own tables (LABELS, RELATIONSHIP_TYPES) as dynamic labels and types, so a batch costs
+# one round trip and one plan whatever it touches. Rows name an edge's ends by position: first
+# the nodes the statement has just made ($nodes, held in hand), then the existing ones ($found),
+# sought once each through the unique index. Four ends in five are new nodes, which would
+# otherwise each cost a locking index seek and a look through the transaction's own changes.
+# Wrapping each node in a list keeps the positions of missing ones, which collect would drop.
+# Edge rows are lists (see _edge_row): no key is sent per row, and creating the relationship with
+# its properties, instead of SET e = map afterwards, spares the plan an Eager step. A null in the
+# map leaves that property out.
+CREATE_GRAPH: Final = (
+    "UNWIND range(0, size($nodes) - 1) AS i WITH i, $nodes[i] AS r "
+    "CREATE (n:Node:$(r[0])) SET n = r[1] "
+    "WITH i, n ORDER BY i WITH collect([n]) AS made "
+    "CALL () { UNWIND range(0, size($found) - 1) AS j "
+    "OPTIONAL MATCH (o:Node {gid: $found[j]}) USING INDEX SEEK o:Node(gid) "
+    "WITH j, o ORDER BY j RETURN collect([o]) AS found } "
+    "WITH made + found AS nodes "
+    "UNWIND $edges AS r WITH nodes[r[0]][0] AS s, nodes[r[1]][0] AS d, r "
     "WHERE s IS NOT NULL AND d IS NOT NULL "
     "CREATE (s)-[:$(r[2]) {at: r[3], event: r[4], qty: r[5], share: r[6], part: r[7], "
     "until: r[8], compartment: r[9]}]->(d)"
@@ -490,14 +496,30 @@ def _stored_event(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
-def _node_row(node: NodeRow) -> dict[str, Any]:
+def _latest_statuses(statuses: Sequence[StatusRow]) -> dict[str, str]:
+    """Return the status each node is left in by these rows, in the order of their events.
+
+    The latest instant wins, and of equal instants the later event, as RECOMPUTE_STATUS orders.
+    """
+    latest: dict[str, StatusRow] = {}
+    for row in statuses:
+        held = latest.get(row.gid)
+        if held is None or row.at >= held.at:
+            latest[row.gid] = row
+    return {gid: row.status for gid, row in latest.items()}
+
+
+def _node_row(node: NodeRow, consumed: Decimal | None, status: str | None) -> dict[str, Any]:
+    """Return a new node's properties, with what the batch consumed of it and its status."""
     row: dict[str, Any] = dict(node.props)
     row.update(gid=node.gid, kind=node.kind)
+    if node.kind in MATERIAL:
+        row["consumed"] = "0" if consumed is None else decimal_text(consumed)
     for key, value in (
         ("part", node.part),
         ("unit", node.unit),
         ("qty", decimal_text(node.qty)),
-        ("consumed", "0" if node.kind in ("lot", "serial") else None),
+        ("status", status),
         ("created_by", node.created_by),
         ("created_at", node.created_at),
     ):
@@ -523,7 +545,7 @@ def _event_row(event: EventRow, seq: int) -> list[Any]:
 
 
 def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
-    """An edge as the list CREATE_EDGES reads: src, dst (places in $gids), type, properties."""
+    """An edge as the list CREATE_GRAPH reads: its ends' places, type and properties."""
     qty = edge.qty
     return [
         position.setdefault(edge.src, len(position)),
@@ -602,13 +624,20 @@ class Neo4jTx:
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
             ]
             sent.append(self._run(CREATE_EVENTS, rows=logged))
-        if changes.nodes:
-            nodes = [[LABELS[n.kind], _node_row(n)] for n in changes.nodes]
-            sent.append(self._run(CREATE_NODES, rows=nodes))
-        if changes.edges:
-            position: dict[str, int] = {}
+        # A node the batch creates is created with what the batch consumes of it and the status
+        # it leaves it in: all its history is in the batch, so nothing is read back to update it.
+        consumed = dict(changes.consumed)
+        made = {node.gid for node in changes.nodes}
+        if changes.nodes or changes.edges:
+            status = _latest_statuses(changes.statuses)
+            nodes = [
+                [LABELS[n.kind], _node_row(n, consumed.pop(n.gid, None), status.get(n.gid))]
+                for n in changes.nodes
+            ]
+            position = {node.gid: place for place, node in enumerate(changes.nodes)}
             edges = [_edge_row(e, position) for e in changes.edges]
-            sent.append(self._run(CREATE_EDGES, gids=list(position), rows=edges))
+            found = list(position)[len(nodes) :]
+            sent.append(self._run(CREATE_GRAPH, nodes=nodes, found=found, edges=edges))
         if changes.cart_closes:
             closes = [
                 {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
@@ -621,13 +650,12 @@ class Neo4jTx:
                 for s in changes.statuses
             ]
             sent.append(self._run(ADD_STATUSES, rows=statuses))
-            status_gids.update(s.gid for s in changes.statuses)
-        if changes.consumed:
-            consumed = [
-                {"gid": gid, "consumed": decimal_text(value)}
-                for gid, value in changes.consumed.items()
+            status_gids.update(s.gid for s in changes.statuses if s.gid not in made)
+        if consumed:
+            given = [
+                {"gid": gid, "consumed": decimal_text(value)} for gid, value in consumed.items()
             ]
-            sent.append(self._run(SET_CONSUMED, rows=consumed))
+            sent.append(self._run(SET_CONSUMED, rows=given))
         if changes.props:
             rows: list[dict[str, Any]] = [
                 {"gid": gid, "props": props} for gid, props in changes.props.items()

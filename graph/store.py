@@ -10,6 +10,8 @@ from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 T = TypeVar("T")
 Direction = Literal["up", "down"]
 
+# Kinds of node that hold a quantity others consume from.
+MATERIAL: frozenset[str] = frozenset({"lot", "serial"})
 # Material-flow relationship types: traces follow these and nothing else.
 FLOW_TYPES: tuple[str, ...] = (
     "RECEIVED_AS",
