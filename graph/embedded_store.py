@@ -37,6 +37,7 @@ from graph.store import (
     StoredEvent,
     Subgraph,
     decimal_or_none,
+    latest_statuses,
     node_view,
     partner_lots,
     sorted_stays,
@@ -180,8 +181,10 @@ FROM nodes n WHERE n.gid >= ?1 AND n.gid < ?2 AND n.kind = ?3 ORDER BY n.gid LIM
 """
 MAX_NID = "SELECT COALESCE(MAX(nid), 0) FROM nodes"
 INSERT_NODE = """
-INSERT INTO nodes (nid, gid, kind, part, unit, qty, consumed, created_by, created_at, props)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO nodes (
+    nid, gid, kind, part, unit, qty, consumed, status, created_by, created_at, props
+)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_EDGE = """
 INSERT INTO edges (src, dst, type, flow, at, event, qty, share, part, until, compartment)
@@ -553,9 +556,11 @@ class EmbeddedTx:
             self._nids.clear()  # deleted nodes may be created again under new row ids
         next_nid = conn.execute(MAX_NID).fetchone()[0] + 1
         nids = self._nids
-        # A node the batch creates and consumes from is written with what it has given, not
-        # written and then updated.
+        # A node the batch creates is written with what the batch consumes of it and the status
+        # it leaves it in (all its history is in the batch), not written and then updated.
         consumed = dict(changes.consumed)
+        status = latest_statuses(changes.statuses)
+        made = {node.gid for node in changes.nodes}
         node_rows = []
         for nid, node in enumerate(changes.nodes, start=next_nid):
             nids[node.gid] = nid
@@ -573,6 +578,7 @@ class EmbeddedTx:
                     node.unit,
                     None if qty is None else format(qty, "f"),
                     used,
+                    status.get(node.gid),
                     node.created_by,
                     node.created_at,
                     _props_json(node.props),
@@ -613,7 +619,7 @@ class EmbeddedTx:
             INSERT_STATUS,
             [(nids[s.gid], s.status, s.reason, s.at, s.event) for s in changes.statuses],
         )
-        status_nids.update(nids[s.gid] for s in changes.statuses)
+        status_nids.update(nids[s.gid] for s in changes.statuses if s.gid not in made)
         conn.executemany(
             SET_CONSUMED,
             [(format(value, "f"), nids[gid]) for gid, value in consumed.items() if gid in nids],

@@ -39,13 +39,13 @@ from graph.store import (
     NodeRow,
     NodeView,
     PartnerLot,
-    StatusRow,
     StepUse,
     StoredDocument,
     StoredEvent,
     Subgraph,
     decimal_or_none,
     decimal_text,
+    latest_statuses,
     node_view,
     partner_lots,
     sorted_stays,
@@ -510,25 +510,14 @@ def _stored_event(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
-def _latest_statuses(statuses: Sequence[StatusRow]) -> dict[str, str]:
-    """Return the status each node is left in by these rows, in the order of their events.
-
-    The latest instant wins, and of equal instants the later event, as RECOMPUTE_STATUS orders.
-    """
-    latest: dict[str, StatusRow] = {}
-    for row in statuses:
-        held = latest.get(row.gid)
-        if held is None or row.at >= held.at:
-            latest[row.gid] = row
-    return {gid: row.status for gid, row in latest.items()}
-
-
-def _node_row(node: NodeRow, consumed: Decimal | None, status: str | None) -> dict[str, Any]:
-    """Return a new node's properties, with what the batch consumed of it and its status."""
+def _node_row(node: NodeRow, consumed: dict[str, Decimal], status: str | None) -> dict[str, Any]:
+    """Return a new node's properties, with its status and (taken out of `consumed`) what the
+    batch consumed of it."""
     row: dict[str, Any] = dict(node.props)
     row.update(gid=node.gid, kind=node.kind)
     if node.kind in MATERIAL:
-        row["consumed"] = "0" if consumed is None else decimal_text(consumed)
+        given = consumed.pop(node.gid, None)
+        row["consumed"] = "0" if given is None else decimal_text(given)
     for key, value in (
         ("part", node.part),
         ("unit", node.unit),
@@ -646,10 +635,9 @@ class Neo4jTx:
         consumed = dict(changes.consumed)
         made = {node.gid for node in changes.nodes}
         if changes.nodes or changes.edges:
-            status = _latest_statuses(changes.statuses)
+            status = latest_statuses(changes.statuses)
             nodes = [
-                [LABELS[n.kind], _node_row(n, consumed.pop(n.gid, None), status.get(n.gid))]
-                for n in changes.nodes
+                [LABELS[n.kind], _node_row(n, consumed, status.get(n.gid))] for n in changes.nodes
             ]
             position = {node.gid: place for place, node in enumerate(changes.nodes)}
             edges = [_edge_row(e, position) for e in changes.edges]

@@ -434,6 +434,20 @@ def decimal_or_none(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def latest_statuses(statuses: Sequence[StatusRow]) -> dict[str, str]:
+    """Return the status each node is left in by these rows, in the order of their events.
+
+    The latest instant wins, and of equal instants the later event: the order in which each
+    store recomputes a status from its log.
+    """
+    latest: dict[str, StatusRow] = {}
+    for row in statuses:
+        held = latest.get(row.gid)
+        if held is None or row.at >= held.at:
+            latest[row.gid] = row
+    return {gid: row.status for gid, row in latest.items()}
+
+
 def decimal_text(value: Decimal | None) -> str | None:
     """Store a decimal as exact text."""
     return None if value is None else format(value, "f")
