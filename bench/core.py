@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
     ]
     rows = []
     for label, (count, source) in picks.items():
-        samples = _timed(lambda s=source: traces.trace(s, "down"), repeat)
+        samples = _timed(partial(traces.trace, source, "down"), repeat)
         rows.append([f"trace down, {label} fan-out", str(count), *_summary(samples)])
     if kits:
         kit = kits[0]
@@ -120,7 +121,7 @@ def query_rows(store: GraphStore, repeat: int) -> list[list[str]]:
 
 
 def _receives(store: GraphStore) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     after = 0
     while batch := store.events(after, 5000):
         found.extend(json.loads(e.payload) for e in batch if e.type == "receive")

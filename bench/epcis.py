@@ -25,6 +25,7 @@ from graph.embedded_store import EmbeddedStore
 from graph.epcis import FULL_VIEW
 from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
+from graph.store import Direction
 from graph.trace import TraceService
 from ingest.demo_plant import DemoPlant
 from ingest.epcis_capture import capture
@@ -46,7 +47,7 @@ def run(size: int, seed: int, folder: Path) -> list[str]:
     for batch in DemoPlant(size=size, seed=seed).batches(1000):
         IngestService(store).ingest(batch)
     traces, exporter = TraceService(store), EpcisExporter(store)
-    roots = [
+    roots: list[tuple[str, Direction]] = [
         ("supplier_lot:ACME-STEEL/H70001", "down"),
         ("supplier_lot:POLYMED/PM-2", "down"),
         ("serial:KIT000010000", "up"),

@@ -26,7 +26,7 @@ from typing import Any
 
 from graph.connect import open_store
 from graph.lot_codes import LotCodeService, LotSchemeSpec
-from graph.store import GraphStore
+from graph.store import GraphStore, NodeView
 from graph.udi import IdentifierService
 from ingest import gs1
 from ingest.service import IngestService
@@ -34,6 +34,13 @@ from ingest.service import IngestService
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 PARTS = 20
 BATCH = 2000
+
+
+def _node(store: GraphStore, node_gid: str) -> NodeView:
+    node = store.node(node_gid)
+    if node is None:
+        raise LookupError(f"the plant has no {node_gid}")
+    return node
 
 
 def _gtin(i: int) -> str:
@@ -141,7 +148,7 @@ def run(store: GraphStore, serials: int, supplier_lots: int, repeat: int) -> lis
         ("parse element string (]d2 + FNC1)", lambda i: gs1.parse(samples[i])),
         ("parse Digital Link", lambda i: gs1.parse(links[i])),
         ("resolve scanned code to part/lot/serial", lambda i: ids.resolve(samples[i])),
-        ("UDI of a serial", lambda i: ids.udi(ids.store.node(f"serial:S{i % lots:05d}00"))),
+        ("UDI of a serial", lambda i: ids.udi(_node(ids.store, f"serial:S{i % lots:05d}00"))),
         (
             "decode a lot code (partner with supplier lots)",
             lambda i: codes.decode(f"260305LA{i:04d}AC7"),
