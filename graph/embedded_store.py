@@ -653,6 +653,9 @@ class EmbeddedTx:
     def mark_schemes(self) -> list[MarkSchemeRow]:
         return [MarkSchemeRow(*row) for row in self._conn.execute(MARK_SCHEMES)]
 
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        self._conn.execute(SAVE_MARK_SCHEME, (row.name, row.definition))
+
     def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         found: dict[str, list[tuple[str, str]]] = {}
         for mark, item, event in self._conn.execute(MARKS_IN_USE, (_ids(marks),)):
@@ -670,6 +673,14 @@ class EmbeddedTx:
 
     def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
         return dict(self._conn.execute(PARTS_WITH_GTINS, (_ids(gtins),)).fetchall())
+
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        return [LotSchemeRow(*row) for row in self._conn.execute(LOT_SCHEMES)]
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        self._conn.execute(SAVE_LOT_SCHEME, (row.name, row.definition))
 
     # -- carts
 
@@ -837,9 +848,6 @@ class EmbeddedStore:
     def mark_schemes(self) -> list[MarkSchemeRow]:
         return [MarkSchemeRow(*row) for row in self._conn().execute(MARK_SCHEMES)]
 
-    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
-        self.write(lambda _: self._conn().execute(SAVE_MARK_SCHEME, (row.name, row.definition)))
-
     def mark_usage(self, scheme: str) -> tuple[int, int | None]:
         count, last = self._conn().execute(MARK_USAGE, (scheme,)).fetchone()
         return count, None if last is None else int(last)
@@ -886,9 +894,6 @@ class EmbeddedStore:
 
     def lot_schemes(self) -> list[LotSchemeRow]:
         return [LotSchemeRow(*row) for row in self._conn().execute(LOT_SCHEMES)]
-
-    def save_lot_scheme(self, row: LotSchemeRow) -> None:
-        self.write(lambda _: self._conn().execute(SAVE_LOT_SCHEME, (row.name, row.definition)))
 
     def partner_lots(
         self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()

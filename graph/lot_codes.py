@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from graph.errors import Conflict, NotFound
 from graph.ids import gid
-from graph.store import GraphStore, LotSchemeRow, NodeView
+from graph.store import GraphStore, LotSchemeRow, NodeView, WriteTx
 from graph.trace import TraceService
 from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, overlap
 from ingest.models import CompanyId as Company
@@ -153,6 +153,33 @@ class Minted:
     partner: str
 
 
+def _schemes(rows: list[LotSchemeRow]) -> list[LotScheme]:
+    return [LotScheme.of(LotSchemeSpec.model_validate_json(row.definition)) for row in rows]
+
+
+def _refuse_clash(scheme: LotScheme, other: LotScheme) -> None:
+    """Raise LotSchemeConflict if `scheme` and another registered scheme cannot live together."""
+    spec = scheme.spec
+    if other.spec.company == spec.company:
+        if other.spec.link_code != spec.link_code:
+            raise LotSchemeConflict(
+                f'company "{spec.company}" has link code {other.spec.link_code!r} '
+                f'(scheme "{other.name}"): a company has one link code'
+            )
+        return
+    if other.spec.link_code == spec.link_code:
+        raise LotSchemeConflict(
+            f"link code {spec.link_code!r} is taken by company "
+            f'"{other.spec.company}" (scheme "{other.name}")'
+        )
+    example = overlap(scheme.pattern, other.pattern)
+    if example is not None:
+        raise LotSchemeConflict(
+            f'the pattern is ambiguous with scheme "{other.name}" of company '
+            f'"{other.spec.company}": both can read a code such as {example!r}'
+        )
+
+
 class LotCodeService:
     """Lot code schemes over one store."""
 
@@ -164,10 +191,7 @@ class LotCodeService:
 
     def schemes(self) -> list[LotScheme]:
         """Return every registered scheme, by name."""
-        return [
-            LotScheme.of(LotSchemeSpec.model_validate_json(row.definition))
-            for row in self._store.lot_schemes()
-        ]
+        return _schemes(self._store.lot_schemes())
 
     def scheme(self, name: str) -> LotScheme:
         """Return one scheme, or raise UnknownLotScheme."""
@@ -179,34 +203,23 @@ class LotCodeService:
     def define(self, spec: LotSchemeSpec) -> LotScheme:
         """Register a scheme; refuse clashes with the link codes and patterns of the registry."""
         scheme = LotScheme.of(spec)
-        for other in self.schemes():
-            if other.name == spec.name:
-                if other.spec != spec:
-                    raise LotSchemeConflict(
-                        f'lot code scheme "{spec.name}" exists with other settings: codes '
-                        "already made by it would read differently (register a new scheme)"
-                    )
-                return other
-            if other.spec.company == spec.company:
-                if other.spec.link_code != spec.link_code:
-                    raise LotSchemeConflict(
-                        f'company "{spec.company}" has link code {other.spec.link_code!r} '
-                        f'(scheme "{other.name}"): a company has one link code'
-                    )
-                continue
-            if other.spec.link_code == spec.link_code:
-                raise LotSchemeConflict(
-                    f"link code {spec.link_code!r} is taken by company "
-                    f'"{other.spec.company}" (scheme "{other.name}")'
-                )
-            example = overlap(scheme.pattern, other.pattern)
-            if example is not None:
-                raise LotSchemeConflict(
-                    f'the pattern is ambiguous with scheme "{other.name}" of company '
-                    f'"{other.spec.company}": both can read a code such as {example!r}'
-                )
-        self._store.save_lot_scheme(LotSchemeRow(spec.name, spec.model_dump_json()))
-        return scheme
+
+        # Checked and saved in one write transaction: of two clashing schemes defined at once,
+        # the second sees the first.
+        def register(tx: WriteTx) -> LotScheme:
+            for other in _schemes(tx.lot_schemes()):
+                if other.name == spec.name:
+                    if other.spec != spec:
+                        raise LotSchemeConflict(
+                            f'lot code scheme "{spec.name}" exists with other settings: codes '
+                            "already made by it would read differently (register a new scheme)"
+                        )
+                    return other
+                _refuse_clash(scheme, other)
+            tx.save_lot_scheme(LotSchemeRow(spec.name, spec.model_dump_json()))
+            return scheme
+
+        return self._store.write(register)
 
     # -- decoding --------------------------------------------------------------------------------
 

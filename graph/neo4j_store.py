@@ -687,6 +687,9 @@ class Neo4jTx:
     def mark_schemes(self) -> list[MarkSchemeRow]:
         return [MarkSchemeRow(*row) for row in self._run(MARK_SCHEMES).values()]
 
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        self._tx.run(SAVE_MARK_SCHEME, name=row.name, definition=row.definition).consume()
+
     def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         found: dict[str, list[tuple[str, str]]] = {}
         for mark, item, event in self._run(MARKS_IN_USE, marks=_Listed(marks)).values():
@@ -707,6 +710,14 @@ class Neo4jTx:
     def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
         rows = self._run(PARTS_WITH_GTINS, gtins=_Listed(gtins)).values()
         return {gtin: part for gtin, part in rows}
+
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        return [LotSchemeRow(*row) for row in self._tx.run(LOT_SCHEMES).values()]
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        self._tx.run(SAVE_LOT_SCHEME, name=row.name, definition=row.definition).consume()
 
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._run(OPEN_STAYS, carts=_Listed(carts)).values()
@@ -898,13 +909,6 @@ class Neo4jStore:
     def mark_schemes(self) -> list[MarkSchemeRow]:
         return self._read(lambda tx: [MarkSchemeRow(*row) for row in tx.run(MARK_SCHEMES).values()])
 
-    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
-        def run(tx: ManagedTransaction) -> None:
-            tx.run(SAVE_MARK_SCHEME, name=row.name, definition=row.definition).consume()
-
-        with self._session() as session:
-            session.execute_write(run)
-
     def mark_usage(self, scheme: str) -> tuple[int, int | None]:
         def run(tx: ManagedTransaction) -> tuple[int, int | None]:
             count, last = tx.run(MARK_USAGE, scheme=scheme).single(strict=True)
@@ -959,13 +963,6 @@ class Neo4jStore:
 
     def lot_schemes(self) -> list[LotSchemeRow]:
         return self._read(lambda tx: [LotSchemeRow(*row) for row in tx.run(LOT_SCHEMES).values()])
-
-    def save_lot_scheme(self, row: LotSchemeRow) -> None:
-        def run(tx: ManagedTransaction) -> None:
-            tx.run(SAVE_LOT_SCHEME, name=row.name, definition=row.definition).consume()
-
-        with self._session() as session:
-            session.execute_write(run)
 
     def partner_lots(
         self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()

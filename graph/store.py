@@ -252,6 +252,10 @@ class WriteTx(Protocol):
         """Return every registered code scheme."""
         ...
 
+    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
+        """Create or replace a code scheme in the registry."""
+        ...
+
     def marks_in_use(self, marks: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """Return, per mark gid, the (item gid, event id) of each live MARKS relationship."""
         ...
@@ -264,6 +268,16 @@ class WriteTx(Protocol):
 
     def parts_with_gtins(self, gtins: Sequence[str]) -> dict[str, str]:
         """Return, per GTIN among `gtins` that a part holds, that part's gid."""
+        ...
+
+    # -- lot code schemes
+
+    def lot_schemes(self) -> list[LotSchemeRow]:
+        """Return every registered lot code scheme, ordered by name."""
+        ...
+
+    def save_lot_scheme(self, row: LotSchemeRow) -> None:
+        """Create or replace a lot code scheme."""
         ...
 
 
@@ -324,10 +338,6 @@ class GraphStore(Protocol):
         """Return every registered code scheme."""
         ...
 
-    def save_mark_scheme(self, row: MarkSchemeRow) -> None:
-        """Create or replace a code scheme in the registry."""
-        ...
-
     def mark_usage(self, scheme: str) -> tuple[int, int | None]:
         """Return how many codes of `scheme` are recorded and the highest index among them."""
         ...
@@ -363,10 +373,6 @@ class GraphStore(Protocol):
 
     def lot_schemes(self) -> list[LotSchemeRow]:
         """Return every registered lot code scheme, ordered by name."""
-        ...
-
-    def save_lot_scheme(self, row: LotSchemeRow) -> None:
-        """Create or replace a lot code scheme."""
         ...
 
     def next_lot_sequence(self, key: str) -> int:

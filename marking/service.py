@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from graph.errors import NotFound
-from graph.store import GraphStore, MarkSchemeRow
+from graph.store import GraphStore, MarkSchemeRow, WriteTx
 from ingest.errors import BatchRejected
 from ingest.models import ItemRef
 from ingest.service import IngestService
@@ -64,20 +64,26 @@ class MarkingService:
 
     def define_scheme(self, spec: SchemeSpec) -> SchemeUsage:
         """Register a scheme, or change the part family of one; its codes never change."""
-        schemes = self._schemes()
-        known = schemes.get(spec.name)
-        if known is not None and known.spec.defining() != spec.defining():
-            raise SchemeConflict(
-                f'scheme "{spec.name}" exists with other settings; only its parts may change '
-                "(define a new scheme for new codes)"
-            )
-        for other in schemes.values():
-            shared = set(other.spec.parts) & set(spec.parts)
-            if other.name != spec.name and shared:
+
+        # Checked and saved in one write transaction: of two clashing schemes defined at once,
+        # the second sees the first.
+        def register(tx: WriteTx) -> None:
+            schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
+            known = schemes.get(spec.name)
+            if known is not None and known.spec.defining() != spec.defining():
                 raise SchemeConflict(
-                    f'part family {sorted(shared)[0]} already has scheme "{other.name}"'
+                    f'scheme "{spec.name}" exists with other settings; only its parts may change '
+                    "(define a new scheme for new codes)"
                 )
-        self._store.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
+            for other in schemes.values():
+                shared = set(other.spec.parts) & set(spec.parts)
+                if other.name != spec.name and shared:
+                    raise SchemeConflict(
+                        f'part family {sorted(shared)[0]} already has scheme "{other.name}"'
+                    )
+            tx.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
+
+        self._store.write(register)
         return self.scheme_usage(spec.name)
 
     def schemes(self) -> list[SchemeUsage]:
