@@ -2,7 +2,8 @@
 
 - admin: everything, including accounts.
 - analyst: reads everything, runs traces, impact and explanations, records status changes.
-- operator: records events; reads lots, serials and steps of their site; no customer identities.
+- operator: records events of their site on what their site holds (api.operator_scope); reads
+  the plant floor of their site: no customers, recall cases, notices or supplier requests.
 - supplier (bound to a company): their own supplier lots and, as counts and statuses by stage,
   where those went; item ids only where the plant's sharing policy for them says so.
 - customer (bound to a company): what was shipped to them, with its status; never suppliers.
@@ -28,6 +29,7 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
 )
+from api.operator_scope import for_site
 from api.recall import Case, Notice, RecallService
 from api.supplier_portal import SupplierCase, SupplierPortal, SupplierRequest, Upload
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
@@ -36,8 +38,8 @@ from graph.clock import utc_text
 from graph.epcis import FULL_VIEW, EpcisView
 from graph.epcis_export import EpcisExporter
 from graph.errors import Conflict, Forbidden, NotFound
+from graph.ids import KINDS, supplier_lot_gid
 from graph.ids import gid as make_gid
-from graph.ids import supplier_lot_gid
 from graph.lot_codes import (
     Candidate,
     Decoding,
@@ -60,7 +62,7 @@ from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
-from ingest.errors import BatchRejected, Problem
+from ingest.errors import Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import parse_events
 from ingest.service import IngestReport, IngestService
@@ -72,6 +74,9 @@ from scheduler.carts import CartSizing, CartSizingInput, size_carts
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
 COMPANY_ROLES_SET = frozenset(COMPANY_ROLES)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
+# What an operator reads (of their site): the plant floor. Customers are companies; recall cases,
+# notices and supplier requests are the analysts' (operators see the holds as item statuses).
+OPERATOR_KINDS = frozenset(KINDS) - {"company", "case", "notice", "supplier_request"}
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 # Supplier requests and answers enter through the portal, which checks who asks and answers.
@@ -168,7 +173,7 @@ class Access:
             return True
         if self.role == Role.OPERATOR:
             site = self.principal.site
-            return view.kind != "company" and (
+            return view.kind in OPERATOR_KINDS and (
                 site is None or view.attrs.get("site") in (None, site)
             )
         if self.role == Role.SUPPLIER:
@@ -340,9 +345,24 @@ class Access:
         """Return what ran on an equipment in a window (operators: their site only)."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
         uses = self._traces.equipment_window(checked_gid(equipment), start, end)
-        return [
-            StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses if self.visible(u.step)
-        ]
+        uses = [u for u in uses if self.visible(u.step)]
+        if self.role not in READERS:
+            # A step of the site may use or make items the caller may not see: not named here.
+            seen = self.nodes(
+                sorted(
+                    {e.src for u in uses for e in u.inputs}
+                    | {e.dst for u in uses for e in u.outputs}
+                )
+            )
+            uses = [
+                StepUse(
+                    u.step,
+                    [e for e in u.inputs if e.src in seen],
+                    [e for e in u.outputs if e.dst in seen],
+                )
+                for u in uses
+            ]
+        return [StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses]
 
     def _policy(self) -> Company:
         """Return what the plant shares with the caller's company (bound at account creation)."""
@@ -433,7 +453,7 @@ class Access:
 
     def resolve_mark(self, query: ResolveQuery) -> Resolution:
         """Resolve a worn reading to candidates the caller may see."""
-        found = self.marking("resolve").resolve(query)
+        found = self.marking("resolve").resolve(query, name_customers=self.role in READERS)
         if self.role in READERS:
             return found
         visible = self.nodes([c.id for c in found.candidates])
@@ -697,13 +717,12 @@ class Access:
             return self._ingest.ingest_events(events)
         self.require(WRITERS, "record events")
         if self.role == Role.OPERATOR:
-            events = parse_events(raw_events)
-            self._check_operator_batch(events)
+            events = self._check_operator_batch(parse_events(raw_events))
             return self._ingest.ingest_events(events)
         return self._ingest.ingest(raw_events)
 
-    def _check_operator_batch(self, events: Sequence[Event]) -> None:
-        """Refuse recall case events, and events of another site than the caller's."""
+    def _check_operator_batch(self, events: Sequence[Event]) -> list[Event]:
+        """Refuse recall case events; keep a site's operator to their site (api.operator_scope)."""
         asked = [
             Problem(i, e.event_id, "type", "forbidden", "recall cases are run by analysts")
             for i, e in enumerate(events)
@@ -712,13 +731,7 @@ class Access:
         if asked:
             raise Forbidden(str(asked[0]))
         site = self.principal.site
-        elsewhere = [
-            Problem(i, e.event_id, "site", "wrong_site", f"you record events for site {site!r}")
-            for i, e in enumerate(events)
-            if site is not None and e.site not in (None, site)
-        ]
-        if elsewhere:
-            raise BatchRejected(elsewhere)
+        return list(events) if site is None else for_site(events, site, self._store)
 
     # -- carts ---------------------------------------------------------------------------------
 

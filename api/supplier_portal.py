@@ -21,7 +21,7 @@ from graph.documents import MAX_DOCUMENTS, checked_document
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
 from graph.store import DocumentRow, GraphStore, NodeView
-from ingest.planner import supplier_request_gid
+from ingest.references import supplier_request_gid
 from ingest.service import IngestService
 
 # The key becomes part of the answer's event id, which must stay within an id's 200 characters.

@@ -7,7 +7,6 @@ same transaction the state was read in, or nothing at all when a problem was fou
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from ingest.models import (
     Void,
 )
 from ingest.parse import EVENT_ADAPTER
+from ingest.references import describe, referenced, supplier_request_gid
 from marking.schemes import Scheme, family_scheme, index_text
 
 ONE = Decimal(1)
@@ -149,11 +149,6 @@ class _Step:
         self.problems.append(Problem(self.index, self.event.event_id, field_name, code, message))
 
 
-def _describe(item_gid: str) -> str:
-    kind, _, key = item_gid.partition(":")
-    return f'{kind.replace("_", " ")} "{key}"'
-
-
 class Planner:
     """Validate events in order and collect the changes they make."""
 
@@ -220,14 +215,14 @@ class Planner:
         marks: list[str] = []
         marked: list[str] = []
         for event in events:
-            wanted.update(_references(event))
+            wanted.update(referenced(event))
             wanted.update(_creations(event))
             if type(event) is CartLoad or type(event) is CartUnload:
                 cart_lots.add(gid("lot", event.lot))
                 named_carts.add(gid("cart", event.cart))
             elif type(event) is Split or type(event) is Merge or type(event) is Mix:
                 # -- carts: sources may leave carts
-                cart_lots.update(_references(event))
+                cart_lots.update(referenced(event))
                 named_carts.update(_landing_carts(event))
             elif type(event) is Mark:
                 marks.append(gid("mark", event.code))
@@ -287,7 +282,7 @@ class Planner:
                 if rejected is not None
                 else ""
             )
-            step.fail(field_name, "unknown_item", f"{_describe(item_gid)} does not exist{why}")
+            step.fail(field_name, "unknown_item", f"{describe(item_gid)} does not exist{why}")
             return None
         if self._tracking:
             self._touch(step, item_gid)
@@ -295,7 +290,7 @@ class Planner:
 
     def _require_new(self, step: _Step, field_name: str, item_gid: str) -> bool:
         if self._exists(item_gid):
-            step.fail(field_name, "exists", f"{_describe(item_gid)} already exists")
+            step.fail(field_name, "exists", f"{describe(item_gid)} already exists")
             return False
         return True
 
@@ -335,7 +330,7 @@ class Planner:
             step.fail(
                 field_name,
                 "over_consumption",
-                f"takes {format(qty, 'f')} from {_describe(item.gid)}, which holds only "
+                f"takes {format(qty, 'f')} from {describe(item.gid)}, which holds only "
                 f"{format(item.available, 'f')} {item.unit or ''}".rstrip(),
             )
             return False
@@ -400,7 +395,7 @@ class Planner:
             step.fail(
                 "part",
                 "part_mismatch",
-                f"{_describe(source)} was received before as part "
+                f"{describe(source)} was received before as part "
                 f'"{known.part}", not "{event.part}"',
             )
             return
@@ -423,7 +418,7 @@ class Planner:
         children = [gid("lot", child.lot) for child in event.into]
         if gid("lot", event.lot) in children:
             step.fail(
-                "into", "cycle", f"{_describe(gid('lot', event.lot))} cannot be split into itself"
+                "into", "cycle", f"{describe(gid('lot', event.lot))} cannot be split into itself"
             )
             return
         fresh = self._distinct_new(step, children, lambda i: f"into[{i}].lot")
@@ -469,14 +464,14 @@ class Planner:
             source_gid = gid("lot", source.lot)
             if source_gid == into_gid:
                 step.fail(
-                    f"from[{i}].lot", "cycle", f"{_describe(into_gid)} cannot be {verb} into itself"
+                    f"from[{i}].lot", "cycle", f"{describe(into_gid)} cannot be {verb} into itself"
                 )
                 return
             if source_gid in seen:
                 step.fail(
                     f"from[{i}].lot",
                     "duplicate_reference",
-                    f"{_describe(source_gid)} is listed twice",
+                    f"{describe(source_gid)} is listed twice",
                 )
                 continue
             seen.add(source_gid)
@@ -493,15 +488,15 @@ class Planner:
                 step.fail(
                     f"from[{i}].lot",
                     "part_mismatch",
-                    f'a merge combines one part: {_describe(item.gid)} is "{item.part}", '
-                    f'{_describe(first.gid)} is "{first.part}" (use mix for different parts)',
+                    f'a merge combines one part: {describe(item.gid)} is "{item.part}", '
+                    f'{describe(first.gid)} is "{first.part}" (use mix for different parts)',
                 )
             if item.unit != first.unit:
                 step.fail(
                     f"from[{i}].lot",
                     "unit_mismatch",
-                    f'{_describe(item.gid)} is counted in "{item.unit}", '
-                    f'{_describe(first.gid)} in "{first.unit}"',
+                    f'{describe(item.gid)} is counted in "{item.unit}", '
+                    f'{describe(first.gid)} in "{first.unit}"',
                 )
         if step.problems:
             return
@@ -532,13 +527,13 @@ class Planner:
         for i, item_gid in enumerate(gids):
             if item_gid in seen:
                 step.fail(
-                    field_of(i), "duplicate_reference", f"{_describe(item_gid)} is listed twice"
+                    field_of(i), "duplicate_reference", f"{describe(item_gid)} is listed twice"
                 )
                 ok = False
                 continue
             seen.add(item_gid)
             if self._exists(item_gid):
-                step.fail(field_of(i), "exists", f"{_describe(item_gid)} already exists")
+                step.fail(field_of(i), "exists", f"{describe(item_gid)} already exists")
                 ok = False
         return ok
 
@@ -573,7 +568,7 @@ class Planner:
                 takes.append((item, qty))
             elif qty <= ZERO:
                 step.fail(
-                    f"inputs[{i}].{kind}", "over_consumption", f"{_describe(item.gid)} is used up"
+                    f"inputs[{i}].{kind}", "over_consumption", f"{describe(item.gid)} is used up"
                 )
             else:
                 self._check_take(step, f"inputs[{i}].{kind}", item, qty)
@@ -631,12 +626,10 @@ class Planner:
         """Return a process input's live item, or record why it cannot be used."""
         field_name = f"inputs[{i}].{kind}"
         if source_gid in outputs:
-            step.fail(
-                field_name, "cycle", f"{_describe(source_gid)} is both an input and an output"
-            )
+            step.fail(field_name, "cycle", f"{describe(source_gid)} is both an input and an output")
             return None
         if source_gid in seen:
-            step.fail(field_name, "duplicate_reference", f"{_describe(source_gid)} is listed twice")
+            step.fail(field_name, "duplicate_reference", f"{describe(source_gid)} is listed twice")
             return None
         seen.add(source_gid)
         return self._require(step, field_name, source_gid, kind)
@@ -671,7 +664,7 @@ class Planner:
             field_name = f"items[{i}].{'lot' if entry.lot is not None else 'serial'}"
             if entry.gid in seen:
                 step.fail(
-                    field_name, "duplicate_reference", f"{_describe(entry.gid)} is listed twice"
+                    field_name, "duplicate_reference", f"{describe(entry.gid)} is listed twice"
                 )
                 continue
             seen.add(entry.gid)
@@ -724,7 +717,7 @@ class Planner:
             step.fail(
                 "cart",
                 "exists",
-                f"{_describe(cart)} is already defined or in use: define a cart before it is used",
+                f"{describe(cart)} is already defined or in use: define a cart before it is used",
             )
             return
         props: dict[str, str] = {}
@@ -782,7 +775,7 @@ class Planner:
         """Return (field, code, message) of the first cart rule a placement breaks, if any."""
         state = self._cart(cart)
         if cart in self._lot_carts(lot):
-            return "cart", "already_in_cart", f"{_describe(lot)} is already in {_describe(cart)}"
+            return "cart", "already_in_cart", f"{describe(lot)} is already in {describe(cart)}"
         if (
             compartment is not None
             and state.compartments is not None
@@ -792,7 +785,7 @@ class Planner:
             return (
                 "compartment",
                 "unknown_compartment",
-                f'{_describe(cart)} has no compartment "{compartment}" (it has {names})',
+                f'{describe(cart)} has no compartment "{compartment}" (it has {names})',
             )
         for other, (taken, _) in sorted(state.contents.items()):
             if other != lot and (compartment is None or taken is None or taken == compartment):
@@ -805,7 +798,7 @@ class Planner:
                 return (
                     "compartment" if compartment is not None else "cart",
                     "cart_occupied",
-                    f"{place}{_describe(cart)} holds {_describe(other)}: one lot at a time; {hint}",
+                    f"{place}{describe(cart)} holds {describe(other)}: one lot at a time; {hint}",
                 )
         for other_cart in sorted(self._lot_carts(lot)):
             group = self._cart(other_cart).group
@@ -813,8 +806,8 @@ class Planner:
                 return (
                     "cart",
                     "cart_group_mismatch",
-                    f"{_describe(lot)} is in {_describe(other_cart)}, not of the group of "
-                    f"{_describe(cart)}: a lot rides in one cart or in carts of one group at once",
+                    f"{describe(lot)} is in {describe(other_cart)}, not of the group of "
+                    f"{describe(cart)}: a lot rides in one cart or in carts of one group at once",
                 )
         if state.capacity is not None and qty is not None:
             held = sum((q or ZERO for _, q in state.contents.values()), ZERO)
@@ -822,7 +815,7 @@ class Planner:
                 return (
                     "cart",
                     "over_capacity",
-                    f"{_describe(cart)} holds {format(held, 'f')} of its capacity "
+                    f"{describe(cart)} holds {format(held, 'f')} of its capacity "
                     f"{format(state.capacity, 'f')}: {format(qty, 'f')} more does not fit",
                 )
         return None
@@ -854,14 +847,14 @@ class Planner:
         if lot is None:
             return
         if cart not in self._lot_carts(lot.gid):
-            step.fail("cart", "not_in_cart", f"{_describe(lot.gid)} is not in {_describe(cart)}")
+            step.fail("cart", "not_in_cart", f"{describe(lot.gid)} is not in {describe(cart)}")
             return
         taken = self._cart(cart).contents.get(lot.gid, (None, None))[0]
         if event.compartment is not None and taken is not None and taken != event.compartment:
             step.fail(
                 "compartment",
                 "not_in_cart",
-                f'{_describe(lot.gid)} is in compartment "{taken}" of {_describe(cart)}, '
+                f'{describe(lot.gid)} is in compartment "{taken}" of {describe(cart)}, '
                 f'not "{event.compartment}"',
             )
             return
@@ -957,7 +950,7 @@ class Planner:
             return
         self._voided.add(target_id)
         voided_event = EVENT_ADAPTER.validate_json(stored.payload)
-        touched = {*_references(voided_event), *_creations(voided_event), *effects.consumes}
+        touched = {*referenced(voided_event), *_creations(voided_event), *effects.consumes}
         self.changes.voided.append(VoidRow(target_id, tuple(sorted(touched))))
         self._load(effects.creates)
         for created in effects.creates:
@@ -985,7 +978,7 @@ class Planner:
         ]
         if holders:
             step.fail(
-                "code", "mark_taken", f'mark "{event.code}" already marks {_describe(holders[0])}'
+                "code", "mark_taken", f'mark "{event.code}" already marks {describe(holders[0])}'
             )
             return None
         if event.scheme is not None:
@@ -1015,7 +1008,7 @@ class Planner:
                 step.fail(
                     "code",
                     "already_marked",
-                    f'{_describe(item.gid)} already carries mark "{carried[0].partition(":")[2]}" '
+                    f'{describe(item.gid)} already carries mark "{carried[0].partition(":")[2]}" '
                     f'of scheme "{scheme.name}": one mark per scheme (void that mark event first)',
                 )
                 return None
@@ -1035,7 +1028,7 @@ class Planner:
                 step.fail(
                     "gtin",
                     "gtin_taken",
-                    f"GTIN {event.gtin} already belongs to {_describe(owner)}: "
+                    f"GTIN {event.gtin} already belongs to {describe(owner)}: "
                     "a GTIN identifies one part",
                 )
                 return
@@ -1090,7 +1083,7 @@ class Planner:
         for i, suspect in enumerate(suspects):
             if self._get(suspect.id) is None:
                 step.fail(
-                    f"suspects[{i}].id", "unknown_item", f"{_describe(suspect.id)} does not exist"
+                    f"suspects[{i}].id", "unknown_item", f"{describe(suspect.id)} does not exist"
                 )
                 ok = False
             else:
@@ -1103,7 +1096,7 @@ class Planner:
         if self._require(step, "case", case, "case") is None:
             return None
         if self._case_props(case).get("state") == RecallState.CLOSED.value:
-            step.fail("case", "case_closed", f"{_describe(case)} is closed: open a new case")
+            step.fail("case", "case_closed", f"{describe(case)} is closed: open a new case")
             return None
         return case
 
@@ -1128,7 +1121,7 @@ class Planner:
             step.fail(
                 "state",
                 "state_order",
-                f'{_describe(case)} is "{now}": it cannot go back to "{event.state}"',
+                f'{describe(case)} is "{now}": it cannot go back to "{event.state}"',
             )
             return
         self._merge_props(case, {"state": event.state.value, f"{event.state.value}_at": step.at})
@@ -1157,7 +1150,7 @@ class Planner:
             return
         case = gid("case", self._case_props(notice).get("case", ""))
         if self._case_props(case).get("state") == RecallState.CLOSED.value:
-            step.fail("notice", "case_closed", f"{_describe(case)} is closed")
+            step.fail("notice", "case_closed", f"{describe(case)} is closed")
             return
         answer = {
             "state": "acknowledged",
@@ -1209,7 +1202,7 @@ class Planner:
             step.fail(
                 "supplier_lot",
                 "not_in_case",
-                f"{_describe(case)} neither suspects {_describe(lot.gid)} nor asks about it",
+                f"{describe(case)} neither suspects {describe(lot.gid)} nor asks about it",
             )
             return
         if not self._documents_known(step, event):
@@ -1305,15 +1298,6 @@ _HANDLERS: dict[str, Callable[[Planner, _Step, Any], None]] = {
 }
 
 
-def supplier_request_gid(case_id: str, supplier_lot: str) -> str:
-    """Return the id of a case's request node for one supplier lot.
-
-    Both ids may hold "/", so the key carries a digest of the pair to stay unambiguous.
-    """
-    digest = hashlib.sha256(f"{case_id}\x00{supplier_lot}".encode()).hexdigest()[:20]
-    return gid("supplier_request", f"{case_id}/{digest}")
-
-
 def suspects_json(suspects: Sequence[Suspect]) -> str:
     """Store a case's suspects as canonical JSON: ids, and windows in UTC."""
     rows = []
@@ -1399,42 +1383,6 @@ def _creations(event: Event) -> list[str]:
         return [gid("cart", event.cart)]
     if type(event) is PartDefine:
         return [gid("part", event.part)]
-    return []
-
-
-def _references(event: Event) -> list[str]:
-    """Global ids of the existing nodes an event reads."""
-    if type(event) is Receive:
-        return [
-            supplier_lot_gid(event.supplier, event.supplier_lot),
-            gid("company", event.supplier),
-        ]
-    if type(event) is Split or type(event) is Serialize:
-        return [gid("lot", event.lot)]
-    if type(event) is Merge or type(event) is Mix:
-        return [gid("lot", source.lot) for source in event.from_]
-    if type(event) is Process:
-        equipment = [gid("equipment", event.equipment)] if event.equipment else []
-        return [source.gid for source in event.inputs] + equipment
-    if type(event) is Ship:
-        return [entry.gid for entry in event.items] + [gid("company", event.customer)]
-    if type(event) is SetStatus:
-        return [event.target.gid]
-    if type(event) is CartLoad or type(event) is CartUnload:
-        return [gid("lot", event.lot), gid("cart", event.cart)]
-    if type(event) is Mark:
-        return [event.target.gid, gid("mark", event.code)]
-    if type(event) is RecallOpen or type(event) is RecallScope:
-        return [suspect.id for suspect in event.suspects] + [gid("case", event.case)]
-    if type(event) is RecallStateChange:
-        return [gid("case", event.case)]
-    if type(event) is RecallNotice:
-        return [gid("case", event.case), gid("company", event.customer)]
-    if type(event) is RecallAck:
-        return [gid("notice", event.notice)]
-    if type(event) is RecallSupplierRequest or type(event) is RecallSupplierAnswer:
-        lot = supplier_lot_gid(event.supplier, event.supplier_lot)
-        return [gid("case", event.case), lot, supplier_request_gid(event.case, lot)]
     return []
 
 

@@ -179,9 +179,12 @@ def primary_ranges(text: str) -> list[tuple[str, str]]:
 class Resolver:
     """Answer a reading with ranked candidates from one store."""
 
-    def __init__(self, store: GraphStore, schemes: Sequence[Scheme]) -> None:
+    def __init__(
+        self, store: GraphStore, schemes: Sequence[Scheme], *, name_customers: bool = True
+    ) -> None:
         self._store = store
         self._schemes = list(schemes)
+        self._name_customers = name_customers
 
     def resolve(self, query: ResolveQuery) -> Resolution:
         """Return the candidates for a reading, most likely first."""
@@ -286,7 +289,7 @@ class Resolver:
             key=attrs["key"],
             part=attrs.get("part"),
             status=attrs.get("status"),
-            location=location(f.item, links),
+            location=location(f.item, links, name_customers=self._name_customers),
             mark=mark,
             scheme=scheme,
             confidence=round(confidence, 4),
@@ -346,8 +349,9 @@ def _stations(links: list[ItemLink]) -> set[str]:
     }
 
 
-def location(item: NodeView, links: list[ItemLink]) -> str:
-    """Say where an item is now, from the relationships that leave it."""
+def location(item: NodeView, links: list[ItemLink], *, name_customers: bool = True) -> str:
+    """Say where an item is now, from the relationships that leave it (naming the customer of a
+    shipment only with `name_customers`)."""
     out = [link for link in links if link.outgoing]
     for link in out:
         if link.type == "IN_CART" and link.until is None:
@@ -355,8 +359,10 @@ def location(item: NodeView, links: list[ItemLink]) -> str:
             return f"in cart {link.other.attrs['key']}{where}"
     for link in out:
         if link.type == "SHIPPED_IN":
-            customer = link.other.attrs.get("customer", "?")
-            return f"shipped to {customer} in shipment {link.other.attrs['key']}"
+            shipment = link.other.attrs["key"]
+            if not name_customers:
+                return f"shipped in shipment {shipment}"
+            return f"shipped to {link.other.attrs.get('customer', '?')} in shipment {shipment}"
     for link in out:
         if link.type == "CONSUMED_BY":
             on = link.other.attrs.get("equipment")

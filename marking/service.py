@@ -182,9 +182,13 @@ class MarkingService:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def resolve(self, query: ResolveQuery) -> Resolution:
-        """Return ranked candidates for what an operator can read."""
-        return Resolver(self._store, list(self._schemes().values())).resolve(query)
+    def resolve(self, query: ResolveQuery, *, name_customers: bool = True) -> Resolution:
+        """Return ranked candidates for what an operator can read.
+
+        Without `name_customers`, where a candidate is says which shipment it left in, not to whom.
+        """
+        schemes = list(self._schemes().values())
+        return Resolver(self._store, schemes, name_customers=name_customers).resolve(query)
 
     def decide(self, inputs: DecisionInputs) -> Decision:
         """Return whether marking a part family pays, by the expected-loss cost model."""

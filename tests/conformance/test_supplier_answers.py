@@ -12,7 +12,7 @@ from graph.documents import MAX_DOCUMENT_BYTES as MAX_BYTES
 from graph.documents import checked_document
 from graph.store import DocumentRow, GraphStore
 from ingest.errors import BatchRejected, Problem
-from ingest.planner import supplier_request_gid
+from ingest.references import supplier_request_gid
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected, state, three_supplier_lots
 from tests.fixtures.events import Events

@@ -1,0 +1,179 @@
+"""An operator of a site writes and reads within it; outside it, things do not exist.
+
+The demo operator works at PLANT-1. Each test sets up what another site holds (written by an
+admin, or the plant's own ingest) and tries to reach it from PLANT-1, through every door.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from api.recall import RecallService
+from marking.models import SchemeSpec
+from tests.api.conftest import login
+from tests.fixtures.events import Events
+
+OTHER = "PLANT-2"
+
+
+@pytest.fixture
+def sites(services: Services, events: Events) -> Services:
+    """A lot at each site, and a PLANT-2 step on LATHE-1 that used the PLANT-2 lot."""
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 10, site="PLANT-1"),
+            events.receive("L-2", 10, site=OTHER, supplier_lot="A-2"),
+            events(
+                "process",
+                step="S-1",
+                operation="turn",
+                equipment="LATHE-1",
+                inputs=[{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}],
+                outputs=[{"lot": "L-3", "part": "BAR", "qty": "2"}],
+                site="PLANT-1",
+            ),
+        ]
+    )
+    return services
+
+
+def post(client: TestClient, role: str, batch: list[dict[str, Any]]) -> Any:
+    return client.post("/api/v1/events", json=batch, headers=login(client, role))
+
+
+def errors(response: Any) -> list[tuple[str, str, str]]:
+    assert response.status_code == 422, response.text
+    return [(e["field"], e["code"], e["message"]) for e in response.json()["errors"]]
+
+
+def stats(client: TestClient) -> Any:
+    return client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
+
+
+def test_another_sites_lot_is_refused_as_if_it_did_not_exist(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    before = stats(client)
+    attempts = [
+        events("split", lot="L-2", into=[{"lot": "C-1", "qty": "500"}]),
+        events("status", target={"lot": "L-2"}, status="recalled", reason="why not"),
+        events(
+            "merge",
+            from_=[{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}],
+            into={"lot": "M-1"},
+        ),
+    ]
+    missing = [
+        events("split", lot="NOPE", into=[{"lot": "C-1", "qty": "500"}]),
+    ]
+    assert errors(post(client, "operator", attempts[:1])) == [
+        ("lot", "unknown_item", 'lot "L-2" does not exist')
+    ]
+    assert errors(post(client, "operator", missing)) == [
+        ("lot", "unknown_item", 'lot "NOPE" does not exist')
+    ]
+    assert errors(post(client, "operator", attempts[1:2])) == [
+        ("target.lot", "unknown_item", 'lot "L-2" does not exist')
+    ]
+    assert errors(post(client, "operator", attempts[2:])) == [
+        ("from[1].lot", "unknown_item", 'lot "L-2" does not exist')
+    ]
+    assert stats(client) == before
+    assert sites.store.node("lot:L-2").attrs["available"] == "9"  # type: ignore[union-attr]
+    # An admin is not bound to a site.
+    assert post(client, "admin", attempts[1:2]).status_code == 201
+
+
+def test_an_event_naming_no_site_is_the_operators_sites(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    split = events("split", lot="L-1", into=[{"lot": "C-1", "qty": "2"}])
+    assert post(client, "operator", [split]).status_code == 201
+    child = sites.store.node("lot:C-1")
+    assert child is not None and child.attrs["site"] == "PLANT-1"
+    (logged,) = sites.store.logged([split["event_id"]]).values()
+    assert '"site":"PLANT-1"' in logged.payload
+    # Sent again, with the site it was recorded for or without one, it is the same event.
+    assert post(client, "operator", [split]).json()["duplicates"] == 1
+    assert post(client, "operator", [{**split, "site": "PLANT-1"}]).json()["duplicates"] == 1
+    assert errors(post(client, "operator", [{**split, "site": OTHER}])) == [
+        ("site", "wrong_site", "you record events for site 'PLANT-1'")
+    ]
+
+
+def test_another_sites_event_cannot_be_voided(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    theirs = events("split", lot="L-2", into=[{"lot": "C-2", "qty": "1"}], site=OTHER)
+    sites.ingest.ingest([theirs])
+    void = events("void", voids=theirs["event_id"], reason="not ours")
+    assert errors(post(client, "operator", [void])) == [
+        ("voids", "unknown_event", f'event "{theirs["event_id"]}" does not exist')
+    ]
+    assert sites.store.node("lot:C-2") is not None
+
+
+def test_operators_do_not_read_recall_cases(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    RecallService(sites.store, sites.ingest).open(
+        "RC-1", "bad bar", "supplier alert", [{"id": "lot:L-1"}], actor="ana"
+    )
+    operator, analyst = login(client, "operator"), login(client, "analyst")
+    assert client.get("/api/v1/nodes/case:RC-1", headers=analyst).status_code == 200
+    assert client.get("/api/v1/nodes/case:RC-1", headers=operator).status_code == 404
+    trace = client.get(
+        "/api/v1/trace", params={"id": "lot:L-1", "direction": "up"}, headers=operator
+    )
+    assert trace.status_code == 200
+    assert not any(n["id"].startswith("case:") for n in trace.json()["nodes"])
+    links = client.get("/api/v1/nodes/lot:L-1", headers=operator).json()
+    assert "case:" not in str(links)
+
+
+def test_equipment_window_names_only_what_the_operator_may_see(
+    client: TestClient, sites: Services
+) -> None:
+    window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-03T00:00:00Z"}
+    seen: dict[str, set[str]] = {}
+    for role in ("operator", "analyst"):
+        answer = client.get(
+            "/api/v1/equipment/LATHE-1/window", params=window, headers=login(client, role)
+        ).json()
+        (step,) = answer["steps"]
+        seen[role] = {e["from"] for e in step["inputs"]}
+    assert seen == {"operator": {"lot:L-1"}, "analyst": {"lot:L-1", "lot:L-2"}}
+
+
+def test_resolving_a_mark_does_not_name_the_customer(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.marking.define_scheme(SchemeSpec(name="K", kind="sequential", length=3, parts=["KIT"]))
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 1, part="KIT", site="PLANT-1"),
+            events("serialize", lot="L-1", serials=["K-1"], site="PLANT-1"),
+            events("mark", target={"serial": "K-1"}, code="AAA", site="PLANT-1"),
+            events(
+                "ship",
+                shipment="SH-1",
+                customer="HOSP-NORTH",
+                items=[{"serial": "K-1"}],
+                site="PLANT-1",
+            ),
+        ]
+    )
+    query = '{ resolveMark(mark: "AAA") { candidates { id location } } }'
+    where: dict[str, str] = {}
+    for role in ("operator", "analyst"):
+        body = client.post("/graphql", json={"query": query}, headers=login(client, role)).json()
+        (candidate,) = body["data"]["resolveMark"]["candidates"]
+        where[role] = candidate["location"]
+    assert where == {
+        "operator": "shipped in shipment SH-1",
+        "analyst": "shipped to HOSP-NORTH in shipment SH-1",
+    }
