@@ -159,10 +159,12 @@ class Access:
         if self._customer_scope is None:
             company = make_gid("company", self.principal.company or "")
             scope = {company}
-            if self._store.node(company) is not None:
-                received = self._traces.trace(company, "up", max_depth=2)
+            received = self._traces.neighbourhood(company, "up", 2)
+            if received is not None:
                 scope.update(
-                    n.id for n in received.nodes if n.kind in ("shipment", "lot", "serial")
+                    gid
+                    for gid, view in received.nodes.items()
+                    if view.kind in ("shipment", "lot", "serial")
                 )
             self._customer_scope = scope
         return self._customer_scope
@@ -429,12 +431,12 @@ class Access:
         """Return, for a customer, their shipments and what was in them, with statuses."""
         self.require(frozenset({Role.CUSTOMER}), "read received shipments")
         company = make_gid("company", self.principal.company or "")
-        if self._store.node(company) is None:
+        received = self._traces.neighbourhood(company, "up", 2)
+        if received is None:
             return []
-        trace = self._traces.trace(company, "up", max_depth=2)
-        views = {n.id: self.redact(NodeView(n.id, n.kind, n.attrs)) for n in trace.nodes}
+        views = {gid: self.redact(view) for gid, view in received.nodes.items()}
         contents: dict[str, list[NodeView]] = {}
-        for edge in trace.edges:
+        for edge in received.edges:
             if edge.type == "SHIPPED_IN":
                 contents.setdefault(edge.dst, []).append(views[edge.src])
         return [

@@ -109,7 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     way = trace.add_mutually_exclusive_group(required=True)
     way.add_argument("--up", action="store_const", const="up", dest="direction")
     way.add_argument("--down", action="store_const", const="down", dest="direction")
-    trace.add_argument("--max-depth", type=int)
+    trace.add_argument(
+        "--max-depth",
+        type=int,
+        help="list items this many steps away at most (exposure counts all)",
+    )
     trace.add_argument("--as-of", type=datetime.fromisoformat, help="RFC 3339 time with offset")
     trace.add_argument("--json", action="store_true", help="print JSON instead of a tree")
     trace.add_argument(

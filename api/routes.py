@@ -70,7 +70,10 @@ def get_trace(
     access: AccessDep,
     id: Annotated[str, Query(description="global id of the start node", max_length=1000)],
     direction: Literal["up", "down"] = "down",
-    max_depth: Annotated[int | None, Query(ge=0)] = None,
+    max_depth: Annotated[
+        int | None,
+        Query(ge=0, description="list nodes this many steps away at most; exposure counts all"),
+    ] = None,
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Trace up (where from) or down (where used), with exposure or shares."""

@@ -10,7 +10,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
 from graph.exposure import downstream_exposure, upstream_shares
 from graph.ids import BadId, split_gid
-from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse
+from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse, Subgraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,16 @@ def checked_gid(value: str) -> str:
     return value
 
 
+def within(graph: Subgraph, max_depth: int) -> list[EdgeView]:
+    """The edges a traversal cut at `max_depth` follows: those between nodes within the limit."""
+    depths, beyond = graph.depths, max_depth + 1
+    return [
+        e
+        for e in graph.edges
+        if depths.get(e.src, beyond) <= max_depth and depths.get(e.dst, beyond) <= max_depth
+    ]
+
+
 class TraceService:
     """Read side of the genealogy graph."""
 
@@ -95,13 +105,18 @@ class TraceService:
         max_depth: int | None = None,
         as_of: datetime | None = None,
     ) -> Trace:
-        """Trace from `root` up (where from) or down (where used); raise NotFound if absent."""
+        """Trace from `root` up (where from) or down (where used); raise NotFound if absent.
+
+        `max_depth` limits what is listed, not what is counted: exposure and shares come from
+        every path, also those that leave the depth limit and come back into it, so an item the
+        root certainly reaches never reads as "may contain" because the trace was cut short.
+        """
         if max_depth is not None and max_depth < 0:
             raise BadRequest("max_depth must be 0 or more")
         if as_of is not None and as_of.tzinfo is None:
             raise BadRequest("as_of needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
         horizon = utc_text(as_of) if as_of is not None else None
-        graph = self._store.subgraph(checked_gid(root), direction, max_depth, horizon)
+        graph = self._store.subgraph(checked_gid(root), direction, None, horizon)
         if graph is None:
             raise NotFound(f"no node {root!r}")
         kinds = {gid: view.kind for gid, view in graph.nodes.items()}
@@ -121,10 +136,17 @@ class TraceService:
                 share=shares.get(gid, 0.0) if direction == "up" else None,
             )
             for gid, view in graph.nodes.items()
+            if max_depth is None or graph.depths[gid] <= max_depth
         ]
         nodes.sort(key=lambda node: (node.depth, node.id))
-        edges = sorted(graph.edges, key=lambda e: (e.src, e.dst, e.type, e.event))
+        edges = graph.edges if max_depth is None else within(graph, max_depth)
+        edges = sorted(edges, key=lambda e: (e.src, e.dst, e.type, e.event))
         return Trace(root, direction, nodes, edges)
+
+    def neighbourhood(self, root: str, direction: Direction, max_depth: int) -> Subgraph | None:
+        """Return the nodes and edges within `max_depth` of `root`, without exposure or shares
+        (what a caller's scope is made of: none of them is shown as a trace)."""
+        return self._store.subgraph(checked_gid(root), direction, max_depth, None)
 
     def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
         """Return the steps run on an equipment that overlap [start, end]."""

@@ -91,7 +91,12 @@ class Query:
         info: Info[Context, None],
         id: strawberry.ID,
         direction: Direction,
-        max_depth: int | None = None,
+        max_depth: Annotated[
+            int | None,
+            strawberry.argument(
+                description="List nodes this many steps away at most; exposure counts all paths."
+            ),
+        ] = None,
         as_of: datetime | None = None,
     ) -> Trace | None:
         result = await _run(

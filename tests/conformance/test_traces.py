@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from graph.errors import BadRequest, NotFound
-from graph.store import GraphStore
+from graph.store import Direction, GraphStore
 from graph.trace import Trace, TraceService
 from ingest.service import IngestService
 from tests.fixtures.events import Events
@@ -269,3 +269,51 @@ def test_batch_reads_for_loaders(plant: TraceService, store: GraphStore) -> None
     ]
     on = [e for e in store.links(["step:S-TURN"]) if e.type == "ON"]
     assert [(e.src, e.dst) for e in on] == [("step:S-TURN", "equipment:LATHE-1")]
+
+
+def test_max_depth_lists_less_but_counts_every_path(store: GraphStore, events: Events) -> None:
+    """X-1 split into A and B; B goes two steps further; A and B-2 merge into M.
+
+    M is all X-1 by any count. Two levels down, M is reached through A only: a trace that counted
+    only the paths inside the limit would call it half X-1.
+    """
+    IngestService(store).ingest(
+        [
+            events.receive("X-1", 10, supplier_lot="A-9"),
+            events("split", lot="X-1", into=[{"lot": "A", "qty": "5"}, {"lot": "B", "qty": "5"}]),
+            events("split", lot="B", into=[{"lot": "B-1", "qty": "5"}]),
+            events("split", lot="B-1", into=[{"lot": "B-2", "qty": "5"}]),
+            events(
+                "merge",
+                from_=[{"lot": "A", "qty": "5"}, {"lot": "B-2", "qty": "5"}],
+                into={"lot": "M"},
+            ),
+        ]
+    )
+    traces = TraceService(store)
+    cut = traces.trace("lot:X-1", "down", max_depth=2)
+    assert {n.id: n.depth for n in cut.nodes} == {
+        "lot:X-1": 0,
+        "lot:A": 1,
+        "lot:B": 1,
+        "lot:B-1": 2,
+        "lot:M": 2,
+    }
+    assert exposures(cut)["lot:M"] == 1.0
+    up = traces.trace("lot:M", "up", max_depth=2)
+    assert "supplier_lot:ACME/A-9" not in {n.id for n in up.nodes}
+    assert shares(up)["lot:X-1"] == 1.0
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 3, 5])
+def test_a_cut_trace_lists_what_a_cut_traversal_reaches(
+    plant: TraceService, store: GraphStore, depth: int
+) -> None:
+    roots: list[tuple[str, Direction]] = [("supplier_lot:ACME/A-1", "down"), ("serial:KIT-1", "up")]
+    for root, direction in roots:
+        trace = plant.trace(root, direction, max_depth=depth)
+        walked = store.subgraph(root, direction, depth, None)
+        assert walked is not None
+        assert {n.id: n.depth for n in trace.nodes} == walked.depths
+        key = lambda e: (e.src, e.dst, e.type, e.event)  # noqa: E731
+        assert sorted(map(key, trace.edges)) == sorted(map(key, walked.edges))
