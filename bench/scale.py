@@ -977,6 +977,7 @@ def _start_neo4j(home: Path, log: Callable[[str], None]) -> str | None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "neo4j-local" / "neo4j-local"
     command = [sys.executable, str(script), "start", "--home", str(home)]
     command += ["--heap", "3g", "--heap-initial", "1g", "--pagecache", "2g"]
+    command += ["--owner", str(os.getpid())]  # an interrupted run leaves no server behind
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         log(f"no local Neo4j ({done.stderr.strip() or done.stdout.strip()}): embedded only")
