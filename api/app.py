@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
-from api.deps import Services
+from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
 from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(identifier_router)
     app.include_router(federation_router)
     app.include_router(epcis_router)
-    app.include_router(schedules, prefix="/api/v1/schedules")
+    app.include_router(schedules, prefix="/api/v1/schedules", dependencies=[Depends(planner)])
     app.include_router(
         GraphQLRouter(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"
     )

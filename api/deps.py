@@ -10,14 +10,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.access import Access
 from api.auth.connect import open_account_store
-from api.auth.models import Principal
+from api.auth.models import Principal, Role
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
 from api.federation.client import HttpPartnerClient
 from api.federation.service import FederationService
 from api.settings import Settings
 from graph.connect import open_store
-from graph.errors import Unauthenticated
+from graph.errors import Forbidden, Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from graph.udi import IdentifierService
@@ -94,6 +94,9 @@ def services(request: Request) -> Services:
     return found
 
 
+# Who may run the scheduler: it plans the plant's machines for everyone.
+PLANNERS = frozenset({Role.ADMIN, Role.ANALYST})
+
 _bearer = HTTPBearer(auto_error=False, description="an access token from POST /api/v1/auth/token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 
@@ -120,6 +123,13 @@ def access(
 ) -> Access:
     """Return the request's services, scoped to its caller."""
     return svc.access(who)
+
+
+def planner(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """Let only the plant's planners through: admins and analysts (the scheduler knows no roles)."""
+    if who.role not in PLANNERS:
+        raise Forbidden(f"the {who.role.value} role may not schedule")
+    return who
 
 
 ServicesDep = Annotated[Services, Depends(services)]

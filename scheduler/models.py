@@ -5,11 +5,17 @@ Time is an integer count of time units (minutes, say) from the plan origin t = 0
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Time = int
+# Times and durations are bounded so that the solver's sums of them stay far inside 64 bits:
+# a trillion time units is two million years of minutes.
+MAX_TIME = 10**12
+Time = Annotated[int, Field(ge=-MAX_TIME, le=MAX_TIME)]
+Duration = Annotated[int, Field(ge=0, le=MAX_TIME)]
+# Quantities and weights multiply times and costs.
+MAX_COUNT = 10**6
 
 
 class _Model(BaseModel):
@@ -45,8 +51,8 @@ class Alternative(_Model):
     """One machine that can run an operation, with its time per unit."""
 
     machine: str = Field(min_length=1)
-    unit_time: int = Field(ge=0)
-    fixed_time: int = Field(default=0, ge=0)
+    unit_time: Duration
+    fixed_time: Duration = 0
 
 
 class Operation(_Model):
@@ -56,11 +62,11 @@ class Operation(_Model):
     alternatives: list[Alternative] = Field(min_length=1)
     # Set-up before this operation, keyed by the product family that ran before it on the
     # same machine; a different family not listed costs `setup_default`, the same family 0.
-    setup: dict[str, int] = {}
-    setup_default: int = Field(default=0, ge=0)
+    setup: dict[str, Duration] = {}
+    setup_default: Duration = 0
     # Waits between the end of this operation and the start of the next one of the order.
-    min_wait: int = Field(default=0, ge=0)
-    max_wait: int | None = Field(default=None, ge=0)
+    min_wait: Duration = 0
+    max_wait: Duration | None = None
     # None: the whole lot moves to the next operation as one transfer lot (same cart binding).
     # An integer: units move on in transfer lots of this size, so the next operation overlaps.
     transfer_qty: int | None = Field(default=None, ge=1)
@@ -71,8 +77,6 @@ class Operation(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Operation:
-        if any(v < 0 for v in self.setup.values()):
-            raise ValueError("set-up times must not be negative")
         if self.max_wait is not None and self.max_wait < self.min_wait:
             raise ValueError(f"max_wait {self.max_wait} is below min_wait {self.min_wait}")
         if self.actual_end is not None and self.actual_start is None:
@@ -101,11 +105,23 @@ class WorkOrder(_Model):
 
     id: str = Field(min_length=1)
     family: str = ""
-    quantity: int = Field(default=1, ge=1)
+    quantity: int = Field(default=1, ge=1, le=MAX_COUNT)
     release: Time = 0
     due: Time | None = None
-    weight: int = Field(default=1, ge=0)
+    weight: int = Field(default=1, ge=0, le=MAX_COUNT)
     operations: list[Operation] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkOrder:
+        for index, op in enumerate(self.operations):
+            for alt in op.alternatives:
+                if alt.fixed_time + alt.unit_time * self.quantity > MAX_TIME:
+                    raise ValueError(
+                        f"operation {index} on {alt.machine!r} would take "
+                        f"{alt.fixed_time} + {alt.unit_time} x {self.quantity} time units, "
+                        f"over {MAX_TIME:,}"
+                    )
+        return self
 
 
 ObjectiveKind = Literal["makespan", "weighted_tardiness", "flow_time"]
@@ -115,7 +131,7 @@ class ObjectiveTerm(_Model):
     """One criterion of the objective and its weight in a weighted sum."""
 
     kind: ObjectiveKind
-    weight: int = Field(default=1, ge=1)
+    weight: int = Field(default=1, ge=1, le=MAX_COUNT)
 
 
 class Objective(_Model):
@@ -158,7 +174,7 @@ class Problem(_Model):
 class SolveOptions(_Model):
     """How long and how wide to search."""
 
-    time_limit: float = Field(default=10.0, gt=0)
+    time_limit: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
     workers: int = Field(default=2, ge=1, le=64)
     seed: int = 0
 
