@@ -105,6 +105,11 @@ class LotScheme:
                 field="link_code",
             )
         sequence = spec.sequence_field or ("seq" if "seq" in fields else None)
+        if sequence is not None and sequence == spec.link_field:
+            raise PatternError(
+                f'field "{sequence}" holds the link code; number lots in a field of their own',
+                field="sequence_field",
+            )
         if sequence is not None:
             found = fields.get(sequence)
             if found is None or found.kind != "N":
@@ -315,12 +320,11 @@ class LotCodeService:
         filled |= {name: _typed(scheme, name, value) for name, value in values.items()}
         filled[link_field] = link_code
         filled[scheme.sequence] = "0"
-        scheme.pattern.render(filled)  # refuse values that do not fit before using a number
+        # Numbered per code as written, not per value given: "7" and "07", or two days of one
+        # month in a YYMM field, write the same code and share one sequence. Rendering also
+        # refuses values that do not fit before a number is used.
+        key = json.dumps([scheme.name, scheme.pattern.render(filled)])
         width = scheme.pattern.fields[scheme.sequence].width
-        key = json.dumps(
-            [scheme.name, {k: str(v) for k, v in filled.items() if k != scheme.sequence}],
-            sort_keys=True,
-        )
         for _ in range(MAX_MINT_ATTEMPTS):
             number = self._store.next_lot_sequence(key)
             if number >= 10**width:

@@ -64,6 +64,11 @@ def test_registering_the_same_scheme_again_changes_nothing(codes: LotCodeService
         (spec("X", "ACME", "{link:X3}{a:N9}", "AC8"), LotSchemeConflict, "one link code"),
         (spec("ACME-LOTS", "ACME", "{link:X3}{a:N9}", "AC7"), LotSchemeConflict, "other settings"),
         (spec("X", "OTHER", "{link:X3}{a:A9}", "ZZ9", sequence_field="a"), PatternError, "N<k>"),
+        (
+            spec("X", "OTHER", "{a:A2}{link:N3}", "777", sequence_field="link"),
+            PatternError,
+            "holds the link code",
+        ),
     ],
 )
 def test_bad_or_clashing_schemes_are_refused_and_nothing_is_saved(
@@ -157,6 +162,17 @@ def test_minted_numbers_never_repeat_and_restart_per_day_line_and_partner(
     assert first == ["260305LA0001AC7", "260305LA0002AC7", "260305LA0003AC7"]
     assert codes.mint("PLANT-LOTS", "ACME", day | {"line": "LB"}).code == "260305LB0001AC7"
     assert codes.mint("PLANT-LOTS", "PLANT", day).code == "260305LA0001PL1"
+
+
+def test_values_written_alike_share_one_sequence(codes: LotCodeService) -> None:
+    # A YYMM field and a zero-padded number: other values, the same code but for the number.
+    codes.define(spec("MONTHLY", "ZED", "{d:YYMM}{line:N2}-{seq:N3}{link:X3}", "ZE1"))
+    minted = [
+        codes.mint("MONTHLY", "ACME", {"d": date(2026, 3, 5), "line": "7"}).code,
+        codes.mint("MONTHLY", "ACME", {"d": date(2026, 3, 20), "line": "07"}).code,
+        codes.mint("MONTHLY", "ACME", {"d": "2026-03-31", "line": "7"}).code,
+    ]
+    assert minted == ["260307-001AC7", "260307-002AC7", "260307-003AC7"]
 
 
 def test_concurrent_minting_gives_distinct_codes(codes: LotCodeService) -> None:
