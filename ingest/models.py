@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -188,6 +189,16 @@ class Process(Envelope):
     inputs: list[ProcessInput] = []
     outputs: list[ProcessOutput] = []
     params: dict[Annotated[str, StringConstraints(max_length=100)], ParamValue] | None = None
+
+    @field_validator("params")
+    @classmethod
+    def _json_numbers(cls, params: dict[str, ParamValue] | None) -> dict[str, ParamValue] | None:
+        # JSON readers turn NaN, Infinity and 1e400 into these; stored, the payload would not be
+        # JSON any more, and no export of it could be read.
+        for name, value in (params or {}).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f'"{name}" is {value}: parameters take finite numbers')
+        return params
 
     @model_validator(mode="after")
     def _has_material_and_times(self) -> Self:

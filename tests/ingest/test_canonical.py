@@ -6,7 +6,10 @@ import hashlib
 import json
 from typing import Any
 
+import pytest
+
 from ingest.canonical import payload_and_digest
+from ingest.errors import BatchRejected
 from ingest.parse import EVENT_ADAPTER, parse_events
 
 PROCESS: dict[str, Any] = {
@@ -103,3 +106,12 @@ def _number_places(node: Any, path: str = "") -> list[str]:
         for index, value in enumerate(node):
             found += _number_places(value, f"{path}/{index}")
     return found
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_parameters_are_json_numbers_not_nan_or_infinity(value: float) -> None:
+    # json.loads reads NaN, Infinity and 1e400 into these; stored, no JSON reader could read them.
+    with pytest.raises(BatchRejected) as refused:
+        parse_events([PROCESS | {"params": {"feed": value}}])
+    (problem,) = refused.value.problems
+    assert problem.field == "params" and '"feed"' in problem.message and "finite" in problem.message
