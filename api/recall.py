@@ -30,6 +30,7 @@ from graph.recall import (
 )
 from graph.store import CartStay, GraphStore, NodeView
 from graph.trace import TraceService
+from ingest.errors import BatchRejected, Problem
 from ingest.service import IngestReport, IngestService
 
 if TYPE_CHECKING:
@@ -283,6 +284,10 @@ class RecallService:
     def hold(self, case_id: str, reason: str, actor: str) -> int:
         """Quarantine every in-plant item of the scope (status events); return how many."""
         case = self.case(case_id)
+        if case.state == "closed":
+            # The planner refuses a closed case's own events; holds are status events of items.
+            message = f'case "{case_id}" is closed: open a new case'
+            raise BatchRejected([Problem(0, None, "case", "case_closed", message)])
         targets = self.scope(case_id).to_hold()
         why = f"recall case {case_id}: {reason}"
         events = [
