@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from graph.errors import BadRequest
+
 
 def _render(moment: datetime) -> str:
     # isoformat is several times faster than strftime; cutting "+00:00" off is faster than
     # dropping the zone before rendering.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    try:
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    except OverflowError:
+        # 0001-01-01T00:00+14:00 is a valid time of day in a valid year, but not in UTC.
+        raise BadRequest(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 # Ingest renders each event's times twice (digest, then the planner's rows): the second time is a

@@ -157,3 +157,18 @@ def test_text_no_store_can_keep_is_422_on_any_route(services: Services) -> None:
         response = client.post("/test/keep", content='{"note": "\\ud800"}', headers=json_type)
         assert response.status_code == 422 and response.json()["error"] == "not_text"
         assert client.post("/test/keep", json={"note": "ok"}).json() == {"bytes": 14}
+
+
+def test_times_utc_cannot_write_are_400(client: TestClient, events: Events) -> None:
+    auth = login(client, "analyst")
+    client.post("/api/v1/events", json=[events.receive("L-1", 1)], headers=login(client, "admin"))
+    year_one = "0001-01-01T00:00:00+14:00"
+    trace = client.get("/api/v1/trace", params={"id": "lot:L-1", "as_of": year_one}, headers=auth)
+    window = client.get(
+        "/api/v1/equipment/LATHE-1/window",
+        params={"from": year_one, "to": "2026-01-01T00:00:00Z"},
+        headers=auth,
+    )
+    for response in (trace, window):
+        assert response.status_code == 400, response.text
+        assert "years 1 to 9999 in UTC" in response.text
