@@ -8,6 +8,7 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -61,6 +62,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
         return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes each bad value, and JSON readers accept NaN and Infinity,
+        # which JSON writers refuse: that answer failed as a 500. This one names the field and
+        # what is wrong with it, in the same shape, without the value.
+        problems = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
 
     @app.exception_handler(UnicodeEncodeError)
     async def not_text(_: Request, error: UnicodeEncodeError) -> JSONResponse:

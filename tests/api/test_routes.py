@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
@@ -172,3 +173,17 @@ def test_times_utc_cannot_write_are_400(client: TestClient, events: Events) -> N
     for response in (trace, window):
         assert response.status_code == 400, response.text
         assert "years 1 to 9999 in UTC" in response.text
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_json_number_in_a_body_is_422_naming_the_field(
+    client: TestClient, literal: str
+) -> None:
+    body = f'{{"username": {literal}, "password": "long enough password", "role": "analyst"}}'
+    response = client.post(
+        "/api/v1/admin/users",
+        content=body,
+        headers=login(client, "admin") | {"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "username"]
