@@ -537,7 +537,10 @@ class Access:
     def decode_lot(self, code: str) -> Decoding:
         """Decode a lot code; a supplier sees only codes of or about their own company."""
         self.require(READERS | {Role.OPERATOR, Role.SUPPLIER}, "decode lot codes")
-        found = self._lot_codes.decode(code)
+        # Confirming which supplier lots are upstream of a lot of ours is genealogy: a supplier
+        # gets it only where the plant shares lot ids with it.
+        confirm = self.role != Role.SUPPLIER or self._policy().share_lot_ids
+        found = self._lot_codes.decode(code, confirm=confirm)
         if self.role in READERS:
             return found
         matches, misses = found.matches, found.misses
@@ -545,8 +548,17 @@ class Access:
             mine = self.principal.company
             matches = [m for m in matches if mine in (m.scheme.spec.company, m.partner)]
             # Their own scheme reads any link code: naming whom it points to would let them
-            # learn, code by code, which other companies the plant deals with.
-            matches = [m if m.partner == mine else replace(m, partner=None) for m in matches]
+            # learn, code by code, which other companies the plant deals with. Another
+            # company's scheme that reads their link code is not named either, for the same
+            # reason: they learn the code points to them, and which of their lots it may be.
+            matches = [
+                replace(m, partner=None)
+                if m.partner != mine
+                else m
+                if m.scheme.spec.company == mine
+                else replace(m, scheme=_unnamed(m.scheme))
+                for m in matches
+            ]
             own = {s.name for s in self._lot_codes.schemes() if s.spec.company == mine}
             misses = {name: why for name, why in misses.items() if name in own}
         wanted = [c.supplier_lot.gid for m in matches for c in m.candidates]
@@ -771,6 +783,11 @@ class Access:
         """Size cart loads (pure computation: the roles that read the plant floor)."""
         self.require(READERS | {Role.OPERATOR}, "size carts")
         return size_carts(problem)
+
+
+def _unnamed(scheme: LotScheme) -> LotScheme:
+    """Return a scheme whose name and company are not shown (empty): its format still reads."""
+    return replace(scheme, spec=scheme.spec.model_copy(update={"name": "", "company": ""}))
 
 
 def _partner_view(found: FederatedTrace, policy: Company) -> FederatedTrace:

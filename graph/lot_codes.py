@@ -228,8 +228,12 @@ class LotCodeService:
 
     # -- decoding --------------------------------------------------------------------------------
 
-    def decode(self, code: str) -> Decoding:
-        """Read a code with every registered scheme; name the partner and candidate lots."""
+    def decode(self, code: str, *, confirm: bool = True) -> Decoding:
+        """Read a code with every registered scheme; name the partner and candidate lots.
+
+        With `confirm`, where the code is a lot of ours, the partner lots upstream of it are
+        marked confirmed and come first (that reads our genealogy).
+        """
         schemes = self.schemes()
         by_link = {s.spec.link_code: s.spec.company for s in schemes}
         matches: list[Match] = []
@@ -243,7 +247,11 @@ class LotCodeService:
             assert values is not None  # no mismatch means it parses
             link = str(values[scheme.spec.link_field])
             partner = by_link.get(link)
-            candidates = [] if partner is None else self._candidates(code, partner, values, schemes)
+            candidates = (
+                []
+                if partner is None
+                else self._candidates(code, partner, values, schemes, confirm=confirm)
+            )
             matches.append(Match(scheme, values, link, partner, candidates))
         return Decoding(code, matches, misses)
 
@@ -253,6 +261,8 @@ class LotCodeService:
         partner: str,
         values: dict[str, str | date],
         schemes: list[LotScheme],
+        *,
+        confirm: bool,
     ) -> list[Candidate]:
         """Partner lots we received that the code may come from, surest first.
 
@@ -261,7 +271,7 @@ class LotCodeService:
         """
         made = next((v for v in values.values() if isinstance(v, date)), None)
         partner_schemes = [s for s in schemes if s.spec.company == partner]
-        confirmed = self._upstream(code, partner)
+        confirmed = self._upstream(code, partner) if confirm else set()
         found: list[Candidate] = []
         # Lots first received after the code's day are left out by the store query.
         before = None if made is None else (made + timedelta(days=1)).isoformat()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth.models import Role
 from api.cli import main
 from api.deps import Services
 from graph.lot_codes import LotCodeService, LotSchemeSpec
@@ -231,3 +232,54 @@ def test_cli_registers_mints_and_decodes(
     assert match["candidates"][0]["fields"] == {"link": "AC7", "heat": "000009"}
     assert main([*args, "--line", "L1", "--store", store]) == 2
     assert 'field "line"' in capsys.readouterr().err
+
+
+def _as(client: TestClient, username: str) -> dict[str, str]:
+    token = client.post(
+        "/api/v1/auth/token", data={"username": username, "password": "polymed-pass-1234"}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_decoding_confirms_genealogy_only_where_lot_ids_are_shared(
+    client: TestClient, seeded: Services, events: Events
+) -> None:
+    # POLYMED (a demo company) is told counts, not lot ids; ACME-STEEL is told lot ids.
+    seeded.auth.add_user("poly", "polymed-pass-1234", Role.SUPPLIER, company="POLYMED")
+    ours: dict[str, str] = {}
+    for partner, lot in (("POLYMED", "R-2"), ("ACME-STEEL", "R-1")):
+        code = mint(client, "operator", partner)["data"]["mintLot"]["code"]
+        seeded.ingest.ingest([events("split", lot=lot, into=[{"lot": code, "qty": "1"}])])
+        ours[partner] = code
+
+    def decoded(headers: dict[str, str], code: str) -> Any:
+        response = client.post(
+            "/graphql", json={"query": DECODE, "variables": {"code": code}}, headers=headers
+        )
+        return response.json()["data"]["decodeLot"]["matches"][0]["candidates"]
+
+    told = decoded(_as(client, "poly"), ours["POLYMED"])
+    assert [(c["supplierLot"]["id"], c["confirmed"]) for c in told] == [
+        ("supplier_lot:POLYMED/PM2+000001", False)
+    ]
+    shared = decoded(login(client, "supplier"), ours["ACME-STEEL"])
+    assert [(c["supplierLot"]["id"], c["confirmed"]) for c in shared] == [
+        ("supplier_lot:ACME-STEEL/AC7-000001", True)
+    ]
+
+
+def test_another_companys_scheme_reading_a_suppliers_link_code_is_not_named(
+    client: TestClient, seeded: Services
+) -> None:
+    seeded.auth.add_user("poly", "polymed-pass-1234", Role.SUPPLIER, company="POLYMED")
+    # ACME-STEEL's scheme reads this code, whose link code is POLYMED's.
+    probe = client.post(
+        "/graphql",
+        json={"query": DECODE, "variables": {"code": "PM2-000001"}},
+        headers=_as(client, "poly"),
+    ).json()["data"]["decodeLot"]
+    [match] = probe["matches"]
+    assert (match["scheme"], match["partner"]) == ("", "POLYMED")
+    assert "ACME" not in json.dumps(probe)
+    analyst = gql(client, "analyst", DECODE, code="PM2-000001")["data"]["decodeLot"]
+    assert analyst["matches"][0]["scheme"] == "ACME", "positive control"
