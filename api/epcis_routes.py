@@ -67,6 +67,9 @@ async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
     except RecursionError as error:
         # A few kilobytes of brackets; uncaught, this was a server error.
         raise BadRequest("the body is nested too deeply to be an EPCIS document") from error
+    except ValueError as error:
+        # An integer of over 4,300 digits: Python refuses to read it (it would take long).
+        raise BadRequest(f"the body is not JSON we read: {error}") from error
     document, gtins, parties = _unwrap(body)
     report = await run_in_threadpool(access.capture_epcis, document, gtins, parties)
     return report.to_dict()

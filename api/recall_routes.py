@@ -101,6 +101,8 @@ def _upstream(text: str | None) -> list[dict[str, Any]]:
         rows = json.loads(text)
     except ValueError as error:
         raise BadRequest(f"upstream is not JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("upstream is nested too deeply to be a list of lots") from None
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise BadRequest("upstream is a JSON array of objects")
     return rows

@@ -370,7 +370,10 @@ def _next_bracket(raw: str, start: int) -> int:
 
 def parse_digital_link(uri: str) -> Gs1Data:
     """Parse a GS1 Digital Link URI on any domain and path prefix."""
-    parts = urlsplit(uri.strip())
+    try:
+        parts = urlsplit(uri.strip())
+    except ValueError as error:  # an unclosed [ of an IPv6 host, say
+        raise Gs1Error(f"not a URI: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise Gs1Error("a Digital Link is an http(s) URI with a domain")
     segments = parts.path.split("/")

@@ -46,6 +46,13 @@ def _loads(text: str, line: int | None = None) -> Any:
         # A few kilobytes of brackets exhaust the decoder's stack: bad input, not a server error.
         problem = Problem(0, None, "", "too_deep", "the body is nested too deeply to be events")
         raise BatchRejected([problem]) from error
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:
+        # Python reads integers of up to 4,300 digits (longer ones take quadratic time).
+        on_line = f"line {line}: " if line is not None else ""
+        problem = Problem(0, None, "", "too_long", f"{on_line}a number has too many digits")
+        raise BatchRejected([problem]) from error
     if _SURROGATE_ESCAPE.search(text):
         where = _lone_surrogate(decoded, "")
         if where is not None:

@@ -139,6 +139,14 @@ def test_a_body_nested_too_deeply_is_a_bad_request(client: TestClient) -> None:
     assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
 
 
+def test_a_number_too_long_to_read_is_a_bad_request(client: TestClient) -> None:
+    long = b'{"document": {"n": 1' + b"0" * 5000 + b"}}"
+    headers = login(client, "operator") | {"Content-Type": "application/ld+json"}
+    response = client.post("/api/v1/epcis/capture", content=long, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "not JSON we read" in response.json()["message"]
+
+
 def test_half_a_surrogate_pair_is_refused_and_nothing_is_written(client: TestClient) -> None:
     document = gs1_document()
     document["epcisBody"]["eventList"][0]["ilmd"]["cbvmda:lotNumber"] = "H-\ud800"

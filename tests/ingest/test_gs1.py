@@ -146,3 +146,8 @@ def test_udi_of_a_device_gives_both_forms() -> None:
     data = gs1.udi(GTIN, lot="L7", serial="SN9", expiry=date(2031, 1, 31))
     assert data.element_string() == f"01{GTIN}1731013110L7{GS}21SN9"
     assert data.digital_link() == f"https://id.gs1.org/01/{GTIN}/10/L7/21/SN9?17=310131"
+
+
+def test_a_digital_link_that_is_no_uri_is_refused_by_name() -> None:
+    with pytest.raises(Gs1Error, match="not a URI"):
+        gs1.parse(f"https://[::1/01/{GTIN}/10/L1")

@@ -99,3 +99,12 @@ def test_a_time_utc_cannot_write_is_refused_by_name(field: str, value: str) -> N
         parse_events([event | {field: value}])
     (problem,) = refused.value.problems
     assert problem.field == field and "years 1 to 9999 in UTC" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text", ['[{"qty": 1%s}]' % ("0" * 5000), '{"a": 1}\n{"b": 1%s}' % ("0" * 5000)]
+)
+def test_a_number_too_long_to_read_is_refused_by_name(text: str) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        read_body(text)
+    assert refused.value.problems[0].code == "too_long"
