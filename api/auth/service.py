@@ -33,8 +33,9 @@ from api.auth.store import AccountStore
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound, Unauthenticated
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
-COMPANY_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,200}$")
+# Matched whole (fullmatch): "$" also matches before a final newline.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
+COMPANY_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
@@ -97,7 +98,7 @@ class AuthService:
         reshare: bool = False,
     ) -> Company:
         """Register or update a partner company and what we share with it."""
-        if not COMPANY_ID.match(company):
+        if not COMPANY_ID.fullmatch(company):
             raise BadRequest("company: 1-200 printable characters, no '/'")
         if kind not in ("supplier", "customer"):
             raise BadRequest('kind must be "supplier" or "customer"')
@@ -140,7 +141,7 @@ class AuthService:
         site: str | None = None,
     ) -> UserInfo:
         """Create a user; a supplier or customer must be bound to a registered company."""
-        if not USERNAME.match(username):
+        if not USERNAME.fullmatch(username):
             raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
         try:
             role = Role(role)

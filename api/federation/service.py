@@ -109,7 +109,13 @@ class FederationService:
         """Register or update a partner instance of a registered company."""
         if self._accounts.company(company) is None:
             raise BadRequest(f"no company {company!r}: register it first")
-        url = urlsplit(base_url)
+        if any(char.isspace() or not char.isprintable() for char in base_url):
+            raise BadRequest("base_url: no spaces or control characters in the address")
+        try:
+            url = urlsplit(base_url)
+            url.port  # noqa: B018 -- a port that is not a number raises here
+        except ValueError as error:
+            raise BadRequest(f"base_url: not an address ({error})") from None
         if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
             raise BadRequest("base_url: an http:// or https:// address with no query")
         if url.username is not None or url.password is not None:

@@ -107,6 +107,11 @@ def test_admin_manages_users_and_companies(client: TestClient) -> None:
     assert client.post("/api/v1/admin/users", json=wrong_kind, headers=admin).status_code == 400
     short = dict(user, username="tube4", password="short")
     assert client.post("/api/v1/admin/users", json=short, headers=admin).status_code == 400
+    # "$" in a pattern also matches before a final newline: names are matched whole.
+    newline = dict(user, username="tube5\n")
+    assert client.post("/api/v1/admin/users", json=newline, headers=admin).status_code == 400
+    trailing = dict(company, company="NEWCO\n")
+    assert client.put("/api/v1/admin/companies", json=trailing, headers=admin).status_code == 400
 
 
 def test_analyst_records_status_events_only(client: TestClient) -> None:

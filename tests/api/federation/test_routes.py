@@ -227,6 +227,10 @@ def test_the_partner_key_is_stored_but_never_shown(
     [
         ({"company": "NOBODY", "base_url": "http://x", "api_key": "k"}, 400, "NOBODY"),
         ({"company": "ACME", "base_url": "file:///etc", "api_key": "k"}, 400, "base_url"),
+        ({"company": "ACME", "base_url": "http://[bad/", "api_key": "k"}, 400, "base_url"),
+        ({"company": "ACME", "base_url": "http://host:abc", "api_key": "k"}, 400, "base_url"),
+        ({"company": "ACME", "base_url": "http://ho\u0000st/", "api_key": "k"}, 400, "base_url"),
+        ({"company": "ACME", "base_url": "http://ho st/", "api_key": "k"}, 400, "base_url"),
         ({"company": "ACME", "base_url": "http://x", "api_key": "k", "timeout_s": 0}, 422, ""),
         ({"company": "ACME", "base_url": "http://x"}, 422, "api_key"),
     ],
