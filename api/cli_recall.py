@@ -175,7 +175,10 @@ def _export(portal: SupplierPortal, args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        args.out.write_text(text, encoding="utf-8")
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise BadRequest(f"cannot write {args.out}: {error.strerror}") from error
         print(f"wrote {args.out}")
     return 0
 

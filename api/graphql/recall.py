@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import strawberry
@@ -17,6 +17,7 @@ from api.graphql.run import run
 from api.graphql.supplier_portal import SupplierRequest
 from graph import recall as scope_of
 from graph.clock import utc_text
+from graph.errors import BadRequest
 
 
 def _ids(values: list[str]) -> list[strawberry.ID]:
@@ -321,7 +322,7 @@ class RecallMutation:
     ) -> Notice | None:
         def work() -> recall.Notice:
             return info.context.access.acknowledge(
-                id, Decimal(found_qty), Decimal(returned_qty), note
+                id, _quantity("foundQty", found_qty), _quantity("returnedQty", returned_qty), note
             )
 
         found = await run(work)
@@ -339,3 +340,14 @@ class RecallMutation:
 
         found = await run(work)
         return None if found is None else RecallCase(case=found)
+
+
+def _quantity(name: str, text: str) -> Decimal:
+    """Read a quantity argument: a finite, non-negative decimal."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise BadRequest(f"{name}: a decimal number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise BadRequest(f"{name}: a finite number, 0 or more, got {text!r}")
+    return value

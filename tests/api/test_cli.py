@@ -69,6 +69,10 @@ def test_bad_input_exits_2_with_message(
     assert main(["ingest", str(bad), "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
     assert 'event 0 ("E-1"), lot: lot "NOPE" does not exist' in capsys.readouterr().err
     assert main(["ingest", str(tmp_path / "missing.json")]) == 2
+    latin = tmp_path / "latin.ndjson"
+    latin.write_bytes(b'{"note": "caf\xe9"}\n')
+    assert main(["ingest", str(latin), "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
     assert main(["trace", "--lot", "X", "--up", "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 1
     assert main(["trace", "--supplier", "S", "--down"]) == 2
 

@@ -69,6 +69,9 @@ def test_recall_from_the_command_line(
         == 0
     )
     assert "<svg" in report.read_text()
+    nowhere = str(tmp_path / "no-such-folder" / "report.html")
+    assert main(["recall", "export", "RC-9", "--out", nowhere, "--store", store]) == 2
+    assert "cannot write" in capsys.readouterr().err
     assert main(["recall", "open", "RC-10", "--title", "t", "--reason", "r", "--store", store]) == 2
     assert "at least one --suspect" in capsys.readouterr().err
 

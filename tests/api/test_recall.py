@@ -84,6 +84,12 @@ def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
     ack = """mutation($id: String!) { acknowledgeNotice(id: $id, foundQty: "12", returnedQty: "12",
         note: "all kits quarantined in theatre store") { state foundQty } }"""
     notice_id = mine[0]["id"].partition(":")[2]
+    for found in ("abc", "-1", "NaN"):
+        wrong = ack.replace('foundQty: "12"', f'foundQty: "{found}"')
+        answer = client.post(
+            "/graphql", json={"query": wrong, "variables": {"id": notice_id}}, headers=customer
+        ).json()
+        assert answer["errors"][0]["message"].startswith("foundQty: a "), answer
     assert gql(client, customer, ack, id=notice_id)["acknowledgeNotice"] == {
         "state": "acknowledged",
         "foundQty": "12",
