@@ -177,16 +177,21 @@ class Resolution(Model):
     truncated: bool = False
 
 
+# Far beyond any plant's costs, counts or rates, and far enough inside a float that the model's
+# products of them stay finite.
+BOUND = 1e15
+
+
 class DecisionInputs(Model):
     """The cost model of marking a part family (rates per the unit `life` is given in)."""
 
-    wear_rate: float = Field(gt=0, allow_inf_nan=False)
-    failure_rate: float = Field(gt=0, allow_inf_nan=False)
-    life: float = Field(gt=0, allow_inf_nan=False)
-    claim: float = Field(ge=0, allow_inf_nan=False)
-    count: float = Field(ge=0, allow_inf_nan=False)
-    setup_cost: float = Field(ge=0, allow_inf_nan=False)
-    running_cost: float = Field(ge=0, allow_inf_nan=False)
+    wear_rate: float = Field(gt=0, le=BOUND, allow_inf_nan=False)
+    failure_rate: float = Field(gt=0, le=BOUND, allow_inf_nan=False)
+    life: float = Field(gt=0, le=BOUND, allow_inf_nan=False)
+    claim: float = Field(ge=0, le=BOUND, allow_inf_nan=False)
+    count: float = Field(ge=0, le=BOUND, allow_inf_nan=False)
+    setup_cost: float = Field(ge=0, le=BOUND, allow_inf_nan=False)
+    running_cost: float = Field(ge=0, le=BOUND, allow_inf_nan=False)
 
 
 class Decision(Model):

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
 SECONDS = 3600  # times are hours in and out, whole seconds inside the model
-Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Up to a century of hours: room for any plan, and the sums stay exact enough.
+Hours = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
 class CartSizingInput(BaseModel):

@@ -81,3 +81,11 @@ def test_bad_inputs_are_refused(bad: dict[str, float]) -> None:
     field = next(iter(bad))
     with pytest.raises(ValidationError, match=field):
         DecisionInputs.model_validate(EXAMPLE | bad)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE))
+def test_values_beyond_any_plant_are_refused_by_name(name: str) -> None:
+    # Finite, but their products in the model would not be.
+    with pytest.raises(ValidationError) as refused:
+        DecisionInputs.model_validate(EXAMPLE | {name: 1e300})
+    assert refused.value.errors()[0]["loc"] == (name,)

@@ -83,3 +83,11 @@ def test_quantities_need_a_route() -> None:
 def test_shapes_are_checked() -> None:
     with pytest.raises(ValidationError, match="one value per machine"):
         _two_by_two(due=[13])
+
+
+def test_hours_beyond_any_plan_are_refused_by_name() -> None:
+    with pytest.raises(ValidationError) as refused:
+        CartSizingInput(
+            rates=[[1e300]], setups=[[0.5]], quantities=[[100]], due=[13], day=[10], capacity=10
+        )
+    assert refused.value.errors()[0]["loc"][0] == "rates"
