@@ -31,7 +31,7 @@ from api.auth.models import (
 )
 from api.auth.store import AccountStore
 from graph.clock import utc_text
-from graph.errors import BadRequest, NotFound, Unauthenticated
+from graph.errors import BadRequest, Conflict, NotFound, Unauthenticated
 
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
@@ -107,6 +107,16 @@ class AuthService:
         if (share_steps or reshare) and not share_upstream:
             raise BadRequest("share_steps and reshare refine share_upstream: set it too")
         known = self._store.company(company)
+        if known is not None and known.kind != kind:
+            bound = sorted(
+                u.info.username for u in self._store.users() if u.info.company == company
+            )
+            if bound:
+                # A supplier's account would act as a customer's, or the reverse.
+                raise Conflict(
+                    f"company {company!r} is a {known.kind} with accounts bound to it "
+                    f"({', '.join(bound[:5])}): disable them and register a new company"
+                )
         record = Company(
             company,
             name.strip() or company,

@@ -112,6 +112,11 @@ def test_admin_manages_users_and_companies(client: TestClient) -> None:
     assert client.post("/api/v1/admin/users", json=newline, headers=admin).status_code == 400
     trailing = dict(company, company="NEWCO\n")
     assert client.put("/api/v1/admin/companies", json=trailing, headers=admin).status_code == 400
+    # TUBECO has a supplier account: turning it into a customer would make that account one.
+    turned = dict(company, kind="customer")
+    refused = client.put("/api/v1/admin/companies", json=turned, headers=admin)
+    assert refused.status_code == 409 and "tube" in refused.json()["message"]
+    assert client.put("/api/v1/admin/companies", json=company, headers=admin).status_code == 200
 
 
 def test_analyst_records_status_events_only(client: TestClient) -> None:
