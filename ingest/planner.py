@@ -163,6 +163,8 @@ class Planner:
         # Which events of this batch touched each item: only a void reads it, so it is kept only
         # for batches that hold one.
         self._touched_by: dict[str, set[str]] = {}
+        # Which events of this batch closed each (lot, cart) stay, kept with `_touched_by`.
+        self._closed_by: dict[tuple[str, str], set[str]] = {}
         self._tracking = False
         self._batch_ids: set[str] = set()
         self._voided: set[str] = set()
@@ -826,6 +828,8 @@ class Planner:
         self._lot_carts(lot).discard(cart)
         self.changes.cart_closes.append(CartClose(lot, cart, step.at, step.event.event_id))
         step.effects.unloads.append([lot, cart, compartment, _text(qty)])
+        if self._tracking:  # a void later in the batch may undo the load this closes
+            self._closed_by.setdefault((lot, cart), set()).add(step.event.event_id)
 
     def _leave_carts_if_used_up(self, step: _Step, item: Item) -> None:
         if item.available <= 0:
@@ -875,8 +879,9 @@ class Planner:
             self._lot_carts(lot).discard(cart)
         for i, (lot, cart, compartment, qty) in enumerate(unloads):
             assert lot is not None and cart is not None
+            # Put back only where it still fits: a cart loaded since cannot hold it over capacity.
             problem = self._placement_problem(lot, cart, compartment, _decimal(qty))
-            if problem is not None and problem[1] != "over_capacity":
+            if problem is not None:
                 step.fail("voids", problem[1], f"cannot put it back: {problem[2]}")
                 for back, into, _, _ in unloads[:i]:  # leave the plan as it was
                     assert back is not None and into is not None
@@ -937,6 +942,9 @@ class Planner:
         dependents = set(self._tx.dependents(target_id)) - self._voided
         for created in effects.creates:
             dependents.update(self._touched_by.get(created, set()))
+        for lot, cart, _, _ in effects.loads:  # stays it opened that this batch closed
+            assert lot is not None and cart is not None
+            dependents.update(self._closed_by.get((lot, cart), set()))
         dependents.discard(target_id)
         if dependents:
             names = ", ".join(f'"{d}"' for d in sorted(dependents)[:5])

@@ -342,3 +342,30 @@ def test_a_trace_lists_shared_carts_apart_from_material(store: GraphStore, event
     assert [(s.lot, s.cart, s.suspect, s.same_compartment) for s in shared] == [
         ("lot:OK", "cart:C-1", "lot:BAD", False)
     ]
+
+
+def test_a_void_cannot_undo_a_load_its_own_batch_unloads(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1", event_id="LD")])
+    batch = [_unload(events, "C-1", "L-1", event_id="UN"), events("void", voids="LD", reason="x")]
+    problem = rejected(store, batch, "void_has_dependents")
+    assert '"UN"' in problem.message
+    assert _in(store, "C-1") == [("L-1", None)]
+
+
+def test_a_void_cannot_put_a_lot_back_over_the_carts_capacity(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1", "L-2", qty=8),
+            _define(events, "C-1", compartments=["A", "B"], capacity="10"),
+            _load(events, "C-1", "L-1", compartment="A"),
+        ]
+    )
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    service.ingest([_load(events, "C-1", "L-2", compartment="B")])
+    problem = rejected(store, [events("void", voids="OUT", reason="x")], "over_capacity")
+    assert problem.field == "voids" and "cannot put it back" in problem.message
+    assert service.rebuild() == 6  # the log replays: nothing was let in that it would refuse
