@@ -8,7 +8,7 @@ same transaction the state was read in, or nothing at all when a problem was fou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -108,6 +108,9 @@ class Effects:
     # -- carts: stays opened and closed, as [lot, cart, compartment, qty]
     loads: list[list[str | None]] = field(default_factory=list)
     unloads: list[list[str | None]] = field(default_factory=list)
+    # -- marks: the scheme a mark was read by and its index there, as [scheme, index]; [] when
+    # no scheme read it; None for other events (and marks logged before this was kept)
+    mark: list[str] | None = None
 
     def to_json(self) -> str:
         consumes = {key: format(value, "f") for key, value in self.consumes.items()}
@@ -116,6 +119,8 @@ class Effects:
             body["loads"] = self.loads
         if self.unloads:
             body["unloads"] = self.unloads
+        if self.mark is not None:
+            body["mark"] = self.mark
         # orjson: one effects row per event, and the standard encoder took about 3 us for one.
         return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -128,6 +133,7 @@ class Effects:
             consumes,
             list(raw.get("loads", [])),
             list(raw.get("unloads", [])),
+            raw.get("mark"),
         )
 
 
@@ -152,8 +158,18 @@ class _Step:
 class Planner:
     """Validate events in order and collect the changes they make."""
 
-    def __init__(self, tx: WriteTx, documents: Sequence[DocumentRow] = ()) -> None:
+    def __init__(
+        self,
+        tx: WriteTx,
+        documents: Sequence[DocumentRow] = (),
+        recorded: Mapping[str, Effects] | None = None,
+    ) -> None:
         self._tx = tx
+        # Replaying the log: what each event did when it was first applied. Where an event left
+        # an amount to the state of the moment (all a lot holds, carts a used-up lot leaves), the
+        # replay does what was done then, not what the state says now: a void since may have
+        # changed that state, and the rebuilt graph must be the live one.
+        self._recorded = recorded or {}
         # Documents sent with the batch, kept only if an event of it attaches them.
         self._offered = {document.sha256: document for document in documents}
         self._items: dict[str, Item | None] = {}
@@ -565,7 +581,7 @@ class Planner:
                     continue
             seen.add(source_gid)
             available = item.available
-            qty = source.qty if source.qty is not None else available
+            qty = source.qty if source.qty is not None else self._all_of(step, item)
             if ZERO < qty <= available:
                 takes.append((item, qty))
             elif qty <= ZERO:
@@ -832,18 +848,40 @@ class Planner:
             self._closed_by.setdefault((lot, cart), set()).add(step.event.event_id)
 
     def _leave_carts_if_used_up(self, step: _Step, item: Item) -> None:
+        recorded = self._recorded.get(step.event_id)
+        if recorded is not None:
+            left = {cart for lot, cart, _, _ in recorded.unloads if lot == item.gid}
+            for cart in sorted(c for c in left & self._lot_carts(item.gid) if c is not None):
+                self._take_out(step, item.gid, cart)
+            return
         if item.available <= 0:
             for cart in sorted(self._lot_carts(item.gid)):
                 self._take_out(step, item.gid, cart)
+
+    def _all_of(self, step: _Step, item: Item) -> Decimal:
+        """What "all the lot holds" took: all it holds now, or on replay what it took then."""
+        recorded = self._recorded.get(step.event_id)
+        if recorded is not None and item.gid in recorded.consumes:
+            return recorded.consumes[item.gid]
+        return item.available
+
+    def _loaded(self, step: _Step, lot: Item, cart: str) -> Decimal:
+        """What a load of "all the lot holds" put in: all it holds now, or on replay as then."""
+        recorded = self._recorded.get(step.event_id)
+        for loaded, into, _, qty in recorded.loads if recorded is not None else ():
+            if loaded == lot.gid and into == cart and qty is not None:
+                return Decimal(qty)
+        return lot.available
 
     def _cart_load(self, step: _Step, event: CartLoad) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
         if lot is None:
             return
-        qty = event.qty if event.qty is not None else lot.available
+        cart = gid("cart", event.cart)
+        qty = event.qty if event.qty is not None else self._loaded(step, lot, cart)
         if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
             return
-        self._place(step, "", lot.gid, gid("cart", event.cart), event.compartment, qty)
+        self._place(step, "", lot.gid, cart, event.compartment, qty)
 
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
@@ -989,7 +1027,12 @@ class Planner:
                 "code", "mark_taken", f'mark "{event.code}" already marks {describe(holders[0])}'
             )
             return None
-        if event.scheme is not None:
+        recorded = self._recorded.get(step.event_id)
+        step.effects.mark = []
+        if recorded is not None and recorded.mark is not None:
+            # Replaying: read as it was then, though the part family may have another scheme now.
+            scheme = book.schemes.get(recorded.mark[0]) if recorded.mark else None
+        elif event.scheme is not None:
             scheme = book.schemes.get(event.scheme)
             if scheme is None:
                 step.fail("scheme", "unknown_scheme", f'no code scheme "{event.scheme}"')
@@ -1005,6 +1048,7 @@ class Planner:
             index = scheme.index_of(event.code)
             assert index is not None  # no problem means the code has an index
             props |= {"scheme": scheme.name, "index": index_text(index)}
+            step.effects.mark = [scheme.name, index_text(index)]
             # One live mark per scheme on an item: checked here, in the write transaction, so
             # concurrent issuers cannot both mark it.
             carried = [

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from graph.store import DocumentRow, GraphStore, WriteTx
+from graph.store import DocumentRow, GraphStore, StoredEvent, WriteTx
 from ingest.canonical import payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem
 from ingest.models import Event
 from ingest.parse import EVENT_ADAPTER, parse_events
-from ingest.planner import Planner
+from ingest.planner import Effects, Planner
 
 Outcome = Literal["created", "duplicate"]
 
@@ -86,11 +86,7 @@ class IngestService:
             if not stored:
                 return replayed
             after = stored[-1].seq
-            live = [
-                (e.seq, EVENT_ADAPTER.validate_json(e.payload))
-                for e in stored
-                if e.voided_by is None and e.type != "void"
-            ]
+            live = [e for e in stored if e.voided_by is None and e.type != "void"]
             with _collector_paused():
                 self._store.write(partial(_replay, events=live))
             replayed += len(live)
@@ -176,9 +172,10 @@ def _apply_batch(
     return IngestReport(results)
 
 
-def _replay(tx: WriteTx, events: list[tuple[int, Event]]) -> None:
-    planner = Planner(tx)
-    changes = planner.plan([(seq, event, None) for seq, event in events])
+def _replay(tx: WriteTx, events: list[StoredEvent]) -> None:
+    recorded = {e.event_id: Effects.from_json(e.effects) for e in events}
+    planner = Planner(tx, recorded=recorded)
+    changes = planner.plan([(e.seq, EVENT_ADAPTER.validate_json(e.payload), None) for e in events])
     if planner.problems:
         # The log only holds events that were valid when written, in order: this is corruption.
         raise BatchRejected(planner.problems)

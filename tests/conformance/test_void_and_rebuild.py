@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from graph.carts import CartService
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.service import IngestService
+from marking.models import SchemeSpec
+from marking.service import MarkingService
 from tests.conformance.helpers import rejected
 from tests.fixtures.events import Events
 
@@ -169,3 +172,65 @@ def test_void_removes_only_its_own_edges_from_shared_nodes(
     }
     assert store.links(["lot:L-1"]) == []
     assert store.node("step:S-1") is None
+
+
+def _picture(store: GraphStore, *roots: str) -> tuple[object, ...]:
+    traces, carts = TraceService(store), CartService(store)
+    return (
+        store.counts(),
+        [traces.trace(root, "down").to_dict() for root in roots],
+        [store.node(root) for root in roots],
+        carts.cart_history("cart:C-1"),
+    )
+
+
+def test_a_rebuild_replays_what_all_a_lot_holds_took_then(
+    store: GraphStore, events: Events
+) -> None:
+    """A void gives a lot back what it took; what later events took as "all it holds" stays."""
+    service = IngestService(store)
+    service.ingest([events.receive("L", 10), events.receive("K", 10, supplier_lot="A-2")])
+    service.ingest([events("split", lot="L", into=[{"lot": "A", "qty": "7"}], event_id="S")])
+    service.ingest([events("split", lot="K", into=[{"lot": "B", "qty": "6"}], event_id="T")])
+    service.ingest(
+        [
+            events(
+                "process",
+                step="P",
+                operation="cut",
+                inputs=[{"lot": "L"}],  # all it holds: 3, after S
+                outputs=[{"lot": "Q", "part": "PIN", "qty": "3"}],
+            ),
+            events("cart_load", cart="C-1", lot="K"),  # all it holds: 4, after T
+            events("split", lot="K", into=[{"lot": "D", "qty": "4"}]),  # K leaves its carts
+        ]
+    )
+    service.ingest(
+        [
+            events("void", voids="S", reason="keyed twice"),
+            events("void", voids="T", reason="keyed twice"),
+        ]
+    )
+    assert store.node("lot:L").attrs["available"] == "7"  # type: ignore[union-attr]
+    before = _picture(store, "lot:L", "lot:K")
+    service.rebuild()
+    assert _picture(store, "lot:L", "lot:K") == before
+    # And the log goes on from there: L still holds 7, live as rebuilt.
+    service.ingest([events("split", lot="L", into=[{"lot": "E", "qty": "7"}])])
+
+
+def test_a_rebuild_reads_a_mark_by_the_scheme_of_its_day(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 1, part="PLATE-9"),
+            events("mark", target={"lot": "L-1"}, code="hello-1"),
+        ]
+    )
+    # The part family gets a scheme afterwards, as the docs allow; the mark was read by none.
+    MarkingService(store).define_scheme(
+        SchemeSpec(name="PL", kind="sequential", length=3, parts=["PLATE-*"])
+    )
+    before = store.node("mark:hello-1")
+    service.rebuild()
+    assert store.node("mark:hello-1") == before
