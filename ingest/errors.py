@@ -43,6 +43,13 @@ class BatchRejected(DomainError):
         )
 
 
+class RebuildStopped(DomainError):
+    """A logged event no longer applies on replay: the graph holds the events before it."""
+
+    status_code = 500
+    code = "rebuild_stopped"
+
+
 class BatchConflict(BatchRejected):
     """An event_id was seen before with a different payload."""
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from graph.store import DocumentRow, GraphStore, StoredEvent, WriteTx
 from ingest.canonical import payload_and_digest
-from ingest.errors import BatchConflict, BatchRejected, Problem
+from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event
 from ingest.parse import EVENT_ADAPTER, parse_events
 from ingest.planner import Effects, Planner
@@ -87,8 +87,17 @@ class IngestService:
                 return replayed
             after = stored[-1].seq
             live = [e for e in stored if e.voided_by is None and e.type != "void"]
-            with _collector_paused():
-                self._store.write(partial(_replay, events=live))
+            try:
+                with _collector_paused():
+                    self._store.write(partial(_replay, events=live))
+            except BatchRejected as error:
+                # The graph was cleared and rebuilt up to this chunk; the log is untouched.
+                first = error.problems[0]
+                raise RebuildStopped(
+                    f"the rebuild stopped at logged event {first.event_id!r} (log position "
+                    f"{first.index}): {first.message}. The event log is unchanged; the graph "
+                    f"holds the {replayed} events replayed before this chunk."
+                ) from error
             replayed += len(live)
 
 
