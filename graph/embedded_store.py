@@ -20,6 +20,7 @@ from graph import ids
 from graph.store import (
     FLOW_TYPES,
     MATERIAL,
+    ORPHAN_KINDS,
     CartStay,
     Changes,
     Direction,
@@ -233,6 +234,13 @@ DELETE FROM edges WHERE rowid IN (
 """
 DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
 DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
+# Context nodes made on first mention (store.ORPHAN_KINDS) that a void leaves with no edges.
+DELETE_ORPHANS = """
+DELETE FROM nodes WHERE gid IN (SELECT value FROM json_each(?1))
+AND kind IN (SELECT value FROM json_each(?2)) AND created_by IS NULL
+AND NOT EXISTS (SELECT 1 FROM edges WHERE src = nodes.nid)
+AND NOT EXISTS (SELECT 1 FROM edges WHERE dst = nodes.nid)
+"""
 
 # A trace in two statements: the walk with every reached node's row and shortest depth, then the
 # flow edges leaving (down) or entering (up) those nodes, read by row id through edges_down or
@@ -424,6 +432,7 @@ WHERE c.gid = ?1
 AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
+ORPHANS = json.dumps(sorted(ORPHAN_KINDS))
 # The flow flag as an int: sqlite3 binds a bool only after the slow adaptation lookup.
 FLOW_FLAG: dict[str, int] = {kind: 1 for kind in FLOW_TYPES}
 
@@ -552,6 +561,7 @@ class EmbeddedTx:
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id, _ids(void.gids)))
             conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
             conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
+            conn.execute(DELETE_ORPHANS, (_ids(void.gids), ORPHANS))
         if changes.voided:
             self._nids.clear()  # deleted nodes may be created again under new row ids
         next_nid = conn.execute(MAX_NID).fetchone()[0] + 1

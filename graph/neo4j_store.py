@@ -24,6 +24,7 @@ from graph.errors import StoreUnavailable
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
+    ORPHAN_KINDS,
     CartStay,
     Changes,
     Direction,
@@ -204,6 +205,13 @@ DELETE r
 RETURN n.gid
 """
 DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
+# Context nodes made on first mention (store.ORPHAN_KINDS) that a void leaves with no edges.
+DELETE_ORPHANS: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
+WHERE n.kind IN $kinds AND n.created_by IS NULL AND NOT (n)--()
+DELETE n
+"""
 MERGE_PROPS: Final = """
 UNWIND $rows AS r
 MATCH (n:Node {gid: r.gid}) USING INDEX SEEK n:Node(gid)
@@ -625,6 +633,9 @@ class Neo4jTx:
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
             self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
+            self._tx.run(
+                DELETE_ORPHANS, gids=_Listed(void.gids), kinds=sorted(ORPHAN_KINDS)
+            ).consume()
         if changes.events:
             logged = [
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)

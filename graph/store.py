@@ -12,6 +12,10 @@ Direction = Literal["up", "down"]
 
 # Kinds of node that hold a quantity others consume from.
 MATERIAL: frozenset[str] = frozenset({"lot", "serial"})
+# Context nodes made on the first mention of them, which a void deletes once nothing links to
+# them any more: a supplier lot whose only receipt is voided is received again afresh. Parts
+# carry no edges (items name their part), and a mark stays so its code is never issued again.
+ORPHAN_KINDS: frozenset[str] = frozenset({"supplier_lot", "company", "equipment", "cart"})
 # Material-flow relationship types: traces follow these and nothing else.
 FLOW_TYPES: tuple[str, ...] = (
     "RECEIVED_AS",

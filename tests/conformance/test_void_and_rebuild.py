@@ -234,3 +234,28 @@ def test_a_rebuild_reads_a_mark_by_the_scheme_of_its_day(store: GraphStore, even
     before = store.node("mark:hello-1")
     service.rebuild()
     assert store.node("mark:hello-1") == before
+
+
+def test_a_receipt_keyed_with_the_wrong_part_is_voided_and_received_again(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, part="BAR", supplier_lot="H-9", event_id="R")])
+    service.ingest([events("void", voids="R", reason="it was rod")])
+    # Nothing links to the supplier lot or its company any more: they go with the receipt.
+    assert store.node("supplier_lot:ACME/H-9") is None
+    assert store.node("company:ACME") is None
+    service.ingest([events.receive("L-2", 5, part="ROD", supplier_lot="H-9")])
+    assert store.node("supplier_lot:ACME/H-9").attrs["part"] == "ROD"  # type: ignore[union-attr]
+    before = _picture(store, "supplier_lot:ACME/H-9")
+    service.rebuild()
+    assert _picture(store, "supplier_lot:ACME/H-9") == before
+
+
+def test_a_void_keeps_context_others_still_link_to(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, supplier_lot="H-1", event_id="R1")])
+    service.ingest([events.receive("L-2", 5, supplier_lot="H-2")])
+    service.ingest([events("void", voids="R1", reason="x")])
+    assert store.node("supplier_lot:ACME/H-1") is None
+    assert store.node("company:ACME") is not None  # H-2 still comes from it
