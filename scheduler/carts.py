@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
 SECONDS = 3600  # times are hours in and out, whole seconds inside the model
+# A shop's machines by a day's batches; the model grows with their product.
+MAX_CELLS = 2_500
 # Up to a century of hours: room for any plan, and the sums stay exact enough.
 Hours = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
@@ -53,13 +55,16 @@ class CartSizingInput(BaseModel):
     capacity: Annotated[int, Field(ge=1, le=1_000_000)] = Field(description="Z: parts per cart")
     machines: list[str] | None = None
     batches: list[str] | None = None
-    time_limit: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # A day's carts are sized in seconds; a minute is ample, and the solver holds a thread.
+    time_limit: Annotated[float, Field(gt=0, le=60)] = 10.0
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
         m, n = len(self.rates), len(self.rates[0])
         if n == 0:
             raise ValueError("rates need at least one batch")
+        if m * n > MAX_CELLS:
+            raise ValueError(f"{m} machines x {n} batches: at most {MAX_CELLS:,} pairs")
         for name in ("rates", "setups", "quantities"):
             rows = getattr(self, name)
             if len(rows) != m or any(len(row) != n for row in rows):
@@ -161,8 +166,8 @@ class _Model:
                 if q == 0 or problem.setups[i][j] == 0:
                     continue
                 count = model.new_int_var(1, q, f"n{i}_{j}")
-                table = [_ceil_div(q, b) for b in range(1, self.top[j] + 1)]
-                model.add_element(self.loads[j] - 1, table, count)
+                # count = ceil(q / load), as integer division: no table as long as the batch.
+                model.add_division_equality(count, self.loads[j] + (q - 1), self.loads[j])
                 terms.append(count * round(problem.setups[i][j] * SECONDS))
             setups = sum(terms) if terms else 0
             setup_terms.extend(terms)

@@ -91,3 +91,41 @@ def test_hours_beyond_any_plan_are_refused_by_name() -> None:
             rates=[[1e300]], setups=[[0.5]], quantities=[[100]], due=[13], day=[10], capacity=10
         )
     assert refused.value.errors()[0]["loc"][0] == "rates"
+
+
+def test_a_batch_of_ten_million_parts_is_sized() -> None:
+    # The model once held a table as long as the batch per machine and batch (gigabytes here).
+    problem = CartSizingInput(
+        rates=[[1000]],
+        setups=[[0.5]],
+        quantities=[[10_000_000]],
+        due=[20_000],
+        day=[0],
+        capacity=1_000_000,
+        time_limit=10,
+    )
+    found = size_carts(problem)
+    assert found.status in ("optimal", "feasible")
+    assert found.batches[0].carts == 10  # full carts of a million: the fewest set-ups
+
+
+def test_a_problem_beyond_a_shop_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at most 2,500 pairs"):
+        CartSizingInput(
+            rates=[[1] * 51] * 50,
+            setups=[[0] * 51] * 50,
+            quantities=[[1] * 51] * 50,
+            due=[10] * 50,
+            day=[0] * 50,
+            capacity=10,
+        )
+    with pytest.raises(ValidationError):
+        CartSizingInput(
+            rates=[[1]],
+            setups=[[0]],
+            quantities=[[1]],
+            due=[1],
+            day=[0],
+            capacity=1,
+            time_limit=600,
+        )
