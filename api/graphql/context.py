@@ -17,6 +17,7 @@ from strawberry.fastapi import BaseContext
 
 from api.access import Access
 from api.deps import access
+from api.graphql.cost import Budget
 from graph.store import EdgeView, NodeView
 
 
@@ -26,6 +27,7 @@ class Context(BaseContext):
     def __init__(self, request_access: Access) -> None:
         super().__init__()
         self.access = request_access
+        self.budget = Budget()
         self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
 

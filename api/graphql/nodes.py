@@ -66,6 +66,7 @@ async def _links(
         for e in edges
         if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
     ]
+    info.context.budget.spend(len(chosen))
     return [Link(edge=e) for e in sorted(chosen, key=lambda e: (e.at, e.src, e.dst))]
 
 

@@ -15,7 +15,12 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import Info
@@ -23,6 +28,7 @@ from strawberry.types import Info
 from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
+from api.graphql.cost import HeavyFieldLimit
 from api.graphql.identifiers import IdentifierQuery
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
@@ -281,5 +287,6 @@ schema = strawberry.Schema(
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=30),
         partial(MaxTokensLimiter, max_token_count=4000),
+        partial(AddValidationRules, [HeavyFieldLimit]),
     ],
 )

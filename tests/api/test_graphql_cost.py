@@ -1,0 +1,55 @@
+"""A GraphQL request runs a few analyses at most, and lists a bounded number of objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from api.graphql import cost
+from tests.api.conftest import login
+
+IMPACT = 'a{n}: impact(id: "supplier_lot:ACME-STEEL/H70001") {{ root }}'
+
+
+def ask(client: TestClient, query: str, role: str = "analyst") -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": query}, headers=login(client, role))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_request_runs_at_most_four_analyses(client: TestClient, plant: Services) -> None:
+    four = "{ " + " ".join(IMPACT.format(n=n) for n in range(4)) + " }"
+    assert "errors" not in ask(client, four)
+    five = "{ " + " ".join(IMPACT.format(n=n) for n in range(5)) + " }"
+    (error,) = ask(client, five)["errors"]
+    assert "at most 4 analyses (impact)" in error["message"]
+
+
+def test_analyses_in_fragments_count_too(client: TestClient, plant: Services) -> None:
+    query = (
+        "{ ...A ...B } "
+        "fragment A on Query { " + " ".join(IMPACT.format(n=n) for n in range(3)) + " } "
+        'fragment B on Query { t1: trace(id: "lot:L00001-BAR", direction: DOWN) { root } '
+        't2: trace(id: "lot:L00001-BAR", direction: UP) { root } }'
+    )
+    (error,) = ask(client, query)["errors"]
+    assert "it asks for 5" in error["message"]
+
+
+def test_fanning_out_through_inputs_stops_at_the_budget(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = """{ node(id: "equipment:BENCH-1") { inputs { source { ... on ProcessStep {
+        equipment { inputs { source { id } } } } } } } }"""
+    whole = ask(client, query, "operator")
+    assert "errors" not in whole
+    steps = len(whole["data"]["node"]["inputs"])
+    assert steps > 1
+    # The same query with a budget below what it lists: refused, not cut short.
+    monkeypatch.setattr(cost, "MAX_LISTED", steps * steps)
+    errors = ask(client, query, "operator")["errors"]
+    assert errors and all("lists more than" in e["message"] for e in errors)
