@@ -23,6 +23,12 @@ class InstanceFormatError(InvalidProblem):
     """A benchmark instance file cannot be parsed."""
 
 
+class SchedulerBusy(SchedulerError):
+    """Too many jobs wait or run: a new one would wait behind hours of search."""
+
+    status_code = 429
+
+
 class JobNotFound(SchedulerError):
     """No background scheduling job has the given id."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from scheduler.errors import JobNotFound
+from scheduler.errors import InvalidProblem, JobNotFound, SchedulerBusy
 from scheduler.flat import flatten
 from scheduler.models import Problem, Solution, SolveOptions
 from scheduler.solver import Progress, solve
@@ -61,17 +62,28 @@ class _Job:
 class JobManager:
     """Run solves on a small thread pool and keep their state in memory."""
 
-    def __init__(self, max_parallel: int = 1, keep: int = 200) -> None:
+    def __init__(self, max_parallel: int = 1, keep: int = 200, max_open: int = 8) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="schedule")
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._keep = keep
+        self._max_open = max_open
 
     def submit(self, problem: Problem, options: SolveOptions) -> JobView:
-        """Queue a problem; bad input raises before anything is queued."""
+        """Queue a problem; bad input, or a full queue, raises before anything is queued."""
         flatten(problem)
+        cores = os.cpu_count() or 1
+        if options.workers > cores:
+            raise InvalidProblem(
+                f"workers: {options.workers} asked, this server has {cores} cores: at most {cores}"
+            )
         job = _Job(problem, options)
         with self._lock:
+            waiting = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
+            if waiting >= self._max_open:
+                raise SchedulerBusy(
+                    f"{waiting} scheduling jobs are queued or running: wait for one, or cancel one"
+                )
             self._jobs[job.id] = job
             self._forget_old()
         self._pool.submit(self._run, job)

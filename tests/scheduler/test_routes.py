@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -72,3 +73,31 @@ def test_unknown_job_is_404(client: TestClient) -> None:
 def test_bad_problem_is_422(client: TestClient) -> None:
     r = client.post("/api/v1/schedules", json={"problem": {"machines": [], "orders": []}})
     assert r.status_code == 422
+
+
+def test_a_full_queue_refuses_more_jobs() -> None:
+    manager = JobManager(max_open=2)
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1/schedules")
+    app.dependency_overrides[default_manager] = lambda: manager
+    slow = body(time_limit=60)
+    try:
+        with TestClient(app) as busy:
+            taken = [busy.post("/api/v1/schedules", json=slow).json()["id"] for _ in range(2)]
+            refused = busy.post("/api/v1/schedules", json=slow)
+            assert refused.status_code == 429
+            assert "2 scheduling jobs are queued or running" in refused.json()["detail"]
+            busy.post(f"/api/v1/schedules/{taken[1]}/cancel")
+            wait(busy, taken[1])
+            again = busy.post("/api/v1/schedules", json=body())
+            assert again.status_code == 202  # a cancelled job frees its place
+            for job in (taken[0], again.json()["id"]):
+                busy.post(f"/api/v1/schedules/{job}/cancel")
+    finally:
+        manager.shutdown()
+
+
+def test_more_workers_than_cores_is_422(client: TestClient) -> None:
+    many = body() | {"options": {"time_limit": 1, "workers": (os.cpu_count() or 1) + 1}}
+    refused = client.post("/api/v1/schedules", json=many)
+    assert refused.status_code == 422 and "cores" in refused.json()["detail"]
