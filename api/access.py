@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,7 @@ from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
 from graph.epcis import FULL_VIEW, EpcisView
 from graph.epcis_export import EpcisExporter
-from graph.errors import Conflict, Forbidden, NotFound
+from graph.errors import BadRequest, Conflict, Forbidden, NotFound
 from graph.ids import KINDS, supplier_lot_gid
 from graph.ids import gid as make_gid
 from graph.lot_codes import (
@@ -72,6 +72,7 @@ from marking.service import MarkingService
 from scheduler.carts import CartSizing, CartSizingInput, size_carts
 
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
+MAX_WINDOW = timedelta(days=366)
 COMPANY_ROLES_SET = frozenset(COMPANY_ROLES)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 # What an operator reads (of their site): the plant floor. Customers are companies; recall cases,
@@ -346,6 +347,9 @@ class Access:
     def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
         """Return what ran on an equipment in a window (operators: their site only)."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
+        if end - start > MAX_WINDOW:
+            # A window lists every step in it with its inputs and outputs: a year is plenty.
+            raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
         uses = self._traces.equipment_window(checked_gid(equipment), start, end)
         uses = [u for u in uses if self.visible(u.step)]
         if self.role not in READERS:

@@ -167,7 +167,7 @@ def test_times_utc_cannot_write_are_400(client: TestClient, events: Events) -> N
     trace = client.get("/api/v1/trace", params={"id": "lot:L-1", "as_of": year_one}, headers=auth)
     window = client.get(
         "/api/v1/equipment/LATHE-1/window",
-        params={"from": year_one, "to": "2026-01-01T00:00:00Z"},
+        params={"from": year_one, "to": "0001-01-02T00:00:00Z"},
         headers=auth,
     )
     for response in (trace, window):
@@ -187,3 +187,15 @@ def test_a_non_json_number_in_a_body_is_422_naming_the_field(
     )
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "username"]
+
+
+def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
+    auth = login(client, "operator")
+    window = {"from": "2025-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z"}
+    response = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
+    assert response.status_code == 400 and "at most 366 days" in response.text
+    window["to"] = "2026-01-01T00:00:00Z"
+    assert (
+        client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth).status_code
+        == 200
+    )
