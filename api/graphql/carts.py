@@ -4,6 +4,7 @@ and cart load sizing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import strawberry
@@ -14,6 +15,10 @@ from api.graphql.run import run
 from graph import carts
 from graph.store import CartStay as Stay
 from scheduler import carts as sizing
+
+# Cart sizing searches for up to a minute: it waits for its own thread, so that a few sizing
+# requests do not hold every thread that the other fields of every request run on.
+SIZING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="size-carts")
 
 
 @strawberry.type(
@@ -214,7 +219,7 @@ class CartQuery:
             problem = sizing.CartSizingInput.model_validate(strawberry.asdict(input))
             return info.context.access.size_carts(problem)
 
-        found = await run(work)
+        found = await run(work, SIZING)
         return None if found is None else CartSizing.of(found)
 
 

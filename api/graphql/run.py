@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TypeVar
 
 from graphql import GraphQLError
@@ -14,9 +15,12 @@ from graph.errors import DomainError, NotFound
 T = TypeVar("T")
 
 
-async def run(work: Callable[[], T]) -> T | None:
-    """Run `work` off the event loop; not found is None, other refusals are GraphQL errors."""
+async def run(work: Callable[[], T], pool: Executor | None = None) -> T | None:
+    """Run `work` off the event loop (on `pool` if given, else the loop's default threads); not
+    found is None, other refusals are GraphQL errors."""
     try:
+        if pool is not None:
+            return await asyncio.get_running_loop().run_in_executor(pool, work)
         return await asyncio.to_thread(work)
     except NotFound:
         return None

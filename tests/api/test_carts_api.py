@@ -4,15 +4,18 @@ sizing; plant-floor roles only."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import api.access as access_module
 from api.cli import main
 from api.deps import Services
 from graph.clock import utc_text
+from scheduler import carts as sizing
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -147,3 +150,17 @@ def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["cart", "size", str(problem)]) == 1
     out = capsys.readouterr().out
     assert "infeasible" in out and "must finish by 10.2 h" in out
+
+
+def test_sizing_runs_on_its_own_thread(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Long searches wait for the one sizing thread, not for the threads every other field uses.
+    seen: list[str] = []
+    solve = sizing.size_carts
+
+    def traced(problem: sizing.CartSizingInput) -> sizing.CartSizing:
+        seen.append(threading.current_thread().name)
+        return solve(problem)
+
+    monkeypatch.setattr(access_module, "size_carts", traced)
+    assert gql(client, "operator", SIZE)["data"]["sizeCarts"]["status"] == "optimal"
+    assert len(seen) == 1 and seen[0].startswith("size-carts")
