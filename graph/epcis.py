@@ -23,6 +23,8 @@ TG = "https://tracegraph.dev/epcis/"
 CONTEXTS: list[Any] = [CONTEXT, {"tg": TG}]
 SCHEMA_VERSION = "2.0"
 LOT_NUMBER = "cbvmda:lotNumber"
+EXPIRY = "cbvmda:itemExpirationDate"
+MANUFACTURED = "tg:manufactured"
 # Master data: the part a GTIN stands for, as an attribute of the EPC class (the product).
 EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
 PART = "tg:part"
@@ -184,7 +186,8 @@ class EpcisWriter:
             "action": "ADD",
             "bizStep": "receiving",
             "quantityList": [self._quantity(lot)],
-            "ilmd": {"tg:part": event["part"], "tg:supplierLot": event["supplier_lot"]},
+            "ilmd": {"tg:part": event["part"], "tg:supplierLot": event["supplier_lot"]}
+            | _dates_ilmd(event),
         }
         if self._view.suppliers:
             source = uri("company", event["supplier"])
@@ -203,7 +206,7 @@ class EpcisWriter:
             "bizStep": "commissioning",
             "disposition": "active",
             "epcList": [self.item_uri(f"serial:{s}", part) for s in serials],
-            "ilmd": {LOT_NUMBER: event["lot"]},
+            "ilmd": {LOT_NUMBER: event["lot"]} | _dates_ilmd(event),
         }
 
     def _split(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -233,6 +236,13 @@ class EpcisWriter:
         body = self._transformation(event, inputs, outputs)
         if body is None:
             return None
+        dates = {
+            self.item_uri(item.gid, item.part): dated
+            for item, o in zip(outputs, event.get("outputs", []), strict=True)
+            if self._view.sees(item.gid) and (dated := _dates(o))
+        }
+        if dates:
+            body["tg:dates"] = dates
         if not self._view.plant:
             # Step ids and operations are plant internals: the event keeps its own id.
             return body
@@ -354,6 +364,18 @@ class EpcisWriter:
         "ship": _ship,
         "status": _status,
     }
+
+
+def _dates(source: Mapping[str, Any]) -> dict[str, str]:
+    """The UDI dates (AI 17 expiry, AI 11 made on) an event gives what it makes."""
+    return {name: source[name] for name in ("expiry", "manufactured") if source.get(name)}
+
+
+def _dates_ilmd(event: Mapping[str, Any]) -> dict[str, str]:
+    """Those dates as ILMD: the expiry by its CBV name, the day made as our extension."""
+    dates = _dates(event)
+    names = {"expiry": EXPIRY, "manufactured": MANUFACTURED}
+    return {names[name]: value for name, value in dates.items()}
 
 
 def _offset(moment: str) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 from graph.epcis import (
     DISPOSITIONS,
     EPC_CLASS,
+    EXPIRY,
     LOT_NUMBER,
+    MANUFACTURED,
     OPERATION_STEPS,
     PART,
     PROCESS_EXTENSIONS,
@@ -276,6 +278,7 @@ class EpcisReader:
             )
         supplier = self._party(event, "sourceList", "source")
         made = []
+        dates = _ilmd_dates(ilmd)
         for lot in lots:
             if lot.kind != "lot" or lot.qty is None:
                 raise _Refused(lot.path, "not_a_lot", "a received lot needs its quantity")
@@ -295,7 +298,7 @@ class EpcisReader:
                 "part": part,
                 "lot": lot.key,
                 "qty": format(lot.qty, "f"),
-            }
+            } | dates
             if lot.unit is not None:
                 body["unit"] = lot.unit
             fields = [("lot", lot.path), ("qty", lot.path), ("supplier", "sourceList")]
@@ -311,6 +314,7 @@ class EpcisReader:
             return []
         self._only(serials, "serial", "commissioned items")
         body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
+        body |= _ilmd_dates(event.get("ilmd") or {})
         fields = [("lot", "ilmd"), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
         return [(body, [*fields, ("serials", "epcList")])]
 
@@ -395,6 +399,9 @@ class EpcisReader:
         return {"type": kind, "from": sources, "into": into}, fields
 
     def _process(self, event: dict[str, Any], inputs: list[_Thing], outputs: list[_Thing]) -> Made:
+        dated = event.get("tg:dates") or {}
+        if not isinstance(dated, Mapping):
+            raise _Refused("tg:dates", "not_an_object", "tg:dates maps output URIs to dates")
         body: dict[str, Any] = {
             "type": "process",
             "step": self._step(event),
@@ -402,7 +409,11 @@ class EpcisReader:
             "inputs": [
                 i.ref() | ({"qty": format(i.qty, "f")} if i.qty is not None else {}) for i in inputs
             ],
-            "outputs": [self._output(o) for o in outputs],
+            "outputs": [
+                self._output(o)
+                | (_dates(dated.get(self._uri_of(event, o)), "tg:dates") if dated else {})
+                for o in outputs
+            ],
         }
         equipment = event.get("tg:equipment") or _our_key(
             (event.get("readPoint") or {}).get("id", ""), "equipment"
@@ -646,6 +657,20 @@ def _shape(inputs: list[_Thing], outputs: list[_Thing]) -> str:
     ):
         return "serialize"
     return "process"
+
+
+def _ilmd_dates(ilmd: Mapping[str, Any]) -> dict[str, Any]:
+    """The UDI dates of what an event makes: the CBV expiry, and our day made."""
+    return _dates({"expiry": ilmd.get(EXPIRY), "manufactured": ilmd.get(MANUFACTURED)}, "ilmd")
+
+
+def _dates(given: Any, where: str) -> dict[str, Any]:
+    """Keep the expiry and day made that are given (the contract checks they are dates)."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise _Refused(where, "not_an_object", f"{where} maps items to their dates")
+    return {name: given[name] for name in ("expiry", "manufactured") if given.get(name) is not None}
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

@@ -231,7 +231,49 @@ def test_a_trace_exported_and_imported_into_an_empty_store_is_the_same(
             fresh.close()
         # Quantities still available differ: the fresh store saw only what the trace needed.
         compared = ("part", "qty", "unit", "status", "created_by", "operation", "equipment")
+        compared += ("expiry", "manufactured")  # the kits' UDI dates
         assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+    assert any("expiry" in n.attrs for n in original.nodes), "the kits carry dates"
+
+
+def test_udi_dates_of_receipts_and_serials_survive_an_exchange(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    dated = {"expiry": "2031-03-01", "manufactured": "2026-02-27"}
+    IngestService(store).ingest(
+        [
+            {
+                "event_id": "R-1",
+                "type": "receive",
+                "occurred_at": "2026-03-02T08:00:00Z",
+                "supplier": "ACME",
+                "supplier_lot": "H-1",
+                "part": "BAR",
+                "lot": "L-1",
+                "qty": "2",
+                **dated,
+            },
+            {
+                "event_id": "S-1",
+                "type": "serialize",
+                "occurred_at": "2026-03-02T09:00:00Z",
+                "lot": "L-1",
+                "serials": ["SN-1", "SN-2"],
+                **dated,
+            },
+        ]
+    )
+    trace = TraceService(store).trace("lot:L-1", "down")
+    document = EpcisExporter(store).trace_document(trace, FULL_VIEW, closure=True)
+    fresh = EmbeddedStore(tmp_path / "fresh.db")
+    try:
+        capture(document, EpcisReader(), IngestService(fresh).ingest)
+        for gid in ("lot:L-1", "serial:SN-1"):
+            node = fresh.node(gid)
+            assert node is not None
+            assert {k: node.attrs.get(k) for k in dated} == dated, gid
+    finally:
+        fresh.close()
 
 
 def test_an_export_from_one_store_imports_into_the_other(
