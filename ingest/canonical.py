@@ -11,9 +11,20 @@ import orjson
 from pydantic import BaseModel
 
 from graph.clock import utc_text
+from graph.errors import BadRequest
 from ingest.models import Event, Process
 
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
+
+
+class TimeOutOfRange(ValueError):
+    """An event's time that UTC cannot write; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 # The time fields each event type has: asking for one it lacks goes through pydantic's slow
 # attribute fallback.
 _TIME_FIELDS_OF: dict[type[BaseModel], tuple[str, ...]] = {}
@@ -56,7 +67,10 @@ def _utc_times(event: Event, body: dict[str, Any]) -> None:
     for name in names:
         moment = getattr(event, name)
         if isinstance(moment, datetime):
-            body[name] = utc_text(moment)
+            try:
+                body[name] = utc_text(moment)
+            except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
+                raise TimeOutOfRange(name, error.message) from None
 
 
 # One encoder for every event: json.dumps would build a new one per call.

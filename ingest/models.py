@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -34,18 +33,6 @@ CompanyId = Annotated[
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
 ]
 
-
-def _in_utc_range(moment: datetime) -> datetime:
-    # Stored and compared in UTC: 0001-01-01T00:00+14:00 is a time in year 1, but not in UTC.
-    try:
-        moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the time is outside the years 1 to 9999 in UTC") from None
-    return moment
-
-
-# A moment with its UTC offset, within the years that UTC can write.
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Qty = Annotated[
     Decimal,
@@ -93,7 +80,7 @@ class Status(StrEnum):
 
 class Envelope(Strict):
     event_id: Id
-    occurred_at: Instant
+    occurred_at: AwareDatetime
     actor: Id | None = None
     site: Id | None = None
     note: Text | None = None
@@ -198,8 +185,8 @@ class Process(Envelope):
     equipment: Id | None = None
     operator: Id | None = None
     work_order: Id | None = None
-    started_at: Instant | None = None
-    finished_at: Instant | None = None
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
     inputs: list[ProcessInput] = []
     outputs: list[ProcessOutput] = []
     params: dict[Annotated[str, StringConstraints(max_length=100)], ParamValue] | None = None
@@ -337,8 +324,8 @@ class Suspect(Strict):
     """What a recall case suspects: a node, or an equipment over a time window."""
 
     id: NodeId
-    from_: Instant | None = Field(default=None, alias="from")
-    to: Instant | None = None
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _window_for_equipment(self) -> Self:
@@ -430,7 +417,7 @@ class RecallSupplierRequest(Envelope):
     supplier: CompanyId
     supplier_lot: Id
     question: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
-    due_by: Instant
+    due_by: AwareDatetime
 
 
 class DocumentRef(Strict):

@@ -581,7 +581,9 @@ class Planner:
                     continue
             seen.add(source_gid)
             available = item.available
-            qty = source.qty if source.qty is not None else self._all_of(step, item)
+            qty = source.qty
+            if qty is None:
+                qty = self._all_of(step, item) if self._recorded else available
             if ZERO < qty <= available:
                 takes.append((item, qty))
             elif qty <= ZERO:

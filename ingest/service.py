@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Literal
 
 from graph.store import DocumentRow, GraphStore, StoredEvent, WriteTx
-from ingest.canonical import payload_and_digest
+from ingest.canonical import TimeOutOfRange, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event
 from ingest.parse import EVENT_ADAPTER, parse_events
@@ -142,7 +142,15 @@ def _batch_work(
     The canonical payloads and digests are a function of the events alone, so they are made
     before the store's write lock is taken, and not again if Neo4j retries the transaction.
     """
-    payloads = [payload_and_digest(event) for event in events]
+    payloads: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    for index, event in enumerate(events):
+        try:
+            payloads.append(payload_and_digest(event))
+        except TimeOutOfRange as error:
+            problems.append(Problem(index, event.event_id, error.field, "out_of_range", str(error)))
+    if problems:
+        raise BatchRejected(problems)
     return partial(_apply_batch, events=events, payloads=payloads, documents=documents)
 
 

@@ -83,25 +83,6 @@ def test_whole_surrogate_pairs_and_escaped_backslashes_are_text() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("occurred_at", "0001-01-01T00:00:00+14:00"), ("finished_at", "9999-12-31T23:59:59-14:00")],
-)
-def test_a_time_utc_cannot_write_is_refused_by_name(field: str, value: str) -> None:
-    event = {
-        "event_id": "E-1",
-        "type": "process",
-        "occurred_at": "2026-01-05T08:00:00Z",
-        "step": "S-1",
-        "operation": "turn",
-        "outputs": [{"lot": "L-1", "part": "P", "qty": "1"}],
-    }
-    with pytest.raises(BatchRejected) as refused:
-        parse_events([event | {field: value}])
-    (problem,) = refused.value.problems
-    assert problem.field == field and "years 1 to 9999 in UTC" in problem.message
-
-
-@pytest.mark.parametrize(
     "text", ['[{"qty": 1%s}]' % ("0" * 5000), '{"a": 1}\n{"b": 1%s}' % ("0" * 5000)]
 )
 def test_a_number_too_long_to_read_is_refused_by_name(text: str) -> None:
