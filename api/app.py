@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from strawberry.fastapi import GraphQLRouter
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
@@ -20,6 +19,7 @@ from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
 from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
+from api.graphql.router import Router
 from api.graphql.schema import schema
 from api.identifier_routes import router as identifier_router
 from api.landing import landing_page
@@ -113,6 +113,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(epcis_router)
     app.include_router(schedules, prefix="/api/v1/schedules", dependencies=[Depends(planner)])
     app.include_router(
-        GraphQLRouter(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"
+        Router(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"
     )
     return app

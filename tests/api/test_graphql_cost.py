@@ -53,3 +53,16 @@ def test_fanning_out_through_inputs_stops_at_the_budget(
     monkeypatch.setattr(cost, "MAX_LISTED", steps * steps)
     errors = ask(client, query, "operator")["errors"]
     assert errors and all("lists more than" in e["message"] for e in errors)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"query": "{ me { username } }", "variables": {"x": 1' + "0" * 5000 + "}}",
+        '{"query": "{ me { username } }", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+)
+def test_a_body_python_cannot_read_is_a_bad_request(client: TestClient, body: str) -> None:
+    headers = login(client, "analyst") | {"content-type": "application/json"}
+    response = client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400, response.text
