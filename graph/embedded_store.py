@@ -234,6 +234,19 @@ DELETE FROM edges WHERE rowid IN (
 """
 DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
 DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
+# A supplier lot still received after a void, whose link to its company went with the voided
+# receipt, is linked again by its first receipt left, as a replay of the log links it.
+RELINK_SUPPLIER_LOTS = """
+INSERT INTO edges (src, dst, type, flow, at, event)
+SELECT s.nid, c.nid, 'FROM', 0, r.at, r.event
+FROM nodes s
+JOIN nodes c ON c.gid = 'company:' || json_extract(s.props, '$.supplier')
+JOIN edges r ON r.rowid = (
+    SELECT rowid FROM edges WHERE src = s.nid AND type = 'RECEIVED_AS' ORDER BY at, event LIMIT 1
+)
+WHERE s.gid IN (SELECT value FROM json_each(?1)) AND s.kind = 'supplier_lot'
+AND NOT EXISTS (SELECT 1 FROM edges f WHERE f.src = s.nid AND f.type = 'FROM')
+"""
 # Context nodes made on first mention (store.ORPHAN_KINDS) that a void leaves with no edges.
 DELETE_ORPHANS = """
 DELETE FROM nodes WHERE gid IN (SELECT value FROM json_each(?1))
@@ -561,6 +574,7 @@ class EmbeddedTx:
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id, _ids(void.gids)))
             conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
             conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
+            conn.execute(RELINK_SUPPLIER_LOTS, (_ids(void.gids),))
             conn.execute(DELETE_ORPHANS, (_ids(void.gids), ORPHANS))
         if changes.voided:
             self._nids.clear()  # deleted nodes may be created again under new row ids

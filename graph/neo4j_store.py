@@ -205,6 +205,18 @@ DELETE r
 RETURN n.gid
 """
 DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
+# A supplier lot still received after a void, whose link to its company went with the voided
+# receipt, is linked again by its first receipt left, as a replay of the log links it.
+RELINK_SUPPLIER_LOTS: Final = """
+UNWIND $gids AS g
+MATCH (s:Node {gid: g}) USING INDEX SEEK s:Node(gid)
+WHERE s.kind = 'supplier_lot' AND NOT (s)-[:FROM]->()
+MATCH (s)-[r:RECEIVED_AS]->()
+WITH s, r ORDER BY r.at, r.event
+WITH s, collect(r)[0] AS first
+MATCH (c:Node {gid: 'company:' + s.supplier}) USING INDEX SEEK c:Node(gid)
+CREATE (s)-[:FROM {at: first.at, event: first.event}]->(c)
+"""
 # Context nodes made on first mention (store.ORPHAN_KINDS) that a void leaves with no edges.
 DELETE_ORPHANS: Final = """
 UNWIND $gids AS g
@@ -633,6 +645,7 @@ class Neo4jTx:
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
             self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
+            self._tx.run(RELINK_SUPPLIER_LOTS, gids=_Listed(void.gids)).consume()
             self._tx.run(
                 DELETE_ORPHANS, gids=_Listed(void.gids), kinds=sorted(ORPHAN_KINDS)
             ).consume()

@@ -259,3 +259,19 @@ def test_a_void_keeps_context_others_still_link_to(store: GraphStore, events: Ev
     service.ingest([events("void", voids="R1", reason="x")])
     assert store.node("supplier_lot:ACME/H-1") is None
     assert store.node("company:ACME") is not None  # H-2 still comes from it
+
+
+def test_a_supplier_lot_received_twice_keeps_its_company_when_one_receipt_goes(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, supplier_lot="H-1", event_id="R1")])
+    service.ingest([events.receive("L-2", 5, supplier_lot="H-1", event_id="R2")])
+    service.ingest([events("void", voids="R1", reason="keyed twice")])
+    found = [p.supplier_lot.gid for p in store.partner_lots("company:ACME")]
+    assert found == ["supplier_lot:ACME/H-1"]
+    before = sorted((e.src, e.dst, e.type, e.event) for e in store.links(["supplier_lot:ACME/H-1"]))
+    assert ("supplier_lot:ACME/H-1", "company:ACME", "FROM", "R2") in before
+    service.rebuild()
+    after = sorted((e.src, e.dst, e.type, e.event) for e in store.links(["supplier_lot:ACME/H-1"]))
+    assert after == before
