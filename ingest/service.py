@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from graph.store import DocumentRow, GraphStore, StoredEvent, WriteTx
+from graph.ids import gid
+from graph.store import Changes, DocumentRow, GraphStore, NodeRow, StoredEvent, WriteTx
 from ingest.canonical import TimeOutOfRange, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event
@@ -87,9 +89,10 @@ class IngestService:
                 return replayed
             after = stored[-1].seq
             live = [e for e in stored if e.voided_by is None and e.type != "void"]
+            marks = [e for e in stored if e.voided_by is not None and e.type == "mark"]
             try:
                 with _collector_paused():
-                    self._store.write(partial(_replay, events=live))
+                    self._store.write(partial(_replay, events=live, voided_marks=marks))
             except BatchRejected as error:
                 # The graph was cleared and rebuilt up to this chunk; the log is untouched.
                 first = error.problems[0]
@@ -189,11 +192,33 @@ def _apply_batch(
     return IngestReport(results)
 
 
-def _replay(tx: WriteTx, events: list[StoredEvent]) -> None:
+def _replay(
+    tx: WriteTx, events: list[StoredEvent], voided_marks: Sequence[StoredEvent] = ()
+) -> None:
     recorded = {e.event_id: Effects.from_json(e.effects) for e in events}
     planner = Planner(tx, recorded=recorded)
     changes = planner.plan([(e.seq, EVENT_ADAPTER.validate_json(e.payload), None) for e in events])
     if planner.problems:
         # The log only holds events that were valid when written, in order: this is corruption.
         raise BatchRejected(planner.problems)
+    _keep_voided_marks(tx, changes, voided_marks)
     tx.apply(changes)
+
+
+def _keep_voided_marks(tx: WriteTx, changes: Changes, voided: Sequence[StoredEvent]) -> None:
+    """Keep the node of each voided mark, as a void leaves it: its code is never issued again."""
+    made = {node.gid for node in changes.nodes}
+    kept: dict[str, NodeRow] = {}
+    for event in voided:
+        code = str(json.loads(event.payload)["code"])
+        mark = gid("mark", code)
+        if mark in made or mark in kept:
+            continue
+        props = {"code": code}
+        read = Effects.from_json(event.effects).mark  # the scheme and index it was read as
+        if read:
+            props |= {"scheme": read[0], "index": read[1]}
+        kept[mark] = NodeRow(mark, "mark", props=props)
+    if kept:
+        there = tx.items(sorted(kept))
+        changes.nodes.extend(row for mark, row in kept.items() if mark not in there)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from graph.carts import CartService
 from graph.store import GraphStore
 from graph.trace import TraceService
+from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking.models import SchemeSpec
 from marking.service import MarkingService
@@ -275,3 +276,23 @@ def test_a_supplier_lot_received_twice_keeps_its_company_when_one_receipt_goes(
     service.rebuild()
     after = sorted((e.src, e.dst, e.type, e.event) for e in store.links(["supplier_lot:ACME/H-1"]))
     assert after == before
+
+
+def test_a_voided_marks_code_is_not_issued_again_after_a_rebuild(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    marking = MarkingService(store, service)
+    marking.define_scheme(SchemeSpec(name="K", kind="sequential", length=3, parts=["KIT"]))
+    service.ingest(
+        [
+            events.receive("L-1", 3, part="KIT"),
+            events("serialize", lot="L-1", serials=["K-1", "K-2", "K-3"]),
+        ]
+    )
+    first = marking.issue_mark(ItemRef(serial="K-1"), actor="otto")
+    assert first.code == "AAA"
+    (mark_event,) = [e for e in store.events(0, 100) if e.type == "mark"]
+    service.ingest([events("void", voids=mark_event.event_id, reason="struck on the wrong part")])
+    service.rebuild()
+    assert marking.issue_mark(ItemRef(serial="K-2"), actor="otto").code == "AAB"
