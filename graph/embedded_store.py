@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -753,14 +754,36 @@ class EmbeddedStore:
 
     def write(self, work: Callable[[EmbeddedTx], T]) -> T:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        # Inside `atomically`, a write is a savepoint of the enclosing transaction.
+        begin, undo, end = (
+            ("SAVEPOINT write", ("ROLLBACK TO write", "RELEASE write"), "RELEASE write")
+            if getattr(self._local, "atomic", False)
+            else ("BEGIN IMMEDIATE", ("ROLLBACK",), "COMMIT")
+        )
+        conn.execute(begin)
         try:
             result = work(EmbeddedTx(conn))
         except BaseException:
+            for statement in undo:
+                conn.execute(statement)
+            raise
+        conn.execute(end)
+        return result
+
+    @contextmanager
+    def atomically(self) -> Iterator[bool]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.atomic = True
+        try:
+            yield True
+        except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
-        return result
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.atomic = False
 
     def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Any, Final, LiteralString, TypeVar
 
@@ -898,6 +899,10 @@ class Neo4jStore:
             return [row[0] for row in tx.run(STATUS_SETTERS, gids=_Listed(gids)).values()]
 
         return self._read(run)
+
+    def atomically(self) -> AbstractContextManager[bool]:
+        # A transaction must fit the server's heap: a rebuild of a plant commits chunk by chunk.
+        return nullcontext(False)
 
     def clear_projection(self) -> None:
         with self._session() as session:

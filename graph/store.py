@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
@@ -330,6 +331,14 @@ class GraphStore(Protocol):
 
     def clear_projection(self) -> None:
         """Delete every node and edge but keep the event log (for rebuild)."""
+        ...
+
+    def atomically(self) -> AbstractContextManager[bool]:
+        """Make the writes of the block one transaction where the store can; say whether it can.
+
+        The embedded store can (a rebuild that stops leaves the graph as it was); on Neo4j each
+        write commits on its own, as a transaction must fit the server's memory.
+        """
         ...
 
     def counts(self) -> dict[str, int]: ...

@@ -79,7 +79,15 @@ class IngestService:
             return self._store.write(_batch_work(events, documents))
 
     def rebuild(self, chunk: int = 2000) -> int:
-        """Rebuild the graph from the event log; return the number of events replayed."""
+        """Rebuild the graph from the event log; return the number of events replayed.
+
+        Where the store can, the rebuild is one transaction: one that stops leaves the graph as
+        it was. On Neo4j it commits chunk by chunk.
+        """
+        with self._store.atomically() as whole:
+            return self._replay_log(chunk, whole)
+
+    def _replay_log(self, chunk: int, whole: bool) -> int:
         self._store.clear_projection()
         replayed = 0
         after = 0
@@ -94,12 +102,16 @@ class IngestService:
                 with _collector_paused():
                     self._store.write(partial(_replay, events=live, voided_marks=marks))
             except BatchRejected as error:
-                # The graph was cleared and rebuilt up to this chunk; the log is untouched.
+                # The log is untouched; the graph is as before, or rebuilt up to this chunk.
                 first = error.problems[0]
+                kept = (
+                    "the graph is as it was before the rebuild"
+                    if whole
+                    else f"the graph holds the {replayed} events replayed before this chunk"
+                )
                 raise RebuildStopped(
                     f"the rebuild stopped at logged event {first.event_id!r} (log position "
-                    f"{first.index}): {first.message}. The event log is unchanged; the graph "
-                    f"holds the {replayed} events replayed before this chunk."
+                    f"{first.index}): {first.message}. The event log is unchanged; {kept}."
                 ) from error
             replayed += len(live)
 

@@ -1,4 +1,4 @@
-"""A log that no longer replays stops the rebuild with a message naming the event."""
+"""A log that no longer replays stops the rebuild, naming the event, and changes nothing."""
 
 from __future__ import annotations
 
@@ -32,5 +32,8 @@ def test_a_rebuild_that_cannot_replay_an_event_names_it(tmp_path: Path, events: 
         service.rebuild()
     assert "logged event 'E-2'" in stopped.value.message
     assert "The event log is unchanged" in stopped.value.message
+    assert "the graph is as it was before the rebuild" in stopped.value.message
     assert store.counts()["events"] == 2
+    # One transaction on the embedded store: the graph the rebuild began with is all there.
+    assert store.node("lot:L-1") is not None and store.node("mark:x") is not None
     store.close()
