@@ -221,6 +221,13 @@ UNION SELECT event FROM status_log WHERE nid IN created AND event <> :event
 UNION SELECT closed_by FROM edges
       WHERE type = 'IN_CART' AND event = :event AND closed_by IS NOT NULL
 """
+LINKS_BY_OTHERS = """
+SELECT n.gid, e.type, e.event FROM json_each(?1) j
+CROSS JOIN nodes n ON n.gid = j.value CROSS JOIN edges e ON e.src = n.nid WHERE e.event <> ?2
+UNION
+SELECT n.gid, e.type, e.event FROM json_each(?1) j
+CROSS JOIN nodes n ON n.gid = j.value CROSS JOIN edges e ON e.dst = n.nid WHERE e.event <> ?2
+"""
 REOPEN_CARTS = "UPDATE edges SET until = NULL, closed_by = NULL WHERE closed_by = ?"
 # Every edge an event makes touches a node it names or makes (VoidRow.gids, as on Neo4j): read
 # through those nodes' rows in edges_down and edges_up, so edges need no index on their event.
@@ -560,6 +567,10 @@ class EmbeddedTx:
         for lot, cart in self._conn.execute(OPEN_CARTS, (_ids(lots),)):
             carts.setdefault(lot, []).append(cart)
         return carts
+
+    def links_by_others(self, gids: Sequence[str], event_id: str) -> list[tuple[str, str, str]]:
+        rows = self._conn.execute(LINKS_BY_OTHERS, (_ids(gids), event_id)).fetchall()
+        return [(gid, kind, event) for gid, kind, event in rows]
 
     def dependents(self, event_id: str) -> list[str]:
         rows = self._conn.execute(DEPENDENTS, {"event": event_id}).fetchall()

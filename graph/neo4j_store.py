@@ -190,6 +190,13 @@ MATCH ()-[r:IN_CART {event: $event}]->()
 WHERE r.closed_by IS NOT NULL
 RETURN r.closed_by AS event
 """
+LINKS_BY_OTHERS: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
+MATCH (n)-[e]-()
+WHERE e.event <> $event
+RETURN DISTINCT n.gid, type(e), e.event
+"""
 REOPEN_CARTS: Final = """
 MATCH ()-[r:IN_CART {closed_by: $event}]->()
 SET r.until = null, r.closed_by = null
@@ -626,6 +633,10 @@ class Neo4jTx:
         for lot, cart in self._run(OPEN_CARTS, lots=_Listed(lots)).values():
             carts.setdefault(lot, []).append(cart)
         return carts
+
+    def links_by_others(self, gids: Sequence[str], event_id: str) -> list[tuple[str, str, str]]:
+        rows = self._tx.run(LINKS_BY_OTHERS, gids=_Listed(gids), event=event_id).values()
+        return [(gid, kind, event) for gid, kind, event in rows]
 
     def dependents(self, event_id: str) -> list[str]:
         # Voids are rare and their statements choose among indexes: planned afresh as usual.

@@ -233,6 +233,11 @@ class WriteTx(Protocol):
         """Return, per lot, the carts it is in now (open IN_CART intervals)."""
         ...
 
+    def links_by_others(self, gids: Sequence[str], event_id: str) -> list[tuple[str, str, str]]:
+        """Return (node gid, link type, event) of the links of these nodes that other events
+        than `event_id` made."""
+        ...
+
     def dependents(self, event_id: str) -> list[str]:
         """Return ids of live events other than `event_id` that touch what it created or closed."""
         ...

@@ -64,6 +64,14 @@ from ingest.parse import EVENT_ADAPTER
 from ingest.references import describe, referenced, supplier_request_gid
 from marking.schemes import Scheme, family_scheme, index_text
 
+# Context nodes made on first mention, by the links that make them in a replay of the log...
+INTRODUCERS: dict[str, frozenset[str]] = {
+    "supplier_lot": frozenset({"RECEIVED_AS"}),
+    "company": frozenset({"SHIPPED_TO", "FROM"}),
+    "equipment": frozenset({"ON"}),
+}
+# ...and the links of recall events, which need them to exist.
+RECALL_LINKS = frozenset({"SUSPECTS", "TO", "ABOUT"})
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
@@ -904,6 +912,37 @@ class Planner:
             return
         self._take_out(step, lot.gid, cart)
 
+    def _recall_dependents(self, target_id: str, voided: Event) -> set[str]:
+        """Recall events naming a supplier lot, company or equipment only `voided` brought in.
+
+        Such a node is made on first mention and outlives the void, but a replay of the log
+        without the voided event would not make it, and the recall event (never voided) would
+        then name nothing: the void must wait, as for any event depending on it.
+        """
+        context = [node for node in referenced(voided) if node.partition(":")[0] in INTRODUCERS]
+        if not context:
+            return set()
+        introducers: dict[str, set[str]] = {}
+        named: dict[str, set[str]] = {}
+        for node, kind, event in self._tx.links_by_others(context, target_id):
+            if kind in INTRODUCERS[node.partition(":")[0]]:
+                introducers.setdefault(node, set()).add(event)
+            elif kind in RECALL_LINKS:
+                named.setdefault(node, set()).add(event)
+        if not named:
+            return set()
+        # Another event makes the node again in a replay only if it comes before the recall.
+        logged = self._tx.find_events(
+            sorted({e for events in (*introducers.values(), *named.values()) for e in events})
+        )
+        found: set[str] = set()
+        for node, events in named.items():
+            first_named = min(logged[e].seq for e in events if e in logged)
+            made = [logged[e].seq for e in introducers.get(node, ()) if e in logged]
+            if not made or min(made) > first_named:
+                found.update(events)
+        return found
+
     def _undo_cart_effects(self, step: _Step, stored: StoredEvent, effects: Effects) -> bool:
         """Undo a voided event's cart stays in the plan; False when a cart is taken since."""
         loads, unloads = effects.loads, effects.unloads
@@ -979,7 +1018,9 @@ class Planner:
             step.fail("voids", "already_voided", f'event "{target_id}" is already voided by "{by}"')
             return
         effects = Effects.from_json(stored.effects)
+        voided_event = EVENT_ADAPTER.validate_json(stored.payload)
         dependents = set(self._tx.dependents(target_id)) - self._voided
+        dependents.update(self._recall_dependents(target_id, voided_event))
         for created in effects.creates:
             dependents.update(self._touched_by.get(created, set()))
         for lot, cart, _, _ in effects.loads:  # stays it opened that this batch closed
@@ -997,7 +1038,6 @@ class Planner:
         if not self._undo_cart_effects(step, stored, effects):
             return
         self._voided.add(target_id)
-        voided_event = EVENT_ADAPTER.validate_json(stored.payload)
         touched = {*referenced(voided_event), *_creations(voided_event), *effects.consumes}
         self.changes.voided.append(VoidRow(target_id, tuple(sorted(touched))))
         self._load(effects.creates)

@@ -296,3 +296,35 @@ def test_a_voided_marks_code_is_not_issued_again_after_a_rebuild(
     service.ingest([events("void", voids=mark_event.event_id, reason="struck on the wrong part")])
     service.rebuild()
     assert marking.issue_mark(ItemRef(serial="K-2"), actor="otto").code == "AAB"
+
+
+OPEN = {"case": "RC-1", "title": "bad heat", "reason": "supplier alert"}
+
+
+def test_a_receipt_whose_supplier_lot_a_recall_names_stays(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, supplier_lot="H-9", event_id="R1")])
+    service.ingest(
+        [events("recall_open", suspects=[{"id": "supplier_lot:ACME/H-9"}], **OPEN, event_id="C")]
+    )
+    # Received again after the case: a replay without R1 would still reach C with no H-9.
+    service.ingest([events.receive("L-2", 5, supplier_lot="H-9", event_id="R2")])
+    problem = rejected(store, [events("void", voids="R1", reason="x")], "void_has_dependents")
+    assert '"C"' in problem.message
+
+
+def test_a_receipt_may_go_where_another_brought_the_lot_in_before_the_recall(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, supplier_lot="H-9", event_id="R1")])
+    service.ingest([events.receive("L-2", 5, supplier_lot="H-9", event_id="R2")])
+    service.ingest(
+        [events("recall_open", suspects=[{"id": "supplier_lot:ACME/H-9"}], **OPEN, event_id="C")]
+    )
+    service.ingest([events("void", voids="R1", reason="keyed twice")])
+    before = _picture(store, "supplier_lot:ACME/H-9")
+    service.rebuild()
+    assert _picture(store, "supplier_lot:ACME/H-9") == before
