@@ -16,6 +16,7 @@ from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
+from api.cli_input import read_text
 from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
@@ -208,7 +209,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    text = read_text(args.file)
     services = _services(args)
     try:
         report = services.ingest.ingest(read_body(text))
@@ -216,15 +217,6 @@ def _ingest(args: argparse.Namespace) -> int:
         services.close()
     print(f"{report.created} created, {report.duplicates} duplicates")
     return 0
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise BadRequest(f"cannot read {path}: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise BadRequest(f"{path} is not UTF-8 text (byte {error.start})") from error
 
 
 def _trace(args: argparse.Namespace) -> int:

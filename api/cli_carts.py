@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.cli_input import read_text
 from api.deps import Services
 from graph.carts import CartService
 from graph.clock import utc_text
@@ -117,7 +116,7 @@ def _history(carts: CartService, args: argparse.Namespace) -> int:
 
 
 def _size(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    text = read_text(args.file)
     try:
         problem = CartSizingInput.model_validate_json(text)
     except ValidationError as error:

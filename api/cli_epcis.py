@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api.cli_input import read_text
 from api.deps import Services
 from graph.epcis import FULL_VIEW
 from graph.epcis_export import EpcisExporter
@@ -92,12 +93,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
 
 def _load(path: str) -> Any:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise BadRequest(f"cannot read {path}: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise BadRequest(f"{path} is not UTF-8 text (byte {error.start})") from error
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

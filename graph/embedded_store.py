@@ -248,7 +248,7 @@ RELINK_SUPPLIER_LOTS = """
 INSERT INTO edges (src, dst, type, flow, at, event)
 SELECT s.nid, c.nid, 'FROM', 0, r.at, r.event
 FROM nodes s
-JOIN nodes c ON c.gid = 'company:' || json_extract(s.props, '$.supplier')
+JOIN nodes c ON c.gid = ?2 || json_extract(s.props, '$.supplier')
 JOIN edges r ON r.rowid = (
     SELECT rowid FROM edges WHERE src = s.nid AND type = 'RECEIVED_AS' ORDER BY at, event LIMIT 1
 )
@@ -454,6 +454,7 @@ AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
 ORPHANS = json.dumps(sorted(ORPHAN_KINDS))
+COMPANY_PREFIX = ids.gid("company", "")
 # The flow flag as an int: sqlite3 binds a bool only after the slow adaptation lookup.
 FLOW_FLAG: dict[str, int] = {kind: 1 for kind in FLOW_TYPES}
 
@@ -586,7 +587,7 @@ class EmbeddedTx:
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id, _ids(void.gids)))
             conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
             conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
-            conn.execute(RELINK_SUPPLIER_LOTS, (_ids(void.gids),))
+            conn.execute(RELINK_SUPPLIER_LOTS, (_ids(void.gids), COMPANY_PREFIX))
             conn.execute(DELETE_ORPHANS, (_ids(void.gids), ORPHANS))
         if changes.voided:
             self._nids.clear()  # deleted nodes may be created again under new row ids

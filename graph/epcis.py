@@ -25,6 +25,8 @@ SCHEMA_VERSION = "2.0"
 LOT_NUMBER = "cbvmda:lotNumber"
 EXPIRY = "cbvmda:itemExpirationDate"
 MANUFACTURED = "tg:manufactured"
+# The UDI dates an event may give what it makes, as our events name them.
+UDI_DATES = ("expiry", "manufactured")
 # Master data: the part a GTIN stands for, as an attribute of the EPC class (the product).
 EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
 PART = "tg:part"
@@ -368,7 +370,7 @@ class EpcisWriter:
 
 def _dates(source: Mapping[str, Any]) -> dict[str, str]:
     """The UDI dates (AI 17 expiry, AI 11 made on) an event gives what it makes."""
-    return {name: source[name] for name in ("expiry", "manufactured") if source.get(name)}
+    return {name: source[name] for name in UDI_DATES if source.get(name)}
 
 
 def _dates_ilmd(event: Mapping[str, Any]) -> dict[str, str]:

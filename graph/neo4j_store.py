@@ -222,7 +222,7 @@ WHERE s.kind = 'supplier_lot' AND NOT (s)-[:FROM]->()
 MATCH (s)-[r:RECEIVED_AS]->()
 WITH s, r ORDER BY r.at, r.event
 WITH s, collect(r)[0] AS first
-MATCH (c:Node {gid: 'company:' + s.supplier}) USING INDEX SEEK c:Node(gid)
+MATCH (c:Node {gid: $company + s.supplier}) USING INDEX SEEK c:Node(gid)
 CREATE (s)-[:FROM {at: first.at, event: first.event}]->(c)
 """
 # Context nodes made on first mention (store.ORPHAN_KINDS) that a void leaves with no edges.
@@ -657,7 +657,9 @@ class Neo4jTx:
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
             self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
-            self._tx.run(RELINK_SUPPLIER_LOTS, gids=_Listed(void.gids)).consume()
+            self._tx.run(
+                RELINK_SUPPLIER_LOTS, gids=_Listed(void.gids), company=ids.gid("company", "")
+            ).consume()
             self._tx.run(
                 DELETE_ORPHANS, gids=_Listed(void.gids), kinds=sorted(ORPHAN_KINDS)
             ).consume()

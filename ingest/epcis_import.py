@@ -27,6 +27,7 @@ from graph.epcis import (
     OPERATION_STEPS,
     PART,
     PROCESS_EXTENSIONS,
+    UDI_DATES,
     UOM,
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
@@ -670,7 +671,7 @@ def _dates(given: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(given, Mapping):
         raise _Refused(where, "not_an_object", f"{where} maps items to their dates")
-    return {name: given[name] for name in ("expiry", "manufactured") if given.get(name) is not None}
+    return {name: given[name] for name in UDI_DATES if given.get(name) is not None}
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

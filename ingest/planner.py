@@ -61,7 +61,7 @@ from ingest.models import (
     Void,
 )
 from ingest.parse import EVENT_ADAPTER
-from ingest.references import describe, referenced, supplier_request_gid
+from ingest.references import describe, item_field, referenced, supplier_request_gid
 from marking.schemes import Scheme, family_scheme, index_text
 
 # Context nodes made on first mention, by the links that make them in a replay of the log...
@@ -689,7 +689,7 @@ class Planner:
         takes: list[tuple[Item, Decimal]] = []
         seen: set[str] = set()
         for i, entry in enumerate(event.items):
-            field_name = f"items[{i}].{'lot' if entry.lot is not None else 'serial'}"
+            field_name = item_field(f"items[{i}]", entry)
             if entry.gid in seen:
                 step.fail(
                     field_name, "duplicate_reference", f"{describe(entry.gid)} is listed twice"
@@ -726,7 +726,7 @@ class Planner:
 
     def _target(self, step: _Step, target: ItemRef) -> Item | None:
         kind = "lot" if target.lot is not None else "serial"
-        return self._require(step, f"target.{kind}", target.gid, kind)
+        return self._require(step, item_field("target", target), target.gid, kind)
 
     def _status(self, step: _Step, event: SetStatus) -> None:
         item = self._target(step, event.target)
