@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # The scheduler's compiled tabu search, loaded through ctypes (scheduler/tabu_c.py).
 NATIVE := scheduler/csrc/libtabu.so
+# The ingest benchmark's replay of its writes through SQLite's C API (bench/ingest_floor.py).
+REPLAYER := bench/csrc/sqlite_replay
 CFLAGS ?= -O2 -Wall -Wextra
 
 .PHONY: install demo test lint typecheck unit bench neo4j-fetch clean
@@ -22,6 +24,12 @@ $(NATIVE): scheduler/csrc/tabu.c
 	@$(CC) $(CFLAGS) -std=gnu11 -shared -fPIC -o $@ $< || \
 		echo "warning: $(NATIVE) not built; the scheduler uses its Python search" >&2
 
+# Needs SQLite's headers (Debian: libsqlite3-dev); without them the benchmark skips that row.
+$(REPLAYER): bench/csrc/sqlite_replay.c
+	@echo "$(CC) $(CFLAGS) $< -> $@"
+	@$(CC) $(CFLAGS) -std=gnu11 -o $@ $< -lsqlite3 || \
+		echo "warning: $(REPLAYER) not built; bench.ingest_phases skips the C replay" >&2
+
 install: $(STAMP) $(NATIVE)
 
 demo: $(STAMP) $(NATIVE)
@@ -34,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NATIVE)
+unit: $(STAMP) $(NATIVE) $(REPLAYER)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -42,7 +50,7 @@ test: lint typecheck unit
 # The plant-scale run generates its plants (up to a million items) once into a scratch folder and
 # reuses them; it starts a local Neo4j unless NEO4J_URI names a scratch server (which it wipes).
 
-bench: $(STAMP) $(NATIVE)
+bench: $(STAMP) $(NATIVE) $(REPLAYER)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.core --out bench/results/core.md
 	$(BIN)/python -m bench.identifiers --out bench/results/identifiers.md
@@ -53,4 +61,4 @@ neo4j-fetch:
 	scripts/neo4j-local/neo4j-local fetch
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(NATIVE)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(NATIVE) $(REPLAYER)

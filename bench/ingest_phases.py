@@ -9,7 +9,10 @@ in batches of 1,000 with a clock around each phase of IngestService: validation 
 contract, canonical payload and digest, planning (with the reads it makes), the store's writes,
 and the rest of the transaction (lock, idempotency read, commit). Prints this process's CPU and
 the wall time per event for each phase, and the CPU of a local Neo4j server per event. The
-clocks cost a few per cent; bench.scale gives the rates without them. Not a test.
+clocks cost a few per cent; bench.scale gives the rates without them.
+
+Then the writes each store was sent are replayed into an empty store of its kind with nothing
+else to do (bench.ingest_floor): the floor the engines put under any ingest. Not a test.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.ingest_floor import Recording, recorded_writes, replay_c, replay_neo4j, replay_python
 from bench.scale import (
     SEED,
     _chunks,
@@ -42,6 +46,11 @@ from bench.scale import (
 
 BATCH = 1000
 WARM_UP = 20_000
+FLOOR_WAYS = (
+    "its writes through Python's sqlite3",
+    "its writes through SQLite's C API",
+    "its write statements through the driver",
+)
 # (key, what the row says); "transaction" and "total" are clocked to derive the last two rows.
 PHASES = (
     ("validate", "validation against the contract (pydantic)"),
@@ -135,13 +144,15 @@ def run_store(
     store = open_store(store_url)
     service = IngestService(store)
     clock = PhaseClock()
+    recording = Recording()
     count = 0
     server_before = None if server_home is None else _server_cpu_s(server_home)
-    with clocked(clock):
+    with recorded_writes(recording), clocked(clock):
         for chunk in _chunks(_plant_events(events_path), BATCH):
             service.ingest(chunk)
             count += len(chunk)
     server_after = None if server_home is None else _server_cpu_s(server_home)
+    ingested = store.counts()
     store.close()
     cpu, phase_wall = clock.derived()
     result: dict[str, Any] = {
@@ -152,7 +163,49 @@ def run_store(
     }
     if server_before is not None and server_after is not None:
         result["server_cpu_us"] = (server_after - server_before) / count * 1e6
+    result["floor"] = _floor(store_url, recording, server_home, count, ingested)
     return result
+
+
+def _floor(
+    store_url: str,
+    recording: Recording,
+    server_home: Path | None,
+    count: int,
+    ingested: dict[str, int],
+) -> dict[str, dict[str, float]]:
+    """Replay the recorded writes with nothing else to do; return per-event figures by way."""
+    if store_url.startswith("sqlite"):
+        log("replaying its writes: Python's sqlite3, then SQLite's C API")
+        replays = {FLOOR_WAYS[0]: replay_python(recording), FLOOR_WAYS[1]: replay_c(recording)}
+    else:
+        log("replaying its writes to Neo4j")
+
+        def server_cpu() -> float | None:
+            return None if server_home is None else _server_cpu_s(server_home)
+
+        from graph.connect import open_store
+        from graph.neo4j_store import Neo4jStore
+
+        store = open_store(store_url)
+        assert isinstance(store, Neo4jStore)
+        try:
+            replays = {FLOOR_WAYS[2]: replay_neo4j(store, recording, server_cpu)}
+        finally:
+            store.close()
+    figures: dict[str, dict[str, float]] = {}
+    for way, replay in replays.items():
+        if replay is None:
+            continue
+        if replay.counts != ingested:  # a floor that wrote another graph would measure nothing
+            raise RuntimeError(f"{way} wrote {replay.counts}, the ingest {ingested}")
+        figures[way] = {
+            "cpu_us": replay.cpu_s / count * 1e6,
+            "wall_us": replay.wall_s / count * 1e6,
+        }
+        if replay.server_cpu_s is not None:
+            figures[way]["server_cpu_us"] = replay.server_cpu_s / count * 1e6
+    return figures
 
 
 def render(size: int, machine: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
@@ -187,7 +240,47 @@ def render(size: int, machine: dict[str, Any], runs: dict[str, dict[str, Any]]) 
     for store, run in runs.items():
         if "server_cpu_us" in run:
             text += ["", f"{store} server CPU: {run['server_cpu_us']:.1f} us/event."]
-    return "\n".join(text) + "\n"
+    return "\n".join(text + _floor_table(runs)) + "\n"
+
+
+def _floor_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The ingest beside the same writes replayed alone, with the rate each would allow."""
+    rows = []
+    for store, run in runs.items():
+        server = run.get("server_cpu_us")
+        ways = [
+            (
+                "the ingest above, every phase",
+                run["cpu_us"]["total"],
+                run["wall_us"]["total"],
+                server,
+            )
+        ]
+        ways += [
+            (way, figures["cpu_us"], figures["wall_us"], figures.get("server_cpu_us"))
+            for way, figures in run["floor"].items()
+        ]
+        for way, cpu, wall, server_cpu in ways:
+            server_cell = "" if server_cpu is None else f"{server_cpu:.1f}"
+            rows.append(
+                f"| {store} | {way} | {cpu:.1f} | {wall:.1f} | {server_cell} | {1e6 / wall:,.0f} |"
+            )
+    if not any(run["floor"] for run in runs.values()):
+        return []
+    return [
+        "",
+        "## Under the ingest: the engines alone",
+        "",
+        "The writes each ingest above sent, replayed into an empty store of its kind with nothing "
+        "else to do, one transaction per batch as ingest made them (`bench/ingest_floor.py`). "
+        "The last column is the rate each would allow: what validation, the canonical form and "
+        "planning may add before a target is out of reach. The C replay needs `make bench` to "
+        "build `bench/csrc/sqlite_replay`.",
+        "",
+        "| store | what runs | CPU us/event | wall us/event | server CPU us/event | events/s |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

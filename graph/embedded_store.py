@@ -126,6 +126,16 @@ CREATE INDEX IF NOT EXISTS nodes_part_gtin ON nodes (json_extract(props, '$.gtin
     WHERE kind = 'part';
 """
 
+# Every connection's settings (bench.ingest_floor writes with the same ones).
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 30000",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA mmap_size = 268435456",
+)
+
 STATUS_SETTERS = """
 SELECT DISTINCT s.event FROM status_log s JOIN nodes n ON n.nid = s.nid
 WHERE n.gid IN (SELECT value FROM json_each(?)) ORDER BY s.event
@@ -750,14 +760,7 @@ class EmbeddedStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            for pragma in (
-                "PRAGMA journal_mode = WAL",
-                "PRAGMA synchronous = FULL",
-                "PRAGMA busy_timeout = 30000",
-                "PRAGMA cache_size = -65536",
-                "PRAGMA temp_store = MEMORY",
-                "PRAGMA mmap_size = 268435456",
-            ):
+            for pragma in PRAGMAS:
                 conn.execute(pragma)
             self._local.conn = conn
             with self._guard:
