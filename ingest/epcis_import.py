@@ -123,6 +123,7 @@ class _Thing:
     kind: str
     key: str
     path: str
+    uri: str  # as the event named it: `tg:parts`, `tg:units` and `tg:dates` are keyed by it
     part: str | None = None
     qty: Decimal | None = None
     unit: str | None = None
@@ -344,7 +345,10 @@ class EpcisReader:
         status = event.get("tg:status") or STATUSES.get(_term(event.get("disposition")) or "")
         if status is None:
             return []
-        reason = event.get("tg:reason") or f"EPCIS disposition {_term(event['disposition'])}"
+        disposition = _term(event.get("disposition"))
+        reason = event.get("tg:reason") or (
+            f"EPCIS disposition {disposition}" if disposition else "EPCIS status observation"
+        )
         made = []
         for item in items:
             body = {"type": "status", "target": item.ref(), "status": status, "reason": reason}
@@ -357,10 +361,15 @@ class EpcisReader:
         parts = event.get("tg:parts") or {}
         inputs = self._epcs(event, "inputEPCList") + self._quantities(event, "inputQuantityList")
         outputs = [
-            _with_part(o, parts.get(self._uri_of(event, o)))
-            for o in self._epcs(event, "outputEPCList")
+            _with_part(o, parts.get(o.uri))
+            for o in self._epcs(event, "outputEPCList", unpack=False)
             + self._quantities(event, "outputQuantityList")
         ]
+        for output in outputs:
+            if output.kind == "sscc":
+                raise _Refused(
+                    output.path, "shape", "a transformation makes lots or serials, not an SSCC"
+                )
         kind = event.get("tg:type") or _shape(inputs, outputs)
         if kind == "split":
             return self._split(inputs, outputs)
@@ -411,8 +420,7 @@ class EpcisReader:
                 i.ref() | ({"qty": format(i.qty, "f")} if i.qty is not None else {}) for i in inputs
             ],
             "outputs": [
-                self._output(o)
-                | (_dates(dated.get(self._uri_of(event, o)), "tg:dates") if dated else {})
+                self._output(o) | (_dates(dated.get(o.uri), "tg:dates") if dated else {})
                 for o in outputs
             ],
         }
@@ -529,7 +537,7 @@ class EpcisReader:
     def _thing(self, value: str, path: str) -> _Thing:
         found = self._identity(value, path)
         if found.scheme == "tracegraph" and found.kind in ("lot", "serial"):
-            return _Thing(found.kind, found.key, path)
+            return _Thing(found.kind, found.key, path, value)
         if found.kind in ("lgtin", "sgtin") and found.gtin is not None:
             part = self._part_for_gtin(found.gtin) or self._classes.get(found.gtin)
             if part is None:
@@ -539,9 +547,10 @@ class EpcisReader:
                     f"no part has GTIN {found.gtin} (from {value!r}): register the part's "
                     "GTIN or pass a mapping from GTIN to part",
                 )
-            return _Thing("lot" if found.kind == "lgtin" else "serial", found.key, path, part)
+            kind = "lot" if found.kind == "lgtin" else "serial"
+            return _Thing(kind, found.key, path, value, part)
         if found.kind == "sscc":
-            return _Thing("sscc", found.key, path)
+            return _Thing("sscc", found.key, path, value)
         raise _Refused(
             path,
             "not_an_item",
@@ -564,7 +573,7 @@ class EpcisReader:
             qty = _decimal(entry.get("quantity"), f"{path}.quantity")
             uom = entry.get("uom")
             unit = units.get(entry["epcClass"]) or (UNITS.get(uom, uom) if uom else None)
-            found.append(_Thing("lot", thing.key, path, thing.part, qty, unit))
+            found.append(_Thing("lot", thing.key, path, thing.uri, thing.part, qty, unit))
         return found
 
     def _unpacked(self, things: list[_Thing]) -> list[_Thing]:
@@ -583,13 +592,6 @@ class EpcisReader:
                     "this document, so what it holds is unknown",
                 )
         return out
-
-    def _uri_of(self, event: dict[str, Any], thing: _Thing) -> str:
-        """Return the URI an item was named by (to look it up in `tg:parts` / `tg:units`)."""
-        name, _, rest = thing.path.partition("[")
-        index = int(rest.split("]")[0])
-        entry = event[name][index]
-        return str(entry["epcClass"] if isinstance(entry, dict) else entry)
 
     def _only(self, things: list[_Thing], kind: str, what: str) -> None:
         for thing in things:
@@ -631,7 +633,8 @@ def _classes_of(document: Any) -> dict[str, str]:
         if vocabulary.get("type") != EPC_CLASS:
             continue
         for element in vocabulary.get("vocabularyElementList") or []:
-            parts = [a["attribute"] for a in element.get("attributes") or [] if a["id"] == PART]
+            attributes = element.get("attributes") or []
+            parts = [a.get("attribute") for a in attributes if a.get("id") == PART]
             try:
                 identity = parse(str(element["id"]))
             except UnknownIdentifier:
@@ -677,7 +680,7 @@ def _dates(given: Any, where: str) -> dict[str, Any]:
 def _with_part(thing: _Thing, part: str | None) -> _Thing:
     if part is None:
         return thing
-    return _Thing(thing.kind, thing.key, thing.path, part, thing.qty, thing.unit)
+    return _Thing(thing.kind, thing.key, thing.path, thing.uri, part, thing.qty, thing.unit)
 
 
 def _our_key(value: str, kind: str) -> str | None:
