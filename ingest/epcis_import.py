@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -217,10 +218,38 @@ class EpcisReader:
             out.ignored.append(Ignored(index, epcis_id, self._why_ignored(event)))
             return
         base = self._our_id(event)
-        for n, (body, fields) in enumerate(made, start=1):
-            our_id = base if len(made) == 1 else f"{base}#{n}"
+        ours = [base] if len(made) == 1 else [f"{base}#{n}" for n in range(1, len(made) + 1)]
+        declared = event.get("errorDeclaration")
+        if declared is not None:
+            # EPCIS 2.0 7.4.1.2: the event, sent again with an error declaration, is asserted
+            # to be wrong. Ours are voided (history keeps both); nothing of it is applied again.
+            retracted = (("voids", "errorDeclaration"), ("reason", "errorDeclaration.reason"))
+            for our_id in ours:
+                out.events.append(self._retraction(event, declared, our_id))
+                out.origins.append(Origin(index, epcis_id, retracted))
+            return
+        for our_id, (body, fields) in zip(ours, made, strict=True):
             out.events.append(self._envelope(event, our_id) | body)
             out.origins.append(Origin(index, epcis_id, tuple(fields)))
+
+    def _retraction(self, event: dict[str, Any], declared: Any, our_id: str) -> dict[str, Any]:
+        """Our void of one of our events that an EPCIS error declaration retracts."""
+        if not isinstance(declared, Mapping):
+            raise _Refused("errorDeclaration", "not_an_object", "errorDeclaration is an object")
+        void_id = f"epcis:void:{our_id}"
+        if len(void_id) > MAX_ID:
+            void_id = "epcis:void:sha256:" + hashlib.sha256(our_id.encode()).hexdigest()
+        reason = "EPCIS error declaration"
+        if isinstance(declared.get("reason"), str):
+            reason += f": {_term(declared['reason'])}"
+        corrective = declared.get("correctiveEventIDs")
+        if isinstance(corrective, list) and corrective:
+            reason += f"; corrected by {', '.join(str(c) for c in corrective)}"
+        body = self._envelope(event, void_id)
+        when = declared.get("declarationTime")
+        when = when if isinstance(when, str) else event["eventTime"]
+        body["occurred_at"] = _local_time(when, event.get("eventTimeZoneOffset"))
+        return body | {"type": "void", "voids": our_id, "reason": reason}
 
     def _why_ignored(self, event: dict[str, Any]) -> str:
         kind = event.get("type")
@@ -243,7 +272,8 @@ class EpcisReader:
         return "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
     def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"event_id": our_id, "occurred_at": event["eventTime"]}
+        when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"))
+        body: dict[str, Any] = {"event_id": our_id, "occurred_at": when}
         for ours, theirs in (("actor", "tg:actor"), ("note", "tg:note")):
             if isinstance(event.get(theirs), str):
                 body[ours] = event[theirs]
@@ -681,6 +711,25 @@ def _with_part(thing: _Thing, part: str | None) -> _Thing:
     if part is None:
         return thing
     return _Thing(thing.kind, thing.key, thing.path, thing.uri, part, thing.qty, thing.unit)
+
+
+def _local_time(moment: str, offset: Any) -> str:
+    """The instant `moment`, said at the event's own offset (EPCIS eventTimeZoneOffset).
+
+    Kept as sent where it is already said at that offset, or where either cannot be read (the
+    contract then names what is wrong with the time).
+    """
+    if not isinstance(offset, str) or len(offset) != 6 or offset[0] not in "+-":
+        return moment
+    try:
+        at = datetime.fromisoformat(moment)
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+        if at.tzinfo is None or at.utcoffset() == zone.utcoffset(None):
+            return moment
+        return at.astimezone(zone).isoformat()
+    except (ValueError, OverflowError):
+        return moment
 
 
 def _our_key(value: str, kind: str) -> str | None:

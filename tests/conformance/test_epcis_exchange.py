@@ -134,6 +134,49 @@ def test_events_without_an_event_id_are_recognised_by_their_content(store: Graph
     assert again.report.created == 0
 
 
+def _receipt(**extra: Any) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-00000000e001",
+        "eventTime": "2026-03-02T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "ADD",
+        "bizStep": "receiving",
+        "quantityList": [{"epcClass": "urn:tracegraph:lot:RX-1", "quantity": 10}],
+        "sourceList": [{"type": "owning_party", "source": "urn:tracegraph:company:ACME"}],
+        "ilmd": {"tg:part": "BAR-316L"},
+        **extra,
+    }
+
+
+def _document(*events: dict[str, Any]) -> dict[str, Any]:
+    document = gs1_document()
+    document["epcisBody"]["eventList"] = list(events)
+    return document
+
+
+def test_an_error_declaration_voids_the_event_it_declares_wrong(store: GraphStore) -> None:
+    capture_into(store, _document(_receipt()))
+    declared = {"declarationTime": "2026-03-03T08:00:00Z", "reason": "incorrect_data"}
+    retraction = _document(_receipt(errorDeclaration=declared))
+    report = capture_into(store, retraction).report
+    assert report.created == 1
+    original = store.logged([_receipt()["eventID"]])[_receipt()["eventID"]]
+    assert original.voided_by is not None
+    assert store.node("lot:RX-1") is None
+    (void,) = store.logged([original.voided_by]).values()
+    assert void.type == "void" and "incorrect_data" in void.payload
+    # Declared again: the same void, a duplicate; nothing is applied twice.
+    again = capture_into(store, retraction).report
+    assert (again.created, again.duplicates) == (0, 1)
+
+
+def test_an_error_declaration_of_an_event_never_captured_is_refused(store: GraphStore) -> None:
+    declared = {"declarationTime": "2026-03-03T08:00:00Z"}
+    problem = _refused(store, _document(_receipt(errorDeclaration=declared)), "unknown_event")
+    assert problem.field == "errorDeclaration"
+
+
 def _refused(store: GraphStore, document: Any, code: str) -> Any:
     """Capture a document that must fail with `code`, writing nothing; return the problem."""
     before = state(store)

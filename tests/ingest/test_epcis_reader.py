@@ -108,3 +108,19 @@ def test_an_assembly_reads_the_dates_and_part_given_for_its_parent() -> None:
     )
     (process,) = read(document(assembled)).events
     assert process["outputs"] == [{"serial": "P1", "part": "KIT", "expiry": "2030-01-01"}]
+
+
+def test_event_time_is_kept_at_the_offset_the_event_happened_at() -> None:
+    observed = event(
+        "ObjectEvent",
+        6,
+        action="OBSERVE",
+        disposition="recalled",
+        quantityList=[{"epcClass": LOT}],
+    )
+    observed |= {"eventTime": "2026-03-02T07:00:00Z", "eventTimeZoneOffset": "+02:00"}
+    (status,) = read(document(observed)).events
+    assert status["occurred_at"] == "2026-03-02T09:00:00+02:00"
+    observed |= {"eventTime": "2026-03-02T09:00:00.5+02:00"}
+    (status,) = read(document(observed)).events
+    assert status["occurred_at"] == "2026-03-02T09:00:00.5+02:00"  # already so: as sent
