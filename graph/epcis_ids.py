@@ -78,8 +78,8 @@ def parse(value: str) -> Identity:
             raise UnknownIdentifier(f"{value!r} is not urn:tracegraph:KIND:KEY")
         return Identity("tracegraph", kind, unquote(key))
     if match := _EPC.match(value):
-        return _epc(value, match.group(2), match.group(3))
-    if value.startswith(("https://", "http://")):
+        return _epc(value, match.group(1), match.group(2), match.group(3))
+    if value[:8].lower().startswith(("https://", "http://")):  # a URI's scheme has no case
         return _digital_link(value)
     raise UnknownIdentifier(
         f"{value!r} is not an identifier we read: use urn:tracegraph:..., a GS1 EPC URI "
@@ -88,8 +88,12 @@ def parse(value: str) -> Identity:
     )
 
 
-def _epc(value: str, scheme: str, body: str) -> Identity:
-    parts = body.split(".")
+def _epc(value: str, category: str, scheme: str, body: str) -> Identity:
+    # A lot class is urn:epc:class:lgtin; every other scheme we read names an instance.
+    if category != _category(scheme):
+        raise UnknownIdentifier(f"{value!r}: {scheme} is urn:epc:{_category(scheme)}:{scheme}:...")
+    # The last component (serial, lot, extension) may itself hold dots (GS1 TDS, GS3A3).
+    parts = body.split(".", 2)
     if scheme in ("sgtin", "lgtin") and len(parts) == 3:
         prefix, item_ref, rest = parts
         gtin = _gs1_key(value, item_ref[:1] + prefix + item_ref[1:], 14)
@@ -110,6 +114,10 @@ def _epc(value: str, scheme: str, body: str) -> Identity:
         f"{value!r}: EPC scheme {scheme!r} is not one we read "
         "(sgtin, lgtin, sscc, grai, sgln, pgln)"
     )
+
+
+def _category(scheme: str) -> str:
+    return "class" if scheme == "lgtin" else "id"
 
 
 def _gs1_key(value: str, digits: str, length: int) -> str:
@@ -138,5 +146,21 @@ def _digital_link(value: str) -> Identity:
         key = segments[-1]
         if length and (len(key) != length or not valid_check_digit(key)):
             raise UnknownIdentifier(f"{value!r}: {key!r} is not a valid {kind.upper()}")
+        if kind == "grai" and not _valid_grai(key):
+            raise UnknownIdentifier(
+                f"{value!r}: {key!r} is not a valid GRAI (0, 13 digits with their check digit, "
+                "then up to 16 characters of serial)"
+            )
         return Identity("gs1", kind, key)
     raise UnknownIdentifier(f"{value!r} is not a GS1 Digital Link URI we read")
+
+
+def _valid_grai(key: str) -> bool:
+    """AI (8003): a filler 0, the 13 digits of the asset type with its check digit, a serial."""
+    serial = key[14:]
+    return (
+        key[:1] == "0"
+        and valid_check_digit(key[1:14])
+        and len(serial) <= 16
+        and all(char in gs1.AI82 for char in serial)
+    )

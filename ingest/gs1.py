@@ -9,6 +9,7 @@ human-readable form `(01)09506000134352(17)201225(10)ABC123`.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final, Literal
@@ -256,11 +257,31 @@ def from_values(values: dict[str, str]) -> Gs1Data:
     return Gs1Data(checked)
 
 
+# GS1 General Specifications 4.14: AIs that may not appear together, and what each AI needs
+# beside it (one of the AIs named).
+INVALID_PAIRS: Final = (("01", "02"), ("01", "37"))
+NEEDS_ONE_OF: Final = {
+    "02": ("37",),  # the GTIN of contained items, with their count
+    "37": ("02",),
+    "10": ("01", "02"),
+    "11": ("01", "02"),
+    "17": ("01", "02"),
+    "21": ("01",),  # a serial belongs to one trade item
+    "30": ("01", "02"),
+    "240": ("01", "02"),
+}
+
+
 def _check_pairs(values: dict[str, str]) -> None:
-    if ("10" in values or "21" in values or "17" in values or "11" in values) and not (
-        "01" in values or "02" in values
-    ):
-        raise Gs1Error("a lot, serial or date needs the GTIN it belongs to (AI 01)")
+    for first, second in INVALID_PAIRS:
+        if first in values and second in values:
+            raise Gs1Error(f"AI ({first}) and AI ({second}) may not appear together")
+    for ai, needed in NEEDS_ONE_OF.items():
+        if ai in values and not any(other in values for other in needed):
+            which = " or ".join(f"AI ({other})" for other in needed)
+            if needed[0] == "01":
+                which = f"the GTIN it belongs to ({which})"
+            raise Gs1Error(f"AI ({ai}) {AIS[ai].title} needs {which}")
 
 
 # -- element strings
@@ -280,6 +301,8 @@ def parse_element_string(text: str) -> Gs1Data:
             raise Gs1Error(f"symbology identifier {raw[:3]!r} is not a GS1 one")
     if raw.startswith(GS):  # some scanners send the leading FNC1 too
         raw = raw[1:]
+    if not raw:
+        raise Gs1Error("an empty code")
     values = _parse_bracketed(raw) if raw.startswith("(") else _parse_raw(raw)
     _check_pairs(values)
     return Gs1Data(values)
@@ -388,20 +411,32 @@ def parse_digital_link(uri: str) -> Gs1Data:
             "no GTIN path in the Digital Link: expected /01/{gtin}[/10/{lot}][/21/{serial}]"
         ) from None
     # The path may carry a GTIN-8, -12 or -13; the element string always takes 14 digits.
-    values: dict[str, str] = {"01": normalise_gtin(unquote(segments[start + 1]))}
+    values: dict[str, str] = {"01": normalise_gtin(_unescaped(segments[start + 1]))}
     tail = segments[start + 2 :]
     for ai, value in zip(tail[::2], tail[1::2], strict=True):
-        values[ai] = check_value(ai, unquote(value))
+        values[ai] = check_value(ai, _unescaped(value))
     for pair in filter(None, parts.query.split("&")):
         key, _, value = pair.partition("=")
+        key = _unescaped(key)
         if not key.isdigit():
             continue  # non-GS1 parameters (linkType, ...) are for the resolver
         if key in values:
             raise Gs1Error(f"AI ({key}) is given twice in the Digital Link")
         if key in ("01", *GTIN_QUALIFIERS):
             raise Gs1Error(f"AI ({key}) belongs in the path, not the query")
-        values[key] = check_value(key, unquote(value))
+        values[key] = check_value(key, _unescaped(value))
+    _check_pairs(values)
     return Gs1Data(values)
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _unescaped(text: str) -> str:
+    """Undo a URI's percent-encoding, refusing a % that is not followed by two hex digits."""
+    if _BAD_ESCAPE.search(text):
+        raise Gs1Error(f"{text!r}: a % in a URI is followed by two hex digits (RFC 3986)")
+    return unquote(text)
 
 
 def _qualifier_tail(tail: list[str]) -> bool:

@@ -62,8 +62,27 @@ def test_numbers_gs1_cannot_hold_have_no_digital_link() -> None:
         "urn:epc:id:giai:9506000.1",
         "urn:example:widget:42",
         "urn:tracegraph:lot",
+        "urn:epc:id:lgtin:9506000.013435.L1",  # a lot is a class, not an instance
+        "urn:epc:class:sgtin:9506000.013435.1",
+        "https://id.gs1.org/8003/03870585000559XYZ",  # GRAI check digit is 2
+        "https://id.gs1.org/8003/13870585000552XYZ",  # a GRAI starts with a filler 0
+        "https://id.gs1.org/8003/03870585000552" + "S" * 17,  # serial past 16
     ],
 )
 def test_what_is_not_an_identifier_we_read_is_refused(value: str) -> None:
     with pytest.raises(UnknownIdentifier):
         parse(value)
+
+
+def test_serials_and_lots_of_epc_uris_may_hold_dots() -> None:
+    assert parse("urn:epc:id:sgtin:9506000.013435.SN.1") == Identity(
+        "gs1", "sgtin", "SN.1", "09506000134352"
+    )
+    assert parse("urn:epc:class:lgtin:9506000.013435.L.1.2").key == "L.1.2"
+    assert parse("urn:epc:id:sgln:9506000.00001.EXT.1").kind == "gln"
+
+
+def test_a_grai_digital_link_is_checked_and_read_like_its_epc_uri() -> None:
+    linked = parse("https://id.gs1.org/8003/03870585000552CART-7")
+    assert linked == Identity("gs1", "grai", "03870585000552CART-7")
+    assert parse("HTTPS://id.gs1.org/8003/03870585000552CART-7") == linked

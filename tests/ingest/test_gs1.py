@@ -128,6 +128,11 @@ def test_a_plain_gtin_parses() -> None:
         (f"01{GTIN}10ABC C", r"AI \(10\) at position 22: character ' ' is not allowed"),
         (f"(01){GTIN}(21){'S' * 21}", r"AI \(21\) at position 19: SERIAL has 1 to 20"),
         ("10ABC", r"needs the GTIN it belongs to"),
+        (f"(01){GTIN}(02){GTIN}", r"AI \(01\) and AI \(02\) may not appear together"),
+        (f"(02){GTIN}", r"AI \(02\) CONTENT needs AI \(37\)"),
+        ("(37)5", r"AI \(37\) COUNT needs AI \(02\)"),
+        (f"(02){GTIN}(37)1(21)X", r"AI \(21\) SERIAL needs the GTIN it belongs to"),
+        ("]d2", r"an empty code"),
         (f"01{GTIN}10A{GS}10B", r"AI \(10\) at position .* appears twice"),
         (f"(01){GTIN}(99)X", r"unknown or unsupported application identifier '99'"),
     ],
@@ -151,3 +156,22 @@ def test_udi_of_a_device_gives_both_forms() -> None:
 def test_a_digital_link_that_is_no_uri_is_refused_by_name() -> None:
     with pytest.raises(Gs1Error, match="not a URI"):
         gs1.parse(f"https://[::1/01/{GTIN}/10/L1")
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        (f"https://id.gs1.org/01/{GTIN}/10/A%ZZ", r"a % in a URI is followed by two hex digits"),
+        (f"https://id.gs1.org/01/{GTIN}/10/%", r"a % in a URI is followed by two hex digits"),
+        (f"https://id.gs1.org/01/{GTIN}?02={GTIN}", r"may not appear together"),
+    ],
+)
+def test_malformed_digital_links_are_refused(uri: str, message: str) -> None:
+    with pytest.raises(Gs1Error, match=message):
+        gs1.parse(uri)
+
+
+def test_a_percent_encoded_query_ai_is_read() -> None:
+    assert gs1.parse(f"https://id.gs1.org/01/{GTIN}/10/L1?%31%37=201225").expiry == date(
+        2020, 12, 25
+    )
