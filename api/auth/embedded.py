@@ -184,6 +184,12 @@ FROM partners ORDER BY company
 """
 DELETE_PARTNER: Final = "DELETE FROM partners WHERE company = ?"
 DELETE_PARTNER_ANSWERS: Final = "DELETE FROM partner_answers WHERE partner = ?"
+# Answers fetched from another address or with another key are not this partner's answers.
+DELETE_ANSWERS_IF_MOVED: Final = """
+DELETE FROM partner_answers WHERE partner = ? AND EXISTS (
+    SELECT 1 FROM partners WHERE company = ? AND (base_url != ? OR api_key != ?)
+)
+"""
 UPSERT_ANSWER: Final = """
 INSERT INTO partner_answers (partner, request, answer, fetched_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (partner, request) DO UPDATE SET
@@ -349,7 +355,7 @@ class EmbeddedAccountStore:
         return [company_of(row) for row in self._conn().execute(SELECT_COMPANIES)]
 
     def put_partner(self, partner: Partner) -> None:
-        """Insert or replace a partner instance."""
+        """Insert or replace a partner instance; a new address or key forgets cached answers."""
         check_id("company", partner.company)
         params = (
             partner.company,
@@ -359,7 +365,13 @@ class EmbeddedAccountStore:
             partner.cache_ttl_s,
             partner.created_at,
         )
-        self._changed(UPSERT_PARTNER, params)
+        moved = (partner.company, partner.company, partner.base_url, partner.api_key)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(DELETE_ANSWERS_IF_MOVED, moved)
+            conn.execute(UPSERT_PARTNER, params)
+
+        self._write(work)
 
     def partner(self, company: str) -> Partner | None:
         """Return the partner, or None."""

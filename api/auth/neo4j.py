@@ -89,7 +89,15 @@ COMPANY_FIELDS: Final = (
 COMPANY: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN " + COMPANY_FIELDS
 COMPANIES: Final = "MATCH (c:CompanyProfile) RETURN " + COMPANY_FIELDS + " ORDER BY c.company"
 
-PUT_PARTNER: Final = "MERGE (p:PartnerInstance {company: $props.company}) SET p = $props"
+# Answers fetched from another address or with another key are not this partner's answers.
+PUT_PARTNER: Final = """
+OPTIONAL MATCH (old:PartnerInstance {company: $props.company})
+WHERE old.base_url <> $props.base_url OR old.api_key <> $props.api_key
+OPTIONAL MATCH (a:PartnerAnswer {partner: $props.company}) WHERE old IS NOT NULL
+DELETE a
+WITH count(*) AS dropped
+MERGE (p:PartnerInstance {company: $props.company}) SET p = $props
+"""
 PARTNER_FIELDS: Final = "p.company, p.base_url, p.api_key, p.timeout_s, p.cache_ttl_s, p.created_at"
 PARTNER: Final = "MATCH (p:PartnerInstance {company: $company}) RETURN " + PARTNER_FIELDS
 PARTNERS: Final = "MATCH (p:PartnerInstance) RETURN " + PARTNER_FIELDS + " ORDER BY p.company"
@@ -286,7 +294,7 @@ class Neo4jAccountStore:
         return [company_of(row) for row in self._rows(COMPANIES)]
 
     def put_partner(self, partner: Partner) -> None:
-        """Insert or replace a partner instance."""
+        """Insert or replace a partner instance; a new address or key forgets cached answers."""
         check_id("company", partner.company)
         props = {
             "company": partner.company,

@@ -62,7 +62,7 @@ class AccountStore(Protocol):
     # -- federation partners and their cached answers
 
     def put_partner(self, partner: Partner) -> None:
-        """Insert or replace a partner instance."""
+        """Insert or replace a partner instance; a new address or key forgets cached answers."""
         ...
 
     def partner(self, company: str) -> Partner | None: ...

@@ -88,7 +88,9 @@ class HttpPartnerClient:
             raise PartnerError(
                 "unreachable", f"no answer within {partner.timeout_s:g} s"
             ) from error
-        except httpx2.HTTPError as error:
+        except (httpx2.HTTPError, httpx2.InvalidURL) as error:
+            # InvalidURL is not an HTTPError: an address registered before it was checked
+            # must still end as this partner's branch, not as the whole trace's failure.
             raise PartnerError(
                 "unreachable", f"cannot reach {partner.base_url}: {type(error).__name__}"
             ) from error

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
+import httpx2
 from pydantic import ValidationError
 
 from api.access import Access
@@ -118,6 +119,10 @@ class FederationService:
             raise BadRequest(f"base_url: not an address ({error})") from None
         if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
             raise BadRequest("base_url: an http:// or https:// address with no query")
+        try:
+            httpx2.URL(base_url)  # what the client will ask: IDNA host names are checked here
+        except httpx2.InvalidURL as error:
+            raise BadRequest(f"base_url: not an address ({error})") from None
         if url.username is not None or url.password is not None:
             # The address is listed unmasked and named in stub messages; the key is the secret.
             raise BadRequest("base_url: no user or password in the address (give the key)")

@@ -86,6 +86,24 @@ def test_removing_a_partner_drops_its_cached_answers_only(accounts: AccountStore
     assert [p.company for p in accounts.partners()] == ["BOLT"]
 
 
+@pytest.mark.parametrize(
+    "moved", [{"base_url": "https://acme.example:8443"}, {"api_key": KEY + "2"}]
+)
+def test_a_partner_at_a_new_address_or_key_forgets_its_cached_answers(
+    accounts: AccountStore, moved: dict[str, object]
+) -> None:
+    accounts.put_partner(partner("ACME"))
+    accounts.put_partner(partner("BOLT"))
+    accounts.put_partner_answer(PartnerAnswer("ACME", "up|3|H1", '{"a": 1}', T0))
+    accounts.put_partner_answer(PartnerAnswer("BOLT", "up|3|H1", '{"b": 1}', T0))
+    accounts.put_partner(partner("ACME", timeout_s=9.0, cache_ttl_s=0))  # same place: kept
+    assert accounts.partner_answer("ACME", "up|3|H1") is not None
+    accounts.put_partner(partner("ACME", **moved))
+    assert accounts.partner_answer("ACME", "up|3|H1") is None
+    assert accounts.partner_answer("BOLT", "up|3|H1") is not None
+    assert accounts.partner("ACME") == partner("ACME", **moved)
+
+
 def test_cached_answers_are_kept_per_partner_and_request(accounts: AccountStore) -> None:
     first = PartnerAnswer("ACME", "up|3|H1", '{"v": 1}', T0)
     accounts.put_partner_answer(first)

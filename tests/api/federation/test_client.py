@@ -111,3 +111,11 @@ def test_a_refusal_that_echoes_our_key_does_not_pass_it_on(
     assert raised.value.status == "refused"
     assert "revoked" in raised.value.message
     assert KEY not in raised.value.message and "s3cret" not in str(raised.value)
+
+
+def test_an_address_the_client_cannot_ask_is_unreachable_not_a_crash() -> None:
+    partner = Partner("ACME", "https://\u0661\u0662.example", KEY, 1.0)
+    with pytest.raises(PartnerError) as raised:
+        fetch(partner)
+    assert raised.value.status == "unreachable"
+    assert "InvalidURL" in raised.value.message

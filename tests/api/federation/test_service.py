@@ -354,6 +354,7 @@ def test_a_partner_must_be_a_registered_company(service: FederationService) -> N
         ("http://", KEY, 1.0, 0, "base_url"),
         ("http://acme?x=1", KEY, 1.0, 0, "base_url"),
         ("https://plant:hunter2@acme", KEY, 1.0, 0, "base_url"),
+        ("https://\u0661\u0662.example", KEY, 1.0, 0, "base_url"),  # no IDNA host name
         ("http://acme", "", 1.0, 0, "api_key"),
         ("http://acme", "two words", 1.0, 0, "api_key"),
         ("http://acme", KEY, 0.0, 0, "timeout_s"),
