@@ -26,7 +26,7 @@ from api.landing import landing_page
 from api.recall_routes import router as recall_router
 from api.routes import router
 from api.settings import Settings, get_settings
-from graph.errors import DomainError, Unauthenticated
+from graph.errors import DomainError, StoreBusy, Unauthenticated
 from scheduler.routes import router as schedules
 
 STATIC = Path(__file__).parent / "static"
@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+        if isinstance(error, StoreBusy):
+            headers = {"Retry-After": "5"}
         return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

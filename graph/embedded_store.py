@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from graph import ids
+from graph.sqlite_schema import begin_write, ensure_schema
 from graph.store import (
     FLOW_TYPES,
     MATERIAL,
@@ -753,8 +754,7 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        conn = self._conn()
-        conn.executescript(SCHEMA)
+        ensure_schema(self._conn(), "graph", SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -775,7 +775,7 @@ class EmbeddedStore:
             if getattr(self._local, "atomic", False)
             else ("BEGIN IMMEDIATE", ("ROLLBACK",), "COMMIT")
         )
-        conn.execute(begin)
+        begin_write(conn, begin)
         try:
             result = work(EmbeddedTx(conn))
         except BaseException:
@@ -788,7 +788,7 @@ class EmbeddedStore:
     @contextmanager
     def atomically(self) -> Iterator[bool]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         self._local.atomic = True
         try:
             yield True

@@ -38,6 +38,13 @@ class StoreUnavailable(DomainError):
     code = "store_unavailable"
 
 
+class StoreBusy(DomainError):
+    """Another write has held the store's write lock past the busy timeout (a rebuild, say)."""
+
+    status_code = 503
+    code = "store_busy"
+
+
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"

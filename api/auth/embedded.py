@@ -22,6 +22,7 @@ from api.auth.models import (
 )
 from api.auth.rows import check_id, company_of, key_of, partner_of, user_of
 from graph.errors import Conflict
+from graph.sqlite_schema import begin_write, ensure_schema
 
 T = TypeVar("T")
 
@@ -219,9 +220,8 @@ class EmbeddedAccountStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._conn().executescript(SCHEMA)
         # Files made before a policy flag existed gain its column (not shared).
-        self._write(_add_missing_columns)
+        ensure_schema(self._conn(), "accounts", SCHEMA, _add_missing_columns)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -236,7 +236,7 @@ class EmbeddedAccountStore:
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn)
         try:
             result = work(conn)
         except BaseException:

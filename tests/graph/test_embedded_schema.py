@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from graph.embedded_store import EmbeddedStore
@@ -37,6 +38,7 @@ def test_indexes_of_an_earlier_file_are_dropped_and_kinds_still_list(tmp_path: P
         conn.execute("DROP INDEX edges_cart_event")
         conn.execute("CREATE INDEX nodes_kind ON nodes (kind, gid)")
         conn.execute("CREATE INDEX edges_event ON edges (event)")
+        conn.execute("DELETE FROM schema_stamps")  # earlier versions stamped nothing
     assert {"nodes_kind", "edges_event"} <= _indexes(path)
 
     reopened = EmbeddedStore(path)
@@ -50,3 +52,21 @@ def test_indexes_of_an_earlier_file_are_dropped_and_kinds_still_list(tmp_path: P
     ]
     assert [n.gid for n in reopened.nodes_of_kind("company", 10)] == ["company:ACME"]
     reopened.close()
+
+
+def test_a_store_at_todays_schema_opens_while_a_long_write_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    EmbeddedStore(path).close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # as a rebuild holds it, for minutes
+    opened: list[EmbeddedStore] = []
+    opening = threading.Thread(target=lambda: opened.append(EmbeddedStore(path)))
+    opening.start()
+    opening.join(timeout=20)  # the busy timeout is 30 s: waiting for the lock would show
+    opened_under_lock = bool(opened)
+    writer.execute("ROLLBACK")
+    writer.close()
+    opening.join()
+    assert opened_under_lock, "opening the store waited for the write lock"
+    assert opened[0].counts()["events"] == 0
+    opened[0].close()
