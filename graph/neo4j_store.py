@@ -12,8 +12,11 @@ expands one BFS level per round trip.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, LiteralString, TypeVar
 
@@ -21,7 +24,8 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
 
 from graph import ids
-from graph.errors import StoreUnavailable
+from graph.clock import utc_text
+from graph.errors import StoreBusy, StoreUnavailable
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
@@ -122,7 +126,17 @@ SETTLED: Final = "CYPHER replan=skip "
 # validation reads and the final write then see one consistent state.
 LOCK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "SET c.writes = c.writes + 1 RETURN c.seq"
+    "SET c.writes = c.writes + 1 RETURN c.seq, c.rebuilding, c.rebuild_started"
+)
+# A rebuild commits chunk by chunk: while it runs, the graph is partial and only the rebuild
+# may write (its token on the counter). One that stopped leaves the token; the next takes over.
+START_REBUILD: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "SET c.rebuilding = $token, c.rebuild_started = $started"
+)
+END_REBUILD: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
 )
 
 EVENT_FIELDS: Final = """
@@ -480,6 +494,8 @@ class _Listed(list[Any]):
 
 
 def _node(props: dict[str, Any]) -> NodeView:
+    if "gid" not in props:  # deleted while this read ran, by a rebuild's clear or a void
+        raise StoreBusy("the graph changed under this read (a rebuild or a void): try again")
     extra = {key: value for key, value in props.items() if key not in CORE_PROPERTIES}
     return node_view(
         props["gid"],
@@ -776,6 +792,7 @@ class Neo4jStore:
     ) -> None:
         self.url = url
         self._database = database
+        self._local = threading.local()  # the token of a rebuild this thread runs
         # Off: the server warns about relationship types no event has created yet.
         self._driver = GraphDatabase.driver(
             url, auth=(user, password), notifications_min_severity="OFF"
@@ -792,8 +809,15 @@ class Neo4jStore:
         return self._driver.session(database=self._database)
 
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
+        ours = getattr(self._local, "rebuild", None)
+
         def unit(tx: ManagedTransaction) -> T:
-            seq = tx.run(SETTLED + LOCK).single(strict=True)[0]
+            seq, rebuilding, started = tx.run(SETTLED + LOCK).single(strict=True)
+            if rebuilding is not None and rebuilding != ours:
+                raise StoreBusy(
+                    f"the graph is being rebuilt from its log (since {started}); writes wait "
+                    "until it is whole. If that rebuild stopped, run it again"
+                )
             return work(Neo4jTx(tx, seq))
 
         with self._session() as session:
@@ -913,9 +937,21 @@ class Neo4jStore:
 
         return self._read(run)
 
-    def atomically(self) -> AbstractContextManager[bool]:
-        # A transaction must fit the server's heap: a rebuild of a plant commits chunk by chunk.
-        return nullcontext(False)
+    @contextmanager
+    def atomically(self) -> Iterator[bool]:
+        # A transaction must fit the server's heap: a rebuild of a plant commits chunk by chunk,
+        # and other writes are refused until it is done (they would be checked against a part).
+        token = uuid.uuid4().hex
+        started = utc_text(datetime.now(UTC))
+        self._driver.execute_query(
+            START_REBUILD, token=token, started=started, database_=self._database
+        )
+        self._local.rebuild = token
+        try:
+            yield False
+        finally:
+            self._local.rebuild = None
+            self._driver.execute_query(END_REBUILD, token=token, database_=self._database)
 
     def clear_projection(self) -> None:
         with self._session() as session:

@@ -1,0 +1,62 @@
+"""While a Neo4j rebuild commits chunk by chunk, only it may write: others get StoreBusy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from graph.errors import StoreBusy
+from graph.neo4j_store import START_REBUILD, Neo4jStore
+from ingest.service import IngestService
+from tests.conftest import neo4j_or_skip
+
+
+def _receive(lot: str, qty: str = "10") -> dict[str, str]:
+    return {
+        "event_id": f"EV-{lot}",
+        "type": "receive",
+        "occurred_at": "2026-01-05T08:00:00Z",
+        "supplier": "ACME",
+        "supplier_lot": f"H-{lot}",
+        "part": "BAR",
+        "lot": lot,
+        "qty": qty,
+    }
+
+
+@pytest.fixture
+def stores(request: pytest.FixtureRequest) -> Iterator[tuple[Neo4jStore, Neo4jStore]]:
+    """Two store objects on one server, as two API workers hold them."""
+    target = neo4j_or_skip(request)
+    first, second = (
+        Neo4jStore(target.uri, user=target.user, password=target.password) for _ in range(2)
+    )
+    first.wipe()
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_other_writers_wait_for_a_rebuild_to_finish(stores: tuple[Neo4jStore, Neo4jStore]) -> None:
+    rebuilder, worker = stores
+    IngestService(rebuilder).ingest([_receive("L-1")])
+    with rebuilder.atomically():
+        with pytest.raises(StoreBusy, match="being rebuilt"):
+            IngestService(worker).ingest([_receive("L-2")])
+        IngestService(rebuilder).ingest([_receive("L-3")])  # the rebuild's own writes pass
+    assert worker.node("lot:L-2") is None
+    IngestService(worker).ingest([_receive("L-2")])
+    assert worker.node("lot:L-2") is not None
+
+
+def test_a_rebuild_takes_over_from_one_that_stopped(stores: tuple[Neo4jStore, Neo4jStore]) -> None:
+    rebuilder, worker = stores
+    IngestService(worker).ingest([_receive("L-1")])
+    with rebuilder._session() as session:  # a rebuild that stopped left its token
+        session.run(START_REBUILD, token="stopped", started="2026-01-05T08:00:00Z").consume()
+    with pytest.raises(StoreBusy, match="If that rebuild stopped, run it again"):
+        IngestService(worker).ingest([_receive("L-2")])
+    assert IngestService(rebuilder).rebuild() == 1
+    IngestService(worker).ingest([_receive("L-2")])
+    assert worker.counts()["events"] == 2
