@@ -171,12 +171,12 @@ def _refuse_clash(scheme: LotScheme, other: LotScheme) -> None:
                 f'company "{spec.company}" has link code {other.spec.link_code!r} '
                 f'(scheme "{other.name}"): a company has one link code'
             )
-        return
-    if other.spec.link_code == spec.link_code:
+    elif other.spec.link_code == spec.link_code:
         raise LotSchemeConflict(
             f"link code {spec.link_code!r} is taken by company "
             f'"{other.spec.company}" (scheme "{other.name}")'
         )
+    # Of one company too: its two schemes would each mint such a code, numbered apart.
     example = overlap(scheme.pattern, other.pattern)
     if example is not None:
         raise LotSchemeConflict(

@@ -62,6 +62,12 @@ def test_registering_the_same_scheme_again_changes_nothing(codes: LotCodeService
         (spec("X", "OTHER", "{a:N2}{b:N2}", "ZZ9"), PatternError, 'no field "link"'),
         (spec("X", "OTHER", "{d:N6}{x:X5}{link:X4}", "ZZ99"), LotSchemeConflict, "ambiguous"),
         (spec("X", "ACME", "{link:X3}{a:N9}", "AC8"), LotSchemeConflict, "one link code"),
+        # Another scheme of the same company that reads its codes would mint them again.
+        (
+            spec("X", "PLANT", "{date:YYMMDD}{line:X2}{seq:N4}{link:X3}", "PL1"),
+            LotSchemeConflict,
+            'ambiguous with scheme "PLANT-LOTS"',
+        ),
         (spec("ACME-LOTS", "ACME", "{link:X3}{a:N9}", "AC7"), LotSchemeConflict, "other settings"),
         (spec("X", "OTHER", "{link:X3}{a:A9}", "ZZ9", sequence_field="a"), PatternError, "N<k>"),
         (
