@@ -214,8 +214,9 @@ class FederationService:
                 [(p, str(n.attrs.get("supplier_lot"))) for n, p in asks], hops - 1, visited
             )
         local = (len(found.nodes), len(found.edges))
+        brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
         for (node, partner), outcome in zip(asks, outcomes, strict=True):
-            found = self._merge(found, node, partner, outcome, local)
+            found = self._merge(found, node, partner, outcome, local, brought)
         return found
 
     def _ask_all(
@@ -302,8 +303,14 @@ class FederationService:
         partner: Partner,
         outcome: _Outcome,
         local: tuple[int, int],
+        brought: dict[str, str],
     ) -> FederatedTrace:
-        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts."""
+        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts.
+
+        Two branches into one partner often share its ancestors (two heats of one melt): those
+        are merged, once each, their shares added. Any other id already in the trace (ours, or
+        another partner's) would graft the answer onto that node, and is refused.
+        """
         code = str(attach.attrs.get("supplier_lot"))
         at = utc_text(self._clock())
         branch = Branch(
@@ -341,12 +348,12 @@ class FederationService:
             stale=outcome.status == "stale",
             fetched_at=outcome.fetched_at or at,
         )
-        # Company ids may hold ':', so a qualified id can still equal one already in the trace
-        # (ours, or another partner's); merging it would graft the answer onto that node.
-        taken = {n.id for n in found.nodes}
-        if any(n.id in taken for n in theirs.nodes):
+        # Company ids may hold ':', so a qualified id can still equal one of ours or another
+        # partner's, whose answer it must not be merged with.
+        taken = {n.id: n for n in found.nodes}
+        if any(n.id in taken and brought.get(n.id) != partner.company for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash, local)
+            return self._merge(found, attach, partner, clash, local, brought)
         if (
             len(found.nodes) - local[0] + len(theirs.nodes) > MAX_FEDERATED_NODES
             or len(found.edges) - local[1] + len(theirs.edges) >= MAX_FEDERATED_EDGES
@@ -357,23 +364,38 @@ class FederationService:
                 f"partners' answers would take over {MAX_FEDERATED_NODES} nodes "
                 f"or {MAX_FEDERATED_EDGES} links"
             )
-            return self._merge(found, attach, partner, _Outcome("error", limit), local)
+            return self._merge(found, attach, partner, _Outcome("error", limit), local, brought)
         scale = attach.share if attach.share is not None else 1.0
-        nodes = [
-            replace(
+        merged = dict(taken)
+        for n in theirs.nodes:
+            placed = replace(
                 n,
                 depth=attach.depth + 1 + n.depth,
                 share=None if n.share is None else round(n.share * scale, 12),
             )
-            for n in theirs.nodes
-        ]
+            earlier = merged.get(n.id)
+            if earlier is not None:  # reached again, through another branch into this partner
+                placed = replace(
+                    earlier,
+                    depth=min(earlier.depth, placed.depth),
+                    share=_added(earlier.share, placed.share),
+                )
+            merged[n.id] = placed
+            brought[n.id] = partner.company
         link = FedEdge(theirs.root, attach.id, SUPPLIED_AS, source=partner.company)
+        edges = list(dict.fromkeys([*found.edges, *theirs.edges, link]))
         return replace(
             found,
-            nodes=[*found.nodes, *nodes],
-            edges=[*found.edges, *theirs.edges, link],
+            nodes=list(merged.values()),
+            edges=edges,
             branches=[*found.branches, branch, *theirs.branches],
         )
+
+
+def _added(one: float | None, other: float | None) -> float | None:
+    if one is None or other is None:
+        return one if other is None else other
+    return round(one + other, 12)
 
 
 def _within(

@@ -405,6 +405,52 @@ def test_an_answer_naming_a_node_twice_is_an_error_stub(
     assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
 
 
+def test_two_branches_into_one_partner_share_its_ancestors_once(
+    service: FederationService, client: FakeClient
+) -> None:
+    # Two heats of one melt: H1 and H2 both come from ACME's RAW-1.
+    def heat(lot: str, share: float) -> Callable[[], Any]:
+        nodes = [
+            {"id": f"lot:{lot}", "kind": "lot", "depth": 0, "share": 1.0, "attrs": {}},
+            {"id": "step:MELT-1", "kind": "step", "depth": 1, "share": 1.0, "attrs": {}},
+            {"id": "lot:RAW-1", "kind": "lot", "depth": 2, "share": share, "attrs": {}},
+        ]
+        edges = [
+            {"from": "step:MELT-1", "to": f"lot:{lot}", "type": "PRODUCED"},
+            {"from": "lot:RAW-1", "to": "step:MELT-1", "type": "CONSUMED_BY"},
+        ]
+        return lambda: {"root": f"lot:{lot}", "direction": "up", "nodes": nodes, "edges": edges}
+
+    client.answers[("ACME", "H1")] = heat("H1", 0.8)
+    client.answers[("ACME", "H2")] = heat("H2", 0.6)
+    trace = plant_trace()
+    second = TraceNode(
+        "supplier_lot:ACME/H2",
+        "supplier_lot",
+        2,
+        {"key": "ACME/H2", "supplier": "ACME", "supplier_lot": "H2"},
+        share=0.5,
+    )
+    trace = Trace(
+        trace.root,
+        "up",
+        [n for n in trace.nodes if n.id != "supplier_lot:ZED/Z1"] + [second],
+        [e for e in trace.edges if e.src != "supplier_lot:ZED/Z1"]
+        + [edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS")],
+    )
+    found = service.federate(trace, source="PLANT", hops=3, visited=[])
+    assert [(b.code, b.status) for b in found.branches] == [("H1", "ok"), ("H2", "ok")]
+    ids = [n.id for n in found.nodes]
+    assert ids.count("ACME:lot:RAW-1") == 1 and ids.count("ACME:step:MELT-1") == 1
+    raw = by_id(found)["ACME:lot:RAW-1"]
+    assert raw.share == pytest.approx(0.5 * 0.8 + 0.5 * 0.6)
+    assert raw.depth == 2 + 1 + 2
+    links = [(e.src, e.dst, e.type) for e in found.edges]
+    assert links.count(("ACME:lot:RAW-1", "ACME:step:MELT-1", "CONSUMED_BY")) == 1
+    assert ("ACME:lot:H1", "supplier_lot:ACME/H1", "SUPPLIED_AS") in links
+    assert ("ACME:lot:H2", "supplier_lot:ACME/H2", "SUPPLIED_AS") in links
+
+
 def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
     accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
 ) -> None:
