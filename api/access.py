@@ -814,31 +814,56 @@ def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
 
 
 def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
-    """Link kept items across the hidden nodes between them, so the material path stays whole."""
+    """Link kept items across the hidden nodes between them, so the material path stays whole.
+
+    What each hidden node leads to is found once and shared by every path through it: a
+    partner's answer of many lots over one long hidden chain costs its size, not their product.
+    """
     out: dict[str, list[FedEdge]] = {}
     for edge in edges:
         out.setdefault(edge.src, []).append(edge)
+    memo: dict[str, dict[str, FedEdge]] = {}
     bridges: dict[tuple[str, str], FedEdge] = {}
     for edge in edges:
         if edge.src not in kept or edge.dst in kept:
             continue
-        stack, seen = [edge.dst], {edge.dst}
-        while stack:
-            for step in out.get(stack.pop(), []):
-                if step.dst in kept:
-                    bridges.setdefault(
-                        (edge.src, step.dst),
-                        FedEdge(
-                            edge.src,
-                            step.dst,
-                            PROCESSED_INTO,
-                            None,
-                            step.at,
-                            step.event,
-                            step.source,
-                        ),
-                    )
-                elif step.dst not in seen:
-                    seen.add(step.dst)
-                    stack.append(step.dst)
+        for dst, step in _kept_beyond(edge.dst, out, kept, memo).items():
+            bridges.setdefault(
+                (edge.src, dst),
+                FedEdge(edge.src, dst, PROCESSED_INTO, None, step.at, step.event, step.source),
+            )
     return [bridges[key] for key in sorted(bridges)]
+
+
+def _kept_beyond(
+    hidden: str,
+    out: dict[str, list[FedEdge]],
+    kept: set[str],
+    memo: dict[str, dict[str, FedEdge]],
+) -> dict[str, FedEdge]:
+    """Return the kept nodes reached from `hidden` through hidden nodes only, each with the
+    last link into it; remembered in `memo` for every hidden node passed (a walk without
+    recursion: a partner's chain may be long)."""
+    if hidden in memo:
+        return memo[hidden]
+    found: dict[str, dict[str, FedEdge]] = {hidden: {}}
+    stack = [(hidden, iter(out.get(hidden, [])))]
+    while stack:
+        node, steps = stack[-1]
+        step = next(steps, None)
+        if step is None:
+            stack.pop()
+            memo[node] = found.pop(node)
+            if stack:
+                for dst, last in memo[node].items():
+                    found[stack[-1][0]].setdefault(dst, last)
+            continue
+        if step.dst in kept:
+            found[node].setdefault(step.dst, step)
+        elif step.dst in memo:
+            for dst, last in memo[step.dst].items():
+                found[node].setdefault(dst, last)
+        elif step.dst not in found:  # not on the walk already (a partner's cycle ends here)
+            found[step.dst] = {}
+            stack.append((step.dst, iter(out.get(step.dst, []))))
+    return memo[hidden]
