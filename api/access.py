@@ -29,7 +29,7 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
 )
-from api.operator_scope import for_site
+from api.operator_scope import for_site, site_guard
 from api.recall import Case, Notice, RecallService
 from api.supplier_portal import SupplierCase, SupplierPortal, SupplierRequest, Upload
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
@@ -735,11 +735,10 @@ class Access:
             return self._ingest.ingest_events(events)
         self.require(WRITERS, "record events")
         if self.role == Role.OPERATOR:
-            events = self._check_operator_batch(parse_events(raw_events))
-            return self._ingest.ingest_events(events)
+            return self._ingest_as_operator(parse_events(raw_events))
         return self._ingest.ingest(raw_events)
 
-    def _check_operator_batch(self, events: Sequence[Event]) -> list[Event]:
+    def _ingest_as_operator(self, events: Sequence[Event]) -> IngestReport:
         """Refuse recall case events; keep a site's operator to their site (api.operator_scope)."""
         asked = [
             Problem(i, e.event_id, "type", "forbidden", "recall cases are run by analysts")
@@ -749,7 +748,9 @@ class Access:
         if asked:
             raise Forbidden(str(asked[0]))
         site = self.principal.site
-        return list(events) if site is None else for_site(events, site, self._store)
+        if site is None:
+            return self._ingest.ingest_events(events)
+        return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
 
     # -- carts ---------------------------------------------------------------------------------
 

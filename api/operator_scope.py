@@ -5,21 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from graph.store import GraphStore
+from graph.store import WriteTx
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, Void
 from ingest.references import describe, references
+from ingest.service import Guard
 
 
-def for_site(events: Sequence[Event], site: str, store: GraphStore) -> list[Event]:
-    """Return the batch as recorded for `site`, or raise BatchRejected naming every refusal.
+def for_site(events: Sequence[Event], site: str) -> list[Event]:
+    """Return the batch as recorded for `site`, or raise BatchRejected naming events of others.
 
     An event naming another site is refused. An event naming none is recorded for `site`, so what
-    it creates is the site's (and hidden from other sites' operators). An item, or an event to
-    void, of another site is refused in the words the planner uses for one that does not exist:
-    outside their scope an operator cannot tell the two apart, in a read or in a write.
-    A node's site is set when it is created and never changes, so it is read before the batch's
-    transaction.
+    it creates is the site's (and hidden from other sites' operators).
     """
     elsewhere = [
         Problem(i, e.event_id, "site", "wrong_site", f"you record events for site {site!r}")
@@ -28,28 +25,40 @@ def for_site(events: Sequence[Event], site: str, store: GraphStore) -> list[Even
     ]
     if elsewhere:
         raise BatchRejected(elsewhere)
-    events = [e if e.site is not None else e.model_copy(update={"site": site}) for e in events]
-    problems = _foreign_items(events, site, store) + _foreign_voids(events, site, store)
-    if problems:
-        raise BatchRejected(sorted(problems, key=lambda p: p.index))
-    return events
+    return [e if e.site is not None else e.model_copy(update={"site": site}) for e in events]
 
 
-def _foreign_items(events: Sequence[Event], site: str, store: GraphStore) -> list[Problem]:
+def site_guard(site: str) -> Guard:
+    """Refuse, inside the batch's transaction, items or voided events of another site.
+
+    They are refused in the words the planner uses for ones that do not exist: outside their
+    scope an operator cannot tell the two apart, in a read or in a write. Checked under the
+    write lock, so an item another site creates meanwhile is not taken for a missing one.
+    """
+
+    def guard(tx: WriteTx, events: Sequence[Event]) -> None:
+        problems = _foreign_items(tx, events, site) + _foreign_voids(tx, events, site)
+        if problems:
+            raise BatchRejected(sorted(problems, key=lambda p: p.index))
+
+    return guard
+
+
+def _foreign_items(tx: WriteTx, events: Sequence[Event], site: str) -> list[Problem]:
     read = [(i, e, name, node) for i, e in enumerate(events) for name, node in references(e)]
-    found = store.nodes(sorted({node for *_, node in read}))
+    found = tx.node_props(sorted({node for *_, node in read}))
     return [
         Problem(i, e.event_id, name, "unknown_item", f"{describe(node)} does not exist")
         for i, e, name, node in read
-        if node in found and found[node].attrs.get("site") not in (None, site)
+        if node in found and found[node].get("site") not in (None, site)
     ]
 
 
-def _foreign_voids(events: Sequence[Event], site: str, store: GraphStore) -> list[Problem]:
+def _foreign_voids(tx: WriteTx, events: Sequence[Event], site: str) -> list[Problem]:
     voids = [(i, e) for i, e in enumerate(events) if isinstance(e, Void)]
     if not voids:
         return []
-    logged = store.logged(sorted({e.voids for _, e in voids}))
+    logged = tx.find_events(sorted({e.voids for _, e in voids}))
     return [
         Problem(i, e.event_id, "voids", "unknown_event", f'event "{e.voids}" does not exist')
         for i, e in voids

@@ -20,6 +20,9 @@ from ingest.parse import EVENT_ADAPTER, parse_events
 from ingest.planner import Effects, Planner
 
 Outcome = Literal["created", "duplicate"]
+# A check of a batch that must see the store as the batch will be written to: run under the write
+# lock, before anything else; it raises (BatchRejected) to refuse the batch.
+Guard = Callable[[WriteTx, Sequence[Event]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +71,18 @@ class IngestService:
             return self._store.write(_batch_work(parse_events(raw_events), documents))
 
     def ingest_events(
-        self, events: Sequence[Event], documents: Sequence[DocumentRow] = ()
+        self,
+        events: Sequence[Event],
+        documents: Sequence[DocumentRow] = (),
+        guard: Guard | None = None,
     ) -> IngestReport:
         """Write a batch already checked against the contract (`parse_events`), as `ingest` does.
 
         For callers that read the events before they are written (api.access checks roles and
-        sites), so a batch is not validated twice.
+        sites), so a batch is not validated twice; `guard` checks it inside the transaction.
         """
         with _collector_paused():
-            return self._store.write(_batch_work(events, documents))
+            return self._store.write(_batch_work(events, documents, guard))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed.
@@ -150,7 +156,7 @@ _collector_paused = _CollectorPause()
 
 
 def _batch_work(
-    events: Sequence[Event], documents: Sequence[DocumentRow]
+    events: Sequence[Event], documents: Sequence[DocumentRow], guard: Guard | None = None
 ) -> Callable[[WriteTx], IngestReport]:
     """Return the transaction that writes a checked batch.
 
@@ -166,7 +172,7 @@ def _batch_work(
             problems.append(Problem(index, event.event_id, error.field, "out_of_range", str(error)))
     if problems:
         raise BatchRejected(problems)
-    return partial(_apply_batch, events=events, payloads=payloads, documents=documents)
+    return partial(_apply_batch, events=events, payloads=payloads, documents=documents, guard=guard)
 
 
 def _apply_batch(
@@ -174,7 +180,10 @@ def _apply_batch(
     events: Sequence[Event],
     payloads: Sequence[tuple[str, str]],
     documents: Sequence[DocumentRow] = (),
+    guard: Guard | None = None,
 ) -> IngestReport:
+    if guard is not None:
+        guard(tx, events)
     stored = tx.find_events(sorted({event.event_id for event in events}))
     seen: dict[str, str] = {}
     results: list[EventResult] = []

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import Access
+from api.auth.models import Principal, Role
 from api.deps import Services
 from api.recall import RecallService
+from ingest.errors import BatchRejected
+from ingest.service import IngestService
 from marking.models import SchemeSpec
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -177,3 +181,32 @@ def test_resolving_a_mark_does_not_name_the_customer(
         "operator": "shipped in shipment SH-1",
         "analyst": "shipped to HOSP-NORTH in shipment SH-1",
     }
+
+
+class _CreatedMeanwhile:
+    """A store on which another site's batch lands just before the next write begins."""
+
+    def __init__(self, store: Any, batch: list[dict[str, Any]]) -> None:
+        self._store, self._batch = store, batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def write(self, work: Any) -> Any:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            IngestService(self._store).ingest(batch)
+        return self._store.write(work)
+
+
+def test_an_item_another_site_creates_while_the_batch_waits_is_refused(
+    sites: Services, events: Events
+) -> None:
+    raced = _CreatedMeanwhile(sites.store, [events.receive("L-X", 10, site=OTHER)])
+    operator = Principal("otto", Role.OPERATOR, site="PLANT-1")
+    access = Access(operator, sites.store, IngestService(raced), sites.auth, sites.marking)
+    split = events("split", lot="L-X", into=[{"lot": "L-X-1", "qty": "5"}])
+    with pytest.raises(BatchRejected) as refused:
+        access.ingest([split])
+    assert [(p.field, p.code) for p in refused.value.problems] == [("lot", "unknown_item")]
+    assert sites.store.node("lot:L-X-1") is None
