@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
 
 MAX_CASES = 500
+# Refusals that mean another action moved the case first: the batch is made again, this often.
+RACED = frozenset({"state_order", "exists"})
+RACE_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,50 +286,79 @@ class RecallService:
 
     def hold(self, case_id: str, reason: str, actor: str) -> int:
         """Quarantine every in-plant item of the scope (status events); return how many."""
-        case = self.case(case_id)
-        if case.state == "closed":
-            # The planner refuses a closed case's own events; holds are status events of items.
-            message = f'case "{case_id}" is closed: open a new case'
-            raise BatchRejected([Problem(0, None, "case", "case_closed", message)])
-        targets = self.scope(case_id).to_hold()
-        why = f"recall case {case_id}: {reason}"
-        events = [
-            _event(
-                "status",
-                actor,
-                target={item.kind: item.id.partition(":")[2]},
-                status="quarantined",
-                reason=why,
-            )
-            for item in targets
-        ]
-        events += self._state_events(case_id, "holding", reason, actor, current=case.state)
-        if events:
-            self._ingest.ingest(events)
-        return len(targets)
+        held: list[int] = []
+
+        def events_for(case: Case) -> list[dict[str, Any]]:
+            if case.state == "closed":
+                # The planner refuses a closed case's own events; holds are status events.
+                message = f'case "{case_id}" is closed: open a new case'
+                raise BatchRejected([Problem(0, None, "case", "case_closed", message)])
+            targets = self.scope(case_id).to_hold()
+            held[:] = [len(targets)]
+            why = f"recall case {case_id}: {reason}"
+            return [
+                _event(
+                    "status",
+                    actor,
+                    target={item.kind: item.id.partition(":")[2]},
+                    status="quarantined",
+                    reason=why,
+                )
+                for item in targets
+            ]
+
+        self._record(case_id, events_for, "holding", reason, actor)
+        return held[0]
 
     def notify(self, case_id: str, message: str, actor: str) -> list[Notice]:
         """Send one notice to each customer the scope reached (once per customer)."""
-        case = self.case(case_id)
-        told = {n.customer for n in self.notices(case_id)}
-        events = [
-            _event(
-                "recall_notice",
-                actor,
-                case=case_id,
-                notice=f"{case_id}-{customer}",
-                customer=customer,
-                message=message,
-            )
-            for customer in self.scope(case_id).customers
-            if customer not in told
-        ]
-        events += self._state_events(
-            case_id, "notifying", "customers notified", actor, current=case.state
-        )
-        if events:
-            self._ingest.ingest(events)
+
+        def events_for(case: Case) -> list[dict[str, Any]]:
+            told = {n.customer for n in self.notices(case_id)}
+            return [
+                _event(
+                    "recall_notice",
+                    actor,
+                    case=case_id,
+                    notice=f"{case_id}-{customer}",
+                    customer=customer,
+                    message=message,
+                )
+                for customer in self.scope(case_id).customers
+                if customer not in told
+            ]
+
+        self._record(case_id, events_for, "notifying", "customers notified", actor)
         return self.notices(case_id)
+
+    def _record(
+        self,
+        case_id: str,
+        events_for: Callable[[Case], list[dict[str, Any]]],
+        state: str,
+        reason: str,
+        actor: str,
+    ) -> None:
+        """Write an action on a case, with the state it moves the case to, as one batch.
+
+        Both are made from the case as read; if another action moved the case (or sent its
+        notices) before this batch got the write lock, the batch is refused whole and made
+        again from the case as it now is, so racing actions end as they would one after the
+        other.
+        """
+        for attempt in range(1, RACE_RETRIES + 1):
+            case = self.case(case_id)
+            events = events_for(case)
+            events += self._state_events(case_id, state, reason, actor, current=case.state)
+            if not events:
+                return
+            try:
+                self._ingest.ingest(events)
+                return
+            except BatchRejected as error:
+                raced = any(p.code in RACED for p in error.problems)
+                if not raced or attempt == RACE_RETRIES:
+                    raise
 
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str

@@ -20,6 +20,7 @@ from ingest.service import IngestService
 from marking.models import SchemeSpec
 from tests.api.conftest import login
 from tests.fixtures.events import Events
+from tests.fixtures.meanwhile import Meanwhile
 
 OTHER = "PLANT-2"
 
@@ -183,26 +184,11 @@ def test_resolving_a_mark_does_not_name_the_customer(
     }
 
 
-class _CreatedMeanwhile:
-    """A store on which another site's batch lands just before the next write begins."""
-
-    def __init__(self, store: Any, batch: list[dict[str, Any]]) -> None:
-        self._store, self._batch = store, batch
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def write(self, work: Any) -> Any:
-        if self._batch:
-            batch, self._batch = self._batch, []
-            IngestService(self._store).ingest(batch)
-        return self._store.write(work)
-
-
 def test_an_item_another_site_creates_while_the_batch_waits_is_refused(
     sites: Services, events: Events
 ) -> None:
-    raced = _CreatedMeanwhile(sites.store, [events.receive("L-X", 10, site=OTHER)])
+    other_site = [events.receive("L-X", 10, site=OTHER)]
+    raced = Meanwhile(sites.store, lambda: IngestService(sites.store).ingest(other_site))
     operator = Principal("otto", Role.OPERATOR, site="PLANT-1")
     access = Access(operator, sites.store, IngestService(raced), sites.auth, sites.marking)
     split = events("split", lot="L-X", into=[{"lot": "L-X-1", "qty": "5"}])

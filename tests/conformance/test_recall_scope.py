@@ -10,6 +10,7 @@ from api.recall import RecallService
 from graph.store import GraphStore
 from ingest.service import IngestService
 from tests.fixtures.events import Events
+from tests.fixtures.meanwhile import Meanwhile
 
 
 @pytest.fixture
@@ -140,3 +141,21 @@ def test_shared_carts_are_listed_apart_from_the_scope(
     ]
     assert "cart:C-9" in recalls.report_html("RC-1")
     assert recalls.export_json("RC-1")["shared_carts"][0]["lot"] == "lot:Z-1"
+
+
+def test_a_hold_that_a_notice_overtakes_still_holds(
+    recalls: RecallService, store: GraphStore
+) -> None:
+    recalls.open("RC-1", "A-2 bad", "supplier notice", [{"id": "supplier_lot:ACME/A-2"}], "ana")
+
+    def notified() -> object:
+        return recalls.notify("RC-1", "stop using A-2", "ana")
+
+    # The notice lands after the hold has read the case as "open", before it writes.
+    raced = RecallService(store, IngestService(Meanwhile(store, notified)))
+    held = raced.hold("RC-1", "quarantine A-2", "ana")
+    assert held > 0
+    assert recalls.case("RC-1").state == "notifying"
+    held_lot = store.node("lot:M-1")
+    assert held_lot is not None and held_lot.attrs["status"] == "quarantined"
+    assert [n.customer for n in recalls.notices("RC-1")] == ["HOSP-A"]
