@@ -11,6 +11,7 @@ own import rebuilds the same events from a document we wrote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,6 +53,8 @@ UOM = {
     "m2": "MTK",
     "m3": "MTQ",
 }
+# What the EPCIS schema takes as a uom: a UN/CEFACT Rec 20 common code.
+_REC20 = re.compile(r"[A-Z0-9]{2,3}")
 # Operations that are CBV business steps; other operations are named by a URN of ours.
 OPERATION_STEPS = {
     "assemble": "assembling",
@@ -115,11 +118,13 @@ class EpcisWriter:
         view: EpcisView = FULL_VIEW,
         *,
         parts: Mapping[str, str] | None = None,
+        units: Mapping[str, str] | None = None,
         gtin_of: PartGtin = no_gtin,
         consumed: Mapping[tuple[str, str], Decimal] | None = None,
     ) -> None:
         self._view = view
         self._parts = parts or {}  # gid -> part, for GS1 identity of existing items
+        self._lot_units = units or {}  # gid -> unit of existing lots, for every quantity
         self._gtin_of = gtin_of
         self._consumed = consumed or {}  # (event_id, input gid) -> quantity taken
         self.classes: dict[str, str] = {}  # GTIN -> part, of the GS1 identities written
@@ -289,7 +294,7 @@ class EpcisWriter:
         parts = {self.item_uri(o.gid, o.part): o.part for o in seen_out if o.part is not None}
         if parts:
             body["tg:parts"] = parts
-        return body | self._units(seen_out)
+        return body | self._units(seen_in + seen_out)
 
     def _ship(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         items = [
@@ -316,7 +321,7 @@ class EpcisWriter:
         if self._view.customers:
             customer = uri("company", event["customer"])
             body["destinationList"] = [{"type": "owning_party", "destination": customer}]
-        return body
+        return body | self._units(i for i in seen if i.gid.startswith("lot:"))
 
     def _status(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         target = event["target"]
@@ -339,20 +344,24 @@ class EpcisWriter:
 
     # -- quantities ----------------------------------------------------------------------------
 
+    def _unit(self, item: _Item) -> str | None:
+        return item.unit or self._lot_units.get(item.gid)
+
     def _quantity(self, item: _Item) -> dict[str, Any]:
         entry: dict[str, Any] = {"epcClass": self.item_uri(item.gid, item.part)}
         if item.qty is not None:
             entry["quantity"] = _number(item.qty)
-        if item.unit in UOM:
-            entry["uom"] = UOM[item.unit]
+        code = _uom(self._unit(item))
+        if code is not None:
+            entry["uom"] = code
         return entry
 
     def _units(self, items: Iterable[_Item]) -> dict[str, Any]:
-        """Name units that have no UN/CEFACT code here, in an extension keyed by item URI."""
+        """Name units that have no UN/CEFACT code, in an extension keyed by item URI."""
         odd = {
-            self.item_uri(i.gid, i.part): i.unit
+            self.item_uri(i.gid, i.part): unit
             for i in items
-            if i.unit is not None and i.unit != "ea" and i.unit not in UOM
+            if (unit := self._unit(i)) is not None and unit != "ea" and _uom(unit) is None
         }
         return {"tg:units": odd} if odd else {}
 
@@ -384,6 +393,19 @@ def _offset(moment: str) -> str:
     if moment.endswith(("Z", "z")):
         return "+00:00"
     return moment[-6:]
+
+
+def _uom(unit: str | None) -> str | None:
+    """The UN/CEFACT Rec 20 code of a unit: ours mapped, or a unit that is a code already.
+
+    None for a count ("ea": EPCIS reads a quantity without uom as instances) and for units of
+    our own words ("pcs"), which go in tg:units.
+    """
+    if unit is None or unit == "ea":
+        return None
+    if unit in UOM:
+        return UOM[unit]
+    return unit if _REC20.fullmatch(unit) else None
 
 
 def _number(value: Decimal) -> int | float:

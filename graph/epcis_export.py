@@ -48,9 +48,11 @@ class EpcisExporter:
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
-        parts = self._parts(ordered)
+        parts, units = self._identities(ordered)
         gtins = self._gtins(set(parts.values()))
-        writer = EpcisWriter(view, parts=parts, gtin_of=gtins.get, consumed=self._consumed(ordered))
+        writer = EpcisWriter(
+            view, parts=parts, units=units, gtin_of=gtins.get, consumed=self._consumed(ordered)
+        )
         return document(ordered, datetime.now(UTC).isoformat(), writer)
 
     def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -90,14 +92,17 @@ class EpcisExporter:
                 found[stored.event_id] = (stored.seq, body)
         return found
 
-    def _parts(self, events: list[dict[str, Any]]) -> dict[str, str]:
-        """Return the part of every lot and serial the events name, for GS1 identities."""
-        named = sorted({g for body in events for g in _named(body)})
-        return {
-            gid: str(view.attrs["part"])
-            for gid, view in self._store.nodes(named).items()
-            if "part" in view.attrs
+    def _identities(self, events: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
+        """Return the part of every lot and serial the events name (for GS1 identities), and
+        the unit of every lot (each quantity says its unit)."""
+        named = self._store.nodes(sorted({g for body in events for g in _named(body)}))
+        parts = {gid: str(v.attrs["part"]) for gid, v in named.items() if "part" in v.attrs}
+        units = {
+            gid: str(v.attrs["unit"])
+            for gid, v in named.items()
+            if v.kind == "lot" and v.attrs.get("unit") is not None
         }
+        return parts, units
 
     def _gtins(self, parts: set[str]) -> dict[str, str]:
         """Return the GTIN of each of `parts` the part registry knows one for."""

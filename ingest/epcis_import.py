@@ -43,7 +43,8 @@ EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
 IGNORED_TYPES = ("TransactionEvent", "AssociationEvent")
 MAX_ID = 200
 STATUSES = {disposition: status for status, disposition in DISPOSITIONS.items()}
-UNITS = {code: unit for unit, code in UOM.items()}
+# UN/CEFACT Rec 20 codes to our units; each, piece and one are counts, as no uom is.
+UNITS = {code: unit for unit, code in UOM.items()} | {"EA": "ea", "H87": "ea", "C62": "ea"}
 OPERATIONS = {step: operation for operation, step in OPERATION_STEPS.items()}
 LOT_NUMBER_KEYS = (
     LOT_NUMBER,
@@ -95,6 +96,8 @@ class Origin:
             rest = ".epcClass" if in_quantities else ""
         elif rest == ".qty" and in_quantities:
             rest = ".quantity"
+        elif rest == ".unit" and in_quantities:
+            rest = ".uom"
         return path + rest
 
 
@@ -360,7 +363,7 @@ class EpcisReader:
             if item.kind == "lot" and item.qty is None:
                 raise _Refused(item.path, "no_quantity", "a shipped lot needs its quantity")
             entry = item.ref() | ({"qty": format(item.qty, "f")} if item.kind == "lot" else {})
-            entries.append(entry)
+            entries.append(entry | _stated_unit(item))
             fields.append((f"items[{i}]", item.path))
         body = {
             "type": "ship",
@@ -418,7 +421,7 @@ class EpcisReader:
         if len(inputs) != 1:
             raise _Refused("inputQuantityList", "shape", "a split takes exactly one lot")
         self._only(inputs + outputs, "lot", "a split's lots")
-        into = [{"lot": o.key, "qty": _qty_text(o)} for o in outputs]
+        into = [{"lot": o.key, "qty": _qty_text(o)} | _stated_unit(o) for o in outputs]
         fields = [("lot", inputs[0].path), *((f"into[{i}]", o.path) for i, o in enumerate(outputs))]
         return {"type": "split", "lot": inputs[0].key, "into": into}, fields
 
@@ -431,7 +434,7 @@ class EpcisReader:
             if outputs[0].part is None:
                 raise _Refused(outputs[0].path, "unknown_part", "a mix names its blend's part")
             into["part"] = outputs[0].part
-        sources = [{"lot": i.key, "qty": _qty_text(i)} for i in inputs]
+        sources = [{"lot": i.key, "qty": _qty_text(i)} | _stated_unit(i) for i in inputs]
         fields = [
             ("into", outputs[0].path),
             *((f"from[{i}]", s.path) for i, s in enumerate(inputs)),
@@ -447,7 +450,10 @@ class EpcisReader:
             "step": self._step(event),
             "operation": self._operation(event),
             "inputs": [
-                i.ref() | ({"qty": format(i.qty, "f")} if i.qty is not None else {}) for i in inputs
+                i.ref()
+                | ({"qty": format(i.qty, "f")} if i.qty is not None else {})
+                | _stated_unit(i)
+                for i in inputs
             ],
             "outputs": [
                 self._output(o) | (_dates(dated.get(o.uri), "tg:dates") if dated else {})
@@ -542,6 +548,7 @@ class EpcisReader:
                 body["compartment"] = event["tg:compartment"]
             if action == "ADD" and child.qty is not None:
                 body["qty"] = format(child.qty, "f")
+                body |= _stated_unit(child)
             made.append((body, [("cart", "parentID"), ("lot", child.path), ("qty", child.path)]))
         return made
 
@@ -763,6 +770,11 @@ def _decimal(value: Any, path: str) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation as error:
         raise _Refused(path, "not_a_number", f"{value!r} is not a quantity") from error
+
+
+def _stated_unit(thing: _Thing) -> dict[str, str]:
+    """The unit a quantity was given in, for our event to check against the lot's own."""
+    return {"unit": thing.unit} if thing.kind == "lot" and thing.unit is not None else {}
 
 
 def _qty_text(thing: _Thing) -> str:

@@ -103,9 +103,15 @@ class Receive(Envelope, Dated):
     unit: Unit = "ea"
 
 
+# A quantity may say the unit it is counted in: then it must be the lot's (a partner's
+# grams are not taken as our kilograms). Left out, the quantity is in the lot's unit.
+StatedUnit = Annotated[Unit | None, Field(description="the lot's unit, as a check (optional)")]
+
+
 class LotQty(Strict):
     lot: Id
     qty: Qty
+    unit: StatedUnit = None
 
 
 # -- carts: a new lot may name the cart it lands in (docs/carts.md)
@@ -123,6 +129,7 @@ class InCart(Strict):
 class SplitChild(InCart):
     lot: Id
     qty: Qty
+    unit: StatedUnit = None
 
 
 class Split(Envelope):
@@ -156,11 +163,14 @@ class ProcessInput(ItemRef):
     """A consumed lot (qty omitted: all that remains of it) or serial (one unit)."""
 
     qty: Qty | None = None
+    unit: StatedUnit = None
 
     @model_validator(mode="after")
     def _serial_is_one_unit(self) -> Self:
         if self.serial is not None and self.qty not in (None, Decimal(1)):
             raise ValueError("a serial is one unit: omit qty or give 1")
+        if self.serial is not None and self.unit is not None:
+            raise ValueError("a serial is one unit: omit unit")
         return self
 
 
@@ -218,6 +228,7 @@ class Serialize(Envelope, Dated):
 
 class ShipItem(ItemRef):
     qty: Qty | None = None
+    unit: StatedUnit = None
 
     @model_validator(mode="after")
     def _qty_rules(self) -> Self:
@@ -225,6 +236,8 @@ class ShipItem(ItemRef):
             raise ValueError("a shipped lot needs qty")
         if self.serial is not None and self.qty not in (None, Decimal(1)):
             raise ValueError("a serial is one unit: omit qty or give 1")
+        if self.serial is not None and self.unit is not None:
+            raise ValueError("a serial is one unit: omit unit")
         return self
 
 
@@ -268,6 +281,7 @@ class CartLoad(Envelope):
     lot: Id
     compartment: Id | None = None
     qty: Qty | None = None
+    unit: StatedUnit = None
 
 
 class CartUnload(Envelope):

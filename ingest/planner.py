@@ -362,6 +362,17 @@ class Planner:
             return False
         return True
 
+    def _check_unit(self, step: _Step, field_name: str, item: Item, unit: str | None) -> bool:
+        """A quantity given in a stated unit must be in the unit the lot is counted in."""
+        if unit is None or unit == item.unit:
+            return True
+        step.fail(
+            field_name,
+            "unit_mismatch",
+            f'{describe(item.gid)} is counted in "{item.unit}", not "{unit}"',
+        )
+        return False
+
     def _node(
         self,
         step: _Step,
@@ -450,8 +461,12 @@ class Planner:
         fresh = self._distinct_new(step, children, lambda i: f"into[{i}].lot")
         if parent is None or not fresh:
             return
+        stated = [
+            self._check_unit(step, f"into[{i}].unit", parent, child.unit)
+            for i, child in enumerate(event.into)
+        ]
         total = sum((child.qty for child in event.into), ZERO)
-        if not self._check_take(step, "into", parent, total):
+        if not all(stated) or not self._check_take(step, "into", parent, total):
             return
         self._consume(step, parent, total)
         for child, child_gid in zip(event.into, children, strict=True):
@@ -503,6 +518,8 @@ class Planner:
             seen.add(source_gid)
             item = self._require(step, f"from[{i}].lot", source_gid, "lot")
             if item is None or not self._check_take(step, f"from[{i}].lot", item, source.qty):
+                continue
+            if not self._check_unit(step, f"from[{i}].unit", item, source.unit):
                 continue
             sources.append(item)
         self._require_new(step, "into.lot", into_gid)
@@ -588,6 +605,8 @@ class Planner:
                 if item is None:
                     continue
             seen.add(source_gid)
+            if not self._check_unit(step, f"inputs[{i}].unit", item, source.unit):
+                continue
             available = item.available
             qty = source.qty
             if qty is None:
@@ -699,7 +718,11 @@ class Planner:
             kind = "lot" if entry.lot is not None else "serial"
             item = self._require(step, field_name, entry.gid, kind)
             qty = entry.qty if entry.qty is not None else ONE
-            if item is not None and self._check_take(step, field_name, item, qty):
+            if (
+                item is not None
+                and self._check_unit(step, f"items[{i}].unit", item, entry.unit)
+                and self._check_take(step, field_name, item, qty)
+            ):
                 takes.append((item, qty))
         if step.problems:
             return
@@ -889,6 +912,8 @@ class Planner:
             return
         cart = gid("cart", event.cart)
         qty = event.qty if event.qty is not None else self._loaded(step, lot, cart)
+        if not self._check_unit(step, "unit", lot, event.unit):
+            return
         if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
             return
         self._place(step, "", lot.gid, cart, event.compartment, qty)

@@ -177,6 +177,28 @@ def test_an_error_declaration_of_an_event_never_captured_is_refused(store: Graph
     assert problem.field == "errorDeclaration"
 
 
+def _shipping(uom: str) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:7d2c0c1e-0000-4000-8000-00000000e0{len(uom):02d}",
+        "eventTime": "2026-03-03T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "quantityList": [{"epcClass": "urn:tracegraph:lot:RX-1", "quantity": 5, "uom": uom}],
+        "destinationList": [{"type": "owning_party", "destination": "urn:tracegraph:company:HOSP"}],
+    }
+
+
+def test_a_quantity_in_another_unit_than_the_lots_is_refused(store: GraphStore) -> None:
+    kilograms = {"epcClass": "urn:tracegraph:lot:RX-1", "quantity": 10, "uom": "KGM"}
+    capture_into(store, _document(_receipt(quantityList=[kilograms])))
+    problem = _refused(store, _document(_shipping("GRM")), "unit_mismatch")
+    assert problem.field == "quantityList[0].uom"
+    assert 'counted in "kg", not "g"' in problem.message
+    assert capture_into(store, _document(_shipping("KGM"))).report.created == 1
+
+
 def _refused(store: GraphStore, document: Any, code: str) -> Any:
     """Capture a document that must fail with `code`, writing nothing; return the problem."""
     before = state(store)

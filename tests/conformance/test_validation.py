@@ -123,6 +123,66 @@ def test_mix_of_different_units(store: GraphStore, events: Events) -> None:
     assert rejected(store, batch, "unit_mismatch").field == "from[1].lot"
 
 
+def _kilograms(events: Events) -> list[dict[str, Any]]:
+    return [events.receive("L-1", 10, unit="kg"), events("cart_define", cart="C-1")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "field"),
+    [
+        ("split", {"lot": "L-1", "into": [{"lot": "L-1a", "qty": "5", "unit": "g"}]}, "into[0]"),
+        (
+            "merge",
+            {
+                "from_": [{"lot": "L-1", "qty": "5", "unit": "g"}, {"lot": "L-2", "qty": "1"}],
+                "into": {"lot": "M-1"},
+            },
+            "from[0]",
+        ),
+        (
+            "process",
+            {
+                "step": "S-1",
+                "operation": "cut",
+                "inputs": [{"lot": "L-1", "qty": "5", "unit": "g"}],
+                "outputs": [{"lot": "P-1", "part": "BAR", "qty": "5"}],
+            },
+            "inputs[0]",
+        ),
+        (
+            "ship",
+            {
+                "shipment": "SH-1",
+                "customer": "HOSP",
+                "items": [{"lot": "L-1", "qty": "5", "unit": "g"}],
+            },
+            "items[0]",
+        ),
+        ("cart_load", {"cart": "C-1", "lot": "L-1", "qty": "5", "unit": "g"}, ""),
+    ],
+)
+def test_a_quantity_in_another_unit_than_the_lots_is_refused(
+    store: GraphStore, events: Events, kind: str, fields: dict[str, Any], field: str
+) -> None:
+    IngestService(store).ingest(
+        [*_kilograms(events), events.receive("L-2", 5, unit="kg", supplier_lot="A-2")]
+    )
+    problem = rejected(store, [events(kind, **fields)], "unit_mismatch")
+    assert problem.field == (f"{field}.unit" if field else "unit")
+    assert 'is counted in "kg", not "g"' in problem.message
+
+
+def test_a_quantity_that_states_the_lots_own_unit_is_taken(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(_kilograms(events))
+    ship = events(
+        "ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4", "unit": "kg"}]
+    )
+    assert service.ingest([ship]).created == 1
+
+
 def test_mix_of_nothing(store: GraphStore, events: Events) -> None:
     problem = rejected(
         store, [events("mix", from_=[], into={"lot": "M-1", "part": "X"})], "too_short"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, document
 
 PROCESS: dict[str, Any] = {
     "event_id": "E-7",
@@ -42,3 +42,28 @@ def test_the_full_view_names_the_step_as_the_transformation() -> None:
     assert body is not None
     assert body["transformationID"] == "urn:tracegraph:step:WO-991-OP20"
     assert (body["tg:operation"], body["tg:equipment"]) == ("weld", "WELDER-3")
+
+
+def test_every_quantity_says_its_lots_unit() -> None:
+    writer = EpcisWriter(units={"lot:G-1": "g", "lot:P-1": "LBR", "lot:C-1": "pcs"})
+    split = {
+        "event_id": "E-1",
+        "type": "split",
+        "occurred_at": "2026-01-05T08:00:00Z",
+        "lot": "G-1",
+        "into": [{"lot": "G-1a", "qty": "4"}],
+    }
+    ship = {
+        "event_id": "E-2",
+        "type": "ship",
+        "occurred_at": "2026-01-05T09:00:00Z",
+        "shipment": "SH-1",
+        "customer": "HOSP",
+        "items": [{"lot": "P-1", "qty": "2"}, {"lot": "C-1", "qty": "3"}],
+    }
+    made = document([split, ship], "2026-01-05T10:00:00Z", writer)["epcisBody"]["eventList"]
+    assert made[0]["inputQuantityList"][0]["uom"] == "GRM"
+    shipped = made[1]["quantityList"]
+    assert shipped[0]["uom"] == "LBR"  # a Rec 20 code already: the schema's uom
+    assert "uom" not in shipped[1]
+    assert list(made[1]["tg:units"].values()) == ["pcs"]
