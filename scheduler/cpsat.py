@@ -107,7 +107,8 @@ def build(
             start.append(model.new_constant(op.frozen_start))
             choice.append([(op.frozen_machine, None)])
             continue
-        lo = head[op.key] if not explain else 0
+        # Nothing starts before now, not even after an operation reported finished early.
+        lo = max(head[op.key] if not explain else 0, flat.problem.now)
         hi = max(lo, horizon - tail[op.key])
         start.append(model.new_int_var(lo, hi, f"s{op.key}"))
         if len(op.alts) == 1:
@@ -154,12 +155,13 @@ def build(
         for ws, we in flat.forbidden[m]:
             if ws >= horizon:
                 break
+            size = min(we, horizon + 1) - ws  # no start lies past the horizon
             if calendar:
                 intervals.append(
-                    model.new_optional_fixed_size_interval_var(ws, we - ws, calendar[0], "gap")
+                    model.new_optional_fixed_size_interval_var(ws, size, calendar[0], "gap")
                 )
             else:
-                intervals.append(model.new_fixed_size_interval_var(ws, we - ws, "gap"))
+                intervals.append(model.new_fixed_size_interval_var(ws, size, "gap"))
         model.add_no_overlap(intervals)
         if with_setups:
             _circuit(flat, built, m, keys)
@@ -238,7 +240,12 @@ def _interval(
             biggest = max([op.setup_default, *op.setup_from.values()])
             built.setup[key] = model.new_int_var(0, biggest, f"su{key}")
             # Interval bounds must be affine, so the set-up start gets a variable of its own.
-            occupied = model.new_int_var(0, built.start[key].proto.domain[-1], f"o{key}")
+            # A set-up starts at 0 at the earliest, and not before now. (The protobuf domain
+            # takes no negative index: [-1] read 0 and pinned every set-up machine to time 0.)
+            domain = built.start[key].proto.domain
+            occupied = model.new_int_var(
+                max(0, flat.problem.now), domain[len(domain) - 1], f"o{key}"
+            )
             model.add(occupied == s - built.setup[key])
             built.occupied[key] = occupied
         su, occupied = built.setup[key], built.occupied[key]

@@ -80,8 +80,10 @@ def dispatch(
         for alt in alts:
             m = alt.machine
             setup = flat.setup(op, last_family[m])
-            ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor)
-            occupy_from = max(free[m], ready - setup, 0)
+            # Not before now: after an operation reported finished early, nor its set-up.
+            now = flat.problem.now
+            ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor, now)
+            occupy_from = max(free[m], ready - setup, 0, now)
             start = earliest_start(flat.forbidden[m], occupy_from, setup, alt.duration)
             end = start + alt.duration
             if best is None or (end, alt.duration) < (best[1], best[2].duration):

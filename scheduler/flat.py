@@ -91,6 +91,10 @@ class Flat:
         )
 
 
+# Past every time a plan can hold: the end of the gap after a machine's last shift.
+FOREVER = 1 << 61
+
+
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(windows):
@@ -109,7 +113,7 @@ def _forbidden(machine: Machine, horizon: int) -> list[tuple[int, int]]:
             if shift.start > cursor:
                 windows.append((cursor, shift.start))
             cursor = max(cursor, shift.end)
-        windows.append((cursor, horizon))
+        windows.append((cursor, max(horizon, FOREVER)))  # after the last shift: never again
     return [(s, e) for s, e in _merge(windows) if e > 0]
 
 
@@ -146,7 +150,7 @@ def flatten(problem: Problem) -> Flat:
     work = 0
     for j, order in enumerate(problem.orders):
         keys: list[int] = []
-        bound = max(bound, order.release)
+        bound = max(bound, order.release, problem.now)  # nothing starts before now
         for k, op in enumerate(order.operations):
             alts = [
                 Alt(

@@ -333,7 +333,10 @@ def improve(
         return plan
     g = _Graph(flat, plan)
     g.evaluate()
-    if tabu_c.available() and all(len(op.alts) == 1 for op in flat.ops):
+    # The compiled search counts time in 32-bit ints: a plan longer than that (milliseconds
+    # over a month) goes to the Python search, which has no such limit.
+    fits = sum(op.alts[0].duration for op in flat.ops) < tabu_c.MAX_TIME
+    if tabu_c.available() and fits and all(len(op.alts) == 1 for op in flat.ops):
         found = tabu_c.search(
             g.shop(),
             deadline,

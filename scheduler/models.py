@@ -114,6 +114,13 @@ class WorkOrder(_Model):
     @model_validator(mode="after")
     def _check(self) -> WorkOrder:
         for index, op in enumerate(self.operations):
+            if op.transfer_qty is not None and op.transfer_qty > self.quantity:
+                # A transfer lot bigger than the order would hold the next operation past the
+                # end of the whole lot: idle time no shop would plan.
+                raise ValueError(
+                    f"operation {index}: transfer_qty {op.transfer_qty} exceeds the order's "
+                    f"quantity {self.quantity}"
+                )
             for alt in op.alternatives:
                 if alt.fixed_time + alt.unit_time * self.quantity > MAX_TIME:
                     raise ValueError(
@@ -189,8 +196,8 @@ class ScheduledOperation(_Model):
     index: int  # position in the order's routing
     operation: str
     machine: str
-    start: Time
-    end: Time
+    start: int  # a plan's times are sums of bounded inputs: not bounded like them
+    end: int
     setup: int = 0
     frozen: bool = False
 
@@ -198,7 +205,7 @@ class ScheduledOperation(_Model):
 class Kpis(_Model):
     """Figures reported for every solution."""
 
-    makespan: Time
+    makespan: int
     on_time_rate: float
     total_tardiness: int
     weighted_tardiness: int
@@ -220,7 +227,7 @@ class Solution(_Model):
     """A schedule with its status, bounds and KPIs."""
 
     status: Status
-    makespan: Time | None = None
+    makespan: int | None = None
     objective: list[int] = []
     lower_bound: int | None = None
     source: Literal["cpsat", "dispatch", "none"] = "none"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from scheduler.flat import Flat, FlatOp
+from scheduler.flat import FOREVER, Flat, FlatOp
 
 
 @dataclass(slots=True)
@@ -122,11 +122,15 @@ def violations(flat: Flat, plan: Plan) -> list[str]:
                     out.append(f"{op.name}: waits longer than max_wait after its predecessor")
             if plan.start[key] - plan.setup[key] < 0:
                 out.append(f"{op.name}: set-up before time 0")
+            if plan.start[key] - plan.setup[key] < flat.problem.now:
+                out.append(f"{op.name}: starts (or its set-up does) before now")
             hit = overlaps_window(
                 flat.forbidden[plan.machine[key]], plan.start[key] - plan.setup[key], plan.end[key]
             )
             if hit is not None:
                 out.append(f"{op.name}: overlaps unavailable window {hit}")
+            elif plan.start[key] - plan.setup[key] >= FOREVER:
+                out.append(f"{op.name}: after the last shift of {flat.machines[alt.machine]}")
     by_machine: dict[int, list[int]] = {}
     for op in flat.ops:
         by_machine.setdefault(plan.machine[op.key], []).append(op.key)

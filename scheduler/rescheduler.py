@@ -63,10 +63,22 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
     """Return the problem as it stands now: actuals frozen, downtime and rush orders added."""
     reported = {(a.order, a.index): a for a in feedback.actuals}
     planned = {(o.job, o.index): o for o in previous.operations}
-    orders_known = {o.id for o in problem.orders}
-    for a in feedback.actuals:
-        if a.order not in orders_known:
-            raise InvalidProblem(f"actual for unknown order {a.order!r}")
+    orders_known = {o.id: o for o in problem.orders}
+    for i, a in enumerate(feedback.actuals):
+        order = orders_known.get(a.order)
+        if order is None:
+            raise InvalidProblem(f"actuals[{i}].order: unknown order {a.order!r}")
+        if a.index >= len(order.operations):
+            raise InvalidProblem(
+                f"actuals[{i}].index: order {a.order!r} has {len(order.operations)} operations"
+            )
+        if a.end is not None and a.end < a.start:
+            raise InvalidProblem(f"actuals[{i}].end: before its start")
+        choices = {alt.machine for alt in order.operations[a.index].alternatives}
+        if a.machine is not None and a.machine not in choices:
+            raise InvalidProblem(
+                f"actuals[{i}].machine: {a.machine!r} is not among the operation's machines"
+            )
     down: dict[str, list[Window]] = {}
     for d in feedback.downtime:
         if d.end <= d.start:
@@ -121,15 +133,15 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         else m
         for m in problem.machines
     ]
-    data = problem.model_dump()
-    data.update(
-        now=max(problem.now, feedback.now),
-        machines=[Machine.model_validate(m.model_dump()) for m in machines],
-        orders=[WorkOrder.model_validate(o.model_dump()) for o in orders],
-    )
     try:
+        data = problem.model_dump()
+        data.update(
+            now=max(problem.now, feedback.now),
+            machines=[Machine.model_validate(m.model_dump()) for m in machines],
+            orders=[WorkOrder.model_validate(o.model_dump()) for o in orders],
+        )
         return Problem.model_validate(data)
-    except ValueError as exc:
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise InvalidProblem(f"feedback makes the problem invalid: {exc}") from exc
 
 

@@ -303,6 +303,8 @@ def _solve_stages(
             proven = False
         if n == 0:
             lower_bound = int(solver.best_objective_bound)
+            if len(stage) == 1:  # one criterion, weighted: its bound in its own units
+                lower_bound = -(-lower_bound // stage[0][1])
         assert incumbent.plan is not None
         values = criteria(flat, incumbent.plan)
         fixed.extend((k, values[k]) for k, _ in stage)

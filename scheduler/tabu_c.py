@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LIBRARY = Path(__file__).with_name("csrc") / "libtabu.so"
+# Times in the compiled search are C ints: every makespan it sees must stay below this.
+MAX_TIME = 2**31 - 1
 
 # A move's undoing stays tabu for 8 + up to 8 more steps. Measured alone for 3 s with two seeds
 # on eleven la, swv and abz instances, this beat 6 + 6, 8 + 16 and 11 + 11 (about what the

@@ -94,3 +94,19 @@ def test_tabu_search_with_reassignments_stays_feasible_on_a_flexible_shop() -> N
     better = improve(flat, start, deadline=time.monotonic() + 0.5)
     assert violations(flat, better) == []
     assert criteria(flat, better)["makespan"] < criteria(flat, start)["makespan"]
+
+
+def test_times_past_32_bits_are_searched_as_well_as_small_ones() -> None:
+    # Milliseconds over a month: the compiled search counts in C ints and would wrap.
+    scale = 10**8
+    rows = FT06.splitlines()
+    scaled = [rows[0]] + [
+        " ".join(str(int(v) * scale) if i % 2 else v for i, v in enumerate(row.split()))
+        for row in rows[1:]
+    ]
+    flat = flatten(read_jsp("\n".join(scaled)))
+    start = dispatch(flat, "spt")
+    better = improve(flat, start, deadline=time.monotonic() + 1.0)
+    assert violations(flat, better) == []
+    assert criteria(flat, better)["makespan"] < criteria(flat, start)["makespan"]
+    assert criteria(flat, better)["makespan"] % scale == 0
