@@ -13,6 +13,12 @@ from scheduler.plan import Plan, earliest_start, objective_vector, violations
 RULES: tuple[str, ...] = ("mwkr", "mor", "spt", "edd", "slack", "lpt", "fifo")
 
 _INF = 1 << 60
+# How many placements between two looks at the clock and the cancel flag.
+_CHECK_EVERY = 256
+
+
+class DispatchStopped(Exception):
+    """A dispatch run stopped at its deadline or on cancel, before its plan was whole."""
 
 
 def _job_ready(flat: Flat, plan: Plan, op: FlatOp, alt: Alt, job_start: int) -> int:
@@ -30,12 +36,19 @@ def _job_ready(flat: Flat, plan: Plan, op: FlatOp, alt: Alt, job_start: int) -> 
 
 
 def dispatch(
-    flat: Flat, rule: str = "mwkr", seed: int = 0, keep: dict[int, tuple[int, int]] | None = None
+    flat: Flat,
+    rule: str = "mwkr",
+    seed: int = 0,
+    keep: dict[int, tuple[int, int]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> Plan:
     """Build an active schedule, choosing among conflicting operations by a priority rule.
 
     With `keep` (operation key -> previous start and machine) operations stay on their previous
     machine, start no earlier than before, and are dispatched in their previous order.
+    Raises DispatchStopped on cancel or past `deadline` (a `time.monotonic()` value): the
+    general version re-evaluates the jobs a placement touches, quadratic on one busy machine.
     """
     if keep is None and flat.is_plain and all(len(op.alts) == 1 for op in flat.ops):
         return _dispatch_job_shop(flat, rule, seed)
@@ -115,7 +128,14 @@ def dispatch(
     for j in range(len(flat.jobs)):
         advance(j)
 
+    placed = 0
     while heap:
+        placed += 1
+        if placed % _CHECK_EVERY == 0 and (
+            (should_stop is not None and should_stop())
+            or (deadline is not None and time.monotonic() > deadline)
+        ):
+            raise DispatchStopped
         ect, j0, ver = heapq.heappop(heap)
         if ver != version[j0] or candidate[j0] is None:
             continue
@@ -268,11 +288,13 @@ def best_dispatch(
     rules: Sequence[str] = RULES,
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
-) -> Plan:
+    give_up: float | None = None,
+) -> Plan | None:
     """Run several rules and keep the feasible plan with the best objective.
 
     The first rule always runs; another starts only if it should end before `deadline`
-    (a `time.monotonic()` value), judging by the slowest run so far.
+    (a `time.monotonic()` value), judging by the slowest run so far. Any run stops on cancel
+    or at `give_up`; None if not one plan was made by then.
     """
     best: tuple[tuple[int, ...], Plan] | None = None
     fallback: Plan | None = None
@@ -284,7 +306,10 @@ def best_dispatch(
             if deadline is not None and time.monotonic() + slowest > deadline:
                 break
         t0 = time.monotonic()
-        plan = dispatch(flat, rule)
+        try:
+            plan = dispatch(flat, rule, should_stop=should_stop, deadline=give_up)
+        except DispatchStopped:
+            break
         if fallback is None:
             fallback = plan
         if not violations(flat, plan):
@@ -294,5 +319,4 @@ def best_dispatch(
         slowest = max(slowest, time.monotonic() - t0)
     if best is not None:
         return best[1]
-    assert fallback is not None
     return fallback

@@ -20,6 +20,7 @@ from scheduler.plan import Plan, criteria, objective_vector, violations
 
 # Above this many operations the full model is not built.
 LARGE = 2500
+MAX_CIRCUIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,15 +196,19 @@ def solve(
     if start_from is not None:
         incumbent.offer(start_from, "dispatch")
 
-    large = len(flat.ops) > LARGE
+    # Set-ups are a circuit per machine in CP-SAT, quadratic in its operations: past a few
+    # hundred, building the model alone would outlast the limit and fill memory.
+    large = len(flat.ops) > LARGE or _most_set_up_operations(flat) > MAX_CIRCUIT
     rules = RULES if not large else ("mwkr", "fifo", "mor")
     start = best_dispatch(
         flat,
         rules,
         should_stop=lambda: bool(should_stop and should_stop()),
         deadline=clock.t0 + 0.3 * options.time_limit,
+        give_up=clock.t0 + options.time_limit,
     )
-    incumbent.offer(start, "dispatch")
+    if start is not None:
+        incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(
             flat,
@@ -311,6 +316,16 @@ def _solve_stages(
     if incumbent.plan is None:
         return "unknown", lower_bound
     return ("optimal" if proven else "feasible"), lower_bound
+
+
+def _most_set_up_operations(flat: Flat) -> int:
+    """Return the most operations that may run on one machine with set-ups."""
+    counts = [0] * len(flat.machines)
+    for op in flat.ops:
+        for alt in op.alts:
+            if flat.has_setups[alt.machine]:
+                counts[alt.machine] += 1
+    return max(counts, default=0)
 
 
 def _trivial_bound(flat: Flat) -> int | None:

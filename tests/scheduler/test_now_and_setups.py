@@ -6,6 +6,9 @@ expected values were found by hand and checked with `violations`.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -25,7 +28,7 @@ from scheduler.models import (
 from scheduler.plan import Plan, violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Feedback, reschedule
-from scheduler.solver import solve
+from scheduler.solver import MAX_CIRCUIT, solve
 from tests.scheduler.conftest import FT06
 
 QUICK = SolveOptions(time_limit=3, workers=1)
@@ -202,3 +205,43 @@ def test_feedback_that_names_no_operation_of_the_order_is_refused(
     plan = solve(problem, QUICK)
     with pytest.raises(InvalidProblem, match=field.replace("[", r"\[").replace("]", r"\]")):
         reschedule(problem, plan, Feedback(now=1, actuals=[actual]), QUICK)
+
+
+def _one_machine(orders: int, **operation: Any) -> Problem:
+    return Problem(
+        machines=[Machine(id="M")],
+        orders=[
+            WorkOrder(
+                id=f"O{i}",
+                release=1,  # off the classic job shop's fast path
+                family=f"F{i % 3}",
+                operations=[Operation(alternatives=on("M", 1 + i % 7), **operation)],
+            )
+            for i in range(orders)
+        ],
+    )
+
+
+def test_a_plan_too_big_for_the_limit_ends_at_the_limit_without_one() -> None:
+    # The general dispatcher is quadratic on one busy machine: 4,000 operations take tens of
+    # seconds, so a 1 s limit ends the run with no plan rather than holding the worker.
+    solution = solve(_one_machine(4000), SolveOptions(time_limit=1, workers=1))
+    assert solution.status == "unknown" and solution.operations == []
+
+
+def test_cancel_stops_a_plan_while_it_is_built() -> None:
+    asked = time.monotonic()
+    solution = solve(
+        _one_machine(4000),
+        SolveOptions(time_limit=60, workers=1),
+        should_stop=lambda: time.monotonic() > asked + 0.5,
+    )
+    assert solution.status == "cancelled"
+
+
+def test_many_operations_on_a_set_up_machine_are_planned_without_the_circuit_model() -> None:
+    solution = solve(
+        _one_machine(MAX_CIRCUIT + 1, setup_default=2), SolveOptions(time_limit=2, workers=1)
+    )
+    assert (solution.status, solution.source) == ("feasible", "dispatch")
+    assert len(solution.operations) == MAX_CIRCUIT + 1
