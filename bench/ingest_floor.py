@@ -16,6 +16,7 @@ What an ingest costs beyond these is validation, the canonical form, planning an
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sqlite3
 import struct
@@ -92,15 +93,20 @@ def recorded_writes(into: Recording) -> Iterator[None]:
         with _swapped(tx, "_conn", _RecordingConnection(tx._conn, into)):
             embedded_apply(tx, changes)
         into.embedded.append((COMMIT, []))  # the store commits when apply returns
+        gc.freeze()  # the collector would walk the recording after every batch, in the clocks
 
     def neo4j(tx: Neo4jTx, changes: Any) -> None:
         batch: list[tuple[str, dict[str, Any]]] = []
         with _swapped(tx, "_tx", _RecordingTransaction(tx._tx, batch)):
             neo4j_apply(tx, changes)
         into.neo4j.append(batch)
+        gc.freeze()
 
-    with _swapped(EmbeddedTx, "apply", embedded), _swapped(Neo4jTx, "apply", neo4j):
-        yield
+    try:
+        with _swapped(EmbeddedTx, "apply", embedded), _swapped(Neo4jTx, "apply", neo4j):
+            yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager

@@ -363,7 +363,10 @@ class Planner:
         return True
 
     def _check_unit(self, step: _Step, field_name: str, item: Item, unit: str | None) -> bool:
-        """A quantity given in a stated unit must be in the unit the lot is counted in."""
+        """A quantity given in a stated unit must be in the unit the lot is counted in.
+
+        Most quantities state none: callers test for that first, on the hot path.
+        """
         if unit is None or unit == item.unit:
             return True
         step.fail(
@@ -464,6 +467,7 @@ class Planner:
         stated = [
             self._check_unit(step, f"into[{i}].unit", parent, child.unit)
             for i, child in enumerate(event.into)
+            if child.unit is not None
         ]
         total = sum((child.qty for child in event.into), ZERO)
         if not all(stated) or not self._check_take(step, "into", parent, total):
@@ -519,7 +523,9 @@ class Planner:
             item = self._require(step, f"from[{i}].lot", source_gid, "lot")
             if item is None or not self._check_take(step, f"from[{i}].lot", item, source.qty):
                 continue
-            if not self._check_unit(step, f"from[{i}].unit", item, source.unit):
+            if source.unit is not None and not self._check_unit(
+                step, f"from[{i}].unit", item, source.unit
+            ):
                 continue
             sources.append(item)
         self._require_new(step, "into.lot", into_gid)
@@ -605,7 +611,9 @@ class Planner:
                 if item is None:
                     continue
             seen.add(source_gid)
-            if not self._check_unit(step, f"inputs[{i}].unit", item, source.unit):
+            if source.unit is not None and not self._check_unit(
+                step, f"inputs[{i}].unit", item, source.unit
+            ):
                 continue
             available = item.available
             qty = source.qty
@@ -720,7 +728,10 @@ class Planner:
             qty = entry.qty if entry.qty is not None else ONE
             if (
                 item is not None
-                and self._check_unit(step, f"items[{i}].unit", item, entry.unit)
+                and (
+                    entry.unit is None
+                    or self._check_unit(step, f"items[{i}].unit", item, entry.unit)
+                )
                 and self._check_take(step, field_name, item, qty)
             ):
                 takes.append((item, qty))
