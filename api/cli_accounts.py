@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from api.auth.models import Role
+from api.auth.rows import ADMIN_EXISTS
 from api.deps import Services
 from graph.errors import BadRequest, Conflict
 
@@ -117,9 +118,9 @@ def _password() -> str:
 
 
 def _init(services: Services, args: argparse.Namespace) -> int:
-    if services.auth.has_admin():
-        raise Conflict("an admin exists already: use `tracegraph users add` as that admin")
-    services.auth.add_user(args.username, _password(), Role.ADMIN)
+    if services.auth.has_admin():  # before asking for a password; checked again as it is added
+        raise Conflict(ADMIN_EXISTS)
+    services.auth.add_first_admin(args.username, _password())
     print(f"admin {args.username!r} created")
     return 0
 

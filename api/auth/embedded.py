@@ -20,7 +20,16 @@ from api.auth.models import (
     TokenRecord,
     UserRecord,
 )
-from api.auth.rows import check_id, company_of, key_of, partner_of, user_of
+from api.auth.rows import (
+    ADMIN_EXISTS,
+    check_company_kind,
+    check_id,
+    check_kind_change,
+    company_of,
+    key_of,
+    partner_of,
+    user_of,
+)
 from graph.errors import Conflict
 from graph.sqlite_schema import begin_write, ensure_schema
 
@@ -154,6 +163,9 @@ ON CONFLICT (company) DO UPDATE SET
     share_steps = excluded.share_steps,
     reshare = excluded.reshare
 """
+COMPANY_KIND: Final = "SELECT kind FROM companies WHERE company = ?"
+BOUND_USERS: Final = "SELECT username FROM users WHERE company = ?"
+ACTIVE_ADMINS: Final = "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0"
 SELECT_COMPANY: Final = """
 SELECT company, name, kind, share_lot_ids, created_at, share_statuses, share_upstream,
     share_steps, reshare
@@ -248,8 +260,10 @@ class EmbeddedAccountStore:
     def _changed(self, statement: str, params: tuple[Any, ...]) -> int:
         return self._write(lambda conn: conn.execute(statement, params).rowcount)
 
-    def add_user(self, user: UserRecord) -> None:
-        """Insert a user; raise Conflict if the username is taken."""
+    def add_user(
+        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+    ) -> None:
+        """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
         check_id("username", info.username)
         params = (
@@ -261,7 +275,16 @@ class EmbeddedAccountStore:
             info.created_at,
             user.password_hash,
         )
-        if not self._changed(INSERT_USER, params):
+
+        def work(conn: sqlite3.Connection) -> int:
+            if company_kind is not None:
+                row = conn.execute(COMPANY_KIND, (info.company,)).fetchone()
+                check_company_kind(info.company, None if row is None else row[0], company_kind)
+            if first_admin and conn.execute(ACTIVE_ADMINS).fetchone()[0]:
+                raise Conflict(ADMIN_EXISTS)
+            return conn.execute(INSERT_USER, params).rowcount
+
+        if not self._write(work):
             raise Conflict(f"username {info.username!r} is taken")
 
     def user(self, username: str) -> UserRecord | None:
@@ -343,7 +366,15 @@ class EmbeddedAccountStore:
             int(company.share_steps),
             int(company.reshare),
         )
-        self._changed(UPSERT_COMPANY, params)
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute(COMPANY_KIND, (company.company,)).fetchone()
+            if row is not None and row[0] != company.kind:
+                bound = [name for (name,) in conn.execute(BOUND_USERS, (company.company,))]
+                check_kind_change(company, row[0], bound)
+            conn.execute(UPSERT_COMPANY, params)
+
+        self._write(work)
 
     def company(self, company: str) -> Company | None:
         """Return the company's profile, or None."""

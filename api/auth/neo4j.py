@@ -20,7 +20,16 @@ from api.auth.models import (
     TokenRecord,
     UserRecord,
 )
-from api.auth.rows import check_id, company_of, key_of, partner_of, user_of
+from api.auth.rows import (
+    ADMIN_EXISTS,
+    check_company_kind,
+    check_id,
+    check_kind_change,
+    company_of,
+    key_of,
+    partner_of,
+    user_of,
+)
 from graph.errors import Conflict, StoreUnavailable
 
 T = TypeVar("T")
@@ -36,12 +45,19 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "FOR (p:PartnerInstance) REQUIRE p.company IS UNIQUE",
     "CREATE CONSTRAINT account_partner_answer IF NOT EXISTS "
     "FOR (a:PartnerAnswer) REQUIRE (a.partner, a.request) IS UNIQUE",
+    "CREATE CONSTRAINT account_lock IF NOT EXISTS FOR (l:AccountLock) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX account_api_key_user IF NOT EXISTS FOR (k:ApiKey) ON (k.username)",
     "CREATE INDEX account_token_expires IF NOT EXISTS FOR (t:AccessToken) ON (t.expires_at)",
 )
 UNIQUE_VIOLATION: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
 CREATE_USER: Final = "CREATE (u:User) SET u = $props"
+# Writes whose checks read other nodes (a company's kind, its users, the admins) take this lock
+# first, so two of them run one after the other; every other write goes on without it.
+ACCOUNT_LOCK: Final = "MERGE (l:AccountLock {name: 'accounts'}) SET l.at = timestamp()"
+COMPANY_KIND: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN c.kind"
+BOUND_USERS: Final = "MATCH (u:User {company: $company}) RETURN u.username"
+ACTIVE_ADMINS: Final = "MATCH (u:User {role: 'admin'}) WHERE NOT u.disabled RETURN count(u)"
 USER_FIELDS: Final = (
     "u.username, u.role, u.company, u.site, u.disabled, u.created_at, u.password_hash"
 )
@@ -120,7 +136,8 @@ RETURN a.partner, a.request, a.answer, a.fetched_at
 DROP_ANSWER: Final = "MATCH (a:PartnerAnswer {partner: $partner, request: $request}) DELETE a"
 
 WIPE: Final = (
-    "MATCH (n:User|ApiKey|AccessToken|CompanyProfile|PartnerInstance|PartnerAnswer) DETACH DELETE n"
+    "MATCH (n:User|ApiKey|AccessToken|CompanyProfile|PartnerInstance|PartnerAnswer|AccountLock) "
+    "DETACH DELETE n"
 )
 
 
@@ -175,15 +192,20 @@ class Neo4jAccountStore:
         def run(tx: ManagedTransaction) -> None:
             tx.run(query, props=props).consume()
 
+        self._create_with(run, taken)
+
+    def _create_with(self, work: Callable[[ManagedTransaction], None], taken: str) -> None:
         try:
-            self._write(run)
+            self._write(work)
         except neo4j.exceptions.ConstraintError as error:
             if error.code == UNIQUE_VIOLATION:
                 raise Conflict(taken) from error
             raise
 
-    def add_user(self, user: UserRecord) -> None:
-        """Insert a user; raise Conflict if the username is taken."""
+    def add_user(
+        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+    ) -> None:
+        """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
         check_id("username", info.username)
         props = {
@@ -195,7 +217,20 @@ class Neo4jAccountStore:
             "created_at": info.created_at,
             "password_hash": user.password_hash,
         }
-        self._create(CREATE_USER, props, f"username {info.username!r} is taken")
+        if company_kind is None and not first_admin:
+            self._create(CREATE_USER, props, f"username {info.username!r} is taken")
+            return
+
+        def checked(tx: ManagedTransaction) -> None:
+            tx.run(ACCOUNT_LOCK).consume()
+            if company_kind is not None:
+                found = tx.run(COMPANY_KIND, company=info.company).values()
+                check_company_kind(info.company, found[0][0] if found else None, company_kind)
+            if first_admin and tx.run(ACTIVE_ADMINS).single(strict=True)[0]:
+                raise Conflict(ADMIN_EXISTS)
+            tx.run(CREATE_USER, props=props).consume()
+
+        self._create_with(checked, f"username {info.username!r} is taken")
 
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""
@@ -280,6 +315,11 @@ class Neo4jAccountStore:
         }
 
         def run(tx: ManagedTransaction) -> None:
+            tx.run(ACCOUNT_LOCK).consume()
+            found = tx.run(COMPANY_KIND, company=company.company).values()
+            if found and found[0][0] != company.kind:
+                bound = [row[0] for row in tx.run(BOUND_USERS, company=company.company).values()]
+                check_kind_change(company, found[0][0], bound)
             tx.run(PUT_COMPANY, props=props).consume()
 
         self._write(run)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from api.auth.models import ApiKeyInfo, ApiKeyRecord, Company, Partner, Role, UserInfo, UserRecord
-from graph.errors import BadRequest
+from graph.errors import BadRequest, Conflict
 
 # Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
 # are capped well below that; both account stores apply the same cap and give the same answers.
@@ -52,3 +52,28 @@ def partner_of(row: Sequence[Any]) -> Partner:
     """Decode a partner row in the field order of `Partner`."""
     company, base_url, api_key, timeout_s, cache_ttl_s, created_at = row
     return Partner(company, base_url, api_key, float(timeout_s), int(cache_ttl_s), created_at)
+
+
+# -- rules both account stores check inside the transaction that writes, so racing admins
+# -- cannot both pass them
+
+
+def check_company_kind(company: str | None, kind: str | None, wanted: str) -> None:
+    """Refuse binding a user of role `wanted` to a company not registered as that kind."""
+    if kind is None:
+        raise BadRequest(f"no company {company!r}: register it first")
+    if kind != wanted:
+        raise BadRequest(f"company {company!r} is a {kind}, not a {wanted}")
+
+
+def check_kind_change(company: Company, kind: str | None, bound: Sequence[str]) -> None:
+    """Refuse changing the kind of a company that accounts are bound to."""
+    if kind is not None and kind != company.kind and bound:
+        # A supplier's account would act as a customer's, or the reverse.
+        raise Conflict(
+            f"company {company.company!r} is a {kind} with accounts bound to it "
+            f"({', '.join(sorted(bound)[:5])}): disable them and register a new company"
+        )
+
+
+ADMIN_EXISTS: Final = "an admin exists already: use `tracegraph users add` as that admin"

@@ -31,7 +31,7 @@ from api.auth.models import (
 )
 from api.auth.store import AccountStore
 from graph.clock import utc_text
-from graph.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from graph.errors import BadRequest, NotFound, Unauthenticated
 
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
@@ -107,16 +107,6 @@ class AuthService:
         if (share_steps or reshare) and not share_upstream:
             raise BadRequest("share_steps and reshare refine share_upstream: set it too")
         known = self._store.company(company)
-        if known is not None and known.kind != kind:
-            bound = sorted(
-                u.info.username for u in self._store.users() if u.info.company == company
-            )
-            if bound:
-                # A supplier's account would act as a customer's, or the reverse.
-                raise Conflict(
-                    f"company {company!r} is a {known.kind} with accounts bound to it "
-                    f"({', '.join(bound[:5])}): disable them and register a new company"
-                )
         record = Company(
             company,
             name.strip() or company,
@@ -151,27 +141,35 @@ class AuthService:
         site: str | None = None,
     ) -> UserInfo:
         """Create a user; a supplier or customer must be bound to a registered company."""
-        if not USERNAME.fullmatch(username):
-            raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
+        self._check_new_user(username, password)
         try:
             role = Role(role)
         except ValueError as error:
             roles = ", ".join(r.value for r in Role)
             raise BadRequest(f"role must be one of {roles}") from error
-        if len(password) < MIN_PASSWORD:
-            raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
-        if role in COMPANY_ROLES:
-            if company is None:
-                raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
-            known = self._store.company(company)
-            if known is None:
-                raise BadRequest(f"no company {company!r}: register it first")
-            if known.kind != role.value:
-                raise BadRequest(f"company {company!r} is a {known.kind}, not a {role.value}")
-        elif company is not None:
+        if role in COMPANY_ROLES and company is None:
+            raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
+        if role not in COMPANY_ROLES and company is not None:
             raise BadRequest(f"a {role.value} user is not bound to a company")
         info = UserInfo(username, role, company, site, False, utc_text(_now()))
-        self._store.add_user(UserRecord(info, self._hasher.hash(password)))
+        # The company's kind is checked as the user is inserted: an admin changing it
+        # meanwhile cannot leave a supplier's account bound to a customer.
+        kind = role.value if role in COMPANY_ROLES else None
+        self._store.add_user(UserRecord(info, self._hasher.hash(password)), company_kind=kind)
+        return info
+
+    @staticmethod
+    def _check_new_user(username: str, password: str) -> None:
+        if not USERNAME.fullmatch(username):
+            raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
+        if len(password) < MIN_PASSWORD:
+            raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
+
+    def add_first_admin(self, username: str, password: str) -> UserInfo:
+        """Create the first admin; Conflict if an active admin exists (checked as it is added)."""
+        self._check_new_user(username, password)
+        info = UserInfo(username, Role.ADMIN, None, None, False, utc_text(_now()))
+        self._store.add_user(UserRecord(info, self._hasher.hash(password)), first_admin=True)
         return info
 
     def users(self) -> list[UserInfo]:

@@ -17,8 +17,15 @@ from api.auth.models import (
 class AccountStore(Protocol):
     """Persistence for accounts; lives in the same database as the graph."""
 
-    def add_user(self, user: UserRecord) -> None:
-        """Insert a user; raise Conflict if the username is taken."""
+    def add_user(
+        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+    ) -> None:
+        """Insert a user; raise Conflict if the username is taken.
+
+        With `company_kind`, BadRequest unless the user's company is registered as that kind;
+        with `first_admin`, Conflict if an active admin exists. Both are checked in the
+        transaction that inserts, so two racing requests cannot both pass.
+        """
         ...
 
     def user(self, username: str) -> UserRecord | None: ...
@@ -50,7 +57,8 @@ class AccountStore(Protocol):
     def drop_expired_tokens(self, now: str) -> int: ...
 
     def put_company(self, company: Company) -> None:
-        """Insert or replace a company's profile."""
+        """Insert or replace a company's profile; Conflict if its kind would change while
+        accounts are bound to it (checked in the transaction that writes)."""
         ...
 
     def company(self, company: str) -> Company | None: ...

@@ -1,0 +1,77 @@
+"""Account rules that read other records hold when another admin acts at the same moment.
+
+Each race is made to happen every time: the other admin's change lands just before this
+request's write, after any check a service could make first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from api.auth.models import Company, Role
+from api.auth.service import AuthService
+from api.auth.store import AccountStore
+from graph.errors import BadRequest, Conflict
+
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "a-long-enough-password"
+
+
+class _Meanwhile:
+    """An account store on which `action` runs, on the real store, before `method` writes."""
+
+    def __init__(self, store: AccountStore, method: str, action: Callable[[], object]) -> None:
+        self._store, self._method, self._action = store, method, action
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._store, name)
+        if name != self._method:
+            return found
+
+        def raced(*args: Any, **kwargs: Any) -> Any:
+            self._action()
+            return found(*args, **kwargs)
+
+        return raced
+
+
+def _auth(store: AccountStore, method: str, action: Callable[[], object]) -> AuthService:
+    return AuthService(_Meanwhile(store, method, action), hasher=FAST)  # type: ignore[arg-type]
+
+
+def test_a_supplier_account_is_not_bound_to_a_company_turned_customer(
+    accounts: AccountStore,
+) -> None:
+    plain = AuthService(accounts, hasher=FAST)
+    plain.put_company("ACME", "Acme", "supplier")
+    turned = _auth(accounts, "add_user", lambda: plain.put_company("ACME", "Acme", "customer"))
+    with pytest.raises(BadRequest, match="is a customer, not a supplier"):
+        turned.add_user("acme-1", PASSWORD, Role.SUPPLIER, "ACME")
+    assert accounts.user("acme-1") is None
+
+
+def test_a_company_does_not_change_kind_under_an_account_bound_meanwhile(
+    accounts: AccountStore,
+) -> None:
+    plain = AuthService(accounts, hasher=FAST)
+    plain.put_company("ACME", "Acme", "supplier")
+    bound = _auth(
+        accounts, "put_company", lambda: plain.add_user("acme-1", PASSWORD, "supplier", "ACME")
+    )
+    with pytest.raises(Conflict, match="accounts bound to it \\(acme-1\\)"):
+        bound.put_company("ACME", "Acme", "customer")
+    assert accounts.company("ACME") == Company(
+        "ACME", "Acme", "supplier", created_at=plain.company("ACME").created_at
+    )
+
+
+def test_two_first_admins_at_once_make_one(accounts: AccountStore) -> None:
+    plain = AuthService(accounts, hasher=FAST)
+    second = _auth(accounts, "add_user", lambda: plain.add_first_admin("alice", PASSWORD))
+    with pytest.raises(Conflict, match="an admin exists already"):
+        second.add_first_admin("bob", PASSWORD)
+    assert [u.username for u in plain.users()] == ["alice"]
