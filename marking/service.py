@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from graph.errors import NotFound
+from graph.ids import gid
 from graph.store import GraphStore, MarkSchemeRow, WriteTx
 from ingest.errors import BatchRejected
 from ingest.models import ItemRef
@@ -42,6 +43,8 @@ ACCESS: Final[dict[str, frozenset[str]]] = {
 }
 # Each attempt that loses a code to a concurrent issuer moves on to the next code.
 MAX_ATTEMPTS = 100
+# Codes looked up at once when passing over those another scheme has issued.
+FREE_WINDOW = 256
 
 
 class MarkingService:
@@ -127,8 +130,7 @@ class MarkingService:
         floor = 0
         for _ in range(MAX_ATTEMPTS):
             last = self._store.last_mark_index(scheme.name)
-            index = max(floor, 0 if last is None else last + 1)
-            code = scheme.code_for(index)
+            index, code = self._next_free(scheme, max(floor, 0 if last is None else last + 1))
             event_id = f"mark-{uuid.uuid4().hex}"
             event = {
                 "event_id": event_id,
@@ -163,6 +165,22 @@ class MarkingService:
         raise IssueContention(
             f'every code tried for scheme "{scheme.name}" was taken by a concurrent issuer; retry'
         )
+
+    def _next_free(self, scheme: Scheme, index: int) -> tuple[int, str]:
+        """Return the first index from `index` whose code marks nothing yet, and its code.
+
+        Marks share one namespace: another scheme that can write the same codes (two A-Z
+        schemes of three letters) may hold this one's next codes already. They are looked up
+        a window at a time and passed over, not tried one rejected write at a time.
+        """
+        while True:
+            window = range(index, min(index + FREE_WINDOW, scheme.capacity))
+            codes = [scheme.code_for(i) for i in window] or [scheme.code_for(index)]
+            taken = self._store.nodes([gid("mark", code) for code in codes])
+            for i, code in zip(window, codes, strict=False):
+                if gid("mark", code) not in taken:
+                    return i, code
+            index = window.stop
 
     def _carried(self, target: ItemRef, scheme: Scheme) -> IssuedMark | None:
         """Return the mark of `scheme` the target already carries, if any."""

@@ -257,3 +257,19 @@ def test_scheme_codes_are_fixed_once_saved(store: GraphStore, marking: MarkingSe
     )
     assert moved.parts == ["SCREW-*", "NUT-*"]
     assert [s.name for s in marking.schemes()] == ["IMPLANTS", "PLATES", "SCREWS"]
+
+
+def test_a_scheme_passes_over_codes_another_scheme_issued_first(
+    store: GraphStore, events: Events
+) -> None:
+    marking = MarkingService(store)
+    for name, part in (("SCREWS", "SCREW-*"), ("NUTS", "NUT-*")):
+        marking.define_scheme(SchemeSpec(name=name, kind="sequential", length=2, parts=[part]))
+    screws = [f"S-{i}" for i in range(120)]  # past the 100 tries a rejected write each cost
+    receive_lots(store, events, "SCREW-M4", screws)
+    receive_lots(store, events, "NUT-M4", ["N-1", "N-2"])
+    issued = {marking.issue_mark(_lot(key)).code for key in screws}
+    nut = marking.issue_mark(_lot("N-1"))
+    assert nut.created and nut.code not in issued
+    assert (nut.code, nut.index) == ("EQ", 120)  # the 121st two-letter code, A-Z
+    assert marking.issue_mark(_lot("N-2")).index == 121
