@@ -459,12 +459,14 @@ class Access:
 
     def resolve_mark(self, query: ResolveQuery) -> Resolution:
         """Resolve a worn reading to candidates the caller may see."""
-        found = self.marking("resolve").resolve(query, name_customers=self.role in READERS)
+        service = self.marking("resolve")
         if self.role in READERS:
-            return found
-        visible = self.nodes([c.id for c in found.candidates])
-        kept = [c for c in found.candidates if c.id in visible]
-        return found.model_copy(update={"candidates": kept})
+            return service.resolve(query)
+
+        def visible(gids: Sequence[str]) -> set[str]:
+            return set(self.nodes(list(gids)))
+
+        return service.resolve(query, name_customers=False, visible=visible)
 
     def issue_mark(self, target: ItemRef) -> IssuedMark:
         """Issue the next free code of the target's scheme (operators at the target's site)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from graph.clock import utc_text
@@ -29,6 +29,8 @@ PRINTABLE = "".join(c for c in string.printable if not c.isspace() and c != UNKN
 PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
 PRIMARY_KINDS = ("lot", "serial")
 MAX_ITEMS = 200
+# With context given (cart, station, dates), how many items its links are read for, at most.
+MAX_CONTEXT_ITEMS = 2000
 TWIN_BONUS = 0.15  # 0 for O is likelier than 0 for D
 # How likely a reading is wrong altogether, when a second reading does not fit an item.
 UNSUPPORTED = 0.02  # candidates whose context is read; far more than an operator can check
@@ -44,6 +46,10 @@ WEIGHTS: dict[Match, float] = {
     "primary_exact": 1.0,
     "primary_wildcard": 1.0,
 }
+
+
+# Which of these item gids the caller may see (an operator: their site's).
+Visible = Callable[[Sequence[str]], set[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +118,11 @@ def _fills(text: str, unknown: list[int], scheme: Scheme) -> Iterable[Guess]:
 
 
 def _corrections(text: str, scheme: Scheme) -> Iterable[Guess]:
-    """Codes one look-alike, one misread or one neighbour swap away from what was read."""
-    if scheme.problem(text) is None:
-        return  # a valid code: only the exact match is sensible
+    """Codes one look-alike, one misread or one neighbour swap away from what was read.
+
+    Tried for a valid code too: without a check character every reading is one (AAO for a worn
+    AAD), and a recorded exact code outranks them all anyway.
+    """
     for i, char in enumerate(text):
         lookalikes = {c for c in LOOKALIKES.get(char, "") if c in scheme.alphabet}
         for other in sorted(lookalikes):
@@ -180,11 +188,17 @@ class Resolver:
     """Answer a reading with ranked candidates from one store."""
 
     def __init__(
-        self, store: GraphStore, schemes: Sequence[Scheme], *, name_customers: bool = True
+        self,
+        store: GraphStore,
+        schemes: Sequence[Scheme],
+        *,
+        name_customers: bool = True,
+        visible: Visible | None = None,
     ) -> None:
         self._store = store
         self._schemes = list(schemes)
         self._name_customers = name_customers
+        self._visible = visible
 
     def resolve(self, query: ResolveQuery) -> Resolution:
         """Return the candidates for a reading, most likely first."""
@@ -192,24 +206,44 @@ class Resolver:
         truncated = False
         if query.mark is not None:
             exact = self._by_mark(_normalise(query.mark), query, found)
-            if exact is not None and self._fits(query, [exact]):
+            # A primary number read beside the mark may contradict it: then both are weighed.
+            if (
+                exact is not None
+                and query.primary is None
+                and self._seen([exact.item.gid])
+                and self._fits(query, [exact])
+            ):
                 return Resolution(candidates=[self._candidate(exact, 1.0, ["exact"])])
         if query.primary is not None:
             truncated = self._by_primary(query.primary.replace(" ", ""), query, found)
-        items = sorted(found.values(), key=lambda f: (-_score(f, query), f.item.gid))[:MAX_ITEMS]
-        links = self._links(items)
-        fitting = [f for f in items if _fits_context(f.item, links.get(f.item.gid, []), query)]
-        narrowed = len(fitting) < len(items)
+        if self._visible is not None:
+            seen = self._seen(list(found))
+            found = {key: f for key, f in found.items() if key in seen}
+        ranked = sorted(found.values(), key=lambda f: (-_score(f, query), f.item.gid))
+        links: dict[str, list[ItemLink]] = {}
+        if _has_context(query):
+            # Context is read before the cut, so the item it points at is not cut away unseen.
+            pool = ranked[:MAX_CONTEXT_ITEMS]
+            truncated |= len(ranked) > len(pool)
+            links = self._links(pool)
+            ranked = [f for f in pool if _fits_context(f.item, links.get(f.item.gid, []), query)]
+        truncated |= len(ranked) > MAX_ITEMS
+        fitting = ranked[:MAX_ITEMS]
+        if not links:
+            links = self._links(fitting[: query.limit])
         total = sum(_score(f, query) for f in fitting) or 1.0
         candidates = []
         for f in fitting[: query.limit]:
-            if narrowed or _has_context(query):
+            if _has_context(query):
                 f.reasons.append("narrowed by context")
                 f.matches.append("context")
             candidates.append(
                 self._candidate(f, _score(f, query) / total, f.matches, links.get(f.item.gid))
             )
         return Resolution(candidates=candidates, truncated=truncated or len(fitting) > query.limit)
+
+    def _seen(self, gids: Sequence[str]) -> set[str]:
+        return set(gids) if self._visible is None else self._visible(gids)
 
     def _fits(self, query: ResolveQuery, found: list[_Found]) -> bool:
         if not _has_context(query):

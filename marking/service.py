@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
-from graph.errors import NotFound
+from graph.errors import BadRequest, NotFound
 from graph.ids import gid
 from graph.store import GraphStore, MarkSchemeRow, WriteTx
 from ingest.errors import BatchRejected
@@ -29,7 +29,7 @@ from marking.models import (
     SchemeSpec,
     SchemeUsage,
 )
-from marking.resolve import Resolver
+from marking.resolve import Resolver, Visible
 from marking.schemes import Scheme, family_scheme
 
 # Which roles may call what; the API enforces it, this is the one place it is written down.
@@ -67,6 +67,12 @@ class MarkingService:
 
     def define_scheme(self, spec: SchemeSpec) -> SchemeUsage:
         """Register a scheme, or change the part family of one; its codes never change."""
+
+        if spec.code_alphabet != spec.code_alphabet.upper():
+            # Readings are taken in upper case (a struck mark has no case an operator can
+            # tell): such a scheme's codes could never be read back. Checked here, not in
+            # the model, so a scheme stored before still loads.
+            raise BadRequest("alphabet: upper-case letters only, as marks are read")
 
         # Checked and saved in one write transaction: of two clashing schemes defined at once,
         # the second sees the first.
@@ -200,13 +206,18 @@ class MarkingService:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def resolve(self, query: ResolveQuery, *, name_customers: bool = True) -> Resolution:
+    def resolve(
+        self, query: ResolveQuery, *, name_customers: bool = True, visible: Visible | None = None
+    ) -> Resolution:
         """Return ranked candidates for what an operator can read.
 
         Without `name_customers`, where a candidate is says which shipment it left in, not to whom.
+        With `visible`, only the items it keeps are candidates, ranked and counted among
+        themselves: what the caller may not see neither takes a place nor weighs.
         """
         schemes = list(self._schemes().values())
-        return Resolver(self._store, schemes, name_customers=name_customers).resolve(query)
+        resolver = Resolver(self._store, schemes, name_customers=name_customers, visible=visible)
+        return resolver.resolve(query)
 
     def decide(self, inputs: DecisionInputs) -> Decision:
         """Return whether marking a part family pays, by the expected-loss cost model."""

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from graph.errors import NotFound
+from graph.errors import BadRequest, NotFound
 from graph.store import GraphStore
 from ingest.models import ItemRef
 from ingest.service import IngestService
@@ -273,3 +273,10 @@ def test_a_scheme_passes_over_codes_another_scheme_issued_first(
     assert nut.created and nut.code not in issued
     assert (nut.code, nut.index) == ("EQ", 120)  # the 121st two-letter code, A-Z
     assert marking.issue_mark(_lot("N-2")).index == 121
+
+
+def test_a_scheme_whose_codes_could_not_be_read_back_is_refused(store: GraphStore) -> None:
+    spec = SchemeSpec(name="LOWER", kind="sequential", length=3, alphabet="abcd", parts=["X"])
+    with pytest.raises(BadRequest, match="upper-case letters only"):
+        MarkingService(store).define_scheme(spec)
+    assert MarkingService(store).schemes() == []

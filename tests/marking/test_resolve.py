@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from graph.errors import BadRequest
 from graph.store import GraphStore
 from ingest.service import IngestService
+from marking import resolve
 from marking.models import ResolveQuery
 from marking.resolve import primary_ranges
 from marking.schemes import Scheme
@@ -203,3 +205,56 @@ def test_readings_that_say_too_little_are_refused(marking: MarkingService) -> No
         marking.resolve(ResolveQuery(primary="P-??"))
     with pytest.raises(ValueError, match="secondary mark, a primary number"):
         ResolveQuery()
+
+
+def test_a_valid_code_never_issued_is_read_as_its_look_alikes(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    # Without a check character every three letters are a valid code: ABO (never issued) is a
+    # worn ABD.
+    assert plant["S-0029"] == "ABD" and "ABO" not in plant.values()
+    found = _resolve(marking, mark="ABO")
+    assert found[0][0] == "lot:S-0029"
+    assert "look-alike" in found[0][2]
+
+
+def test_a_primary_number_that_contradicts_an_exact_mark_is_weighed_too(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    found = _resolve(marking, mark=plant["S-0001"], primary="S-0002")
+    assert {gid for gid, *_ in found} >= {"lot:S-0001", "lot:S-0002"}
+    assert all(confidence < 1.0 for _, confidence, _ in found)
+
+
+def test_only_what_the_caller_may_see_is_ranked_and_counted(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    hidden = {f"lot:S-{i:04d}" for i in range(26)}  # AAA..AAZ belong to another site
+
+    def visible(gids: Sequence[str]) -> set[str]:
+        return {g for g in gids if g not in hidden}
+
+    query = ResolveQuery(mark="AB?", limit=10)
+    seen = marking.resolve(query, visible=visible).candidates
+    assert [c.id for c in seen] == [f"lot:S-{i:04d}" for i in range(26, 30)]
+    assert sum(c.confidence for c in seen) == pytest.approx(1.0)
+    mixed = ResolveQuery(mark="A??", limit=3)
+    assert [c.id for c in marking.resolve(mixed, visible=visible).candidates] == [
+        "lot:S-0026",
+        "lot:S-0027",
+        "lot:S-0028",
+    ]
+
+
+def test_context_is_read_before_the_candidates_are_cut(
+    store: GraphStore,
+    events: Events,
+    marking: MarkingService,
+    plant: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(resolve, "MAX_ITEMS", 5)  # thirty screws read A??: far past five
+    IngestService(store).ingest([events("cart_load", cart="C-9", lot="S-0020")])
+    found = marking.resolve(ResolveQuery(mark="A??", cart="C-9"))
+    assert [c.id for c in found.candidates] == ["lot:S-0020"]
+    assert marking.resolve(ResolveQuery(mark="A??")).truncated
