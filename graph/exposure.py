@@ -7,7 +7,9 @@ A target combines its inputs by its kind:
 - a process step: lot inputs are grouped by part; within a part the weighted sum, across parts
   (an assembly) `1 - prod(1 - e_part)`, since each component independently may carry the source.
   A consumed serial is an identified unit that is certainly in what the step made, so each serial
-  is a component of its own, never averaged with other serials of its part;
+  is a component of its own, never averaged with other serials of its part nor with its part's
+  lots, whose shares are set among the lots alone (more cautious than DESIGN.md's same-part mean,
+  which reads every input as mixed material);
 - a shipment or a company: the largest exposure of what it holds or received.
 An input that does not descend from the source counts as 0. Upstream, the share an ancestor A
 contributed to the root is the root's exposure to A, computed for every ancestor in one pass.

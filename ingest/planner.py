@@ -649,12 +649,16 @@ class Planner:
         if event.equipment is not None:
             equipment = self._ensure_equipment(event.equipment)
             edges.append(EdgeRow(step_gid, equipment, "ON", started, event_id, until=finished))
+        # A lot's share is its weight among the lots of its part; a consumed serial is an
+        # identified unit, a component of its own (graph.exposure), so it is left out of that
+        # mean and weighs 1.
         group_totals: dict[str | None, Decimal] = {}
         for item, qty in takes:
-            group_totals[item.part] = group_totals.get(item.part, ZERO) + qty
+            group = item.gid if item.kind == "serial" else item.part
+            group_totals[group] = group_totals.get(group, ZERO) + qty
         for item, qty in takes:
             self._consume(step, item, qty)
-            share = _share(qty, group_totals[item.part])
+            share = _share(qty, group_totals[item.gid if item.kind == "serial" else item.part])
             edges.append(
                 EdgeRow(item.gid, step_gid, "CONSUMED_BY", at, event_id, qty, share, item.part)
             )

@@ -173,6 +173,31 @@ def test_each_consumed_serial_is_certainly_in_the_assembly(
     assert got["supplier_lot:ACME/A-1"] == 1.0 and got["supplier_lot:ACME/A-2"] == 1.0
 
 
+def test_a_serial_beside_a_lot_of_its_part_does_not_dilute_the_lot(
+    store: GraphStore, events: Events
+) -> None:
+    # Three units of pure-X lot L-X and a clean serial SY-1 of the same part make one unit:
+    # the lot's units are certainly in it, whatever the serial is.
+    IngestService(store).ingest(
+        [
+            events.receive("L-X", 10, supplier_lot="X"),
+            events.receive("L-Y", 10, supplier_lot="Y"),
+            events("serialize", lot="L-Y", serials=["SY-1"]),
+            events(
+                "process",
+                step="S-1",
+                operation="assemble",
+                inputs=[{"lot": "L-X", "qty": "3"}, {"serial": "SY-1"}],
+                outputs=[{"serial": "OUT-1", "part": "KIT"}],
+            ),
+        ]
+    )
+    down = exposures(TraceService(store).trace("supplier_lot:ACME/X", "down"))
+    assert down["serial:OUT-1"] == 1.0
+    up = shares(TraceService(store).trace("serial:OUT-1", "up"))
+    assert up["supplier_lot:ACME/X"] == 1.0 and up["supplier_lot:ACME/Y"] == 1.0
+
+
 def test_same_part_process_is_a_weighted_mean(store: GraphStore, events: Events) -> None:
     IngestService(store).ingest(
         [
