@@ -84,7 +84,10 @@ def impact(trace: Trace) -> Impact:
             shipped[edge.src] = shipped.get(edge.src, Decimal(0)) + edge.qty
     groups: dict[str, list[Affected]] = {"lot": [], "serial": [], "shipment": [], "company": []}
     for node in trace.nodes:
-        if node.id == trace.root or node.kind not in groups or not node.exposure:
+        # A suspect lot or serial is affected itself: what of it is still in the plant, as its
+        # shipments (counted in shipped_qty) are; a recall case's scope lists it likewise.
+        root_company = node.id == trace.root and node.kind == "company"
+        if node.kind not in groups or not node.exposure or root_company:
             continue
         groups[node.kind].append(
             Affected(

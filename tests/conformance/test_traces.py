@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
+from graph.analysis import impact
 from graph.errors import BadRequest, NotFound
 from graph.store import Direction, GraphStore
 from graph.trace import Trace, TraceService
@@ -342,3 +344,17 @@ def test_a_cut_trace_lists_what_a_cut_traversal_reaches(
         assert {n.id: n.depth for n in trace.nodes} == walked.depths
         key = lambda e: (e.src, e.dst, e.type, e.event)  # noqa: E731
         assert sorted(map(key, trace.edges)) == sorted(map(key, walked.edges))
+
+
+def test_impact_of_a_suspect_lot_counts_what_of_it_is_in_the_plant(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+        ]
+    )
+    totals = impact(TraceService(store).trace("lot:L-1", "down")).totals
+    assert (totals.lots, totals.certain, totals.shipments) == (1, 1, 1)
+    assert (totals.in_plant_qty, totals.shipped_qty) == (Decimal(6), Decimal(4))
