@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request, Response
 
@@ -40,3 +42,22 @@ async def audit_requests(
             "client": request.client.host if request.client else None,
         }
         audit_log.info(json.dumps(record, sort_keys=True))
+
+
+def server_log_config() -> dict[str, Any]:
+    """Uvicorn's own logging, with the audit log on standard output, one JSON line a request.
+
+    Without a handler and a level, Python drops the audit's INFO records: the server passes
+    this to uvicorn, which applies it.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["audit"] = {"format": "%(message)s"}
+    config["handlers"]["audit"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "audit",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"][audit_log.name] = {"handlers": ["audit"], "level": "INFO", "propagate": False}
+    return config

@@ -174,9 +174,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.audit import server_log_config
 
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=server_log_config())
     return 0
 
 

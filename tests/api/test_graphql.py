@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.audit import server_log_config
 from api.deps import Services
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -249,3 +251,17 @@ def test_every_request_is_audited(client: TestClient, caplog: pytest.LogCaptureF
     anonymous = next(r for r in records if r["path"] == "/api/v1/me")
     assert (anonymous["user"], anonymous["status"]) == (None, 401)
     assert all("at" in r and "ms" in r for r in records)
+
+
+def test_the_server_writes_the_audit_log_out(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = logging.getLogger("tracegraph.audit")
+    kept = (audit.handlers[:], audit.level, audit.propagate)
+    logging.config.dictConfig(server_log_config())  # as `tracegraph serve` runs uvicorn
+    try:
+        client.get("/healthz")
+    finally:
+        audit.handlers[:], audit.level, audit.propagate = kept
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert [(line["path"], line["outcome"]) for line in lines] == [("/healthz", "ok")]
