@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +37,8 @@ from scheduler.cli import register as register_schedule
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
+# Where `tracegraph demo` makes its plant, in the folder it runs in.
+DEMO_FILE = "tracegraph-demo.db"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,11 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     demo = commands.add_parser(
-        "demo", help="serve a generated demo plant on a fresh embedded store"
+        "demo", help="serve a generated demo plant on a fresh embedded store file"
     )
     _listen_options(demo)
     demo.add_argument("--size", type=int, default=3000, help="items (lots + serials) to make")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--file",
+        default=DEMO_FILE,
+        help=f"the demo's store file, made afresh (default {DEMO_FILE}, here)",
+    )
+    demo.add_argument("--no-serve", action="store_true", help="make the plant and stop")
     demo.set_defaults(func=_demo)
 
     ingest = commands.add_parser("ingest", help="ingest events from a file ('-' for stdin)")
@@ -183,8 +190,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    folder = Path(tempfile.mkdtemp(prefix="tracegraph-demo-"))
-    args.store = f"sqlite:///{folder / 'demo.db'}"
+    # One known file, made afresh each run: the CLI can be pointed at it (the README's
+    # examples run on it), and runs leave nothing else behind.
+    path = Path(args.file).resolve()
+    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        old.unlink(missing_ok=True)
+    args.store = f"sqlite:///{path}"
     services = _services(args)
     services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
     plant = DemoPlant(size=args.size, seed=args.seed)
@@ -198,6 +209,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
     print(f"store: {args.store}")
+    print(f"the command line on this plant: export TRACEGRAPH_STORE={args.store}")
     print("demo accounts (username / password: role):")
     for account in accounts:
         scope = account.company or account.site or ""
@@ -206,6 +218,8 @@ def _demo(args: argparse.Namespace) -> int:
     print("try (logged in as ana):")
     for example in demo_examples(settings.host, settings.port):
         print(f"  {example}")
+    if args.no_serve:
+        return 0
     print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
     return _serve(args)
 

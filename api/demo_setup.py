@@ -39,7 +39,7 @@ def demo_examples(host: str, port: int) -> list[str]:
     return [
         f"UDI of a kit:       GET {base}/api/v1/udi/serial:KIT000010000",
         f"part registry:      GET {base}/api/v1/parts",
-        f"decode a lot code:  GET {base}/api/v1/lots/decode?code=L00001-BAR",
+        f"decode a lot code:  GET {base}/api/v1/lots/decode?code=H70001",
         f"GraphQL at {base}/graphql:",
         '  { node(id: "serial:KIT000010000") { ... on Serial { udi { humanReadable } } } }',
         '  { decodeLot(code: "H70001") { matches { partner candidates { lots } } } }',

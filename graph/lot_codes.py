@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from graph.errors import Conflict, NotFound
-from graph.ids import gid
+from graph.ids import gid, supplier_lot_gid
 from graph.store import GraphStore, LotSchemeRow, NodeView, WriteTx
 from graph.trace import TraceService
 from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, overlap
@@ -272,6 +272,8 @@ class LotCodeService:
         made = next((v for v in values.values() if isinstance(v, date)), None)
         partner_schemes = [s for s in schemes if s.spec.company == partner]
         confirmed = self._upstream(code, partner) if confirm else set()
+        if confirm:  # the code may be the partner's own lot number (a heat number)
+            confirmed.add(supplier_lot_gid(partner, code))
         found: list[Candidate] = []
         # Lots first received after the code's day are left out by the store query.
         before = None if made is None else (made + timedelta(days=1)).isoformat()

@@ -95,14 +95,16 @@ def test_demo_start_up_registers_the_schemes_and_prints_examples(
 ) -> None:
     import api.cli
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(api.cli.tempfile, "tempdir", None)  # honour TMPDIR
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(api.cli, "_serve", lambda args: 0)
+    (tmp_path / "tracegraph-demo.db").write_text("an earlier demo's file: made afresh")
     assert api.cli.main(["demo", "--size", "200"]) == 0
     out = capsys.readouterr().out
     assert "lot code schemes: ACME-HEATS, PLANT-STOCK" in out
     assert "/api/v1/udi/serial:KIT000010000" in out
     url = next(line for line in out.splitlines() if line.startswith("store: ")).split(" ", 1)[1]
+    assert url == f"sqlite:///{tmp_path / 'tracegraph-demo.db'}"
+    assert f"export TRACEGRAPH_STORE={url}" in out
     store = EmbeddedStore(Path(url.removeprefix("sqlite:///")))
     try:
         assert [s.name for s in LotCodeService(store).schemes()] == ["ACME-HEATS", "PLANT-STOCK"]
@@ -121,9 +123,11 @@ def test_the_printed_examples_answer_over_the_api(plant: Services, client: TestC
     parts = client.get("/api/v1/parts", headers=headers)
     assert parts.status_code == 200, parts.text
     assert GTINS["TRAY"] in parts.text
-    decoded = client.get("/api/v1/lots/decode", params={"code": "L00001-BAR"}, headers=headers)
+    decoded = client.get("/api/v1/lots/decode", params={"code": "H70001"}, headers=headers)
     assert decoded.status_code == 200, decoded.text
-    assert "PLANT-STOCK" in decoded.text
+    heats = decoded.json()["matches"][0]["candidates"]
+    assert heats[0]["supplier_lot"] == "supplier_lot:ACME-STEEL/H70001"
+    assert heats[0]["confirmed"] is True  # the code is the partner's own lot number
     query = '{ decodeLot(code: "H70001") { matches { partner candidates { lots } } } }'
     answer = client.post("/graphql", json={"query": query}, headers=headers).json()
     match = answer["data"]["decodeLot"]["matches"][0]
