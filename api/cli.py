@@ -131,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     trace.set_defaults(func=_trace)
 
-    schema = commands.add_parser("schema", help="print a JSON Schema")
+    schema = commands.add_parser(
+        "schema", help="print the event contract's JSON Schema, or the GraphQL schema (SDL)"
+    )
     schema.add_argument("which", choices=["events", "graphql"])
     schema.set_defaults(func=_schema)
 

@@ -152,8 +152,15 @@ class CartService:
         return [s for s in self._store.cart_stays([cart]) if s.cart == cart]
 
     def history(self, lot: str) -> list[CartStay]:
-        """Return every cart a lot rode in, in load order; open stays are where it is now."""
-        return [s for s in self._store.cart_stays([lot]) if s.lot == lot]
+        """Return every cart a lot rode in, in load order; open stays are where it is now.
+
+        NotFound for a lot that does not exist, as for a cart: a mistyped lot is not one that
+        rode in no cart.
+        """
+        stays = [s for s in self._store.cart_stays([lot]) if s.lot == lot]
+        if not stays and self._store.node(lot) is None:
+            raise NotFound(f"no lot {lot.partition(':')[2]!r}")
+        return stays
 
     def where_now(self, lot: str) -> list[CartStay]:
         """Return the stays of a lot that are still open."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.errors import BadRequest
+from graph.errors import BadRequest, StoreUnavailable
 from graph.store import GraphStore
 
 DEFAULT_URL = "sqlite:///tracegraph.db"
@@ -13,9 +13,17 @@ def open_store(
 ) -> GraphStore:
     """Open a store by URL; raise BadRequest for a URL of no known kind."""
     if url.startswith("sqlite:///"):
+        import sqlite3
+
         from graph.embedded_store import EmbeddedStore
 
-        return EmbeddedStore(url.removeprefix("sqlite:///"))
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise BadRequest("the store URL names no file: sqlite:///path/to.db")
+        try:
+            return EmbeddedStore(path)
+        except sqlite3.DatabaseError as error:  # not a database, a folder, no permission
+            raise StoreUnavailable(f"cannot open the embedded store {path}: {error}") from error
     if url.split("://", 1)[0] in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         from graph.neo4j_store import Neo4jStore
 

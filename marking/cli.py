@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from api.cli_input import read_text
 from graph.errors import BadRequest
 from ingest.models import ItemRef
 from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
@@ -171,10 +171,7 @@ def _decide(args: argparse.Namespace) -> int:
 def _schemes(args: argparse.Namespace) -> int:
     specs = []
     if args.set_file is not None:
-        try:
-            text = Path(args.set_file).read_text(encoding="utf-8")
-        except OSError as error:
-            raise BadRequest(f"cannot read {args.set_file}: {error.strerror}") from error
+        text = read_text(args.set_file)
         try:
             specs = scheme_specs(text)
         except json.JSONDecodeError as error:

@@ -50,10 +50,14 @@ def handle(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     if args.gantt is not None and solution.operations:
-        if args.gantt.suffix.lower() == ".png":
-            args.gantt.write_bytes(gantt_png(problem, solution))
-        else:
-            args.gantt.write_text(gantt_svg(problem, solution), encoding="utf-8")
+        try:
+            if args.gantt.suffix.lower() == ".png":
+                args.gantt.write_bytes(gantt_png(problem, solution))
+            else:
+                args.gantt.write_text(gantt_svg(problem, solution), encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.gantt}: {exc.strerror}", file=sys.stderr)
+            return 2
     if args.json:
         print(solution.model_dump_json(indent=2))
     else:

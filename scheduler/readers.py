@@ -161,6 +161,8 @@ def load_problem(path: Path, fmt: Format | None = None) -> Problem:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidProblem(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidProblem(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     fmt = fmt or guess_format(path, text)
     name = path.stem
     if fmt == "json":

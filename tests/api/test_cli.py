@@ -106,3 +106,33 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         [sys.executable, "-c", used], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "['jsonschema', 'ortools']"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["users", "list", "--store", "sqlite:///{tmp}/notadb.db"], 3, "not a database"),
+        (["users", "list", "--store", "sqlite:///"], 2, "names no file"),
+        (["schedule", "{tmp}/binary.jsp"], 2, "is not UTF-8 text"),
+        (["schedule", "{tmp}/one.jsp", "--gantt", "{tmp}/nowhere/g.svg"], 2, "cannot write"),
+        (
+            ["mark", "schemes", "--set", "{tmp}/binary.jsp", "--store", "sqlite:///{tmp}/m.db"],
+            2,
+            "is not UTF-8 text",
+        ),
+        (["cart", "history", "--lot", "NOPE", "--store", "sqlite:///{tmp}/c.db"], 1, "no lot"),
+    ],
+)
+def test_what_cannot_be_done_is_one_line_and_an_exit_code(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    code: int,
+    message: str,
+) -> None:
+    (tmp_path / "notadb.db").write_text("not a database")
+    (tmp_path / "binary.jsp").write_bytes(b"\xff\xfe")
+    (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
+    assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
