@@ -39,7 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--company", help="the company a supplier or customer user acts for")
-    add.add_argument("--site", help="the site an operator works at")
+    add.add_argument(
+        "--site", help="the site an operator works at (none: every site, for a one-site plant)"
+    )
     add.add_argument("--password-stdin", action="store_true", required=True)
     command(add, _users_add)
     listing = users.add_parser("list", help="list users")
