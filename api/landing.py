@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+# Questions the demo plant (`make demo`) answers, as requests: each needs a login, so the page
+# shows them with the shell lines that send one, not as links a browser would send bare.
 EXAMPLES = (
     (
         "Where did supplier lot ACME-STEEL/H70001 go?",
@@ -15,24 +17,34 @@ EXAMPLES = (
         "LATHE-1 on the first day",
         "/api/v1/equipment/LATHE-1/window?from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z",
     ),
-    ("GraphiQL (GraphQL explorer)", "/graphiql"),
-    ("API documentation", "/docs"),
+)
+PAGES = (("GraphiQL (GraphQL explorer)", "/graphiql"), ("API documentation", "/docs"))
+LOGIN = (
+    "TOKEN=$(curl -s -d username=ana -d password=demo-analyst-pass "
+    "http://127.0.0.1:8000/api/v1/auth/token | python3 -c "
+    "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
 )
 
 
 def landing_page() -> str:
     """Render the landing page."""
-    links = "".join(
-        f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for text, href in EXAMPLES
+    pages = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for text, href in PAGES)
+    asks = "".join(
+        f'<li>{escape(text)}<br><code>curl -H "Authorization: Bearer $TOKEN" '
+        f"'http://127.0.0.1:8000{escape(path)}'</code></li>"
+        for text, path in EXAMPLES
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tracegraph</title>
-<style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:46rem;color:#222}}
-code{{background:#f3f3f3;padding:0 .3rem}}</style></head>
+<style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:52rem;color:#222}}
+code{{background:#f3f3f3;padding:0 .3rem;word-break:break-all}}</style></head>
 <body><h1>tracegraph</h1>
 <p>Lot and serial genealogy: where material came from, where it went, and how much of it.</p>
 <p>Every API call needs credentials: log in with <code>POST /api/v1/auth/token</code>
 (username and password) and send <code>Authorization: Bearer &lt;token&gt;</code>, or send an
 API key as <code>X-API-Key</code>. The demo prints its accounts when it starts.</p>
-<h2>Try</h2><ul>{links}</ul>
+<ul>{pages}</ul>
+<h2>On the demo plant</h2>
+<p>Log in as the demo's analyst:</p><p><code>{escape(LOGIN)}</code></p>
+<p>then ask:</p><ul>{asks}</ul>
 </body></html>"""

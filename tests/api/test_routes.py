@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ from httpx2 import Response
 from api.app import create_app
 from api.deps import Services
 from api.ingest_reports import IngestReportBody
+from api.landing import EXAMPLES
 from api.settings import Settings
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -199,3 +201,14 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
         client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth).status_code
         == 200
     )
+
+
+def test_the_landing_pages_examples_answer_the_login_it_shows(
+    client: TestClient, plant: Services
+) -> None:
+    page = client.get("/").text
+    assert "href=\"/api/" not in page  # a browser would send them without a login
+    headers = login(client, "analyst")
+    for _, path in EXAMPLES:
+        assert path in html.unescape(page)
+        assert client.get(path, headers=headers).status_code == 200, path
