@@ -29,7 +29,7 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
 )
-from api.operator_scope import for_site, site_guard
+from api.operator_scope import for_site, site_guard, without_holders
 from api.recall import Case, Notice, RecallService
 from api.supplier_portal import SupplierCase, SupplierPortal, SupplierRequest, Upload
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
@@ -62,7 +62,7 @@ from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
-from ingest.errors import Problem
+from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import parse_events
 from ingest.service import IngestReport, IngestService
@@ -752,7 +752,10 @@ class Access:
         site = self.principal.site
         if site is None:
             return self._ingest.ingest_events(events)
-        return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
+        try:
+            return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
+        except BatchRejected as error:
+            raise without_holders(error) from None
 
     # -- carts ---------------------------------------------------------------------------------
 

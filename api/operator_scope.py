@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 from graph.store import WriteTx
 from ingest.errors import BatchRejected, Problem
@@ -64,3 +65,20 @@ def _foreign_voids(tx: WriteTx, events: Sequence[Event], site: str) -> list[Prob
         for i, e in voids
         if e.voids in logged and json.loads(logged[e.voids].payload).get("site") not in (None, site)
     ]
+
+
+# Refusals whose messages name what holds a cart or a mark: for an operator bound to a site that
+# may be another site's lot, so they are said without it.
+HOLDERS_UNNAMED = {
+    "cart_occupied": "the cart (or that compartment of it) holds another lot: one lot at a time",
+    "mark_taken": "this mark already marks another item",
+}
+
+
+def without_holders(error: BatchRejected) -> BatchRejected:
+    """Return the refusal with the holders of carts and marks left unnamed."""
+    problems = [
+        replace(p, message=HOLDERS_UNNAMED[p.code]) if p.code in HOLDERS_UNNAMED else p
+        for p in error.problems
+    ]
+    return type(error)(problems)

@@ -196,3 +196,21 @@ def test_an_item_another_site_creates_while_the_batch_waits_is_refused(
         access.ingest([split])
     assert [(p.field, p.code) for p in refused.value.problems] == [("lot", "unknown_item")]
     assert sites.store.node("lot:L-X-1") is None
+
+
+def test_a_refusal_does_not_name_another_sites_lot_in_a_cart_or_under_a_mark(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    sites.ingest.ingest(
+        [
+            events("cart_define", cart="C-5"),
+            events("cart_load", cart="C-5", lot="L-2", site=OTHER),
+            events("mark", target={"lot": "L-2"}, code="AAA", site=OTHER),
+        ]
+    )
+    problems = errors(post(client, "operator", [events("cart_load", cart="C-5", lot="L-1")]))
+    assert [code for _, code, _ in problems] == ["cart_occupied"]
+    assert "L-2" not in problems[0][2]
+    problems = errors(post(client, "operator", [events("mark", target={"lot": "L-1"}, code="AAA")]))
+    assert [code for _, code, _ in problems] == ["mark_taken"]
+    assert "L-2" not in problems[0][2]

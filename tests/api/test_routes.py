@@ -207,7 +207,7 @@ def test_the_landing_pages_examples_answer_the_login_it_shows(
     client: TestClient, plant: Services
 ) -> None:
     page = client.get("/").text
-    assert "href=\"/api/" not in page  # a browser would send them without a login
+    assert 'href="/api/' not in page  # a browser would send them without a login
     headers = login(client, "analyst")
     for _, path in EXAMPLES:
         assert path in html.unescape(page)
