@@ -315,21 +315,33 @@ class RecallService:
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             told = {n.customer for n in self.notices(case_id)}
+            customers = [c for c in self.scope(case_id).customers if c not in told]
+            ids = self._notice_ids(case_id, customers)
             return [
                 _event(
                     "recall_notice",
                     actor,
                     case=case_id,
-                    notice=f"{case_id}-{customer}",
+                    notice=ids[customer],
                     customer=customer,
                     message=message,
                 )
-                for customer in self.scope(case_id).customers
-                if customer not in told
+                for customer in customers
             ]
 
         self._record(case_id, events_for, "notifying", "customers notified", actor)
         return self.notices(case_id)
+
+    def _notice_ids(self, case_id: str, customers: Sequence[str]) -> dict[str, str]:
+        """Name each customer's notice `{case}-{customer}`, unless another case's notice has
+        that name ("RC-1" to "A-B" and "RC-1-A" to "B" both make "RC-1-A-B"): then `-2`, ..."""
+        ids: dict[str, str] = {}
+        for customer in customers:
+            base = f"{case_id}-{customer}"
+            tried = [base, *(f"{base}-{n}" for n in range(2, 2 + MAX_CASES))]
+            taken = self._store.nodes([gid("notice", name) for name in tried[:10]])
+            ids[customer] = next(n for n in tried if gid("notice", n) not in taken)
+        return ids
 
     def _record(
         self,

@@ -159,3 +159,22 @@ def test_a_hold_that_a_notice_overtakes_still_holds(
     held_lot = store.node("lot:M-1")
     assert held_lot is not None and held_lot.attrs["status"] == "quarantined"
     assert [n.customer for n in recalls.notices("RC-1")] == ["HOSP-A"]
+
+
+def test_notices_of_two_cases_never_share_a_name(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="A-B", items=[{"lot": "L-1", "qty": "1"}]),
+            events("ship", shipment="SH-2", customer="B", items=[{"lot": "L-1", "qty": "1"}]),
+        ]
+    )
+    recalls = RecallService(store, service)
+    for case in ("RC-1", "RC-1-A"):  # "RC-1" to "A-B" and "RC-1-A" to "B" read alike
+        recalls.open(case, "L-1", "bad", [{"id": "lot:L-1"}], "ana")
+        recalls.notify(case, "stop using L-1", "ana")
+    first = {n.customer: n.id for n in recalls.notices("RC-1")}
+    second = {n.customer: n.id for n in recalls.notices("RC-1-A")}
+    assert set(first) == set(second) == {"A-B", "B"}
+    assert not set(first.values()) & set(second.values())
