@@ -216,6 +216,14 @@ JOIN edges e ON e.src = l.nid AND e.type = 'IN_CART' AND e.until IS NULL
 JOIN nodes c ON c.nid = e.dst
 WHERE l.gid IN (SELECT value FROM json_each(?))
 """
+STATUSES_AT = """
+SELECT gid, status FROM (
+    SELECT n.gid, s.status,
+        row_number() OVER (PARTITION BY s.nid ORDER BY s.at DESC, s.rowid DESC) AS latest
+    FROM nodes n JOIN status_log s ON s.nid = n.nid
+    WHERE n.gid IN (SELECT value FROM json_each(?)) AND s.at <= ?
+) WHERE latest = 1
+"""
 INSERT_STATUS = "INSERT INTO status_log (nid, status, reason, at, event) VALUES (?, ?, ?, ?, ?)"
 STATUS_NIDS_OF_EVENT = "SELECT nid FROM status_log WHERE event = ?"
 RECOMPUTE_STATUS = """
@@ -882,6 +890,9 @@ class EmbeddedStore:
 
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         return [row[0] for row in self._conn().execute(STATUS_SETTERS, (_ids(gids),))]
+
+    def statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:
+        return dict(self._conn().execute(STATUSES_AT, (_ids(gids), at)).fetchall())
 
     def clear_projection(self) -> None:
         def clear(_: EmbeddedTx) -> None:

@@ -268,6 +268,14 @@ UNWIND $gids AS g
 MATCH (:Node {gid: g})<-[s:SET_STATUS]-(:Event)
 RETURN DISTINCT s.event AS event ORDER BY event
 """
+STATUSES_AT: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
+MATCH (ev:Event)-[s:SET_STATUS]->(n)
+WHERE s.at <= $at
+WITH g, s, ev ORDER BY s.at DESC, ev.seq DESC
+RETURN g, collect(s.status)[0]
+"""
 ADD_STATUSES: Final = """
 UNWIND $rows AS r
 MATCH (ev:Event {event_id: r.event}) USING INDEX SEEK ev:Event(event_id)
@@ -934,6 +942,13 @@ class Neo4jStore:
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         def run(tx: ManagedTransaction) -> list[str]:
             return [row[0] for row in tx.run(STATUS_SETTERS, gids=_Listed(gids)).values()]
+
+        return self._read(run)
+
+    def statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:
+        def run(tx: ManagedTransaction) -> dict[str, str]:
+            rows = tx.run(STATUSES_AT, gids=_Listed(gids), at=at).values()
+            return {gid: status for gid, status in rows}
 
         return self._read(run)
 

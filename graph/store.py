@@ -334,6 +334,11 @@ class GraphStore(Protocol):
         """Return the ids of the live events that set a status on any of `gids`, each once."""
         ...
 
+    def statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:
+        """Return the status each of `gids` had at UTC instant `at` (none set yet: absent),
+        decided as the current status is: the latest instant, of equal ones the later event."""
+        ...
+
     def clear_projection(self) -> None:
         """Delete every node and edge but keep the event log (for rebuild)."""
         ...

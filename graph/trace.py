@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
 from graph.exposure import downstream_exposure, upstream_shares
 from graph.ids import BadId, split_gid
-from graph.store import Direction, EdgeView, GraphStore, NodeView, StepUse, Subgraph
+from graph.store import (
+    MATERIAL,
+    Direction,
+    EdgeView,
+    GraphStore,
+    NodeView,
+    StepUse,
+    Subgraph,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,12 @@ def edge_dict(edge: EdgeView) -> dict[str, Any]:
         "event": edge.event,
         "at": edge.at,
     }
+
+
+# The flows that take material out of a lot or serial (its shipments too).
+TAKING = frozenset(
+    {"SPLIT_INTO", "MERGED_INTO", "MIXED_INTO", "CONSUMED_BY", "SERIALIZED_AS", "SHIPPED_IN"}
+)
 
 
 def node_dict(node: NodeView) -> dict[str, Any]:
@@ -119,6 +134,8 @@ class TraceService:
         graph = self._store.subgraph(checked_gid(root), direction, None, horizon)
         if graph is None:
             raise NotFound(f"no node {root!r}")
+        if horizon is not None:
+            graph = self._as_of(graph, root, direction, horizon)
         kinds = {gid: view.kind for gid, view in graph.nodes.items()}
         if direction == "down":
             exposure = downstream_exposure(root, kinds, graph.edges)
@@ -142,6 +159,32 @@ class TraceService:
         edges = graph.edges if max_depth is None else within(graph, max_depth)
         edges = sorted(edges, key=lambda e: (e.src, e.dst, e.type, e.event))
         return Trace(root, direction, nodes, edges)
+
+    def _as_of(self, graph: Subgraph, root: str, direction: Direction, horizon: str) -> Subgraph:
+        """The traced items as they stood at `horizon`: the store keeps them as they are now.
+
+        Statuses are read from their history. What a lot or serial held then is its quantity
+        less what left it by then, which a downward trace holds whole (every edge out of what it
+        reaches); an upward one does not, so it says nothing of what was available.
+        """
+        made = graph.nodes[root].attrs.get("created_at")
+        if made is not None and str(made) > horizon:
+            raise NotFound(f"no node {root!r} at {horizon}")
+        statuses = self._store.statuses_at(sorted(graph.nodes), horizon)
+        taken: dict[str, Decimal] = {}
+        for edge in graph.edges:
+            if edge.type in TAKING and edge.qty is not None:
+                taken[edge.src] = taken.get(edge.src, Decimal(0)) + edge.qty
+        nodes = {}
+        for gid, view in graph.nodes.items():
+            attrs = {k: v for k, v in view.attrs.items() if k not in ("status", "available")}
+            if gid in statuses:
+                attrs["status"] = statuses[gid]
+            if direction == "down" and view.kind in MATERIAL and "qty" in attrs:
+                held = Decimal(str(attrs["qty"])) - taken.get(gid, Decimal(0))
+                attrs["available"] = format(held, "f")
+            nodes[gid] = NodeView(gid, view.kind, attrs)
+        return replace(graph, root=nodes[root], nodes=nodes)
 
     def neighbourhood(self, root: str, direction: Direction, max_depth: int) -> Subgraph | None:
         """Return the nodes and edges within `max_depth` of `root`, without exposure or shares

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -358,3 +358,30 @@ def test_impact_of_a_suspect_lot_counts_what_of_it_is_in_the_plant(
     totals = impact(TraceService(store).trace("lot:L-1", "down")).totals
     assert (totals.lots, totals.certain, totals.shipments) == (1, 1, 1)
     assert (totals.in_plant_qty, totals.shipped_qty) == (Decimal(6), Decimal(4))
+
+
+def test_as_of_gives_the_items_as_they_stood_then(store: GraphStore, events: Events) -> None:
+    received = events.receive("L-1", 10)
+    shipped = events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}])
+    held = events("status", target={"lot": "L-1"}, status="quarantined", reason="check")
+    IngestService(store).ingest([received, shipped, held])
+    traces = TraceService(store)
+
+    def at(event: dict[str, str], minutes: int) -> Trace:
+        moment = datetime.fromisoformat(event["occurred_at"]) + timedelta(minutes=minutes)
+        return traces.trace("lot:L-1", "down", as_of=moment)
+
+    def lot(trace: Trace) -> dict[str, object]:
+        return next(n.attrs for n in trace.nodes if n.id == "lot:L-1")
+
+    before_shipping = at(shipped, -5)
+    assert lot(before_shipping)["available"] == "10" and "status" not in lot(before_shipping)
+    totals = impact(before_shipping).totals
+    assert (totals.in_plant_qty, totals.shipped_qty) == (Decimal(10), Decimal(0))
+    before_hold = at(held, -5)
+    assert lot(before_hold)["available"] == "6" and "status" not in lot(before_hold)
+    assert lot(at(held, 5))["status"] == "quarantined"
+    with pytest.raises(NotFound):
+        at(received, -5)  # the lot was not made yet
+    up = traces.trace("lot:L-1", "up", as_of=datetime.fromisoformat(held["occurred_at"]))
+    assert "available" not in lot(up)  # an upward trace cannot tell what had left it
