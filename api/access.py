@@ -787,7 +787,8 @@ class Access:
         """Return the carts a suspect's downstream lots rode in, and who shared them (readers)."""
         self.require(READERS, "run shared-cart analyses")
         trace = self._traces.trace(self.node(gid).gid, "down", as_of=as_of)
-        return CartService(self._store).shared(node.id for node in trace.nodes)
+        horizon = None if as_of is None else utc_text(as_of)
+        return CartService(self._store).shared((node.id for node in trace.nodes), horizon)
 
     def size_carts(self, problem: CartSizingInput) -> CartSizing:
         """Size cart loads (pure computation: the roles that read the plant floor)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -170,12 +170,29 @@ class CartService:
         """Return the settings of the carts among `gids`."""
         return {g: CartInfo.of(v) for g, v in self._store.nodes(gids).items() if v.kind == "cart"}
 
-    def shared(self, lots: Iterable[str]) -> tuple[list[CartStay], list[SharedCart]]:
-        """Return the stays of the given lots, and the other lots that shared those carts."""
+    def shared(
+        self, lots: Iterable[str], as_of: str | None = None
+    ) -> tuple[list[CartStay], list[SharedCart]]:
+        """Return the stays of the given lots, and the other lots that shared those carts.
+
+        With `as_of` (UTC text), as they stood then: stays begun later are left out, and one
+        ended later is still open.
+        """
         suspects = {lot for lot in lots if lot.startswith("lot:")}
         if not suspects:
             return [], []
         own = [s for s in self._store.cart_stays(sorted(suspects)) if s.lot in suspects]
+        own = _as_of(own, as_of)
         carts = sorted({s.cart for s in own})
-        others = self._store.cart_stays(carts) if carts else []
+        others = _as_of(self._store.cart_stays(carts), as_of) if carts else []
         return own, shared_carts(own, others, suspects)
+
+
+def _as_of(stays: list[CartStay], at: str | None) -> list[CartStay]:
+    if at is None:
+        return stays
+    return [
+        replace(s, until=None, closed_by=None) if s.until is not None and s.until > at else s
+        for s in stays
+        if s.at <= at
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -342,6 +343,27 @@ def test_a_trace_lists_shared_carts_apart_from_material(store: GraphStore, event
     assert [(s.lot, s.cart, s.suspect, s.same_compartment) for s in shared] == [
         ("lot:OK", "cart:C-1", "lot:BAD", False)
     ]
+
+
+def test_shared_carts_as_of_an_instant_leave_out_later_loads(
+    store: GraphStore, events: Events
+) -> None:
+    bad_in = _load(events, "C-1", "BAD", compartment="A")
+    ok_in = _load(events, "C-1", "OK", compartment="B")
+    IngestService(store).ingest(
+        [
+            events.receive("BAD", 10, supplier_lot="H-1"),
+            events.receive("OK", 10, supplier_lot="H-2"),
+            _define(events, "C-1", compartments=["A", "B"]),
+            bad_in,
+            ok_in,
+        ]
+    )
+    between = str(min(bad_in["occurred_at"], ok_in["occurred_at"]))
+    for moment, sharers in ((between, []), (None, ["lot:OK"])):
+        horizon = None if moment is None else utc_text(datetime.fromisoformat(moment))
+        _, shared = CartService(store).shared(["lot:BAD"], horizon)
+        assert [s.lot for s in shared] == sharers
 
 
 def test_a_void_cannot_undo_a_load_its_own_batch_unloads(store: GraphStore, events: Events) -> None:
