@@ -744,6 +744,10 @@ class EmbeddedTx:
         rows = self._conn.execute(OPEN_STAYS, (_ids(carts),)).fetchall()
         return sorted_stays([_stay(row) for row in rows])
 
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        rows = self._conn.execute(CART_STAYS, (_ids(gids),)).fetchall()
+        return sorted_stays([_stay(row) for row in rows])
+
     # -- documents
 
     def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:

@@ -785,6 +785,10 @@ class Neo4jTx:
         rows = self._run(OPEN_STAYS, carts=_Listed(carts)).values()
         return sorted_stays([_stay(row) for row in rows])
 
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        rows = self._tx.run(CART_STAYS, gids=_Listed(gids)).values()
+        return sorted_stays([_stay(row) for row in rows])
+
     # -- documents
 
     def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:

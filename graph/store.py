@@ -250,6 +250,10 @@ class WriteTx(Protocol):
         """Return the open IN_CART intervals of the given carts (what they hold now)."""
         ...
 
+    def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
+        """Return every IN_CART interval of the given carts or lots, open or closed."""
+        ...
+
     # -- documents
 
     def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:

@@ -178,6 +178,9 @@ class Planner:
         # replay does what was done then, not what the state says now: a void since may have
         # changed that state, and the rebuilt graph must be the live one.
         self._recorded = recorded or {}
+        # Rules added since an event was logged are not applied to it again: the log holds
+        # what was valid when it was written.
+        self._replaying = recorded is not None
         # Documents sent with the batch, kept only if an event of it attaches them.
         self._offered = {document.sha256: document for document in documents}
         self._items: dict[str, Item | None] = {}
@@ -830,6 +833,7 @@ class Planner:
             return
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
+        self._cart(cart).since[lot] = step.at
         self._ensure_context(NodeRow(cart, "cart", props={"cart": cart.partition(":")[2]}))
         self._touch(step, cart)
         self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
@@ -888,7 +892,14 @@ class Planner:
 
     def _take_out(self, step: _Step, lot: str, cart: str) -> None:
         """Close a lot's stay in a cart at this event."""
-        compartment, qty = self._cart(cart).contents.pop(lot, (None, None))
+        state = self._cart(cart)
+        compartment, qty = state.contents.pop(lot, (None, None))
+        loaded = state.since.pop(lot, None)
+        if loaded is not None:
+            event_id = step.event.event_id
+            state.ended_here.append(
+                CartStay(lot, cart, compartment, qty, loaded, step.at, event_id, event_id)
+            )
         self._lot_carts(lot).discard(cart)
         self.changes.cart_closes.append(CartClose(lot, cart, step.at, step.event.event_id))
         step.effects.unloads.append([lot, cart, compartment, _text(qty)])
@@ -931,6 +942,8 @@ class Planner:
             return
         if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
             return
+        if not self._replaying and not self._free_then(step, lot.gid, cart, event.compartment):
+            return
         self._place(step, "", lot.gid, cart, event.compartment, qty)
 
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
@@ -940,6 +953,15 @@ class Planner:
             return
         if cart not in self._lot_carts(lot.gid):
             step.fail("cart", "not_in_cart", f"{describe(lot.gid)} is not in {describe(cart)}")
+            return
+        loaded = self._cart(cart).since.get(lot.gid)
+        if not self._replaying and loaded is not None and step.at < loaded:
+            step.fail(
+                "occurred_at",
+                "time_order",
+                f"{describe(lot.gid)} was loaded into {describe(cart)} at {loaded}: it is not "
+                "unloaded before",
+            )
             return
         taken = self._cart(cart).contents.get(lot.gid, (None, None))[0]
         if event.compartment is not None and taken is not None and taken != event.compartment:
@@ -951,6 +973,26 @@ class Planner:
             )
             return
         self._take_out(step, lot.gid, cart)
+
+    def _free_then(self, step: _Step, lot: str, cart: str, compartment: str | None) -> bool:
+        """A load reported late must find the cart (or compartment) free at its own time:
+        a stay of another lot that began before it and ended after it refuses it."""
+        state = self._cart(cart)
+        if state.ended is None:
+            state.ended = [s for s in self._tx.cart_stays([cart]) if s.until is not None]
+        for stay in [*state.ended, *state.ended_here]:
+            same_place = compartment is None or stay.compartment in (None, compartment)
+            until = stay.until or ""
+            if stay.lot != lot and same_place and stay.at <= step.at < until:
+                field_name = "compartment" if compartment is not None else "cart"
+                step.fail(
+                    field_name,
+                    "cart_occupied",
+                    f"{describe(cart)} held {describe(stay.lot)} from {stay.at} to {until}: "
+                    "one lot at a time",
+                )
+                return False
+        return True
 
     def _recall_dependents(self, target_id: str, voided: Event) -> set[str]:
         """Recall events naming a supplier lot, company or equipment only `voided` brought in.
@@ -1532,6 +1574,9 @@ class _Cart:
     compartments: list[str] | None
     capacity: Decimal | None
     contents: dict[str, tuple[str | None, Decimal | None]]
+    since: dict[str, str]  # when each lot it holds was loaded
+    ended: list[CartStay] | None = None  # its stays closed before, read when a load needs them
+    ended_here: list[CartStay] = field(default_factory=list)  # and those this batch closed
 
     @classmethod
     def of(cls, cart: str, props: dict[str, Any], stays: Sequence[CartStay]) -> _Cart:
@@ -1543,6 +1588,7 @@ class _Cart:
             list(json.loads(compartments)) if compartments else None,
             Decimal(capacity) if capacity is not None else None,
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},
+            {stay.lot: stay.at for stay in stays},
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -364,6 +364,34 @@ def test_shared_carts_as_of_an_instant_leave_out_later_loads(
         horizon = None if moment is None else utc_text(datetime.fromisoformat(moment))
         _, shared = CartService(store).shared(["lot:BAD"], horizon)
         assert [s.lot for s in shared] == sharers
+
+
+def test_a_load_reported_late_must_find_the_cart_free_at_its_time(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "A", "B"), _load(events, "C-1", "A")])
+    a_out = _unload(events, "C-1", "A")
+    service.ingest([a_out])
+    late = _load(events, "C-1", "B")
+    moment = datetime.fromisoformat(str(a_out["occurred_at"])) - timedelta(minutes=5)
+    late["occurred_at"] = moment.isoformat()  # while A was still in C-1
+    problem = rejected(store, [late], "cart_occupied")
+    assert problem.field == "cart" and 'held lot "A"' in problem.message
+    late["occurred_at"] = (moment + timedelta(minutes=10)).isoformat()  # after A left
+    assert service.ingest([late]).created == 1
+
+
+def test_an_unload_cannot_come_before_its_load(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    loaded = _load(events, "C-1", "D")
+    service.ingest([*_lots(events, "D"), loaded])
+    early = _unload(events, "C-1", "D")
+    early["occurred_at"] = (
+        datetime.fromisoformat(str(loaded["occurred_at"])) - timedelta(hours=1)
+    ).isoformat()
+    problem = rejected(store, [early], "time_order")
+    assert problem.field == "occurred_at"
 
 
 def test_a_void_cannot_undo_a_load_its_own_batch_unloads(store: GraphStore, events: Events) -> None:
