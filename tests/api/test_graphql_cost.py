@@ -66,3 +66,28 @@ def test_a_body_python_cannot_read_is_a_bad_request(client: TestClient, body: st
     headers = login(client, "analyst") | {"content-type": "application/json"}
     response = client.post("/graphql", content=body, headers=headers)
     assert response.status_code == 400, response.text
+
+
+def test_case_analyses_under_a_list_of_cases_are_refused(
+    client: TestClient, plant: Services
+) -> None:
+    for query in (
+        "{ recallCases { id scope { inPlant } } }",
+        "{ recallCases { ...whole } } fragment whole on RecallCase { history }",
+    ):
+        answer = ask(client, query)
+        assert answer.get("data") is None
+        assert "ask one case at a time" in answer["errors"][0]["message"]
+
+
+def test_case_analyses_count_at_any_depth_and_in_mutations(
+    client: TestClient, plant: Services
+) -> None:
+    one = '{ recallCase(id: "RC-1") { scope { inPlant } reconciliation { customers } } }'
+    assert "at most" not in str(ask(client, one).get("errors"))
+    closes = " ".join(
+        f'c{i}: closeRecall(id: "RC-{i}", reason: "r") {{ scope {{ inPlant }} }}' for i in range(5)
+    )
+    answer = ask(client, f"mutation {{ {closes} }}")
+    assert answer.get("data") is None
+    assert "at most 4 analyses" in answer["errors"][0]["message"]
