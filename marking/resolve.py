@@ -18,7 +18,7 @@ from graph.errors import BadRequest
 from graph.ids import gid
 from graph.store import GraphStore, ItemLink, NodeView
 from marking.models import UNKNOWN, Candidate, Match, Resolution, ResolveQuery
-from marking.schemes import LOOKALIKES, Scheme, family_scheme, is_twin
+from marking.schemes import LOOKALIKES, Scheme, is_twin
 
 MAX_MARK_UNKNOWNS = 2
 MAX_PRIMARY_UNKNOWNS = 4
@@ -252,11 +252,9 @@ class Resolver:
         return all(_fits_context(f.item, links.get(f.item.gid, []), query) for f in found)
 
     def _by_mark(self, text: str, query: ResolveQuery, found: dict[str, _Found]) -> _Found | None:
-        schemes = self._schemes
-        if query.part is not None:
-            family = family_scheme(query.part, self._schemes)
-            schemes = [family] if family is not None else schemes
-        guesses = {g.code: g for g in mark_guesses(text, schemes)}
+        # Every scheme is tried, a part given too: a family moved to a new scheme still carries
+        # the marks of its old one. The part then keeps only its items (context).
+        guesses = {g.code: g for g in mark_guesses(text, self._schemes)}
         marked = self._store.marked_items([gid("mark", code) for code in guesses])
         for hit in marked:
             guess = guesses[hit.mark]

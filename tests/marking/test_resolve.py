@@ -9,9 +9,10 @@ import pytest
 
 from graph.errors import BadRequest
 from graph.store import GraphStore
+from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking import resolve
-from marking.models import ResolveQuery
+from marking.models import ResolveQuery, SchemeSpec
 from marking.resolve import primary_ranges
 from marking.schemes import Scheme
 from marking.service import MarkingService
@@ -258,3 +259,20 @@ def test_context_is_read_before_the_candidates_are_cut(
     found = marking.resolve(ResolveQuery(mark="A??", cart="C-9"))
     assert [c.id for c in found.candidates] == ["lot:S-0020"]
     assert marking.resolve(ResolveQuery(mark="A??")).truncated
+
+
+def test_a_family_moved_to_a_new_scheme_is_still_read_by_its_old_marks(
+    store: GraphStore, events: Events
+) -> None:
+    marking = MarkingService(store)
+    marking.define_scheme(SchemeSpec(name="OLD", kind="sequential", length=3, parts=["KIT"]))
+    IngestService(store).ingest(
+        [events.receive("L-1", 4, part="KIT"), events("serialize", lot="L-1", serials=["K-1"])]
+    )
+    assert marking.issue_mark(ItemRef(serial="K-1")).code == "AAA"
+    marking.define_scheme(SchemeSpec(name="OLD", kind="sequential", length=3, parts=[]))
+    marking.define_scheme(
+        SchemeSpec(name="NEW", kind="hashids", salt="p", capacity=1000, check=True, parts=["KIT"])
+    )
+    found = marking.resolve(ResolveQuery(mark="AA?", part="KIT")).candidates
+    assert [c.id for c in found] == ["serial:K-1"]
