@@ -134,8 +134,12 @@ def _size(args: argparse.Namespace) -> int:
             print(
                 f"  {machine.machine}: work {machine.work_hours:g} h + set-ups "
                 f"{machine.setup_hours:g} h = {machine.load_hours:g} h "
-                f"({machine.utilisation:.0%} of the day, {machine.slack_hours:g} h to spare)"
+                f"({_share(machine.utilisation)} of the day, {machine.slack_hours:g} h to spare)"
             )
         for binding in found.binding:
             print(f"  binding: {binding.message}")
     return 0 if found.status in ("optimal", "feasible") else 1
+
+
+def _share(value: float | None) -> str:
+    return "no day to fill" if value is None else f"{value:.0%}"

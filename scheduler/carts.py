@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
 SECONDS = 3600  # times are hours in and out, whole seconds inside the model
+# Hours of work of one batch on one machine, at most: the model's sums stay in 64 bits.
+MAX_HOURS = 1e6
 # A shop's machines by a day's batches; the model grows with their product.
 MAX_CELLS = 2_500
 # Up to a century of hours: room for any plan, and the sums stay exact enough.
@@ -78,9 +80,16 @@ class CartSizingInput(BaseModel):
             raise ValueError(f"batches needs {n} names")
         for i in range(m):
             for j in range(n):
-                if self.quantities[i][j] > 0 and self.rates[i][j] == 0:
+                q = self.quantities[i][j]
+                if q > 0 and self.rates[i][j] == 0:
                     raise ValueError(
                         f"batch {j} has quantity on machine {i}, which it is not routed to"
+                    )
+                # Hours of work stay countable (in whole seconds, in 64 bits).
+                if q > 0 and q / self.rates[i][j] > MAX_HOURS:
+                    raise ValueError(
+                        f"rates[{i}][{j}]: {q} parts at {self.rates[i][j]:g} an hour take over "
+                        f"{MAX_HOURS:g} hours"
                     )
         return self
 
@@ -98,7 +107,9 @@ class MachineLoad(BaseModel):
     load_hours: float = Field(description="Y = A + D; also G, when it finishes")
     day_hours: float
     due_hours: float
-    utilisation: float = Field(description="Y / H: the share of the working day the load fills")
+    utilisation: float | None = Field(
+        description="Y / H: the share of the working day the load fills (none for a day of 0)"
+    )
     slack_hours: float = Field(description="J - Y: time to spare before the planned completion")
 
 
@@ -156,6 +167,7 @@ class _Model:
         self.day = [model.new_bool_var(f"day{i}") for i in range(m)]
         self.due = [model.new_bool_var(f"due{i}") for i in range(m)]
         setup_terms = []
+        most = 0  # the largest the set-up total can be: every cart of one part
         for i in range(m):
             work = round(
                 sum(q / problem.rates[i][j] for j, q in enumerate(problem.quantities[i]) if q)
@@ -168,14 +180,22 @@ class _Model:
                 count = model.new_int_var(1, q, f"n{i}_{j}")
                 # count = ceil(q / load), as integer division: no table as long as the batch.
                 model.add_division_equality(count, self.loads[j] + (q - 1), self.loads[j])
-                terms.append(count * round(problem.setups[i][j] * SECONDS))
+                # Whole seconds, rounded up: a plan that meets its due time here meets it
+                # exactly too (a 0.36 s set-up rounded to 0 let 10,000 carts look free).
+                each = math.ceil(problem.setups[i][j] * SECONDS)
+                terms.append(count * each)
+                most += q * each
             setups = sum(terms) if terms else 0
             setup_terms.extend(terms)
             model.add(work + setups >= round(problem.day[i] * SECONDS)).only_enforce_if(self.day[i])
             model.add(work + setups <= round(problem.due[i] * SECONDS)).only_enforce_if(self.due[i])
-        # Set-ups first; among equal set-ups, the smallest carts.
+        # Set-ups first; among equal set-ups, the smallest carts. Where that weighting would
+        # pass 64 bits (CP-SAT then refuses the model), set-ups alone.
         weight = sum(self.top) + 1
-        model.minimize(weight * sum(setup_terms) + sum(self.loads))
+        if weight * most + weight < 2**62:
+            model.minimize(weight * sum(setup_terms) + sum(self.loads))
+        else:
+            model.minimize(sum(setup_terms))
 
     def literals(self) -> list[cp_model.IntVar]:
         return [self.capacity, *self.day, *self.due]
@@ -221,7 +241,7 @@ def _report(problem: CartSizingInput, loads: list[int], status: str) -> CartSizi
                 load_hours=round(load, 6),
                 day_hours=day,
                 due_hours=problem.due[i],
-                utilisation=round(load / day, 6) if day > 0 else math.inf,
+                utilisation=round(load / day, 6) if day > 0 else None,
                 slack_hours=round(problem.due[i] - load, 6),
             )
         )

@@ -148,7 +148,7 @@ class MachineLoad:
     load_hours: float
     day_hours: float
     due_hours: float
-    utilisation: float
+    utilisation: float | None
     slack_hours: float
 
 

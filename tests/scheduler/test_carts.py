@@ -37,7 +37,7 @@ def test_sizing_matches_the_hand_checked_case() -> None:
         ("MILL", 9, 2, 11),
     ]
     assert found.setup_hours == 4
-    assert [round(m.utilisation, 4) for m in found.machines] == [round(12 / 11, 4), 1]
+    assert [round(m.utilisation or 0, 4) for m in found.machines] == [round(12 / 11, 4), 1]
     assert [m.slack_hours for m in found.machines] == [1, 1]
 
 
@@ -129,3 +129,56 @@ def test_a_problem_beyond_a_shop_is_refused() -> None:
             capacity=1,
             time_limit=600,
         )
+
+
+def test_a_plan_meets_its_due_time_with_set_ups_of_a_fraction_of_a_second() -> None:
+    # 10,000 parts at 100 an hour take 100 h; the due time leaves half an hour for set-ups of
+    # 0.36 s each: no more than 5,000 carts, so at least 2 parts a cart.
+    found = size_carts(
+        CartSizingInput.model_validate(
+            {
+                "rates": [[100]],
+                "setups": [[0.0001]],
+                "quantities": [[10_000]],
+                "due": [100.5],
+                "day": [1],
+                "capacity": 10_000,
+            }
+        )
+    )
+    assert found.status == "optimal"
+    assert found.machines[0].slack_hours >= 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"rates": [[1e-300, 0], [20, 10]]}, "rates[0][0]"),
+        ({"rates": [[10, 0], [1e-5, 10]]}, "rates[1][0]"),
+    ],
+)
+def test_numbers_the_model_cannot_count_are_refused_by_name(
+    changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        _two_by_two(**changes)
+
+
+def test_a_machine_without_a_working_day_has_no_utilisation() -> None:
+    found = size_carts(_two_by_two(day=[0, 11]))
+    assert found.machines[0].utilisation is None
+
+
+def test_set_ups_too_long_to_weigh_against_cart_sizes_are_still_sized() -> None:
+    # Set-ups first, cart sizes second, as one weighted sum, would pass 64 bits here.
+    problem = CartSizingInput(
+        rates=[[1000]],
+        setups=[[10_000]],
+        quantities=[[10_000_000]],
+        due=[1e6],
+        day=[0],
+        capacity=1_000_000,
+    )
+    found = size_carts(problem)
+    assert found.status in ("optimal", "feasible")
+    assert found.batches[0].carts == 10
