@@ -128,17 +128,25 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
         for node in trace.nodes:
             if node.kind not in MATERIAL or not exposure[node.id]:
                 continue
+            # Material reach says how much; a window only that the item was near. Its basis is
+            # for items nothing else reaches (docs/recall.md), never over a material exposure.
+            rank = (basis == "material", exposure[node.id])
             known = found.get(node.id)
-            if known is None or (exposure[node.id], basis) > (known[0], known[1]):
+            if known is None or rank > (known[1] == "material", known[0]):
                 found[node.id] = (exposure[node.id], basis, node.attrs)
         for edge in trace.edges:
             if edge.type != "SHIPPED_IN" or edge.qty is None or edge.src not in found:
                 continue
             shipped.setdefault(edge.src, {})[edge.dst] = edge.qty
             customer = str(nodes[edge.dst].attrs.get("customer", ""))
-            level, _, contents = shipments.get(edge.dst, (0.0, customer, {}))
+            _, _, contents = shipments.get(edge.dst, (0.0, customer, {}))
             contents[edge.src] = edge.qty
-            shipments[edge.dst] = (max(level, exposure[edge.src]), customer, contents)
+            shipments[edge.dst] = (0.0, customer, contents)
+    # A shipment is as exposed as the most exposed item it carries, as finally decided.
+    shipments = {
+        sid: (max(found[item][0] for item in contents), customer, contents)
+        for sid, (_, customer, contents) in shipments.items()
+    }
     items = [
         ScopeItem(
             id=gid,

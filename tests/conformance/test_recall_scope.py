@@ -178,3 +178,19 @@ def test_notices_of_two_cases_never_share_a_name(store: GraphStore, events: Even
     second = {n.customer: n.id for n in recalls.notices("RC-1-A")}
     assert set(first) == set(second) == {"A-B", "B"}
     assert not set(first.values()) & set(second.values())
+
+
+def test_an_equipment_window_does_not_overrule_a_material_exposure(
+    recalls: RecallService,
+) -> None:
+    window = {
+        "id": "equipment:PRESS-1",
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2027-01-01T00:00:00Z",
+    }
+    recalls.open("RC-1", "A-2 bad", "notice", [{"id": "supplier_lot:ACME/A-2"}, window], "ana")
+    scope = recalls.scope("RC-1")
+    housing = next(i for i in scope.items if i.id == "lot:H-1")
+    assert (housing.exposure, housing.basis) == (pytest.approx(0.15), "material")
+    (shipment,) = scope.shipments
+    assert shipment.exposure == pytest.approx(0.15)
