@@ -149,12 +149,15 @@ class RecallService:
     def scope(self, case_id: str) -> Scope:
         return compute_scope(self._traces, self.case(case_id).suspects)
 
-    def shared_carts(self, case_id: str) -> tuple[list[CartStay], list[SharedCart]]:
+    def shared_carts(
+        self, case_id: str, scope: Scope | None = None
+    ) -> tuple[list[CartStay], list[SharedCart]]:
         """Return the carts the scope's lots rode in and the other lots that shared them.
 
         A shared cart is a risk of mix-up, not material flow: it is listed apart from the scope.
         """
-        return CartService(self._store).shared(i.id for i in self.scope(case_id).items)
+        scope = scope or self.scope(case_id)
+        return CartService(self._store).shared(i.id for i in scope.items)
 
     def notices(self, case_id: str) -> list[Notice]:
         case = gid("case", case_id)
@@ -180,11 +183,11 @@ class RecallService:
             raise NotFound(f"no notice {notice_id!r}")
         return Notice.of(view)
 
-    def reconciliation(self, case_id: str) -> Reconciliation:
+    def reconciliation(self, case_id: str, scope: Scope | None = None) -> Reconciliation:
         answers = [
             (n.found_qty or Decimal(0), n.returned_qty or Decimal(0)) for n in self.notices(case_id)
         ]
-        return reconcile(self.scope(case_id), answers)
+        return reconcile(scope or self.scope(case_id), answers)
 
     def history(self, case_id: str) -> list[dict[str, Any]]:
         """Return the case's events: who did what, when and why.
@@ -213,8 +216,9 @@ class RecallService:
 
         `suppliers` are the case's supplier requests and answers (api.supplier_portal).
         """
+        # One scope for all of it: three traces of it could also disagree under live ingest.
         case, scope = self.case(case_id), self.scope(case_id)
-        reconciliation = self.reconciliation(case_id)
+        reconciliation = self.reconciliation(case_id, scope)
         body = {
             "case": asdict(case),
             "scope": {
@@ -224,7 +228,7 @@ class RecallService:
             },
             "notices": [asdict(n) for n in self.notices(case_id)],
             "supplier_requests": [asdict(r) for r in suppliers],
-            "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id)[1]],
+            "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id, scope)[1]],
             "reconciliation": asdict(reconciliation)
             | {"accounted": reconciliation.accounted, "percent": round(reconciliation.percent, 2)},
         }
@@ -241,12 +245,13 @@ class RecallService:
 
         `suppliers` are the case's supplier requests and answers (api.supplier_portal).
         """
+        scope = self.scope(case_id)
         return render_report(
             self.case(case_id),
-            self.scope(case_id),
+            scope,
             self.notices(case_id),
-            self.reconciliation(case_id),
-            self.shared_carts(case_id)[1],
+            self.reconciliation(case_id, scope),
+            self.shared_carts(case_id, scope)[1],
             _now(),
             suppliers,
         )

@@ -194,3 +194,26 @@ def test_an_equipment_window_does_not_overrule_a_material_exposure(
     assert (housing.exposure, housing.basis) == (pytest.approx(0.15), "material")
     (shipment,) = scope.shipments
     assert shipment.exposure == pytest.approx(0.15)
+
+
+class _Counting:
+    """A store that counts the traversals asked of it."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store, self.traversals = store, 0
+
+    def __getattr__(self, name: str) -> object:
+        if name == "subgraph":
+            self.traversals += 1
+        return getattr(self._store, name)
+
+
+def test_an_export_traces_the_scope_once(recalls: RecallService, store: GraphStore) -> None:
+    recalls.open("RC-1", "A-2 bad", "notice", [{"id": "supplier_lot:ACME/A-2"}], "ana")
+    counting = _Counting(store)
+    exporter = RecallService(counting, IngestService(store))  # type: ignore[arg-type]
+    exporter.export_json("RC-1")
+    assert counting.traversals == 1
+    counting.traversals = 0
+    exporter.report_html("RC-1")
+    assert counting.traversals == 1
