@@ -494,6 +494,12 @@ class Access:
         found = self._store.node(checked_gid(gid))
         return None if found is None else self._identifiers.udi(found)
 
+    def udis(self, gids: Sequence[str]) -> dict[str, Udi | None]:
+        """Return the UDIs of the items the caller may see among `gids`, all at once."""
+        visible = self.nodes(list(gids))
+        items = self._store.nodes(sorted(visible))
+        return self._identifiers.udis(list(items.values()))
+
     def resolve_identifier(self, code: str) -> Resolved:
         """Resolve a scanned GS1 code to the part, lot and serial the caller may see."""
         found = self._identifiers.resolve(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -74,30 +75,44 @@ class IdentifierService:
 
     def udi(self, item: NodeView) -> Udi | None:
         """Return the UDI of a lot or serial whose part has a GTIN (None otherwise)."""
-        if item.kind not in ("lot", "serial") or item.attrs.get("part") is None:
-            return None
-        part = self.store.node(gid("part", str(item.attrs["part"])))
-        if part is None or part.attrs.get("gtin") is None:
-            return None
-        lot = item if item.kind == "lot" else self._lot_of(item)
-        try:
-            data = gs1.udi(
-                str(part.attrs["gtin"]),
-                lot=None if lot is None else str(lot.attrs["key"]),
-                serial=str(item.attrs["key"]) if item.kind == "serial" else None,
-                expiry=_date(item, lot, "expiry"),
-                production=_date(item, lot, "manufactured"),
-            )
-        except gs1.Gs1Error:
-            return None  # a key outside the GS1 character set or length has no UDI
-        return Udi.of(data, self._domain)
+        return self.udis([item])[item.gid]
 
-    def _lot_of(self, serial: NodeView) -> NodeView | None:
-        """Return the lot a serial was serialized from, if it was."""
-        for edge in self.store.links([serial.gid]):
-            if edge.type == "SERIALIZED_AS" and edge.dst == serial.gid:
-                return self.store.node(edge.src)
-        return None
+    def udis(self, items: Sequence[NodeView]) -> dict[str, Udi | None]:
+        """Return the UDI of each item, reading the store a fixed number of times for all."""
+        wanted = [i for i in items if i.kind in ("lot", "serial") and i.attrs.get("part")]
+        parts = self.store.nodes(sorted({gid("part", str(i.attrs["part"])) for i in wanted}))
+        made_of = self._lots_of([i for i in wanted if i.kind == "serial"])
+        found: dict[str, Udi | None] = {item.gid: None for item in items}
+        for item in wanted:
+            part = parts.get(gid("part", str(item.attrs["part"])))
+            if part is None or part.attrs.get("gtin") is None:
+                continue
+            lot = item if item.kind == "lot" else made_of.get(item.gid)
+            try:
+                data = gs1.udi(
+                    str(part.attrs["gtin"]),
+                    lot=None if lot is None else str(lot.attrs["key"]),
+                    serial=str(item.attrs["key"]) if item.kind == "serial" else None,
+                    expiry=_date(item, lot, "expiry"),
+                    production=_date(item, lot, "manufactured"),
+                )
+            except gs1.Gs1Error:
+                continue  # a key outside the GS1 character set or length has no UDI
+            found[item.gid] = Udi.of(data, self._domain)
+        return found
+
+    def _lots_of(self, serials: Sequence[NodeView]) -> dict[str, NodeView]:
+        """Return the lot each serial was serialized from, where it was."""
+        if not serials:
+            return {}
+        wanted = {serial.gid for serial in serials}
+        source = {
+            edge.dst: edge.src
+            for edge in self.store.links(sorted(wanted))
+            if edge.type == "SERIALIZED_AS" and edge.dst in wanted
+        }
+        lots = self.store.nodes(sorted(set(source.values())))
+        return {serial: lots[lot] for serial, lot in source.items() if lot in lots}
 
     def resolve(self, code: str) -> Resolved:
         """Parse a Digital Link, element string or GTIN and find the nodes it names."""
@@ -117,7 +132,7 @@ class IdentifierService:
         supplier = part.attrs.get("supplier")
         if data.lot is not None and supplier is not None:
             supplier_lot = self.store.node(supplier_lot_gid(str(supplier), data.lot))
-        parent = None if serial is None else self._lot_of(serial)
+        parent = None if serial is None else self._lots_of([serial]).get(serial.gid)
         if serial is not None and lot is not None and parent is not None and parent != lot:
             text = f"serial {data.serial} was made from {parent.gid}, not {lot.gid}"
             notes.append(Note(serial.gid, text, (parent.gid, lot.gid)))

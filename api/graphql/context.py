@@ -19,6 +19,7 @@ from api.access import Access
 from api.deps import access
 from api.graphql.cost import Budget
 from graph.store import EdgeView, NodeView
+from graph.udi import Udi
 
 
 class Context(BaseContext):
@@ -30,6 +31,11 @@ class Context(BaseContext):
         self.budget = Budget()
         self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
+        self.udis: DataLoader[str, Udi | None] = DataLoader(load_fn=self._load_udis)
+
+    async def _load_udis(self, gids: Sequence[str]) -> list[Udi | None]:
+        found = await asyncio.to_thread(self.access.udis, list(gids))
+        return [found.get(gid) for gid in gids]
 
     async def _load_nodes(self, gids: Sequence[str]) -> list[NodeView | None]:
         found = await asyncio.to_thread(self.access.nodes, list(gids))

@@ -10,7 +10,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import Context
-from api.graphql.run import run
 from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView
 
@@ -131,7 +130,7 @@ class Item(Node):
 
     @strawberry.field(description="Its UDI, when its part has a GTIN; null otherwise.")
     async def udi(self, info: Info[Context, None]) -> Udi | None:
-        found = await run(lambda: info.context.access.udi(self.view.gid))
+        found = await info.context.udis.load(self.view.gid)
         return None if found is None else Udi.of(found)
 
     @strawberry.field(description="Secondary marks struck on it.")

@@ -222,6 +222,28 @@ def test_nested_fields_are_batched(
     assert calls["nodes"] <= 2, "every linked node comes from one batched call per level"
 
 
+def test_udis_of_many_items_are_read_in_a_few_calls(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"node": 0, "nodes": 0, "links": 0}
+    for name in calls:
+        original = getattr(plant.store, name)
+
+        def counted(*args: Any, original: Any = original, name: str = name) -> Any:
+            calls[name] += 1
+            return original(*args)
+
+        monkeypatch.setattr(plant.store, name, counted)
+    query = """{ trace(id: "lot:L00001-BAR", direction: DOWN) { nodes(first: 200) {
+        edges { node { node { id ... on Serial { udi { di } } ... on Lot { udi { di } } } } }
+    } } }"""
+    body = gql(client, login(client, "analyst"), query)
+    items = [e["node"]["node"] for e in body["data"]["trace"]["nodes"]["edges"]]
+    assert sum(1 for item in items if item.get("udi")) > 20
+    assert calls["node"] <= 2, "no store call per item"
+    assert calls["nodes"] + calls["links"] <= 8
+
+
 def test_docs_and_graphiql_need_no_network(client: TestClient) -> None:
     for page in ("/docs", "/graphiql"):
         html = client.get(page).text
