@@ -128,14 +128,24 @@ class SupplierPortal:
         return self._requests(self.recalls.case(case_id))
 
     def _requests(self, case: Case) -> list[SupplierRequest]:
-        links = self._store.links([case.id])
-        asked = {e.dst for e in links if e.type == "ASKS" and e.src == case.id}
-        views = self._store.nodes(sorted(asked))
-        by_lot = {str(v.attrs["supplier_lot"]): v for v in views.values()}
-        suspects = {s["id"] for s in case.suspects if s["id"].startswith("supplier_lot:")}
-        return [
-            SupplierRequest.of(by_lot.get(lot), case, lot) for lot in sorted(suspects | set(by_lot))
-        ]
+        return self._requests_of([case])[case.id]
+
+    def _requests_of(self, cases: Sequence[Case]) -> dict[str, list[SupplierRequest]]:
+        """Each case's requests, read for all the cases in one links and one nodes call."""
+        ids = {case.id for case in cases}
+        links = self._store.links(sorted(ids))
+        asks = [(e.src, e.dst) for e in links if e.type == "ASKS" and e.src in ids]
+        views = self._store.nodes(sorted({request for _, request in asks}))
+        found: dict[str, list[SupplierRequest]] = {}
+        for case in cases:
+            mine = [views[r] for c, r in asks if c == case.id and r in views]
+            by_lot = {str(v.attrs["supplier_lot"]): v for v in mine}
+            suspects = {s["id"] for s in case.suspects if s["id"].startswith("supplier_lot:")}
+            found[case.id] = [
+                SupplierRequest.of(by_lot.get(lot), case, lot)
+                for lot in sorted(suspects | set(by_lot))
+            ]
+        return found
 
     def cases_for(self, lots: Sequence[str]) -> list[SupplierCase]:
         """Return the cases that suspect or ask about any of `lots`, showing only those lots."""
@@ -145,9 +155,10 @@ class SupplierPortal:
         requests = self._store.nodes(sorted({e.src for e in links if e.type == "ABOUT"}))
         cases = suspecting | {gid("case", str(v.attrs["case"])) for v in requests.values()}
         found = []
-        for view in self._store.nodes(sorted(cases)).values():
-            case = Case.of(view)
-            named = [r for r in self._requests(case) if r.supplier_lot in mine]
+        listed = [Case.of(view) for view in self._store.nodes(sorted(cases)).values()]
+        asked = self._requests_of(listed)
+        for case in listed:
+            named = [r for r in asked[case.id] if r.supplier_lot in mine]
             if named:  # a lot rescoped out of the case, never asked about, is cleared
                 found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
         return sorted(found, key=lambda c: c.id)

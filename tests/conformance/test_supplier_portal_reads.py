@@ -63,3 +63,22 @@ def test_documents_are_read_only_through_the_answers_that_attach_them(
         portal.document("RC-1", digest, [POLY])
     with pytest.raises(NotFound):
         portal.document("RC-2", digest)
+
+
+def test_a_suppliers_cases_are_read_in_a_few_calls(store: GraphStore, events: Events) -> None:
+    ingest = IngestService(store)
+    ingest.ingest(three_supplier_lots(events))
+    recalls = RecallService(store, ingest)
+    for n in range(12):
+        recalls.open(f"RC-{n}", "Heat A-1", "cert withdrawn", [{"id": ACME}], "ana")
+    calls = {"links": 0, "nodes": 0}
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            if name in calls:
+                calls[name] += 1
+            return getattr(store, name)
+
+    portal = SupplierPortal(Counting(), ingest, recalls)  # type: ignore[arg-type]
+    assert len(portal.cases_for([ACME])) == 12
+    assert calls["links"] + calls["nodes"] <= 5, calls
