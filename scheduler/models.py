@@ -16,6 +16,8 @@ Time = Annotated[int, Field(ge=-MAX_TIME, le=MAX_TIME)]
 Duration = Annotated[int, Field(ge=0, le=MAX_TIME)]
 # Quantities and weights multiply times and costs.
 MAX_COUNT = 10**6
+# What CP-SAT takes as an objective: its bound must stay inside 64 bits, with room.
+MAX_OBJECTIVE = 2**62
 
 
 class _Model(BaseModel):
@@ -175,7 +177,38 @@ class Problem(_Model):
                             f"order {order.id!r} operation {index} uses unknown machine "
                             f"{alt.machine!r}"
                         )
+        if self._objective_bound() >= MAX_OBJECTIVE:
+            # CP-SAT refuses a model whose objective can pass 64 bits, and the plan would
+            # then come from the dispatch rules alone, silently.
+            raise ValueError(
+                "objective: weights times times can pass 64 bits (about 4.6e18): use smaller "
+                "weights, or a coarser time unit"
+            )
         return self
+
+    def _objective_bound(self) -> int:
+        """An upper bound of every criterion the objective weighs, weights applied."""
+        start = max(
+            [self.now, 0]
+            + [o.release for o in self.orders]
+            + [w.end for m in self.machines for w in [*m.unavailable, *(m.shifts or [])]]
+            + [op.actual_end or op.actual_start or 0 for o in self.orders for op in o.operations]
+        )
+        work = 0
+        for order in self.orders:
+            for op in order.operations:
+                longest = max(a.fixed_time + a.unit_time * order.quantity for a in op.alternatives)
+                work += longest + max([op.setup_default, *op.setup.values()]) + op.min_wait
+        horizon = start + work + 1
+        values = {
+            "makespan": horizon,
+            "weighted_tardiness": sum(
+                o.weight * max(0, horizon - (o.due if o.due is not None else horizon))
+                for o in self.orders
+            ),
+            "flow_time": sum(horizon - min(o.release, 0) for o in self.orders),
+        }
+        return sum(term.weight * values[term.kind] for term in self.objective.terms)
 
 
 class SolveOptions(_Model):

@@ -245,3 +245,21 @@ def test_many_operations_on_a_set_up_machine_are_planned_without_the_circuit_mod
     )
     assert (solution.status, solution.source) == ("feasible", "dispatch")
     assert len(solution.operations) == MAX_CIRCUIT + 1
+
+
+def test_an_objective_that_can_pass_64_bits_is_refused_by_name() -> None:
+    orders = [
+        WorkOrder(
+            id=f"O{i}",
+            due=-(10**12),
+            weight=10**6,
+            operations=[Operation(alternatives=on("M", 1 + i))],
+        )
+        for i in range(12)
+    ]
+    with pytest.raises(ValidationError, match="objective: weights times times can pass 64 bits"):
+        Problem(
+            machines=[Machine(id="M")],
+            orders=orders,
+            objective=Objective(terms=[ObjectiveTerm(kind="weighted_tardiness")]),
+        )
