@@ -5,8 +5,8 @@ The key goes in a header only, and no message built here carries it or the heade
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
@@ -57,7 +57,25 @@ class HttpPartnerClient:
     def fetch(
         self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
     ) -> Any:
-        """Return the partner's answer as parsed JSON, or raise PartnerError."""
+        """Return the partner's answer as parsed JSON, or raise PartnerError.
+
+        httpx's timeout bounds each read, not the whole exchange: a partner sending its headers
+        or its body a byte now and then would hold the trace (and a thread and a socket) for
+        as long as it likes. The exchange runs under one deadline, which cancels it, reads
+        and all, and closes its connection.
+        """
+        question = self._ask(partner, code, direction, hops, visited)
+        try:
+            status, body = asyncio.run(asyncio.wait_for(question, partner.timeout_s))
+        except TimeoutError as error:
+            raise PartnerError(
+                "unreachable", f"no whole answer within {partner.timeout_s:g} s"
+            ) from error
+        return _answer(status, body, partner.api_key)
+
+    async def _ask(
+        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+    ) -> tuple[int, bytes]:
         url = partner.base_url.rstrip("/") + PATH
         headers = {
             "X-API-Key": partner.api_key,
@@ -66,24 +84,17 @@ class HttpPartnerClient:
             "Accept": "application/json",
         }
         params = {"code": code, "direction": direction}
-        # httpx's timeout bounds each read, not the whole answer: a partner sending a byte
-        # now and then would hold the trace (and a worker) for as long as it likes.
-        deadline = time.monotonic() + partner.timeout_s
         try:
-            with (
-                httpx2.Client(timeout=partner.timeout_s, follow_redirects=False) as client,
+            async with (
+                httpx2.AsyncClient(timeout=partner.timeout_s, follow_redirects=False) as client,
                 client.stream("GET", url, params=params, headers=headers) as response,
             ):
                 body = bytearray()
-                for chunk in response.iter_bytes():
+                async for chunk in response.aiter_bytes():
                     body.extend(chunk)
                     if len(body) > MAX_ANSWER_BYTES:
                         raise PartnerError("error", f"the answer is over {MAX_ANSWER_BYTES} bytes")
-                    if time.monotonic() > deadline:
-                        raise PartnerError(
-                            "unreachable", f"no whole answer within {partner.timeout_s:g} s"
-                        )
-                status = response.status_code
+                return response.status_code, bytes(body)
         except httpx2.TimeoutException as error:
             raise PartnerError(
                 "unreachable", f"no answer within {partner.timeout_s:g} s"
@@ -94,7 +105,6 @@ class HttpPartnerClient:
             raise PartnerError(
                 "unreachable", f"cannot reach {partner.base_url}: {type(error).__name__}"
             ) from error
-        return _answer(status, bytes(body), partner.api_key)
 
 
 def _answer(status: int, body: bytes, key: str) -> Any:

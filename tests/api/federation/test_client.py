@@ -119,3 +119,24 @@ def test_an_address_the_client_cannot_ask_is_unreachable_not_a_crash() -> None:
         fetch(partner)
     assert raised.value.status == "unreachable"
     assert "InvalidURL" in raised.value.message
+
+
+def test_headers_dripped_slowly_are_cut_off_at_the_partners_timeout(
+    partner_at: Callable[[Answer], Partner],
+) -> None:
+    # Each byte of the status line and headers comes well within the 1 s read timeout; the
+    # whole would take 8 s. The client must give up at its deadline, not when they end.
+    headers_sent = threading.Event()
+
+    def write(handler: BaseHTTPRequestHandler) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n":
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.2)
+        headers_sent.set()
+        handler.wfile.write(b"{}")
+
+    with pytest.raises(PartnerError) as raised:
+        fetch(partner_at(write))
+    assert raised.value.status == "unreachable"
+    assert not headers_sent.is_set(), "the client waited for the whole dripped headers"
