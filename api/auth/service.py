@@ -104,6 +104,9 @@ class AuthService:
             raise BadRequest('kind must be "supplier" or "customer"')
         if share_upstream and kind != "customer":
             raise BadRequest("share_upstream is for customers: suppliers trace downstream")
+        if (share_lot_ids or share_statuses) and kind != "supplier":
+            # What a customer sees is set by what it received, not by these.
+            raise BadRequest("share_lot_ids and share_statuses are for suppliers")
         if (share_steps or reshare) and not share_upstream:
             raise BadRequest("share_steps and reshare refine share_upstream: set it too")
         known = self._store.company(company)

@@ -75,3 +75,14 @@ def test_two_first_admins_at_once_make_one(accounts: AccountStore) -> None:
     with pytest.raises(Conflict, match="an admin exists already"):
         second.add_first_admin("bob", PASSWORD)
     assert [u.username for u in plain.users()] == ["alice"]
+
+
+@pytest.mark.parametrize("flag", ["share_lot_ids", "share_statuses"])
+def test_supplier_sharing_flags_are_refused_for_a_customer(
+    accounts: AccountStore, flag: str
+) -> None:
+    with pytest.raises(BadRequest, match="are for suppliers"):
+        AuthService(accounts, hasher=FAST).put_company(
+            "HOSP", "Hospital", "customer", **{flag: True}
+        )
+    assert accounts.company("HOSP") is None
