@@ -12,6 +12,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from graph.ids import KINDS
 from graph.store import Direction
 from graph.trace import Trace
 
@@ -40,6 +41,9 @@ STATUS_TEXT: Final[dict[str, str]] = {
     "error": "the partner's answer could not be read",
 }
 STUB_KIND: Final = "stub"
+# An id whose first part is one of these is a partner's own item (kind:key), not one it holds
+# from a partner of its own (COMPANY:kind:key), nor a stub, which names the partner it stands for.
+OWN_KINDS: Final = frozenset(KINDS)
 # Material from a partner's item into the supplier lot we received it as.
 SUPPLIED_AS: Final = "SUPPLIED_AS"
 # What stands for hidden process steps between two items a partner may see.
@@ -166,11 +170,17 @@ class FederatedTrace:
         def q(gid: str) -> str:
             return f"{partner}:{gid}"
 
+        def source(node: FedNode) -> str:
+            # The partner's own items are the partner's, whatever it calls them (it may not
+            # pass them off as ours); items it has from its own partners carry their prefix.
+            own = node.id.split(":", 1)[0] in OWN_KINDS
+            return partner if own or not node.source else node.source
+
         nodes = [
             replace(
                 n,
                 id=q(n.id),
-                source=n.source or partner,
+                source=source(n),
                 stale=n.stale or stale,
                 fetched_at=n.fetched_at or fetched_at,
             )

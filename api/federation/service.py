@@ -254,7 +254,10 @@ class FederationService:
     ) -> FederatedTrace | PartnerError:
         """Ask one partner; a failure of any kind comes back as a PartnerError."""
         try:
-            return from_wire(self._client.fetch(partner, code, "up", hops, visited))
+            found = from_wire(self._client.fetch(partner, code, "up", hops, visited))
+            if found.direction != "up":  # an answer to another question
+                return PartnerError("error", f"asked upstream, the answer is {found.direction}")
+            return found
         except PartnerError as error:
             return error
         except ValidationError as error:

@@ -281,6 +281,25 @@ def test_a_refusal_drops_the_cached_answer_instead_of_showing_it(
     assert federate(service).branches[0].status == "unreachable"
 
 
+def test_a_partner_cannot_pass_its_items_off_as_ours(
+    service: FederationService, client: FakeClient
+) -> None:
+    claimed = acme_answer()
+    for node in claimed["nodes"]:
+        node["source"] = "PLANT"
+    client.answers[("ACME", "H1")] = lambda: claimed
+    found = federate(service)
+    assert by_id(found)["ACME:lot:RAW-1"].source == "ACME"
+
+
+def test_an_answer_about_the_other_direction_is_an_error_stub(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = lambda: acme_answer(direction="down")
+    found = federate(service)
+    assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
+
+
 def test_branches_and_stubs_of_the_partner_are_qualified_too(
     service: FederationService, client: FakeClient
 ) -> None:
