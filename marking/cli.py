@@ -129,7 +129,7 @@ def _resolve(args: argparse.Namespace) -> int:
         resolution = service.resolve(query)
     if args.json:
         _print(resolution.model_dump())
-        return 0
+        return 0 if resolution.candidates else EXIT_NOT_FOUND  # the same answer either way
     if not resolution.candidates:
         print("no candidates")
         return EXIT_NOT_FOUND

@@ -92,3 +92,10 @@ def test_bad_input_exits_two(
     assert _run("mark", "schemes", "--store", store_url, "--set", str(bad)) == 2
     assert "length" in capsys.readouterr().err
     assert _run("mark", "issue", "--store", store_url, "--lot", "NOPE") == 1
+
+
+@pytest.mark.parametrize("shape", [[], ["--json"]])
+def test_a_reading_with_no_candidates_exits_one_in_either_shape(
+    store_url: str, shape: list[str]
+) -> None:
+    assert _run("mark", "resolve", "--mark", "ZZZ", "--store", store_url, *shape) == 1
