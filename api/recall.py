@@ -160,13 +160,21 @@ class RecallService:
         return CartService(self._store).shared(i.id for i in scope.items)
 
     def notices(self, case_id: str) -> list[Notice]:
-        case = gid("case", case_id)
         self.case(case_id)
-        targets = sorted(
-            e.dst for e in self._store.links([case]) if e.type == "NOTICE" and e.src == case
-        )
-        views = self._store.nodes(targets)
-        return [Notice.of(views[n]) for n in targets if n in views]
+        return self.notices_of([case_id])[case_id]
+
+    def notices_of(self, case_ids: Sequence[str]) -> dict[str, list[Notice]]:
+        """Return the notices of each case, read for all of them in one links and one nodes
+        call (a list of cases asks for them all)."""
+        cases = {gid("case", case_id): case_id for case_id in case_ids}
+        sent = [(e.src, e.dst) for e in self._store.links(sorted(cases)) if e.type == "NOTICE"]
+        sent = sorted((case, notice) for case, notice in sent if case in cases)
+        views = self._store.nodes(sorted({notice for _, notice in sent}))
+        found: dict[str, list[Notice]] = {case_id: [] for case_id in case_ids}
+        for case, notice in sent:
+            if notice in views:
+                found[cases[case]].append(Notice.of(views[notice]))
+        return found
 
     def notices_to(self, company: str) -> list[Notice]:
         """Return the notices sent to a customer."""

@@ -18,6 +18,7 @@ from strawberry.fastapi import BaseContext
 from api.access import Access
 from api.deps import access
 from api.graphql.cost import Budget
+from api.recall import Notice
 from graph.store import EdgeView, NodeView
 from graph.udi import Udi
 
@@ -32,6 +33,13 @@ class Context(BaseContext):
         self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
         self.udis: DataLoader[str, Udi | None] = DataLoader(load_fn=self._load_udis)
+        self.case_notices: DataLoader[str, list[Notice]] = DataLoader(
+            load_fn=self._load_case_notices
+        )
+
+    async def _load_case_notices(self, case_ids: Sequence[str]) -> list[list[Notice]]:
+        found = await asyncio.to_thread(self.access.recalls().notices_of, list(case_ids))
+        return [found[case_id] for case_id in case_ids]
 
     async def _load_udis(self, gids: Sequence[str]) -> list[Udi | None]:
         found = await asyncio.to_thread(self.access.udis, list(gids))

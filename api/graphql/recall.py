@@ -207,9 +207,8 @@ class RecallCase:
 
     @strawberry.field
     async def notices(self, info: Info[Context, None]) -> list[Notice]:
-        key = self.case.id.partition(":")[2]
-        found = await run(lambda: info.context.access.recalls().notices(key))
-        return [Notice.of(n) for n in found or []]
+        found = await info.context.case_notices.load(self.case.id.partition(":")[2])
+        return [Notice.of(n) for n in found]
 
     @strawberry.field
     async def reconciliation(self, info: Info[Context, None]) -> Reconciliation | None:

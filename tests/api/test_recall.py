@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 
 from api.deps import Services
+from api.recall import RecallService
 from tests.api.conftest import login
 
 SUSPECT = "supplier_lot:ACME-STEEL/H70001"
@@ -229,3 +230,26 @@ def test_an_export_of_a_case_with_any_id_downloads_under_that_name(
     assert disposition.startswith('attachment; filename="RC _7__ name=x.exe _-scope.csv"')
     assert disposition.endswith(f"filename*=UTF-8''{quote(case_id + '-scope.csv', safe='')}")
     assert disposition.count('"') == 2, "the case id cannot close the quoted name"
+
+
+def test_the_notices_of_a_list_of_cases_are_read_together(
+    client: TestClient, plant: Services, monkeypatch: Any
+) -> None:
+    recalls = RecallService(plant.store, plant.ingest)
+    for n in range(8):
+        case = f"RC-{n}"
+        recalls.open(case, "heat", "bad", [{"id": "supplier_lot:ACME-STEEL/H70001"}], "ana")
+        recalls.notify(case, "stop", "ana")
+    calls = {"links": 0, "nodes": 0}
+    for name in calls:
+        original = getattr(plant.store, name)
+
+        def counted(gids: Any, original: Any = original, name: str = name) -> Any:
+            calls[name] += 1
+            return original(gids)
+
+        monkeypatch.setattr(plant.store, name, counted)
+    body = gql(client, login(client, "analyst"), "{ recallCases { id notices { id } } }")
+    cases = body["recallCases"]
+    assert len(cases) == 8 and all(case["notices"] for case in cases)
+    assert calls["links"] + calls["nodes"] <= 4, calls
