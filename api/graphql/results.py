@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot
 from graph.analysis import Affected, Contribution
+from graph.errors import BadRequest
 from graph.trace import Trace as TraceResult
 from graph.trace import TraceNode
 
@@ -36,7 +37,7 @@ def offset_of(cursor: str | None) -> int:
             return int(value) + 1
     except (ValueError, UnicodeDecodeError):
         pass
-    raise ValueError("not a cursor from this API")
+    raise BadRequest("not a cursor from this API")
 
 
 @strawberry.type

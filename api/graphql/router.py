@@ -13,7 +13,7 @@ class Router(GraphQLRouter[Any, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return json.loads(data)
+            found = json.loads(data)
         except json.JSONDecodeError:
             raise
         except RecursionError:
@@ -21,3 +21,6 @@ class Router(GraphQLRouter[Any, None]):
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
         except ValueError as error:  # an integer of over 4,300 digits
             raise json.JSONDecodeError(str(error), "", 0) from None
+        if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
+            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+        return found

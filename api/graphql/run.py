@@ -26,6 +26,9 @@ async def run(work: Callable[[], T], pool: Executor | None = None) -> T | None:
         return None
     except DomainError as error:
         raise as_graphql_error(error) from error
+    except UnicodeEncodeError as error:  # "\ud800" alone decodes from JSON; no store keeps it
+        message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
+        raise GraphQLError(message, extensions={"code": "BAD_REQUEST", "status": 400}) from error
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"])

@@ -287,3 +287,23 @@ def test_the_server_writes_the_audit_log_out(
         audit.handlers[:], audit.level, audit.propagate = kept
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     assert [(line["path"], line["outcome"]) for line in lines] == [("/healthz", "ok")]
+
+
+@pytest.mark.parametrize("body", ['"x"', "5", "null", "true"])
+def test_a_graphql_body_that_is_no_request_is_a_bad_request(client: TestClient, body: str) -> None:
+    headers = login(client, "analyst") | {"content-type": "application/json"}
+    assert client.post("/graphql", content=body, headers=headers).status_code == 400
+
+
+def test_an_unexpected_failure_is_an_internal_error_without_its_text(
+    client: TestClient, plant: Services
+) -> None:
+    # JSON can spell half a surrogate pair; Python reads it, no store can keep it.
+    raw = (
+        '{"query": "query($i: ID!) { impact(id: $i) { root } }", "variables": {"i": "lot:\\ud800"}}'
+    )
+    headers = login(client, "analyst") | {"content-type": "application/json"}
+    body = client.post("/graphql", content=raw, headers=headers).json()
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] in ("BAD_REQUEST", "INTERNAL")
+    assert "codec" not in error["message"] and "surrogates" not in error["message"]

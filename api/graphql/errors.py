@@ -1,0 +1,36 @@
+"""Errors a GraphQL answer may carry: what the service refuses, never what broke inside it."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from graph.errors import DomainError
+
+log = logging.getLogger("tracegraph.graphql")
+
+
+def unexpected(error: GraphQLError) -> bool:
+    """An exception that is no answer of the service's (domain errors say what was refused)."""
+    raised = error.original_error
+    return raised is not None and not isinstance(raised, GraphQLError | DomainError)
+
+
+class HideInternals(MaskErrors):
+    """Answer an unexpected exception as an internal error, and log it here instead.
+
+    Its text may name a query, a host or a file, which are no caller's business.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=unexpected, error_message="internal error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        log.error(
+            "GraphQL resolver failed: %r", error.original_error, exc_info=error.original_error
+        )
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL", "status": 500}
+        return masked
