@@ -147,6 +147,7 @@ SELECT_TOKEN: Final = """
 SELECT token_hash, username, expires_at FROM access_tokens WHERE token_hash = ?
 """
 DELETE_EXPIRED_TOKENS: Final = "DELETE FROM access_tokens WHERE expires_at <= ?"
+DELETE_USER_TOKENS: Final = "DELETE FROM access_tokens WHERE username = ?"
 
 UPSERT_COMPANY: Final = """
 INSERT INTO companies (
@@ -351,6 +352,10 @@ class EmbeddedAccountStore:
     def drop_expired_tokens(self, now: str) -> int:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._changed(DELETE_EXPIRED_TOKENS, (now,))
+
+    def drop_tokens(self, username: str) -> int:
+        """Delete every access token of a user; return how many."""
+        return self._changed(DELETE_USER_TOKENS, (username,))
 
     def put_company(self, company: Company) -> None:
         """Insert or replace a company's profile."""

@@ -94,6 +94,9 @@ TOKEN: Final = (
 DROP_EXPIRED_TOKENS: Final = (
     "MATCH (t:AccessToken) WHERE t.expires_at <= $now DELETE t RETURN count(*)"
 )
+DROP_USER_TOKENS: Final = (
+    "MATCH (t:AccessToken) WHERE t.username = $username DELETE t RETURN count(*)"
+)
 
 PUT_COMPANY: Final = "MERGE (c:CompanyProfile {company: $props.company}) SET c = $props"
 # Profiles stored before a policy flag existed lack it: coalesce to "not shared".
@@ -298,6 +301,10 @@ class Neo4jAccountStore:
     def drop_expired_tokens(self, now: str) -> int:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._count(DROP_EXPIRED_TOKENS, now=now)
+
+    def drop_tokens(self, username: str) -> int:
+        """Delete every access token of a user; return how many."""
+        return self._count(DROP_USER_TOKENS, username=username)
 
     def put_company(self, company: Company) -> None:
         """Insert or replace a company's profile."""

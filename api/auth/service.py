@@ -13,7 +13,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -40,14 +39,6 @@ MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
 _hasher = PasswordHasher()
-
-
-@cache
-def _dummy_hash() -> str:
-    """A throwaway hash to verify against when the user is unknown, so timing does not tell
-    which usernames exist. Made at the first login: hashing takes about a tenth of a second,
-    which every command of the CLI would otherwise pay on start."""
-    return _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +73,7 @@ class AuthService:
         self._store = store
         self._token_life = timedelta(minutes=token_minutes)
         self._hasher = hasher or _hasher
+        self._dummy: str | None = None
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -181,6 +173,10 @@ class AuthService:
     def set_disabled(self, username: str, disabled: bool) -> None:
         if not self._store.set_disabled(username, disabled):
             raise NotFound(f"no user {username!r}")
+        if disabled:
+            # Its sessions end with it: enabling the account again does not bring back a
+            # token that may have been the reason to disable it.
+            self._store.drop_tokens(username)
 
     def has_admin(self) -> bool:
         return any(user.role == Role.ADMIN and not user.disabled for user in self.users())
@@ -191,7 +187,7 @@ class AuthService:
         """Check a password and issue a short-lived access token."""
         record = self._store.user(username)
         try:
-            self._hasher.verify(record.password_hash if record else _dummy_hash(), password)
+            self._hasher.verify(record.password_hash if record else self._dummy_hash(), password)
         except (VerificationError, InvalidHashError) as error:
             raise Unauthenticated("wrong username or password") from error
         if record is None:
@@ -203,6 +199,14 @@ class AuthService:
         self._store.drop_expired_tokens(utc_text(_now()))
         self._store.add_token(TokenRecord(_digest(token), username, expires))
         return IssuedToken(token, expires)
+
+    def _dummy_hash(self) -> str:
+        """A throwaway hash to verify against when the user is unknown, so timing does not
+        tell which usernames exist: made by this service's own hasher, at the first login
+        (hashing takes a tenth of a second, which every CLI command would pay on start)."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("not-a-real-password")
+        return self._dummy
 
     def principal_from_token(self, token: str) -> Principal:
         """Return who holds this access token, or raise Unauthenticated."""

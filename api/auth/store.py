@@ -56,6 +56,10 @@ class AccountStore(Protocol):
 
     def drop_expired_tokens(self, now: str) -> int: ...
 
+    def drop_tokens(self, username: str) -> int:
+        """Delete every access token of a user (its sessions end); return how many."""
+        ...
+
     def put_company(self, company: Company) -> None:
         """Insert or replace a company's profile; Conflict if its kind would change while
         accounts are bound to it (checked in the transaction that writes)."""

@@ -53,7 +53,10 @@ def test_disabling_a_user_stops_their_token(client: TestClient) -> None:
     )
     assert refused.status_code == 401
     client.post("/api/v1/admin/users/ana/enable", headers=admin)
-    assert client.get("/api/v1/me", headers=token).status_code == 200
+    # Enabled again, the account logs in afresh: the token of before stays dead (it may have
+    # been the reason to disable the account).
+    assert client.get("/api/v1/me", headers=token).status_code == 401
+    assert client.get("/api/v1/me", headers=login(client, "analyst")).status_code == 200
 
 
 def test_api_keys_are_shown_once_and_can_be_revoked(client: TestClient) -> None:

@@ -463,3 +463,11 @@ def test_neo4j_url_opens_the_neo4j_store(request: pytest.FixtureRequest) -> None
 def test_unknown_url_is_a_bad_request() -> None:
     with pytest.raises(BadRequest):
         open_account_store("postgres://localhost/trace")
+
+
+def test_a_users_tokens_are_dropped_together_and_only_theirs(accounts: AccountStore) -> None:
+    for token_hash, user in (("th1", "alice"), ("th2", "alice"), ("th3", "bob")):
+        accounts.add_token(TokenRecord(token_hash, user, T1))
+    assert accounts.drop_tokens("alice") == 2
+    assert accounts.token("th1") is None and accounts.token("th2") is None
+    assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
