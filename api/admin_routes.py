@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -52,9 +52,10 @@ class CompanyIn(BaseModel):
 
 @router.post("/auth/token", tags=["auth"])
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep
 ) -> dict[str, str]:
     """Exchange a username and password for a short-lived bearer token."""
+    request.state.login_user = form.username  # whose login this was, for the audit log
     issued = svc.auth.login(form.username, form.password)
     return {
         "access_token": issued.access_token,

@@ -28,16 +28,20 @@ async def audit_requests(
         return response
     finally:
         who = getattr(request.state, "principal", None)
+        # A GraphQL request answers 200 with its refusals inside: the schema says what they were.
+        graphql_outcome = getattr(request.state, "graphql_outcome", None)
         record = {
             "at": now_text(),
-            "user": who.username if who else None,
+            "user": who.username if who else getattr(request.state, "login_user", None),
             "role": who.role.value if who else None,
             "via": who.via if who else None,
+            "key": who.key_id if who else None,
             "method": request.method,
             "path": request.url.path,
             "graphql": bool(getattr(request.state, "graphql", False)),
             "status": status,
-            "outcome": "ok" if status < 400 else "denied" if status in (401, 403) else "error",
+            "outcome": graphql_outcome
+            or ("ok" if status < 400 else "denied" if status in (401, 403) else "error"),
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "client": request.client.host if request.client else None,
         }

@@ -27,6 +27,7 @@ class Principal:
     company: str | None = None
     site: str | None = None
     via: str = "token"  # "token", "api_key" or "cli"
+    key_id: str | None = None  # which API key, for the audit log
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -239,7 +239,7 @@ class AuthService:
         valid = record is not None and hmac.compare_digest(record.secret_hash, _digest(secret))
         if record is None or not valid or record.info.revoked_at is not None:
             raise Unauthenticated("the API key is unknown or revoked")
-        return self._active(record.info.username, via="api_key")
+        return replace(self._active(record.info.username, via="api_key"), key_id=key_id)
 
     def principal_of(self, username: str) -> Principal:
         """Return the principal of a local user (for the command line, which runs as them)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from graph.errors import DomainError
 
@@ -34,3 +35,20 @@ class HideInternals(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL", "status": 500}
         return masked
+
+
+DENIED = frozenset({"FORBIDDEN", "UNAUTHENTICATED"})
+
+
+class AuditOutcome(SchemaExtension):
+    """Tell the audit log how an operation ended: GraphQL answers 200 with its refusals inside."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = (getattr(result, "errors", None) or []) if result is not None else []
+        request = getattr(self.execution_context.context, "request", None)
+        if request is None or not errors:
+            return
+        codes = {str((e.extensions or {}).get("code", "")) for e in errors}
+        request.state.graphql_outcome = "denied" if codes & DENIED else "error"

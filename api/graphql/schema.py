@@ -29,7 +29,7 @@ from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.cost import HeavyFieldLimit
-from api.graphql.errors import HideInternals
+from api.graphql.errors import AuditOutcome, HideInternals
 from api.graphql.identifiers import IdentifierQuery
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
@@ -290,5 +290,6 @@ schema = strawberry.Schema(
         partial(MaxTokensLimiter, max_token_count=4000),
         partial(AddValidationRules, [HeavyFieldLimit]),
         HideInternals,
+        AuditOutcome,
     ],
 )

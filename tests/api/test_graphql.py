@@ -275,6 +275,30 @@ def test_every_request_is_audited(client: TestClient, caplog: pytest.LogCaptureF
     assert all("at" in r and "ms" in r for r in records)
 
 
+def test_the_audit_says_who_logged_in_which_key_and_what_graphql_refused(
+    client: TestClient, plant: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = plant.auth.create_key("otto", "scanner")
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        client.post("/api/v1/auth/token", data={"username": "ana", "password": "wrong-guess"})
+        customer = login(client, "customer")
+        client.post(
+            "/graphql", json={"query": '{ recallCase(id: "RC-1") { id } }'}, headers=customer
+        )
+        client.get("/api/v1/me", headers={"X-API-Key": key.key})
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    failed = records[0]
+    assert (failed["path"], failed["user"], failed["outcome"]) == (
+        "/api/v1/auth/token",
+        "ana",
+        "denied",
+    )
+    graphql = next(r for r in records if r["path"] == "/graphql")
+    assert (graphql["user"], graphql["status"], graphql["outcome"]) == ("north", 200, "denied")
+    keyed = next(r for r in records if r["path"] == "/api/v1/me")
+    assert (keyed["user"], keyed["via"], keyed["key"]) == ("otto", "api_key", key.info.key_id)
+
+
 def test_the_server_writes_the_audit_log_out(
     client: TestClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
