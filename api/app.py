@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
+from api.credentials_first import credentials_first
 from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
 from api.federation.routes import router as federation_router
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    # Added before the audit, so it runs inside it: a refusal here is logged like any other.
+    app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
 
     @app.exception_handler(DomainError)

@@ -97,6 +97,7 @@ def services(request: Request) -> Services:
 # Who may run the scheduler: it plans the plant's machines for everyone.
 PLANNERS = frozenset({Role.ADMIN, Role.ANALYST})
 
+NO_CREDENTIALS = "send Authorization: Bearer <token> or X-API-Key: <key>"
 _bearer = HTTPBearer(auto_error=False, description="an access token from POST /api/v1/auth/token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 
@@ -113,7 +114,7 @@ def principal(
     elif token is not None:
         who = svc.auth.principal_from_token(token.credentials)
     else:
-        raise Unauthenticated("send Authorization: Bearer <token> or X-API-Key: <key>")
+        raise Unauthenticated(NO_CREDENTIALS)
     request.state.principal = who
     return who
 

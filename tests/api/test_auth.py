@@ -140,3 +140,23 @@ def test_analyst_records_status_events_only(client: TestClient) -> None:
             client.post("/api/v1/events", json=[receive], headers=login(client, role)).status_code
             == 403
         )
+
+
+def test_a_request_with_no_credentials_is_refused_before_its_body_is_read(
+    client: TestClient,
+) -> None:
+    # A malformed multipart body would be a 400 if it were read; unread, it is a plain 401.
+    bare = client.post(
+        "/api/v1/recalls/RC-1/answers",
+        content=b"--x\\r\\n" * 1000,
+        headers={"content-type": "multipart/form-data"},
+    )
+    assert bare.status_code == 401 and bare.json()["error"] == "unauthenticated"
+    assert client.post("/api/v1/admin/users", content=b"{bad json").status_code == 401
+    assert client.post("/graphql", content=b"{bad json").status_code == 401
+    # The token exchange itself stays open, and public pages need nothing.
+    assert (
+        client.post("/api/v1/auth/token", data={"username": "x", "password": "y"}).status_code
+        == 401
+    )
+    assert client.get("/healthz").status_code == 200

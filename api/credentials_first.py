@@ -1,0 +1,34 @@
+"""Requests that bring no credentials at all are refused before their bodies are read.
+
+Route dependencies (and so authentication) run after FastAPI has read and parsed the body: a
+caller with no account could make the server spool 64 MiB of multipart files, or parse JSON,
+only to be told 401. A request to the API with neither header is answered at once; one with
+credentials is checked, as before, by the route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import NO_CREDENTIALS
+
+# What answers without a login: the token exchange itself.
+OPEN = frozenset({"/api/v1/auth/token"})
+
+
+async def credentials_first(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    path = request.url.path
+    guarded = (path.startswith("/api/") or path == "/graphql") and path not in OPEN
+    has_any = "authorization" in request.headers or "x-api-key" in request.headers
+    if guarded and not has_any:
+        return JSONResponse(
+            {"error": "unauthenticated", "message": NO_CREDENTIALS},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await call_next(request)
