@@ -56,7 +56,8 @@ def token(
 ) -> dict[str, str]:
     """Exchange a username and password for a short-lived bearer token."""
     request.state.login_user = form.username  # whose login this was, for the audit log
-    issued = svc.auth.login(form.username, form.password)
+    client = request.client.host if request.client else None
+    issued = svc.auth.login(form.username, form.password, client)
     return {
         "access_token": issued.access_token,
         "token_type": issued.token_type,

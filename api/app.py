@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
+from api.auth.throttle import TooManyAttempts
 from api.credentials_first import credentials_first
 from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
         if isinstance(error, StoreBusy):
             headers = {"Retry-After": "5"}
+        if isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": str(error.retry_after)}
         return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

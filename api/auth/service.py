@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ from api.auth.models import (
     UserRecord,
 )
 from api.auth.store import AccountStore
+from api.auth.throttle import LoginThrottle
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound, Unauthenticated
 
@@ -39,6 +41,8 @@ MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
 _hasher = PasswordHasher()
+# Password checks at once, in this process: each argon2 check takes 64 MiB.
+_VERIFYING = threading.BoundedSemaphore(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +72,17 @@ class AuthService:
     """Manage accounts and turn credentials into principals."""
 
     def __init__(
-        self, store: AccountStore, token_minutes: int = 60, hasher: PasswordHasher | None = None
+        self,
+        store: AccountStore,
+        token_minutes: int = 60,
+        hasher: PasswordHasher | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
         self._token_life = timedelta(minutes=token_minutes)
         self._hasher = hasher or _hasher
         self._dummy: str | None = None
+        self._throttle = throttle or LoginThrottle()
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -183,15 +192,27 @@ class AuthService:
 
     # -- credentials ---------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> IssuedToken:
-        """Check a password and issue a short-lived access token."""
+    def login(self, username: str, password: str, client: str | None = None) -> IssuedToken:
+        """Check a password and issue a short-lived access token.
+
+        An account or a client that failed too often lately is refused before its password is
+        checked (TooManyAttempts, 429), and password checks run a few at a time: each takes
+        64 MiB and a good part of a core.
+        """
+        self._throttle.check(username, client)
         record = self._store.user(username)
         try:
-            self._hasher.verify(record.password_hash if record else self._dummy_hash(), password)
+            with _VERIFYING:
+                self._hasher.verify(
+                    record.password_hash if record else self._dummy_hash(), password
+                )
         except (VerificationError, InvalidHashError) as error:
+            self._throttle.failed(username, client)
             raise Unauthenticated("wrong username or password") from error
         if record is None:
+            self._throttle.failed(username, client)
             raise Unauthenticated("wrong username or password")
+        self._throttle.succeeded(username)
         if record.info.disabled:
             raise Unauthenticated("this account is disabled")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -160,3 +160,14 @@ def test_a_request_with_no_credentials_is_refused_before_its_body_is_read(
         == 401
     )
     assert client.get("/healthz").status_code == 200
+
+
+def test_password_guessing_is_answered_429_with_a_time_to_wait(client: TestClient) -> None:
+    for _ in range(5):
+        wrong = client.post("/api/v1/auth/token", data={"username": "ana", "password": "guess"})
+        assert wrong.status_code == 401
+    held = client.post(
+        "/api/v1/auth/token", data={"username": "ana", "password": "demo-analyst-pass"}
+    )
+    assert held.status_code == 429 and held.json()["error"] == "too_many_attempts"
+    assert 0 < int(held.headers["Retry-After"]) <= 600
