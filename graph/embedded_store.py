@@ -606,8 +606,6 @@ class EmbeddedTx:
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id, _ids(void.gids)))
             conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
             conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
-            conn.execute(RELINK_SUPPLIER_LOTS, (_ids(void.gids), COMPANY_PREFIX))
-            conn.execute(DELETE_ORPHANS, (_ids(void.gids), ORPHANS))
         if changes.voided:
             self._nids.clear()  # deleted nodes may be created again under new row ids
         next_nid = conn.execute(MAX_NID).fetchone()[0] + 1
@@ -697,6 +695,10 @@ class EmbeddedTx:
             INSERT_DOCUMENT,
             [(d.sha256, d.media_type, d.size, d.content) for d in changes.documents],
         )
+        # Last: what a void left unlinked may be linked again by this same batch's events.
+        for void in changes.voided:
+            conn.execute(RELINK_SUPPLIER_LOTS, (_ids(void.gids), COMPANY_PREFIX))
+            conn.execute(DELETE_ORPHANS, (_ids(void.gids), ORPHANS))
 
     def _resolve(self, gids: Iterable[str]) -> None:
         """Learn the row ids of the given nodes that this transaction has not seen yet."""

@@ -681,12 +681,6 @@ class Neo4jTx:
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
             self._tx.run(DELETE_NODES_OF_EVENT, event=void.event_id).consume()
-            self._tx.run(
-                RELINK_SUPPLIER_LOTS, gids=_Listed(void.gids), company=ids.gid("company", "")
-            ).consume()
-            self._tx.run(
-                DELETE_ORPHANS, gids=_Listed(void.gids), kinds=sorted(ORPHAN_KINDS)
-            ).consume()
         if changes.events:
             logged = [
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
@@ -741,6 +735,16 @@ class Neo4jTx:
                 for d in changes.documents
             ]
             sent.append(self._run(SAVE_DOCUMENTS, rows=rows))
+        # Last: what a void left unlinked may be linked again by this same batch's events.
+        for void in changes.voided:
+            sent.append(
+                self._tx.run(
+                    RELINK_SUPPLIER_LOTS, gids=_Listed(void.gids), company=ids.gid("company", "")
+                )
+            )
+            sent.append(
+                self._tx.run(DELETE_ORPHANS, gids=_Listed(void.gids), kinds=sorted(ORPHAN_KINDS))
+            )
         for result in sent:
             result.consume()
 

@@ -328,3 +328,20 @@ def test_a_receipt_may_go_where_another_brought_the_lot_in_before_the_recall(
     before = _picture(store, "supplier_lot:ACME/H-9")
     service.rebuild()
     assert _picture(store, "supplier_lot:ACME/H-9") == before
+
+
+def test_context_a_void_orphans_is_kept_when_the_same_batch_links_it_again(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    first = events.receive("L1", 1, supplier="POLY", supplier_lot="P-1", part="RESIN")
+    service.ingest([first])
+    again = events.receive("L2", 1, supplier="POLY", supplier_lot="P-1", part="RESIN")
+    service.ingest([again, events("void", voids=first["event_id"], reason="wrong lot id")])
+    live = _picture(store, "lot:L2")
+    assert {(e.src, e.type) for e in store.links(["supplier_lot:POLY/P-1"])} == {
+        ("supplier_lot:POLY/P-1", "RECEIVED_AS"),
+        ("supplier_lot:POLY/P-1", "FROM"),
+    }
+    service.rebuild()
+    assert _picture(store, "lot:L2") == live
