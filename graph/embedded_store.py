@@ -208,7 +208,7 @@ MERGE_PROPS = "UPDATE nodes SET props = json_patch(props, ?) WHERE gid = ?"
 NODE_PROPS = "SELECT gid, props FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
 CLOSE_CART = """
 UPDATE edges SET until = ?, closed_by = ?
-WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ?
+WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ? AND coalesce(?, event) = event
 """
 OPEN_CARTS = """
 SELECT l.gid, c.gid FROM nodes l
@@ -667,7 +667,8 @@ class EmbeddedTx:
             ],
         )
         conn.executemany(
-            CLOSE_CART, [(c.at, c.event, nids[c.lot], nids[c.cart]) for c in changes.cart_closes]
+            CLOSE_CART,
+            [(c.at, c.event, nids[c.lot], nids[c.cart], c.loaded) for c in changes.cart_closes],
         )
         conn.executemany(
             INSERT_STATUS,

@@ -260,7 +260,7 @@ CLOSE_CARTS: Final = """
 UNWIND $rows AS r
 MATCH (l:Node {gid: r.lot})-[e:IN_CART]->(c:Node {gid: r.cart})
 USING INDEX SEEK l:Node(gid) USING INDEX SEEK c:Node(gid)
-WHERE e.until IS NULL
+WHERE e.until IS NULL AND (r.loaded IS NULL OR e.event = r.loaded)
 SET e.until = r.at, e.closed_by = r.event
 """
 STATUS_SETTERS: Final = """
@@ -701,7 +701,7 @@ class Neo4jTx:
             sent.append(self._run(CREATE_GRAPH, nodes=nodes, found=found, edges=edges))
         if changes.cart_closes:
             closes = [
-                {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event}
+                {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event, "loaded": c.loaded}
                 for c in changes.cart_closes
             ]
             sent.append(self._run(CLOSE_CARTS, rows=closes))

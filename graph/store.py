@@ -90,12 +90,17 @@ class StatusRow(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class CartClose:
-    """Close the open IN_CART interval of a lot in a cart."""
+    """Close the open IN_CART interval of a lot in a cart: the one `loaded` opened.
+
+    Named by its load event: a batch may unload a lot and load it into the same cart again,
+    and only the stay it means must end.
+    """
 
     lot: str
     cart: str
     at: str
     event: str
+    loaded: str | None = None
 
 
 class EventRow(NamedTuple):

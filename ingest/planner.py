@@ -834,6 +834,7 @@ class Planner:
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
         self._cart(cart).since[lot] = step.at
+        self._cart(cart).loaded_by[lot] = step.event.event_id
         self._ensure_context(NodeRow(cart, "cart", props={"cart": cart.partition(":")[2]}))
         self._touch(step, cart)
         self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
@@ -895,13 +896,14 @@ class Planner:
         state = self._cart(cart)
         compartment, qty = state.contents.pop(lot, (None, None))
         loaded = state.since.pop(lot, None)
-        if loaded is not None:
-            event_id = step.event.event_id
+        load_event = state.loaded_by.pop(lot, None)
+        event_id = step.event.event_id
+        if loaded is not None and load_event is not None:
             state.ended_here.append(
-                CartStay(lot, cart, compartment, qty, loaded, step.at, event_id, event_id)
+                CartStay(lot, cart, compartment, qty, loaded, step.at, load_event, event_id)
             )
         self._lot_carts(lot).discard(cart)
-        self.changes.cart_closes.append(CartClose(lot, cart, step.at, step.event.event_id))
+        self.changes.cart_closes.append(CartClose(lot, cart, step.at, event_id, load_event))
         step.effects.unloads.append([lot, cart, compartment, _text(qty)])
         if self._tracking:  # a void later in the batch may undo the load this closes
             self._closed_by.setdefault((lot, cart), set()).add(step.event.event_id)
@@ -1575,6 +1577,7 @@ class _Cart:
     capacity: Decimal | None
     contents: dict[str, tuple[str | None, Decimal | None]]
     since: dict[str, str]  # when each lot it holds was loaded
+    loaded_by: dict[str, str]  # and by which event (its stay's key)
     ended: list[CartStay] | None = None  # its stays closed before, read when a load needs them
     ended_here: list[CartStay] = field(default_factory=list)  # and those this batch closed
 
@@ -1589,6 +1592,7 @@ class _Cart:
             Decimal(capacity) if capacity is not None else None,
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},
             {stay.lot: stay.at for stay in stays},
+            {stay.lot: stay.event for stay in stays},
         )
 
 

@@ -345,3 +345,23 @@ def test_context_a_void_orphans_is_kept_when_the_same_batch_links_it_again(
     }
     service.rebuild()
     assert _picture(store, "lot:L2") == live
+
+
+def test_a_lot_unloaded_and_loaded_again_in_one_batch_rides_on(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L1", 2), events("cart_load", cart="C-1", lot="L1")])
+    service.ingest(
+        [
+            events("cart_unload", cart="C-1", lot="L1"),
+            events("cart_load", cart="C-1", lot="L1"),
+        ]
+    )
+    stays = CartService(store).cart_history("cart:C-1")
+    assert [s.until is None for s in stays] == [False, True]  # the second stay is still open
+    assert [s.lot for s in CartService(store).contents("cart:C-1").stays] == ["lot:L1"]
+    service.ingest([events("split", lot="L1", into=[{"lot": "L2", "qty": "2"}])])
+    live = _picture(store, "lot:L1")
+    service.rebuild()
+    assert _picture(store, "lot:L1") == live
