@@ -1122,7 +1122,15 @@ class Planner:
         if not self._undo_cart_effects(step, stored, effects):
             return
         self._voided.add(target_id)
-        touched = {*referenced(voided_event), *_creations(voided_event), *effects.consumes}
+        # The carts its loads and unloads named too (a split's child may land in a cart it
+        # brought in): the sweep of orphans after the void must see them.
+        carts = {cart for _, cart, _, _ in [*effects.loads, *effects.unloads] if cart}
+        touched = {
+            *referenced(voided_event),
+            *_creations(voided_event),
+            *effects.consumes,
+            *carts,
+        }
         self.changes.voided.append(VoidRow(target_id, tuple(sorted(touched))))
         self._load(effects.creates)
         for created in effects.creates:

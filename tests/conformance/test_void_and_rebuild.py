@@ -365,3 +365,18 @@ def test_a_lot_unloaded_and_loaded_again_in_one_batch_rides_on(
     live = _picture(store, "lot:L1")
     service.rebuild()
     assert _picture(store, "lot:L1") == live
+
+
+def test_voiding_a_split_takes_the_cart_only_it_brought_in(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L1", 5)])
+    split = events("split", lot="L1", into=[{"lot": "L2", "qty": "1", "cart": "C-9"}])
+    service.ingest([split])
+    assert store.node("cart:C-9") is not None
+    service.ingest([events("void", voids=split["event_id"], reason="no such split")])
+    assert store.node("cart:C-9") is None
+    live = store.counts()
+    service.rebuild()
+    assert store.counts() == live
