@@ -434,6 +434,12 @@ class GraphStore(Protocol):
         ...
 
 
+def plain(value: Decimal) -> str:
+    """A quantity as text, one way however it was reached: 4.0 (2.5 - 1.5 + 3, after a void)
+    and 4 (what a rebuild adds up) are both "4"."""
+    return format(value.normalize(), "f")
+
+
 def node_view(
     gid: str,
     kind: str,
@@ -455,7 +461,7 @@ def node_view(
     if qty is not None:
         attrs["qty"] = format(qty, "f")
         if kind == "lot" or kind == "serial":
-            attrs["available"] = format(qty - (consumed or Decimal(0)), "f")
+            attrs["available"] = plain(qty - (consumed or Decimal(0)))
     if unit is not None:
         attrs["unit"] = unit
     if status is not None:

@@ -19,6 +19,7 @@ from graph.store import (
     NodeView,
     StepUse,
     Subgraph,
+    plain,
 )
 
 
@@ -182,7 +183,7 @@ class TraceService:
                 attrs["status"] = statuses[gid]
             if direction == "down" and view.kind in MATERIAL and "qty" in attrs:
                 held = Decimal(str(attrs["qty"])) - taken.get(gid, Decimal(0))
-                attrs["available"] = format(held, "f")
+                attrs["available"] = plain(held)
             nodes[gid] = NodeView(gid, view.kind, attrs)
         return replace(graph, root=nodes[root], nodes=nodes)
 

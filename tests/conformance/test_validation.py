@@ -90,7 +90,7 @@ def test_exact_decimals_do_not_drift(store: GraphStore, events: Events) -> None:
     service.ingest(
         [events("split", lot="L-1", into=[{"lot": f"C-{i}", "qty": "0.1"} for i in range(3)])]
     )
-    assert store.node("lot:L-1").attrs["available"] == "0.0"  # type: ignore[union-attr]
+    assert store.node("lot:L-1").attrs["available"] == "0"  # type: ignore[union-attr]
 
 
 def test_merge_across_parts(store: GraphStore, events: Events) -> None:

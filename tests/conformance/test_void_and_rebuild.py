@@ -380,3 +380,16 @@ def test_voiding_a_split_takes_the_cart_only_it_brought_in(
     live = store.counts()
     service.rebuild()
     assert store.counts() == live
+
+
+def test_what_a_lot_holds_reads_the_same_after_a_void_as_after_a_rebuild(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L1", 5)])
+    first = events("split", lot="L1", into=[{"lot": "L2", "qty": "1.5"}])
+    service.ingest([first, events("split", lot="L1", into=[{"lot": "L3", "qty": "1"}])])
+    service.ingest([events("void", voids=first["event_id"], reason="never split")])
+    assert store.node("lot:L1").attrs["available"] == "4"  # type: ignore[union-attr]
+    service.rebuild()
+    assert store.node("lot:L1").attrs["available"] == "4"  # type: ignore[union-attr]
