@@ -134,9 +134,14 @@ class MarkingService:
         if carried is not None:
             return carried
         floor = 0
+        passing = False  # once a code was taken, the next free ones are looked up together
         for _ in range(MAX_ATTEMPTS):
             last = self._store.last_mark_index(scheme.name)
-            index, code = self._next_free(scheme, max(floor, 0 if last is None else last + 1))
+            index = max(floor, 0 if last is None else last + 1)
+            if passing:
+                index, code = self._next_free(scheme, index)
+            else:
+                code = scheme.code_for(index)
             event_id = f"mark-{uuid.uuid4().hex}"
             event = {
                 "event_id": event_id,
@@ -157,7 +162,9 @@ class MarkingService:
                         return carried
                     continue  # and voided since: try again
                 if "mark_taken" in codes:
-                    floor = index + 1  # a concurrent issuer got there first
+                    # A concurrent issuer got there first, or another scheme that writes the
+                    # same codes issued this one.
+                    floor, passing = index + 1, True
                     continue
                 raise
             return IssuedMark(
