@@ -6,6 +6,7 @@ goes through ingest like any other event; the scope is computed from the graph a
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -349,11 +350,24 @@ class RecallService:
         """Name each customer's notice `{case}-{customer}`, unless another case's notice has
         that name ("RC-1" to "A-B" and "RC-1-A" to "B" both make "RC-1-A-B"): then `-2`, ..."""
         ids: dict[str, str] = {}
-        for customer in customers:
-            base = f"{case_id}-{customer}"
-            tried = [base, *(f"{base}-{n}" for n in range(2, 2 + MAX_CASES))]
-            taken = self._store.nodes([gid("notice", name) for name in tried[:10]])
-            ids[customer] = next(n for n in tried if gid("notice", n) not in taken)
+        # Ten names per customer per round trip, all customers at once: a clash is rare, and
+        # the store holds finitely many notices, so the count ends.
+        for first in itertools.count(1, 10):
+            names = {
+                customer: [
+                    f"{case_id}-{customer}" + (f"-{n}" if n > 1 else "")
+                    for n in range(first, first + 10)
+                ]
+                for customer in customers
+                if customer not in ids
+            }
+            if not names:
+                break
+            taken = self._store.nodes([gid("notice", n) for tried in names.values() for n in tried])
+            for customer, tried in names.items():
+                free = [n for n in tried if gid("notice", n) not in taken]
+                if free:
+                    ids[customer] = free[0]
         return ids
 
     def _record(
