@@ -496,9 +496,9 @@ class Access:
 
     def udis(self, gids: Sequence[str]) -> dict[str, Udi | None]:
         """Return the UDIs of the items the caller may see among `gids`, all at once."""
-        visible = self.nodes(list(gids))
-        items = self._store.nodes(sorted(visible))
-        return self._identifiers.udis(list(items.values()))
+        found = self._store.nodes(list(gids))
+        # Unredacted: a UDI is made of attributes a partner's view of the item may not show.
+        return self._identifiers.udis([v for v in found.values() if self.visible(v)])
 
     def resolve_identifier(self, code: str) -> Resolved:
         """Resolve a scanned GS1 code to the part, lot and serial the caller may see."""
