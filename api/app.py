@@ -110,8 +110,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return FileResponse(STATIC / "graphiql.html")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return landing_page()
+    def index(request: Request) -> str:
+        listening = f"http://{settings.host}:{settings.port}"
+        return landing_page(str(request.base_url), demo=settings.demo, listening=listening)
 
     app.include_router(router)
     app.include_router(admin_router)

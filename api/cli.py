@@ -169,6 +169,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("store", getattr(args, "store", None)),
             ("host", getattr(args, "host", None)),
             ("port", getattr(args, "port", None)),
+            ("demo", getattr(args, "demo", None)),
         )
         if value is not None
     }
@@ -208,6 +209,7 @@ def _demo(args: argparse.Namespace) -> int:
     schemes = seed_demo_lot_schemes(services.store)
     accounts = seed_demo_accounts(services.auth)
     services.close()
+    args.demo = True
     settings = _settings(args)
     print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
     print(f"store: {args.store}")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     company: str | None = None  # our company id: marks our own nodes in federated traces
     instance: str = Field(default_factory=lambda: uuid.uuid4().hex)  # for loop detection
     federation_max_hops: int = Field(default=4, ge=0, le=10)
+    # Set by `tracegraph demo`: the landing page then shows the demo plant's login and questions,
+    # which on any other instance would hand out a password that is not the instance's.
+    demo: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from httpx2 import Response
 from api.app import create_app
 from api.deps import Services
 from api.ingest_reports import IngestReportBody
-from api.landing import EXAMPLES
+from api.landing import EXAMPLES, landing_page
 from api.settings import Settings
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -203,12 +203,34 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
     )
 
 
-def test_the_landing_pages_examples_answer_the_login_it_shows(
-    client: TestClient, plant: Services
-) -> None:
+def test_the_demos_landing_page_examples_answer_the_login_it_shows(plant: Services) -> None:
+    app = create_app(Settings(store=plant.store.url, demo=True), plant)
+    with TestClient(app, base_url="http://plant.example:8080") as client:
+        page = html.unescape(client.get("/").text)
+        assert 'href="/api/' not in page  # a browser would send them without a login
+        username, password = "ana", "demo-analyst-pass"
+        assert f"-d username={username} -d password={password} " in page
+        # The lines name the address the page was reached at, not a fixed one.
+        assert "'http://plant.example:8080/api/v1/auth/token'" in page
+        assert client.post(
+            "/api/v1/auth/token", data={"username": username, "password": password}
+        ).is_success
+        headers = login(client, "analyst")
+        for _, path in EXAMPLES:
+            assert f"'http://plant.example:8080{path}'" in page
+            assert client.get(path, headers=headers).status_code == 200, path
+
+
+def test_only_the_demo_shows_the_demo_login(client: TestClient) -> None:
     page = client.get("/").text
-    assert 'href="/api/' not in page  # a browser would send them without a login
-    headers = login(client, "analyst")
-    for _, path in EXAMPLES:
-        assert path in html.unescape(page)
-        assert client.get(path, headers=headers).status_code == 200, path
+    assert "demo-analyst-pass" not in page and "On the demo plant" not in page
+    assert "/api/v1/auth/token" in page and "/graphiql" in page
+
+
+def test_the_landing_page_does_not_paste_an_odd_host_into_shell_lines() -> None:
+    listening = "http://127.0.0.1:8123"
+    page = html.unescape(landing_page("http://x';touch${IFS}p;'/", True, listening))
+    assert "touch" not in page
+    assert f"'{listening}/api/v1/auth/token'" in page
+    page = html.unescape(landing_page("https://[::1]:9000/tg/", True, listening))
+    assert "'https://[::1]:9000/tg/api/v1/auth/token'" in page
