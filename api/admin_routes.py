@@ -10,8 +10,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
-from api.deps import PrincipalDep, ServicesDep
-from graph.errors import Forbidden
+from api.deps import BearerDep, PrincipalDep, ServicesDep
+from graph.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/api/v1")
 
@@ -32,6 +32,15 @@ class NewUser(BaseModel):
     role: Role
     company: str | None = Field(default=None, max_length=200)
     site: str | None = Field(default=None, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(max_length=1000)
+
+
+class NewPassword(BaseModel):
+    password: str = Field(max_length=1000)
 
 
 class NewKey(BaseModel):
@@ -63,6 +72,26 @@ def token(
         "token_type": issued.token_type,
         "expires_at": issued.expires_at,
     }
+
+
+@router.post("/auth/logout", tags=["auth"])
+def logout(who: PrincipalDep, bearer: BearerDep, svc: ServicesDep) -> dict[str, str]:
+    """End the session of the access token sent: it stops working at once."""
+    if who.via != "token" or bearer is None:
+        raise BadRequest("only an access token has a session to end; an admin revokes API keys")
+    svc.auth.logout(bearer.credentials)
+    return {"username": who.username, "status": "logged out"}
+
+
+@router.post("/me/password", tags=["auth"])
+def change_password(
+    request: Request, body: PasswordChange, who: PrincipalDep, svc: ServicesDep
+) -> dict[str, str]:
+    """Change your password, giving the current one. Every session of the account ends (log in
+    again); API keys stay."""
+    client = request.client.host if request.client else None
+    svc.auth.change_password(who.username, body.current_password, body.new_password, client)
+    return {"username": who.username, "status": "password changed; log in again"}
 
 
 @router.get("/me", tags=["auth"])
@@ -102,6 +131,15 @@ def enable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
     """Enable a disabled user."""
     svc.auth.set_disabled(username, False)
     return {"username": username, "status": "enabled"}
+
+
+@router.post("/admin/users/{username}/password", tags=["admin"])
+def reset_password(
+    username: str, body: NewPassword, _: AdminDep, svc: ServicesDep
+) -> dict[str, str]:
+    """Set a user's password (a forgotten one): the user's sessions end; API keys stay."""
+    svc.auth.reset_password(username, body.password)
+    return {"username": username, "status": "password set"}
 
 
 @router.get("/admin/keys", tags=["admin"])

@@ -47,6 +47,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     listing = users.add_parser("list", help="list users")
     listing.add_argument("--json", action="store_true")
     command(listing, _users_list)
+    password = users.add_parser(
+        "password", help="set a user's password (from stdin); the user's sessions end"
+    )
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", required=True)
+    command(password, _users_password)
     for verb in ("disable", "enable"):
         toggle = users.add_parser(verb, help=f"{verb} a user")
         toggle.add_argument("username")
@@ -142,6 +148,12 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
         state = "disabled" if u.disabled else "active"
         scope = u.company or u.site or ""
         print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
+    return 0
+
+
+def _users_password(services: Services, args: argparse.Namespace) -> int:
+    services.auth.reset_password(args.username, _password())
+    print(f"password of {args.username!r} set; its sessions have ended")
     return 0
 
 

@@ -134,5 +134,6 @@ def planner(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 AccessDep = Annotated[Access, Depends(access)]

@@ -119,6 +119,7 @@ SELECT username, role, company, site, disabled, created_at, password_hash
 FROM users ORDER BY username
 """
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
+UPDATE_PASSWORD: Final = "UPDATE users SET password_hash = ? WHERE username = ?"
 
 INSERT_KEY: Final = """
 INSERT INTO api_keys (key_id, username, label, created_at, revoked_at, secret_hash)
@@ -148,6 +149,7 @@ SELECT token_hash, username, expires_at FROM access_tokens WHERE token_hash = ?
 """
 DELETE_EXPIRED_TOKENS: Final = "DELETE FROM access_tokens WHERE expires_at <= ?"
 DELETE_USER_TOKENS: Final = "DELETE FROM access_tokens WHERE username = ?"
+DELETE_TOKEN: Final = "DELETE FROM access_tokens WHERE token_hash = ?"
 
 UPSERT_COMPANY: Final = """
 INSERT INTO companies (
@@ -301,6 +303,17 @@ class EmbeddedAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._changed(UPDATE_DISABLED, (int(disabled), username)) > 0
 
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace the password hash and end the user's sessions; False if there is no user."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(UPDATE_PASSWORD, (password_hash, username)).rowcount == 0:
+                return False
+            conn.execute(DELETE_USER_TOKENS, (username,))
+            return True
+
+        return self._write(work)
+
     def add_key(self, key: ApiKeyRecord) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
@@ -352,6 +365,10 @@ class EmbeddedAccountStore:
     def drop_expired_tokens(self, now: str) -> int:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._changed(DELETE_EXPIRED_TOKENS, (now,))
+
+    def drop_token(self, token_hash: str) -> bool:
+        """Delete one access token; return False if there was none."""
+        return self._changed(DELETE_TOKEN, (token_hash,)) > 0
 
     def drop_tokens(self, username: str) -> int:
         """Delete every access token of a user; return how many."""

@@ -48,6 +48,7 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE CONSTRAINT account_lock IF NOT EXISTS FOR (l:AccountLock) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX account_api_key_user IF NOT EXISTS FOR (k:ApiKey) ON (k.username)",
     "CREATE INDEX account_token_expires IF NOT EXISTS FOR (t:AccessToken) ON (t.expires_at)",
+    "CREATE INDEX account_token_user IF NOT EXISTS FOR (t:AccessToken) ON (t.username)",
 )
 UNIQUE_VIOLATION: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
@@ -66,6 +67,14 @@ USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
 SET_DISABLED: Final = (
     "MATCH (u:User {username: $username}) SET u.disabled = $disabled RETURN count(u)"
 )
+SET_PASSWORD: Final = """
+MATCH (u:User {username: $username})
+SET u.password_hash = $password_hash
+WITH u
+OPTIONAL MATCH (t:AccessToken {username: $username})
+DELETE t
+RETURN count(DISTINCT u)
+"""
 
 CREATE_KEY: Final = "CREATE (k:ApiKey) SET k = $props"
 KEY_FIELDS: Final = "k.key_id, k.username, k.label, k.created_at, k.revoked_at, k.secret_hash"
@@ -97,6 +106,7 @@ DROP_EXPIRED_TOKENS: Final = (
 DROP_USER_TOKENS: Final = (
     "MATCH (t:AccessToken) WHERE t.username = $username DELETE t RETURN count(*)"
 )
+DROP_TOKEN: Final = "MATCH (t:AccessToken {token_hash: $token_hash}) DELETE t RETURN count(*)"
 
 PUT_COMPANY: Final = "MERGE (c:CompanyProfile {company: $props.company}) SET c = $props"
 # Profiles stored before a policy flag existed lack it: coalesce to "not shared".
@@ -248,6 +258,10 @@ class Neo4jAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._count(SET_DISABLED, username=username, disabled=disabled) > 0
 
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace the password hash and end the user's sessions; False if there is no user."""
+        return self._count(SET_PASSWORD, username=username, password_hash=password_hash) > 0
+
     def add_key(self, key: ApiKeyRecord) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
@@ -301,6 +315,10 @@ class Neo4jAccountStore:
     def drop_expired_tokens(self, now: str) -> int:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._count(DROP_EXPIRED_TOKENS, now=now)
+
+    def drop_token(self, token_hash: str) -> bool:
+        """Delete one access token; return False if there was none."""
+        return self._count(DROP_TOKEN, token_hash=token_hash) > 0
 
     def drop_tokens(self, username: str) -> int:
         """Delete every access token of a user; return how many."""

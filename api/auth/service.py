@@ -68,6 +68,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
+
+
 class AuthService:
     """Manage accounts and turn credentials into principals."""
 
@@ -166,8 +171,7 @@ class AuthService:
     def _check_new_user(username: str, password: str) -> None:
         if not USERNAME.fullmatch(username):
             raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
-        if len(password) < MIN_PASSWORD:
-            raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
+        _check_password(password)
 
     def add_first_admin(self, username: str, password: str) -> UserInfo:
         """Create the first admin; Conflict if an active admin exists (checked as it is added)."""
@@ -199,6 +203,17 @@ class AuthService:
         checked (TooManyAttempts, 429), and password checks run a few at a time: each takes
         64 MiB and a good part of a core.
         """
+        record = self._checked(username, password, client)
+        if record.info.disabled:
+            raise Unauthenticated("this account is disabled")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = utc_text(_now() + self._token_life)
+        self._store.drop_expired_tokens(utc_text(_now()))
+        self._store.add_token(TokenRecord(_digest(token), username, expires))
+        return IssuedToken(token, expires)
+
+    def _checked(self, username: str, password: str, client: str | None) -> UserRecord:
+        """Return the user whose password this is, or raise: throttled, a few checks at once."""
         self._throttle.check(username, client)
         record = self._store.user(username)
         try:
@@ -213,13 +228,29 @@ class AuthService:
             self._throttle.failed(username, client)
             raise Unauthenticated("wrong username or password")
         self._throttle.succeeded(username)
-        if record.info.disabled:
-            raise Unauthenticated("this account is disabled")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires = utc_text(_now() + self._token_life)
-        self._store.drop_expired_tokens(utc_text(_now()))
-        self._store.add_token(TokenRecord(_digest(token), username, expires))
-        return IssuedToken(token, expires)
+        return record
+
+    def logout(self, token: str) -> None:
+        """End the session of an access token: it stops working at once."""
+        if not self._store.drop_token(_digest(token)):
+            raise Unauthenticated("the access token is unknown or expired: log in again")
+
+    def change_password(
+        self, username: str, current: str, new: str, client: str | None = None
+    ) -> None:
+        """Change one's own password, giving the current one (checked and throttled as a login
+        is: a stolen session must not be enough to take the account over). Every session of
+        the account ends; API keys stay, as they are revoked on their own."""
+        self._checked(username, current, client)
+        if new == current:
+            raise BadRequest("the new password is the current one")
+        self.reset_password(username, new)
+
+    def reset_password(self, username: str, new: str) -> None:
+        """Set a user's password (an admin's act, for a forgotten one); its sessions end."""
+        _check_password(new)
+        if not self._store.set_password(username, self._hasher.hash(new)):
+            raise NotFound(f"no user {username!r}")
 
     def _dummy_hash(self) -> str:
         """A throwaway hash to verify against when the user is unknown, so timing does not

@@ -38,6 +38,13 @@ class AccountStore(Protocol):
         """Set the flag; return False if there is no such user."""
         ...
 
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace a user's password hash and delete its access tokens, in one transaction.
+
+        Return False if there is no such user.
+        """
+        ...
+
     def add_key(self, key: ApiKeyRecord) -> None: ...
 
     def key(self, key_id: str) -> ApiKeyRecord | None: ...
@@ -55,6 +62,10 @@ class AccountStore(Protocol):
     def token(self, token_hash: str) -> TokenRecord | None: ...
 
     def drop_expired_tokens(self, now: str) -> int: ...
+
+    def drop_token(self, token_hash: str) -> bool:
+        """Delete one access token (its session ends); return False if there was none."""
+        ...
 
     def drop_tokens(self, username: str) -> int:
         """Delete every access token of a user (its sessions end); return how many."""

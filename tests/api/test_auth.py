@@ -171,3 +171,78 @@ def test_password_guessing_is_answered_429_with_a_time_to_wait(client: TestClien
     )
     assert held.status_code == 429 and held.json()["error"] == "too_many_attempts"
     assert 0 < int(held.headers["Retry-After"]) <= 600
+
+
+def test_logging_out_ends_that_session_only(client: TestClient) -> None:
+    first, second = login(client, "analyst"), login(client, "analyst")
+    answer = client.post("/api/v1/auth/logout", headers=first)
+    assert answer.status_code == 200 and answer.json()["status"] == "logged out"
+    assert client.get("/api/v1/me", headers=first).status_code == 401
+    assert client.post("/api/v1/auth/logout", headers=first).status_code == 401
+    assert client.get("/api/v1/me", headers=second).status_code == 200
+
+
+def test_an_api_key_has_no_session_to_log_out(client: TestClient) -> None:
+    admin = login(client, "admin")
+    key = client.post("/api/v1/admin/keys", json={"username": "otto"}, headers=admin).json()
+    refused = client.post("/api/v1/auth/logout", headers={"X-API-Key": key["key"]})
+    assert refused.status_code == 400 and "revokes API keys" in refused.text
+    assert client.get("/api/v1/me", headers={"X-API-Key": key["key"]}).status_code == 200
+
+
+def _log_in(client: TestClient, username: str, password: str) -> int:
+    form = {"username": username, "password": password}
+    return client.post("/api/v1/auth/token", data=form).status_code
+
+
+def test_changing_ones_password_needs_the_current_one_and_ends_every_session(
+    client: TestClient,
+) -> None:
+    session, other = login(client, "operator"), login(client, "operator")
+    admin = login(client, "admin")
+    key = client.post("/api/v1/admin/keys", json={"username": "otto"}, headers=admin).json()
+    change = {"current_password": "not-the-password", "new_password": "otto-new-pass-1"}
+    wrong = client.post("/api/v1/me/password", json=change, headers=session)
+    assert wrong.status_code == 401
+    assert _log_in(client, "otto", "otto-new-pass-1") == 401  # nothing changed
+    change["current_password"] = "demo-operator-pass"
+    change["new_password"] = "short"
+    assert client.post("/api/v1/me/password", json=change, headers=session).status_code == 400
+    change["new_password"] = "demo-operator-pass"
+    same = client.post("/api/v1/me/password", json=change, headers=session)
+    assert same.status_code == 400 and "is the current one" in same.text
+    change["new_password"] = "otto-new-pass-1"
+    assert client.post("/api/v1/me/password", json=change, headers=session).status_code == 200
+    assert client.get("/api/v1/me", headers=session).status_code == 401
+    assert client.get("/api/v1/me", headers=other).status_code == 401
+    assert client.get("/api/v1/me", headers={"X-API-Key": key["key"]}).status_code == 200
+    assert _log_in(client, "otto", "demo-operator-pass") == 401
+    assert _log_in(client, "otto", "otto-new-pass-1") == 200
+
+
+def test_guessing_the_current_password_is_throttled_as_logins_are(client: TestClient) -> None:
+    session = login(client, "analyst")
+    change = {"current_password": "guess-0000", "new_password": "analyst-new-pass"}
+    statuses = []
+    for guess in range(12):
+        change["current_password"] = f"guess-{guess:04d}"
+        statuses.append(client.post("/api/v1/me/password", json=change, headers=session))
+    assert statuses[0].status_code == 401 and statuses[-1].status_code == 429
+    assert "retry-after" in statuses[-1].headers
+
+
+def test_an_admin_sets_a_forgotten_password(client: TestClient) -> None:
+    admin, session = login(client, "admin"), login(client, "customer")
+    body = {"password": "north-new-pass-1"}
+    assert client.post("/api/v1/admin/users/north/password", json=body, headers=admin).is_success
+    assert client.get("/api/v1/me", headers=session).status_code == 401
+    assert _log_in(client, "north", "north-new-pass-1") == 200
+    missing = client.post("/api/v1/admin/users/nobody/password", json=body, headers=admin)
+    assert missing.status_code == 404
+    short = client.post("/api/v1/admin/users/north/password", json={"password": "x"}, headers=admin)
+    assert short.status_code == 400
+    forbidden = client.post(
+        "/api/v1/admin/users/admin/password", json=body, headers=login(client, "analyst")
+    )
+    assert forbidden.status_code == 403
+    assert _log_in(client, "admin", "north-new-pass-1") == 401

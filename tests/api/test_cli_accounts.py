@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.deps import Services
+from api.settings import Settings
+from graph.errors import Unauthenticated
 
 
 @pytest.fixture
@@ -86,3 +89,26 @@ def test_password_must_come_on_stdin(
 ) -> None:
     assert run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "") == 2
     assert "no password on standard input" in capsys.readouterr().err
+
+
+def test_setting_a_password_on_the_command_line(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "first-pass-1\n")
+        == 0
+    )
+    password = ["users", "password", "root", "--password-stdin", "--store", store]
+    assert run(password, monkeypatch, "second-pass-2\n") == 0
+    assert "sessions have ended" in capsys.readouterr().out
+    assert run(password, monkeypatch, "short\n") == 2
+    assert "at least 10 characters" in capsys.readouterr().err
+    nobody = ["users", "password", "nobody", "--password-stdin", "--store", store]
+    assert run(nobody, monkeypatch, "third-pass-33\n") == 1
+    services = Services.from_settings(Settings(store=store))
+    try:
+        assert services.auth.login("root", "second-pass-2").access_token
+        with pytest.raises(Unauthenticated):
+            services.auth.login("root", "first-pass-1")
+    finally:
+        services.close()

@@ -471,3 +471,33 @@ def test_a_users_tokens_are_dropped_together_and_only_theirs(accounts: AccountSt
     assert accounts.drop_tokens("alice") == 2
     assert accounts.token("th1") is None and accounts.token("th2") is None
     assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
+
+
+def test_a_new_password_ends_that_users_sessions_only(accounts: AccountStore) -> None:
+    accounts.add_user(user("alice", password_hash="old"))
+    accounts.add_user(user("bob", password_hash="bobs"))
+    for token_hash, owner in (("th1", "alice"), ("th2", "alice"), ("th3", "bob")):
+        accounts.add_token(TokenRecord(token_hash, owner, T1))
+    assert accounts.set_password("alice", "new") is True
+    found = accounts.user("alice")
+    assert found is not None and found.password_hash == "new"
+    assert accounts.token("th1") is None and accounts.token("th2") is None
+    assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
+    bob = accounts.user("bob")
+    assert bob is not None and bob.password_hash == "bobs"
+
+
+def test_a_new_password_for_nobody_is_false_and_creates_nobody(accounts: AccountStore) -> None:
+    accounts.add_token(TokenRecord("th1", "ghost", T1))
+    assert accounts.set_password("ghost", "new") is False
+    assert accounts.user("ghost") is None
+    assert accounts.token("th1") == TokenRecord("th1", "ghost", T1)
+
+
+def test_one_token_is_dropped_alone(accounts: AccountStore) -> None:
+    accounts.add_token(TokenRecord("th1", "alice", T1))
+    accounts.add_token(TokenRecord("th2", "alice", T1))
+    assert accounts.drop_token("th1") is True
+    assert accounts.drop_token("th1") is False
+    assert accounts.token("th1") is None
+    assert accounts.token("th2") == TokenRecord("th2", "alice", T1)
