@@ -725,7 +725,7 @@ class Access:
         self.require(WRITERS | {Role.ANALYST}, "record events")
         known = gtin_map(gtins or {})
         reader = EpcisReader(gtin_parts(self._store, known), parties)
-        return capture(document, reader, self.ingest)
+        return capture(document, reader, self.ingest, self._store.logged)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         services = opener(args)
         try:
             reader = EpcisReader(gtin_parts(services.store, gtins))
-            report = capture(document, reader, services.ingest.ingest)
+            report = capture(document, reader, services.ingest.ingest, services.store.logged)
         finally:
             services.close()
         print(f"{report.report.created} created, {report.report.duplicates} duplicates")

@@ -70,7 +70,7 @@ def run(size: int, seed: int, folder: Path) -> list[str]:
         )
         fresh = EmbeddedStore(folder / f"fresh-{n}.db")
         capture_s, _ = _timed(
-            lambda: capture(document, EpcisReader(), IngestService(fresh).ingest)  # noqa: B023
+            lambda: capture(document, EpcisReader(), IngestService(fresh).ingest, fresh.logged)  # noqa: B023
         )
         copy = TraceService(fresh).trace(root, direction)
         same = {x.id for x in copy.nodes} == {x.id for x in trace.nodes} and not problems

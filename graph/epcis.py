@@ -31,6 +31,8 @@ UDI_DATES = ("expiry", "manufactured")
 # Master data: the part a GTIN stands for, as an attribute of the EPC class (the product).
 EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
 PART = "tg:part"
+# Why an event we voided was wrong, as a CBV 2.0 error reason: we keep the why in words.
+INCORRECT_DATA = "incorrect_data"
 # Our statuses as CBV 2.0 dispositions, and back.
 DISPOSITIONS = {
     "released": "active",
@@ -94,6 +96,8 @@ class EpcisView:
 
 
 FULL_VIEW = EpcisView()
+# A voided event as stored, and the void that retracted it.
+Retraction = tuple[Mapping[str, Any], Mapping[str, Any]]
 PartGtin = Callable[[str], str | None]
 
 
@@ -167,6 +171,19 @@ class EpcisWriter:
         if body is None:
             return None
         return {"type": body.pop("type")} | self._envelope(event) | body
+
+    def retraction(
+        self, event: Mapping[str, Any], void: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Map a voided event as EPCIS 2.0 retracts one (7.4.1.2): the event as it was, with
+        an error declaration at the time of its void; None if the view sees none of it."""
+        body = self.event(event)
+        if body is None:
+            return None
+        declaration = {"declarationTime": void["occurred_at"], "reason": INCORRECT_DATA}
+        if self._view.plant:
+            declaration["tg:reason"] = void["reason"]
+        return body | {"errorDeclaration": declaration}
 
     def _envelope(self, event: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -414,11 +431,16 @@ def _number(value: Decimal) -> int | float:
 
 
 def document(
-    events: Iterable[Mapping[str, Any]], created: str, writer: EpcisWriter | None = None
+    events: Iterable[Mapping[str, Any]],
+    created: str,
+    writer: EpcisWriter | None = None,
+    retracted: Iterable[Retraction] = (),
 ) -> dict[str, Any]:
-    """Wrap events (as stored, in order) in an EPCIS 2.0 JSON-LD document."""
+    """Wrap events (as stored, in order) in an EPCIS 2.0 JSON-LD document, after the
+    retractions of voided ones."""
     mapper = writer or EpcisWriter()
-    mapped = [m for m in (mapper.event(e) for e in events) if m is not None]
+    declared = (mapper.retraction(event, void) for event, void in retracted)
+    mapped = [m for m in (*declared, *(mapper.event(e) for e in events)) if m is not None]
     body: dict[str, Any] = {
         "@context": CONTEXTS,
         "type": "EPCISDocument",

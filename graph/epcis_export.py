@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, document
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
 from graph.ids import gid
 from graph.store import GraphStore
 from graph.trace import Trace
@@ -29,8 +29,13 @@ class EpcisExporter:
         the receipts, so the document can be imported into an empty store on its own.
         """
         statused = frozenset(n.id for n in trace.nodes if "status" in n.attrs and view.sees(n.id))
+        retracted = self._retracted(frozenset(n.id for n in trace.nodes))
         return self.events_document(
-            {edge.event for edge in trace.edges}, statused, view, closure=closure
+            {edge.event for edge in trace.edges},
+            statused,
+            view,
+            closure=closure,
+            retracted=retracted,
         )
 
     def events_document(
@@ -40,20 +45,46 @@ class EpcisExporter:
         view: EpcisView = FULL_VIEW,
         *,
         closure: bool = False,
+        retracted: Sequence[Retraction] = (),
     ) -> dict[str, Any]:
-        """Return the given events, and the status events of the items in `statused`."""
+        """Return the given events, and the status events of the items in `statused`.
+
+        `retracted` events (voided, with their voids) come first, each with an EPCIS error
+        declaration: a reader that took one from an earlier document learns it was wrong before
+        it reads what replaced it (which may make the same lots).
+        """
         events = self._payloads(event_ids)
         if closure:
             events = self._closed(events)
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
-        parts, units = self._identities(ordered)
+        parts, units = self._identities(ordered + [dict(body) for body, _ in retracted])
         gtins = self._gtins(set(parts.values()))
         writer = EpcisWriter(
             view, parts=parts, units=units, gtin_of=gtins.get, consumed=self._consumed(ordered)
         )
-        return document(ordered, datetime.now(UTC).isoformat(), writer)
+        return document(ordered, datetime.now(UTC).isoformat(), writer, retracted)
+
+    def _retracted(self, items: frozenset[str]) -> list[Retraction]:
+        """Return the voided events that named any of `items`, each with its void, in the
+        order they were voided."""
+        voided = [
+            (stored, body)
+            for stored in self._store.voided_events()
+            if items.intersection(_touched(body := json.loads(stored.payload)))
+        ]
+        voids = self._store.logged(sorted({str(stored.voided_by) for stored, _ in voided}))
+        found = [
+            (
+                voids[str(stored.voided_by)].seq,
+                body,
+                json.loads(voids[str(stored.voided_by)].payload),
+            )
+            for stored, body in voided
+            if stored.voided_by in voids
+        ]
+        return [(body, void) for _, body, void in sorted(found, key=lambda row: row[0])]
 
     def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         logged = self._store.logged(sorted(event_ids))
@@ -150,6 +181,15 @@ def _taken(body: dict[str, Any]) -> list[str]:
     if kind == "ship":
         return [_ref(i) for i in body["items"]]
     return []
+
+
+def _touched(body: dict[str, Any]) -> list[str]:
+    """Return every node a trace could reach that an event names: lots, serials, the supplier
+    lot a receipt came from."""
+    named = _named(body)
+    if body["type"] == "receive":
+        named.append(gid("supplier_lot", f"{body['supplier']}/{body['supplier_lot']}"))
+    return named
 
 
 def _named(body: dict[str, Any]) -> list[str]:

@@ -150,6 +150,14 @@ OPTIONAL MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
 """
     + EVENT_FIELDS
 )
+VOIDED_EVENTS: Final = (
+    """
+MATCH (v:Event) WHERE v.voids IS NOT NULL
+MATCH (e:Event {event_id: v.voids}) USING INDEX SEEK e:Event(event_id)
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
 
 
 def _logged_after(label: LiteralString) -> LiteralString:
@@ -944,6 +952,12 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> dict[str, StoredEvent]:
             rows = tx.run(FIND_EVENTS, ids=_Listed(event_ids)).values()
             return {row[0]: _stored_event(row) for row in rows}
+
+        return self._read(run)
+
+    def voided_events(self) -> list[StoredEvent]:
+        def run(tx: ManagedTransaction) -> list[StoredEvent]:
+            return [_stored_event(row) for row in tx.run(VOIDED_EVENTS).values()]
 
         return self._read(run)
 

@@ -339,6 +339,10 @@ class GraphStore(Protocol):
         """Return the logged events among `event_ids` (a read, outside any write)."""
         ...
 
+    def voided_events(self) -> list[StoredEvent]:
+        """Return every voided event of the log, in log order (corrections are rare)."""
+        ...
+
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         """Return the ids of the live events that set a status on any of `gids`, each once."""
         ...

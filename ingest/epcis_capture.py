@@ -4,7 +4,7 @@ events, and ingest them as one atomic batch; every problem names the EPCIS event
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,9 @@ from ingest.errors import BatchConflict, BatchRejected, Problem
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
+# Which of some event ids the store has logged (GraphStore.logged).
+Logged = Callable[[Sequence[str]], Mapping[str, object]]
+NEVER_CAPTURED = "retracts an event this store never captured"
 # Our messages may point at another event of the batch by its place in our list.
 BATCH_INDEX = re.compile(r"event (\d+) of this batch")
 
@@ -39,14 +42,18 @@ class CaptureReport:
         return self.translation.ignored
 
 
-def capture(document: Any, reader: EpcisReader, ingest: Ingest) -> CaptureReport:
-    """Ingest an EPCIS document (or one event) through `ingest`; raise BatchRejected/Conflict."""
+def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) -> CaptureReport:
+    """Ingest an EPCIS document (or one event) through `ingest`; raise BatchRejected/Conflict.
+
+    An error declaration of an event the store never captured is skipped (reported as ignored):
+    a partner's document retracts what it sent earlier, which this store may never have had.
+    """
     found = schema_problems(document)
     if found:
         raise BatchRejected(
             [Problem(p.event_index or 0, p.event_id, p.path, "schema", p.message) for p in found]
         )
-    translation = reader.translate(document)
+    translation = _without_unknown_retractions(reader.translate(document), logged)
     if not translation.events:
         raise BatchRejected(
             [Problem(0, None, "epcisBody.eventList", "empty", "no event here changes genealogy")]
@@ -59,6 +66,26 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest) -> CaptureReport
             problems
         ) from error
     return CaptureReport(report, translation)
+
+
+def _without_unknown_retractions(translation: Translation, logged: Logged) -> Translation:
+    # Every void an EPCIS document yields is a retraction (EpcisReader._retraction).
+    targets = {e["voids"] for e in translation.events if e["type"] == "void"}
+    if not targets:
+        return translation
+    known = logged(sorted(targets))
+    kept = Translation(ignored=list(translation.ignored))
+    skipped: set[int] = set()
+    for event, origin in zip(translation.events, translation.origins, strict=True):
+        if event["type"] == "void" and event["voids"] not in known:
+            if origin.index not in skipped:
+                skipped.add(origin.index)
+                kept.ignored.append(Ignored(origin.index, origin.epcis_id, NEVER_CAPTURED))
+            continue
+        kept.events.append(event)
+        kept.origins.append(origin)
+    kept.ignored.sort(key=lambda ignored: ignored.index)
+    return kept
 
 
 def _back(problem: Problem, translation: Translation) -> Problem:

@@ -13,13 +13,13 @@ import pytest
 
 from api.recall import RecallService
 from graph.embedded_store import EmbeddedStore
-from graph.epcis import FULL_VIEW
+from graph.epcis import FULL_VIEW, EpcisView
 from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.demo_plant import DemoPlant
-from ingest.epcis_capture import capture
+from ingest.epcis_capture import NEVER_CAPTURED, capture
 from ingest.epcis_import import EpcisReader, gtin_parts
 from ingest.errors import BatchConflict, BatchRejected
 from ingest.service import IngestService
@@ -33,6 +33,7 @@ from tests.fixtures.epcis import (
     native_events,
     trace_shape,
 )
+from tests.fixtures.events import Events
 
 SUPPLIERS = ("ACME-STEEL", "TITAN-METALS", "POLYMED", "PACKCO")
 UNKNOWN = gtin("0950600077777")
@@ -43,7 +44,7 @@ def reader() -> EpcisReader:
 
 
 def capture_into(store: GraphStore, document: Any) -> Any:
-    return capture(document, reader(), IngestService(store).ingest)
+    return capture(document, reader(), IngestService(store).ingest, store.logged)
 
 
 @pytest.fixture
@@ -171,10 +172,19 @@ def test_an_error_declaration_voids_the_event_it_declares_wrong(store: GraphStor
     assert (again.created, again.duplicates) == (0, 1)
 
 
-def test_an_error_declaration_of_an_event_never_captured_is_refused(store: GraphStore) -> None:
+def test_an_error_declaration_of_an_event_never_captured_is_skipped(store: GraphStore) -> None:
+    # A partner's document retracts what it sent earlier, which this store may never have had.
     declared = {"declarationTime": "2026-03-03T08:00:00Z"}
-    problem = _refused(store, _document(_receipt(errorDeclaration=declared)), "unknown_event")
-    assert problem.field == "errorDeclaration"
+    other = _receipt(eventID="urn:uuid:7d2c0c1e-0000-4000-8000-0000000000f1")
+    other["quantityList"] = [{"epcClass": "urn:tracegraph:lot:RX-2", "quantity": 4}]
+    report = capture_into(store, _document(_receipt(errorDeclaration=declared), other))
+    assert report.report.created == 1 and store.node("lot:RX-2") is not None
+    assert [(i.index, i.epcis_id, i.reason) for i in report.ignored] == [
+        (0, _receipt()["eventID"], NEVER_CAPTURED)
+    ]
+    assert store.logged([_receipt()["eventID"]]) == {}
+    # Alone, it leaves nothing to capture.
+    _refused(store, _document(_receipt(errorDeclaration=declared)), "empty")
 
 
 def _shipping(uom: str) -> dict[str, Any]:
@@ -290,7 +300,7 @@ def test_a_trace_exported_and_imported_into_an_empty_store_is_the_same(
         document = EpcisExporter(store).trace_document(original, FULL_VIEW, closure=closure)
         fresh = EmbeddedStore(tmp_path / f"fresh-{n}.db")
         try:
-            capture(document, EpcisReader(), IngestService(fresh).ingest)
+            capture(document, EpcisReader(), IngestService(fresh).ingest, fresh.logged)
             copy_ = TraceService(fresh).trace(root, direction)
         finally:
             fresh.close()
@@ -332,7 +342,7 @@ def test_udi_dates_of_receipts_and_serials_survive_an_exchange(
     document = EpcisExporter(store).trace_document(trace, FULL_VIEW, closure=True)
     fresh = EmbeddedStore(tmp_path / "fresh.db")
     try:
-        capture(document, EpcisReader(), IngestService(fresh).ingest)
+        capture(document, EpcisReader(), IngestService(fresh).ingest, fresh.logged)
         for gid in ("lot:L-1", "serial:SN-1"):
             node = fresh.node(gid)
             assert node is not None
@@ -346,7 +356,7 @@ def test_an_export_from_one_store_imports_into_the_other(
 ) -> None:
     original = TraceService(demo).trace("supplier_lot:POLYMED/PM-2", "down")
     document = EpcisExporter(demo).trace_document(original, FULL_VIEW, closure=True)
-    capture(document, EpcisReader(), IngestService(store).ingest)
+    capture(document, EpcisReader(), IngestService(store).ingest, store.logged)
     compared = ("part", "qty", "unit", "status", "created_by")
     copy_ = TraceService(store).trace("supplier_lot:POLYMED/PM-2", "down")
     assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
@@ -439,7 +449,10 @@ def register_parts(store: GraphStore) -> None:
 def test_registered_gtins_stand_for_their_parts_on_capture(store: GraphStore) -> None:
     register_parts(store)
     report = capture(
-        gs1_document(), EpcisReader(gtin_parts(store, {}), PARTIES), IngestService(store).ingest
+        gs1_document(),
+        EpcisReader(gtin_parts(store, {}), PARTIES),
+        IngestService(store).ingest,
+        store.logged,
     )
     assert report.report.created == len(native_events())
     assert TraceService(store).node("serial:KIT-1").attrs["part"] == "SCREW-KIT"
@@ -466,9 +479,74 @@ def test_parts_with_gtins_export_as_digital_link_and_import_anywhere(
     # An empty store has no registry: the document's master data says which part is which.
     fresh = EmbeddedStore(tmp_path / "fresh.db")
     try:
-        capture(document, EpcisReader(gtin_parts(fresh, {})), IngestService(fresh).ingest)
+        capture(
+            document, EpcisReader(gtin_parts(fresh, {})), IngestService(fresh).ingest, fresh.logged
+        )
         copy_ = TraceService(fresh).trace("serial:KIT-1", "up")
     finally:
         fresh.close()
     compared = ("part", "qty", "unit", "status", "created_by", "operation")
     assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+
+
+def _down_document(store: GraphStore, view: EpcisView = FULL_VIEW) -> dict[str, Any]:
+    trace = TraceService(store).trace("supplier_lot:ACME/A-1", "down")
+    document = EpcisExporter(store).trace_document(trace, view, closure=True)
+    assert schema_problems(document) == []
+    return document
+
+
+def test_a_void_reaches_a_partner_as_an_error_declaration(
+    store: GraphStore, events: Events, tmp_path: Path
+) -> None:
+    ingest = IngestService(store).ingest
+    ingest([events.receive("L-1", 10)])
+    wrong = events("split", lot="L-1", into=[{"lot": "L-2", "qty": "6"}])
+    ingest([wrong])
+    partner = EmbeddedStore(tmp_path / "partner.db")
+    capture_into(partner, _down_document(store))
+    assert TraceService(partner).node("lot:L-2").attrs["qty"] == "6"
+    # We find the split was of 4, not 6: void it and record it again (the same lot).
+    ingest([events("void", voids=wrong["event_id"], reason="miscounted")])
+    ingest([events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}])])
+    document = _down_document(store)
+    first = document["epcisBody"]["eventList"][0]
+    assert first["eventID"] == f"urn:tracegraph:event:{wrong['event_id']}"
+    assert first["errorDeclaration"]["reason"] == "incorrect_data"
+    assert first["errorDeclaration"]["tg:reason"] == "miscounted"
+    # The partner who took the wrong split learns it was wrong, then takes the right one.
+    report = capture_into(partner, document)
+    assert report.report.created == 2 and not report.ignored
+    assert partner.logged([wrong["event_id"]])[wrong["event_id"]].voided_by is not None
+    assert TraceService(partner).node("lot:L-2").attrs["qty"] == "4"
+    # A reader who never had it skips the declaration and gets the same graph as ours.
+    fresh = EmbeddedStore(tmp_path / "fresh.db")
+    report = capture_into(fresh, document)
+    assert [i.reason for i in report.ignored] == [NEVER_CAPTURED]
+    ours, theirs = (
+        trace_shape(TraceService(s).trace("supplier_lot:ACME/A-1", "down")) for s in (store, fresh)
+    )
+    assert ours == theirs
+    partner.close()
+    fresh.close()
+
+
+def test_a_retraction_shows_only_what_its_reader_may_see(store: GraphStore, events: Events) -> None:
+    ingest = IngestService(store).ingest
+    ingest([events.receive("L-1", 10), events.receive("L-9", 10, supplier_lot="A-9")])
+    wrong = events("split", lot="L-9", into=[{"lot": "L-8", "qty": "6"}])
+    ingest([wrong])
+    ingest([events("void", voids=wrong["event_id"], reason="wrong lot scanned")])
+    # Nothing of the voided split is in the trace from A-1: no declaration of it.
+    listed = _down_document(store)["epcisBody"]["eventList"]
+    assert all("errorDeclaration" not in e for e in listed)
+    other = TraceService(store).trace("supplier_lot:ACME/A-9", "down")
+    declared = EpcisExporter(store).trace_document(other, FULL_VIEW)["epcisBody"]["eventList"]
+    assert declared[0]["errorDeclaration"]["tg:reason"] == "wrong lot scanned"
+    outside = EpcisView(plant=False, people=False)
+    hidden = EpcisExporter(store).trace_document(other, outside)["epcisBody"]["eventList"]
+    assert "tg:reason" not in hidden[0]["errorDeclaration"]
+    unseen = EpcisView(items=frozenset({"lot:L-9"}), plant=False)
+    assert EpcisExporter(store).trace_document(other, unseen)["epcisBody"]["eventList"][0][
+        "errorDeclaration"
+    ]

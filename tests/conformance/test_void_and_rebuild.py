@@ -25,6 +25,20 @@ def test_void_removes_the_event_and_restores_quantity(store: GraphStore, events:
     assert store.node("lot:L-2").attrs["qty"] == "10"  # type: ignore[union-attr]
 
 
+def test_voided_events_are_listed_in_log_order_with_their_voids(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    assert store.voided_events() == []
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+    service.ingest([events("void", voids="E-2", reason="typo")])
+    service.ingest([events("void", voids="E-1", reason="typo")])
+    assert [(e.event_id, e.voided_by) for e in store.voided_events()] == [
+        ("E-1", "E-4"),
+        ("E-2", "E-3"),
+    ]
+
+
 def test_void_refused_when_later_events_depend(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10), events("serialize", lot="L-1", serials=["SN-1"])])
