@@ -823,6 +823,10 @@ def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
     shared = {k: v for k, v in node.attrs.items() if k in attrs}
     if node.kind == STUB_KIND:
         shared["message"] = STATUS_TEXT.get(str(shared.get("status")), "")
+    elif "status" in shared:
+        # A customer's instance reads statuses as the customer's users do: a hold is an
+        # investigation, not our internal quarantine.
+        shared["status"] = CUSTOMER_STATUS.get(str(shared["status"]), shared["status"])
     return replace(node, attrs=shared)
 
 

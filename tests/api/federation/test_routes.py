@@ -99,6 +99,22 @@ def test_a_customer_traces_upstream_from_what_it_received(plant: Plant) -> None:
     assert body["branches"] == []
 
 
+def test_a_customers_instance_reads_statuses_as_its_users_do(plant: Plant) -> None:
+    hold = {
+        "event_id": "P-HOLD-1",
+        "type": "status",
+        "occurred_at": "2026-06-01T08:00:00Z",
+        "target": {"lot": "P-BAR-1"},
+        "status": "quarantined",
+        "reason": "supplier certificate missing",
+    }
+    assert plant.client.post("/api/v1/events", json=[hold], headers=plant.admin).status_code == 201
+    body = ok(plant.ask("hosp-at-plant", "KIT0001"))
+    lot = next(n for n in body["nodes"] if n["id"] == "lot:P-BAR-1")
+    assert lot["attrs"]["status"] == "under_investigation"
+    assert "quarantined" not in json.dumps(body)
+
+
 def test_steps_are_shared_only_when_the_policy_says_so(plant: Plant) -> None:
     without = ok(plant.ask("hosp-at-plant", "KIT0001"))
     assert not any(n["kind"] == "step" for n in without["nodes"])
