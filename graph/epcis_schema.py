@@ -135,24 +135,53 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
     return problems[:MAX_PROBLEMS]
 
 
+# Where each kind of document keeps its events: a capture, or the answer to an EPCIS query.
+EVENT_LISTS = {
+    "EPCISDocument": ("epcisBody", "eventList"),
+    "EPCISQueryDocument": ("epcisBody", "queryResults", "resultsBody", "eventList"),
+}
+
+
+def _body(document: Any) -> tuple[tuple[str, ...], Any] | None:
+    """Return the path to a document's event list and what is there, if it is a document."""
+    kind = document.get("type") if isinstance(document, dict) else None
+    path = EVENT_LISTS.get(kind) if isinstance(kind, str) else None
+    if path is None:
+        return None
+    found: Any = document
+    for key in path:
+        found = found.get(key) if isinstance(found, dict) else None
+    return path, found
+
+
+def document_events(document: Any) -> list[Any] | None:
+    """Return the events of an EPCIS document or query document; None if it is neither."""
+    body = _body(document)
+    if body is None:
+        return None
+    return list(body[1]) if isinstance(body[1], list) else []
+
+
 def _events_of(document: Any) -> list[Any]:
-    if isinstance(document, dict):
-        body = document.get("epcisBody")
-        if isinstance(body, dict) and isinstance(body.get("eventList"), list):
-            return list(body["eventList"])
-    return []
+    return document_events(document) or []
 
 
 def _event_index(error: ValidationError) -> int | None:
     path = list(error.absolute_path)
-    if len(path) >= 3 and path[:2] == ["epcisBody", "eventList"] and isinstance(path[2], int):
-        return path[2]
+    for prefix in EVENT_LISTS.values():
+        n = len(prefix)
+        if len(path) > n and tuple(path[:n]) == prefix and isinstance(path[n], int):
+            return int(path[n])
     return None
 
 
 def _path(error: ValidationError) -> str:
+    parts = list(error.absolute_path)
+    for prefix in sorted(EVENT_LISTS.values(), key=len, reverse=True):
+        if tuple(parts[: len(prefix) - 1]) == prefix[:-1]:
+            parts = parts[len(prefix) - 1 :]  # from the event list on, as in a capture document
+            break
     text = ""
-    for part in error.absolute_path:
+    for part in parts:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    text = text.removeprefix(".epcisBody.")
     return text.lstrip(".") or "(document)"

@@ -32,6 +32,7 @@ from graph.epcis import (
     UOM,
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
+from graph.epcis_schema import document_events
 from graph.store import GraphStore
 from ingest import gs1
 from ingest.errors import BatchRejected, Problem
@@ -154,10 +155,9 @@ def gtin_map(raw: Mapping[str, str]) -> dict[str, str]:
 
 
 def events_of_document(document: Any) -> list[Any]:
-    """Return the EPCIS events of a document, or of a single event sent on its own."""
-    if isinstance(document, dict) and document.get("type") == "EPCISDocument":
-        return list(document["epcisBody"]["eventList"])
-    return [document]
+    """Return the EPCIS events of a document or query document, or a single event sent alone."""
+    events = document_events(document)
+    return [document] if events is None else events
 
 
 class EpcisReader:
@@ -666,6 +666,10 @@ def _classes_of(document: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     header = document.get("epcisHeader") if isinstance(document, dict) else None
     vocabularies = ((header or {}).get("epcisMasterData") or {}).get("vocabularyList") or []
+    if isinstance(document, dict) and document.get("type") == "EPCISQueryDocument":
+        # A query's answer carries master data beside its events.
+        results = document["epcisBody"]["queryResults"]["resultsBody"]
+        vocabularies = [*vocabularies, *(results.get("vocabularyList") or [])]
     for vocabulary in vocabularies:
         if vocabulary.get("type") != EPC_CLASS:
             continue

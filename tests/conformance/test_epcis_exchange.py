@@ -96,6 +96,19 @@ def test_an_equivalent_document_gives_the_same_traces_as_native_events(
     assert {n.id: n.exposure for n in kit.nodes}["serial:KIT-1"] == pytest.approx(2 / 3)
 
 
+def test_the_answer_to_an_epcis_query_captures_as_the_document_does(
+    store: GraphStore, native: GraphStore
+) -> None:
+    # What a partner's EPCIS repository answers a query with: the same events, in queryResults.
+    answer = _as_query_answer(gs1_document())
+    report = capture_into(store, answer)
+    assert report.report.created == len(native_events())
+    for root, direction in ROOTS:
+        ours = TraceService(store).trace(root, direction)
+        theirs = TraceService(native).trace(root, direction)
+        assert trace_shape(ours) == trace_shape(theirs), (root, direction)
+
+
 def test_capturing_the_same_document_again_changes_nothing(store: GraphStore) -> None:
     capture_into(store, gs1_document())
     before = state(store)
@@ -487,6 +500,31 @@ def test_parts_with_gtins_export_as_digital_link_and_import_anywhere(
         fresh.close()
     compared = ("part", "qty", "unit", "status", "created_by", "operation")
     assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+    # The answer to a query carries its master data beside the events; it reads the same.
+    answer = _as_query_answer(document)
+    assert schema_problems(answer) == []
+    queried = EmbeddedStore(tmp_path / "queried.db")
+    try:
+        capture(
+            answer,
+            EpcisReader(gtin_parts(queried, {})),
+            IngestService(queried).ingest,
+            queried.logged,
+        )
+        from_query = TraceService(queried).trace("serial:KIT-1", "up")
+    finally:
+        queried.close()
+    assert trace_shape(from_query, attrs=compared) == trace_shape(original, attrs=compared)
+
+
+def _as_query_answer(document: dict[str, Any]) -> dict[str, Any]:
+    """The document's events as a partner's EPCIS repository answers a query with them."""
+    answer = copy.deepcopy(document)
+    body: dict[str, Any] = {"eventList": answer["epcisBody"]["eventList"]}
+    if "epcisHeader" in answer:
+        body["vocabularyList"] = answer.pop("epcisHeader")["epcisMasterData"]["vocabularyList"]
+    results = {"queryName": "SimpleEventQuery", "resultsBody": body}
+    return answer | {"type": "EPCISQueryDocument", "epcisBody": {"queryResults": results}}
 
 
 def _down_document(store: GraphStore, view: EpcisView = FULL_VIEW) -> dict[str, Any]:

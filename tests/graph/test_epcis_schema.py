@@ -69,6 +69,25 @@ def test_problems_name_the_event_its_id_and_the_field() -> None:
     ]
 
 
+def _query_document(*events: dict[str, Any]) -> dict[str, Any]:
+    document = _document(*events)
+    results = {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": list(events)}}
+    return document | {"type": "EPCISQueryDocument", "epcisBody": {"queryResults": results}}
+
+
+def test_a_query_documents_events_are_checked_and_named_the_same_way() -> None:
+    assert schema_problems(_query_document(_receipt())) == []
+    problems = schema_problems(
+        _query_document(_receipt(), _receipt(eventID="urn:tracegraph:event:E-2", action="MOVE"))
+    )
+    assert [(p.event_index, p.event_id, p.path) for p in problems] == [
+        (1, "urn:tracegraph:event:E-2", "eventList[1].action")
+    ]
+    broken = _query_document(_receipt())
+    del broken["epcisBody"]["queryResults"]["queryName"]
+    assert [p.path for p in schema_problems(broken)] == ["queryResults"]
+
+
 def test_formats_are_checked_not_just_shapes() -> None:
     bad_time = _receipt(eventTime="yesterday")
     bad_uri = _receipt(quantityList=[{"epcClass": "not a uri", "quantity": 1}])
