@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
-from api.deps import BearerDep, PrincipalDep, ServicesDep
+from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/api/v1")
@@ -65,8 +65,7 @@ def token(
 ) -> dict[str, str]:
     """Exchange a username and password for a short-lived bearer token."""
     request.state.login_user = form.username  # whose login this was, for the audit log
-    client = request.client.host if request.client else None
-    issued = svc.auth.login(form.username, form.password, client)
+    issued = svc.auth.login(form.username, form.password, client_host(request))
     return {
         "access_token": issued.access_token,
         "token_type": issued.token_type,
@@ -89,8 +88,8 @@ def change_password(
 ) -> dict[str, str]:
     """Change your password, giving the current one. Every session of the account ends (log in
     again); API keys stay."""
-    client = request.client.host if request.client else None
-    svc.auth.change_password(who.username, body.current_password, body.new_password, client)
+    current, new = body.current_password, body.new_password
+    svc.auth.change_password(who.username, current, new, client_host(request))
     return {"username": who.username, "status": "password changed; log in again"}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from api.deps import client_host
 from graph.clock import now_text
 
 audit_log = logging.getLogger("tracegraph.audit")
@@ -43,7 +44,7 @@ async def audit_requests(
             "outcome": graphql_outcome
             or ("ok" if status < 400 else "denied" if status in (401, 403) else "error"),
             "ms": round((time.perf_counter() - started) * 1000, 1),
-            "client": request.client.host if request.client else None,
+            "client": client_host(request),
         }
         audit_log.info(json.dumps(record, sort_keys=True))
 

@@ -88,6 +88,11 @@ class Services:
         self.accounts.close()
 
 
+def client_host(request: Request) -> str | None:
+    """The address a request came from (None when the server was not told)."""
+    return request.client.host if request.client else None
+
+
 def services(request: Request) -> Services:
     """Return the services of the running application."""
     found: Services = request.app.state.services

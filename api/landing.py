@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from html import escape
 
+from api.auth.models import Role
+from api.demo_accounts import DEMO_ACCOUNTS
+
 # Questions the demo plant (`make demo`) answers, as requests: each needs a login, so the page
 # shows them with the shell lines that send one, not as links a browser would send bare.
 EXAMPLES = (
@@ -27,8 +30,10 @@ PAGES = (("GraphiQL (GraphQL explorer)", "/graphiql"), ("API documentation", "/d
 
 def _login(base: str) -> str:
     """The shell line that logs in as the demo's analyst and keeps the token."""
+    analyst = next(a for a in DEMO_ACCOUNTS if a.role == Role.ANALYST)
     return (
-        f"TOKEN=$(curl -s -d username=ana -d password=demo-analyst-pass '{base}/api/v1/auth/token'"
+        f"TOKEN=$(curl -s -d username={analyst.username} -d password={analyst.password} "
+        f"'{base}/api/v1/auth/token'"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
     )
 

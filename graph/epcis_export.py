@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -59,7 +59,7 @@ class EpcisExporter:
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
-        parts, units = self._identities(ordered + [dict(body) for body, _ in retracted])
+        parts, units = self._identities([*ordered, *(body for body, _ in retracted)])
         gtins = self._gtins(set(parts.values()))
         writer = EpcisWriter(
             view, parts=parts, units=units, gtin_of=gtins.get, consumed=self._consumed(ordered)
@@ -75,15 +75,11 @@ class EpcisExporter:
             if items.intersection(_touched(body := json.loads(stored.payload)))
         ]
         voids = self._store.logged(sorted({str(stored.voided_by) for stored, _ in voided}))
-        found = [
-            (
-                voids[str(stored.voided_by)].seq,
-                body,
-                json.loads(voids[str(stored.voided_by)].payload),
-            )
-            for stored, body in voided
-            if stored.voided_by in voids
-        ]
+        found = []
+        for stored, body in voided:
+            void = voids.get(str(stored.voided_by))
+            if void is not None:
+                found.append((void.seq, body, json.loads(void.payload)))
         return [(body, void) for _, body, void in sorted(found, key=lambda row: row[0])]
 
     def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -123,7 +119,9 @@ class EpcisExporter:
                 found[stored.event_id] = (stored.seq, body)
         return found
 
-    def _identities(self, events: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
+    def _identities(
+        self, events: Sequence[Mapping[str, Any]]
+    ) -> tuple[dict[str, str], dict[str, str]]:
         """Return the part of every lot and serial the events name (for GS1 identities), and
         the unit of every lot (each quantity says its unit)."""
         named = self._store.nodes(sorted({g for body in events for g in _named(body)}))
@@ -165,11 +163,11 @@ class EpcisExporter:
         }
 
 
-def _ref(target: dict[str, str]) -> str:
+def _ref(target: Mapping[str, str]) -> str:
     return f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
 
 
-def _taken(body: dict[str, Any]) -> list[str]:
+def _taken(body: Mapping[str, Any]) -> list[str]:
     """Return the items an event takes material from."""
     kind = body["type"]
     if kind in ("split", "serialize"):
@@ -192,7 +190,7 @@ def _touched(body: dict[str, Any]) -> list[str]:
     return named
 
 
-def _named(body: dict[str, Any]) -> list[str]:
+def _named(body: Mapping[str, Any]) -> list[str]:
     """Return every lot and serial an event names."""
     named = _taken(body)
     kind = body["type"]

@@ -117,7 +117,7 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
         return []
     from jsonschema.exceptions import best_match  # loaded by validator() already
 
-    events = _events_of(document)
+    events = document_events(document) or []
     by_event: dict[int | None, list[ValidationError]] = {}
     for error in errors:
         by_event.setdefault(_event_index(error), []).append(error)
@@ -142,8 +142,8 @@ EVENT_LISTS = {
 }
 
 
-def _body(document: Any) -> tuple[tuple[str, ...], Any] | None:
-    """Return the path to a document's event list and what is there, if it is a document."""
+def document_events(document: Any) -> list[Any] | None:
+    """Return the events of an EPCIS document or query document; None if it is neither."""
     kind = document.get("type") if isinstance(document, dict) else None
     path = EVENT_LISTS.get(kind) if isinstance(kind, str) else None
     if path is None:
@@ -151,19 +151,7 @@ def _body(document: Any) -> tuple[tuple[str, ...], Any] | None:
     found: Any = document
     for key in path:
         found = found.get(key) if isinstance(found, dict) else None
-    return path, found
-
-
-def document_events(document: Any) -> list[Any] | None:
-    """Return the events of an EPCIS document or query document; None if it is neither."""
-    body = _body(document)
-    if body is None:
-        return None
-    return list(body[1]) if isinstance(body[1], list) else []
-
-
-def _events_of(document: Any) -> list[Any]:
-    return document_events(document) or []
+    return list(found) if isinstance(found, list) else []
 
 
 def _event_index(error: ValidationError) -> int | None:

@@ -111,7 +111,7 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
     """Trace every suspect downstream and merge what they reach."""
     found: dict[str, tuple[float, str, dict[str, object]]] = {}
     shipped: dict[str, dict[str, Decimal]] = {}
-    shipments: dict[str, tuple[float, str, dict[str, Decimal]]] = {}
+    carried: dict[str, tuple[str, dict[str, Decimal]]] = {}  # shipment -> customer, contents
     depths: dict[str, int] = {}
     kinds: dict[str, str] = {}
     edges: dict[tuple[str, str, str, str], EdgeView] = {}
@@ -139,14 +139,7 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
                 continue
             shipped.setdefault(edge.src, {})[edge.dst] = edge.qty
             customer = str(nodes[edge.dst].attrs.get("customer", ""))
-            _, _, contents = shipments.get(edge.dst, (0.0, customer, {}))
-            contents[edge.src] = edge.qty
-            shipments[edge.dst] = (0.0, customer, contents)
-    # A shipment is as exposed as the most exposed item it carries, as finally decided.
-    shipments = {
-        sid: (max(found[item][0] for item in contents), customer, contents)
-        for sid, (_, customer, contents) in shipments.items()
-    }
+            carried.setdefault(edge.dst, (customer, {}))[1][edge.src] = edge.qty
     items = [
         ScopeItem(
             id=gid,
@@ -163,9 +156,15 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
         for gid, (level, basis, attrs) in found.items()
     ]
     items.sort(key=lambda i: (-i.exposure, i.id))
+    # A shipment is as exposed as the most exposed item it carries, as finally decided.
     listed = [
-        ShipmentInScope(sid, customer, round(level, 12), dict(sorted(contents.items())))
-        for sid, (level, customer, contents) in shipments.items()
+        ShipmentInScope(
+            sid,
+            customer,
+            round(max(found[item][0] for item in contents), 12),
+            dict(sorted(contents.items())),
+        )
+        for sid, (customer, contents) in carried.items()
     ]
     listed.sort(key=lambda s: (s.customer, s.id))
     return Scope(items, listed, depths, kinds, [edges[k] for k in sorted(edges)])

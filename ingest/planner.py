@@ -655,13 +655,15 @@ class Planner:
         # A lot's share is its weight among the lots of its part; a consumed serial is an
         # identified unit, a component of its own (graph.exposure), so it is left out of that
         # mean and weighs 1.
+        groups = [
+            (item, qty, item.gid if item.kind == "serial" else item.part) for item, qty in takes
+        ]
         group_totals: dict[str | None, Decimal] = {}
-        for item, qty in takes:
-            group = item.gid if item.kind == "serial" else item.part
+        for _, qty, group in groups:
             group_totals[group] = group_totals.get(group, ZERO) + qty
-        for item, qty in takes:
+        for item, qty, group in groups:
             self._consume(step, item, qty)
-            share = _share(qty, group_totals[item.gid if item.kind == "serial" else item.part])
+            share = _share(qty, group_totals[group])
             edges.append(
                 EdgeRow(item.gid, step_gid, "CONSUMED_BY", at, event_id, qty, share, item.part)
             )
@@ -833,8 +835,7 @@ class Planner:
             return
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
-        self._cart(cart).since[lot] = step.at
-        self._cart(cart).loaded_by[lot] = step.event.event_id
+        self._cart(cart).loaded[lot] = (step.at, step.event.event_id)
         self._ensure_context(NodeRow(cart, "cart", props={"cart": cart.partition(":")[2]}))
         self._touch(step, cart)
         self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
@@ -895,8 +896,7 @@ class Planner:
         """Close a lot's stay in a cart at this event."""
         state = self._cart(cart)
         compartment, qty = state.contents.pop(lot, (None, None))
-        loaded = state.since.pop(lot, None)
-        load_event = state.loaded_by.pop(lot, None)
+        loaded, load_event = state.loaded.pop(lot, (None, None))
         event_id = step.event.event_id
         if loaded is not None and load_event is not None:
             state.ended_here.append(
@@ -956,7 +956,7 @@ class Planner:
         if cart not in self._lot_carts(lot.gid):
             step.fail("cart", "not_in_cart", f"{describe(lot.gid)} is not in {describe(cart)}")
             return
-        loaded = self._cart(cart).since.get(lot.gid)
+        loaded = self._cart(cart).loaded.get(lot.gid, (None, None))[0]
         if not self._replaying and loaded is not None and step.at < loaded:
             step.fail(
                 "occurred_at",
@@ -1584,8 +1584,7 @@ class _Cart:
     compartments: list[str] | None
     capacity: Decimal | None
     contents: dict[str, tuple[str | None, Decimal | None]]
-    since: dict[str, str]  # when each lot it holds was loaded
-    loaded_by: dict[str, str]  # and by which event (its stay's key)
+    loaded: dict[str, tuple[str, str]]  # lot -> when and by which event (its stay's key)
     ended: list[CartStay] | None = None  # its stays closed before, read when a load needs them
     ended_here: list[CartStay] = field(default_factory=list)  # and those this batch closed
 
@@ -1599,8 +1598,7 @@ class _Cart:
             list(json.loads(compartments)) if compartments else None,
             Decimal(capacity) if capacity is not None else None,
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},
-            {stay.lot: stay.at for stay in stays},
-            {stay.lot: stay.event for stay in stays},
+            {stay.lot: (stay.at, stay.event) for stay in stays},
         )
 
 

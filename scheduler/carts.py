@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scheduler.models import MAX_OBJECTIVE
+
 # CP-SAT (with pandas) takes a third of a second to import: it is loaded where a model is built,
 # so the API and the CLI, which read and write these models, start without it.
 if TYPE_CHECKING:
@@ -192,7 +194,7 @@ class _Model:
         # Set-ups first; among equal set-ups, the smallest carts. Where that weighting would
         # pass 64 bits (CP-SAT then refuses the model), set-ups alone.
         weight = sum(self.top) + 1
-        if weight * most + weight < 2**62:
+        if weight * most + weight < MAX_OBJECTIVE:
             model.minimize(weight * sum(setup_terms) + sum(self.loads))
         else:
             model.minimize(sum(setup_terms))

@@ -81,6 +81,8 @@ def dispatch(
     best_on: list[set[int]] = [set() for _ in range(n_machines)]
     touches: list[set[int]] = [set() for _ in range(n_machines)]
     heap: list[tuple[int, int, int]] = []
+    # Nothing starts before now: after an operation reported finished early, nor its set-up.
+    now = flat.problem.now
 
     def evaluate(j: int) -> None:
         op = flat.ops[flat.jobs[j][next_pos[j]]]
@@ -93,8 +95,6 @@ def dispatch(
         for alt in alts:
             m = alt.machine
             setup = flat.setup(op, last_family[m])
-            # Not before now: after an operation reported finished early, nor its set-up.
-            now = flat.problem.now
             ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor, now)
             occupy_from = max(free[m], ready - setup, 0, now)
             start = earliest_start(flat.forbidden[m], occupy_from, setup, alt.duration)
