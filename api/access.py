@@ -57,6 +57,7 @@ from graph.store import (
     GraphStore,
     NodeView,
     StepUse,
+    StoredEvent,
 )
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
@@ -133,7 +134,9 @@ class Access:
         identifiers: IdentifierService | None = None,
     ) -> None:
         self.principal = principal
-        self._marking = marking
+        # Everything this caller writes is logged as sent by them.
+        ingest = ingest.sent_by(principal.username)
+        self._marking = marking.sent_by(principal.username)
         self._recalls = RecallService(store, ingest)
         self._portal = SupplierPortal(store, ingest, self._recalls)
         self._store = store
@@ -726,6 +729,14 @@ class Access:
         known = gtin_map(gtins or {})
         reader = EpcisReader(gtin_parts(self._store, known), parties)
         return capture(document, reader, self.ingest, self._store.logged)
+
+    # -- the event log -------------------------------------------------------------------------
+
+    def event_log(self, after: int, limit: int) -> list[StoredEvent]:
+        """Return the log after a position, in order: every event as sent, voided or not, with
+        who sent it and when (analysts and admins: it names every party)."""
+        self.require(READERS, "read the event log")
+        return self._store.events(after, limit)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.demo_accounts import seed_demo_accounts
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
-from api.deps import Services
+from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from graph.errors import BadRequest, DomainError, NotFound, StoreUnavailable
@@ -177,7 +177,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    return Services.from_settings(_settings(args))
+    return Services.from_settings(_settings(args), command_line_sender())
 
 
 def _serve(args: argparse.Namespace) -> int:

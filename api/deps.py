@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from graph.errors import Forbidden, Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from graph.udi import IdentifierService
-from ingest.service import IngestService
+from ingest.service import SYSTEM, IngestService
 from marking.service import MarkingService
 
 
@@ -43,9 +44,11 @@ class Services:
         accounts: AccountStore,
         auth: AuthService | None = None,
         settings: Settings | None = None,
+        sender: str = SYSTEM,
     ) -> Services:
+        """Wire the services; what they write on no caller's account is logged as `sender`'s."""
         settings = settings or Settings()
-        ingest = IngestService(store)
+        ingest = IngestService(store, sender)
         federation = FederationService(
             accounts,
             HttpPartnerClient(),
@@ -65,7 +68,7 @@ class Services:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings, sender: str = SYSTEM) -> Services:
         user, password, database = (
             settings.neo4j_user,
             settings.neo4j_password,
@@ -76,7 +79,7 @@ class Services:
             settings.store, user=user, password=password, database=database
         )
         return cls.for_stores(
-            store, accounts, AuthService(accounts, settings.token_minutes), settings
+            store, accounts, AuthService(accounts, settings.token_minutes), settings, sender
         )
 
     def access(self, principal: Principal) -> Access:
@@ -86,6 +89,15 @@ class Services:
     def close(self) -> None:
         self.store.close()
         self.accounts.close()
+
+
+def command_line_sender() -> str:
+    """Who the log names as sender of what the command line writes: the system account running
+    it (the command line opens the store directly, as no account of ours)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in the environment nor the password database
+        return "cli"
 
 
 def client_host(request: Request) -> str | None:

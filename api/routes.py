@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,11 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AccessDep
 from api.ingest_reports import IngestReportBody, report_response
 from graph.errors import BadRequest
+from graph.store import StoredEvent
 from graph.trace import edge_dict, node_dict
 from ingest.models import EventBatch
 from ingest.parse import read_body
 
 router = APIRouter()
+MAX_LOG_PAGE = 1000
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -57,6 +60,39 @@ async def post_events(request: Request, access: AccessDep) -> Response:
     # Ingest does blocking store I/O: keep it off the event loop.
     report = await run_in_threadpool(access.ingest, raw)
     return report_response(report)
+
+
+@router.get(
+    "/api/v1/events",
+    tags=["ingest"],
+    responses={403: {"description": "only analysts and admins read the event log"}},
+)
+def get_events(
+    access: AccessDep,
+    after: Annotated[int, Query(ge=0, description="the log position to read after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Read the event log in order: each event as sent, who sent it and when it was recorded,
+    and the void that retracted it, if one did. Page on with `after` = `next_after`."""
+    logged = access.event_log(after, limit)
+    return {
+        "events": [_logged_dict(stored) for stored in logged],
+        "next_after": logged[-1].seq if len(logged) == limit else None,
+    }
+
+
+def _logged_dict(stored: StoredEvent) -> dict[str, Any]:
+    return {
+        "seq": stored.seq,
+        "event_id": stored.event_id,
+        "type": stored.type,
+        "occurred_at": stored.at,
+        "recorded_at": stored.recorded_at,
+        "recorded_by": stored.recorded_by,
+        "voided_by": stored.voided_by,
+        "digest": stored.digest,
+        "event": json.loads(stored.payload),
+    }
 
 
 @router.get("/api/v1/nodes/{node_id:path}", tags=["trace"])

@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL,
     digest TEXT NOT NULL,
     voids TEXT,
-    effects TEXT NOT NULL
+    effects TEXT NOT NULL,
+    recorded_by TEXT,
+    recorded_at TEXT
 );
 CREATE INDEX IF NOT EXISTS events_voids ON events (voids) WHERE voids IS NOT NULL;
 -- A recall case's history reads only these; other events pay nothing for the index.
@@ -142,30 +144,34 @@ SELECT DISTINCT s.event FROM status_log s JOIN nodes n ON n.nid = s.nid
 WHERE n.gid IN (SELECT value FROM json_each(?)) ORDER BY s.event
 """
 FIND_EVENTS = """
-SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.event_id IN (SELECT value FROM json_each(?))
 """
 EVENTS_AFTER = """
-SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.seq > ? ORDER BY e.seq LIMIT ?
 """
 # Void events first, through the partial index on `voids`: they are few.
 VOIDED_EVENTS = """
-SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
 FROM events v JOIN events e ON e.event_id = v.voids
 WHERE v.voids IS NOT NULL ORDER BY e.seq
 """
 # The type test is spelled as in the partial index, so SQLite uses it.
 RECALL_EVENTS_AFTER = """
-SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.type GLOB 'recall_*' AND e.seq > ? ORDER BY e.seq LIMIT ?
 """
 INSERT_EVENT = """
-INSERT INTO events (event_id, type, at, payload, digest, voids, effects)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO events (event_id, type, at, payload, digest, voids, effects, recorded_by, recorded_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 ITEMS = """
 SELECT nid, gid, kind, part, unit, qty, consumed, status, created_by FROM nodes
@@ -484,6 +490,22 @@ COMPANY_PREFIX = ids.gid("company", "")
 FLOW_FLAG: dict[str, int] = {kind: 1 for kind in FLOW_TYPES}
 
 
+# Columns added to the log after its first release: who sent each event, and when it was taken.
+EVENT_COLUMNS = "SELECT name FROM pragma_table_info('events')"
+ADD_EVENT_COLUMN = {
+    "recorded_by": "ALTER TABLE events ADD COLUMN recorded_by TEXT",
+    "recorded_at": "ALTER TABLE events ADD COLUMN recorded_at TEXT",
+}
+
+
+def _add_event_columns(conn: sqlite3.Connection) -> None:
+    """Bring a file from before the columns up to date (its events keep NULL: not known)."""
+    have = {row[0] for row in conn.execute(EVENT_COLUMNS)}
+    for column, statement in ADD_EVENT_COLUMN.items():
+        if column not in have:
+            conn.execute(statement)
+
+
 def _null(_: None) -> None:
     return None
 
@@ -540,10 +562,6 @@ def _stay(row: Sequence[Any]) -> CartStay:
     return CartStay(row[0], row[1], row[2], decimal_or_none(row[3]), row[4], row[5], row[6], row[7])
 
 
-def _stored_event(row: Sequence[Any]) -> StoredEvent:
-    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
-
-
 def _props_json(props: dict[str, Any]) -> str:
     """Encode a props column: sorted, compact JSON."""
     # orjson: ingest writes a props column for every node it creates, and the standard encoder
@@ -564,7 +582,7 @@ class EmbeddedTx:
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         rows = self._conn.execute(FIND_EVENTS, (_ids(event_ids),)).fetchall()
-        return {row[0]: _stored_event(row) for row in rows}
+        return {row[0]: StoredEvent(*row) for row in rows}
 
     def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}
@@ -693,10 +711,7 @@ class EmbeddedTx:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
         conn.executemany(
             INSERT_EVENT,
-            [
-                (e.event_id, e.type, e.at, e.payload, e.digest, e.voids, e.effects)
-                for e in changes.events
-            ],
+            changes.events,
         )
         conn.executemany(
             INSERT_DOCUMENT,
@@ -775,7 +790,7 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        ensure_schema(self._conn(), "graph", SCHEMA)
+        ensure_schema(self._conn(), "graph", SCHEMA, _add_event_columns)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -891,18 +906,18 @@ class EmbeddedStore:
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         rows = self._conn().execute(EVENTS_AFTER, (after_seq, limit)).fetchall()
-        return [_stored_event(row) for row in rows]
+        return [StoredEvent(*row) for row in rows]
 
     def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         rows = self._conn().execute(RECALL_EVENTS_AFTER, (after_seq, limit)).fetchall()
-        return [_stored_event(row) for row in rows]
+        return [StoredEvent(*row) for row in rows]
 
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         rows = self._conn().execute(FIND_EVENTS, (_ids(event_ids),)).fetchall()
-        return {row[0]: _stored_event(row) for row in rows}
+        return {row[0]: StoredEvent(*row) for row in rows}
 
     def voided_events(self) -> list[StoredEvent]:
-        return [_stored_event(row) for row in self._conn().execute(VOIDED_EVENTS)]
+        return [StoredEvent(*row) for row in self._conn().execute(VOIDED_EVENTS)]
 
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         return [row[0] for row in self._conn().execute(STATUS_SETTERS, (_ids(gids),))]

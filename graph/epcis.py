@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from graph.epcis_ids import DIGITAL_LINK, digital_link, uri
+from graph.store import StoredEvent
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TG = "https://tracegraph.dev/epcis/"
@@ -125,8 +126,10 @@ class EpcisWriter:
         units: Mapping[str, str] | None = None,
         gtin_of: PartGtin = no_gtin,
         consumed: Mapping[tuple[str, str], Decimal] | None = None,
+        recorded: Mapping[str, StoredEvent] | None = None,
     ) -> None:
         self._view = view
+        self._recorded = recorded or {}  # event_id -> the event as logged, for recordTime
         self._parts = parts or {}  # gid -> part, for GS1 identity of existing items
         self._lot_units = units or {}  # gid -> unit of existing lots, for every quantity
         self._gtin_of = gtin_of
@@ -192,8 +195,13 @@ class EpcisWriter:
             "eventID": uri("event", event["event_id"]),
             "tg:type": event["type"],
         }
+        logged = self._recorded.get(event["event_id"])
+        if logged is not None and logged.recorded_at is not None:
+            body["recordTime"] = logged.recorded_at
         if self._view.people and event.get("actor"):
             body["tg:actor"] = event["actor"]
+        if self._view.people and logged is not None and logged.recorded_by is not None:
+            body["tg:recordedBy"] = logged.recorded_by
         if self._view.plant and event.get("note"):
             body["tg:note"] = event["note"]
         if self._view.plant and event.get("site"):

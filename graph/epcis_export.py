@@ -10,8 +10,11 @@ from typing import Any
 
 from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
 from graph.ids import gid
-from graph.store import GraphStore
+from graph.store import GraphStore, StoredEvent
 from graph.trace import Trace
+
+# A logged event as read, and its payload.
+Logged = dict[str, tuple[StoredEvent, dict[str, Any]]]
 
 
 class EpcisExporter:
@@ -58,11 +61,16 @@ class EpcisExporter:
             events = self._closed(events)
         if statused:
             events |= self._status_events(statused)
-        ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0])]
+        ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0].seq)]
         parts, units = self._identities([*ordered, *(body for body, _ in retracted)])
         gtins = self._gtins(set(parts.values()))
         writer = EpcisWriter(
-            view, parts=parts, units=units, gtin_of=gtins.get, consumed=self._consumed(ordered)
+            view,
+            parts=parts,
+            units=units,
+            gtin_of=gtins.get,
+            consumed=self._consumed(ordered),
+            recorded=self._recorded(events, retracted),
         )
         return document(ordered, datetime.now(UTC).isoformat(), writer, retracted)
 
@@ -82,17 +90,22 @@ class EpcisExporter:
                 found.append((void.seq, body, json.loads(void.payload)))
         return [(body, void) for _, body, void in sorted(found, key=lambda row: row[0])]
 
-    def _payloads(self, event_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    def _recorded(self, events: Logged, retracted: Sequence[Retraction]) -> dict[str, StoredEvent]:
+        """Return each event of the document as logged: who sent it, and when it was taken."""
+        found = {event_id: stored for event_id, (stored, _) in events.items()}
+        if retracted:  # rare: read again rather than carried through every retraction
+            found |= self._store.logged(sorted({str(body["event_id"]) for body, _ in retracted}))
+        return found
+
+    def _payloads(self, event_ids: Iterable[str]) -> Logged:
         logged = self._store.logged(sorted(event_ids))
         return {
-            eid: (stored.seq, json.loads(stored.payload))
+            eid: (stored, json.loads(stored.payload))
             for eid, stored in logged.items()
             if stored.voided_by is None
         }
 
-    def _closed(
-        self, events: dict[str, tuple[int, dict[str, Any]]]
-    ) -> dict[str, tuple[int, dict[str, Any]]]:
+    def _closed(self, events: Logged) -> Logged:
         """Add, transitively, the events that created the items the events take from."""
         closed = dict(events)
         frontier = events
@@ -107,16 +120,16 @@ class EpcisExporter:
             closed |= frontier
         return closed
 
-    def _status_events(self, items: frozenset[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    def _status_events(self, items: frozenset[str]) -> Logged:
         """Find the status events about `items` through the store's status history."""
-        found: dict[str, tuple[int, dict[str, Any]]] = {}
+        found: Logged = {}
         for stored in self._store.logged(self._store.status_setters(sorted(items))).values():
             # Only status events set statuses, each on its target; the checks keep that so.
             if stored.type != "status" or stored.voided_by is not None:
                 continue
             body = json.loads(stored.payload)
             if _ref(body["target"]) in items:
-                found[stored.event_id] = (stored.seq, body)
+                found[stored.event_id] = (stored, body)
         return found
 
     def _identities(

@@ -140,7 +140,8 @@ END_REBUILD: Final = (
 )
 
 EVENT_FIELDS: Final = """
-RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id
+RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
 """
 FIND_EVENTS: Final = (
     """
@@ -566,10 +567,6 @@ def _whole_subgraph(
     return Subgraph(nodes[root], depths, nodes, edges)
 
 
-def _stored_event(row: Sequence[Any]) -> StoredEvent:
-    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
-
-
 def _node_row(node: NodeRow, consumed: dict[str, Decimal], status: str | None) -> dict[str, Any]:
     """Return a new node's properties, with its status and (taken out of `consumed`) what the
     batch consumed of it."""
@@ -602,8 +599,13 @@ def _event_row(event: EventRow, seq: int) -> list[Any]:
         "digest": event.digest,
         "effects": event.effects,
     }
-    if event.voids is not None:
-        props["voids"] = event.voids
+    for key, value in (
+        ("voids", event.voids),
+        ("recorded_by", event.recorded_by),
+        ("recorded_at", event.recorded_at),
+    ):
+        if value is not None:
+            props[key] = value
     return [RECALL_EVENT_LABELS if event.type.startswith("recall_") else EVENT_LABELS, props]
 
 
@@ -637,7 +639,7 @@ class Neo4jTx:
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         rows = self._run(FIND_EVENTS, ids=_Listed(event_ids)).values()
-        return {row[0]: _stored_event(row) for row in rows}
+        return {row[0]: StoredEvent(*row) for row in rows}
 
     def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}
@@ -944,20 +946,20 @@ class Neo4jStore:
     def _events_after(self, query: LiteralString, after_seq: int, limit: int) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:
             rows = tx.run(query, after=after_seq, limit=limit).values()
-            return [_stored_event(row) for row in rows]
+            return [StoredEvent(*row) for row in rows]
 
         return self._read(run)
 
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         def run(tx: ManagedTransaction) -> dict[str, StoredEvent]:
             rows = tx.run(FIND_EVENTS, ids=_Listed(event_ids)).values()
-            return {row[0]: _stored_event(row) for row in rows}
+            return {row[0]: StoredEvent(*row) for row in rows}
 
         return self._read(run)
 
     def voided_events(self) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:
-            return [_stored_event(row) for row in tx.run(VOIDED_EVENTS).values()]
+            return [StoredEvent(*row) for row in tx.run(VOIDED_EVENTS).values()]
 
         return self._read(run)
 

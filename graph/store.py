@@ -103,6 +103,14 @@ class CartClose:
     loaded: str | None = None
 
 
+class Submission(NamedTuple):
+    """Who sent a batch (the authenticated account, not the `actor` its events name) and when
+    the store took it."""
+
+    by: str
+    at: str
+
+
 class EventRow(NamedTuple):
     """One entry of the append-only event log."""
 
@@ -113,6 +121,9 @@ class EventRow(NamedTuple):
     digest: str
     voids: str | None
     effects: str
+    # Beside the payload, outside the digest: a resend by someone else is the same event.
+    recorded_by: str | None = None
+    recorded_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +136,9 @@ class StoredEvent:
     digest: str
     effects: str
     voided_by: str | None
+    # None for events logged before the store kept who sent them.
+    recorded_by: str | None = None
+    recorded_at: str | None = None
 
 
 class ItemState(NamedTuple):

@@ -28,6 +28,7 @@ from graph.store import (
     NodeRow,
     StatusRow,
     StoredEvent,
+    Submission,
     VoidRow,
     WriteTx,
 )
@@ -171,8 +172,10 @@ class Planner:
         tx: WriteTx,
         documents: Sequence[DocumentRow] = (),
         recorded: Mapping[str, Effects] | None = None,
+        submission: Submission | None = None,
     ) -> None:
         self._tx = tx
+        self._submission = submission  # who sent the batch, and when: logged with each event
         # Replaying the log: what each event did when it was first applied. Where an event left
         # an amount to the state of the moment (all a lot holds, carts a used-up lot leaves), the
         # replay does what was done then, not what the state says now: a void since may have
@@ -212,6 +215,7 @@ class Planner:
         self._preload(event for _, event, _ in events)
         self._batch_ids = {event.event_id for _, event, _ in events}
         self._tracking = any(type(event) is Void for _, event, _ in events)
+        by, at = self._submission or (None, None)
         for index, event, logged in events:
             step = _Step(index, event)
             self._plan_one(step)
@@ -231,6 +235,8 @@ class Planner:
                         digest=digest,
                         voids=event.voids if type(event) is Void else None,
                         effects=step.effects.to_json(),
+                        recorded_by=by,
+                        recorded_at=at,
                     )
                 )
         return self.changes

@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
+from graph.clock import now_text
 from graph.ids import gid
-from graph.store import Changes, DocumentRow, GraphStore, NodeRow, StoredEvent, WriteTx
+from graph.store import (
+    Changes,
+    DocumentRow,
+    GraphStore,
+    NodeRow,
+    StoredEvent,
+    Submission,
+    WriteTx,
+)
 from ingest.canonical import TimeOutOfRange, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event
@@ -51,11 +60,24 @@ class IngestReport:
         }
 
 
-class IngestService:
-    """Apply batches of events to a store: all of a batch, or nothing."""
+# Who the log names as sender of what the service writes on its own account (no caller).
+SYSTEM = "system"
 
-    def __init__(self, store: GraphStore) -> None:
+
+class IngestService:
+    """Apply batches of events to a store: all of a batch, or nothing.
+
+    The log keeps, beside each event, who sent it (`recorded_by`: the account the service acts
+    for, never a field of the event) and when the store took it.
+    """
+
+    def __init__(self, store: GraphStore, recorded_by: str = SYSTEM) -> None:
         self._store = store
+        self._recorded_by = recorded_by
+
+    def sent_by(self, name: str) -> IngestService:
+        """Return this service acting for `name`: the log names them as sender of its batches."""
+        return IngestService(self._store, name)
 
     def ingest(
         self, raw_events: Sequence[Any], documents: Sequence[DocumentRow] = ()
@@ -68,7 +90,8 @@ class IngestService:
         with _collector_paused():
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
-            return self._store.write(_batch_work(parse_events(raw_events), documents))
+            work = _batch_work(parse_events(raw_events), documents, self._recorded_by)
+            return self._store.write(work)
 
     def ingest_events(
         self,
@@ -82,7 +105,7 @@ class IngestService:
         sites), so a batch is not validated twice; `guard` checks it inside the transaction.
         """
         with _collector_paused():
-            return self._store.write(_batch_work(events, documents, guard))
+            return self._store.write(_batch_work(events, documents, self._recorded_by, guard))
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log; return the number of events replayed.
@@ -156,7 +179,10 @@ _collector_paused = _CollectorPause()
 
 
 def _batch_work(
-    events: Sequence[Event], documents: Sequence[DocumentRow], guard: Guard | None = None
+    events: Sequence[Event],
+    documents: Sequence[DocumentRow],
+    sender: str,
+    guard: Guard | None = None,
 ) -> Callable[[WriteTx], IngestReport]:
     """Return the transaction that writes a checked batch.
 
@@ -172,13 +198,21 @@ def _batch_work(
             problems.append(Problem(index, event.event_id, error.field, "out_of_range", str(error)))
     if problems:
         raise BatchRejected(problems)
-    return partial(_apply_batch, events=events, payloads=payloads, documents=documents, guard=guard)
+    return partial(
+        _apply_batch,
+        events=events,
+        payloads=payloads,
+        sender=sender,
+        documents=documents,
+        guard=guard,
+    )
 
 
 def _apply_batch(
     tx: WriteTx,
     events: Sequence[Event],
     payloads: Sequence[tuple[str, str]],
+    sender: str,
     documents: Sequence[DocumentRow] = (),
     guard: Guard | None = None,
 ) -> IngestReport:
@@ -205,7 +239,8 @@ def _apply_batch(
     if conflicts:
         raise BatchConflict(conflicts)
     if fresh:
-        planner = Planner(tx, documents)
+        # Taken under the write lock: the log's times of recording follow its order.
+        planner = Planner(tx, documents, submission=Submission(sender, now_text()))
         changes = planner.plan(fresh)
         if planner.problems:
             raise BatchRejected(planner.problems)

@@ -73,13 +73,13 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def _service(args: argparse.Namespace) -> Iterator[MarkingService]:
     # Imported here: the API package's CLI imports this module to register it.
-    from api.deps import Services
+    from api.deps import Services, command_line_sender
     from api.settings import get_settings
 
     settings = get_settings()
     if args.store is not None:
         settings = settings.model_copy(update={"store": args.store})
-    services = Services.from_settings(settings)
+    services = Services.from_settings(settings, command_line_sender())
     try:
         yield MarkingService(services.store, services.ingest)
     finally:

@@ -60,6 +60,10 @@ class MarkingService:
         self._ingest = ingest or IngestService(store)
         self._clock = clock
 
+    def sent_by(self, name: str) -> MarkingService:
+        """Return this service acting for `name`: the log names them as sender of its marks."""
+        return MarkingService(self._store, self._ingest.sent_by(name), self._clock)
+
     # -- schemes -------------------------------------------------------------------------------
 
     def _schemes(self) -> dict[str, Scheme]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from graph.embedded_store import EmbeddedStore
 from tests.fixtures.events import Events
 
 
@@ -23,6 +24,20 @@ def plant_file(tmp_path: Path, events: Events) -> Path:
     ]
     path.write_text(json.dumps({"events": batch}))
     return path
+
+
+def test_the_log_names_the_system_account_that_ran_an_ingest(
+    tmp_path: Path, plant_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGNAME", "qa-lead")  # the first place getpass looks
+    store = tmp_path / "cli.db"
+    assert main(["ingest", str(plant_file), "--store", f"sqlite:///{store}"]) == 0
+
+    opened = EmbeddedStore(store)
+    logged = opened.events(0, 10)
+    opened.close()
+
+    assert {e.recorded_by for e in logged} == {"cli:qa-lead"}
 
 
 def test_ingest_then_trace_json(

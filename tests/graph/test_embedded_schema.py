@@ -70,3 +70,24 @@ def test_a_store_at_todays_schema_opens_while_a_long_write_holds_the_lock(tmp_pa
     assert opened_under_lock, "opening the store waited for the write lock"
     assert opened[0].counts()["events"] == 0
     opened[0].close()
+
+
+def test_a_log_from_before_senders_were_kept_gains_them_and_reads_its_events_as_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "earlier.db"
+    store = EmbeddedStore(path)
+    IngestService(store).sent_by("otto").ingest([_receive("L-1", "H-1")])
+    store.close()
+    with sqlite3.connect(path) as conn:  # the log as earlier versions wrote it
+        conn.execute("ALTER TABLE events DROP COLUMN recorded_by")
+        conn.execute("ALTER TABLE events DROP COLUMN recorded_at")
+        conn.execute("DELETE FROM schema_stamps")
+
+    reopened = EmbeddedStore(path)
+    IngestService(reopened).sent_by("ana").ingest([_receive("L-2", "H-2")])
+
+    logged = reopened.events(0, 10)
+    assert [(e.event_id, e.recorded_by) for e in logged] == [("EV-L-1", None), ("EV-L-2", "ana")]
+    assert logged[0].recorded_at is None and logged[1].recorded_at is not None
+    reopened.close()
