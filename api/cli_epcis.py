@@ -17,6 +17,7 @@ from graph.epcis_schema import schema_problems
 from graph.errors import BadRequest
 from ingest.epcis_capture import capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
+from ingest.json_text import JsonRefused, strict_loads
 
 Opener = Callable[[argparse.Namespace], Services]
 EXIT_INVALID = 2
@@ -95,11 +96,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 def _load(path: str) -> Any:
     text = read_text(path)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"{path} is not JSON: {error.msg} at line {error.lineno}") from error
-    except RecursionError as error:
-        raise BadRequest(f"{path} is nested too deeply to be an EPCIS document") from error
+        return strict_loads(text)
+    except JsonRefused as error:
+        raise BadRequest(f"{path} is not JSON we read: {error.message}") from None
 
 
 def _write(document: dict[str, Any], out: str | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
@@ -11,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AccessDep
 from graph.errors import BadRequest
+from ingest.json_text import JsonRefused, strict_loads
 
 router = APIRouter(tags=["epcis"])
 JSON_LD = "application/ld+json"
@@ -61,15 +61,9 @@ async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
     """Capture an EPCIS document as one atomic batch of our events (the roles that ingest)."""
     raw = await request.body()  # bounded by the app's max_body_size
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest(f"the body is not JSON: {error}") from error
-    except RecursionError as error:
-        # A few kilobytes of brackets; uncaught, this was a server error.
-        raise BadRequest("the body is nested too deeply to be an EPCIS document") from error
-    except ValueError as error:
-        # An integer of over 4,300 digits: Python refuses to read it (it would take long).
-        raise BadRequest(f"the body is not JSON we read: {error}") from error
+        body = strict_loads(raw)
+    except JsonRefused as error:
+        raise BadRequest(f"the body is not JSON we read: {error.message}") from None
     document, gtins, parties = _unwrap(body)
     report = await run_in_threadpool(access.capture_epcis, document, gtins, parties)
     return report.to_dict()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from api.supplier_portal import Upload
 from graph.documents import MAX_DOCUMENT_BYTES, MEDIA_TYPES
 from graph.errors import BadRequest
 from graph.recall import scope_csv
+from ingest.json_text import JsonRefused, strict_loads
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recall"])
 
@@ -98,11 +98,9 @@ def _upstream(text: str | None) -> list[dict[str, Any]]:
     if not text:
         return []
     try:
-        rows = json.loads(text)
-    except ValueError as error:
-        raise BadRequest(f"upstream is not JSON: {error}") from None
-    except RecursionError:
-        raise BadRequest("upstream is nested too deeply to be a list of lots") from None
+        rows = strict_loads(text)
+    except JsonRefused as error:
+        raise BadRequest(f"upstream is not JSON we read: {error.message}") from None
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise BadRequest("upstream is a JSON array of objects")
     return rows

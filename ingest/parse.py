@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ingest.errors import BatchRejected, Problem
+from ingest.json_text import JsonRefused, strict_loads
 from ingest.models import EVENT_TYPES, Event
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -25,34 +25,22 @@ def read_body(text: str) -> list[Any]:
         raise BatchRejected([Problem(0, None, "", "empty", "the body holds no events")])
     try:
         return events_of(_loads(stripped))
-    except json.JSONDecodeError as whole_error:
-        if stripped.startswith("["):
-            raise _not_json(whole_error) from whole_error
+    except JsonRefused as whole_error:
+        if whole_error.code != "not_json" or stripped.startswith("["):
+            raise _refused(whole_error) from None
     events: list[Any] = []
     for number, line in enumerate(stripped.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             events.append(_loads(line, number))
-        except json.JSONDecodeError as error:
-            raise _not_json(error, line=number) from error
+        except JsonRefused as error:
+            raise _refused(error, line=number) from None
     return events
 
 
 def _loads(text: str, line: int | None = None) -> Any:
-    try:
-        decoded = json.loads(text)
-    except RecursionError as error:
-        # A few kilobytes of brackets exhaust the decoder's stack: bad input, not a server error.
-        problem = Problem(0, None, "", "too_deep", "the body is nested too deeply to be events")
-        raise BatchRejected([problem]) from error
-    except json.JSONDecodeError:
-        raise
-    except ValueError as error:
-        # Python reads integers of up to 4,300 digits (longer ones take quadratic time).
-        on_line = f"line {line}: " if line is not None else ""
-        problem = Problem(0, None, "", "too_long", f"{on_line}a number has too many digits")
-        raise BatchRejected([problem]) from error
+    decoded = strict_loads(text)
     if _SURROGATE_ESCAPE.search(text):
         where = _lone_surrogate(decoded, "")
         if where is not None:
@@ -154,7 +142,9 @@ def _dotted(location: Sequence[int | str]) -> str:
     return text
 
 
-def _not_json(error: json.JSONDecodeError, line: int | None = None) -> BatchRejected:
+def _refused(error: JsonRefused, line: int | None = None) -> BatchRejected:
     where = f"line {line}: " if line is not None else ""
-    message = f"{where}not valid JSON ({error.msg} at column {error.colno})"
-    return BatchRejected([Problem(0, None, "", "not_json", message)])
+    message = f"{where}{error.message}"
+    if error.code == "too_deep":
+        message += " to be events"
+    return BatchRejected([Problem(0, None, "", error.code, message)])

@@ -7,20 +7,17 @@ from typing import Any
 
 from strawberry.fastapi import GraphQLRouter
 
+from ingest.json_text import JsonRefused, strict_loads
+
 
 class Router(GraphQLRouter[Any, None]):
-    """Bodies too deep, or numbers too long, for Python to read are bad requests, not 500s."""
+    """Bodies read strictly (ingest.json_text): what we do not read is a bad request."""
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            found = json.loads(data)
-        except json.JSONDecodeError:
-            raise
-        except RecursionError:
-            # A few kilobytes of brackets exhaust the decoder's stack.
-            raise json.JSONDecodeError("nested too deeply", "", 0) from None
-        except ValueError as error:  # an integer of over 4,300 digits
-            raise json.JSONDecodeError(str(error), "", 0) from None
+            found = strict_loads(data)
+        except JsonRefused as error:  # strawberry answers a JSONDecodeError with a 400
+            raise json.JSONDecodeError(error.message, "", 0) from None
         if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
             raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
         return found

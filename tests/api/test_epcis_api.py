@@ -147,6 +147,17 @@ def test_a_number_too_long_to_read_is_a_bad_request(client: TestClient) -> None:
     assert "not JSON we read" in response.json()["message"]
 
 
+def test_a_key_twice_in_a_document_is_a_bad_request(client: TestClient) -> None:
+    document = json.dumps(gs1_document())
+    twice = document.replace('"type": "EPCISDocument"', '"type": "EPCISDocument", "type": "x"')
+    assert twice != document
+    headers = login(client, "operator") | {"Content-Type": "application/ld+json"}
+    response = client.post("/api/v1/epcis/capture", content=twice, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "'type' appears twice" in response.json()["message"]
+    assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
+
+
 def test_half_a_surrogate_pair_is_refused_and_nothing_is_written(client: TestClient) -> None:
     document = gs1_document()
     document["epcisBody"]["eventList"][0]["ilmd"]["cbvmda:lotNumber"] = "H-\ud800"

@@ -60,6 +60,9 @@ def test_fanning_out_through_inputs_stops_at_the_budget(
     [
         '{"query": "{ me { username } }", "variables": {"x": 1' + "0" * 5000 + "}}",
         '{"query": "{ me { username } }", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        # Which query would run? Readers disagree: the first, the last, or none.
+        '{"query": "{ me { username } }", "query": "{ nodes { id } }"}',
+        '{"query": "{ me { username } }", "variables": {"x": NaN}}',
     ],
 )
 def test_a_body_python_cannot_read_is_a_bad_request(client: TestClient, body: str) -> None:

@@ -96,6 +96,27 @@ def test_malformed_bodies(client: TestClient) -> None:
     assert client.post("/api/v1/events", json=[], headers=auth).status_code == 422
 
 
+def test_a_key_twice_in_an_event_is_422_and_writes_nothing(
+    client: TestClient, services: Services
+) -> None:
+    # One reader takes 1 kg here, another 100: we take neither.
+    body = (
+        b'[{"event_id": "E-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",'
+        b' "supplier": "ACME", "supplier_lot": "A-1", "part": "BAR", "lot": "L-1",'
+        b' "qty": "1", "qty": "100"}]'
+    )
+    headers = login(client, "operator") | {"content-type": "application/json"}
+
+    response = client.post("/api/v1/events", content=body, headers=headers)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "duplicate_key"
+    assert "'qty'" in response.json()["errors"][0]["message"]
+    assert services.store.events(0, 10) == []
+    fixed = body.replace(b' "qty": "1",', b"")
+    assert client.post("/api/v1/events", content=fixed, headers=headers).status_code == 201
+
+
 def test_operator_cannot_record_for_another_site(client: TestClient, events: Events) -> None:
     response = client.post(
         "/api/v1/events",

@@ -89,3 +89,19 @@ def test_a_number_too_long_to_read_is_refused_by_name(text: str) -> None:
     with pytest.raises(BatchRejected) as refused:
         read_body(text)
     assert refused.value.problems[0].code == "too_long"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('[{"event_id": "E-1", "event_id": "E-2"}]', None),
+        ('{"events": [{"target": {"lot": "L-1", "lot": "L-2"}}]}', None),
+        (json.dumps(EVENT) + '\n{"type": "status", "type": "void"}', 2),
+    ],
+)
+def test_a_key_twice_in_an_event_is_refused_by_name(text: str, line: int | None) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        read_body(text)
+    problem = refused.value.problems[0]
+    assert problem.code == "duplicate_key"
+    assert problem.message.startswith("line 2: ") == (line == 2)

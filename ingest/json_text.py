@@ -1,0 +1,57 @@
+"""JSON text from outside, read strictly: what another reader could read otherwise is refused.
+
+The standard library takes the last of two equal keys in an object, where other readers take the
+first or refuse: a body `{"qty": "1", "qty": "100"}` would mean one thing to a gateway that checked
+it and another to us. It also reads `NaN` and `Infinity`, which are not JSON. Both are refused
+here, as are bodies too deep or numbers too long for Python to read (errors, not crashes).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class JsonRefused(ValueError):
+    """JSON text we do not read; `code` says why, `message` says what a sender can mend."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """Decode JSON text, or raise JsonRefused: `not_json`, `duplicate_key`, `not_a_number`,
+    `too_deep` or `too_long`."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except JsonRefused:
+        raise
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise JsonRefused("not_json", f"not valid JSON ({error.msg} at {where})") from None
+    except UnicodeDecodeError:
+        raise JsonRefused("not_json", "not UTF-8 text") from None
+    except RecursionError:
+        # A few kilobytes of brackets exhaust the decoder's stack.
+        raise JsonRefused("too_deep", "nested too deeply") from None
+    except ValueError:
+        # Python reads integers of up to 4,300 digits (longer ones take quadratic time).
+        raise JsonRefused("too_long", "a number has too many digits") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise JsonRefused("duplicate_key", f"the key {key!r} appears twice in one object")
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means one came twice")
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonRefused("not_a_number", f"{name} is not a JSON number")

@@ -1,0 +1,58 @@
+"""JSON text from outside is read strictly: what another reader could read otherwise is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.json_text import JsonRefused, strict_loads
+
+
+def test_json_reads_as_the_standard_library_reads_it() -> None:
+    text = '{"a": [1, 2.5, "x", null, true], "b": {"c": {}}, "d": "\\u00e9"}'
+    assert strict_loads(text) == {"a": [1, 2.5, "x", None, True], "b": {"c": {}}, "d": "é"}
+    assert strict_loads(text.encode()) == strict_loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"qty": "1", "qty": "100"}', "qty"),
+        ('[{"ok": 1}, {"lot": {"id": "L-1", "unit": "kg", "id": "L-2"}}]', "id"),
+        ('{"a": 1, "b": 2, "a": 1}', "a"),  # the same value twice is still two keys
+    ],
+)
+def test_a_key_twice_in_one_object_is_refused_by_name(text: str, key: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(text)
+    assert refused.value.code == "duplicate_key"
+    assert repr(key) in refused.value.message
+
+
+def test_equal_keys_in_different_objects_are_fine() -> None:
+    assert strict_loads('[{"a": 1}, {"a": 2, "b": {"a": 3}}]') == [
+        {"a": 1},
+        {"a": 2, "b": {"a": 3}},
+    ]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_numbers_json_has_not_are_refused(constant: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(f'{{"qty": {constant}}}')
+    assert refused.value.code == "not_a_number"
+    assert constant.lstrip("-") in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("{oops", "not_json"),
+        (b"\xff\xfe{}", "not_json"),
+        ("[" * 100_000 + "]" * 100_000, "too_deep"),
+        ('{"qty": 1%s}' % ("0" * 5000), "too_long"),
+    ],
+)
+def test_what_python_cannot_read_is_refused_by_name(text: str | bytes, code: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(text)
+    assert refused.value.code == code
