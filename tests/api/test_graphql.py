@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from api.audit import server_log_config
 from api.deps import Services
@@ -331,3 +332,16 @@ def test_an_unexpected_failure_is_an_internal_error_without_its_text(
     (error,) = body["errors"]
     assert error["extensions"]["code"] in ("BAD_REQUEST", "INTERNAL")
     assert "codec" not in error["message"] and "surrogates" not in error["message"]
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+def test_graphql_is_not_served_over_websocket(client: TestClient, protocol: str) -> None:
+    # Over a socket, queries would run past the per-request login, audit log and cost limits.
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/graphql", subprotocols=[protocol]) as socket,
+    ):
+        socket.send_json({"type": "connection_init"})
+        socket.receive_json()
+    me = gql(client, login(client, "analyst"), "{ me { username } }")  # HTTP: as ever
+    assert me["data"]["me"]["username"] == "ana"
