@@ -1110,20 +1110,29 @@ class Planner:
         effects = Effects.from_json(stored.effects)
         voided_event = EVENT_ADAPTER.validate_json(stored.payload)
         dependents = set(self._tx.dependents(target_id)) - self._voided
-        dependents.update(self._recall_dependents(target_id, voided_event))
         for created in effects.creates:
             dependents.update(self._touched_by.get(created, set()))
         for lot, cart, _, _ in effects.loads:  # stays it opened that this batch closed
             assert lot is not None and cart is not None
             dependents.update(self._closed_by.get((lot, cart), set()))
+        # A recall case's events are never voided: those it names cannot be "voided first".
+        cases = self._recall_dependents(target_id, voided_event) - dependents
         dependents.discard(target_id)
         if dependents:
-            names = ", ".join(f'"{d}"' for d in sorted(dependents)[:5])
             step.fail(
                 "voids",
                 "void_has_dependents",
-                f'later events depend on "{target_id}": {names}; void them first',
+                f'later events depend on "{target_id}": {_quoted(dependents)}; void them first',
             )
+        if cases:
+            step.fail(
+                "voids",
+                "void_has_dependents",
+                f"recall case events ({_quoted(cases)}) name a supplier lot, company or equipment "
+                f'only "{target_id}" brought in, and a case\'s events are never voided: '
+                f'"{target_id}" stays as recorded (say what was wrong on the case)',
+            )
+        if dependents or cases:
             return
         if not self._undo_cart_effects(step, stored, effects):
             return
@@ -1613,6 +1622,11 @@ def _landing_carts(event: Split | Merge | Mix) -> list[str]:
     if isinstance(event, Split):
         return [gid("cart", child.cart) for child in event.into if child.cart is not None]
     return [gid("cart", event.into.cart)] if event.into.cart is not None else []
+
+
+def _quoted(event_ids: set[str]) -> str:
+    """Name up to five events, in order."""
+    return ", ".join(f'"{e}"' for e in sorted(event_ids)[:5])
 
 
 def _share(qty: Decimal, total: Decimal) -> float:

@@ -327,6 +327,8 @@ def test_a_receipt_whose_supplier_lot_a_recall_names_stays(
     service.ingest([events.receive("L-2", 5, supplier_lot="H-9", event_id="R2")])
     problem = rejected(store, [events("void", voids="R1", reason="x")], "void_has_dependents")
     assert '"C"' in problem.message
+    # Not "void them first": a case's events are never voided.
+    assert "never voided" in problem.message and "void them first" not in problem.message
 
 
 def test_a_receipt_may_go_where_another_brought_the_lot_in_before_the_recall(
