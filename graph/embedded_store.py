@@ -169,6 +169,7 @@ SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.type GLOB 'recall_*' AND e.seq > ? ORDER BY e.seq LIMIT ?
 """
+# The columns in the order of EventRow's fields: its rows are bound as they are.
 INSERT_EVENT = """
 INSERT INTO events (event_id, type, at, payload, digest, voids, effects, recorded_by, recorded_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -709,10 +710,7 @@ class EmbeddedTx:
         )
         if status_nids:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
-        conn.executemany(
-            INSERT_EVENT,
-            changes.events,
-        )
+        conn.executemany(INSERT_EVENT, changes.events)
         conn.executemany(
             INSERT_DOCUMENT,
             [(d.sha256, d.media_type, d.size, d.content) for d in changes.documents],

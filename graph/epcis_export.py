@@ -48,13 +48,13 @@ class EpcisExporter:
         view: EpcisView = FULL_VIEW,
         *,
         closure: bool = False,
-        retracted: Sequence[Retraction] = (),
+        retracted: Sequence[tuple[StoredEvent, Retraction]] = (),
     ) -> dict[str, Any]:
         """Return the given events, and the status events of the items in `statused`.
 
-        `retracted` events (voided, with their voids) come first, each with an EPCIS error
-        declaration: a reader that took one from an earlier document learns it was wrong before
-        it reads what replaced it (which may make the same lots).
+        `retracted` events (voided, as logged, with their voids) come first, each with an EPCIS
+        error declaration: a reader that took one from an earlier document learns it was wrong
+        before it reads what replaced it (which may make the same lots).
         """
         events = self._payloads(event_ids)
         if closure:
@@ -62,7 +62,10 @@ class EpcisExporter:
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0].seq)]
-        parts, units = self._identities([*ordered, *(body for body, _ in retracted)])
+        retractions = [retraction for _, retraction in retracted]
+        parts, units = self._identities([*ordered, *(body for body, _ in retractions)])
+        # Each event as logged: who sent it, and when it was taken (EPCIS recordTime).
+        recorded = {stored.event_id: stored for stored, _ in (*events.values(), *retracted)}
         gtins = self._gtins(set(parts.values()))
         writer = EpcisWriter(
             view,
@@ -70,11 +73,11 @@ class EpcisExporter:
             units=units,
             gtin_of=gtins.get,
             consumed=self._consumed(ordered),
-            recorded=self._recorded(events, retracted),
+            recorded=recorded,
         )
-        return document(ordered, datetime.now(UTC).isoformat(), writer, retracted)
+        return document(ordered, datetime.now(UTC).isoformat(), writer, retractions)
 
-    def _retracted(self, items: frozenset[str]) -> list[Retraction]:
+    def _retracted(self, items: frozenset[str]) -> list[tuple[StoredEvent, Retraction]]:
         """Return the voided events that named any of `items`, each with its void, in the
         order they were voided."""
         voided = [
@@ -87,15 +90,8 @@ class EpcisExporter:
         for stored, body in voided:
             void = voids.get(str(stored.voided_by))
             if void is not None:
-                found.append((void.seq, body, json.loads(void.payload)))
-        return [(body, void) for _, body, void in sorted(found, key=lambda row: row[0])]
-
-    def _recorded(self, events: Logged, retracted: Sequence[Retraction]) -> dict[str, StoredEvent]:
-        """Return each event of the document as logged: who sent it, and when it was taken."""
-        found = {event_id: stored for event_id, (stored, _) in events.items()}
-        if retracted:  # rare: read again rather than carried through every retraction
-            found |= self._store.logged(sorted({str(body["event_id"]) for body, _ in retracted}))
-        return found
+                found.append((void.seq, stored, (body, json.loads(void.payload))))
+        return [(stored, pair) for _, stored, pair in sorted(found, key=lambda row: row[0])]
 
     def _payloads(self, event_ids: Iterable[str]) -> Logged:
         logged = self._store.logged(sorted(event_ids))
