@@ -422,6 +422,7 @@ INSERT_DOCUMENT = """
 INSERT INTO documents (sha256, media_type, size, content) VALUES (?, ?, ?, ?)
 ON CONFLICT (sha256) DO NOTHING
 """
+DOCUMENT_DIGESTS = "SELECT sha256 FROM documents ORDER BY sha256"
 
 # -- carts
 # flow = 0 and the type keep each half on its index (edges_down / edges_up).
@@ -464,6 +465,11 @@ NEXT_LOT_SEQUENCE = """
 INSERT INTO lot_sequences (key, last) VALUES (?, 1)
 ON CONFLICT (key) DO UPDATE SET last = last + 1
 RETURNING last
+"""
+LOT_SEQUENCES = "SELECT key, last FROM lot_sequences ORDER BY key"
+SAVE_LOT_SEQUENCE = """
+INSERT INTO lot_sequences (key, last) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET last = max(last, excluded.last)
 """
 PARTNER_LOTS = """
 SELECT s.nid, s.gid, s.kind, s.part, s.unit, s.qty, s.consumed, s.status,
@@ -760,6 +766,9 @@ class EmbeddedTx:
     def save_lot_scheme(self, row: LotSchemeRow) -> None:
         self._conn.execute(SAVE_LOT_SCHEME, (row.name, row.definition))
 
+    def save_lot_sequence(self, key: str, last: int) -> None:
+        self._conn.execute(SAVE_LOT_SEQUENCE, (key, last))
+
     # -- carts
 
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
@@ -775,6 +784,11 @@ class EmbeddedTx:
     def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:
         rows = self._conn.execute(DOCUMENTS, (_ids(digests),)).fetchall()
         return {row[0]: StoredDocument(*row) for row in rows}
+
+
+def store_files(path: Path) -> tuple[Path, Path, Path]:
+    """The file of a store and the two SQLite keeps beside it in WAL mode."""
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 class EmbeddedStore:
@@ -1010,6 +1024,9 @@ class EmbeddedStore:
         )
         return found
 
+    def lot_sequences(self) -> dict[str, int]:
+        return dict(self._conn().execute(LOT_SEQUENCES).fetchall())
+
     # -- carts
 
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
@@ -1021,6 +1038,9 @@ class EmbeddedStore:
     def document(self, digest: str) -> DocumentRow | None:
         row = self._conn().execute(DOCUMENT, (digest,)).fetchone()
         return None if row is None else DocumentRow(row[0], row[1], row[2], bytes(row[3]))
+
+    def document_digests(self) -> list[str]:
+        return [row[0] for row in self._conn().execute(DOCUMENT_DIGESTS)]
 
 
 def _glob_literal(char: str) -> str:

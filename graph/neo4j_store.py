@@ -393,6 +393,11 @@ ON CREATE SET q.last = 1
 ON MATCH SET q.last = q.last + 1
 RETURN q.last
 """
+LOT_SEQUENCES: Final = "MATCH (q:LotSequence) RETURN q.key, q.last ORDER BY q.key"
+SAVE_LOT_SEQUENCE: Final = """
+MERGE (q:LotSequence {key: $key})
+SET q.last = CASE WHEN q.last >= $last THEN q.last ELSE $last END
+"""
 PARTNER_LOTS: Final = """
 MATCH (:Node {gid: $company})<-[:FROM]-(s:SupplierLot)
 WHERE $before IS NULL
@@ -424,6 +429,7 @@ MERGE (d:Document {sha256: r.sha256})
 ON CREATE SET d.media_type = r.media_type, d.size = r.size, d.content = r.content
 """
 CLEAR_DOCUMENTS: Final = "MATCH (d:Document) DELETE d"
+DOCUMENT_DIGESTS: Final = "MATCH (d:Document) RETURN d.sha256 ORDER BY d.sha256"
 MARK_USAGE: Final = """
 MATCH (m:SecondaryMark) WHERE m.scheme = $scheme
 RETURN count(m), max(m.index)
@@ -795,6 +801,9 @@ class Neo4jTx:
     def save_lot_scheme(self, row: LotSchemeRow) -> None:
         self._tx.run(SAVE_LOT_SCHEME, name=row.name, definition=row.definition).consume()
 
+    def save_lot_sequence(self, key: str, last: int) -> None:
+        self._tx.run(SAVE_LOT_SEQUENCE, key=key, last=last).consume()
+
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._run(OPEN_STAYS, carts=_Listed(carts)).values()
         return sorted_stays([_stay(row) for row in rows])
@@ -1100,6 +1109,9 @@ class Neo4jStore:
         with self._session() as session:
             return session.execute_write(run)
 
+    def lot_sequences(self) -> dict[str, int]:
+        return self._read(lambda tx: {key: last for key, last in tx.run(LOT_SEQUENCES).values()})
+
     # -- carts
 
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:
@@ -1119,3 +1131,6 @@ class Neo4jStore:
             return DocumentRow(row[0], row[1], int(row[2]), bytes(row[3]))
 
         return self._read(run)
+
+    def document_digests(self) -> list[str]:
+        return self._read(lambda tx: [row[0] for row in tx.run(DOCUMENT_DIGESTS).values()])

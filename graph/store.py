@@ -313,6 +313,10 @@ class WriteTx(Protocol):
         """Create or replace a lot code scheme."""
         ...
 
+    def save_lot_sequence(self, key: str, last: int) -> None:
+        """Set the sequence `key` to `last`, or leave it if it is further: never issue twice."""
+        ...
+
 
 class GraphStore(Protocol):
     """The port both stores implement; answers must be identical between them."""
@@ -429,6 +433,10 @@ class GraphStore(Protocol):
         """Atomically advance the sequence `key` (1 on first use) and return its new value."""
         ...
 
+    def lot_sequences(self) -> dict[str, int]:
+        """Return every sequence's last issued value, by key."""
+        ...
+
     def partner_lots(
         self, company: str, *, received_before: str | None = None, keep: Sequence[str] = ()
     ) -> list[PartnerLot]:
@@ -449,6 +457,10 @@ class GraphStore(Protocol):
 
     def document(self, digest: str) -> DocumentRow | None:
         """Return a stored document with its bytes, or None."""
+        ...
+
+    def document_digests(self) -> list[str]:
+        """Return the sha256 of every stored document, in order."""
         ...
 
 
