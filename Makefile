@@ -56,6 +56,7 @@ bench: $(STAMP) $(NATIVE) $(REPLAYER)
 	$(BIN)/python -m bench.identifiers --out bench/results/identifiers.md
 	$(BIN)/python -m bench.scale --out bench/results
 	$(BIN)/python -m bench.ingest_phases --out bench/results/ingest_phases.md
+	$(BIN)/python -m bench.store_copy --out bench/results/store_copy.md
 
 neo4j-fetch:
 	scripts/neo4j-local/neo4j-local fetch

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
+from api.cli_copy import register as register_copy
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_input import read_text
@@ -24,7 +25,8 @@ from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
-from graph.errors import BadRequest, DomainError, NotFound, StoreUnavailable
+from graph.embedded_store import store_files
+from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
 from ingest.demo_plant import KIT_MARKS, DemoPlant
 from ingest.errors import BatchRejected
@@ -37,6 +39,7 @@ from scheduler.cli import register as register_schedule
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
+EXIT_FAILED = 4  # the command ran, and its own check of the result failed (copy-store)
 # Where `tracegraph demo` makes its plant, in the folder it runs in.
 DEMO_FILE = "tracegraph-demo.db"
 
@@ -63,12 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadRequest as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except StoreUnavailable as error:
+    except (StoreUnavailable, StoreBusy) as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_FAILED if error.status_code >= 500 else EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()
@@ -148,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     register_partners(commands, _services)
     register_epcis(commands, _services)
     register_lots(commands, _services)
+    register_copy(commands, _services)
     register_schedule(commands)
     register_mark(commands)
     return parser
@@ -196,7 +200,7 @@ def _demo(args: argparse.Namespace) -> int:
     # One known file, made afresh each run: the CLI can be pointed at it (the README's
     # examples run on it), and runs leave nothing else behind.
     path = Path(args.file).resolve()
-    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for old in store_files(path):
         old.unlink(missing_ok=True)
     args.store = f"sqlite:///{path}"
     services = _services(args)

@@ -1,0 +1,119 @@
+"""`tracegraph copy-store --to URL`: carry a plant to another store (a laptop's file to Neo4j)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from api.auth.copy import AccountsCopy, account_contents, copy_accounts
+from api.deps import Services
+from api.settings import get_settings
+from graph.embedded_store import store_files
+from graph.errors import BadRequest, Conflict
+from ingest.store_copy import PlantCopy, copy_plant, graph_contents
+
+Opener = Callable[[argparse.Namespace], Services]
+SQLITE = "sqlite:///"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
+    """Add `copy-store`."""
+    copy = commands.add_parser(
+        "copy-store",
+        help="copy this store's plant and accounts into an empty store, and check the copy",
+        description=(
+            "Copy the event log (as stored, with who sent each event and when), documents, "
+            "code schemes, lot sequences and accounts into an empty store, rebuild the graph "
+            "there and check that both stores agree. Stop the service writing to the source "
+            "first. Sessions do not move: people log in again on the new store."
+        ),
+    )
+    copy.add_argument("--store", help="the store to copy (TRACEGRAPH_STORE)")
+    copy.add_argument(
+        "--to",
+        required=True,
+        help="the empty store to fill: sqlite:///new.db or neo4j://host:7687 "
+        "(Neo4j's credentials from TRACEGRAPH_NEO4J_*)",
+    )
+    copy.set_defaults(func=lambda args: _copy(args, opener))
+
+
+def _copy(args: argparse.Namespace, opener: Opener) -> int:
+    source_url = args.store or get_settings().store
+    if _same_store(source_url, args.to):
+        raise BadRequest(f"--to names the store being copied: {args.to}")
+    if _new_file(source_url) is not None:  # opening it would make an empty store to copy
+        raise BadRequest(f"there is no store file at {_path(source_url)}")
+    new_file = _new_file(args.to)
+    source = opener(args)
+    try:
+        target = opener(argparse.Namespace(**{**vars(args), "store": args.to}))
+        try:
+            plant, accounts = _copy_into(source, target)
+        except BaseException:
+            target.close()
+            if new_file is not None:  # made by this copy: leave nothing half-filled behind
+                for path in store_files(new_file):
+                    path.unlink(missing_ok=True)
+            raise
+        target.close()
+    finally:
+        source.close()
+    print(_summary(plant, accounts, args.to))
+    return 0
+
+
+def _copy_into(source: Services, target: Services) -> tuple[PlantCopy, AccountsCopy]:
+    held = graph_contents(target.store) + account_contents(target.accounts)
+    if held:
+        raise Conflict(
+            f"the target store is not empty: it holds {', '.join(held)}. "
+            "Copy into a new file, or an empty Neo4j database"
+        )
+    plant = copy_plant(source.store, target.store, progress=_progress)
+    return plant, copy_accounts(source.accounts, target.accounts)
+
+
+def _progress(phase: str) -> None:
+    print(f"copying: {phase}", file=sys.stderr, flush=True)
+
+
+def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
+    nodes = ", ".join(
+        f"{count} {kind}"
+        for kind, count in sorted(plant.counts.items())
+        if count and kind not in ("edges", "events")
+    )
+    return "\n".join(
+        [
+            f"copied into {to}:",
+            f"  event log: {plant.events} events ({plant.replayed} live, rebuilt into the graph)",
+            f"  graph: {plant.counts.get('edges', 0)} relationships; nodes: {nodes or 'none'}",
+            f"  documents: {plant.documents}; code schemes: {plant.mark_schemes} for marks, "
+            f"{plant.lot_schemes} for lots; lot sequences: {plant.lot_sequences}",
+            f"  accounts: {accounts.companies} companies, {accounts.users} users, "
+            f"{accounts.keys} API keys, {accounts.partners} partners",
+            "checked: the copy's log, graph, schemes, sequences, documents and accounts "
+            "equal the source's",
+        ]
+    )
+
+
+def _same_store(one: str, other: str) -> bool:
+    if one.startswith(SQLITE) and other.startswith(SQLITE):
+        return _path(one).resolve() == _path(other).resolve()
+    return one.rstrip("/") == other.rstrip("/")
+
+
+def _new_file(url: str) -> Path | None:
+    """The embedded store file `url` names, if it does not exist yet."""
+    if not url.startswith(SQLITE):
+        return None
+    path = _path(url)
+    return None if path.exists() else path
+
+
+def _path(url: str) -> Path:
+    return Path(url.removeprefix(SQLITE))

@@ -1,0 +1,206 @@
+"""Copy a plant's graph store into an empty one: embedded to Neo4j, Neo4j to embedded, or a file
+to a new file.
+
+The log is the record and the graph a projection of it, so a copy carries what cannot be derived
+(the log as stored, with who sent each event and when; attached documents; code schemes and lot
+sequences), rebuilds the graph on the target from that log, and then checks that the two stores
+agree: the same log, entry for entry, and the same nodes and relationships by kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from graph.errors import Conflict, DomainError
+from graph.store import (
+    Changes,
+    DocumentRow,
+    EventRow,
+    GraphStore,
+    LotSchemeRow,
+    MarkSchemeRow,
+    StoredEvent,
+    WriteTx,
+)
+from ingest.service import IngestService
+
+# Documents are written in groups of at most this many bytes: a few per transaction.
+DOCUMENT_GROUP_BYTES = 16 * 1024 * 1024
+
+
+class CopyMismatch(DomainError):
+    """The target does not hold what the source does after the copy."""
+
+    status_code = 500
+    code = "copy_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class PlantCopy:
+    """What a copy carried, and the graph it rebuilt."""
+
+    events: int
+    replayed: int
+    documents: int
+    mark_schemes: int
+    lot_schemes: int
+    lot_sequences: int
+    counts: dict[str, int]
+
+
+def graph_contents(store: GraphStore) -> list[str]:
+    """Name what a store holds, for refusing to copy onto it; empty if it holds nothing."""
+    held = []
+    if store.events(0, 1):
+        held.append("an event log")
+    if any(store.counts().values()):
+        held.append("a graph")
+    for what, found in (
+        ("code schemes for secondary marks", store.mark_schemes()),
+        ("lot code schemes", store.lot_schemes()),
+        ("lot code sequences", store.lot_sequences()),
+        ("documents", store.document_digests()),
+    ):
+        if found:
+            held.append(what)
+    return held
+
+
+def copy_plant(
+    source: GraphStore,
+    target: GraphStore,
+    chunk: int = 2000,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PlantCopy:
+    """Copy `source` into the empty `target` and check the result; the source is only read.
+
+    Raise Conflict if the target holds anything, and CopyMismatch if, after the copy, the two
+    stores disagree (which includes the source taking events while it was copied). `progress`
+    hears of each phase as it starts: a copy of a large plant takes minutes.
+    """
+    held = graph_contents(target)
+    if held:
+        raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
+    marks, lots, sequences = source.mark_schemes(), source.lot_schemes(), source.lot_sequences()
+    # Configuration first: replaying a mark reads its scheme.
+    progress("code schemes and lot sequences")
+    target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
+    progress("documents")
+    documents = _copy_documents(source, target)
+    progress("event log")
+    events = 0
+    for page in _log_pages(source, chunk):
+        rows = [_log_row(event) for event in page]
+        target.write(partial(_append, changes=Changes(events=rows)))
+        events += len(rows)
+    progress(f"graph, rebuilt from the {events:,} events of the log")
+    replayed = IngestService(target).rebuild(chunk)
+    progress("check")
+    counts = _check_agreement(source, target, chunk)
+    return PlantCopy(events, replayed, documents, len(marks), len(lots), len(sequences), counts)
+
+
+def _save_configuration(
+    tx: WriteTx,
+    marks: list[MarkSchemeRow],
+    lots: list[LotSchemeRow],
+    sequences: dict[str, int],
+) -> None:
+    for mark_scheme in marks:
+        tx.save_mark_scheme(mark_scheme)
+    for lot_scheme in lots:
+        tx.save_lot_scheme(lot_scheme)
+    for key, last in sequences.items():
+        tx.save_lot_sequence(key, last)
+
+
+def _append(tx: WriteTx, changes: Changes) -> None:
+    tx.apply(changes)
+
+
+def _copy_documents(source: GraphStore, target: GraphStore) -> int:
+    group: list[DocumentRow] = []
+    size = 0
+    copied = 0
+    for digest in source.document_digests():
+        document = source.document(digest)
+        if document is None:  # listed a moment ago: documents are never deleted
+            raise CopyMismatch(f"document {digest} vanished from the source during the copy")
+        if group and size + document.size > DOCUMENT_GROUP_BYTES:
+            target.write(partial(_append, changes=Changes(documents=group)))
+            group, size = [], 0
+        group.append(document)
+        size += document.size
+        copied += 1
+    if group:
+        target.write(partial(_append, changes=Changes(documents=group)))
+    return copied
+
+
+def _log_pages(store: GraphStore, chunk: int) -> Iterator[list[StoredEvent]]:
+    after = 0
+    while page := store.events(after, chunk):
+        yield page
+        after = page[-1].seq
+
+
+def _log_row(event: StoredEvent) -> EventRow:
+    """The log entry as the source stored it: a void names the event it voids."""
+    voids = json.loads(event.payload)["voids"] if event.type == "void" else None
+    return EventRow(
+        event.event_id,
+        event.type,
+        event.at,
+        event.payload,
+        event.digest,
+        voids,
+        event.effects,
+        event.recorded_by,
+        event.recorded_at,
+    )
+
+
+def _check_agreement(source: GraphStore, target: GraphStore, chunk: int) -> dict[str, int]:
+    """Raise CopyMismatch naming the first difference; return the graph's counts."""
+    copied = _log_pages(target, chunk)
+    for page in _log_pages(source, chunk):
+        there = next(copied, [])
+        for index, event in enumerate(page):
+            other = there[index] if index < len(there) else None
+            if other != event:
+                raise CopyMismatch(_log_difference(event, other))
+    extra = next(copied, None)
+    if extra:
+        raise CopyMismatch(f"the copy's log has more entries, from {extra[0].event_id!r} on")
+    for what, read in _derived_reads():
+        mine, theirs = read(source), read(target)
+        if mine != theirs:
+            raise CopyMismatch(f"the {what} differ after the copy: {mine} here, {theirs} there")
+    return target.counts()
+
+
+def _log_difference(event: StoredEvent, other: StoredEvent | None) -> str:
+    if other is None:
+        return (
+            f"the copy's log ends before event {event.event_id!r} (log position {event.seq}): "
+            "did the source take events during the copy? Stop writers before copying"
+        )
+    return (
+        f"log position {event.seq} differs: {event.event_id!r} in the source, "
+        f"{other.event_id!r} (position {other.seq}) in the copy"
+        if other.event_id != event.event_id
+        else f"event {event.event_id!r} differs between the source's log and the copy's"
+    )
+
+
+def _derived_reads() -> list[tuple[str, Callable[[GraphStore], object]]]:
+    return [
+        ("nodes and relationships by kind", lambda store: store.counts()),
+        ("code schemes for secondary marks", lambda store: store.mark_schemes()),
+        ("lot code schemes", lambda store: store.lot_schemes()),
+        ("lot code sequences", lambda store: store.lot_sequences()),
+        ("documents", lambda store: store.document_digests()),
+    ]

@@ -1,0 +1,41 @@
+"""Accounts are copied only into an empty account store, of either kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.auth.copy import copy_accounts
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.service import AuthService
+from api.auth.store import AccountStore
+from graph.errors import Conflict
+
+
+def test_a_target_holding_accounts_is_refused_and_left_as_it_was(
+    accounts: AccountStore, tmp_path: Path
+) -> None:
+    source = EmbeddedAccountStore(tmp_path / "source.db")
+    AuthService(source).put_company("POLY", "Polymed", "supplier")
+    AuthService(accounts).put_company("ACME", "Acme", "supplier")
+    with pytest.raises(Conflict, match="not empty: it holds companies"):
+        copy_accounts(source, accounts)
+    assert [c.company for c in accounts.companies()] == ["ACME"]
+    source.close()
+
+
+def test_users_keep_their_passwords_and_keys_their_revocations(
+    accounts: AccountStore, tmp_path: Path
+) -> None:
+    source = EmbeddedAccountStore(tmp_path / "source.db")
+    auth = AuthService(source)
+    auth.add_user("ana", "correct horse battery", "analyst")
+    key = auth.create_key("ana", "scanner")
+    auth.revoke_key(key.info.key_id)
+    copied = copy_accounts(source, accounts)
+    assert (copied.users, copied.keys) == (1, 1)
+    assert accounts.keys(None) == source.keys(None)
+    assert accounts.keys(None)[0].info.revoked_at is not None
+    assert AuthService(accounts).login("ana", "correct horse battery").access_token
+    source.close()

@@ -1,0 +1,91 @@
+"""`tracegraph copy-store`, run in-process on real embedded store files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.service import AuthService
+from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
+from graph.embedded_store import EmbeddedStore, store_files
+from ingest.service import IngestService
+from ingest.store_copy import CopyMismatch
+from tests.fixtures.events import Events
+
+
+@pytest.fixture
+def source(tmp_path: Path, events: Events) -> str:
+    path = tmp_path / "laptop.db"
+    store = EmbeddedStore(path)
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10, supplier_lot="A-77"),
+            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
+            events("serialize", lot="L-2", serials=["SN-1"]),
+        ]
+    )
+    store.close()
+    accounts = EmbeddedAccountStore(path)
+    AuthService(accounts).add_user("ana", "correct horse battery", "analyst")
+    accounts.close()
+    return f"sqlite:///{path}"
+
+
+def _trace(store: str, capsys: pytest.CaptureFixture[str]) -> object:
+    argv = ["trace", "--supplier", "ACME", "--supplier-lot", "A-77", "--down", "--json"]
+    assert main([*argv, "--store", store]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_copy_then_trace_the_copy(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = f"sqlite:///{tmp_path / 'server.db'}"
+    assert main(["copy-store", "--store", source, "--to", copy]) == 0
+    out = capsys.readouterr().out
+    assert "event log: 3 events (3 live, rebuilt into the graph)" in out
+    assert "accounts: 0 companies, 1 users, 0 API keys, 0 partners" in out
+    assert out.rstrip().endswith("and accounts equal the source's")
+    assert _trace(copy, capsys) == _trace(source, capsys)
+
+
+def test_a_target_with_accounts_only_is_refused_before_anything_is_written(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.db"
+    accounts = EmbeddedAccountStore(path)
+    AuthService(accounts).add_user("root", "another long password", "admin")
+    accounts.close()
+    assert main(["copy-store", "--store", source, "--to", f"sqlite:///{path}"]) == EXIT_BAD_INPUT
+    assert "the target store is not empty: it holds users" in capsys.readouterr().err
+    store = EmbeddedStore(path)
+    assert store.events(0, 10) == [] and store.lot_schemes() == []
+    store.close()
+
+
+def test_what_cannot_be_copied_is_named(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["copy-store", "--store", source, "--to", source]) == EXIT_BAD_INPUT
+    assert "--to names the store being copied" in capsys.readouterr().err
+    missing = tmp_path / "typo.db"
+    to = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(["copy-store", "--store", f"sqlite:///{missing}", "--to", to]) == EXIT_BAD_INPUT
+    assert f"there is no store file at {missing}" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "new.db").exists()
+
+
+def test_a_copy_that_fails_leaves_no_new_file_behind(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fails(*_: object) -> None:
+        raise CopyMismatch("the copy's accounts differ from the source's after the copy")
+
+    monkeypatch.setattr("api.cli_copy.copy_accounts", fails)  # after the graph is copied
+    path = tmp_path / "server.db"
+    assert main(["copy-store", "--store", source, "--to", f"sqlite:///{path}"]) == EXIT_FAILED
+    assert "accounts differ" in capsys.readouterr().err
+    assert not any(file.exists() for file in store_files(path))

@@ -1,0 +1,197 @@
+"""Copying a plant between stores: embedded to Neo4j, Neo4j to embedded, a file to a new file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.auth.copy import copy_accounts
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.models import Partner
+from api.auth.service import AuthService
+from api.auth.store import AccountStore
+from api.deps import Services
+from graph.documents import checked_document
+from graph.embedded_store import EmbeddedStore
+from graph.errors import Conflict, Unauthenticated
+from graph.store import GraphStore
+from ingest.demo_plant import KIT_MARKS, DemoPlant
+from ingest.errors import BatchRejected
+from ingest.service import IngestService
+from ingest.store_copy import CopyMismatch, copy_plant
+from marking.models import SchemeSpec
+from tests.conformance.helpers import state
+from tests.conformance.test_demo_plant_identical import answers
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.events import Events
+
+CERT = checked_document("cert.pdf", "application/pdf", b"%PDF-1.7 mill certificate H70001")
+PAIRS = [("embedded", "embedded"), ("embedded", "neo4j"), ("neo4j", "embedded")]
+
+
+def _open(kind: str, path: Path, request: pytest.FixtureRequest) -> Services:
+    if kind == "embedded":
+        store: GraphStore = EmbeddedStore(path)
+        accounts: AccountStore = EmbeddedAccountStore(path)
+    else:
+        from api.auth.neo4j import Neo4jAccountStore
+        from graph.neo4j_store import Neo4jStore
+
+        target = neo4j_or_skip(request)
+        login = {"user": target.user, "password": target.password}
+        neo4j = Neo4jStore(target.uri, **login)
+        neo4j_accounts = Neo4jAccountStore(target.uri, **login)
+        neo4j.wipe()
+        neo4j_accounts.wipe()
+        store, accounts = neo4j, neo4j_accounts
+    return Services.for_stores(store, accounts)
+
+
+@pytest.fixture(params=PAIRS, ids=["-to-".join(pair) for pair in PAIRS])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Services, Services]]:
+    source_kind, target_kind = request.param
+    source = _open(source_kind, tmp_path / "source.db", request)
+    target = _open(target_kind, tmp_path / "target.db", request)
+    yield source, target
+    source.close()
+    target.close()
+
+
+def _plant(services: Services) -> dict[str, Any]:
+    """A plant with something of every kind a copy must carry; return what a test needs."""
+    services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
+    for batch in DemoPlant(size=1500, seed=11).batches(500):
+        services.ingest.sent_by("ana").ingest(batch)
+    events = Events("X")
+    extra = services.ingest.sent_by("ben")
+    received = events.receive("X-1", 10, supplier_lot="H70001")
+    extra.ingest([received])
+    extra.ingest([events("split", lot="X-1", into=[{"lot": "X-2", "qty": "4"}])])
+    extra.ingest([events("void", voids="X-2", reason="wrong lot scanned")])
+    opened = events(
+        "recall_open",
+        case="RC-1",
+        title="Heat H70001",
+        reason="certificate withdrawn",
+        suspects=[{"id": "supplier_lot:ACME-STEEL/H70001"}],
+    )
+    sent = {"name": "cert.pdf", "media_type": CERT.media_type, "size": CERT.size}
+    answer = events(
+        "recall_supplier_answer",
+        case="RC-1",
+        supplier="ACME-STEEL",
+        supplier_lot="H70001",
+        text="certificate attached",
+        documents=[sent | {"sha256": CERT.sha256}],
+    )
+    extra.ingest([opened])
+    extra.ingest([answer], [CERT])
+    for _ in range(3):
+        services.store.next_lot_sequence("PLANT-LOTS/260301")
+    auth = services.auth
+    auth.put_company("ACME-STEEL", "Acme Steel", "supplier", share_lot_ids=True)
+    auth.add_user("ana", "correct horse battery", "analyst")
+    auth.add_user("acme", "supplier password 1", "supplier", company="ACME-STEEL")
+    auth.add_user("gone", "former staff password", "operator")
+    auth.set_disabled("gone", True)
+    kept = auth.create_key("ana", "line scanner")
+    revoked = auth.create_key("ana", "old scanner")
+    auth.revoke_key(revoked.info.key_id)
+    services.accounts.put_partner(Partner("ACME-STEEL", "https://trace.acme.example", "tg_k_x"))
+    token = auth.login("ana", "correct horse battery").access_token
+    return {
+        "key": kept.key,
+        "revoked": revoked.key,
+        "token": token,
+        "events": events,
+        "received": received,
+    }
+
+
+@pytest.mark.neo4j
+def test_a_copy_answers_as_the_source_and_carries_on(pair: tuple[Services, Services]) -> None:
+    source, target = pair
+    made = _plant(source)
+    copied = copy_plant(source.store, target.store, chunk=700)
+    accounts = copy_accounts(source.accounts, target.accounts)
+
+    assert target.store.events(0, 10**6) == source.store.events(0, 10**6)  # who, when, voids
+    assert copied.events == len(source.store.events(0, 10**6))
+    assert copied.replayed == copied.events - 2  # the split voided and its void
+    assert answers(target.store) == answers(source.store)
+    assert target.store.document(CERT.sha256) == source.store.document(CERT.sha256)
+    assert (copied.documents, copied.mark_schemes, copied.lot_sequences) == (1, 1, 1)
+    assert (accounts.companies, accounts.users, accounts.keys, accounts.partners) == (1, 3, 2, 1)
+
+    # The copy carries on where the source stopped: idempotency, voids, sequences, accounts.
+    events: Events = made["events"]
+    assert IngestService(target.store).ingest([made["received"]]).duplicates == 1
+    with pytest.raises(BatchRejected, match="already voided"):
+        IngestService(target.store).ingest([events("void", voids="X-2", reason="again")])
+    assert target.store.next_lot_sequence("PLANT-LOTS/260301") == 4
+    assert target.store.mark_usage("KIT4") == source.store.mark_usage("KIT4")
+    assert target.store.mark_usage("KIT4")[0] > 10
+    auth = AuthService(target.accounts)
+    assert auth.users() == AuthService(source.accounts).users()
+    assert auth.login("ana", "correct horse battery").access_token
+    assert auth.principal_from_key(made["key"]).username == "ana"
+    with pytest.raises(Unauthenticated):
+        auth.principal_from_key(made["revoked"])
+    with pytest.raises(Unauthenticated):  # sessions do not move: people log in again
+        auth.principal_from_token(made["token"])
+    with pytest.raises(Unauthenticated, match="disabled"):
+        auth.login("gone", "former staff password")
+    assert target.accounts.partners() == source.accounts.partners()
+
+
+def _small_plant(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 10), events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}])]
+    )
+
+
+def test_a_target_holding_anything_is_refused_and_left_as_it_was(
+    store: GraphStore, tmp_path: Path, events: Events
+) -> None:
+    source = EmbeddedStore(tmp_path / "source.db")
+    _small_plant(source, events)
+    store.next_lot_sequence("K")
+    before = (state(store), store.lot_sequences())
+    with pytest.raises(Conflict, match="not empty: it holds lot code sequences"):
+        copy_plant(source, store)
+    IngestService(store).ingest([Events("T").receive("T-1", 1)])
+    with pytest.raises(Conflict, match="it holds an event log, a graph, lot code sequences"):
+        copy_plant(source, store)
+    assert store.lot_sequences() == before[1] and len(store.events(0, 10)) == 1
+    source.close()
+
+
+class _WrittenMeanwhile:
+    """A source store that takes one more event once its log has been read to the end."""
+
+    def __init__(self, store: GraphStore, late: dict[str, Any]) -> None:
+        self._store, self._late = store, late
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def events(self, after: int, limit: int) -> list[Any]:
+        page = self._store.events(after, limit)
+        if not page and self._late:
+            IngestService(self._store).ingest([self._late])
+            self._late = {}
+        return page
+
+
+def test_a_source_written_during_the_copy_fails_the_check(tmp_path: Path, events: Events) -> None:
+    source = EmbeddedStore(tmp_path / "source.db")
+    target = EmbeddedStore(tmp_path / "target.db")
+    _small_plant(source, events)
+    meanwhile: Any = _WrittenMeanwhile(source, events.receive("L-9", 1, supplier_lot="A-9"))
+    with pytest.raises(CopyMismatch, match=r"ends before event 'E-3'.*Stop writers"):
+        copy_plant(meanwhile, target)
+    source.close()
+    target.close()
