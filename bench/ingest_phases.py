@@ -17,12 +17,8 @@ else to do (bench.ingest_floor): the floor the engines put under any ingest. Not
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
-import platform
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections import defaultdict
@@ -38,10 +34,12 @@ from bench.scale import (
     _chunks,
     _plant_events,
     _server_cpu_s,
-    add_store_arguments,
+    engines,
     generate,
     log,
     neo4j_server,
+    publish,
+    size_parser,
 )
 
 BATCH = 1000
@@ -284,22 +282,10 @@ def _floor_table(runs: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--size", type=int, default=100_000)
-    add_store_arguments(parser)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "ingest_phases.md"
-    )
-    args = parser.parse_args(argv)
+    out = Path(__file__).parent / "results" / "ingest_phases.md"
+    args = size_parser(__doc__, out).parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    machine = {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "load_average": os.getloadavg(),
-    }
+    machine = engines()
     events_path = args.work / f"plant-{args.size}.ndjson"
     if not events_path.exists():
         log(f"generating the {args.size:,}-item plant")
@@ -317,11 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs["neo4j"] = run_store(neo4j, neo4j, events_path, server_home)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    text = render(args.size, machine, runs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
-    return 0
+    return publish(render(args.size, machine, runs), args.out)
 
 
 if __name__ == "__main__":

@@ -1048,6 +1048,36 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def size_parser(doc: str | None, out: Path) -> argparse.ArgumentParser:
+    """The options of a benchmark of one plant: its size, the stores, where the table goes."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=100_000)
+    add_store_arguments(parser)
+    parser.add_argument("--out", type=Path, default=out)
+    return parser
+
+
+def publish(text: str, out: Path) -> int:
+    """Write a benchmark's table to `out` and print it; return the exit code."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    return 0
+
+
+def engines() -> dict[str, Any]:
+    """The machine and engine facts a one-plant benchmark prints above its table."""
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average": os.getloadavg(),
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+    }
+
+
 @contextmanager
 def neo4j_server(choice: str, home: Path | None) -> Iterator[tuple[str | None, Path | None]]:
     """Yield the Bolt URL to measure (None: embedded only) and the home of a local server.
