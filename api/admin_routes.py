@@ -39,6 +39,10 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=1000)
 
 
+class ExpiredPasswordChange(PasswordChange):
+    username: str = Field(max_length=64)
+
+
 class NewPassword(BaseModel):
     password: str = Field(max_length=1000)
 
@@ -91,6 +95,18 @@ def change_password(
     current, new = body.current_password, body.new_password
     svc.auth.change_password(who.username, current, new, client_host(request))
     return {"username": who.username, "status": "password changed; log in again"}
+
+
+@router.post("/auth/password", tags=["auth"])
+def change_password_to_log_in(
+    request: Request, body: ExpiredPasswordChange, svc: ServicesDep
+) -> dict[str, str]:
+    """Change a password without a session, giving the current one: how a password that has
+    expired (403 `password_expired` at login) is replaced. Checked and throttled as a login."""
+    request.state.login_user = body.username  # whose password this was, for the audit log
+    current, new = body.current_password, body.new_password
+    svc.auth.change_password(body.username, current, new, client_host(request))
+    return {"username": body.username, "status": "password changed; log in again"}
 
 
 @router.get("/me", tags=["auth"])

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import NO_CREDENTIALS
 
-# What answers without a login: the token exchange itself.
-OPEN = frozenset({"/api/v1/auth/token"})
+# What answers without a login: the token exchange itself, and replacing an expired password
+# (it gives the current one, checked and throttled as a login).
+OPEN = frozenset({"/api/v1/auth/token", "/api/v1/auth/password"})
 
 
 async def credentials_first(

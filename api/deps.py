@@ -79,7 +79,16 @@ class Services:
             settings.store, user=user, password=password, database=database
         )
         return cls.for_stores(
-            store, accounts, AuthService(accounts, settings.token_minutes), settings, sender
+            store,
+            accounts,
+            AuthService(
+                accounts,
+                settings.token_minutes,
+                password_max_days=settings.password_max_days,
+                password_history=settings.password_history,
+            ),
+            settings,
+            sender,
         )
 
     def access(self, principal: Principal) -> Access:

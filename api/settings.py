@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
     token_minutes: int = 60
+    # Password policy (21 CFR Part 11 asks plants to age passwords; NIST SP 800-63B advises
+    # against forced changes, so both are off unless a plant's procedures set them).
+    password_max_days: int = Field(default=0, ge=0)
+    password_history: int = Field(default=0, ge=0, le=24)
     # Where the UDIs and resolved codes we emit point as GS1 Digital Links (docs/identifiers.md):
     # a brand's own resolver instead of GS1's, say.
     digital_link_domain: Annotated[

@@ -6,6 +6,7 @@ It keeps its own thread-local connections to the file, set up like the graph sto
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from api.auth.models import (
+    KEPT_HASHES,
     ApiKeyRecord,
     Company,
     Partner,
@@ -50,7 +52,9 @@ CREATE TABLE IF NOT EXISTS users (
     site TEXT,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    password_hash TEXT NOT NULL
+    password_hash TEXT NOT NULL,
+    password_set_at TEXT,
+    previous_hashes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
@@ -97,29 +101,40 @@ CREATE TABLE IF NOT EXISTS partner_answers (
 COMMIT;
 """
 # Columns added to a table after its first release, added to older files on open.
-COMPANY_COLUMNS: Final = "SELECT name FROM pragma_table_info('companies')"
-ADD_COMPANY_COLUMN: Final = {
-    "share_statuses": "ALTER TABLE companies ADD COLUMN share_statuses INTEGER NOT NULL DEFAULT 0",
-    "share_upstream": "ALTER TABLE companies ADD COLUMN share_upstream INTEGER NOT NULL DEFAULT 0",
-    "share_steps": "ALTER TABLE companies ADD COLUMN share_steps INTEGER NOT NULL DEFAULT 0",
-    "reshare": "ALTER TABLE companies ADD COLUMN reshare INTEGER NOT NULL DEFAULT 0",
+TABLE_COLUMNS: Final = "SELECT name FROM pragma_table_info(?)"
+ADDED_COLUMNS: Final = {
+    "companies": {
+        "share_statuses": "ALTER TABLE companies ADD COLUMN share_statuses INTEGER NOT NULL "
+        "DEFAULT 0",
+        "share_upstream": "ALTER TABLE companies ADD COLUMN share_upstream INTEGER NOT NULL "
+        "DEFAULT 0",
+        "share_steps": "ALTER TABLE companies ADD COLUMN share_steps INTEGER NOT NULL DEFAULT 0",
+        "reshare": "ALTER TABLE companies ADD COLUMN reshare INTEGER NOT NULL DEFAULT 0",
+    },
+    "users": {
+        "password_set_at": "ALTER TABLE users ADD COLUMN password_set_at TEXT",
+        "previous_hashes": "ALTER TABLE users ADD COLUMN previous_hashes TEXT NOT NULL "
+        "DEFAULT '[]'",
+    },
 }
 
 INSERT_USER: Final = """
-INSERT INTO users (username, role, company, site, disabled, created_at, password_hash)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO users (username, role, company, site, disabled, created_at, password_hash,
+                   password_set_at, previous_hashes)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (username) DO NOTHING
 """
-SELECT_USER: Final = """
-SELECT username, role, company, site, disabled, created_at, password_hash
-FROM users WHERE username = ?
-"""
-SELECT_USERS: Final = """
-SELECT username, role, company, site, disabled, created_at, password_hash
-FROM users ORDER BY username
-"""
+USER_COLUMNS: Final = """
+SELECT username, role, company, site, disabled, created_at, password_hash, password_set_at,
+       previous_hashes
+FROM users"""
+SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
+SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
-UPDATE_PASSWORD: Final = "UPDATE users SET password_hash = ? WHERE username = ?"
+PASSWORD_OF: Final = "SELECT password_hash, previous_hashes FROM users WHERE username = ?"
+UPDATE_PASSWORD: Final = """
+UPDATE users SET password_hash = ?, password_set_at = ?, previous_hashes = ? WHERE username = ?
+"""
 
 INSERT_KEY: Final = """
 INSERT INTO api_keys (key_id, username, label, created_at, revoked_at, secret_hash)
@@ -219,10 +234,11 @@ DELETE_ANSWER: Final = "DELETE FROM partner_answers WHERE partner = ? AND reques
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    present = {row[0] for row in conn.execute(COMPANY_COLUMNS)}
-    for column, statement in ADD_COMPANY_COLUMN.items():
-        if column not in present:
-            conn.execute(statement)
+    for table, added in ADDED_COLUMNS.items():
+        present = {row[0] for row in conn.execute(TABLE_COLUMNS, (table,))}
+        for column, statement in added.items():
+            if column not in present:
+                conn.execute(statement)
 
 
 class EmbeddedAccountStore:
@@ -277,6 +293,8 @@ class EmbeddedAccountStore:
             int(info.disabled),
             info.created_at,
             user.password_hash,
+            info.password_set_at,
+            json.dumps(list(user.previous_hashes)),
         )
 
         def work(conn: sqlite3.Connection) -> int:
@@ -303,12 +321,16 @@ class EmbeddedAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._changed(UPDATE_DISABLED, (int(disabled), username)) > 0
 
-    def set_password(self, username: str, password_hash: str) -> bool:
-        """Replace the password hash and end the user's sessions; False if there is no user."""
+    def set_password(self, username: str, password_hash: str, at: str) -> bool:
+        """Replace the password hash, keeping the one it replaces among the previous, and end
+        the user's sessions; False if there is no user."""
 
         def work(conn: sqlite3.Connection) -> bool:
-            if conn.execute(UPDATE_PASSWORD, (password_hash, username)).rowcount == 0:
+            row = conn.execute(PASSWORD_OF, (username,)).fetchone()
+            if row is None:
                 return False
+            previous = json.dumps([row[0], *json.loads(row[1])][:KEPT_HASHES])
+            conn.execute(UPDATE_PASSWORD, (password_hash, at, previous, username))
             conn.execute(DELETE_USER_TOKENS, (username,))
             return True
 

@@ -38,6 +38,9 @@ class UserInfo:
     site: str | None
     disabled: bool
     created_at: str
+    # When the password was last set; None for accounts from before this was kept, whose
+    # password counts as set when the account was made.
+    password_set_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,12 @@ class UserRecord:
 
     info: UserInfo
     password_hash: str
+    # Hashes of the passwords this one replaced, newest first (at most KEPT_HASHES): a change
+    # may not bring one of the last few back.
+    previous_hashes: tuple[str, ...] = ()
+
+
+KEPT_HASHES = 24
 
 
 @dataclass(frozen=True, slots=True)

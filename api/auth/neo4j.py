@@ -13,6 +13,7 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
 
 from api.auth.models import (
+    KEPT_HASHES,
     ApiKeyRecord,
     Company,
     Partner,
@@ -60,7 +61,8 @@ COMPANY_KIND: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN c.kin
 BOUND_USERS: Final = "MATCH (u:User {company: $company}) RETURN u.username"
 ACTIVE_ADMINS: Final = "MATCH (u:User {role: 'admin'}) WHERE NOT u.disabled RETURN count(u)"
 USER_FIELDS: Final = (
-    "u.username, u.role, u.company, u.site, u.disabled, u.created_at, u.password_hash"
+    "u.username, u.role, u.company, u.site, u.disabled, u.created_at, u.password_hash, "
+    "u.password_set_at, u.previous_hashes"
 )
 USER: Final = "MATCH (u:User {username: $username}) RETURN " + USER_FIELDS
 USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
@@ -69,7 +71,9 @@ SET_DISABLED: Final = (
 )
 SET_PASSWORD: Final = """
 MATCH (u:User {username: $username})
-SET u.password_hash = $password_hash
+SET u.previous_hashes = ([u.password_hash] + coalesce(u.previous_hashes, []))[0..$kept],
+    u.password_hash = $password_hash,
+    u.password_set_at = $at
 WITH u
 OPTIONAL MATCH (t:AccessToken {username: $username})
 DELETE t
@@ -229,6 +233,8 @@ class Neo4jAccountStore:
             "disabled": info.disabled,
             "created_at": info.created_at,
             "password_hash": user.password_hash,
+            "password_set_at": info.password_set_at,
+            "previous_hashes": list(user.previous_hashes),
         }
         if company_kind is None and not first_admin:
             self._create(CREATE_USER, props, f"username {info.username!r} is taken")
@@ -258,9 +264,13 @@ class Neo4jAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._count(SET_DISABLED, username=username, disabled=disabled) > 0
 
-    def set_password(self, username: str, password_hash: str) -> bool:
-        """Replace the password hash and end the user's sessions; False if there is no user."""
-        return self._count(SET_PASSWORD, username=username, password_hash=password_hash) > 0
+    def set_password(self, username: str, password_hash: str, at: str) -> bool:
+        """Replace the password hash, keeping the one it replaces among the previous, and end
+        the user's sessions; False if there is no user."""
+        changed = self._count(
+            SET_PASSWORD, username=username, password_hash=password_hash, at=at, kept=KEPT_HASHES
+        )
+        return changed > 0
 
     def add_key(self, key: ApiKeyRecord) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -20,10 +21,13 @@ def check_id(field: str, value: str) -> None:
 
 
 def user_of(row: Sequence[Any]) -> UserRecord:
-    """Decode a user row: username, role, company, site, disabled, created_at, hash."""
-    username, role, company, site, disabled, created_at, password_hash = row
-    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at)
-    return UserRecord(info, password_hash)
+    """Decode a user row: username, role, company, site, disabled, created_at, hash, the time
+    the password was set, and the earlier hashes (a list, or its JSON text)."""
+    username, role, company, site, disabled, created_at, password_hash, set_at, previous = row
+    if isinstance(previous, str):
+        previous = json.loads(previous)
+    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at, set_at)
+    return UserRecord(info, password_hash, tuple(previous or ()))
 
 
 def key_of(row: Sequence[Any]) -> ApiKeyRecord:

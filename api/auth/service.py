@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.auth.models import (
     COMPANY_ROLES,
+    KEPT_HASHES,
     ApiKeyInfo,
     ApiKeyRecord,
     Company,
@@ -32,7 +33,7 @@ from api.auth.models import (
 from api.auth.store import AccountStore
 from api.auth.throttle import LoginThrottle
 from graph.clock import utc_text
-from graph.errors import BadRequest, NotFound, Unauthenticated
+from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
 
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
@@ -73,6 +74,13 @@ def _check_password(password: str) -> None:
         raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
 
 
+class PasswordExpired(DomainError):
+    """The password is right but older than the plant's policy allows: change it to log in."""
+
+    status_code = 403
+    code = "password_expired"
+
+
 class AuthService:
     """Manage accounts and turn credentials into principals."""
 
@@ -82,12 +90,20 @@ class AuthService:
         token_minutes: int = 60,
         hasher: PasswordHasher | None = None,
         throttle: LoginThrottle | None = None,
+        *,
+        password_max_days: int = 0,
+        password_history: int = 0,
     ) -> None:
+        """`password_max_days`: a password older than this must be changed before the next
+        login (0: passwords do not expire). `password_history`: a change may not bring back
+        any of this many last passwords, the current one included (0: only not the current)."""
         self._store = store
         self._token_life = timedelta(minutes=token_minutes)
         self._hasher = hasher or _hasher
         self._dummy: str | None = None
         self._throttle = throttle or LoginThrottle()
+        self._max_age = timedelta(days=password_max_days) if password_max_days else None
+        self._history = min(password_history, KEPT_HASHES)
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -160,7 +176,8 @@ class AuthService:
             raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
         if role not in COMPANY_ROLES and company is not None:
             raise BadRequest(f"a {role.value} user is not bound to a company")
-        info = UserInfo(username, role, company, site, False, utc_text(_now()))
+        created = utc_text(_now())
+        info = UserInfo(username, role, company, site, False, created, created)
         # The company's kind is checked as the user is inserted: an admin changing it
         # meanwhile cannot leave a supplier's account bound to a customer.
         kind = role.value if role in COMPANY_ROLES else None
@@ -176,7 +193,8 @@ class AuthService:
     def add_first_admin(self, username: str, password: str) -> UserInfo:
         """Create the first admin; Conflict if an active admin exists (checked as it is added)."""
         self._check_new_user(username, password)
-        info = UserInfo(username, Role.ADMIN, None, None, False, utc_text(_now()))
+        created = utc_text(_now())
+        info = UserInfo(username, Role.ADMIN, None, None, False, created, created)
         self._store.add_user(UserRecord(info, self._hasher.hash(password)), first_admin=True)
         return info
 
@@ -206,6 +224,7 @@ class AuthService:
         record = self._checked(username, password, client)
         if record.info.disabled:
             raise Unauthenticated("this account is disabled")
+        self._check_age(record.info)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = utc_text(_now() + self._token_life)
         self._store.drop_expired_tokens(utc_text(_now()))
@@ -241,15 +260,47 @@ class AuthService:
         """Change one's own password, giving the current one (checked and throttled as a login
         is: a stolen session must not be enough to take the account over). Every session of
         the account ends; API keys stay, as they are revoked on their own."""
-        self._checked(username, current, client)
+        record = self._checked(username, current, client)
+        if record.info.disabled:  # asked without a session: a disabled account changes nothing
+            raise Unauthenticated("this account is disabled")
         if new == current:
             raise BadRequest("the new password is the current one")
+        _check_password(new)
+        if self._history > 1 and self._reused(record, new):
+            raise BadRequest(
+                f"the new password is one of the last {self._history} of this account: "
+                "choose another"
+            )
         self.reset_password(username, new)
+
+    def _check_age(self, user: UserInfo) -> None:
+        """Refuse a login with a password older than the policy allows."""
+        if self._max_age is None:
+            return
+        set_at = datetime.fromisoformat(user.password_set_at or user.created_at)
+        if _now() - set_at > self._max_age:
+            raise PasswordExpired(
+                f"the password of {user.username!r} expired on "
+                f"{(set_at + self._max_age).date().isoformat()}: set a new one with "
+                "POST /api/v1/auth/password (username, current_password, new_password), "
+                "then log in"
+            )
+
+    def _reused(self, record: UserRecord, new: str) -> bool:
+        """Whether `new` is one of the last passwords the policy keeps from coming back."""
+        for earlier in (record.password_hash, *record.previous_hashes)[: self._history]:
+            try:
+                with _VERIFYING:
+                    self._hasher.verify(earlier, new)
+            except (VerificationError, InvalidHashError):
+                continue
+            return True
+        return False
 
     def reset_password(self, username: str, new: str) -> None:
         """Set a user's password (an admin's act, for a forgotten one); its sessions end."""
         _check_password(new)
-        if not self._store.set_password(username, self._hasher.hash(new)):
+        if not self._store.set_password(username, self._hasher.hash(new), utc_text(_now())):
             raise NotFound(f"no user {username!r}")
 
     def _dummy_hash(self) -> str:

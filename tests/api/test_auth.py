@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import login
+from api.app import create_app
+from api.auth import service as auth_service
+from api.auth.service import AuthService
+from api.deps import Services
+from api.settings import Settings
+from tests.api.conftest import FAST_HASHER, PASSWORDS, login
 
 PROTECTED = [
     ("GET", "/api/v1/trace?id=lot:L-1"),
@@ -246,3 +254,26 @@ def test_an_admin_sets_a_forgotten_password(client: TestClient) -> None:
     )
     assert forbidden.status_code == 403
     assert _log_in(client, "admin", "north-new-pass-1") == 401
+
+
+def test_an_expired_password_is_changed_without_a_session_then_logs_in(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aged = AuthService(services.accounts, hasher=FAST_HASHER, password_max_days=30)
+    app = create_app(Settings(store=services.store.url), replace(services, auth=aged))
+    later = datetime.now(UTC) + timedelta(days=31)
+    monkeypatch.setattr(auth_service, "_now", lambda: later)
+    username, password = PASSWORDS["analyst"]
+    with TestClient(app) as client:
+        form = {"username": username, "password": password}
+        refused = client.post("/api/v1/auth/token", data=form)
+        assert refused.status_code == 403 and refused.json()["error"] == "password_expired"
+        assert "POST /api/v1/auth/password" in refused.json()["message"]
+        change = {"username": username, "current_password": "guess-guess", "new_password": "x" * 12}
+        wrong = client.post("/api/v1/auth/password", json=change)
+        assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+        change["current_password"] = password
+        changed = client.post("/api/v1/auth/password", json=change)
+        assert changed.status_code == 200, changed.text
+        form["password"] = "x" * 12
+        assert client.post("/api/v1/auth/token", data=form).status_code == 200

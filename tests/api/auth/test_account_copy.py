@@ -10,7 +10,7 @@ from api.auth.copy import copy_accounts
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
-from graph.errors import Conflict
+from graph.errors import BadRequest, Conflict
 
 
 def test_a_target_holding_accounts_is_refused_and_left_as_it_was(
@@ -31,11 +31,17 @@ def test_users_keep_their_passwords_and_keys_their_revocations(
     source = EmbeddedAccountStore(tmp_path / "source.db")
     auth = AuthService(source)
     auth.add_user("ana", "correct horse battery", "analyst")
+    auth.change_password("ana", "correct horse battery", "battery staple horse")
     key = auth.create_key("ana", "scanner")
     auth.revoke_key(key.info.key_id)
     copied = copy_accounts(source, accounts)
     assert (copied.users, copied.keys) == (1, 1)
     assert accounts.keys(None) == source.keys(None)
+    assert accounts.user("ana") == source.user("ana")  # when set, and the hash it replaced
     assert accounts.keys(None)[0].info.revoked_at is not None
-    assert AuthService(accounts).login("ana", "correct horse battery").access_token
+    assert AuthService(accounts).login("ana", "battery staple horse").access_token
+    with pytest.raises(BadRequest, match="one of the last 2"):
+        AuthService(accounts, password_history=2).change_password(
+            "ana", "battery staple horse", "correct horse battery"
+        )
     source.close()

@@ -478,9 +478,10 @@ def test_a_new_password_ends_that_users_sessions_only(accounts: AccountStore) ->
     accounts.add_user(user("bob", password_hash="bobs"))
     for token_hash, owner in (("th1", "alice"), ("th2", "alice"), ("th3", "bob")):
         accounts.add_token(TokenRecord(token_hash, owner, T1))
-    assert accounts.set_password("alice", "new") is True
+    assert accounts.set_password("alice", "new", T1) is True
     found = accounts.user("alice")
     assert found is not None and found.password_hash == "new"
+    assert (found.info.password_set_at, found.previous_hashes) == (T1, ("old",))
     assert accounts.token("th1") is None and accounts.token("th2") is None
     assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
     bob = accounts.user("bob")
@@ -489,7 +490,7 @@ def test_a_new_password_ends_that_users_sessions_only(accounts: AccountStore) ->
 
 def test_a_new_password_for_nobody_is_false_and_creates_nobody(accounts: AccountStore) -> None:
     accounts.add_token(TokenRecord("th1", "ghost", T1))
-    assert accounts.set_password("ghost", "new") is False
+    assert accounts.set_password("ghost", "new", T1) is False
     assert accounts.user("ghost") is None
     assert accounts.token("th1") == TokenRecord("th1", "ghost", T1)
 

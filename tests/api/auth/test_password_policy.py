@@ -1,0 +1,125 @@
+"""Password aging and reuse, on both account stores: off unless a plant's procedures set them."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from api.auth import service
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.models import KEPT_HASHES
+from api.auth.service import AuthService, PasswordExpired
+from api.auth.store import AccountStore
+from graph.errors import BadRequest, Unauthenticated
+from tests.api.conftest import FAST_HASHER
+
+START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+A, B, C, D = ("password-aaaa", "password-bbbb", "password-cccc", "password-dddd")
+
+
+class Clock:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = START
+        monkeypatch.setattr(service, "_now", lambda: self.now)
+
+    def advance(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def _auth(accounts: AccountStore, **policy: int) -> AuthService:
+    return AuthService(accounts, hasher=FAST_HASHER, **policy)
+
+
+def test_an_aged_password_must_be_changed_before_the_next_login(
+    accounts: AccountStore, clock: Clock
+) -> None:
+    auth = _auth(accounts, password_max_days=90)
+    auth.add_user("ana", A, "analyst")
+    clock.advance(90)
+    assert auth.login("ana", A).access_token  # 90 days old: still good
+    clock.advance(1)
+    with pytest.raises(PasswordExpired, match=r"expired on 2026-05-30: .*POST /api/v1/auth/pass"):
+        auth.login("ana", A)
+    with pytest.raises(Unauthenticated):  # the expired password is still checked first
+        auth.change_password("ana", B, C)
+    auth.change_password("ana", A, B)
+    assert auth.login("ana", B).access_token
+    changed = accounts.user("ana")
+    assert changed is not None and changed.info.password_set_at == "2026-05-31T08:00:00.000000Z"
+    # Without a policy, passwords do not age.
+    clock.advance(1000)
+    assert _auth(accounts).login("ana", B).access_token
+
+
+def test_a_change_may_not_bring_back_one_of_the_last_passwords(
+    accounts: AccountStore, clock: Clock
+) -> None:
+    auth = _auth(accounts, password_history=3)
+    auth.add_user("ana", A, "analyst")
+    auth.change_password("ana", A, B)
+    auth.change_password("ana", B, C)
+    with pytest.raises(BadRequest, match="one of the last 3 of this account"):
+        auth.change_password("ana", C, A)
+    with pytest.raises(BadRequest, match="the new password is the current one"):
+        auth.change_password("ana", C, C)
+    _auth(accounts, password_history=2).change_password("ana", C, A)  # A is third from last
+    assert auth.login("ana", A).access_token
+    auth.change_password("ana", A, D)
+    record = accounts.user("ana")
+    assert record is not None and len(record.previous_hashes) == 4  # A, C, B, A: newest first
+
+
+def test_a_disabled_account_cannot_change_its_password_without_a_session(
+    accounts: AccountStore, clock: Clock
+) -> None:
+    auth = _auth(accounts)
+    auth.add_user("ana", A, "analyst")
+    auth.set_disabled("ana", True)
+    with pytest.raises(Unauthenticated, match="disabled"):
+        auth.change_password("ana", A, B)
+    auth.set_disabled("ana", False)
+    assert auth.login("ana", A).access_token
+
+
+def test_the_store_keeps_the_newest_replaced_hashes_only(accounts: AccountStore) -> None:
+    _auth(accounts).add_user("ana", A, "analyst")
+    first = accounts.user("ana")
+    assert first is not None and first.previous_hashes == ()
+    for number in range(KEPT_HASHES + 2):
+        assert accounts.set_password("ana", f"hash-{number}", f"2026-03-0{1 + number % 9}")
+    record = accounts.user("ana")
+    assert record is not None
+    assert record.password_hash == f"hash-{KEPT_HASHES + 1}"
+    assert record.previous_hashes == tuple(f"hash-{n}" for n in range(KEPT_HASHES, 0, -1))
+    assert accounts.set_password("ghost", "h", "2026-03-01") is False
+
+
+def test_an_older_file_gains_the_policy_columns(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "old.db"
+    old = EmbeddedAccountStore(path)
+    _auth(old).add_user("ana", A, "analyst")
+    old.close()
+    with sqlite3.connect(path) as conn:  # as a file from before the policy was kept
+        conn.execute("ALTER TABLE users DROP COLUMN password_set_at")
+        conn.execute("ALTER TABLE users DROP COLUMN previous_hashes")
+        conn.execute("DELETE FROM schema_stamps WHERE name = 'accounts'")
+    reopened = EmbeddedAccountStore(path)
+    record = reopened.user("ana")
+    assert record is not None
+    assert (record.info.password_set_at, record.previous_hashes) == (None, ())
+    # A password of unknown age counts from the account's creation.
+    clock.advance(31)
+    with pytest.raises(PasswordExpired):
+        _auth(reopened, password_max_days=30).login("ana", A)
+    _auth(reopened, password_history=5).change_password("ana", A, B)
+    changed = reopened.user("ana")
+    assert changed is not None and changed.previous_hashes == (record.password_hash,)
+    reopened.close()
