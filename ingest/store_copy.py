@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from graph.errors import Conflict, DomainError
 from graph.store import (
@@ -51,6 +52,15 @@ class PlantCopy:
     counts: dict[str, int]
 
 
+# What a store keeps beside its log and graph, as a copy carries and compares it.
+KEPT: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
+    ("code schemes for secondary marks", lambda store: store.mark_schemes()),
+    ("lot code schemes", lambda store: store.lot_schemes()),
+    ("lot code sequences", lambda store: store.lot_sequences()),
+    ("documents", lambda store: store.document_digests()),
+)
+
+
 def graph_contents(store: GraphStore) -> list[str]:
     """Name what a store holds, for refusing to copy onto it; empty if it holds nothing."""
     held = []
@@ -58,14 +68,7 @@ def graph_contents(store: GraphStore) -> list[str]:
         held.append("an event log")
     if any(store.counts().values()):
         held.append("a graph")
-    for what, found in (
-        ("code schemes for secondary marks", store.mark_schemes()),
-        ("lot code schemes", store.lot_schemes()),
-        ("lot code sequences", store.lot_sequences()),
-        ("documents", store.document_digests()),
-    ):
-        if found:
-            held.append(what)
+    held.extend(what for what, read in KEPT if read(store))
     return held
 
 
@@ -175,11 +178,13 @@ def _check_agreement(source: GraphStore, target: GraphStore, chunk: int) -> dict
     extra = next(copied, None)
     if extra:
         raise CopyMismatch(f"the copy's log has more entries, from {extra[0].event_id!r} on")
-    for what, read in _derived_reads():
-        mine, theirs = read(source), read(target)
+    counts = target.counts()
+    compared = [("nodes and relationships by kind", source.counts(), counts)]
+    compared.extend((what, read(source), read(target)) for what, read in KEPT)
+    for what, mine, theirs in compared:
         if mine != theirs:
             raise CopyMismatch(f"the {what} differ after the copy: {mine} here, {theirs} there")
-    return target.counts()
+    return counts
 
 
 def _log_difference(event: StoredEvent, other: StoredEvent | None) -> str:
@@ -188,19 +193,9 @@ def _log_difference(event: StoredEvent, other: StoredEvent | None) -> str:
             f"the copy's log ends before event {event.event_id!r} (log position {event.seq}): "
             "did the source take events during the copy? Stop writers before copying"
         )
+    if other.event_id == event.event_id:
+        return f"event {event.event_id!r} differs between the source's log and the copy's"
     return (
         f"log position {event.seq} differs: {event.event_id!r} in the source, "
         f"{other.event_id!r} (position {other.seq}) in the copy"
-        if other.event_id != event.event_id
-        else f"event {event.event_id!r} differs between the source's log and the copy's"
     )
-
-
-def _derived_reads() -> list[tuple[str, Callable[[GraphStore], object]]]:
-    return [
-        ("nodes and relationships by kind", lambda store: store.counts()),
-        ("code schemes for secondary marks", lambda store: store.mark_schemes()),
-        ("lot code schemes", lambda store: store.lot_schemes()),
-        ("lot code sequences", lambda store: store.lot_sequences()),
-        ("documents", lambda store: store.document_digests()),
-    ]

@@ -271,7 +271,7 @@ class AuthService:
                 f"the new password is one of the last {self._history} of this account: "
                 "choose another"
             )
-        self.reset_password(username, new)
+        self._store_password(username, new)
 
     def _check_age(self, user: UserInfo) -> None:
         """Refuse a login with a password older than the policy allows."""
@@ -300,6 +300,9 @@ class AuthService:
     def reset_password(self, username: str, new: str) -> None:
         """Set a user's password (an admin's act, for a forgotten one); its sessions end."""
         _check_password(new)
+        self._store_password(username, new)
+
+    def _store_password(self, username: str, new: str) -> None:
         if not self._store.set_password(username, self._hasher.hash(new), utc_text(_now())):
             raise NotFound(f"no user {username!r}")
 
