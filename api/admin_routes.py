@@ -32,6 +32,8 @@ class NewUser(BaseModel):
     role: Role
     company: str | None = Field(default=None, max_length=200)
     site: str | None = Field(default=None, max_length=200)
+    # The admin knows this password: by default the user sets their own before logging in.
+    must_change_password: bool = True
 
 
 class PasswordChange(BaseModel):
@@ -45,6 +47,7 @@ class ExpiredPasswordChange(PasswordChange):
 
 class NewPassword(BaseModel):
     password: str = Field(max_length=1000)
+    must_change_password: bool = True
 
 
 class NewKey(BaseModel):
@@ -102,7 +105,8 @@ def change_password_to_log_in(
     request: Request, body: ExpiredPasswordChange, svc: ServicesDep
 ) -> dict[str, str]:
     """Change a password without a session, giving the current one: how a password that has
-    expired (403 `password_expired` at login) is replaced. Checked and throttled as a login."""
+    expired, or that an admin set (403 `password_expired` or `password_change_required` at
+    login), is replaced. Checked and throttled as a login."""
     request.state.login_user = body.username  # whose password this was, for the audit log
     current, new = body.current_password, body.new_password
     svc.auth.change_password(body.username, current, new, client_host(request))
@@ -128,10 +132,17 @@ def list_users(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
 
 @router.post("/admin/users", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def add_user(body: NewUser, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
-    """Create a user (suppliers and customers are bound to a registered company)."""
-    return asdict(
-        svc.auth.add_user(body.username, body.password, body.role, body.company, body.site)
+    """Create a user (suppliers and customers are bound to a registered company). Unless
+    `must_change_password` is false, the user sets their own password before the first login."""
+    user = svc.auth.add_user(
+        body.username,
+        body.password,
+        body.role,
+        body.company,
+        body.site,
+        must_change=body.must_change_password,
     )
+    return asdict(user)
 
 
 @router.post("/admin/users/{username}/disable", tags=["admin"])
@@ -152,8 +163,9 @@ def enable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
 def reset_password(
     username: str, body: NewPassword, _: AdminDep, svc: ServicesDep
 ) -> dict[str, str]:
-    """Set a user's password (a forgotten one): the user's sessions end; API keys stay."""
-    svc.auth.reset_password(username, body.password)
+    """Set a user's password (a forgotten one): the user's sessions end; API keys stay. Unless
+    `must_change_password` is false, the user sets their own before logging in again."""
+    svc.auth.reset_password(username, body.password, must_change=body.must_change_password)
     return {"username": username, "status": "password set"}
 
 

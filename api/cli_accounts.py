@@ -43,6 +43,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         "--site", help="the site an operator works at (none: every site, for a one-site plant)"
     )
     add.add_argument("--password-stdin", action="store_true", required=True)
+    _permanent_flag(add)
     command(add, _users_add)
     listing = users.add_parser("list", help="list users")
     listing.add_argument("--json", action="store_true")
@@ -52,6 +53,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     )
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true", required=True)
+    _permanent_flag(password)
     command(password, _users_password)
     for verb in ("disable", "enable"):
         toggle = users.add_parser(verb, help=f"{verb} a user")
@@ -118,6 +120,14 @@ def store_command(
     parser.set_defaults(func=run)
 
 
+def _permanent_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--permanent",
+        action="store_true",
+        help="the user may log in with this password (default: they must first set their own)",
+    )
+
+
 def _password() -> str:
     password = sys.stdin.readline().rstrip("\n")
     if not password:
@@ -134,8 +144,15 @@ def _init(services: Services, args: argparse.Namespace) -> int:
 
 
 def _users_add(services: Services, args: argparse.Namespace) -> int:
-    user = services.auth.add_user(args.username, _password(), args.role, args.company, args.site)
-    print(f"user {user.username!r} added as {user.role.value}")
+    user = services.auth.add_user(
+        args.username,
+        _password(),
+        args.role,
+        args.company,
+        args.site,
+        must_change=not args.permanent,
+    )
+    print(f"user {user.username!r} added as {user.role.value}{_first_login(user.username, args)}")
     return 0
 
 
@@ -146,15 +163,24 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
         return 0
     for u in users:
         state = "disabled" if u.disabled else "active"
+        if u.must_change_password:
+            state += ", must set a password"
         scope = u.company or u.site or ""
         print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
     return 0
 
 
 def _users_password(services: Services, args: argparse.Namespace) -> int:
-    services.auth.reset_password(args.username, _password())
-    print(f"password of {args.username!r} set; its sessions have ended")
+    services.auth.reset_password(args.username, _password(), must_change=not args.permanent)
+    ended = f"password of {args.username!r} set; its sessions have ended"
+    print(ended + _first_login(args.username, args))
     return 0
+
+
+def _first_login(username: str, args: argparse.Namespace) -> str:
+    if args.permanent:
+        return ""
+    return f"; {username!r} sets a password of their own before logging in"
 
 
 def _users_disable(services: Services, args: argparse.Namespace) -> int:

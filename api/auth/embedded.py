@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     password_set_at TEXT,
-    previous_hashes TEXT NOT NULL DEFAULT '[]'
+    previous_hashes TEXT NOT NULL DEFAULT '[]',
+    must_change_password INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
@@ -115,25 +116,29 @@ ADDED_COLUMNS: Final = {
         "password_set_at": "ALTER TABLE users ADD COLUMN password_set_at TEXT",
         "previous_hashes": "ALTER TABLE users ADD COLUMN previous_hashes TEXT NOT NULL "
         "DEFAULT '[]'",
+        "must_change_password": "ALTER TABLE users ADD COLUMN must_change_password INTEGER "
+        "NOT NULL DEFAULT 0",
     },
 }
 
 INSERT_USER: Final = """
 INSERT INTO users (username, role, company, site, disabled, created_at, password_hash,
-                   password_set_at, previous_hashes)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   password_set_at, previous_hashes, must_change_password)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (username) DO NOTHING
 """
 USER_COLUMNS: Final = """
 SELECT username, role, company, site, disabled, created_at, password_hash, password_set_at,
-       previous_hashes
+       previous_hashes, must_change_password
 FROM users"""
 SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
 SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
 PASSWORD_OF: Final = "SELECT password_hash, previous_hashes FROM users WHERE username = ?"
 UPDATE_PASSWORD: Final = """
-UPDATE users SET password_hash = ?, password_set_at = ?, previous_hashes = ? WHERE username = ?
+UPDATE users SET password_hash = ?, password_set_at = ?, previous_hashes = ?,
+                 must_change_password = ?
+WHERE username = ?
 """
 
 INSERT_KEY: Final = """
@@ -295,6 +300,7 @@ class EmbeddedAccountStore:
             user.password_hash,
             info.password_set_at,
             json.dumps(list(user.previous_hashes)),
+            int(info.must_change_password),
         )
 
         def work(conn: sqlite3.Connection) -> int:
@@ -321,7 +327,9 @@ class EmbeddedAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._changed(UPDATE_DISABLED, (int(disabled), username)) > 0
 
-    def set_password(self, username: str, password_hash: str, at: str) -> bool:
+    def set_password(
+        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+    ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
         the user's sessions; False if there is no user."""
 
@@ -330,7 +338,8 @@ class EmbeddedAccountStore:
             if row is None:
                 return False
             previous = json.dumps([row[0], *json.loads(row[1])][:KEPT_HASHES])
-            conn.execute(UPDATE_PASSWORD, (password_hash, at, previous, username))
+            params = (password_hash, at, previous, int(must_change), username)
+            conn.execute(UPDATE_PASSWORD, params)
             conn.execute(DELETE_USER_TOKENS, (username,))
             return True
 

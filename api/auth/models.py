@@ -41,6 +41,9 @@ class UserInfo:
     # When the password was last set; None for accounts from before this was kept, whose
     # password counts as set when the account was made.
     password_set_at: str | None = None
+    # Set by an admin (a new account or a reset): the user replaces it before logging in, so
+    # no one but the user knows the password their signatures rest on.
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)

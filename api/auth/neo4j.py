@@ -62,7 +62,7 @@ BOUND_USERS: Final = "MATCH (u:User {company: $company}) RETURN u.username"
 ACTIVE_ADMINS: Final = "MATCH (u:User {role: 'admin'}) WHERE NOT u.disabled RETURN count(u)"
 USER_FIELDS: Final = (
     "u.username, u.role, u.company, u.site, u.disabled, u.created_at, u.password_hash, "
-    "u.password_set_at, u.previous_hashes"
+    "u.password_set_at, u.previous_hashes, u.must_change_password"
 )
 USER: Final = "MATCH (u:User {username: $username}) RETURN " + USER_FIELDS
 USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
@@ -73,7 +73,8 @@ SET_PASSWORD: Final = """
 MATCH (u:User {username: $username})
 SET u.previous_hashes = ([u.password_hash] + coalesce(u.previous_hashes, []))[0..$kept],
     u.password_hash = $password_hash,
-    u.password_set_at = $at
+    u.password_set_at = $at,
+    u.must_change_password = $must_change
 WITH u
 OPTIONAL MATCH (t:AccessToken {username: $username})
 DELETE t
@@ -235,6 +236,7 @@ class Neo4jAccountStore:
             "password_hash": user.password_hash,
             "password_set_at": info.password_set_at,
             "previous_hashes": list(user.previous_hashes),
+            "must_change_password": info.must_change_password,
         }
         if company_kind is None and not first_admin:
             self._create(CREATE_USER, props, f"username {info.username!r} is taken")
@@ -264,11 +266,18 @@ class Neo4jAccountStore:
         """Set the flag; return False if there is no such user."""
         return self._count(SET_DISABLED, username=username, disabled=disabled) > 0
 
-    def set_password(self, username: str, password_hash: str, at: str) -> bool:
+    def set_password(
+        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+    ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
         the user's sessions; False if there is no user."""
         changed = self._count(
-            SET_PASSWORD, username=username, password_hash=password_hash, at=at, kept=KEPT_HASHES
+            SET_PASSWORD,
+            username=username,
+            password_hash=password_hash,
+            at=at,
+            kept=KEPT_HASHES,
+            must_change=must_change,
         )
         return changed > 0
 

@@ -22,11 +22,14 @@ def check_id(field: str, value: str) -> None:
 
 def user_of(row: Sequence[Any]) -> UserRecord:
     """Decode a user row: username, role, company, site, disabled, created_at, hash, the time
-    the password was set, and the earlier hashes (a list, or its JSON text)."""
-    username, role, company, site, disabled, created_at, password_hash, set_at, previous = row
+    the password was set, the earlier hashes (a list, or its JSON text), and whether the
+    password must be changed (None on a Neo4j node from before the flag: no)."""
+    username, role, company, site, disabled, created_at, password_hash, set_at, previous, must = row
     if isinstance(previous, str):
         previous = json.loads(previous)
-    info = UserInfo(username, Role(role), company, site, bool(disabled), created_at, set_at)
+    info = UserInfo(
+        username, Role(role), company, site, bool(disabled), created_at, set_at, bool(must)
+    )
     return UserRecord(info, password_hash, tuple(previous or ()))
 
 

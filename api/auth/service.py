@@ -81,6 +81,19 @@ class PasswordExpired(DomainError):
     code = "password_expired"
 
 
+class PasswordChangeRequired(DomainError):
+    """The password is right but an admin set it: the user sets their own to log in."""
+
+    status_code = 403
+    code = "password_change_required"
+
+
+# Where a password that may not log in is replaced: no session is needed.
+CHANGE_TO_LOG_IN = (
+    "POST /api/v1/auth/password (username, current_password, new_password), then log in"
+)
+
+
 class AuthService:
     """Manage accounts and turn credentials into principals."""
 
@@ -164,8 +177,13 @@ class AuthService:
         role: Role | str,
         company: str | None = None,
         site: str | None = None,
+        *,
+        must_change: bool = False,
     ) -> UserInfo:
-        """Create a user; a supplier or customer must be bound to a registered company."""
+        """Create a user; a supplier or customer must be bound to a registered company.
+
+        `must_change`: the password is the admin's, to be replaced by the user before the
+        first login."""
         self._check_new_user(username, password)
         try:
             role = Role(role)
@@ -177,7 +195,7 @@ class AuthService:
         if role not in COMPANY_ROLES and company is not None:
             raise BadRequest(f"a {role.value} user is not bound to a company")
         created = utc_text(_now())
-        info = UserInfo(username, role, company, site, False, created, created)
+        info = UserInfo(username, role, company, site, False, created, created, must_change)
         # The company's kind is checked as the user is inserted: an admin changing it
         # meanwhile cannot leave a supplier's account bound to a customer.
         kind = role.value if role in COMPANY_ROLES else None
@@ -224,6 +242,11 @@ class AuthService:
         record = self._checked(username, password, client)
         if record.info.disabled:
             raise Unauthenticated("this account is disabled")
+        if record.info.must_change_password:
+            raise PasswordChangeRequired(
+                f"the password of {username!r} was set by an admin: set one of your own with "
+                + CHANGE_TO_LOG_IN
+            )
         self._check_age(record.info)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = utc_text(_now() + self._token_life)
@@ -282,8 +305,7 @@ class AuthService:
             raise PasswordExpired(
                 f"the password of {user.username!r} expired on "
                 f"{(set_at + self._max_age).date().isoformat()}: set a new one with "
-                "POST /api/v1/auth/password (username, current_password, new_password), "
-                "then log in"
+                + CHANGE_TO_LOG_IN
             )
 
     def _reused(self, record: UserRecord, new: str) -> bool:
@@ -297,13 +319,16 @@ class AuthService:
             return True
         return False
 
-    def reset_password(self, username: str, new: str) -> None:
-        """Set a user's password (an admin's act, for a forgotten one); its sessions end."""
-        _check_password(new)
-        self._store_password(username, new)
+    def reset_password(self, username: str, new: str, *, must_change: bool = False) -> None:
+        """Set a user's password (an admin's act, for a forgotten one); its sessions end.
 
-    def _store_password(self, username: str, new: str) -> None:
-        if not self._store.set_password(username, self._hasher.hash(new), utc_text(_now())):
+        `must_change`: the user replaces it before logging in again."""
+        _check_password(new)
+        self._store_password(username, new, must_change)
+
+    def _store_password(self, username: str, new: str, must_change: bool = False) -> None:
+        hashed, at = self._hasher.hash(new), utc_text(_now())
+        if not self._store.set_password(username, hashed, at, must_change=must_change):
             raise NotFound(f"no user {username!r}")
 
     def _dummy_hash(self) -> str:

@@ -38,10 +38,12 @@ class AccountStore(Protocol):
         """Set the flag; return False if there is no such user."""
         ...
 
-    def set_password(self, username: str, password_hash: str, at: str) -> bool:
+    def set_password(
+        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+    ) -> bool:
         """Replace a user's password hash (the replaced one joins the user's previous hashes,
-        newest first, at most KEPT_HASHES), note when (`at`), and delete its access tokens, in
-        one transaction.
+        newest first, at most KEPT_HASHES), note when (`at`) and whether the user must change
+        it before logging in, and delete its access tokens, in one transaction.
 
         Return False if there is no such user.
         """

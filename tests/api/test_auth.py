@@ -239,12 +239,33 @@ def test_guessing_the_current_password_is_throttled_as_logins_are(client: TestCl
     assert "retry-after" in statuses[-1].headers
 
 
-def test_an_admin_sets_a_forgotten_password(client: TestClient) -> None:
+def test_an_admin_sets_a_forgotten_password_which_the_user_replaces_before_logging_in(
+    client: TestClient,
+) -> None:
     admin, session = login(client, "admin"), login(client, "customer")
     body = {"password": "north-new-pass-1"}
     assert client.post("/api/v1/admin/users/north/password", json=body, headers=admin).is_success
     assert client.get("/api/v1/me", headers=session).status_code == 401
-    assert _log_in(client, "north", "north-new-pass-1") == 200
+    form = {"username": "north", "password": "north-new-pass-1"}
+    refused = client.post("/api/v1/auth/token", data=form)
+    assert refused.status_code == 403 and refused.json()["error"] == "password_change_required"
+    assert "POST /api/v1/auth/password" in refused.json()["message"]
+    listed = client.get("/api/v1/admin/users", headers=admin).json()
+    assert next(u for u in listed if u["username"] == "north")["must_change_password"] is True
+    change = {
+        "username": "north",
+        "current_password": "north-new-pass-1",
+        "new_password": "north-own-pass-2",
+    }
+    assert client.post("/api/v1/auth/password", json=change).status_code == 200
+    assert _log_in(client, "north", "north-new-pass-1") == 401
+    assert _log_in(client, "north", "north-own-pass-2") == 200
+    listed = client.get("/api/v1/admin/users", headers=admin).json()
+    assert next(u for u in listed if u["username"] == "north")["must_change_password"] is False
+    # An admin may set a password the user keeps (a service account, say), saying so.
+    kept = {"password": "north-kept-pass-3", "must_change_password": False}
+    assert client.post("/api/v1/admin/users/north/password", json=kept, headers=admin).is_success
+    assert _log_in(client, "north", "north-kept-pass-3") == 200
     missing = client.post("/api/v1/admin/users/nobody/password", json=body, headers=admin)
     assert missing.status_code == 404
     short = client.post("/api/v1/admin/users/north/password", json={"password": "x"}, headers=admin)
@@ -254,6 +275,29 @@ def test_an_admin_sets_a_forgotten_password(client: TestClient) -> None:
     )
     assert forbidden.status_code == 403
     assert _log_in(client, "admin", "north-new-pass-1") == 401
+
+
+def test_a_new_account_sets_its_own_password_before_its_first_login(client: TestClient) -> None:
+    admin = login(client, "admin")
+    user = {"username": "newcomer", "password": "given-by-admin-1", "role": "analyst"}
+    created = client.post("/api/v1/admin/users", json=user, headers=admin)
+    assert created.status_code == 201 and created.json()["must_change_password"] is True
+    assert _log_in(client, "newcomer", "given-by-admin-1") == 403
+    # The admin's password is not the user's: it is not accepted as the new one either.
+    same = {
+        "username": "newcomer",
+        "current_password": "given-by-admin-1",
+        "new_password": "given-by-admin-1",
+    }
+    assert client.post("/api/v1/auth/password", json=same).status_code == 400
+    assert _log_in(client, "newcomer", "given-by-admin-1") == 403
+    own = same | {"new_password": "newcomers-own-2"}
+    assert client.post("/api/v1/auth/password", json=own).status_code == 200
+    assert _log_in(client, "newcomer", "newcomers-own-2") == 200
+    machine = {"username": "scanner-7", "password": "kept-as-given-3", "role": "operator"}
+    machine["must_change_password"] = False  # type: ignore[assignment]
+    assert client.post("/api/v1/admin/users", json=machine, headers=admin).status_code == 201
+    assert _log_in(client, "scanner-7", "kept-as-given-3") == 200
 
 
 def test_an_expired_password_is_changed_without_a_session_then_logs_in(

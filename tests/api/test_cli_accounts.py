@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api.auth.service import PasswordChangeRequired
 from api.cli import main
 from api.deps import Services
 from api.settings import Settings
@@ -65,10 +66,13 @@ def test_init_users_and_keys(
     assert "bound to a company" in capsys.readouterr().err
     assert run(["users", "list", "--json", "--store", store], monkeypatch) == 0
     users = json.loads(capsys.readouterr().out)
-    assert [(u["username"], u["role"], u["company"]) for u in users] == [
-        ("acme", "supplier", "ACME"),
-        ("root", "admin", None),
+    assert [(u["username"], u["role"], u["company"], u["must_change_password"]) for u in users] == [
+        ("acme", "supplier", "ACME", True),
+        ("root", "admin", None, False),
     ]
+    assert run(["users", "list", "--store", store], monkeypatch) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "must set a password" in listed[0] and "must set" not in listed[1]
     assert (
         run(
             ["keys", "create", "--user", "acme", "--label", "portal", "--store", store], monkeypatch
@@ -100,15 +104,24 @@ def test_setting_a_password_on_the_command_line(
     )
     password = ["users", "password", "root", "--password-stdin", "--store", store]
     assert run(password, monkeypatch, "second-pass-2\n") == 0
-    assert "sessions have ended" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "sessions have ended" in said and "sets a password of their own" in said
     assert run(password, monkeypatch, "short\n") == 2
     assert "at least 10 characters" in capsys.readouterr().err
     nobody = ["users", "password", "nobody", "--password-stdin", "--store", store]
     assert run(nobody, monkeypatch, "third-pass-33\n") == 1
     services = Services.from_settings(Settings(store=store))
     try:
-        assert services.auth.login("root", "second-pass-2").access_token
+        with pytest.raises(PasswordChangeRequired):
+            services.auth.login("root", "second-pass-2")
         with pytest.raises(Unauthenticated):
             services.auth.login("root", "first-pass-1")
+    finally:
+        services.close()
+    assert run([*password, "--permanent"], monkeypatch, "fourth-pass-4\n") == 0
+    assert "sets a password" not in capsys.readouterr().out
+    services = Services.from_settings(Settings(store=store))
+    try:
+        assert services.auth.login("root", "fourth-pass-4").access_token
     finally:
         services.close()

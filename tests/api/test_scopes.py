@@ -143,6 +143,7 @@ def test_supplier_without_shared_ids_gets_counts_only(client: TestClient) -> Non
         "password": "poly-supplier-pass",
         "role": "supplier",
         "company": "POLYMED",
+        "must_change_password": False,
     }
     assert client.post("/api/v1/admin/users", json=user, headers=admin).status_code == 201
     token = client.post(

@@ -482,6 +482,11 @@ def test_a_new_password_ends_that_users_sessions_only(accounts: AccountStore) ->
     found = accounts.user("alice")
     assert found is not None and found.password_hash == "new"
     assert (found.info.password_set_at, found.previous_hashes) == (T1, ("old",))
+    assert not found.info.must_change_password
+    assert accounts.set_password("alice", "newer", T1, must_change=True) is True
+    again = accounts.user("alice")
+    assert again is not None and again.info.must_change_password
+    assert again.previous_hashes == ("new", "old")
     assert accounts.token("th1") is None and accounts.token("th2") is None
     assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
     bob = accounts.user("bob")

@@ -11,10 +11,11 @@ import pytest
 from api.auth import service
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import KEPT_HASHES
-from api.auth.service import AuthService, PasswordExpired
+from api.auth.service import AuthService, PasswordChangeRequired, PasswordExpired
 from api.auth.store import AccountStore
 from graph.errors import BadRequest, Unauthenticated
 from tests.api.conftest import FAST_HASHER
+from tests.conftest import neo4j_or_skip
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 A, B, C, D = ("password-aaaa", "password-bbbb", "password-cccc", "password-dddd")
@@ -89,6 +90,32 @@ def test_a_disabled_account_cannot_change_its_password_without_a_session(
     assert auth.login("ana", A).access_token
 
 
+def test_a_password_an_admin_sets_is_replaced_by_the_user_before_logging_in(
+    accounts: AccountStore, clock: Clock
+) -> None:
+    auth = _auth(accounts, password_max_days=30)
+    auth.add_user("ana", A, "analyst", must_change=True)
+    with pytest.raises(PasswordChangeRequired, match=r"set by an admin: .*POST /api/v1/auth/pass"):
+        auth.login("ana", A)
+    with pytest.raises(Unauthenticated):  # the wrong password is refused as ever, first
+        auth.login("ana", B)
+    auth.change_password("ana", A, B)
+    assert auth.login("ana", B).access_token
+    # A reset for a forgotten password: the user's own again before the next login.
+    auth.reset_password("ana", C, must_change=True)
+    record = accounts.user("ana")
+    assert record is not None and record.info.must_change_password
+    clock.advance(31)  # set by an admin and aged: changing it is what both ask
+    with pytest.raises(PasswordChangeRequired):
+        auth.login("ana", C)
+    auth.change_password("ana", C, D)
+    assert auth.login("ana", D).access_token
+    record = accounts.user("ana")
+    assert record is not None and not record.info.must_change_password
+    auth.reset_password("ana", A)  # one the admin means the user to keep
+    assert auth.login("ana", A).access_token
+
+
 def test_the_store_keeps_the_newest_replaced_hashes_only(accounts: AccountStore) -> None:
     _auth(accounts).add_user("ana", A, "analyst")
     first = accounts.user("ana")
@@ -110,11 +137,13 @@ def test_an_older_file_gains_the_policy_columns(tmp_path: Path, clock: Clock) ->
     with sqlite3.connect(path) as conn:  # as a file from before the policy was kept
         conn.execute("ALTER TABLE users DROP COLUMN password_set_at")
         conn.execute("ALTER TABLE users DROP COLUMN previous_hashes")
+        conn.execute("ALTER TABLE users DROP COLUMN must_change_password")
         conn.execute("DELETE FROM schema_stamps WHERE name = 'accounts'")
     reopened = EmbeddedAccountStore(path)
     record = reopened.user("ana")
     assert record is not None
     assert (record.info.password_set_at, record.previous_hashes) == (None, ())
+    assert not record.info.must_change_password
     # A password of unknown age counts from the account's creation.
     clock.advance(31)
     with pytest.raises(PasswordExpired):
@@ -123,3 +152,21 @@ def test_an_older_file_gains_the_policy_columns(tmp_path: Path, clock: Clock) ->
     changed = reopened.user("ana")
     assert changed is not None and changed.previous_hashes == (record.password_hash,)
     reopened.close()
+
+
+def test_an_older_neo4j_user_need_not_change_its_password(request: pytest.FixtureRequest) -> None:
+    target = neo4j_or_skip(request)
+    from api.auth.neo4j import Neo4jAccountStore
+
+    store = Neo4jAccountStore(target.uri, user=target.user, password=target.password)
+    try:
+        store.wipe()
+        _auth(store).add_user("ana", A, "analyst")
+        # A user as stored before the flag existed.
+        store._driver.execute_query("MATCH (u:User) REMOVE u.must_change_password")
+        record = store.user("ana")
+        assert record is not None and not record.info.must_change_password
+        assert _auth(store).login("ana", A).access_token
+    finally:
+        store.wipe()
+        store.close()
