@@ -8,7 +8,7 @@ import pytest
 
 from api.auth.copy import copy_accounts
 from api.auth.embedded import EmbeddedAccountStore
-from api.auth.service import AuthService
+from api.auth.service import AuthService, PasswordChangeRequired
 from api.auth.store import AccountStore
 from graph.errors import BadRequest, Conflict
 
@@ -34,8 +34,11 @@ def test_users_keep_their_passwords_and_keys_their_revocations(
     auth.change_password("ana", "correct horse battery", "battery staple horse")
     key = auth.create_key("ana", "scanner")
     auth.revoke_key(key.info.key_id)
+    auth.add_user("newcomer", "set by the admin", "operator", must_change=True)
     copied = copy_accounts(source, accounts)
-    assert (copied.users, copied.keys) == (1, 1)
+    assert (copied.users, copied.keys) == (2, 1)
+    with pytest.raises(PasswordChangeRequired):  # still the admin's password, not theirs
+        AuthService(accounts).login("newcomer", "set by the admin")
     assert accounts.keys(None) == source.keys(None)
     assert accounts.user("ana") == source.user("ana")  # when set, and the hash it replaced
     assert accounts.keys(None)[0].info.revoked_at is not None
