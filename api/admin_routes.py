@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
+from api.auth.service import AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
 
@@ -24,6 +25,15 @@ def admin(who: PrincipalDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(admin)]
+
+
+def admin_auth(who: AdminDep, svc: ServicesDep) -> AuthService:
+    """The account service acting for the calling admin: the audit trail names them."""
+    return svc.auth.acting_for(who.username)
+
+
+# For the routes that change accounts; those that only read take AdminDep.
+AdminAuthDep = Annotated[AuthService, Depends(admin_auth)]
 
 
 class NewUser(BaseModel):
@@ -131,10 +141,10 @@ def list_users(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.post("/admin/users", status_code=status.HTTP_201_CREATED, tags=["admin"])
-def add_user(body: NewUser, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+def add_user(body: NewUser, auth: AdminAuthDep) -> dict[str, Any]:
     """Create a user (suppliers and customers are bound to a registered company). Unless
     `must_change_password` is false, the user sets their own password before the first login."""
-    user = svc.auth.add_user(
+    user = auth.add_user(
         body.username,
         body.password,
         body.role,
@@ -146,26 +156,24 @@ def add_user(body: NewUser, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/admin/users/{username}/disable", tags=["admin"])
-def disable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+def disable_user(username: str, auth: AdminAuthDep) -> dict[str, str]:
     """Disable a user: their tokens and keys stop working at once."""
-    svc.auth.set_disabled(username, True)
+    auth.set_disabled(username, True)
     return {"username": username, "status": "disabled"}
 
 
 @router.post("/admin/users/{username}/enable", tags=["admin"])
-def enable_user(username: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+def enable_user(username: str, auth: AdminAuthDep) -> dict[str, str]:
     """Enable a disabled user."""
-    svc.auth.set_disabled(username, False)
+    auth.set_disabled(username, False)
     return {"username": username, "status": "enabled"}
 
 
 @router.post("/admin/users/{username}/password", tags=["admin"])
-def reset_password(
-    username: str, body: NewPassword, _: AdminDep, svc: ServicesDep
-) -> dict[str, str]:
+def reset_password(username: str, body: NewPassword, auth: AdminAuthDep) -> dict[str, str]:
     """Set a user's password (a forgotten one): the user's sessions end; API keys stay. Unless
     `must_change_password` is false, the user sets their own before logging in again."""
-    svc.auth.reset_password(username, body.password, must_change=body.must_change_password)
+    auth.reset_password(username, body.password, must_change=body.must_change_password)
     return {"username": username, "status": "password set"}
 
 
@@ -176,16 +184,16 @@ def list_keys(_: AdminDep, svc: ServicesDep, username: str | None = None) -> lis
 
 
 @router.post("/admin/keys", status_code=status.HTTP_201_CREATED, tags=["admin"])
-def create_key(body: NewKey, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+def create_key(body: NewKey, auth: AdminAuthDep) -> dict[str, Any]:
     """Create an API key; the key is in this answer only, store it now."""
-    issued = svc.auth.create_key(body.username, body.label)
+    issued = auth.create_key(body.username, body.label)
     return asdict(issued.info) | {"key": issued.key}
 
 
 @router.delete("/admin/keys/{key_id}", tags=["admin"])
-def revoke_key(key_id: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+def revoke_key(key_id: str, auth: AdminAuthDep) -> dict[str, str]:
     """Revoke an API key."""
-    svc.auth.revoke_key(key_id)
+    auth.revoke_key(key_id)
     return {"key_id": key_id, "status": "revoked"}
 
 
@@ -196,9 +204,9 @@ def list_companies(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.put("/admin/companies", tags=["admin"])
-def put_company(body: CompanyIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+def put_company(body: CompanyIn, auth: AdminAuthDep) -> dict[str, Any]:
     """Register a partner company or change its sharing policy."""
-    company = svc.auth.put_company(
+    company = auth.put_company(
         body.company,
         body.name,
         body.kind,
@@ -209,6 +217,21 @@ def put_company(body: CompanyIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any
         reshare=body.reshare,
     )
     return asdict(company)
+
+
+@router.get("/admin/audit", tags=["admin"])
+def account_audit(
+    _: AdminDep,
+    svc: ServicesDep,
+    after: int = 0,
+    limit: int = 100,
+    subject: str | None = Query(default=None, max_length=200),
+) -> list[dict[str, Any]]:
+    """The account audit trail, oldest first: who added, disabled or enabled which user, set
+    or changed a password, created or revoked a key, set a company's sharing or a partner;
+    logins, refused and failed ones. Page with `after` (the last `seq` read); `subject` keeps
+    the entries about one user, key or company."""
+    return [asdict(event) for event in svc.auth.account_events(after, limit, subject)]
 
 
 @router.get("/admin/stats", tags=["admin"])

@@ -1,4 +1,4 @@
-"""The account commands of the CLI: init, users, keys, companies.
+"""The account commands of the CLI: init, users, keys, companies, and the audit trail.
 
 They act on the store directly, as the operator of the server does; no login is needed.
 """
@@ -20,7 +20,7 @@ Opener = Callable[[argparse.Namespace], Services]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
-    """Add `init`, `users`, `keys` and `companies` to the command line."""
+    """Add `init`, `users`, `keys`, `companies` and `audit` to the command line."""
 
     def command(
         parser: argparse.ArgumentParser, work: Callable[[Services, argparse.Namespace], int]
@@ -100,6 +100,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     )
     command(put, _companies_add)
     command(companies.add_parser("list", help="list partner companies"), _companies_list)
+
+    audit = commands.add_parser(
+        "audit", help="show the account audit trail (who changed which account, logins)"
+    )
+    audit.add_argument("--subject", help="only the entries about this user, key id or company")
+    audit.add_argument("--after", type=int, default=0, help="start after this position")
+    audit.add_argument("--limit", type=int, default=100, help="at most this many entries")
+    audit.add_argument("--json", action="store_true")
+    command(audit, _audit)
 
 
 def store_command(
@@ -247,3 +256,22 @@ def _companies_list(services: Services, _: argparse.Namespace) -> int:
             note += "  (reshared)"
         print(f"{c.company:<20} {c.kind:<9} {c.name}{note}")
     return 0
+
+
+def _audit(services: Services, args: argparse.Namespace) -> int:
+    events = services.auth.account_events(args.after, args.limit, args.subject)
+    if args.json:
+        print(json.dumps([asdict(e) for e in events], indent=2))
+        return 0
+    for e in events:
+        detail = " ".join(
+            f"{k}={_shown(str(v))}" for k, v in sorted(e.detail.items()) if v is not None
+        )
+        actor, subject = _shown(e.actor), _shown(e.subject)
+        print(f"{e.seq:>7} {e.at} {actor:<20} {e.action:<22} {subject:<20} {detail}".rstrip())
+    return 0
+
+
+def _shown(text: str) -> str:
+    """Text as a terminal may show it: a name typed at a failed login may hold anything."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

@@ -94,7 +94,8 @@ def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
             f"  documents: {plant.documents}; code schemes: {plant.mark_schemes} for marks, "
             f"{plant.lot_schemes} for lots; lot sequences: {plant.lot_sequences}",
             f"  accounts: {accounts.companies} companies, {accounts.users} users, "
-            f"{accounts.keys} API keys, {accounts.partners} partners",
+            f"{accounts.keys} API keys, {accounts.partners} partners, "
+            f"{accounts.trail} entries of the account audit trail",
             "checked: the copy's log, graph, schemes, sequences, documents and accounts "
             "equal the source's",
         ]

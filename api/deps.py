@@ -49,19 +49,21 @@ class Services:
         """Wire the services; what they write on no caller's account is logged as `sender`'s."""
         settings = settings or Settings()
         ingest = IngestService(store, sender)
+        # Account changes made on no caller's account (the command line's, the demo's) are
+        # named in the account audit trail as this sender's; the routes act for their caller.
         federation = FederationService(
             accounts,
             HttpPartnerClient(),
             instance=settings.instance,
             company=settings.company,
             max_hops=settings.federation_max_hops,
-        )
+        ).acting_for(sender)
         return cls(
             store,
             accounts,
             ingest,
             TraceService(store),
-            auth or AuthService(accounts),
+            (auth or AuthService(accounts)).acting_for(sender),
             MarkingService(store, ingest),
             federation,
             IdentifierService(store, settings.digital_link_domain),

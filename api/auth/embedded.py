@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from api.auth.models import (
     KEPT_HASHES,
+    AccountEvent,
     ApiKeyRecord,
     Company,
     Partner,
@@ -24,6 +25,7 @@ from api.auth.models import (
 )
 from api.auth.rows import (
     ADMIN_EXISTS,
+    account_event_of,
     check_company_kind,
     check_id,
     check_kind_change,
@@ -99,6 +101,20 @@ CREATE TABLE IF NOT EXISTS partner_answers (
     fetched_at TEXT NOT NULL,
     PRIMARY KEY (partner, request)
 );
+CREATE TABLE IF NOT EXISTS account_events (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS account_events_subject ON account_events (subject, seq);
+-- The trail is kept as written: SQLite itself refuses to change or delete an entry.
+CREATE TRIGGER IF NOT EXISTS account_events_kept BEFORE UPDATE ON account_events
+BEGIN SELECT RAISE(ABORT, 'the account audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS account_events_not_deleted BEFORE DELETE ON account_events
+BEGIN SELECT RAISE(ABORT, 'the account audit trail is append-only'); END;
 COMMIT;
 """
 # Columns added to a table after its first release, added to older files on open.
@@ -237,6 +253,21 @@ SELECT partner, request, answer, fetched_at FROM partner_answers WHERE partner =
 """
 DELETE_ANSWER: Final = "DELETE FROM partner_answers WHERE partner = ? AND request = ?"
 
+INSERT_EVENT: Final = """
+INSERT INTO account_events (seq, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)
+"""
+EVENT_COLUMNS: Final = "SELECT seq, at, actor, action, subject, detail FROM account_events"
+SELECT_EVENTS: Final = EVENT_COLUMNS + " WHERE seq > ? ORDER BY seq LIMIT ?"
+SELECT_SUBJECT_EVENTS: Final = (
+    EVENT_COLUMNS + " WHERE subject = ? AND seq > ? ORDER BY subject, seq LIMIT ?"
+)
+
+
+def _event_row(event: AccountEvent, seq: int | None) -> tuple[Any, ...]:
+    """The row of an entry: at a given position, or (None) the next one."""
+    detail = json.dumps(event.detail, sort_keys=True)
+    return (seq, event.at, event.actor, event.action, event.subject, detail)
+
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
     for table, added in ADDED_COLUMNS.items():
@@ -270,22 +301,34 @@ class EmbeddedAccountStore:
                 self._all.append(conn)
         return conn
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(
+        self, work: Callable[[sqlite3.Connection], T], noted: AccountEvent | None = None
+    ) -> T:
+        """Run `work` in a write transaction, with its audit entry unless it changed nothing."""
         conn = self._conn()
         begin_write(conn)
         try:
             result = work(conn)
+            if noted is not None and result is not False and result != 0:
+                conn.execute(INSERT_EVENT, _event_row(noted, None))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         return result
 
-    def _changed(self, statement: str, params: tuple[Any, ...]) -> int:
-        return self._write(lambda conn: conn.execute(statement, params).rowcount)
+    def _changed(
+        self, statement: str, params: tuple[Any, ...], noted: AccountEvent | None = None
+    ) -> int:
+        return self._write(lambda conn: conn.execute(statement, params).rowcount, noted)
 
     def add_user(
-        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+        self,
+        user: UserRecord,
+        *,
+        company_kind: str | None = None,
+        first_admin: bool = False,
+        noted: AccountEvent | None = None,
     ) -> None:
         """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
@@ -311,7 +354,7 @@ class EmbeddedAccountStore:
                 raise Conflict(ADMIN_EXISTS)
             return conn.execute(INSERT_USER, params).rowcount
 
-        if not self._write(work):
+        if not self._write(work, noted):
             raise Conflict(f"username {info.username!r} is taken")
 
     def user(self, username: str) -> UserRecord | None:
@@ -323,12 +366,20 @@ class EmbeddedAccountStore:
         """Return every user, ordered by username."""
         return [user_of(row) for row in self._conn().execute(SELECT_USERS)]
 
-    def set_disabled(self, username: str, disabled: bool) -> bool:
+    def set_disabled(
+        self, username: str, disabled: bool, *, noted: AccountEvent | None = None
+    ) -> bool:
         """Set the flag; return False if there is no such user."""
-        return self._changed(UPDATE_DISABLED, (int(disabled), username)) > 0
+        return self._changed(UPDATE_DISABLED, (int(disabled), username), noted) > 0
 
     def set_password(
-        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        at: str,
+        *,
+        must_change: bool = False,
+        noted: AccountEvent | None = None,
     ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
         the user's sessions; False if there is no user."""
@@ -343,9 +394,9 @@ class EmbeddedAccountStore:
             conn.execute(DELETE_USER_TOKENS, (username,))
             return True
 
-        return self._write(work)
+        return self._write(work, noted)
 
-    def add_key(self, key: ApiKeyRecord) -> None:
+    def add_key(self, key: ApiKeyRecord, *, noted: AccountEvent | None = None) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
         check_id("key_id", info.key_id)
@@ -358,7 +409,7 @@ class EmbeddedAccountStore:
             info.revoked_at,
             key.secret_hash,
         )
-        if not self._changed(INSERT_KEY, params):
+        if not self._changed(INSERT_KEY, params, noted):
             raise Conflict(f"API key id {info.key_id!r} is taken")
 
     def key(self, key_id: str) -> ApiKeyRecord | None:
@@ -376,9 +427,9 @@ class EmbeddedAccountStore:
         )
         return [key_of(row) for row in rows]
 
-    def revoke_key(self, key_id: str, at: str) -> bool:
+    def revoke_key(self, key_id: str, at: str, *, noted: AccountEvent | None = None) -> bool:
         """Mark a live key revoked; return False if there is no such live key."""
-        return self._changed(REVOKE_KEY, (at, key_id)) > 0
+        return self._changed(REVOKE_KEY, (at, key_id), noted) > 0
 
     def add_token(self, token: TokenRecord) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
@@ -405,7 +456,7 @@ class EmbeddedAccountStore:
         """Delete every access token of a user; return how many."""
         return self._changed(DELETE_USER_TOKENS, (username,))
 
-    def put_company(self, company: Company) -> None:
+    def put_company(self, company: Company, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a company's profile."""
         check_id("company", company.company)
         params = (
@@ -427,7 +478,7 @@ class EmbeddedAccountStore:
                 check_kind_change(company, row[0], bound)
             conn.execute(UPSERT_COMPANY, params)
 
-        self._write(work)
+        self._write(work, noted)
 
     def company(self, company: str) -> Company | None:
         """Return the company's profile, or None."""
@@ -438,7 +489,7 @@ class EmbeddedAccountStore:
         """Return every company, ordered by id."""
         return [company_of(row) for row in self._conn().execute(SELECT_COMPANIES)]
 
-    def put_partner(self, partner: Partner) -> None:
+    def put_partner(self, partner: Partner, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a partner instance; a new address or key forgets cached answers."""
         check_id("company", partner.company)
         params = (
@@ -455,7 +506,7 @@ class EmbeddedAccountStore:
             conn.execute(DELETE_ANSWERS_IF_MOVED, moved)
             conn.execute(UPSERT_PARTNER, params)
 
-        self._write(work)
+        self._write(work, noted)
 
     def partner(self, company: str) -> Partner | None:
         """Return the partner, or None."""
@@ -466,14 +517,14 @@ class EmbeddedAccountStore:
         """Return every partner, ordered by company id."""
         return [partner_of(row) for row in self._conn().execute(SELECT_PARTNERS)]
 
-    def remove_partner(self, company: str) -> bool:
+    def remove_partner(self, company: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete a partner and its cached answers; return False if there was none."""
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute(DELETE_PARTNER_ANSWERS, (company,))
             return conn.execute(DELETE_PARTNER, (company,)).rowcount
 
-        return self._write(work) > 0
+        return self._write(work, noted) > 0
 
     def put_partner_answer(self, answer: PartnerAnswer) -> None:
         """Insert or replace the cached answer to one request of one partner."""
@@ -489,6 +540,27 @@ class EmbeddedAccountStore:
     def drop_partner_answer(self, partner: str, request: str) -> None:
         """Forget a cached answer (there may be none)."""
         self._changed(DELETE_ANSWER, (partner, request))
+
+    def note(self, event: AccountEvent) -> None:
+        """Write an audit entry that goes with no other change."""
+        self._changed(INSERT_EVENT, _event_row(event, None))
+
+    def account_events(
+        self, after: int = 0, limit: int = 100, subject: str | None = None
+    ) -> list[AccountEvent]:
+        """Return up to `limit` audit entries after position `after`, in order."""
+        conn = self._conn()
+        rows = (
+            conn.execute(SELECT_EVENTS, (after, limit))
+            if subject is None
+            else conn.execute(SELECT_SUBJECT_EVENTS, (subject, after, limit))
+        )
+        return [account_event_of(row) for row in rows]
+
+    def keep_account_events(self, events: Sequence[AccountEvent]) -> None:
+        """Write entries at the positions another store gave them."""
+        rows = [_event_row(event, event.seq) for event in events]
+        self._write(lambda conn: conn.executemany(INSERT_EVENT, rows))
 
     def close(self) -> None:
         """Close every connection this store opened."""

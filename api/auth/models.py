@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -125,3 +126,20 @@ class PartnerAnswer:
     request: str
     answer: str = field(repr=False)
     fetched_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    """One entry of the account audit trail: who did what to which account, key or company.
+
+    `subject` is what it was done to (a username, an API key id, a company); `detail` says how
+    (a role given, a flag set), never a secret. `seq` is the entry's place in the trail, given
+    by the store that keeps it (0 before).
+    """
+
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0

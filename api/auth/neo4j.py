@@ -6,7 +6,8 @@ store's `wipe` never see them. Every statement is a constant with parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
@@ -14,6 +15,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 
 from api.auth.models import (
     KEPT_HASHES,
+    AccountEvent,
     ApiKeyRecord,
     Company,
     Partner,
@@ -23,6 +25,7 @@ from api.auth.models import (
 )
 from api.auth.rows import (
     ADMIN_EXISTS,
+    account_event_of,
     check_company_kind,
     check_id,
     check_kind_change,
@@ -50,6 +53,11 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE INDEX account_api_key_user IF NOT EXISTS FOR (k:ApiKey) ON (k.username)",
     "CREATE INDEX account_token_expires IF NOT EXISTS FOR (t:AccessToken) ON (t.expires_at)",
     "CREATE INDEX account_token_user IF NOT EXISTS FOR (t:AccessToken) ON (t.username)",
+    "CREATE CONSTRAINT account_event_seq IF NOT EXISTS "
+    "FOR (e:AccountEvent) REQUIRE e.seq IS UNIQUE",
+    "CREATE INDEX account_event_subject IF NOT EXISTS FOR (e:AccountEvent) ON (e.subject)",
+    "CREATE CONSTRAINT account_event_counter IF NOT EXISTS "
+    "FOR (c:AccountEventCounter) REQUIRE c.name IS UNIQUE",
 )
 UNIQUE_VIOLATION: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
@@ -153,10 +161,43 @@ RETURN a.partner, a.request, a.answer, a.fetched_at
 """
 DROP_ANSWER: Final = "MATCH (a:PartnerAnswer {partner: $partner, request: $request}) DELETE a"
 
-WIPE: Final = (
-    "MATCH (n:User|ApiKey|AccessToken|CompanyProfile|PartnerInstance|PartnerAnswer|AccountLock) "
-    "DETACH DELETE n"
+# The trail's positions come from one counter node: writers of entries take its lock in turn.
+NOTE: Final = """
+MERGE (c:AccountEventCounter {name: 'trail'})
+SET c.seq = coalesce(c.seq, 0) + 1
+CREATE (:AccountEvent {
+    seq: c.seq, at: $at, actor: $actor, action: $action, subject: $subject, detail: $detail
+})
+"""
+KEEP_EVENTS: Final = """
+UNWIND $rows AS row
+CREATE (e:AccountEvent) SET e = row
+WITH max(row.seq) AS last
+MERGE (c:AccountEventCounter {name: 'trail'})
+SET c.seq = CASE WHEN coalesce(c.seq, 0) > last THEN c.seq ELSE last END
+"""
+EVENT_FIELDS: Final = "e.seq, e.at, e.actor, e.action, e.subject, e.detail"
+EVENTS: Final = (
+    "MATCH (e:AccountEvent) WHERE e.seq > $after "
+    "AND ($subject IS NULL OR e.subject = $subject) "
+    "RETURN " + EVENT_FIELDS + " ORDER BY e.seq LIMIT $limit"
 )
+
+# Tests empty the account nodes between runs; the trail is never emptied otherwise.
+WIPE: Final = (
+    "MATCH (n:User|ApiKey|AccessToken|CompanyProfile|PartnerInstance|PartnerAnswer|AccountLock"
+    "|AccountEvent|AccountEventCounter) DETACH DELETE n"
+)
+
+
+def _event_params(event: AccountEvent) -> dict[str, Any]:
+    return {
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "subject": event.subject,
+        "detail": json.dumps(event.detail, sort_keys=True),
+    }
 
 
 class Neo4jAccountStore:
@@ -189,9 +230,22 @@ class Neo4jAccountStore:
         with self._session() as session:
             return session.execute_read(work)
 
-    def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
+    def _write(
+        self, work: Callable[[ManagedTransaction], T], noted: AccountEvent | None = None
+    ) -> T:
+        """Run `work` in a write transaction, with its audit entry unless it changed nothing."""
+        if noted is None:
+            with self._session() as session:
+                return session.execute_write(work)
+
+        def audited(tx: ManagedTransaction) -> T:
+            result = work(tx)
+            if result is not False and result != 0:
+                tx.run(NOTE, _event_params(noted)).consume()
+            return result
+
         with self._session() as session:
-            return session.execute_write(work)
+            return session.execute_write(audited)
 
     def _rows(self, query: LiteralString, **params: Any) -> list[list[Any]]:
         def run(tx: ManagedTransaction) -> list[list[Any]]:
@@ -199,29 +253,45 @@ class Neo4jAccountStore:
 
         return self._read(run)
 
-    def _count(self, query: LiteralString, **params: Any) -> int:
+    def _count(self, query: LiteralString, noted: AccountEvent | None = None, **params: Any) -> int:
         def run(tx: ManagedTransaction) -> int:
             count: int = tx.run(query, params).single(strict=True)[0]
             return count
 
-        return self._write(run)
+        return self._write(run, noted)
 
-    def _create(self, query: LiteralString, props: dict[str, Any], taken: str) -> None:
+    def _create(
+        self,
+        query: LiteralString,
+        props: dict[str, Any],
+        taken: str,
+        noted: AccountEvent | None = None,
+    ) -> None:
         def run(tx: ManagedTransaction) -> None:
             tx.run(query, props=props).consume()
 
-        self._create_with(run, taken)
+        self._create_with(run, taken, noted)
 
-    def _create_with(self, work: Callable[[ManagedTransaction], None], taken: str) -> None:
+    def _create_with(
+        self,
+        work: Callable[[ManagedTransaction], None],
+        taken: str,
+        noted: AccountEvent | None = None,
+    ) -> None:
         try:
-            self._write(work)
+            self._write(work, noted)
         except neo4j.exceptions.ConstraintError as error:
             if error.code == UNIQUE_VIOLATION:
                 raise Conflict(taken) from error
             raise
 
     def add_user(
-        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+        self,
+        user: UserRecord,
+        *,
+        company_kind: str | None = None,
+        first_admin: bool = False,
+        noted: AccountEvent | None = None,
     ) -> None:
         """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
@@ -239,7 +309,7 @@ class Neo4jAccountStore:
             "must_change_password": info.must_change_password,
         }
         if company_kind is None and not first_admin:
-            self._create(CREATE_USER, props, f"username {info.username!r} is taken")
+            self._create(CREATE_USER, props, f"username {info.username!r} is taken", noted)
             return
 
         def checked(tx: ManagedTransaction) -> None:
@@ -251,7 +321,7 @@ class Neo4jAccountStore:
                 raise Conflict(ADMIN_EXISTS)
             tx.run(CREATE_USER, props=props).consume()
 
-        self._create_with(checked, f"username {info.username!r} is taken")
+        self._create_with(checked, f"username {info.username!r} is taken", noted)
 
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""
@@ -262,17 +332,26 @@ class Neo4jAccountStore:
         """Return every user, ordered by username."""
         return [user_of(row) for row in self._rows(USERS)]
 
-    def set_disabled(self, username: str, disabled: bool) -> bool:
+    def set_disabled(
+        self, username: str, disabled: bool, *, noted: AccountEvent | None = None
+    ) -> bool:
         """Set the flag; return False if there is no such user."""
-        return self._count(SET_DISABLED, username=username, disabled=disabled) > 0
+        return self._count(SET_DISABLED, noted, username=username, disabled=disabled) > 0
 
     def set_password(
-        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        at: str,
+        *,
+        must_change: bool = False,
+        noted: AccountEvent | None = None,
     ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
         the user's sessions; False if there is no user."""
         changed = self._count(
             SET_PASSWORD,
+            noted,
             username=username,
             password_hash=password_hash,
             at=at,
@@ -281,7 +360,7 @@ class Neo4jAccountStore:
         )
         return changed > 0
 
-    def add_key(self, key: ApiKeyRecord) -> None:
+    def add_key(self, key: ApiKeyRecord, *, noted: AccountEvent | None = None) -> None:
         """Insert an API key; raise Conflict if the key id is taken."""
         info = key.info
         check_id("key_id", info.key_id)
@@ -294,7 +373,7 @@ class Neo4jAccountStore:
             "revoked_at": info.revoked_at,
             "secret_hash": key.secret_hash,
         }
-        self._create(CREATE_KEY, props, f"API key id {info.key_id!r} is taken")
+        self._create(CREATE_KEY, props, f"API key id {info.key_id!r} is taken", noted)
 
     def key(self, key_id: str) -> ApiKeyRecord | None:
         """Return the key, revoked or not, or None."""
@@ -306,14 +385,14 @@ class Neo4jAccountStore:
         rows = self._rows(KEYS) if username is None else self._rows(USER_KEYS, username=username)
         return [key_of(row) for row in rows]
 
-    def revoke_key(self, key_id: str, at: str) -> bool:
+    def revoke_key(self, key_id: str, at: str, *, noted: AccountEvent | None = None) -> bool:
         """Mark a live key revoked; return False if there is no such live key."""
 
         def run(tx: ManagedTransaction) -> bool:
             record = tx.run(REVOKE_KEY, key_id=key_id, at=at).single()
             return record is not None and bool(record[0])
 
-        return self._write(run)
+        return self._write(run, noted)
 
     def add_token(self, token: TokenRecord) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
@@ -343,7 +422,7 @@ class Neo4jAccountStore:
         """Delete every access token of a user; return how many."""
         return self._count(DROP_USER_TOKENS, username=username)
 
-    def put_company(self, company: Company) -> None:
+    def put_company(self, company: Company, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a company's profile."""
         check_id("company", company.company)
         props = {
@@ -366,7 +445,7 @@ class Neo4jAccountStore:
                 check_kind_change(company, found[0][0], bound)
             tx.run(PUT_COMPANY, props=props).consume()
 
-        self._write(run)
+        self._write(run, noted)
 
     def company(self, company: str) -> Company | None:
         """Return the company's profile, or None."""
@@ -377,7 +456,7 @@ class Neo4jAccountStore:
         """Return every company, ordered by id."""
         return [company_of(row) for row in self._rows(COMPANIES)]
 
-    def put_partner(self, partner: Partner) -> None:
+    def put_partner(self, partner: Partner, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a partner instance; a new address or key forgets cached answers."""
         check_id("company", partner.company)
         props = {
@@ -388,7 +467,7 @@ class Neo4jAccountStore:
             "cache_ttl_s": partner.cache_ttl_s,
             "created_at": partner.created_at,
         }
-        self._run_write(PUT_PARTNER, props=props)
+        self._run_write(PUT_PARTNER, noted, props=props)
 
     def partner(self, company: str) -> Partner | None:
         """Return the partner, or None."""
@@ -399,9 +478,9 @@ class Neo4jAccountStore:
         """Return every partner, ordered by company id."""
         return [partner_of(row) for row in self._rows(PARTNERS)]
 
-    def remove_partner(self, company: str) -> bool:
+    def remove_partner(self, company: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete a partner and its cached answers; return False if there was none."""
-        return self._count(REMOVE_PARTNER, company=company) > 0
+        return self._count(REMOVE_PARTNER, noted, company=company) > 0
 
     def put_partner_answer(self, answer: PartnerAnswer) -> None:
         """Insert or replace the cached answer to one request of one partner."""
@@ -423,11 +502,30 @@ class Neo4jAccountStore:
         """Forget a cached answer (there may be none)."""
         self._run_write(DROP_ANSWER, partner=partner, request=request)
 
-    def _run_write(self, query: LiteralString, **params: Any) -> None:
+    def _run_write(
+        self, query: LiteralString, noted: AccountEvent | None = None, **params: Any
+    ) -> None:
         def run(tx: ManagedTransaction) -> None:
             tx.run(query, params).consume()
 
-        self._write(run)
+        self._write(run, noted)
+
+    def note(self, event: AccountEvent) -> None:
+        """Write an audit entry that goes with no other change."""
+        self._run_write(NOTE, **_event_params(event))
+
+    def account_events(
+        self, after: int = 0, limit: int = 100, subject: str | None = None
+    ) -> list[AccountEvent]:
+        """Return up to `limit` audit entries after position `after`, in order."""
+        rows = self._rows(EVENTS, after=after, limit=limit, subject=subject)
+        return [account_event_of(row) for row in rows]
+
+    def keep_account_events(self, events: Sequence[AccountEvent]) -> None:
+        """Write entries at the positions another store gave them."""
+        if events:
+            rows = [_event_params(event) | {"seq": event.seq} for event in events]
+            self._run_write(KEEP_EVENTS, rows=rows)
 
     def wipe(self) -> None:
         """Delete every account node (for tests on a scratch server)."""

@@ -6,7 +6,16 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from api.auth.models import ApiKeyInfo, ApiKeyRecord, Company, Partner, Role, UserInfo, UserRecord
+from api.auth.models import (
+    AccountEvent,
+    ApiKeyInfo,
+    ApiKeyRecord,
+    Company,
+    Partner,
+    Role,
+    UserInfo,
+    UserRecord,
+)
 from graph.errors import BadRequest, Conflict
 
 # Neo4j cannot index a string much past 8 kB, so ids (and the usernames keys are looked up by)
@@ -31,6 +40,14 @@ def user_of(row: Sequence[Any]) -> UserRecord:
         username, Role(role), company, site, bool(disabled), created_at, set_at, bool(must)
     )
     return UserRecord(info, password_hash, tuple(previous or ()))
+
+
+def account_event_of(row: Sequence[Any]) -> AccountEvent:
+    """Decode an audit entry: seq, at, actor, action, subject, detail (a map, or JSON text)."""
+    seq, at, actor, action, subject, detail = row
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    return AccountEvent(at, actor, action, subject, dict(detail), seq)
 
 
 def key_of(row: Sequence[Any]) -> ApiKeyRecord:

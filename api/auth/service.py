@@ -7,13 +7,15 @@ is enough), and passwords only as argon2 hashes. Lookups compare digests in cons
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import re
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from api.auth.models import (
     COMPANY_ROLES,
     KEPT_HASHES,
+    AccountEvent,
     ApiKeyInfo,
     ApiKeyRecord,
     Company,
@@ -35,6 +38,12 @@ from api.auth.throttle import LoginThrottle
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
 
+# Who the trail names as actor of what the service does on no one's account (the demo's setup).
+SYSTEM = "system"
+# Entries a page of the audit trail holds at most.
+MAX_TRAIL_PAGE = 1000
+# How much of a username typed at a failed login the trail keeps.
+MAX_NAME_KEPT = 200
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 COMPANY_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
@@ -117,6 +126,32 @@ class AuthService:
         self._throttle = throttle or LoginThrottle()
         self._max_age = timedelta(days=password_max_days) if password_max_days else None
         self._history = min(password_history, KEPT_HASHES)
+        self._actor = SYSTEM
+
+    def acting_for(self, actor: str) -> AuthService:
+        """Return this service acting for `actor`: the account audit trail names them as the
+        one who made each change (an admin's username; the command line's system account)."""
+        acting = copy.copy(self)
+        acting._actor = actor
+        return acting
+
+    def _noted(self, action: str, subject: str, **detail: Any) -> AccountEvent:
+        """The audit entry of a change this service's actor makes now."""
+        return self._by(self._actor, action, subject, **detail)
+
+    @staticmethod
+    def _by(actor: str, action: str, subject: str, **detail: Any) -> AccountEvent:
+        return AccountEvent(utc_text(_now()), actor, action, subject, detail)
+
+    def account_events(
+        self, after: int = 0, limit: int = 100, subject: str | None = None
+    ) -> list[AccountEvent]:
+        """Return the account audit trail after position `after` (of one subject), in order."""
+        if not 1 <= limit <= MAX_TRAIL_PAGE:
+            raise BadRequest(f"limit must be between 1 and {MAX_TRAIL_PAGE}")
+        if after < 0:
+            raise BadRequest("after must be a position in the trail: 0 or more")
+        return self._store.account_events(after, limit, subject)
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -156,7 +191,9 @@ class AuthService:
             share_steps,
             reshare,
         )
-        self._store.put_company(record)
+        flags = {k: v for k, v in asdict(record).items() if k.startswith(("share_", "reshare"))}
+        noted = self._noted("company_set", company, name=record.name, kind=kind, **flags)
+        self._store.put_company(record, noted=noted)
         return record
 
     def companies(self) -> list[Company]:
@@ -199,7 +236,16 @@ class AuthService:
         # The company's kind is checked as the user is inserted: an admin changing it
         # meanwhile cannot leave a supplier's account bound to a customer.
         kind = role.value if role in COMPANY_ROLES else None
-        self._store.add_user(UserRecord(info, self._hasher.hash(password)), company_kind=kind)
+        noted = self._noted(
+            "user_added",
+            username,
+            role=role.value,
+            company=company,
+            site=site,
+            must_change_password=must_change,
+        )
+        record = UserRecord(info, self._hasher.hash(password))
+        self._store.add_user(record, company_kind=kind, noted=noted)
         return info
 
     @staticmethod
@@ -213,14 +259,17 @@ class AuthService:
         self._check_new_user(username, password)
         created = utc_text(_now())
         info = UserInfo(username, Role.ADMIN, None, None, False, created, created)
-        self._store.add_user(UserRecord(info, self._hasher.hash(password)), first_admin=True)
+        noted = self._noted("user_added", username, role=Role.ADMIN.value, first_admin=True)
+        record = UserRecord(info, self._hasher.hash(password))
+        self._store.add_user(record, first_admin=True, noted=noted)
         return info
 
     def users(self) -> list[UserInfo]:
         return [record.info for record in self._store.users()]
 
     def set_disabled(self, username: str, disabled: bool) -> None:
-        if not self._store.set_disabled(username, disabled):
+        noted = self._noted("user_disabled" if disabled else "user_enabled", username)
+        if not self._store.set_disabled(username, disabled, noted=noted):
             raise NotFound(f"no user {username!r}")
         if disabled:
             # Its sessions end with it: enabling the account again does not bring back a
@@ -239,23 +288,36 @@ class AuthService:
         checked (TooManyAttempts, 429), and password checks run a few at a time: each takes
         64 MiB and a good part of a core.
         """
-        record = self._checked(username, password, client)
-        if record.info.disabled:
-            raise Unauthenticated("this account is disabled")
-        if record.info.must_change_password:
-            raise PasswordChangeRequired(
-                f"the password of {username!r} was set by an admin: set one of your own with "
-                + CHANGE_TO_LOG_IN
+        record = self._checked(username, password, client, "login")
+        try:
+            if record.info.disabled:
+                raise Unauthenticated("this account is disabled")
+            if record.info.must_change_password:
+                raise PasswordChangeRequired(
+                    f"the password of {username!r} was set by an admin: set one of your own "
+                    "with " + CHANGE_TO_LOG_IN
+                )
+            self._check_age(record.info)
+        except DomainError as refusal:
+            reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
+            self._store.note(
+                self._by(username, "login_refused", username, reason=reason, client=client)
             )
-        self._check_age(record.info)
+            raise
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = utc_text(_now() + self._token_life)
         self._store.drop_expired_tokens(utc_text(_now()))
         self._store.add_token(TokenRecord(_digest(token), username, expires))
+        self._store.note(self._by(username, "logged_in", username, client=client))
         return IssuedToken(token, expires)
 
-    def _checked(self, username: str, password: str, client: str | None) -> UserRecord:
-        """Return the user whose password this is, or raise: throttled, a few checks at once."""
+    def _checked(
+        self, username: str, password: str, client: str | None, attempt: str
+    ) -> UserRecord:
+        """Return the user whose password this is, or raise: throttled, a few checks at once.
+
+        A wrong password, or an unknown username, is kept in the audit trail as a failed
+        `attempt` ("login", "password_change"), with the client it came from."""
         self._throttle.check(username, client)
         record = self._store.user(username)
         try:
@@ -264,13 +326,19 @@ class AuthService:
                     record.password_hash if record else self._dummy_hash(), password
                 )
         except (VerificationError, InvalidHashError) as error:
-            self._throttle.failed(username, client)
+            self._failed(username, client, attempt, known=record is not None)
             raise Unauthenticated("wrong username or password") from error
         if record is None:
-            self._throttle.failed(username, client)
+            self._failed(username, client, attempt, known=False)
             raise Unauthenticated("wrong username or password")
         self._throttle.succeeded(username)
         return record
+
+    def _failed(self, username: str, client: str | None, attempt: str, *, known: bool) -> None:
+        self._throttle.failed(username, client)
+        named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
+        failed = self._by(named, f"{attempt}_failed", named, client=client, known=known)
+        self._store.note(failed)
 
     def logout(self, token: str) -> None:
         """End the session of an access token: it stops working at once."""
@@ -283,7 +351,7 @@ class AuthService:
         """Change one's own password, giving the current one (checked and throttled as a login
         is: a stolen session must not be enough to take the account over). Every session of
         the account ends; API keys stay, as they are revoked on their own."""
-        record = self._checked(username, current, client)
+        record = self._checked(username, current, client, "password_change")
         if record.info.disabled:  # asked without a session: a disabled account changes nothing
             raise Unauthenticated("this account is disabled")
         if new == current:
@@ -294,7 +362,8 @@ class AuthService:
                 f"the new password is one of the last {self._history} of this account: "
                 "choose another"
             )
-        self._store_password(username, new)
+        noted = self._by(username, "password_changed", username, client=client)
+        self._store_password(username, new, noted=noted)
 
     def _check_age(self, user: UserInfo) -> None:
         """Refuse a login with a password older than the policy allows."""
@@ -324,11 +393,14 @@ class AuthService:
 
         `must_change`: the user replaces it before logging in again."""
         _check_password(new)
-        self._store_password(username, new, must_change)
+        noted = self._noted("password_reset", username, must_change_password=must_change)
+        self._store_password(username, new, noted, must_change)
 
-    def _store_password(self, username: str, new: str, must_change: bool = False) -> None:
+    def _store_password(
+        self, username: str, new: str, noted: AccountEvent, must_change: bool = False
+    ) -> None:
         hashed, at = self._hasher.hash(new), utc_text(_now())
-        if not self._store.set_password(username, hashed, at, must_change=must_change):
+        if not self._store.set_password(username, hashed, at, must_change=must_change, noted=noted):
             raise NotFound(f"no user {username!r}")
 
     def _dummy_hash(self) -> str:
@@ -353,14 +425,16 @@ class AuthService:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         info = ApiKeyInfo(key_id, username, label[:200], utc_text(_now()), None)
-        self._store.add_key(ApiKeyRecord(info, _digest(secret)))
+        noted = self._noted("key_created", key_id, username=username, label=info.label)
+        self._store.add_key(ApiKeyRecord(info, _digest(secret)), noted=noted)
         return IssuedKey(info, f"{KEY_PREFIX}{key_id}_{secret}")
 
     def keys(self, username: str | None = None) -> list[ApiKeyInfo]:
         return [record.info for record in self._store.keys(username)]
 
     def revoke_key(self, key_id: str) -> None:
-        if not self._store.revoke_key(key_id, utc_text(_now())):
+        noted = self._noted("key_revoked", key_id)
+        if not self._store.revoke_key(key_id, utc_text(_now()), noted=noted):
             raise NotFound(f"no live API key {key_id!r}")
 
     def principal_from_key(self, raw: str) -> Principal:

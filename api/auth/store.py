@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from api.auth.models import (
+    AccountEvent,
     ApiKeyRecord,
     Company,
     Partner,
@@ -15,10 +17,20 @@ from api.auth.models import (
 
 
 class AccountStore(Protocol):
-    """Persistence for accounts; lives in the same database as the graph."""
+    """Persistence for accounts; lives in the same database as the graph.
+
+    Every change an admin or a user makes may carry `noted`, its entry of the account audit
+    trail: it is written in the transaction that makes the change, and only if the change is
+    made (a method that returns False or 0 changed nothing and writes no entry).
+    """
 
     def add_user(
-        self, user: UserRecord, *, company_kind: str | None = None, first_admin: bool = False
+        self,
+        user: UserRecord,
+        *,
+        company_kind: str | None = None,
+        first_admin: bool = False,
+        noted: AccountEvent | None = None,
     ) -> None:
         """Insert a user; raise Conflict if the username is taken.
 
@@ -34,12 +46,20 @@ class AccountStore(Protocol):
         """Return every user, ordered by username."""
         ...
 
-    def set_disabled(self, username: str, disabled: bool) -> bool:
+    def set_disabled(
+        self, username: str, disabled: bool, *, noted: AccountEvent | None = None
+    ) -> bool:
         """Set the flag; return False if there is no such user."""
         ...
 
     def set_password(
-        self, username: str, password_hash: str, at: str, *, must_change: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        at: str,
+        *,
+        must_change: bool = False,
+        noted: AccountEvent | None = None,
     ) -> bool:
         """Replace a user's password hash (the replaced one joins the user's previous hashes,
         newest first, at most KEPT_HASHES), note when (`at`) and whether the user must change
@@ -49,7 +69,7 @@ class AccountStore(Protocol):
         """
         ...
 
-    def add_key(self, key: ApiKeyRecord) -> None: ...
+    def add_key(self, key: ApiKeyRecord, *, noted: AccountEvent | None = None) -> None: ...
 
     def key(self, key_id: str) -> ApiKeyRecord | None: ...
 
@@ -57,7 +77,7 @@ class AccountStore(Protocol):
         """Return keys (of one user, or all), ordered by creation time then id."""
         ...
 
-    def revoke_key(self, key_id: str, at: str) -> bool:
+    def revoke_key(self, key_id: str, at: str, *, noted: AccountEvent | None = None) -> bool:
         """Mark a live key revoked; return False if there is no such live key."""
         ...
 
@@ -75,7 +95,7 @@ class AccountStore(Protocol):
         """Delete every access token of a user (its sessions end); return how many."""
         ...
 
-    def put_company(self, company: Company) -> None:
+    def put_company(self, company: Company, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a company's profile; Conflict if its kind would change while
         accounts are bound to it (checked in the transaction that writes)."""
         ...
@@ -88,7 +108,7 @@ class AccountStore(Protocol):
 
     # -- federation partners and their cached answers
 
-    def put_partner(self, partner: Partner) -> None:
+    def put_partner(self, partner: Partner, *, noted: AccountEvent | None = None) -> None:
         """Insert or replace a partner instance; a new address or key forgets cached answers."""
         ...
 
@@ -98,7 +118,7 @@ class AccountStore(Protocol):
         """Return every partner, ordered by company id."""
         ...
 
-    def remove_partner(self, company: str) -> bool:
+    def remove_partner(self, company: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete a partner and its cached answers; return False if there was none."""
         ...
 
@@ -109,5 +129,21 @@ class AccountStore(Protocol):
     def partner_answer(self, partner: str, request: str) -> PartnerAnswer | None: ...
 
     def drop_partner_answer(self, partner: str, request: str) -> None: ...
+
+    # -- the account audit trail (append-only)
+
+    def note(self, event: AccountEvent) -> None:
+        """Write an entry that goes with no change of the store's (a login, a failed one)."""
+        ...
+
+    def account_events(
+        self, after: int = 0, limit: int = 100, subject: str | None = None
+    ) -> list[AccountEvent]:
+        """Return up to `limit` entries after position `after` (of one subject), in order."""
+        ...
+
+    def keep_account_events(self, events: Sequence[AccountEvent]) -> None:
+        """Write entries as another store kept them, at their positions (a store copy)."""
+        ...
 
     def close(self) -> None: ...

@@ -40,9 +40,9 @@ def list_partners(_: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.put("/admin/partners", tags=["federation"])
-def put_partner(body: PartnerIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+def put_partner(body: PartnerIn, who: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     """Register a partner instance of a registered company, or change it."""
-    partner = svc.federation.put_partner(
+    partner = svc.federation.acting_for(who.username).put_partner(
         body.company,
         body.base_url,
         body.api_key,
@@ -53,9 +53,9 @@ def put_partner(body: PartnerIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any
 
 
 @router.delete("/admin/partners/{company}", tags=["federation"])
-def remove_partner(company: str, _: AdminDep, svc: ServicesDep) -> dict[str, str]:
+def remove_partner(company: str, who: AdminDep, svc: ServicesDep) -> dict[str, str]:
     """Forget a partner instance and its cached answers."""
-    svc.federation.remove_partner(company)
+    svc.federation.acting_for(who.username).remove_partner(company)
     return {"company": company, "status": "removed"}
 
 

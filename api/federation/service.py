@@ -8,20 +8,22 @@ stub node for that branch; the rest of the trace still comes back.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import ValidationError
 
 from api.access import Access
-from api.auth.models import Partner, PartnerAnswer
+from api.auth.models import AccountEvent, Partner, PartnerAnswer
+from api.auth.service import SYSTEM
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
@@ -95,6 +97,16 @@ class FederationService:
         self.company = company
         self.max_hops = max_hops
         self._clock = clock
+        self._actor = SYSTEM
+
+    def acting_for(self, actor: str) -> FederationService:
+        """Return this service acting for `actor`, whom the account audit trail names."""
+        acting = copy.copy(self)
+        acting._actor = actor
+        return acting
+
+    def _noted(self, action: str, company: str, **detail: Any) -> AccountEvent:
+        return AccountEvent(utc_text(self._clock()), self._actor, action, company, detail)
 
     # -- the registry ---------------------------------------------------------------------------
 
@@ -141,7 +153,16 @@ class FederationService:
             int(cache_ttl_s),
             known.created_at if known else utc_text(self._clock()),
         )
-        self._accounts.put_partner(partner)
+        # The key is a secret: the trail says only whether it changed.
+        noted = self._noted(
+            "partner_set",
+            company,
+            base_url=partner.base_url,
+            timeout_s=partner.timeout_s,
+            cache_ttl_s=partner.cache_ttl_s,
+            key_changed=known is None or known.api_key != api_key,
+        )
+        self._accounts.put_partner(partner, noted=noted)
         return partner
 
     def partners(self) -> list[Partner]:
@@ -150,7 +171,9 @@ class FederationService:
 
     def remove_partner(self, company: str) -> None:
         """Forget a partner and its cached answers."""
-        if not self._accounts.remove_partner(company):
+        if not self._accounts.remove_partner(
+            company, noted=self._noted("partner_removed", company)
+        ):
             raise NotFound(f"no partner {company!r}")
 
     # -- traces ---------------------------------------------------------------------------------

@@ -321,3 +321,30 @@ def test_an_expired_password_is_changed_without_a_session_then_logs_in(
         assert changed.status_code == 200, changed.text
         form["password"] = "x" * 12
         assert client.post("/api/v1/auth/token", data=form).status_code == 200
+
+
+def test_the_account_audit_trail_names_the_admin_and_is_for_admins_only(
+    client: TestClient,
+) -> None:
+    admin = login(client, "admin")
+    admin_name = PASSWORDS["admin"][0]
+    user = {"username": "newcomer", "password": "given-by-admin-1", "role": "analyst"}
+    assert client.post("/api/v1/admin/users", json=user, headers=admin).status_code == 201
+    assert _log_in(client, "newcomer", "a-wrong-guess") == 401
+    trail = client.get("/api/v1/admin/audit", params={"limit": 1000}, headers=admin)
+    assert trail.status_code == 200, trail.text
+    entries = trail.json()
+    added = next(e for e in entries if e["action"] == "user_added" and e["subject"] == "newcomer")
+    assert added["actor"] == admin_name and added["detail"]["role"] == "analyst"
+    assert entries[-1]["action"] == "login_failed" and entries[-1]["subject"] == "newcomer"
+    assert "given-by-admin-1" not in trail.text and "a-wrong-guess" not in trail.text
+    mine = client.get("/api/v1/admin/audit", params={"subject": "newcomer"}, headers=admin)
+    assert [e["action"] for e in mine.json()] == ["user_added", "login_failed"]
+    later = client.get("/api/v1/admin/audit", params={"after": added["seq"]}, headers=admin)
+    assert all(e["seq"] > added["seq"] for e in later.json())
+    too_many = client.get("/api/v1/admin/audit", params={"limit": 5000}, headers=admin)
+    assert too_many.status_code == 400
+    for role in ("analyst", "operator", "supplier", "customer"):
+        refused = client.get("/api/v1/admin/audit", headers=login(client, role))
+        assert refused.status_code == 403
+    assert client.get("/api/v1/admin/audit").status_code == 401

@@ -125,3 +125,33 @@ def test_setting_a_password_on_the_command_line(
         assert services.auth.login("root", "fourth-pass-4").access_token
     finally:
         services.close()
+
+
+def test_the_audit_trail_on_the_command_line_names_the_console_and_escapes_names(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    assert (
+        run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "first-pass-1\n")
+        == 0
+    )
+    services = Services.from_settings(Settings(store=store))
+    try:
+        with pytest.raises(Unauthenticated):
+            services.auth.login("evil\x1b[2J\nname", "wrong-guess-1")
+    finally:
+        services.close()
+    capsys.readouterr()
+    assert run(["audit", "--store", store], monkeypatch) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].split()[2:5] == ["cli:ops", "user_added", "root"]
+    assert "first_admin=True" in lines[0] and "role=admin" in lines[0]
+    assert "\x1b" not in lines[1] and "evil\\x1b[2J\\nname" in lines[1]
+    assert run(["audit", "--json", "--after", "1", "--store", store], monkeypatch) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [(e["seq"], e["action"], e["subject"]) for e in entries] == [
+        (2, "login_failed", "evil\x1b[2J\nname")
+    ]
+    assert run(["audit", "--limit", "0", "--store", store], monkeypatch) == 2
+    assert "limit must be between" in capsys.readouterr().err

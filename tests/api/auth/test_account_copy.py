@@ -10,7 +10,7 @@ from api.auth.copy import copy_accounts
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService, PasswordChangeRequired
 from api.auth.store import AccountStore
-from graph.errors import BadRequest, Conflict
+from graph.errors import BadRequest, Conflict, Unauthenticated
 
 
 def test_a_target_holding_accounts_is_refused_and_left_as_it_was(
@@ -37,6 +37,9 @@ def test_users_keep_their_passwords_and_keys_their_revocations(
     auth.add_user("newcomer", "set by the admin", "operator", must_change=True)
     copied = copy_accounts(source, accounts)
     assert (copied.users, copied.keys) == (2, 1)
+    # The trail as kept: the five changes above, in order.
+    assert copied.trail == 5
+    assert accounts.account_events(0, 100) == source.account_events(0, 100)
     with pytest.raises(PasswordChangeRequired):  # still the admin's password, not theirs
         AuthService(accounts).login("newcomer", "set by the admin")
     assert accounts.keys(None) == source.keys(None)
@@ -47,4 +50,15 @@ def test_users_keep_their_passwords_and_keys_their_revocations(
         AuthService(accounts, password_history=2).change_password(
             "ana", "battery staple horse", "correct horse battery"
         )
+    source.close()
+
+
+def test_a_target_holding_only_an_audit_trail_is_refused(
+    accounts: AccountStore, tmp_path: Path
+) -> None:
+    source = EmbeddedAccountStore(tmp_path / "source.db")
+    with pytest.raises(Unauthenticated):
+        AuthService(accounts).login("someone", "a guess at it")
+    with pytest.raises(Conflict, match="it holds an account audit trail"):
+        copy_accounts(source, accounts)
     source.close()
