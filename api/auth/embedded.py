@@ -30,7 +30,9 @@ from api.auth.rows import (
     check_id,
     check_kind_change,
     company_of,
+    detail_text,
     key_of,
+    made_a_change,
     partner_of,
     user_of,
 )
@@ -265,8 +267,7 @@ SELECT_SUBJECT_EVENTS: Final = (
 
 def _event_row(event: AccountEvent, seq: int | None) -> tuple[Any, ...]:
     """The row of an entry: at a given position, or (None) the next one."""
-    detail = json.dumps(event.detail, sort_keys=True)
-    return (seq, event.at, event.actor, event.action, event.subject, detail)
+    return (seq, event.at, event.actor, event.action, event.subject, detail_text(event))
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
@@ -309,7 +310,7 @@ class EmbeddedAccountStore:
         begin_write(conn)
         try:
             result = work(conn)
-            if noted is not None and result is not False and result != 0:
+            if noted is not None and made_a_change(result):
                 conn.execute(INSERT_EVENT, _event_row(noted, None))
         except BaseException:
             conn.execute("ROLLBACK")
@@ -431,12 +432,12 @@ class EmbeddedAccountStore:
         """Mark a live key revoked; return False if there is no such live key."""
         return self._changed(REVOKE_KEY, (at, key_id), noted) > 0
 
-    def add_token(self, token: TokenRecord) -> None:
+    def add_token(self, token: TokenRecord, *, noted: AccountEvent | None = None) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
         check_id("token_hash", token.token_hash)
         check_id("username", token.username)
         params = (token.token_hash, token.username, token.expires_at)
-        if not self._changed(INSERT_TOKEN, params):
+        if not self._changed(INSERT_TOKEN, params, noted):
             raise Conflict("access token is already stored")
 
     def token(self, token_hash: str) -> TokenRecord | None:

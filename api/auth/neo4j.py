@@ -6,7 +6,6 @@ store's `wipe` never see them. Every statement is a constant with parameters.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Final, LiteralString, TypeVar
 
@@ -30,7 +29,9 @@ from api.auth.rows import (
     check_id,
     check_kind_change,
     company_of,
+    detail_text,
     key_of,
+    made_a_change,
     partner_of,
     user_of,
 )
@@ -196,7 +197,7 @@ def _event_params(event: AccountEvent) -> dict[str, Any]:
         "actor": event.actor,
         "action": event.action,
         "subject": event.subject,
-        "detail": json.dumps(event.detail, sort_keys=True),
+        "detail": detail_text(event),
     }
 
 
@@ -234,13 +235,10 @@ class Neo4jAccountStore:
         self, work: Callable[[ManagedTransaction], T], noted: AccountEvent | None = None
     ) -> T:
         """Run `work` in a write transaction, with its audit entry unless it changed nothing."""
-        if noted is None:
-            with self._session() as session:
-                return session.execute_write(work)
 
         def audited(tx: ManagedTransaction) -> T:
             result = work(tx)
-            if result is not False and result != 0:
+            if noted is not None and made_a_change(result):
                 tx.run(NOTE, _event_params(noted)).consume()
             return result
 
@@ -394,7 +392,7 @@ class Neo4jAccountStore:
 
         return self._write(run, noted)
 
-    def add_token(self, token: TokenRecord) -> None:
+    def add_token(self, token: TokenRecord, *, noted: AccountEvent | None = None) -> None:
         """Insert an access token; raise Conflict if its hash is already stored."""
         check_id("token_hash", token.token_hash)
         check_id("username", token.username)
@@ -403,7 +401,7 @@ class Neo4jAccountStore:
             "username": token.username,
             "expires_at": token.expires_at,
         }
-        self._create(CREATE_TOKEN, props, "access token is already stored")
+        self._create(CREATE_TOKEN, props, "access token is already stored", noted)
 
     def token(self, token_hash: str) -> TokenRecord | None:
         """Return the token, expired or not, or None."""

@@ -42,6 +42,17 @@ def user_of(row: Sequence[Any]) -> UserRecord:
     return UserRecord(info, password_hash, tuple(previous or ()))
 
 
+def made_a_change(result: object) -> bool:
+    """Whether a store write changed anything: it returns False or 0 when it did not (no such
+    user, no live key), and only then is its audit entry left unwritten."""
+    return result is not False and result != 0
+
+
+def detail_text(event: AccountEvent) -> str:
+    """An entry's detail as both stores keep it: JSON text (Neo4j has no map properties)."""
+    return json.dumps(event.detail, sort_keys=True)
+
+
 def account_event_of(row: Sequence[Any]) -> AccountEvent:
     """Decode an audit entry: seq, at, actor, action, subject, detail (a map, or JSON text)."""
     seq, at, actor, action, subject, detail = row

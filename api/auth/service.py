@@ -37,9 +37,8 @@ from api.auth.store import AccountStore
 from api.auth.throttle import LoginThrottle
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
+from ingest.service import SYSTEM
 
-# Who the trail names as actor of what the service does on no one's account (the demo's setup).
-SYSTEM = "system"
 # Entries a page of the audit trail holds at most.
 MAX_TRAIL_PAGE = 1000
 # How much of a username typed at a failed login the trail keeps.
@@ -126,7 +125,7 @@ class AuthService:
         self._throttle = throttle or LoginThrottle()
         self._max_age = timedelta(days=password_max_days) if password_max_days else None
         self._history = min(password_history, KEPT_HASHES)
-        self._actor = SYSTEM
+        self._actor = SYSTEM  # on no one's account, as the log names the demo's setup
 
     def acting_for(self, actor: str) -> AuthService:
         """Return this service acting for `actor`: the account audit trail names them as the
@@ -135,13 +134,11 @@ class AuthService:
         acting._actor = actor
         return acting
 
-    def _noted(self, action: str, subject: str, **detail: Any) -> AccountEvent:
-        """The audit entry of a change this service's actor makes now."""
-        return self._by(self._actor, action, subject, **detail)
-
-    @staticmethod
-    def _by(actor: str, action: str, subject: str, **detail: Any) -> AccountEvent:
-        return AccountEvent(utc_text(_now()), actor, action, subject, detail)
+    def _noted(
+        self, action: str, subject: str, actor: str | None = None, **detail: Any
+    ) -> AccountEvent:
+        """The audit entry of a change made now by `actor` (by default, this service's)."""
+        return AccountEvent(utc_text(_now()), actor or self._actor, action, subject, detail)
 
     def account_events(
         self, after: int = 0, limit: int = 100, subject: str | None = None
@@ -301,14 +298,14 @@ class AuthService:
         except DomainError as refusal:
             reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
             self._store.note(
-                self._by(username, "login_refused", username, reason=reason, client=client)
+                self._noted("login_refused", username, username, reason=reason, client=client)
             )
             raise
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = utc_text(_now() + self._token_life)
         self._store.drop_expired_tokens(utc_text(_now()))
-        self._store.add_token(TokenRecord(_digest(token), username, expires))
-        self._store.note(self._by(username, "logged_in", username, client=client))
+        noted = self._noted("logged_in", username, username, client=client)
+        self._store.add_token(TokenRecord(_digest(token), username, expires), noted=noted)
         return IssuedToken(token, expires)
 
     def _checked(
@@ -337,7 +334,7 @@ class AuthService:
     def _failed(self, username: str, client: str | None, attempt: str, *, known: bool) -> None:
         self._throttle.failed(username, client)
         named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
-        failed = self._by(named, f"{attempt}_failed", named, client=client, known=known)
+        failed = self._noted(f"{attempt}_failed", named, named, client=client, known=known)
         self._store.note(failed)
 
     def logout(self, token: str) -> None:
@@ -362,7 +359,7 @@ class AuthService:
                 f"the new password is one of the last {self._history} of this account: "
                 "choose another"
             )
-        noted = self._by(username, "password_changed", username, client=client)
+        noted = self._noted("password_changed", username, username, client=client)
         self._store_password(username, new, noted=noted)
 
     def _check_age(self, user: UserInfo) -> None:

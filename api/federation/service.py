@@ -23,7 +23,6 @@ from pydantic import ValidationError
 
 from api.access import Access
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
-from api.auth.service import SYSTEM
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
@@ -42,6 +41,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.store import Direction
 from graph.trace import Trace
+from ingest.service import SYSTEM
 
 MAX_HOPS: Final = 10
 MAX_VISITED: Final = 16
