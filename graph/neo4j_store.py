@@ -122,6 +122,9 @@ MERGE (:Migration {name: 'recall_event_label'})
 # without: voids are rare, and their statements choose among indexes.
 SETTLED: Final = "CYPHER replan=skip "
 
+# Times a write runs whose deadlock the driver could not retry itself (see Neo4jStore.write).
+DEADLOCK_ATTEMPTS: Final = 3
+
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
 # validation reads and the final write then see one consistent state.
 LOCK: Final = (
@@ -855,8 +858,18 @@ class Neo4jStore:
                 )
             return work(Neo4jTx(tx, seq))
 
-        with self._session() as session:
-            return session.execute_write(unit)
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                with self._session() as session:
+                    return session.execute_write(unit)
+            except neo4j.exceptions.ResultFailedError as error:
+                # The driver retries a transaction the server found deadlocked, but when the
+                # deadlock shows again on another result as it rolls back, this escapes its
+                # retry loop. Nothing was committed: the whole unit runs again.
+                deadlocked = isinstance(error.__cause__, neo4j.exceptions.TransientError)
+                if not deadlocked or attempt == DEADLOCK_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session() as session:
