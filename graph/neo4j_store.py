@@ -99,7 +99,7 @@ MERGE (:Migration {name: 'recall_event_label'})
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
     "CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE",
-    "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.writes = 0",
+    "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
     "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",
@@ -127,9 +127,15 @@ DEADLOCK_ATTEMPTS: Final = 3
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
 # validation reads and the final write then see one consistent state.
+# Neither this nor the log's append sets the counter from its own value: when the lock was
+# taken by `SET c.writes = c.writes + 1` and the append then ran `SET c.seq = c.seq + n`, the
+# server (Neo4j 5.26) reported every transaction queued on the counter deadlocked, and the
+# driver retried each a second later. So the lock is taken by a constant SET, and the log's
+# next position is computed here from the `c.seq` read under it
+# (tests/graph/test_parallel_writes.py).
 LOCK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "SET c.writes = c.writes + 1 RETURN c.seq, c.rebuilding, c.rebuild_started"
+    "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started"
 )
 # A rebuild commits chunk by chunk: while it runs, the graph is partial and only the rebuild
 # may write (its token on the counter). One that stopped leaves the token; the next takes over.
@@ -176,7 +182,7 @@ EVENTS_AFTER: Final = _logged_after("Event")
 RECALL_EVENTS_AFTER: Final = _logged_after("RecallEvent")
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 CREATE_EVENTS: Final = """
-MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = c.seq + size($rows)
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = $last
 WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
 """
 EVENT_LABELS: Final = ["Event"]
@@ -704,7 +710,8 @@ class Neo4jTx:
             logged = [
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
             ]
-            sent.append(self._run(CREATE_EVENTS, rows=logged))
+            self._seq += len(logged)
+            sent.append(self._run(CREATE_EVENTS, rows=logged, last=self._seq))
         # A node the batch creates is created with what the batch consumes of it and the status
         # it leaves it in: all its history is in the batch, so nothing is read back to update it.
         consumed = dict(changes.consumed)
