@@ -10,10 +10,12 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 
-from api.auth.models import Role
+from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
 from api.deps import Services
+from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -161,7 +163,7 @@ def _users_add(services: Services, args: argparse.Namespace) -> int:
         args.site,
         must_change=not args.permanent,
     )
-    print(f"user {user.username!r} added as {user.role.value}{_first_login(user.username, args)}")
+    print(f"user {user.username!r} added as {user.role.value}{_first_login(services, user)}")
     return 0
 
 
@@ -170,10 +172,14 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(u) for u in users], indent=2))
         return 0
+    now = datetime.now(UTC)
     for u in users:
         state = "disabled" if u.disabled else "active"
-        if u.must_change_password:
-            state += ", must set a password"
+        ends = services.auth.temporary_password_ends(u)
+        if ends is not None and ends < now:
+            state += ", the admin's password lapsed unused: set a new one"
+        elif u.must_change_password:
+            state += ", must set a password" + ("" if ends is None else f" by {utc_text(ends)}")
         scope = u.company or u.site or ""
         print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
     return 0
@@ -182,14 +188,17 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
 def _users_password(services: Services, args: argparse.Namespace) -> int:
     services.auth.reset_password(args.username, _password(), must_change=not args.permanent)
     ended = f"password of {args.username!r} set; its sessions have ended"
-    print(ended + _first_login(args.username, args))
+    user = next(u for u in services.auth.users() if u.username == args.username)
+    print(ended + _first_login(services, user))
     return 0
 
 
-def _first_login(username: str, args: argparse.Namespace) -> str:
-    if args.permanent:
+def _first_login(services: Services, user: UserInfo) -> str:
+    if not user.must_change_password:
         return ""
-    return f"; {username!r} sets a password of their own before logging in"
+    ends = services.auth.temporary_password_ends(user)
+    by = "" if ends is None else f" by {utc_text(ends)}"
+    return f"; {user.username!r} sets a password of their own{by} before logging in"
 
 
 def _users_disable(services: Services, args: argparse.Namespace) -> int:

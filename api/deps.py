@@ -88,6 +88,7 @@ class Services:
                 settings.token_minutes,
                 password_max_days=settings.password_max_days,
                 password_history=settings.password_history,
+                temporary_password_hours=settings.temporary_password_hours,
             ),
             settings,
             sender,

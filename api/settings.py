@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.auth.models import TEMPORARY_PASSWORD_HOURS
 from graph.connect import DEFAULT_URL
 from graph.udi import DEFAULT_DOMAIN
 
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     # against forced changes, so both are off unless a plant's procedures set them).
     password_max_days: int = Field(default=0, ge=0)
     password_history: int = Field(default=0, ge=0, le=24)
+    temporary_password_hours: int = Field(default=TEMPORARY_PASSWORD_HOURS, ge=0)
     # Where the UDIs and resolved codes we emit point as GS1 Digital Links (docs/identifiers.md):
     # a brand's own resolver instead of GS1's, say.
     digital_link_domain: Annotated[

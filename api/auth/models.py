@@ -59,6 +59,10 @@ class UserRecord:
 
 
 KEPT_HASHES = 24
+# How long a password an admin set (a new account's, a reset's) may be replaced by its user:
+# past that, someone who learnt it on its way cannot take the account over, and the admin sets
+# another. Three days cover a reset on a Friday taken up on Monday morning.
+TEMPORARY_PASSWORD_HOURS = 72
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from api.auth.models import (
     COMPANY_ROLES,
     KEPT_HASHES,
+    TEMPORARY_PASSWORD_HOURS,
     AccountEvent,
     ApiKeyInfo,
     ApiKeyRecord,
@@ -89,6 +90,14 @@ class PasswordExpired(DomainError):
     code = "password_expired"
 
 
+class TemporaryPasswordExpired(DomainError):
+    """An admin set the password and the user did not replace it in time: only a new one from
+    an admin opens the account."""
+
+    status_code = 403
+    code = "temporary_password_expired"
+
+
 class PasswordChangeRequired(DomainError):
     """The password is right but an admin set it: the user sets their own to log in."""
 
@@ -114,10 +123,13 @@ class AuthService:
         *,
         password_max_days: int = 0,
         password_history: int = 0,
+        temporary_password_hours: int = TEMPORARY_PASSWORD_HOURS,
     ) -> None:
         """`password_max_days`: a password older than this must be changed before the next
         login (0: passwords do not expire). `password_history`: a change may not bring back
-        any of this many last passwords, the current one included (0: only not the current)."""
+        any of this many last passwords, the current one included (0: only not the current).
+        `temporary_password_hours`: how long a password an admin set may still be replaced by
+        the user (0: for ever)."""
         self._store = store
         self._token_life = timedelta(minutes=token_minutes)
         self._hasher = hasher or _hasher
@@ -125,6 +137,9 @@ class AuthService:
         self._throttle = throttle or LoginThrottle()
         self._max_age = timedelta(days=password_max_days) if password_max_days else None
         self._history = min(password_history, KEPT_HASHES)
+        self._temporary_life = (
+            timedelta(hours=temporary_password_hours) if temporary_password_hours else None
+        )
         self._actor = SYSTEM  # on no one's account, as the log names the demo's setup
 
     def acting_for(self, actor: str) -> AuthService:
@@ -287,8 +302,7 @@ class AuthService:
         """
         record = self._checked(username, password, client, "login")
         try:
-            if record.info.disabled:
-                raise Unauthenticated("this account is disabled")
+            self._check_usable(record.info)
             if record.info.must_change_password:
                 raise PasswordChangeRequired(
                     f"the password of {username!r} was set by an admin: set one of your own "
@@ -296,10 +310,7 @@ class AuthService:
                 )
             self._check_age(record.info)
         except DomainError as refusal:
-            reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
-            self._store.note(
-                self._noted("login_refused", username, username, reason=reason, client=client)
-            )
+            self._refused("login_refused", username, refusal, client)
             raise
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = utc_text(_now() + self._token_life)
@@ -331,6 +342,31 @@ class AuthService:
         self._throttle.succeeded(username)
         return record
 
+    def _check_usable(self, user: UserInfo) -> None:
+        """Refuse a right password that opens nothing: a disabled account's, or a password an
+        admin set that has outlived its time to be replaced."""
+        if user.disabled:
+            raise Unauthenticated("this account is disabled")
+        ends = self.temporary_password_ends(user)
+        if ends is not None and _now() > ends:
+            raise TemporaryPasswordExpired(
+                f"the password an admin set for {user.username!r} expired at "
+                f"{utc_text(ends)}, unused: ask an admin to set a new one"
+            )
+
+    def temporary_password_ends(self, user: UserInfo) -> datetime | None:
+        """When the password an admin set for `user` stops opening the account, if it does."""
+        if not user.must_change_password or self._temporary_life is None:
+            return None
+        set_at = datetime.fromisoformat(user.password_set_at or user.created_at)
+        return set_at + self._temporary_life
+
+    def _refused(
+        self, action: str, username: str, refusal: DomainError, client: str | None
+    ) -> None:
+        reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
+        self._store.note(self._noted(action, username, username, reason=reason, client=client))
+
     def _failed(self, username: str, client: str | None, attempt: str, *, known: bool) -> None:
         self._throttle.failed(username, client)
         named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
@@ -349,8 +385,11 @@ class AuthService:
         is: a stolen session must not be enough to take the account over). Every session of
         the account ends; API keys stay, as they are revoked on their own."""
         record = self._checked(username, current, client, "password_change")
-        if record.info.disabled:  # asked without a session: a disabled account changes nothing
-            raise Unauthenticated("this account is disabled")
+        try:  # asked without a session: a disabled account changes nothing
+            self._check_usable(record.info)
+        except DomainError as refusal:
+            self._refused("password_change_refused", username, refusal, client)
+            raise
         if new == current:
             raise BadRequest("the new password is the current one")
         _check_password(new)

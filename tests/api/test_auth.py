@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import service as auth_service
+from api.auth.models import TEMPORARY_PASSWORD_HOURS
 from api.auth.service import AuthService
 from api.deps import Services
 from api.settings import Settings
@@ -298,6 +299,37 @@ def test_a_new_account_sets_its_own_password_before_its_first_login(client: Test
     machine["must_change_password"] = False  # type: ignore[assignment]
     assert client.post("/api/v1/admin/users", json=machine, headers=admin).status_code == 201
     assert _log_in(client, "scanner-7", "kept-as-given-3") == 200
+
+
+def test_a_password_an_admin_set_and_left_unused_lapses(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = login(client, "admin")
+    user = {"username": "newcomer", "password": "given-by-admin-1", "role": "analyst"}
+    assert client.post("/api/v1/admin/users", json=user, headers=admin).status_code == 201
+    later = datetime.now(UTC) + timedelta(hours=TEMPORARY_PASSWORD_HOURS, minutes=1)
+    monkeypatch.setattr(auth_service, "_now", lambda: later)
+    form = {"username": "newcomer", "password": "given-by-admin-1"}
+    change = {
+        "username": "newcomer",
+        "current_password": "given-by-admin-1",
+        "new_password": "newcomers-own-2",
+    }
+    for refused in (
+        client.post("/api/v1/auth/token", data=form),
+        client.post("/api/v1/auth/password", json=change),
+    ):
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "temporary_password_expired"
+        assert "ask an admin to set a new one" in refused.json()["message"]
+    again = {"password": "given-again-3"}
+    admin = login(client, "admin")
+    assert client.post(
+        "/api/v1/admin/users/newcomer/password", json=again, headers=admin
+    ).is_success
+    change |= {"current_password": "given-again-3"}
+    assert client.post("/api/v1/auth/password", json=change).status_code == 200
+    assert _log_in(client, "newcomer", "newcomers-own-2") == 200
 
 
 def test_an_expired_password_is_changed_without_a_session_then_logs_in(

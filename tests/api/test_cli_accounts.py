@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from api.auth import service as auth_service
+from api.auth.models import TEMPORARY_PASSWORD_HOURS
 from api.auth.service import PasswordChangeRequired
 from api.cli import main
 from api.deps import Services
@@ -72,7 +75,7 @@ def test_init_users_and_keys(
     ]
     assert run(["users", "list", "--store", store], monkeypatch) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert "must set a password" in listed[0] and "must set" not in listed[1]
+    assert "must set a password by 20" in listed[0] and "must set" not in listed[1]
     assert (
         run(
             ["keys", "create", "--user", "acme", "--label", "portal", "--store", store], monkeypatch
@@ -86,6 +89,27 @@ def test_init_users_and_keys(
     assert run(["keys", "revoke", key_id, "--store", store], monkeypatch) == 1
     assert run(["users", "disable", "acme", "--store", store], monkeypatch) == 0
     assert run(["users", "disable", "nobody", "--store", store], monkeypatch) == 1
+
+
+def test_an_admins_password_left_unused_is_listed_as_lapsed(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init = ["init", "root", "--password-stdin", "--store", store]
+    assert run(init, monkeypatch, "first-admin-pass\n") == 0
+    add = ["users", "add", "ana", "--role", "analyst", "--password-stdin", "--store", store]
+    hours = TEMPORARY_PASSWORD_HOURS + 1
+    with monkeypatch.context() as earlier:
+        earlier.setattr(auth_service, "_now", lambda: datetime.now(UTC) - timedelta(hours=hours))
+        assert run(add, monkeypatch, "analyst-pass-123\n") == 0
+    assert "sets a password of their own by 20" in capsys.readouterr().out
+    assert run(["users", "list", "--store", store], monkeypatch) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "the admin's password lapsed unused: set a new one" in listed[0]
+    password = ["users", "password", "ana", "--password-stdin", "--store", store]
+    assert run(password, monkeypatch, "analyst-pass-456\n") == 0
+    capsys.readouterr()
+    assert run(["users", "list", "--store", store], monkeypatch) == 0
+    assert "must set a password by 20" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_password_must_come_on_stdin(

@@ -11,7 +11,12 @@ import pytest
 from api.auth import service
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import KEPT_HASHES
-from api.auth.service import AuthService, PasswordChangeRequired, PasswordExpired
+from api.auth.service import (
+    AuthService,
+    PasswordChangeRequired,
+    PasswordExpired,
+    TemporaryPasswordExpired,
+)
 from api.auth.store import AccountStore
 from graph.errors import BadRequest, Unauthenticated
 from tests.api.conftest import FAST_HASHER
@@ -26,8 +31,8 @@ class Clock:
         self.now = START
         monkeypatch.setattr(service, "_now", lambda: self.now)
 
-    def advance(self, days: int) -> None:
-        self.now += timedelta(days=days)
+    def advance(self, days: int = 0, hours: int = 0) -> None:
+        self.now += timedelta(days=days, hours=hours)
 
 
 @pytest.fixture
@@ -93,7 +98,8 @@ def test_a_disabled_account_cannot_change_its_password_without_a_session(
 def test_a_password_an_admin_sets_is_replaced_by_the_user_before_logging_in(
     accounts: AccountStore, clock: Clock
 ) -> None:
-    auth = _auth(accounts, password_max_days=30)
+    # Passwords an admin sets do not lapse here (they do by default: the next test).
+    auth = _auth(accounts, password_max_days=30, temporary_password_hours=0)
     auth.add_user("ana", A, "analyst", must_change=True)
     with pytest.raises(PasswordChangeRequired, match=r"set by an admin: .*POST /api/v1/auth/pass"):
         auth.login("ana", A)
@@ -114,6 +120,47 @@ def test_a_password_an_admin_sets_is_replaced_by_the_user_before_logging_in(
     assert record is not None and not record.info.must_change_password
     auth.reset_password("ana", A)  # one the admin means the user to keep
     assert auth.login("ana", A).access_token
+
+
+def test_a_password_an_admin_sets_lapses_unless_the_user_replaces_it_in_time(
+    accounts: AccountStore, clock: Clock
+) -> None:
+    auth = _auth(accounts)  # by default, within 72 hours
+    auth.add_user("ana", A, "analyst", must_change=True)
+    clock.advance(hours=72)
+    with pytest.raises(PasswordChangeRequired):  # still the user's to replace
+        auth.login("ana", A)
+    clock.advance(hours=1)
+    lapsed = r"set for 'ana' expired at 2026-03-04T08:00:00.000000Z, unused: ask an admin"
+    with pytest.raises(TemporaryPasswordExpired, match=lapsed):
+        auth.login("ana", A)
+    with pytest.raises(TemporaryPasswordExpired, match=lapsed):
+        auth.change_password("ana", A, B)
+    with pytest.raises(Unauthenticated):  # a wrong password is refused as ever, first
+        auth.change_password("ana", B, C)
+    refusals = [
+        (e.action, e.detail["reason"])
+        for e in accounts.account_events(subject="ana")
+        if e.action.endswith("_refused")
+    ]
+    assert refusals == [
+        ("login_refused", "password_change_required"),
+        ("login_refused", "temporary_password_expired"),
+        ("password_change_refused", "temporary_password_expired"),
+    ]
+    # A new one from an admin opens the account again, for as long.
+    auth.reset_password("ana", C, must_change=True)
+    clock.advance(hours=71)
+    auth.change_password("ana", C, D)
+    assert auth.login("ana", D).access_token
+    # One the user keeps does not lapse; nor, where a plant so decides, one to be replaced.
+    auth.reset_password("ana", A)
+    clock.advance(days=30)
+    assert auth.login("ana", A).access_token
+    auth.reset_password("ana", B, must_change=True)
+    clock.advance(days=400)
+    _auth(accounts, temporary_password_hours=0).change_password("ana", B, C)
+    assert auth.login("ana", C).access_token
 
 
 def test_the_store_keeps_the_newest_replaced_hashes_only(accounts: AccountStore) -> None:
