@@ -91,11 +91,13 @@ def token(
 
 
 @router.post("/auth/logout", tags=["auth"])
-def logout(who: PrincipalDep, bearer: BearerDep, svc: ServicesDep) -> dict[str, str]:
+def logout(
+    request: Request, who: PrincipalDep, bearer: BearerDep, svc: ServicesDep
+) -> dict[str, str]:
     """End the session of the access token sent: it stops working at once."""
     if who.via != "token" or bearer is None:
         raise BadRequest("only an access token has a session to end; an admin revokes API keys")
-    svc.auth.logout(bearer.credentials)
+    svc.auth.logout(bearer.credentials, client_host(request))
     return {"username": who.username, "status": "logged out"}
 
 

@@ -449,9 +449,9 @@ class EmbeddedAccountStore:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._changed(DELETE_EXPIRED_TOKENS, (now,))
 
-    def drop_token(self, token_hash: str) -> bool:
+    def drop_token(self, token_hash: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete one access token; return False if there was none."""
-        return self._changed(DELETE_TOKEN, (token_hash,)) > 0
+        return self._changed(DELETE_TOKEN, (token_hash,), noted) > 0
 
     def drop_tokens(self, username: str) -> int:
         """Delete every access token of a user; return how many."""

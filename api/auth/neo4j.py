@@ -412,9 +412,9 @@ class Neo4jAccountStore:
         """Delete tokens that expire at or before `now`; return how many."""
         return self._count(DROP_EXPIRED_TOKENS, now=now)
 
-    def drop_token(self, token_hash: str) -> bool:
+    def drop_token(self, token_hash: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete one access token; return False if there was none."""
-        return self._count(DROP_TOKEN, token_hash=token_hash) > 0
+        return self._count(DROP_TOKEN, noted, token_hash=token_hash) > 0
 
     def drop_tokens(self, username: str) -> int:
         """Delete every access token of a user; return how many."""

@@ -373,9 +373,14 @@ class AuthService:
         failed = self._noted(f"{attempt}_failed", named, named, client=client, known=known)
         self._store.note(failed)
 
-    def logout(self, token: str) -> None:
+    def logout(self, token: str, client: str | None = None) -> None:
         """End the session of an access token: it stops working at once."""
-        if not self._store.drop_token(_digest(token)):
+        digest = _digest(token)
+        record = self._store.token(digest)
+        noted = None
+        if record is not None:
+            noted = self._noted("logged_out", record.username, record.username, client=client)
+        if not self._store.drop_token(digest, noted=noted):
             raise Unauthenticated("the access token is unknown or expired: log in again")
 
     def change_password(

@@ -87,7 +87,7 @@ class AccountStore(Protocol):
 
     def drop_expired_tokens(self, now: str) -> int: ...
 
-    def drop_token(self, token_hash: str) -> bool:
+    def drop_token(self, token_hash: str, *, noted: AccountEvent | None = None) -> bool:
         """Delete one access token (its session ends); return False if there was none."""
         ...
 

@@ -189,6 +189,11 @@ def test_logging_out_ends_that_session_only(client: TestClient) -> None:
     assert client.get("/api/v1/me", headers=first).status_code == 401
     assert client.post("/api/v1/auth/logout", headers=first).status_code == 401
     assert client.get("/api/v1/me", headers=second).status_code == 200
+    trail = client.get("/api/v1/admin/audit", headers=login(client, "admin")).json()
+    ended = [e for e in trail if e["action"] == "logged_out"]
+    assert [(e["actor"], e["subject"], e["detail"]) for e in ended] == [
+        ("ana", "ana", {"client": "testclient"})
+    ]
 
 
 def test_an_api_key_has_no_session_to_log_out(client: TestClient) -> None:

@@ -111,7 +111,10 @@ def test_an_admins_changes_and_the_users_logins_are_kept_in_order(
     with pytest.raises(PasswordChangeRequired):
         auth.login("ana", "given-by-boss-1", client="10.0.0.7")
     auth.change_password("ana", "given-by-boss-1", "anas-own-pass-2", client="10.0.0.7")
-    auth.login("ana", "anas-own-pass-2", client="10.0.0.7")
+    session = auth.login("ana", "anas-own-pass-2", client="10.0.0.7")
+    auth.logout(session.access_token, client="10.0.0.8")
+    with pytest.raises(Unauthenticated):  # ended already: no entry
+        auth.logout(session.access_token, client="10.0.0.8")
     key = boss.create_key("ana", "scanner")
     boss.revoke_key(key.info.key_id)
     boss.set_disabled("ana", True)
@@ -126,6 +129,7 @@ def test_an_admins_changes_and_the_users_logins_are_kept_in_order(
         ("ana", "login_refused", "ana"),
         ("ana", "password_changed", "ana"),
         ("ana", "logged_in", "ana"),
+        ("ana", "logged_out", "ana"),
         (BOSS, "key_created", key.info.key_id),
         (BOSS, "key_revoked", key.info.key_id),
         (BOSS, "user_disabled", "ana"),
@@ -150,9 +154,10 @@ def test_an_admins_changes_and_the_users_logins_are_kept_in_order(
     assert [e.detail["known"] for e in events[2:4]] == [True, False]
     assert events[2].detail["client"] == "10.0.0.7"
     assert events[4].detail["reason"] == "password_change_required"
-    assert events[7].detail == {"username": "ana", "label": "scanner"}
+    assert events[7].detail == {"client": "10.0.0.8"}
+    assert events[8].detail == {"username": "ana", "label": "scanner"}
     written = json.dumps([e.detail for e in events])
-    assert not any(secret in written for secret in SECRETS)
+    assert not any(secret in written for secret in (*SECRETS, session.access_token))
     assert "$argon2" not in written
 
 
