@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
@@ -172,14 +172,12 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(u) for u in users], indent=2))
         return 0
-    now = datetime.now(UTC)
     for u in users:
         state = "disabled" if u.disabled else "active"
-        ends = services.auth.temporary_password_ends(u)
-        if ends is not None and ends < now:
+        if services.auth.temporary_password_lapsed(u) is not None:
             state += ", the admin's password lapsed unused: set a new one"
         elif u.must_change_password:
-            state += ", must set a password" + ("" if ends is None else f" by {utc_text(ends)}")
+            state += ", must set a password" + _by(services.auth.temporary_password_ends(u))
         scope = u.company or u.site or ""
         print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
     return 0
@@ -196,9 +194,12 @@ def _users_password(services: Services, args: argparse.Namespace) -> int:
 def _first_login(services: Services, user: UserInfo) -> str:
     if not user.must_change_password:
         return ""
-    ends = services.auth.temporary_password_ends(user)
-    by = "" if ends is None else f" by {utc_text(ends)}"
+    by = _by(services.auth.temporary_password_ends(user))
     return f"; {user.username!r} sets a password of their own{by} before logging in"
+
+
+def _by(moment: datetime | None) -> str:
+    return "" if moment is None else f" by {utc_text(moment)}"
 
 
 def _users_disable(services: Services, args: argparse.Namespace) -> int:

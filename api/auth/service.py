@@ -347,11 +347,11 @@ class AuthService:
         admin set that has outlived its time to be replaced."""
         if user.disabled:
             raise Unauthenticated("this account is disabled")
-        ends = self.temporary_password_ends(user)
-        if ends is not None and _now() > ends:
+        lapsed = self.temporary_password_lapsed(user)
+        if lapsed is not None:
             raise TemporaryPasswordExpired(
                 f"the password an admin set for {user.username!r} expired at "
-                f"{utc_text(ends)}, unused: ask an admin to set a new one"
+                f"{utc_text(lapsed)}, unused: ask an admin to set a new one"
             )
 
     def temporary_password_ends(self, user: UserInfo) -> datetime | None:
@@ -360,6 +360,11 @@ class AuthService:
             return None
         set_at = datetime.fromisoformat(user.password_set_at or user.created_at)
         return set_at + self._temporary_life
+
+    def temporary_password_lapsed(self, user: UserInfo) -> datetime | None:
+        """When the password an admin set for `user` lapsed unreplaced, if it has."""
+        ends = self.temporary_password_ends(user)
+        return ends if ends is not None and _now() > ends else None
 
     def _refused(
         self, action: str, username: str, refusal: DomainError, client: str | None
