@@ -78,6 +78,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _password_set_at(user: UserInfo) -> datetime:
+    """When the user's password was set; one from before this was kept, when the account was."""
+    return datetime.fromisoformat(user.password_set_at or user.created_at)
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
@@ -358,8 +363,7 @@ class AuthService:
         """When the password an admin set for `user` stops opening the account, if it does."""
         if not user.must_change_password or self._temporary_life is None:
             return None
-        set_at = datetime.fromisoformat(user.password_set_at or user.created_at)
-        return set_at + self._temporary_life
+        return _password_set_at(user) + self._temporary_life
 
     def temporary_password_lapsed(self, user: UserInfo) -> datetime | None:
         """When the password an admin set for `user` lapsed unreplaced, if it has."""
@@ -415,7 +419,7 @@ class AuthService:
         """Refuse a login with a password older than the policy allows."""
         if self._max_age is None:
             return
-        set_at = datetime.fromisoformat(user.password_set_at or user.created_at)
+        set_at = _password_set_at(user)
         if _now() - set_at > self._max_age:
             raise PasswordExpired(
                 f"the password of {user.username!r} expired on "
