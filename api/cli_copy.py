@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from api.auth.copy import AccountsCopy, account_contents, copy_accounts
+from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
 from api.deps import Services
 from api.settings import get_settings
 from graph.embedded_store import store_files
@@ -16,6 +16,10 @@ from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
 SQLITE = "sqlite:///"
+RESUME_HINT = (
+    "copy-store: the copy stopped; the target keeps what it carried. Run the same command "
+    "with --resume to finish it"
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
@@ -27,7 +31,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "Copy the event log (as stored, with who sent each event and when), documents, "
             "code schemes, lot sequences and accounts into an empty store, rebuild the graph "
             "there and check that both stores agree. Stop the service writing to the source "
-            "first. Sessions do not move: people log in again on the new store."
+            "first. Sessions do not move: people log in again on the new store. A copy into "
+            "Neo4j that stops keeps what it carried: run it again with --resume to finish it."
         ),
     )
     copy.add_argument("--store", help="the store to copy (TRACEGRAPH_STORE)")
@@ -36,6 +41,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         required=True,
         help="the empty store to fill: sqlite:///new.db or neo4j://host:7687 "
         "(Neo4j's credentials from TRACEGRAPH_NEO4J_*)",
+    )
+    copy.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a copy into this target that stopped: what it carried is checked, "
+        "not copied again",
     )
     copy.set_defaults(func=lambda args: _copy(args, opener))
 
@@ -51,12 +62,14 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     try:
         target = opener(argparse.Namespace(**{**vars(args), "store": args.to}))
         try:
-            plant, accounts = _copy_into(source, target)
-        except BaseException:
+            plant, accounts = _copy_into(source, target, resume=args.resume)
+        except BaseException as error:
             target.close()
             if new_file is not None:  # made by this copy: leave nothing half-filled behind
                 for path in store_files(new_file):
                     path.unlink(missing_ok=True)
+            elif not isinstance(error, Conflict):  # it may hold part of the plant now
+                print(RESUME_HINT, file=sys.stderr, flush=True)
             raise
         target.close()
     finally:
@@ -65,15 +78,20 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     return 0
 
 
-def _copy_into(source: Services, target: Services) -> tuple[PlantCopy, AccountsCopy]:
+def _copy_into(
+    source: Services, target: Services, *, resume: bool
+) -> tuple[PlantCopy, AccountsCopy]:
     held = graph_contents(target.store) + account_contents(target.accounts)
-    if held:
+    if held and not resume:
         raise Conflict(
             f"the target store is not empty: it holds {', '.join(held)}. "
-            "Copy into a new file, or an empty Neo4j database"
+            "Copy into a new file, or an empty Neo4j database; "
+            "--resume finishes a copy into it that stopped"
         )
-    plant = copy_plant(source.store, target.store, progress=_progress)
-    return plant, copy_accounts(source.accounts, target.accounts)
+    # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
+    accounts_to_copy(source.accounts, target.accounts, resume=resume)
+    plant = copy_plant(source.store, target.store, progress=_progress, resume=resume)
+    return plant, copy_accounts(source.accounts, target.accounts, resume=resume)
 
 
 def _progress(phase: str) -> None:
@@ -86,10 +104,16 @@ def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
         for kind, count in sorted(plant.counts.items())
         if count and kind not in ("edges", "events")
     )
+    resumed = (
+        f"; {plant.resumed_after} of them already there, from the copy that stopped"
+        if plant.resumed_after
+        else ""
+    )
     return "\n".join(
         [
             f"copied into {to}:",
-            f"  event log: {plant.events} events ({plant.replayed} live, rebuilt into the graph)",
+            f"  event log: {plant.events} events ({plant.replayed} live, rebuilt into the graph)"
+            + resumed,
             f"  graph: {plant.counts.get('edges', 0)} relationships; nodes: {nodes or 'none'}",
             f"  documents: {plant.documents}; code schemes: {plant.mark_schemes} for marks, "
             f"{plant.lot_schemes} for lots; lot sequences: {plant.lot_sequences}",

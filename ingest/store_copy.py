@@ -5,13 +5,18 @@ The log is the record and the graph a projection of it, so a copy carries what c
 (the log as stored, with who sent each event and when; attached documents; code schemes and lot
 sequences), rebuilds the graph on the target from that log, and then checks that the two stores
 agree: the same log, entry for entry, and the same nodes and relationships by kind.
+
+A copy into Neo4j commits as it goes, so one that stops (a dropped connection, a full disk)
+leaves part of the plant behind. Run again with `resume`, it continues: it checks that all the
+target holds is the source's (the log a beginning of the source's, entry for entry), carries
+what is missing, rebuilds the graph and checks the whole as a first copy does.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -50,15 +55,21 @@ class PlantCopy:
     lot_schemes: int
     lot_sequences: int
     counts: dict[str, int]
+    resumed_after: int = 0  # log entries an earlier copy had carried (resume only)
 
 
-# What a store keeps beside its log and graph, as a copy carries and compares it.
-KEPT: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
+# What a store keeps beside its log and graph, as a copy carries and compares it. The first
+# three are written in one transaction, so a stopped copy holds all of them or none.
+CONFIGURATION: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
     ("code schemes for secondary marks", lambda store: store.mark_schemes()),
     ("lot code schemes", lambda store: store.lot_schemes()),
     ("lot code sequences", lambda store: store.lot_sequences()),
+)
+KEPT: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
+    *CONFIGURATION,
     ("documents", lambda store: store.document_digests()),
 )
+NOT_A_COPY = "the target is not a stopped copy of this store, so there is nothing to resume"
 
 
 def graph_contents(store: GraphStore) -> list[str]:
@@ -77,25 +88,35 @@ def copy_plant(
     target: GraphStore,
     chunk: int = 2000,
     progress: Callable[[str], None] = lambda _: None,
+    *,
+    resume: bool = False,
 ) -> PlantCopy:
     """Copy `source` into the empty `target` and check the result; the source is only read.
 
     Raise Conflict if the target holds anything, and CopyMismatch if, after the copy, the two
     stores disagree (which includes the source taking events while it was copied). `progress`
-    hears of each phase as it starts: a copy of a large plant takes minutes.
+    hears of each phase as it starts: a copy of a large plant takes minutes. With `resume`, the
+    target may hold what a copy of this source that stopped had carried (Conflict otherwise),
+    and the copy goes on from there.
     """
-    held = graph_contents(target)
-    if held:
-        raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
+    if resume:
+        progress("what an earlier copy carried")
+        already = _resume_point(source, target, chunk)
+    else:
+        held = graph_contents(target)
+        if held:
+            raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
+        already = 0
     marks, lots, sequences = source.mark_schemes(), source.lot_schemes(), source.lot_sequences()
     # Configuration first: replaying a mark reads its scheme.
     progress("code schemes and lot sequences")
-    target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
+    if not any(read(target) for _, read in CONFIGURATION):
+        target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
     progress("documents")
     documents = _copy_documents(source, target)
     progress("event log")
-    events = 0
-    for page in _log_pages(source, chunk):
+    events = already
+    for page in _log_pages(source, chunk, after=already):
         rows = [_log_row(event) for event in page]
         target.write(partial(_append, changes=Changes(events=rows)))
         events += len(rows)
@@ -103,7 +124,32 @@ def copy_plant(
     replayed = IngestService(target).rebuild(chunk)
     progress("check")
     counts = _check_agreement(source, target, chunk)
-    return PlantCopy(events, replayed, documents, len(marks), len(lots), len(sequences), counts)
+    return PlantCopy(
+        events, replayed, documents, len(marks), len(lots), len(sequences), counts, already
+    )
+
+
+def _resume_point(source: GraphStore, target: GraphStore, chunk: int) -> int:
+    """Return the log position up to which `target` holds the source's log; raise Conflict
+    unless everything the target holds is the source's (its graph is rebuilt anyway)."""
+    for what, read in CONFIGURATION:
+        held = read(target)
+        if held and held != read(source):
+            raise Conflict(f"{NOT_A_COPY}: its {what} differ from this store's")
+    strange = set(target.document_digests()) - set(source.document_digests())
+    if strange:
+        raise Conflict(f"{NOT_A_COPY}: it holds documents this store does not ({min(strange)})")
+    mine = _entries(source, chunk)
+    position = 0
+    for theirs in _entries(target, chunk):
+        # An event the copy carried may be voided by one it had not carried yet.
+        if _as_carried(next(mine, None)) != _as_carried(theirs):
+            raise Conflict(
+                f"{NOT_A_COPY}: its log differs from this store's at position {theirs.seq} "
+                f"({theirs.event_id!r})"
+            )
+        position = theirs.seq
+    return position
 
 
 def _save_configuration(
@@ -125,10 +171,14 @@ def _append(tx: WriteTx, changes: Changes) -> None:
 
 
 def _copy_documents(source: GraphStore, target: GraphStore) -> int:
+    """Copy the documents the target lacks; return how many the source holds."""
     group: list[DocumentRow] = []
     size = 0
-    copied = 0
-    for digest in source.document_digests():
+    held = set(target.document_digests())
+    digests = source.document_digests()
+    for digest in digests:
+        if digest in held:  # carried by a copy that stopped
+            continue
         document = source.document(digest)
         if document is None:  # listed a moment ago: documents are never deleted
             raise CopyMismatch(f"document {digest} vanished from the source during the copy")
@@ -137,17 +187,24 @@ def _copy_documents(source: GraphStore, target: GraphStore) -> int:
             group, size = [], 0
         group.append(document)
         size += document.size
-        copied += 1
     if group:
         target.write(partial(_append, changes=Changes(documents=group)))
-    return copied
+    return len(digests)
 
 
-def _log_pages(store: GraphStore, chunk: int) -> Iterator[list[StoredEvent]]:
-    after = 0
+def _log_pages(store: GraphStore, chunk: int, after: int = 0) -> Iterator[list[StoredEvent]]:
     while page := store.events(after, chunk):
         yield page
         after = page[-1].seq
+
+
+def _entries(store: GraphStore, chunk: int) -> Iterator[StoredEvent]:
+    for page in _log_pages(store, chunk):
+        yield from page
+
+
+def _as_carried(event: StoredEvent | None) -> StoredEvent | None:
+    return None if event is None else replace(event, voided_by=None)
 
 
 def _log_row(event: StoredEvent) -> EventRow:

@@ -9,8 +9,9 @@ import pytest
 
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
-from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
+from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, main
 from graph.embedded_store import EmbeddedStore, store_files
+from graph.errors import StoreUnavailable
 from ingest.service import IngestService
 from ingest.store_copy import CopyMismatch
 from tests.fixtures.events import Events
@@ -59,10 +60,17 @@ def test_a_target_with_accounts_only_is_refused_before_anything_is_written(
     accounts = EmbeddedAccountStore(path)
     AuthService(accounts).add_user("root", "another long password", "admin")
     accounts.close()
-    assert main(["copy-store", "--store", source, "--to", f"sqlite:///{path}"]) == EXIT_BAD_INPUT
+    argv = ["copy-store", "--store", source, "--to", f"sqlite:///{path}"]
+    assert main(argv) == EXIT_BAD_INPUT
     assert "the target store is not empty: it holds users" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == EXIT_BAD_INPUT  # not a copy of this plant's either
+    err = capsys.readouterr().err
+    assert "not a stopped copy of this store, so there is nothing to resume" in err
+    assert "its users differ from this store's ('root')" in err
+    assert "--resume to finish" not in err  # refused: nothing was carried
     store = EmbeddedStore(path)
     assert store.events(0, 10) == [] and store.lot_schemes() == []
+    assert store.counts() == {"edges": 0, "events": 0}
     store.close()
 
 
@@ -81,7 +89,7 @@ def test_what_cannot_be_copied_is_named(
 def test_a_copy_that_fails_leaves_no_new_file_behind(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def fails(*_: object) -> None:
+    def fails(*_: object, **__: object) -> None:
         raise CopyMismatch("the copy's accounts differ from the source's after the copy")
 
     monkeypatch.setattr("api.cli_copy.copy_accounts", fails)  # after the graph is copied
@@ -89,3 +97,29 @@ def test_a_copy_that_fails_leaves_no_new_file_behind(
     assert main(["copy-store", "--store", source, "--to", f"sqlite:///{path}"]) == EXIT_FAILED
     assert "accounts differ" in capsys.readouterr().err
     assert not any(file.exists() for file in store_files(path))
+
+
+def test_a_copy_that_stopped_is_finished_with_resume(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.db"
+    EmbeddedStore(path).close()  # an empty store that was there before: a copy keeps it
+    copy = f"sqlite:///{path}"
+    with monkeypatch.context() as patched:
+
+        def fails(*_: object, **__: object) -> None:
+            raise StoreUnavailable("the connection to the store was lost")
+
+        patched.setattr("api.cli_copy.copy_accounts", fails)  # after the plant is copied
+        assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert "connection to the store was lost" in err
+    assert "Run the same command with --resume to finish it" in err
+
+    assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_BAD_INPUT
+    assert "--resume finishes a copy into it that stopped" in capsys.readouterr().err
+    assert main(["copy-store", "--store", source, "--to", copy, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "event log: 3 events (3 live, rebuilt into the graph); 3 of them already there" in out
+    assert "accounts: 0 companies, 1 users" in out
+    assert _trace(copy, capsys) == _trace(source, capsys)

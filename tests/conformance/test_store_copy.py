@@ -16,7 +16,7 @@ from api.auth.store import AccountStore
 from api.deps import Services
 from graph.documents import checked_document
 from graph.embedded_store import EmbeddedStore
-from graph.errors import Conflict, Unauthenticated
+from graph.errors import Conflict, StoreUnavailable, Unauthenticated
 from graph.store import GraphStore
 from ingest.demo_plant import KIT_MARKS, DemoPlant
 from ingest.errors import BatchRejected
@@ -193,5 +193,120 @@ def test_a_source_written_during_the_copy_fails_the_check(tmp_path: Path, events
     meanwhile: Any = _WrittenMeanwhile(source, events.receive("L-9", 1, supplier_lot="A-9"))
     with pytest.raises(CopyMismatch, match=r"ends before event 'E-3'.*Stop writers"):
         copy_plant(meanwhile, target)
+    source.close()
+    target.close()
+
+
+class _StopsAt:
+    """A store that loses its connection at its `at`-th write, as a server that goes away."""
+
+    def __init__(self, store: Any, at: int, name: str = "write") -> None:
+        self._store, self._left, self._name = store, at, name
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._store, name)
+        if name != self._name:
+            return found
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._left -= 1
+            if self._left == 0:
+                raise StoreUnavailable("the connection to the store was lost")
+            return found(*args, **kwargs)
+
+        return counted
+
+
+# Where the first copy stops: in the log (its third page of 300), and in the graph's rebuild,
+# which commits chunk by chunk on Neo4j and as one transaction in a file.
+STOPS = {"in-the-log": 5, "in-the-rebuild": 9}
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("stop", STOPS.values(), ids=STOPS.keys())
+def test_a_copy_that_stopped_is_resumed_and_checked(
+    pair: tuple[Services, Services], stop: int
+) -> None:
+    source, target = pair
+    _plant(source)
+    logged = source.store.events(0, 10**6)
+    with pytest.raises(StoreUnavailable):
+        copy_plant(source.store, _StopsAt(target.store, stop), chunk=300)
+    carried = target.store.events(0, 10**6)
+    assert 0 < len(carried) <= len(logged) and carried == logged[: len(carried)]
+    with pytest.raises(Conflict, match="not empty"):
+        copy_plant(source.store, target.store)
+
+    copied = copy_plant(source.store, target.store, chunk=300, resume=True)
+    assert copied.resumed_after == carried[-1].seq and copied.events == len(logged)
+    assert target.store.events(0, 10**6) == logged
+    assert answers(target.store) == answers(source.store)
+    assert target.store.document(CERT.sha256) == source.store.document(CERT.sha256)
+    assert target.store.lot_sequences() == source.store.lot_sequences()
+
+    # The accounts stop after one user, and resume the same way.
+    with pytest.raises(StoreUnavailable):
+        copy_accounts(source.accounts, _StopsAt(target.accounts, 2, "add_user"))
+    assert len(target.accounts.users()) == 1
+    accounts = copy_accounts(source.accounts, target.accounts, resume=True)
+    assert (accounts.companies, accounts.users, accounts.keys, accounts.partners) == (1, 3, 2, 1)
+    assert target.accounts.users() == source.accounts.users()
+    assert target.accounts.account_events(0, 10**6) == source.accounts.account_events(0, 10**6)
+
+
+def test_resuming_onto_what_is_not_a_copy_is_refused_and_writes_nothing(
+    tmp_path: Path, events: Events
+) -> None:
+    source = Services.for_stores(*_embedded(tmp_path / "source.db"))
+    _small_plant(source.store, events)
+    source.auth.add_user("ana", "correct horse battery", "analyst")
+    other = Events("O")
+
+    def refused(target: Services, match: str) -> None:
+        before = (state(target.store), target.store.lot_sequences(), target.accounts.users())
+        with pytest.raises(Conflict, match=f"not a stopped copy of this store.*{match}"):
+            if target is staffed:
+                copy_accounts(source.accounts, target.accounts, resume=True)
+            else:
+                copy_plant(source.store, target.store, resume=True)
+        after = (state(target.store), target.store.lot_sequences(), target.accounts.users())
+        assert after == before
+
+    staffed = Services.for_stores(*_embedded(tmp_path / "staffed.db"))
+    another_plant = Services.for_stores(*_embedded(tmp_path / "other.db"))
+    _small_plant(another_plant.store, other)
+    refused(another_plant, r"log differs from this store's at position 1 \('O-1'\)")
+    longer = Services.for_stores(*_embedded(tmp_path / "longer.db"))
+    copy_plant(source.store, longer.store)
+    IngestService(longer.store).ingest([events.receive("L-9", 1, supplier_lot="A-9")])
+    refused(longer, r"log differs from this store's at position 3")
+    numbered = Services.for_stores(*_embedded(tmp_path / "numbered.db"))
+    numbered.store.next_lot_sequence("K")
+    refused(numbered, "its lot code sequences differ")
+    staffed.auth.add_user("root", "another long password", "admin")
+    refused(staffed, r"its users differ from this store's \('root'\)")
+    for services in (source, another_plant, longer, numbered, staffed):
+        services.close()
+
+
+def _embedded(path: Path) -> tuple[GraphStore, AccountStore]:
+    return EmbeddedStore(path), EmbeddedAccountStore(path)
+
+
+def test_a_copy_that_stopped_between_an_event_and_its_void_resumes(
+    tmp_path: Path, events: Events
+) -> None:
+    source = EmbeddedStore(tmp_path / "source.db")
+    target = EmbeddedStore(tmp_path / "target.db")
+    _small_plant(source, events)
+    IngestService(source).ingest([events("void", voids="E-2", reason="wrong lot scanned")])
+    # Writes: schemes, then log pages of two events (no documents); the second holds the void.
+    with pytest.raises(StoreUnavailable):
+        copy_plant(source, _StopsAt(target, 3), chunk=2)
+    assert [e.voided_by for e in target.events(0, 10)] == [None, None]  # its void not carried
+    copied = copy_plant(source, target, chunk=2, resume=True)
+    assert (copied.resumed_after, copied.events, copied.replayed) == (2, 3, 1)
+    assert target.events(0, 10) == source.events(0, 10)
+    assert state(target) == state(source)
     source.close()
     target.close()
