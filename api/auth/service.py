@@ -377,10 +377,16 @@ class AuthService:
         self._store.note(self._noted(action, username, username, reason=reason, client=client))
 
     def _failed(self, username: str, client: str | None, attempt: str, *, known: bool) -> None:
-        self._throttle.failed(username, client)
+        lockouts = self._throttle.failed(username, client)
         named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
         failed = self._noted(f"{attempt}_failed", named, named, client=client, known=known)
         self._store.note(failed)
+        # The refusals that follow are not kept (a guesser may send thousands): only that the
+        # throttle started refusing, once per lockout, which failed checks alone bring about.
+        for lockout in lockouts:
+            self._store.note(
+                self._noted("login_throttled", named, named, client=client, **asdict(lockout))
+            )
 
     def logout(self, token: str, client: str | None = None) -> None:
         """End the session of an access token: it stops working at once."""

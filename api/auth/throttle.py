@@ -2,6 +2,7 @@
 
 Each server process keeps its own counts (several workers each allow as many); what they bound
 is guessing, not a determined attacker with many addresses, which argon2's cost then slows.
+The failure that starts a lockout says so (`failed` returns it), for the account audit trail.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from graph.errors import DomainError
 
@@ -25,6 +27,17 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """An account or a client that has just failed too often: refused until its oldest
+    failure in the window leaves it."""
+
+    by: str  # "account" or "client"
+    failures: int
+    window_s: int
+    retry_after_s: int
 
 
 class LoginThrottle:
@@ -50,20 +63,32 @@ class LoginThrottle:
             for key in self._keys(username, client):
                 failures = self._recent(key, now)
                 if len(failures) >= self._limits[key[0]]:
-                    wait = int(failures[0] + self._window - now) + 1
+                    wait = self._wait(failures, now)
                     raise TooManyAttempts(
                         f"too many failed logins for this {key[0]}: try again in {wait} s", wait
                     )
 
-    def failed(self, username: str, client: str | None) -> None:
+    def failed(self, username: str, client: str | None) -> list[Lockout]:
+        """Count a failure; return the lockouts it starts (the account's, the client's)."""
         now = self._clock()
+        started = []
         with self._lock:
             for key in self._keys(username, client):
-                self._recent(key, now).append(now)
+                failures = self._recent(key, now)
+                failures.append(now)
+                if len(failures) == self._limits[key[0]]:
+                    window = int(self._window)
+                    started.append(
+                        Lockout(key[0], len(failures), window, self._wait(failures, now))
+                    )
+        return started
 
     def succeeded(self, username: str) -> None:
         with self._lock:
             self._failures.pop(("account", username), None)
+
+    def _wait(self, failures: deque[float], now: float) -> int:
+        return int(failures[0] + self._window - now) + 1
 
     def _keys(self, username: str, client: str | None) -> list[tuple[str, str]]:
         keys = [("account", username)]

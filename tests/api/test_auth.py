@@ -180,6 +180,13 @@ def test_password_guessing_is_answered_429_with_a_time_to_wait(client: TestClien
     )
     assert held.status_code == 429 and held.json()["error"] == "too_many_attempts"
     assert 0 < int(held.headers["Retry-After"]) <= 600
+    # The trail keeps the failures and that the throttle started, not each refusal after it.
+    admin = login(client, "admin")
+    trail = client.get("/api/v1/admin/audit", params={"subject": "ana"}, headers=admin).json()
+    assert [e["action"] for e in trail][-6:] == ["login_failed"] * 5 + ["login_throttled"]
+    detail = trail[-1]["detail"]
+    assert (detail["by"], detail["failures"], detail["window_s"]) == ("account", 5, 600)
+    assert 0 < detail["retry_after_s"] <= 600 and detail["client"] == "testclient"
 
 
 def test_logging_out_ends_that_session_only(client: TestClient) -> None:

@@ -12,6 +12,7 @@ from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import AccountEvent
 from api.auth.service import AuthService, PasswordChangeRequired
 from api.auth.store import AccountStore
+from api.auth.throttle import LoginThrottle, TooManyAttempts
 from api.federation.client import HttpPartnerClient
 from api.federation.service import FederationService
 from graph.errors import BadRequest, Conflict, NotFound, Unauthenticated
@@ -95,6 +96,33 @@ def test_the_embedded_trail_cannot_be_changed_or_emptied(tmp_path: Path) -> None
     reopened = EmbeddedAccountStore(tmp_path / "trail.db")
     assert [e.actor for e in reopened.account_events()] == [BOSS]
     reopened.close()
+
+
+def test_a_lockout_is_kept_once_and_the_refusals_after_it_are_not(
+    accounts: AccountStore,
+) -> None:
+    throttle = LoginThrottle(per_account=2, per_client=3)
+    auth = AuthService(accounts, hasher=FAST_HASHER, throttle=throttle)
+    auth.acting_for(BOSS).add_user("ana", "given-by-boss-1", "analyst")
+    for guess in ("wrong-guess-333", "wrong-guess-444", "given-by-boss-1"):
+        with pytest.raises((Unauthenticated, TooManyAttempts)):
+            auth.login("ana", guess, client="10.0.0.7")
+    for name in ("bob", "carl"):  # the client's third failure, then its lockout
+        with pytest.raises((Unauthenticated, TooManyAttempts)):
+            auth.login(name, "wrong-guess-333", client="10.0.0.7")
+    assert trail(accounts)[1:] == [
+        ("ana", "login_failed", "ana"),
+        ("ana", "login_failed", "ana"),
+        ("ana", "login_throttled", "ana"),
+        ("bob", "login_failed", "bob"),
+        ("bob", "login_throttled", "bob"),
+    ]
+    entries = accounts.account_events()
+    by_account, by_client = entries[3].detail, entries[5].detail
+    assert by_account["by"] == "account" and by_client["by"] == "client"
+    assert (by_account["failures"], by_client["failures"]) == (2, 3)
+    assert by_account["window_s"] == 600 and 0 < by_account["retry_after_s"] <= 600
+    assert by_client["client"] == "10.0.0.7"
 
 
 def test_an_admins_changes_and_the_users_logins_are_kept_in_order(
