@@ -1,4 +1,4 @@
-"""The FastAPI application: wiring, error rendering, GraphQL, offline docs and pages."""
+"""The FastAPI application: wiring, GraphQL, offline docs and pages (errors: api.errors)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
-from api.auth.throttle import TooManyAttempts
 from api.credentials_first import credentials_first
 from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
+from api.errors import install as install_error_handlers
 from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
 from api.graphql.router import Router
@@ -28,7 +27,6 @@ from api.landing import landing_page
 from api.recall_routes import router as recall_router
 from api.routes import router
 from api.settings import Settings, get_settings
-from graph.errors import DomainError, StoreBusy, Unauthenticated
 from scheduler.routes import router as schedules
 
 STATIC = Path(__file__).parent / "static"
@@ -62,33 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
 
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
-        if isinstance(error, StoreBusy):
-            headers = {"Retry-After": "5"}
-        if isinstance(error, TooManyAttempts):
-            headers = {"Retry-After": str(error.retry_after)}
-        return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        # FastAPI's own answer echoes each bad value, and JSON readers accept NaN and Infinity,
-        # which JSON writers refuse: that answer failed as a 500. This one names the field and
-        # what is wrong with it, in the same shape, without the value.
-        problems = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
-        ]
-        return JSONResponse({"detail": problems}, status_code=422)
-
-    @app.exception_handler(UnicodeEncodeError)
-    async def not_text(_: Request, error: UnicodeEncodeError) -> JSONResponse:
-        # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
-        # but no store can keep it, and the write it reached rolled back. Event bodies are
-        # checked up front with the field named (ingest.parse) and pydantic refuses it in string
-        # fields; this covers free JSON values that reach a store any other way.
-        message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
-        return JSONResponse({"error": "not_text", "message": message}, status_code=422)
+    install_error_handlers(app)
 
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "swagger"

@@ -7,6 +7,7 @@ class SchedulerError(Exception):
     """Base class of scheduler errors."""
 
     status_code: int = 400
+    code: str = "bad_request"  # stable, for clients to branch on
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,6 +18,7 @@ class InvalidProblem(SchedulerError):
     """The problem data is malformed or inconsistent."""
 
     status_code = 422
+    code = "invalid_problem"
 
 
 class InstanceFormatError(InvalidProblem):
@@ -27,9 +29,11 @@ class SchedulerBusy(SchedulerError):
     """Too many jobs wait or run: a new one would wait behind hours of search."""
 
     status_code = 429
+    code = "scheduler_busy"
 
 
 class JobNotFound(SchedulerError):
     """No background scheduling job has the given id."""
 
     status_code = 404
+    code = "not_found"

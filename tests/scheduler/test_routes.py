@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.errors import install as install_error_handlers
 from scheduler.jobs import JobManager, default_manager
 from scheduler.readers import read_jsp
 from scheduler.routes import router
@@ -18,6 +19,7 @@ from tests.scheduler.conftest import FT06
 def client() -> Iterator[TestClient]:
     manager = JobManager()
     app = FastAPI()
+    install_error_handlers(app)
     app.include_router(router, prefix="/api/v1/schedules")
     app.dependency_overrides[default_manager] = lambda: manager
     with TestClient(app) as c:
@@ -66,18 +68,25 @@ def test_cancel_keeps_the_best_so_far(client: TestClient) -> None:
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:
-    assert client.get("/api/v1/schedules/nope").status_code == 404
+    missing = client.get("/api/v1/schedules/nope")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not_found", "message": "no scheduling job 'nope'"}
     assert client.delete("/api/v1/schedules/nope").status_code == 404
 
 
 def test_bad_problem_is_422(client: TestClient) -> None:
     r = client.post("/api/v1/schedules", json={"problem": {"machines": [], "orders": []}})
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["error"] == "invalid_request", r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "body.problem.machines",
+        "body.problem.orders",
+    ]
 
 
 def test_a_full_queue_refuses_more_jobs() -> None:
     manager = JobManager(max_open=2)
     app = FastAPI()
+    install_error_handlers(app)
     app.include_router(router, prefix="/api/v1/schedules")
     app.dependency_overrides[default_manager] = lambda: manager
     slow = body(time_limit=60)
@@ -86,7 +95,8 @@ def test_a_full_queue_refuses_more_jobs() -> None:
             taken = [busy.post("/api/v1/schedules", json=slow).json()["id"] for _ in range(2)]
             refused = busy.post("/api/v1/schedules", json=slow)
             assert refused.status_code == 429
-            assert "2 scheduling jobs are queued or running" in refused.json()["detail"]
+            assert refused.json()["error"] == "scheduler_busy"
+            assert "2 scheduling jobs are queued or running" in refused.json()["message"]
             busy.post(f"/api/v1/schedules/{taken[1]}/cancel")
             wait(busy, taken[1])
             again = busy.post("/api/v1/schedules", json=body())
@@ -100,4 +110,5 @@ def test_a_full_queue_refuses_more_jobs() -> None:
 def test_more_workers_than_cores_is_422(client: TestClient) -> None:
     many = body() | {"options": {"time_limit": 1, "workers": (os.cpu_count() or 1) + 1}}
     refused = client.post("/api/v1/schedules", json=many)
-    assert refused.status_code == 422 and "cores" in refused.json()["detail"]
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_problem"
+    assert "cores" in refused.json()["message"]

@@ -1,0 +1,91 @@
+"""How every failure is answered: one JSON shape, `{"error": code, "message": text}`.
+
+`error` is a stable code to branch on, `message` is for people, and `errors`, where there are
+several problems, lists each with the field it is about. Domain errors carry their own status
+and code. A request FastAPI refuses before our code runs (a missing query parameter, a body of
+the wrong shape), a path or method that does not exist, and the scheduler's errors are put in
+the same shape, so a client reads one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.auth.throttle import TooManyAttempts
+from graph.errors import DomainError, StoreBusy, Unauthenticated
+from scheduler.errors import SchedulerError
+
+# How many problems the message names; `errors` lists them all.
+NAMED = 5
+
+
+class InvalidRequest(DomainError):
+    """The request is not what the endpoint takes (parameters, body shape)."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+def install(app: FastAPI) -> None:
+    """Render every failure of `app` in the one shape."""
+    for kind in (DomainError, RequestValidationError, HTTPException, SchedulerError):
+        app.add_exception_handler(kind, _render)
+    app.add_exception_handler(UnicodeEncodeError, _render)
+
+
+async def _render(_: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, RequestValidationError):
+        error = _invalid_request(error)
+    if isinstance(error, DomainError):
+        return _domain_error(error)
+    if isinstance(error, HTTPException):  # a path or method that does not exist, and the like
+        code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+        return _answer(code, str(error.detail), error.status_code, error.headers)
+    if isinstance(error, SchedulerError):
+        return _answer(error.code, error.message, error.status_code)
+    if isinstance(error, UnicodeEncodeError):
+        # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
+        # but no store can keep it, and the write it reached rolled back. Event bodies are
+        # checked up front with the field named (ingest.parse) and pydantic refuses it in
+        # string fields; this covers free JSON values that reach a store any other way.
+        message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
+        return _answer("not_text", message, 422)
+    raise error
+
+
+def _answer(
+    code: str, message: str, status: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def _domain_error(error: DomainError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    if isinstance(error, StoreBusy):
+        headers = {"Retry-After": "5"}
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
+    return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
+
+
+def _invalid_request(error: RequestValidationError) -> InvalidRequest:
+    # FastAPI's own answer echoes each bad value, and JSON readers accept NaN and Infinity,
+    # which JSON writers refuse: that answer failed as a 500. This one names the field and
+    # what is wrong with it, without the value.
+    problems = [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]),
+            "code": problem["type"],
+            "message": problem["msg"],
+        }
+        for problem in error.errors()
+    ]
+    named = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:NAMED])
+    more = f" (and {len(problems) - NAMED} more)" if len(problems) > NAMED else ""
+    return InvalidRequest(f"invalid request: {named}{more}", details=problems)
