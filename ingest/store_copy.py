@@ -100,7 +100,7 @@ def copy_plant(
     and the copy goes on from there.
     """
     if resume:
-        progress("what an earlier copy carried")
+        progress("check of what the copy that stopped carried")
         already = _resume_point(source, target, chunk)
     else:
         held = graph_contents(target)
