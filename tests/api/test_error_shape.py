@@ -33,8 +33,7 @@ def test_a_request_refused_before_our_code_runs_names_each_field(client: TestCli
         },
     ]
     assert body["message"] == (
-        "invalid request: query.id: Field required; "
-        "query.direction: Input should be 'up' or 'down'"
+        "invalid request: query.id: Field required; query.direction: Input should be 'up' or 'down'"
     )
 
 
