@@ -69,7 +69,10 @@ KEPT: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
     *CONFIGURATION,
     ("documents", lambda store: store.document_digests()),
 )
-NOT_A_COPY = "the target is not a stopped copy of this store, so there is nothing to resume"
+NOT_A_COPY = (
+    "the target is not a stopped copy of this store, or this store changed since that copy "
+    "in more than what it appends (then empty the target and copy again)"
+)
 
 
 def graph_contents(store: GraphStore) -> list[str]:
@@ -112,6 +115,8 @@ def copy_plant(
     progress("code schemes and lot sequences")
     if not any(read(target) for _, read in CONFIGURATION):
         target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
+    elif target.lot_sequences() != sequences:  # lots minted here since the copy that stopped
+        target.write(partial(_save_configuration, marks=[], lots=[], sequences=sequences))
     progress("documents")
     documents = _copy_documents(source, target)
     progress("event log")
@@ -132,10 +137,15 @@ def copy_plant(
 def _resume_point(source: GraphStore, target: GraphStore, chunk: int) -> int:
     """Return the log position up to which `target` holds the source's log; raise Conflict
     unless everything the target holds is the source's (its graph is rebuilt anyway)."""
-    for what, read in CONFIGURATION:
+    for what, read in CONFIGURATION[:2]:
         held = read(target)
         if held and held != read(source):
             raise Conflict(f"{NOT_A_COPY}: its {what} differ from this store's")
+    # A sequence only moves on: this store may have issued more lot codes since.
+    issued = source.lot_sequences()
+    ahead = sorted(k for k, last in target.lot_sequences().items() if last > issued.get(k, -1))
+    if ahead:
+        raise Conflict(f"{NOT_A_COPY}: its lot code sequence {ahead[0]!r} is ahead of this store's")
     strange = set(target.document_digests()) - set(source.document_digests())
     if strange:
         raise Conflict(f"{NOT_A_COPY}: it holds documents this store does not ({min(strange)})")

@@ -65,7 +65,7 @@ def test_a_target_with_accounts_only_is_refused_before_anything_is_written(
     assert "the target store is not empty: it holds users" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == EXIT_BAD_INPUT  # not a copy of this plant's either
     err = capsys.readouterr().err
-    assert "not a stopped copy of this store, so there is nothing to resume" in err
+    assert "not a stopped copy of this store, or this store changed since" in err
     assert "its users differ from this store's ('root')" in err
     assert "--resume to finish" not in err  # refused: nothing was carried
     store = EmbeddedStore(path)
