@@ -232,9 +232,8 @@ def account_audit(
     """The account audit trail, oldest first: who added, disabled or enabled which user, set
     or changed a password, created or revoked a key, set a company's sharing or a partner;
     logins and logouts, refused logins and password changes, failed password checks and the
-    lockouts they start. Page
-    with `after` (the last `seq` read); `subject` keeps the entries about one user, key or
-    company."""
+    lockouts they start. Page with `after` (the last `seq` read); `subject` keeps the entries
+    about one user, key or company."""
     return [asdict(event) for event in svc.auth.account_events(after, limit, subject)]
 
 

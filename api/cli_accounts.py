@@ -186,8 +186,9 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
 def _users_password(services: Services, args: argparse.Namespace) -> int:
     services.auth.reset_password(args.username, _password(), must_change=not args.permanent)
     ended = f"password of {args.username!r} set; its sessions have ended"
-    user = next(u for u in services.auth.users() if u.username == args.username)
-    print(ended + _first_login(services, user))
+    user = services.accounts.user(args.username)
+    assert user is not None  # reset_password raised NotFound otherwise
+    print(ended + _first_login(services, user.info))
     return 0
 
 

@@ -58,15 +58,14 @@ class PlantCopy:
     resumed_after: int = 0  # log entries an earlier copy had carried (resume only)
 
 
-# What a store keeps beside its log and graph, as a copy carries and compares it. The first
-# three are written in one transaction, so a stopped copy holds all of them or none.
-CONFIGURATION: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
+# What a store keeps beside its log and graph, as a copy carries and compares it.
+SCHEMES: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
     ("code schemes for secondary marks", lambda store: store.mark_schemes()),
     ("lot code schemes", lambda store: store.lot_schemes()),
-    ("lot code sequences", lambda store: store.lot_sequences()),
 )
 KEPT: tuple[tuple[str, Callable[[GraphStore], Any]], ...] = (
-    *CONFIGURATION,
+    *SCHEMES,
+    ("lot code sequences", lambda store: store.lot_sequences()),
     ("documents", lambda store: store.document_digests()),
 )
 NOT_A_COPY = (
@@ -111,12 +110,11 @@ def copy_plant(
             raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
         already = 0
     marks, lots, sequences = source.mark_schemes(), source.lot_schemes(), source.lot_sequences()
-    # Configuration first: replaying a mark reads its scheme.
+    # Configuration first: replaying a mark reads its scheme. Every save is an upsert, and a
+    # sequence keeps the greater value: a resumed copy writes its checked schemes as they are
+    # and moves its sequences up to lot codes the source issued since the copy that stopped.
     progress("code schemes and lot sequences")
-    if not any(read(target) for _, read in CONFIGURATION):
-        target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
-    elif target.lot_sequences() != sequences:  # lots minted here since the copy that stopped
-        target.write(partial(_save_configuration, marks=[], lots=[], sequences=sequences))
+    target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
     progress("documents")
     documents = _copy_documents(source, target)
     progress("event log")
@@ -137,7 +135,7 @@ def copy_plant(
 def _resume_point(source: GraphStore, target: GraphStore, chunk: int) -> int:
     """Return the log position up to which `target` holds the source's log; raise Conflict
     unless everything the target holds is the source's (its graph is rebuilt anyway)."""
-    for what, read in CONFIGURATION[:2]:
+    for what, read in SCHEMES:
         held = read(target)
         if held and held != read(source):
             raise Conflict(f"{NOT_A_COPY}: its {what} differ from this store's")
