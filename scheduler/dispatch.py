@@ -13,8 +13,9 @@ from scheduler.plan import Plan, earliest_start, objective_vector, violations
 RULES: tuple[str, ...] = ("mwkr", "mor", "spt", "edd", "slack", "lpt", "fifo")
 
 _INF = 1 << 60
-# How many placements between two looks at the clock and the cancel flag.
-_CHECK_EVERY = 256
+# How many placements between two looks at the clock and the cancel flag: one placement may
+# weigh a thousand jobs waiting for a busy machine.
+_CHECK_EVERY = 16
 
 
 class DispatchStopped(Exception):
@@ -47,127 +48,298 @@ def dispatch(
 
     With `keep` (operation key -> previous start and machine) operations stay on their previous
     machine, start no earlier than before, and are dispatched in their previous order.
-    Raises DispatchStopped on cancel or past `deadline` (a `time.monotonic()` value): the
-    general version re-evaluates the jobs a placement touches, quadratic on one busy machine.
+    Raises DispatchStopped on cancel or past `deadline` (a `time.monotonic()` value).
     """
     if keep is None and flat.is_plain and all(len(op.alts) == 1 for op in flat.ops):
         return _dispatch_job_shop(flat, rule, seed)
-    n_ops = len(flat.ops)
-    plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
-    n_machines = len(flat.machines)
-    free = [0] * n_machines
-    last_family = list(flat.initial_family)
-    for op in flat.ops:
-        if op.frozen:
-            assert op.frozen_start is not None and op.frozen_end is not None
-            assert op.frozen_machine is not None
-            plan.start[op.key], plan.end[op.key] = op.frozen_start, op.frozen_end
-            plan.machine[op.key] = op.frozen_machine
-            if op.frozen_end >= free[op.frozen_machine]:
-                free[op.frozen_machine] = op.frozen_end
-                last_family[op.frozen_machine] = op.family
+    return _General(flat, rule, seed, keep).run(should_stop, deadline)
 
-    rng = random.Random(seed)
-    work_left = [sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs]
-    next_pos = [0] * len(flat.jobs)
-    priority = _priority(flat, rule, rng, work_left)
-    if keep is not None:
-        rank = _keep_rank(flat, keep)
-        priority = lambda j, key, cand: (rank[key], j)  # noqa: E731
 
-    # candidate[j] = (start, end, alt) of job j's next operation on its best machine.
-    candidate: list[tuple[int, int, Alt] | None] = [None] * len(flat.jobs)
-    version = [0] * len(flat.jobs)
-    best_on: list[set[int]] = [set() for _ in range(n_machines)]
-    touches: list[set[int]] = [set() for _ in range(n_machines)]
-    heap: list[tuple[int, int, int]] = []
-    # Nothing starts before now: after an operation reported finished early, nor its set-up.
-    now = flat.problem.now
+def serial_plan(flat: Flat) -> Plan:
+    """Build a plan in time proportional to the operations (see _General.serial)."""
+    return _General(flat, "fifo", 0, None).serial()
 
-    def evaluate(j: int) -> None:
-        op = flat.ops[flat.jobs[j][next_pos[j]]]
-        best: tuple[int, int, Alt] | None = None
-        alts = op.alts
-        floor = 0
-        if keep is not None and op.key in keep:
-            floor, was_on = keep[op.key]
-            alts = [a for a in op.alts if a.machine == was_on] or op.alts
-        for alt in alts:
-            m = alt.machine
-            setup = flat.setup(op, last_family[m])
-            ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor, now)
-            occupy_from = max(free[m], ready - setup, 0, now)
-            start = earliest_start(flat.forbidden[m], occupy_from, setup, alt.duration)
-            end = start + alt.duration
-            if best is None or (end, alt.duration) < (best[1], best[2].duration):
-                best = (start, end, alt)
-        assert best is not None
-        candidate[j] = best
-        version[j] += 1
-        best_on[best[2].machine].add(j)
-        for alt in op.alts:
-            touches[alt.machine].add(j)
-        heapq.heappush(heap, (best[1], j, version[j]))
 
-    def advance(j: int) -> None:
-        keys = flat.jobs[j]
-        while next_pos[j] < len(keys) and flat.ops[keys[next_pos[j]]].frozen:
-            next_pos[j] += 1
-        if next_pos[j] < len(keys):
-            evaluate(j)
+class _General:
+    """Giffler-Thompson with machine choices, calendars, set-ups, waits and frozen work.
 
-    def forget(j: int) -> None:
-        cand = candidate[j]
-        if cand is None:
-            return
-        best_on[cand[2].machine].discard(j)
-        for alt in flat.ops[flat.jobs[j][next_pos[j]]].alts:
-            touches[alt.machine].discard(j)
-        candidate[j] = None
+    Each job offers its next operation on the alternative that ends first; the earliest end
+    overall names a machine, and among the jobs whose offer on that machine starts before that
+    end the rule chooses. A placement changes only its machine, so each job keeps the start and
+    end of its operation on every alternative, and only the machine's are evaluated again; a
+    job that is best elsewhere skips even that while the machine cannot end its operation
+    sooner. The machines keep their earliest offer in a heap. One busy machine still costs a
+    pass over the jobs waiting for it per placement, which the choice itself needs.
+    """
 
-    for j in range(len(flat.jobs)):
-        advance(j)
-
-    placed = 0
-    while heap:
-        placed += 1
-        if placed % _CHECK_EVERY == 0 and (
-            (should_stop is not None and should_stop())
-            or (deadline is not None and time.monotonic() > deadline)
-        ):
-            raise DispatchStopped
-        ect, j0, ver = heapq.heappop(heap)
-        if ver != version[j0] or candidate[j0] is None:
-            continue
-        cand0 = candidate[j0]
-        assert cand0 is not None
-        m = cand0[2].machine
-        # j0 itself belongs even when it takes no time (its start is then its end).
-        conflict = [
-            j for j in best_on[m] if (c := candidate[j]) is not None and (c[0] < ect or j == j0)
+    def __init__(
+        self, flat: Flat, rule: str, seed: int, keep: dict[int, tuple[int, int]] | None
+    ) -> None:
+        self.flat = flat
+        self.keep = keep
+        n_ops, n_jobs, n_machines = len(flat.ops), len(flat.jobs), len(flat.machines)
+        self.plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
+        self.free = [0] * n_machines
+        self.last_family = list(flat.initial_family)
+        for op in _frozen_in_time_order(flat):
+            self._freeze(op)
+        self.work_left = [
+            sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
         ]
-        chosen = min(
-            conflict, key=lambda j: (priority(j, flat.jobs[j][next_pos[j]], candidate[j]), j)
+        self.priority = _priority(flat, rule, random.Random(seed), self.work_left)
+        if keep is not None:
+            rank = _keep_rank(flat, keep)
+            self.priority = lambda j, key, cand: (rank[key], j)
+        self.next_pos = [0] * n_jobs
+        # For each job's next operation: the operation, its alternatives, the earliest start
+        # the routing allows on each, the (start, end) on each (None: its machine changed
+        # since, to be evaluated when needed), and the index of the best.
+        self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
+        self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
+        self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        self.offers: list[list[tuple[int, int] | None]] = [[] for _ in range(n_jobs)]
+        self.best = [-1] * n_jobs
+        # Per machine: the jobs with an alternative there (job -> its index), the jobs whose
+        # best is there, and the earliest of those offers, (end, job), in the heap by version.
+        self.touches: list[dict[int, int]] = [{} for _ in range(n_machines)]
+        self.best_on: list[set[int]] = [set() for _ in range(n_machines)]
+        self.earliest: list[tuple[int, int] | None] = [None] * n_machines
+        self.version = [0] * n_machines
+        self.heap: list[tuple[int, int, int, int]] = []
+
+    def _freeze(self, op: FlatOp) -> None:
+        assert op.frozen_start is not None and op.frozen_end is not None
+        assert op.frozen_machine is not None
+        plan, m = self.plan, op.frozen_machine
+        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = (
+            op.frozen_start,
+            op.frozen_end,
+            m,
         )
-        if chosen != j0:
-            heapq.heappush(heap, (ect, j0, ver))
-        cand = candidate[chosen]
-        assert cand is not None
-        start, end, _alt = cand
-        key = flat.jobs[chosen][next_pos[chosen]]
-        op = flat.ops[key]
-        plan.start[key], plan.end[key], plan.machine[key] = start, end, m
-        plan.setup[key] = flat.setup(op, last_family[m])
-        free[m] = end
-        last_family[m] = op.family
-        work_left[chosen] -= min(a.duration for a in op.alts)
-        forget(chosen)
-        next_pos[chosen] += 1
-        for j in list(touches[m]):
-            forget(j)
-            evaluate(j)
-        advance(chosen)
-    return plan
+        self.free[m] = max(self.free[m], op.frozen_end)
+        if op.frozen_end > op.frozen_start:  # what took no time changed nothing over
+            self.last_family[m] = op.family
+
+    def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
+        flat, heap = self.flat, self.heap
+        for j in range(len(flat.jobs)):
+            self._advance(j)
+        for m in range(len(flat.machines)):
+            self._rescan(m)
+        placed = 0
+        while heap:
+            ect, j0, m, version = heapq.heappop(heap)
+            if version != self.version[m]:
+                continue
+            placed += 1
+            if placed % _CHECK_EVERY == 0 and (
+                (should_stop is not None and should_stop())
+                or (deadline is not None and time.monotonic() > deadline)
+            ):
+                raise DispatchStopped
+            self._place(self._choose(m, ect, j0), m)
+        return self.plan
+
+    def serial(self) -> Plan:
+        """Build a plan without weighing jobs against each other: fast, and seldom good.
+
+        Jobs are taken by the earliest start of their next operation, which goes to the end of
+        the queue of the alternative that finishes it first. Each operation is placed once, at
+        a cost of its alternatives: a plan when a rule cannot finish within the limit.
+        """
+        heap: list[tuple[int, int]] = []
+        for j in range(len(self.flat.jobs)):
+            self._advance(j)
+            if self.best[j] >= 0:
+                heap.append((self._offer(j)[0], j))
+        heapq.heapify(heap)
+        while heap:
+            _, j = heapq.heappop(heap)
+            # Machines have taken work since this offer was made: evaluate it again.
+            self.best_on[self.alts[j][self.best[j]].machine].discard(j)
+            self.offers[j] = [None] * len(self.alts[j])
+            self._settle(j)
+            start, end, alt = self._offer(j)
+            self._put(j, alt.machine, start, end)
+            self._advance(j)
+            if self.best[j] >= 0:
+                heapq.heappush(heap, (self._offer(j)[0], j))
+        return self.plan
+
+    def _offer(self, j: int) -> tuple[int, int, Alt]:
+        """Return job j's best offer: start, end, alternative."""
+        i = self.best[j]
+        start, end = self.offers[j][i]  # type: ignore[misc]
+        return start, end, self.alts[j][i]
+
+    def _choose(self, m: int, ect: int, j0: int) -> int:
+        """Return the job the rule picks among those whose offer on `m` starts before `ect`."""
+        jobs, next_pos, priority = self.flat.jobs, self.next_pos, self.priority
+        offers, best, alts = self.offers, self.best, self.alts
+        chosen, chosen_key = -1, None
+        for j in self.best_on[m]:
+            offer = offers[j][best[j]]
+            assert offer is not None
+            # j0 itself belongs even when it takes no time (its start is then its end).
+            if offer[0] < ect or j == j0:
+                offered = (offer[0], offer[1], alts[j][best[j]])
+                key = (priority(j, jobs[j][next_pos[j]], offered), j)
+                if chosen_key is None or key < chosen_key:
+                    chosen, chosen_key = j, key
+        return chosen
+
+    def _place(self, chosen: int, m: int) -> None:
+        """Put `chosen`'s operation on `m`; evaluate again what that changes, and only that."""
+        flat = self.flat
+        start, end, _alt = self._offer(chosen)
+        self._put(chosen, m, start, end)
+        # Machines whose earliest offer left them, and offers that moved to another machine.
+        lost: set[int] = set()
+        gained: list[tuple[int, int]] = []
+        offers, best, alts, earliest = self.offers, self.best, self.alts, self.earliest
+        # _evaluate, inline, with what it reads read once: this is the dispatch's inner loop.
+        free, family, windows, now = end, self.last_family[m], flat.forbidden[m], flat.problem.now
+        current, ready_on = self.current, self.ready
+        for j, i in self.touches[m].items():
+            was, job_alts = best[j], alts[j]
+            duration, ready = job_alts[i].duration, ready_on[j][i]
+            if was != i:
+                # Best elsewhere: this machine can win only if it can end the operation sooner.
+                held = offers[j][was]
+                assert held is not None
+                if (free if free > ready else ready) + duration > held[1]:
+                    offers[j][i] = None
+                    continue
+            job_op = current[j]
+            setup = (
+                0
+                if family < 0 or family == job_op.family
+                else job_op.setup_from.get(family, job_op.setup_default)
+            )
+            start = _start(windows, max(free, ready - setup, now), setup, duration)
+            offers[j][i] = (start, start + duration)
+            if len(job_alts) == 1:
+                continue
+            after = self._settle(j)
+            if after != was:
+                before, after = job_alts[was].machine, job_alts[after].machine
+                self.best_on[before].discard(j)
+                self.best_on[after].add(j)
+                if before != m and (first := earliest[before]) is not None and first[1] == j:
+                    lost.add(before)
+                if after != m:
+                    gained.append((after, j))
+        self._advance(chosen)
+        if best[chosen] >= 0 and (to := alts[chosen][best[chosen]].machine) != m:
+            gained.append((to, chosen))
+        for other in lost | {m}:
+            self._rescan(other)
+        for other, j in gained:
+            offer = offers[j][best[j]]
+            assert offer is not None
+            first = earliest[other]
+            if other not in lost and (first is None or (offer[1], j) < first):
+                self._push(other, (offer[1], j))
+
+    def _put(self, j: int, m: int, start: int, end: int) -> None:
+        """Write job j's current operation into the plan on `m`, and what that changes."""
+        flat, plan = self.flat, self.plan
+        op = self.current[j]
+        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
+        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
+        self.free[m] = end
+        if end > start or setup:  # what takes no time changes nothing over (plan.violations)
+            self.last_family[m] = op.family
+        self.work_left[j] -= min(a.duration for a in op.alts)
+        self._detach(j)
+        self.next_pos[j] += 1
+
+    def _evaluate(self, j: int, i: int) -> tuple[int, int]:
+        """Return the start and end of job j's next operation on its alternative i, now."""
+        flat = self.flat
+        alt = self.alts[j][i]
+        m = alt.machine
+        setup = flat.setup(self.current[j], self.last_family[m])
+        occupy_from = max(self.free[m], self.ready[j][i] - setup, flat.problem.now)  # now >= 0
+        start = _start(flat.forbidden[m], occupy_from, setup, alt.duration)
+        return start, start + alt.duration
+
+    def _settle(self, j: int) -> int:
+        """Evaluate what is stale of job j's offers; return (and keep) the index of the best.
+
+        The first alternative that ends soonest, the shorter one on a tie.
+        """
+        offers, alts = self.offers[j], self.alts[j]
+        best, best_end, best_duration = -1, 0, 0
+        for i, alt in enumerate(alts):
+            offer = offers[i]
+            if offer is None:
+                offer = offers[i] = self._evaluate(j, i)
+            end = offer[1]
+            if best < 0 or end < best_end or (end == best_end and alt.duration < best_duration):
+                best, best_end, best_duration = i, end, alt.duration
+        self.best[j] = best
+        return best
+
+    def _advance(self, j: int) -> None:
+        """Make job j offer its next operation that is not frozen, if any is left."""
+        flat, plan = self.flat, self.plan
+        keys = flat.jobs[j]
+        while self.next_pos[j] < len(keys) and flat.ops[keys[self.next_pos[j]]].frozen:
+            self.next_pos[j] += 1
+        if self.next_pos[j] == len(keys):
+            self.best[j] = -1
+            return
+        op = flat.ops[keys[self.next_pos[j]]]
+        alts, floor = op.alts, 0
+        if self.keep is not None and op.key in self.keep:
+            floor, was_on = self.keep[op.key]
+            alts = [a for a in op.alts if a.machine == was_on] or op.alts
+        self.current[j] = op
+        self.alts[j] = alts
+        release, now = flat.release[j], flat.problem.now
+        self.ready[j] = [max(_job_ready(flat, plan, op, a, release), floor, now) for a in alts]
+        self.offers[j] = [None] * len(alts)
+        for i, alt in enumerate(alts):
+            self.touches[alt.machine][j] = i
+        self.best_on[alts[self._settle(j)].machine].add(j)
+
+    def _detach(self, j: int) -> None:
+        """Take job j's current operation out of every machine's reckoning."""
+        for alt in self.alts[j]:
+            del self.touches[alt.machine][j]
+        self.best_on[self.alts[j][self.best[j]].machine].discard(j)
+
+    def _rescan(self, m: int) -> None:
+        """Find machine m's earliest offer again and put it in the heap."""
+        earliest: tuple[int, int] | None = None
+        offers, best = self.offers, self.best
+        for j in self.best_on[m]:
+            offer = offers[j][best[j]]
+            assert offer is not None
+            if earliest is None or (offer[1], j) < earliest:
+                earliest = (offer[1], j)
+        self._push(m, earliest)
+
+    def _push(self, m: int, earliest: tuple[int, int] | None) -> None:
+        """Make `earliest` machine m's earliest offer; the heap's older entries for m lapse."""
+        self.version[m] += 1
+        self.earliest[m] = earliest
+        if earliest is not None:
+            heapq.heappush(self.heap, (earliest[0], earliest[1], m, self.version[m]))
+
+
+def _frozen_in_time_order(flat: Flat) -> list[FlatOp]:
+    """Return the frozen operations as plan.violations reads a machine: by start, then end."""
+    frozen = [op for op in flat.ops if op.frozen]
+    return sorted(frozen, key=lambda op: (op.frozen_start or 0, op.frozen_end or 0))
+
+
+def _start(windows: list[tuple[int, int]], occupy_from: int, setup: int, duration: int) -> int:
+    """Return the first start on a machine with these forbidden windows (none: at once)."""
+    if windows:
+        return earliest_start(windows, occupy_from, setup, duration)
+    return occupy_from + setup
 
 
 def _dispatch_job_shop(flat: Flat, rule: str, seed: int) -> Plan:
@@ -289,13 +461,15 @@ def best_dispatch(
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
     give_up: float | None = None,
-) -> Plan | None:
+) -> Plan:
     """Run several rules and keep the feasible plan with the best objective.
 
     The first rule always runs; another starts only if it should end before `deadline`
     (a `time.monotonic()` value), judging by the slowest run so far. Any run stops on cancel
-    or at `give_up`; None if not one plan was made by then.
+    or at `give_up`. A serial plan (serial_plan), made first in time linear in the operations,
+    stands in when no rule ends by then, and competes with the rules' plans, losing ties.
     """
+    serial = serial_plan(flat)
     best: tuple[tuple[int, ...], Plan] | None = None
     fallback: Plan | None = None
     slowest = 0.0
@@ -317,6 +491,10 @@ def best_dispatch(
             if best is None or value < best[0]:
                 best = (value, plan)
         slowest = max(slowest, time.monotonic() - t0)
+    if not violations(flat, serial):
+        value = objective_vector(flat, serial)
+        if best is None or value < best[0]:
+            best = (value, serial)
     if best is not None:
         return best[1]
-    return fallback
+    return fallback or serial

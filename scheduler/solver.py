@@ -207,8 +207,7 @@ def solve(
         deadline=clock.t0 + 0.3 * options.time_limit,
         give_up=clock.t0 + options.time_limit,
     )
-    if start is not None:
-        incumbent.offer(start, "dispatch")
+    incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(
             flat,

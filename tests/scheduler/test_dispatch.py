@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 
-from scheduler.dispatch import RULES, best_dispatch, dispatch
+from scheduler.dispatch import RULES, best_dispatch, dispatch, serial_plan
 from scheduler.flat import flatten
-from scheduler.models import Machine, Objective, ObjectiveTerm, Window
+from scheduler.models import Machine, Objective, ObjectiveTerm, Problem, Window
 from scheduler.plan import criteria, violations
 from scheduler.readers import read_jsp
 from tests.scheduler.conftest import FT06, op, order, problem
+from tests.scheduler.reference_dispatch import reference_dispatch
 
 
 @pytest.mark.parametrize("rule", [*RULES, "random"])
@@ -60,3 +64,117 @@ def test_dispatch_skips_unavailable_windows_and_adds_setups() -> None:
     plan = dispatch(flat)
     assert violations(flat, plan) == []
     assert sorted(plan.setup) == [0, 2]
+
+
+def _random_problem(rng: random.Random, calendars: bool = True, shortest: int = 0) -> Problem:
+    """A small problem with a bit of everything the general dispatch handles."""
+    machines = []
+    for m in range(rng.randint(1, 5)):
+        downtime = sorted(rng.sample(range(80), rng.randint(0, 3)))
+        machines.append(
+            Machine(
+                id=f"M{m}",
+                unavailable=[Window(start=s, end=s + rng.randint(1, 8)) for s in downtime],
+                shifts=[Window(start=d * 24, end=d * 24 + 16) for d in range(30)]
+                if calendars and rng.random() < 0.2
+                else None,
+                initial_family=rng.choice(["A", "B", None]),
+            )
+        )
+    orders = []
+    for j in range(rng.randint(1, 12)):
+        ops = []
+        for k in range(rng.randint(1, 4)):
+            on = rng.sample([m.id for m in machines], rng.randint(1, len(machines)))
+            kw: dict[str, object] = {}
+            if rng.random() < 0.3:
+                kw |= {"setup_default": rng.randint(0, 5), "setup": {rng.choice("ABC"): 6}}
+            if rng.random() < 0.2:
+                kw["min_wait"] = rng.randint(1, 3)
+            if rng.random() < 0.15:
+                kw["transfer_qty"] = 1
+            if k == 0 and rng.random() < 0.15:
+                kw |= {"actual_start": rng.randint(0, 10), "actual_machine": on[0]}
+            ops.append(op({m: rng.randint(shortest, 4) for m in on}, **kw))
+        release = rng.choice([0, rng.randint(0, 30)])
+        family = rng.choice("ABC")
+        orders.append(
+            order(f"O{j}", *ops, family=family, quantity=rng.randint(1, 3), release=release)
+        )
+    flow = Objective(terms=[ObjectiveTerm(kind="flow_time")])  # keeps off the job-shop path
+    return problem(orders, machines, now=rng.choice([0, 5]), objective=flow)
+
+
+def test_general_dispatch_builds_the_plan_of_the_plain_algorithm() -> None:
+    # The dispatch keeps what a placement cannot change; the oracle evaluates everything again
+    # after every placement. Calendars, set-ups, waits, transfer lots, frozen work, `now` and
+    # a previous plan to keep all change what is evaluated, and the plans must not differ.
+    rng = random.Random(7)
+    for _ in range(250):
+        flat = flatten(_random_problem(rng))
+        for rule in RULES:
+            ours, oracle = dispatch(flat, rule), reference_dispatch(flat, rule)
+            assert (ours.start, ours.end, ours.machine, ours.setup) == (
+                oracle.start,
+                oracle.end,
+                oracle.machine,
+                oracle.setup,
+            ), rule
+        previous = reference_dispatch(flat, "spt")
+        keep = {
+            key: (previous.start[key] + rng.choice([0, 3]), previous.machine[key])
+            for key in range(len(flat.ops))
+            if rng.random() < 0.8
+        }
+        ours, oracle = dispatch(flat, keep=keep), reference_dispatch(flat, keep=keep)
+        assert (ours.start, ours.machine, ours.setup) == (
+            oracle.start,
+            oracle.machine,
+            oracle.setup,
+        )
+
+
+def test_the_serial_plan_is_feasible_and_whole() -> None:
+    rng = random.Random(11)
+    checked = 0
+    for _ in range(300):
+        # Without shifts: a serial plan is longer than a rule's and may run past a calendar;
+        # without operations that take no time, which the plan's check orders by key on a tie.
+        flat = flatten(_random_problem(rng, calendars=False, shortest=1))
+        if violations(flat, reference_dispatch(flat)):
+            continue  # frozen work that overlaps
+        plan = serial_plan(flat)
+        assert violations(flat, plan) == []
+        assert -1 not in plan.machine
+        checked += 1
+    assert checked > 100
+
+
+def test_best_dispatch_answers_with_the_serial_plan_when_no_rule_ends_in_time() -> None:
+    orders = [order(f"O{i}", op("M", 1 + i % 5), release=1) for i in range(100)]
+    flat = flatten(problem(orders, ["M"]))
+    plan = best_dispatch(flat, give_up=time.monotonic() - 1)
+    assert (plan.start, plan.machine) == (serial_plan(flat).start, serial_plan(flat).machine)
+    assert violations(flat, plan) == []
+    # Given the time, a rule's plan is taken, and wins a tie with the serial plan.
+    assert best_dispatch(flat, ["spt"]).start == dispatch(flat, "spt").start
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_an_operation_that_takes_no_time_changes_nothing_over(frozen: bool) -> None:
+    # As plan.violations reads a machine: the set-up before "b" is from family A, the last
+    # that ran, not from B, whose operation took no time.
+    started = {"actual_start": 0, "actual_end": 0} if frozen else {}
+    m = Machine(id="M", initial_family="A")
+    p = problem(
+        [
+            order("nothing", op("M", 0, **started), family="B"),
+            order("b", op("M", 3, setup={"A": 4}), family="B", release=1),
+        ],
+        [m],
+        objective=Objective(terms=[ObjectiveTerm(kind="flow_time")]),
+    )
+    flat = flatten(p)
+    plan = dispatch(flat)
+    assert violations(flat, plan) == []
+    assert plan.setup[1] == 4
