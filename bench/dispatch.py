@@ -1,0 +1,119 @@
+"""Constructive plans at plant size: many work orders through one shared station.
+
+    python -m bench.dispatch [--orders 250,500,1000,2000,4000] [--time-limit 10]
+                             [--out bench/results/dispatch.md]
+
+Each order is cut on one of three lathes, marked on the one laser (a set-up of 10 between
+families, five families), and finished on whichever of the three lathes ends it first: every
+order queues at the laser, where the dispatch rules weigh all the waiting orders at each
+placement. Prints, per size, the time of each rule's dispatch and of the serial plan, their
+makespans, and what `solve` answers within the time limit. Seeded; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scheduler.dispatch import dispatch, serial_plan
+from scheduler.flat import flatten
+from scheduler.models import Problem, SolveOptions
+from scheduler.plan import criteria, violations
+from scheduler.solver import solve
+
+RULES = ("mwkr", "fifo", "spt")
+LATHES = 3
+
+
+def shared_station(orders: int, seed: int = 1) -> Problem:
+    """Return the plant above with `orders` work orders, all released at once."""
+    rng = random.Random(seed)
+    lathes = [f"LATHE-{i}" for i in range(LATHES)]
+    work = []
+    for j in range(orders):
+        cut = {"machine": rng.choice(lathes), "unit_time": rng.randint(1, 5)}
+        mark = {"machine": "LASER", "unit_time": 1}
+        finish = [{"machine": lathe, "unit_time": rng.randint(1, 5)} for lathe in lathes]
+        work.append(
+            {
+                "id": f"WO-{j}",
+                "family": f"F{rng.randrange(5)}",
+                "quantity": rng.randint(1, 20),
+                "operations": [
+                    {"alternatives": [cut]},
+                    {"alternatives": [mark], "setup_default": 10},
+                    {"alternatives": finish},
+                ],
+            }
+        )
+    machines = [{"id": "LASER"}] + [{"id": lathe} for lathe in lathes]
+    return Problem.model_validate({"machines": machines, "orders": work})
+
+
+def measure(orders: int, time_limit: float) -> list[str]:
+    """Return the table row of one size."""
+    problem = shared_station(orders)
+    flat = flatten(problem)
+    cells = [f"{orders:,}", f"{len(flat.ops):,}"]
+    spans = []
+    for rule in RULES:
+        start = time.perf_counter()
+        plan = dispatch(flat, rule)
+        cells.append(f"{time.perf_counter() - start:.2f}")
+        assert not violations(flat, plan), rule
+        spans.append(criteria(flat, plan)["makespan"])
+    start = time.perf_counter()
+    plan = serial_plan(flat)
+    cells.append(f"{time.perf_counter() - start:.3f}")
+    assert not violations(flat, plan)
+    cells += [f"{min(spans):,}", f"{criteria(flat, plan)['makespan']:,}"]
+    start = time.perf_counter()
+    solution = solve(problem, SolveOptions(time_limit=time_limit, workers=2))
+    wall = time.perf_counter() - start
+    span = "-" if solution.makespan is None else f"{solution.makespan:,}"
+    cells += [solution.status, span, f"{wall:.1f}"]
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", default="250,500,1000,2000,4000")
+    parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.orders.split(",")]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Constructive plans at plant size",
+        "",
+        f"`python -m bench.dispatch --orders {args.orders} --time-limit {args.time_limit:g}`: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; {stamp}, load average "
+        f"at the start {os.getloadavg()[0]:.1f}.",
+        "",
+        "Dispatch and serial columns are seconds for one plan; makespans in time units; "
+        f"`solve` is given {args.time_limit:g} s and 2 workers.",
+        "",
+        "| orders | operations | "
+        + " | ".join(f"{rule} s" for rule in RULES)
+        + " | serial s | best rule makespan | serial makespan | solve status | solve makespan "
+        "| solve wall s |",
+        "|" + "---|" * (8 + len(RULES)),
+    ]
+    print("\n".join(lines), flush=True)
+    for orders in sizes:
+        row = "| " + " | ".join(measure(orders, args.time_limit)) + " |"
+        lines.append(row)
+        print(row, flush=True)
+    if args.out is not None:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
