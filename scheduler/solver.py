@@ -205,7 +205,9 @@ def solve(
         rules,
         should_stop=lambda: bool(should_stop and should_stop()),
         deadline=clock.t0 + 0.3 * options.time_limit,
-        give_up=clock.t0 + options.time_limit,
+        # A rule that has not finished by then gives way to the serial plan, which still has
+        # to be checked and reported within the limit.
+        give_up=clock.t0 + 0.95 * options.time_limit,
     )
     incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
