@@ -108,6 +108,7 @@ class _General:
         self.heap: list[tuple[int, int, int, int]] = []
 
     def _freeze(self, op: FlatOp) -> None:
+        """Put a started operation into the plan where the floor reported it."""
         assert op.frozen_start is not None and op.frozen_end is not None
         assert op.frozen_machine is not None
         plan, m = self.plan, op.frozen_machine

@@ -2,7 +2,8 @@
 
 Giffler-Thompson in its plainest form: after each placement every job that could use the machine
 is evaluated again, all of its alternatives. That is quadratic on one busy machine, which is why
-scheduler.dispatch keeps what a placement cannot change; both must build the same plan.
+scheduler.dispatch keeps what a placement cannot change; both must build the same plan. Both
+read an operation that takes no time as plan.violations does (it changes nothing over).
 """
 
 from __future__ import annotations
