@@ -100,6 +100,8 @@ MERGE (:Migration {name: 'recall_event_label'})
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
     "CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE",
     "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0",
+    # Versions that took the write lock by counting writes left the count (see LOCK).
+    "MATCH (c:Counter {name: 'ingest'}) WHERE c.writes IS NOT NULL REMOVE c.writes",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
     "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",

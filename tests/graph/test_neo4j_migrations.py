@@ -40,3 +40,38 @@ def test_recall_events_logged_before_their_label_get_it_at_the_next_open(
         assert [e.type for e in reopened.events(0, 10)] == ["receive", "recall_open"]
     finally:
         reopened.close()
+
+
+def test_the_write_count_an_earlier_lock_left_on_the_counter_goes_at_the_next_open(
+    request: pytest.FixtureRequest, events: Events
+) -> None:
+    from graph.neo4j_store import Neo4jStore
+
+    target = neo4j_or_skip(request)
+
+    def open_store() -> Neo4jStore:
+        return Neo4jStore(target.uri, user=target.user, password=target.password)
+
+    def counter(store: Neo4jStore) -> dict[str, object]:
+        records = store._driver.execute_query(
+            "MATCH (c:Counter {name: 'ingest'}) RETURN properties(c) AS p"
+        ).records
+        return dict(records[0]["p"])
+
+    store = open_store()
+    try:
+        store.wipe()
+        IngestService(store).ingest([events.receive("L-1", 10)])
+        # What an earlier version left: the count of writes its lock took.
+        store._driver.execute_query("MATCH (c:Counter {name: 'ingest'}) SET c.writes = 7")
+        assert counter(store)["writes"] == 7
+    finally:
+        store.close()
+    reopened = open_store()
+    try:
+        assert "writes" not in counter(reopened)
+        assert counter(reopened)["seq"] == 1
+        IngestService(reopened).ingest([events.receive("L-2", 5)])
+        assert [e.type for e in reopened.events(0, 10)] == ["receive", "receive"]
+    finally:
+        reopened.close()
