@@ -29,6 +29,17 @@ from scheduler.solver import solve
 
 RULES = ("mwkr", "fifo", "spt")
 LATHES = 3
+COLUMNS = (
+    "orders",
+    "operations",
+    *(f"{rule} s" for rule in RULES),
+    "serial s",
+    "best rule makespan",
+    "serial makespan",
+    "solve status",
+    "solve makespan",
+    "solve wall s",
+)
 
 
 def shared_station(orders: int, seed: int = 1) -> Problem:
@@ -99,11 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         "Dispatch and serial columns are seconds for one plan; makespans in time units; "
         f"`solve` is given {args.time_limit:g} s and 2 workers.",
         "",
-        "| orders | operations | "
-        + " | ".join(f"{rule} s" for rule in RULES)
-        + " | serial s | best rule makespan | serial makespan | solve status | solve makespan "
-        "| solve wall s |",
-        "|" + "---|" * (8 + len(RULES)),
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
     ]
     print("\n".join(lines), flush=True)
     for orders in sizes:

@@ -211,12 +211,7 @@ class _General:
                 if (free if free > ready else ready) + duration > held[1]:
                     offers[j][i] = None
                     continue
-            job_op = current[j]
-            setup = (
-                0
-                if family < 0 or family == job_op.family
-                else job_op.setup_from.get(family, job_op.setup_default)
-            )
+            setup = flat.setup(current[j], family)
             start = _start(windows, max(free, ready - setup, now), setup, duration)
             offers[j][i] = (start, start + duration)
             if len(job_alts) == 1:

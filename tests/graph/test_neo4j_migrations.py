@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import pytest
 
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 
+if TYPE_CHECKING:
+    from graph.neo4j_store import Neo4jStore
+
+
+def _opener(request: pytest.FixtureRequest) -> Callable[[], Neo4jStore]:
+    """Open the test server's database anew each call, as a restarted service would."""
+    from graph.neo4j_store import Neo4jStore
+
+    target = neo4j_or_skip(request)
+    return lambda: Neo4jStore(target.uri, user=target.user, password=target.password)
+
 
 def test_recall_events_logged_before_their_label_get_it_at_the_next_open(
     request: pytest.FixtureRequest, events: Events
 ) -> None:
-    from graph.neo4j_store import Neo4jStore
-
-    target = neo4j_or_skip(request)
-
-    def open_store() -> Neo4jStore:
-        return Neo4jStore(target.uri, user=target.user, password=target.password)
-
+    open_store = _opener(request)
     store = open_store()
     try:
         store.wipe()
@@ -45,12 +53,7 @@ def test_recall_events_logged_before_their_label_get_it_at_the_next_open(
 def test_the_write_count_an_earlier_lock_left_on_the_counter_goes_at_the_next_open(
     request: pytest.FixtureRequest, events: Events
 ) -> None:
-    from graph.neo4j_store import Neo4jStore
-
-    target = neo4j_or_skip(request)
-
-    def open_store() -> Neo4jStore:
-        return Neo4jStore(target.uri, user=target.user, password=target.password)
+    open_store = _opener(request)
 
     def counter(store: Neo4jStore) -> dict[str, object]:
         records = store._driver.execute_query(
