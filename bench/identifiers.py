@@ -175,9 +175,8 @@ def run(store: GraphStore, serials: int, supplier_lots: int, repeat: int) -> lis
     return rows
 
 
-def _stores(neo4j: str | None) -> dict[str, Callable[[], GraphStore]]:
-    """Return how to open each store to time: a scratch embedded one, and Neo4j if named."""
-    folder = Path(tempfile.mkdtemp(prefix="tracegraph-bench-"))
+def _stores(neo4j: str | None, folder: Path) -> dict[str, Callable[[], GraphStore]]:
+    """Return how to open each store to time: an embedded one in folder, and Neo4j if named."""
     stores: dict[str, Callable[[], GraphStore]] = {
         "embedded": lambda: open_store(f"sqlite:///{folder / 'ids.db'}"),
     }
@@ -195,6 +194,19 @@ def _stores(neo4j: str | None) -> dict[str, Callable[[], GraphStore]]:
 
         stores["Neo4j"] = fresh_neo4j
     return stores
+
+
+def _measured(args: argparse.Namespace) -> dict[str, list[list[str]]]:
+    """Time every store; the embedded one is scratch, so a run leaves nothing behind."""
+    measured: dict[str, list[list[str]]] = {}
+    with tempfile.TemporaryDirectory(prefix="tracegraph-bench-") as scratch:
+        for name, make_store in _stores(args.neo4j, Path(scratch)).items():
+            store = make_store()
+            try:
+                measured[name] = run(store, args.serials, args.supplier_lots, args.repeat)
+            finally:
+                store.close()
+    return measured
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,12 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.repeat} runs each; {machine}, Python {platform.python_version()}, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
-    for name, make_store in _stores(args.neo4j).items():
-        store = make_store()
-        try:
-            rows = run(store, args.serials, args.supplier_lots, args.repeat)
-        finally:
-            store.close()
+    for name, rows in _measured(args).items():
         out += [
             "",
             f"## {name} store",

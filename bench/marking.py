@@ -174,7 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 < args.marks <= min(456_976, args.lots - ISSUED):
         parser.error("--marks must be between 1 and 456,976 and leave 300 lots unmarked")
 
-    path = args.db or Path(tempfile.mkdtemp(prefix="tracegraph-bench-marking-")) / "marking.db"
+    if args.db is not None:
+        return _run(args, args.db)
+    # Without --db the store is scratch: a run leaves nothing behind.
+    with tempfile.TemporaryDirectory(prefix="tracegraph-bench-marking-") as scratch:
+        return _run(args, Path(scratch) / "marking.db")
+
+
+def _run(args: argparse.Namespace, path: Path) -> int:
+    """Load the store at path unless it holds an earlier run's lots, then time and report."""
     again = path.exists()
     store = EmbeddedStore(path)
     ingest = IngestService(store)
