@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,13 +78,22 @@ def _heads_tails(flat: Flat) -> tuple[list[int], list[int]]:
     return head, tail
 
 
+class BuildTimeout(Exception):
+    """The model could not be built by the deadline given (set-up circuits grow quadratically)."""
+
+
 def build(
     flat: Flat,
     horizon: int | None = None,
     explain: bool = False,
     terms: list[str] | None = None,
+    deadline: float | None = None,
 ) -> Built:
-    """Build the CP-SAT model; with `explain`, constraint groups hang on assumption literals."""
+    """Build the CP-SAT model; with `explain`, constraint groups hang on assumption literals.
+
+    With a deadline (on `time.monotonic`), raise BuildTimeout once it has passed while set-up
+    circuits are being built: a few hundred operations on one machine take seconds.
+    """
     model = cp_model.CpModel()
     horizon = horizon if horizon is not None else flat.horizon
     head, tail = _heads_tails(flat)
@@ -164,7 +174,7 @@ def build(
                 intervals.append(model.new_fixed_size_interval_var(ws, size, "gap"))
         model.add_no_overlap(intervals)
         if with_setups:
-            _circuit(flat, built, m, keys)
+            _circuit(flat, built, m, keys, deadline)
 
     built.criteria = _criteria(flat, built, horizon, terms)
     return built
@@ -280,7 +290,9 @@ def _link(
         model.add(s_op <= e_prev + prev.max_wait).only_enforce_if(enforce)
 
 
-def _circuit(flat: Flat, built: Built, m: int, keys: list[int]) -> None:
+def _circuit(
+    flat: Flat, built: Built, m: int, keys: list[int], deadline: float | None = None
+) -> None:
     """Order the operations of a machine as a path so that set-ups follow the families."""
     model = built.model
     arcs: list[tuple[int, int, cp_model.IntVar]] = []
@@ -301,6 +313,8 @@ def _circuit(flat: Flat, built: Built, m: int, keys: list[int]) -> None:
     if optional:
         arcs.append((0, 0, model.new_bool_var(f"idle{m}")))
     for i, a in enumerate(keys, start=1):
+        if deadline is not None and time.monotonic() > deadline:
+            raise BuildTimeout(f"set-ups of machine {flat.machines[m]}: {len(keys)} operations")
         for k, b in enumerate(keys, start=1):
             if a == b:
                 continue

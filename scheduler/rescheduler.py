@@ -8,7 +8,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler import cpsat
-from scheduler.dispatch import dispatch
+from scheduler.dispatch import DispatchStopped, dispatch
 from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
@@ -22,7 +22,17 @@ from scheduler.models import (
     WorkOrder,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
-from scheduler.solver import ProgressFn, StopFn, _Clock, _finish, _Incumbent, run_cpsat, solve
+from scheduler.solver import (
+    ProgressFn,
+    StopFn,
+    _Clock,
+    _finish,
+    _Incumbent,
+    build_in_time,
+    run_cpsat,
+    solve,
+    too_large,
+)
 
 
 class Actual(BaseModel):
@@ -179,12 +189,19 @@ def reschedule(
     current = apply_feedback(problem, previous, feedback)
     flat = flatten(current)
     keep = _previous_positions(flat, previous)
-    repaired = dispatch(flat, keep=keep)
-    start_from = repaired if not violations(flat, repaired) else None
-    # First the best objective, then the fewest moves that keep it.
-    half = SolveOptions(
-        time_limit=options.time_limit / 2, workers=options.workers, seed=options.seed
-    )
+    try:
+        # The repair moves least, but it is one rule's dispatch, which weighs every waiting
+        # order at each placement: on large plants it may have half the limit, and solve's own
+        # plans stand without it.
+        repaired = dispatch(
+            flat, keep=keep, should_stop=should_stop, deadline=t0 + options.time_limit / 2
+        )
+    except DispatchStopped:
+        repaired = None
+    start_from = repaired if repaired is not None and not violations(flat, repaired) else None
+    # First the best objective, then the fewest moves that keep it: half the time left each.
+    left = options.time_limit - (time.monotonic() - t0)
+    half = SolveOptions(time_limit=max(left / 2, 0.05), workers=options.workers, seed=options.seed)
     first = solve(current, half, progress, should_stop, start_from=start_from)
     if first.status in ("infeasible", "unknown") or not first.operations:
         return first
@@ -193,21 +210,9 @@ def reschedule(
     clock.t0 = t0
     incumbent = _Incumbent(flat, clock, progress)
     incumbent.offer(best, "cpsat" if first.source == "cpsat" else "dispatch", checked=True)
-    built = cpsat.build(flat)
-    values = criteria(flat, best)
-    for term in current.objective.terms:
-        built.model.add(built.criteria[term.kind] <= values[term.kind])
-    moved = _moved_literals(flat, built, keep)
-    built.model.minimize(sum(moved))
-    stable = _Stable(flat, keep, incumbent)
-    code, _solver, _recorder = run_cpsat(
-        flat, built, max(clock.left(), 0.1), options, stable, should_stop, best
-    )
-    final = stable.plan or best
+    final, fewest = _fewest_moves(flat, best, keep, clock, options, incumbent, should_stop)
     status = first.status
-    if code == cp_model.OPTIMAL and first.status == "optimal":
-        status = "optimal"
-    elif status == "optimal":
+    if status == "optimal" and not fewest:
         status = "feasible"
     solution = _finish(flat, _pinned(flat, final, incumbent), status, first.lower_bound, clock)
     return solution.model_copy(update={"moved": count_moved(flat, final, keep)})
@@ -233,6 +238,34 @@ class _Stable(_Incumbent):
         self.plan, self.moves, self.source = plan, moves, source
         self.value = objective_vector(self.flat, plan)
         return True
+
+
+def _fewest_moves(
+    flat: Flat,
+    best: Plan,
+    keep: dict[int, tuple[int, int]],
+    clock: _Clock,
+    options: SolveOptions,
+    incumbent: _Incumbent,
+    should_stop: StopFn | None,
+) -> tuple[Plan, bool]:
+    """Return a plan as good as `best` that moves fewer operations, and whether none moves fewer.
+
+    Where the full model is out of reach in the time left, `best` stands as it is.
+    """
+    timed = None if too_large(flat) else build_in_time(flat, clock.left())
+    if timed is None:
+        return best, False
+    built, seconds = timed
+    values = criteria(flat, best)
+    for term in flat.problem.objective.terms:
+        built.model.add(built.criteria[term.kind] <= values[term.kind])
+    built.model.minimize(sum(_moved_literals(flat, built, keep)))
+    stable = _Stable(flat, keep, incumbent)
+    code, _solver, _recorder = run_cpsat(
+        flat, built, max(seconds, 0.1), options, stable, should_stop, best
+    )
+    return stable.plan or best, code == cp_model.OPTIMAL
 
 
 def _pinned(flat: Flat, plan: Plan, base: _Incumbent) -> _Incumbent:

@@ -21,6 +21,10 @@ from scheduler.plan import Plan, criteria, objective_vector, violations
 # Above this many operations the full model is not built.
 LARGE = 2500
 MAX_CIRCUIT = 300
+# The share of a stage's time the model may take to build; CP-SAT needs the rest to load
+# it and search. A model not built by then is given up, and the incumbent is the answer.
+BUILD_SHARE = 0.5
+LOAD_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +202,7 @@ def solve(
 
     # Set-ups are a circuit per machine in CP-SAT, quadratic in its operations: past a few
     # hundred, building the model alone would outlast the limit and fill memory.
-    large = len(flat.ops) > LARGE or _most_set_up_operations(flat) > MAX_CIRCUIT
+    large = too_large(flat)
     rules = RULES if not large else ("mwkr", "fifo", "mor")
     start = best_dispatch(
         flat,
@@ -280,16 +284,20 @@ def _solve_stages(
             # The plain model with the incumbent as hint and the loose horizon: measured on
             # 10x10 job shops, it proves optima as fast as the textbook model, while the
             # full model or a horizon cut to the incumbent often failed to within 10 s.
-            built = cpsat.build_lean(flat)
+            built, seconds = cpsat.build_lean(flat), share
         else:
-            built = cpsat.build(flat, horizon=horizon, terms=[k for k, _ in stage + fixed])
+            timed = build_in_time(flat, share, horizon=horizon, terms=[k for k, _ in stage + fixed])
+            if timed is None:
+                proven = False
+                break
+            built, seconds = timed
         for kind, bound in fixed:
             built.model.add(built.criteria[kind] <= bound)
         built.model.minimize(sum(w * built.criteria[k] for k, w in stage))
         code, solver, _ = run_cpsat(
             flat,
             built,
-            clock.left() / (len(stages) - n),
+            seconds,
             options,
             incumbent,
             should_stop,
@@ -317,6 +325,30 @@ def _solve_stages(
     if incumbent.plan is None:
         return "unknown", lower_bound
     return ("optimal" if proven else "feasible"), lower_bound
+
+
+def too_large(flat: Flat) -> bool:
+    """Tell whether the full model is out of reach: too many operations, or too many on one
+    machine with set-ups (a circuit, quadratic in them), to build within any usual limit."""
+    return len(flat.ops) > LARGE or _most_set_up_operations(flat) > MAX_CIRCUIT
+
+
+def build_in_time(
+    flat: Flat, seconds: float, horizon: int | None = None, terms: list[str] | None = None
+) -> tuple[cpsat.Built, float] | None:
+    """Build the full model if that takes at most BUILD_SHARE of `seconds`; return it with the
+    seconds left for CP-SAT's search, or None when the build ran out of time."""
+    started = time.monotonic()
+    try:
+        built = cpsat.build(
+            flat, horizon=horizon, terms=terms, deadline=started + BUILD_SHARE * seconds
+        )
+    except cpsat.BuildTimeout:
+        return None
+    took = time.monotonic() - started
+    # CP-SAT loads the model before its own clock starts, in time that grows with what the
+    # build made: measured at a quarter of the build on set-up circuits.
+    return built, seconds - took - LOAD_SHARE * took
 
 
 def _most_set_up_operations(flat: Flat) -> int:

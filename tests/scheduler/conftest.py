@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,26 @@ def problem(orders: list[WorkOrder], machines: list[Machine] | list[str], **kw: 
     """Build a problem; machines may be given by name."""
     ms = [Machine(id=m) if isinstance(m, str) else m for m in machines]
     return Problem(machines=ms, orders=orders, **kw)  # type: ignore[arg-type]
+
+
+def one_machine(orders: int, **operation: Any) -> Problem:
+    """Orders of one operation each on machine M, in three families, durations 1 to 7."""
+    return Problem(
+        machines=[Machine(id="M")],
+        orders=[
+            WorkOrder(
+                id=f"O{i}",
+                release=1,  # off the classic job shop's fast path
+                family=f"F{i % 3}",
+                operations=[
+                    Operation(
+                        alternatives=[Alternative(machine="M", unit_time=1 + i % 7)], **operation
+                    )
+                ],
+            )
+            for i in range(orders)
+        ],
+    )
 
 
 @pytest.fixture

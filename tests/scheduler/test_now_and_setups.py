@@ -7,7 +7,6 @@ expected values were found by hand and checked with `violations`.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -29,7 +28,7 @@ from scheduler.plan import Plan, violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Feedback, reschedule
 from scheduler.solver import MAX_CIRCUIT, solve
-from tests.scheduler.conftest import FT06
+from tests.scheduler.conftest import FT06, one_machine
 
 QUICK = SolveOptions(time_limit=3, workers=1)
 
@@ -207,25 +206,10 @@ def test_feedback_that_names_no_operation_of_the_order_is_refused(
         reschedule(problem, plan, Feedback(now=1, actuals=[actual]), QUICK)
 
 
-def _one_machine(orders: int, **operation: Any) -> Problem:
-    return Problem(
-        machines=[Machine(id="M")],
-        orders=[
-            WorkOrder(
-                id=f"O{i}",
-                release=1,  # off the classic job shop's fast path
-                family=f"F{i % 3}",
-                operations=[Operation(alternatives=on("M", 1 + i % 7), **operation)],
-            )
-            for i in range(orders)
-        ],
-    )
-
-
 def test_a_plan_too_big_for_the_rules_still_gets_a_plan() -> None:
     # Every rule weighs all the jobs waiting for a machine at each placement: 4,000 on one
     # machine outlast a 1 s limit, and the serial plan, made first, is the answer.
-    solution = solve(_one_machine(4000), SolveOptions(time_limit=1, workers=1))
+    solution = solve(one_machine(4000), SolveOptions(time_limit=1, workers=1))
     assert solution.status == "feasible"
     assert len(solution.operations) == 4000
     assert solution.makespan == 1 + sum(1 + i % 7 for i in range(4000))
@@ -234,7 +218,7 @@ def test_a_plan_too_big_for_the_rules_still_gets_a_plan() -> None:
 def test_cancel_stops_a_plan_while_it_is_built() -> None:
     asked = time.monotonic()
     solution = solve(
-        _one_machine(4000),
+        one_machine(4000),
         SolveOptions(time_limit=60, workers=1),
         should_stop=lambda: time.monotonic() > asked + 0.5,
     )
@@ -243,7 +227,7 @@ def test_cancel_stops_a_plan_while_it_is_built() -> None:
 
 def test_many_operations_on_a_set_up_machine_are_planned_without_the_circuit_model() -> None:
     solution = solve(
-        _one_machine(MAX_CIRCUIT + 1, setup_default=2), SolveOptions(time_limit=2, workers=1)
+        one_machine(MAX_CIRCUIT + 1, setup_default=2), SolveOptions(time_limit=2, workers=1)
     )
     assert (solution.status, solution.source) == ("feasible", "dispatch")
     assert len(solution.operations) == MAX_CIRCUIT + 1
