@@ -18,6 +18,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,17 +111,23 @@ def main(argv: list[str] | None = None) -> int:
         "Dispatch and serial columns are seconds for one plan; makespans in time units; "
         f"`solve` is given {args.time_limit:g} s and 2 workers.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
     ]
+    stream_table(lines, COLUMNS, (measure(orders, args.time_limit) for orders in sizes), args.out)
+    return 0
+
+
+def stream_table(
+    lines: list[str], columns: Sequence[str], rows: Iterable[list[str]], out: Path | None
+) -> None:
+    """Print the lines and a table's head, then each row as it is measured; write all to out."""
+    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     print("\n".join(lines), flush=True)
-    for orders in sizes:
-        row = "| " + " | ".join(measure(orders, args.time_limit)) + " |"
+    for cells in rows:
+        row = "| " + " | ".join(cells) + " |"
         lines.append(row)
         print(row, flush=True)
-    if args.out is not None:
-        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return 0
+    if out is not None:
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
