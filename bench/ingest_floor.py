@@ -230,6 +230,48 @@ def _value(value: Any) -> bytes:
     raise TypeError(f"no replay encoding for {type(value).__name__}")
 
 
+Statement = tuple[str, dict[str, Any]]
+EVENT_LOG = "the event log (Event nodes)"
+ITEMS_AND_LINKS = "items and their links (nodes and relationships)"
+
+
+def neo4j_parts(recording: Recording) -> dict[str, Recording]:
+    """The Neo4j writes cut into parts, each to be replayed alone: where the server's time goes.
+
+    Items are replayed once with every property and once with their gid alone (the one the
+    unique index needs), which tells what the properties cost. The other writes (statuses,
+    consumption, cart closes) find the events and items they update only after these, so they
+    are not replayed alone: they cost what the whole costs beyond the event log and the graph.
+    """
+    from graph.neo4j_store import CREATE_EVENTS, CREATE_GRAPH
+
+    def log(query: str, params: dict[str, Any]) -> Statement | None:
+        return (query, params) if CREATE_EVENTS in query else None
+
+    def items(query: str, params: dict[str, Any]) -> Statement | None:
+        return (query, {**params, "edges": []}) if CREATE_GRAPH in query else None
+
+    def bare_items(query: str, params: dict[str, Any]) -> Statement | None:
+        if CREATE_GRAPH not in query:
+            return None
+        bare = [[label, {"gid": props["gid"]}] for label, props in params["nodes"]]
+        return (query, {**params, "nodes": bare, "edges": []})
+
+    def graph(query: str, params: dict[str, Any]) -> Statement | None:
+        return (query, params) if CREATE_GRAPH in query else None
+
+    def cut(keep: Callable[[str, dict[str, Any]], Statement | None]) -> Recording:
+        batches = [[kept for q, p in batch if (kept := keep(q, p))] for batch in recording.neo4j]
+        return Recording(neo4j=batches)
+
+    return {
+        EVENT_LOG: cut(log),
+        "items (nodes) with every property": cut(items),
+        "items (nodes) with their gid alone": cut(bare_items),
+        ITEMS_AND_LINKS: cut(graph),
+    }
+
+
 def replay_neo4j(
     store: Neo4jStore, recording: Recording, server_cpu: Callable[[], float | None]
 ) -> Replay:

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from bench.ingest_floor import (
+    EVENT_LOG,
+    ITEMS_AND_LINKS,
     REPLAYER,
     Recording,
+    neo4j_parts,
     recorded_writes,
     replay_c,
     replay_neo4j,
@@ -82,3 +85,31 @@ def test_neo4j_replay_writes_the_graph_the_ingest_wrote(
         assert store.counts().get("events", 0) == 0  # wiped afterwards
     finally:
         store.close()
+
+
+def test_neo4j_parts_replay_what_they_name(request: pytest.FixtureRequest, plant: Path) -> None:
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        store.wipe()
+        recording = _ingest_recorded(store, plant)
+        ingested = store.counts()
+        items = {kind: n for kind, n in ingested.items() if kind not in ("edges", "events")}
+        parts = {
+            part: replay_neo4j(store, cut, lambda: None).counts
+            for part, cut in neo4j_parts(recording).items()
+        }
+    finally:
+        store.close()
+    none = {"edges": 0, "events": 0}
+    assert list(parts) == [
+        EVENT_LOG,
+        "items (nodes) with every property",
+        "items (nodes) with their gid alone",
+        ITEMS_AND_LINKS,
+    ]
+    assert parts[EVENT_LOG] == none | {"events": 400}
+    assert parts["items (nodes) with every property"] == items | none
+    # The same nodes, without even their kind.
+    assert parts["items (nodes) with their gid alone"] == {None: sum(items.values())} | none
+    assert parts[ITEMS_AND_LINKS] == ingested | {"events": 0}
