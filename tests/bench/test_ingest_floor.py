@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,36 +73,37 @@ def test_c_replay_writes_the_graph_the_ingest_wrote(tmp_path: Path, plant: Path)
     assert replay.counts["edges"] > 0 and replay.wall_s > 0
 
 
-def test_neo4j_replay_writes_the_graph_the_ingest_wrote(
+@contextmanager
+def _recorded_on_neo4j(
     request: pytest.FixtureRequest, plant: Path
-) -> None:
+) -> Iterator[tuple[Neo4jStore, Recording, dict[str, int]]]:
+    """A wiped Neo4j store, the recording of an ingest into it, and what the ingest wrote."""
     target = neo4j_or_skip(request)
     store = Neo4jStore(target.uri, user=target.user, password=target.password)
     try:
         store.wipe()
         recording = _ingest_recorded(store, plant)
-        ingested = store.counts()
-        replay = replay_neo4j(store, recording, lambda: None)
-        assert replay.counts == ingested and ingested["events"] == 400
-        assert store.counts().get("events", 0) == 0  # wiped afterwards
+        yield store, recording, store.counts()
     finally:
         store.close()
 
 
+def test_neo4j_replay_writes_the_graph_the_ingest_wrote(
+    request: pytest.FixtureRequest, plant: Path
+) -> None:
+    with _recorded_on_neo4j(request, plant) as (store, recording, ingested):
+        replay = replay_neo4j(store, recording, lambda: None)
+        assert replay.counts == ingested and ingested["events"] == 400
+        assert store.counts().get("events", 0) == 0  # wiped afterwards
+
+
 def test_neo4j_parts_replay_what_they_name(request: pytest.FixtureRequest, plant: Path) -> None:
-    target = neo4j_or_skip(request)
-    store = Neo4jStore(target.uri, user=target.user, password=target.password)
-    try:
-        store.wipe()
-        recording = _ingest_recorded(store, plant)
-        ingested = store.counts()
-        items = {kind: n for kind, n in ingested.items() if kind not in ("edges", "events")}
+    with _recorded_on_neo4j(request, plant) as (store, recording, ingested):
         parts = {
             part: replay_neo4j(store, cut, lambda: None).counts
             for part, cut in neo4j_parts(recording).items()
         }
-    finally:
-        store.close()
+    items = {kind: n for kind, n in ingested.items() if kind not in ("edges", "events")}
     none = {"edges": 0, "events": 0}
     assert list(parts) == [
         EVENT_LOG,
