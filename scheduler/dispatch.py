@@ -55,9 +55,10 @@ def dispatch(
     return _General(flat, rule, seed, keep).run(should_stop, deadline)
 
 
-def serial_plan(flat: Flat) -> Plan:
-    """Build a plan in time proportional to the operations (see _General.serial)."""
-    return _General(flat, "fifo", 0, None).serial()
+def serial_plan(flat: Flat, keep: dict[int, tuple[int, int]] | None = None) -> Plan:
+    """Build a plan in time proportional to the operations (see _General.serial); with `keep`,
+    on the previous machines and no earlier than before, as `dispatch` does."""
+    return _General(flat, "fifo", 0, keep).serial()
 
 
 class _General:

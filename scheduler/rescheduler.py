@@ -8,7 +8,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler import cpsat
-from scheduler.dispatch import DispatchStopped, dispatch
+from scheduler.dispatch import DispatchStopped, dispatch, serial_plan
 from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
@@ -191,14 +191,14 @@ def reschedule(
     keep = _previous_positions(flat, previous)
     try:
         # The repair moves least, but it is one rule's dispatch, which weighs every waiting
-        # order at each placement: on large plants it may have half the limit, and solve's own
-        # plans stand without it.
+        # order at each placement: on large plants it may have half the limit...
         repaired = dispatch(
             flat, keep=keep, should_stop=should_stop, deadline=t0 + options.time_limit / 2
         )
     except DispatchStopped:
-        repaired = None
-    start_from = repaired if repaired is not None and not violations(flat, repaired) else None
+        # ...and then the serial repair, in time linear in the operations, stands in for it.
+        repaired = serial_plan(flat, keep)
+    start_from = repaired if not violations(flat, repaired) else None
     # First the best objective, then the fewest moves that keep it: half the time left each.
     left = options.time_limit - (time.monotonic() - t0)
     half = SolveOptions(time_limit=max(left / 2, 0.05), workers=options.workers, seed=options.seed)

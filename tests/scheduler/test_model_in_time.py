@@ -11,11 +11,19 @@ import time
 import pytest
 
 from scheduler import cpsat, rescheduler, solver
-from scheduler.dispatch import DispatchStopped
-from scheduler.flat import flatten
+from scheduler.dispatch import DispatchStopped, serial_plan
+from scheduler.flat import Flat, flatten
 from scheduler.models import SolveOptions
 from scheduler.plan import Plan, violations
-from scheduler.rescheduler import Downtime, Feedback, _plan_of, reschedule
+from scheduler.rescheduler import (
+    Downtime,
+    Feedback,
+    _plan_of,
+    _previous_positions,
+    apply_feedback,
+    count_moved,
+    reschedule,
+)
 from scheduler.solver import solve
 from tests.scheduler.conftest import one_machine
 
@@ -76,23 +84,53 @@ def test_a_reschedule_whose_model_is_not_built_in_time_keeps_the_repaired_plan(
     assert after.moved == 0 and after.makespan == before.makespan
 
 
-def test_a_repair_that_cannot_finish_in_time_leaves_the_plan_to_solve(
+def test_a_repair_that_cannot_finish_in_time_gives_way_to_the_serial_repair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     problem = one_machine(12, setup_default=2)
     before = solve(problem, QUICK)
     deadlines: list[float | None] = []
+    serial: list[Plan] = []
 
     def out_of_time(*args: object, deadline: float | None = None, **kwargs: object) -> Plan:
         deadlines.append(deadline)
         raise DispatchStopped
 
+    def spied(flat: Flat, keep: dict[int, tuple[int, int]] | None = None) -> Plan:
+        assert keep  # on the previous machines, no earlier than before
+        serial.append(serial_plan(flat, keep))
+        return serial[-1]
+
     monkeypatch.setattr(rescheduler, "dispatch", out_of_time)
+    monkeypatch.setattr(rescheduler, "serial_plan", spied)
     asked = time.monotonic()
     feedback = Feedback(now=5, downtime=[Downtime(machine="M", start=20, end=40)])
     after = reschedule(problem, before, feedback, QUICK)
     assert after.status in ("feasible", "optimal") and len(after.operations) == 12
     assert all(o.end <= 20 or o.start >= 40 for o in after.operations if not o.frozen)
-    # The repair was given half the limit.
+    # The repair was given half the limit, and the serial repair stood in.
     assert deadlines and deadlines[0] is not None
     assert deadlines[0] - asked == pytest.approx(QUICK.time_limit / 2, abs=0.25)
+    assert len(serial) == 1
+
+
+def test_the_serial_repair_of_an_unchanged_plan_moves_nothing() -> None:
+    problem = one_machine(12, setup_default=2)
+    before = solve(problem, QUICK)
+    flat = flatten(problem)
+    keep = _previous_positions(flat, before)
+    repaired = serial_plan(flat, keep)
+    assert violations(flat, repaired) == [] and count_moved(flat, repaired, keep) == 0
+
+
+def test_the_serial_repair_keeps_machines_and_starts_no_earlier() -> None:
+    problem = one_machine(12, setup_default=2)
+    before = solve(problem, QUICK)
+    feedback = Feedback(now=5, downtime=[Downtime(machine="M", start=20, end=40)])
+    flat = flatten(apply_feedback(problem, before, feedback))
+    keep = _previous_positions(flat, before)
+    repaired = serial_plan(flat, keep)
+    assert violations(flat, repaired) == []
+    for key, (start, machine) in keep.items():
+        assert repaired.machine[key] == machine and repaired.start[key] >= start
+    assert count_moved(flat, repaired, keep) > 0  # the downtime pushed some of them on
