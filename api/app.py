@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
+from api.body_limit import BodyLimit
 from api.credentials_first import credentials_first
 from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
@@ -51,12 +52,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         docs_url=None,  # served below from local files: the docs must work with no network
         redoc_url=None,
-        # Bounds every body as it streams in (JSON, NDJSON, multipart uploads, GraphQL), so an
-        # oversized request is refused before it is read whole or spooled to disk.
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
-    # Added before the audit, so it runs inside it: a refusal here is logged like any other.
+    # Each middleware added runs outside those added before. Bodies are bounded inside the
+    # credentials check (a caller without any is told 401 before its length matters), and both
+    # inside the audit, so their refusals are logged like any other.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
 

@@ -45,7 +45,7 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, DomainError):
         return _domain_error(error)
     if isinstance(error, HTTPException):  # a path or method that does not exist, and the like
-        code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+        code = getattr(error, "code", None) or _phrase_code(error.status_code)
         return _answer(code, str(error.detail), error.status_code, error.headers)
     if isinstance(error, SchedulerError):
         return _answer(error.code, error.message, error.status_code)
@@ -57,6 +57,10 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
         message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
         return _answer("not_text", message, 422)
     raise error
+
+
+def _phrase_code(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
 
 def _answer(

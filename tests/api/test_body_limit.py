@@ -1,4 +1,5 @@
-"""Request bodies are bounded as they stream in: events, multipart answers and GraphQL alike."""
+"""Request bodies are bounded as they stream in: events, multipart answers and GraphQL alike,
+each refused in the API's error shape."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from api.app import create_app
 from api.deps import Services
@@ -25,15 +27,25 @@ def small(plant: Services) -> Iterator[TestClient]:
         yield test_client
 
 
+REFUSAL = {
+    "error": "content_too_large",
+    "message": f"the request body is over the limit of {LIMIT:,} bytes",
+}
+
+
+def refused(response: Response) -> bool:
+    """Tell whether the response is the body limit's refusal, in the shape of every error."""
+    return response.status_code == 413 and response.json() == REFUSAL
+
+
 def pdf(size: int) -> bytes:
     return b"%PDF-" + b"0" * (size - 5)
 
 
-def answer(client: TestClient, content: bytes) -> tuple[int, str]:
+def answer(client: TestClient, content: bytes) -> Response:
     form = {"supplier_lot": ACME_LOT, "text": "certificate"}
     files = [("documents", ("cert.pdf", content, "application/pdf"))]
-    response = client.post(URL, data=form, files=files, headers=login(client, "supplier"))
-    return response.status_code, response.text
+    return client.post(URL, data=form, files=files, headers=login(client, "supplier"))
 
 
 def events(plant: Services) -> int:
@@ -45,11 +57,10 @@ def test_an_oversized_answer_is_refused_and_a_small_one_taken(
 ) -> None:
     data(small, login(small, "analyst"), OPEN, s=[{"id": ACME_LOT}])
     before = events(plant)
-    status, body = answer(small, pdf(LIMIT))
-    assert status == 413 and "Content Too Large" in body
+    assert refused(answer(small, pdf(LIMIT)))
     assert events(plant) == before, "nothing of a refused answer is written"
-    status, body = answer(small, pdf(LIMIT // 2))
-    assert status == 201, body
+    taken = answer(small, pdf(LIMIT // 2))
+    assert taken.status_code == 201, taken.text
     assert events(plant) == before + 1
 
 
@@ -74,8 +85,8 @@ def test_a_streamed_body_without_length_is_cut_at_the_limit(
 
     multipart = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     before = events(plant)
-    refused = small.post(URL, content=chunks(64 * LIMIT), headers=headers | multipart)
-    assert refused.status_code == 413, refused.text
+    cut = small.post(URL, content=chunks(64 * LIMIT), headers=headers | multipart)
+    assert refused(cut), cut.text
     assert events(plant) == before
     taken = small.post(URL, content=chunks(LIMIT // 2), headers=headers | multipart)
     assert taken.status_code == 201, taken.text
@@ -86,7 +97,7 @@ def test_an_oversized_event_batch_is_refused(small: TestClient, plant: Services)
     before = events(plant)
     padding = "x" * LIMIT
     big = small.post("/api/v1/events", json={"events": [], "padding": padding}, headers=operator)
-    assert big.status_code == 413, big.text
+    assert refused(big), big.text
     assert events(plant) == before
     empty = small.post("/api/v1/events", json={"events": []}, headers=operator)
     assert empty.status_code != 413, empty.text
@@ -96,7 +107,7 @@ def test_an_oversized_graphql_request_is_refused(small: TestClient, plant: Servi
     supplier = login(small, "supplier")
     padding = "#" + "x" * LIMIT + "\n"
     big = small.post("/graphql", json={"query": padding + "{ __typename }"}, headers=supplier)
-    assert big.status_code == 413, big.text
+    assert refused(big), big.text
     ok = small.post("/graphql", json={"query": "{ __typename }"}, headers=supplier)
     assert ok.json() == {"data": {"__typename": "Query"}}, "positive control"
 
@@ -105,7 +116,27 @@ def test_an_oversized_epcis_document_is_refused(small: TestClient, plant: Servic
     operator = login(small, "operator") | {"Content-Type": "application/ld+json"}
     before = events(plant)
     big = small.post("/api/v1/epcis/capture", content=b" " * LIMIT + b"{}", headers=operator)
-    assert big.status_code == 413, big.text
+    assert refused(big), big.text
     assert events(plant) == before
     small_body = small.post("/api/v1/epcis/capture", content=b"{}", headers=operator)
     assert small_body.status_code not in (413, 500), small_body.text  # read, then judged on merit
+
+
+def test_a_streamed_graphql_request_is_cut_at_the_limit(small: TestClient) -> None:
+    supplier = login(small, "supplier") | {"Content-Type": "application/json"}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "#'
+        for _ in range(8):
+            yield b"x" * 1024
+        yield b'\\n{ __typename }"}'
+
+    big = small.post("/graphql", content=chunks(), headers=supplier)
+    assert refused(big), big.text
+
+
+def test_a_caller_without_credentials_is_told_so_before_the_length_matters(
+    small: TestClient,
+) -> None:
+    big = small.post("/api/v1/events", content=b"x" * (2 * LIMIT))
+    assert big.status_code == 401 and big.json()["error"] == "unauthenticated"
