@@ -42,14 +42,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refusal = JSONResponse({"error": CODE, "message": _message(self.limit)}, status_code=413)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.limit:
-            refusal = JSONResponse(
-                {"error": CODE, "message": _message(self.limit)}, status_code=413
-            )
             await refusal(scope, receive, send)
             return
         read = 0
+        started = False
 
         async def counted() -> Message:
             nonlocal read
@@ -60,4 +59,15 @@ class BodyLimit:
                     raise BodyTooLarge(self.limit)
             return message
 
-        await self.app(scope, counted, send)
+        async def sent(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sent)
+        except BodyTooLarge:
+            # Read where no handler of ours answers it (a route that reads the stream itself).
+            if started:
+                raise
+            await refusal(scope, receive, send)

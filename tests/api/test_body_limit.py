@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
+from api.body_limit import BodyLimit
 from api.deps import Services
 from api.settings import Settings
 from tests.api.conftest import login
@@ -140,3 +143,19 @@ def test_a_caller_without_credentials_is_told_so_before_the_length_matters(
 ) -> None:
     big = small.post("/api/v1/events", content=b"x" * (2 * LIMIT))
     assert big.status_code == 401 and big.json()["error"] == "unauthenticated"
+
+
+async def _reads_everything(scope: Scope, receive: Receive, send: Send) -> None:
+    """An app that reads the stream itself, with no handler to answer for it."""
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await PlainTextResponse("read")(scope, receive, send)
+
+
+def test_a_body_cut_where_no_handler_answers_is_still_refused_in_the_shape() -> None:
+    client = TestClient(BodyLimit(_reads_everything, limit=LIMIT))
+    streamed = client.post("/", content=(b"x" * 1024 for _ in range(8)))
+    assert refused(streamed), streamed.text
+    assert client.post("/", content=(b"x" * 1024 for _ in range(2))).text == "read"
