@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
