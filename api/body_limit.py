@@ -11,24 +11,18 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CODE = "content_too_large"
-
-
-def _message(limit: int) -> str:
-    return f"the request body is over the limit of {limit:,} bytes"
+from api.errors import http_error
 
 
 class BodyTooLarge(HTTPException):
     """Raised from `receive` once the bytes read pass the limit; FastAPI passes HTTPExceptions
-    raised while it reads a body on to the handlers, which answer in the API's shape."""
-
-    code = CODE  # RFC 9110's name for 413, which Python 3.11 still calls "Entity Too Large"
+    raised while it reads a body on to the handlers, which answer in the API's shape
+    (`content_too_large`)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=_message(limit))
+        super().__init__(413, f"the request body is over the limit of {limit:,} bytes")
 
 
 class BodyLimit:
@@ -42,10 +36,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = JSONResponse({"error": CODE, "message": _message(self.limit)}, status_code=413)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.limit:
-            await refusal(scope, receive, send)
+            await http_error(BodyTooLarge(self.limit))(scope, receive, send)
             return
         read = 0
         started = False
@@ -66,8 +59,8 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, sent)
-        except BodyTooLarge:
+        except BodyTooLarge as refused:
             # Read where no handler of ours answers it (a route that reads the stream itself).
             if started:
                 raise
-            await refusal(scope, receive, send)
+            await http_error(refused)(scope, receive, send)

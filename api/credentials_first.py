@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
 from api.deps import NO_CREDENTIALS
+from api.errors import error_response
 
 # What answers without a login: the token exchange itself, and replacing an expired password
 # (it gives the current one, checked and throttled as a login).
@@ -27,9 +27,7 @@ async def credentials_first(
     guarded = (path.startswith("/api/") or path == "/graphql") and path not in OPEN
     has_any = "authorization" in request.headers or "x-api-key" in request.headers
     if guarded and not has_any:
-        return JSONResponse(
-            {"error": "unauthenticated", "message": NO_CREDENTIALS},
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
+        return error_response(
+            "unauthenticated", NO_CREDENTIALS, 401, {"WWW-Authenticate": "Bearer"}
         )
     return await call_next(request)

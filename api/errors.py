@@ -45,27 +45,40 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, DomainError):
         return _domain_error(error)
     if isinstance(error, HTTPException):  # a path or method that does not exist, and the like
-        code = getattr(error, "code", None) or _phrase_code(error.status_code)
-        return _answer(code, str(error.detail), error.status_code, error.headers)
+        return http_error(error)
     if isinstance(error, SchedulerError):
-        return _answer(error.code, error.message, error.status_code)
+        return error_response(error.code, error.message, error.status_code)
     if isinstance(error, UnicodeEncodeError):
         # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
         # but no store can keep it, and the write it reached rolled back. Event bodies are
         # checked up front with the field named (ingest.parse) and pydantic refuses it in
         # string fields; this covers free JSON values that reach a store any other way.
         message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
-        return _answer("not_text", message, 422)
+        return error_response("not_text", message, 422)
     raise error
 
 
-def _phrase_code(status: int) -> str:
-    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+# The names RFC 9110 gave statuses that Python 3.11's HTTPStatus still calls otherwise.
+RFC_9110_NAMES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
 
 
-def _answer(
+def http_error(error: HTTPException) -> JSONResponse:
+    """Answer an HTTP exception (Starlette's, FastAPI's or ours) in the one shape, its code
+    being its status's name: `not_found`, `method_not_allowed`, `content_too_large`."""
+    name = RFC_9110_NAMES.get(error.status_code) or HTTPStatus(error.status_code).phrase
+    code = name.lower().replace(" ", "_").replace("-", "_")
+    return error_response(code, str(error.detail), error.status_code, error.headers)
+
+
+def error_response(
     code: str, message: str, status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    """The one shape of every failure, for those answered outside the handlers too."""
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
