@@ -279,12 +279,15 @@ class Resolver:
         ranges = primary_ranges(text)
         exact = sorted(pattern for prefix, pattern in ranges if prefix == pattern)
         batches = [sorted(self._store.nodes(exact).values(), key=lambda n: n.gid)] if exact else []
-        truncated = False
+        # The search reads as many items as context and visibility may go through, whatever
+        # `limit` is: those are applied afterwards, and an item cut off here is never seen.
+        room = MAX_CONTEXT_ITEMS + 1
         for prefix, pattern in ranges:
-            if prefix != pattern:
-                batches.append(self._store.items_matching(prefix, pattern, query.limit * 5 + 1))
+            if prefix != pattern and room > 0:
+                batches.append(self._store.items_matching(prefix, pattern, room))
+                room -= len(batches[-1])
+        truncated = room <= 0
         for items in batches:
-            truncated = truncated or len(items) > query.limit * 5
             for item in items:
                 entry = found.setdefault(item.gid, _Found(item))
                 if not entry.primary_weight:

@@ -185,6 +185,36 @@ def test_a_worn_primary_number_matches_whatever_character_is_worn(
         assert all(c.confidence == pytest.approx(1 / len(fitting), abs=1e-3) for c in found)
 
 
+def test_a_wide_primary_search_is_not_cut_by_the_limit_before_context(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # A hundred numbers fit P-00??; the two plates among them are what the context keeps.
+    plates = {"P-0010", "P-0077"}
+    keys = [f"P-{i:04d}" for i in range(100)]
+    receive_lots(store, events, "BAR", [key for key in keys if key not in plates])
+    receive_lots(store, events, "PLATE-9", sorted(plates))
+    narrowed = marking.resolve(ResolveQuery(primary="P-00??", part="PLATE-9"))
+    assert [(c.id, c.confidence) for c in narrowed.candidates] == [
+        ("lot:P-0010", pytest.approx(0.5)),
+        ("lot:P-0077", pytest.approx(0.5)),
+    ]
+    assert not narrowed.truncated
+    # Without context every fitting number is counted, though only `limit` are listed.
+    wide = marking.resolve(ResolveQuery(primary="P-00??", limit=10))
+    assert len(wide.candidates) == 10 and wide.truncated
+    assert all(c.confidence == pytest.approx(1 / 100) for c in wide.candidates)
+
+
+def test_a_primary_search_past_what_context_may_read_says_it_was_cut(
+    store: GraphStore, events: Events, marking: MarkingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resolve, "MAX_CONTEXT_ITEMS", 20)
+    receive_lots(store, events, "BAR", [f"P-{i:04d}" for i in range(30)])
+    found = marking.resolve(ResolveQuery(primary="P-00??", part="BAR", limit=50))
+    assert found.truncated
+    assert len(found.candidates) == 20
+
+
 def test_context_keeps_only_what_fits(marking: MarkingService, plant: dict[str, str]) -> None:
     found = marking.resolve(ResolveQuery(primary="P-00?2", cart="C-7")).candidates
     assert [c.id for c in found] == ["lot:P-0012"]
