@@ -236,7 +236,8 @@ def _field(body: str, position: int, start: int) -> Segment:
         raise PatternError(f"{where}: a field is {{name:TYPE}}, e.g. {{seq:N4}}, got {{{body}}}")
     if name[0] not in NAME_START or any(char not in NAME_CHARS for char in name):
         raise PatternError(f"{where}: field name {name!r} is lowercase letters, digits and _")
-    if spec[0] in CLASSES and spec[1:].isdigit():
+    # isdigit alone takes any script's digits (N², N٤), which int() refuses or misreads.
+    if spec[0] in CLASSES and spec[1:].isascii() and spec[1:].isdigit():
         width = int(spec[1:])
         if not 1 <= width <= MAX_WIDTH:
             raise PatternError(f'{where}: field "{name}" width {width} is not 1-{MAX_WIDTH}')

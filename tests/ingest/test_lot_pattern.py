@@ -68,6 +68,9 @@ def test_a_mismatch_says_which_position_and_field(code: str, why: str) -> None:
         ("{d:YYDDDMM}", "date format"),
         ("{seq}", "a field is {name:TYPE}"),
         ("{a:X40}{b:X40}", "at most 64 characters"),
+        # Digits of other scripts are not widths: int() refuses N² and reads N٤ as 4.
+        ("{seq:N²}", "position 1: field \"seq\" type 'N²' is not N<k>"),
+        ("{seq:N٤}", "type 'N٤' is not N<k>"),
     ],
 )
 def test_malformed_patterns_are_refused_with_the_position(pattern: str, message: str) -> None:
