@@ -211,8 +211,14 @@ def date_text(value: date) -> str:
 # -- values
 
 
-def check_value(ai: str, value: str, *, position: int | None = None) -> str:
-    """Check one AI's value against its kind and length; return it (GTINs as GTIN-14)."""
+def check_value(
+    ai: str, value: str, *, position: int | None = None, value_at: int | None = None
+) -> str:
+    """Check one AI's value against its kind and length; return it (GTINs as GTIN-14).
+
+    `position` is where the AI starts in the scanned text and `value_at` where its value does
+    (by default right after the AI), both counted from 1.
+    """
     spec = AIS.get(ai)
     where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
     if spec is None:
@@ -240,9 +246,11 @@ def check_value(ai: str, value: str, *, position: int | None = None) -> str:
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: {spec.title} is digits only, got {value!r}")
     else:
+        if value_at is None and position is not None:
+            value_at = position + len(ai)
         for offset, char in enumerate(value):
             if char not in AI82:
-                at = f" at position {position + len(ai) + offset}" if position is not None else ""
+                at = f" at position {value_at + offset}" if value_at is not None else ""
                 raise Gs1Error(
                     f"AI ({ai}){at}: character {char!r} is not allowed in {spec.title} "
                     "(GS1 AI 82 set: letters, digits and !\"%&'()*+,-./:;<=>?_)"
@@ -292,45 +300,51 @@ def parse_element_string(text: str) -> Gs1Data:
     raw = text.strip()
     if not raw:
         raise Gs1Error("an empty code")
+    # Positions in messages count from the start of the code as scanned, prefixes included.
+    skipped = 0
     for symbology in SYMBOLOGY_IDS:
         if raw.startswith(symbology):
             raw = raw[len(symbology) :]
+            skipped = len(symbology)
             break
     else:
         if raw.startswith("]"):
             raise Gs1Error(f"symbology identifier {raw[:3]!r} is not a GS1 one")
     if raw.startswith(GS):  # some scanners send the leading FNC1 too
         raw = raw[1:]
+        skipped += 1
     if not raw:
         raise Gs1Error("an empty code")
-    values = _parse_bracketed(raw) if raw.startswith("(") else _parse_raw(raw)
+    values = _parse_bracketed(raw, skipped) if raw.startswith("(") else _parse_raw(raw, skipped)
     _check_pairs(values)
     return Gs1Data(values)
 
 
-def _read_ai(raw: str, position: int) -> str:
+def _read_ai(raw: str, position: int, skipped: int) -> str:
     for width in (2, 3, 4):
         candidate = raw[position : position + width]
         if candidate in AIS:
             return candidate
     shown = raw[position : position + 4]
     raise Gs1Error(
-        f"unknown or unsupported application identifier {shown!r} at position {position + 1}"
+        f"unknown or unsupported application identifier {shown!r} at position "
+        f"{skipped + position + 1}"
     )
 
 
-def _parse_raw(raw: str) -> dict[str, str]:
+def _parse_raw(raw: str, skipped: int) -> dict[str, str]:
     values: dict[str, str] = {}
     position = 0
     while position < len(raw):
-        ai = _read_ai(raw, position)
+        ai = _read_ai(raw, position, skipped)
         spec = AIS[ai]
         start = position + len(ai)
+        at = skipped + position + 1
         if spec.fixed:
             end = start + spec.length
             if end > len(raw):
                 raise Gs1Error(
-                    f"AI ({ai}) at position {position + 1}: {spec.title} needs {spec.length} "
+                    f"AI ({ai}) at position {at}: {spec.title} needs {spec.length} "
                     f"characters, only {len(raw) - start} left"
                 )
             next_at = end
@@ -342,36 +356,37 @@ def _parse_raw(raw: str) -> dict[str, str]:
             next_at = end + 1 if separator >= 0 else end
             if end - start > spec.length:
                 raise Gs1Error(
-                    f"AI ({ai}) at position {position + 1}: {spec.title} is at most "
+                    f"AI ({ai}) at position {at}: {spec.title} is at most "
                     f"{spec.length} characters, got {end - start} (a group separator is missing "
                     "after a variable-length field when another AI follows)"
                 )
         value = raw[start:end]
         if ai in values:
-            raise Gs1Error(f"AI ({ai}) at position {position + 1} appears twice")
-        values[ai] = check_value(ai, value, position=position + 1)
+            raise Gs1Error(f"AI ({ai}) at position {at} appears twice")
+        values[ai] = check_value(ai, value, position=at)
         position = next_at
     return values
 
 
-def _parse_bracketed(raw: str) -> dict[str, str]:
+def _parse_bracketed(raw: str, skipped: int) -> dict[str, str]:
     values: dict[str, str] = {}
     position = 0
     while position < len(raw):
+        at = skipped + position + 1
         if raw[position] != "(":
-            raise Gs1Error(f"expected '(' starting an AI at position {position + 1}")
+            raise Gs1Error(f"expected '(' starting an AI at position {at}")
         close = raw.find(")", position)
         ai = raw[position + 1 : close] if close > 0 else ""
         if not ai or ai not in AIS:
             raise Gs1Error(
                 f"unknown or unsupported application identifier {ai or raw[position:]!r} "
-                f"at position {position + 1}"
+                f"at position {at}"
             )
         start = close + 1
         end = _next_bracket(raw, start)
         if ai in values:
-            raise Gs1Error(f"AI ({ai}) at position {position + 1} appears twice")
-        values[ai] = check_value(ai, raw[start:end], position=position + 1)
+            raise Gs1Error(f"AI ({ai}) at position {at} appears twice")
+        values[ai] = check_value(ai, raw[start:end], position=at, value_at=skipped + start + 1)
         position = end
     return values
 

@@ -135,6 +135,12 @@ def test_a_plain_gtin_parses() -> None:
         ("]d2", r"an empty code"),
         (f"01{GTIN}10A{GS}10B", r"AI \(10\) at position .* appears twice"),
         (f"(01){GTIN}(99)X", r"unknown or unsupported application identifier '99'"),
+        # Positions count in the code as scanned: brackets and symbology identifiers included.
+        (f"(01){GTIN}(10)AB CD", r"AI \(10\) at position 25: character ' ' is not allowed"),
+        (f"]d201{GTIN}10AB CD", r"AI \(10\) at position 24: character ' ' is not allowed"),
+        (f"]C1{GS}01{GTIN}17131301", r"AI \(17\) at position 21: month 13"),
+        (f"]d201{GTIN}9912", r"identifier '9912' at position 20"),
+        (f"]d2(01){GTIN}(99)X", r"identifier '99' at position 22"),
     ],
 )
 def test_malformed_element_strings_name_the_ai_and_position(code: str, message: str) -> None:
