@@ -25,9 +25,10 @@ def read_body(text: str) -> list[Any]:
         raise BatchRejected([Problem(0, None, "", "empty", "the body holds no events")])
     try:
         return events_of(_loads(stripped))
-    except JsonRefused as whole_error:
-        if whole_error.code != "not_json" or stripped.startswith("["):
-            raise _refused(whole_error) from None
+    except JsonRefused as error:
+        if error.code != "not_json" or stripped.startswith("["):
+            raise _refused(error) from None
+        whole_error = error
     events: list[Any] = []
     for number, line in enumerate(stripped.splitlines(), start=1):
         if not line.strip():
@@ -35,7 +36,9 @@ def read_body(text: str) -> list[Any]:
         try:
             events.append(_loads(line, number))
         except JsonRefused as error:
-            raise _refused(error, line=number) from None
+            # A first line that is no JSON value alone means the body was not NDJSON (a
+            # document over several lines): the error of the whole says where it is.
+            raise _refused(error, line=number) if events else _refused(whole_error) from None
     return events
 
 

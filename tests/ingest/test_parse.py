@@ -37,6 +37,17 @@ def test_ndjson_error_names_the_line() -> None:
         read_body(json.dumps(EVENT) + "\n{oops\n")
 
 
+def test_a_document_over_several_lines_is_told_where_it_breaks() -> None:
+    # Not NDJSON (its first line is no JSON value alone): the error is the whole body's.
+    text = json.dumps({"events": [EVENT, EVENT]}, indent=2)
+    broken = text.replace('"type"', '"type",', 1)
+    line = broken[: broken.index('"type",')].count("\n") + 1
+    where = rf"not valid JSON \(.* at line {line} column"
+    with pytest.raises(BatchRejected, match=where) as caught:
+        read_body(broken)
+    assert not caught.value.problems[0].message.startswith("line 1:")
+
+
 def test_contract_errors_name_index_and_nested_field() -> None:
     bad = dict(EVENT, target={"lot": "L-1", "serial": "S-1"}, status="lost")
     with pytest.raises(BatchRejected) as caught:
