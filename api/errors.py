@@ -9,6 +9,7 @@ the same shape, so a client reads one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -79,7 +80,21 @@ def error_response(
     code: str, message: str, status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """The one shape of every failure, for those answered outside the handlers too."""
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    return _ErrorResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+class _ErrorResponse(JSONResponse):
+    """A failure's JSON, which may quote the half surrogate pair it refuses.
+
+    Such a string has no UTF-8 form; as a JSON escape (\\ud800) it travels, and the answer
+    keeps the event and field it names.
+    """
+
+    def render(self, content: object) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def _domain_error(error: DomainError) -> JSONResponse:
@@ -88,7 +103,7 @@ def _domain_error(error: DomainError) -> JSONResponse:
         headers = {"Retry-After": "5"}
     if isinstance(error, TooManyAttempts):
         headers = {"Retry-After": str(error.retry_after)}
-    return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
+    return _ErrorResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
 
 def _invalid_request(error: RequestValidationError) -> InvalidRequest:

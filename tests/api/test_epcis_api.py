@@ -172,6 +172,25 @@ def test_half_a_surrogate_pair_is_refused_and_nothing_is_written(client: TestCli
     assert capture(client, "operator", gs1_document()).status_code == 201  # positive control
 
 
+def test_a_refusal_that_quotes_half_a_surrogate_pair_still_names_the_field(
+    client: TestClient,
+) -> None:
+    # The schema's message quotes the bad value, which has no UTF-8 form: the answer escapes it.
+    document = gs1_document()
+    document["epcisBody"]["eventList"][0]["eventID"] = "urn:x:\ud800"
+    body = {"document": document, "gtins": PARTS, "parties": PARTIES}
+    headers = login(client, "operator") | {"Content-Type": "application/json"}
+    response = client.post("/api/v1/epcis/capture", content=json.dumps(body), headers=headers)
+    assert response.status_code == 422, response.text
+    problem = response.json()["errors"][0]
+    assert (problem["index"], problem["field"], problem["code"]) == (
+        0,
+        "eventList[0].eventID",
+        "schema",
+    )
+    assert problem["event_id"] == "urn:x:\ud800"
+
+
 def test_a_changed_event_is_a_conflict(client: TestClient) -> None:
     capture(client, "operator", gs1_document())
     changed = gs1_document()
