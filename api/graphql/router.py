@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.routing import APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 
+from graph.errors import BadRequest
 from ingest.json_text import JsonRefused, strict_loads
 
 
@@ -23,10 +23,20 @@ class Router(GraphQLRouter[Any, None]):
         self.routes = [r for r in self.routes if not isinstance(r, APIWebSocketRoute)]
 
     def decode_json(self, data: str | bytes) -> object:
+        # Strawberry answers a JSONDecodeError in plain text with a fixed message; a domain error
+        # reaches the API's handlers, which say why in the one shape.
         try:
             found = strict_loads(data)
-        except JsonRefused as error:  # strawberry answers a JSONDecodeError with a 400
-            raise json.JSONDecodeError(error.message, "", 0) from None
+        except JsonRefused as error:
+            raise UnreadableBody(error.code, error.message) from None
         if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
-            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+            raise UnreadableBody("not_a_request", "a GraphQL request is a JSON object")
         return found
+
+
+class UnreadableBody(BadRequest):
+    """A GraphQL request body we do not read; `code` says why (ingest.json_text)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

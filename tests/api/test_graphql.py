@@ -317,7 +317,12 @@ def test_the_server_writes_the_audit_log_out(
 @pytest.mark.parametrize("body", ['"x"', "5", "null", "true"])
 def test_a_graphql_body_that_is_no_request_is_a_bad_request(client: TestClient, body: str) -> None:
     headers = login(client, "analyst") | {"content-type": "application/json"}
-    assert client.post("/graphql", content=body, headers=headers).status_code == 400
+    response = client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "not_a_request",
+        "message": "a GraphQL request is a JSON object",
+    }
 
 
 def test_an_unexpected_failure_is_an_internal_error_without_its_text(

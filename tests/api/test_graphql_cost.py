@@ -56,19 +56,27 @@ def test_fanning_out_through_inputs_stops_at_the_budget(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "why"),
     [
-        '{"query": "{ me { username } }", "variables": {"x": 1' + "0" * 5000 + "}}",
-        '{"query": "{ me { username } }", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        ('{"query": "{ me { username } }", "variables": {"x": 1' + "0" * 5000 + "}}", "too_long"),
+        (
+            '{"query": "{ me { username } }", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "too_deep",
+        ),
         # Which query would run? Readers disagree: the first, the last, or none.
-        '{"query": "{ me { username } }", "query": "{ nodes { id } }"}',
-        '{"query": "{ me { username } }", "variables": {"x": NaN}}',
+        ('{"query": "{ me { username } }", "query": "{ nodes { id } }"}', "duplicate_key"),
+        ('{"query": "{ me { username } }", "variables": {"x": NaN}}', "not_a_number"),
+        ('{"query": "{ me { username } }",}', "not_json"),
     ],
 )
-def test_a_body_python_cannot_read_is_a_bad_request(client: TestClient, body: str) -> None:
+def test_a_body_python_cannot_read_is_a_bad_request_that_says_why(
+    client: TestClient, body: str, why: str
+) -> None:
     headers = login(client, "analyst") | {"content-type": "application/json"}
     response = client.post("/graphql", content=body, headers=headers)
     assert response.status_code == 400, response.text
+    assert response.json()["error"] == why
+    assert response.json()["message"]
 
 
 def test_case_analyses_under_a_list_of_cases_are_refused(
