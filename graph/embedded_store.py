@@ -392,7 +392,8 @@ ITEMS_MATCHING = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
 FROM nodes n
-WHERE n.gid >= :low AND n.gid < :high AND length(n.gid) = :length AND n.gid GLOB :glob
+WHERE n.gid >= :low AND n.gid > :after AND n.gid < :high AND length(n.gid) = :length
+  AND n.gid GLOB :glob
 ORDER BY n.gid LIMIT :limit
 """
 ITEM_LINKS_OUT = """
@@ -976,10 +977,13 @@ class EmbeddedStore:
         rows = self._conn().execute(MARKED_ITEMS, (_ids(marks),)).fetchall()
         return [MarkedItem(row[0], row[1], _node(row[2:])) for row in rows]
 
-    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+    def items_matching(
+        self, prefix: str, pattern: str, limit: int, after: str = ""
+    ) -> list[NodeView]:
         glob = "".join("?" if char == "?" else _glob_literal(char) for char in pattern)
         params = {
             "low": prefix,
+            "after": after,
             "high": prefix + AFTER_PREFIX,
             "length": len(pattern),
             "glob": glob,

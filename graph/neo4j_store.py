@@ -461,7 +461,8 @@ MATCH (m:Node {gid: g})-[:MARKS]->(n:Node)
 RETURN m.code, m.scheme, properties(n) ORDER BY n.gid
 """
 ITEMS_MATCHING: Final = """
-MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND size(n.gid) = $length AND n.gid =~ $regex
+MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.gid > $after AND size(n.gid) = $length
+  AND n.gid =~ $regex
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
 # -- carts
@@ -1074,12 +1075,19 @@ class Neo4jStore:
 
         return self._read(run)
 
-    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+    def items_matching(
+        self, prefix: str, pattern: str, limit: int, after: str = ""
+    ) -> list[NodeView]:
         regex = "".join("." if char == "?" else re.escape(char) for char in pattern)
 
         def run(tx: ManagedTransaction) -> list[NodeView]:
             rows = tx.run(
-                ITEMS_MATCHING, prefix=prefix, length=len(pattern), regex=regex, limit=limit
+                ITEMS_MATCHING,
+                prefix=prefix,
+                after=after,
+                length=len(pattern),
+                regex=regex,
+                limit=limit,
             ).values()
             return [_node(row[0]) for row in rows]
 

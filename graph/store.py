@@ -404,9 +404,11 @@ class GraphStore(Protocol):
         """Return the items the given mark gids mark (live MARKS relationships only)."""
         ...
 
-    def items_matching(self, prefix: str, pattern: str, limit: int) -> list[NodeView]:
+    def items_matching(
+        self, prefix: str, pattern: str, limit: int, after: str = ""
+    ) -> list[NodeView]:
         """Return nodes whose gid starts with `prefix` and matches `pattern` (`?`: any one
-        character), at most `limit` of them."""
+        character), in gid order after `after`, at most `limit` of them."""
         ...
 
     def item_links(self, gids: Sequence[str]) -> list[ItemLink]:

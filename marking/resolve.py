@@ -31,6 +31,8 @@ PRIMARY_KINDS = ("lot", "serial")
 MAX_ITEMS = 200
 # With context given (cart, station, dates), how many items its links are read for, at most.
 MAX_CONTEXT_ITEMS = 2000
+# How many items a worn primary number's search reads at most, of every site.
+MAX_SEARCHED = 20_000
 TWIN_BONUS = 0.15  # 0 for O is likelier than 0 for D
 # How likely a reading is wrong altogether, when a second reading does not fit an item.
 UNSUPPORTED = 0.02  # candidates whose context is read; far more than an operator can check
@@ -279,14 +281,9 @@ class Resolver:
         ranges = primary_ranges(text)
         exact = sorted(pattern for prefix, pattern in ranges if prefix == pattern)
         batches = [sorted(self._store.nodes(exact).values(), key=lambda n: n.gid)] if exact else []
-        # The search reads as many items as context and visibility may go through, whatever
-        # `limit` is: those are applied afterwards, and an item cut off here is never seen.
-        room = MAX_CONTEXT_ITEMS + 1
-        for prefix, pattern in ranges:
-            if prefix != pattern and room > 0:
-                batches.append(self._store.items_matching(prefix, pattern, room))
-                room -= len(batches[-1])
-        truncated = room <= 0
+        wide = [(prefix, pattern) for prefix, pattern in ranges if prefix != pattern]
+        found_wide, truncated = self._search(wide)
+        batches.append(found_wide)
         for items in batches:
             for item in items:
                 entry = found.setdefault(item.gid, _Found(item))
@@ -295,6 +292,32 @@ class Resolver:
                     entry.matches.append(match)
                     entry.reasons.append(reason)
         return truncated
+
+    def _search(self, ranges: Sequence[tuple[str, str]]) -> tuple[list[NodeView], bool]:
+        """Read the items of index ranges the caller may see, as many as context may go
+        through (whatever `limit` is); return them and whether the search was cut.
+
+        Visibility is applied page by page, so items of other sites neither crowd out the
+        caller's nor show in the cut; a search through more than MAX_SEARCHED items stops.
+        """
+        kept: list[NodeView] = []
+        room, reads = MAX_CONTEXT_ITEMS + 1, MAX_SEARCHED
+        for prefix, pattern in ranges:
+            after = ""
+            while room > 0 and reads > 0:
+                asked = min(room, reads)
+                page = self._store.items_matching(prefix, pattern, asked, after)
+                reads -= len(page)
+                seen = self._seen([item.gid for item in page])
+                visible = [item for item in page if item.gid in seen]
+                kept.extend(visible)
+                room -= len(visible)
+                if len(page) < asked:
+                    break  # the range is read to its end
+                after = page[-1].gid
+            else:
+                return kept, True
+        return kept, False
 
     def _links(self, found: Sequence[_Found]) -> dict[str, list[ItemLink]]:
         grouped: dict[str, list[ItemLink]] = {}

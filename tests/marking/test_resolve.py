@@ -277,6 +277,39 @@ def test_only_what_the_caller_may_see_is_ranked_and_counted(
     ]
 
 
+def test_items_the_caller_may_not_see_do_not_crowd_out_a_wide_search(
+    store: GraphStore, events: Events, marking: MarkingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resolve, "MAX_CONTEXT_ITEMS", 5)
+    keys = [f"P-{i:04d}" for i in range(30)]
+    receive_lots(store, events, "BAR", keys)
+    hidden = {f"lot:{key}" for key in keys[:20]}  # another site's, first in gid order
+
+    def visible(gids: Sequence[str]) -> set[str]:
+        return {g for g in gids if g not in hidden}
+
+    found = marking.resolve(ResolveQuery(primary="P-00??", limit=3), visible=visible)
+    assert [c.id for c in found.candidates] == ["lot:P-0020", "lot:P-0021", "lot:P-0022"]
+    # Six are counted (five and one past the cut), none of them hidden.
+    assert all(c.confidence == pytest.approx(1 / 6, abs=1e-3) for c in found.candidates)
+    assert found.truncated
+    every = marking.resolve(ResolveQuery(primary="P-002?", limit=20), visible=visible)
+    assert len(every.candidates) == 10 and not every.truncated
+    # Only hidden items fit: the answer is the answer for a number no one uses, not a cut.
+    assert marking.resolve(ResolveQuery(primary="P-00??", limit=3), visible=lambda g: set()) == (
+        marking.resolve(ResolveQuery(primary="Q-00??", limit=3))
+    )
+
+
+def test_a_search_through_too_many_items_stops_and_says_so(
+    store: GraphStore, events: Events, marking: MarkingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resolve, "MAX_SEARCHED", 12)
+    receive_lots(store, events, "BAR", [f"P-{i:04d}" for i in range(30)])
+    found = marking.resolve(ResolveQuery(primary="P-00??", limit=50), visible=lambda g: set())
+    assert found.candidates == [] and found.truncated
+
+
 def test_context_is_read_before_the_candidates_are_cut(
     store: GraphStore,
     events: Events,
