@@ -188,13 +188,19 @@ def _text(value: object) -> str | None:
 
 
 def diff(before: Scope, after: Scope) -> ScopeDiff:
-    """Say what a change of suspects added, removed, or changed in exposure."""
-    old = {i.id: i.exposure for i in before.items}
-    new = {i.id: i.exposure for i in after.items}
+    """Say what a change of suspects added, removed, or changed in exposure or its basis (an
+    item certain by material flow that is now only near a suspect window has changed, though
+    both read 1.0)."""
+    old = {i.id: (i.exposure, i.basis) for i in before.items}
+    new = {i.id: (i.exposure, i.basis) for i in after.items}
     return ScopeDiff(
         added=sorted(new.keys() - old.keys()),
         removed=sorted(old.keys() - new.keys()),
-        changed=sorted(k for k in old.keys() & new.keys() if abs(old[k] - new[k]) > 1e-12),
+        changed=sorted(
+            k
+            for k in old.keys() & new.keys()
+            if abs(old[k][0] - new[k][0]) > 1e-12 or old[k][1] != new[k][1]
+        ),
     )
 
 

@@ -295,18 +295,25 @@ class RecallMutation:
             added=_ids(found.added), removed=_ids(found.removed), changed=_ids(found.changed)
         )
 
+    # Null, as for the case's other mutations, when there is no such case (a caller may not
+    # tell one from a case it may not see): 0 and [] would read as "nothing left to do".
     @strawberry.mutation(
-        description="Quarantine every in-plant item of the scope; returns how many."
+        description="Quarantine every in-plant item of the scope; returns how many "
+        "(null: no such case)."
     )
-    async def hold_recall(self, info: Info[Context, None], id: str, reason: str) -> int:
+    async def hold_recall(self, info: Info[Context, None], id: str, reason: str) -> int | None:
         who = info.context.access.principal.username
-        return await run(lambda: info.context.access.recalls().hold(id, reason, who)) or 0
+        return await run(lambda: info.context.access.recalls().hold(id, reason, who))
 
-    @strawberry.mutation(description="Send a notice to each customer the scope reached.")
-    async def notify_recall(self, info: Info[Context, None], id: str, message: str) -> list[Notice]:
+    @strawberry.mutation(
+        description="Send a notice to each customer the scope reached (null: no such case)."
+    )
+    async def notify_recall(
+        self, info: Info[Context, None], id: str, message: str
+    ) -> list[Notice] | None:
         who = info.context.access.principal.username
         found = await run(lambda: info.context.access.recalls().notify(id, message, who))
-        return [Notice.of(n) for n in found or []]
+        return None if found is None else [Notice.of(n) for n in found]
 
     @strawberry.mutation(
         description="A customer's answer to a notice: quantity found and returned."

@@ -146,7 +146,7 @@ def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
         json={"query": 'mutation { holdRecall(id: "RC-1", reason: "late") }'},
         headers=analyst,
     ).json()
-    assert after["data"] is None
+    assert after["data"] == {"holdRecall": None}
     assert 'case "RC-1" is closed' in after["errors"][0]["message"]
     # Nothing was held: the item released after the case stays released.
     assert plant.store.node(in_plant[0]["id"]).attrs["status"] == "released"  # type: ignore[union-attr]
@@ -253,3 +253,60 @@ def test_the_notices_of_a_list_of_cases_are_read_together(
     cases = body["recallCases"]
     assert len(cases) == 8 and all(case["notices"] for case in cases)
     assert calls["links"] + calls["nodes"] <= 4, calls
+
+
+# A lathe turns part of one supplier lot into screws, some of which are shipped.
+SMALL_PLANT = [
+    {"event_id": "E-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10"},
+    {"event_id": "E-2", "type": "process", "occurred_at": "2026-03-02T09:00:00Z", "step": "S-1",
+     "operation": "turn", "equipment": "LATHE-1", "inputs": [{"lot": "L-1", "qty": "4"}],
+     "outputs": [{"lot": "P-1", "part": "SCREW", "qty": "4"}]},
+    {"event_id": "E-3", "type": "ship", "occurred_at": "2026-03-02T10:00:00Z", "shipment": "SH-1",
+     "customer": "HOSP-NORTH", "items": [{"lot": "P-1", "qty": "2"}]},
+]  # fmt: skip
+SMALL_OPEN = """mutation($s: [SuspectInput!]!) { openRecall(id: "RC-1", title: "Lathe",
+    reason: "coolant", suspects: $s) { id } }"""
+
+
+def test_a_customer_who_found_none_reads_0_in_the_report(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(SMALL_PLANT)
+    analyst, customer = login(client, "analyst"), login(client, "customer")
+    gql(client, analyst, SMALL_OPEN, s=[{"id": "lot:P-1"}])
+    gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    answer = """mutation { acknowledgeNotice(id: "RC-1-HOSP-NORTH", foundQty: "0",
+        returnedQty: "0", note: "none here") { state } }"""
+    gql(client, customer, answer)
+    html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=analyst).text
+    row = html[html.index("<tr><td>HOSP-NORTH</td>") :]
+    row = row[: row.index("</tr>")]
+    assert row.endswith("<td>acknowledged</td><td>0</td><td>0</td><td>none here</td>"), row
+
+
+def test_rescoping_says_which_items_are_no_longer_certain(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(SMALL_PLANT)
+    analyst = login(client, "analyst")
+    gql(client, analyst, SMALL_OPEN, s=[{"id": "lot:L-1"}])
+    rescope = """mutation($s: [SuspectInput!]!) { rescopeRecall(id: "RC-1", reason: "the lathe",
+        suspects: $s) { added removed changed } }"""
+    window = {
+        "id": "equipment:LATHE-1",
+        "from": "2026-03-02T00:00:00Z",
+        "to": "2026-03-03T00:00:00Z",
+    }
+    change = gql(client, analyst, rescope, s=[window])["rescopeRecall"]
+    # P-1 reads 1.0 before and after, but now only as made on the lathe in the window.
+    assert "lot:P-1" in change["changed"]
+    assert change["removed"] == ["lot:L-1"]
+
+
+def test_holding_or_notifying_no_such_case_is_null(client: TestClient, services: Services) -> None:
+    analyst = login(client, "analyst")
+    hold = 'mutation { holdRecall(id: "NO-SUCH-CASE", reason: "x") }'
+    notify = 'mutation { notifyRecall(id: "NO-SUCH-CASE", message: "m") { id } }'
+    assert gql(client, analyst, hold) == {"holdRecall": None}
+    assert gql(client, analyst, notify) == {"notifyRecall": None}
