@@ -62,8 +62,16 @@ def _heads_tails(flat: Flat) -> tuple[list[int], list[int]]:
             op = flat.ops[key]
             if op.frozen:
                 assert op.frozen_start is not None and op.frozen_end is not None
+                assert op.frozen_machine is not None
                 head[key] = op.frozen_start
-                t = op.frozen_end + op.min_wait
+                alt = op.alt_on(op.frozen_machine)
+                assert alt is not None
+                if op.transfer_qty:
+                    # The next operation may start once the first lot is done, as in _link.
+                    first = alt.fixed_time + op.transfer_qty * alt.unit_time
+                    t = op.frozen_start + first + op.min_wait
+                else:
+                    t = op.frozen_end + op.min_wait
                 continue
             head[key] = t
             shortest = min(a.duration for a in op.alts)
@@ -276,7 +284,8 @@ def _link(
     model = built.model
     s_prev, s_op = built.start[prev.key], built.start[op.key]
     e_prev, e_op = built.end(flat, prev.key), built.end(flat, op.key)
-    if prev.transfer_qty and not prev.frozen:
+    # Started work keeps the rule too: its first lot moves on after `first` units of its time.
+    if prev.transfer_qty:
         q = prev.transfer_qty
         first = _by_choice(
             built.choice[prev.key], {a.machine: a.fixed_time + q * a.unit_time for a in prev.alts}
