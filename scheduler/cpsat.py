@@ -352,7 +352,9 @@ def _criteria(
     ends = [built.end(flat, keys[-1]) for keys in flat.jobs]
     out: dict[str, LinearExpr] = {}
     if "makespan" in wanted:
-        makespan = model.new_int_var(0, max(horizon, 0), "makespan")
+        # Work not started yet ends at 0 or later (now >= 0); started work may end before 0.
+        lowest = min([0, *(flat.ops[keys[-1]].frozen_end or 0 for keys in flat.jobs)])
+        makespan = model.new_int_var(lowest, max(horizon, 0), "makespan")
         for e in ends:
             model.add(makespan >= e)
         out["makespan"] = makespan

@@ -50,3 +50,25 @@ def test_a_started_operation_passes_its_transfer_lots_on(kind: str) -> None:
     assert solution.status == "optimal"
     assert solution.objective == [11]
     assert solution.lower_bound == 11
+
+
+def test_work_all_done_before_time_0_has_its_makespan_as_bound() -> None:
+    problem = Problem(
+        machines=[Machine(id="A")],
+        objective=Objective(
+            terms=[ObjectiveTerm(kind="makespan"), ObjectiveTerm(kind="flow_time")]
+        ),
+        orders=[
+            WorkOrder(
+                id="o",
+                release=-100,
+                operations=[
+                    Operation(alternatives=on("A", 5), actual_start=-100, actual_end=-50),
+                ],
+            )
+        ],
+    )
+    solution = solve(problem, QUICK)
+    assert solution.status == "optimal"
+    assert solution.objective == [-50, 50]
+    assert solution.lower_bound == -50
