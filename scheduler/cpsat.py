@@ -170,7 +170,7 @@ def build(
             f"calendar {flat.machines[m]}",
             f"machine {flat.machines[m]}: its shifts and unavailable windows leave no room",
         )
-        for ws, we in flat.forbidden[m]:
+        for ws, we in _gaps_around_started(flat, m, keys):
             if ws >= horizon:
                 break
             size = min(we, horizon + 1) - ws  # no start lies past the horizon
@@ -186,6 +186,34 @@ def build(
 
     built.criteria = _criteria(flat, built, horizon, terms)
     return built
+
+
+def _gaps_around_started(flat: Flat, m: int, keys: list[int]) -> list[tuple[int, int]]:
+    """Return machine m's calendar gaps less the time started work on it holds.
+
+    What was reported running is a fact: a gap it overlaps must not make the model infeasible.
+    Other work still keeps out of both, as their union is unchanged.
+    """
+    held = sorted(
+        (op.frozen_start, op.frozen_end)
+        for op in (flat.ops[k] for k in keys)
+        if op.frozen_start is not None
+        and op.frozen_end is not None
+        and op.frozen_end > op.frozen_start
+    )
+    gaps: list[tuple[int, int]] = []
+    for ws, we in flat.forbidden[m]:
+        for hs, he in held:
+            if he <= ws or hs >= we:
+                continue
+            if hs > ws:
+                gaps.append((ws, hs))
+            ws = max(ws, he)
+            if ws >= we:
+                break
+        if ws < we:
+            gaps.append((ws, we))
+    return gaps
 
 
 def build_lean(flat: Flat, horizon: int | None = None) -> Built:

@@ -133,6 +133,11 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
                         "actual_machine": was.machine,
                     }
                 )
+            if _stopped(order, op, down):
+                # A new downtime interrupted it: it runs again, whole, after now.
+                op = op.model_copy(
+                    update={"actual_start": None, "actual_end": None, "actual_machine": None}
+                )
             ops.append(op)
         orders.append(order.model_copy(update={"operations": ops}))
     for rush in feedback.rush_orders:
@@ -153,6 +158,16 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         return Problem.model_validate(data)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise InvalidProblem(f"feedback makes the problem invalid: {exc}") from exc
+
+
+def _stopped(order: WorkOrder, op: Operation, down: dict[str, list[Window]]) -> bool:
+    """Tell whether a new downtime overlaps an operation reported started and not ended."""
+    machine = op.actual_machine or op.alternatives[0].machine
+    alt = next((a for a in op.alternatives if a.machine == machine), None)
+    if op.actual_start is None or op.actual_end is not None or alt is None:
+        return False
+    end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+    return any(w.start < end and op.actual_start < w.end for w in down.get(machine, []))
 
 
 def _previous_positions(flat: Flat, previous: Solution) -> dict[int, tuple[int, int]]:

@@ -304,10 +304,12 @@ def _solve_stages(
             incumbent.plan,
         )
         if code == cp_model.INFEASIBLE:
-            if incumbent.plan is None and horizon is None and not fixed:
+            if incumbent.plan is None:
                 return "infeasible", None
-            # Nothing beats the incumbent under the tightened horizon: it is optimal.
-            continue
+            # The incumbent keeps the horizon and the bounds of the stages before, so a model
+            # without room for it is stricter than the rules: that proves nothing.
+            proven = False
+            break
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             proven = False
             if incumbent.plan is None:

@@ -6,9 +6,10 @@ from scheduler.plan import violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Downtime, Feedback, apply_feedback, reschedule
 from scheduler.solver import solve
-from tests.scheduler.conftest import FT06, op, order
+from tests.scheduler.conftest import FT06, op, order, problem
 
 QUICK = SolveOptions(time_limit=2, workers=2)
+FAST = SolveOptions(time_limit=1, workers=1)
 
 
 def _check(problem, solution) -> None:  # type: ignore[no-untyped-def]
@@ -60,3 +61,21 @@ def test_rush_order_is_added() -> None:
     after = reschedule(problem, before, Feedback(now=0, rush_orders=[rush]), QUICK)
     assert {o.job for o in after.operations} >= {"rush"}
     _check(apply_feedback(problem, before, Feedback(now=0, rush_orders=[rush])), after)
+
+
+def _times(solution) -> dict[tuple[str, int], tuple[str, int, int, bool]]:  # type: ignore[no-untyped-def]
+    return {(o.job, o.index): (o.machine, o.start, o.end, o.frozen) for o in solution.operations}
+
+
+def test_a_downtime_interrupts_the_operation_running_into_it() -> None:
+    plant = problem([order("o1", op("A", 10), op("B", 10))], ["A", "B"])
+    before = solve(plant, FAST)
+    feedback = Feedback(
+        now=5,
+        actuals=[Actual(order="o1", index=0, start=0)],
+        downtime=[Downtime(machine="A", start=5, end=30)],
+    )
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert _times(after) == {("o1", 0): ("A", 30, 40, False), ("o1", 1): ("B", 40, 50, False)}
+    _check(apply_feedback(plant, before, feedback), after)

@@ -3,8 +3,12 @@ that never pass the plan found."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from scheduler import cpsat
+from scheduler.flat import Flat
 from scheduler.models import (
     Alternative,
     Machine,
@@ -13,6 +17,7 @@ from scheduler.models import (
     Operation,
     Problem,
     SolveOptions,
+    Window,
     WorkOrder,
 )
 from scheduler.solver import solve
@@ -72,3 +77,52 @@ def test_work_all_done_before_time_0_has_its_makespan_as_bound() -> None:
     assert solution.status == "optimal"
     assert solution.objective == [-50, 50]
     assert solution.lower_bound == -50
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        Machine(id="A", unavailable=[Window(start=3, end=8)]),
+        Machine(id="A", shifts=[Window(start=0, end=8), Window(start=10, end=100)]),
+    ],
+)
+def test_started_work_that_runs_into_a_closed_window_is_kept_and_proven(machine: Machine) -> None:
+    # o has run on A since 0 and ends at 10, across a time A is closed; p fits after it.
+    problem = Problem(
+        now=5,
+        machines=[machine],
+        orders=[
+            WorkOrder(id="o", operations=[Operation(alternatives=on("A", 10), actual_start=0)]),
+            WorkOrder(id="p", operations=[Operation(alternatives=on("A", 3))]),
+        ],
+    )
+    solution = solve(problem, QUICK)
+    assert solution.status == "optimal"
+    assert solution.makespan == 13
+    assert solution.lower_bound == 13
+
+
+def test_a_model_without_room_for_the_plan_at_hand_proves_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build = cpsat.build
+
+    def stricter(flat: Flat, *args: Any, **kwargs: Any) -> cpsat.Built:
+        built = build(flat, *args, **kwargs)
+        built.model.add(built.start[0] < 0)  # no plan keeps this
+        return built
+
+    monkeypatch.setattr(cpsat, "build", stricter)
+    problem = Problem(
+        machines=[Machine(id="A"), Machine(id="B")],
+        orders=[
+            WorkOrder(
+                id="o",
+                release=1,  # not a classic job shop: the full model is built
+                operations=[Operation(alternatives=on("A", 2)), Operation(alternatives=on("B", 2))],
+            ),
+        ],
+    )
+    solution = solve(problem, QUICK)
+    assert solution.status == "feasible"
+    assert solution.makespan == 5
