@@ -12,9 +12,11 @@ from scheduler.dispatch import DispatchStopped, dispatch, serial_plan
 from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
+    Alternative,
     Machine,
     Operation,
     Problem,
+    ScheduledOperation,
     Solution,
     SolveOptions,
     Time,
@@ -99,47 +101,7 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         if name not in machine_ids:
             raise InvalidProblem(f"downtime for unknown machine {name!r}")
 
-    def hit_by_downtime(machine: str, start: int, end: int) -> bool:
-        return any(w.start < end and start < w.end for w in down.get(machine, []))
-
-    orders: list[WorkOrder] = []
-    for order in problem.orders:
-        ops: list[Operation] = []
-        for index, op in enumerate(order.operations):
-            act = reported.get((order.id, index))
-            was = planned.get((order.id, index))
-            if act is not None:
-                machine = act.machine or (was.machine if was else None)
-                if machine is None and len(op.alternatives) == 1:
-                    machine = op.alternatives[0].machine
-                op = op.model_copy(
-                    update={
-                        "actual_start": act.start,
-                        "actual_end": act.end,
-                        "actual_machine": machine,
-                    }
-                )
-            elif (
-                op.actual_start is None
-                and was is not None
-                and was.start < feedback.now
-                and not hit_by_downtime(was.machine, was.start, was.end)
-            ):
-                # Planned to have started already and nothing says otherwise: it runs as planned.
-                op = op.model_copy(
-                    update={
-                        "actual_start": was.start,
-                        "actual_end": was.end if was.end <= feedback.now else None,
-                        "actual_machine": was.machine,
-                    }
-                )
-            if _stopped(order, op, down):
-                # A new downtime interrupted it: it runs again, whole, after now.
-                op = op.model_copy(
-                    update={"actual_start": None, "actual_end": None, "actual_machine": None}
-                )
-            ops.append(op)
-        orders.append(order.model_copy(update={"operations": ops}))
+    orders = [_as_it_stands(o, reported, planned, feedback.now, down) for o in problem.orders]
     for rush in feedback.rush_orders:
         orders.append(rush)
     machines = [
@@ -160,14 +122,104 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         raise InvalidProblem(f"feedback makes the problem invalid: {exc}") from exc
 
 
+def _as_it_stands(
+    order: WorkOrder,
+    reported: dict[tuple[str, int], Actual],
+    planned: dict[tuple[str, int], ScheduledOperation],
+    now: int,
+    down: dict[str, list[Window]],
+) -> WorkOrder:
+    """Return an order with its reported work frozen, and what the plan started before now."""
+
+    def hit_by_downtime(machine: str, start: int, end: int) -> bool:
+        return any(w.start < end and start < w.end for w in down.get(machine, []))
+
+    # An operation reported started has its predecessors behind it, whatever plan and downtime say.
+    last = max(
+        (
+            i
+            for i, op in enumerate(order.operations)
+            if (order.id, i) in reported or op.actual_start is not None
+        ),
+        default=-1,
+    )
+    ops: list[Operation] = []
+    for index, op in enumerate(order.operations):
+        act = reported.get((order.id, index))
+        was = planned.get((order.id, index))
+        if act is not None:
+            machine = act.machine or (was.machine if was else None)
+            if machine is None and len(op.alternatives) == 1:
+                machine = op.alternatives[0].machine
+            op = op.model_copy(
+                update={"actual_start": act.start, "actual_end": act.end, "actual_machine": machine}
+            )
+        elif (
+            op.actual_start is None
+            and was is not None
+            and (
+                index < last
+                or (
+                    was.start < now
+                    and not hit_by_downtime(was.machine, was.start, was.end)
+                    and (index == 0 or _could_follow(order, ops[-1], op, was))
+                )
+            )
+        ):
+            # Planned to have started already and nothing says otherwise: it runs as planned.
+            # Not so after a predecessor thrown back by a downtime or reported later: it waits.
+            op = op.model_copy(
+                update={
+                    "actual_start": was.start,
+                    "actual_end": was.end if was.end <= now else None,
+                    "actual_machine": was.machine,
+                }
+            )
+        if index >= last and _stopped(order, op, down):
+            # A new downtime interrupted it: it runs again, whole, after now.
+            op = op.model_copy(
+                update={"actual_start": None, "actual_end": None, "actual_machine": None}
+            )
+        ops.append(op)
+    return order.model_copy(update={"operations": ops})
+
+
+def _could_follow(
+    order: WorkOrder, prev: Operation, op: Operation, was: ScheduledOperation
+) -> bool:
+    """Tell whether `op`, run as `was` planned it, could follow `prev` as it stands now.
+
+    Only a started predecessor lets it start: one that had ended by then, or, with transfer
+    lots, had done its first lot (the rule `plan.violations` reads).
+    """
+    p_alt = _started_on(prev)
+    alt = next((a for a in op.alternatives if a.machine == was.machine), None)
+    if prev.actual_start is None or p_alt is None or alt is None:
+        return False
+    p_end = prev.actual_end
+    if p_end is None:
+        p_end = prev.actual_start + p_alt.fixed_time + p_alt.unit_time * order.quantity
+    q = prev.transfer_qty
+    if q:
+        first = prev.actual_start + p_alt.fixed_time + q * p_alt.unit_time
+        return was.start >= first + prev.min_wait and was.end >= p_end + q * alt.unit_time
+    return was.start >= p_end + prev.min_wait
+
+
 def _stopped(order: WorkOrder, op: Operation, down: dict[str, list[Window]]) -> bool:
     """Tell whether a new downtime overlaps an operation reported started and not ended."""
-    machine = op.actual_machine or op.alternatives[0].machine
-    alt = next((a for a in op.alternatives if a.machine == machine), None)
+    alt = _started_on(op)
     if op.actual_start is None or op.actual_end is not None or alt is None:
         return False
     end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
-    return any(w.start < end and op.actual_start < w.end for w in down.get(machine, []))
+    return any(w.start < end and op.actual_start < w.end for w in down.get(alt.machine, []))
+
+
+def _started_on(op: Operation) -> Alternative | None:
+    """Return the alternative a started operation runs on, if it says or has only one."""
+    if op.actual_machine is None:
+        return op.alternatives[0] if len(op.alternatives) == 1 else None
+    return next((a for a in op.alternatives if a.machine == op.actual_machine), None)
 
 
 def _previous_positions(flat: Flat, previous: Solution) -> dict[int, tuple[int, int]]:

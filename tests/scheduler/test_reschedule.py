@@ -79,3 +79,48 @@ def test_a_downtime_interrupts_the_operation_running_into_it() -> None:
     assert after.status == "optimal"
     assert _times(after) == {("o1", 0): ("A", 30, 40, False), ("o1", 1): ("B", 40, 50, False)}
     _check(apply_feedback(plant, before, feedback), after)
+
+
+def test_work_after_an_operation_a_breakdown_threw_back_waits_for_it() -> None:
+    # o1/0 runs on A over [0, 10) and A breaks down at 9: o1/1, planned on B at 10, cannot
+    # have started. o2/1 overlaps its predecessor as its transfer lots allow: it runs on.
+    plant = problem(
+        [
+            order("o1", op("A", 10), op("B", 10)),
+            order("o2", op("C", 1, transfer_qty=1), op("D", 1), quantity=10),
+        ],
+        ["A", "B", "C", "D"],
+    )
+    before = solve(plant, FAST)
+    assert _times(before)[("o2", 1)] == ("D", 1, 11, False)
+    feedback = Feedback(now=12, downtime=[Downtime(machine="A", start=9, end=30)])
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert _times(after) == {
+        ("o1", 0): ("A", 30, 40, False),
+        ("o1", 1): ("B", 40, 50, False),
+        ("o2", 0): ("C", 0, 10, True),
+        ("o2", 1): ("D", 1, 11, True),
+    }
+
+
+def test_work_planned_before_its_predecessor_was_reported_done_waits_for_now() -> None:
+    plant = problem([order("o1", op("A", 10), op("B", 10))], ["A", "B"])
+    before = solve(plant, FAST)
+    feedback = Feedback(now=15, actuals=[Actual(order="o1", index=0, start=0, end=14)])
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert _times(after)[("o1", 1)] == ("B", 15, 25, False)
+
+
+def test_work_reported_started_keeps_its_predecessor_though_a_downtime_overlaps_it() -> None:
+    plant = problem([order("o1", op("A", 10), op("B", 10))], ["A", "B"])
+    before = solve(plant, FAST)
+    feedback = Feedback(
+        now=12,
+        actuals=[Actual(order="o1", index=1, start=10)],
+        downtime=[Downtime(machine="A", start=9, end=30)],
+    )
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert _times(after) == {("o1", 0): ("A", 0, 10, True), ("o1", 1): ("B", 10, 20, True)}
