@@ -35,7 +35,7 @@ from api.auth.models import (
     UserRecord,
 )
 from api.auth.store import AccountStore
-from api.auth.throttle import LoginThrottle
+from api.auth.throttle import Attempt, LoginThrottle
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
 from ingest.service import SYSTEM
@@ -330,22 +330,23 @@ class AuthService:
         """Return the user whose password this is, or raise: throttled, a few checks at once.
 
         A wrong password, or an unknown username, is kept in the audit trail as a failed
-        `attempt` ("login", "password_change"), with the client it came from."""
-        self._throttle.check(username, client)
-        record = self._store.user(username)
-        try:
-            with _VERIFYING:
-                self._hasher.verify(
-                    record.password_hash if record else self._dummy_hash(), password
-                )
-        except (VerificationError, InvalidHashError) as error:
-            self._failed(username, client, attempt, known=record is not None)
-            raise Unauthenticated("wrong username or password") from error
-        if record is None:
-            self._failed(username, client, attempt, known=False)
-            raise Unauthenticated("wrong username or password")
-        self._throttle.succeeded(username)
-        return record
+        `attempt` ("login", "password_change"), with the client it came from. The throttle
+        holds a place for this check until it ends, so checks sent at once count together."""
+        with self._throttle.attempt(username, client) as throttled:
+            record = self._store.user(username)
+            try:
+                with _VERIFYING:
+                    self._hasher.verify(
+                        record.password_hash if record else self._dummy_hash(), password
+                    )
+            except (VerificationError, InvalidHashError) as error:
+                self._failed(throttled, username, client, attempt, known=record is not None)
+                raise Unauthenticated("wrong username or password") from error
+            if record is None:
+                self._failed(throttled, username, client, attempt, known=False)
+                raise Unauthenticated("wrong username or password")
+            throttled.succeeded()
+            return record
 
     def _check_usable(self, user: UserInfo) -> None:
         """Refuse a right password that opens nothing: a disabled account's, or a password an
@@ -376,8 +377,10 @@ class AuthService:
         reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
         self._store.note(self._noted(action, username, username, reason=reason, client=client))
 
-    def _failed(self, username: str, client: str | None, attempt: str, *, known: bool) -> None:
-        lockouts = self._throttle.failed(username, client)
+    def _failed(
+        self, throttled: Attempt, username: str, client: str | None, attempt: str, *, known: bool
+    ) -> None:
+        lockouts = throttled.failed()
         named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
         failed = self._noted(f"{attempt}_failed", named, named, client=client, known=known)
         self._store.note(failed)

@@ -2,7 +2,8 @@
 
 Each server process keeps its own counts (several workers each allow as many); what they bound
 is guessing, not a determined attacker with many addresses, which argon2's cost then slows.
-The failure that starts a lockout says so (`failed` returns it), for the account audit trail.
+The failure that starts a lockout says so (`Attempt.failed` returns it), for the account audit
+trail.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ class Lockout:
 
 
 class LoginThrottle:
-    """Refuse a login once an account, or a client, has failed too often lately."""
+    """Refuse a login once an account, or a client, has failed too often lately.
+
+    A password check is slow (argon2), so the checks under way count against the limits too:
+    guesses sent at once would otherwise all be let through before the first had failed.
+    """
 
     def __init__(
         self,
@@ -54,26 +59,39 @@ class LoginThrottle:
         self._window = window_s
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._under_way: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def check(self, username: str, client: str | None) -> None:
-        """Raise TooManyAttempts if the account or the client may not try now."""
+    def attempt(self, username: str, client: str | None) -> Attempt:
+        """Hold a place for one password check of the account from the client, or raise
+        TooManyAttempts if either has failed, or is being checked, as often as it may."""
         now = self._clock()
+        keys = self._keys(username, client)
         with self._lock:
-            for key in self._keys(username, client):
+            for key in keys:
                 failures = self._recent(key, now)
-                if len(failures) >= self._limits[key[0]]:
+                limit = self._limits[key[0]]
+                if len(failures) >= limit:
                     wait = self._wait(failures, now)
                     raise TooManyAttempts(
                         f"too many failed logins for this {key[0]}: try again in {wait} s", wait
                     )
+                if len(failures) + self._under_way.get(key, 0) >= limit:
+                    # The checks under way end within a second or so, failed or not.
+                    raise TooManyAttempts(
+                        f"too many logins for this {key[0]} are being checked: try again in 1 s",
+                        1,
+                    )
+            for key in keys:
+                self._under_way[key] = self._under_way.get(key, 0) + 1
+        return Attempt(self, keys)
 
-    def failed(self, username: str, client: str | None) -> list[Lockout]:
-        """Count a failure; return the lockouts it starts (the account's, the client's)."""
+    def _failed(self, keys: list[tuple[str, str]]) -> list[Lockout]:
         now = self._clock()
         started = []
         with self._lock:
-            for key in self._keys(username, client):
+            self._release(keys)
+            for key in keys:
                 failures = self._recent(key, now)
                 failures.append(now)
                 if len(failures) == self._limits[key[0]]:
@@ -83,9 +101,22 @@ class LoginThrottle:
                     )
         return started
 
-    def succeeded(self, username: str) -> None:
+    def _succeeded(self, keys: list[tuple[str, str]]) -> None:
         with self._lock:
-            self._failures.pop(("account", username), None)
+            self._release(keys)
+            self._failures.pop(keys[0], None)  # the account's; the client's stay
+
+    def _ended(self, keys: list[tuple[str, str]]) -> None:
+        with self._lock:
+            self._release(keys)
+
+    def _release(self, keys: list[tuple[str, str]]) -> None:
+        for key in keys:
+            left = self._under_way[key] - 1
+            if left:
+                self._under_way[key] = left
+            else:
+                del self._under_way[key]
 
     def _wait(self, failures: deque[float], now: float) -> int:
         return int(failures[0] + self._window - now) + 1
@@ -101,3 +132,34 @@ class LoginThrottle:
         while failures and failures[0] <= now - self._window:
             failures.popleft()
         return failures
+
+
+class Attempt:
+    """One password check under way, counted against the limits until it ends: as a failure,
+    which stays counted for the window; as a success, which does not; or, left as a context
+    manager without either (the check could not be made), as nothing."""
+
+    def __init__(self, throttle: LoginThrottle, keys: list[tuple[str, str]]) -> None:
+        self._throttle = throttle
+        self._keys: list[tuple[str, str]] | None = keys
+
+    def failed(self) -> list[Lockout]:
+        """Count the failure; return the lockouts it starts (the account's, the client's)."""
+        return self._throttle._failed(self._ending())
+
+    def succeeded(self) -> None:
+        """End the check; the account's failures are forgiven."""
+        self._throttle._succeeded(self._ending())
+
+    def _ending(self) -> list[tuple[str, str]]:
+        if self._keys is None:
+            raise RuntimeError("this attempt has already ended")
+        keys, self._keys = self._keys, None
+        return keys
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._keys is not None:
+            self._throttle._ended(self._ending())
