@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
-from api.auth.service import AuthService
+from api.auth.service import LAST_TRAIL_POSITION, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
 
@@ -225,7 +225,9 @@ def put_company(body: CompanyIn, auth: AdminAuthDep) -> dict[str, Any]:
 def account_audit(
     _: AdminDep,
     svc: ServicesDep,
-    after: int = 0,
+    after: Annotated[
+        int, Query(ge=0, le=LAST_TRAIL_POSITION, description="the trail position to read after")
+    ] = 0,
     limit: int = 100,
     subject: str | None = Query(default=None, max_length=200),
 ) -> list[dict[str, Any]]:

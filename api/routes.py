@@ -19,6 +19,8 @@ from ingest.parse import read_body
 
 router = APIRouter()
 MAX_LOG_PAGE = 1000
+# Log positions are 64-bit integers in either store: past this one a read cannot be asked.
+LAST_LOG_POSITION = 2**63 - 1
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -69,7 +71,9 @@ async def post_events(request: Request, access: AccessDep) -> Response:
 )
 def get_events(
     access: AccessDep,
-    after: Annotated[int, Query(ge=0, description="the log position to read after")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=LAST_LOG_POSITION, description="the log position to read after")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Read the event log in order: each event as sent, who sent it and when it was recorded,

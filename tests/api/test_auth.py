@@ -388,6 +388,11 @@ def test_the_account_audit_trail_names_the_admin_and_is_for_admins_only(
     assert all(e["seq"] > added["seq"] for e in later.json())
     too_many = client.get("/api/v1/admin/audit", params={"limit": 5000}, headers=admin)
     assert too_many.status_code == 400
+    last = client.get("/api/v1/admin/audit", params={"after": 2**63 - 1}, headers=admin)
+    assert last.status_code == 200 and last.json() == []
+    for position in (-1, 2**63):  # before the trail, past any position a store can hold
+        bad = client.get("/api/v1/admin/audit", params={"after": position}, headers=admin)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.after"
     for role in ("analyst", "operator", "supplier", "customer"):
         refused = client.get("/api/v1/admin/audit", headers=login(client, role))
         assert refused.status_code == 403

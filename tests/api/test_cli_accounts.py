@@ -179,3 +179,5 @@ def test_the_audit_trail_on_the_command_line_names_the_console_and_escapes_names
     ]
     assert run(["audit", "--limit", "0", "--store", store], monkeypatch) == 2
     assert "limit must be between" in capsys.readouterr().err
+    assert run(["audit", "--after", str(2**63), "--store", store], monkeypatch) == 2
+    assert "after must be a position in the trail" in capsys.readouterr().err

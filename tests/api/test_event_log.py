@@ -108,7 +108,12 @@ def test_the_log_needs_a_login(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"after": -1}, "after")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"after": -1}, "after"),
+        ({"after": 2**63}, "after"),  # past any position a store can hold
+    ],
 )
 def test_a_bad_page_is_422_naming_it(
     client: TestClient, params: dict[str, int], field: str
@@ -117,6 +122,13 @@ def test_a_bad_page_is_422_naming_it(
 
     assert response.status_code == 422
     assert field in response.text
+
+
+def test_the_last_position_there_can_be_reads_an_empty_page(client: TestClient) -> None:
+    response = read_log(client, "analyst", after=2**63 - 1)
+
+    assert response.status_code == 200
+    assert response.json() == {"events": [], "next_after": None}
 
 
 def test_exports_say_when_each_event_was_recorded_and_readers_learn_by_whom(
