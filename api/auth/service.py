@@ -85,9 +85,17 @@ def _password_set_at(user: UserInfo) -> datetime:
     return datetime.fromisoformat(user.password_set_at or user.created_at)
 
 
+class PasswordRefused(BadRequest):
+    """A new password one of the rules refuses; `rule` names which, for the audit trail."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise BadRequest(f"the password needs at least {MIN_PASSWORD} characters")
+        raise PasswordRefused(f"the password needs at least {MIN_PASSWORD} characters", "too_short")
 
 
 class PasswordExpired(DomainError):
@@ -376,7 +384,10 @@ class AuthService:
     def _refused(
         self, action: str, username: str, refusal: DomainError, client: str | None
     ) -> None:
-        reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
+        if isinstance(refusal, PasswordRefused):
+            reason = refusal.rule
+        else:
+            reason = "disabled" if isinstance(refusal, Unauthenticated) else refusal.code
         self._store.note(self._noted(action, username, username, reason=reason, client=client))
 
     def _failed(
@@ -412,19 +423,23 @@ class AuthService:
         record = self._checked(username, current, client, "password_change")
         try:  # asked without a session: a disabled account changes nothing
             self._check_usable(record.info)
+            self._check_new_password(record, current, new)
         except DomainError as refusal:
             self._refused("password_change_refused", username, refusal, client)
             raise
-        if new == current:
-            raise BadRequest("the new password is the current one")
-        _check_password(new)
-        if self._history > 1 and self._reused(record, new):
-            raise BadRequest(
-                f"the new password is one of the last {self._history} of this account: "
-                "choose another"
-            )
         noted = self._noted("password_changed", username, username, client=client)
         self._store_password(username, new, noted=noted)
+
+    def _check_new_password(self, record: UserRecord, current: str, new: str) -> None:
+        if new == current:
+            raise PasswordRefused("the new password is the current one", "same_as_current")
+        _check_password(new)
+        if self._history > 1 and self._reused(record, new):
+            raise PasswordRefused(
+                f"the new password is one of the last {self._history} of this account: "
+                "choose another",
+                "recently_used",
+            )
 
     def _check_age(self, user: UserInfo) -> None:
         """Refuse a login with a password older than the policy allows."""
@@ -453,6 +468,8 @@ class AuthService:
         """Set a user's password (an admin's act, for a forgotten one); its sessions end.
 
         `must_change`: the user replaces it before logging in again."""
+        # Refused, an admin's act changes no account and tests no password: unlike a user's
+        # refused change, it is left to the request log.
         _check_password(new)
         noted = self._noted("password_reset", username, must_change_password=must_change)
         self._store_password(username, new, noted, must_change)

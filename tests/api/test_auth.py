@@ -397,3 +397,41 @@ def test_the_account_audit_trail_names_the_admin_and_is_for_admins_only(
         refused = client.get("/api/v1/admin/audit", headers=login(client, role))
         assert refused.status_code == 403
     assert client.get("/api/v1/admin/audit").status_code == 401
+
+
+def test_a_new_password_the_rules_refuse_is_kept_in_the_trail_naming_the_rule(
+    services: Services,
+) -> None:
+    kept = AuthService(services.accounts, hasher=FAST_HASHER, password_history=3)
+    app = create_app(Settings(store=services.store.url), replace(services, auth=kept))
+    username, password = PASSWORDS["operator"]
+    with TestClient(app) as client:
+        session, admin = login(client, "operator"), login(client, "admin")
+        mine = {"current_password": password}
+        for new in ("short", password):
+            refused = client.post(
+                "/api/v1/me/password", json=mine | {"new_password": new}, headers=session
+            )
+            assert refused.status_code == 400
+        change = {"username": username, "current_password": password, "new_password": "otto-pass-2"}
+        assert client.post("/api/v1/auth/password", json=change).status_code == 200
+        back = change | {"current_password": "otto-pass-2", "new_password": password}
+        assert client.post("/api/v1/auth/password", json=back).status_code == 400
+        # An admin's own slip changes no account and tested no password: the request log has it.
+        slip = client.post(
+            "/api/v1/admin/users/otto/password", json={"password": "x"}, headers=admin
+        )
+        assert slip.status_code == 400
+        trail = client.get("/api/v1/admin/audit", params={"subject": username}, headers=admin)
+    entries = [(e["actor"], e["action"], e["detail"]) for e in trail.json()][-4:]
+
+    def refused(rule: str) -> tuple[str, str, dict[str, str]]:
+        return username, "password_change_refused", {"client": "testclient", "reason": rule}
+
+    assert entries == [
+        refused("too_short"),
+        refused("same_as_current"),
+        (username, "password_changed", {"client": "testclient"}),
+        refused("recently_used"),
+    ]
+    assert password not in trail.text and "otto-pass-2" not in trail.text
