@@ -75,7 +75,10 @@ def _share(edge: EdgeView) -> float:
 
 
 def _clean(value: float) -> float:
-    return round(min(max(value, 0.0), 1.0), 12)
+    # Twelve significant digits, not decimal places: float noise goes (0.9999999999999998 is
+    # 1.0), and a tiny share of the source, diluted in a large merge, stays above 0, so the
+    # item and what it reached are still listed as "may contain".
+    return float(f"{min(max(value, 0.0), 1.0):.12g}")
 
 
 def downstream_exposure(

@@ -244,6 +244,49 @@ def test_edges_carry_qty_event_and_time(plant: TraceService) -> None:
     }
 
 
+def test_a_trace_spells_quantities_as_a_rebuild_does(store: GraphStore, events: Events) -> None:
+    # The log keeps one spelling per quantity (10.50 is "10.5"); so must the live graph.
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", "10.50"),
+            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "3.00"}]),
+            events("ship", shipment="SH-1", customer="C", items=[{"lot": "L-2", "qty": "3.0"}]),
+        ]
+    )
+
+    def answer() -> dict[str, object]:
+        return TraceService(store).trace("supplier_lot:ACME/A-1", "down").to_dict()
+
+    live = answer()
+    quantities = {n["id"]: n.get("qty") for n in live["nodes"]}  # type: ignore[attr-defined]
+    assert quantities["lot:L-1"] == "10.5" and quantities["lot:L-2"] == "3"
+    assert {e["qty"] for e in live["edges"]} == {"10.5", "3"}  # type: ignore[attr-defined]
+    service.rebuild()
+    assert answer() == live
+
+
+def test_a_trace_of_a_share_diluted_past_a_billionth_still_reaches_what_it_reached(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    merged = [{"lot": "BAD", "qty": "0.0000001"}, {"lot": "OK", "qty": "10000000"}]
+    service.ingest(
+        [
+            events.receive("BAD", "0.0000001"),
+            events.receive("OK", "10000000", supplier="GOOD", supplier_lot="G-1"),
+            events("merge", from_=merged, into={"lot": "MIX"}),
+            events("ship", shipment="SH-1", customer="HOSP-A", items=[{"lot": "MIX", "qty": "5"}]),
+        ]
+    )
+    trace = TraceService(store).trace("supplier_lot:ACME/A-1", "down")
+    assert exposures(trace)["lot:MIX"] == pytest.approx(1e-14)
+    assert exposures(trace)["shipment:SH-1"] == pytest.approx(1e-14)
+    totals = impact(trace).totals
+    assert (totals.lots, totals.shipments, totals.customers) == (2, 1, 1)
+    assert totals.may_contain == 1
+
+
 def test_max_depth_zero_is_the_root(plant: TraceService) -> None:
     trace = plant.trace("lot:L-1", "down", max_depth=0)
     assert [n.id for n in trace.nodes] == ["lot:L-1"] and trace.edges == []
