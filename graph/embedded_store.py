@@ -43,6 +43,7 @@ from graph.store import (
     latest_statuses,
     node_view,
     partner_lots,
+    plain,
     sorted_stays,
 )
 
@@ -654,7 +655,7 @@ class EmbeddedTx:
             used: str | None = None
             if node.kind in MATERIAL:
                 given = consumed.pop(node.gid, None)
-                used = "0" if given is None else format(given, "f")
+                used = "0" if given is None else plain(given)
             node_rows.append(
                 (
                     nid,
@@ -662,7 +663,7 @@ class EmbeddedTx:
                     node.kind,
                     node.part,
                     node.unit,
-                    None if qty is None else format(qty, "f"),
+                    None if qty is None else plain(qty),
                     used,
                     status.get(node.gid),
                     node.created_by,
@@ -689,7 +690,7 @@ class EmbeddedTx:
                     FLOW_FLAG.get(e.type, 0),
                     e.at,
                     e.event,
-                    None if e.qty is None else format(e.qty, "f"),
+                    None if e.qty is None else plain(e.qty),
                     e.share,
                     e.part,
                     e.until,
@@ -709,7 +710,7 @@ class EmbeddedTx:
         status_nids.update(nids[s.gid] for s in changes.statuses if s.gid not in made)
         conn.executemany(
             SET_CONSUMED,
-            [(format(value, "f"), nids[gid]) for gid, value in consumed.items() if gid in nids],
+            [(plain(value), nids[gid]) for gid, value in consumed.items() if gid in nids],
         )
         conn.executemany(
             MERGE_PROPS,

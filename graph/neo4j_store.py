@@ -54,6 +54,7 @@ from graph.store import (
     latest_statuses,
     node_view,
     partner_lots,
+    plain,
     sorted_stays,
 )
 
@@ -636,7 +637,7 @@ def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
         RELATIONSHIP_TYPES[edge.type],
         edge.at,
         edge.event,
-        None if qty is None else format(qty, "f"),
+        None if qty is None else plain(qty),
         edge.share,
         edge.part,
         edge.until,

@@ -467,9 +467,15 @@ class GraphStore(Protocol):
 
 
 def plain(value: Decimal) -> str:
-    """A quantity as text, one way however it was reached: 4.0 (2.5 - 1.5 + 3, after a void)
-    and 4 (what a rebuild adds up) are both "4"."""
-    return format(value.normalize(), "f")
+    """A quantity as text, one way however it was reached or sent: 4.0 (2.5 - 1.5 + 3, after a
+    void), 4.00 (as a sender spelled it) and 4 (what a rebuild adds up) are all "4".
+
+    Trailing zeros are cut from the text, not by normalize(), which rounds to the context's
+    precision."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def node_view(
@@ -491,7 +497,7 @@ def node_view(
     if part is not None:
         attrs["part"] = part
     if qty is not None:
-        attrs["qty"] = format(qty, "f")
+        attrs["qty"] = plain(qty)
         if kind == "lot" or kind == "serial":
             attrs["available"] = plain(qty - (consumed or Decimal(0)))
     if unit is not None:
@@ -526,7 +532,7 @@ def latest_statuses(statuses: Sequence[StatusRow]) -> dict[str, str]:
 
 def decimal_text(value: Decimal | None) -> str | None:
     """Store a decimal as exact text."""
-    return None if value is None else format(value, "f")
+    return None if value is None else plain(value)
 
 
 # -- secondary marks

@@ -64,7 +64,7 @@ def edge_dict(edge: EdgeView) -> dict[str, Any]:
         "from": edge.src,
         "to": edge.dst,
         "type": edge.type,
-        "qty": None if edge.qty is None else format(edge.qty, "f"),
+        "qty": None if edge.qty is None else plain(edge.qty),
         "event": edge.event,
         "at": edge.at,
     }

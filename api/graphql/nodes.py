@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.udi import Udi
-from graph.store import EdgeView, NodeView
+from graph.store import EdgeView, NodeView, plain
 
 
 def _text(view: NodeView, name: str) -> str | None:
@@ -37,7 +37,7 @@ class Link:
 
     @strawberry.field(description="Exact decimal quantity, as text.")
     def qty(self) -> str | None:
-        return None if self.edge.qty is None else format(self.edge.qty, "f")
+        return None if self.edge.qty is None else plain(self.edge.qty)
 
     @strawberry.field(description="The event that recorded it.")
     def event(self) -> str:
