@@ -555,7 +555,10 @@ class Access:
         # Confirming which supplier lots are upstream of a lot of ours is genealogy: a supplier
         # gets it only where the plant shares lot ids with it.
         confirm = self.role != Role.SUPPLIER or self._policy().share_lot_ids
-        found = self._lot_codes.decode(code, confirm=confirm)
+        # An operator's decoding reads only what they may see: another site's lot confirms
+        # nothing and dates nothing, exactly as a lot that does not exist.
+        scope = self.nodes if self.role == Role.OPERATOR else None
+        found = self._lot_codes.decode(code, confirm=confirm, scope=scope)
         if self.role in READERS:
             return found
         matches, misses = found.matches, found.misses

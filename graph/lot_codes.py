@@ -9,7 +9,7 @@ names that partner and the partner's lots in our graph that it may come from.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from graph.errors import Conflict, NotFound
 from graph.ids import gid, supplier_lot_gid
-from graph.store import GraphStore, LotSchemeRow, NodeView, WriteTx
+from graph.store import GraphStore, LotSchemeRow, NodeView, PartnerLot, WriteTx
 from graph.trace import TraceService
 from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, overlap
 from ingest.models import CompanyId as Company
@@ -27,6 +27,10 @@ from ingest.models import Id as Name
 # Each code that loses its number to a lot made outside minting moves on to the next number.
 MAX_MINT_ATTEMPTS = 1000
 MAX_CANDIDATES = 50
+
+# The ids among those given that a caller may see: a decoding made through one answers as if
+# nothing else existed.
+Scope = Callable[[Sequence[str]], Collection[str]]
 
 
 class LotSchemeConflict(Conflict):
@@ -228,11 +232,13 @@ class LotCodeService:
 
     # -- decoding --------------------------------------------------------------------------------
 
-    def decode(self, code: str, *, confirm: bool = True) -> Decoding:
+    def decode(self, code: str, *, confirm: bool = True, scope: Scope | None = None) -> Decoding:
         """Read a code with every registered scheme; name the partner and candidate lots.
 
         With `confirm`, where the code is a lot of ours, the partner lots upstream of it are
-        marked confirmed and come first (that reads our genealogy).
+        marked confirmed and come first (that reads our genealogy). With `scope`, lots, supplier
+        lots and arrivals outside it are as if they did not exist: none confirms, none is a
+        candidate, none dates one.
         """
         schemes = self.schemes()
         by_link = {s.spec.link_code: s.spec.company for s in schemes}
@@ -250,7 +256,7 @@ class LotCodeService:
             candidates = (
                 []
                 if partner is None
-                else self._candidates(code, partner, values, schemes, confirm=confirm)
+                else self._candidates(code, partner, values, schemes, confirm, scope)
             )
             matches.append(Match(scheme, values, link, partner, candidates))
         return Decoding(code, matches, misses)
@@ -261,8 +267,8 @@ class LotCodeService:
         partner: str,
         values: dict[str, str | date],
         schemes: list[LotScheme],
-        *,
         confirm: bool,
+        scope: Scope | None,
     ) -> list[Candidate]:
         """Partner lots we received that the code may come from, surest first.
 
@@ -271,7 +277,7 @@ class LotCodeService:
         """
         made = next((v for v in values.values() if isinstance(v, date)), None)
         partner_schemes = [s for s in schemes if s.spec.company == partner]
-        confirmed = self._upstream(code, partner) if confirm else set()
+        confirmed = self._upstream(code, partner, scope) if confirm else set()
         if confirm:  # the code may be the partner's own lot number (a heat number)
             confirmed.add(supplier_lot_gid(partner, code))
         found: list[Candidate] = []
@@ -280,6 +286,8 @@ class LotCodeService:
         entries = self._store.partner_lots(
             gid("company", partner), received_before=before, keep=sorted(confirmed)
         )
+        if scope is not None:
+            entries = _in_scope(entries, scope, before, confirmed)
         for entry in entries:
             supplier_lot, arrivals = entry.supplier_lot, entry.arrivals
             at = arrivals[0][0] if arrivals else None
@@ -296,17 +304,32 @@ class LotCodeService:
         found.sort(key=lambda c: not c.confirmed)
         return found[:MAX_CANDIDATES]
 
-    def _upstream(self, code: str, partner: str) -> set[str]:
-        """Return the partner's lots upstream of our lot `code`, if it is a lot of ours."""
+    def _upstream(self, code: str, partner: str, scope: Scope | None) -> set[str]:
+        """Return the partner's lots upstream of our lot `code`, if it is a lot of ours (and,
+        with `scope`, reached from it through what the scope holds only)."""
         lot = gid("lot", code)
-        if self._store.node(lot) is None:
+        if self._store.node(lot) is None or (scope is not None and lot not in scope([lot])):
             return set()
         trace = TraceService(self._store).trace(lot, "up")
-        return {
+        theirs = {
             node.id
             for node in trace.nodes
             if node.kind == "supplier_lot" and node.attrs.get("supplier") == partner
         }
+        if scope is None or not theirs:
+            return theirs
+        seen = set(scope(sorted({node.id for node in trace.nodes})))
+        sources: dict[str, list[str]] = {}
+        for edge in trace.edges:
+            if edge.src in seen:
+                sources.setdefault(edge.dst, []).append(edge.src)
+        reached, walk = {lot}, [lot]
+        while walk:
+            for source in sources.get(walk.pop(), []):
+                if source not in reached:
+                    reached.add(source)
+                    walk.append(source)
+        return theirs & reached
 
     # -- minting ---------------------------------------------------------------------------------
 
@@ -371,6 +394,30 @@ def _typed(scheme: LotScheme, name: str, value: str | date) -> str | date:
         raise PatternError(
             f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}', field=name
         ) from None
+
+
+def _in_scope(
+    entries: list[PartnerLot], scope: Scope, before: str | None, kept: set[str]
+) -> list[PartnerLot]:
+    """Keep the supplier lots and arrivals in `scope`; a lot then received only on or after
+    `before` is left out as the store leaves out one received only then."""
+    seen = set(
+        scope(
+            sorted(
+                {e.supplier_lot.gid for e in entries}
+                | {lot for e in entries for _, lot in e.arrivals}
+            )
+        )
+    )
+    found = []
+    for entry in entries:
+        if entry.supplier_lot.gid not in seen:
+            continue
+        arrivals = [(at, lot) for at, lot in entry.arrivals if lot in seen]
+        late = before is not None and bool(arrivals) and all(at >= before for at, _ in arrivals)
+        if entry.supplier_lot.gid in kept or not late:
+            found.append(PartnerLot(entry.supplier_lot, arrivals))
+    return found
 
 
 def _read(code: str, schemes: list[LotScheme]) -> dict[str, str | date]:
