@@ -785,21 +785,23 @@ class Access:
         return CartService(self._store)
 
     def cart(self, gid: str) -> CartInfo:
-        """Return a cart's settings."""
-        return self._carts("read carts").cart(checked_gid(gid))
+        """Return a cart's settings (another site's cart is not found, as by `node`)."""
+        carts = self._carts("read carts")
+        return carts.cart(self.node(gid).gid)
 
     def cart_contents(self, gid: str, at: datetime | None = None) -> Contents:
         """Return what a cart holds now or at a time; lots the caller may not see are left out."""
-        found = self._carts("read carts").contents(
-            checked_gid(gid), utc_text(at) if at is not None else None
-        )
+        carts = self._carts("read carts")
+        found = carts.contents(self.node(gid).gid, utc_text(at) if at is not None else None)
         visible = self.nodes([s.lot for s in found.stays])
         return Contents(found.cart, found.at, [s for s in found.stays if s.lot in visible])
 
     def lot_carts(self, gid: str) -> list[CartStay]:
-        """Return every cart a lot rode in, in load order (open stays: where it is now)."""
-        carts = self._carts("read carts")
-        return carts.history(self.node(gid).gid)
+        """Return every cart a lot rode in, in load order (open stays: where it is now); carts
+        the caller may not see are left out."""
+        stays = self._carts("read carts").history(self.node(gid).gid)
+        visible = self.nodes(sorted({s.cart for s in stays}))
+        return [s for s in stays if s.cart in visible]
 
     def shared_carts(
         self, gid: str, as_of: datetime | None = None

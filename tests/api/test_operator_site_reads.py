@@ -85,3 +85,31 @@ def test_decoding_another_sites_lot_answers_as_for_no_lot(
         if c["confirmed"]
     }
     assert analyst == {"supplier_lot:ACME/H-2": True, "supplier_lot:ACME/H-9": True}
+
+
+def test_another_sites_cart_answers_as_no_cart(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 10, site="PLANT-1"),
+            events.receive("L-2", 10, site=OTHER),
+            events("cart_define", cart="C-2", group="P2", seq=1, site=OTHER),
+            # Loaded by an admin: a lot of PLANT-1 that rode in PLANT-2's cart.
+            events("cart_load", cart="C-2", lot="L-1", qty="5", site=OTHER),
+            events("cart_unload", cart="C-2", lot="L-1", site=OTHER),
+            events("cart_load", cart="C-2", lot="L-2", qty="5", site=OTHER),
+        ]
+    )
+    cart = "query($id: ID!) { cart(id: $id) { cart { id label } held } }"
+    contents = "query($id: ID!) { cartContents(id: $id) { cart { id group } } }"
+    for query in (cart, contents):
+        for role, found in (("operator", False), ("analyst", True)):
+            (answer,) = gql(client, role, query, id="cart:C-2")["data"].values()
+            assert (answer is not None) is found, (role, query)
+        assert gql(client, "operator", query, id="cart:NO-CART")["data"] == {
+            name: None for name in gql(client, "operator", query, id="cart:C-2")["data"]
+        }
+    rode = "query($id: ID!) { lotCarts(id: $id) { cart } }"
+    assert gql(client, "operator", rode, id="lot:L-1")["data"]["lotCarts"] == []
+    assert gql(client, "analyst", rode, id="lot:L-1")["data"]["lotCarts"] == [{"cart": "cart:C-2"}]
