@@ -79,6 +79,9 @@ WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
 # What an operator reads (of their site): the plant floor. Customers are companies; recall cases,
 # notices and supplier requests are the analysts' (operators see the holds as item statuses).
 OPERATOR_KINDS = frozenset(KINDS) - {"company", "case", "notice", "supplier_request"}
+# The part registry is the plant's, not a site's: a part defined at one site is read at every
+# site (its `site` says only where it was defined).
+PLANT_WIDE_KINDS = frozenset({"part"})
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 # Supplier requests and answers enter through the portal, which checks who asks and answers.
@@ -180,7 +183,9 @@ class Access:
         if self.role == Role.OPERATOR:
             site = self.principal.site
             return view.kind in OPERATOR_KINDS and (
-                site is None or view.attrs.get("site") in (None, site)
+                site is None
+                or view.kind in PLANT_WIDE_KINDS
+                or view.attrs.get("site") in (None, site)
             )
         if self.role == Role.SUPPLIER:
             company = self.principal.company

@@ -113,3 +113,17 @@ def test_another_sites_cart_answers_as_no_cart(
     rode = "query($id: ID!) { lotCarts(id: $id) { cart } }"
     assert gql(client, "operator", rode, id="lot:L-1")["data"]["lotCarts"] == []
     assert gql(client, "analyst", rode, id="lot:L-1")["data"]["lotCarts"] == [{"cart": "cart:C-2"}]
+
+
+def test_a_part_defined_at_another_site_is_in_every_sites_registry(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest([events("part_define", part="KIT", gtin="09506000134352", site=OTHER)])
+    operator = login(client, "operator")
+    listed = client.get("/api/v1/parts", headers=operator).json()
+    assert [p["id"] for p in listed] == ["part:KIT"]
+    assert client.get("/api/v1/nodes/part:KIT", headers=operator).status_code == 200
+    trace = client.get("/api/v1/trace", params={"id": "part:KIT"}, headers=operator)
+    assert trace.status_code == 200
+    node = gql(client, "operator", 'query { node(id: "part:KIT") { id } }')
+    assert node["data"]["node"] == {"id": "part:KIT"}
