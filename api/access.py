@@ -355,6 +355,9 @@ class Access:
     def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
         """Return what ran on an equipment in a window (operators: their site only)."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
+        # A time without an offset cannot be measured against one that has it: said first.
+        if start.tzinfo is None or end.tzinfo is None:
+            raise BadRequest("from and to need a UTC offset")
         if end - start > MAX_WINDOW:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")

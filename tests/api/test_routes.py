@@ -228,6 +228,24 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2026-01-05T00:00:00", "2026-01-06T00:00:00Z"), ("2026-01-05T00:00:00Z", "2026-01-06")],
+)
+def test_an_equipment_window_with_one_time_without_offset_is_400(
+    client: TestClient, start: str, end: str
+) -> None:
+    auth = login(client, "analyst")
+    window = {"from": start, "to": end}
+    response = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
+    assert response.status_code == 400 and "need a UTC offset" in response.text
+    query = """query($from: DateTime!, $to: DateTime!) {
+      equipmentWindow(equipment: "equipment:LATHE-1", from: $from, to: $to) { step { id } } }"""
+    body = client.post("/graphql", json={"query": query, "variables": window}, headers=auth).json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
+    assert "need a UTC offset" in body["errors"][0]["message"]
+
+
 def test_the_demos_landing_page_examples_answer_the_login_it_shows(plant: Services) -> None:
     app = create_app(Settings(store=plant.store.url, demo=True), plant)
     with TestClient(app, base_url="http://plant.example:8080") as client:
