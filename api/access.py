@@ -31,7 +31,13 @@ from api.federation.models import (
 )
 from api.operator_scope import for_site, site_guard, without_holders
 from api.recall import Case, Notice, RecallService
-from api.supplier_portal import SupplierCase, SupplierPortal, SupplierRequest, Upload
+from api.supplier_portal import (
+    SupplierCase,
+    SupplierPortal,
+    SupplierRequest,
+    Upload,
+    answer_ids_taken,
+)
 from graph.analysis import Impact, Origin, Path, impact, origin, paths
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
@@ -753,6 +759,10 @@ class Access:
 
     def ingest(self, raw_events: Sequence[Any]) -> IngestReport:
         """Ingest events as the caller: operators and admins; analysts only status events."""
+        self.require(WRITERS | {Role.ANALYST}, "record events")
+        taken = answer_ids_taken(raw_events)
+        if taken:
+            raise BatchRejected(taken)
         if self.role == Role.ANALYST:
             events = parse_events(raw_events)
             wrong = [
@@ -763,7 +773,6 @@ class Access:
             if wrong:
                 raise Forbidden(str(wrong[0]))
             return self._ingest.ingest_events(events)
-        self.require(WRITERS, "record events")
         if self.role == Role.OPERATOR:
             return self._ingest_as_operator(parse_events(raw_events))
         return self._ingest.ingest(raw_events)

@@ -21,11 +21,15 @@ from graph.documents import MAX_DOCUMENTS, checked_document
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
 from graph.store import DocumentRow, GraphStore, NodeView
+from ingest.errors import Problem
 from ingest.references import supplier_request_gid
 from ingest.service import IngestService
 
 # The key becomes part of the answer's event id, which must stay within an id's 200 characters.
 MAX_ANSWER_ID = 100
+# An answer sent with an answer id is logged under ANSWER_EVENT_PREFIX + supplier/answer id:
+# known in advance, so no event of anyone else may take such an id first.
+ANSWER_EVENT_PREFIX = "recall_supplier_answer/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +258,32 @@ class SupplierPortal:
         if answer_id is None:
             return f"recall_supplier_answer-{uuid.uuid4().hex[:16]}", now_text()
         # A company id holds no "/", so no two suppliers can meet on one key.
-        event_id = f"recall_supplier_answer/{supplier}/{answer_id}"
+        event_id = f"{ANSWER_EVENT_PREFIX}{supplier}/{answer_id}"
         logged = self._store.logged([event_id]).get(event_id)
         if logged is None:
             return event_id, now_text()
         return event_id, str(json.loads(logged.payload)["occurred_at"])
+
+
+def answer_ids_taken(raw_events: Sequence[Any]) -> list[Problem]:
+    """Name the events of a batch sent with an event id kept for suppliers' answers.
+
+    The portal alone writes events under such ids, for the supplier whose answer id it is; an
+    event sent any other way under one would make that supplier's answer a conflict.
+    """
+    return [
+        Problem(
+            i,
+            raw["event_id"],
+            "event_id",
+            "reserved_id",
+            f'event ids beginning "{ANSWER_EVENT_PREFIX}" are kept for suppliers\' answers',
+        )
+        for i, raw in enumerate(raw_events)
+        if isinstance(raw, dict)
+        and isinstance(raw.get("event_id"), str)
+        and raw["event_id"].startswith(ANSWER_EVENT_PREFIX)
+    ]
 
 
 def _split_lot(lot: str) -> tuple[str, str]:

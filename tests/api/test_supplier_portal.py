@@ -213,6 +213,28 @@ def test_resending_an_answer_with_its_key_changes_nothing(
     assert logged(plant) == before
 
 
+@pytest.mark.parametrize("role", ["operator", "analyst", "admin"])
+def test_no_event_sent_directly_takes_an_answers_event_id(
+    client: TestClient, plant: Services, case: dict[str, str], role: str
+) -> None:
+    squat = {
+        "event_id": "recall_supplier_answer/ACME-STEEL/scar-17",
+        "type": "status",
+        "occurred_at": "2026-03-05T00:00:00Z",
+        "target": {"lot": "L00001-BAR"},
+        "status": "released",
+        "reason": "taken first",
+    }
+    response = client.post("/api/v1/events", json=[squat], headers=login(client, role))
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["errors"]
+    assert (problem["field"], problem["code"]) == ("event_id", "reserved_id")
+    assert plant.store.logged([squat["event_id"]]) == {}
+    answer = {"case": "RC-1", "lot": ACME_LOT, "text": "ours", "key": "scar-17"}
+    found = data(client, login(client, "supplier"), ANSWER, **answer)["answerSupplierRequest"]
+    assert found["answers"] == 1
+
+
 @pytest.mark.parametrize(
     ("case_id", "lot", "docs", "code", "says"),
     [
