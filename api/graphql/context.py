@@ -8,8 +8,8 @@ filtered exactly like top-level ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from strawberry.dataloader import DataLoader
@@ -18,9 +18,13 @@ from strawberry.fastapi import BaseContext
 from api.access import Access
 from api.deps import access
 from api.graphql.cost import Budget
+from api.graphql.run import as_graphql_error
 from api.recall import Notice
+from graph.errors import DomainError
 from graph.store import EdgeView, NodeView
 from graph.udi import Udi
+
+T = TypeVar("T")
 
 
 class Context(BaseContext):
@@ -38,25 +42,35 @@ class Context(BaseContext):
         )
 
     async def _load_case_notices(self, case_ids: Sequence[str]) -> list[list[Notice]]:
-        found = await asyncio.to_thread(self.access.recalls().notices_of, list(case_ids))
+        found = await _loaded(lambda: self.access.recalls().notices_of(list(case_ids)))
         return [found[case_id] for case_id in case_ids]
 
     async def _load_udis(self, gids: Sequence[str]) -> list[Udi | None]:
-        found = await asyncio.to_thread(self.access.udis, list(gids))
+        found = await _loaded(lambda: self.access.udis(list(gids)))
         return [found.get(gid) for gid in gids]
 
     async def _load_nodes(self, gids: Sequence[str]) -> list[NodeView | None]:
-        found = await asyncio.to_thread(self.access.nodes, list(gids))
+        found = await _loaded(lambda: self.access.nodes(list(gids)))
         return [found.get(gid) for gid in gids]
 
     async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
-        edges = await asyncio.to_thread(self.access.links, list(gids))
+        edges = await _loaded(lambda: self.access.links(list(gids)))
         touching: dict[str, list[EdgeView]] = {gid: [] for gid in gids}
         for edge in edges:
             for end in {edge.src, edge.dst}:
                 if end in touching:
                     touching[end].append(edge)
         return [touching[gid] for gid in gids]
+
+
+async def _loaded(work: Callable[[], T]) -> T:
+    """Run a loader's batch off the event loop. A refusal raised in a loader reaches the field
+    as is, past `run`: rendered here, it keeps its code (and the audit log reads it as denied)
+    like a refusal of any other resolver."""
+    try:
+        return await asyncio.to_thread(work)
+    except DomainError as error:
+        raise as_graphql_error(error) from error
 
 
 def get_context(request: Request, scoped: Annotated[Access, Depends(access)]) -> Context:

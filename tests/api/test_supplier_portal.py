@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -211,6 +212,20 @@ def test_resending_an_answer_with_its_key_changes_nothing(
     changed = data(client, acme, ANSWER, **(args | {"text": "other"}))["answerSupplierRequest"]
     assert changed["__typename"] == "AnswerRefused" and changed["code"] == "event_conflict"
     assert logged(plant) == before
+
+
+def test_a_nested_field_refused_to_a_supplier_says_forbidden_and_is_audited_as_denied(
+    client: TestClient, case: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    acme = login(client, "supplier")
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        body = gql(client, acme, "{ casesAboutMyLots { id notices { id } } }")
+    [error] = body["errors"]
+    assert error["path"][-1] == "notices"
+    assert error["extensions"] == {"code": "FORBIDDEN", "status": 403}
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    [audited] = [r for r in records if r["path"] == "/graphql"]
+    assert audited["outcome"] == "denied"
 
 
 @pytest.mark.parametrize("role", ["operator", "analyst", "admin"])
