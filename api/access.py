@@ -88,6 +88,15 @@ OPERATOR_KINDS = frozenset(KINDS) - {"company", "case", "notice", "supplier_requ
 # The part registry is the plant's, not a site's: a part defined at one site is read at every
 # site (its `site` says only where it was defined).
 PLANT_WIDE_KINDS = frozenset({"part"})
+# The marking service's actions (marking.service.ACCESS), as a refusal says them.
+MARKING_ACTIONS = {
+    "issue_mark": "issue marks",
+    "resolve": "resolve marks",
+    "schemes": "read mark code schemes",
+    "scheme_usage": "read the usage of mark code schemes",
+    "decide": "decide which parts to mark",
+    "define_scheme": "define mark code schemes",
+}
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 # Supplier requests and answers enter through the portal, which checks who asks and answers.
@@ -470,8 +479,7 @@ class Access:
     def marking(self, action: str) -> MarkingService:
         """Return the marking service if the caller's role may perform `action` on it."""
         allowed = MARKING_ACCESS.get(action, frozenset()) | {Role.ADMIN.value}
-        if self.role.value not in allowed:
-            raise Forbidden(f"the {self.role.value} role may not {action.replace('_', ' ')}")
+        self.require(frozenset(Role(role) for role in allowed), MARKING_ACTIONS.get(action, action))
         return self._marking
 
     def resolve_mark(self, query: ResolveQuery) -> Resolution:

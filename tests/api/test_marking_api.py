@@ -72,6 +72,24 @@ def test_roles_for_marks(client: TestClient, kits: Services) -> None:
     assert decision["mark"] is (decision["phi"] < 0)
 
 
+def test_a_refused_marking_action_reads_as_a_sentence(client: TestClient, kits: Services) -> None:
+    said = {
+        query: gql(client, "supplier", query, **variables)["errors"][0]["message"]
+        for query, variables in (
+            (RESOLVE, {"mark": "AAA"}),
+            ("{ markSchemes { name } }", {}),
+            (DECIDE, {}),
+        )
+    }
+    assert list(said.values()) == [
+        "the supplier role may not resolve marks",
+        "the supplier role may not read mark code schemes",
+        "the supplier role may not decide which parts to mark",
+    ]
+    issue = gql(client, "analyst", ISSUE, serial="K-1")["errors"][0]["message"]
+    assert issue == "the analyst role may not issue marks"
+
+
 def test_issue_outside_the_operators_site_is_not_found(
     client: TestClient, kits: Services, events: Events
 ) -> None:
