@@ -4,6 +4,9 @@
 - analyst: reads everything, runs traces, impact and explanations, records status changes.
 - operator: records events of their site on what their site holds (api.operator_scope); reads
   the plant floor of their site: no customers, recall cases, notices or supplier requests.
+  Supplier lots and marks have no site: a site's operator sees those linked to what they see
+  (lots received from it, the item a mark marks). Parts and equipment are the plant's: named
+  by every site, they hold nothing of one (an equipment window lists only the site's steps).
 - supplier (bound to a company): their own supplier lots and, as counts and statuses by stage,
   where those went; item ids only where the plant's sharing policy for them says so.
 - customer (bound to a company): what was shipped to them, with its status; never suppliers.
@@ -29,7 +32,13 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
 )
-from api.operator_scope import for_site, site_guard, without_holders
+from api.operator_scope import (
+    SEEN_THROUGH,
+    for_site,
+    seen_through_site,
+    site_guard,
+    without_holders,
+)
 from api.recall import Case, Notice, RecallService
 from api.supplier_portal import (
     SupplierCase,
@@ -193,6 +202,20 @@ class Access:
 
     def visible(self, view: NodeView) -> bool:
         """Tell whether the caller may see this node at all."""
+        return bool(self._seen([view]))
+
+    def _seen(self, views: Sequence[NodeView]) -> set[str]:
+        """Return the ids of the nodes among `views` the caller may see (the batch of `visible`:
+        a site's operator sees supplier lots and marks through one read for all of them)."""
+        seen = {v.gid for v in views if self._sees(v)}
+        site = self.principal.site
+        if self.role == Role.OPERATOR and site is not None:
+            linked = {v.gid for v in views if v.kind in SEEN_THROUGH and v.gid in seen}
+            seen -= linked - seen_through_site(self._store, linked, site)
+        return seen
+
+    def _sees(self, view: NodeView) -> bool:
+        """Tell whether the caller may see a node by what it holds alone."""
         if self.role in READERS:
             return True
         if self.role == Role.OPERATOR:
@@ -236,7 +259,8 @@ class Access:
     def nodes(self, gids: Sequence[str]) -> dict[str, NodeView]:
         """Return the visible nodes among `gids`, redacted (for DataLoaders)."""
         found = self._store.nodes(list(gids))
-        return {g: self.redact(v) for g, v in found.items() if self.visible(v)}
+        seen = self._seen(list(found.values()))
+        return {g: self.redact(v) for g, v in found.items() if g in seen}
 
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         """Return the edges touching `gids` whose both ends the caller may see."""
@@ -292,11 +316,8 @@ class Access:
     def _filtered(self, trace: Trace) -> Trace:
         if self.role in READERS:
             return trace
-        kept = [
-            self._redacted_trace_node(n)
-            for n in trace.nodes
-            if self.visible(NodeView(n.id, n.kind, n.attrs))
-        ]
+        seen = self._seen([NodeView(n.id, n.kind, n.attrs) for n in trace.nodes])
+        kept = [self._redacted_trace_node(n) for n in trace.nodes if n.id in seen]
         ids = {n.id for n in kept}
         edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
         return Trace(trace.root, trace.direction, kept, edges)
@@ -377,7 +398,8 @@ class Access:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
         uses = self._traces.equipment_window(checked_gid(equipment), start, end)
-        uses = [u for u in uses if self.visible(u.step)]
+        steps = self._seen([u.step for u in uses])
+        uses = [u for u in uses if u.step.gid in steps]
         if self.role not in READERS:
             # A step of the site may use or make items the caller may not see: not named here.
             seen = self.nodes(
@@ -523,7 +545,8 @@ class Access:
         """Return the UDIs of the items the caller may see among `gids`, all at once."""
         found = self._store.nodes(list(gids))
         # Unredacted: a UDI is made of attributes a partner's view of the item may not show.
-        return self._identifiers.udis([v for v in found.values() if self.visible(v)])
+        seen = self._seen(list(found.values()))
+        return self._identifiers.udis([v for g, v in found.items() if g in seen])
 
     def resolve_identifier(self, code: str) -> Resolved:
         """Resolve a scanned GS1 code to the part, lot and serial the caller may see."""

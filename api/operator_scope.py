@@ -1,12 +1,13 @@
-"""What an operator bound to a site may record: events of their site, on what their site holds."""
+"""What an operator bound to a site may record and read: events of their site, on what their
+site holds."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from graph.store import WriteTx
+from graph.store import GraphStore, WriteTx
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, Void
 from ingest.references import describe, references
@@ -82,3 +83,27 @@ def without_holders(error: BatchRejected) -> BatchRejected:
         for p in error.problems
     ]
     return type(error)(problems)
+
+
+# Supplier lots and marks are shared context nodes with no site of their own: a site's operator
+# sees one through what it is linked to, the lots received from it or the items it marks.
+SEEN_THROUGH = {"supplier_lot": "RECEIVED_AS", "mark": "MARKS"}
+
+
+def seen_through_site(store: GraphStore, gids: Collection[str], site: str) -> set[str]:
+    """Return the supplier lots and marks among `gids` linked to an item of `site` (or of no
+    site, which every site sees): one links and one nodes read, whatever their number."""
+    wanted = {g for g in gids if _kind(g) in SEEN_THROUGH}
+    if not wanted:
+        return set()
+    links = [
+        e
+        for e in store.links(sorted(wanted))
+        if e.src in wanted and e.type == SEEN_THROUGH[_kind(e.src)]
+    ]
+    ends = store.nodes(sorted({e.dst for e in links}))
+    return {e.src for e in links if e.dst in ends and ends[e.dst].attrs.get("site") in (None, site)}
+
+
+def _kind(gid: str) -> str:
+    return gid.partition(":")[0]

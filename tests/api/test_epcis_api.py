@@ -60,10 +60,9 @@ def test_operators_of_another_site_export_nothing_of_this_one(
     headers = {"Authorization": f"Bearer {token}"}
     lot = client.get("/api/v1/trace/lot:L00001-BAR/epcis", headers=headers)
     assert lot.status_code == 404
-    # A supplier lot belongs to no site: its trace, and so its export, holds none of PLANT-1.
+    # A supplier lot only PLANT-1 received from is PLANT-1's to see.
     supplier_lot = client.get(f"/api/v1/trace/{OWN_LOT}/epcis", headers=headers)
-    assert supplier_lot.status_code == 200
-    assert supplier_lot.json()["epcisBody"]["eventList"] == []
+    assert supplier_lot.status_code == 404
     # PLANT-1's operator, the positive control:
     assert export(client, "operator", "lot:L00001-BAR").status_code == 200
     assert export(client, "operator", OWN_LOT).json()["epcisBody"]["eventList"]

@@ -19,6 +19,11 @@ OTHER = "PLANT-2"
 DECODE = """query($code: String!) { decodeLot(code: $code) { matches { scheme partner
   candidates { supplierLot { id } receivedAt lots confirmed } } } }"""
 
+# Six nodes in one query: loaded, and their visibility read, in one batch.
+SIX_NODES = """query($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!, $f: ID!) {
+  a: node(id: $a) { id } b: node(id: $b) { id } c: node(id: $c) { id }
+  d: node(id: $d) { id } e: node(id: $e) { id } f: node(id: $f) { id } }"""
+
 
 def gql(client: TestClient, role: str, query: str, **variables: Any) -> Any:
     response = client.post(
@@ -127,3 +132,40 @@ def test_a_part_defined_at_another_site_is_in_every_sites_registry(
     assert trace.status_code == 200
     node = gql(client, "operator", 'query { node(id: "part:KIT") { id } }')
     assert node["data"]["node"] == {"id": "part:KIT"}
+
+
+def test_supplier_lots_and_marks_are_seen_through_what_they_are_linked_to(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 10, supplier_lot="H-1", site="PLANT-1"),
+            events.receive("L-2", 10, supplier_lot="H-2", site=OTHER),
+            events.receive("L-3", 10, supplier_lot="H-3", site=OTHER),
+            events.receive("L-4", 10, supplier_lot="H-3", site="PLANT-1"),
+            events("mark", target={"lot": "L-1"}, code="AAA", site="PLANT-1"),
+            events("mark", target={"lot": "L-2"}, code="AAB", site=OTHER),
+        ]
+    )
+    ids = [
+        "supplier_lot:ACME/H-1",
+        "supplier_lot:ACME/H-2",
+        "supplier_lot:ACME/H-3",  # received at both sites
+        "supplier_lot:ACME/H-9",  # no such lot
+        "mark:AAA",
+        "mark:AAB",
+    ]
+
+    def seen(role: str) -> list[str | None]:
+        found = gql(client, role, SIX_NODES, **dict(zip("abcdef", ids, strict=True)))["data"]
+        return [found[name] and found[name]["id"] for name in "abcdef"]
+
+    assert seen("operator") == [ids[0], None, ids[2], None, ids[4], None]
+    operator = login(client, "operator")
+    for hidden in ("supplier_lot:ACME/H-2", "mark:AAB"):
+        assert client.get(f"/api/v1/nodes/{hidden}", headers=operator).status_code == 404
+        trace = client.get("/api/v1/trace", params={"id": hidden}, headers=operator)
+        assert trace.status_code == 404
+    up = client.get("/api/v1/trace", params={"id": "lot:L-4", "direction": "up"}, headers=operator)
+    assert {n["id"] for n in up.json()["nodes"]} == {"lot:L-4", "supplier_lot:ACME/H-3"}
+    assert seen("analyst") == [*ids[:3], None, *ids[4:]]
