@@ -239,16 +239,16 @@ def test_a_rebuild_reads_a_mark_by_the_scheme_of_its_day(store: GraphStore, even
     service.ingest(
         [
             events.receive("L-1", 1, part="PLATE-9"),
-            events("mark", target={"lot": "L-1"}, code="hello-1"),
+            events("mark", target={"lot": "L-1"}, code="HELLO-1"),
         ]
     )
     # The part family gets a scheme afterwards, as the docs allow; the mark was read by none.
     MarkingService(store).define_scheme(
         SchemeSpec(name="PL", kind="sequential", length=3, parts=["PLATE-*"])
     )
-    before = store.node("mark:hello-1")
+    before = store.node("mark:HELLO-1")
     service.rebuild()
-    assert store.node("mark:hello-1") == before
+    assert store.node("mark:HELLO-1") == before
 
 
 def test_a_receipt_keyed_with_the_wrong_part_is_voided_and_received_again(

@@ -19,7 +19,7 @@ def test_a_rebuild_that_cannot_replay_an_event_names_it(tmp_path: Path, events: 
     store = EmbeddedStore(tmp_path / "plant.db")
     service = IngestService(store)
     service.ingest(
-        [events.receive("L-1", 1, part="PLATE-9"), events("mark", target={"lot": "L-1"}, code="x")]
+        [events.receive("L-1", 1, part="PLATE-9"), events("mark", target={"lot": "L-1"}, code="X")]
     )
     # As logged before marks recorded the scheme that read them: a scheme given to the part
     # family since refuses the code on replay.
@@ -35,5 +35,5 @@ def test_a_rebuild_that_cannot_replay_an_event_names_it(tmp_path: Path, events: 
     assert "the graph is as it was before the rebuild" in stopped.value.message
     assert store.counts()["events"] == 2
     # One transaction on the embedded store: the graph the rebuild began with is all there.
-    assert store.node("lot:L-1") is not None and store.node("mark:x") is not None
+    assert store.node("lot:L-1") is not None and store.node("mark:X") is not None
     store.close()
