@@ -10,7 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any
 
 import orjson
@@ -75,6 +84,18 @@ INTRODUCERS: dict[str, frozenset[str]] = {
 RECALL_LINKS = frozenset({"SUSPECTS", "TO", "ABOUT"})
 ONE = Decimal(1)
 ZERO = Decimal(0)
+# Quantities are planned exactly. A contract quantity has at most 28 digits, none below 1e-28
+# and none reaching 1e28 (models.Qty), so a sum or difference of them needs at most 56 digits,
+# plus one per tenfold of terms: 100 holds every sum a batch or a lot's history can form. The
+# default context keeps 28 and rounds silently, so a 28-digit lot split into itself and 0.4 was
+# taken as whole; Inexact is trapped, so no rounding can ever pass unnoticed again.
+EXACT = Context(
+    prec=100,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
+)
+# Shares are ratios, rounded by nature: to 28 digits, as they always were.
+SHARES = Context(prec=28, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(slots=True)
@@ -212,6 +233,10 @@ class Planner:
         Each event comes with its index in the batch and, when it is to be logged, its stored
         payload and digest.
         """
+        with localcontext(EXACT):
+            return self._plan(events)
+
+    def _plan(self, events: Sequence[tuple[int, Event, tuple[str, str] | None]]) -> Changes:
         self._preload(event for _, event, _ in events)
         self._batch_ids = {event.event_id for _, event, _ in events}
         self._tracking = any(type(event) is Void for _, event, _ in events)
@@ -361,7 +386,9 @@ class Planner:
         consumes[item.gid] = consumes.get(item.gid, ZERO) + qty
 
     def _check_take(self, step: _Step, field_name: str, item: Item, qty: Decimal) -> bool:
-        if qty > item.available:
+        # Replaying, what a logged event took was checked when it was logged: earlier versions
+        # summed in 28 digits, and an event they let through by rounding must still replay.
+        if qty > item.available and not self._replaying:
             step.fail(
                 field_name,
                 "over_consumption",
@@ -566,7 +593,7 @@ class Planner:
         kind = "MERGED_INTO" if type(event) is Merge else "MIXED_INTO"
         for source, item in zip(event.from_, sources, strict=True):
             self._consume(step, item, source.qty)
-            share = float(source.qty / total)
+            share = _share(source.qty, total)
             self._edge(step, item.gid, into_gid, kind, qty=source.qty, share=share, part=item.part)
         # -- carts: used-up sources leave their carts; the new lot lands in the cart given
         for item in sources:
@@ -634,8 +661,8 @@ class Planner:
                 step.fail(
                     f"inputs[{i}].{kind}", "over_consumption", f"{describe(item.gid)} is used up"
                 )
-            else:
-                self._check_take(step, f"inputs[{i}].{kind}", item, qty)
+            elif self._check_take(step, f"inputs[{i}].{kind}", item, qty):
+                takes.append((item, qty))
         outputs_of = event.outputs
         self._distinct_new(
             step,
@@ -887,7 +914,8 @@ class Planner:
                     f"{describe(lot)} is in {describe(other_cart)}, not of the group of "
                     f"{describe(cart)}: a lot rides in one cart or in carts of one group at once",
                 )
-        if state.capacity is not None and qty is not None:
+        # Replaying, a logged load was checked when it was logged (as in `_check_take`).
+        if state.capacity is not None and qty is not None and not self._replaying:
             held = sum((q or ZERO for _, q in state.contents.values()), ZERO)
             if held + qty > state.capacity:
                 return (
@@ -1642,7 +1670,7 @@ def _quoted(event_ids: set[str]) -> str:
 
 def _share(qty: Decimal, total: Decimal) -> float:
     """Return qty's share of total; the usual whole share without a decimal division."""
-    return 1.0 if qty == total else float(qty / total)
+    return 1.0 if qty == total else float(SHARES.divide(qty, total))
 
 
 def _text(value: Decimal | None) -> str | None:
