@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
-from ingest.models import Event, Process
+from ingest.models import Event, Process, RecallOpen, RecallScope, RecallSupplierRequest
 
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
 
@@ -67,10 +67,22 @@ def _utc_times(event: Event, body: dict[str, Any]) -> None:
     for name in names:
         moment = getattr(event, name)
         if isinstance(moment, datetime):
-            try:
-                body[name] = utc_text(moment)
-            except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
-                raise TimeOutOfRange(name, error.message) from None
+            body[name] = _utc(name, moment)
+    # The planner writes these in UTC too: one UTC cannot write is refused here, by name.
+    if type(event) is RecallOpen or type(event) is RecallScope:
+        for i, suspect in enumerate(event.suspects):
+            for name, moment in (("from", suspect.from_), ("to", suspect.to)):
+                if moment is not None:
+                    _utc(f"suspects[{i}].{name}", moment)
+    elif type(event) is RecallSupplierRequest:
+        _utc("due_by", event.due_by)
+
+
+def _utc(name: str, moment: datetime) -> str:
+    try:
+        return utc_text(moment)
+    except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
+        raise TimeOutOfRange(name, error.message) from None
 
 
 # One encoder for every event: json.dumps would build a new one per call.

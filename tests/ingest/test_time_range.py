@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from graph.embedded_store import EmbeddedStore
 from ingest.errors import BatchRejected
 from ingest.service import IngestService
+from tests.fixtures.events import Events
 
 
 @pytest.mark.parametrize(
@@ -31,5 +33,76 @@ def test_a_time_utc_cannot_write_is_refused_by_name(tmp_path: Path, field: str, 
         (problem,) = refused.value.problems
         assert problem.field == field and "years 1 to 9999 in UTC" in problem.message
         assert store.counts()["events"] == 0
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "event"),
+    [
+        (
+            "suspects[1].from",
+            {
+                "type": "recall_open",
+                "case": "C-2",
+                "title": "lathe",
+                "reason": "drift",
+                "suspects": [
+                    {"id": "lot:L-1"},
+                    {
+                        "id": "equipment:LATHE-1",
+                        "from": "0001-01-01T00:00:00+14:00",
+                        "to": "2026-01-01T00:00:00Z",
+                    },
+                ],
+            },
+        ),
+        (
+            "due_by",
+            {
+                "type": "recall_supplier_request",
+                "case": "C-1",
+                "supplier": "ACME",
+                "supplier_lot": "A-1",
+                "question": "which heat?",
+                "due_by": "9999-12-31T23:00:00-14:00",
+            },
+        ),
+    ],
+)
+def test_a_recall_time_utc_cannot_write_is_refused_by_name(
+    tmp_path: Path, events: Events, field: str, event: dict[str, Any]
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    try:
+        service.ingest(
+            [
+                events.receive("L-1", 5),
+                events(
+                    "process",
+                    step="S-1",
+                    operation="turn",
+                    equipment="LATHE-1",
+                    inputs=[{"lot": "L-1", "qty": 1}],
+                    outputs=[{"lot": "P-1", "part": "P", "qty": 1}],
+                ),
+                events(
+                    "recall_open",
+                    case="C-1",
+                    title="bar",
+                    reason="cracks",
+                    suspects=[{"id": "lot:L-1"}],
+                ),
+            ]
+        )
+        before = store.counts()
+        with pytest.raises(BatchRejected) as refused:
+            service.ingest([events.receive("L-2", 5), events(event.pop("type"), **event)])
+        (problem,) = refused.value.problems
+        assert (problem.index, problem.event_id) == (1, "E-5")
+        assert (problem.field, problem.code) == (field, "out_of_range")
+        assert "years 1 to 9999 in UTC" in problem.message
+        assert store.counts() == before
     finally:
         store.close()
