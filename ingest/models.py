@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -11,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -18,9 +20,46 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from ingest.gs1 import Gs1Error, normalise_gtin
+
+# Spellings pydantic reads but the contract does not mean: a number, or a string of digits, as
+# a Unix time; a time as a date; "5_0" as 50; non-ASCII digits (a full-width 5) as numbers. Each
+# is refused by field; what the log stores (ISO text, plain decimals) still reads.
+_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _time_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME_TEXT.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_parsing",
+        'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00+01:00"',
+    )
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("date_parsing", 'a date is written YYYY-MM-DD, such as "2026-03-02"')
+
+
+def _decimal_text(value: Any) -> Any:
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "decimal_parsing", 'a quantity is a number, or one in ASCII digits such as "12.5"'
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_time_text)]
+Day = Annotated[date, BeforeValidator(_date_text)]
 
 # Printable text without control characters; ids are data, never syntax.
 Id = Annotated[
@@ -37,6 +76,7 @@ Text = Annotated[str, StringConstraints(max_length=2000)]
 Qty = Annotated[
     Decimal,
     Field(gt=0, allow_inf_nan=False, max_digits=28),
+    BeforeValidator(_decimal_text),
     # In JSON, one spelling per value: "10.0" and 10 are both stored as "10".
     PlainSerializer(
         lambda value: format(value.normalize(), "f"), return_type=str, when_used="json"
@@ -80,7 +120,7 @@ class Status(StrEnum):
 
 class Envelope(Strict):
     event_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     actor: Id | None = None
     site: Id | None = None
     note: Text | None = None
@@ -89,8 +129,8 @@ class Envelope(Strict):
 class Dated(Strict):
     """UDI production identifiers beyond lot and serial: expiry (AI 17) and made on (AI 11)."""
 
-    expiry: date | None = None
-    manufactured: date | None = None
+    expiry: Day | None = None
+    manufactured: Day | None = None
 
 
 class Receive(Envelope, Dated):
@@ -195,8 +235,8 @@ class Process(Envelope):
     equipment: Id | None = None
     operator: Id | None = None
     work_order: Id | None = None
-    started_at: AwareDatetime | None = None
-    finished_at: AwareDatetime | None = None
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
     inputs: list[ProcessInput] = []
     outputs: list[ProcessOutput] = []
     params: dict[Annotated[str, StringConstraints(max_length=100)], ParamValue] | None = None
@@ -338,8 +378,8 @@ class Suspect(Strict):
     """What a recall case suspects: a node, or an equipment over a time window."""
 
     id: NodeId
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
     @model_validator(mode="after")
     def _window_for_equipment(self) -> Self:
@@ -395,13 +435,19 @@ class RecallNotice(Envelope):
     message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 
 
+# A count that may be zero (what a customer found of a notice).
+Count = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28), BeforeValidator(_decimal_text)
+]
+
+
 class RecallAck(Envelope):
     """A customer's answer to a notice: how much of it they found and sent back."""
 
     type: Literal["recall_ack"]
     notice: Id
-    found_qty: Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28)]
-    returned_qty: Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28)]
+    found_qty: Count
+    returned_qty: Count
     note: Text | None = None
 
 
@@ -431,7 +477,7 @@ class RecallSupplierRequest(Envelope):
     supplier: CompanyId
     supplier_lot: Id
     question: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
-    due_by: AwareDatetime
+    due_by: Instant
 
 
 class DocumentRef(Strict):
@@ -452,7 +498,7 @@ class UpstreamLot(Strict):
     qty: Qty | None = None
     unit: Unit | None = None
     certificate: Id | None = None
-    made_on: date | None = None
+    made_on: Day | None = None
     note: Text | None = None
 
 

@@ -1,0 +1,136 @@
+"""Times, dates and quantities in the spellings the contract documents, and no others."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ingest.canonical import payload_and_digest
+from ingest.demo_plant import DemoPlant
+from ingest.errors import BatchRejected
+from ingest.parse import EVENT_ADAPTER, parse_events
+
+AT = "2026-03-02T08:00:00Z"
+RECEIVE = {
+    "event_id": "R-1",
+    "type": "receive",
+    "occurred_at": AT,
+    "supplier": "ACME",
+    "supplier_lot": "A-1",
+    "part": "BAR",
+    "lot": "L-1",
+    "qty": "500",
+}
+SUSPECT = {"id": "equipment:LATHE-1", "from": AT, "to": "2026-03-03T08:00:00Z"}
+RECALL_OPEN = {
+    "event_id": "C-1",
+    "type": "recall_open",
+    "occurred_at": AT,
+    "case": "C-1",
+    "title": "lathe",
+    "reason": "drift",
+    "suspects": [SUSPECT],
+}
+REQUEST = {
+    "event_id": "Q-1",
+    "type": "recall_supplier_request",
+    "occurred_at": AT,
+    "case": "C-1",
+    "supplier": "ACME",
+    "supplier_lot": "A-1",
+    "question": "which heat?",
+    "due_by": "2026-04-01T00:00:00Z",
+}
+ACK = {
+    "event_id": "K-1",
+    "type": "recall_ack",
+    "occurred_at": AT,
+    "notice": "N-1",
+    "found_qty": "1",
+    "returned_qty": 0,
+}
+ANSWER = {
+    "event_id": "A-1",
+    "type": "recall_supplier_answer",
+    "occurred_at": AT,
+    "case": "C-1",
+    "supplier": "ACME",
+    "supplier_lot": "A-1",
+    "upstream": [{"lot": "H-1", "qty": "2.5", "made_on": "2026-01-02"}],
+}
+
+
+def _with(event: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `event` with the field at a dotted path (`suspects.0.from`) set to `value`."""
+    copy = deepcopy(event)
+    *parents, last = path.split(".")
+    here: Any = copy
+    for part in parents:
+        here = here[int(part)] if isinstance(here, list) else here[part]
+    here[last] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "value", "field", "code"),
+    [
+        (RECEIVE, "occurred_at", 1700000000, "occurred_at", "datetime_parsing"),
+        (RECEIVE, "occurred_at", "1700000000", "occurred_at", "datetime_parsing"),
+        (RECEIVE, "occurred_at", 1.7e9, "occurred_at", "datetime_parsing"),
+        (RECALL_OPEN, "suspects.0.from", "1700000000", "suspects[0].from", "datetime_parsing"),
+        (REQUEST, "due_by", 1700000000, "due_by", "datetime_parsing"),
+        (RECEIVE, "qty", "5_0", "qty", "decimal_parsing"),
+        (RECEIVE, "qty", "\uff15", "qty", "decimal_parsing"),  # a full-width 5
+        (RECEIVE, "qty", " 5", "qty", "decimal_parsing"),
+        (ACK, "found_qty", "1_0", "found_qty", "decimal_parsing"),
+        (RECEIVE, "expiry", "2026-01-01T00:00:00Z", "expiry", "date_parsing"),
+        (RECEIVE, "expiry", 0, "expiry", "date_parsing"),
+        (
+            ANSWER,
+            "upstream.0.made_on",
+            "2026-01-02T00:00:00",
+            "upstream[0].made_on",
+            "date_parsing",
+        ),
+    ],
+)
+def test_a_spelling_the_contract_does_not_document_is_refused_by_name(
+    event: dict[str, Any], path: str, value: Any, field: str, code: str
+) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        parse_events([_with(event, path, value)])
+    (problem,) = refused.value.problems
+    assert (problem.field, problem.code) == (field, code)
+    assert event["event_id"] == problem.event_id
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "read"),
+    [
+        ("qty", 12.5, Decimal("12.5")),
+        ("qty", 12, Decimal(12)),
+        ("qty", "1e2", Decimal(100)),
+        ("qty", ".5", Decimal("0.5")),
+        ("qty", Decimal("3"), Decimal(3)),
+        ("occurred_at", "2026-03-02 09:00:00+01:00", datetime(2026, 3, 2, 8, tzinfo=UTC)),
+        ("occurred_at", datetime(2026, 3, 2, 8, tzinfo=UTC), datetime(2026, 3, 2, 8, tzinfo=UTC)),
+        ("expiry", "2027-01-31", date(2027, 1, 31)),
+        ("expiry", date(2027, 1, 31), date(2027, 1, 31)),
+    ],
+)
+def test_the_documented_spellings_are_read(path: str, value: Any, read: Any) -> None:
+    (event,) = parse_events([_with(RECEIVE, path, value)])
+    assert getattr(event, path) == read
+
+
+def test_what_the_log_stores_reads_back_to_the_same_payload_and_digest() -> None:
+    raw = [RECEIVE | {"expiry": "2027-01-31"}, RECALL_OPEN, REQUEST, ACK, ANSWER]
+    for batch in DemoPlant(size=60, seed=3).batches(1000):
+        raw.extend(batch)
+    for event in parse_events(raw):
+        payload, digest = payload_and_digest(event)
+        assert payload_and_digest(EVENT_ADAPTER.validate_json(payload)) == (payload, digest)
