@@ -5,14 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
-from ingest.models import Event, Process, RecallOpen, RecallScope, RecallSupplierRequest
+from ingest.models import (
+    Event,
+    Process,
+    RecallAck,
+    RecallOpen,
+    RecallScope,
+    RecallSupplierRequest,
+)
+from ingest.parse import EVENT_ADAPTER
 
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
 
@@ -33,10 +42,11 @@ _TIME_FIELDS_OF: dict[type[BaseModel], tuple[str, ...]] = {}
 def payload_and_digest(event: Event) -> tuple[str, str]:
     """Return the payload as stored (the sender's values, unset fields left out) and its digest.
 
-    Quantities are already spelled one way by the contract's serializer; times are compared as
-    instants, so the digest reads them in UTC while the stored payload keeps the sender's offset.
-    Both are sorted, compact JSON as the standard library's encoder writes it (`_dumps`): digests
-    stored by earlier versions stay comparable.
+    Quantities are already spelled one way by the contract's serializer (a recall_ack's counts
+    are spelled one way in the digest); times are compared as instants, so the digest reads them
+    in UTC while the stored payload keeps the sender's offset. Both are sorted, compact JSON as
+    the standard library's encoder writes it (`_dumps`): digests stored by earlier versions stay
+    comparable (and see `digest_now` for those that read recall fields by spelling).
     """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     # orjson writes what `_dumps` writes, about ten times faster, for every string, key order,
@@ -46,7 +56,7 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     if type(event) is Process and event.params is not None:
         return _payload_and_digest_standard(event, body)
     stored = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    _utc_times(event, body)
+    _by_value(event, body)
     digested = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     return stored.decode(), hashlib.sha256(digested).hexdigest()
 
@@ -54,12 +64,25 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
 def _payload_and_digest_standard(event: Event, body: dict[str, Any]) -> tuple[str, str]:
     """The same two forms, written by the standard library's encoder."""
     stored = _dumps(body)
-    _utc_times(event, body)
+    _by_value(event, body)
     return stored, hashlib.sha256(_dumps(body).encode()).hexdigest()
 
 
-def _utc_times(event: Event, body: dict[str, Any]) -> None:
-    """Put the event's times into the body as UTC text."""
+def digest_now(payload: str) -> str | None:
+    """Return the digest a stored payload has now; None when it no longer reads.
+
+    Earlier versions digested a suspect's window, a supplier request's deadline and an ack's
+    counts as spelled, so the digest they stored differs from the one an exact resend of the
+    event gets now: the stored payload, digested again, is what the resend is compared with.
+    """
+    try:
+        return payload_and_digest(EVENT_ADAPTER.validate_json(payload))[1]
+    except (ValidationError, TimeOutOfRange):
+        return None
+
+
+def _by_value(event: Event, body: dict[str, Any]) -> None:
+    """Put the event's times into the body as UTC text, and its counts in one spelling."""
     kind = type(event)
     names = _TIME_FIELDS_OF.get(kind)
     if names is None:
@@ -68,14 +91,22 @@ def _utc_times(event: Event, body: dict[str, Any]) -> None:
         moment = getattr(event, name)
         if isinstance(moment, datetime):
             body[name] = _utc(name, moment)
-    # The planner writes these in UTC too: one UTC cannot write is refused here, by name.
     if type(event) is RecallOpen or type(event) is RecallScope:
         for i, suspect in enumerate(event.suspects):
+            window = body["suspects"][i]
             for name, moment in (("from", suspect.from_), ("to", suspect.to)):
                 if moment is not None:
-                    _utc(f"suspects[{i}].{name}", moment)
+                    window[name] = _utc(f"suspects[{i}].{name}", moment)
     elif type(event) is RecallSupplierRequest:
-        _utc("due_by", event.due_by)
+        body["due_by"] = _utc("due_by", event.due_by)
+    elif type(event) is RecallAck:
+        body["found_qty"] = _plain(event.found_qty)
+        body["returned_qty"] = _plain(event.returned_qty)
+
+
+def _plain(count: Decimal) -> str:
+    # Counts are not below zero: abs only turns "-0" into "0".
+    return format(abs(count).normalize(), "f")
 
 
 def _utc(name: str, moment: datetime) -> str:

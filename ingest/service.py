@@ -22,7 +22,7 @@ from graph.store import (
     Submission,
     WriteTx,
 )
-from ingest.canonical import TimeOutOfRange, payload_and_digest
+from ingest.canonical import TimeOutOfRange, digest_now, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event
 from ingest.parse import EVENT_ADAPTER, parse_events
@@ -231,7 +231,9 @@ def _apply_batch(
             seen[event.event_id] = digest
             fresh.append((index, event, payloads[index]))
             results.append(EventResult(event.event_id, "created"))
-        elif earlier == digest:
+        elif earlier == digest or (
+            event.event_id in stored and digest_now(stored[event.event_id].payload) == digest
+        ):
             results.append(EventResult(event.event_id, "duplicate"))
         else:
             message = "this event_id was already used with a different payload"
