@@ -176,7 +176,7 @@ INSERT INTO events (event_id, type, at, payload, digest, voids, effects, recorde
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 ITEMS = """
-SELECT nid, gid, kind, part, unit, qty, consumed, status, created_by FROM nodes
+SELECT nid, gid, kind, part, unit, qty, consumed, status, created_by, created_at FROM nodes
 WHERE gid IN (SELECT value FROM json_each(?))
 """
 NODE_BY_GID = """
@@ -595,9 +595,8 @@ class EmbeddedTx:
 
     def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}
-        for nid, gid, kind, part, unit, qty, consumed, status, created_by in self._conn.execute(
-            ITEMS, (_ids(gids),)
-        ):
+        for row in self._conn.execute(ITEMS, (_ids(gids),)):
+            nid, gid, kind, part, unit, qty, consumed, status, created_by, created_at = row
             self._nids[gid] = nid
             found[gid] = ItemState(
                 gid,
@@ -608,6 +607,7 @@ class EmbeddedTx:
                 decimal_or_none(consumed) or Decimal(0),
                 status,
                 created_by,
+                created_at,
             )
         return found
 

@@ -193,7 +193,7 @@ RECALL_EVENT_LABELS: Final = ["Event", "RecallEvent"]
 ITEMS: Final = """
 UNWIND $gids AS g
 MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
-RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by
+RETURN n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status, n.created_by, n.created_at
 """
 NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
 NODES: Final = (
@@ -662,7 +662,7 @@ class Neo4jTx:
 
     def items(self, gids: Sequence[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}
-        for gid, kind, part, unit, qty, consumed, status, created_by in self._run(
+        for gid, kind, part, unit, qty, consumed, status, created_by, created_at in self._run(
             ITEMS, gids=_Listed(gids)
         ).values():
             found[gid] = ItemState(
@@ -674,6 +674,7 @@ class Neo4jTx:
                 decimal_or_none(consumed) or Decimal(0),
                 status,
                 created_by,
+                created_at,
             )
         return found
 

@@ -152,6 +152,7 @@ class ItemState(NamedTuple):
     consumed: Decimal
     status: str | None
     created_by: str | None
+    created_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class Item:
     consumed: Decimal
     status: str | None
     created_by: str | None
+    created_at: str | None  # when it came to be (UTC text); None for context nodes
 
     @property
     def available(self) -> Decimal:
@@ -126,6 +127,7 @@ class Item:
             state.consumed,
             state.status,
             state.created_by,
+            state.created_at,
         )
 
 
@@ -344,9 +346,25 @@ class Planner:
             )
             step.fail(field_name, "unknown_item", f"{describe(item_gid)} does not exist{why}")
             return None
+        if self._too_early(step, field_name, item):
+            return None
         if self._tracking:
             self._touch(step, item_gid)
         return item
+
+    def _too_early(self, step: _Step, field_name: str, item: Item) -> bool:
+        """Refuse a new event dated before an item it uses came to be: the graph as of any
+        time would show the item used before it existed. (Logs of earlier versions may hold
+        such events: they replay.)"""
+        created = item.created_at
+        if created is None or step.at >= created or self._replaying:
+            return False
+        step.fail(
+            field_name,
+            "time_order",
+            f"{describe(item.gid)} came to be at {created}, after this event's time {step.at}",
+        )
+        return True
 
     def _require_new(self, step: _Step, field_name: str, item_gid: str) -> bool:
         if self._exists(item_gid):
@@ -357,7 +375,15 @@ class Planner:
     def _create(self, step: _Step, node: NodeRow) -> None:
         node_gid = node.gid
         self._items[node_gid] = Item(
-            node_gid, node.kind, node.part, node.unit, node.qty, ZERO, None, node.created_by
+            node_gid,
+            node.kind,
+            node.part,
+            node.unit,
+            node.qty,
+            ZERO,
+            None,
+            node.created_by,
+            node.created_at,
         )
         self.changes.nodes.append(node)
         step.effects.creates.append(node_gid)
@@ -368,7 +394,7 @@ class Planner:
         """Create a shared context node (company, equipment, ...) on first mention."""
         if not self._exists(node.gid):
             self._items[node.gid] = Item(
-                node.gid, node.kind, node.part, None, None, ZERO, None, None
+                node.gid, node.kind, node.part, None, None, ZERO, None, None, None
             )
             self.changes.nodes.append(node)
 
@@ -642,6 +668,7 @@ class Planner:
                 or tracking
                 or source_gid in outputs
                 or source_gid in seen
+                or (item.created_at or "") > step.at
             ):
                 item = self._process_input(step, i, source_gid, kind, outputs, seen)
                 if item is None:

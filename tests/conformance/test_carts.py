@@ -348,17 +348,14 @@ def test_a_trace_lists_shared_carts_apart_from_material(store: GraphStore, event
 def test_shared_carts_as_of_an_instant_leave_out_later_loads(
     store: GraphStore, events: Events
 ) -> None:
+    received = [
+        events.receive("BAD", 10, supplier_lot="H-1"),
+        events.receive("OK", 10, supplier_lot="H-2"),
+        _define(events, "C-1", compartments=["A", "B"]),
+    ]
     bad_in = _load(events, "C-1", "BAD", compartment="A")
     ok_in = _load(events, "C-1", "OK", compartment="B")
-    IngestService(store).ingest(
-        [
-            events.receive("BAD", 10, supplier_lot="H-1"),
-            events.receive("OK", 10, supplier_lot="H-2"),
-            _define(events, "C-1", compartments=["A", "B"]),
-            bad_in,
-            ok_in,
-        ]
-    )
+    IngestService(store).ingest([*received, bad_in, ok_in])
     between = str(min(bad_in["occurred_at"], ok_in["occurred_at"]))
     for moment, sharers in ((between, []), (None, ["lot:OK"])):
         horizon = None if moment is None else utc_text(datetime.fromisoformat(moment))
@@ -384,12 +381,13 @@ def test_a_load_reported_late_must_find_the_cart_free_at_its_time(
 
 def test_an_unload_cannot_come_before_its_load(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
+    lots = _lots(events, "D")
     loaded = _load(events, "C-1", "D")
-    service.ingest([*_lots(events, "D"), loaded])
+    service.ingest([*lots, loaded])
     early = _unload(events, "C-1", "D")
     early["occurred_at"] = (
-        datetime.fromisoformat(str(loaded["occurred_at"])) - timedelta(hours=1)
-    ).isoformat()
+        datetime.fromisoformat(str(loaded["occurred_at"])) - timedelta(minutes=5)
+    ).isoformat()  # after D was received, before it was loaded
     problem = rejected(store, [early], "time_order")
     assert problem.field == "occurred_at"
 

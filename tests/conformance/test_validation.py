@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
 from ingest.errors import BatchConflict, BatchRejected
 from ingest.service import IngestService
@@ -19,6 +22,49 @@ def test_unknown_lot_is_named(store: GraphStore, events: Events) -> None:
     )
     assert (problem.index, problem.event_id, problem.field) == (0, "E-1", "lot")
     assert 'lot "NOPE" does not exist' in problem.message
+
+
+def test_an_event_dated_before_an_item_it_uses_came_to_be_is_refused(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 10, supplier_lot="A-2")])
+    early = events("split", lot="L-1", into=[{"lot": "C", "qty": "1"}], minutes=-30)
+    problem = rejected(store, [early], "time_order")
+    assert (problem.field, problem.event_id) == ("lot", early["event_id"])
+    assert 'lot "L-1" came to be at' in problem.message
+    # An assembly's inputs are checked on their fast path too: at 08:15, L-1 (08:10) was
+    # there, L-2 (08:20) was not.
+    assembly = events(
+        "process",
+        step="S-1",
+        operation="weld",
+        inputs=[{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}],
+        outputs=[{"lot": "W-1", "part": "W", "qty": "1"}],
+        minutes=25,
+    )
+    assert rejected(store, [assembly], "time_order").field == "inputs[1].lot"
+    # Reported late (before L-2's receipt), but after L-1 came to be: taken.
+    service.ingest([events("split", lot="L-1", into=[{"lot": "C", "qty": "1"}], minutes=0)])
+
+
+def test_a_log_holding_an_event_dated_before_its_item_still_rebuilds(
+    tmp_path: Path, events: Events
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    service.ingest([events("split", lot="L-1", into=[{"lot": "C", "qty": "1"}], event_id="S")])
+    # As an earlier version, which did not compare the times, let it through.
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute(
+            "UPDATE events SET payload = json_set(payload, '$.occurred_at', ?) "
+            "WHERE event_id = 'S'",
+            ("2026-01-01T00:00:00+00:00",),
+        )
+    service.rebuild()
+    assert store.node("lot:C") is not None
+    store.close()
 
 
 def test_unknown_serial_in_process_input(store: GraphStore, events: Events) -> None:

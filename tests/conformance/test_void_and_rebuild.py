@@ -79,7 +79,8 @@ def test_status_follows_occurred_at_and_void(store: GraphStore, events: Events) 
     service.ingest(
         [events("status", target={"lot": "L-1"}, status="quarantined", reason="suspect")]
     )
-    late = events("status", target={"lot": "L-1"}, status="released", reason="cleared", minutes=-60)
+    # Reported late: before the quarantine above, after the receipt.
+    late = events("status", target={"lot": "L-1"}, status="released", reason="cleared", minutes=-5)
     service.ingest([late])
     assert store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
     service.ingest([events("void", voids="E-2", reason="wrong lot")])
@@ -88,8 +89,9 @@ def test_status_follows_occurred_at_and_void(store: GraphStore, events: Events) 
 
 def test_cart_rules(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
+    received = events.receive("L-1", 10)
     load = events("cart_load", cart="C-1", lot="L-1", compartment="A", event_id="LOAD")
-    service.ingest([events.receive("L-1", 10), load])
+    service.ingest([received, load])
     assert (
         rejected(store, [events("cart_load", cart="C-1", lot="L-1")], "already_in_cart").field
         == "cart"
