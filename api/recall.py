@@ -68,7 +68,7 @@ class Notice:
             sent_at=attrs.get("created_at"),
             found_qty=None if found is None else Decimal(str(found)),
             returned_qty=None if returned is None else Decimal(str(returned)),
-            note=attrs.get("ack_note"),
+            note=attrs.get("ack_note") or None,
         )
 
 

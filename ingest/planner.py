@@ -1425,10 +1425,12 @@ class Planner:
             "returned_qty": format(event.returned_qty, "f"),
             "acknowledged_at": step.at,
         }
-        if event.actor is not None:
-            answer["acknowledged_by"] = event.actor
-        if event.note is not None:
-            answer["ack_note"] = event.note
+        # A correction replaces the whole answer: a note or actor it leaves out is cleared
+        # ("" reads as none), not kept from the answer it corrects.
+        before = self._case_props(notice)
+        for key, value in (("acknowledged_by", event.actor), ("ack_note", event.note)):
+            if value is not None or key in before:
+                answer[key] = value or ""
         self._merge_props(notice, answer)
 
     # -- supplier requests and answers ------------------------------------------------------------

@@ -310,3 +310,19 @@ def test_holding_or_notifying_no_such_case_is_null(client: TestClient, services:
     notify = 'mutation { notifyRecall(id: "NO-SUCH-CASE", message: "m") { id } }'
     assert gql(client, analyst, hold) == {"holdRecall": None}
     assert gql(client, analyst, notify) == {"notifyRecall": None}
+
+
+def test_a_corrected_answer_without_a_note_drops_the_earlier_note(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(SMALL_PLANT)
+    analyst, customer = login(client, "analyst"), login(client, "customer")
+    gql(client, analyst, SMALL_OPEN, s=[{"id": "lot:P-1"}])
+    gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    answer = """mutation($found: String!, $note: String) { acknowledgeNotice(
+        id: "RC-1-HOSP-NORTH", foundQty: $found, returnedQty: $found, note: $note) {
+        foundQty note } }"""
+    first = gql(client, customer, answer, found="0", note="none found, still searching")
+    assert first["acknowledgeNotice"]["note"] == "none found, still searching"
+    corrected = gql(client, customer, answer, found="2", note=None)["acknowledgeNotice"]
+    assert corrected == {"foundQty": "2", "note": None}
