@@ -61,6 +61,7 @@ class LoginThrottle:
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._under_way: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self._swept = clock()
 
     def attempt(self, username: str, client: str | None) -> Attempt:
         """Hold a place for one password check of the account from the client, or raise
@@ -68,8 +69,10 @@ class LoginThrottle:
         now = self._clock()
         keys = self._keys(username, client)
         with self._lock:
+            self._sweep(now)
             for key in keys:
-                failures = self._recent(key, now)
+                failures = self._failures.get(key) or deque()
+                self._forget_old(failures, now)
                 limit = self._limits[key[0]]
                 if len(failures) >= limit:
                     wait = self._wait(failures, now)
@@ -129,9 +132,24 @@ class LoginThrottle:
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         failures = self._failures.setdefault(key, deque())
+        self._forget_old(failures, now)
+        return failures
+
+    def _forget_old(self, failures: deque[float], now: float) -> None:
         while failures and failures[0] <= now - self._window:
             failures.popleft()
-        return failures
+
+    def _sweep(self, now: float) -> None:
+        """Once a window, drop the accounts and clients with no failure left in it: every
+        name ever typed at a login would otherwise stay counted, at zero, for good."""
+        if now - self._swept < self._window:
+            return
+        self._swept = now
+        cutoff = now - self._window
+        for key in [
+            k for k, failures in self._failures.items() if not failures or failures[-1] <= cutoff
+        ]:
+            del self._failures[key]
 
 
 class Attempt:

@@ -86,3 +86,16 @@ def test_a_check_that_could_not_be_made_gives_its_place_back() -> None:
     assert throttle.attempt("ana", None).failed() == [Lockout("account", 1, 600, 601)]
     with pytest.raises(RuntimeError, match="already ended"):
         attempt.failed()
+
+
+def test_names_tried_long_ago_are_forgotten() -> None:
+    # Every name typed at a login is counted; once its window has passed it is dropped, or a
+    # guesser trying names at random would grow the process's memory for good.
+    clock = Clock()
+    throttle = LoginThrottle(per_account=5, per_client=10_000, window_s=60, clock=clock)
+    for i in range(1000):
+        throttle.attempt(f"name-{i}", "10.0.0.1").failed()
+    assert len(throttle._failures) == 1001  # each name, and the client
+    clock.now += 61
+    throttle.attempt("ana", "10.0.0.2").succeeded()
+    assert len(throttle._failures) <= 2
