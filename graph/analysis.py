@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from graph.store import EdgeView
+from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceNode
 
 CERTAIN = 1.0 - 1e-9
@@ -78,6 +78,11 @@ def _decimal(value: object) -> Decimal | None:
 
 def impact(trace: Trace) -> Impact:
     """Summarise a downstream trace for a recall analyst: what is affected, how sure, how much."""
+    with localcontext(EXACT):  # sums of quantities, to the last digit
+        return _impact(trace)
+
+
+def _impact(trace: Trace) -> Impact:
     shipped: dict[str, Decimal] = {}
     for edge in trace.edges:
         if edge.type == "SHIPPED_IN" and edge.qty is not None:

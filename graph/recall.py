@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from graph.store import EdgeView
+from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceService
 
 MATERIAL = ("lot", "serial")
@@ -206,7 +206,11 @@ def diff(before: Scope, after: Scope) -> ScopeDiff:
 
 def reconcile(scope: Scope, acknowledgements: Iterable[tuple[Decimal, Decimal]]) -> Reconciliation:
     """Account for the scope's quantity: held in the plant, found by customers, scrapped."""
-    answers = list(acknowledgements)
+    with localcontext(EXACT):  # sums of quantities, to the last digit
+        return _reconcile(scope, list(acknowledgements))
+
+
+def _reconcile(scope: Scope, answers: list[tuple[Decimal, Decimal]]) -> Reconciliation:
     in_plant = sum((i.available for i in scope.items if i.status != "scrapped"), ZERO)
     held = sum((i.available for i in scope.items if i.status in ("quarantined", "recalled")), ZERO)
     scrapped = sum((i.available for i in scope.items if i.status == "scrapped"), ZERO)

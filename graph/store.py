@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -467,6 +475,19 @@ class GraphStore(Protocol):
         ...
 
 
+# Quantities are exact. A contract quantity has at most 28 digits, none below 1e-28
+# and none reaching 1e28 (models.Qty), so a sum or difference of them needs at most 56 digits,
+# plus one per tenfold of terms: 100 holds every sum a batch or a lot's history can form. The
+# default context keeps 28 and rounds silently, so a 28-digit lot split into itself and 0.4 was
+# taken as whole; Inexact is trapped, so no rounding can ever pass unnoticed again. The
+# planner plans in it, and what adds up or subtracts quantities for an answer uses it too.
+EXACT = Context(
+    prec=100,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
+)
+
+
 def plain(value: Decimal) -> str:
     """A quantity as text, one way however it was reached or sent: 4.0 (2.5 - 1.5 + 3, after a
     void), 4.00 (as a sender spelled it) and 4 (what a rebuild adds up) are all "4".
@@ -500,7 +521,7 @@ def node_view(
     if qty is not None:
         attrs["qty"] = plain(qty)
         if kind == "lot" or kind == "serial":
-            attrs["available"] = plain(qty - (consumed or Decimal(0)))
+            attrs["available"] = plain(EXACT.subtract(qty, consumed or Decimal(0)))
     if unit is not None:
         attrs["unit"] = unit
     if status is not None:

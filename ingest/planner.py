@@ -10,16 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import (
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 import orjson
@@ -27,6 +18,7 @@ import orjson
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
 from graph.store import (
+    EXACT,
     CartClose,
     CartStay,
     Changes,
@@ -84,16 +76,7 @@ INTRODUCERS: dict[str, frozenset[str]] = {
 RECALL_LINKS = frozenset({"SUSPECTS", "TO", "ABOUT"})
 ONE = Decimal(1)
 ZERO = Decimal(0)
-# Quantities are planned exactly. A contract quantity has at most 28 digits, none below 1e-28
-# and none reaching 1e28 (models.Qty), so a sum or difference of them needs at most 56 digits,
-# plus one per tenfold of terms: 100 holds every sum a batch or a lot's history can form. The
-# default context keeps 28 and rounds silently, so a 28-digit lot split into itself and 0.4 was
-# taken as whole; Inexact is trapped, so no rounding can ever pass unnoticed again.
-EXACT = Context(
-    prec=100,
-    rounding=ROUND_HALF_EVEN,
-    traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
-)
+# Quantities are planned exactly (graph.store.EXACT, which says why).
 # Shares are ratios, rounded by nature: to 28 digits, as they always were.
 SHARES = Context(prec=28, rounding=ROUND_HALF_EVEN)
 

@@ -6,8 +6,10 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from graph.analysis import impact
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
+from graph.trace import TraceService
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected
 from tests.fixtures.events import Events
@@ -72,6 +74,10 @@ def test_small_takes_are_not_lost_beside_a_huge_lot(store: GraphStore, events: E
         [events("ship", shipment="SH-R", customer="C", items=[{"lot": "L", "qty": rest}])]
     )
     assert consumed(store, "L") == Decimal("999999999999999999999999999.95")
+    # What is left reads exactly too, on the item and in a trace's impact.
+    assert store.node("lot:L").attrs["available"] == "0.05"  # type: ignore[union-attr]
+    trace = TraceService(store).trace("lot:L", "down")
+    assert impact(trace).totals.shipped_qty == Decimal("999999999999999999999999999.95")
 
 
 def test_voids_give_back_exactly_and_a_rebuild_agrees(store: GraphStore, events: Events) -> None:
