@@ -269,13 +269,20 @@ SMALL_OPEN = """mutation($s: [SuspectInput!]!) { openRecall(id: "RC-1", title: "
     reason: "coolant", suspects: $s) { id } }"""
 
 
-def test_a_customer_who_found_none_reads_0_in_the_report(
-    client: TestClient, services: Services
-) -> None:
+def _noticed(client: TestClient, services: Services) -> tuple[dict[str, str], dict[str, str]]:
+    """Open a case on the small plant's screws and tell HOSP-NORTH; return the analyst's and
+    the customer's headers."""
     services.ingest.ingest(SMALL_PLANT)
     analyst, customer = login(client, "analyst"), login(client, "customer")
     gql(client, analyst, SMALL_OPEN, s=[{"id": "lot:P-1"}])
     gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    return analyst, customer
+
+
+def test_a_customer_who_found_none_reads_0_in_the_report(
+    client: TestClient, services: Services
+) -> None:
+    analyst, customer = _noticed(client, services)
     answer = """mutation { acknowledgeNotice(id: "RC-1-HOSP-NORTH", foundQty: "0",
         returnedQty: "0", note: "none here") { state } }"""
     gql(client, customer, answer)
@@ -315,10 +322,7 @@ def test_holding_or_notifying_no_such_case_is_null(client: TestClient, services:
 def test_a_corrected_answer_without_a_note_drops_the_earlier_note(
     client: TestClient, services: Services
 ) -> None:
-    services.ingest.ingest(SMALL_PLANT)
-    analyst, customer = login(client, "analyst"), login(client, "customer")
-    gql(client, analyst, SMALL_OPEN, s=[{"id": "lot:P-1"}])
-    gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    _, customer = _noticed(client, services)
     answer = """mutation($found: String!, $note: String) { acknowledgeNotice(
         id: "RC-1-HOSP-NORTH", foundQty: $found, returnedQty: $found, note: $note) {
         foundQty note } }"""
