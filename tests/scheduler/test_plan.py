@@ -23,3 +23,13 @@ def test_checker_reports_a_window_overlap() -> None:
     flat = flatten(problem([order("a", op("m", 2))], [m]))
     plan = Plan(start=[0], end=[2], machine=[0], setup=[0])
     assert any("unavailable" in v for v in violations(flat, plan))
+
+
+def test_the_set_up_of_work_that_takes_no_time_holds_its_machine() -> None:
+    # z takes no time at 4 after a set-up of 2, which would run while x still does.
+    x, z = order("x", op("m", 5), family="B"), order("z", op("m", 0, setup_default=2), family="C")
+    flat = flatten(problem([x, z], ["m"]))
+    plan = Plan(start=[0, 4], end=[5, 4], machine=[0, 0], setup=[0, 2])
+    assert violations(flat, plan) == ["z/0: overlaps another operation on m"]
+    plan = Plan(start=[0, 7], end=[5, 7], machine=[0, 0], setup=[0, 2])
+    assert violations(flat, plan) == []
