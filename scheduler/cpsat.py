@@ -29,6 +29,8 @@ class Built:
     # Assumption literals that switch groups of constraints on, with what they stand for.
     groups: dict[int, tuple[str | None, str, str]] = field(default_factory=dict)
     occupied: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    # counts[key, m]: work that takes no time on set-up machine m changes the family over there.
+    counts: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     assumptions: list[cp_model.IntVar] = field(default_factory=list)
 
     def end(self, flat: Flat, key: int) -> LinearExpr:
@@ -158,11 +160,18 @@ def build(
     for op in flat.ops:
         for m, _ in choice[op.key]:
             per_machine[m].append(op.key)
+    passive: list[tuple[int, int]] = []
     for m, keys in per_machine.items():
         if not keys:
             continue
         intervals: list[cp_model.IntervalVar] = []
         with_setups = flat.has_setups[m]
+        # What takes no time and can need no set-up changes nothing over on a machine, as
+        # dispatch and plan.violations read it: it may lie anywhere, even inside other work
+        # or a closed window, so it holds no interval and no place in the set-up order.
+        never = {k for k in keys if _never_counts(flat.ops[k], m, with_setups)}
+        keys = [k for k in keys if k not in never]
+        passive.extend((k, m) for k in never)
         for key in keys:
             intervals.append(_interval(flat, built, key, m, with_setups))
         calendar = group(
@@ -181,8 +190,11 @@ def build(
             else:
                 intervals.append(model.new_fixed_size_interval_var(ws, size, "gap"))
         model.add_no_overlap(intervals)
-        if with_setups:
+        if with_setups and keys:
             _circuit(flat, built, m, keys, deadline)
+    for key, m in passive:
+        if key in built.setup:  # made for another machine: none here
+            model.add(built.setup[key] == 0).only_enforce_if(_on(built, key, m))
 
     built.criteria = _criteria(flat, built, horizon, terms)
     return built
@@ -237,16 +249,14 @@ def build_lean(flat: Flat, horizon: int | None = None) -> Built:
             start.append(s)
             if len(op.alts) == 1:
                 alt = op.alts[0]
-                iv = model.new_interval_var(s, alt.duration, e, f"i{key}")
-                intervals.setdefault(alt.machine, []).append(iv)
+                _lean_interval(model, intervals, alt.machine, s, alt.duration, e, None, key)
                 choice.append([(alt.machine, None)])
             else:
                 lits: list[tuple[int, cp_model.IntVar | None]] = []
                 for alt in op.alts:
                     lit = model.new_bool_var(f"x{key}_{alt.machine}")
                     lits.append((alt.machine, lit))
-                    iv = model.new_optional_interval_var(s, alt.duration, e, lit, f"i{key}")
-                    intervals.setdefault(alt.machine, []).append(iv)
+                    _lean_interval(model, intervals, alt.machine, s, alt.duration, e, lit, key)
                 model.add_exactly_one(lit for _, lit in lits if lit is not None)
                 choice.append(lits)
             if previous is not None:
@@ -260,6 +270,50 @@ def build_lean(flat: Flat, horizon: int | None = None) -> Built:
     model.add_max_equality(makespan, ends)
     assert all(v.name == f"s{k}" for k, v in enumerate(start))
     return Built(model, start, choice, {}, {}, {"makespan": makespan})
+
+
+def _lean_interval(
+    model: cp_model.CpModel,
+    intervals: dict[int, list[cp_model.IntervalVar]],
+    m: int,
+    s: cp_model.IntVar,
+    duration: int,
+    e: cp_model.IntVar,
+    lit: cp_model.IntVar | None,
+    key: int,
+) -> None:
+    """Add an operation's interval on m; what takes no time only ties its end to its start,
+    as an empty interval would still keep out of other work in CP-SAT."""
+    if duration == 0:
+        model.add(e == s).only_enforce_if([] if lit is None else [lit])
+    elif lit is None:
+        intervals.setdefault(m, []).append(model.new_interval_var(s, duration, e, f"i{key}"))
+    else:
+        intervals.setdefault(m, []).append(
+            model.new_optional_interval_var(s, duration, e, lit, f"i{key}")
+        )
+
+
+def _takes_time(op: FlatOp, m: int) -> bool:
+    if op.frozen:
+        assert op.frozen_start is not None and op.frozen_end is not None
+        return op.frozen_end > op.frozen_start
+    alt = op.alt_on(m)
+    assert alt is not None
+    return alt.duration > 0
+
+
+def _never_counts(op: FlatOp, m: int, with_setups: bool) -> bool:
+    """Tell whether `op` on `m` takes no time and can need no set-up (started work needs none)."""
+    if _takes_time(op, m):
+        return False
+    return not with_setups or op.frozen or not (op.setup_default or any(op.setup_from.values()))
+
+
+def _on(built: Built, key: int, m: int) -> list[cp_model.IntVar]:
+    """Return the literals that put an operation on machine m (none: it has no other)."""
+    lit = _presence(built, key, m)
+    return [] if lit is None else [lit]
 
 
 def _presence(built: Built, key: int, machine: int) -> cp_model.IntVar | None:
@@ -295,6 +349,14 @@ def _interval(
             model.add(occupied == s - built.setup[key])
             built.occupied[key] = occupied
         su, occupied = built.setup[key], built.occupied[key]
+        if alt.duration == 0:
+            # Present only when a set-up is needed (see _circuit): an empty interval would
+            # still keep out of other work in CP-SAT, where the rules let it lie anywhere.
+            counts = model.new_bool_var(f"counts{key}_{m}")
+            if lit is not None:
+                model.add_implication(counts, lit)
+            built.counts[key, m] = counts
+            return model.new_optional_interval_var(occupied, su, s, counts, f"i{key}_{m}")
         if lit is None:
             return model.new_interval_var(occupied, su + alt.duration, s + alt.duration, f"i{key}")
         return model.new_optional_interval_var(
@@ -332,10 +394,18 @@ def _circuit(
 ) -> None:
     """Order the operations of a machine as a path so that set-ups follow the families."""
     model = built.model
+    passing: dict[int, _Passing] = {}
+    if any((k, m) in built.counts for k in keys):
+        families = sorted({flat.initial_family[m], *(flat.ops[k].family for k in keys)})
+        # Ends of work on m: started work may end before 0.
+        lowest = min([0, *(flat.ops[k].frozen_end or 0 for k in keys)])
+        ends = (lowest, max([lowest, *(_latest_end(flat, built, k) for k in keys)]))
+        for k in keys:
+            if (k, m) in built.counts:
+                passing[k] = _passing(flat, built, k, m, families, ends)
     arcs: list[tuple[int, int, cp_model.IntVar]] = []
     optional = False
     for i, key in enumerate(keys, start=1):
-        op = flat.ops[key]
         lit = _presence(built, key, m)
         if lit is not None:
             optional = True
@@ -344,31 +414,119 @@ def _circuit(
         last = model.new_bool_var(f"last{key}_{m}")
         arcs.append((0, i, first))
         arcs.append((i, 0, last))
-        if not op.frozen:
-            su = built.setup[key]
-            model.add(su == flat.setup(op, flat.initial_family[m])).only_enforce_if(first)
+        _hand_on(flat, built, passing, first, [([], flat.initial_family[m], None)], None, key)
     if optional:
         arcs.append((0, 0, model.new_bool_var(f"idle{m}")))
     for i, a in enumerate(keys, start=1):
         if deadline is not None and time.monotonic() > deadline:
             raise BuildTimeout(f"set-ups of machine {flat.machines[m]}: {len(keys)} operations")
+        handed = _handed(flat, built, passing, a)
         for k, b in enumerate(keys, start=1):
             if a == b:
                 continue
             lit = model.new_bool_var(f"arc{a}_{b}")
             arcs.append((i, k, lit))
-            op_a, op_b = flat.ops[a], flat.ops[b]
-            if op_b.frozen:
-                gap: LinearExpr = 0
-            else:
-                su = built.setup[b]
-                model.add(su == flat.setup(op_b, op_a.family)).only_enforce_if(lit)
-                gap = su
-            model.add(built.start[b] - gap >= built.end(flat, a)).only_enforce_if(lit)
+            _hand_on(flat, built, passing, lit, handed, a, b)
     model.add_circuit(arcs)
     built.arcs[m] = [
         (keys[i - 1] if i else -1, keys[k - 1] if k else -1, lit) for i, k, lit in arcs
     ]
+
+
+@dataclass
+class _Passing:
+    """Work that takes no time on a set-up machine: it counts (changes the family over, its
+    set-up holding the machine) only when the family in force before it needs a set-up."""
+
+    counts: cp_model.IntVar
+    # One literal per family that may be in force before it (-1: nothing ran).
+    before: dict[int, cp_model.IntVar]
+    # No earlier than the end of the last work before it that counts.
+    after: cp_model.IntVar
+
+
+# What a place in the set-up order hands to the next: the family in force and the end of the
+# last work that counts (None: nothing has), under the literals (all true) that make it so.
+Handed = list[tuple[list[cp_model.IntVar], int, LinearExpr | None]]
+
+
+def _passing(
+    flat: Flat, built: Built, key: int, m: int, families: list[int], ends: tuple[int, int]
+) -> _Passing:
+    """Add the variables of work that takes no time on m, and when it counts."""
+    model = built.model
+    op, on, su = flat.ops[key], _on(built, key, m), built.setup[key]
+    counts = built.counts[key, m]
+    before = {f: model.new_bool_var(f"before{key}_{m}_{f}") for f in families}
+    model.add_exactly_one(before.values())
+    after = model.new_int_var(ends[0], ends[1], f"after{key}_{m}")
+    for f, lit in before.items():
+        need = flat.setup(op, f)
+        model.add(su == need).only_enforce_if([lit, *on])
+        model.add_bool_or([counts if need else counts.negated()]).only_enforce_if([lit, *on])
+    model.add(built.start[key] - su >= after).only_enforce_if(counts)
+    return _Passing(counts, before, after)
+
+
+def _latest_end(flat: Flat, built: Built, key: int) -> int:
+    op = flat.ops[key]
+    if op.frozen:
+        assert op.frozen_end is not None
+        return op.frozen_end
+    domain = built.start[key].proto.domain
+    return int(domain[len(domain) - 1]) + max(a.duration for a in op.alts)
+
+
+def _handed(flat: Flat, built: Built, passing: dict[int, _Passing], a: int) -> Handed:
+    """Return what `a` hands on: its own family and end when it counts, else what it got."""
+    op = flat.ops[a]
+    z = passing.get(a)
+    if z is None:
+        return [([], op.family, built.end(flat, a))]
+    handed: Handed = [([z.counts], op.family, built.start[a])]
+    for f, lit in z.before.items():
+        handed.append(([z.counts.negated(), lit], f, z.after))  # type: ignore[list-item]
+    return handed
+
+
+def _hand_on(
+    flat: Flat,
+    built: Built,
+    passing: dict[int, _Passing],
+    lit: cp_model.IntVar,
+    handed: Handed,
+    a: int | None,
+    b: int,
+) -> None:
+    """Add what the arc `lit` from `a` (None: the start) to `b` implies."""
+    model = built.model
+    op = flat.ops[b]
+    z = passing.get(b)
+    for when, family, end in handed:
+        enforce = [lit, *when]
+        if z is not None:
+            model.add_bool_or([z.before[family]]).only_enforce_if(enforce)
+            if end is not None:
+                model.add(z.after >= end).only_enforce_if(enforce)
+            continue
+        gap: LinearExpr = 0
+        if not op.frozen:
+            gap = built.setup[b]
+            model.add(gap == flat.setup(op, family)).only_enforce_if(enforce)
+        if end is not None:
+            model.add(built.start[b] - gap >= end).only_enforce_if(enforce)
+    if a is None:
+        return
+    # Work that does not count sits where plan.violations reads a machine: by start, then
+    # end, then key. Work that counts keeps that order through its set-up gap.
+    s_a, s_b = built.start[a], built.start[b]
+    if z is not None:
+        tie = a in passing and a < b
+        model.add(s_b >= s_a + (0 if tie else 1)).only_enforce_if([lit, z.counts.negated()])
+    if a in passing:
+        tie = b not in passing or a < b  # work that takes time ends later on an equal start
+        z_a = passing[a]
+        model.add(s_b >= s_a + (0 if tie else 1)).only_enforce_if([lit, z_a.counts.negated()])
 
 
 def _criteria(
@@ -413,10 +571,14 @@ def add_hint(flat: Flat, built: Built, plan: Plan) -> None:
                 model.add_hint(lit, plan.machine[op.key] == m)
         if op.key in built.setup:
             model.add_hint(built.setup[op.key], plan.setup[op.key])
+    for (key, m), counts in built.counts.items():
+        model.add_hint(counts, plan.machine[key] == m and plan.setup[key] > 0)
     for m, arcs in built.arcs.items():
+        # Work that takes no time and can need no set-up has no place in the order.
+        placed = {a for a, _, _ in arcs if a != -1}
         on_m = sorted(
-            (k for k in range(len(flat.ops)) if plan.machine[k] == m),
-            key=lambda k: (plan.start[k], plan.end[k]),
+            (k for k in placed if plan.machine[k] == m),
+            key=lambda k: (plan.start[k], plan.end[k], k),
         )
         succ = {a: b for a, b in zip([-1, *on_m], [*on_m, -1], strict=True)}
         for a, b, lit in arcs:

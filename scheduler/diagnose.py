@@ -22,9 +22,10 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
         if op.frozen:
             assert op.frozen_machine is not None and op.frozen_start is not None
             assert op.frozen_end is not None
-            frozen_on.setdefault(op.frozen_machine, []).append(
-                (op.frozen_start, op.frozen_end, op.name, oid)
-            )
+            if op.frozen_end > op.frozen_start:  # what took no time may lie anywhere
+                frozen_on.setdefault(op.frozen_machine, []).append(
+                    (op.frozen_start, op.frozen_end, op.name, oid)
+                )
             if op.index > 0:
                 prev = flat.ops[flat.jobs[op.job][op.index - 1]]
                 if not prev.frozen:
