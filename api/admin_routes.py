@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
-from api.auth.service import LAST_TRAIL_POSITION, AuthService
+from api.auth.service import LAST_TRAIL_POSITION, MAX_TRAIL_PAGE, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
 
@@ -228,7 +228,7 @@ def account_audit(
     after: Annotated[
         int, Query(ge=0, le=LAST_TRAIL_POSITION, description="the trail position to read after")
     ] = 0,
-    limit: int = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_TRAIL_PAGE)] = 100,
     subject: str | None = Query(default=None, max_length=200),
 ) -> list[dict[str, Any]]:
     """The account audit trail, oldest first: who added, disabled or enabled which user, set
