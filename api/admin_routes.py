@@ -10,9 +10,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth.models import Principal, Role
-from api.auth.service import LAST_TRAIL_POSITION, MAX_TRAIL_PAGE, AuthService
+from api.auth.service import MAX_TRAIL_PAGE, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
+from graph.store import LAST_POSITION
 
 router = APIRouter(prefix="/api/v1")
 
@@ -226,7 +227,7 @@ def account_audit(
     _: AdminDep,
     svc: ServicesDep,
     after: Annotated[
-        int, Query(ge=0, le=LAST_TRAIL_POSITION, description="the trail position to read after")
+        int, Query(ge=0, le=LAST_POSITION, description="the trail position to read after")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_TRAIL_PAGE)] = 100,
     subject: str | None = Query(default=None, max_length=200),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
 from graph.carts import SharedCart
 from graph.picture import genealogy_svg
 from graph.recall import Reconciliation, Scope
+from graph.store import decimal_text
 
 if TYPE_CHECKING:
     from api.recall import Case, Notice
@@ -20,11 +20,6 @@ STYLE = """body{font:13px/1.45 system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccd;padding:2px 8px;
 text-align:left}th{background:#f1f3f7}.fig{overflow:auto;border:1px solid #ccd;padding:4px}
 @media print{.fig{overflow:visible}}"""
-
-
-def _qty(value: Decimal | None) -> str:
-    """A customer's figure: blank before they answer, 0 when they found none."""
-    return "" if value is None else str(value)
 
 
 def _rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -136,7 +131,14 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
         _rows(
             ("customer", "notice", "state", "found", "returned", "note"),
             [
-                (n.customer, n.id, n.state, _qty(n.found_qty), _qty(n.returned_qty), n.note or "")
+                (
+                    n.customer,
+                    n.id,
+                    n.state,
+                    decimal_text(n.found_qty) or "",
+                    decimal_text(n.returned_qty) or "",
+                    n.note or "",
+                )
                 for n in notices
             ],
         )

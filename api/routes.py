@@ -12,15 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AccessDep
 from api.ingest_reports import IngestReportBody, report_response
 from graph.errors import BadRequest
-from graph.store import StoredEvent
+from graph.store import LAST_POSITION, StoredEvent
 from graph.trace import edge_dict, node_dict
 from ingest.models import EventBatch
 from ingest.parse import read_body
 
 router = APIRouter()
 MAX_LOG_PAGE = 1000
-# Log positions are 64-bit integers in either store: past this one a read cannot be asked.
-LAST_LOG_POSITION = 2**63 - 1
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -72,7 +70,7 @@ async def post_events(request: Request, access: AccessDep) -> Response:
 def get_events(
     access: AccessDep,
     after: Annotated[
-        int, Query(ge=0, le=LAST_LOG_POSITION, description="the log position to read after")
+        int, Query(ge=0, le=LAST_POSITION, description="the log position to read after")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE)] = 100,
 ) -> dict[str, Any]:

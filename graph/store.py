@@ -475,6 +475,9 @@ class GraphStore(Protocol):
         ...
 
 
+# Log and trail positions are 64-bit integers in either store: past this one none can be read.
+LAST_POSITION = 2**63 - 1
+
 # Quantities are exact. A contract quantity has at most 28 digits, none below 1e-28
 # and none reaching 1e28 (models.Qty), so a sum or difference of them needs at most 56 digits,
 # plus one per tenfold of terms: 100 holds every sum a batch or a lot's history can form. The

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
+from graph.store import plain
 from ingest.models import (
     Event,
     Process,
@@ -100,13 +100,8 @@ def _by_value(event: Event, body: dict[str, Any]) -> None:
     elif type(event) is RecallSupplierRequest:
         body["due_by"] = _utc("due_by", event.due_by)
     elif type(event) is RecallAck:
-        body["found_qty"] = _plain(event.found_qty)
-        body["returned_qty"] = _plain(event.returned_qty)
-
-
-def _plain(count: Decimal) -> str:
-    # Counts are not below zero: abs only turns "-0" into "0".
-    return format(abs(count).normalize(), "f")
+        body["found_qty"] = plain(event.found_qty)
+        body["returned_qty"] = plain(event.returned_qty)
 
 
 def _utc(name: str, moment: datetime) -> str:

@@ -131,9 +131,6 @@ def _as_it_stands(
 ) -> WorkOrder:
     """Return an order with its reported work frozen, and what the plan started before now."""
 
-    def hit_by_downtime(machine: str, start: int, end: int) -> bool:
-        return any(w.start < end and start < w.end for w in down.get(machine, []))
-
     # An operation reported started has its predecessors behind it, whatever plan and downtime say.
     last = max(
         (
@@ -161,7 +158,7 @@ def _as_it_stands(
                 index < last
                 or (
                     was.start < now
-                    and not hit_by_downtime(was.machine, was.start, was.end)
+                    and not _down_during(down, was.machine, was.start, was.end)
                     and (index == 0 or _could_follow(order, ops[-1], op, was))
                 )
             )
@@ -212,7 +209,12 @@ def _stopped(order: WorkOrder, op: Operation, down: dict[str, list[Window]]) -> 
     if op.actual_start is None or op.actual_end is not None or alt is None:
         return False
     end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
-    return any(w.start < end and op.actual_start < w.end for w in down.get(alt.machine, []))
+    return _down_during(down, alt.machine, op.actual_start, end)
+
+
+def _down_during(down: dict[str, list[Window]], machine: str, start: int, end: int) -> bool:
+    """Tell whether a downtime of the machine overlaps [start, end)."""
+    return any(w.start < end and start < w.end for w in down.get(machine, []))
 
 
 def _started_on(op: Operation) -> Alternative | None:

@@ -38,12 +38,11 @@ from api.auth.store import AccountStore
 from api.auth.throttle import Attempt, LoginThrottle
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
+from graph.store import LAST_POSITION
 from ingest.service import SYSTEM
 
 # Entries a page of the audit trail holds at most.
 MAX_TRAIL_PAGE = 1000
-# Trail positions are 64-bit integers in either store: past this one a read cannot be asked.
-LAST_TRAIL_POSITION = 2**63 - 1
 # How much of a username typed at a failed login the trail keeps.
 MAX_NAME_KEPT = 200
 # Matched whole (fullmatch): "$" also matches before a final newline.
@@ -176,8 +175,8 @@ class AuthService:
         """Return the account audit trail after position `after` (of one subject), in order."""
         if not 1 <= limit <= MAX_TRAIL_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_TRAIL_PAGE}")
-        if not 0 <= after <= LAST_TRAIL_POSITION:
-            raise BadRequest(f"after must be a position in the trail: 0 to {LAST_TRAIL_POSITION}")
+        if not 0 <= after <= LAST_POSITION:
+            raise BadRequest(f"after must be a position in the trail: 0 to {LAST_POSITION}")
         return self._store.account_events(after, limit, subject)
 
     # -- companies -----------------------------------------------------------------------------

@@ -10,23 +10,18 @@ import pytest
 from scheduler import cpsat
 from scheduler.flat import Flat
 from scheduler.models import (
-    Alternative,
     Machine,
     Objective,
     ObjectiveTerm,
-    Operation,
     Problem,
     SolveOptions,
     Window,
     WorkOrder,
 )
 from scheduler.solver import solve
+from tests.scheduler.conftest import op
 
 QUICK = SolveOptions(time_limit=1, workers=1)
-
-
-def on(machine: str, unit: int) -> list[Alternative]:
-    return [Alternative(machine=machine, unit_time=unit)]
 
 
 def objective(kind: str) -> Objective:
@@ -45,8 +40,8 @@ def test_a_started_operation_passes_its_transfer_lots_on(kind: str) -> None:
                 id="o",
                 quantity=10,
                 operations=[
-                    Operation(alternatives=on("A", 1), transfer_qty=1, actual_start=0),
-                    Operation(alternatives=on("B", 1)),
+                    op("A", 1, transfer_qty=1, actual_start=0),
+                    op("B", 1),
                 ],
             )
         ],
@@ -68,7 +63,7 @@ def test_work_all_done_before_time_0_has_its_makespan_as_bound() -> None:
                 id="o",
                 release=-100,
                 operations=[
-                    Operation(alternatives=on("A", 5), actual_start=-100, actual_end=-50),
+                    op("A", 5, actual_start=-100, actual_end=-50),
                 ],
             )
         ],
@@ -92,8 +87,8 @@ def test_started_work_that_runs_into_a_closed_window_is_kept_and_proven(machine:
         now=5,
         machines=[machine],
         orders=[
-            WorkOrder(id="o", operations=[Operation(alternatives=on("A", 10), actual_start=0)]),
-            WorkOrder(id="p", operations=[Operation(alternatives=on("A", 3))]),
+            WorkOrder(id="o", operations=[op("A", 10, actual_start=0)]),
+            WorkOrder(id="p", operations=[op("A", 3)]),
         ],
     )
     solution = solve(problem, QUICK)
@@ -119,7 +114,7 @@ def test_a_model_without_room_for_the_plan_at_hand_proves_nothing(
             WorkOrder(
                 id="o",
                 release=1,  # not a classic job shop: the full model is built
-                operations=[Operation(alternatives=on("A", 2)), Operation(alternatives=on("B", 2))],
+                operations=[op("A", 2), op("B", 2)],
             ),
         ],
     )

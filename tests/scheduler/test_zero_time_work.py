@@ -4,23 +4,18 @@ unless it needs a set-up, in the CP-SAT models as in dispatch and `plan.violatio
 from __future__ import annotations
 
 from scheduler.models import (
-    Alternative,
     Machine,
     Objective,
     ObjectiveTerm,
-    Operation,
     Problem,
     SolveOptions,
     Window,
     WorkOrder,
 )
 from scheduler.solver import solve
+from tests.scheduler.conftest import op
 
 QUICK = SolveOptions(time_limit=1, workers=1)
-
-
-def on(machine: str, unit: int) -> list[Alternative]:
-    return [Alternative(machine=machine, unit_time=unit)]
 
 
 def test_started_work_that_took_no_time_changes_nothing_over() -> None:
@@ -35,13 +30,13 @@ def test_started_work_that_took_no_time_changes_nothing_over() -> None:
             WorkOrder(
                 id="z",
                 family="C",
-                operations=[Operation(alternatives=on("A", 1), actual_start=0, actual_end=0)],
+                operations=[op("A", 1, actual_start=0, actual_end=0)],
             ),
             WorkOrder(
                 id="b",
                 family="B",
                 due=0,
-                operations=[Operation(alternatives=on("A", 5), setup={"C": 5})],
+                operations=[op("A", 5, setup={"C": 5})],
             ),
         ],
     )
@@ -58,9 +53,9 @@ def test_started_work_that_took_no_time_may_lie_in_a_closed_window() -> None:
         orders=[
             WorkOrder(
                 id="z",
-                operations=[Operation(alternatives=on("A", 1), actual_start=3, actual_end=3)],
+                operations=[op("A", 1, actual_start=3, actual_end=3)],
             ),
-            WorkOrder(id="b", release=5, operations=[Operation(alternatives=on("A", 2))]),
+            WorkOrder(id="b", release=5, operations=[op("A", 2)]),
         ],
     )
     solution = solve(problem, QUICK)
@@ -73,10 +68,10 @@ def test_started_work_that_took_no_time_may_lie_inside_other_started_work() -> N
         now=5,
         machines=[Machine(id="A")],
         orders=[
-            WorkOrder(id="o", operations=[Operation(alternatives=on("A", 10), actual_start=0)]),
+            WorkOrder(id="o", operations=[op("A", 10, actual_start=0)]),
             WorkOrder(
                 id="z",
-                operations=[Operation(alternatives=on("A", 1), actual_start=5, actual_end=5)],
+                operations=[op("A", 1, actual_start=5, actual_end=5)],
             ),
         ],
     )
@@ -94,20 +89,20 @@ def test_planned_work_that_takes_no_time_and_needs_no_set_up_changes_nothing_ove
             WorkOrder(
                 id="x",
                 family="B",
-                operations=[Operation(alternatives=on("A", 4), setup_default=5)],
+                operations=[op("A", 4, setup_default=5)],
             ),
             WorkOrder(
                 id="z",
                 family="C",
                 operations=[
-                    Operation(alternatives=on("D", 4)),
-                    Operation(alternatives=on("A", 0), setup={"B": 0}, setup_default=3),
+                    op("D", 4),
+                    op("A", 0, setup={"B": 0}, setup_default=3),
                 ],
             ),
             WorkOrder(
                 id="y",
                 family="B",
-                operations=[Operation(alternatives=on("A", 4), setup_default=5)],
+                operations=[op("A", 4, setup_default=5)],
             ),
         ],
     )
@@ -125,16 +120,16 @@ def test_work_that_takes_no_time_may_lie_inside_other_work() -> None:
             WorkOrder(
                 id="j",
                 operations=[
-                    Operation(alternatives=on("M1", 10)),
-                    Operation(alternatives=on("M4", 10)),
+                    op("M1", 10),
+                    op("M4", 10),
                 ],
             ),
             WorkOrder(
                 id="z",
                 operations=[
-                    Operation(alternatives=on("M2", 5)),
-                    Operation(alternatives=on("M1", 0)),
-                    Operation(alternatives=on("M3", 15)),
+                    op("M2", 5),
+                    op("M1", 0),
+                    op("M3", 15),
                 ],
             ),
         ],
