@@ -840,6 +840,9 @@ class Access:
     def cart_contents(self, gid: str, at: datetime | None = None) -> Contents:
         """Return what a cart holds now or at a time; lots the caller may not see are left out."""
         carts = self._carts("read carts")
+        # A time without an offset would be read in the server's zone: refused, as by trace.
+        if at is not None and at.tzinfo is None:
+            raise BadRequest("at needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
         found = carts.contents(self.node(gid).gid, utc_text(at) if at is not None else None)
         visible = self.nodes([s.lot for s in found.stays])
         return Contents(found.cart, found.at, [s for s in found.stays if s.lot in visible])

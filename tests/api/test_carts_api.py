@@ -75,6 +75,20 @@ def test_contents_now_and_at_a_time(client: TestClient, loaded: str) -> None:
     assert then["held"] == "20"
 
 
+def test_a_time_without_an_offset_is_refused(client: TestClient, loaded: str) -> None:
+    # Read in the server's zone, the same text would name a different moment on each server.
+    naive = loaded.removesuffix("Z")
+    body = gql(client, "operator", CONTENTS, id="cart:C-1", at=naive)
+    assert body["data"]["cartContents"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["message"] == "at needs a UTC offset, e.g. 2026-03-01T12:00:00Z"
+    shared = SHARED.replace("$id: ID!", "$id: ID!, $at: DateTime").replace(
+        "(id: $id)", "(id: $id, asOf: $at)"
+    )
+    body = gql(client, "analyst", shared, id="supplier_lot:ACME/H-1", at=naive)
+    assert "needs a UTC offset" in body["errors"][0]["message"]
+
+
 def test_cart_and_lot_carts(client: TestClient, loaded: str) -> None:
     cart = gql(client, "admin", CART, id="cart:C-1")["data"]["cart"]
     assert cart["cart"] == {"cart": "C-1", "label": "1-1"}
