@@ -15,13 +15,17 @@ ceil(d[i][j] / b[j]) carts, each set up once, and machine i works
 subject to Y[i] >= H[i] (the work covers the day: the machine is not starved) and
 G[i] <= J[i] (it finishes in time: it is not overloaded). Among the feasible loads the smallest
 total set-up time is chosen, then the smallest carts (the most even flow) with those set-ups.
-CP-SAT solves it with times in whole seconds; when no load is feasible, the constraints that
-cannot hold together are named (a minimal conflicting set).
+CP-SAT solves it in milliseconds, with the numbers as written (0.2 h is a fifth of an hour): the
+work moves to the bound's side of each constraint, where rounding the bound loses nothing while
+set-ups are whole milliseconds; a set-up of a fraction of one counts down when filling the day and
+up when finishing in time. A plan it returns meets both constraints exactly. When no load is
+feasible, the constraints that cannot hold together are named (a minimal conflicting set).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,7 +37,7 @@ from scheduler.models import MAX_OBJECTIVE
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
-SECONDS = 3600  # times are hours in and out, whole seconds inside the model
+UNITS = 3_600_000  # times are hours in and out, milliseconds inside the model
 # Hours of work of one batch on one machine, at most: the model's sums stay in 64 bits.
 MAX_HOURS = 1e6
 # A shop's machines by a day's batches; the model grows with their product.
@@ -87,7 +91,7 @@ class CartSizingInput(BaseModel):
                     raise ValueError(
                         f"batch {j} has quantity on machine {i}, which it is not routed to"
                     )
-                # Hours of work stay countable (in whole seconds, in 64 bits).
+                # Hours of work stay countable (in milliseconds, in 64 bits).
                 if q > 0 and q / self.rates[i][j] > MAX_HOURS:
                     raise ValueError(
                         f"rates[{i}][{j}]: {q} parts at {self.rates[i][j]:g} an hour take over "
@@ -141,14 +145,26 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _load_of(problem: CartSizingInput, i: int, loads: list[int]) -> tuple[float, float]:
-    work = sum(q / problem.rates[i][j] for j, q in enumerate(problem.quantities[i]) if q > 0)
+def _exact(hours: float) -> Fraction:
+    """The number as written: 0.2 is a fifth, not the binary fraction nearest it."""
+    return Fraction(repr(hours))
+
+
+def _work(problem: CartSizingInput, i: int) -> Fraction:
+    row = enumerate(problem.quantities[i])
+    return sum((q / _exact(problem.rates[i][j]) for j, q in row if q > 0), Fraction(0))
+
+
+def _load_of(problem: CartSizingInput, i: int, loads: list[int]) -> tuple[Fraction, Fraction]:
     setups = sum(
-        _ceil_div(q, loads[j]) * problem.setups[i][j]
-        for j, q in enumerate(problem.quantities[i])
-        if q > 0
+        (
+            _ceil_div(q, loads[j]) * _exact(problem.setups[i][j])
+            for j, q in enumerate(problem.quantities[i])
+            if q > 0
+        ),
+        Fraction(0),
     )
-    return work, setups
+    return _work(problem, i), setups
 
 
 class _Model:
@@ -171,26 +187,27 @@ class _Model:
         setup_terms = []
         most = 0  # the largest the set-up total can be: every cart of one part
         for i in range(m):
-            work = round(
-                sum(q / problem.rates[i][j] for j, q in enumerate(problem.quantities[i]) if q)
-                * SECONDS
-            )
-            terms = []
+            up, down = [], []  # set-ups in milliseconds, rounded up and down
             for j, q in enumerate(problem.quantities[i]):
                 if q == 0 or problem.setups[i][j] == 0:
                     continue
                 count = model.new_int_var(1, q, f"n{i}_{j}")
                 # count = ceil(q / load), as integer division: no table as long as the batch.
                 model.add_division_equality(count, self.loads[j] + (q - 1), self.loads[j])
-                # Whole seconds, rounded up: a plan that meets its due time here meets it
-                # exactly too (a 0.36 s set-up rounded to 0 let 10,000 carts look free).
-                each = math.ceil(problem.setups[i][j] * SECONDS)
-                terms.append(count * each)
-                most += q * each
-            setups = sum(terms) if terms else 0
-            setup_terms.extend(terms)
-            model.add(work + setups >= round(problem.day[i] * SECONDS)).only_enforce_if(self.day[i])
-            model.add(work + setups <= round(problem.due[i] * SECONDS)).only_enforce_if(self.due[i])
+                each = _exact(problem.setups[i][j]) * UNITS
+                up.append(count * math.ceil(each))
+                down.append(count * math.floor(each))
+                most += q * math.ceil(each)
+            # Y >= H as D >= H - A, and Y <= J as D <= J - A: D is whole milliseconds, so
+            # rounding the right side up (down) loses nothing, and the work is never rounded.
+            # Set-ups of a fraction of a millisecond count down for the day and up for the
+            # due time: a plan this model accepts meets both exactly.
+            work = _work(problem, i)
+            fill = math.ceil((_exact(problem.day[i]) - work) * UNITS)
+            finish = math.floor((_exact(problem.due[i]) - work) * UNITS)
+            model.add(sum(down) >= fill).only_enforce_if(self.day[i])
+            model.add(sum(up) <= finish).only_enforce_if(self.due[i])
+            setup_terms.extend(up)
         # Set-ups first; among equal set-ups, the smallest carts. Where that weighting would
         # pass 64 bits (CP-SAT then refuses the model), set-ups alone.
         weight = sum(self.top) + 1
@@ -229,22 +246,24 @@ def size_carts(problem: CartSizingInput) -> CartSizing:
 
 def _report(problem: CartSizingInput, loads: list[int], status: str) -> CartSizing:
     machines = []
-    total_setups = 0.0
+    total_setups = Fraction(0)
     for i in range(len(problem.rates)):
+        # Figured as the model counts them (exactly), then rounded: a plan that met its
+        # bounds never reads as short of its day or past its due time.
         work, setups = _load_of(problem, i, loads)
         load = work + setups
         total_setups += setups
-        day = problem.day[i]
+        day = _exact(problem.day[i])
         machines.append(
             MachineLoad(
                 machine=problem.machine(i),
-                work_hours=round(work, 6),
-                setup_hours=round(setups, 6),
-                load_hours=round(load, 6),
-                day_hours=day,
+                work_hours=_rounded(work),
+                setup_hours=_rounded(setups),
+                load_hours=_rounded(load),
+                day_hours=problem.day[i],
                 due_hours=problem.due[i],
-                utilisation=round(load / day, 6) if day > 0 else None,
-                slack_hours=round(problem.due[i] - load, 6),
+                utilisation=_rounded(load / day) if day > 0 else None,
+                slack_hours=_rounded(_exact(problem.due[i]) - load),
             )
         )
     batches = [
@@ -259,8 +278,17 @@ def _report(problem: CartSizingInput, loads: list[int], status: str) -> CartSizi
         status=status,
         batches=batches,
         machines=machines,
-        setup_hours=round(total_setups, 6),
+        setup_hours=_rounded(total_setups),
     )
+
+
+def _rounded(hours: Fraction) -> float:
+    return float(round(hours, 6))
+
+
+def _text(hours: Fraction) -> str:
+    """Hours to the millionth, without trailing zeros: 15, 10.25, 10.000083."""
+    return f"{_rounded(hours):.6f}".rstrip("0").rstrip(".")
 
 
 def _binding(problem: CartSizingInput, built: _Model) -> list[Binding]:
@@ -291,14 +319,14 @@ def _binding(problem: CartSizingInput, built: _Model) -> list[Binding]:
         if kind == "day":
             work, most = _load_of(problem, i, [1] * len(built.top))
             message = (
-                f"{name} must be loaded for its working day of {problem.day[i]:g} h (Y >= H); "
-                f"even one part per cart gives {work + most:g} h"
+                f"{name} must be loaded for its working day of {_text(_exact(problem.day[i]))} h "
+                f"(Y >= H); even one part per cart gives {_text(work + most)} h"
             )
         else:
             work, least = _load_of(problem, i, top)
             message = (
-                f"{name} must finish by {problem.due[i]:g} h (G <= J); "
-                f"even full carts take {work + least:g} h"
+                f"{name} must finish by {_text(_exact(problem.due[i]))} h (G <= J); "
+                f"even full carts take {_text(work + least)} h"
             )
         found.append(Binding(constraint=kind, machine=name, message=message))
     return found

@@ -150,6 +150,55 @@ def test_a_plan_meets_its_due_time_with_set_ups_of_a_fraction_of_a_second() -> N
     assert found.machines[0].slack_hours >= 0
 
 
+def _one(**values: object) -> CartSizingInput:
+    return CartSizingInput.model_validate({"quantities": [[1000]], "capacity": 1000, **values})
+
+
+def test_a_day_filled_by_set_ups_of_a_fraction_of_a_second_is_filled_exactly() -> None:
+    # 3.6 s of work and 0.36 s a cart: the day of 0.051 h (183.6 s) needs 500 carts, 2 parts
+    # each. Set-ups rounded up to whole seconds had 200 carts fill it; they fill 0.021 h.
+    found = size_carts(_one(rates=[[1e6]], setups=[[0.0001]], due=[1], day=[0.051]))
+    assert found.status == "optimal"
+    assert [(b.load, b.carts) for b in found.batches] == [(2, 500)]
+    assert (found.machines[0].load_hours, found.machines[0].utilisation) == (0.051, 1)
+
+
+def test_a_machine_starved_by_set_ups_of_a_fraction_of_a_second_is_named() -> None:
+    # Even 1,000 carts of 0.36 s set-ups and 3.6 s of work load it for 0.101 h of 0.2 h.
+    found = size_carts(_one(rates=[[1e6]], setups=[[0.0001]], due=[1], day=[0.2]))
+    assert found.status == "infeasible"
+    assert [(b.constraint, b.machine) for b in found.binding] == [("day", "machine 0")]
+    assert "even one part per cart gives 0.101 h" in found.binding[0].message
+
+
+@pytest.mark.parametrize(
+    ("work", "due", "day", "binding"),
+    [
+        (10 + 0.4 / 3600, 10 + 0.3 / 3600, 0, "due"),  # 0.1 s late
+        (10 - 0.4 / 3600, 20, 10 - 0.1 / 3600, "day"),  # 0.3 s short
+    ],
+)
+def test_work_is_not_rounded_past_a_bound(
+    work: float, due: float, day: float, binding: str
+) -> None:
+    # Work rounded to whole seconds met the bound; the plan then reported a negative slack or a
+    # utilisation under 1 as optimal.
+    found = size_carts(
+        _one(rates=[[1000 / work]], setups=[[0]], due=[due], day=[day], quantities=[[1000]])
+    )
+    assert found.status == "infeasible"
+    assert [b.constraint for b in found.binding] == [binding]
+
+
+def test_reported_loads_agree_with_the_bounds_they_meet() -> None:
+    for day in (0.051, 0.0515, 0.06):
+        found = size_carts(_one(rates=[[3e5]], setups=[[0.0001]], due=[1], day=[day]))
+        assert found.status == "optimal"
+        machine = found.machines[0]
+        assert machine.load_hours >= day and (machine.utilisation or 0) >= 1
+        assert machine.slack_hours >= 0
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
