@@ -138,6 +138,8 @@ def _size(args: argparse.Namespace) -> int:
             )
         for binding in found.binding:
             print(f"  binding: {binding.message}")
+        if found.reason is not None:
+            print(f"  {found.reason}")
     return 0 if found.status in ("optimal", "feasible") else 1
 
 

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 UNITS = 3_600_000  # times are hours in and out, milliseconds inside the model
 # Hours of work of one batch on one machine, at most: the model's sums stay in 64 bits.
 MAX_HOURS = 1e6
+# Hours of set-ups of the whole plan at one part per cart (the most the model counts), at
+# most: in milliseconds, every constraint and the objective stay below 2**62.
+MAX_SETUP_HOURS = 1e12
 # A shop's machines by a day's batches; the model grows with their product.
 MAX_CELLS = 2_500
 # Up to a century of hours: room for any plan, and the sums stay exact enough.
@@ -97,6 +100,13 @@ class CartSizingInput(BaseModel):
                         f"rates[{i}][{j}]: {q} parts at {self.rates[i][j]:g} an hour take over "
                         f"{MAX_HOURS:g} hours"
                     )
+        rows = zip(self.quantities, self.setups, strict=True)
+        most = sum(q * p for qs, ps in rows for q, p in zip(qs, ps, strict=True))
+        if most > MAX_SETUP_HOURS:
+            raise ValueError(
+                f"setups: at one part per cart the set-ups take {most:.3g} hours in all "
+                f"(set-up hours times quantities); at most {MAX_SETUP_HOURS:g}"
+            )
         return self
 
     def machine(self, i: int) -> str:
@@ -139,6 +149,7 @@ class CartSizing(BaseModel):
     binding: list[Binding] = Field(
         default=[], description="when infeasible: constraints that cannot hold together"
     )
+    reason: str | None = Field(default=None, description="when unknown: why")
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -239,8 +250,15 @@ def size_carts(problem: CartSizingInput) -> CartSizing:
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         loads = [int(solver.value(load)) for load in built.loads]
         return _report(problem, loads, "optimal" if status == cp_model.OPTIMAL else "feasible")
+    if status == cp_model.UNKNOWN:
+        limit = f"the time limit of {problem.time_limit:g} s"
+        return CartSizing(status="unknown", reason=f"no load found, nor ruled out, in {limit}")
     if status != cp_model.INFEASIBLE:
-        return CartSizing(status="unknown")
+        # The limits above keep the model countable; should one be missed, it is said.
+        found = built.model.validate() or cp_model.CpSolverStatus(status).name
+        return CartSizing(
+            status="unknown", reason=f"CP-SAT refused the model: {found.splitlines()[0]}"
+        )
     return CartSizing(status="infeasible", binding=_binding(problem, built))
 
 

@@ -166,6 +166,7 @@ class CartSizing:
     machines: list[MachineLoad]
     setup_hours: float | None
     binding: list[BindingConstraint]
+    reason: str | None = strawberry.field(description="Why the status is unknown.")
 
     @classmethod
     def of(cls, found: sizing.CartSizing) -> CartSizing:
@@ -175,6 +176,7 @@ class CartSizing:
             machines=[MachineLoad(**m.model_dump()) for m in found.machines],
             setup_hours=found.setup_hours,
             binding=[BindingConstraint(**b.model_dump()) for b in found.binding],
+            reason=found.reason,
         )
 
 

@@ -134,6 +134,24 @@ def test_sizing_never_reports_a_starved_machine_as_optimal(client: TestClient) -
     assert (found["status"], found["binding"]) == ("infeasible", [{"constraint": "day"}])
 
 
+def test_sizing_says_why_it_cannot_answer(client: TestClient) -> None:
+    huge = """{ sizeCarts(input: {rates: [[1e6, 1e6]], setups: [[1e6, 1e6]],
+        quantities: [[10000000, 10000000]], due: [1e6], day: [0], capacity: 1000000}) {
+        status } }"""
+    refused = gql(client, "operator", huge)["errors"][0]
+    assert refused["extensions"]["code"] == "BAD_REQUEST"
+    assert "setups: at one part per cart" in refused["message"]
+    assert refused["message"].endswith("at most 1e+12")
+    hurried = SIZE.replace("capacity: 50", "capacity: 50, timeLimit: 1e-9").replace(
+        "status", "status reason"
+    )
+    found = gql(client, "operator", hurried)["data"]["sizeCarts"]
+    assert (found["status"], found["reason"]) == (
+        "unknown",
+        "no load found, nor ruled out, in the time limit of 1e-09 s",
+    )
+
+
 def test_cart_commands(tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]) -> None:
     store = f"sqlite:///{tmp_path / 'carts.db'}"
     plant = tmp_path / "plant.json"
@@ -172,6 +190,9 @@ def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["cart", "size", str(problem)]) == 1
     out = capsys.readouterr().out
     assert "infeasible" in out and "must finish by 10.2 h" in out
+    problem.write_text(json.dumps({**json.loads(problem.read_text()), "time_limit": 1e-9}))
+    assert main(["cart", "size", str(problem)]) == 1
+    assert "nor ruled out" in capsys.readouterr().out
 
 
 def test_sizing_runs_on_its_own_thread(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

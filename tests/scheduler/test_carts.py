@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from scheduler import carts
 from scheduler.carts import CartSizingInput, size_carts
 
 
@@ -216,6 +217,37 @@ def test_numbers_the_model_cannot_count_are_refused_by_name(
 def test_a_machine_without_a_working_day_has_no_utilisation() -> None:
     found = size_carts(_two_by_two(day=[0, 11]))
     assert found.machines[0].utilisation is None
+
+
+def _huge_set_ups(batches: int) -> CartSizingInput:
+    return CartSizingInput(
+        rates=[[1e6] * batches],
+        setups=[[1e6] * batches],
+        quantities=[[10_000_000] * batches],
+        due=[1e6],
+        day=[0],
+        capacity=1_000_000,
+        time_limit=5,
+    )
+
+
+def test_set_ups_the_model_cannot_count_are_refused_by_name() -> None:
+    # 250 batches of ten million parts and a million hours a cart: one part per cart passes
+    # 64 bits, and CP-SAT refused the model, which read as "unknown" without a word.
+    with pytest.raises(ValidationError, match=r"setups: .* 2\.5e\+15 hours .* at most 1e\+12"):
+        _huge_set_ups(250)
+
+
+def test_unknown_always_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = size_carts(_two_by_two(time_limit=1e-9))  # no time even to presolve
+    assert (found.status, found.reason) == (
+        "unknown",
+        "no load found, nor ruled out, in the time limit of 1e-09 s",
+    )
+    monkeypatch.setattr(carts, "MAX_SETUP_HOURS", float("inf"))
+    found = size_carts(_huge_set_ups(1))
+    assert found.status == "unknown"
+    assert found.reason is not None and "integer overflow" in found.reason
 
 
 def test_set_ups_too_long_to_weigh_against_cart_sizes_are_still_sized() -> None:
