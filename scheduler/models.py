@@ -18,6 +18,8 @@ Duration = Annotated[int, Field(ge=0, le=MAX_TIME)]
 MAX_COUNT = 10**6
 # What CP-SAT takes as an objective: its bound must stay inside 64 bits, with room.
 MAX_OBJECTIVE = 2**62
+# CP-SAT's random_seed is a 32-bit signed integer.
+SEED_BOUND = 2**31
 
 
 class _Model(BaseModel):
@@ -216,7 +218,7 @@ class SolveOptions(_Model):
 
     time_limit: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
     workers: int = Field(default=2, ge=1, le=64)
-    seed: int = 0
+    seed: int = Field(default=0, ge=-SEED_BOUND, lt=SEED_BOUND)
 
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "cancelled"]

@@ -112,3 +112,17 @@ def test_more_workers_than_cores_is_422(client: TestClient) -> None:
     refused = client.post("/api/v1/schedules", json=many)
     assert refused.status_code == 422 and refused.json()["error"] == "invalid_problem"
     assert "cores" in refused.json()["message"]
+
+
+def test_a_seed_cp_sat_cannot_take_is_422_and_its_bounds_solve(client: TestClient) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump()
+    problem["orders"][0]["release"] = 1  # off the classic job shop's path: CP-SAT runs
+    for seed in (2**31, -(2**31) - 1, 2**70):
+        late = {"problem": problem, "options": {"time_limit": 1, "workers": 1, "seed": seed}}
+        refused = client.post("/api/v1/schedules", json=late)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["body.options.seed"]
+    for seed in (2**31 - 1, -(2**31)):
+        late = {"problem": problem, "options": {"time_limit": 1, "workers": 1, "seed": seed}}
+        view = wait(client, client.post("/api/v1/schedules", json=late).json()["id"])
+        assert view["status"] == "done" and view["error"] is None, view["error"]
