@@ -17,8 +17,11 @@ def kpis(flat: Flat, plan: Plan) -> Kpis:
     weighted = sum(flat.weight[j] * t for j, t in zip(with_due, late, strict=True))
     releases = [o.release for o in flat.problem.orders]
     flow = sum(c - r for c, r in zip(done, releases, strict=True))
-    origin = min(releases) if releases else 0
-    span = max(makespan - origin, 1)
+    # The plan's span runs from the earliest release or start to the latest end: started work
+    # may have begun before any release, and all of it counts as busy time and WIP.
+    origin = min([*releases, *plan.start], default=0)
+    last = max([makespan, *plan.end])
+    span = max(last - origin, 1)
     busy = [0] * len(flat.machines)
     for op in flat.ops:
         busy[plan.machine[op.key]] += plan.end[op.key] - plan.start[op.key]
