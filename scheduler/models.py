@@ -20,6 +20,13 @@ MAX_COUNT = 10**6
 MAX_OBJECTIVE = 2**62
 # CP-SAT's random_seed is a 32-bit signed integer.
 SEED_BOUND = 2**31
+# How large a problem may be: a plant's worth and the largest public benchmarks, with room. The
+# set-up before the search (validation, index form, the first plans) grows with these and is
+# not all inside the time limit.
+MAX_MACHINES = 1_000
+MAX_ORDERS = 10_000
+MAX_OPERATIONS = 20_000  # in all orders
+MAX_CHOICES = 100_000  # machine alternatives, in all operations
 
 
 class _Model(BaseModel):
@@ -63,7 +70,7 @@ class Operation(_Model):
     """One step of a routing."""
 
     id: str | None = None
-    alternatives: list[Alternative] = Field(min_length=1)
+    alternatives: list[Alternative] = Field(min_length=1, max_length=MAX_MACHINES)
     # Set-up before this operation, keyed by the product family that ran before it on the
     # same machine; a different family not listed costs `setup_default`, the same family 0.
     setup: dict[str, Duration] = {}
@@ -113,7 +120,7 @@ class WorkOrder(_Model):
     release: Time = 0
     due: Time | None = None
     weight: int = Field(default=1, ge=0, le=MAX_COUNT)
-    operations: list[Operation] = Field(min_length=1)
+    operations: list[Operation] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
     @model_validator(mode="after")
     def _check(self) -> WorkOrder:
@@ -158,8 +165,8 @@ class Problem(_Model):
     name: str = ""
     # No operation that has not started may start before `now` (the rescheduling instant).
     now: Time = Field(default=0, ge=0)
-    machines: list[Machine] = Field(min_length=1)
-    orders: list[WorkOrder] = Field(min_length=1)
+    machines: list[Machine] = Field(min_length=1, max_length=MAX_MACHINES)
+    orders: list[WorkOrder] = Field(min_length=1, max_length=MAX_ORDERS)
     objective: Objective = Objective()
 
     @model_validator(mode="after")
@@ -170,6 +177,16 @@ class Problem(_Model):
         order_ids = [o.id for o in self.orders]
         if len(set(order_ids)) != len(order_ids):
             raise ValueError("work order ids must be unique")
+        operations = sum(len(o.operations) for o in self.orders)
+        if operations > MAX_OPERATIONS:
+            raise ValueError(
+                f"orders: {operations:,} operations in all, at most {MAX_OPERATIONS:,}"
+            )
+        choices = sum(len(op.alternatives) for o in self.orders for op in o.operations)
+        if choices > MAX_CHOICES:
+            raise ValueError(
+                f"orders: {choices:,} machine alternatives in all, at most {MAX_CHOICES:,}"
+            )
         known = set(machine_ids)
         for order in self.orders:
             for index, op in enumerate(order.operations):

@@ -9,7 +9,18 @@ from typing import Literal
 from pydantic import ValidationError
 
 from scheduler.errors import InstanceFormatError, InvalidProblem
-from scheduler.models import Alternative, Machine, Operation, Problem, WorkOrder
+from scheduler.models import (
+    MAX_CHOICES,
+    MAX_MACHINES,
+    MAX_OPERATIONS,
+    MAX_ORDERS,
+    MAX_TIME,
+    Alternative,
+    Machine,
+    Operation,
+    Problem,
+    WorkOrder,
+)
 
 Format = Literal["json", "jsp", "fjsp"]
 
@@ -29,6 +40,42 @@ def _machines(count: int, first: int) -> list[Machine]:
     return [Machine(id=f"m{k}") for k in range(first, first + count)]
 
 
+def _header(header: list[int]) -> tuple[int, int]:
+    """Return the header's job and machine counts, refused before anything is built for them."""
+    n_jobs, n_machines = header[0], header[1]
+    if not 1 <= n_jobs <= MAX_ORDERS:
+        raise InstanceFormatError(f"line 1: {n_jobs} jobs, expected 1 to {MAX_ORDERS:,}")
+    if not 1 <= n_machines <= MAX_MACHINES:
+        raise InstanceFormatError(f"line 1: {n_machines} machines, expected 1 to {MAX_MACHINES:,}")
+    return n_jobs, n_machines
+
+
+def _time(time: int, where: str) -> int:
+    if time < 0:
+        raise InstanceFormatError(f"{where}: negative processing time {time}")
+    if time > MAX_TIME:
+        raise InstanceFormatError(f"{where}: processing time {time} over {MAX_TIME:,}")
+    return time
+
+
+class _Tally:
+    """Count operations and machine alternatives as they are read, refusing too many."""
+
+    def __init__(self) -> None:
+        self.operations = 0
+        self.choices = 0
+
+    def add(self, choices: int, where: str) -> None:
+        self.operations += 1
+        self.choices += choices
+        if self.operations > MAX_OPERATIONS:
+            raise InstanceFormatError(f"{where}: more than {MAX_OPERATIONS:,} operations in all")
+        if self.choices > MAX_CHOICES:
+            raise InstanceFormatError(
+                f"{where}: more than {MAX_CHOICES:,} machine alternatives in all"
+            )
+
+
 def read_jsp(text: str, name: str = "") -> Problem:
     """Parse a job-shop instance: `n_jobs n_machines`, then `machine time` pairs (0-based)."""
     lines = _lines(text)
@@ -37,10 +84,11 @@ def read_jsp(text: str, name: str = "") -> Problem:
     header = _numbers(lines[0], "line 1")
     if len(header) < 2:
         raise InstanceFormatError("line 1: expected 'n_jobs n_machines'")
-    n_jobs, n_machines = header[0], header[1]
+    n_jobs, n_machines = _header(header)
     if len(lines) - 1 < n_jobs:
         raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
     orders: list[WorkOrder] = []
+    tally = _Tally()
     for j in range(n_jobs):
         where = f"line {j + 2} (job {j})"
         values = _numbers(lines[j + 1], where)
@@ -48,14 +96,13 @@ def read_jsp(text: str, name: str = "") -> Problem:
             raise InstanceFormatError(f"{where}: expected machine/time pairs")
         ops: list[Operation] = []
         for k in range(0, len(values), 2):
-            machine, time = values[k], values[k + 1]
+            machine, time = values[k], _time(values[k + 1], where)
             if not 0 <= machine < n_machines:
                 raise InstanceFormatError(f"{where}: machine {machine} outside 0..{n_machines - 1}")
-            if time < 0:
-                raise InstanceFormatError(f"{where}: negative processing time {time}")
+            tally.add(1, where)
             ops.append(Operation(alternatives=[Alternative(machine=f"m{machine}", unit_time=time)]))
         orders.append(WorkOrder(id=f"j{j}", operations=ops))
-    return Problem(name=name, machines=_machines(n_machines, 0), orders=orders)
+    return _problem(name, _machines(n_machines, 0), orders)
 
 
 class _Cursor:
@@ -83,10 +130,11 @@ def read_fjsp(text: str, name: str = "") -> Problem:
     header = _numbers(" ".join(lines[0].split()[:2]), "line 1")
     if len(header) < 2:
         raise InstanceFormatError("line 1: expected 'n_jobs n_machines [avg]'")
-    n_jobs, n_machines = header[0], header[1]
+    n_jobs, n_machines = _header(header)
     if len(lines) - 1 < n_jobs:
         raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
     orders: list[WorkOrder] = []
+    tally = _Tally()
     for j in range(n_jobs):
         where = f"line {j + 2} (job {j})"
         cursor = _Cursor(_numbers(lines[j + 1], where), where)
@@ -99,13 +147,12 @@ def read_fjsp(text: str, name: str = "") -> Problem:
             if count < 1:
                 raise InstanceFormatError(f"{where}: an operation has no machine")
             for _ in range(count):
-                machine, time = take(), take()
+                machine, time = take(), _time(take(), where)
                 if not 1 <= machine <= n_machines:
                     raise InstanceFormatError(f"{where}: machine {machine} outside 1..{n_machines}")
-                if time < 0:
-                    raise InstanceFormatError(f"{where}: negative processing time {time}")
                 # A machine listed twice keeps its shortest time.
                 alternatives[machine] = min(time, alternatives.get(machine, time))
+            tally.add(len(alternatives), where)
             ops.append(
                 Operation(
                     alternatives=[
@@ -118,7 +165,14 @@ def read_fjsp(text: str, name: str = "") -> Problem:
         if not ops:
             raise InstanceFormatError(f"{where}: a job has no operation")
         orders.append(WorkOrder(id=f"j{j}", operations=ops))
-    return Problem(name=name, machines=_machines(n_machines, 1), orders=orders)
+    return _problem(name, _machines(n_machines, 1), orders)
+
+
+def _problem(name: str, machines: list[Machine], orders: list[WorkOrder]) -> Problem:
+    try:
+        return Problem(name=name, machines=machines, orders=orders)
+    except ValidationError as exc:  # e.g. an objective past 64 bits
+        raise InvalidProblem(_first_error(exc)) from exc
 
 
 def read_json(text: str, name: str = "") -> Problem:
@@ -137,9 +191,13 @@ def parse_problem(data: object) -> Problem:
     try:
         return Problem.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "problem"
-        raise InvalidProblem(f"{where}: {first['msg']}") from exc
+        raise InvalidProblem(_first_error(exc)) from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "problem"
+    return f"{where}: {first['msg']}"
 
 
 def guess_format(path: Path, text: str) -> Format:

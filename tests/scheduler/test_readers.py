@@ -66,3 +66,45 @@ def test_format_is_guessed_from_suffix_and_header(tmp_path: Path) -> None:
 def test_missing_file_is_invalid_problem(tmp_path: Path) -> None:
     with pytest.raises(InvalidProblem, match="cannot read"):
         load_problem(tmp_path / "nope.txt")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 1000000\n0 3\n", "line 1: 1000000 machines, expected 1 to 1,000"),
+        ("0 2\n", "line 1: 0 jobs, expected 1 to 10,000"),
+        ("10001 2\n0 3\n", "line 1: 10001 jobs, expected 1 to 10,000"),
+        ("1 0\n0 3\n", "line 1: 0 machines"),
+        ("1 2\n0 10000000000000\n", r"line 2 \(job 0\): processing time 10000000000000 over"),
+    ],
+)
+def test_jsp_counts_and_times_are_bounded_naming_the_line(text: str, message: str) -> None:
+    with pytest.raises(InstanceFormatError, match=message):
+        read_jsp(text)
+
+
+def test_jsp_operations_in_all_are_bounded_naming_the_line() -> None:
+    job = " ".join(["0 1"] * 10_001)
+    with pytest.raises(InstanceFormatError, match=r"line 3 \(job 1\): more than 20,000 operations"):
+        read_jsp(f"2 1\n{job}\n{job}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 1000000 1\n1 1 1 3\n", "line 1: 1000000 machines, expected 1 to 1,000"),
+        ("0 2 1\n", "line 1: 0 jobs"),
+        ("1 2 1\n1 1 1 10000000000000\n", r"line 2 \(job 0\): processing time"),
+    ],
+)
+def test_fjsp_counts_and_times_are_bounded_naming_the_line(text: str, message: str) -> None:
+    with pytest.raises(InstanceFormatError, match=message):
+        read_fjsp(text)
+
+
+def test_fjsp_machine_alternatives_in_all_are_bounded_naming_the_line() -> None:
+    # 101 operations on all 1,000 machines: 101,000 alternatives.
+    operation = "1000 " + " ".join(f"{m} 1" for m in range(1, 1001))
+    job = f"101 {' '.join([operation] * 101)}"
+    with pytest.raises(InstanceFormatError, match=r"line 2 \(job 0\): more than 100,000"):
+        read_fjsp(f"1 1000\n{job}\n")

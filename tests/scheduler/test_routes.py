@@ -126,3 +126,16 @@ def test_a_seed_cp_sat_cannot_take_is_422_and_its_bounds_solve(client: TestClien
         late = {"problem": problem, "options": {"time_limit": 1, "workers": 1, "seed": seed}}
         view = wait(client, client.post("/api/v1/schedules", json=late).json()["id"])
         assert view["status"] == "done" and view["error"] is None, view["error"]
+
+
+def test_too_many_machines_or_operations_are_422_naming_the_field(client: TestClient) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump()
+    many = problem | {"machines": [{"id": f"m{k}"} for k in range(1001)]}
+    refused = client.post("/api/v1/schedules", json={"problem": many})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.problem.machines"]
+    step = {"alternatives": [{"machine": "m0", "unit_time": 1}]}
+    long = [{"id": f"o{j}", "operations": [step] * 10_001} for j in range(2)]
+    refused = client.post("/api/v1/schedules", json={"problem": problem | {"orders": long}})
+    assert refused.status_code == 422, refused.text
+    assert "20,002 operations in all, at most 20,000" in refused.json()["message"]
