@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_TIME = 10**12
 Time = Annotated[int, Field(ge=-MAX_TIME, le=MAX_TIME)]
 Duration = Annotated[int, Field(ge=0, le=MAX_TIME)]
+# The rescheduling instant, at or after the origin. Its own alias: a Field(ge=0) beside `Time`
+# loses to the alias's lower bound, and negative instants slipped through.
+Now = Annotated[int, Field(ge=0, le=MAX_TIME)]
 # Quantities and weights multiply times and costs.
 MAX_COUNT = 10**6
 # What CP-SAT takes as an objective: its bound must stay inside 64 bits, with room.
@@ -164,7 +167,7 @@ class Problem(_Model):
 
     name: str = ""
     # No operation that has not started may start before `now` (the rescheduling instant).
-    now: Time = Field(default=0, ge=0)
+    now: Now = 0
     machines: list[Machine] = Field(min_length=1, max_length=MAX_MACHINES)
     orders: list[WorkOrder] = Field(min_length=1, max_length=MAX_ORDERS)
     objective: Objective = Objective()

@@ -14,6 +14,7 @@ from scheduler.flat import Flat, flatten
 from scheduler.models import (
     Alternative,
     Machine,
+    Now,
     Operation,
     Problem,
     ScheduledOperation,
@@ -65,7 +66,7 @@ class Feedback(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    now: Time = Field(ge=0)
+    now: Now
     actuals: list[Actual] = []
     downtime: list[Downtime] = []
     rush_orders: list[WorkOrder] = []

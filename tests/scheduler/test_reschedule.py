@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from scheduler.flat import flatten
 from scheduler.models import SolveOptions
 from scheduler.plan import violations
@@ -124,3 +127,8 @@ def test_work_reported_started_keeps_its_predecessor_though_a_downtime_overlaps_
     after = reschedule(plant, before, feedback, FAST)
     assert after.status == "optimal"
     assert _times(after) == {("o1", 0): ("A", 0, 10, True), ("o1", 1): ("B", 10, 20, True)}
+
+
+def test_a_negative_now_is_refused_naming_now() -> None:
+    with pytest.raises(ValidationError, match=r"now\n  Input should be greater than or equal to 0"):
+        Feedback(now=-3)

@@ -139,3 +139,10 @@ def test_too_many_machines_or_operations_are_422_naming_the_field(client: TestCl
     refused = client.post("/api/v1/schedules", json={"problem": problem | {"orders": long}})
     assert refused.status_code == 422, refused.text
     assert "20,002 operations in all, at most 20,000" in refused.json()["message"]
+
+
+def test_a_negative_now_is_422_naming_now(client: TestClient) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump() | {"now": -1}
+    refused = client.post("/api/v1/schedules", json={"problem": problem})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.problem.now"]
