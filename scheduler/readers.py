@@ -32,21 +32,31 @@ def _numbers(line: str, where: str) -> list[int]:
         raise InstanceFormatError(f"{where}: expected integers, got {line.strip()[:60]!r}") from exc
 
 
-def _lines(text: str) -> list[str]:
-    return [ln for ln in text.splitlines() if ln.strip()]
+def _lines(text: str) -> list[tuple[int, str]]:
+    """Return the non-blank lines with their numbers in the file, for messages."""
+    return [(number, ln) for number, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+
+
+def _no_more(lines: list[tuple[int, str]], n_jobs: int) -> None:
+    """Refuse lines after the declared jobs: a wrong header would otherwise drop them."""
+    if len(lines) > n_jobs + 1:
+        number, line = lines[n_jobs + 1]
+        raise InstanceFormatError(
+            f"line {number}: after the {n_jobs} jobs the header declares, got {line.strip()[:60]!r}"
+        )
 
 
 def _machines(count: int, first: int) -> list[Machine]:
     return [Machine(id=f"m{k}") for k in range(first, first + count)]
 
 
-def _header(header: list[int]) -> tuple[int, int]:
+def _header(header: list[int], where: str) -> tuple[int, int]:
     """Return the header's job and machine counts, refused before anything is built for them."""
     n_jobs, n_machines = header[0], header[1]
     if not 1 <= n_jobs <= MAX_ORDERS:
-        raise InstanceFormatError(f"line 1: {n_jobs} jobs, expected 1 to {MAX_ORDERS:,}")
+        raise InstanceFormatError(f"{where}: {n_jobs} jobs, expected 1 to {MAX_ORDERS:,}")
     if not 1 <= n_machines <= MAX_MACHINES:
-        raise InstanceFormatError(f"line 1: {n_machines} machines, expected 1 to {MAX_MACHINES:,}")
+        raise InstanceFormatError(f"{where}: {n_machines} machines, expected 1 to {MAX_MACHINES:,}")
     return n_jobs, n_machines
 
 
@@ -81,17 +91,20 @@ def read_jsp(text: str, name: str = "") -> Problem:
     lines = _lines(text)
     if not lines:
         raise InstanceFormatError("empty job-shop instance")
-    header = _numbers(lines[0], "line 1")
+    number, first = lines[0]
+    header = _numbers(first, f"line {number}")
     if len(header) < 2:
-        raise InstanceFormatError("line 1: expected 'n_jobs n_machines'")
-    n_jobs, n_machines = _header(header)
+        raise InstanceFormatError(f"line {number}: expected 'n_jobs n_machines'")
+    n_jobs, n_machines = _header(header, f"line {number}")
     if len(lines) - 1 < n_jobs:
         raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
+    _no_more(lines, n_jobs)
     orders: list[WorkOrder] = []
     tally = _Tally()
     for j in range(n_jobs):
-        where = f"line {j + 2} (job {j})"
-        values = _numbers(lines[j + 1], where)
+        number, line = lines[j + 1]
+        where = f"line {number} (job {j})"
+        values = _numbers(line, where)
         if not values or len(values) % 2:
             raise InstanceFormatError(f"{where}: expected machine/time pairs")
         ops: list[Operation] = []
@@ -127,17 +140,20 @@ def read_fjsp(text: str, name: str = "") -> Problem:
     if not lines:
         raise InstanceFormatError("empty flexible job-shop instance")
     # The third header field (mean machines per operation) may be fractional; it is unused.
-    header = _numbers(" ".join(lines[0].split()[:2]), "line 1")
+    number, first = lines[0]
+    header = _numbers(" ".join(first.split()[:2]), f"line {number}")
     if len(header) < 2:
-        raise InstanceFormatError("line 1: expected 'n_jobs n_machines [avg]'")
-    n_jobs, n_machines = _header(header)
+        raise InstanceFormatError(f"line {number}: expected 'n_jobs n_machines [avg]'")
+    n_jobs, n_machines = _header(header, f"line {number}")
     if len(lines) - 1 < n_jobs:
         raise InstanceFormatError(f"expected {n_jobs} job lines, found {len(lines) - 1}")
+    _no_more(lines, n_jobs)
     orders: list[WorkOrder] = []
     tally = _Tally()
     for j in range(n_jobs):
-        where = f"line {j + 2} (job {j})"
-        cursor = _Cursor(_numbers(lines[j + 1], where), where)
+        number, line = lines[j + 1]
+        where = f"line {number} (job {j})"
+        cursor = _Cursor(_numbers(line, where), where)
         take = cursor.take
 
         ops: list[Operation] = []
@@ -210,7 +226,7 @@ def guess_format(path: Path, text: str) -> Format:
     if text.lstrip().startswith("{"):
         return "json"
     first = _lines(text)[:1]
-    return "fjsp" if first and len(first[0].split()) >= 3 else "jsp"
+    return "fjsp" if first and len(first[0][1].split()) >= 3 else "jsp"
 
 
 def load_problem(path: Path, fmt: Format | None = None) -> Problem:

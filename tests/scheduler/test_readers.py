@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from scheduler.errors import InstanceFormatError, InvalidProblem
+from scheduler.models import Problem
 from scheduler.readers import guess_format, load_problem, read_fjsp, read_json, read_jsp
 from tests.scheduler.conftest import FT06
 
@@ -108,3 +110,21 @@ def test_fjsp_machine_alternatives_in_all_are_bounded_naming_the_line() -> None:
     job = f"101 {' '.join([operation] * 101)}"
     with pytest.raises(InstanceFormatError, match=r"line 2 \(job 0\): more than 100,000"):
         read_fjsp(f"1 1000\n{job}\n")
+
+
+@pytest.mark.parametrize(
+    ("read", "text"),
+    [(read_jsp, "1 2\n0 3\n\n1 4\n0 0 0\n"), (read_fjsp, "1 2 1\n1 1 1 3\n\n1 1 2 4\n")],
+)
+def test_lines_after_the_declared_jobs_are_refused_naming_the_first(
+    read: Callable[[str], Problem], text: str
+) -> None:
+    with pytest.raises(InstanceFormatError, match=r"line 4: after the 1 jobs the header declares"):
+        read(text)
+
+
+def test_blank_lines_are_skipped_and_lines_keep_their_numbers_in_the_file() -> None:
+    assert len(read_jsp("\n1 2\n\n0 3 1 4\n\n  \n").orders) == 1
+    assert len(read_fjsp("1 2 1\n1 1 1 3\n\n\n").orders) == 1
+    with pytest.raises(InstanceFormatError, match=r"line 4 \(job 1\)"):
+        read_jsp("2 2\n0 3\n\n0 x\n")
