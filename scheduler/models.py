@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Times and durations are bounded so that the solver's sums of them stay far inside 64 bits:
 # a trillion time units is two million years of minutes.
@@ -34,6 +34,20 @@ MAX_CHOICES = 100_000  # machine alternatives, in all operations
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _repeats(names: list[str], what: str) -> None:
+    """Refuse repeated names, saying which and where (positions in the list)."""
+    first: dict[str, int] = {}
+    repeats: list[str] = []
+    for position, name in enumerate(names):
+        if name in first:
+            repeats.append(f"{name!r} at {first[name]} and {position}")
+        else:
+            first[name] = position
+    if repeats:
+        more = f" (and {len(repeats) - 5} more)" if len(repeats) > 5 else ""
+        raise ValueError(f"{what} must be unique: {'; '.join(repeats[:5])}{more}")
 
 
 class Window(_Model):
@@ -89,6 +103,12 @@ class Operation(_Model):
     actual_end: Time | None = None
     actual_machine: str | None = None
 
+    @field_validator("alternatives")
+    @classmethod
+    def _unique_machines(cls, alternatives: list[Alternative]) -> list[Alternative]:
+        _repeats([a.machine for a in alternatives], "machines")
+        return alternatives
+
     @model_validator(mode="after")
     def _check(self) -> Operation:
         if self.max_wait is not None and self.max_wait < self.min_wait:
@@ -102,8 +122,6 @@ class Operation(_Model):
         ):
             raise ValueError("actual_end is before actual_start")
         machines = [a.machine for a in self.alternatives]
-        if len(set(machines)) != len(machines):
-            raise ValueError("an operation lists the same machine twice")
         if self.actual_machine is not None and self.actual_machine not in machines:
             raise ValueError(f"actual_machine {self.actual_machine!r} is not an alternative")
         return self
@@ -172,14 +190,15 @@ class Problem(_Model):
     orders: list[WorkOrder] = Field(min_length=1, max_length=MAX_ORDERS)
     objective: Objective = Objective()
 
+    @field_validator("machines", "orders")
+    @classmethod
+    def _unique_ids(cls, items: list[Machine] | list[WorkOrder]) -> list[Machine] | list[WorkOrder]:
+        _repeats([item.id for item in items], "ids")
+        return items
+
     @model_validator(mode="after")
     def _check(self) -> Problem:
         machine_ids = [m.id for m in self.machines]
-        if len(set(machine_ids)) != len(machine_ids):
-            raise ValueError("machine ids must be unique")
-        order_ids = [o.id for o in self.orders]
-        if len(set(order_ids)) != len(order_ids):
-            raise ValueError("work order ids must be unique")
         operations = sum(len(o.operations) for o in self.orders)
         if operations > MAX_OPERATIONS:
             raise ValueError(

@@ -212,8 +212,11 @@ def parse_problem(data: object) -> Problem:
 
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
+    text = first["msg"].removeprefix("Value error, ")
+    if not first["loc"] and first["type"] == "value_error":
+        return text  # a rule over the whole problem: its message names what it is about
     where = ".".join(str(p) for p in first["loc"]) or "problem"
-    return f"{where}: {first['msg']}"
+    return f"{where}: {text}"
 
 
 def guess_format(path: Path, text: str) -> Format:

@@ -13,7 +13,6 @@ from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
     Alternative,
-    Machine,
     Now,
     Operation,
     Problem,
@@ -25,6 +24,7 @@ from scheduler.models import (
     WorkOrder,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
+from scheduler.readers import parse_problem
 from scheduler.solver import (
     ProgressFn,
     StopFn,
@@ -77,7 +77,15 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
     reported = {(a.order, a.index): a for a in feedback.actuals}
     planned = {(o.job, o.index): o for o in previous.operations}
     orders_known = {o.id: o for o in problem.orders}
+    first_report: dict[tuple[str, int], int] = {}
     for i, a in enumerate(feedback.actuals):
+        earlier = first_report.setdefault((a.order, a.index), i)
+        if earlier != i:
+            # Two reports of one operation: which holds is a guess the plan should not make.
+            raise InvalidProblem(
+                f"actuals[{i}]: order {a.order!r} operation {a.index} is already reported "
+                f"at actuals[{earlier}]"
+            )
         order = orders_known.get(a.order)
         if order is None:
             raise InvalidProblem(f"actuals[{i}].order: unknown order {a.order!r}")
@@ -93,34 +101,40 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
                 f"actuals[{i}].machine: {a.machine!r} is not among the operation's machines"
             )
     down: dict[str, list[Window]] = {}
-    for d in feedback.downtime:
-        if d.end <= d.start:
-            raise InvalidProblem(f"downtime on {d.machine!r} ends before it starts")
-        down.setdefault(d.machine, []).append(Window(start=d.start, end=d.end, reason=d.reason))
     machine_ids = {m.id for m in problem.machines}
-    for name in down:
-        if name not in machine_ids:
-            raise InvalidProblem(f"downtime for unknown machine {name!r}")
+    for i, d in enumerate(feedback.downtime):
+        if d.machine not in machine_ids:
+            raise InvalidProblem(f"downtime[{i}].machine: unknown machine {d.machine!r}")
+        if d.end <= d.start:
+            raise InvalidProblem(f"downtime[{i}].end: {d.end} is not after its start {d.start}")
+        down.setdefault(d.machine, []).append(Window(start=d.start, end=d.end, reason=d.reason))
+
+    rush_ids: dict[str, int] = {}
+    for i, rush in enumerate(feedback.rush_orders):
+        if rush.id in orders_known:
+            raise InvalidProblem(f"rush_orders[{i}].id: {rush.id!r} is already an order")
+        earlier = rush_ids.setdefault(rush.id, i)
+        if earlier != i:
+            raise InvalidProblem(f"rush_orders[{i}].id: {rush.id!r} is also rush_orders[{earlier}]")
 
     orders = [_as_it_stands(o, reported, planned, feedback.now, down) for o in problem.orders]
-    for rush in feedback.rush_orders:
-        orders.append(rush)
+    orders.extend(feedback.rush_orders)
     machines = [
         m.model_copy(update={"unavailable": [*m.unavailable, *down.get(m.id, [])]})
         if m.id in down
         else m
         for m in problem.machines
     ]
+    data = problem.model_dump()
+    data.update(
+        now=max(problem.now, feedback.now),
+        machines=[m.model_dump() for m in machines],
+        orders=[o.model_dump() for o in orders],
+    )
     try:
-        data = problem.model_dump()
-        data.update(
-            now=max(problem.now, feedback.now),
-            machines=[Machine.model_validate(m.model_dump()) for m in machines],
-            orders=[WorkOrder.model_validate(o.model_dump()) for o in orders],
-        )
-        return Problem.model_validate(data)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise InvalidProblem(f"feedback makes the problem invalid: {exc}") from exc
+        return parse_problem(data)
+    except InvalidProblem as exc:  # named as the solve path names it, field first
+        raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
 
 
 def _as_it_stands(

@@ -7,7 +7,14 @@ import pytest
 
 from scheduler.errors import InstanceFormatError, InvalidProblem
 from scheduler.models import Problem
-from scheduler.readers import guess_format, load_problem, read_fjsp, read_json, read_jsp
+from scheduler.readers import (
+    guess_format,
+    load_problem,
+    parse_problem,
+    read_fjsp,
+    read_json,
+    read_jsp,
+)
 from tests.scheduler.conftest import FT06
 
 
@@ -128,3 +135,27 @@ def test_blank_lines_are_skipped_and_lines_keep_their_numbers_in_the_file() -> N
     assert len(read_fjsp("1 2 1\n1 1 1 3\n\n\n").orders) == 1
     with pytest.raises(InstanceFormatError, match=r"line 4 \(job 1\)"):
         read_jsp("2 2\n0 3\n\n0 x\n")
+
+
+def _plant(machines: list[str], orders: list[str], alternatives: list[str]) -> dict[str, object]:
+    step = {"alternatives": [{"machine": m, "unit_time": 1} for m in alternatives]}
+    return {
+        "machines": [{"id": m} for m in machines],
+        "orders": [{"id": o, "operations": [step]} for o in orders],
+    }
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        (_plant(["a", "b", "a"], ["o"], ["a"]), "^machines: ids must be unique: 'a' at 0 and 2$"),
+        (_plant(["a"], ["o", "o"], ["a"]), "^orders: ids must be unique: 'o' at 0 and 1$"),
+        (
+            _plant(["a"], ["o"], ["a", "a"]),
+            r"^orders\.0\.operations\.0\.alternatives: machines must be unique: 'a' at 0 and 1$",
+        ),
+    ],
+)
+def test_repeated_ids_are_named_with_their_field(problem: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidProblem, match=message):
+        parse_problem(problem)

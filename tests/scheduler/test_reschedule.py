@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from scheduler.errors import InvalidProblem
 from scheduler.flat import flatten
 from scheduler.models import SolveOptions
 from scheduler.plan import violations
@@ -132,3 +133,34 @@ def test_work_reported_started_keeps_its_predecessor_though_a_downtime_overlaps_
 def test_a_negative_now_is_refused_naming_now() -> None:
     with pytest.raises(ValidationError, match=r"now\n  Input should be greater than or equal to 0"):
         Feedback(now=-3)
+
+
+@pytest.mark.parametrize(
+    ("feedback", "message"),
+    [
+        (
+            Feedback(now=1, rush_orders=[order("j0", op("m0", 1))]),
+            r"^rush_orders\[0\]\.id: 'j0' is already an order$",
+        ),
+        (
+            Feedback(now=1, rush_orders=[order("r", op("m0", 1)), order("r", op("m1", 1))]),
+            r"^rush_orders\[1\]\.id: 'r' is also rush_orders\[0\]$",
+        ),
+        (
+            Feedback(now=1, rush_orders=[order("r", op("zz", 1))]),
+            "^feedback makes the problem invalid: order 'r' operation 0 uses unknown machine 'zz'$",
+        ),
+        (
+            Feedback(now=1, actuals=[Actual(order="j0", index=0, start=0)] * 2),
+            r"^actuals\[1\]: order 'j0' operation 0 is already reported at actuals\[0\]$",
+        ),
+        (
+            Feedback(now=1, downtime=[Downtime(machine="zz", start=1, end=2)]),
+            r"^downtime\[0\]\.machine: unknown machine 'zz'$",
+        ),
+    ],
+)
+def test_bad_feedback_is_refused_naming_the_field(feedback: Feedback, message: str) -> None:
+    plant = read_jsp(FT06, "ft06")
+    with pytest.raises(InvalidProblem, match=message):
+        apply_feedback(plant, solve(plant, FAST), feedback)

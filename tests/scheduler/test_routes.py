@@ -146,3 +146,13 @@ def test_a_negative_now_is_422_naming_now(client: TestClient) -> None:
     refused = client.post("/api/v1/schedules", json={"problem": problem})
     assert refused.status_code == 422, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == ["body.problem.now"]
+
+
+def test_a_repeated_machine_id_is_422_naming_the_id(client: TestClient) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump()
+    problem["machines"].append({"id": "m0"})
+    refused = client.post("/api/v1/schedules", json={"problem": problem})
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_request"
+    [error] = refused.json()["errors"]
+    assert error["field"] == "body.problem.machines"
+    assert error["message"].endswith("ids must be unique: 'm0' at 0 and 6")
