@@ -197,9 +197,11 @@ class EpcisReader:
     def _one(self, index: int, event: dict[str, Any], out: Translation) -> None:
         kind = event.get("type")
         epcis_id = event.get("eventID")
-        # The schema lets an extension hold any JSON; these two are looked up by EPC URI.
+        # The schema lets an extension hold any JSON; these two are looked up by EPC URI, and
+        # what they give is compared and stored as text.
         for name in ("tg:units", "tg:parts"):
-            if name in event and not isinstance(event[name], dict):
+            given = event.get(name, {})
+            if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
                 raise _Refused(name, "not_an_object", f"{name} maps EPC URIs to strings")
         made: list[Made]
         if kind == "ObjectEvent":

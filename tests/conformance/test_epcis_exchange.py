@@ -291,6 +291,18 @@ def test_an_extension_of_the_wrong_type_is_refused_by_name(store: GraphStore, na
     assert (problem.index, problem.field) == (4, name)
 
 
+@pytest.mark.parametrize("value", [{"part": "BAR-316L"}, ["BAR-316L"]])
+def test_parts_that_are_not_text_are_refused_by_name(store: GraphStore, value: Any) -> None:
+    # A merge told apart by its shape: the parts given are compared with the GTINs' own.
+    def wrong(events: list[dict[str, Any]]) -> None:
+        output = events[4]["outputQuantityList"][0]["epcClass"]
+        events[4]["tg:parts"] = {output: value}
+
+    problem = _refused(store, _with(wrong), "not_an_object")
+    assert (problem.index, problem.field) == (4, "tg:parts")
+    assert problem.event_id == gs1_document()["epcisBody"]["eventList"][4]["eventID"]
+
+
 def test_over_consumption_is_refused_in_terms_of_the_epcis_event(store: GraphStore) -> None:
     def greedy(events: list[dict[str, Any]]) -> None:
         events[4]["inputQuantityList"][0]["quantity"] = 61  # B1-A holds 60
