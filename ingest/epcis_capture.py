@@ -53,7 +53,9 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
         raise BatchRejected(
             [Problem(p.event_index or 0, p.event_id, p.path, "schema", p.message) for p in found]
         )
-    translation = _without_unknown_retractions(reader.translate(document), logged)
+    translation = reader.translate(document)
+    _refuse_retractions_of_the_document(translation)
+    translation = _without_unknown_retractions(translation, logged)
     if not translation.events:
         raise BatchRejected(
             [Problem(0, None, "epcisBody.eventList", "empty", "no event here changes genealogy")]
@@ -66,6 +68,28 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
             problems
         ) from error
     return CaptureReport(report, translation)
+
+
+def _refuse_retractions_of_the_document(translation: Translation) -> None:
+    """Refuse an error declaration of an event the same document makes, as our ingest refuses
+    a void of an event of its own batch (void_same_batch)."""
+    made = {e["event_id"] for e in translation.events if e["type"] != "void"}
+    problems: dict[int, Problem] = {}
+    for event, origin in zip(translation.events, translation.origins, strict=True):
+        if event["type"] == "void" and event["voids"] in made:
+            problems.setdefault(
+                origin.index,
+                Problem(
+                    origin.index,
+                    origin.epcis_id or event["event_id"],
+                    "errorDeclaration",
+                    "void_same_batch",
+                    f'event "{event["voids"]}" is in this document: '
+                    "send the error declaration in a later document",
+                ),
+            )
+    if problems:
+        raise BatchRejected(list(problems.values()))
 
 
 def _without_unknown_retractions(translation: Translation, logged: Logged) -> Translation:

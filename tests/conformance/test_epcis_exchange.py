@@ -200,6 +200,17 @@ def test_an_error_declaration_of_an_event_never_captured_is_skipped(store: Graph
     _refused(store, _document(_receipt(errorDeclaration=declared)), "empty")
 
 
+def test_an_error_declaration_of_an_event_of_the_same_document_is_refused(
+    store: GraphStore,
+) -> None:
+    declared = {"declarationTime": "2026-03-03T08:00:00Z", "reason": "incorrect_data"}
+    document = _document(_receipt(), _receipt(errorDeclaration=declared))
+    problem = _refused(store, document, "void_same_batch")
+    assert (problem.index, problem.event_id) == (1, _receipt()["eventID"])
+    assert problem.field == "errorDeclaration"
+    assert "later document" in problem.message
+
+
 def _shipping(uom: str) -> dict[str, Any]:
     return {
         "type": "ObjectEvent",
