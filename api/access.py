@@ -35,6 +35,7 @@ from api.federation.models import (
 from api.operator_scope import (
     SEEN_THROUGH,
     for_site,
+    recorded_for,
     seen_through_site,
     site_guard,
     without_holders,
@@ -776,7 +777,16 @@ class Access:
         self.require(WRITERS | {Role.ANALYST}, "record events")
         known = gtin_map(gtins or {})
         reader = EpcisReader(gtin_parts(self._store, known), parties)
-        return capture(document, reader, self.ingest, self._store.logged)
+        return capture(document, reader, self.ingest, self._logged)
+
+    def _logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        """The logged events among `event_ids` the caller may void (another site's events are
+        not there for a site's operator, as in a void sent natively)."""
+        found = self._store.logged(event_ids)
+        site = self.principal.site
+        if self.role != Role.OPERATOR or site is None:
+            return found
+        return {i: stored for i, stored in found.items() if recorded_for(stored, site)}
 
     # -- the event log -------------------------------------------------------------------------
 

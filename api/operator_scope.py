@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from graph.store import GraphStore, WriteTx
+from graph.store import GraphStore, StoredEvent, WriteTx
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, Void
 from ingest.references import describe, references
@@ -64,8 +64,13 @@ def _foreign_voids(tx: WriteTx, events: Sequence[Event], site: str) -> list[Prob
     return [
         Problem(i, e.event_id, "voids", "unknown_event", f'event "{e.voids}" does not exist')
         for i, e in voids
-        if e.voids in logged and json.loads(logged[e.voids].payload).get("site") not in (None, site)
+        if e.voids in logged and not recorded_for(logged[e.voids], site)
     ]
+
+
+def recorded_for(stored: StoredEvent, site: str) -> bool:
+    """Tell whether a logged event is one `site`'s operators may void: theirs, or of no site."""
+    return json.loads(stored.payload).get("site") in (None, site)
 
 
 # Refusals whose messages name what holds a cart or a mark: for an operator bound to a site that

@@ -15,6 +15,8 @@ from api.access import Access
 from api.auth.models import Principal, Role
 from api.deps import Services
 from api.recall import RecallService
+from graph.epcis import CONTEXTS
+from ingest.epcis_capture import NEVER_CAPTURED
 from ingest.errors import BatchRejected
 from ingest.service import IngestService
 from marking.models import SchemeSpec
@@ -120,6 +122,46 @@ def test_another_sites_event_cannot_be_voided(
         ("voids", "unknown_event", f'event "{theirs["event_id"]}" does not exist')
     ]
     assert sites.store.node("lot:C-2") is not None
+
+
+def _epcis_receipt(event_id: str, lot: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": f"urn:tracegraph:event:{event_id}",
+        "eventTime": "2026-03-02T08:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "action": "ADD",
+        "bizStep": "receiving",
+        "quantityList": [{"epcClass": f"urn:tracegraph:lot:{lot}", "quantity": 10}],
+        "sourceList": [{"type": "owning_party", "source": "urn:tracegraph:company:ACME"}],
+        "ilmd": {"tg:part": "BAR"},
+        **extra,
+    }
+
+
+def test_an_error_declaration_of_another_sites_event_reads_as_of_one_never_captured(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    theirs = events.receive("L-9", 10, site=OTHER)
+    sites.ingest.ingest([theirs])
+    declared = {"declarationTime": "2026-03-03T08:00:00Z"}
+    answers = []
+    for n, event_id in enumerate((theirs["event_id"], "NEVER-1")):
+        retraction = _epcis_receipt(event_id, "L-9", errorDeclaration=declared)
+        document = {
+            "@context": CONTEXTS,
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-03-02T09:00:00Z",
+            "epcisBody": {"eventList": [_epcis_receipt(f"OWN-{n}", f"L-1{n}"), retraction]},
+        }
+        response = client.post(
+            "/api/v1/epcis/capture", json=document, headers=login(client, "operator")
+        )
+        assert response.status_code == 201, response.text
+        answers.append([i["reason"] for i in response.json()["ignored"]])
+    assert answers[0] == answers[1] == [NEVER_CAPTURED]
+    assert sites.store.logged([theirs["event_id"]])[theirs["event_id"]].voided_by is None
 
 
 def test_operators_do_not_read_recall_cases(
