@@ -343,12 +343,13 @@ class EpcisReader:
         return made
 
     def _serialize(self, event: dict[str, Any]) -> list[Made]:
-        serials = self._epcs(event, "epcList")
         lot = _lot_number(event.get("ilmd") or {})
-        if not serials or lot is None:
+        if lot is None or not event.get("epcList"):
             # Commissioning without a lot (or of lots): the item comes into being when it is
-            # assembled or received, which its own event says.
+            # assembled or received, which its own event says. Ignored before its EPCs are
+            # read, so a label or an item of a GTIN we do not know is no reason to refuse.
             return []
+        serials = self._epcs(event, "epcList")
         self._only(serials, "serial", "commissioned items")
         body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
         body |= _ilmd_dates(event.get("ilmd") or {})
@@ -514,24 +515,28 @@ class EpcisReader:
     # -- AggregationEvent ----------------------------------------------------------------------
 
     def _aggregation(self, event: dict[str, Any]) -> list[Made]:
+        # What is ignored is told before the children are read: an observation names items
+        # that need not be ours.
         action = str(event.get("action"))
         parent_uri = event.get("parentID")
-        children = self._epcs(event, "childEPCs", unpack=False)
-        children += self._quantities(event, "childQuantityList")
         if action == "OBSERVE" or not isinstance(parent_uri, str):
             return []
         parent = self._identity(parent_uri, "parentID")
         if parent.kind == "sscc":
             if action == "ADD":
-                self._units.setdefault(parent.key, []).extend(children)
+                self._units.setdefault(parent.key, []).extend(self._children(event))
             else:
                 self._units.pop(parent.key, None)
             return []
         if parent.kind in ("cart", "grai"):
-            return self._cart(event, action, parent, children)
+            return self._cart(event, action, parent, self._children(event))
         if parent.kind in ("serial", "sgtin") and action == "ADD":
-            return [self._assembly(event, parent_uri, children)]
+            return [self._assembly(event, parent_uri, self._children(event))]
         return []
+
+    def _children(self, event: dict[str, Any]) -> list[_Thing]:
+        children = self._epcs(event, "childEPCs", unpack=False)
+        return children + self._quantities(event, "childQuantityList")
 
     def _cart(
         self, event: dict[str, Any], action: str, cart: Identity, children: list[_Thing]

@@ -96,6 +96,29 @@ def test_a_packed_sscc_as_a_transformation_output_is_refused_by_name() -> None:
     assert refused(document(packed, made)) == ("outputEPCList[0]", "shape")
 
 
+def test_events_that_change_no_genealogy_are_ignored_whatever_items_they_name() -> None:
+    unknown = "https://id.gs1.org/01/09506000134352/21/SN1"  # a GTIN no part has
+    events = [
+        event("ObjectEvent", 7, action="ADD", bizStep="commissioning", epcList=[unknown]),
+        event("ObjectEvent", 8, action="ADD", bizStep="commissioning", epcList=[SSCC]),
+        event("AggregationEvent", 9, action="OBSERVE", parentID=SSCC, childEPCs=[unknown]),
+        event("AggregationEvent", 10, action="DELETE", parentID=SSCC, childEPCs=[unknown]),
+        event(
+            "AggregationEvent",
+            11,
+            action="DELETE",
+            parentID="urn:tracegraph:serial:P1",
+            childEPCs=[unknown],
+        ),
+    ]
+    found = read(document(*events))
+    assert found.events == []
+    assert [i.index for i in found.ignored] == [0, 1, 2, 3, 4]
+    # With the lot that makes it a serialization, the GTIN must name a part.
+    events[0]["ilmd"] = {"cbvmda:lotNumber": "L1"}
+    assert refused(document(events[0])) == ("epcList[0]", "unknown_gtin")
+
+
 def test_an_assembly_reads_the_dates_and_part_given_for_its_parent() -> None:
     parent = "urn:tracegraph:serial:P1"
     assembled = event(
