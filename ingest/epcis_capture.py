@@ -4,18 +4,16 @@ events, and ingest them as one atomic batch; every problem names the EPCIS event
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graph.epcis_schema import schema_problems
-from ingest.epcis_import import EpcisReader, Ignored, Origin, Translation
+from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
 from ingest.errors import BatchConflict, BatchRejected, Problem
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
-# Which of some event ids the store has logged (GraphStore.logged).
-Logged = Callable[[Sequence[str]], Mapping[str, object]]
 NEVER_CAPTURED = "retracts an event this store never captured"
 # Our messages may point at another event of the batch by its place in our list.
 BATCH_INDEX = re.compile(r"event (\d+) of this batch")
@@ -53,7 +51,7 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
         raise BatchRejected(
             [Problem(p.event_index or 0, p.event_id, p.path, "schema", p.message) for p in found]
         )
-    translation = reader.translate(document)
+    translation = reader.translate(document, logged)
     _refuse_retractions_of_the_document(translation)
     translation = _without_unknown_retractions(translation, logged)
     if not translation.events:

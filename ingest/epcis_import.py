@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -38,11 +38,19 @@ from ingest import gs1
 from ingest.errors import BatchRejected, Problem
 
 GtinPart = Callable[[str], str | None]
+# Which of some event ids the store has logged (GraphStore.logged, or a caller's scope of it).
+Logged = Callable[[Sequence[str]], Mapping[str, object]]
 # One of our events as read, with (our field, EPCIS field) pairs for its error messages.
 Made = tuple[dict[str, Any], list[tuple[str, str]]]
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
 IGNORED_TYPES = ("TransactionEvent", "AssociationEvent")
 MAX_ID = 200
+# What an event's digest leaves out: the sender's bookkeeping, a later declaration that the
+# event was wrong, and how it was sent (alone, an event carries the document's @context).
+UNDIGESTED = ("recordTime", "errorDeclaration", "@context")
+# Earlier versions left out recordTime only; an event they captured is found by that digest
+# (without the declaration that makes a resend of it a retraction).
+UNDIGESTED_BEFORE = ("recordTime", "errorDeclaration")
 STATUSES = {disposition: status for status, disposition in DISPOSITIONS.items()}
 # UN/CEFACT Rec 20 codes to our units; each, piece and one are counts, as no uom is.
 UNITS = {code: unit for unit, code in UOM.items()} | {"EA": "ea", "H87": "ea", "C62": "ea"}
@@ -174,12 +182,18 @@ class EpcisReader:
         self._units: dict[str, list[_Thing]] = {}
         # GTIN -> part as the document's own master data says (the last word, after ours).
         self._classes: dict[str, str] = {}
+        self._logged: Logged | None = None
 
-    def translate(self, document: Any) -> Translation:
-        """Return our events for a schema-valid document; raise BatchRejected naming problems."""
+    def translate(self, document: Any, logged: Logged | None = None) -> Translation:
+        """Return our events for a schema-valid document; raise BatchRejected naming problems.
+
+        `logged` says which events the store holds, so an event without eventID captured under
+        the digest of earlier versions keeps the id it was captured with.
+        """
         out = Translation()
         problems: list[Problem] = []
         self._classes = _classes_of(document)
+        self._logged = logged
         for index, event in enumerate(events_of_document(document)):
             epcis_id = event.get("eventID")
             try:
@@ -270,11 +284,13 @@ class EpcisReader:
             if len(ours) > MAX_ID - 3:
                 raise _Refused("eventID", "too_long", f"eventID is longer than {MAX_ID - 3}")
             return ours
-        # No eventID: a digest of the event, so sending the same event again is a duplicate.
-        # recordTime is the sender's bookkeeping, not part of what happened.
-        content = {k: v for k, v in event.items() if k != "recordTime"}
-        text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        # No eventID: a digest of what happened, so sending the same event again (alone or in a
+        # document, declared wrong or not) is the same event.
+        ours = _digest(event, UNDIGESTED)
+        before = _digest(event, UNDIGESTED_BEFORE)
+        if before != ours and self._logged is not None and self._logged([before, f"{before}#1"]):
+            return before  # captured by an earlier version, under the digest it had then
+        return ours
 
     def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
         when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"))
@@ -666,6 +682,12 @@ class EpcisReader:
             value = str(entry["bizTransaction"])
             return _our_key(value, "shipment") or value
         return self._our_id(event)
+
+
+def _digest(event: Mapping[str, Any], left_out: tuple[str, ...]) -> str:
+    content = {k: v for k, v in event.items() if k not in left_out}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _classes_of(document: Any) -> dict[str, str]:

@@ -4,6 +4,7 @@ document gives the same trace as native events, and export -> import reproduces 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,6 +147,45 @@ def test_events_without_an_event_id_are_recognised_by_their_content(store: Graph
     again = capture_into(store, document)
     assert [r.event_id for r in again.report.results] == ids
     assert again.report.created == 0
+
+
+def _without_id(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "eventID"}
+
+
+def test_an_event_without_an_event_id_is_the_same_alone_in_a_document_or_declared_wrong(
+    store: GraphStore,
+) -> None:
+    receipt = _without_id(_receipt())
+    alone = {"@context": gs1_document()["@context"], **receipt}
+    (created,) = capture_into(store, alone).report.results
+    (again,) = capture_into(store, _document(receipt)).report.results
+    assert (again.event_id, again.status) == (created.event_id, "duplicate")
+    declared = {"declarationTime": "2026-03-03T08:00:00Z", "reason": "incorrect_data"}
+    retraction = _document(receipt | {"errorDeclaration": declared})
+    assert capture_into(store, retraction).report.created == 1
+    assert store.logged([created.event_id])[created.event_id].voided_by is not None
+
+
+def test_an_event_captured_under_an_earlier_digest_keeps_its_id(store: GraphStore) -> None:
+    # Earlier versions digested all but recordTime, so an event sent alone was digested
+    # with its @context: such an event, in the log already, is found under that id.
+    # A shipping event without bizTransactionList: its shipment is named by the event's id.
+    alone = {"@context": gs1_document()["@context"], **_without_id(_shipping("KGM"))}
+    text = json.dumps(alone, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    earlier = "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    kilograms = {"epcClass": "urn:tracegraph:lot:RX-1", "quantity": 10, "uom": "KGM"}
+    capture_into(store, _document(_receipt(quantityList=[kilograms])))
+    (ship,) = reader().translate(alone).events
+    assert ship["event_id"] != earlier
+    IngestService(store).ingest([ship | {"event_id": earlier, "shipment": earlier}])
+    before = state(store)
+    (resent,) = capture_into(store, alone).report.results
+    assert (resent.event_id, resent.status) == (earlier, "duplicate")
+    assert state(store) == before
+    declared = {"declarationTime": "2026-03-04T08:00:00Z"}
+    assert capture_into(store, alone | {"errorDeclaration": declared}).report.created == 1
+    assert store.logged([earlier])[earlier].voided_by == f"epcis:void:{earlier}"
 
 
 def _receipt(**extra: Any) -> dict[str, Any]:
