@@ -79,7 +79,7 @@ from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
-from ingest.errors import BatchRejected, Problem
+from ingest.errors import BatchRejected, EventForbidden, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import parse_events
 from ingest.service import IngestReport, IngestService
@@ -812,7 +812,7 @@ class Access:
                 if e.type != "status"
             ]
             if wrong:
-                raise Forbidden(str(wrong[0]))
+                raise EventForbidden(wrong[0])
             return self._ingest.ingest_events(events)
         if self.role == Role.OPERATOR:
             return self._ingest_as_operator(parse_events(raw_events))
@@ -826,7 +826,7 @@ class Access:
             if e.type.startswith(CASE_EVENT_PREFIX)
         ]
         if asked:
-            raise Forbidden(str(asked[0]))
+            raise EventForbidden(asked[0])
         site = self.principal.site
         if site is None:
             return self._ingest.ingest_events(events)

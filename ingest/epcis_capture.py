@@ -10,7 +10,7 @@ from typing import Any
 
 from graph.epcis_schema import schema_problems
 from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
-from ingest.errors import BatchConflict, BatchRejected, Problem
+from ingest.errors import BatchConflict, BatchRejected, EventForbidden, Problem
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
@@ -41,7 +41,8 @@ class CaptureReport:
 
 
 def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) -> CaptureReport:
-    """Ingest an EPCIS document (or one event) through `ingest`; raise BatchRejected/Conflict.
+    """Ingest an EPCIS document (or one event) through `ingest`; raise BatchRejected/Conflict,
+    or EventForbidden, each naming the EPCIS event.
 
     An error declaration of an event the store never captured is skipped (reported as ignored):
     a partner's document retracts what it sent earlier, which this store may never have had.
@@ -65,6 +66,8 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
         raise (BatchConflict if isinstance(error, BatchConflict) else BatchRejected)(
             problems
         ) from error
+    except EventForbidden as error:
+        raise EventForbidden(_back(error.problem, translation)) from error
     return CaptureReport(report, translation)
 
 

@@ -71,6 +71,8 @@ TERM_PREFIXES = (
     "https://gs1.org/voc/Disp-",
 )
 PARTY_TYPES = ("owning_party", "possessing_party", "location")
+# Where the fields every one of our events has come from (EpcisReader._envelope).
+ENVELOPE_FIELDS = (("site", "bizLocation"), ("actor", "tg:actor"), ("note", "tg:note"))
 
 
 class _Refused(Exception):
@@ -242,14 +244,20 @@ class EpcisReader:
         if declared is not None:
             # EPCIS 2.0 7.4.1.2: the event, sent again with an error declaration, is asserted
             # to be wrong. Ours are voided (history keeps both); nothing of it is applied again.
-            retracted = (("voids", "errorDeclaration"), ("reason", "errorDeclaration.reason"))
+            retracted = (
+                ("voids", "errorDeclaration"),
+                ("reason", "errorDeclaration.reason"),
+                ("occurred_at", "errorDeclaration.declarationTime"),
+                *ENVELOPE_FIELDS,
+            )
             for our_id in ours:
                 out.events.append(self._retraction(event, declared, our_id))
                 out.origins.append(Origin(index, epcis_id, retracted))
             return
         for our_id, (body, fields) in zip(ours, made, strict=True):
             out.events.append(self._envelope(event, our_id) | body)
-            out.origins.append(Origin(index, epcis_id, tuple(fields)))
+            envelope = (("occurred_at", "eventTime"), *ENVELOPE_FIELDS)
+            out.origins.append(Origin(index, epcis_id, (*fields, *envelope)))
 
     def _retraction(self, event: dict[str, Any], declared: Any, our_id: str) -> dict[str, Any]:
         """Our void of one of our events that an EPCIS error declaration retracts."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from graph.errors import DomainError
+from graph.errors import DomainError, Forbidden
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,14 @@ class BatchRejected(DomainError):
             f"batch rejected, nothing written: {lines}{more}",
             details=[p.to_dict() for p in problems],
         )
+
+
+class EventForbidden(Forbidden):
+    """An event of the batch the caller may not record; `problem` names it."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
 
 
 class RebuildStopped(DomainError):

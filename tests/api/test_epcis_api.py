@@ -241,3 +241,22 @@ def test_analysts_capture_status_observations_only(client: TestClient) -> None:
     response = capture(client, "analyst", status_only)
     assert response.status_code == 201, response.text
     assert response.json()["results"][0]["type"] == "status"
+
+
+def test_a_refusal_of_the_callers_role_names_the_epcis_event(client: TestClient) -> None:
+    events = gs1_document()["epcisBody"]["eventList"]
+    packed, received = events[10], events[0]  # the packing makes none of our events
+    document = gs1_document() | {"epcisBody": {"eventList": [packed, received]}}
+    response = capture(client, "analyst", document)
+    assert response.status_code == 403
+    assert response.json()["message"].startswith(f'event 1 ("{received["eventID"]}"), type: ')
+
+
+def test_an_operators_refusal_for_another_site_names_the_bizlocation(client: TestClient) -> None:
+    events = gs1_document()["epcisBody"]["eventList"]
+    elsewhere = events[0] | {"bizLocation": {"id": "urn:tracegraph:site:PLANT-2"}}
+    document = gs1_document() | {"epcisBody": {"eventList": [events[10], elsewhere]}}
+    response = capture(client, "operator", document)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["index"], error["field"], error["code"]) == (1, "bizLocation", "wrong_site")
