@@ -449,6 +449,17 @@ class EpcisReader:
             raise _Refused("inputQuantityList", "shape", "a split takes exactly one lot")
         self._only(inputs + outputs, "lot", "a split's lots")
         into = [{"lot": o.key, "qty": _qty_text(o)} | _stated_unit(o) for o in outputs]
+        # A split takes from its lot what its outputs hold: an input quantity that says
+        # otherwise (in the same unit) is not dropped silently.
+        source, taken = inputs[0], sum((o.qty or Decimal(0) for o in outputs), Decimal(0))
+        stated = source.qty
+        if stated not in (None, taken) and all(o.unit == source.unit for o in outputs):
+            raise _Refused(
+                f"{source.path}.quantity",
+                "quantity_mismatch",
+                f"the input quantity, {format(stated, 'f')}, is not what the outputs hold "
+                f"({format(taken, 'f')}): a split takes from lot {source.key!r} what it makes",
+            )
         fields = [("lot", inputs[0].path), *((f"into[{i}]", o.path) for i, o in enumerate(outputs))]
         return {"type": "split", "lot": inputs[0].key, "into": into}, fields
 

@@ -354,6 +354,28 @@ def test_parts_that_are_not_text_are_refused_by_name(store: GraphStore, value: A
     assert problem.event_id == gs1_document()["epcisBody"]["eventList"][4]["eventID"]
 
 
+def test_a_split_whose_input_quantity_is_not_what_its_outputs_hold_is_refused(
+    store: GraphStore,
+) -> None:
+    capture_into(store, _document(_receipt()))  # lot RX-1, 10 ea
+
+    def split(taken: int) -> dict[str, Any]:
+        return {
+            "type": "TransformationEvent",
+            "eventID": f"urn:uuid:7d2c0c1e-0000-4000-8000-0000000005{taken:02d}",
+            "eventTime": "2026-03-03T08:00:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "inputQuantityList": [{"epcClass": "urn:tracegraph:lot:RX-1", "quantity": taken}],
+            "outputQuantityList": [{"epcClass": "urn:tracegraph:lot:RX-1A", "quantity": 3}],
+        }
+
+    problem = _refused(store, _document(split(6)), "quantity_mismatch")
+    assert (problem.index, problem.field) == (0, "inputQuantityList[0].quantity")
+    assert "6" in problem.message and "(3)" in problem.message
+    assert capture_into(store, _document(split(3))).report.created == 1
+    assert store.node("lot:RX-1").attrs["available"] == "7"  # type: ignore[union-attr]
+
+
 def test_over_consumption_is_refused_in_terms_of_the_epcis_event(store: GraphStore) -> None:
     def greedy(events: list[dict[str, Any]]) -> None:
         events[4]["inputQuantityList"][0]["quantity"] = 61  # B1-A holds 60
