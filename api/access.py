@@ -764,6 +764,9 @@ class Access:
                 suppliers=True,
                 people=self.role == Role.OPERATOR,
                 plant=self.role == Role.OPERATOR,
+                # As in the trace: a supplier sees holds and recalls, even voided ones, only
+                # where the plant shares statuses with them.
+                statuses=self.role == Role.OPERATOR or self._shares_statuses(),
             )
         return EpcisExporter(self._store).trace_document(trace, view, closure=closure)
 

@@ -83,7 +83,8 @@ class EpcisView:
 
     `items`: the lots and serials (global ids) it may see, None for all; `customers` and
     `suppliers`: those parties' identities; `people`: actors and operators; `plant`: sites,
-    steps, equipment, operations, work orders, parameters and free-text reasons and notes.
+    steps, equipment, operations, work orders, parameters and free-text reasons and notes;
+    `statuses`: status events (holds, recalls), live or voided.
     """
 
     items: frozenset[str] | None = None
@@ -91,6 +92,7 @@ class EpcisView:
     suppliers: bool = True
     people: bool = True
     plant: bool = True
+    statuses: bool = True
 
     def sees(self, gid: str) -> bool:
         return self.items is None or gid in self.items
@@ -351,7 +353,7 @@ class EpcisWriter:
     def _status(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         target = event["target"]
         gid = f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
-        if not self._view.sees(gid):
+        if not self._view.statuses or not self._view.sees(gid):
             return None
         body: dict[str, Any] = {
             "type": "ObjectEvent",

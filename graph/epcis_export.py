@@ -31,7 +31,9 @@ class EpcisExporter:
         With `closure`, also the events that made every input those events consume, back to
         the receipts, so the document can be imported into an empty store on its own.
         """
-        statused = frozenset(n.id for n in trace.nodes if "status" in n.attrs and view.sees(n.id))
+        statused = frozenset(
+            n.id for n in trace.nodes if view.statuses and "status" in n.attrs and view.sees(n.id)
+        )
         retracted = self._retracted(frozenset(n.id for n in trace.nodes))
         return self.events_document(
             {edge.event for edge in trace.edges},

@@ -95,6 +95,36 @@ def test_suppliers_without_shared_lot_ids_get_no_export(
     assert export(client, "analyst", OWN_LOT).status_code == 200
 
 
+def _status(event_id: str, lot: str, status: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "status",
+        "occurred_at": "2026-06-01T00:00:00Z",
+        "target": {"lot": lot},
+        "status": status,
+        "reason": "seen at inspection",
+    }
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_suppliers_see_status_events_live_or_voided_only_where_statuses_are_shared(
+    client: TestClient, plant: Services, shared: bool
+) -> None:
+    plant.auth.put_company("ACME-STEEL", "Acme Steel", "supplier", True, share_statuses=shared)
+    # A hold and a recall of lots downstream of the supplier's lot; the hold is voided.
+    hold = _status("ST-HOLD", "L00001-BAR-W1", "quarantined")
+    plant.ingest.ingest([hold, _status("ST-RECALL", "L00001-BAR-W2", "recalled")])
+    void = {"event_id": "VO-HOLD", "type": "void", "voids": "ST-HOLD", "reason": "wrong lot"}
+    plant.ingest.ingest([void | {"occurred_at": hold["occurred_at"]}])
+    document = export(client, "supplier", OWN_LOT).json()
+    assert schema_problems(document) == []
+    ids = {e["eventID"] for e in document["epcisBody"]["eventList"] if e["tg:type"] == "status"}
+    ours = {"urn:tracegraph:event:ST-HOLD", "urn:tracegraph:event:ST-RECALL"}
+    assert ours <= ids if shared else ids == set()
+    text = json.dumps(document)
+    assert ("non_sellable_other" in text) == shared and ("errorDeclaration" in text) == shared
+
+
 def test_customers_get_no_trace_exports(client: TestClient, plant: Services) -> None:
     assert export(client, "customer", KIT, "up").status_code == 403
     assert export(client, "analyst", KIT, "up").status_code == 200
