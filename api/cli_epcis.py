@@ -64,7 +64,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
     def run_import(args: argparse.Namespace) -> int:
         document = _load(args.file)
-        gtins = gtin_map(_load(args.gtins)) if args.gtins else {}
+        gtins = gtin_map(_mapping(args.gtins)) if args.gtins else {}
         services = opener(args)
         try:
             reader = EpcisReader(gtin_parts(services.store, gtins))
@@ -99,6 +99,16 @@ def _load(path: str) -> Any:
         return strict_loads(text)
     except JsonRefused as error:
         raise BadRequest(f"{path} is not JSON we read: {error.message}") from None
+
+
+def _mapping(path: str) -> dict[str, str]:
+    """Load a JSON file that maps strings to strings (as the capture body's "gtins")."""
+    found = _load(path)
+    if not isinstance(found, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in found.items()
+    ):
+        raise BadRequest(f"{path} must map strings to strings (GTIN to part)")
+    return found
 
 
 def _write(document: dict[str, Any], out: str | None) -> None:

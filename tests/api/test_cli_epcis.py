@@ -12,7 +12,7 @@ from graph.embedded_store import EmbeddedStore
 from graph.trace import TraceService
 from ingest.gs1 import with_check_digit
 from ingest.service import IngestService
-from tests.fixtures.epcis import PARTS, gs1_document, native_events, trace_shape
+from tests.fixtures.epcis import BAR, PARTS, gs1_document, native_events, trace_shape
 
 
 @pytest.fixture
@@ -96,3 +96,23 @@ def test_check_refuses_files_it_cannot_read_by_name(
     assert main(["epcis", "check", str(path)]) == 2
     err = capsys.readouterr().err
     assert says in err and "odd.json" in err
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [list(PARTS), BAR, PARTS | {BAR: 5}, PARTS | {BAR: {"part": "BAR-316L"}}],
+    ids=["list", "string", "number", "object"],
+)
+def test_a_gtin_mapping_that_is_not_strings_to_strings_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mapping: object
+) -> None:
+    document = tmp_path / "gs1.json"
+    document.write_text(json.dumps(gs1_document()))
+    gtins = tmp_path / "gtins.json"
+    gtins.write_text(json.dumps(mapping))
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    code = main(["epcis", "import", str(document), "--gtins", str(gtins), "--store", target])
+    assert code == 2
+    assert "gtins.json must map strings to strings" in capsys.readouterr().err
+    assert main(["epcis", "import", str(document), "--store", target]) == 2  # nothing written
+    assert "no part has GTIN" in capsys.readouterr().err
