@@ -22,6 +22,15 @@ _DIGITS = re.compile(r"^\d+$")
 _EPC = re.compile(r"^urn:epc:(id|class):([a-z]+):(.+)$")
 # Digital Link primary keys other than a GTIN's (ingest.gs1 reads those), and their lengths.
 _DL_KEYS = {"00": ("sscc", 18), "414": ("gln", 13), "417": ("party_gln", 13), "8003": ("grai", 0)}
+# The parts of each EPC URI we read (GS1 TDS), to say which one a URI lacks.
+_EPC_PARTS = {
+    "sgtin": ("company prefix", "item reference", "serial"),
+    "lgtin": ("company prefix", "item reference", "lot"),
+    "sscc": ("company prefix", "serial reference"),
+    "grai": ("company prefix", "asset type", "serial"),
+    "sgln": ("company prefix", "location reference"),
+    "pgln": ("company prefix", "party reference"),
+}
 
 
 class UnknownIdentifier(ValueError):
@@ -94,7 +103,7 @@ def _epc(value: str, category: str, scheme: str, body: str) -> Identity:
         raise UnknownIdentifier(f"{value!r}: {scheme} is urn:epc:{_category(scheme)}:{scheme}:...")
     # The last component (serial, lot, extension) may itself hold dots (GS1 TDS, GS3A3).
     parts = body.split(".", 2)
-    if scheme in ("sgtin", "lgtin") and len(parts) == 3:
+    if scheme in ("sgtin", "lgtin") and len(parts) == 3 and parts[2]:
         prefix, item_ref, rest = parts
         gtin = _gs1_key(value, item_ref[:1] + prefix + item_ref[1:], 14)
         kind = "sgtin" if scheme == "sgtin" else "lgtin"
@@ -110,10 +119,15 @@ def _epc(value: str, category: str, scheme: str, body: str) -> Identity:
     if scheme in ("sgln", "pgln") and len(parts) in (2, 3):
         gln = _gs1_key(value, parts[0] + parts[1], 13)
         return Identity("gs1", "gln" if scheme == "sgln" else "party_gln", gln)
-    raise UnknownIdentifier(
-        f"{value!r}: EPC scheme {scheme!r} is not one we read "
-        "(sgtin, lgtin, sscc, grai, sgln, pgln)"
-    )
+    names = _EPC_PARTS.get(scheme)
+    if names is None:
+        raise UnknownIdentifier(
+            f"{value!r}: EPC scheme {scheme!r} is not one we read ({', '.join(_EPC_PARTS)})"
+        )
+    given = [part for part in parts if part]
+    shape = ".".join(f"{{{name}}}" for name in names)
+    lacks = f"has no {names[len(given)]}" if len(given) < len(names) else "has too many parts"
+    raise UnknownIdentifier(f"{value!r} {lacks}: urn:epc:{category}:{scheme}:{shape}")
 
 
 def _category(scheme: str) -> str:

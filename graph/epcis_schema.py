@@ -115,24 +115,61 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
     errors = list(validator().iter_errors(document))
     if not errors:
         return []
-    from jsonschema.exceptions import best_match  # loaded by validator() already
-
     events = document_events(document) or []
     by_event: dict[int | None, list[ValidationError]] = {}
     for error in errors:
         by_event.setdefault(_event_index(error), []).append(error)
     problems = []
     for index in sorted(by_event, key=lambda i: -1 if i is None else i):
-        # The schema is a web of if/then and anyOf: the deepest, most specific error reads best.
-        error = best_match(by_event[index])
-        while error.context:
-            error = best_match(error.context)
+        error = _telling(by_event[index])
         event_id = None
         if index is not None and index < len(events) and isinstance(events[index], dict):
             found = events[index].get("eventID")
             event_id = found if isinstance(found, str) else None
-        problems.append(SchemaProblem(index, event_id, _path(error), error.message))
+        problems.append(SchemaProblem(index, event_id, _path(error), _message(error)))
     return problems[:MAX_PROBLEMS]
+
+
+def _telling(errors: list[ValidationError]) -> ValidationError:
+    """Return the error among `errors` that says best what is wrong.
+
+    The schema is a web of if/then and anyOf. An error outside any anyOf holds whatever the
+    event meant to be, so it comes first, the deepest (most specific field) of them. Only when
+    all are anyOfs do their branches speak: the branch the event came closest to matching.
+    """
+    certain = [error for error in errors if not error.context]
+    if certain:
+        return max(certain, key=lambda error: len(error.absolute_path))
+    return _closest_branch(max(errors, key=lambda error: len(error.absolute_path)))
+
+
+# Keywords that fix a value (ObjectEvent's branches say "action" must be "^OBSERVE$"): failing
+# one says the event is not of that branch, rather than what is wrong in the branch it is of.
+_SELECTORS = frozenset({"const", "enum", "pattern"})
+
+
+def _closest_branch(error: ValidationError) -> ValidationError:
+    """Return the telling error of the branch of an anyOf (oneOf) with the fewest errors; among
+    branches as close, one whose errors are not all about which branch the event is."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for found in error.context or []:
+        branches.setdefault(found.relative_schema_path[0], []).append(found)
+    closest = min(
+        branches.values(),
+        key=lambda found: (len(found), all(e.validator in _SELECTORS for e in found)),
+    )
+    return _telling(closest)
+
+
+def _message(error: ValidationError) -> str:
+    if "propertyNames" in error.absolute_schema_path:  # the error is about a key, not a value
+        return (
+            f"{error.instance!r} is no field the schema has here, and an extension field is "
+            "named by a URI (prefix:name)"
+        )
+    if error.validator == "not" and error.validator_value == {}:
+        return "not allowed here"  # jsonschema says "... should not be valid under {}"
+    return str(error.message)
 
 
 # Where each kind of document keeps its events: a capture, or the answer to an EPCIS query.

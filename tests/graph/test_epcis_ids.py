@@ -74,6 +74,24 @@ def test_what_is_not_an_identifier_we_read_is_refused(value: str) -> None:
         parse(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("urn:epc:class:lgtin:9506000.013435", "has no lot"),
+        ("urn:epc:class:lgtin:9506000.013435.", "has no lot"),
+        ("urn:epc:id:sgtin:9506000.013435", "has no serial"),
+        ("urn:epc:id:sgtin:9506000", "has no item reference"),
+        ("urn:epc:id:sscc:9506000", "has no serial reference"),
+        ("urn:epc:id:grai:9506000.12345", "has no serial"),
+        ("urn:epc:id:pgln:9506000", "has no party reference"),
+    ],
+)
+def test_an_epc_uri_missing_a_part_says_which(value: str, says: str) -> None:
+    with pytest.raises(UnknownIdentifier, match=says) as refused:
+        parse(value)
+    assert "not one we read" not in str(refused.value)
+
+
 def test_serials_and_lots_of_epc_uris_may_hold_dots() -> None:
     assert parse("urn:epc:id:sgtin:9506000.013435.SN.1") == Identity(
         "gs1", "sgtin", "SN.1", "09506000134352"

@@ -69,6 +69,28 @@ def test_problems_name_the_event_its_id_and_the_field() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("event", "path", "says"),
+    [
+        # A bad action fails every action's branch too; the branches are not what is wrong.
+        (_receipt(action="BOGUS", ilmd={"tg:part": "BAR"}), "action", "is not one of"),
+        (_receipt(action="BOGUS"), "action", "is not one of"),
+        # An ILMD where the action allows none: the field is named, and said not to belong.
+        (_receipt(action="OBSERVE", ilmd={"tg:part": "BAR"}), "ilmd", "not allowed"),
+        ({k: v for k, v in _receipt().items() if k != "action"}, "", "'action' is a required"),
+        # A key the schema does not know: said to be a key (jsonschema says "is not a 'uri'").
+        (_receipt(foo=1), "", "'foo' is no field the schema has here"),
+    ],
+    ids=["bad-action-with-ilmd", "bad-action", "ilmd-on-observe", "no-action", "unknown-key"],
+)
+def test_the_problem_named_is_the_field_that_is_wrong(
+    event: dict[str, Any], path: str, says: str
+) -> None:
+    (problem,) = schema_problems(_document(event))
+    assert problem.path == f"eventList[0]{'.' if path else ''}{path}"
+    assert says in problem.message
+
+
 def _query_document(*events: dict[str, Any]) -> dict[str, Any]:
     document = _document(*events)
     results = {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": list(events)}}
