@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "epcis-json-schema.json"
 SCHEMA_SHA256 = "cfabd8620cc4dd67a53e6aa397bc26379f8b05bb9147c8a37a60bbec69a62572"
-MAX_PROBLEMS = 20
+# A check names this many problems, then says how many more it found (the 422 stays readable).
+MAX_PROBLEMS = 1000
 # Keywords whose values are instance data, not schemas: never searched for references.
 DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 # Property names found valid, by (id of the propertyNames schema, name): the schema itself is
@@ -111,7 +112,8 @@ def inlined_schema() -> dict[str, Any]:
 
 
 def schema_problems(document: Any) -> list[SchemaProblem]:
-    """Return what is wrong with `document` under the EPCIS schema, at most one per event."""
+    """Return what is wrong with `document` under the EPCIS schema: each field found wrong,
+    by event, up to MAX_PROBLEMS; past that, one more problem says how many are not named."""
     errors = list(validator().iter_errors(document))
     if not errors:
         return []
@@ -121,13 +123,67 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
         by_event.setdefault(_event_index(error), []).append(error)
     problems = []
     for index in sorted(by_event, key=lambda i: -1 if i is None else i):
-        error = _telling(by_event[index])
         event_id = None
         if index is not None and index < len(events) and isinstance(events[index], dict):
             found = events[index].get("eventID")
             event_id = found if isinstance(found, str) else None
-        problems.append(SchemaProblem(index, event_id, _path(error), _message(error)))
-    return problems[:MAX_PROBLEMS]
+        for error in _telling_each(by_event[index]):
+            problems.append(SchemaProblem(index, event_id, _path(error), _message(error)))
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    first = problems[MAX_PROBLEMS]  # the first not named: where the reader goes on from
+    where = "(document)" if first.event_index is None else f"eventList[{first.event_index}]"
+    left = f"{len(problems) - MAX_PROBLEMS} more problems, from here on, are not named"
+    return [
+        *problems[:MAX_PROBLEMS],
+        SchemaProblem(
+            first.event_index, first.event_id, where, f"{left} (at most {MAX_PROBLEMS} are)"
+        ),
+    ]
+
+
+def _telling_each(errors: list[ValidationError]) -> list[ValidationError]:
+    """Return the telling error of each field found wrong, the most telling first.
+
+    An anyOf counts only if none of its branches fails just for what is named already: an
+    event whose quantity is a string fails "epcList or quantityList" too, saying nothing more.
+    """
+    certain = sorted(
+        (error for error in errors if not error.context),
+        key=lambda error: -len(error.absolute_path),
+    )
+    named: dict[tuple[tuple[Any, ...], str], ValidationError] = {}
+    for error in certain:  # if/then and allOf may say the same thing twice
+        named.setdefault((tuple(error.absolute_path), error.message), error)
+    for error in errors:
+        if error.context and not _follows(error, list(named.values())):
+            telling = _closest_branch(error)
+            named.setdefault((tuple(telling.absolute_path), telling.message), telling)
+    return list(named.values())
+
+
+# Errors at an object that are about one of its keys, not about the whole value there.
+_KEY_KEYWORDS = frozenset({"required", "additionalProperties", "dependencies"})
+
+
+def _follows(error: ValidationError, named: list[ValidationError]) -> bool:
+    """Say whether a branch of the anyOf `error` fails only for errors already `named`: the
+    same error, or any error at or under a value named wrong."""
+    said = {(tuple(e.absolute_path), e.message) for e in named}
+    wrong = [
+        tuple(e.absolute_path)
+        for e in named
+        if e.validator not in _KEY_KEYWORDS and "propertyNames" not in e.absolute_schema_path
+    ]
+
+    def covered(found: ValidationError) -> bool:
+        path = tuple(found.absolute_path)
+        return (path, found.message) in said or any(path[: len(w)] == w for w in wrong)
+
+    branches: dict[Any, list[ValidationError]] = {}
+    for found in error.context or []:
+        branches.setdefault(found.relative_schema_path[0], []).append(found)
+    return any(all(covered(found) for found in branch) for branch in branches.values())
 
 
 def _telling(errors: list[ValidationError]) -> ValidationError:
@@ -167,9 +223,32 @@ def _message(error: ValidationError) -> str:
             f"{error.instance!r} is no field the schema has here, and an extension field is "
             "named by a URI (prefix:name)"
         )
+    alternatives = _alternatives(error)
+    if alternatives:
+        return f"needs {alternatives}"  # rather than one alternative said to be required
     if error.validator == "not" and error.validator_value == {}:
         return "not allowed here"  # jsonschema says "... should not be valid under {}"
     return str(error.message)
+
+
+def _alternatives(error: ValidationError) -> str | None:
+    """Say the fields an anyOf of `required` asks one set of ("epcList, quantityList, or
+    sensorElementList with readPoint"); None if `error` is no such requirement."""
+    parent = error.parent
+    if error.validator != "required" or parent is None or parent.validator != "anyOf":
+        return None
+    branches: dict[Any, list[str]] = {}
+    for found in parent.context or []:
+        instance: Any = found.instance
+        if found.validator != "required" or not isinstance(instance, dict):
+            return None
+        names: Any = found.validator_value
+        missing = [name for name in names if name not in instance]
+        branches.setdefault(found.relative_schema_path[0], []).extend(missing)
+    said = [" with ".join(dict.fromkeys(names)) for names in branches.values()]
+    if len(said) < 3:
+        return " or ".join(said)
+    return f"{', '.join(said[:-1])}, or {said[-1]}"
 
 
 # Where each kind of document keeps its events: a capture, or the answer to an EPCIS query.

@@ -243,6 +243,24 @@ def test_a_schema_invalid_document_is_refused_naming_the_event(client: TestClien
     assert capture(client, "customer", {"not": "epcis"}).status_code == 403  # role first
 
 
+def test_a_refusal_names_every_field_of_every_event_the_schema_finds_wrong(
+    client: TestClient,
+) -> None:
+    broken = gs1_document()
+    events = broken["epcisBody"]["eventList"]
+    for event in events:
+        event["eventTimeZoneOffset"] = "CET"
+        event["eventTime"] = "yesterday"
+    response = capture(client, "operator", broken)
+    assert response.status_code == 422
+    named = {(e["index"], e["field"]) for e in response.json()["errors"]}
+    assert named == {
+        (i, f"eventList[{i}].{field}")
+        for i in range(len(events))
+        for field in ("eventTime", "eventTimeZoneOffset")
+    }
+
+
 def test_an_unmapped_gtin_is_refused_and_a_bad_mapping_is_a_bad_request(
     client: TestClient,
 ) -> None:

@@ -91,6 +91,39 @@ def test_the_problem_named_is_the_field_that_is_wrong(
     assert says in problem.message
 
 
+def test_every_field_found_wrong_is_named_once() -> None:
+    event = _receipt(action="MOVE", quantityList=[{"epcClass": "urn:tracegraph:lot:L-1"}])
+    del event["eventTime"], event["eventTimeZoneOffset"]
+    empty = {k: v for k, v in _receipt().items() if k != "quantityList"}
+    problems = schema_problems(_document(_receipt(), event, empty))
+    assert [(p.event_index, p.path, p.message) for p in problems] == [
+        (1, "eventList[1].action", "'MOVE' is not one of ['OBSERVE', 'ADD', 'DELETE']"),
+        (1, "eventList[1]", "'eventTime' is a required property"),
+        (1, "eventList[1]", "'eventTimeZoneOffset' is a required property"),
+        # Not "'epcList' is a required property": an ObjectEvent needs one of several.
+        (2, "eventList[2]", "needs epcList, quantityList, or sensorElementList with readPoint"),
+    ]
+
+
+def test_past_the_bound_the_problems_not_named_are_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("graph.epcis_schema.MAX_PROBLEMS", 3)
+    bad = [
+        _receipt(eventID=f"urn:tracegraph:event:E-{i}", action="MOVE", eventTime="x")
+        for i in range(5)
+    ]
+    problems = schema_problems(_document(*bad))
+    assert [p.event_index for p in problems[:3]] == [0, 0, 1]
+    (more,) = problems[3:]
+    assert (more.event_index, more.event_id, more.path) == (
+        1,
+        "urn:tracegraph:event:E-1",
+        "eventList[1]",
+    )
+    assert more.message.startswith("7 more problems, from here on, are not named")
+
+
 def _query_document(*events: dict[str, Any]) -> dict[str, Any]:
     document = _document(*events)
     results = {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": list(events)}}
@@ -163,8 +196,9 @@ def test_a_key_valid_in_one_event_type_is_still_checked_in_another() -> None:
         "action": "ADD",
     }
     problems = schema_problems(_document(_receipt(), transformation))
-    assert [(p.event_index, p.path) for p in problems] == [(1, "eventList[1]")]
-    assert "action" in problems[0].message
+    assert [(p.event_index, p.path) for p in problems] == [(1, "eventList[1]")] * 2
+    assert "'action' is no field" in problems[0].message
+    assert problems[1].message == "needs inputEPCList or inputQuantityList"  # and no outputs
     assert _described(validator().iter_errors(_document(_receipt(), transformation))) == (
         _stock_errors(_document(_receipt(), transformation))
     )
