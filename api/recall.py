@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
 
 MAX_CASES = 500
-# Refusals that mean another action moved the case first: the batch is made again, this often.
-RACED = frozenset({"state_order", "exists"})
+# Refusals that mean another action moved the case (or told its customers) first: the batch is
+# made again, this often, from the case as it then is.
+RACED = frozenset({"state_order", "exists", "already_notified"})
 RACE_RETRIES = 3
 
 

@@ -207,6 +207,7 @@ class Planner:
         self.changes = Changes()
         self.problems: list[Problem] = []
         self._props: dict[str, dict[str, str]] = {}  # properties of cases and notices, as changed
+        self._told: dict[str, set[str]] = {}  # customers each case sent a notice to, so far
         self._marks: _MarkBook | None = None  # secondary marks: loaded at the first mark event
         self._gtins: dict[str, str] = {}  # -- part registry: GTIN -> part gid, as planned so far
 
@@ -1384,6 +1385,16 @@ class Planner:
         customer = self._require(step, "customer", company, "company")
         if case is None or customer is None or not fresh:
             return
+        if not self._replaying:  # a log written before this rule may tell a customer twice
+            told = self._customers_told(case)
+            if event.customer in told:
+                step.fail(
+                    "customer",
+                    "already_notified",
+                    f"{describe(case)} has already sent a notice to {describe(company)}",
+                )
+                return
+            told.add(event.customer)
         props = {
             "case": event.case,
             "customer": event.customer,
@@ -1393,6 +1404,20 @@ class Planner:
         self._create(step, self._node(step, "notice", event.notice, props=props))
         self._edge(step, case, notice, "NOTICE")
         self._edge(step, notice, company, "TO")
+
+    def _customers_told(self, case: str) -> set[str]:
+        """Return the customers the case has sent a notice to, as planned so far.
+
+        Read from the log under the write lock: a notice sent since the caller read the case is
+        seen, so two actions telling the same customers at once cannot both do it.
+        """
+        told = self._told.get(case)
+        if told is None:
+            links = self._tx.links_by_others([case], "")  # by any event: none has an empty id
+            notices = {event for _, kind, event in links if kind == "NOTICE"}
+            sent = self._tx.find_events(sorted(notices)).values()
+            told = self._told[case] = {str(json.loads(e.payload)["customer"]) for e in sent}
+        return told
 
     def _recall_ack(self, step: _Step, event: RecallAck) -> None:
         notice = gid("notice", event.notice)

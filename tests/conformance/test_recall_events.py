@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graph.store import GraphStore
+from ingest.planner import Planner
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected
 from tests.fixtures.events import Events
@@ -97,3 +100,39 @@ def test_recall_events_are_read_apart_from_the_rest_of_the_log(
     assert [e.type for e in store.recall_events(recall[0].seq, 10)] == ["recall_state"]
     assert store.recall_events(recall[0].seq, 0) == []
     assert [e.type for e in store.recall_events(0, 1)] == ["recall_open"]
+
+
+def test_a_case_tells_each_customer_once(
+    store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+            events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN),
+            events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="m"),
+        ]
+    )
+    again = events("recall_notice", case="RC-1", notice="N-2", customer="HOSP", message="m")
+    twice = rejected(store, [again], "already_notified")
+    assert (twice.field, twice.message) == (
+        "customer",
+        'case "RC-1" has already sent a notice to company "HOSP"',
+    )
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN | {"case": "RC-2"})])
+    both = [
+        events("recall_notice", case="RC-2", notice=f"N-2-{n}", customer="HOSP", message="m")
+        for n in range(2)
+    ]
+    assert rejected(store, both, "already_notified").index == 1
+
+    # A log written before the rule may tell a customer twice: it still replays.
+    monkeypatch.setattr(Planner, "_customers_told", lambda self, case: set())
+    service.ingest([again])
+    monkeypatch.undo()
+    service.rebuild()
+    assert {e.dst for e in store.links(["case:RC-1"]) if e.type == "NOTICE"} == {
+        "notice:N-1",
+        "notice:N-2",
+    }

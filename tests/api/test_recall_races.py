@@ -1,0 +1,66 @@
+"""Recall actions on one case at once end as they would one after the other.
+
+Each race is played out in order: the first action stops at its slow step (computing the scope),
+the second runs whole meanwhile, then the first goes on from what it had read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from api.deps import Services
+from api.recall import RecallService
+from graph.recall import Scope
+
+# A lot whose screws went to two hospitals.
+PLANT = [
+    {"event_id": "E-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10"},
+    {"event_id": "E-2", "type": "ship", "occurred_at": "2026-03-02T10:00:00Z", "shipment": "SH-1",
+     "customer": "HOSP-NORTH", "items": [{"lot": "L-1", "qty": "2"}]},
+    {"event_id": "E-3", "type": "ship", "occurred_at": "2026-03-02T11:00:00Z", "shipment": "SH-2",
+     "customer": "HOSP-EAST", "items": [{"lot": "L-1", "qty": "3"}]},
+]  # fmt: skip
+
+
+@pytest.fixture
+def recalls(services: Services) -> RecallService:
+    services.ingest.ingest(PLANT)
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1", "Heat H1", "certificate withdrawn", [{"id": "lot:L-1"}], "ana")
+    return recalls
+
+
+def while_scoping(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any]) -> list[Any]:
+    """Run `meanwhile` once, inside the next scope computation; return what it returned."""
+    scope = RecallService.scope
+    done: list[Any] = []
+    started: list[bool] = []
+
+    def slow_scope(self: RecallService, case_id: str) -> Scope:
+        found = scope(self, case_id)
+        if not started:
+            started.append(True)
+            done.append(meanwhile())
+        return found
+
+    monkeypatch.setattr(RecallService, "scope", slow_scope)
+    return done
+
+
+def test_two_notifies_at_once_tell_each_customer_once(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = RecallService(services.store, services.ingest)
+    first = while_scoping(monkeypatch, lambda: other.notify("RC-1", "stop using", "bob"))
+    second = recalls.notify("RC-1", "stop using", "ana")
+    assert second == first[0]
+    assert sorted((n.id, n.customer) for n in second) == [
+        ("notice:RC-1-HOSP-EAST", "HOSP-EAST"),
+        ("notice:RC-1-HOSP-NORTH", "HOSP-NORTH"),
+    ]
+    told = [e for e in recalls.history("RC-1") if e["type"] == "recall_notice"]
+    assert len(told) == 2
