@@ -29,10 +29,12 @@ from graph.recall import (
     parse_suspects,
     reconcile,
 )
-from graph.store import CartStay, GraphStore, NodeView
+from graph.store import CartStay, GraphStore, NodeView, WriteTx
 from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
-from ingest.service import IngestReport, IngestService
+from ingest.models import Event
+from ingest.parse import parse_events
+from ingest.service import Guard, IngestReport, IngestService
 
 if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
@@ -120,6 +122,22 @@ def _event(kind: str, actor: str, **fields: Any) -> dict[str, Any]:
         "actor": actor,
         **fields,
     }
+
+
+def _closed(case_id: str) -> BatchRejected:
+    message = f'case "{case_id}" is closed: open a new case'
+    return BatchRejected([Problem(0, None, "case", "case_closed", message)])
+
+
+def _still_open(case_id: str) -> Guard:
+    """Refuse a batch, inside its transaction, if the case it acts on is closed by then."""
+    case = gid("case", case_id)
+
+    def guard(tx: WriteTx, events: Sequence[Event]) -> None:
+        if tx.node_props([case]).get(case, {}).get("state") == "closed":
+            raise _closed(case_id)
+
+    return guard
 
 
 class RecallService:
@@ -306,8 +324,7 @@ class RecallService:
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
                 # The planner refuses a closed case's own events; holds are status events.
-                message = f'case "{case_id}" is closed: open a new case'
-                raise BatchRejected([Problem(0, None, "case", "case_closed", message)])
+                raise _closed(case_id)
             targets = self.scope(case_id).to_hold()
             held[:] = [len(targets)]
             why = f"recall case {case_id}: {reason}"
@@ -384,7 +401,8 @@ class RecallService:
         Both are made from the case as read; if another action moved the case (or sent its
         notices) before this batch got the write lock, the batch is refused whole and made
         again from the case as it now is, so racing actions end as they would one after the
-        other.
+        other. One that closed it refuses the batch for good: a hold's status events name no
+        case, so the case is read again under the write lock.
         """
         for attempt in range(1, RACE_RETRIES + 1):
             case = self.case(case_id)
@@ -393,7 +411,7 @@ class RecallService:
             if not events:
                 return
             try:
-                self._ingest.ingest(events)
+                self._ingest.ingest_events(parse_events(events), guard=_still_open(case_id))
                 return
             except BatchRejected as error:
                 raced = any(p.code in RACED for p in error.problems)

@@ -14,6 +14,7 @@ import pytest
 from api.deps import Services
 from api.recall import RecallService
 from graph.recall import Scope
+from ingest.errors import BatchRejected
 
 # A lot whose screws went to two hospitals.
 PLANT = [
@@ -64,3 +65,16 @@ def test_two_notifies_at_once_tell_each_customer_once(
     ]
     told = [e for e in recalls.history("RC-1") if e["type"] == "recall_notice"]
     assert len(told) == 2
+
+
+def test_a_hold_racing_a_close_holds_nothing(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recalls.notify("RC-1", "stop using", "ana")  # past holding: the hold moves the case no more
+    other = RecallService(services.store, services.ingest)
+    while_scoping(monkeypatch, lambda: other.close("RC-1", "all answered", "bob"))
+    with pytest.raises(BatchRejected) as refused:
+        recalls.hold("RC-1", "suspect heat", "ana")
+    assert [(p.field, p.code) for p in refused.value.problems] == [("case", "case_closed")]
+    assert [e.type for e in services.store.events(0, 100)][-1] == "recall_state"
+    assert services.store.node("lot:L-1").attrs.get("status") != "quarantined"  # type: ignore[union-attr]
