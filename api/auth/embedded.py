@@ -153,6 +153,7 @@ SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
 SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
 PASSWORD_OF: Final = "SELECT password_hash, previous_hashes FROM users WHERE username = ?"
+LOGIN_OF: Final = "SELECT password_hash, disabled FROM users WHERE username = ?"
 UPDATE_PASSWORD: Final = """
 UPDATE users SET password_hash = ?, password_set_at = ?, previous_hashes = ?,
                  must_change_password = ?
@@ -432,13 +433,29 @@ class EmbeddedAccountStore:
         """Mark a live key revoked; return False if there is no such live key."""
         return self._changed(REVOKE_KEY, (at, key_id), noted) > 0
 
-    def add_token(self, token: TokenRecord, *, noted: AccountEvent | None = None) -> None:
-        """Insert an access token; raise Conflict if its hash is already stored."""
+    def add_token(
+        self,
+        token: TokenRecord,
+        *,
+        password_hash: str | None = None,
+        noted: AccountEvent | None = None,
+    ) -> bool:
+        """Insert an access token, with `password_hash` only while it is the user's and the
+        account is enabled; raise Conflict if its hash is already stored (see AccountStore)."""
         check_id("token_hash", token.token_hash)
         check_id("username", token.username)
         params = (token.token_hash, token.username, token.expires_at)
-        if not self._changed(INSERT_TOKEN, params, noted):
-            raise Conflict("access token is already stored")
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if password_hash is not None:
+                row = conn.execute(LOGIN_OF, (token.username,)).fetchone()
+                if row is None or row[0] != password_hash or row[1]:
+                    return False
+            if not conn.execute(INSERT_TOKEN, params).rowcount:
+                raise Conflict("access token is already stored")
+            return True
+
+        return self._write(work, noted)
 
     def token(self, token_hash: str) -> TokenRecord | None:
         """Return the token, expired or not, or None."""

@@ -111,6 +111,20 @@ RETURN live
 """
 
 CREATE_TOKEN: Final = "CREATE (t:AccessToken) SET t = $props"
+# A login's token, made only while the password it checked is the user's. Taking the user's write
+# lock (the throwaway `_lock`) before reading the password puts this wholly before or after a
+# change of password, which writes the user, then deletes its tokens: the token is either made
+# first and deleted by the change, or not made at all. The same holds for disabling the account.
+CREATE_LOGIN_TOKEN: Final = """
+MATCH (u:User {username: $username})
+SET u._lock = true
+REMOVE u._lock
+WITH u
+WHERE u.password_hash = $password_hash AND NOT u.disabled
+CREATE (t:AccessToken)
+SET t = $props
+RETURN count(t)
+"""
 TOKEN: Final = (
     "MATCH (t:AccessToken {token_hash: $token_hash}) RETURN t.token_hash, t.username, t.expires_at"
 )
@@ -272,12 +286,12 @@ class Neo4jAccountStore:
 
     def _create_with(
         self,
-        work: Callable[[ManagedTransaction], None],
+        work: Callable[[ManagedTransaction], T],
         taken: str,
         noted: AccountEvent | None = None,
-    ) -> None:
+    ) -> T:
         try:
-            self._write(work, noted)
+            return self._write(work, noted)
         except neo4j.exceptions.ConstraintError as error:
             if error.code == UNIQUE_VIOLATION:
                 raise Conflict(taken) from error
@@ -392,8 +406,15 @@ class Neo4jAccountStore:
 
         return self._write(run, noted)
 
-    def add_token(self, token: TokenRecord, *, noted: AccountEvent | None = None) -> None:
-        """Insert an access token; raise Conflict if its hash is already stored."""
+    def add_token(
+        self,
+        token: TokenRecord,
+        *,
+        password_hash: str | None = None,
+        noted: AccountEvent | None = None,
+    ) -> bool:
+        """Insert an access token, with `password_hash` only while it is the user's and the
+        account is enabled; raise Conflict if its hash is already stored (see AccountStore)."""
         check_id("token_hash", token.token_hash)
         check_id("username", token.username)
         props = {
@@ -401,7 +422,20 @@ class Neo4jAccountStore:
             "username": token.username,
             "expires_at": token.expires_at,
         }
-        self._create(CREATE_TOKEN, props, "access token is already stored", noted)
+
+        def run(tx: ManagedTransaction) -> bool:
+            if password_hash is None:
+                tx.run(CREATE_TOKEN, props=props).consume()
+                return True
+            made = tx.run(
+                CREATE_LOGIN_TOKEN,
+                props=props,
+                username=token.username,
+                password_hash=password_hash,
+            )
+            return bool(made.single(strict=True)[0])
+
+        return self._create_with(run, "access token is already stored", noted)
 
     def token(self, token_hash: str) -> TokenRecord | None:
         """Return the token, expired or not, or None."""

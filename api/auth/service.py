@@ -15,7 +15,7 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -330,8 +330,24 @@ class AuthService:
         expires = utc_text(_now() + self._token_life)
         self._store.drop_expired_tokens(utc_text(_now()))
         noted = self._noted("logged_in", username, username, client=client)
-        self._store.add_token(TokenRecord(_digest(token), username, expires), noted=noted)
+        issued = TokenRecord(_digest(token), username, expires)
+        if not self._store.add_token(issued, password_hash=record.password_hash, noted=noted):
+            self._changed_meanwhile(username, client)
         return IssuedToken(token, expires)
+
+    def _changed_meanwhile(self, username: str, client: str | None) -> NoReturn:
+        """Refuse a login whose password was replaced, or whose account was disabled, while it
+        was checked: as a login sent after that would be, so no session outlives the change."""
+        now = self._store.user(username)
+        if now is None or now.info.disabled:
+            refusal = Unauthenticated("this account is disabled")
+            self._refused("login_refused", username, refusal, client)
+            raise refusal
+        changed = self._noted(
+            "login_refused", username, username, reason="password_changed", client=client
+        )
+        self._store.note(changed)
+        raise Unauthenticated("wrong username or password")
 
     def _checked(
         self, username: str, password: str, client: str | None, attempt: str

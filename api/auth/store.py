@@ -81,7 +81,21 @@ class AccountStore(Protocol):
         """Mark a live key revoked; return False if there is no such live key."""
         ...
 
-    def add_token(self, token: TokenRecord, *, noted: AccountEvent | None = None) -> None: ...
+    def add_token(
+        self,
+        token: TokenRecord,
+        *,
+        password_hash: str | None = None,
+        noted: AccountEvent | None = None,
+    ) -> bool:
+        """Insert an access token; raise Conflict if its hash is already stored.
+
+        With `password_hash`, only while it is still the user's password and the account is
+        enabled, checked in the transaction that inserts: a login whose password was replaced
+        (or whose account was disabled) after it was checked opens no session. Return False,
+        writing nothing, when it is not.
+        """
+        ...
 
     def token(self, token_hash: str) -> TokenRecord | None: ...
 

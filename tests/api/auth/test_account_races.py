@@ -6,16 +6,18 @@ request's write, after any check a service could make first.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 
+from api.auth import service
 from api.auth.models import Company, Role
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
-from graph.errors import BadRequest, Conflict
+from graph.errors import BadRequest, Conflict, Unauthenticated
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "a-long-enough-password"
@@ -86,3 +88,30 @@ def test_supplier_sharing_flags_are_refused_for_a_customer(
             "HOSP", "Hospital", "customer", **{flag: True}
         )
     assert accounts.company("HOSP") is None
+
+
+@pytest.mark.parametrize("change", ["password", "disable"])
+def test_a_login_checked_before_a_change_opens_no_session(
+    accounts: AccountStore, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service.secrets, "token_urlsafe", lambda size: "the-one-token")
+    token = hashlib.sha256(b"tga_the-one-token").hexdigest()
+    plain = AuthService(accounts, hasher=FAST)
+    plain.add_user("alice", PASSWORD, Role.ANALYST)
+    act: dict[str, Callable[[], object]] = {
+        "password": lambda: plain.change_password("alice", PASSWORD, "another-long-password"),
+        "disable": lambda: plain.set_disabled("alice", True),
+    }
+    raced = _auth(accounts, "add_token", act[change])
+    with pytest.raises(Unauthenticated) as refused:
+        raced.login("alice", PASSWORD)
+    why = {"password": "wrong username or password", "disable": "this account is disabled"}
+    assert str(refused.value) == why[change]
+    trail = plain.account_events(subject="alice")
+    assert trail[-1].action == "login_refused"
+    reason = {"password": "password_changed", "disable": "disabled"}[change]
+    assert trail[-1].detail["reason"] == reason
+    assert "logged_in" not in [e.action for e in trail]
+    if change == "disable":
+        plain.set_disabled("alice", False)  # enabling it brings back no session either
+    assert accounts.token(token) is None

@@ -226,6 +226,22 @@ def test_added_token_reads_back(accounts: AccountStore) -> None:
     assert accounts.token("th1") == token
 
 
+def test_a_login_token_is_added_only_while_its_password_is_the_users(
+    accounts: AccountStore,
+) -> None:
+    accounts.add_user(user("alice", password_hash="current"))
+    accounts.add_user(user("bob", password_hash="bobs", disabled=True))
+    assert accounts.add_token(TokenRecord("th1", "alice", T1), password_hash="current") is True
+    assert accounts.add_token(TokenRecord("th2", "alice", T1), password_hash="replaced") is False
+    assert accounts.add_token(TokenRecord("th3", "bob", T1), password_hash="bobs") is False
+    assert accounts.add_token(TokenRecord("th4", "ghost", T1), password_hash="any") is False
+    assert accounts.token("th1") == TokenRecord("th1", "alice", T1)
+    assert [accounts.token(t) for t in ("th2", "th3", "th4")] == [None, None, None]
+    with pytest.raises(Conflict):
+        accounts.add_token(TokenRecord("th1", "alice", T3), password_hash="current")
+    assert accounts.token("th1") == TokenRecord("th1", "alice", T1)
+
+
 def test_unknown_token_is_none(accounts: AccountStore) -> None:
     assert accounts.token("missing") is None
 
