@@ -10,11 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.requests import ClientDisconnect
 
 from api.deps import client_host
 from graph.clock import now_text
 
 audit_log = logging.getLogger("tracegraph.audit")
+# A client that closed the connection before its request was read whole (nginx's code for it):
+# no fault of the server's, and no one is left to answer.
+CLIENT_GONE = 499
 
 
 async def audit_requests(
@@ -27,6 +31,9 @@ async def audit_requests(
         response = await call_next(request)
         status = response.status_code
         return response
+    except ClientDisconnect:
+        status = CLIENT_GONE
+        return Response(status_code=CLIENT_GONE)
     finally:
         who = getattr(request.state, "principal", None)
         # A GraphQL request answers 200 with its refusals inside: the schema says what they were.
@@ -41,12 +48,19 @@ async def audit_requests(
             "path": request.url.path,
             "graphql": bool(getattr(request.state, "graphql", False)),
             "status": status,
-            "outcome": graphql_outcome
-            or ("ok" if status < 400 else "denied" if status in (401, 403) else "error"),
+            "outcome": _outcome(status, graphql_outcome),
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "client": client_host(request),
         }
         audit_log.info(json.dumps(record, sort_keys=True))
+
+
+def _outcome(status: int, graphql_outcome: str | None) -> str:
+    if status == CLIENT_GONE:
+        return "client_gone"
+    if graphql_outcome:
+        return graphql_outcome
+    return "ok" if status < 400 else "denied" if status in (401, 403) else "error"
 
 
 def server_log_config() -> dict[str, Any]:
