@@ -98,9 +98,17 @@ def downstream_exposure(
 
 
 def upstream_shares(
-    root: str, kinds: Mapping[str, str], edges: Iterable[EdgeView]
+    root: str,
+    kinds: Mapping[str, str],
+    edges: Iterable[EdgeView],
+    beyond: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, float]:
-    """Return, for every ancestor in `kinds`, the share it contributed to `root`."""
+    """Return, for every ancestor in `kinds`, the share it contributed to `root`.
+
+    `beyond` gives ancestors outside the graph by the node without inputs they came in through,
+    with their share in it (a partner instance's items in the supplier lot it shipped us): they
+    are carried to `root` as every ancestor is, and returned with the rest.
+    """
     edge_list = list(edges)
     inputs = _inputs_by_target(edge_list)
     carried: dict[str, dict[str, float]] = {}
@@ -109,7 +117,7 @@ def upstream_shares(
         sources: set[str] = set()
         for edge in incoming:
             sources.update(carried.get(edge.src, {}))
-        vector = {node: 1.0}
+        vector = {node: 1.0, **(beyond or {}).get(node, {})}
         for ancestor in sorted(sources):
             weighted = [(e, carried.get(e.src, {}).get(ancestor, 0.0)) for e in incoming]
             vector[ancestor] = _combine(kinds[node], weighted)

@@ -39,6 +39,7 @@ from api.federation.models import (
 )
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
+from graph.exposure import upstream_shares
 from graph.store import Direction
 from graph.trace import Trace
 from ingest.service import SYSTEM
@@ -238,9 +239,12 @@ class FederationService:
             )
         local = (len(found.nodes), len(found.edges))
         brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
+        reached: dict[str, dict[str, float]] = {}  # node id -> its share in each supplier lot
         for (node, partner), outcome in zip(asks, outcomes, strict=True):
-            found = self._merge(found, node, partner, outcome, local, brought)
-        return found
+            found = self._merge(found, node, partner, outcome, local, brought, reached)
+        shares = _shares_beyond(trace, reached)
+        nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
+        return replace(found, nodes=nodes)
 
     def _ask_all(
         self, asks: Sequence[tuple[Partner, str]], hops: int, visited: Sequence[str]
@@ -330,12 +334,15 @@ class FederationService:
         outcome: _Outcome,
         local: tuple[int, int],
         brought: dict[str, str],
+        reached: dict[str, dict[str, float]],
     ) -> FederatedTrace:
         """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts.
 
         Two branches into one partner often share its ancestors (two heats of one melt): those
-        are merged, once each, their shares added. Any other id already in the trace (ours, or
-        another partner's) would graft the answer onto that node, and is refused.
+        are merged, once each; `reached` keeps each one's share in every supplier lot it came
+        through, from which its share in our root is computed once all are merged. Any other
+        id already in the trace (ours, or another partner's) would graft the answer onto that
+        node, and is refused.
         """
         code = str(attach.attrs.get("supplier_lot"))
         at = utc_text(self._clock())
@@ -379,7 +386,7 @@ class FederationService:
         taken = {n.id: n for n in found.nodes}
         if any(n.id in taken and brought.get(n.id) != partner.company for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash, local, brought)
+            return self._merge(found, attach, partner, clash, local, brought, reached)
         if (
             len(found.nodes) - local[0] + len(theirs.nodes) > MAX_FEDERATED_NODES
             or len(found.edges) - local[1] + len(theirs.edges) >= MAX_FEDERATED_EDGES
@@ -390,24 +397,18 @@ class FederationService:
                 f"partners' answers would take over {MAX_FEDERATED_NODES} nodes "
                 f"or {MAX_FEDERATED_EDGES} links"
             )
-            return self._merge(found, attach, partner, _Outcome("error", limit), local, brought)
-        scale = attach.share if attach.share is not None else 1.0
+            outcome = _Outcome("error", limit)
+            return self._merge(found, attach, partner, outcome, local, brought, reached)
         merged = dict(taken)
         for n in theirs.nodes:
-            placed = replace(
-                n,
-                depth=attach.depth + 1 + n.depth,
-                share=None if n.share is None else round(n.share * scale, 12),
-            )
+            placed = replace(n, depth=attach.depth + 1 + n.depth)
             earlier = merged.get(n.id)
             if earlier is not None:  # reached again, through another branch into this partner
-                placed = replace(
-                    earlier,
-                    depth=min(earlier.depth, placed.depth),
-                    share=_added(earlier.share, placed.share),
-                )
+                placed = replace(earlier, depth=min(earlier.depth, placed.depth))
             merged[n.id] = placed
             brought[n.id] = partner.company
+            if n.share is not None:
+                reached.setdefault(n.id, {})[attach.id] = n.share
         link = FedEdge(theirs.root, attach.id, SUPPLIED_AS, source=partner.company)
         edges = list(dict.fromkeys([*found.edges, *theirs.edges, link]))
         return replace(
@@ -418,10 +419,35 @@ class FederationService:
         )
 
 
-def _added(one: float | None, other: float | None) -> float | None:
-    if one is None or other is None:
-        return one if other is None else other
-    return round(one + other, 12)
+def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Return the share in our root of each partner item, from its share in each supplier lot
+    it came through.
+
+    That is the share of an ancestor as a trace here computes it (graph/exposure.py): branches
+    that meet in a merge or mix are weighed as its inputs, in an assembly as its components,
+    so it never exceeds 1. Only what lies below the supplier lots is walked: our own items
+    above them carry none of the partner's, and their shares are known already.
+    """
+    if not reached:
+        return {}
+    beyond: dict[str, dict[str, float]] = {}
+    for gid, within in reached.items():
+        for attach, share in within.items():
+            beyond.setdefault(attach, {})[gid] = share
+    out: dict[str, list[str]] = {}
+    for edge in trace.edges:
+        out.setdefault(edge.src, []).append(edge.dst)
+    below = set(beyond)
+    todo = list(below)
+    while todo:
+        for dst in out.get(todo.pop(), ()):
+            if dst not in below:
+                below.add(dst)
+                todo.append(dst)
+    kinds = {n.id: n.kind for n in trace.nodes if n.id in below}
+    edges = [e for e in trace.edges if e.src in below and e.dst in below]
+    shares = upstream_shares(trace.root, kinds, edges, beyond)
+    return {gid: shares.get(gid, 0.0) for gid in reached}
 
 
 def _within(

@@ -15,7 +15,7 @@ from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Company, Partner
 from api.federation.client import PartnerError
-from api.federation.models import FederatedTrace
+from api.federation.models import FederatedTrace, from_wire
 from api.federation.service import FederationService, checked_visited
 from graph.errors import BadRequest, NotFound
 from graph.store import EdgeView
@@ -80,8 +80,8 @@ def service(accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock) ->
     return built
 
 
-def edge(src: str, dst: str, kind: str) -> EdgeView:
-    return EdgeView(src, dst, kind, Decimal(1), 1.0, None, "2026-01-01T00:00:00.000000Z", "e1")
+def edge(src: str, dst: str, kind: str, share: float = 1.0, part: str | None = None) -> EdgeView:
+    return EdgeView(src, dst, kind, Decimal(1), share, part, "2026-01-01T00:00:00.000000Z", "e1")
 
 
 def plant_trace() -> Trace:
@@ -106,8 +106,8 @@ def plant_trace() -> Trace:
     ]
     edges = [
         edge("lot:L1", "serial:S1", "SERIALIZED_AS"),
-        edge("supplier_lot:ACME/H1", "lot:L1", "RECEIVED_AS"),
-        edge("supplier_lot:ZED/Z1", "lot:L1", "RECEIVED_AS"),
+        edge("supplier_lot:ACME/H1", "lot:L1", "RECEIVED_AS", 0.5),
+        edge("supplier_lot:ZED/Z1", "lot:L1", "RECEIVED_AS", 0.5),
     ]
     return Trace("serial:S1", "up", nodes, edges)
 
@@ -145,7 +145,7 @@ def test_a_partners_answer_is_merged_under_qualified_ids(
     assert nodes["serial:S1"].source == "PLANT"
     raw = nodes["ACME:lot:RAW-1"]
     assert (raw.source, raw.kind, raw.attrs, raw.stale) == ("ACME", "lot", {"qty": "5"}, False)
-    # Depth continues below our supplier lot; ACME's share is scaled by that lot's own share.
+    # Depth continues below our supplier lot; ACME's share carries on as that lot's does.
     assert raw.depth == 2 + 1 + 1
     assert raw.share == pytest.approx(0.4)
     links = {(e.src, e.dst, e.type) for e in found.edges}
@@ -455,7 +455,7 @@ def test_two_branches_into_one_partner_share_its_ancestors_once(
         "up",
         [n for n in trace.nodes if n.id != "supplier_lot:ZED/Z1"] + [second],
         [e for e in trace.edges if e.src != "supplier_lot:ZED/Z1"]
-        + [edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS")],
+        + [edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS", 0.5)],
     )
     found = service.federate(trace, source="PLANT", hops=3, visited=[])
     assert [(b.code, b.status) for b in found.branches] == [("H1", "ok"), ("H2", "ok")]
@@ -468,6 +468,40 @@ def test_two_branches_into_one_partner_share_its_ancestors_once(
     assert links.count(("ACME:lot:RAW-1", "ACME:step:MELT-1", "CONSUMED_BY")) == 1
     assert ("ACME:lot:H1", "supplier_lot:ACME/H1", "SUPPLIED_AS") in links
     assert ("ACME:lot:H2", "supplier_lot:ACME/H2", "SUPPLIED_AS") in links
+
+
+def test_branches_into_one_partner_that_meet_in_an_assembly_combine_as_its_components(
+    service: FederationService, client: FakeClient
+) -> None:
+    # ACME made a bar (80 % RAW-1) and a case (60 % RAW-1); we assembled a kit from one of each.
+    def made_of_raw(lot: str, share: float) -> Callable[[], Any]:
+        nodes = [
+            {"id": f"lot:{lot}", "kind": "lot", "depth": 0, "share": 1.0, "attrs": {}},
+            {"id": "lot:RAW-1", "kind": "lot", "depth": 1, "share": share, "attrs": {}},
+        ]
+        edges = [{"from": "lot:RAW-1", "to": f"lot:{lot}", "type": "PROCESSED_INTO"}]
+        return lambda: {"root": f"lot:{lot}", "direction": "up", "nodes": nodes, "edges": edges}
+
+    client.answers[("ACME", "BAR1")] = made_of_raw("BAR1", 0.8)
+    client.answers[("ACME", "CASE1")] = made_of_raw("CASE1", 0.6)
+    nodes = [TraceNode("serial:KIT1", "serial", 0, {}), TraceNode("step:ASSY", "step", 1, {})]
+    edges = [edge("step:ASSY", "serial:KIT1", "PRODUCED")]
+    for part, code in (("BAR", "BAR1"), ("CASE", "CASE1")):
+        supplied = f"supplier_lot:ACME/{code}"
+        nodes += [
+            TraceNode(f"lot:P-{part}", "lot", 2, {}),
+            TraceNode(supplied, "supplier_lot", 3, {"supplier": "ACME", "supplier_lot": code}),
+        ]
+        edges += [
+            edge(f"lot:P-{part}", "step:ASSY", "CONSUMED_BY", part=part),
+            edge(supplied, f"lot:P-{part}", "RECEIVED_AS"),
+        ]
+    trace = Trace("serial:KIT1", "up", nodes, edges)
+    found = service.federate(trace, source="PLANT", hops=3, visited=[])
+    # Either component may carry RAW-1: 1 - (1 - 0.8)(1 - 0.6), as a trace here reads it, never
+    # the sum (1.4), which a customer we answer would refuse as no share.
+    assert by_id(found)["ACME:lot:RAW-1"].share == pytest.approx(0.92)
+    assert from_wire(found.to_dict()).nodes
 
 
 def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
