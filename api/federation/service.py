@@ -195,8 +195,12 @@ class FederationService:
         )
 
     def federate_here(self, trace: Trace) -> FederatedTrace:
-        """Continue a trace of this instance into partners (for its operator at the console)."""
-        return self.federate(trace, source=self.company, hops=self.max_hops, visited=[])
+        """Continue a trace of this instance into partners (for its operator at the console).
+
+        This instance is the first one the trace has passed: a partner asking us back is a loop.
+        """
+        visited = [self.instance]
+        return self.federate(trace, source=self.company, hops=self.max_hops, visited=visited)
 
     def answer(
         self, access: Access, code: str, direction: Direction, hops: int, visited: Sequence[str]

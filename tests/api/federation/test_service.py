@@ -171,6 +171,15 @@ def test_the_partner_is_asked_with_one_hop_less_and_the_visited_list(
     assert client.calls == [("ACME", "H1", "up", 2, ["cust-1"])]
 
 
+def test_a_trace_started_here_names_this_instance_as_visited(
+    service: FederationService, client: FakeClient
+) -> None:
+    # A partner that reshares back to us must find us in the list and answer it as a loop.
+    client.answers[("ACME", "H1")] = acme_answer
+    service.federate_here(plant_trace())
+    assert client.calls == [("ACME", "H1", "up", 3, ["plant-1"])]
+
+
 def test_without_hops_left_the_partner_is_not_asked(
     service: FederationService, client: FakeClient
 ) -> None:
