@@ -264,7 +264,7 @@ def _trace(args: argparse.Namespace) -> int:
             root, args.direction, max_depth=args.max_depth, as_of=args.as_of
         )
         if args.federated:
-            federated = services.federation.federate_here(trace)
+            federated = services.federation.federate_here(trace, max_depth=args.max_depth)
             print(
                 json.dumps(federated.to_dict(), indent=2)
                 if args.json

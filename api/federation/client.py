@@ -32,7 +32,13 @@ class PartnerError(Exception):
 
 class PartnerClient(Protocol):
     def fetch(
-        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+        self,
+        partner: Partner,
+        code: str,
+        direction: str,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None = None,
     ) -> Any:
         """Return the partner's answer as parsed JSON, or raise PartnerError."""
         ...
@@ -55,7 +61,13 @@ class HttpPartnerClient:
     """Ask partners with httpx, one short-lived connection per question."""
 
     def fetch(
-        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+        self,
+        partner: Partner,
+        code: str,
+        direction: str,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None = None,
     ) -> Any:
         """Return the partner's answer as parsed JSON, or raise PartnerError.
 
@@ -64,7 +76,7 @@ class HttpPartnerClient:
         as long as it likes. The exchange runs under one deadline, which cancels it, reads
         and all, and closes its connection.
         """
-        question = self._ask(partner, code, direction, hops, visited)
+        question = self._ask(partner, code, direction, hops, visited, max_depth)
         try:
             status, body = asyncio.run(asyncio.wait_for(question, partner.timeout_s))
         except TimeoutError as error:
@@ -74,7 +86,13 @@ class HttpPartnerClient:
         return _answer(status, body, partner.api_key)
 
     async def _ask(
-        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+        self,
+        partner: Partner,
+        code: str,
+        direction: str,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None,
     ) -> tuple[int, bytes]:
         url = partner.base_url.rstrip("/") + PATH
         headers = {
@@ -84,6 +102,9 @@ class HttpPartnerClient:
             "Accept": "application/json",
         }
         params = {"code": code, "direction": direction}
+        if max_depth is not None:
+            # A partner from before max_depth ignores it and answers in full: the asker cuts.
+            params["max_depth"] = str(max_depth)
         try:
             async with (
                 httpx2.AsyncClient(timeout=partner.timeout_s, follow_redirects=False) as client,

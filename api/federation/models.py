@@ -164,6 +164,18 @@ class FederatedTrace:
             "branches": [b.to_dict() for b in self.branches],
         }
 
+    def within(self, max_depth: int) -> FederatedTrace:
+        """Return the trace cut at `max_depth`: what lies deeper goes with its links, and so do
+        the branches hanging from nodes at the limit (their answers lie deeper)."""
+        depths = {n.id: n.depth for n in self.nodes if n.depth <= max_depth or n.id == self.root}
+        return FederatedTrace(
+            self.root,
+            self.direction,
+            [n for n in self.nodes if n.id in depths],
+            [e for e in self.edges if e.src in depths and e.dst in depths],
+            [b for b in self.branches if depths.get(b.attach, max_depth) < max_depth],
+        )
+
     def qualified(self, partner: str, *, stale: bool, fetched_at: str) -> FederatedTrace:
         """Return the trace as seen from the instance that asked `partner` for it."""
 

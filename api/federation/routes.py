@@ -75,9 +75,13 @@ def partner_trace(
     direction: Literal["up", "down"] = "up",
     hops: Annotated[int, Header(alias="X-Tracegraph-Hops", ge=0, le=MAX_HOPS)] = 0,
     visited: Annotated[str | None, Header(alias="X-Tracegraph-Visited", max_length=2000)] = None,
+    max_depth: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
-    """For a partner instance: trace from what we shipped its company with code `code`."""
-    answer = svc.federation.answer(access, code, direction, hops, checked_visited(visited))
+    """For a partner instance: trace from what we shipped its company with code `code`
+    (down to `max_depth` levels below it)."""
+    answer = svc.federation.answer(
+        access, code, direction, hops, checked_visited(visited), max_depth
+    )
     return answer.to_dict()
 
 

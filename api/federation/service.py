@@ -190,22 +190,35 @@ class FederationService:
     ) -> FederatedTrace:
         """Trace as the caller may, then on into partners (analysts and admins)."""
 
-        return access.federated_trace(
-            gid, direction, self.federate_here, max_depth=max_depth, as_of=as_of
-        )
+        def federate(trace: Trace) -> FederatedTrace:
+            return self.federate_here(trace, max_depth=max_depth)
 
-    def federate_here(self, trace: Trace) -> FederatedTrace:
+        return access.federated_trace(gid, direction, federate, max_depth=max_depth, as_of=as_of)
+
+    def federate_here(self, trace: Trace, *, max_depth: int | None = None) -> FederatedTrace:
         """Continue a trace of this instance into partners (for its operator at the console).
 
         This instance is the first one the trace has passed: a partner asking us back is a loop.
         """
-        visited = [self.instance]
-        return self.federate(trace, source=self.company, hops=self.max_hops, visited=visited)
+        return self.federate(
+            trace,
+            source=self.company,
+            hops=self.max_hops,
+            visited=[self.instance],
+            max_depth=max_depth,
+        )
 
     def answer(
-        self, access: Access, code: str, direction: Direction, hops: int, visited: Sequence[str]
+        self,
+        access: Access,
+        code: str,
+        direction: Direction,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None = None,
     ) -> FederatedTrace:
-        """Answer a partner instance that asks about what we shipped its company."""
+        """Answer a partner instance that asks about what we shipped its company (down to
+        `max_depth` below it, when the asker says)."""
         if not 0 <= hops <= MAX_HOPS:
             raise BadRequest(f"hops: 0 to {MAX_HOPS}")
         if self.instance in visited:
@@ -215,14 +228,27 @@ class FederationService:
         budget = min(hops, self.max_hops)
 
         def reshare(trace: Trace) -> FederatedTrace:
-            return self.federate(trace, source=None, hops=budget, visited=onward)
+            return self.federate(
+                trace, source=None, hops=budget, visited=onward, max_depth=max_depth
+            )
 
-        return access.partner_trace(code, direction, reshare)
+        found = access.partner_trace(code, direction, reshare)
+        return found if max_depth is None else found.within(max_depth)
 
     def federate(
-        self, trace: Trace, *, source: str | None, hops: int, visited: Sequence[str]
+        self,
+        trace: Trace,
+        *,
+        source: str | None,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None = None,
     ) -> FederatedTrace:
-        """Merge into an upstream trace what partners hold behind its supplier lots."""
+        """Merge into an upstream trace what partners hold behind its supplier lots.
+
+        With `max_depth`, a partner is asked for the levels left below its supplier lot, and
+        one at the limit is not asked: nothing of its answer would be listed.
+        """
         found = FederatedTrace.local(trace, source)
         if trace.direction != "up":
             return found
@@ -230,49 +256,59 @@ class FederationService:
         asks = [
             (node, partners[str(node.attrs.get("supplier"))])
             for node in found.nodes
-            if node.kind == "supplier_lot" and str(node.attrs.get("supplier")) in partners
+            if node.kind == "supplier_lot"
+            and str(node.attrs.get("supplier")) in partners
+            and (max_depth is None or node.depth < max_depth)
         ]
         if not asks:
             return found
+        # The levels left below each supplier lot, its partner's root being the first.
+        depths = [None if max_depth is None else max_depth - n.depth - 1 for n, _ in asks]
         if hops <= 0:
             skipped = _Outcome("hop_limit", "not asked: the trace went as far as allowed")
             outcomes = [skipped] * len(asks)
         else:
-            outcomes = self._ask_all(
-                [(p, str(n.attrs.get("supplier_lot"))) for n, p in asks], hops - 1, visited
-            )
+            questions = [
+                (p, str(n.attrs.get("supplier_lot")), depth)
+                for (n, p), depth in zip(asks, depths, strict=True)
+            ]
+            outcomes = self._ask_all(questions, hops - 1, visited)
         local = (len(found.nodes), len(found.edges))
         brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
         reached: dict[str, dict[str, float]] = {}  # node id -> its share in each supplier lot
-        for (node, partner), outcome in zip(asks, outcomes, strict=True):
+        for (node, partner), depth, outcome in zip(asks, depths, outcomes, strict=True):
+            if depth is not None and outcome.answer is not None:
+                # A partner that does not read max_depth (or a cached answer) may go deeper.
+                outcome = replace(outcome, answer=outcome.answer.within(depth))
             found = self._merge(found, node, partner, outcome, local, brought, reached)
         shares = _shares_beyond(trace, reached)
         nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
         return replace(found, nodes=nodes)
 
     def _ask_all(
-        self, asks: Sequence[tuple[Partner, str]], hops: int, visited: Sequence[str]
+        self, asks: Sequence[tuple[Partner, str, int | None]], hops: int, visited: Sequence[str]
     ) -> list[_Outcome]:
-        """Answer each (partner, code) from the cache or the partner, the partners concurrently.
+        """Answer each (partner, code, max_depth) from the cache or the partner, the partners
+        concurrently.
 
         Only the questions over the network run in worker threads: the account store is read
         and written here, so no store connection is opened per short-lived thread.
         """
-        requests = [f"up|{hops}|{code}" for _, code in asks]
+        requests = [_request(hops, code, depth) for _, code, depth in asks]
         cached = [
             self._accounts.partner_answer(partner.company, request)
-            for (partner, _), request in zip(asks, requests, strict=True)
+            for (partner, _, _), request in zip(asks, requests, strict=True)
         ]
         now = self._clock()
         outcomes = [
             _from_cache(entry, partner, now)
-            for (partner, _), entry in zip(asks, cached, strict=True)
+            for (partner, _, _), entry in zip(asks, cached, strict=True)
         ]
         pending = [i for i, outcome in enumerate(outcomes) if outcome is None]
 
         def fetch(index: int) -> FederatedTrace | PartnerError:
-            partner, code = asks[index]
-            return self._fetch(partner, code, hops, visited)
+            partner, code, depth = asks[index]
+            return self._fetch(partner, code, hops, visited, depth)
 
         if pending:
             fetched = _within(fetch, pending, max(asks[i][0].timeout_s for i in pending))
@@ -281,11 +317,11 @@ class FederationService:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _fetch(
-        self, partner: Partner, code: str, hops: int, visited: Sequence[str]
+        self, partner: Partner, code: str, hops: int, visited: Sequence[str], depth: int | None
     ) -> FederatedTrace | PartnerError:
         """Ask one partner; a failure of any kind comes back as a PartnerError."""
         try:
-            found = from_wire(self._client.fetch(partner, code, "up", hops, visited))
+            found = from_wire(self._client.fetch(partner, code, "up", hops, visited, depth))
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
             return found
@@ -452,6 +488,12 @@ def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[s
     edges = [e for e in trace.edges if e.src in below and e.dst in below]
     shares = upstream_shares(trace.root, kinds, edges, beyond)
     return {gid: shares.get(gid, 0.0) for gid in reached}
+
+
+def _request(hops: int, code: str, depth: int | None) -> str:
+    """Name a question in the cache: answers to other hop budgets or depths differ."""
+    asked = "up" if depth is None else f"up<={depth}"
+    return f"{asked}|{hops}|{code}"
 
 
 def _within(

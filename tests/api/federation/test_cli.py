@@ -81,3 +81,17 @@ def test_trace_federated_shows_a_stub_for_a_partner_that_is_down(
     tree = capsys.readouterr().out
     assert "SUPPLIED_AS ← stub:ACME/H70001" in tree
     assert "partner ACME for supplier_lot:ACME/H70001: unreachable" in tree
+
+
+def test_trace_federated_does_not_ask_beyond_its_max_depth(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["partners", "add", "ACME", "--url", dead_url(), "--key-stdin", "--store", store]
+    assert run(add, monkeypatch, SECRET) == 0
+    capsys.readouterr()
+    # ACME's bar is received at depth 3: whatever ACME holds would lie deeper.
+    trace = ["trace", "--serial", "KIT0001", "--up", "--federated", "--max-depth", "3"]
+    assert run([*trace, "--json", "--store", store], monkeypatch) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["branches"] == []
+    assert max(n["depth"] for n in found["nodes"]) == 3

@@ -31,11 +31,19 @@ class FakeClient:
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str], Callable[[], Any]] = {}
         self.calls: list[tuple[str, str, str, int, list[str]]] = []
+        self.depths: list[int | None] = []
 
     def fetch(
-        self, partner: Partner, code: str, direction: str, hops: int, visited: Sequence[str]
+        self,
+        partner: Partner,
+        code: str,
+        direction: str,
+        hops: int,
+        visited: Sequence[str],
+        max_depth: int | None = None,
     ) -> Any:
         self.calls.append((partner.company, code, direction, hops, list(visited)))
+        self.depths.append(max_depth)
         return self.answers[(partner.company, code)]()
 
 
@@ -178,6 +186,41 @@ def test_a_trace_started_here_names_this_instance_as_visited(
     client.answers[("ACME", "H1")] = acme_answer
     service.federate_here(plant_trace())
     assert client.calls == [("ACME", "H1", "up", 3, ["plant-1"])]
+
+
+def test_a_partner_is_asked_for_the_levels_left_and_its_answer_cut_there(
+    service: FederationService, client: FakeClient
+) -> None:
+    # ACME answers in full, as a partner that does not read max_depth does.
+    client.answers[("ACME", "H1")] = acme_answer
+    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_depth=3)
+    assert client.depths == [0]  # our supplier lot is at depth 2: ACME's root is at 3
+    nodes = by_id(found)
+    assert nodes["ACME:lot:H1"].depth == 3
+    assert "ACME:lot:RAW-1" not in nodes
+    assert ("ACME:lot:RAW-1", "ACME:lot:H1") not in {(e.src, e.dst) for e in found.edges}
+
+
+def test_a_supplier_lot_at_the_depth_limit_is_not_asked(
+    service: FederationService, client: FakeClient
+) -> None:
+    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_depth=2)
+    assert client.calls == []
+    assert (found.branches, found.stubs) == ([], [])
+    assert {n.id for n in found.nodes} == {n.id for n in plant_trace().nodes}
+
+
+def test_a_partner_asking_down_to_a_depth_gets_no_deeper_answer(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    access = cast(Access, ResharingAccess())
+    found = service.answer(access, "S1", "up", 2, ["hosp-1"], max_depth=1)
+    assert {n.id for n in found.nodes} == {"serial:S1", "lot:L1"}
+    assert client.calls == []  # our supplier lots are beyond what was asked for
+    found = service.answer(access, "S1", "up", 2, ["hosp-1"], max_depth=3)
+    assert client.depths == [0]
+    assert max(n.depth for n in found.nodes) == 3
 
 
 def test_without_hops_left_the_partner_is_not_asked(

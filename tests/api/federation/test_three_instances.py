@@ -246,6 +246,33 @@ def test_the_customer_traces_a_finished_system_back_to_the_suppliers_raw_lot(
     assert found["stubs"] == []
 
 
+def test_a_trace_cut_at_a_depth_asks_each_hop_only_for_the_levels_left(
+    network: Network,
+) -> None:
+    def cut_at(max_depth: int) -> dict[str, Any]:
+        with network.hosp.http() as client:
+            found: dict[str, Any] = ok(
+                client.get(
+                    "/api/v1/federated-trace",
+                    params={"id": "serial:FIN-1", "max_depth": max_depth},
+                    headers={"X-API-Key": network.hosp.keys["ana"]},
+                )
+            )
+        assert all(n["depth"] <= max_depth for n in found["nodes"])
+        return found
+
+    # The plant's supplier lot of ACME's is at depth 7 here: the plant is asked for 3 levels
+    # below its kit, which end at that lot, so it does not ask ACME.
+    found = cut_at(7)
+    assert "PLANT:supplier_lot:ACME/H70001" in nodes_of(found)
+    assert not any(n["source"] == "ACME" for n in found["nodes"])
+    assert branches_of(found) == [("PLANT", "supplier_lot:PLANT/KIT0001", "ok")]
+    found = cut_at(8)
+    assert "PLANT:ACME:lot:H70001" in nodes_of(found)
+    assert RAW_LOT not in nodes_of(found)
+    assert [b[2] for b in branches_of(found)] == ["ok", "ok"]
+
+
 def test_each_hop_shares_only_what_its_policy_gives(network: Network) -> None:
     found = federated(network.hosp, "FIN-1")
     text = json.dumps(found)
