@@ -130,8 +130,9 @@ class FederationService:
             url.port  # noqa: B018 -- a port that is not a number raises here
         except ValueError as error:
             raise BadRequest(f"base_url: not an address ({error})") from None
-        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
-            raise BadRequest("base_url: an http:// or https:// address with no query")
+        # A bare '?' or '#' leaves the query or fragment empty, not absent: the character counts.
+        if url.scheme not in ("http", "https") or not url.hostname or {"?", "#"} & set(base_url):
+            raise BadRequest("base_url: an http:// or https:// address with no query or fragment")
         try:
             httpx2.URL(base_url)  # what the client will ask: IDNA host names are checked here
         except httpx2.InvalidURL as error:
@@ -139,8 +140,17 @@ class FederationService:
         if url.username is not None or url.password is not None:
             # The address is listed unmasked and named in stub messages; the key is the secret.
             raise BadRequest("base_url: no user or password in the address (give the key)")
-        if not api_key.strip() or len(api_key) > 500 or any(c.isspace() for c in api_key):
-            raise BadRequest("api_key: the key this instance was given there (no spaces)")
+        # The key is sent in a header, which holds printable ASCII only.
+        if (
+            not api_key
+            or len(api_key) > 500
+            or not api_key.isascii()
+            or not api_key.isprintable()
+            or " " in api_key
+        ):
+            raise BadRequest(
+                "api_key: the key this instance was given there (printable ASCII, no spaces)"
+            )
         if not 0 < timeout_s <= MAX_TIMEOUT_S:
             raise BadRequest(f"timeout_s: more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
         if not 0 <= cache_ttl_s <= MAX_TTL_S:

@@ -62,6 +62,11 @@ def test_partners_add_refuses_what_it_cannot_use(
     unknown = ["partners", "add", "NOBODY", "--url", "http://x", "--key-stdin", "--store", store]
     assert run(unknown, monkeypatch, SECRET) == 2
     assert "register it first" in capsys.readouterr().err
+    assert run([*add, "--store", store], monkeypatch, "tgk_00aa11bb22cc33dd_s\u00e9cret") == 2
+    assert "api_key" in capsys.readouterr().err
+    empty_query = ["partners", "add", "ACME", "--url", "http://127.0.0.1:9/?", "--key-stdin"]
+    assert run([*empty_query, "--store", store], monkeypatch, SECRET) == 2
+    assert "base_url" in capsys.readouterr().err
     assert run(["partners", "list", "--json", "--store", store], monkeypatch) == 0
     assert json.loads(capsys.readouterr().out) == []
 

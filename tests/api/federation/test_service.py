@@ -424,10 +424,17 @@ def test_a_partner_must_be_a_registered_company(service: FederationService) -> N
         ("ftp://acme", KEY, 1.0, 0, "base_url"),
         ("http://", KEY, 1.0, 0, "base_url"),
         ("http://acme?x=1", KEY, 1.0, 0, "base_url"),
+        ("http://acme/?", KEY, 1.0, 0, "base_url"),  # an empty query
+        ("http://acme/#", KEY, 1.0, 0, "base_url"),  # an empty fragment
+        ("http://acme#top", KEY, 1.0, 0, "base_url"),
         ("https://plant:hunter2@acme", KEY, 1.0, 0, "base_url"),
         ("https://\u0661\u0662.example", KEY, 1.0, 0, "base_url"),  # no IDNA host name
         ("http://acme", "", 1.0, 0, "api_key"),
         ("http://acme", "two words", 1.0, 0, "api_key"),
+        ("http://acme", "tgk_ab_s3cr\u00e9t", 1.0, 0, "api_key"),  # not ASCII
+        ("http://acme", "tgk_ab_se\x00cret", 1.0, 0, "api_key"),  # a control character
+        ("http://acme", "tgk_ab_se\x7fcret", 1.0, 0, "api_key"),
+        ("http://acme", "tgk_ab_secret\u2028", 1.0, 0, "api_key"),  # a line separator
         ("http://acme", KEY, 0.0, 0, "timeout_s"),
         ("http://acme", KEY, 500.0, 0, "timeout_s"),
         ("http://acme", KEY, 1.0, -1, "cache_ttl_s"),
