@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import ValidationError
 
-from api.access import Access
+from api.access import COMPANY_ROLES_SET, Access
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
@@ -231,6 +231,9 @@ class FederationService:
         `max_depth` below it, when the asker says)."""
         if not 0 <= hops <= MAX_HOPS:
             raise BadRequest(f"hops: 0 to {MAX_HOPS}")
+        # Partner instances are told our id as they are asked; anyone else must not learn it
+        # from a 409, so the role is checked before the loop.
+        access.require(COMPANY_ROLES_SET, "answer partner instances")
         if self.instance in visited:
             raise Conflict("this trace has been through this instance already (a loop)")
         onward = [*visited, self.instance]

@@ -172,6 +172,16 @@ def test_a_request_that_comes_back_is_a_loop(plant: Plant) -> None:
     assert control.status_code == 200
 
 
+@pytest.mark.parametrize("username", ["ana", "otto"])
+def test_a_caller_that_is_no_partner_is_refused_before_the_loop_is_checked(
+    plant: Plant, username: str
+) -> None:
+    # A 409 would tell them this instance's id; they may not ask at all.
+    response = plant.ask(username, "KIT0001", **{"X-Tracegraph-Visited": "plant-1"})
+    assert response.status_code == 403
+    assert "partner" in response.json()["message"]
+
+
 @pytest.mark.parametrize(
     ("header", "value", "status"),
     [

@@ -13,7 +13,7 @@ import pytest
 
 from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
-from api.auth.models import Company, Partner
+from api.auth.models import Company, Partner, Role
 from api.federation.client import PartnerError
 from api.federation.models import FederatedTrace, from_wire
 from api.federation.service import FederationService, checked_visited
@@ -601,6 +601,9 @@ def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
 
 class ResharingAccess:
     """Stands in for a customer's Access whose policy reshares: hands `reshare` our trace."""
+
+    def require(self, roles: frozenset[Role], what: str) -> None:
+        assert Role.CUSTOMER in roles
 
     def partner_trace(
         self, code: str, direction: str, reshare: Callable[[Trace], FederatedTrace]
