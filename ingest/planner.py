@@ -195,6 +195,10 @@ class Planner:
         self._items: dict[str, Item | None] = {}
         self._open_carts: dict[str, set[str]] = {}
         self._carts: dict[str, _Cart] = {}  # -- carts: what each cart holds, as planned so far
+        # -- carts: stays that have ended, per cart and per lot: those the store holds (read when
+        # a check needs them) and those this batch closed
+        self._ended: dict[str, list[CartStay]] = {}
+        self._ended_here: dict[str, list[CartStay]] = {}
         self._rejected_creations: dict[str, int] = {}
         # Which events of this batch touched each item: only a void reads it, so it is kept only
         # for batches that hold one.
@@ -873,6 +877,9 @@ class Planner:
         """Put a lot into a cart (or one of its compartments), or record which rule forbids it."""
         where = f"{prefix}." if prefix else ""
         problem = self._placement_problem(lot, cart, compartment, qty)
+        if problem is None and not self._replaying:
+            # A new lot (a split's child, what a merge makes) has no stays of its own to read.
+            problem = self._span_problem(lot, cart, compartment, qty, step.at, lot_stays=not prefix)
         if problem is not None:
             field_name, code, message = problem
             step.fail(where + field_name, code, message)
@@ -944,9 +951,9 @@ class Planner:
         loaded, load_event = state.loaded.pop(lot, (None, None))
         event_id = step.event.event_id
         if loaded is not None and load_event is not None:
-            state.ended_here.append(
-                CartStay(lot, cart, compartment, qty, loaded, step.at, load_event, event_id)
-            )
+            stay = CartStay(lot, cart, compartment, qty, loaded, step.at, load_event, event_id)
+            self._ended_here.setdefault(cart, []).append(stay)
+            self._ended_here.setdefault(lot, []).append(stay)
         self._lot_carts(lot).discard(cart)
         self.changes.cart_closes.append(CartClose(lot, cart, step.at, event_id, load_event))
         step.effects.unloads.append([lot, cart, compartment, _text(qty)])
@@ -989,8 +996,6 @@ class Planner:
             return
         if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
             return
-        if not self._replaying and not self._free_then(step, lot.gid, cart, event.compartment):
-            return
         self._place(step, "", lot.gid, cart, event.compartment, qty)
 
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
@@ -1021,25 +1026,86 @@ class Planner:
             return
         self._take_out(step, lot.gid, cart)
 
-    def _free_then(self, step: _Step, lot: str, cart: str, compartment: str | None) -> bool:
-        """A load reported late must find the cart (or compartment) free at its own time:
-        a stay of another lot that began before it and ended after it refuses it."""
+    def _ended_stays(self, gid_: str) -> list[CartStay]:
+        """The stays of a cart or lot that have ended, as planned so far (see `_read_ended`)."""
+        return [*self._ended.get(gid_, ()), *self._ended_here.get(gid_, ())]
+
+    def _read_ended(self, gids: Sequence[str]) -> None:
+        """Read the ended stays of carts and lots the batch has not read yet, in one call."""
+        missing = sorted({g for g in gids if g not in self._ended})
+        if not missing:
+            return
+        for g in missing:
+            self._ended[g] = []
+        for stay in self._tx.cart_stays(missing):
+            if stay.until is None:
+                continue
+            for key in {stay.cart, stay.lot}.intersection(missing):
+                self._ended[key].append(stay)
+
+    def _span_problem(
+        self,
+        lot: str,
+        cart: str,
+        compartment: str | None,
+        qty: Decimal | None,
+        start: str,
+        *,
+        lot_stays: bool = True,
+        skip: CartStay | None = None,
+    ) -> tuple[str, str, str] | None:
+        """Return the first cart rule a stay from `start` on breaks against stays that ended.
+
+        A load reported late (or a stay a void reopens) holds the lot in the cart from `start`
+        until an unload that has not come yet: every ended stay that ran past `start` overlaps
+        it, whenever it began. (`_placement_problem` checks the stays open now.)
+        """
         state = self._cart(cart)
-        if state.ended is None:
-            state.ended = [s for s in self._tx.cart_stays([cart]) if s.until is not None]
-        for stay in [*state.ended, *state.ended_here]:
+        self._read_ended([cart, lot] if lot_stays else [cart])
+        since = [s for s in self._ended_stays(cart) if s != skip and (s.until or "") > start]
+        if lot_stays:
+            for stay in self._ended_stays(lot):
+                if stay == skip or (stay.until or "") <= start:
+                    continue
+                was = f"{describe(lot)} was in {describe(stay.cart)} from {stay.at} to {stay.until}"
+                if stay.cart == cart:
+                    return "cart", "already_in_cart", f"{was}: a lot is loaded into a cart once"
+                if self._cart(stay.cart).group != state.group:
+                    return (
+                        "cart",
+                        "cart_group_mismatch",
+                        f"{was}, not of the group of {describe(cart)}: a lot rides in one cart "
+                        "or in carts of one group at once",
+                    )
+        for stay in since:
             same_place = compartment is None or stay.compartment in (None, compartment)
-            until = stay.until or ""
-            if stay.lot != lot and same_place and stay.at <= step.at < until:
-                field_name = "compartment" if compartment is not None else "cart"
-                step.fail(
-                    field_name,
+            if stay.lot != lot and same_place:
+                return (
+                    "compartment" if compartment is not None else "cart",
                     "cart_occupied",
-                    f"{describe(cart)} held {describe(stay.lot)} from {stay.at} to {until}: "
+                    f"{describe(cart)} held {describe(stay.lot)} from {stay.at} to {stay.until}: "
                     "one lot at a time",
                 )
-                return False
-        return True
+        if state.capacity is None or qty is None or not since:
+            return None
+        # What the cart held at each moment from `start` on: it is greatest where a stay begins.
+        spans = [(s.at, s.until, s.qty or ZERO) for s in since if s.lot != lot]
+        for other, (_, held) in state.contents.items():
+            spans.append((state.loaded.get(other, ("", ""))[0], None, held or ZERO))
+        for moment in sorted({start, *(at for at, _, _ in spans if at > start)}):
+            held = sum(
+                (q for at, until, q in spans if at <= moment and (until is None or moment < until)),
+                ZERO,
+            )
+            if held + qty > state.capacity:
+                return (
+                    "cart",
+                    "over_capacity",
+                    f"{describe(cart)} held {format(held, 'f')} of its capacity "
+                    f"{format(state.capacity, 'f')} at {moment}: {format(qty, 'f')} more does "
+                    "not fit",
+                )
+        return None
 
     def _recall_dependents(self, target_id: str, voided: Event) -> set[str]:
         """Recall events naming a supplier lot, company or equipment only `voided` brought in.
@@ -1676,8 +1742,6 @@ class _Cart:
     capacity: Decimal | None
     contents: dict[str, tuple[str | None, Decimal | None]]
     loaded: dict[str, tuple[str, str]]  # lot -> when and by which event (its stay's key)
-    ended: list[CartStay] | None = None  # its stays closed before, read when a load needs them
-    ended_here: list[CartStay] = field(default_factory=list)  # and those this batch closed
 
     @classmethod
     def of(cls, cart: str, props: dict[str, Any], stays: Sequence[CartStay]) -> _Cart:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph.carts import CartService
 from graph.clock import utc_text
+from graph.embedded_store import EmbeddedStore
 from graph.errors import NotFound
 from graph.store import GraphStore
 from graph.trace import TraceService
@@ -417,3 +420,93 @@ def test_a_void_cannot_put_a_lot_back_over_the_carts_capacity(
     problem = rejected(store, [events("void", voids="OUT", reason="x")], "over_capacity")
     assert problem.field == "voids" and "cannot put it back" in problem.message
     assert service.rebuild() == 6  # the log replays: nothing was let in that it would refuse
+
+
+def _moved(event: dict[str, Any], minutes: int) -> dict[str, Any]:
+    """The event dated `minutes` from its own time (earlier when negative): reported late."""
+    moment = datetime.fromisoformat(str(event["occurred_at"])) + timedelta(minutes=minutes)
+    return {**event, "occurred_at": moment.isoformat()}
+
+
+def _time(event: dict[str, Any]) -> str:
+    return utc_text(datetime.fromisoformat(str(event["occurred_at"])))
+
+
+def test_a_late_load_must_find_the_cart_free_until_now(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    lots = _lots(events, "A", "B")
+    loaded = _load(events, "C-1", "A")
+    service.ingest([*lots, loaded])
+    service.ingest([_unload(events, "C-1", "A")])
+    # B, loaded before A came and never unloaded, would share C-1 with A.
+    problem = rejected(store, [_moved(_load(events, "C-1", "B"), -25)], "cart_occupied")
+    assert problem.field == "cart" and 'held lot "A"' in problem.message
+    assert _in(store, "C-1", _time(loaded)) == [("A", None)]
+
+
+def test_a_late_load_keeps_a_lot_in_one_group_and_once_in_a_cart(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "A"), _load(events, "C-1", "A")])
+    service.ingest([_unload(events, "C-1", "A")])
+    mismatch = rejected(store, [_moved(_load(events, "C-2", "A"), -25)], "cart_group_mismatch")
+    assert 'lot "A" was in cart "C-1"' in mismatch.message
+    twice = rejected(store, [_moved(_load(events, "C-1", "A"), -25)], "already_in_cart")
+    assert twice.field == "cart"
+    assert len(CartService(store).history("lot:A")) == 1
+
+
+def test_a_late_load_fits_the_capacity_at_every_moment_since(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    defined = [
+        *_lots(events, "A", "B"),
+        _define(events, "K", compartments=["1", "2"], capacity="14"),
+    ]
+    loaded = _load(events, "K", "A", compartment="1")
+    service.ingest([*defined, loaded])
+    service.ingest([_unload(events, "K", "A")])
+    late = _moved(_load(events, "K", "B", compartment="2"), -25)  # before A came in
+    problem = rejected(store, [late], "over_capacity")
+    assert "held 10 of its capacity 14 at" in problem.message
+    service.ingest([{**late, "qty": "4"}])
+    assert CartService(store).contents("cart:K", _time(loaded)).held == 14
+
+
+def test_a_split_child_lands_late_only_in_a_cart_free_since(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "A", "B"), _load(events, "C-1", "A")])
+    service.ingest([_unload(events, "C-1", "A")])
+    split = events("split", lot="B", into=[{"lot": "B-1", "qty": "4", "cart": "C-1"}])
+    problem = rejected(store, [_moved(split, -25)], "cart_occupied")
+    assert problem.field == "into[0].cart"
+
+
+def _redate(path: Path, event_id: str, moment: str) -> None:
+    """Date a logged event anew, as an earlier version that did not check it let it be."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE events SET payload = json_set(payload, '$.occurred_at', ?) WHERE event_id = ?",
+            (moment, event_id),
+        )
+
+
+def test_a_log_holding_a_late_load_now_refused_still_rebuilds(
+    tmp_path: Path, events: Events
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    lots = _lots(events, "A", "B")
+    early = _time(events("cart_load", cart="C-1", lot="B"))  # a moment before A came in
+    service.ingest([*lots, _load(events, "C-1", "A")])
+    service.ingest([_unload(events, "C-1", "A")])
+    late = _load(events, "C-1", "B", event_id="LATE")
+    assert rejected(store, [{**late, "occurred_at": early}], "cart_occupied")
+    service.ingest([late])
+    _redate(tmp_path / "plant.db", "LATE", early)
+    assert service.rebuild() == 5
+    store.close()
