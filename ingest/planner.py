@@ -205,6 +205,8 @@ class Planner:
         self._touched_by: dict[str, set[str]] = {}
         # Which events of this batch closed each (lot, cart) stay, kept with `_touched_by`.
         self._closed_by: dict[tuple[str, str], set[str]] = {}
+        # Which event of this batch used each lot up and took it out of its carts, kept with it.
+        self._used_up_by: dict[str, str] = {}
         self._tracking = False
         self._batch_ids: set[str] = set()
         self._voided: set[str] = set()
@@ -968,6 +970,8 @@ class Planner:
                 self._take_out(step, item.gid, cart)
             return
         if item.available <= 0:
+            if self._tracking:  # a void later in the batch may put the lot back in a cart
+                self._used_up_by[item.gid] = step.event_id
             for cart in sorted(self._lot_carts(item.gid)):
                 self._take_out(step, item.gid, cart)
 
@@ -1139,36 +1143,108 @@ class Planner:
         return found
 
     def _undo_cart_effects(self, step: _Step, stored: StoredEvent, effects: Effects) -> bool:
-        """Undo a voided event's cart stays in the plan; False when a cart is taken since."""
+        """Undo a voided event's cart stays in the plan; False when one cannot be put back."""
         loads, unloads = effects.loads, effects.unloads
         if not loads and not unloads and stored.type in ("cart_load", "cart_unload"):
             # Logged before effects named stays: the payload says which one.
             payload = json.loads(stored.payload)
             row = [gid("lot", payload["lot"]), gid("cart", payload["cart"])]
-            stay = [*row, payload.get("compartment"), payload.get("qty")]
-            loads, unloads = ([stay], []) if stored.type == "cart_load" else ([], [stay])
+            named = [*row, payload.get("compartment"), payload.get("qty")]
+            loads, unloads = ([named], []) if stored.type == "cart_load" else ([], [named])
+        # (lot, cart, what it held, when and by which event it was loaded) of each stay undone
+        opened: list[
+            tuple[str, str, tuple[str | None, Decimal | None] | None, tuple[str, str] | None]
+        ] = []
         for lot, cart, _, _ in loads:
             assert lot is not None and cart is not None
-            self._cart(cart).contents.pop(lot, None)
+            state = self._cart(cart)
+            opened.append((lot, cart, state.contents.pop(lot, None), state.loaded.pop(lot, None)))
             self._lot_carts(lot).discard(cart)
-        for i, (lot, cart, compartment, qty) in enumerate(unloads):
+        put_back: list[tuple[str, str, CartStay | None]] = []
+        for lot, cart, compartment, qty in unloads:
             assert lot is not None and cart is not None
-            # Put back only where it still fits: a cart loaded since cannot hold it over capacity.
-            problem = self._placement_problem(lot, cart, compartment, _decimal(qty))
+            stay = self._closed_stay(stored.event_id, lot, cart)
+            problem = self._put_back_problem(
+                stored, effects, lot, cart, compartment, _decimal(qty), stay
+            )
             if problem is not None:
-                step.fail("voids", problem[1], f"cannot put it back: {problem[2]}")
-                for back, into, _, _ in unloads[:i]:  # leave the plan as it was
-                    assert back is not None and into is not None
+                step.fail("voids", *problem)
+                for back, into, _ in put_back:  # leave the plan as it was
                     self._cart(into).contents.pop(back, None)
+                    self._cart(into).loaded.pop(back, None)
                     self._lot_carts(back).discard(into)
-                for back, into, at, held in loads:
-                    assert back is not None and into is not None
-                    self._cart(into).contents[back] = (at, _decimal(held))
-                    self._lot_carts(back).add(into)
+                for back, into, held, loaded in opened:
+                    if held is not None:
+                        self._cart(into).contents[back] = held
+                        self._lot_carts(back).add(into)
+                    if loaded is not None:
+                        self._cart(into).loaded[back] = loaded
                 return False
-            self._cart(cart).contents[lot] = (compartment, _decimal(qty))
+            state = self._cart(cart)
+            state.contents[lot] = (compartment, _decimal(qty))
+            if stay is not None:
+                state.loaded[lot] = (stay.at, stay.event)
             self._lot_carts(lot).add(cart)
+            put_back.append((lot, cart, stay))
+        for lot, cart, stay in put_back:  # open again: no longer among the ended stays
+            for key in (cart, lot):
+                self._ended[key] = [s for s in self._ended.get(key, []) if s != stay]
         return True
+
+    def _closed_stay(self, event_id: str, lot: str, cart: str) -> CartStay | None:
+        """The stay of a lot in a cart that a logged event closed."""
+        self._read_ended([cart, lot])
+        for stay in self._ended[cart]:
+            if stay.lot == lot and stay.closed_by == event_id:
+                return stay
+        return None
+
+    def _put_back_problem(
+        self,
+        voided: StoredEvent,
+        effects: Effects,
+        lot: str,
+        cart: str,
+        compartment: str | None,
+        qty: Decimal | None,
+        stay: CartStay | None,
+    ) -> tuple[str, str] | None:
+        """Return (code, message) when a stay a void would open again breaks a cart rule.
+
+        Open again, the stay runs from its load until an unload that has not come yet: the cart
+        must be free of other lots (and fit it) over all that time, not only now, and the lot
+        must not have been used up since by what would have taken it out.
+        """
+        problem = self._placement_problem(lot, cart, compartment, qty)
+        if problem is None and stay is not None and not self._replaying:
+            problem = self._span_problem(lot, cart, compartment, qty, stay.at, skip=stay)
+        if problem is not None:
+            return problem[1], f"cannot put it back: {problem[2]}"
+        taker = self._used_up_by_since(voided, effects, lot)
+        if taker is None:
+            return None
+        return (
+            "void_has_dependents",
+            f'{describe(lot)} was used up since, by "{taker}", which takes a lot out of its '
+            f'carts: put back, it would stay in {describe(cart)}; void "{taker}" first',
+        )
+
+    def _used_up_by_since(self, voided: StoredEvent, effects: Effects, lot: str) -> str | None:
+        """The split, merge or mix that used a lot up, if that is what its last use did."""
+        item = self._get(lot)
+        if item is None or item.available + effects.consumes.get(lot, ZERO) > 0:
+            return None
+        if lot in self.changes.consumed:  # this batch took the last of it
+            return self._used_up_by.get(lot)
+        linked = {event for _, _, event in self._tx.links_by_others([lot], voided.event_id)}
+        logged = self._tx.find_events(sorted(linked - self._voided - {item.created_by or ""}))
+        takers = [
+            e
+            for e in logged.values()
+            if e.voided_by is None and lot in Effects.from_json(e.effects).consumes
+        ]
+        last = max(takers, key=lambda e: e.seq, default=None)
+        return last.event_id if last is not None and last.type in _CARRIERS else None
 
     def _mark(self, step: _Step, event: Mark) -> None:
         item = self._target(step, event.target)
@@ -1755,6 +1831,10 @@ class _Cart:
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},
             {stay.lot: (stay.at, stay.event) for stay in stays},
         )
+
+
+# The events that take a lot they use up out of its carts.
+_CARRIERS = frozenset({"split", "merge", "mix"})
 
 
 def _landing_carts(event: Split | Merge | Mix) -> list[str]:

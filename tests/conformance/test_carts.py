@@ -510,3 +510,53 @@ def test_a_log_holding_a_late_load_now_refused_still_rebuilds(
     _redate(tmp_path / "plant.db", "LATE", early)
     assert service.rebuild() == 5
     store.close()
+
+
+def test_void_of_an_unload_is_refused_when_the_cart_was_taken_and_freed_since(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _load(events, "C-1", "L-1")])
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    service.ingest([_load(events, "C-1", "L-2")])
+    service.ingest([_unload(events, "C-1", "L-2")])
+    problem = rejected(store, [events("void", voids="OUT", reason="x")], "cart_occupied")
+    assert problem.field == "voids" and 'held lot "L-2"' in problem.message
+    # L-1 back in C-1 since, and out again: put back, it would be in C-1 twice.
+    service.ingest([_load(events, "C-1", "L-1")])
+    service.ingest([_unload(events, "C-1", "L-1")])
+    assert rejected(store, [events("void", voids="OUT", reason="x")], "already_in_cart")
+    assert service.rebuild() == 8
+
+
+def test_void_of_an_unload_is_refused_when_a_split_used_the_lot_up_since(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1")])
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    split = events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "10"}], event_id="SPLIT")
+    service.ingest([split])
+    problem = rejected(store, [events("void", voids="OUT", reason="x")], "void_has_dependents")
+    assert problem.field == "voids" and '"SPLIT"' in problem.message
+    service.ingest([events("void", voids="SPLIT", reason="x")])
+    service.ingest([events("void", voids="OUT", reason="x")])
+    assert _in(store, "C-1") == [("L-1", None)]
+
+
+def test_void_of_an_unload_puts_back_a_lot_a_process_used_up(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1"), _load(events, "C-1", "L-1")])
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    step = events(
+        "process",
+        step="S-1",
+        operation="turn",
+        inputs=[{"lot": "L-1"}],
+        outputs=[{"lot": "T-1", "part": "T", "qty": "10"}],
+    )
+    service.ingest([step])
+    service.ingest([events("void", voids="OUT", reason="x")])  # a process moves no carts
+    assert _in(store, "C-1") == [("L-1", None)]
