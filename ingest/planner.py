@@ -264,6 +264,7 @@ class Planner:
         wanted: set[str] = set()
         cart_lots: set[str] = set()
         named_carts: set[str] = set()
+        histories: set[str] = set()  # -- carts: whose ended stays the checks of a new event read
         marks: list[str] = []
         marked: list[str] = []
         for event in events:
@@ -272,10 +273,14 @@ class Planner:
             if type(event) is CartLoad or type(event) is CartUnload:
                 cart_lots.add(gid("lot", event.lot))
                 named_carts.add(gid("cart", event.cart))
+                if type(event) is CartLoad:
+                    histories.update((gid("lot", event.lot), gid("cart", event.cart)))
             elif type(event) is Split or type(event) is Merge or type(event) is Mix:
                 # -- carts: sources may leave carts
-                cart_lots.update(referenced(event))
+                sources = referenced(event)
+                cart_lots.update(sources)
                 named_carts.update(_landing_carts(event))
+                histories.update(sources, _landing_carts(event))
             elif type(event) is Mark:
                 marks.append(gid("mark", event.code))
                 marked.append(event.target.gid)
@@ -291,6 +296,8 @@ class Planner:
                 self._open_carts.setdefault(lot, set())
         if named_carts:
             self._prefetch_carts(named_carts)
+        if histories and not self._replaying:  # one read for the batch, not one per event
+            self._read_ended(histories)
 
     def _prefetch_carts(self, carts: Iterable[str]) -> None:
         """Read the settings and contents of every cart a batch names in two calls, not two each."""
@@ -970,10 +977,37 @@ class Planner:
                 self._take_out(step, item.gid, cart)
             return
         if item.available <= 0:
+            if not self._replaying and self._in_a_cart_after(step, item.gid):
+                return
             if self._tracking:  # a void later in the batch may put the lot back in a cart
                 self._used_up_by[item.gid] = step.event_id
             for cart in sorted(self._lot_carts(item.gid)):
                 self._take_out(step, item.gid, cart)
+
+    def _in_a_cart_after(self, step: _Step, lot: str) -> bool:
+        """Refuse using a lot up before a time it is recorded in a cart: the stay this event
+        closes would end before it began, or one that ended later would outlast the lot."""
+        self._read_ended([lot])
+        for stay in self._ended_stays(lot):
+            if stay.until is not None and stay.until > step.at:
+                step.fail(
+                    "occurred_at",
+                    "time_order",
+                    f"{describe(lot)} was in {describe(stay.cart)} until {stay.until}: it is "
+                    "not used up before",
+                )
+                return True
+        for cart in sorted(self._lot_carts(lot)):
+            loaded = self._cart(cart).loaded.get(lot, (None, None))[0]
+            if loaded is not None and loaded > step.at:
+                step.fail(
+                    "occurred_at",
+                    "time_order",
+                    f"{describe(lot)} was loaded into {describe(cart)} at {loaded}: it is not "
+                    "used up before",
+                )
+                return True
+        return False
 
     def _all_of(self, step: _Step, item: Item) -> Decimal:
         """What "all the lot holds" took: all it holds now, or on replay what it took then."""
@@ -1034,7 +1068,7 @@ class Planner:
         """The stays of a cart or lot that have ended, as planned so far (see `_read_ended`)."""
         return [*self._ended.get(gid_, ()), *self._ended_here.get(gid_, ())]
 
-    def _read_ended(self, gids: Sequence[str]) -> None:
+    def _read_ended(self, gids: Iterable[str]) -> None:
         """Read the ended stays of carts and lots the batch has not read yet, in one call."""
         missing = sorted({g for g in gids if g not in self._ended})
         if not missing:

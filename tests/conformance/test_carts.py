@@ -501,7 +501,7 @@ def test_a_log_holding_a_late_load_now_refused_still_rebuilds(
     store = EmbeddedStore(tmp_path / "plant.db")
     service = IngestService(store)
     lots = _lots(events, "A", "B")
-    early = _time(events("cart_load", cart="C-1", lot="B"))  # a moment before A came in
+    early = utc_text(events.clock + timedelta(minutes=5))  # a moment before A came in
     service.ingest([*lots, _load(events, "C-1", "A")])
     service.ingest([_unload(events, "C-1", "A")])
     late = _load(events, "C-1", "B", event_id="LATE")
@@ -560,3 +560,34 @@ def test_void_of_an_unload_puts_back_a_lot_a_process_used_up(
     service.ingest([step])
     service.ingest([events("void", voids="OUT", reason="x")])  # a process moves no carts
     assert _in(store, "C-1") == [("L-1", None)]
+
+
+def test_a_lot_is_not_used_up_before_a_time_it_is_in_a_cart(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    lots = _lots(events, "L-1", "L-2")
+    before = utc_text(events.clock + timedelta(minutes=5))  # a moment before the loads
+    service.ingest([*lots, _load(events, "C-1", "L-1"), _load(events, "C-2", "L-2")])
+    service.ingest([_unload(events, "C-2", "L-2")])
+    for lot, cart in (("L-1", "C-1"), ("L-2", "C-2")):  # in the cart now; in it until later
+        split = events("split", lot=lot, into=[{"lot": f"{lot}a", "qty": "10"}])
+        problem = rejected(store, [{**split, "occurred_at": before}], "time_order")
+        assert problem.field == "occurred_at" and f'cart "{cart}"' in problem.message
+    assert [s.until for s in CartService(store).history("lot:L-1")] == [None]
+
+
+def test_a_log_holding_a_lot_used_up_before_its_load_still_rebuilds(
+    tmp_path: Path, events: Events
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    lots = _lots(events, "L-1")
+    before = utc_text(events.clock + timedelta(minutes=5))
+    service.ingest([*lots, _load(events, "C-1", "L-1")])
+    split = events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "10"}], event_id="SPLIT")
+    assert rejected(store, [{**split, "occurred_at": before}], "time_order")
+    service.ingest([split])
+    _redate(tmp_path / "plant.db", "SPLIT", before)
+    assert service.rebuild() == 3
+    store.close()
