@@ -63,7 +63,13 @@ from ingest.models import (
     Void,
 )
 from ingest.parse import EVENT_ADAPTER
-from ingest.references import describe, item_field, referenced, supplier_request_gid
+from ingest.references import (
+    describe,
+    item_field,
+    landing_carts,
+    referenced,
+    supplier_request_gid,
+)
 from marking.schemes import Scheme, family_scheme, index_text
 
 # Context nodes made on first mention, by the links that make them in a replay of the log...
@@ -277,10 +283,11 @@ class Planner:
                     histories.update((gid("lot", event.lot), gid("cart", event.cart)))
             elif type(event) is Split or type(event) is Merge or type(event) is Mix:
                 # -- carts: sources may leave carts
-                sources = referenced(event)
+                sources = _sources(event)
+                landings = [cart for _, cart in landing_carts(event)]
                 cart_lots.update(sources)
-                named_carts.update(_landing_carts(event))
-                histories.update(sources, _landing_carts(event))
+                named_carts.update(landings)
+                histories.update(sources, landings)
             elif type(event) is Mark:
                 marks.append(gid("mark", event.code))
                 marked.append(event.target.gid)
@@ -1871,11 +1878,12 @@ class _Cart:
 _CARRIERS = frozenset({"split", "merge", "mix"})
 
 
-def _landing_carts(event: Split | Merge | Mix) -> list[str]:
-    """Global ids of the carts the new lots of a split, merge or mix land in."""
-    if isinstance(event, Split):
-        return [gid("cart", child.cart) for child in event.into if child.cart is not None]
-    return [gid("cart", event.into.cart)] if event.into.cart is not None else []
+def _sources(event: Split | Merge | Mix) -> list[str]:
+    """Global ids of the lots a split, merge or mix takes from."""
+    if type(event) is Split:
+        return [gid("lot", event.lot)]
+    assert type(event) is Merge or type(event) is Mix
+    return [gid("lot", source.lot) for source in event.from_]
 
 
 def _quoted(event_ids: set[str]) -> str:

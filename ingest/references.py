@@ -47,10 +47,13 @@ def references(event: Event) -> list[tuple[str, str]]:
             ("supplier_lot", supplier_lot_gid(event.supplier, event.supplier_lot)),
             ("supplier", gid("company", event.supplier)),
         ]
-    if type(event) is Split or type(event) is Serialize:
+    if type(event) is Split:
+        return [("lot", gid("lot", event.lot)), *landing_carts(event)]
+    if type(event) is Serialize:
         return [("lot", gid("lot", event.lot))]
     if type(event) is Merge or type(event) is Mix:
-        return [(f"from[{i}].lot", gid("lot", source.lot)) for i, source in enumerate(event.from_)]
+        found = [(f"from[{i}].lot", gid("lot", source.lot)) for i, source in enumerate(event.from_)]
+        return [*found, *landing_carts(event)]
     if type(event) is Process:
         found = [(item_field(f"inputs[{i}]", s), s.gid) for i, s in enumerate(event.inputs)]
         if event.equipment:
@@ -85,6 +88,19 @@ def references(event: Event) -> list[tuple[str, str]]:
             ("supplier_lot", supplier_request_gid(event.case, lot)),
         ]
     return []
+
+
+def landing_carts(event: Split | Merge | Mix) -> list[tuple[str, str]]:
+    """Return (field, global id) of the carts the new lots of a split, merge or mix land in:
+    the event reads what they hold, as a load does."""
+    if type(event) is Split:
+        return [
+            (f"into[{i}].cart", gid("cart", child.cart))
+            for i, child in enumerate(event.into)
+            if child.cart is not None
+        ]
+    assert type(event) is Merge or type(event) is Mix
+    return [("into.cart", gid("cart", event.into.cart))] if event.into.cart is not None else []
 
 
 def referenced(event: Event) -> list[str]:

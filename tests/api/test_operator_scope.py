@@ -256,3 +256,27 @@ def test_a_refusal_does_not_name_another_sites_lot_in_a_cart_or_under_a_mark(
     problems = errors(post(client, "operator", [events("mark", target={"lot": "L-1"}, code="AAA")]))
     assert [code for _, code, _ in problems] == ["mark_taken"]
     assert "L-2" not in problems[0][2]
+
+
+def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    sites.ingest.ingest(
+        [events("cart_define", cart="C-9", compartments=["A", "B"], capacity="15", site=OTHER)]
+    )
+    before = stats(client)
+    lands = [
+        events("split", lot="L-1", into=[{"lot": "X-1", "qty": "1", "cart": "C-9"}]),
+        events(
+            "split", lot="L-1", into=[{"lot": "X-2", "qty": "1", "cart": "C-9", "compartment": "Z"}]
+        ),
+        events(
+            "merge",
+            from_=[{"lot": "L-1", "qty": "1"}, {"lot": "L-3", "qty": "1"}],
+            into={"lot": "X-3", "cart": "C-9", "compartment": "B"},
+        ),
+    ]
+    for event, field in zip(lands, ("into[0].cart", "into[0].cart", "into.cart"), strict=True):
+        problems = errors(post(client, "operator", [event]))
+        assert problems == [(field, "unknown_item", 'cart "C-9" does not exist')]
+    assert stats(client) == before
