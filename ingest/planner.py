@@ -1041,6 +1041,13 @@ class Planner:
             return
         if event.qty is not None and not self._check_take(step, "qty", lot, event.qty):
             return
+        if qty <= 0 and not self._replaying:  # "all the lot holds" of a lot used up
+            step.fail(
+                "lot",
+                "over_consumption",
+                f"{describe(lot.gid)} is used up: it holds nothing to load",
+            )
+            return
         self._place(step, "", lot.gid, cart, event.compartment, qty)
 
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:

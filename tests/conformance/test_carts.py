@@ -591,3 +591,12 @@ def test_a_log_holding_a_lot_used_up_before_its_load_still_rebuilds(
     _redate(tmp_path / "plant.db", "SPLIT", before)
     assert service.rebuild() == 3
     store.close()
+
+
+def test_a_lot_used_up_is_loaded_no_more(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1"))
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "10"}])])
+    problem = rejected(store, [_load(events, "C-1", "L-1")], "over_consumption")
+    assert problem.field == "lot" and "used up" in problem.message
+    assert store.node("cart:C-1") is None
