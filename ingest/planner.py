@@ -1068,12 +1068,13 @@ class Planner:
             )
             return
         taken = self._cart(cart).contents.get(lot.gid, (None, None))[0]
-        if event.compartment is not None and taken is not None and taken != event.compartment:
+        if event.compartment is not None and taken != event.compartment and not self._replaying:
+            where = f'is in compartment "{taken}"' if taken is not None else "takes the whole"
             step.fail(
                 "compartment",
                 "not_in_cart",
-                f'{describe(lot.gid)} is in compartment "{taken}" of {describe(cart)}, '
-                f'not "{event.compartment}"',
+                f"{describe(lot.gid)} {where} of {describe(cart)}, not "
+                f'compartment "{event.compartment}"',
             )
             return
         self._take_out(step, lot.gid, cart)

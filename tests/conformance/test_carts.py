@@ -141,6 +141,23 @@ def test_unloading_what_is_not_in_the_cart_is_refused(store: GraphStore, events:
     assert 'in compartment "A"' in wrong.message
 
 
+def test_a_lot_in_the_whole_cart_is_unloaded_from_no_compartment(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1"),
+            _define(events, "K", compartments=["A", "B"]),
+            _load(events, "K", "L-1"),
+        ]
+    )
+    for named in ("A", "ZZZ"):
+        problem = rejected(store, [_unload(events, "K", "L-1", compartment=named)], "not_in_cart")
+        assert problem.field == "compartment" and "takes the whole of" in problem.message
+    service.ingest([_unload(events, "K", "L-1")])
+
+
 def test_loading_beyond_capacity_is_refused(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest(
