@@ -939,7 +939,9 @@ class Planner:
                     "cart_occupied",
                     f"{place}{describe(cart)} holds {describe(other)}: one lot at a time; {hint}",
                 )
-        for other_cart in sorted(self._lot_carts(lot)):
+        # Replaying, groups are not compared again: earlier versions took a group named like
+        # an ungrouped cart's id for that cart's own group.
+        for other_cart in sorted(self._lot_carts(lot)) if not self._replaying else ():
             group = self._cart(other_cart).group
             if group != state.group:
                 return (
@@ -1862,7 +1864,9 @@ class _Cart:
     """A cart as the batch sees it: its settings and what it holds (lot: compartment, qty)."""
 
     gid: str
-    group: str  # a cart without a group is a group of its own
+    # ("group", name), or ("cart", its gid): a cart without a group is a group of its own, and
+    # never the same as a group that happens to be named like it
+    group: tuple[str, str]
     compartments: list[str] | None
     capacity: Decimal | None
     contents: dict[str, tuple[str | None, Decimal | None]]
@@ -1874,7 +1878,7 @@ class _Cart:
         capacity = props.get("capacity")
         return cls(
             cart,
-            str(props["group"]) if props.get("group") is not None else cart,
+            ("group", str(props["group"])) if props.get("group") is not None else ("cart", cart),
             list(json.loads(compartments)) if compartments else None,
             Decimal(capacity) if capacity is not None else None,
             {stay.lot: (stay.compartment, stay.qty) for stay in stays},

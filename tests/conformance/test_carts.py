@@ -617,3 +617,22 @@ def test_a_lot_used_up_is_loaded_no_more(store: GraphStore, events: Events) -> N
     problem = rejected(store, [_load(events, "C-1", "L-1")], "over_consumption")
     assert problem.field == "lot" and "used up" in problem.message
     assert store.node("cart:C-1") is None
+
+
+def test_a_group_named_like_a_cart_is_not_that_carts_group(tmp_path: Path, events: Events) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _define(events, "W", group="cart:U")])
+    service.ingest([_load(events, "U", "L-1")])  # U has no group: a group of its own
+    assert rejected(store, [_load(events, "W", "L-1")], "cart_group_mismatch")
+    # As an earlier version let it be: X without a group, and L-2 in X and Y at once.
+    service.ingest([_define(events, "X", group="cart:X", event_id="DEF")])
+    service.ingest([_define(events, "Y", group="cart:X")])
+    service.ingest([_load(events, "X", "L-2", qty="1"), _load(events, "Y", "L-2", qty="1")])
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute(
+            "UPDATE events SET payload = json_remove(payload, '$.group') WHERE event_id = 'DEF'"
+        )
+    assert service.rebuild() == 8
+    assert [s.cart for s in CartService(store).where_now("lot:L-2")] == ["cart:X", "cart:Y"]
+    store.close()
