@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()
         return 0
+    except OSError as error:  # a file or folder the command was pointed at
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return code
 
 
@@ -177,7 +181,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         )
         if value is not None
     }
-    return get_settings().model_copy(update=updates)
+    # Checked as the environment's values are (model_copy would take a port of 99999 as it is).
+    return Settings.model_validate({**get_settings().model_dump(), **updates})
 
 
 def _services(args: argparse.Namespace) -> Services:
@@ -191,18 +196,25 @@ def _serve(args: argparse.Namespace) -> int:
     from api.audit import server_log_config
 
     settings = _settings(args)
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=server_log_config())
+    # Opened here rather than in the app's start-up, so a store that cannot be opened is one
+    # line and its exit code, as in every other command, and not a traceback from the server.
+    services = Services.from_settings(settings)
+    try:
+        app = create_app(settings, services)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=server_log_config())
+    finally:
+        services.close()
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     # One known file, made afresh each run: the CLI can be pointed at it (the README's
     # examples run on it), and runs leave nothing else behind.
-    path = Path(args.file).resolve()
+    path = _demo_file(args.file)
+    args.store = f"sqlite:///{path}"
+    _settings(args)  # the options are checked before anything is removed or made
     for old in store_files(path):
         old.unlink(missing_ok=True)
-    args.store = f"sqlite:///{path}"
     services = _services(args)
     services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
     plant = DemoPlant(size=args.size, seed=args.seed)
@@ -230,6 +242,15 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
     return _serve(args)
+
+
+def _demo_file(name: str) -> Path:
+    if not name:
+        raise BadRequest("--file: name the demo's store file")
+    path = Path(name).resolve()
+    if path.is_dir():
+        raise BadRequest(f"--file {path} is a folder: name the demo's store file")
+    return path
 
 
 def _ingest(args: argparse.Namespace) -> int:

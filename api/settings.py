@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     neo4j_password: str = ""
     neo4j_database: str | None = None
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = 64 * 1024 * 1024
     token_minutes: int = 60
     # Password policy (21 CFR Part 11 asks plants to age passwords; NIST SP 800-63B advises

@@ -136,6 +136,12 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
             "is not UTF-8 text",
         ),
         (["cart", "history", "--lot", "NOPE", "--store", "sqlite:///{tmp}/c.db"], 1, "no lot"),
+        (["demo", "--no-serve", "--file", "{tmp}"], 2, "is a folder"),
+        (["demo", "--no-serve", "--file", ""], 2, "name the demo's store file"),
+        (["demo", "--port", "-1", "--file", "{tmp}/d.db"], 2, "port: "),
+        (["serve", "--port", "99999", "--store", "sqlite:///{tmp}/s.db"], 2, "port: "),
+        (["serve", "--store", "mysql://x"], 2, "unknown store URL 'mysql://x'"),
+        (["serve", "--store", "neo4j://127.0.0.1:1"], 3, "cannot reach Neo4j"),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_an_exit_code(
@@ -151,3 +157,4 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "d.db").exists() and not (tmp_path / "s.db").exists()
