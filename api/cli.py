@@ -20,12 +20,13 @@ from api.cli_input import read_text
 from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
+from api.cli_serve import CannotListen, listen, run_server
 from api.demo_accounts import seed_demo_accounts
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
-from graph.embedded_store import store_files
+from graph.embedded_store import remove_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
 from ingest.demo_plant import KIT_MARKS, DemoPlant
@@ -36,6 +37,7 @@ from marking.cli import register as register_mark
 from marking.models import SchemeSpec
 from scheduler.cli import register as register_schedule
 
+EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
@@ -66,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadRequest as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (StoreUnavailable, StoreBusy) as error:
+    except (StoreUnavailable, StoreBusy, CannotListen) as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except DomainError as error:
@@ -190,21 +192,8 @@ def _services(args: argparse.Namespace) -> Services:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.app import create_app
-    from api.audit import server_log_config
-
     settings = _settings(args)
-    # Opened here rather than in the app's start-up, so a store that cannot be opened is one
-    # line and its exit code, as in every other command, and not a traceback from the server.
-    services = Services.from_settings(settings)
-    try:
-        app = create_app(settings, services)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=server_log_config())
-    finally:
-        services.close()
-    return 0
+    return EXIT_OK if run_server(settings, listen(settings)) else EXIT_UNAVAILABLE
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -212,9 +201,23 @@ def _demo(args: argparse.Namespace) -> int:
     # examples run on it), and runs leave nothing else behind.
     path = _demo_file(args.file)
     args.store = f"sqlite:///{path}"
-    _settings(args)  # the options are checked before anything is removed or made
-    for old in store_files(path):
-        old.unlink(missing_ok=True)
+    args.demo = True
+    settings = _settings(args)  # the options are checked before anything is removed or made
+    # The port is taken before the file is remade: a demo that cannot serve changes nothing.
+    listener = None if args.no_serve else listen(settings)
+    try:
+        remove_store(path)
+        _make_demo_plant(args, settings)
+    except BaseException:
+        if listener is not None:
+            listener.close()
+        raise
+    if listener is None:
+        return EXIT_OK
+    return EXIT_OK if run_server(settings, listener) else EXIT_UNAVAILABLE
+
+
+def _make_demo_plant(args: argparse.Namespace, settings: Settings) -> None:
     services = _services(args)
     services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
     plant = DemoPlant(size=args.size, seed=args.seed)
@@ -225,8 +228,6 @@ def _demo(args: argparse.Namespace) -> int:
     schemes = seed_demo_lot_schemes(services.store)
     accounts = seed_demo_accounts(services.auth)
     services.close()
-    args.demo = True
-    settings = _settings(args)
     print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
     print(f"store: {args.store}")
     print(f"the command line on this plant: export TRACEGRAPH_STORE={args.store}")
@@ -238,10 +239,6 @@ def _demo(args: argparse.Namespace) -> int:
     print("try (logged in as ana):")
     for example in demo_examples(settings.host, settings.port):
         print(f"  {example}")
-    if args.no_serve:
-        return 0
-    print(f"serving at http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
-    return _serve(args)
 
 
 def _demo_file(name: str) -> Path:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from graph import ids
+from graph.errors import StoreBusy, StoreUnavailable
 from graph.sqlite_schema import begin_write, ensure_schema
 from graph.store import (
     FLOW_TYPES,
@@ -791,6 +792,31 @@ class EmbeddedTx:
 def store_files(path: Path) -> tuple[Path, Path, Path]:
     """The file of a store and the two SQLite keeps beside it in WAL mode."""
     return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def remove_store(path: Path) -> None:
+    """Delete the store at `path` and its keeps; StoreBusy while a process has it open."""
+    if path.exists():
+        probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            # Every connection to a WAL store shares its -shm file; a transaction in exclusive
+            # locking mode needs the store to itself, so it fails while anyone (a running
+            # server, idle or not) has the file open. Deleting it then would leave them
+            # serving and writing a file no one else can open.
+            probe.execute("PRAGMA locking_mode = EXCLUSIVE")
+            probe.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise StoreUnavailable(f"cannot open {path}: {error}") from error
+            raise StoreBusy(
+                f"{path} is open in another process (a server on it?): stop that first"
+            ) from error
+        except sqlite3.DatabaseError:
+            pass  # not an SQLite file: no store has it open
+        finally:
+            probe.close()
+    for file in store_files(path):
+        file.unlink(missing_ok=True)
 
 
 class EmbeddedStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,9 +97,20 @@ def test_demo_start_up_registers_the_schemes_and_prints_examples(
     import api.cli
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(api.cli, "_serve", lambda args: 0)
+    served: list[socket.socket] = []
+
+    def run_server(_: object, listener: socket.socket) -> bool:
+        served.append(listener)
+        return True
+
+    monkeypatch.setattr(api.cli, "run_server", run_server)
     (tmp_path / "tracegraph-demo.db").write_text("an earlier demo's file: made afresh")
-    assert api.cli.main(["demo", "--size", "200"]) == 0
+    with socket.socket() as probe:  # a free port: the demo takes it before it makes the plant
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert api.cli.main(["demo", "--size", "200", "--port", str(port)]) == 0
+    assert served[0].getsockname()[1] == port
+    served[0].close()
     out = capsys.readouterr().out
     assert "lot code schemes: ACME-HEATS, PLANT-STOCK" in out
     assert "/api/v1/udi/serial:KIT000010000" in out

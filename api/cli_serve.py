@@ -1,0 +1,64 @@
+"""Serving from the command line: the address is bound before anything is opened or written."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from api.deps import Services
+from api.settings import Settings
+from graph.errors import DomainError
+
+
+class CannotListen(DomainError):
+    """The address to serve on cannot be bound (a port in use, a host of no interface here)."""
+
+    status_code = 503
+    code = "cannot_listen"
+
+
+def listen(settings: Settings) -> socket.socket:
+    """Bind and listen on the settings' address now: a port in use then fails before a command
+    has made or changed a store, and no other process can take the port meanwhile."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server would
+        sock.bind((settings.host, settings.port))
+        sock.listen()
+    except OSError as error:  # in use, not ours, or a host name that does not resolve
+        sock.close()
+        raise CannotListen(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
+        ) from error
+    return sock
+
+
+def run_server(settings: Settings, listener: socket.socket) -> bool:
+    """Serve the store the settings name on `listener` until stopped; False if it never started."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.audit import server_log_config
+
+    with listener:
+        # Opened here rather than in the app's start-up, so a store that cannot be opened is one
+        # line and its exit code, as in every other command, and not a traceback from the server.
+        services = Services.from_settings(settings)
+        try:
+            config = uvicorn.Config(
+                create_app(settings, services),
+                host=settings.host,
+                port=settings.port,
+                log_config=server_log_config(),
+            )
+            server = uvicorn.Server(config)
+            # Handed a bound socket, the server does not say where it listens: say it for it.
+            host = f"[{settings.host}]" if ":" in settings.host else settings.host
+            logging.getLogger("uvicorn.error").info(
+                "serving at http://%s:%d/ (Ctrl-C to stop)", host, settings.port
+            )
+            server.run(sockets=[listener])
+        finally:
+            services.close()
+    return server.started

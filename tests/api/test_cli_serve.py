@@ -1,0 +1,63 @@
+"""`serve` and `demo` that cannot serve change nothing: the port and the store are checked first."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from graph.embedded_store import EmbeddedStore
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another process (here: this socket) listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        yield held.getsockname()[1]
+
+
+def test_a_demo_whose_port_is_taken_leaves_the_running_demos_file(
+    tmp_path: Path, taken_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = tmp_path / "demo.db"
+    running.write_bytes(b"the running demo's store")
+
+    argv = ["demo", "--port", str(taken_port), "--file", str(running), "--size", "1"]
+    assert main(argv) == 3
+
+    err = capsys.readouterr().err
+    assert f"error: cannot listen on 127.0.0.1:{taken_port}: " in err
+    assert len(err.strip().splitlines()) == 1
+    assert running.read_bytes() == b"the running demo's store"
+
+
+def test_serve_on_a_taken_port_makes_no_store(
+    tmp_path: Path, taken_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = tmp_path / "plant.db"
+
+    assert main(["serve", "--port", str(taken_port), "--store", f"sqlite:///{new}"]) == 3
+
+    assert "cannot listen on" in capsys.readouterr().err
+    assert not new.exists()
+
+
+def test_a_demo_does_not_remake_a_store_another_connection_has_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "demo.db"
+    served = EmbeddedStore(path)  # as a running server holds it, idle between requests
+    try:
+        served.counts()
+        inode = path.stat().st_ino
+
+        assert main(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 3
+
+        assert "is open in another process" in capsys.readouterr().err
+        assert path.stat().st_ino == inode
+        assert served.counts()["events"] == 0
+    finally:
+        served.close()
