@@ -26,6 +26,7 @@ from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
+from graph.connect import require_store
 from graph.embedded_store import remove_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
@@ -108,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the demo's store file, made afresh (default {DEMO_FILE}, here)",
     )
     demo.add_argument("--no-serve", action="store_true", help="make the plant and stop")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=_demo, makes_store=True)
 
     ingest = commands.add_parser("ingest", help="ingest events from a file ('-' for stdin)")
     _store_option(ingest)
@@ -188,7 +189,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    return Services.from_settings(_settings(args), command_line_sender())
+    settings = _settings(args)
+    # Only the commands that make a store on purpose may open one that is not there yet.
+    if not getattr(args, "makes_store", False):
+        require_store(settings.store)
+    return Services.from_settings(settings, command_line_sender())
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -247,6 +252,8 @@ def _demo_file(name: str) -> Path:
     path = Path(name).resolve()
     if path.is_dir():
         raise BadRequest(f"--file {path} is a folder: name the demo's store file")
+    if not path.parent.is_dir():  # the demo makes a file, not folders where a typo points
+        raise BadRequest(f"--file: there is no folder {path.parent}")
     return path
 
 

@@ -33,6 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     init.add_argument("username")
     init.add_argument("--password-stdin", action="store_true", required=True)
     command(init, _init)
+    init.set_defaults(makes_store=True)  # a new installation's first command
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True

@@ -48,7 +48,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         help="finish a copy into this target that stopped: what it carried is checked, "
         "not copied again",
     )
-    copy.set_defaults(func=lambda args: _copy(args, opener))
+    # The target may be a new file; the source is checked to exist before it is opened.
+    copy.set_defaults(func=lambda args: _copy(args, opener), makes_store=True)
 
 
 def _copy(args: argparse.Namespace, opener: Opener) -> int:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from graph.errors import BadRequest, StoreUnavailable
 from graph.store import GraphStore
 
 DEFAULT_URL = "sqlite:///tracegraph.db"
+
+
+def require_store(url: str) -> None:
+    """Raise BadRequest if `url` names an embedded store file that does not exist: opening it
+    would make an empty store (and its folders) where a mistyped path points."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.name and not path.exists():
+            raise BadRequest(
+                f"there is no store file at {path} (`tracegraph init` makes a new store)"
+            )
 
 
 def open_store(

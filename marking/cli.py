@@ -75,10 +75,12 @@ def _service(args: argparse.Namespace) -> Iterator[MarkingService]:
     # Imported here: the API package's CLI imports this module to register it.
     from api.deps import Services, command_line_sender
     from api.settings import get_settings
+    from graph.connect import require_store
 
     settings = get_settings()
     if args.store is not None:
         settings = settings.model_copy(update={"store": args.store})
+    require_store(settings.store)
     services = Services.from_settings(settings, command_line_sender())
     try:
         yield MarkingService(services.store, services.ingest)

@@ -18,6 +18,7 @@ from graph.clock import utc_text
 from scheduler import carts as sizing
 from tests.api.conftest import login
 from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
 
 CONTENTS = """query($id: ID!, $at: DateTime) { cartContents(id: $id, at: $at) {
     cart { label group seq compartments capacity } held stays { lot compartment qty } } }"""
@@ -153,7 +154,7 @@ def test_sizing_says_why_it_cannot_answer(client: TestClient) -> None:
 
 
 def test_cart_commands(tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]) -> None:
-    store = f"sqlite:///{tmp_path / 'carts.db'}"
+    store = new_store(tmp_path / "carts.db")
     plant = tmp_path / "plant.json"
     plant.write_text(json.dumps(_plant(events)))
     assert main(["ingest", str(plant), "--store", store]) == 0

@@ -12,6 +12,7 @@ import pytest
 from api.cli import main
 from graph.embedded_store import EmbeddedStore
 from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_the_log_names_the_system_account_that_ran_an_ingest(
 ) -> None:
     monkeypatch.setenv("LOGNAME", "qa-lead")  # the first place getpass looks
     store = tmp_path / "cli.db"
-    assert main(["ingest", str(plant_file), "--store", f"sqlite:///{store}"]) == 0
+    assert main(["ingest", str(plant_file), "--store", new_store(store)]) == 0
 
     opened = EmbeddedStore(store)
     logged = opened.events(0, 10)
@@ -43,7 +44,7 @@ def test_the_log_names_the_system_account_that_ran_an_ingest(
 def test_ingest_then_trace_json(
     tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = new_store(tmp_path / "cli.db")
     assert main(["ingest", str(plant_file), "--store", store]) == 0
     assert "3 created, 0 duplicates" in capsys.readouterr().out
     assert (
@@ -81,6 +82,7 @@ def test_bad_input_exits_2_with_message(
 ) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text(json.dumps(events("split", lot="NOPE", into=[{"lot": "X", "qty": "1"}])) + "\n")
+    new_store(tmp_path / "x.db")
     assert main(["ingest", str(bad), "--store", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
     assert 'event 0 ("E-1"), lot: lot "NOPE" does not exist' in capsys.readouterr().err
     assert main(["ingest", str(tmp_path / "missing.json")]) == 2
@@ -100,7 +102,7 @@ def test_schema_events(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_rebuild(tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = new_store(tmp_path / "cli.db")
     main(["ingest", str(plant_file), "--store", store])
     assert main(["rebuild", "--store", store]) == 0
     assert "rebuilt the graph from 3 live events" in capsys.readouterr().out
@@ -142,6 +144,11 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["serve", "--port", "99999", "--store", "sqlite:///{tmp}/s.db"], 2, "port: "),
         (["serve", "--store", "mysql://x"], 2, "unknown store URL 'mysql://x'"),
         (["serve", "--store", "neo4j://127.0.0.1:1"], 3, "cannot reach Neo4j"),
+        (["trace", "--lot", "L", "--up", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store"),
+        (["rebuild", "--store", "sqlite:///{tmp}/s.db"], 2, "there is no store file at"),
+        (["mark", "resolve", "--mark", "AAC?", "--store", "sqlite:///{tmp}/s.db"], 2, "no store"),
+        (["users", "list", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store file"),
+        (["demo", "--no-serve", "--file", "{tmp}/typo/d.db"], 2, "there is no folder"),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_an_exit_code(
@@ -154,7 +161,9 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     (tmp_path / "notadb.db").write_text("not a database")
     (tmp_path / "binary.jsp").write_bytes(b"\xff\xfe")
     (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
+    new_store(tmp_path / "c.db")
     assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "d.db").exists() and not (tmp_path / "s.db").exists()
+    assert not (tmp_path / "typo").exists()

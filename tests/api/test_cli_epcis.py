@@ -13,6 +13,7 @@ from graph.trace import TraceService
 from ingest.gs1 import with_check_digit
 from ingest.service import IngestService
 from tests.fixtures.epcis import BAR, PARTS, gs1_document, native_events, trace_shape
+from tests.fixtures.stores import new_store
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_export_then_import_into_another_store(
     assert code == 0
     assert "EPCIS events" in capsys.readouterr().out
     assert main(["epcis", "check", str(out)]) == 0
-    target = f"sqlite:///{tmp_path / 'target.db'}"
+    target = new_store(tmp_path / "target.db")
     assert main(["epcis", "import", str(out), "--store", target]) == 0
     assert "10 created, 0 duplicates" in capsys.readouterr().out
     stores = [EmbeddedStore(Path(url.removeprefix("sqlite:///"))) for url in (source, target)]
@@ -59,7 +60,7 @@ def test_import_of_gs1_keys_needs_the_gtin_mapping(
 ) -> None:
     document = tmp_path / "gs1.json"
     document.write_text(json.dumps(gs1_document()))
-    target = f"sqlite:///{tmp_path / 'target.db'}"
+    target = new_store(tmp_path / "target.db")
     assert main(["epcis", "import", str(document), "--store", target]) == 2
     assert "no part has GTIN" in capsys.readouterr().err
     gtins = tmp_path / "gtins.json"

@@ -15,12 +15,13 @@ from api.supplier_portal import SupplierPortal, Upload
 from graph.embedded_store import EmbeddedStore
 from ingest.service import IngestService
 from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
 
 
 def test_recall_from_the_command_line(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = f"sqlite:///{tmp_path / 'recall.db'}"
+    store = new_store(tmp_path / "recall.db")
     plant = tmp_path / "plant.json"
     plant.write_text(
         json.dumps(
@@ -80,7 +81,7 @@ def test_asking_a_supplier_and_reading_the_answers(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "ask.db"
-    store = f"sqlite:///{path}"
+    store = new_store(path)
     plant = tmp_path / "plant.json"
     plant.write_text(json.dumps([events.receive("L-1", 10, supplier_lot="A-77")]))
     assert main(["ingest", str(plant), "--store", store]) == 0

@@ -21,6 +21,7 @@ from graph.embedded_store import EmbeddedStore
 from ingest import gs1
 from tests.api.conftest import FAST_HASHER, login
 from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
 
 KIT = "09506000134352"
 BAR = gs1.with_check_digit("0950600013436")
@@ -205,7 +206,7 @@ def test_a_lot_of_a_part_without_gtin_has_no_udi(client: TestClient, seeded: Ser
 def test_cli_parses_and_resolves_a_code(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = new_store(tmp_path / "cli.db")
     batch = tmp_path / "plant.json"
     batch.write_text(json.dumps(plant_events(events)))
     assert main(["ingest", str(batch), "--store", store]) == 0

@@ -15,6 +15,7 @@ from api.deps import Services
 from graph.lot_codes import LotCodeService, LotSchemeSpec
 from tests.api.conftest import login
 from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
 
 OURS = "{date:YYMMDD}{line:A2}{seq:N4}{link:X3}"
 DEFINE = """mutation($s: LotSchemeInput!) { defineLotScheme(scheme: $s) {
@@ -201,7 +202,7 @@ def test_rest_mints_decodes_and_registers(client: TestClient, seeded: Services) 
 def test_cli_registers_mints_and_decodes(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = new_store(tmp_path / "cli.db")
     ours = ["--name", "OURS", "--company", "PLANT", "--pattern", OURS]
     assert (
         main(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from tests.fixtures.stores import new_store
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "identifiers.md"
 
@@ -24,7 +25,7 @@ def test_the_shell_examples_run_as_shown(
 ) -> None:
     block = DOC.read_text().split("```sh\n")[1].split("```")[0]
     commands = block.replace("\\\n", " ").splitlines()
-    store = ["--store", f"sqlite:///{tmp_path / 'doc.db'}"]
+    store = ["--store", new_store(tmp_path / "doc.db")]
     ran = 0
     for line, following in zip(commands, [*commands[1:], ""], strict=True):
         if not line.startswith("tracegraph "):

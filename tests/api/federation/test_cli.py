@@ -11,13 +11,14 @@ import pytest
 from api.cli import main
 from tests.api.federation.plants import plant_events
 from tests.api.federation.test_routes import dead_url
+from tests.fixtures.stores import new_store
 
 SECRET = "tgk_00aa11bb22cc33dd_never-print-me"
 
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'plant.db'}"
+    url = new_store(tmp_path / "plant.db")
     events = tmp_path / "events.json"
     events.write_text(json.dumps(plant_events()))
     assert run(["ingest", str(events), "--store", url], monkeypatch) == 0
