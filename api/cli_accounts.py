@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
 from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
+from api.cli_input import read_line
 from api.deps import Services
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict
@@ -141,7 +141,7 @@ def _permanent_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _password() -> str:
-    password = sys.stdin.readline().rstrip("\n")
+    password = read_line()
     if not password:
         raise BadRequest("no password on standard input")
     return password

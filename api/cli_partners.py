@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from api.cli_accounts import Opener, store_command
+from api.cli_input import read_line
 from api.deps import Services
 from api.federation.routes import partner_dict
 from graph.errors import BadRequest
@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
 
 def _add(services: Services, args: argparse.Namespace) -> int:
-    key = sys.stdin.readline().strip()
+    key = read_line()
     if not key:
         raise BadRequest("no API key on standard input")
     partner = services.federation.put_partner(

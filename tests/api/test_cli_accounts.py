@@ -151,6 +151,27 @@ def test_setting_a_password_on_the_command_line(
         services.close()
 
 
+def test_a_password_piped_with_a_windows_line_end_is_the_password_without_it(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init = ["init", "root", "--password-stdin", "--store", store]
+    assert run(init, monkeypatch, "first-pass-1\r\n") == 0
+    services = Services.from_settings(Settings(store=store))
+    try:
+        assert services.auth.login("root", "first-pass-1").access_token
+    finally:
+        services.close()
+    password = ["users", "password", "root", "--password-stdin", "--permanent", "--store", store]
+    assert run(password, monkeypatch, " second pass 2 \r\n") == 0  # only the line end goes
+    services = Services.from_settings(Settings(store=store))
+    try:
+        assert services.auth.login("root", " second pass 2 ").access_token
+        with pytest.raises(Unauthenticated):
+            services.auth.login("root", " second pass 2 \r")
+    finally:
+        services.close()
+
+
 def test_the_audit_trail_on_the_command_line_names_the_console_and_escapes_names(
     store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
