@@ -204,6 +204,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     # One known file, made afresh each run: the CLI can be pointed at it (the README's
     # examples run on it), and runs leave nothing else behind.
+    if args.size < 1:  # 1 already makes a whole campaign, with every id the examples name
+        raise BadRequest(f"--size: make at least 1 item, not {args.size}")
     path = _demo_file(args.file)
     args.store = f"sqlite:///{path}"
     args.demo = True

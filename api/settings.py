@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     neo4j_database: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    max_body_bytes: int = 64 * 1024 * 1024
-    token_minutes: int = 60
+    # Below a kilobyte not even a login form fits: every request would get 413.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    token_minutes: int = Field(default=60, ge=1)  # 0 or less: tokens expired when issued
     # Password policy (21 CFR Part 11 asks plants to age passwords; NIST SP 800-63B advises
     # against forced changes, so both are off unless a plant's procedures set them).
     password_max_days: int = Field(default=0, ge=0)

@@ -149,6 +149,8 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["mark", "resolve", "--mark", "AAC?", "--store", "sqlite:///{tmp}/s.db"], 2, "no store"),
         (["users", "list", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store file"),
         (["demo", "--no-serve", "--file", "{tmp}/typo/d.db"], 2, "there is no folder"),
+        (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "0"], 2, "--size: "),
+        (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "-5"], 2, "--size: "),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_an_exit_code(

@@ -1,0 +1,42 @@
+"""Settings out of range stop the service at start, naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from api.cli import main
+from api.settings import Settings, get_settings
+from tests.fixtures.stores import new_store
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("token_minutes", 0),  # every token expired as it was issued
+        ("token_minutes", -5),
+        ("max_body_bytes", -1),  # every request with a body answered 413
+        ("max_body_bytes", 0),
+        ("port", 0),
+        ("port", 65536),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_by_name(field: str, value: int) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(**{field: value})
+
+
+def test_a_command_under_an_out_of_range_variable_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "plant.db")
+    monkeypatch.setenv("TRACEGRAPH_TOKEN_MINUTES", "-5")
+    get_settings.cache_clear()
+    try:
+        assert main(["users", "list", "--store", store]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("error: token_minutes: ") and len(err.splitlines()) == 1
