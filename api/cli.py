@@ -26,6 +26,7 @@ from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
+from api.validation_text import problem_text
 from graph.connect import require_store
 from graph.embedded_store import remove_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
@@ -55,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except ValidationError as error:
         for detail in error.errors(include_url=False):
-            where = ".".join(str(part) for part in detail["loc"]) or "input"
-            print(f"error: {where}: {detail['msg']}", file=sys.stderr)
+            print(f"error: {problem_text(detail)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BatchRejected as error:
         print(f"error: {error.message.split(':', 1)[0]}", file=sys.stderr)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from api.cli_input import read_text
 from api.deps import Services
+from api.validation_text import problem_text
 from graph.carts import CartService
 from graph.clock import utc_text
 from graph.errors import BadRequest
@@ -121,8 +122,8 @@ def _size(args: argparse.Namespace) -> int:
         problem = CartSizingInput.model_validate_json(text)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise BadRequest(f"{where}: {first['msg']}") from error
+        source = "standard input" if args.file == "-" else args.file
+        raise BadRequest(f"{source}: {problem_text(first)}") from error
     found = size_carts(problem)
     if args.json:
         print(found.model_dump_json(indent=2))

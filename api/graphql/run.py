@@ -10,6 +10,7 @@ from typing import TypeVar
 from graphql import GraphQLError
 from pydantic import ValidationError
 
+from api.validation_text import problem_text
 from graph.errors import DomainError, NotFound
 
 T = TypeVar("T")
@@ -31,9 +32,8 @@ async def run(work: Callable[[], T], pool: Executor | None = None) -> T | None:
         raise GraphQLError(message, extensions={"code": "BAD_REQUEST", "status": 400}) from error
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in first["loc"])
         raise GraphQLError(
-            f"{field}: {first['msg']}", extensions={"code": "BAD_REQUEST", "status": 400}
+            problem_text(first), extensions={"code": "BAD_REQUEST", "status": 400}
         ) from error
 
 

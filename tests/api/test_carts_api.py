@@ -135,6 +135,15 @@ def test_sizing_never_reports_a_starved_machine_as_optimal(client: TestClient) -
     assert (found["status"], found["binding"]) == ("infeasible", [{"constraint": "day"}])
 
 
+def test_a_sizing_problem_of_mismatched_shapes_is_refused_in_its_own_words(
+    client: TestClient,
+) -> None:
+    uneven = SIZE.replace("due: [13]", "due: [13, 14]")
+    refused = gql(client, "operator", uneven)["errors"][0]
+    assert refused["extensions"]["code"] == "BAD_REQUEST"
+    assert refused["message"] == "due needs one value per machine (1)"
+
+
 def test_sizing_says_why_it_cannot_answer(client: TestClient) -> None:
     huge = """{ sizeCarts(input: {rates: [[1e6, 1e6]], setups: [[1e6, 1e6]],
         quantities: [[10000000, 10000000]], due: [1e6], day: [0], capacity: 1000000}) {

@@ -151,6 +151,9 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["demo", "--no-serve", "--file", "{tmp}/typo/d.db"], 2, "there is no folder"),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "0"], 2, "--size: "),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "-5"], 2, "--size: "),
+        (["mark", "resolve", "--store", "sqlite:///{tmp}/c.db"], 2, "error: give a secondary"),
+        (["cart", "size", "{tmp}/one.jsp"], 2, "one.jsp: Invalid JSON: "),
+        (["cart", "size", "{tmp}/carts.json"], 2, "carts.json: due needs one value per machine"),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_an_exit_code(
@@ -164,6 +167,8 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     (tmp_path / "binary.jsp").write_bytes(b"\xff\xfe")
     (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
     new_store(tmp_path / "c.db")
+    sizing = {"rates": [[10]], "setups": [[1]], "quantities": [[9]], "due": [1, 2], "day": [8]}
+    (tmp_path / "carts.json").write_text(json.dumps({**sizing, "capacity": 5}))
     assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
