@@ -111,7 +111,7 @@ def test_a_gtin_mapping_that_is_not_strings_to_strings_is_refused_by_name(
     document.write_text(json.dumps(gs1_document()))
     gtins = tmp_path / "gtins.json"
     gtins.write_text(json.dumps(mapping))
-    target = f"sqlite:///{tmp_path / 'target.db'}"
+    target = new_store(tmp_path / "target.db")
     code = main(["epcis", "import", str(document), "--gtins", str(gtins), "--store", target])
     assert code == 2
     assert "gtins.json must map strings to strings" in capsys.readouterr().err
