@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.auth.throttle import TooManyAttempts
+from api.validation_text import problem_message
 from graph.errors import DomainError, StoreBusy, Unauthenticated
 from scheduler.errors import SchedulerError
 
@@ -114,7 +115,7 @@ def _invalid_request(error: RequestValidationError) -> InvalidRequest:
         {
             "field": ".".join(str(part) for part in problem["loc"]),
             "code": problem["type"],
-            "message": problem["msg"],
+            "message": problem_message(problem),
         }
         for problem in error.errors()
     ]
