@@ -10,6 +10,7 @@ from pathlib import Path
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
 from api.deps import Services
 from api.settings import get_settings
+from graph.connect import require_store
 from graph.embedded_store import store_files
 from graph.errors import BadRequest, Conflict
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
@@ -48,7 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         help="finish a copy into this target that stopped: what it carried is checked, "
         "not copied again",
     )
-    # The target may be a new file; the source is checked to exist before it is opened.
+    # The target may be a new file; the source must exist (`_copy` checks it before opening).
     copy.set_defaults(func=lambda args: _copy(args, opener), makes_store=True)
 
 
@@ -56,8 +57,7 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     source_url = args.store or get_settings().store
     if _same_store(source_url, args.to):
         raise BadRequest(f"--to names the store being copied: {args.to}")
-    if _new_file(source_url) is not None:  # opening it would make an empty store to copy
-        raise BadRequest(f"there is no store file at {_path(source_url)}")
+    require_store(source_url)  # opening a missing one would make an empty store to copy
     new_file = _new_file(args.to)
     source = opener(args)
     try:

@@ -180,10 +180,7 @@ def _follows(error: ValidationError, named: list[ValidationError]) -> bool:
         path = tuple(found.absolute_path)
         return (path, found.message) in said or any(path[: len(w)] == w for w in wrong)
 
-    branches: dict[Any, list[ValidationError]] = {}
-    for found in error.context or []:
-        branches.setdefault(found.relative_schema_path[0], []).append(found)
-    return any(all(covered(found) for found in branch) for branch in branches.values())
+    return any(all(covered(found) for found in branch) for branch in _branches(error))
 
 
 def _telling(errors: list[ValidationError]) -> ValidationError:
@@ -207,14 +204,19 @@ _SELECTORS = frozenset({"const", "enum", "pattern"})
 def _closest_branch(error: ValidationError) -> ValidationError:
     """Return the telling error of the branch of an anyOf (oneOf) with the fewest errors; among
     branches as close, one whose errors are not all about which branch the event is."""
-    branches: dict[Any, list[ValidationError]] = {}
-    for found in error.context or []:
-        branches.setdefault(found.relative_schema_path[0], []).append(found)
     closest = min(
-        branches.values(),
+        _branches(error),
         key=lambda found: (len(found), all(e.validator in _SELECTORS for e in found)),
     )
     return _telling(closest)
+
+
+def _branches(error: ValidationError) -> list[list[ValidationError]]:
+    """The errors of each branch of an anyOf (oneOf) `error`, branch by branch."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for found in error.context or []:
+        branches.setdefault(found.relative_schema_path[0], []).append(found)
+    return list(branches.values())
 
 
 def _message(error: ValidationError) -> str:
