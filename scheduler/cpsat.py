@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from scheduler.flat import Flat, FlatOp
-from scheduler.plan import Plan
+from scheduler.plan import Plan, entered
 
 LinearExpr = cp_model.LinearExpr | int
 
@@ -555,7 +555,7 @@ def _criteria(
             parts.append(flat.weight[j] * late)
         out["weighted_tardiness"] = sum(parts) if parts else 0
     if "flow_time" in wanted:
-        out["flow_time"] = sum(ends) - sum(o.release for o in flat.problem.orders)
+        out["flow_time"] = sum(ends) - sum(entered(flat))
     return out
 
 

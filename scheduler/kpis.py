@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scheduler.flat import Flat
 from scheduler.models import Kpis
-from scheduler.plan import Plan, completion
+from scheduler.plan import Plan, completion, entered
 
 
 def kpis(flat: Flat, plan: Plan) -> Kpis:
@@ -16,7 +16,8 @@ def kpis(flat: Flat, plan: Plan) -> Kpis:
     on_time = sum(1 for t in late if t == 0)
     weighted = sum(flat.weight[j] * t for j, t in zip(with_due, late, strict=True))
     releases = [o.release for o in flat.problem.orders]
-    flow = sum(c - r for c, r in zip(done, releases, strict=True))
+    # Flow runs from when an order entered the shop, which started work may put before release.
+    flow = sum(done) - sum(entered(flat))
     # The plan's span runs from the earliest release or start to the latest end: started work
     # may have begun before any release, and all of it counts as busy time and WIP.
     origin = min([*releases, *plan.start], default=0)

@@ -247,7 +247,11 @@ class Problem(_Model):
                 o.weight * max(0, horizon - (o.due if o.due is not None else horizon))
                 for o in self.orders
             ),
-            "flow_time": sum(horizon - min(o.release, 0) for o in self.orders),
+            # From the release, or from started work begun before it (see `plan.entered`).
+            "flow_time": sum(
+                horizon - min([o.release, 0, *(op.actual_start or 0 for op in o.operations)])
+                for o in self.orders
+            ),
         }
         return sum(term.weight * values[term.kind] for term in self.objective.terms)
 

@@ -27,6 +27,19 @@ def completion(flat: Flat, plan: Plan) -> list[int]:
     return [plan.end[keys[-1]] for keys in flat.jobs]
 
 
+def entered(flat: Flat) -> list[int]:
+    """Return when each order entered the shop: its release, or its first started work if earlier.
+
+    Work reported started before its release was in the shop from then on: counting its flow
+    from the release would make it negative.
+    """
+    out: list[int] = []
+    for order, keys in zip(flat.problem.orders, flat.jobs, strict=True):
+        started = [s for k in keys if (s := flat.ops[k].frozen_start) is not None]
+        out.append(min([order.release, *started]))
+    return out
+
+
 def criteria(flat: Flat, plan: Plan) -> dict[str, int]:
     """Return makespan, weighted tardiness and total flow time of a plan."""
     done = completion(flat, plan)
@@ -35,7 +48,7 @@ def criteria(flat: Flat, plan: Plan) -> dict[str, int]:
         due = flat.due[j]
         if due is not None and c > due:
             tardiness += flat.weight[j] * (c - due)
-    flow = sum(c - flat.problem.orders[j].release for j, c in enumerate(done))
+    flow = sum(done) - sum(entered(flat))
     return {"makespan": max(done), "weighted_tardiness": tardiness, "flow_time": flow}
 
 

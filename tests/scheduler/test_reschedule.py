@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from scheduler.errors import InvalidProblem
 from scheduler.flat import flatten
-from scheduler.models import SolveOptions
+from scheduler.models import Objective, ObjectiveTerm, SolveOptions
 from scheduler.plan import violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Downtime, Feedback, apply_feedback, reschedule
@@ -164,3 +164,23 @@ def test_bad_feedback_is_refused_naming_the_field(feedback: Feedback, message: s
     plant = read_jsp(FT06, "ft06")
     with pytest.raises(InvalidProblem, match=message):
         apply_feedback(plant, solve(plant, FAST), feedback)
+
+
+def test_work_reported_done_before_its_release_flows_from_its_start() -> None:
+    # "o" is released at 50 and planned 50-60 on A; it was in fact run 20-30, so it was in the
+    # shop from 20 to 30: flow 10, not 30 - 50 = -20. "p" (released 0) ran as planned, 0-5:
+    # flow 5. The span runs from 0 to 30, so the mean WIP is (10 + 5) / 30.
+    base = problem(
+        [order("o", op("A", 10), release=50), order("p", op("A", 5))],
+        ["A"],
+        objective=Objective(terms=[ObjectiveTerm(kind="flow_time")]),
+    )
+    before = solve(base, FAST)
+    feedback = Feedback(now=40, actuals=[Actual(order="o", index=0, start=20, end=30)])
+    after = reschedule(base, before, feedback, FAST)
+    ops = {o.job: o for o in after.operations}
+    assert (ops["o"].start, ops["o"].end, ops["p"].start, ops["p"].end) == (20, 30, 0, 5)
+    assert after.kpis is not None
+    assert after.kpis.total_flow_time == 10 + 5
+    assert after.kpis.average_wip == 0.5
+    assert after.objective == [15]

@@ -121,3 +121,17 @@ def test_a_model_without_room_for_the_plan_at_hand_proves_nothing(
     solution = solve(problem, QUICK)
     assert solution.status == "feasible"
     assert solution.makespan == 5
+
+
+def test_started_work_before_its_release_is_counted_from_its_start() -> None:
+    # Started at -30, 20 units long, released at 0: in the shop from -30 to -10, flow 20.
+    started = Problem(
+        machines=[Machine(id="A")],
+        objective=objective("flow_time"),
+        orders=[WorkOrder(id="o", operations=[op("A", 20, actual_start=-30)])],
+    )
+    solution = solve(started, QUICK)
+    assert solution.kpis is not None
+    assert solution.kpis.total_flow_time == 20
+    assert solution.objective == [20]
+    assert solution.lower_bound == 20
