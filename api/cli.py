@@ -212,29 +212,45 @@ def _demo(args: argparse.Namespace) -> int:
     settings = _settings(args)  # the options are checked before anything is removed or made
     # The port is taken before the file is remade: a demo that cannot serve changes nothing.
     listener = None if args.no_serve else listen(settings)
+    made = False
     try:
         remove_store(path)
+        made = True  # from here on the file is this run's, unfinished until the plant is whole
         _make_demo_plant(args, settings)
     except BaseException:
         if listener is not None:
             listener.close()
+        if made:  # the next run would find a plant it did not finish
+            _discard_demo(path)
         raise
     if listener is None:
         return EXIT_OK
     return EXIT_OK if run_server(settings, listener) else EXIT_UNAVAILABLE
 
 
+def _discard_demo(path: Path) -> None:
+    """Remove the store a failed demo run made, and say so."""
+    try:
+        remove_store(path)
+    except DomainError as error:
+        print(f"the demo plant was not finished, and stays: {error.message}", file=sys.stderr)
+    else:
+        print(f"the demo plant was not finished: removed {path}", file=sys.stderr)
+
+
 def _make_demo_plant(args: argparse.Namespace, settings: Settings) -> None:
     services = _services(args)
-    services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
-    plant = DemoPlant(size=args.size, seed=args.seed)
-    events = 0
-    for batch in plant.batches(1000):
-        events += services.ingest.ingest(batch).created
-    counts = services.store.counts()
-    schemes = seed_demo_lot_schemes(services.store)
-    accounts = seed_demo_accounts(services.auth)
-    services.close()
+    try:  # closed on failure too, so that the unfinished store can be removed
+        services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
+        plant = DemoPlant(size=args.size, seed=args.seed)
+        events = 0
+        for batch in plant.batches(1000):
+            events += services.ingest.ingest(batch).created
+        counts = services.store.counts()
+        schemes = seed_demo_lot_schemes(services.store)
+        accounts = seed_demo_accounts(services.auth)
+    finally:
+        services.close()
     print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
     print(f"store: {args.store}")
     print(f"the command line on this plant: export TRACEGRAPH_STORE={args.store}")

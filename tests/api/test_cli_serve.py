@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from graph.embedded_store import EmbeddedStore
+from graph.embedded_store import EmbeddedStore, store_files
 
 
 @pytest.fixture
@@ -61,3 +61,33 @@ def test_a_demo_does_not_remake_a_store_another_connection_has_open(
         assert served.counts()["events"] == 0
     finally:
         served.close()
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    earlier: bool,
+) -> None:
+    import api.cli
+
+    path = tmp_path / "demo.db"
+    if earlier:
+        path.write_bytes(b"an earlier demo's file: made afresh")
+    other = tmp_path / "plant.db"
+    kept = EmbeddedStore(other)
+    kept.close()
+    before = other.read_bytes()
+
+    def full(_: object) -> list[str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(api.cli, "seed_demo_lot_schemes", full)
+    assert main(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"the demo plant was not finished: removed {path}" in err
+    assert "error: No space left on device" in err
+    assert not any(f.exists() for f in store_files(path))
+    assert other.read_bytes() == before
