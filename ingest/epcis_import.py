@@ -467,6 +467,9 @@ class EpcisReader:
         if len(outputs) != 1:
             raise _Refused("outputQuantityList", "shape", f"a {kind} makes exactly one lot")
         self._only(inputs + outputs, "lot", f"a {kind}'s lots")
+        unlike = _unlike(kind, inputs, outputs[0])
+        if unlike is not None:
+            raise unlike
         into: dict[str, str] = {"lot": outputs[0].key}
         if kind == "mix":
             if outputs[0].part is None:
@@ -740,7 +743,13 @@ def _shape(inputs: list[_Thing], outputs: list[_Thing]) -> str:
     if lots_only and len(inputs) == 1 and outputs and len(parts) <= 1:
         return "split"
     if lots_only and len(inputs) >= 2 and len(outputs) == 1:
-        return "merge" if len(parts) <= 1 else "mix"
+        # A lot named by our URN has no part here: an output part said beside such inputs is
+        # a blend's part, which only a mix keeps.
+        made = outputs[0].part
+        known = {t.part for t in inputs}
+        kind = "merge" if (len(parts) <= 1 if made is None else known == {made}) else "mix"
+        # Making other than what the lots hold (400 caps of 15 kg) is what a process does.
+        return kind if _unlike(kind, inputs, outputs[0]) is None else "process"
     if (
         len(inputs) == 1
         and inputs[0].kind == "lot"
@@ -750,6 +759,32 @@ def _shape(inputs: list[_Thing], outputs: list[_Thing]) -> str:
     ):
         return "serialize"
     return "process"
+
+
+def _unlike(kind: str, inputs: list[_Thing], made: _Thing) -> _Refused | None:
+    """Say how the lot a merge or mix makes, as stated, is not what its lots hold in their
+    unit (all our merge and mix can make); None if it is, or nothing is stated."""
+    units = {i.unit for i in inputs}
+    if made.unit is not None and units != {made.unit}:
+        theirs = ", ".join(sorted(f'"{u}"' if u else "an unstated unit" for u in units))
+        return _Refused(
+            f"{made.path}.uom",
+            "unit_mismatch",
+            f'the output is counted in "{made.unit}", the lots taken in {theirs}: '
+            f"a {kind} makes what its lots hold, in their unit",
+        )
+    taken = [i.qty for i in inputs]
+    if made.qty is None or any(q is None for q in taken):
+        return None
+    total = sum((q for q in taken if q is not None), Decimal(0))
+    if made.qty != total:
+        return _Refused(
+            f"{made.path}.quantity",
+            "quantity_mismatch",
+            f"the output quantity, {format(made.qty, 'f')}, is not what the lots taken hold "
+            f"({format(total, 'f')}): a {kind} makes what its lots hold",
+        )
+    return None
 
 
 def _ilmd_dates(ilmd: Mapping[str, Any]) -> dict[str, Any]:

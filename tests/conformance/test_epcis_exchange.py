@@ -379,6 +379,7 @@ def test_a_split_whose_input_quantity_is_not_what_its_outputs_hold_is_refused(
 def test_over_consumption_is_refused_in_terms_of_the_epcis_event(store: GraphStore) -> None:
     def greedy(events: list[dict[str, Any]]) -> None:
         events[4]["inputQuantityList"][0]["quantity"] = 61  # B1-A holds 60
+        events[4]["outputQuantityList"][0]["quantity"] = 81  # what the merge takes, as it makes
 
     problem = _refused(store, _with(greedy), "over_consumption")
     assert problem.index == 4
