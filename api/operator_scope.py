@@ -41,7 +41,7 @@ def site_guard(site: str) -> Guard:
     def guard(tx: WriteTx, events: Sequence[Event]) -> None:
         problems = _foreign_items(tx, events, site) + _foreign_voids(tx, events, site)
         if problems:
-            raise BatchRejected(sorted(problems, key=lambda p: p.index))
+            raise BatchRejected(sorted(problems, key=lambda p: -1 if p.index is None else p.index))
 
     return guard
 

@@ -23,6 +23,8 @@ DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 # kept as the value so an id reused by another object never matches. Bounded against input.
 _VALID_NAMES: dict[tuple[int, str], Any] = {}
 MAX_VALID_NAMES = 10_000
+# Where a problem with the document's root is (a required field missing) said to be.
+DOCUMENT = "(document)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,7 @@ def schema_problems(document: Any) -> list[SchemaProblem]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
     first = problems[MAX_PROBLEMS]  # the first not named: where the reader goes on from
-    where = "(document)" if first.event_index is None else f"eventList[{first.event_index}]"
+    where = DOCUMENT if first.event_index is None else f"eventList[{first.event_index}]"
     left = f"{len(problems) - MAX_PROBLEMS} more problems, from here on, are not named"
     return [
         *problems[:MAX_PROBLEMS],
@@ -290,4 +292,4 @@ def _path(error: ValidationError) -> str:
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text.lstrip(".") or "(document)"
+    return text.lstrip(".") or DOCUMENT

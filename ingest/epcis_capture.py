@@ -50,14 +50,15 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
     found = schema_problems(document)
     if found:
         raise BatchRejected(
-            [Problem(p.event_index or 0, p.event_id, p.path, "schema", p.message) for p in found]
+            # A problem outside the event list (header, @context, epcisBody) names no event.
+            [Problem(p.event_index, p.event_id, p.path, "schema", p.message) for p in found]
         )
     translation = reader.translate(document, logged)
     _refuse_retractions_of_the_document(translation)
     translation = _without_unknown_retractions(translation, logged)
     if not translation.events:
         raise BatchRejected(
-            [Problem(0, None, "epcisBody.eventList", "empty", "no event here changes genealogy")]
+            [Problem(None, None, "epcisBody.eventList", "empty", "no event here changes genealogy")]
         )
     try:
         report = ingest(translation.events)
@@ -115,7 +116,7 @@ def _without_unknown_retractions(translation: Translation, logged: Logged) -> Tr
 
 def _back(problem: Problem, translation: Translation) -> Problem:
     """Say a problem of one of our events in terms of the EPCIS event it was read from."""
-    if not 0 <= problem.index < len(translation.origins):
+    if problem.index is None or not 0 <= problem.index < len(translation.origins):
         return problem
     origin: Origin = translation.origins[problem.index]
     ours = translation.events[problem.index]

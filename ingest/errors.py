@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from graph.epcis_schema import DOCUMENT
 from graph.errors import DomainError, Forbidden
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one event of a batch."""
+    """One thing wrong with one event of a batch, or (index None) with the document as a whole."""
 
-    index: int
+    index: int | None
     event_id: str | None
     field: str
     code: str
@@ -22,8 +23,13 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
-        who = f'event {self.index} ("{self.event_id}")' if self.event_id else f"event {self.index}"
-        where = f", {self.field}" if self.field else ""
+        if self.index is None:
+            who = "the document"
+        elif self.event_id:
+            who = f'event {self.index} ("{self.event_id}")'
+        else:
+            who = f"event {self.index}"
+        where = f", {self.field}" if self.field and self.field != DOCUMENT else ""
         return f"{who}{where}: {self.message}"
 
 

@@ -259,7 +259,7 @@ class IngestSuccess:
 
 @strawberry.type
 class EventProblem:
-    index: int
+    index: int | None  # None: the body as a whole, not one of its events
     event_id: str | None
     field: str
     code: str

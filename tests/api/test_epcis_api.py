@@ -308,3 +308,45 @@ def test_an_operators_refusal_for_another_site_names_the_bizlocation(client: Tes
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert (error["index"], error["field"], error["code"]) == (1, "bizLocation", "wrong_site")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.pop("@context"), "(document)"),
+        (lambda d: d.update({"@context": 5}), "@context"),
+        (lambda d: d.update({"epcisBody": {"eventList": {}}}), "eventList"),
+        (
+            lambda d: d.update({"epcisHeader": {"epcisMasterData": 3}}),
+            "epcisHeader.epcisMasterData",
+        ),
+    ],
+)
+def test_a_problem_of_the_whole_document_names_the_document_not_an_event(
+    client: TestClient, change: Any, field: str
+) -> None:
+    broken = gs1_document()
+    change(broken)
+    response = capture(client, "operator", broken)
+    assert response.status_code == 422
+    body = response.json()
+    (error,) = body["errors"]
+    assert (error["index"], error["event_id"], error["field"]) == (None, None, field)
+    assert "event 0" not in body["message"] and "the document" in body["message"]
+
+
+def test_a_document_of_nothing_to_capture_names_the_document(client: TestClient) -> None:
+    observed = gs1_document()
+    observed["epcisBody"]["eventList"] = [
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-02T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "epcList": [],
+        }
+    ]
+    response = capture(client, "operator", observed)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["index"], error["field"], error["code"]) == (None, "epcisBody.eventList", "empty")
