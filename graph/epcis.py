@@ -6,7 +6,8 @@ in the ILMD; split, merge, mix and process -> TransformationEvent; ship -> Objec
 `shipping`; status -> ObjectEvent OBSERVE with a CBV disposition. Items are
 `urn:tracegraph:lot:...` URNs, or GS1 Digital Link URIs for parts that have a GTIN. What EPCIS has
 no field for (part numbers, steps, operations, actors) travels in `tg:` extension fields, so our
-own import rebuilds the same events from a document we wrote.
+own import rebuilds the same events from a document we wrote. Cart events have no EPCIS form
+here: a cart's loads mean nothing to a reader without its definition (docs/epcis.md).
 """
 
 from __future__ import annotations
