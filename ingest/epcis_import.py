@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -180,8 +180,10 @@ class EpcisReader:
     ) -> None:
         self._part_for_gtin = part_for_gtin or (lambda gtin: None)
         self._parties = parties or {}
-        # Logistic units (SSCCs) packed earlier in the document: what a shipment of one holds.
-        self._units: dict[str, list[_Thing]] = {}
+        # Logistic units (SSCCs) packed earlier in the document, by the index and event of each
+        # pack: read only when a later event names the unit (a pack alone makes no genealogy).
+        self._units: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._index = 0  # the event being read
         # GTIN -> part as the document's own master data says (the last word, after ours).
         self._classes: dict[str, str] = {}
         self._logged: Logged | None = None
@@ -196,7 +198,9 @@ class EpcisReader:
         problems: list[Problem] = []
         self._classes = _classes_of(document)
         self._logged = logged
+        self._units = {}
         for index, event in enumerate(events_of_document(document)):
+            self._index = index
             epcis_id = event.get("eventID")
             try:
                 self._one(index, event, out)
@@ -562,7 +566,7 @@ class EpcisReader:
         parent = self._identity(parent_uri, "parentID")
         if parent.kind == "sscc":
             if action == "ADD":
-                self._units.setdefault(parent.key, []).extend(self._children(event))
+                self._units.setdefault(parent.key, []).append((self._index, event))
             else:
                 self._units.pop(parent.key, None)
             return []
@@ -658,14 +662,27 @@ class EpcisReader:
             found.append(_Thing("lot", thing.key, path, thing.uri, thing.part, qty, unit))
         return found
 
-    def _unpacked(self, things: list[_Thing]) -> list[_Thing]:
-        """Replace logistic units packed earlier in the document by what they hold."""
+    def _unpacked(self, things: list[_Thing], within: frozenset[str] = frozenset()) -> list[_Thing]:
+        """Replace logistic units packed earlier in the document by what they hold, each item
+        named where this event names its unit."""
         out = []
         for thing in things:
             if thing.kind != "sscc":
                 out.append(thing)
+            elif thing.key in within:
+                raise _Refused(thing.path, "shape", f"SSCC {thing.key} is packed into itself")
             elif thing.key in self._units:
-                out.extend(self._unpacked(self._units[thing.key]))
+                for at, pack in self._units[thing.key]:
+                    try:
+                        held = self._unpacked(self._children(pack), within | {thing.key})
+                    except _Refused as refused:
+                        raise _Refused(
+                            thing.path,
+                            refused.code,
+                            f"SSCC {thing.key}, as packed by event {at}, {refused.path}: "
+                            f"{refused.message}",
+                        ) from None
+                    out.extend(replace(item, path=thing.path) for item in held)
             else:
                 raise _Refused(
                     thing.path,

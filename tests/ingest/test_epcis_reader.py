@@ -147,3 +147,36 @@ def test_event_time_is_kept_at_the_offset_the_event_happened_at() -> None:
     observed |= {"eventTime": "2026-03-02T09:00:00.5+02:00"}
     (status,) = read(document(observed)).events
     assert status["occurred_at"] == "2026-03-02T09:00:00.5+02:00"  # already so: as sent
+
+
+def test_a_pack_is_read_only_when_a_shipment_names_it() -> None:
+    unknown = "https://id.gs1.org/01/09506000134352/21/SN1"  # a GTIN no part has
+    packed = event("AggregationEvent", 12, action="ADD", parentID=SSCC, childEPCs=[unknown])
+    found = read(document(packed))
+    assert found.events == [] and [i.index for i in found.ignored] == [0]
+    shipped = event(
+        "ObjectEvent",
+        13,
+        action="OBSERVE",
+        bizStep="shipping",
+        epcList=[LOT.replace("lot", "serial"), SSCC],
+        destinationList=[{"type": "owning_party", "destination": "urn:tracegraph:company:H"}],
+    )
+    with pytest.raises(BatchRejected) as caught:
+        read(document(packed, shipped))
+    (problem,) = caught.value.problems
+    assert (problem.index, problem.field, problem.code) == (1, "epcList[1]", "unknown_gtin")
+    assert "packed by event 0, childEPCs[0]" in problem.message
+
+
+def test_a_logistic_unit_packed_into_itself_is_refused_by_name() -> None:
+    looped = event("AggregationEvent", 14, action="ADD", parentID=SSCC, childEPCs=[SSCC])
+    shipped = event(
+        "ObjectEvent",
+        15,
+        action="OBSERVE",
+        bizStep="shipping",
+        epcList=[SSCC],
+        destinationList=[{"type": "owning_party", "destination": "urn:tracegraph:company:H"}],
+    )
+    assert refused(document(looped, shipped)) == ("epcList[0]", "shape")
