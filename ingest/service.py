@@ -24,7 +24,7 @@ from graph.store import (
 )
 from ingest.canonical import TimeOutOfRange, digest_now, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
-from ingest.models import Event
+from ingest.models import Event, Mark
 from ingest.parse import EVENT_ADAPTER, parse_events
 from ingest.planner import Effects, Planner
 
@@ -255,28 +255,45 @@ def _replay(
 ) -> None:
     recorded = {e.event_id: Effects.from_json(e.effects) for e in events}
     planner = Planner(tx, recorded=recorded)
-    changes = planner.plan([(e.seq, EVENT_ADAPTER.validate_json(e.payload), None) for e in events])
+    parsed = [(e.seq, EVENT_ADAPTER.validate_json(e.payload), None) for e in events]
+    changes = planner.plan(parsed)
     if planner.problems:
         # The log only holds events that were valid when written, in order: this is corruption.
         raise BatchRejected(planner.problems)
-    _keep_voided_marks(tx, changes, voided_marks)
+    first_struck: dict[str, int] = {}  # mark gid -> log position of its first live mark event
+    for seq, event, _ in parsed:
+        if type(event) is Mark:
+            first_struck.setdefault(gid("mark", event.code), seq)
+    _keep_voided_marks(tx, changes, voided_marks, first_struck)
     tx.apply(changes)
 
 
-def _keep_voided_marks(tx: WriteTx, changes: Changes, voided: Sequence[StoredEvent]) -> None:
-    """Keep the node of each voided mark, as a void leaves it: its code is never issued again."""
+def _keep_voided_marks(
+    tx: WriteTx,
+    changes: Changes,
+    voided: Sequence[StoredEvent],
+    first_struck: dict[str, int],
+) -> None:
+    """Keep the node of each voided mark, as a void leaves it: its code is never issued again.
+
+    Live, a code's node is made by its first mark event and never changed after, voided or
+    not: where a voided mark came first, its node (with the scheme and index it was read as)
+    stands in for the one a later live mark of the code made in this replay.
+    """
     made = {node.gid for node in changes.nodes}
     kept: dict[str, NodeRow] = {}
     for event in voided:
         code = str(json.loads(event.payload)["code"])
         mark = gid("mark", code)
-        if mark in made or mark in kept:
+        if mark in kept or (mark in made and first_struck[mark] < event.seq):
             continue
         props = {"code": code}
         read = Effects.from_json(event.effects).mark  # the scheme and index it was read as
         if read:
             props |= {"scheme": read[0], "index": read[1]}
         kept[mark] = NodeRow(mark, "mark", props=props)
-    if kept:
-        there = tx.items(sorted(kept))
-        changes.nodes.extend(row for mark, row in kept.items() if mark not in there)
+    if not kept:
+        return
+    changes.nodes[:] = [node for node in changes.nodes if node.gid not in kept]
+    there = tx.items(sorted(kept.keys() - made))
+    changes.nodes.extend(row for mark, row in kept.items() if mark not in there)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graph.carts import CartService
 from graph.store import GraphStore
 from graph.trace import TraceService
@@ -312,6 +314,34 @@ def test_a_voided_marks_code_is_not_issued_again_after_a_rebuild(
     service.ingest([events("void", voids=mark_event.event_id, reason="struck on the wrong part")])
     service.rebuild()
     assert marking.issue_mark(ItemRef(serial="K-2"), actor="otto").code == "AAB"
+
+
+@pytest.mark.parametrize("chunk", [2000, 1])
+def test_a_voided_marks_code_struck_again_keeps_its_scheme_through_a_rebuild(
+    store: GraphStore, events: Events, chunk: int
+) -> None:
+    """The node of a code keeps what its first mark read it as, live and rebuilt alike."""
+    service = IngestService(store)
+    marking = MarkingService(store, service)
+    marking.define_scheme(SchemeSpec(name="PL", kind="sequential", length=3, parts=["PLATE-*"]))
+    service.ingest(
+        [
+            events.receive("L-1", 10, part="PLATE-9"),
+            events.receive("L-2", 10, part="BAR", supplier_lot="A-2"),
+            events.receive("L-3", 10, part="PLATE-9", supplier_lot="A-3"),
+        ]
+    )
+    issued = marking.issue_mark(ItemRef(lot="L-1"), actor="otto")
+    assert issued.code == "AAA"
+    service.ingest([events("void", voids=issued.event_id, reason="struck on the wrong lot")])
+    # Struck by hand on a lot of no scheme's family: a plain code that reads like PL's first.
+    service.ingest([events("mark", target={"lot": "L-2"}, code="AAA", event_id="MK")])
+    live = (store.node("mark:AAA"), marking.scheme_usage("PL"))
+    assert live[0] is not None and live[0].attrs["scheme"] == "PL"
+    service.rebuild(chunk)
+    assert (store.node("mark:AAA"), marking.scheme_usage("PL")) == live
+    service.ingest([events("void", voids="MK", reason="not struck after all")])
+    assert marking.issue_mark(ItemRef(lot="L-3"), actor="otto").code == "AAB"
 
 
 OPEN = {"case": "RC-1", "title": "bad heat", "reason": "supplier alert"}
