@@ -191,7 +191,8 @@ class Planner:
         # Replaying the log: what each event did when it was first applied. Where an event left
         # an amount to the state of the moment (all a lot holds, carts a used-up lot leaves), the
         # replay does what was done then, not what the state says now: a void since may have
-        # changed that state, and the rebuilt graph must be the live one.
+        # changed that state (voids of what such an amount followed from are refused now, but a
+        # log may hold earlier ones), and the rebuilt graph must be the live one.
         self._recorded = recorded or {}
         # Rules added since an event was logged are not applied to it again: the log holds
         # what was valid when it was written.
@@ -1356,6 +1357,19 @@ class Planner:
                 "void_has_dependents",
                 f'later events depend on "{target_id}": {_quoted(dependents)}; void them first',
             )
+        took_the_rest = {
+            event_id: how
+            for event_id, how in self._took_the_rest_since(stored, effects).items()
+            if event_id not in dependents
+        }
+        if took_the_rest:
+            what = "; ".join(f'"{e}" {how}' for e, how in sorted(took_the_rest.items()))
+            step.fail(
+                "voids",
+                "void_has_dependents",
+                f'what later events took follows from what "{target_id}" took: {what}; void '
+                "them first, then record them again",
+            )
         if cases:
             step.fail(
                 "voids",
@@ -1364,7 +1378,7 @@ class Planner:
                 f'only "{target_id}" brought in, and a case\'s events are never voided: '
                 f'"{target_id}" stays as recorded (say what was wrong on the case)',
             )
-        if dependents or cases:
+        if dependents or cases or took_the_rest:
             return
         if not self._undo_cart_effects(step, stored, effects):
             return
@@ -1389,6 +1403,36 @@ class Planner:
             if item is not None:
                 item.consumed -= qty
                 self.changes.consumed[consumed_gid] = item.consumed
+
+    def _took_the_rest_since(self, voided: StoredEvent, effects: Effects) -> dict[str, str]:
+        """Later live events whose amount of a lot followed from what `voided` took of it.
+
+        One that took or loaded "all the lot holds" took what the voided event left, and a
+        split, merge or mix that used the lot up took it out of its carts: the log without the
+        voided event has them take more, or leave the lot in its carts. Given back its quantity,
+        the lot would not match them, so they are voided first. Returns what each one did.
+        """
+        lots = set(effects.consumes)
+        if not lots or self._replaying:  # replays plan no voids: old logs rebuild as logged
+            return {}
+        linked = {event for _, _, event in self._tx.links_by_others(sorted(lots), voided.event_id)}
+        later = [
+            (e.event_id, e.type, e.payload, e.effects)
+            for e in self._tx.find_events(sorted(linked - self._voided)).values()
+            if e.seq > voided.seq and e.voided_by is None
+        ]
+        here = {event for lot in lots for event in self._touched_by.get(lot, ())}
+        later += [
+            (row.event_id, row.type, row.payload, row.effects)
+            for row in self.changes.events
+            if row.event_id in here
+        ]
+        found: dict[str, str] = {}
+        for event_id, kind, payload, logged in later:
+            how = _took_the_rest(kind, payload, Effects.from_json(logged), lots)
+            if how is not None:
+                found[event_id] = how
+        return found
 
     # -- secondary marks ------------------------------------------------------------------------
 
@@ -1888,6 +1932,24 @@ class _Cart:
 
 # The events that take a lot they use up out of its carts.
 _CARRIERS = frozenset({"split", "merge", "mix"})
+
+
+def _took_the_rest(kind: str, payload: str, effects: Effects, lots: set[str]) -> str | None:
+    """What a logged event did with what was left of one of `lots`, if its amount followed from
+    it: took or loaded all the lot held, or used it up and so took it out of its carts."""
+    if kind == "process" or kind == "cart_load":
+        event = EVENT_ADAPTER.validate_json(payload)
+        if type(event) is Process:
+            for source in event.inputs:
+                if source.lot is not None and source.qty is None and source.gid in lots:
+                    return f"took all {describe(source.gid)} held"
+        elif type(event) is CartLoad and event.qty is None and gid("lot", event.lot) in lots:
+            return f"loaded all {describe(gid('lot', event.lot))} held"
+    elif kind != "cart_unload":
+        for lot, _, _, _ in effects.unloads:
+            if lot in lots:
+                return f"used {describe(lot)} up, taking it out of its carts"
+    return None
 
 
 def _sources(event: Split | Merge | Mix) -> list[str]:

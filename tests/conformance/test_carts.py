@@ -561,6 +561,42 @@ def test_void_of_an_unload_is_refused_when_a_split_used_the_lot_up_since(
     assert _in(store, "C-1") == [("L-1", None)]
 
 
+def test_void_refused_when_a_split_used_up_what_it_left_and_took_the_lot_out(
+    store: GraphStore, events: Events
+) -> None:
+    """Without the voided use, the split would have left some of the lot in its cart."""
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", qty=100), _load(events, "C-1", "L-1")])
+    cut = events(
+        "process",
+        step="S-1",
+        operation="cut",
+        inputs=[{"lot": "L-1", "qty": "30"}],
+        outputs=[{"lot": "O-1", "part": "X", "qty": "30"}],
+        event_id="P1",
+    )
+    service.ingest([cut])
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "70"}], event_id="S")])
+    assert _in(store, "C-1") == []
+    problem = rejected(store, [events("void", voids="P1", reason="x")], "void_has_dependents")
+    assert problem.field == "voids"
+    assert '"S" used lot "L-1" up, taking it out of its carts' in problem.message
+    service.ingest([events("void", voids="S", reason="x")])
+    service.ingest([events("void", voids="P1", reason="x")])
+    assert _in(store, "C-1") == [("L-1", None)]
+
+
+def test_void_refused_when_a_later_load_took_all_the_lot_held(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", qty=100))
+    service.ingest([events("split", lot="L-1", into=[{"lot": "L-1a", "qty": "30"}], event_id="S")])
+    service.ingest([_load(events, "C-1", "L-1", event_id="LOAD")])  # all it holds: 70
+    problem = rejected(store, [events("void", voids="S", reason="x")], "void_has_dependents")
+    assert '"LOAD" loaded all lot "L-1" held' in problem.message
+
+
 def test_void_of_an_unload_puts_back_a_lot_a_process_used_up(
     store: GraphStore, events: Events
 ) -> None:
