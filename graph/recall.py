@@ -224,6 +224,9 @@ def _reconcile(scope: Scope, answers: list[tuple[Decimal, Decimal]]) -> Reconcil
     )
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): written as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 CSV_COLUMNS = (
     "id",
     "kind",
@@ -242,7 +245,12 @@ CSV_COLUMNS = (
 
 
 def scope_csv(scope: Scope) -> str:
-    """Render the scope as CSV: one sortable row per affected item."""
+    """Render the scope as CSV: one sortable row per affected item.
+
+    Text cells hold what operators and partners wrote (parts, units, customers): one starting
+    like a formula is written with a leading single quote, so a spreadsheet shows it as text.
+    Quantities and exposures are numbers we format, and stay numbers.
+    """
     customers = {s.id: s.customer for s in scope.shipments}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -250,19 +258,23 @@ def scope_csv(scope: Scope) -> str:
     for item in scope.items:
         writer.writerow(
             [
-                item.id,
+                _cell(item.id),
                 item.kind,
-                item.part or "",
+                _cell(item.part or ""),
                 f"{item.exposure:.6f}",
                 "yes" if item.certain else "may contain",
                 item.basis,
                 format(item.qty, "f"),
                 format(item.available, "f"),
-                item.unit or "",
-                item.status or "",
+                _cell(item.unit or ""),
+                _cell(item.status or ""),
                 format(sum(item.shipped.values(), ZERO), "f"),
-                " ".join(sorted(item.shipped)),
-                " ".join(sorted({customers[s] for s in item.shipped if s in customers})),
+                _cell(" ".join(sorted(item.shipped))),
+                _cell(" ".join(sorted({customers[s] for s in item.shipped if s in customers}))),
             ]
         )
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    return f"'{text}" if text.startswith(FORMULA_START) else text
