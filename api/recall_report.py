@@ -7,6 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from graph.carts import SharedCart
+from graph.exposure import exposure_text
 from graph.picture import genealogy_svg
 from graph.recall import Reconciliation, Scope
 from graph.store import decimal_text
@@ -44,12 +45,13 @@ def render_report(
     exposure = {i.id: i.exposure for i in scope.items}
     picture = genealogy_svg(scope.depths, scope.kinds, scope.edges, exposure)
     items = _rows(
-        ("item", "part", "exposure", "basis", "qty", "in plant", "status", "shipped"),
+        ("item", "part", "exposure", "certain", "basis", "qty", "in plant", "status", "shipped"),
         [
             (
                 i.id,
                 i.part or "",
-                f"{i.exposure:.4g}",
+                exposure_text(i.exposure),
+                "yes" if i.certain else "may contain",
                 i.basis,
                 i.qty,
                 i.available,

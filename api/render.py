@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.federation.models import FederatedTrace
+from graph.exposure import exposure_text
 from graph.store import EdgeView
 from graph.trace import Trace, TraceNode
 
@@ -49,9 +50,9 @@ def _label(node: TraceNode) -> str:
         if key in attrs:
             parts.append(f"{key}={attrs[key]}")
     if node.exposure is not None:
-        parts.append(f"exposure={node.exposure:.4g}")
+        parts.append(f"exposure={exposure_text(node.exposure)}")
     if node.share is not None:
-        parts.append(f"share={node.share:.4g}")
+        parts.append(f"share={exposure_text(node.share)}")
     if "status" in attrs:
         parts.append(f"[{attrs['status']}]")
     if attrs.get("stale"):

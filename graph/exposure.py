@@ -81,6 +81,16 @@ def _clean(value: float) -> float:
     return float(f"{min(max(value, 0.0), 1.0):.12g}")
 
 
+def exposure_text(value: float, digits: int = 4) -> str:
+    """Write an exposure (or share) to `digits` significant digits, or as many more as it takes
+    for one that is neither 0 nor 1 not to read as either: 0.99996 is "0.99996", never "1"."""
+    text = f"{value:.{digits}g}"
+    while float(text) in (0.0, 1.0) and float(text) != value and digits < 17:
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text
+
+
 def downstream_exposure(
     root: str, kinds: Mapping[str, str], edges: Iterable[EdgeView]
 ) -> dict[str, float]:

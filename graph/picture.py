@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from graph.exposure import exposure_text
 from graph.store import EdgeView
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 190, 26, 60, 10, 20
@@ -49,7 +50,7 @@ def genealogy_svg(
         )
         label = node if len(node) <= 30 else node[:29] + "…"
         tip = f"{node} ({kinds.get(node, '')})" + (
-            "" if level is None else f", exposure {level:.3g}"
+            "" if level is None else f", exposure {exposure_text(level, 3)}"
         )
         parts.append(
             f"<g><title>{escape(tip)}</title>"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
 from api.recall import RecallService
+from api.render import trace_tree
 from graph.recall import Scope, ScopeItem, scope_csv
 from graph.store import GraphStore
+from graph.trace import TraceService
 from ingest.service import IngestService
 from tests.fixtures.events import Events
 
@@ -68,3 +71,29 @@ def test_every_text_cell_of_the_csv_is_guarded() -> None:
         row = rows[f"lot:{i}"]
         assert row["part"] == row["unit"] == row["status"] == f"'{text}"
         assert row["exposure"] == "0.500000"
+
+
+# 99996 of 100000 in the merge come from the suspect: the merge may contain it, not certainly.
+def _nearly_all(events: Events) -> list[dict[str, Any]]:
+    return [
+        events.receive("L", 99996, supplier_lot="H1"),
+        events.receive("U", 4, supplier="OTHER", supplier_lot="U1"),
+        events(
+            "merge",
+            from_=[{"lot": "L", "qty": "99996"}, {"lot": "U", "qty": "4"}],
+            into={"lot": "M"},
+        ),
+    ]
+
+
+def test_a_may_contain_item_never_reads_1(store: GraphStore, events: Events) -> None:
+    recalls = _case(store, _nearly_all(events), "supplier_lot:ACME/H1")
+    html = recalls.report_html("RC-1")
+    (merged,) = [r for r in re.findall(r"<tr>.*?</tr>", html) if "<td>lot:M</td>" in r]
+    assert "<td>0.99996</td><td>may contain</td>" in merged, merged
+    (whole,) = [r for r in re.findall(r"<tr>.*?</tr>", html) if "<td>lot:L</td>" in r]
+    assert "<td>1</td><td>yes</td>" in whole, whole
+    assert _rows(scope_csv(recalls.scope("RC-1")))["lot:M"]["exposure"] == "0.999960"
+    tree = trace_tree(TraceService(store).trace("supplier_lot:ACME/H1", "down"))
+    assert "lot:M  BAR  100000 ea  exposure=0.99996" in tree, tree
+    assert "exposure 0.99996" in html, "the picture's tooltip says it too"
