@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
 
+from graph.exposure import exposure_text
 from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceService
 
@@ -140,6 +141,8 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
             shipped.setdefault(edge.src, {})[edge.dst] = edge.qty
             customer = str(nodes[edge.dst].attrs.get("customer", ""))
             carried.setdefault(edge.dst, (customer, {}))[1][edge.src] = edge.qty
+    # Exposures as the traces give them, to twelve significant digits (graph.exposure): no
+    # rounding to decimal places here, which would make a tiny share read 0 after all.
     items = [
         ScopeItem(
             id=gid,
@@ -149,7 +152,7 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
             qty=Decimal(str(attrs.get("qty", "0"))),
             available=Decimal(str(attrs.get("available", "0"))),
             status=_text(attrs.get("status")),
-            exposure=round(level, 12),
+            exposure=level,
             basis=basis,
             shipped=shipped.get(gid, {}),
         )
@@ -161,7 +164,7 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
         ShipmentInScope(
             sid,
             customer,
-            round(max(found[item][0] for item in contents), 12),
+            max(found[item][0] for item in contents),
             dict(sorted(contents.items())),
         )
         for sid, (customer, contents) in carried.items()
@@ -261,7 +264,7 @@ def scope_csv(scope: Scope) -> str:
                 _cell(item.id),
                 item.kind,
                 _cell(item.part or ""),
-                f"{item.exposure:.6f}",
+                _exposure(item.exposure),
                 "yes" if item.certain else "may contain",
                 item.basis,
                 format(item.qty, "f"),
@@ -274,6 +277,13 @@ def scope_csv(scope: Scope) -> str:
             ]
         )
     return out.getvalue()
+
+
+def _exposure(value: float) -> str:
+    # Six decimals sort and read well; a share too small for them (or just short of 1) gets the
+    # digits it needs, so "may contain" never reads 0.000000 or 1.000000.
+    text = f"{value:.6f}"
+    return exposure_text(value, 6) if float(text) in (0.0, 1.0) and float(text) != value else text
 
 
 def _cell(text: str) -> str:

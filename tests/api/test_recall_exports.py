@@ -97,3 +97,25 @@ def test_a_may_contain_item_never_reads_1(store: GraphStore, events: Events) -> 
     tree = trace_tree(TraceService(store).trace("supplier_lot:ACME/H1", "down"))
     assert "lot:M  BAR  100000 ea  exposure=0.99996" in tree, tree
     assert "exposure 0.99996" in html, "the picture's tooltip says it too"
+
+
+def test_a_tiny_share_stays_in_scope_above_0(store: GraphStore, events: Events) -> None:
+    plant = [
+        events.receive("L", 10, supplier_lot="S"),
+        events.receive("U", 10_000_000, supplier_lot="SU"),
+        events(
+            "merge",
+            from_=[{"lot": "L", "qty": "0.000001"}, {"lot": "U", "qty": "9999999.999999"}],
+            into={"lot": "M"},
+        ),
+        events("ship", shipment="SH", customer="C", items=[{"lot": "M", "qty": "5"}]),
+    ]
+    suspect = "supplier_lot:ACME/S"
+    recalls = _case(store, plant, suspect)
+    traced = {n.id: n.exposure for n in TraceService(store).trace(suspect, "down").nodes}
+    scope = recalls.scope("RC-1")
+    merged = next(i for i in scope.items if i.id == "lot:M")
+    assert merged.exposure == traced["lot:M"] == 1e-13
+    assert [s.exposure for s in scope.shipments] == [1e-13]
+    row = _rows(scope_csv(scope))["lot:M"]
+    assert (row["exposure"], row["certain"]) == ("1e-13", "may contain")
