@@ -124,6 +124,17 @@ def _event(kind: str, actor: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def _check_case_id(case_id: str) -> None:
+    """Refuse a new case id that cannot be one segment of the case's addresses
+    (/api/v1/recalls/{id}/...): a "/" splits it, and clients drop "." and ".." as dot segments.
+    Checked here, where cases are opened, not in the event model: logged cases keep rebuilding."""
+    if "/" in case_id or case_id in (".", ".."):
+        raise BadRequest(
+            f"case id {case_id!r}: a case id is part of the case's web addresses, "
+            'so it holds no "/" and is not "." or ".."'
+        )
+
+
 def _closed(case_id: str) -> BatchRejected:
     message = f'case "{case_id}" is closed: open a new case'
     return BatchRejected([Problem(0, None, "case", "case_closed", message)])
@@ -290,6 +301,7 @@ class RecallService:
         self, case_id: str, title: str, reason: str, suspects: list[dict[str, str]], actor: str
     ) -> Case:
         """Open a case from one or more suspects."""
+        _check_case_id(case_id)
         self._ingest.ingest(
             [
                 _event(

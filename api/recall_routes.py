@@ -17,9 +17,11 @@ from graph.recall import scope_csv
 from ingest.json_text import JsonRefused, strict_loads
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recall"])
+# Case ids are path segments, percent-encoded; `path` still serves a case opened before ids
+# holding "/" were refused (its %2F arrives decoded). The last segments say which route it is.
 
 
-@router.get("/{case_id}/export")
+@router.get("/{case_id:path}/export")
 def export(
     case_id: str, access: AccessDep, format: Literal["csv", "json", "epcis", "html"] = "csv"
 ) -> Response:
@@ -38,7 +40,7 @@ def export(
     return JSONResponse(recalls.export_json(case_id, suppliers))
 
 
-@router.get("/{case_id}/documents/{sha256}")
+@router.get("/{case_id:path}/documents/{sha256}")
 def document(case_id: str, sha256: str, access: AccessDep) -> Response:
     """Download a document attached to a case (analysts; a supplier, those they sent)."""
     found = access.case_document(case_id, sha256)
@@ -50,7 +52,7 @@ def document(case_id: str, sha256: str, access: AccessDep) -> Response:
     return Response(found.content, media_type=found.media_type, headers=headers)
 
 
-@router.post("/{case_id}/answers", status_code=201)
+@router.post("/{case_id:path}/answers", status_code=201)
 def answer(
     case_id: str,
     access: AccessDep,

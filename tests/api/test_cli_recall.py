@@ -75,6 +75,9 @@ def test_recall_from_the_command_line(
     assert "cannot write" in capsys.readouterr().err
     assert main(["recall", "open", "RC-10", "--title", "t", "--reason", "r", "--store", store]) == 2
     assert "at least one --suspect" in capsys.readouterr().err
+    slashed = ["recall", "open", "RC/11", "--title", "t", "--reason", "r", "--suspect", "lot:L-1"]
+    assert main([*slashed, "--store", store]) == 2
+    assert "error: case id 'RC/11': a case id is part of" in capsys.readouterr().err
 
 
 def test_asking_a_supplier_and_reading_the_answers(

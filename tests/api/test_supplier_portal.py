@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -422,3 +423,45 @@ def test_a_bad_answer_key_is_refused_by_name(
     assert logged(plant) == before
     ok = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t", key="k" * 100)
     assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
+
+
+@pytest.mark.parametrize("case_id", ["RC/2", ".", ".."])
+def test_a_case_id_that_cannot_be_part_of_a_url_is_refused(
+    client: TestClient, plant: Services, case_id: str
+) -> None:
+    analyst = login(client, "analyst")
+    before = logged(plant)
+    opened = OPEN.replace('"RC-1"', "$id").replace("($s:", "($id: String!, $s:")
+    refused = gql(client, analyst, opened, id=case_id, s=[{"id": ACME_LOT}])
+    assert refused["data"] == {"openRecall": None}
+    assert refused["errors"][0]["message"].startswith(f"case id {case_id!r}: "), refused
+    assert logged(plant) == before
+    ok = gql(client, analyst, opened, id="RC.2", s=[{"id": ACME_LOT}])
+    assert ok["data"] == {"openRecall": {"id": "case:RC.2"}}, "positive control"
+
+
+def test_a_case_whose_id_holds_a_slash_is_still_served(client: TestClient, plant: Services) -> None:
+    # Opened before such ids were refused: its event is in the log, and rebuilds keep it.
+    plant.ingest.ingest(
+        [
+            {
+                "event_id": "OLD-OPEN",
+                "type": "recall_open",
+                "occurred_at": "2026-03-02T08:00:00Z",
+                "case": "RC/OLD",
+                "title": "t",
+                "reason": "r",
+                "suspects": [{"id": ACME_LOT}],
+            }
+        ]
+    )
+    analyst, acme = login(client, "analyst"), login(client, "supplier")
+    answered = data(client, acme, ANSWER, case="RC/OLD", lot=ACME_LOT, docs=[doc("c.pdf", PDF)])
+    (document,) = answered["answerSupplierRequest"]["answer"]["documents"]
+    assert client.get(document["url"], headers=analyst).content == PDF
+    case = quote("RC/OLD", safe="")
+    exported = client.get(f"/api/v1/recalls/{case}/export?format=csv", headers=analyst)
+    assert exported.status_code == 200 and "\nlot:" in exported.text, exported.text
+    form = {"supplier_lot": ACME_LOT, "text": "again"}
+    sent = client.post(f"/api/v1/recalls/{case}/answers", data=form, headers=acme)
+    assert sent.status_code == 201, sent.text
