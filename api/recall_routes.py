@@ -64,7 +64,8 @@ def answer(
     answer_id: Annotated[
         str | None, Form(max_length=100, description="resending the same answer changes nothing")
     ] = None,
-    documents: Annotated[list[UploadFile] | None, File()] = None,
+    # A part sent without a file name arrives as text: taken, to be refused by name.
+    documents: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> dict[str, Any]:
     """Answer a case about one of your lots, with documents (suppliers; multipart form)."""
     uploads = [_upload(file) for file in documents or []]
@@ -90,7 +91,9 @@ def _attachment(filename: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _upload(file: UploadFile) -> Upload:
+def _upload(file: UploadFile | str) -> Upload:
+    if isinstance(file, str):
+        return Upload("", None, file.encode())
     # Read one byte past the limit: enough to refuse an oversized file without holding it all.
     content = file.file.read(MAX_DOCUMENT_BYTES + 1)
     return Upload(file.filename or "", file.content_type, content)

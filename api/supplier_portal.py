@@ -229,7 +229,7 @@ class SupplierPortal:
             raise Conflict(f"recall case {case_id!r} is closed: it takes no more answers")
         if len(uploads) > MAX_DOCUMENTS:
             raise BadRequest(f"at most {MAX_DOCUMENTS} documents per answer")
-        documents = [checked_document(u.name, u.media_type, u.content) for u in uploads]
+        documents = [_checked(i, upload) for i, upload in enumerate(uploads)]
         supplier, supplier_lot = _split_lot(lot)
         event_id, occurred_at = self._answer_key(supplier, answer_id)
         event: dict[str, Any] = {
@@ -284,6 +284,14 @@ def answer_ids_taken(raw_events: Sequence[Any]) -> list[Problem]:
         and isinstance(raw.get("event_id"), str)
         and raw["event_id"].startswith(ANSWER_EVENT_PREFIX)
     ]
+
+
+def _checked(index: int, upload: Upload) -> DocumentRow:
+    """Check one document of an answer; a refusal names it by its place in `documents`."""
+    try:
+        return checked_document(upload.name, upload.media_type, upload.content)
+    except BadRequest as error:  # also DocumentTooLarge, kept as such for its 413
+        raise type(error)(f"documents[{index}]: {error.message}") from None
 
 
 def _split_lot(lot: str) -> tuple[str, str]:

@@ -465,3 +465,25 @@ def test_a_case_whose_id_holds_a_slash_is_still_served(client: TestClient, plant
     form = {"supplier_lot": ACME_LOT, "text": "again"}
     sent = client.post(f"/api/v1/recalls/{case}/answers", data=form, headers=acme)
     assert sent.status_code == 201, sent.text
+
+
+@pytest.mark.parametrize("name", ["", " "])
+def test_a_file_without_a_name_is_refused_by_name(
+    client: TestClient, plant: Services, case: dict[str, str], name: str
+) -> None:
+    acme = login(client, "supplier")
+    before = logged(plant)
+    url = "/api/v1/recalls/RC-1/answers"
+    form = {"supplier_lot": ACME_LOT, "text": "t"}
+    cert = ("documents", ("cert.pdf", PDF, "application/pdf"))
+    files = [cert, ("documents", (name, b"mill cert", "text/plain"))]
+    refused = client.post(url, data=form, files=files, headers=acme)
+    assert refused.status_code == 400, refused.text
+    said = "documents[1]: a document name is 1-255 printable characters"
+    assert refused.json() == {"error": "bad_request", "message": said}
+    assert logged(plant) == before
+    graphql = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc(name, PDF)])
+    assert graphql["answerSupplierRequest"]["message"] == said.replace("[1]", "[0]")
+    assert logged(plant) == before
+    ok = client.post(url, data=form, files=[cert], headers=acme)
+    assert ok.status_code == 201, "positive control"
