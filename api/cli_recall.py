@@ -13,6 +13,7 @@ from pathlib import Path
 from api.cli_accounts import Opener, store_command
 from api.deps import Services
 from api.recall import RecallService
+from api.render import shown, shown_lines
 from api.supplier_portal import SupplierPortal
 from graph.clock import utc_text
 from graph.errors import BadRequest
@@ -213,22 +214,25 @@ def _answers(portal: SupplierPortal, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in requests], indent=2))
         return 0
+    # What a supplier wrote reaches the analyst's terminal: `shown`, never raw.
     for r in requests:
         why = "suspect" if r.suspect else "asked"
-        print(f"{r.supplier_lot}  [{r.state}]  ({why})")
+        print(f"{shown(r.supplier_lot)}  [{r.state}]  ({why})")
         if r.question:
-            print(f"  question: {r.question} (due by {r.due_by})")
+            print(f"  question: {shown_lines(r.question, '  ')} (due by {r.due_by})")
         answer = r.answer
         if answer is None:
             print("  no answer yet")
             continue
-        print(f"  answered {answer.answered_at} by {answer.answered_by} ({r.answers} in all)")
+        by = shown(str(answer.answered_by))
+        print(f"  answered {answer.answered_at} by {by} ({r.answers} in all)")
         if answer.text:
-            print(f"  {answer.text}")
+            print(f"  {shown_lines(answer.text, '  ')}")
         for row in answer.upstream:
-            print("  upstream: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+            print("  upstream: " + shown(", ".join(f"{k}={v}" for k, v in row.items())))
         for d in answer.documents:
-            print(f"  document: {d['name']}  {d['media_type']}  {d['size']} bytes  {d['sha256']}")
+            named = shown(f"{d['name']}  {d['media_type']}")
+            print(f"  document: {named}  {d['size']} bytes  {d['sha256']}")
     if not requests:
         print("no supplier lot in this case, and no supplier was asked")
     return 0

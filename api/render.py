@@ -10,6 +10,19 @@ from graph.store import EdgeView
 from graph.trace import Trace, TraceNode
 
 
+def shown(text: str) -> str:
+    """Text another party wrote, on one line as a terminal may show it: control characters
+    (escape sequences, bells, line breaks, bidirectional overrides) written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def shown_lines(text: str, indent: str) -> str:
+    """Multi-line text another party wrote: each line `shown`, the next ones under `indent`."""
+    return f"\n{indent}".join(shown(line) for line in text.replace("\r\n", "\n").split("\n"))
+
+
 def trace_tree(trace: Trace) -> str:
     """Render a trace as an indented tree; a node reached twice is shown once, then referred to."""
     nodes = {node.id: node for node in trace.nodes}
@@ -18,7 +31,7 @@ def trace_tree(trace: Trace) -> str:
         near, far = (edge.src, edge.dst) if trace.direction == "down" else (edge.dst, edge.src)
         children.setdefault(near, []).append((edge.type, far))
     lines = [_label(nodes[trace.root])]
-    shown = {trace.root}
+    drawn = {trace.root}
 
     def walk(node_id: str, prefix: str) -> None:
         branches = sorted(set(children.get(node_id, [])), key=lambda item: (item[1], item[0]))
@@ -26,10 +39,10 @@ def trace_tree(trace: Trace) -> str:
             last = index == len(branches) - 1
             joint = "└─ " if last else "├─ "
             arrow = f"{kind} {'→' if trace.direction == 'down' else '←'} "
-            if far in shown:
-                lines.append(f"{prefix}{joint}{arrow}{far} (shown above)")
+            if far in drawn:
+                lines.append(f"{prefix}{joint}{arrow}{shown(far)} (shown above)")
                 continue
-            shown.add(far)
+            drawn.add(far)
             lines.append(f"{prefix}{joint}{arrow}{_label(nodes[far])}")
             walk(far, prefix + ("   " if last else "│  "))
 
@@ -40,6 +53,7 @@ def trace_tree(trace: Trace) -> str:
 
 
 def _label(node: TraceNode) -> str:
+    """One node's line; its id and attributes may come from a partner, so are `shown`."""
     attrs = node.attrs
     parts = [node.id]
     if "part" in attrs:
@@ -57,7 +71,7 @@ def _label(node: TraceNode) -> str:
         parts.append(f"[{attrs['status']}]")
     if attrs.get("stale"):
         parts.append(f"(stale, fetched {attrs.get('fetched_at')})")
-    return "  ".join(parts)
+    return shown("  ".join(parts))
 
 
 def federated_tree(found: FederatedTrace) -> str:
@@ -94,5 +108,6 @@ def federated_tree(found: FederatedTrace) -> str:
     lines = [trace_tree(trace)]
     for b in found.branches:
         when = f", fetched {b.fetched_at}" if b.fetched_at else ""
-        lines.append(f"partner {b.partner} for {b.attach}: {b.status} ({b.message}{when})")
+        said = f"partner {b.partner} for {b.attach}: {b.status} ({b.message}{when})"
+        lines.append(shown(said))
     return "\n".join(lines)

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.render import trace_tree
 from graph.embedded_store import EmbeddedStore
+from graph.store import EdgeView
+from graph.trace import Trace, TraceNode
 from tests.fixtures.events import Events
 from tests.fixtures.stores import new_store
 
@@ -174,3 +177,16 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "d.db").exists() and not (tmp_path / "s.db").exists()
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_trace_tree_shows_a_partners_text_without_control_characters() -> None:
+    partner = {"part": "\x1b[2JBAR", "customer": "HOSP\x07", "status": "released\x1b[8m"}
+    trace = Trace(
+        "lot:L-1",
+        "down",
+        [TraceNode("lot:L-1", "lot", 0, {}, 1.0), TraceNode("lot:X\x1b", "lot", 1, partner, 1.0)],
+        [EdgeView("lot:L-1", "lot:X\x1b", "SPLIT_INTO", None, None, None, "", "")],
+    )
+    tree = trace_tree(trace)
+    assert "\x1b" not in tree and "\x07" not in tree, repr(tree)
+    assert "lot:X\\x1b  \\x1b[2JBAR  customer=HOSP\\x07  exposure=1  [released\\x1b[8m]" in tree

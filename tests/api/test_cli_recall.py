@@ -124,3 +124,46 @@ def test_asking_a_supplier_and_reading_the_answers(
     assert "document: cert.pdf  application/pdf" in capsys.readouterr().out
     assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
     assert "re-certified" in capsys.readouterr().out
+
+
+def test_answers_are_printed_without_their_control_characters(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "escape.db"
+    store = new_store(path)
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps([events.receive("L-1", 10, supplier_lot="A-77")]))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    opened = [
+        "recall",
+        "open",
+        "RC-9",
+        "--title",
+        "t",
+        "--reason",
+        "r",
+        "--suspect",
+        "supplier_lot:ACME/A-77",
+    ]
+    assert main([*opened, "--store", store]) == 0
+    graph = EmbeddedStore(path)
+    try:
+        ingest = IngestService(graph)
+        portal = SupplierPortal(graph, ingest, RecallService(graph, ingest))
+        portal.answer(
+            "RC-9",
+            "supplier_lot:ACME/A-77",
+            text="\x1b]0;pwned\x07\x1b[2J\x1b[32mNo issue\x1b[0m\r\nsecond line\u202e",
+            upstream=[{"lot": "U1", "note": "\x1b[8mhidden"}],
+            uploads=[],
+            actor="acme\x9b",
+        )
+    finally:
+        graph.close()
+    capsys.readouterr()
+    assert main(["recall", "answers", "RC-9", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\r\x9b\u202e"), repr(out)
+    assert "by acme\\x9b (" in out
+    assert "  \\x1b]0;pwned\\x07\\x1b[2J\\x1b[32mNo issue\\x1b[0m\n  second line\\u202e\n" in out
+    assert "upstream: lot=U1, note=\\x1b[8mhidden" in out
