@@ -359,7 +359,9 @@ class Access:
         if not policy.share_upstream:
             raise Forbidden(f"upstream traces are not shared with {company!r}")
         start = self._shipped_to_caller(code)
-        trace = self._traces.trace(start, "up")
+        customers = {c.company for c in self._auth.companies() if c.kind == "customer"}
+        # Before resharing, so a customer's instance is not asked about what it sent us either.
+        trace = _customers_unnamed(self._traces.trace(start, "up"), customers)
         found = reshare(trace) if policy.reshare else FederatedTrace.local(trace)
         return _partner_view(found, policy)
 
@@ -885,6 +887,31 @@ class Access:
 def _unnamed(scheme: LotScheme) -> LotScheme:
     """Return a scheme whose name and company are not shown (empty): its format still reads."""
     return replace(scheme, spec=scheme.spec.model_copy(update={"name": "", "company": ""}))
+
+
+def _customers_unnamed(trace: Trace, customers: set[str]) -> Trace:
+    """Return an upstream trace with what our customers sent us (returns) not naming them.
+
+    A supplier lot of a customer company becomes `supplier_lot:customer-N` (a real supplier
+    lot's id always holds a slash: this one names none), and the lots received from it lose
+    the supplier and its code; links, depths and shares stay as they are.
+    """
+    renamed: dict[str, str] = {}
+    nodes: list[TraceNode] = []
+    for node in trace.nodes:
+        if node.attrs.get("supplier") not in customers:
+            nodes.append(node)
+            continue
+        attrs = {k: v for k, v in node.attrs.items() if k not in ("supplier", "supplier_lot")}
+        if node.kind == "supplier_lot":
+            attrs["key"] = f"customer-{len(renamed) + 1}"
+            renamed[node.id] = make_gid("supplier_lot", attrs["key"])
+        nodes.append(replace(node, id=renamed.get(node.id, node.id), attrs=attrs))
+    edges = [
+        replace(e, src=renamed.get(e.src, e.src), dst=renamed.get(e.dst, e.dst))
+        for e in trace.edges
+    ]
+    return Trace(renamed.get(trace.root, trace.root), trace.direction, nodes, edges)
 
 
 def _partner_view(found: FederatedTrace, policy: Company) -> FederatedTrace:

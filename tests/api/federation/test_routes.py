@@ -8,6 +8,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
 from tests.api.conftest import FAST_HASHER
 from tests.api.federation.plants import PASSWORD, PLANT, ok, policy, seed
+from tests.fixtures.events import Events
 
 SECRET = "tgk_0011223344556677_do-not-show-this"
 
@@ -374,3 +376,51 @@ def test_the_rest_federated_trace_is_the_same_answer(plant: Plant) -> None:
     assert body["root"] == "serial:KIT0001"
     assert [b["status"] for b in body["branches"]] == ["unreachable"]
     assert "supplier_lot:CASECO/C-5" in ids(body)
+
+
+# Goods a customer returned: received from that customer, then reworked into what another got
+
+
+def return_and_rework(plant: Plant) -> None:
+    """OTHERHOSP returns KIT0002; reworked with a bar of ACME's, it becomes KIT0004 for HOSP."""
+    e = Events("R", start=datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
+    events = [
+        e.receive("RET-1", 1, part="KIT", supplier="OTHERHOSP", supplier_lot="KIT0002"),
+        e(
+            "process",
+            step="REWORK-1",
+            operation="rework",
+            inputs=[{"lot": "RET-1", "qty": "1"}, {"lot": "P-BAR-2", "qty": "2"}],
+            outputs=[{"serial": "KIT0004", "part": "KIT"}],
+        ),
+        e("ship", shipment="PSH-4", customer="HOSP", items=[{"serial": "KIT0004"}]),
+    ]
+    response = plant.client.post("/api/v1/events", json=events, headers=plant.admin)
+    assert response.status_code == 201, response.text
+
+
+def test_a_partner_never_learns_which_customer_returned_what_it_received(plant: Plant) -> None:
+    return_and_rework(plant)
+    body = ok(plant.ask("hosp-at-plant", "KIT0004"))
+    assert "OTHERHOSP" not in json.dumps(body)
+    nodes = {n["id"]: n for n in body["nodes"]}
+    returned = [n for n in body["nodes"] if n["kind"] == "supplier_lot" and "ACME" not in n["id"]]
+    assert [n["id"] for n in returned] == ["supplier_lot:customer-1"]
+    assert returned[0]["attrs"] == {"key": "customer-1", "part": "KIT"}
+    assert nodes["lot:RET-1"]["attrs"].keys() & {"supplier", "supplier_lot"} == set()
+    # The path and the shares stay whole: the return is a whole component of KIT0004.
+    links = {(e["from"], e["to"], e["type"]) for e in body["edges"]}
+    assert ("supplier_lot:customer-1", "lot:RET-1", "RECEIVED_AS") in links
+    assert ("lot:RET-1", "serial:KIT0004", "PROCESSED_INTO") in links
+    assert returned[0]["share"] == nodes["lot:RET-1"]["share"] == 1.0
+    assert "supplier_lot:ACME/H70002" in nodes  # a supplier's lot is still named
+
+
+def test_a_reshared_answer_does_not_go_on_into_the_customer_that_returned(plant: Plant) -> None:
+    return_and_rework(plant)
+    body = {"company": "OTHERHOSP", "base_url": dead_url(), "api_key": SECRET, "timeout_s": 2}
+    ok(plant.client.put("/api/v1/admin/partners", json=body, headers=plant.admin))
+    found = ok(plant.ask("hosp-at-plant", "KIT0004", **{"X-Tracegraph-Hops": "2"}))
+    assert "OTHERHOSP" not in json.dumps(found)
+    assert found["branches"] == []
+    assert "supplier_lot:customer-1" in ids(found)
