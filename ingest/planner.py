@@ -904,7 +904,10 @@ class Planner:
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
         self._cart(cart).loaded[lot] = (step.at, step.event.event_id)
-        self._ensure_context(NodeRow(cart, "cart", props={"cart": cart.partition(":")[2]}))
+        # A cart its first load creates is the load's site's, as what other events create is:
+        # another site's operators neither read it nor load it.
+        props = {"cart": cart.partition(":")[2], **step.site}
+        self._ensure_context(NodeRow(cart, "cart", props=props))
         self._touch(step, cart)
         self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
         step.effects.loads.append([lot, cart, compartment, _text(qty)])

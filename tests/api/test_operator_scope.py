@@ -258,6 +258,40 @@ def test_a_refusal_does_not_name_another_sites_lot_in_a_cart_or_under_a_mark(
     assert "L-2" not in problems[0][2]
 
 
+def test_a_cart_an_operators_load_creates_is_their_sites(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    sites.auth.add_user("olga", "olga-operator-pass", Role.OPERATOR, site=OTHER)
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "olga", "password": "olga-operator-pass"}
+    )
+    olga = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    otto = login(client, "operator")
+    read = "query($id: ID!) { cart(id: $id) { cart { id } } }"
+
+    def cart(headers: dict[str, str], name: str) -> Any:
+        body = {"query": read, "variables": {"id": f"cart:{name}"}}
+        return client.post("/graphql", json=body, headers=headers).json()["data"]["cart"]
+
+    def load(headers: dict[str, str], name: str, lot: str) -> Any:
+        return client.post(
+            "/api/v1/events", json=[events("cart_load", cart=name, lot=lot)], headers=headers
+        )
+
+    assert load(otto, "C-NEW-1", "L-1").status_code == 201
+    assert load(olga, "C-NEW-2", "L-2").status_code == 201
+    ours, theirs = sites.store.nodes(["cart:C-NEW-1", "cart:C-NEW-2"]).values()
+    assert (ours.attrs.get("site"), theirs.attrs.get("site")) == ("PLANT-1", OTHER)
+    for mine, other, name in ((otto, olga, "C-NEW-1"), (olga, otto, "C-NEW-2")):
+        assert cart(mine, name) == {"cart": {"id": f"cart:{name}"}}
+        assert cart(other, name) is None
+    # Emptied, it is still not the other site's to load.
+    unload = events("cart_unload", cart="C-NEW-1", lot="L-1")
+    assert client.post("/api/v1/events", json=[unload], headers=otto).status_code == 201
+    refused = errors(load(olga, "C-NEW-1", "L-2"))
+    assert refused == [("cart", "unknown_item", 'cart "C-NEW-1" does not exist')]
+
+
 def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
     client: TestClient, sites: Services, events: Events
 ) -> None:
