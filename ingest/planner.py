@@ -930,7 +930,10 @@ class Planner:
                 "unknown_compartment",
                 f'{describe(cart)} has no compartment "{compartment}" (it has {names})',
             )
-        for other, (taken, _) in sorted(state.contents.items()):
+        # Replaying, occupancy is not checked again: earlier versions let a void put a lot back
+        # into a cart another lot had taken and left since, so its log holds a load into a cart
+        # that the replay (which skips voided events) still sees taken; both stays stand as logged.
+        for other, (taken, _) in () if self._replaying else sorted(state.contents.items()):
             if other != lot and (compartment is None or taken is None or taken == compartment):
                 place = f'compartment "{taken}" of ' if taken is not None else ""
                 hint = (

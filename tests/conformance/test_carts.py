@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -544,6 +545,31 @@ def test_void_of_an_unload_is_refused_when_the_cart_was_taken_and_freed_since(
     service.ingest([_unload(events, "C-1", "L-1")])
     assert rejected(store, [events("void", voids="OUT", reason="x")], "already_in_cart")
     assert service.rebuild() == 8
+
+
+def test_a_log_holding_a_void_that_put_a_lot_back_into_a_cart_taken_since_still_rebuilds(
+    tmp_path: Path, events: Events
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest([*_lots(events, "L-1", "L-2"), _load(events, "C-1", "L-1", event_id="IN")])
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    service.ingest([_load(events, "C-1", "L-2", event_id="IN-2")])
+    service.ingest([_unload(events, "C-1", "L-2", event_id="OUT-2")])
+    void = events("void", voids="OUT", reason="unloaded by mistake", event_id="V")
+    assert rejected(store, [void], "cart_occupied")
+    # As an earlier version logged it: the cart was free when the void came, so it was accepted.
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute(
+            "INSERT INTO events (event_id, type, at, payload, digest, voids, effects) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("V", "void", void["occurred_at"], json.dumps(void), "old", "OUT", "{}"),
+        )
+    assert service.rebuild() == 5
+    # The stays as they were then: L-1 back in C-1 from its load on, L-2's stay in it ended.
+    stays = [(s.lot, s.event, s.closed_by) for s in CartService(store).cart_history("cart:C-1")]
+    assert stays == [("lot:L-1", "IN", None), ("lot:L-2", "IN-2", "OUT-2")]
+    store.close()
 
 
 def test_void_of_an_unload_is_refused_when_a_split_used_the_lot_up_since(
