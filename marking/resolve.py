@@ -320,10 +320,15 @@ class Resolver:
         return kept, False
 
     def _links(self, found: Sequence[_Found]) -> dict[str, list[ItemLink]]:
+        """Read the links of found items to what the caller may see: a step, cart or shipment
+        hidden from them is neither where an item is nor a context it fits."""
         grouped: dict[str, list[ItemLink]] = {}
         if found:
-            for link in self._store.item_links([f.item.gid for f in found]):
-                grouped.setdefault(link.item, []).append(link)
+            links = self._store.item_links([f.item.gid for f in found])
+            seen = self._seen(sorted({link.other.gid for link in links}))
+            for link in links:
+                if link.other.gid in seen:
+                    grouped.setdefault(link.item, []).append(link)
         return grouped
 
     def _candidate(
@@ -426,7 +431,9 @@ def location(item: NodeView, links: list[ItemLink], *, name_customers: bool = Tr
             on = link.other.attrs.get("equipment")
             return f"used in step {link.other.attrs['key']}" + (f" on {on}" if on else "")
     available = item.attrs.get("available")
-    if available is not None and float(available) <= 0 and out:
+    if available is not None and float(available) <= 0:
+        if not out:
+            return "used up"  # by what the caller may not see
         return f"used up ({out[0].type.lower().replace('_', ' ')} {out[0].other.attrs['key']})"
     unit = item.attrs.get("unit", "")
     return f"in stock, {available} {unit} available".rstrip() if available else "in stock"

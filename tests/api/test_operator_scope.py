@@ -226,6 +226,68 @@ def test_resolving_a_mark_does_not_name_the_customer(
     }
 
 
+def test_resolving_a_mark_names_no_step_cart_or_shipment_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    """Own lots another site used, holds in a cart or shipped: where they are reads as if that
+    never happened, and context filters do not answer for what is hidden."""
+    services.ingest.ingest(
+        [
+            events.receive("LOT-7", 10, site="PLANT-1"),
+            events.receive("LOT-8", 10, site="PLANT-1"),
+            events.receive("LOT-9", 10, site="PLANT-1"),
+            events.receive("LOT-6", 1, site="PLANT-1"),
+            events(
+                "process",
+                step="S-9",
+                operation="press",
+                equipment="PRESS-9",
+                inputs=[{"lot": "LOT-7", "qty": "1"}, {"lot": "LOT-6", "qty": "1"}],
+                outputs=[{"lot": "LOT-70", "part": "BAR", "qty": "1"}],
+                site=OTHER,
+            ),
+            events("cart_define", cart="C-8", site=OTHER),
+            events("cart_load", cart="C-8", lot="LOT-8", compartment="A", site=OTHER),
+            events(
+                "ship",
+                shipment="SH-9",
+                customer="HOSP-X",
+                items=[{"lot": "LOT-9", "qty": "1"}],
+                site=OTHER,
+            ),
+        ]
+    )
+
+    def resolve(role: str, **context: str) -> dict[str, str]:
+        query = """query($cart: String, $station: String) {
+            resolveMark(primary: "LOT-?", cart: $cart, station: $station) {
+                candidates { id location } } }"""
+        body = client.post(
+            "/graphql",
+            json={"query": query, "variables": context},
+            headers=login(client, role),
+        ).json()
+        return {c["id"]: c["location"] for c in body["data"]["resolveMark"]["candidates"]}
+
+    assert resolve("operator") == {
+        "lot:LOT-6": "used up",
+        "lot:LOT-7": "in stock, 9 ea available",
+        "lot:LOT-8": "in stock, 10 ea available",
+        "lot:LOT-9": "in stock, 9 ea available",
+    }
+    assert resolve("analyst") == {
+        "lot:LOT-6": "used in step S-9 on PRESS-9",
+        "lot:LOT-7": "used in step S-9 on PRESS-9",
+        "lot:LOT-8": "in cart C-8 compartment A",
+        "lot:LOT-9": "shipped to HOSP-X in shipment SH-9",
+    }
+    # Another site's cart and station fit nothing, as a cart no one has.
+    assert resolve("operator", cart="C-8") == resolve("operator", cart="NOPE") == {}
+    assert resolve("operator", station="PRESS-9") == {}
+    assert list(resolve("analyst", cart="C-8")) == ["lot:LOT-8"]
+    assert sorted(resolve("analyst", station="PRESS-9")) == ["lot:LOT-6", "lot:LOT-7"]
+
+
 def test_an_item_another_site_creates_while_the_batch_waits_is_refused(
     sites: Services, events: Events
 ) -> None:
