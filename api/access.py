@@ -38,7 +38,7 @@ from api.operator_scope import (
     recorded_for,
     seen_through_site,
     site_guard,
-    without_holders,
+    without_others,
 )
 from api.recall import Case, Notice, RecallService
 from api.supplier_portal import (
@@ -838,7 +838,7 @@ class Access:
         try:
             return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
         except BatchRejected as error:
-            raise without_holders(error) from None
+            raise without_others(error, events) from None
 
     # -- carts ---------------------------------------------------------------------------------
 

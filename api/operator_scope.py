@@ -79,15 +79,27 @@ HOLDERS_UNNAMED = {
     "cart_occupied": "the cart (or that compartment of it) holds another lot: one lot at a time",
     "mark_taken": "this mark already marks another item",
 }
+# Refusals of a void whose messages name the events that depend on or voided its event: those
+# may be another site's, so they are said naming only the voided event (the operator's own).
+VOIDERS_UNNAMED = {
+    "void_has_dependents": 'later events depend on "{}": it cannot be voided while they stand',
+    "already_voided": 'event "{}" is already voided',
+}
 
 
-def without_holders(error: BatchRejected) -> BatchRejected:
-    """Return the refusal with the holders of carts and marks left unnamed."""
-    problems = [
-        replace(p, message=HOLDERS_UNNAMED[p.code]) if p.code in HOLDERS_UNNAMED else p
-        for p in error.problems
-    ]
-    return type(error)(problems)
+def without_others(error: BatchRejected, events: Sequence[Event]) -> BatchRejected:
+    """Return the refusal of `events` without naming what may be another site's: the holders of
+    carts and marks, and the events that depend on or voided an event."""
+    return type(error)([_unnamed(p, events) for p in error.problems])
+
+
+def _unnamed(problem: Problem, events: Sequence[Event]) -> Problem:
+    if problem.code in HOLDERS_UNNAMED:
+        return replace(problem, message=HOLDERS_UNNAMED[problem.code])
+    event = events[problem.index] if 0 <= problem.index < len(events) else None
+    if problem.code in VOIDERS_UNNAMED and isinstance(event, Void):
+        return replace(problem, message=VOIDERS_UNNAMED[problem.code].format(event.voids))
+    return problem
 
 
 # Supplier lots and marks are shared context nodes with no site of their own: a site's operator

@@ -124,6 +124,39 @@ def test_another_sites_event_cannot_be_voided(
     assert sites.store.node("lot:C-2") is not None
 
 
+def test_a_void_refusal_names_no_event_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    own, shared = events.receive("L-5", 10, site="PLANT-1"), events.receive("L-6", 10)
+    theirs = [
+        events("split", lot="L-5", into=[{"lot": "L-5-1", "qty": "1"}], event_id="THEIRS-1"),
+        events("void", voids=shared["event_id"], reason="theirs", event_id="THEIRS-2"),
+    ]
+    services.ingest.ingest([own, shared])
+    services.ingest.ingest([{**e, "site": OTHER} for e in theirs])
+    voids = [
+        events("void", voids=own["event_id"], reason="wrong lot"),
+        events("void", voids=shared["event_id"], reason="wrong lot"),
+    ]
+    said = {
+        role: [errors(post(client, role, [void]))[0] for void in voids]
+        for role in ("operator", "admin")
+    }
+    assert said["operator"] == [
+        (
+            "voids",
+            "void_has_dependents",
+            f'later events depend on "{own["event_id"]}": it cannot be voided while they stand',
+        ),
+        ("voids", "already_voided", f'event "{shared["event_id"]}" is already voided'),
+    ]
+    # Roles that read every site are told which events stand in the way.
+    assert [message for *_, message in said["admin"]] == [
+        f'later events depend on "{own["event_id"]}": "THEIRS-1"; void them first',
+        f'event "{shared["event_id"]}" is already voided by "THEIRS-2"',
+    ]
+
+
 def _epcis_receipt(event_id: str, lot: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "ObjectEvent",
