@@ -33,9 +33,11 @@ def for_site(events: Sequence[Event], site: str) -> list[Event]:
 def site_guard(site: str) -> Guard:
     """Refuse, inside the batch's transaction, items or voided events of another site.
 
-    They are refused in the words the planner uses for ones that do not exist: outside their
-    scope an operator cannot tell the two apart, in a read or in a write. Checked under the
-    write lock, so an item another site creates meanwhile is not taken for a missing one.
+    They are refused in the words the planner uses for ones that do not exist, so naming one an
+    operator cannot tell the two apart. Ids are plant-wide, though: an id another site uses, sent
+    for something new (an item or an event_id), is refused as taken, which tells the operator that
+    the id is in use and nothing about what it names. Checked under the write lock, so an item
+    another site creates meanwhile is not taken for a missing one.
     """
 
     def guard(tx: WriteTx, events: Sequence[Event]) -> None:
