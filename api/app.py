@@ -23,6 +23,7 @@ from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
 from api.graphql.router import Router
 from api.graphql.schema import schema
+from api.head_requests import HeadAsGet
 from api.identifier_routes import router as identifier_router
 from api.landing import landing_page
 from api.recall_routes import router as recall_router
@@ -56,7 +57,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.settings = settings
     # Each middleware added runs outside those added before. Bodies are bounded inside the
     # credentials check (a caller without any is told 401 before its length matters), and both
-    # inside the audit, so their refusals are logged like any other.
+    # inside the audit, so their refusals are logged like any other. HEAD runs as GET inside
+    # them all: checked as the GET would be, and logged as the HEAD it was.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
