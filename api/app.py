@@ -26,6 +26,7 @@ from api.graphql.schema import schema
 from api.head_requests import HeadAsGet
 from api.identifier_routes import router as identifier_router
 from api.landing import landing_page
+from api.no_store import NoStore
 from api.recall_routes import router as recall_router
 from api.routes import router
 from api.settings import Settings, get_settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
+    app.add_middleware(NoStore)  # outside all: their own refusals are marked too
 
     install_error_handlers(app)
 
