@@ -695,6 +695,8 @@ class Planner:
                 )
             elif self._check_take(step, f"inputs[{i}].{kind}", item, qty):
                 takes.append((item, qty))
+        if not self._replaying:  # logs written before this rule still replay
+            self._check_part_units(step, event, takes)
         outputs_of = event.outputs
         self._distinct_new(
             step,
@@ -748,6 +750,25 @@ class Planner:
             edges.append(
                 EdgeRow(step_gid, output_gid, "PRODUCED", at, event_id, made, 1.0, output.part)
             )
+
+    def _check_part_units(
+        self, step: _Step, event: Process, takes: list[tuple[Item, Decimal]]
+    ) -> None:
+        """A step's lots of one part are weighed against each other (their shares), so they are
+        counted in one unit, as merged lots are: 1000 g is not a thousand times 1 kg."""
+        first_of: dict[str | None, Item] = {}
+        for item, _ in takes:
+            if item.kind != "lot":
+                continue
+            first = first_of.setdefault(item.part, item)
+            if item.unit != first.unit:
+                i = next(i for i, source in enumerate(event.inputs) if source.gid == item.gid)
+                step.fail(
+                    f"inputs[{i}].lot",
+                    "unit_mismatch",
+                    f'{describe(item.gid)} is counted in "{item.unit}", '
+                    f'{describe(first.gid)} in "{first.unit}"',
+                )
 
     def _process_input(
         self, step: _Step, i: int, source_gid: str, kind: str, outputs: set[str], seen: set[str]

@@ -169,6 +169,48 @@ def test_mix_of_different_units(store: GraphStore, events: Events) -> None:
     assert rejected(store, batch, "unit_mismatch").field == "from[1].lot"
 
 
+def test_a_process_of_lots_of_one_part_in_different_units_is_refused(
+    store: GraphStore, events: Events
+) -> None:
+    # Its lots of a part are weighed against each other: 1000 g is not a thousand times 1 kg.
+    IngestService(store).ingest(
+        [
+            events.receive("L-KG", 1, unit="kg"),
+            events.receive("L-G", 1000, unit="g", supplier_lot="A-2"),
+        ]
+    )
+    batch = [
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            inputs=[{"lot": "L-KG"}, {"lot": "L-G"}],
+            outputs=[{"lot": "P-1", "part": "SCREW", "qty": "100"}],
+        )
+    ]
+    problem = rejected(store, batch, "unit_mismatch")
+    assert problem.field == "inputs[1].lot"
+    assert 'lot "L-G" is counted in "g", lot "L-KG" in "kg"' in problem.message
+
+
+def test_a_process_of_parts_in_different_units_is_taken(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-KG", 1, unit="kg"),
+            events.receive("L-EA", 10, part="CAP", supplier_lot="A-2"),
+        ]
+    )
+    assembly = events(
+        "process",
+        step="S-1",
+        operation="assemble",
+        inputs=[{"lot": "L-KG", "qty": "0.5"}, {"lot": "L-EA", "qty": "10"}],
+        outputs=[{"lot": "P-1", "part": "SCREW", "qty": "10"}],
+    )
+    assert service.ingest([assembly]).created == 1
+
+
 def _kilograms(events: Events) -> list[dict[str, Any]]:
     return [events.receive("L-1", 10, unit="kg"), events("cart_define", cart="C-1")]
 
