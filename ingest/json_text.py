@@ -4,11 +4,17 @@ The standard library takes the last of two equal keys in an object, where other 
 first or refuse: a body `{"qty": "1", "qty": "100"}` would mean one thing to a gateway that checked
 it and another to us. It also reads `NaN` and `Infinity`, which are not JSON. Both are refused
 here, as are bodies too deep or numbers too long for Python to read (errors, not crashes).
+
+A number with a fraction or exponent is read as a binary float, which holds about 17 digits: one
+it cannot hold as written (`1.00000000000000001`, `1e400`) is refused, not silently changed into
+another (an event's quantity is read to the last digit from a string). One a float holds (`0.1`,
+`2.5`, `1e3`) reads as before.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -23,9 +29,14 @@ class JsonRefused(ValueError):
 
 def strict_loads(text: str | bytes) -> Any:
     """Decode JSON text, or raise JsonRefused: `not_json`, `duplicate_key`, `not_a_number`,
-    `too_deep` or `too_long`."""
+    `not_exact`, `too_deep` or `too_long`."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_exact_float,
+        )
     except JsonRefused:
         raise
     except json.JSONDecodeError as error:
@@ -55,3 +66,23 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise JsonRefused("not_a_number", f"{name} is not a JSON number")
+
+
+def _exact_float(text: str) -> float:
+    """Read a JSON number with a fraction or exponent as a float, if the float is that number.
+
+    The shortest text of a float (its repr) is what it holds to a reader: a number whose float
+    reads back as another value would be stored as that other value.
+    """
+    value = float(text)
+    try:
+        if Decimal(repr(value)) == Decimal(text):
+            return value
+    except InvalidOperation:  # an exponent past any a decimal holds: out of range too
+        value = float("inf")
+    shown = text if len(text) <= 40 else f"{text[:37]}..."
+    if value in (float("inf"), float("-inf")) or value == 0:
+        why = "is out of the range a JSON number is read in here"
+    else:
+        why = "has more digits than a JSON number is read with here"
+    raise JsonRefused("not_exact", f"the number {shown} {why}")

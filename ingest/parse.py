@@ -150,4 +150,6 @@ def _refused(error: JsonRefused, line: int | None = None) -> BatchRejected:
     message = f"{where}{error.message}"
     if error.code == "too_deep":
         message += " to be events"
+    elif error.code == "not_exact":  # the contract reads a quantity's text to the last digit
+        message += ": send it as a string"
     return BatchRejected([Problem(0, None, "", error.code, message)])

@@ -56,3 +56,28 @@ def test_what_python_cannot_read_is_refused_by_name(text: str | bytes, code: str
     with pytest.raises(JsonRefused) as refused:
         strict_loads(text)
     assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.1", 0.1), ("2.5", 2.5), ("1e3", 1000.0), ("1E+2", 100.0), ("-0.0", -0.0), ("12.50", 12.5)],
+)
+def test_a_number_a_float_holds_as_written_reads_as_a_float(text: str, value: float) -> None:
+    assert strict_loads(f'{{"qty": {text}}}') == {"qty": value}
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("1.00000000000000001", "has more digits"),
+        ("0.12345678901234567890123456789", "has more digits"),  # read as 0.12345678901234568
+        ("1e400", "is out of the range"),
+        ("1e-400", "is out of the range"),  # read as 0.0
+        ("1e99999999999999999999", "is out of the range"),
+    ],
+)
+def test_a_number_a_float_would_change_is_refused_not_rounded(text: str, why: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(f'[{{"qty": {text}}}]')
+    assert refused.value.code == "not_exact"
+    assert refused.value.message.startswith(f"the number {text} {why}")

@@ -116,3 +116,14 @@ def test_a_key_twice_in_an_event_is_refused_by_name(text: str, line: int | None)
     problem = refused.value.problems[0]
     assert problem.code == "duplicate_key"
     assert problem.message.startswith("line 2: ") == (line == 2)
+
+
+def test_a_quantity_a_float_cannot_hold_is_refused_by_name() -> None:
+    with pytest.raises(BatchRejected) as refused:
+        read_body('[{"type": "receive", "qty": 1.00000000000000001}]')
+    problem = refused.value.problems[0]
+    assert problem.code == "not_exact"
+    assert problem.message == (
+        "the number 1.00000000000000001 has more digits than a JSON number is read with here:"
+        " send it as a string"
+    )
