@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from api.auth.models import COMPANY_ROLES, Company, Principal, Role
@@ -66,6 +66,7 @@ from graph.lot_codes import (
     Minted,
 )
 from graph.store import (
+    EXACT,
     CartStay,
     Direction,
     DocumentRow,
@@ -74,6 +75,7 @@ from graph.store import (
     NodeView,
     StepUse,
     StoredEvent,
+    plain,
 )
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.udi import IdentifierService, Resolved, Udi
@@ -445,19 +447,20 @@ class Access:
     def _use_of(self, lot: NodeView, share_statuses: bool) -> SupplierLotUse:
         trace = self._traces.trace(lot.gid, "down")
         reached = {n.id: n for n in trace.nodes if n.id != lot.gid}
-        received = sum(
-            (e.qty for e in trace.edges if e.type == "RECEIVED_AS" and e.qty is not None),
-            start=Decimal(0),
-        )
-        # A serial shipped is one unit whether or not the event gave a quantity.
-        shipped = sum(
-            (
-                e.qty if e.qty is not None else Decimal(1)
-                for e in trace.edges
-                if e.type == "SHIPPED_IN"
-            ),
-            start=Decimal(0),
-        )
+        with localcontext(EXACT):  # sums of quantities, to the last digit
+            received = sum(
+                (e.qty for e in trace.edges if e.type == "RECEIVED_AS" and e.qty is not None),
+                start=Decimal(0),
+            )
+            # A serial shipped is one unit whether or not the event gave a quantity.
+            shipped = sum(
+                (
+                    e.qty if e.qty is not None else Decimal(1)
+                    for e in trace.edges
+                    if e.type == "SHIPPED_IN"
+                ),
+                start=Decimal(0),
+            )
         statuses = Counter(str(n.attrs["status"]) for n in reached.values() if "status" in n.attrs)
         steps = {g: str(n.attrs.get("operation")) for g, n in reached.items() if n.kind == "step"}
         by_stage: dict[str, Counter[str]] = {}
@@ -468,12 +471,12 @@ class Access:
         kinds = Counter(n.kind for n in reached.values() if n.kind in ("lot", "serial"))
         return SupplierLotUse(
             node=self.redact(lot),
-            received_qty=format(received, "f"),
+            received_qty=plain(received),
             items_by_kind=dict(sorted(kinds.items())),
             items_by_stage={k: dict(sorted(v.items())) for k, v in sorted(by_stage.items())},
             stages=dict(sorted(Counter(steps.values()).items())),
             shipments=sum(1 for n in reached.values() if n.kind == "shipment"),
-            shipped_units=format(shipped.normalize(), "f") if shipped else "0",
+            shipped_units=plain(shipped),
             statuses=dict(sorted(statuses.items())) if share_statuses else None,
             under_investigation=(
                 bool(statuses.get("quarantined") or statuses.get("recalled"))

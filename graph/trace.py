@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from graph.clock import utc_text
@@ -12,6 +12,7 @@ from graph.errors import BadRequest, NotFound
 from graph.exposure import downstream_exposure, upstream_shares
 from graph.ids import BadId, split_gid
 from graph.store import (
+    EXACT,
     MATERIAL,
     Direction,
     EdgeView,
@@ -172,19 +173,20 @@ class TraceService:
         if made is not None and str(made) > horizon:
             raise NotFound(f"no node {root!r} at {horizon}")
         statuses = self._store.statuses_at(sorted(graph.nodes), horizon)
-        taken: dict[str, Decimal] = {}
-        for edge in graph.edges:
-            if edge.type in TAKING and edge.qty is not None:
-                taken[edge.src] = taken.get(edge.src, Decimal(0)) + edge.qty
-        nodes = {}
-        for gid, view in graph.nodes.items():
-            attrs = {k: v for k, v in view.attrs.items() if k not in ("status", "available")}
-            if gid in statuses:
-                attrs["status"] = statuses[gid]
-            if direction == "down" and view.kind in MATERIAL and "qty" in attrs:
-                held = Decimal(str(attrs["qty"])) - taken.get(gid, Decimal(0))
-                attrs["available"] = plain(held)
-            nodes[gid] = NodeView(gid, view.kind, attrs)
+        with localcontext(EXACT):  # what a lot held, to the last digit
+            taken: dict[str, Decimal] = {}
+            for edge in graph.edges:
+                if edge.type in TAKING and edge.qty is not None:
+                    taken[edge.src] = taken.get(edge.src, Decimal(0)) + edge.qty
+            nodes = {}
+            for gid, view in graph.nodes.items():
+                attrs = {k: v for k, v in view.attrs.items() if k not in ("status", "available")}
+                if gid in statuses:
+                    attrs["status"] = statuses[gid]
+                if direction == "down" and view.kind in MATERIAL and "qty" in attrs:
+                    held = Decimal(str(attrs["qty"])) - taken.get(gid, Decimal(0))
+                    attrs["available"] = plain(held)
+                nodes[gid] = NodeView(gid, view.kind, attrs)
         return replace(graph, root=nodes[root], nodes=nodes)
 
     def neighbourhood(self, root: str, direction: Direction, max_depth: int) -> Subgraph | None:

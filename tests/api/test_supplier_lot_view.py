@@ -134,3 +134,26 @@ def test_trace_statuses_follow_the_policy(small_plant: Services, statuses: bool)
     (held,) = [n for n in access.trace(MINE, "down").nodes if n.id == "serial:SN-3"]
     assert held.attrs.get("serial") == "SN-3", "positive control: the held serial is in the trace"
     assert ("status" in held.attrs) is statuses
+
+
+def test_what_a_lot_received_and_shipped_is_added_up_to_the_last_digit(
+    services: Services,
+) -> None:
+    big = "1234567890123456789012345678"  # 28 digits: a sum past them must not be rounded
+    events = Events()
+    services.ingest.ingest(
+        [
+            events.receive("L-1", big, supplier="ACME-STEEL", supplier_lot="H1"),
+            events.receive("L-2", "0.5", supplier="ACME-STEEL", supplier_lot="H1"),
+            events(
+                "ship",
+                shipment="SH-1",
+                customer="HOSP-NORTH",
+                items=[{"lot": "L-1", "qty": big}, {"lot": "L-2", "qty": "0.50"}],
+            ),
+        ]
+    )
+    services.auth.add_user("acme2", "acme-two-pass", Role.SUPPLIER, "ACME-STEEL", None)
+    view = _view(services)
+    whole = "1234567890123456789012345678.5"
+    assert (view["received_qty"], view["shipped_units"]) == (whole, whole)

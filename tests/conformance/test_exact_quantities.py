@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,3 +151,21 @@ def test_a_log_an_earlier_version_rounded_still_rebuilds(tmp_path: Path, events:
     service.rebuild()
     assert store.node("lot:C-2") is not None
     store.close()
+
+
+def test_a_trace_as_of_a_time_reads_what_a_lot_held_to_the_last_digit(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L", BIG),
+            events("split", lot="L", into=[{"lot": "C-1", "qty": "0.5"}]),
+            events("split", lot="L", into=[{"lot": "C-2", "qty": "0.25"}], minutes=60),
+        ]
+    )
+    # Between the splits, the lot held all but 0.5 of it (28 digits would read the whole).
+    between = datetime(2026, 3, 2, 8, 40, tzinfo=UTC)
+    trace = TraceService(store).trace("lot:L", "down", as_of=between)
+    held = {n.id: n.attrs.get("available") for n in trace.nodes}
+    assert held == {"lot:L": "9999999999999999999999999998.5", "lot:C-1": "0.5"}
