@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from pydantic import TypeAdapter, ValidationError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -15,9 +16,14 @@ from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
 from api.graphql.run import run
 from api.graphql.supplier_portal import SupplierRequest
+from api.validation_text import problem_message
 from graph import recall as scope_of
 from graph.clock import utc_text
 from graph.errors import BadRequest
+from ingest.models import Count
+
+# An answer's quantities are those of its recall_ack event: read by the same type.
+COUNT: TypeAdapter[Decimal] = TypeAdapter(Count)
 
 
 def _ids(values: list[str]) -> list[strawberry.ID]:
@@ -349,11 +355,10 @@ class RecallMutation:
 
 
 def _quantity(name: str, text: str) -> Decimal:
-    """Read a quantity argument: a finite, non-negative decimal."""
+    """Read a quantity argument as the event contract reads it (ingest.models.Count): the
+    spellings it refuses (a full-width 5, "5_0", " 5") are refused here too, with its message."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise BadRequest(f"{name}: a decimal number, got {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise BadRequest(f"{name}: a finite number, 0 or more, got {text!r}")
-    return value
+        return COUNT.validate_python(text)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        raise BadRequest(f"{name}: {problem_message(first)}") from None

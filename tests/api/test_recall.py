@@ -90,7 +90,7 @@ def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
         answer = client.post(
             "/graphql", json={"query": wrong, "variables": {"id": notice_id}}, headers=customer
         ).json()
-        assert answer["errors"][0]["message"].startswith("foundQty: a "), answer
+        assert answer["errors"][0]["message"].startswith("foundQty: "), answer
     assert gql(client, customer, ack, id=notice_id)["acknowledgeNotice"] == {
         "state": "acknowledged",
         "foundQty": "12",
@@ -330,3 +330,21 @@ def test_a_corrected_answer_without_a_note_drops_the_earlier_note(
     assert first["acknowledgeNotice"]["note"] == "none found, still searching"
     corrected = gql(client, customer, answer, found="2", note=None)["acknowledgeNotice"]
     assert corrected == {"foundQty": "2", "note": None}
+
+
+def test_an_answer_reads_its_quantities_as_the_recall_ack_event_does(
+    client: TestClient, services: Services
+) -> None:
+    analyst, customer = _noticed(client, services)
+    answer = """mutation($found: String!) { acknowledgeNotice(id: "RC-1-HOSP-NORTH",
+        foundQty: $found, returnedQty: "0") { foundQty } }"""
+    spelled = 'a quantity is a number, or one in ASCII digits such as "12.5"'
+    for found in ("\uff15", "5_0", " 5 ", "0x1", "Infinity"):  # \uff15: a full-width 5
+        response = client.post(
+            "/graphql", json={"query": answer, "variables": {"found": found}}, headers=customer
+        ).json()
+        assert response["errors"][0]["message"] == f"foundQty: {spelled}", (found, response)
+    # Positive control: what the event takes, this takes, and reads back as the event does.
+    assert gql(client, customer, answer, found="1E+2")["acknowledgeNotice"] == {"foundQty": "100"}
+    notices = gql(client, analyst, '{ recallCase(id: "RC-1") { notices { foundQty } } }')
+    assert notices["recallCase"]["notices"] == [{"foundQty": "100"}]
