@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from api.auth.models import COMPANY_ROLES, Company, Principal, Role
@@ -65,8 +65,8 @@ from graph.lot_codes import (
     Match,
     Minted,
 )
+from graph.quantities import Amount, by_unit, one_total
 from graph.store import (
-    EXACT,
     CartStay,
     Direction,
     DocumentRow,
@@ -131,18 +131,30 @@ STUB_ATTRS = frozenset({"status", "message", "at", "partner", "code"})
 class SupplierLotUse:
     """Where one supplier lot went, as the supplier may see it: counts, statuses, stages.
 
-    `statuses` and `under_investigation` are None unless the plant shares statuses with them.
+    Quantities are by unit (graph.quantities); `received_qty` and `shipped_units` are the one
+    unit's total as text, None when there are several. `statuses` and `under_investigation` are
+    None unless the plant shares statuses with them.
     """
 
     node: NodeView
-    received_qty: str
+    received: list[Amount]
     items_by_kind: dict[str, int]
     items_by_stage: dict[str, dict[str, int]]
     stages: dict[str, int]
     shipments: int
-    shipped_units: str
+    shipped: list[Amount]
     statuses: dict[str, int] | None
     under_investigation: bool | None
+
+    @property
+    def received_qty(self) -> str | None:
+        total = one_total(self.received)
+        return None if total is None else plain(total)
+
+    @property
+    def shipped_units(self) -> str | None:
+        total = one_total(self.shipped)
+        return None if total is None else plain(total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,20 +459,18 @@ class Access:
     def _use_of(self, lot: NodeView, share_statuses: bool) -> SupplierLotUse:
         trace = self._traces.trace(lot.gid, "down")
         reached = {n.id: n for n in trace.nodes if n.id != lot.gid}
-        with localcontext(EXACT):  # sums of quantities, to the last digit
-            received = sum(
-                (e.qty for e in trace.edges if e.type == "RECEIVED_AS" and e.qty is not None),
-                start=Decimal(0),
-            )
-            # A serial shipped is one unit whether or not the event gave a quantity.
-            shipped = sum(
-                (
-                    e.qty if e.qty is not None else Decimal(1)
-                    for e in trace.edges
-                    if e.type == "SHIPPED_IN"
-                ),
-                start=Decimal(0),
-            )
+        units = {n.id: n.attrs.get("unit") for n in trace.nodes}
+        received = by_unit(
+            (units.get(e.dst), e.qty)
+            for e in trace.edges
+            if e.type == "RECEIVED_AS" and e.qty is not None
+        )
+        # A serial shipped is one unit whether or not the event gave a quantity.
+        shipped = by_unit(
+            (units.get(e.src), e.qty if e.qty is not None else Decimal(1))
+            for e in trace.edges
+            if e.type == "SHIPPED_IN"
+        )
         statuses = Counter(str(n.attrs["status"]) for n in reached.values() if "status" in n.attrs)
         steps = {g: str(n.attrs.get("operation")) for g, n in reached.items() if n.kind == "step"}
         by_stage: dict[str, Counter[str]] = {}
@@ -471,12 +481,12 @@ class Access:
         kinds = Counter(n.kind for n in reached.values() if n.kind in ("lot", "serial"))
         return SupplierLotUse(
             node=self.redact(lot),
-            received_qty=plain(received),
+            received=received,
             items_by_kind=dict(sorted(kinds.items())),
             items_by_stage={k: dict(sorted(v.items())) for k, v in sorted(by_stage.items())},
             stages=dict(sorted(Counter(steps.values()).items())),
             shipments=sum(1 for n in reached.values() if n.kind == "shipment"),
-            shipped_units=plain(shipped),
+            shipped=shipped,
             statuses=dict(sorted(statuses.items())) if share_statuses else None,
             under_investigation=(
                 bool(statuses.get("quarantined") or statuses.get("recalled"))

@@ -165,9 +165,19 @@ def _show(recalls: RecallService, args: argparse.Namespace) -> int:
             else "no answer yet"
         )
         print(f"  notice {notice.customer}: {notice.state}, {answer}")
-    print(
-        f"  reconciliation: {rec.accounted} of {rec.expected} accounted for ({rec.percent:.1f} %)"
-    )
+    if not rec.units:
+        print(f"  reconciliation: nothing expected ({rec.percent:.1f} %)")
+    for unit in rec.units:  # per unit: kilograms and pieces are never added up
+        if unit.unit is None:
+            print(
+                f"  answers in no one unit (customers shipped several): found "
+                f"{unit.found_by_customers}, returned {unit.returned_by_customers}"
+            )
+            continue
+        print(
+            f"  reconciliation: {unit.accounted} of {unit.expected} {unit.unit} accounted for "
+            f"({unit.percent:.1f} %)"
+        )
     return 0
 
 

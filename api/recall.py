@@ -110,6 +110,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _reconciliation(found: Reconciliation) -> dict[str, Any]:
+    """The measure per unit, and as single numbers (None when the scope counts in several)."""
+    return {
+        "units": [
+            asdict(unit) | {"accounted": unit.accounted, "percent": round(unit.percent, 2)}
+            for unit in found.units
+        ],
+        "expected": found.expected,
+        "held_in_plant": found.held_in_plant,
+        "found_by_customers": found.found_by_customers,
+        "returned_by_customers": found.returned_by_customers,
+        "scrapped": found.scrapped,
+        "accounted": found.accounted,
+        "percent": round(found.percent, 2),
+    }
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -224,7 +241,8 @@ class RecallService:
 
     def reconciliation(self, case_id: str, scope: Scope | None = None) -> Reconciliation:
         answers = [
-            (n.found_qty or Decimal(0), n.returned_qty or Decimal(0)) for n in self.notices(case_id)
+            (n.customer, n.found_qty or Decimal(0), n.returned_qty or Decimal(0))
+            for n in self.notices(case_id)
         ]
         return reconcile(scope or self.scope(case_id), answers)
 
@@ -268,8 +286,7 @@ class RecallService:
             "notices": [asdict(n) for n in self.notices(case_id)],
             "supplier_requests": [asdict(r) for r in suppliers],
             "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id, scope)[1]],
-            "reconciliation": asdict(reconciliation)
-            | {"accounted": reconciliation.accounted, "percent": round(reconciliation.percent, 2)},
+            "reconciliation": _reconciliation(reconciliation),
         }
         plain: dict[str, Any] = _plain(body)
         return plain

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
+from graph.quantities import Amount, by_unit, one_total
 from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceNode
 
@@ -31,14 +32,25 @@ class Affected:
 
 @dataclass(frozen=True, slots=True)
 class ImpactTotals:
+    """Counts, and quantities per unit (graph.quantities): `in_plant_qty` and `shipped_qty`
+    are the one unit's total, None when the items are counted in several units."""
+
     lots: int
     serials: int
     shipments: int
     customers: int
     certain: int
     may_contain: int
-    in_plant_qty: Decimal
-    shipped_qty: Decimal
+    in_plant: list[Amount]
+    shipped: list[Amount]
+
+    @property
+    def in_plant_qty(self) -> Decimal | None:
+        return one_total(self.in_plant)
+
+    @property
+    def shipped_qty(self) -> Decimal | None:
+        return one_total(self.shipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +118,7 @@ def _impact(trace: Trace) -> Impact:
     for items in groups.values():
         items.sort(key=lambda item: (-item.exposure, item.node.id))
     material = groups["lot"] + groups["serial"]
+    units = {node.id: node.attrs.get("unit") for node in trace.nodes}
     totals = ImpactTotals(
         lots=len(groups["lot"]),
         serials=len(groups["serial"]),
@@ -113,8 +126,10 @@ def _impact(trace: Trace) -> Impact:
         customers=len(groups["company"]),
         certain=sum(1 for item in material if item.certain),
         may_contain=sum(1 for item in material if not item.certain),
-        in_plant_qty=sum((item.available or Decimal(0) for item in material), Decimal(0)),
-        shipped_qty=sum(shipped.values(), Decimal(0)),
+        in_plant=by_unit(
+            (units[item.node.id], item.available) for item in material if item.available
+        ),
+        shipped=by_unit((units.get(src), qty) for src, qty in shipped.items()),
     )
     return Impact(
         trace.root, groups["lot"], groups["serial"], groups["shipment"], groups["company"], totals

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from graph.exposure import exposure_text
+from graph.quantities import COUNT
 from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceService
 
@@ -84,10 +85,15 @@ class ScopeDiff:
 
 
 @dataclass(frozen=True, slots=True)
-class Reconciliation:
-    """Quantity accounted for against what the scope holds: the mock-recall measure."""
+class UnitReconciliation:
+    """The mock-recall measure in one unit: quantities of different units are never added.
 
-    expected: Decimal  # in plant + shipped + scrapped, over the scope's items
+    `unit` None holds the answers of customers the scope shipped items of several units to:
+    their found and returned quantities say no unit, so they count in none of the others.
+    """
+
+    unit: str | None
+    expected: Decimal  # in plant + shipped + scrapped, over the scope's items of the unit
     held_in_plant: Decimal
     found_by_customers: Decimal
     returned_by_customers: Decimal
@@ -100,6 +106,52 @@ class Reconciliation:
     @property
     def percent(self) -> float:
         return float(self.accounted / self.expected * 100) if self.expected else 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Quantity accounted for against what the scope holds, per unit (`units`).
+
+    The single numbers are the one unit's, None when the scope counts in several; `percent` is
+    then the lowest of the units' (each must be accounted for).
+    """
+
+    units: list[UnitReconciliation]
+
+    def _one(self, name: str) -> Decimal | None:
+        if len(self.units) > 1:
+            return None
+        value: Decimal = getattr(self.units[0], name) if self.units else ZERO
+        return value
+
+    @property
+    def expected(self) -> Decimal | None:
+        return self._one("expected")
+
+    @property
+    def held_in_plant(self) -> Decimal | None:
+        return self._one("held_in_plant")
+
+    @property
+    def found_by_customers(self) -> Decimal | None:
+        return self._one("found_by_customers")
+
+    @property
+    def returned_by_customers(self) -> Decimal | None:
+        return self._one("returned_by_customers")
+
+    @property
+    def scrapped(self) -> Decimal | None:
+        return self._one("scrapped")
+
+    @property
+    def accounted(self) -> Decimal | None:
+        return self._one("accounted")
+
+    @property
+    def percent(self) -> float:
+        counted = [u.percent for u in self.units if u.unit is not None]
+        return min(counted, default=100.0)
 
 
 def parse_suspects(text: str) -> list[dict[str, str]]:
@@ -207,23 +259,53 @@ def diff(before: Scope, after: Scope) -> ScopeDiff:
     )
 
 
-def reconcile(scope: Scope, acknowledgements: Iterable[tuple[Decimal, Decimal]]) -> Reconciliation:
-    """Account for the scope's quantity: held in the plant, found by customers, scrapped."""
+def reconcile(
+    scope: Scope, acknowledgements: Iterable[tuple[str, Decimal, Decimal]]
+) -> Reconciliation:
+    """Account for the scope's quantity, per unit: held in the plant, found by customers (each
+    answer as `(customer, found, returned)`), scrapped."""
     with localcontext(EXACT):  # sums of quantities, to the last digit
         return _reconcile(scope, list(acknowledgements))
 
 
-def _reconcile(scope: Scope, answers: list[tuple[Decimal, Decimal]]) -> Reconciliation:
-    in_plant = sum((i.available for i in scope.items if i.status != "scrapped"), ZERO)
-    held = sum((i.available for i in scope.items if i.status in ("quarantined", "recalled")), ZERO)
-    scrapped = sum((i.available for i in scope.items if i.status == "scrapped"), ZERO)
-    shipped = sum((q for i in scope.items for q in i.shipped.values()), ZERO)
+def _reconcile(scope: Scope, answers: list[tuple[str, Decimal, Decimal]]) -> Reconciliation:
+    unit_of = {i.id: i.unit or COUNT for i in scope.items}
+    sums: dict[str | None, dict[str, Decimal]] = {unit: {} for unit in set(unit_of.values())}
+
+    def add(unit: str | None, name: str, qty: Decimal) -> None:
+        row = sums.setdefault(unit, {})
+        row[name] = row.get(name, ZERO) + qty
+
+    for item in scope.items:  # expected: in plant + shipped + scrapped
+        unit = unit_of[item.id]
+        add(unit, "expected", item.available + sum(item.shipped.values(), ZERO))
+        if item.status in ("quarantined", "recalled"):
+            add(unit, "held_in_plant", item.available)
+        elif item.status == "scrapped":
+            add(unit, "scrapped", item.available)
+    # A customer's answer is in the unit of what the scope shipped them (or of the whole scope).
+    shipped_to: dict[str, set[str]] = {}
+    for shipment in scope.shipments:
+        shipped_to.setdefault(shipment.customer, set()).update(
+            unit_of[i] for i in shipment.items if i in unit_of
+        )
+    for customer, found, returned in answers:
+        units = shipped_to.get(customer) or set(unit_of.values())
+        said_in = next(iter(units)) if len(units) == 1 else None
+        add(said_in, "found_by_customers", found)
+        add(said_in, "returned_by_customers", returned)
     return Reconciliation(
-        expected=in_plant + shipped + scrapped,
-        held_in_plant=held,
-        found_by_customers=sum((found for found, _ in answers), ZERO),
-        returned_by_customers=sum((returned for _, returned in answers), ZERO),
-        scrapped=scrapped,
+        [
+            UnitReconciliation(
+                unit,
+                expected=row.get("expected", ZERO),
+                held_in_plant=row.get("held_in_plant", ZERO),
+                found_by_customers=row.get("found_by_customers", ZERO),
+                returned_by_customers=row.get("returned_by_customers", ZERO),
+                scrapped=row.get("scrapped", ZERO),
+            )
+            for unit, row in sorted(sums.items(), key=lambda pair: (pair[0] is None, pair[0] or ""))
+        ]
     )
 
 

@@ -399,7 +399,7 @@ class Planner:
         """Create a shared context node (company, equipment, ...) on first mention."""
         if not self._exists(node.gid):
             self._items[node.gid] = Item(
-                node.gid, node.kind, node.part, None, None, ZERO, None, None, None
+                node.gid, node.kind, node.part, node.unit, None, ZERO, None, None, None
             )
             self.changes.nodes.append(node)
 
@@ -495,17 +495,30 @@ class Planner:
         company = gid("company", event.supplier)
         if not self._exists(source):
             props = {"supplier": event.supplier, "supplier_lot": event.supplier_lot}
-            self._ensure_context(NodeRow(source, "supplier_lot", part=event.part, props=props))
+            self._ensure_context(
+                NodeRow(source, "supplier_lot", part=event.part, unit=event.unit, props=props)
+            )
             self._ensure_context(NodeRow(company, "company", props={"company": event.supplier}))
             self._edge(step, source, company, "FROM")
-        elif (known := self._get(source)) is not None and known.part not in (None, event.part):
-            step.fail(
-                "part",
-                "part_mismatch",
-                f"{describe(source)} was received before as part "
-                f'"{known.part}", not "{event.part}"',
-            )
-            return
+        elif (known := self._get(source)) is not None:
+            if known.part not in (None, event.part):
+                step.fail(
+                    "part",
+                    "part_mismatch",
+                    f"{describe(source)} was received before as part "
+                    f'"{known.part}", not "{event.part}"',
+                )
+                return
+            # Deliveries of one supplier lot are counted in one unit, so what it sent adds up
+            # (one received before it kept its unit has none to compare with). Logs written
+            # before this rule still replay.
+            if known.unit not in (None, event.unit) and not self._replaying:
+                step.fail(
+                    "unit",
+                    "unit_mismatch",
+                    f'{describe(source)} was received before in "{known.unit}", not "{event.unit}"',
+                )
+                return
         self._touch(step, source)
         node = self._node(
             step,
@@ -834,9 +847,19 @@ class Planner:
             return
         company = gid("company", event.customer)
         self._ensure_context(NodeRow(company, "company", props={"company": event.customer}))
-        total = sum((qty for _, qty in takes), ZERO)
+        # Quantities are added up per unit: kilograms and pieces make no total. The shipment
+        # has a quantity (and unit) only when what it holds is counted in one unit.
+        totals: dict[str | None, Decimal] = {}
+        for item, qty in takes:
+            totals[item.unit] = totals.get(item.unit, ZERO) + qty
+        (unit, total) = next(iter(totals.items())) if len(totals) == 1 else (None, None)
         node = self._node(
-            step, "shipment", event.shipment, qty=total, props={"customer": event.customer}
+            step,
+            "shipment",
+            event.shipment,
+            unit=unit,
+            qty=total,
+            props={"customer": event.customer},
         )
         self._create(step, node)
         for item, qty in takes:
@@ -847,7 +870,7 @@ class Planner:
                 shipment_gid,
                 "SHIPPED_IN",
                 qty=qty,
-                share=_share(qty, total),
+                share=_share(qty, totals[item.unit]),
                 part=item.part,
             )
         self._edge(step, shipment_gid, company, "SHIPPED_TO", qty=total, share=1.0)

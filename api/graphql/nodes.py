@@ -234,9 +234,16 @@ class Shipment(Node):
     def customer(self) -> str | None:
         return _text(self.view, "customer")
 
-    @strawberry.field
+    @strawberry.field(
+        description="What it holds, in `unit`: null when its items are counted in several units "
+        "(their quantities are on its inputs)."
+    )
     def qty(self) -> str | None:
         return _text(self.view, "qty")
+
+    @strawberry.field(description="The unit of `qty`: null when there is none.")
+    def unit(self) -> str | None:
+        return _text(self.view, "unit")
 
     @strawberry.field
     def shipped_at(self) -> str | None:

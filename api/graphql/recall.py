@@ -20,6 +20,7 @@ from api.validation_text import problem_message
 from graph import recall as scope_of
 from graph.clock import utc_text
 from graph.errors import BadRequest
+from graph.store import plain
 from ingest.models import Count
 
 # An answer's quantities are those of its recall_ack event: read by the same type.
@@ -32,6 +33,11 @@ def _ids(values: list[str]) -> list[strawberry.ID]:
 
 def _qty(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
+
+
+def _total(value: Decimal | None) -> str | None:
+    """A sum as text, one way however it was reached (6, not 6.0 from 4.5 + 1.5)."""
+    return None if value is None else plain(value)
 
 
 @strawberry.type(description="A suspect: a node, or an equipment over a time window.")
@@ -119,14 +125,46 @@ def _scope(found: scope_of.Scope) -> CaseScope:
     )
 
 
-@strawberry.type(description="Quantity accounted for: the mock-recall measure (99.5-104 %).")
-class Reconciliation:
+@strawberry.type(description="The mock-recall measure in one unit.")
+class UnitReconciliation:
+    unit: str | None = strawberry.field(
+        description="null: answers of customers shipped items of several units (no unit said)."
+    )
     expected: str
     held_in_plant: str
     found_by_customers: str
     returned_by_customers: str
     scrapped: str
     accounted: str
+    percent: float
+
+    @classmethod
+    def of(cls, found: scope_of.UnitReconciliation) -> UnitReconciliation:
+        return cls(
+            unit=found.unit,
+            expected=plain(found.expected),
+            held_in_plant=plain(found.held_in_plant),
+            found_by_customers=plain(found.found_by_customers),
+            returned_by_customers=plain(found.returned_by_customers),
+            scrapped=plain(found.scrapped),
+            accounted=plain(found.accounted),
+            percent=round(found.percent, 2),
+        )
+
+
+@strawberry.type(
+    description="Quantity accounted for: the mock-recall measure (99.5-104 %), per unit "
+    "(`units`). The single numbers are the one unit's, null when the scope counts in several; "
+    "`percent` is then the lowest of the units'."
+)
+class Reconciliation:
+    units: list[UnitReconciliation]
+    expected: str | None
+    held_in_plant: str | None
+    found_by_customers: str | None
+    returned_by_customers: str | None
+    scrapped: str | None
+    accounted: str | None
     percent: float
 
 
@@ -223,12 +261,13 @@ class RecallCase:
         if found is None:
             return None
         return Reconciliation(
-            expected=format(found.expected, "f"),
-            held_in_plant=format(found.held_in_plant, "f"),
-            found_by_customers=format(found.found_by_customers, "f"),
-            returned_by_customers=format(found.returned_by_customers, "f"),
-            scrapped=format(found.scrapped, "f"),
-            accounted=format(found.accounted, "f"),
+            units=[UnitReconciliation.of(unit) for unit in found.units],
+            expected=_total(found.expected),
+            held_in_plant=_total(found.held_in_plant),
+            found_by_customers=_total(found.found_by_customers),
+            returned_by_customers=_total(found.returned_by_customers),
+            scrapped=_total(found.scrapped),
+            accounted=_total(found.accounted),
             percent=round(found.percent, 2),
         )
 

@@ -12,6 +12,8 @@ from strawberry.scalars import JSON
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot
 from graph.analysis import Affected, Contribution
 from graph.errors import BadRequest
+from graph.quantities import Amount
+from graph.store import plain
 from graph.trace import Trace as TraceResult
 from graph.trace import TraceNode
 
@@ -142,18 +144,33 @@ def _entry(node: TraceNode, wrap: dict[str, Node]) -> TraceEntry:
     )
 
 
+@strawberry.type(description="A quantity and the unit it is counted in.")
+class Quantity:
+    qty: str = strawberry.field(description="Exact decimal, as text.")
+    unit: str
+
+
+def quantities(amounts: list[Amount]) -> list[Quantity]:
+    """Build the GraphQL view of totals by unit."""
+    return [Quantity(qty=plain(a.qty), unit=a.unit) for a in amounts]
+
+
 @strawberry.type(description="An affected item: exposure 1.0 certainly contains, less may contain.")
 class AffectedItem:
     node: Node
     exposure: float
     certain: bool
-    qty: str | None
+    qty: str | None = strawberry.field(
+        description="In `unit`; a shipment's is null when it holds items of several units."
+    )
     available: str | None = strawberry.field(description="Still in the plant.")
     shipped: str = strawberry.field(description="Quantity of it shipped out.")
+    unit: str | None = strawberry.field(description="The unit its quantities are counted in.")
 
 
 def affected(item: Affected, node: Node) -> AffectedItem:
     """Build the GraphQL view of one affected item."""
+    unit = item.node.attrs.get("unit")
     return AffectedItem(
         node=node,
         exposure=item.exposure,
@@ -161,10 +178,13 @@ def affected(item: Affected, node: Node) -> AffectedItem:
         qty=None if item.qty is None else format(item.qty, "f"),
         available=None if item.available is None else format(item.available, "f"),
         shipped=format(item.shipped, "f"),
+        unit=None if unit is None else str(unit),
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Counts, and quantities by unit: a total never adds units of different kinds."
+)
 class ImpactTotals:
     lots: int
     serials: int
@@ -172,8 +192,14 @@ class ImpactTotals:
     customers: int
     certain: int
     may_contain: int
-    in_plant_qty: str
-    shipped_qty: str
+    in_plant: list[Quantity] = strawberry.field(description="Still in the plant, by unit.")
+    shipped: list[Quantity] = strawberry.field(description="Shipped out, by unit.")
+    in_plant_qty: str | None = strawberry.field(
+        description="`inPlant` as one number: null when it holds several units."
+    )
+    shipped_qty: str | None = strawberry.field(
+        description="`shipped` as one number: null when it holds several units."
+    )
 
 
 @strawberry.type(description="What a suspect item reached: the first answer a recall needs.")
@@ -222,14 +248,22 @@ class MaterialPath:
 @strawberry.type(description="Where one of a supplier's lots went, as the plant shares it.")
 class SupplierLotUse:
     supplier_lot: SupplierLot
-    received_qty: str
+    received: list[Quantity] = strawberry.field(description="Received, by unit.")
+    received_qty: str | None = strawberry.field(
+        description="`received` as one number: null when it holds several units."
+    )
     items_by_kind: JSON
     items_by_stage: JSON = strawberry.field(
         description="Lots and serials made from it, by the operation that made them."
     )
     stages: JSON = strawberry.field(description="Process steps reached, by operation.")
     shipments: int
-    shipped_units: str = strawberry.field(description="Units of its products shipped.")
+    shipped: list[Quantity] = strawberry.field(
+        description="Its products shipped, by unit (a serial is one `ea`)."
+    )
+    shipped_units: str | None = strawberry.field(
+        description="`shipped` as one number: null when it holds several units."
+    )
     statuses: JSON | None = strawberry.field(
         description="Items by status; null unless the plant shares statuses with you."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -54,11 +55,12 @@ from api.graphql.results import (
     Trace,
     affected,
     contributor,
+    quantities,
 )
 from api.graphql.run import as_graphql_error, run
 from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
 from graph.errors import DomainError
-from graph.store import NodeView
+from graph.store import NodeView, plain
 from graph.trace import TraceNode
 from ingest.errors import BatchRejected
 from ingest.parse import events_of
@@ -76,6 +78,10 @@ def _wrap(node: TraceNode) -> Node:
     wrapped = to_node(NodeView(node.id, node.kind, node.attrs))
     assert wrapped is not None
     return wrapped
+
+
+def _total(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
 
 
 def _node_of(view: NodeView) -> Node:
@@ -141,8 +147,10 @@ class Query:
                 customers=totals.customers,
                 certain=totals.certain,
                 may_contain=totals.may_contain,
-                in_plant_qty=format(totals.in_plant_qty, "f"),
-                shipped_qty=format(totals.shipped_qty, "f"),
+                in_plant=quantities(totals.in_plant),
+                shipped=quantities(totals.shipped),
+                in_plant_qty=_total(totals.in_plant_qty),
+                shipped_qty=_total(totals.shipped_qty),
             ),
         )
 
@@ -204,11 +212,13 @@ class Query:
         return [
             SupplierLotUse(
                 supplier_lot=SupplierLot(view=use.node),
+                received=quantities(use.received),
                 received_qty=use.received_qty,
                 items_by_kind=JSON(use.items_by_kind),
                 items_by_stage=JSON(use.items_by_stage),
                 stages=JSON(use.stages),
                 shipments=use.shipments,
+                shipped=quantities(use.shipped),
                 shipped_units=use.shipped_units,
                 statuses=None if use.statuses is None else JSON(use.statuses),
                 under_investigation=use.under_investigation,

@@ -167,3 +167,34 @@ def test_answers_are_printed_without_their_control_characters(
     assert "by acme\\x9b (" in out
     assert "  \\x1b]0;pwned\\x07\\x1b[2J\\x1b[32mNo issue\\x1b[0m\n  second line\\u202e\n" in out
     assert "upstream: lot=U1, note=\\x1b[8mhidden" in out
+
+
+def test_recall_show_reconciles_per_unit(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "recall.db")
+    plant = tmp_path / "plant.json"
+    plant.write_text(
+        json.dumps(
+            [
+                events.receive("L-1", 10, unit="kg", supplier_lot="A-77"),
+                events(
+                    "process",
+                    step="S-1",
+                    operation="turn",
+                    inputs=[{"lot": "L-1", "qty": "4"}],
+                    outputs=[{"lot": "P-1", "part": "SCREW", "qty": "100"}],
+                ),
+                events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": 2}]),
+            ]
+        )
+    )
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    opened = ["recall", "open", "RC-9", "--title", "T", "--reason", "R", "--store", store]
+    assert main([*opened, "--suspect", "supplier_lot:ACME/A-77"]) == 0
+    assert main(["recall", "hold", "RC-9", "--reason", "quarantine", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["recall", "show", "RC-9", "--store", store]) == 0
+    shown = capsys.readouterr().out
+    assert "reconciliation: 100 of 100 ea accounted for (100.0 %)" in shown
+    assert "reconciliation: 4 of 6 kg accounted for (66.7 %)" in shown

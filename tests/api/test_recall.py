@@ -348,3 +348,71 @@ def test_an_answer_reads_its_quantities_as_the_recall_ack_event_does(
     assert gql(client, customer, answer, found="1E+2")["acknowledgeNotice"] == {"foundQty": "100"}
     notices = gql(client, analyst, '{ recallCase(id: "RC-1") { notices { foundQty } } }')
     assert notices["recallCase"]["notices"] == [{"foundQty": "100"}]
+
+
+# 10 kg of bar: 4 kg turned into 100 screws; 1.5 kg of bar to one customer, 20 screws to another.
+TWO_UNITS = [
+    {"event_id": "U-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10",
+     "unit": "kg"},
+    {"event_id": "U-2", "type": "process", "occurred_at": "2026-03-02T09:00:00Z", "step": "S-1",
+     "operation": "turn", "inputs": [{"lot": "L-1", "qty": "4"}],
+     "outputs": [{"lot": "P-1", "part": "SCREW", "qty": "100"}]},
+    {"event_id": "U-3", "type": "ship", "occurred_at": "2026-03-02T10:00:00Z", "shipment": "SH-1",
+     "customer": "HOSP-SOUTH", "items": [{"lot": "L-1", "qty": "1.5"}]},
+    {"event_id": "U-4", "type": "ship", "occurred_at": "2026-03-02T10:00:00Z", "shipment": "SH-2",
+     "customer": "HOSP-NORTH", "items": [{"lot": "P-1", "qty": "20"}]},
+]  # fmt: skip
+
+
+def test_a_case_over_two_units_is_reconciled_per_unit(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(TWO_UNITS)
+    analyst, customer = login(client, "analyst"), login(client, "customer")
+    gql(client, analyst, SMALL_OPEN, s=[{"id": "supplier_lot:ACME-STEEL/H1"}])
+    gql(client, analyst, 'mutation { holdRecall(id: "RC-1", reason: "r") }')
+    gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    answer = """mutation { acknowledgeNotice(id: "RC-1-HOSP-NORTH", foundQty: "20",
+        returnedQty: "0") { state } }"""
+    gql(client, customer, answer)  # 20 of the screws, the only unit HOSP-NORTH was sent
+    query = """{ recallCase(id: "RC-1") { reconciliation { expected accounted percent
+        units { unit expected heldInPlant foundByCustomers accounted percent } } } }"""
+    rec = gql(client, analyst, query)["recallCase"]["reconciliation"]
+    assert rec["units"] == [
+        {"unit": "ea", "expected": "100", "heldInPlant": "80", "foundByCustomers": "20",
+         "accounted": "100", "percent": 100.0},
+        {"unit": "kg", "expected": "6", "heldInPlant": "4.5", "foundByCustomers": "0",
+         "accounted": "4.5", "percent": 75.0},
+    ]  # fmt: skip
+    # Kilograms and pieces make no one number; the measure is the unit least accounted for.
+    assert (rec["expected"], rec["accounted"], rec["percent"]) == (None, None, 75.0)
+    full = client.get("/api/v1/recalls/RC-1/export?format=json", headers=analyst).json()
+    assert full["reconciliation"]["expected"] is None
+    units = full["reconciliation"]["units"]
+    assert [(u["unit"], Decimal(u["expected"])) for u in units] == [("ea", 100), ("kg", 6)]
+
+
+def test_impact_and_a_supplier_lot_view_give_quantities_per_unit(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(TWO_UNITS)
+    query = """{ impact(id: "supplier_lot:ACME-STEEL/H1") { totals { inPlantQty shippedQty
+        inPlant { qty unit } shipped { qty unit } } shipments { qty unit } } }"""
+    found = gql(client, login(client, "analyst"), query)["impact"]
+    assert found["totals"] == {
+        "inPlantQty": None,
+        "shippedQty": None,
+        "inPlant": [{"qty": "80", "unit": "ea"}, {"qty": "4.5", "unit": "kg"}],
+        "shipped": [{"qty": "20", "unit": "ea"}, {"qty": "1.5", "unit": "kg"}],
+    }
+    assert found["shipments"] == [{"qty": "1.5", "unit": "kg"}, {"qty": "20", "unit": "ea"}]
+    view = """{ supplierLots { receivedQty received { qty unit } shippedUnits
+        shipped { qty unit } } }"""
+    (use,) = gql(client, login(client, "supplier"), view)["supplierLots"]
+    assert use == {
+        "receivedQty": "10",
+        "received": [{"qty": "10", "unit": "kg"}],
+        "shippedUnits": None,
+        "shipped": [{"qty": "20", "unit": "ea"}, {"qty": "1.5", "unit": "kg"}],
+    }

@@ -403,6 +403,41 @@ def test_impact_of_a_suspect_lot_counts_what_of_it_is_in_the_plant(
     assert (totals.in_plant_qty, totals.shipped_qty) == (Decimal(6), Decimal(4))
 
 
+def test_impact_adds_up_quantities_per_unit_never_across_units(
+    store: GraphStore, events: Events
+) -> None:
+    # 10 kg of bar, 4 kg of it turned into 100 screws; 1.5 kg of bar and 20 screws shipped.
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10, unit="kg"),
+            events(
+                "process",
+                step="S-1",
+                operation="turn",
+                inputs=[{"lot": "L-1", "qty": "4"}],
+                outputs=[{"lot": "P-1", "part": "SCREW", "qty": "100"}],
+            ),
+            events(
+                "ship",
+                shipment="SH-1",
+                customer="HOSP",
+                items=[{"lot": "L-1", "qty": "1.5"}, {"lot": "P-1", "qty": "20"}],
+            ),
+            events("ship", shipment="SH-2", customer="HOSP", items=[{"lot": "P-1", "qty": "5"}]),
+        ]
+    )
+    found = impact(TraceService(store).trace("supplier_lot:ACME/A-1", "down"))
+    totals = found.totals
+    assert [(a.qty, a.unit) for a in totals.in_plant] == [(75, "ea"), (Decimal("4.5"), "kg")]
+    assert [(a.qty, a.unit) for a in totals.shipped] == [(25, "ea"), (Decimal("1.5"), "kg")]
+    assert (totals.in_plant_qty, totals.shipped_qty) == (None, None)  # no total of kg and ea
+    # A shipment has a quantity only when what it holds is counted in one unit.
+    shipments = {a.node.id: (a.qty, a.node.attrs.get("unit")) for a in found.shipments}
+    assert shipments == {"shipment:SH-1": (None, None), "shipment:SH-2": (5, "ea")}
+    one_unit = impact(TraceService(store).trace("lot:P-1", "down")).totals
+    assert (one_unit.in_plant_qty, one_unit.shipped_qty) == (75, 25)
+
+
 def test_as_of_gives_the_items_as_they_stood_then(store: GraphStore, events: Events) -> None:
     received = events.receive("L-1", 10)
     shipped = events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}])

@@ -169,6 +169,18 @@ def test_mix_of_different_units(store: GraphStore, events: Events) -> None:
     assert rejected(store, batch, "unit_mismatch").field == "from[1].lot"
 
 
+def test_a_supplier_lot_received_again_in_another_unit_is_refused(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 1, unit="kg")])
+    again = events.receive("L-2", 1000, unit="g")  # the same supplier lot A-1, in grams
+    problem = rejected(store, [again], "unit_mismatch")
+    assert problem.field == "unit"
+    assert 'supplier lot "ACME/A-1" was received before in "kg", not "g"' in problem.message
+    assert service.ingest([events.receive("L-3", 2, unit="kg")]).created == 1  # in kg it is taken
+
+
 def test_a_process_of_lots_of_one_part_in_different_units_is_refused(
     store: GraphStore, events: Events
 ) -> None:
