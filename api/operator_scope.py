@@ -98,7 +98,8 @@ def without_others(error: BatchRejected, events: Sequence[Event]) -> BatchReject
 def _unnamed(problem: Problem, events: Sequence[Event]) -> Problem:
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
-    event = events[problem.index] if 0 <= problem.index < len(events) else None
+    index = problem.index
+    event = events[index] if index is not None and 0 <= index < len(events) else None
     if problem.code in VOIDERS_UNNAMED and isinstance(event, Void):
         return replace(problem, message=VOIDERS_UNNAMED[problem.code].format(event.voids))
     return problem
