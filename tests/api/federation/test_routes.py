@@ -406,7 +406,7 @@ def test_a_partner_never_learns_which_customer_returned_what_it_received(plant: 
     nodes = {n["id"]: n for n in body["nodes"]}
     returned = [n for n in body["nodes"] if n["kind"] == "supplier_lot" and "ACME" not in n["id"]]
     assert [n["id"] for n in returned] == ["supplier_lot:customer-1"]
-    assert returned[0]["attrs"] == {"key": "customer-1", "part": "KIT"}
+    assert returned[0]["attrs"] == {"key": "customer-1", "part": "KIT", "unit": "ea"}
     assert nodes["lot:RET-1"]["attrs"].keys() & {"supplier", "supplier_lot"} == set()
     # The path and the shares stay whole: the return is a whole component of KIT0004.
     links = {(e["from"], e["to"], e["type"]) for e in body["edges"]}
