@@ -851,7 +851,7 @@ class Access:
         try:
             return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
         except BatchRejected as error:
-            raise without_others(error, events) from None
+            raise without_others(error, events, self._store, site) from None
 
     # -- carts ---------------------------------------------------------------------------------
 

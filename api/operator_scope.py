@@ -81,28 +81,37 @@ HOLDERS_UNNAMED = {
     "cart_occupied": "the cart (or that compartment of it) holds another lot: one lot at a time",
     "mark_taken": "this mark already marks another item",
 }
-# Refusals of a void whose messages name the events that depend on or voided its event: those
-# may be another site's, so they are said naming only the voided event (the operator's own).
+# Refusals of a void whose messages name the events that depend on or voided its event: said as
+# they are when every event they name is the operator's to read (their site's, of no site, or of
+# the batch), else naming only the voided event (the operator's own).
 VOIDERS_UNNAMED = {
     "void_has_dependents": 'later events depend on "{}": it cannot be voided while they stand',
     "already_voided": 'event "{}" is already voided',
 }
 
 
-def without_others(error: BatchRejected, events: Sequence[Event]) -> BatchRejected:
+def without_others(
+    error: BatchRejected, events: Sequence[Event], store: GraphStore, site: str
+) -> BatchRejected:
     """Return the refusal of `events` without naming what may be another site's: the holders of
-    carts and marks, and the events that depend on or voided an event."""
-    return type(error)([_unnamed(p, events) for p in error.problems])
+    carts and marks, and the events of other sites that depend on or voided an event."""
+    named = {n for p in error.problems if p.code in VOIDERS_UNNAMED for n in p.names}
+    batch = {e.event_id for e in events}
+    logged = store.logged(sorted(named - batch)) if named - batch else {}
+    readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
+    return type(error)([_unnamed(p, events, readable) for p in error.problems])
 
 
-def _unnamed(problem: Problem, events: Sequence[Event]) -> Problem:
+def _unnamed(problem: Problem, events: Sequence[Event], readable: set[str]) -> Problem:
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
     index = problem.index
     event = events[index] if index is not None and 0 <= index < len(events) else None
-    if problem.code in VOIDERS_UNNAMED and isinstance(event, Void):
-        return replace(problem, message=VOIDERS_UNNAMED[problem.code].format(event.voids))
-    return problem
+    if problem.code not in VOIDERS_UNNAMED or not isinstance(event, Void):
+        return problem
+    if problem.names and readable.issuperset(problem.names):
+        return problem
+    return replace(problem, message=VOIDERS_UNNAMED[problem.code].format(event.voids))
 
 
 # Supplier lots and marks are shared context nodes with no site of their own: a site's operator

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from graph.epcis_schema import DOCUMENT
@@ -18,9 +19,18 @@ class Problem:
     field: str
     code: str
     message: str
+    # The logged events the message names (a void's dependents or voider), so a message can be
+    # said without them to a caller who may not read them; not part of the refusal's shape.
+    names: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "index": self.index,
+            "event_id": self.event_id,
+            "field": self.field,
+            "code": self.code,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         if self.index is None:

@@ -172,8 +172,10 @@ class _Step:
         self.problems: list[Problem] = []
         self.effects = Effects()
 
-    def fail(self, field_name: str, code: str, message: str) -> None:
-        self.problems.append(Problem(self.index, self.event.event_id, field_name, code, message))
+    def fail(self, field_name: str, code: str, message: str, names: tuple[str, ...] = ()) -> None:
+        self.problems.append(
+            Problem(self.index, self.event.event_id, field_name, code, message, names)
+        )
 
 
 class Planner:
@@ -1388,7 +1390,12 @@ class Planner:
             return
         if stored.voided_by is not None or target_id in self._voided:
             by = stored.voided_by or "an earlier event of this batch"
-            step.fail("voids", "already_voided", f'event "{target_id}" is already voided by "{by}"')
+            step.fail(
+                "voids",
+                "already_voided",
+                f'event "{target_id}" is already voided by "{by}"',
+                names=(stored.voided_by,) if stored.voided_by else (),
+            )
             return
         effects = Effects.from_json(stored.effects)
         voided_event = EVENT_ADAPTER.validate_json(stored.payload)
@@ -1406,6 +1413,7 @@ class Planner:
                 "voids",
                 "void_has_dependents",
                 f'later events depend on "{target_id}": {_quoted(dependents)}; void them first',
+                names=tuple(sorted(dependents)),
             )
         took_the_rest = {
             event_id: how
@@ -1419,6 +1427,7 @@ class Planner:
                 "void_has_dependents",
                 f'what later events took follows from what "{target_id}" took: {what}; void '
                 "them first, then record them again",
+                names=tuple(sorted(took_the_rest)),
             )
         if cases:
             step.fail(

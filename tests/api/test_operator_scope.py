@@ -157,6 +157,35 @@ def test_a_void_refusal_names_no_event_of_another_site(
     ]
 
 
+def test_a_void_refusal_names_the_operators_own_events_that_stand_in_the_way(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    own = events.receive("L-7", 10, site="PLANT-1")
+    split = events("split", lot="L-7", into=[{"lot": "L-7-1", "qty": "1"}], site="PLANT-1")
+    shared = events.receive("L-8", 10)  # of no site: every site's operators read it
+    services.ingest.ingest([own, shared])
+    services.ingest.ingest([split])
+    voided = events("void", voids=shared["event_id"], reason="twice", site="PLANT-1")
+    services.ingest.ingest([voided])
+    voids = [
+        events("void", voids=own["event_id"], reason="wrong lot"),
+        events("void", voids=shared["event_id"], reason="wrong lot"),
+    ]
+    said = [errors(post(client, "operator", [void]))[0] for void in voids]
+    assert said == [
+        (
+            "voids",
+            "void_has_dependents",
+            f'later events depend on "{own["event_id"]}": "{split["event_id"]}"; void them first',
+        ),
+        (
+            "voids",
+            "already_voided",
+            f'event "{shared["event_id"]}" is already voided by "{voided["event_id"]}"',
+        ),
+    ]
+
+
 def _epcis_receipt(event_id: str, lot: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "ObjectEvent",
