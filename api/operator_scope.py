@@ -75,10 +75,12 @@ def recorded_for(stored: StoredEvent, site: str) -> bool:
     return json.loads(stored.payload).get("site") in (None, site)
 
 
-# Refusals whose messages name what holds a cart or a mark: for an operator bound to a site that
-# may be another site's lot, so they are said without it.
+# Refusals whose messages name what holds a cart or a mark, or the cart a lot rides in: for an
+# operator bound to a site that may be another site's, so they are said without it.
 HOLDERS_UNNAMED = {
     "cart_occupied": "the cart (or that compartment of it) holds another lot: one lot at a time",
+    "cart_group_mismatch": "the lot is in a cart of another group, or was while this stay runs: "
+    "a lot rides in one cart or in carts of one group at once",
     "mark_taken": "this mark already marks another item",
 }
 # Refusals of a void whose messages name the events that depend on or voided its event: said as

@@ -186,6 +186,25 @@ def test_a_void_refusal_names_the_operators_own_events_that_stand_in_the_way(
     ]
 
 
+def test_a_cart_refusal_names_no_cart_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(
+        [
+            events.receive("L-9", 10, site="PLANT-1"),
+            events("cart_define", cart="THEIR-CART", group="THEIRS", site=OTHER),
+            events("cart_define", cart="OUR-CART", group="OURS", site="PLANT-1"),
+        ]
+    )
+    services.ingest.ingest([events("cart_load", cart="THEIR-CART", lot="L-9", site=OTHER)])
+    load = events("cart_load", cart="OUR-CART", lot="L-9")
+    [(field, code, message)] = errors(post(client, "operator", [load]))
+    assert (field, code) == ("cart", "cart_group_mismatch")
+    assert "THEIR-CART" not in message and "THEIRS" not in message
+    [(_, _, told)] = errors(post(client, "admin", [load]))
+    assert "THEIR-CART" in told
+
+
 def _epcis_receipt(event_id: str, lot: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "ObjectEvent",
