@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from api.cli_input import read_text
 from api.deps import Services
-from graph.epcis import FULL_VIEW
+from graph.epcis import FULL_VIEW, dumps
 from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.errors import BadRequest
@@ -96,7 +95,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 def _load(path: str) -> Any:
     text = read_text(path)
     try:
-        return strict_loads(text)
+        return strict_loads(text, exact_numbers=True)  # quantities to the last digit
     except JsonRefused as error:
         raise BadRequest(f"{path} is not JSON we read: {error.message}") from None
 
@@ -112,7 +111,7 @@ def _mapping(path: str) -> dict[str, str]:
 
 
 def _write(document: dict[str, Any], out: str | None) -> None:
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = dumps(document, indent=True).decode() + "\n"
     if out is None:
         sys.stdout.write(text)
         return

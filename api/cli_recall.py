@@ -15,6 +15,7 @@ from api.deps import Services
 from api.recall import RecallService
 from api.render import shown, shown_lines
 from api.supplier_portal import SupplierPortal
+from graph import epcis
 from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
@@ -200,7 +201,7 @@ def render_export(portal: SupplierPortal, case_id: str, kind: str) -> str:
     if kind == "csv":
         return scope_csv(recalls.scope(case_id))
     if kind == "epcis":
-        return json.dumps(recalls.epcis(case_id), indent=2) + "\n"
+        return epcis.dumps(recalls.epcis(case_id), indent=True).decode() + "\n"
     if kind == "html":
         return recalls.report_html(case_id, portal.requests(case_id))
     body = recalls.export_json(case_id, portal.requests(case_id))

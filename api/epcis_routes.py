@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AccessDep
+from graph.epcis import dumps
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused, strict_loads
 
@@ -41,10 +42,10 @@ def trace_epcis(
     access: AccessDep,
     direction: Literal["up", "down"] = "down",
     closure: bool = False,
-) -> JSONResponse:
+) -> Response:
     """Export the events behind a trace as EPCIS 2.0 JSON-LD (the trace's scope rules apply)."""
     document = access.epcis_trace(node_id, direction, closure=closure)
-    return JSONResponse(document, media_type=JSON_LD)
+    return Response(dumps(document), media_type=JSON_LD)
 
 
 @router.post(
@@ -61,7 +62,7 @@ async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
     """Capture an EPCIS document as one atomic batch of our events (the roles that ingest)."""
     raw = await request.body()  # bounded by the app's max_body_size
     try:
-        body = strict_loads(raw)
+        body = strict_loads(raw, exact_numbers=True)  # quantities to the last digit
     except JsonRefused as error:
         raise BadRequest(f"the body is not JSON we read: {error.message}") from None
     document, gtins, parties = _unwrap(body)

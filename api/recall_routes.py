@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from api.deps import AccessDep
 from api.supplier_portal import Upload
+from graph import epcis
 from graph.documents import MAX_DOCUMENT_BYTES, MEDIA_TYPES
 from graph.errors import BadRequest
 from graph.recall import scope_csv
@@ -33,7 +34,7 @@ def export(
             scope_csv(recalls.scope(case_id)), media_type="text/csv", headers=headers
         )
     if format == "epcis":
-        return JSONResponse(recalls.epcis(case_id), media_type="application/ld+json")
+        return Response(epcis.dumps(recalls.epcis(case_id)), media_type="application/ld+json")
     suppliers = access.supplier_portal().requests(case_id)
     if format == "html":
         return HTMLResponse(recalls.report_html(case_id, suppliers))

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from graph.epcis_ids import DIGITAL_LINK, digital_link, uri
-from graph.store import StoredEvent
+from graph.store import StoredEvent, plain
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TG = "https://tracegraph.dev/epcis/"
@@ -292,6 +294,8 @@ class EpcisWriter:
         for name, field in PROCESS_EXTENSIONS.items():
             if event.get(name) is not None:
                 body[field] = event[name]
+        if isinstance(body.get("tg:params"), dict):
+            body["tg:params"] = {k: _wide(v) for k, v in body["tg:params"].items()}
         if self._view.people and event.get("operator"):
             body["tg:operator"] = event["operator"]
         return body
@@ -378,7 +382,7 @@ class EpcisWriter:
     def _quantity(self, item: _Item) -> dict[str, Any]:
         entry: dict[str, Any] = {"epcClass": self.item_uri(item.gid, item.part)}
         if item.qty is not None:
-            entry["quantity"] = _number(item.qty)
+            entry["quantity"] = item.qty  # written by dumps() to the last digit
         code = _uom(self._unit(item))
         if code is not None:
             entry["uom"] = code
@@ -436,9 +440,24 @@ def _uom(unit: str | None) -> str | None:
     return unit if _REC20.fullmatch(unit) else None
 
 
-def _number(value: Decimal) -> int | float:
-    """Return a JSON number: an int when whole, so counts read as counts."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def _wide(value: Any) -> Any:
+    """A parameter as dumps() writes it: orjson writes integers of up to 64 bits, a Decimal
+    of any length."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return Decimal(value)
+    return value
+
+
+def dumps(document: Mapping[str, Any], *, indent: bool = False) -> bytes:
+    """Write a document as JSON text: every quantity a JSON number of its exact digits (a
+    binary float holds about 17, and a lot may weigh 1234567890.123456789 kg), a count whole."""
+    return orjson.dumps(document, default=_exact, option=orjson.OPT_INDENT_2 if indent else 0)
+
+
+def _exact(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(plain(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def document(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +26,8 @@ _VALID_NAMES: dict[tuple[int, str], Any] = {}
 MAX_VALID_NAMES = 10_000
 # Where a problem with the document's root is (a required field missing) said to be.
 DOCUMENT = "(document)"
+# A number read exactly, as jsonschema quotes it (its repr): said as a number.
+_DECIMAL = re.compile(r"Decimal\('([^']*)'\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +235,7 @@ def _message(error: ValidationError) -> str:
         return f"needs {alternatives}"  # rather than one alternative said to be required
     if error.validator == "not" and error.validator_value == {}:
         return "not allowed here"  # jsonschema says "... should not be valid under {}"
-    return str(error.message)
+    return _DECIMAL.sub(r"\1", str(error.message))
 
 
 def _alternatives(error: ValidationError) -> str | None:

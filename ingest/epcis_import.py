@@ -45,6 +45,7 @@ Made = tuple[dict[str, Any], list[tuple[str, str]]]
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
 IGNORED_TYPES = ("TransactionEvent", "AssociationEvent")
 MAX_ID = 200
+_JSON = json.JSONEncoder(ensure_ascii=False)
 # What an event's digest leaves out: the sender's bookkeeping, a later declaration that the
 # event was wrong, and how it was sent (alone, an event carries the document's @context).
 UNDIGESTED = ("recordTime", "errorDeclaration", "@context")
@@ -513,6 +514,8 @@ class EpcisReader:
         for ours, theirs in PROCESS_EXTENSIONS.items() | {("operator", "tg:operator")}:
             if event.get(theirs) is not None:
                 body[ours] = event[theirs]
+        if isinstance(body.get("params"), dict):
+            body["params"] = _params(body["params"])
         fields = [(f"inputs[{i}]", t.path) for i, t in enumerate(inputs)]
         fields += [(f"outputs[{i}]", t.path) for i, t in enumerate(outputs)]
         return body, [*fields, ("step", "transformationID")]
@@ -725,8 +728,46 @@ class EpcisReader:
 
 def _digest(event: Mapping[str, Any], left_out: tuple[str, ...]) -> str:
     content = {k: v for k, v in event.items() if k not in left_out}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return "epcis:sha256:" + hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    """Write JSON as sorted, compact and unescaped (what digests were taken of before numbers
+    were read exactly), a number read as a Decimal as the float it was read as then, where a
+    float holds it (stored ids stay), else by its own digits."""
+    if isinstance(value, dict):
+        pairs = sorted(value.items())
+        return "{" + ",".join(f"{_JSON.encode(k)}:{_canonical(v)}" for k, v in pairs) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        held = _held(value)
+        return repr(held) if held is not None else str(value)
+    return _JSON.encode(value)
+
+
+def _held(value: Decimal) -> float | None:
+    """The float that is `value`, if one is."""
+    held = float(value)
+    return held if Decimal(repr(held)) == value else None
+
+
+def _params(params: dict[str, Any]) -> dict[str, Any]:
+    """A process's parameters, numbers read exactly as floats (what our events hold): one a
+    float cannot hold as written is refused, as in every body we read."""
+    read: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, Decimal):
+            held = _held(value)
+            if held is None:
+                raise _Refused(
+                    "tg:params",
+                    "not_exact",
+                    f'"{name}" is {value}: a parameter has more digits than it is read with',
+                )
+            value = held
+        read[name] = value
+    return read
 
 
 def _classes_of(document: Any) -> dict[str, str]:

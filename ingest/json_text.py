@@ -8,7 +8,8 @@ here, as are bodies too deep or numbers too long for Python to read (errors, not
 A number with a fraction or exponent is read as a binary float, which holds about 17 digits: one
 it cannot hold as written (`1.00000000000000001`, `1e400`) is refused, not silently changed into
 another (an event's quantity is read to the last digit from a string). One a float holds (`0.1`,
-`2.5`, `1e3`) reads as before.
+`2.5`, `1e3`) reads as before. A reader that keeps quantities exact (EPCIS capture, whose
+quantities are JSON numbers) asks for every such number as a Decimal of the digits written.
 """
 
 from __future__ import annotations
@@ -27,15 +28,18 @@ class JsonRefused(ValueError):
         self.message = message
 
 
-def strict_loads(text: str | bytes) -> Any:
+def strict_loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:
     """Decode JSON text, or raise JsonRefused: `not_json`, `duplicate_key`, `not_a_number`,
-    `not_exact`, `too_deep` or `too_long`."""
+    `not_exact`, `too_deep` or `too_long`.
+
+    With `exact_numbers`, a number with a fraction or exponent is a Decimal of its digits as
+    written, within the range a float has (integers are ints either way)."""
     try:
         return json.loads(
             text,
             object_pairs_hook=_unique_keys,
             parse_constant=_no_constant,
-            parse_float=_exact_float,
+            parse_float=_exact_decimal if exact_numbers else _exact_float,
         )
     except JsonRefused:
         raise
@@ -80,9 +84,33 @@ def _exact_float(text: str) -> float:
             return value
     except InvalidOperation:  # an exponent past any a decimal holds: out of range too
         value = float("inf")
-    shown = text if len(text) <= 40 else f"{text[:37]}..."
     if value in (float("inf"), float("-inf")) or value == 0:
-        why = "is out of the range a JSON number is read in here"
-    else:
-        why = "has more digits than a JSON number is read with here"
-    raise JsonRefused("not_exact", f"the number {shown} {why}")
+        raise _out_of_range(text)
+    shown = text if len(text) <= 40 else f"{text[:37]}..."
+    raise JsonRefused(
+        "not_exact", f"the number {shown} has more digits than a JSON number is read with here"
+    )
+
+
+def _exact_decimal(text: str) -> Decimal:
+    """Read a JSON number with a fraction or exponent as the Decimal written, in a float's range.
+
+    The range keeps what is read writable: `0e-999999999` or `1e999999999` in plain digits would
+    take a gigabyte.
+    """
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # an exponent past any a decimal holds
+        raise _out_of_range(text) from None
+    if value.is_zero():
+        return Decimal(0).copy_sign(value)
+    if float(value) in (float("inf"), float("-inf"), 0):
+        raise _out_of_range(text)
+    return value
+
+
+def _out_of_range(text: str) -> JsonRefused:
+    shown = text if len(text) <= 40 else f"{text[:37]}..."
+    return JsonRefused(
+        "not_exact", f"the number {shown} is out of the range a JSON number is read in here"
+    )

@@ -13,6 +13,7 @@ from graph.trace import TraceService
 from ingest.gs1 import with_check_digit
 from ingest.service import IngestService
 from tests.fixtures.epcis import BAR, PARTS, gs1_document, native_events, trace_shape
+from tests.fixtures.events import Events
 from tests.fixtures.stores import new_store
 
 
@@ -117,3 +118,32 @@ def test_a_gtin_mapping_that_is_not_strings_to_strings_is_refused_by_name(
     assert "gtins.json must map strings to strings" in capsys.readouterr().err
     assert main(["epcis", "import", str(document), "--store", target]) == 2  # nothing written
     assert "no part has GTIN" in capsys.readouterr().err
+
+
+def test_an_export_keeps_every_digit_through_an_import(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A float holds about 17 digits: 1234567890.123456789 kg would come back 1234567890.1234567.
+    source = EmbeddedStore(tmp_path / "source.db")
+    IngestService(source).ingest(
+        [
+            events.receive("L-1", "1234567890.123456789", unit="kg", supplier_lot="H1"),
+            events("split", lot="L-1", into=[{"lot": "C-1", "qty": "0.123456789"}]),
+        ]
+    )
+    source.close()
+    out = tmp_path / "lot.jsonld"
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    exported = ["epcis", "export", "supplier_lot:ACME/H1", "--out", str(out), "--store", url]
+    assert main(exported) == 0
+    assert '"quantity": 1234567890.123456789' in out.read_text()
+    target = new_store(tmp_path / "target.db")
+    assert main(["epcis", "import", str(out), "--store", target]) == 0
+    assert "2 created, 0 duplicates" in capsys.readouterr().out
+    imported = EmbeddedStore(Path(target.removeprefix("sqlite:///")))
+    lots = imported.nodes(["lot:L-1", "lot:C-1"])
+    assert [str(lots[g].attrs["qty"]) for g in ("lot:L-1", "lot:C-1")] == [
+        "1234567890.123456789",
+        "0.123456789",
+    ]
+    imported.close()

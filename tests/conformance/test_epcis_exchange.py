@@ -14,7 +14,7 @@ import pytest
 
 from api.recall import RecallService
 from graph.embedded_store import EmbeddedStore
-from graph.epcis import FULL_VIEW, EpcisView
+from graph.epcis import FULL_VIEW, EpcisView, dumps
 from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.store import GraphStore
@@ -565,7 +565,7 @@ def test_parts_with_gtins_export_as_digital_link_and_import_anywhere(
     original = TraceService(store).trace("serial:KIT-1", "up")
     document = EpcisExporter(store).trace_document(original, FULL_VIEW)
     assert schema_problems(document) == []
-    text = json.dumps(document["epcisBody"])
+    text = dumps(document["epcisBody"]).decode()
     assert "https://id.gs1.org/01/" in text and "urn:tracegraph:lot:" not in text
     classes = document["epcisHeader"]["epcisMasterData"]["vocabularyList"][0]
     assert {e["attributes"][0]["attribute"] for e in classes["vocabularyElementList"]} == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -58,6 +59,14 @@ def test_a_well_formed_document_has_no_problems() -> None:
         schema_problems(_document(_receipt(), _receipt(eventID="urn:tracegraph:event:E-2"))) == []
     )
     assert schema_problems(_document(_receipt())) == []
+
+
+def test_numbers_read_exactly_are_numbers_and_said_as_numbers() -> None:
+    # Capture reads a JSON number with a fraction as the Decimal written.
+    exact = [{"epcClass": "urn:tracegraph:lot:L-1", "quantity": Decimal("0.123456789012345678")}]
+    assert schema_problems(_document(_receipt(quantityList=exact))) == []
+    (problem,) = schema_problems(_document(_receipt(eventTimeZoneOffset=Decimal("1.5"))))
+    assert problem.message.startswith("1.5 is not of type 'string'"), problem.message
 
 
 def test_problems_name_the_event_its_id_and_the_field() -> None:

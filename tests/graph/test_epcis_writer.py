@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, document
+from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, document, dumps
 
 PROCESS: dict[str, Any] = {
     "event_id": "E-7",
@@ -32,7 +32,7 @@ def test_a_view_without_the_plant_gets_no_step_operation_or_equipment() -> None:
     assert body is not None
     assert body["transformationID"] == "urn:tracegraph:transformation:E-7"
     assert body["inputQuantityList"][0]["epcClass"].endswith(":L-1")
-    text = json.dumps(body)
+    text = dumps(body).decode()
     for internal in ("WO-991", "weld", "WELDER-3", "jdoe", "bizStep"):
         assert internal not in text, internal
 
@@ -67,3 +67,27 @@ def test_every_quantity_says_its_lots_unit() -> None:
     assert shipped[0]["uom"] == "LBR"  # a Rec 20 code already: the schema's uom
     assert "uom" not in shipped[1]
     assert list(made[1]["tg:units"].values()) == ["pcs"]
+
+
+def test_quantities_are_written_to_the_last_digit_and_counts_whole() -> None:
+    split = {
+        "event_id": "S-1",
+        "type": "split",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "lot": "L-1",
+        "into": [{"lot": "C-1", "qty": "1234567890.00"}, {"lot": "C-2", "qty": "0.123456789"}],
+    }
+    written = json.loads(dumps(document([split], "2026-03-02T09:00:00Z")), parse_float=str)
+    (made,) = written["epcisBody"]["eventList"]
+    # What it takes is the sum of what it makes; a whole quantity is an integer.
+    assert [q["quantity"] for q in made["inputQuantityList"]] == ["1234567890.123456789"]
+    assert [q["quantity"] for q in made["outputQuantityList"]] == [1234567890, "0.123456789"]
+
+
+def test_parameters_past_64_bits_are_written_as_sent() -> None:
+    wide = 2**64 * 10 + 1
+    process = PROCESS | {"params": {"count": wide, "negative": -wide, "temp": 21.5, "ok": True}}
+    body = EpcisWriter().event(process)
+    assert body is not None
+    written = json.loads(dumps(body))["tg:params"]
+    assert written == {"count": wide, "negative": -wide, "temp": 21.5, "ok": True}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from graph.epcis import CONTEXTS
+from graph.epcis import CONTEXTS, dumps
 from graph.epcis_schema import schema_problems
 from ingest.epcis_import import EpcisReader, Translation
 from ingest.errors import BatchRejected
+from ingest.json_text import strict_loads
 
 LOT = "urn:tracegraph:lot:L1"
 SSCC = "urn:epc:id:sscc:9506000.0000000001"
@@ -180,3 +184,82 @@ def test_a_logistic_unit_packed_into_itself_is_refused_by_name() -> None:
         destinationList=[{"type": "owning_party", "destination": "urn:tracegraph:company:H"}],
     )
     assert refused(document(looped, shipped)) == ("epcList[0]", "shape")
+
+
+def exactly(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as capture reads it off the wire: numbers exact, as Decimals."""
+    read_back: dict[str, Any] = strict_loads(dumps(doc), exact_numbers=True)
+    return read_back
+
+
+def receipt(lot: str, quantity: Any) -> dict[str, Any]:
+    received = event(
+        "ObjectEvent",
+        0,
+        action="ADD",
+        bizStep="receiving",
+        quantityList=[
+            {"epcClass": f"urn:tracegraph:lot:{lot}", "quantity": quantity, "uom": "KGM"}
+        ],
+        sourceList=[{"type": "owning_party", "source": "urn:tracegraph:company:ACME"}],
+        ilmd={"tg:part": "BAR"},
+    )
+    del received["eventID"]  # named by the digest of what happened
+    return received
+
+
+def test_numbers_read_exactly_keep_the_digest_a_float_gave_them() -> None:
+    # Events without eventID are stored under a digest of their JSON: the numbers a float holds
+    # must spell it as they did when they were read as floats, or a resend is a new event.
+    doc = document(receipt("L1", 12.5), receipt("L2", 3), receipt("L3", 1e-7))
+    floats = json.loads(json.dumps(doc))["epcisBody"]["eventList"]
+    before = [
+        "epcis:sha256:"
+        + hashlib.sha256(
+            json.dumps(
+                {k: v for k, v in e.items() if k not in ("recordTime", "errorDeclaration")},
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()
+        for e in floats
+    ]
+    assert [e["event_id"] for e in read(exactly(doc)).events] == before
+    assert [e["qty"] for e in read(exactly(doc)).events] == ["12.5", "3", "0.0000001"]
+
+
+def test_a_number_a_float_cannot_hold_has_a_digest_of_its_own() -> None:
+    finer, rounded = (
+        read(exactly(document(receipt("L1", q)))).events[0]
+        for q in (Decimal("12.50000000000000001"), 12.5)
+    )
+    assert finer["qty"] == "12.50000000000000001"
+    assert finer["event_id"] != rounded["event_id"]
+
+
+def process(params: dict[str, Any]) -> dict[str, Any]:
+    return event(
+        "TransformationEvent",
+        5,
+        inputQuantityList=[{"epcClass": LOT, "quantity": 2}],
+        outputEPCList=["urn:tracegraph:serial:S1"],
+        transformationID="urn:tracegraph:step:ST-1",
+        **{
+            "tg:type": "process",
+            "tg:operation": "weld",
+            "tg:parts": {"urn:tracegraph:serial:S1": "WIDGET"},
+            "tg:params": params,
+        },
+    )
+
+
+def test_process_parameters_read_exactly_are_the_floats_they_were() -> None:
+    (made,) = read(exactly(document(process({"temp": 21.5, "passes": 3, "ok": True})))).events
+    assert made["params"] == {"temp": 21.5, "passes": 3, "ok": True}
+    assert type(made["params"]["temp"]) is float
+
+
+def test_a_process_parameter_a_float_cannot_hold_is_refused_by_name() -> None:
+    long = Decimal("21.50000000000000001")
+    assert refused(exactly(document(process({"temp": long})))) == ("tg:params", "not_exact")

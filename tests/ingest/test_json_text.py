@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from ingest.json_text import JsonRefused, strict_loads
@@ -81,3 +83,31 @@ def test_a_number_a_float_would_change_is_refused_not_rounded(text: str, why: st
         strict_loads(f'[{{"qty": {text}}}]')
     assert refused.value.code == "not_exact"
     assert refused.value.message.startswith(f"the number {text} {why}")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1234567890.123456789", "1234567890.123456789"),
+        ("1.00000000000000001", "1.00000000000000001"),
+        ("12.50", "12.50"),
+        ("1e3", "1E+3"),
+        ("-0.0", "-0"),
+        ("0e-999999999", "0"),  # a zero is a zero, not a billion of them
+    ],
+)
+def test_exact_numbers_read_as_the_decimal_written(text: str, value: str) -> None:
+    read = strict_loads(f'{{"qty": {text}, "n": 3}}', exact_numbers=True)
+    assert read == {"qty": Decimal(value), "n": 3}
+    assert str(read["qty"]) == value and type(read["n"]) is int
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "1e-400", "1e99999999999999999999"])
+def test_exact_numbers_keep_the_range_of_a_float(text: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(f"[{text}]", exact_numbers=True)
+    assert refused.value.code == "not_exact"
+    assert (
+        refused.value.message
+        == f"the number {text} is out of the range a JSON number is read in here"
+    )
