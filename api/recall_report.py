@@ -10,7 +10,7 @@ from graph.carts import SharedCart
 from graph.exposure import exposure_text
 from graph.picture import genealogy_svg
 from graph.recall import Reconciliation, Scope
-from graph.store import decimal_text
+from graph.store import decimal_text, plain
 
 if TYPE_CHECKING:
     from api.recall import Case, Notice
@@ -104,30 +104,7 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
         )
     }
 <h2>Reconciliation</h2>
-{
-        _rows(
-            (
-                "expected",
-                "held in plant",
-                "found by customers",
-                "returned",
-                "scrapped",
-                "accounted",
-                "%",
-            ),
-            [
-                (
-                    rec.expected,
-                    rec.held_in_plant,
-                    rec.found_by_customers,
-                    rec.returned_by_customers,
-                    rec.scrapped,
-                    rec.accounted,
-                    f"{rec.percent:.1f}",
-                )
-            ],
-        )
-    }
+{_reconciliation(rec)}
 <h2>Customers notified</h2>
 {
         _rows(
@@ -172,6 +149,36 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
 <h2>Affected items</h2>{items}{more}
 </body></html>
 """
+
+
+def _reconciliation(rec: Reconciliation) -> str:
+    """Tabulate what is accounted for, one row per unit: kilograms and pieces are never added."""
+    if not rec.units:
+        return f"<p>Nothing expected ({rec.percent:.1f} % accounted for).</p>"
+    rows: list[tuple[str, ...]] = []
+    for u in rec.units:
+        if u.unit is None:  # answers of customers shipped several units say none of them
+            said = (plain(u.found_by_customers), plain(u.returned_by_customers))
+            rows.append(("no one unit (customers shipped several)", "", "", *said, "", "", ""))
+            continue
+        rows.append(
+            (
+                u.unit,
+                plain(u.expected),
+                plain(u.held_in_plant),
+                plain(u.found_by_customers),
+                plain(u.returned_by_customers),
+                plain(u.scrapped),
+                plain(u.accounted),
+                f"{u.percent:.1f}",
+            )
+        )
+    header = ("unit", "expected", "held in plant", "found by customers", "returned", "scrapped")
+    table = _rows((*header, "accounted", "%"), rows)
+    counted = sum(1 for u in rec.units if u.unit is not None)
+    if counted < 2:
+        return table
+    return f"{table}<p>Accounted for: {rec.percent:.1f} %, the lowest of the units'.</p>"
 
 
 def _supplier_rows(requests: Sequence[SupplierRequest]) -> str:

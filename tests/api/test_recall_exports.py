@@ -119,3 +119,33 @@ def test_a_tiny_share_stays_in_scope_above_0(store: GraphStore, events: Events) 
     assert [s.exposure for s in scope.shipments] == [1e-13]
     row = _rows(scope_csv(scope))["lot:M"]
     assert (row["exposure"], row["certain"]) == ("1e-13", "may contain")
+
+
+def test_the_report_reconciles_per_unit(store: GraphStore, events: Events) -> None:
+    plant = [
+        events.receive("L-1", 10, unit="kg", supplier_lot="A-77"),
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            inputs=[{"lot": "L-1", "qty": "4"}],
+            outputs=[{"lot": "P-1", "part": "SCREW", "qty": "100"}],
+        ),
+        events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "2"}]),
+        events("ship", shipment="SH-2", customer="HOSP", items=[{"lot": "P-1", "qty": "30"}]),
+    ]
+    recalls = _case(store, plant, "supplier_lot:ACME/A-77")
+    recalls.hold("RC-1", "quarantine", "ana")
+    (notice,) = recalls.notify("RC-1", "send back", "ana")
+    recalls.acknowledge(notice.id.partition(":")[2], Decimal(5), Decimal(1), None, "hosp")
+    html = recalls.report_html("RC-1")
+    section = html.partition("<h2>Reconciliation</h2>")[2].partition("<h2>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", section)
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows[1:]]
+    assert cells == [
+        ["ea", "100", "70", "0", "0", "0", "70", "70.0"],
+        ["kg", "6", "4", "0", "0", "0", "4", "66.7"],
+        ["no one unit (customers shipped several)", "", "", "5", "1", "", "", ""],
+    ]
+    assert "Accounted for: 66.7 %, the lowest of the units'." in section
+    assert "None" not in section
