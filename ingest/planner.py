@@ -32,6 +32,7 @@ from graph.store import (
     Submission,
     VoidRow,
     WriteTx,
+    plain,
 )
 from ingest.errors import Problem
 from ingest.models import (
@@ -1725,8 +1726,9 @@ class Planner:
             return
         answer = {
             "state": "acknowledged",
-            "found_qty": format(event.found_qty, "f"),
-            "returned_qty": format(event.returned_qty, "f"),
+            # One spelling, as the digest reads them: "-0" and "5.00" are 0 and 5.
+            "found_qty": plain(event.found_qty),
+            "returned_qty": plain(event.returned_qty),
             "acknowledged_at": step.at,
         }
         # A correction replaces the whole answer: a note or actor it leaves out is cleared

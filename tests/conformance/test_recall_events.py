@@ -49,6 +49,26 @@ def test_case_lifecycle_and_props(store: GraphStore, events: Events) -> None:
     } <= links
 
 
+def test_an_acks_counts_are_stored_in_one_spelling(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+            events("recall_open", suspects=[{"id": "supplier_lot:ACME/A-1"}], **OPEN),
+            events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="m"),
+        ]
+    )
+    ack = events("recall_ack", notice="N-1", found_qty="5.00", returned_qty="-0")
+    service.ingest([ack])
+    notice = store.node("notice:N-1")
+    assert notice is not None
+    assert (notice.attrs["found_qty"], notice.attrs["returned_qty"]) == ("5", "0")
+    # The same counts spelled otherwise are the same answer, as the digest compares them.
+    again = service.ingest([ack | {"found_qty": "5", "returned_qty": "0"}])
+    assert [r.status for r in again.results] == ["duplicate"]
+
+
 def test_case_rules(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10)])
