@@ -150,6 +150,9 @@ END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
 )
+REBUILD_MARK: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) RETURN c.rebuilding"
+)
 
 EVENT_FIELDS: Final = """
 RETURN e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
@@ -1009,6 +1012,18 @@ class Neo4jStore:
             return {gid: status for gid, status in rows}
 
         return self._read(run)
+
+    @contextmanager
+    def taking_over_rebuild(self) -> Iterator[None]:
+        records, _, _ = self._driver.execute_query(REBUILD_MARK, database_=self._database)
+        mark = records[0][0] if records else None
+        before = getattr(self._local, "rebuild", None)
+        if mark is not None:
+            self._local.rebuild = mark  # writes pass as the stopped rebuild's own
+        try:
+            yield
+        finally:
+            self._local.rebuild = before
 
     @contextmanager
     def atomically(self) -> Iterator[bool]:

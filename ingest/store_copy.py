@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -110,19 +111,22 @@ def copy_plant(
             raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
         already = 0
     marks, lots, sequences = source.mark_schemes(), source.lot_schemes(), source.lot_sequences()
-    # Configuration first: replaying a mark reads its scheme. Every save is an upsert, and a
-    # sequence keeps the greater value: a resumed copy writes its checked schemes as they are
-    # and moves its sequences up to lot codes the source issued since the copy that stopped.
-    progress("code schemes and lot sequences")
-    target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
-    progress("documents")
-    documents = _copy_documents(source, target)
-    progress("event log")
-    events = already
-    for page in _log_pages(source, chunk, after=already):
-        rows = [_log_row(event) for event in page]
-        target.write(partial(_append, changes=Changes(events=rows)))
-        events += len(rows)
+    # A copy that stopped in its rebuild on Neo4j left the graph marked as being rebuilt, which
+    # refuses writes: this copy carries the rest under that mark, then rebuilds.
+    with target.taking_over_rebuild() if resume else nullcontext():
+        # Configuration first: replaying a mark reads its scheme. Every save is an upsert, and a
+        # sequence keeps the greater value: a resumed copy writes its checked schemes as they
+        # are and moves its sequences up to lot codes the source issued since the copy stopped.
+        progress("code schemes and lot sequences")
+        target.write(partial(_save_configuration, marks=marks, lots=lots, sequences=sequences))
+        progress("documents")
+        documents = _copy_documents(source, target)
+        progress("event log")
+        events = already
+        for page in _log_pages(source, chunk, after=already):
+            rows = [_log_row(event) for event in page]
+            target.write(partial(_append, changes=Changes(events=rows)))
+            events += len(rows)
     progress(f"graph, rebuilt from the {events:,} events of the log")
     replayed = IngestService(target).rebuild(chunk)
     progress("check")
