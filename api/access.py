@@ -755,7 +755,8 @@ class Access:
         notice = self._recalls.notice(notice_id)
         if self.role == Role.CUSTOMER and notice.customer != self.principal.company:
             raise NotFound(f"no notice {notice_id!r}")
-        return self._recalls.acknowledge(notice_id, found, returned, note, self.principal.username)
+        key = notice.id.partition(":")[2]
+        return self._recalls.acknowledge(key, found, returned, note, self.principal.username)
 
     # -- EPCIS ---------------------------------------------------------------------------------
 

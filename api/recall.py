@@ -234,7 +234,11 @@ class RecallService:
         return [Notice.of(views[n]) for n in sources if n in views]
 
     def notice(self, notice_id: str) -> Notice:
+        """Return a notice by its key (RC-1-HOSP-NORTH) or its id as answers give it
+        (notice:RC-1-HOSP-NORTH)."""
         view = self._store.node(gid("notice", notice_id))
+        if view is None and notice_id.startswith("notice:"):
+            view = self._store.node(notice_id)
         if view is None:
             raise NotFound(f"no notice {notice_id!r}")
         return Notice.of(view)

@@ -95,6 +95,11 @@ def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
         "state": "acknowledged",
         "foundQty": "12",
     }
+    # The id as myNotices gives it answers the same notice (a resend changes nothing).
+    assert gql(client, customer, ack, id=mine[0]["id"])["acknowledgeNotice"] == {
+        "state": "acknowledged",
+        "foundQty": "12",
+    }
     other = next(n for n in notices["notifyRecall"] if n["customer"] != "HOSP-NORTH")[
         "id"
     ].partition(":")[2]
