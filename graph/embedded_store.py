@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from itertools import groupby
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,6 +106,10 @@ CREATE INDEX IF NOT EXISTS edges_up ON edges (dst, flow, at, src);
 -- stays, which a later event may close, are found by their event. Dropped where it was.
 DROP INDEX IF EXISTS edges_event;
 CREATE INDEX IF NOT EXISTS edges_cart_event ON edges (event) WHERE type = 'IN_CART';
+-- The stays open now, by their load: closing one (CLOSE_STAY) would otherwise read every stay the
+-- lot has had in the cart, and a batch of loads and unloads would take time quadratic in its size.
+CREATE INDEX IF NOT EXISTS edges_open_stays ON edges (src, dst, event)
+WHERE type = 'IN_CART' AND until IS NULL;
 CREATE INDEX IF NOT EXISTS edges_closed_by ON edges (closed_by) WHERE closed_by IS NOT NULL;
 CREATE TABLE IF NOT EXISTS status_log (
     nid INTEGER NOT NULL,
@@ -221,9 +226,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 SET_CONSUMED = "UPDATE nodes SET consumed = ? WHERE nid = ?"
 MERGE_PROPS = "UPDATE nodes SET props = json_patch(props, ?) WHERE gid = ?"
 NODE_PROPS = "SELECT gid, props FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
+# A stay is closed by its load event where the plan knows it, else the lot's one open stay there.
+CLOSE_STAY = """
+UPDATE edges SET until = ?, closed_by = ?
+WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ? AND event = ?
+"""
 CLOSE_CART = """
 UPDATE edges SET until = ?, closed_by = ?
-WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ? AND coalesce(?, event) = event
+WHERE type = 'IN_CART' AND until IS NULL AND src = ? AND dst = ?
 """
 OPEN_CARTS = """
 SELECT l.gid, c.gid FROM nodes l
@@ -700,10 +710,15 @@ class EmbeddedTx:
                 for e in changes.edges
             ],
         )
-        conn.executemany(
-            CLOSE_CART,
-            [(c.at, c.event, nids[c.lot], nids[c.cart], c.loaded) for c in changes.cart_closes],
-        )
+        # In order, a run of closes of each kind at a time.
+        for by_load, closes in groupby(changes.cart_closes, key=lambda c: c.loaded is not None):
+            conn.executemany(
+                CLOSE_STAY if by_load else CLOSE_CART,
+                [
+                    (c.at, c.event, nids[c.lot], nids[c.cart], *([c.loaded] if by_load else []))
+                    for c in closes
+                ],
+            )
         conn.executemany(
             INSERT_STATUS,
             [(nids[s.gid], s.status, s.reason, s.at, s.event) for s in changes.statuses],

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import groupby
 from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
@@ -280,11 +281,21 @@ UNWIND $rows AS r
 MATCH (n:Node {gid: r.gid}) USING INDEX SEEK n:Node(gid)
 SET n.consumed = r.consumed
 """
+# A stay is closed by its load event where the plan knows it: found through the index on the
+# stays' events, not among every stay the lot has had in the cart (a batch loading and unloading
+# one lot again and again took time quadratic in its size). Else the lot's one open stay there.
+CLOSE_STAYS: Final = """
+UNWIND $rows AS r
+MATCH (l:Node)-[e:IN_CART {event: r.loaded}]->(c:Node)
+USING INDEX e:IN_CART(event)
+WHERE e.until IS NULL AND l.gid = r.lot AND c.gid = r.cart
+SET e.until = r.at, e.closed_by = r.event
+"""
 CLOSE_CARTS: Final = """
 UNWIND $rows AS r
 MATCH (l:Node {gid: r.lot})-[e:IN_CART]->(c:Node {gid: r.cart})
 USING INDEX SEEK l:Node(gid) USING INDEX SEEK c:Node(gid)
-WHERE e.until IS NULL AND (r.loaded IS NULL OR e.event = r.loaded)
+WHERE e.until IS NULL
 SET e.until = r.at, e.closed_by = r.event
 """
 STATUS_SETTERS: Final = """
@@ -733,12 +744,13 @@ class Neo4jTx:
             edges = [_edge_row(e, position) for e in changes.edges]
             found = list(position)[len(nodes) :]
             sent.append(self._run(CREATE_GRAPH, nodes=nodes, found=found, edges=edges))
-        if changes.cart_closes:
+        # In order, a run of closes of each kind at a time.
+        for by_load, run in groupby(changes.cart_closes, key=lambda c: c.loaded is not None):
             closes = [
                 {"lot": c.lot, "cart": c.cart, "at": c.at, "event": c.event, "loaded": c.loaded}
-                for c in changes.cart_closes
+                for c in run
             ]
-            sent.append(self._run(CLOSE_CARTS, rows=closes))
+            sent.append(self._run(CLOSE_STAYS if by_load else CLOSE_CARTS, rows=closes))
         if changes.statuses:
             statuses = [
                 {"gid": s.gid, "status": s.status, "reason": s.reason, "at": s.at, "event": s.event}

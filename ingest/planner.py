@@ -209,6 +209,9 @@ class Planner:
         # a check needs them) and those this batch closed
         self._ended: dict[str, list[CartStay]] = {}
         self._ended_here: dict[str, list[CartStay]] = {}
+        # The latest end among each cart's or lot's ended stays (never lowered: a bound), so a
+        # stay from a time past it is known to overlap none without a scan of them all.
+        self._latest_end: dict[str, str] = {}
         self._rejected_creations: dict[str, int] = {}
         # Which events of this batch touched each item: only a void reads it, so it is kept only
         # for batches that hold one.
@@ -1024,8 +1027,9 @@ class Planner:
         event_id = step.event.event_id
         if loaded is not None and load_event is not None:
             stay = CartStay(lot, cart, compartment, qty, loaded, step.at, load_event, event_id)
-            self._ended_here.setdefault(cart, []).append(stay)
-            self._ended_here.setdefault(lot, []).append(stay)
+            for key in (cart, lot):
+                self._ended_here.setdefault(key, []).append(stay)
+                self._ended_by(key, step.at)
         self._lot_carts(lot).discard(cart)
         self.changes.cart_closes.append(CartClose(lot, cart, step.at, event_id, load_event))
         step.effects.unloads.append([lot, cart, compartment, _text(qty)])
@@ -1151,6 +1155,11 @@ class Planner:
                 continue
             for key in {stay.cart, stay.lot}.intersection(missing):
                 self._ended[key].append(stay)
+                self._ended_by(key, stay.until)
+
+    def _ended_by(self, gid_: str, until: str) -> None:
+        if until > self._latest_end.get(gid_, ""):
+            self._latest_end[gid_] = until
 
     def _span_problem(
         self,
@@ -1170,7 +1179,10 @@ class Planner:
         it, whenever it began. (`_placement_problem` checks the stays open now.)
         """
         state = self._cart(cart)
-        self._read_ended([cart, lot] if lot_stays else [cart])
+        keys = [cart, lot] if lot_stays else [cart]
+        self._read_ended(keys)
+        if all(self._latest_end.get(key, "") <= start for key in keys):
+            return None  # every ended stay ended by `start`: none overlaps it
         since = [s for s in self._ended_stays(cart) if s != skip and (s.until or "") > start]
         if lot_stays:
             for stay in self._ended_stays(lot):

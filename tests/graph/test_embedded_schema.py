@@ -91,3 +91,17 @@ def test_a_log_from_before_senders_were_kept_gains_them_and_reads_its_events_as_
     assert [(e.event_id, e.recorded_by) for e in logged] == [("EV-L-1", None), ("EV-L-2", "ana")]
     assert logged[0].recorded_at is None and logged[1].recorded_at is not None
     reopened.close()
+
+
+def test_closing_a_stay_seeks_it_among_the_open_ones_by_its_load(tmp_path: Path) -> None:
+    """Closing a stay reads no other stay of the lot in the cart: a batch loading and unloading
+    one lot again and again would otherwise take time quadratic in its size."""
+    from graph.embedded_store import CLOSE_STAY
+
+    path = tmp_path / "plan.db"
+    EmbeddedStore(path).close()
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {CLOSE_STAY}", ("t", "e", 1, 2, "l")).fetchall()
+    assert [row[-1] for row in plan] == [
+        "SEARCH edges USING INDEX edges_open_stays (src=? AND dst=? AND event=?)"
+    ]

@@ -29,7 +29,7 @@ EXPECTED = {
     "NODES",
     "OPEN_CARTS",
     "OPEN_STAYS",
-    "CLOSE_CARTS",
+    "CLOSE_STAYS",
     "MARK_SCHEMES",
     "MARKS_IN_USE",
     "ITEM_MARKS",
