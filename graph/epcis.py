@@ -71,6 +71,12 @@ OPERATION_STEPS = {
     "sample": "sampling",
 }
 
+# Where an event lists both serials and lots, the order of its items, as EPC URIs: EPCIS keeps
+# serials (epcList) apart from lots (quantityList).
+INPUT_ORDER = "tg:inputOrder"
+OUTPUT_ORDER = "tg:outputOrder"
+ITEM_ORDER = "tg:itemOrder"
+
 # Process fields EPCIS has no place for, carried as extensions (the operator only for people).
 PROCESS_EXTENSIONS = {
     "work_order": "tg:workOrder",
@@ -315,13 +321,15 @@ class EpcisWriter:
         if not seen_in and not seen_out:
             return None
         body: dict[str, Any] = {"type": "TransformationEvent"}
-        for side, items in (("input", seen_in), ("output", seen_out)):
+        sides = (("input", seen_in, INPUT_ORDER), ("output", seen_out, OUTPUT_ORDER))
+        for side, items, order in sides:
             serials = [self.item_uri(i.gid, i.part) for i in items if i.gid.startswith("serial:")]
             lots = [self._quantity(i) for i in items if i.gid.startswith("lot:")]
             if serials:
                 body[f"{side}EPCList"] = serials
             if lots:
                 body[f"{side}QuantityList"] = lots
+            body |= self._order(order, items)
         body["transformationID"] = uri("transformation", event["event_id"])
         parts = {self.item_uri(o.gid, o.part): o.part for o in seen_out if o.part is not None}
         if parts:
@@ -348,6 +356,7 @@ class EpcisWriter:
             body["epcList"] = serials
         if lots := [self._quantity(i) for i in seen if i.gid.startswith("lot:")]:
             body["quantityList"] = lots
+        body |= self._order(ITEM_ORDER, seen)
         shipment = uri("shipment", event["shipment"])
         body["bizTransactionList"] = [{"type": "desadv", "bizTransaction": shipment}]
         if self._view.customers:
@@ -387,6 +396,14 @@ class EpcisWriter:
         if code is not None:
             entry["uom"] = code
         return entry
+
+    def _order(self, name: str, items: list[_Item]) -> dict[str, Any]:
+        """Name the items in our order where it is not serials first: EPCIS lists serials and
+        lots apart, and our capture reads the order back, so the event stays as written."""
+        serial_first = sorted(items, key=lambda i: not i.gid.startswith("serial:"))
+        if serial_first == items:
+            return {}
+        return {name: [self.item_uri(i.gid, i.part) for i in items]}
 
     def _units(self, items: Iterable[_Item]) -> dict[str, Any]:
         """Name units that have no UN/CEFACT code, in an extension keyed by item URI."""

@@ -23,9 +23,12 @@ from graph.epcis import (
     DISPOSITIONS,
     EPC_CLASS,
     EXPIRY,
+    INPUT_ORDER,
+    ITEM_ORDER,
     LOT_NUMBER,
     MANUFACTURED,
     OPERATION_STEPS,
+    OUTPUT_ORDER,
     PART,
     PROCESS_EXTENSIONS,
     UDI_DATES,
@@ -33,13 +36,13 @@ from graph.epcis import (
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
 from graph.epcis_schema import document_events
-from graph.store import GraphStore
+from graph.store import GraphStore, StoredEvent
 from ingest import gs1
 from ingest.errors import BatchRejected, Problem
 
 GtinPart = Callable[[str], str | None]
 # Which of some event ids the store has logged (GraphStore.logged, or a caller's scope of it).
-Logged = Callable[[Sequence[str]], Mapping[str, object]]
+Logged = Callable[[Sequence[str]], Mapping[str, StoredEvent]]
 # One of our events as read, with (our field, EPCIS field) pairs for its error messages.
 Made = tuple[dict[str, Any], list[tuple[str, str]]]
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
@@ -188,6 +191,8 @@ class EpcisReader:
         # GTIN -> part as the document's own master data says (the last word, after ours).
         self._classes: dict[str, str] = {}
         self._logged: Logged | None = None
+        # The document's events the store has logged already, by our event id.
+        self._stored: Mapping[str, StoredEvent] = {}
 
     def translate(self, document: Any, logged: Logged | None = None) -> Translation:
         """Return our events for a schema-valid document; raise BatchRejected naming problems.
@@ -200,7 +205,9 @@ class EpcisReader:
         self._classes = _classes_of(document)
         self._logged = logged
         self._units = {}
-        for index, event in enumerate(events_of_document(document)):
+        events = events_of_document(document)
+        self._stored = self._already_logged(events)
+        for index, event in enumerate(events):
             self._index = index
             epcis_id = event.get("eventID")
             try:
@@ -212,6 +219,31 @@ class EpcisReader:
         if problems:
             raise BatchRejected(problems)
         return out
+
+    def _already_logged(self, events: list[Any]) -> Mapping[str, StoredEvent]:
+        named = {
+            _our_key(epcis_id, "event") or epcis_id
+            for event in events
+            if isinstance(event, dict) and isinstance(epcis_id := event.get("eventID"), str)
+        }
+        return self._logged(sorted(named)) if self._logged is not None and named else {}
+
+    def _ordered(
+        self, event: dict[str, Any], order: str, things: list[_Thing], ours: tuple[str, str]
+    ) -> list[_Thing]:
+        """An event's items in the order it was written in, where EPCIS lists serials apart
+        from lots: as `order` (which our export writes) names them. An event the store has
+        logged as `ours` (type, list) keeps its serials and lots interleaved as logged: a
+        document without `order` cannot say it, so the same event is not a changed one."""
+        things = _in_order(things, event.get(order), order)
+        epcis_id = event.get("eventID")
+        if not isinstance(epcis_id, str):
+            return things
+        stored = self._stored.get(_our_key(epcis_id, "event") or epcis_id)
+        if stored is None:
+            return things
+        logged = json.loads(stored.payload)
+        return _interleaved(things, logged.get(ours[1]) if logged.get("type") == ours[0] else None)
 
     # -- one event -----------------------------------------------------------------------------
 
@@ -387,6 +419,7 @@ class EpcisReader:
 
     def _ship(self, event: dict[str, Any]) -> Made:
         items = self._epcs(event, "epcList") + self._quantities(event, "quantityList")
+        items = self._ordered(event, ITEM_ORDER, items, ("ship", "items"))
         if not items:
             raise _Refused("epcList", "nothing_shipped", "a shipping event names what it ships")
         entries: list[dict[str, str]] = []
@@ -425,11 +458,13 @@ class EpcisReader:
     def _transformation(self, event: dict[str, Any]) -> Made:
         parts = event.get("tg:parts") or {}
         inputs = self._epcs(event, "inputEPCList") + self._quantities(event, "inputQuantityList")
+        inputs = self._ordered(event, INPUT_ORDER, inputs, ("process", "inputs"))
         outputs = [
             _with_part(o, parts.get(o.uri))
             for o in self._epcs(event, "outputEPCList", unpack=False)
             + self._quantities(event, "outputQuantityList")
         ]
+        outputs = self._ordered(event, OUTPUT_ORDER, outputs, ("process", "outputs"))
         for output in outputs:
             if output.kind == "sscc":
                 raise _Refused(
@@ -857,6 +892,41 @@ def _dates(given: Any, where: str) -> dict[str, Any]:
     if not isinstance(given, Mapping):
         raise _Refused(where, "not_an_object", f"{where} maps items to their dates")
     return {name: given[name] for name in UDI_DATES if given.get(name) is not None}
+
+
+def _in_order(things: list[_Thing], order: Any, name: str) -> list[_Thing]:
+    """The items in the order `order` names them by EPC URI, each once; as listed if none."""
+    if order is None:
+        return things
+    wrong = _Refused(
+        name, "shape", f"{name} lists the EPC URI of each item of the event once, in order"
+    )
+    if not isinstance(order, list):
+        raise wrong
+    left, ordered = list(things), []
+    for named in order:
+        at = next((i for i, thing in enumerate(left) if thing.uri == named), None)
+        if at is None:
+            raise wrong
+        ordered.append(left.pop(at))
+    if left:
+        raise wrong
+    return ordered
+
+
+def _interleaved(things: list[_Thing], logged: Any) -> list[_Thing]:
+    """The items with serials and lots interleaved as in `logged` (our event's list of
+    {"serial": ...} and {"lot": ...} entries), each kind in its own order; as they are if
+    the list does not hold as many of each."""
+    if not isinstance(logged, list) or len(logged) != len(things):
+        return things
+    pattern = [isinstance(entry, dict) and "serial" in entry for entry in logged]
+    serials = [t for t in things if t.kind == "serial"]
+    others = [t for t in things if t.kind != "serial"]
+    if pattern.count(True) != len(serials):
+        return things
+    serial, other = iter(serials), iter(others)
+    return [next(serial) if is_serial else next(other) for is_serial in pattern]
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

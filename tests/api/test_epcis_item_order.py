@@ -1,0 +1,135 @@
+"""EPCIS keeps serials and lots in lists of their own: an export captured back, here or
+elsewhere, gives our events with their items in the order they were written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth.embedded import EmbeddedAccountStore
+from api.auth.service import AuthService
+from api.demo_accounts import seed_demo_accounts
+from api.deps import Services
+from api.settings import Settings
+from graph.embedded_store import EmbeddedStore
+from tests.api.conftest import FAST_HASHER, login
+
+LD = {"Content-Type": "application/ld+json"}
+
+
+def _event(event_id: str, kind: str, at: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "type": kind, "occurred_at": f"2026-03-02T{at}:00Z"} | fields
+
+
+# A process and a shipment that each name a lot before a serial: EPCIS lists the serial first.
+MIXED = [
+    _event("R-1", "receive", "08:00", supplier="ACME", supplier_lot="H1", part="BAR", lot="L-1",
+           qty="5"),
+    _event("R-2", "receive", "08:10", supplier="ACME", supplier_lot="H2", part="KIT", lot="M-1",
+           qty="5"),
+    _event("Z-1", "serialize", "08:30", lot="M-1", serials=["S-1", "S-2"]),
+    _event("PR-1", "process", "09:00", step="ST-1", operation="assemble",
+           inputs=[{"lot": "L-1", "qty": "1"}, {"serial": "S-1"}],
+           outputs=[{"lot": "P-1", "part": "PLATE", "qty": "2"}, {"serial": "F-1", "part": "KIT"}]),
+    _event("SH-1", "ship", "10:00", shipment="D-1", customer="CLINIC",
+           items=[{"lot": "P-1", "qty": "1"}, {"serial": "F-1"}, {"serial": "S-2"}]),
+]  # fmt: skip
+
+
+ALL_DUPLICATE = {e["event_id"]: "duplicate" for e in MIXED}
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[TestClient]:
+    """A second app on an empty store of its own: where an exported document is captured."""
+    path = tmp_path / "elsewhere.db"
+    accounts = EmbeddedAccountStore(path)
+    services = Services.for_stores(
+        EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER)
+    )
+    seed_demo_accounts(services.auth)
+    with TestClient(create_app(Settings(store=services.store.url), services)) as test_client:
+        yield test_client
+    services.close()
+
+
+def _exported(client: TestClient) -> dict[str, Any]:
+    written = client.post("/api/v1/events", json=MIXED, headers=login(client, "admin"))
+    assert written.status_code == 201, written.text
+    exported = client.get(
+        "/api/v1/trace/lot:L-1/epcis",
+        params={"direction": "down", "closure": "true"},
+        headers=login(client, "admin"),
+    )
+    assert exported.status_code == 200, exported.text
+    document: dict[str, Any] = exported.json()
+    return document
+
+
+def _capture(client: TestClient, document: dict[str, Any]) -> dict[str, str]:
+    answer = client.post(
+        "/api/v1/epcis/capture",
+        content=json.dumps(document),
+        headers=login(client, "admin") | LD,
+    )
+    assert answer.status_code == 201, answer.text
+    return {r["event_id"]: r["status"] for r in answer.json()["results"]}
+
+
+def _logged(client: TestClient) -> dict[str, dict[str, Any]]:
+    log = client.get("/api/v1/events", params={"limit": 100}, headers=login(client, "admin"))
+    return {e["event_id"]: e["event"] for e in log.json()["events"]}
+
+
+def test_an_export_captured_into_its_own_store_is_a_duplicate(client: TestClient) -> None:
+    document = _exported(client)
+    assert _capture(client, document) == ALL_DUPLICATE
+
+
+def test_an_export_captured_elsewhere_keeps_the_order_of_items(
+    client: TestClient, elsewhere: TestClient
+) -> None:
+    document = _exported(client)
+    _capture(elsewhere, document)
+    theirs = _logged(elsewhere)
+    assert {e: theirs[e] for e in ("PR-1", "SH-1")} == {
+        e: _logged(client)[e] for e in ("PR-1", "SH-1")
+    }
+    # And what the other store exports comes back to us as the same events.
+    again = elsewhere.get(
+        "/api/v1/trace/lot:L-1/epcis",
+        params={"direction": "down", "closure": "true"},
+        headers=login(elsewhere, "admin"),
+    )
+    assert _capture(client, again.json()) == ALL_DUPLICATE
+
+
+def test_a_document_that_lists_serials_first_is_a_duplicate_of_the_logged_event(
+    client: TestClient,
+) -> None:
+    """A document without our order (as exports wrote it before, or a store that captured one
+    then exports) names the same items: the logged event is that event."""
+    document = _exported(client)
+    for event in document["epcisBody"]["eventList"]:
+        for name in ("tg:inputOrder", "tg:outputOrder", "tg:itemOrder"):
+            event.pop(name, None)
+    assert _capture(client, document) == ALL_DUPLICATE
+
+
+def test_an_order_that_does_not_name_the_items_is_refused(client: TestClient) -> None:
+    document = _exported(client)
+    process = next(e for e in document["epcisBody"]["eventList"] if e["eventID"].endswith(":PR-1"))
+    process["tg:inputOrder"] = process["tg:inputOrder"][:1]
+    answer = client.post(
+        "/api/v1/epcis/capture", content=json.dumps(document), headers=login(client, "admin") | LD
+    )
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["errors"]
+    assert problem["field"] == "tg:inputOrder"
+    assert problem["code"] == "shape"
