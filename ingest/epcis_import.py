@@ -275,7 +275,7 @@ class EpcisReader:
         if not made:
             out.ignored.append(Ignored(index, epcis_id, self._why_ignored(event)))
             return
-        base = self._our_id(event)
+        base = self._our_id(event, len(made))
         ours = [base] if len(made) == 1 else [f"{base}#{n}" for n in range(1, len(made) + 1)]
         declared = event.get("errorDeclaration")
         if declared is not None:
@@ -322,12 +322,18 @@ class EpcisReader:
         action, step = event.get("action"), _term(event.get("bizStep"))
         return f"a {kind} {action or ''} {step or ''} changes no genealogy".replace("  ", " ")
 
-    def _our_id(self, event: dict[str, Any]) -> str:
+    def _our_id(self, event: dict[str, Any], count: int = 1) -> str:
+        """The id of the EPCIS event as ours; `count` of ours are made of it, `#1`, `#2`, ...
+        after the id when there are several."""
         epcis_id = event.get("eventID")
         if isinstance(epcis_id, str):
             ours = _our_key(epcis_id, "event") or epcis_id
-            if len(ours) > MAX_ID - 3:
-                raise _Refused("eventID", "too_long", f"eventID is longer than {MAX_ID - 3}")
+            # Room for the longest suffix only where there is one: one of ours keeps the id.
+            longest = MAX_ID - (len(f"#{count}") if count > 1 else 0)
+            if len(ours) > longest:
+                room = f", to leave room for the #{count} of the {count} events it becomes"
+                why = room if count > 1 else ""
+                raise _Refused("eventID", "too_long", f"eventID is longer than {longest}{why}")
             return ours
         # No eventID: a digest of what happened, so sending the same event again (alone or in a
         # document, declared wrong or not) is the same event.

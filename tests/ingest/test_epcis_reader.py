@@ -263,3 +263,27 @@ def test_process_parameters_read_exactly_are_the_floats_they_were() -> None:
 def test_a_process_parameter_a_float_cannot_hold_is_refused_by_name() -> None:
     long = Decimal("21.50000000000000001")
     assert refused(exactly(document(process({"temp": long})))) == ("tg:params", "not_exact")
+
+
+def test_an_event_id_leaves_room_for_a_suffix_only_where_it_becomes_several_events() -> None:
+    def receipt(event_id: str, lots: int) -> dict[str, Any]:
+        return event(
+            "ObjectEvent",
+            0,
+            eventID=event_id,
+            action="ADD",
+            bizStep="receiving",
+            quantityList=[
+                {"epcClass": f"urn:tracegraph:lot:L{n}", "quantity": 1} for n in range(lots)
+            ],
+            sourceList=[{"type": "owning_party", "source": "urn:tracegraph:company:ACME"}],
+            ilmd={"tg:part": "BAR"},
+        )
+
+    def long(length: int) -> str:
+        return "urn:x:" + "E" * (length - 6)  # a URI, as the schema wants
+
+    assert [e["event_id"] for e in read(document(receipt(long(200), 1))).events] == [long(200)]
+    assert read(document(receipt(long(198), 2))).events[1]["event_id"] == long(198) + "#2"
+    assert refused(document(receipt(long(199), 2))) == ("eventID", "too_long")
+    assert refused(document(receipt(long(198), 10))) == ("eventID", "too_long")

@@ -1,5 +1,4 @@
-"""EPCIS keeps serials and lots in lists of their own: an export captured back, here or
-elsewhere, gives our events with their items in the order they were written."""
+"""An EPCIS export captured back, here or elsewhere, gives the events it was made of."""
 
 from __future__ import annotations
 
@@ -133,3 +132,21 @@ def test_an_order_that_does_not_name_the_items_is_refused(client: TestClient) ->
     [problem] = answer.json()["errors"]
     assert problem["field"] == "tg:inputOrder"
     assert problem["code"] == "shape"
+
+
+def test_an_event_id_as_long_as_the_contract_allows_is_captured_elsewhere(
+    client: TestClient, elsewhere: TestClient
+) -> None:
+    longest = "E" * 200
+    received = _event(
+        longest, "receive", "08:00", supplier="ACME", supplier_lot="H1", part="BAR", lot="L-1",
+        qty="5",
+    )  # fmt: skip
+    split = _event("S-1", "split", "09:00", lot="L-1", into=[{"lot": "L-2", "qty": "2"}])
+    written = client.post("/api/v1/events", json=[received, split], headers=login(client, "admin"))
+    assert written.status_code == 201, written.text
+    exported = client.get(
+        "/api/v1/trace/lot:L-2/epcis", params={"direction": "up"}, headers=login(client, "admin")
+    )
+    assert _capture(elsewhere, exported.json()) == {longest: "created", "S-1": "created"}
+    assert _logged(elsewhere)[longest] == _logged(client)[longest]
