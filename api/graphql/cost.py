@@ -7,9 +7,11 @@ equipment or a customer multiply list lengths into millions of objects.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Final
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -18,6 +20,8 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
+
+from api.graphql.validation import fragments_in_order
 
 # Root fields that walk a trace, a case's scope or a solver: each costs up to seconds. (Reading
 # a case is cheap: its analyses are counted where they are asked, CASE_ANALYSES.)
@@ -46,62 +50,64 @@ MAX_HEAVY: Final = 4
 # Links and nodes one request may list through `inputs` and `outputs`.
 MAX_LISTED: Final = 20_000
 
+# Analyses asked by name, and those asked under a list of cases.
+Asked = tuple[Counter[str], Counter[str]]
+
 
 class HeavyFieldLimit(ValidationRule):
     """Refuse an operation that asks for more than MAX_HEAVY analyses (aliases included).
 
     Analyses are the heavy root fields and, at any depth (in mutations too), a case's own
     (scope, reconciliation, sharedCarts, history); under a list of cases those would run once
-    per case, so they are refused there outright.
+    per case, so they are refused there outright. A fragment's analyses count once per spread,
+    and are worked out once per fragment (api.graphql.validation): walking every spread again
+    takes exponential time on fragments that spread each other twice.
     """
 
+    def enter_document(self, node: DocumentNode, *_: Any) -> None:
+        self._fragments: dict[tuple[str, bool, bool], Asked] = {}
+        for fragment in fragments_in_order(node):
+            for root, in_list in ((True, False), (False, False), (False, True)):
+                asked = self._heavy(fragment.selection_set, root, in_list)
+                self._fragments[fragment.name.value, root, in_list] = asked
+
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        found, per_case = self._heavy(node.selection_set, set(), 0, False)
+        found, per_case = self._heavy(node.selection_set, True, False)
         if per_case:
             self.report_error(
                 GraphQLError(
-                    f"{', '.join(sorted(set(per_case)))} of every case in a list would run once "
+                    f"{', '.join(sorted(per_case))} of every case in a list would run once "
                     "per case: ask one case at a time (recallCase(id: ...))",
                     node,
                 )
             )
-        elif len(found) > MAX_HEAVY:
-            names = ", ".join(sorted(set(found)))
+        elif found.total() > MAX_HEAVY:
             self.report_error(
                 GraphQLError(
-                    f"one request may run at most {MAX_HEAVY} analyses ({names}): it asks for "
-                    f"{len(found)}; send them in several requests",
+                    f"one request may run at most {MAX_HEAVY} analyses ({', '.join(sorted(found))}"
+                    f"): it asks for {found.total()}; send them in several requests",
                     node,
                 )
             )
 
-    def _heavy(
-        self, selections: SelectionSetNode | None, seen: set[str], depth: int, in_list: bool
-    ) -> tuple[list[str], list[str]]:
-        """Return the analyses a selection asks for, and those it asks per case of a list."""
-        found: list[str] = []
-        per_case: list[str] = []
+    def _heavy(self, selections: SelectionSetNode | None, root: bool, in_list: bool) -> Asked:
+        """The analyses a selection asks for, and those it asks per case of a list."""
+        found: Counter[str] = Counter()
+        per_case: Counter[str] = Counter()
         for selection in selections.selections if selections else ():
             if isinstance(selection, FieldNode):
                 name = selection.name.value
-                analysis = name in HEAVY_FIELDS if depth == 0 else name in CASE_ANALYSES
-                if analysis:
-                    (per_case if in_list else found).append(name)
-                listing = in_list or (depth == 0 and name in CASE_LISTS)
-                more, more_per_case = self._heavy(selection.selection_set, seen, depth + 1, listing)
-                found += more
-                per_case += more_per_case
-                continue
-            if isinstance(selection, InlineFragmentNode):
-                inner = selection.selection_set
+                if name in (HEAVY_FIELDS if root else CASE_ANALYSES):
+                    (per_case if in_list else found)[name] += 1
+                listing = in_list or (root and name in CASE_LISTS)
+                more, more_per_case = self._heavy(selection.selection_set, False, listing)
+            elif isinstance(selection, InlineFragmentNode):
+                more, more_per_case = self._heavy(selection.selection_set, root, in_list)
             else:
                 assert isinstance(selection, FragmentSpreadNode)
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in seen:  # a cycle is another rule's error
-                    continue
-                inner, seen = fragment.selection_set, seen | {name}
-            more, more_per_case = self._heavy(inner, seen, depth, in_list)
+                # An unknown fragment, or one that closes a cycle, is another rule's error.
+                key = (selection.name.value, root, in_list)
+                more, more_per_case = self._fragments.get(key, (Counter(), Counter()))
             found += more
             per_case += more_per_case
         return found, per_case

@@ -16,12 +16,7 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import Info
@@ -59,6 +54,7 @@ from api.graphql.results import (
 )
 from api.graphql.run import as_graphql_error, run
 from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
+from api.graphql.validation import AliasLimit, DepthLimit, ValidateOffLoop
 from graph.errors import DomainError
 from graph.store import NodeView, plain
 from graph.trace import TraceNode
@@ -66,7 +62,6 @@ from ingest.errors import BatchRejected
 from ingest.parse import events_of
 
 T = TypeVar("T")
-MAX_DEPTH = 12
 
 
 async def _run(info: Info[Context, None], work: Callable[[], T]) -> T | None:
@@ -295,10 +290,10 @@ schema = strawberry.Schema(
     ),
     types=list(ALL_TYPES),
     extensions=[
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=30),
         partial(MaxTokensLimiter, max_token_count=4000),
-        partial(AddValidationRules, [HeavyFieldLimit]),
+        # Our own depth and alias rules: strawberry's walk every fragment spread again.
+        partial(AddValidationRules, [DepthLimit, AliasLimit, HeavyFieldLimit]),
+        ValidateOffLoop,
         HideInternals,
         AuditOutcome,
     ],

@@ -1,0 +1,155 @@
+"""Checking a query before it runs: how deep it nests and how many aliases it uses.
+
+A few lines of fragments that each spread the one before twice expand into millions of fields.
+So each fragment is measured once, from the measures of the fragments it spreads, never by
+walking the expansion; and validation as a whole runs off the event loop, since graphql-core's
+own rules may still spend a few seconds on a wide query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Final
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+MAX_DEPTH: Final = 12
+MAX_ALIASES: Final = 30
+
+
+def fragments_in_order(document: DocumentNode) -> list[FragmentDefinitionNode]:
+    """The document's fragments, each after the fragments it spreads.
+
+    In a cycle (which NoFragmentCyclesRule refuses) the fragment that closes it comes first, so
+    a measure built in this order sees its spread as unknown and counts it as nothing.
+    """
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    ordered: list[FragmentDefinitionNode] = []
+    reached: set[str] = set()
+    for first in fragments:
+        if first in reached:
+            continue
+        reached.add(first)
+        # Depth first with a stack of our own: a chain of spreads may be longer than Python's
+        # recursion limit.
+        stack = [(fragments[first], spreads(fragments[first].selection_set))]
+        while stack:
+            fragment, pending = stack[-1]
+            for name in pending:
+                if name in fragments and name not in reached:
+                    reached.add(name)
+                    stack.append((fragments[name], spreads(fragments[name].selection_set)))
+                    break
+            else:
+                stack.pop()
+                ordered.append(fragment)
+    return ordered
+
+
+def spreads(selections: SelectionSetNode | None) -> Iterator[str]:
+    """Names of the fragments spread anywhere in a selection set, in order."""
+    for selection in selections.selections if selections else ():
+        if isinstance(selection, FragmentSpreadNode):
+            yield selection.name.value
+        elif isinstance(selection, FieldNode | InlineFragmentNode):
+            yield from spreads(selection.selection_set)
+
+
+Measure = Callable[[SelectionSetNode | None, dict[str, int]], int]
+
+
+def measure_fragments(document: DocumentNode, measure: Measure) -> dict[str, int]:
+    """Each fragment's measure, computed once from the measures of those it spreads."""
+    found: dict[str, int] = {}
+    for fragment in fragments_in_order(document):
+        found[fragment.name.value] = measure(fragment.selection_set, found)
+    return found
+
+
+def depth(selections: SelectionSetNode | None, fragments: dict[str, int]) -> int:
+    """Levels of fields with a selection below this one, counted as QueryDepthLimiter does:
+    introspection fields (`__schema`, `__type`) count as none."""
+    deepest = 0
+    for selection in selections.selections if selections else ():
+        if isinstance(selection, FieldNode):
+            if selection.selection_set and not selection.name.value.startswith("__"):
+                deepest = max(deepest, 1 + depth(selection.selection_set, fragments))
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, depth(selection.selection_set, fragments))
+        elif isinstance(selection, FragmentSpreadNode):
+            deepest = max(deepest, fragments.get(selection.name.value, 0))
+    return deepest
+
+
+def aliases(selections: SelectionSetNode | None, fragments: dict[str, int]) -> int:
+    """Aliased fields in a selection, a fragment's counted once per spread."""
+    count = 0
+    for selection in selections.selections if selections else ():
+        if isinstance(selection, FieldNode):
+            count += (selection.alias is not None) + aliases(selection.selection_set, fragments)
+        elif isinstance(selection, InlineFragmentNode):
+            count += aliases(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            count += fragments.get(selection.name.value, 0)
+    return count
+
+
+class DepthLimit(ValidationRule):
+    """Refuse an operation that nests more than MAX_DEPTH levels, fragments expanded."""
+
+    def enter_document(self, node: DocumentNode, *_: Any) -> None:
+        self._fragments = measure_fragments(node, depth)
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if depth(node.selection_set, self._fragments) > MAX_DEPTH:
+            name = node.name.value if node.name else "anonymous"
+            message = f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}"
+            self.report_error(GraphQLError(message, node))
+
+
+class AliasLimit(ValidationRule):
+    """Refuse a document whose operations use more than MAX_ALIASES aliases, fragments
+    expanded."""
+
+    def enter_document(self, node: DocumentNode, *_: Any) -> None:
+        fragments = measure_fragments(node, aliases)
+        total = sum(
+            aliases(definition.selection_set, fragments)
+            for definition in node.definitions
+            if isinstance(definition, OperationDefinitionNode)
+        )
+        if total > MAX_ALIASES:
+            self.report_error(GraphQLError(f"{total} aliases found. Allowed: {MAX_ALIASES}"))
+
+
+class ValidateOffLoop(SchemaExtension):
+    """Validate in a worker thread, so that other requests are answered meanwhile.
+
+    Strawberry skips its own validation when an extension has already filled in its errors.
+    """
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = await asyncio.to_thread(
+                validate_document, context.schema._schema, document, context.validation_rules
+            )
+        yield

@@ -1,0 +1,109 @@
+"""A query is checked in time linear in its text, off the event loop, whatever its fragments."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import strawberry.schema.schema
+from fastapi.testclient import TestClient
+from graphql import SelectionSetNode
+
+from tests.api.conftest import login
+
+# Reads of selection sets one request may make; walking the expansion below makes 2^40.
+READS = 20_000
+LEVELS = 40
+DEEP = 'node(id: "lot:L-1") { ' + "outputs { target { " * 6 + "id" + " } }" * 6 + " }"
+IMPACT = 'impact(id: "supplier_lot:ACME-STEEL/H70001") { root }'
+
+
+class ReadCounter:
+    """Stands in for SelectionSetNode.selections, failing once a request reads it too often.
+
+    Nodes are dataclasses: the value stays in each node's __dict__, which this reads and writes.
+    """
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __get__(self, node: SelectionSetNode | None, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        self.reads += 1
+        if self.reads > READS:
+            raise AssertionError("the query's fragments were walked spread by spread")
+        return node.__dict__["selections"]
+
+    def __set__(self, node: SelectionSetNode, value: Any) -> None:
+        node.__dict__["selections"] = value
+
+
+def doubling(base: str) -> str:
+    """A query whose fragments each spread the two below them: some eighty lines of text that
+    expand into 2^(LEVELS + 1) copies of base."""
+    lines = [f"query {{ ...F{LEVELS} ...G{LEVELS} }}"]
+    lines += [f"fragment F0 on Query {{ {base} }}", f"fragment G0 on Query {{ {base} }}"]
+    for i in range(1, LEVELS + 1):
+        both = f"{{ ...F{i - 1} ...G{i - 1} }}"
+        lines += [f"fragment F{i} on Query {both}", f"fragment G{i} on Query {both}"]
+    return "\n".join(lines)
+
+
+def ask(client: TestClient, query: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    headers = login(client, "analyst")
+    monkeypatch.setattr(SelectionSetNode, "selections", ReadCounter())
+    response = client.post("/graphql", json={"query": query}, headers=headers)
+    monkeypatch.undo()
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_fragments_spread_twice_at_every_level_are_answered(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = ask(client, doubling("me { username }"), monkeypatch)
+    assert answer == {"data": {"me": {"username": "ana"}}}
+
+
+@pytest.mark.parametrize(
+    ("base", "refusal"),
+    [
+        ("a: me { username }", f"{2 ** (LEVELS + 1)} aliases found. Allowed: 30"),
+        (DEEP, "'anonymous' exceeds maximum operation depth of 12"),
+        (
+            IMPACT,
+            f"one request may run at most 4 analyses (impact): it asks for {2 ** (LEVELS + 1)}; "
+            "send them in several requests",
+        ),
+    ],
+)
+def test_limits_count_fragments_spread_twice_at_every_level(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, base: str, refusal: str
+) -> None:
+    answer = ask(client, doubling(base), monkeypatch)
+    assert answer.get("data") is None
+    assert [e["message"] for e in answer["errors"]] == [refusal]
+
+
+def test_validation_runs_off_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validate = strawberry.schema.schema.validate
+    on_loop: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return validate(*args, **kwargs)
+
+    headers = login(client, "analyst")
+    monkeypatch.setattr(strawberry.schema.schema, "validate", spy)
+    response = client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
+    assert response.json() == {"data": {"me": {"username": "ana"}}}
+    assert on_loop == [False]
