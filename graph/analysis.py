@@ -166,20 +166,27 @@ def paths(trace: Trace, target: str, limit: int = MAX_PATHS) -> list[Path]:
                 stack.append(edge.src)
     if trace.root not in leads:
         return []
+    if trace.root == target:
+        return [Path([trace.root], [])]
+
+    def onward(node: str) -> Iterator[EdgeView]:
+        edges = (e for e in outgoing.get(node, ()) if e.dst in leads)
+        return iter(sorted(edges, key=lambda e: (e.dst, e.type)))
+
+    # Depth first with a stack of our own, one iterator per node on the route: a path may be
+    # longer than Python's recursion limit (a chain of a thousand splits).
     found: list[Path] = []
-
-    def walk(node: str, route: list[EdgeView]) -> Iterator[Path]:
-        if node == target:
-            yield Path([trace.root, *(e.dst for e in route)], list(route))
-            return
-        for edge in sorted(outgoing.get(node, ()), key=lambda e: (e.dst, e.type)):
-            if edge.dst in leads:
-                route.append(edge)
-                yield from walk(edge.dst, route)
+    route: list[EdgeView] = []
+    pending = [onward(trace.root)]
+    while pending and len(found) < limit:
+        step = next(pending[-1], None)
+        if step is None:
+            pending.pop()
+            if route:
                 route.pop()
-
-    for path in walk(trace.root, []):
-        found.append(path)
-        if len(found) >= limit:
-            break
+        elif step.dst == target:
+            found.append(Path([trace.root, *(e.dst for e in route), target], [*route, step]))
+        else:
+            route.append(step)
+            pending.append(onward(step.dst))
     return found
