@@ -12,7 +12,7 @@ A target combines its inputs by its kind:
   which reads every input as mixed material);
 - a shipment or a company: the largest exposure of what it holds or received.
 An input that does not descend from the source counts as 0. Upstream, the share an ancestor A
-contributed to the root is the root's exposure to A, computed for every ancestor in one pass.
+contributed to the root is the root's exposure to A, computed for every ancestor at once.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def _combine(kind: str, weighted: list[tuple[EdgeView, float]]) -> float:
                 by_part[edge.src] = value
             else:
                 by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
+        if len(by_part) == 1:  # one component: its share as it is, not 1 - (1 - share) in floats
+            return min(*by_part.values(), 1.0)
         untouched = 1.0
         for value in by_part.values():
             untouched *= 1.0 - min(value, 1.0)
@@ -118,19 +120,108 @@ def upstream_shares(
     `beyond` gives ancestors outside the graph by the node without inputs they came in through,
     with their share in it (a partner instance's items in the supplier lot it shipped us): they
     are carried to `root` as every ancestor is, and returned with the rest.
+
+    A node that combines its inputs linearly (a lot or serial, a step of one part or one serial,
+    a shipment or company with one input) passes each ancestor's share on weighted, so its shares
+    are never listed: they are summed over paths backwards from where they are needed, in time
+    linear in what lies between. Only where the rule is not linear (an assembly, the largest of
+    several inputs, a part whose shares add up past 1) are the shares of every ancestor listed,
+    since paths that meet there again must be combined per ancestor; the work is the number of
+    such nodes times what lies above them, not every node times all its ancestors.
     """
     edge_list = list(edges)
     inputs = _inputs_by_target(edge_list)
-    carried: dict[str, dict[str, float]] = {}
-    for node in topological(kinds, edge_list):
-        incoming = inputs.get(node, ())
-        sources: set[str] = set()
-        for edge in incoming:
-            sources.update(carried.get(edge.src, {}))
-        vector = {node: 1.0, **(beyond or {}).get(node, {})}
-        for ancestor in sorted(sources):
-            weighted = [(e, carried.get(e.src, {}).get(ancestor, 0.0)) for e in incoming]
-            vector[ancestor] = _combine(kinds[node], weighted)
-        carried[node] = vector
-    shares = carried.get(root, {root: 1.0})
+    order = topological(kinds, edge_list)
+    position = {node: index for index, node in enumerate(order)}
+    linear: dict[str, list[tuple[str, float]]] = {}
+    listed: dict[str, dict[str, float]] = {}
+    bound: dict[str, float] = {}  # the most any ancestor's share in the node can be
+    for node in order:
+        # An input from outside the ordered nodes carries nothing, as it counts 0 in _combine.
+        incoming = [e for e in inputs.get(node, ()) if e.src in position]
+        weights = _linear_weights(kinds[node], incoming, bound)
+        if weights is None:
+            values = {
+                src: _carried(src, linear, listed, position, beyond) for src in _sources(incoming)
+            }
+            vector = {node: 1.0, **(beyond or {}).get(node, {})}
+            ancestors: set[str] = set()
+            for carried in values.values():
+                ancestors.update(carried)
+            for ancestor in sorted(ancestors):
+                weighted = [(e, values[e.src].get(ancestor, 0.0)) for e in incoming]
+                vector[ancestor] = _combine(kinds[node], weighted)
+            listed[node] = vector
+            bound[node] = max([1.0, *vector.values()])
+        else:
+            linear[node] = weights
+            reach = sum(weight * bound[src] for src, weight in weights)
+            bound[node] = max([1.0, reach, *(beyond or {}).get(node, {}).values()])
+    if root not in position:
+        return {root: 1.0}
+    shares = _carried(root, linear, listed, position, beyond)
     return {node: _clean(value) for node, value in shares.items()}
+
+
+# Within a part, shares add up to 1: past this float noise, min(value, 1) in _combine may bind.
+_BOUND = 1.0 + 1e-9
+
+
+def _linear_weights(
+    kind: str, incoming: list[EdgeView], bound: Mapping[str, float]
+) -> list[tuple[str, float]] | None:
+    """The weight of each input if `kind` combines them linearly, else None."""
+    if kind in MAX_KINDS:
+        return [(e.src, 1.0) for e in incoming] if len(_sources(incoming)) <= 1 else None
+    if kind != "step":
+        return [(e.src, _share(e)) for e in incoming]
+    groups = {e.src if e.src.startswith("serial:") else ("part", e.part) for e in incoming}
+    if len(groups) > 1:
+        return None
+    if incoming and incoming[0].src.startswith("serial:"):
+        # A consumed serial is its own component, unweighted, however often it is consumed.
+        weights = [(incoming[0].src, 1.0)]
+    else:
+        weights = [(e.src, _share(e)) for e in incoming]
+    if sum(weight * bound[src] for src, weight in weights) > _BOUND:
+        return None
+    return weights
+
+
+def _sources(incoming: Iterable[EdgeView]) -> list[str]:
+    return list(dict.fromkeys(e.src for e in incoming))
+
+
+def _carried(
+    node: str,
+    linear: Mapping[str, list[tuple[str, float]]],
+    listed: Mapping[str, dict[str, float]],
+    position: Mapping[str, int],
+    beyond: Mapping[str, Mapping[str, float]] | None,
+) -> dict[str, float]:
+    """Every ancestor's share in `node`: the linear nodes above it, down to listed ones, are
+    walked once in reverse order, each passing its weight on to its inputs."""
+    if node in listed:
+        return listed[node]
+    region = {node}
+    todo = [node]
+    while todo:
+        for src, _ in linear.get(todo.pop(), ()):
+            if src not in region:
+                region.add(src)
+                if src not in listed:
+                    todo.append(src)
+    weight = {node: 1.0}
+    shares: dict[str, float] = {}
+    for each in sorted(region, key=position.__getitem__, reverse=True):
+        carried = weight.get(each, 0.0)
+        if each in listed:
+            for ancestor, value in listed[each].items():
+                shares[ancestor] = shares.get(ancestor, 0.0) + carried * value
+            continue
+        shares[each] = shares.get(each, 0.0) + carried
+        for ancestor, value in (beyond or {}).get(each, {}).items():
+            shares[ancestor] = shares.get(ancestor, 0.0) + carried * value
+        for src, share in linear[each]:
+            weight[src] = weight.get(src, 0.0) + carried * share
+    return shares
