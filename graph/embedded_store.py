@@ -41,6 +41,7 @@ from graph.store import (
     StoredDocument,
     StoredEvent,
     Subgraph,
+    bfs_depths,
     decimal_or_none,
     latest_statuses,
     node_view,
@@ -307,26 +308,40 @@ AND NOT EXISTS (SELECT 1 FROM edges WHERE src = nodes.nid)
 AND NOT EXISTS (SELECT 1 FROM edges WHERE dst = nodes.nid)
 """
 
-# A trace in two statements: the walk with every reached node's row and shortest depth, then the
-# flow edges leaving (down) or entering (up) those nodes, read by row id through edges_down or
-# edges_up; an edge whose far end lies beyond the depth limit is dropped by the caller. CROSS JOIN
-# fixes the loop order: SQLite has no statistics on the walk or json_each and could otherwise
-# scan every edge.
+# A trace reads the nodes it reaches, then the flow edges leaving (down) or entering (up) them,
+# read by row id through edges_down or edges_up; an edge whose far end lies beyond the depth
+# limit is dropped by the caller. The walk keeps each node once, not once per depth it is
+# reached at (on a DAG whose paths part and meet again that is a row per path length), so depths
+# are counted from the edges afterwards. A walk limited in depth goes one level per statement.
+# CROSS JOIN fixes the loop order: SQLite has no statistics on the walk or json_each and could
+# otherwise scan every edge.
 _WALK = """
-WITH RECURSIVE walk (nid, depth) AS (
-    SELECT nid, 0 FROM nodes WHERE gid = ?1
+WITH RECURSIVE walk (nid) AS (
+    SELECT nid FROM nodes WHERE gid = ?1
     UNION
-    SELECT e.{far}, w.depth + 1 FROM walk w JOIN edges e ON e.{near} = w.nid
-    WHERE e.flow = 1 AND e.at <= ?3 AND w.depth < ?2
+    SELECT e.{far} FROM walk w JOIN edges e ON e.{near} = w.nid WHERE e.flow = 1 AND e.at <= ?2
 )
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
-       n.created_at, n.created_by, n.props, MIN(w.depth)
-FROM walk w CROSS JOIN nodes n ON n.nid = w.nid GROUP BY w.nid
+       n.created_at, n.created_by, n.props
+FROM walk w CROSS JOIN nodes n ON n.nid = w.nid ORDER BY n.nid
 """
 WALK: dict[str, str] = {
     "down": _WALK.format(near="src", far="dst"),
     "up": _WALK.format(near="dst", far="src"),
 }
+_STEP = """
+SELECT DISTINCT e.{far}
+FROM json_each(?1) j CROSS JOIN edges e ON e.{near} = j.value AND e.flow = 1 AND e.at <= ?2
+"""
+STEP: dict[str, str] = {
+    "down": _STEP.format(near="src", far="dst"),
+    "up": _STEP.format(near="dst", far="src"),
+}
+NODES_BY_NID = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n WHERE n.nid IN (SELECT value FROM json_each(?)) ORDER BY n.nid
+"""
 _REACHED_EDGES = """
 SELECT e.src, e.dst, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM json_each(?1) j CROSS JOIN edges e ON e.{near} = j.value AND e.flow = 1 AND e.at <= ?2
@@ -591,6 +606,25 @@ def _props_json(props: dict[str, Any]) -> str:
 
 def _ids(values: Iterable[Any]) -> str:
     return json.dumps(list(values))
+
+
+def _levels(
+    conn: sqlite3.Connection, root: str, direction: Direction, max_depth: int, horizon: str
+) -> dict[int, int]:
+    """Each node within `max_depth` of `root`, by row id, with its depth: one level at a time,
+    each node expanded once."""
+    found = conn.execute(NODE_BY_GID, (root,)).fetchone()
+    if found is None:
+        return {}
+    depths = {found[0]: 0}
+    frontier = [found[0]]
+    for depth in range(1, max_depth + 1):
+        if not frontier:
+            break
+        rows = conn.execute(STEP[direction], (_ids(frontier), horizon)).fetchall()
+        frontier = [nid for (nid,) in rows if nid not in depths]
+        depths.update(dict.fromkeys(frontier, depth))
+    return depths
 
 
 class EmbeddedTx:
@@ -925,21 +959,27 @@ class EmbeddedStore:
     ) -> Subgraph | None:
         def run(conn: sqlite3.Connection) -> Subgraph | None:
             horizon = as_of or END_OF_TIME
-            limit = NO_LIMIT if max_depth is None else max_depth
-            # The walk starts from the root's row: an unknown root reaches nothing.
-            rows = conn.execute(WALK[direction], (root, limit, horizon)).fetchall()
-            if not rows:
+            if max_depth is None:
+                rows = conn.execute(WALK[direction], (root, horizon)).fetchall()
+                levels = None
+            else:
+                levels = _levels(conn, root, direction, max_depth, horizon)
+                rows = conn.execute(NODES_BY_NID, (_ids(levels),)).fetchall()
+            if not rows:  # the walk starts from the root's row: an unknown root reaches nothing
                 return None
             gids = {row[0]: row[1] for row in rows}
             edges = conn.execute(REACHED_EDGES[direction], (_ids(gids), horizon)).fetchall()
             views = _nodes(rows)
             nodes = {view.gid: view for view in views}
-            depths = {view.gid: row[-1] for view, row in zip(views, rows, strict=True)}
             links = [
                 EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
                 for src, dst, kind, qty, share, part, at, event in edges
                 if src in gids and dst in gids
             ]
+            if levels is None:
+                depths = bfs_depths(root, direction, links)
+            else:
+                depths = {gids[nid]: depth for nid, depth in levels.items()}
             return Subgraph(nodes[root], depths, nodes, links)
 
         return self._read(run)

@@ -50,6 +50,7 @@ from graph.store import (
     StoredDocument,
     StoredEvent,
     Subgraph,
+    bfs_depths,
     decimal_or_none,
     decimal_text,
     latest_statuses,
@@ -578,25 +579,11 @@ def _whole_subgraph(
         return None
     nodes: dict[str, NodeView] = {}
     edges: list[EdgeView] = []
-    ahead: dict[str, list[str]] = {}
     for props, found in rows:
         view = _node(props)
         nodes[view.gid] = view
-        for row in found:
-            edge = _edge(row)
-            edges.append(edge)
-            near, far = (edge.src, edge.dst) if direction == "down" else (edge.dst, edge.src)
-            ahead.setdefault(near, []).append(far)
-    depths = {root: 0}
-    frontier = [root]
-    while frontier:
-        reached = []
-        for near in frontier:
-            for far in ahead.get(near, ()):
-                if far not in depths:
-                    depths[far] = depths[near] + 1
-                    reached.append(far)
-        frontier = reached
+        edges.extend(_edge(row) for row in found)
+    depths = bfs_depths(root, direction, edges)
     return Subgraph(nodes[root], depths, nodes, edges)
 
 

@@ -237,6 +237,25 @@ class Subgraph:
     edges: list[EdgeView]
 
 
+def bfs_depths(root: str, direction: Direction, edges: Iterable[EdgeView]) -> dict[str, int]:
+    """The fewest steps from `root` to each node the edges lead to in `direction`."""
+    ahead: dict[str, list[str]] = {}
+    for edge in edges:
+        near, far = (edge.src, edge.dst) if direction == "down" else (edge.dst, edge.src)
+        ahead.setdefault(near, []).append(far)
+    depths = {root: 0}
+    frontier = [root]
+    while frontier:
+        reached = []
+        for near in frontier:
+            for far in ahead.get(near, ()):
+                if far not in depths:
+                    depths[far] = depths[near] + 1
+                    reached.append(far)
+        frontier = reached
+    return depths
+
+
 @dataclass(frozen=True, slots=True)
 class StepUse:
     """A process step run on an equipment, with what it consumed and produced."""

@@ -463,3 +463,29 @@ def test_as_of_gives_the_items_as_they_stood_then(store: GraphStore, events: Eve
         at(received, -5)  # the lot was not made yet
     up = traces.trace("lot:L-1", "up", as_of=datetime.fromisoformat(held["occurred_at"]))
     assert "available" not in lot(up)  # an upward trace cannot tell what had left it
+
+
+def test_a_walk_numbers_each_node_by_its_shortest_path(store: GraphStore, events: Events) -> None:
+    """A_i splits 1 into B_i; A_i and B_i merge into A_i+1: A_k is k merges down, B_k one more."""
+    batch = [events.receive("A0", 1000)]
+    for i in range(6):
+        batch.append(events("split", lot=f"A{i}", into=[{"lot": f"B{i}", "qty": "1"}]))
+        merged = [{"lot": f"A{i}", "qty": "1"}, {"lot": f"B{i}", "qty": "1"}]
+        batch.append(events("merge", from_=merged, into={"lot": f"A{i + 1}"}))
+    IngestService(store).ingest(batch)
+    down = {f"lot:A{k}": k for k in range(7)} | {f"lot:B{k}": k + 1 for k in range(6)}
+    for depth in (None, 0, 3, 7):
+        graph = store.subgraph("lot:A0", "down", depth, None)
+        assert graph is not None
+        want = {gid: d for gid, d in down.items() if depth is None or d <= depth}
+        assert graph.depths == want and set(graph.nodes) == set(want)
+        ends = sorted((e.src, e.dst) for e in graph.edges)
+        assert ends == sorted(
+            (f"lot:A{i}", far)
+            for i in range(6)
+            for far in (f"lot:B{i}", f"lot:A{i + 1}")
+            if f"lot:A{i}" in want and far in want
+        ) + sorted((f"lot:B{i}", f"lot:A{i + 1}") for i in range(6) if f"lot:A{i + 1}" in want)
+    up = store.subgraph("lot:A6", "up", 2, None)
+    assert up is not None
+    assert up.depths == {"lot:A6": 0, "lot:A5": 1, "lot:B5": 1, "lot:A4": 2, "lot:B4": 2}
