@@ -9,6 +9,10 @@ from graph.errors import BadRequest
 
 
 def _render(moment: datetime) -> str:
+    # astimezone reads a time without an offset in the server's zone: the same text would be
+    # another instant on another host.
+    if moment.utcoffset() is None:
+        raise BadRequest(f"{moment.isoformat()} needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
     # isoformat is several times faster than strftime; cutting "+00:00" off is faster than
     # dropping the zone before rendering.
     try:
@@ -22,7 +26,7 @@ def _render(moment: datetime) -> str:
 # lookup. Equal datetimes are the same instant, so they share one text whatever their offset.
 @lru_cache(maxsize=8192)
 def utc_text(moment: datetime) -> str:
-    """Render an aware datetime as fixed-width UTC text."""
+    """Render an aware datetime as fixed-width UTC text; refuse a naive one (BadRequest)."""
     return _render(moment)
 
 

@@ -55,11 +55,27 @@ class SuspectInput:
     )
     to: datetime | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self, where: str) -> dict[str, str]:
+        """The suspect as the recall events take it; `where` names it in refusals."""
         row = {"id": str(self.id)}
         if self.from_ is not None and self.to is not None:
-            row |= {"from": utc_text(self.from_), "to": utc_text(self.to)}
+            row |= {"from": _utc(f"{where}.from", self.from_), "to": _utc(f"{where}.to", self.to)}
         return row
+
+
+def _utc(name: str, moment: datetime) -> str:
+    # GraphQL's DateTime takes a time without an offset (and a date alone): refused, as trace's
+    # asOf is, rather than read in the server's zone.
+    if moment.utcoffset() is None:
+        raise BadRequest(f"{name} needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
+    try:
+        return utc_text(moment)
+    except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
+        raise BadRequest(f"{name}: {error.message}") from None
+
+
+def _rows(suspects: list[SuspectInput]) -> list[dict[str, str]]:
+    return [s.as_dict(f"suspects[{i}]") for i, s in enumerate(suspects)]
 
 
 @strawberry.type(description="An affected lot or serial in a case's scope.")
@@ -323,8 +339,9 @@ class RecallMutation:
         suspects: list[SuspectInput],
     ) -> RecallCase | None:
         who = info.context.access.principal.username
-        rows = [s.as_dict() for s in suspects]
-        found = await run(lambda: info.context.access.recalls().open(id, title, reason, rows, who))
+        found = await run(
+            lambda: info.context.access.recalls().open(id, title, reason, _rows(suspects), who)
+        )
         return None if found is None else RecallCase(case=found)
 
     @strawberry.mutation(description="Replace a case's suspects; returns the change in scope.")
@@ -332,8 +349,9 @@ class RecallMutation:
         self, info: Info[Context, None], id: str, reason: str, suspects: list[SuspectInput]
     ) -> ScopeChange | None:
         who = info.context.access.principal.username
-        rows = [s.as_dict() for s in suspects]
-        found = await run(lambda: info.context.access.recalls().rescope(id, rows, reason, who))
+        found = await run(
+            lambda: info.context.access.recalls().rescope(id, _rows(suspects), reason, who)
+        )
         if found is None:
             return None
         return ScopeChange(

@@ -1,0 +1,66 @@
+"""A recall case's suspect windows are instants: a time without its offset is refused by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from tests.api.conftest import login
+from tests.api.test_recall import SMALL_PLANT
+
+OPEN = """mutation($s: [SuspectInput!]!) { openRecall(id: "RC-1", title: "Lathe",
+    reason: "coolant", suspects: $s) { id } }"""
+RESCOPE = """mutation($s: [SuspectInput!]!) { rescopeRecall(id: "RC-1", reason: "the lathe",
+    suspects: $s) { added } }"""
+
+
+def _errors(client: TestClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json().get("errors")
+
+
+def _window(start: str, end: str) -> list[dict[str, str]]:
+    return [{"id": "lot:L-1"}, {"id": "equipment:LATHE-1", "from": start, "to": end}]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-03-02T06:00:00", "2026-03-02T12:00:00Z", "suspects[1].from"),
+        ("2026-03-02T06:00:00Z", "2026-03-02", "suspects[1].to"),
+    ],
+)
+def test_a_window_time_without_an_offset_is_refused_by_name(
+    client: TestClient, services: Services, start: str, end: str, field: str
+) -> None:
+    # Read in the server's zone, the window would cover other hours than the analyst meant.
+    services.ingest.ingest(SMALL_PLANT)
+    analyst = login(client, "analyst")
+    for query in (OPEN, RESCOPE):
+        (error,) = _errors(client, analyst, query, s=_window(start, end))
+        assert error["message"].startswith(f"{field} needs a UTC offset"), error
+        assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
+    assert services.store.counts()["events"] == len(SMALL_PLANT)
+    # Positive control: the same window with its offset opens the case.
+    window = _window("2026-03-02T06:00:00Z", "2026-03-02T12:00:00+01:00")
+    assert _errors(client, analyst, OPEN, s=window) is None
+
+
+def test_a_window_time_utc_cannot_write_is_refused_as_other_refusals(
+    client: TestClient, services: Services
+) -> None:
+    services.ingest.ingest(SMALL_PLANT)
+    analyst = login(client, "analyst")
+    window = _window("0001-01-01T00:00:00+14:00", "2026-03-02T12:00:00Z")
+    (error,) = _errors(client, analyst, OPEN, s=window)
+    assert error["message"] == (
+        "suspects[1].from: 0001-01-01T00:00:00+14:00 is outside the years 1 to 9999 in UTC"
+    )
+    assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
+    assert services.store.counts()["events"] == len(SMALL_PLANT)
