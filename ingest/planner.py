@@ -722,10 +722,12 @@ class Planner:
             output_gids,
             lambda i: f"outputs[{i}].{'lot' if outputs_of[i].lot is not None else 'serial'}",
         )
-        if step.problems:
-            return
         started = utc_text(event.started_at) if event.started_at else step.at
         finished = utc_text(event.finished_at) if event.finished_at else step.at
+        if finished < started and not self._replaying:  # logs of earlier versions replay
+            self._check_step_times(step, event)
+        if step.problems:
+            return
         props = {"operation": event.operation, "started_at": started, "finished_at": finished}
         for name in ("equipment", "operator", "work_order"):
             value = getattr(event, name)
@@ -788,6 +790,26 @@ class Planner:
                     f'{describe(item.gid)} is counted in "{item.unit}", '
                     f'{describe(first.gid)} in "{first.unit}"',
                 )
+
+    @staticmethod
+    def _check_step_times(step: _Step, event: Process) -> None:
+        """Refuse a step that finishes before it starts through the time it leaves out (the
+        contract compares two given ones): it would fall out of every equipment window."""
+        occurred = event.occurred_at.isoformat()
+        if event.started_at is not None:
+            step.fail(
+                "started_at",
+                "time_order",
+                f"the step starts at {event.started_at.isoformat()}, after it finishes "
+                f"(finished_at is left out: occurred_at, {occurred})",
+            )
+        elif event.finished_at is not None:
+            step.fail(
+                "finished_at",
+                "time_order",
+                f"the step finishes at {event.finished_at.isoformat()}, before it starts "
+                f"(started_at is left out: occurred_at, {occurred})",
+            )
 
     def _process_input(
         self, step: _Step, i: int, source_gid: str, kind: str, outputs: set[str], seen: set[str]
