@@ -134,3 +134,40 @@ def test_what_the_log_stores_reads_back_to_the_same_payload_and_digest() -> None
     for event in parse_events(raw):
         payload, digest = payload_and_digest(event)
         assert payload_and_digest(EVENT_ADAPTER.validate_json(payload)) == (payload, digest)
+
+
+SPELLED = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00+01:00"'
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2016-12-31T23:59:60Z", "leap seconds (23:59:60) are not read"),
+        ("2026-03-02T24:00:00Z", "24:00:00 is written 00:00:00 of the next day"),
+        ("2026-03-02T08:00:00+05", None),
+        ("2026-03-02T08:00:00+05:45:30", None),
+        ("2026-03-02T08:00:00+24:00", None),
+        ("2026-03-02T08:00:00Z ", None),
+        ("2026-03-02T08:00:00+01:00[Europe/Paris]", None),
+        ("2026-03-02T08:00:00 Europe/Paris", None),
+    ],
+)
+def test_a_time_spelled_otherwise_is_refused_with_the_documented_code(
+    value: str, why: str | None
+) -> None:
+    for event, path, field in (
+        (RECEIVE, "occurred_at", "occurred_at"),
+        (RECALL_OPEN, "suspects.0.to", "suspects[0].to"),
+    ):
+        with pytest.raises(BatchRejected) as refused:
+            parse_events([_with(event, path, value)])
+        (problem,) = refused.value.problems
+        assert (problem.field, problem.code) == (field, "datetime_parsing")
+        assert problem.message == (SPELLED if why is None else f"{SPELLED}; {why}")
+
+
+def test_a_time_without_an_offset_keeps_its_own_code() -> None:
+    with pytest.raises(BatchRejected) as refused:
+        parse_events([_with(RECEIVE, "occurred_at", "2026-03-02T08:00:00")])
+    (problem,) = refused.value.problems
+    assert (problem.field, problem.code) == ("occurred_at", "timezone_aware")
