@@ -1,7 +1,8 @@
-"""Times that UTC cannot write are refused by name, before anything is written."""
+"""Times that UTC cannot write, or EPCIS cannot give the offset of, are refused by name."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,55 @@ def test_a_recall_time_utc_cannot_write_is_refused_by_name(
         assert store.counts() == before
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("occurred_at", "2026-03-02T08:00:00+14:30"),
+        ("started_at", "2026-03-02T08:00:00+23:59"),
+        ("finished_at", "2026-03-02T08:00:00-14:01"),
+    ],
+)
+def test_an_offset_past_14_hours_is_refused_by_name(tmp_path: Path, field: str, value: str) -> None:
+    # No zone is further from UTC; EPCIS writes no such eventTimeZoneOffset, so an export of
+    # the event could not be read back.
+    event = {
+        "event_id": "E-1",
+        "type": "process",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "step": "S-1",
+        "operation": "turn",
+        "outputs": [{"lot": "L-1", "part": "P", "qty": "1"}],
+    }
+    store = EmbeddedStore(tmp_path / "plant.db")
+    try:
+        service = IngestService(store)
+        with pytest.raises(BatchRejected) as refused:
+            service.ingest([event | {field: value}])
+        (problem,) = refused.value.problems
+        assert (problem.field, problem.code) == (field, "out_of_range")
+        assert problem.message == f"{value}: an offset is at most 14:00 from UTC either way"
+        assert store.counts()["events"] == 0
+        # The furthest offsets there are (Kiribati, Baker Island) are taken: here one instant.
+        furthest = {"occurred_at": "2026-03-02T22:00:00+14:00", field: "2026-03-01T20:00:00-12:00"}
+        assert service.ingest([event | furthest]).created == 1
+    finally:
+        store.close()
+
+
+def test_a_log_holding_an_offset_past_14_hours_still_rebuilds(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest([Events().receive("L-1", 5, event_id="R")])
+    # As an earlier version, which took any offset of hours and minutes, let it through.
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute(
+            "UPDATE events SET payload = json_set(payload, '$.occurred_at', ?) "
+            "WHERE event_id = 'R'",
+            ("2026-03-02T22:30:00+14:30",),
+        )
+    service.rebuild()
+    lot = store.node("lot:L-1")
+    assert lot is not None and lot.attrs["created_at"] == "2026-03-02T08:00:00.000000Z"
+    store.close()
