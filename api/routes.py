@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -16,6 +15,7 @@ from graph.store import LAST_POSITION, StoredEvent
 from graph.trace import edge_dict, node_dict
 from ingest.models import EventBatch
 from ingest.parse import read_body
+from ingest.times import TimeText
 
 router = APIRouter()
 MAX_LOG_PAGE = 1000
@@ -112,7 +112,8 @@ def get_trace(
         int | None,
         Query(ge=0, description="list nodes this many steps away at most; exposure counts all"),
     ] = None,
-    as_of: datetime | None = None,
+    # Read as the event contract reads times: a number is not a Unix time.
+    as_of: TimeText | None = None,
 ) -> dict[str, Any]:
     """Trace up (where from) or down (where used), with exposure or shares."""
     return access.trace(id, direction, max_depth=max_depth, as_of=as_of).to_dict()
@@ -122,8 +123,8 @@ def get_trace(
 def equipment_window(
     equipment: str,
     access: AccessDep,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    start: Annotated[TimeText, Query(alias="from")],
+    end: Annotated[TimeText, Query(alias="to")],
 ) -> dict[str, Any]:
     """List what was processed on an equipment between two times."""
     uses = access.equipment_window(f"equipment:{equipment}", start, end)

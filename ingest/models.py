@@ -10,17 +10,13 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -28,39 +24,13 @@ from pydantic_core import PydanticCustomError
 
 from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from ingest.gs1 import Gs1Error, normalise_gtin
+from ingest.times import Instant
 
-# Spellings pydantic reads but the contract does not mean: a number, or a string of digits, as
-# a Unix time; a time as a date; "5_0" as 50; non-ASCII digits (a full-width 5) as numbers. Each
-# is refused by field; what the log stores (ISO text, plain decimals) still reads.
-_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+# Spellings pydantic reads but the contract does not mean: a time as a date; "5_0" as 50;
+# non-ASCII digits (a full-width 5) as numbers (times: ingest.times). Each is refused by field;
+# what the log stores (ISO text, plain decimals) still reads.
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-TIME_SPELLING = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00+01:00"'
-_LEAP_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:60")
-_HOUR_24 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]24:")
-
-
-def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    if not (isinstance(value, datetime) or (isinstance(value, str) and _TIME_TEXT.match(value))):
-        raise PydanticCustomError("datetime_parsing", TIME_SPELLING)
-    try:
-        return handler(value)
-    except ValidationError as error:
-        if error.errors()[0]["type"] == "timezone_aware":  # a naive time: its own code
-            raise
-    # Pydantic's own words ("unexpected extra characters at the end of the input", code
-    # datetime_from_date_parsing) do not say what a time is; the contract's do.
-    raise PydanticCustomError("datetime_parsing", _why_not_a_time(value))
-
-
-def _why_not_a_time(value: Any) -> str:
-    if isinstance(value, str) and _LEAP_SECOND.match(value):
-        return f"{TIME_SPELLING}; leap seconds (23:59:60) are not read"
-    if isinstance(value, str) and _HOUR_24.match(value):
-        return f"{TIME_SPELLING}; 24:00:00 is written 00:00:00 of the next day"
-    return TIME_SPELLING
 
 
 def _date_text(value: Any) -> Any:
@@ -79,7 +49,6 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
-Instant = Annotated[AwareDatetime, WrapValidator(_time_text)]
 Day = Annotated[date, BeforeValidator(_date_text)]
 
 # Printable text without control characters; ids are data, never syntax.

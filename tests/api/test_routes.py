@@ -229,21 +229,55 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "end"),
-    [("2026-01-05T00:00:00", "2026-01-06T00:00:00Z"), ("2026-01-05T00:00:00Z", "2026-01-06")],
+    ("start", "end", "status", "why"),
+    [
+        ("2026-01-05T00:00:00", "2026-01-06T00:00:00Z", 400, "need a UTC offset"),
+        # A date alone is not a time to the event contract either: its words say what one is.
+        ("2026-01-05T00:00:00Z", "2026-01-06", 422, "query.to: a time is RFC 3339 text"),
+    ],
 )
-def test_an_equipment_window_with_one_time_without_offset_is_400(
-    client: TestClient, start: str, end: str
+def test_an_equipment_window_with_one_time_without_offset_is_refused(
+    client: TestClient, start: str, end: str, status: int, why: str
 ) -> None:
     auth = login(client, "analyst")
     window = {"from": start, "to": end}
     response = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
-    assert response.status_code == 400 and "need a UTC offset" in response.text
+    assert response.status_code == status and why in response.text, response.text
     query = """query($from: DateTime!, $to: DateTime!) {
       equipmentWindow(equipment: "equipment:LATHE-1", from: $from, to: $to) { step { id } } }"""
     body = client.post("/graphql", json={"query": query, "variables": window}, headers=auth).json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
     assert "need a UTC offset" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("number", ["1772417700", "-1", "0"])
+def test_a_number_is_not_read_as_a_time_in_a_query(
+    client: TestClient, events: Events, number: str
+) -> None:
+    # A Unix time would be read as one: as_of "0" is 1970, and a trace then shows nothing.
+    client.post("/api/v1/events", json=[events.receive("L-1", 1)], headers=login(client, "admin"))
+    auth = login(client, "analyst")
+    day = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-03T00:00:00Z"}
+    answers = {
+        "query.as_of": client.get(
+            "/api/v1/trace", params={"id": "lot:L-1", "as_of": number}, headers=auth
+        ),
+        "query.from": client.get(
+            "/api/v1/equipment/LATHE-1/window", params=day | {"from": number}, headers=auth
+        ),
+        "query.to": client.get(
+            "/api/v1/equipment/LATHE-1/window", params=day | {"to": number}, headers=auth
+        ),
+    }
+    for field, response in answers.items():
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["errors"]
+        assert (problem["field"], problem["code"]) == (field, "datetime_parsing")
+        assert problem["message"].startswith("a time is RFC 3339 text with its offset")
+    # Positive control: the same queries with times answer.
+    at = {"id": "lot:L-1", "as_of": "2026-03-02T10:00:00+01:00"}
+    assert client.get("/api/v1/trace", params=at, headers=auth).status_code == 200
+    assert client.get("/api/v1/equipment/LATHE-1/window", params=day, headers=auth).is_success
 
 
 def test_the_demos_landing_page_examples_answer_the_login_it_shows(plant: Services) -> None:
