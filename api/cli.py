@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -16,7 +15,7 @@ from api.cli_carts import register as register_carts
 from api.cli_copy import register as register_copy
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
-from api.cli_input import read_text
+from api.cli_input import read_text, read_time_option
 from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
@@ -132,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="list items this many steps away at most (exposure counts all)",
     )
-    trace.add_argument("--as-of", type=datetime.fromisoformat, help="RFC 3339 time with offset")
+    trace.add_argument("--as-of", help="RFC 3339 time with offset")
     trace.add_argument("--json", action="store_true", help="print JSON instead of a tree")
     trace.add_argument(
         "--federated",
@@ -291,8 +290,7 @@ def _trace(args: argparse.Namespace) -> int:
         raise BadRequest("--supplier needs --supplier-lot")
     if args.supplier_lot is not None and args.supplier is None:
         raise BadRequest("--supplier-lot needs --supplier")
-    if args.as_of is not None and args.as_of.tzinfo is None:
-        raise BadRequest("--as-of needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
+    as_of = None if args.as_of is None else read_time_option("--as-of", args.as_of)
     if args.lot is not None:
         root = gid("lot", args.lot)
     elif args.serial is not None:
@@ -303,9 +301,7 @@ def _trace(args: argparse.Namespace) -> int:
         root = args.id
     services = _services(args)
     try:
-        trace = services.traces.trace(
-            root, args.direction, max_depth=args.max_depth, as_of=args.as_of
-        )
+        trace = services.traces.trace(root, args.direction, max_depth=args.max_depth, as_of=as_of)
         if args.federated:
             federated = services.federation.federate_here(trace, max_depth=args.max_depth)
             print(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import datetime
 
 from pydantic import ValidationError
 
-from api.cli_input import read_text
+from api.cli_input import read_text, read_time_option
 from api.deps import Services
 from api.validation_text import problem_text
 from graph.carts import CartService
@@ -72,13 +71,7 @@ def _stay_dict(stay: CartStay) -> dict[str, str | None]:
 def _contents(carts: CartService, args: argparse.Namespace) -> int:
     at = None
     if args.at is not None:
-        try:
-            moment = datetime.fromisoformat(args.at)
-        except ValueError as error:
-            raise BadRequest(f"--at: not a time: {args.at!r}") from error
-        if moment.tzinfo is None:
-            raise BadRequest("--at: give the time with its offset")
-        at = utc_text(moment)
+        at = utc_text(read_time_option("--at", args.at))
     found = carts.contents(gid("cart", args.cart), at)
     if args.json:
         body = {

@@ -1,11 +1,13 @@
-"""What the CLI reads: a file it is given, standard input for "-", a secret's one line."""
+"""What the CLI reads: a file it is given, standard input for "-", a secret's one line, a time."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from graph.errors import BadRequest
+from ingest.times import read_time
 
 
 def read_text(path: str) -> str:
@@ -23,3 +25,15 @@ def read_line() -> str:
     piped from a file written on Windows must not keep the \r, nor lose anything else."""
     line = sys.stdin.readline()
     return line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
+
+
+def read_time_option(option: str, text: str) -> datetime:
+    """A time given to `option`, read as events read times (so "z" as "Z", and no week dates or
+    Unix times); raise BadRequest naming the option."""
+    try:
+        moment = read_time(text)
+    except ValueError as error:
+        raise BadRequest(f"{option}: {error}") from None
+    if moment.utcoffset() is None:
+        raise BadRequest(f"{option} needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
+    return moment

@@ -7,10 +7,10 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 from api.cli_accounts import Opener, store_command
+from api.cli_input import read_time_option
 from api.deps import Services
 from api.recall import RecallService
 from api.render import shown, shown_lines
@@ -109,12 +109,8 @@ def _recalls(services: Services) -> RecallService:
 def _suspects(args: argparse.Namespace) -> list[dict[str, str]]:
     rows = [{"id": s} for s in args.suspect]
     for equipment, start, end in args.window:
-        try:
-            window = (datetime.fromisoformat(start), datetime.fromisoformat(end))
-        except ValueError as error:
-            raise BadRequest(f"--window {equipment}: times are RFC 3339 with offset") from error
-        if window[0].tzinfo is None or window[1].tzinfo is None:
-            raise BadRequest(f"--window {equipment}: times need a UTC offset")
+        option = f"--window {equipment}"
+        window = (read_time_option(option, start), read_time_option(option, end))
         rows.append(
             {"id": f"equipment:{equipment}", "from": utc_text(window[0]), "to": utc_text(window[1])}
         )
@@ -209,12 +205,7 @@ def render_export(portal: SupplierPortal, case_id: str, kind: str) -> str:
 
 
 def _request_supplier(portal: SupplierPortal, args: argparse.Namespace) -> int:
-    try:
-        due_by = datetime.fromisoformat(args.due_by)
-    except ValueError as error:
-        raise BadRequest("--due-by: a time in RFC 3339 with offset") from error
-    if due_by.tzinfo is None:
-        raise BadRequest("--due-by: the time needs a UTC offset")
+    due_by = read_time_option("--due-by", args.due_by)
     found = portal.ask(args.case, args.supplier_lot, args.question, due_by, args.actor)
     print(f"asked {found.supplier} about {found.supplier_lot}, due by {found.due_by}")
     return 0

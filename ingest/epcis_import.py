@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +39,7 @@ from graph.epcis_schema import document_events
 from graph.store import GraphStore, StoredEvent
 from ingest import gs1
 from ingest.errors import BatchRejected, Problem
+from ingest.times import read_time
 
 GtinPart = Callable[[str], str | None]
 # Which of some event ids the store has logged (GraphStore.logged, or a caller's scope of it).
@@ -950,7 +951,7 @@ def _local_time(moment: str, offset: Any) -> str:
     if not isinstance(offset, str) or len(offset) != 6 or offset[0] not in "+-":
         return moment
     try:
-        at = datetime.fromisoformat(moment)
+        at = read_time(moment)  # as the contract reads it: "z" for "Z" too
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
         if at.tzinfo is None or at.utcoffset() == zone.utcoffset(None):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from api.cli_input import read_text
+from api.cli_input import read_text, read_time_option
 from graph.errors import BadRequest
 from ingest.models import ItemRef
 from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
@@ -105,15 +105,7 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise BadRequest(f"{option}: not an RFC 3339 time: {text!r}") from error
-    if moment.tzinfo is None:
-        raise BadRequest(f"{option} needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
-    return moment
+    return None if text is None else read_time_option(option, text)
 
 
 def _resolve(args: argparse.Namespace) -> int:

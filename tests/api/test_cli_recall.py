@@ -92,8 +92,10 @@ def test_asking_a_supplier_and_reading_the_answers(
     assert main([*opened, "--store", store]) == 0
     ask = ["recall", "request-supplier", "RC-9", "--supplier-lot", "supplier_lot:ACME/A-77"]
     ask += ["--question", "Send the heat certificate", "--store", store, "--actor", "ana"]
-    assert main([*ask, "--due-by", "2026-05-01"]) == 2
-    assert "--due-by: the time needs a UTC offset" in capsys.readouterr().err
+    assert main([*ask, "--due-by", "2026-05-01T12:00:00"]) == 2
+    assert "--due-by needs a UTC offset" in capsys.readouterr().err
+    assert main([*ask, "--due-by", "2026-05-01"]) == 2  # a date is not a time
+    assert "--due-by: a time is RFC 3339 text with its offset" in capsys.readouterr().err
     assert main([*ask, "--due-by", "2026-05-01T12:00:00+02:00"]) == 0
     assert "asked ACME about supplier_lot:ACME/A-77" in capsys.readouterr().out
     assert main(["recall", "answers", "RC-9", "--store", store]) == 0

@@ -153,6 +153,20 @@ def test_event_time_is_kept_at_the_offset_the_event_happened_at() -> None:
     assert status["occurred_at"] == "2026-03-02T09:00:00.5+02:00"  # already so: as sent
 
 
+def test_event_time_in_a_lowercase_z_is_kept_at_the_event_offset_too() -> None:
+    # RFC 3339 lets "z" stand for "Z", and the event contract reads it so: the offset is kept.
+    observed = event(
+        "ObjectEvent",
+        7,
+        action="OBSERVE",
+        disposition="recalled",
+        quantityList=[{"epcClass": LOT}],
+    )
+    observed |= {"eventTime": "2026-03-02t07:00:00z", "eventTimeZoneOffset": "+05:45"}
+    (status,) = read(document(observed)).events
+    assert status["occurred_at"] == "2026-03-02T12:45:00+05:45"
+
+
 def test_a_pack_is_read_only_when_a_shipment_names_it() -> None:
     unknown = "https://id.gs1.org/01/09506000134352/21/SN1"  # a GTIN no part has
     packed = event("AggregationEvent", 12, action="ADD", parentID=SSCC, childEPCs=[unknown])

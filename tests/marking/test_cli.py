@@ -85,8 +85,11 @@ def test_bad_input_exits_two(
 ) -> None:
     assert _run("mark", "resolve", "--store", store_url) == 2
     assert "secondary mark, a primary number" in capsys.readouterr().err
-    assert _run("mark", "resolve", "--store", store_url, "--mark", "A", "--from", "2026-01-01") == 2
+    resolve = ("mark", "resolve", "--store", store_url, "--mark", "A", "--from")
+    assert _run(*resolve, "2026-01-01T00:00:00") == 2
     assert "UTC offset" in capsys.readouterr().err
+    assert _run(*resolve, "2026-01-01") == 2
+    assert "--from: a time is RFC 3339 text with its offset" in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "X", "kind": "sequential"}')
     assert _run("mark", "schemes", "--store", store_url, "--set", str(bad)) == 2
