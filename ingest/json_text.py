@@ -15,8 +15,16 @@ quantities are JSON numbers) asks for every such number as a Decimal of the digi
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# A number written in at most this many characters has at most 15 significant digits (it has a
+# point or an exponent), and a float holds any such decimal in the range of normal floats.
+SHORT = sys.float_info.dig + 1
+NORMAL_MIN, NORMAL_MAX = sys.float_info.min, sys.float_info.max
+# Decimals whose leading digit is within these powers of ten are finite, non-zero floats.
+SAFE_EXPONENTS = range(-300, 301)
 
 
 class JsonRefused(ValueError):
@@ -79,6 +87,10 @@ def _exact_float(text: str) -> float:
     reads back as another value would be stored as that other value.
     """
     value = float(text)
+    # Most numbers are short or written as their float shows them: a Decimal comparison for
+    # each would make a large body of them take seconds.
+    if (len(text) <= SHORT and NORMAL_MIN <= abs(value) <= NORMAL_MAX) or repr(value) == text:
+        return value
     try:
         if Decimal(repr(value)) == Decimal(text):
             return value
@@ -104,6 +116,8 @@ def _exact_decimal(text: str) -> Decimal:
         raise _out_of_range(text) from None
     if value.is_zero():
         return Decimal(0).copy_sign(value)
+    if value.adjusted() in SAFE_EXPONENTS:  # plainly in range: no conversion needed
+        return value
     if float(value) in (float("inf"), float("-inf"), 0):
         raise _out_of_range(text)
     return value
