@@ -94,6 +94,8 @@ READERS = frozenset({Role.ADMIN, Role.ANALYST})
 MAX_WINDOW = timedelta(days=366)
 COMPANY_ROLES_SET = frozenset(COMPANY_ROLES)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
+# Who records events at all (analysts: status events only, checked per event).
+RECORDERS = WRITERS | {Role.ANALYST}
 # What an operator reads (of their site): the plant floor. Customers are companies; recall cases,
 # notices and supplier requests are the analysts' (operators see the holds as item statuses).
 OPERATOR_KINDS = frozenset(KINDS) - {"company", "case", "notice", "supplier_request"}
@@ -200,6 +202,11 @@ class Access:
         """Raise Forbidden unless the caller has one of `roles`."""
         if self.role not in roles:
             raise Forbidden(f"the {self.role.value} role may not {what}")
+
+    def may_record_events(self) -> None:
+        """Raise Forbidden unless the caller's role records events: checked before a body of
+        them is read, which for a role that records none would be work for nothing."""
+        self.require(RECORDERS, "record events")
 
     def _scope_of_customer(self) -> set[str]:
         if self._customer_scope is None:
@@ -793,7 +800,7 @@ class Access:
         parties: dict[str, str] | None = None,
     ) -> CaptureReport:
         """Capture an EPCIS 2.0 document as the caller, with the rules of `ingest`."""
-        self.require(WRITERS | {Role.ANALYST}, "record events")
+        self.may_record_events()
         known = gtin_map(gtins or {})
         reader = EpcisReader(gtin_parts(self._store, known), parties)
         return capture(document, reader, self.ingest, self._logged)
@@ -819,7 +826,7 @@ class Access:
 
     def ingest(self, raw_events: Sequence[Any]) -> IngestReport:
         """Ingest events as the caller: operators and admins; analysts only status events."""
-        self.require(WRITERS | {Role.ANALYST}, "record events")
+        self.may_record_events()
         taken = answer_ids_taken(raw_events)
         if taken:
             raise BatchRejected(taken)

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.access import Access
 from api.deps import AccessDep
 from graph.epcis import dumps
 from graph.errors import BadRequest
+from ingest.epcis_capture import CaptureReport
 from ingest.json_text import JsonRefused, strict_loads
 
 router = APIRouter(tags=["epcis"])
@@ -60,14 +62,21 @@ def trace_epcis(
 )
 async def capture_epcis(request: Request, access: AccessDep) -> dict[str, Any]:
     """Capture an EPCIS document as one atomic batch of our events (the roles that ingest)."""
+    access.may_record_events()
     raw = await request.body()  # bounded by the app's max_body_size
+    # Reading a large document takes seconds, and capture does blocking store I/O: both off
+    # the event loop, which answers other requests meanwhile.
+    report = await run_in_threadpool(_capture, access, raw)
+    return report.to_dict()
+
+
+def _capture(access: Access, raw: bytes) -> CaptureReport:
     try:
         body = strict_loads(raw, exact_numbers=True)  # quantities to the last digit
     except JsonRefused as error:
         raise BadRequest(f"the body is not JSON we read: {error.message}") from None
     document, gtins, parties = _unwrap(body)
-    report = await run_in_threadpool(access.capture_epcis, document, gtins, parties)
-    return report.to_dict()
+    return access.capture_epcis(document, gtins, parties)
 
 
 def _unwrap(body: Any) -> tuple[Any, dict[str, str], dict[str, str]]:

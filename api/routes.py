@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from api.access import Access
 from api.deps import AccessDep
 from api.ingest_reports import IngestReportBody, report_response
 from graph.errors import BadRequest
@@ -15,6 +16,7 @@ from graph.store import LAST_POSITION, StoredEvent
 from graph.trace import edge_dict, node_dict
 from ingest.models import EventBatch
 from ingest.parse import read_body
+from ingest.service import IngestReport
 from ingest.times import TimeText
 
 router = APIRouter()
@@ -51,15 +53,20 @@ def healthz() -> dict[str, str]:
 )
 async def post_events(request: Request, access: AccessDep) -> Response:
     """Ingest a batch of events atomically (operators and admins; analysts: status only)."""
+    access.may_record_events()
     body = await request.body()  # bounded by the app's max_body_size
+    # Reading a large body takes seconds, and ingest does blocking store I/O: both off the
+    # event loop, which answers other requests meanwhile.
+    report = await run_in_threadpool(_ingest_body, access, body)
+    return report_response(report)
+
+
+def _ingest_body(access: Access, body: bytes) -> IngestReport:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequest("the body is not UTF-8 text") from error
-    raw = read_body(text)
-    # Ingest does blocking store I/O: keep it off the event loop.
-    report = await run_in_threadpool(access.ingest, raw)
-    return report_response(report)
+    return access.ingest(read_body(text))
 
 
 @router.get(

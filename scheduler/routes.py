@@ -5,10 +5,13 @@ Scheduler errors carry their status and code; the app renders them (api.errors).
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from scheduler.jobs import JobManager, JobView, default_manager
 from scheduler.models import Problem, SolveOptions
@@ -25,10 +28,65 @@ class ScheduleRequest(BaseModel):
     options: SolveOptions = SolveOptions()
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
-def submit(request: ScheduleRequest, manager: Manager) -> JobView:
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each definition written where it is used: in an OpenAPI document,
+    `#/$defs/...` is read from the document's root, where there is none (no model here refers
+    back to itself, so this ends)."""
+    defs = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        found = {key: inline(value) for key, value in node.items() if key not in ("$defs", "$ref")}
+        if "$ref" in node:
+            return inline(defs[node["$ref"].removeprefix("#/$defs/")]) | found
+        return found
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+SCHEDULE_BODY: dict[str, Any] = {
+    "content": {"application/json": {"schema": _inlined(ScheduleRequest.model_json_schema())}},
+    "required": True,
+}
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra={"requestBody": SCHEDULE_BODY})
+async def submit(request: Request, manager: Manager) -> JobView:
     """Queue a scheduling job."""
-    return manager.submit(request.problem, request.options)
+    # Read here, not as a parameter: FastAPI parses a body parameter on the event loop, before
+    # the router's dependencies (who may schedule) run. So a caller who may not schedule is
+    # refused before the body is read, and a planner's is parsed and checked off the loop.
+    body = await request.body()
+    return await run_in_threadpool(_submit, body, manager)
+
+
+def _submit(body: bytes, manager: JobManager) -> JobView:
+    job = _schedule_request(body)
+    return manager.submit(job.problem, job.options)
+
+
+def _schedule_request(body: bytes) -> ScheduleRequest:
+    """Read a body as FastAPI reads a body parameter, refused in the same words."""
+    if not body:
+        missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+        raise RequestValidationError([missing])
+    try:
+        found = json.loads(body)
+    except json.JSONDecodeError as error:
+        where = ("body", error.pos)
+        invalid = {"type": "json_invalid", "loc": where, "msg": "JSON decode error", "input": {}}
+        raise RequestValidationError([invalid | {"ctx": {"error": error.msg}}]) from None
+    except (ValueError, RecursionError):  # not UTF-8 text, or nested too deeply
+        raise HTTPException(400, "There was an error parsing the body") from None
+    try:
+        return ScheduleRequest.model_validate(found, from_attributes=True)
+    except ValidationError as error:
+        problems = [problem | {"loc": ("body", *problem["loc"])} for problem in error.errors()]
+        raise RequestValidationError(problems) from None
 
 
 @router.get("/{job_id}")
