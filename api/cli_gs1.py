@@ -14,6 +14,8 @@ from graph.udi import IdentifierService, resolved_dict, udi_dict
 from ingest.gs1 import AIS, GS
 
 Opener = Callable[[argparse.Namespace], Services]
+# In place of a bracketed form that would read as another identifier (see gs1.Gs1Data.readable).
+UNREADABLE = "- (would read as another code: use the element string or the Digital Link)"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
@@ -56,7 +58,7 @@ def _parse(service: IdentifierService, args: argparse.Namespace) -> int:
     for ai, value in found["elements"].items():
         print(f"({ai}) {AIS[ai].title:<17} {value}")
     print(f"element string    {found['element_string'].replace(GS, '<GS>')}")
-    print(f"human readable    {found['human_readable']}")
+    print(f"human readable    {found['human_readable'] or UNREADABLE}")
     if found["digital_link"] is not None:
         print(f"digital link      {found['digital_link']}")
     for name, node in found["nodes"].items():
@@ -85,8 +87,8 @@ def _udi(service: IdentifierService, args: argparse.Namespace) -> int:
         print(json.dumps({"id": item} | udi_dict(found), indent=2))
         return 0
     print(f"UDI-DI            {found.di}")
-    print(f"UDI-PI            {found.pi}")
+    print(f"UDI-PI            {found.pi or UNREADABLE}")
     print(f"element string    {found.element_string.replace(GS, '<GS>')}")
-    print(f"human readable    {found.human_readable}")
+    print(f"human readable    {found.human_readable or UNREADABLE}")
     print(f"digital link      {found.digital_link}")
     return 0

@@ -20,20 +20,21 @@ class Udi:
     """A device's UDI: the DI (GTIN-14), the PI, and the whole as printed and as a URI."""
 
     di: str
-    pi: str
+    pi: str | None  # the bracketed forms: None where they would read as another identifier
     element_string: str
-    human_readable: str
+    human_readable: str | None
     digital_link: str
 
     @classmethod
     def of(cls, data: gs1.Gs1Data, domain: str = DEFAULT_DOMAIN) -> Udi:
         di = data.values["01"]
         pi = gs1.Gs1Data({ai: v for ai, v in data.values.items() if ai != "01"})
+        readable = data.readable()
         return cls(
             di=di,
-            pi=pi.human_readable(),
+            pi=None if readable is None else pi.human_readable(),
             element_string=data.element_string(),
-            human_readable=data.human_readable(),
+            human_readable=readable,
             digital_link=data.digital_link(domain),
         )
 
@@ -180,7 +181,7 @@ def resolved_dict(found: Resolved) -> dict[str, Any]:
         "expiry": None if data.expiry is None else data.expiry.isoformat(),
         "manufactured": None if data.production is None else data.production.isoformat(),
         "element_string": data.element_string(),
-        "human_readable": data.human_readable(),
+        "human_readable": data.readable(),
         "digital_link": found.digital_link,
         "nodes": {
             name: None if view is None else node_dict(view)
@@ -195,7 +196,7 @@ def resolved_dict(found: Resolved) -> dict[str, Any]:
     }
 
 
-def udi_dict(found: Udi) -> dict[str, str]:
+def udi_dict(found: Udi) -> dict[str, str | None]:
     """Render a UDI as REST and the CLI show it."""
     return {
         "di": found.di,

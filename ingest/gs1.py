@@ -116,8 +116,21 @@ class Gs1Data:
         return symbology + "".join(out)
 
     def human_readable(self) -> str:
-        """Return the bracketed form printed under a barcode."""
+        """Return the bracketed form printed under a barcode (see `readable`)."""
         return "".join(f"({ai}){value}" for ai, value in _ordered(self.values))
+
+    def readable(self) -> str | None:
+        """Return the bracketed form if it reads back as these values, else None.
+
+        The form has no escapes: a lot holding "(21)" or "(17)" reads as a shorter lot and
+        another AI, one holding "(10)" or "(99)" not at all. Only the element string and the
+        Digital Link say where such a value ends.
+        """
+        text = self.human_readable()
+        try:
+            return text if parse_element_string(text) == self else None
+        except Gs1Error:
+            return None
 
     def digital_link(self, domain: str = "https://id.gs1.org") -> str:
         """Return the GS1 Digital Link URI on `domain` (which may carry a path prefix)."""

@@ -32,7 +32,7 @@ class IdentifierResolution:
     manufactured: str | None = strawberry.field(description="AI 11, as an ISO date.")
     elements: list[GsElement]
     element_string: str
-    human_readable: str
+    human_readable: str | None  # None where the bracketed form would read otherwise
     digital_link: str | None
     part: Part | None
     lot: Lot | None
@@ -52,7 +52,7 @@ class IdentifierResolution:
             manufactured=None if data.production is None else data.production.isoformat(),
             elements=[GsElement(ai=ai, value=value) for ai, value in data.values.items()],
             element_string=data.element_string(),
-            human_readable=data.human_readable(),
+            human_readable=data.readable(),
             digital_link=found.digital_link,
             part=None if found.part is None else Part(view=found.part),
             lot=None if found.lot is None else Lot(view=found.lot),

@@ -12,13 +12,16 @@ from graph import udi
 )
 class Udi:
     di: str = strawberry.field(description="The UDI-DI: the part's GTIN-14.")
-    pi: str = strawberry.field(
-        description="The UDI-PI in bracketed form, e.g. (17)301231(10)L7(21)S9."
+    pi: str | None = strawberry.field(
+        description="The UDI-PI in bracketed form, e.g. (17)301231(10)L7(21)S9; null where it "
+        "would read as another identifier (a lot holding '(21)', say)."
     )
     element_string: str = strawberry.field(
         description="As a GS1 DataMatrix encodes it, FNC1 as the ASCII group separator."
     )
-    human_readable: str = strawberry.field(description="As printed under the barcode.")
+    human_readable: str | None = strawberry.field(
+        description="As printed under the barcode; null where it would read as another identifier."
+    )
     digital_link: str = strawberry.field(description="As a GS1 Digital Link URI.")
 
     @classmethod

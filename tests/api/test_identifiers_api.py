@@ -195,6 +195,27 @@ def test_serials_and_lots_show_their_udi(client: TestClient, seeded: Services) -
     assert hidden.json()["data"]["node"] is None
 
 
+def test_a_lot_whose_printed_form_reads_otherwise_has_none(
+    client: TestClient, seeded: Services, events: Events
+) -> None:
+    # Printed, lot "A(21)B" of KIT reads as lot A and serial B, which are other items.
+    seeded.ingest.ingest(
+        [
+            events.receive("A(21)B", 5, part="KIT", supplier_lot="S1"),
+            events.receive("A", 5, part="KIT", supplier_lot="S2"),
+            events("serialize", lot="A", serials=["B"]),
+        ]
+    )
+    headers = login(client, "analyst")
+    found = client.get("/api/v1/udi/lot:A(21)B", headers=headers).json()["udi"]
+    assert found["human_readable"] is None and found["pi"] is None
+    assert found["element_string"] == f"01{KIT}10A(21)B"
+    for code in (found["element_string"], found["digital_link"]):
+        resolved = client.get("/api/v1/identifiers/resolve", params={"code": code}, headers=headers)
+        assert resolved.json()["nodes"]["lot"]["id"] == "lot:A(21)B"
+        assert resolved.json()["human_readable"] is None
+
+
 def test_a_lot_of_a_part_without_gtin_has_no_udi(client: TestClient, seeded: Services) -> None:
     seeded.ingest.ingest(
         [Events("X")("receive", supplier="P", supplier_lot="Q", part="NOGTIN", lot="N-1", qty="1")]

@@ -75,6 +75,18 @@ def test_bracketed_form_allows_brackets_inside_a_lot() -> None:
     assert data.human_readable() == f"(01){GTIN}(17)201200(10)A(B)C(21)7"
 
 
+@pytest.mark.parametrize("lot", ["A(21)B", "C(17)301231", "A(10)B", "A(99)B"])
+def test_a_bracketed_form_that_would_read_otherwise_is_not_offered(lot: str) -> None:
+    # Printed, lot A(21)B reads as lot A and serial B: the bracketed form has no escapes, so
+    # it is only offered where it reads back. The element string and Digital Link always do.
+    data = gs1.from_values({"01": GTIN, "10": lot, "21": "7"})
+    assert data.readable() is None
+    assert gs1.parse(data.element_string()) == data
+    assert gs1.parse(data.digital_link()) == data
+    plain = gs1.from_values({"01": GTIN, "10": "A(B)C", "21": "7"})
+    assert plain.readable() == plain.human_readable()
+
+
 def test_element_string_round_trip_puts_separators_only_after_variable_fields() -> None:
     data = gs1.from_values({"01": GTIN, "10": "LOT/7", "21": "SN1", "17": "291231", "11": "240115"})
     text = data.element_string()
