@@ -30,7 +30,9 @@ def read_body(text: str) -> list[Any]:
             raise _refused(error) from None
         whole_error = error
     events: list[Any] = []
-    for number, line in enumerate(stripped.splitlines(), start=1):
+    # Lines end at a line feed (or CR LF) only: str.splitlines() also splits at U+2028, U+2029
+    # and NEL, which JSON strings may hold raw.
+    for number, line in enumerate(stripped.split("\n"), start=1):
         if not line.strip():
             continue
         try:

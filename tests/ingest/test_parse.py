@@ -37,6 +37,15 @@ def test_ndjson_error_names_the_line() -> None:
         read_body(json.dumps(EVENT) + "\n{oops\n")
 
 
+@pytest.mark.parametrize("inside", ["\u2028", "\u2029", "\x85"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ndjson_lines_end_only_at_a_line_feed(inside: str, newline: str) -> None:
+    # Other line breaks Python knows (U+2028, NEL, ...) may stand raw inside a JSON string.
+    noted = dict(EVENT, event_id="E-2", note=f"one{inside}two")
+    text = newline.join(json.dumps(e, ensure_ascii=False) for e in (noted, EVENT, noted))
+    assert read_body(text + newline) == [noted, EVENT, noted]
+
+
 def test_a_document_over_several_lines_is_told_where_it_breaks() -> None:
     # Not NDJSON (its first line is no JSON value alone): the error is the whole body's.
     text = json.dumps({"events": [EVENT, EVENT]}, indent=2)
