@@ -126,7 +126,7 @@ def get_trace(
     return access.trace(id, direction, max_depth=max_depth, as_of=as_of).to_dict()
 
 
-@router.get("/api/v1/equipment/{equipment}/window", tags=["trace"])
+@router.get("/api/v1/equipment/{equipment:path}/window", tags=["trace"])
 def equipment_window(
     equipment: str,
     access: AccessDep,
