@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -51,8 +53,43 @@ def _decimal_text(value: Any) -> Any:
 
 Day = Annotated[date, BeforeValidator(_date_text)]
 
+# Rules that came after events were logged hold for events sent (`parse_events` validates
+# with this context), not for the log read back: what was logged before a rule still rebuilds.
+SENT: Final = {"sent": True}
+
+
+def _sent(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("sent"))
+
+
+def _printable_id(value: str, info: ValidationInfo) -> str:
+    # An id is shown, typed and compared: no C1 controls, line or paragraph separators,
+    # bidirectional overrides, invisible or non-breaking spaces (the ASCII space is printable).
+    if _sent(info):
+        for char in value:
+            if not char.isprintable():
+                raise PydanticCustomError(
+                    "not_printable",
+                    "an id is printable characters: {char} is not",
+                    {"char": _named(char)},
+                )
+    return value
+
+
+def _named(char: str) -> str:
+    """Say which character it is, in words a log line or an error body can carry."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
+
+
 # Printable text without control characters; ids are data, never syntax.
 Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(_printable_id),
+]
+# The id of a logged event as another event names it: one logged before ids had to be
+# printable can still be voided.
+LoggedEventId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
@@ -60,6 +97,7 @@ Id = Annotated[
 CompanyId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
+    AfterValidator(_printable_id),
 ]
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -337,7 +375,8 @@ class Mark(Envelope):
     type: Literal["mark"]
     target: ItemRef
     code: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$")
+        str,
+        StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$"),
     ]
     scheme: Id | None = None
 
@@ -365,7 +404,7 @@ class PartDefine(Envelope):
 
 class Void(Envelope):
     type: Literal["void"]
-    voids: Id
+    voids: LoggedEventId
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ingest.errors import BatchRejected, Problem
 from ingest.json_text import JsonRefused, strict_loads
-from ingest.models import EVENT_TYPES, Event
+from ingest.models import EVENT_TYPES, SENT, Event
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -109,7 +109,7 @@ def parse_events(raw: Sequence[Any]) -> list[Event]:
             problems.append(Problem(index, event_id, "type", "unknown_type", message))
             continue
         try:
-            events.append(EVENT_ADAPTER.validate_python(item))
+            events.append(EVENT_ADAPTER.validate_python(item, context=SENT))
         except ValidationError as error:
             problems.extend(_problems_of(index, event_id, error))
     if problems:

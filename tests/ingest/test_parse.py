@@ -71,6 +71,46 @@ def test_control_characters_and_long_ids_are_refused() -> None:
     assert [p.code for p in caught.value.problems] == ["string_pattern_mismatch", "string_too_long"]
 
 
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\x85", "U+0085 (unnamed)"),  # C1 controls have no name of their own
+        ("\x9b", "U+009B (unnamed)"),
+        ("\u2028", "U+2028 (LINE SEPARATOR)"),
+        ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u00a0", "U+00A0 (NO-BREAK SPACE)"),
+        ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
+    ],
+)
+def test_ids_of_events_sent_are_printable(char: str, name: str) -> None:
+    bad = [
+        dict(EVENT, event_id=f"E{char}1"),
+        dict(EVENT, target={"lot": f"L{char}1"}),
+        {
+            "event_id": "E-3",
+            "type": "ship",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "shipment": "SH-1",
+            "customer": f"HOSP{char}N",
+            "items": [{"serial": "S-1"}],
+        },
+    ]
+    with pytest.raises(BatchRejected) as caught:
+        parse_events(bad)
+    problems = caught.value.problems
+    assert [(p.index, p.field, p.code) for p in problems] == [
+        (0, "event_id", "not_printable"),
+        (1, "target.lot", "not_printable"),
+        (2, "customer", "not_printable"),
+    ]
+    assert problems[0].message == f"an id is printable characters: {name} is not"
+
+
+def test_ids_may_hold_spaces_and_letters_of_any_script() -> None:
+    fine = dict(EVENT, event_id="Überprüfung 7", target={"lot": "ЛОТ 1 (B)"})
+    assert parse_events([fine])[0].event_id == "Überprüfung 7"
+
+
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a": 1}\n' + "[" * 100_000])
 def test_a_body_nested_too_deeply_is_refused_by_name(text: str) -> None:
     with pytest.raises(BatchRejected) as refused:
