@@ -76,6 +76,22 @@ def _printable_id(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _findable_code(value: str, info: ValidationInfo) -> str:
+    # A reading is taken without spaces and with "?" for an unreadable character, so a code
+    # holding either (or a character no one can see) could never be found.
+    if _sent(info):
+        for char in value:
+            if char.isspace() or not char.isprintable() or char == "?":
+                raise PydanticCustomError(
+                    "bad_mark",
+                    "{char} is not a character of a mark: readings are taken without spaces, "
+                    'with "?" for a character that cannot be read, so the code could never be '
+                    "found",
+                    {"char": _named(char)},
+                )
+    return value
+
+
 def _named(char: str) -> str:
     """Say which character it is, in words a log line or an error body can carry."""
     return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
@@ -377,6 +393,7 @@ class Mark(Envelope):
     code: Annotated[
         str,
         StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$"),
+        AfterValidator(_findable_code),
     ]
     scheme: Id | None = None
 

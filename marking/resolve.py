@@ -23,8 +23,9 @@ from marking.schemes import LOOKALIKES, Scheme, is_twin
 MAX_MARK_UNKNOWNS = 2
 MAX_PRIMARY_UNKNOWNS = 4
 MIN_PRIMARY_KNOWN = 3
-# What the only unknown character of a worn primary number is tried as: printable ASCII.
-PRINTABLE = "".join(c for c in string.printable if not c.isspace() and c != UNKNOWN)
+# What the only unknown character of a worn primary number is tried as: printable ASCII, the
+# space too (ids may hold one).
+PRINTABLE = " " + "".join(c for c in string.printable if not c.isspace() and c != UNKNOWN)
 # What a worn primary number's first character may be, when even that one and others are unreadable.
 PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
 PRIMARY_KINDS = ("lot", "serial")
@@ -217,7 +218,9 @@ class Resolver:
             ):
                 return Resolution(candidates=[self._candidate(exact, 1.0, ["exact"])])
         if query.primary is not None:
-            truncated = self._by_primary(query.primary.replace(" ", ""), query, found)
+            # Spaces a reader puts in are dropped; an id may hold them too, so it is read as typed.
+            for reading in dict.fromkeys((query.primary.replace(" ", ""), query.primary)):
+                truncated |= self._by_primary(reading, query, found)
         if self._visible is not None:
             seen = self._seen(list(found))
             found = {key: f for key, f in found.items() if key in seen}

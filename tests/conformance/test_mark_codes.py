@@ -49,3 +49,31 @@ def test_a_log_holding_a_lower_case_mark_still_rebuilds(tmp_path: Path, events: 
     service.rebuild()
     assert store.node("mark:q7") is not None and store.node("mark:Q7") is None
     store.close()
+
+
+@pytest.mark.parametrize("code", ["AB\u00a07", "AB\u20037", "X?Y", "Q\u200bR", "AB\u20287"])
+def test_a_mark_no_reading_could_find_is_refused(
+    store: GraphStore, events: Events, code: str
+) -> None:
+    # A reading is taken without spaces (of any kind), and "?" in it is a character that
+    # could not be read: such a code, or one holding a character no one sees, is never found.
+    IngestService(store).ingest([events.receive("L-1", 10, part="WIDGET")])
+    problem = rejected(store, [events("mark", target={"lot": "L-1"}, code=code)], "bad_mark")
+    assert problem.field == "code"
+    assert "could never be found" in problem.message
+
+
+def test_a_log_holding_a_mark_no_reading_finds_still_rebuilds(
+    tmp_path: Path, events: Events
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest(
+        [events.receive("L-1", 10, part="WIDGET"), events("mark", target={"lot": "L-1"}, code="Q7")]
+    )
+    # As an earlier version logged it, before such codes were refused.
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute("""UPDATE events SET payload = replace(payload, '"Q7"', '"Q?7"')""")
+    service.rebuild()
+    assert store.node("mark:Q?7") is not None and store.node("mark:Q7") is None
+    store.close()

@@ -74,6 +74,18 @@ def test_lowercase_and_spaces_are_read_as_the_stamp(
     assert _resolve(marking, mark=" ".join(code.lower()))[0][:2] == ("lot:S-0007", 1.0)
 
 
+def test_a_primary_number_holding_spaces_is_found(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # Spaces a reader adds are dropped, but an id may hold them too: both readings are tried.
+    receive_lots(store, events, "GEAR", ["LOT 0001", "LOT0002"])
+    assert [f[:2] for f in _resolve(marking, primary="LOT 0001")] == [("lot:LOT 0001", 1.0)]
+    assert [f[:2] for f in _resolve(marking, primary="LOT 0002")] == [("lot:LOT0002", 1.0)]
+    worn = _resolve(marking, primary="LOT?0001")
+    assert [f[0] for f in worn] == ["lot:LOT 0001"] and "matches LOT?0001" in worn[0][2]
+    assert [f[0] for f in _resolve(marking, primary="LO??0001")] == ["lot:LOT 0001"]
+
+
 def test_one_unreadable_character_with_a_check_character_leaves_one_answer(
     marking: MarkingService, plant: dict[str, str]
 ) -> None:
