@@ -8,6 +8,7 @@ Callers check roles and scope (api.access) before calling.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from ingest.service import IngestService
 
 # The key becomes part of the answer's event id, which must stay within an id's 200 characters.
 MAX_ANSWER_ID = 100
+MAX_EVENT_ID = 200
 # An answer sent with an answer id is logged under ANSWER_EVENT_PREFIX + supplier/answer id:
 # known in advance, so no event of anyone else may take such an id first.
 ANSWER_EVENT_PREFIX = "recall_supplier_answer/"
@@ -257,12 +259,26 @@ class SupplierPortal:
         """Return the event id and time of an answer: a resent answer keeps its first time."""
         if answer_id is None:
             return f"recall_supplier_answer-{uuid.uuid4().hex[:16]}", now_text()
-        # A company id holds no "/", so no two suppliers can meet on one key.
-        event_id = f"{ANSWER_EVENT_PREFIX}{supplier}/{answer_id}"
+        event_id = answer_event_id(supplier, answer_id)
         logged = self._store.logged([event_id]).get(event_id)
         if logged is None:
             return event_id, now_text()
         return event_id, str(json.loads(logged.payload)["occurred_at"])
+
+
+def answer_event_id(supplier: str, answer_id: str) -> str:
+    """Return the event id of a supplier's answer sent with `answer_id`.
+
+    A company id holds no "/", so no two suppliers meet on one key. A company id too long to fit
+    beside the answer id in an event id's 200 characters is given by its sha256 after an empty
+    segment ("//"), which no company id spelled out begins with; shorter ones keep the key they
+    always had, so an answer sent again is still recognised.
+    """
+    event_id = f"{ANSWER_EVENT_PREFIX}{supplier}/{answer_id}"
+    if len(event_id) <= MAX_EVENT_ID:
+        return event_id
+    digest = hashlib.sha256(supplier.encode()).hexdigest()
+    return f"{ANSWER_EVENT_PREFIX}/{digest}/{answer_id}"
 
 
 def answer_ids_taken(raw_events: Sequence[Any]) -> list[Problem]:

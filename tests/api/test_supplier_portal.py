@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -16,8 +17,14 @@ from fastapi.testclient import TestClient
 
 from api.auth.models import Role
 from api.deps import Services
+from api.recall import RecallService
+from api.supplier_portal import ANSWER_EVENT_PREFIX, SupplierPortal
 from graph.documents import sha256_of
+from graph.embedded_store import EmbeddedStore
+from ingest.errors import BatchConflict
+from ingest.service import IngestService
 from tests.api.conftest import login
+from tests.fixtures.events import Events
 
 ACME_LOT = "supplier_lot:ACME-STEEL/H70001"
 POLY_LOT = "supplier_lot:POLYMED/PM-2"
@@ -423,6 +430,35 @@ def test_a_bad_answer_key_is_refused_by_name(
     assert logged(plant) == before
     ok = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t", key="k" * 100)
     assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
+
+
+@pytest.mark.parametrize("supplier", ["ACME", "S" * 76, "S" * 77, "S" * 200])
+def test_an_answer_key_fits_an_event_id_whatever_the_supplier(
+    tmp_path: Path, supplier: str
+) -> None:
+    # A company id may be 200 characters: its answer ids still make an event id of at most 200,
+    # the same every time (a resend is a duplicate), and the one it always was where it fits.
+    graph = EmbeddedStore(tmp_path / "portal.db")
+    ingest = IngestService(graph)
+    recalls = RecallService(graph, ingest)
+    portal = SupplierPortal(graph, ingest, recalls)
+    ingest.ingest([Events().receive("L-1", 5, supplier=supplier, supplier_lot="H1")])
+    lot = f"supplier_lot:{supplier}/H1"
+    recalls.open("RC-1", "t", "r", [{"id": lot}], "ana")
+    key = "A/" + "k" * 98
+
+    def send(text: str) -> int:
+        answer = {"upstream": [], "uploads": [], "actor": "sup", "answer_id": key}
+        return portal.answer("RC-1", lot, text=text, **answer).answers
+
+    assert [send("all fine"), send("all fine")] == [1, 1]
+    with pytest.raises(BatchConflict):
+        send("something else")
+    (event,) = [e for e in graph.events(0, 100) if e.type == "recall_supplier_answer"]
+    assert len(event.event_id) <= 200 and event.event_id.startswith(ANSWER_EVENT_PREFIX)
+    if len(supplier) <= 76:
+        assert event.event_id == f"recall_supplier_answer/{supplier}/{key}"
+    graph.close()
 
 
 @pytest.mark.parametrize("case_id", ["RC/2", ".", ".."])
