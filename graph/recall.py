@@ -329,6 +329,11 @@ CSV_COLUMNS = (
 )
 
 
+# Ids listed in one cell (shipments, customers) are one per line: ids may hold spaces, commas
+# and semicolons, never a control character. The cell is quoted, a spreadsheet shows the lines.
+LIST_SEPARATOR = "\n"
+
+
 def scope_csv(scope: Scope) -> str:
     """Render the scope as CSV: one sortable row per affected item.
 
@@ -354,8 +359,12 @@ def scope_csv(scope: Scope) -> str:
                 _cell(item.unit or ""),
                 _cell(item.status or ""),
                 format(sum(item.shipped.values(), ZERO), "f"),
-                _cell(" ".join(sorted(item.shipped))),
-                _cell(" ".join(sorted({customers[s] for s in item.shipped if s in customers}))),
+                _cell(LIST_SEPARATOR.join(sorted(item.shipped))),
+                _cell(
+                    LIST_SEPARATOR.join(
+                        sorted({customers[s] for s in item.shipped if s in customers})
+                    )
+                ),
             ]
         )
     return out.getvalue()

@@ -47,6 +47,22 @@ def test_the_csv_writes_formulas_as_text(store: GraphStore, events: Events) -> N
     )
 
 
+def test_ids_listed_in_one_cell_are_told_apart(store: GraphStore, events: Events) -> None:
+    # Ids may hold spaces: two customers must not read as one whose id holds both names.
+    one, two = [{"lot": "L-1", "qty": "1"}], [{"lot": "L-2", "qty": "1"}]
+    plant = [
+        events.receive("L-1", 5, supplier_lot="H1"),
+        events.receive("L-2", 5, supplier_lot="H1"),
+        events("ship", shipment="SH 1", customer="HOSP NORTH", items=one),
+        events("ship", shipment="SH 2", customer="ST MARY", items=one),
+        events("ship", shipment="SH-3", customer="HOSP NORTH ST MARY", items=two),
+    ]
+    rows = _rows(scope_csv(_case(store, plant, "supplier_lot:ACME/H1").scope("RC-1")))
+    assert rows["lot:L-1"]["customers"].split("\n") == ["HOSP NORTH", "ST MARY"]
+    assert rows["lot:L-1"]["shipments"].split("\n") == ["shipment:SH 1", "shipment:SH 2"]
+    assert rows["lot:L-2"]["customers"].split("\n") == ["HOSP NORTH ST MARY"]
+
+
 def test_every_text_cell_of_the_csv_is_guarded() -> None:
     risky = ["-1+2", "\tcmd", "=1", "+1", "@A1", "\rcmd"]
     items = [
