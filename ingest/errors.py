@@ -43,6 +43,27 @@ class Problem:
         return f"{who}{where}: {self.message}"
 
 
+# A refusal names this many problems at most, and says how many more there are: a body of
+# hundreds of thousands of bad events would otherwise get an answer of tens of megabytes.
+MAX_PROBLEMS = 1000
+TOO_MANY = "too_many_problems"
+
+
+def at_most_named(problems: list[Problem], unchecked: int = 0) -> list[Problem]:
+    """Return `problems` cut to MAX_PROBLEMS, with one more saying how many are not named
+    (and how many events, `unchecked`, were not looked at)."""
+    if (len(problems) <= MAX_PROBLEMS and not unchecked) or problems[-1].code == TOO_MANY:
+        return problems  # within the bound, or cut already
+    named = problems[:MAX_PROBLEMS]
+    left = len(problems) - len(named)
+    parts = [f"{left} more problems are not named"] if left else []
+    if unchecked:
+        parts.append(f"{unchecked} more events were not checked")
+    last = named[-1]
+    message = f"{' and '.join(parts)} (at most {MAX_PROBLEMS} problems are named)"
+    return [*named, Problem(last.index, last.event_id, "", TOO_MANY, message)]
+
+
 class BatchRejected(DomainError):
     """The batch breaks the contract or the graph's rules; nothing of it was written."""
 
@@ -50,6 +71,7 @@ class BatchRejected(DomainError):
     code = "invalid_events"
 
     def __init__(self, problems: list[Problem]) -> None:
+        problems = at_most_named(problems)
         self.problems = problems
         lines = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""

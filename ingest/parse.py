@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.errors import BatchRejected, Problem
+from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
 from ingest.json_text import JsonRefused, strict_loads
 from ingest.models import EVENT_TYPES, SENT, Event
 
@@ -102,6 +102,8 @@ def parse_events(raw: Sequence[Any]) -> list[Event]:
     events: list[Event] = []
     problems: list[Problem] = []
     for index, item in enumerate(raw):
+        if len(problems) >= MAX_PROBLEMS:  # enough to act on: the rest is not looked at
+            raise BatchRejected(at_most_named(problems, unchecked=len(raw) - index))
         event_id = _event_id_of(item)
         if isinstance(item, dict) and item.get("type") not in EVENT_TYPES:
             kind = item.get("type")

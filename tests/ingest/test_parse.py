@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,35 @@ def test_a_quantity_a_float_cannot_hold_is_refused_by_name() -> None:
         "the number 1.00000000000000001 has more digits than a JSON number is read with here:"
         " send it as a string"
     )
+
+
+def test_a_refusal_names_at_most_a_thousand_problems_and_says_what_it_left() -> None:
+    with pytest.raises(BatchRejected) as refused:
+        parse_events([1.5] * 5000)
+    problems = refused.value.problems
+    assert len(problems) == 1001 and problems[999].index == 999
+    assert (problems[-1].code, problems[-1].message) == (
+        "too_many_problems",
+        "4000 more events were not checked (at most 1000 problems are named)",
+    )
+
+
+def test_a_refusal_of_the_graphs_rules_is_cut_the_same_way(tmp_path: Path) -> None:
+    from graph.embedded_store import EmbeddedStore
+    from ingest.service import IngestService
+    from tests.fixtures.events import Events
+
+    events = Events("U")
+    store = EmbeddedStore(tmp_path / "many.db")
+    batch = [
+        events("split", lot=f"NONE-{i}", into=[{"lot": f"C-{i}", "qty": "1"}]) for i in range(1200)
+    ]
+    with pytest.raises(BatchRejected) as refused:
+        IngestService(store).ingest(batch)
+    problems = refused.value.problems
+    assert len(problems) == 1001 and {p.code for p in problems[:1000]} == {"unknown_item"}
+    assert (
+        problems[-1].message == "200 more problems are not named (at most 1000 problems are named)"
+    )
+    assert store.events(0, 10) == []
+    store.close()
