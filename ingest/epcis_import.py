@@ -908,16 +908,17 @@ def _in_order(things: list[_Thing], order: Any, name: str) -> list[_Thing]:
     wrong = _Refused(
         name, "shape", f"{name} lists the EPC URI of each item of the event once, in order"
     )
-    if not isinstance(order, list):
+    if not isinstance(order, list) or len(order) != len(things):
         raise wrong
-    left, ordered = list(things), []
+    by_uri: dict[str, list[_Thing]] = {}
+    for thing in reversed(things):  # popped from the end: each URI's items in their order
+        by_uri.setdefault(thing.uri, []).append(thing)
+    ordered = []
     for named in order:
-        at = next((i for i, thing in enumerate(left) if thing.uri == named), None)
-        if at is None:
+        left = by_uri.get(named) if isinstance(named, str) else None
+        if not left:
             raise wrong
-        ordered.append(left.pop(at))
-    if left:
-        raise wrong
+        ordered.append(left.pop())
     return ordered
 
 

@@ -98,9 +98,9 @@ def _exact_float(text: str) -> float:
         value = float("inf")
     if value in (float("inf"), float("-inf")) or value == 0:
         raise _out_of_range(text)
-    shown = text if len(text) <= 40 else f"{text[:37]}..."
     raise JsonRefused(
-        "not_exact", f"the number {shown} has more digits than a JSON number is read with here"
+        "not_exact",
+        f"the number {_shown(text)} has more digits than a JSON number is read with here",
     )
 
 
@@ -124,7 +124,10 @@ def _exact_decimal(text: str) -> Decimal:
 
 
 def _out_of_range(text: str) -> JsonRefused:
-    shown = text if len(text) <= 40 else f"{text[:37]}..."
     return JsonRefused(
-        "not_exact", f"the number {shown} is out of the range a JSON number is read in here"
+        "not_exact", f"the number {_shown(text)} is out of the range a JSON number is read in here"
     )
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."

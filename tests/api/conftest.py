@@ -23,14 +23,19 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORDS = {account.role.value: (account.username, account.password) for account in DEMO_ACCOUNTS}
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    path = tmp_path / "api.db"
+def services_on(path: Path) -> Services:
+    """Services on a new embedded store at `path`, with one demo account per role."""
     accounts = EmbeddedAccountStore(path)
     built = Services.for_stores(
         EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER)
     )
     seed_demo_accounts(built.auth)
+    return built
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    built = services_on(tmp_path / "api.db")
     yield built
     built.close()
 
@@ -47,6 +52,15 @@ def client(services: Services) -> Iterator[TestClient]:
     app = create_app(Settings(store=services.store.url), services)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[TestClient]:
+    """A second app on an empty store of its own: where an exported document is captured."""
+    services = services_on(tmp_path / "elsewhere.db")
+    with TestClient(create_app(Settings(store=services.store.url), services)) as test_client:
+        yield test_client
+    services.close()
 
 
 def login(client: TestClient, role: str) -> dict[str, str]:

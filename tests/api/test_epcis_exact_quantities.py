@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth.embedded import EmbeddedAccountStore
-from api.auth.service import AuthService
-from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
 from api.recall import RecallService
-from api.settings import Settings
-from graph.embedded_store import EmbeddedStore
-from tests.api.conftest import FAST_HASHER, login
+from tests.api.conftest import login
 from tests.fixtures.epcis import PARTIES, PARTS, gs1_document
 
 # A lot weighed to the microgram of a ton, split into its whole and its fraction: a float holds
@@ -43,20 +34,6 @@ WEIGHED = [
     },
 ]
 LD = {"Content-Type": "application/ld+json"}
-
-
-@pytest.fixture
-def elsewhere(tmp_path: Path) -> Iterator[TestClient]:
-    """A second app on an empty store of its own: where an exported document is captured."""
-    path = tmp_path / "elsewhere.db"
-    accounts = EmbeddedAccountStore(path)
-    services = Services.for_stores(
-        EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER)
-    )
-    seed_demo_accounts(services.auth)
-    with TestClient(create_app(Settings(store=services.store.url), services)) as test_client:
-        yield test_client
-    services.close()
 
 
 def quantities(client: TestClient, lots: tuple[str, ...]) -> dict[str, tuple[str, str]]:

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth.embedded import EmbeddedAccountStore
-from api.auth.service import AuthService
-from api.demo_accounts import seed_demo_accounts
-from api.deps import Services
-from api.settings import Settings
-from graph.embedded_store import EmbeddedStore
-from tests.api.conftest import FAST_HASHER, login
+from tests.api.conftest import login
 
 LD = {"Content-Type": "application/ld+json"}
 
@@ -42,20 +32,6 @@ MIXED = [
 
 
 ALL_DUPLICATE = {e["event_id"]: "duplicate" for e in MIXED}
-
-
-@pytest.fixture
-def elsewhere(tmp_path: Path) -> Iterator[TestClient]:
-    """A second app on an empty store of its own: where an exported document is captured."""
-    path = tmp_path / "elsewhere.db"
-    accounts = EmbeddedAccountStore(path)
-    services = Services.for_stores(
-        EmbeddedStore(path), accounts, AuthService(accounts, hasher=FAST_HASHER)
-    )
-    seed_demo_accounts(services.auth)
-    with TestClient(create_app(Settings(store=services.store.url), services)) as test_client:
-        yield test_client
-    services.close()
 
 
 def _exported(client: TestClient) -> dict[str, Any]:
