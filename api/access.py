@@ -380,9 +380,14 @@ class Access:
         if not policy.share_upstream:
             raise Forbidden(f"upstream traces are not shared with {company!r}")
         start = self._shipped_to_caller(code)
+        trace = self._traces.trace(start, "up")
+        # Our customers are the companies registered as such and any we shipped to: what one
+        # sent back is received from it as from a supplier, and is not another customer's to read.
+        senders = {str(n.attrs["supplier"]) for n in trace.nodes if n.kind == "supplier_lot"}
         customers = {c.company for c in self._auth.companies() if c.kind == "customer"}
+        customers |= self._store.shipped_to(sorted(senders - customers))
         # Before resharing, so a customer's instance is not asked about what it sent us either.
-        trace = _customers_unnamed(self._traces.trace(start, "up"), customers)
+        trace = _customers_unnamed(trace, customers)
         found = reshare(trace) if policy.reshare else FederatedTrace.local(trace)
         return _partner_view(found, policy)
 

@@ -516,6 +516,12 @@ WHERE c.gid = ?1
                   WHERE a.src = s.nid AND a.flow = 1 AND a.type = 'RECEIVED_AS' AND a.at < ?2))
 """
 
+SHIPPED_TO = """
+SELECT c.gid FROM nodes c
+WHERE c.gid IN (SELECT value FROM json_each(?))
+  AND EXISTS (SELECT 1 FROM edges e WHERE e.dst = c.nid AND e.flow = 1 AND e.type = 'SHIPPED_TO')
+"""
+
 AFTER_PREFIX = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
@@ -1106,6 +1112,10 @@ class EmbeddedStore:
     ) -> list[PartnerLot]:
         rows = self._conn().execute(PARTNER_LOTS, (company, received_before, _ids(keep))).fetchall()
         return partner_lots((_node(row[:11]), row[11], row[12]) for row in rows)
+
+    def shipped_to(self, companies: Sequence[str]) -> set[str]:
+        by_gid = {ids.gid("company", c): c for c in companies}
+        return {by_gid[row[0]] for row in self._conn().execute(SHIPPED_TO, (_ids(by_gid),))}
 
     def next_lot_sequence(self, key: str) -> int:
         # BEGIN IMMEDIATE (in write) serialises writers, so no two callers get one value.

@@ -434,6 +434,12 @@ WHERE $before IS NULL
 OPTIONAL MATCH (s)-[r:RECEIVED_AS]->(l:Node)
 RETURN properties(s), r.at, l.gid
 """
+SHIPPED_TO: Final = """
+UNWIND $companies AS gid
+MATCH (c:Node {gid: gid}) USING INDEX SEEK c:Node(gid)
+WHERE EXISTS { (c)<-[:SHIPPED_TO]-() }
+RETURN c.gid
+"""
 CLEAR_LOT_SCHEMES: Final = "MATCH (s:LotScheme) DELETE s"
 CLEAR_LOT_SEQUENCES: Final = "MATCH (q:LotSequence) DELETE q"
 
@@ -1146,6 +1152,11 @@ class Neo4jStore:
             return partner_lots((_node(props), at, lot) for props, at, lot in rows)
 
         return self._read(run)
+
+    def shipped_to(self, companies: Sequence[str]) -> set[str]:
+        by_gid = {ids.gid("company", c): c for c in companies}
+        rows = self._read(lambda tx: tx.run(SHIPPED_TO, companies=_Listed(by_gid)).values())
+        return {by_gid[row[0]] for row in rows}
 
     def next_lot_sequence(self, key: str) -> int:
         def run(tx: ManagedTransaction) -> int:

@@ -487,6 +487,11 @@ class GraphStore(Protocol):
         """
         ...
 
+    def shipped_to(self, companies: Sequence[str]) -> set[str]:
+        """Return those of these company ids we have shipped anything to (our customers,
+        registered or not)."""
+        ...
+
     # -- carts
 
     def cart_stays(self, gids: Sequence[str]) -> list[CartStay]:

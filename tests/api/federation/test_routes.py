@@ -416,6 +416,36 @@ def test_a_partner_never_learns_which_customer_returned_what_it_received(plant: 
     assert "supplier_lot:ACME/H70002" in nodes  # a supplier's lot is still named
 
 
+def test_a_return_from_a_customer_never_registered_is_not_named_either(plant: Plant) -> None:
+    """CLINIC-9 is no registered company: that we shipped to it makes it a customer."""
+    e = Events("C", start=datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
+    events = [
+        e(
+            "process",
+            step="BUILD-9",
+            operation="assemble",
+            inputs=[{"lot": "P-BAR-2", "qty": "1"}],
+            outputs=[{"serial": "KIT0009", "part": "KIT"}],
+        ),
+        e("ship", shipment="PSH-9", customer="CLINIC-9", items=[{"serial": "KIT0009"}]),
+        e.receive("RET-9", 1, part="KIT", supplier="CLINIC-9", supplier_lot="KIT0009"),
+        e(
+            "process",
+            step="REWORK-9",
+            operation="rework",
+            inputs=[{"lot": "RET-9", "qty": "1"}],
+            outputs=[{"serial": "KIT0010", "part": "KIT"}],
+        ),
+        e("ship", shipment="PSH-10", customer="HOSP", items=[{"serial": "KIT0010"}]),
+    ]
+    response = plant.client.post("/api/v1/events", json=events, headers=plant.admin)
+    assert response.status_code == 201, response.text
+    body = ok(plant.ask("hosp-at-plant", "KIT0010"))
+    assert "CLINIC-9" not in json.dumps(body)
+    returned = [n["id"] for n in body["nodes"] if n["kind"] == "supplier_lot"]
+    assert "supplier_lot:customer-1" in returned
+
+
 def test_a_reshared_answer_does_not_go_on_into_the_customer_that_returned(plant: Plant) -> None:
     return_and_rework(plant)
     body = {"company": "OTHERHOSP", "base_url": dead_url(), "api_key": SECRET, "timeout_s": 2}
