@@ -54,6 +54,7 @@ from api.graphql.results import (
 )
 from api.graphql.run import as_graphql_error, run
 from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
+from api.graphql.times import DATE_TIME
 from api.graphql.validation import AliasLimit, DepthLimit, ValidateOffLoop
 from graph.errors import DomainError
 from graph.store import NodeView, plain
@@ -289,6 +290,7 @@ schema = strawberry.Schema(
         (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
     ),
     types=list(ALL_TYPES),
+    scalar_overrides={datetime: DATE_TIME},
     extensions=[
         partial(MaxTokensLimiter, max_token_count=4000),
         # Our own depth and alias rules: strawberry's walk every fragment spread again.

@@ -107,3 +107,24 @@ def test_validation_runs_off_the_event_loop(
     response = client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
     assert response.json() == {"data": {"me": {"username": "ana"}}}
     assert on_loop == [False]
+
+
+@pytest.mark.parametrize(
+    "time",
+    ["2026-03-02", "2026-W09-1T08:00:00Z", "20260302T080000Z", "2026-03-02T08", "1772438400"],
+)
+def test_a_time_argument_is_read_as_every_other_input_reads_one(
+    client: TestClient, time: str
+) -> None:
+    # REST, the CLI and the event contract refuse these spellings: GraphQL does too.
+    query = """query($t: DateTime!) { equipmentWindow(equipment: "equipment:E-1", from: $t,
+        to: "2026-03-03T00:00:00Z") { step { id } } }"""
+    headers = login(client, "analyst")
+    body = client.post("/graphql", json={"query": query, "variables": {"t": time}}, headers=headers)
+    (error,) = body.json()["errors"]
+    assert "a time is RFC 3339 text with its offset" in error["message"], error
+    # Positive control: the contract's spelling is read.
+    ok = {"query": query, "variables": {"t": "2026-03-02T08:00:00+01:00"}}
+    assert client.post("/graphql", json=ok, headers=headers).json() == {
+        "data": {"equipmentWindow": []}
+    }

@@ -33,7 +33,7 @@ def _window(start: str, end: str) -> list[dict[str, str]]:
     ("start", "end", "field"),
     [
         ("2026-03-02T06:00:00", "2026-03-02T12:00:00Z", "suspects[1].from"),
-        ("2026-03-02T06:00:00Z", "2026-03-02", "suspects[1].to"),
+        ("2026-03-02T06:00:00Z", "2026-03-02T12:00:00", "suspects[1].to"),
     ],
 )
 def test_a_window_time_without_an_offset_is_refused_by_name(

@@ -269,8 +269,12 @@ def test_an_equipment_window_with_one_time_without_offset_is_refused(
     query = """query($from: DateTime!, $to: DateTime!) {
       equipmentWindow(equipment: "equipment:LATHE-1", from: $from, to: $to) { step { id } } }"""
     body = client.post("/graphql", json={"query": query, "variables": window}, headers=auth).json()
-    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
-    assert "need a UTC offset" in body["errors"][0]["message"]
+    (error,) = body["errors"]
+    if status == 400:
+        assert error["extensions"]["code"] == "BAD_REQUEST", body
+        assert "need a UTC offset" in error["message"]
+    else:  # refused as the variable's value, in the same words
+        assert why.removeprefix("query.to: ") in error["message"], body
 
 
 @pytest.mark.parametrize("number", ["1772417700", "-1", "0"])

@@ -1,0 +1,39 @@
+"""GraphQL's DateTime reads times as every other input does (ingest.times): RFC 3339 text.
+
+Strawberry's own scalar also took week dates, basic-format times and fractions past
+microseconds, which REST, the CLI and the event contract refuse: a time one takes, all take.
+A time without an offset is read, for the resolver to refuse naming its argument.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.types.scalar import ScalarDefinition
+
+from ingest.times import read_time
+
+
+def _parse(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise StrawberryInputCoercionError("a time is text, not a number or an object")
+    try:
+        return read_time(value)
+    except ValueError as error:
+        raise StrawberryInputCoercionError(f"{value!r}: {error}") from None
+
+
+def _serialize(value: datetime) -> str:
+    return value.isoformat()
+
+
+DATE_TIME = ScalarDefinition(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    specified_by_url=None,
+    serialize=_serialize,
+    parse_value=_parse,
+    parse_literal=None,
+    origin=datetime,
+)
