@@ -281,8 +281,11 @@ class LotCodeService:
         if confirm:  # the code may be the partner's own lot number (a heat number)
             confirmed.add(supplier_lot_gid(partner, code))
         found: list[Candidate] = []
-        # Lots first received after the code's day are left out by the store query.
-        before = None if made is None else (made + timedelta(days=1)).isoformat()
+        # Lots first received after the code's day are left out by the store query; nothing
+        # is received after the last day a date can hold.
+        before = (
+            None if made is None or made == date.max else (made + timedelta(days=1)).isoformat()
+        )
         entries = self._store.partner_lots(
             gid("company", partner), received_before=before, keep=sorted(confirmed)
         )

@@ -262,3 +262,17 @@ def test_partner_lots_received_after_a_day_are_left_out_by_the_store(
     assert ids(kept) == [*early, late]
     assert [lot for _, lot in kept[0].arrivals] == ["lot:R-1", "lot:R-1b"], "all arrivals"
     assert ids(store.partner_lots("company:ACME")) == [*early, late], "no filter: all"
+
+
+def test_a_code_of_the_last_day_a_date_holds_decodes(
+    store: GraphStore, events: Events, codes: LotCodeService
+) -> None:
+    _supply(store, events)
+    codes.define(spec("FAR-LOTS", "FAR", "{made:YYYYMMDD}-{link:X3}", "FR1"))
+    [match] = codes.decode("99991231-AC7").matches
+    assert match.fields["made"] == date(9999, 12, 31) and match.partner == "ACME"
+    assert [c.supplier_lot.gid for c in match.candidates] == [
+        "supplier_lot:ACME/AC7-260780003",
+        "supplier_lot:ACME/AC7-260580002",
+        "supplier_lot:ACME/AC7-260580001",
+    ]
