@@ -20,7 +20,7 @@ from graph.errors import Conflict, NotFound
 from graph.ids import gid, supplier_lot_gid
 from graph.store import GraphStore, LotSchemeRow, NodeView, PartnerLot, WriteTx
 from graph.trace import TraceService
-from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, overlap
+from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, last_day, overlap
 from ingest.models import CompanyId as Company
 from ingest.models import Id as Name
 
@@ -256,7 +256,7 @@ class LotCodeService:
             candidates = (
                 []
                 if partner is None
-                else self._candidates(code, partner, values, schemes, confirm, scope)
+                else self._candidates(code, partner, scheme, values, schemes, confirm, scope)
             )
             matches.append(Match(scheme, values, link, partner, candidates))
         return Decoding(code, matches, misses)
@@ -265,6 +265,7 @@ class LotCodeService:
         self,
         code: str,
         partner: str,
+        scheme: LotScheme,
         values: dict[str, str | date],
         schemes: list[LotScheme],
         confirm: bool,
@@ -275,7 +276,7 @@ class LotCodeService:
         A lot of ours made on a date cannot hold material received after it, nor a partner lot
         made after it; and where the code is a lot of ours, its upstream trace confirms which.
         """
-        made = next((v for v in values.values() if isinstance(v, date)), None)
+        made = _made_by(scheme.pattern, values)
         partner_schemes = [s for s in schemes if s.spec.company == partner]
         confirmed = self._upstream(code, partner, scope) if confirm else set()
         if confirm:  # the code may be the partner's own lot number (a heat number)
@@ -397,6 +398,15 @@ def _typed(scheme: LotScheme, name: str, value: str | date) -> str | date:
         raise PatternError(
             f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}', field=name
         ) from None
+
+
+def _made_by(pattern: Pattern, values: Mapping[str, str | date]) -> date | None:
+    """Return the last day a code's first date field may mean (a YYMM date: its month's end)."""
+    for name, segment in pattern.fields.items():
+        value = values.get(name)
+        if segment.kind == "date" and isinstance(value, date):
+            return last_day(value, segment.date_format)
+    return None
 
 
 def _in_scope(

@@ -9,6 +9,7 @@ code exactly when they have the same length and every position's sets intersect.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, Literal
@@ -284,6 +285,14 @@ def read_date(text: str, tokens: tuple[str, ...]) -> date:
             raise ValueError(f"day {parts['DDD']} of {year} does not exist")
         return date(year, 1, 1) + timedelta(days=parts["DDD"] - 1)
     return date(year, parts["MM"], parts.get("DD", 1))
+
+
+def last_day(value: date, tokens: tuple[str, ...]) -> date:
+    """Return the last day a date read in this format may mean: a format without a day (YYMM)
+    names its whole month, read as the 1st."""
+    if "DD" in tokens or "DDD" in tokens:
+        return value
+    return value.replace(day=calendar.monthrange(value.year, value.month)[1])
 
 
 def write_date(value: date, tokens: tuple[str, ...], name: str) -> str:

@@ -276,3 +276,19 @@ def test_a_code_of_the_last_day_a_date_holds_decodes(
         "supplier_lot:ACME/AC7-260580002",
         "supplier_lot:ACME/AC7-260580001",
     ]
+
+
+def test_a_month_only_date_takes_partner_lots_of_its_whole_month(
+    store: GraphStore, events: Events, codes: LotCodeService
+) -> None:
+    _supply(store, events)
+    codes.define(spec("MONTHLY", "MONTHLY", "{made:YYMM}-{link:X3}", "MO1"))
+    [match] = codes.decode("2603-AC7").matches
+    # Read as the 1st, the code may be of any day of March: the lot received the 20th counts.
+    assert match.fields["made"] == date(2026, 3, 1)
+    assert [c.supplier_lot.gid for c in match.candidates] == [
+        "supplier_lot:ACME/AC7-260780003",
+        "supplier_lot:ACME/AC7-260580002",
+        "supplier_lot:ACME/AC7-260580001",
+    ]
+    assert codes.decode("2602-AC7").matches[0].candidates == []

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from ingest.lot_pattern import ALNUM, PatternError, compile_pattern, overlap
+from ingest.lot_pattern import ALNUM, PatternError, compile_pattern, last_day, overlap
 
 OURS = "{date:YYMMDD}{line:A2}-{seq:N4}{link:X3}"
 
@@ -137,3 +137,10 @@ def test_overlap_agrees_with_brute_force_on_random_patterns() -> None:
             for code in map("".join, itertools.product(alphabet, repeat=one.length))
         )
         assert found == common, (one.text, other.text)
+
+
+def test_the_last_day_a_date_may_mean_is_its_month_end_without_a_day() -> None:
+    assert last_day(date(2024, 2, 1), ("YY", "MM")) == date(2024, 2, 29)
+    assert last_day(date(9999, 12, 1), ("YYYY", "MM")) == date(9999, 12, 31)
+    assert last_day(date(2026, 3, 5), ("YY", "MM", "DD")) == date(2026, 3, 5)
+    assert last_day(date(2026, 3, 5), ("YY", "DDD")) == date(2026, 3, 5)
