@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from typing import Final
 
 from graph.errors import BadRequest
@@ -68,8 +69,13 @@ def media_type_for(name: str, declared: str | None) -> str:
 
 def checked_document(name: str, declared: str | None, content: bytes) -> DocumentRow:
     """Check a document's name, size, media type and content; return it ready to store."""
-    if not name.strip() or len(name) > 255 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if not name.strip() or len(name) > 255:
         raise BadRequest("a document name is 1-255 printable characters")
+    # A name is shown and saved as a file name: no line or paragraph separators, bidirectional
+    # overrides or noncharacters, which would show it as another name (the ASCII space is fine).
+    if not name.isprintable():
+        char = next(c for c in name if not c.isprintable())
+        raise BadRequest(f"a document name is 1-255 printable characters: {_named(char)} is not")
     if not content:
         raise BadRequest(f"document {name!r} is empty")
     if len(content) > MAX_DOCUMENT_BYTES:
@@ -81,6 +87,11 @@ def checked_document(name: str, declared: str | None, content: bytes) -> Documen
     if problem is not None:
         raise BadRequest(f"document {name!r} is not {media_type}: {problem}")
     return DocumentRow(sha256_of(content), media_type, len(content), content)
+
+
+def _named(char: str) -> str:
+    """Say which character it is, in words an error body can carry."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
 
 
 def _sniff(media_type: str, content: bytes) -> str | None:

@@ -523,3 +523,27 @@ def test_a_file_without_a_name_is_refused_by_name(
     assert logged(plant) == before
     ok = client.post(url, data=form, files=[cert], headers=acme)
     assert ok.status_code == 201, "positive control"
+
+
+@pytest.mark.parametrize(
+    ("name", "char"),
+    [
+        ("cert\u2028.txt", "U+2028 (LINE SEPARATOR)"),
+        ("cert\u202etxt.pdf", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("cert\x85.txt", "U+0085 (unnamed)"),
+    ],
+)
+def test_a_name_that_is_not_printable_is_refused_naming_the_character(
+    client: TestClient, plant: Services, case: dict[str, str], name: str, char: str
+) -> None:
+    acme = login(client, "supplier")
+    before = logged(plant)
+    files = [("documents", (name, b"mill cert", "text/plain"))]
+    form = {"supplier_lot": ACME_LOT, "text": "t"}
+    refused = client.post("/api/v1/recalls/RC-1/answers", data=form, files=files, headers=acme)
+    said = f"documents[0]: a document name is 1-255 printable characters: {char} is not"
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {"error": "bad_request", "message": said}
+    graphql = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc(name, b"x")])
+    assert graphql["answerSupplierRequest"]["message"] == said
+    assert logged(plant) == before

@@ -60,7 +60,11 @@ def test_allowed_documents_pass(
         ("page.html", "text/html", b"<html></html>", "not allowed"),
         ("c.pdf", "application/pdf", b"", "empty"),
         ("", "text/plain", b"x", "1-255"),
-        ("a\nb.txt", "text/plain", b"x", "1-255"),
+        ("a\nb.txt", "text/plain", b"x", "U+000A"),
+        ("a\x85b.txt", "text/plain", b"x", "U+0085 (unnamed) is not"),
+        ("a\u2028b.txt", "text/plain", b"x", "U+2028 (LINE SEPARATOR) is not"),
+        ("evil\u202etxt.exe.txt", "text/plain", b"x", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("a\ufffeb.txt", "text/plain", b"x", "U+FFFE (unnamed) is not"),
     ],
 )
 def test_bad_documents_are_refused_with_the_reason(
@@ -69,6 +73,10 @@ def test_bad_documents_are_refused_with_the_reason(
     with pytest.raises(BadRequest) as caught:
         checked_document(name, declared, content)
     assert says in caught.value.message
+
+
+def test_a_name_with_spaces_and_other_scripts_is_printable() -> None:
+    assert checked_document("Zeugnis Härte 3.1.pdf", None, PDF).media_type == "application/pdf"
 
 
 def test_the_size_limit_is_exact() -> None:
