@@ -254,7 +254,13 @@ ON CONFLICT (partner, request) DO UPDATE SET
 SELECT_ANSWER: Final = """
 SELECT partner, request, answer, fetched_at FROM partner_answers WHERE partner = ? AND request = ?
 """
-DELETE_ANSWER: Final = "DELETE FROM partner_answers WHERE partner = ? AND request = ?"
+# A request is `<asked>|<hops>|<code>` (PartnerAnswer): what follows its second '|' is the code,
+# which may hold '|' itself.
+DELETE_ANSWERS_ABOUT: Final = """
+DELETE FROM partner_answers WHERE partner = ? AND request GLOB '*|*|*' AND substr(
+    request, instr(request, '|') + instr(substr(request, instr(request, '|') + 1), '|') + 1
+) = ?
+"""
 
 INSERT_EVENT: Final = """
 INSERT INTO account_events (seq, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)
@@ -555,9 +561,9 @@ class EmbeddedAccountStore:
         row = self._conn().execute(SELECT_ANSWER, (partner, request)).fetchone()
         return None if row is None else PartnerAnswer(*row)
 
-    def drop_partner_answer(self, partner: str, request: str) -> None:
-        """Forget a cached answer (there may be none)."""
-        self._changed(DELETE_ANSWER, (partner, request))
+    def drop_partner_answers(self, partner: str, code: str) -> None:
+        """Forget every cached answer about `code`, whatever its hops or depth (may be none)."""
+        self._changed(DELETE_ANSWERS_ABOUT, (partner, code))
 
     def note(self, event: AccountEvent) -> None:
         """Write an audit entry that goes with no other change."""

@@ -124,7 +124,10 @@ class Partner:
 
 @dataclass(frozen=True, slots=True)
 class PartnerAnswer:
-    """A partner's answer as cached: the request it answers, the JSON and when it came."""
+    """A partner's answer as cached: the request it answers, the JSON and when it came.
+
+    A request is `<asked>|<hops>|<code>`: the code, which may hold '|', comes last.
+    """
 
     partner: str
     request: str

@@ -174,7 +174,14 @@ ANSWER: Final = """
 MATCH (a:PartnerAnswer {partner: $partner, request: $request})
 RETURN a.partner, a.request, a.answer, a.fetched_at
 """
-DROP_ANSWER: Final = "MATCH (a:PartnerAnswer {partner: $partner, request: $request}) DELETE a"
+# A request is `<asked>|<hops>|<code>` (PartnerAnswer): what follows its second '|' is the code,
+# which may hold '|' itself.
+DROP_ANSWERS_ABOUT: Final = """
+MATCH (a:PartnerAnswer {partner: $partner})
+WITH a, split(a.request, '|') AS parts
+WHERE size(parts) >= 3 AND substring(a.request, size(parts[0]) + size(parts[1]) + 2) = $code
+DELETE a
+"""
 
 # The trail's positions come from one counter node: writers of entries take its lock in turn.
 NOTE: Final = """
@@ -530,9 +537,9 @@ class Neo4jAccountStore:
         rows = self._rows(ANSWER, partner=partner, request=request)
         return PartnerAnswer(*rows[0]) if rows else None
 
-    def drop_partner_answer(self, partner: str, request: str) -> None:
-        """Forget a cached answer (there may be none)."""
-        self._run_write(DROP_ANSWER, partner=partner, request=request)
+    def drop_partner_answers(self, partner: str, code: str) -> None:
+        """Forget every cached answer about `code`, whatever its hops or depth (may be none)."""
+        self._run_write(DROP_ANSWERS_ABOUT, partner=partner, code=code)
 
     def _run_write(
         self, query: LiteralString, noted: AccountEvent | None = None, **params: Any

@@ -142,7 +142,9 @@ class AccountStore(Protocol):
 
     def partner_answer(self, partner: str, request: str) -> PartnerAnswer | None: ...
 
-    def drop_partner_answer(self, partner: str, request: str) -> None: ...
+    def drop_partner_answers(self, partner: str, code: str) -> None:
+        """Forget every cached answer about `code`, whatever the hops or depth it was asked with."""
+        ...
 
     # -- the account audit trail (append-only)
 

@@ -326,7 +326,8 @@ class FederationService:
         if pending:
             fetched = _within(fetch, pending, max(asks[i][0].timeout_s for i in pending))
             for index, got in zip(pending, fetched, strict=True):
-                outcomes[index] = self._settle(asks[index][0], requests[index], cached[index], got)
+                partner, code, _ = asks[index]
+                outcomes[index] = self._settle(partner, code, requests[index], cached[index], got)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _fetch(
@@ -350,13 +351,14 @@ class FederationService:
     def _settle(
         self,
         partner: Partner,
+        code: str,
         request: str,
         cached: PartnerAnswer | None,
         got: FederatedTrace | PartnerError,
     ) -> _Outcome:
         """Keep a good answer in the cache; make a failure a stub, or stale where allowed."""
         if isinstance(got, PartnerError):
-            return self._failed(partner, request, cached, got.status, got.message)
+            return self._failed(partner, code, cached, got.status, got.message)
         fetched = utc_text(self._clock())
         self._accounts.put_partner_answer(
             PartnerAnswer(partner.company, request, json.dumps(got.to_dict()), fetched)
@@ -366,13 +368,15 @@ class FederationService:
     def _failed(
         self,
         partner: Partner,
-        request: str,
+        code: str,
         cached: PartnerAnswer | None,
         status: BranchStatus,
         message: str,
     ) -> _Outcome:
         if status not in STALE_OK:
-            self._accounts.drop_partner_answer(partner.company, request)
+            # Answers about the code asked with other hops or depths were shared under the
+            # same permission: none of them may stand in later.
+            self._accounts.drop_partner_answers(partner.company, code)
             return _Outcome(status, message)
         answer = _read_cached(cached) if cached is not None else None
         if cached is None or answer is None:

@@ -112,10 +112,24 @@ def test_cached_answers_are_kept_per_partner_and_request(accounts: AccountStore)
     accounts.put_partner_answer(newer)
     assert accounts.partner_answer("ACME", "up|3|H1") == newer
     assert accounts.partner_answer("ACME", "up|2|H1") is not None
-    accounts.drop_partner_answer("ACME", "up|3|H1")
-    accounts.drop_partner_answer("ACME", "up|3|H1")  # dropping nothing is no error
-    assert accounts.partner_answer("ACME", "up|3|H1") is None
-    assert accounts.partner_answer("ACME", "up|2|H1") is not None
+
+
+def test_dropping_a_code_forgets_its_answers_to_every_hop_budget_and_depth(
+    accounts: AccountStore,
+) -> None:
+    dropped = ["up|3|H1", "up|2|H1", "up<=4|3|H1"]
+    # Codes may hold '|': one that ends like H1 or starts like it is another code.
+    kept = ["up|3|X|H1", "up|3|H1|2", "up<=4|3|H", "up|3|H10"]
+    for request in dropped + kept:
+        accounts.put_partner_answer(PartnerAnswer("ACME", request, "{}", T0))
+    accounts.put_partner_answer(PartnerAnswer("BOLT", "up|3|H1", "{}", T0))
+    accounts.drop_partner_answers("ACME", "H1")
+    accounts.drop_partner_answers("ACME", "H1")  # dropping nothing is no error
+    assert [r for r in dropped if accounts.partner_answer("ACME", r)] == []
+    assert [r for r in kept if accounts.partner_answer("ACME", r)] == kept
+    assert accounts.partner_answer("BOLT", "up|3|H1") is not None
+    accounts.drop_partner_answers("ACME", "X|H1")
+    assert accounts.partner_answer("ACME", "up|3|X|H1") is None
 
 
 def test_a_large_answer_is_stored_whole(accounts: AccountStore) -> None:

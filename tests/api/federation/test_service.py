@@ -333,6 +333,22 @@ def test_a_refusal_drops_the_cached_answer_instead_of_showing_it(
     assert federate(service).branches[0].status == "unreachable"
 
 
+def test_a_refusal_drops_the_cached_answers_to_other_hops_and_depths_too(
+    service: FederationService, client: FakeClient, clock: Clock
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    federate(service, hops=3)
+    service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_depth=5)
+    clock.now = T0 + timedelta(hours=5)
+    client.answers[("ACME", "H1")] = fails("refused", "not shared with you")
+    assert federate(service, hops=2).branches[0].status == "refused"
+    # Every answer about H1 was shared under the permission withdrawn: none stands in.
+    client.answers[("ACME", "H1")] = fails("unreachable", "down")
+    assert federate(service, hops=3).branches[0].status == "unreachable"
+    cut = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_depth=5)
+    assert cut.branches[0].status == "unreachable"
+
+
 def test_a_partner_cannot_pass_its_items_off_as_ours(
     service: FederationService, client: FakeClient
 ) -> None:
