@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from api.federation.models import FederatedTrace
 from graph.exposure import exposure_text
@@ -96,7 +96,7 @@ def federated_tree(found: FederatedTrace) -> str:
                 e.src,
                 e.dst,
                 e.type,
-                None if e.qty is None else Decimal(e.qty),
+                _quantity(e.qty),
                 None,
                 None,
                 e.at or "",
@@ -111,3 +111,11 @@ def federated_tree(found: FederatedTrace) -> str:
         said = f"partner {b.partner} for {b.attach}: {b.status} ({b.message}{when})"
         lines.append(shown(said))
     return "\n".join(lines)
+
+
+def _quantity(text: str | None) -> Decimal | None:
+    """A link's quantity; the tree does not show it, so text that is no number is left out."""
+    try:
+        return None if text is None else Decimal(text)
+    except InvalidOperation:
+        return None

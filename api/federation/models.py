@@ -210,6 +210,8 @@ class FederatedTrace:
 Text = Annotated[str, StringConstraints(max_length=2000)]
 WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | float | bool | None
+# A quantity as an instance writes it (a Decimal in fixed point): anything else is not read.
+Quantity = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,60}(\.[0-9]{1,60})?$")]
 MAX_WIRE_NODES: Final = 100_000
 MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES
 
@@ -237,7 +239,7 @@ class WireEdge(_Wire):
     src: WireId = Field(alias="from")
     dst: WireId = Field(alias="to")
     type: Annotated[str, StringConstraints(pattern=r"^[A-Z_]{1,40}$")]
-    qty: Text | None = None
+    qty: Quantity | None = None
     at: Text | None = None
     event: Text | None = None
     source: Text | None = None

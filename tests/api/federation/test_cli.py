@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.federation.models import FedEdge, FederatedTrace, FedNode
+from api.render import federated_tree
 from tests.api.federation.plants import plant_events
 from tests.api.federation.test_routes import dead_url
 from tests.fixtures.stores import new_store
@@ -101,3 +103,14 @@ def test_trace_federated_does_not_ask_beyond_its_max_depth(
     found = json.loads(capsys.readouterr().out)
     assert found["branches"] == []
     assert max(n["depth"] for n in found["nodes"]) == 3
+
+
+def test_a_federated_tree_leaves_out_a_quantity_that_is_no_number() -> None:
+    # The wire refuses such a link; a trace built otherwise must still be shown.
+    found = FederatedTrace(
+        "lot:H",
+        "up",
+        [FedNode("lot:H", "lot", 0, None, {}), FedNode("lot:RAW", "lot", 1, "ACME", {})],
+        [FedEdge("lot:RAW", "lot:H", "CONSUMED", qty="lots")],
+    )
+    assert "└─ CONSUMED ← lot:RAW  source=ACME" in federated_tree(found)

@@ -280,8 +280,9 @@ def test_a_failed_hop_is_a_stub_and_the_rest_comes_back(
         acme_answer(root="lot:ELSEWHERE"),
         acme_answer(nodes=[{"id": "lot:H1", "kind": "Robert'); DROP", "depth": 0}]),
         acme_answer(direction="sideways"),
+        acme_answer(edges=[{"from": "lot:RAW-1", "to": "lot:H1", "type": "X", "qty": "lots"}]),
     ],
-    ids=["not-an-object", "no-nodes", "root-not-a-node", "bad-kind", "bad-direction"],
+    ids=["not-an-object", "no-nodes", "root-not-a-node", "bad-kind", "bad-direction", "bad-qty"],
 )
 def test_an_answer_that_is_not_a_trace_is_an_error_stub(
     service: FederationService, client: FakeClient, garbage: Any
@@ -290,6 +291,12 @@ def test_an_answer_that_is_not_a_trace_is_an_error_stub(
     found = federate(service)
     assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_a_quantity_is_read_as_an_instance_writes_it() -> None:
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    for qty in ["100", "0.25", "-3"]:
+        assert from_wire(acme_answer(edges=[link | {"qty": qty}])).edges[0].qty == qty
 
 
 def test_edges_of_an_answer_that_point_nowhere_are_dropped(
