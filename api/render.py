@@ -33,20 +33,27 @@ def trace_tree(trace: Trace) -> str:
     lines = [_label(nodes[trace.root])]
     drawn = {trace.root}
 
-    def walk(node_id: str, prefix: str) -> None:
-        branches = sorted(set(children.get(node_id, [])), key=lambda item: (item[1], item[0]))
-        for index, (kind, far) in enumerate(branches):
-            last = index == len(branches) - 1
-            joint = "└─ " if last else "├─ "
-            arrow = f"{kind} {'→' if trace.direction == 'down' else '←'} "
-            if far in drawn:
-                lines.append(f"{prefix}{joint}{arrow}{shown(far)} (shown above)")
-                continue
-            drawn.add(far)
-            lines.append(f"{prefix}{joint}{arrow}{_label(nodes[far])}")
-            walk(far, prefix + ("   " if last else "│  "))
+    def branches(node_id: str) -> list[tuple[str, str]]:
+        return sorted(set(children.get(node_id, [])), key=lambda item: (item[1], item[0]))
 
-    walk(trace.root, "")
+    # Depth first with a stack of its own: a partner's chain may be thousands of levels deep.
+    # Each entry: a node's branches, the next one to draw, and the prefix of their lines.
+    stack = [(branches(trace.root), 0, "")]
+    while stack:
+        todo, index, prefix = stack.pop()
+        if index == len(todo):
+            continue
+        stack.append((todo, index + 1, prefix))
+        kind, far = todo[index]
+        last = index == len(todo) - 1
+        joint = "└─ " if last else "├─ "
+        arrow = f"{kind} {'→' if trace.direction == 'down' else '←'} "
+        if far in drawn:
+            lines.append(f"{prefix}{joint}{arrow}{shown(far)} (shown above)")
+            continue
+        drawn.add(far)
+        lines.append(f"{prefix}{joint}{arrow}{_label(nodes[far])}")
+        stack.append((branches(far), 0, prefix + ("   " if last else "│  ")))
     word = "exposed" if trace.direction == "down" else "upstream"
     lines.append(f"{len(trace.nodes)} nodes, {len(trace.edges)} edges ({word})")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,18 @@ def test_a_trace_tree_shows_a_partners_text_without_control_characters() -> None
     tree = trace_tree(trace)
     assert "\x1b" not in tree and "\x07" not in tree, repr(tree)
     assert "lot:X\\x1b  \\x1b[2JBAR  customer=HOSP\\x07  exposure=1  [released\\x1b[8m]" in tree
+
+
+def test_a_trace_tree_draws_a_chain_deeper_than_pythons_recursion_limit() -> None:
+    depth = 3000  # a partner's answer may be a chain this long
+    ids = [f"lot:C{i}" for i in range(depth + 1)]
+    trace = Trace(
+        ids[0],
+        "up",
+        [TraceNode(gid, "lot", i, {}) for i, gid in enumerate(ids)],
+        [EdgeView(b, a, "CONSUMED", None, None, None, "", "") for a, b in pairwise(ids)],
+    )
+    lines = trace_tree(trace).splitlines()
+    assert len(lines) == depth + 2
+    assert lines[1] == "└─ CONSUMED ← lot:C1"
+    assert lines[depth] == " " * 3 * (depth - 1) + f"└─ CONSUMED ← lot:C{depth}"
