@@ -209,7 +209,9 @@ class FederatedTrace:
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
 WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | float | bool | None
+# NaN and the infinities are no JSON: an answer holding them could not be passed on as JSON.
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | Number | bool | None
 # A quantity as an instance writes it (a Decimal in fixed point): anything else is not read.
 Quantity = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,60}(\.[0-9]{1,60})?$")]
 MAX_WIRE_NODES: Final = 100_000

@@ -22,6 +22,9 @@ from graph.store import EdgeView
 from graph.trace import Trace, TraceNode
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# What json.loads makes of NaN and 1e999 in a partner's answer.
+NAN = float("nan")
+INF = float("inf")
 KEY = "tgk_feedfacecafebeef_the-secret"
 
 
@@ -281,8 +284,19 @@ def test_a_failed_hop_is_a_stub_and_the_rest_comes_back(
         acme_answer(nodes=[{"id": "lot:H1", "kind": "Robert'); DROP", "depth": 0}]),
         acme_answer(direction="sideways"),
         acme_answer(edges=[{"from": "lot:RAW-1", "to": "lot:H1", "type": "X", "qty": "lots"}]),
+        acme_answer(nodes=[{"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {"x": NAN}}]),
+        acme_answer(nodes=[{"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {"x": INF}}]),
     ],
-    ids=["not-an-object", "no-nodes", "root-not-a-node", "bad-kind", "bad-direction", "bad-qty"],
+    ids=[
+        "not-an-object",
+        "no-nodes",
+        "root-not-a-node",
+        "bad-kind",
+        "bad-direction",
+        "bad-qty",
+        "nan-attr",
+        "infinite-attr",
+    ],
 )
 def test_an_answer_that_is_not_a_trace_is_an_error_stub(
     service: FederationService, client: FakeClient, garbage: Any
