@@ -343,8 +343,11 @@ class FederationService:
             return error
         except ValidationError as error:
             problem = error.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "answer"
-            return PartnerError("error", f"{where}: {problem['msg']}")
+            where = _where(problem["loc"])
+            # A partner may echo the key it was sent in what we name; our readers must not see it.
+            return PartnerError(
+                "error", f"{where}: {problem['msg']}".replace(partner.api_key, "****")
+            )
         except ValueError as error:
             return PartnerError("error", str(error))
 
@@ -505,6 +508,15 @@ def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[s
     edges = [e for e in trace.edges if e.src in below and e.dst in below]
     shares = upstream_shares(trace.root, kinds, edges, beyond)
     return {gid: shares.get(gid, 0.0) for gid in reached}
+
+
+def _where(loc: Sequence[int | str]) -> str:
+    """Name where an answer went wrong; an attribute's name is the partner's text (of any
+    length, or our key echoed back), so it is not repeated."""
+    parts = [str(part) for part in loc]
+    if len(parts) > 3 and parts[0] == "nodes" and parts[2] == "attrs":
+        parts[3] = "*"
+    return ".".join(parts) or "answer"
 
 
 def _request(hops: int, code: str, depth: int | None) -> str:

@@ -307,6 +307,19 @@ def test_an_answer_that_is_not_a_trace_is_an_error_stub(
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
 
 
+@pytest.mark.parametrize("name", [KEY, "x" * 100_000], ids=["our-key", "long"])
+def test_an_error_stub_does_not_repeat_a_partners_attribute_name(
+    service: FederationService, client: FakeClient, name: str
+) -> None:
+    # A partner echoes the key we sent it as the name of an attribute it makes invalid.
+    client.answers[("ACME", "H1")] = lambda: acme_answer(
+        nodes=[{"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {name: {"nested": 1}}}]
+    )
+    message = by_id(federate(service))["stub:ACME/H1"].attrs["message"]
+    assert message.startswith("nodes.0.attrs.*.") and len(message) < 200, message
+    assert KEY not in message
+
+
 def test_a_quantity_is_read_as_an_instance_writes_it() -> None:
     link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
     for qty in ["100", "0.25", "-3"]:
