@@ -273,6 +273,9 @@ def from_wire(body: Any) -> FederatedTrace:
         raise ValueError("the answer names a node twice")
     if wire.root not in ids:
         raise ValueError("the answer's root is not among its nodes")
+    # Depths are merged as given, below our supplier lot: the root must be the top of them.
+    if any((n.depth == 0) != (n.id == wire.root) for n in wire.nodes):
+        raise ValueError("the answer's root must be at depth 0, its other nodes below it")
     return FederatedTrace(
         wire.root,
         wire.direction,

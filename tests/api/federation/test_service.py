@@ -286,6 +286,13 @@ def test_a_failed_hop_is_a_stub_and_the_rest_comes_back(
         acme_answer(edges=[{"from": "lot:RAW-1", "to": "lot:H1", "type": "X", "qty": "lots"}]),
         acme_answer(nodes=[{"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {"x": NAN}}]),
         acme_answer(nodes=[{"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {"x": INF}}]),
+        acme_answer(nodes=[{"id": "lot:H1", "kind": "lot", "depth": 50}]),
+        acme_answer(
+            nodes=[
+                {"id": "lot:H1", "kind": "lot", "depth": 0},
+                {"id": "lot:RAW-1", "kind": "lot", "depth": 0},
+            ]
+        ),
     ],
     ids=[
         "not-an-object",
@@ -296,6 +303,8 @@ def test_a_failed_hop_is_a_stub_and_the_rest_comes_back(
         "bad-qty",
         "nan-attr",
         "infinite-attr",
+        "root-not-at-the-top",
+        "another-node-at-the-top",
     ],
 )
 def test_an_answer_that_is_not_a_trace_is_an_error_stub(
