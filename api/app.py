@@ -33,6 +33,15 @@ from api.settings import Settings, get_settings
 from scheduler.routes import router as schedules
 
 STATIC = Path(__file__).parent / "static"
+# The paths whose bodies may be as large as the settings allow (events, EPCIS documents, a
+# supplier's answer with its documents, a plant's plan, GraphQL); every other body is small.
+LARGE_BODIES = (
+    "/api/v1/events",
+    "/api/v1/epcis/",
+    "/api/v1/recalls/",
+    "/api/v1/schedules",
+    "/graphql",
+)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -61,7 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # inside the audit, so their refusals are logged like any other. HEAD runs as GET inside
     # them all: checked as the GET would be, and logged as the HEAD it was.
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, large=LARGE_BODIES)
     app.middleware("http")(credentials_first)
     app.middleware("http")(audit_requests)
     app.add_middleware(NoStore)  # outside all: their own refusals are marked too

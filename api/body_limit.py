@@ -25,20 +25,31 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is over the limit of {limit:,} bytes")
 
 
-class BodyLimit:
-    """Pure ASGI middleware: refuse HTTP request bodies of more than `limit` bytes."""
+# What an account, a key, a company, a lot scheme or a mint request takes, with room to spare.
+# FastAPI reads and parses a route's body before its dependencies check the caller's role, so a
+# role refused there would have had tens of MiB parsed on the event loop first.
+SMALL_BODY = 1024 * 1024
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse HTTP request bodies of more than `limit` bytes, and of more
+    than SMALL_BODY outside the paths that start with one of `large` (where bodies of events,
+    documents, plans and GraphQL requests go)."""
+
+    def __init__(self, app: ASGIApp, limit: int, large: tuple[str, ...]) -> None:
         self.app = app
         self.limit = limit
+        self.large = large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        limit = self.limit if path.startswith(self.large) else min(self.limit, SMALL_BODY)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
-            await http_error(BodyTooLarge(self.limit))(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await http_error(BodyTooLarge(limit))(scope, receive, send)
             return
         read = 0
         started = False
@@ -48,8 +59,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 read += len(message.get("body", b""))
-                if read > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if read > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def sent(message: Message) -> None:
