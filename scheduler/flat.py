@@ -203,7 +203,10 @@ def flatten(problem: Problem) -> Flat:
             bound = max(bound, w.end)
     horizon = bound + work + 1
     forbidden = [_forbidden(m, horizon) for m in problem.machines]
-    initial = [family_index[m.initial_family] if m.initial_family else -1 for m in problem.machines]
+    # An omitted initial_family (None) means nothing ran; "" names the orders' default family.
+    initial = [
+        -1 if m.initial_family is None else family_index[m.initial_family] for m in problem.machines
+    ]
     has_setups = [False] * len(machines)
     for fop in ops:
         if any(fop.setup_from.values()) or fop.setup_default:

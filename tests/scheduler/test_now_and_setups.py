@@ -138,6 +138,25 @@ def test_a_set_up_is_not_planned_in_the_past() -> None:
     assert (scheduled.start - scheduled.setup, scheduled.start) == (100, 130)
 
 
+@pytest.mark.parametrize(("initial", "setup"), [(None, 0), ("", 30), ("Y", 0)])
+def test_an_empty_initial_family_is_the_default_family_that_ran_last(
+    initial: str | None, setup: int
+) -> None:
+    # "" is the family of every order that names none: the machine ran such work last.
+    problem = Problem(
+        machines=[Machine(id="M", initial_family=initial)],
+        orders=[
+            WorkOrder(
+                id="A",
+                family="Y",
+                operations=[Operation(alternatives=on("M", 10), setup_default=30)],
+            )
+        ],
+    )
+    (scheduled,) = solve(problem, QUICK).operations
+    assert (scheduled.setup, scheduled.start) == (setup, setup)
+
+
 def test_a_plan_that_starts_before_now_is_a_violation() -> None:
     problem = Problem(
         now=5,
