@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
 
 from ortools.sat.python import cp_model
@@ -117,8 +119,19 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         if earlier != i:
             raise InvalidProblem(f"rush_orders[{i}].id: {rush.id!r} is also rush_orders[{earlier}]")
 
-    orders = [_as_it_stands(o, reported, planned, feedback.now, down) for o in problem.orders]
-    orders.extend(feedback.rush_orders)
+    # What the plan started before now ran only where its machine was free of the reported
+    # work: what clashes waits, and may throw back later work of its order; until none clashes.
+    waits: set[tuple[str, int]] = set()
+    while True:
+        stood = [
+            _as_it_stands(o, reported, planned, feedback.now, down, waits) for o in problem.orders
+        ]
+        orders = [o for o, _ in stood]
+        orders.extend(feedback.rush_orders)
+        clashing = _clashing(orders, {(o.id, i) for o, kept in stood for i in kept}, planned)
+        if not clashing:
+            break
+        waits |= clashing
     machines = [
         m.model_copy(update={"unavailable": [*m.unavailable, *down.get(m.id, [])]})
         if m.id in down
@@ -143,8 +156,13 @@ def _as_it_stands(
     planned: dict[tuple[str, int], ScheduledOperation],
     now: int,
     down: dict[str, list[Window]],
-) -> WorkOrder:
-    """Return an order with its reported work frozen, and what the plan started before now."""
+    waits: set[tuple[str, int]],
+) -> tuple[WorkOrder, list[int]]:
+    """Return an order with its reported work frozen, and what the plan started before now.
+
+    Also return the indices kept started as planned on the plan's word alone: those in `waits`
+    are not, and nor is what follows them.
+    """
 
     # An operation reported started has its predecessors behind it, whatever plan and downtime say.
     last = max(
@@ -156,6 +174,7 @@ def _as_it_stands(
         default=-1,
     )
     ops: list[Operation] = []
+    kept: list[int] = []
     for index, op in enumerate(order.operations):
         act = reported.get((order.id, index))
         was = planned.get((order.id, index))
@@ -173,6 +192,7 @@ def _as_it_stands(
                 index < last
                 or (
                     was.start < now
+                    and (order.id, index) not in waits
                     and not _down_during(down, was.machine, was.start, was.end)
                     and (index == 0 or _could_follow(order, ops[-1], op, was))
                 )
@@ -187,13 +207,64 @@ def _as_it_stands(
                     "actual_machine": was.machine,
                 }
             )
+            if index >= last:
+                kept.append(index)
         if index >= last and _stopped(order, op, down):
             # A new downtime interrupted it: it runs again, whole, after now.
             op = op.model_copy(
                 update={"actual_start": None, "actual_end": None, "actual_machine": None}
             )
         ops.append(op)
-    return order.model_copy(update={"operations": ops})
+    return order.model_copy(update={"operations": ops}), kept
+
+
+def _clashing(
+    orders: list[WorkOrder],
+    kept: set[tuple[str, int]],
+    planned: dict[tuple[str, int], ScheduledOperation],
+) -> set[tuple[str, int]]:
+    """Return the operations kept as planned whose machine other started work held then.
+
+    Reported work, and work before it in its order, is a fact; what is kept on the plan's word
+    alone is taken in start order on each machine, set-up included, and yields to facts and to
+    what it finds there. Work that takes no time and holds no set-up clashes with nothing.
+    """
+    facts: dict[str, list[tuple[int, int]]] = {}
+    ours: list[tuple[int, int, str, tuple[str, int]]] = []
+    for order in orders:
+        for index, op in enumerate(order.operations):
+            alt = _started_on(op)
+            if op.actual_start is None or alt is None:
+                continue
+            if (order.id, index) in kept:
+                was = planned[(order.id, index)]
+                ours.append((was.start - was.setup, was.end, was.machine, (order.id, index)))
+                continue
+            end = op.actual_end
+            if end is None:
+                end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+            if end > op.actual_start:
+                facts.setdefault(alt.machine, []).append((op.actual_start, end))
+    # Per machine, facts by start with the latest end so far: [start, end) meets one of them
+    # exactly when the latest end among those starting before `end` lies after `start`.
+    starts: dict[str, list[int]] = {}
+    reach: dict[str, list[int]] = {}
+    for machine, spans in facts.items():
+        spans.sort()
+        starts[machine] = [s for s, _ in spans]
+        reach[machine] = list(itertools.accumulate((e for _, e in spans), max))
+    kept_until: dict[str, int] = {}  # what kept work, taken in start order, holds it until
+    clashing: set[tuple[str, int]] = set()
+    for start, end, machine, name in sorted(ours):
+        if start >= end:
+            continue
+        before = bisect.bisect_left(starts.get(machine, []), end)
+        held = before > 0 and reach[machine][before - 1] > start
+        if held or kept_until.get(machine, start) > start:
+            clashing.add(name)
+        else:
+            kept_until[machine] = max(kept_until.get(machine, end), end)
+    return clashing
 
 
 def _could_follow(

@@ -130,6 +130,57 @@ def test_work_reported_started_keeps_its_predecessor_though_a_downtime_overlaps_
     assert _times(after) == {("o1", 0): ("A", 0, 10, True), ("o1", 1): ("B", 10, 20, True)}
 
 
+@pytest.mark.parametrize(
+    ("actual", "now", "b0", "b1"),
+    [
+        # a overran its planned end 10 to 13: b could not have started at 10, nor b/1 after it.
+        (Actual(order="a", index=0, start=0, end=13), 25, (25, 35), (35, 45)),
+        # a started late at 3 and runs on to 13: b waits for it, b/1 for b.
+        (Actual(order="a", index=0, start=3), 12, (13, 23), (23, 33)),
+    ],
+)
+def test_work_planned_on_a_machine_reported_work_held_is_planned_again(
+    actual: Actual, now: int, b0: tuple[int, int], b1: tuple[int, int]
+) -> None:
+    plant = problem(
+        [
+            order("a", op("A", 10)),
+            order("b", op("A", 10), op("B", 10), release=10),
+            order("c", op("B", 5)),
+        ],
+        ["A", "B"],
+    )
+    before = solve(plant, FAST)
+    assert _times(before)[("b", 0)] == ("A", 10, 20, False)
+    after = reschedule(plant, before, Feedback(now=now, actuals=[actual]), FAST)
+    assert after.status == "optimal"
+    assert _times(after) == {
+        ("a", 0): ("A", actual.start, 13, True),
+        ("b", 0): ("A", *b0, False),
+        ("b", 1): ("B", *b1, False),
+        ("c", 0): ("B", 0, 5, True),
+    }
+
+
+def test_work_whose_set_up_reported_work_held_the_machine_for_is_planned_again() -> None:
+    # b was planned to be set up over [10, 13) and run 13-23; a held the machine until 12.
+    plant = problem(
+        [
+            order("a", op("A", 10), family="X"),
+            order("b", op("A", 10, setup_default=3), family="Y", release=10),
+        ],
+        ["A"],
+    )
+    before = solve(plant, FAST)
+    assert [(o.start, o.setup) for o in before.operations if o.job == "b"] == [(13, 3)]
+    feedback = Feedback(now=20, actuals=[Actual(order="a", index=0, start=0, end=12)])
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert [(o.start, o.setup, o.frozen) for o in after.operations if o.job == "b"] == [
+        (23, 3, False)
+    ]
+
+
 def test_a_negative_now_is_refused_naming_now() -> None:
     with pytest.raises(ValidationError, match=r"now\n  Input should be greater than or equal to 0"):
         Feedback(now=-3)
