@@ -14,6 +14,7 @@ from api.auth.service import MAX_TRAIL_PAGE, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from graph.errors import BadRequest, Forbidden
 from graph.store import LAST_POSITION
+from ingest.models import Id
 
 router = APIRouter(prefix="/api/v1")
 
@@ -42,7 +43,8 @@ class NewUser(BaseModel):
     password: str = Field(max_length=1000)
     role: Role
     company: str | None = Field(default=None, max_length=200)
-    site: str | None = Field(default=None, max_length=200)
+    # An event's site: the service also holds it to the contract's printable rule.
+    site: Id | None = None
     # The admin knows this password: by default the user sets their own before logging in.
     must_change_password: bool = True
 

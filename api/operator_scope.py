@@ -7,6 +7,8 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
+from api.auth.service import site_refused
+from api.validation_text import problem_message
 from graph.store import GraphStore, StoredEvent, WriteTx
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, Void
@@ -27,6 +29,17 @@ def for_site(events: Sequence[Event], site: str) -> list[Event]:
     ]
     if elsewhere:
         raise BatchRejected(elsewhere)
+    unsited = [(i, e) for i, e in enumerate(events) if e.site is None]
+    refused = site_refused(site) if unsited else None
+    if refused is not None:
+        # An account made before its site was checked: recorded, these events would not replay.
+        message = (
+            f"your account's site {site!r} is not one an event may name "
+            f"({problem_message(refused)}): an admin gives you an account with another"
+        )
+        raise BatchRejected(
+            [Problem(i, e.event_id, "site", refused["type"], message) for i, e in unsited]
+        )
     return [e if e.site is not None else e.model_copy(update={"site": site}) for e in events]
 
 

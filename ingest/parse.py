@@ -113,7 +113,7 @@ def parse_events(raw: Sequence[Any]) -> list[Event]:
         try:
             events.append(EVENT_ADAPTER.validate_python(item, context=SENT))
         except ValidationError as error:
-            problems.extend(_problems_of(index, event_id, error))
+            problems.extend(problems_of(index, event_id, error))
     if problems:
         raise BatchRejected(problems)
     return events
@@ -125,7 +125,8 @@ def _event_id_of(item: Any) -> str | None:
     return None
 
 
-def _problems_of(index: int, event_id: str | None, error: ValidationError) -> list[Problem]:
+def problems_of(index: int, event_id: str | None, error: ValidationError) -> list[Problem]:
+    """The problems of one event the contract refused, as a refused batch names them."""
     problems = []
     for detail in error.errors(include_url=False, include_input=False):
         # Drop the discriminator tag pydantic puts first (e.g. "split"); "status" is also a field.

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from graph.clock import now_text
 from graph.ids import gid
 from graph.store import (
@@ -25,7 +27,7 @@ from graph.store import (
 from ingest.canonical import TimeOutOfRange, digest_now, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
-from ingest.parse import EVENT_ADAPTER, parse_events
+from ingest.parse import EVENT_ADAPTER, parse_events, problems_of
 from ingest.planner import Effects, Planner
 
 Outcome = Literal["created", "duplicate"]
@@ -138,9 +140,10 @@ class IngestService:
                     if whole
                     else f"the graph holds the {replayed} events replayed before this chunk"
                 )
+                field = f", {first.field}" if first.field else ""
                 raise RebuildStopped(
                     f"the rebuild stopped at logged event {first.event_id!r} (log position "
-                    f"{first.index}): {first.message}. The event log is unchanged; {kept}."
+                    f"{first.index}{field}): {first.message}. The event log is unchanged; {kept}."
                 ) from error
             replayed += len(live)
 
@@ -255,7 +258,7 @@ def _replay(
 ) -> None:
     recorded = {e.event_id: Effects.from_json(e.effects) for e in events}
     planner = Planner(tx, recorded=recorded)
-    parsed = [(e.seq, EVENT_ADAPTER.validate_json(e.payload), None) for e in events]
+    parsed = [(e.seq, _logged_event(e), None) for e in events]
     changes = planner.plan(parsed)
     if planner.problems:
         # The log only holds events that were valid when written, in order: this is corruption.
@@ -266,6 +269,14 @@ def _replay(
             first_struck.setdefault(gid("mark", event.code), seq)
     _keep_voided_marks(tx, changes, voided_marks, first_struck)
     tx.apply(changes)
+
+
+def _logged_event(stored: StoredEvent) -> Event:
+    """Read a logged event back; one the contract refuses is named as the planner names one."""
+    try:
+        return EVENT_ADAPTER.validate_json(stored.payload)
+    except ValidationError as error:  # logged by a version that let it through
+        raise BatchRejected(problems_of(stored.seq, stored.event_id, error)) from error
 
 
 def _keep_voided_marks(

@@ -19,6 +19,8 @@ from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from api.auth.models import (
     COMPANY_ROLES,
@@ -36,9 +38,11 @@ from api.auth.models import (
 )
 from api.auth.store import AccountStore
 from api.auth.throttle import Attempt, LoginThrottle
+from api.validation_text import problem_message
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
 from graph.store import LAST_POSITION
+from ingest.models import SENT, Id
 from ingest.service import SYSTEM
 
 # Entries a page of the audit trail holds at most.
@@ -48,6 +52,9 @@ MAX_NAME_KEPT = 200
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 COMPANY_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
+# An operator's events are recorded with the site of their account, so it is held to the rule of
+# an event's site: one the contract refuses would refuse their events or, logged, stop a rebuild.
+_SITE: TypeAdapter[str] = TypeAdapter(Id)
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
@@ -73,6 +80,15 @@ class IssuedKey:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def site_refused(site: str) -> ErrorDetails | None:
+    """What the event contract finds wrong with `site` as an event's site, if anything."""
+    try:
+        _SITE.validate_python(site, context=SENT)
+    except ValidationError as error:
+        return error.errors(include_url=False, include_input=False)[0]
+    return None
 
 
 def _now() -> datetime:
@@ -257,6 +273,9 @@ class AuthService:
             raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
         if role not in COMPANY_ROLES and company is not None:
             raise BadRequest(f"a {role.value} user is not bound to a company")
+        refused = None if site is None else site_refused(site)
+        if refused is not None:
+            raise BadRequest(f"site: {problem_message(refused)}")
         created = utc_text(_now())
         info = UserInfo(username, role, company, site, False, created, created, must_change)
         # The company's kind is checked as the user is inserted: an admin changing it

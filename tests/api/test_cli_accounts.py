@@ -202,3 +202,14 @@ def test_the_audit_trail_on_the_command_line_names_the_console_and_escapes_names
     assert "limit must be between" in capsys.readouterr().err
     assert run(["audit", "--after", str(2**63), "--store", store], monkeypatch) == 2
     assert "after must be a position in the trail" in capsys.readouterr().err
+
+
+def test_a_site_no_event_could_name_is_refused_on_the_command_line(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "a" * 12) == 0
+    add = ["users", "add", "op", "--role", "operator", "--site", "", "--password-stdin"]
+    assert run([*add, "--store", store], monkeypatch, "operator-pass-1\n") == 2
+    assert "error: site: String should have at least 1 character" in capsys.readouterr().err
+    assert run(["users", "list", "--json", "--store", store], monkeypatch) == 0
+    assert [u["username"] for u in json.loads(capsys.readouterr().out)] == ["root"]

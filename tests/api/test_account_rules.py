@@ -1,0 +1,55 @@
+"""What an account's site may be: one its events may name, as the event contract reads it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth.models import Role, UserInfo, UserRecord
+from api.deps import Services
+from graph.errors import BadRequest
+from tests.api.conftest import FAST_HASHER, login
+from tests.fixtures.events import Events
+
+REFUSED_SITES = {
+    "": "at least 1 character",
+    "P" * 201: "at most 200 characters",
+    "PLANT-1\u200b": "U+200B (ZERO WIDTH SPACE)",
+    "PLANT-1\x1b[31m": "pattern",
+}
+
+
+@pytest.mark.parametrize(("site", "said"), REFUSED_SITES.items())
+def test_an_operator_site_an_event_could_not_name_is_refused(
+    client: TestClient, services: Services, site: str, said: str
+) -> None:
+    before = services.auth.users()
+    user = {"username": "op9", "password": "x" * 12, "role": "operator", "site": site}
+    refused = client.post("/api/v1/admin/users", json=user, headers=login(client, "admin"))
+    assert refused.status_code in (400, 422) and said in refused.text
+    assert "site" in refused.text
+    with pytest.raises(BadRequest, match=re.escape(said)):
+        services.auth.add_user("op9", "x" * 12, "operator", site=site)
+    assert services.auth.users() == before
+
+
+def test_an_operator_of_a_site_from_before_records_nothing_the_log_could_not_replay(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # An account kept before its site was checked: its events would be recorded with that site.
+    info = UserInfo("old-op", Role.OPERATOR, None, "", False, "2026-01-01T00:00:00Z")
+    services.accounts.add_user(UserRecord(info, FAST_HASHER.hash("old-operator-pass")))
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "old-op", "password": "old-operator-pass"}
+    ).json()["access_token"]
+    refused = client.post(
+        "/api/v1/events",
+        json=[events.receive("L-1", 5)],
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 422
+    problem = refused.json()["errors"][0]
+    assert problem["field"] == "site" and "your account's site ''" in problem["message"]
+    assert services.store.counts()["events"] == 0
