@@ -259,7 +259,8 @@ class AuthService:
         *,
         must_change: bool = False,
     ) -> UserInfo:
-        """Create a user; a supplier or customer must be bound to a registered company.
+        """Create a user; a supplier or customer must be bound to a registered company, and
+        only an operator may be bound to a site.
 
         `must_change`: the password is the admin's, to be replaced by the user before the
         first login."""
@@ -273,6 +274,10 @@ class AuthService:
             raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
         if role not in COMPANY_ROLES and company is not None:
             raise BadRequest(f"a {role.value} user is not bound to a company")
+        if role != Role.OPERATOR and site is not None:
+            # Only an operator's reads and records are limited to a site: any other role's
+            # would look limited and be nothing of the kind.
+            raise BadRequest(f"a {role.value} user is not bound to a site: sites are for operators")
         refused = None if site is None else site_refused(site)
         if refused is not None:
             raise BadRequest(f"site: {problem_message(refused)}")

@@ -1,4 +1,5 @@
-"""What an account's site may be: one its events may name, as the event contract reads it."""
+"""What an account's site may be: an operator's, one its events may name as the event contract
+reads it; no other role has one."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def test_an_operator_of_a_site_from_before_records_nothing_the_log_could_not_rep
     problem = refused.json()["errors"][0]
     assert problem["field"] == "site" and "your account's site ''" in problem["message"]
     assert services.store.counts()["events"] == 0
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "supplier", "customer"])
+def test_a_site_is_refused_for_a_role_it_would_not_limit(
+    client: TestClient, services: Services, role: str
+) -> None:
+    before = services.auth.users()
+    company = {"supplier": "ACME-STEEL", "customer": "HOSP-NORTH"}.get(role)
+    user = {"username": "x9", "password": "x" * 12, "role": role, "site": "PLANT-9"}
+    refused = client.post(
+        "/api/v1/admin/users", json=user | {"company": company}, headers=login(client, "admin")
+    )
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        f"a {role} user is not bound to a site: sites are for operators"
+    )
+    assert services.auth.users() == before
