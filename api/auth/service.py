@@ -302,6 +302,10 @@ class AuthService:
     def _check_new_user(username: str, password: str) -> None:
         if not USERNAME.fullmatch(username):
             raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
+        if username.casefold() == SYSTEM:
+            # The name the log and the audit trail give what the service does on no one's
+            # account: an account of that name would pass its acts off as the service's.
+            raise BadRequest(f"username: {SYSTEM!r} is the service's own name, not an account's")
         _check_password(password)
 
     def add_first_admin(self, username: str, password: str) -> UserInfo:

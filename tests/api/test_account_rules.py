@@ -1,5 +1,5 @@
-"""What an account's site may be: an operator's, one its events may name as the event contract
-reads it; no other role has one."""
+"""What an account's name and site may be: not the service's own name; a site is an operator's,
+one its events may name as the event contract reads it."""
 
 from __future__ import annotations
 
@@ -71,3 +71,21 @@ def test_a_site_is_refused_for_a_role_it_would_not_limit(
         f"a {role} user is not bound to a site: sites are for operators"
     )
     assert services.auth.users() == before
+
+
+@pytest.mark.parametrize("name", ["system", "SYSTEM"])
+def test_no_new_account_takes_the_name_the_log_gives_the_service(
+    client: TestClient, services: Services, name: str
+) -> None:
+    before = services.auth.users()
+    user = {"username": name, "password": "x" * 12, "role": "admin"}
+    refused = client.post("/api/v1/admin/users", json=user, headers=login(client, "admin"))
+    assert refused.status_code == 400 and "the service's own name" in refused.json()["message"]
+    with pytest.raises(BadRequest, match="the service's own name"):
+        services.auth.add_first_admin(name, "x" * 12)
+    assert services.auth.users() == before
+    # One a store kept from before the name was reserved still opens.
+    info = UserInfo("system", Role.ANALYST, None, None, False, "2026-01-01T00:00:00Z")
+    services.accounts.add_user(UserRecord(info, FAST_HASHER.hash("old-system-pass")))
+    login_form = {"username": "system", "password": "old-system-pass"}
+    assert client.post("/api/v1/auth/token", data=login_form).status_code == 200
