@@ -42,7 +42,7 @@ from api.validation_text import problem_message
 from graph.clock import utc_text
 from graph.errors import BadRequest, DomainError, NotFound, Unauthenticated
 from graph.store import LAST_POSITION
-from ingest.models import SENT, Id
+from ingest.models import SENT, CompanyId, Id
 from ingest.service import SYSTEM
 
 # Entries a page of the audit trail holds at most.
@@ -51,10 +51,11 @@ MAX_TRAIL_PAGE = 1000
 MAX_NAME_KEPT = 200
 # Matched whole (fullmatch): "$" also matches before a final newline.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
-COMPANY_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,200}")
-# An operator's events are recorded with the site of their account, so it is held to the rule of
-# an event's site: one the contract refuses would refuse their events or, logged, stop a rebuild.
+# An operator's events are recorded with the site of their account, and events name companies:
+# both are held to the contract's rules, or an event naming them would be refused or, logged,
+# stop a rebuild.
 _SITE: TypeAdapter[str] = TypeAdapter(Id)
+_COMPANY: TypeAdapter[str] = TypeAdapter(CompanyId)
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "tga_"
 KEY_PREFIX = "tgk_"
@@ -84,8 +85,12 @@ def _digest(secret: str) -> str:
 
 def site_refused(site: str) -> ErrorDetails | None:
     """What the event contract finds wrong with `site` as an event's site, if anything."""
+    return _refused(_SITE, site)
+
+
+def _refused(rule: TypeAdapter[str], value: str) -> ErrorDetails | None:
     try:
-        _SITE.validate_python(site, context=SENT)
+        rule.validate_python(value, context=SENT)
     except ValidationError as error:
         return error.errors(include_url=False, include_input=False)[0]
     return None
@@ -210,8 +215,10 @@ class AuthService:
         reshare: bool = False,
     ) -> Company:
         """Register or update a partner company and what we share with it."""
-        if not COMPANY_ID.fullmatch(company):
-            raise BadRequest("company: 1-200 printable characters, no '/'")
+        refused = _refused(_COMPANY, company)
+        if refused is not None:
+            problem = problem_message(refused)
+            raise BadRequest(f"company: 1-200 printable characters, no '/' ({problem})")
         if kind not in ("supplier", "customer"):
             raise BadRequest('kind must be "supplier" or "customer"')
         if share_upstream and kind != "customer":

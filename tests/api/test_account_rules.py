@@ -1,5 +1,6 @@
-"""What an account's name and site may be: not the service's own name; a site is an operator's,
-one its events may name as the event contract reads it."""
+"""What an account's name and site, and a partner company's id, may be: not the service's own
+name; a site is an operator's, one its events may name, and a company id one events may name,
+as the event contract reads them."""
 
 from __future__ import annotations
 
@@ -89,3 +90,24 @@ def test_no_new_account_takes_the_name_the_log_gives_the_service(
     services.accounts.add_user(UserRecord(info, FAST_HASHER.hash("old-system-pass")))
     login_form = {"username": "system", "password": "old-system-pass"}
     assert client.post("/api/v1/auth/token", data=login_form).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("company", "said"),
+    [
+        ("ACME\u200b-STEEL", "U+200B (ZERO WIDTH SPACE)"),
+        ("ACME\u202eLEETS", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("ACME\x85X", "U+0085"),
+        ("ACME\u00a0STEEL", "U+00A0 (NO-BREAK SPACE)"),
+    ],
+)
+def test_a_company_id_no_event_could_name_is_refused(
+    client: TestClient, services: Services, company: str, said: str
+) -> None:
+    before = services.auth.companies()
+    body = {"company": company, "kind": "supplier"}
+    refused = client.put("/api/v1/admin/companies", json=body, headers=login(client, "admin"))
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith("company: 1-200 printable characters")
+    assert said in refused.json()["message"]
+    assert services.auth.companies() == before
