@@ -179,7 +179,7 @@ def _users_list(services: Services, args: argparse.Namespace) -> int:
             state += ", the admin's password lapsed unused: set a new one"
         elif u.must_change_password:
             state += ", must set a password" + _by(services.auth.temporary_password_ends(u))
-        scope = u.company or u.site or ""
+        scope = _shown(u.company or u.site or "")
         print(f"{u.username:<20} {u.role.value:<9} {scope:<20} {state}")
     return 0
 
@@ -232,7 +232,7 @@ def _keys_revoke(services: Services, args: argparse.Namespace) -> int:
 def _keys_list(services: Services, args: argparse.Namespace) -> int:
     for key in services.auth.keys(args.user):
         state = f"revoked {key.revoked_at}" if key.revoked_at else "live"
-        print(f"{key.key_id}  {key.username:<20} {key.label:<20} {state}")
+        print(f"{key.key_id}  {key.username:<20} {_shown(key.label):<20} {state}")
     return 0
 
 
@@ -266,7 +266,7 @@ def _companies_list(services: Services, _: argparse.Namespace) -> int:
         note = f"  ({' and '.join(shared)} shared)" if shared else ""
         if c.reshare:
             note += "  (reshared)"
-        print(f"{c.company:<20} {c.kind:<9} {c.name}{note}")
+        print(f"{_shown(c.company):<20} {c.kind:<9} {_shown(c.name)}{note}")
     return 0
 
 
@@ -285,5 +285,7 @@ def _audit(services: Services, args: argparse.Namespace) -> int:
 
 
 def _shown(text: str) -> str:
-    """Text as a terminal may show it: a name typed at a failed login may hold anything."""
+    """Text as a terminal may show it: a name typed at a failed login, a key's label or a
+    company's name may hold anything, and a site or company id kept from before they were
+    checked."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.auth import service as auth_service
-from api.auth.models import TEMPORARY_PASSWORD_HOURS
+from api.auth.models import TEMPORARY_PASSWORD_HOURS, Role, UserInfo, UserRecord
 from api.auth.service import PasswordChangeRequired
 from api.cli import main
 from api.deps import Services
@@ -213,3 +213,26 @@ def test_a_site_no_event_could_name_is_refused_on_the_command_line(
     assert "error: site: String should have at least 1 character" in capsys.readouterr().err
     assert run(["users", "list", "--json", "--store", store], monkeypatch) == 0
     assert [u["username"] for u in json.loads(capsys.readouterr().out)] == ["root"]
+
+
+def test_listings_escape_what_a_terminal_would_act_on(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "a" * 12) == 0
+    services = Services.from_settings(Settings(store=store))
+    try:
+        # A site kept from before sites were checked; a key's label and a company's name are
+        # free text an admin's API request may fill.
+        site = "PLANT-1\x1b]0;title\x07"
+        info = UserInfo("op", Role.OPERATOR, None, site, False, "2026-01-01T00:00:00Z")
+        services.accounts.add_user(UserRecord(info, "unused-hash"))
+        services.auth.create_key("op", "scanner\x1b[2K\rFAKE LINE")
+        services.auth.put_company("ACME", "Acme\x1b[31m", "supplier")
+    finally:
+        services.close()
+    capsys.readouterr()
+    for listing in (["users", "list"], ["keys", "list"], ["companies", "list"]):
+        assert run([*listing, "--store", store], monkeypatch) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\r" not in out and "\x07" not in out, out
+        assert "\\x1b" in out
