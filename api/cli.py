@@ -74,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_FAILED if error.status_code >= 500 else EXIT_BAD_INPUT
+    except UnicodeEncodeError as error:
+        if not _surrogate(error.object[error.start]):
+            raise
+        # Bytes of an argument (or setting) that are not UTF-8 come as lone surrogates, which
+        # no store takes: the write that met them rolled back.
+        print(f"error: {_as_bytes(error.object)!r} is not UTF-8 text", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()
@@ -83,6 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return code
+
+
+def _surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
+
+
+def _as_bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")  # the bytes an argument came as
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")  # a surrogate spelt otherwise
 
 
 def _parser() -> argparse.ArgumentParser:

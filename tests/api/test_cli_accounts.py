@@ -236,3 +236,28 @@ def test_listings_escape_what_a_terminal_would_act_on(
         out = capsys.readouterr().out
         assert "\x1b" not in out and "\r" not in out and "\x07" not in out, out
         assert "\\x1b" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["users", "disable", "\udcff"],
+        ["keys", "revoke", "\udcff"],
+        ["keys", "list", "--user", "\udcff"],
+        ["keys", "create", "--user", "root", "--label", "\udcff"],
+        ["audit", "--subject", "\udcff"],
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_named_and_changes_nothing(
+    store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    # Python hands a command line's bytes that are not UTF-8 (here 0xFF) on as lone surrogates.
+    assert run(["init", "root", "--password-stdin", "--store", store], monkeypatch, "a" * 12) == 0
+    capsys.readouterr()
+    assert run([*command, "--store", store], monkeypatch) == 2
+    assert capsys.readouterr().err == "error: b'\\xff' is not UTF-8 text\n"
+    assert run(["keys", "list", "--store", store], monkeypatch) == 0
+    assert capsys.readouterr().out == ""
