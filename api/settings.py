@@ -13,6 +13,11 @@ from api.auth.models import TEMPORARY_PASSWORD_HOURS
 from graph.connect import DEFAULT_URL
 from graph.udi import DEFAULT_DOMAIN
 
+# Upper bounds of the account settings (0 turns aging and lapsing off).
+MAX_TOKEN_MINUTES = 24 * 60
+MAX_PASSWORD_DAYS = 10 * 365
+MAX_TEMPORARY_PASSWORD_HOURS = 30 * 24
+
 
 class Settings(BaseSettings):
     """Where the graph lives and how the service listens."""
@@ -27,12 +32,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # Below a kilobyte not even a login form fits: every request would get 413.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    token_minutes: int = Field(default=60, ge=1)  # 0 or less: tokens expired when issued
+    # 0 or less: tokens expired when issued. At most a day: a session is a person's, and a
+    # machine that needs longer has an API key (a time past the calendar's end would fail logins).
+    token_minutes: int = Field(default=60, ge=1, le=MAX_TOKEN_MINUTES)
     # Password policy (21 CFR Part 11 asks plants to age passwords; NIST SP 800-63B advises
     # against forced changes, so both are off unless a plant's procedures set them).
-    password_max_days: int = Field(default=0, ge=0)
+    password_max_days: int = Field(default=0, ge=0, le=MAX_PASSWORD_DAYS)
     password_history: int = Field(default=0, ge=0, le=24)
-    temporary_password_hours: int = Field(default=TEMPORARY_PASSWORD_HOURS, ge=0)
+    # 0: never lapses; one that must lapse does so within a month.
+    temporary_password_hours: int = Field(
+        default=TEMPORARY_PASSWORD_HOURS, ge=0, le=MAX_TEMPORARY_PASSWORD_HOURS
+    )
     # Where the UDIs and resolved codes we emit point as GS1 Digital Links (docs/identifiers.md):
     # a brand's own resolver instead of GS1's, say.
     digital_link_domain: Annotated[

@@ -21,6 +21,14 @@ from tests.fixtures.stores import new_store
         ("max_body_bytes", 0),
         ("port", 0),
         ("port", 65536),
+        # Past these, a login's expiry times overflow the calendar (500) or the service
+        # cannot start.
+        ("token_minutes", 24 * 60 + 1),
+        ("token_minutes", 10**10),
+        ("temporary_password_hours", 30 * 24 + 1),
+        ("temporary_password_hours", 10**9),
+        ("password_max_days", 3651),
+        ("password_max_days", 10**9),
     ],
 )
 def test_a_setting_out_of_range_is_refused_by_name(field: str, value: int) -> None:
