@@ -109,7 +109,8 @@ def command_line_sender() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name in the environment nor the password database
-        return "cli"
+        # Still with the colon, which no account's username holds: "cli" could be one.
+        return "cli:"
 
 
 def client_host(request: Request) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from api.auth import service as auth_service
 from api.auth.models import TEMPORARY_PASSWORD_HOURS, Role, UserInfo, UserRecord
 from api.auth.service import PasswordChangeRequired
 from api.cli import main
-from api.deps import Services
+from api.deps import Services, command_line_sender
 from api.settings import Settings
 from graph.errors import Unauthenticated
 
@@ -261,3 +262,14 @@ def test_an_argument_that_is_not_utf8_is_named_and_changes_nothing(
     assert capsys.readouterr().err == "error: b'\\xff' is not UTF-8 text\n"
     assert run(["keys", "list", "--store", store], monkeypatch) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_the_command_line_never_sends_under_a_name_an_account_could_have(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_login_name() -> str:
+        raise KeyError("uid 1234")
+
+    monkeypatch.setattr(getpass, "getuser", no_login_name)
+    assert command_line_sender() == "cli:"
+    assert not auth_service.USERNAME.fullmatch("cli:"), "no account is named so"
