@@ -76,6 +76,10 @@ OPERATION_STEPS = {
 INPUT_ORDER = "tg:inputOrder"
 OUTPUT_ORDER = "tg:outputOrder"
 ITEM_ORDER = "tg:itemOrder"
+# Which of an item's quantity and unit our event states, where its EPCIS entry says otherwise:
+# EPCIS readers get the quantity taken or made and the lot's unit, our capture the event.
+STATED = "tg:stated"
+QUANTITY, UNIT = "quantity", "unit"
 
 # Process fields EPCIS has no place for, carried as extensions (the operator only for people).
 PROCESS_EXTENSIONS = {
@@ -124,6 +128,10 @@ class _Item:
     qty: Decimal | None = None
     unit: str | None = None
     part: str | None = None
+    # What the event states of the item (QUANTITY, UNIT): an input named without a quantity
+    # takes all that remains, a lot's unit is only checked where stated, and a split's lot or
+    # a merged lot holds what the event computes. None: a receipt, which states both.
+    stated: frozenset[str] | None = None
 
 
 class EpcisWriter:
@@ -254,15 +262,21 @@ class EpcisWriter:
 
     def _split(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         total = sum((Decimal(c["qty"]) for c in event["into"]), start=Decimal(0))
-        source = _Item(f"lot:{event['lot']}", total)
-        children = [_Item(f"lot:{c['lot']}", Decimal(c["qty"])) for c in event["into"]]
+        source = _Item(f"lot:{event['lot']}", total, stated=frozenset())
+        children = [
+            _Item(f"lot:{c['lot']}", Decimal(c["qty"]), c.get("unit"), stated=_stated(c))
+            for c in event["into"]
+        ]
         return self._transformation(event, [source], children)
 
     def _merge(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        sources = [_Item(f"lot:{s['lot']}", Decimal(s["qty"])) for s in event["from"]]
+        sources = [
+            _Item(f"lot:{s['lot']}", Decimal(s["qty"]), s.get("unit"), stated=_stated(s))
+            for s in event["from"]
+        ]
         total = sum((s.qty or Decimal(0) for s in sources), start=Decimal(0))
         into = event["into"]
-        made = _Item(f"lot:{into['lot']}", total, part=into.get("part"))
+        made = _Item(f"lot:{into['lot']}", total, part=into.get("part"), stated=frozenset())
         return self._transformation(event, sources, [made])
 
     def _process(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -273,6 +287,7 @@ class EpcisWriter:
                 Decimal(o["qty"]) if "qty" in o else None,
                 o.get("unit"),
                 o["part"],
+                _stated(o),
             )
             for o in event.get("outputs", [])
         ]
@@ -308,10 +323,10 @@ class EpcisWriter:
 
     def _input(self, event_id: str, entry: Mapping[str, Any]) -> _Item:
         if "serial" in entry:
-            return _Item(f"serial:{entry['serial']}")
+            return _Item(f"serial:{entry['serial']}", stated=_stated(entry))
         gid = f"lot:{entry['lot']}"
         qty = Decimal(entry["qty"]) if "qty" in entry else self._consumed.get((event_id, gid))
-        return _Item(gid, qty)
+        return _Item(gid, qty, entry.get("unit"), stated=_stated(entry))
 
     def _transformation(
         self, event: Mapping[str, Any], inputs: list[_Item], outputs: list[_Item]
@@ -334,13 +349,13 @@ class EpcisWriter:
         parts = {self.item_uri(o.gid, o.part): o.part for o in seen_out if o.part is not None}
         if parts:
             body["tg:parts"] = parts
-        return body | self._units(seen_in + seen_out)
+        return body | self._units(seen_in + seen_out) | self._stated(seen_in + seen_out)
 
     def _ship(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         items = [
-            _Item(f"lot:{i['lot']}", Decimal(i["qty"]))
+            _Item(f"lot:{i['lot']}", Decimal(i["qty"]), i.get("unit"), stated=_stated(i))
             if "lot" in i
-            else _Item(f"serial:{i['serial']}")
+            else _Item(f"serial:{i['serial']}", stated=_stated(i))
             for i in event["items"]
         ]
         seen = [i for i in items if self._view.sees(i.gid)]
@@ -362,7 +377,8 @@ class EpcisWriter:
         if self._view.customers:
             customer = uri("company", event["customer"])
             body["destinationList"] = [{"type": "owning_party", "destination": customer}]
-        return body | self._units(i for i in seen if i.gid.startswith("lot:"))
+        units = self._units(i for i in seen if i.gid.startswith("lot:"))
+        return body | units | self._stated(seen)
 
     def _status(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         target = event["target"]
@@ -414,6 +430,22 @@ class EpcisWriter:
         }
         return {"tg:units": odd} if odd else {}
 
+    def _stated(self, items: list[_Item]) -> dict[str, Any]:
+        """Say, by item URI, which of its quantity and unit our event states where the EPCIS
+        entry says otherwise: a quantity the event left to the graph, the lot's unit where
+        the event named none, a serial's quantity (1) or a count ("ea") the event named."""
+        said = {}
+        for item in items:
+            if item.stated is None:
+                continue
+            lot = item.gid.startswith("lot:")
+            shown = {QUANTITY} if lot and item.qty is not None else set()
+            if lot and self._unit(item) not in (None, "ea"):
+                shown.add(UNIT)  # a uom, or tg:units
+            if shown != item.stated:
+                said[self.item_uri(item.gid, item.part)] = sorted(item.stated)
+        return {STATED: said} if said else {}
+
     _MAPPERS: Mapping[str, Callable[[EpcisWriter, Mapping[str, Any]], dict[str, Any] | None]] = {
         "receive": _receive,
         "serialize": _serialize,
@@ -424,6 +456,11 @@ class EpcisWriter:
         "ship": _ship,
         "status": _status,
     }
+
+
+def _stated(entry: Mapping[str, Any]) -> frozenset[str]:
+    """What an item's entry in our event states: its quantity, its unit."""
+    return frozenset(name for name, ours in ((QUANTITY, "qty"), (UNIT, "unit")) if ours in entry)
 
 
 def _dates(source: Mapping[str, Any]) -> dict[str, str]:

@@ -31,7 +31,10 @@ from graph.epcis import (
     OUTPUT_ORDER,
     PART,
     PROCESS_EXTENSIONS,
+    QUANTITY,
+    STATED,
     UDI_DATES,
+    UNIT,
     UOM,
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
@@ -147,6 +150,8 @@ class _Thing:
     part: str | None = None
     qty: Decimal | None = None
     unit: str | None = None
+    # What our event stated of the item, as `tg:stated` names it; None: what the entry gives.
+    stated: frozenset[str] | None = None
 
     def ref(self) -> dict[str, str]:
         return {self.kind: self.key}
@@ -257,6 +262,15 @@ class EpcisReader:
             given = event.get(name, {})
             if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
                 raise _Refused(name, "not_an_object", f"{name} maps EPC URIs to strings")
+        stated = event.get(STATED, {})
+        if not isinstance(stated, dict) or not all(
+            isinstance(v, list) and set(v) <= {QUANTITY, UNIT} for v in stated.values()
+        ):
+            raise _Refused(
+                STATED,
+                "not_an_object",
+                f'{STATED} maps EPC URIs to lists of "{QUANTITY}", "{UNIT}"',
+            )
         made: list[Made]
         if kind == "ObjectEvent":
             made = self._object(event)
@@ -426,7 +440,7 @@ class EpcisReader:
 
     def _ship(self, event: dict[str, Any]) -> Made:
         items = self._epcs(event, "epcList") + self._quantities(event, "quantityList")
-        items = self._ordered(event, ITEM_ORDER, items, ("ship", "items"))
+        items = _as_stated(event, self._ordered(event, ITEM_ORDER, items, ("ship", "items")))
         if not items:
             raise _Refused("epcList", "nothing_shipped", "a shipping event names what it ships")
         entries: list[dict[str, str]] = []
@@ -434,8 +448,7 @@ class EpcisReader:
         for i, item in enumerate(items):
             if item.kind == "lot" and item.qty is None:
                 raise _Refused(item.path, "no_quantity", "a shipped lot needs its quantity")
-            entry = item.ref() | ({"qty": format(item.qty, "f")} if item.kind == "lot" else {})
-            entries.append(entry | _stated_unit(item))
+            entries.append(item.ref() | _stated_qty(item) | _stated_unit(item))
             fields.append((f"items[{i}]", item.path))
         body = {
             "type": "ship",
@@ -465,13 +478,14 @@ class EpcisReader:
     def _transformation(self, event: dict[str, Any]) -> Made:
         parts = event.get("tg:parts") or {}
         inputs = self._epcs(event, "inputEPCList") + self._quantities(event, "inputQuantityList")
-        inputs = self._ordered(event, INPUT_ORDER, inputs, ("process", "inputs"))
+        inputs = _as_stated(event, self._ordered(event, INPUT_ORDER, inputs, ("process", "inputs")))
         outputs = [
             _with_part(o, parts.get(o.uri))
             for o in self._epcs(event, "outputEPCList", unpack=False)
             + self._quantities(event, "outputQuantityList")
         ]
         outputs = self._ordered(event, OUTPUT_ORDER, outputs, ("process", "outputs"))
+        outputs = _as_stated(event, outputs)
         for output in outputs:
             if output.kind == "sscc":
                 raise _Refused(
@@ -537,12 +551,7 @@ class EpcisReader:
             "type": "process",
             "step": self._step(event),
             "operation": self._operation(event),
-            "inputs": [
-                i.ref()
-                | ({"qty": format(i.qty, "f")} if i.qty is not None else {})
-                | _stated_unit(i)
-                for i in inputs
-            ],
+            "inputs": [i.ref() | _stated_qty(i) | _stated_unit(i) for i in inputs],
             "outputs": [
                 self._output(o) | (_dates(dated.get(o.uri), "tg:dates") if dated else {})
                 for o in outputs
@@ -570,14 +579,9 @@ class EpcisReader:
                 f"the part of output {thing.kind} {thing.key!r} is unknown: "
                 'give it in "tg:parts" or use a GS1 key with a registered GTIN',
             )
-        out = thing.ref() | {"part": thing.part}
-        if thing.kind == "lot":
-            if thing.qty is None:
-                raise _Refused(thing.path, "no_quantity", "an output lot needs its quantity")
-            out["qty"] = format(thing.qty, "f")
-            if thing.unit is not None:
-                out["unit"] = thing.unit
-        return out
+        if thing.kind == "lot" and thing.qty is None:
+            raise _Refused(thing.path, "no_quantity", "an output lot needs its quantity")
+        return thing.ref() | {"part": thing.part} | _stated_qty(thing) | _stated_unit(thing)
 
     def _step(self, event: dict[str, Any]) -> str:
         if isinstance(event.get("tg:step"), str):
@@ -938,9 +942,13 @@ def _interleaved(things: list[_Thing], logged: Any) -> list[_Thing]:
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:
-    if part is None:
-        return thing
-    return _Thing(thing.kind, thing.key, thing.path, thing.uri, part, thing.qty, thing.unit)
+    return thing if part is None else replace(thing, part=part)
+
+
+def _as_stated(event: Mapping[str, Any], things: list[_Thing]) -> list[_Thing]:
+    """The items with what our event stated of each, where `tg:stated` names it."""
+    stated = event.get(STATED) or {}
+    return [replace(t, stated=frozenset(stated[t.uri])) if t.uri in stated else t for t in things]
 
 
 def _local_time(moment: str, offset: Any) -> str:
@@ -995,9 +1003,25 @@ def _decimal(value: Any, path: str) -> Decimal | None:
         raise _Refused(path, "not_a_number", f"{value!r} is not a quantity") from error
 
 
+def _stated_qty(thing: _Thing) -> dict[str, str]:
+    """The quantity our event states of an item: a lot's as given, unless `tg:stated` says the
+    event stated none (all that remained of an input); a serial's only where it says it is 1."""
+    if thing.stated is None:
+        given = thing.qty if thing.kind == "lot" else None
+        return {} if given is None else {"qty": format(given, "f")}
+    if QUANTITY not in thing.stated:
+        return {}
+    return {"qty": _qty_text(thing) if thing.kind == "lot" else "1"}
+
+
 def _stated_unit(thing: _Thing) -> dict[str, str]:
-    """The unit a quantity was given in, for our event to check against the lot's own."""
-    return {"unit": thing.unit} if thing.kind == "lot" and thing.unit is not None else {}
+    """The unit a quantity was given in, for our event to check against the lot's own: as its
+    entry gives it, unless `tg:stated` says the event named none, or a count ("ea")."""
+    if thing.kind != "lot":
+        return {}
+    if thing.stated is None:
+        return {"unit": thing.unit} if thing.unit is not None else {}
+    return {"unit": thing.unit or "ea"} if UNIT in thing.stated else {}
 
 
 def _qty_text(thing: _Thing) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from graph.epcis_schema import schema_problems
 from tests.api.conftest import login
 
 LD = {"Content-Type": "application/ld+json"}
@@ -65,6 +66,78 @@ def _logged(client: TestClient) -> dict[str, dict[str, Any]]:
 def test_an_export_captured_into_its_own_store_is_a_duplicate(client: TestClient) -> None:
     document = _exported(client)
     assert _capture(client, document) == ALL_DUPLICATE
+
+
+# Quantities and units left for the graph to say, and counts stated: a process takes all that
+# remains of its blend, quantities name no unit or "ea", serials are given as one.
+UNSTATED = [
+    _event("R-G1", "receive", "08:00", supplier="POLY", supplier_lot="P1", part="GRANULE",
+           lot="G-1", qty="50", unit="kg"),
+    _event("R-G2", "receive", "08:05", supplier="POLY", supplier_lot="P2", part="GRANULE",
+           lot="G-2", qty="30", unit="kg"),
+    _event("R-B1", "receive", "08:10", supplier="ACME", supplier_lot="H1", part="BAR", lot="B-1",
+           qty="10"),
+    _event("MX-1", "mix", "09:00", **{"from": [{"lot": "G-1", "qty": "20"},
+                                               {"lot": "G-2", "qty": "10", "unit": "kg"}]},
+           into={"lot": "BL-1", "part": "BLEND"}),
+    _event("PR-1", "process", "10:00", step="ST-1", operation="mould",
+           inputs=[{"lot": "BL-1"}, {"lot": "B-1", "qty": "2", "unit": "ea"}],
+           outputs=[{"lot": "H-1", "part": "HANDLE", "qty": "5", "unit": "ea"},
+                    {"serial": "SN-1", "part": "KIT", "qty": "1"}]),
+    _event("SP-1", "split", "11:00", lot="H-1",
+           into=[{"lot": "H-2", "qty": "2"}, {"lot": "H-3", "qty": "3", "unit": "ea"}]),
+    _event("MG-1", "merge", "12:00", **{"from": [{"lot": "H-2", "qty": "2", "unit": "ea"},
+                                                 {"lot": "H-3", "qty": "3"}]},
+           into={"lot": "H-4"}),
+    _event("PR-2", "process", "13:00", step="ST-2", operation="assemble",
+           inputs=[{"serial": "SN-1", "qty": "1"}, {"lot": "H-4", "qty": "1"}],
+           outputs=[{"serial": "K-1", "part": "KIT"}]),
+    _event("SH-1", "ship", "14:00", shipment="D-1", customer="CLINIC",
+           items=[{"lot": "H-4", "qty": "4", "unit": "ea"}, {"serial": "K-1", "qty": "1"}]),
+]  # fmt: skip
+
+
+def _unstated_exported(client: TestClient) -> dict[str, Any]:
+    written = client.post("/api/v1/events", json=UNSTATED, headers=login(client, "admin"))
+    assert written.status_code == 201, written.text
+    exported = client.get(
+        "/api/v1/trace/lot:G-1/epcis",
+        params={"direction": "down", "closure": "true"},
+        headers=login(client, "admin"),
+    )
+    assert exported.status_code == 200, exported.text
+    document: dict[str, Any] = exported.json()
+    return document
+
+
+def test_what_an_event_did_not_state_is_not_read_back_as_stated(client: TestClient) -> None:
+    document = _unstated_exported(client)
+    assert _capture(client, document) == {e["event_id"]: "duplicate" for e in UNSTATED}
+
+
+def test_an_export_captured_elsewhere_states_what_the_events_stated(
+    client: TestClient, elsewhere: TestClient
+) -> None:
+    document = _unstated_exported(client)
+    assert set(_capture(elsewhere, document).values()) == {"created"}
+    theirs, ours = _logged(elsewhere), _logged(client)
+    assert {e["event_id"]: theirs[e["event_id"]] for e in UNSTATED} == {
+        e["event_id"]: ours[e["event_id"]] for e in UNSTATED
+    }
+
+
+def test_other_readers_get_what_a_process_took_and_the_lots_unit(client: TestClient) -> None:
+    document = _unstated_exported(client)
+    assert schema_problems(document) == []
+    process = next(e for e in document["epcisBody"]["eventList"] if e["eventID"].endswith(":PR-1"))
+    blend = "urn:tracegraph:lot:BL-1"
+    assert process["inputQuantityList"][0] == {"epcClass": blend, "quantity": 30, "uom": "KGM"}
+    assert process["tg:stated"] == {
+        blend: [],  # all that remained, in the lot's unit: the event said neither
+        "urn:tracegraph:lot:B-1": ["quantity", "unit"],  # a count, stated as "ea"
+        "urn:tracegraph:serial:SN-1": ["quantity"],  # stated as one
+        "urn:tracegraph:lot:H-1": ["quantity", "unit"],
+    }
 
 
 def test_an_export_captured_elsewhere_keeps_the_order_of_items(

@@ -18,8 +18,8 @@ from graph.epcis import FULL_VIEW, EpcisView, dumps
 from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.store import GraphStore
-from graph.trace import TraceService
-from ingest.demo_plant import DemoPlant
+from graph.trace import Trace, TraceService
+from ingest.demo_plant import HOSPITALS, DemoPlant
 from ingest.epcis_capture import NEVER_CAPTURED, capture
 from ingest.epcis_import import EpcisReader, gtin_parts
 from ingest.errors import BatchConflict, BatchRejected
@@ -488,6 +488,32 @@ def test_exports_of_many_demo_plant_traces_validate_against_the_schema(
         kinds |= {e["tg:type"] for e in document["epcisBody"]["eventList"]}
     assert len(roots) >= 15
     assert kinds == {"receive", "split", "merge", "mix", "process", "serialize", "ship", "status"}
+
+
+def test_a_demo_plants_exports_captured_into_its_own_store_are_duplicates(
+    store: GraphStore,
+) -> None:
+    """A plant's traces (one campaign), down from every supplier lot and up from every
+    customer, captured back into the store they came from: each event is one we logged."""
+    for batch in DemoPlant(size=1, seed=5).batches(1000):
+        IngestService(store).ingest(batch)
+    traces, exporter = TraceService(store), EpcisExporter(store)
+    ways = {"down": supplier_lots(store), "up": [f"company:{h}" for h in HOSPITALS]}
+    kinds: set[str] = set()
+    before = state(store)
+    for direction, roots in ways.items():
+        found = [traces.trace(root, direction) for root in roots]
+        # All of them as one trace: the events of each are written as in its own document,
+        # and each is captured once, which keeps this quick.
+        nodes = [node for trace in found for node in trace.nodes]
+        whole = Trace(roots[0], direction, nodes, [e for trace in found for e in trace.edges])
+        document = exporter.trace_document(whole, FULL_VIEW)
+        events = document["epcisBody"]["eventList"]
+        kinds |= {e["tg:type"] for e in events}
+        report = capture(document, EpcisReader(), IngestService(store).ingest, store.logged)
+        assert (report.report.created, report.report.duplicates) == (0, len(events)), direction
+    assert kinds == {"receive", "split", "merge", "mix", "process", "serialize", "ship", "status"}
+    assert state(store) == before
 
 
 def test_export_reports_what_a_process_took_of_a_lot_it_named_without_a_quantity(

@@ -301,3 +301,28 @@ def test_an_event_id_leaves_room_for_a_suffix_only_where_it_becomes_several_even
     assert read(document(receipt(long(198), 2))).events[1]["event_id"] == long(198) + "#2"
     assert refused(document(receipt(long(199), 2))) == ("eventID", "too_long")
     assert refused(document(receipt(long(198), 10))) == ("eventID", "too_long")
+
+
+def stated_process(stated: Any) -> dict[str, Any]:
+    return document(
+        event(
+            "TransformationEvent",
+            1,
+            inputQuantityList=[{"epcClass": LOT, "quantity": 4, "uom": "KGM"}],
+            outputEPCList=["urn:tracegraph:serial:S1"],
+            **{"tg:type": "process", "tg:parts": {"urn:tracegraph:serial:S1": "CAP"}},
+            **{"tg:stated": stated},
+        )
+    )
+
+
+def test_what_our_event_did_not_state_is_left_out_of_it() -> None:
+    (taken,) = read(stated_process({LOT: []})).events[0]["inputs"]
+    assert taken == {"lot": "L1"}  # all that remains of it, in its own unit
+    (taken,) = read(stated_process({LOT: ["quantity"]})).events[0]["inputs"]
+    assert taken == {"lot": "L1", "qty": "4"}
+
+
+@pytest.mark.parametrize("stated", [["quantity"], {LOT: "quantity"}, {LOT: ["qty"]}])
+def test_a_statement_of_what_our_event_stated_that_is_not_one_is_refused(stated: Any) -> None:
+    assert refused(stated_process(stated)) == ("tg:stated", "not_an_object")
