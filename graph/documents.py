@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from typing import Final
 
-from graph.errors import BadRequest
+from graph.errors import BadRequest, character_name
 from graph.store import DocumentRow
 
 MAX_DOCUMENT_BYTES: Final = 10 * 1024 * 1024
@@ -75,7 +74,9 @@ def checked_document(name: str, declared: str | None, content: bytes) -> Documen
     # overrides or noncharacters, which would show it as another name (the ASCII space is fine).
     if not name.isprintable():
         char = next(c for c in name if not c.isprintable())
-        raise BadRequest(f"a document name is 1-255 printable characters: {_named(char)} is not")
+        raise BadRequest(
+            f"a document name is 1-255 printable characters: {character_name(char)} is not"
+        )
     if not content:
         raise BadRequest(f"document {name!r} is empty")
     if len(content) > MAX_DOCUMENT_BYTES:
@@ -87,11 +88,6 @@ def checked_document(name: str, declared: str | None, content: bytes) -> Documen
     if problem is not None:
         raise BadRequest(f"document {name!r} is not {media_type}: {problem}")
     return DocumentRow(sha256_of(content), media_type, len(content), content)
-
-
-def _named(char: str) -> str:
-    """Say which character it is, in words an error body can carry."""
-    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
 
 
 def _sniff(media_type: str, content: bytes) -> str | None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+
+
+def character_name(char: str) -> str:
+    """Say which character it is, in words a log line or an error body can carry (a refused
+    character may be one a reader cannot see)."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
 
 
 class DomainError(Exception):

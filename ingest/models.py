@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
+from graph.errors import character_name
 from ingest.gs1 import Gs1Error, normalise_gtin
 from ingest.times import Instant
 
@@ -68,7 +68,9 @@ def _printable_id(value: str, info: ValidationInfo) -> str:
     if _sent(info) and not value.isprintable():  # one C-speed look at the whole id first
         char = next(c for c in value if not c.isprintable())
         raise PydanticCustomError(
-            "not_printable", "an id is printable characters: {char} is not", {"char": _named(char)}
+            "not_printable",
+            "an id is printable characters: {char} is not",
+            {"char": character_name(char)},
         )
     return value
 
@@ -84,14 +86,9 @@ def _findable_code(value: str, info: ValidationInfo) -> str:
                     "{char} is not a character of a mark: readings are taken without spaces, "
                     'with "?" for a character that cannot be read, so the code could never be '
                     "found",
-                    {"char": _named(char)},
+                    {"char": character_name(char)},
                 )
     return value
-
-
-def _named(char: str) -> str:
-    """Say which character it is, in words a log line or an error body can carry."""
-    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
 
 
 # Printable text without control characters; ids are data, never syntax.
