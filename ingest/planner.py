@@ -1579,23 +1579,59 @@ class Planner:
             assert index is not None  # no problem means the code has an index
             props |= {"scheme": scheme.name, "index": index_text(index)}
             step.effects.mark = [scheme.name, index_text(index)]
-            # One live mark per scheme on an item: checked here, in the write transaction, so
-            # concurrent issuers cannot both mark it.
-            carried = [
-                other
-                for other, of, by in book.marks_on(item.gid)
-                if of == scheme.name and by not in self._voided
-            ]
-            if carried:
-                step.fail(
-                    "code",
-                    "already_marked",
-                    f'{describe(item.gid)} already carries mark "{carried[0].partition(":")[2]}" '
-                    f'of scheme "{scheme.name}": one mark per scheme (void that mark event first)',
-                )
-                return None
+        # Replaying, the log holds what was valid when written: older versions let a code's node,
+        # not the scheme its event was read by, decide these checks, and their logs still replay.
+        if not self._replaying and not self._fresh_mark(step, book, event, item, scheme):
+            return None
         book.take(mark, item.gid, event.event_id, props.get("scheme"))
         return props
+
+    def _fresh_mark(
+        self, step: _Step, book: _MarkBook, event: Mark, item: Item, scheme: Scheme | None
+    ) -> bool:
+        """Refuse a sent mark its target carries already, or one read unlike the code's node.
+
+        A code's node keeps the scheme and index its first mark was read by, voided or not; a
+        mark read by another scheme would count for neither, and be issued again on each request.
+        """
+        mark = gid("mark", event.code)
+        if any(holder == item.gid and by not in self._voided for holder, by in book.holders(mark)):
+            step.fail(
+                "code",
+                "already_marked",
+                f'{describe(item.gid)} already carries mark "{event.code}" '
+                "(void that mark event first)",
+            )
+            return False
+        known, first = book.first_read(mark)
+        if known and scheme is not None and first != scheme.name:
+            struck = f'scheme "{first}"' if first is not None else "a mark of no scheme"
+            step.fail(
+                "code",
+                "mark_taken",
+                f'mark "{event.code}" was struck first by {struck}, and that mark voided: '
+                f'the code keeps what it was read as then, so scheme "{scheme.name}" cannot '
+                "take it (it may still be stamped on a part)",
+            )
+            return False
+        if scheme is None:
+            return True
+        # One live mark per scheme on an item: checked here, in the write transaction, so
+        # concurrent issuers cannot both mark it.
+        carried = [
+            other
+            for other, of, by in book.marks_on(item.gid)
+            if of == scheme.name and by not in self._voided
+        ]
+        if carried:
+            step.fail(
+                "code",
+                "already_marked",
+                f'{describe(item.gid)} already carries mark "{carried[0].partition(":")[2]}" '
+                f'of scheme "{scheme.name}": one mark per scheme (void that mark event first)',
+            )
+            return False
+        return True
 
     # -- part registry --------------------------------------------------------------------------
 
@@ -1937,6 +1973,8 @@ class _MarkBook:
         self.schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
         self._holders: dict[str, list[tuple[str, str]]] = {}
         self._carried: dict[str, list[tuple[str, str | None, str]]] = {}
+        # Per code's node, whether it exists and the scheme its first mark was read by.
+        self._first: dict[str, tuple[bool, str | None]] = {}
 
     def holders(self, mark: str) -> list[tuple[str, str]]:
         if mark not in self._holders:
@@ -1950,6 +1988,7 @@ class _MarkBook:
             found = self._tx.marks_in_use(wanted)
             for mark in wanted:
                 self._holders[mark] = found.get(mark, [])
+        self._read_first(marks)
         targets = sorted({item for item in items if item not in self._carried})
         if targets:
             carried = self._tx.item_marks(targets)
@@ -1962,9 +2001,31 @@ class _MarkBook:
             self._carried[item] = self._tx.item_marks([item]).get(item, [])
         return self._carried[item]
 
+    def first_read(self, mark: str) -> tuple[bool, str | None]:
+        """Whether the code's node exists, and the scheme its first mark was read by."""
+        if mark not in self._first:
+            self._read_first([mark])
+        return self._first[mark]
+
+    def _read_first(self, marks: Iterable[str]) -> None:
+        wanted = sorted({mark for mark in marks if mark not in self._first})
+        if wanted:
+            found = self._tx.node_props(wanted)
+            for mark in wanted:
+                props = found.get(mark)
+                self._first[mark] = (
+                    props is not None,
+                    None if props is None else props.get("scheme"),
+                )
+
     def take(self, mark: str, item: str, event_id: str, scheme: str | None) -> None:
+        known, first = self.first_read(mark)
+        if not known:  # this mark makes the code's node: it is read as this mark was
+            self._first[mark] = (True, scheme)
+            first = scheme
         self.holders(mark).append((item, event_id))
-        self.marks_on(item).append((mark, scheme, event_id))
+        # As the store lists it once written: by the scheme on the code's node.
+        self.marks_on(item).append((mark, first, event_id))
 
 
 # The event classes are the leaves of the contract's union, so their exact types are checked here

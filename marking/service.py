@@ -138,14 +138,12 @@ class MarkingService:
         if carried is not None:
             return carried
         floor = 0
-        passing = False  # once a code was taken, the next free ones are looked up together
+        window = 1  # the next code is nearly always free; once one was taken, look up many
         for _ in range(MAX_ATTEMPTS):
             last = self._store.last_mark_index(scheme.name)
-            index = max(floor, 0 if last is None else last + 1)
-            if passing:
-                index, code = self._next_free(scheme, index)
-            else:
-                code = scheme.code_for(index)
+            index, code = self._next_free(
+                scheme, max(floor, 0 if last is None else last + 1), window
+            )
             event_id = f"mark-{uuid.uuid4().hex}"
             event = {
                 "event_id": event_id,
@@ -168,7 +166,7 @@ class MarkingService:
                 if "mark_taken" in codes:
                     # A concurrent issuer got there first, or another scheme that writes the
                     # same codes issued this one.
-                    floor, passing = index + 1, True
+                    floor, window = index + 1, FREE_WINDOW
                     continue
                 raise
             return IssuedMark(
@@ -183,21 +181,23 @@ class MarkingService:
             f'every code tried for scheme "{scheme.name}" was taken by a concurrent issuer; retry'
         )
 
-    def _next_free(self, scheme: Scheme, index: int) -> tuple[int, str]:
-        """Return the first index from `index` whose code marks nothing yet, and its code.
+    def _next_free(self, scheme: Scheme, index: int, size: int) -> tuple[int, str]:
+        """Return the first index from `index` whose code was never struck, and its code.
 
         Marks share one namespace: another scheme that can write the same codes (two A-Z
-        schemes of three letters) may hold this one's next codes already. They are looked up
-        a window at a time and passed over, not tried one rejected write at a time.
+        schemes of three letters), or a mark of no scheme, may hold this one's next codes
+        already, live or voided (a voided code may still be stamped on a part). They are looked
+        up `size` codes at first, then a window at a time, and passed over, not tried one
+        rejected write at a time.
         """
         while True:
-            window = range(index, min(index + FREE_WINDOW, scheme.capacity))
+            window = range(index, min(index + size, scheme.capacity))
             codes = [scheme.code_for(i) for i in window] or [scheme.code_for(index)]
             taken = self._store.nodes([gid("mark", code) for code in codes])
             for i, code in zip(window, codes, strict=False):
                 if gid("mark", code) not in taken:
                     return i, code
-            index = window.stop
+            index, size = window.stop, FREE_WINDOW
 
     def _carried(self, target: ItemRef, scheme: Scheme) -> IssuedMark | None:
         """Return the mark of `scheme` the target already carries, if any."""
