@@ -371,8 +371,10 @@ def _fits_pattern(key: str, pattern: str) -> bool:
 
 
 def _normalise(mark: str) -> str:
-    # Stamped codes are capitals; readers type what they see, in whatever case.
-    return "".join(mark.split()).upper()
+    # Stamped codes are capitals; readers type what they see, in whatever case. No code holds a
+    # space or a character no one can see (ingest refuses both in a mark sent), so a reading is
+    # taken without them: a zero-width space or soft hyphen pasted in is no misread character.
+    return "".join(c for c in mark if c.isprintable() and not c.isspace()).upper()
 
 
 def _score(f: _Found, query: ResolveQuery) -> float:

@@ -74,6 +74,17 @@ def test_lowercase_and_spaces_are_read_as_the_stamp(
     assert _resolve(marking, mark=" ".join(code.lower()))[0][:2] == ("lot:S-0007", 1.0)
 
 
+@pytest.mark.parametrize("unseen", ["\u200b", "\ufeff", "\u00ad", "\u2060", "\u00a0"])
+def test_characters_no_one_can_see_are_not_read_as_misread_ones(
+    marking: MarkingService, plant: dict[str, str], unseen: str
+) -> None:
+    # S-0000 is AAA; P-0000 is AAA with its check character, one character longer: read with
+    # the invisible one as a misread check character, AAA would be corrected to the plate.
+    code = plant["S-0000"]
+    for reading in (code[:2] + unseen + code[2], unseen + code):
+        assert _resolve(marking, mark=reading) == [("lot:S-0000", 1.0, "exact secondary mark")]
+
+
 def test_a_primary_number_holding_spaces_is_found(
     store: GraphStore, events: Events, marking: MarkingService
 ) -> None:
