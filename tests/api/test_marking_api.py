@@ -72,6 +72,14 @@ def test_roles_for_marks(client: TestClient, kits: Services) -> None:
     assert decision["mark"] is (decision["phi"] < 0)
 
 
+def test_a_decision_with_no_break_even_count_reads_null(client: TestClient) -> None:
+    never = """{ markDecision(inputs: {wearRate: 1e-300, failureRate: 1e-10, life: 1,
+        claim: 1, count: 1, setupCost: 1e15, runningCost: 0}) { mark breakEvenCount } }"""
+    body = gql(client, "analyst", never)
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["markDecision"] == {"mark": False, "breakEvenCount": None}
+
+
 def test_a_refused_marking_action_reads_as_a_sentence(client: TestClient, kits: Services) -> None:
     said = {
         query: gql(client, "supplier", query, **variables)["errors"][0]["message"]

@@ -47,6 +47,18 @@ def test_decide_prints_the_json_keys(capsys: pytest.CaptureFixture[str]) -> None
     assert body["phi"] == pytest.approx(-29_168.04, abs=0.01)
 
 
+def test_decide_with_no_break_even_prints_null_and_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = list(DECIDE)
+    for flag, value in (("--wear-rate", "1e-300"), ("--failure-rate", "1e-10"), ("--life", "1")):
+        argv[argv.index(flag) + 1] = value
+    assert _run("mark", "decide", *argv, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["break_even_count"] is None
+    assert _run("mark", "decide", *argv) == 0
+    assert "break-even count = none" in capsys.readouterr().out
+
+
 def test_decide_refuses_a_zero_rate(capsys: pytest.CaptureFixture[str]) -> None:
     argv = list(DECIDE)
     argv[argv.index("--wear-rate") + 1] = "0"

@@ -66,6 +66,14 @@ def test_no_claim_means_no_break_even() -> None:
     assert decision.mark is False
 
 
+def test_a_loss_too_small_for_any_count_to_pay_back_means_no_break_even() -> None:
+    # 1e15 over a loss of 1e-310 per part: beyond any float, so no count pays it back.
+    tiny = {"wear_rate": 1e-300, "failure_rate": 1e-10, "life": 1, "claim": 1, "count": 1}
+    decision = decide(DecisionInputs.model_validate(EXAMPLE | tiny | {"setup_cost": 1e15}))
+    assert decision.break_even_count is None
+    assert decision.mark is False and math.isfinite(decision.phi)
+
+
 @pytest.mark.parametrize(
     "bad",
     [
