@@ -13,6 +13,7 @@ from datetime import datetime
 
 from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
+from api.auth.service import AuthService
 from api.cli_input import read_line
 from api.deps import Services
 from graph.clock import utc_text
@@ -32,8 +33,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     init = commands.add_parser("init", help="create the first admin (password from stdin)")
     init.add_argument("username")
     init.add_argument("--password-stdin", action="store_true", required=True)
-    command(init, _init)
-    init.set_defaults(makes_store=True)  # a new installation's first command
+    init.add_argument("--store", help="sqlite:///path.db or neo4j://host:7687 (TRACEGRAPH_STORE)")
+    # A new installation's first command, so it may make the store.
+    init.set_defaults(func=lambda args: _init(args, opener), makes_store=True)
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True
@@ -147,10 +149,18 @@ def _password() -> str:
     return password
 
 
-def _init(services: Services, args: argparse.Namespace) -> int:
-    if services.auth.has_admin():  # before asking for a password; checked again as it is added
-        raise Conflict(ADMIN_EXISTS)
-    services.auth.add_first_admin(args.username, _password())
+def _init(args: argparse.Namespace, opener: Opener) -> int:
+    # Checked before the store is opened, which makes it: a refused init leaves no empty
+    # store behind for later commands to take as one.
+    password = _password()
+    AuthService.check_new_user(args.username, password)
+    services = opener(args)
+    try:
+        if services.auth.has_admin():  # checked again as it is added
+            raise Conflict(ADMIN_EXISTS)
+        services.auth.add_first_admin(args.username, password)
+    finally:
+        services.close()
     print(f"admin {args.username!r} created")
     return 0
 

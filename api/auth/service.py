@@ -271,7 +271,7 @@ class AuthService:
 
         `must_change`: the password is the admin's, to be replaced by the user before the
         first login."""
-        self._check_new_user(username, password)
+        self.check_new_user(username, password)
         try:
             role = Role(role)
         except ValueError as error:
@@ -306,7 +306,8 @@ class AuthService:
         return info
 
     @staticmethod
-    def _check_new_user(username: str, password: str) -> None:
+    def check_new_user(username: str, password: str) -> None:
+        """Raise BadRequest unless `username` and `password` may make a new account."""
         if not USERNAME.fullmatch(username):
             raise BadRequest("username: 2-64 letters, digits, '.', '_', '@' or '-'")
         if username.casefold() == SYSTEM:
@@ -317,7 +318,7 @@ class AuthService:
 
     def add_first_admin(self, username: str, password: str) -> UserInfo:
         """Create the first admin; Conflict if an active admin exists (checked as it is added)."""
-        self._check_new_user(username, password)
+        self.check_new_user(username, password)
         created = utc_text(_now())
         info = UserInfo(username, Role.ADMIN, None, None, False, created, created)
         noted = self._noted("user_added", username, role=Role.ADMIN.value, first_admin=True)

@@ -120,6 +120,31 @@ def test_password_must_come_on_stdin(
     assert "no password on standard input" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("username", "stdin", "said"),
+    [
+        ("root", "short\n", "at least 10 characters"),
+        ("r", "first-admin-pass\n", "username: 2-64"),
+        ("root", "", "no password on standard input"),
+    ],
+)
+def test_a_refused_init_makes_no_store(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    username: str,
+    stdin: str,
+    said: str,
+) -> None:
+    path = tmp_path / "new" / "plant.db"
+    store = f"sqlite:///{path}"
+    assert run(["init", username, "--password-stdin", "--store", store], monkeypatch, stdin) == 2
+    assert said in capsys.readouterr().err
+    assert not path.parent.exists()
+    assert run(["users", "list", "--store", store], monkeypatch) == 2
+    assert "there is no store file" in capsys.readouterr().err
+
+
 def test_setting_a_password_on_the_command_line(
     store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
