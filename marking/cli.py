@@ -171,8 +171,7 @@ def _schemes(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as error:
             raise BadRequest(f"{args.set_file}: not JSON: {error.msg}") from error
     with _service(args) as service:
-        for spec in specs:
-            service.define_scheme(spec)
+        service.define_schemes(specs)
         usages = service.schemes()
     if args.json:
         _print({"schemes": [usage.model_dump() for usage in usages]})

@@ -71,33 +71,33 @@ class MarkingService:
 
     def define_scheme(self, spec: SchemeSpec) -> SchemeUsage:
         """Register a scheme, or change the part family of one; its codes never change."""
+        return self.define_schemes([spec])[0]
 
-        if spec.code_alphabet != spec.code_alphabet.upper():
-            # Readings are taken in upper case (a struck mark has no case an operator can
-            # tell): such a scheme's codes could never be read back. Checked here, not in
-            # the model, so a scheme stored before still loads.
-            raise BadRequest("alphabet: upper-case letters only, as marks are read")
+    def define_schemes(self, specs: list[SchemeSpec]) -> list[SchemeUsage]:
+        """Register schemes as `define_scheme` does, in order and all or none: a list refused
+        at its third scheme leaves the first two unsaved too."""
+        for spec in specs:
+            if spec.code_alphabet != spec.code_alphabet.upper():
+                # Readings are taken in upper case (a struck mark has no case an operator can
+                # tell): such a scheme's codes could never be read back. Checked here, not in
+                # the model, so a scheme stored before still loads.
+                raise BadRequest(
+                    f'scheme "{spec.name}": alphabet: upper-case letters only, as marks are read'
+                )
 
         # Checked and saved in one write transaction: of two clashing schemes defined at once,
-        # the second sees the first.
+        # the second sees the first. Each spec is checked against the stored schemes and the
+        # ones before it in the list, as if defined one after the other.
         def register(tx: WriteTx) -> None:
-            schemes = {row.name: Scheme.from_row(row) for row in tx.mark_schemes()}
-            known = schemes.get(spec.name)
-            if known is not None and known.spec.defining() != spec.defining():
-                raise SchemeConflict(
-                    f'scheme "{spec.name}" exists with other settings; only its parts may change '
-                    "(define a new scheme for new codes)"
-                )
-            for other in schemes.values():
-                shared = set(other.spec.parts) & set(spec.parts)
-                if other.name != spec.name and shared:
-                    raise SchemeConflict(
-                        f'part family {sorted(shared)[0]} already has scheme "{other.name}"'
-                    )
-            tx.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
+            schemes = {row.name: Scheme.from_row(row).spec for row in tx.mark_schemes()}
+            for spec in specs:
+                _check_scheme(spec, schemes)
+                schemes[spec.name] = spec
+            for spec in specs:
+                tx.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
 
         self._store.write(register)
-        return self.scheme_usage(spec.name)
+        return [self.scheme_usage(spec.name) for spec in specs]
 
     def schemes(self) -> list[SchemeUsage]:
         """Return every scheme with its capacity and use."""
@@ -238,6 +238,20 @@ class MarkingService:
     def decide_only(inputs: DecisionInputs) -> Decision:
         """Decide without a store: the cost model reads nothing from the graph."""
         return decide(inputs)
+
+
+def _check_scheme(spec: SchemeSpec, schemes: dict[str, SchemeSpec]) -> None:
+    """Raise SchemeConflict if `spec` may not join `schemes` (by name)."""
+    known = schemes.get(spec.name)
+    if known is not None and known.defining() != spec.defining():
+        raise SchemeConflict(
+            f'scheme "{spec.name}" exists with other settings; only its parts may change '
+            "(define a new scheme for new codes)"
+        )
+    for name, other in schemes.items():
+        shared = set(other.parts) & set(spec.parts)
+        if name != spec.name and shared:
+            raise SchemeConflict(f'part family {sorted(shared)[0]} already has scheme "{name}"')
 
 
 def scheme_specs(text: str) -> list[SchemeSpec]:

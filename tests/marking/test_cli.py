@@ -109,6 +109,26 @@ def test_bad_input_exits_two(
     assert _run("mark", "issue", "--store", store_url, "--lot", "NOPE") == 1
 
 
+def test_a_list_of_schemes_refused_at_one_saves_none(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = tmp_path / "two.json"
+    listed.write_text(
+        json.dumps(
+            [
+                {"name": "NUTS", "kind": "sequential", "length": 4, "parts": ["NUT-*"]},
+                {"name": "MORE", "kind": "sequential", "length": 4, "parts": ["SCREW-*"]},
+            ]
+        )
+    )
+    capsys.readouterr()
+    assert _run("mark", "schemes", "--store", store_url, "--set", str(listed)) == 2
+    assert 'SCREW-* already has scheme "SCREWS"' in capsys.readouterr().err
+    assert _run("mark", "schemes", "--store", store_url, "--json") == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [scheme["name"] for scheme in body["schemes"]] == ["SCREWS"]
+
+
 @pytest.mark.parametrize("shape", [[], ["--json"]])
 def test_a_reading_with_no_candidates_exits_one_in_either_shape(
     store_url: str, shape: list[str]

@@ -259,6 +259,23 @@ def test_scheme_codes_are_fixed_once_saved(store: GraphStore, marking: MarkingSe
     assert [s.name for s in marking.schemes()] == ["IMPLANTS", "PLATES", "SCREWS"]
 
 
+def test_schemes_defined_together_are_saved_all_or_none(
+    store: GraphStore, marking: MarkingService
+) -> None:
+    def spec(name: str, *parts: str) -> SchemeSpec:
+        return SchemeSpec(name=name, kind="sequential", length=4, parts=list(parts))
+
+    with pytest.raises(SchemeConflict, match='PLATE-9 already has scheme "PLATES"'):
+        marking.define_schemes([spec("NUTS", "NUT-*"), spec("OTHER", "PLATE-9")])
+    with pytest.raises(SchemeConflict, match='BOLT-1 already has scheme "NUTS"'):
+        marking.define_schemes([spec("NUTS", "NUT-*", "BOLT-1"), spec("BOLTS", "BOLT-1")])
+    assert [s.name for s in marking.schemes()] == ["IMPLANTS", "PLATES", "SCREWS"]
+    # Later entries see the earlier ones, as if defined one after the other.
+    usages = marking.define_schemes([spec("NUTS", "NUT-*", "BOLT-1"), spec("NUTS", "NUT-*")])
+    assert [u.parts for u in usages] == [["NUT-*"], ["NUT-*"]]
+    assert [s.name for s in marking.schemes()] == ["IMPLANTS", "NUTS", "PLATES", "SCREWS"]
+
+
 def test_a_scheme_passes_over_codes_another_scheme_issued_first(
     store: GraphStore, events: Events
 ) -> None:
