@@ -11,6 +11,7 @@ from typing import Any
 
 from api.cli_input import read_text, read_time_option
 from graph.errors import BadRequest
+from ingest.json_text import JsonRefused
 from ingest.models import ItemRef
 from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
 from marking.service import MarkingService, scheme_specs
@@ -168,8 +169,8 @@ def _schemes(args: argparse.Namespace) -> int:
         text = read_text(args.set_file)
         try:
             specs = scheme_specs(text)
-        except json.JSONDecodeError as error:
-            raise BadRequest(f"{args.set_file}: not JSON: {error.msg}") from error
+        except JsonRefused as error:
+            raise BadRequest(f"{args.set_file} is not JSON we read: {error.message}") from None
     with _service(args) as service:
         service.define_schemes(specs)
         usages = service.schemes()

@@ -6,7 +6,6 @@ usage, resolution, decision); suppliers and customers have no access to marking 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from graph.errors import BadRequest, NotFound
 from graph.ids import gid
 from graph.store import GraphStore, MarkSchemeRow, WriteTx
 from ingest.errors import BatchRejected
+from ingest.json_text import strict_loads
 from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking.decide import decide
@@ -255,6 +255,7 @@ def _check_scheme(spec: SchemeSpec, schemes: dict[str, SchemeSpec]) -> None:
 
 
 def scheme_specs(text: str) -> list[SchemeSpec]:
-    """Read scheme definitions from JSON: one object or a list of them."""
-    raw = json.loads(text)
+    """Read scheme definitions from JSON: one object or a list of them; JsonRefused for text
+    that is not JSON as every body is read (a key given twice, nesting too deep)."""
+    raw = strict_loads(text)
     return [SchemeSpec.model_validate(entry) for entry in (raw if isinstance(raw, list) else [raw])]

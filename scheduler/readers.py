@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError
 
+from ingest.json_text import JsonRefused, strict_loads
 from scheduler.errors import InstanceFormatError, InvalidProblem
 from scheduler.models import (
     MAX_CHOICES,
@@ -192,11 +192,12 @@ def _problem(name: str, machines: list[Machine], orders: list[WorkOrder]) -> Pro
 
 
 def read_json(text: str, name: str = "") -> Problem:
-    """Parse a problem given as JSON in the shape of `Problem`."""
+    """Parse a problem given as JSON in the shape of `Problem`, read as every body is read
+    (a key given twice, a number a float cannot hold or nesting too deep is refused)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidProblem(f"not valid JSON: {exc}") from exc
+        data = strict_loads(text)
+    except JsonRefused as exc:
+        raise InvalidProblem(exc.message) from None
     if isinstance(data, dict) and name and not data.get("name"):
         data["name"] = name
     return parse_problem(data)

@@ -129,6 +129,26 @@ def test_a_list_of_schemes_refused_at_one_saves_none(
     assert [scheme["name"] for scheme in body["schemes"]] == ["SCREWS"]
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (
+            '{"name": "NUTS", "name": "X", "kind": "sequential", "length": 3}',
+            "the key 'name' appears twice",
+        ),
+        ('{"name": "NUTS", "kind": "sequential", "length": 3, "parts": [}', "not valid JSON"),
+    ],
+)
+def test_a_scheme_file_is_read_as_strictly_as_a_body(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    given = tmp_path / "given.json"
+    given.write_text(text)
+    assert _run("mark", "schemes", "--store", store_url, "--set", str(given)) == 2
+    assert f"{given} is not JSON we read: {said}" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("shape", [[], ["--json"]])
 def test_a_reading_with_no_candidates_exits_one_in_either_shape(
     store_url: str, shape: list[str]

@@ -50,6 +50,15 @@ def test_bad_input_exits_2_with_a_message(
     assert "expected 2 job lines" in capsys.readouterr().err
 
 
+def test_json_nested_too_deeply_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "deep.json"
+    f.write_text("[" * 100_000 + "]" * 100_000)
+    assert run(["schedule", str(f)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+
 def test_bad_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "ft06.txt"
     f.write_text(FT06)

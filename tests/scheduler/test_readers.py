@@ -57,6 +57,20 @@ def test_json_names_the_wrong_field() -> None:
         read_json('{"machines": [], "orders": []}')
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"machines": [{"id": "a"}], "machines": []}', "'machines' appears twice"),
+        ('{"machines": [], "orders": [], "due": 0.1000000000000000000001}', "more digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"machines": [}', "not valid JSON"),
+    ],
+)
+def test_json_is_read_as_strictly_as_a_body(text: str, message: str) -> None:
+    with pytest.raises(InvalidProblem, match=message):
+        read_json(text)
+
+
 def test_json_rejects_unknown_machine() -> None:
     text = '{"machines": [{"id": "a"}], "orders": [{"id": "o", "operations": [{"alternatives": [{"machine": "b", "unit_time": 1}]}]}]}'  # noqa: E501
     with pytest.raises(InvalidProblem, match="unknown machine 'b'"):
