@@ -16,6 +16,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.ids import gid
 from graph.store import CartStay
+from ingest.json_text import JsonRefused, strict_loads
 from scheduler.carts import CartSizingInput, size_carts
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -110,12 +111,15 @@ def _history(carts: CartService, args: argparse.Namespace) -> int:
 
 
 def _size(args: argparse.Namespace) -> int:
-    text = read_text(args.file)
+    source = "standard input" if args.file == "-" else args.file
+    try:  # read as GraphQL's sizeCarts reads its request, so both answer alike
+        data = strict_loads(read_text(args.file))
+    except JsonRefused as error:
+        raise BadRequest(f"{source} is not JSON we read: {error.message}") from None
     try:
-        problem = CartSizingInput.model_validate_json(text)
+        problem = CartSizingInput.model_validate(data)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
-        source = "standard input" if args.file == "-" else args.file
         raise BadRequest(f"{source}: {problem_text(first)}") from error
     found = size_carts(problem)
     if args.json:

@@ -205,6 +205,25 @@ def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "nor ruled out" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"capacity": 40, "capacity": 1}', "the key 'capacity' appears twice in one object"),
+        (
+            '{"setups": [[0.25000000000000000001]]}',
+            "the number 0.25000000000000000001 has more digits",
+        ),
+    ],
+)
+def test_cart_size_reads_its_file_as_graphql_reads_a_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    problem = tmp_path / "size.json"
+    problem.write_text(text)
+    assert main(["cart", "size", str(problem)]) == 2
+    assert f"{problem} is not JSON we read: {said}" in capsys.readouterr().err
+
+
 def test_sizing_runs_on_its_own_thread(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # Long searches wait for the one sizing thread, not for the threads every other field uses.
     seen: list[str] = []

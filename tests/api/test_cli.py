@@ -156,7 +156,7 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "0"], 2, "--size: "),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "-5"], 2, "--size: "),
         (["mark", "resolve", "--store", "sqlite:///{tmp}/c.db"], 2, "error: give a secondary"),
-        (["cart", "size", "{tmp}/one.jsp"], 2, "one.jsp: Invalid JSON: "),
+        (["cart", "size", "{tmp}/one.jsp"], 2, "one.jsp is not JSON we read: not valid JSON"),
         (["cart", "size", "{tmp}/carts.json"], 2, "carts.json: due needs one value per machine"),
     ],
 )
