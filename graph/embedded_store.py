@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import orjson
 
 from graph import ids
-from graph.errors import StoreBusy, StoreUnavailable
+from graph.errors import BadRequest, StoreBusy, StoreUnavailable
 from graph.sqlite_schema import begin_write, ensure_schema
 from graph.store import (
     FLOW_TYPES,
@@ -850,7 +850,9 @@ def store_files(path: Path) -> tuple[Path, Path, Path]:
 
 
 def remove_store(path: Path) -> None:
-    """Delete the store at `path` and its keeps; StoreBusy while a process has it open."""
+    """Delete the store at `path` and its keeps; StoreBusy while a process has it open,
+    BadRequest for a file that is not SQLite (an empty file is taken: SQLite reads it as an
+    empty store)."""
     if path.exists():
         probe = sqlite3.connect(path, isolation_level=None, timeout=0)
         try:
@@ -866,8 +868,12 @@ def remove_store(path: Path) -> None:
             raise StoreBusy(
                 f"{path} is open in another process (a server on it?): stop that first"
             ) from error
-        except sqlite3.DatabaseError:
-            pass  # not an SQLite file: no store has it open
+        except sqlite3.DatabaseError as error:
+            # Notes or a document where a store was meant: not ours to delete.
+            raise BadRequest(
+                f"{path} is not a store (not an SQLite file): it stays as it is; name a store "
+                "file or a new one"
+            ) from error
         finally:
             probe.close()
     for file in store_files(path):

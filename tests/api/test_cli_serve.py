@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from graph.embedded_store import EmbeddedStore, store_files
+from graph.embedded_store import EmbeddedStore, remove_store, store_files
 
 
 @pytest.fixture
@@ -73,8 +73,8 @@ def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
     import api.cli
 
     path = tmp_path / "demo.db"
-    if earlier:
-        path.write_bytes(b"an earlier demo's file: made afresh")
+    if earlier:  # an earlier demo's store: made afresh
+        EmbeddedStore(path).close()
     other = tmp_path / "plant.db"
     kept = EmbeddedStore(other)
     kept.close()
@@ -91,3 +91,28 @@ def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
     assert "error: No space left on device" in err
     assert not any(f.exists() for f in store_files(path))
     assert other.read_bytes() == before
+
+
+def test_a_demo_leaves_a_file_that_is_not_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious notes\n")
+
+    assert main(["demo", "--no-serve", "--file", str(notes), "--size", "1"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"error: {notes} is not a store (not an SQLite file)" in err
+    assert len(err.strip().splitlines()) == 1
+    assert notes.read_text() == "precious notes\n"
+    assert sorted(tmp_path.iterdir()) == [notes]
+
+
+def test_an_empty_file_or_a_store_is_removed(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    store = tmp_path / "store.db"
+    EmbeddedStore(store).close()
+    for path in (empty, store, tmp_path / "missing.db"):
+        remove_store(path)
+    assert list(tmp_path.iterdir()) == []

@@ -104,7 +104,7 @@ def test_demo_start_up_registers_the_schemes_and_prints_examples(
         return True
 
     monkeypatch.setattr(api.cli, "run_server", run_server)
-    (tmp_path / "tracegraph-demo.db").write_text("an earlier demo's file: made afresh")
+    EmbeddedStore(tmp_path / "tracegraph-demo.db").close()  # an earlier demo's: made afresh
     with socket.socket() as probe:  # a free port: the demo takes it before it makes the plant
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
