@@ -133,7 +133,7 @@ def _hold(recalls: RecallService, args: argparse.Namespace) -> int:
 
 def _notify(recalls: RecallService, args: argparse.Namespace) -> int:
     for notice in recalls.notify(args.case, args.message, args.actor):
-        print(f"{notice.id}  {notice.customer}  {notice.state}")
+        print(f"{shown(notice.id)}  {shown(notice.customer)}  {notice.state}")
     return 0
 
 
@@ -147,13 +147,16 @@ def _show(recalls: RecallService, args: argparse.Namespace) -> int:
     case = recalls.case(args.case)
     scope = recalls.scope(args.case)
     rec = recalls.reconciliation(args.case)
-    print(f"{case.id}  {case.title}  [{case.state}]")
-    print(f"  suspects: {', '.join(s['id'] for s in case.suspects)}")
+    # The title is anyone's text, and ids logged before ids had to be printable stay as they
+    # were: all reach the terminal `shown`, never raw.
+    print(f"{shown(case.id)}  {shown(case.title)}  [{case.state}]")
+    print(f"  suspects: {shown(', '.join(s['id'] for s in case.suspects))}")
     certain = sum(1 for i in scope.items if i.certain)
+    customers = shown(", ".join(scope.customers)) or "none"
     print(
         f"  scope: {len(scope.items)} items ({certain} certain, "
         f"{len(scope.items) - certain} may contain), "
-        f"{len(scope.shipments)} shipments, customers: {', '.join(scope.customers) or 'none'}"
+        f"{len(scope.shipments)} shipments, customers: {customers}"
     )
     for notice in recalls.notices(args.case):
         answer = (
@@ -161,7 +164,7 @@ def _show(recalls: RecallService, args: argparse.Namespace) -> int:
             if notice.found_qty is not None
             else "no answer yet"
         )
-        print(f"  notice {notice.customer}: {notice.state}, {answer}")
+        print(f"  notice {shown(notice.customer)}: {notice.state}, {answer}")
     if not rec.units:
         print(f"  reconciliation: nothing expected ({rec.percent:.1f} %)")
     for unit in rec.units:  # per unit: kilograms and pieces are never added up
@@ -207,7 +210,8 @@ def render_export(portal: SupplierPortal, case_id: str, kind: str) -> str:
 def _request_supplier(portal: SupplierPortal, args: argparse.Namespace) -> int:
     due_by = read_time_option("--due-by", args.due_by)
     found = portal.ask(args.case, args.supplier_lot, args.question, due_by, args.actor)
-    print(f"asked {found.supplier} about {found.supplier_lot}, due by {found.due_by}")
+    asked = shown(f"{found.supplier} about {found.supplier_lot}")
+    print(f"asked {asked}, due by {found.due_by}")
     return 0
 
 

@@ -178,6 +178,43 @@ def test_answers_are_printed_without_their_control_characters(
     assert "upstream: lot=U1, note=\\x1b[8mhidden" in out
 
 
+def test_a_case_is_shown_without_control_characters(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "shown.db"
+    store = new_store(path)
+    plant = tmp_path / "plant.json"
+    plant.write_text(
+        json.dumps(
+            [
+                events.receive("L-1", 10, supplier_lot="A-77"),
+                events(
+                    "ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]
+                ),
+            ]
+        )
+    )
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    title = "A\x1b[2JB\u202e"
+    opened = ["recall", "open", "RC-9", "--title", title, "--reason", "r", "--suspect", "lot:L-1"]
+    assert main([*opened, "--store", store]) == 0
+    assert main(["recall", "notify", "RC-9", "--message", "m", "--store", store]) == 0
+    # A customer as logged before ids had to be printable: the log still holds such ids.
+    with sqlite3.connect(path) as conn:
+        conn.execute("""UPDATE events SET payload = replace(payload, '"HOSP"', ?)""", ('"H\x9b"',))
+    graph = EmbeddedStore(path)
+    try:
+        IngestService(graph).rebuild()
+    finally:
+        graph.close()
+    capsys.readouterr()
+    assert main(["recall", "show", "RC-9", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x9b\u202e"), repr(out)
+    assert "case:RC-9  A\\x1b[2JB\\u202e  [notifying]" in out
+    assert "customers: H\\x9b" in out and "notice H\\x9b: sent" in out
+
+
 def test_recall_show_reconciles_per_unit(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
