@@ -6,6 +6,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from graph.clock import utc_text
 from graph.errors import BadRequest
 from ingest.times import read_time
 
@@ -36,4 +37,8 @@ def read_time_option(option: str, text: str) -> datetime:
         raise BadRequest(f"{option}: {error}") from None
     if moment.utcoffset() is None:
         raise BadRequest(f"{option} needs a UTC offset, e.g. 2026-03-01T12:00:00+00:00")
+    try:  # 0001-01-01T00:00:00+14:00 reads, but UTC cannot write it: refused here, by name
+        utc_text(moment)
+    except BadRequest as error:
+        raise BadRequest(f"{option}: {error.message}") from None
     return moment

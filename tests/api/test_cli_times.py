@@ -68,3 +68,14 @@ def test_a_time_the_contract_does_not_read_is_refused_naming_the_option(
     assert main([*_commands(text)[option], "--store", store]) == 2
     err = capsys.readouterr().err
     assert option in err and "a time is RFC 3339 text with its offset" in err, err
+
+
+@pytest.mark.parametrize("option", ["--as-of", "--at", "--window", "--due-by", "--from"])
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-01:00"])
+def test_a_time_outside_the_years_utc_writes_is_refused_naming_the_option(
+    store: str, option: str, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*_commands(text)[option], "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {option}" in err and f"{text} is outside the years 1 to 9999 in UTC" in err, err
+    assert len(err.strip().splitlines()) == 1
