@@ -118,7 +118,14 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="serve a generated demo plant on a fresh embedded store file"
     )
     _listen_options(demo)
-    demo.add_argument("--size", type=int, default=3000, help="items (lots + serials) to make")
+    demo.add_argument(
+        "--size",
+        type=int,
+        default=3000,
+        # The plant is made a whole campaign at a time (kits need all their parts).
+        help="make at least this many items (lots + serials), in whole campaigns of about 400 "
+        "to 700 items each (so 1 makes one campaign)",
+    )
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument(
         "--file",

@@ -70,7 +70,8 @@ class _Lot:
 
 @dataclass
 class DemoPlant:
-    """Generate the events of a plant of about `size` items (lots plus serials)."""
+    """Generate the events of a plant of at least `size` items (lots plus serials), in whole
+    campaigns (about 400 to 700 items each)."""
 
     size: int = 2000
     seed: int = 7

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.cli import main
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services
 from graph.embedded_store import EmbeddedStore
@@ -84,6 +85,23 @@ def test_demo_lot_codes_decode(demo: GraphStore) -> None:
 def test_seeding_the_schemes_twice_is_harmless(demo: GraphStore) -> None:
     assert seed_demo_lot_schemes(demo) == ["ACME-HEATS", "PLANT-STOCK"]
     assert len(LotCodeService(demo).schemes()) == 2
+
+
+def test_demo_size_is_the_least_it_makes_in_whole_campaigns(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "make at least this many items (lots + serials), in whole campaigns" in said
+    one = DemoPlant(size=1)
+    for _ in one.events():
+        pass
+    assert 400 <= one.items <= 700  # one whole campaign, as the help says
+    two = DemoPlant(size=one.items + 1)
+    for _ in two.events():
+        pass
+    assert two.items > one.items + 1
 
 
 def test_the_examples_name_the_demo_ids() -> None:
