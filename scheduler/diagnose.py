@@ -7,6 +7,7 @@ import itertools
 from ortools.sat.python import cp_model
 
 from scheduler import cpsat
+from scheduler.cp_solver import cp_solver
 from scheduler.flat import Flat
 from scheduler.models import Conflict
 from scheduler.plan import earliest_start
@@ -82,7 +83,7 @@ def explain_infeasible(flat: Flat, time_limit: float) -> list[Conflict]:
     built = cpsat.build(flat, explain=True, terms=[])
     model = built.model
     model.add_assumptions(built.assumptions)
-    solver = cp_model.CpSolver()
+    solver = cp_solver()
     solver.parameters.max_time_in_seconds = time_limit
     # Cores come from a single search thread.
     solver.parameters.num_workers = 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model, cp_model_helper
 
 from scheduler import cpsat
+from scheduler.cp_solver import cp_solver
 from scheduler.diagnose import explain_infeasible, static_conflicts
 from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
@@ -157,7 +158,7 @@ def run_cpsat(
     """Solve a built model, feeding improvements to the incumbent."""
     if hint is not None:
         cpsat.add_hint(flat, built, hint)
-    solver = cp_model.CpSolver()
+    solver = cp_solver()
     params = solver.parameters
     params.max_time_in_seconds = max(time_limit, 0.05)
     params.num_workers = options.workers
