@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from scheduler.errors import InvalidProblem
 from scheduler.models import Machine, Operation, Problem
@@ -64,7 +65,7 @@ class Flat:
     due: list[int | None]
     weight: list[int]
     # Sorted, merged windows in which a machine cannot work (calendar gaps and downtime).
-    forbidden: list[list[tuple[int, int]]]
+    forbidden: list[Windows]
     initial_family: list[int]
     has_setups: list[bool]
     horizon: int
@@ -91,6 +92,38 @@ class Flat:
         )
 
 
+class Windows(list[tuple[int, int]]):
+    """A machine's sorted, merged unavailable windows, with an index of the gaps between them.
+
+    Looking for room of some length would otherwise walk every window whose gap after it is too
+    short, and many short closures made each look-up as slow as the whole calendar.
+    """
+
+    def __init__(self, windows: list[tuple[int, int]]) -> None:
+        super().__init__(windows)
+        # _lift[k][j] is the longest gap after windows j to j + 2^k - 1; built when first asked.
+        self._lift: list[list[int]] | None = None
+
+    def room_after(self, i: int, length: int) -> int:
+        """Return the first j >= i after whose window `length` units are free before the next
+        (the last window when none is: nothing closes after it)."""
+        if self._lift is None:
+            gaps = [b[0] - a[1] for a, b in pairwise(self)]
+            self._lift = [gaps]
+            step = 1
+            while 2 * step <= len(gaps):
+                below = self._lift[-1]
+                reach = len(gaps) - 2 * step + 1
+                self._lift.append([max(below[j], below[j + step]) for j in range(reach)])
+                step *= 2
+        j = i
+        for k in range(len(self._lift) - 1, -1, -1):
+            level = self._lift[k]
+            if j < len(level) and level[j] < length:
+                j += 1 << k
+        return min(j, len(self) - 1)
+
+
 # Past every time a plan can hold: the end of the gap after a machine's last shift.
 FOREVER = 1 << 61
 
@@ -105,7 +138,7 @@ def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _forbidden(machine: Machine, horizon: int) -> list[tuple[int, int]]:
+def _forbidden(machine: Machine, horizon: int) -> Windows:
     windows = [(w.start, w.end) for w in machine.unavailable]
     if machine.shifts is not None:
         cursor = 0
@@ -114,7 +147,7 @@ def _forbidden(machine: Machine, horizon: int) -> list[tuple[int, int]]:
                 windows.append((cursor, shift.start))
             cursor = max(cursor, shift.end)
         windows.append((cursor, max(horizon, FOREVER)))  # after the last shift: never again
-    return [(s, e) for s, e in _merge(windows) if e > 0]
+    return Windows([(s, e) for s, e in _merge(windows) if e > 0])
 
 
 def _setup_table(op: Operation, family_index: dict[str, int]) -> dict[int, int]:

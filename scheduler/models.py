@@ -30,6 +30,7 @@ MAX_MACHINES = 1_000
 MAX_ORDERS = 10_000
 MAX_OPERATIONS = 20_000  # in all orders
 MAX_CHOICES = 100_000  # machine alternatives, in all operations
+MAX_WINDOWS = 10_000  # shifts, or unavailable windows, of one machine: 9 years of 3 a day
 
 
 class _Model(BaseModel):
@@ -69,8 +70,8 @@ class Machine(_Model):
 
     id: str = Field(min_length=1)
     # None means the machine works around the clock; otherwise only inside these shifts.
-    shifts: list[Window] | None = None
-    unavailable: list[Window] = []
+    shifts: list[Window] | None = Field(default=None, max_length=MAX_WINDOWS)
+    unavailable: list[Window] = Field(default=[], max_length=MAX_WINDOWS)
     # Family of the last product run before the plan starts; drives the first set-up.
     initial_family: str | None = None
 

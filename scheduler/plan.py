@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from scheduler.flat import FOREVER, Flat, FlatOp
+from scheduler.flat import FOREVER, Flat, FlatOp, Windows
 
 
 @dataclass(slots=True)
@@ -73,18 +73,24 @@ def overlaps_window(windows: list[tuple[int, int]], start: int, end: int) -> tup
 
 
 def earliest_start(windows: list[tuple[int, int]], occupy_from: int, setup: int, dur: int) -> int:
-    """Return the first start s with s - setup >= occupy_from and [s - setup, s + dur) free."""
+    """Return the first start s with s - setup >= occupy_from and [s - setup, s + dur) free.
+
+    The windows are sorted and disjoint; given as `Windows` (merged, as `Flat.forbidden` holds
+    them), the search jumps past the windows with no room between them, in logarithmic time.
+    """
     a = occupy_from
     length = setup + dur
-    i = bisect_right(windows, (a, 1 << 62)) - 1
-    for ws, we in windows[max(i, 0) :]:
-        if we <= a:
-            continue
-        if ws >= a + length and length > 0:
+    i = max(bisect_right(windows, (a, 1 << 62)) - 1, 0)
+    while i < len(windows):
+        ws, we = windows[i]
+        if (ws >= a + length and length > 0) or (length == 0 and ws > a):
             break
-        if length == 0 and ws > a:
-            break
-        a = max(a, we)
+        if we > a:
+            a = we
+            if isinstance(windows, Windows):
+                i = windows.room_after(i, length)
+                a = windows[i][1]
+        i += 1
     return a + setup
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from scheduler.flat import flatten
+import random
+
+from scheduler.flat import Windows, flatten
 from scheduler.models import Machine, Window
 from scheduler.plan import Plan, earliest_start, overlaps_window, violations
 from tests.scheduler.conftest import op, order, problem
@@ -11,6 +13,38 @@ def test_earliest_start_jumps_over_windows() -> None:
     assert earliest_start(windows, 0, 0, 2) == 0
     assert earliest_start(windows, 0, 0, 3) == 9  # [5, 8) would hit (7, 9)
     assert earliest_start(windows, 5, 1, 1) == 6  # set-up [5, 6), work [6, 7)
+
+
+def test_merged_windows_find_the_same_start_as_a_walk_over_every_window() -> None:
+    rnd = random.Random(7)
+    for _ in range(300):
+        windows, t = [], rnd.randint(-5, 5)
+        for _ in range(rnd.randint(1, 30)):
+            t += rnd.randint(1, 6)  # merged: a gap of at least 1 between windows
+            windows.append((t, t := t + rnd.randint(1, 6)))
+        indexed = Windows(windows)
+        for _ in range(20):
+            at, setup, dur = rnd.randint(-5, t + 5), rnd.randint(0, 3), rnd.randint(0, 8)
+            assert earliest_start(indexed, at, setup, dur) == earliest_start(
+                windows, at, setup, dur
+            ), (windows, at, setup, dur)
+
+
+def test_many_short_gaps_are_passed_without_walking_them() -> None:
+    # 10,000 one-unit closures one unit apart: nothing of 3 units fits until after the last.
+    windows = Windows([(2 * i, 2 * i + 1) for i in range(10_000)])
+    reads = 0
+
+    class Counted(Windows):
+        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+            nonlocal reads
+            reads += 1
+            return super().__getitem__(i)
+
+    counted = Counted(windows)
+    assert earliest_start(counted, 0, 0, 3) == 19_999
+    assert earliest_start(counted, 5, 1, 0) == 6  # a set-up of 1 fits the gap [5, 6)
+    assert reads < 100
 
 
 def test_overlap_is_detected() -> None:

@@ -141,6 +141,18 @@ def test_too_many_machines_or_operations_are_422_naming_the_field(client: TestCl
     assert "20,002 operations in all, at most 20,000" in refused.json()["message"]
 
 
+@pytest.mark.parametrize("field", ["unavailable", "shifts"])
+def test_too_many_windows_on_a_machine_are_422_naming_the_field(
+    client: TestClient, field: str
+) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump()
+    problem["machines"][2][field] = [{"start": 2 * i, "end": 2 * i + 1} for i in range(10_001)]
+    refused = client.post("/api/v1/schedules", json={"problem": problem})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == [f"body.problem.machines.2.{field}"]
+    assert "at most 10000" in refused.json()["message"]
+
+
 def test_a_negative_now_is_422_naming_now(client: TestClient) -> None:
     problem = read_jsp(FT06, "ft06").model_dump() | {"now": -1}
     refused = client.post("/api/v1/schedules", json={"problem": problem})
