@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scheduler.models import MAX_OBJECTIVE
+from scheduler.models import MAX_OBJECTIVE, Ref
 
 # CP-SAT (with pandas) takes a third of a second to import: it is loaded where a model is built,
 # so the API and the CLI, which read and write these models, start without it.
@@ -64,8 +64,8 @@ class CartSizingInput(BaseModel):
     due: list[Hours] = Field(description="J[i]: planned completion, hours from the day's start")
     day: list[Hours] = Field(description="H[i]: the working day the machine's load must cover")
     capacity: Annotated[int, Field(ge=1, le=1_000_000)] = Field(description="Z: parts per cart")
-    machines: list[str] | None = None
-    batches: list[str] | None = None
+    machines: list[Ref] | None = None
+    batches: list[Ref] | None = None
     # A day's carts are sized in seconds; a minute is ample, and the solver holds a thread.
     time_limit: Annotated[float, Field(gt=0, le=60)] = 10.0
 

@@ -35,7 +35,9 @@ class JobView(BaseModel):
 class _Job:
     def __init__(self, problem: Problem, options: SolveOptions) -> None:
         self.id = uuid.uuid4().hex
-        self.problem = problem
+        # Held only until the job starts: a finished job keeps what its view shows, and a
+        # problem can be tens of megabytes, times the jobs kept.
+        self.problem: Problem | None = problem
         self.options = options
         self.status: JobStatus = "queued"
         self.progress = 0.0
@@ -124,7 +126,8 @@ class JobManager:
             del self._jobs[job.id]
 
     def _run(self, job: _Job) -> None:
-        if job.cancel.is_set():
+        problem, job.problem = job.problem, None
+        if job.cancel.is_set() or problem is None:
             return
         job.status = "running"
 
@@ -134,7 +137,7 @@ class JobManager:
 
         try:
             result = solve(
-                job.problem, job.options, progress=on_progress, should_stop=job.cancel.is_set
+                problem, job.options, progress=on_progress, should_stop=job.cancel.is_set
             )
         except Exception as exc:  # a failed job must report, never kill the worker thread
             job.status = "failed"

@@ -31,6 +31,13 @@ MAX_ORDERS = 10_000
 MAX_OPERATIONS = 20_000  # in all orders
 MAX_CHOICES = 100_000  # machine alternatives, in all operations
 MAX_WINDOWS = 10_000  # shifts, or unavailable windows, of one machine: 9 years of 3 a day
+# Ids and family names as long as an event's ids, free text as long as an event's note: a
+# problem is held while its job waits, and its names are copied into every scheduled operation.
+MAX_ID = 200
+MAX_TEXT = 2_000
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+Ref = Annotated[str, Field(max_length=MAX_ID)]  # may be empty: "" is the default family
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
 class _Model(BaseModel):
@@ -56,7 +63,7 @@ class Window(_Model):
 
     start: Time
     end: Time
-    reason: str = ""
+    reason: Text = ""
 
     @model_validator(mode="after")
     def _check(self) -> Window:
@@ -68,18 +75,18 @@ class Window(_Model):
 class Machine(_Model):
     """A machine with its working calendar and its unavailable windows."""
 
-    id: str = Field(min_length=1)
+    id: Id
     # None means the machine works around the clock; otherwise only inside these shifts.
     shifts: list[Window] | None = Field(default=None, max_length=MAX_WINDOWS)
     unavailable: list[Window] = Field(default=[], max_length=MAX_WINDOWS)
     # Family of the last product run before the plan starts; drives the first set-up.
-    initial_family: str | None = None
+    initial_family: Ref | None = None
 
 
 class Alternative(_Model):
     """One machine that can run an operation, with its time per unit."""
 
-    machine: str = Field(min_length=1)
+    machine: Id
     unit_time: Duration
     fixed_time: Duration = 0
 
@@ -87,11 +94,11 @@ class Alternative(_Model):
 class Operation(_Model):
     """One step of a routing."""
 
-    id: str | None = None
+    id: Ref | None = None
     alternatives: list[Alternative] = Field(min_length=1, max_length=MAX_MACHINES)
     # Set-up before this operation, keyed by the product family that ran before it on the
     # same machine; a different family not listed costs `setup_default`, the same family 0.
-    setup: dict[str, Duration] = {}
+    setup: dict[Ref, Duration] = {}
     setup_default: Duration = 0
     # Waits between the end of this operation and the start of the next one of the order.
     min_wait: Duration = 0
@@ -102,7 +109,7 @@ class Operation(_Model):
     # Shop-floor feedback: an operation with an actual start is frozen.
     actual_start: Time | None = None
     actual_end: Time | None = None
-    actual_machine: str | None = None
+    actual_machine: Ref | None = None
 
     @field_validator("alternatives")
     @classmethod
@@ -136,8 +143,8 @@ class Operation(_Model):
 class WorkOrder(_Model):
     """A work order: a quantity of one product family through a routing."""
 
-    id: str = Field(min_length=1)
-    family: str = ""
+    id: Id
+    family: Ref = ""
     quantity: int = Field(default=1, ge=1, le=MAX_COUNT)
     release: Time = 0
     due: Time | None = None
@@ -184,7 +191,7 @@ class Objective(_Model):
 class Problem(_Model):
     """A scheduling problem: machines, work orders and what to optimise."""
 
-    name: str = ""
+    name: Text = ""
     # No operation that has not started may start before `now` (the rescheduling instant).
     now: Now = 0
     machines: list[Machine] = Field(min_length=1, max_length=MAX_MACHINES)

@@ -18,9 +18,11 @@ from scheduler.models import (
     Now,
     Operation,
     Problem,
+    Ref,
     ScheduledOperation,
     Solution,
     SolveOptions,
+    Text,
     Time,
     Window,
     WorkOrder,
@@ -45,11 +47,11 @@ class Actual(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    order: str
+    order: Ref
     index: int = Field(ge=0)
     start: Time
     end: Time | None = None
-    machine: str | None = None
+    machine: Ref | None = None
 
 
 class Downtime(BaseModel):
@@ -57,10 +59,10 @@ class Downtime(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    machine: str
+    machine: Ref
     start: Time
     end: Time
-    reason: str = "down"
+    reason: Text = "down"
 
 
 class Feedback(BaseModel):

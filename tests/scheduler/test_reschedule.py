@@ -235,3 +235,11 @@ def test_work_reported_done_before_its_release_flows_from_its_start() -> None:
     assert after.kpis.total_flow_time == 10 + 5
     assert after.kpis.average_wip == 0.5
     assert after.objective == [15]
+
+
+def test_a_downtime_reason_longer_than_a_window_takes_is_refused_as_feedback() -> None:
+    # The reason becomes the window's: past its length, it failed inside the rescheduler.
+    down = {"machine": "m0", "start": 0, "end": 1, "reason": "x" * 2001}
+    with pytest.raises(ValidationError, match=r"downtime\.0\.reason"):
+        Feedback.model_validate({"now": 0, "downtime": [down]})
+    Feedback.model_validate({"now": 0, "downtime": [down | {"reason": "x" * 2000}]})

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -151,6 +152,47 @@ def test_too_many_windows_on_a_machine_are_422_naming_the_field(
     assert refused.status_code == 422, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == [f"body.problem.machines.2.{field}"]
     assert "at most 10000" in refused.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "longest"),
+    [
+        (("name",), 2000),
+        (("machines", 1, "id"), 200),
+        (("machines", 1, "unavailable", 0, "reason"), 2000),
+        (("orders", 0, "id"), 200),
+        (("orders", 0, "family"), 200),
+        (("orders", 0, "operations", 0, "id"), 200),
+    ],
+)
+def test_names_and_text_past_their_length_are_422_naming_the_field(
+    client: TestClient, path: tuple[str | int, ...], longest: int
+) -> None:
+    for length, accepted in ((longest, True), (longest + 1, False)):
+        problem = read_jsp(FT06, "ft06").model_dump()
+        problem["machines"][1]["unavailable"] = [{"start": 500, "end": 510}]
+        text = "m" * length
+        *to, last = path
+        node: Any = problem
+        for step in to:
+            node = node[step]
+        node[last] = text
+        for alt in (
+            a for o in problem["orders"] for op in o["operations"] for a in op["alternatives"]
+        ):
+            if path == ("machines", 1, "id") and alt["machine"] == "m1":
+                alt["machine"] = text
+        options = {"time_limit": 0.1, "workers": 1}
+        sent = client.post("/api/v1/schedules", json={"problem": problem, "options": options})
+        if accepted:
+            assert sent.status_code == 202, sent.text
+            client.post(f"/api/v1/schedules/{sent.json()['id']}/cancel")
+        else:
+            assert sent.status_code == 422, sent.text
+            # A machine's id is named first, then each alternative that names it.
+            first = sent.json()["errors"][0]
+            assert first["field"] == ".".join(map(str, ("body", "problem", *path)))
+            assert f"at most {longest} characters" in first["message"]
 
 
 def test_a_negative_now_is_422_naming_now(client: TestClient) -> None:
