@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.jobs import JobManager, JobView, default_manager
@@ -23,6 +23,9 @@ Manager = Annotated[JobManager, Depends(default_manager)]
 
 class ScheduleRequest(BaseModel):
     """A problem to schedule and how long to search."""
+
+    # As every scheduler model: a misspelt key is refused, not run with the defaults.
+    model_config = ConfigDict(extra="forbid")
 
     problem: Problem
     options: SolveOptions = SolveOptions()

@@ -195,6 +195,13 @@ def test_names_and_text_past_their_length_are_422_naming_the_field(
             assert f"at most {longest} characters" in first["message"]
 
 
+def test_a_misspelt_key_is_422_naming_it(client: TestClient) -> None:
+    misspelt = {"problem": body()["problem"], "option": {"time_limit": 0.1}}
+    refused = client.post("/api/v1/schedules", json=misspelt)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.option"]
+
+
 def test_a_negative_now_is_422_naming_now(client: TestClient) -> None:
     problem = read_jsp(FT06, "ft06").model_dump() | {"now": -1}
     refused = client.post("/api/v1/schedules", json={"problem": problem})
