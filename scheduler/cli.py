@@ -58,6 +58,9 @@ def handle(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: cannot write {args.gantt}: {exc.strerror}", file=sys.stderr)
             return 2
+        except ValueError as exc:  # an image Pillow will not make: one line, not a traceback
+            print(f"error: cannot draw {args.gantt}: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(solution.model_dump_json(indent=2))
     else:

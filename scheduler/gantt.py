@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import io
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -15,6 +16,12 @@ ROW = 18
 LABEL = 90
 TOP = 28
 WIDTH = 1600
+# Characters to a drawn label: more would not fit the chart, and Pillow refuses a text whose
+# image would pass its size limit.
+MOST = 100
+# What XML 1.0 does not allow in a document: the C0 controls but tab and line ends, and the
+# two non-characters. html.escape leaves them, and the SVG would not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,22 @@ class _Box:
     fill: str
     label: str
     title: str
+
+
+def _visible(text: str) -> str:
+    """Write the characters XML refuses as Python escapes (\\x01), seen rather than lost."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _label(text: str) -> str:
+    """Return text to draw: visible, and cut to MOST characters."""
+    text = _visible(text)
+    return text if len(text) <= MOST else text[: MOST - 1] + "…"
+
+
+def _svg(text: str, cut: bool = True) -> str:
+    """Return text for the SVG: visible, escaped, and cut unless it is a tooltip."""
+    return escape(_label(text) if cut else _visible(text))
 
 
 def _colour(index: int) -> str:
@@ -51,7 +74,7 @@ def _layout(
     for machine in problem.machines:
         y = TOP + row[machine.id] * ROW
         for w in machine.unavailable:
-            if w.start < span:
+            if w.start < span and w.end > 0:  # wholly before 0 or after the span: not drawn
                 boxes.append(
                     _Box(
                         x(max(w.start, 0)),
@@ -112,7 +135,7 @@ def gantt_svg(problem: Problem, solution: Solution) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'font-family="sans-serif" font-size="10">',
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
-        f'<text x="4" y="14" font-size="12">{escape(problem.name or "schedule")} '
+        f'<text x="4" y="14" font-size="12">{_svg(problem.name or "schedule")} '
         f"makespan {solution.makespan}</text>",
     ]
     for tx, label in ticks:
@@ -122,15 +145,15 @@ def gantt_svg(problem: Problem, solution: Solution) -> str:
             f'<text x="{tx:.1f}" y="{TOP - 6}" text-anchor="middle">{label}</text>'
         )
     for i, m in enumerate(problem.machines):
-        out.append(f'<text x="4" y="{TOP + i * ROW + ROW - 5}">{escape(m.id)}</text>')
+        out.append(f'<text x="4" y="{TOP + i * ROW + ROW - 5}">{_svg(m.id)}</text>')
     for b in boxes:
         out.append(
-            f'<g><title>{escape(b.title)}</title><rect x="{b.x:.2f}" y="{b.y:.1f}" '
+            f'<g><title>{_svg(b.title, cut=False)}</title><rect x="{b.x:.2f}" y="{b.y:.1f}" '
             f'width="{b.w:.2f}" height="{b.h:.1f}" fill="{b.fill}" stroke="#333" '
             f'stroke-width="0.3"/>'
         )
         if b.label and b.w > 6 * len(b.label) + 4:
-            out.append(f'<text x="{b.x + 2:.2f}" y="{b.y + b.h - 4:.1f}">{escape(b.label)}</text>')
+            out.append(f'<text x="{b.x + 2:.2f}" y="{b.y + b.h - 4:.1f}">{_svg(b.label)}</text>')
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
@@ -141,18 +164,19 @@ def gantt_png(problem: Problem, solution: Solution) -> bytes:
     boxes, ticks, height = _layout(problem, solution)
     image = Image.new("RGB", (WIDTH, height), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((4, 4), f"{problem.name or 'schedule'} makespan {solution.makespan}", fill="black")
+    title = _label(problem.name or "schedule")
+    draw.text((4, 4), f"{title} makespan {solution.makespan}", fill="black")
     for tx, label in ticks:
         draw.line([(tx, TOP - 4), (tx, height - 10)], fill="#e0e0e0")
         draw.text((tx - 3 * len(label), TOP - 16), label, fill="black")
     for i, m in enumerate(problem.machines):
-        draw.text((4, TOP + i * ROW + 3), m.id, fill="black")
+        draw.text((4, TOP + i * ROW + 3), _label(m.id), fill="black")
     for b in boxes:
         draw.rectangle(
             [(b.x, b.y), (b.x + max(b.w, 1.0), b.y + b.h)], fill=b.fill, outline="#333333"
         )
         if b.label and b.w > 6 * len(b.label) + 4:
-            draw.text((b.x + 2, b.y + 3), b.label, fill="black")
+            draw.text((b.x + 2, b.y + 3), _label(b.label), fill="black")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

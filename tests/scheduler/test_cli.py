@@ -64,3 +64,18 @@ def test_bad_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     f.write_text(FT06)
     assert run(["schedule", str(f), "--time-limit", "0"]) == 2
     assert "--time-limit" in capsys.readouterr().err
+
+
+def test_a_chart_that_cannot_be_drawn_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_large(*_: object) -> bytes:
+        raise ValueError("Text too long")  # what Pillow says of a text past its image limit
+
+    monkeypatch.setattr("scheduler.cli.gantt_png", too_large)
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    png = tmp_path / "g.png"
+    assert run(["schedule", str(f), "--time-limit", "1", "--gantt", str(png)]) == 2
+    assert capsys.readouterr().err == f"error: cannot draw {png}: Text too long\n"
+    assert not png.exists()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from scheduler.gantt import ROW, gantt_png, gantt_svg
-from scheduler.models import Machine, SolveOptions, Window
+from xml.etree import ElementTree
+
+from scheduler.gantt import MOST, ROW, gantt_png, gantt_svg
+from scheduler.models import Machine, Problem, Solution, SolveOptions, Window
 from scheduler.readers import read_jsp
 from scheduler.solver import solve
 from tests.scheduler.conftest import FT06, op, order, problem
@@ -30,3 +32,32 @@ def test_fifty_machines_get_a_readable_row_each() -> None:
     assert f'height="{28 + 50 * ROW + 10}"' in svg
     assert ROW >= 14
     assert "m49" in svg
+
+
+def _one_operation(machine: str, *windows: Window) -> tuple[Problem, Solution]:
+    p = problem([order("o\x00", op(machine, 10))], [Machine(id=machine, unavailable=list(windows))])
+    return p, solve(p, SolveOptions(time_limit=1, workers=1))
+
+
+def test_characters_xml_refuses_are_written_as_escapes() -> None:
+    p, s = _one_operation("m\x01\x1b", Window(start=2, end=3, reason="bell\x07"))
+    root = ElementTree.fromstring(gantt_svg(p, s))  # well-formed
+    texts = ["".join(e.itertext()) for e in root.iter() if e.tag.endswith("}text")]
+    assert "m\\x01\\x1b" in texts
+    assert any("bell\\x07" in "".join(e.itertext()) for e in root.iter() if "title" in e.tag)
+    assert gantt_png(p, s)[:4] == b"\x89PNG"
+
+
+def test_a_very_long_name_is_cut_to_draw() -> None:
+    p, s = _one_operation("m")
+    long = p.model_copy(update={"name": "N" * 1_000_000})  # past what validation lets in
+    assert gantt_png(long, s)[:4] == b"\x89PNG"
+    assert f">{'N' * (MOST - 1)}… makespan" in gantt_svg(long, s)
+
+
+def test_a_window_wholly_before_0_is_not_drawn() -> None:
+    p, s = _one_operation("m", Window(start=-100, end=-50), Window(start=-5, end=5))
+    svg = gantt_svg(p, s)
+    assert "unavailable -100--50" not in svg
+    assert "unavailable -5-5" in svg
+    assert 'width="-' not in svg
