@@ -9,6 +9,9 @@ from api.deps import Services
 from api.settings import Settings
 from graph.errors import DomainError
 
+# What a shell reports for a command Ctrl-C stopped: 128 + SIGINT.
+EXIT_INTERRUPTED = 130
+
 
 class CannotListen(DomainError):
     """The address to serve on cannot be bound (a port in use, a host of no interface here)."""
@@ -35,7 +38,10 @@ def listen(settings: Settings) -> socket.socket:
 
 
 def run_server(settings: Settings, listener: socket.socket) -> bool:
-    """Serve the store the settings name on `listener` until stopped; False if it never started."""
+    """Serve the store the settings name on `listener` until stopped; False if it never started.
+
+    Stopped by Ctrl-C, the server shuts down and the process exits with EXIT_INTERRUPTED.
+    """
     import uvicorn
 
     from api.app import create_app
@@ -58,7 +64,15 @@ def run_server(settings: Settings, listener: socket.socket) -> bool:
             logging.getLogger("uvicorn.error").info(
                 "serving at http://%s:%d/ (Ctrl-C to stop)", host, settings.port
             )
-            server.run(sockets=[listener])
+            interrupted = False
+            try:
+                server.run(sockets=[listener])
+            except KeyboardInterrupt:
+                # The server shuts down on Ctrl-C, then raises it again for Python's default: a
+                # traceback and death by the signal. Ended quietly instead, as shells expect.
+                interrupted = True
         finally:
             services.close()
+    if interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)
     return server.started

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +15,8 @@ import pytest
 
 from api.cli import main
 from graph.embedded_store import EmbeddedStore, remove_store, store_files
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -116,3 +123,46 @@ def test_an_empty_file_or_a_store_is_removed(tmp_path: Path) -> None:
     for path in (empty, store, tmp_path / "missing.db"):
         remove_store(path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _started(argv: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start the command line in a child process and wait until it answers on `port`."""
+    script = "import sys; from api.cli import main; sys.exit(main())"
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, *argv, "--port", str(port)],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+            return child
+        except OSError:
+            if child.poll() is not None or time.monotonic() > deadline:
+                child.kill()
+                raise AssertionError(log.read_text()) from None
+            time.sleep(0.2)
+
+
+def test_ctrl_c_stops_the_server_quietly_with_status_130(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    child = _started(["serve", "--store", f"sqlite:///{tmp_path / 'plant.db'}"], _free_port(), log)
+    try:
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 130, log.read_text()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    text = log.read_text()
+    assert "Application shutdown complete" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
