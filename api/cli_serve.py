@@ -46,6 +46,7 @@ def run_server(settings: Settings, listener: socket.socket) -> bool:
 
     from api.app import create_app
     from api.audit import server_log_config
+    from scheduler.jobs import shutdown_default
 
     with listener:
         # Opened here rather than in the app's start-up, so a store that cannot be opened is one
@@ -72,6 +73,7 @@ def run_server(settings: Settings, listener: socket.socket) -> bool:
                 # traceback and death by the signal. Ended quietly instead, as shells expect.
                 interrupted = True
         finally:
+            shutdown_default()
             services.close()
     if interrupted:
         raise SystemExit(EXIT_INTERRUPTED)

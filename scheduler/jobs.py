@@ -159,3 +159,12 @@ def default_manager() -> JobManager:
     if _default is None:
         _default = JobManager()
     return _default
+
+
+def shutdown_default() -> None:
+    """Cancel the process-wide manager's jobs and wait for them, if it was ever made: a server
+    that stops ends its solves, rather than stay alive until their time limits."""
+    global _default
+    stopping, _default = _default, None  # a server started after this gets a new manager
+    if stopping is not None:
+        stopping.shutdown()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +168,34 @@ def test_ctrl_c_stops_the_server_quietly_with_status_130(tmp_path: Path) -> None
     text = log.read_text()
     assert "Application shutdown complete" in text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_a_stopped_server_cancels_its_scheduling_jobs(tmp_path: Path) -> None:
+    port, log = _free_port(), tmp_path / "demo.log"
+    child = _started(["demo", "--file", str(tmp_path / "demo.db"), "--size", "1"], port, log)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        login = urllib.parse.urlencode({"username": "admin", "password": "demo-admin-pass"})
+        with urllib.request.urlopen(f"{base}/auth/token", data=login.encode()) as answer:
+            token = json.load(answer)["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        # Set-ups keep it off every quick path: CP-SAT searches to the limit.
+        step = {"setup_default": 3, "alternatives": [{"machine": "m0", "unit_time": 5}]}
+        orders = [{"id": f"o{j}", "family": "ab"[j % 2], "operations": [step]} for j in range(30)]
+        problem = {"machines": [{"id": "m0"}], "orders": orders}
+        body = json.dumps({"problem": problem, "options": {"time_limit": 300, "workers": 1}})
+        sent = urllib.request.Request(f"{base}/schedules", data=body.encode(), headers=headers)
+        with urllib.request.urlopen(sent) as answer:
+            job = json.load(answer)["id"]
+        asked = urllib.request.Request(f"{base}/schedules/{job}", headers=headers)
+        while True:
+            with urllib.request.urlopen(asked) as answer:
+                if json.load(answer)["status"] == "running":
+                    break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 130, log.read_text()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
