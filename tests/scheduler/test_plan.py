@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from scheduler.flat import Windows, flatten
 from scheduler.models import Machine, Window
@@ -36,7 +37,7 @@ def test_many_short_gaps_are_passed_without_walking_them() -> None:
     reads = 0
 
     class Counted(Windows):
-        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        def __getitem__(self, i: Any) -> Any:
             nonlocal reads
             reads += 1
             return super().__getitem__(i)
