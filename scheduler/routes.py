@@ -5,14 +5,14 @@ Scheduler errors carry their status and code; the app renders them (api.errors).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from ingest.json_text import JsonRefused, strict_loads
 from scheduler.jobs import JobManager, JobView, default_manager
 from scheduler.models import Problem, SolveOptions
 
@@ -78,13 +78,12 @@ def _schedule_request(body: bytes) -> ScheduleRequest:
         missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
         raise RequestValidationError([missing])
     try:
-        found = json.loads(body)
-    except json.JSONDecodeError as error:
-        where = ("body", error.pos)
-        invalid = {"type": "json_invalid", "loc": where, "msg": "JSON decode error", "input": {}}
-        raise RequestValidationError([invalid | {"ctx": {"error": error.msg}}]) from None
-    except (ValueError, RecursionError):  # not UTF-8 text, or nested too deeply
-        raise HTTPException(400, "There was an error parsing the body") from None
+        # As every body is read: a key given twice, or a number a float cannot hold as written,
+        # is refused, not read as its last value or rounded.
+        found = strict_loads(body)
+    except JsonRefused as error:
+        refused = {"type": error.code, "loc": ("body",), "msg": error.message, "input": None}
+        raise RequestValidationError([refused]) from None
     try:
         return ScheduleRequest.model_validate(found, from_attributes=True)
     except ValidationError as error:

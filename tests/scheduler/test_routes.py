@@ -221,3 +221,34 @@ def test_a_repeated_machine_id_is_422_naming_the_id(client: TestClient) -> None:
     assert refused.json()["message"] == (
         "invalid request: body.problem.machines: ids must be unique: 'm0' at 0 and 6"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"problem": {}, "problem": {}}', "duplicate_key"),
+        (
+            '{"problem": {"machines": [], "orders": []}, "options": {"time_limit": NaN}}',
+            "not_a_number",
+        ),
+        (
+            '{"problem": {"machines": [], "orders": []},'
+            ' "options": {"time_limit": 0.1000000000000000000001}}',
+            "not_exact",
+        ),
+        ("[" * 100_000, "too_deep"),
+        ("{", "not_json"),
+        (b'{"problem": "\\xff"}', "not_json"),
+    ],
+)
+def test_a_body_is_read_as_strictly_as_every_other(
+    client: TestClient, text: str | bytes, code: str
+) -> None:
+    # Read as its last value or rounded, the job would run on what the planner did not send.
+    content = text.encode() if isinstance(text, str) else text.replace(b"\\xff", b"\xff")
+    refused = client.post(
+        "/api/v1/schedules", content=content, headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "body" and error["code"] == code, error
