@@ -152,7 +152,7 @@ FROM users"""
 SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
 SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
-PASSWORD_OF: Final = "SELECT password_hash, previous_hashes FROM users WHERE username = ?"
+PASSWORD_OF: Final = "SELECT password_hash, previous_hashes, disabled FROM users WHERE username = ?"
 LOGIN_OF: Final = "SELECT password_hash, disabled FROM users WHERE username = ?"
 UPDATE_PASSWORD: Final = """
 UPDATE users SET password_hash = ?, password_set_at = ?, previous_hashes = ?,
@@ -387,14 +387,18 @@ class EmbeddedAccountStore:
         at: str,
         *,
         must_change: bool = False,
+        replacing: str | None = None,
         noted: AccountEvent | None = None,
     ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
-        the user's sessions; False if there is no user."""
+        the user's sessions; False if there is no user, or (with `replacing`) if that is no
+        longer its password or the account is disabled (see AccountStore)."""
 
         def work(conn: sqlite3.Connection) -> bool:
             row = conn.execute(PASSWORD_OF, (username,)).fetchone()
             if row is None:
+                return False
+            if replacing is not None and (row[0] != replacing or row[2]):
                 return False
             previous = json.dumps([row[0], *json.loads(row[1])][:KEPT_HASHES])
             params = (password_hash, at, previous, int(must_change), username)

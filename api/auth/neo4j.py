@@ -78,8 +78,14 @@ USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
 SET_DISABLED: Final = (
     "MATCH (u:User {username: $username}) SET u.disabled = $disabled RETURN count(u)"
 )
+# As a login's token (CREATE_LOGIN_TOKEN): the node's write lock, taken first, makes a change
+# checked against the password it replaces see any other change or disable that landed meanwhile.
 SET_PASSWORD: Final = """
 MATCH (u:User {username: $username})
+SET u._lock = true
+REMOVE u._lock
+WITH u
+WHERE $replacing IS NULL OR (u.password_hash = $replacing AND NOT u.disabled)
 SET u.previous_hashes = ([u.password_hash] + coalesce(u.previous_hashes, []))[0..$kept],
     u.password_hash = $password_hash,
     u.password_set_at = $at,
@@ -364,10 +370,12 @@ class Neo4jAccountStore:
         at: str,
         *,
         must_change: bool = False,
+        replacing: str | None = None,
         noted: AccountEvent | None = None,
     ) -> bool:
         """Replace the password hash, keeping the one it replaces among the previous, and end
-        the user's sessions; False if there is no user."""
+        the user's sessions; False if there is no user, or (with `replacing`) if that is no
+        longer its password or the account is disabled (see AccountStore)."""
         changed = self._count(
             SET_PASSWORD,
             noted,
@@ -376,6 +384,7 @@ class Neo4jAccountStore:
             at=at,
             kept=KEPT_HASHES,
             must_change=must_change,
+            replacing=replacing,
         )
         return changed > 0
 

@@ -368,20 +368,19 @@ class AuthService:
         noted = self._noted("logged_in", username, username, client=client)
         issued = TokenRecord(_digest(token), username, expires)
         if not self._store.add_token(issued, password_hash=record.password_hash, noted=noted):
-            self._changed_meanwhile(username, client)
+            self._changed_meanwhile("login_refused", username, client)
         return IssuedToken(token, expires)
 
-    def _changed_meanwhile(self, username: str, client: str | None) -> NoReturn:
-        """Refuse a login whose password was replaced, or whose account was disabled, while it
-        was checked: as a login sent after that would be, so no session outlives the change."""
+    def _changed_meanwhile(self, action: str, username: str, client: str | None) -> NoReturn:
+        """Refuse a login or a password change whose password was replaced, or whose account
+        was disabled, while it was checked: as one sent after that would be, so no session
+        outlives the change and no change overrides a newer password."""
         now = self._store.user(username)
         if now is None or now.info.disabled:
             refusal = Unauthenticated("this account is disabled")
-            self._refused("login_refused", username, refusal, client)
+            self._refused(action, username, refusal, client)
             raise refusal
-        changed = self._noted(
-            "login_refused", username, username, reason="password_changed", client=client
-        )
+        changed = self._noted(action, username, username, reason="password_changed", client=client)
         self._store.note(changed)
         raise Unauthenticated("wrong username or password")
 
@@ -479,7 +478,11 @@ class AuthService:
             self._refused("password_change_refused", username, refusal, client)
             raise
         noted = self._noted("password_changed", username, username, client=client)
-        self._store_password(username, new, noted=noted)
+        hashed, at = self._hasher.hash(new), utc_text(_now())
+        # Written only over the password just checked, on an enabled account.
+        replacing = record.password_hash
+        if not self._store.set_password(username, hashed, at, replacing=replacing, noted=noted):
+            self._changed_meanwhile("password_change_refused", username, client)
 
     def _check_new_password(self, record: UserRecord, current: str, new: str) -> None:
         if new == current:

@@ -59,13 +59,18 @@ class AccountStore(Protocol):
         at: str,
         *,
         must_change: bool = False,
+        replacing: str | None = None,
         noted: AccountEvent | None = None,
     ) -> bool:
         """Replace a user's password hash (the replaced one joins the user's previous hashes,
         newest first, at most KEPT_HASHES), note when (`at`) and whether the user must change
         it before logging in, and delete its access tokens, in one transaction.
 
-        Return False if there is no such user.
+        With `replacing` (the hash a user's own change was checked against), only while it is
+        still the user's password and the account is enabled, checked in the transaction that
+        writes: a change checked against a password replaced meanwhile, or made as the account
+        was disabled, changes nothing. Return False, writing nothing, when there is no such
+        user or it is not.
         """
         ...
 

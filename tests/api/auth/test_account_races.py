@@ -115,3 +115,33 @@ def test_a_login_checked_before_a_change_opens_no_session(
     if change == "disable":
         plain.set_disabled("alice", False)  # enabling it brings back no session either
     assert accounts.token(token) is None
+
+
+@pytest.mark.parametrize("change", ["reset", "disable", "own change"])
+def test_a_password_change_checked_before_a_change_changes_nothing(
+    accounts: AccountStore, change: str
+) -> None:
+    plain = AuthService(accounts, hasher=FAST)
+    plain.add_user("alice", PASSWORD, Role.ANALYST)
+    act: dict[str, Callable[[], object]] = {
+        "reset": lambda: plain.reset_password("alice", "the-admins-password"),
+        "disable": lambda: plain.set_disabled("alice", True),
+        "own change": lambda: plain.change_password("alice", PASSWORD, "alices-new-password"),
+    }
+    raced = _auth(accounts, "set_password", act[change])
+    with pytest.raises(Unauthenticated) as refused:
+        raced.change_password("alice", PASSWORD, "someone-elses-password")
+    why = "this account is disabled" if change == "disable" else "wrong username or password"
+    assert str(refused.value) == why
+    trail = plain.account_events(subject="alice")
+    assert trail[-1].action == "password_change_refused"
+    reason = "disabled" if change == "disable" else "password_changed"
+    assert trail[-1].detail["reason"] == reason
+    assert [e.action for e in trail].count("password_changed") == (change == "own change")
+    # The password that landed first is the account's; the one checked against it opens nothing.
+    if change == "disable":
+        plain.set_disabled("alice", False)
+    kept = {"reset": "the-admins-password", "disable": PASSWORD}
+    plain.login("alice", kept.get(change, "alices-new-password"))
+    with pytest.raises(Unauthenticated):
+        plain.login("alice", "someone-elses-password")
