@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
 
 MAX_CASES = 500
-# Refusals that mean another action moved the case (or told its customers) first: the batch is
-# made again, this often, from the case as it then is.
-RACED = frozenset({"state_order", "exists", "already_notified"})
+# Refusals that mean another action moved the case, rescoped it (or told its customers) first:
+# the batch is made again, this often, from the case as it then is.
+RACED = frozenset({"state_order", "exists", "already_notified", "rescoped"})
 RACE_RETRIES = 3
 
 
@@ -157,13 +157,23 @@ def _closed(case_id: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", "case_closed", message)])
 
 
-def _still_open(case_id: str) -> Guard:
-    """Refuse a batch, inside its transaction, if the case it acts on is closed by then."""
+def _rescoped(case_id: str) -> BatchRejected:
+    message = f'case "{case_id}" was rescoped while this action was made from its scope'
+    return BatchRejected([Problem(0, None, "case", "rescoped", message)])
+
+
+def _still_open(case_id: str, scoped_by: str | None) -> Guard:
+    """Refuse a batch, inside its transaction, if the case it acts on is closed by then, or
+    if its suspects are no longer those the batch was made from: `scoped_by`, the rescope
+    that set them as the case was read (None: as it was opened)."""
     case = gid("case", case_id)
 
     def guard(tx: WriteTx, events: Sequence[Event]) -> None:
-        if tx.node_props([case]).get(case, {}).get("state") == "closed":
+        now = tx.node_props([case]).get(case, {})
+        if now.get("state") == "closed":
             raise _closed(case_id)
+        if now.get("scoped_by") != scoped_by:
+            raise _rescoped(case_id)
 
     return guard
 
@@ -179,10 +189,13 @@ class RecallService:
     # -- reads ---------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> Case:
+        return Case.of(self._case_view(case_id))
+
+    def _case_view(self, case_id: str) -> NodeView:
         view = self._store.node(gid("case", case_id))
         if view is None:
             raise NotFound(f"no recall case {case_id!r}")
-        return Case.of(view)
+        return view
 
     def cases(self) -> list[Case]:
         return [Case.of(v) for v in self._store.nodes_of_kind("case", MAX_CASES)]
@@ -431,20 +444,22 @@ class RecallService:
     ) -> None:
         """Write an action on a case, with the state it moves the case to, as one batch.
 
-        Both are made from the case as read; if another action moved the case (or sent its
-        notices) before this batch got the write lock, the batch is refused whole and made
-        again from the case as it now is, so racing actions end as they would one after the
-        other. One that closed it refuses the batch for good: a hold's status events name no
-        case, so the case is read again under the write lock.
+        Both are made from the case as read; if another action moved the case, rescoped it
+        (or sent its notices) before this batch got the write lock, the batch is refused whole
+        and made again from the case as it now is, so racing actions end as they would one
+        after the other. One that closed it refuses the batch for good: a hold's status events
+        name no case, so the case is read again under the write lock.
         """
         for attempt in range(1, RACE_RETRIES + 1):
-            case = self.case(case_id)
+            view = self._case_view(case_id)  # read before `events_for` computes the scope
+            case = Case.of(view)
             events = events_for(case)
             events += self._state_events(case_id, state, reason, actor, current=case.state)
             if not events:
                 return
+            guard = _still_open(case_id, view.attrs.get("scoped_by"))
             try:
-                self._ingest.ingest_events(parse_events(events), guard=_still_open(case_id))
+                self._ingest.ingest_events(parse_events(events), guard=guard)
                 return
             except BatchRejected as error:
                 raced = any(p.code in RACED for p in error.problems)

@@ -16,7 +16,7 @@ from api.recall import RecallService
 from graph.recall import Scope
 from ingest.errors import BatchRejected
 
-# A lot whose screws went to two hospitals.
+# A lot whose screws went to two hospitals, and another lot that went to a third.
 PLANT = [
     {"event_id": "E-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
      "supplier": "ACME-STEEL", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10"},
@@ -24,6 +24,10 @@ PLANT = [
      "customer": "HOSP-NORTH", "items": [{"lot": "L-1", "qty": "2"}]},
     {"event_id": "E-3", "type": "ship", "occurred_at": "2026-03-02T11:00:00Z", "shipment": "SH-2",
      "customer": "HOSP-EAST", "items": [{"lot": "L-1", "qty": "3"}]},
+    {"event_id": "E-4", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H2", "part": "BAR", "lot": "L-2", "qty": "10"},
+    {"event_id": "E-5", "type": "ship", "occurred_at": "2026-03-02T12:00:00Z", "shipment": "SH-3",
+     "customer": "HOSP-WEST", "items": [{"lot": "L-2", "qty": "4"}]},
 ]  # fmt: skip
 
 
@@ -78,3 +82,36 @@ def test_a_hold_racing_a_close_holds_nothing(
     assert [(p.field, p.code) for p in refused.value.problems] == [("case", "case_closed")]
     assert [e.type for e in services.store.events(0, 100)][-1] == "recall_state"
     assert services.store.node("lot:L-1").attrs.get("status") != "quarantined"  # type: ignore[union-attr]
+
+
+def _narrowed_meanwhile(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open RC-2 on both lots; the next scope computed is of both, and L-2 is cleared meanwhile."""
+    both = [{"id": "lot:L-1"}, {"id": "lot:L-2"}]
+    recalls.open("RC-2", "Heats H1, H2", "certificates withdrawn", both, "ana")
+    other = RecallService(services.store, services.ingest)
+    narrow = [{"id": "lot:L-1"}]
+    while_scoping(monkeypatch, lambda: other.rescope("RC-2", narrow, "H2 cleared", "bob"))
+
+
+def test_a_notify_racing_a_narrowing_rescope_tells_only_who_the_new_scope_reaches(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _narrowed_meanwhile(services, recalls, monkeypatch)
+    sent = recalls.notify("RC-2", "stop using", "ana")
+    assert sorted(n.customer for n in sent) == ["HOSP-EAST", "HOSP-NORTH"]
+    assert recalls.case("RC-2").state == "notifying"
+
+
+def test_a_hold_racing_a_narrowing_rescope_holds_only_the_new_scope(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _narrowed_meanwhile(services, recalls, monkeypatch)
+    assert recalls.hold("RC-2", "suspect heat", "ana") == 1
+    lots = services.store.nodes(["lot:L-1", "lot:L-2"])
+    assert {gid: lot.attrs.get("status") for gid, lot in lots.items()} == {
+        "lot:L-1": "quarantined",
+        "lot:L-2": None,
+    }
+    assert recalls.case("RC-2").state == "holding"
