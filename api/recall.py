@@ -21,9 +21,11 @@ from graph.epcis_export import EpcisExporter
 from graph.errors import BadRequest, NotFound
 from graph.ids import gid
 from graph.recall import (
+    HELD,
     Reconciliation,
     Scope,
     ScopeDiff,
+    ScopeItem,
     compute_scope,
     diff,
     parse_suspects,
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 MAX_CASES = 500
 # Refusals that mean another action moved the case, rescoped it (or told its customers) first:
 # the batch is made again, this often, from the case as it then is.
-RACED = frozenset({"state_order", "exists", "already_notified", "rescoped"})
+RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "moved", "held"})
 RACE_RETRIES = 3
 
 
@@ -157,23 +159,28 @@ def _closed(case_id: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", "case_closed", message)])
 
 
-def _rescoped(case_id: str) -> BatchRejected:
-    message = f'case "{case_id}" was rescoped while this action was made from its scope'
-    return BatchRejected([Problem(0, None, "case", "rescoped", message)])
+def _raced(code: str, message: str) -> BatchRejected:
+    return BatchRejected([Problem(0, None, "case", code, message)])
 
 
-def _still_open(case_id: str, scoped_by: str | None) -> Guard:
+def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -> Guard:
     """Refuse a batch, inside its transaction, if the case it acts on is closed by then, or
-    if its suspects are no longer those the batch was made from: `scoped_by`, the rescope
-    that set them as the case was read (None: as it was opened)."""
+    is no longer as the batch was made from it (`read`, its properties then): its suspects
+    set by another rescope (`scoped_by`), or its state moved by another action; then `also`."""
     case = gid("case", case_id)
 
     def guard(tx: WriteTx, events: Sequence[Event]) -> None:
         now = tx.node_props([case]).get(case, {})
         if now.get("state") == "closed":
             raise _closed(case_id)
-        if now.get("scoped_by") != scoped_by:
-            raise _rescoped(case_id)
+        if now.get("scoped_by") != read.get("scoped_by"):
+            rescoped = f'case "{case_id}" was rescoped while this action was made from its scope'
+            raise _raced("rescoped", rescoped)
+        if now.get("state") != read.get("state"):
+            moved = f'case "{case_id}" moved to "{now.get("state")}" while this action was made'
+            raise _raced("moved", moved)
+        if also is not None:
+            also(tx, events)
 
     return guard
 
@@ -354,25 +361,24 @@ class RecallService:
         self, case_id: str, suspects: list[dict[str, str]], reason: str, actor: str
     ) -> ScopeDiff:
         """Replace the suspects (narrow or widen the case) and report the change in scope."""
-        before = self.scope(case_id)
-        self._ingest.ingest(
-            [
-                _event("recall_scope", actor, case=case_id, suspects=suspects, reason=reason),
-                *self._state_events(case_id, "scoped", reason, actor),
-            ]
-        )
-        return diff(before, self.scope(case_id))
+        before: list[Scope] = []
+
+        def events_for(case: Case) -> list[dict[str, Any]]:
+            before[:] = [self.scope(case_id)]
+            return [_event("recall_scope", actor, case=case_id, suspects=suspects, reason=reason)]
+
+        self._record(case_id, events_for, "scoped", reason, actor)
+        return diff(before[0], self.scope(case_id))
 
     def hold(self, case_id: str, reason: str, actor: str) -> int:
         """Quarantine every in-plant item of the scope (status events); return how many."""
-        held: list[int] = []
+        targets: list[ScopeItem] = []
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
                 # The planner refuses a closed case's own events; holds are status events.
                 raise _closed(case_id)
-            targets = self.scope(case_id).to_hold()
-            held[:] = [len(targets)]
+            targets[:] = self.scope(case_id).to_hold()
             why = f"recall case {case_id}: {reason}"
             return [
                 _event(
@@ -385,8 +391,15 @@ class RecallService:
                 for item in targets
             ]
 
-        self._record(case_id, events_for, "holding", reason, actor)
-        return held[0]
+        def none_held_meanwhile(tx: WriteTx, events: Sequence[Event]) -> None:
+            """Refuse to quarantine again what another hold (or a status) held meanwhile."""
+            now = tx.items([item.id for item in targets])
+            if any(found.status in HELD for found in now.values()):
+                held = f'items of case "{case_id}" were held while this hold was made'
+                raise _raced("held", held)
+
+        self._record(case_id, events_for, "holding", reason, actor, also=none_held_meanwhile)
+        return len(targets)
 
     def notify(self, case_id: str, message: str, actor: str) -> list[Notice]:
         """Send one notice to each customer the scope reached (once per customer)."""
@@ -441,14 +454,16 @@ class RecallService:
         state: str,
         reason: str,
         actor: str,
+        also: Guard | None = None,
     ) -> None:
         """Write an action on a case, with the state it moves the case to, as one batch.
 
         Both are made from the case as read; if another action moved the case, rescoped it
-        (or sent its notices) before this batch got the write lock, the batch is refused whole
-        and made again from the case as it now is, so racing actions end as they would one
-        after the other. One that closed it refuses the batch for good: a hold's status events
-        name no case, so the case is read again under the write lock.
+        (or sent its notices, or held its items: `also` checks what the case does not say)
+        before this batch got the write lock, the batch is refused whole and made again from
+        the case as it now is, so racing actions end as they would one after the other. One
+        that closed it refuses the batch for good: a hold's status events name no case, so the
+        case is read again under the write lock.
         """
         for attempt in range(1, RACE_RETRIES + 1):
             view = self._case_view(case_id)  # read before `events_for` computes the scope
@@ -457,7 +472,7 @@ class RecallService:
             events += self._state_events(case_id, state, reason, actor, current=case.state)
             if not events:
                 return
-            guard = _still_open(case_id, view.attrs.get("scoped_by"))
+            guard = _still_open(case_id, view.attrs, also)
             try:
                 self._ingest.ingest_events(parse_events(events), guard=guard)
                 return

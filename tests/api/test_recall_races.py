@@ -6,6 +6,7 @@ the second runs whole meanwhile, then the first goes on from what it had read.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -115,3 +116,47 @@ def test_a_hold_racing_a_narrowing_rescope_holds_only_the_new_scope(
         "lot:L-2": None,
     }
     assert recalls.case("RC-2").state == "holding"
+
+
+def test_a_rescope_racing_a_notify_is_made_again_from_the_moved_case(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = RecallService(services.store, services.ingest)
+    state_events = RecallService._state_events
+    started: list[bool] = []
+
+    def then_notify(self: RecallService, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        found = state_events(self, *args, **kwargs)  # made from the case still "open"
+        if not started:
+            started.append(True)
+            other.notify("RC-1", "stop using", "bob")
+        return found
+
+    monkeypatch.setattr(RecallService, "_state_events", then_notify)
+    changed = recalls.rescope("RC-1", [{"id": "lot:L-1"}, {"id": "lot:L-2"}], "H2 too", "ana")
+    assert changed.added == ["lot:L-2"]
+    assert recalls.case("RC-1").state == "notifying"
+    assert [s["id"] for s in recalls.case("RC-1").suspects] == ["lot:L-1", "lot:L-2"]
+
+
+QUARANTINE = {"event_id": "E-Q", "type": "status", "occurred_at": "2026-03-03T08:00:00Z",
+              "target": {"lot": "L-1"}, "status": "quarantined", "reason": "bad cert"}  # fmt: skip
+
+
+@pytest.mark.parametrize("before", ["open", "notifying", "quarantined"])
+def test_two_holds_at_once_hold_once(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch, before: str
+) -> None:
+    if before == "notifying":
+        recalls.notify("RC-1", "stop using", "ana")  # the holds move the case no more
+    if before == "quarantined":
+        services.ingest.ingest([QUARANTINE])  # the holds quarantine nothing, but move the case
+    other = RecallService(services.store, services.ingest)
+    first = while_scoping(monkeypatch, lambda: other.hold("RC-1", "suspect heat", "bob"))
+    assert recalls.hold("RC-1", "suspect heat", "ana") == 0
+    assert first == [0 if before == "quarantined" else 1]
+    logged = [(e.type, json.loads(e.payload)) for e in services.store.events(0, 100)]
+    held = [body["event_id"] for kind, body in logged if kind == "status"]
+    assert len(held) == 1
+    moved = [body["state"] for kind, body in logged if kind == "recall_state"]
+    assert moved == (["notifying"] if before == "notifying" else ["holding"])
