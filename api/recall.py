@@ -41,7 +41,7 @@ from ingest.service import Guard, IngestReport, IngestService
 if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
 
-MAX_CASES = 500
+MAX_CASES = 500  # cases in one page of the list
 # Refusals that mean another action moved the case, rescoped it (or told its customers) first:
 # the batch is made again, this often, from the case as it then is.
 RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "moved", "held"})
@@ -99,6 +99,12 @@ class Case:
             opened_by=attrs.get("opened_by"),
             opened_at=attrs.get("created_at"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    cases: list[Case]
+    more: bool  # cases follow the last of this page
 
 
 def _plain(value: Any) -> Any:
@@ -204,8 +210,12 @@ class RecallService:
             raise NotFound(f"no recall case {case_id!r}")
         return view
 
-    def cases(self) -> list[Case]:
-        return [Case.of(v) for v in self._store.nodes_of_kind("case", MAX_CASES)]
+    def cases(self, first: int = MAX_CASES, after: str | None = None) -> CasePage:
+        """Return up to `first` cases (at most MAX_CASES) in id order, those after the case id
+        `after` (case:RC-1) when it is given, and whether more follow."""
+        first = min(first, MAX_CASES)
+        views = self._store.nodes_of_kind("case", first + 1, after)
+        return CasePage([Case.of(v) for v in views[:first]], len(views) > first)
 
     def cases_about(self, gids: Sequence[str]) -> list[Case]:
         """Return the cases that ever suspected any of `gids`."""

@@ -211,7 +211,8 @@ NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))
 NODES_OF_KIND = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
-FROM nodes n WHERE n.gid >= ?1 AND n.gid < ?2 AND n.kind = ?3 ORDER BY n.gid LIMIT ?4
+FROM nodes n WHERE n.gid >= ?1 AND n.gid < ?2 AND n.kind = ?3 AND n.gid > ?5
+ORDER BY n.gid LIMIT ?4
 """
 MAX_NID = "SELECT COALESCE(MAX(nid), 0) FROM nodes"
 INSERT_NODE = """
@@ -961,9 +962,9 @@ class EmbeddedStore:
         rows = self._conn().execute(LINKS, (_ids(gids),)).fetchall()
         return [_edge(row) for row in rows]
 
-    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
+    def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         # ";" follows ":": the range holds every gid "kind:..." and nothing else.
-        params = (ids.gid(kind, ""), f"{kind};", kind, limit)
+        params = (ids.gid(kind, ""), f"{kind};", kind, limit, after or "")
         return [_node(row) for row in self._conn().execute(NODES_OF_KIND, params)]
 
     def subgraph(

@@ -205,7 +205,7 @@ NODES: Final = (
     "UNWIND $gids AS g MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid) RETURN properties(n)"
 )
 NODES_OF_KIND: Final = """
-MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.kind = $kind
+MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.kind = $kind AND n.gid > $after
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
 LINKS: Final = """
@@ -915,9 +915,12 @@ class Neo4jStore:
 
         return self._read(run)
 
-    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
+    def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         def run(tx: ManagedTransaction) -> list[NodeView]:
-            rows = tx.run(NODES_OF_KIND, prefix=ids.gid(kind, ""), kind=kind, limit=limit).values()
+            prefix = ids.gid(kind, "")
+            rows = tx.run(
+                NODES_OF_KIND, prefix=prefix, kind=kind, after=after or "", limit=limit
+            ).values()
             return [_node(row[0]) for row in rows]
 
         return self._read(run)

@@ -365,8 +365,9 @@ class GraphStore(Protocol):
         """Return every flow and context edge touching any of `gids`, each once."""
         ...
 
-    def nodes_of_kind(self, kind: str, limit: int) -> list[NodeView]:
-        """Return up to `limit` nodes of one kind, ordered by id (for short lists: cases)."""
+    def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
+        """Return up to `limit` nodes of one kind, ordered by id, those after the id `after`
+        when it is given (for short lists, and a page at a time: cases)."""
         ...
 
     def subgraph(

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from api import recall
 from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
+from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
 from api.graphql.run import run
 from api.graphql.supplier_portal import SupplierRequest
 from api.validation_text import problem_message
@@ -302,16 +303,48 @@ class RecallCase:
 
 
 @strawberry.type
+class RecallCaseEdge:
+    cursor: str
+    node: RecallCase
+
+
+@strawberry.type(description="Recall cases in id order, a page at a time.")
+class RecallCaseConnection:
+    edges: list[RecallCaseEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, found: recall.CasePage) -> RecallCaseConnection:
+        edges = [
+            RecallCaseEdge(cursor=key_cursor("c", c.id), node=RecallCase(case=c))
+            for c in found.cases
+        ]
+        end = edges[-1].cursor if edges else None
+        return cls(edges=edges, page_info=PageInfo(has_next_page=found.more, end_cursor=end))
+
+
+@strawberry.type
 class RecallQuery:
     @strawberry.field(description="One recall case (analysts).")
     async def recall_case(self, info: Info[Context, None], id: str) -> RecallCase | None:
         found = await run(lambda: info.context.access.recalls().case(id))
         return None if found is None else RecallCase(case=found)
 
-    @strawberry.field(description="All recall cases (analysts).")
-    async def recall_cases(self, info: Info[Context, None]) -> list[RecallCase]:
-        found = await run(lambda: info.context.access.recalls().cases())
-        return [RecallCase(case=c) for c in found or []]
+    @strawberry.field(
+        description="All recall cases, in id order, a page at a time (at most "
+        f"{recall.MAX_CASES}): page on with `after` set to `pageInfo.endCursor` while "
+        "`hasNextPage` (analysts)."
+    )
+    async def recall_cases(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> RecallCaseConnection:
+        def work() -> recall.CasePage:
+            # The role first: a caller who may not read cases hears nothing of its arguments.
+            cases = info.context.access.recalls()
+            return cases.cases(page_size(first, recall.MAX_CASES), cursor_key(after, "c"))
+
+        found = await run(work)
+        return RecallCaseConnection.of(found or recall.CasePage([], False))
 
     @strawberry.field(description="For customers: the recall notices sent to you.")
     async def my_notices(self, info: Info[Context, None]) -> list[Notice]:

@@ -42,6 +42,32 @@ def offset_of(cursor: str | None) -> int:
     raise BadRequest("not a cursor from this API")
 
 
+def key_cursor(kind: str, key: str) -> str:
+    """Encode the sort key of a listed object (a case id, ...) as an opaque cursor."""
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def cursor_key(cursor: str | None, kind: str) -> str | None:
+    """Decode a cursor of `key_cursor` back to its key: the next page starts after it."""
+    if cursor is None:
+        return None
+    try:
+        found, colon, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if found == kind and colon:
+            return key
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise BadRequest("not a cursor from this API")
+
+
+def page_size(first: int, most: int) -> int:
+    """The size of a page asked with `first`, at most `most`; below 1 it is refused: an empty
+    page that says more follow would be asked for again and again."""
+    if first < 1:
+        raise BadRequest(f"first: ask for at least 1 (it was {first})")
+    return min(first, most)
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool

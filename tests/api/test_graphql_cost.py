@@ -83,8 +83,8 @@ def test_case_analyses_under_a_list_of_cases_are_refused(
     client: TestClient, plant: Services
 ) -> None:
     for query in (
-        "{ recallCases { id scope { inPlant } } }",
-        "{ recallCases { ...whole } } fragment whole on RecallCase { history }",
+        "{ recallCases { edges { node { id scope { inPlant } } } } }",
+        "{ recallCases { edges { node { ...whole } } } } fragment whole on RecallCase { history }",
     ):
         answer = ask(client, query)
         assert answer.get("data") is None

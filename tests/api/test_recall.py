@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
+from api import recall
 from api.deps import Services
 from api.recall import RecallService
 from tests.api.conftest import login
@@ -254,10 +255,48 @@ def test_the_notices_of_a_list_of_cases_are_read_together(
             return original(gids)
 
         monkeypatch.setattr(plant.store, name, counted)
-    body = gql(client, login(client, "analyst"), "{ recallCases { id notices { id } } }")
-    cases = body["recallCases"]
+    query = "{ recallCases { edges { node { id notices { id } } } } }"
+    cases = [
+        edge["node"]
+        for edge in gql(client, login(client, "analyst"), query)["recallCases"]["edges"]
+    ]
     assert len(cases) == 8 and all(case["notices"] for case in cases)
     assert calls["links"] + calls["nodes"] <= 4, calls
+
+
+CASES = """query($first: Int!, $after: String) { recallCases(first: $first, after: $after) {
+    edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_the_list_of_cases_comes_a_page_at_a_time_and_says_when_more_follow(
+    client: TestClient, plant: Services, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(recall, "MAX_CASES", 3)
+    recalls = RecallService(plant.store, plant.ingest)
+    for n in (4, 1, 3, 5, 2):
+        recalls.open(f"RC-{n}", "heat", "bad", [{"id": SUSPECT}], "ana")
+    analyst = login(client, "analyst")
+    # More than a page holds: cut at the most a page holds, and it says so.
+    page = gql(client, analyst, CASES, first=100)["recallCases"]
+    assert [e["node"]["id"] for e in page["edges"]] == ["case:RC-1", "case:RC-2", "case:RC-3"]
+    assert page["pageInfo"] == {"hasNextPage": True, "endCursor": page["edges"][-1]["cursor"]}
+    seen, after = [], None
+    while True:
+        page = gql(client, analyst, CASES, first=2, after=after)["recallCases"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [f"case:RC-{n}" for n in range(1, 6)]
+    for first, after in ((0, None), (-1, None), (2, "bm90IGEgY2FzZQ==")):
+        response = client.post(
+            "/graphql",
+            json={"query": CASES, "variables": {"first": first, "after": after}},
+            headers=analyst,
+        )
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_REQUEST", error
+        assert ("first" if after is None else "cursor") in error["message"]
 
 
 # A lathe turns part of one supplier lot into screws, some of which are shipped.

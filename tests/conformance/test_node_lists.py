@@ -23,3 +23,20 @@ def test_nodes_of_a_kind_come_in_id_order_and_no_other_kind_slips_in(
     assert len(supplier_lots) == 3 and all(g.startswith("supplier_lot:") for g in supplier_lots)
     assert supplier_lots == sorted(supplier_lots)
     assert store.nodes_of_kind("serial", 10) == []
+
+
+def test_nodes_of_a_kind_come_a_page_at_a_time_after_an_id(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest([events.receive(f"L-{n}", 5) for n in (2, 10, 1)])
+    assert [n.gid for n in store.nodes_of_kind("lot", 10, "lot:L-1")] == ["lot:L-10", "lot:L-2"]
+    assert [n.gid for n in store.nodes_of_kind("lot", 1, "lot:L-10")] == ["lot:L-2"]
+    assert [n.gid for n in store.nodes_of_kind("lot", 10, "lot:L-0")] == [
+        "lot:L-1",
+        "lot:L-10",
+        "lot:L-2",
+    ]
+    assert store.nodes_of_kind("lot", 10, "lot:L-2") == []
+    # An id of another kind, before or after the kind's ids, keeps to the kind.
+    assert len(store.nodes_of_kind("lot", 10, "company:Z")) == 3
+    assert store.nodes_of_kind("lot", 10, "serial:A") == []
