@@ -48,7 +48,7 @@ from api.supplier_portal import (
     Upload,
     answer_ids_taken,
 )
-from graph.analysis import Impact, Origin, Path, impact, origin, paths
+from graph.analysis import MAX_PATHS, Impact, Origin, Path, impact, origin, paths
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
 from graph.epcis import FULL_VIEW, EpcisView
@@ -411,11 +411,14 @@ class Access:
         self.require(READERS, "run origin analyses")
         return origin(self._traces.trace(self.node(gid).gid, "up"))
 
-    def explain(self, source: str, target: str) -> list[Path]:
-        """Return the material paths from one item to another (analysts and admins)."""
+    def explain(self, source: str, target: str) -> tuple[list[Path], bool]:
+        """Return the material paths from one item to another, the first MAX_PATHS, and whether
+        more were left out (analysts and admins)."""
         self.require(READERS, "explain paths")
         start, end = self.node(source), self.node(target)
-        return paths(self._traces.trace(start.gid, "down"), end.gid)
+        # One more than is kept: found, it says the answer was cut.
+        found = paths(self._traces.trace(start.gid, "down"), end.gid, MAX_PATHS + 1)
+        return found[:MAX_PATHS], len(found) > MAX_PATHS
 
     def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
         """Return what ran on an equipment in a window (operators: their site only)."""

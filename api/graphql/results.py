@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot
-from graph.analysis import Affected, Contribution
+from graph.analysis import MAX_PATHS, Affected, Contribution
 from graph.errors import BadRequest
 from graph.quantities import Amount
 from graph.store import plain
@@ -269,6 +269,15 @@ class StepRun:
 class MaterialPath:
     node_ids: list[strawberry.ID]
     links: list[Link]
+
+
+@strawberry.type(
+    description=f"The material paths from one item to another: the first {MAX_PATHS} found; "
+    "`truncated` says more were left out."
+)
+class Explanation:
+    paths: list[MaterialPath]
+    truncated: bool
 
 
 @strawberry.type(description="Where one of a supplier's lots went, as the plant shares it.")

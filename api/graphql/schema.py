@@ -36,6 +36,7 @@ from api.graphql.results import (
     Direction,
     EventOutcome,
     EventProblem,
+    Explanation,
     Impact,
     ImpactTotals,
     IngestRejected,
@@ -192,15 +193,19 @@ class Query:
         info: Info[Context, None],
         from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
         to: strawberry.ID,
-    ) -> list[MaterialPath]:
+    ) -> Explanation:
         found = await _run(info, lambda: info.context.access.explain(str(from_), str(to)))
-        return [
-            MaterialPath(
-                node_ids=[strawberry.ID(n) for n in path.nodes],
-                links=[Link(edge=e) for e in path.edges],
-            )
-            for path in found or []
-        ]
+        routes, truncated = found or ([], False)
+        return Explanation(
+            paths=[
+                MaterialPath(
+                    node_ids=[strawberry.ID(n) for n in path.nodes],
+                    links=[Link(edge=e) for e in path.edges],
+                )
+                for path in routes
+            ],
+            truncated=truncated,
+        )
 
     @strawberry.field(description="For suppliers: where each of your lots went, as shared.")
     async def supplier_lots(self, info: Info[Context, None]) -> list[SupplierLotUse]:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from api import access
 from api.audit import server_log_config
 from api.deps import Services
 from tests.api.conftest import login
@@ -126,16 +127,26 @@ def test_where_from_and_explain(client: TestClient, small: Services) -> None:
         {"node": {"id": "supplier_lot:ACME/A-2"}, "share": 0.2},
     ]
     assert origin["equipment"] == ["BENCH-1", "LATHE-1"] and origin["operators"] == ["ana", "bo"]
-    paths = gql(
-        client,
-        headers,
-        '{ explain(from: "lot:L-1", to: "serial:KIT-1") { nodeIds links { type } } }',
-    )
-    routes = [p["nodeIds"] for p in paths["data"]["explain"]]
+    explained = gql(client, headers, EXPLAIN)["data"]["explain"]
+    routes = [p["nodeIds"] for p in explained["paths"]]
     assert routes == [
         ["lot:L-1", "lot:L-1a", "step:S-PIN", "serial:PIN-1", "step:S-KIT", "serial:KIT-1"],
         ["lot:L-1", "lot:L-1b", "lot:M-1", "step:S-KIT", "serial:KIT-1"],
     ]
+    assert explained["truncated"] is False
+
+
+EXPLAIN = """{ explain(from: "lot:L-1", to: "serial:KIT-1") {
+    paths { nodeIds links { type } } truncated } }"""
+
+
+def test_explain_says_when_it_left_paths_out(
+    client: TestClient, small: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access, "MAX_PATHS", 1)
+    explained = gql(client, login(client, "analyst"), EXPLAIN)["data"]["explain"]
+    assert [p["nodeIds"][1] for p in explained["paths"]] == ["lot:L-1a"]
+    assert explained["truncated"] is True
 
 
 def test_trace_pages_cover_everything_once(client: TestClient, plant: Services) -> None:
