@@ -673,7 +673,10 @@ class Access:
             for c in match.candidates
             if c.supplier_lot.gid in seen
         ]
-        return Match(match.scheme, match.fields, match.link_code, match.partner, candidates)
+        # Cut only where the caller sees every candidate kept: the lots of a partner the caller
+        # may not see are not there for it, and neither is how many of them there are.
+        cut = match.truncated and len(candidates) == len(match.candidates)
+        return Match(match.scheme, match.fields, match.link_code, match.partner, candidates, cut)
 
     # -- recall cases ----------------------------------------------------------------------------
 

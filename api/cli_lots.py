@@ -120,6 +120,8 @@ def _decode(service: LotCodeService, args: argparse.Namespace) -> int:
         for c in match["candidates"]:
             sure = "confirmed" if c["confirmed"] else "candidate"
             print(f"    {sure:<9} {c['supplier_lot']} received {c['received_at'] or '?'}")
+        if match["truncated"]:
+            print(f"    (the {len(match['candidates'])} surest; more lots may be it)")
     for scheme, why in found["misses"].items():
         print(f'  not scheme "{scheme}": {why}')
     return 0

@@ -144,6 +144,7 @@ class Match:
     link_code: str
     partner: str | None
     candidates: list[Candidate]
+    truncated: bool = False  # more candidates than MAX_CANDIDATES: the surest are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +259,8 @@ class LotCodeService:
                 if partner is None
                 else self._candidates(code, partner, scheme, values, schemes, confirm, scope)
             )
-            matches.append(Match(scheme, values, link, partner, candidates))
+            cut = len(candidates) > MAX_CANDIDATES
+            matches.append(Match(scheme, values, link, partner, candidates[:MAX_CANDIDATES], cut))
         return Decoding(code, matches, misses)
 
     def _candidates(
@@ -271,7 +273,7 @@ class LotCodeService:
         confirm: bool,
         scope: Scope | None,
     ) -> list[Candidate]:
-        """Partner lots we received that the code may come from, surest first.
+        """Partner lots we received that the code may come from, surest first, all of them.
 
         A lot of ours made on a date cannot hold material received after it, nor a partner lot
         made after it; and where the code is a lot of ours, its upstream trace confirms which.
@@ -306,7 +308,7 @@ class LotCodeService:
         found.sort(key=lambda c: c.supplier_lot.gid)
         found.sort(key=lambda c: c.received_at or "", reverse=True)
         found.sort(key=lambda c: not c.confirmed)
-        return found[:MAX_CANDIDATES]
+        return found
 
     def _upstream(self, code: str, partner: str, scope: Scope | None) -> set[str]:
         """Return the partner's lots upstream of our lot `code`, if it is a lot of ours (and,
@@ -481,6 +483,7 @@ def decoding_dict(found: Decoding) -> dict[str, Any]:
                     }
                     for c in m.candidates
                 ],
+                "truncated": m.truncated,
             }
             for m in found.matches
         ],

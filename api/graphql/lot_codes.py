@@ -58,6 +58,10 @@ class LotMatch:
     link_position: str
     partner: str | None = strawberry.field(description="The company the link code points to.")
     candidates: list[LotCandidate]
+    truncated: bool = strawberry.field(
+        description=f"True when the list was cut: lots past the {lot_codes.MAX_CANDIDATES} "
+        "surest listed may be it too."
+    )
 
     @classmethod
     def of(cls, match: lot_codes.Match) -> LotMatch:
@@ -78,6 +82,7 @@ class LotMatch:
                 )
                 for c in match.candidates
             ],
+            truncated=match.truncated,
         )
 
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.auth.models import Role
 from api.cli import main
 from api.deps import Services
+from graph import lot_codes
 from graph.lot_codes import LotCodeService, LotSchemeSpec
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -284,3 +285,23 @@ def test_another_companys_scheme_reading_a_suppliers_link_code_is_not_named(
     assert "ACME" not in json.dumps(probe)
     analyst = gql(client, "analyst", DECODE, code="PM2-000001")["data"]["decodeLot"]
     assert analyst["matches"][0]["scheme"] == "ACME", "positive control"
+
+
+def test_a_decoding_says_when_it_lists_only_the_surest_lots(
+    client: TestClient, seeded: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lot_codes, "MAX_CANDIDATES", 1)
+    seeded.ingest.ingest([events.receive("R-3", 10, supplier="POLYMED", supplier_lot="PM2+000002")])
+    query = DECODE.replace("confirmed }", "confirmed } truncated")
+    [match] = gql(client, "analyst", query, code="260305LA0001PM2")["data"]["decodeLot"]["matches"]
+    assert (len(match["candidates"]), match["truncated"]) == (1, True)
+    rest = client.get(
+        "/api/v1/lots/decode", params={"code": "260305LA0001PM2"}, headers=login(client, "analyst")
+    ).json()["matches"][0]
+    assert (len(rest["candidates"]), rest["truncated"]) == (1, True)
+    # POLYMED's lots are not there for ACME-STEEL's user, nor how many there are.
+    [probe] = gql(client, "supplier", query, code="PM2-000001")["data"]["decodeLot"]["matches"]
+    assert (probe["candidates"], probe["truncated"]) == ([], False)
+    monkeypatch.setattr(lot_codes, "MAX_CANDIDATES", 2)
+    [whole] = gql(client, "analyst", query, code="260305LA0001PM2")["data"]["decodeLot"]["matches"]
+    assert (len(whole["candidates"]), whole["truncated"]) == (2, False)
