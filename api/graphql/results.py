@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import bisect
+import json
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,7 +15,7 @@ from api.graphql.nodes import Link, Node, Shipment, SupplierLot
 from graph.analysis import MAX_PATHS, Affected, Contribution
 from graph.errors import BadRequest
 from graph.quantities import Amount
-from graph.store import plain
+from graph.store import EdgeView, plain
 from graph.trace import Trace as TraceResult
 from graph.trace import TraceNode
 
@@ -24,22 +26,7 @@ class Direction(Enum):
     DOWN = "down"
 
 
-def cursor_of(offset: int) -> str:
-    """Encode a position in a result as an opaque cursor."""
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def offset_of(cursor: str | None) -> int:
-    """Decode a cursor back to the position after which the next page starts."""
-    if cursor is None:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "o" and value.isdigit():
-            return int(value) + 1
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise BadRequest("not a cursor from this API")
+NOT_A_CURSOR = BadRequest("not a cursor from this API")
 
 
 def key_cursor(kind: str, key: str) -> str:
@@ -57,7 +44,23 @@ def cursor_key(cursor: str | None, kind: str) -> str | None:
             return key
     except (ValueError, UnicodeDecodeError):
         pass
-    raise BadRequest("not a cursor from this API")
+    raise NOT_A_CURSOR
+
+
+def sort_key_of(cursor: str | None, kind: str, size: int) -> tuple[Any, ...] | None:
+    """Decode a cursor of `key_cursor(kind, json.dumps(sort key))`: a tuple of `size` values,
+    the last position before the next page. A key, not a position, so a page starts where the
+    last ended even when the list has grown or shrunk in between."""
+    key = cursor_key(cursor, kind)
+    if key is None:
+        return None
+    try:
+        values = json.loads(key)
+    except ValueError:
+        raise NOT_A_CURSOR from None
+    if not isinstance(values, list) or len(values) != size:
+        raise NOT_A_CURSOR
+    return tuple(values)
 
 
 def page_size(first: int, most: int) -> int:
@@ -113,10 +116,26 @@ class LinkConnection:
 MAX_PAGE = 1000
 
 
-def _page(total: int, first: int, after: str | None) -> tuple[int, int]:
-    start = offset_of(after)
-    size = max(0, min(first, MAX_PAGE))
-    return start, min(total, start + size)
+def _node_key(node: TraceNode) -> tuple[int, str]:
+    return node.depth, node.id
+
+
+def _link_key(edge: EdgeView) -> tuple[str, str, str, str]:
+    return edge.src, edge.dst, edge.type, edge.event
+
+
+def _cursor(kind: str, key: tuple[Any, ...]) -> str:
+    return key_cursor(kind, json.dumps(key))
+
+
+def _start(keys: list[Any], after: tuple[Any, ...] | None) -> int:
+    """The position of the first key past `after` (the keys are in order)."""
+    if after is None:
+        return 0
+    try:
+        return bisect.bisect_right(keys, after)
+    except TypeError:  # a key of values of other types than the list's: not one of ours
+        raise NOT_A_CURSOR from None
 
 
 @strawberry.type(description="A trace: nodes in BFS order (depth, id) and the edges between them.")
@@ -135,15 +154,17 @@ class Trace:
     @strawberry.field(description=f"Nodes, a page at a time (at most {MAX_PAGE}).")
     def nodes(self, first: int = 100, after: str | None = None) -> TraceEntryConnection:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
-        start, end = _page(len(entries), first, after)
+        keys = [_node_key(n) for n in entries]  # the trace's order: (depth, id)
+        start = _start(keys, sort_key_of(after, "n", 2))
+        end = min(len(entries), start + min(first, MAX_PAGE)) if first > 0 else start
         return TraceEntryConnection(
             edges=[
-                TraceEntryEdge(cursor=cursor_of(i), node=_entry(entries[i], self.wrap))
+                TraceEntryEdge(cursor=_cursor("n", keys[i]), node=_entry(entries[i], self.wrap))
                 for i in range(start, end)
             ],
             page_info=PageInfo(
                 has_next_page=end < len(entries),
-                end_cursor=cursor_of(end - 1) if end > start else None,
+                end_cursor=_cursor("n", keys[end - 1]) if end > start else None,
             ),
             total_count=len(entries),
         )
@@ -151,14 +172,17 @@ class Trace:
     @strawberry.field(description=f"Edges, a page at a time (at most {MAX_PAGE}).")
     def links(self, first: int = 100, after: str | None = None) -> LinkConnection:
         edges = self.result.edges
-        start, end = _page(len(edges), first, after)
+        keys = [_link_key(e) for e in edges]  # the trace's order: (src, dst, type, event)
+        start = _start(keys, sort_key_of(after, "l", 4))
+        end = min(len(edges), start + min(first, MAX_PAGE)) if first > 0 else start
         return LinkConnection(
             edges=[
-                LinkEdge(cursor=cursor_of(i), node=Link(edge=edges[i])) for i in range(start, end)
+                LinkEdge(cursor=_cursor("l", keys[i]), node=Link(edge=edges[i]))
+                for i in range(start, end)
             ],
             page_info=PageInfo(
                 has_next_page=end < len(edges),
-                end_cursor=cursor_of(end - 1) if end > start else None,
+                end_cursor=_cursor("l", keys[end - 1]) if end > start else None,
             ),
             total_count=len(edges),
         )
