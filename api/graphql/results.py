@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot
+from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution
 from graph.errors import BadRequest
 from graph.quantities import Amount
@@ -128,14 +129,23 @@ def _cursor(kind: str, key: tuple[Any, ...]) -> str:
     return key_cursor(kind, json.dumps(key))
 
 
-def _start(keys: list[Any], after: tuple[Any, ...] | None) -> int:
-    """The position of the first key past `after` (the keys are in order)."""
-    if after is None:
-        return 0
+def _bounds(
+    keys: list[tuple[Any, ...]], kind: str, size: int, first: int, after: str | None
+) -> tuple[int, int]:
+    """The page of `first` items after the cursor `after` (a key of `size` values), as
+    positions in `keys` (in order); a refused argument is a BAD_REQUEST, as the resolvers that
+    go through `run` answer it."""
     try:
-        return bisect.bisect_right(keys, after)
-    except TypeError:  # a key of values of other types than the list's: not one of ours
-        raise NOT_A_CURSOR from None
+        most = page_size(first, MAX_PAGE)
+        start = 0
+        if (key := sort_key_of(after, kind, size)) is not None:
+            try:
+                start = bisect.bisect_right(keys, key)
+            except TypeError:  # a key of values of other types than the list's: not ours
+                raise NOT_A_CURSOR from None
+        return start, min(len(keys), start + most)
+    except BadRequest as error:
+        raise as_graphql_error(error) from error
 
 
 @strawberry.type(description="A trace: nodes in BFS order (depth, id) and the edges between them.")
@@ -155,8 +165,7 @@ class Trace:
     def nodes(self, first: int = 100, after: str | None = None) -> TraceEntryConnection:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
         keys = [_node_key(n) for n in entries]  # the trace's order: (depth, id)
-        start = _start(keys, sort_key_of(after, "n", 2))
-        end = min(len(entries), start + min(first, MAX_PAGE)) if first > 0 else start
+        start, end = _bounds(keys, "n", 2, first, after)
         return TraceEntryConnection(
             edges=[
                 TraceEntryEdge(cursor=_cursor("n", keys[i]), node=_entry(entries[i], self.wrap))
@@ -173,8 +182,7 @@ class Trace:
     def links(self, first: int = 100, after: str | None = None) -> LinkConnection:
         edges = self.result.edges
         keys = [_link_key(e) for e in edges]  # the trace's order: (src, dst, type, event)
-        start = _start(keys, sort_key_of(after, "l", 4))
-        end = min(len(edges), start + min(first, MAX_PAGE)) if first > 0 else start
+        start, end = _bounds(keys, "l", 4, first, after)
         return LinkConnection(
             edges=[
                 LinkEdge(cursor=_cursor("l", keys[i]), node=Link(edge=edges[i]))

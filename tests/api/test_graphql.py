@@ -214,6 +214,20 @@ def test_trace_pages_go_on_where_they_stopped_when_the_trace_grows_between_them(
     assert "not a cursor" in refused["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("first", [0, -5])
+def test_a_trace_page_of_no_items_is_refused(
+    client: TestClient, services: Services, events: Events, first: int
+) -> None:
+    services.ingest.ingest([events.receive("K-0", 100)])
+    headers = login(client, "analyst")
+    for field in ("nodes", "links"):
+        query = f'{{ trace(id: "lot:K-0", direction: DOWN) {{ {field}(first: {first}) {{ '
+        query += "pageInfo { hasNextPage } } } }"
+        [error] = gql(client, headers, query)["errors"]
+        assert error["extensions"]["code"] == "BAD_REQUEST", error
+        assert error["message"].startswith("first:") and error["path"][-1] == field
+
+
 def test_ingest_mutation_returns_typed_results(client: TestClient, events: Events) -> None:
     headers = login(client, "operator")
     mutation = """mutation($events: JSON!) { ingest(events: $events) {
