@@ -4,7 +4,6 @@ and federated traces."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
@@ -14,6 +13,7 @@ from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
 from api.federation.service import MAX_HOPS, checked_visited
+from ingest.times import TimeText
 
 router = APIRouter(prefix="/api/v1")
 
@@ -92,7 +92,8 @@ def federated_trace(
     id: Annotated[str, Query(description="global id of the start node", max_length=1000)],
     direction: Literal["up", "down"] = "up",
     max_depth: Annotated[int | None, Query(ge=0)] = None,
-    as_of: datetime | None = None,
+    # Read as the event contract reads times, as /api/v1/trace does: a number is not a Unix time.
+    as_of: TimeText | None = None,
 ) -> dict[str, Any]:
     """Trace here and on into partner instances; every node says which company holds it."""
     found = svc.federation.trace(access, id, direction, max_depth=max_depth, as_of=as_of)

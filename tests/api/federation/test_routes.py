@@ -378,6 +378,17 @@ def test_the_rest_federated_trace_is_the_same_answer(plant: Plant) -> None:
     assert "supplier_lot:CASECO/C-5" in ids(body)
 
 
+@pytest.mark.parametrize("as_of", ["1700000000", "2026-01-05"])
+def test_the_rest_federated_trace_reads_as_of_as_the_trace_does(plant: Plant, as_of: str) -> None:
+    # A number is no Unix time, a date no time: refused naming as_of, as /api/v1/trace does.
+    for path in ("/api/v1/federated-trace", "/api/v1/trace"):
+        response = plant.client.get(
+            path, params={"id": "serial:KIT0001", "as_of": as_of}, headers=plant.key("ana")
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert "as_of" in response.json()["message"], path
+
+
 # Goods a customer returned: received from that customer, then reworked into what another got
 
 
