@@ -139,10 +139,12 @@ class Item(Node):
         nodes = [to_node(await info.context.nodes.load(link.edge.src)) for link in links]
         return [n for n in nodes if isinstance(n, SecondaryMark)]
 
-    @strawberry.field(description="Carts it was loaded into.")
+    @strawberry.field(description="Carts it was loaded into, each once.")
     async def carts(self, info: Info[Context, None]) -> list[Cart]:
         links = await _links(info, self.view.gid, into=False, types=("IN_CART",))
-        nodes = [to_node(await info.context.nodes.load(link.edge.dst)) for link in links]
+        # One link per stay: a cart it rode in twice is still one cart.
+        carts = dict.fromkeys(link.edge.dst for link in links)
+        nodes = [to_node(await info.context.nodes.load(cart)) for cart in carts]
         return [n for n in nodes if isinstance(n, Cart)]
 
 

@@ -98,6 +98,17 @@ def test_cart_and_lot_carts(client: TestClient, loaded: str) -> None:
     assert gql(client, "analyst", CART, id="cart:NOPE")["data"]["cart"] is None
 
 
+def test_a_lots_carts_name_each_cart_once(
+    client: TestClient, services: Services, events: Events, loaded: str
+) -> None:
+    services.ingest.ingest([events("cart_load", cart="C-1", lot="OK", compartment="B")])
+    query = '{ node(id: "lot:OK") { ... on Lot { carts { id } } } }'
+    carts = gql(client, "analyst", query)["data"]["node"]["carts"]
+    assert carts == [{"id": "cart:C-1"}]
+    stays = gql(client, "analyst", LOT_CARTS, id="lot:OK")["data"]["lotCarts"]
+    assert len(stays) == 2, "positive control: two stays in the one cart"
+
+
 def test_shared_carts_for_analysts(client: TestClient, loaded: str) -> None:
     found = gql(client, "analyst", SHARED, id="supplier_lot:ACME/H-1")["data"]["sharedCarts"]
     assert found["rode"] == [{"lot": "lot:BAD", "cart": "cart:C-1"}]
