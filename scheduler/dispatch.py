@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 from scheduler.flat import Alt, Flat, FlatOp
@@ -52,6 +53,8 @@ def dispatch(
     """
     if keep is None and flat.is_plain and all(len(op.alts) == 1 for op in flat.ops):
         return _dispatch_job_shop(flat, rule, seed)
+    if keep is not None or _start_free(flat, rule):
+        return _Queued(flat, rule, seed, keep).run(should_stop, deadline)
     return _General(flat, rule, seed, keep).run(should_stop, deadline)
 
 
@@ -70,7 +73,9 @@ class _General:
     end of its operation on every alternative, and only the machine's are evaluated again; a
     job that is best elsewhere skips even that while the machine cannot end its operation
     sooner. The machines keep their earliest offer in a heap. One busy machine still costs a
-    pass over the jobs waiting for it per placement, which the choice itself needs.
+    pass over the jobs waiting for it per placement: the rules take _Queued instead, which
+    builds the same plan; this one serves the random rule, least slack with due dates or a
+    horizon past 2**48, and the serial plan.
     """
 
     def __init__(
@@ -78,12 +83,8 @@ class _General:
     ) -> None:
         self.flat = flat
         self.keep = keep
-        n_ops, n_jobs, n_machines = len(flat.ops), len(flat.jobs), len(flat.machines)
-        self.plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
-        self.free = [0] * n_machines
-        self.last_family = list(flat.initial_family)
-        for op in _frozen_in_time_order(flat):
-            self._freeze(op)
+        n_jobs, n_machines = len(flat.jobs), len(flat.machines)
+        self.plan, self.free, self.last_family = _with_frozen_work(flat)
         self.work_left = [
             sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
         ]
@@ -107,20 +108,6 @@ class _General:
         self.earliest: list[tuple[int, int] | None] = [None] * n_machines
         self.version = [0] * n_machines
         self.heap: list[tuple[int, int, int, int]] = []
-
-    def _freeze(self, op: FlatOp) -> None:
-        """Put a started operation into the plan where the floor reported it."""
-        assert op.frozen_start is not None and op.frozen_end is not None
-        assert op.frozen_machine is not None
-        plan, m = self.plan, op.frozen_machine
-        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = (
-            op.frozen_start,
-            op.frozen_end,
-            m,
-        )
-        self.free[m] = max(self.free[m], op.frozen_end)
-        if op.frozen_end > op.frozen_start:  # what took no time changed nothing over
-            self.last_family[m] = op.family
 
     def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
         flat, heap = self.flat, self.heap
@@ -324,6 +311,400 @@ class _General:
         self.earliest[m] = earliest
         if earliest is not None:
             heapq.heappush(self.heap, (earliest[0], earliest[1], m, self.version[m]))
+
+
+# Rules under which the order of jobs that start at the same time does not depend on that time
+# (random draws anew at each look); slack only among jobs of one weight, see _start_free_key.
+_START_FREE_RULES = frozenset({"mwkr", "mor", "spt", "lpt", "edd", "fifo", "slack"})
+# Below this, slack's division by the weight keeps apart what differs (see _start_free_key).
+_EXACT = 1 << 48
+
+
+def _start_free(flat: Flat, rule: str) -> bool:
+    """Tell whether _Queued can order the jobs that start together by a key of their own."""
+    if rule not in _START_FREE_RULES:
+        return False
+    return rule != "slack" or (
+        flat.horizon < _EXACT and all(due is None or abs(due) < _EXACT for due in flat.due)
+    )
+
+
+# Heap entries (time, job, stamp, alternative index) and (rule's key, job, stamp, index).
+_Timed = tuple[int, int, int, int]
+_Ranked = tuple[tuple[float, ...], int, int, int]
+
+
+class _Family:
+    """The waiting jobs of one set-up class on one machine whose ready time has passed.
+
+    Those whose set-up and duration fit before the machine's next window all start when it can
+    next be occupied plus the same set-up, so the rule's choice among them is the first in a
+    heap by a key that does not depend on the start; the one that ends first is the shortest,
+    even when none fits.
+    """
+
+    __slots__ = ("by_duration", "by_rule", "op")
+
+    def __init__(self, op: FlatOp) -> None:
+        self.op = op  # any operation of the class: they all take the same set-ups
+        self.by_duration: list[_Timed] = []
+        self.by_rule: list[_Ranked] = []
+
+
+class _Queued:
+    """The general dispatch in heaps per machine: it builds the plan _General builds.
+
+    A job's offer on a machine is the machine's free time plus the set-up, or its ready time if
+    later, pushed past a forbidden window it does not fit before. Each machine keeps the jobs
+    that could use it in heaps by set-up class (ready time passed) or by ready time (not yet),
+    so a placement looks at the heads of its machine's heaps, not at every job waiting there.
+    Which machine is a job's best is not kept but worked out for the jobs the heads name: a
+    choice looks past the jobs the rule prefers whose best is elsewhere, and, about once a
+    window, at every job that does not fit before it.
+    """
+
+    def __init__(
+        self, flat: Flat, rule: str, seed: int, keep: dict[int, tuple[int, int]] | None
+    ) -> None:
+        self.flat = flat
+        self.keep = keep
+        n_jobs, n_machines = len(flat.jobs), len(flat.machines)
+        self.plan, self.free, self.last_family = _with_frozen_work(flat)
+        self.work_left = [
+            sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
+        ]
+        self.priority = _priority(flat, rule, random.Random(seed), self.work_left)
+        self.rule_key = _start_free_key(flat, rule, self.work_left)
+        if keep is not None:
+            rank = _keep_rank(flat, keep)
+            self.priority = lambda j, key, cand: (rank[key], j)
+            self.rule_key = lambda j, op, alt: (rank[op.key],)
+        self.next_pos = [0] * n_jobs
+        # Per job: its next operation, the alternatives it may take, the ready time on each,
+        # which of them have passed their machine's free time, and a stamp that changes when
+        # the job moves on, which makes the heap entries of its last operation lapse.
+        self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
+        self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
+        self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        self.passed: list[list[bool]] = [[] for _ in range(n_jobs)]
+        self.stamp = [0] * n_jobs
+        self.classes: list[dict[int, _Family]] = [{} for _ in range(n_machines)]
+        self.class_of: dict[tuple[int, tuple[tuple[int, int], ...], int, int], int] = {}
+        self.by_weight = rule == "slack" and keep is None
+        # Jobs not yet ready on a machine, by ready time and by ready time plus duration.
+        self.by_ready: list[list[_Timed]] = [[] for _ in range(n_machines)]
+        self.by_ready_end: list[list[_Timed]] = [[] for _ in range(n_machines)]
+        # The machines' earliest ends, (end, job, machine, version), older versions lapsed.
+        self.version = [0] * n_machines
+        self.heap: list[tuple[int, int, int, int]] = []
+
+    def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
+        flat, heap = self.flat, self.heap
+        for j in range(len(flat.jobs)):
+            self._advance(j)
+        for m in range(len(flat.machines)):
+            self._refresh(m)
+        placed = 0
+        while heap:
+            ect, j0, m0, version = heapq.heappop(heap)
+            if version != self.version[m0]:
+                continue
+            placed += 1
+            if placed % _CHECK_EVERY == 0 and (
+                (should_stop is not None and should_stop())
+                or (deadline is not None and time.monotonic() > deadline)
+            ):
+                raise DispatchStopped
+            # j0's earliest end may be on m0 and on a machine it takes first on a tie as well.
+            i0, start0, end0 = self._best(j0)
+            m = self.alts[j0][i0].machine
+            chosen, (_i, start, end) = self._choose(m, ect, j0, (i0, start0, end0))
+            touched = {m, m0, *(a.machine for a in self.alts[chosen])}
+            self._put(chosen, m, start, end)
+            self._promote(m)
+            self._advance(chosen)
+            touched.update(a.machine for a in self.alts[chosen])
+            for other in touched:
+                self._refresh(other)
+        return self.plan
+
+    def _offer(self, j: int, i: int) -> tuple[int, int]:
+        """Return the start and end of job j's next operation on its alternative i, now."""
+        alt = self.alts[j][i]
+        m = alt.machine
+        setup = self.flat.setup(self.current[j], self.last_family[m])
+        occupy_from = max(self.free[m], self.ready[j][i] - setup, self.flat.problem.now)
+        start = _start(self.flat.forbidden[m], occupy_from, setup, alt.duration)
+        return start, start + alt.duration
+
+    def _best(self, j: int) -> tuple[int, int, int]:
+        """Return job j's best alternative, start and end: the first that ends soonest, the
+        shorter one on a tie (as _General._settle)."""
+        # _offer, inline: the choice may weigh many jobs whose best is elsewhere.
+        setup, op, last_family = self.flat.setup, self.current[j], self.last_family
+        free, now, ready, forbidden = (
+            self.free,
+            self.flat.problem.now,
+            self.ready[j],
+            self.flat.forbidden,
+        )
+        best, best_start, best_end, best_duration = -1, 0, 0, 0
+        for i, alt in enumerate(self.alts[j]):
+            m, duration = alt.machine, alt.duration
+            s, windows = setup(op, last_family[m]), forbidden[m]
+            occupy_from = max(free[m], ready[i] - s, now)
+            if windows:
+                start = earliest_start(windows, occupy_from, s, duration)
+            else:
+                start = occupy_from + s
+            end = start + duration
+            if best < 0 or end < best_end or (end == best_end and duration < best_duration):
+                best, best_start, best_end, best_duration = i, start, end, duration
+        return best, best_start, best_end
+
+    def _choose(
+        self, m: int, ect: int, j0: int, offer0: tuple[int, int, int]
+    ) -> tuple[int, tuple[int, int, int]]:
+        """Return the job the rule picks among those whose best is `m` and starts before
+        `ect` (j0, whose best is `m`, belongs even when it takes no time), with its offer."""
+        flat, stamp, alts = self.flat, self.stamp, self.alts
+        family = self.last_family[m]
+        openings = self._openings(m, ect)
+        offers = [(j0, offer0)]
+        for queue in self.classes[m].values():
+            setup = flat.setup(queue.op, family)
+            # An operation starts in the first gap between windows that it fits in, after its
+            # set-up: those of one gap start at once, and the rule's first of them whose best
+            # is here is the one to weigh. Gaps opening too late do not count, nor those no
+            # longer than an earlier one (what fits them fits before), nor the first when even
+            # the shortest does not fit it.
+            gaps = [gap for at, gap in openings if at + setup < ect]
+            done, widest = [False] * len(gaps), -1
+            for k, gap in enumerate(gaps):
+                done[k], widest = gap <= widest, max(widest, gap)
+            by_duration = queue.by_duration
+            while by_duration and stamp[by_duration[0][1]] != by_duration[0][2]:
+                heapq.heappop(by_duration)
+            if gaps and (not by_duration or setup + by_duration[0][0] > gaps[0]):
+                done[0] = True
+            left, ranked, passed_over = done.count(False), queue.by_rule, []
+            while left and ranked:
+                _key, j, st, i = ranked[0]
+                if stamp[j] != st:
+                    heapq.heappop(ranked)
+                    continue
+                length = setup + alts[j][i].duration
+                if length <= gaps[0]:
+                    k = 0  # most often: no window is near
+                else:
+                    k = next((k for k, gap in enumerate(gaps) if length <= gap), -1)
+                if k >= 0 and not done[k] and (best := self._best(j))[0] == i:
+                    offers.append((j, best))
+                    done[k], left = True, left - 1
+                passed_over.append(heapq.heappop(ranked))
+            for entry in passed_over:
+                heapq.heappush(ranked, entry)
+        # Not yet ready: one that starts before ect is ready before it.
+        timed, looked_at = self.by_ready[m], []
+        while timed:
+            ready, j, st, i = timed[0]
+            if stamp[j] != st or self.passed[j][i]:
+                heapq.heappop(timed)
+                continue
+            if ready >= ect:
+                break
+            looked_at.append(heapq.heappop(timed))
+            best = self._best(j)
+            if best[0] == i and best[1] < ect:
+                offers.append((j, best))
+        for timed_entry in looked_at:
+            heapq.heappush(timed, timed_entry)
+        return min(offers, key=lambda offer: self._rule(*offer))
+
+    def _rule(self, j: int, offer: tuple[int, int, int]) -> tuple[tuple[float, ...], int]:
+        """Return the rule's key of job j's offer (alternative, start, end), the job on a tie."""
+        i, start, end = offer
+        key = self.flat.jobs[j][self.next_pos[j]]
+        return self.priority(j, key, (start, end, self.alts[j][i])), j
+
+    def _put(self, j: int, m: int, start: int, end: int) -> None:
+        """Write job j's current operation into the plan on `m`, and what that changes."""
+        flat, plan = self.flat, self.plan
+        op = self.current[j]
+        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
+        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
+        self.free[m] = end
+        if end > start or setup:  # what takes no time changes nothing over (plan.violations)
+            self.last_family[m] = op.family
+        self.work_left[j] -= min(a.duration for a in op.alts)
+        self.stamp[j] += 1
+        self.next_pos[j] += 1
+
+    def _advance(self, j: int) -> None:
+        """Make job j offer its next operation that is not frozen, if any is left."""
+        flat, plan = self.flat, self.plan
+        keys = flat.jobs[j]
+        while self.next_pos[j] < len(keys) and flat.ops[keys[self.next_pos[j]]].frozen:
+            self.next_pos[j] += 1
+        self.stamp[j] += 1
+        if self.next_pos[j] == len(keys):
+            self.alts[j] = []
+            return
+        op = flat.ops[keys[self.next_pos[j]]]
+        alts, floor = op.alts, 0
+        if self.keep is not None and op.key in self.keep:
+            floor, was_on = self.keep[op.key]
+            alts = [a for a in op.alts if a.machine == was_on] or op.alts
+        self.current[j] = op
+        self.alts[j] = alts
+        release, now = flat.release[j], flat.problem.now
+        self.ready[j] = [max(_job_ready(flat, plan, op, a, release), floor, now) for a in alts]
+        self.passed[j] = [False] * len(alts)
+        st = self.stamp[j]
+        for i, alt in enumerate(alts):
+            m, ready = alt.machine, self.ready[j][i]
+            if ready <= max(self.free[m], now):
+                self._pass(j, i)
+            else:
+                heapq.heappush(self.by_ready[m], (ready, j, st, i))
+                heapq.heappush(self.by_ready_end[m], (ready + alt.duration, j, st, i))
+
+    def _pass(self, j: int, i: int) -> None:
+        """Move job j's alternative i among those whose ready time has passed."""
+        self.passed[j][i] = True
+        op, alt = self.current[j], self.alts[j][i]
+        m = alt.machine
+        # slack orders jobs that start together by a key of their own only within one weight.
+        weight = max(self.flat.weight[j], 1) if self.by_weight else 1
+        if self.flat.has_setups[m]:
+            shape = (op.family, tuple(sorted(op.setup_from.items())), op.setup_default, weight)
+        else:
+            shape = (-1, (), 0, weight)  # no set-ups here
+        c = self.class_of.setdefault(shape, len(self.class_of))
+        queue = self.classes[m].get(c)
+        if queue is None:
+            queue = self.classes[m][c] = _Family(op)
+        st = self.stamp[j]
+        heapq.heappush(queue.by_duration, (alt.duration, j, st, i))
+        heapq.heappush(queue.by_rule, (self.rule_key(j, op, alt), j, st, i))
+
+    def _promote(self, m: int) -> None:
+        """Move the jobs whose ready time the machine's free time has reached."""
+        free, heap, stamp = max(self.free[m], self.flat.problem.now), self.by_ready[m], self.stamp
+        while heap and heap[0][0] <= free:
+            _ready, j, st, i = heapq.heappop(heap)
+            if stamp[j] == st and not self.passed[j][i]:
+                self._pass(j, i)
+
+    def _openings(self, m: int, before: int) -> list[tuple[int, int]]:
+        """Return the gaps between machine m's windows from its free time on, as (when it can
+        be occupied, for how long), those that open before `before` (at least one).
+
+        An operation whose set-up and duration fit in a gap and in none before starts there
+        after its set-up, as earliest_start finds.
+        """
+        windows, at = self.flat.forbidden[m], max(self.free[m], self.flat.problem.now)
+        gaps: list[tuple[int, int]] = []
+        i = bisect_right(windows, (at, 1 << 62)) - 1
+        for window_start, window_end in windows[max(i, 0) :]:
+            if window_end <= at:
+                continue
+            if window_start > at:  # the windows are merged: each starts after a gap
+                if gaps and at >= before:
+                    return gaps
+                gaps.append((at, window_start - at))
+            at = window_end
+        return [*gaps, (at, _INF)] if not gaps or at < before else gaps
+
+    def _refresh(self, m: int) -> None:
+        """Find machine m's earliest end among all the jobs that could use it; push it."""
+        flat, stamp = self.flat, self.stamp
+        free, family = max(self.free[m], flat.problem.now), self.last_family[m]
+        (opens, gap), *_later = self._openings(m, 0)
+        earliest: tuple[int, int] | None = None
+        for queue in self.classes[m].values():
+            heap = queue.by_duration
+            while heap and stamp[heap[0][1]] != heap[0][2]:
+                heapq.heappop(heap)
+            if heap:
+                # The shortest ends first even when it must wait past a window: a longer one
+                # fits nowhere sooner.
+                duration, j = heap[0][0], heap[0][1]
+                setup = flat.setup(queue.op, family)
+                if setup + duration <= gap:
+                    end = opens + setup + duration
+                else:
+                    end = _start(flat.forbidden[m], free, setup, duration) + duration
+                if earliest is None or (end, j) < earliest:
+                    earliest = (end, j)
+        # Not yet ready: no sooner than ready time plus duration, later when a set-up is due.
+        heap, aside = self.by_ready_end[m], []
+        while heap:
+            bound, j, st, i = heap[0]
+            if stamp[j] != st or self.passed[j][i]:
+                heapq.heappop(heap)
+                continue
+            if earliest is not None and (bound, j) > earliest:
+                break
+            aside.append(heapq.heappop(heap))
+            end = self._offer(j, i)[1]
+            if earliest is None or (end, j) < earliest:
+                earliest = (end, j)
+        for entry in aside:
+            heapq.heappush(heap, entry)
+        self.version[m] += 1
+        if earliest is not None:
+            heapq.heappush(self.heap, (earliest[0], earliest[1], m, self.version[m]))
+
+
+def _start_free_key(
+    flat: Flat, rule: str, work_left: list[int]
+) -> Callable[[int, FlatOp, Alt], tuple[float, ...]]:
+    """Return the part of the rule's key that orders jobs starting at the same time."""
+    ops_left = [len(k) for k in flat.jobs]
+
+    def key(j: int, op: FlatOp, alt: Alt) -> tuple[float, ...]:
+        if rule in ("mwkr", "fifo"):  # (-work left, start) and (start, -work left)
+            return (-work_left[j],)
+        if rule == "mor":
+            return (-(ops_left[j] - op.index),)
+        if rule == "spt":
+            return (alt.duration,)
+        if rule == "lpt":
+            return (-alt.duration,)
+        due = flat.due[j]
+        if rule == "edd":
+            return (due if due is not None else _INF, -work_left[j])
+        # slack: ((due - start - work left) / weight, -work left). With one weight and numbers
+        # below 2**48 the division is monotone and keeps distinct numerators apart; without a
+        # due date (2**60) it rounds, but the one with more work left comes first either way.
+        if due is None:
+            return (1, 0, -work_left[j])
+        return (0, due - work_left[j], -work_left[j])
+
+    return key
+
+
+def _with_frozen_work(flat: Flat) -> tuple[Plan, list[int], list[int]]:
+    """Return a plan holding the started operations where the floor reported them, and each
+    machine's free time and last family after them."""
+    n_ops = len(flat.ops)
+    plan = Plan([0] * n_ops, [0] * n_ops, [-1] * n_ops, [0] * n_ops)
+    free = [0] * len(flat.machines)
+    last_family = list(flat.initial_family)
+    for op in _frozen_in_time_order(flat):
+        assert op.frozen_start is not None and op.frozen_end is not None
+        assert op.frozen_machine is not None
+        m = op.frozen_machine
+        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = (
+            op.frozen_start,
+            op.frozen_end,
+            m,
+        )
+        free[m] = max(free[m], op.frozen_end)
+        if op.frozen_end > op.frozen_start:  # what took no time changed nothing over
+            last_family[m] = op.family
+    return plan, free, last_family
 
 
 def _frozen_in_time_order(flat: Flat) -> list[FlatOp]:

@@ -66,15 +66,22 @@ def test_dispatch_skips_unavailable_windows_and_adds_setups() -> None:
     assert sorted(plan.setup) == [0, 2]
 
 
-def _random_problem(rng: random.Random, calendars: bool = True, shortest: int = 0) -> Problem:
+def _random_problem(
+    rng: random.Random,
+    calendars: bool = True,
+    shortest: int = 0,
+    downtime: bool = True,
+    most_orders: int = 12,
+    dues: bool = False,
+) -> Problem:
     """A small problem with a bit of everything the general dispatch handles."""
     machines = []
     for m in range(rng.randint(1, 5)):
-        downtime = sorted(rng.sample(range(80), rng.randint(0, 3)))
+        starts = sorted(rng.sample(range(80), rng.randint(0, 3) if downtime else 0))
         machines.append(
             Machine(
                 id=f"M{m}",
-                unavailable=[Window(start=s, end=s + rng.randint(1, 8)) for s in downtime],
+                unavailable=[Window(start=s, end=s + rng.randint(1, 8)) for s in starts],
                 shifts=[Window(start=d * 24, end=d * 24 + 16) for d in range(30)]
                 if calendars and rng.random() < 0.2
                 else None,
@@ -82,7 +89,7 @@ def _random_problem(rng: random.Random, calendars: bool = True, shortest: int = 
             )
         )
     orders = []
-    for j in range(rng.randint(1, 12)):
+    for j in range(rng.randint(1, most_orders)):
         ops = []
         for k in range(rng.randint(1, 4)):
             on = rng.sample([m.id for m in machines], rng.randint(1, len(machines)))
@@ -98,20 +105,33 @@ def _random_problem(rng: random.Random, calendars: bool = True, shortest: int = 
             ops.append(op({m: rng.randint(shortest, 4) for m in on}, **kw))
         release = rng.choice([0, rng.randint(0, 30)])
         family = rng.choice("ABC")
+        terms: dict[str, object] = {}
+        if dues:  # edd and slack weigh them; slack divides by the weight
+            terms = {"due": rng.choice([None, rng.randint(0, 60)]), "weight": rng.randint(1, 3)}
         orders.append(
-            order(f"O{j}", *ops, family=family, quantity=rng.randint(1, 3), release=release)
+            order(
+                f"O{j}", *ops, family=family, quantity=rng.randint(1, 3), release=release, **terms
+            )
         )
     flow = Objective(terms=[ObjectiveTerm(kind="flow_time")])  # keeps off the job-shop path
     return problem(orders, machines, now=rng.choice([0, 5]), objective=flow)
 
 
-def test_general_dispatch_builds_the_plan_of_the_plain_algorithm() -> None:
+@pytest.mark.parametrize("windows", [True, False])
+def test_general_dispatch_builds_the_plan_of_the_plain_algorithm(windows: bool) -> None:
     # The dispatch keeps what a placement cannot change; the oracle evaluates everything again
     # after every placement. Calendars, set-ups, waits, transfer lots, frozen work, `now` and
     # a previous plan to keep all change what is evaluated, and the plans must not differ.
+    # Without windows every operation that fits starts at once after its set-up: more orders,
+    # due dates and weights, to make long queues, ties and set-up classes of several weights.
     rng = random.Random(7)
     for _ in range(250):
-        flat = flatten(_random_problem(rng))
+        if windows:
+            flat = flatten(_random_problem(rng))
+        else:
+            p = _random_problem(rng, calendars=False, downtime=False, most_orders=25, dues=True)
+            flat = flatten(p)
+            assert not any(flat.forbidden)
         for rule in RULES:
             ours, oracle = dispatch(flat, rule), reference_dispatch(flat, rule)
             assert (ours.start, ours.end, ours.machine, ours.setup) == (
