@@ -23,6 +23,16 @@ class DispatchStopped(Exception):
     """A dispatch run stopped at its deadline or on cancel, before its plan was whole."""
 
 
+def _check(placed: int, should_stop: Callable[[], bool] | None, deadline: float | None) -> None:
+    """Raise DispatchStopped on cancel or past `deadline`, looked at every _CHECK_EVERY
+    placements (`placed`)."""
+    if placed % _CHECK_EVERY == 0 and (
+        (should_stop is not None and should_stop())
+        or (deadline is not None and time.monotonic() > deadline)
+    ):
+        raise DispatchStopped
+
+
 def _job_ready(flat: Flat, plan: Plan, op: FlatOp, alt: Alt, job_start: int) -> int:
     """Return the earliest start the routing allows for `op` on `alt`."""
     if op.index == 0:
@@ -121,11 +131,7 @@ class _General:
             if version != self.version[m]:
                 continue
             placed += 1
-            if placed % _CHECK_EVERY == 0 and (
-                (should_stop is not None and should_stop())
-                or (deadline is not None and time.monotonic() > deadline)
-            ):
-                raise DispatchStopped
+            _check(placed, should_stop, deadline)
             self._place(self._choose(m, ect, j0), m)
         return self.plan
 
@@ -410,11 +416,7 @@ class _Queued:
             if version != self.version[m0]:
                 continue
             placed += 1
-            if placed % _CHECK_EVERY == 0 and (
-                (should_stop is not None and should_stop())
-                or (deadline is not None and time.monotonic() > deadline)
-            ):
-                raise DispatchStopped
+            _check(placed, should_stop, deadline)
             # j0's earliest end may be on m0 and on a machine it takes first on a tie as well.
             i0, start0, end0 = self._best(j0)
             m = self.alts[j0][i0].machine
