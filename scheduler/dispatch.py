@@ -74,7 +74,69 @@ def serial_plan(flat: Flat, keep: dict[int, tuple[int, int]] | None = None) -> P
     return _General(flat, "fifo", 0, keep).serial()
 
 
-class _General:
+class _Dispatcher:
+    """What both general dispatchers keep of a plan in the making, and how a job moves on.
+
+    The plan with the started work in it, each machine's free time and last family, each job's
+    work left, next operation, the alternatives it may take (with `keep`, its previous machine)
+    and the ready time the routing allows on each.
+    """
+
+    def __init__(
+        self, flat: Flat, rule: str, seed: int, keep: dict[int, tuple[int, int]] | None
+    ) -> None:
+        self.flat = flat
+        self.keep = keep
+        n_jobs = len(flat.jobs)
+        self.plan, self.free, self.last_family = _with_frozen_work(flat)
+        self.work_left = [
+            sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
+        ]
+        self.priority = _priority(flat, rule, random.Random(seed), self.work_left)
+        # With `keep`, operations go in their previous order: the rank of their previous start.
+        self.rank = None if keep is None else _keep_rank(flat, keep)
+        if self.rank is not None:
+            rank = self.rank
+            self.priority = lambda j, key, cand: (rank[key], j)
+        self.next_pos = [0] * n_jobs
+        self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
+        self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
+        self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+
+    def _write(self, j: int, m: int, start: int, end: int) -> None:
+        """Write job j's current operation into the plan on `m`, and move the job past it."""
+        flat, plan = self.flat, self.plan
+        op = self.current[j]
+        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
+        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
+        self.free[m] = end
+        if end > start or setup:  # what takes no time changes nothing over (plan.violations)
+            self.last_family[m] = op.family
+        self.work_left[j] -= min(a.duration for a in op.alts)
+        self.next_pos[j] += 1
+
+    def _next_operation(self, j: int) -> bool:
+        """Make job j's next operation that is not frozen its current one, with its
+        alternatives and their ready times; False when none is left."""
+        flat = self.flat
+        keys = flat.jobs[j]
+        while self.next_pos[j] < len(keys) and flat.ops[keys[self.next_pos[j]]].frozen:
+            self.next_pos[j] += 1
+        if self.next_pos[j] == len(keys):
+            return False
+        op = flat.ops[keys[self.next_pos[j]]]
+        alts, floor = op.alts, 0
+        if self.keep is not None and op.key in self.keep:
+            floor, was_on = self.keep[op.key]
+            alts = [a for a in op.alts if a.machine == was_on] or op.alts
+        self.current[j] = op
+        self.alts[j] = alts
+        release, now = flat.release[j], flat.problem.now
+        self.ready[j] = [max(_job_ready(flat, self.plan, op, a, release), floor, now) for a in alts]
+        return True
+
+
+class _General(_Dispatcher):
     """Giffler-Thompson with machine choices, calendars, set-ups, waits and frozen work.
 
     Each job offers its next operation on the alternative that ends first; the earliest end
@@ -91,24 +153,10 @@ class _General:
     def __init__(
         self, flat: Flat, rule: str, seed: int, keep: dict[int, tuple[int, int]] | None
     ) -> None:
-        self.flat = flat
-        self.keep = keep
+        super().__init__(flat, rule, seed, keep)
         n_jobs, n_machines = len(flat.jobs), len(flat.machines)
-        self.plan, self.free, self.last_family = _with_frozen_work(flat)
-        self.work_left = [
-            sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
-        ]
-        self.priority = _priority(flat, rule, random.Random(seed), self.work_left)
-        if keep is not None:
-            rank = _keep_rank(flat, keep)
-            self.priority = lambda j, key, cand: (rank[key], j)
-        self.next_pos = [0] * n_jobs
-        # For each job's next operation: the operation, its alternatives, the earliest start
-        # the routing allows on each, the (start, end) on each (None: its machine changed
-        # since, to be evaluated when needed), and the index of the best.
-        self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
-        self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
-        self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        # For each job's next operation: the (start, end) on each alternative (None: its
+        # machine changed since, to be evaluated when needed), and the index of the best.
         self.offers: list[list[tuple[int, int] | None]] = [[] for _ in range(n_jobs)]
         self.best = [-1] * n_jobs
         # Per machine: the jobs with an alternative there (job -> its index), the jobs whose
@@ -233,16 +281,8 @@ class _General:
 
     def _put(self, j: int, m: int, start: int, end: int) -> None:
         """Write job j's current operation into the plan on `m`, and what that changes."""
-        flat, plan = self.flat, self.plan
-        op = self.current[j]
-        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
-        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
-        self.free[m] = end
-        if end > start or setup:  # what takes no time changes nothing over (plan.violations)
-            self.last_family[m] = op.family
-        self.work_left[j] -= min(a.duration for a in op.alts)
+        self._write(j, m, start, end)
         self._detach(j)
-        self.next_pos[j] += 1
 
     def _evaluate(self, j: int, i: int) -> tuple[int, int]:
         """Return the start and end of job j's next operation on its alternative i, now."""
@@ -273,22 +313,10 @@ class _General:
 
     def _advance(self, j: int) -> None:
         """Make job j offer its next operation that is not frozen, if any is left."""
-        flat, plan = self.flat, self.plan
-        keys = flat.jobs[j]
-        while self.next_pos[j] < len(keys) and flat.ops[keys[self.next_pos[j]]].frozen:
-            self.next_pos[j] += 1
-        if self.next_pos[j] == len(keys):
+        if not self._next_operation(j):
             self.best[j] = -1
             return
-        op = flat.ops[keys[self.next_pos[j]]]
-        alts, floor = op.alts, 0
-        if self.keep is not None and op.key in self.keep:
-            floor, was_on = self.keep[op.key]
-            alts = [a for a in op.alts if a.machine == was_on] or op.alts
-        self.current[j] = op
-        self.alts[j] = alts
-        release, now = flat.release[j], flat.problem.now
-        self.ready[j] = [max(_job_ready(flat, plan, op, a, release), floor, now) for a in alts]
+        alts = self.alts[j]
         self.offers[j] = [None] * len(alts)
         for i, alt in enumerate(alts):
             self.touches[alt.machine][j] = i
@@ -357,7 +385,7 @@ class _Family:
         self.by_rule: list[_Ranked] = []
 
 
-class _Queued:
+class _Queued(_Dispatcher):
     """The general dispatch in heaps per machine: it builds the plan _General builds.
 
     A job's offer on a machine is the machine's free time plus the set-up, or its ready time if
@@ -372,26 +400,15 @@ class _Queued:
     def __init__(
         self, flat: Flat, rule: str, seed: int, keep: dict[int, tuple[int, int]] | None
     ) -> None:
-        self.flat = flat
-        self.keep = keep
+        super().__init__(flat, rule, seed, keep)
         n_jobs, n_machines = len(flat.jobs), len(flat.machines)
-        self.plan, self.free, self.last_family = _with_frozen_work(flat)
-        self.work_left = [
-            sum(min(a.duration for a in flat.ops[k].alts) for k in keys) for keys in flat.jobs
-        ]
-        self.priority = _priority(flat, rule, random.Random(seed), self.work_left)
         self.rule_key = _start_free_key(flat, rule, self.work_left)
-        if keep is not None:
-            rank = _keep_rank(flat, keep)
-            self.priority = lambda j, key, cand: (rank[key], j)
+        if self.rank is not None:
+            rank = self.rank
             self.rule_key = lambda j, op, alt: (rank[op.key],)
-        self.next_pos = [0] * n_jobs
-        # Per job: its next operation, the alternatives it may take, the ready time on each,
-        # which of them have passed their machine's free time, and a stamp that changes when
-        # the job moves on, which makes the heap entries of its last operation lapse.
-        self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
-        self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
-        self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        # Per job: which alternatives have passed their machine's free time, and a stamp that
+        # changes when the job moves on, which makes the heap entries of its last operation
+        # lapse.
         self.passed: list[list[bool]] = [[] for _ in range(n_jobs)]
         self.stamp = [0] * n_jobs
         self.classes: list[dict[int, _Family]] = [{} for _ in range(n_machines)]
@@ -531,36 +548,16 @@ class _Queued:
 
     def _put(self, j: int, m: int, start: int, end: int) -> None:
         """Write job j's current operation into the plan on `m`, and what that changes."""
-        flat, plan = self.flat, self.plan
-        op = self.current[j]
-        plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
-        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
-        self.free[m] = end
-        if end > start or setup:  # what takes no time changes nothing over (plan.violations)
-            self.last_family[m] = op.family
-        self.work_left[j] -= min(a.duration for a in op.alts)
+        self._write(j, m, start, end)
         self.stamp[j] += 1
-        self.next_pos[j] += 1
 
     def _advance(self, j: int) -> None:
         """Make job j offer its next operation that is not frozen, if any is left."""
-        flat, plan = self.flat, self.plan
-        keys = flat.jobs[j]
-        while self.next_pos[j] < len(keys) and flat.ops[keys[self.next_pos[j]]].frozen:
-            self.next_pos[j] += 1
         self.stamp[j] += 1
-        if self.next_pos[j] == len(keys):
+        if not self._next_operation(j):
             self.alts[j] = []
             return
-        op = flat.ops[keys[self.next_pos[j]]]
-        alts, floor = op.alts, 0
-        if self.keep is not None and op.key in self.keep:
-            floor, was_on = self.keep[op.key]
-            alts = [a for a in op.alts if a.machine == was_on] or op.alts
-        self.current[j] = op
-        self.alts[j] = alts
-        release, now = flat.release[j], flat.problem.now
-        self.ready[j] = [max(_job_ready(flat, plan, op, a, release), floor, now) for a in alts]
+        alts, now = self.alts[j], self.flat.problem.now
         self.passed[j] = [False] * len(alts)
         st = self.stamp[j]
         for i, alt in enumerate(alts):
