@@ -211,9 +211,8 @@ class RecallService:
         return view
 
     def cases(self, first: int = MAX_CASES, after: str | None = None) -> CasePage:
-        """Return up to `first` cases (at most MAX_CASES) in id order, those after the case id
-        `after` (case:RC-1) when it is given, and whether more follow."""
-        first = min(first, MAX_CASES)
+        """Return up to `first` cases (callers hold it to MAX_CASES) in id order, those after the
+        case id `after` (case:RC-1) when it is given, and whether more follow."""
         views = self._store.nodes_of_kind("case", first + 1, after)
         return CasePage([Case.of(v) for v in views[:first]], len(views) > first)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from api.federation.models import FederatedTrace
 from graph.exposure import exposure_text
 from graph.store import EdgeView
@@ -103,7 +101,7 @@ def federated_tree(found: FederatedTrace) -> str:
                 e.src,
                 e.dst,
                 e.type,
-                _quantity(e.qty),
+                None,  # the tree shows no quantities
                 None,
                 None,
                 e.at or "",
@@ -118,11 +116,3 @@ def federated_tree(found: FederatedTrace) -> str:
         said = f"partner {b.partner} for {b.attach}: {b.status} ({b.message}{when})"
         lines.append(shown(said))
     return "\n".join(lines)
-
-
-def _quantity(text: str | None) -> Decimal | None:
-    """A link's quantity; the tree does not show it, so text that is no number is left out."""
-    try:
-        return None if text is None else Decimal(text)
-    except InvalidOperation:
-        return None

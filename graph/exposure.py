@@ -172,7 +172,9 @@ def _linear_weights(
 ) -> list[tuple[str, float]] | None:
     """The weight of each input if `kind` combines them linearly, else None."""
     if kind in MAX_KINDS:
-        return [(e.src, 1.0) for e in incoming] if len(_sources(incoming)) <= 1 else None
+        # At most one source, counted once: these kinds take the largest share, not the sum.
+        sources = _sources(incoming)
+        return [(src, 1.0) for src in sources] if len(sources) <= 1 else None
     if kind != "step":
         return [(e.src, _share(e)) for e in incoming]
     groups = {e.src if e.src.startswith("serial:") else ("part", e.part) for e in incoming}

@@ -101,6 +101,16 @@ def within(graph: Subgraph, max_depth: int) -> list[EdgeView]:
     ]
 
 
+def node_order(node: TraceNode) -> tuple[int, str]:
+    """A trace's nodes come in this order; pages of them are cut by it too."""
+    return node.depth, node.id
+
+
+def edge_order(edge: EdgeView) -> tuple[str, str, str, str]:
+    """A trace's edges come in this order; pages of them are cut by it too."""
+    return edge.src, edge.dst, edge.type, edge.event
+
+
 class TraceService:
     """Read side of the genealogy graph."""
 
@@ -157,9 +167,9 @@ class TraceService:
             for gid, view in graph.nodes.items()
             if max_depth is None or graph.depths[gid] <= max_depth
         ]
-        nodes.sort(key=lambda node: (node.depth, node.id))
+        nodes.sort(key=node_order)
         edges = graph.edges if max_depth is None else within(graph, max_depth)
-        edges = sorted(edges, key=lambda e: (e.src, e.dst, e.type, e.event))
+        edges = sorted(edges, key=edge_order)
         return Trace(root, direction, nodes, edges)
 
     def _as_of(self, graph: Subgraph, root: str, direction: Direction, horizon: str) -> Subgraph:

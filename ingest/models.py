@@ -91,18 +91,14 @@ def _findable_code(value: str, info: ValidationInfo) -> str:
     return value
 
 
-# Printable text without control characters; ids are data, never syntax.
-Id = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
-    AfterValidator(_printable_id),
-]
 # The id of a logged event as another event names it: one logged before ids had to be
 # printable can still be voided.
 LoggedEventId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
+# Printable text without control characters; ids are data, never syntax.
+Id = Annotated[LoggedEventId, AfterValidator(_printable_id)]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[
     str,

@@ -76,6 +76,8 @@ class MarkingService:
     def define_schemes(self, specs: list[SchemeSpec]) -> list[SchemeUsage]:
         """Register schemes as `define_scheme` does, in order and all or none: a list refused
         at its third scheme leaves the first two unsaved too."""
+        if not specs:  # nothing to write: no write transaction either
+            return []
         for spec in specs:
             if spec.code_alphabet != spec.code_alphabet.upper():
                 # Readings are taken in upper case (a struck mark has no case an operator can

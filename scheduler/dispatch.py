@@ -605,7 +605,10 @@ class _Queued(_Dispatcher):
         windows, at = self.flat.forbidden[m], max(self.free[m], self.flat.problem.now)
         gaps: list[tuple[int, int]] = []
         i = bisect_right(windows, (at, 1 << 62)) - 1
-        for window_start, window_end in windows[max(i, 0) :]:
+        # By index, not over a slice: the machine may have thousands of windows after `at`, a
+        # slice would copy them all, and this runs for each placement.
+        for k in range(max(i, 0), len(windows)):
+            window_start, window_end = windows[k]
             if window_end <= at:
                 continue
             if window_start > at:  # the windows are merged: each starts after a gap

@@ -16,9 +16,9 @@ from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution
 from graph.errors import BadRequest
 from graph.quantities import Amount
-from graph.store import EdgeView, plain
+from graph.store import plain
 from graph.trace import Trace as TraceResult
-from graph.trace import TraceNode
+from graph.trace import TraceNode, edge_order, node_order
 
 
 @strawberry.enum
@@ -117,14 +117,6 @@ class LinkConnection:
 MAX_PAGE = 1000
 
 
-def _node_key(node: TraceNode) -> tuple[int, str]:
-    return node.depth, node.id
-
-
-def _link_key(edge: EdgeView) -> tuple[str, str, str, str]:
-    return edge.src, edge.dst, edge.type, edge.event
-
-
 def _cursor(kind: str, key: tuple[Any, ...]) -> str:
     return key_cursor(kind, json.dumps(key))
 
@@ -164,7 +156,7 @@ class Trace:
     @strawberry.field(description=f"Nodes, a page at a time (at most {MAX_PAGE}).")
     def nodes(self, first: int = 100, after: str | None = None) -> TraceEntryConnection:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
-        keys = [_node_key(n) for n in entries]  # the trace's order: (depth, id)
+        keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
         start, end = _bounds(keys, "n", 2, first, after)
         return TraceEntryConnection(
             edges=[
@@ -181,7 +173,7 @@ class Trace:
     @strawberry.field(description=f"Edges, a page at a time (at most {MAX_PAGE}).")
     def links(self, first: int = 100, after: str | None = None) -> LinkConnection:
         edges = self.result.edges
-        keys = [_link_key(e) for e in edges]  # the trace's order: (src, dst, type, event)
+        keys = [edge_order(e) for e in edges]  # the trace's order: (src, dst, type, event)
         start, end = _bounds(keys, "l", 4, first, after)
         return LinkConnection(
             edges=[
