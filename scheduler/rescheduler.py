@@ -242,9 +242,7 @@ def _clashing(
                 was = planned[(order.id, index)]
                 ours.append((was.start - was.setup, was.end, was.machine, (order.id, index)))
                 continue
-            end = op.actual_end
-            if end is None:
-                end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+            end = _reported_end(order, op, alt)
             if end > op.actual_start:
                 facts.setdefault(alt.machine, []).append((op.actual_start, end))
     # Per machine, facts by start with the latest end so far: [start, end) meets one of them
@@ -281,9 +279,7 @@ def _could_follow(
     alt = next((a for a in op.alternatives if a.machine == was.machine), None)
     if prev.actual_start is None or p_alt is None or alt is None:
         return False
-    p_end = prev.actual_end
-    if p_end is None:
-        p_end = prev.actual_start + p_alt.fixed_time + p_alt.unit_time * order.quantity
+    p_end = _reported_end(order, prev, p_alt)
     q = prev.transfer_qty
     if q:
         first = prev.actual_start + p_alt.fixed_time + q * p_alt.unit_time
@@ -296,8 +292,15 @@ def _stopped(order: WorkOrder, op: Operation, down: dict[str, list[Window]]) -> 
     alt = _started_on(op)
     if op.actual_start is None or op.actual_end is not None or alt is None:
         return False
-    end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
-    return _down_during(down, alt.machine, op.actual_start, end)
+    return _down_during(down, alt.machine, op.actual_start, _reported_end(order, op, alt))
+
+
+def _reported_end(order: WorkOrder, op: Operation, alt: Alternative) -> int:
+    """The end the floor reported for a started operation, or the one its run would take."""
+    assert op.actual_start is not None
+    if op.actual_end is not None:
+        return op.actual_end
+    return op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
 
 
 def _down_during(down: dict[str, list[Window]], machine: str, start: int, end: int) -> bool:

@@ -478,10 +478,8 @@ class AuthService:
             self._refused("password_change_refused", username, refusal, client)
             raise
         noted = self._noted("password_changed", username, username, client=client)
-        hashed, at = self._hasher.hash(new), utc_text(_now())
         # Written only over the password just checked, on an enabled account.
-        replacing = record.password_hash
-        if not self._store.set_password(username, hashed, at, replacing=replacing, noted=noted):
+        if not self._store_password(username, new, noted, replacing=record.password_hash):
             self._changed_meanwhile("password_change_refused", username, client)
 
     def _check_new_password(self, record: UserRecord, current: str, new: str) -> None:
@@ -526,14 +524,24 @@ class AuthService:
         # refused change, it is left to the request log.
         _check_password(new)
         noted = self._noted("password_reset", username, must_change_password=must_change)
-        self._store_password(username, new, noted, must_change)
+        if not self._store_password(username, new, noted, must_change=must_change):
+            raise NotFound(f"no user {username!r}")
 
     def _store_password(
-        self, username: str, new: str, noted: AccountEvent, must_change: bool = False
-    ) -> None:
+        self,
+        username: str,
+        new: str,
+        noted: AccountEvent,
+        *,
+        must_change: bool = False,
+        replacing: str | None = None,
+    ) -> bool:
+        """Hash and write a new password (with `replacing`, only over that hash); False when
+        the store wrote nothing."""
         hashed, at = self._hasher.hash(new), utc_text(_now())
-        if not self._store.set_password(username, hashed, at, must_change=must_change, noted=noted):
-            raise NotFound(f"no user {username!r}")
+        return self._store.set_password(
+            username, hashed, at, must_change=must_change, noted=noted, replacing=replacing
+        )
 
     def _dummy_hash(self) -> str:
         """A throwaway hash to verify against when the user is unknown, so timing does not
