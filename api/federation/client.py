@@ -54,7 +54,13 @@ def _refusal(status: int, body: bytes, key: str) -> str:
         message = parsed.get("message") if isinstance(parsed, dict) else None
     except (ValueError, RecursionError):
         message = None
-    return str(message).replace(key, "****")[:500] if message else f"HTTP {status}"
+    return masked(str(message), key)[:500] if message else f"HTTP {status}"
+
+
+def masked(text: str, key: str) -> str:
+    """Return a partner's text with the key we sent it hidden: a partner may echo it back, and
+    the text reaches our readers."""
+    return text.replace(key, "****")
 
 
 class HttpPartnerClient:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from api.access import COMPANY_ROLES_SET, Access
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
-from api.federation.client import PartnerClient, PartnerError
+from api.federation.client import PartnerClient, PartnerError, masked
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
 from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
@@ -345,9 +345,7 @@ class FederationService:
             problem = error.errors(include_url=False, include_input=False)[0]
             where = _where(problem["loc"])
             # A partner may echo the key it was sent in what we name; our readers must not see it.
-            return PartnerError(
-                "error", f"{where}: {problem['msg']}".replace(partner.api_key, "****")
-            )
+            return PartnerError("error", masked(f"{where}: {problem['msg']}", partner.api_key))
         except ValueError as error:
             return PartnerError("error", str(error))
 
