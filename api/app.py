@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,6 +43,20 @@ LARGE_BODIES = (
     "/api/v1/schedules",
     "/graphql",
 )
+# What the /docs page loads of Swagger UI: its other files (a page of its own that opens the
+# petstore example, the OAuth2 redirect page, templates and source maps) are not served.
+SWAGGER_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
+
+
+class _Named(StaticFiles):
+    """Static files of a directory, only those named."""
+
+    def __init__(self, directory: str, names: frozenset[str]) -> None:
+        super().__init__(directory=directory)
+        self.names = names
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        return super().lookup_path(path) if path in self.names else ("", None)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -78,7 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
 
     app.mount(
-        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "swagger"
+        "/static/swagger", _Named(swagger_ui_bundle.swagger_ui_path, SWAGGER_FILES), "swagger"
     )
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), "static")
 
@@ -90,6 +105,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            # Otherwise Swagger UI sends the address of this document to validator.swagger.io
+            # for a badge, from any host but localhost.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/graphiql", include_in_schema=False)

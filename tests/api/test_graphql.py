@@ -324,6 +324,29 @@ def test_docs_and_graphiql_need_no_network(client: TestClient) -> None:
     assert client.get("/openapi.json").json()["info"]["title"] == "tracegraph"
 
 
+def test_the_docs_ask_no_validator_on_a_host_of_the_plant(client: TestClient) -> None:
+    # Swagger UI shows a badge from validator.swagger.io, sent the address of our OpenAPI
+    # document, for every host but localhost unless told not to.
+    page = client.get("/docs", headers={"Host": "tracegraph.plant.example:8000"}).text
+    assert '"validatorUrl": null' in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "index.html",
+        "swagger-initializer.js",
+        "oauth2-redirect.html",
+        "index.j2",
+        "swagger-ui-bundle.js.map",
+        "swagger-ui.js",
+    ],
+)
+def test_only_the_files_the_docs_load_are_served(client: TestClient, name: str) -> None:
+    # Swagger UI's own pages open petstore.swagger.io; the docs load the bundle, its style and icon.
+    assert client.get(f"/static/swagger/{name}").status_code == 404
+
+
 def test_every_request_is_audited(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
         headers = login(client, "supplier")
