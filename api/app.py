@@ -22,6 +22,7 @@ from api.epcis_routes import router as epcis_router
 from api.errors import install as install_error_handlers
 from api.federation.routes import router as federation_router
 from api.graphql.context import get_context
+from api.graphql.router import PATH as GRAPHQL
 from api.graphql.router import Router
 from api.graphql.schema import schema
 from api.head_requests import HeadAsGet
@@ -41,7 +42,7 @@ LARGE_BODIES = (
     "/api/v1/epcis/",
     "/api/v1/recalls/",
     "/api/v1/schedules",
-    "/graphql",
+    GRAPHQL,
 )
 # What the /docs page loads of Swagger UI: its other files (a page of its own that opens the
 # petstore example, the OAuth2 redirect page, templates and source maps) are not served.
@@ -126,7 +127,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(federation_router)
     app.include_router(epcis_router)
     app.include_router(schedules, prefix="/api/v1/schedules", dependencies=[Depends(planner)])
-    app.include_router(
-        Router(schema, context_getter=get_context, graphql_ide=None), prefix="/graphql"
-    )
+    app.include_router(Router(schema, context_getter=get_context, graphql_ide=None), prefix=GRAPHQL)
     return app

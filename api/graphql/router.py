@@ -14,6 +14,10 @@ from strawberry.http.parse_content_type import parse_content_type
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused, strict_loads
 
+# Where the endpoint is served. Every path under it is GraphQL's to the middleware (its
+# credentials checked first, its bodies as large as GraphQL's), "/graphql/" among them.
+PATH = "/graphql"
+
 
 class _DecodedBody(bytes):
     """A request body decoded already: `parse_json` gives back `value`, not decoding again."""

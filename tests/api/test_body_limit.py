@@ -138,10 +138,11 @@ def test_a_streamed_graphql_request_is_cut_at_the_limit(small: TestClient) -> No
     assert refused(big), big.text
 
 
+@pytest.mark.parametrize("path", ["/api/v1/events", "/graphql", "/graphql/"])
 def test_a_caller_without_credentials_is_told_so_before_the_length_matters(
-    small: TestClient,
+    small: TestClient, path: str
 ) -> None:
-    big = small.post("/api/v1/events", content=b"x" * (2 * LIMIT))
+    big = small.post(path, content=b"x" * (2 * LIMIT), follow_redirects=False)
     assert big.status_code == 401 and big.json()["error"] == "unauthenticated"
 
 
