@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, StarletteRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from fastapi.routing import APIWebSocketRoute
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.unset import UNSET
 
-from graph.errors import BadRequest
+from graph.errors import BadRequest, DomainError
 from ingest.json_text import JsonRefused, strict_loads
 
 # Where the endpoint is served. Every path under it is GraphQL's to the middleware (its
@@ -53,6 +55,14 @@ class Router(GraphQLRouter[Any, None]):
         # and mutations past the per-request login, audit log and cost limits: no such route.
         self.routes = [r for r in self.routes if not isinstance(r, APIWebSocketRoute)]
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        # Strawberry answers what is no GraphQL request (no query, a batch, a body that is not
+        # JSON) in plain text; it is refused here in the API's shape, its code saying why.
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as refused:
+            raise NoRequest.of(refused) from None
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -80,6 +90,45 @@ class Router(GraphQLRouter[Any, None]):
         if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
             raise UnreadableBody("not_a_request", "a GraphQL request is a JSON object")
         return found
+
+
+NO_QUERY = "no GraphQL query: send it as `query`, in the JSON body of a POST or the URL of a GET"
+# Strawberry's refusals by their fixed reason: our status, code and message.
+REFUSALS = {
+    # A GET without a query that would take a page (a browser's, curl's): strawberry would show
+    # its IDE there; ours is a page of its own, /graphiql.
+    "Not Found": (404, "no_query", NO_QUERY),
+    "No GraphQL query found in the request": (400, "no_query", NO_QUERY),
+    "Batching is not enabled": (400, "batch_not_taken", "send one GraphQL request at a time"),
+    "Unsupported content type": (
+        415,
+        "unsupported_media_type",
+        "a GraphQL request is POSTed as application/json",
+    ),
+}
+
+CAUSES: dict[type[object], str] = {
+    InvalidOperationTypeError: "operation_not_allowed",
+    CannotGetOperationTypeError: "unknown_operation",
+}
+
+
+class NoRequest(DomainError):
+    """What strawberry refuses before a query runs, in the API's shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.code = code
+
+    @classmethod
+    def of(cls, refused: HTTPException) -> NoRequest:
+        if refused.reason in REFUSALS:
+            return cls(*REFUSALS[refused.reason])
+        # The rest say what was wrong in their reason: a mutation in a GET, an operation the
+        # document does not hold, a `query` that is not text, and the like.
+        code = CAUSES.get(type(refused.__cause__), "not_a_request")
+        return cls(refused.status_code, code, refused.reason)
 
 
 class UnreadableBody(BadRequest):

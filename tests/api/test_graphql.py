@@ -417,6 +417,45 @@ def test_a_graphql_body_that_is_no_request_is_a_bad_request(client: TestClient, 
     }
 
 
+ME = "{ me { username } }"
+
+
+@pytest.mark.parametrize(
+    ("method", "sent", "headers", "status", "code"),
+    [
+        ("GET", "", {"accept": "*/*"}, 404, "no_query"),  # a browser's
+        ("GET", "", {"accept": "application/json"}, 400, "no_query"),
+        ("GET", "query=mutation%7B__typename%7D", {}, 400, "operation_not_allowed"),
+        ("POST", "{}", {}, 400, "no_query"),
+        ("POST", '{"query": 5}', {}, 400, "not_a_request"),
+        ("POST", f'{{"query": "{ME}", "variables": [1]}}', {}, 400, "not_a_request"),
+        ("POST", "[]", {}, 400, "batch_not_taken"),
+        ("POST", f'[{{"query": "{ME}"}}]', {}, 400, "batch_not_taken"),
+        (
+            "POST",
+            f'{{"query": "query a {ME}", "operationName": "b"}}',
+            {},
+            400,
+            "unknown_operation",
+        ),
+        ("POST", ME, {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+    ],
+)
+def test_what_is_no_graphql_request_is_refused_in_the_api_shape(
+    client: TestClient, method: str, sent: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    # Strawberry refuses these in plain text; a client reads one shape for every refusal.
+    headers = login(client, "analyst") | {"content-type": "application/json"} | headers
+    if method == "GET":
+        response = client.get(f"/graphql?{sent}", headers=headers)
+    else:
+        response = client.post("/graphql", content=sent, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == code
+    assert response.json()["message"]
+
+
 def test_an_unexpected_failure_is_an_internal_error_without_its_text(
     client: TestClient, plant: Services
 ) -> None:
