@@ -14,20 +14,18 @@ from fastapi import Request, Response
 
 from api.deps import NO_CREDENTIALS
 from api.errors import error_response
-from api.graphql.router import PATH as GRAPHQL
+from api.no_store import API_PREFIXES
 
 # What answers without a login: the token exchange itself, and replacing an expired password
 # (it gives the current one, checked and throttled as a login).
 OPEN = frozenset({"/api/v1/auth/token", "/api/v1/auth/password"})
-# What is guarded, as the body limit reads it: a path starting with one of these.
-GUARDED = ("/api/", GRAPHQL)
 
 
 async def credentials_first(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     path = request.url.path
-    guarded = path.startswith(GUARDED) and path not in OPEN
+    guarded = path.startswith(API_PREFIXES) and path not in OPEN
     has_any = "authorization" in request.headers or "x-api-key" in request.headers
     if guarded and not has_any:
         return error_response(

@@ -12,7 +12,10 @@ from __future__ import annotations
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_PREFIXES = ("/api/", "/graphql")
+from api.graphql.router import PATH as GRAPHQL
+
+# The API's paths: each starts with one of these.
+API_PREFIXES = ("/api/", GRAPHQL)
 CREDENTIALS = ("authorization", "x-api-key")
 
 

@@ -139,6 +139,13 @@ class AliasLimit(ValidationRule):
             self.report_error(GraphQLError(f"{total} aliases found. Allowed: {MAX_ALIASES}"))
 
 
+MANY_OPERATIONS: Final = "Must provide operation name if query contains multiple operations."
+
+
+def _operations(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
 class ValidateOffLoop(SchemaExtension):
     """Validate in a worker thread, so that other requests are answered meanwhile.
 
@@ -148,6 +155,11 @@ class ValidateOffLoop(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        # Strawberry would run the first of several operations when none is named (its
+        # `operation_name` names that one, so only what the request gave says "none").
+        named = context._provided_operation_name is not None
+        if document is not None and not named and _operations(document) > 1:
+            context.pre_execution_errors = [GraphQLError(MANY_OPERATIONS)]
         if document is not None and context.pre_execution_errors is None:
             context.pre_execution_errors = await asyncio.to_thread(
                 validate_document, context.schema._schema, document, context.validation_rules

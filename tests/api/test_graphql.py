@@ -456,6 +456,16 @@ def test_what_is_no_graphql_request_is_refused_in_the_api_shape(
     assert response.json()["message"]
 
 
+def test_which_of_several_operations_to_run_is_never_guessed(client: TestClient) -> None:
+    headers = login(client, "analyst")
+    query = "query a { __typename } query b { me { username } }"
+    body = gql(client, headers, query)
+    assert body.get("data") is None
+    assert body["errors"][0]["message"].startswith("Must provide operation name")
+    named = client.post("/graphql", json={"query": query, "operationName": "b"}, headers=headers)
+    assert named.json()["data"] == {"me": {"username": "ana"}}
+
+
 def test_an_unexpected_failure_is_an_internal_error_without_its_text(
     client: TestClient, plant: Services
 ) -> None:
