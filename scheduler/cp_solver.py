@@ -1,8 +1,13 @@
-"""The one place a CP-SAT solver is made, so every solve leaves Ctrl-C to the process."""
+"""The one place a CP-SAT solver is made and run, so every solve leaves Ctrl-C to the process
+and no rejected model passes for a search that found nothing."""
 
 from __future__ import annotations
 
 from ortools.sat.python import cp_model
+
+
+class ModelInvalid(RuntimeError):
+    """CP-SAT rejected a model we built: a defect of ours, never of the problem given."""
 
 
 def cp_solver() -> cp_model.CpSolver:
@@ -15,3 +20,19 @@ def cp_solver() -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.catch_sigint_signal = False
     return solver
+
+
+def checked_solve(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    callback: cp_model.CpSolverSolutionCallback | None = None,
+) -> cp_model.CpSolverStatus:
+    """Solve `model`; raise ModelInvalid when CP-SAT refuses it.
+
+    A refused model returns MODEL_INVALID at once, with no solution and no bound: read like
+    any status short of a proof, it would pass the constructive plan off as the answer.
+    """
+    status = solver.solve(model, callback)
+    if status == cp_model.MODEL_INVALID:
+        raise ModelInvalid(f"CP-SAT rejected the model: {solver.solution_info()}")
+    return status

@@ -582,8 +582,12 @@ def add_hint(flat: Flat, built: Built, plan: Plan) -> None:
         )
         succ = {a: b for a, b in zip([-1, *on_m], [*on_m, -1], strict=True)}
         for a, b, lit in arcs:
+            if a == b != -1:
+                # The operation's self-loop is the negation of its machine choice, hinted
+                # above: a second hint on one variable makes CP-SAT reject the whole model.
+                continue
             if a == b:
-                model.add_hint(lit, (a != -1 and plan.machine[a] != m) or (a == -1 and not on_m))
+                model.add_hint(lit, not on_m)
             else:
                 model.add_hint(lit, (a == -1 or plan.machine[a] == m) and succ.get(a) == b)
 

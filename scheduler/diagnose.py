@@ -7,7 +7,7 @@ import itertools
 from ortools.sat.python import cp_model
 
 from scheduler import cpsat
-from scheduler.cp_solver import cp_solver
+from scheduler.cp_solver import checked_solve, cp_solver
 from scheduler.flat import Flat
 from scheduler.models import Conflict
 from scheduler.plan import earliest_start
@@ -87,7 +87,7 @@ def explain_infeasible(flat: Flat, time_limit: float) -> list[Conflict]:
     solver.parameters.max_time_in_seconds = time_limit
     # Cores come from a single search thread.
     solver.parameters.num_workers = 1
-    status = solver.solve(model)
+    status = checked_solve(solver, model)
     if status != cp_model.INFEASIBLE:
         return [
             Conflict(

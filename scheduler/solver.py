@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model, cp_model_helper
 
 from scheduler import cpsat
-from scheduler.cp_solver import cp_solver
+from scheduler.cp_solver import checked_solve, cp_solver
 from scheduler.diagnose import explain_infeasible, static_conflicts
 from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
@@ -155,7 +155,10 @@ def run_cpsat(
     should_stop: StopFn | None,
     hint: Plan | None,
 ) -> tuple[cp_model.CpSolverStatus, cp_model.CpSolver, _Recorder]:
-    """Solve a built model, feeding improvements to the incumbent."""
+    """Solve a built model, feeding improvements to the incumbent.
+
+    Raises ModelInvalid when CP-SAT refuses the model rather than report nothing found.
+    """
     if hint is not None:
         cpsat.add_hint(flat, built, hint)
     solver = cp_solver()
@@ -177,7 +180,7 @@ def run_cpsat(
     if should_stop is not None:
         watcher.start()
     try:
-        status = solver.solve(built.model, recorder)
+        status = checked_solve(solver, built.model, recorder)
     finally:
         done.set()
     return status, solver, recorder
