@@ -23,6 +23,7 @@ from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
 from graph.store import DocumentRow, GraphStore, NodeView
 from ingest.errors import Problem
+from ingest.models import ANSWER_EVENT_PREFIX
 from ingest.references import supplier_request_gid
 from ingest.service import IngestService
 
@@ -30,8 +31,8 @@ from ingest.service import IngestService
 MAX_ANSWER_ID = 100
 MAX_EVENT_ID = 200
 # An answer sent with an answer id is logged under ANSWER_EVENT_PREFIX + supplier/answer id:
-# known in advance, so no event of anyone else may take such an id first.
-ANSWER_EVENT_PREFIX = "recall_supplier_answer/"
+# known in advance, so no event of anyone else may take such an id first. The prefix is the
+# contract's (ingest.models): the published schema refuses such ids too.
 
 
 @dataclass(frozen=True, slots=True)

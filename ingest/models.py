@@ -18,6 +18,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -26,6 +27,21 @@ from pydantic_core import PydanticCustomError
 from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from graph.errors import character_name
 from ingest.gs1 import Gs1Error, normalise_gtin
+from ingest.schema_rules import (
+    COMPANY_PATTERN,
+    COUNT_PATTERN,
+    DATE_PATTERN,
+    ID_PATTERN,
+    ITEM_COUNTED,
+    ITEM_TAKEN,
+    MARK_PATTERN,
+    NOT_BLANK,
+    ONE_KEY,
+    QTY_BELOW,
+    QTY_PATTERN,
+    given,
+    if_given,
+)
 from ingest.times import Instant
 
 # Spellings pydantic reads but the contract does not mean: a time as a date; "5_0" as 50;
@@ -51,7 +67,11 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_date_text)]
+Day = Annotated[
+    date,
+    BeforeValidator(_date_text),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
 
 # Rules that came after events were logged hold for events sent (`parse_events` validates
 # with this context), not for the log read back: what was logged before a rule still rebuilds.
@@ -98,12 +118,20 @@ LoggedEventId = Annotated[
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
 # Printable text without control characters; ids are data, never syntax.
-Id = Annotated[LoggedEventId, AfterValidator(_printable_id)]
+_ID_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": ID_PATTERN}
+Id = Annotated[LoggedEventId, AfterValidator(_printable_id), WithJsonSchema(_ID_SCHEMA)]
+# Event ids the service gives the answers suppliers send through their portal; no one else may
+# send one (api.supplier_portal.answer_ids_taken).
+ANSWER_EVENT_PREFIX: Final = "recall_supplier_answer/"
+SentEventId = Annotated[
+    Id, WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": f"^{re.escape(ANSWER_EVENT_PREFIX)}"}})
+]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
     AfterValidator(_printable_id),
+    WithJsonSchema(_ID_SCHEMA | {"pattern": COMPANY_PATTERN}),
 ]
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -114,6 +142,15 @@ Qty = Annotated[
     # In JSON, one spelling per value: "10.0" and 10 are both stored as "10".
     PlainSerializer(
         lambda value: format(value.normalize(), "f"), return_type=str, when_used="json"
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": QTY_BELOW},
+                {"type": "string", "pattern": QTY_PATTERN},
+            ]
+        },
+        mode="validation",  # written, a quantity is a string
     ),
 ]
 Unit = Annotated[
@@ -130,6 +167,10 @@ class Strict(BaseModel):
 
 class ItemRef(Strict):
     """A reference to a lot or a serial: exactly one of the two keys."""
+
+    # Each model's `json_schema_extra` says its validators in the published schema, as far as
+    # JSON Schema can (ingest.schema_rules).
+    model_config = ConfigDict(json_schema_extra={"oneOf": ONE_KEY})
 
     lot: Id | None = None
     serial: Id | None = None
@@ -153,7 +194,7 @@ class Status(StrEnum):
 
 
 class Envelope(Strict):
-    event_id: Id
+    event_id: SentEventId
     occurred_at: Instant
     actor: Id | None = None
     site: Id | None = None
@@ -190,6 +231,8 @@ class LotQty(Strict):
 
 # -- carts: a new lot may name the cart it lands in (docs/carts.md)
 class InCart(Strict):
+    model_config = ConfigDict(json_schema_extra=if_given("compartment", given("cart")))
+
     cart: Id | None = None
     compartment: Id | None = None
 
@@ -236,6 +279,8 @@ class Mix(Envelope):
 class ProcessInput(ItemRef):
     """A consumed lot (qty omitted: all that remains of it) or serial (one unit)."""
 
+    model_config = ConfigDict(json_schema_extra=ITEM_TAKEN)
+
     qty: Qty | None = None
     unit: StatedUnit = None
 
@@ -249,6 +294,8 @@ class ProcessInput(ItemRef):
 
 
 class ProcessOutput(ItemRef, Dated):
+    model_config = ConfigDict(json_schema_extra=ITEM_COUNTED)
+
     part: Id
     qty: Qty | None = None
     unit: Unit | None = None
@@ -263,6 +310,15 @@ class ProcessOutput(ItemRef, Dated):
 
 
 class Process(Envelope):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"minItems": 1}}}
+                for name in ("inputs", "outputs")
+            ]
+        }
+    )
+
     type: Literal["process"]
     step: Id
     operation: Id
@@ -313,6 +369,8 @@ class Serialize(Envelope, Dated):
 
 
 class ShipItem(ItemRef):
+    model_config = ConfigDict(json_schema_extra=ITEM_COUNTED)
+
     qty: Qty | None = None
     unit: StatedUnit = None
 
@@ -344,6 +402,11 @@ class SetStatus(Envelope):
 # -- carts
 class CartDefine(Envelope):
     """A cart comes into use: its group, its number in the group, compartments and capacity."""
+
+    model_config = ConfigDict(
+        json_schema_extra=if_given("seq", given("group"))
+        | {"allOf": [{"properties": {"compartments": {"uniqueItems": True}}}]}
+    )
 
     type: Literal["cart_define"]
     cart: Id
@@ -384,17 +447,26 @@ class Mark(Envelope):
         str,
         StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$"),
         AfterValidator(_findable_code),
+        WithJsonSchema(
+            {"type": "string", "minLength": 1, "maxLength": 64, "pattern": MARK_PATTERN}
+        ),
     ]
     scheme: Id | None = None
 
 
 # -- GS1 identifiers: the part registry
+# GTIN-8, -12, -13 or -14 digits; the check digit is the validator's (no pattern computes it).
+GtinText = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": r"^(?:[0-9]{8}|[0-9]{12,14})$"})
+]
+
+
 class PartDefine(Envelope):
     """A part enters the registry, with its GTIN (the UDI-DI of a device) when it has one."""
 
     type: Literal["part_define"]
     part: Id
-    gtin: str | None = None
+    gtin: GtinText | None = None
     description: Text | None = None
     supplier: CompanyId | None = None  # the brand owner, for a part bought in
 
@@ -424,6 +496,17 @@ NodeId = Annotated[
 
 class Suspect(Strict):
     """What a recall case suspects: a node, or an equipment over a time window."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"properties": {"id": {"pattern": "^(?:lot|serial|supplier_lot|step|equipment):"}}}
+            ],
+            "if": {"properties": {"id": {"pattern": "^equipment:"}}},
+            "then": {"allOf": [given("from"), given("to")]},
+            "else": {"not": {"allOf": [given("from"), given("to")]}},
+        }
+    )
 
     id: NodeId
     from_: Instant | None = Field(default=None, alias="from")
@@ -485,7 +568,18 @@ class RecallNotice(Envelope):
 
 # A count that may be zero (what a customer found of a notice).
 Count = Annotated[
-    Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28), BeforeValidator(_decimal_text)
+    Decimal,
+    Field(ge=0, allow_inf_nan=False, max_digits=28),
+    BeforeValidator(_decimal_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "exclusiveMaximum": QTY_BELOW},
+                {"type": "string", "pattern": COUNT_PATTERN},
+            ]
+        },
+        mode="validation",  # written, a quantity is a string
+    ),
 ]
 
 
@@ -552,6 +646,16 @@ class UpstreamLot(Strict):
 
 class RecallSupplierAnswer(Envelope):
     """A supplier's answer about one of their lots in a case; a later answer supersedes it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"pattern": NOT_BLANK}}},
+                {"required": ["upstream"], "properties": {"upstream": {"minItems": 1}}},
+                {"required": ["documents"], "properties": {"documents": {"minItems": 1}}},
+            ]
+        }
+    )
 
     type: Literal["recall_supplier_answer"]
     case: Id

@@ -15,9 +15,12 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
+
+from ingest.schema_rules import TIME_PATTERN
 
 TIME_SPELLING = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00+01:00"'
 # What pydantic also reads as a time, and the contract does not mean: a number, or a string of
@@ -49,7 +52,11 @@ def _why_not_a_time(value: Any) -> str:
 
 
 # An event's time: a time without an offset is refused (timezone_aware).
-Instant = Annotated[AwareDatetime, WrapValidator(_time_text)]
+Instant = Annotated[
+    AwareDatetime,
+    WrapValidator(_time_text),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN}),
+]
 # A time given outside an event: one without an offset is read, for the caller to refuse in
 # its own words (trace's as_of, a window's from and to, each CLI option).
 TimeText = Annotated[datetime, WrapValidator(_time_text)]
