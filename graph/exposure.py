@@ -17,6 +17,7 @@ contributed to the root is the root's exposure to A, computed for every ancestor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from heapq import heappop, heappush
 
@@ -63,13 +64,17 @@ def _combine(kind: str, weighted: list[tuple[EdgeView, float]]) -> float:
                 by_part[edge.src] = value
             else:
                 by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
-        if len(by_part) == 1:  # one component: its share as it is, not 1 - (1 - share) in floats
+        if len(by_part) == 1:  # one component: its share as it is
             return min(*by_part.values(), 1.0)
-        untouched = 1.0
-        for value in by_part.values():
-            untouched *= 1.0 - min(value, 1.0)
-        return 1.0 - untouched
+        return _any_of(by_part.values())
     return sum(_share(edge) * value for edge, value in weighted)
+
+
+def _any_of(values: Iterable[float]) -> float:
+    """`1 - prod(1 - e)` without subtracting from 1: in floats 1 - 1e-18 is 1, so components
+    of a tiny exposure each would make an assembly of them read 0."""
+    logs = [math.log1p(-value) if value < 1.0 else -math.inf for value in values]
+    return -math.expm1(math.fsum(logs))
 
 
 def _share(edge: EdgeView) -> float:
