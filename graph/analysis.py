@@ -7,17 +7,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
+from graph.exposure import is_certain
 from graph.quantities import Amount, by_unit, one_total
 from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceNode
 
-CERTAIN = 1.0 - 1e-9
 MAX_PATHS = 100
 
 
 @dataclass(frozen=True, slots=True)
 class Affected:
-    """One reached item: `exposure` 1.0 means it certainly carries the source."""
+    """One reached item: `exposure` 1.0 means it certainly carries the source (graph.exposure
+    gives 1.0 to nothing else)."""
 
     node: TraceNode
     exposure: float
@@ -27,7 +28,7 @@ class Affected:
 
     @property
     def certain(self) -> bool:
-        return self.exposure >= CERTAIN
+        return is_certain(self.exposure)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,11 @@ A target combines its inputs by its kind:
 - a shipment or a company: the largest exposure of what it holds or received.
 An input that does not descend from the source counts as 0. Upstream, the share an ancestor A
 contributed to the root is the root's exposure to A, computed for every ancestor at once.
+
+Next to each value goes whether it is certain, decided by the structure and never by how close
+the float is to 1: a lot is certain when every input it takes is (their shares adding up to 1),
+an assembly when one component is, a shipment when one item is. Only then does the answer read
+1; one that may contain the source reads at most 0.999999999999, one it reaches above 0.
 """
 
 from __future__ import annotations
@@ -20,10 +25,37 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from heapq import heappop, heappush
+from typing import NamedTuple
 
 from graph.store import EdgeView
 
 MAX_KINDS = frozenset({"shipment", "company"})
+# The largest answer below 1 at twelve significant digits: what "may contain" reads at most.
+BELOW_ONE = 0.999999999999
+# Shares are quantities divided and rounded to floats at ingest: the shares of all a lot's
+# inputs add up to 1 within 2**-53. An input counts if its share is above twice that (one
+# below cannot be told from rounding), and the counted ones must reach 1 within 2**-52.
+_COUNTED = 2.0**-51
+_ROUNDING = 2.0**-52
+
+
+class Level(NamedTuple):
+    """An exposure (or share) and whether it is certain, which its float cannot say: 1 - 1e-20
+    is 1.0 in floats, and the shares of a lot split in three and merged again add up to
+    0.9999999999999999."""
+
+    value: float
+    certain: bool
+
+
+NONE = Level(0.0, False)
+WHOLE = Level(1.0, True)
+_NOTHING: frozenset[str] = frozenset()
+
+
+def is_certain(value: float) -> bool:
+    """Whether an exposure (or share) as answered says certain: only a certain one reads 1."""
+    return value == 1.0
 
 
 def topological(nodes: Iterable[str], edges: Iterable[EdgeView]) -> list[str]:
@@ -54,38 +86,64 @@ def _inputs_by_target(edges: Iterable[EdgeView]) -> dict[str, list[EdgeView]]:
     return inputs
 
 
-def _combine(kind: str, weighted: list[tuple[EdgeView, float]]) -> float:
+def _combine(kind: str, weighted: list[tuple[EdgeView, Level]]) -> Level:
     if kind in MAX_KINDS:
-        return max(value for _, value in weighted)
+        return Level(max(v.value for _, v in weighted), any(v.certain for _, v in weighted))
     if kind == "step":
-        by_part: dict[str | None, float] = {}
-        for edge, value in weighted:
+        serials: dict[str, Level] = {}
+        parts: dict[str | None, list[tuple[float, Level]]] = {}
+        for edge, level in weighted:
             if edge.src.startswith("serial:"):
-                by_part[edge.src] = value
+                serials[edge.src] = level
             else:
-                by_part[edge.part] = by_part.get(edge.part, 0.0) + _share(edge) * value
-        if len(by_part) == 1:  # one component: its share as it is
-            return min(*by_part.values(), 1.0)
-        return _any_of(by_part.values())
-    return sum(_share(edge) * value for edge, value in weighted)
+                parts.setdefault(edge.part, []).append((_share(edge), level))
+        components = [*serials.values(), *(_mean(lots) for lots in parts.values())]
+        components = [Level(min(c.value, 1.0), c.certain) for c in components]
+        if len(components) == 1:  # one component: its share as it is
+            return components[0]
+        return _any_of(components)
+    return _mean([(_share(edge), level) for edge, level in weighted])
 
 
-def _any_of(values: Iterable[float]) -> float:
+def _mean(weighted: list[tuple[float, Level]]) -> Level:
+    """The share-weighted sum, certain when the inputs that count are and make up the whole:
+    a merge's inputs the source does not reach are left out of a trace down, so what they
+    lack of 1 is what is not certain."""
+    counted = [(share, level) for share, level in weighted if share > _COUNTED]
+    whole = math.fsum([1.0, *(-share for share, _ in counted)]) <= _ROUNDING
+    return Level(
+        math.fsum(share * level.value for share, level in weighted),
+        whole and all(level.certain for _, level in counted),
+    )
+
+
+def _closed(weights: list[tuple[str, float]]) -> list[str] | None:
+    """The inputs that count in a linear node, if they make up the whole (as in _mean)."""
+    if len(weights) == 1 and weights[0][1] == 1.0:  # a split, a receive: most nodes
+        return [weights[0][0]]
+    counted = [src for src, share in weights if share > _COUNTED]
+    rest = math.fsum([1.0, *(-share for _, share in weights if share > _COUNTED)])
+    return counted if counted and rest <= _ROUNDING else None
+
+
+def _any_of(components: list[Level]) -> Level:
     """`1 - prod(1 - e)` without subtracting from 1: in floats 1 - 1e-18 is 1, so components
     of a tiny exposure each would make an assembly of them read 0."""
-    logs = [math.log1p(-value) if value < 1.0 else -math.inf for value in values]
-    return -math.expm1(math.fsum(logs))
+    logs = [math.log1p(-c.value) if c.value < 1.0 else -math.inf for c in components]
+    return Level(-math.expm1(math.fsum(logs)), any(c.certain for c in components))
 
 
 def _share(edge: EdgeView) -> float:
     return 1.0 if edge.share is None else edge.share
 
 
-def _clean(value: float) -> float:
-    # Twelve significant digits, not decimal places: float noise goes (0.9999999999999998 is
-    # 1.0), and a tiny share of the source, diluted in a large merge, stays above 0, so the
-    # item and what it reached are still listed as "may contain".
-    return float(f"{min(max(value, 0.0), 1.0):.12g}")
+def _clean(level: Level) -> float:
+    # Twelve significant digits, not decimal places: a tiny share of the source, diluted in a
+    # large merge, stays above 0, so the item and what it reached are still listed as "may
+    # contain"; and only a certain one reads 1, however close to it another is.
+    if level.certain:
+        return 1.0
+    return min(float(f"{min(max(level.value, 0.0), 1.0):.12g}"), BELOW_ONE)
 
 
 def exposure_text(value: float, digits: int = 4) -> str:
@@ -104,14 +162,14 @@ def downstream_exposure(
     """Return the exposure of every node in `kinds` to material from `root`."""
     edge_list = list(edges)
     inputs = _inputs_by_target(edge_list)
-    exposure: dict[str, float] = {}
+    exposure: dict[str, Level] = {}
     for node in topological(kinds, edge_list):
         if node == root:
-            exposure[node] = 1.0
+            exposure[node] = WHOLE
             continue
-        weighted = [(e, exposure.get(e.src, 0.0)) for e in inputs.get(node, ())]
-        exposure[node] = _combine(kinds[node], weighted) if weighted else 0.0
-    return {node: _clean(value) for node, value in exposure.items()}
+        weighted = [(e, exposure.get(e.src, NONE)) for e in inputs.get(node, ())]
+        exposure[node] = _combine(kinds[node], weighted) if weighted else NONE
+    return {node: _clean(level) for node, level in exposure.items()}
 
 
 def upstream_shares(
@@ -139,33 +197,37 @@ def upstream_shares(
     order = topological(kinds, edge_list)
     position = {node: index for index, node in enumerate(order)}
     linear: dict[str, list[tuple[str, float]]] = {}
-    listed: dict[str, dict[str, float]] = {}
+    listed: dict[str, dict[str, Level]] = {}
     bound: dict[str, float] = {}  # the most any ancestor's share in the node can be
+    outside = {
+        node: {ancestor: Level(share, share >= 1.0) for ancestor, share in shares.items()}
+        for node, shares in (beyond or {}).items()
+    }  # a partner's share reads 1 only when certain, as ours do
     for node in order:
         # An input from outside the ordered nodes carries nothing, as it counts 0 in _combine.
         incoming = [e for e in inputs.get(node, ()) if e.src in position]
         weights = _linear_weights(kinds[node], incoming, bound)
         if weights is None:
             values = {
-                src: _carried(src, linear, listed, position, beyond) for src in _sources(incoming)
+                src: _carried(src, linear, listed, position, outside) for src in _sources(incoming)
             }
-            vector = {node: 1.0, **(beyond or {}).get(node, {})}
+            vector = {node: WHOLE, **outside.get(node, {})}
             ancestors: set[str] = set()
             for carried in values.values():
                 ancestors.update(carried)
             for ancestor in sorted(ancestors):
-                weighted = [(e, values[e.src].get(ancestor, 0.0)) for e in incoming]
+                weighted = [(e, values[e.src].get(ancestor, NONE)) for e in incoming]
                 vector[ancestor] = _combine(kinds[node], weighted)
             listed[node] = vector
-            bound[node] = max([1.0, *vector.values()])
+            bound[node] = max([1.0, *(level.value for level in vector.values())])
         else:
             linear[node] = weights
             reach = sum(weight * bound[src] for src, weight in weights)
             bound[node] = max([1.0, reach, *(beyond or {}).get(node, {}).values()])
     if root not in position:
         return {root: 1.0}
-    shares = _carried(root, linear, listed, position, beyond)
-    return {node: _clean(value) for node, value in shares.items()}
+    shares = _carried(root, linear, listed, position, outside)
+    return {node: _clean(level) for node, level in shares.items()}
 
 
 # Within a part, shares add up to 1: past this float noise, min(value, 1) in _combine may bind.
@@ -202,10 +264,10 @@ def _sources(incoming: Iterable[EdgeView]) -> list[str]:
 def _carried(
     node: str,
     linear: Mapping[str, list[tuple[str, float]]],
-    listed: Mapping[str, dict[str, float]],
+    listed: Mapping[str, dict[str, Level]],
     position: Mapping[str, int],
-    beyond: Mapping[str, Mapping[str, float]] | None,
-) -> dict[str, float]:
+    outside: Mapping[str, Mapping[str, Level]],
+) -> dict[str, Level]:
     """Every ancestor's share in `node`: the linear nodes above it, down to listed ones, are
     walked once in reverse order, each passing its weight on to its inputs."""
     if node in listed:
@@ -220,15 +282,87 @@ def _carried(
                     todo.append(src)
     weight = {node: 1.0}
     shares: dict[str, float] = {}
-    for each in sorted(region, key=position.__getitem__, reverse=True):
+    ordered = sorted(region, key=position.__getitem__, reverse=True)
+    for each in ordered:
         carried = weight.get(each, 0.0)
         if each in listed:
-            for ancestor, value in listed[each].items():
-                shares[ancestor] = shares.get(ancestor, 0.0) + carried * value
+            for ancestor, level in listed[each].items():
+                shares[ancestor] = shares.get(ancestor, 0.0) + carried * level.value
             continue
         shares[each] = shares.get(each, 0.0) + carried
-        for ancestor, value in (beyond or {}).get(each, {}).items():
-            shares[ancestor] = shares.get(ancestor, 0.0) + carried * value
+        for ancestor, level in outside.get(each, {}).items():
+            shares[ancestor] = shares.get(ancestor, 0.0) + carried * level.value
         for src, share in linear[each]:
             weight[src] = weight.get(src, 0.0) + carried * share
-    return shares
+    sure = _certain_in(node, ordered[::-1], linear, listed, position, outside)
+    return {ancestor: Level(share, ancestor in sure) for ancestor, share in shares.items()}
+
+
+def _certain_in(
+    node: str,
+    region: list[str],
+    linear: Mapping[str, list[tuple[str, float]]],
+    listed: Mapping[str, dict[str, Level]],
+    position: Mapping[str, int],
+    outside: Mapping[str, Mapping[str, Level]],
+) -> set[str]:
+    """The ancestors `node` is certainly made of, as _combine decides node by node, for all of
+    them at once.
+
+    Within the region a linear node is certain of an ancestor when each input that counts is
+    (_closed): the ancestors it is certain of are those every path up from it passes, its
+    dominators, with a node whose inputs are not the whole, and each listed one, as an entry.
+    Beyond those, a listed node (or one without inputs) knows what it is certain of: a node is
+    certain of such an ancestor when every entry it reaches is. Both are found in one pass in
+    order, the dominators as Cooper, Harvey and Kennedy find them. `region` comes in order.
+    """
+    counted: dict[str, list[str]] = {}
+    known: dict[str, frozenset[str]] = {}  # what a node knows it is certain of, itself left out
+    for each in region:
+        inputs = None if each in listed else _closed(linear[each])
+        if inputs is not None:
+            counted[each] = inputs
+        levels = listed[each] if each in listed else outside.get(each)
+        known[each] = (
+            frozenset(a for a, level in levels.items() if level.certain and a != each)
+            if levels
+            else _NOTHING
+        )
+    if any(not sure.isdisjoint(region) for sure in known.values() if sure):
+        # A node certain of another inside the region (an assembly of a lot that also reaches
+        # the node directly): rare, and what a node is certain of is then no longer its
+        # dominators and a common part; count it out node by node.
+        every: dict[str, frozenset[str]] = {}
+        for each in region:
+            inputs = counted.get(each)
+            every[each] = known[each] | {each}
+            if inputs is not None:
+                every[each] |= frozenset.intersection(*(every[i] for i in inputs))
+        return set(every[node])
+    top = ""  # the entry above every entry
+    idom: dict[str, str] = {}
+    common: dict[str, frozenset[str]] = {}  # what every entry a node reaches is certain of
+    for each in region:
+        inputs = counted.get(each)
+        if inputs is None:
+            idom[each], common[each] = top, known[each]
+            continue
+        found = inputs[0]
+        for other in inputs[1:]:
+            while found != other:  # walk the later one up until both meet
+                if position.get(found, -1) > position.get(other, -1):
+                    found = idom[found]
+                else:
+                    other = idom[other]
+        idom[each] = found
+        # Shared, not copied, along a chain: a copy per node would cost its length squared.
+        shared = common[inputs[0]]
+        if len(inputs) > 1:
+            shared = shared.intersection(*(common[i] for i in inputs[1:]))
+        common[each] = shared | known[each] if known[each] else shared
+    sure = set(common[node])
+    each = node
+    while each != top:
+        sure.add(each)
+        each = idom[each]
+    return sure

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from graph.exposure import exposure_text
+from graph.exposure import exposure_text, is_certain
 from graph.store import EdgeView
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 190, 26, 60, 10, 20
@@ -46,7 +46,7 @@ def genealogy_svg(
         fill = (
             COLOURS["context"]
             if level is None
-            else COLOURS["certain" if level >= 1 - 1e-9 else "may"]
+            else COLOURS["certain" if is_certain(level) else "may"]
         )
         label = node if len(node) <= 30 else node[:29] + "…"
         tip = f"{node} ({kinds.get(node, '')})" + (

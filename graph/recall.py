@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
 
-from graph.exposure import exposure_text
+from graph.exposure import exposure_text, is_certain
 from graph.quantities import COUNT
 from graph.store import EXACT, EdgeView
 from graph.trace import Trace, TraceService
 
 MATERIAL = ("lot", "serial")
-CERTAIN = 1.0 - 1e-9
 HELD = frozenset({"quarantined", "recalled", "scrapped"})
 ZERO = Decimal(0)
 
@@ -44,7 +43,7 @@ class ScopeItem:
 
     @property
     def certain(self) -> bool:
-        return self.basis == "material" and self.exposure >= CERTAIN
+        return self.basis == "material" and is_certain(self.exposure)
 
     @property
     def in_plant(self) -> bool:

@@ -124,3 +124,58 @@ def test_a_share_of_1e_16_through_an_assembly_keeps_its_digits(
     _ingest(store, plant)
     assert _up(store, "serial:KIT")["lot:BAD"] == 1e-16
     assert _down(store, "lot:BAD")["serial:KIT"] == 1e-16
+
+
+# 1e12 of a suspect lot merged with 0.15 of a clean one: 0.99999999999985 of the merge is the
+# suspect, which twelve digits would round to 1; 1e10 with 1 is 0.9999999999.
+def _nearly_all(events: Events) -> list[dict[str, Any]]:
+    return [
+        events.receive("A", 1_000_000_000_000, supplier_lot="A"),
+        events.receive("B", "0.15", supplier="GOOD", supplier_lot="B"),
+        events(
+            "merge",
+            from_=[{"lot": "A", "qty": "1000000000000"}, {"lot": "B", "qty": "0.15"}],
+            into={"lot": "M"},
+        ),
+        events("ship", shipment="SH1", customer="HOSP", items=[{"lot": "M", "qty": "5"}]),
+        events.receive("C", 10_000_000_000, supplier_lot="C"),
+        events.receive("D", 1, supplier="GOOD", supplier_lot="D"),
+        events(
+            "merge",
+            from_=[{"lot": "C", "qty": "10000000000"}, {"lot": "D", "qty": "1"}],
+            into={"lot": "N"},
+        ),
+    ]
+
+
+def test_a_merge_just_short_of_1_may_contain_everywhere(store: GraphStore, events: Events) -> None:
+    ingest = _ingest(store, _nearly_all(events))
+    down = _down(store, "supplier_lot:ACME/A")
+    assert down["lot:A"] == 1.0
+    assert down["lot:M"] == down["shipment:SH1"] == down["company:HOSP"] == 0.999999999999
+    assert _down(store, "supplier_lot:ACME/C")["lot:N"] == 0.9999999999
+    assert _up(store, "lot:M")["supplier_lot:ACME/A"] == 0.999999999999
+    for suspect, merged in (("supplier_lot:ACME/A", "lot:M"), ("supplier_lot:ACME/C", "lot:N")):
+        affected = impact(TraceService(store).trace(suspect, "down"))
+        assert {a.node.id: a.certain for a in affected.lots} == {
+            suspect.replace("supplier_lot:ACME/", "lot:"): True,
+            merged: False,
+        }
+        assert (affected.totals.certain, affected.totals.may_contain) == (1, 1)
+    recalls = RecallService(store, ingest)
+    suspects = [{"id": "supplier_lot:ACME/A"}, {"id": "supplier_lot:ACME/C"}]
+    recalls.open("RC-1", "t", "r", suspects, "ana")
+    scope = recalls.scope("RC-1")
+    assert {i.id: i.certain for i in scope.items} == {
+        "lot:A": True,
+        "lot:C": True,
+        "lot:M": False,
+        "lot:N": False,
+    }
+    rows = _csv(recalls)
+    assert (rows["lot:M"]["exposure"], rows["lot:M"]["certain"]) == (
+        "0.999999999999",
+        "may contain",
+    )
+    assert (rows["lot:N"]["exposure"], rows["lot:N"]["certain"]) == ("0.9999999999", "may contain")
+    assert rows["lot:A"]["certain"] == "yes"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from random import Random
@@ -12,6 +13,9 @@ import pytest
 from graph import exposure
 from graph.embedded_store import EmbeddedStore
 from graph.exposure import (
+    NONE,
+    WHOLE,
+    Level,
     _clean,
     _combine,
     _inputs_by_target,
@@ -85,24 +89,30 @@ def reference_shares(
     """The shares as first written: every node carries a vector of all its ancestors' shares."""
     edge_list = list(edges)
     inputs = _inputs_by_target(edge_list)
-    carried: dict[str, dict[str, float]] = {}
+    carried: dict[str, dict[str, Level]] = {}
     for node in topological(kinds, edge_list):
         incoming = inputs.get(node, ())
         sources: set[str] = set()
         for e in incoming:
             sources.update(carried.get(e.src, {}))
-        vector = {node: 1.0, **(beyond or {}).get(node, {})}
+        outside = (beyond or {}).get(node, {})
+        vector = {node: WHOLE, **{a: Level(v, v >= 1.0) for a, v in outside.items()}}
         for ancestor in sorted(sources):
-            weighted = [(e, carried.get(e.src, {}).get(ancestor, 0.0)) for e in incoming]
+            weighted = [(e, carried.get(e.src, {}).get(ancestor, NONE)) for e in incoming]
             vector[ancestor] = _combine(kinds[node], weighted)
         carried[node] = vector
-    shares = carried.get(root, {root: 1.0})
+    shares = carried.get(root, {root: WHOLE})
     return {node: _clean(value) for node, value in shares.items()}
+
+
+def certain(shares: Mapping[str, float]) -> set[str]:
+    return {node for node, share in shares.items() if share == 1.0}
 
 
 def random_dag(seed: int, size: int) -> tuple[dict[str, str], list[EdgeView], dict[str, Any]]:
     """Lots, serials, steps (one part, several, serials), shipments and companies, wired at
-    random forward, so paths part and meet again; some shares left unset (read as 1)."""
+    random forward, so paths part and meet again; some shares left unset (read as 1), some
+    inputs' shares adding up to 1 as a merge's do, within float rounding."""
     rng = Random(seed)
     kinds: dict[str, str] = {}
     for i in range(size):
@@ -111,11 +121,18 @@ def random_dag(seed: int, size: int) -> tuple[dict[str, str], list[EdgeView], di
     names = list(kinds)
     edges = []
     for i, dst in enumerate(names[1:], start=1):
-        for src in rng.sample(names[:i], min(i, rng.choice([1, 1, 2, 3]))):
-            share = None if rng.random() < 0.1 else rng.choice([1.0, 0.5, rng.random()])
-            edges.append(EdgeView(src, dst, "FLOW", None, share, rng.choice("PQ"), "t", "e"))
+        sources = rng.sample(names[:i], min(i, rng.choice([1, 1, 2, 3])))
+        whole = rng.random() < 0.5
+        part = rng.choice("PQ")
+        for src in sources:
+            if whole:
+                share: float | None = 1 / len(sources)
+            else:
+                share = None if rng.random() < 0.1 else rng.choice([1.0, 0.5, rng.random()])
+                part = rng.choice("PQ")
+            edges.append(EdgeView(src, dst, "FLOW", None, share, part, "t", "e"))
     beyond = {
-        name: {f"partner:{name}/{k}": rng.random() for k in range(2)}
+        name: {f"partner:{name}/{k}": rng.choice([1.0, rng.random()]) for k in range(2)}
         for name in names
         if kinds[name] == "lot" and rng.random() < 0.2
     }
@@ -129,6 +146,7 @@ def test_upstream_shares_equal_the_vector_of_every_ancestor(seed: int) -> None:
         got = upstream_shares(root, kinds, edges, beyond)
         want = reference_shares(root, kinds, edges, beyond)
         assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+        assert certain(got) == certain(want), root
 
 
 def test_upstream_shares_of_the_demo_plant_equal_the_vector_of_every_ancestor(
@@ -148,7 +166,9 @@ def test_upstream_shares_of_the_demo_plant_equal_the_vector_of_every_ancestor(
         assert graph is not None
         kinds = {gid: view.kind for gid, view in graph.nodes.items()}
         got = upstream_shares(root, kinds, graph.edges)
-        assert got == pytest.approx(reference_shares(root, kinds, graph.edges), rel=1e-9, abs=1e-15)
+        want = reference_shares(root, kinds, graph.edges)
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+        assert certain(got) == certain(want), root
     store.close()
 
 
@@ -172,3 +192,52 @@ def test_a_tiny_share_through_a_process_of_one_part_is_kept_to_its_digits() -> N
     edges = [edge("lot:A", "lot:B", 1e-10), edge("lot:B", "step:S", 1.0, part="P")]
     assert upstream_shares("step:S", kinds, edges)["lot:A"] == 1e-10
     assert downstream_exposure("lot:A", kinds, edges)["step:S"] == 1e-10
+
+
+def test_a_merge_just_short_of_1_reads_below_1_and_a_whole_one_1_both_ways() -> None:
+    kinds = {"lot:A": "lot", "lot:B": "lot", "lot:M": "lot"}
+    for share, reads in ((1 - 1e-10, 0.9999999999), (0.99999999999985, 0.999999999999)):
+        edges = [edge("lot:A", "lot:M", share), edge("lot:B", "lot:M", 1 - share)]
+        # Down, B's edge is not in the trace: what A's share lacks of 1 is what is not A.
+        assert downstream_exposure("lot:A", kinds, edges[:1])["lot:M"] == reads
+        assert upstream_shares("lot:M", kinds, edges)["lot:A"] == reads
+    # Split in three and merged again: the shares, 1, 4 and 1 of 6 as ingest writes them,
+    # add up to 1 only within float rounding, and the merge is certainly A.
+    kinds |= {"lot:1": "lot", "lot:2": "lot", "lot:3": "lot"}
+    shares = [1 / 6, 2 / 3, 1 / 6]
+    assert sum(shares) < 1.0 and math.fsum([1.0, *(-s for s in shares)]) > 0.0
+    edges = [edge("lot:A", f"lot:{i}") for i in (1, 2, 3)]
+    edges += [edge(f"lot:{i}", "lot:M", share) for i, share in zip((1, 2, 3), shares, strict=True)]
+    assert downstream_exposure("lot:A", kinds, edges)["lot:M"] == 1.0
+    assert upstream_shares("lot:M", kinds, edges)["lot:A"] == 1.0
+
+
+def test_an_assembly_is_certain_only_through_a_certain_component() -> None:
+    # Each part is 1 - 1e-10 the source: the kit 1 - 1e-20, which is 1.0 as a float.
+    kinds = {"lot:A": "lot", "lot:P": "lot", "lot:Q": "lot", "step:K": "step", "lot:B": "lot"}
+    edges = [
+        edge("lot:A", "lot:P", 1 - 1e-10),
+        edge("lot:B", "lot:P", 1e-10),
+        edge("lot:A", "lot:Q", 1 - 1e-10),
+        edge("lot:B", "lot:Q", 1e-10),
+        edge("lot:P", "step:K", part="P"),
+        edge("lot:Q", "step:K", part="Q"),
+    ]
+    down = [e for e in edges if e.src != "lot:B"]
+    assert downstream_exposure("lot:A", kinds, down)["step:K"] == 0.999999999999
+    assert upstream_shares("step:K", kinds, edges)["lot:A"] == 0.999999999999
+    # N takes half from X, all A, and half from Y, made by an assembly that holds a whole A:
+    # N is certainly A, though not every path up from N passes A before an assembly.
+    kinds = {n: n.partition(":")[0] for n in ("lot:A", "lot:C", "lot:X", "lot:Y", "lot:N")}
+    kinds["step:K"] = "step"
+    edges = [
+        edge("lot:A", "lot:X"),
+        edge("lot:A", "step:K", part="P"),
+        edge("lot:C", "step:K", part="Q"),
+        edge("step:K", "lot:Y"),
+        edge("lot:X", "lot:N", 0.5),
+        edge("lot:Y", "lot:N", 0.5),
+    ]
+    assert downstream_exposure("lot:A", kinds, edges)["lot:N"] == 1.0
+    up = upstream_shares("lot:N", kinds, edges)
+    assert (up["lot:A"], up["lot:C"]) == (1.0, 0.5)

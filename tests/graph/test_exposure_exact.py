@@ -1,0 +1,195 @@
+"""Exposures and shares of small random plants, through ingest and traces, against the same
+rules worked out in exact fractions: only a certain item reads 1, only an unreached one 0."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from random import Random
+from typing import Any
+
+import pytest
+
+from graph.store import GraphStore
+from graph.trace import TraceService
+from ingest.service import IngestService
+from tests.fixtures.events import Events
+
+# From a ten-thousandth to a hundred million: shares stay far above float rounding, where
+# ingest's shares, not the exposure math, would decide.
+AMOUNTS = ["1", "3", "0.15", "0.0001", "100000000"]
+PARTS = ["BAR", "CAP"]
+
+
+class Plant:
+    """Random events, and for each node how it combines what it came from (in fractions)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = Random(seed)
+        self.events = Events()
+        self.plant: list[dict[str, Any]] = []
+        self.available: dict[str, Decimal] = {}  # lot id -> what is left of it
+        self.part: dict[str, str] = {}
+        # node -> ("copy", parent) | ("mean", [(input, qty)]) | ("any", [[(input, qty)]])
+        # | ("max", [inputs])
+        self.recipe: dict[str, tuple[str, Any]] = {}
+        self.sources: list[str] = []
+        self.count = 0
+
+    def _new(self, part: str, qty: Decimal) -> str:
+        self.count += 1
+        lot = f"L{self.count}"
+        self.available[lot], self.part[lot] = qty, part
+        return lot
+
+    def _lots(self, part: str | None = None) -> list[str]:
+        return [
+            lot
+            for lot, left in self.available.items()
+            if left > 0 and (part is None or self.part[lot] == part)
+        ]
+
+    def build(self) -> Plant:
+        for i, part in enumerate(PARTS * 2):
+            qty = Decimal(self.rng.choice(AMOUNTS))
+            lot = self._new(part, qty)
+            source = f"supplier_lot:S{i}/H{i}"
+            self.plant.append(
+                self.events.receive(
+                    lot, str(qty), part=part, supplier=f"S{i}", supplier_lot=f"H{i}"
+                )
+            )
+            self.sources.append(source)
+            self.recipe[f"lot:{lot}"] = ("copy", source)
+        for _ in range(8):
+            getattr(self, self.rng.choice(["split", "merge", "mix", "process", "ship"]))()
+        return self
+
+    def _take(self, lot: str) -> Decimal:
+        qty = self.available[lot]
+        if self.rng.random() < 0.5:
+            qty = min(qty, Decimal(self.rng.choice(AMOUNTS)))
+        self.available[lot] -= qty
+        return qty
+
+    def split(self) -> None:
+        lots = self._lots()
+        if not lots:
+            return
+        parent = self.rng.choice(lots)
+        half = self.available[parent] / 2
+        children = [self._new(self.part[parent], half) for _ in range(2)]
+        self.available[parent] = Decimal(0)
+        into = [{"lot": child, "qty": str(half)} for child in children]
+        self.plant.append(self.events("split", lot=parent, into=into))
+        for child in children:
+            self.recipe[f"lot:{child}"] = ("copy", f"lot:{parent}")
+
+    def merge(self, mixed: bool = False) -> None:
+        part = self.rng.choice(PARTS)
+        lots = self._lots(None if mixed else part)
+        if len(lots) < 2:
+            return
+        taken = [(lot, self._take(lot)) for lot in self.rng.sample(lots, 2)]
+        into = self._new(part, sum((qty for _, qty in taken), Decimal(0)))
+        sources = [{"lot": lot, "qty": str(qty)} for lot, qty in taken]
+        if mixed:
+            self.plant.append(self.events("mix", from_=sources, into={"lot": into, "part": part}))
+        else:
+            self.plant.append(self.events("merge", from_=sources, into={"lot": into}))
+        self.recipe[f"lot:{into}"] = ("mean", [(f"lot:{lot}", qty) for lot, qty in taken])
+
+    def mix(self) -> None:
+        self.merge(mixed=True)
+
+    def process(self) -> None:
+        lots = self._lots()
+        if len(lots) < 2:
+            return
+        taken = [(lot, self._take(lot)) for lot in self.rng.sample(lots, 2)]
+        self.count += 1
+        step, out = f"step:P{self.count}", self._new(self.rng.choice(PARTS), Decimal(1))
+        inputs = [{"lot": lot, "qty": str(qty)} for lot, qty in taken]
+        outputs = [{"lot": out, "part": self.part[out], "qty": "1"}]
+        self.plant.append(
+            self.events("process", step=step[5:], operation="make", inputs=inputs, outputs=outputs)
+        )
+        by_part: dict[str, list[tuple[str, Decimal]]] = {}
+        for lot, qty in taken:
+            by_part.setdefault(self.part[lot], []).append((f"lot:{lot}", qty))
+        groups = list(by_part.values())
+        self.recipe[step] = ("mean", groups[0]) if len(groups) == 1 else ("any", groups)
+        self.recipe[f"lot:{out}"] = ("copy", step)
+
+    def ship(self) -> None:
+        lots = self._lots()
+        if not lots:
+            return
+        lot = self.rng.choice(lots)
+        self.count += 1
+        shipment, customer = f"shipment:SH{self.count}", f"company:C{self.count % 2}"
+        items = [{"lot": lot, "qty": str(self._take(lot))}]
+        self.plant.append(
+            self.events("ship", shipment=shipment[9:], customer=customer[8:], items=items)
+        )
+        self.recipe[shipment] = ("max", [f"lot:{lot}"])
+        kept = self.recipe.get(customer, ("max", []))[1]
+        self.recipe[customer] = ("max", [*kept, shipment])
+
+    def exposure(self, root: str) -> dict[str, Fraction]:
+        """Every node's exposure to `root`, exactly."""
+        found: dict[str, Fraction] = {root: Fraction(1)}
+
+        def mean(weighted: list[tuple[str, Decimal]]) -> Fraction:
+            total = sum((Fraction(qty) for _, qty in weighted), Fraction(0))
+            return sum((get(n) * Fraction(qty) for n, qty in weighted), Fraction(0)) / total
+
+        def get(node: str) -> Fraction:
+            if node not in found:
+                kind, how = self.recipe.get(node, ("none", None))
+                if kind == "copy":
+                    found[node] = get(how)
+                elif kind == "mean":
+                    found[node] = mean(how)
+                elif kind == "any":
+                    untouched = Fraction(1)
+                    for group in how:
+                        untouched *= 1 - mean(group)
+                    found[node] = 1 - untouched
+                elif kind == "max":
+                    found[node] = max(get(n) for n in how)
+                else:
+                    found[node] = Fraction(0)
+            return found[node]
+
+        return {node: get(node) for node in [*self.recipe, *self.sources]}
+
+
+def reads(exact: Fraction) -> tuple[bool, bool]:
+    return exact == 1, exact == 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_exposures_and_shares_are_the_exact_ones_to_twelve_digits(
+    store: GraphStore, seed: int
+) -> None:
+    plant = Plant(seed).build()
+    result = IngestService(store).ingest(plant.plant)
+    assert result.created == len(plant.plant), result
+    traces = TraceService(store)
+    exact = {root: plant.exposure(root) for root in plant.sources}
+    for root in plant.sources:
+        down = {n.id: n.exposure for n in traces.trace(root, "down").nodes}
+        for node, want in exact[root].items():
+            got = down.get(node, 0.0)
+            assert got is not None
+            assert (got == 1.0, got == 0.0) == reads(want), (root, node, got, want)
+            assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), (root, node)
+    for node in plant.recipe:
+        up = {n.id: n.share for n in traces.trace(node, "up").nodes}
+        for root in plant.sources:
+            got = up.get(root, 0.0)
+            want = exact[root][node]
+            assert got is not None
+            assert (got == 1.0, got == 0.0) == reads(want), (node, root, got, want)
+            assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), (node, root)
