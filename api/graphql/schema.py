@@ -27,6 +27,7 @@ from api.graphql.context import Context
 from api.graphql.cost import HeavyFieldLimit
 from api.graphql.errors import AuditOutcome, HideInternals
 from api.graphql.identifiers import IdentifierQuery
+from api.graphql.literal_errors import NameRefusedLiterals
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
 from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
@@ -300,6 +301,7 @@ schema = strawberry.Schema(
         partial(MaxTokensLimiter, max_token_count=4000),
         # Our own depth and alias rules: strawberry's walk every fragment spread again.
         partial(AddValidationRules, [DepthLimit, AliasLimit, HeavyFieldLimit]),
+        NameRefusedLiterals,
         ValidateOffLoop,
         HideInternals,
         AuditOutcome,

@@ -128,3 +128,15 @@ def test_a_time_argument_is_read_as_every_other_input_reads_one(
     assert client.post("/graphql", json=ok, headers=headers).json() == {
         "data": {"equipmentWindow": []}
     }
+
+
+def test_a_time_argument_written_in_the_query_is_refused_by_name(client: TestClient) -> None:
+    # A variable's refusal names the variable; a literal's names its argument and place.
+    query = """{ equipmentWindow(equipment: "equipment:E-1", from: "2026-03-02",
+        to: "2026-03-03T00:00:00Z") { step { id } } }"""
+    headers = login(client, "analyst")
+    (error,) = client.post("/graphql", json={"query": query}, headers=headers).json()["errors"]
+    assert error["message"].startswith(
+        "Argument 'from' has invalid value: '2026-03-02': a time is RFC 3339 text"
+    ), error
+    assert error["locations"] == [{"line": 1, "column": query.index('"2026-03-02"') + 1}]

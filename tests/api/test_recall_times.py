@@ -64,3 +64,27 @@ def test_a_window_time_utc_cannot_write_is_refused_as_other_refusals(
     )
     assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
     assert services.store.counts()["events"] == len(SMALL_PLANT)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "place"),
+    [
+        ('"2026-03-02"', '"2026-03-02T12:00:00Z"', "[1].from"),
+        ('"2026-03-02T06:00:00Z"', "1772438400", "[1].to"),
+    ],
+)
+def test_a_window_time_written_in_the_query_is_refused_by_name(
+    client: TestClient, services: Services, start: str, end: str, place: str
+) -> None:
+    # As a variable the same value is refused `at [1].from`; written in the query, likewise.
+    services.ingest.ingest(SMALL_PLANT)
+    analyst = login(client, "analyst")
+    head = 'mutation { openRecall(id: "RC-1", title: "Lathe", reason: "coolant", suspects: '
+    suspects = f'[{{id: "lot:L-1"}}, {{id: "equipment:LATHE-1", from: {start}, to: {end}}}]'
+    (error,) = _errors(client, analyst, head + suspects + ") { id } }")
+    assert error["message"].startswith(f"Argument 'suspects' has invalid value at {place}: ")
+    assert "a time is" in error["message"], error
+    # The location is the refused value's own.
+    written = start if place.endswith("from") else end
+    assert error["locations"] == [{"line": 1, "column": len(head) + 1 + suspects.index(written)}]
+    assert services.store.counts()["events"] == len(SMALL_PLANT)
