@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from api.cli_accounts import Opener, store_command
@@ -16,7 +15,7 @@ from api.recall import RecallService
 from api.render import shown, shown_lines
 from api.supplier_portal import SupplierPortal
 from graph import epcis
-from graph.clock import utc_text
+from graph.clock import now_text, utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
 
@@ -216,16 +215,17 @@ def _request_supplier(portal: SupplierPortal, args: argparse.Namespace) -> int:
 
 
 def _answers(portal: SupplierPortal, args: argparse.Namespace) -> int:
-    requests = portal.requests(args.case)
+    requests, now = portal.requests(args.case), now_text()
     if args.json:
-        print(json.dumps([asdict(r) for r in requests], indent=2))
+        print(json.dumps([r.as_json(now) for r in requests], indent=2))
         return 0
     # What a supplier wrote reaches the analyst's terminal: `shown`, never raw.
     for r in requests:
         why = "suspect" if r.suspect else "asked"
         print(f"{shown(r.supplier_lot)}  [{r.state}]  ({why})")
         if r.question:
-            print(f"  question: {shown_lines(r.question, '  ')} (due by {r.due_by})")
+            overdue = ", overdue" if r.overdue(now) else ""
+            print(f"  question: {shown_lines(r.question, '  ')} (due by {r.due_by}{overdue})")
         answer = r.answer
         if answer is None:
             print("  no answer yet")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
+from graph.clock import now_text
 from graph.epcis_export import EpcisExporter
 from graph.errors import BadRequest, NotFound
 from graph.ids import gid
@@ -309,6 +310,7 @@ class RecallService:
         # One scope for all of it: three traces of it could also disagree under live ingest.
         case, scope = self.case(case_id), self.scope(case_id)
         reconciliation = self.reconciliation(case_id, scope)
+        now = now_text()
         body = {
             "case": asdict(case),
             "scope": {
@@ -317,7 +319,7 @@ class RecallService:
                 "customers": scope.customers,
             },
             "notices": [asdict(n) for n in self.notices(case_id)],
-            "supplier_requests": [asdict(r) for r in suppliers],
+            "supplier_requests": [r.as_json(now) for r in suppliers],
             "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id, scope)[1]],
             "reconciliation": _reconciliation(reconciliation),
         }
@@ -341,7 +343,8 @@ class RecallService:
             self.notices(case_id),
             self.reconciliation(case_id, scope),
             self.shared_carts(case_id, scope)[1],
-            _now(),
+            # Fixed-width UTC text, as deadlines are stored: what is overdue compares with it.
+            now_text(),
             suppliers,
         )
 

@@ -123,7 +123,7 @@ Reason: {escape(case.reason)}. Report made {escape(made_at)}.</p>
         )
     }
 <h2>Supplier answers</h2>
-{_supplier_rows(suppliers)}
+{_supplier_rows(suppliers, made_at)}
 <h2>Shared carts (a risk of mix-up, not material flow)</h2>
 {
         _rows(
@@ -181,8 +181,8 @@ def _reconciliation(rec: Reconciliation) -> str:
     return f"{table}<p>Accounted for: {rec.percent:.1f} %, the lowest of the units'.</p>"
 
 
-def _supplier_rows(requests: Sequence[SupplierRequest]) -> str:
-    """Tabulate what was asked of each supplier lot and the latest answer."""
+def _supplier_rows(requests: Sequence[SupplierRequest], now: str) -> str:
+    """Tabulate what was asked of each supplier lot and the latest answer, as of `now`."""
     if not requests:
         return "<p>No supplier lot in this case, and no supplier was asked.</p>"
     rows = []
@@ -203,7 +203,7 @@ def _supplier_rows(requests: Sequence[SupplierRequest]) -> str:
                 r.supplier_lot,
                 "suspect" if r.suspect else "asked",
                 r.question or "",
-                r.due_by or "",
+                f"{r.due_by} (overdue)" if r.overdue(now) else r.due_by or "",
                 r.state,
                 f"{answer.answered_at} ({r.answers})" if answer else "",
                 (answer.text or "") if answer else "",

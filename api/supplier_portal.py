@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +75,10 @@ class SupplierRequest:
     def overdue(self, now: str) -> bool:
         """Tell whether the deadline (UTC text, as `now`) passed with no answer."""
         return self.answer is None and self.due_by is not None and self.due_by < now
+
+    def as_json(self, now: str) -> dict[str, Any]:
+        """Return the request JSON-ready, with whether it is overdue at `now` (UTC text)."""
+        return asdict(self) | {"overdue": self.overdue(now)}
 
     @classmethod
     def of(cls, view: NodeView | None, case: Case, lot: str) -> SupplierRequest:

@@ -18,6 +18,9 @@ from ingest.service import IngestService
 from tests.fixtures.events import Events
 from tests.fixtures.stores import new_store
 
+# Two lots of two heats: one heat's supplier is late, the other's deadline is yet to come.
+LATE_AND_NOT = (("L-1", "A-77", "2020-01-01T00:00:00Z"), ("L-2", "B-12", "2999-01-01T00:00:00Z"))
+
 
 def test_recall_from_the_command_line(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
@@ -127,6 +130,35 @@ def test_asking_a_supplier_and_reading_the_answers(
     assert "document: cert.pdf  application/pdf" in capsys.readouterr().out
     assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
     assert "re-certified" in capsys.readouterr().out
+
+
+def test_answers_tell_a_deadline_passed_unanswered(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "late.db")
+    plant = tmp_path / "plant.json"
+    plant.write_text(
+        json.dumps([events.receive(lot, 10, supplier_lot=heat) for lot, heat, _ in LATE_AND_NOT])
+    )
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    opened = ["recall", "open", "RC-9", "--title", "t", "--reason", "r", "--suspect", "lot:L-1"]
+    assert main([*opened, "--suspect", "lot:L-2", "--store", store]) == 0
+    for _, heat, due in LATE_AND_NOT:
+        ask = ["recall", "request-supplier", "RC-9", "--supplier-lot", f"supplier_lot:ACME/{heat}"]
+        assert main([*ask, "--question", "Q", "--due-by", due, "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["recall", "answers", "RC-9", "--store", store]) == 0
+    listed = capsys.readouterr().out
+    assert "(due by 2020-01-01T00:00:00.000000Z, overdue)" in listed
+    assert "(due by 2999-01-01T00:00:00.000000Z)" in listed
+    assert main(["recall", "answers", "RC-9", "--json", "--store", store]) == 0
+    overdue = {r["supplier_lot"]: r["overdue"] for r in json.loads(capsys.readouterr().out)}
+    assert overdue == {"supplier_lot:ACME/A-77": True, "supplier_lot:ACME/B-12": False}
+    assert main(["recall", "export", "RC-9", "--format", "json", "--store", store]) == 0
+    exported = json.loads(capsys.readouterr().out)["supplier_requests"]
+    assert {r["supplier_lot"]: r["overdue"] for r in exported} == overdue
+    assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
+    assert capsys.readouterr().out.count("(overdue)") == 1
 
 
 def test_answers_are_printed_without_their_control_characters(

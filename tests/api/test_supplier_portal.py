@@ -189,6 +189,23 @@ def test_answer_with_documents_and_who_may_download(
     assert listed["answer"]["text"] == "Re-tested: within spec"
 
 
+def test_the_exports_tell_a_deadline_passed_unanswered(
+    client: TestClient, case: dict[str, str]
+) -> None:
+    # ASK's deadline lies in the past: analysts read it as GraphQL's `overdue` reads it.
+    data(client, case, ASK, lot=ACME_LOT, q="Send the heat certificate")
+    exported = client.get("/api/v1/recalls/RC-1/export?format=json", headers=case).json()
+    assert [r["overdue"] for r in exported["supplier_requests"]] == [True]
+    html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=case).text
+    assert "2026-05-01T10:00:00.000000Z (overdue)" in html
+    # Answered, the deadline no longer counts.
+    data(client, login(client, "supplier"), ANSWER, case="RC-1", lot=ACME_LOT, text="sent")
+    exported = client.get("/api/v1/recalls/RC-1/export?format=json", headers=case).json()
+    assert [r["overdue"] for r in exported["supplier_requests"]] == [False]
+    html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=case).text
+    assert "2026-05-01T10:00:00.000000Z" in html and "overdue" not in html
+
+
 def test_a_later_answer_supersedes_and_both_stay_in_history(
     client: TestClient, case: dict[str, str]
 ) -> None:
