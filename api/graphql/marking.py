@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.context import Context
-from api.graphql.run import run
+from api.graphql.run import mutate, run
 from ingest.models import ItemRef
 from marking import models
 
@@ -152,5 +152,4 @@ class MarkingMutation:
             ref = ItemRef(lot=target.lot, serial=target.serial)
             return info.context.access.issue_mark(ref)
 
-        found = await run(work)
-        return None if found is None else IssuedMark.of(found)
+        return IssuedMark.of(await mutate(work))

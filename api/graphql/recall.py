@@ -15,7 +15,7 @@ from api import recall
 from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
-from api.graphql.run import run
+from api.graphql.run import mutate, run
 from api.graphql.supplier_portal import SupplierRequest
 from api.validation_text import problem_message
 from graph import recall as scope_of
@@ -372,44 +372,39 @@ class RecallMutation:
         suspects: list[SuspectInput],
     ) -> RecallCase | None:
         who = info.context.access.principal.username
-        found = await run(
+        found = await mutate(
             lambda: info.context.access.recalls().open(id, title, reason, _rows(suspects), who)
         )
-        return None if found is None else RecallCase(case=found)
+        return RecallCase(case=found)
 
     @strawberry.mutation(description="Replace a case's suspects; returns the change in scope.")
     async def rescope_recall(
         self, info: Info[Context, None], id: str, reason: str, suspects: list[SuspectInput]
     ) -> ScopeChange | None:
         who = info.context.access.principal.username
-        found = await run(
+        found = await mutate(
             lambda: info.context.access.recalls().rescope(id, _rows(suspects), reason, who)
         )
-        if found is None:
-            return None
         return ScopeChange(
             added=_ids(found.added), removed=_ids(found.removed), changed=_ids(found.changed)
         )
 
-    # Null, as for the case's other mutations, when there is no such case (a caller may not
-    # tell one from a case it may not see): 0 and [] would read as "nothing left to do".
+    # No such case is an error (NOT_FOUND), as for the case's other mutations: 0 and [] would
+    # read as "nothing left to do".
     @strawberry.mutation(
-        description="Quarantine every in-plant item of the scope; returns how many "
-        "(null: no such case)."
+        description="Quarantine every in-plant item of the scope; returns how many."
     )
     async def hold_recall(self, info: Info[Context, None], id: str, reason: str) -> int | None:
         who = info.context.access.principal.username
-        return await run(lambda: info.context.access.recalls().hold(id, reason, who))
+        return await mutate(lambda: info.context.access.recalls().hold(id, reason, who))
 
-    @strawberry.mutation(
-        description="Send a notice to each customer the scope reached (null: no such case)."
-    )
+    @strawberry.mutation(description="Send a notice to each customer the scope reached.")
     async def notify_recall(
         self, info: Info[Context, None], id: str, message: str
     ) -> list[Notice] | None:
         who = info.context.access.principal.username
-        found = await run(lambda: info.context.access.recalls().notify(id, message, who))
-        return None if found is None else [Notice.of(n) for n in found]
+        found = await mutate(lambda: info.context.access.recalls().notify(id, message, who))
+        return [Notice.of(n) for n in found]
 
     @strawberry.mutation(
         description="A customer's answer to a notice: quantity found and returned."
@@ -427,8 +422,7 @@ class RecallMutation:
                 id, _quantity("foundQty", found_qty), _quantity("returnedQty", returned_qty), note
             )
 
-        found = await run(work)
-        return None if found is None else Notice.of(found)
+        return Notice.of(await mutate(work))
 
     @strawberry.mutation(description="Close a case; its history stays.")
     async def close_recall(
@@ -440,8 +434,7 @@ class RecallMutation:
             info.context.access.recalls().close(id, reason, who)
             return info.context.access.recalls().case(id)
 
-        found = await run(work)
-        return None if found is None else RecallCase(case=found)
+        return RecallCase(case=await mutate(work))
 
 
 def _quantity(name: str, text: str) -> Decimal:

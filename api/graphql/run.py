@@ -1,4 +1,8 @@
-"""Run blocking service work from a resolver, mapping domain errors the GraphQL way."""
+"""Run blocking service work from a resolver, mapping domain errors the GraphQL way.
+
+A query reads "not found" as null; a mutation answers it as an error that says what was not
+found.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,34 @@ T = TypeVar("T")
 
 
 async def run(work: Callable[[], T], pool: Executor | None = None) -> T | None:
-    """Run `work` off the event loop (on `pool` if given, else the loop's default threads); not
-    found is None, other refusals are GraphQL errors."""
+    """Run a query's `work` off the event loop (on `pool` if given, else the loop's default
+    threads); not found is None, other refusals are GraphQL errors."""
+    try:
+        return await _settled(work, pool)
+    except NotFound:
+        return None
+
+
+async def mutate(work: Callable[[], T], pool: Executor | None = None) -> T:
+    """Run a mutation's `work` as `run` does, but answer not found as an error too (code
+    NOT_FOUND, naming what was not found): a null alone would not say why nothing was done.
+
+    Out of scope stays indistinguishable from missing: the services refuse both in one message.
+    """
+    try:
+        return await _settled(work, pool)
+    except NotFound as error:
+        raise as_graphql_error(error) from error
+
+
+async def _settled(work: Callable[[], T], pool: Executor | None) -> T:
+    """Run `work` off the loop; refusals other than not found become GraphQL errors."""
     try:
         if pool is not None:
             return await asyncio.get_running_loop().run_in_executor(pool, work)
         return await asyncio.to_thread(work)
     except NotFound:
-        return None
+        raise
     except DomainError as error:
         raise as_graphql_error(error) from error
     except UnicodeEncodeError as error:  # "\ud800" alone decodes from JSON; no store keeps it

@@ -1,9 +1,10 @@
 """The GraphQL schema: recall queries, scoped views for partners, and ingest.
 
 Resolvers are thin: they call Access (which applies the caller's role and scope) off the event
-loop and wrap what comes back. Expected failures come back typed (IngestRejected) or as null
-(not found, which is also what out-of-scope ids look like); a role that may not ask gets an
-error with `extensions.code` FORBIDDEN.
+loop and wrap what comes back. Expected failures come back typed (IngestRejected), as null
+from a query (not found, which is also what out-of-scope ids look like) or as an error with
+`extensions.code` NOT_FOUND from a mutation; a role that may not ask gets an error with
+`extensions.code` FORBIDDEN.
 """
 
 from __future__ import annotations

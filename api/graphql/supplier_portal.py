@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from api import supplier_portal as portal
 from api.graphql.context import Context
-from api.graphql.run import as_graphql_error, run
+from api.graphql.run import as_graphql_error, mutate, run
 from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
 
@@ -218,8 +218,7 @@ class SupplierPortalMutation:
                 case_id, str(supplier_lot), question, due_by, who
             )
 
-        found = await run(work)
-        return None if found is None else SupplierRequest.of(found)
+        return SupplierRequest.of(await mutate(work))
 
     @strawberry.mutation(
         description="Answer a case about one of your lots: a text, upstream lots, documents "

@@ -107,7 +107,13 @@ def test_issue_outside_the_operators_site_is_not_found(
             events("serialize", lot="L-2", serials=["K-9"], site="PLANT-2"),
         ]
     )
-    assert gql(client, "operator", ISSUE, serial="K-9")["data"]["issueMark"] is None
+    # Refused as a serial that does not exist: the operator cannot tell one from the other.
+    for serial in ("K-9", "K-404"):
+        refused = gql(client, "operator", ISSUE, serial=serial)
+        assert refused["data"] == {"issueMark": None}
+        (error,) = refused["errors"]
+        assert error["message"] == f"no node 'serial:{serial}'", refused
+        assert error["extensions"] == {"code": "NOT_FOUND", "status": 404}
     assert gql(client, "admin", ISSUE, serial="K-9")["data"]["issueMark"]["code"] == "AAA"
     hidden = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
     assert hidden == []

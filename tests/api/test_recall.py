@@ -108,6 +108,14 @@ def test_a_whole_recall_case(client: TestClient, plant: Services) -> None:
         "/graphql", json={"query": ack, "variables": {"id": other}}, headers=customer
     ).json()
     assert denied["data"]["acknowledgeNotice"] is None, "another customer's notice is not found"
+    # Worded as a notice that does not exist: the customer cannot tell one from the other.
+    missing = client.post(
+        "/graphql", json={"query": ack, "variables": {"id": "RC-1-NOBODY"}}, headers=customer
+    ).json()
+    for refused, asked in ((denied, other), (missing, "RC-1-NOBODY")):
+        (error,) = refused["errors"]
+        assert error["message"] == f"no notice {asked!r}", refused
+        assert error["extensions"] == {"code": "NOT_FOUND", "status": 404}
 
     case = gql(client, analyst, CASE)["recallCase"]
     assert case["state"] == "notifying"
@@ -355,12 +363,22 @@ def test_rescoping_says_which_items_are_no_longer_certain(
     assert change["removed"] == ["lot:L-1"]
 
 
-def test_holding_or_notifying_no_such_case_is_null(client: TestClient, services: Services) -> None:
+def test_a_mutation_on_no_such_case_says_so(client: TestClient, services: Services) -> None:
+    # Null alone would not say why nothing was done; 0 and [] would read as "nothing left to do".
     analyst = login(client, "analyst")
-    hold = 'mutation { holdRecall(id: "NO-SUCH-CASE", reason: "x") }'
-    notify = 'mutation { notifyRecall(id: "NO-SUCH-CASE", message: "m") { id } }'
-    assert gql(client, analyst, hold) == {"holdRecall": None}
-    assert gql(client, analyst, notify) == {"notifyRecall": None}
+    for query in (
+        'mutation { holdRecall(id: "NO-SUCH-CASE", reason: "x") }',
+        'mutation { notifyRecall(id: "NO-SUCH-CASE", message: "m") { id } }',
+        'mutation { closeRecall(id: "NO-SUCH-CASE", reason: "x") { id } }',
+        'mutation { rescopeRecall(id: "NO-SUCH-CASE", reason: "x", suspects: [{id: "lot:L-1"}])'
+        " { added } }",
+    ):
+        answer = client.post("/graphql", json={"query": query}, headers=analyst).json()
+        (error,) = answer["errors"]
+        assert error["message"] == "no recall case 'NO-SUCH-CASE'", answer
+        assert error["extensions"] == {"code": "NOT_FOUND", "status": 404}
+        assert list(answer["data"].values()) == [None]
+    assert services.store.counts()["events"] == 0
 
 
 def test_a_corrected_answer_without_a_note_drops_the_earlier_note(

@@ -206,6 +206,18 @@ def test_the_exports_tell_a_deadline_passed_unanswered(
     assert "2026-05-01T10:00:00.000000Z" in html and "overdue" not in html
 
 
+def test_asking_about_no_such_case_says_so(client: TestClient, plant: Services) -> None:
+    before = logged(plant)
+    asked = gql(
+        client, login(client, "analyst"), ASK.replace('"RC-1"', '"RC-404"'), lot=ACME_LOT, q="q"
+    )
+    assert asked["data"] == {"requestSupplierResponse": None}
+    (error,) = asked["errors"]
+    assert error["message"] == "no recall case 'RC-404'", asked
+    assert error["extensions"] == {"code": "NOT_FOUND", "status": 404}
+    assert logged(plant) == before
+
+
 def test_a_later_answer_supersedes_and_both_stay_in_history(
     client: TestClient, case: dict[str, str]
 ) -> None:
