@@ -3,6 +3,7 @@ makes (here smaller, with the same seed and ids)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -45,6 +46,15 @@ def test_each_demo_example_of_the_readme_runs(
             capsys.readouterr()
             if main(argv) != 0:
                 failed.append((argv, capsys.readouterr().err))
+            elif argv[:2] == ["gs1", "parse"]:
+                # A scan of nothing the plant has also exits 0: the example must find each key.
+                capsys.readouterr()
+                assert main([*argv, "--json"]) == 0
+                found = json.loads(capsys.readouterr().out)
+                named = ["part"] + [k for k in ("lot", "serial") if found[k] is not None]
+                unfound = [k for k in named if found["nodes"][k] is None]
+                if unfound or found["notes"]:
+                    failed.append((argv, f"finds no {unfound}: {found['notes']}"))
     finally:
         get_settings.cache_clear()
     assert failed == []
