@@ -20,7 +20,7 @@ import orjson
 
 from graph import ids
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
-from graph.sqlite_schema import begin_write, ensure_schema
+from graph.sqlite_schema import begin_write, ensure_schema, foreign_tables, not_ours
 from graph.store import (
     FLOW_TYPES,
     MATERIAL,
@@ -852,8 +852,8 @@ def store_files(path: Path) -> tuple[Path, Path, Path]:
 
 def remove_store(path: Path) -> None:
     """Delete the store at `path` and its keeps; StoreBusy while a process has it open,
-    BadRequest for a file that is not SQLite (an empty file is taken: SQLite reads it as an
-    empty store)."""
+    BadRequest for a file that is not SQLite or is another application's database (an empty
+    file is taken: SQLite reads it as an empty store)."""
     if path.exists():
         probe = sqlite3.connect(path, isolation_level=None, timeout=0)
         try:
@@ -863,6 +863,7 @@ def remove_store(path: Path) -> None:
             # serving and writing a file no one else can open.
             probe.execute("PRAGMA locking_mode = EXCLUSIVE")
             probe.execute("BEGIN EXCLUSIVE")
+            foreign = foreign_tables(probe, SCHEMA)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise StoreUnavailable(f"cannot open {path}: {error}") from error
@@ -877,6 +878,10 @@ def remove_store(path: Path) -> None:
             ) from error
         finally:
             probe.close()
+        if foreign:
+            raise BadRequest(
+                f"{not_ours(path, foreign)}; it stays as it is: name a store file or a new one"
+            )
     for file in store_files(path):
         file.unlink(missing_ok=True)
 
@@ -892,7 +897,7 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        ensure_schema(self._conn(), "graph", SCHEMA, _add_event_columns)
+        ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -4,6 +4,9 @@ Opening a store must not wait for the write lock, which a long write (a rebuild 
 transaction) may hold for minutes: a file already at the current text of a schema is left
 alone, and only a new or older file takes the lock to be brought up to date. A write that
 cannot get the lock within the busy timeout is StoreBusy (503), not a crash.
+
+Nor may opening take over another application's SQLite file: a file is ours, empty (new), or
+foreign, and a foreign one is refused before anything is written to it (tables, WAL mode).
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
-from graph.errors import StoreBusy
+from graph.errors import StoreBusy, StoreUnavailable
 
 BUSY = "another write has held the store past the busy timeout (a rebuild?): try again shortly"
 STAMPS = "CREATE TABLE IF NOT EXISTS schema_stamps (name TEXT PRIMARY KEY, digest TEXT NOT NULL)"
 READ_STAMP = "SELECT digest FROM schema_stamps WHERE name = ?"
 WRITE_STAMP = "INSERT OR REPLACE INTO schema_stamps (name, digest) VALUES (?, ?)"
+# SQLite's own tables (sqlite_sequence, sqlite_stat1) are in every file that uses the features.
+TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT GLOB 'sqlite_*'"
+COLUMNS = "SELECT name FROM pragma_table_info(?)"
+# How many of a foreign file's tables a refusal names.
+NAMED = 5
 
 
 @contextmanager
@@ -39,12 +49,17 @@ def begin_write(conn: sqlite3.Connection, statement: str = "BEGIN IMMEDIATE") ->
 
 
 def ensure_schema(
-    conn: sqlite3.Connection,
+    path: Path,
+    connect: Callable[[], sqlite3.Connection],
     name: str,
     script: str,
     migrate: Callable[[sqlite3.Connection], None] | None = None,
 ) -> None:
-    """Run `script` (then `migrate`, in a write transaction) unless the file is at its text."""
+    """Run `script` (then `migrate`, in a write transaction) on the file at `path`, through
+    `connect`, unless the file is at its text; raise StoreUnavailable, having written nothing,
+    if the file is another application's database."""
+    refuse_foreign(path, script)
+    conn = connect()
     digest = hashlib.sha256(script.encode()).hexdigest()
     try:
         row = conn.execute(READ_STAMP, (name,)).fetchone()
@@ -64,3 +79,56 @@ def ensure_schema(
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def refuse_foreign(path: Path, script: str) -> None:
+    """Raise StoreUnavailable if `path` is another application's SQLite database. Only reads:
+    the connection that opens a store switches the file to WAL mode before it writes."""
+    if not path.is_file():  # nothing there yet (a folder fails as it is opened)
+        return
+    probe = sqlite3.connect(path, isolation_level=None)
+    try:
+        with busy_is_store_busy():
+            tables = foreign_tables(probe, script)
+    finally:
+        probe.close()
+    if tables:
+        raise StoreUnavailable(not_ours(path, tables))
+
+
+def foreign_tables(conn: sqlite3.Connection, script: str) -> list[str]:
+    """The tables of the file `conn` has open if it is another application's database; none
+    if it holds no table or is a store of ours: stamped, or from before the stamps (some of
+    the tables `script` makes, with its columns or fewer: columns are only ever added)."""
+    tables = sorted(table for (table,) in conn.execute(TABLES))
+    if not tables or "schema_stamps" in tables:
+        return []
+    ours = _tables_of(script)
+    shared = [table for table in tables if table in ours]
+    if shared and all(_columns(conn, table) <= ours[table] for table in shared):
+        return []
+    return tables
+
+
+def not_ours(path: Path, tables: list[str]) -> str:
+    """Say that `path` holds another application's tables."""
+    more = f" (and {len(tables) - NAMED} more)" if len(tables) > NAMED else ""
+    return (
+        f"{path} is a SQLite database of another application, not a tracegraph store: "
+        f"tables {', '.join(tables[:NAMED])}{more}"
+    )
+
+
+@cache
+def _tables_of(script: str) -> dict[str, frozenset[str]]:
+    """The tables `script` makes and their columns, as it makes them in a new file."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.executescript(script)
+        return {table: _columns(conn, table) for (table,) in conn.execute(TABLES).fetchall()}
+    finally:
+        conn.close()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> frozenset[str]:
+    return frozenset(column for (column,) in conn.execute(COLUMNS, (table,)))

@@ -296,7 +296,7 @@ class EmbeddedAccountStore:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         # Files made before a policy flag existed gain its column (not shared).
-        ensure_schema(self._conn(), "accounts", SCHEMA, _add_missing_columns)
+        ensure_schema(self.path, self._conn, "accounts", SCHEMA, _add_missing_columns)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
