@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from graph.connect import require_store
 from graph.embedded_store import remove_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
+from graph.sqlite_schema import store_fault
 from ingest.demo_plant import KIT_MARKS, DemoPlant
 from ingest.errors import BatchRejected
 from ingest.models import Event
@@ -70,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (StoreUnavailable, StoreBusy, CannotListen) as error:
         print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except sqlite3.Error as error:  # the embedded store's file: a full disk, say
+        fault = store_fault(error)
+        if fault is None:
+            raise
+        print(f"error: {fault.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)

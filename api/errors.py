@@ -4,12 +4,15 @@
 several problems, lists each with the field it is about. Domain errors carry their own status
 and code. A request FastAPI refuses before our code runs (a missing query parameter, a body of
 the wrong shape), a path or method that does not exist, and the scheduler's errors are put in
-the same shape, so a client reads one.
+the same shape, so a client reads one. So is an embedded store that cannot read or write its
+file (a full disk): 503 `store_unavailable`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -21,7 +24,10 @@ from starlette.exceptions import HTTPException
 from api.auth.throttle import TooManyAttempts
 from api.validation_text import problem_message
 from graph.errors import DomainError, StoreBusy, Unauthenticated
+from graph.sqlite_schema import store_fault
 from scheduler.errors import SchedulerError
+
+log = logging.getLogger("tracegraph.store")
 
 # How many problems the message names; `errors` lists them all.
 NAMED = 5
@@ -39,6 +45,7 @@ def install(app: FastAPI) -> None:
     for kind in (DomainError, RequestValidationError, HTTPException, SchedulerError):
         app.add_exception_handler(kind, _render)
     app.add_exception_handler(UnicodeEncodeError, _render)
+    app.add_exception_handler(sqlite3.Error, _render)
 
 
 async def _render(_: Request, error: Exception) -> JSONResponse:
@@ -57,6 +64,10 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
         # string fields; this covers free JSON values that reach a store any other way.
         message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
         return error_response("not_text", message, 422)
+    if isinstance(error, sqlite3.Error) and (fault := store_fault(error)) is not None:
+        # A full or failing disk is the operator's to fix: said to the caller, and logged.
+        log.error("the embedded store failed: %s", error)
+        return _domain_error(fault)
     raise error
 
 

@@ -20,7 +20,14 @@ import orjson
 
 from graph import ids
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
-from graph.sqlite_schema import begin_write, ensure_schema, foreign_tables, not_ours
+from graph.sqlite_schema import (
+    begin_write,
+    commit,
+    ensure_schema,
+    foreign_tables,
+    not_ours,
+    roll_back,
+)
 from graph.store import (
     FLOW_TYPES,
     MATERIAL,
@@ -922,10 +929,9 @@ class EmbeddedStore:
         try:
             result = work(EmbeddedTx(conn))
         except BaseException:
-            for statement in undo:
-                conn.execute(statement)
+            roll_back(conn, *undo)
             raise
-        conn.execute(end)
+        commit(conn, end)
         return result
 
     @contextmanager
@@ -940,10 +946,10 @@ class EmbeddedStore:
         try:
             yield True
         except BaseException:
-            conn.execute("ROLLBACK")
+            roll_back(conn)
             raise
         else:
-            conn.execute("COMMIT")
+            commit(conn)
         finally:
             self._local.atomic = False
 

@@ -1,4 +1,4 @@
-"""SQLite files: schemas applied once per version of their text, and the write lock.
+"""SQLite files: schemas applied once per version of their text, and write transactions.
 
 Opening a store must not wait for the write lock, which a long write (a rebuild is one
 transaction) may hold for minutes: a file already at the current text of a schema is left
@@ -31,6 +31,33 @@ COLUMNS = "SELECT name FROM pragma_table_info(?)"
 NAMED = 5
 
 
+# SQLite's answers for a file it cannot read or write (a full or failing disk, a file made
+# read-only or damaged), as opposed to a statement it refuses, which is a bug: a 500.
+FILE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_NOLFS,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
+def store_fault(error: sqlite3.Error) -> StoreUnavailable | None:
+    """The StoreUnavailable (503, exit 3) an error of the store's file is; None for others."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None or code & 0xFF not in FILE_FAULTS:  # extended codes name the step
+        return None
+    return StoreUnavailable(
+        f"the embedded store cannot read or write its file ({error}): free space on its disk, "
+        "or check the disk and the file, then try again"
+    )
+
+
 @contextmanager
 def busy_is_store_busy() -> Iterator[None]:
     """Raise StoreBusy for SQLite's "database is locked" (the busy timeout has passed)."""
@@ -46,6 +73,25 @@ def begin_write(conn: sqlite3.Connection, statement: str = "BEGIN IMMEDIATE") ->
     """Take the write lock, or raise StoreBusy."""
     with busy_is_store_busy():
         conn.execute(statement)
+
+
+def roll_back(conn: sqlite3.Connection, *undo: str) -> None:
+    """Undo a failed write (`undo`, ROLLBACK by default) unless SQLite already has: after a full
+    disk or an I/O error it rolls the transaction back itself, and a second rollback would fail
+    and hide why the write failed."""
+    if conn.in_transaction:
+        for statement in undo or ("ROLLBACK",):
+            conn.execute(statement)
+
+
+def commit(conn: sqlite3.Connection, statement: str = "COMMIT") -> None:
+    """End a write; one that cannot be committed is rolled back, not left open to fail the
+    connection's next write."""
+    try:
+        conn.execute(statement)
+    except BaseException:
+        roll_back(conn)
+        raise
 
 
 def ensure_schema(
@@ -76,9 +122,9 @@ def ensure_schema(
         conn.execute(STAMPS)
         conn.execute(WRITE_STAMP, (name, digest))
     except BaseException:
-        conn.execute("ROLLBACK")
+        roll_back(conn)
         raise
-    conn.execute("COMMIT")
+    commit(conn)
 
 
 def refuse_foreign(path: Path, script: str) -> None:

@@ -37,7 +37,7 @@ from api.auth.rows import (
     user_of,
 )
 from graph.errors import Conflict
-from graph.sqlite_schema import begin_write, ensure_schema
+from graph.sqlite_schema import begin_write, commit, ensure_schema, roll_back
 
 T = TypeVar("T")
 
@@ -320,9 +320,9 @@ class EmbeddedAccountStore:
             if noted is not None and made_a_change(result):
                 conn.execute(INSERT_EVENT, _event_row(noted, None))
         except BaseException:
-            conn.execute("ROLLBACK")
+            roll_back(conn)
             raise
-        conn.execute("COMMIT")
+        commit(conn)
         return result
 
     def _changed(
