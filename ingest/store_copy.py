@@ -80,7 +80,8 @@ def graph_contents(store: GraphStore) -> list[str]:
     held = []
     if store.events(0, 1):
         held.append("an event log")
-    if any(store.counts().values()):
+    # The log's size is among the counts: a copy that stopped before its rebuild has no graph.
+    if any(count for what, count in store.counts().items() if what != "events"):
         held.append("a graph")
     held.extend(what for what, read in KEPT if read(store))
     return held

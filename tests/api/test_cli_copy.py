@@ -123,3 +123,23 @@ def test_a_copy_that_stopped_is_finished_with_resume(
     assert "event log: 3 events (3 live, rebuilt into the graph); 3 of them already there" in out
     assert "accounts: 0 companies, 1 users" in out
     assert _trace(copy, capsys) == _trace(source, capsys)
+
+
+def test_a_target_holding_only_the_log_of_a_copy_that_stopped_is_said_to_hold_just_that(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.db"
+    EmbeddedStore(path).close()
+    copy = f"sqlite:///{path}"
+    with monkeypatch.context() as patched:
+
+        def stops(*_: object, **__: object) -> None:
+            raise StoreUnavailable("the copy was stopped")
+
+        patched.setattr(IngestService, "rebuild", stops)  # the log is carried, no graph yet
+        assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
+    capsys.readouterr()
+
+    assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "the target store is not empty: it holds an event log. Copy into a new file" in err
