@@ -11,13 +11,19 @@ DEFAULT_URL = "sqlite:///tracegraph.db"
 
 
 def require_store(url: str) -> None:
-    """Raise BadRequest if `url` names an embedded store file that does not exist: opening it
-    would make an empty store (and its folders) where a mistyped path points."""
+    """Raise BadRequest if `url` names an embedded store file that does not exist, or an empty
+    file: opening it would make an empty store (and its folders) where a mistyped path points,
+    or write one into a file that SQLite reads as empty."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.name and not path.exists():
             raise BadRequest(
                 f"there is no store file at {path} (`tracegraph init` makes a new store)"
+            )
+        if path.is_file() and path.stat().st_size == 0:
+            raise BadRequest(
+                f"there is no store at {path}, only an empty file (`tracegraph init` makes a "
+                "new store in it)"
             )
 
 

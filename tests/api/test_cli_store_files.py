@@ -57,3 +57,33 @@ def test_another_applications_database_is_refused_and_left_as_it_was(
     assert len(err.strip().splitlines()) == 1
     assert file.read_bytes() == before
     assert not any(keep.exists() for keep in store_files(file)[1:])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "--lot", "X", "--down", "--store", "sqlite:///{file}"],
+        ["users", "list", "--store", "sqlite:///{file}"],
+        ["copy-store", "--store", "sqlite:///{file}", "--to", "sqlite:///{file}.copy"],
+    ],
+)
+def test_an_empty_file_is_no_store_to_read_and_stays_empty(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    file = tmp_path / "plant.db"
+    file.touch()
+
+    assert main([a.format(file=file) for a in argv]) == EXIT_BAD_INPUT
+
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: there is no store at {file}, only an empty file (`tracegraph init` makes a "
+        "new store in it)\n"
+    )
+    assert sorted(tmp_path.iterdir()) == [file] and file.stat().st_size == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("first-admin-pass\n"))
+    assert main(["init", "root", "--password-stdin", "--store", f"sqlite:///{file}"]) == 0
+    assert main(["users", "list", "--store", f"sqlite:///{file}"]) == 0
