@@ -74,6 +74,21 @@ def test_an_ingest_into_a_full_store_is_a_503_in_the_error_shape(
     assert _logged(tmp_path / "full.db") == 0
 
 
+def test_an_ingest_into_a_full_store_over_graphql_says_so(
+    full_client: TestClient, tmp_path: Path, events: Events
+) -> None:
+    headers = login(full_client, "operator")
+    query = "mutation($e: JSON!) { ingest(events: $e) { __typename } }"
+    body = {"query": query, "variables": {"e": _receipts(events, 300)}}
+
+    (error,) = full_client.post("/graphql", json=body, headers=headers).json()["errors"]
+
+    assert error["message"].startswith(FULL)
+    assert error["extensions"] == {"code": "STORE_UNAVAILABLE", "status": 503}
+    assert error["path"] == ["ingest"]
+    assert _logged(tmp_path / "full.db") == 0
+
+
 def test_an_ingest_into_a_full_store_on_the_command_line_is_one_line_and_exit_3(
     tmp_path: Path,
     events: Events,
