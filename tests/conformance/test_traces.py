@@ -302,6 +302,48 @@ def test_as_of_ignores_what_happened_later(store: GraphStore, events: Events) ->
     assert {n.id for n in traces.trace("lot:L-1", "down").nodes} == {"lot:L-1", "lot:L-2"}
 
 
+def test_as_of_the_instant_the_root_came_to_be_lists_it(store: GraphStore, events: Events) -> None:
+    received = events.receive("L-1", 10)
+    IngestService(store).ingest([received])
+    made = datetime.fromisoformat(received["occurred_at"])
+    trace = TraceService(store).trace("lot:L-1", "down", as_of=made)
+    assert [n.id for n in trace.nodes] == ["lot:L-1"]
+
+
+def test_what_a_lot_held_then_is_less_every_flow_that_took_from_it(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10),
+            events("split", lot="L-1", into=[{"lot": "Z", "qty": "2"}]),
+            events(
+                "process",
+                step="S-1",
+                operation="cut",
+                inputs=[{"lot": "L-1", "qty": "3"}],
+                outputs=[{"lot": "P", "part": "P", "qty": "1"}],
+            ),
+            events("serialize", lot="L-1", serials=["SN-1"]),
+            events.receive("L-2", 10, supplier_lot="A-2"),
+            events(
+                "merge",
+                from_=[{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}],
+                into={"lot": "M"},
+            ),
+            events(
+                "mix",
+                from_=[{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}],
+                into={"lot": "N", "part": "BLEND"},
+            ),
+        ]
+    )
+    later = events.clock + timedelta(minutes=1)
+    trace = TraceService(store).trace("lot:L-1", "down", as_of=later)
+    # 10 less 2 split off, 3 consumed, 1 serialized, 1 merged and 1 mixed.
+    assert next(n.attrs["available"] for n in trace.nodes if n.id == "lot:L-1") == "2"
+
+
 def test_unknown_root_and_bad_ids(plant: TraceService) -> None:
     with pytest.raises(NotFound):
         plant.trace("lot:NOPE", "down")
