@@ -214,6 +214,21 @@ def test_trace_pages_go_on_where_they_stopped_when_the_trace_grows_between_them(
     assert "not a cursor" in refused["errors"][0]["message"]
 
 
+def test_trace_links_come_by_source_then_target(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(
+        [events.receive("L-1", 10), events("split", lot="L-1", into=[{"lot": "Z", "qty": "2"}])]
+    )
+    query = """{ trace(id: "supplier_lot:ACME/A-1", direction: DOWN) {
+      links { edges { node { sourceId targetId } } } } }"""
+    trace = gql(client, login(client, "analyst"), query)["data"]["trace"]
+    assert [(e["node"]["sourceId"], e["node"]["targetId"]) for e in trace["links"]["edges"]] == [
+        ("lot:L-1", "lot:Z"),
+        ("supplier_lot:ACME/A-1", "lot:L-1"),
+    ]
+
+
 @pytest.mark.parametrize("first", [0, -5])
 def test_a_trace_page_of_no_items_is_refused(
     client: TestClient, services: Services, events: Events, first: int

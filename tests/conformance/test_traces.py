@@ -344,6 +344,17 @@ def test_what_a_lot_held_then_is_less_every_flow_that_took_from_it(
     assert next(n.attrs["available"] for n in trace.nodes if n.id == "lot:L-1") == "2"
 
 
+def test_links_come_by_source_then_target(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 10), events("split", lot="L-1", into=[{"lot": "Z", "qty": "2"}])]
+    )
+    trace = TraceService(store).trace("supplier_lot:ACME/A-1", "down")
+    assert [(e.src, e.dst) for e in trace.edges] == [
+        ("lot:L-1", "lot:Z"),
+        ("supplier_lot:ACME/A-1", "lot:L-1"),
+    ]
+
+
 def test_unknown_root_and_bad_ids(plant: TraceService) -> None:
     with pytest.raises(NotFound):
         plant.trace("lot:NOPE", "down")
