@@ -255,6 +255,7 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
     ("start", "end", "status", "why"),
     [
         ("2026-01-05T00:00:00", "2026-01-06T00:00:00Z", 400, "need a UTC offset"),
+        ("2026-01-05T00:00:00Z", "2026-01-06T00:00:00", 400, "need a UTC offset"),
         # A date alone is not a time to the event contract either: its words say what one is.
         ("2026-01-05T00:00:00Z", "2026-01-06", 422, "query.to: a time is RFC 3339 text"),
     ],

@@ -379,6 +379,14 @@ def test_equipment_window(plant: TraceService, events: Events) -> None:
     assert plant.equipment_window("equipment:LATHE-1", events.clock, events.clock) == []
 
 
+def test_an_equipment_window_with_an_end_without_offset_is_refused(
+    plant: TraceService, events: Events
+) -> None:
+    naive_end = events.clock.replace(tzinfo=None)
+    with pytest.raises(BadRequest, match="from and to need a UTC offset"):
+        plant.equipment_window("equipment:LATHE-1", events.clock - timedelta(hours=3), naive_end)
+
+
 def test_batch_reads_for_loaders(plant: TraceService, store: GraphStore) -> None:
     found = store.nodes(["lot:L-1", "serial:KIT-1", "lot:NOPE", "step:S-KIT"])
     assert sorted(found) == ["lot:L-1", "serial:KIT-1", "step:S-KIT"]
