@@ -370,6 +370,23 @@ def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: 
     assert "event 0 of this batch, which creates it, is rejected" in second.message
 
 
+def test_a_split_child_in_another_unit_and_its_later_use_are_both_named(
+    store: GraphStore, events: Events
+) -> None:
+    batch = [
+        events.receive("L-1", 10, unit="kg"),
+        events("split", lot="L-1", into=[{"lot": "L-2", "qty": "5", "unit": "g"}]),
+        events("split", lot="L-2", into=[{"lot": "L-3", "qty": "1"}]),
+    ]
+    rejected(store, batch, "unit_mismatch")
+    with pytest.raises(BatchRejected) as caught:
+        IngestService(store).ingest(batch)
+    assert [(p.index, p.field, p.code) for p in caught.value.problems] == [
+        (1, "into[0].unit", "unit_mismatch"),
+        (2, "lot", "unknown_item"),
+    ]
+
+
 def test_atomic_batch_writes_nothing_when_last_event_is_bad(
     store: GraphStore, events: Events
 ) -> None:
