@@ -357,6 +357,27 @@ def test_split_into_itself_is_a_cycle(store: GraphStore, events: Events) -> None
     assert rejected(store, [events("split", lot="L-1", into=[{"lot": "L-1", "qty": "1"}])], "cycle")
 
 
+def _combine(
+    events: Events, kind: str, sources: list[tuple[str, str]], into: str
+) -> dict[str, Any]:
+    from_ = [{"lot": lot, "qty": qty} for lot, qty in sources]
+    target = {"lot": into} if kind == "merge" else {"lot": into, "part": "BLEND"}
+    return events(kind, from_=from_, into=target)
+
+
+@pytest.mark.parametrize("kind", ["merge", "mix"])
+def test_merge_or_mix_into_one_of_its_sources_is_a_cycle(
+    store: GraphStore, events: Events, kind: str
+) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 10), events.receive("L-2", 10, supplier_lot="A-2")]
+    )
+    batch = [_combine(events, kind, [("L-1", "5"), ("L-2", "5")], "L-1")]
+    problem = rejected(store, batch, "cycle")
+    assert problem.field == "from[0].lot"
+    assert "into itself" in problem.message
+
+
 def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: Events) -> None:
     batch = [
         events("split", lot="NOPE", into=[{"lot": "C-1", "qty": "1"}]),
