@@ -378,6 +378,19 @@ def test_merge_or_mix_into_one_of_its_sources_is_a_cycle(
     assert "into itself" in problem.message
 
 
+@pytest.mark.parametrize("kind", ["merge", "mix"])
+def test_merge_or_mix_listing_a_source_twice_is_refused(
+    store: GraphStore, events: Events, kind: str
+) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 10), events.receive("L-2", 10, supplier_lot="A-2")]
+    )
+    batch = [_combine(events, kind, [("L-1", "8"), ("L-1", "8"), ("L-2", "1")], "M")]
+    problem = rejected(store, batch, "duplicate_reference")
+    assert problem.field == "from[1].lot"
+    assert problem.message == 'lot "L-1" is listed twice'
+
+
 def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: Events) -> None:
     batch = [
         events("split", lot="NOPE", into=[{"lot": "C-1", "qty": "1"}]),
