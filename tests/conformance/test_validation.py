@@ -391,6 +391,16 @@ def test_merge_or_mix_listing_a_source_twice_is_refused(
     assert problem.message == 'lot "L-1" is listed twice'
 
 
+def test_merge_over_consumed(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 10), events.receive("L-2", 10, supplier_lot="A-2")]
+    )
+    batch = [_combine(events, "merge", [("L-2", "1"), ("L-1", "11")], "M")]
+    problem = rejected(store, batch, "over_consumption")
+    assert problem.field == "from[1].lot"
+    assert 'takes 11 from lot "L-1", which holds only 10 ea' in problem.message
+
+
 def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: Events) -> None:
     batch = [
         events("split", lot="NOPE", into=[{"lot": "C-1", "qty": "1"}]),
