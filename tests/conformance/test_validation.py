@@ -130,6 +130,20 @@ def test_serial_consumed_twice(store: GraphStore, events: Events) -> None:
     assert (problem.index, problem.field) == (1, "items[0].serial")
 
 
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [({"lot": "L-1", "qty": "6"}, "items[1].lot"), ({"serial": "SN-1"}, "items[1].serial")],
+)
+def test_a_shipment_listing_an_item_twice_is_refused(
+    store: GraphStore, events: Events, item: dict[str, str], field: str
+) -> None:
+    IngestService(store).ingest(
+        [events.receive("L-1", 20), events("serialize", lot="L-1", serials=["SN-1"])]
+    )
+    batch = [events("ship", shipment="SH-1", customer="HOSP", items=[item, item])]
+    assert rejected(store, batch, "duplicate_reference").field == field
+
+
 def test_exact_decimals_do_not_drift(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", "0.3")])
