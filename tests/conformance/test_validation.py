@@ -48,6 +48,15 @@ def test_an_event_dated_before_an_item_it_uses_came_to_be_is_refused(
     service.ingest([events("split", lot="L-1", into=[{"lot": "C", "qty": "1"}], minutes=0)])
 
 
+def test_an_event_at_the_very_time_its_item_came_to_be_is_taken(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    same_time = events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}], minutes=0)
+    assert service.ingest([same_time]).created == 1
+
+
 def test_a_log_holding_an_event_dated_before_its_item_still_rebuilds(
     tmp_path: Path, events: Events
 ) -> None:
