@@ -306,6 +306,15 @@ def test_a_quantity_that_states_the_lots_own_unit_is_taken(
     assert service.ingest([ship]).created == 1
 
 
+def test_a_supplier_lot_received_again_as_another_part_is_refused(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest([events.receive("L-1", 10, part="BAR")])
+    problem = rejected(store, [events.receive("L-2", 10, part="SCREW")], "part_mismatch")
+    assert problem.field == "part"
+    assert 'supplier lot "ACME/A-1" was received before as part "BAR"' in problem.message
+
+
 def test_mix_of_nothing(store: GraphStore, events: Events) -> None:
     problem = rejected(
         store, [events("mix", from_=[], into={"lot": "M-1", "part": "X"})], "too_short"
