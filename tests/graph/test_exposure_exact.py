@@ -165,6 +165,51 @@ class Plant:
         return {node: get(node) for node in [*self.recipe, *self.sources]}
 
 
+def exposures_down(
+    store: GraphStore, batch: list[dict[str, Any]], root: str
+) -> dict[str, float | None]:
+    IngestService(store).ingest(batch)
+    return {n.id: n.exposure for n in TraceService(store).trace(root, "down").nodes}
+
+
+def test_a_merge_wholly_of_the_source_through_a_trillionth_of_it_is_certain(
+    store: GraphStore, events: Events
+) -> None:
+    # B's share in M is 1e-12: far above float rounding, so it counts, and M is all R.
+    parts = [{"lot": "A", "qty": "1000000000000"}, {"lot": "B", "qty": "1"}]
+    batch = [
+        events.receive("R", "1000000000001"),
+        events("split", lot="R", into=parts),
+        events("merge", from_=parts, into={"lot": "M"}),
+    ]
+    assert exposures_down(store, batch, "lot:R")["lot:M"] == 1.0
+
+
+def test_a_share_below_float_rounding_does_not_count(store: GraphStore, events: Events) -> None:
+    # N's share in M, 2e-20, is below what rounding the shares to floats leaves; A's reads 1.
+    batch = [
+        events.receive("R", "100000000000000000001"),
+        events.receive("X", "1", supplier_lot="A-2"),
+        events(
+            "split",
+            lot="R",
+            into=[{"lot": "A", "qty": "100000000000000000000"}, {"lot": "B", "qty": "1"}],
+        ),
+        events(
+            "mix",
+            from_=[{"lot": "B", "qty": "1"}, {"lot": "X", "qty": "1"}],
+            into={"lot": "N", "part": "BAR"},
+        ),
+        events(
+            "merge",
+            from_=[{"lot": "A", "qty": "100000000000000000000"}, {"lot": "N", "qty": "2"}],
+            into={"lot": "M"},
+        ),
+    ]
+    got = exposures_down(store, batch, "lot:R")
+    assert (got["lot:N"], got["lot:M"]) == (0.5, 1.0)
+
+
 def reads(exact: Fraction) -> tuple[bool, bool]:
     return exact == 1, exact == 0
 
