@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from graphlib import TopologicalSorter
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -12,17 +14,7 @@ import pytest
 
 from graph import exposure
 from graph.embedded_store import EmbeddedStore
-from graph.exposure import (
-    NONE,
-    WHOLE,
-    Level,
-    _clean,
-    _combine,
-    _inputs_by_target,
-    downstream_exposure,
-    topological,
-    upstream_shares,
-)
+from graph.exposure import _combine, downstream_exposure, topological, upstream_shares
 from graph.store import EdgeView
 from ingest.demo_plant import DemoPlant
 from ingest.service import IngestService
@@ -80,29 +72,76 @@ def test_upstream_shares_add_over_parallel_paths() -> None:
     assert got["lot:R"] == 1.0
 
 
+# The rules of DESIGN.md, docs/recall.md and graph.exposure's docstring, written out again so the
+# module is checked against them rather than against its own helpers. A value goes with whether
+# it is certain, which the structure decides: a float cannot tell 1 - 1e-20 from 1.
+Exact = tuple[float, bool]
+# Shares are rounded to floats at ingest: one at or below this cannot be told from that rounding
+# and does not count; those that count make the whole when they come within 2**-52 of 1.
+TOLD_FROM_ROUNDING = 2.0**-51
+WHOLE_WITHIN = Fraction(2) ** -52
+
+
+def rule_mean(weighted: list[tuple[EdgeView, Exact]]) -> Exact:
+    """A lot or serial, a part of a step: the share-weighted sum (an unset share weighs 1),
+    certain when the inputs that count make the whole and each is certain."""
+    shares = [(1.0 if e.share is None else e.share, level) for e, level in weighted]
+    counted = [(share, certain) for share, (_, certain) in shares if share > TOLD_FROM_ROUNDING]
+    whole = 1 - sum(Fraction(share) for share, _ in counted) <= WHOLE_WITHIN
+    value = sum(share * value for share, (value, _) in shares)
+    return value, whole and all(certain for _, certain in counted)
+
+
+def rule(kind: str, weighted: list[tuple[EdgeView, Exact]]) -> Exact:
+    if kind in ("shipment", "company"):  # the largest exposure of what it holds
+        return max(v for _, (v, _) in weighted), any(c for _, (_, c) in weighted)
+    if kind != "step":
+        return rule_mean(weighted)
+    # An assembly: each consumed serial a component of its own, the lots of each part another,
+    # none above 1; of several components, 1 - prod(1 - e), certain when one is.
+    components = [level for e, level in weighted if e.src.startswith("serial:")]
+    parts: dict[str | None, list[tuple[EdgeView, Exact]]] = {}
+    for e, level in weighted:
+        if not e.src.startswith("serial:"):
+            parts.setdefault(e.part, []).append((e, level))
+    components += [rule_mean(lots) for lots in parts.values()]
+    components = [(min(v, 1.0), c) for v, c in components]
+    if len(components) == 1:
+        return components[0]
+    untouched = math.prod((1 - Fraction(v) for v, _ in components), start=Fraction(1))
+    return float(1 - untouched), any(c for _, c in components)
+
+
+def reads(value: float, certain: bool) -> float:
+    """Only a certain share reads 1, any other at most 0.999999999999, to twelve digits."""
+    if certain:
+        return 1.0
+    return min(float(f"{min(max(value, 0.0), 1.0):.12g}"), 0.999999999999)
+
+
 def reference_shares(
     root: str,
     kinds: Mapping[str, str],
     edges: Iterable[EdgeView],
     beyond: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, float]:
-    """The shares as first written: every node carries a vector of all its ancestors' shares."""
-    edge_list = list(edges)
-    inputs = _inputs_by_target(edge_list)
-    carried: dict[str, dict[str, Level]] = {}
-    for node in topological(kinds, edge_list):
-        incoming = inputs.get(node, ())
-        sources: set[str] = set()
-        for e in incoming:
-            sources.update(carried.get(e.src, {}))
-        outside = (beyond or {}).get(node, {})
-        vector = {node: WHOLE, **{a: Level(v, v >= 1.0) for a, v in outside.items()}}
-        for ancestor in sorted(sources):
-            weighted = [(e, carried.get(e.src, {}).get(ancestor, NONE)) for e in incoming]
-            vector[ancestor] = _combine(kinds[node], weighted)
-        carried[node] = vector
-    shares = carried.get(root, {root: WHOLE})
-    return {node: _clean(value) for node, value in shares.items()}
+    """Every ancestor's share in `root`, as every node's vector of all its ancestors' shares,
+    node by node from the sources down."""
+    inputs: dict[str, list[EdgeView]] = {node: [] for node in kinds}
+    for e in edges:
+        if e.src in kinds and e.dst in kinds:
+            inputs[e.dst].append(e)
+    found: dict[str, dict[str, Exact]] = {}
+    graph = {node: {e.src for e in incoming} for node, incoming in inputs.items()}
+    for node in TopologicalSorter(graph).static_order():
+        ancestors = {a for e in inputs[node] for a in found[e.src]}
+        vector = {
+            a: rule(kinds[node], [(e, found[e.src].get(a, (0.0, False))) for e in inputs[node]])
+            for a in ancestors
+        }
+        vector |= {a: (v, v >= 1.0) for a, v in (beyond or {}).get(node, {}).items()}
+        found[node] = vector | {node: (1.0, True)}
+    return {a: reads(*level) for a, level in found.get(root, {root: (1.0, True)}).items()}
 
 
 def certain(shares: Mapping[str, float]) -> set[str]:
