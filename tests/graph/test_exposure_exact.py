@@ -15,10 +15,16 @@ from graph.trace import TraceService
 from ingest.service import IngestService
 from tests.fixtures.events import Events
 
-# From a ten-thousandth to a hundred million: shares stay far above float rounding, where
-# ingest's shares, not the exposure math, would decide.
+# From a ten-thousandth to a hundred million within a plant: shares stay far above float
+# rounding, where ingest's shares, not the exposure math, would decide. Each plant counts them at
+# a scale of its own, so quantities run from 1e-16 to 1e20 without widening that span.
 AMOUNTS = ["1", "3", "0.15", "0.0001", "100000000"]
+SCALES = ["0.000000000001", "1", "1000000000000"]
 PARTS = ["BAR", "CAP"]
+
+
+def text(qty: Decimal) -> str:
+    return format(qty, "f")
 
 
 class Plant:
@@ -26,15 +32,20 @@ class Plant:
 
     def __init__(self, seed: int) -> None:
         self.rng = Random(seed)
+        self.scale = Decimal(self.rng.choice(SCALES))
         self.events = Events()
         self.plant: list[dict[str, Any]] = []
         self.available: dict[str, Decimal] = {}  # lot id -> what is left of it
         self.part: dict[str, str] = {}
+        self.serials: list[str] = []  # serials not consumed yet
         # node -> ("copy", parent) | ("mean", [(input, qty)]) | ("any", [[(input, qty)]])
         # | ("max", [inputs])
         self.recipe: dict[str, tuple[str, Any]] = {}
         self.sources: list[str] = []
         self.count = 0
+
+    def _amount(self) -> Decimal:
+        return Decimal(self.rng.choice(AMOUNTS)) * self.scale
 
     def _new(self, part: str, qty: Decimal) -> str:
         self.count += 1
@@ -51,24 +62,25 @@ class Plant:
 
     def build(self) -> Plant:
         for i, part in enumerate(PARTS * 2):
-            qty = Decimal(self.rng.choice(AMOUNTS))
+            qty = self._amount()
             lot = self._new(part, qty)
             source = f"supplier_lot:S{i}/H{i}"
             self.plant.append(
                 self.events.receive(
-                    lot, str(qty), part=part, supplier=f"S{i}", supplier_lot=f"H{i}"
+                    lot, text(qty), part=part, supplier=f"S{i}", supplier_lot=f"H{i}"
                 )
             )
             self.sources.append(source)
             self.recipe[f"lot:{lot}"] = ("copy", source)
-        for _ in range(8):
-            getattr(self, self.rng.choice(["split", "merge", "mix", "process", "ship"]))()
+        kinds = ["split", "merge", "merge", "mix", "serialize", "process", "process", "ship"]
+        for _ in range(12):
+            getattr(self, self.rng.choice(kinds))()
         return self
 
     def _take(self, lot: str) -> Decimal:
         qty = self.available[lot]
         if self.rng.random() < 0.5:
-            qty = min(qty, Decimal(self.rng.choice(AMOUNTS)))
+            qty = min(qty, self._amount())
         self.available[lot] -= qty
         return qty
 
@@ -80,7 +92,7 @@ class Plant:
         half = self.available[parent] / 2
         children = [self._new(self.part[parent], half) for _ in range(2)]
         self.available[parent] = Decimal(0)
-        into = [{"lot": child, "qty": str(half)} for child in children]
+        into = [{"lot": child, "qty": text(half)} for child in children]
         self.plant.append(self.events("split", lot=parent, into=into))
         for child in children:
             self.recipe[f"lot:{child}"] = ("copy", f"lot:{parent}")
@@ -92,7 +104,7 @@ class Plant:
             return
         taken = [(lot, self._take(lot)) for lot in self.rng.sample(lots, 2)]
         into = self._new(part, sum((qty for _, qty in taken), Decimal(0)))
-        sources = [{"lot": lot, "qty": str(qty)} for lot, qty in taken]
+        sources = [{"lot": lot, "qty": text(qty)} for lot, qty in taken]
         if mixed:
             self.plant.append(self.events("mix", from_=sources, into={"lot": into, "part": part}))
         else:
@@ -102,37 +114,72 @@ class Plant:
     def mix(self) -> None:
         self.merge(mixed=True)
 
-    def process(self) -> None:
-        lots = self._lots()
-        if len(lots) < 2:
-            return
-        taken = [(lot, self._take(lot)) for lot in self.rng.sample(lots, 2)]
-        self.count += 1
-        step, out = f"step:P{self.count}", self._new(self.rng.choice(PARTS), Decimal(1))
-        inputs = [{"lot": lot, "qty": str(qty)} for lot, qty in taken]
-        outputs = [{"lot": out, "part": self.part[out], "qty": "1"}]
-        self.plant.append(
-            self.events("process", step=step[5:], operation="make", inputs=inputs, outputs=outputs)
-        )
-        by_part: dict[str, list[tuple[str, Decimal]]] = {}
-        for lot, qty in taken:
-            by_part.setdefault(self.part[lot], []).append((f"lot:{lot}", qty))
-        groups = list(by_part.values())
-        self.recipe[step] = ("mean", groups[0]) if len(groups) == 1 else ("any", groups)
-        self.recipe[f"lot:{out}"] = ("copy", step)
-
-    def ship(self) -> None:
-        lots = self._lots()
+    def serialize(self) -> None:
+        lots = [lot for lot in self._lots() if self.available[lot] >= 2]
         if not lots:
             return
         lot = self.rng.choice(lots)
+        self.available[lot] -= 2
+        serials = [f"SN{self.count + 1}", f"SN{self.count + 2}"]
+        self.count += 2
+        self.plant.append(self.events("serialize", lot=lot, serials=serials))
+        for serial in serials:
+            self.serials.append(serial)
+            self.recipe[f"serial:{serial}"] = ("copy", f"lot:{lot}")
+
+    def process(self) -> None:
+        """Two inputs, lots or serials; a lot given without qty is used up entirely. Each serial
+        is a component of its own, the lots of each part another."""
+        items = [("lot", lot) for lot in self._lots()] + [("serial", s) for s in self.serials]
+        if len(items) < 2:
+            return
+        inputs: list[dict[str, str]] = []
+        groups: dict[str, list[tuple[str, Decimal]]] = {}
+        for kind, key in self.rng.sample(items, 2):
+            if kind == "serial":
+                self.serials.remove(key)
+                inputs.append({"serial": key})
+                groups[f"serial:{key}"] = [(f"serial:{key}", Decimal(1))]
+                continue
+            if self.rng.random() < 0.3:
+                qty, self.available[key] = self.available[key], Decimal(0)
+                inputs.append({"lot": key})
+            else:
+                qty = self._take(key)
+                inputs.append({"lot": key, "qty": text(qty)})
+            groups.setdefault(self.part[key], []).append((f"lot:{key}", qty))
+        self.count += 1
+        step, part = f"step:P{self.count}", self.rng.choice(PARTS)
+        if self.rng.random() < 0.5:
+            out = f"serial:K{self.count}"
+            self.serials.append(out[7:])
+            outputs = [{"serial": out[7:], "part": part}]
+        else:
+            out = f"lot:{self._new(part, self._amount())}"
+            outputs = [{"lot": out[4:], "part": part, "qty": text(self.available[out[4:]])}]
+        self.plant.append(
+            self.events("process", step=step[5:], operation="make", inputs=inputs, outputs=outputs)
+        )
+        kept = list(groups.values())
+        self.recipe[step] = ("mean", kept[0]) if len(kept) == 1 else ("any", kept)
+        self.recipe[out] = ("copy", step)
+
+    def ship(self) -> None:
+        items = [("lot", lot) for lot in self._lots()] + [("serial", s) for s in self.serials]
+        if not items:
+            return
+        kind, key = self.rng.choice(items)
         self.count += 1
         shipment, customer = f"shipment:SH{self.count}", f"company:C{self.count % 2}"
-        items = [{"lot": lot, "qty": str(self._take(lot))}]
+        if kind == "serial":
+            self.serials.remove(key)
+            item = {"serial": key}
+        else:
+            item = {"lot": key, "qty": text(self._take(key))}
         self.plant.append(
-            self.events("ship", shipment=shipment[9:], customer=customer[8:], items=items)
+            self.events("ship", shipment=shipment[9:], customer=customer[8:], items=[item])
         )
-        self.recipe[shipment] = ("max", [f"lot:{lot}"])
+        self.recipe[shipment] = ("max", [f"{kind}:{key}"])
         kept = self.recipe.get(customer, ("max", []))[1]
         self.recipe[customer] = ("max", [*kept, shipment])
 
@@ -214,7 +261,7 @@ def reads(exact: Fraction) -> tuple[bool, bool]:
     return exact == 1, exact == 0
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(40))
 def test_exposures_and_shares_are_the_exact_ones_to_twelve_digits(
     store: GraphStore, seed: int
 ) -> None:
