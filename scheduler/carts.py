@@ -231,14 +231,14 @@ class _Model:
         return [self.capacity, *self.day, *self.due]
 
     def solve(self, assumed: list[cp_model.IntVar]) -> tuple[cp_model.CpSolver, int]:
-        from scheduler.cp_solver import checked_solve, cp_solver
+        from scheduler.cp_solver import cp_solver
 
         self.model.clear_assumptions()
         self.model.add_assumptions(assumed)
         solver = cp_solver()
         solver.parameters.max_time_in_seconds = self.problem.time_limit
         solver.parameters.num_workers = 1
-        return solver, int(checked_solve(solver, self.model))
+        return solver, int(solver.solve(self.model))
 
 
 def size_carts(problem: CartSizingInput) -> CartSizing:
