@@ -19,7 +19,7 @@ from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
 from graph.clock import now_text
 from graph.epcis_export import EpcisExporter
-from graph.errors import BadRequest, NotFound
+from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
 from graph.recall import (
     HELD,
@@ -168,6 +168,20 @@ def _closed(case_id: str) -> BatchRejected:
 
 def _raced(code: str, message: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", code, message)])
+
+
+class CaseBusy(Conflict):
+    """Other actions changed a case each time an action was made from it: the caller tries
+    again later (what changed it is in the case's history), not with another request."""
+
+    code = "case_busy"
+
+    def __init__(self, case_id: str, last: BatchRejected) -> None:
+        why = "; ".join(p.message for p in last.problems)
+        super().__init__(
+            f'case "{case_id}" changed under this action {RACE_RETRIES} times ({why}): '
+            "nothing was done; try again"
+        )
 
 
 def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -> Guard:
@@ -489,9 +503,10 @@ class RecallService:
                 self._ingest.ingest_events(parse_events(events), guard=guard)
                 return
             except BatchRejected as error:
-                raced = any(p.code in RACED for p in error.problems)
-                if not raced or attempt == RACE_RETRIES:
+                if not any(p.code in RACED for p in error.problems):
                     raise
+                if attempt == RACE_RETRIES:
+                    raise CaseBusy(case_id, error) from error
 
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str

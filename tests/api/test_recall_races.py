@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from api.deps import Services
-from api.recall import RecallService
+from api.recall import RACE_RETRIES, CaseBusy, RecallService
 from graph.recall import Scope
 from ingest.errors import BatchRejected
 
@@ -160,3 +160,27 @@ def test_two_holds_at_once_hold_once(
     assert len(held) == 1
     moved = [body["state"] for kind, body in logged if kind == "recall_state"]
     assert moved == (["notifying"] if before == "notifying" else ["holding"])
+
+
+def test_an_action_whose_case_changes_at_every_try_is_a_conflict_that_did_nothing(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = RecallService(services.store, services.ingest)
+    scope = RecallService.scope
+    suspects = [[{"id": "lot:L-1"}, {"id": "lot:L-2"}], [{"id": "lot:L-1"}]]
+    rescopes: list[int] = []
+
+    def rescoped_each_time(self: RecallService, case_id: str) -> Scope:
+        found = scope(self, case_id)
+        if self is recalls:  # each try of the hold is overtaken by another rescope
+            rescopes.append(1)
+            other.rescope("RC-1", suspects[len(rescopes) % 2], "new findings", "bob")
+        return found
+
+    monkeypatch.setattr(RecallService, "scope", rescoped_each_time)
+    with pytest.raises(CaseBusy) as busy:
+        recalls.hold("RC-1", "suspect heat", "ana")
+    assert (busy.value.status_code, busy.value.code) == (409, "case_busy")
+    assert "rescoped" in busy.value.message and "nothing was done" in busy.value.message
+    assert len(rescopes) == RACE_RETRIES
+    assert services.store.node("lot:L-1").attrs.get("status") != "quarantined"  # type: ignore[union-attr]
