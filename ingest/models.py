@@ -17,8 +17,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -42,21 +45,29 @@ from ingest.schema_rules import (
     given,
     if_given,
 )
-from ingest.times import Instant
+from ingest.times import Instant, out_of_calendar
 
 # Spellings pydantic reads but the contract does not mean: a time as a date; "5_0" as 50;
 # non-ASCII digits (a full-width 5) as numbers (times: ingest.times). Each is refused by field;
 # what the log stores (ISO text, plain decimals) still reads.
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DATE_SPELLING = 'a date is written YYYY-MM-DD, such as "2026-03-02"'
 
 
-def _date_text(value: Any) -> Any:
-    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
-        return value
+def _date_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    raise PydanticCustomError("date_parsing", 'a date is written YYYY-MM-DD, such as "2026-03-02"')
+        return handler(value)
+    if not (isinstance(value, str) and _DATE_TEXT.fullmatch(value)):
+        raise PydanticCustomError("date_parsing", _DATE_SPELLING)
+    try:
+        return handler(value)
+    except ValidationError:
+        # A day the calendar lacks ("2026-02-29") keeps the documented code, and says so.
+        why = out_of_calendar(value)
+        raise PydanticCustomError(
+            "date_parsing", _DATE_SPELLING if why is None else f"{_DATE_SPELLING}; {why}"
+        ) from None
 
 
 def _decimal_text(value: Any) -> Any:
@@ -69,7 +80,7 @@ def _decimal_text(value: Any) -> Any:
 
 Day = Annotated[
     date,
-    BeforeValidator(_date_text),
+    WrapValidator(_date_text),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
 

@@ -6,6 +6,7 @@ the same rules (`TimeText`, `read_time`), so a time one of them takes, all of th
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,8 +27,12 @@ TIME_SPELLING = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08
 # What pydantic also reads as a time, and the contract does not mean: a number, or a string of
 # digits, as a Unix time; a date alone; week and ordinal dates. What the log stores still reads.
 _TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
-_LEAP_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:60")
-_HOUR_24 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]24:")
+# A date, and the clock after it, as far as it is spelled: each number is checked on its own.
+_FIGURES = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?"
+)
+_MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July")
+_MONTHS += ("August", "September", "October", "November", "December")
 
 
 def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -44,11 +49,40 @@ def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 
 def _why_not_a_time(value: Any) -> str:
-    if isinstance(value, str) and _LEAP_SECOND.match(value):
-        return f"{TIME_SPELLING}; leap seconds (23:59:60) are not read"
-    if isinstance(value, str) and _HOUR_24.match(value):
-        return f"{TIME_SPELLING}; 24:00:00 is written 00:00:00 of the next day"
-    return TIME_SPELLING
+    why = out_of_calendar(value) if isinstance(value, str) else None
+    return TIME_SPELLING if why is None else f"{TIME_SPELLING}; {why}"
+
+
+def out_of_calendar(text: str) -> str | None:
+    """What in a date or time spelled as the contract spells one names no day or time of day
+    (`2026-02-29`, hour 25, minute 60), in words; None if each number is in its range. The
+    sender then learns which number to fix, not how a time is spelled: it already is."""
+    figures = _FIGURES.match(text)
+    if figures is None:
+        return None
+    year, month, day = (int(figure) for figure in figures.group(1, 2, 3))
+    if year == 0:
+        return "years run from 0001 to 9999"
+    if not 1 <= month <= 12:
+        return f"months run from 01 to 12, not {month:02d}"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        month_name = _MONTHS[month - 1]
+        return f"{month_name} {year:04d} has no day {day:02d}: its days run from 01 to {days}"
+    hour, minute, second = (
+        None if figure is None else int(figure) for figure in figures.group(4, 5, 6)
+    )
+    if hour == 24:
+        return "24:00:00 is written 00:00:00 of the next day"
+    if hour is not None and hour > 24:
+        return f"hours run from 00 to 23, not {hour}"
+    if minute is not None and minute > 59:
+        return f"minutes run from 00 to 59, not {minute}"
+    if second == 60:
+        return "leap seconds (23:59:60) are not read"
+    if second is not None and second > 60:
+        return f"seconds run from 00 to 59, not {second}"
+    return None
 
 
 # An event's time: a time without an offset is refused (timezone_aware).

@@ -13,6 +13,7 @@ from ingest.canonical import payload_and_digest
 from ingest.demo_plant import DemoPlant
 from ingest.errors import BatchRejected
 from ingest.parse import EVENT_ADAPTER, parse_events
+from ingest.times import read_time
 
 AT = "2026-03-02T08:00:00Z"
 RECEIVE = {
@@ -144,6 +145,13 @@ SPELLED = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00
     [
         ("2016-12-31T23:59:60Z", "leap seconds (23:59:60) are not read"),
         ("2026-03-02T24:00:00Z", "24:00:00 is written 00:00:00 of the next day"),
+        ("2026-02-29T10:00:00Z", "February 2026 has no day 29: its days run from 01 to 28"),
+        ("2026-04-31T10:00:00+02:00", "April 2026 has no day 31: its days run from 01 to 30"),
+        ("2026-13-02T10:00:00Z", "months run from 01 to 12, not 13"),
+        ("0000-03-02T10:00:00Z", "years run from 0001 to 9999"),
+        ("2026-03-02T25:00:00Z", "hours run from 00 to 23, not 25"),
+        ("2026-03-02T10:60:00Z", "minutes run from 00 to 59, not 60"),
+        ("2026-03-02T10:00:61Z", "seconds run from 00 to 59, not 61"),
         ("2026-03-02T08:00:00+05", None),
         ("2026-03-02T08:00:00+05:45:30", None),
         ("2026-03-02T08:00:00+24:00", None),
@@ -164,6 +172,30 @@ def test_a_time_spelled_otherwise_is_refused_with_the_documented_code(
         (problem,) = refused.value.problems
         assert (problem.field, problem.code) == (field, "datetime_parsing")
         assert problem.message == (SPELLED if why is None else f"{SPELLED}; {why}")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2026-02-29", "; February 2026 has no day 29: its days run from 01 to 28"),
+        ("2028-02-30", "; February 2028 has no day 30: its days run from 01 to 29"),
+        ("2026-00-10", "; months run from 01 to 12, not 00"),
+        ("2026-03-1x", ""),
+    ],
+)
+def test_a_day_the_calendar_lacks_is_refused_as_a_date_saying_why(value: str, why: str) -> None:
+    with pytest.raises(BatchRejected) as refused:
+        parse_events([_with(RECEIVE, "expiry", value)])
+    (problem,) = refused.value.problems
+    assert (problem.field, problem.code) == ("expiry", "date_parsing")
+    assert problem.message == f'a date is written YYYY-MM-DD, such as "2026-03-02"{why}'
+
+
+def test_a_time_outside_an_event_says_which_number_is_out_of_range() -> None:
+    # trace's as_of, a GraphQL window's from and to, each CLI option read times so.
+    with pytest.raises(ValueError, match="February 2026 has no day 29") as refused:
+        read_time("2026-02-29T10:00:00Z")
+    assert str(refused.value).startswith(SPELLED)
 
 
 def test_a_time_without_an_offset_keeps_its_own_code() -> None:
