@@ -326,8 +326,9 @@ class EpcisReader:
             reason += f"; corrected by {', '.join(str(c) for c in corrective)}"
         body = self._envelope(event, void_id)
         when = declared.get("declarationTime")
+        said = "errorDeclaration.declarationTime" if isinstance(when, str) else "eventTime"
         when = when if isinstance(when, str) else event["eventTime"]
-        body["occurred_at"] = _local_time(when, event.get("eventTimeZoneOffset"))
+        body["occurred_at"] = _local_time(when, event.get("eventTimeZoneOffset"), said)
         return body | {"type": "void", "voids": our_id, "reason": reason}
 
     def _why_ignored(self, event: dict[str, Any]) -> str:
@@ -359,7 +360,7 @@ class EpcisReader:
         return ours
 
     def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
-        when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"))
+        when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"), "eventTime")
         body: dict[str, Any] = {"event_id": our_id, "occurred_at": when}
         for ours, theirs in (("actor", "tg:actor"), ("note", "tg:note")):
             if isinstance(event.get(theirs), str):
@@ -951,11 +952,13 @@ def _as_stated(event: Mapping[str, Any], things: list[_Thing]) -> list[_Thing]:
     return [replace(t, stated=frozenset(stated[t.uri])) if t.uri in stated else t for t in things]
 
 
-def _local_time(moment: str, offset: Any) -> str:
+def _local_time(moment: str, offset: Any, field: str) -> str:
     """The instant `moment`, said at the event's own offset (EPCIS eventTimeZoneOffset).
 
     Kept as sent where it is already said at that offset, or where either cannot be read (the
-    contract then names what is wrong with the time).
+    contract then names what is wrong with the time). Refused (`out_of_range`, naming `field`)
+    where the offset takes it out of the years 1 to 9999: kept in UTC, it would lose the offset
+    the next export writes.
     """
     if not isinstance(offset, str) or len(offset) != 6 or offset[0] not in "+-":
         return moment
@@ -963,11 +966,15 @@ def _local_time(moment: str, offset: Any) -> str:
         at = read_time(moment)  # as the contract reads it: "z" for "Z" too
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
-        if at.tzinfo is None or at.utcoffset() == zone.utcoffset(None):
-            return moment
-        return at.astimezone(zone).isoformat()
-    except (ValueError, OverflowError):
+    except ValueError:
         return moment
+    if at.tzinfo is None or at.utcoffset() == zone.utcoffset(None):
+        return moment
+    try:
+        return at.astimezone(zone).isoformat()
+    except OverflowError:
+        message = f"{moment} at {offset} is outside the years 1 to 9999"
+        raise _Refused(field, "out_of_range", message) from None
 
 
 def _our_key(value: str, kind: str) -> str | None:

@@ -167,6 +167,29 @@ def test_event_time_in_a_lowercase_z_is_kept_at_the_event_offset_too() -> None:
     assert status["occurred_at"] == "2026-03-02T12:45:00+05:45"
 
 
+@pytest.mark.parametrize(
+    ("moment", "offset"),
+    [("9999-12-31T23:30:00Z", "+05:45"), ("0001-01-01T00:30:00Z", "-03:30")],
+)
+def test_event_time_its_offset_takes_out_of_the_years_1_to_9999_is_refused(
+    moment: str, offset: str
+) -> None:
+    # Kept in UTC it would lose the offset the next export writes (docs/epcis.md).
+    observed = event(
+        "ObjectEvent",
+        8,
+        action="OBSERVE",
+        disposition="recalled",
+        quantityList=[{"epcClass": LOT}],
+    )
+    observed |= {"eventTime": moment, "eventTimeZoneOffset": offset}
+    with pytest.raises(BatchRejected) as caught:
+        read(document(observed))
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.code) == ("eventTime", "out_of_range")
+    assert problem.message == f"{moment} at {offset} is outside the years 1 to 9999"
+
+
 def test_a_pack_is_read_only_when_a_shipment_names_it() -> None:
     unknown = "https://id.gs1.org/01/09506000134352/21/SN1"  # a GTIN no part has
     packed = event("AggregationEvent", 12, action="ADD", parentID=SSCC, childEPCs=[unknown])
