@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     mint = actions.add_parser("mint", help="mint our next lot code with a partner's link code")
     mint.add_argument("--scheme", required=True)
     mint.add_argument("--link", required=True, help="the partner company whose link code to embed")
-    mint.add_argument("--date", type=_date, help="for the date field (default today)")
+    mint.add_argument("--date", type=_date, help="for the date field (default today in UTC)")
     mint.add_argument("--line", help="for a field named line")
     mint.add_argument(
         "--field", action="append", default=[], metavar="NAME=VALUE", help="any other field"

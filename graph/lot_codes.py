@@ -284,16 +284,21 @@ class LotCodeService:
         if confirm:  # the code may be the partner's own lot number (a heat number)
             confirmed.add(supplier_lot_gid(partner, code))
         found: list[Candidate] = []
-        # Lots first received after the code's day are left out by the store query; nothing
-        # is received after the last day a date can hold.
+        # A receipt counts on the day it was recorded, at its own offset, which is less than a
+        # day off its UTC day: the store query (UTC) leaves out the lots first received two UTC
+        # days after the code's or later, `_received_by` the rest. Nothing comes after date.max.
         before = (
-            None if made is None or made == date.max else (made + timedelta(days=1)).isoformat()
+            None
+            if made is None or made >= date.max - timedelta(days=1)
+            else (made + timedelta(days=2)).isoformat()
         )
         entries = self._store.partner_lots(
             gid("company", partner), received_before=before, keep=sorted(confirmed)
         )
         if scope is not None:
-            entries = _in_scope(entries, scope, before, confirmed)
+            entries = _in_scope(entries, scope)
+        if made is not None and made < date.max:
+            entries = self._received_by(entries, made, confirmed)
         for entry in entries:
             supplier_lot, arrivals = entry.supplier_lot, entry.arrivals
             at = arrivals[0][0] if arrivals else None
@@ -309,6 +314,45 @@ class LotCodeService:
         found.sort(key=lambda c: c.received_at or "", reverse=True)
         found.sort(key=lambda c: not c.confirmed)
         return found
+
+    def _received_by(
+        self, entries: list[PartnerLot], made: date, kept: set[str]
+    ) -> list[PartnerLot]:
+        """Leave out the supplier lots (but those `kept`) all of whose receipts were recorded
+        after the day `made`, by the date each was recorded with (its own offset)."""
+        # Only a receipt on that day or the next in UTC may have been recorded on either side
+        # of it: one before is in, and the store left out those after.
+        near = (made.isoformat(), (made + timedelta(days=1)).isoformat())
+        days = self._recorded_days(
+            sorted({lot for e in entries for at, lot in e.arrivals if at[:10] in near})
+        )
+        last = made.isoformat()
+        return [
+            entry
+            for entry in entries
+            if entry.supplier_lot.gid in kept
+            or not entry.arrivals
+            or any(days.get(lot, at[:10]) <= last for at, lot in entry.arrivals)
+        ]
+
+    def _recorded_days(self, lots: Sequence[str]) -> dict[str, str]:
+        """The date (YYYY-MM-DD) each of these received lots' receipt was recorded on, as its
+        sender wrote it: nodes keep UTC, the log keeps the sender's offset. A lot whose receipt
+        is not found counts by its UTC day."""
+        if not lots:
+            return {}
+        receipts = {
+            lot: str(node.attrs["created_by"])
+            for lot, node in self._store.nodes(lots).items()
+            if "created_by" in node.attrs
+        }
+        logged = self._store.logged(sorted(set(receipts.values())))
+        days: dict[str, str] = {}
+        for lot, event_id in receipts.items():
+            receipt = logged.get(event_id)
+            if receipt is not None and receipt.type == "receive":
+                days[lot] = str(json.loads(receipt.payload)["occurred_at"])[:10]
+        return days
 
     def _upstream(self, code: str, partner: str, scope: Scope | None) -> set[str]:
         """Return the partner's lots upstream of our lot `code`, if it is a lot of ours (and,
@@ -352,7 +396,7 @@ class LotCodeService:
         for fixed in (link_field, scheme.sequence):
             if fixed in values:
                 raise PatternError(f'field "{fixed}" is filled in by minting', field=fixed)
-        today = self._clock().date()
+        today = self._clock().date()  # in UTC: the plant keeps no time zone
         filled: dict[str, str | date] = {
             name: today
             for name, segment in scheme.pattern.fields.items()
@@ -411,11 +455,8 @@ def _made_by(pattern: Pattern, values: Mapping[str, str | date]) -> date | None:
     return None
 
 
-def _in_scope(
-    entries: list[PartnerLot], scope: Scope, before: str | None, kept: set[str]
-) -> list[PartnerLot]:
-    """Keep the supplier lots and arrivals in `scope`; a lot then received only on or after
-    `before` is left out as the store leaves out one received only then."""
+def _in_scope(entries: list[PartnerLot], scope: Scope) -> list[PartnerLot]:
+    """Keep the supplier lots and arrivals in `scope`."""
     seen = set(
         scope(
             sorted(
@@ -424,15 +465,11 @@ def _in_scope(
             )
         )
     )
-    found = []
-    for entry in entries:
-        if entry.supplier_lot.gid not in seen:
-            continue
-        arrivals = [(at, lot) for at, lot in entry.arrivals if lot in seen]
-        late = before is not None and bool(arrivals) and all(at >= before for at, _ in arrivals)
-        if entry.supplier_lot.gid in kept or not late:
-            found.append(PartnerLot(entry.supplier_lot, arrivals))
-    return found
+    return [
+        PartnerLot(entry.supplier_lot, [(at, lot) for at, lot in entry.arrivals if lot in seen])
+        for entry in entries
+        if entry.supplier_lot.gid in seen
+    ]
 
 
 def _read(code: str, schemes: list[LotScheme]) -> dict[str, str | date]:

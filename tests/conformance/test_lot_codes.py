@@ -292,3 +292,27 @@ def test_a_month_only_date_takes_partner_lots_of_its_whole_month(
         "supplier_lot:ACME/AC7-260580001",
     ]
     assert codes.decode("2602-AC7").matches[0].candidates == []
+
+
+def test_a_receipt_counts_on_the_day_it_was_recorded_at_its_own_offset(
+    store: GraphStore, events: Events, codes: LotCodeService
+) -> None:
+    def received(lot: str, at: str) -> dict[str, Any]:
+        return events.receive(lot, 10, supplier_lot=f"H-{lot}", occurred_at=at)
+
+    IngestService(store).ingest(
+        [
+            received("WEST", "2026-03-05T22:00:00-03:00"),  # the 5th where it was recorded
+            received("DATELINE", "2026-03-05T23:59:00-12:00"),  # the 5th: the 6th at noon UTC
+            received("EAST", "2026-03-06T00:30:00+05:45"),  # the 6th: the 5th in UTC
+            received("KIRIBATI", "2026-03-06T00:00:00+14:00"),  # the 6th: the 5th at 10:00 UTC
+            received("UTC", "2026-03-05T23:59:59Z"),
+            received("NEXT", "2026-03-06T00:00:00Z"),
+        ]
+    )
+    [match] = codes.decode("260305LA0001AC7").matches
+    assert sorted(c.supplier_lot.gid for c in match.candidates) == [
+        "supplier_lot:ACME/H-DATELINE",
+        "supplier_lot:ACME/H-UTC",
+        "supplier_lot:ACME/H-WEST",
+    ]
