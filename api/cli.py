@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.func is not _serve:
+        # A command says in one line that Neo4j went away (exit code 3): the driver's note of
+        # each retry on the way, of several lines, is for a server's log.
+        logging.getLogger("neo4j").setLevel(logging.ERROR)
     try:
         code: int = args.func(args)
     except ValidationError as error:

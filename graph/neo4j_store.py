@@ -22,11 +22,12 @@ from itertools import groupby
 from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
-from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import ManagedTransaction
 
 from graph import ids
 from graph.clock import utc_text
-from graph.errors import StoreBusy, StoreUnavailable
+from graph.errors import StoreBusy
+from graph.neo4j_driver import connect, reaching
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
@@ -851,20 +852,23 @@ class Neo4jStore:
         self.url = url
         self._database = database
         self._local = threading.local()  # the token of a rebuild this thread runs
-        # Off: the server warns about relationship types no event has created yet.
-        self._driver = GraphDatabase.driver(
-            url, auth=(user, password), notifications_min_severity="OFF"
-        )
+        self._driver = connect(url, user, password)
         try:
-            self._driver.verify_connectivity()
             for statement in SCHEMA:
-                self._driver.execute_query(statement, database_=database)
-        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError) as error:
+                self._execute(statement)
+        except BaseException:
             self._driver.close()
-            raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+            raise
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database)
+    @contextmanager
+    def _session(self) -> Iterator[neo4j.Session]:
+        """A session whose loss of the server is StoreUnavailable (so is `_execute`'s)."""
+        with reaching("the graph"), self._driver.session(database=self._database) as session:
+            yield session
+
+    def _execute(self, statement: LiteralString, **params: Any) -> list[neo4j.Record]:
+        with reaching("the graph"):
+            return self._driver.execute_query(statement, params, database_=self._database).records
 
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
         ours = getattr(self._local, "rebuild", None)
@@ -1023,7 +1027,7 @@ class Neo4jStore:
 
     @contextmanager
     def taking_over_rebuild(self) -> Iterator[None]:
-        records, _, _ = self._driver.execute_query(REBUILD_MARK, database_=self._database)
+        records = self._execute(REBUILD_MARK)
         mark = records[0][0] if records else None
         before = getattr(self._local, "rebuild", None)
         if mark is not None:
@@ -1039,15 +1043,13 @@ class Neo4jStore:
         # and other writes are refused until it is done (they would be checked against a part).
         token = uuid.uuid4().hex
         started = utc_text(datetime.now(UTC))
-        self._driver.execute_query(
-            START_REBUILD, token=token, started=started, database_=self._database
-        )
+        self._execute(START_REBUILD, token=token, started=started)
         self._local.rebuild = token
         try:
             yield False
         finally:
             self._local.rebuild = None
-            self._driver.execute_query(END_REBUILD, token=token, database_=self._database)
+            self._execute(END_REBUILD, token=token)
 
     def clear_projection(self) -> None:
         with self._session() as session:
@@ -1064,7 +1066,7 @@ class Neo4jStore:
             session.run(CLEAR_LOT_SCHEMES).consume()
             session.run(CLEAR_LOT_SEQUENCES).consume()
         for statement in SCHEMA:
-            self._driver.execute_query(statement, database_=self._database)
+            self._execute(statement)
 
     def counts(self) -> dict[str, int]:
         def run(tx: ManagedTransaction) -> dict[str, int]:

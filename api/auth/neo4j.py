@@ -6,11 +6,12 @@ store's `wipe` never see them. Every statement is a constant with parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
-from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import ManagedTransaction
 
 from api.auth.models import (
     KEPT_HASHES,
@@ -35,7 +36,8 @@ from api.auth.rows import (
     partner_of,
     user_of,
 )
-from graph.errors import Conflict, StoreUnavailable
+from graph.errors import Conflict
+from graph.neo4j_driver import connect, reaching
 
 T = TypeVar("T")
 
@@ -236,23 +238,23 @@ class Neo4jAccountStore:
     ) -> None:
         self.url = url
         self._database = database
-        # Off, as in the graph store: the server's notifications are not for end users.
-        self._driver = GraphDatabase.driver(
-            url, auth=(user, password), notifications_min_severity="OFF"
-        )
+        self._driver = connect(url, user, password)
         try:
-            self._driver.verify_connectivity()
             self._create_schema()
-        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError) as error:
+        except BaseException:
             self._driver.close()
-            raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+            raise
 
     def _create_schema(self) -> None:
         for statement in SCHEMA:
-            self._driver.execute_query(statement, database_=self._database)
+            with reaching("the accounts"):
+                self._driver.execute_query(statement, database_=self._database)
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database)
+    @contextmanager
+    def _session(self) -> Iterator[neo4j.Session]:
+        """A session whose loss of the server is StoreUnavailable."""
+        with reaching("the accounts"), self._driver.session(database=self._database) as session:
+            yield session
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session() as session:

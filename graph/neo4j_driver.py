@@ -1,0 +1,81 @@
+"""How the Neo4j stores (the graph's, the accounts') open their driver and say the server is gone.
+
+A server that goes away while the service runs is a 503 `store_unavailable` (the command line:
+exit code 3), said within seconds: each store runs every call to the driver inside `reaching`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import neo4j
+from neo4j import GraphDatabase
+
+from graph.errors import StoreUnavailable
+
+# The driver retries a transaction that failed for want of a connection as it retries a deadlock,
+# for 30 s by default, and waits 30 s for each connection to open: a request to a server that
+# had gone held its caller a minute before the failure came. Retries come after about 1 s, then
+# 2 s more, so 2 s still retries a transient error (a deadlock) twice and reports a lost server
+# after some 3 s; one behind a firewall that drops the packets, after at most two 3 s connects.
+# A connection on a working network opens in well under 3 s, TLS included.
+MAX_TRANSACTION_RETRY_TIME: Final = 2.0
+CONNECTION_TIMEOUT: Final = 3.0
+
+# The driver's errors for a server it cannot reach or lost on the way; DatabaseUnavailable is a
+# server that answers without its database (starting, stopping).
+UNREACHABLE: Final = (
+    neo4j.exceptions.ServiceUnavailable,
+    neo4j.exceptions.SessionExpired,
+    neo4j.exceptions.DatabaseUnavailable,
+)
+GONE: Final = (
+    "Neo4j, which holds {what}, does not answer: nothing was changed; try again when it is back"
+)
+# The driver lost the server after sending a commit, before its answer: no one knows.
+LOST_IN_COMMIT: Final = (
+    "Neo4j, which holds {what}, went away while a write was committing: it may or may not have "
+    "been made; look before doing it again (events may be sent again as they are: their ids "
+    "make that safe)"
+)
+
+
+def connect(url: str, user: str, password: str) -> neo4j.Driver:
+    """Open a driver to `url` and check that the server answers, or raise StoreUnavailable."""
+    # Notifications off: the server warns about relationship types no event has created yet,
+    # and its notes are not for end users.
+    driver = GraphDatabase.driver(
+        url,
+        auth=(user, password),
+        notifications_min_severity="OFF",
+        max_transaction_retry_time=MAX_TRANSACTION_RETRY_TIME,
+        connection_timeout=CONNECTION_TIMEOUT,
+    )
+    try:
+        driver.verify_connectivity()
+    except (*UNREACHABLE, neo4j.exceptions.AuthError) as error:
+        driver.close()
+        raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+    return driver
+
+
+@contextmanager
+def reaching(what: str) -> Iterator[None]:
+    """Raise StoreUnavailable for a server that cannot be reached or was lost in the block.
+
+    Its message names no host and quotes nothing of the driver's: callers of the service read
+    it. `what` says what the server holds ("the graph", "the accounts").
+    """
+    try:
+        yield
+    except neo4j.exceptions.IncompleteCommit as error:
+        raise StoreUnavailable(LOST_IN_COMMIT.format(what=what)) from error
+    except UNREACHABLE as error:
+        raise StoreUnavailable(GONE.format(what=what)) from error
+    except neo4j.exceptions.ResultFailedError as error:
+        # A result read after the connection failed under another result of its transaction.
+        if isinstance(error.__cause__, UNREACHABLE):
+            raise StoreUnavailable(GONE.format(what=what)) from error
+        raise
