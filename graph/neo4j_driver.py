@@ -42,6 +42,11 @@ LOST_IN_COMMIT: Final = (
 )
 
 
+def one_line(error: BaseException) -> str:
+    """The driver's message on one line (it breaks some, such as a refused connection's)."""
+    return " ".join(str(error).split())
+
+
 def connect(url: str, user: str, password: str) -> neo4j.Driver:
     """Open a driver to `url` and check that the server answers, or raise StoreUnavailable."""
     # Notifications off: the server warns about relationship types no event has created yet,
@@ -57,7 +62,7 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
         driver.verify_connectivity()
     except (*UNREACHABLE, neo4j.exceptions.AuthError) as error:
         driver.close()
-        raise StoreUnavailable(f"cannot reach Neo4j at {url}: {error}") from error
+        raise StoreUnavailable(f"cannot reach Neo4j at {url}: {one_line(error)}") from error
     return driver
 
 

@@ -148,6 +148,7 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["serve", "--port", "99999", "--store", "sqlite:///{tmp}/s.db"], 2, "port: "),
         (["serve", "--store", "mysql://x"], 2, "unknown store URL 'mysql://x'"),
         (["serve", "--store", "neo4j://127.0.0.1:1"], 3, "cannot reach Neo4j"),
+        (["users", "list", "--store", "bolt://127.0.0.1:1"], 3, "cannot reach Neo4j at bolt:"),
         (["trace", "--lot", "L", "--up", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store"),
         (["rebuild", "--store", "sqlite:///{tmp}/s.db"], 2, "there is no store file at"),
         (["mark", "resolve", "--mark", "AAC?", "--store", "sqlite:///{tmp}/s.db"], 2, "no store"),

@@ -96,3 +96,14 @@ def test_the_account_store_says_a_lost_server_is_unavailable(
         _said_unavailable(lambda: accounts.drop_tokens("nobody"))
     finally:
         accounts.close()
+
+
+def test_a_server_that_cannot_be_reached_at_start_is_said_on_one_line(
+    target: Neo4jTarget, proxy: Proxy
+) -> None:
+    proxy.cut()
+    url = f"bolt://127.0.0.1:{proxy.port}"
+    for opening in (Neo4jStore, Neo4jAccountStore):
+        with pytest.raises(StoreUnavailable, match=f"cannot reach Neo4j at {url}: ") as raised:
+            opening(url, user=target.user, password=target.password)
+        assert "\n" not in raised.value.message
