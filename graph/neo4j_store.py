@@ -154,7 +154,8 @@ END_REBUILD: Final = (
     "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
 )
 REBUILD_MARK: Final = (
-    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) RETURN c.rebuilding"
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "RETURN c.rebuilding, c.rebuild_started"
 )
 
 EVENT_FIELDS: Final = """
@@ -1164,7 +1165,18 @@ class Neo4jStore:
         return {by_gid[row[0]] for row in rows}
 
     def next_lot_sequence(self, key: str) -> int:
+        ours = getattr(self._local, "rebuild", None)
+
         def run(tx: ManagedTransaction) -> int:
+            # A code is minted only if no lot has it, which a graph rebuilt in part cannot say:
+            # a mint during another's rebuild gave out the code of a lot not rebuilt yet.
+            rebuilding, started = tx.run(REBUILD_MARK).single(strict=True)
+            if rebuilding is not None and rebuilding != ours:
+                raise StoreBusy(
+                    f"the graph is being rebuilt from its log (since {started}); lot codes are "
+                    "minted once it is whole, so that none is a lot's not rebuilt yet. If that "
+                    "rebuild stopped, run it again"
+                )
             found: int = tx.run(NEXT_LOT_SEQUENCE, key=key).single(strict=True)[0]
             return found
 

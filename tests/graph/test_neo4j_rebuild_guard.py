@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
 from graph.errors import StoreBusy
+from graph.lot_codes import LotCodeService, LotSchemeSpec
 from graph.neo4j_store import START_REBUILD, Neo4jStore
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
@@ -60,3 +62,27 @@ def test_a_rebuild_takes_over_from_one_that_stopped(stores: tuple[Neo4jStore, Ne
     assert IngestService(rebuilder).rebuild() == 1
     IngestService(worker).ingest([_receive("L-2")])
     assert worker.counts()["events"] == 2
+
+
+def test_no_lot_code_is_minted_while_another_rebuilds(
+    stores: tuple[Neo4jStore, Neo4jStore],
+) -> None:
+    rebuilder, worker = stores
+    codes = LotCodeService(worker)
+    for name, company, pattern, link in (
+        ("PLANT-LOTS", "PLANT", "{date:YYMMDD}{line:A2}{seq:N4}{link:X3}", "PL1"),
+        ("ACME-LOTS", "ACME", "{link:X3}-{made:YYDDD}{heat:N4}", "AC7"),
+    ):
+        spec = LotSchemeSpec(
+            name=name, company=company, pattern=pattern, link_field="link", link_code=link
+        )
+        codes.define(spec)
+    IngestService(worker).ingest([_receive("260305LA0001AC7")])  # the code the mint comes to
+    values: dict[str, str | date] = {"date": date(2026, 3, 5), "line": "LA"}
+    with rebuilder.atomically():
+        rebuilder.clear_projection()  # the rebuild has not come to that lot yet
+        with pytest.raises(StoreBusy, match="lot codes are minted once it is whole"):
+            codes.mint("PLANT-LOTS", "ACME", values)
+    assert worker.lot_sequences() == {}  # the refused mint used no number
+    IngestService(rebuilder).rebuild()
+    assert codes.mint("PLANT-LOTS", "ACME", values).code == "260305LA0002AC7"
