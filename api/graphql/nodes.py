@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -17,56 +19,6 @@ from graph.store import EdgeView, NodeView, plain
 def _text(view: NodeView, name: str) -> str | None:
     value = view.attrs.get(name)
     return None if value is None else str(value)
-
-
-@strawberry.type(description="A relationship between two nodes: material flow or context.")
-class Link:
-    edge: strawberry.Private[EdgeView]
-
-    @strawberry.field(description="SPLIT_INTO, MERGED_INTO, CONSUMED_BY, SHIPPED_IN, ON, ...")
-    def type(self) -> str:
-        return self.edge.type
-
-    @strawberry.field(description="Global id of the source (material flows from it).")
-    def source_id(self) -> strawberry.ID:
-        return strawberry.ID(self.edge.src)
-
-    @strawberry.field(description="Global id of the target.")
-    def target_id(self) -> strawberry.ID:
-        return strawberry.ID(self.edge.dst)
-
-    @strawberry.field(description="Exact decimal quantity, as text.")
-    def qty(self) -> str | None:
-        return None if self.edge.qty is None else plain(self.edge.qty)
-
-    @strawberry.field(description="The event that recorded it.")
-    def event(self) -> str:
-        return self.edge.event
-
-    @strawberry.field(description="When it happened (UTC).")
-    def at(self) -> str:
-        return self.edge.at
-
-    @strawberry.field
-    async def source(self, info: Info[Context, None]) -> Node | None:
-        return to_node(await info.context.nodes.load(self.edge.src))
-
-    @strawberry.field
-    async def target(self, info: Info[Context, None]) -> Node | None:
-        return to_node(await info.context.nodes.load(self.edge.dst))
-
-
-async def _links(
-    info: Info[Context, None], gid: str, *, into: bool, types: tuple[str, ...] = ()
-) -> list[Link]:
-    edges = await info.context.links.load(gid)
-    chosen = [
-        e
-        for e in edges
-        if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
-    ]
-    info.context.budget.spend(len(chosen))
-    return [Link(edge=e) for e in sorted(chosen, key=lambda e: (e.at, e.src, e.dst))]
 
 
 @strawberry.interface(description="Any node; `id` is its global id `kind:key`.")
@@ -92,6 +44,79 @@ class Node:
     @strawberry.field(description="Edges out of this node: what it went into.")
     async def outputs(self, info: Info[Context, None]) -> list[Link]:
         return await _links(info, self.view.gid, into=False)
+
+
+@strawberry.type(description="A relationship between two nodes: material flow or context.")
+class Link:
+    edge: strawberry.Private[EdgeView]
+    # Its ends, loaded in one batch with those of the links listed beside it (`linked`): then
+    # `source` and `target` answer without an await per link, which cost more than the rest of
+    # a link's answer (twenty thousand links held the event loop for seconds).
+    ends: strawberry.Private[Mapping[str, Node | None] | None] = None
+
+    @strawberry.field(description="SPLIT_INTO, MERGED_INTO, CONSUMED_BY, SHIPPED_IN, ON, ...")
+    def type(self) -> str:
+        return self.edge.type
+
+    @strawberry.field(description="Global id of the source (material flows from it).")
+    def source_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.src)
+
+    @strawberry.field(description="Global id of the target.")
+    def target_id(self) -> strawberry.ID:
+        return strawberry.ID(self.edge.dst)
+
+    @strawberry.field(description="Exact decimal quantity, as text.")
+    def qty(self) -> str | None:
+        return None if self.edge.qty is None else plain(self.edge.qty)
+
+    @strawberry.field(description="The event that recorded it.")
+    def event(self) -> str:
+        return self.edge.event
+
+    @strawberry.field(description="When it happened (UTC).")
+    def at(self) -> str:
+        return self.edge.at
+
+    @strawberry.field(graphql_type=Node | None)
+    def source(self, info: Info[Context, None]) -> Node | Awaitable[Node | None] | None:
+        return self._end(info, self.edge.src)
+
+    @strawberry.field(graphql_type=Node | None)
+    def target(self, info: Info[Context, None]) -> Node | Awaitable[Node | None] | None:
+        return self._end(info, self.edge.dst)
+
+    def _end(self, info: Info[Context, None], gid: str) -> Node | Awaitable[Node | None] | None:
+        if self.ends is not None:
+            return self.ends.get(gid)
+        return _node(info, gid)
+
+
+async def _node(info: Info[Context, None], gid: str) -> Node | None:
+    return to_node(await info.context.nodes.load(gid))
+
+
+async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[Link]:
+    """Links with both ends loaded in one batch (through the caller's scope, as one by one)."""
+    gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
+    # Shielded: when a sibling field fails, GraphQL cancels this one, and the cancellation
+    # must not reach the loader's futures, which other fields of the request share.
+    views = await asyncio.shield(info.context.nodes.load_many(gids))
+    ends = {gid: to_node(view) for gid, view in zip(gids, views, strict=True)}
+    return [Link(edge=e, ends=ends) for e in edges]
+
+
+async def _links(
+    info: Info[Context, None], gid: str, *, into: bool, types: tuple[str, ...] = ()
+) -> list[Link]:
+    edges = await asyncio.shield(info.context.links.load(gid))  # shared, as in `linked`
+    chosen = [
+        e
+        for e in edges
+        if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
+    ]
+    info.context.budget.spend(len(chosen))
+    return await linked(info, sorted(chosen, key=lambda e: (e.at, e.src, e.dst)))
 
 
 @strawberry.interface(description="A lot or a serial: material with a part, quantity and status.")

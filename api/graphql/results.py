@@ -10,10 +10,12 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
-from api.graphql.nodes import Link, Node, Shipment, SupplierLot
+from api.graphql.context import Context
+from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked
 from api.graphql.run import as_graphql_error
-from graph.analysis import MAX_PATHS, Affected, Contribution
+from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest
 from graph.quantities import Amount
 from graph.store import plain
@@ -291,8 +293,19 @@ class StepRun:
 
 @strawberry.type(description="One material path between two items.")
 class MaterialPath:
-    node_ids: list[strawberry.ID]
-    links: list[Link]
+    path: strawberry.Private[Path]
+
+    # Counted against the request's budget before they are built, each time they are asked:
+    # a hundred paths of a hundred links, under a few aliases, are a hundred thousand objects.
+    @strawberry.field
+    def node_ids(self, info: Info[Context, None]) -> list[strawberry.ID]:
+        info.context.budget.spend(len(self.path.nodes))
+        return [strawberry.ID(gid) for gid in self.path.nodes]
+
+    @strawberry.field
+    async def links(self, info: Info[Context, None]) -> list[Link]:
+        info.context.budget.spend(len(self.path.edges))
+        return await linked(info, self.path.edges)
 
 
 @strawberry.type(

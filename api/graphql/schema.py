@@ -199,13 +199,7 @@ class Query:
         found = await _run(info, lambda: info.context.access.explain(str(from_), str(to)))
         routes, truncated = found or ([], False)
         return Explanation(
-            paths=[
-                MaterialPath(
-                    node_ids=[strawberry.ID(n) for n in path.nodes],
-                    links=[Link(edge=e) for e in path.edges],
-                )
-                for path in routes
-            ],
+            paths=[MaterialPath(path=path) for path in routes],
             truncated=truncated,
         )
 

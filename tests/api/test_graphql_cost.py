@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.deps import Services
 from api.graphql import cost
 from tests.api.conftest import login
+from tests.fixtures.events import Events
 
 IMPACT = 'a{n}: impact(id: "supplier_lot:ACME-STEEL/H70001") {{ root }}'
 
@@ -102,3 +104,59 @@ def test_case_analyses_count_at_any_depth_and_in_mutations(
     answer = ask(client, f"mutation {{ {closes} }}")
     assert answer.get("data") is None
     assert "at most 4 analyses" in answer["errors"][0]["message"]
+
+
+def diamonds(services: Services, events: Events, chain: int) -> None:
+    """L-0, then `chain` splits one into one, then seven diamonds: 128 paths from L-0 to A-7."""
+    batch = [events.receive("L-0", 100)]
+    batch += [
+        events("split", lot=f"L-{i}", into=[{"lot": f"L-{i + 1}", "qty": "10"}])
+        for i in range(chain)
+    ]
+    halves = [{"lot": "A-0", "qty": "5"}, {"lot": "B-0", "qty": "5"}]
+    batch.append(events("split", lot=f"L-{chain}", into=halves))
+    for i in range(7):
+        pair = [{"lot": f"A-{i}", "qty": "5"}, {"lot": f"B-{i}", "qty": "5"}]
+        batch.append(events("merge", from_=pair, into={"lot": f"M-{i}"}))
+        halves = [{"lot": f"A-{i + 1}", "qty": "5"}, {"lot": f"B-{i + 1}", "qty": "5"}]
+        batch.append(events("split", lot=f"M-{i}", into=halves))
+    services.ingest.ingest(batch)
+
+
+def explains(count: int, selection: str) -> str:
+    asked = 'e{i}: explain(from: "lot:L-0", to: "lot:A-7") {{ truncated paths {{ {s} }} }}'
+    return "{ " + " ".join(asked.format(i=i, s=selection) for i in range(count)) + " }"
+
+
+def test_explain_paths_count_against_the_budget(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # A hundred paths of over a hundred links, under three aliases in four analyses.
+    diamonds(services, events, 100)
+    ends = "links { source { id } target { id } }"
+    query = explains(4, " ".join(f"l{j}: {ends}" for j in range(3)))
+    answer = ask(client, query)
+    assert answer["data"] is None
+    assert [e["message"] for e in answer["errors"]] == [
+        "this query lists more than 20,000 links and nodes: ask for fewer levels, aliases or "
+        "paths, or page through a trace (trace.nodes, trace.links)"
+    ]
+
+
+def test_explain_counts_each_link_and_node_id_it_lists(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    diamonds(services, events, 3)
+    query = explains(2, "nodeIds links { source { id } target { id } }")
+    answer = ask(client, query)
+    assert "errors" not in answer
+    paths = answer["data"]["e0"]["paths"] + answer["data"]["e1"]["paths"]
+    assert len(paths) == 200 and answer["data"]["e0"]["truncated"] is True
+    for path in paths:
+        hops = [(link["source"]["id"], link["target"]["id"]) for link in path["links"]]
+        assert hops == list(itertools.pairwise(path["nodeIds"]))
+    listed = sum(len(path["nodeIds"]) + len(path["links"]) for path in paths)
+    monkeypatch.setattr(cost, "MAX_LISTED", listed)
+    assert "errors" not in ask(client, query)
+    monkeypatch.setattr(cost, "MAX_LISTED", listed - 1)
+    assert "lists more than" in ask(client, query)["errors"][0]["message"]
