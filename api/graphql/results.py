@@ -155,11 +155,16 @@ class Trace:
     def direction(self) -> Direction:
         return Direction.UP if self.result.direction == "up" else Direction.DOWN
 
+    # A page counts against the request's budget each time it is asked: under thirty aliases,
+    # a page of a thousand is thirty thousand objects.
     @strawberry.field(description=f"Nodes, a page at a time (at most {MAX_PAGE}).")
-    def nodes(self, first: int = 100, after: str | None = None) -> TraceEntryConnection:
+    def nodes(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> TraceEntryConnection:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
         keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
         start, end = _bounds(keys, "n", 2, first, after)
+        info.context.budget.spend(end - start)
         return TraceEntryConnection(
             edges=[
                 TraceEntryEdge(cursor=_cursor("n", keys[i]), node=_entry(entries[i], self.wrap))
@@ -173,14 +178,18 @@ class Trace:
         )
 
     @strawberry.field(description=f"Edges, a page at a time (at most {MAX_PAGE}).")
-    def links(self, first: int = 100, after: str | None = None) -> LinkConnection:
+    async def links(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> LinkConnection:
         edges = self.result.edges
         keys = [edge_order(e) for e in edges]  # the trace's order: (src, dst, type, event)
         start, end = _bounds(keys, "l", 4, first, after)
+        info.context.budget.spend(end - start)
+        page = await linked(info, edges[start:end])
         return LinkConnection(
             edges=[
-                LinkEdge(cursor=_cursor("l", keys[i]), node=Link(edge=edges[i]))
-                for i in range(start, end)
+                LinkEdge(cursor=_cursor("l", keys[i]), node=link)
+                for i, link in enumerate(page, start)
             ],
             page_info=PageInfo(
                 has_next_page=end < len(edges),

@@ -160,3 +160,25 @@ def test_explain_counts_each_link_and_node_id_it_lists(
     assert "errors" not in ask(client, query)
     monkeypatch.setattr(cost, "MAX_LISTED", listed - 1)
     assert "lists more than" in ask(client, query)["errors"][0]["message"]
+
+
+def test_trace_pages_count_against_the_budget_under_every_alias(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    into = [{"lot": f"C-{i}", "qty": "1"} for i in range(2000)]
+    services.ingest.ingest([events.receive("L-0", 5000), events("split", lot="L-0", into=into)])
+    page = "links(first: 1000) { edges { node { source { id } target { id } } } }"
+    many = " ".join(f"l{j}: {page}" for j in range(21))
+    answer = ask(client, f'{{ trace(id: "lot:L-0", direction: DOWN) {{ {many} }} }}')
+    assert answer["data"] == {"trace": None}
+    assert "lists more than 20,000 links and nodes" in answer["errors"][0]["message"]
+    # Pages of links and of nodes alike, each time asked; what fits is answered in full.
+    pages = "a: links(first: 30) { edges { node { target { id } } } } b: links(first: 30) { "
+    pages += "edges { node { source { id } } } } nodes(first: 40) { edges { node { depth } } }"
+    query = f'{{ trace(id: "lot:L-0", direction: DOWN) {{ {pages} }} }}'
+    monkeypatch.setattr(cost, "MAX_LISTED", 100)
+    trace = ask(client, query)["data"]["trace"]
+    assert [e["node"]["target"]["id"] for e in trace["a"]["edges"]][:2] == ["lot:C-0", "lot:C-1"]
+    assert {e["node"]["source"]["id"] for e in trace["b"]["edges"]} == {"lot:L-0"}
+    monkeypatch.setattr(cost, "MAX_LISTED", 99)
+    assert "lists more than" in ask(client, query)["errors"][0]["message"]
