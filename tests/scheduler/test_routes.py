@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.errors import install as install_error_handlers
 from scheduler.jobs import JobManager, default_manager
+from scheduler.models import MAX_WINDOWS, Problem
 from scheduler.readers import read_jsp
 from scheduler.routes import router
 from tests.scheduler.conftest import FT06
@@ -152,6 +153,24 @@ def test_too_many_windows_on_a_machine_are_422_naming_the_field(
     assert refused.status_code == 422, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == [f"body.problem.machines.2.{field}"]
     assert "at most 10000" in refused.json()["message"]
+
+
+def test_too_many_windows_in_all_are_422_naming_the_total(client: TestClient) -> None:
+    # Each machine keeps to its own 10,000; together they are one more than a problem may have.
+    problem = read_jsp(FT06, "ft06").model_dump()
+    closed = [{"start": 2 * i, "end": 2 * i + 1} for i in range(MAX_WINDOWS)]
+    for k, machine in enumerate(problem["machines"]):
+        machine["unavailable" if k % 2 else "shifts"] = closed
+    extra = [{"id": f"x{k}", "unavailable": closed} for k in range(4)]
+    extra.append({"id": "x4", "shifts": closed[:1]})
+    many = problem | {"machines": problem["machines"] + extra}
+    refused = client.post("/api/v1/schedules", json={"problem": many})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.problem"]
+    message = refused.json()["message"]
+    assert "100,001 shifts and unavailable windows in all, at most 100,000" in message
+    del extra[-1]  # the cap itself is allowed
+    assert Problem.model_validate(problem | {"machines": problem["machines"] + extra})
 
 
 @pytest.mark.parametrize(
