@@ -328,7 +328,8 @@ def _certain_in(
             if levels
             else _NOTHING
         )
-    if any(not sure.isdisjoint(region) for sure in known.values() if sure):
+    inside = set(region)
+    if any(not sure.isdisjoint(inside) for sure in known.values() if sure):
         # A node certain of another inside the region (an assembly of a lot that also reaches
         # the node directly): rare, and what a node is certain of is then no longer its
         # dominators and a common part; count it out node by node.
