@@ -203,13 +203,15 @@ def upstream_shares(
         node: {ancestor: Level(share, share >= 1.0) for ancestor, share in shares.items()}
         for node, shares in (beyond or {}).items()
     }  # a partner's share reads 1 only when certain, as ours do
+    certain = {node: _certain_of(node, levels) for node, levels in outside.items()}
     for node in order:
         # An input from outside the ordered nodes carries nothing, as it counts 0 in _combine.
         incoming = [e for e in inputs.get(node, ()) if e.src in position]
         weights = _linear_weights(kinds[node], incoming, bound)
         if weights is None:
             values = {
-                src: _carried(src, linear, listed, position, outside) for src in _sources(incoming)
+                src: _carried(src, linear, listed, position, outside, certain)
+                for src in _sources(incoming)
             }
             vector = {node: WHOLE, **outside.get(node, {})}
             ancestors: set[str] = set()
@@ -219,6 +221,7 @@ def upstream_shares(
                 weighted = [(e, values[e.src].get(ancestor, NONE)) for e in incoming]
                 vector[ancestor] = _combine(kinds[node], weighted)
             listed[node] = vector
+            certain[node] = _certain_of(node, vector)
             bound[node] = max([1.0, *(level.value for level in vector.values())])
         else:
             linear[node] = weights
@@ -226,7 +229,7 @@ def upstream_shares(
             bound[node] = max([1.0, reach, *(beyond or {}).get(node, {}).values()])
     if root not in position:
         return {root: 1.0}
-    shares = _carried(root, linear, listed, position, outside)
+    shares = _carried(root, linear, listed, position, outside, certain)
     return {node: _clean(level) for node, level in shares.items()}
 
 
@@ -261,12 +264,18 @@ def _sources(incoming: Iterable[EdgeView]) -> list[str]:
     return list(dict.fromkeys(e.src for e in incoming))
 
 
+def _certain_of(node: str, levels: Mapping[str, Level]) -> frozenset[str]:
+    """The ancestors a listed node (or one without inputs) is certain of, itself left out."""
+    return frozenset(a for a, level in levels.items() if level.certain and a != node)
+
+
 def _carried(
     node: str,
     linear: Mapping[str, list[tuple[str, float]]],
     listed: Mapping[str, dict[str, Level]],
     position: Mapping[str, int],
     outside: Mapping[str, Mapping[str, Level]],
+    certain: Mapping[str, frozenset[str]],
 ) -> dict[str, Level]:
     """Every ancestor's share in `node`: the linear nodes above it, down to listed ones, are
     walked once in reverse order, each passing its weight on to its inputs."""
@@ -294,7 +303,7 @@ def _carried(
             shares[ancestor] = shares.get(ancestor, 0.0) + carried * level.value
         for src, share in linear[each]:
             weight[src] = weight.get(src, 0.0) + carried * share
-    sure = _certain_in(node, ordered[::-1], linear, listed, position, outside)
+    sure = _certain_in(node, ordered[::-1], linear, listed, position, certain)
     return {ancestor: Level(share, ancestor in sure) for ancestor, share in shares.items()}
 
 
@@ -304,7 +313,7 @@ def _certain_in(
     linear: Mapping[str, list[tuple[str, float]]],
     listed: Mapping[str, dict[str, Level]],
     position: Mapping[str, int],
-    outside: Mapping[str, Mapping[str, Level]],
+    certain: Mapping[str, frozenset[str]],
 ) -> set[str]:
     """The ancestors `node` is certainly made of, as _combine decides node by node, for all of
     them at once.
@@ -322,12 +331,7 @@ def _certain_in(
         inputs = None if each in listed else _closed(linear[each])
         if inputs is not None:
             counted[each] = inputs
-        levels = listed[each] if each in listed else outside.get(each)
-        known[each] = (
-            frozenset(a for a, level in levels.items() if level.certain and a != each)
-            if levels
-            else _NOTHING
-        )
+        known[each] = certain.get(each, _NOTHING)
     inside = set(region)
     if any(not sure.isdisjoint(inside) for sure in known.values() if sure):
         # A node certain of another inside the region (an assembly of a lot that also reaches
