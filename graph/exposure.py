@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from heapq import heappop, heappush
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from graph.store import EdgeView
 
@@ -37,6 +37,8 @@ BELOW_ONE = 0.999999999999
 # below cannot be told from rounding), and the counted ones must reach 1 within 2**-52.
 _COUNTED = 2.0**-51
 _ROUNDING = 2.0**-52
+
+T = TypeVar("T")
 
 
 class Level(NamedTuple):
@@ -109,11 +111,10 @@ def _mean(weighted: list[tuple[float, Level]]) -> Level:
     """The share-weighted sum, certain when the inputs that count are and make up the whole:
     a merge's inputs the source does not reach are left out of a trace down, so what they
     lack of 1 is what is not certain."""
-    counted = [(share, level) for share, level in weighted if share > _COUNTED]
-    whole = math.fsum([1.0, *(-share for share, _ in counted)]) <= _ROUNDING
+    counted = _counted_whole([(level, share) for share, level in weighted])
     return Level(
         math.fsum(share * level.value for share, level in weighted),
-        whole and all(level.certain for _, level in counted),
+        counted is not None and all(level.certain for level in counted),
     )
 
 
@@ -121,9 +122,15 @@ def _closed(weights: list[tuple[str, float]]) -> list[str] | None:
     """The inputs that count in a linear node, if they make up the whole (as in _mean)."""
     if len(weights) == 1 and weights[0][1] == 1.0:  # a split, a receive: most nodes
         return [weights[0][0]]
-    counted = [src for src, share in weights if share > _COUNTED]
-    rest = math.fsum([1.0, *(-share for _, share in weights if share > _COUNTED)])
-    return counted if counted and rest <= _ROUNDING else None
+    return _counted_whole(weights)
+
+
+def _counted_whole(weighted: list[tuple[T, float]]) -> list[T] | None:
+    """The inputs that count, if their shares make up the whole (none do when none count)."""
+    counted = [(each, share) for each, share in weighted if share > _COUNTED]
+    if math.fsum([1.0, *(-share for _, share in counted)]) > _ROUNDING:
+        return None
+    return [each for each, _ in counted]
 
 
 def _any_of(components: list[Level]) -> Level:
