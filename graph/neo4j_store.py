@@ -844,6 +844,16 @@ class Neo4jTx:
         return {row[0]: StoredDocument(row[0], row[1], int(row[2])) for row in rows}
 
 
+def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None, waits: str) -> None:
+    """Raise StoreBusy if the graph is being rebuilt by another than `ours` (the token of a
+    rebuild this thread runs): `waits` says what waits for it."""
+    if rebuilding is not None and rebuilding != ours:
+        raise StoreBusy(
+            f"the graph is being rebuilt from its log (since {started}); {waits}. "
+            "If that rebuild stopped, run it again"
+        )
+
+
 class Neo4jStore:
     """The production store: a Neo4j server (or cluster) reached over Bolt."""
 
@@ -876,11 +886,7 @@ class Neo4jStore:
 
         def unit(tx: ManagedTransaction) -> T:
             seq, rebuilding, started = tx.run(SETTLED + LOCK).single(strict=True)
-            if rebuilding is not None and rebuilding != ours:
-                raise StoreBusy(
-                    f"the graph is being rebuilt from its log (since {started}); writes wait "
-                    "until it is whole. If that rebuild stopped, run it again"
-                )
+            _refuse_in_rebuild(rebuilding, started, ours, "writes wait until it is whole")
             return work(Neo4jTx(tx, seq))
 
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
@@ -1171,12 +1177,12 @@ class Neo4jStore:
             # A code is minted only if no lot has it, which a graph rebuilt in part cannot say:
             # a mint during another's rebuild gave out the code of a lot not rebuilt yet.
             rebuilding, started = tx.run(REBUILD_MARK).single(strict=True)
-            if rebuilding is not None and rebuilding != ours:
-                raise StoreBusy(
-                    f"the graph is being rebuilt from its log (since {started}); lot codes are "
-                    "minted once it is whole, so that none is a lot's not rebuilt yet. If that "
-                    "rebuild stopped, run it again"
-                )
+            _refuse_in_rebuild(
+                rebuilding,
+                started,
+                ours,
+                "lot codes are minted once it is whole, so that none is a lot's not rebuilt yet",
+            )
             found: int = tx.run(NEXT_LOT_SEQUENCE, key=key).single(strict=True)[0]
             return found
 
