@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final, LiteralString
 
 import neo4j
 from neo4j import GraphDatabase
@@ -84,3 +84,23 @@ def reaching(what: str) -> Iterator[None]:
         if isinstance(error.__cause__, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
         raise
+
+
+@contextmanager
+def session(driver: neo4j.Driver, database: str | None, what: str) -> Iterator[neo4j.Session]:
+    """A session on `database` whose loss of the server is StoreUnavailable (see `reaching`)."""
+    with reaching(what), driver.session(database=database) as opened:
+        yield opened
+
+
+def execute(
+    driver: neo4j.Driver,
+    database: str | None,
+    what: str,
+    statement: LiteralString,
+    /,
+    **params: Any,
+) -> list[neo4j.Record]:
+    """Run one statement in a transaction of its own, as `session` does its work."""
+    with reaching(what):
+        return driver.execute_query(statement, params, database_=database).records

@@ -15,7 +15,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import groupby
@@ -27,7 +27,7 @@ from neo4j import ManagedTransaction
 from graph import ids
 from graph.clock import utc_text
 from graph.errors import StoreBusy
-from graph.neo4j_driver import connect, reaching
+from graph.neo4j_driver import connect, execute, session
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
@@ -871,15 +871,11 @@ class Neo4jStore:
             self._driver.close()
             raise
 
-    @contextmanager
-    def _session(self) -> Iterator[neo4j.Session]:
-        """A session whose loss of the server is StoreUnavailable (so is `_execute`'s)."""
-        with reaching("the graph"), self._driver.session(database=self._database) as session:
-            yield session
+    def _session(self) -> AbstractContextManager[neo4j.Session]:
+        return session(self._driver, self._database, "the graph")
 
     def _execute(self, statement: LiteralString, **params: Any) -> list[neo4j.Record]:
-        with reaching("the graph"):
-            return self._driver.execute_query(statement, params, database_=self._database).records
+        return execute(self._driver, self._database, "the graph", statement, **params)
 
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
         ours = getattr(self._local, "rebuild", None)

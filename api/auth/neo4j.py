@@ -6,8 +6,8 @@ store's `wipe` never see them. Every statement is a constant with parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
@@ -37,7 +37,7 @@ from api.auth.rows import (
     user_of,
 )
 from graph.errors import Conflict
-from graph.neo4j_driver import connect, reaching
+from graph.neo4j_driver import connect, execute, session
 
 T = TypeVar("T")
 
@@ -247,14 +247,10 @@ class Neo4jAccountStore:
 
     def _create_schema(self) -> None:
         for statement in SCHEMA:
-            with reaching("the accounts"):
-                self._driver.execute_query(statement, database_=self._database)
+            execute(self._driver, self._database, "the accounts", statement)
 
-    @contextmanager
-    def _session(self) -> Iterator[neo4j.Session]:
-        """A session whose loss of the server is StoreUnavailable."""
-        with reaching("the accounts"), self._driver.session(database=self._database) as session:
-            yield session
+    def _session(self) -> AbstractContextManager[neo4j.Session]:
+        return session(self._driver, self._database, "the accounts")
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session() as session:
