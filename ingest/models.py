@@ -499,6 +499,8 @@ class Void(Envelope):
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# The kinds of node a recall case may suspect; an equipment is suspected over a time window.
+SUSPECT_KINDS: Final = ("lot", "serial", "supplier_lot", "step", "equipment")
 # A node id (`kind:key`) as a suspect of a recall case.
 NodeId = Annotated[
     str, StringConstraints(min_length=3, max_length=420, pattern=r"^[a-z_]+:[^\x00-\x1f\x7f]+$")
@@ -510,9 +512,7 @@ class Suspect(Strict):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "allOf": [
-                {"properties": {"id": {"pattern": "^(?:lot|serial|supplier_lot|step|equipment):"}}}
-            ],
+            "allOf": [{"properties": {"id": {"pattern": f"^(?:{'|'.join(SUSPECT_KINDS)}):"}}}],
             "if": {"properties": {"id": {"pattern": "^equipment:"}}},
             "then": {"allOf": [given("from"), given("to")]},
             "else": {"not": {"allOf": [given("from"), given("to")]}},
@@ -526,8 +526,9 @@ class Suspect(Strict):
     @model_validator(mode="after")
     def _window_for_equipment(self) -> Self:
         kind = self.id.partition(":")[0]
-        if kind not in ("lot", "serial", "supplier_lot", "step", "equipment"):
-            raise ValueError("a suspect is a lot, serial, supplier_lot, step or equipment")
+        if kind not in SUSPECT_KINDS:
+            *others, last = SUSPECT_KINDS
+            raise ValueError(f"a suspect is a {', '.join(others)} or {last}")
         if (kind == "equipment") != (self.from_ is not None and self.to is not None):
             raise ValueError(
                 'an equipment suspect needs "from" and "to"; other suspects take neither'
