@@ -870,7 +870,7 @@ def remove_store(path: Path) -> None:
             # serving and writing a file no one else can open.
             probe.execute("PRAGMA locking_mode = EXCLUSIVE")
             probe.execute("BEGIN EXCLUSIVE")
-            foreign = foreign_tables(probe, SCHEMA)
+            foreign = foreign_tables(probe, [SCHEMA])
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise StoreUnavailable(f"cannot open {path}: {error}") from error

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -100,11 +100,13 @@ def ensure_schema(
     name: str,
     script: str,
     migrate: Callable[[sqlite3.Connection], None] | None = None,
+    beside: Sequence[str] = (),
 ) -> None:
     """Run `script` (then `migrate`, in a write transaction) on the file at `path`, through
     `connect`, unless the file is at its text; raise StoreUnavailable, having written nothing,
-    if the file is another application's database."""
-    refuse_foreign(path, script)
+    if the file is another application's database. `beside` holds the scripts of the other
+    stores that keep their tables in the same file: a file of theirs is ours too."""
+    refuse_foreign(path, [script, *beside])
     conn = connect()
     digest = hashlib.sha256(script.encode()).hexdigest()
     try:
@@ -127,7 +129,7 @@ def ensure_schema(
     commit(conn)
 
 
-def refuse_foreign(path: Path, script: str) -> None:
+def refuse_foreign(path: Path, scripts: Iterable[str]) -> None:
     """Raise StoreUnavailable if `path` is another application's SQLite database. Only reads:
     the connection that opens a store switches the file to WAL mode before it writes."""
     if not path.is_file():  # nothing there yet (a folder fails as it is opened)
@@ -135,21 +137,21 @@ def refuse_foreign(path: Path, script: str) -> None:
     probe = sqlite3.connect(path, isolation_level=None)
     try:
         with busy_is_store_busy():
-            tables = foreign_tables(probe, script)
+            tables = foreign_tables(probe, scripts)
     finally:
         probe.close()
     if tables:
         raise StoreUnavailable(not_ours(path, tables))
 
 
-def foreign_tables(conn: sqlite3.Connection, script: str) -> list[str]:
+def foreign_tables(conn: sqlite3.Connection, scripts: Iterable[str]) -> list[str]:
     """The tables of the file `conn` has open if it is another application's database; none
     if it holds no table or is a store of ours: stamped, or from before the stamps (some of
-    the tables `script` makes, with its columns or fewer: columns are only ever added)."""
+    the tables `scripts` make, with their columns or fewer: columns are only ever added)."""
     tables = sorted(table for (table,) in conn.execute(TABLES))
     if not tables or "schema_stamps" in tables:
         return []
-    ours = _tables_of(script)
+    ours = {table: columns for script in scripts for table, columns in _tables_of(script).items()}
     shared = [table for table in tables if table in ours]
     if shared and all(_columns(conn, table) <= ours[table] for table in shared):
         return []

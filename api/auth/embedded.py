@@ -36,6 +36,7 @@ from api.auth.rows import (
     partner_of,
     user_of,
 )
+from graph.embedded_store import SCHEMA as GRAPH_SCHEMA
 from graph.errors import Conflict
 from graph.sqlite_schema import begin_write, commit, ensure_schema, roll_back
 
@@ -295,8 +296,11 @@ class EmbeddedAccountStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        # Files made before a policy flag existed gain its column (not shared).
-        ensure_schema(self.path, self._conn, "accounts", SCHEMA, _add_missing_columns)
+        # Files made before a policy flag existed gain its column (not shared). The accounts
+        # share the graph's file: one from before the stamps may hold only the graph's tables.
+        ensure_schema(
+            self.path, self._conn, "accounts", SCHEMA, _add_missing_columns, [GRAPH_SCHEMA]
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -78,6 +78,20 @@ def test_a_store_from_before_the_stamps_opens_and_theirs_beside_it_does_not(
     assert theirs.read_bytes() == before
 
 
+def test_a_graph_from_before_the_stamps_opens_for_the_accounts_first(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.db"
+    EmbeddedStore(ours).close()
+    with sqlite3.connect(ours) as conn:  # a graph store before the stamps and the accounts
+        conn.execute("DROP TABLE schema_stamps")
+    conn.close()
+
+    EmbeddedAccountStore(ours).close()
+
+    reopened = EmbeddedStore(ours)
+    assert reopened.counts() == {"edges": 0, "events": 0}
+    reopened.close()
+
+
 def test_another_applications_file_is_not_removed_in_place_of_a_store(tmp_path: Path) -> None:
     path = tmp_path / "their.db"
     before = _other_application(path, *(f"t{n}" for n in range(7)))
