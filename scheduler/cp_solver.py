@@ -1,5 +1,6 @@
-"""The one place a CP-SAT solver is made and run, so every solve leaves Ctrl-C to the process
-and no rejected model passes for a search that found nothing."""
+"""Where every CP-SAT solver is made, so every solve leaves Ctrl-C to the process, and where
+the schedule's solves run, so no rejected model passes for a search that found nothing. Cart
+sizing runs its own solve: it answers a rejected model as status unknown, with CP-SAT's reason."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from scheduler import cpsat
-from scheduler.cp_solver import ModelInvalid
+from scheduler.cp_solver import ModelInvalid, cp_solver
 from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
 from scheduler.models import Problem, SolveOptions
@@ -76,7 +76,7 @@ def test_the_dispatch_plan_hints_each_variable_once_and_is_a_solution_of_the_mod
     assert len(hinted) == len(set(hinted))
     assert built.model.validate() == ""
     # Held to its hint, the model still has a solution: the plan itself.
-    solver = cp_model.CpSolver()
+    solver = cp_solver()
     solver.parameters.fix_variables_to_their_hinted_value = True
     solver.parameters.num_workers = 1
     assert solver.solve(built.model) == cp_model.OPTIMAL
