@@ -326,8 +326,10 @@ class EpcisReader:
             reason += f"; corrected by {', '.join(str(c) for c in corrective)}"
         body = self._envelope(event, void_id)
         when = declared.get("declarationTime")
-        said = "errorDeclaration.declarationTime" if isinstance(when, str) else "eventTime"
-        when = when if isinstance(when, str) else event["eventTime"]
+        if isinstance(when, str):
+            said = "errorDeclaration.declarationTime"
+        else:
+            said, when = "eventTime", event["eventTime"]
         body["occurred_at"] = _local_time(when, event.get("eventTimeZoneOffset"), said)
         return body | {"type": "void", "voids": our_id, "reason": reason}
 
