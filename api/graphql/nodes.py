@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from api.graphql.context import Context
 from api.graphql.udi import Udi
@@ -97,13 +98,25 @@ async def _node(info: Info[Context, None], gid: str) -> Node | None:
 
 
 async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[Link]:
-    """Links with both ends loaded in one batch (through the caller's scope, as one by one)."""
+    """Links with both ends loaded in one batch (through the caller's scope, as one by one),
+    when the query asks for an end: ids and types alone need no node read."""
+    if not _asks_ends(info.selected_fields):
+        return [Link(edge=e) for e in edges]
     gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
     # Shielded: when a sibling field fails, GraphQL cancels this one, and the cancellation
     # must not reach the loader's futures, which other fields of the request share.
     views = await asyncio.shield(info.context.nodes.load_many(gids))
     ends = {gid: to_node(view) for gid, view in zip(gids, views, strict=True)}
     return [Link(edge=e, ends=ends) for e in edges]
+
+
+def _asks_ends(selections: Sequence[Selection]) -> bool:
+    # Only `source` and `target` lead past a link: the whole selection is still these links'.
+    return any(
+        (isinstance(s, SelectedField) and s.name in ("source", "target"))
+        or _asks_ends(s.selections)
+        for s in selections
+    )
 
 
 async def _links(

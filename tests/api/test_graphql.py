@@ -307,6 +307,37 @@ def test_nested_fields_are_batched(
     assert calls["nodes"] <= 2, "every linked node comes from one batched call per level"
 
 
+def test_links_read_their_ends_only_when_asked_and_then_in_one_batch(
+    client: TestClient, small: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[list[str]] = []
+    original = small.store.nodes
+
+    def counted(gids: list[str]) -> Any:
+        reads.append(gids)
+        return original(gids)
+
+    monkeypatch.setattr(small.store, "nodes", counted)
+    headers = login(client, "analyst")
+    no_ends = """{ node(id: "lot:L-1") { inputs { type sourceId at } outputs { targetId } }
+        explain(from: "lot:L-1", to: "serial:KIT-1") { paths { links { type } } }
+        trace(id: "lot:L-1", direction: DOWN) { links { edges { node { sourceId } } } } }"""
+    assert "errors" not in gql(client, headers, no_ends)
+    assert reads == [], "ids and types need no node read"
+    with_ends = [
+        '{ node(id: "lot:L-1") { outputs { target { id } } } }',
+        """{ explain(from: "lot:L-1", to: "serial:KIT-1") {
+            paths { links { ... on Link { source { id } } } } } }""",
+        """{ trace(id: "lot:L-1", direction: DOWN) { links { edges { node { ...Ends } } } } }
+        fragment Ends on Link { target { id } }""",
+    ]
+    for query in with_ends:
+        reads.clear()
+        body = gql(client, headers, query)
+        assert "errors" not in body and '"id": "lot:L-1' in json.dumps(body)
+        assert len(reads) == 1 and len(reads[0]) > 2, "every end comes from one batched call"
+
+
 def test_udis_of_many_items_are_read_in_a_few_calls(
     client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
