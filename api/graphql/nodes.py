@@ -40,11 +40,11 @@ class Node:
 
     @strawberry.field(description="Edges into this node: what it came from.")
     async def inputs(self, info: Info[Context, None]) -> list[Link]:
-        return await _links(info, self.view.gid, into=True)
+        return await linked(info, await _edges(info, self.view.gid, into=True))
 
     @strawberry.field(description="Edges out of this node: what it went into.")
     async def outputs(self, info: Info[Context, None]) -> list[Link]:
-        return await _links(info, self.view.gid, into=False)
+        return await linked(info, await _edges(info, self.view.gid, into=False))
 
 
 @strawberry.type(description="A relationship between two nodes: material flow or context.")
@@ -97,16 +97,21 @@ async def _node(info: Info[Context, None], gid: str) -> Node | None:
     return to_node(await info.context.nodes.load(gid))
 
 
+async def _nodes(info: Info[Context, None], gids: Sequence[str]) -> list[Node | None]:
+    """Nodes in one batch (through the caller's scope, as one by one)."""
+    # Shielded: when a sibling field fails, GraphQL cancels this one, and the cancellation
+    # must not reach the loader's futures, which other fields of the request share.
+    views = await asyncio.shield(info.context.nodes.load_many(gids))
+    return [to_node(view) for view in views]
+
+
 async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[Link]:
     """Links with both ends loaded in one batch (through the caller's scope, as one by one),
     when the query asks for an end: ids and types alone need no node read."""
     if not _asks_ends(info.selected_fields):
         return [Link(edge=e) for e in edges]
     gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
-    # Shielded: when a sibling field fails, GraphQL cancels this one, and the cancellation
-    # must not reach the loader's futures, which other fields of the request share.
-    views = await asyncio.shield(info.context.nodes.load_many(gids))
-    ends = {gid: to_node(view) for gid, view in zip(gids, views, strict=True)}
+    ends = dict(zip(gids, await _nodes(info, gids), strict=True))
     return [Link(edge=e, ends=ends) for e in edges]
 
 
@@ -119,17 +124,19 @@ def _asks_ends(selections: Sequence[Selection]) -> bool:
     )
 
 
-async def _links(
+async def _edges(
     info: Info[Context, None], gid: str, *, into: bool, types: tuple[str, ...] = ()
-) -> list[Link]:
-    edges = await asyncio.shield(info.context.links.load(gid))  # shared, as in `linked`
+) -> list[EdgeView]:
+    """The edges into (or out of) a node, of `types` if given, in time order; counted against
+    the request's budget."""
+    edges = await asyncio.shield(info.context.links.load(gid))  # shared, as in `_nodes`
     chosen = [
         e
         for e in edges
         if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
     ]
     info.context.budget.spend(len(chosen))
-    return await linked(info, sorted(chosen, key=lambda e: (e.at, e.src, e.dst)))
+    return sorted(chosen, key=lambda e: (e.at, e.src, e.dst))
 
 
 @strawberry.interface(description="A lot or a serial: material with a part, quantity and status.")
@@ -173,16 +180,15 @@ class Item(Node):
 
     @strawberry.field(description="Secondary marks struck on it.")
     async def marks(self, info: Info[Context, None]) -> list[SecondaryMark]:
-        links = await _links(info, self.view.gid, into=True, types=("MARKS",))
-        nodes = [to_node(await info.context.nodes.load(link.edge.src)) for link in links]
+        edges = await _edges(info, self.view.gid, into=True, types=("MARKS",))
+        nodes = await _nodes(info, [e.src for e in edges])
         return [n for n in nodes if isinstance(n, SecondaryMark)]
 
     @strawberry.field(description="Carts it was loaded into, each once.")
     async def carts(self, info: Info[Context, None]) -> list[Cart]:
-        links = await _links(info, self.view.gid, into=False, types=("IN_CART",))
+        edges = await _edges(info, self.view.gid, into=False, types=("IN_CART",))
         # One link per stay: a cart it rode in twice is still one cart.
-        carts = dict.fromkeys(link.edge.dst for link in links)
-        nodes = [to_node(await info.context.nodes.load(cart)) for cart in carts]
+        nodes = await _nodes(info, list(dict.fromkeys(e.dst for e in edges)))
         return [n for n in nodes if isinstance(n, Cart)]
 
 
@@ -256,12 +262,9 @@ class ProcessStep(Node):
 
     @strawberry.field
     async def equipment(self, info: Info[Context, None]) -> Equipment | None:
-        links = await _links(info, self.view.gid, into=False, types=("ON",))
-        for link in links:
-            node = to_node(await info.context.nodes.load(link.edge.dst))
-            if isinstance(node, Equipment):
-                return node
-        return None
+        edges = await _edges(info, self.view.gid, into=False, types=("ON",))
+        nodes = await _nodes(info, [e.dst for e in edges])
+        return next((n for n in nodes if isinstance(n, Equipment)), None)
 
 
 @strawberry.type
@@ -323,8 +326,8 @@ class SecondaryMark(Node):
 
     @strawberry.field(description="The lot or serial it marks.")
     async def marks(self, info: Info[Context, None]) -> Node | None:
-        links = await _links(info, self.view.gid, into=False, types=("MARKS",))
-        return to_node(await info.context.nodes.load(links[0].edge.dst)) if links else None
+        edges = await _edges(info, self.view.gid, into=False, types=("MARKS",))
+        return await _node(info, edges[0].dst) if edges else None
 
 
 @strawberry.type(description="A part of the registry, with its GTIN (the UDI-DI) if it has one.")
