@@ -11,7 +11,6 @@ file (a full disk): 503 `store_unavailable`.
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -24,10 +23,8 @@ from starlette.exceptions import HTTPException
 from api.auth.throttle import TooManyAttempts
 from api.validation_text import problem_message
 from graph.errors import DomainError, StoreBusy, Unauthenticated
-from graph.sqlite_schema import store_fault
+from graph.sqlite_schema import logged_fault
 from scheduler.errors import SchedulerError
-
-log = logging.getLogger("tracegraph.store")
 
 # How many problems the message names; `errors` lists them all.
 NAMED = 5
@@ -64,9 +61,7 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
         # string fields; this covers free JSON values that reach a store any other way.
         message = "a string holds half a UTF-16 surrogate pair (an escape like \\ud800 alone)"
         return error_response("not_text", message, 422)
-    if isinstance(error, sqlite3.Error) and (fault := store_fault(error)) is not None:
-        # A full or failing disk is the operator's to fix: said to the caller, and logged.
-        log.error("the embedded store failed: %s", error)
+    if (fault := logged_fault(error)) is not None:
         return _domain_error(fault)
     raise error
 

@@ -12,6 +12,7 @@ foreign, and a foreign one is refused before anything is written to it (tables, 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT GLOB 
 COLUMNS = "SELECT name FROM pragma_table_info(?)"
 # How many of a foreign file's tables a refusal names.
 NAMED = 5
+
+log = logging.getLogger("tracegraph.store")
 
 
 # SQLite's answers for a file it cannot read or write (a full or failing disk, a file made
@@ -56,6 +59,15 @@ def store_fault(error: sqlite3.Error) -> StoreUnavailable | None:
         f"the embedded store cannot read or write its file ({error}): free space on its disk, "
         "or check the disk and the file, then try again"
     )
+
+
+def logged_fault(error: BaseException | None) -> StoreUnavailable | None:
+    """`store_fault` of an error a server answers: a full or failing disk is the operator's to
+    fix, so it is logged as well as said to the caller. None for any other error."""
+    fault = store_fault(error) if isinstance(error, sqlite3.Error) else None
+    if fault is not None:
+        log.error("the embedded store failed: %s", error)
+    return fault
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -11,7 +10,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 
 from api.graphql.run import as_graphql_error
 from graph.errors import DomainError
-from graph.sqlite_schema import store_fault
+from graph.sqlite_schema import logged_fault
 
 log = logging.getLogger("tracegraph.graphql")
 
@@ -32,12 +31,7 @@ class HideInternals(MaskErrors):
         super().__init__(should_mask_error=unexpected, error_message="internal error")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        raised = error.original_error
-        fault = store_fault(raised) if isinstance(raised, sqlite3.Error) else None
-        if fault is not None:
-            # A full or failing disk is the operator's to fix: said to the caller (as over
-            # REST, api.errors), and logged.
-            log.error("the embedded store failed: %s", raised)
+        if (fault := logged_fault(error.original_error)) is not None:  # as over REST
             said = as_graphql_error(fault)
             return GraphQLError(
                 said.message, error.nodes, path=error.path, extensions=said.extensions

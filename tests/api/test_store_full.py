@@ -8,6 +8,7 @@ that needs one more page fails as on a full disk (SQLITE_FULL), deterministicall
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,21 @@ def test_an_ingest_into_a_full_store_over_graphql_says_so(
     assert error["extensions"] == {"code": "STORE_UNAVAILABLE", "status": 503}
     assert error["path"] == ["ingest"]
     assert _logged(tmp_path / "full.db") == 0
+
+
+def test_a_full_store_is_logged_once_for_the_operator_over_rest_and_graphql(
+    full_client: TestClient, events: Events, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = login(full_client, "operator")
+    query = "mutation($e: JSON!) { ingest(events: $e) { __typename } }"
+    body = {"query": query, "variables": {"e": _receipts(events, 300)}}
+
+    with caplog.at_level(logging.ERROR):
+        full_client.post("/api/v1/events", json=_receipts(events, 300), headers=headers)
+        full_client.post("/graphql", json=body, headers=headers)
+
+    failed = [r for r in caplog.records if "store failed" in r.getMessage()]
+    assert [r.name for r in failed] == ["tracegraph.store", "tracegraph.store"]
 
 
 def test_an_ingest_into_a_full_store_on_the_command_line_is_one_line_and_exit_3(
