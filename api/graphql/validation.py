@@ -23,6 +23,7 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
+from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -142,10 +143,6 @@ class AliasLimit(ValidationRule):
 MANY_OPERATIONS: Final = "Must provide operation name if query contains multiple operations."
 
 
-def _operations(document: DocumentNode) -> int:
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-
-
 class ValidateOffLoop(SchemaExtension):
     """Validate in a worker thread, so that other requests are answered meanwhile.
 
@@ -156,9 +153,10 @@ class ValidateOffLoop(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         # Strawberry would run the first of several operations when none is named (its
-        # `operation_name` names that one, so only what the request gave says "none").
+        # `operation_name` names that one, so only what the request gave says "none"). A
+        # document of no operation was refused before (unknown_operation): None is several.
         named = context._provided_operation_name is not None
-        if document is not None and not named and _operations(document) > 1:
+        if document is not None and not named and get_operation_ast(document) is None:
             context.pre_execution_errors = [GraphQLError(MANY_OPERATIONS)]
         if document is not None and context.pre_execution_errors is None:
             context.pre_execution_errors = await asyncio.to_thread(
