@@ -13,7 +13,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
-from graph.errors import BadRequest, DomainError
+from graph.errors import DomainError
 from ingest.json_text import JsonRefused, strict_loads
 
 # Where the endpoint is served. Every path under it is GraphQL's to the middleware (its
@@ -86,9 +86,9 @@ class Router(GraphQLRouter[Any, None]):
         try:
             found = strict_loads(data)
         except JsonRefused as error:
-            raise UnreadableBody(error.code, error.message) from None
+            raise NoRequest(400, error.code, error.message) from None
         if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
-            raise UnreadableBody("not_a_request", "a GraphQL request is a JSON object")
+            raise NoRequest(400, "not_a_request", "a GraphQL request is a JSON object")
         return found
 
 
@@ -114,7 +114,8 @@ CAUSES: dict[type[object], str] = {
 
 
 class NoRequest(DomainError):
-    """What strawberry refuses before a query runs, in the API's shape."""
+    """What strawberry refuses before a query runs, and a body we do not read (its code says
+    why: ingest.json_text), in the API's shape."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -129,11 +130,3 @@ class NoRequest(DomainError):
         # document does not hold, a `query` that is not text, and the like.
         code = CAUSES.get(type(refused.__cause__), "not_a_request")
         return cls(refused.status_code, code, refused.reason)
-
-
-class UnreadableBody(BadRequest):
-    """A GraphQL request body we do not read; `code` says why (ingest.json_text)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
