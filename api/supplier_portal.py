@@ -30,9 +30,6 @@ from ingest.service import IngestService
 # The key becomes part of the answer's event id, which must stay within an id's 200 characters.
 MAX_ANSWER_ID = 100
 MAX_EVENT_ID = 200
-# An answer sent with an answer id is logged under ANSWER_EVENT_PREFIX + supplier/answer id:
-# known in advance, so no event of anyone else may take such an id first. The prefix is the
-# contract's (ingest.models): the published schema refuses such ids too.
 
 
 @dataclass(frozen=True, slots=True)

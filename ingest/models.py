@@ -131,8 +131,9 @@ LoggedEventId = Annotated[
 # Printable text without control characters; ids are data, never syntax.
 _ID_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": ID_PATTERN}
 Id = Annotated[LoggedEventId, AfterValidator(_printable_id), WithJsonSchema(_ID_SCHEMA)]
-# Event ids the service gives the answers suppliers send through their portal; no one else may
-# send one (api.supplier_portal.answer_ids_taken).
+# Event ids the service gives the answers suppliers send through their portal, known in advance
+# (api.supplier_portal.answer_event_id): no one else may send one, so none is taken first
+# (api.supplier_portal.answer_ids_taken), and the published schema refuses them too.
 ANSWER_EVENT_PREFIX: Final = "recall_supplier_answer/"
 SentEventId = Annotated[
     Id, WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": f"^{re.escape(ANSWER_EVENT_PREFIX)}"}})
