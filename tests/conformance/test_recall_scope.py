@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from api.recall import RecallService
+from graph.recall import Scope, ScopeItem, diff
 from graph.store import GraphStore
 from ingest.service import IngestService
 from tests.fixtures.events import Events
@@ -101,6 +102,20 @@ def test_scope_exposure_by_hand(recalls: RecallService) -> None:
         "shipment:SH-1",
         {"lot:H-1": Decimal(2), "serial:KIT-1": Decimal(1)},
     )
+
+
+def test_a_rescope_names_a_tiny_exposure_that_changed() -> None:
+    def scope(*exposures: float) -> Scope:
+        one = Decimal(1)
+        items = [
+            ScopeItem(f"lot:L-{n}", "lot", None, "ea", one, one, None, exposure, "material")
+            for n, exposure in enumerate(exposures)
+        ]
+        return Scope(items, [])
+
+    assert diff(scope(1e-18, 0.5), scope(2e-18, 0.5)).changed == ["lot:L-0"]
+    assert diff(scope(0.999999999998, 1.0), scope(0.999999999999, 1.0)).changed == ["lot:L-0"]
+    assert diff(scope(1e-18, 0.5), scope(1e-18, 0.5)).changed == []
 
 
 def test_exports(recalls: RecallService) -> None:
