@@ -102,6 +102,36 @@ class _Dispatcher:
         self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
         self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
         self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        # The machines' earliest ends, (end, job, machine, version), older versions lapsed.
+        self.version = [0] * len(flat.machines)
+        self.heap: list[tuple[int, int, int, int]] = []
+
+    def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
+        """Place operations, the one a machine's earliest end names first, until none is left;
+        each dispatcher's `_step` chooses and places at that machine."""
+        flat, heap = self.flat, self.heap
+        for j in range(len(flat.jobs)):
+            self._advance(j)
+        for m in range(len(flat.machines)):
+            self._refresh(m)
+        placed = 0
+        while heap:
+            ect, j0, m, version = heapq.heappop(heap)
+            if version != self.version[m]:  # the machine changed since: a newer entry stands
+                continue
+            placed += 1
+            _check(placed, should_stop, deadline)
+            self._step(ect, j0, m)
+        return self.plan
+
+    def _advance(self, j: int) -> None:
+        raise NotImplementedError
+
+    def _refresh(self, m: int) -> None:
+        raise NotImplementedError
+
+    def _step(self, ect: int, j0: int, m: int) -> None:
+        raise NotImplementedError
 
     def _write(self, j: int, m: int, start: int, end: int) -> None:
         """Write job j's current operation into the plan on `m`, and move the job past it."""
@@ -164,24 +194,9 @@ class _General(_Dispatcher):
         self.touches: list[dict[int, int]] = [{} for _ in range(n_machines)]
         self.best_on: list[set[int]] = [set() for _ in range(n_machines)]
         self.earliest: list[tuple[int, int] | None] = [None] * n_machines
-        self.version = [0] * n_machines
-        self.heap: list[tuple[int, int, int, int]] = []
 
-    def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
-        flat, heap = self.flat, self.heap
-        for j in range(len(flat.jobs)):
-            self._advance(j)
-        for m in range(len(flat.machines)):
-            self._rescan(m)
-        placed = 0
-        while heap:
-            ect, j0, m, version = heapq.heappop(heap)
-            if version != self.version[m]:
-                continue
-            placed += 1
-            _check(placed, should_stop, deadline)
-            self._place(self._choose(m, ect, j0), m)
-        return self.plan
+    def _step(self, ect: int, j0: int, m: int) -> None:
+        self._place(self._choose(m, ect, j0), m)
 
     def serial(self) -> Plan:
         """Build a plan without weighing jobs against each other: fast, and seldom good.
@@ -271,7 +286,7 @@ class _General(_Dispatcher):
         if best[chosen] >= 0 and (to := alts[chosen][best[chosen]].machine) != m:
             gained.append((to, chosen))
         for other in lost | {m}:
-            self._rescan(other)
+            self._refresh(other)
         for other, j in gained:
             offer = offers[j][best[j]]
             assert offer is not None
@@ -328,7 +343,7 @@ class _General(_Dispatcher):
             del self.touches[alt.machine][j]
         self.best_on[self.alts[j][self.best[j]].machine].discard(j)
 
-    def _rescan(self, m: int) -> None:
+    def _refresh(self, m: int) -> None:
         """Find machine m's earliest offer again and put it in the heap."""
         earliest: tuple[int, int] | None = None
         offers, best = self.offers, self.best
@@ -417,35 +432,19 @@ class _Queued(_Dispatcher):
         # Jobs not yet ready on a machine, by ready time and by ready time plus duration.
         self.by_ready: list[list[_Timed]] = [[] for _ in range(n_machines)]
         self.by_ready_end: list[list[_Timed]] = [[] for _ in range(n_machines)]
-        # The machines' earliest ends, (end, job, machine, version), older versions lapsed.
-        self.version = [0] * n_machines
-        self.heap: list[tuple[int, int, int, int]] = []
 
-    def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
-        flat, heap = self.flat, self.heap
-        for j in range(len(flat.jobs)):
-            self._advance(j)
-        for m in range(len(flat.machines)):
-            self._refresh(m)
-        placed = 0
-        while heap:
-            ect, j0, m0, version = heapq.heappop(heap)
-            if version != self.version[m0]:
-                continue
-            placed += 1
-            _check(placed, should_stop, deadline)
-            # j0's earliest end may be on m0 and on a machine it takes first on a tie as well.
-            i0, start0, end0 = self._best(j0)
-            m = self.alts[j0][i0].machine
-            chosen, (_i, start, end) = self._choose(m, ect, j0, (i0, start0, end0))
-            touched = {m, m0, *(a.machine for a in self.alts[chosen])}
-            self._put(chosen, m, start, end)
-            self._promote(m)
-            self._advance(chosen)
-            touched.update(a.machine for a in self.alts[chosen])
-            for other in touched:
-                self._refresh(other)
-        return self.plan
+    def _step(self, ect: int, j0: int, m0: int) -> None:
+        # j0's earliest end may be on m0 and on a machine it takes first on a tie as well.
+        i0, start0, end0 = self._best(j0)
+        m = self.alts[j0][i0].machine
+        chosen, (_i, start, end) = self._choose(m, ect, j0, (i0, start0, end0))
+        touched = {m, m0, *(a.machine for a in self.alts[chosen])}
+        self._put(chosen, m, start, end)
+        self._promote(m)
+        self._advance(chosen)
+        touched.update(a.machine for a in self.alts[chosen])
+        for other in touched:
+            self._refresh(other)
 
     def _offer(self, j: int, i: int) -> tuple[int, int]:
         """Return the start and end of job j's next operation on its alternative i, now."""
