@@ -61,10 +61,15 @@ def store_fault(error: sqlite3.Error) -> StoreUnavailable | None:
     )
 
 
+def file_fault(error: BaseException | None) -> StoreUnavailable | None:
+    """`store_fault` of any error: None for one that is no SQLite error of the store's file."""
+    return store_fault(error) if isinstance(error, sqlite3.Error) else None
+
+
 def logged_fault(error: BaseException | None) -> StoreUnavailable | None:
-    """`store_fault` of an error a server answers: a full or failing disk is the operator's to
-    fix, so it is logged as well as said to the caller. None for any other error."""
-    fault = store_fault(error) if isinstance(error, sqlite3.Error) else None
+    """`file_fault` of an error a server answers: a full or failing disk is the operator's to
+    fix, so it is logged as well as said to the caller."""
+    fault = file_fault(error)
     if fault is not None:
         log.error("the embedded store failed: %s", error)
     return fault

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types import ExecutionContext
 
 from api.graphql.run import as_graphql_error
 from graph.errors import DomainError
-from graph.sqlite_schema import logged_fault
+from graph.sqlite_schema import file_fault, logged_fault
 
 log = logging.getLogger("tracegraph.graphql")
 
@@ -21,8 +23,28 @@ def unexpected(error: GraphQLError) -> bool:
     return raised is not None and not isinstance(raised, GraphQLError | DomainError)
 
 
+class Schema(strawberry.Schema):
+    """Log what broke inside the service, once, with its traceback.
+
+    strawberry logs every error at ERROR with a traceback, refusals included: a wrong id or a
+    denied field would read as a failure of the service. Refusals are answers; the audit line
+    records how each operation ended.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if unexpected(error) and logged_fault(error.original_error) is None:
+                log.error(
+                    "GraphQL resolver failed: %r",
+                    error.original_error,
+                    exc_info=error.original_error,
+                )
+
+
 class HideInternals(MaskErrors):
-    """Answer an unexpected exception as an internal error, and log it here instead.
+    """Answer an unexpected exception as an internal error (`Schema` has logged it).
 
     Its text may name a query, a host or a file, which are no caller's business.
     """
@@ -31,14 +53,11 @@ class HideInternals(MaskErrors):
         super().__init__(should_mask_error=unexpected, error_message="internal error")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if (fault := logged_fault(error.original_error)) is not None:  # as over REST
+        if (fault := file_fault(error.original_error)) is not None:  # as over REST
             said = as_graphql_error(fault)
             return GraphQLError(
                 said.message, error.nodes, path=error.path, extensions=said.extensions
             )
-        log.error(
-            "GraphQL resolver failed: %r", error.original_error, exc_info=error.original_error
-        )
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL", "status": 500}
         return masked

@@ -26,7 +26,7 @@ from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.cost import HeavyFieldLimit
-from api.graphql.errors import AuditOutcome, HideInternals
+from api.graphql.errors import AuditOutcome, HideInternals, Schema
 from api.graphql.identifiers import IdentifierQuery
 from api.graphql.literal_errors import NameRefusedLiterals
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
@@ -272,7 +272,7 @@ class Mutation:
         )
 
 
-schema = strawberry.Schema(
+schema = Schema(
     query=merge_types(
         "Query",
         (

@@ -527,6 +527,38 @@ def test_an_unexpected_failure_is_an_internal_error_without_its_text(
     assert "codec" not in error["message"] and "surrogates" not in error["message"]
 
 
+def test_a_refusal_is_an_answer_not_a_failure_in_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = login(client, "customer")
+    refused = [
+        '{ recallCase(id: "RC-1") { id } }',  # FORBIDDEN
+        '{ node(id: "zz") { id } }',  # BAD_REQUEST
+        "{ nosuch }",  # fails validation
+        "{ me { ",  # fails parsing
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for query in refused:
+            assert gql(client, customer, query)["errors"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_an_unexpected_failure_is_logged_once_with_its_traceback(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("lost the file /srv/plant.db")
+
+    monkeypatch.setattr(access.Access, "impact", broken)
+    with caplog.at_level(logging.DEBUG):
+        body = gql(client, login(client, "analyst"), '{ impact(id: "lot:L-1") { root } }')
+    (error,) = body["errors"]
+    assert (error["message"], error["extensions"]["code"]) == ("internal error", "INTERNAL")
+    (logged,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert logged.name == "tracegraph.graphql" and logged.exc_info is not None
+    assert "/srv/plant.db" in str(logged.exc_info[1])
+
+
 @pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
 def test_graphql_is_not_served_over_websocket(client: TestClient, protocol: str) -> None:
     # Over a socket, queries would run past the per-request login, audit log and cost limits.
