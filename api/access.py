@@ -52,7 +52,7 @@ from graph.analysis import MAX_PATHS, Impact, Origin, Path, impact, origin, path
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
 from graph.epcis import FULL_VIEW, EpcisView
-from graph.epcis_export import EpcisExporter
+from graph.epcis_export import EpcisExporter, Keeps
 from graph.errors import BadRequest, Conflict, Forbidden, NotFound
 from graph.ids import KINDS, supplier_lot_gid
 from graph.ids import gid as make_gid
@@ -318,10 +318,7 @@ class Access:
             raise Forbidden("the plant shares counts and statuses with you: see supplierLots")
         trace = self._traces.trace(root.gid, "down", max_depth=max_depth, as_of=as_of)
         kept = [
-            self._redacted_trace_node(n)
-            for n in trace.nodes
-            if n.kind in ("supplier_lot", "lot", "serial")
-            and (n.kind != "supplier_lot" or n.id == root.gid)
+            self._redacted_trace_node(n) for n in trace.nodes if _supplier_keeps(root.gid, n.id)
         ]
         ids = {n.id for n in kept}
         return Trace(
@@ -789,6 +786,7 @@ class Access:
         if closure:
             self.require(READERS, "export beyond a trace (closure)")
         trace = self.trace(gid, direction)  # the trace's own scope rules: 403 or not found
+        keeps = self._epcis_keeps(trace)
         if self.role in READERS:
             view = FULL_VIEW
         else:
@@ -802,7 +800,29 @@ class Access:
                 # where the plant shares statuses with them.
                 statuses=self.role == Role.OPERATOR or self._shares_statuses(),
             )
-        return EpcisExporter(self._store).trace_document(trace, view, closure=closure)
+        exporter = EpcisExporter(self._store)
+        return exporter.trace_document(trace, view, closure=closure, keeps=keeps)
+
+    def _epcis_keeps(self, trace: Trace) -> Keeps | None:
+        """Say which nodes the caller's trace keeps, so a voided event comes into its export
+        as its live self would: through a link between two of them (None: every node)."""
+        if self.role == Role.SUPPLIER:
+            return lambda node, _: _supplier_keeps(trace.root, node)
+        if self.role != Role.OPERATOR:
+            return None
+        kept = {n.id for n in trace.nodes}
+
+        def keeps(node: str, event: Mapping[str, Any]) -> bool:
+            if node in kept:
+                return True
+            found = self._store.node(node)
+            if found is not None:
+                return self.visible(found)
+            # Made by the voided event, and removed with it: of the site the event was recorded at.
+            site = {"site": event["site"]} if event.get("site") else {}
+            return self._sees(NodeView(node, node.partition(":")[0], site))
+
+        return keeps
 
     def capture_epcis(
         self,
@@ -914,6 +934,12 @@ class Access:
         """Size cart loads (pure computation: the roles that read the plant floor)."""
         self.require(READERS | {Role.OPERATOR}, "size carts")
         return size_carts(problem)
+
+
+def _supplier_keeps(root: str, node: str) -> bool:
+    """Tell whether a supplier's trace from its lot `root` keeps a node: lots and serials, and
+    no supplier lot but the root (not a step, shipment or company)."""
+    return node.partition(":")[0] in ("lot", "serial") or node == root
 
 
 def _unnamed(scheme: LotScheme) -> LotScheme:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
-from graph.ids import gid
+from graph.ids import gid, supplier_lot_gid
 from graph.store import GraphStore, StoredEvent
 from graph.trace import Trace
 
 # A logged event as read, and its payload.
 Logged = dict[str, tuple[StoredEvent, dict[str, Any]]]
+# Whether a reader's trace would keep a node (global id) as a voided event (its payload) linked
+# it: a node the void removed is judged as that event made it.
+Keeps = Callable[[str, Mapping[str, Any]], bool]
 
 
 class EpcisExporter:
@@ -24,17 +27,24 @@ class EpcisExporter:
         self._store = store
 
     def trace_document(
-        self, trace: Trace, view: EpcisView, *, closure: bool = False
+        self,
+        trace: Trace,
+        view: EpcisView,
+        *,
+        closure: bool = False,
+        keeps: Keeps | None = None,
     ) -> dict[str, Any]:
         """Return the events behind `trace` (its material links and its items' statuses).
 
         With `closure`, also the events that made every input those events consume, back to
         the receipts, so the document can be imported into an empty store on its own.
+        `keeps` says which nodes the reader's trace keeps, where that is not every node: a
+        voided event comes in as its live self would have, through a link between two of them.
         """
         statused = frozenset(
             n.id for n in trace.nodes if view.statuses and "status" in n.attrs and view.sees(n.id)
         )
-        retracted = self._retracted(frozenset(n.id for n in trace.nodes))
+        retracted = self._retracted(frozenset(n.id for n in trace.nodes), keeps)
         return self.events_document(
             {edge.event for edge in trace.edges},
             statused,
@@ -79,13 +89,15 @@ class EpcisExporter:
         )
         return document(ordered, datetime.now(UTC).isoformat(), writer, retractions)
 
-    def _retracted(self, items: frozenset[str]) -> list[tuple[StoredEvent, Retraction]]:
-        """Return the voided events that named any of `items`, each with its void, in the
-        order they were voided."""
+    def _retracted(
+        self, items: frozenset[str], keeps: Keeps | None
+    ) -> list[tuple[StoredEvent, Retraction]]:
+        """Return the voided events that belong with a trace of `items` (`_belongs`), each
+        with its void, in the order they were voided."""
         voided = [
             (stored, body)
             for stored in self._store.voided_events()
-            if items.intersection(_touched(body := json.loads(stored.payload)))
+            if _belongs(body := json.loads(stored.payload), items, keeps)
         ]
         voids = self._store.logged(sorted({str(stored.voided_by) for stored, _ in voided}))
         found = []
@@ -172,6 +184,45 @@ class EpcisExporter:
             and edge.qty is not None
             and (edge.event, edge.src) in open_inputs
         }
+
+
+def _belongs(body: dict[str, Any], items: frozenset[str], keeps: Keeps | None) -> bool:
+    """Tell whether a voided event belongs with a trace of `items`: it names one of them; and
+    where the reader's trace `keeps` only some nodes, one of its links would join one of
+    `items` to a node kept, as a live event's link must to be in that trace (a supplier, who
+    sees no steps or shipments, gets no voided process or shipment either; a site's operator
+    none recorded at another site)."""
+    if keeps is None or body["type"] == "status":  # a status has no link (the view rules it)
+        return not items.isdisjoint(_touched(body))
+    return any(
+        (src in items or dst in items) and keeps(src, body) and keeps(dst, body)
+        for src, dst in _links(body)
+    )
+
+
+def _links(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return the material links (from, to) an event makes, as ingest.planner makes them."""
+    kind = body["type"]
+    if kind == "receive":
+        return [(supplier_lot_gid(body["supplier"], body["supplier_lot"]), f"lot:{body['lot']}")]
+    if kind == "split":
+        return [(f"lot:{body['lot']}", f"lot:{c['lot']}") for c in body["into"]]
+    if kind in ("merge", "mix"):
+        into = f"lot:{body['into']['lot']}"
+        return [(f"lot:{s['lot']}", into) for s in body["from"]]
+    if kind == "serialize":
+        return [(f"lot:{body['lot']}", f"serial:{s}") for s in body["serials"]]
+    if kind == "process":
+        step = gid("step", body["step"])
+        return [(_ref(i), step) for i in body.get("inputs", [])] + [
+            (step, _ref(o)) for o in body.get("outputs", [])
+        ]
+    if kind == "ship":
+        shipment = gid("shipment", body["shipment"])
+        return [(_ref(i), shipment) for i in body["items"]] + [
+            (shipment, gid("company", body["customer"]))
+        ]
+    return []
 
 
 def _ref(target: Mapping[str, str]) -> str:

@@ -125,6 +125,98 @@ def test_suppliers_see_status_events_live_or_voided_only_where_statuses_are_shar
     assert ("non_sellable_other" in text) == shared and ("errorDeclaration" in text) == shared
 
 
+def _at(day: int) -> str:
+    return f"2026-03-0{day}T08:00:00Z"
+
+
+def test_suppliers_get_voided_events_only_where_they_would_see_them_live(
+    client: TestClient, services: Services
+) -> None:
+    """A supplier's trace holds no steps or shipments: voided processes and shipments of its
+    lots stay out of its export as live ones do; a voided split of them comes in."""
+    services.auth.put_company("ACME-STEEL", "Acme Steel", "supplier", True, share_statuses=False)
+    receive = {"type": "receive", "supplier": "ACME-STEEL", "supplier_lot": "A1", "part": "BAR"}
+    made = {"outputs": [{"lot": "LK", "part": "KIT", "qty": "40", "unit": "ea"}]}
+    ship = {"type": "ship", "customer": "HOSP-NORTH", "items": [{"lot": "LK", "qty": "3"}]}
+    services.ingest.ingest(
+        [
+            receive | {"event_id": "R-A", "occurred_at": _at(1), "lot": "LA", "qty": "100"},
+            {"event_id": "S-1", "type": "process", "occurred_at": _at(2), "step": "ST-1"}
+            | {"operation": "assemble", "inputs": [{"lot": "LA", "qty": "10"}]}
+            | made,
+            ship | {"event_id": "SH-1", "occurred_at": _at(3), "shipment": "SH-N1"},
+        ]
+    )
+    services.ingest.ingest(
+        [
+            ship | {"event_id": "SH-X", "occurred_at": _at(4), "shipment": "SH-WEST"},
+            {"event_id": "S-X", "type": "process", "occurred_at": _at(4), "step": "ST-X"}
+            | {"operation": "cut", "inputs": [{"lot": "LA", "qty": "5"}]}
+            | {"outputs": [{"lot": "LX", "part": "CUT", "qty": "5", "unit": "kg"}]},
+            {"event_id": "SP-X", "type": "split", "occurred_at": _at(4), "lot": "LA"}
+            | {"into": [{"lot": "LA-1", "qty": "20"}]},
+        ]
+    )
+    services.ingest.ingest(
+        [
+            {"event_id": f"V-{e}", "type": "void", "occurred_at": _at(5), "voids": e}
+            | {"reason": "entered in error"}
+            for e in ("SH-X", "S-X", "SP-X")
+        ]
+    )
+
+    def events(role: str) -> dict[str, dict[str, Any]]:
+        document = export(client, role, "supplier_lot:ACME-STEEL/A1").json()
+        assert schema_problems(document) == []
+        return {e["eventID"].rpartition(":")[2]: e for e in document["epcisBody"]["eventList"]}
+
+    supplier = events("supplier")
+    assert set(supplier) == {"R-A", "SP-X"}  # no S-1 or SH-1 live, so no S-X or SH-X voided
+    assert "errorDeclaration" in supplier["SP-X"]
+    assert "SH-WEST" not in json.dumps(supplier)
+    analyst = events("analyst")
+    assert {"R-A", "S-1", "SH-1", "SH-X", "S-X", "SP-X"} <= set(analyst)
+    assert all("errorDeclaration" in analyst[e] for e in ("SH-X", "S-X", "SP-X"))
+
+
+def test_operators_get_voided_events_only_of_what_their_site_would_see_live(
+    client: TestClient, services: Services
+) -> None:
+    """PLANT-1's lot shipped from PLANT-2: its shipments are not PLANT-1's to see, voided or
+    live; one voided at PLANT-1 is."""
+    services.ingest.ingest(
+        [
+            {"event_id": "R-A", "type": "receive", "occurred_at": _at(1), "site": "PLANT-1"}
+            | {"supplier": "ACME-STEEL", "supplier_lot": "A1", "part": "BAR", "lot": "LA"}
+            | {"qty": "100", "unit": "kg"}
+        ]
+    )
+    ship = {"type": "ship", "occurred_at": _at(2), "customer": "HOSP-NORTH"}
+    services.ingest.ingest(
+        [
+            ship
+            | {"event_id": f"SH-{n}", "site": f"PLANT-{n[0]}", "shipment": f"SH-{n}"}
+            | {"items": [{"lot": "LA", "qty": "2"}]}
+            for n in ("1V", "2V", "2L")
+        ]
+    )
+    services.ingest.ingest(
+        [
+            {"event_id": f"V-{e}", "type": "void", "occurred_at": _at(3), "voids": e}
+            | {"reason": "entered in error"}
+            for e in ("SH-1V", "SH-2V")
+        ]
+    )
+
+    def events(role: str) -> set[str]:
+        document = export(client, role, "lot:LA").json()
+        assert schema_problems(document) == []
+        return {e["eventID"].rpartition(":")[2] for e in document["epcisBody"]["eventList"]}
+
+    assert events("operator") == {"SH-1V"}
+    assert events("analyst") == {"SH-1V", "SH-2V", "SH-2L"}
+
+
 def test_customers_get_no_trace_exports(client: TestClient, plant: Services) -> None:
     assert export(client, "customer", KIT, "up").status_code == 403
     assert export(client, "analyst", KIT, "up").status_code == 200
