@@ -59,7 +59,7 @@ def sort_key_of(cursor: str | None, kind: str, size: int) -> tuple[Any, ...] | N
         return None
     try:
         values = json.loads(key)
-    except ValueError:
+    except (ValueError, RecursionError):  # a tampered cursor may nest deeper than json reads
         raise NOT_A_CURSOR from None
     if not isinstance(values, list) or len(values) != size:
         raise NOT_A_CURSOR

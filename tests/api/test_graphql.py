@@ -214,6 +214,18 @@ def test_trace_pages_go_on_where_they_stopped_when_the_trace_grows_between_them(
     assert "not a cursor" in refused["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("page", ["nodes", "links"])
+def test_a_cursor_nested_deeper_than_json_reads_is_refused(
+    client: TestClient, services: Services, events: Events, page: str
+) -> None:
+    services.ingest.ingest([events.receive("K-0", 100)])
+    nested = f"{page[0]}:" + "[" * 5000 + "]" * 5000
+    cursor = base64.urlsafe_b64encode(nested.encode()).decode()
+    refused = gql(client, login(client, "analyst"), PAGES, first=2, **{page: cursor})
+    assert refused["errors"][0]["message"] == "not a cursor from this API"
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
 def test_trace_links_come_by_source_then_target(
     client: TestClient, services: Services, events: Events
 ) -> None:
