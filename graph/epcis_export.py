@@ -229,43 +229,31 @@ def _ref(target: Mapping[str, str]) -> str:
     return f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
 
 
+ITEMS = ("lot", "serial")
+
+
 def _taken(body: Mapping[str, Any]) -> list[str]:
     """Return the items an event takes material from."""
-    kind = body["type"]
-    if kind in ("split", "serialize"):
-        return [f"lot:{body['lot']}"]
-    if kind in ("merge", "mix"):
-        return [f"lot:{s['lot']}" for s in body["from"]]
-    if kind == "process":
-        return [_ref(i) for i in body.get("inputs", [])]
-    if kind == "ship":
-        return [_ref(i) for i in body["items"]]
-    return []
+    return list(dict.fromkeys(src for src, _ in _links(body) if _kind(src) in ITEMS))
 
 
-def _touched(body: dict[str, Any]) -> list[str]:
+def _touched(body: Mapping[str, Any]) -> list[str]:
     """Return every node a trace could reach that an event names: lots, serials, the supplier
     lot a receipt came from."""
-    named = _named(body)
-    if body["type"] == "receive":
-        named.append(gid("supplier_lot", f"{body['supplier']}/{body['supplier_lot']}"))
-    return named
+    kinds = (*ITEMS, "supplier_lot")
+    return [n for n in _ends(body) if _kind(n) in kinds]
 
 
 def _named(body: Mapping[str, Any]) -> list[str]:
     """Return every lot and serial an event names."""
-    named = _taken(body)
-    kind = body["type"]
-    if kind == "receive":
-        named.append(f"lot:{body['lot']}")
-    elif kind == "split":
-        named += [f"lot:{c['lot']}" for c in body["into"]]
-    elif kind in ("merge", "mix"):
-        named.append(f"lot:{body['into']['lot']}")
-    elif kind == "process":
-        named += [_ref(o) for o in body.get("outputs", [])]
-    elif kind == "serialize":
-        named += [f"serial:{s}" for s in body["serials"]]
-    elif kind == "status":
-        named.append(_ref(body["target"]))
-    return named
+    return [n for n in _ends(body) if _kind(n) in ITEMS]
+
+
+def _ends(body: Mapping[str, Any]) -> list[str]:
+    """Return every node an event's links join, and a status's target."""
+    ends = [n for link in _links(body) for n in link]
+    return [*ends, _ref(body["target"])] if body["type"] == "status" else ends
+
+
+def _kind(node: str) -> str:
+    return node.partition(":")[0]
