@@ -80,9 +80,9 @@ def _udi(service: IdentifierService, args: argparse.Namespace) -> int:
     view = service.store.node(item)
     if view is None:
         raise NotFound(f"{item} does not exist")
-    found = service.udi(view)
-    if found is None:
-        raise NotFound(f"{item} has no UDI: its part has no GTIN (define it with part_define)")
+    found = service.udis_or_reasons([view])[view.gid]
+    if isinstance(found, str):
+        raise NotFound(f"{item} has no UDI: {found}")
     if args.json:
         print(json.dumps({"id": item} | udi_dict(found), indent=2))
         return 0

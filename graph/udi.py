@@ -80,13 +80,23 @@ class IdentifierService:
 
     def udis(self, items: Sequence[NodeView]) -> dict[str, Udi | None]:
         """Return the UDI of each item, reading the store a fixed number of times for all."""
+        return {
+            key: found if isinstance(found, Udi) else None
+            for key, found in self.udis_or_reasons(items).items()
+        }
+
+    def udis_or_reasons(self, items: Sequence[NodeView]) -> dict[str, Udi | str]:
+        """Return the UDI of each item, or why it has none."""
         wanted = [i for i in items if i.kind in ("lot", "serial") and i.attrs.get("part")]
         parts = self.store.nodes(sorted({gid("part", str(i.attrs["part"])) for i in wanted}))
         made_of = self._lots_of([i for i in wanted if i.kind == "serial"])
-        found: dict[str, Udi | None] = {item.gid: None for item in items}
+        found: dict[str, Udi | str] = {
+            item.gid: "it is not a lot or serial of a part" for item in items
+        }
         for item in wanted:
             part = parts.get(gid("part", str(item.attrs["part"])))
             if part is None or part.attrs.get("gtin") is None:
+                found[item.gid] = "its part has no GTIN (define it with part_define)"
                 continue
             lot = item if item.kind == "lot" else made_of.get(item.gid)
             try:
@@ -97,8 +107,11 @@ class IdentifierService:
                     expiry=_date(item, lot, "expiry"),
                     production=_date(item, lot, "manufactured"),
                 )
-            except gs1.Gs1Error:
-                continue  # a key outside the GS1 character set or length has no UDI
+            except gs1.Gs1Error as error:
+                # A key outside the GS1 character set or length, or a date two digits cannot
+                # carry: printed anyway, it would name another item or another date.
+                found[item.gid] = error.message
+                continue
             found[item.gid] = Udi.of(data, self._domain)
         return found
 

@@ -216,9 +216,21 @@ def _century(yy: int, today: date | None = None) -> int:
     return century * 100
 
 
-def date_text(value: date) -> str:
-    """Return a date as YYMMDD."""
-    return value.strftime("%y%m%d")
+def reading_window(today: date | None = None) -> tuple[int, int]:
+    """Return the first and last year a two-digit year reads as today (see `_century`)."""
+    now = (today or date.today()).year
+    return now - 49, now + 50
+
+
+def date_text(value: date, ai: str = "17", *, today: date | None = None) -> str:
+    """Return a date as YYMMDD, refusing one whose two-digit year reads as another year."""
+    first, last = reading_window(today)
+    if not first <= value.year <= last:
+        raise Gs1Error(
+            f"AI ({ai}): {value.isoformat()} has no YYMMDD form: two-digit years read as "
+            f"{first} to {last} (GS1 GS 7.12)"
+        )
+    return f"{value.year % 100:02d}{value.month:02d}{value.day:02d}"
 
 
 # -- values
@@ -501,9 +513,9 @@ def udi(
     """Return the UDI of a device: the GTIN as UDI-DI, lot, serial and dates as UDI-PI."""
     values = {"01": gtin}
     if expiry is not None:
-        values["17"] = date_text(expiry)
+        values["17"] = date_text(expiry, "17")
     if production is not None:
-        values["11"] = date_text(production)
+        values["11"] = date_text(production, "11")
     if lot is not None:
         values["10"] = lot
     if serial is not None:

@@ -325,3 +325,18 @@ def test_a_partner_cannot_tell_by_notes_whether_a_hidden_lot_exists(
     assert not any("K-2" in note or "K-1" in note for note in hidden["notes"])
     analyst = resolve(client, "analyst", dl("K-2", "SN-1"))
     assert any("made from lot:K-1, not lot:K-2" in n for n in analyst["notes"]), "control"
+
+
+def test_a_date_two_digits_cannot_carry_leaves_no_udi_and_says_why(
+    client: TestClient,
+    seeded: Services,
+    events: Events,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Printed as (17)991231, an expiry of 9999-12-31 would read as 1999-12-31.
+    far = events.receive("L-FAR", 5, part="KIT", supplier_lot="S-FAR", expiry="9999-12-31")
+    seeded.ingest.ingest([far])
+    response = client.get("/api/v1/udi/lot:L-FAR", headers=login(client, "analyst"))
+    assert response.json() == {"id": "lot:L-FAR", "udi": None}
+    assert main(["gs1", "udi", "--lot", "L-FAR", "--store", seeded.store.url]) == 1
+    assert "lot:L-FAR has no UDI: AI (17): 9999-12-31 has no YYMMDD form" in capsys.readouterr().err

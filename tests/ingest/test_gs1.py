@@ -193,3 +193,27 @@ def test_a_percent_encoded_query_ai_is_read() -> None:
     assert gs1.parse(f"https://id.gs1.org/01/{GTIN}/10/L1?%31%37=201225").expiry == date(
         2020, 12, 25
     )
+
+
+@pytest.mark.parametrize("offset", range(-60, 61))
+def test_an_emitted_date_reads_back_as_itself_or_is_refused(offset: int) -> None:
+    # Two digits carry a year only within the sliding window the reader applies (GS GS 7.12).
+    when = date(date.today().year + offset, 6, 30)
+    try:
+        data = gs1.udi(GTIN, expiry=when, production=when)
+    except Gs1Error as error:
+        assert not -49 <= offset <= 50
+        assert error.message.startswith("AI (17): ")
+        return
+    assert -49 <= offset <= 50
+    assert gs1.parse(data.element_string()).expiry == when
+    assert gs1.parse(data.digital_link()).production == when
+
+
+@pytest.mark.parametrize("year", [1, 1970, 2099, 9999])
+def test_a_date_two_digits_cannot_carry_is_refused_naming_the_ai(year: int) -> None:
+    today = date(2026, 3, 2)
+    with pytest.raises(Gs1Error, match=r"AI \(11\): .* read as 1977 to 2076"):
+        gs1.date_text(date(year, 12, 31), "11", today=today)
+    assert gs1.date_text(date(2076, 12, 31), today=today) == "761231"
+    assert gs1.date_text(date(1977, 1, 1), today=today) == "770101"
