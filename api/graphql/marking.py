@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.counts import BigInt
 from api.graphql.run import mutate, run
 from ingest.models import ItemRef
 from marking import models
@@ -18,7 +19,7 @@ class IssuedMark:
     code: str
     scheme: str
     target: str
-    index: int | None
+    index: BigInt | None
     event_id: str
     created: bool = strawberry.field(description="False when the item already had a mark.")
 
@@ -57,10 +58,10 @@ class MarkResolution:
 class MarkScheme:
     name: str
     kind: str
-    capacity: int
-    used: int
-    next_index: int
-    remaining: int
+    capacity: BigInt
+    used: BigInt
+    next_index: BigInt
+    remaining: BigInt
     check: bool
     parts: list[str]
 

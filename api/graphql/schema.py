@@ -26,6 +26,7 @@ from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
 from api.graphql.cost import HeavyFieldLimit
+from api.graphql.counts import BIG_INT, BigInt
 from api.graphql.errors import AuditOutcome, HideInternals, Schema
 from api.graphql.identifiers import IdentifierQuery
 from api.graphql.literal_errors import NameRefusedLiterals
@@ -291,7 +292,7 @@ schema = Schema(
         (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
     ),
     types=list(ALL_TYPES),
-    scalar_overrides={datetime: DATE_TIME},
+    scalar_overrides={datetime: DATE_TIME, BigInt: BIG_INT},
     extensions=[
         partial(MaxTokensLimiter, max_token_count=4000),
         # Our own depth and alias rules: strawberry's walk every fragment spread again.

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import Services
 from marking.models import SchemeSpec
+from marking.schemes import Scheme
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -117,3 +118,31 @@ def test_issue_outside_the_operators_site_is_not_found(
     assert gql(client, "admin", ISSUE, serial="K-9")["data"]["issueMark"]["code"] == "AAA"
     hidden = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
     assert hidden == []
+
+
+def test_indexes_and_counts_past_32_bits_read_exactly(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # 26**10 codes: GraphQL's Int (32-bit) failed the scheme list and, after striking, the issue.
+    spec = SchemeSpec(name="ROD10", kind="sequential", length=10, check=False, parts=["ROD"])
+    services.marking.define_scheme(spec)
+    high = 2**33 + 1
+    services.ingest.ingest(
+        [
+            events.receive("L-R", 2, part="ROD", site="PLANT-1"),
+            events("serialize", lot="L-R", serials=["R-1", "R-2"], site="PLANT-1"),
+            events("mark", target={"serial": "R-1"}, code=Scheme(spec).code_for(high)),
+        ]
+    )
+    issue = """mutation { issueMark(target: {serial: "R-2"}) { index created } }"""
+    body = gql(client, "operator", issue)
+    assert body["data"] == {"issueMark": {"index": str(high + 1), "created": True}}, body
+    schemes = gql(client, "analyst", "{ markSchemes { capacity used nextIndex remaining } }")
+    assert schemes["data"]["markSchemes"] == [
+        {
+            "capacity": str(26**10),
+            "used": "2",
+            "nextIndex": str(high + 2),
+            "remaining": str(26**10 - high - 2),
+        }
+    ]
