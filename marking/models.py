@@ -22,6 +22,9 @@ LETTERS = string.ascii_uppercase
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: what is left cannot be mistaken for another of its characters.
 LOOKALIKE_FREE = "ACDEFGHJKMNPQRTUVWXY34679"
 UNKNOWN = "?"
+# The most codes a scheme issues, whatever its alphabet and length: indexes are stored as text
+# of INDEX_WIDTH digits (marking.schemes) so the stores' MAX of them is the highest index.
+MAX_CAPACITY = 10**15
 
 SchemeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 PartPattern = Annotated[
@@ -43,7 +46,7 @@ class SchemeSpec(Model):
     length: int | None = Field(default=None, ge=1, le=12)
     salt: str | None = Field(default=None, min_length=1, max_length=200)
     min_length: int = Field(default=4, ge=0, le=32)
-    capacity: int | None = Field(default=None, ge=1, le=10**15)
+    capacity: int | None = Field(default=None, ge=1, le=MAX_CAPACITY)
     check: bool = False
     parts: list[PartPattern] = Field(default_factory=list)
 

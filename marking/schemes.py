@@ -9,7 +9,7 @@ from hashids import Hashids  # type: ignore[import-untyped]
 from graph.store import MarkSchemeRow
 from marking.check import CheckCharacter
 from marking.errors import SchemeExhausted
-from marking.models import LETTERS, LOOKALIKE_FREE, SchemeSpec
+from marking.models import LETTERS, LOOKALIKE_FREE, MAX_CAPACITY, SchemeSpec
 
 __all__ = ["LETTERS", "LOOKALIKES", "LOOKALIKE_FREE", "Scheme", "family_scheme", "is_twin"]
 
@@ -52,7 +52,8 @@ def _lookalikes() -> dict[str, str]:
 
 
 LOOKALIKES = _lookalikes()
-INDEX_WIDTH = 15  # indexes are stored zero-padded, so text order is number order
+# Indexes are stored zero-padded, so text order is number order up to the largest capacity.
+INDEX_WIDTH = len(str(MAX_CAPACITY - 1))
 
 
 class Scheme:
@@ -66,7 +67,9 @@ class Scheme:
         self._check = CheckCharacter(self.alphabet) if spec.check else None
         if spec.kind == "sequential":
             assert spec.length is not None  # the spec's validator insists
-            self.capacity = spec.capacity or len(self.alphabet) ** spec.length
+            # Twelve letters make 26**12 codes: past MAX_CAPACITY the stored index would
+            # outgrow its padding and the highest index recorded would be misread.
+            self.capacity = spec.capacity or min(len(self.alphabet) ** spec.length, MAX_CAPACITY)
             self._hashids: Hashids | None = None
         else:
             assert spec.capacity is not None and spec.salt is not None

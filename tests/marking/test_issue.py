@@ -13,7 +13,8 @@ from graph.store import GraphStore
 from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking.errors import NoScheme, SchemeConflict, SchemeExhausted
-from marking.models import SchemeSpec
+from marking.models import LETTERS, MAX_CAPACITY, SchemeSpec
+from marking.schemes import Scheme
 from marking.service import MarkingService
 from tests.conformance.helpers import rejected
 from tests.fixtures.events import Events
@@ -297,3 +298,28 @@ def test_a_scheme_whose_codes_could_not_be_read_back_is_refused(store: GraphStor
     with pytest.raises(BadRequest, match="upper-case letters only"):
         MarkingService(store).define_scheme(spec)
     assert MarkingService(store).schemes() == []
+
+
+def test_a_scheme_of_more_codes_than_indexes_hold_stops_at_the_most(
+    store: GraphStore, events: Events
+) -> None:
+    # 26**12 codes: past 10**15 a stored index outgrew its padding, and the highest index
+    # recorded read as a lower one, so issuing went back among codes already struck.
+    marking = MarkingService(store)
+    spec = SchemeSpec(name="LONG", kind="sequential", length=12, parts=["PIN"])
+    marking.define_scheme(spec)
+    scheme = Scheme(spec)
+    assert scheme.capacity == MAX_CAPACITY
+    receive_lots(store, events, "PIN", ["P-0", "P-1", "P-2", "P-3"])
+    code = "".join(LETTERS[MAX_CAPACITY // 26**p % 26] for p in reversed(range(12)))
+    past = events("mark", target={"lot": "P-0"}, code=code)
+    assert "beyond the 1,000,000,000,000,000 codes" in rejected(store, [past], "bad_mark").message
+    high, low = MAX_CAPACITY - 2, 2 * 10**14
+    IngestService(store).ingest(
+        [
+            events("mark", target={"lot": "P-1"}, code=scheme.code_for(high)),
+            events("mark", target={"lot": "P-2"}, code=scheme.code_for(low)),
+        ]
+    )
+    assert marking.issue_mark(_lot("P-3")).index == high + 1
+    assert marking.scheme_usage("LONG").remaining == 0
