@@ -106,10 +106,11 @@ def _printable_id(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _findable_code(value: str, info: ValidationInfo) -> str:
+def _findable_code(value: Any, info: ValidationInfo) -> Any:
     # A reading is taken without spaces and with "?" for an unreadable character, so a code
-    # holding either (or a character no one can see) could never be found.
-    if _sent(info):
+    # holding either (or a character no one can see) could never be found. Run before the
+    # code's pattern, so an ASCII space or control is refused with this reason, not the regex.
+    if _sent(info) and isinstance(value, str):
         for char in value:
             if char.isspace() or not char.isprintable() or char == "?":
                 raise PydanticCustomError(
@@ -458,7 +459,7 @@ class Mark(Envelope):
     code: Annotated[
         str,
         StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x20\x7f]+$"),
-        AfterValidator(_findable_code),
+        BeforeValidator(_findable_code),
         WithJsonSchema(
             {"type": "string", "minLength": 1, "maxLength": 64, "pattern": MARK_PATTERN}
         ),

@@ -51,7 +51,9 @@ def test_a_log_holding_a_lower_case_mark_still_rebuilds(tmp_path: Path, events: 
     store.close()
 
 
-@pytest.mark.parametrize("code", ["AB\u00a07", "AB\u20037", "X?Y", "Q\u200bR", "AB\u20287"])
+@pytest.mark.parametrize(
+    "code", ["AB\u00a07", "AB\u20037", "X?Y", "Q\u200bR", "AB\u20287", "AB 7", "AB\t7", "A\x00B"]
+)
 def test_a_mark_no_reading_could_find_is_refused(
     store: GraphStore, events: Events, code: str
 ) -> None:
