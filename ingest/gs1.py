@@ -9,7 +9,9 @@ human-readable form `(01)09506000134352(17)201225(10)ABC123`.
 from __future__ import annotations
 
 import calendar
+import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final, Literal
@@ -237,12 +239,18 @@ def date_text(value: date, ai: str = "17", *, today: date | None = None) -> str:
 
 
 def check_value(
-    ai: str, value: str, *, position: int | None = None, value_at: int | None = None
+    ai: str,
+    value: str,
+    *,
+    position: int | None = None,
+    value_at: int | None = None,
+    offsets: Sequence[int] | None = None,
 ) -> str:
     """Check one AI's value against its kind and length; return it (GTINs as GTIN-14).
 
     `position` is where the AI starts in the scanned text and `value_at` where its value does
-    (by default right after the AI), both counted from 1.
+    (by default right after the AI), both counted from 1. `offsets`, where given, says where
+    each character of the value is instead (a percent-encoded value is longer than it reads).
     """
     spec = AIS.get(ai)
     where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
@@ -275,7 +283,10 @@ def check_value(
             value_at = position + len(ai)
         for offset, char in enumerate(value):
             if char not in AI82:
-                at = f" at position {value_at + offset}" if value_at is not None else ""
+                found = offsets[offset] if offsets is not None else None
+                if found is None and value_at is not None:
+                    found = value_at + offset
+                at = f" at position {found}" if found is not None else ""
                 raise Gs1Error(
                     f"AI ({ai}){at}: character {char!r} is not allowed in {spec.title} "
                     "(GS1 AI 82 set: letters, digits and !\"%&'()*+,-./:;<=>?_)"
@@ -432,9 +443,14 @@ def _next_bracket(raw: str, start: int) -> int:
 
 
 def parse_digital_link(uri: str) -> Gs1Data:
-    """Parse a GS1 Digital Link URI on any domain and path prefix."""
+    """Parse a GS1 Digital Link URI on any domain and path prefix.
+
+    Errors name the AI and, where the URI reads as written, the position in it (counted from
+    1, as in element strings).
+    """
+    text = uri.strip()
     try:
-        parts = urlsplit(uri.strip())
+        parts = urlsplit(text)
     except ValueError as error:  # an unclosed [ of an IPv6 host, say
         raise Gs1Error(f"not a URI: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -450,33 +466,102 @@ def parse_digital_link(uri: str) -> Gs1Data:
         raise Gs1Error(
             "no GTIN path in the Digital Link: expected /01/{gtin}[/10/{lot}][/21/{serial}]"
         ) from None
+    path_at, query_at = _offsets(text, parts.scheme, parts.netloc, parts.path, parts.query)
+    at: list[int | None] = []  # where each path segment starts
+    for segment in segments:
+        at.append(path_at)
+        path_at = None if path_at is None else path_at + len(segment) + 1
+    gtin, _ = _unescaped(segments[start + 1], "01", at[start + 1])
     # The path may carry a GTIN-8, -12 or -13; the element string always takes 14 digits.
-    values: dict[str, str] = {"01": normalise_gtin(_unescaped(segments[start + 1]))}
-    tail = segments[start + 2 :]
-    for ai, value in zip(tail[::2], tail[1::2], strict=True):
-        values[ai] = check_value(ai, _unescaped(value))
-    for pair in filter(None, parts.query.split("&")):
-        key, _, value = pair.partition("=")
-        key = _unescaped(key)
+    try:
+        values: dict[str, str] = {"01": normalise_gtin(gtin)}
+    except Gs1Error as error:
+        raise Gs1Error(_where("01", at[start]) + error.message.removeprefix("AI (01)")) from None
+    for index in range(start + 2, len(segments), 2):
+        ai = segments[index]
+        value, offsets = _unescaped(segments[index + 1], ai, at[index + 1])
+        values[ai] = check_value(ai, value, position=at[index], offsets=offsets)
+    for pair in parts.query.split("&"):
+        pair_at = query_at
+        query_at = None if query_at is None else query_at + len(pair) + 1
+        if not pair:
+            continue
+        escaped, _, given = pair.partition("=")
+        key, _ = _unescaped(escaped, None, pair_at)
         if not key.isdigit():
             continue  # non-GS1 parameters (linkType, ...) are for the resolver
+        where = _where(key, pair_at)
         if key in values:
-            raise Gs1Error(f"AI ({key}) is given twice in the Digital Link")
+            raise Gs1Error(f"{where} is given twice in the Digital Link")
         if key in ("01", *GTIN_QUALIFIERS):
-            raise Gs1Error(f"AI ({key}) belongs in the path, not the query")
-        values[key] = check_value(key, _unescaped(value))
+            raise Gs1Error(f"{where} belongs in the path, not the query")
+        value_at = None if pair_at is None else pair_at + len(escaped) + 1
+        value, offsets = _unescaped(given, key, value_at)
+        values[key] = check_value(key, value, position=pair_at, offsets=offsets)
     _check_pairs(values)
     return Gs1Data(values)
 
 
+def _where(ai: str | None, at: int | None) -> str:
+    """Name an AI and its position in a URI, as far as they are known."""
+    named = "a query parameter" if ai is None else f"AI ({ai})"
+    return named + ("" if at is None else f" at position {at}")
+
+
+def _offsets(
+    text: str, scheme: str, netloc: str, path: str, query: str
+) -> tuple[int | None, int | None]:
+    """Return where the path and the query start in `text` (from 1), or None.
+
+    urlsplit drops tabs and line breaks inside a URI: then positions in what it returns are
+    not positions in what was scanned, and errors name the AI alone.
+    """
+    head = f"{scheme}://{netloc}"
+    if text[: len(head)].lower() != head.lower() or not text[len(head) :].startswith(path):
+        return None, None
+    path_at = len(head) + 1
+    query_at = path_at + len(path) + 1
+    if text[query_at - 2 : query_at - 1 + len(query)] != "?" + query:
+        return path_at, None
+    return path_at, query_at
+
+
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_PIECES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|.", re.DOTALL)
 
 
-def _unescaped(text: str) -> str:
-    """Undo a URI's percent-encoding, refusing a % that is not followed by two hex digits."""
-    if _BAD_ESCAPE.search(text):
-        raise Gs1Error(f"{text!r}: a % in a URI is followed by two hex digits (RFC 3986)")
-    return unquote(text)
+def _unescaped(text: str, ai: str | None, at: int | None) -> tuple[str, list[int] | None]:
+    """Undo a URI's percent-encoding, refusing a % that is not followed by two hex digits.
+
+    Return the text and, when `at` (where `text` starts) is known, where each of its
+    characters is in the URI: a run of escapes is read as UTF-8, as `unquote` reads it.
+    """
+    bad = _BAD_ESCAPE.search(text)
+    if bad:
+        where = _where(ai, None if at is None else at + bad.start())
+        raise Gs1Error(f"{where}: {text!r}: a % in a URI is followed by two hex digits (RFC 3986)")
+    if at is None:
+        return unquote(text), None
+    chars: list[str] = []
+    offsets: list[int] = []
+    for piece in _PIECES.finditer(text):
+        run = piece.group()
+        if not run.startswith("%"):
+            chars.append(run)
+            offsets.append(at + piece.start())
+            continue
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        begun = at + piece.start()  # where the bytes of the next character began
+        for index in range(0, len(run), 3):
+            read = decoder.decode(bytes.fromhex(run[index + 1 : index + 3]))
+            chars.extend(read)
+            offsets.extend([begun] * len(read))
+            if read:
+                begun = at + piece.start() + index + 3
+        rest = decoder.decode(b"", final=True)
+        chars.extend(rest)
+        offsets.extend([begun] * len(rest))
+    return "".join(chars), offsets
 
 
 def _qualifier_tail(tail: list[str]) -> bool:

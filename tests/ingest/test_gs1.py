@@ -189,6 +189,29 @@ def test_malformed_digital_links_are_refused(uri: str, message: str) -> None:
         gs1.parse(uri)
 
 
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        # https://x is 9 characters: the path's "01" is at position 11, the GTIN at 14.
+        (f"https://x/01/{GTIN}/10/A%2", r"^AI \(10\) at position 33: 'A%2': a % in a URI"),
+        (f"https://x/01/{GTIN}/10/%41%C3%84", r"^AI \(10\) at position 35: character 'Ä'"),
+        (f"https://x/01/{GTIN}/10/{'A' * 21}", r"^AI \(10\) at position 29: BATCH/LOT has"),
+        (f"https://x/01/{GTIN[:-1]}3", r"^AI \(01\) at position 11: GTIN .* expected 2"),
+        (f"https://x/01/{GTIN}?linkType=a&17=20%3", r"^AI \(17\) at position 45: '20%3'"),
+        (f"https://x/01/{GTIN}?17=201225&17=201226", r"^AI \(17\) at position 39 is given twice"),
+        (f"https://x/01/{GTIN}?%=1", r"^a query parameter at position 29: '%'"),
+        (f"https://x/01/{GTIN}?11=9913", r"^AI \(11\) at position 29: PROD DATE has 6"),
+        # A tab inside is dropped by the URI reader: positions would be off, so none is given.
+        (f"https://x/01/{GTIN}/10/A\tB%2", r"^AI \(10\): 'AB%2': a % in a URI"),
+    ],
+)
+def test_digital_link_errors_name_the_ai_and_its_position_in_the_uri(
+    uri: str, message: str
+) -> None:
+    with pytest.raises(Gs1Error, match=message):
+        gs1.parse(uri)
+
+
 def test_a_percent_encoded_query_ai_is_read() -> None:
     assert gs1.parse(f"https://id.gs1.org/01/{GTIN}/10/L1?%31%37=201225").expiry == date(
         2020, 12, 25
