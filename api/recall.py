@@ -328,7 +328,8 @@ class RecallService:
         body = {
             "case": asdict(case),
             "scope": {
-                "items": [asdict(i) for i in scope.items],
+                # `certain` as the CSV and the report say it: an exposure null is of unknown share.
+                "items": [asdict(i) | {"certain": i.certain} for i in scope.items],
                 "shipments": [asdict(s) for s in scope.shipments],
                 "customers": scope.customers,
             },

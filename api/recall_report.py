@@ -43,14 +43,15 @@ def render_report(
     """Render the report as a self-contained HTML page (print it to PDF from any browser)."""
     certain = sum(1 for i in scope.items if i.certain)
     exposure = {i.id: i.exposure for i in scope.items}
-    picture = genealogy_svg(scope.depths, scope.kinds, scope.edges, exposure)
+    sure = {i.id for i in scope.items if i.certain}
+    picture = genealogy_svg(scope.depths, scope.kinds, scope.edges, exposure, sure)
     items = _rows(
         ("item", "part", "exposure", "certain", "basis", "qty", "in plant", "status", "shipped"),
         [
             (
                 i.id,
                 i.part or "",
-                exposure_text(i.exposure),
+                "unknown" if i.exposure is None else exposure_text(i.exposure),
                 "yes" if i.certain else "may contain",
                 i.basis,
                 i.qty,

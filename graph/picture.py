@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from html import escape
 
-from graph.exposure import exposure_text, is_certain
+from graph.exposure import exposure_text
 from graph.store import EdgeView
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 190, 26, 60, 10, 20
@@ -16,10 +16,15 @@ def genealogy_svg(
     depths: Mapping[str, int],
     kinds: Mapping[str, str],
     edges: Sequence[EdgeView],
-    exposure: Mapping[str, float],
+    exposure: Mapping[str, float | None],
+    certain: Collection[str],
     limit: int = 240,
 ) -> str:
-    """Draw up to `limit` nodes (the nearest first) in columns by depth, with their edges."""
+    """Draw up to `limit` nodes (the nearest first) in columns by depth, with their edges.
+
+    A node in `exposure` is reached (None: share unknown), red when in `certain` and amber
+    otherwise: certainty is decided by how material flowed, never read off the number.
+    """
     chosen = sorted(depths, key=lambda n: (depths[n], n))[:limit]
     columns: dict[int, list[str]] = {}
     for node in chosen:
@@ -42,16 +47,11 @@ def genealogy_svg(
                 f'stroke="#8a94a6" stroke-width="1"><title>{escape(edge.type)}</title></line>'
             )
     for node, (x, y) in place.items():
-        level = exposure.get(node)
-        fill = (
-            COLOURS["context"]
-            if level is None
-            else COLOURS["certain" if is_certain(level) else "may"]
-        )
+        fill = COLOURS[
+            "context" if node not in exposure else "certain" if node in certain else "may"
+        ]
         label = node if len(node) <= 30 else node[:29] + "…"
-        tip = f"{node} ({kinds.get(node, '')})" + (
-            "" if level is None else f", exposure {exposure_text(level, 3)}"
-        )
+        tip = f"{node} ({kinds.get(node, '')})" + _reach(node, exposure)
         parts.append(
             f"<g><title>{escape(tip)}</title>"
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" '
@@ -60,3 +60,10 @@ def genealogy_svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _reach(node: str, exposure: Mapping[str, float | None]) -> str:
+    if node not in exposure:
+        return ""
+    level = exposure[node]
+    return ", share unknown" if level is None else f", exposure {exposure_text(level, 3)}"

@@ -3,7 +3,8 @@
 An item's exposure in a case is the largest exposure any suspect gives it (suspects often
 overlap: a supplier lot and one of its lots). Items reached only through an equipment window are
 "may contain, share unknown": the window says the step ran on a suspect machine, not how much
-of its output is affected, so they are listed with that basis rather than dropped.
+of its output is affected, so they are listed with that basis and no exposure (None) rather
+than dropped, and never read 1 as a certain item does.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ class ScopeItem:
     qty: Decimal
     available: Decimal
     status: str | None
-    exposure: float
+    exposure: float | None  # None: share unknown, reached only through an equipment window
     basis: str  # "material" or "equipment window"
     shipped: dict[str, Decimal] = field(default_factory=dict)  # shipment id -> quantity
 
     @property
     def certain(self) -> bool:
-        return self.basis == "material" and is_certain(self.exposure)
+        return self.exposure is not None and is_certain(self.exposure)
 
     @property
     def in_plant(self) -> bool:
@@ -54,7 +55,7 @@ class ScopeItem:
 class ShipmentInScope:
     id: str
     customer: str
-    exposure: float
+    exposure: float | None  # None: an item of unknown share may make it more than the others
     items: dict[str, Decimal]  # item id -> quantity shipped
 
 
@@ -161,7 +162,7 @@ def parse_suspects(text: str) -> list[dict[str, str]]:
 
 def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> Scope:
     """Trace every suspect downstream and merge what they reach."""
-    found: dict[str, tuple[float, str, dict[str, object]]] = {}
+    found: dict[str, tuple[float | None, str, dict[str, object]]] = {}
     shipped: dict[str, dict[str, Decimal]] = {}
     carried: dict[str, tuple[str, dict[str, Decimal]]] = {}  # shipment -> customer, contents
     depths: dict[str, int] = {}
@@ -173,19 +174,17 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
             kinds[node.id] = node.kind
         for edge in trace.edges:
             edges[(edge.src, edge.dst, edge.type, edge.event)] = edge
-        exposure = {n.id: n.exposure or 0.0 for n in trace.nodes}
-        if basis != "material":
-            exposure = {node: 1.0 for node in exposure}
         nodes = {n.id: n for n in trace.nodes}
         for node in trace.nodes:
-            if node.kind not in MATERIAL or not exposure[node.id]:
-                continue
-            # Material reach says how much; a window only that the item was near. Its basis is
+            # Material reach says how much; a window only that the item was made on a suspect
+            # machine, so all it reaches is listed with its share unknown (None). Its basis is
             # for items nothing else reaches (docs/recall.md), never over a material exposure.
-            rank = (basis == "material", exposure[node.id])
+            level = (node.exposure or 0.0) if basis == "material" else None
+            if node.kind not in MATERIAL or level == 0.0:
+                continue
             known = found.get(node.id)
-            if known is None or rank > (known[1] == "material", known[0]):
-                found[node.id] = (exposure[node.id], basis, node.attrs)
+            if known is None or _rank(level) > _rank(known[0]):
+                found[node.id] = (level, basis, node.attrs)
         for edge in trace.edges:
             if edge.type != "SHIPPED_IN" or edge.qty is None or edge.src not in found:
                 continue
@@ -209,19 +208,32 @@ def compute_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> S
         )
         for gid, (level, basis, attrs) in found.items()
     ]
-    items.sort(key=lambda i: (-i.exposure, i.id))
+    # Certain items first, then those of unknown share (which may be all suspect), then the rest.
+    items.sort(key=lambda i: (not i.certain, i.exposure is not None, -(i.exposure or 0.0), i.id))
     # A shipment is as exposed as the most exposed item it carries, as finally decided.
     listed = [
         ShipmentInScope(
             sid,
             customer,
-            max(found[item][0] for item in contents),
+            _most([found[item][0] for item in contents]),
             dict(sorted(contents.items())),
         )
         for sid, (customer, contents) in carried.items()
     ]
     listed.sort(key=lambda s: (s.customer, s.id))
     return Scope(items, listed, depths, kinds, [edges[k] for k in sorted(edges)])
+
+
+def _rank(level: float | None) -> tuple[bool, float]:
+    return (level is not None, level or 0.0)
+
+
+def _most(levels: Sequence[float | None]) -> float | None:
+    """The largest exposure, unknown when an item of unknown share could be more than it."""
+    known = [level for level in levels if level is not None]
+    if len(known) < len(levels) and not any(is_certain(level) for level in known):
+        return None
+    return max(known)
 
 
 def _suspect_traces(
@@ -243,8 +255,7 @@ def _text(value: object) -> str | None:
 
 def diff(before: Scope, after: Scope) -> ScopeDiff:
     """Say what a change of suspects added, removed, or changed in exposure or its basis (an
-    item certain by material flow that is now only near a suspect window has changed, though
-    both read 1.0)."""
+    item certain by material flow that is now only near a suspect window has changed)."""
     old = {i.id: (i.exposure, i.basis) for i in before.items}
     new = {i.id: (i.exposure, i.basis) for i in after.items}
     return ScopeDiff(
@@ -338,7 +349,8 @@ def scope_csv(scope: Scope) -> str:
 
     Text cells hold what operators and partners wrote (parts, units, customers): one starting
     like a formula is written with a leading single quote, so a spreadsheet shows it as text.
-    Quantities and exposures are numbers we format, and stay numbers.
+    Quantities and exposures are numbers we format, and stay numbers; an item of unknown share
+    (reached only through an equipment window) has no exposure, its cell is empty.
     """
     customers = {s.id: s.customer for s in scope.shipments}
     out = io.StringIO()
@@ -350,7 +362,7 @@ def scope_csv(scope: Scope) -> str:
                 _cell(item.id),
                 item.kind,
                 _cell(item.part or ""),
-                _exposure(item.exposure),
+                "" if item.exposure is None else _exposure(item.exposure),
                 "yes" if item.certain else "may contain",
                 item.basis,
                 format(item.qty, "f"),

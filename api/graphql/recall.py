@@ -84,7 +84,10 @@ class ScopeEntry:
     id: strawberry.ID
     kind: str
     part: str | None
-    exposure: float
+    exposure: float | None = strawberry.field(
+        description="1.0 certainly contains, less may contain; null: share unknown (an item "
+        "reached only through an equipment window), may contain."
+    )
     certain: bool
     basis: str = strawberry.field(description='"material", or "equipment window" (share unknown)')
     qty: str
@@ -98,7 +101,9 @@ class ScopeEntry:
 class ScopeShipment:
     id: strawberry.ID
     customer: str
-    exposure: float
+    exposure: float | None = strawberry.field(
+        description="That of its most exposed item; null when an item of unknown share may be more."
+    )
     items: JSON
 
 

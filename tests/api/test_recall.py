@@ -189,10 +189,18 @@ def test_equipment_window_suspects_are_may_contain(client: TestClient, plant: Se
     ]
     gql(client, analyst, OPEN, s=window)
     items = gql(
-        client, analyst, '{ recallCase(id: "RC-1") { scope { items { id certain basis } } } }'
+        client,
+        analyst,
+        '{ recallCase(id: "RC-1") { scope { items { id exposure certain basis } } } }',
     )
     entries = items["recallCase"]["scope"]["items"]
-    assert entries and all(e["basis"] == "equipment window" and not e["certain"] for e in entries)
+    assert entries
+    for entry in entries:  # share unknown: no exposure, never 1 as a certain item reads
+        assert (entry["exposure"], entry["certain"], entry["basis"]) == (
+            None,
+            False,
+            "equipment window",
+        )
 
 
 def test_partners_see_only_their_part_of_a_case(client: TestClient, plant: Services) -> None:

@@ -165,3 +165,99 @@ def test_the_report_reconciles_per_unit(store: GraphStore, events: Events) -> No
     ]
     assert "Accounted for: 66.7 %, the lowest of the units'." in section
     assert "None" not in section
+
+
+def test_an_item_near_a_window_reads_share_unknown_everywhere(
+    store: GraphStore, events: Events
+) -> None:
+    plant = [
+        events.receive("L-1", 10, unit="kg", supplier_lot="H1"),
+        events.receive("L-2", 10, unit="kg", supplier_lot="H2"),
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            equipment="LATHE-9",
+            inputs=[{"lot": "L-1", "qty": "10"}],
+            outputs=[{"lot": "P-1", "part": "SCREW", "qty": "10"}],
+        ),
+        events(
+            "ship",
+            shipment="SH-1",
+            customer="HOSP",
+            items=[{"lot": "P-1", "qty": "4"}, {"lot": "L-2", "qty": "1"}],
+        ),
+    ]
+    ingest = IngestService(store)
+    ingest.ingest(plant)
+    recalls = RecallService(store, ingest)
+    window = {
+        "id": "equipment:LATHE-9",
+        "from": "2026-03-01T00:00:00Z",
+        "to": "2026-03-03T00:00:00Z",
+    }
+    recalls.open("RC-1", "t", "r", [window, {"id": "supplier_lot:ACME/H2"}], "ana")
+    scope = recalls.scope("RC-1")
+    near = next(i for i in scope.items if i.id == "lot:P-1")
+    assert (near.exposure, near.certain, near.basis) == (None, False, "equipment window")
+    # L-2 is certain: the shipment holds certain material whatever P-1's share.
+    assert [(s.id, s.exposure) for s in scope.shipments] == [("shipment:SH-1", 1.0)]
+    row = _rows(scope_csv(scope))["lot:P-1"]
+    assert (row["exposure"], row["certain"], row["basis"]) == (
+        "",
+        "may contain",
+        "equipment window",
+    )
+    (item,) = [i for i in recalls.export_json("RC-1")["scope"]["items"] if i["id"] == "lot:P-1"]
+    assert (item["exposure"], item["certain"]) == (None, False)
+    html = recalls.report_html("RC-1")
+    (listed,) = [r for r in re.findall(r"<tr>.*?</tr>", html) if "<td>lot:P-1</td>" in r]
+    assert "<td>unknown</td><td>may contain</td>" in listed, listed
+    (drawn,) = re.findall(r"<g><title>lot:P-1 .*?</g>", html)
+    assert "share unknown" in drawn and 'fill="#fde2b3"' in drawn, drawn  # amber: may contain
+    (sure,) = re.findall(r"<g><title>lot:L-2 .*?</g>", html)
+    assert 'fill="#f4b4b4"' in sure, sure  # red: certainly contains
+
+
+def test_a_shipment_of_an_item_of_unknown_share_may_hold_more(
+    store: GraphStore, events: Events
+) -> None:
+    plant = [
+        events.receive("L-1", 10, supplier_lot="H1"),
+        events.receive("L-2", 10, supplier_lot="H2"),
+        events.receive("U", 10, supplier="OTHER", supplier_lot="U1"),
+        events(
+            "merge", from_=[{"lot": "L-2", "qty": "5"}, {"lot": "U", "qty": "5"}], into={"lot": "M"}
+        ),
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            equipment="LATHE-9",
+            inputs=[{"lot": "L-1", "qty": "10"}],
+            outputs=[{"lot": "P-1", "part": "SCREW", "qty": "10"}],
+        ),
+        events(
+            "ship",
+            shipment="SH-1",
+            customer="HOSP",
+            items=[{"lot": "P-1", "qty": "4"}, {"lot": "M", "qty": "1"}],
+        ),
+        events("ship", shipment="SH-2", customer="HOSP", items=[{"lot": "M", "qty": "1"}]),
+    ]
+    ingest = IngestService(store)
+    ingest.ingest(plant)
+    recalls = RecallService(store, ingest)
+    window = {
+        "id": "equipment:LATHE-9",
+        "from": "2026-03-01T00:00:00Z",
+        "to": "2026-03-03T00:00:00Z",
+    }
+    recalls.open("RC-1", "t", "r", [window, {"id": "supplier_lot:ACME/H2"}], "ana")
+    scope = recalls.scope("RC-1")
+    assert [(s.id, s.exposure) for s in scope.shipments] == [
+        ("shipment:SH-1", None),
+        ("shipment:SH-2", 0.5),
+    ]
+    # Certain first, then unknown shares (which may be all suspect), then by exposure.
+    assert [i.id for i in scope.items] == ["lot:L-2", "lot:P-1", "lot:M"]
