@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -54,10 +55,11 @@ def render_report(
                 "unknown" if i.exposure is None else exposure_text(i.exposure),
                 "yes" if i.certain else "may contain",
                 i.basis,
-                i.qty,
-                i.available,
+                # As the CSV and the reconciliation write them: str() of a Decimal may say 1E-7.
+                plain(i.qty),
+                plain(i.available),
                 i.status or "",
-                sum(i.shipped.values()),
+                plain(sum(i.shipped.values(), Decimal(0))),
             )
             for i in scope.items[:MAX_ROWS]
         ],

@@ -261,3 +261,22 @@ def test_a_shipment_of_an_item_of_unknown_share_may_hold_more(
     ]
     # Certain first, then unknown shares (which may be all suspect), then by exposure.
     assert [i.id for i in scope.items] == ["lot:L-2", "lot:P-1", "lot:M"]
+
+
+def test_the_report_writes_quantities_as_the_csv_does(store: GraphStore, events: Events) -> None:
+    plant = [
+        events.receive("L-1", "0.0000003", unit="kg", supplier_lot="H1"),
+        events.receive("L-2", "1e12", unit="kg", supplier_lot="H1"),
+        events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "1e-7"}]),
+    ]
+    recalls = _case(store, plant, "supplier_lot:ACME/H1")
+    rows = _rows(scope_csv(recalls.scope("RC-1")))
+    html = recalls.report_html("RC-1")
+    section = html.partition("<h2>Affected items</h2>")[2]
+    found = (re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>.*?</tr>", section))
+    cells = {row[0]: row[5:] for row in found if row}
+    assert cells["lot:L-1"] == ["0.0000003", "0.0000002", "", "0.0000001"]
+    assert cells["lot:L-2"] == ["1000000000000", "1000000000000", "", "0"]
+    for item, (qty, available, _, shipped) in cells.items():
+        row = rows[item]
+        assert (row["qty"], row["available"], row["shipped_qty"]) == (qty, available, shipped)
