@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import logging
 import sqlite3
@@ -52,6 +54,7 @@ DEMO_FILE = "tracegraph-demo.db"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    _utf8_streams()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.func is not _serve:
@@ -103,6 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return code
+
+
+def _utf8_streams() -> None:
+    """Read standard input and write standard output as UTF-8 whatever the locale (LC_ALL=C
+    says ASCII): what the commands write, a CSV of a customer named 病院 say, is then the bytes
+    `--out` writes to a file, and what they read, the bytes read from one. Standard error keeps
+    the locale's encoding, with escapes for what it cannot say, as Python writes it."""
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper) and codecs.lookup(stream.encoding).name != "utf-8":
+            stream.reconfigure(encoding="utf-8", errors=stream.errors)
 
 
 def _surrogate(char: str) -> bool:
