@@ -6,16 +6,18 @@ as Float, an index past 2**53 would be rounded. Quantities are text for the same
 
 from __future__ import annotations
 
+import re
 from typing import NewType
 
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
 BigInt = NewType("BigInt", int)
+DIGITS = re.compile(r"-?[0-9]+")
 
 
 def _parse(value: object) -> int:
-    if not isinstance(value, str) or not value.isascii() or not value.lstrip("-").isdigit():
+    if not isinstance(value, str) or DIGITS.fullmatch(value) is None:
         raise StrawberryInputCoercionError(f"a BigInt is decimal digits as text, got {value!r}")
     return int(value)
 
