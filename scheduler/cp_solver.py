@@ -4,6 +4,10 @@ sizing runs its own solve: it answers a rejected model as status unknown, with C
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from ortools.sat.python import cp_model
 
 
@@ -37,3 +41,29 @@ def checked_solve(
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalid(f"CP-SAT rejected the model: {solver.solution_info()}")
     return status
+
+
+@contextmanager
+def stopped_when(
+    solver: cp_model.CpSolver, should_stop: Callable[[], bool] | None
+) -> Iterator[None]:
+    """Stop `solver`'s search within 0.1 s of `should_stop` turning true, while inside.
+
+    A solution callback cannot do it alone: a search that finds no solution never calls it.
+    """
+    if should_stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if should_stop():
+                solver.stop_search()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()

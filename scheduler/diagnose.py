@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
 from scheduler import cpsat
-from scheduler.cp_solver import checked_solve, cp_solver
+from scheduler.cp_solver import checked_solve, cp_solver, stopped_when
 from scheduler.flat import Flat
 from scheduler.models import Conflict
 from scheduler.plan import earliest_start
@@ -78,26 +80,133 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
     return out
 
 
-def explain_infeasible(flat: Flat, time_limit: float) -> list[Conflict]:
-    """Name a small set of constraint groups that together admit no schedule."""
-    built = cpsat.build(flat, explain=True, terms=[])
-    model = built.model
-    model.add_assumptions(built.assumptions)
-    solver = cp_solver()
-    solver.parameters.max_time_in_seconds = time_limit
-    # Cores come from a single search thread.
-    solver.parameters.num_workers = 1
-    status = checked_solve(solver, model)
-    if status != cp_model.INFEASIBLE:
-        return [
-            Conflict(
-                order=None,
-                constraint="unknown",
-                message="no schedule was found in the time limit and none could be ruled out",
-            )
-        ]
-    core = solver.sufficient_assumptions_for_infeasibility()
-    found = [built.groups[i] for i in core if i in built.groups]
+# A conflict set no smaller than every group: the proof stands, but names no cause.
+_NOT_NARROWED = Conflict(
+    order=None,
+    constraint="unknown",
+    message="proven infeasible, but the cause could not be narrowed down in the time limit",
+)
+# The share of the time the assumption solve may take: on set-up circuits it may find no core
+# in seconds where a solve with the same groups fixed on proves infeasibility in a fraction.
+CORE_SHARE = 0.3
+
+
+def explain_infeasible(
+    flat: Flat, time_limit: float, should_stop: Callable[[], bool] | None = None
+) -> list[Conflict]:
+    """Name constraint groups that together admit no schedule, for a problem proven infeasible.
+
+    The set is minimal (turn any one group off and the rest admit a schedule) when every check
+    concludes within the time limit; otherwise it is still infeasible, only perhaps larger.
+    """
+    deadline = time.monotonic() + time_limit
+    try:
+        built = cpsat.build(flat, explain=True, terms=[], deadline=deadline)
+    except cpsat.BuildTimeout:
+        return [_NOT_NARROWED]
+    checks = _Checks(built, deadline, should_stop)
+    everything = list(built.groups)
+    core = checks.core(CORE_SHARE * time_limit)
+    if core is not None:
+        found = _narrow(checks, [], core, has_other=False)
+    else:
+        # Calendars first, and on their own first: a lack of room on machines is the likeliest
+        # cause, and then one check rules out every order's groups at once.
+        calendars = [i for i in everything if built.groups[i][0] is None]
+        orders = [i for i in everything if built.groups[i][0] is not None]
+        found = _narrow(checks, [], calendars + orders, has_other=False, half=len(calendars))
     if not found:
         return [Conflict(order=None, constraint="unknown", message="the problem is infeasible")]
-    return [Conflict(order=o, constraint=c, message=m) for o, c, m in found]
+    if len(found) > 1 and core is None and checks.cut_short:
+        # Every group, narrowed part of the way: what is left holds spare groups, maybe many.
+        return [_NOT_NARROWED]
+    named = [built.groups[i] for i in found]
+    return [Conflict(order=o, constraint=c, message=m) for o, c, m in named]
+
+
+class _Checks:
+    """Solves of the explanation model with chosen groups on and the rest off."""
+
+    def __init__(
+        self, built: cpsat.Built, deadline: float, should_stop: Callable[[], bool] | None
+    ) -> None:
+        self.built = built
+        self.deadline = deadline
+        self.should_stop = should_stop
+        # Whether a check went unanswered: the set narrowed down may have groups to spare.
+        self.cut_short = False
+
+    def _solver(self, seconds: float) -> cp_model.CpSolver:
+        solver = cp_solver()
+        solver.parameters.max_time_in_seconds = seconds
+        # Cores come from a single search thread; one is enough for a proof of a subset too.
+        solver.parameters.num_workers = 1
+        return solver
+
+    def _left(self) -> float:
+        if self.should_stop is not None and self.should_stop():
+            return 0.0
+        return self.deadline - time.monotonic()
+
+    def over(self) -> bool:
+        """Tell whether no check can conclude any more."""
+        if self._left() > 0.01:
+            return False
+        self.cut_short = True
+        return True
+
+    def core(self, seconds: float) -> list[int] | None:
+        """Return the groups of an infeasible core found by assumptions, or None in time."""
+        seconds = min(seconds, self._left())
+        if seconds <= 0.01:
+            return None
+        model = self.built.model
+        model.add_assumptions(self.built.assumptions)
+        solver = self._solver(seconds)
+        try:
+            with stopped_when(solver, self.should_stop):
+                status = checked_solve(solver, model)
+        finally:
+            model.clear_assumptions()
+        if status != cp_model.INFEASIBLE:
+            return None
+        return [
+            i for i in solver.sufficient_assumptions_for_infeasibility() if i in self.built.groups
+        ]
+
+    def infeasible(self, on: list[int]) -> bool:
+        """Tell whether the groups `on` alone are proven to admit no schedule in the time left."""
+        if self.over():
+            return False
+        variables = self.built.model.proto.variables
+        chosen = set(on)
+        for i in self.built.groups:
+            value = 1 if i in chosen else 0
+            variables[i].domain[0] = variables[i].domain[1] = value
+        solver = self._solver(self._left())
+        with stopped_when(solver, self.should_stop):
+            status = checked_solve(solver, self.built.model)
+        if status not in (cp_model.INFEASIBLE, cp_model.FEASIBLE, cp_model.OPTIMAL):
+            self.cut_short = True
+        return status == cp_model.INFEASIBLE
+
+
+def _narrow(
+    checks: _Checks, base: list[int], candidates: list[int], has_other: bool, half: int = 0
+) -> list[int]:
+    """Return some of `candidates` that with `base` admit no schedule (QuickXplain), trying
+    the first `half` of them (by default half of them) without the rest first.
+
+    `base` with all of `candidates` admits none. A check that does not conclude counts as
+    "a schedule may exist": the answer stays infeasible, only perhaps not minimal.
+    """
+    if not candidates or (has_other and checks.infeasible(base)):
+        return []
+    if len(candidates) == 1 or checks.over():  # out of time: what every check would answer
+        return candidates
+    if not 0 < half < len(candidates):
+        half = len(candidates) // 2
+    first, second = candidates[:half], candidates[half:]
+    kept_second = _narrow(checks, base + first, second, has_other=bool(first))
+    kept_first = _narrow(checks, base + kept_second, first, has_other=bool(kept_second))
+    return kept_first + kept_second

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model, cp_model_helper
 
 from scheduler import cpsat
-from scheduler.cp_solver import checked_solve, cp_solver
+from scheduler.cp_solver import checked_solve, cp_solver, stopped_when
 from scheduler.diagnose import explain_infeasible, static_conflicts
 from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
@@ -168,21 +168,8 @@ def run_cpsat(
     params.random_seed = options.seed
     tune(params, flat)
     recorder = _Recorder(flat, built, incumbent, should_stop)
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.1):
-            if should_stop is not None and should_stop():
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    if should_stop is not None:
-        watcher.start()
-    try:
+    with stopped_when(solver, should_stop):
         status = checked_solve(solver, built.model, recorder)
-    finally:
-        done.set()
     return status, solver, recorder
 
 

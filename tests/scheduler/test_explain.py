@@ -1,0 +1,75 @@
+"""Explaining infeasibility: the groups named admit no schedule, and none of them is spare."""
+
+from __future__ import annotations
+
+import pytest
+from ortools.sat.python import cp_model
+
+from scheduler import diagnose
+from scheduler.flat import flatten
+from scheduler.models import Machine, Problem, SolveOptions, Window
+from scheduler.solver import solve
+from tests.scheduler.conftest import one_machine
+
+QUICK = SolveOptions(time_limit=5, workers=1)
+
+
+def short_shift(orders: int) -> Problem:
+    """Orders with set-ups on one machine whose shift holds their work but not its set-ups."""
+    p = one_machine(orders, setup_default=1)
+    work = sum(o.operations[0].alternatives[0].unit_time for o in p.orders)
+    shift = Machine(id="M", shifts=[Window(start=0, end=work)])
+    return p.model_copy(update={"machines": [shift]})
+
+
+def test_the_calendar_alone_is_named_when_the_assumption_search_finds_no_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On set-up circuits the solve with assumptions may find no core in seconds where solves
+    # with the groups switched on and off prove what they need in a fraction of that.
+    solves = diagnose.checked_solve
+
+    def no_core(
+        solver: cp_model.CpSolver, model: cp_model.CpModel, *a: object
+    ) -> cp_model.CpSolverStatus:
+        if model.proto.assumptions:
+            return cp_model.UNKNOWN
+        return solves(solver, model, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(diagnose, "checked_solve", no_core)
+    found = diagnose.explain_infeasible(flatten(short_shift(12)), 5.0)
+    assert [(c.order, c.constraint) for c in found] == [(None, "calendar M")]
+
+
+def test_a_proof_not_narrowed_in_time_says_so() -> None:
+    # Called once infeasibility is proven: no time left never reads "none could be ruled out".
+    found = diagnose.explain_infeasible(flatten(short_shift(12)), 0.0)
+    assert [(c.order, c.constraint) for c in found] == [(None, "unknown")]
+    assert found[0].message.startswith("proven infeasible")
+
+
+def test_no_group_named_is_spare() -> None:
+    # W0's release and routing were named with M0's calendar, which alone leaves no room.
+    p = Problem.model_validate_json(
+        '{"machines":[{"id":"M0","shifts":[{"start":0,"end":46}],"unavailable":[{"start":22,'
+        '"end":23}],"initial_family":"A"},{"id":"M1","unavailable":[{"start":19,"end":32}]}],'
+        '"orders":[{"id":"W0","family":"A","release":20,"operations":[{"alternatives":[{"machine"'
+        ':"M0","unit_time":7}],"setup_default":3},{"alternatives":[{"machine":"M1","unit_time":4}'
+        ',{"machine":"M0","unit_time":1}]},{"alternatives":[{"machine":"M0","unit_time":9}],'
+        '"setup_default":4}]},{"id":"W1","family":"B","operations":[{"alternatives":[{"machine":'
+        '"M1","unit_time":1}],"max_wait":3},{"alternatives":[{"machine":"M0","unit_time":7}],'
+        '"setup_default":3}]},{"id":"W2","family":"B","operations":[{"alternatives":[{"machine":'
+        '"M0","unit_time":5}]}]},{"id":"W3","family":"B","release":5,"operations":[{"alternatives"'
+        ':[{"machine":"M1","unit_time":3}],"max_wait":1},{"alternatives":[{"machine":"M0",'
+        '"unit_time":8}]}]},{"id":"W4","family":"A","release":10,"operations":[{"alternatives":'
+        '[{"machine":"M1","unit_time":6},{"machine":"M0","unit_time":9}],"max_wait":2},'
+        '{"alternatives":[{"machine":"M1","unit_time":6},{"machine":"M0","unit_time":9}],'
+        '"setup_default":2}]},{"id":"W5","family":"B","operations":[{"alternatives":[{"machine":'
+        '"M1","unit_time":1}]},{"alternatives":[{"machine":"M1","unit_time":9}]}]},{"id":"W6",'
+        '"family":"B","release":17,"operations":[{"alternatives":[{"machine":"M1","unit_time":5}]'
+        ',"max_wait":1},{"alternatives":[{"machine":"M0","unit_time":9}]},{"alternatives":'
+        '[{"machine":"M1","unit_time":3}],"setup_default":3}]}]}'
+    )
+    s = solve(p, QUICK)
+    assert s.status == "infeasible"
+    assert [(c.order, c.constraint) for c in s.conflicts] == [(None, "calendar M0")]
