@@ -89,7 +89,8 @@ def _heads_tails(flat: Flat) -> tuple[list[int], list[int]]:
 
 
 class BuildTimeout(Exception):
-    """The model could not be built by the deadline given (set-up circuits grow quadratically)."""
+    """The model could not be built by the deadline given, or was asked to stop (set-up circuits
+    grow quadratically)."""
 
 
 def build(
@@ -98,11 +99,13 @@ def build(
     explain: bool = False,
     terms: list[str] | None = None,
     deadline: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Built:
     """Build the CP-SAT model; with `explain`, constraint groups hang on assumption literals.
 
     With a deadline (on `time.monotonic`), raise BuildTimeout once it has passed while set-up
-    circuits are being built: a few hundred operations on one machine take seconds.
+    circuits are being built: a few hundred operations on one machine take seconds. So too once
+    `should_stop` turns true.
     """
     model = cp_model.CpModel()
     horizon = horizon if horizon is not None else flat.horizon
@@ -191,7 +194,7 @@ def build(
                 intervals.append(model.new_fixed_size_interval_var(ws, size, "gap"))
         model.add_no_overlap(intervals)
         if with_setups and keys:
-            _circuit(flat, built, m, keys, deadline)
+            _circuit(flat, built, m, keys, deadline, should_stop)
     for key, m in passive:
         if key in built.setup:  # made for another machine: none here
             model.add(built.setup[key] == 0).only_enforce_if(_on(built, key, m))
@@ -390,7 +393,12 @@ def _link(
 
 
 def _circuit(
-    flat: Flat, built: Built, m: int, keys: list[int], deadline: float | None = None
+    flat: Flat,
+    built: Built,
+    m: int,
+    keys: list[int],
+    deadline: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> None:
     """Order the operations of a machine as a path so that set-ups follow the families."""
     model = built.model
@@ -418,7 +426,9 @@ def _circuit(
     if optional:
         arcs.append((0, 0, model.new_bool_var(f"idle{m}")))
     for i, a in enumerate(keys, start=1):
-        if deadline is not None and time.monotonic() > deadline:
+        if (deadline is not None and time.monotonic() > deadline) or (
+            should_stop is not None and should_stop()
+        ):
             raise BuildTimeout(f"set-ups of machine {flat.machines[m]}: {len(keys)} operations")
         handed = _handed(flat, built, passing, a)
         for k, b in enumerate(keys, start=1):

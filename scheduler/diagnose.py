@@ -98,10 +98,15 @@ def explain_infeasible(
 
     The set is minimal (turn any one group off and the rest admit a schedule) when every check
     concludes within the time limit; otherwise it is still infeasible, only perhaps larger.
+    Building the model, and every solve, stop at the time limit and once `should_stop` is true.
     """
     deadline = time.monotonic() + time_limit
+    if time_limit <= 0.01 or (should_stop is not None and should_stop()):
+        return [_NOT_NARROWED]
     try:
-        built = cpsat.build(flat, explain=True, terms=[], deadline=deadline)
+        built = cpsat.build(
+            flat, explain=True, terms=[], deadline=deadline, should_stop=should_stop
+        )
     except cpsat.BuildTimeout:
         return [_NOT_NARROWED]
     checks = _Checks(built, deadline, should_stop)

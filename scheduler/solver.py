@@ -237,7 +237,8 @@ def solve(
             if criteria(flat, incumbent.plan)["makespan"] <= lower_bound:
                 status = "optimal"
     if status == "infeasible":
-        found = explain_infeasible(flat, max(1.0, min(5.0, options.time_limit)))
+        # Explaining is part of the solve: it has what is left of the limit.
+        found = explain_infeasible(flat, clock.left(), should_stop)
         return Solution(status="infeasible", conflicts=found, wall_time=clock.elapsed())
     if should_stop is not None and should_stop():
         status = "cancelled"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 from ortools.sat.python import cp_model
 
-from scheduler import diagnose
-from scheduler.flat import flatten
-from scheduler.models import Machine, Problem, SolveOptions, Window
+from scheduler import diagnose, solver
+from scheduler.flat import Flat, flatten
+from scheduler.models import Conflict, Machine, Problem, SolveOptions, Window
 from scheduler.solver import solve
 from tests.scheduler.conftest import one_machine
 
@@ -73,3 +76,42 @@ def test_no_group_named_is_spare() -> None:
     s = solve(p, QUICK)
     assert s.status == "infeasible"
     assert [(c.order, c.constraint) for c in s.conflicts] == [(None, "calendar M0")]
+
+
+def test_the_explanation_has_what_is_left_of_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    given: list[float] = []
+    explain = solver.explain_infeasible
+
+    def spy(flat: Flat, time_limit: float, *rest: Any) -> list[Conflict]:
+        given.append(time_limit)
+        return explain(flat, time_limit, *rest)
+
+    monkeypatch.setattr(solver, "explain_infeasible", spy)
+    s = solver.solve(short_shift(12), SolveOptions(time_limit=0.5, workers=1))
+    assert s.status == "infeasible" and len(given) == 1
+    assert 0 < given[0] < 0.5
+
+
+def test_a_cancel_stops_the_explanation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cancelled as the explanation starts: it builds and solves nothing more.
+    stop = threading.Event()
+    explain = solver.explain_infeasible
+    solves = diagnose.checked_solve
+    after: list[object] = []
+
+    def spy(*args: Any) -> list[Conflict]:
+        stop.set()
+        return explain(*args)
+
+    def counted(*args: Any) -> cp_model.CpSolverStatus:
+        after.append(args)
+        return solves(*args)
+
+    monkeypatch.setattr(solver, "explain_infeasible", spy)
+    monkeypatch.setattr(diagnose, "checked_solve", counted)
+    s = solver.solve(short_shift(12), QUICK, should_stop=stop.is_set)
+    assert stop.is_set() and after == []
+    assert s.status == "infeasible"
+    assert [(c.order, c.constraint) for c in s.conflicts] == [(None, "unknown")]
