@@ -370,8 +370,12 @@ def reschedule(
     clock.t0 = t0
     incumbent = _Incumbent(flat, clock, progress)
     incumbent.offer(best, "cpsat" if first.source == "cpsat" else "dispatch", checked=True)
-    final, fewest = _fewest_moves(flat, best, keep, clock, options, incumbent, should_stop)
     status = first.status
+    if status == "cancelled" or (should_stop is not None and should_stop()):
+        # The best plan found so far is the answer, as from solve: no second stage.
+        final, fewest, status = best, False, "cancelled"
+    else:
+        final, fewest = _fewest_moves(flat, best, keep, clock, options, incumbent, should_stop)
     if status == "optimal" and not fewest:
         status = "feasible"
     solution = _finish(flat, _pinned(flat, final, incumbent), status, first.lower_bound, clock)
@@ -413,7 +417,7 @@ def _fewest_moves(
 
     Where the full model is out of reach in the time left, `best` stands as it is.
     """
-    timed = None if too_large(flat) else build_in_time(flat, clock.left())
+    timed = None if too_large(flat) else build_in_time(flat, clock.left(), should_stop=should_stop)
     if timed is None:
         return best, False
     built, seconds = timed

@@ -278,7 +278,13 @@ def _solve_stages(
             # full model or a horizon cut to the incumbent often failed to within 10 s.
             built, seconds = cpsat.build_lean(flat), share
         else:
-            timed = build_in_time(flat, share, horizon=horizon, terms=[k for k, _ in stage + fixed])
+            timed = build_in_time(
+                flat,
+                share,
+                horizon=horizon,
+                terms=[k for k, _ in stage + fixed],
+                should_stop=should_stop,
+            )
             if timed is None:
                 proven = False
                 break
@@ -328,14 +334,22 @@ def too_large(flat: Flat) -> bool:
 
 
 def build_in_time(
-    flat: Flat, seconds: float, horizon: int | None = None, terms: list[str] | None = None
+    flat: Flat,
+    seconds: float,
+    horizon: int | None = None,
+    terms: list[str] | None = None,
+    should_stop: StopFn | None = None,
 ) -> tuple[cpsat.Built, float] | None:
     """Build the full model if that takes at most BUILD_SHARE of `seconds`; return it with the
-    seconds left for CP-SAT's search, or None when the build ran out of time."""
+    seconds left for CP-SAT's search, or None when the build ran out of time or was stopped."""
     started = time.monotonic()
     try:
         built = cpsat.build(
-            flat, horizon=horizon, terms=terms, deadline=started + BUILD_SHARE * seconds
+            flat,
+            horizon=horizon,
+            terms=terms,
+            deadline=started + BUILD_SHARE * seconds,
+            should_stop=should_stop,
         )
     except cpsat.BuildTimeout:
         return None

@@ -6,14 +6,16 @@ to build and more to load, which used to run solves and reschedules past their l
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 import pytest
 
 from scheduler import cpsat, rescheduler, solver
 from scheduler.dispatch import DispatchStopped, serial_plan
 from scheduler.flat import Flat, flatten
-from scheduler.models import SolveOptions
+from scheduler.models import Solution, SolveOptions
 from scheduler.plan import Plan, violations
 from scheduler.rescheduler import (
     Downtime,
@@ -82,6 +84,41 @@ def test_a_reschedule_whose_model_is_not_built_in_time_keeps_the_repaired_plan(
     after = reschedule(problem, before, Feedback(now=0), QUICK)
     assert after.status == "feasible"  # not proven: neither stage had its model
     assert after.moved == 0 and after.makespan == before.makespan
+
+
+def test_a_build_stops_at_the_set_up_circuit_once_cancelled() -> None:
+    flat = flatten(one_machine(12, setup_default=2))
+    assert solver.build_in_time(flat, 60, should_stop=lambda: True) is None
+    assert solver.build_in_time(flat, 60, should_stop=lambda: False) is not None
+
+
+def test_a_reschedule_cancelled_during_its_first_stage_builds_no_second_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = one_machine(12, setup_default=2)
+    before = solve(problem, QUICK)
+    stop = threading.Event()
+    first_stage = rescheduler.solve
+    build = cpsat.build
+    built_after: list[object] = []
+
+    def cancelled_at_its_end(*args: Any, **kwargs: Any) -> Solution:
+        answer = first_stage(*args, **kwargs)
+        stop.set()
+        return answer
+
+    def spied(*args: Any, **kwargs: Any) -> cpsat.Built:
+        if stop.is_set():
+            built_after.append(args)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(rescheduler, "solve", cancelled_at_its_end)
+    monkeypatch.setattr(cpsat, "build", spied)
+    feedback = Feedback(now=5, downtime=[Downtime(machine="M", start=20, end=40)])
+    after = reschedule(problem, before, feedback, QUICK, should_stop=stop.is_set)
+    assert built_after == []
+    assert after.status == "cancelled" and len(after.operations) == 12  # the best plan found
+    assert after.moved is not None
 
 
 def test_a_repair_that_cannot_finish_in_time_gives_way_to_the_serial_repair(
