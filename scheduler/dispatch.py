@@ -840,15 +840,17 @@ def best_dispatch(
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
     give_up: float | None = None,
+    at_hand: Plan | None = None,
 ) -> Plan:
     """Run several rules and keep the feasible plan with the best objective.
 
     The first rule always runs; another starts only if it should end before `deadline`
     (a `time.monotonic()` value), judging by the slowest run so far. Any run stops on cancel
     or at `give_up`. A serial plan (serial_plan), made first in time linear in the operations,
-    stands in when no rule ends by then, and competes with the rules' plans, losing ties.
+    stands in when no rule ends by then, and competes with the rules' plans, losing ties; a
+    plan at hand that keeps every rule (`at_hand`, such as a repair) takes its place.
     """
-    serial = serial_plan(flat)
+    serial = at_hand if at_hand is not None else serial_plan(flat)
     best: tuple[tuple[int, ...], Plan] | None = None
     fallback: Plan | None = None
     slowest = 0.0
@@ -870,7 +872,7 @@ def best_dispatch(
             if best is None or value < best[0]:
                 best = (value, plan)
         slowest = max(slowest, time.monotonic() - t0)
-    if not violations(flat, serial):
+    if at_hand is not None or not violations(flat, serial):
         value = objective_vector(flat, serial)
         if best is None or value < best[0]:
             best = (value, serial)

@@ -7,7 +7,7 @@ import itertools
 import time
 
 from ortools.sat.python import cp_model
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scheduler import cpsat
 from scheduler.dispatch import DispatchStopped, dispatch, serial_plan
@@ -15,6 +15,7 @@ from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
     Alternative,
+    Machine,
     Now,
     Operation,
     Problem,
@@ -35,9 +36,10 @@ from scheduler.solver import (
     _Clock,
     _finish,
     _Incumbent,
+    answer,
     build_in_time,
     run_cpsat,
-    solve,
+    search,
     too_large,
 )
 
@@ -140,16 +142,46 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         else m
         for m in problem.machines
     ]
-    data = problem.model_dump()
-    data.update(
-        now=max(problem.now, feedback.now),
-        machines=[m.model_dump() for m in machines],
-        orders=[o.model_dump() for o in orders],
-    )
     try:
-        return parse_problem(data)
+        # Machines and orders are taken as they are (instances are not validated again): the
+        # rules over the whole problem are checked, and what feedback changed, below.
+        current = parse_problem(
+            {
+                "name": problem.name,
+                "now": max(problem.now, feedback.now),
+                "machines": machines,
+                "orders": orders,
+                "objective": problem.objective,
+            }
+        )
+        _check_changed(current, problem)
     except InvalidProblem as exc:  # named as the solve path names it, field first
         raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
+    return current
+
+
+def _check_changed(current: Problem, problem: Problem) -> None:
+    """Validate what feedback changed in `problem`: machines it added downtime to, operations
+    it started. Validating all of it again took most of a repair's time at plant size."""
+    for k, (now, was) in enumerate(zip(current.machines, problem.machines, strict=True)):
+        if now is not was:
+            _validate(Machine, now, f"machines.{k}")
+    for j, (order, before) in enumerate(zip(current.orders, problem.orders, strict=False)):
+        if order is before:
+            continue
+        for i, (op, was_op) in enumerate(zip(order.operations, before.operations, strict=True)):
+            if op is not was_op:
+                _validate(Operation, op, f"orders.{j}.operations.{i}")
+
+
+def _validate(kind: type[BaseModel], item: BaseModel, where: str) -> None:
+    """Validate a model made by model_copy, which validates nothing, naming where it sits."""
+    try:
+        kind.model_validate(dict(item))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join([where, *(str(p) for p in first["loc"])])
+        raise InvalidProblem(f"{path}: {first['msg'].removeprefix('Value error, ')}") from exc
 
 
 def _as_it_stands(
@@ -217,6 +249,8 @@ def _as_it_stands(
                 update={"actual_start": None, "actual_end": None, "actual_machine": None}
             )
         ops.append(op)
+    if all(op is was_op for op, was_op in zip(ops, order.operations, strict=True)):
+        return order, kept  # as it was: not copied, nor validated again
     return order.model_copy(update={"operations": ops}), kept
 
 
@@ -358,18 +392,19 @@ def reschedule(
     except DispatchStopped:
         # ...and then the serial repair, in time linear in the operations, stands in for it.
         repaired = serial_plan(flat, keep)
-    start_from = repaired if not violations(flat, repaired) else None
     # First the best objective, then the fewest moves that keep it: half the time left each.
+    # The search checks the repair as it checks its own plans, and works on the same index form.
     left = options.time_limit - (time.monotonic() - t0)
     half = SolveOptions(time_limit=max(left / 2, 0.05), workers=options.workers, seed=options.seed)
-    first = solve(current, half, progress, should_stop, start_from=start_from)
-    if first.status in ("infeasible", "unknown") or not first.operations:
-        return first
-    best = _plan_of(flat, first)
+    inner = _Clock(half.time_limit)
+    first = search(flat, half, inner, progress, should_stop, start_from=repaired)
+    best = first.incumbent.plan
+    if first.status in ("infeasible", "unknown") or best is None:
+        return answer(first, inner)
     clock = _Clock(options.time_limit)
     clock.t0 = t0
     incumbent = _Incumbent(flat, clock, progress)
-    incumbent.offer(best, "cpsat" if first.source == "cpsat" else "dispatch", checked=True)
+    incumbent.offer(best, first.incumbent.source, checked=True)
     status = first.status
     if status == "cancelled" or (should_stop is not None and should_stop()):
         # The best plan found so far is the answer, as from solve: no second stage.

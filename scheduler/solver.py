@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model, cp_model_helper
 
@@ -16,7 +16,14 @@ from scheduler.dispatch import RULES, best_dispatch
 from scheduler.flat import Flat, flatten
 from scheduler.kpis import kpis
 from scheduler.localsearch import improve, lower_bound
-from scheduler.models import Problem, ScheduledOperation, Solution, SolveOptions, Status
+from scheduler.models import (
+    Conflict,
+    Problem,
+    ScheduledOperation,
+    Solution,
+    SolveOptions,
+    Status,
+)
 from scheduler.plan import Plan, criteria, objective_vector, violations
 
 # Above this many operations the full model is not built.
@@ -173,6 +180,17 @@ def run_cpsat(
     return status, solver, recorder
 
 
+@dataclass
+class Outcome:
+    """What a search ends with: a status, the best plan found (in `incumbent`), a bound on
+    the objective, and for an infeasible problem the conflicts that explain it."""
+
+    status: Status
+    incumbent: _Incumbent
+    lower_bound: int | None = None
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
 def solve(
     problem: Problem,
     options: SolveOptions | None = None,
@@ -183,11 +201,33 @@ def solve(
     """Find a good schedule within the time limit; never return worse than the best found."""
     options = options or SolveOptions()
     clock = _Clock(options.time_limit)
-    flat = flatten(problem)
+    return answer(
+        search(flatten(problem), options, clock, progress, should_stop, start_from), clock
+    )
+
+
+def answer(outcome: Outcome, clock: _Clock) -> Solution:
+    """Turn what a search ended with into a solution, timed by `clock`."""
+    if outcome.status == "infeasible":
+        return Solution(status="infeasible", conflicts=outcome.conflicts, wall_time=clock.elapsed())
+    incumbent = outcome.incumbent
+    return _finish(incumbent.flat, incumbent, outcome.status, outcome.lower_bound, clock)
+
+
+def search(
+    flat: Flat,
+    options: SolveOptions,
+    clock: _Clock,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    start_from: Plan | None = None,
+) -> Outcome:
+    """Search for a good plan of `flat` until `clock`'s limit, starting from `start_from` (if it
+    keeps every rule) and the rules' plans."""
+    incumbent = _Incumbent(flat, clock, progress)
     conflicts = static_conflicts(flat)
     if conflicts:
-        return Solution(status="infeasible", conflicts=conflicts, wall_time=clock.elapsed())
-    incumbent = _Incumbent(flat, clock, progress)
+        return Outcome("infeasible", incumbent, conflicts=conflicts)
     if start_from is not None:
         incumbent.offer(start_from, "dispatch")
 
@@ -203,8 +243,12 @@ def solve(
         # A rule that has not finished by then gives way to the serial plan, which still has
         # to be checked and reported within the limit.
         give_up=clock.t0 + 0.95 * options.time_limit,
+        # A plan given that keeps every rule stands in for the serial plan, made and checked
+        # again for nothing at plant size.
+        at_hand=incumbent.plan,
     )
-    incumbent.offer(start, "dispatch")
+    if start is not incumbent.plan:
+        incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(
             flat,
@@ -219,11 +263,11 @@ def solve(
     status: Status = "feasible" if incumbent.plan is not None else "unknown"
     lower_bound: int | None = None
     if should_stop is not None and should_stop():
-        return _finish(flat, incumbent, "cancelled", None, clock)
+        return Outcome("cancelled", incumbent)
     floor = incumbent.floor = _trivial_bound(flat)
     if incumbent.at_floor():
         # The longest job or the busiest machine already fixes the makespan.
-        return _finish(flat, incumbent, "optimal", floor, clock)
+        return Outcome("optimal", incumbent, floor)
     if large:
         # Building and presolving the full model can take longer than the whole limit here,
         # so the constructive plan is the answer.
@@ -239,10 +283,10 @@ def solve(
     if status == "infeasible":
         # Explaining is part of the solve: it has what is left of the limit.
         found = explain_infeasible(flat, clock.left(), should_stop)
-        return Solution(status="infeasible", conflicts=found, wall_time=clock.elapsed())
+        return Outcome("infeasible", incumbent, conflicts=found)
     if should_stop is not None and should_stop():
         status = "cancelled"
-    return _finish(flat, incumbent, status, lower_bound, clock)
+    return Outcome(status, incumbent, lower_bound)
 
 
 def _solve_stages(

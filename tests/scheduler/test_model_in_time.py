@@ -15,7 +15,7 @@ import pytest
 from scheduler import cpsat, rescheduler, solver
 from scheduler.dispatch import DispatchStopped, serial_plan
 from scheduler.flat import Flat, flatten
-from scheduler.models import Solution, SolveOptions
+from scheduler.models import SolveOptions
 from scheduler.plan import Plan, violations
 from scheduler.rescheduler import (
     Downtime,
@@ -98,11 +98,11 @@ def test_a_reschedule_cancelled_during_its_first_stage_builds_no_second_model(
     problem = one_machine(12, setup_default=2)
     before = solve(problem, QUICK)
     stop = threading.Event()
-    first_stage = rescheduler.solve
+    first_stage = rescheduler.search
     build = cpsat.build
     built_after: list[object] = []
 
-    def cancelled_at_its_end(*args: Any, **kwargs: Any) -> Solution:
+    def cancelled_at_its_end(*args: Any, **kwargs: Any) -> solver.Outcome:
         answer = first_stage(*args, **kwargs)
         stop.set()
         return answer
@@ -112,7 +112,7 @@ def test_a_reschedule_cancelled_during_its_first_stage_builds_no_second_model(
             built_after.append(args)
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(rescheduler, "solve", cancelled_at_its_end)
+    monkeypatch.setattr(rescheduler, "search", cancelled_at_its_end)
     monkeypatch.setattr(cpsat, "build", spied)
     feedback = Feedback(now=5, downtime=[Downtime(machine="M", start=20, end=40)])
     after = reschedule(problem, before, feedback, QUICK, should_stop=stop.is_set)

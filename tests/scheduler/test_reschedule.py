@@ -243,3 +243,34 @@ def test_a_downtime_reason_longer_than_a_window_takes_is_refused_as_feedback() -
     with pytest.raises(ValidationError, match=r"downtime\.0\.reason"):
         Feedback.model_validate({"now": 0, "downtime": [down]})
     Feedback.model_validate({"now": 0, "downtime": [down | {"reason": "x" * 2000}]})
+
+
+def test_feedback_leaves_what_it_does_not_touch_as_it_was() -> None:
+    # Validated already: neither copied nor validated again, which at plant size took most
+    # of a repair's time.
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    first = min(before.operations, key=lambda o: o.start)
+    feedback = Feedback(now=0, actuals=[Actual(order=first.job, index=first.index, start=0)])
+    current = apply_feedback(problem, before, feedback)
+    touched = [o for o, was in zip(current.orders, problem.orders, strict=True) if o is not was]
+    assert [o.id for o in touched] == [first.job]
+    assert all(m is was for m, was in zip(current.machines, problem.machines, strict=True))
+
+
+def test_a_reschedule_makes_the_index_form_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler import rescheduler, solver
+
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    made: list[object] = []
+
+    def counted(p: object) -> object:
+        made.append(p)
+        return flatten(p)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rescheduler, "flatten", counted)
+    monkeypatch.setattr(solver, "flatten", counted)
+    feedback = Feedback(now=10, downtime=[Downtime(machine="m2", start=10, end=30)])
+    after = reschedule(problem, before, feedback, FAST)
+    assert after.status in ("feasible", "optimal") and len(made) == 1
