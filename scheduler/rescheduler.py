@@ -396,13 +396,13 @@ def reschedule(
     # The search checks the repair as it checks its own plans, and works on the same index form.
     left = options.time_limit - (time.monotonic() - t0)
     half = SolveOptions(time_limit=max(left / 2, 0.05), workers=options.workers, seed=options.seed)
-    inner = _Clock(half.time_limit)
-    first = search(flat, half, inner, progress, should_stop, start_from=repaired)
-    best = first.incumbent.plan
-    if first.status in ("infeasible", "unknown") or best is None:
-        return answer(first, inner)
+    first = search(flat, half, _Clock(half.time_limit), progress, should_stop, start_from=repaired)
+    # Every answer is timed from the call: the feedback and the repair are part of it.
     clock = _Clock(options.time_limit)
     clock.t0 = t0
+    best = first.incumbent.plan
+    if first.status in ("infeasible", "unknown") or best is None:
+        return answer(first, clock)
     incumbent = _Incumbent(flat, clock, progress)
     incumbent.offer(best, first.incumbent.source, checked=True)
     status = first.status

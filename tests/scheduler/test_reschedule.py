@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from scheduler.errors import InvalidProblem
 from scheduler.flat import flatten
-from scheduler.models import Objective, ObjectiveTerm, SolveOptions
+from scheduler.models import Objective, ObjectiveTerm, Problem, SolveOptions
 from scheduler.plan import violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Downtime, Feedback, apply_feedback, reschedule
@@ -274,3 +277,28 @@ def test_a_reschedule_makes_the_index_form_once(monkeypatch: pytest.MonkeyPatch)
     feedback = Feedback(now=10, downtime=[Downtime(machine="m2", start=10, end=30)])
     after = reschedule(problem, before, feedback, FAST)
     assert after.status in ("feasible", "optimal") and len(made) == 1
+
+
+def test_an_infeasible_repair_is_timed_from_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler import rescheduler
+
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    a, b = sorted((o for o in before.operations if o.machine == "m0"), key=lambda o: o.start)[:2]
+    # Two reports that overlap on m0: a clash found before any search.
+    feedback = Feedback(
+        now=b.end,
+        actuals=[
+            Actual(order=a.job, index=a.index, start=a.start, end=b.end),
+            Actual(order=b.job, index=b.index, start=b.start, end=b.end),
+        ],
+    )
+    applied = rescheduler.apply_feedback
+
+    def slow(*args: Any) -> Problem:
+        time.sleep(0.3)  # stands in for feedback on a large plant
+        return applied(*args)
+
+    monkeypatch.setattr(rescheduler, "apply_feedback", slow)
+    after = reschedule(problem, before, feedback, FAST)
+    assert after.status == "infeasible" and after.wall_time >= 0.3
