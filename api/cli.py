@@ -30,7 +30,7 @@ from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from api.validation_text import problem_text
-from graph.connect import require_store
+from graph.connect import check_store_url, require_store
 from graph.embedded_store import remove_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
@@ -248,6 +248,7 @@ def _services(args: argparse.Namespace) -> Services:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    check_store_url(settings.store)  # a malformed one is said before the port is taken
     return EXIT_OK if run_server(settings, listen(settings)) else EXIT_UNAVAILABLE
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from graph.errors import BadRequest, StoreUnavailable
 from graph.store import GraphStore
 
 DEFAULT_URL = "sqlite:///tracegraph.db"
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+NEO4J_FORM = "neo4j://host:7687"
 
 
 def require_store(url: str) -> None:
@@ -27,24 +31,58 @@ def require_store(url: str) -> None:
             )
 
 
+def check_store_url(url: str) -> None:
+    """Raise BadRequest for a URL no store can be opened at, before anything is opened: a
+    server's address is checked here, where the driver would fail with a traceback."""
+    if url.startswith("sqlite:///"):
+        if not url.removeprefix("sqlite:///"):
+            raise BadRequest("the store URL names no file: sqlite:///path/to.db")
+        return
+    if url.split("://", 1)[0] not in NEO4J_SCHEMES:
+        raise BadRequest(
+            f"unknown store URL {_shown(url)!r}: use sqlite:///path/to.db or {NEO4J_FORM}"
+        )
+    shown = _shown(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:  # an unclosed [IPv6 address], a port that is not a number
+        raise BadRequest(f"the store URL {shown!r} is not {NEO4J_FORM}: {error}") from error
+    if parts.username is not None or parts.password is not None:
+        raise BadRequest(
+            f"the store URL {shown!r} carries a user name: Neo4j's credentials are "
+            "TRACEGRAPH_NEO4J_USER and TRACEGRAPH_NEO4J_PASSWORD"
+        )
+    if not parts.hostname:
+        raise BadRequest(f"the store URL {shown!r} names no host: {NEO4J_FORM}")
+    if port == 0:
+        raise BadRequest(f"the store URL {shown!r}: a port is from 1 to 65535")
+    try:
+        parts.hostname.encode("idna")  # as the driver's name lookup encodes it
+    except UnicodeError as error:
+        raise BadRequest(f"the store URL {shown!r} names no host name: {error}") from error
+
+
+def _shown(url: str) -> str:
+    """The URL without what comes before an @ in its address: it may hold a password."""
+    return re.sub(r"^([^:/?#]*://)[^/?#]*@", r"\1...@", url)
+
+
 def open_store(
     url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
 ) -> GraphStore:
-    """Open a store by URL; raise BadRequest for a URL of no known kind."""
+    """Open a store by URL; raise BadRequest for a URL of no known kind, or malformed."""
+    check_store_url(url)
     if url.startswith("sqlite:///"):
         import sqlite3
 
         from graph.embedded_store import EmbeddedStore
 
         path = url.removeprefix("sqlite:///")
-        if not path:
-            raise BadRequest("the store URL names no file: sqlite:///path/to.db")
         try:
             return EmbeddedStore(path)
         except sqlite3.DatabaseError as error:  # not a database, a folder, no permission
             raise StoreUnavailable(f"cannot open the embedded store {path}: {error}") from error
-    if url.split("://", 1)[0] in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
-        from graph.neo4j_store import Neo4jStore
+    from graph.neo4j_store import Neo4jStore
 
-        return Neo4jStore(url, user=user, password=password, database=database)
-    raise BadRequest(f"unknown store URL {url!r}: use sqlite:///path/to.db or neo4j://host:7687")
+    return Neo4jStore(url, user=user, password=password, database=database)

@@ -42,6 +42,12 @@ LOST_IN_COMMIT: Final = (
 )
 
 
+def unresolved(error: BaseException) -> bool:
+    """Whether `error` is the driver's failure to look a host name up (a ValueError it raises
+    from the OSError of the lookup): a server that cannot be reached, not a bug."""
+    return isinstance(error, ValueError) and isinstance(error.__cause__, OSError)
+
+
 def one_line(error: BaseException) -> str:
     """The driver's message on one line (it breaks some, such as a refused connection's)."""
     return " ".join(str(error).split())
@@ -63,6 +69,13 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
     except (*UNREACHABLE, neo4j.exceptions.AuthError) as error:
         driver.close()
         raise StoreUnavailable(f"cannot reach Neo4j at {url}: {one_line(error)}") from error
+    except ValueError as error:
+        driver.close()
+        if not unresolved(error):
+            raise
+        raise StoreUnavailable(
+            f"cannot reach Neo4j at {url}: {one_line(error)} ({error.__cause__})"
+        ) from error
     return driver
 
 
@@ -78,6 +91,10 @@ def reaching(what: str) -> Iterator[None]:
     except neo4j.exceptions.IncompleteCommit as error:
         raise StoreUnavailable(LOST_IN_COMMIT.format(what=what)) from error
     except UNREACHABLE as error:
+        raise StoreUnavailable(GONE.format(what=what)) from error
+    except ValueError as error:  # the server's name stopped resolving (its container is gone)
+        if not unresolved(error):
+            raise
         raise StoreUnavailable(GONE.format(what=what)) from error
     except neo4j.exceptions.ResultFailedError as error:
         # A result read after the connection failed under another result of its transaction.

@@ -149,6 +149,16 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["serve", "--store", "mysql://x"], 2, "unknown store URL 'mysql://x'"),
         (["serve", "--store", "neo4j://127.0.0.1:1"], 3, "cannot reach Neo4j"),
         (["users", "list", "--store", "bolt://127.0.0.1:1"], 3, "cannot reach Neo4j at bolt:"),
+        (["trace", "--lot", "L", "--up", "--store", "bolt://127.0.0.1:abc"], 2, "not neo4j://"),
+        (["serve", "--store", "bolt://[::1:1"], 2, "Invalid IPv6 URL"),
+        (["users", "list", "--store", "bolt://neo4j:pw@127.0.0.1:7687"], 2, "carries a user"),
+        # .invalid never resolves (RFC 6761)
+        (["trace", "--lot", "L", "--up", "--store", "neo4j://x.invalid:7687"], 3, "cannot reach"),
+        (
+            ["copy-store", "--store", "sqlite:///{tmp}/c.db", "--to", "bolt://x.invalid:7687"],
+            3,
+            "cannot reach Neo4j at bolt://x.invalid:7687: Cannot resolve address",
+        ),
         (["trace", "--lot", "L", "--up", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store"),
         (["rebuild", "--store", "sqlite:///{tmp}/s.db"], 2, "there is no store file at"),
         (["mark", "resolve", "--mark", "AAC?", "--store", "sqlite:///{tmp}/s.db"], 2, "no store"),

@@ -54,6 +54,16 @@ def test_serve_on_a_taken_port_makes_no_store(
     assert not new.exists()
 
 
+def test_serve_says_a_malformed_store_url_before_it_takes_the_port(
+    taken_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--port", str(taken_port), "--store", "bolt://127.0.0.1:abc"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: the store URL 'bolt://127.0.0.1:abc' is not neo4j://")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_a_demo_does_not_remake_a_store_another_connection_has_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
