@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.auth.models import TEMPORARY_PASSWORD_HOURS
@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # Set by `tracegraph demo`: the landing page then shows the demo plant's login and questions,
     # which on any other instance would hand out a password that is not the instance's.
     demo: bool = False
+
+    @field_validator("host")
+    @classmethod
+    def _host_named(cls, host: str) -> str:
+        # An empty address binds every interface: a service meant for this machine alone
+        # would answer the network. Every interface is asked for by name.
+        if not host:
+            raise ValueError("name the address to listen on (0.0.0.0 for every interface)")
+        return host
 
 
 @lru_cache(maxsize=1)

@@ -48,3 +48,31 @@ def test_a_command_under_an_out_of_range_variable_says_which(
         get_settings.cache_clear()
     err = capsys.readouterr().err
     assert err.startswith("error: token_minutes: ") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("given", ["environment", "option"])
+def test_an_empty_host_is_refused_not_taken_for_every_interface(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given: str,
+) -> None:
+    import api.cli
+
+    def serves(*_: object) -> bool:
+        raise AssertionError("it served")
+
+    monkeypatch.setattr(api.cli, "run_server", serves)
+    argv = ["serve", "--port", "1", "--store", f"sqlite:///{tmp_path / 'plant.db'}"]
+    if given == "environment":
+        monkeypatch.setenv("TRACEGRAPH_HOST", "")
+    else:
+        argv += ["--host", ""]
+    get_settings.cache_clear()
+    try:
+        assert main(argv) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err == "error: host: name the address to listen on (0.0.0.0 for every interface)\n"
+    assert not (tmp_path / "plant.db").exists()
