@@ -23,17 +23,21 @@ class CannotListen(DomainError):
 def listen(settings: Settings) -> socket.socket:
     """Bind and listen on the settings' address now: a port in use then fails before a command
     has made or changed a store, and no other process can take the port meanwhile."""
+    # A host of bytes that are not UTF-8 (lone surrogates) raises UnicodeEncodeError here, which
+    # the command line says as such.
+    settings.host.encode()
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server would
         sock.bind((settings.host, settings.port))
         sock.listen()
-    except OSError as error:  # in use, not ours, or a host name that does not resolve
+    except (OSError, TypeError) as error:
+        # In use, not ours, a host name that does not resolve, or (TypeError) one that does
+        # not encode for the lookup at all: a label of more than 63 characters, say.
         sock.close()
-        raise CannotListen(
-            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
-        ) from error
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {why}") from error
     return sock
 
 

@@ -54,6 +54,27 @@ def test_serve_on_a_taken_port_makes_no_store(
     assert not new.exists()
 
 
+@pytest.mark.parametrize(
+    ("host", "code", "said"),
+    [
+        ("ä" * 70, 3, f"error: cannot listen on {'ä' * 70}:"),  # a label past 63 characters
+        ("a\udcff", 2, "error: b'a\\xff' is not UTF-8 text"),  # the byte 0xff, as Python has it
+    ],
+    ids=["long-label", "not-utf-8"],
+)
+def test_a_host_that_cannot_be_encoded_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str, code: int, said: str
+) -> None:
+    store = tmp_path / "plant.db"
+
+    argv = ["serve", "--host", host, "--port", "8000", "--store", f"sqlite:///{store}"]
+    assert main(argv) == code
+
+    err = capsys.readouterr().err
+    assert err.startswith(said) and len(err.strip().splitlines()) == 1, err
+    assert not store.exists()
+
+
 def test_serve_says_a_malformed_store_url_before_it_takes_the_port(
     taken_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
