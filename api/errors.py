@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from api.auth.throttle import TooManyAttempts
 from api.validation_text import problem_message
@@ -51,6 +52,10 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, DomainError):
         return _domain_error(error)
     if isinstance(error, HTTPException):  # a path or method that does not exist, and the like
+        if isinstance(error.__cause__, ClientDisconnect):
+            # FastAPI's 400 for a body it reads itself (a form, JSON) that never came whole: the
+            # client went away, which the audit logs as such, with no one left to answer.
+            raise error.__cause__
         return http_error(error)
     if isinstance(error, SchedulerError):
         return error_response(error.code, error.message, error.status_code)
