@@ -23,7 +23,7 @@ from api.cli_input import read_text, read_time_option
 from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
-from api.cli_serve import CannotListen, listen, run_server
+from api.cli_serve import EXIT_INTERRUPTED, CannotListen, listen, run_server
 from api.demo_accounts import seed_demo_accounts
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
@@ -97,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # no store takes: the write that met them rolled back.
         print(f"error: {_as_bytes(error.object)!r} is not UTF-8 text", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        # Ctrl-C before a server ran (a demo making its plant, a server starting): what was
+        # begun is undone by now. Said as a shell reports an interrupted command, with no trace.
+        print("stopped (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()

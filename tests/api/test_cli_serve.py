@@ -133,6 +133,48 @@ def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
     assert other.read_bytes() == before
 
 
+def _interrupted(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except KeyboardInterrupt:  # escaping, it would stop the test run itself
+        pytest.fail("Ctrl-C came out of the command line")
+
+
+def test_ctrl_c_while_a_demo_makes_its_plant_removes_it_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import api.cli
+
+    path = tmp_path / "demo.db"
+
+    def pressed(_: object) -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api.cli, "seed_demo_lot_schemes", pressed)
+    assert _interrupted(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 130
+
+    err = capsys.readouterr().err
+    assert err == f"the demo plant was not finished: removed {path}\nstopped (Ctrl-C)\n"
+    assert not any(f.exists() for f in store_files(path))
+
+
+def test_ctrl_c_while_a_server_starts_exits_130_and_frees_the_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import api.cli_serve
+
+    def pressed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api.cli_serve.Services, "from_settings", pressed)
+    port = _free_port()
+    argv = ["serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 'plant.db'}"]
+    assert _interrupted(argv) == 130
+
+    assert capsys.readouterr().err == "stopped (Ctrl-C)\n"
+    socket.create_server(("127.0.0.1", port)).close()
+
+
 def test_a_demo_leaves_a_file_that_is_not_a_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
