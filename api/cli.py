@@ -31,7 +31,7 @@ from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from api.validation_text import problem_text
 from graph.connect import check_store_url, require_store
-from graph.embedded_store import remove_store
+from graph.embedded_store import remove_store, store_files
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
 from graph.sqlite_schema import store_fault
@@ -286,6 +286,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _discard_demo(path: Path) -> None:
     """Remove the store a failed demo run made, and say so."""
+    if not any(file.exists() for file in store_files(path)):
+        return  # it was never made (a folder it may not write in, say): nothing to remove
     try:
         remove_store(path)
     except DomainError as error:

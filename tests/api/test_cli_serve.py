@@ -175,6 +175,24 @@ def test_ctrl_c_while_a_server_starts_exits_130_and_frees_the_port(
     socket.create_server(("127.0.0.1", port)).close()
 
 
+def test_a_demo_that_cannot_make_its_file_does_not_say_it_removed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    import graph.embedded_store
+
+    def unwritable(_: object) -> None:  # as SQLite fails in a folder it may not write in
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(graph.embedded_store, "EmbeddedStore", unwritable)
+    path = tmp_path / "demo.db"
+    assert main(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 3
+
+    err = capsys.readouterr().err
+    assert err == f"error: cannot open the embedded store {path}: unable to open database file\n"
+
+
 def test_a_demo_leaves_a_file_that_is_not_a_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
