@@ -58,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.func is not _serve:
-        # A command says in one line that Neo4j went away (exit code 3): the driver's note of
-        # each retry on the way, of several lines, is for a server's log.
-        logging.getLogger("neo4j").setLevel(logging.ERROR)
+        # A command says in one line that Neo4j went away (exit code 3): the driver's notes on
+        # the way, its retries and its own errors ("Unable to retrieve routing information"),
+        # are for a server's log. Above CRITICAL: it logs nothing a command would show.
+        logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
     try:
         code: int = args.func(args)
     except ValidationError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from itertools import pairwise
@@ -189,6 +190,20 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "d.db").exists() and not (tmp_path / "s.db").exists()
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_neo4j_that_cannot_be_reached_is_said_in_the_commands_line_alone(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    driver_log = logging.getLogger("neo4j")
+    level = driver_log.level
+    try:  # nothing listens on port 1: the routing table cannot be fetched
+        assert main(["trace", "--lot", "L", "--down", "--store", "neo4j://127.0.0.1:1"]) == 3
+    finally:
+        driver_log.setLevel(level)
+    assert capsys.readouterr().err.startswith("error: cannot reach Neo4j at neo4j://127.0.0.1:1: ")
+    # The driver's own ERROR of it went to standard error too, before the command's line.
+    assert not [r for r in caplog.records if r.name.startswith("neo4j")]
 
 
 def test_a_trace_tree_shows_a_partners_text_without_control_characters() -> None:
