@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # are for a server's log. Above CRITICAL: it logs nothing a command would show.
         logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
     try:
+        # A bad setting stops every command at start, as it stops the service, whether or not
+        # the command reads that setting.
+        get_settings()
         code: int = args.func(args)
     except ValidationError as error:
         for detail in error.errors(include_url=False):

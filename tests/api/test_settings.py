@@ -76,3 +76,22 @@ def test_an_empty_host_is_refused_not_taken_for_every_interface(
     err = capsys.readouterr().err
     assert err == "error: host: name the address to listen on (0.0.0.0 for every interface)\n"
     assert not (tmp_path / "plant.db").exists()
+
+
+@pytest.mark.parametrize("argv", [["schema", "events"], ["schedule", "{tmp}/one.jsp"]])
+def test_a_command_that_reads_no_setting_still_stops_on_a_bad_one(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
+    monkeypatch.setenv("TRACEGRAPH_PORT", "abc")
+    get_settings.cache_clear()
+    try:
+        assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == 2
+    finally:
+        get_settings.cache_clear()
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: port: ") and len(captured.err.splitlines()) == 1
+    assert captured.out == ""
