@@ -208,7 +208,8 @@ def _parser() -> argparse.ArgumentParser:
 
     rebuild = commands.add_parser("rebuild", help="rebuild the graph from the event log")
     _store_option(rebuild)
-    rebuild.set_defaults(func=_rebuild)
+    # Opened as it is: the command rebuilds it anyway, whatever release made its graph.
+    rebuild.set_defaults(func=_rebuild, rebuilds=True)
 
     register_accounts(commands, _services)
     register_recall(commands, _services)
@@ -252,7 +253,9 @@ def _services(args: argparse.Namespace) -> Services:
     # Only the commands that make a store on purpose may open one that is not there yet.
     if not getattr(args, "makes_store", False):
         require_store(settings.store)
-    return Services.from_settings(settings, command_line_sender())
+    return Services.from_settings(
+        settings, command_line_sender(), bring_up_to_date=not getattr(args, "rebuilds", False)
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -70,13 +70,22 @@ class Services:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, sender: str = SYSTEM) -> Services:
+    def from_settings(
+        cls, settings: Settings, sender: str = SYSTEM, *, bring_up_to_date: bool = True
+    ) -> Services:
+        """Open the stores the settings name; `bring_up_to_date` as graph.connect.open_store."""
         user, password, database = (
             settings.neo4j_user,
             settings.neo4j_password,
             settings.neo4j_database,
         )
-        store = open_store(settings.store, user=user, password=password, database=database)
+        store = open_store(
+            settings.store,
+            user=user,
+            password=password,
+            database=database,
+            bring_up_to_date=bring_up_to_date,
+        )
         accounts = open_account_store(
             settings.store, user=user, password=password, database=database
         )

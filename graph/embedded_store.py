@@ -20,12 +20,16 @@ import orjson
 
 from graph import ids
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
+from graph.projection import PROJECTION, refuse_newer
 from graph.sqlite_schema import (
+    READ_STAMP,
+    WRITE_STAMP,
     begin_write,
     commit,
     ensure_schema,
     foreign_tables,
     not_ours,
+    read_stamp,
     roll_back,
 )
 from graph.store import (
@@ -382,6 +386,9 @@ ORDER BY s.gid, d.gid
 COUNT_KINDS = "SELECT kind, COUNT(*) FROM nodes GROUP BY kind"
 COUNT_EDGES = "SELECT COUNT(*) FROM edges"
 COUNT_EVENTS = "SELECT COUNT(*) FROM events"
+ANY_EVENT = "SELECT EXISTS (SELECT 1 FROM events)"
+# The projection version (graph.projection) is kept among the schema stamps, as its number.
+PROJECTION_STAMP = "projection"
 CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
 
 # -- secondary marks
@@ -904,7 +911,12 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # Before the schema is brought up to date: a later release's file is left as it is.
+        refuse_newer(str(self.path), _version(read_stamp(self.path, PROJECTION_STAMP)))
         ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
+        # A graph of no events is the same in every version: a new store is current.
+        if self.projection_version() != PROJECTION and not self._logged_any():
+            self.stamp_projection(PROJECTION)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -1056,6 +1068,16 @@ class EmbeddedStore:
 
         self.write(clear)
 
+    def projection_version(self) -> int | None:
+        row = self._conn().execute(READ_STAMP, (PROJECTION_STAMP,)).fetchone()
+        return _version(None if row is None else row[0])
+
+    def stamp_projection(self, version: int) -> None:
+        self.write(lambda _: self._conn().execute(WRITE_STAMP, (PROJECTION_STAMP, str(version))))
+
+    def _logged_any(self) -> bool:
+        return bool(self._conn().execute(ANY_EVENT).fetchone()[0])
+
     def counts(self) -> dict[str, int]:
         conn = self._conn()
         counts = {kind: count for kind, count in conn.execute(COUNT_KINDS)}
@@ -1159,6 +1181,10 @@ class EmbeddedStore:
 
     def document_digests(self) -> list[str]:
         return [row[0] for row in self._conn().execute(DOCUMENT_DIGESTS)]
+
+
+def _version(stamp: str | None) -> int | None:
+    return None if stamp is None else int(stamp)
 
 
 def _glob_literal(char: str) -> str:

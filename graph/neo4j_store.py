@@ -28,6 +28,7 @@ from graph import ids
 from graph.clock import utc_text
 from graph.errors import StoreBusy
 from graph.neo4j_driver import connect, execute, session
+from graph.projection import PROJECTION, refuse_newer
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
@@ -153,6 +154,14 @@ END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
 )
+# The projection version (graph.projection) is kept on the counter too; a database new to us has
+# no counter yet.
+PROJECTION_VERSION: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.projection"
+STAMP_PROJECTION: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "SET c.projection = $version"
+)
+ANY_EVENT: Final = "MATCH (e:Event) RETURN count(e) > 0"
 REBUILD_MARK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "RETURN c.rebuilding, c.rebuild_started"
@@ -865,11 +874,19 @@ class Neo4jStore:
         self._local = threading.local()  # the token of a rebuild this thread runs
         self._driver = connect(url, user, password)
         try:
-            for statement in SCHEMA:
-                self._execute(statement)
+            # Before the schema is brought up to date: a later release's graph is left as it is.
+            refuse_newer(url, self.projection_version())
+            self._ensure_schema()
         except BaseException:
             self._driver.close()
             raise
+
+    def _ensure_schema(self) -> None:
+        for statement in SCHEMA:
+            self._execute(statement)
+        # A graph of no events is the same in every version: a new store is current.
+        if self.projection_version() != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
+            self.stamp_projection(PROJECTION)
 
     def _session(self) -> AbstractContextManager[neo4j.Session]:
         return session(self._driver, self._database, "the graph")
@@ -1058,6 +1075,13 @@ class Neo4jStore:
         with self._session() as session:
             session.run(CLEAR_NODES).consume()
 
+    def projection_version(self) -> int | None:
+        version: int | None = self._execute(PROJECTION_VERSION)[0][0]
+        return version
+
+    def stamp_projection(self, version: int) -> None:
+        self._execute(STAMP_PROJECTION, version=version)
+
     def wipe(self) -> None:
         """Delete everything, the event log too (for tests and benchmarks on a scratch server)."""
         with self._session() as session:
@@ -1068,8 +1092,7 @@ class Neo4jStore:
             session.run(CLEAR_DOCUMENTS).consume()
             session.run(CLEAR_LOT_SCHEMES).consume()
             session.run(CLEAR_LOT_SEQUENCES).consume()
-        for statement in SCHEMA:
-            self._execute(statement)
+        self._ensure_schema()
 
     def counts(self) -> dict[str, int]:
         def run(tx: ManagedTransaction) -> dict[str, int]:

@@ -146,6 +146,24 @@ def ensure_schema(
     commit(conn)
 
 
+def read_stamp(path: Path, name: str) -> str | None:
+    """The stamp `name` of the file at `path`, None if it has none (or there is no file yet).
+    Only reads, as `refuse_foreign` does: for refusing a file before anything is written."""
+    if not path.is_file():
+        return None
+    probe = sqlite3.connect(path, isolation_level=None)
+    try:
+        with busy_is_store_busy():
+            row = probe.execute(READ_STAMP, (name,)).fetchone()
+    except sqlite3.OperationalError as error:
+        if "no such table" not in str(error):  # a file from before the stamps has none
+            raise
+        row = None
+    finally:
+        probe.close()
+    return None if row is None else str(row[0])
+
+
 def refuse_foreign(path: Path, scripts: Iterable[str]) -> None:
     """Raise StoreUnavailable if `path` is another application's SQLite database. Only reads:
     the connection that opens a store switches the file to WAL mode before it writes."""

@@ -403,6 +403,15 @@ class GraphStore(Protocol):
         """Delete every node and edge but keep the event log (for rebuild)."""
         ...
 
+    def projection_version(self) -> int | None:
+        """Return the version of the projection that made the graph (graph.projection), None
+        for a store from before versions were recorded."""
+        ...
+
+    def stamp_projection(self, version: int) -> None:
+        """Record that `version` of the projection made the graph (a rebuild's last write)."""
+        ...
+
     def atomically(self) -> AbstractContextManager[bool]:
         """Make the writes of the block one transaction where the store can; say whether it can.
 

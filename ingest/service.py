@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 
 from graph.clock import now_text
 from graph.ids import gid
+from graph.projection import PROJECTION, refuse_newer
 from graph.store import (
     Changes,
     DocumentRow,
@@ -65,6 +68,8 @@ class IngestReport:
 # Who the log names as sender of what the service writes on its own account (no caller).
 SYSTEM = "system"
 
+log = logging.getLogger("tracegraph.store")
+
 
 class IngestService:
     """Apply batches of events to a store: all of a batch, or nothing.
@@ -110,13 +115,56 @@ class IngestService:
             return self._store.write(_batch_work(events, documents, self._recorded_by, guard))
 
     def rebuild(self, chunk: int = 2000) -> int:
-        """Rebuild the graph from the event log; return the number of events replayed.
+        """Rebuild the graph from the event log, and record that this release's projection made
+        it (graph.projection); return the number of events replayed.
 
         Where the store can, the rebuild is one transaction: one that stops leaves the graph as
         it was. On Neo4j it commits chunk by chunk.
         """
         with self._store.atomically() as whole:
-            return self._replay_log(chunk, whole)
+            return self._rebuild(chunk, whole)
+
+    def bring_up_to_date(self, chunk: int = 2000) -> int | None:
+        """Rebuild the graph if an older release made it (graph.projection), as `rebuild` does;
+        return the number of events replayed, None if the graph was current.
+
+        The version is recorded only once the graph is whole, so a rebuild that stops is run
+        again the next time the store is opened.
+        """
+        if self._store.projection_version() == PROJECTION:
+            return None
+        with self._store.atomically() as whole:
+            found = self._store.projection_version()
+            if found == PROJECTION:  # rebuilt by another process while this one waited
+                return None
+            refuse_newer(self._store.url, found)  # as the store was opened, by a later release
+            logged = self._store.counts()["events"]
+            made_by = "no projection version" if found is None else f"projection version {found}"
+            log.warning(
+                "the graph of %s was made by an older release (it records %s; this release "
+                "makes version %d): rebuilding it from its %d logged events; other writes are "
+                "held off until it is done",
+                self._store.url,
+                made_by,
+                PROJECTION,
+                logged,
+            )
+            started = time.monotonic()
+            replayed = self._rebuild(chunk, whole)
+        log.warning(
+            "rebuilt the graph of %s from %d live events in %.1f s (projection version %d)",
+            self._store.url,
+            replayed,
+            time.monotonic() - started,
+            PROJECTION,
+        )
+        return replayed
+
+    def _rebuild(self, chunk: int, whole: bool) -> int:
+        replayed = self._replay_log(chunk, whole)
+        # Last, so a rebuild that stops leaves the version the graph had.
+        self._store.stamp_projection(PROJECTION)
+        return replayed
 
     def _replay_log(self, chunk: int, whole: bool) -> int:
         self._store.clear_projection()

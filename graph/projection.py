@@ -1,0 +1,30 @@
+"""The version of the projection: how the planner turns the event log into the graph.
+
+Each store records the version that made its graph. One recorded older, or not at all (every
+store made before versions were recorded: which rules its graph predates is not known), is
+rebuilt from its log as it is opened for use (`IngestService.bring_up_to_date`, from
+graph.connect.open_store). One recorded newer was made by a later release, whose graph this one
+does not understand and must not write into: it is refused before anything is written to it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from graph.errors import StoreUnavailable
+
+# Raise this whenever a change makes the planner project the same events into a different graph:
+# a property a node gains or loses (the unit of a shipment or a supplier lot), a node or
+# relationship made otherwise, anything a rule later reads from the graph. Stores made before it
+# are then rebuilt as they are opened, rather than answer from a graph the planner no longer makes.
+PROJECTION: Final = 1
+
+
+def refuse_newer(where: str, found: int | None) -> None:
+    """Raise StoreUnavailable if the store at `where` was projected by a later release."""
+    if found is not None and found > PROJECTION:
+        raise StoreUnavailable(
+            f"{where} holds a graph made by a newer release of tracegraph (projection version "
+            f"{found}; this release makes version {PROJECTION}): open it with that release or "
+            "a later one; it is left as it is"
+        )
