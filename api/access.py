@@ -747,13 +747,15 @@ class Access:
         )
         return replace(found, requested_by=None)
 
-    def case_document(self, case_id: str, digest: str) -> DocumentRow:
+    def case_document(
+        self, case_id: str, digest: str, media_type: str | None = None
+    ) -> DocumentRow:
         """Return a document of a case: analysts any, a supplier those they attached."""
         if self.role in READERS:
-            return self._portal.document(case_id, digest)
+            return self._portal.document(case_id, digest, media_type=media_type)
         self.require(frozenset({Role.SUPPLIER}), "read recall case documents")
         try:
-            return self._portal.document(case_id, digest, self.my_supplier_lots())
+            return self._portal.document(case_id, digest, self.my_supplier_lots(), media_type)
         except NotFound:
             raise NotFound(f"no document {digest!r} of yours on recall case {case_id!r}") from None
 

@@ -42,9 +42,15 @@ def export(
 
 
 @router.get("/{case_id:path}/documents/{sha256}")
-def document(case_id: str, sha256: str, access: AccessDep) -> Response:
-    """Download a document attached to a case (analysts; a supplier, those they sent)."""
-    found = access.case_document(case_id, sha256)
+def document(
+    case_id: str, sha256: str, access: AccessDep, media_type: str | None = None
+) -> Response:
+    """Download a document attached to a case (analysts; a supplier, those they sent).
+
+    The same bytes may be attached under more than one media type: `media_type` says which of
+    the types an answer gave them it is served as.
+    """
+    found = access.case_document(case_id, sha256, media_type)
     name = f"{found.sha256[:16]}{MEDIA_TYPES[found.media_type][0]}"
     headers = {
         "Content-Disposition": _attachment(name),

@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,9 @@ class SupplierRequest:
     answers: int
     answer: SupplierAnswer | None
     documents: list[str]
+    # The media types the answers gave each document (a projection from before this was
+    # recorded has none: its documents are served as stored).
+    document_types: dict[str, list[str]]
 
     def overdue(self, now: str) -> bool:
         """Tell whether the deadline (UTC text, as `now`) passed with no answer."""
@@ -107,6 +110,7 @@ class SupplierRequest:
             answers=int(attrs.get("answers", 0)),
             answer=answer,
             documents=json.loads(str(attrs.get("documents", "[]"))),
+            document_types=json.loads(str(attrs.get("document_types", "{}"))),
         )
 
 
@@ -175,16 +179,29 @@ class SupplierPortal:
         """Return what a case asks of one supplier lot, or None if it does not name the lot."""
         return next((r for r in self.requests(case_id) if r.supplier_lot == lot), None)
 
-    def document(self, case_id: str, digest: str, lots: Sequence[str] | None = None) -> DocumentRow:
-        """Return a document attached to the case (only to answers about `lots`, if given)."""
-        requests = self.requests(case_id)
-        allowed = {
-            d for r in requests if lots is None or r.supplier_lot in lots for d in r.documents
-        }
+    def document(
+        self,
+        case_id: str,
+        digest: str,
+        lots: Sequence[str] | None = None,
+        media_type: str | None = None,
+    ) -> DocumentRow:
+        """Return a document attached to the case (only to answers about `lots`, if given).
+
+        The bytes are kept once; they are returned as `media_type` when an answer attached them
+        as such (not found otherwise), or without one as the type they were stored as if an
+        answer gave it, else the first an answer gave: never a type only another case gave.
+        """
+        requests = [r for r in self.requests(case_id) if lots is None or r.supplier_lot in lots]
+        allowed = {d for r in requests for d in r.documents}
         found = self._store.document(digest) if digest in allowed else None
-        if found is None:
-            raise NotFound(f"no document {digest!r} on recall case {case_id!r}")
-        return found
+        if found is not None:
+            given = {t for r in requests for t in r.document_types.get(digest, [])}
+            given = given or {found.media_type}
+            wanted = media_type or (found.media_type if found.media_type in given else min(given))
+            if wanted in given:
+                return replace(found, media_type=wanted)
+        raise NotFound(f"no document {digest!r} on recall case {case_id!r}")
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -461,6 +461,8 @@ DOCUMENTS = """
 SELECT sha256, media_type, size FROM documents WHERE sha256 IN (SELECT value FROM json_each(?))
 """
 DOCUMENT = "SELECT sha256, media_type, size, content FROM documents WHERE sha256 = ?"
+# The bytes are kept once: a later answer attaching them again, under its own name and media
+# type (kept in its event), leaves the row as first stored.
 INSERT_DOCUMENT = """
 INSERT INTO documents (sha256, media_type, size, content) VALUES (?, ?, ?, ?)
 ON CONFLICT (sha256) DO NOTHING

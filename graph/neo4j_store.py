@@ -467,6 +467,8 @@ RETURN d.sha256, d.media_type, d.size
 DOCUMENT: Final = (
     "MATCH (d:Document {sha256: $digest}) RETURN d.sha256, d.media_type, d.size, d.content"
 )
+# The bytes are kept once: a later answer attaching them again, under its own name and media
+# type (kept in its event), leaves the node as first stored.
 SAVE_DOCUMENTS: Final = """
 UNWIND $rows AS r
 MERGE (d:Document {sha256: r.sha256})

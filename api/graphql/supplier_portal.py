@@ -108,7 +108,10 @@ def _answer(case: str, answer: portal.SupplierAnswer) -> SupplierAnswer:
                 media_type=d["media_type"],
                 size=d["size"],
                 sha256=d["sha256"],
-                url=f"/api/v1/recalls/{quote(case, safe='')}/documents/{d['sha256']}",
+                url=(
+                    f"/api/v1/recalls/{quote(case, safe='')}/documents/{d['sha256']}"
+                    f"?media_type={quote(d['media_type'], safe='')}"
+                ),
             )
             for d in answer.documents
         ],

@@ -16,9 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth.models import Role
+from api.cli import main
 from api.deps import Services
 from api.recall import RecallService
 from api.supplier_portal import ANSWER_EVENT_PREFIX, SupplierPortal
+from graph.clock import now_text
 from graph.documents import sha256_of
 from graph.embedded_store import EmbeddedStore
 from ingest.errors import BatchConflict
@@ -157,7 +159,7 @@ def test_answer_with_documents_and_who_may_download(
         ("cert.pdf", "application/pdf", len(PDF)),
         ("tensile.csv", "text/csv", len(CSV)),
     ]
-    url = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}"
+    url = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}?media_type=application%2Fpdf"
     assert docs[0]["url"] == url
 
     (request,) = data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
@@ -173,6 +175,8 @@ def test_answer_with_documents_and_who_may_download(
         f"attachment; filename=\"{saved}\"; filename*=UTF-8''{saved}"
     )
     assert client.get(url, headers=acme).content == PDF, "the sender may read their own"
+    bare = client.get(url.partition("?")[0], headers=case)
+    assert bare.content == PDF and bare.headers["content-type"] == "application/pdf"
     assert client.get(url, headers=poly).status_code == 404
     assert client.get(url, headers=login(client, "customer")).status_code == 403
     assert client.get(url, headers=login(client, "operator")).status_code == 403
@@ -575,4 +579,66 @@ def test_a_name_that_is_not_printable_is_refused_naming_the_character(
     assert refused.json() == {"error": "bad_request", "message": said}
     graphql = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc(name, b"x")])
     assert graphql["answerSupplierRequest"]["message"] == said
+    assert logged(plant) == before
+
+
+def test_the_same_bytes_under_two_media_types_are_served_as_each_and_rebuild(
+    client: TestClient, plant: Services, case: dict[str, str], poly: dict[str, str], tmp_path: Path
+) -> None:
+    acme = login(client, "supplier")
+    table = b"a,b\n1,2\n"
+    for name, media_type in (("notes.txt", "text/plain"), ("tensile.csv", "text/csv")):
+        sent = data(
+            client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc(name, table, media_type)]
+        )["answerSupplierRequest"]
+        assert sent["__typename"] == "SupplierRequest", sent
+    (request,) = data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
+    (latest,) = request["answer"]["documents"]
+    assert latest["name"] == "tensile.csv"
+
+    def served(url: str, headers: dict[str, str]) -> tuple[int, str, str]:
+        got = client.get(url, headers=headers)
+        if got.status_code != 200:
+            return got.status_code, "", ""
+        assert got.content == table
+        return 200, got.headers["content-type"], got.headers["content-disposition"]
+
+    bare = f"/api/v1/recalls/RC-1/documents/{sha256_of(table)}"
+    assert latest["url"] == f"{bare}?media_type=text%2Fcsv"
+    for headers in (case, acme):
+        status, media_type, saved = served(latest["url"], headers)
+        assert status == 200 and media_type.startswith("text/csv") and ".csv" in saved
+        status, media_type, saved = served(f"{bare}?media_type=text/plain", headers)
+        assert status == 200 and media_type.startswith("text/plain") and ".txt" in saved
+        # Never a type no answer gave these bytes.
+        assert served(f"{bare}?media_type=application/json", headers)[0] == 404
+    assert served(latest["url"], poly)[0] == 404
+
+    # The log holding both answers replays, on a rebuild and into a copy.
+    store = plant.store.url
+    assert main(["rebuild", "--store", store]) == 0
+    assert main(["copy-store", "--store", store, "--to", f"sqlite:///{tmp_path / 'copy.db'}"]) == 0
+    assert served(latest["url"], case)[1].startswith("text/csv")
+
+
+def test_stored_bytes_are_not_given_another_type_without_being_sent(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc("cert.pdf", PDF)])
+    before = logged(plant)
+    ref = {"name": "cert.txt", "media_type": "text/plain", "size": len(PDF)}
+    raw = {
+        "event_id": "ANSWER-RAW-1",
+        "type": "recall_supplier_answer",
+        "occurred_at": now_text(),
+        "case": "RC-1",
+        "supplier": "ACME-STEEL",
+        "supplier_lot": "H70001",
+        "documents": [ref | {"sha256": sha256_of(PDF)}],
+    }
+    response = client.post("/api/v1/events", json=[raw], headers=login(client, "admin"))
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["errors"]
+    assert problem["code"] == "document_mismatch" and "application/pdf" in problem["message"]
     assert logged(plant) == before
