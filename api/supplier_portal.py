@@ -22,7 +22,7 @@ from graph.documents import MAX_DOCUMENTS, checked_document
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
 from graph.store import DocumentRow, GraphStore, NodeView
-from ingest.errors import Problem
+from ingest.errors import BatchConflict, Problem
 from ingest.models import ANSWER_EVENT_PREFIX
 from ingest.references import supplier_request_gid
 from ingest.service import IngestService
@@ -269,7 +269,15 @@ class SupplierPortal:
         }
         if text is not None and text.strip():
             event["text"] = text
-        self._ingest.ingest([event], documents)
+        try:
+            self._ingest.ingest([event], documents)
+        except BatchConflict:
+            # A send of this answer at the same time was logged after ours looked for it, at
+            # the time it arrived: ours is compared with it at that time, as a resend would be.
+            first = self._answer_key(supplier, answer_id)[1] if answer_id is not None else None
+            if first is None or first == occurred_at:
+                raise
+            self._ingest.ingest([event | {"occurred_at": first}], documents)
         found = self.request(case_id, lot)
         assert found is not None  # the event made it
         return found

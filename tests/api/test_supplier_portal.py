@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -642,3 +643,35 @@ def test_stored_bytes_are_not_given_another_type_without_being_sent(
     [problem] = response.json()["errors"]
     assert problem["code"] == "document_mismatch" and "application/pdf" in problem["message"]
     assert logged(plant) == before
+
+
+def test_two_sends_of_one_answer_at_once_are_one_answer_and_a_duplicate(
+    client: TestClient, plant: Services, case: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both sends look for the answer in the log before either writes it: the race, every time.
+    both_looked = threading.Barrier(2, timeout=30)
+    first_looks = iter(range(2))
+    read = plant.store.logged
+
+    def looking(event_ids: Any) -> Any:
+        found = read(event_ids)
+        if next(first_looks, None) is not None:
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(plant.store, "logged", looking)
+    acme = login(client, "supplier")
+    args = {"case": "RC-1", "lot": ACME_LOT, "text": "same", "docs": [doc("c.pdf", PDF)]}
+    before = logged(plant)
+    sent: list[Any] = [None, None]
+
+    def send(i: int) -> None:
+        sent[i] = gql(client, acme, ANSWER, **args, key="scar-9")["data"]["answerSupplierRequest"]
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [s["__typename"] for s in sent] == ["SupplierRequest"] * 2, sent
+    assert [s["answers"] for s in sent] == [1, 1] and logged(plant) == before + 1
