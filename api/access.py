@@ -734,7 +734,7 @@ class Access:
             asked = self._portal.request(case_id, lot)
         except NotFound:
             asked = None
-        if asked is None:
+        if asked is None or not asked.named:
             raise NotFound(f"no recall case {case_id!r} about your lot {lot!r}")
         found = self._portal.answer(
             case_id,

@@ -72,6 +72,15 @@ class SupplierRequest:
     # recorded has none: its documents are served as stored).
     document_types: dict[str, list[str]]
 
+    @property
+    def named(self) -> bool:
+        """Tell whether the case names the lot now: it suspects it or asked about it.
+
+        An answer alone does not: a lot rescoped out of the case is no longer the supplier's to
+        see or answer, though the plant keeps what they said.
+        """
+        return self.suspect or self.question is not None
+
     def overdue(self, now: str) -> bool:
         """Tell whether the deadline (UTC text, as `now`) passed with no answer."""
         return self.answer is None and self.due_by is not None and self.due_by < now
@@ -170,7 +179,7 @@ class SupplierPortal:
         listed = [Case.of(view) for view in self._store.nodes(sorted(cases)).values()]
         asked = self._requests_of(listed)
         for case in listed:
-            named = [r for r in asked[case.id] if r.supplier_lot in mine]
+            named = [r for r in asked[case.id] if r.supplier_lot in mine and r.named]
             if named:  # a lot rescoped out of the case, never asked about, is cleared
                 found.append(SupplierCase(case.id, case.title, case.state, case.opened_at, named))
         return sorted(found, key=lambda c: c.id)
@@ -192,7 +201,11 @@ class SupplierPortal:
         as such (not found otherwise), or without one as the type they were stored as if an
         answer gave it, else the first an answer gave: never a type only another case gave.
         """
-        requests = [r for r in self.requests(case_id) if lots is None or r.supplier_lot in lots]
+        requests = [
+            r
+            for r in self.requests(case_id)
+            if lots is None or (r.supplier_lot in lots and r.named)
+        ]
         allowed = {d for r in requests for d in r.documents}
         found = self._store.document(digest) if digest in allowed else None
         if found is not None:

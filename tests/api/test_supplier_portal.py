@@ -24,7 +24,10 @@ from api.supplier_portal import ANSWER_EVENT_PREFIX, SupplierPortal
 from graph.clock import now_text
 from graph.documents import sha256_of
 from graph.embedded_store import EmbeddedStore
+from graph.store import Changes, EventRow
+from ingest.canonical import payload_and_digest
 from ingest.errors import BatchConflict
+from ingest.parse import EVENT_ADAPTER
 from ingest.service import IngestService
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -675,3 +678,75 @@ def test_two_sends_of_one_answer_at_once_are_one_answer_and_a_duplicate(
         thread.join()
     assert [s["__typename"] for s in sent] == ["SupplierRequest"] * 2, sent
     assert [s["answers"] for s in sent] == [1, 1] and logged(plant) == before + 1
+
+
+RESCOPE = """mutation($s: [SuspectInput!]!) { rescopeRecall(id: "RC-1", reason: "narrowed",
+    suspects: $s) { removed } }"""
+
+
+def test_a_lot_rescoped_out_after_its_answer_is_no_longer_the_suppliers(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    for key in ("first", "second"):
+        data(
+            client, acme, ANSWER, case="RC-1", lot=ACME_LOT, docs=[doc(f"{key}.pdf", PDF)], key=key
+        )
+    data(client, case, RESCOPE, s=[{"id": POLY_LOT}])
+    # The case names the lot no longer: the supplier sees it as a case that never named it.
+    assert data(client, acme, MINE)["mySupplierCases"] == []
+    assert data(client, acme, "{ casesAboutMyLots { id } }")["casesAboutMyLots"] == []
+    url = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}"
+    assert client.get(url, headers=acme).status_code == 404
+    assert client.get(url, headers=case).content == PDF
+    before = logged(plant)
+    late = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="late")
+    refused = late["answerSupplierRequest"]
+    assert (refused["__typename"], refused["code"]) == ("AnswerRefused", "not_found"), refused
+    raw = {
+        "event_id": "LATE-1",
+        "type": "recall_supplier_answer",
+        "occurred_at": now_text(),
+        "case": "RC-1",
+        "supplier": "ACME-STEEL",
+        "supplier_lot": "H70001",
+        "text": "late",
+    }
+    response = client.post("/api/v1/events", json=[raw], headers=login(client, "admin"))
+    assert response.status_code == 422, response.text
+    assert [p["code"] for p in response.json()["errors"]] == ["not_in_case"]
+    assert logged(plant) == before
+    # The plant keeps what the supplier said.
+    requests = data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
+    answered = {r["supplierLot"]: (r["answers"], r["answer"]) for r in requests if r["answer"]}
+    assert answered[ACME_LOT][0] == 2
+    assert [d["name"] for d in answered[ACME_LOT][1]["documents"]] == ["second.pdf"]
+    # Asked about again, the lot is the supplier's to answer once more.
+    data(client, case, ASK, lot=ACME_LOT, q="Any later heats?")
+    (seen,) = data(client, acme, MINE)["mySupplierCases"]
+    assert [(lot["supplierLot"], lot["suspect"]) for lot in seen["lots"]] == [(ACME_LOT, False)]
+    again = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="none")
+    assert again["answerSupplierRequest"]["answers"] == 3
+
+
+def test_a_log_holding_an_answer_given_after_its_lot_left_the_case_still_rebuilds(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    for key in ("first", "second"):
+        data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text=f"{key} look", key=key)
+    data(client, case, RESCOPE, s=[{"id": POLY_LOT}])
+    # Earlier versions took such an answer: the log holds it as they wrote it.
+    second = f"{ANSWER_EVENT_PREFIX}ACME-STEEL/second"
+    stored = plant.store.logged([second])[second]
+    body = json.loads(stored.payload) | {"event_id": "LATE-1", "occurred_at": now_text()}
+    payload, digest = payload_and_digest(EVENT_ADAPTER.validate_python(body))
+    late = EventRow("LATE-1", stored.type, body["occurred_at"], payload, digest, None, "{}")
+    plant.store.write(lambda tx: tx.apply(Changes(events=[late])))
+    assert plant.ingest.rebuild() > 0
+    (request,) = [
+        r
+        for r in data(client, case, ANALYST_VIEW)["recallCase"]["supplierRequests"]
+        if r["supplierLot"] == ACME_LOT
+    ]
+    assert request["answers"] == 3
