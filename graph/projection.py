@@ -17,7 +17,9 @@ from graph.errors import StoreUnavailable
 # a property a node gains or loses (the unit of a shipment or a supplier lot), a node or
 # relationship made otherwise, anything a rule later reads from the graph. Stores made before it
 # are then rebuilt as they are opened, rather than answer from a graph the planner no longer makes.
-PROJECTION: Final = 1
+# 1: units kept per supplier lot and shipment. 2: each supplier request records the media type
+# each answer gave its documents.
+PROJECTION: Final = 2
 
 
 def refuse_newer(where: str, found: int | None) -> None:
