@@ -167,16 +167,23 @@ def check_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def normalise_gtin(text: str, *, ai: str = "01") -> str:
+def _where(ai: str | None, at: int | None) -> str:
+    """Name an AI and its position in a URI, as far as they are known."""
+    named = "a query parameter" if ai is None else f"AI ({ai})"
+    return named + ("" if at is None else f" at position {at}")
+
+
+def normalise_gtin(text: str, *, ai: str = "01", position: int | None = None) -> str:
     """Return a GTIN-8/12/13/14 as a checked GTIN-14, or raise naming the expected digit."""
+    where = _where(ai, position)
     if not text or any(char not in DIGITS for char in text):
-        raise Gs1Error(f"AI ({ai}): a GTIN is digits only, got {text!r}")
+        raise Gs1Error(f"{where}: a GTIN is digits only, got {text!r}")
     if len(text) not in (8, 12, 13, 14):
-        raise Gs1Error(f"AI ({ai}): a GTIN has 8, 12, 13 or 14 digits, got {len(text)}")
+        raise Gs1Error(f"{where}: a GTIN has 8, 12, 13 or 14 digits, got {len(text)}")
     expected = check_digit(text[:-1])
     if text[-1] != expected:
         raise Gs1Error(
-            f"AI ({ai}): GTIN {text} has check digit {text[-1]}, expected {expected} "
+            f"{where}: GTIN {text} has check digit {text[-1]}, expected {expected} "
             f"(position {len(text)})"
         )
     return text.rjust(14, "0")
@@ -191,7 +198,7 @@ def with_check_digit(body: str) -> str:
 
 def gs1_date(text: str, ai: str, *, position: int | None = None) -> date:
     """Return the date of a YYMMDD field; DD 00 means the last day of the month."""
-    where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
+    where = _where(ai, position)
     if len(text) != 6 or any(char not in DIGITS for char in text):
         raise Gs1Error(f"{where}: a date is six digits YYMMDD, got {text!r}")
     year = _century(int(text[:2])) + int(text[:2])
@@ -206,22 +213,17 @@ def gs1_date(text: str, ai: str, *, position: int | None = None) -> date:
     return date(year, month, day)
 
 
-def _century(yy: int, today: date | None = None) -> int:
-    """Pick the century of a two-digit year by the GS1 sliding window (GS1 GS 7.12)."""
-    now = (today or date.today()).year
-    century, current = divmod(now, 100)
-    difference = yy - current
-    if 51 <= difference <= 99:
-        century -= 1
-    elif -99 <= difference <= -50:
-        century += 1
-    return century * 100
-
-
 def reading_window(today: date | None = None) -> tuple[int, int]:
-    """Return the first and last year a two-digit year reads as today (see `_century`)."""
+    """Return the first and last year a two-digit year reads as today: the GS1 sliding window
+    (GS1 GS 7.12), 49 years back to 50 ahead."""
     now = (today or date.today()).year
     return now - 49, now + 50
+
+
+def _century(yy: int, today: date | None = None) -> int:
+    """Pick the century of a two-digit year: the one year of the reading window ending in it."""
+    first, _ = reading_window(today)
+    return first + (yy - first) % 100 - yy
 
 
 def date_text(value: date, ai: str = "17", *, today: date | None = None) -> str:
@@ -253,7 +255,7 @@ def check_value(
     each character of the value is instead (a percent-encoded value is longer than it reads).
     """
     spec = AIS.get(ai)
-    where = f"AI ({ai})" + (f" at position {position}" if position is not None else "")
+    where = _where(ai, position)
     if spec is None:
         raise Gs1Error(f"{where}: unknown or unsupported application identifier")
     if spec.fixed and len(value) != spec.length:
@@ -261,10 +263,7 @@ def check_value(
     if not spec.fixed and not 1 <= len(value) <= spec.length:
         raise Gs1Error(f"{where}: {spec.title} has 1 to {spec.length} characters, got {len(value)}")
     if spec.kind == "gtin":
-        try:
-            return normalise_gtin(value, ai=ai)
-        except Gs1Error as error:
-            raise Gs1Error(where + error.message.removeprefix(f"AI ({ai})")) from None
+        return normalise_gtin(value, ai=ai, position=position)
     if spec.kind == "sscc":
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: an SSCC is digits only")
@@ -473,14 +472,13 @@ def parse_digital_link(uri: str) -> Gs1Data:
         path_at = None if path_at is None else path_at + len(segment) + 1
     gtin, _ = _unescaped(segments[start + 1], "01", at[start + 1])
     # The path may carry a GTIN-8, -12 or -13; the element string always takes 14 digits.
-    try:
-        values: dict[str, str] = {"01": normalise_gtin(gtin)}
-    except Gs1Error as error:
-        raise Gs1Error(_where("01", at[start]) + error.message.removeprefix("AI (01)")) from None
+    values: dict[str, str] = {"01": normalise_gtin(gtin, position=at[start])}
     for index in range(start + 2, len(segments), 2):
         ai = segments[index]
         value, offsets = _unescaped(segments[index + 1], ai, at[index + 1])
-        values[ai] = check_value(ai, value, position=at[index], offsets=offsets)
+        values[ai] = check_value(
+            ai, value, position=at[index], value_at=at[index + 1], offsets=offsets
+        )
     for pair in parts.query.split("&"):
         pair_at = query_at
         query_at = None if query_at is None else query_at + len(pair) + 1
@@ -497,15 +495,9 @@ def parse_digital_link(uri: str) -> Gs1Data:
             raise Gs1Error(f"{where} belongs in the path, not the query")
         value_at = None if pair_at is None else pair_at + len(escaped) + 1
         value, offsets = _unescaped(given, key, value_at)
-        values[key] = check_value(key, value, position=pair_at, offsets=offsets)
+        values[key] = check_value(key, value, position=pair_at, value_at=value_at, offsets=offsets)
     _check_pairs(values)
     return Gs1Data(values)
-
-
-def _where(ai: str | None, at: int | None) -> str:
-    """Name an AI and its position in a URI, as far as they are known."""
-    named = "a query parameter" if ai is None else f"AI ({ai})"
-    return named + ("" if at is None else f" at position {at}")
 
 
 def _offsets(
@@ -533,14 +525,15 @@ _PIECES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|.", re.DOTALL)
 def _unescaped(text: str, ai: str | None, at: int | None) -> tuple[str, list[int] | None]:
     """Undo a URI's percent-encoding, refusing a % that is not followed by two hex digits.
 
-    Return the text and, when `at` (where `text` starts) is known, where each of its
-    characters is in the URI: a run of escapes is read as UTF-8, as `unquote` reads it.
+    Return the text and, when `at` (where `text` starts) is known and the text holds escapes,
+    where each of its characters is in the URI: a run of escapes is read as UTF-8, as `unquote`
+    reads it.
     """
     bad = _BAD_ESCAPE.search(text)
     if bad:
         where = _where(ai, None if at is None else at + bad.start())
         raise Gs1Error(f"{where}: {text!r}: a % in a URI is followed by two hex digits (RFC 3986)")
-    if at is None:
+    if at is None or "%" not in text:  # each character where it is written
         return unquote(text), None
     chars: list[str] = []
     offsets: list[int] = []
