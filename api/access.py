@@ -812,14 +812,17 @@ class Access:
             return lambda node, _: _supplier_keeps(trace.root, node)
         if self.role != Role.OPERATOR:
             return None
-        kept = {n.id for n in trace.nodes}
+        # Whether the operator sees each node in the store (a voided shipment of k trace items
+        # is asked about k times): the trace's own nodes are seen.
+        seen: dict[str, bool] = dict.fromkeys((n.id for n in trace.nodes), True)
 
         def keeps(node: str, event: Mapping[str, Any]) -> bool:
-            if node in kept:
-                return True
+            if node in seen:
+                return seen[node]
             found = self._store.node(node)
             if found is not None:
-                return self.visible(found)
+                seen[node] = self.visible(found)
+                return seen[node]
             # Made by the voided event, and removed with it: of the site the event was recorded at.
             site = {"site": event["site"]} if event.get("site") else {}
             return self._sees(NodeView(node, node.partition(":")[0], site))

@@ -42,9 +42,9 @@ def render_report(
     suppliers: Sequence[SupplierRequest] = (),
 ) -> str:
     """Render the report as a self-contained HTML page (print it to PDF from any browser)."""
-    certain = sum(1 for i in scope.items if i.certain)
     exposure = {i.id: i.exposure for i in scope.items}
     sure = {i.id for i in scope.items if i.certain}
+    certain = len(sure)
     picture = genealogy_svg(scope.depths, scope.kinds, scope.edges, exposure, sure)
     items = _rows(
         ("item", "part", "exposure", "certain", "basis", "qty", "in plant", "status", "shipped"),
