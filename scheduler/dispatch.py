@@ -102,6 +102,9 @@ class _Dispatcher:
         self.current: list[FlatOp] = [flat.ops[0]] * n_jobs
         self.alts: list[list[Alt]] = [[] for _ in range(n_jobs)]
         self.ready: list[list[int]] = [[] for _ in range(n_jobs)]
+        # Per machine: work that takes no time and changed the family over there, as (when,
+        # its key, the family before it), while nothing else has held the machine since.
+        self.changed_at: list[tuple[int, int, int] | None] = [None] * len(flat.machines)
         # The machines' earliest ends, (end, job, machine, version), older versions lapsed.
         self.version = [0] * len(flat.machines)
         self.heap: list[tuple[int, int, int, int]] = []
@@ -137,10 +140,15 @@ class _Dispatcher:
         """Write job j's current operation into the plan on `m`, and move the job past it."""
         flat, plan = self.flat, self.plan
         op = self.current[j]
+        setup = flat.setup(op, self.last_family[m])
+        if end == start and not setup and _read_before(flat, op, start, self.changed_at[m]):
+            start = end = start + 1
         plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
-        plan.setup[op.key] = setup = flat.setup(op, self.last_family[m])
+        plan.setup[op.key] = setup
         self.free[m] = end
         if end > start or setup:  # what takes no time changes nothing over (plan.violations)
+            before = self.last_family[m]
+            self.changed_at[m] = (end, op.key, before) if end == start else None
             self.last_family[m] = op.family
         self.work_left[j] -= min(a.duration for a in op.alts)
         self.next_pos[j] += 1
@@ -251,6 +259,7 @@ class _General(_Dispatcher):
         flat = self.flat
         start, end, _alt = self._offer(chosen)
         self._put(chosen, m, start, end)
+        end = self.free[m]  # later than offered for work read before a change (_read_before)
         # Machines whose earliest offer left them, and offers that moved to another machine.
         lost: set[int] = set()
         gained: list[tuple[int, int]] = []
@@ -684,6 +693,21 @@ def _start_free_key(
         return (0, due - work_left[j], -work_left[j])
 
     return key
+
+
+def _read_before(flat: Flat, op: FlatOp, start: int, changed: tuple[int, int, int] | None) -> bool:
+    """Tell whether `op`, taking no time and no set-up at `start`, would be read before work
+    that took no time there and changed the family over, and need a set-up from the family
+    before that.
+
+    plan.violations reads a machine by start, then end, then key: at the same instant, work
+    with a smaller key comes first, whatever the order of placement. Such work starts one
+    unit later instead, as the CP-SAT models place it.
+    """
+    if changed is None:
+        return False
+    at, key, before = changed
+    return start == at and op.key < key and flat.setup(op, before) > 0
 
 
 def _with_frozen_work(flat: Flat) -> tuple[Plan, list[int], list[int]]:

@@ -3,7 +3,8 @@
 Giffler-Thompson in its plainest form: after each placement every job that could use the machine
 is evaluated again, all of its alternatives. That is quadratic on one busy machine, which is why
 scheduler.dispatch keeps what a placement cannot change; both must build the same plan. Both
-read an operation that takes no time as plan.violations does (it changes nothing over).
+read an operation that takes no time as plan.violations does (it changes nothing over, and at
+the instant of a change over it is read by key).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scheduler.dispatch import (
     _job_ready,
     _keep_rank,
     _priority,
+    _read_before,
 )
 from scheduler.flat import Alt, Flat
 from scheduler.plan import Plan, earliest_start
@@ -39,6 +41,7 @@ def reference_dispatch(
     n_machines = len(flat.machines)
     free = [0] * n_machines
     last_family = list(flat.initial_family)
+    changed_at: list[tuple[int, int, int] | None] = [None] * n_machines
     for op in _frozen_in_time_order(flat):
         assert op.frozen_start is not None and op.frozen_end is not None
         assert op.frozen_machine is not None
@@ -137,10 +140,14 @@ def reference_dispatch(
         start, end, _alt = cand
         key = flat.jobs[chosen][next_pos[chosen]]
         op = flat.ops[key]
+        setup = flat.setup(op, last_family[m])
+        if end == start and not setup and _read_before(flat, op, start, changed_at[m]):
+            start = end = start + 1
         plan.start[key], plan.end[key], plan.machine[key] = start, end, m
-        plan.setup[key] = setup = flat.setup(op, last_family[m])
+        plan.setup[key] = setup
         free[m] = end
         if end > start or setup:
+            changed_at[m] = (end, key, last_family[m]) if end == start else None
             last_family[m] = op.family
         work_left[chosen] -= min(a.duration for a in op.alts)
         forget(chosen)

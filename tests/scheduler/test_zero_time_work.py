@@ -3,6 +3,10 @@ unless it needs a set-up, in the CP-SAT models as in dispatch and `plan.violatio
 
 from __future__ import annotations
 
+import pytest
+
+from scheduler.dispatch import RULES, dispatch, serial_plan
+from scheduler.flat import Flat, flatten
 from scheduler.models import (
     Machine,
     Objective,
@@ -12,6 +16,8 @@ from scheduler.models import (
     Window,
     WorkOrder,
 )
+from scheduler.plan import Plan, violations
+from scheduler.rescheduler import Actual, Feedback, _previous_positions, apply_feedback
 from scheduler.solver import solve
 from tests.scheduler.conftest import op
 
@@ -137,3 +143,54 @@ def test_work_that_takes_no_time_may_lie_inside_other_work() -> None:
     solution = solve(problem, QUICK)
     assert solution.status == "optimal"
     assert solution.makespan == 20
+
+
+def _changed_over_then_read(first: str | None = None) -> Problem:
+    """y (family B) takes no time on A and needs a set-up after A, the machine's first family
+    (`first`) or w's; x (family B) takes no time, needs none after B and 4 after A, and is
+    released when y can start."""
+    w = [WorkOrder(id="w", family="A", operations=[op("A", 3)])] if first is None else []
+    return Problem(
+        machines=[Machine(id="A", initial_family=first)],
+        orders=[
+            WorkOrder(
+                id="x",
+                family="B",
+                release=1 if w == [] else 4,
+                operations=[op("A", 0, setup_default=4)],
+            ),
+            *w,
+            WorkOrder(id="y", family="B", operations=[op("A", 0, setup_default=1)]),
+        ],
+    )
+
+
+def _starts_and_set_ups(flat: Flat, plan: Plan) -> dict[str, tuple[int, int]]:
+    return {flat.problem.orders[o.job].id: (plan.start[o.key], plan.setup[o.key]) for o in flat.ops}
+
+
+@pytest.mark.parametrize("rule", [*RULES, "serial"])
+def test_work_that_takes_no_time_is_not_dispatched_into_a_change_over_before_it(
+    rule: str,
+) -> None:
+    # y changes the machine over from A to B at 1. x, at 1 too, would be read before y (the
+    # smaller key on a tie) and need 4 after A: it goes at 2, after y, as CP-SAT places it.
+    flat = flatten(_changed_over_then_read(first="A"))
+    plan = serial_plan(flat) if rule == "serial" else dispatch(flat, rule)
+    assert violations(flat, plan) == []
+    assert _starts_and_set_ups(flat, plan) == {"y": (1, 1), "x": (2, 0)}
+    best = solve(flat.problem, QUICK)
+    assert {o.job: (o.start, o.setup) for o in best.operations} == {"y": (1, 1), "x": (2, 0)}
+
+
+def test_the_serial_repair_keeps_set_ups_at_the_instant_of_a_change_over() -> None:
+    # w was planned [0, 3), y at 4 and x at 5; w is reported started at 1. The repair moves y
+    # to 5 and keeps x no earlier than 5: x, read before y there, goes on to 6.
+    problem = _changed_over_then_read()
+    before = solve(problem, QUICK)
+    assert {o.job: o.start for o in before.operations} == {"w": 0, "y": 4, "x": 5}
+    feedback = Feedback(now=1, actuals=[Actual(order="w", index=0, start=1)])
+    flat = flatten(apply_feedback(problem, before, feedback))
+    repaired = serial_plan(flat, _previous_positions(flat, before))
+    assert violations(flat, repaired) == []
+    assert _starts_and_set_ups(flat, repaired) == {"w": (1, 0), "y": (5, 1), "x": (6, 0)}
