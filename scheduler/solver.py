@@ -196,14 +196,11 @@ def solve(
     options: SolveOptions | None = None,
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
-    start_from: Plan | None = None,
 ) -> Solution:
     """Find a good schedule within the time limit; never return worse than the best found."""
     options = options or SolveOptions()
     clock = _Clock(options.time_limit)
-    return answer(
-        search(flatten(problem), options, clock, progress, should_stop, start_from), clock
-    )
+    return answer(search(flatten(problem), options, clock, progress, should_stop), clock)
 
 
 def answer(outcome: Outcome, clock: _Clock) -> Solution:
