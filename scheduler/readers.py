@@ -188,7 +188,7 @@ def _problem(name: str, machines: list[Machine], orders: list[WorkOrder]) -> Pro
     try:
         return Problem(name=name, machines=machines, orders=orders)
     except ValidationError as exc:  # e.g. an objective past 64 bits
-        raise InvalidProblem(_first_error(exc)) from exc
+        raise InvalidProblem(first_error(exc)) from exc
 
 
 def read_json(text: str, name: str = "") -> Problem:
@@ -208,16 +208,17 @@ def parse_problem(data: object) -> Problem:
     try:
         return Problem.model_validate(data)
     except ValidationError as exc:
-        raise InvalidProblem(_first_error(exc)) from exc
+        raise InvalidProblem(first_error(exc)) from exc
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError, where: tuple[str | int, ...] = ()) -> str:
+    """Name the first thing `exc` found wrong, at its place in a problem below `where`."""
     first = exc.errors()[0]
     text = first["msg"].removeprefix("Value error, ")
-    if not first["loc"] and first["type"] == "value_error":
+    loc = (*where, *first["loc"])
+    if not loc and first["type"] == "value_error":
         return text  # a rule over the whole problem: its message names what it is about
-    where = ".".join(str(p) for p in first["loc"]) or "problem"
-    return f"{where}: {text}"
+    return f"{'.'.join(str(p) for p in loc) or 'problem'}: {text}"
 
 
 def guess_format(path: Path, text: str) -> Format:

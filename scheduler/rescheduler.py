@@ -29,7 +29,7 @@ from scheduler.models import (
     WorkOrder,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
-from scheduler.readers import parse_problem
+from scheduler.readers import first_error, parse_problem
 from scheduler.solver import (
     ProgressFn,
     StopFn,
@@ -165,23 +165,21 @@ def _check_changed(current: Problem, problem: Problem) -> None:
     it started. Validating all of it again took most of a repair's time at plant size."""
     for k, (now, was) in enumerate(zip(current.machines, problem.machines, strict=True)):
         if now is not was:
-            _validate(Machine, now, f"machines.{k}")
+            _validate(Machine, now, ("machines", k))
     for j, (order, before) in enumerate(zip(current.orders, problem.orders, strict=False)):
         if order is before:
             continue
         for i, (op, was_op) in enumerate(zip(order.operations, before.operations, strict=True)):
             if op is not was_op:
-                _validate(Operation, op, f"orders.{j}.operations.{i}")
+                _validate(Operation, op, ("orders", j, "operations", i))
 
 
-def _validate(kind: type[BaseModel], item: BaseModel, where: str) -> None:
+def _validate(kind: type[BaseModel], item: BaseModel, where: tuple[str | int, ...]) -> None:
     """Validate a model made by model_copy, which validates nothing, naming where it sits."""
     try:
         kind.model_validate(dict(item))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join([where, *(str(p) for p in first["loc"])])
-        raise InvalidProblem(f"{path}: {first['msg'].removeprefix('Value error, ')}") from exc
+        raise InvalidProblem(first_error(exc, where)) from exc
 
 
 def _as_it_stands(
