@@ -10,7 +10,7 @@ from typing import Any
 
 from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
 from graph.ids import gid, supplier_lot_gid
-from graph.store import GraphStore, StoredEvent
+from graph.store import MATERIAL, GraphStore, StoredEvent
 from graph.trace import Trace
 
 # A logged event as read, and its payload.
@@ -229,24 +229,21 @@ def _ref(target: Mapping[str, str]) -> str:
     return f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
 
 
-ITEMS = ("lot", "serial")
-
-
 def _taken(body: Mapping[str, Any]) -> list[str]:
     """Return the items an event takes material from."""
-    return list(dict.fromkeys(src for src, _ in _links(body) if _kind(src) in ITEMS))
+    return list(dict.fromkeys(src for src, _ in _links(body) if _kind(src) in MATERIAL))
 
 
 def _touched(body: Mapping[str, Any]) -> list[str]:
     """Return every node a trace could reach that an event names: lots, serials, the supplier
     lot a receipt came from."""
-    kinds = (*ITEMS, "supplier_lot")
+    kinds = MATERIAL | {"supplier_lot"}
     return [n for n in _ends(body) if _kind(n) in kinds]
 
 
 def _named(body: Mapping[str, Any]) -> list[str]:
     """Return every lot and serial an event names."""
-    return [n for n in _ends(body) if _kind(n) in ITEMS]
+    return [n for n in _ends(body) if _kind(n) in MATERIAL]
 
 
 def _ends(body: Mapping[str, Any]) -> list[str]:

@@ -19,10 +19,9 @@ from decimal import Decimal, localcontext
 
 from graph.exposure import exposure_text, is_certain
 from graph.quantities import COUNT
-from graph.store import EXACT, EdgeView
+from graph.store import EXACT, MATERIAL, EdgeView
 from graph.trace import Trace, TraceService
 
-MATERIAL = ("lot", "serial")
 HELD = frozenset({"quarantined", "recalled", "scrapped"})
 ZERO = Decimal(0)
 
