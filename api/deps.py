@@ -22,7 +22,7 @@ from graph.errors import Forbidden, Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from graph.udi import IdentifierService
-from ingest.service import SYSTEM, IngestService
+from ingest.service import SYSTEM, IngestService, open_store_for_use
 from marking.service import MarkingService
 
 
@@ -73,19 +73,15 @@ class Services:
     def from_settings(
         cls, settings: Settings, sender: str = SYSTEM, *, bring_up_to_date: bool = True
     ) -> Services:
-        """Open the stores the settings name; `bring_up_to_date` as graph.connect.open_store."""
+        """Open the stores the settings name, the graph brought up to date (graph.projection)
+        unless `bring_up_to_date` is False: for a command that rebuilds it anyway."""
         user, password, database = (
             settings.neo4j_user,
             settings.neo4j_password,
             settings.neo4j_database,
         )
-        store = open_store(
-            settings.store,
-            user=user,
-            password=password,
-            database=database,
-            bring_up_to_date=bring_up_to_date,
-        )
+        opener = open_store_for_use if bring_up_to_date else open_store
+        store = opener(settings.store, user=user, password=password, database=database)
         accounts = open_account_store(
             settings.store, user=user, password=password, database=database
         )

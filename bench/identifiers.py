@@ -24,12 +24,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from graph.connect import open_store
 from graph.lot_codes import LotCodeService, LotSchemeSpec
 from graph.store import GraphStore, NodeView
 from graph.udi import IdentifierService
 from ingest import gs1
-from ingest.service import IngestService
+from ingest.service import IngestService, open_store_for_use
 
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 PARTS = 20
@@ -178,7 +177,7 @@ def run(store: GraphStore, serials: int, supplier_lots: int, repeat: int) -> lis
 def _stores(neo4j: str | None, folder: Path) -> dict[str, Callable[[], GraphStore]]:
     """Return how to open each store to time: an embedded one in folder, and Neo4j if named."""
     stores: dict[str, Callable[[], GraphStore]] = {
-        "embedded": lambda: open_store(f"sqlite:///{folder / 'ids.db'}"),
+        "embedded": lambda: open_store_for_use(f"sqlite:///{folder / 'ids.db'}"),
     }
     if neo4j:
         from graph.neo4j_store import Neo4jStore

@@ -137,10 +137,9 @@ def run_store(
     The first WARM_UP events go first into the store at `warm_up_url` (the same server, wiped
     afterwards, for Neo4j), so compilers and plan caches are warm, as in a plant that runs.
     """
-    from graph.connect import open_store
-    from ingest.service import IngestService
+    from ingest.service import IngestService, open_store_for_use
 
-    warm = open_store(warm_up_url)
+    warm = open_store_for_use(warm_up_url)
     neo4j = warm_up_url.startswith(("bolt", "neo4j"))
     if neo4j:
         warm.wipe()  # type: ignore[attr-defined]
@@ -149,7 +148,7 @@ def run_store(
     if neo4j:
         warm.wipe()  # type: ignore[attr-defined]
     warm.close()
-    store = open_store(store_url)
+    store = open_store_for_use(store_url)
     service = IngestService(store)
     clock = PhaseClock()
     recording = Recording()
@@ -194,10 +193,10 @@ def _floor(
         def server_cpu() -> float | None:
             return None if server_home is None else _server_cpu_s(server_home)
 
-        from graph.connect import open_store
         from graph.neo4j_store import Neo4jStore
+        from ingest.service import open_store_for_use
 
-        store = open_store(store_url)
+        store = open_store_for_use(store_url)
         assert isinstance(store, Neo4jStore)
         try:
             replays = {FLOOR_WAYS[2]: replay_neo4j(store, recording, server_cpu)}

@@ -228,10 +228,9 @@ def generate(size: int, path: Path) -> dict[str, Any]:
 
 def ingest_run(store_url: str, events_path: Path, batch: int, limit: int | None) -> dict[str, Any]:
     """Ingest the first `limit` events (all when None) in batches; return rates and memory."""
-    from graph.connect import open_store
-    from ingest.service import IngestService
+    from ingest.service import IngestService, open_store_for_use
 
-    store = open_store(store_url)
+    store = open_store_for_use(store_url)
     if store_url.startswith(("bolt", "neo4j")):
         store.wipe()  # type: ignore[attr-defined]
     service = IngestService(store)
@@ -397,10 +396,10 @@ def query_run(
     store_url: str, db: Path, picked: dict[str, Any], repeat: int, floor: bool
 ) -> dict[str, Any]:
     """Time our queries, then the raw query on the same engine, then (optionally) the floor."""
-    from graph.connect import open_store
     from graph.trace import TraceService
+    from ingest.service import open_store_for_use
 
-    store = open_store(store_url)
+    store = open_store_for_use(store_url)
     traces = TraceService(store)
     _, start, end = picked["window"]
     day = (datetime.fromisoformat(start), datetime.fromisoformat(end))

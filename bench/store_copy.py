@@ -31,9 +31,8 @@ from bench.scale import (
     publish,
     size_parser,
 )
-from graph.connect import open_store
 from graph.store import GraphStore
-from ingest.service import IngestService
+from ingest.service import IngestService, open_store_for_use
 from ingest.store_copy import copy_plant
 
 PHASES = ("code schemes and lot sequences", "documents", "event log", "graph", "check")
@@ -84,7 +83,7 @@ def plant_store(size: int, work: Path) -> Path:
         generate(size, events_path)
     log(f"building its embedded store at {path}")
     building = path.with_suffix(".building.db")
-    store = open_store(f"sqlite:///{building}")
+    store = open_store_for_use(f"sqlite:///{building}")
     for batch in _chunks(_plant_events(events_path), 1000):
         IngestService(store).ingest(batch)
     store.close()
@@ -138,12 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = size_parser(__doc__, out).parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     machine = engines()
-    source = open_store(f"sqlite:///{plant_store(args.size, args.work)}")
+    source = open_store_for_use(f"sqlite:///{plant_store(args.size, args.work)}")
     runs: dict[str, dict[str, Any]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="tracegraph-copy-"))
     try:
         log("embedded to embedded")
-        target = open_store(f"sqlite:///{scratch / 'copy.db'}")
+        target = open_store_for_use(f"sqlite:///{scratch / 'copy.db'}")
         runs["embedded to embedded"] = timed_copy(source, target, None)
         target.close()
         with neo4j_server(args.neo4j, args.neo4j_home) as (neo4j, server_home):
@@ -155,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log("embedded to neo4j")
                 runs["embedded to neo4j"] = timed_copy(source, server, server_home)
                 log("neo4j to embedded")
-                back = open_store(f"sqlite:///{scratch / 'back.db'}")
+                back = open_store_for_use(f"sqlite:///{scratch / 'back.db'}")
                 runs["neo4j to embedded"] = timed_copy(server, back, server_home)
                 back.close()
                 server.close()

@@ -69,30 +69,11 @@ def _shown(url: str) -> str:
 
 
 def open_store(
-    url: str,
-    *,
-    user: str = "neo4j",
-    password: str = "",
-    database: str | None = None,
-    bring_up_to_date: bool = True,
+    url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
 ) -> GraphStore:
-    """Open a store by URL for use: its graph rebuilt from the log first if an older release made
-    it (graph.projection), unless `bring_up_to_date` is False (a caller that rebuilds it anyway).
-    Raise BadRequest for a URL of no known kind, or malformed."""
+    """Open a store by URL as it is (ingest.service.open_store_for_use also brings its graph up to
+    date); raise BadRequest for a URL of no known kind, or malformed."""
     check_store_url(url)
-    store = _open(url, user=user, password=password, database=database)
-    if bring_up_to_date:
-        from ingest.service import IngestService
-
-        try:
-            IngestService(store).bring_up_to_date()
-        except BaseException:
-            store.close()
-            raise
-    return store
-
-
-def _open(url: str, *, user: str, password: str, database: str | None) -> GraphStore:
     if url.startswith("sqlite:///"):
         import sqlite3
 

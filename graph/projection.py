@@ -3,8 +3,9 @@
 Each store records the version that made its graph. One recorded older, or not at all (every
 store made before versions were recorded: which rules its graph predates is not known), is
 rebuilt from its log as it is opened for use (`IngestService.bring_up_to_date`, from
-graph.connect.open_store). One recorded newer was made by a later release, whose graph this one
-does not understand and must not write into: it is refused before anything is written to it.
+ingest.service.open_store_for_use). One recorded newer was made by a later release, whose graph
+this one does not understand and must not write into: it is refused before anything is written
+to it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from graph.clock import now_text
+from graph.connect import open_store
 from graph.ids import gid
 from graph.projection import PROJECTION, refuse_newer
 from graph.store import (
@@ -194,6 +195,20 @@ class IngestService:
                     f"{first.index}{field}): {first.message}. The event log is unchanged; {kept}."
                 ) from error
             replayed += len(live)
+
+
+def open_store_for_use(
+    url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+) -> GraphStore:
+    """Open a store by URL as graph.connect.open_store does, its graph rebuilt from the log first
+    if an older release made it (`IngestService.bring_up_to_date`); closed again if that fails."""
+    store = open_store(url, user=user, password=password, database=database)
+    try:
+        IngestService(store).bring_up_to_date()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 class _CollectorPause:

@@ -13,12 +13,11 @@ import pytest
 
 import ingest.service
 from api.cli import EXIT_UNAVAILABLE, main
-from graph.connect import open_store
 from graph.embedded_store import EmbeddedStore
 from graph.errors import StoreUnavailable
 from graph.projection import PROJECTION
 from ingest.errors import BatchRejected
-from ingest.service import IngestService
+from ingest.service import IngestService, open_store_for_use
 from tests.fixtures.events import Events
 
 
@@ -83,7 +82,7 @@ def test_an_older_graph_is_rebuilt_as_the_store_opens_and_keeps_the_unit_rules(
     old: Path, events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, "tracegraph.store"):
-        store = open_store(f"sqlite:///{old}")
+        store = open_store_for_use(f"sqlite:///{old}")
     try:
         mixed, pieces = store.node("shipment:SH-1"), store.node("shipment:SH-2")
         assert mixed is not None and pieces is not None
@@ -103,7 +102,7 @@ def test_an_older_graph_is_rebuilt_as_the_store_opens_and_keeps_the_unit_rules(
     assert _stamp(old) == str(PROJECTION)
 
     caplog.clear()
-    open_store(f"sqlite:///{old}").close()  # current now: opened as it is
+    open_store_for_use(f"sqlite:///{old}").close()  # current now: opened as it is
     assert caplog.records == []
 
 
@@ -118,7 +117,7 @@ def test_a_rebuild_that_stops_leaves_the_older_graph_and_runs_again_at_the_next_
 
     monkeypatch.setattr(ingest.service, "_replay", cut_off)
     with pytest.raises(KeyboardInterrupt):
-        open_store(f"sqlite:///{old}")
+        open_store_for_use(f"sqlite:///{old}")
     assert _stamp(old) is None
     with sqlite3.connect(old) as conn:
         assert conn.execute("SELECT qty FROM nodes WHERE gid = 'shipment:SH-1'").fetchone() == (
@@ -127,7 +126,7 @@ def test_a_rebuild_that_stops_leaves_the_older_graph_and_runs_again_at_the_next_
     conn.close()
 
     monkeypatch.setattr(ingest.service, "_replay", replay)
-    store = open_store(f"sqlite:///{old}")
+    store = open_store_for_use(f"sqlite:///{old}")
     assert "qty" not in store.node("shipment:SH-1").attrs  # type: ignore[union-attr]
     store.close()
     assert _stamp(old) == str(PROJECTION)
@@ -161,7 +160,7 @@ def test_a_graph_of_a_newer_release_is_refused_and_the_file_left_as_it_is(
         f"{PROJECTION + 1}; this release makes version {PROJECTION})"
     )
     with pytest.raises(StoreUnavailable, match=r"newer release") as caught:
-        open_store(f"sqlite:///{old}")
+        open_store_for_use(f"sqlite:///{old}")
     assert caught.value.message.startswith(newer)
     batch = tmp_path / "batch.json"
     batch.write_text(json.dumps([events.receive("L-9", 1, supplier_lot="A-9")]))
