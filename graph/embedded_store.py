@@ -913,11 +913,13 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        # Before the schema is brought up to date: a later release's file is left as it is.
-        refuse_newer(str(self.path), _version(read_stamp(self.path, PROJECTION_STAMP)))
+        # Read once, before the schema is brought up to date (which leaves this stamp alone): a
+        # later release's file is refused as it is.
+        projection = _version(read_stamp(self.path, PROJECTION_STAMP))
+        refuse_newer(str(self.path), projection)
         ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
         # A graph of no events is the same in every version: a new store is current.
-        if self.projection_version() != PROJECTION and not self._logged_any():
+        if projection != PROJECTION and not self._logged_any():
             self.stamp_projection(PROJECTION)
 
     def _conn(self) -> sqlite3.Connection:
