@@ -34,15 +34,13 @@ def require_store(url: str) -> None:
 def check_store_url(url: str) -> None:
     """Raise BadRequest for a URL no store can be opened at, before anything is opened: a
     server's address is checked here, where the driver would fail with a traceback."""
+    shown = _shown(url)
     if url.startswith("sqlite:///"):
         if not url.removeprefix("sqlite:///"):
             raise BadRequest("the store URL names no file: sqlite:///path/to.db")
         return
     if url.split("://", 1)[0] not in NEO4J_SCHEMES:
-        raise BadRequest(
-            f"unknown store URL {_shown(url)!r}: use sqlite:///path/to.db or {NEO4J_FORM}"
-        )
-    shown = _shown(url)
+        raise BadRequest(f"unknown store URL {shown!r}: use sqlite:///path/to.db or {NEO4J_FORM}")
     try:
         parts = urlsplit(url)
         port = parts.port
