@@ -110,13 +110,13 @@ def explain_infeasible(
     except cpsat.BuildTimeout:
         return [_NOT_NARROWED]
     checks = _Checks(built, deadline, should_stop)
-    everything = list(built.groups)
     core = checks.core(CORE_SHARE * time_limit)
     if core is not None:
         found = _narrow(checks, [], core, has_other=False)
     else:
         # Calendars first, and on their own first: a lack of room on machines is the likeliest
         # cause, and then one check rules out every order's groups at once.
+        everything = list(built.groups)
         calendars = [i for i in everything if built.groups[i][0] is None]
         orders = [i for i in everything if built.groups[i][0] is not None]
         found = _narrow(checks, [], calendars + orders, has_other=False, half=len(calendars))
@@ -175,9 +175,8 @@ class _Checks:
             model.clear_assumptions()
         if status != cp_model.INFEASIBLE:
             return None
-        return [
-            i for i in solver.sufficient_assumptions_for_infeasibility() if i in self.built.groups
-        ]
+        # Every assumption is a group's literal (cpsat.build).
+        return list(solver.sufficient_assumptions_for_infeasibility())
 
     def infeasible(self, on: list[int]) -> bool:
         """Tell whether the groups `on` alone are proven to admit no schedule in the time left."""
