@@ -131,8 +131,8 @@ def test_a_command_whose_neo4j_goes_away_says_so_on_one_line(
     proxy = proxy_to(target)
     opened = Services.from_settings
 
-    def then_lost(settings: Settings, sender: str) -> Services:
-        services = opened(settings, sender)
+    def then_lost(settings: Settings, sender: str, **options: bool) -> Services:
+        services = opened(settings, sender, **options)
         proxy.cut()
         return services
 
