@@ -20,11 +20,6 @@ KINDS: Final = (
     "supplier_request",
 )
 
-# Kinds that carry material and a quantity (lots) or one unit (serials).
-MATERIAL_KINDS: Final = frozenset({"lot", "serial"})
-# Kinds whose nodes are created on first mention and shared by later events.
-CONTEXT_KINDS: Final = frozenset({"supplier_lot", "company", "cart", "equipment", "mark", "part"})
-
 
 class BadId(ValueError):
     """A global id that does not parse."""
