@@ -769,9 +769,9 @@ class Access:
     ) -> Notice:
         """Answer one of the caller's notices (customers; admins for them)."""
         self.require(frozenset({Role.CUSTOMER, Role.ADMIN}), "answer recall notices")
-        notice = self._recalls.notice(notice_id)
-        if self.role == Role.CUSTOMER and notice.customer != self.principal.company:
-            raise NotFound(f"no notice {notice_id!r}")
+        # A customer's id is read among their own notices: another's is "not found".
+        mine = (self.principal.company or "") if self.role == Role.CUSTOMER else None
+        notice = self._recalls.notice(notice_id, mine)
         key = notice.id.partition(":")[2]
         return self._recalls.acknowledge(key, found, returned, note, self.principal.username)
 

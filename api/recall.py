@@ -277,15 +277,23 @@ class RecallService:
         views = self._store.nodes(sources)
         return [Notice.of(views[n]) for n in sources if n in views]
 
-    def notice(self, notice_id: str) -> Notice:
-        """Return a notice by its key (RC-1-HOSP-NORTH) or its id as answers give it
-        (notice:RC-1-HOSP-NORTH)."""
-        view = self._store.node(gid("notice", notice_id))
-        if view is None and notice_id.startswith("notice:"):
-            view = self._store.node(notice_id)
-        if view is None:
-            raise NotFound(f"no notice {notice_id!r}")
-        return Notice.of(view)
+    def notice(self, notice_id: str, customer: str | None = None) -> Notice:
+        """Return a notice by its id as answers give it (notice:RC-1-HOSP-NORTH) or by its key
+        (RC-1-HOSP-NORTH); given `customer`, only one sent to them.
+
+        A case id may hold ":", so one id can name two notices ("notice:RC-HOSP-NORTH" is case
+        RC's by its id and case "notice:RC"'s by its key): of those the caller may answer, the id
+        reading wins, so another's notice never takes the name of the caller's own.
+        """
+        readings = [notice_id] if notice_id.startswith("notice:") else []
+        readings.append(gid("notice", notice_id))
+        views = self._store.nodes(readings)
+        for reading in readings:
+            if reading in views:
+                found = Notice.of(views[reading])
+                if customer is None or found.customer == customer:
+                    return found
+        raise NotFound(f"no notice {notice_id!r}")
 
     def reconciliation(self, case_id: str, scope: Scope | None = None) -> Reconciliation:
         answers = [
@@ -523,7 +531,7 @@ class RecallService:
         if note:
             fields["note"] = note
         self._ingest.ingest([_event("recall_ack", actor, **fields)])
-        return self.notice(notice_id)
+        return self.notice(gid("notice", notice_id))  # the key as the event read it
 
     def close(self, case_id: str, reason: str, actor: str) -> IngestReport:
         """Close the case: its history stays, nothing more can change it."""
