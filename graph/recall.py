@@ -292,14 +292,17 @@ def _reconcile(scope: Scope, answers: list[tuple[str, Decimal, Decimal]]) -> Rec
             add(unit, "held_in_plant", item.available)
         elif item.status == "scrapped":
             add(unit, "scrapped", item.available)
-    # A customer's answer is in the unit of what the scope shipped them (or of the whole scope).
+    # A customer's answer is in the unit of what the scope shipped them; one the scope ships
+    # nothing now (rescoped out after being told) answered about none of it, and counts in none.
     shipped_to: dict[str, set[str]] = {}
     for shipment in scope.shipments:
         shipped_to.setdefault(shipment.customer, set()).update(
             unit_of[i] for i in shipment.items if i in unit_of
         )
     for customer, found, returned in answers:
-        units = shipped_to.get(customer) or set(unit_of.values())
+        units = shipped_to.get(customer)
+        if not units:
+            continue
         said_in = next(iter(units)) if len(units) == 1 else None
         add(said_in, "found_by_customers", found)
         add(said_in, "returned_by_customers", returned)

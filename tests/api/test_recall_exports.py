@@ -280,3 +280,47 @@ def test_the_report_writes_quantities_as_the_csv_does(store: GraphStore, events:
     for item, (qty, available, _, shipped) in cells.items():
         row = rows[item]
         assert (row["qty"], row["available"], row["shipped_qty"]) == (qty, available, shipped)
+
+
+def test_an_answer_of_a_customer_rescoped_out_counts_in_no_unit(
+    store: GraphStore, events: Events
+) -> None:
+    plant = [
+        events.receive("L-1", 10, supplier_lot="A-77"),
+        events(
+            "process",
+            step="S-1",
+            operation="turn",
+            inputs=[{"lot": "L-1", "qty": "4"}],
+            outputs=[{"lot": "P-1", "part": "SCREW", "qty": "4"}],
+        ),
+        events(
+            "process",
+            step="S-2",
+            operation="turn",
+            inputs=[{"lot": "L-1", "qty": "4"}],
+            outputs=[{"lot": "P-2", "part": "SCREW", "qty": "4"}],
+        ),
+        events("ship", shipment="SH-1", customer="NORTH", items=[{"lot": "P-1", "qty": "2"}]),
+        events("ship", shipment="SH-2", customer="SOUTH", items=[{"lot": "P-2", "qty": "3"}]),
+    ]
+    recalls = _case(store, plant, "supplier_lot:ACME/A-77")
+    recalls.notify("RC-1", "send back", "ana")
+    recalls.rescope("RC-1", [{"id": "lot:P-2"}], "only S-2 ran the bad heat", "ana")
+    recalls.acknowledge("RC-1-NORTH", Decimal(2), Decimal(2), None, "north")
+    recalls.acknowledge("RC-1-SOUTH", Decimal(3), Decimal(3), None, "south")
+    found = recalls.reconciliation("RC-1")
+    assert (found.expected, found.found_by_customers, found.returned_by_customers) == (4, 3, 3)
+    assert found.percent == 75.0
+    exported = recalls.export_json("RC-1")
+    assert exported["reconciliation"]["found_by_customers"] == "3"
+    assert exported["reconciliation"]["percent"] == 75.0
+    # NORTH's answer is still theirs to read, as they gave it.
+    assert {n["customer"]: n["found_qty"] for n in exported["notices"]} == {
+        "NORTH": "2",
+        "SOUTH": "3",
+    }
+    section = recalls.report_html("RC-1").partition("<h2>Reconciliation</h2>")[2]
+    rows = re.findall(r"<tr>(.*?)</tr>", section.partition("<h2>")[0])
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows[1:]]
+    assert cells == [["ea", "4", "0", "3", "3", "0", "3", "75.0"]]
