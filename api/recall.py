@@ -440,6 +440,10 @@ class RecallService:
         """Send one notice to each customer the scope reached (once per customer)."""
 
         def events_for(case: Case) -> list[dict[str, Any]]:
+            if case.state == "closed":
+                # With every customer told (or none reached) there is no event for the planner
+                # to refuse, and [] would read as "nobody left to tell".
+                raise _closed(case_id)
             told = {n.customer for n in self.notices(case_id)}
             customers = [c for c in self.scope(case_id).customers if c not in told]
             ids = self._notice_ids(case_id, customers)

@@ -15,6 +15,7 @@ from api import recall
 from api.deps import Services
 from api.recall import RecallService
 from tests.api.conftest import login
+from tests.fixtures.events import Events
 
 SUSPECT = "supplier_lot:ACME-STEEL/H70001"
 
@@ -387,6 +388,31 @@ def test_a_mutation_on_no_such_case_says_so(client: TestClient, services: Servic
         assert error["extensions"] == {"code": "NOT_FOUND", "status": 404}
         assert list(answer["data"].values()) == [None]
     assert services.store.counts()["events"] == 0
+
+
+def test_a_closed_case_notifies_no_more(client: TestClient, services: Services) -> None:
+    # Its customers all told, or none reached: either way [] would read as "nobody left to tell".
+    events = Events()
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 10),
+            events.receive("L-2", 10, supplier_lot="A-2"),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "2"}]),
+        ]
+    )
+    analyst = login(client, "analyst")
+    for case, suspect in (("RC-1", "lot:L-1"), ("RC-2", "lot:L-2")):
+        opened = f'mutation {{ openRecall(id: "{case}", title: "t", reason: "r", suspects: '
+        gql(client, analyst, opened + f'[{{id: "{suspect}"}}]) {{ id }} }}')
+        notify = f'mutation {{ notifyRecall(id: "{case}", message: "m") {{ id }} }}'
+        if case == "RC-1":
+            gql(client, analyst, notify)
+        gql(client, analyst, f'mutation {{ closeRecall(id: "{case}", reason: "x") {{ id }} }}')
+        written = services.store.counts()["events"]
+        answer = client.post("/graphql", json={"query": notify}, headers=analyst).json()
+        assert answer["data"] == {"notifyRecall": None}, answer
+        assert f'case "{case}" is closed: open a new case' in answer["errors"][0]["message"]
+        assert services.store.counts()["events"] == written
 
 
 def test_a_corrected_answer_without_a_note_drops_the_earlier_note(
