@@ -524,9 +524,7 @@ class RecallService:
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str
     ) -> Notice:
-        """Record a customer's answer to a notice."""
-        if returned > found:
-            raise BadRequest("returned_qty cannot exceed found_qty")
+        """Record a customer's answer to a notice (the event refuses more returned than found)."""
         fields: dict[str, Any] = {
             "notice": notice_id,
             "found_qty": str(found),

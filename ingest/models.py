@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from graph.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from graph.errors import character_name
+from graph.store import plain
 from ingest.gs1 import Gs1Error, normalise_gtin
 from ingest.schema_rules import (
     COMPANY_PATTERN,
@@ -605,6 +606,20 @@ class RecallAck(Envelope):
     found_qty: Count
     returned_qty: Count
     note: Text | None = None
+
+    @field_validator("returned_qty")
+    @classmethod
+    def _returned_of_found(cls, returned: Decimal, info: ValidationInfo) -> Decimal:
+        # On the field, so the refusal names it; for events sent only: an answer logged before
+        # this rule still rebuilds.
+        found = info.data.get("found_qty")
+        if _sent(info) and found is not None and returned > found:
+            raise PydanticCustomError(
+                "returned_over_found",
+                "{returned} returned is more than the {found} found (found_qty)",
+                {"returned": plain(returned), "found": plain(found)},
+            )
+        return returned
 
 
 # -- supplier requests and answers

@@ -446,6 +446,27 @@ def test_an_answer_reads_its_quantities_as_the_recall_ack_event_does(
     assert notices["recallCase"]["notices"] == [{"foundQty": "100"}]
 
 
+def test_an_answer_returning_more_than_it_found_is_refused_as_the_event_is(
+    client: TestClient, services: Services
+) -> None:
+    _, customer = _noticed(client, services)
+    answer = """mutation { acknowledgeNotice(id: "RC-1-HOSP-NORTH", foundQty: "1",
+        returnedQty: "2") { state } }"""
+    written = services.store.counts()["events"]
+    response = client.post("/graphql", json={"query": answer}, headers=customer).json()
+    assert response["data"] == {"acknowledgeNotice": None}, response
+    (error,) = response["errors"]
+    assert error["message"].endswith(
+        "returned_qty: 2 returned is more than the 1 found (found_qty)"
+    ), error
+    assert error["extensions"] == {"code": "INVALID_EVENTS", "status": 422}
+    sent = [{"event_id": "A-1", "type": "recall_ack", "occurred_at": "2026-03-03T08:00:00Z",
+             "notice": "RC-1-HOSP-NORTH", "found_qty": "1", "returned_qty": "2"}]  # fmt: skip
+    raw = client.post("/api/v1/events", json=sent, headers=login(client, "admin"))
+    assert raw.status_code == 422 and "returned_over_found" in raw.text, raw.text
+    assert services.store.counts()["events"] == written
+
+
 # 10 kg of bar: 4 kg turned into 100 screws; 1.5 kg of bar to one customer, 20 screws to another.
 TWO_UNITS = [
     {"event_id": "U-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",

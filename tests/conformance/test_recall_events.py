@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
+from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
 from ingest.planner import Planner
 from ingest.service import IngestService
@@ -156,3 +160,49 @@ def test_a_case_tells_each_customer_once(
         "notice:N-1",
         "notice:N-2",
     }
+
+
+def _told(store: GraphStore, events: Events) -> IngestService:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+            events("recall_open", suspects=[{"id": "supplier_lot:ACME/A-1"}], **OPEN),
+            events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="m"),
+        ]
+    )
+    return service
+
+
+def test_an_ack_returns_no_more_than_it_found(store: GraphStore, events: Events) -> None:
+    service = _told(store, events)
+    over = events("recall_ack", notice="N-1", found_qty="1", returned_qty="2.0")
+    problem = rejected(store, [over], "returned_over_found")
+    assert (problem.field, problem.message) == (
+        "returned_qty",
+        "2 returned is more than the 1 found (found_qty)",
+    )
+    service.ingest([over | {"returned_qty": "1.00"}])
+    assert store.node("notice:N-1").attrs["returned_qty"] == "1"  # type: ignore[union-attr]
+
+
+def test_a_log_holding_an_ack_returning_more_than_found_still_rebuilds(tmp_path: Path) -> None:
+    # As an earlier version, which checked this only for answers given through the API, let it in.
+    store, events = EmbeddedStore(tmp_path / "plant.db"), Events()
+    service = _told(store, events)
+    service.ingest(
+        [events("recall_ack", notice="N-1", found_qty="1", returned_qty="1", event_id="A")]
+    )
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        conn.execute(
+            "UPDATE events SET payload = json_set(payload, '$.returned_qty', '2') "
+            "WHERE event_id = 'A'"
+        )
+    service.rebuild()
+    notice = store.node("notice:N-1")
+    assert notice is not None and (notice.attrs["found_qty"], notice.attrs["returned_qty"]) == (
+        "1",
+        "2",
+    )
+    store.close()

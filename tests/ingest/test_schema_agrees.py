@@ -173,6 +173,9 @@ REFUSED_BY_THE_SERVICE_ONLY = {
         finished_at="2026-03-02T11:00:00Z",
     ),
     "gtin check digit": event("part_define", part="P-9", gtin="09506000134353"),
+    "ack returning more than found": event(
+        "recall_ack", notice="N-1", found_qty="1", returned_qty="2"
+    ),
     "mark code in lower-case Greek": mark("A\u03b17"),
 }
 TAKEN = {
