@@ -179,8 +179,7 @@ class TraceService:
         less what left it by then, which a downward trace holds whole (every edge out of what it
         reaches); an upward one does not, so it says nothing of what was available.
         """
-        made = graph.nodes[root].attrs.get("created_at")
-        if made is not None and str(made) > horizon:
+        if not self._existed(graph, root, horizon):
             raise NotFound(f"no node {root!r} at {horizon}")
         statuses = self._store.statuses_at(sorted(graph.nodes), horizon)
         with localcontext(EXACT):  # what a lot held, to the last digit
@@ -198,6 +197,28 @@ class TraceService:
                     attrs["available"] = plain(held)
                 nodes[gid] = NodeView(gid, view.kind, attrs)
         return replace(graph, root=nodes[root], nodes=nodes)
+
+    def _existed(self, graph: Subgraph, root: str, horizon: str) -> bool:
+        """Tell whether `root` existed at `horizon`.
+
+        A node an event makes holds when it came to be. A context node (supplier lot, company,
+        equipment, cart or mark, made on first mention) holds no time of its own: it came to be
+        with the first event that linked it, in either direction, by a link of any type.
+        """
+        made = graph.nodes[root].attrs.get("created_at")
+        if made is not None:
+            return str(made) <= horizon
+        # The walk kept only the flows made by then: one of them touching the root dates it.
+        if any(root in (edge.src, edge.dst) for edge in graph.edges):
+            return True
+        links = self._store.links([root])
+        if any(link.at <= horizon for link in links if link.type != "ON"):
+            return True
+        # A step's ON link is dated by when the step started, which its event may record before
+        # or after it happened: the step, made by that event, holds the event's time.
+        steps = self._store.nodes(sorted({link.src for link in links if link.type == "ON"}))
+        made_at = (step.attrs.get("created_at") for step in steps.values())
+        return any(made is not None and str(made) <= horizon for made in made_at)
 
     def neighbourhood(self, root: str, direction: Direction, max_depth: int) -> Subgraph | None:
         """Return the nodes and edges within `max_depth` of `root`, without exposure or shares

@@ -310,6 +310,42 @@ def test_as_of_the_instant_the_root_came_to_be_lists_it(store: GraphStore, event
     assert [n.id for n in trace.nodes] == ["lot:L-1"]
 
 
+@pytest.mark.parametrize("direction", ["down", "up"])
+def test_as_of_before_the_first_event_naming_a_context_node_it_is_not_found(
+    store: GraphStore, events: Events, direction: Direction
+) -> None:
+    # Supplier lots, companies, equipment and carts are made by the first event that names them
+    # and hold no time of their own: that event dates them, as an event dates what it makes.
+    received = events.receive("L-1", 10)
+    processed = events(
+        "process",
+        minutes=30,
+        step="S-1",
+        operation="cut",
+        equipment="LATHE-1",
+        # Recorded after it started: the equipment came to be in the graph with the record.
+        started_at=(events.clock + timedelta(minutes=20)).isoformat(),
+        inputs=[{"lot": "L-1", "qty": "1"}],
+        outputs=[],
+    )
+    loaded = events("cart_load", cart="C-1", lot="L-1", qty="1")
+    shipped = events("ship", shipment="SH-1", customer="HOSP-A", items=[{"lot": "L-1", "qty": "2"}])
+    IngestService(store).ingest([received, processed, loaded, shipped])
+    traces = TraceService(store)
+    first_named_by = {
+        "supplier_lot:ACME/A-1": received,
+        "company:ACME": received,
+        "equipment:LATHE-1": processed,
+        "cart:C-1": loaded,
+        "company:HOSP-A": shipped,
+    }
+    for root, event in first_named_by.items():
+        named = datetime.fromisoformat(event["occurred_at"])
+        with pytest.raises(NotFound, match=f"no node '{root}' at "):
+            traces.trace(root, direction, as_of=named - timedelta(microseconds=1))
+        assert traces.trace(root, direction, as_of=named).root == root
+
+
 def test_what_a_lot_held_then_is_less_every_flow_that_took_from_it(
     store: GraphStore, events: Events
 ) -> None:
