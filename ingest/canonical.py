@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -22,9 +22,9 @@ from ingest.models import (
     RecallSupplierRequest,
 )
 from ingest.parse import EVENT_ADAPTER
+from ingest.times import OFFSET_RULE, offset_too_far
 
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
-MAX_OFFSET = timedelta(hours=14)
 
 
 class TimeOutOfRange(ValueError):
@@ -110,13 +110,10 @@ def _utc(name: str, moment: datetime) -> str:
         text = utc_text(moment)
     except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
         raise TimeOutOfRange(name, error.message) from None
-    # No zone is further from UTC, and EPCIS writes no eventTimeZoneOffset past it: the export
-    # of such an event could not be read back. Checked here, on the way in, not by the contract's
-    # type: logs may hold such offsets, and replays read them through that type.
-    offset = moment.utcoffset()
-    if offset is not None and abs(offset) > MAX_OFFSET:
-        message = f"{moment.isoformat()}: an offset is at most 14:00 from UTC either way"
-        raise TimeOutOfRange(name, message)
+    # Checked here, on the way in, not by the contract's type: logs may hold such offsets, and
+    # replays read them through that type.
+    if offset_too_far(moment):
+        raise TimeOutOfRange(name, f"{moment.isoformat()}: {OFFSET_RULE}")
     return text
 
 

@@ -1,14 +1,16 @@
 """Times as the event contract reads them: RFC 3339 text with its offset, and no other spelling.
 
 Events read them as `Instant`; query parameters, CLI options and EPCIS documents read them with
-the same rules (`TimeText`, `read_time`), so a time one of them takes, all of them take.
+the same rules (`TimeText`, `read_time`), so a time one of them takes, all of them take. An event
+is refused an offset past 14:00 as it is logged (ingest.canonical: the log may hold older ones,
+which replays still read); a time given outside an event is refused it as it is read.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -33,6 +35,11 @@ _FIGURES = re.compile(
 )
 _MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July")
 _MONTHS += ("August", "September", "October", "November", "December")
+# No zone is further from UTC, and EPCIS writes no eventTimeZoneOffset past it: an event with
+# such an offset could not be exported and read back, and a query time with one names no time
+# an event could have.
+MAX_OFFSET = timedelta(hours=14)
+OFFSET_RULE = "an offset is at most 14:00 from UTC either way"
 
 
 def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -85,6 +92,19 @@ def out_of_calendar(text: str) -> str | None:
     return None
 
 
+def offset_too_far(moment: datetime) -> bool:
+    """Tell whether `moment` is said at an offset further than 14:00 from UTC."""
+    offset = moment.utcoffset()
+    return offset is not None and abs(offset) > MAX_OFFSET
+
+
+def _query_time(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    moment = _time_text(value, handler)
+    if isinstance(moment, datetime) and offset_too_far(moment):
+        raise PydanticCustomError("out_of_range", OFFSET_RULE)
+    return moment
+
+
 # An event's time: a time without an offset is refused (timezone_aware).
 Instant = Annotated[
     AwareDatetime,
@@ -92,8 +112,9 @@ Instant = Annotated[
     WithJsonSchema({"type": "string", "pattern": TIME_PATTERN}),
 ]
 # A time given outside an event: one without an offset is read, for the caller to refuse in
-# its own words (trace's as_of, a window's from and to, each CLI option).
-TimeText = Annotated[datetime, WrapValidator(_time_text)]
+# its own words (trace's as_of, a window's from and to, each CLI option); one at an offset no
+# event takes is refused.
+TimeText = Annotated[datetime, WrapValidator(_query_time)]
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(TimeText)
 

@@ -13,6 +13,7 @@ from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
 from api.graphql.context import Context
 from api.graphql.results import Direction
 from api.graphql.run import run
+from api.graphql.times import with_offset
 
 
 @strawberry.type(description="A node of a federated trace, from this instance or a partner's.")
@@ -173,7 +174,11 @@ class FederationQuery:
         federation = _services(info).federation
         found = await run(
             lambda: federation.trace(
-                info.context.access, str(id), direction.value, max_depth=max_depth, as_of=as_of
+                info.context.access,
+                str(id),
+                direction.value,
+                max_depth=max_depth,
+                as_of=with_offset("asOf", as_of),
             )
         )
         return None if found is None else FederatedTraceResult(result=found)

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.run import run
+from api.graphql.times import with_offset
 from graph import carts
 from graph.store import CartStay as Stay
 from scheduler import carts as sizing
@@ -205,7 +206,9 @@ class CartQuery:
     async def shared_carts(
         self, info: Info[Context, None], id: strawberry.ID, as_of: datetime | None = None
     ) -> SharedCarts | None:
-        found = await run(lambda: info.context.access.shared_carts(str(id), as_of))
+        found = await run(
+            lambda: info.context.access.shared_carts(str(id), with_offset("asOf", as_of))
+        )
         if found is None:
             return None
         rode, shared = found

@@ -58,7 +58,7 @@ from api.graphql.results import (
 )
 from api.graphql.run import as_graphql_error, run
 from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
-from api.graphql.times import DATE_TIME
+from api.graphql.times import DATE_TIME, with_offset
 from api.graphql.validation import AliasLimit, DepthLimit, ValidateOffLoop
 from graph.errors import DomainError
 from graph.store import NodeView, plain
@@ -115,7 +115,7 @@ class Query:
         result = await _run(
             info,
             lambda: info.context.access.trace(
-                str(id), direction.value, max_depth=max_depth, as_of=as_of
+                str(id), direction.value, max_depth=max_depth, as_of=with_offset("asOf", as_of)
             ),
         )
         if result is None:
@@ -126,7 +126,9 @@ class Query:
     async def impact(
         self, info: Info[Context, None], id: strawberry.ID, as_of: datetime | None = None
     ) -> Impact | None:
-        found = await _run(info, lambda: info.context.access.impact(str(id), as_of))
+        found = await _run(
+            info, lambda: info.context.access.impact(str(id), with_offset("asOf", as_of))
+        )
         if found is None:
             return None
 

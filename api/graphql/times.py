@@ -12,6 +12,7 @@ from datetime import datetime
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
+from graph.errors import BadRequest
 from ingest.times import read_time
 
 
@@ -22,6 +23,14 @@ def _parse(value: object) -> datetime:
         return read_time(value)
     except ValueError as error:
         raise StrawberryInputCoercionError(f"{value!r}: {error}") from None
+
+
+def with_offset(argument: str, moment: datetime | None) -> datetime | None:
+    """Return `moment`, or raise BadRequest naming `argument` if it has no UTC offset: the
+    services would name their own parameter (trace's as_of), not the GraphQL argument."""
+    if moment is not None and moment.utcoffset() is None:
+        raise BadRequest(f"{argument} needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
+    return moment
 
 
 def _serialize(value: datetime) -> str:

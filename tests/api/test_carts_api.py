@@ -87,7 +87,7 @@ def test_a_time_without_an_offset_is_refused(client: TestClient, loaded: str) ->
         "(id: $id)", "(id: $id, asOf: $at)"
     )
     body = gql(client, "analyst", shared, id="supplier_lot:ACME/H-1", at=naive)
-    assert "needs a UTC offset" in body["errors"][0]["message"]
+    assert body["errors"][0]["message"] == "asOf needs a UTC offset, e.g. 2026-03-01T12:00:00Z"
 
 
 def test_cart_and_lot_carts(client: TestClient, loaded: str) -> None:

@@ -118,6 +118,27 @@ def test_impact_with_exposure_and_totals(client: TestClient, small: Services) ->
     }
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        'trace(id: "lot:L-1", direction: DOWN, asOf: $t) { root }',
+        'impact(id: "lot:L-1", asOf: $t) { root }',
+        'sharedCarts(id: "lot:L-1", asOf: $t) { rode { lot } }',
+    ],
+)
+def test_a_time_without_an_offset_is_refused_naming_the_argument_as_of(
+    client: TestClient, small: Services, field: str
+) -> None:
+    # Read in the server's zone, the same text would name another moment on another server.
+    query = f"query($t: DateTime) {{ {field} }}"
+    auth = login(client, "analyst")
+    body = gql(client, auth, query, t="2026-03-02T08:30:00")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["message"] == "asOf needs a UTC offset, e.g. 2026-03-01T12:00:00Z"
+    assert gql(client, auth, query, t="2026-03-02T08:30:00Z")["data"][error["path"][0]]
+
+
 def test_where_from_and_explain(client: TestClient, small: Services) -> None:
     headers = login(client, "analyst")
     query = """{ whereFrom(id: "serial:KIT-1") {

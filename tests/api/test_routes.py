@@ -221,6 +221,50 @@ def test_times_utc_cannot_write_are_400(client: TestClient, events: Events) -> N
         assert "years 1 to 9999 in UTC" in response.text
 
 
+@pytest.mark.parametrize("offset", ["+14:30", "+15:00", "+23:59", "-14:01"])
+def test_a_query_time_at_an_offset_no_event_takes_is_refused(
+    client: TestClient, events: Events, offset: str
+) -> None:
+    # Events take offsets up to 14:00 either way, as every zone is (docs/events.md).
+    client.post("/api/v1/events", json=[events.receive("L-1", 1)], headers=login(client, "admin"))
+    auth = login(client, "analyst")
+    far = f"2026-03-03T08:00:00{offset}"
+    day = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-04T00:00:00Z"}
+    answers = {
+        "query.as_of": client.get(
+            "/api/v1/trace", params={"id": "lot:L-1", "as_of": far}, headers=auth
+        ),
+        "query.from": client.get(
+            "/api/v1/equipment/LATHE-1/window", params=day | {"from": far}, headers=auth
+        ),
+        "query.to": client.get(
+            "/api/v1/equipment/LATHE-1/window", params=day | {"to": far}, headers=auth
+        ),
+    }
+    rule = "an offset is at most 14:00 from UTC either way"
+    for field, response in answers.items():
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["errors"]
+        assert (problem["field"], problem["code"], problem["message"]) == (
+            field,
+            "out_of_range",
+            rule,
+        )
+    for query in (
+        '{ trace(id: "lot:L-1", direction: DOWN, asOf: $t) { root } }',
+        '{ cartContents(id: "cart:C-1", at: $t) { held } }',
+    ):
+        body = client.post(
+            "/graphql",
+            json={"query": f"query($t: DateTime) {query}", "variables": {"t": far}},
+            headers=auth,
+        ).json()
+        assert body["errors"][0]["message"] == f"Variable '$t' has invalid value: {far!r}: {rule}"
+    # Positive control: the furthest offset there is answers.
+    furthest = {"id": "lot:L-1", "as_of": "2026-03-03T08:00:00+14:00"}
+    assert client.get("/api/v1/trace", params=furthest, headers=auth).status_code == 200
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_a_non_json_number_in_a_body_is_422_naming_the_field(
     client: TestClient, literal: str

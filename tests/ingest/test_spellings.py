@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from copy import deepcopy
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -196,6 +196,14 @@ def test_a_time_outside_an_event_says_which_number_is_out_of_range() -> None:
     with pytest.raises(ValueError, match="February 2026 has no day 29") as refused:
         read_time("2026-02-29T10:00:00Z")
     assert str(refused.value).startswith(SPELLED)
+
+
+@pytest.mark.parametrize("offset", ["+14:30", "-14:01", "+23:59"])
+def test_a_time_outside_an_event_at_an_offset_no_event_takes_is_refused(offset: str) -> None:
+    # Each CLI option, GraphQL's DateTime and EPCIS documents read times so.
+    with pytest.raises(ValueError, match=r"^an offset is at most 14:00 from UTC either way$"):
+        read_time(f"2026-03-02T10:00:00{offset}")
+    assert read_time("2026-03-02T10:00:00-14:00").utcoffset() == -timedelta(hours=14)
 
 
 def test_a_time_without_an_offset_keeps_its_own_code() -> None:

@@ -389,6 +389,16 @@ def test_the_rest_federated_trace_reads_as_of_as_the_trace_does(plant: Plant, as
         assert "as_of" in response.json()["message"], path
 
 
+def test_a_graphql_federated_trace_names_as_of_refusing_a_time_without_offset(
+    plant: Plant,
+) -> None:
+    query = FEDERATED.replace("$id: ID!", "$id: ID!, $t: DateTime").replace(
+        "direction: UP", "direction: UP, asOf: $t"
+    )
+    body = gql(plant, "ana", query, id="serial:KIT0001", t="2026-01-05T00:00:00")
+    assert body["errors"][0]["message"] == "asOf needs a UTC offset, e.g. 2026-03-01T12:00:00Z"
+
+
 # Goods a customer returned: received from that customer, then reworked into what another got
 
 
