@@ -82,9 +82,13 @@ class Services:
         )
         opener = open_store_for_use if bring_up_to_date else open_store
         store = opener(settings.store, user=user, password=password, database=database)
-        accounts = open_account_store(
-            settings.store, user=user, password=password, database=database
-        )
+        try:
+            accounts = open_account_store(
+                settings.store, user=user, password=password, database=database
+            )
+        except BaseException:
+            store.close()  # a server keeps running: its file or driver is not left open
+            raise
         return cls.for_stores(
             store,
             accounts,

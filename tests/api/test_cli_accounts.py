@@ -7,16 +7,21 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from api import deps
 from api.auth import service as auth_service
 from api.auth.models import TEMPORARY_PASSWORD_HOURS, Role, UserInfo, UserRecord
 from api.auth.service import PasswordChangeRequired
+from api.auth.store import AccountStore
 from api.cli import main
 from api.deps import Services, command_line_sender
 from api.settings import Settings
-from graph.errors import Unauthenticated
+from graph.errors import StoreUnavailable, Unauthenticated
+from graph.store import GraphStore
+from ingest.service import open_store_for_use
 
 
 @pytest.fixture
@@ -298,3 +303,30 @@ def test_the_command_line_never_sends_under_a_name_an_account_could_have(
     monkeypatch.setattr(getpass, "getuser", no_login_name)
     assert command_line_sender() == "cli:"
     assert not auth_service.USERNAME.fullmatch("cli:"), "no account is named so"
+
+
+def test_a_graph_store_opened_for_accounts_that_fail_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'plant.db'}"
+    closed: list[str] = []
+
+    def kept(url: str, **options: Any) -> GraphStore:
+        graph = open_store_for_use(url, **options)
+        close = graph.close
+
+        def noted() -> None:
+            closed.append(url)
+            close()
+
+        monkeypatch.setattr(graph, "close", noted)
+        return graph
+
+    def refused(*_: object, **__: object) -> AccountStore:
+        raise StoreUnavailable("the accounts cannot be opened")
+
+    monkeypatch.setattr(deps, "open_store_for_use", kept)
+    monkeypatch.setattr(deps, "open_account_store", refused)
+    with pytest.raises(StoreUnavailable):
+        Services.from_settings(Settings(store=store))
+    assert closed == [store]
