@@ -13,7 +13,7 @@ from typing import Any, Final, Protocol
 import httpx2
 
 from api.auth.models import Partner
-from api.federation.models import BranchStatus
+from api.federation.models import BranchStatus, masked
 
 PATH: Final = "/api/v1/federation/trace"
 HOPS_HEADER: Final = "X-Tracegraph-Hops"
@@ -55,12 +55,6 @@ def _refusal(status: int, body: bytes, key: str) -> str:
     except (ValueError, RecursionError):
         message = None
     return masked(str(message), key)[:500] if message else f"HTTP {status}"
-
-
-def masked(text: str, key: str) -> str:
-    """Return a partner's text with the key we sent it hidden: a partner may echo it back, and
-    the text reaches our readers."""
-    return text.replace(key, "****")
 
 
 class HttpPartnerClient:

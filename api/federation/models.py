@@ -265,42 +265,70 @@ class WireTrace(_Wire):
     branches: Annotated[list[WireBranch], Field(max_length=10_000)] = []
 
 
-def from_wire(body: Any) -> FederatedTrace:
-    """Read a partner's answer; raise ValueError (pydantic's) when it is not one."""
+def masked(text: str, key: str) -> str:
+    """Return a partner's text with the key we sent it hidden: a partner may echo it back, and
+    the text reaches our readers."""
+    return text.replace(key, "****")
+
+
+def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
+    """Read a partner's answer; raise ValueError (pydantic's) when it is not one.
+
+    With `key` (the one we sent the partner), every text of the answer has it masked before
+    anything is checked: an answer that echoes it would show it to our readers and customers.
+    """
     wire = WireTrace.model_validate(body)
-    ids = {n.id for n in wire.nodes}
-    if len(ids) != len(wire.nodes):
+
+    def m(text: str) -> str:
+        return text if key is None else masked(text, key)
+
+    def m_opt(text: str | None) -> str | None:
+        return None if text is None else m(text)
+
+    root = m(wire.root)
+    nodes = [
+        FedNode(
+            m(n.id),
+            n.kind,
+            n.depth,
+            m_opt(n.source),
+            {m(name): m(v) if isinstance(v, str) else v for name, v in n.attrs.items()},
+            n.share,
+            n.exposure,
+            n.stale,
+            m_opt(n.fetched_at),
+        )
+        for n in wire.nodes
+    ]
+    ids = {n.id for n in nodes}
+    if len(ids) != len(nodes):
         raise ValueError("the answer names a node twice")
-    if wire.root not in ids:
+    if root not in ids:
         raise ValueError("the answer's root is not among its nodes")
     # Depths are merged as given, below our supplier lot: the root must be the top of them.
-    if any((n.depth == 0) != (n.id == wire.root) for n in wire.nodes):
+    if any((n.depth == 0) != (n.id == root) for n in nodes):
         raise ValueError("the answer's root must be at depth 0, its other nodes below it")
+    edges = [
+        FedEdge(m(e.src), m(e.dst), e.type, e.qty, m_opt(e.at), m_opt(e.event), m_opt(e.source))
+        for e in wire.edges
+    ]
+    branches = [
+        Branch(
+            m(b.partner),
+            m(b.code),
+            m(b.attach),
+            b.status,
+            m(b.message),
+            m(b.at),
+            m_opt(b.fetched_at),
+        )
+        for b in wire.branches
+    ]
     return FederatedTrace(
-        wire.root,
+        root,
         wire.direction,
-        [
-            FedNode(
-                n.id,
-                n.kind,
-                n.depth,
-                n.source,
-                dict(n.attrs),
-                n.share,
-                n.exposure,
-                n.stale,
-                n.fetched_at,
-            )
-            for n in wire.nodes
-        ],
+        nodes,
         # An edge to nowhere is dropped rather than trusted.
-        [
-            FedEdge(e.src, e.dst, e.type, e.qty, e.at, e.event, e.source)
-            for e in wire.edges
-            if e.src in ids and e.dst in ids
-        ],
-        [
-            Branch(b.partner, b.code, b.attach, b.status, b.message, b.at, b.fetched_at)
-            for b in wire.branches
-        ],
+        [e for e in edges if e.src in ids and e.dst in ids],
+        branches,
     )

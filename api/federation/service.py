@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from api.access import COMPANY_ROLES_SET, Access
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
-from api.federation.client import PartnerClient, PartnerError, masked
+from api.federation.client import PartnerClient, PartnerError
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
 from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
@@ -36,6 +36,7 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
     from_wire,
+    masked,
 )
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
@@ -335,7 +336,8 @@ class FederationService:
     ) -> FederatedTrace | PartnerError:
         """Ask one partner; a failure of any kind comes back as a PartnerError."""
         try:
-            found = from_wire(self._client.fetch(partner, code, "up", hops, visited, depth))
+            answer = self._client.fetch(partner, code, "up", hops, visited, depth)
+            found = from_wire(answer, partner.api_key)
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
             return found
@@ -379,7 +381,7 @@ class FederationService:
             # same permission: none of them may stand in later.
             self._accounts.drop_partner_answers(partner.company, code)
             return _Outcome(status, message)
-        answer = _read_cached(cached) if cached is not None else None
+        answer = _read_cached(cached, partner.api_key) if cached is not None else None
         if cached is None or answer is None:
             return _Outcome(status, message)
         return _Outcome("stale", f"{status}: {message}", answer, cached.fetched_at)
@@ -548,15 +550,16 @@ def _from_cache(entry: PartnerAnswer | None, partner: Partner, now: datetime) ->
     horizon = utc_text(now - timedelta(seconds=partner.cache_ttl_s))
     if entry is None or entry.fetched_at <= horizon:
         return None
-    answer = _read_cached(entry)
+    answer = _read_cached(entry, partner.api_key)
     if answer is None:
         return None
     return _Outcome("cached", "answered from the cache", answer, entry.fetched_at)
 
 
-def _read_cached(cached: PartnerAnswer) -> FederatedTrace | None:
-    """Read a cached answer back; one that no longer parses is as good as none."""
+def _read_cached(cached: PartnerAnswer, key: str) -> FederatedTrace | None:
+    """Read a cached answer back; one that no longer parses is as good as none. An answer
+    cached before it was masked on arrival is masked here."""
     try:
-        return from_wire(json.loads(cached.answer))
+        return from_wire(json.loads(cached.answer), key)
     except ValueError:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,11 @@ import pytest
 
 from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
-from api.auth.models import Company, Partner, Role
+from api.auth.models import Company, Partner, PartnerAnswer, Role
 from api.federation.client import PartnerError
 from api.federation.models import FederatedTrace, from_wire
 from api.federation.service import FederationService, checked_visited
+from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
 from graph.store import EdgeView
 from graph.trace import Trace, TraceNode
@@ -327,6 +329,60 @@ def test_an_error_stub_does_not_repeat_a_partners_attribute_name(
     message = by_id(federate(service))["stub:ACME/H1"].attrs["message"]
     assert message.startswith("nodes.0.attrs.*.") and len(message) < 200, message
     assert KEY not in message
+
+
+def echoing(key: str) -> dict[str, Any]:
+    """An answer that names our key wherever it holds text."""
+    return acme_answer(
+        nodes=[
+            {"id": "lot:H1", "kind": "lot", "depth": 0, "attrs": {"key": "H1", key: 1}},
+            {"id": f"lot:{key}", "kind": "lot", "depth": 1, "attrs": {"key": key}},
+        ],
+        edges=[{"from": f"lot:{key}", "to": "lot:H1", "type": "PROCESSED_INTO", "event": key}],
+        branches=[
+            {
+                "partner": "ORE",
+                "code": key,
+                "attach": f"lot:{key}",
+                "status": "error",
+                "message": f"bad key {key}",
+                "at": key,
+            }
+        ],
+    )
+
+
+def test_a_good_answer_that_echoes_our_key_has_it_masked(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = lambda: echoing(KEY)
+    found = federate(service)
+    assert found.branches[0].status == "ok"
+    assert KEY not in json.dumps(found.to_dict())
+    assert by_id(found)["ACME:lot:****"].attrs["key"] == "****"
+    assert found.branches[1].message == "bad key ****"
+    assert "ACME:lot:****" in {e.src for e in found.edges}
+
+
+def test_an_answer_cached_with_our_key_in_it_is_masked_as_it_is_read(
+    service: FederationService, accounts: EmbeddedAccountStore, clock: Clock
+) -> None:
+    request = "up|2|H1"  # what federate(hops=3) asks ACME: one hop less
+    answer = json.dumps(echoing(KEY))
+    accounts.put_partner_answer(PartnerAnswer("ACME", request, answer, utc_text(T0)))
+    found = federate(service)
+    assert found.branches[0].status == "cached"
+    assert KEY not in json.dumps(found.to_dict())
+
+
+def test_an_answer_whose_ids_are_one_once_our_key_is_masked_is_an_error_stub(
+    service: FederationService, client: FakeClient
+) -> None:
+    answer = echoing(KEY)
+    answer["nodes"].append({"id": "lot:****", "kind": "lot", "depth": 1})
+    client.answers[("ACME", "H1")] = lambda: answer
+    found = federate(service)
+    assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
 
 
 def test_a_quantity_is_read_as_an_instance_writes_it() -> None:
