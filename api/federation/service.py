@@ -41,6 +41,7 @@ from api.federation.models import (
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.exposure import upstream_shares
+from graph.ids import BadId, split_gid
 from graph.store import Direction
 from graph.trace import Trace
 from ingest.service import SYSTEM
@@ -340,6 +341,8 @@ class FederationService:
             found = from_wire(answer, partner.api_key)
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
+            if _root_key(found.root) != code:  # so is one about another item
+                return PartnerError("error", "the answer's root is not the item asked about")
             return found
         except PartnerError as error:
             return error
@@ -517,6 +520,14 @@ def _where(loc: Sequence[int | str]) -> str:
     if len(parts) > 3 and parts[0] == "nodes" and parts[2] == "attrs":
         parts[3] = "*"
     return ".".join(parts) or "answer"
+
+
+def _root_key(root: str) -> str | None:
+    """Return the key of a partner's root (what it shipped us: kind:key), None if it has none."""
+    try:
+        return split_gid(root)[1]
+    except BadId:
+        return None
 
 
 def _request(hops: int, code: str, depth: int | None) -> str:

@@ -467,6 +467,31 @@ def test_an_answer_about_the_other_direction_is_an_error_stub(
     assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
 
 
+@pytest.mark.parametrize("root", ["lot:ZZZ-OTHER", "serial:H1X", "LOT:H1", "H1"])
+def test_an_answer_about_another_item_than_the_code_asked_is_an_error_stub(
+    service: FederationService, client: FakeClient, root: str
+) -> None:
+    answer = acme_answer(root=root)
+    answer["nodes"][0]["id"] = root
+    answer["edges"] = [{"from": "lot:RAW-1", "to": root, "type": "PROCESSED_INTO"}]
+    client.answers[("ACME", "H1")] = lambda: answer
+    found = federate(service)
+    stub = by_id(found)["stub:ACME/H1"]
+    assert stub.attrs["status"] == "error"
+    assert stub.attrs["message"] == "the answer's root is not the item asked about"
+    assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_an_answer_about_a_serial_shipped_with_the_code_asked_is_merged(
+    service: FederationService, client: FakeClient
+) -> None:
+    answer = acme_answer(root="serial:H1")
+    answer["nodes"][0]["id"] = "serial:H1"
+    answer["edges"] = [{"from": "lot:RAW-1", "to": "serial:H1", "type": "PROCESSED_INTO"}]
+    client.answers[("ACME", "H1")] = lambda: answer
+    assert federate(service).branches[0].status == "ok"
+
+
 def test_branches_and_stubs_of_the_partner_are_qualified_too(
     service: FederationService, client: FakeClient
 ) -> None:
@@ -681,19 +706,22 @@ def test_branches_into_one_partner_that_meet_in_an_assembly_combine_as_its_compo
 def test_qualified_ids_that_collide_with_another_branch_are_an_error_stub(
     accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
 ) -> None:
-    # "A" answers "B:lot:X", which qualifies to the id of partner "A:B"'s own "lot:X".
+    # "A" answers with "B:lot:X", which qualifies to the id of partner "A:B"'s own "lot:X".
     for company in ("A", "A:B"):
         accounts.put_company(Company(company, company, "supplier", created_at="t"))
     service = FederationService(accounts, client, instance="plant-1", clock=clock)
     service.put_partner("A", "http://127.0.0.1:9", KEY)
     service.put_partner("A:B", "http://127.0.0.1:9", KEY)
 
-    def answer(root: str) -> dict[str, Any]:
-        node = {"id": root, "kind": "lot", "depth": 0, "attrs": {"key": "X"}}
-        return {"root": root, "direction": "up", "nodes": [node]}
+    def answer(root: str, ancestor: str) -> dict[str, Any]:
+        nodes = [
+            {"id": root, "kind": "lot", "depth": 0},
+            {"id": ancestor, "kind": "lot", "depth": 1, "attrs": {"key": "X"}},
+        ]
+        return {"root": root, "direction": "up", "nodes": nodes}
 
-    client.answers[("A", "X1")] = lambda: answer("B:lot:X")
-    client.answers[("A:B", "X2")] = lambda: answer("lot:X")
+    client.answers[("A", "X1")] = lambda: answer("lot:X1", "B:lot:X")
+    client.answers[("A:B", "X2")] = lambda: answer("lot:X2", "lot:X")
     lots = [
         TraceNode(
             f"supplier_lot:{company}/{code}",
