@@ -176,17 +176,23 @@ class FederatedTrace:
             [b for b in self.branches if depths.get(b.attach, max_depth) < max_depth],
         )
 
-    def qualified(self, partner: str, *, stale: bool, fetched_at: str) -> FederatedTrace:
-        """Return the trace as seen from the instance that asked `partner` for it."""
+    def qualified(
+        self, partner: str, *, stale: bool, fetched_at: str, ours: str | None = None
+    ) -> FederatedTrace:
+        """Return the trace as seen from the instance that asked `partner` for it; `ours`: the
+        asking instance's company."""
 
         def q(gid: str) -> str:
             return f"{partner}:{gid}"
 
         def source(node: FedNode) -> str:
-            # The partner's own items are the partner's, whatever it calls them (it may not
-            # pass them off as ours); items it has from its own partners carry their prefix.
+            # The partner's own items are the partner's, whatever it calls them; items it has
+            # from its own partners carry their source. Whatever its id, no node of the answer
+            # is ours: what we hold is in our own trace, not in a partner's answer about it.
             own = node.id.split(":", 1)[0] in OWN_KINDS
-            return partner if own or not node.source else node.source
+            if own or not node.source or node.source == ours:
+                return partner
+            return node.source
 
         nodes = [
             replace(
@@ -199,7 +205,13 @@ class FederatedTrace:
             for n in self.nodes
         ]
         edges = [
-            replace(e, src=q(e.src), dst=q(e.dst), source=e.source or partner) for e in self.edges
+            replace(
+                e,
+                src=q(e.src),
+                dst=q(e.dst),
+                source=partner if not e.source or e.source == ours else e.source,
+            )
+            for e in self.edges
         ]
         branches = [replace(b, attach=q(b.attach)) for b in self.branches]
         return FederatedTrace(q(self.root), self.direction, nodes, edges, branches)

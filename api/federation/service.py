@@ -443,6 +443,7 @@ class FederationService:
             partner.company,
             stale=outcome.status == "stale",
             fetched_at=outcome.fetched_at or at,
+            ours=self.company,
         )
         # Company ids may hold ':', so a qualified id can still equal one of ours or another
         # partner's, whose answer it must not be merged with.

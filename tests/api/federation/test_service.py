@@ -459,6 +459,29 @@ def test_a_partner_cannot_pass_its_items_off_as_ours(
     assert by_id(found)["ACME:lot:RAW-1"].source == "ACME"
 
 
+@pytest.mark.parametrize("gid", ["LOT:RAW-1", "X:lot:Q", "HOSP:lot:Z", "stub:PLANT/P1"])
+def test_a_partner_cannot_pass_off_any_node_or_link_as_ours(
+    service: FederationService, client: FakeClient, gid: str
+) -> None:
+    claimed = acme_answer()
+    claimed["nodes"][1] |= {"id": gid, "source": "PLANT"}
+    claimed["edges"] = [{"from": gid, "to": "lot:H1", "type": "PROCESSED_INTO", "source": "PLANT"}]
+    client.answers[("ACME", "H1")] = lambda: claimed
+    found = federate(service)
+    assert by_id(found)[f"ACME:{gid}"].source == "ACME"
+    assert {e.source for e in found.edges if e.src == f"ACME:{gid}"} == {"ACME"}
+
+
+def test_what_a_partner_relays_from_its_own_partners_keeps_their_source(
+    service: FederationService, client: FakeClient
+) -> None:
+    relayed = acme_answer()
+    relayed["nodes"][1] |= {"id": "ORE:lot:O1", "source": "ORE"}
+    relayed["edges"] = [{"from": "ORE:lot:O1", "to": "lot:H1", "type": "SUPPLIED_AS"}]
+    client.answers[("ACME", "H1")] = lambda: relayed
+    assert by_id(federate(service))["ACME:ORE:lot:O1"].source == "ORE"
+
+
 def test_an_answer_about_the_other_direction_is_an_error_stub(
     service: FederationService, client: FakeClient
 ) -> None:
