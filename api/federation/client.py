@@ -120,6 +120,10 @@ class HttpPartnerClient:
             raise PartnerError(
                 "unreachable", f"no answer within {partner.timeout_s:g} s"
             ) from error
+        except httpx2.DecodingError as error:
+            # The partner was reached and answered: what it sent (a corrupt gzip body, say)
+            # cannot be read, which is an error of the answer, not of the connection.
+            raise PartnerError("error", "the answer could not be read") from error
         except (httpx2.HTTPError, httpx2.InvalidURL) as error:
             # InvalidURL is not an HTTPError: an address registered before it was checked
             # must still end as this partner's branch, not as the whole trace's failure.

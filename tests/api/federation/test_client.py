@@ -113,6 +113,26 @@ def test_a_refusal_that_echoes_our_key_does_not_pass_it_on(
     assert KEY not in raised.value.message and "s3cret" not in str(raised.value)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_an_answer_whose_encoding_is_corrupt_is_an_error_not_unreachable(
+    partner_at: Callable[[Answer], Partner], encoding: str
+) -> None:
+    body = b"this is not " + encoding.encode()
+
+    def write(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with pytest.raises(PartnerError) as raised:
+        fetch(partner_at(write))
+    assert raised.value.status == "error"
+    assert raised.value.message == "the answer could not be read"
+
+
 def test_an_address_the_client_cannot_ask_is_unreachable_not_a_crash() -> None:
     partner = Partner("ACME", "https://\u0661\u0662.example", KEY, 1.0)
     with pytest.raises(PartnerError) as raised:
