@@ -16,12 +16,18 @@ from graph.trace import TraceService
 from ingest.service import IngestService
 from tests.fixtures.events import Events
 
+# LATHE-9 over the days the plants below ran it.
+WINDOW = {"id": "equipment:LATHE-9", "from": "2026-03-01T00:00:00Z", "to": "2026-03-03T00:00:00Z"}
 
-def _case(store: GraphStore, plant: list[dict[str, Any]], suspect: str) -> RecallService:
+
+def _case(
+    store: GraphStore, plant: list[dict[str, Any]], *suspects: str | dict[str, str]
+) -> RecallService:
     ingest = IngestService(store)
     ingest.ingest(plant)
     recalls = RecallService(store, ingest)
-    recalls.open("RC-1", "t", "r", [{"id": suspect}], "ana")
+    named = [{"id": s} if isinstance(s, str) else s for s in suspects]
+    recalls.open("RC-1", "t", "r", named, "ana")
     return recalls
 
 
@@ -188,15 +194,7 @@ def test_an_item_near_a_window_reads_share_unknown_everywhere(
             items=[{"lot": "P-1", "qty": "4"}, {"lot": "L-2", "qty": "1"}],
         ),
     ]
-    ingest = IngestService(store)
-    ingest.ingest(plant)
-    recalls = RecallService(store, ingest)
-    window = {
-        "id": "equipment:LATHE-9",
-        "from": "2026-03-01T00:00:00Z",
-        "to": "2026-03-03T00:00:00Z",
-    }
-    recalls.open("RC-1", "t", "r", [window, {"id": "supplier_lot:ACME/H2"}], "ana")
+    recalls = _case(store, plant, WINDOW, "supplier_lot:ACME/H2")
     scope = recalls.scope("RC-1")
     near = next(i for i in scope.items if i.id == "lot:P-1")
     assert (near.exposure, near.certain, near.basis) == (None, False, "equipment window")
@@ -245,15 +243,7 @@ def test_a_shipment_of_an_item_of_unknown_share_may_hold_more(
         ),
         events("ship", shipment="SH-2", customer="HOSP", items=[{"lot": "M", "qty": "1"}]),
     ]
-    ingest = IngestService(store)
-    ingest.ingest(plant)
-    recalls = RecallService(store, ingest)
-    window = {
-        "id": "equipment:LATHE-9",
-        "from": "2026-03-01T00:00:00Z",
-        "to": "2026-03-03T00:00:00Z",
-    }
-    recalls.open("RC-1", "t", "r", [window, {"id": "supplier_lot:ACME/H2"}], "ana")
+    recalls = _case(store, plant, WINDOW, "supplier_lot:ACME/H2")
     scope = recalls.scope("RC-1")
     assert [(s.id, s.exposure) for s in scope.shipments] == [
         ("shipment:SH-1", None),

@@ -54,15 +54,7 @@ def test_case_lifecycle_and_props(store: GraphStore, events: Events) -> None:
 
 
 def test_an_acks_counts_are_stored_in_one_spelling(store: GraphStore, events: Events) -> None:
-    service = IngestService(store)
-    service.ingest(
-        [
-            events.receive("L-1", 10),
-            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
-            events("recall_open", suspects=[{"id": "supplier_lot:ACME/A-1"}], **OPEN),
-            events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="m"),
-        ]
-    )
+    service = _told(store, events)
     ack = events("recall_ack", notice="N-1", found_qty="5.00", returned_qty="-0")
     service.ingest([ack])
     notice = store.node("notice:N-1")
