@@ -1896,9 +1896,10 @@ class Planner:
         )
         ok = True
         for i, ref in enumerate(event.documents):
-            found = self._offered.get(ref.sha256) or stored.get(ref.sha256)
+            sent = self._offered.get(ref.sha256)
+            found = sent or stored.get(ref.sha256)
             # On a replay nothing is offered and a stored type may differ from the logged one.
-            vouched = self._replaying and ref.sha256 not in self._offered
+            vouched = self._replaying and sent is None
             if found is None:
                 step.fail(
                     f"documents[{i}].sha256",
@@ -1907,10 +1908,13 @@ class Planner:
                 )
                 ok = False
             elif found.size != ref.size or (found.media_type != ref.media_type and not vouched):
+                # Told in the sender's terms: the bytes they sent, or those stored before.
+                bytes_are = "was sent as" if sent is not None else "is stored as"
                 step.fail(
                     f"documents[{i}]",
                     "document_mismatch",
-                    f'document "{ref.name}" is stored as {found.media_type}, {found.size} bytes',
+                    f'document "{ref.name}" is described as {ref.media_type}, {ref.size} bytes, '
+                    f"but {bytes_are} {found.media_type}, {found.size} bytes",
                 )
                 ok = False
         if ok:

@@ -644,7 +644,11 @@ def test_stored_bytes_are_not_given_another_type_without_being_sent(
     response = client.post("/api/v1/events", json=[raw], headers=login(client, "admin"))
     assert response.status_code == 422, response.text
     [problem] = response.json()["errors"]
-    assert problem["code"] == "document_mismatch" and "application/pdf" in problem["message"]
+    assert problem["code"] == "document_mismatch"
+    assert problem["message"] == (
+        f'document "cert.txt" is described as text/plain, {len(PDF)} bytes, '
+        f"but is stored as application/pdf, {len(PDF)} bytes"
+    )
     assert logged(plant) == before
 
 

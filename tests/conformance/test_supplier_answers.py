@@ -150,7 +150,12 @@ def test_answer_rules(store: GraphStore, events: Events, case: IngestService) ->
     not_sent = answer(events, documents=docs)
     assert rejected(store, [not_sent], "unknown_document").field == "documents[0].sha256"
     lying = answer(events, documents=[ref(CERT, "cert.pdf") | {"size": CERT.size + 1}])
-    assert rejected_with(store, [lying], [CERT], "document_mismatch")
+    mismatch = rejected_with(store, [lying], [CERT], "document_mismatch")
+    # The bytes came with the batch: the refusal says how they were sent, not stored.
+    assert mismatch.message == (
+        f'document "cert.pdf" is described as application/pdf, {CERT.size + 1} bytes, '
+        f"but was sent as application/pdf, {CERT.size} bytes"
+    )
     assert rejected(store, [answer(events)], "value_error")  # says nothing at all
     IngestService(store).ingest([events("recall_state", case="RC-1", state="closed", reason="ok")])
     closed = answer(events, documents=docs)
