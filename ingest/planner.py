@@ -200,8 +200,10 @@ class Planner:
         # Rules added since an event was logged are not applied to it again: the log holds
         # what was valid when it was written.
         self._replaying = recorded is not None
-        # Documents sent with the batch, kept only if an event of it attaches them.
+        # Documents sent with the batch, kept only if an event of it attaches them, and those
+        # attached so far: they stay sent, for a later event of the batch to attach too.
         self._offered = {document.sha256: document for document in documents}
+        self._kept: set[str] = set()
         self._items: dict[str, Item | None] = {}
         self._open_carts: dict[str, set[str]] = {}
         self._carts: dict[str, _Cart] = {}  # -- carts: what each cart holds, as planned so far
@@ -1919,9 +1921,9 @@ class Planner:
                 ok = False
         if ok:
             for ref in event.documents:
-                offered = self._offered.pop(ref.sha256, None)
-                if offered is not None:
-                    self.changes.documents.append(offered)
+                if ref.sha256 in self._offered and ref.sha256 not in self._kept:
+                    self._kept.add(ref.sha256)
+                    self.changes.documents.append(self._offered[ref.sha256])
         return ok
 
     def _request_node(self, step: _Step, case_id: str, lot: str, supplier: str) -> str:

@@ -179,6 +179,25 @@ def test_request_rules(store: GraphStore, events: Events, case: IngestService) -
     assert rejected(store, [naive], "timezone_aware")
 
 
+def test_two_answers_of_one_batch_attach_the_bytes_it_sends(
+    store: GraphStore, events: Events, case: IngestService
+) -> None:
+    # The first answer stores the bytes; the second, in the same batch, finds them sent too.
+    first = answer(events, text="see cert", documents=[ref(CERT, "cert.pdf")])
+    second = answer(events, text="the cert again", documents=[ref(CERT, "cert.pdf")])
+    report = case.ingest([first, second], [CERT])
+    assert report.created == 2
+    assert store.document(CERT.sha256) == CERT
+    node = store.node(supplier_request_gid("RC-1", SUSPECT))
+    assert node is not None and node.attrs["answers"] == "2"
+    assert json.loads(node.attrs["documents"]) == [CERT.sha256]
+    # A later reference in the batch is held to the bytes as they were sent.
+    attached = answer(events, text="report", documents=[ref(REPORT, "t.csv")])
+    wrong = answer(events, text="again", documents=[ref(REPORT, "t.csv") | {"size": 1}])
+    mismatch = rejected_with(store, [attached, wrong], [REPORT], "document_mismatch")
+    assert mismatch.index == 1 and f"but was sent as text/csv, {REPORT.size}" in mismatch.message
+
+
 def test_documents_and_answers_survive_a_rebuild(
     store: GraphStore, events: Events, case: IngestService
 ) -> None:
