@@ -972,10 +972,16 @@ class EmbeddedStore:
     def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()
         conn.execute("BEGIN")
+        # Ended as a write is: after an I/O error SQLite may have ended the transaction itself
+        # (a COMMIT would then fail and hide that error), and one whose COMMIT fails must not
+        # stay open, or every later use of this thread's connection fails.
         try:
-            return work(conn)
-        finally:
-            conn.execute("COMMIT")
+            result = work(conn)
+        except BaseException:
+            roll_back(conn)
+            raise
+        commit(conn)
+        return result
 
     def node(self, gid: str) -> NodeView | None:
         row = self._conn().execute(NODE_BY_GID, (gid,)).fetchone()
