@@ -11,8 +11,8 @@ from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy
 from api.deps import Services
 from api.settings import get_settings
 from graph.connect import require_store
-from graph.embedded_store import store_files
-from graph.errors import BadRequest, Conflict
+from graph.embedded_store import empty_store, store_files
+from graph.errors import BadRequest, Conflict, DomainError
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -32,7 +32,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "Copy the event log (as stored, with who sent each event and when), documents, "
             "code schemes, lot sequences and accounts into an empty store, rebuild the graph "
             "there and check that both stores agree. Stop the service writing to the source "
-            "first. Sessions do not move: people log in again on the new store. A copy into "
+            "first. Sessions do not move: people log in again on the new store. A copy that "
+            "fails into a new or empty file leaves it as it was (empty, of no bytes); one into "
             "Neo4j that stops keeps what it carried: run it again with --resume to finish it."
         ),
     )
@@ -62,15 +63,13 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     source = opener(args)
     try:
         target = opener(argparse.Namespace(**{**vars(args), "store": args.to}))
+        was_empty = False
         try:
+            was_empty = _refuse_held(target, resume=args.resume)
             plant, accounts = _copy_into(source, target, resume=args.resume)
         except BaseException as error:
             target.close()
-            if new_file is not None:  # made by this copy: leave nothing half-filled behind
-                for path in store_files(new_file):
-                    path.unlink(missing_ok=True)
-            elif not isinstance(error, Conflict):  # it may hold part of the plant now
-                print(RESUME_HINT, file=sys.stderr, flush=True)
+            _after_failure(args.to, new_file, was_empty, error)
             raise
         target.close()
     finally:
@@ -79,9 +78,9 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     return 0
 
 
-def _copy_into(
-    source: Services, target: Services, *, resume: bool
-) -> tuple[PlantCopy, AccountsCopy]:
+def _refuse_held(target: Services, *, resume: bool) -> bool:
+    """Raise Conflict, having written nothing, if the target holds anything and this is no
+    resumed copy; return whether it holds nothing."""
     held = graph_contents(target.store) + account_contents(target.accounts)
     if held and not resume:
         raise Conflict(
@@ -89,6 +88,30 @@ def _copy_into(
             "Copy into a new file, or an empty Neo4j database; "
             "--resume finishes a copy into it that stopped"
         )
+    return not held
+
+
+def _after_failure(to: str, new_file: Path | None, was_empty: bool, error: BaseException) -> None:
+    """Leave a file the copy found empty (or made) as it was, so that the same command run again
+    makes a whole copy; say how to finish a copy into anything else, which keeps what it
+    carried."""
+    if new_file is not None:  # made by this copy: leave nothing half-filled behind
+        for path in store_files(new_file):
+            path.unlink(missing_ok=True)
+        return
+    if was_empty and to.startswith(SQLITE):
+        try:
+            empty_store(_path(to))
+            return
+        except (DomainError, OSError) as refused:  # open in a server, say: it stays as it is
+            print(f"copy-store: {refused}", file=sys.stderr, flush=True)
+    if not isinstance(error, Conflict):  # it may hold part of the plant now
+        print(RESUME_HINT, file=sys.stderr, flush=True)
+
+
+def _copy_into(
+    source: Services, target: Services, *, resume: bool
+) -> tuple[PlantCopy, AccountsCopy]:
     # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
     accounts_to_copy(source.accounts, target.accounts, resume=resume)
     plant = copy_plant(source.store, target.store, progress=_progress, resume=resume)

@@ -7,6 +7,7 @@ with parameters; sets of ids travel as one JSON parameter read by `json_each`.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -871,35 +872,51 @@ def remove_store(path: Path) -> None:
     BadRequest for a file that is not SQLite or is another application's database (an empty
     file is taken: SQLite reads it as an empty store)."""
     if path.exists():
-        probe = sqlite3.connect(path, isolation_level=None, timeout=0)
-        try:
-            # Every connection to a WAL store shares its -shm file; a transaction in exclusive
-            # locking mode needs the store to itself, so it fails while anyone (a running
-            # server, idle or not) has the file open. Deleting it then would leave them
-            # serving and writing a file no one else can open.
-            probe.execute("PRAGMA locking_mode = EXCLUSIVE")
-            probe.execute("BEGIN EXCLUSIVE")
-            foreign = foreign_tables(probe, [SCHEMA])
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise StoreUnavailable(f"cannot open {path}: {error}") from error
-            raise StoreBusy(
-                f"{path} is open in another process (a server on it?): stop that first"
-            ) from error
-        except sqlite3.DatabaseError as error:
-            # Notes or a document where a store was meant: not ours to delete.
-            raise BadRequest(
-                f"{path} is not a store (not an SQLite file): it stays as it is; name a store "
-                "file or a new one"
-            ) from error
-        finally:
-            probe.close()
+        foreign = _alone(path)
         if foreign:
             raise BadRequest(
                 f"{not_ours(path, foreign)}; it stays as it is: name a store file or a new one"
             )
     for file in store_files(path):
         file.unlink(missing_ok=True)
+
+
+def empty_store(path: Path) -> None:
+    """Empty the store at `path` into a file of no bytes, which SQLite reads as an empty store:
+    the file stays (its owner and mode), what it held and its keeps go. StoreBusy while a
+    process has it open."""
+    _alone(path)
+    os.truncate(path, 0)
+    for keep in store_files(path)[1:]:
+        keep.unlink(missing_ok=True)
+
+
+def _alone(path: Path) -> list[str]:
+    """Check that no process has the SQLite file at `path` open (StoreBusy otherwise, BadRequest
+    if it is no SQLite file); return its tables if it is another application's database."""
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        # Every connection to a WAL store shares its -shm file; a transaction in exclusive
+        # locking mode needs the store to itself, so it fails while anyone (a running
+        # server, idle or not) has the file open. Deleting or emptying it then would leave
+        # them serving and writing a file no one else can open.
+        probe.execute("PRAGMA locking_mode = EXCLUSIVE")
+        probe.execute("BEGIN EXCLUSIVE")
+        return foreign_tables(probe, [SCHEMA])
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise StoreUnavailable(f"cannot open {path}: {error}") from error
+        raise StoreBusy(
+            f"{path} is open in another process (a server on it?): stop that first"
+        ) from error
+    except sqlite3.DatabaseError as error:
+        # Notes or a document where a store was meant: not ours to delete.
+        raise BadRequest(
+            f"{path} is not a store (not an SQLite file): it stays as it is; name a store "
+            "file or a new one"
+        ) from error
+    finally:
+        probe.close()
 
 
 class EmbeddedStore:

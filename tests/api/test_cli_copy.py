@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,13 @@ import pytest
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, main
+from api.cli_serve import EXIT_INTERRUPTED
+from api.deps import Services
 from graph.embedded_store import EmbeddedStore, store_files
 from graph.errors import StoreUnavailable
+from graph.store import StoredEvent
 from ingest.service import IngestService
-from ingest.store_copy import CopyMismatch
+from ingest.store_copy import CopyMismatch, copy_plant
 from tests.fixtures.events import Events
 
 
@@ -99,22 +104,108 @@ def test_a_copy_that_fails_leaves_no_new_file_behind(
     assert not any(file.exists() for file in store_files(path))
 
 
-def test_a_copy_that_stopped_is_finished_with_resume(
+def _failing_source(monkeypatch: pytest.MonkeyPatch, source: str, error: BaseException) -> None:
+    """The source fails as the copy reads its log past its first entry: its first is carried."""
+    path = Path(source.removeprefix("sqlite:///"))
+    events = EmbeddedStore.events
+
+    def read(store: EmbeddedStore, after_seq: int, limit: int) -> list[StoredEvent]:
+        if store.path == path and after_seq > 0:
+            raise error
+        return events(store, after_seq, limit)
+
+    monkeypatch.setattr(EmbeddedStore, "events", read)
+    monkeypatch.setattr("api.cli_copy.copy_plant", partial(copy_plant, chunk=1))
+
+
+def _disk_error() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorcode = sqlite3.SQLITE_IOERR  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize("made", ["file of no bytes", "empty store"])
+@pytest.mark.parametrize(
+    ("error", "exit_code"),
+    [(_disk_error(), EXIT_UNAVAILABLE), (KeyboardInterrupt(), EXIT_INTERRUPTED)],
+    ids=["disk-error", "ctrl-c"],
+)
+def test_a_copy_that_fails_into_an_empty_file_leaves_it_empty_for_a_whole_copy(
+    source: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    made: str,
+    error: BaseException,
+    exit_code: int,
+) -> None:
+    path = tmp_path / "server.db"
+    if made == "empty store":
+        EmbeddedStore(path).close()
+    else:
+        path.touch()
+    copy = f"sqlite:///{path}"
+    with monkeypatch.context() as patched:
+        _failing_source(patched, source, error)
+        assert main(["copy-store", "--store", source, "--to", copy]) == exit_code
+    assert "--resume" not in capsys.readouterr().err  # nothing is left to resume
+
+    assert path.stat().st_size == 0
+    assert [file.name for file in store_files(path) if file.exists()] == ["server.db"]
+    assert main(["copy-store", "--store", source, "--to", copy]) == 0
+    assert "event log: 3 events (3 live, rebuilt into the graph)\n" in capsys.readouterr().out
+    assert _trace(copy, capsys) == _trace(source, capsys)
+
+
+def test_a_copy_that_fails_into_an_empty_file_another_process_has_open_leaves_it_as_it_is(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "server.db"
-    EmbeddedStore(path).close()  # an empty store that was there before: a copy keeps it
+    server = EmbeddedStore(path)  # a server on the empty store: emptying it under it would harm it
     copy = f"sqlite:///{path}"
-    with monkeypatch.context() as patched:
+    try:
+        with monkeypatch.context() as patched:
+            _failing_source(patched, source, _disk_error())
+            assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
+        err = capsys.readouterr().err
+        assert f"copy-store: {path} is open in another process (a server on it?)" in err
+        assert "Run the same command with --resume to finish it" in err
+        assert server.counts()["events"] == 1
+    finally:
+        server.close()
 
-        def fails(*_: object, **__: object) -> None:
-            raise StoreUnavailable("the connection to the store was lost")
 
-        patched.setattr("api.cli_copy.copy_accounts", fails)  # after the plant is copied
-        assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
-    err = capsys.readouterr().err
-    assert "connection to the store was lost" in err
-    assert "Run the same command with --resume to finish it" in err
+def _stopped_copy(source: str, path: Path, *, rebuilt: bool) -> None:
+    """What a copy into `path` whose process died leaves: the plant's log (and, `rebuilt`,
+    its graph), no accounts."""
+    copied = Services.for_stores(
+        EmbeddedStore(source.removeprefix("sqlite:///")),
+        EmbeddedAccountStore(source.removeprefix("sqlite:///")),
+    )
+    target = Services.for_stores(EmbeddedStore(path), EmbeddedAccountStore(path))
+    try:
+        if rebuilt:
+            copy_plant(copied.store, target.store)
+        else:
+            with pytest.MonkeyPatch.context() as patched:
+                patched.setattr(IngestService, "rebuild", _stop)
+                with pytest.raises(KeyboardInterrupt):
+                    copy_plant(copied.store, target.store)
+    finally:
+        copied.close()
+        target.close()
+
+
+def _stop(*_: object, **__: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_a_copy_that_stopped_is_finished_with_resume(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.db"
+    _stopped_copy(source, path, rebuilt=True)
+    copy = f"sqlite:///{path}"
 
     assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_BAD_INPUT
     assert "--resume finishes a copy into it that stopped" in capsys.readouterr().err
@@ -125,20 +216,33 @@ def test_a_copy_that_stopped_is_finished_with_resume(
     assert _trace(copy, capsys) == _trace(source, capsys)
 
 
-def test_a_target_holding_only_the_log_of_a_copy_that_stopped_is_said_to_hold_just_that(
+def test_a_resumed_copy_that_fails_keeps_what_it_carried_and_says_so(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "server.db"
-    EmbeddedStore(path).close()
+    _stopped_copy(source, path, rebuilt=True)
     copy = f"sqlite:///{path}"
     with monkeypatch.context() as patched:
 
-        def stops(*_: object, **__: object) -> None:
-            raise StoreUnavailable("the copy was stopped")
+        def fails(*_: object, **__: object) -> None:
+            raise StoreUnavailable("the connection to the store was lost")
 
-        patched.setattr(IngestService, "rebuild", stops)  # the log is carried, no graph yet
-        assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
-    capsys.readouterr()
+        patched.setattr("api.cli_copy.copy_accounts", fails)  # after the plant is copied
+        argv = ["copy-store", "--store", source, "--to", copy, "--resume"]
+        assert main(argv) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert "connection to the store was lost" in err
+    assert "Run the same command with --resume to finish it" in err
+    assert main(["copy-store", "--store", source, "--to", copy, "--resume"]) == 0
+    assert "3 of them already there" in capsys.readouterr().out
+
+
+def test_a_target_holding_only_the_log_of_a_copy_that_stopped_is_said_to_hold_just_that(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.db"
+    _stopped_copy(source, path, rebuilt=False)  # the log is carried, no graph yet
+    copy = f"sqlite:///{path}"
 
     assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
