@@ -47,8 +47,8 @@ CASE_ANALYSES: Final = frozenset({"scope", "reconciliation", "sharedCarts", "his
 # Root fields that list cases: an analysis under them would run once per case.
 CASE_LISTS: Final = frozenset({"recallCases", "casesAboutMyLots"})
 MAX_HEAVY: Final = 4
-# Links and nodes one request may list: through `inputs` and `outputs`, a trace's pages and
-# `explain`'s paths, each time (under each alias) they are asked.
+# Links and nodes one request may list: through `inputs` and `outputs`, a trace's pages,
+# `explain`'s paths and an equipment window's steps, each time (under each alias) they are asked.
 MAX_LISTED: Final = 20_000
 
 # Analyses asked by name, and those asked under a list of cases.
@@ -126,5 +126,6 @@ class Budget:
         if self._left < 0:
             raise GraphQLError(
                 f"this query lists more than {self._limit:,} links and nodes: ask for fewer "
-                "levels, aliases or paths, or page through a trace (trace.nodes, trace.links)"
+                "levels, aliases, paths or a shorter window, or page through a trace "
+                "(trace.nodes, trace.links)"
             )

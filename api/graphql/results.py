@@ -18,7 +18,7 @@ from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest
 from graph.quantities import Amount
-from graph.store import plain
+from graph.store import StepUse, plain
 from graph.trace import Trace as TraceResult
 from graph.trace import TraceNode, edge_order, node_order
 
@@ -293,11 +293,22 @@ class Origin:
     operators: list[str]
 
 
-@strawberry.type
+@strawberry.type(description="A step run on an equipment, with what it used and made.")
 class StepRun:
     step: Node
-    inputs: list[Link]
-    outputs: list[Link]
+    use: strawberry.Private[StepUse]
+
+    # Counted against the request's budget each time they are asked, as a node's: a year on a
+    # busy machine is thousands of steps, each with its inputs and outputs.
+    @strawberry.field(description="Edges into the step: what it used.")
+    async def inputs(self, info: Info[Context, None]) -> list[Link]:
+        info.context.budget.spend(len(self.use.inputs))
+        return await linked(info, self.use.inputs)
+
+    @strawberry.field(description="Edges out of the step: what it made.")
+    async def outputs(self, info: Info[Context, None]) -> list[Link]:
+        info.context.budget.spend(len(self.use.outputs))
+        return await linked(info, self.use.outputs)
 
 
 @strawberry.type(description="One material path between two items.")

@@ -32,7 +32,7 @@ from api.graphql.identifiers import IdentifierQuery
 from api.graphql.literal_errors import NameRefusedLiterals
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
-from api.graphql.nodes import ALL_TYPES, Link, Node, Shipment, SupplierLot, to_node
+from api.graphql.nodes import ALL_TYPES, Node, Shipment, SupplierLot, to_node
 from api.graphql.recall import RecallMutation, RecallQuery
 from api.graphql.results import (
     Contributor,
@@ -183,14 +183,9 @@ class Query:
         uses = await _run(
             info, lambda: info.context.access.equipment_window(str(equipment), from_, to)
         )
-        return [
-            StepRun(
-                step=_node_of(use.step),
-                inputs=[Link(edge=e) for e in use.inputs],
-                outputs=[Link(edge=e) for e in use.outputs],
-            )
-            for use in uses or []
-        ]
+        # The steps count as listed nodes, as their inputs and outputs do where they are asked.
+        info.context.budget.spend(len(uses or []))
+        return [StepRun(step=_node_of(use.step), use=use) for use in uses or []]
 
     @strawberry.field(description="The material paths that connect one item to another.")
     async def explain(

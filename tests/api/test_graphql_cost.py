@@ -138,8 +138,8 @@ def test_explain_paths_count_against_the_budget(
     answer = ask(client, query)
     assert answer["data"] is None
     assert [e["message"] for e in answer["errors"]] == [
-        "this query lists more than 20,000 links and nodes: ask for fewer levels, aliases or "
-        "paths, or page through a trace (trace.nodes, trace.links)"
+        "this query lists more than 20,000 links and nodes: ask for fewer levels, aliases, "
+        "paths or a shorter window, or page through a trace (trace.nodes, trace.links)"
     ]
 
 
@@ -182,3 +182,42 @@ def test_trace_pages_count_against_the_budget_under_every_alias(
     assert {e["node"]["source"]["id"] for e in trace["b"]["edges"]} == {"lot:L-0"}
     monkeypatch.setattr(cost, "MAX_LISTED", 99)
     assert "lists more than" in ask(client, query)["errors"][0]["message"]
+
+
+def busy_lathe(services: Services, events: Events, steps: int, lots: int) -> None:
+    """`steps` steps on LATHE-1, each turning one part of each of `lots` lots into one lot."""
+    batch = [events.receive(f"L-{i}", 1000) for i in range(lots)]
+    for s in range(steps):
+        inputs = [{"lot": f"L-{i}", "qty": "1"} for i in range(lots)]
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": str(lots)}]
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1"}
+        batch.append(events("process", **turn, inputs=inputs, outputs=outputs))
+    services.ingest.ingest(batch)
+
+
+STEPS = """w{n}: equipmentWindow(equipment: "equipment:LATHE-1", from: "2026-03-01T00:00:00Z",
+    to: "2026-03-31T00:00:00Z") {{ step {{ id }} inputs {{ source {{ id }} }}
+    outputs {{ qty }} }}"""
+
+
+def test_an_equipment_window_counts_its_steps_inputs_and_outputs(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy_lathe(services, events, steps=20, lots=10)
+    query = "{ " + " ".join(STEPS.format(n=n) for n in range(2)) + " }"
+    answer = ask(client, query)
+    assert "errors" not in answer, answer
+    runs = answer["data"]["w0"]
+    assert len(runs) == 20 and answer["data"]["w1"] == runs
+    assert all(len(r["inputs"]) == 10 and len(r["outputs"]) == 1 for r in runs)
+    assert {i["source"]["id"] for i in runs[0]["inputs"]} == {f"lot:L-{i}" for i in range(10)}
+    # Under each alias: 20 steps, 200 inputs and 20 outputs.
+    monkeypatch.setattr(cost, "MAX_LISTED", 2 * 240)
+    assert "errors" not in ask(client, query)
+    monkeypatch.setattr(cost, "MAX_LISTED", 2 * 240 - 1)
+    answer = ask(client, query)
+    assert answer["data"] is None, "refused whole, not cut short"
+    assert [e["message"] for e in answer["errors"]] == [
+        "this query lists more than 479 links and nodes: ask for fewer levels, aliases, paths "
+        "or a shorter window, or page through a trace (trace.nodes, trace.links)"
+    ]
