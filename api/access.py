@@ -40,9 +40,9 @@ from api.operator_scope import (
     site_guard,
     without_others,
 )
-from api.recall import Case, Notice, RecallService
+from api.recall import Case, CasePage, Notice, RecallService
 from api.supplier_portal import (
-    SupplierCase,
+    SupplierCasePage,
     SupplierPortal,
     SupplierRequest,
     Upload,
@@ -682,9 +682,11 @@ class Access:
         self.require(READERS, "run recall cases")
         return self._recalls
 
-    def recall_cases_about_me(self) -> list[Case]:
-        """Return, for a supplier, the cases that name their lots (title, state, own suspects)."""
-        return [
+    def recall_cases_about_me(self, first: int, after: str | None = None) -> CasePage:
+        """Return, for a supplier, a page of the cases that name their lots (title, state, own
+        suspects), as `my_supplier_cases`."""
+        page = self.my_supplier_cases(first, after)
+        cases = [
             Case(
                 c.id,
                 c.title,
@@ -694,8 +696,9 @@ class Access:
                 None,
                 c.opened_at,
             )
-            for c in self.my_supplier_cases()
+            for c in page.cases
         ]
+        return CasePage(cases, page.more)
 
     # -- supplier requests and answers -----------------------------------------------------------
 
@@ -704,16 +707,25 @@ class Access:
         self.require(READERS, "run recall cases")
         return self._portal
 
-    def my_supplier_cases(self) -> list[SupplierCase]:
-        """Return, for a supplier, every case that suspects or asks about one of their lots.
+    def may_read_my_supplier_cases(self) -> None:
+        """Raise Forbidden unless the caller is a supplier: checked before a page's arguments
+        are read, so another role hears of its role, not of them."""
+        self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
+
+    def my_supplier_cases(self, first: int, after: str | None = None) -> SupplierCasePage:
+        """Return, for a supplier, up to `first` of the cases that suspect or ask about one of
+        their lots, in id order, those after the case id `after` when it is given.
 
         They see the case's title and state and, of its lots, only their own, with the question
         put to them, the deadline and their latest answer; never the scope, customers or other
         suppliers' lots.
         """
-        self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
-        cases = self._portal.cases_for(self.my_supplier_lots())
-        return [replace(c, lots=[replace(r, requested_by=None) for r in c.lots]) for c in cases]
+        self.may_read_my_supplier_cases()
+        page = self._portal.case_page(self.my_supplier_lots(), first, after)
+        cases = [
+            replace(c, lots=[replace(r, requested_by=None) for r in c.lots]) for c in page.cases
+        ]
+        return SupplierCasePage(cases, page.more)
 
     def answer_supplier_request(
         self,

@@ -134,6 +134,12 @@ class SupplierCase:
     lots: list[SupplierRequest]
 
 
+@dataclass(frozen=True, slots=True)
+class SupplierCasePage:
+    cases: list[SupplierCase]
+    more: bool  # cases follow the last of this page
+
+
 class SupplierPortal:
     """Requests to suppliers and their answers, on a store."""
 
@@ -171,12 +177,36 @@ class SupplierPortal:
     def cases_for(self, lots: Sequence[str]) -> list[SupplierCase]:
         """Return the cases that suspect or ask about any of `lots`, showing only those lots."""
         mine = set(lots)
+        return self._naming(mine, self._touching(mine))
+
+    def case_page(
+        self, lots: Sequence[str], first: int, after: str | None = None
+    ) -> SupplierCasePage:
+        """Return up to `first` of the cases of `cases_for`, in id order, those after the case
+        id `after` (case:RC-1) when it is given, and whether more follow."""
+        mine = set(lots)
+        left = [case for case in self._touching(mine) if after is None or case > after]
+        found: list[SupplierCase] = []
+        # A case touching a lot may name none of them (rescoped out): read until one past the
+        # page is found, a page's worth at a time, never every case of the supplier's.
+        while left and len(found) <= first:
+            wanted = first + 1 - len(found)
+            found += self._naming(mine, left[:wanted])
+            left = left[wanted:]
+        return SupplierCasePage(found[:first], len(found) > first)
+
+    def _touching(self, mine: set[str]) -> list[str]:
+        """The ids of the cases that suspect or ever asked about any of `mine`, in order."""
         links = self._store.links(sorted(mine))
         suspecting = {e.src for e in links if e.type == "SUSPECTS" and e.dst in mine}
         requests = self._store.nodes(sorted({e.src for e in links if e.type == "ABOUT"}))
         cases = suspecting | {gid("case", str(v.attrs["case"])) for v in requests.values()}
+        return sorted(cases)
+
+    def _naming(self, mine: set[str], cases: Sequence[str]) -> list[SupplierCase]:
+        """Those of `cases` that name any of `mine`, showing only those lots, in id order."""
         found = []
-        listed = [Case.of(view) for view in self._store.nodes(sorted(cases)).values()]
+        listed = [Case.of(view) for view in self._store.nodes(list(cases)).values()]
         asked = self._requests_of(listed)
         for case in listed:
             named = [r for r in asked[case.id] if r.supplier_lot in mine and r.named]

@@ -357,12 +357,21 @@ class RecallQuery:
         return [Notice.of(n) for n in found or []]
 
     @strawberry.field(
-        description="For suppliers: the cases that suspect or ask about your lots "
-        "(title, state, your suspect lots; mySupplierCases has the questions)."
+        description="For suppliers: the cases that suspect or ask about your lots (title, state, "
+        "your suspect lots; mySupplierCases has the questions), paged as mySupplierCases."
     )
-    async def cases_about_my_lots(self, info: Info[Context, None]) -> list[RecallCase]:
-        found = await run(info.context.access.recall_cases_about_me)
-        return [RecallCase(case=c) for c in found or []]
+    async def cases_about_my_lots(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> RecallCaseConnection:
+        def work() -> recall.CasePage:
+            access = info.context.access
+            access.may_read_my_supplier_cases()  # the role before the arguments
+            return access.recall_cases_about_me(
+                page_size(first, recall.MAX_CASES), cursor_key(after, "c")
+            )
+
+        found = await run(work)
+        return RecallCaseConnection.of(found or recall.CasePage([], False))
 
 
 @strawberry.type

@@ -12,8 +12,10 @@ from urllib.parse import quote
 import strawberry
 from strawberry.types import Info
 
+from api import recall
 from api import supplier_portal as portal
 from api.graphql.context import Context
+from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
 from api.graphql.run import as_graphql_error, mutate, run
 from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
@@ -183,22 +185,54 @@ AnswerResult = Annotated[
 
 
 @strawberry.type
+class SupplierCaseEdge:
+    cursor: str
+    node: SupplierCase
+
+
+@strawberry.type(description="A supplier's cases in id order, a page at a time.")
+class SupplierCaseConnection:
+    edges: list[SupplierCaseEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, found: portal.SupplierCasePage) -> SupplierCaseConnection:
+        edges = [
+            SupplierCaseEdge(
+                cursor=key_cursor("c", c.id),
+                node=SupplierCase(
+                    id=strawberry.ID(c.id),
+                    title=c.title,
+                    state=c.state,
+                    opened_at=c.opened_at,
+                    lots=[SupplierRequest.of(r) for r in c.lots],
+                ),
+            )
+            for c in found.cases
+        ]
+        end = edges[-1].cursor if edges else None
+        return cls(edges=edges, page_info=PageInfo(has_next_page=found.more, end_cursor=end))
+
+
+@strawberry.type
 class SupplierPortalQuery:
     @strawberry.field(
-        description="For suppliers: every case that suspects or asks about one of your lots."
+        description="For suppliers: the cases that suspect or ask about one of your lots, in id "
+        f"order, a page at a time (at most {recall.MAX_CASES}): page on with `after` set to "
+        "`pageInfo.endCursor` while `hasNextPage`."
     )
-    async def my_supplier_cases(self, info: Info[Context, None]) -> list[SupplierCase]:
-        found = await run(info.context.access.my_supplier_cases)
-        return [
-            SupplierCase(
-                id=strawberry.ID(c.id),
-                title=c.title,
-                state=c.state,
-                opened_at=c.opened_at,
-                lots=[SupplierRequest.of(r) for r in c.lots],
+    async def my_supplier_cases(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> SupplierCaseConnection:
+        def work() -> portal.SupplierCasePage:
+            access = info.context.access
+            access.may_read_my_supplier_cases()  # the role before the arguments
+            return access.my_supplier_cases(
+                page_size(first, recall.MAX_CASES), cursor_key(after, "c")
             )
-            for c in found or []
-        ]
+
+        found = await run(work)
+        return SupplierCaseConnection.of(found or portal.SupplierCasePage([], False))
 
 
 @strawberry.type

@@ -208,8 +208,9 @@ def test_partners_see_only_their_part_of_a_case(client: TestClient, plant: Servi
     analyst = login(client, "analyst")
     gql(client, analyst, OPEN, s=[{"id": SUSPECT}, {"id": "supplier_lot:POLYMED/PM-2"}])
     supplier = login(client, "supplier")
-    cases = gql(client, supplier, "{ casesAboutMyLots { id title state suspects { id } reason } }")
-    assert cases["casesAboutMyLots"] == [
+    query = "{ casesAboutMyLots { edges { node { id title state suspects { id } reason } } } }"
+    cases = gql(client, supplier, query)
+    assert [edge["node"] for edge in cases["casesAboutMyLots"]["edges"]] == [
         {
             "id": "case:RC-1",
             "title": "Bar heat H70001",

@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from api import recall
 from api.auth.models import Role
 from api.cli import main
 from api.deps import Services
@@ -50,8 +52,8 @@ ANSWER = """mutation($case: String!, $lot: ID!, $text: String, $up: [UpstreamLot
     ... on SupplierRequest { state answers answer { text answeredBy
         upstream { lot heat qty unit madeOn } documents { name mediaType size sha256 url } } }
     ... on AnswerRefused { code message } } }"""
-MINE = """{ mySupplierCases { id title state lots { supplierLot suspect state question dueBy
-    overdue requestedBy answers answer { text documents { sha256 } } } } }"""
+MINE = """{ mySupplierCases { edges { node { id title state lots { supplierLot suspect state
+    question dueBy overdue requestedBy answers answer { text documents { sha256 } } } } } } }"""
 ANALYST_VIEW = """{ recallCase(id: "RC-1") { supplierRequests { supplier supplierLot suspect
     state question requestedBy answers
     answer { text answeredBy documents { name sha256 url } } } } }"""
@@ -69,6 +71,12 @@ def data(client: TestClient, headers: dict[str, str], query: str, **variables: A
     body = gql(client, headers, query, **variables)
     assert "errors" not in body, body
     return body["data"]
+
+
+def nodes(client: TestClient, headers: dict[str, str], query: str) -> list[Any]:
+    """The nodes of the first page of a list of cases (the query's one field)."""
+    (page,) = data(client, headers, query).values()
+    return [edge["node"] for edge in page["edges"]]
 
 
 def doc(name: str, content: bytes, media_type: str | None = None) -> dict[str, Any]:
@@ -106,14 +114,14 @@ def test_supplier_sees_only_their_lots_in_a_case(
     analyst = case
     data(client, analyst, ASK, lot=POLY_LOT, q="Send the granule batch records")
     acme = login(client, "supplier")
-    (seen,) = data(client, acme, MINE)["mySupplierCases"]
+    (seen,) = nodes(client, acme, MINE)
     assert (seen["id"], seen["state"]) == ("case:RC-1", "open")
     assert [lot["supplierLot"] for lot in seen["lots"]] == [ACME_LOT]
     assert seen["lots"][0]["suspect"] is True and seen["lots"][0]["question"] is None
     text = json.dumps(seen)
     for secret in ("POLYMED", "PM-2", "HOSP", "granule"):
         assert secret not in text
-    (theirs,) = data(client, poly, MINE)["mySupplierCases"]
+    (theirs,) = nodes(client, poly, MINE)
     assert [lot["supplierLot"] for lot in theirs["lots"]] == [POLY_LOT]
     asked = theirs["lots"][0]
     assert asked["suspect"] is False and asked["state"] == "requested"
@@ -124,7 +132,7 @@ def test_supplier_sees_only_their_lots_in_a_case(
     assert asked["requestedBy"] is None, "the plant's analyst is not named to suppliers"
     # The title is the analyst's words and is shown to every supplier the case names.
     assert "ACME-STEEL" not in json.dumps(theirs)
-    about = data(client, poly, "{ casesAboutMyLots { id suspects { id } } }")["casesAboutMyLots"]
+    about = nodes(client, poly, "{ casesAboutMyLots { edges { node { id suspects { id } } } } }")
     assert about == [{"id": "case:RC-1", "suspects": []}]
 
 
@@ -132,9 +140,9 @@ def test_suppliers_without_a_named_lot_see_no_case(client: TestClient, plant: Se
     analyst = login(client, "analyst")
     data(client, analyst, OPEN, s=[{"id": POLY_LOT}])
     acme = login(client, "supplier")
-    assert data(client, acme, MINE)["mySupplierCases"] == []
+    assert nodes(client, acme, MINE) == []
     data(client, analyst, ASK, lot=ACME_LOT, q="Was H70001 re-certified?")
-    assert [c["id"] for c in data(client, acme, MINE)["mySupplierCases"]] == ["case:RC-1"]
+    assert [c["id"] for c in nodes(client, acme, MINE)] == ["case:RC-1"]
 
 
 def test_answer_with_documents_and_who_may_download(
@@ -264,7 +272,7 @@ def test_a_nested_field_refused_to_a_supplier_says_forbidden_and_is_audited_as_d
 ) -> None:
     acme = login(client, "supplier")
     with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
-        body = gql(client, acme, "{ casesAboutMyLots { id notices { id } } }")
+        body = gql(client, acme, "{ casesAboutMyLots { edges { node { id notices { id } } } } }")
     [error] = body["errors"]
     assert error["path"][-1] == "notices"
     assert error["extensions"] == {"code": "FORBIDDEN", "status": 403}
@@ -698,8 +706,8 @@ def test_a_lot_rescoped_out_after_its_answer_is_no_longer_the_suppliers(
         )
     data(client, case, RESCOPE, s=[{"id": POLY_LOT}])
     # The case names the lot no longer: the supplier sees it as a case that never named it.
-    assert data(client, acme, MINE)["mySupplierCases"] == []
-    assert data(client, acme, "{ casesAboutMyLots { id } }")["casesAboutMyLots"] == []
+    assert nodes(client, acme, MINE) == []
+    assert nodes(client, acme, "{ casesAboutMyLots { edges { node { id } } } }") == []
     url = f"/api/v1/recalls/RC-1/documents/{sha256_of(PDF)}"
     assert client.get(url, headers=acme).status_code == 404
     assert client.get(url, headers=case).content == PDF
@@ -727,7 +735,7 @@ def test_a_lot_rescoped_out_after_its_answer_is_no_longer_the_suppliers(
     assert [d["name"] for d in answered[ACME_LOT][1]["documents"]] == ["second.pdf"]
     # Asked about again, the lot is the supplier's to answer once more.
     data(client, case, ASK, lot=ACME_LOT, q="Any later heats?")
-    (seen,) = data(client, acme, MINE)["mySupplierCases"]
+    (seen,) = nodes(client, acme, MINE)
     assert [(lot["supplierLot"], lot["suspect"]) for lot in seen["lots"]] == [(ACME_LOT, False)]
     again = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="none")
     assert again["answerSupplierRequest"]["answers"] == 3
@@ -754,3 +762,61 @@ def test_a_log_holding_an_answer_given_after_its_lot_left_the_case_still_rebuild
         if r["supplierLot"] == ACME_LOT
     ]
     assert request["answers"] == 3
+
+
+MY_PAGE = """query($first: Int!, $after: String) { mySupplierCases(first: $first, after: $after) {
+    edges { cursor node { id lots { supplierLot } } } pageInfo { hasNextPage endCursor } } }"""
+ABOUT_PAGE = """query($first: Int!, $after: String) {
+  casesAboutMyLots(first: $first, after: $after) {
+    edges { cursor node { id suspects { id } } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def pages(client: TestClient, who: dict[str, str], query: str, first: int) -> list[list[str]]:
+    """The case ids of each page, walked to the end."""
+    seen: list[list[str]] = []
+    after = None
+    while True:
+        (page,) = data(client, who, query, first=first, after=after).values()
+        seen.append([edge["node"]["id"] for edge in page["edges"]])
+        if not page["pageInfo"]["hasNextPage"]:
+            return seen
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_a_supplier_reads_their_cases_a_page_at_a_time(
+    client: TestClient, plant: Services, poly: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recall, "MAX_CASES", 3)
+    recalls = RecallService(plant.store, plant.ingest)
+    portal = SupplierPortal(plant.store, plant.ingest, recalls)
+    for n in range(1, 10):  # ACME's heat in the odd ones, POLYMED's lot in the even ones
+        recalls.open(f"RC-{n}", "case", "bad", [{"id": (ACME_LOT, POLY_LOT)[n % 2 == 0]}], "ana")
+    # One of POLYMED's cases asks ACME too: it is theirs as well, showing only their lot.
+    portal.ask("RC-4", ACME_LOT, "re-certified?", datetime(2026, 5, 1, tzinfo=UTC), "ana")
+    acme = login(client, "supplier")
+    mine = ["case:RC-1", "case:RC-3", "case:RC-4", "case:RC-5", "case:RC-7", "case:RC-9"]
+    assert pages(client, acme, MY_PAGE, 2) == [mine[0:2], mine[2:4], mine[4:6]]
+    assert pages(client, acme, ABOUT_PAGE, 4) == [mine[0:3], mine[3:6]], "at most 3 a page"
+    theirs = [["case:RC-2", "case:RC-4", "case:RC-6"], ["case:RC-8"]]
+    assert pages(client, poly, MY_PAGE, 3) == theirs
+    (page,) = data(client, acme, MY_PAGE, first=100).values()
+    assert {lot["supplierLot"] for e in page["edges"] for lot in e["node"]["lots"]} == {ACME_LOT}
+    (page,) = data(client, acme, ABOUT_PAGE, first=3, after=page["edges"][1]["cursor"]).values()
+    assert [(e["node"]["id"], e["node"]["suspects"]) for e in page["edges"]] == [
+        ("case:RC-4", []),
+        ("case:RC-5", [{"id": ACME_LOT}]),
+        ("case:RC-7", [{"id": ACME_LOT}]),
+    ]
+    # Unasked, a page holds 100 cases (here the page's most, 3): the default answer is bounded.
+    default = "{ mySupplierCases { edges { node { id } } pageInfo { hasNextPage } } }"
+    assert data(client, acme, default)["mySupplierCases"]["pageInfo"] == {"hasNextPage": True}
+    for query in (MY_PAGE, ABOUT_PAGE):
+        for first, after, why in ((2, "bm90IGEgY2FzZQ==", "not a cursor"), (0, None, "first")):
+            body = gql(client, acme, query, first=first, after=after)
+            assert body["data"] is None, "refused whole"
+            (error,) = body["errors"]
+            assert error["extensions"]["code"] == "BAD_REQUEST" and why in error["message"]
+        # Another role hears of its role, not of its arguments.
+        body = gql(client, login(client, "analyst"), query, first=0, after="x")
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body

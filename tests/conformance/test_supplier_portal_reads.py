@@ -82,3 +82,21 @@ def test_a_suppliers_cases_are_read_in_a_few_calls(store: GraphStore, events: Ev
     portal = SupplierPortal(Counting(), ingest, recalls)  # type: ignore[arg-type]
     assert len(portal.cases_for([ACME])) == 12
     assert calls["links"] + calls["nodes"] <= 5, calls
+
+
+def test_a_page_of_cases_skips_those_that_no_longer_name_the_lots(
+    portal: SupplierPortal,
+) -> None:
+    for n in range(3, 7):
+        portal.recalls.open(f"RC-{n}", "Heat A-1", "cert withdrawn", [{"id": ACME}], "ana")
+    for n in (3, 4):  # rescoped out, never asked about: touching ACME's lot, naming it no more
+        portal.recalls.rescope(f"RC-{n}", [{"id": POLY}], "wrong heat", "ana")
+    first = portal.case_page([ACME], 1)
+    assert ([c.id for c in first.cases], first.more) == (["case:RC-1"], True)
+    rest = portal.case_page([ACME], 1, "case:RC-1")
+    assert ([c.id for c in rest.cases], rest.more) == (["case:RC-5"], True)
+    last = portal.case_page([ACME], 5, "case:RC-5")
+    assert ([c.id for c in last.cases], last.more) == (["case:RC-6"], False)
+    assert [c.id for c in portal.case_page([ACME], 5).cases] == [
+        c.id for c in portal.cases_for([ACME])
+    ]
