@@ -17,13 +17,14 @@ from pydantic import TypeAdapter, ValidationError
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
 from api.cli_copy import register as register_copy
+from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_input import read_text, read_time_option
 from api.cli_lots import register as register_lots
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
-from api.cli_serve import EXIT_INTERRUPTED, CannotListen, listen, run_server
+from api.cli_serve import CannotListen, listen, run_server
 from api.demo_accounts import seed_demo_accounts
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C before a server ran (a demo making its plant, a server starting): what was
         # begun is undone by now. Said as a shell reports an interrupted command, with no trace.
-        print("stopped (Ctrl-C)", file=sys.stderr)
+        print(STOPPED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours.

@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import socket
 
+from api.cli_entry import EXIT_INTERRUPTED
 from api.deps import Services
 from api.settings import Settings
 from graph.errors import DomainError
-
-# What a shell reports for a command Ctrl-C stopped: 128 + SIGINT.
-EXIT_INTERRUPTED = 130
 
 
 class CannotListen(DomainError):
