@@ -7,6 +7,7 @@ import codecs
 import io
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from api.validation_text import problem_text
 from graph.connect import check_store_url, require_store
-from graph.embedded_store import remove_store, store_files
+from graph.embedded_store import check_removable, remove_store, replace_store, store_files
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
 from graph.sqlite_schema import store_fault
@@ -276,36 +277,42 @@ def _demo(args: argparse.Namespace) -> int:
     settings = _settings(args)  # the options are checked before anything is removed or made
     # The port is taken before the file is remade: a demo that cannot serve changes nothing.
     listener = None if args.no_serve else listen(settings)
-    made = False
+    # The plant is made beside the file and takes its place only when whole: a run that fails
+    # (a full disk, Ctrl-C) leaves the earlier demo's file as it was.
+    making = path.with_name(f"{path.name}.{os.getpid()}.making")
     try:
-        remove_store(path)
-        made = True  # from here on the file is this run's, unfinished until the plant is whole
-        _make_demo_plant(args, settings)
+        check_removable(path)  # said now rather than after the plant is made
+        remove_store(making)  # left by a run of the same process id that was killed
+        lines = _make_demo_plant(args, settings, making)
+        replace_store(making, path)
     except BaseException:
         if listener is not None:
             listener.close()
-        if made:  # the next run would find a plant it did not finish
-            _discard_demo(path)
+        _discard_demo(making, path)
         raise
+    print("\n".join(lines))
     if listener is None:
         return EXIT_OK
     return EXIT_OK if run_server(settings, listener) else EXIT_UNAVAILABLE
 
 
-def _discard_demo(path: Path) -> None:
-    """Remove the store a failed demo run made, and say so."""
-    if not any(file.exists() for file in store_files(path)):
-        return  # it was never made (a folder it may not write in, say): nothing to remove
+def _discard_demo(making: Path, path: Path) -> None:
+    """Remove the unfinished store a failed demo run made beside `path`, and say so."""
+    if not any(file.exists() for file in store_files(making)):
+        return  # never made (a folder it may not write in, say, or `path` busy): nothing changed
     try:
-        remove_store(path)
+        remove_store(making)
     except DomainError as error:
         print(f"the demo plant was not finished, and stays: {error.message}", file=sys.stderr)
     else:
-        print(f"the demo plant was not finished: removed {path}", file=sys.stderr)
+        print(f"the demo plant was not finished: {path} is as it was", file=sys.stderr)
 
 
-def _make_demo_plant(args: argparse.Namespace, settings: Settings) -> None:
-    services = _services(args)
+def _make_demo_plant(args: argparse.Namespace, settings: Settings, making: Path) -> list[str]:
+    """Make the demo plant in the store file `making`; return what to say about it."""
+    services = Services.from_settings(
+        settings.model_copy(update={"store": f"sqlite:///{making}"}), command_line_sender()
+    )
     try:  # closed on failure too, so that the unfinished store can be removed
         services.marking.define_scheme(SchemeSpec(**KIT_MARKS))
         plant = DemoPlant(size=args.size, seed=args.seed)
@@ -317,17 +324,21 @@ def _make_demo_plant(args: argparse.Namespace, settings: Settings) -> None:
         accounts = seed_demo_accounts(services.auth)
     finally:
         services.close()
-    print(f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges")
-    print(f"store: {args.store}")
-    print(f"the command line on this plant: export TRACEGRAPH_STORE={args.store}")
-    print("demo accounts (username / password: role):")
+    lines = [
+        f"demo plant: {events} events, {plant.items} items, {counts['edges']} edges",
+        f"store: {args.store}",
+        f"the command line on this plant: export TRACEGRAPH_STORE={args.store}",
+        "demo accounts (username / password: role):",
+    ]
     for account in accounts:
         scope = account.company or account.site or ""
-        print(f"  {account.username} / {account.password}: {account.role.value} {scope}".rstrip())
-    print(f"lot code schemes: {', '.join(schemes)}")
-    print("try (logged in as ana):")
-    for example in demo_examples(settings.host, settings.port):
-        print(f"  {example}")
+        lines.append(
+            f"  {account.username} / {account.password}: {account.role.value} {scope}".rstrip()
+        )
+    lines.append(f"lot code schemes: {', '.join(schemes)}")
+    lines.append("try (logged in as ana):")
+    lines.extend(f"  {example}" for example in demo_examples(settings.host, settings.port))
+    return lines
 
 
 def _demo_file(name: str) -> Path:

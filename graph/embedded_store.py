@@ -871,14 +871,30 @@ def remove_store(path: Path) -> None:
     """Delete the store at `path` and its keeps; StoreBusy while a process has it open,
     BadRequest for a file that is not SQLite or is another application's database (an empty
     file is taken: SQLite reads it as an empty store)."""
+    check_removable(path)
+    for file in store_files(path):
+        file.unlink(missing_ok=True)
+
+
+def replace_store(made: Path, path: Path) -> None:
+    """Put the closed store `made` in the place of `path` (whose store, if any, goes as
+    `remove_store` removes it), in one rename: `path` is never without a whole store."""
+    if any(keep.exists() for keep in store_files(made)[1:]):  # what it holds is not all in it
+        raise StoreBusy(f"{made} is open in another process: it stays as it is")
+    check_removable(path)
+    for keep in store_files(path)[1:]:
+        keep.unlink(missing_ok=True)
+    os.replace(made, path)
+
+
+def check_removable(path: Path) -> None:
+    """Raise what `remove_store` would raise for `path`; nothing for a store it may remove."""
     if path.exists():
         foreign = _alone(path)
         if foreign:
             raise BadRequest(
                 f"{not_ours(path, foreign)}; it stays as it is: name a store file or a new one"
             )
-    for file in store_files(path):
-        file.unlink(missing_ok=True)
 
 
 def empty_store(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from graph.embedded_store import EmbeddedStore, remove_store, store_files
+from graph.embedded_store import EmbeddedStore, remove_store
+from ingest.service import IngestService
+from tests.fixtures.events import Events
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,7 +107,7 @@ def test_a_demo_does_not_remake_a_store_another_connection_has_open(
 
 
 @pytest.mark.parametrize("earlier", [False, True])
-def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
+def test_a_demo_that_fails_while_making_its_plant_leaves_the_file_as_it_was(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -113,8 +116,8 @@ def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
     import api.cli
 
     path = tmp_path / "demo.db"
-    if earlier:  # an earlier demo's store: made afresh
-        EmbeddedStore(path).close()
+    if earlier:  # an earlier demo's store, with its plant: kept until a new one is whole
+        _store_with_one_event(path)
     other = tmp_path / "plant.db"
     kept = EmbeddedStore(other)
     kept.close()
@@ -127,10 +130,26 @@ def test_a_demo_that_fails_while_making_its_plant_removes_the_store_it_made(
     assert main(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 2
 
     err = capsys.readouterr().err
-    assert f"the demo plant was not finished: removed {path}" in err
+    assert f"the demo plant was not finished: {path} is as it was" in err
     assert "error: No space left on device" in err
-    assert not any(f.exists() for f in store_files(path))
     assert other.read_bytes() == before
+    if earlier:
+        assert sorted(tmp_path.iterdir()) == [path, other]
+        store = EmbeddedStore(path)
+        try:
+            assert store.counts()["events"] == 1
+        finally:
+            store.close()
+    else:
+        assert sorted(tmp_path.iterdir()) == [other]
+
+
+def _store_with_one_event(path: Path) -> None:
+    store = EmbeddedStore(path)
+    try:
+        IngestService(store).ingest([Events().receive("L-1", 10, supplier_lot="A-77")])
+    finally:
+        store.close()
 
 
 def _interrupted(argv: list[str]) -> int:
@@ -154,8 +173,8 @@ def test_ctrl_c_while_a_demo_makes_its_plant_removes_it_and_exits_130(
     assert _interrupted(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 130
 
     err = capsys.readouterr().err
-    assert err == f"the demo plant was not finished: removed {path}\nstopped (Ctrl-C)\n"
-    assert not any(f.exists() for f in store_files(path))
+    assert err == f"the demo plant was not finished: {path} is as it was\nstopped (Ctrl-C)\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_while_a_server_starts_exits_130_and_frees_the_port(
@@ -189,8 +208,9 @@ def test_a_demo_that_cannot_make_its_file_does_not_say_it_removed_it(
     path = tmp_path / "demo.db"
     assert main(["demo", "--no-serve", "--file", str(path), "--size", "1"]) == 3
 
-    err = capsys.readouterr().err
-    assert err == f"error: cannot open the embedded store {path}: unable to open database file\n"
+    err = capsys.readouterr().err  # the file it makes beside demo.db, to rename when whole
+    making = f"{path}.{os.getpid()}.making"
+    assert err == f"error: cannot open the embedded store {making}: unable to open database file\n"
 
 
 def test_a_demo_leaves_a_file_that_is_not_a_store(

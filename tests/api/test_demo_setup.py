@@ -135,6 +135,7 @@ def test_demo_start_up_registers_the_schemes_and_prints_examples(
     url = next(line for line in out.splitlines() if line.startswith("store: ")).split(" ", 1)[1]
     assert url == f"sqlite:///{tmp_path / 'tracegraph-demo.db'}"
     assert f"export TRACEGRAPH_STORE={url}" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["tracegraph-demo.db"]  # made beside it
     store = EmbeddedStore(Path(url.removeprefix("sqlite:///")))
     try:
         assert [s.name for s in LotCodeService(store).schemes()] == ["ACME-HEATS", "PLANT-STOCK"]
