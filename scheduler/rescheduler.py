@@ -101,6 +101,14 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
             )
         if a.end is not None and a.end < a.start:
             raise InvalidProblem(f"actuals[{i}].end: before its start")
+        # What happened cannot lie after now: such a report is a clock or a typo, and frozen
+        # it would hold the plan (and everything after it in its order) to a time not yet come.
+        for field, verb, at in (("start", "started", a.start), ("end", "ended", a.end)):
+            if at is not None and at > feedback.now:
+                raise InvalidProblem(
+                    f"actuals[{i}].{field}: order {a.order!r} operation {a.index} reported "
+                    f"{verb} at {at}, after now ({feedback.now})"
+                )
         choices = {alt.machine for alt in order.operations[a.index].alternatives}
         if a.machine is not None and a.machine not in choices:
             raise InvalidProblem(

@@ -212,6 +212,15 @@ def test_a_negative_now_is_refused_naming_now() -> None:
             Feedback(now=1, downtime=[Downtime(machine="zz", start=1, end=2)]),
             r"^downtime\[0\]\.machine: unknown machine 'zz'$",
         ),
+        # A report from the future is a clock or a typo: frozen, it would hold the plan to it.
+        (
+            Feedback(now=5, actuals=[Actual(order="j1", index=2, start=6)]),
+            r"^actuals\[0\]\.start: order 'j1' operation 2 reported started at 6, after now \(5\)$",
+        ),
+        (
+            Feedback(now=5, actuals=[Actual(order="j1", index=0, start=0, end=9)]),
+            r"^actuals\[0\]\.end: order 'j1' operation 0 reported ended at 9, after now \(5\)$",
+        ),
     ],
 )
 def test_bad_feedback_is_refused_naming_the_field(feedback: Feedback, message: str) -> None:
