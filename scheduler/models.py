@@ -35,6 +35,12 @@ MAX_WINDOWS = 10_000  # shifts, or unavailable windows, of one machine: 9 years 
 # the windows' validation come before the search, and at this many the largest problem still
 # takes about 2.5 s at a 1 s limit. 150 machines of 10,000 short closures took 26 s.
 MAX_WINDOWS_IN_ALL = 100_000
+# Set-up entries (families before an operation): of one operation, one for each family an
+# order may bring; in all, twenty for each of the most operations. Reading and indexing them
+# comes before the search too, about 0.75 s of CPU a million: 400,000 add 0.3 s to a problem
+# of 20,000 operations, where a request body could hold millions.
+MAX_SETUPS = 10_000
+MAX_SETUPS_IN_ALL = 400_000
 # Ids and family names as long as an event's ids, free text as long as an event's note: a
 # problem is held while its job waits, and its names are copied into every scheduled operation.
 MAX_ID = 200
@@ -102,7 +108,7 @@ class Operation(_Model):
     alternatives: list[Alternative] = Field(min_length=1, max_length=MAX_MACHINES)
     # Set-up before this operation, keyed by the product family that ran before it on the
     # same machine; a different family not listed costs `setup_default`, the same family 0.
-    setup: dict[Ref, Duration] = {}
+    setup: dict[Ref, Duration] = Field(default={}, max_length=MAX_SETUPS)
     setup_default: Duration = 0
     # Waits between the end of this operation and the start of the next one of the order.
     min_wait: Duration = 0
@@ -205,6 +211,27 @@ def _windows_of(machine: object) -> int:
     )
 
 
+def _setups_of(order: object) -> int:
+    """Count the set-up entries of an order's operations, as given or as validated."""
+    if isinstance(order, WorkOrder):
+        return sum(len(op.setup) for op in order.operations)
+    operations = order.get("operations") if isinstance(order, dict) else None
+    if not isinstance(operations, list | tuple):
+        return 0
+    total = 0
+    for op in operations:
+        setup = (
+            op.setup
+            if isinstance(op, Operation)
+            else op.get("setup")
+            if isinstance(op, dict)
+            else None
+        )
+        if isinstance(setup, dict):
+            total += len(setup)
+    return total
+
+
 class Problem(_Model):
     """A scheduling problem: machines, work orders and what to optimise."""
 
@@ -218,8 +245,9 @@ class Problem(_Model):
     @model_validator(mode="before")
     @classmethod
     def _count_windows(cls, data: Any) -> Any:
-        """Refuse too many windows in all before each is read: reading them is most of the cost.
-        What is not a list of machines here is left to the field's own validation."""
+        """Refuse too many windows, or set-up entries, in all before each is read: reading
+        them is most of the cost. What is not a list here is left to the field's own
+        validation."""
         machines = data.get("machines") if isinstance(data, dict) else None
         if isinstance(machines, list | tuple):
             total = sum(_windows_of(m) for m in machines)
@@ -227,6 +255,13 @@ class Problem(_Model):
                 raise ValueError(
                     f"machines: {total:,} shifts and unavailable windows in all, "
                     f"at most {MAX_WINDOWS_IN_ALL:,}"
+                )
+        orders = data.get("orders") if isinstance(data, dict) else None
+        if isinstance(orders, list | tuple):
+            total = sum(_setups_of(o) for o in orders)
+            if total > MAX_SETUPS_IN_ALL:
+                raise ValueError(
+                    f"orders: {total:,} set-up entries in all, at most {MAX_SETUPS_IN_ALL:,}"
                 )
         return data
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.errors import install as install_error_handlers
 from scheduler.jobs import JobManager, default_manager
-from scheduler.models import MAX_WINDOWS, Problem
+from scheduler.models import MAX_SETUPS, MAX_SETUPS_IN_ALL, MAX_WINDOWS, Problem
 from scheduler.readers import read_jsp
 from scheduler.routes import router
 from tests.scheduler.conftest import FT06
@@ -171,6 +171,38 @@ def test_too_many_windows_in_all_are_422_naming_the_total(client: TestClient) ->
     assert "100,001 shifts and unavailable windows in all, at most 100,000" in message
     del extra[-1]  # the cap itself is allowed
     assert Problem.model_validate(problem | {"machines": problem["machines"] + extra})
+
+
+def test_too_many_set_up_entries_of_an_operation_are_422_naming_the_field(
+    client: TestClient,
+) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump()
+    problem["orders"][1]["operations"][3]["setup"] = {f"F{k}": 5 for k in range(MAX_SETUPS + 1)}
+    refused = client.post("/api/v1/schedules", json={"problem": problem})
+    assert refused.status_code == 422, refused.text
+    fields = [e["field"] for e in refused.json()["errors"]]
+    assert fields == ["body.problem.orders.1.operations.3.setup"]
+    assert f"at most {MAX_SETUPS}" in refused.json()["message"]
+
+
+def test_too_many_set_up_entries_in_all_are_422_naming_the_total(client: TestClient) -> None:
+    # Each operation keeps to its own limit; together they are one more than a problem may have.
+    problem = read_jsp(FT06, "ft06").model_dump()
+    table = {f"F{k}": 5 for k in range(MAX_SETUPS)}
+    full, left = divmod(MAX_SETUPS_IN_ALL, MAX_SETUPS)
+    tables = [table] * full + [dict(list(table.items())[: left + 1])]
+    step = {"alternatives": [{"machine": "m0", "unit_time": 1}]}
+    extra = [{"id": f"x{k}", "operations": [step | {"setup": t}]} for k, t in enumerate(tables)]
+    many = problem | {"orders": problem["orders"] + extra}
+    refused = client.post("/api/v1/schedules", json={"problem": many})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.problem"]
+    message = refused.json()["message"]
+    assert (
+        f"{MAX_SETUPS_IN_ALL + 1:,} set-up entries in all, at most {MAX_SETUPS_IN_ALL:,}" in message
+    )
+    extra[-1]["operations"][0]["setup"].popitem()  # the cap itself is allowed
+    assert Problem.model_validate(many)
 
 
 @pytest.mark.parametrize(
