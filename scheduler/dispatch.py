@@ -8,7 +8,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
-from scheduler.flat import Alt, Flat, FlatOp
+from scheduler.flat import Alt, Flat, FlatOp, index_gaps
 from scheduler.plan import Plan, earliest_start, objective_vector, violations
 
 RULES: tuple[str, ...] = ("mwkr", "mor", "spt", "edd", "slack", "lpt", "fifo")
@@ -61,6 +61,8 @@ def dispatch(
     machine, start no earlier than before, and are dispatched in their previous order.
     Raises DispatchStopped on cancel or past `deadline` (a `time.monotonic()` value).
     """
+    if not index_gaps(flat, should_stop):
+        raise DispatchStopped
     if keep is None and flat.is_plain and all(len(op.alts) == 1 for op in flat.ops):
         return _dispatch_job_shop(flat, rule, seed)
     if keep is not None or _start_free(flat, rule):
@@ -68,10 +70,20 @@ def dispatch(
     return _General(flat, rule, seed, keep).run(should_stop, deadline)
 
 
-def serial_plan(flat: Flat, keep: dict[int, tuple[int, int]] | None = None) -> Plan:
+def serial_plan(
+    flat: Flat,
+    keep: dict[int, tuple[int, int]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Plan:
     """Build a plan in time proportional to the operations (see _General.serial); with `keep`,
-    on the previous machines and no earlier than before, as `dispatch` does."""
-    return _General(flat, "fifo", 0, keep).serial()
+    on the previous machines and no earlier than before, as `dispatch` does.
+
+    Raises DispatchStopped on cancel. It has no deadline: it is the plan that stands in when
+    time runs out, and at the largest size it takes about a second.
+    """
+    if not index_gaps(flat, should_stop):
+        raise DispatchStopped
+    return _General(flat, "fifo", 0, keep).serial(should_stop)
 
 
 class _Dispatcher:
@@ -206,7 +218,7 @@ class _General(_Dispatcher):
     def _step(self, ect: int, j0: int, m: int) -> None:
         self._place(self._choose(m, ect, j0), m)
 
-    def serial(self) -> Plan:
+    def serial(self, should_stop: Callable[[], bool] | None = None) -> Plan:
         """Build a plan without weighing jobs against each other: fast, and seldom good.
 
         Jobs are taken by the earliest start of their next operation, which goes to the end of
@@ -219,7 +231,10 @@ class _General(_Dispatcher):
             if self.best[j] >= 0:
                 heap.append((self._offer(j)[0], j))
         heapq.heapify(heap)
+        placed = 0
         while heap:
+            placed += 1
+            _check(placed, should_stop, None)
             _, j = heapq.heappop(heap)
             # Machines have taken work since this offer was made: evaluate it again.
             self.best_on[self.alts[j][self.best[j]].machine].discard(j)
@@ -865,16 +880,22 @@ def best_dispatch(
     deadline: float | None = None,
     give_up: float | None = None,
     at_hand: Plan | None = None,
-) -> Plan:
+) -> Plan | None:
     """Run several rules and keep the feasible plan with the best objective.
 
     The first rule always runs; another starts only if it should end before `deadline`
     (a `time.monotonic()` value), judging by the slowest run so far. Any run stops on cancel
     or at `give_up`. A serial plan (serial_plan), made first in time linear in the operations,
     stands in when no rule ends by then, and competes with the rules' plans, losing ties; a
-    plan at hand that keeps every rule (`at_hand`, such as a repair) takes its place.
+    plan at hand that keeps every rule (`at_hand`, such as a repair) takes its place. None when
+    a cancel stopped every plan before it was whole.
     """
-    serial = at_hand if at_hand is not None else serial_plan(flat)
+    serial = at_hand
+    if serial is None:
+        try:
+            serial = serial_plan(flat, should_stop=should_stop)
+        except DispatchStopped:
+            serial = None  # cancelled: the rules stop too, unless one ends first
     best: tuple[tuple[int, ...], Plan] | None = None
     fallback: Plan | None = None
     slowest = 0.0
@@ -896,7 +917,7 @@ def best_dispatch(
             if best is None or value < best[0]:
                 best = (value, plan)
         slowest = max(slowest, time.monotonic() - t0)
-    if at_hand is not None or not violations(flat, serial):
+    if serial is not None and (at_hand is not None or not violations(flat, serial)):
         value = objective_vector(flat, serial)
         if best is None or value < best[0]:
             best = (value, serial)

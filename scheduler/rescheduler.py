@@ -389,6 +389,7 @@ def reschedule(
     current = apply_feedback(problem, previous, feedback)
     flat = flatten(current)
     keep = _previous_positions(flat, previous)
+    repaired: Plan | None
     try:
         # The repair moves least, but it is one rule's dispatch, which weighs every waiting
         # order at each placement: on large plants it may have half the limit...
@@ -396,8 +397,11 @@ def reschedule(
             flat, keep=keep, should_stop=should_stop, deadline=t0 + options.time_limit / 2
         )
     except DispatchStopped:
-        # ...and then the serial repair, in time linear in the operations, stands in for it.
-        repaired = serial_plan(flat, keep)
+        try:
+            # ...and then the serial repair, in time linear in the operations, stands in for it.
+            repaired = serial_plan(flat, keep, should_stop=should_stop)
+        except DispatchStopped:
+            repaired = None  # cancelled: the search stops too, with what it has
     # First the best objective, then the fewest moves that keep it: half the time left each.
     # The search checks the repair as it checks its own plans, and works on the same index form.
     left = options.time_limit - (time.monotonic() - t0)

@@ -13,7 +13,7 @@ from scheduler import cpsat
 from scheduler.cp_solver import checked_solve, cp_solver, stopped_when
 from scheduler.diagnose import explain_infeasible, static_conflicts
 from scheduler.dispatch import RULES, best_dispatch
-from scheduler.flat import Flat, flatten
+from scheduler.flat import Flat, flatten, index_gaps
 from scheduler.kpis import kpis
 from scheduler.localsearch import improve, lower_bound
 from scheduler.models import (
@@ -222,6 +222,10 @@ def search(
     """Search for a good plan of `flat` until `clock`'s limit, starting from `start_from` (if it
     keeps every rule) and the rules' plans."""
     incumbent = _Incumbent(flat, clock, progress)
+    # The conflicts look for room on every machine: its index of gaps is built first, where a
+    # cancel is looked at (a repair given has built it already).
+    if not index_gaps(flat, should_stop):
+        return Outcome("cancelled", incumbent)
     conflicts = static_conflicts(flat)
     if conflicts:
         return Outcome("infeasible", incumbent, conflicts=conflicts)
@@ -244,7 +248,7 @@ def search(
         # again for nothing at plant size.
         at_hand=incumbent.plan,
     )
-    if start is not incumbent.plan:
+    if start is not None and start is not incumbent.plan:  # None: cancelled before a plan
         incumbent.offer(start, "dispatch")
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(

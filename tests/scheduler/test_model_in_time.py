@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -133,9 +134,13 @@ def test_a_repair_that_cannot_finish_in_time_gives_way_to_the_serial_repair(
         deadlines.append(deadline)
         raise DispatchStopped
 
-    def spied(flat: Flat, keep: dict[int, tuple[int, int]] | None = None) -> Plan:
+    def spied(
+        flat: Flat,
+        keep: dict[int, tuple[int, int]] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Plan:
         assert keep  # on the previous machines, no earlier than before
-        serial.append(serial_plan(flat, keep))
+        serial.append(serial_plan(flat, keep, should_stop))
         return serial[-1]
 
     monkeypatch.setattr(rescheduler, "dispatch", out_of_time)
