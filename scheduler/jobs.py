@@ -12,9 +12,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from scheduler.errors import InvalidProblem, JobNotFound, SchedulerBusy
-from scheduler.flat import flatten
+from scheduler.flat import Flat, flatten
 from scheduler.models import Problem, Solution, SolveOptions
-from scheduler.solver import Progress, solve
+from scheduler.solver import Progress, solve_flat
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
@@ -33,11 +33,12 @@ class JobView(BaseModel):
 
 
 class _Job:
-    def __init__(self, problem: Problem, options: SolveOptions) -> None:
+    def __init__(self, flat: Flat, options: SolveOptions) -> None:
         self.id = uuid.uuid4().hex
-        # Held only until the job starts: a finished job keeps what its view shows, and a
-        # problem can be tens of megabytes, times the jobs kept.
-        self.problem: Problem | None = problem
+        # The problem in index form, made to check it before the job was queued and solved
+        # as it is. Held only until the job starts: a finished job keeps what its view shows,
+        # and a problem can be tens of megabytes, times the jobs kept.
+        self.flat: Flat | None = flat
         self.options = options
         self.status: JobStatus = "queued"
         self.progress = 0.0
@@ -73,13 +74,13 @@ class JobManager:
 
     def submit(self, problem: Problem, options: SolveOptions) -> JobView:
         """Queue a problem; bad input, or a full queue, raises before anything is queued."""
-        flatten(problem)
+        flat = flatten(problem)
         cores = os.cpu_count() or 1
         if options.workers > cores:
             raise InvalidProblem(
                 f"workers: {options.workers} asked, this server has {cores} cores: at most {cores}"
             )
-        job = _Job(problem, options)
+        job = _Job(flat, options)
         with self._lock:
             waiting = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
             if waiting >= self._max_open:
@@ -126,8 +127,8 @@ class JobManager:
             del self._jobs[job.id]
 
     def _run(self, job: _Job) -> None:
-        problem, job.problem = job.problem, None
-        if job.cancel.is_set() or problem is None:
+        flat, job.flat = job.flat, None
+        if job.cancel.is_set() or flat is None:
             return
         job.status = "running"
 
@@ -136,8 +137,8 @@ class JobManager:
             job.best_makespan = p.makespan
 
         try:
-            result = solve(
-                problem, job.options, progress=on_progress, should_stop=job.cancel.is_set
+            result = solve_flat(
+                flat, job.options, progress=on_progress, should_stop=job.cancel.is_set
             )
         except Exception as exc:  # a failed job must report, never kill the worker thread
             job.status = "failed"

@@ -203,6 +203,19 @@ def solve(
     return answer(search(flatten(problem), options, clock, progress, should_stop), clock)
 
 
+def solve_flat(
+    flat: Flat,
+    options: SolveOptions | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Solution:
+    """Solve a problem already in index form (`flatten`), timed from this call: as `solve`,
+    for a caller that made the index form to check the problem."""
+    options = options or SolveOptions()
+    clock = _Clock(options.time_limit)
+    return answer(search(flat, options, clock, progress, should_stop), clock)
+
+
 def answer(outcome: Outcome, clock: _Clock) -> Solution:
     """Turn what a search ended with into a solution, timed by `clock`."""
     if outcome.status == "infeasible":

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.errors import install as install_error_handlers
+from scheduler.flat import Flat, flatten
 from scheduler.jobs import JobManager, default_manager
 from scheduler.models import MAX_SETUPS, MAX_SETUPS_IN_ALL, MAX_WINDOWS, Problem
 from scheduler.readers import read_jsp
@@ -56,6 +57,26 @@ def test_post_runs_in_background_and_get_returns_the_result(client: TestClient) 
     result = view["result"]
     assert isinstance(result, dict) and result["makespan"] == 55
     assert view["best_makespan"] == 55
+
+
+def test_a_job_makes_the_index_form_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Made to check the problem before the 202, and used by the job: at plant size it takes
+    # a tenth of a second or more, in the time limit.
+    from scheduler import jobs, solver
+
+    made: list[object] = []
+
+    def counted(p: Problem) -> Flat:
+        made.append(p)
+        return flatten(p)
+
+    monkeypatch.setattr(jobs, "flatten", counted)
+    monkeypatch.setattr(solver, "flatten", counted)
+    job = client.post("/api/v1/schedules", json=body(time_limit=1)).json()
+    assert wait(client, job["id"])["status"] == "done"
+    assert len(made) == 1
 
 
 def test_cancel_keeps_the_best_so_far(client: TestClient) -> None:
