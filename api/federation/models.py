@@ -7,14 +7,27 @@ qualifying every id with the partner's company id (`ACME:lot:H70001`) so ids nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from graph.ids import KINDS
 from graph.store import Direction
 from graph.trace import Trace
+from ingest.models import Count
+from ingest.times import OFFSET_RULE, Instant, offset_too_far
 
 # How a partner branch of a trace ended.
 BranchStatus = Literal[
@@ -224,8 +237,67 @@ WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 # NaN and the infinities are no JSON: an answer holding them could not be passed on as JSON.
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | Number | bool | None
-# A quantity as an instance writes it (a Decimal in fixed point): anything else is not read.
-Quantity = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,60}(\.[0-9]{1,60})?$")]
+# A partner's quantities and times are merged and passed on with ours, so they keep the rules
+# our own data keeps (ingest.models, ingest.times), in the words those rules use.
+_COUNT: Final[TypeAdapter[Any]] = TypeAdapter(Count)
+_INSTANT: Final[TypeAdapter[Any]] = TypeAdapter(Instant)
+
+
+def _as_ours(rule: TypeAdapter[Any], value: Any) -> Any:
+    try:
+        return rule.validate_python(value)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        raise PydanticCustomError(problem["type"], "{reason}", {"reason": problem["msg"]}) from None
+
+
+def _quantity_rule(value: Any) -> None:
+    # As we check our counts: a decimal number of at most 28 digits, never negative. Zero, which
+    # no event of ours makes, misstates no amount the way a negative one does: it is read.
+    _as_ours(_COUNT, value)
+
+
+def _time_rule(value: Any) -> None:
+    # As an event's time: RFC 3339 text with its offset, at most 14:00 from UTC.
+    if offset_too_far(_as_ours(_INSTANT, value)):
+        raise PydanticCustomError("out_of_range", OFFSET_RULE)
+
+
+@lru_cache(maxsize=4096)
+def _checked_text(rule: Callable[[Any], None], text: str) -> None:
+    # An answer repeats its texts (a step's links share its time, a lot's quantity is on its
+    # links): each is checked once, so a large answer is read within the trace's time. Only
+    # texts that pass are kept: a failure raises.
+    rule(text)
+
+
+def _quantity(value: Any) -> Any:
+    _checked_text(_quantity_rule, value) if isinstance(value, str) else _quantity_rule(value)
+    return value
+
+
+def _time(value: Any) -> Any:
+    _checked_text(_time_rule, value) if isinstance(value, str) else _time_rule(value)
+    return value
+
+
+# A quantity as an instance writes it (a Decimal in fixed point): anything else is not read. A
+# sign is let through the pattern, for the rule to refuse a negative one in its own words.
+Quantity = Annotated[
+    str,
+    StringConstraints(pattern=r"^-?[0-9]{1,60}(\.[0-9]{1,60})?$"),
+    AfterValidator(_quantity),
+]
+Time = Annotated[Text, AfterValidator(_time)]
+# A node's attributes that hold a quantity or a time, wherever the node comes from (a step's
+# times, a stub's: when its partner was asked).
+NODE_FACTS: Final = {
+    "qty": _quantity,
+    "created_at": _time,
+    "started_at": _time,
+    "finished_at": _time,
+    "at": _time,
+}
 MAX_WIRE_NODES: Final = 100_000
 MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES
 
@@ -243,7 +315,7 @@ class WireNode(_Wire):
     share: Annotated[float, Field(ge=0, le=1)] | None = None
     exposure: Annotated[float, Field(ge=0, le=1)] | None = None
     stale: bool = False
-    fetched_at: Text | None = None
+    fetched_at: Time | None = None
     attrs: Annotated[
         dict[Annotated[str, StringConstraints(max_length=100)], Scalar], Field(max_length=100)
     ] = {}
@@ -254,7 +326,7 @@ class WireEdge(_Wire):
     dst: WireId = Field(alias="to")
     type: Annotated[str, StringConstraints(pattern=r"^[A-Z_]{1,40}$")]
     qty: Quantity | None = None
-    at: Text | None = None
+    at: Time | None = None
     event: Text | None = None
     source: Text | None = None
 
@@ -265,8 +337,8 @@ class WireBranch(_Wire):
     attach: WireId
     status: BranchStatus
     message: Text = ""
-    at: Text
-    fetched_at: Text | None = None
+    at: Time
+    fetched_at: Time | None = None
 
 
 class WireTrace(_Wire):
@@ -290,6 +362,7 @@ def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
     anything is checked: an answer that echoes it would show it to our readers and customers.
     """
     wire = WireTrace.model_validate(body)
+    _check_facts(wire)
 
     def m(text: str) -> str:
         return text if key is None else masked(text, key)
@@ -344,3 +417,22 @@ def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
         [e for e in edges if e.src in ids and e.dst in ids],
         branches,
     )
+
+
+def _check_facts(wire: WireTrace) -> None:
+    """Raise ValidationError (as the model's own, naming where) for the first node attribute
+    of NODE_FACTS that breaks its rule. Attributes are any names to the model; these are ours."""
+    for index, node in enumerate(wire.nodes):
+        for name, rule in NODE_FACTS.items():
+            value = node.attrs.get(name)
+            if value is None:
+                continue
+            try:
+                rule(value)
+            except PydanticCustomError as error:
+                detail: InitErrorDetails = {
+                    "type": error,
+                    "loc": ("nodes", index, "attrs", name),
+                    "input": value,
+                }
+                raise ValidationError.from_exception_data(WireTrace.__name__, [detail]) from None

@@ -28,6 +28,7 @@ from api.federation.client import PartnerClient, PartnerError
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
 from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
+    NODE_FACTS,
     STUB_KIND,
     SUPPLIED_AS,
     Branch,
@@ -516,9 +517,14 @@ def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[s
 
 def _where(loc: Sequence[int | str]) -> str:
     """Name where an answer went wrong; an attribute's name is the partner's text (of any
-    length, or our key echoed back), so it is not repeated."""
+    length, or our key echoed back), so it is not repeated, unless it is one we check."""
     parts = [str(part) for part in loc]
-    if len(parts) > 3 and parts[0] == "nodes" and parts[2] == "attrs":
+    if (
+        len(parts) > 3
+        and parts[0] == "nodes"
+        and parts[2] == "attrs"
+        and parts[3] not in NODE_FACTS
+    ):
         parts[3] = "*"
     return ".".join(parts) or "answer"
 

@@ -346,7 +346,7 @@ def echoing(key: str) -> dict[str, Any]:
                 "attach": f"lot:{key}",
                 "status": "error",
                 "message": f"bad key {key}",
-                "at": key,
+                "at": "2026-03-01T11:00:00.000000Z",
             }
         ],
     )
@@ -385,10 +385,107 @@ def test_an_answer_whose_ids_are_one_once_our_key_is_masked_is_an_error_stub(
     assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
 
 
-def test_a_quantity_is_read_as_an_instance_writes_it() -> None:
+def test_quantities_and_times_are_read_as_an_instance_writes_them() -> None:
     link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
-    for qty in ["100", "0.25", "-3"]:
+    for qty in ["100", "0.25", "0"]:
         assert from_wire(acme_answer(edges=[link | {"qty": qty}])).edges[0].qty == qty
+    for at in ["2026-03-01T08:00:00.000000Z", "2026-03-01T09:00:00+01:00"]:
+        step = {"id": "step:MELT-1", "kind": "step", "depth": 1, "attrs": {"started_at": at}}
+        read = from_wire(
+            acme_answer(nodes=[*acme_answer()["nodes"], step], edges=[link | {"at": at}])
+        )
+        assert (read.edges[0].at, read.nodes[2].attrs["started_at"]) == (at, at)
+
+
+LINK = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+STEP = {"id": "step:MELT-1", "kind": "step", "depth": 1}
+NAIVE = "2026-03-01T08:00:00"
+NO_OFFSET = "Input should have timezone info"
+NOT_NEGATIVE = "Input should be greater than or equal to 0"
+ORE_BRANCH = {
+    "partner": "ORE",
+    "code": "O1",
+    "attach": "lot:H1",
+    "status": "unreachable",
+    "at": "2026-03-01T11:00:00.000000Z",
+}
+
+
+def held(nodes: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    """ACME's answer, with `nodes` added to its own."""
+    answer = acme_answer(**extra)
+    answer["nodes"] += nodes or []
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (held(edges=[LINK | {"qty": "-3"}]), f"edges.0.qty: {NOT_NEGATIVE}"),
+        (held(edges=[LINK | {"qty": "-0.5"}]), f"edges.0.qty: {NOT_NEGATIVE}"),
+        (
+            held([{"id": "lot:RAW-2", "kind": "lot", "depth": 1, "attrs": {"qty": "-5"}}]),
+            f"nodes.2.attrs.qty: {NOT_NEGATIVE}",
+        ),
+        (
+            held([{"id": "lot:RAW-2", "kind": "lot", "depth": 1, "attrs": {"qty": -5}}]),
+            f"nodes.2.attrs.qty: {NOT_NEGATIVE}",
+        ),
+        (held(edges=[LINK | {"at": NAIVE}]), f"edges.0.at: {NO_OFFSET}"),
+        (held(edges=[LINK | {"at": "yesterday"}]), "edges.0.at: a time is RFC 3339 text"),
+        (
+            held([{"id": "lot:RAW-2", "kind": "lot", "depth": 1, "attrs": {"created_at": NAIVE}}]),
+            f"nodes.2.attrs.created_at: {NO_OFFSET}",
+        ),
+        (held([STEP | {"attrs": {"started_at": NAIVE}}]), f"nodes.2.attrs.started_at: {NO_OFFSET}"),
+        (
+            held([STEP | {"attrs": {"finished_at": "2026-03-01T08:00:00+15:00"}}]),
+            "nodes.2.attrs.finished_at: an offset is at most 14:00 from UTC either way",
+        ),
+        (
+            held([{"id": "lot:RAW-2", "kind": "lot", "depth": 1, "fetched_at": NAIVE}]),
+            f"nodes.2.fetched_at: {NO_OFFSET}",
+        ),
+        (held(branches=[ORE_BRANCH | {"at": NAIVE}]), f"branches.0.at: {NO_OFFSET}"),
+        (
+            held(branches=[ORE_BRANCH | {"fetched_at": NAIVE}]),
+            f"branches.0.fetched_at: {NO_OFFSET}",
+        ),
+    ],
+    ids=[
+        "negative-link-qty",
+        "negative-fraction",
+        "negative-node-qty",
+        "negative-node-qty-number",
+        "link-time-without-offset",
+        "link-time-not-a-time",
+        "node-time-without-offset",
+        "step-time-without-offset",
+        "step-time-offset-too-far",
+        "fetched-without-offset",
+        "branch-time-without-offset",
+        "branch-fetched-without-offset",
+    ],
+)
+def test_an_answer_our_own_data_could_not_hold_is_an_error_naming_the_field(
+    service: FederationService, client: FakeClient, answer: dict[str, Any], message: str
+) -> None:
+    client.answers[("ACME", "H1")] = lambda: answer
+    found = federate(service)
+    stub = by_id(found)["stub:ACME/H1"]
+    assert (stub.attrs["status"], found.branches[0].status) == ("error", "error")
+    assert stub.attrs["message"].startswith(message), stub.attrs["message"]
+    assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_a_partners_branch_stub_holding_a_time_without_offset_is_an_error(
+    service: FederationService, client: FakeClient
+) -> None:
+    # A stub ACME made for its own partner says when it was asked, as ours do.
+    stub = {"id": "stub:ORE/O1", "kind": "stub", "depth": 1, "attrs": {"at": NAIVE}}
+    client.answers[("ACME", "H1")] = lambda: held([stub], branches=[ORE_BRANCH])
+    found = federate(service)
+    assert by_id(found)["stub:ACME/H1"].attrs["message"] == f"nodes.2.attrs.at: {NO_OFFSET}"
 
 
 def test_edges_of_an_answer_that_point_nowhere_are_dropped(
