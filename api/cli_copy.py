@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "code schemes, lot sequences and accounts into an empty store, rebuild the graph "
             "there and check that both stores agree. Stop the service writing to the source "
             "first. Sessions do not move: people log in again on the new store. A copy that "
-            "fails into a new or empty file leaves it as it was (empty, of no bytes); one into "
+            "fails removes a new file it made and leaves an empty one empty, of no bytes; one into "
             "Neo4j that stops keeps what it carried: run it again with --resume to finish it."
         ),
     )

@@ -888,28 +888,11 @@ def replace_store(made: Path, path: Path) -> None:
 
 
 def check_removable(path: Path) -> None:
-    """Raise what `remove_store` would raise for `path`; nothing for a store it may remove."""
-    if path.exists():
-        foreign = _alone(path)
-        if foreign:
-            raise BadRequest(
-                f"{not_ours(path, foreign)}; it stays as it is: name a store file or a new one"
-            )
-
-
-def empty_store(path: Path) -> None:
-    """Empty the store at `path` into a file of no bytes, which SQLite reads as an empty store:
-    the file stays (its owner and mode), what it held and its keeps go. StoreBusy while a
-    process has it open."""
-    _alone(path)
-    os.truncate(path, 0)
-    for keep in store_files(path)[1:]:
-        keep.unlink(missing_ok=True)
-
-
-def _alone(path: Path) -> list[str]:
-    """Check that no process has the SQLite file at `path` open (StoreBusy otherwise, BadRequest
-    if it is no SQLite file); return its tables if it is another application's database."""
+    """Raise what `remove_store` would raise for `path`: StoreBusy while a process has it open,
+    BadRequest if it is no SQLite file or another application's database; nothing for a store
+    it may remove."""
+    if not path.exists():
+        return
     probe = sqlite3.connect(path, isolation_level=None, timeout=0)
     try:
         # Every connection to a WAL store shares its -shm file; a transaction in exclusive
@@ -918,7 +901,7 @@ def _alone(path: Path) -> list[str]:
         # them serving and writing a file no one else can open.
         probe.execute("PRAGMA locking_mode = EXCLUSIVE")
         probe.execute("BEGIN EXCLUSIVE")
-        return foreign_tables(probe, [SCHEMA])
+        foreign = foreign_tables(probe, [SCHEMA])
     except sqlite3.OperationalError as error:
         if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             raise StoreUnavailable(f"cannot open {path}: {error}") from error
@@ -933,6 +916,20 @@ def _alone(path: Path) -> list[str]:
         ) from error
     finally:
         probe.close()
+    if foreign:
+        raise BadRequest(
+            f"{not_ours(path, foreign)}; it stays as it is: name a store file or a new one"
+        )
+
+
+def empty_store(path: Path) -> None:
+    """Empty the store at `path` into a file of no bytes, which SQLite reads as an empty store:
+    the file stays (its owner and mode), what it held and its keeps go. Refused as
+    `remove_store` refuses."""
+    check_removable(path)
+    os.truncate(path, 0)
+    for keep in store_files(path)[1:]:
+        keep.unlink(missing_ok=True)
 
 
 class EmbeddedStore:
