@@ -174,16 +174,12 @@ class SupplierPortal:
             ]
         return found
 
-    def cases_for(self, lots: Sequence[str]) -> list[SupplierCase]:
-        """Return the cases that suspect or ask about any of `lots`, showing only those lots."""
-        mine = set(lots)
-        return self._naming(mine, self._touching(mine))
-
     def case_page(
         self, lots: Sequence[str], first: int, after: str | None = None
     ) -> SupplierCasePage:
-        """Return up to `first` of the cases of `cases_for`, in id order, those after the case
-        id `after` (case:RC-1) when it is given, and whether more follow."""
+        """Return up to `first` of the cases that suspect or ask about any of `lots`, showing only
+        those lots, in id order, those after the case id `after` (case:RC-1) when it is given,
+        and whether more follow."""
         mine = set(lots)
         left = [case for case in self._touching(mine) if after is None or case > after]
         found: list[SupplierCase] = []

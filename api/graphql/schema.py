@@ -180,12 +180,15 @@ class Query:
         from_: Annotated[datetime, strawberry.argument(name="from")],
         to: datetime,
     ) -> list[StepRun]:
-        uses = await _run(
-            info, lambda: info.context.access.equipment_window(str(equipment), from_, to)
+        uses = (
+            await _run(
+                info, lambda: info.context.access.equipment_window(str(equipment), from_, to)
+            )
+            or []
         )
         # The steps count as listed nodes, as their inputs and outputs do where they are asked.
-        info.context.budget.spend(len(uses or []))
-        return [StepRun(step=_node_of(use.step), use=use) for use in uses or []]
+        info.context.budget.spend(len(uses))
+        return [StepRun(step=_node_of(use.step), use=use) for use in uses]
 
     @strawberry.field(description="The material paths that connect one item to another.")
     async def explain(
