@@ -1067,13 +1067,22 @@ class Neo4jStore:
         started = utc_text(datetime.now(UTC))
         self._execute(START_REBUILD, token=token, started=started)
         self._local.rebuild = token
+        self._local.cleared = False
         try:
             yield False
+        except BaseException:
+            # A rebuild that stopped once it had cleared the graph leaves it partial: its mark
+            # stays, so other writes are refused until a rebuild runs to the end.
+            if not self._local.cleared:
+                self._execute(END_REBUILD, token=token)
+            raise
+        else:
+            self._execute(END_REBUILD, token=token)
         finally:
             self._local.rebuild = None
-            self._execute(END_REBUILD, token=token)
 
     def clear_projection(self) -> None:
+        self._local.cleared = True
         with self._session() as session:
             session.run(CLEAR_NODES).consume()
 

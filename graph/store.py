@@ -423,10 +423,11 @@ class GraphStore(Protocol):
     def taking_over_rebuild(self) -> AbstractContextManager[None]:
         """Let this thread's writes in the block pass a rebuild that stopped unfinished.
 
-        On Neo4j a rebuild marks the graph while it commits chunk by chunk, and one whose
-        process died leaves its mark, which refuses every other write until a rebuild runs
-        again: for a caller that rebuilds next anyway (a copy resumed). The embedded store's
-        rebuild is one transaction, so none stops unfinished there.
+        On Neo4j a rebuild marks the graph while it commits chunk by chunk, and one that
+        stopped (its process died, or a logged event no longer replays) leaves its mark, which
+        refuses every other write until a rebuild runs to the end: for a caller that rebuilds
+        next anyway (a copy resumed). The embedded store's rebuild is one transaction, so none
+        stops unfinished there.
         """
         ...
 

@@ -187,7 +187,8 @@ class IngestService:
                 kept = (
                     "the graph is as it was before the rebuild"
                     if whole
-                    else f"the graph holds the {replayed} events replayed before this chunk"
+                    else f"the graph holds the {replayed} events replayed before this chunk, "
+                    "and other writes are refused until a rebuild runs to the end"
                 )
                 field = f", {first.field}" if first.field else ""
                 raise RebuildStopped(

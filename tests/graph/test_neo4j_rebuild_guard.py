@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
+import ingest.service
 from graph.errors import StoreBusy
 from graph.lot_codes import LotCodeService, LotSchemeSpec
 from graph.neo4j_store import START_REBUILD, Neo4jStore
+from ingest.errors import BatchRejected, Problem, RebuildStopped
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
 
@@ -86,3 +89,37 @@ def test_no_lot_code_is_minted_while_another_rebuilds(
     assert worker.lot_sequences() == {}  # the refused mint used no number
     IngestService(rebuilder).rebuild()
     assert codes.mint("PLANT-LOTS", "ACME", values).code == "260305LA0002AC7"
+
+
+def test_a_rebuild_that_stops_part_way_keeps_other_writes_out_until_one_ends(
+    stores: tuple[Neo4jStore, Neo4jStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilder, worker = stores
+    IngestService(worker).ingest([_receive("L-1")])
+    IngestService(worker).ingest([_receive("L-2")])
+    replay = ingest.service._replay
+    replayed: list[int] = []
+
+    def second_refused(tx: Any, events: Any, **kwargs: Any) -> None:
+        if replayed:
+            problem = Problem(0, events[0].event_id, "", "corrupt", "no longer replays")
+            raise BatchRejected([problem])
+        replayed.append(len(events))
+        replay(tx, events, **kwargs)
+
+    monkeypatch.setattr(ingest.service, "_replay", second_refused)
+    with pytest.raises(RebuildStopped) as stopped:
+        IngestService(rebuilder).rebuild(chunk=1)
+    assert "holds the 1 events replayed before this chunk" in stopped.value.message
+    assert "other writes are refused until a rebuild runs to the end" in stopped.value.message
+    assert worker.node("lot:L-2") is None  # the graph is partial
+    # Nothing is checked against part of the graph, where L-2 would be received a second time.
+    again = _receive("L-2") | {"event_id": "EV-L-2-AGAIN"}
+    with pytest.raises(StoreBusy, match="If that rebuild stopped, run it again"):
+        IngestService(worker).ingest([again])
+    assert worker.counts()["events"] == 2
+    monkeypatch.setattr(ingest.service, "_replay", replay)
+    assert IngestService(rebuilder).rebuild() == 2
+    with pytest.raises(BatchRejected, match='lot "L-2" already exists'):
+        IngestService(worker).ingest([again])
+    IngestService(worker).ingest([_receive("L-3")])
