@@ -1,4 +1,5 @@
-"""How the Neo4j stores (the graph's, the accounts') open their driver and say the server is gone.
+"""How the Neo4j stores (the graph's, the accounts') open their driver and say the server is gone,
+and how a write gives up waiting for a lock.
 
 A server that goes away while the service runs is a 503 `store_unavailable` (the command line:
 exit code 3), said within seconds: each store runs every call to the driver inside `reaching`.
@@ -6,6 +7,8 @@ exit code 3), said within seconds: each store runs every call to the driver insi
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final, LiteralString
@@ -13,7 +16,7 @@ from typing import Any, Final, LiteralString
 import neo4j
 from neo4j import GraphDatabase
 
-from graph.errors import StoreUnavailable
+from graph.errors import StoreBusy, StoreUnavailable
 
 # The driver retries a transaction that failed for want of a connection as it retries a deadlock,
 # for 30 s by default, and waits 30 s for each connection to open: a request to a server that
@@ -40,6 +43,57 @@ LOST_IN_COMMIT: Final = (
     "been made; look before doing it again (events may be sent again as they are: their ids "
     "make that safe)"
 )
+
+
+# A transaction still waiting for a lock after a while is ended, so its caller hears StoreBusy
+# rather than wait without end on a writer that hangs. The server bounds lock waits only for all
+# transactions at once (db.lock.acquisition.timeout, its operator's to set), and a transaction's
+# own timeout bounds all of it, which would cut a long write short too (a rebuild chunk, a large
+# batch): so the wait is timed here, and the transaction, found by a mark in its metadata, is
+# terminated while the server reports it blocked. Each user may end their own transactions. The
+# statement goes to the database's writer, where the waiting transaction runs.
+WAITING: Final = "tracegraph_waiting"
+END_WAIT: Final = (
+    "SHOW TRANSACTIONS YIELD transactionId AS id, metaData, status "
+    "WHERE metaData.tracegraph_waiting = $mark AND status STARTS WITH 'Blocked' "
+    "TERMINATE TRANSACTIONS id YIELD transactionId RETURN transactionId"
+)
+
+log = logging.getLogger("tracegraph.store")
+
+
+@contextmanager
+def waiting_at_most(
+    driver: neo4j.Driver, database: str | None, mark: str, seconds: float, busy: str
+) -> Iterator[None]:
+    """Raise StoreBusy(`busy`) if the transaction whose metadata holds `mark` under WAITING is
+    still blocked on a lock `seconds` into the block: the server ends it, so it writes nothing."""
+    ended = threading.Event()
+
+    def end() -> None:
+        try:
+            found = driver.execute_query(END_WAIT, mark=mark, database_=database).records
+        except Exception as error:  # the waiting transaction hears of a lost server itself
+            log.warning("could not end a write waiting for the graph's lock: %s", one_line(error))
+            return
+        if found:
+            ended.set()
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()
+    try:
+        try:
+            yield
+        finally:
+            timer.cancel()
+            timer.join()  # an end under way is settled before the outcome is read
+    except neo4j.exceptions.Neo4jError as error:
+        if ended.is_set():
+            raise StoreBusy(busy) from error
+        raise
+    if ended.is_set():  # ended as it took the lock: the transaction can no longer commit
+        raise StoreBusy(busy)
 
 
 def unresolved(error: BaseException) -> bool:

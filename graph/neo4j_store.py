@@ -27,7 +27,7 @@ from neo4j import ManagedTransaction
 from graph import ids
 from graph.clock import utc_text
 from graph.errors import StoreBusy
-from graph.neo4j_driver import connect, execute, session
+from graph.neo4j_driver import WAITING, connect, execute, session, waiting_at_most
 from graph.projection import PROJECTION, refuse_newer
 from graph.store import (
     EDGE_TYPES,
@@ -131,6 +131,13 @@ SETTLED: Final = "CYPHER replan=skip "
 
 # Times a write runs whose deadlock the driver could not retry itself (see Neo4jStore.write).
 DEADLOCK_ATTEMPTS: Final = 3
+# Seconds a write waits for the write lock (LOCK) before it is StoreBusy, as the embedded store
+# waits its busy timeout; the work done once it holds the lock has no bound.
+LOCK_WAIT: Final = 30.0
+BUSY: Final = (
+    "another write has held the graph's write lock for {seconds:g} s (a rebuild, or a write "
+    "that has not ended): nothing was written; try again shortly"
+)
 
 # Taking the counter's write lock first serialises ingest, as BEGIN IMMEDIATE does in SQLite:
 # validation reads and the final write then see one consistent state.
@@ -148,7 +155,7 @@ LOCK: Final = (
 # may write (its token on the counter). One that stopped leaves the token; the next takes over.
 START_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "SET c.rebuilding = $token, c.rebuild_started = $started"
+    "SET c.rebuilding = $token, c.rebuild_started = $started RETURN c.rebuilding"
 )
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
@@ -899,15 +906,14 @@ class Neo4jStore:
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
         ours = getattr(self._local, "rebuild", None)
 
-        def unit(tx: ManagedTransaction) -> T:
-            seq, rebuilding, started = tx.run(SETTLED + LOCK).single(strict=True)
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> T:
+            seq, rebuilding, started = locked
             _refuse_in_rebuild(rebuilding, started, ours, "writes wait until it is whole")
             return work(Neo4jTx(tx, seq))
 
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
-                with self._session() as session:
-                    return session.execute_write(unit)
+                return self._locked(SETTLED + LOCK, then)
             except neo4j.exceptions.ResultFailedError as error:
                 # The driver retries a transaction the server found deadlocked, but when the
                 # deadlock shows again on another result as it rolls back, this escapes its
@@ -916,6 +922,25 @@ class Neo4jStore:
                 if not deadlocked or attempt == DEADLOCK_ATTEMPTS:
                     raise
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _locked(
+        self,
+        lock: LiteralString,
+        then: Callable[[ManagedTransaction, neo4j.Record], T],
+        **params: Any,
+    ) -> T:
+        """Run `lock`, a statement that takes the counter's lock, then `then` with its record,
+        in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT."""
+        mark = uuid.uuid4().hex
+        busy = BUSY.format(seconds=LOCK_WAIT)
+
+        def unit(tx: ManagedTransaction) -> T:
+            with waiting_at_most(self._driver, self._database, mark, LOCK_WAIT, busy):
+                locked = tx.run(lock, **params).single(strict=True)
+            return then(tx, locked)
+
+        with self._session() as session:
+            return session.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(unit))
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session() as session:
@@ -1065,7 +1090,7 @@ class Neo4jStore:
         # and other writes are refused until it is done (they would be checked against a part).
         token = uuid.uuid4().hex
         started = utc_text(datetime.now(UTC))
-        self._execute(START_REBUILD, token=token, started=started)
+        self._locked(START_REBUILD, lambda tx, locked: None, token=token, started=started)
         self._local.rebuild = token
         self._local.cleared = False
         try:

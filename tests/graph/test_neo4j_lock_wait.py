@@ -1,0 +1,90 @@
+"""On Neo4j a write waits a bounded time for the write lock another client holds, as the embedded
+store waits its busy timeout, then is StoreBusy and writes nothing; the work it does once it
+holds the lock has no such bound."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pytest
+from neo4j import GraphDatabase
+
+from graph import neo4j_store
+from graph.errors import StoreBusy
+from graph.neo4j_store import LOCK, Neo4jStore
+from graph.store import WriteTx
+from ingest.models import Event
+from ingest.parse import parse_events
+from ingest.service import IngestService
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.events import Events
+from tests.fixtures.neo4j_server import Neo4jTarget
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Neo4jTarget:
+    return neo4j_or_skip(request)
+
+
+@pytest.fixture
+def store(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4jStore]:
+    monkeypatch.setattr(neo4j_store, "LOCK_WAIT", 1.0)
+    opened = Neo4jStore(target.uri, user=target.user, password=target.password)
+    opened.wipe()
+    yield opened
+    opened.close()
+
+
+@contextmanager
+def _held(target: Neo4jTarget, seconds: float) -> Iterator[None]:
+    """The write lock held by another client's open transaction (a long rebuild chunk, a
+    writer that hangs) for `seconds` at most."""
+    auth = (target.user, target.password)
+    with GraphDatabase.driver(target.uri, auth=auth) as driver, driver.session() as session:
+        holder = session.begin_transaction()
+        holder.run(LOCK).consume()
+        release = threading.Timer(seconds, holder.rollback)
+        release.start()
+        try:
+            yield
+        finally:
+            release.cancel()
+            release.join()
+            if not holder.closed():
+                holder.rollback()
+
+
+def test_a_write_gives_up_waiting_for_the_lock_but_not_working_under_it(
+    store: Neo4jStore, target: Neo4jTarget, events: Events
+) -> None:
+    service = IngestService(store)
+    with _held(target, 6.0):
+        began = time.monotonic()
+        with pytest.raises(StoreBusy) as busy:
+            service.ingest([events.receive("L-1", 10)])
+        waited = time.monotonic() - began
+    assert 1.0 <= waited < 4.0
+    assert "held the graph's write lock for 1 s" in busy.value.message
+    assert "nothing was written; try again shortly" in busy.value.message
+    assert store.node("lot:L-1") is None and store.counts()["events"] == 0
+
+    def slow(tx: WriteTx, batch: Sequence[Event]) -> None:
+        time.sleep(2.5)  # as a large batch or a rebuild chunk works, past the wait's bound
+
+    with _held(target, 0.3):  # taken after a wait within the bound
+        service.ingest_events(parse_events([events.receive("L-2", 10)]), guard=slow)
+    assert store.node("lot:L-2") is not None and store.counts()["events"] == 1
+
+
+def test_a_rebuild_gives_up_waiting_to_start(
+    store: Neo4jStore, target: Neo4jTarget, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10)])
+    with _held(target, 6.0), pytest.raises(StoreBusy, match="held the graph's write lock"):
+        service.rebuild()
+    assert store.node("lot:L-1") is not None  # the graph was left as it was, and unmarked
+    service.ingest([events.receive("L-2", 10)])
