@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "epcis-json-schema.json"
 SCHEMA_SHA256 = "cfabd8620cc4dd67a53e6aa397bc26379f8b05bb9147c8a37a60bbec69a62572"
-# A check names this many problems, then says how many more it found (the 422 stays readable).
+# A check names this many problems, then says how many more it found (the 422 stays readable);
+# a list is checked until this many are found in it, the rest of it not looked at (a list of
+# fifty thousand wrong items took seconds to refuse, one error built per item).
 MAX_PROBLEMS = 1000
 # Keywords whose values are instance data, not schemas: never searched for references.
 DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
@@ -32,12 +34,16 @@ _DECIMAL = re.compile(r"Decimal\('([^']*)'\)")
 
 @dataclass(frozen=True, slots=True)
 class SchemaProblem:
-    """One place where a document breaks the schema: `path` is like eventList[2].action."""
+    """One place where a document breaks the schema: `path` is like eventList[2].action.
+
+    `more`: the last problem of a check cut short, saying what was not named or not checked.
+    """
 
     event_index: int | None
     event_id: str | None
     path: str
     message: str
+    more: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -88,6 +94,44 @@ def _unique_items(
         seen.add(identity)
 
 
+class _Unchecked(Exception):
+    """The cause of the error that ends a list's check: its items from `index` on, `count` of
+    them, were not checked."""
+
+    def __init__(self, index: int, count: int) -> None:
+        super().__init__(f"{count} more items, from [{index}] on, were not checked")
+        self.index, self.count = index, count
+
+
+def _items(
+    validator: Draft7Validator, items: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """Draft 7's items, until the list has given MAX_PROBLEMS errors: the items after the one
+    that reached them are not checked, and one more error (caused by _Unchecked) says so."""
+    if not validator.is_type(instance, "array"):
+        return
+    if validator.is_type(items, "array"):  # a tuple, as long as the schema says: as Draft 7
+        from jsonschema import Draft7Validator
+
+        yield from Draft7Validator.VALIDATORS["items"](validator, items, instance, schema)
+        return
+    found = 0
+    for index, item in enumerate(instance):
+        if found >= MAX_PROBLEMS:
+            from jsonschema.exceptions import ValidationError
+
+            unchecked = _Unchecked(index, len(instance) - index)
+            yield ValidationError(str(unchecked), cause=unchecked)
+            return
+        for error in validator.descend(item, items, path=index):
+            found += 1
+            yield error
+
+
+def _unchecked(error: ValidationError) -> _Unchecked | None:
+    return error.cause if isinstance(error.cause, _Unchecked) else None
+
+
 def _identity(value: Any) -> Hashable:
     """A hashable form of a JSON value, equal where JSON Schema calls values equal: numbers by
     value (1 is 1.0), true apart from 1, objects whatever the order of their members.
@@ -126,10 +170,11 @@ def validator() -> Draft7Validator:
     """
     from jsonschema import Draft7Validator, validators
 
-    # Draft 7 in all but how propertyNames and uniqueItems are run (extend is untyped in
-    # jsonschema's stubs).
+    # Draft 7 in all but how propertyNames, uniqueItems and items are run (extend is untyped
+    # in jsonschema's stubs).
+    keywords = {"propertyNames": _property_names, "uniqueItems": _unique_items, "items": _items}
     epcis: type[Draft7Validator] = validators.extend(  # type: ignore[no-untyped-call]
-        Draft7Validator, {"propertyNames": _property_names, "uniqueItems": _unique_items}
+        Draft7Validator, keywords
     )
     return epcis(inlined_schema(), format_checker=Draft7Validator.FORMAT_CHECKER)
 
@@ -170,33 +215,62 @@ def inlined_schema() -> dict[str, Any]:
 
 def schema_problems(document: Any) -> list[SchemaProblem]:
     """Return what is wrong with `document` under the EPCIS schema: each field found wrong,
-    by event, up to MAX_PROBLEMS; past that, one more problem says how many are not named."""
+    by event, up to MAX_PROBLEMS; past that, or where a list was not checked to its end (_items),
+    one more problem says how many are not named and which items were not checked."""
     errors = list(validator().iter_errors(document))
     if not errors:
         return []
     events = document_events(document) or []
+    unchecked: dict[str, tuple[int | None, _Unchecked]] = {}  # by the path of the list
     by_event: dict[int | None, list[ValidationError]] = {}
     for error in errors:
-        by_event.setdefault(_event_index(error), []).append(error)
+        cut = _unchecked(error)
+        if cut is not None:
+            unchecked.setdefault(_path(error), (_event_index(error), cut))
+        else:
+            by_event.setdefault(_event_index(error), []).append(error)
     problems = []
     for index in sorted(by_event, key=lambda i: -1 if i is None else i):
-        event_id = None
-        if index is not None and index < len(events) and isinstance(events[index], dict):
-            found = events[index].get("eventID")
-            event_id = found if isinstance(found, str) else None
         for error in _telling_each(by_event[index]):
-            problems.append(SchemaProblem(index, event_id, _path(error), _message(error)))
-    if len(problems) <= MAX_PROBLEMS:
+            problems.append(
+                SchemaProblem(index, _event_id(events, index), _path(error), _message(error))
+            )
+    if len(problems) <= MAX_PROBLEMS and not unchecked:
         return problems
-    first = problems[MAX_PROBLEMS]  # the first not named: where the reader goes on from
-    where = DOCUMENT if first.event_index is None else f"eventList[{first.event_index}]"
-    left = f"{len(problems) - MAX_PROBLEMS} more problems, from here on, are not named"
-    return [
-        *problems[:MAX_PROBLEMS],
-        SchemaProblem(
-            first.event_index, first.event_id, where, f"{left} (at most {MAX_PROBLEMS} are)"
-        ),
+    return [*problems[:MAX_PROBLEMS], _more(problems, unchecked, events)]
+
+
+def _event_id(events: list[Any], index: int | None) -> str | None:
+    if index is not None and index < len(events) and isinstance(events[index], dict):
+        found = events[index].get("eventID")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _more(
+    problems: list[SchemaProblem],
+    unchecked: dict[str, tuple[int | None, _Unchecked]],
+    events: list[Any],
+) -> SchemaProblem:
+    """The problem that ends a check cut short: how many problems are not named, from the
+    first of them on (where the reader goes on from), and which lists were not checked."""
+    said = []
+    if len(problems) > MAX_PROBLEMS:
+        first = problems[MAX_PROBLEMS]
+        index = first.event_index
+        where = DOCUMENT if index is None else f"eventList[{index}]"
+        said.append(f"{len(problems) - MAX_PROBLEMS} more problems, from here on, are not named")
+    else:
+        where, (index, _) = next(iter(unchecked.items()))
+    said += [
+        f"the {cut.count} items from {path}[{cut.index}] on were not checked"
+        for path, (_, cut) in unchecked.items()
     ]
+    bounds = [f"at most {MAX_PROBLEMS} are named"] if len(problems) > MAX_PROBLEMS else []
+    if unchecked:
+        bounds.append(f"a list is checked until {MAX_PROBLEMS} problems are found in it")
+    message = f"{'; '.join(said)} ({', and '.join(bounds)})"
+    return SchemaProblem(index, _event_id(events, index), where, message, more=True)
 
 
 def _telling_each(errors: list[ValidationError]) -> list[ValidationError]:
@@ -234,6 +308,8 @@ def _follows(error: ValidationError, named: list[ValidationError]) -> bool:
     ]
 
     def covered(found: ValidationError) -> bool:
+        if _unchecked(found) is not None:  # what was not checked, not something wrong
+            return True
         path = tuple(found.absolute_path)
         return (path, found.message) in said or any(path[: len(w)] == w for w in wrong)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from graph.epcis_schema import schema_problems
 from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
-from ingest.errors import BatchConflict, BatchRejected, EventForbidden, Problem
+from ingest.errors import TOO_MANY, BatchConflict, BatchRejected, EventForbidden, Problem
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
@@ -50,8 +50,14 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
     found = schema_problems(document)
     if found:
         raise BatchRejected(
-            # A problem outside the event list (header, @context, epcisBody) names no event.
-            [Problem(p.event_index, p.event_id, p.path, "schema", p.message) for p in found]
+            # A problem outside the event list (header, @context, epcisBody) names no event; the
+            # last of a check cut short is kept as the last (BatchRejected cuts no further).
+            [
+                Problem(
+                    p.event_index, p.event_id, p.path, TOO_MANY if p.more else "schema", p.message
+                )
+                for p in found
+            ]
         )
     translation = reader.translate(document, logged)
     _refuse_retractions_of_the_document(translation)

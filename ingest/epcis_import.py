@@ -41,7 +41,7 @@ from graph.epcis_ids import Identity, UnknownIdentifier, parse
 from graph.epcis_schema import document_events
 from graph.store import GraphStore, StoredEvent
 from ingest import gs1
-from ingest.errors import BatchRejected, Problem
+from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
 from ingest.times import read_time
 
 GtinPart = Callable[[str], str | None]
@@ -214,6 +214,8 @@ class EpcisReader:
         events = events_of_document(document)
         self._stored = self._already_logged(events)
         for index, event in enumerate(events):
+            if len(problems) >= MAX_PROBLEMS:  # enough to act on: the rest is not read
+                raise BatchRejected(at_most_named(problems, unchecked=len(events) - index))
             self._index = index
             epcis_id = event.get("eventID")
             try:

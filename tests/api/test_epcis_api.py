@@ -353,6 +353,30 @@ def test_a_refusal_names_every_field_of_every_event_the_schema_finds_wrong(
     }
 
 
+def test_a_long_list_of_wrong_items_is_refused_with_a_bounded_answer(client: TestClient) -> None:
+    broken = gs1_document()
+    shipped = next(e for e in broken["epcisBody"]["eventList"] if e.get("epcList"))
+    index = broken["epcisBody"]["eventList"].index(shipped)
+    shipped["epcList"] = [*shipped["epcList"], *range(50_000)]
+    first_bad = len(shipped["epcList"]) - 50_000
+    response = capture(client, "operator", broken)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert len(errors) == 1001
+    assert {e["code"] for e in errors[:-1]} == {"schema"}
+    last = errors[-1]
+    assert (last["index"], last["field"], last["code"]) == (
+        index,
+        f"eventList[{index}].epcList",
+        "too_many_problems",
+    )
+    assert last["message"].startswith(
+        f"the 49000 items from eventList[{index}].epcList[{first_bad + 1000}] on were not checked"
+    )
+    stats = client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
+    assert stats["events"] == 0
+
+
 def test_an_unmapped_gtin_is_refused_and_a_bad_mapping_is_a_bad_request(
     client: TestClient,
 ) -> None:

@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from graph.epcis import CONTEXTS
 from graph.epcis_schema import (
+    MAX_PROBLEMS,
     SCHEMA_FILE,
     SCHEMA_SHA256,
     inlined_schema,
@@ -118,19 +119,39 @@ def test_past_the_bound_the_problems_not_named_are_counted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("graph.epcis_schema.MAX_PROBLEMS", 3)
-    bad = [
-        _receipt(eventID=f"urn:tracegraph:event:E-{i}", action="MOVE", eventTime="x")
-        for i in range(5)
-    ]
+    wrong = {"action": "MOVE", "eventTime": "x", "eventTimeZoneOffset": "CET", "no uri": 1}
+    bad = [_receipt(eventID=f"urn:tracegraph:event:E-{i}", **wrong) for i in range(5)]
     problems = schema_problems(_document(*bad))
-    assert [p.event_index for p in problems[:3]] == [0, 0, 1]
+    assert [p.event_index for p in problems[:3]] == [0, 0, 0]
     (more,) = problems[3:]
-    assert (more.event_index, more.event_id, more.path) == (
-        1,
-        "urn:tracegraph:event:E-1",
-        "eventList[1]",
+    assert (more.event_index, more.event_id, more.path, more.more) == (
+        0,
+        "urn:tracegraph:event:E-0",
+        "eventList[0]",
+        True,
     )
-    assert more.message.startswith("7 more problems, from here on, are not named")
+    # The event list is checked until it has given the bound: the events after are not.
+    assert more.message == (
+        "1 more problems, from here on, are not named; the 4 items from eventList[1] on were "
+        "not checked (at most 3 are named, and a list is checked until 3 problems are found "
+        "in it)"
+    )
+
+
+def test_a_long_list_of_wrong_items_is_checked_until_the_bound_only() -> None:
+    epcs = ["urn:epc:id:sgtin:0614141.107346.1", *range(50_000)]
+    document = _document(_receipt(action="OBSERVE", epcList=epcs))
+    # One error built per item checked: the items after the bound are not looked at.
+    assert len(list(validator().iter_errors(document))) <= MAX_PROBLEMS + 2
+    problems = schema_problems(document)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert {p.path for p in problems[:3]} == {f"eventList[0].epcList[{i}]" for i in (1, 2, 3)}
+    more = problems[-1]
+    assert (more.event_index, more.path, more.more) == (0, "eventList[0].epcList", True)
+    assert more.message == (
+        "the 49000 items from eventList[0].epcList[1001] on were not checked "
+        f"(a list is checked until {MAX_PROBLEMS} problems are found in it)"
+    )
 
 
 def _query_document(*events: dict[str, Any]) -> dict[str, Any]:

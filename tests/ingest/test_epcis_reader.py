@@ -12,7 +12,7 @@ import pytest
 from graph.epcis import CONTEXTS, dumps
 from graph.epcis_schema import schema_problems
 from ingest.epcis_import import EpcisReader, Translation
-from ingest.errors import BatchRejected
+from ingest.errors import MAX_PROBLEMS, BatchRejected
 from ingest.json_text import strict_loads
 
 LOT = "urn:tracegraph:lot:L1"
@@ -349,3 +349,15 @@ def test_what_our_event_did_not_state_is_left_out_of_it() -> None:
 @pytest.mark.parametrize("stated", [["quantity"], {LOT: "quantity"}, {LOT: ["qty"]}])
 def test_a_statement_of_what_our_event_stated_that_is_not_one_is_refused(stated: Any) -> None:
     assert refused(stated_process(stated)) == ("tg:stated", "not_an_object")
+
+
+def test_past_the_bound_the_events_after_are_not_read() -> None:
+    unknown = [event("ExtendedEvent", n) for n in range(MAX_PROBLEMS + 5)]
+    doc = {**document(), "epcisBody": {"eventList": unknown}}
+    with pytest.raises(BatchRejected) as caught:
+        read(doc)
+    problems = caught.value.problems
+    assert [p.code for p in problems] == ["unknown_type"] * MAX_PROBLEMS + ["too_many_problems"]
+    assert problems[-1].message == (
+        f"5 more events were not checked (at most {MAX_PROBLEMS} problems are named)"
+    )
