@@ -42,7 +42,7 @@ from graph.epcis_schema import document_events
 from graph.store import GraphStore, StoredEvent
 from ingest import gs1
 from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
-from ingest.times import read_time
+from ingest.times import UNKNOWN_OFFSET, read_time, time_text
 
 GtinPart = Callable[[str], str | None]
 # Which of some event ids the store has logged (GraphStore.logged, or a caller's scope of it).
@@ -960,9 +960,11 @@ def _local_time(moment: str, offset: Any, field: str) -> str:
     """The instant `moment`, said at the event's own offset (EPCIS eventTimeZoneOffset).
 
     Kept as sent where it is already said at that offset, or where either cannot be read (the
-    contract then names what is wrong with the time). Refused (`out_of_range`, naming `field`)
-    where the offset takes it out of the years 1 to 9999: kept in UTC, it would lose the offset
-    the next export writes.
+    contract then names what is wrong with the time). An offset of "-00:00" is kept apart from
+    "+00:00" (ingest.times.UNKNOWN_OFFSET): it is what was sent, and the CBV event hash tells
+    the two apart. Refused
+    (`out_of_range`, naming `field`) where the offset takes it out of the years 1 to 9999: kept
+    in UTC, it would lose the offset the next export writes.
     """
     if not isinstance(offset, str) or len(offset) != 6 or offset[0] not in "+-":
         return moment
@@ -972,10 +974,15 @@ def _local_time(moment: str, offset: Any, field: str) -> str:
         zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
     except ValueError:
         return moment
-    if at.tzinfo is None or at.utcoffset() == zone.utcoffset(None):
+    if offset == "-00:00":
+        zone = UNKNOWN_OFFSET
+    if at.tzinfo is None or (
+        at.utcoffset() == zone.utcoffset(None)
+        and (at.tzname() == "-00:00") == (zone is UNKNOWN_OFFSET)
+    ):
         return moment
     try:
-        return at.astimezone(zone).isoformat()
+        return time_text(at.astimezone(zone))
     except OverflowError:
         message = f"{moment} at {offset} is outside the years 1 to 9999"
         raise _Refused(field, "out_of_range", message) from None

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapSerializer,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
@@ -40,19 +42,49 @@ _MONTHS += ("August", "September", "October", "November", "December")
 # an event could have.
 MAX_OFFSET = timedelta(hours=14)
 OFFSET_RULE = "an offset is at most 14:00 from UTC either way"
+# RFC 3339's "-00:00": a time in UTC whose local offset is not said (EPCIS writes it as an
+# eventTimeZoneOffset too). The same instant as "Z" in every comparison and digest, but kept
+# apart, so the payload keeps the sender's offset and an export gives it back.
+UNKNOWN_OFFSET = timezone(timedelta(0), "-00:00")
 
 
 def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     if not (isinstance(value, datetime) or (isinstance(value, str) and _TIME_TEXT.match(value))):
         raise PydanticCustomError("datetime_parsing", TIME_SPELLING)
     try:
-        return handler(value)
+        return _offset_as_sent(value, handler(value))
     except ValidationError as error:
         if error.errors()[0]["type"] == "timezone_aware":  # a naive time: its own code
             raise
     # Pydantic's own words ("unexpected extra characters at the end of the input", code
     # datetime_from_date_parsing) do not say what a time is; the contract's do.
     raise PydanticCustomError("datetime_parsing", _why_not_a_time(value))
+
+
+def _offset_as_sent(value: Any, moment: Any) -> Any:
+    """`moment` at UNKNOWN_OFFSET where `value` says "-00:00" (or "-0000"): read, it is UTC."""
+    if (
+        isinstance(value, str)
+        and value.endswith(("-00:00", "-0000"))
+        and isinstance(moment, datetime)
+        and moment.utcoffset() == timedelta(0)
+    ):
+        return moment.replace(tzinfo=UNKNOWN_OFFSET)
+    return moment
+
+
+def _written(moment: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """A time as JSON writes it, "-00:00" where it was read so (not the "Z" of UTC)."""
+    text = handler(moment)
+    if isinstance(moment, datetime) and moment.tzname() == "-00:00" and text.endswith("Z"):
+        return f"{text[:-1]}-00:00"
+    return text
+
+
+def time_text(moment: datetime) -> str:
+    """RFC 3339 text of an aware `moment` at its own offset, "-00:00" kept."""
+    text = moment.isoformat()
+    return f"{text[:-6]}-00:00" if moment.tzname() == "-00:00" else text
 
 
 def _why_not_a_time(value: Any) -> str:
@@ -109,6 +141,7 @@ def _query_time(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 Instant = Annotated[
     AwareDatetime,
     WrapValidator(_time_text),
+    WrapSerializer(_written, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": TIME_PATTERN}),
 ]
 # A time given outside an event: one without an offset is read, for the caller to refuse in

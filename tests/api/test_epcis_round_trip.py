@@ -199,3 +199,52 @@ def test_an_event_id_as_long_as_the_contract_allows_is_captured_elsewhere(
     )
     assert _capture(elsewhere, exported.json()) == {longest: "created", "S-1": "created"}
     assert _logged(elsewhere)[longest] == _logged(client)[longest]
+
+
+def _receipt_at(event_id: str, lot: str, moment: str, offset: str) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": f"urn:tracegraph:event:{event_id}",
+        "eventTime": moment,
+        "eventTimeZoneOffset": offset,
+        "action": "ADD",
+        "bizStep": "receiving",
+        "quantityList": [{"epcClass": f"urn:tracegraph:lot:{lot}", "quantity": 5}],
+        "sourceList": [{"type": "owning_party", "source": "urn:tracegraph:company:ACME"}],
+        "ilmd": {"tg:part": "BAR", "tg:supplierLot": f"H-{lot}"},
+    }
+
+
+def test_an_offset_of_minus_zero_is_exported_as_it_was_captured(
+    client: TestClient, elsewhere: TestClient
+) -> None:
+    # "-00:00" and "+00:00" are one instant, but not the same offset to EPCIS (whose event
+    # hash tells them apart): it comes back as sent, whatever the event time is said in.
+    events = [
+        _receipt_at("R-1", "L-1", "2026-03-02T08:00:00Z", "-00:00"),
+        _receipt_at("R-2", "L-2", "2026-03-02T09:00:00+01:00", "-00:00"),
+    ]
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-02T10:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+    assert _capture(client, document) == {"R-1": "created", "R-2": "created"}
+    assert _logged(client)["R-1"]["occurred_at"] == "2026-03-02T08:00:00-00:00"
+    for event_id, lot in (("R-1", "L-1"), ("R-2", "L-2")):
+        exported = client.get(
+            f"/api/v1/trace/lot:{lot}/epcis",
+            params={"direction": "up"},
+            headers=login(client, "admin"),
+        ).json()
+        assert schema_problems(exported) == []
+        (event,) = exported["epcisBody"]["eventList"]
+        assert (event["eventTime"], event["eventTimeZoneOffset"]) == (
+            "2026-03-02T08:00:00-00:00",
+            "-00:00",
+        )
+        assert _capture(client, exported) == {event_id: "duplicate"}
+        assert _capture(elsewhere, exported) == {event_id: "created"}
+        assert _logged(elsewhere)[event_id] == _logged(client)[event_id]

@@ -168,6 +168,27 @@ def test_event_time_in_a_lowercase_z_is_kept_at_the_event_offset_too() -> None:
 
 
 @pytest.mark.parametrize(
+    ("moment", "offset", "kept"),
+    [
+        ("2026-03-02T07:00:00Z", "-00:00", "2026-03-02T07:00:00-00:00"),
+        ("2026-03-02T08:00:00+01:00", "-00:00", "2026-03-02T07:00:00-00:00"),
+        ("2026-03-02T07:00:00-00:00", "-00:00", "2026-03-02T07:00:00-00:00"),
+        ("2026-03-02T07:00:00-00:00", "+00:00", "2026-03-02T07:00:00+00:00"),
+        ("2026-03-02T07:00:00Z", "+00:00", "2026-03-02T07:00:00Z"),
+    ],
+)
+def test_an_offset_of_minus_zero_is_kept_apart_from_plus_zero(
+    moment: str, offset: str, kept: str
+) -> None:
+    observed = event(
+        "ObjectEvent", 8, action="OBSERVE", disposition="recalled", quantityList=[{"epcClass": LOT}]
+    )
+    observed |= {"eventTime": moment, "eventTimeZoneOffset": offset}
+    (status,) = read(document(observed)).events
+    assert status["occurred_at"] == kept
+
+
+@pytest.mark.parametrize(
     ("moment", "offset"),
     [("9999-12-31T23:30:00Z", "+05:45"), ("0001-01-01T00:30:00Z", "-03:30")],
 )
