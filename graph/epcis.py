@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ import orjson
 
 from graph.epcis_ids import DIGITAL_LINK, digital_link, uri
 from graph.store import StoredEvent, plain
+from ingest.times import offset_too_far
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TG = "https://tracegraph.dev/epcis/"
@@ -88,6 +90,8 @@ PROCESS_EXTENSIONS = {
     "finished_at": "tg:finishedAt",
     "params": "tg:params",
 }
+# Which of those are times (read back as our events read times).
+TIMES = ("started_at", "finished_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +206,16 @@ class EpcisWriter:
         body = self.event(event)
         if body is None:
             return None
-        declaration = {"declarationTime": void["occurred_at"], "reason": INCORRECT_DATA}
+        declaration = {"declarationTime": _written(void["occurred_at"]), "reason": INCORRECT_DATA}
         if self._view.plant:
             declaration["tg:reason"] = void["reason"]
         return body | {"errorDeclaration": declaration}
 
     def _envelope(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        when = _written(event["occurred_at"])
         body: dict[str, Any] = {
-            "eventTime": event["occurred_at"],
-            "eventTimeZoneOffset": _offset(event["occurred_at"]),
+            "eventTime": when,
+            "eventTimeZoneOffset": _offset(when),
             "eventID": uri("event", event["event_id"]),
             "tg:type": event["type"],
         }
@@ -314,7 +319,7 @@ class EpcisWriter:
             body["tg:equipment"] = event["equipment"]
         for name, field in PROCESS_EXTENSIONS.items():
             if event.get(name) is not None:
-                body[field] = event[name]
+                body[field] = _written(event[name]) if name in TIMES else event[name]
         if isinstance(body.get("tg:params"), dict):
             body["tg:params"] = {k: _wide(v) for k, v in body["tg:params"].items()}
         if self._view.people and event.get("operator"):
@@ -473,6 +478,19 @@ def _dates_ilmd(event: Mapping[str, Any]) -> dict[str, str]:
     dates = _dates(event)
     names = {"expiry": EXPIRY, "manufactured": MANUFACTURED}
     return {names[name]: value for name, value in dates.items()}
+
+
+def _written(moment: str) -> str:
+    """A logged time as the export writes it: as logged, but in UTC where its offset is past
+    14:00, which earlier versions logged. EPCIS writes no such eventTimeZoneOffset, and our
+    capture refuses one: the instant is kept, and so the event's digest and identity."""
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    if not offset_too_far(at):
+        return moment
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _offset(moment: str) -> str:
