@@ -19,6 +19,7 @@ from datetime import timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from graph.clock import utc_text
 from graph.epcis import (
     DISPOSITIONS,
     EPC_CLASS,
@@ -39,6 +40,7 @@ from graph.epcis import (
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
 from graph.epcis_schema import document_events
+from graph.errors import BadRequest
 from graph.store import GraphStore, StoredEvent
 from ingest import gs1
 from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
@@ -54,10 +56,12 @@ IGNORED_TYPES = ("TransactionEvent", "AssociationEvent")
 MAX_ID = 200
 _JSON = json.JSONEncoder(ensure_ascii=False)
 # What an event's digest leaves out: the sender's bookkeeping, a later declaration that the
-# event was wrong, and how it was sent (alone, an event carries the document's @context).
+# event was wrong, and how it was sent (alone, an event carries the document's @context). Its
+# eventTime is digested as the instant, in UTC (_instant).
 UNDIGESTED = ("recordTime", "errorDeclaration", "@context")
-# Earlier versions left out recordTime only; an event they captured is found by that digest
-# (without the declaration that makes a resend of it a retraction).
+# Earlier versions digested eventTime as spelled, and before that left out recordTime only; an
+# event they captured is found by those digests (without the declaration that makes a resend
+# of it a retraction).
 UNDIGESTED_BEFORE = ("recordTime", "errorDeclaration")
 STATUSES = {disposition: status for status, disposition in DISPOSITIONS.items()}
 # UN/CEFACT Rec 20 codes to our units; each, piece and one are counts, as no uom is.
@@ -199,6 +203,8 @@ class EpcisReader:
         self._logged: Logged | None = None
         # The document's events the store has logged already, by our event id.
         self._stored: Mapping[str, StoredEvent] = {}
+        # Digests of earlier versions the store holds events of the document under.
+        self._earlier: frozenset[str] = frozenset()
 
     def translate(self, document: Any, logged: Logged | None = None) -> Translation:
         """Return our events for a schema-valid document; raise BatchRejected naming problems.
@@ -213,6 +219,7 @@ class EpcisReader:
         self._units = {}
         events = events_of_document(document)
         self._stored = self._already_logged(events)
+        self._earlier = self._logged_earlier(events)
         for index, event in enumerate(events):
             if len(problems) >= MAX_PROBLEMS:  # enough to act on: the rest is not read
                 raise BatchRejected(at_most_named(problems, unchecked=len(events) - index))
@@ -235,6 +242,20 @@ class EpcisReader:
             if isinstance(event, dict) and isinstance(epcis_id := event.get("eventID"), str)
         }
         return self._logged(sorted(named)) if self._logged is not None and named else {}
+
+    def _logged_earlier(self, events: list[Any]) -> frozenset[str]:
+        """Which digests of earlier versions (_earlier_digests) of the document's events
+        without eventID the store holds an event under: asked once for the document."""
+        named = {
+            digest
+            for event in events
+            if isinstance(event, dict) and not isinstance(event.get("eventID"), str)
+            for digest in _earlier_digests(event)
+        }
+        if self._logged is None or not named:
+            return frozenset()
+        found = self._logged(sorted(named | {f"{digest}#1" for digest in named}))
+        return frozenset(event_id.removesuffix("#1") for event_id in found)
 
     def _ordered(
         self, event: dict[str, Any], order: str, things: list[_Thing], ours: tuple[str, str]
@@ -357,11 +378,10 @@ class EpcisReader:
             return ours
         # No eventID: a digest of what happened, so sending the same event again (alone or in a
         # document, declared wrong or not) is the same event.
-        ours = _digest(event, UNDIGESTED)
-        before = _digest(event, UNDIGESTED_BEFORE)
-        if before != ours and self._logged is not None and self._logged([before, f"{before}#1"]):
-            return before  # captured by an earlier version, under the digest it had then
-        return ours
+        for earlier in _earlier_digests(event) if self._earlier else ():
+            if earlier in self._earlier:
+                return earlier  # captured by an earlier version, under the digest it had then
+        return _digest(event, UNDIGESTED)
 
     def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
         when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"), "eventTime")
@@ -777,9 +797,34 @@ class EpcisReader:
         return self._our_id(event)
 
 
-def _digest(event: Mapping[str, Any], left_out: tuple[str, ...]) -> str:
+def _digest(event: Mapping[str, Any], left_out: tuple[str, ...], *, spelled: bool = False) -> str:
     content = {k: v for k, v in event.items() if k not in left_out}
+    if not spelled and isinstance(content.get("eventTime"), str):
+        content["eventTime"] = _instant(content["eventTime"])
     return "epcis:sha256:" + hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def _earlier_digests(event: Mapping[str, Any]) -> list[str]:
+    """The digests earlier versions named an event without eventID by, newest first: its time
+    as spelled, and before that with its @context; each only where it is not today's."""
+    ours = _digest(event, UNDIGESTED)
+    found = [
+        _digest(event, UNDIGESTED, spelled=True),
+        _digest(event, UNDIGESTED_BEFORE, spelled=True),
+    ]
+    return [digest for digest in dict.fromkeys(found) if digest != ours]
+
+
+def _instant(moment: str) -> str:
+    """An event time as its digest takes it: the instant in UTC, as our events' digests write
+    one (`2026-03-02T07:00:00.000000Z`), so a time spelled another way (`08:00:00+01:00`,
+    `07:00:00.000Z`) is the same event, as the CBV event hash reads times. As spelled where it
+    is not a time our events take (the contract then refuses the event)."""
+    try:
+        at = read_time(moment)
+        return moment if at.tzinfo is None else utc_text(at)
+    except (ValueError, BadRequest):
+        return moment
 
 
 def _canonical(value: Any) -> str:

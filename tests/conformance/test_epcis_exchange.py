@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,41 @@ def test_events_without_an_event_id_are_recognised_by_their_content(store: Graph
     again = capture_into(store, document)
     assert [r.event_id for r in again.report.results] == ids
     assert again.report.created == 0
+
+
+def test_an_event_without_an_event_id_resent_with_its_time_spelled_otherwise_is_the_same(
+    store: GraphStore,
+) -> None:
+    document = gs1_document()
+    for event in document["epcisBody"]["eventList"]:
+        del event["eventID"]
+    first = capture_into(store, document)
+    before = state(store)
+    for event in document["epcisBody"]["eventList"]:
+        # The same instant, in UTC to the millisecond (as the CBV event hash writes it).
+        at = datetime.fromisoformat(event["eventTime"]).astimezone(UTC)
+        event["eventTime"] = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    again = capture_into(store, document)
+    assert [r.event_id for r in again.report.results] == [r.event_id for r in first.report.results]
+    assert again.report.created == 0
+    assert state(store) == before
+
+
+def test_an_event_captured_under_its_time_as_spelled_keeps_its_id(store: GraphStore) -> None:
+    # Earlier versions digested an event time as spelled: such an event, in the log already,
+    # is found under that id when sent again as it was.
+    shipped = _without_id(_shipping("KGM"))
+    text = json.dumps(shipped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    earlier = "epcis:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    kilograms = {"epcClass": "urn:tracegraph:lot:RX-1", "quantity": 10, "uom": "KGM"}
+    capture_into(store, _document(_receipt(quantityList=[kilograms])))
+    (ship,) = reader().translate(_document(shipped)).events
+    assert ship["event_id"] != earlier
+    IngestService(store).ingest([ship | {"event_id": earlier, "shipment": earlier}])
+    before = state(store)
+    (resent,) = capture_into(store, _document(shipped)).report.results
+    assert (resent.event_id, resent.status) == (earlier, "duplicate")
+    assert state(store) == before
 
 
 def _without_id(event: dict[str, Any]) -> dict[str, Any]:

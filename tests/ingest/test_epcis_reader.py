@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -266,12 +267,11 @@ def receipt(lot: str, quantity: Any) -> dict[str, Any]:
     return received
 
 
-def test_numbers_read_exactly_keep_the_digest_a_float_gave_them() -> None:
-    # Events without eventID are stored under a digest of their JSON: the numbers a float holds
-    # must spell it as they did when they were read as floats, or a resend is a new event.
-    doc = document(receipt("L1", 12.5), receipt("L2", 3), receipt("L3", 1e-7))
+def _spelled_digests(doc: dict[str, Any]) -> list[str]:
+    """The digests earlier versions named events without eventID by: of their JSON as read
+    with floats, the event time as spelled."""
     floats = json.loads(json.dumps(doc))["epcisBody"]["eventList"]
-    before = [
+    return [
         "epcis:sha256:"
         + hashlib.sha256(
             json.dumps(
@@ -283,7 +283,17 @@ def test_numbers_read_exactly_keep_the_digest_a_float_gave_them() -> None:
         ).hexdigest()
         for e in floats
     ]
-    assert [e["event_id"] for e in read(exactly(doc)).events] == before
+
+
+def test_numbers_read_exactly_keep_the_digest_a_float_gave_them() -> None:
+    # Events without eventID are stored under a digest of their JSON: the numbers a float holds
+    # must spell it as they did when they were read as floats, or a resend is a new event.
+    doc = document(receipt("L1", 12.5), receipt("L2", 3), receipt("L3", 1e-7))
+    before = _spelled_digests(doc)
+    found = set(before)
+    reader = EpcisReader(lambda gtin: None, {})
+    logged = reader.translate(exactly(doc), logged=lambda ids: {i: i for i in ids if i in found})
+    assert [e["event_id"] for e in logged.events] == before
     assert [e["qty"] for e in read(exactly(doc)).events] == ["12.5", "3", "0.0000001"]
 
 
@@ -382,3 +392,44 @@ def test_past_the_bound_the_events_after_are_not_read() -> None:
     assert problems[-1].message == (
         f"5 more events were not checked (at most {MAX_PROBLEMS} problems are named)"
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-03-02T07:00:00Z",
+        "2026-03-02T07:00:00.000Z",
+        "2026-03-02T07:00:00z",
+        "2026-03-02T08:00:00+01:00",
+        "2026-03-02T07:00:00+00:00",
+    ],
+)
+def test_an_event_without_id_is_named_by_its_instant_not_its_spelling(moment: str) -> None:
+    # The CBV event hash reads an event time as the instant in UTC: one time spelled another way
+    # is the same event, and a resend of it is not stored twice.
+    said = receipt("L1", 5) | {"eventTime": moment}
+    (ours,) = read(exactly(document(said))).events
+    (first,) = read(
+        exactly(document(receipt("L1", 5) | {"eventTime": "2026-03-02T07:00:00Z"}))
+    ).events
+    assert ours["event_id"] == first["event_id"]
+    other = receipt("L1", 5) | {"eventTime": "2026-03-02T07:00:00.001Z"}
+    assert read(exactly(document(other))).events[0]["event_id"] != first["event_id"]
+
+
+def test_an_event_without_id_captured_under_its_spelled_time_keeps_that_id() -> None:
+    # Earlier versions digested the time as spelled: a resend finds the event by that digest.
+    doc = document(receipt("L1", 5) | {"eventTime": "2026-03-02T08:00:00+01:00"})
+    spelled = _spelled_digests(doc)[0]
+    now = read(exactly(doc)).events[0]["event_id"]
+    assert now != spelled
+    asked: list[str] = []
+
+    def logged(ids: Sequence[str]) -> dict[str, Any]:
+        asked.extend(ids)
+        return {spelled: object()} if spelled in ids else {}
+
+    reader = EpcisReader(lambda gtin: None, {})
+    (resent,) = reader.translate(exactly(doc), logged=logged).events
+    assert resent["event_id"] == spelled
+    assert spelled in asked  # asked once, with the document's other events
