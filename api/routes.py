@@ -21,6 +21,9 @@ from ingest.times import TimeText
 
 router = APIRouter()
 MAX_LOG_PAGE = 1000
+# Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
+# busy machine is thousands of steps, each with its inputs and outputs.
+MAX_WINDOW_LISTED = 20_000
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -126,15 +129,29 @@ def get_trace(
     return access.trace(id, direction, max_depth=max_depth, as_of=as_of).to_dict()
 
 
-@router.get("/api/v1/equipment/{equipment:path}/window", tags=["trace"])
+@router.get(
+    "/api/v1/equipment/{equipment:path}/window",
+    tags=["trace"],
+    responses={
+        400: {"description": "the window is too long, or lists too much: ask a shorter one"}
+    },
+)
 def equipment_window(
     equipment: str,
     access: AccessDep,
     start: Annotated[TimeText, Query(alias="from")],
     end: Annotated[TimeText, Query(alias="to")],
 ) -> dict[str, Any]:
-    """List what was processed on an equipment between two times."""
+    """List what was processed on an equipment between two times: every step with its inputs
+    and outputs, or 400 when they are more than 20,000 together (ask a shorter window)."""
     uses = access.equipment_window(f"equipment:{equipment}", start, end)
+    # Counted as the caller sees them: refused whole, never cut short.
+    listed = sum(1 + len(use.inputs) + len(use.outputs) for use in uses)
+    if listed > MAX_WINDOW_LISTED:
+        raise BadRequest(
+            f"this window lists {listed:,} steps, inputs and outputs, more than "
+            f"{MAX_WINDOW_LISTED:,}: ask for a shorter window"
+        )
     return {
         "equipment": f"equipment:{equipment}",
         "steps": [

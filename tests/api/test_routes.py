@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from api import routes
 from api.app import create_app
 from api.deps import Services
 from api.ingest_reports import IngestReportBody
@@ -293,6 +294,40 @@ def test_an_equipment_window_spans_at_most_a_year(client: TestClient) -> None:
         client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth).status_code
         == 200
     )
+
+
+def test_an_equipment_window_that_lists_too_much_is_refused_whole(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 steps on LATHE-1, each turning one part of each of 10 lots into one lot: 240 listed.
+    batch = [events.receive(f"L-{i}", 1000) for i in range(10)]
+    for s in range(20):
+        inputs = [{"lot": f"L-{i}", "qty": "1"} for i in range(10)]
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "10"}]
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1"}
+        batch.append(events("process", **turn, inputs=inputs, outputs=outputs))
+    services.ingest.ingest(batch)
+    auth = login(client, "analyst")
+    window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+    answer = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
+    assert answer.status_code == 200, answer.text
+    steps = answer.json()["steps"]
+    assert len(steps) == 20 and all(len(s["inputs"]) == 10 for s in steps)
+    monkeypatch.setattr(routes, "MAX_WINDOW_LISTED", 240)
+    bounded = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
+    assert bounded.status_code == 200 and bounded.json() == answer.json()
+    monkeypatch.setattr(routes, "MAX_WINDOW_LISTED", 239)
+    refused = client.get("/api/v1/equipment/LATHE-1/window", params=window, headers=auth)
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {
+        "error": "bad_request",
+        "message": "this window lists 240 steps, inputs and outputs, more than 239: ask for a "
+        "shorter window",
+    }
+    # A shorter window lists less, and answers.
+    day = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-02T10:00:00Z"}
+    shorter = client.get("/api/v1/equipment/LATHE-1/window", params=day, headers=auth)
+    assert shorter.status_code == 200 and 0 < len(shorter.json()["steps"]) < 20
 
 
 @pytest.mark.parametrize(
