@@ -48,7 +48,8 @@ CASE_ANALYSES: Final = frozenset({"scope", "reconciliation", "sharedCarts", "his
 CASE_LISTS: Final = frozenset({"recallCases", "casesAboutMyLots"})
 MAX_HEAVY: Final = 4
 # Links and nodes one request may list: through `inputs` and `outputs`, a trace's pages,
-# `explain`'s paths and an equipment window's steps, each time (under each alias) they are asked.
+# `explain`'s paths, an equipment window's steps, a customer's received shipments and their items
+# and a supplier's lots, each time (under each alias) they are asked.
 MAX_LISTED: Final = 20_000
 
 # Analyses asked by name, and those asked under a list of cases.

@@ -364,10 +364,17 @@ class SupplierLotUse:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A shipment to you, and what was in it.")
 class ReceivedShipment:
     shipment: Shipment
-    items: list[Node]
+    contents: strawberry.Private[list[Node]]
+
+    # Counted against the request's budget each time they are asked, as a node's links: years of
+    # shipments of serials are tens of thousands of items.
+    @strawberry.field(description="The lots and serials shipped in it.")
+    def items(self, info: Info[Context, None]) -> list[Node]:
+        info.context.budget.spend(len(self.contents))
+        return self.contents
 
 
 @strawberry.type

@@ -206,7 +206,9 @@ class Query:
 
     @strawberry.field(description="For suppliers: where each of your lots went, as shared.")
     async def supplier_lots(self, info: Info[Context, None]) -> list[SupplierLotUse]:
-        uses = await _run(info, info.context.access.supplier_lots)
+        uses = await _run(info, info.context.access.supplier_lots) or []
+        # Each lot counts as a listed node, under every alias.
+        info.context.budget.spend(len(uses))
         return [
             SupplierLotUse(
                 supplier_lot=SupplierLot(view=use.node),
@@ -221,19 +223,21 @@ class Query:
                 statuses=None if use.statuses is None else JSON(use.statuses),
                 under_investigation=use.under_investigation,
             )
-            for use in uses or []
+            for use in uses
         ]
 
     @strawberry.field(
         description="For customers: your shipments and what was in them, with status."
     )
     async def received(self, info: Info[Context, None]) -> list[ReceivedShipment]:
-        found = await _run(info, info.context.access.received)
+        found = await _run(info, info.context.access.received) or []
+        # The shipments count as listed nodes, as their items do where they are asked.
+        info.context.budget.spend(len(found))
         return [
             ReceivedShipment(
-                shipment=Shipment(view=r.shipment), items=[_node_of(v) for v in r.items]
+                shipment=Shipment(view=r.shipment), contents=[_node_of(v) for v in r.items]
             )
-            for r in found or []
+            for r in found
         ]
 
     @strawberry.field(description="Who you are.")

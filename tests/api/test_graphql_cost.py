@@ -221,3 +221,73 @@ def test_an_equipment_window_counts_its_steps_inputs_and_outputs(
         "this query lists more than 479 links and nodes: ask for fewer levels, aliases, paths "
         "or a shorter window, or page through a trace (trace.nodes, trace.links)"
     ]
+
+
+def ship_to_two_customers(services: Services, events: Events) -> None:
+    """Twelve lots of ACME-STEEL's heats in three shipments to HOSP-NORTH, two lots of
+    POLYMED's in one to HOSP-SOUTH."""
+    batch = [
+        events.receive(f"L-{i}", 1, supplier="ACME-STEEL", supplier_lot=f"A-{i}") for i in range(12)
+    ]
+    batch += [
+        events.receive(f"M-{i}", 1, supplier="POLYMED", supplier_lot=f"P-{i}") for i in range(2)
+    ]
+    for s in range(3):
+        items = [{"lot": f"L-{i}", "qty": "1"} for i in range(4 * s, 4 * s + 4)]
+        batch.append(events("ship", shipment=f"SH-N{s}", customer="HOSP-NORTH", items=items))
+    items = [{"lot": f"M-{i}", "qty": "1"} for i in range(2)]
+    batch.append(events("ship", shipment="SH-S", customer="HOSP-SOUTH", items=items))
+    services.ingest.ingest(batch)
+
+
+def test_received_counts_its_shipments_and_their_items(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ship_to_two_customers(services, events)
+    query = "{ a: received { shipment { id } items { id } } b: received { shipment { id } } }"
+    answer = ask(client, query, "customer")
+    assert "errors" not in answer, answer
+    # The customer's own shipments and what was in them, nothing of another customer's.
+    assert [r["shipment"]["id"] for r in answer["data"]["a"]] == [
+        f"shipment:SH-N{s}" for s in range(3)
+    ]
+    assert {i["id"] for r in answer["data"]["a"] for i in r["items"]} == {
+        f"lot:L-{i}" for i in range(12)
+    }
+    assert answer["data"]["b"] == [{"shipment": r["shipment"]} for r in answer["data"]["a"]]
+    assert ask(client, query, "analyst")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # 3 shipments and their 12 items under `a`, the 3 shipments alone under `b`.
+    monkeypatch.setattr(cost, "MAX_LISTED", 18)
+    assert "errors" not in ask(client, query, "customer")
+    monkeypatch.setattr(cost, "MAX_LISTED", 17)
+    answer = ask(client, query, "customer")
+    assert answer["data"] is None, "refused whole, not cut short"
+    assert [e["message"] for e in answer["errors"]] == [
+        "this query lists more than 17 links and nodes: ask for fewer levels, aliases, paths "
+        "or a shorter window, or page through a trace (trace.nodes, trace.links)"
+    ]
+
+
+def test_supplier_lots_count_against_the_budget(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ship_to_two_customers(services, events)
+    query = "{ a: supplierLots { supplierLot { id } } b: supplierLots { shipments } }"
+    answer = ask(client, query, "supplier")
+    assert "errors" not in answer, answer
+    # ACME-STEEL's own lots, none of POLYMED's.
+    assert [u["supplierLot"]["id"] for u in answer["data"]["a"]] == sorted(
+        f"supplier_lot:ACME-STEEL/A-{i}" for i in range(12)
+    )
+    assert answer["data"]["b"] == [{"shipments": 1}] * 12
+    assert ask(client, query, "customer")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Twelve lots under each alias.
+    monkeypatch.setattr(cost, "MAX_LISTED", 24)
+    assert "errors" not in ask(client, query, "supplier")
+    monkeypatch.setattr(cost, "MAX_LISTED", 23)
+    answer = ask(client, query, "supplier")
+    assert answer["data"] is None, "refused whole, not cut short"
+    assert [e["message"] for e in answer["errors"]] == [
+        "this query lists more than 23 links and nodes: ask for fewer levels, aliases, paths "
+        "or a shorter window, or page through a trace (trace.nodes, trace.links)"
+    ]
