@@ -50,6 +50,24 @@ Ref = Annotated[str, Field(max_length=MAX_ID)]  # may be empty: "" is the defaul
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
+def reported_after_now(
+    order: str, index: int, start: int | None, end: int | None, now: int
+) -> tuple[str, str] | None:
+    """Return which of a reported start and end lies after `now` ("start" or "end"), and what
+    to say of it; None when neither does.
+
+    What happened cannot lie ahead: such a report is a clock or a typo, and frozen it would
+    hold the plan (and everything after it in its order) to a time not yet come.
+    """
+    for field, verb, at in (("start", "started", start), ("end", "ended", end)):
+        if at is not None and at > now:
+            return (
+                field,
+                f"order {order!r} operation {index} reported {verb} at {at}, after now ({now})",
+            )
+    return None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -285,8 +303,12 @@ class Problem(_Model):
                 f"orders: {choices:,} machine alternatives in all, at most {MAX_CHOICES:,}"
             )
         known = set(machine_ids)
-        for order in self.orders:
+        for j, order in enumerate(self.orders):
             for index, op in enumerate(order.operations):
+                late = reported_after_now(order.id, index, op.actual_start, op.actual_end, self.now)
+                if late is not None:
+                    field, message = late
+                    raise ValueError(f"orders.{j}.operations.{index}.actual_{field}: {message}")
                 for alt in op.alternatives:
                     if alt.machine not in known:
                         raise ValueError(

@@ -27,6 +27,7 @@ from scheduler.models import (
     Time,
     Window,
     WorkOrder,
+    reported_after_now,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
 from scheduler.readers import first_error, parse_problem
@@ -101,19 +102,16 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
             )
         if a.end is not None and a.end < a.start:
             raise InvalidProblem(f"actuals[{i}].end: before its start")
-        # What happened cannot lie after now: such a report is a clock or a typo, and frozen
-        # it would hold the plan (and everything after it in its order) to a time not yet come.
-        for field, verb, at in (("start", "started", a.start), ("end", "ended", a.end)):
-            if at is not None and at > feedback.now:
-                raise InvalidProblem(
-                    f"actuals[{i}].{field}: order {a.order!r} operation {a.index} reported "
-                    f"{verb} at {at}, after now ({feedback.now})"
-                )
+        late = reported_after_now(a.order, a.index, a.start, a.end, feedback.now)
+        if late is not None:
+            field, message = late
+            raise InvalidProblem(f"actuals[{i}].{field}: {message}")
         choices = {alt.machine for alt in order.operations[a.index].alternatives}
         if a.machine is not None and a.machine not in choices:
             raise InvalidProblem(
                 f"actuals[{i}].machine: {a.machine!r} is not among the operation's machines"
             )
+    _check_run_before(problem, planned, feedback)
     down: dict[str, list[Window]] = {}
     machine_ids = {m.id for m in problem.machines}
     for i, d in enumerate(feedback.downtime):
@@ -166,6 +164,38 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
     except InvalidProblem as exc:  # named as the solve path names it, field first
         raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
     return current
+
+
+def _check_run_before(
+    problem: Problem, planned: dict[tuple[str, int], ScheduledOperation], feedback: Feedback
+) -> None:
+    """Refuse a reported operation whose predecessor, not reported, the plan put after now.
+
+    The work before a reported operation has run, and stands at its planned times: for one the
+    plan put after now those times are not what happened, which only the floor can tell.
+    """
+    now = max(problem.now, feedback.now)
+    latest: dict[str, int] = {}  # each order's latest operation reported, by its position
+    for i, a in enumerate(feedback.actuals):
+        if a.order not in latest or feedback.actuals[latest[a.order]].index < a.index:
+            latest[a.order] = i
+    reported = {(a.order, a.index) for a in feedback.actuals}
+    orders = {o.id: o for o in problem.orders}
+    for i in sorted(latest.values()):
+        a = feedback.actuals[i]
+        for k, op in enumerate(orders[a.order].operations[: a.index]):
+            was = planned.get((a.order, k))
+            if (
+                was is not None
+                and was.start > now
+                and op.actual_start is None
+                and (a.order, k) not in reported
+            ):
+                raise InvalidProblem(
+                    f"actuals[{i}]: order {a.order!r} operation {a.index} reported started, but "
+                    f"operation {k} before it was planned to start at {was.start}, after now "
+                    f"({now}): report when it ran"
+                )
 
 
 def _check_changed(current: Problem, problem: Problem) -> None:

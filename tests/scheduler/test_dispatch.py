@@ -88,6 +88,7 @@ def _random_problem(
             )
         )
     orders = []
+    started = 0  # the latest start of work started: `now` lies at or after it
     for j in range(rng.randint(1, most_orders)):
         ops = []
         for k in range(rng.randint(1, 4)):
@@ -100,7 +101,9 @@ def _random_problem(
             if rng.random() < 0.15:
                 kw["transfer_qty"] = 1
             if k == 0 and rng.random() < 0.15:
-                kw |= {"actual_start": rng.randint(0, 10), "actual_machine": on[0]}
+                start = rng.randint(0, 10)
+                kw |= {"actual_start": start, "actual_machine": on[0]}
+                started = max(started, start)
             ops.append(op({m: rng.randint(0, 4) for m in on}, **kw))
         release = rng.choice([0, rng.randint(0, 30)])
         family = rng.choice("ABC")
@@ -113,7 +116,7 @@ def _random_problem(
             )
         )
     flow = Objective(terms=[ObjectiveTerm(kind="flow_time")])  # keeps off the job-shop path
-    return problem(orders, machines, now=rng.choice([0, 5]), objective=flow)
+    return problem(orders, machines, now=max(rng.choice([0, 5]), started), objective=flow)
 
 
 @pytest.mark.parametrize("windows", [True, False])

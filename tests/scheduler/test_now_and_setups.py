@@ -222,7 +222,7 @@ def test_feedback_that_names_no_operation_of_the_order_is_refused(
     )
     plan = solve(problem, QUICK)
     with pytest.raises(InvalidProblem, match=field.replace("[", r"\[").replace("]", r"\]")):
-        reschedule(problem, plan, Feedback(now=1, actuals=[actual]), QUICK)
+        reschedule(problem, plan, Feedback(now=10, actuals=[actual]), QUICK)
 
 
 def test_a_plan_too_big_for_the_rules_still_gets_a_plan() -> None:

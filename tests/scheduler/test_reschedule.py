@@ -229,6 +229,26 @@ def test_bad_feedback_is_refused_naming_the_field(feedback: Feedback, message: s
         apply_feedback(plant, solve(plant, FAST), feedback)
 
 
+def test_work_reported_started_before_its_predecessor_was_planned_to_is_refused() -> None:
+    # a/0 was planned at 10, after now: the plan's times for it are not what ran before a/1.
+    plant = problem(
+        [order("a", op("A", 10), op("B", 10), release=10), order("b", op("A", 10))], ["A", "B"]
+    )
+    before = solve(plant, FAST)
+    assert _times(before)[("a", 0)] == ("A", 10, 20, False)
+    feedback = Feedback(now=5, actuals=[Actual(order="a", index=1, start=3)])
+    message = (
+        r"^actuals\[0\]: order 'a' operation 1 reported started, but operation 0 before it was "
+        r"planned to start at 10, after now \(5\): report when it ran$"
+    )
+    with pytest.raises(InvalidProblem, match=message):
+        reschedule(plant, before, feedback, FAST)
+    # Reported too, it stands as reported.
+    both = [Actual(order="a", index=0, start=0, end=3), *feedback.actuals]
+    after = reschedule(plant, before, Feedback(now=5, actuals=both), FAST)
+    assert _times(after)[("a", 0)] == ("A", 0, 3, True)
+
+
 def test_work_reported_done_before_its_release_flows_from_its_start() -> None:
     # "o" is released at 50 and planned 50-60 on A; it was in fact run 20-30, so it was in the
     # shop from 20 to 30: flow 10, not 30 - 50 = -20. "p" (released 0) ran as planned, 0-5:

@@ -7,6 +7,7 @@ from ortools.sat.python import cp_model
 
 from scheduler import cpsat
 from scheduler.dispatch import RULES, best_dispatch
+from scheduler.errors import InvalidProblem
 from scheduler.flat import flatten
 from scheduler.models import (
     MAX_WINDOWS,
@@ -18,7 +19,7 @@ from scheduler.models import (
     Window,
 )
 from scheduler.plan import violations
-from scheduler.readers import load_problem, read_jsp
+from scheduler.readers import load_problem, parse_problem, read_jsp
 from scheduler.solver import lean, search_share, solve, tune
 from tests.scheduler.conftest import FT06, op, order, problem, shared_instances
 
@@ -108,6 +109,7 @@ def test_frozen_operations_keep_their_times() -> None:
             order("b", op("m0", 4)),
         ],
         ["m0", "m1"],
+        now=10,
     )
     s = solve(p, QUICK)
     ops = by_job(s)
@@ -227,7 +229,9 @@ def test_operation_longer_than_every_shift_is_reported() -> None:
 
 def test_clashing_frozen_operations_are_reported() -> None:
     p = problem(
-        [order("a", op("m", 5, actual_start=0)), order("b", op("m", 5, actual_start=2))], ["m"]
+        [order("a", op("m", 5, actual_start=0)), order("b", op("m", 5, actual_start=2))],
+        ["m"],
+        now=2,
     )
     s = solve(p, QUICK)
     assert s.status == "infeasible" and s.conflicts[0].constraint == "frozen"
@@ -367,3 +371,28 @@ def test_the_package_exports_its_functions_even_after_their_modules_load() -> No
         assert getattr(scheduler, name) is not None, name
     with pytest.raises(AttributeError):
         _ = scheduler.no_such_name
+
+
+@pytest.mark.parametrize(
+    ("started", "message"),
+    [
+        (
+            {"actual_start": 6},
+            r"^orders\.1\.operations\.0\.actual_start: order 'b' operation 0 reported started "
+            r"at 6, after now \(5\)$",
+        ),
+        (
+            {"actual_start": 2, "actual_end": 9},
+            r"^orders\.1\.operations\.0\.actual_end: order 'b' operation 0 reported ended at 9, "
+            r"after now \(5\)$",
+        ),
+    ],
+)
+def test_work_started_or_ended_after_now_is_refused_naming_it(
+    started: dict[str, int], message: str
+) -> None:
+    # A report from the future is a clock or a typo: frozen, it would hold the plan to it.
+    orders = [order("a", op("m0", 2)), order("b", op("m0", 4, **started))]
+    data = problem(orders, ["m0"], now=10).model_dump()
+    with pytest.raises(InvalidProblem, match=message):
+        parse_problem(data | {"now": 5})
