@@ -14,6 +14,9 @@ from scheduler.dispatch import DispatchStopped, dispatch, serial_plan
 from scheduler.errors import InvalidProblem
 from scheduler.flat import Flat, flatten
 from scheduler.models import (
+    MAX_OPERATIONS,
+    MAX_ORDERS,
+    MAX_WINDOWS_IN_ALL,
     Alternative,
     Machine,
     Now,
@@ -74,9 +77,11 @@ class Feedback(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     now: Now
-    actuals: list[Actual] = []
-    downtime: list[Downtime] = []
-    rush_orders: list[WorkOrder] = []
+    # As long as the problem's own lists may be: a report for each operation, a window for each
+    # a problem may hold, an order for each it may take. Each is read before any is checked.
+    actuals: list[Actual] = Field(default=[], max_length=MAX_OPERATIONS)
+    downtime: list[Downtime] = Field(default=[], max_length=MAX_WINDOWS_IN_ALL)
+    rush_orders: list[WorkOrder] = Field(default=[], max_length=MAX_ORDERS)
 
 
 def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> Problem:

@@ -8,7 +8,15 @@ from pydantic import ValidationError
 
 from scheduler.errors import InvalidProblem
 from scheduler.flat import flatten
-from scheduler.models import Objective, ObjectiveTerm, Problem, SolveOptions
+from scheduler.models import (
+    MAX_OPERATIONS,
+    MAX_ORDERS,
+    MAX_WINDOWS_IN_ALL,
+    Objective,
+    ObjectiveTerm,
+    Problem,
+    SolveOptions,
+)
 from scheduler.plan import violations
 from scheduler.readers import read_jsp
 from scheduler.rescheduler import Actual, Downtime, Feedback, apply_feedback, reschedule
@@ -247,6 +255,31 @@ def test_work_reported_started_before_its_predecessor_was_planned_to_is_refused(
     both = [Actual(order="a", index=0, start=0, end=3), *feedback.actuals]
     after = reschedule(plant, before, Feedback(now=5, actuals=both), FAST)
     assert _times(after)[("a", 0)] == ("A", 0, 3, True)
+
+
+@pytest.mark.parametrize(
+    ("field", "item", "most"),
+    [
+        # One report for each operation a problem may have, one window for each it may hold,
+        # one order for each it may take: more would be read and held before any is checked.
+        ("actuals", {"order": "j0", "index": 0, "start": 0}, MAX_OPERATIONS),
+        ("downtime", {"machine": "m0", "start": 0, "end": 1}, MAX_WINDOWS_IN_ALL),
+        (
+            "rush_orders",
+            {"id": "r", "operations": [{"alternatives": [{"machine": "m0", "unit_time": 1}]}]},
+            MAX_ORDERS,
+        ),
+    ],
+)
+def test_feedback_lists_past_their_limit_are_refused_naming_it(
+    field: str, item: dict[str, Any], most: int
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Feedback.model_validate({"now": 0, field: [item] * (most + 1)})
+    [error] = refused.value.errors()
+    assert error["loc"] == (field,)
+    assert f"at most {most} items" in error["msg"]
+    assert len(getattr(Feedback.model_validate({"now": 0, field: [item] * most}), field)) == most
 
 
 def test_work_reported_done_before_its_release_flows_from_its_start() -> None:
