@@ -80,11 +80,17 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
     return out
 
 
-# A conflict set no smaller than every group: the proof stands, but names no cause.
+# A conflict set no smaller than every group: the proof stands, but names no cause. What cut
+# the explanation short is said: a client whose job ended cancelled reads that its cancel did.
 _NOT_NARROWED = Conflict(
     order=None,
     constraint="unknown",
     message="proven infeasible, but the cause could not be narrowed down in the time limit",
+)
+_CANCELLED = Conflict(
+    order=None,
+    constraint="unknown",
+    message="proven infeasible, but the solve was cancelled before the cause was narrowed down",
 )
 # The share of the time the assumption solve may take: on set-up circuits it may find no core
 # in seconds where a solve with the same groups fixed on proves infeasibility in a fraction.
@@ -101,14 +107,18 @@ def explain_infeasible(
     Building the model, and every solve, stop at the time limit and once `should_stop` is true.
     """
     deadline = time.monotonic() + time_limit
+
+    def not_narrowed() -> list[Conflict]:
+        return [_CANCELLED if should_stop is not None and should_stop() else _NOT_NARROWED]
+
     if time_limit <= 0.01 or (should_stop is not None and should_stop()):
-        return [_NOT_NARROWED]
+        return not_narrowed()
     try:
         built = cpsat.build(
             flat, explain=True, terms=[], deadline=deadline, should_stop=should_stop
         )
     except cpsat.BuildTimeout:
-        return [_NOT_NARROWED]
+        return not_narrowed()
     checks = _Checks(built, deadline, should_stop)
     core = checks.core(CORE_SHARE * time_limit)
     if core is not None:
@@ -124,7 +134,11 @@ def explain_infeasible(
         return [Conflict(order=None, constraint="unknown", message="the problem is infeasible")]
     if len(found) > 1 and core is None and checks.cut_short:
         # Every group, narrowed part of the way: what is left holds spare groups, maybe many.
-        return [_NOT_NARROWED]
+        return not_narrowed()
+    if len(found) > 1 and checks.cut_short and should_stop is not None and should_stop():
+        # A core a cancel cut short: its groups admit no schedule, but may hold spare ones,
+        # and a client who cancelled cannot tell them from a whole answer.
+        return [_CANCELLED]
     named = [built.groups[i] for i in found]
     return [Conflict(order=o, constraint=c, message=m) for o, c, m in named]
 

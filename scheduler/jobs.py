@@ -147,6 +147,8 @@ class JobManager:
             job.result = result
             job.best_makespan = result.makespan
             job.progress = 1.0
+            # The job says it was cancelled; its result, what the solve had shown by then (an
+            # infeasibility proven stays `infeasible`, its explanation saying if it was cut short).
             job.status = "cancelled" if job.cancel.is_set() else "done"
         job.finished_at = datetime.now(UTC)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.models import Alternative, Machine, Operation, Problem, WorkOrder
+from scheduler.models import Alternative, Machine, Operation, Problem, Window, WorkOrder
 
 # Fisher & Thompson (1963) 6x6 instance; optimal makespan 55.
 FT06 = """6 6
@@ -71,3 +71,11 @@ def one_machine(orders: int, **operation: Any) -> Problem:
 @pytest.fixture
 def ft06_text() -> str:
     return FT06
+
+
+def short_shift(orders: int) -> Problem:
+    """Orders with set-ups on one machine whose shift holds their work but not its set-ups."""
+    p = one_machine(orders, setup_default=1)
+    work = sum(o.operations[0].alternatives[0].unit_time for o in p.orders)
+    shift = Machine(id="M", shifts=[Window(start=0, end=work)])
+    return p.model_copy(update={"machines": [shift]})

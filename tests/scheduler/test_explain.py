@@ -12,17 +12,9 @@ from scheduler import diagnose, solver
 from scheduler.flat import Flat, flatten
 from scheduler.models import Conflict, Machine, Problem, SolveOptions, Window
 from scheduler.solver import solve
-from tests.scheduler.conftest import one_machine
+from tests.scheduler.conftest import op, order, problem, short_shift
 
 QUICK = SolveOptions(time_limit=5, workers=1)
-
-
-def short_shift(orders: int) -> Problem:
-    """Orders with set-ups on one machine whose shift holds their work but not its set-ups."""
-    p = one_machine(orders, setup_default=1)
-    work = sum(o.operations[0].alternatives[0].unit_time for o in p.orders)
-    shift = Machine(id="M", shifts=[Window(start=0, end=work)])
-    return p.model_copy(update={"machines": [shift]})
 
 
 def test_the_calendar_alone_is_named_when_the_assumption_search_finds_no_core(
@@ -115,3 +107,32 @@ def test_a_cancel_stops_the_explanation(monkeypatch: pytest.MonkeyPatch) -> None
     assert stop.is_set() and after == []
     assert s.status == "infeasible"
     assert [(c.order, c.constraint) for c in s.conflicts] == [(None, "unknown")]
+    assert "cancelled before the cause was narrowed down" in s.conflicts[0].message
+
+
+def test_a_cancel_while_a_core_is_narrowed_names_no_group_not_narrowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Cancelled once the core is found: its groups admit no schedule, but were not narrowed,
+    # and a cancelled job's answer must not read as a whole one.
+    m1 = Machine(id="m1", shifts=[Window(start=0, end=8)])
+    p = problem([order("a", op("m0", 5, max_wait=0), op("m1", 5))], ["m0", m1])
+    found = diagnose.explain_infeasible(flatten(p), 5.0)
+    assert [(c.order, c.constraint) for c in found] == [("a", "routing"), (None, "calendar m1")]
+    stop = threading.Event()
+    solves = diagnose.checked_solve
+
+    def core_then_cancel(*args: Any) -> cp_model.CpSolverStatus:
+        status = solves(*args)
+        stop.set()
+        return status
+
+    monkeypatch.setattr(diagnose, "checked_solve", core_then_cancel)
+    found = diagnose.explain_infeasible(flatten(p), 5.0, stop.is_set)
+    assert [(c.order, c.constraint, c.message) for c in found] == [
+        (
+            None,
+            "unknown",
+            "proven infeasible, but the solve was cancelled before the cause was narrowed down",
+        )
+    ]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 import weakref
+from typing import Any
 
-from scheduler import tabu_c
+import pytest
+
+from scheduler import solver, tabu_c
 from scheduler.jobs import JobManager
-from scheduler.models import SolveOptions
+from scheduler.models import Conflict, SolveOptions
 from scheduler.readers import read_jsp
-from tests.scheduler.conftest import FT06
+from tests.scheduler.conftest import FT06, short_shift
 
 
 def _settled(manager: JobManager, job_id: str) -> str:
@@ -39,5 +43,40 @@ def test_a_finished_or_cancelled_job_lets_its_problem_go() -> None:
         gc.collect()
         assert [ref() for ref in gone] == [None, None]
         assert manager.get(ran.id).result is not None  # what the view shows stays
+    finally:
+        manager.shutdown()
+
+
+def test_a_job_cancelled_while_it_explains_infeasibility_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cancel comes once infeasibility is proven, as the explanation starts: the job ends
+    # cancelled, its result stays infeasible (that was proven), and the explanation says the
+    # cancel cut it short, not the time limit, of which most is left.
+    manager = JobManager()
+    submitted: list[str] = []
+    ready = threading.Event()
+    explain = solver.explain_infeasible
+
+    def cancelled_first(*args: Any) -> list[Conflict]:
+        assert ready.wait(20)
+        manager.cancel(submitted[0])
+        return explain(*args)
+
+    monkeypatch.setattr(solver, "explain_infeasible", cancelled_first)
+    try:
+        job = manager.submit(short_shift(12), SolveOptions(time_limit=30, workers=1))
+        submitted.append(job.id)
+        ready.set()
+        assert _settled(manager, job.id) == "cancelled"
+        result = manager.get(job.id).result
+        assert result is not None and result.status == "infeasible"
+        assert [(c.order, c.constraint, c.message) for c in result.conflicts] == [
+            (
+                None,
+                "unknown",
+                "proven infeasible, but the solve was cancelled before the cause was narrowed down",
+            )
+        ]
     finally:
         manager.shutdown()
