@@ -190,7 +190,6 @@ def test_an_analysts_federated_trace_goes_on_into_the_live_partner(
     }
     assert nodes["ACME:step:MELT-1"]["attrs"]["operation"] == "melt"
     assert "fred" not in str(rest)
-    assert "OTHERCUST" not in str(rest)  # what ACME shipped another customer stays there
     assert 0 < nodes["ACME:lot:RAW-1"]["share"] <= 1
     links = {(e["from"], e["to"], e["type"]) for e in rest["edges"]}
     assert ("ACME:lot:H70001", "supplier_lot:ACME/H70001", "SUPPLIED_AS") in links
