@@ -198,9 +198,7 @@ def solve(
     should_stop: StopFn | None = None,
 ) -> Solution:
     """Find a good schedule within the time limit; never return worse than the best found."""
-    options = options or SolveOptions()
-    clock = _Clock(options.time_limit)
-    return answer(search(flatten(problem), options, clock, progress, should_stop), clock)
+    return _solve(lambda: flatten(problem), options, progress, should_stop)
 
 
 def solve_flat(
@@ -211,9 +209,19 @@ def solve_flat(
 ) -> Solution:
     """Solve a problem already in index form (`flatten`), timed from this call: as `solve`,
     for a caller that made the index form to check the problem."""
+    return _solve(lambda: flat, options, progress, should_stop)
+
+
+def _solve(
+    make_flat: Callable[[], Flat],
+    options: SolveOptions | None,
+    progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> Solution:
+    # The clock starts before `make_flat`: flattening is part of the time a solve is given.
     options = options or SolveOptions()
     clock = _Clock(options.time_limit)
-    return answer(search(flat, options, clock, progress, should_stop), clock)
+    return answer(search(make_flat(), options, clock, progress, should_stop), clock)
 
 
 def answer(outcome: Outcome, clock: _Clock) -> Solution:
