@@ -39,8 +39,8 @@ MAX_WINDOWS_IN_ALL = 100_000
 # order may bring; in all, twenty for each of the most operations. Reading and indexing them
 # comes before the search too, about 0.75 s of CPU a million: 400,000 add 0.3 s to a problem
 # of 20,000 operations, where a request body could hold millions.
-MAX_SETUPS = 10_000
-MAX_SETUPS_IN_ALL = 400_000
+MAX_SETUPS = MAX_ORDERS
+MAX_SETUPS_IN_ALL = 20 * MAX_OPERATIONS
 # Ids and family names as long as an event's ids, free text as long as an event's note: a
 # problem is held while its job waits, and its names are copied into every scheduled operation.
 MAX_ID = 200
