@@ -231,20 +231,20 @@ def _windows_of(machine: object) -> int:
 
 def _setups_of(order: object) -> int:
     """Count the set-up entries of an order's operations, as given or as validated."""
+    operations: object = None
     if isinstance(order, WorkOrder):
-        return sum(len(op.setup) for op in order.operations)
-    operations = order.get("operations") if isinstance(order, dict) else None
+        operations = order.operations
+    elif isinstance(order, dict):
+        operations = order.get("operations")
     if not isinstance(operations, list | tuple):
         return 0
     total = 0
     for op in operations:
-        setup = (
-            op.setup
-            if isinstance(op, Operation)
-            else op.get("setup")
-            if isinstance(op, dict)
-            else None
-        )
+        setup: object = None
+        if isinstance(op, Operation):
+            setup = op.setup
+        elif isinstance(op, dict):
+            setup = op.get("setup")
         if isinstance(setup, dict):
             total += len(setup)
     return total
@@ -262,7 +262,7 @@ class Problem(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _count_windows(cls, data: Any) -> Any:
+    def _count_entries(cls, data: Any) -> Any:
         """Refuse too many windows, or set-up entries, in all before each is read: reading
         them is most of the cost. What is not a list here is left to the field's own
         validation."""
