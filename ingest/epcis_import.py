@@ -203,8 +203,8 @@ class EpcisReader:
         self._logged: Logged | None = None
         # The document's events the store has logged already, by our event id.
         self._stored: Mapping[str, StoredEvent] = {}
-        # Digests of earlier versions the store holds events of the document under.
-        self._earlier: frozenset[str] = frozenset()
+        # Our id of each of the document's events without eventID read so far, by its index.
+        self._ids: dict[int, str] = {}
 
     def translate(self, document: Any, logged: Logged | None = None) -> Translation:
         """Return our events for a schema-valid document; raise BatchRejected naming problems.
@@ -219,7 +219,7 @@ class EpcisReader:
         self._units = {}
         events = events_of_document(document)
         self._stored = self._already_logged(events)
-        self._earlier = self._logged_earlier(events)
+        self._ids = self._ids_logged_earlier(events)
         for index, event in enumerate(events):
             if len(problems) >= MAX_PROBLEMS:  # enough to act on: the rest is not read
                 raise BatchRejected(at_most_named(problems, unchecked=len(events) - index))
@@ -243,19 +243,26 @@ class EpcisReader:
         }
         return self._logged(sorted(named)) if self._logged is not None and named else {}
 
-    def _logged_earlier(self, events: list[Any]) -> frozenset[str]:
-        """Which digests of earlier versions (_earlier_digests) of the document's events
-        without eventID the store holds an event under: asked once for the document."""
-        named = {
-            digest
-            for event in events
+    def _ids_logged_earlier(self, events: list[Any]) -> dict[int, str]:
+        """Our ids of the document's events without eventID, by index: the first digest of an
+        earlier version (_earlier_digests) the store holds an event under, else today's. The
+        store is asked once for the document; without a store, ids are digested as read."""
+        if self._logged is None:
+            return {}
+        ids = {
+            index: _digest(event, UNDIGESTED)
+            for index, event in enumerate(events)
             if isinstance(event, dict) and not isinstance(event.get("eventID"), str)
-            for digest in _earlier_digests(event)
         }
-        if self._logged is None or not named:
-            return frozenset()
+        earlier = {index: _earlier_digests(events[index], ours) for index, ours in ids.items()}
+        named = {digest for digests in earlier.values() for digest in digests}
+        if not named:
+            return ids
         found = self._logged(sorted(named | {f"{digest}#1" for digest in named}))
-        return frozenset(event_id.removesuffix("#1") for event_id in found)
+        held = {event_id.removesuffix("#1") for event_id in found}
+        for index, digests in earlier.items():
+            ids[index] = next((digest for digest in digests if digest in held), ids[index])
+        return ids
 
     def _ordered(
         self, event: dict[str, Any], order: str, things: list[_Thing], ours: tuple[str, str]
@@ -377,11 +384,12 @@ class EpcisReader:
                 raise _Refused("eventID", "too_long", f"eventID is longer than {longest}{why}")
             return ours
         # No eventID: a digest of what happened, so sending the same event again (alone or in a
-        # document, declared wrong or not) is the same event.
-        for earlier in _earlier_digests(event) if self._earlier else ():
-            if earlier in self._earlier:
-                return earlier  # captured by an earlier version, under the digest it had then
-        return _digest(event, UNDIGESTED)
+        # document, declared wrong or not) is the same event; or the digest an earlier version
+        # captured it under (_ids_logged_earlier). `event` is the one being read.
+        digest = self._ids.get(self._index)
+        if digest is None:
+            digest = self._ids[self._index] = _digest(event, UNDIGESTED)
+        return digest
 
     def _envelope(self, event: dict[str, Any], our_id: str) -> dict[str, Any]:
         when = _local_time(event["eventTime"], event.get("eventTimeZoneOffset"), "eventTime")
@@ -804,10 +812,9 @@ def _digest(event: Mapping[str, Any], left_out: tuple[str, ...], *, spelled: boo
     return "epcis:sha256:" + hashlib.sha256(_canonical(content).encode()).hexdigest()
 
 
-def _earlier_digests(event: Mapping[str, Any]) -> list[str]:
+def _earlier_digests(event: Mapping[str, Any], ours: str) -> list[str]:
     """The digests earlier versions named an event without eventID by, newest first: its time
-    as spelled, and before that with its @context; each only where it is not today's."""
-    ours = _digest(event, UNDIGESTED)
+    as spelled, and before that with its @context; each only where it is not today's, `ours`."""
     found = [
         _digest(event, UNDIGESTED, spelled=True),
         _digest(event, UNDIGESTED_BEFORE, spelled=True),
