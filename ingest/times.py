@@ -62,12 +62,12 @@ def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 
 def _offset_as_sent(value: Any, moment: Any) -> Any:
-    """`moment` at UNKNOWN_OFFSET where `value` says "-00:00" (or "-0000"): read, it is UTC."""
+    """`moment` at UNKNOWN_OFFSET where `value` says "-00:00" (or "-0000"): read, it is UTC (a
+    time read ends with its offset, so one that ends so was read at that offset)."""
     if (
         isinstance(value, str)
         and value.endswith(("-00:00", "-0000"))
         and isinstance(moment, datetime)
-        and moment.utcoffset() == timedelta(0)
     ):
         return moment.replace(tzinfo=UNKNOWN_OFFSET)
     return moment
@@ -76,7 +76,13 @@ def _offset_as_sent(value: Any, moment: Any) -> Any:
 def _written(moment: Any, handler: SerializerFunctionWrapHandler) -> Any:
     """A time as JSON writes it, "-00:00" where it was read so (not the "Z" of UTC)."""
     text = handler(moment)
-    if isinstance(moment, datetime) and moment.tzname() == "-00:00" and text.endswith("Z"):
+    # Run for every time every event logs: the cheap test first, the zone's name only for UTC.
+    if (
+        isinstance(text, str)
+        and text.endswith("Z")
+        and isinstance(moment, datetime)
+        and moment.tzname() == "-00:00"
+    ):
         return f"{text[:-1]}-00:00"
     return text
 
