@@ -397,7 +397,6 @@ def test_past_the_bound_the_events_after_are_not_read() -> None:
 @pytest.mark.parametrize(
     "moment",
     [
-        "2026-03-02T07:00:00Z",
         "2026-03-02T07:00:00.000Z",
         "2026-03-02T07:00:00z",
         "2026-03-02T08:00:00+01:00",
@@ -423,13 +422,13 @@ def test_an_event_without_id_captured_under_its_spelled_time_keeps_that_id() -> 
     spelled = _spelled_digests(doc)[0]
     now = read(exactly(doc)).events[0]["event_id"]
     assert now != spelled
-    asked: list[str] = []
+    asked: list[Sequence[str]] = []
 
     def logged(ids: Sequence[str]) -> dict[str, Any]:
-        asked.extend(ids)
+        asked.append(ids)
         return {spelled: object()} if spelled in ids else {}
 
     reader = EpcisReader(lambda gtin: None, {})
     (resent,) = reader.translate(exactly(doc), logged=logged).events
     assert resent["event_id"] == spelled
-    assert spelled in asked  # asked once, with the document's other events
+    assert len(asked) == 1  # asked once for the document, not again as the event is read
