@@ -1093,18 +1093,18 @@ class Neo4jStore:
         self._locked(START_REBUILD, lambda tx, locked: None, token=token, started=started)
         self._local.rebuild = token
         self._local.cleared = False
+        done = False
         try:
             yield False
-        except BaseException:
-            # A rebuild that stopped once it had cleared the graph leaves it partial: its mark
-            # stays, so other writes are refused until a rebuild runs to the end.
-            if not self._local.cleared:
-                self._execute(END_REBUILD, token=token)
-            raise
-        else:
-            self._execute(END_REBUILD, token=token)
+            done = True
         finally:
-            self._local.rebuild = None
+            try:
+                # A rebuild that stopped once it had cleared the graph leaves it partial: its
+                # mark stays, so other writes are refused until a rebuild runs to the end.
+                if done or not self._local.cleared:
+                    self._execute(END_REBUILD, token=token)
+            finally:
+                self._local.rebuild = None
 
     def clear_projection(self) -> None:
         self._local.cleared = True
