@@ -92,6 +92,13 @@ PROCESS_EXTENSIONS = {
 }
 # Which of those are times (read back as our events read times).
 TIMES = ("started_at", "finished_at")
+# The offsets "+HH:MM" and "-HH:MM" of at most 14:00 (_written): a time read ends with its
+# offset, so one that ends in one of these is at most 14:00 from UTC, or is not read.
+_NEAR_OFFSETS = frozenset(
+    f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    for sign in "+-"
+    for minutes in range(14 * 60 + 1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +491,8 @@ def _written(moment: str) -> str:
     """A logged time as the export writes it: as logged, but in UTC where its offset is past
     14:00, which earlier versions logged. EPCIS writes no such eventTimeZoneOffset, and our
     capture refuses one: the instant is kept, and so the event's digest and identity."""
+    if moment.endswith("Z") or moment[-6:] in _NEAR_OFFSETS:
+        return moment  # nearly every time: told without reading it
     try:
         at = datetime.fromisoformat(moment)
     except ValueError:
