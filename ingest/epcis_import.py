@@ -1023,11 +1023,10 @@ def _local_time(moment: str, offset: Any, field: str) -> str:
     try:
         at = read_time(moment)  # as the contract reads it: "z" for "Z" too
         hours, minutes = int(offset[1:3]), int(offset[4:6])
-        zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+        delta = (-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
+        zone = UNKNOWN_OFFSET if offset == "-00:00" else timezone(delta)
     except ValueError:
         return moment
-    if offset == "-00:00":
-        zone = UNKNOWN_OFFSET
     if at.tzinfo is None or (
         at.utcoffset() == zone.utcoffset(None)
         and (at.tzname() == "-00:00") == (zone is UNKNOWN_OFFSET)
