@@ -223,6 +223,9 @@ class Planner:
         # Which event of this batch used each lot up and took it out of its carts, kept with it.
         self._used_up_by: dict[str, str] = {}
         self._tracking = False
+        # The site of each event of this batch, kept with `_touched_by`: a cart a load made is
+        # its site's (see `_cart_site_dependents`).
+        self._batch_sites: dict[str, str | None] = {}
         self._batch_ids: set[str] = set()
         self._voided: set[str] = set()
         self.changes = Changes()
@@ -247,6 +250,8 @@ class Planner:
         self._preload(event for _, event, _ in events)
         self._batch_ids = {event.event_id for _, event, _ in events}
         self._tracking = any(type(event) is Void for _, event, _ in events)
+        if self._tracking:
+            self._batch_sites = {event.event_id: event.site for _, event, _ in events}
         by, at = self._submission or (None, None)
         for index, event, logged in events:
             step = _Step(index, event)
@@ -1283,6 +1288,34 @@ class Planner:
                 found.update(events)
         return found
 
+    def _cart_site_dependents(self, voided: StoredEvent, effects: Effects) -> set[str]:
+        """Events loading into a cart the voided event made that would make it another site's.
+
+        A cart no definition made is made by the first event that loads into it, with that
+        event's site, and outlives a void of that event while other events load into it; a
+        replay of the log without the voided event makes it with the next one's site. Those of
+        a site other than the cart's are voided first, or the rebuilt cart is another site's.
+        """
+        carts = sorted({cart for _, cart, _, _ in effects.loads if cart is not None})
+        made = [cart for cart in carts if (item := self._get(cart)) and item.created_by is None]
+        if not made:
+            return set()
+        linked: dict[str, set[str]] = {}
+        for cart, _, event_id in self._tx.links_by_others(made, voided.event_id):
+            linked.setdefault(cart, set()).add(event_id)
+        logged = self._tx.find_events(sorted(set().union(*linked.values()) - self._voided))
+        props = self._tx.node_props(made)
+        found: set[str] = set()
+        for cart in made:
+            others = [logged[e] for e in linked.get(cart, ()) if e in logged]
+            if any(e.seq < voided.seq for e in others):
+                continue  # an earlier event made it
+            site = props.get(cart, {}).get("site")
+            found.update(e.event_id for e in others if json.loads(e.payload).get("site") != site)
+            here = self._touched_by.get(cart, set())
+            found.update(e for e in here if self._batch_sites.get(e) != site)
+        return found
+
     def _undo_cart_effects(self, step: _Step, stored: StoredEvent, effects: Effects) -> bool:
         """Undo a voided event's cart stays in the plan; False when one cannot be put back."""
         loads, unloads = effects.loads, effects.unloads
@@ -1442,6 +1475,7 @@ class Planner:
         for lot, cart, _, _ in effects.loads:  # stays it opened that this batch closed
             assert lot is not None and cart is not None
             dependents.update(self._closed_by.get((lot, cart), set()))
+        dependents.update(self._cart_site_dependents(stored, effects))
         # A recall case's events are never voided: those it names cannot be "voided first".
         cases = self._recall_dependents(target_id, voided_event) - dependents
         dependents.discard(target_id)

@@ -698,3 +698,37 @@ def test_a_group_named_like_a_cart_is_not_that_carts_group(tmp_path: Path, event
     assert service.rebuild() == 8
     assert [s.cart for s in CartService(store).where_now("lot:L-2")] == ["cart:X", "cart:Y"]
     store.close()
+
+
+def test_void_of_the_load_that_made_a_cart_another_site_loads_since_is_refused(
+    store: GraphStore, events: Events
+) -> None:
+    """Without that load, a replay makes the cart with the next load's site: the void waits."""
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2", "L-3"))
+    service.ingest([_load(events, "C-1", "L-1", compartment="A", site="S1", event_id="MADE")])
+    service.ingest([_load(events, "C-1", "L-2", compartment="B", event_id="OTHER")])
+    problem = rejected(store, [events("void", voids="MADE", reason="x")], "void_has_dependents")
+    assert problem.field == "voids" and '"OTHER"' in problem.message
+    same_batch = [
+        _load(events, "C-1", "L-3", compartment="C"),
+        events("void", voids="MADE", reason="x"),
+    ]
+    assert '"OTHER"' in rejected(store, same_batch, "void_has_dependents").message
+    service.ingest([events("void", voids="OTHER", reason="x")])
+    service.ingest([events("void", voids="MADE", reason="x")])
+    assert store.node("cart:C-1") is None
+
+
+def test_void_of_the_load_that_made_a_cart_its_site_loads_since_stands(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2"))
+    service.ingest([_load(events, "C-1", "L-1", compartment="A", site="S1", event_id="MADE")])
+    service.ingest([_load(events, "C-1", "L-2", compartment="B", site="S1", event_id="SAME")])
+    service.ingest([events("void", voids="MADE", reason="x")])  # a replay makes it S1's too
+    live = store.node("cart:C-1")
+    assert live is not None and live.attrs["site"] == "S1"
+    IngestService(store).rebuild()
+    assert store.node("cart:C-1") == live
