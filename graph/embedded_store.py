@@ -845,6 +845,10 @@ class EmbeddedTx:
     def save_lot_sequence(self, key: str, last: int) -> None:
         self._conn.execute(SAVE_LOT_SEQUENCE, (key, last))
 
+    def next_lot_sequence(self, key: str) -> int:
+        found: int = self._conn.execute(NEXT_LOT_SEQUENCE, (key,)).fetchone()[0]
+        return found
+
     # -- carts
 
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
@@ -1199,10 +1203,7 @@ class EmbeddedStore:
 
     def next_lot_sequence(self, key: str) -> int:
         # BEGIN IMMEDIATE (in write) serialises writers, so no two callers get one value.
-        found: int = self.write(
-            lambda _: self._conn().execute(NEXT_LOT_SEQUENCE, (key,)).fetchone()[0]
-        )
-        return found
+        return self.write(lambda tx: tx.next_lot_sequence(key))
 
     def lot_sequences(self) -> dict[str, int]:
         return dict(self._conn().execute(LOT_SEQUENCES).fetchall())

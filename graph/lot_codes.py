@@ -409,19 +409,30 @@ class LotCodeService:
         # month in a YYMM field, write the same code and share one sequence. Rendering also
         # refuses values that do not fit before a number is used.
         key = json.dumps([scheme.name, scheme.pattern.render(filled)])
-        width = scheme.pattern.fields[scheme.sequence].width
-        for _ in range(MAX_MINT_ATTEMPTS):
-            number = self._store.next_lot_sequence(key)
-            if number >= 10**width:
-                raise SequenceFull(
-                    f'sequence field "{scheme.sequence}" of scheme "{scheme.name}" is full for '
-                    f"these values: all {10**width - 1} numbers are used",
-                    details=[{"field": scheme.sequence}],
-                )
-            code = scheme.pattern.render(filled | {scheme.sequence: str(number)})
-            if self._store.node(gid("lot", code)) is None:
-                return Minted(code, scheme.name, number, link_code, partner)
-        raise SequenceFull(f"{MAX_MINT_ATTEMPTS} numbers in a row are lots already: retry")
+        sequence = scheme.sequence
+        width = scheme.pattern.fields[sequence].width
+
+        # A number and the check that no lot has its code are one write: on Neo4j, a rebuild
+        # begun between the two left the check a graph rebuilt in part, which lacked the lot.
+        # The numbers passed over stay used (None: committed, then refused).
+        def numbered(tx: WriteTx) -> Minted | None:
+            for _ in range(MAX_MINT_ATTEMPTS):
+                number = tx.next_lot_sequence(key)
+                if number >= 10**width:
+                    raise SequenceFull(
+                        f'sequence field "{sequence}" of scheme "{scheme.name}" is full for '
+                        f"these values: all {10**width - 1} numbers are used",
+                        details=[{"field": sequence}],
+                    )
+                code = scheme.pattern.render(filled | {sequence: str(number)})
+                if not tx.items([gid("lot", code)]):
+                    return Minted(code, scheme.name, number, link_code, partner)
+            return None
+
+        minted = self._store.write(numbered)
+        if minted is None:
+            raise SequenceFull(f"{MAX_MINT_ATTEMPTS} numbers in a row are lots already: retry")
+        return minted
 
     def _link_code_of(self, partner: str) -> str:
         for scheme in self.schemes():

@@ -847,6 +847,10 @@ class Neo4jTx:
     def save_lot_sequence(self, key: str, last: int) -> None:
         self._tx.run(SAVE_LOT_SEQUENCE, key=key, last=last).consume()
 
+    def next_lot_sequence(self, key: str) -> int:
+        found: int = self._tx.run(NEXT_LOT_SEQUENCE, key=key).single(strict=True)[0]
+        return found
+
     def open_stays(self, carts: Sequence[str]) -> list[CartStay]:
         rows = self._run(OPEN_STAYS, carts=_Listed(carts)).values()
         return sorted_stays([_stay(row) for row in rows])
@@ -1226,23 +1230,7 @@ class Neo4jStore:
         return {by_gid[row[0]] for row in rows}
 
     def next_lot_sequence(self, key: str) -> int:
-        ours = getattr(self._local, "rebuild", None)
-
-        def run(tx: ManagedTransaction) -> int:
-            # A code is minted only if no lot has it, which a graph rebuilt in part cannot say:
-            # a mint during another's rebuild gave out the code of a lot not rebuilt yet.
-            rebuilding, started = tx.run(REBUILD_MARK).single(strict=True)
-            _refuse_in_rebuild(
-                rebuilding,
-                started,
-                ours,
-                "lot codes are minted once it is whole, so that none is a lot's not rebuilt yet",
-            )
-            found: int = tx.run(NEXT_LOT_SEQUENCE, key=key).single(strict=True)[0]
-            return found
-
-        with self._session() as session:
-            return session.execute_write(run)
+        return self.write(lambda tx: tx.next_lot_sequence(key))
 
     def lot_sequences(self) -> dict[str, int]:
         return self._read(lambda tx: {key: last for key, last in tx.run(LOT_SEQUENCES).values()})

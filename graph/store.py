@@ -345,6 +345,10 @@ class WriteTx(Protocol):
         """Set the sequence `key` to `last`, or leave it if it is further: never issue twice."""
         ...
 
+    def next_lot_sequence(self, key: str) -> int:
+        """Advance the sequence `key` (1 on first use) and return its new value."""
+        ...
+
 
 class GraphStore(Protocol):
     """The port both stores implement; answers must be identical between them."""
@@ -481,7 +485,8 @@ class GraphStore(Protocol):
         ...
 
     def next_lot_sequence(self, key: str) -> int:
-        """Atomically advance the sequence `key` (1 on first use) and return its new value."""
+        """Advance the sequence `key` (1 on first use) in a write of its own and return its new
+        value (WriteTx.next_lot_sequence)."""
         ...
 
     def lot_sequences(self) -> dict[str, int]:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 import ingest.service
 from graph.errors import StoreBusy
 from graph.lot_codes import LotCodeService, LotSchemeSpec
-from graph.neo4j_store import START_REBUILD, Neo4jStore
+from graph.neo4j_store import START_REBUILD, Neo4jStore, Neo4jTx
 from ingest.errors import BatchRejected, Problem, RebuildStopped
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
+
+T = TypeVar("T")
 
 
 def _receive(lot: str, qty: str = "10") -> dict[str, str]:
@@ -67,11 +70,9 @@ def test_a_rebuild_takes_over_from_one_that_stopped(stores: tuple[Neo4jStore, Ne
     assert worker.counts()["events"] == 2
 
 
-def test_no_lot_code_is_minted_while_another_rebuilds(
-    stores: tuple[Neo4jStore, Neo4jStore],
-) -> None:
-    rebuilder, worker = stores
-    codes = LotCodeService(worker)
+def _lot_codes(store: Neo4jStore) -> LotCodeService:
+    """Our scheme and ACME's, with a lot made outside minting that has the first code to mint."""
+    codes = LotCodeService(store)
     for name, company, pattern, link in (
         ("PLANT-LOTS", "PLANT", "{date:YYMMDD}{line:A2}{seq:N4}{link:X3}", "PL1"),
         ("ACME-LOTS", "ACME", "{link:X3}-{made:YYDDD}{heat:N4}", "AC7"),
@@ -80,15 +81,68 @@ def test_no_lot_code_is_minted_while_another_rebuilds(
             name=name, company=company, pattern=pattern, link_field="link", link_code=link
         )
         codes.define(spec)
-    IngestService(worker).ingest([_receive("260305LA0001AC7")])  # the code the mint comes to
-    values: dict[str, str | date] = {"date": date(2026, 3, 5), "line": "LA"}
+    IngestService(store).ingest([_receive("260305LA0001AC7")])
+    return codes
+
+
+VALUES: dict[str, str | date] = {"date": date(2026, 3, 5), "line": "LA"}
+
+
+def test_no_lot_code_is_minted_while_another_rebuilds(
+    stores: tuple[Neo4jStore, Neo4jStore],
+) -> None:
+    rebuilder, worker = stores
+    codes = _lot_codes(worker)
     with rebuilder.atomically():
         rebuilder.clear_projection()  # the rebuild has not come to that lot yet
-        with pytest.raises(StoreBusy, match="lot codes are minted once it is whole"):
-            codes.mint("PLANT-LOTS", "ACME", values)
+        with pytest.raises(StoreBusy, match="being rebuilt"):
+            codes.mint("PLANT-LOTS", "ACME", VALUES)
     assert worker.lot_sequences() == {}  # the refused mint used no number
     IngestService(rebuilder).rebuild()
-    assert codes.mint("PLANT-LOTS", "ACME", values).code == "260305LA0002AC7"
+    assert codes.mint("PLANT-LOTS", "ACME", VALUES).code == "260305LA0002AC7"
+
+
+def test_no_rebuild_begins_between_a_mint_and_its_check(
+    stores: tuple[Neo4jStore, Neo4jStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilder, worker = stores
+    codes = _lot_codes(worker)
+    cleared = threading.Event()
+    done = threading.Event()
+
+    def rebuild_part_way() -> None:
+        with rebuilder.atomically():
+            rebuilder.clear_projection()
+            cleared.set()
+            done.wait(30)
+
+    rebuild = threading.Thread(target=rebuild_part_way)
+
+    def rebuild_begins(check: Callable[..., T]) -> Callable[..., T]:
+        """`check`, once another instance has begun a rebuild (or waits to: the mint's lock)."""
+
+        def checked(*args: Any) -> T:
+            if not rebuild.is_alive() and not cleared.is_set():
+                rebuild.start()
+                cleared.wait(3)
+            return check(*args)
+
+        return checked
+
+    # Whichever read the mint checks the code with.
+    monkeypatch.setattr(Neo4jStore, "node", rebuild_begins(Neo4jStore.node))
+    monkeypatch.setattr(Neo4jTx, "items", rebuild_begins(Neo4jTx.items))
+    try:
+        minted = codes.mint("PLANT-LOTS", "ACME", VALUES)
+    except StoreBusy:
+        minted = None
+    finally:
+        done.set()
+        rebuild.join()
+    monkeypatch.undo()
+    assert rebuild.ident is not None  # the rebuild did begin
+    IngestService(rebuilder).rebuild()
+    assert minted is None or minted.code == "260305LA0002AC7"  # never the code of a lot
 
 
 def test_a_rebuild_that_stops_part_way_keeps_other_writes_out_until_one_ends(
