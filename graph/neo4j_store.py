@@ -15,7 +15,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import groupby
@@ -105,6 +105,7 @@ MERGE (:Migration {name: 'recall_event_label'})
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
     "CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE",
     "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0",
+    "MERGE (:Counter {name: 'rebuild'})",  # see REBUILD_LEASE
     # Versions that took the write lock by counting writes left the count (see LOCK).
     "MATCH (c:Counter {name: 'ingest'}) WHERE c.writes IS NOT NULL REMOVE c.writes",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
@@ -156,6 +157,16 @@ LOCK: Final = (
 START_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "SET c.rebuilding = $token, c.rebuild_started = $started RETURN c.rebuilding"
+)
+# One rebuild runs at a time: each holds the lock of this counter, in a transaction of its own
+# kept open while it runs, and the next waits for it (LOCK_WAIT at most, then StoreBusy): two
+# processes that open a graph an older release made at once had each marked it theirs, one after
+# the other, and the first stopped. The server ends the transaction of a client that is gone, so
+# a rebuild that stopped leaves its mark (above) but not this lock: the next takes over.
+REBUILD_LEASE: Final = "MERGE (c:Counter {name: 'rebuild'}) SET c.held = true"
+ELSEWHERE: Final = (
+    "the graph is being rebuilt from its log by another client; a rebuild waited {seconds:g} s "
+    "for it to end: nothing was changed; try again once it is done"
 )
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
@@ -1092,23 +1103,40 @@ class Neo4jStore:
     def atomically(self) -> Iterator[bool]:
         # A transaction must fit the server's heap: a rebuild of a plant commits chunk by chunk,
         # and other writes are refused until it is done (they would be checked against a part).
-        token = uuid.uuid4().hex
-        started = utc_text(datetime.now(UTC))
-        self._locked(START_REBUILD, lambda tx, locked: None, token=token, started=started)
-        self._local.rebuild = token
-        self._local.cleared = False
-        done = False
-        try:
-            yield False
-            done = True
-        finally:
+        with self._rebuild_lease():
+            token = uuid.uuid4().hex
+            started = utc_text(datetime.now(UTC))
+            self._locked(START_REBUILD, lambda tx, locked: None, token=token, started=started)
+            self._local.rebuild = token
+            self._local.cleared = False
+            done = False
             try:
-                # A rebuild that stopped once it had cleared the graph leaves it partial: its
-                # mark stays, so other writes are refused until a rebuild runs to the end.
-                if done or not self._local.cleared:
-                    self._execute(END_REBUILD, token=token)
+                yield False
+                done = True
             finally:
-                self._local.rebuild = None
+                try:
+                    # A rebuild that stopped once it had cleared the graph leaves it partial: its
+                    # mark stays, so other writes are refused until a rebuild runs to the end.
+                    if done or not self._local.cleared:
+                        self._execute(END_REBUILD, token=token)
+                finally:
+                    self._local.rebuild = None
+
+    @contextmanager
+    def _rebuild_lease(self) -> Iterator[None]:
+        """Hold the lock only one rebuild holds (REBUILD_LEASE) for the block."""
+        mark = uuid.uuid4().hex
+        busy = ELSEWHERE.format(seconds=LOCK_WAIT)
+        with self._session() as session:
+            lease = session.begin_transaction(metadata={WAITING: mark})
+            try:
+                with waiting_at_most(self._driver, self._database, mark, LOCK_WAIT, busy):
+                    lease.run(REBUILD_LEASE).consume()
+                yield
+            finally:
+                # It wrote nothing to keep; one the server lost is ended there already.
+                with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
+                    lease.close()
 
     def clear_projection(self) -> None:
         self._local.cleared = True

@@ -420,7 +420,8 @@ class GraphStore(Protocol):
         """Make the writes of the block one transaction where the store can; say whether it can.
 
         The embedded store can (a rebuild that stops leaves the graph as it was); on Neo4j each
-        write commits on its own, as a transaction must fit the server's memory.
+        write commits on its own, as a transaction must fit the server's memory. One such block
+        runs at a time on a store: another waits a bounded time for it, then is StoreBusy.
         """
         ...
 

@@ -320,18 +320,20 @@ def test_a_copy_whose_process_died_while_it_rebuilt_on_neo4j_is_resumed(
 ) -> None:
     """A rebuild whose process dies leaves its mark on the Neo4j graph, so the graph refuses
     other writes; the copy resumed takes that rebuild over instead of being refused by it."""
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j_store import START_REBUILD, Neo4jStore
 
     source = EmbeddedStore(tmp_path / "source.db")
     _small_plant(source, events)
     target = _open("neo4j", tmp_path / "unused.db", request)
     with pytest.raises(StoreUnavailable):  # stops in the log, after schemes and one page
         copy_plant(source, _StopsAt(target.store, 3), chunk=1)
-    # The copy started over dies in its rebuild: the rebuild's mark stays, as no finally runs.
+    # The copy started over dies in its rebuild: the rebuild's mark stays, as no finally runs,
+    # and the server ends the transactions of the process that is gone.
     neo4j = neo4j_or_skip(request)
     died = Neo4jStore(neo4j.uri, user=neo4j.user, password=neo4j.password)
-    rebuilding = died.atomically()
-    rebuilding.__enter__()  # and never leaves: held here, not closed, until the test ends
+    with died._session() as session:
+        session.run(START_REBUILD, token="died", started="2026-01-05T08:00:00Z").consume()
+    died.close()
     with pytest.raises(StoreBusy):
         IngestService(target.store).ingest([Events("T").receive("T-1", 1)])
 
@@ -340,7 +342,5 @@ def test_a_copy_whose_process_died_while_it_rebuilt_on_neo4j_is_resumed(
     assert target.store.events(0, 10) == source.events(0, 10)
     assert state(target.store) == state(source)
     IngestService(target.store).ingest([Events("T").receive("T-1", 1)])  # writes go on
-    rebuilding.__exit__(None, None, None)  # its mark is long gone: the copy's rebuild took over
     source.close()
     target.close()
-    died.close()
