@@ -74,7 +74,7 @@ def waiting_at_most(
         try:
             found = driver.execute_query(END_WAIT, mark=mark, database_=database).records
         except Exception as error:  # the waiting transaction hears of a lost server itself
-            log.warning("could not end a write waiting for the graph's lock: %s", one_line(error))
+            log.warning("could not end a write waiting for a lock: %s", one_line(error))
             return
         if found:
             ended.set()

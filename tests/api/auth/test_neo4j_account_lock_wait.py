@@ -1,0 +1,75 @@
+"""On Neo4j an account write waits a bounded time for a lock another client holds (the audit
+trail's counter, which every audited write takes, a user's node), then is StoreBusy and changes
+nothing, as a write of the graph does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import pytest
+from neo4j import GraphDatabase
+
+from api.auth import neo4j as accounts_neo4j
+from api.auth.models import AccountEvent
+from api.auth.neo4j import Neo4jAccountStore
+from graph.errors import StoreBusy
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.neo4j_server import Neo4jTarget
+
+T0 = "2026-03-01T08:00:00Z"
+# As an audited write takes it, in a transaction that hangs open (its client stopped).
+TAKE_TRAIL: Final = "MERGE (c:AccountEventCounter {name: 'trail'}) SET c.seq = coalesce(c.seq, 0)"
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Neo4jTarget:
+    return neo4j_or_skip(request)
+
+
+@pytest.fixture
+def accounts(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4jAccountStore]:
+    monkeypatch.setattr(accounts_neo4j, "LOCK_WAIT", 1.0)
+    opened = Neo4jAccountStore(target.uri, user=target.user, password=target.password)
+    opened.wipe()
+    yield opened
+    opened.close()
+
+
+@contextmanager
+def _held(target: Neo4jTarget, seconds: float) -> Iterator[None]:
+    """The trail's lock held by another client's open transaction for `seconds` at most."""
+    auth = (target.user, target.password)
+    with GraphDatabase.driver(target.uri, auth=auth) as driver, driver.session() as session:
+        holder = session.begin_transaction()
+        holder.run(TAKE_TRAIL).consume()
+        release = threading.Timer(seconds, holder.rollback)
+        release.start()
+        try:
+            yield
+        finally:
+            release.cancel()
+            release.join()
+            if not holder.closed():
+                holder.rollback()
+
+
+def test_an_audited_write_gives_up_waiting_for_the_trail(
+    accounts: Neo4jAccountStore, target: Neo4jTarget
+) -> None:
+    accounts.note(AccountEvent(T0, "boss", "login_failed", "ana", {}))  # the trail exists
+    with _held(target, 6.0):
+        began = time.monotonic()
+        with pytest.raises(StoreBusy) as busy:
+            accounts.note(AccountEvent(T0, "boss", "login_failed", "bob", {}))
+        waited = time.monotonic() - began
+    assert 1.0 <= waited < 4.0
+    assert "held a lock of the accounts for 1 s" in busy.value.message
+    assert "nothing was changed" in busy.value.message
+    assert [event.subject for event in accounts.account_events()] == ["ana"]
+    with _held(target, 0.3):  # had within the bound
+        accounts.note(AccountEvent(T0, "boss", "login_failed", "bob", {}))
+    assert [event.subject for event in accounts.account_events()] == ["ana", "bob"]
