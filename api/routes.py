@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import Access
 from api.deps import AccessDep
+from api.graphql.cost import MAX_LISTED
 from api.ingest_reports import IngestReportBody, report_response
 from graph.errors import BadRequest
 from graph.store import LAST_POSITION, StoredEvent
@@ -23,7 +24,7 @@ router = APIRouter()
 MAX_LOG_PAGE = 1000
 # Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
 # busy machine is thousands of steps, each with its inputs and outputs.
-MAX_WINDOW_LISTED = 20_000
+MAX_WINDOW_LISTED = MAX_LISTED
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -143,7 +144,8 @@ def equipment_window(
     end: Annotated[TimeText, Query(alias="to")],
 ) -> dict[str, Any]:
     """List what was processed on an equipment between two times: every step with its inputs
-    and outputs, or 400 when they are more than 20,000 together (ask a shorter window)."""
+    and outputs, or 400 when they are more than a GraphQL request may list (ask a shorter
+    window)."""
     uses = access.equipment_window(f"equipment:{equipment}", start, end)
     # Counted as the caller sees them: refused whole, never cut short.
     listed = sum(1 + len(use.inputs) + len(use.outputs) for use in uses)

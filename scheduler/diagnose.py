@@ -108,10 +108,13 @@ def explain_infeasible(
     """
     deadline = time.monotonic() + time_limit
 
-    def not_narrowed() -> list[Conflict]:
-        return [_CANCELLED if should_stop is not None and should_stop() else _NOT_NARROWED]
+    def stopped() -> bool:
+        return should_stop is not None and should_stop()
 
-    if time_limit <= 0.01 or (should_stop is not None and should_stop()):
+    def not_narrowed() -> list[Conflict]:
+        return [_CANCELLED if stopped() else _NOT_NARROWED]
+
+    if time_limit <= 0.01 or stopped():
         return not_narrowed()
     try:
         built = cpsat.build(
@@ -132,13 +135,11 @@ def explain_infeasible(
         found = _narrow(checks, [], calendars + orders, has_other=False, half=len(calendars))
     if not found:
         return [Conflict(order=None, constraint="unknown", message="the problem is infeasible")]
-    if len(found) > 1 and core is None and checks.cut_short:
-        # Every group, narrowed part of the way: what is left holds spare groups, maybe many.
+    if len(found) > 1 and checks.cut_short and (core is None or stopped()):
+        # Every group, narrowed part of the way, holds spare groups, maybe many; a core a cancel
+        # cut short admits no schedule but may hold spare ones too, and a client who cancelled
+        # cannot tell them from a whole answer.
         return not_narrowed()
-    if len(found) > 1 and checks.cut_short and should_stop is not None and should_stop():
-        # A core a cancel cut short: its groups admit no schedule, but may hold spare ones,
-        # and a client who cancelled cannot tell them from a whole answer.
-        return [_CANCELLED]
     named = [built.groups[i] for i in found]
     return [Conflict(order=o, constraint=c, message=m) for o, c, m in named]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
+from collections.abc import Container, Sequence
 
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -116,7 +117,8 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
             raise InvalidProblem(
                 f"actuals[{i}].machine: {a.machine!r} is not among the operation's machines"
             )
-    _check_run_before(problem, planned, feedback)
+    now = max(problem.now, feedback.now)
+    _check_run_before(feedback.actuals, planned, orders_known, reported, now)
     down: dict[str, list[Window]] = {}
     machine_ids = {m.id for m in problem.machines}
     for i, d in enumerate(feedback.downtime):
@@ -159,7 +161,7 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         current = parse_problem(
             {
                 "name": problem.name,
-                "now": max(problem.now, feedback.now),
+                "now": now,
                 "machines": machines,
                 "orders": orders,
                 "objective": problem.objective,
@@ -172,22 +174,23 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
 
 
 def _check_run_before(
-    problem: Problem, planned: dict[tuple[str, int], ScheduledOperation], feedback: Feedback
+    actuals: Sequence[Actual],
+    planned: dict[tuple[str, int], ScheduledOperation],
+    orders: dict[str, WorkOrder],
+    reported: Container[tuple[str, int]],
+    now: int,
 ) -> None:
     """Refuse a reported operation whose predecessor, not reported, the plan put after now.
 
     The work before a reported operation has run, and stands at its planned times: for one the
     plan put after now those times are not what happened, which only the floor can tell.
     """
-    now = max(problem.now, feedback.now)
     latest: dict[str, int] = {}  # each order's latest operation reported, by its position
-    for i, a in enumerate(feedback.actuals):
-        if a.order not in latest or feedback.actuals[latest[a.order]].index < a.index:
+    for i, a in enumerate(actuals):
+        if a.order not in latest or actuals[latest[a.order]].index < a.index:
             latest[a.order] = i
-    reported = {(a.order, a.index) for a in feedback.actuals}
-    orders = {o.id: o for o in problem.orders}
     for i in sorted(latest.values()):
-        a = feedback.actuals[i]
+        a = actuals[i]
         for k, op in enumerate(orders[a.order].operations[: a.index]):
             was = planned.get((a.order, k))
             if (
