@@ -50,22 +50,30 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     comparable (and see `digest_now` for those that read recall fields by spelling).
     """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    names = _time_fields(type(event))
+    for name in names:
+        text = body.get(name)
+        # JSON writes a time read at "-00:00" as UTC ("Z"): the payload keeps what was sent.
+        if type(text) is str and text[-1] == "Z" and getattr(event, name).tzname() == "-00:00":
+            body[name] = f"{text[:-1]}-00:00"
     # orjson writes what `_dumps` writes, about ten times faster, for every string, key order,
     # boolean and integer up to 64 bits; it spells some floats otherwise (1e-7, not 1e-07). Only
     # a process's parameters hold floats or unbounded integers (tests/ingest/test_canonical.py
     # checks the contract for that), so those events take the standard encoder.
     if type(event) is Process and event.params is not None:
-        return _payload_and_digest_standard(event, body)
+        return _payload_and_digest_standard(event, body, names)
     stored = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    _by_value(event, body)
+    _by_value(event, body, names)
     digested = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     return stored.decode(), hashlib.sha256(digested).hexdigest()
 
 
-def _payload_and_digest_standard(event: Event, body: dict[str, Any]) -> tuple[str, str]:
+def _payload_and_digest_standard(
+    event: Event, body: dict[str, Any], names: tuple[str, ...]
+) -> tuple[str, str]:
     """The same two forms, written by the standard library's encoder."""
     stored = _dumps(body)
-    _by_value(event, body)
+    _by_value(event, body, names)
     return stored, hashlib.sha256(_dumps(body).encode()).hexdigest()
 
 
@@ -82,12 +90,17 @@ def digest_now(payload: str) -> str | None:
         return None
 
 
-def _by_value(event: Event, body: dict[str, Any]) -> None:
-    """Put the event's times into the body as UTC text, and its counts in one spelling."""
-    kind = type(event)
+def _time_fields(kind: type[BaseModel]) -> tuple[str, ...]:
+    """The time fields of an event type (TIME_FIELDS it has)."""
     names = _TIME_FIELDS_OF.get(kind)
     if names is None:
         names = _TIME_FIELDS_OF[kind] = tuple(n for n in TIME_FIELDS if n in kind.model_fields)
+    return names
+
+
+def _by_value(event: Event, body: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Put the event's times (`names`) into the body as UTC text, and its counts in one
+    spelling."""
     for name in names:
         moment = getattr(event, name)
         if isinstance(moment, datetime):

@@ -15,12 +15,10 @@ from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
-    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
-    WrapSerializer,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
@@ -71,20 +69,6 @@ def _offset_as_sent(value: Any, moment: Any) -> Any:
     ):
         return moment.replace(tzinfo=UNKNOWN_OFFSET)
     return moment
-
-
-def _written(moment: Any, handler: SerializerFunctionWrapHandler) -> Any:
-    """A time as JSON writes it, "-00:00" where it was read so (not the "Z" of UTC)."""
-    text = handler(moment)
-    # Run for every time every event logs: the cheap test first, the zone's name only for UTC.
-    if (
-        isinstance(text, str)
-        and text.endswith("Z")
-        and isinstance(moment, datetime)
-        and moment.tzname() == "-00:00"
-    ):
-        return f"{text[:-1]}-00:00"
-    return text
 
 
 def time_text(moment: datetime) -> str:
@@ -147,7 +131,6 @@ def _query_time(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 Instant = Annotated[
     AwareDatetime,
     WrapValidator(_time_text),
-    WrapSerializer(_written, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": TIME_PATTERN}),
 ]
 # A time given outside an event: one without an offset is read, for the caller to refuse in
