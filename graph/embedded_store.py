@@ -1201,10 +1201,6 @@ class EmbeddedStore:
         by_gid = {ids.gid("company", c): c for c in companies}
         return {by_gid[row[0]] for row in self._conn().execute(SHIPPED_TO, (_ids(by_gid),))}
 
-    def next_lot_sequence(self, key: str) -> int:
-        # BEGIN IMMEDIATE (in write) serialises writers, so no two callers get one value.
-        return self.write(lambda tx: tx.next_lot_sequence(key))
-
     def lot_sequences(self) -> dict[str, int]:
         return dict(self._conn().execute(LOT_SEQUENCES).fetchall())
 

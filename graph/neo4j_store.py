@@ -1257,9 +1257,6 @@ class Neo4jStore:
         rows = self._read(lambda tx: tx.run(SHIPPED_TO, companies=_Listed(by_gid)).values())
         return {by_gid[row[0]] for row in rows}
 
-    def next_lot_sequence(self, key: str) -> int:
-        return self.write(lambda tx: tx.next_lot_sequence(key))
-
     def lot_sequences(self) -> dict[str, int]:
         return self._read(lambda tx: {key: last for key, last in tx.run(LOT_SEQUENCES).values()})
 

@@ -485,11 +485,6 @@ class GraphStore(Protocol):
         """Return every registered lot code scheme, ordered by name."""
         ...
 
-    def next_lot_sequence(self, key: str) -> int:
-        """Advance the sequence `key` (1 on first use) in a write of its own and return its new
-        value (WriteTx.next_lot_sequence)."""
-        ...
-
     def lot_sequences(self) -> dict[str, int]:
         """Return every sequence's last issued value, by key."""
         ...

@@ -90,7 +90,7 @@ def _plant(services: Services) -> dict[str, Any]:
     extra.ingest([opened])
     extra.ingest([answer], [CERT])
     for _ in range(3):
-        services.store.next_lot_sequence("PLANT-LOTS/260301")
+        services.store.write(lambda tx: tx.next_lot_sequence("PLANT-LOTS/260301"))
     auth = services.auth
     auth.put_company("ACME-STEEL", "Acme Steel", "supplier", share_lot_ids=True)
     auth.add_user("ana", "correct horse battery", "analyst")
@@ -131,7 +131,7 @@ def test_a_copy_answers_as_the_source_and_carries_on(pair: tuple[Services, Servi
     assert IngestService(target.store).ingest([made["received"]]).duplicates == 1
     with pytest.raises(BatchRejected, match="already voided"):
         IngestService(target.store).ingest([events("void", voids="X-2", reason="again")])
-    assert target.store.next_lot_sequence("PLANT-LOTS/260301") == 4
+    assert target.store.write(lambda tx: tx.next_lot_sequence("PLANT-LOTS/260301")) == 4
     assert target.store.mark_usage("KIT4") == source.store.mark_usage("KIT4")
     assert target.store.mark_usage("KIT4")[0] > 10
     auth = AuthService(target.accounts)
@@ -158,7 +158,7 @@ def test_a_target_holding_anything_is_refused_and_left_as_it_was(
 ) -> None:
     source = EmbeddedStore(tmp_path / "source.db")
     _small_plant(source, events)
-    store.next_lot_sequence("K")
+    store.write(lambda tx: tx.next_lot_sequence("K"))
     before = (state(store), store.lot_sequences())
     with pytest.raises(Conflict, match="not empty: it holds lot code sequences"):
         copy_plant(source, store)
@@ -281,7 +281,7 @@ def test_resuming_onto_what_is_not_a_copy_is_refused_and_writes_nothing(
     IngestService(longer.store).ingest([events.receive("L-9", 1, supplier_lot="A-9")])
     refused(longer, r"log differs from this store's at position 3")
     numbered = Services.for_stores(*_embedded(tmp_path / "numbered.db"))
-    numbered.store.next_lot_sequence("K")
+    numbered.store.write(lambda tx: tx.next_lot_sequence("K"))
     refused(numbered, "its lot code sequence 'K' is ahead of this store's")
     staffed.auth.add_user("root", "another long password", "admin")
     refused(staffed, r"its users differ from this store's \('root'\)")
@@ -300,12 +300,13 @@ def test_a_copy_stopped_between_an_event_and_its_void_resumes_with_new_lot_codes
     target = EmbeddedStore(tmp_path / "target.db")
     _small_plant(source, events)
     IngestService(source).ingest([events("void", voids="E-2", reason="wrong lot scanned")])
-    source.next_lot_sequence("K")
+    source.write(lambda tx: tx.next_lot_sequence("K"))
     # Writes: schemes, then log pages of two events (no documents); the second holds the void.
     with pytest.raises(StoreUnavailable):
         copy_plant(source, _StopsAt(target, 3), chunk=2)
     assert [e.voided_by for e in target.events(0, 10)] == [None, None]  # its void not carried
-    source.next_lot_sequence("K")  # the plant went on minting lot codes meanwhile
+    # The plant went on minting lot codes meanwhile.
+    source.write(lambda tx: tx.next_lot_sequence("K"))
     copied = copy_plant(source, target, chunk=2, resume=True)
     assert (copied.resumed_after, copied.events, copied.replayed) == (2, 3, 1)
     assert target.events(0, 10) == source.events(0, 10)

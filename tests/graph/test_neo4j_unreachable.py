@@ -76,7 +76,7 @@ def test_the_graph_store_says_a_lost_server_is_unavailable(
         assert said.startswith("Neo4j, which holds the graph, does not answer")
         _said_unavailable(lambda: ingest.ingest([_receive("L-2")]))
         _said_unavailable(lambda: store.subgraph("lot:L-1", "down", None, None))
-        _said_unavailable(lambda: store.next_lot_sequence('["S", "X"]'))
+        _said_unavailable(lambda: store.write(lambda tx: tx.next_lot_sequence('["S", "X"]')))
         _said_unavailable(lambda: ingest.rebuild())
     finally:
         store.close()
