@@ -877,12 +877,13 @@ class Neo4jTx:
         return {row[0]: StoredDocument(row[0], row[1], int(row[2])) for row in rows}
 
 
-def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None, waits: str) -> None:
+def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None) -> None:
     """Raise StoreBusy if the graph is being rebuilt by another than `ours` (the token of a
-    rebuild this thread runs): `waits` says what waits for it."""
+    rebuild this thread runs)."""
     if rebuilding is not None and rebuilding != ours:
         raise StoreBusy(
-            f"the graph is being rebuilt from its log (since {started}); {waits}. "
+            f"the graph is being rebuilt from its log (since {started}); writes wait until it is "
+            "whole. "
             "If that rebuild stopped, run it again"
         )
 
@@ -923,7 +924,7 @@ class Neo4jStore:
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> T:
             seq, rebuilding, started = locked
-            _refuse_in_rebuild(rebuilding, started, ours, "writes wait until it is whole")
+            _refuse_in_rebuild(rebuilding, started, ours)
             return work(Neo4jTx(tx, seq))
 
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
