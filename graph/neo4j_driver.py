@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Final, LiteralString
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Final, LiteralString, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
 
 from graph.errors import StoreBusy, StoreUnavailable
+
+T = TypeVar("T")
 
 # The driver retries a transaction that failed for want of a connection as it retries a deadlock,
 # for 30 s by default, and waits 30 s for each connection to open: a request to a server that
@@ -52,6 +55,9 @@ LOST_IN_COMMIT: Final = (
 # batch): so the wait is timed here, and the transaction, found by a mark in its metadata, is
 # terminated while the server reports it blocked. Each user may end their own transactions. The
 # statement goes to the database's writer, where the waiting transaction runs.
+# Seconds a write waits for a lock before it is StoreBusy, as the embedded store waits its busy
+# timeout; the work it does once it holds its locks has no bound. Read as each wait begins.
+LOCK_WAIT: Final = 30.0
 WAITING: Final = "tracegraph_waiting"
 END_WAIT: Final = (
     "SHOW TRANSACTIONS YIELD transactionId AS id, metaData, status "
@@ -64,10 +70,12 @@ log = logging.getLogger("tracegraph.store")
 
 @contextmanager
 def waiting_at_most(
-    driver: neo4j.Driver, database: str | None, mark: str, seconds: float, busy: str
+    driver: neo4j.Driver, database: str | None, mark: str, busy: str
 ) -> Iterator[None]:
-    """Raise StoreBusy(`busy`) if the transaction whose metadata holds `mark` under WAITING is
-    still blocked on a lock `seconds` into the block: the server ends it, so it writes nothing."""
+    """Raise StoreBusy(`busy`, its {seconds} filled in) if the transaction whose metadata holds
+    `mark` under WAITING is still blocked on a lock LOCK_WAIT s into the block: the server ends
+    it, so it writes nothing."""
+    seconds = LOCK_WAIT
     ended = threading.Event()
 
     def end() -> None:
@@ -90,10 +98,28 @@ def waiting_at_most(
             timer.join()  # an end under way is settled before the outcome is read
     except neo4j.exceptions.Neo4jError as error:
         if ended.is_set():
-            raise StoreBusy(busy) from error
+            raise StoreBusy(busy.format(seconds=seconds)) from error
         raise
     if ended.is_set():  # ended as it took the lock: the transaction can no longer commit
-        raise StoreBusy(busy)
+        raise StoreBusy(busy.format(seconds=seconds))
+
+
+def bounded_write(
+    driver: neo4j.Driver,
+    database: str | None,
+    what: str,
+    busy: str,
+    work: Callable[[neo4j.ManagedTransaction, AbstractContextManager[None]], T],
+) -> T:
+    """Run `work` in a write transaction as `session` does, with the bound on its lock waits
+    (`waiting_at_most`), which it enters around the statements that take its locks."""
+    mark = uuid.uuid4().hex
+
+    def unit(tx: neo4j.ManagedTransaction) -> T:
+        return work(tx, waiting_at_most(driver, database, mark, busy))
+
+    with session(driver, database, what) as opened:
+        return opened.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(unit))
 
 
 def unresolved(error: BaseException) -> bool:

@@ -27,7 +27,14 @@ from neo4j import ManagedTransaction
 from graph import ids
 from graph.clock import utc_text
 from graph.errors import StoreBusy
-from graph.neo4j_driver import WAITING, connect, execute, session, waiting_at_most
+from graph.neo4j_driver import (
+    WAITING,
+    bounded_write,
+    connect,
+    execute,
+    session,
+    waiting_at_most,
+)
 from graph.projection import PROJECTION, refuse_newer
 from graph.store import (
     EDGE_TYPES,
@@ -132,9 +139,7 @@ SETTLED: Final = "CYPHER replan=skip "
 
 # Times a write runs whose deadlock the driver could not retry itself (see Neo4jStore.write).
 DEADLOCK_ATTEMPTS: Final = 3
-# Seconds a write waits for the write lock (LOCK) before it is StoreBusy, as the embedded store
-# waits its busy timeout; the work done once it holds the lock has no bound.
-LOCK_WAIT: Final = 30.0
+# Said of a write that waited LOCK_WAIT for the write lock (LOCK): graph.neo4j_driver.
 BUSY: Final = (
     "another write has held the graph's write lock for {seconds:g} s (a rebuild, or a write "
     "that has not ended): nothing was written; try again shortly"
@@ -947,16 +952,13 @@ class Neo4jStore:
     ) -> T:
         """Run `lock`, a statement that takes the counter's lock, then `then` with its record,
         in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT."""
-        mark = uuid.uuid4().hex
-        busy = BUSY.format(seconds=LOCK_WAIT)
 
-        def unit(tx: ManagedTransaction) -> T:
-            with waiting_at_most(self._driver, self._database, mark, LOCK_WAIT, busy):
+        def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
+            with waiting:
                 locked = tx.run(lock, **params).single(strict=True)
             return then(tx, locked)
 
-        with self._session() as session:
-            return session.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(unit))
+        return bounded_write(self._driver, self._database, "the graph", BUSY, unit)
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session() as session:
@@ -1127,11 +1129,10 @@ class Neo4jStore:
     def _rebuild_lease(self) -> Iterator[None]:
         """Hold the lock only one rebuild holds (REBUILD_LEASE) for the block."""
         mark = uuid.uuid4().hex
-        busy = ELSEWHERE.format(seconds=LOCK_WAIT)
         with self._session() as session:
             lease = session.begin_transaction(metadata={WAITING: mark})
             try:
-                with waiting_at_most(self._driver, self._database, mark, LOCK_WAIT, busy):
+                with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
                     lease.run(REBUILD_LEASE).consume()
                 yield
             finally:

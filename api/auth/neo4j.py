@@ -6,7 +6,6 @@ store's `wipe` never see them. Every statement is a constant with parameters.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final, LiteralString, TypeVar
@@ -38,16 +37,15 @@ from api.auth.rows import (
     user_of,
 )
 from graph.errors import Conflict
-from graph.neo4j_driver import WAITING, connect, execute, session, waiting_at_most
+from graph.neo4j_driver import bounded_write, connect, execute, session
 
 T = TypeVar("T")
 
 # Every audited write takes the trail's counter (NOTE), and checked ones ACCOUNT_LOCK or a user's
 # node: a client whose transaction hung open holding one held every login waiting without end.
-# A write still blocked this long after it began is ended, as the graph's writes are
-# (graph.neo4j_driver.waiting_at_most); an account write's own work takes milliseconds, so
+# A write still blocked LOCK_WAIT after it began is ended, as the graph's writes are
+# (graph.neo4j_driver); an account write's own work takes milliseconds, so
 # one still running then waits for a lock.
-LOCK_WAIT: Final = 30.0
 BUSY: Final = (
     "another client has held a lock of the accounts for {seconds:g} s (a write that has not "
     "ended): nothing was changed; try again shortly"
@@ -273,18 +271,14 @@ class Neo4jAccountStore:
     ) -> T:
         """Run `work` in a write transaction, with its audit entry unless it changed nothing."""
 
-        mark = uuid.uuid4().hex
-        busy = BUSY.format(seconds=LOCK_WAIT)
-
-        def audited(tx: ManagedTransaction) -> T:
-            with waiting_at_most(self._driver, self._database, mark, LOCK_WAIT, busy):
+        def audited(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
+            with waiting:
                 result = work(tx)
                 if noted is not None and made_a_change(result):
                     tx.run(NOTE, _event_params(noted)).consume()
             return result
 
-        with self._session() as session:
-            return session.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(audited))
+        return bounded_write(self._driver, self._database, "the accounts", BUSY, audited)
 
     def _rows(self, query: LiteralString, **params: Any) -> list[list[Any]]:
         def run(tx: ManagedTransaction) -> list[list[Any]]:

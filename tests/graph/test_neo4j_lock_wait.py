@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 from neo4j import GraphDatabase
 
-from graph import neo4j_store
+from graph import neo4j_driver
 from graph.errors import StoreBusy
 from graph.neo4j_store import LOCK, Neo4jStore
 from graph.store import WriteTx
@@ -31,7 +31,7 @@ def target(request: pytest.FixtureRequest) -> Neo4jTarget:
 
 @pytest.fixture
 def store(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4jStore]:
-    monkeypatch.setattr(neo4j_store, "LOCK_WAIT", 1.0)
+    monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
     opened = Neo4jStore(target.uri, user=target.user, password=target.password)
     opened.wipe()
     yield opened

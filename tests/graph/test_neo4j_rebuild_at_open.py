@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from graph import neo4j_store
+from graph import neo4j_driver
 from graph.errors import StoreBusy
 from graph.neo4j_store import START_REBUILD, Neo4jStore
 from graph.projection import PROJECTION
@@ -98,7 +98,7 @@ def test_a_store_opened_while_another_rebuilds_it_waits_for_that_rebuild(
 def test_a_store_opened_during_a_long_rebuild_says_one_is_under_way(
     old: Neo4jStore, target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(neo4j_store, "LOCK_WAIT", 1.0)
+    monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
     outcome, second = _opened_meanwhile(target, monkeypatch, wait=10.0)
     assert IngestService(old).bring_up_to_date() == 2
     second.join()

@@ -13,9 +13,9 @@ from typing import Final
 import pytest
 from neo4j import GraphDatabase
 
-from api.auth import neo4j as accounts_neo4j
 from api.auth.models import AccountEvent
 from api.auth.neo4j import Neo4jAccountStore
+from graph import neo4j_driver
 from graph.errors import StoreBusy
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.neo4j_server import Neo4jTarget
@@ -32,7 +32,7 @@ def target(request: pytest.FixtureRequest) -> Neo4jTarget:
 
 @pytest.fixture
 def accounts(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4jAccountStore]:
-    monkeypatch.setattr(accounts_neo4j, "LOCK_WAIT", 1.0)
+    monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
     opened = Neo4jAccountStore(target.uri, user=target.user, password=target.password)
     opened.wipe()
     yield opened
