@@ -990,6 +990,9 @@ class EmbeddedStore:
 
     @contextmanager
     def atomically(self) -> Iterator[bool]:
+        if getattr(self._local, "atomic", False):  # in `one_rebuild`: its transaction
+            yield True
+            return
         conn = self._conn()
         begin_write(conn)
         self._local.atomic = True
@@ -1002,6 +1005,12 @@ class EmbeddedStore:
             commit(conn)
         finally:
             self._local.atomic = False
+
+    @contextmanager
+    def one_rebuild(self) -> Iterator[None]:
+        # The write lock held for the block: reads in it see what the last writer left.
+        with self.atomically():
+            yield
 
     def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()

@@ -1106,7 +1106,7 @@ class Neo4jStore:
     def atomically(self) -> Iterator[bool]:
         # A transaction must fit the server's heap: a rebuild of a plant commits chunk by chunk,
         # and other writes are refused until it is done (they would be checked against a part).
-        with self._rebuild_lease():
+        with self.one_rebuild():
             token = uuid.uuid4().hex
             started = utc_text(datetime.now(UTC))
             self._locked(START_REBUILD, lambda tx, locked: None, token=token, started=started)
@@ -1126,16 +1126,22 @@ class Neo4jStore:
                     self._local.rebuild = None
 
     @contextmanager
-    def _rebuild_lease(self) -> Iterator[None]:
-        """Hold the lock only one rebuild holds (REBUILD_LEASE) for the block."""
+    def one_rebuild(self) -> Iterator[None]:
+        """Hold the lock only one rebuild holds (REBUILD_LEASE) for the block, unless this
+        thread holds it already."""
+        if getattr(self._local, "lease", None) is not None:
+            yield
+            return
         mark = uuid.uuid4().hex
         with self._session() as session:
             lease = session.begin_transaction(metadata={WAITING: mark})
             try:
                 with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
                     lease.run(REBUILD_LEASE).consume()
+                self._local.lease = lease
                 yield
             finally:
+                self._local.lease = None
                 # It wrote nothing to keep; one the server lost is ended there already.
                 with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
                     lease.close()

@@ -421,8 +421,14 @@ class GraphStore(Protocol):
 
         The embedded store can (a rebuild that stops leaves the graph as it was); on Neo4j each
         write commits on its own, as a transaction must fit the server's memory. One such block
-        runs at a time on a store: another waits a bounded time for it, then is StoreBusy.
+        runs at a time on a store: it takes `one_rebuild` unless this thread holds it.
         """
+        ...
+
+    def one_rebuild(self) -> AbstractContextManager[None]:
+        """Hold off every other `atomically` block of the store (another waits a bounded time,
+        then is StoreBusy) without marking the graph as being rebuilt yet: for a caller that
+        looks at the graph once no rebuild runs, then decides whether to rebuild it."""
         ...
 
     def taking_over_rebuild(self) -> AbstractContextManager[None]:

@@ -134,7 +134,9 @@ class IngestService:
         """
         if self._store.projection_version() == PROJECTION:
             return None
-        with self._store.atomically() as whole:
+        # Looked at again once no rebuild runs, before this one marks the graph (on Neo4j that
+        # refuses other writes): processes started together rebuild it once.
+        with self._store.one_rebuild():
             found = self._store.projection_version()
             if found == PROJECTION:  # rebuilt by another process while this one waited
                 return None
@@ -151,7 +153,8 @@ class IngestService:
                 logged,
             )
             started = time.monotonic()
-            replayed = self._rebuild(chunk, whole)
+            with self._store.atomically() as whole:
+                replayed = self._rebuild(chunk, whole)
         log.warning(
             "rebuilt the graph of %s from %d live events in %.1f s (projection version %d)",
             self._store.url,

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import pytest
 
@@ -86,11 +86,21 @@ def test_a_store_opened_while_another_rebuilds_it_waits_for_that_rebuild(
         return replay(service, chunk, whole)
 
     monkeypatch.setattr(IngestService, "_replay_log", counted)
+    locked = Neo4jStore._locked
+    marks: list[object] = []
+
+    def noted(store: Neo4jStore, lock: LiteralString, *args: Any, **params: Any) -> Any:
+        if lock == START_REBUILD:
+            marks.append(params["token"])
+        return locked(store, lock, *args, **params)
+
+    monkeypatch.setattr(Neo4jStore, "_locked", noted)
     outcome, second = _opened_meanwhile(target, monkeypatch, wait=3.0)
     assert IngestService(old).bring_up_to_date() == 2  # took over the one that stopped
     second.join()
     assert outcome == [PROJECTION]  # opened once the graph was whole, rebuilding nothing
     assert len(rebuilds) == 1
+    assert len(marks) == 1  # nor marking it as being rebuilt, which refuses other writes
     assert old.node("lot:L-1") is not None and old.node("lot:L-2") is not None
     IngestService(old).ingest([events.receive("L-3", 1)])  # no rebuild's mark is left
 
