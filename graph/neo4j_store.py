@@ -169,6 +169,13 @@ START_REBUILD: Final = (
 # the other, and the first stopped. The server ends the transaction of a client that is gone, so
 # a rebuild that stopped leaves its mark (above) but not this lock: the next takes over.
 REBUILD_LEASE: Final = "MERGE (c:Counter {name: 'rebuild'}) SET c.held = true"
+# A rebuild whose lease the server ended (its connection lost) may have been taken over: from
+# then on none of its statements may touch the graph, its last (the stamp) least of all.
+TAKEN_OVER: Final = (
+    "this rebuild lost its hold on the graph (its connection to Neo4j was lost or ended), and "
+    "another rebuild may have taken over: it stopped without recording the graph as whole; "
+    "run the rebuild again"
+)
 ELSEWHERE: Final = (
     "the graph is being rebuilt from its log by another client; a rebuild waited {seconds:g} s "
     "for it to end: nothing was changed; try again once it is done"
@@ -884,7 +891,9 @@ class Neo4jTx:
 
 def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None) -> None:
     """Raise StoreBusy if the graph is being rebuilt by another than `ours` (the token of a
-    rebuild this thread runs)."""
+    rebuild this thread runs), or if `ours` no longer marks it."""
+    if ours is not None and rebuilding != ours:
+        raise StoreBusy(TAKEN_OVER)
     if rebuilding is not None and rebuilding != ours:
         raise StoreBusy(
             f"the graph is being rebuilt from its log (since {started}); writes wait until it is "
@@ -1156,7 +1165,17 @@ class Neo4jStore:
         return version
 
     def stamp_projection(self, version: int) -> None:
-        self._execute(STAMP_PROJECTION, version=version)
+        ours = getattr(self._local, "rebuild", None)
+        if ours is None:
+            self._execute(STAMP_PROJECTION, version=version)
+            return
+
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
+            _, rebuilding, started = locked
+            _refuse_in_rebuild(rebuilding, started, ours)
+            tx.run(STAMP_PROJECTION, version=version).consume()
+
+        self._locked(SETTLED + LOCK, then)
 
     def wipe(self) -> None:
         """Delete everything, the event log too (for tests and benchmarks on a scratch server)."""
