@@ -441,6 +441,9 @@ COUNT_KINDS: Final = "MATCH (n:Node) RETURN n.kind, count(*)"
 COUNT_EDGES: Final = "MATCH (:Node)-[r]->(:Node) RETURN count(r)"
 COUNT_EVENTS: Final = "MATCH (e:Event) RETURN count(e)"
 CLEAR_NODES: Final = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+# A rebuild clears the graph a part at a time, each under the write lock as its chunks are
+# written, so one that lost its hold on the graph deletes nothing another has rebuilt.
+CLEAR_SOME_NODES: Final = "MATCH (n:Node) WITH n LIMIT 10000 DETACH DELETE n RETURN count(n)"
 CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
 
@@ -1156,9 +1159,17 @@ class Neo4jStore:
                     lease.close()
 
     def clear_projection(self) -> None:
+        ours = getattr(self._local, "rebuild", None)
         self._local.cleared = True
-        with self._session() as session:
-            session.run(CLEAR_NODES).consume()
+
+        def clear_some(tx: ManagedTransaction, locked: neo4j.Record) -> int:
+            _, rebuilding, started = locked
+            _refuse_in_rebuild(rebuilding, started, ours)
+            deleted: int = tx.run(CLEAR_SOME_NODES).single(strict=True)[0]
+            return deleted
+
+        while self._locked(SETTLED + LOCK, clear_some):
+            pass
 
     def projection_version(self) -> int | None:
         version: int | None = self._execute(PROJECTION_VERSION)[0][0]

@@ -78,3 +78,12 @@ def test_a_rebuild_whose_mark_is_gone_writes_no_more(
     with pytest.raises(StoreBusy, match="lost its hold on the graph"):
         IngestService(rebuilder).rebuild(chunk=1)
     assert other.node("lot:L-1") is not None and other.node("lot:L-2") is None
+
+
+def test_a_rebuild_taken_over_clears_nothing(stores: tuple[Neo4jStore, Neo4jStore]) -> None:
+    rebuilder, other = stores
+    with rebuilder.atomically():
+        _taken_over(other)  # the other has rebuilt both lots by now
+        with pytest.raises(StoreBusy, match="lost its hold on the graph"):
+            rebuilder.clear_projection()
+    assert other.node("lot:L-1") is not None and other.node("lot:L-2") is not None
