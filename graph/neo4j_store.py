@@ -11,7 +11,9 @@ expands one BFS level per round trip.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -169,6 +171,12 @@ START_REBUILD: Final = (
 # the other, and the first stopped. The server ends the transaction of a client that is gone, so
 # a rebuild that stopped leaves its mark (above) but not this lock: the next takes over.
 REBUILD_LEASE: Final = "MERGE (c:Counter {name: 'rebuild'}) SET c.held = true"
+# The lease's transaction says whose it is in its metadata, under this key.
+REBUILDER: Final = "tracegraph_rebuild"
+# Run on the lease before each of the rebuild's writes: it finds a lease the server ended (the
+# rebuild stops there, before another that took over meets its writes), and keeps the lease's
+# connection from idling out while the rebuild works on its other one.
+STILL_LEASED: Final = "RETURN true"
 # A rebuild whose lease the server ended (its connection lost) may have been taken over: from
 # then on none of its statements may touch the graph, its last (the stamp) least of all.
 TAKEN_OVER: Final = (
@@ -963,7 +971,14 @@ class Neo4jStore:
         **params: Any,
     ) -> T:
         """Run `lock`, a statement that takes the counter's lock, then `then` with its record,
-        in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT."""
+        in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT, or if
+        this thread's rebuild lost its lease."""
+        lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
+        if lease is not None:
+            try:
+                lease.run(STILL_LEASED).consume()
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+                raise StoreBusy(TAKEN_OVER) from error
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
             with waiting:
@@ -1145,8 +1160,9 @@ class Neo4jStore:
             yield
             return
         mark = uuid.uuid4().hex
+        whose = f"{socket.gethostname()} process {os.getpid()}, since {utc_text(datetime.now(UTC))}"
         with self._session() as session:
-            lease = session.begin_transaction(metadata={WAITING: mark})
+            lease = session.begin_transaction(metadata={WAITING: mark, REBUILDER: whose})
             try:
                 with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
                     lease.run(REBUILD_LEASE).consume()

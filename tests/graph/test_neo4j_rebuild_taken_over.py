@@ -87,3 +87,32 @@ def test_a_rebuild_taken_over_clears_nothing(stores: tuple[Neo4jStore, Neo4jStor
         with pytest.raises(StoreBusy, match="lost its hold on the graph"):
             rebuilder.clear_projection()
     assert other.node("lot:L-1") is not None and other.node("lot:L-2") is not None
+
+
+# As the server ends the transaction of a client it found gone, or an operator ends it.
+END_LEASE: Final = (
+    "SHOW TRANSACTIONS YIELD transactionId AS id, metaData "
+    "WHERE metaData.tracegraph_rebuild IS NOT NULL "
+    "TERMINATE TRANSACTIONS id YIELD transactionId RETURN transactionId"
+)
+
+
+def test_a_rebuild_whose_lease_ended_stops_at_its_next_chunk(
+    stores: tuple[Neo4jStore, Neo4jStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilder, other = stores
+    read = rebuilder.events
+    pages: list[int] = []
+
+    def events(after_seq: int, limit: int) -> list[StoredEvent]:
+        pages.append(after_seq)
+        if len(pages) == 2:
+            assert len(other._execute(END_LEASE)) == 1
+        return read(after_seq, limit)
+
+    monkeypatch.setattr(rebuilder, "events", events)
+    with pytest.raises(StoreBusy, match="lost its hold on the graph"):
+        IngestService(rebuilder).rebuild(chunk=1)
+    assert other.node("lot:L-1") is not None and other.node("lot:L-2") is None
+    assert other.projection_version() == PROJECTION - 1
+    assert IngestService(other).rebuild() == 2  # the next rebuild takes over at once
