@@ -168,10 +168,12 @@ START_REBUILD: Final = (
 # One rebuild runs at a time: each holds the lock of this counter, in a transaction of its own
 # kept open while it runs, and the next waits for it (LOCK_WAIT at most, then StoreBusy): two
 # processes that open a graph an older release made at once had each marked it theirs, one after
-# the other, and the first stopped. The server ends the transaction of a client that is gone, so
-# a rebuild that stopped leaves its mark (above) but not this lock: the next takes over.
+# the other, and the first stopped. The server ends the transaction of a client whose connection
+# closed, so a rebuild whose process stopped leaves its mark (above) but not this lock: the next
+# takes over. One whose host was cut off without closing it holds the lock until the server finds
+# the connection dead: ELSEWHERE says how to find and end it.
 REBUILD_LEASE: Final = "MERGE (c:Counter {name: 'rebuild'}) SET c.held = true"
-# The lease's transaction says whose it is in its metadata, under this key.
+# The lease's transaction says whose it is in its metadata, under this key (see ELSEWHERE).
 REBUILDER: Final = "tracegraph_rebuild"
 # Run on the lease before each of the rebuild's writes: it finds a lease the server ended (the
 # rebuild stops there, before another that took over meets its writes), and keeps the lease's
@@ -186,7 +188,10 @@ TAKEN_OVER: Final = (
 )
 ELSEWHERE: Final = (
     "the graph is being rebuilt from its log by another client; a rebuild waited {seconds:g} s "
-    "for it to end: nothing was changed; try again once it is done"
+    "for it to end: nothing was changed; try again once it is done. If that client's host is "
+    "gone, Neo4j may not have noticed yet: SHOW TRANSACTIONS YIELD transactionId, metaData "
+    "WHERE metaData.tracegraph_rebuild IS NOT NULL shows its rebuild (host, process, start), "
+    "and TERMINATE TRANSACTIONS with that id ends it"
 )
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "

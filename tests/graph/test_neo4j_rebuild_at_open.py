@@ -116,6 +116,7 @@ def test_a_store_opened_during_a_long_rebuild_says_one_is_under_way(
     assert isinstance(busy, StoreBusy)
     assert "being rebuilt from its log by another" in busy.message
     assert "waited 1 s" in busy.message
+    assert "WHERE metaData.tracegraph_rebuild IS NOT NULL" in busy.message  # to find a stuck one
     assert old.projection_version() == PROJECTION
     assert old.node("lot:L-1") is not None and old.node("lot:L-2") is not None
 
