@@ -226,6 +226,9 @@ class Planner:
         # The site of each event of this batch, kept with `_touched_by`: a cart a load made is
         # its site's (see `_cart_site_dependents`).
         self._batch_sites: dict[str, str | None] = {}
+        # Carts a void of this batch left linked to no event, with the voided event and the
+        # cart's site: the store drops them after the batch (see `_place`).
+        self._unmade: dict[str, tuple[str, str | None]] = {}
         self._batch_ids: set[str] = set()
         self._voided: set[str] = set()
         self.changes = Changes()
@@ -972,6 +975,19 @@ class Planner:
     ) -> None:
         """Put a lot into a cart (or one of its compartments), or record which rule forbids it."""
         where = f"{prefix}." if prefix else ""
+        if (unmade := self._unmade.get(cart)) is not None and not self._replaying:
+            made_by, site = unmade
+            if step.site.get("site") != site:
+                # The store keeps the cart as it was made, but a replay of the log, which skips
+                # the voided event, makes it with this event's site.
+                step.fail(
+                    where + "cart",
+                    "void_same_batch",
+                    f'{describe(cart)} was made by event "{made_by}", which this batch voids: '
+                    "a load of another site makes it afresh as that site's; send this event in "
+                    "a later batch",
+                )
+                return
         problem = self._placement_problem(lot, cart, compartment, qty)
         if problem is None and not self._replaying:
             # A new lot (a split's child, what a merge makes) has no stays of its own to read.
@@ -987,6 +1003,7 @@ class Planner:
         # another site's operators neither read it nor load it.
         props = {"cart": cart.partition(":")[2], **step.site}
         self._ensure_context(NodeRow(cart, "cart", props=props))
+        self._unmade.pop(cart, None)  # loaded for its site again: a replay makes it so too
         self._touch(step, cart)
         self._edge(step, lot, cart, "IN_CART", qty=qty, compartment=compartment)
         step.effects.loads.append([lot, cart, compartment, _text(qty)])
@@ -1288,8 +1305,11 @@ class Planner:
                 found.update(events)
         return found
 
-    def _cart_site_dependents(self, voided: StoredEvent, effects: Effects) -> set[str]:
-        """Events loading into a cart the voided event made that would make it another site's.
+    def _cart_site_dependents(
+        self, voided: StoredEvent, effects: Effects
+    ) -> tuple[set[str], dict[str, str | None]]:
+        """Events loading into a cart the voided event made that would make it another site's,
+        and the carts the void leaves linked to no event, with their site.
 
         A cart no definition made is made by the first event that loads into it, with that
         event's site, and outlives a void of that event while other events load into it; a
@@ -1299,13 +1319,14 @@ class Planner:
         carts = sorted({cart for _, cart, _, _ in effects.loads if cart is not None})
         made = [cart for cart in carts if (item := self._get(cart)) and item.created_by is None]
         if not made:
-            return set()
+            return set(), {}
         linked: dict[str, set[str]] = {}
         for cart, _, event_id in self._tx.links_by_others(made, voided.event_id):
             linked.setdefault(cart, set()).add(event_id)
         logged = self._tx.find_events(sorted(set().union(*linked.values()) - self._voided))
         props = self._tx.node_props(made)
         found: set[str] = set()
+        unmade: dict[str, str | None] = {}
         for cart in made:
             others = [logged[e] for e in linked.get(cart, ()) if e in logged]
             if any(e.seq < voided.seq for e in others):
@@ -1314,7 +1335,9 @@ class Planner:
             found.update(e.event_id for e in others if json.loads(e.payload).get("site") != site)
             here = self._touched_by.get(cart, set())
             found.update(e for e in here if self._batch_sites.get(e) != site)
-        return found
+            if not others and not here:
+                unmade[cart] = site
+        return found, unmade
 
     def _undo_cart_effects(self, step: _Step, stored: StoredEvent, effects: Effects) -> bool:
         """Undo a voided event's cart stays in the plan; False when one cannot be put back."""
@@ -1475,7 +1498,8 @@ class Planner:
         for lot, cart, _, _ in effects.loads:  # stays it opened that this batch closed
             assert lot is not None and cart is not None
             dependents.update(self._closed_by.get((lot, cart), set()))
-        dependents.update(self._cart_site_dependents(stored, effects))
+        site_dependents, unmade = self._cart_site_dependents(stored, effects)
+        dependents.update(site_dependents)
         # A recall case's events are never voided: those it names cannot be "voided first".
         cases = self._recall_dependents(target_id, voided_event) - dependents
         dependents.discard(target_id)
@@ -1513,6 +1537,7 @@ class Planner:
         if not self._undo_cart_effects(step, stored, effects):
             return
         self._voided.add(target_id)
+        self._unmade.update((cart, (target_id, site)) for cart, site in unmade.items())
         # The carts its loads and unloads named too (a split's child may land in a cart it
         # brought in): the sweep of orphans after the void must see them.
         carts = {cart for _, cart, _, _ in [*effects.loads, *effects.unloads] if cart}

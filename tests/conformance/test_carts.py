@@ -734,3 +734,40 @@ def test_void_of_the_load_that_made_a_cart_its_site_loads_since_stands(
     assert live is not None and live.attrs["site"] == "S1"
     IngestService(store).rebuild()
     assert store.node("cart:C-1") == live
+
+
+def test_a_load_into_a_cart_a_void_of_its_batch_unmade_is_of_the_carts_site(
+    tmp_path: Path, events: Events
+) -> None:
+    """The store keeps the cart the voided load made; a replay makes it with the next load's
+    site: a load of another site waits for a later batch, and a rebuild changes no cart."""
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2", "L-3", "L-4"))
+    service.ingest([_load(events, "C-1", "L-1", site="S1", event_id="MADE")])
+    service.ingest([_load(events, "C-2", "L-3", site="S1", event_id="MADE-2")])
+    void = events("void", voids="MADE", reason="x")
+    for site in ({}, {"site": "S2"}):
+        problem = rejected(store, [void, _load(events, "C-1", "L-2", **site)], "void_same_batch")
+        assert problem.field == "cart" and '"MADE"' in problem.message
+    service.ingest([void])
+    service.ingest([_load(events, "C-1", "L-2")])  # made afresh, of no site
+    service.ingest(
+        [events("void", voids="MADE-2", reason="x"), _load(events, "C-2", "L-4", site="S1")]
+    )
+    live = {cart: (store.node(cart), _stays(store, cart)) for cart in ("cart:C-1", "cart:C-2")}
+    assert "site" not in live["cart:C-1"][0].attrs and live["cart:C-2"][0].attrs["site"] == "S1"
+    with (
+        sqlite3.connect(tmp_path / "plant.db") as source,
+        sqlite3.connect(tmp_path / "copy.db") as copy,
+    ):
+        source.backup(copy)
+    rebuilt = EmbeddedStore(tmp_path / "copy.db")
+    IngestService(rebuilt).rebuild()
+    assert {cart: (rebuilt.node(cart), _stays(rebuilt, cart)) for cart in live} == live
+    rebuilt.close()
+    store.close()
+
+
+def _stays(store: GraphStore, cart: str) -> list[Any]:
+    return CartService(store).contents(cart).stays
