@@ -1124,15 +1124,19 @@ class Neo4jStore:
 
     @contextmanager
     def taking_over_rebuild(self) -> Iterator[None]:
-        records = self._execute(REBUILD_MARK)
-        mark = records[0][0] if records else None
-        before = getattr(self._local, "rebuild", None)
-        if mark is not None:
-            self._local.rebuild = mark  # writes pass as the stopped rebuild's own
-        try:
-            yield
-        finally:
-            self._local.rebuild = before
+        # A mark is taken over only under the lease: a rebuild still running holds it, and
+        # this waits for it as any rebuild does (then StoreBusy); a mark found once the lease
+        # is had was left by a rebuild whose process stopped.
+        with self.one_rebuild():
+            records = self._execute(REBUILD_MARK)
+            mark = records[0][0] if records else None
+            before = getattr(self._local, "rebuild", None)
+            if mark is not None:
+                self._local.rebuild = mark  # writes pass as the stopped rebuild's own
+            try:
+                yield
+            finally:
+                self._local.rebuild = before
 
     @contextmanager
     def atomically(self) -> Iterator[bool]:

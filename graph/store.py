@@ -437,8 +437,10 @@ class GraphStore(Protocol):
         On Neo4j a rebuild marks the graph while it commits chunk by chunk, and one that
         stopped (its process died, or a logged event no longer replays) leaves its mark, which
         refuses every other write until a rebuild runs to the end: for a caller that rebuilds
-        next anyway (a copy resumed). The embedded store's rebuild is one transaction, so none
-        stops unfinished there.
+        next anyway, in the block (a copy resumed). There the block holds `one_rebuild`, so the
+        mark of a rebuild still running elsewhere is not taken over: this waits for it a
+        bounded time, then is StoreBusy. The embedded store's rebuild is one transaction, so
+        none stops unfinished there.
         """
         ...
 

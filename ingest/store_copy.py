@@ -103,18 +103,21 @@ def copy_plant(
     target may hold what a copy of this source that stopped had carried (Conflict otherwise),
     and the copy goes on from there.
     """
-    if resume:
-        progress("check of what the copy that stopped carried")
-        already = _resume_point(source, target, chunk)
-    else:
-        held = graph_contents(target)
-        if held:
-            raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
-        already = 0
-    marks, lots, sequences = source.mark_schemes(), source.lot_schemes(), source.lot_sequences()
     # A copy that stopped in its rebuild on Neo4j left the graph marked as being rebuilt, which
-    # refuses writes: this copy carries the rest under that mark, then rebuilds.
+    # refuses writes: a resumed copy takes that mark over under the rebuild lease, held from its
+    # check to the end of its rebuild, so it waits for (then is refused by) a rebuild or resumed
+    # copy still running elsewhere instead of writing into the graph along with it.
     with target.taking_over_rebuild() if resume else nullcontext():
+        if resume:
+            progress("check of what the copy that stopped carried")
+            already = _resume_point(source, target, chunk)
+        else:
+            held = graph_contents(target)
+            if held:
+                raise Conflict(f"the target store is not empty: it holds {', '.join(held)}")
+            already = 0
+        marks, lots = source.mark_schemes(), source.lot_schemes()
+        sequences = source.lot_sequences()
         # Configuration first: replaying a mark reads its scheme. Every save is an upsert, and a
         # sequence keeps the greater value: a resumed copy writes its checked schemes as they
         # are and moves its sequences up to lot codes the source issued since the copy stopped.
@@ -128,8 +131,8 @@ def copy_plant(
             rows = [_log_row(event) for event in page]
             target.write(partial(_append, changes=Changes(events=rows)))
             events += len(rows)
-    progress(f"graph, rebuilt from the {events:,} events of the log")
-    replayed = IngestService(target).rebuild(chunk)
+        progress(f"graph, rebuilt from the {events:,} events of the log")
+        replayed = IngestService(target).rebuild(chunk)
     progress("check")
     counts = _check_agreement(source, target, chunk)
     return PlantCopy(

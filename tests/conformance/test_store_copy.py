@@ -345,3 +345,38 @@ def test_a_copy_whose_process_died_while_it_rebuilt_on_neo4j_is_resumed(
     IngestService(target.store).ingest([Events("T").receive("T-1", 1)])  # writes go on
     source.close()
     target.close()
+
+
+@pytest.mark.neo4j
+def test_a_copy_resumed_while_another_process_rebuilds_on_neo4j_waits_then_is_refused(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    events: Events,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A live rebuild's mark is not one to take over: the copy resumed waits for the rebuild's
+    lease as any rebuild does, and is StoreBusy, writing nothing, if it is not had in time."""
+    from graph import neo4j_driver
+    from graph.neo4j_store import Neo4jStore
+
+    monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
+    source = EmbeddedStore(tmp_path / "source.db")
+    _small_plant(source, events)
+    target = _open("neo4j", tmp_path / "unused.db", request)
+    with pytest.raises(StoreUnavailable):  # stops in the log, after schemes and one page
+        copy_plant(source, _StopsAt(target.store, 3), chunk=1)
+    carried = target.store.events(0, 10)
+    neo4j = neo4j_or_skip(request)
+    elsewhere = Neo4jStore(neo4j.uri, user=neo4j.user, password=neo4j.password)
+    with elsewhere.atomically():  # a rebuild under way in another process
+        elsewhere.clear_projection()
+        with pytest.raises(StoreBusy, match="being rebuilt from its log by another client"):
+            copy_plant(source, target.store, chunk=1, resume=True)
+        assert target.store.events(0, 10) == carried  # nothing was written under its mark
+    elsewhere.close()
+
+    copied = copy_plant(source, target.store, chunk=1, resume=True)
+    assert (copied.resumed_after, copied.events) == (1, 2)
+    assert state(target.store) == state(source)
+    source.close()
+    target.close()
