@@ -4,13 +4,10 @@ holds the lock has no such bound."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 import pytest
-from neo4j import GraphDatabase
 
 from graph import neo4j_driver
 from graph.errors import StoreBusy
@@ -21,7 +18,7 @@ from ingest.parse import parse_events
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
-from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.neo4j_server import Neo4jTarget, lock_held
 
 
 @pytest.fixture
@@ -38,30 +35,11 @@ def store(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4
     opened.close()
 
 
-@contextmanager
-def _held(target: Neo4jTarget, seconds: float) -> Iterator[None]:
-    """The write lock held by another client's open transaction (a long rebuild chunk, a
-    writer that hangs) for `seconds` at most."""
-    auth = (target.user, target.password)
-    with GraphDatabase.driver(target.uri, auth=auth) as driver, driver.session() as session:
-        holder = session.begin_transaction()
-        holder.run(LOCK).consume()
-        release = threading.Timer(seconds, holder.rollback)
-        release.start()
-        try:
-            yield
-        finally:
-            release.cancel()
-            release.join()
-            if not holder.closed():
-                holder.rollback()
-
-
 def test_a_write_gives_up_waiting_for_the_lock_but_not_working_under_it(
     store: Neo4jStore, target: Neo4jTarget, events: Events
 ) -> None:
     service = IngestService(store)
-    with _held(target, 6.0):
+    with lock_held(target, LOCK, 6.0):
         began = time.monotonic()
         with pytest.raises(StoreBusy) as busy:
             service.ingest([events.receive("L-1", 10)])
@@ -74,7 +52,7 @@ def test_a_write_gives_up_waiting_for_the_lock_but_not_working_under_it(
     def slow(tx: WriteTx, batch: Sequence[Event]) -> None:
         time.sleep(2.5)  # as a large batch or a rebuild chunk works, past the wait's bound
 
-    with _held(target, 0.3):  # taken after a wait within the bound
+    with lock_held(target, LOCK, 0.3):  # taken after a wait within the bound
         service.ingest_events(parse_events([events.receive("L-2", 10)]), guard=slow)
     assert store.node("lot:L-2") is not None and store.counts()["events"] == 1
 
@@ -84,7 +62,10 @@ def test_a_rebuild_gives_up_waiting_to_start(
 ) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10)])
-    with _held(target, 6.0), pytest.raises(StoreBusy, match="held the graph's write lock"):
+    with (
+        lock_held(target, LOCK, 6.0),
+        pytest.raises(StoreBusy, match="held the graph's write lock"),
+    ):
         service.rebuild()
     assert store.node("lot:L-1") is not None  # the graph was left as it was, and unmarked
     service.ingest([events.receive("L-2", 10)])

@@ -4,21 +4,18 @@ nothing, as a write of the graph does."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Final
 
 import pytest
-from neo4j import GraphDatabase
 
 from api.auth.models import AccountEvent
 from api.auth.neo4j import Neo4jAccountStore
 from graph import neo4j_driver
 from graph.errors import StoreBusy
 from tests.conftest import neo4j_or_skip
-from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.neo4j_server import Neo4jTarget, lock_held
 
 T0 = "2026-03-01T08:00:00Z"
 # As an audited write takes it, in a transaction that hangs open (its client stopped).
@@ -39,29 +36,11 @@ def accounts(target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     opened.close()
 
 
-@contextmanager
-def _held(target: Neo4jTarget, seconds: float) -> Iterator[None]:
-    """The trail's lock held by another client's open transaction for `seconds` at most."""
-    auth = (target.user, target.password)
-    with GraphDatabase.driver(target.uri, auth=auth) as driver, driver.session() as session:
-        holder = session.begin_transaction()
-        holder.run(TAKE_TRAIL).consume()
-        release = threading.Timer(seconds, holder.rollback)
-        release.start()
-        try:
-            yield
-        finally:
-            release.cancel()
-            release.join()
-            if not holder.closed():
-                holder.rollback()
-
-
 def test_an_audited_write_gives_up_waiting_for_the_trail(
     accounts: Neo4jAccountStore, target: Neo4jTarget
 ) -> None:
     accounts.note(AccountEvent(T0, "boss", "login_failed", "ana", {}))  # the trail exists
-    with _held(target, 6.0):
+    with lock_held(target, TAKE_TRAIL, 6.0):
         began = time.monotonic()
         with pytest.raises(StoreBusy) as busy:
             accounts.note(AccountEvent(T0, "boss", "login_failed", "bob", {}))
@@ -70,6 +49,6 @@ def test_an_audited_write_gives_up_waiting_for_the_trail(
     assert "held a lock of the accounts for 1 s" in busy.value.message
     assert "nothing was changed" in busy.value.message
     assert [event.subject for event in accounts.account_events()] == ["ana"]
-    with _held(target, 0.3):  # had within the bound
+    with lock_held(target, TAKE_TRAIL, 0.3):  # had within the bound
         accounts.note(AccountEvent(T0, "boss", "login_failed", "bob", {}))
     assert [event.subject for event in accounts.account_events()] == ["ana", "bob"]
