@@ -95,6 +95,8 @@ _CANCELLED = Conflict(
 # The share of the time the assumption solve may take: on set-up circuits it may find no core
 # in seconds where a solve with the same groups fixed on proves infeasibility in a fraction.
 CORE_SHARE = 0.3
+# Seconds too few for a check to conclude: none is started with less left.
+TOO_SHORT = 0.01
 
 
 def explain_infeasible(
@@ -114,7 +116,7 @@ def explain_infeasible(
     def not_narrowed() -> list[Conflict]:
         return [_CANCELLED if stopped() else _NOT_NARROWED]
 
-    if time_limit <= 0.01 or stopped():
+    if time_limit <= TOO_SHORT or stopped():
         return not_narrowed()
     try:
         built = cpsat.build(
@@ -170,7 +172,7 @@ class _Checks:
 
     def over(self) -> bool:
         """Tell whether no check can conclude any more."""
-        if self._left() > 0.01:
+        if self._left() > TOO_SHORT:
             return False
         self.cut_short = True
         return True
@@ -178,7 +180,7 @@ class _Checks:
     def core(self, seconds: float) -> list[int] | None:
         """Return the groups of an infeasible core found by assumptions, or None in time."""
         seconds = min(seconds, self._left())
-        if seconds <= 0.01:
+        if seconds <= TOO_SHORT:
             return None
         model = self.built.model
         model.add_assumptions(self.built.assumptions)

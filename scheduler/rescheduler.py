@@ -209,9 +209,9 @@ def _check_run_before(
 def _check_changed(current: Problem, problem: Problem) -> None:
     """Validate what feedback changed in `problem`: machines it added downtime to, operations
     it started. Validating all of it again took most of a repair's time at plant size."""
-    for k, (now, was) in enumerate(zip(current.machines, problem.machines, strict=True)):
-        if now is not was:
-            _validate(Machine, now, ("machines", k))
+    for k, (machine, was) in enumerate(zip(current.machines, problem.machines, strict=True)):
+        if machine is not was:
+            _validate(Machine, machine, ("machines", k))
     for j, (order, before) in enumerate(zip(current.orders, problem.orders, strict=False)):
         if order is before:
             continue
