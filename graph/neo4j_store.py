@@ -930,17 +930,20 @@ class Neo4jStore:
         self._driver = connect(url, user, password)
         try:
             # Before the schema is brought up to date: a later release's graph is left as it is.
-            refuse_newer(url, self.projection_version())
-            self._ensure_schema()
+            found = self.projection_version()
+            refuse_newer(url, found)
+            self._ensure_schema(found)
         except BaseException:
             self._driver.close()
             raise
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, found: int | None) -> None:
+        """Bring the schema up to date; `found` is the projection version the graph had (no
+        statement of the schema sets it)."""
         for statement in SCHEMA:
             self._execute(statement)
         # A graph of no events is the same in every version: a new store is current.
-        if self.projection_version() != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
+        if found != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
             self.stamp_projection(PROJECTION)
 
     def _session(self) -> AbstractContextManager[neo4j.Session]:
@@ -1223,7 +1226,7 @@ class Neo4jStore:
             session.run(CLEAR_DOCUMENTS).consume()
             session.run(CLEAR_LOT_SCHEMES).consume()
             session.run(CLEAR_LOT_SEQUENCES).consume()
-        self._ensure_schema()
+        self._ensure_schema(None)  # the counter that kept it is gone
 
     def counts(self) -> dict[str, int]:
         def run(tx: ManagedTransaction) -> dict[str, int]:
