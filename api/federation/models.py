@@ -198,14 +198,15 @@ class FederatedTrace:
         def q(gid: str) -> str:
             return f"{partner}:{gid}"
 
+        def origin(source: str | None) -> str:
+            # Whatever its id, nothing of the answer is ours: what we hold is in our own trace,
+            # not in a partner's answer about it.
+            return partner if not source or source == ours else source
+
         def source(node: FedNode) -> str:
             # The partner's own items are the partner's, whatever it calls them; items it has
-            # from its own partners carry their source. Whatever its id, no node of the answer
-            # is ours: what we hold is in our own trace, not in a partner's answer about it.
-            own = node.id.split(":", 1)[0] in OWN_KINDS
-            if own or not node.source or node.source == ours:
-                return partner
-            return node.source
+            # from its own partners carry their source.
+            return partner if node.id.split(":", 1)[0] in OWN_KINDS else origin(node.source)
 
         nodes = [
             replace(
@@ -222,7 +223,7 @@ class FederatedTrace:
                 e,
                 src=q(e.src),
                 dst=q(e.dst),
-                source=partner if not e.source or e.source == ours else e.source,
+                source=origin(e.source),
             )
             for e in self.edges
         ]

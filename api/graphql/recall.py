@@ -17,6 +17,7 @@ from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
 from api.graphql.run import mutate, run
 from api.graphql.supplier_portal import SupplierRequest
+from api.graphql.times import with_offset
 from api.validation_text import problem_message
 from graph import recall as scope_of
 from graph.clock import utc_text
@@ -67,8 +68,7 @@ class SuspectInput:
 def _utc(name: str, moment: datetime) -> str:
     # GraphQL's DateTime takes a time without an offset (and a date alone): refused, as trace's
     # asOf is, rather than read in the server's zone.
-    if moment.utcoffset() is None:
-        raise BadRequest(f"{name} needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
+    with_offset(name, moment)
     try:
         return utc_text(moment)
     except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
