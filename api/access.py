@@ -15,6 +15,7 @@ Anything outside a caller's scope is "not found", so its existence is not reveal
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -163,6 +164,18 @@ class SupplierLotUse:
 class ReceivedShipment:
     shipment: NodeView
     items: list[NodeView] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedPage:
+    shipments: list[ReceivedShipment]
+    more: bool  # shipments follow the last of this page
+
+
+@dataclass(frozen=True, slots=True)
+class LotPage:
+    lots: list[NodeView]
+    more: bool  # lots follow the last of this page
 
 
 class Access:
@@ -456,12 +469,26 @@ class Access:
             self._statuses_shared = self._policy().share_statuses
         return self._statuses_shared
 
-    def supplier_lots(self) -> list[SupplierLotUse]:
-        """Return, for a supplier, where each of their lots went, as far as the plant shares."""
+    def may_read_supplier_lots(self) -> None:
+        """Raise Forbidden unless the caller is a supplier (checked before a page's arguments)."""
         self.require(frozenset({Role.SUPPLIER}), "read supplier lots")
-        lots = self._store.nodes(self.my_supplier_lots())
-        share_statuses = self._policy().share_statuses
-        return [self._use_of(lots[g], share_statuses) for g in sorted(lots)]
+
+    def supplier_lot_page(self, first: int, after: str | None = None) -> LotPage:
+        """Return, for a supplier, up to `first` of their lots in id order, those after the lot
+        id `after` when it is given, and whether more follow: read, not traced yet, so that a
+        request may count them before it pays for a trace of each (`supplier_lot_uses`)."""
+        self.may_read_supplier_lots()
+        page, more = _page(self.my_supplier_lots(), first, after)
+        lots = self._store.nodes(page)
+        return LotPage([self.redact(lots[g]) for g in page if g in lots], more)
+
+    def supplier_lot_uses(self, lots: Sequence[NodeView]) -> list[SupplierLotUse]:
+        """Return, for a supplier, where each of `lots` (of their own) went, as far as the plant
+        shares: one downstream trace per lot."""
+        self.may_read_supplier_lots()
+        own = [lot for lot in lots if self._sees(lot)]  # never another's, whoever passed them
+        share_statuses = self._shares_statuses()
+        return [self._use_of(lot, share_statuses) for lot in own]
 
     def my_supplier_lots(self) -> list[str]:
         """Return the global ids of the caller's company's supplier lots."""
@@ -507,22 +534,34 @@ class Access:
             ),
         )
 
-    def received(self) -> list[ReceivedShipment]:
-        """Return, for a customer, their shipments and what was in them, with statuses."""
+    def may_read_received(self) -> None:
+        """Raise Forbidden unless the caller is a customer (checked before a page's arguments)."""
         self.require(frozenset({Role.CUSTOMER}), "read received shipments")
+
+    def received(self, first: int, after: str | None = None) -> ReceivedPage:
+        """Return, for a customer, up to `first` of their shipments in id order, those after the
+        shipment id `after` when it is given, with what was in them (statuses), and whether more
+        follow. The shipments' ids are read, then only the page's shipments and items."""
+        self.may_read_received()
         company = make_gid("company", self.principal.company or "")
-        received = self._traces.neighbourhood(company, "up", 2)
-        if received is None:
-            return []
-        views = {gid: self.redact(view) for gid, view in received.nodes.items()}
-        contents: dict[str, list[NodeView]] = {}
-        for edge in received.edges:
-            if edge.type == "SHIPPED_IN":
-                contents.setdefault(edge.dst, []).append(views[edge.src])
-        return [
-            ReceivedShipment(views[s], sorted(contents.get(s, []), key=lambda v: v.gid))
-            for s in sorted(g for g in views if g.startswith("shipment:"))
+        links = self._store.links([company])
+        shipped = {e.src for e in links if e.type == "SHIPPED_TO" and e.dst == company}
+        page, more = _page(sorted(shipped), first, after)
+        chosen = set(page)
+        contents: dict[str, list[str]] = {}
+        for edge in self._store.links(page):
+            if edge.type == "SHIPPED_IN" and edge.dst in chosen:
+                contents.setdefault(edge.dst, []).append(edge.src)
+        items = sorted({item for found in contents.values() for item in found})
+        views = {g: self.redact(v) for g, v in self._store.nodes(page + items).items()}
+        shipments = [
+            ReceivedShipment(
+                views[s], [views[i] for i in sorted(contents.get(s, [])) if i in views]
+            )
+            for s in page
+            if s in views
         ]
+        return ReceivedPage(shipments, more)
 
     # -- secondary marks -------------------------------------------------------------------------
 
@@ -951,6 +990,14 @@ class Access:
         """Size cart loads (pure computation: the roles that read the plant floor)."""
         self.require(READERS | {Role.OPERATOR}, "size carts")
         return size_carts(problem)
+
+
+def _page(ids: Sequence[str], first: int, after: str | None) -> tuple[list[str], bool]:
+    """Return up to `first` of `ids` (in order) after the id `after` when it is given, and
+    whether more follow: a key, not a position, so a page starts where the last one ended
+    even when ids were added or removed in between."""
+    start = 0 if after is None else bisect.bisect_right(ids, after)
+    return list(ids[start : start + first]), start + first < len(ids)
 
 
 def _supplier_keeps(root: str, node: str) -> bool:

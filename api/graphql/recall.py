@@ -14,7 +14,7 @@ from strawberry.types import Info
 from api import recall
 from api.graphql.carts import SharedCarts
 from api.graphql.context import Context
-from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
+from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import mutate, run
 from api.graphql.supplier_portal import SupplierRequest
 from api.graphql.times import with_offset
@@ -324,8 +324,7 @@ class RecallCaseConnection:
             RecallCaseEdge(cursor=key_cursor("c", c.id), node=RecallCase(case=c))
             for c in found.cases
         ]
-        end = edges[-1].cursor if edges else None
-        return cls(edges=edges, page_info=PageInfo(has_next_page=found.more, end_cursor=end))
+        return cls(edges=edges, page_info=page_info(edges, found.more))
 
 
 @strawberry.type

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+from collections.abc import Sequence
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from strawberry.scalars import JSON
@@ -78,6 +79,16 @@ def page_size(first: int, most: int) -> int:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+class Cursored(Protocol):
+    @property
+    def cursor(self) -> str: ...
+
+
+def page_info(edges: Sequence[Cursored], more: bool) -> PageInfo:
+    """The page info of a page of `edges` (in order) of a list, and whether more follow it."""
+    return PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
 
 
 @strawberry.type(description="A node reached by a trace.")
@@ -375,6 +386,30 @@ class ReceivedShipment:
     def items(self, info: Info[Context, None]) -> list[Node]:
         info.context.budget.spend(len(self.contents))
         return self.contents
+
+
+@strawberry.type
+class ReceivedShipmentEdge:
+    cursor: str
+    node: ReceivedShipment
+
+
+@strawberry.type(description="Your shipments in id order, a page at a time.")
+class ReceivedShipmentConnection:
+    edges: list[ReceivedShipmentEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class SupplierLotUseEdge:
+    cursor: str
+    node: SupplierLotUse
+
+
+@strawberry.type(description="Your lots in id order, a page at a time.")
+class SupplierLotUseConnection:
+    edges: list[SupplierLotUseEdge]
+    page_info: PageInfo
 
 
 @strawberry.type

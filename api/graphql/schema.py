@@ -22,6 +22,7 @@ from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from api.access import LotPage, ReceivedPage
 from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
@@ -49,11 +50,19 @@ from api.graphql.results import (
     Me,
     Origin,
     ReceivedShipment,
+    ReceivedShipmentConnection,
+    ReceivedShipmentEdge,
     StepRun,
     SupplierLotUse,
+    SupplierLotUseConnection,
+    SupplierLotUseEdge,
     Trace,
     affected,
     contributor,
+    cursor_key,
+    key_cursor,
+    page_info,
+    page_size,
     quantities,
 )
 from api.graphql.run import as_graphql_error, run
@@ -67,6 +76,8 @@ from ingest.errors import BatchRejected
 from ingest.parse import events_of
 
 T = TypeVar("T")
+MAX_LOTS = 500  # supplier lots in one page of supplierLots: each is traced
+MAX_RECEIVED = 500  # shipments in one page of received
 
 
 async def _run(info: Info[Context, None], work: Callable[[], T]) -> T | None:
@@ -204,41 +215,72 @@ class Query:
             truncated=truncated,
         )
 
-    @strawberry.field(description="For suppliers: where each of your lots went, as shared.")
-    async def supplier_lots(self, info: Info[Context, None]) -> list[SupplierLotUse]:
-        uses = await _run(info, info.context.access.supplier_lots) or []
+    @strawberry.field(
+        description="For suppliers: where each of your lots went, as shared, in id order, a "
+        f"page at a time (at most {MAX_LOTS}): page on with `after` set to "
+        "`pageInfo.endCursor` while `hasNextPage`."
+    )
+    async def supplier_lots(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> SupplierLotUseConnection:
+        access = info.context.access
+
+        def page() -> LotPage:
+            access.may_read_supplier_lots()  # the role before the arguments
+            return access.supplier_lot_page(page_size(first, MAX_LOTS), cursor_key(after, "u"))
+
+        found = await _run(info, page) or LotPage([], False)
+        uses = await _run(info, lambda: access.supplier_lot_uses(found.lots)) or []
         # Each lot counts as a listed node, under every alias.
         info.context.budget.spend(len(uses))
-        return [
-            SupplierLotUse(
-                supplier_lot=SupplierLot(view=use.node),
-                received=quantities(use.received),
-                received_qty=use.received_qty,
-                items_by_kind=JSON(use.items_by_kind),
-                items_by_stage=JSON(use.items_by_stage),
-                stages=JSON(use.stages),
-                shipments=use.shipments,
-                shipped=quantities(use.shipped),
-                shipped_units=use.shipped_units,
-                statuses=None if use.statuses is None else JSON(use.statuses),
-                under_investigation=use.under_investigation,
+        edges = [
+            SupplierLotUseEdge(
+                cursor=key_cursor("u", use.node.gid),
+                node=SupplierLotUse(
+                    supplier_lot=SupplierLot(view=use.node),
+                    received=quantities(use.received),
+                    received_qty=use.received_qty,
+                    items_by_kind=JSON(use.items_by_kind),
+                    items_by_stage=JSON(use.items_by_stage),
+                    stages=JSON(use.stages),
+                    shipments=use.shipments,
+                    shipped=quantities(use.shipped),
+                    shipped_units=use.shipped_units,
+                    statuses=None if use.statuses is None else JSON(use.statuses),
+                    under_investigation=use.under_investigation,
+                ),
             )
             for use in uses
         ]
+        return SupplierLotUseConnection(edges=edges, page_info=page_info(edges, found.more))
 
     @strawberry.field(
-        description="For customers: your shipments and what was in them, with status."
+        description="For customers: your shipments and what was in them, with status, in id "
+        f"order, a page at a time (at most {MAX_RECEIVED}): page on with `after` set to "
+        "`pageInfo.endCursor` while `hasNextPage`."
     )
-    async def received(self, info: Info[Context, None]) -> list[ReceivedShipment]:
-        found = await _run(info, info.context.access.received) or []
+    async def received(
+        self, info: Info[Context, None], first: int = 100, after: str | None = None
+    ) -> ReceivedShipmentConnection:
+        access = info.context.access
+
+        def page() -> ReceivedPage:
+            access.may_read_received()  # the role before the arguments
+            return access.received(page_size(first, MAX_RECEIVED), cursor_key(after, "s"))
+
+        found = await _run(info, page) or ReceivedPage([], False)
         # The shipments count as listed nodes, as their items do where they are asked.
-        info.context.budget.spend(len(found))
-        return [
-            ReceivedShipment(
-                shipment=Shipment(view=r.shipment), contents=[_node_of(v) for v in r.items]
+        info.context.budget.spend(len(found.shipments))
+        edges = [
+            ReceivedShipmentEdge(
+                cursor=key_cursor("s", r.shipment.gid),
+                node=ReceivedShipment(
+                    shipment=Shipment(view=r.shipment), contents=[_node_of(v) for v in r.items]
+                ),
             )
-            for r in found
+            for r in found.shipments
         ]
+        return ReceivedShipmentConnection(edges=edges, page_info=page_info(edges, found.more))
 
     @strawberry.field(description="Who you are.")
     def me(self, info: Info[Context, None]) -> Me:

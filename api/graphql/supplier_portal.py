@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api import recall
 from api import supplier_portal as portal
 from api.graphql.context import Context
-from api.graphql.results import PageInfo, cursor_key, key_cursor, page_size
+from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import as_graphql_error, mutate, run
 from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
@@ -210,8 +210,7 @@ class SupplierCaseConnection:
             )
             for c in found.cases
         ]
-        end = edges[-1].cursor if edges else None
-        return cls(edges=edges, page_info=PageInfo(has_next_page=found.more, end_cursor=end))
+        return cls(edges=edges, page_info=page_info(edges, found.more))
 
 
 @strawberry.type

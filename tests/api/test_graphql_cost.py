@@ -244,17 +244,17 @@ def test_received_counts_its_shipments_and_their_items(
     client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ship_to_two_customers(services, events)
-    query = "{ a: received { shipment { id } items { id } } b: received { shipment { id } } }"
+    query = (
+        "{ a: received { edges { node { shipment { id } items { id } } } } "
+        "b: received { edges { node { shipment { id } } } } }"
+    )
     answer = ask(client, query, "customer")
     assert "errors" not in answer, answer
     # The customer's own shipments and what was in them, nothing of another customer's.
-    assert [r["shipment"]["id"] for r in answer["data"]["a"]] == [
-        f"shipment:SH-N{s}" for s in range(3)
-    ]
-    assert {i["id"] for r in answer["data"]["a"] for i in r["items"]} == {
-        f"lot:L-{i}" for i in range(12)
-    }
-    assert answer["data"]["b"] == [{"shipment": r["shipment"]} for r in answer["data"]["a"]]
+    a = [e["node"] for e in answer["data"]["a"]["edges"]]
+    assert [r["shipment"]["id"] for r in a] == [f"shipment:SH-N{s}" for s in range(3)]
+    assert {i["id"] for r in a for i in r["items"]} == {f"lot:L-{i}" for i in range(12)}
+    assert answer["data"]["b"]["edges"] == [{"node": {"shipment": r["shipment"]}} for r in a]
     assert ask(client, query, "analyst")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # 3 shipments and their 12 items under `a`, the 3 shipments alone under `b`.
     monkeypatch.setattr(cost, "MAX_LISTED", 18)
@@ -272,14 +272,17 @@ def test_supplier_lots_count_against_the_budget(
     client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ship_to_two_customers(services, events)
-    query = "{ a: supplierLots { supplierLot { id } } b: supplierLots { shipments } }"
+    query = (
+        "{ a: supplierLots { edges { node { supplierLot { id } } } } "
+        "b: supplierLots { edges { node { shipments } } } }"
+    )
     answer = ask(client, query, "supplier")
     assert "errors" not in answer, answer
     # ACME-STEEL's own lots, none of POLYMED's.
-    assert [u["supplierLot"]["id"] for u in answer["data"]["a"]] == sorted(
+    assert [e["node"]["supplierLot"]["id"] for e in answer["data"]["a"]["edges"]] == sorted(
         f"supplier_lot:ACME-STEEL/A-{i}" for i in range(12)
     )
-    assert answer["data"]["b"] == [{"shipments": 1}] * 12
+    assert answer["data"]["b"]["edges"] == [{"node": {"shipments": 1}}] * 12
     assert ask(client, query, "customer")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # Twelve lots under each alias.
     monkeypatch.setattr(cost, "MAX_LISTED", 24)

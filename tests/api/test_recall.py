@@ -525,9 +525,10 @@ def test_impact_and_a_supplier_lot_view_give_quantities_per_unit(
         "shipped": [{"qty": "20", "unit": "ea"}, {"qty": "1.5", "unit": "kg"}],
     }
     assert found["shipments"] == [{"qty": "1.5", "unit": "kg"}, {"qty": "20", "unit": "ea"}]
-    view = """{ supplierLots { receivedQty received { qty unit } shippedUnits
-        shipped { qty unit } } }"""
-    (use,) = gql(client, login(client, "supplier"), view)["supplierLots"]
+    view = """{ supplierLots { edges { node { receivedQty received { qty unit } shippedUnits
+        shipped { qty unit } } } } }"""
+    (edge,) = gql(client, login(client, "supplier"), view)["supplierLots"]["edges"]
+    use = edge["node"]
     assert use == {
         "receivedQty": "10",
         "received": [{"qty": "10", "unit": "kg"}],

@@ -124,9 +124,10 @@ def test_supplier_nested_fields_are_filtered(client: TestClient) -> None:
 def test_supplier_counts_and_no_analyses(client: TestClient) -> None:
     headers = login(client, "supplier")
     query = (
-        "{ supplierLots { supplierLot { id } receivedQty itemsByKind statuses stages shipments } }"
+        "{ supplierLots { edges { node { supplierLot { id } receivedQty itemsByKind statuses "
+        "stages shipments } } } }"
     )
-    uses = gql(client, headers, query)["data"]["supplierLots"]
+    uses = [e["node"] for e in gql(client, headers, query)["data"]["supplierLots"]["edges"]]
     assert OWN_LOT in {u["supplierLot"]["id"] for u in uses}
     assert all(u["supplierLot"]["id"].startswith("supplier_lot:ACME-STEEL/") for u in uses)
     assert uses[0]["itemsByKind"]["serial"] > 100 and uses[0]["shipments"] > 0
@@ -152,7 +153,8 @@ def test_supplier_without_shared_ids_gets_counts_only(client: TestClient) -> Non
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     response = client.get("/api/v1/trace", params={"id": OTHER_LOT}, headers=headers)
     assert response.status_code == 403 and "counts and statuses" in response.json()["message"]
-    uses = gql(client, headers, "{ supplierLots { supplierLot { id } } }")["data"]["supplierLots"]
+    query = "{ supplierLots { edges { node { supplierLot { id } } } } }"
+    uses = [e["node"] for e in gql(client, headers, query)["data"]["supplierLots"]["edges"]]
     assert {u["supplierLot"]["id"] for u in uses} >= {OTHER_LOT}
     assert all(u["supplierLot"]["id"].startswith("supplier_lot:POLYMED/") for u in uses)
 
@@ -175,8 +177,10 @@ def test_customer_received_view_has_statuses_and_no_suppliers(
     client: TestClient, plant: Services
 ) -> None:
     headers = login(client, "customer")
-    query = "{ received { shipment { id customer } items { id kind properties } } }"
-    received = gql(client, headers, query)["data"]["received"]
+    query = (
+        "{ received { edges { node { shipment { id customer } items { id kind properties } } } } }"
+    )
+    received = [e["node"] for e in gql(client, headers, query)["data"]["received"]["edges"]]
     expected = {g for g in shipped_to(plant, "HOSP-NORTH") if g.startswith("shipment:")}
     assert {r["shipment"]["id"] for r in received} == expected
     assert {r["shipment"]["customer"] for r in received} == {"HOSP-NORTH"}
