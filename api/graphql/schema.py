@@ -230,9 +230,9 @@ class Query:
             return access.supplier_lot_page(page_size(first, MAX_LOTS), cursor_key(after, "u"))
 
         found = await _run(info, page) or LotPage([], False)
+        # Each lot counts as a listed node, under every alias: before it costs a trace.
+        info.context.budget.spend(len(found.lots))
         uses = await _run(info, lambda: access.supplier_lot_uses(found.lots)) or []
-        # Each lot counts as a listed node, under every alias.
-        info.context.budget.spend(len(uses))
         edges = [
             SupplierLotUseEdge(
                 cursor=key_cursor("u", use.node.gid),

@@ -52,6 +52,20 @@ def shipped(services: Services, events: Events) -> Services:
     return services
 
 
+@pytest.fixture
+def traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The supplier lots traced for their use, in order."""
+    found: list[str] = []
+    use_of = Access._use_of
+
+    def counted(access: Access, lot: NodeView, share: bool) -> Any:
+        found.append(lot.gid)
+        return use_of(access, lot, share)
+
+    monkeypatch.setattr(Access, "_use_of", counted)
+    return found
+
+
 def headers_of(client: TestClient, who: str) -> dict[str, str]:
     if who in ("customer", "supplier", "analyst"):
         return login(client, who)
@@ -163,7 +177,7 @@ def test_a_bad_cursor_or_size_is_refused_and_says_why(
 
 
 def test_a_page_reads_and_traces_only_its_own_shipments_and_lots(
-    client: TestClient, shipped: Services, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, shipped: Services, monkeypatch: pytest.MonkeyPatch, traced: list[str]
 ) -> None:
     read: list[str] = []
     nodes = type(shipped.store).nodes
@@ -178,14 +192,6 @@ def test_a_page_reads_and_traces_only_its_own_shipments_and_lots(
     assert [e["node"]["shipment"]["id"] for e in found["edges"]] == NORTH[1:3]
     shipments = {g for g in read if g.startswith("shipment:")}
     assert shipments == set(NORTH[1:3]), "the page's shipments, not every one of the customer's"
-    traced: list[str] = []
-    use_of = Access._use_of
-
-    def counted(access: Access, lot: NodeView, share: bool) -> Any:
-        traced.append(lot.gid)
-        return use_of(access, lot, share)
-
-    monkeypatch.setattr(Access, "_use_of", counted)
     page(client, "supplier", LOTS, first=2)
     assert traced == ACME[:2], "one trace per lot of the page, none of the lots after it"
 
@@ -199,3 +205,13 @@ def test_past_the_budget_a_list_is_read_a_page_at_a_time(
         assert "lists more than 4" in ask(client, who, query)["errors"][0]["message"]
     assert [len(p) for p in walk(client, "customer", RECEIVED, 1)] == [1] * 5
     assert [len(p) for p in walk(client, "supplier", LOTS, 4)] == [4, 3]
+
+
+def test_lots_past_the_budget_are_refused_before_any_is_traced(
+    client: TestClient, shipped: Services, monkeypatch: pytest.MonkeyPatch, traced: list[str]
+) -> None:
+    monkeypatch.setattr(cost, "MAX_LISTED", 6)
+    assert "lists more than 6" in ask(client, "supplier", LOTS)["errors"][0]["message"]
+    assert traced == [], "ACME's 7 lots are counted, then refused, not traced first"
+    assert len(page(client, "supplier", LOTS, first=6)["edges"]) == 6
+    assert traced == ACME[:6]
