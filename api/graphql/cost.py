@@ -115,6 +115,15 @@ class HeavyFieldLimit(ValidationRule):
         return found, per_case
 
 
+# What to ask less of, named by the field that ran over the budget (aliases count each time).
+NARROW_LINKS = "ask for fewer levels or aliases of inputs and outputs"
+NARROW_TRACE = "ask trace.nodes and trace.links for fewer with `first`, or fewer aliases"
+NARROW_WINDOW = "ask for a shorter equipmentWindow, or fewer aliases"
+NARROW_PATHS = "ask explain for fewer aliases or fewer lists of its paths (nodeIds, links)"
+NARROW_RECEIVED = "ask received for fewer shipments with `first`, or fewer aliases"
+NARROW_SUPPLIER_LOTS = "ask supplierLots for fewer lots with `first`, or fewer aliases"
+
+
 class Budget:
     """Objects a request has listed so far; past MAX_LISTED the request stops with an error."""
 
@@ -122,11 +131,11 @@ class Budget:
         self._limit = MAX_LISTED if limit is None else limit
         self._left = self._limit
 
-    def spend(self, count: int) -> None:
+    def spend(self, count: int, narrow: str) -> None:
+        """Count `count` objects listed; past the limit, refuse the request, saying `narrow`:
+        how to ask less of the field that ran over (one of the NARROW_* above)."""
         self._left -= count
         if self._left < 0:
             raise GraphQLError(
-                f"this query lists more than {self._limit:,} links and nodes: ask for fewer "
-                "levels, aliases, paths or a shorter window, or page through a trace "
-                "(trace.nodes, trace.links)"
+                f"this query lists more than {self._limit:,} links and nodes: {narrow}"
             )

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from api.graphql.context import Context
+from api.graphql.cost import NARROW_LINKS
 from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView, plain
 
@@ -135,7 +136,7 @@ async def _edges(
         for e in edges
         if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
     ]
-    info.context.budget.spend(len(chosen))
+    info.context.budget.spend(len(chosen), NARROW_LINKS)
     return sorted(chosen, key=lambda e: (e.at, e.src, e.dst))
 
 

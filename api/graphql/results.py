@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.cost import NARROW_PATHS, NARROW_RECEIVED, NARROW_TRACE, NARROW_WINDOW
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
@@ -175,7 +176,7 @@ class Trace:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
         keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
         start, end = _bounds(keys, "n", 2, first, after)
-        info.context.budget.spend(end - start)
+        info.context.budget.spend(end - start, NARROW_TRACE)
         return TraceEntryConnection(
             edges=[
                 TraceEntryEdge(cursor=_cursor("n", keys[i]), node=_entry(entries[i], self.wrap))
@@ -195,7 +196,7 @@ class Trace:
         edges = self.result.edges
         keys = [edge_order(e) for e in edges]  # the trace's order: (src, dst, type, event)
         start, end = _bounds(keys, "l", 4, first, after)
-        info.context.budget.spend(end - start)
+        info.context.budget.spend(end - start, NARROW_TRACE)
         page = await linked(info, edges[start:end])
         return LinkConnection(
             edges=[
@@ -313,12 +314,12 @@ class StepRun:
     # busy machine is thousands of steps, each with its inputs and outputs.
     @strawberry.field(description="Edges into the step: what it used.")
     async def inputs(self, info: Info[Context, None]) -> list[Link]:
-        info.context.budget.spend(len(self.use.inputs))
+        info.context.budget.spend(len(self.use.inputs), NARROW_WINDOW)
         return await linked(info, self.use.inputs)
 
     @strawberry.field(description="Edges out of the step: what it made.")
     async def outputs(self, info: Info[Context, None]) -> list[Link]:
-        info.context.budget.spend(len(self.use.outputs))
+        info.context.budget.spend(len(self.use.outputs), NARROW_WINDOW)
         return await linked(info, self.use.outputs)
 
 
@@ -330,12 +331,12 @@ class MaterialPath:
     # a hundred paths of a hundred links, under a few aliases, are a hundred thousand objects.
     @strawberry.field
     def node_ids(self, info: Info[Context, None]) -> list[strawberry.ID]:
-        info.context.budget.spend(len(self.path.nodes))
+        info.context.budget.spend(len(self.path.nodes), NARROW_PATHS)
         return [strawberry.ID(gid) for gid in self.path.nodes]
 
     @strawberry.field
     async def links(self, info: Info[Context, None]) -> list[Link]:
-        info.context.budget.spend(len(self.path.edges))
+        info.context.budget.spend(len(self.path.edges), NARROW_PATHS)
         return await linked(info, self.path.edges)
 
 
@@ -384,7 +385,7 @@ class ReceivedShipment:
     # shipments of serials are tens of thousands of items.
     @strawberry.field(description="The lots and serials shipped in it.")
     def items(self, info: Info[Context, None]) -> list[Node]:
-        info.context.budget.spend(len(self.contents))
+        info.context.budget.spend(len(self.contents), NARROW_RECEIVED)
         return self.contents
 
 

@@ -26,7 +26,12 @@ from api.access import LotPage, ReceivedPage
 from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
 from api.graphql.context import Context
-from api.graphql.cost import HeavyFieldLimit
+from api.graphql.cost import (
+    NARROW_RECEIVED,
+    NARROW_SUPPLIER_LOTS,
+    NARROW_WINDOW,
+    HeavyFieldLimit,
+)
 from api.graphql.counts import BIG_INT, BigInt
 from api.graphql.errors import AuditOutcome, HideInternals, Schema
 from api.graphql.identifiers import IdentifierQuery
@@ -198,7 +203,7 @@ class Query:
             or []
         )
         # The steps count as listed nodes, as their inputs and outputs do where they are asked.
-        info.context.budget.spend(len(uses))
+        info.context.budget.spend(len(uses), NARROW_WINDOW)
         return [StepRun(step=_node_of(use.step), use=use) for use in uses]
 
     @strawberry.field(description="The material paths that connect one item to another.")
@@ -231,7 +236,7 @@ class Query:
 
         found = await _run(info, page) or LotPage([], False)
         # Each lot counts as a listed node, under every alias: before it costs a trace.
-        info.context.budget.spend(len(found.lots))
+        info.context.budget.spend(len(found.lots), NARROW_SUPPLIER_LOTS)
         uses = await _run(info, lambda: access.supplier_lot_uses(found.lots)) or []
         edges = [
             SupplierLotUseEdge(
@@ -270,7 +275,7 @@ class Query:
 
         found = await _run(info, page) or ReceivedPage([], False)
         # The shipments count as listed nodes, as their items do where they are asked.
-        info.context.budget.spend(len(found.shipments))
+        info.context.budget.spend(len(found.shipments), NARROW_RECEIVED)
         edges = [
             ReceivedShipmentEdge(
                 cursor=key_cursor("s", r.shipment.gid),
