@@ -76,6 +76,7 @@ from graph.store import (
     NodeView,
     StepUse,
     StoredEvent,
+    listed,
     plain,
 )
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
@@ -430,8 +431,13 @@ class Access:
         found = paths(self._traces.trace(start.gid, "down"), end.gid, MAX_PATHS + 1)
         return found[:MAX_PATHS], len(found) > MAX_PATHS
 
-    def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
-        """Return what ran on an equipment in a window (operators: their site only)."""
+    def equipment_window(
+        self, equipment: str, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[StepUse]:
+        """Return what ran on an equipment in a window (operators: their site only); with
+        `limit`, refuse whole one that lists more steps, inputs and outputs than that as the
+        caller sees them. The plant's window is read to one past the limit at most; an
+        operator's, cut there, is read whole, as only it tells what of it their site ran."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
         # A time without an offset cannot be measured against one that has it: said first.
         if start.tzinfo is None or end.tzinfo is None:
@@ -439,7 +445,11 @@ class Access:
         if end - start > MAX_WINDOW:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
-        uses = self._traces.equipment_window(checked_gid(equipment), start, end)
+        gid = checked_gid(equipment)
+        uses = self._traces.equipment_window(gid, start, end, limit)
+        if limit is not None and listed(uses) > limit and self.role not in READERS:
+            # Cut short for the plant: what of it the caller sees only the whole window tells.
+            uses = self._traces.equipment_window(gid, start, end)
         steps = self._seen([u.step for u in uses])
         uses = [u for u in uses if u.step.gid in steps]
         if self.role not in READERS:
@@ -458,6 +468,12 @@ class Access:
                 )
                 for u in uses
             ]
+        if limit is not None and listed(uses) > limit:
+            # Counted as the caller sees them: refused whole, never cut short.
+            raise BadRequest(
+                f"this window lists more than {limit:,} steps, inputs and outputs: "
+                "ask for a shorter window"
+            )
         return [StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses]
 
     def _policy(self) -> Company:

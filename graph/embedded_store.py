@@ -363,26 +363,28 @@ REACHED_EDGES: dict[str, str] = {
     "down": _REACHED_EDGES.format(near="src"),
     "up": _REACHED_EDGES.format(near="dst"),
 }
+# flow = 0 keeps the ON links on edges_up in the order they started, so a LIMIT stops the scan
+# there rather than after sorting every step of the machine's history.
 EQUIPMENT_STEPS = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
 FROM nodes q
-JOIN edges e ON e.dst = q.nid AND e.type = 'ON'
-JOIN nodes n ON n.nid = e.src
-WHERE q.gid = ? AND e.at <= ? AND e.until >= ?
-ORDER BY e.at, n.gid
+CROSS JOIN edges e ON e.dst = q.nid AND e.flow = 0 AND e.type = 'ON'
+CROSS JOIN nodes n ON n.nid = e.src
+WHERE q.gid = ?1 AND e.at <= ?2 AND e.until >= ?3
+ORDER BY e.at, n.gid LIMIT ?4
 """
 STEP_INPUTS = """
 SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM edges e JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
-WHERE e.type = 'CONSUMED_BY' AND d.gid IN (SELECT value FROM json_each(?))
-ORDER BY d.gid, s.gid
+WHERE e.type = 'CONSUMED_BY' AND d.gid IN (SELECT value FROM json_each(?1))
+ORDER BY d.gid, s.gid LIMIT ?2
 """
 STEP_OUTPUTS = """
 SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM edges e JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
-WHERE e.type = 'PRODUCED' AND s.gid IN (SELECT value FROM json_each(?))
-ORDER BY s.gid, d.gid
+WHERE e.type = 'PRODUCED' AND s.gid IN (SELECT value FROM json_each(?1))
+ORDER BY s.gid, d.gid LIMIT ?2
 """
 COUNT_KINDS = "SELECT kind, COUNT(*) FROM nodes GROUP BY kind"
 COUNT_EDGES = "SELECT COUNT(*) FROM edges"
@@ -1073,12 +1075,20 @@ class EmbeddedStore:
 
         return self._read(run)
 
-    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]:
+    def equipment_window(
+        self, equipment: str, start: str, end: str, limit: int | None = None
+    ) -> list[StepUse]:
         def run(conn: sqlite3.Connection) -> list[StepUse]:
-            steps = [_node(row) for row in conn.execute(EQUIPMENT_STEPS, (equipment, end, start))]
+            # What is left to read, each read taking from it: one past the limit, or all (SQLite
+            # reads a negative LIMIT as none).
+            left = -1 if limit is None else limit + 1
+            found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left))
+            steps = [_node(row) for row in found]
+            left = -1 if limit is None else left - len(steps)
             step_ids = _ids(step.gid for step in steps)
-            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (step_ids,))]
-            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (step_ids,))]
+            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (step_ids, left))]
+            left = -1 if limit is None else left - len(inputs)
+            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (step_ids, left))]
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}
             for edge in inputs:

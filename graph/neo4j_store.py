@@ -402,6 +402,11 @@ MATCH (s:Node {gid: g})-[e:PRODUCED]->(d:Node)
     + EDGE_FIELDS
     + " ORDER BY s.gid, d.gid"
 )
+# The same reads stopped at $limit rows: a window asked with a limit reads one past it at most.
+# (A read of all has no LIMIT: a LIMIT as large as any answer makes some plans allocate for it.)
+LIMITED: Final[dict[LiteralString, LiteralString]] = {
+    query: query + " LIMIT $limit" for query in (EQUIPMENT_STEPS, STEP_INPUTS, STEP_OUTPUTS)
+}
 FLOW_PATTERN: Final = (
     "RECEIVED_AS|SPLIT_INTO|MERGED_INTO|MIXED_INTO|CONSUMED_BY|PRODUCED|SERIALIZED_AS"
     "|SHIPPED_IN|SHIPPED_TO"
@@ -1068,16 +1073,29 @@ class Neo4jStore:
 
         return self._read(run)
 
-    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]:
+    def equipment_window(
+        self, equipment: str, start: str, end: str, limit: int | None = None
+    ) -> list[StepUse]:
         def run(tx: ManagedTransaction) -> list[StepUse]:
-            rows = tx.run(EQUIPMENT_STEPS, equipment=equipment, start=start, end=end).values()
-            steps = [_node(row[0]) for row in rows]
+            # What is left to read, each read taking from it: one past the limit, or all.
+            left = None if limit is None else limit + 1
+
+            def rows(query: LiteralString, **params: Any) -> list[list[Any]]:
+                nonlocal left
+                if left is None:
+                    return tx.run(query, **params).values()
+                found = tx.run(LIMITED[query], limit=left, **params).values()
+                left -= len(found)
+                return found
+
+            found = rows(EQUIPMENT_STEPS, equipment=equipment, start=start, end=end)
+            steps = [_node(row[0]) for row in found]
             ids = [step.gid for step in steps]
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}
-            for row in tx.run(STEP_INPUTS, steps=ids).values():
+            for row in rows(STEP_INPUTS, steps=ids):
                 consumed.setdefault(row[1], []).append(_edge(row))
-            for row in tx.run(STEP_OUTPUTS, steps=ids).values():
+            for row in rows(STEP_OUTPUTS, steps=ids):
                 produced.setdefault(row[0], []).append(_edge(row))
             return [
                 StepUse(step, consumed.get(step.gid, []), produced.get(step.gid, []))

@@ -265,6 +265,11 @@ class StepUse:
     outputs: list[EdgeView]
 
 
+def listed(uses: Sequence[StepUse]) -> int:
+    """The steps, inputs and outputs an equipment window lists."""
+    return sum(1 + len(use.inputs) + len(use.outputs) for use in uses)
+
+
 class WriteTx(Protocol):
     """Reads and the final write of one ingest transaction."""
 
@@ -378,7 +383,14 @@ class GraphStore(Protocol):
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
     ) -> Subgraph | None: ...
 
-    def equipment_window(self, equipment: str, start: str, end: str) -> list[StepUse]: ...
+    def equipment_window(
+        self, equipment: str, start: str, end: str, limit: int | None = None
+    ) -> list[StepUse]:
+        """Return the steps run on `equipment` that overlap [start, end], in the order they
+        started, with what each consumed and produced. With `limit`, the read stops once it
+        holds one more than `limit` steps, inputs and outputs (`listed`): an answer past the
+        limit is cut short, a step may miss inputs and outputs, and it is only to be refused."""
+        ...
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...
 

@@ -225,10 +225,15 @@ class TraceService:
         (what a caller's scope is made of: none of them is shown as a trace)."""
         return self._store.subgraph(checked_gid(root), direction, max_depth, None)
 
-    def equipment_window(self, equipment: str, start: datetime, end: datetime) -> list[StepUse]:
-        """Return the steps run on an equipment that overlap [start, end]."""
+    def equipment_window(
+        self, equipment: str, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[StepUse]:
+        """Return the steps run on an equipment that overlap [start, end]; with `limit`, the
+        read stops one past it, and an answer that lists more is cut short (store.listed)."""
         if start.tzinfo is None or end.tzinfo is None:
             raise BadRequest("from and to need a UTC offset")
         if end < start:
             raise BadRequest("the window ends before it starts")
-        return self._store.equipment_window(checked_gid(equipment), utc_text(start), utc_text(end))
+        return self._store.equipment_window(
+            checked_gid(equipment), utc_text(start), utc_text(end), limit
+        )

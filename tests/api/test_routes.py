@@ -16,6 +16,7 @@ from api.deps import Services
 from api.ingest_reports import IngestReportBody
 from api.landing import EXAMPLES, landing_page
 from api.settings import Settings
+from graph.store import StepUse, listed
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -321,13 +322,78 @@ def test_an_equipment_window_that_lists_too_much_is_refused_whole(
     assert refused.status_code == 400, refused.text
     assert refused.json() == {
         "error": "bad_request",
-        "message": "this window lists 240 steps, inputs and outputs, more than 239: ask for a "
+        "message": "this window lists more than 239 steps, inputs and outputs: ask for a "
         "shorter window",
     }
     # A shorter window lists less, and answers.
     day = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-02T10:00:00Z"}
     shorter = client.get("/api/v1/equipment/LATHE-1/window", params=day, headers=auth)
     assert shorter.status_code == 200 and 0 < len(shorter.json()["steps"]) < 20
+
+
+def test_a_refused_window_reads_one_past_the_limit_not_the_window(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100 steps on LATHE-1, each turning one part of a lot into another: 300 listed.
+    batch = [events.receive("L-0", 1000)]
+    for s in range(100):
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1"}
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "1"}]
+        batch.append(
+            events("process", **turn, inputs=[{"lot": "L-0", "qty": "1"}], outputs=outputs)
+        )
+    services.ingest.ingest(batch)
+    read: list[int] = []
+    window = services.store.equipment_window
+
+    def counted(*args: Any) -> list[StepUse]:
+        uses = window(*args)
+        read.append(listed(uses))
+        return uses
+
+    monkeypatch.setattr(services.store, "equipment_window", counted)
+    monkeypatch.setattr(routes, "MAX_WINDOW_LISTED", 20)
+    span = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+    for role in ("analyst", "admin"):
+        read.clear()
+        answer = client.get(
+            "/api/v1/equipment/LATHE-1/window", params=span, headers=login(client, role)
+        )
+        assert read == [21]
+        assert answer.status_code == 400 and "more than 20 steps" in answer.text
+
+
+def test_an_operator_window_cut_short_for_the_plant_is_counted_as_they_see_it(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another site's 10 steps on LATHE-1 come first; the operator's site has 2 (6 listed).
+    batch = [
+        events.receive("L-1", 100, site="PLANT-1"),
+        events.receive("L-2", 100, site="PLANT-2", supplier_lot="A-2"),
+    ]
+    for s, site in enumerate(["PLANT-2"] * 10 + ["PLANT-1"] * 2):
+        lot = "L-1" if site == "PLANT-1" else "L-2"
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1", "site": site}
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "1"}]
+        batch.append(events("process", **turn, inputs=[{"lot": lot, "qty": "1"}], outputs=outputs))
+    services.ingest.ingest(batch)
+    monkeypatch.setattr(routes, "MAX_WINDOW_LISTED", 6)
+    span = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+    answer = client.get(
+        "/api/v1/equipment/LATHE-1/window", params=span, headers=login(client, "operator")
+    )
+    assert answer.status_code == 200, answer.text
+    assert [s["id"] for s in answer.json()["steps"]] == ["step:S-10", "step:S-11"]
+    monkeypatch.setattr(routes, "MAX_WINDOW_LISTED", 5)
+    answer = client.get(
+        "/api/v1/equipment/LATHE-1/window", params=span, headers=login(client, "operator")
+    )
+    assert answer.status_code == 400 and "more than 5 steps" in answer.text
+    # What another site ran is no part of the count, nor of the refusal.
+    analyst = client.get(
+        "/api/v1/equipment/LATHE-1/window", params=span, headers=login(client, "analyst")
+    )
+    assert analyst.status_code == 400 and "more than 5 steps" in analyst.text
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,63 @@
+"""An equipment window asked with a limit reads at most one more than it: enough to refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graph.clock import utc_text
+from graph.embedded_store import EmbeddedStore
+from graph.store import GraphStore, listed
+from ingest.service import IngestService
+from tests.fixtures.events import T0, Events
+
+START, END = utc_text(T0), "2026-12-31T00:00:00.000000Z"
+
+
+def turns(events: Events, steps: int, lots: int) -> list[dict[str, Any]]:
+    """`steps` steps on LATHE-1, each turning one of each of `lots` lots into one new lot."""
+    batch = [events.receive(f"L-{i}", 1000) for i in range(lots)]
+    for s in range(steps):
+        inputs = [{"lot": f"L-{i}", "qty": "1"} for i in range(lots)]
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "10"}]
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1"}
+        batch.append(events("process", **turn, inputs=inputs, outputs=outputs))
+    return batch
+
+
+def test_a_limited_window_stops_one_past_its_limit(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest(turns(events, 20, 10))
+    whole = store.equipment_window("equipment:LATHE-1", START, END)
+    assert listed(whole) == 20 * (1 + 10 + 1)
+    for limit in (0, 5, 20, 31, 239):
+        cut = store.equipment_window("equipment:LATHE-1", START, END, limit)
+        assert listed(cut) == limit + 1, limit
+    # Within its limit a window is whole, as it is without one.
+    assert store.equipment_window("equipment:LATHE-1", START, END, 240) == whole
+    assert store.equipment_window("equipment:LATHE-1", START, END, 10_000) == whole
+
+
+def window_work(tmp_path: Path, steps: int, read: Callable[[EmbeddedStore], object]) -> int:
+    """What a read of LATHE-1's window costs SQLite, in hundreds of virtual machine instructions."""
+    store = EmbeddedStore(tmp_path / f"window-{steps}.db")
+    IngestService(store).ingest(turns(Events(), steps, 2))
+    ticks = 0
+
+    def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return 0
+
+    store._conn().set_progress_handler(tick, 100)
+    read(store)
+    store.close()
+    return ticks
+
+
+def test_a_limited_window_costs_what_its_limit_reads_not_the_window(tmp_path: Path) -> None:
+    def refused(store: EmbeddedStore) -> None:
+        assert listed(store.equipment_window("equipment:LATHE-1", START, END, 40)) == 41
+
+    small, large = (window_work(tmp_path, steps, refused) for steps in (100, 800))
+    assert large < 1.5 * small
