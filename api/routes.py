@@ -25,6 +25,9 @@ MAX_LOG_PAGE = 1000
 # Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
 # busy machine is thousands of steps, each with its inputs and outputs.
 MAX_WINDOW_LISTED = MAX_LISTED
+# Nodes and edges one trace may list, as many as a GraphQL request may: the GraphQL trace gives
+# a larger one a page at a time.
+MAX_TRACE_LISTED = MAX_LISTED
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -114,7 +117,16 @@ def get_node(node_id: str, access: AccessDep) -> dict[str, Any]:
     return node_dict(access.node(node_id))
 
 
-@router.get("/api/v1/trace", tags=["trace"])
+@router.get(
+    "/api/v1/trace",
+    tags=["trace"],
+    responses={
+        400: {
+            "description": "the trace lists too much: ask a shorter one (max_depth), or page "
+            "through it with GraphQL"
+        }
+    },
+)
 def get_trace(
     access: AccessDep,
     id: Annotated[str, Query(description="global id of the start node", max_length=1000)],
@@ -126,8 +138,18 @@ def get_trace(
     # Read as the event contract reads times: a number is not a Unix time.
     as_of: TimeText | None = None,
 ) -> dict[str, Any]:
-    """Trace up (where from) or down (where used), with exposure or shares."""
-    return access.trace(id, direction, max_depth=max_depth, as_of=as_of).to_dict()
+    """Trace up (where from) or down (where used), with exposure or shares; 400 when it lists
+    more nodes and edges than a GraphQL request may (whose trace pages them)."""
+    trace = access.trace(id, direction, max_depth=max_depth, as_of=as_of)
+    # Counted as the caller sees them: refused whole, never cut short.
+    listed = len(trace.nodes) + len(trace.edges)
+    if listed > MAX_TRACE_LISTED:
+        raise BadRequest(
+            f"this trace lists {listed:,} nodes and edges, more than {MAX_TRACE_LISTED:,}: "
+            "ask for fewer with max_depth, or page through them with the GraphQL trace "
+            "(its nodes and links take first and after)"
+        )
+    return trace.to_dict()
 
 
 @router.get(

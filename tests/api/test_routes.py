@@ -331,6 +331,38 @@ def test_an_equipment_window_that_lists_too_much_is_refused_whole(
     assert shorter.status_code == 200 and 0 < len(shorter.json()["steps"]) < 20
 
 
+def test_a_trace_that_lists_too_much_is_refused_whole_naming_the_paged_one(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A-1 -> L-1, split into 9 lots: 11 nodes and 10 edges down from the supplier lot.
+    into = [{"lot": f"L-1{c}", "qty": "1"} for c in "abcdefghi"]
+    services.ingest.ingest([events.receive("L-1", 10), events("split", lot="L-1", into=into)])
+    auth = login(client, "analyst")
+    down = {"id": "supplier_lot:ACME/A-1", "direction": "down"}
+    whole = client.get("/api/v1/trace", params=down, headers=auth)
+    assert whole.status_code == 200
+    assert (len(whole.json()["nodes"]), len(whole.json()["edges"])) == (11, 10)
+    monkeypatch.setattr(routes, "MAX_TRACE_LISTED", 21)
+    assert client.get("/api/v1/trace", params=down, headers=auth).content == whole.content
+    monkeypatch.setattr(routes, "MAX_TRACE_LISTED", 20)
+    refused = client.get("/api/v1/trace", params=down, headers=auth)
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "bad_request",
+        "message": "this trace lists 21 nodes and edges, more than 20: ask for fewer with "
+        "max_depth, or page through them with the GraphQL trace (its nodes and links take "
+        "first and after)",
+    }
+    # Counted as listed: within max_depth it answers.
+    near = client.get("/api/v1/trace", params=down | {"max_depth": "1"}, headers=auth)
+    assert near.status_code == 200 and len(near.json()["nodes"]) == 2
+    # The paged trace the refusal names gives it all, a page at a time.
+    query = """{ trace(id: "supplier_lot:ACME/A-1", direction: DOWN) {
+      nodes(first: 5) { totalCount pageInfo { hasNextPage } } } }"""
+    paged = client.post("/graphql", json={"query": query}, headers=auth).json()
+    assert paged["data"]["trace"]["nodes"] == {"totalCount": 11, "pageInfo": {"hasNextPage": True}}
+
+
 def test_a_refused_window_reads_one_past_the_limit_not_the_window(
     client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
