@@ -386,6 +386,22 @@ FROM edges e JOIN nodes s ON s.nid = e.src JOIN nodes d ON d.nid = e.dst
 WHERE e.type = 'PRODUCED' AND s.gid IN (SELECT value FROM json_each(?1))
 ORDER BY s.gid, d.gid LIMIT ?2
 """
+# Each half on its index, in the order links were made, so the first that dates the node ends
+# the read: flows into it by their time; context links into it (flow = 0), where a step's ON
+# link is dated by its step, in one scan, so neither kind has to be read past to find the other.
+LINKED_BY = """
+SELECT EXISTS (
+    SELECT 1 FROM nodes x CROSS JOIN edges e ON e.src = x.nid AND e.flow IN (0, 1) AND e.at <= ?2
+    WHERE x.gid = ?1 AND e.type != 'ON'
+) OR EXISTS (
+    SELECT 1 FROM nodes x CROSS JOIN edges e ON e.dst = x.nid AND e.flow = 1 AND e.at <= ?2
+    WHERE x.gid = ?1
+) OR EXISTS (
+    SELECT 1 FROM nodes x CROSS JOIN edges e ON e.dst = x.nid AND e.flow = 0
+    CROSS JOIN nodes s ON s.nid = e.src
+    WHERE x.gid = ?1 AND CASE e.type WHEN 'ON' THEN s.created_at <= ?2 ELSE e.at <= ?2 END
+)
+"""
 COUNT_KINDS = "SELECT kind, COUNT(*) FROM nodes GROUP BY kind"
 COUNT_EDGES = "SELECT COUNT(*) FROM edges"
 COUNT_EVENTS = "SELECT COUNT(*) FROM events"
@@ -1122,6 +1138,9 @@ class EmbeddedStore:
 
     def statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:
         return dict(self._conn().execute(STATUSES_AT, (_ids(gids), at)).fetchall())
+
+    def linked_by(self, gid: str, at: str) -> bool:
+        return bool(self._conn().execute(LINKED_BY, (gid, at)).fetchone()[0])
 
     def clear_projection(self) -> None:
         def clear(_: EmbeddedTx) -> None:

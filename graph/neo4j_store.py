@@ -380,6 +380,16 @@ WITH n, s, ev ORDER BY s.at DESC, ev.seq DESC
 WITH n, collect(s.status) AS history
 SET n.status = history[0]
 """
+# A link out of the node by its time; a link into it likewise, but a step's ON link by its
+# step's (graph.store.GraphStore.linked_by): each EXISTS stops at the first it finds.
+LINKED_BY: Final = """
+MATCH (x:Node {gid: $gid})
+RETURN EXISTS { MATCH (x)-[e]->(:Node) WHERE type(e) <> 'ON' AND e.at <= $at }
+    OR EXISTS {
+        MATCH (x)<-[e]-(s:Node)
+        WHERE CASE type(e) WHEN 'ON' THEN s.created_at <= $at ELSE e.at <= $at END
+    }
+"""
 EQUIPMENT_STEPS: Final = """
 MATCH (:Node {gid: $equipment})<-[on:ON]-(s:Node)
 WHERE on.at <= $end AND on.until >= $start
@@ -1133,6 +1143,13 @@ class Neo4jStore:
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         def run(tx: ManagedTransaction) -> list[str]:
             return [row[0] for row in tx.run(STATUS_SETTERS, gids=_Listed(gids)).values()]
+
+        return self._read(run)
+
+    def linked_by(self, gid: str, at: str) -> bool:
+        def run(tx: ManagedTransaction) -> bool:
+            record = tx.run(LINKED_BY, gid=gid, at=at).single()
+            return record is not None and bool(record[0])
 
         return self._read(run)
 

@@ -415,6 +415,13 @@ class GraphStore(Protocol):
         decided as the current status is: the latest instant, of equal ones the later event."""
         ...
 
+    def linked_by(self, gid: str, at: str) -> bool:
+        """Tell whether a link of `gid`, in either direction and of any type, was made by UTC
+        instant `at`; reads only until it finds one. A link holds when its event happened, but a
+        step's ON link holds when the step started, which its event may record before or after
+        it happened: that one is dated by its step, which holds its event's time."""
+        ...
+
     def clear_projection(self) -> None:
         """Delete every node and edge but keep the event log (for rebuild)."""
         ...

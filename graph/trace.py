@@ -211,14 +211,8 @@ class TraceService:
         # The walk kept only the flows made by then: one of them touching the root dates it.
         if any(root in (edge.src, edge.dst) for edge in graph.edges):
             return True
-        links = self._store.links([root])
-        if any(link.at <= horizon for link in links if link.type != "ON"):
-            return True
-        # A step's ON link is dated by when the step started, which its event may record before
-        # or after it happened: the step, made by that event, holds the event's time.
-        steps = self._store.nodes(sorted({link.src for link in links if link.type == "ON"}))
-        made_at = (step.attrs.get("created_at") for step in steps.values())
-        return any(made is not None and str(made) <= horizon for made in made_at)
+        # Else a link the walk does not follow: the first made by then, not all the root has.
+        return self._store.linked_by(root, horizon)
 
     def neighbourhood(self, root: str, direction: Direction, max_depth: int) -> Subgraph | None:
         """Return the nodes and edges within `max_depth` of `root`, without exposure or shares
