@@ -141,7 +141,8 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
     waits: set[tuple[str, int]] = set()
     while True:
         stood = [
-            _as_it_stands(o, reported, planned, feedback.now, down, waits) for o in problem.orders
+            _as_it_stands(o, reported, first_report, planned, feedback.now, down, waits)
+            for o in problem.orders
         ]
         orders = [o for o, _ in stood]
         orders.extend(feedback.rush_orders)
@@ -231,6 +232,7 @@ def _validate(kind: type[BaseModel], item: BaseModel, where: tuple[str | int, ..
 def _as_it_stands(
     order: WorkOrder,
     reported: dict[tuple[str, int], Actual],
+    position: dict[tuple[str, int], int],
     planned: dict[tuple[str, int], ScheduledOperation],
     now: int,
     down: dict[str, list[Window]],
@@ -239,7 +241,8 @@ def _as_it_stands(
     """Return an order with its reported work frozen, and what the plan started before now.
 
     Also return the indices kept started as planned on the plan's word alone: those in `waits`
-    are not, and nor is what follows them.
+    are not, and nor is what follows them. `position` says where each report sits in the
+    feedback, for a refusal to name it.
     """
 
     # An operation reported started has its predecessors behind it, whatever plan and downtime say.
@@ -293,9 +296,63 @@ def _as_it_stands(
                 update={"actual_start": None, "actual_end": None, "actual_machine": None}
             )
         ops.append(op)
+    for index in range(1, last + 1):
+        if (order.id, index) in reported:
+            ops[index - 1] = _ended_by(order, index, ops, reported, position, planned)
     if all(op is was_op for op, was_op in zip(ops, order.operations, strict=True)):
         return order, kept  # as it was: not copied, nor validated again
     return order.model_copy(update={"operations": ops}), kept
+
+
+def _ended_by(
+    order: WorkOrder,
+    index: int,
+    ops: list[Operation],
+    reported: dict[tuple[str, int], Actual],
+    position: dict[tuple[str, int], int],
+    planned: dict[tuple[str, int], ScheduledOperation],
+) -> Operation:
+    """Return the operation before reported `index`, ended by the reported start at the latest.
+
+    Its end, unless reported, is the plan's word or its run's length, which the floor's start
+    of the next one overrules (a transfer lot lets that one start earlier: nothing to end). A
+    start of its own, or a reported end, after that start leaves no room: the reports, or the
+    plan and a report, contradict each other, and only the floor can say what ran.
+    """
+    prev = ops[index - 1]
+    alt = _started_on(prev)
+    act = reported[(order.id, index)]
+    if prev.actual_start is None or prev.transfer_qty or alt is None:
+        return prev  # not started, or machine unknown: the problem's own rules name it
+    end = _reported_end(order, prev, alt)
+    if end <= act.start:
+        return prev
+    told = reported.get((order.id, index - 1))
+    given = order.operations[index - 1]
+    where = f"actuals[{position[(order.id, index)]}]: order {order.id!r} operation {index}"
+    said = f"{where} reported started at {act.start}, but operation {index - 1} before it"
+    if told is not None and told.end is not None:
+        raise InvalidProblem(
+            f"{said} was reported ended at {told.end} (actuals[{position[(order.id, index - 1)]}])"
+        )
+    if told is None and given.actual_end is not None:
+        raise InvalidProblem(f"{said} ended at {given.actual_end} (its actual_end)")
+    if prev.actual_start >= act.start:
+        if told is not None:
+            raise InvalidProblem(
+                f"{said} was reported started at {told.start} "
+                f"(actuals[{position[(order.id, index - 1)]}]): report when it ended"
+            )
+        if given.actual_start is not None:
+            raise InvalidProblem(
+                f"{said} started at {given.actual_start} (its actual_start): report when it ended"
+            )
+        was = planned[(order.id, index - 1)]
+        raise InvalidProblem(
+            f"{said} was planned to start at {was.start} and run until {was.end}: "
+            "report when it ran"
+        )
+    return prev.model_copy(update={"actual_end": act.start})
 
 
 def _clashing(

@@ -258,6 +258,81 @@ def test_work_reported_started_before_its_predecessor_was_planned_to_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("actuals", "a0", "a1"),
+    [
+        # a/1 started at 5, before a/0's planned end 10: a/0 ended by then, whatever the plan said.
+        ([Actual(order="a", index=1, start=5)], (0, 5), (5, 15)),
+        ([Actual(order="a", index=1, start=5, end=12)], (0, 5), (5, 12)),
+        # a/0 reported started and not ended: its end is a guess the start after it overrules.
+        (
+            [Actual(order="a", index=0, start=1), Actual(order="a", index=1, start=5)],
+            (1, 5),
+            (5, 15),
+        ),
+    ],
+)
+def test_work_reported_started_before_its_predecessor_was_to_end_ends_it_then(
+    actuals: list[Actual], a0: tuple[int, int], a1: tuple[int, int]
+) -> None:
+    plant = problem([order("a", op("A", 10), op("B", 10)), order("b", op("A", 10))], ["A", "B"])
+    before = solve(plant, FAST)
+    assert _times(before)[("a", 0)] == ("A", 0, 10, False)
+    feedback = Feedback(now=30, actuals=actuals)
+    after = reschedule(plant, before, feedback, FAST)
+    assert after.status == "optimal"
+    assert _times(after)[("a", 0)] == ("A", *a0, True)
+    assert _times(after)[("a", 1)] == ("B", *a1, True)
+    _check(apply_feedback(plant, before, feedback), after)
+
+
+@pytest.mark.parametrize(
+    ("actuals", "message"),
+    [
+        (
+            [Actual(order="a", index=1, start=0)],
+            r"^actuals\[0\]: order 'a' operation 1 reported started at 0, but operation 0 "
+            r"before it was planned to start at 0 and run until 10: report when it ran$",
+        ),
+        (
+            [Actual(order="a", index=1, start=3), Actual(order="a", index=0, start=3)],
+            r"^actuals\[0\]: order 'a' operation 1 reported started at 3, but operation 0 "
+            r"before it was reported started at 3 \(actuals\[1\]\): report when it ended$",
+        ),
+        (
+            [Actual(order="a", index=0, start=0, end=8), Actual(order="a", index=1, start=5)],
+            r"^actuals\[1\]: order 'a' operation 1 reported started at 5, but operation 0 "
+            r"before it was reported ended at 8 \(actuals\[0\]\)$",
+        ),
+    ],
+)
+def test_work_reported_started_where_its_predecessor_leaves_no_room_is_refused(
+    actuals: list[Actual], message: str
+) -> None:
+    plant = problem([order("a", op("A", 10), op("B", 10)), order("b", op("A", 10))], ["A", "B"])
+    before = solve(plant, FAST)
+    assert _times(before)[("a", 0)] == ("A", 0, 10, False)
+    with pytest.raises(InvalidProblem, match=message):
+        reschedule(plant, before, Feedback(now=30, actuals=actuals), FAST)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"actual_start": 0, "actual_end": 8}, r"ended at 8 \(its actual_end\)$"),
+        ({"actual_start": 5}, r"started at 5 \(its actual_start\): report when it ended$"),
+    ],
+)
+def test_work_reported_started_before_its_predecessor_ended_in_the_problem_is_refused(
+    given: dict[str, int], message: str
+) -> None:
+    plant = problem([order("a", op("A", 10, **given), op("B", 10))], ["A", "B"], now=8)
+    before = solve(plant, FAST)
+    feedback = Feedback(now=30, actuals=[Actual(order="a", index=1, start=5)])
+    with pytest.raises(InvalidProblem, match=r"^actuals\[0\]: order 'a' operation 1 .*" + message):
+        reschedule(plant, before, feedback, FAST)
+
+
+@pytest.mark.parametrize(
     ("field", "item", "most"),
     [
         # One report for each operation a problem may have, one window for each it may hold,
