@@ -227,8 +227,21 @@ class _Graph:
         qv = d[v] + max(q[js[v]] if js[v] >= 0 else 0, qu)
         return max(rv + qv, ru + qu)
 
-    def swap(self, u: int, v: int) -> None:
-        """Swap adjacent operations u, v on their machine and update heads and tails."""
+    def swap(self, u: int, v: int) -> bool:
+        """Swap adjacent operations u, v on their machine and update heads and tails; undo
+        and say so if that makes a cycle.
+
+        Without work that takes no time, u and v on a critical path have no other path between
+        them; a path of such work, as long as the arc, may join them, and the swap closes it.
+        """
+        self._exchange(u, v)
+        if self._resort(u, v):
+            return True
+        self._exchange(v, u)  # heads, tails and the order are still those before the swap
+        return False
+
+    def _exchange(self, u: int, v: int) -> None:
+        """Exchange u and v, which follows it on their machine, and relink their neighbours."""
         s = self.seq[self.machine[u]]
         i, j = self.pos[u], self.pos[v]
         s[i], s[j] = v, u
@@ -240,13 +253,20 @@ class _Graph:
         if b >= 0:
             mp[b] = u
         mp[v], ms[v], mp[u], ms[u] = a, u, v, b
+
+    def _resort(self, u: int, v: int) -> bool:
+        """Bring the order, heads and tails up to date after u and v were exchanged; False,
+        changing none of them, if the sequences now make a cycle."""
         # Only the stretch of the order from u to v needs re-sorting: every other arc that
         # changed runs from before it or to after it.
-        at, order = self.at, self.order
+        at, order, mp, ms = self.at, self.order, self.mp, self.ms
         lo, hi = at[u], at[v]
         if lo > hi:
-            self.evaluate()
-            return
+            try:
+                self.evaluate()
+            except _CycleError:
+                return False
+            return True
         stretch = order[lo : hi + 1]
         jp, js = self.jp, self.js
         indeg = {
@@ -266,13 +286,13 @@ class _Graph:
                     if indeg[nxt] == 0:
                         ready.append(nxt)
         if len(out) != len(stretch):
-            self.evaluate()
-            return
+            return False
         order[lo : hi + 1] = out
         for i, k in enumerate(out, start=lo):
             at[k] = i
         self._heads(lo)
         self._tails(hi)
+        return True
 
 
 class _CycleError(ValueError):
@@ -290,6 +310,26 @@ def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
         if i < last and (i == 0 or len(block) > 2):
             moves.append((block[-2], block[-1]))
     return moves
+
+
+def _choose(
+    candidates: list[tuple[tuple[int, int], int]],
+    tabu: dict[tuple[int, int], int],
+    it: int,
+    best: int,
+    rng: random.Random,
+) -> int:
+    """Return the index of the move with the best estimate among those not tabu at step `it`
+    or promising better than `best`, ties broken at random; with none, the one whose tabu
+    ends first."""
+    chosen, chosen_value = -1, 1 << 62
+    for i, (move, value) in enumerate(candidates):
+        allowed = tabu.get(move, 0) < it or value < best
+        if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
+            chosen, chosen_value = i, value
+    if chosen < 0:
+        chosen = min(range(len(candidates)), key=lambda i: tabu.get(candidates[i][0], 0))
+    return chosen
 
 
 def lower_bound(flat: Flat) -> int:
@@ -376,30 +416,27 @@ def _python_search(
         shifts = g.reassignments() if flexible else []
         if not moves and not shifts:
             break  # one block on a single machine choice: nothing to gain.
-        chosen: tuple[int, int] | None = None
-        chosen_value = 1 << 62
-        for u, v in moves:
-            value = g.estimate(u, v)
-            allowed = tabu.get((u, v), 0) < it or value < best_cmax
-            if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
-                chosen, chosen_value = (u, v), value
+        # Swaps as (u, v), moves to a machine as (u, -1 - machine), with their estimates.
+        candidates = [((u, v), g.estimate(u, v)) for u, v in moves]
+        candidates += [((u, -1 - m), value) for u, m, _, value in shifts]
         where = {(u, -1 - m): i for u, m, i, _ in shifts}
-        for u, m, _, value in shifts:
-            allowed = tabu.get((u, -1 - m), 0) < it or value < best_cmax
-            if allowed and (value < chosen_value or (value == chosen_value and rng.random() < 0.5)):
-                chosen, chosen_value = (u, -1 - m), value
-        if chosen is None:
-            chosen = min([*moves, *where], key=lambda mv: tabu.get(mv, 0))
-        u, v = chosen
-        if v >= 0:
-            g.swap(u, v)
-            tabu[(v, u)] = it + tenure + rng.randint(0, tenure)
-        else:
-            old = g.machine[u]
-            if g.reassign(u, -1 - v, where[(u, v)]):
-                tabu[(u, -1 - old)] = it + tenure + rng.randint(0, tenure)
+        while candidates:
+            chosen = _choose(candidates, tabu, it, best_cmax, rng)
+            u, v = candidates[chosen][0]
+            if v >= 0:
+                made, back = g.swap(u, v), (v, u)
             else:
-                tabu[(u, v)] = it + tenure
+                back = (u, -1 - g.machine[u])
+                made = g.reassign(u, -1 - v, where[(u, v)])
+            if made:
+                tabu[back] = it + tenure + rng.randint(0, tenure)
+                break
+            # It would close a cycle (see _Graph.swap): no neighbour, whatever its estimate
+            # promised, so the next best is taken rather than it again and again.
+            tabu[(u, v)] = it + tenure
+            del candidates[chosen]
+        else:
+            break  # every move closes a cycle
         since_best += 1
         if g.cmax < best_cmax:
             best_cmax = g.cmax

@@ -280,7 +280,7 @@ static int32_t tabu_until(const graph *g, const int32_t *tabu, move mv) {
     return until;
 }
 
-/* Forbid undoing a move (called before it is made): no pair it reverses may flip back. */
+/* Make a move tabu (after a move, the one back undoes it): no pair it reverses may flip. */
 static void forbid(const graph *g, int32_t *tabu, move mv, int32_t until) {
     size_t n = (size_t)g->n;
     int moving = g->seq[mv.from];
@@ -289,10 +289,39 @@ static void forbid(const graph *g, int32_t *tabu, move mv, int32_t until) {
         if (p == mv.from) continue;
         int x = g->seq[p];
         if (mv.from < mv.to)
-            tabu[(size_t)x * n + moving] = until; /* moving now follows x */
+            tabu[(size_t)moving * n + x] = until; /* x may not go before moving */
         else
-            tabu[(size_t)moving * n + x] = until; /* moving now precedes x */
+            tabu[(size_t)x * n + moving] = until; /* moving may not go before x */
     }
+}
+
+/*
+ * The move to make: the best estimate among the moves not tabu at step it or promising better
+ * than best, ties broken at random; when every one is tabu, the one whose tabu ends first.
+ */
+static int choose(const graph *g, const int32_t *tabu, const move *moves, const int *values,
+                  int count, int64_t it, int best, uint64_t *rng) {
+    int chosen = -1, chosen_value = INT32_MAX, ties = 0;
+    for (int i = 0; i < count; i++) {
+        if (values[i] >= best && tabu_until(g, tabu, moves[i]) >= it) continue;
+        if (values[i] < chosen_value) {
+            chosen = i;
+            chosen_value = values[i];
+            ties = 1;
+        } else if (values[i] == chosen_value && rng_below(rng, ++ties) == 0) {
+            chosen = i;
+        }
+    }
+    if (chosen >= 0) return chosen;
+    int32_t oldest = INT32_MAX;
+    for (int i = 0; i < count; i++) {
+        int32_t t = tabu_until(g, tabu, moves[i]);
+        if (t < oldest) {
+            oldest = t;
+            chosen = i;
+        }
+    }
+    return chosen;
 }
 
 /* Apply a move to the sequences and machine links (heads and tails go stale). */
@@ -318,7 +347,8 @@ static void apply(graph *g, move mv) {
 }
 
 /* Make a move and bring heads and tails up to date; undo it and return -1 if it made a cycle
- * (the safety test is sufficient only where no job visits a machine twice). */
+ * (the safety test is sufficient only where no job visits a machine twice and every operation
+ * takes time: a path of work that takes none is as long as the arc it joins). */
 static int make_move(graph *g, move mv) {
     apply(g, mv);
     int lo = mv.from < mv.to ? mv.from : mv.to, hi = mv.from < mv.to ? mv.to : mv.from;
@@ -357,10 +387,12 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
     size_t nn = (size_t)n;
     int *mem = malloc(sizeof(int) * nn * (17 + ELITE));
     move *moves = malloc(sizeof(move) * (2 * nn + 2));
+    int *values = malloc(sizeof(int) * (2 * nn + 2));
     int32_t *tabu = calloc(nn * nn, sizeof(int32_t));
-    if (mem == NULL || moves == NULL || tabu == NULL) {
+    if (mem == NULL || moves == NULL || values == NULL || tabu == NULL) {
         free(mem);
         free(moves);
+        free(values);
         free(tabu);
         return -2;
     }
@@ -397,32 +429,23 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
         if ((it & 255) == 0 && (now() > deadline || (stop != NULL && *stop))) break;
         int count = block_moves(&g, path, starts, critical_blocks(&g, path, starts), wide, moves);
         if (count == 0) break; /* one block: no move can shorten the plan */
-        int chosen = -1, chosen_value = INT32_MAX, ties = 0;
-        for (int i = 0; i < count; i++) {
-            int value = estimate(&g, moves[i], stretch, head);
-            if (value >= best_cmax && tabu_until(&g, tabu, moves[i]) >= it) continue;
-            if (value < chosen_value) {
-                chosen = i;
-                chosen_value = value;
-                ties = 1;
-            } else if (value == chosen_value && rng_below(&rng, ++ties) == 0) {
-                chosen = i;
+        for (int i = 0; i < count; i++) values[i] = estimate(&g, moves[i], stretch, head);
+        int made = 0;
+        while (count > 0) {
+            int chosen = choose(&g, tabu, moves, values, count, it, best_cmax, &rng);
+            move mv = moves[chosen];
+            int32_t until = (int32_t)(it + tenure_base + rng_below(&rng, tenure_span + 1));
+            if (make_move(&g, mv) == 0) {
+                forbid(&g, tabu, (move){mv.to, mv.from}, until);
+                made = 1;
+                break;
             }
+            /* It closed a cycle: no neighbour, whatever its estimate promised. The next best
+             * is made instead; retried, it would find the same cycle at every step. */
+            moves[chosen] = moves[--count];
+            values[chosen] = values[count];
         }
-        if (chosen < 0) {
-            /* Every move is tabu: take the one whose tabu ends first. */
-            int32_t oldest = INT32_MAX;
-            for (int i = 0; i < count; i++) {
-                int32_t t = tabu_until(&g, tabu, moves[i]);
-                if (t < oldest) {
-                    oldest = t;
-                    chosen = i;
-                }
-            }
-        }
-        move mv = moves[chosen];
-        forbid(&g, tabu, mv, (int32_t)(it + tenure_base + rng_below(&rng, tenure_span + 1)));
-        if (make_move(&g, mv) < 0) continue;
+        if (!made) break; /* every move closes a cycle */
         if (g.cmax < best_cmax) {
             best_cmax = g.cmax;
             memcpy(best, seq, sizeof(int) * nn);
@@ -454,6 +477,7 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
 done:
     free(mem);
     free(moves);
+    free(values);
     free(tabu);
     return result;
 }

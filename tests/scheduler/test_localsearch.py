@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import random
 import time
 
+import pytest
+
+from scheduler import localsearch
 from scheduler.dispatch import dispatch
 from scheduler.flat import Flat, flatten
 from scheduler.localsearch import _Graph, improve
@@ -110,3 +114,38 @@ def test_times_past_32_bits_are_searched_as_well_as_small_ones() -> None:
     assert violations(flat, better) == []
     assert criteria(flat, better)["makespan"] < criteria(flat, start)["makespan"]
     assert criteria(flat, better)["makespan"] % scale == 0
+
+
+def test_a_swap_that_closes_a_cycle_through_work_that_takes_no_time_is_undone() -> None:
+    # All at 0 but the last: m0 runs 0 then 3, m1 runs 1, 2, 4. Swapping 0 and 3 closes
+    # 3 -> 0 -> 1 -> 2 -> 3, a cycle of work that takes no time, as long as the arc 0 -> 3.
+    flat = flatten(read_jsp("2 2\n0 0 1 0\n1 0 0 0 1 3"))
+    start = dispatch(flat, "mwkr")
+    g = _Graph(flat, start)
+    g.evaluate()
+    assert g.seq == [[0, 3], [1, 2, 4]] and (0, 3) in g.moves()
+    was = ([list(s) for s in g.seq], list(g.order), list(g.r), list(g.q), list(g.mp), list(g.ms))
+    assert not g.swap(0, 3)
+    assert ([list(s) for s in g.seq], g.order, g.r, g.q, g.mp, g.ms) == was
+
+
+@pytest.mark.parametrize("flexible", [False, True], ids=["plain", "flexible"])
+def test_tabu_search_over_work_that_takes_no_time_stays_feasible(
+    flexible: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(localsearch.tabu_c, "available", lambda: False)  # the Python search
+    rng = random.Random(5)
+    machines = ["m0", "m1", "m2"]
+    for _ in range(60):
+        orders = []
+        for j in range(rng.randint(2, 6)):
+            steps = []
+            for m in rng.sample(machines, 3):
+                either = {m: rng.choice([0, 0, 2]), rng.choice(machines): rng.choice([0, 3])}
+                steps.append(op(either if flexible else m, rng.choice([0, 0, 0, 1, 2, 5])))
+            orders.append(order(f"j{j}", *steps))
+        flat = flatten(problem(orders, machines))
+        start = dispatch(flat, "fifo")
+        better = improve(flat, start, deadline=time.monotonic() + 0.02, seed=rng.randrange(99))
+        assert violations(flat, better) == []
+        assert criteria(flat, better)["makespan"] <= criteria(flat, start)["makespan"]
