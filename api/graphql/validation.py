@@ -2,8 +2,9 @@
 
 A few lines of fragments that each spread the one before twice expand into millions of fields.
 So each fragment is measured once, from the measures of the fragments it spreads, never by
-walking the expansion; and validation as a whole runs off the event loop, since graphql-core's
-own rules may still spend a few seconds on a wide query.
+walking the expansion. Validation as a whole runs off the event loop, since graphql-core's own
+rules may still spend a few seconds on a wide query; they meet only a query that nests within
+MAX_NESTING, checked first.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
 )
 from graphql.utilities import get_operation_ast
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 MAX_DEPTH: Final = 12
 MAX_ALIASES: Final = 30
+# Levels of selections and fragment spreads: graphql-core gives up validating past 200 ("Validation
+# aborted."), saying nothing of why; a query of 12 levels of fields has room to spare.
+MAX_NESTING: Final = 100
 
 
 def fragments_in_order(document: DocumentNode) -> list[FragmentDefinitionNode]:
@@ -112,6 +118,44 @@ def aliases(selections: SelectionSetNode | None, fragments: dict[str, int]) -> i
     return count
 
 
+def nesting(selections: SelectionSetNode | None, fragments: dict[str, int]) -> int:
+    """Levels of selection sets, inline fragments and fragment spreads, as graphql-core counts
+    them before it validates: a spread is a level, and so is each selection set."""
+    deepest = 0
+    for selection in selections.selections if selections else ():
+        if isinstance(selection, FieldNode | InlineFragmentNode):
+            deepest = max(deepest, nesting(selection.selection_set, fragments))
+        elif isinstance(selection, FragmentSpreadNode):
+            deepest = max(deepest, fragments.get(selection.name.value, 0))
+    return 1 + deepest if selections else 0
+
+
+def nested_too_deeply(document: DocumentNode) -> list[GraphQLError]:
+    """Refuse an operation or fragment that nests past MAX_NESTING, fragments expanded."""
+    fragments = measure_fragments(document, nesting)
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            levels = nesting(definition.selection_set, fragments)
+            name = f"'{definition.name.value}'" if definition.name else "the query"
+        elif isinstance(definition, FragmentDefinitionNode):
+            levels = fragments.get(definition.name.value, 0)
+            name = f"fragment {definition.name.value}"
+        else:
+            continue
+        if levels > MAX_NESTING:
+            message = (
+                f"{name} nests {levels} levels of selections and fragment spreads: at most "
+                f"{MAX_NESTING}; spread fewer fragments inside one another"
+            )
+            return [GraphQLError(message, definition)]
+    return []
+
+
+def refused_before_rules(document: DocumentNode) -> list[GraphQLError]:
+    """What bounds the work of graphql-core's rules, checked before they run."""
+    return nested_too_deeply(document)
+
+
 class DepthLimit(ValidationRule):
     """Refuse an operation that nests more than MAX_DEPTH levels, fragments expanded."""
 
@@ -160,6 +204,12 @@ class ValidateOffLoop(SchemaExtension):
             context.pre_execution_errors = [GraphQLError(MANY_OPERATIONS)]
         if document is not None and context.pre_execution_errors is None:
             context.pre_execution_errors = await asyncio.to_thread(
-                validate_document, context.schema._schema, document, context.validation_rules
+                self._validate, context.schema._schema, document, context.validation_rules
             )
         yield
+
+    @staticmethod
+    def _validate(
+        schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        return refused_before_rules(document) or validate_document(schema, document, rules)

@@ -88,6 +88,27 @@ def test_limits_count_fragments_spread_twice_at_every_level(
     assert [e["message"] for e in answer["errors"]] == [refusal]
 
 
+def chain(length: int) -> str:
+    """A query through `length` fragments, each spreading the next: `length` + 2 levels."""
+    lines = [f"query {{ ...F{length - 1} }}", "fragment F0 on Query { me { username } }"]
+    lines += [f"fragment F{i} on Query {{ ...F{i - 1} }}" for i in range(1, length)]
+    return "\n".join(lines)
+
+
+def test_fragments_nested_too_deeply_are_refused_saying_so(client: TestClient) -> None:
+    # graphql-core gives up past 200 levels with a bare "Validation aborted.".
+    headers = login(client, "analyst")
+    answer = client.post("/graphql", json={"query": chain(490)}, headers=headers).json()
+    assert answer["data"] is None
+    assert [e["message"] for e in answer["errors"]] == [
+        "the query nests 492 levels of selections and fragment spreads: at most 100; spread "
+        "fewer fragments inside one another"
+    ]
+    # Positive control: a hundred levels are answered.
+    answer = client.post("/graphql", json={"query": chain(98)}, headers=headers).json()
+    assert answer == {"data": {"me": {"username": "ana"}}}
+
+
 def test_validation_runs_off_the_event_loop(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
