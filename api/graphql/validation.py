@@ -2,9 +2,9 @@
 
 A few lines of fragments that each spread the one before twice expand into millions of fields.
 So each fragment is measured once, from the measures of the fragments it spreads, never by
-walking the expansion. Validation as a whole runs off the event loop, since graphql-core's own
-rules may still spend a few seconds on a wide query; they meet only a query that nests within
-MAX_NESTING, checked first.
+walking the expansion. Validation as a whole runs off the event loop; and graphql-core's own
+rules meet only a query that nests within MAX_NESTING and whose places of the answer few fields
+meet (api.graphql.merging), both checked first in time linear in the query.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from api.graphql.merging import crowded_places
 
 MAX_DEPTH: Final = 12
 MAX_ALIASES: Final = 30
@@ -153,7 +155,7 @@ def nested_too_deeply(document: DocumentNode) -> list[GraphQLError]:
 
 def refused_before_rules(document: DocumentNode) -> list[GraphQLError]:
     """What bounds the work of graphql-core's rules, checked before they run."""
-    return nested_too_deeply(document)
+    return nested_too_deeply(document) or crowded_places(document)
 
 
 class DepthLimit(ValidationRule):
