@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -282,6 +283,7 @@ def _demo(args: argparse.Namespace) -> int:
     making = path.with_name(f"{path.name}.{os.getpid()}.making")
     try:
         check_removable(path)  # said now rather than after the plant is made
+        _remove_killed_plants(path)
         remove_store(making)  # left by a run of the same process id that was killed
         lines = _make_demo_plant(args, settings, making)
         replace_store(making, path)
@@ -294,6 +296,34 @@ def _demo(args: argparse.Namespace) -> int:
     if listener is None:
         return EXIT_OK
     return EXIT_OK if run_server(settings, listener) else EXIT_UNAVAILABLE
+
+
+def _remove_killed_plants(path: Path) -> None:
+    """Remove the plants that demo runs on `path` were making when they were killed outright
+    (SIGKILL, a power cut), which left them behind: their process is gone. The plant of a
+    demo still running is its own; one that is no store of ours stays, as `remove_store` says."""
+    name = re.compile(re.escape(path.name) + r"\.([0-9]+)\.making(?:-wal|-shm)?")
+    found = (name.fullmatch(file.name) for file in path.parent.iterdir())
+    pids = {match[1] for match in found if match is not None}
+    for pid in sorted(pids - {str(os.getpid())}):  # this process's own is `making`
+        if not _gone(int(pid)):
+            continue
+        try:
+            remove_store(path.with_name(f"{path.name}.{pid}.making"))
+        except (DomainError, OSError) as error:
+            why = error.message if isinstance(error, DomainError) else error
+            print(f"a killed demo's unfinished plant stays: {why}", file=sys.stderr)
+
+
+def _gone(pid: int) -> bool:
+    """Whether no process has the id `pid`; False when unsure (another user's, no such id)."""
+    try:
+        os.kill(pid, 0)  # no signal: only asks whether the process is there
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 def _discard_demo(making: Path, path: Path) -> None:
