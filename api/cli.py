@@ -257,7 +257,10 @@ def _services(args: argparse.Namespace) -> Services:
     if not getattr(args, "makes_store", False):
         require_store(settings.store)
     return Services.from_settings(
-        settings, command_line_sender(), bring_up_to_date=not getattr(args, "rebuilds", False)
+        settings,
+        command_line_sender(),
+        bring_up_to_date=not getattr(args, "rebuilds", False),
+        finishing_copy=getattr(args, "finishing_copy", False),
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
 from api.deps import Services
 from api.settings import get_settings
 from graph.connect import require_store
-from graph.embedded_store import empty_store, store_files
+from graph.embedded_store import EmbeddedStore, empty_store, store_files
 from graph.errors import BadRequest, Conflict, DomainError
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
@@ -34,7 +35,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "there and check that both stores agree. Stop the service writing to the source "
             "first. Sessions do not move: people log in again on the new store. A copy that "
             "fails removes a new file it made and leaves an empty one empty, of no bytes; one into "
-            "Neo4j that stops keeps what it carried: run it again with --resume to finish it."
+            "Neo4j that stops, or one killed outright, keeps what it carried: run it again "
+            "with --resume to finish it. Until then other commands refuse a file it left."
         ),
     )
     copy.add_argument("--store", help="the store to copy (TRACEGRAPH_STORE)")
@@ -62,11 +64,14 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     new_file = _new_file(args.to)
     source = opener(args)
     try:
-        target = opener(argparse.Namespace(**{**vars(args), "store": args.to}))
+        # A file an earlier copy left unfinished is opened, to be refused or resumed.
+        target = opener(
+            argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True})
+        )
         was_empty = False
         try:
             was_empty = _refuse_held(target, resume=args.resume)
-            plant, accounts = _copy_into(source, target, resume=args.resume)
+            plant, accounts = _copy_into(source, target, _shown(source_url), resume=args.resume)
         except BaseException as error:
             target.close()
             _after_failure(args.to, new_file, was_empty, error)
@@ -110,12 +115,24 @@ def _after_failure(to: str, new_file: Path | None, was_empty: bool, error: BaseE
 
 
 def _copy_into(
-    source: Services, target: Services, *, resume: bool
+    source: Services, target: Services, source_url: str, *, resume: bool
 ) -> tuple[PlantCopy, AccountsCopy]:
     # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
     accounts_to_copy(source.accounts, target.accounts, resume=resume)
-    plant = copy_plant(source.store, target.store, progress=_progress, resume=resume)
-    return plant, copy_accounts(source.accounts, target.accounts, resume=resume)
+    # A file is marked unfinished from the copy's first write until the copy is whole and
+    # checked: one killed outright leaves part of the plant that no other command opens.
+    file = target.store if isinstance(target.store, EmbeddedStore) else None
+    plant = copy_plant(
+        source.store,
+        target.store,
+        progress=_progress,
+        resume=resume,
+        before_writing=partial(file.mark_copy, source_url) if file else lambda: None,
+    )
+    accounts = copy_accounts(source.accounts, target.accounts, resume=resume)
+    if file is not None:
+        file.mark_copy(None)
+    return plant, accounts
 
 
 def _progress(phase: str) -> None:
@@ -154,6 +171,11 @@ def _same_store(one: str, other: str) -> bool:
     if one.startswith(SQLITE) and other.startswith(SQLITE):
         return _path(one).resolve() == _path(other).resolve()
     return one.rstrip("/") == other.rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """The store `url` names, as a file's mark names it: an embedded one by its whole path."""
+    return f"{SQLITE}{_path(url).resolve()}" if url.startswith(SQLITE) else url
 
 
 def _new_file(url: str) -> Path | None:

@@ -71,17 +71,29 @@ class Services:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, sender: str = SYSTEM, *, bring_up_to_date: bool = True
+        cls,
+        settings: Settings,
+        sender: str = SYSTEM,
+        *,
+        bring_up_to_date: bool = True,
+        finishing_copy: bool = False,
     ) -> Services:
         """Open the stores the settings name, the graph brought up to date (graph.projection)
-        unless `bring_up_to_date` is False: for a command that rebuilds it anyway."""
+        unless `bring_up_to_date` is False: for a command that rebuilds it anyway. Only with
+        `finishing_copy` (copy-store's target) does a store file a copy left unfinished open."""
         user, password, database = (
             settings.neo4j_user,
             settings.neo4j_password,
             settings.neo4j_database,
         )
         opener = open_store_for_use if bring_up_to_date else open_store
-        store = opener(settings.store, user=user, password=password, database=database)
+        store = opener(
+            settings.store,
+            user=user,
+            password=password,
+            database=database,
+            finishing_copy=finishing_copy,
+        )
         try:
             accounts = open_account_store(
                 settings.store, user=user, password=password, database=database

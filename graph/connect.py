@@ -67,10 +67,16 @@ def _shown(url: str) -> str:
 
 
 def open_store(
-    url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+    url: str,
+    *,
+    user: str = "neo4j",
+    password: str = "",
+    database: str | None = None,
+    finishing_copy: bool = False,
 ) -> GraphStore:
     """Open a store by URL as it is (ingest.service.open_store_for_use also brings its graph up to
-    date); raise BadRequest for a URL of no known kind, or malformed."""
+    date); raise BadRequest for a URL of no known kind, or malformed. A store file a copy left
+    unfinished opens only `finishing_copy` (graph.embedded_store.UNFINISHED_COPY)."""
     check_store_url(url)
     if url.startswith("sqlite:///"):
         import sqlite3
@@ -79,7 +85,7 @@ def open_store(
 
         path = url.removeprefix("sqlite:///")
         try:
-            return EmbeddedStore(path)
+            return EmbeddedStore(path, finishing_copy=finishing_copy)
         except sqlite3.DatabaseError as error:  # not a database, a folder, no permission
             raise StoreUnavailable(f"cannot open the embedded store {path}: {error}") from error
     from graph.neo4j_store import Neo4jStore

@@ -409,6 +409,13 @@ ANY_EVENT = "SELECT EXISTS (SELECT 1 FROM events)"
 # The projection version (graph.projection) is kept among the schema stamps, as its number.
 PROJECTION_STAMP = "projection"
 CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
+# A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
+# copy is whole and checked: one killed outright (kill -9, a power cut) leaves the mark on the
+# part it carried. The mark's value names the store it copies.
+UNFINISHED_COPY = "unfinished copy of"
+READ_META = "SELECT value FROM meta WHERE key = ?"
+WRITE_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
+DELETE_META = "DELETE FROM meta WHERE key = ?"
 
 # -- secondary marks
 MARK_SCHEMES = "SELECT name, definition FROM mark_schemes ORDER BY name"
@@ -957,7 +964,9 @@ def empty_store(path: Path) -> None:
 class EmbeddedStore:
     """The default store: durable, transactional, one file; safe to share between threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, finishing_copy: bool = False) -> None:
+        """Open (or make) the store at `path`; raise StoreUnavailable for a file a copy left
+        unfinished, unless `finishing_copy` (the copy that finishes it opens it)."""
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         if self.path.parent and not self.path.parent.exists():
@@ -970,6 +979,14 @@ class EmbeddedStore:
         projection = _version(read_stamp(self.path, PROJECTION_STAMP))
         refuse_newer(str(self.path), projection)
         ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
+        # Part of a plant is not to be served, added to or asked as if it were the plant.
+        source = None if finishing_copy else self.unfinished_copy()
+        if source is not None:
+            self.close()
+            raise StoreUnavailable(
+                f"{self.path} is an unfinished copy of {source}: run copy-store --resume to "
+                "finish it, or remove it"
+            )
         # A graph of no events is the same in every version: a new store is current.
         if projection != PROJECTION and not self._logged_any():
             self.stamp_projection(PROJECTION)
@@ -1156,6 +1173,22 @@ class EmbeddedStore:
 
     def stamp_projection(self, version: int) -> None:
         self.write(lambda _: self._conn().execute(WRITE_STAMP, (PROJECTION_STAMP, str(version))))
+
+    def unfinished_copy(self) -> str | None:
+        """The store a copy into this one was copying, if that copy has not finished."""
+        row = self._conn().execute(READ_META, (UNFINISHED_COPY,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def mark_copy(self, source: str | None) -> None:
+        """Mark this store an unfinished copy of `source`, or with None, a finished one."""
+
+        def mark(_: EmbeddedTx) -> None:
+            if source is None:
+                self._conn().execute(DELETE_META, (UNFINISHED_COPY,))
+            else:
+                self._conn().execute(WRITE_META, (UNFINISHED_COPY, source))
+
+        self.write(mark)
 
     def _logged_any(self) -> bool:
         return bool(self._conn().execute(ANY_EVENT).fetchone()[0])

@@ -202,11 +202,18 @@ class IngestService:
 
 
 def open_store_for_use(
-    url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+    url: str,
+    *,
+    user: str = "neo4j",
+    password: str = "",
+    database: str | None = None,
+    finishing_copy: bool = False,
 ) -> GraphStore:
     """Open a store by URL as graph.connect.open_store does, its graph rebuilt from the log first
     if an older release made it (`IngestService.bring_up_to_date`); closed again if that fails."""
-    store = open_store(url, user=user, password=password, database=database)
+    store = open_store(
+        url, user=user, password=password, database=database, finishing_copy=finishing_copy
+    )
     try:
         IngestService(store).bring_up_to_date()
     except BaseException:

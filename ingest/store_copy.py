@@ -94,6 +94,7 @@ def copy_plant(
     progress: Callable[[str], None] = lambda _: None,
     *,
     resume: bool = False,
+    before_writing: Callable[[], None] = lambda: None,
 ) -> PlantCopy:
     """Copy `source` into the empty `target` and check the result; the source is only read.
 
@@ -101,7 +102,8 @@ def copy_plant(
     stores disagree (which includes the source taking events while it was copied). `progress`
     hears of each phase as it starts: a copy of a large plant takes minutes. With `resume`, the
     target may hold what a copy of this source that stopped had carried (Conflict otherwise),
-    and the copy goes on from there.
+    and the copy goes on from there. `before_writing` runs once the target is found fit for the
+    copy, before anything is written to it.
     """
     # A copy that stopped in its rebuild on Neo4j left the graph marked as being rebuilt, which
     # refuses writes: a resumed copy takes that mark over under the rebuild lease, held from its
@@ -118,6 +120,7 @@ def copy_plant(
             already = 0
         marks, lots = source.mark_schemes(), source.lot_schemes()
         sequences = source.lot_sequences()
+        before_writing()
         # Configuration first: replaying a mark reads its scheme. Every save is an upsert, and a
         # sequence keeps the greater value: a resumed copy writes its checked schemes as they
         # are and moves its sequences up to lot codes the source issued since the copy stopped.

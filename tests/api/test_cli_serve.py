@@ -201,7 +201,7 @@ def test_a_demo_that_cannot_make_its_file_does_not_say_it_removed_it(
 
     import graph.embedded_store
 
-    def unwritable(_: object) -> None:  # as SQLite fails in a folder it may not write in
+    def unwritable(*_: object, **__: object) -> None:  # as SQLite fails where it may not write
         raise sqlite3.OperationalError("unable to open database file")
 
     monkeypatch.setattr(graph.embedded_store, "EmbeddedStore", unwritable)
