@@ -283,7 +283,7 @@ def _demo(args: argparse.Namespace) -> int:
     listener = None if args.no_serve else listen(settings)
     # The plant is made beside the file and takes its place only when whole: a run that fails
     # (a full disk, Ctrl-C) leaves the earlier demo's file as it was.
-    making = path.with_name(f"{path.name}.{os.getpid()}.making")
+    making = _making(path, os.getpid())
     try:
         check_removable(path)  # said now rather than after the plant is made
         _remove_killed_plants(path)
@@ -304,18 +304,25 @@ def _demo(args: argparse.Namespace) -> int:
 def _remove_killed_plants(path: Path) -> None:
     """Remove the plants that demo runs on `path` were making when they were killed outright
     (SIGKILL, a power cut), which left them behind: their process is gone. The plant of a
-    demo still running is its own; one that is no store of ours stays, as `remove_store` says."""
-    name = re.compile(re.escape(path.name) + r"\.([0-9]+)\.making(?:-wal|-shm)?")
+    demo still running is its own; one that is no store of ours stays, as `remove_store` says.
+    A process is looked for on this host: a folder shared with others may hold theirs, which
+    their open connection keeps from removal while they make it."""
+    # Main files only: a store's -wal and -shm go with it, never without its check.
+    name = re.compile(re.escape(path.name) + r"\.([0-9]+)\.making")
     found = (name.fullmatch(file.name) for file in path.parent.iterdir())
     pids = {match[1] for match in found if match is not None}
     for pid in sorted(pids - {str(os.getpid())}):  # this process's own is `making`
         if not _gone(int(pid)):
             continue
         try:
-            remove_store(path.with_name(f"{path.name}.{pid}.making"))
+            remove_store(_making(path, int(pid)))
         except (DomainError, OSError) as error:
-            why = error.message if isinstance(error, DomainError) else error
-            print(f"a killed demo's unfinished plant stays: {why}", file=sys.stderr)
+            print(f"a killed demo's unfinished plant stays: {error}", file=sys.stderr)
+
+
+def _making(path: Path, pid: int) -> Path:
+    """Where the demo run of process `pid` makes its plant, beside `path`."""
+    return path.with_name(f"{path.name}.{pid}.making")
 
 
 def _gone(pid: int) -> bool:

@@ -120,7 +120,8 @@ def test_a_killed_copy_is_refused_by_every_opening_until_resume_finishes_it(
     assert capsys.readouterr().err == f"error: {unfinished}\n"
     with pytest.raises(StoreUnavailable, match="an unfinished copy of"):  # as `serve` opens it
         Services.from_settings(Settings(store=copy))
-    assert main(["copy-store", "--store", copy, "--to", f"sqlite:///{tmp_path / 'x.db'}"]) == 3
+    elsewhere = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["copy-store", "--store", copy, "--to", elsewhere]) == EXIT_UNAVAILABLE
     assert capsys.readouterr().err == f"error: {unfinished}\n"
     assert not (tmp_path / "x.db").exists()
 
