@@ -175,6 +175,11 @@ START_REBUILD: Final = (
 REBUILD_LEASE: Final = "MERGE (c:Counter {name: 'rebuild'}) SET c.held = true"
 # The lease's transaction says whose it is in its metadata, under this key (see ELSEWHERE).
 REBUILDER: Final = "tracegraph_rebuild"
+# The lease's transaction lasts as long as its rebuild, which on a plant takes minutes: the time
+# limit a server sets on every transaction (db.transaction.timeout, often 30-120 s in
+# production) ended it mid-rebuild, and another rebuild could take over. A client's own limit
+# replaces the server's (Neo4j 5.3 on), and 0 is none (tests/graph/test_neo4j_lease_timeout.py).
+LEASE_TIMEOUT: Final = 0
 # Run on the lease before each of the rebuild's writes: it finds a lease the server ended (the
 # rebuild stops there, before another that took over meets its writes), and keeps the lease's
 # connection from idling out while the rebuild works on its other one.
@@ -1209,7 +1214,9 @@ class Neo4jStore:
         mark = uuid.uuid4().hex
         whose = f"{socket.gethostname()} process {os.getpid()}, since {utc_text(datetime.now(UTC))}"
         with self._session() as session:
-            lease = session.begin_transaction(metadata={WAITING: mark, REBUILDER: whose})
+            lease = session.begin_transaction(
+                metadata={WAITING: mark, REBUILDER: whose}, timeout=LEASE_TIMEOUT
+            )
             try:
                 with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
                     lease.run(REBUILD_LEASE).consume()
