@@ -28,7 +28,7 @@ from neo4j import ManagedTransaction
 
 from graph import ids
 from graph.clock import utc_text
-from graph.errors import StoreBusy
+from graph.errors import StoreBusy, StoreUnavailable
 from graph.neo4j_driver import (
     WAITING,
     bounded_write,
@@ -184,6 +184,15 @@ LEASE_TIMEOUT: Final = 0
 # rebuild stops there, before another that took over meets its writes), and keeps the lease's
 # connection from idling out while the rebuild works on its other one.
 STILL_LEASED: Final = "RETURN true"
+# Run on a connection of its own once the lease is found lost: a lease lost with its server is
+# said as the server's loss (StoreUnavailable), not as a rebuild that may have been taken over.
+ANSWERS: Final = "RETURN true"
+# Said of a rebuild during which the server went away, instead of the write's "nothing was
+# changed": the graph may be part rebuilt, and is marked so.
+REBUILD_CUT_OFF: Final = (
+    "Neo4j, which holds the graph, stopped answering during a rebuild: the rebuild stopped "
+    "before it was done; run it again once Neo4j is back"
+)
 # A rebuild whose lease the server ended (its connection lost) may have been taken over: from
 # then on none of its statements may touch the graph, its last (the stamp) least of all.
 TAKEN_OVER: Final = (
@@ -1000,12 +1009,13 @@ class Neo4jStore:
     ) -> T:
         """Run `lock`, a statement that takes the counter's lock, then `then` with its record,
         in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT, or if
-        this thread's rebuild lost its lease."""
+        this thread's rebuild lost its lease (StoreUnavailable if with the server)."""
         lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
         if lease is not None:
             try:
                 lease.run(STILL_LEASED).consume()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+                self._execute(ANSWERS)  # StoreUnavailable if the server went with the lease
                 raise StoreBusy(TAKEN_OVER) from error
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
@@ -1195,6 +1205,8 @@ class Neo4jStore:
             try:
                 yield False
                 done = True
+            except StoreUnavailable as error:
+                raise StoreUnavailable(REBUILD_CUT_OFF) from error
             finally:
                 try:
                     # A rebuild that stopped once it had cleared the graph leaves it partial: its

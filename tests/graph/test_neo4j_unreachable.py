@@ -12,6 +12,7 @@ import pytest
 from api.auth.neo4j import Neo4jAccountStore
 from graph.errors import StoreUnavailable
 from graph.neo4j_store import Neo4jStore
+from graph.store import StoredEvent
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.neo4j_server import Neo4jTarget
@@ -107,3 +108,27 @@ def test_a_server_that_cannot_be_reached_at_start_is_said_on_one_line(
         with pytest.raises(StoreUnavailable, match=f"cannot reach Neo4j at {url}: ") as raised:
             opening(url, user=target.user, password=target.password)
         assert "\n" not in raised.value.message
+
+
+def test_a_rebuild_whose_server_went_away_says_it_is_unavailable(
+    target: Neo4jTarget, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not that another rebuild may have taken over: the lease was lost with the server."""
+    store = Neo4jStore(f"bolt://127.0.0.1:{proxy.port}", user=target.user, password=target.password)
+    try:
+        store.wipe()
+        IngestService(store).ingest([_receive("L-1"), _receive("L-2")])
+        read = store.events
+
+        def then_gone(after_seq: int, limit: int) -> list[StoredEvent]:
+            page = read(after_seq, limit)
+            if after_seq > 0:  # the first chunk is written: the graph is part rebuilt
+                proxy.cut()
+            return page
+
+        monkeypatch.setattr(store, "events", then_gone)
+        said = _said_unavailable(lambda: IngestService(store).rebuild(chunk=1))
+        assert said.startswith("Neo4j, which holds the graph, stopped answering during a rebuild")
+        assert "run it again once Neo4j is back" in said
+    finally:
+        store.close()
