@@ -58,6 +58,10 @@ LOST_IN_COMMIT: Final = (
 # Seconds a write waits for a lock before it is StoreBusy, as the embedded store waits its busy
 # timeout; the work it does once it holds its locks has no bound. Read as each wait begins.
 LOCK_WAIT: Final = 30.0
+# Past LOCK_WAIT the server is asked again at this interval while the block runs: a write between
+# two statements as the bound was reached (an account write's block holds all its statements)
+# waited without end on a lock it met after. Only writes past the bound pay for it.
+RECHECK: Final = 1.0
 WAITING: Final = "tracegraph_waiting"
 END_WAIT: Final = (
     "SHOW TRANSACTIONS YIELD transactionId AS id, metaData, status "
@@ -73,29 +77,33 @@ def waiting_at_most(
     driver: neo4j.Driver, database: str | None, mark: str, busy: str
 ) -> Iterator[None]:
     """Raise StoreBusy(`busy`, its {seconds} filled in) if the transaction whose metadata holds
-    `mark` under WAITING is still blocked on a lock LOCK_WAIT s into the block: the server ends
-    it, so it writes nothing."""
+    `mark` under WAITING is blocked on a lock LOCK_WAIT s or more into the block: the server
+    ends it, so it writes nothing."""
     seconds = LOCK_WAIT
+    done = threading.Event()
     ended = threading.Event()
 
     def end() -> None:
-        try:
-            found = driver.execute_query(END_WAIT, mark=mark, database_=database).records
-        except Exception as error:  # the waiting transaction hears of a lost server itself
-            log.warning("could not end a write waiting for a lock: %s", one_line(error))
-            return
-        if found:
-            ended.set()
+        wait = seconds
+        while not done.wait(wait):
+            try:
+                found = driver.execute_query(END_WAIT, mark=mark, database_=database).records
+            except Exception as error:  # the waiting transaction hears of a lost server itself
+                log.warning("could not end a write waiting for a lock: %s", one_line(error))
+                return
+            if found:
+                ended.set()
+                return
+            wait = RECHECK
 
-    timer = threading.Timer(seconds, end)
-    timer.daemon = True
-    timer.start()
+    watch = threading.Thread(target=end, daemon=True)
+    watch.start()
     try:
         try:
             yield
         finally:
-            timer.cancel()
-            timer.join()  # an end under way is settled before the outcome is read
+            done.set()
+            watch.join()  # an end under way is settled before the outcome is read
     except neo4j.exceptions.Neo4jError as error:
         if ended.is_set():
             raise StoreBusy(busy.format(seconds=seconds)) from error

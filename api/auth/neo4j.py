@@ -43,9 +43,9 @@ T = TypeVar("T")
 
 # Every audited write takes the trail's counter (NOTE), and checked ones ACCOUNT_LOCK or a user's
 # node: a client whose transaction hung open holding one held every login waiting without end.
-# A write still blocked LOCK_WAIT after it began is ended, as the graph's writes are
-# (graph.neo4j_driver); an account write's own work takes milliseconds, so
-# one still running then waits for a lock.
+# A write blocked on a lock LOCK_WAIT or more after it began is ended, as the graph's writes
+# are (graph.neo4j_driver); an account write's own work takes milliseconds, so one still
+# running then waits for a lock, or is about to.
 BUSY: Final = (
     "another client has held a lock of the accounts for {seconds:g} s (a write that has not "
     "ended): nothing was changed; try again shortly"

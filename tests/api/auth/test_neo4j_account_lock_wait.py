@@ -10,8 +10,9 @@ from typing import Final
 
 import pytest
 
-from api.auth.models import AccountEvent
+from api.auth.models import AccountEvent, Company
 from api.auth.neo4j import Neo4jAccountStore
+from api.auth.rows import made_a_change
 from graph import neo4j_driver
 from graph.errors import StoreBusy
 from tests.conftest import neo4j_or_skip
@@ -52,3 +53,27 @@ def test_an_audited_write_gives_up_waiting_for_the_trail(
     with lock_held(target, TAKE_TRAIL, 0.3):  # had within the bound
         accounts.note(AccountEvent(T0, "boss", "login_failed", "bob", {}))
     assert [event.subject for event in accounts.account_events()] == ["ana", "bob"]
+
+
+def test_a_write_that_blocks_only_after_the_bound_is_ended_too(
+    accounts: Neo4jAccountStore, target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not looked at once as the bound is reached: the write then between its statements (its
+    client slow, say) is ended when it blocks on its next one."""
+    accounts.note(AccountEvent(T0, "boss", "login_failed", "ana", {}))
+    changed = made_a_change
+
+    def slow(result: object) -> bool:  # between the change and its audit entry
+        time.sleep(1.5)
+        return changed(result)
+
+    monkeypatch.setattr("api.auth.neo4j.made_a_change", slow)
+    noted = AccountEvent(T0, "boss", "company_added", "ACME", {})
+    with lock_held(target, TAKE_TRAIL, 8.0):
+        began = time.monotonic()
+        with pytest.raises(StoreBusy, match="held a lock of the accounts"):
+            accounts.put_company(Company("ACME", "Acme", "supplier"), noted=noted)
+        waited = time.monotonic() - began
+    assert 1.5 <= waited < 5.0
+    assert accounts.company("ACME") is None
+    assert [event.subject for event in accounts.account_events()] == ["ana"]
