@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
@@ -69,12 +68,15 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
             argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True})
         )
         was_empty = False
+        wrote: list[bool] = []
         try:
             was_empty = _refuse_held(target, resume=args.resume)
-            plant, accounts = _copy_into(source, target, _shown(source_url), resume=args.resume)
-        except BaseException as error:
+            plant, accounts = _copy_into(
+                source, target, _shown(source_url), resume=args.resume, wrote=wrote
+            )
+        except BaseException:
             target.close()
-            _after_failure(args.to, new_file, was_empty, error)
+            _after_failure(args.to, new_file, was_empty, wrote=bool(wrote))
             raise
         target.close()
     finally:
@@ -96,10 +98,10 @@ def _refuse_held(target: Services, *, resume: bool) -> bool:
     return not held
 
 
-def _after_failure(to: str, new_file: Path | None, was_empty: bool, error: BaseException) -> None:
+def _after_failure(to: str, new_file: Path | None, was_empty: bool, *, wrote: bool) -> None:
     """Leave a file the copy found empty (or made) as it was, so that the same command run again
-    makes a whole copy; say how to finish a copy into anything else, which keeps what it
-    carried."""
+    makes a whole copy; say how to finish a copy into anything else that it wrote to, which
+    keeps what it carried."""
     if new_file is not None:  # made by this copy: leave nothing half-filled behind
         for path in store_files(new_file):
             path.unlink(missing_ok=True)
@@ -110,24 +112,29 @@ def _after_failure(to: str, new_file: Path | None, was_empty: bool, error: BaseE
             return
         except (DomainError, OSError) as refused:  # open in a server, say: it stays as it is
             print(f"copy-store: {refused}", file=sys.stderr, flush=True)
-    if not isinstance(error, Conflict):  # it may hold part of the plant now
+    # Only a copy that wrote may have left part of the plant: one refused or failed before then
+    # (its target not empty, or not a copy of this store; a rebuild under way there) changed
+    # nothing, and its own message says what to do.
+    if wrote:
         print(RESUME_HINT, file=sys.stderr, flush=True)
 
 
 def _copy_into(
-    source: Services, target: Services, source_url: str, *, resume: bool
+    source: Services, target: Services, source_url: str, *, resume: bool, wrote: list[bool]
 ) -> tuple[PlantCopy, AccountsCopy]:
     # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
     accounts_to_copy(source.accounts, target.accounts, resume=resume)
     # A file is marked unfinished from the copy's first write until the copy is whole and
     # checked: one killed outright leaves part of the plant that no other command opens.
     file = target.store if isinstance(target.store, EmbeddedStore) else None
+
+    def before_writing() -> None:
+        wrote.append(True)
+        if file is not None:
+            file.mark_copy(source_url)
+
     plant = copy_plant(
-        source.store,
-        target.store,
-        progress=_progress,
-        resume=resume,
-        before_writing=partial(file.mark_copy, source_url) if file else lambda: None,
+        source.store, target.store, progress=_progress, resume=resume, before_writing=before_writing
     )
     accounts = copy_accounts(source.accounts, target.accounts, resume=resume)
     if file is not None:

@@ -103,7 +103,8 @@ def copy_plant(
     hears of each phase as it starts: a copy of a large plant takes minutes. With `resume`, the
     target may hold what a copy of this source that stopped had carried (Conflict otherwise),
     and the copy goes on from there. `before_writing` runs once the target is found fit for the
-    copy, before anything is written to it.
+    copy, before anything is written to it: one that stops before then,
+    refused or not, has changed nothing.
     """
     # A copy that stopped in its rebuild on Neo4j left the graph marked as being rebuilt, which
     # refuses writes: a resumed copy takes that mark over under the rebuild lease, held from its

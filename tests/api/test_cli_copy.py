@@ -14,11 +14,14 @@ from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, main
 from api.cli_serve import EXIT_INTERRUPTED
 from api.deps import Services
+from api.settings import get_settings
+from graph import neo4j_driver
 from graph.embedded_store import EmbeddedStore, store_files
 from graph.errors import StoreUnavailable
 from graph.store import StoredEvent
 from ingest.service import IngestService
 from ingest.store_copy import CopyMismatch, copy_plant
+from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 
 
@@ -247,3 +250,46 @@ def test_a_target_holding_only_the_log_of_a_copy_that_stopped_is_said_to_hold_ju
     assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "the target store is not empty: it holds an event log. Copy into a new file" in err
+
+
+@pytest.mark.neo4j
+def test_a_resume_refused_by_a_rebuild_under_way_is_not_told_to_resume(
+    source: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It waited for the rebuild's lease and wrote nothing: its message says to try again once
+    that rebuild is done, and no hint says that this copy stopped and is to be resumed."""
+    from api.auth.neo4j import Neo4jAccountStore
+    from graph.neo4j_store import Neo4jStore
+
+    server = neo4j_or_skip(request)
+    login = {"user": server.user, "password": server.password}
+    monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", server.user)
+    monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", server.password)
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)
+    monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
+    elsewhere, accounts = Neo4jStore(server.uri, **login), Neo4jAccountStore(server.uri, **login)
+    try:
+        elsewhere.wipe()
+        accounts.wipe()
+        copy = server.uri
+        with monkeypatch.context() as patched:
+            _failing_source(patched, source, _disk_error())
+            assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE
+        assert "Run the same command with --resume to finish it" in capsys.readouterr().err
+        carried = elsewhere.events(0, 10)
+
+        with elsewhere.one_rebuild():  # a rebuild under way in another process
+            argv = ["copy-store", "--store", source, "--to", copy, "--resume"]
+            assert main(argv) == EXIT_UNAVAILABLE
+        err = capsys.readouterr().err
+        assert "being rebuilt from its log by another client" in err
+        assert "try again once it is done" in err
+        assert "--resume" not in err and "the copy stopped" not in err
+        assert elsewhere.events(0, 10) == carried
+    finally:
+        elsewhere.close()
+        accounts.close()
