@@ -108,6 +108,13 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
             )
         if a.end is not None and a.end < a.start:
             raise InvalidProblem(f"actuals[{i}].end: before its start")
+        given = order.operations[a.index]
+        if a.end is None and given.actual_end is not None and a.start > given.actual_end:
+            # Without an end of its own the report keeps the problem's, which it contradicts.
+            raise InvalidProblem(
+                f"actuals[{i}].start: {a.start} is after the operation's actual_end "
+                f"{given.actual_end}"
+            )
         late = reported_after_now(a.order, a.index, a.start, a.end, feedback.now)
         if late is not None:
             field, message = late
@@ -263,8 +270,10 @@ def _as_it_stands(
             machine = act.machine or (was.machine if was else None)
             if machine is None and len(op.alternatives) == 1:
                 machine = op.alternatives[0].machine
+            # A report without an end says nothing of it: an end the problem holds stands.
+            end = op.actual_end if act.end is None else act.end
             op = op.model_copy(
-                update={"actual_start": act.start, "actual_end": act.end, "actual_machine": machine}
+                update={"actual_start": act.start, "actual_end": end, "actual_machine": machine}
             )
         elif (
             op.actual_start is None
@@ -335,7 +344,7 @@ def _ended_by(
         raise InvalidProblem(
             f"{said} was reported ended at {told.end} (actuals[{position[(order.id, index - 1)]}])"
         )
-    if told is None and given.actual_end is not None:
+    if given.actual_end is not None:  # kept by a report of it without an end
         raise InvalidProblem(f"{said} ended at {given.actual_end} (its actual_end)")
     if prev.actual_start >= act.start:
         if told is not None:

@@ -316,19 +316,61 @@ def test_work_reported_started_where_its_predecessor_leaves_no_room_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("given", "message"),
+    ("given", "again", "message"),
     [
-        ({"actual_start": 0, "actual_end": 8}, r"ended at 8 \(its actual_end\)$"),
-        ({"actual_start": 5}, r"started at 5 \(its actual_start\): report when it ended$"),
+        ({"actual_start": 0, "actual_end": 8}, False, r"ended at 8 \(its actual_end\)$"),
+        # Reported again without an end, it keeps the end the problem gave it.
+        ({"actual_start": 0, "actual_end": 8}, True, r"ended at 8 \(its actual_end\)$"),
+        ({"actual_start": 5}, False, r"started at 5 \(its actual_start\): report when it ended$"),
     ],
 )
 def test_work_reported_started_before_its_predecessor_ended_in_the_problem_is_refused(
-    given: dict[str, int], message: str
+    given: dict[str, int], again: bool, message: str
 ) -> None:
     plant = problem([order("a", op("A", 10, **given), op("B", 10))], ["A", "B"], now=8)
     before = solve(plant, FAST)
-    feedback = Feedback(now=30, actuals=[Actual(order="a", index=1, start=5)])
-    with pytest.raises(InvalidProblem, match=r"^actuals\[0\]: order 'a' operation 1 .*" + message):
+    actuals = [Actual(order="a", index=0, start=given["actual_start"])] if again else []
+    actuals.append(Actual(order="a", index=1, start=5))
+    feedback = Feedback(now=30, actuals=actuals)
+    at = len(actuals) - 1
+    with pytest.raises(
+        InvalidProblem, match=rf"^actuals\[{at}\]: order 'a' operation 1 .*{message}"
+    ):
+        reschedule(plant, before, feedback, FAST)
+
+
+@pytest.mark.parametrize(
+    ("actuals", "a1"),
+    [
+        ([Actual(order="a", index=0, start=0)], ("B", 8, 18, True)),
+        (
+            [Actual(order="a", index=0, start=0), Actual(order="a", index=1, start=9)],
+            ("B", 9, 19, True),
+        ),
+    ],
+)
+def test_work_reported_again_without_an_end_keeps_the_end_the_problem_gave_it(
+    actuals: list[Actual], a1: tuple[str, int, int, bool]
+) -> None:
+    plant = problem(
+        [order("a", op("A", 10, actual_start=0, actual_end=8), op("B", 10))], ["A", "B"], now=8
+    )
+    before = solve(plant, FAST)
+    feedback = Feedback(now=10, actuals=actuals)
+    after = reschedule(plant, before, feedback, FAST)
+    assert _times(after)[("a", 0)] == ("A", 0, 8, True)
+    assert _times(after)[("a", 1)] == a1
+    _check(apply_feedback(plant, before, feedback), after)
+
+
+def test_work_reported_again_without_an_end_after_the_end_the_problem_gave_it_is_refused() -> None:
+    plant = problem(
+        [order("a", op("A", 10, actual_start=0, actual_end=8), op("B", 10))], ["A", "B"], now=8
+    )
+    before = solve(plant, FAST)
+    feedback = Feedback(now=30, actuals=[Actual(order="a", index=0, start=9)])
+    message = r"^actuals\[0\]\.start: 9 is after the operation's actual_end 8$"
+    with pytest.raises(InvalidProblem, match=message):
         reschedule(plant, before, feedback, FAST)
 
 
