@@ -338,30 +338,26 @@ def _ended_by(
         return prev
     told = reported.get((order.id, index - 1))
     given = order.operations[index - 1]
-    where = f"actuals[{position[(order.id, index)]}]: order {order.id!r} operation {index}"
-    said = f"{where} reported started at {act.start}, but operation {index - 1} before it"
+    told_at = f"actuals[{position[(order.id, index - 1)]}]" if told is not None else ""
+    # Started no earlier than this one, it had not ended by then, whatever end is reported.
+    first = f"operation {index} can start only after operation {index - 1} started"
     if told is not None and told.end is not None:
-        raise InvalidProblem(
-            f"{said} was reported ended at {told.end} (actuals[{position[(order.id, index - 1)]}])"
-        )
-    if given.actual_end is not None:  # kept by a report of it without an end
-        raise InvalidProblem(f"{said} ended at {given.actual_end} (its actual_end)")
-    if prev.actual_start >= act.start:
-        if told is not None:
-            raise InvalidProblem(
-                f"{said} was reported started at {told.start} "
-                f"(actuals[{position[(order.id, index - 1)]}]): report when it ended"
-            )
-        if given.actual_start is not None:
-            raise InvalidProblem(
-                f"{said} started at {given.actual_start} (its actual_start): report when it ended"
-            )
+        clash = f"was reported ended at {told.end} ({told_at})"
+    elif given.actual_end is not None:  # kept by a report of it without an end
+        clash = f"ended at {given.actual_end} (its actual_end)"
+    elif prev.actual_start < act.start:
+        return prev.model_copy(update={"actual_end": act.start})
+    elif told is not None:
+        clash = f"was reported started at {told.start} ({told_at}): {first}"
+    elif given.actual_start is not None:
+        clash = f"started at {given.actual_start} (its actual_start): {first}"
+    else:
         was = planned[(order.id, index - 1)]
-        raise InvalidProblem(
-            f"{said} was planned to start at {was.start} and run until {was.end}: "
-            "report when it ran"
-        )
-    return prev.model_copy(update={"actual_end": act.start})
+        clash = f"was planned to start at {was.start} and run until {was.end}: report when it ran"
+    raise InvalidProblem(
+        f"actuals[{position[(order.id, index)]}]: order {order.id!r} operation {index} reported "
+        f"started at {act.start}, but operation {index - 1} before it {clash}"
+    )
 
 
 def _clashing(

@@ -296,7 +296,8 @@ def test_work_reported_started_before_its_predecessor_was_to_end_ends_it_then(
         (
             [Actual(order="a", index=1, start=3), Actual(order="a", index=0, start=3)],
             r"^actuals\[0\]: order 'a' operation 1 reported started at 3, but operation 0 "
-            r"before it was reported started at 3 \(actuals\[1\]\): report when it ended$",
+            r"before it was reported started at 3 \(actuals\[1\]\): operation 1 can start only "
+            r"after operation 0 started$",
         ),
         (
             [Actual(order="a", index=0, start=0, end=8), Actual(order="a", index=1, start=5)],
@@ -321,7 +322,12 @@ def test_work_reported_started_where_its_predecessor_leaves_no_room_is_refused(
         ({"actual_start": 0, "actual_end": 8}, False, r"ended at 8 \(its actual_end\)$"),
         # Reported again without an end, it keeps the end the problem gave it.
         ({"actual_start": 0, "actual_end": 8}, True, r"ended at 8 \(its actual_end\)$"),
-        ({"actual_start": 5}, False, r"started at 5 \(its actual_start\): report when it ended$"),
+        (
+            {"actual_start": 5},
+            False,
+            r"started at 5 \(its actual_start\): operation 1 can start only after operation 0 "
+            r"started$",
+        ),
     ],
 )
 def test_work_reported_started_before_its_predecessor_ended_in_the_problem_is_refused(
