@@ -261,12 +261,8 @@ class _Graph:
         # changed runs from before it or to after it.
         at, order, mp, ms = self.at, self.order, self.mp, self.ms
         lo, hi = at[u], at[v]
-        if lo > hi:
-            try:
-                self.evaluate()
-            except _CycleError:
-                return False
-            return True
+        # The order still holds the arc u -> v from before the exchange.
+        assert lo < hi, "swap takes v right after u on their machine"
         stretch = order[lo : hi + 1]
         jp, js = self.jp, self.js
         indeg = {
