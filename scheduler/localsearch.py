@@ -428,8 +428,8 @@ def _python_search(
                 tabu[back] = it + tenure + rng.randint(0, tenure)
                 break
             # It would close a cycle (see _Graph.swap): no neighbour, whatever its estimate
-            # promised, so the next best is taken rather than it again and again.
-            tabu[(u, v)] = it + tenure
+            # promised, so the next best is taken at this step rather than it again and again.
+            # Not made tabu, as in the compiled search: the next step's graph may allow it.
             del candidates[chosen]
         else:
             break  # every move closes a cycle
