@@ -434,8 +434,9 @@ int jsp_tabu(int n, int m, const int *d, const int *jn, const int *jp, const int
         while (count > 0) {
             int chosen = choose(&g, tabu, moves, values, count, it, best_cmax, &rng);
             move mv = moves[chosen];
-            int32_t until = (int32_t)(it + tenure_base + rng_below(&rng, tenure_span + 1));
             if (make_move(&g, mv) == 0) {
+                /* Drawn only for a move made: one passed over leaves the draws as they were. */
+                int32_t until = (int32_t)(it + tenure_base + rng_below(&rng, tenure_span + 1));
                 forbid(&g, tabu, (move){mv.to, mv.from}, until);
                 made = 1;
                 break;
