@@ -11,7 +11,7 @@ from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy
 from api.deps import Services
 from api.settings import get_settings
 from graph.connect import require_store
-from graph.embedded_store import EmbeddedStore, empty_store, store_files
+from graph.embedded_store import empty_store, store_files
 from graph.errors import BadRequest, Conflict, DomainError
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "first. Sessions do not move: people log in again on the new store. A copy that "
             "fails removes a new file it made and leaves an empty one empty, of no bytes; one into "
             "Neo4j that stops, or one killed outright, keeps what it carried: run it again "
-            "with --resume to finish it. Until then other commands refuse a file it left."
+            "with --resume to finish it. Until then other commands refuse the store it left."
         ),
     )
     copy.add_argument("--store", help="the store to copy (TRACEGRAPH_STORE)")
@@ -63,7 +63,7 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     new_file = _new_file(args.to)
     source = opener(args)
     try:
-        # A file an earlier copy left unfinished is opened, to be refused or resumed.
+        # A store an earlier copy left unfinished is opened, to be refused or resumed.
         target = opener(
             argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True})
         )
@@ -124,21 +124,18 @@ def _copy_into(
 ) -> tuple[PlantCopy, AccountsCopy]:
     # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
     accounts_to_copy(source.accounts, target.accounts, resume=resume)
-    # A file is marked unfinished from the copy's first write until the copy is whole and
-    # checked: one killed outright leaves part of the plant that no other command opens.
-    file = target.store if isinstance(target.store, EmbeddedStore) else None
 
+    # A target is marked unfinished from the copy's first write until the copy is whole and
+    # checked: one killed outright leaves part of the plant that no other command opens.
     def before_writing() -> None:
         wrote.append(True)
-        if file is not None:
-            file.mark_copy(source_url)
+        target.store.mark_copy(source_url)
 
     plant = copy_plant(
         source.store, target.store, progress=_progress, resume=resume, before_writing=before_writing
     )
     accounts = copy_accounts(source.accounts, target.accounts, resume=resume)
-    if file is not None:
-        file.mark_copy(None)
+    target.store.mark_copy(None)
     return plant, accounts
 
 
@@ -181,7 +178,7 @@ def _same_store(one: str, other: str) -> bool:
 
 
 def _shown(url: str) -> str:
-    """The store `url` names, as a file's mark names it: an embedded one by its whole path."""
+    """The store `url` names, as a target's mark names it: an embedded one by its whole path."""
     return f"{SQLITE}{_path(url).resolve()}" if url.startswith(SQLITE) else url
 
 

@@ -75,8 +75,8 @@ def open_store(
     finishing_copy: bool = False,
 ) -> GraphStore:
     """Open a store by URL as it is (ingest.service.open_store_for_use also brings its graph up to
-    date); raise BadRequest for a URL of no known kind, or malformed. A store file a copy left
-    unfinished opens only `finishing_copy` (graph.embedded_store.UNFINISHED_COPY)."""
+    date); raise BadRequest for a URL of no known kind, or malformed. A store a copy left
+    unfinished opens only `finishing_copy` (GraphStore.mark_copy)."""
     check_store_url(url)
     if url.startswith("sqlite:///"):
         import sqlite3
@@ -90,4 +90,6 @@ def open_store(
             raise StoreUnavailable(f"cannot open the embedded store {path}: {error}") from error
     from graph.neo4j_store import Neo4jStore
 
-    return Neo4jStore(url, user=user, password=password, database=database)
+    return Neo4jStore(
+        url, user=user, password=password, database=database, finishing_copy=finishing_copy
+    )

@@ -59,6 +59,7 @@ from graph.store import (
     node_view,
     partner_lots,
     plain,
+    refused_unfinished,
     sorted_stays,
 )
 
@@ -979,14 +980,10 @@ class EmbeddedStore:
         projection = _version(read_stamp(self.path, PROJECTION_STAMP))
         refuse_newer(str(self.path), projection)
         ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
-        # Part of a plant is not to be served, added to or asked as if it were the plant.
         source = None if finishing_copy else self.unfinished_copy()
         if source is not None:
             self.close()
-            raise StoreUnavailable(
-                f"{self.path} is an unfinished copy of {source}: run copy-store --resume to "
-                "finish it, or remove it"
-            )
+            raise refused_unfinished(str(self.path), source)
         # A graph of no events is the same in every version: a new store is current.
         if projection != PROJECTION and not self._logged_any():
             self.stamp_projection(PROJECTION)

@@ -68,6 +68,7 @@ from graph.store import (
     node_view,
     partner_lots,
     plain,
+    refused_unfinished,
     sorted_stays,
 )
 
@@ -217,6 +218,17 @@ PROJECTION_VERSION: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN 
 STAMP_PROJECTION: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "SET c.projection = $version"
+)
+# A copy into the database (api.cli_copy) marks the counter too, naming the store it copies,
+# before its first write, and clears the mark once the copy is whole and checked. Opening reads
+# the mark with the projection version, in one read.
+OPENING: Final = (
+    "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.projection, c.unfinished_copy_of"
+)
+UNFINISHED_COPY: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.unfinished_copy_of"
+MARK_COPY: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
+    "SET c.unfinished_copy_of = $source"
 )
 ANY_EVENT: Final = "MATCH (e:Event) RETURN count(e) > 0"
 REBUILD_MARK: Final = (
@@ -951,16 +963,27 @@ class Neo4jStore:
     """The production store: a Neo4j server (or cluster) reached over Bolt."""
 
     def __init__(
-        self, url: str, *, user: str = "neo4j", password: str = "", database: str | None = None
+        self,
+        url: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str | None = None,
+        finishing_copy: bool = False,
     ) -> None:
+        """Connect to the database at `url`; raise StoreUnavailable for one a copy left
+        unfinished, unless `finishing_copy` (the copy that finishes it opens it)."""
         self.url = url
         self._database = database
         self._local = threading.local()  # the token of a rebuild this thread runs
         self._driver = connect(url, user, password)
         try:
-            # Before the schema is brought up to date: a later release's graph is left as it is.
-            found = self.projection_version()
+            # Before the schema is brought up to date: a later release's graph, or the part of
+            # a plant a copy left, is left as it is.
+            found, source = self._execute(OPENING)[0]
             refuse_newer(url, found)
+            if source is not None and not finishing_copy:
+                raise refused_unfinished(url, source)
             self._ensure_schema(found)
         except BaseException:
             self._driver.close()
@@ -1267,6 +1290,23 @@ class Neo4jStore:
             _, rebuilding, started = locked
             _refuse_in_rebuild(rebuilding, started, ours)
             tx.run(STAMP_PROJECTION, version=version).consume()
+
+        self._locked(SETTLED + LOCK, then)
+
+    def unfinished_copy(self) -> str | None:
+        source: str | None = self._execute(UNFINISHED_COPY)[0][0]
+        return source
+
+    def mark_copy(self, source: str | None) -> None:
+        # Under the write lock, as any write: refused while another rebuilds the graph, let
+        # through for a resumed copy that took over the rebuild it had left. Setting the mark to
+        # null removes it.
+        ours = getattr(self._local, "rebuild", None)
+
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
+            _, rebuilding, started = locked
+            _refuse_in_rebuild(rebuilding, started, ours)
+            tx.run(MARK_COPY, source=source).consume()
 
         self._locked(SETTLED + LOCK, then)
 

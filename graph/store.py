@@ -16,6 +16,8 @@ from decimal import (
 )
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
+from graph.errors import StoreUnavailable
+
 T = TypeVar("T")
 Direction = Literal["up", "down"]
 
@@ -51,6 +53,15 @@ CONTEXT_TYPES: tuple[str, ...] = (
     "ABOUT",
 )
 EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
+
+
+def refused_unfinished(where: str, source: str) -> StoreUnavailable:
+    """Why the store at `where`, marked an unfinished copy of `source`, is not opened: part of a
+    plant is not to be served, added to or asked as if it were the plant."""
+    return StoreUnavailable(
+        f"{where} is an unfinished copy of {source}: run copy-store --resume to finish it, "
+        "or remove it"
+    )
 
 
 # The rows a batch writes are named tuples, not frozen dataclasses: a batch builds tens of
@@ -461,6 +472,17 @@ class GraphStore(Protocol):
         bounded time, then is StoreBusy. The embedded store's rebuild is one transaction, so
         none stops unfinished there.
         """
+        ...
+
+    def unfinished_copy(self) -> str | None:
+        """The store a copy into this one was copying, if that copy has not finished: opening a
+        store so marked raises `refused_unfinished` unless the copy that finishes it opens it."""
+        ...
+
+    def mark_copy(self, source: str | None) -> None:
+        """Mark this store an unfinished copy of `source`, or with None, a finished one: a copy
+        (api.cli_copy) marks its target before its first write and clears the mark once the copy
+        is whole and checked, so that one killed outright leaves the part it carried marked."""
         ...
 
     def counts(self) -> dict[str, int]: ...
