@@ -164,7 +164,7 @@ class SupplierLotUse:
 @dataclass(frozen=True, slots=True)
 class ReceivedShipment:
     shipment: NodeView
-    items: list[NodeView] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # ids: read when asked (received_items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +204,7 @@ class Access:
         self._lot_codes = LotCodeService(store)
         self._auth = auth
         self._customer_scope: set[str] | None = None
+        self._received_items: set[str] = set()  # of the `received` pages this request listed
         self._statuses_shared: bool | None = None
 
     # -- checks --------------------------------------------------------------------------------
@@ -556,8 +557,9 @@ class Access:
 
     def received(self, first: int, after: str | None = None) -> ReceivedPage:
         """Return, for a customer, up to `first` of their shipments in id order, those after the
-        shipment id `after` when it is given, with what was in them (statuses), and whether more
-        follow. The shipments' ids are read, then only the page's shipments and items."""
+        shipment id `after` when it is given, with the ids of what was in them, and whether more
+        follow. The shipments' ids are read, then only the page's shipments and their links: the
+        items are read where they are asked (`received_items`)."""
         self.may_read_received()
         company = make_gid("company", self.principal.company or "")
         links = self._store.links([company])
@@ -568,16 +570,21 @@ class Access:
         for edge in self._store.links(page):
             if edge.type == "SHIPPED_IN" and edge.dst in chosen:
                 contents.setdefault(edge.dst, []).append(edge.src)
-        items = sorted({item for found in contents.values() for item in found})
-        views = {g: self.redact(v) for g, v in self._store.nodes(page + items).items()}
+        views = self._store.nodes(page)
         shipments = [
-            ReceivedShipment(
-                views[s], [views[i] for i in sorted(contents.get(s, [])) if i in views]
-            )
+            ReceivedShipment(self.redact(views[s]), sorted(contents.get(s, [])))
             for s in page
             if s in views
         ]
+        self._received_items.update(i for r in shipments for i in r.items)
         return ReceivedPage(shipments, more)
+
+    def received_items(self, gids: Sequence[str]) -> dict[str, NodeView]:
+        """Return, for a customer, the items among `gids` of the shipments `received` listed in
+        this request, redacted: those are theirs, which spares a walk of all they received."""
+        self.may_read_received()
+        theirs = sorted(set(gids) & self._received_items)
+        return {g: self.redact(v) for g, v in self._store.nodes(theirs).items()}
 
     # -- secondary marks -------------------------------------------------------------------------
 

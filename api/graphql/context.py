@@ -36,6 +36,9 @@ class Context(BaseContext):
         self.budget = Budget()
         self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
+        self.received_items: DataLoader[str, NodeView | None] = DataLoader(
+            load_fn=self._load_received_items
+        )
         self.udis: DataLoader[str, Udi | None] = DataLoader(load_fn=self._load_udis)
         self.case_notices: DataLoader[str, list[Notice]] = DataLoader(
             load_fn=self._load_case_notices
@@ -47,6 +50,10 @@ class Context(BaseContext):
 
     async def _load_udis(self, gids: Sequence[str]) -> list[Udi | None]:
         found = await _loaded(lambda: self.access.udis(list(gids)))
+        return [found.get(gid) for gid in gids]
+
+    async def _load_received_items(self, gids: Sequence[str]) -> list[NodeView | None]:
+        found = await _loaded(lambda: self.access.received_items(list(gids)))
         return [found.get(gid) for gid in gids]
 
     async def _load_nodes(self, gids: Sequence[str]) -> list[NodeView | None]:

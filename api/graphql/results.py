@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.cost import NARROW_PATHS, NARROW_RECEIVED, NARROW_TRACE, NARROW_WINDOW
-from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked
+from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, to_node
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest
@@ -379,14 +379,16 @@ class SupplierLotUse:
 @strawberry.type(description="A shipment to you, and what was in it.")
 class ReceivedShipment:
     shipment: Shipment
-    contents: strawberry.Private[list[Node]]
+    item_ids: strawberry.Private[list[str]]
 
-    # Counted against the request's budget each time they are asked, as a node's links: years of
-    # shipments of serials are tens of thousands of items.
+    # Counted against the request's budget each time they are asked, as a node's links, before
+    # they are read: years of shipments of serials are tens of thousands of items. One read for
+    # the items of every shipment of the page.
     @strawberry.field(description="The lots and serials shipped in it.")
-    def items(self, info: Info[Context, None]) -> list[Node]:
-        info.context.budget.spend(len(self.contents), NARROW_RECEIVED)
-        return self.contents
+    async def items(self, info: Info[Context, None]) -> list[Node]:
+        info.context.budget.spend(len(self.item_ids), NARROW_RECEIVED)
+        views = await info.context.received_items.load_many(self.item_ids)
+        return [node for node in map(to_node, views) if node is not None]
 
 
 @strawberry.type

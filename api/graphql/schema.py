@@ -279,9 +279,7 @@ class Query:
         edges = [
             ReceivedShipmentEdge(
                 cursor=key_cursor("s", r.shipment.gid),
-                node=ReceivedShipment(
-                    shipment=Shipment(view=r.shipment), contents=[_node_of(v) for v in r.items]
-                ),
+                node=ReceivedShipment(shipment=Shipment(view=r.shipment), item_ids=r.items),
             )
             for r in found.shipments
         ]

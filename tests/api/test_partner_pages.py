@@ -20,6 +20,7 @@ from tests.fixtures.events import Events
 
 RECEIVED = """query($first: Int, $after: String) { received(first: $first, after: $after) {
     edges { cursor node { shipment { id } items { id } } } pageInfo { hasNextPage endCursor } } }"""
+SHIPMENTS = "{ received { edges { node { shipment { id } } } } }"
 LOTS = """query($first: Int, $after: String) { supplierLots(first: $first, after: $after) {
     edges { cursor node { supplierLot { id } shipments } }
     pageInfo { hasNextPage endCursor } } }"""
@@ -194,6 +195,31 @@ def test_a_page_reads_and_traces_only_its_own_shipments_and_lots(
     assert shipments == set(NORTH[1:3]), "the page's shipments, not every one of the customer's"
     page(client, "supplier", LOTS, first=2)
     assert traced == ACME[:2], "one trace per lot of the page, none of the lots after it"
+
+
+def test_items_are_read_once_asked_and_counted(
+    client: TestClient, shipped: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[list[str]] = []
+    nodes = type(shipped.store).nodes
+
+    def spy(store: Any, gids: Sequence[str]) -> dict[str, NodeView]:
+        read.append([g for g in gids if not g.startswith("shipment:")])
+        return nodes(store, gids)
+
+    monkeypatch.setattr(type(shipped.store), "nodes", spy)
+    found = page(client, "customer", SHIPMENTS)
+    assert [e["node"]["shipment"]["id"] for e in found["edges"]] == NORTH
+    assert not any(read), "no item is read where no one asks for items"
+    # Asked, the items of every shipment of the page are one read.
+    read.clear()
+    page(client, "customer", RECEIVED)
+    assert [sorted(r) for r in read if r] == [[f"lot:L-{i}" for i in range(6)]]
+    # 5 shipments and SH-B0's 2 items are more than 6: refused, none read.
+    monkeypatch.setattr(cost, "MAX_LISTED", 6)
+    read.clear()
+    assert "lists more than 6" in ask(client, "customer", RECEIVED)["errors"][0]["message"]
+    assert not any(read), "items over the budget are refused before they are read"
 
 
 def test_past_the_budget_a_list_is_read_a_page_at_a_time(
