@@ -500,8 +500,8 @@ class Access:
         return LotPage([self.redact(lots[g]) for g in page if g in lots], more)
 
     def supplier_lot_uses(self, lots: Sequence[NodeView]) -> list[SupplierLotUse]:
-        """Return, for a supplier, where each of `lots` (of their own) went, as far as the plant
-        shares: one downstream trace per lot."""
+        """Return, for a supplier, where each of `lots` (of their own, as `supplier_lot_page`
+        returned them: redacted) went, as far as the plant shares: one downstream trace per lot."""
         self.may_read_supplier_lots()
         own = [lot for lot in lots if self._sees(lot)]  # never another's, whoever passed them
         share_statuses = self._shares_statuses()
@@ -536,7 +536,7 @@ class Access:
                 by_stage.setdefault(steps[edge.src], Counter())[made.kind] += 1
         kinds = Counter(n.kind for n in reached.values() if n.kind in ("lot", "serial"))
         return SupplierLotUse(
-            node=self.redact(lot),
+            node=lot,
             received=received,
             items_by_kind=dict(sorted(kinds.items())),
             items_by_stage={k: dict(sorted(v.items())) for k, v in sorted(by_stage.items())},
