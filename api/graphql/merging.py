@@ -32,6 +32,15 @@ MAX_FRAGMENTS_AT_ONE_PLACE: Final = 100
 MAX_READS: Final = 100_000
 
 
+def fragment_definitions(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    """The document's fragments by name, in the order it defines them."""
+    return {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+
+
 class _Crowded(Exception):
     def __init__(self, error: GraphQLError) -> None:
         self.error = error
@@ -41,11 +50,7 @@ class _Places:
     """A walk of the places of a document's answer, each group of selection sets once."""
 
     def __init__(self, document: DocumentNode) -> None:
-        self.fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
+        self.fragments = fragment_definitions(document)
         self.seen: set[frozenset[int]] = set()
         self.reads = 0
 

@@ -30,7 +30,7 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from api.graphql.merging import crowded_places
+from api.graphql.merging import crowded_places, fragment_definitions
 
 MAX_DEPTH: Final = 12
 MAX_ALIASES: Final = 30
@@ -45,11 +45,7 @@ def fragments_in_order(document: DocumentNode) -> list[FragmentDefinitionNode]:
     In a cycle (which NoFragmentCyclesRule refuses) the fragment that closes it comes first, so
     a measure built in this order sees its spread as unknown and counts it as nothing.
     """
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
+    fragments = fragment_definitions(document)
     ordered: list[FragmentDefinitionNode] = []
     reached: set[str] = set()
     for first in fragments:
