@@ -25,8 +25,9 @@ MAX_LOG_PAGE = 1000
 # Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
 # busy machine is thousands of steps, each with its inputs and outputs.
 MAX_WINDOW_LISTED = MAX_LISTED
-# Nodes and edges one trace may list, as many as a GraphQL request may: the GraphQL trace gives
-# a larger one a page at a time.
+# Nodes and edges one trace's answer may list, as many as a GraphQL request may: the GraphQL
+# trace gives a larger one a page at a time. It bounds the answer, not the work: the trace is
+# walked whole before it is counted (max_depth too, whose exposure counts all of it).
 MAX_TRACE_LISTED = MAX_LISTED
 
 EVENTS_BODY: dict[str, Any] = {
@@ -122,8 +123,8 @@ def get_node(node_id: str, access: AccessDep) -> dict[str, Any]:
     tags=["trace"],
     responses={
         400: {
-            "description": "the trace lists too much: ask a shorter one (max_depth), or page "
-            "through it with GraphQL"
+            "description": "the answer would list too much (counted once the trace is "
+            "walked): ask a shorter one (max_depth), or page through it with GraphQL"
         }
     },
 )
@@ -138,10 +139,12 @@ def get_trace(
     # Read as the event contract reads times: a number is not a Unix time.
     as_of: TimeText | None = None,
 ) -> dict[str, Any]:
-    """Trace up (where from) or down (where used), with exposure or shares; 400 when it lists
-    more nodes and edges than a GraphQL request may (whose trace pages them)."""
+    """Trace up (where from) or down (where used), with exposure or shares; 400 when the answer
+    would list more nodes and edges than a GraphQL request may (whose trace pages them). The
+    limit bounds what one answer lists, not the work: the trace is walked whole first."""
     trace = access.trace(id, direction, max_depth=max_depth, as_of=as_of)
-    # Counted as the caller sees them: refused whole, never cut short.
+    # Counted as the caller sees them once walked: the answer is refused whole, never cut short.
+    # This bounds the response only; the walk above is already paid for.
     listed = len(trace.nodes) + len(trace.edges)
     if listed > MAX_TRACE_LISTED:
         raise BadRequest(
