@@ -437,8 +437,32 @@ class Access:
     ) -> list[StepUse]:
         """Return what ran on an equipment in a window (operators: their site only); with
         `limit`, refuse whole one that lists more steps, inputs and outputs than that as the
-        caller sees them. The plant's window is read to one past the limit at most; an
-        operator's, cut there, is read whole, as only it tells what of it their site ran."""
+        caller sees them (`equipment_window_within`)."""
+        uses = self.equipment_window_within(equipment, start, end, limit)
+        if uses is None:
+            # Counted as the caller sees them: refused whole, never cut short.
+            raise BadRequest(
+                f"this window lists more than {limit:,} steps, inputs and outputs: "
+                "ask for a shorter window"
+            )
+        return uses
+
+    def equipment_window_within(
+        self,
+        equipment: str,
+        start: datetime,
+        end: datetime,
+        limit: int | None,
+        *,
+        inputs: bool = True,
+        outputs: bool = True,
+    ) -> list[StepUse] | None:
+        """Return what ran on an equipment in a window (operators: their site only), or None
+        when it lists more than `limit` steps, inputs and outputs as the caller sees them.
+        Without `inputs` (or `outputs`) those lists are left empty and not counted, for a
+        caller who does not list them. The plant's window is read to one past the limit at
+        most; an operator's, cut there, is read whole, as only it tells what of it their site
+        ran."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
         # A time without an offset cannot be measured against one that has it: said first.
         if start.tzinfo is None or end.tzinfo is None:
@@ -447,10 +471,16 @@ class Access:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
         gid = checked_gid(equipment)
-        uses = self._traces.equipment_window(gid, start, end, limit)
+
+        def read(limit: int | None = None) -> list[StepUse]:
+            return self._traces.equipment_window(
+                gid, start, end, limit, inputs=inputs, outputs=outputs
+            )
+
+        uses = read(limit)
         if limit is not None and listed(uses) > limit and self.role not in READERS:
             # Cut short for the plant: what of it the caller sees only the whole window tells.
-            uses = self._traces.equipment_window(gid, start, end)
+            uses = read()
         steps = self._seen([u.step for u in uses])
         uses = [u for u in uses if u.step.gid in steps]
         if self.role not in READERS:
@@ -470,11 +500,7 @@ class Access:
                 for u in uses
             ]
         if limit is not None and listed(uses) > limit:
-            # Counted as the caller sees them: refused whole, never cut short.
-            raise BadRequest(
-                f"this window lists more than {limit:,} steps, inputs and outputs: "
-                "ask for a shorter window"
-            )
+            return None
         return [StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses]
 
     def _policy(self) -> Company:

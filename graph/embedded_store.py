@@ -1106,24 +1106,35 @@ class EmbeddedStore:
         return self._read(run)
 
     def equipment_window(
-        self, equipment: str, start: str, end: str, limit: int | None = None
+        self,
+        equipment: str,
+        start: str,
+        end: str,
+        limit: int | None = None,
+        *,
+        inputs: bool = True,
+        outputs: bool = True,
     ) -> list[StepUse]:
         def run(conn: sqlite3.Connection) -> list[StepUse]:
             # What is left to read, each read taking from it: one past the limit, or all (SQLite
             # reads a negative LIMIT as none).
             left = -1 if limit is None else limit + 1
+
+            def edges(query: str, step_ids: str) -> list[EdgeView]:
+                nonlocal left
+                found = [_edge(row) for row in conn.execute(query, (step_ids, left))]
+                left = -1 if limit is None else left - len(found)
+                return found
+
             found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left))
             steps = [_node(row) for row in found]
             left = -1 if limit is None else left - len(steps)
             step_ids = _ids(step.gid for step in steps)
-            inputs = [_edge(row) for row in conn.execute(STEP_INPUTS, (step_ids, left))]
-            left = -1 if limit is None else left - len(inputs)
-            outputs = [_edge(row) for row in conn.execute(STEP_OUTPUTS, (step_ids, left))]
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}
-            for edge in inputs:
+            for edge in edges(STEP_INPUTS, step_ids) if inputs else ():
                 consumed.setdefault(edge.dst, []).append(edge)
-            for edge in outputs:
+            for edge in edges(STEP_OUTPUTS, step_ids) if outputs else ():
                 produced.setdefault(edge.src, []).append(edge)
             return [
                 StepUse(step, consumed.get(step.gid, []), produced.get(step.gid, []))

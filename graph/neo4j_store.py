@@ -1122,7 +1122,14 @@ class Neo4jStore:
         return self._read(run)
 
     def equipment_window(
-        self, equipment: str, start: str, end: str, limit: int | None = None
+        self,
+        equipment: str,
+        start: str,
+        end: str,
+        limit: int | None = None,
+        *,
+        inputs: bool = True,
+        outputs: bool = True,
     ) -> list[StepUse]:
         def run(tx: ManagedTransaction) -> list[StepUse]:
             # What is left to read, each read taking from it: one past the limit, or all.
@@ -1141,9 +1148,9 @@ class Neo4jStore:
             ids = [step.gid for step in steps]
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}
-            for row in rows(STEP_INPUTS, steps=ids):
+            for row in rows(STEP_INPUTS, steps=ids) if inputs else ():
                 consumed.setdefault(row[1], []).append(_edge(row))
-            for row in rows(STEP_OUTPUTS, steps=ids):
+            for row in rows(STEP_OUTPUTS, steps=ids) if outputs else ():
                 produced.setdefault(row[0], []).append(_edge(row))
             return [
                 StepUse(step, consumed.get(step.gid, []), produced.get(step.gid, []))

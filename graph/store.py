@@ -395,12 +395,21 @@ class GraphStore(Protocol):
     ) -> Subgraph | None: ...
 
     def equipment_window(
-        self, equipment: str, start: str, end: str, limit: int | None = None
+        self,
+        equipment: str,
+        start: str,
+        end: str,
+        limit: int | None = None,
+        *,
+        inputs: bool = True,
+        outputs: bool = True,
     ) -> list[StepUse]:
         """Return the steps run on `equipment` that overlap [start, end], in the order they
         started, with what each consumed and produced. With `limit`, the read stops once it
         holds one more than `limit` steps, inputs and outputs (`listed`): an answer past the
-        limit is cut short, a step may miss inputs and outputs, and it is only to be refused."""
+        limit is cut short, a step may miss inputs and outputs, and it is only to be refused.
+        Without `inputs` (or `outputs`) every step's list of them is left empty, neither read
+        nor counted: for a caller who does not list them."""
         ...
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...

@@ -220,14 +220,27 @@ class TraceService:
         return self._store.subgraph(checked_gid(root), direction, max_depth, None)
 
     def equipment_window(
-        self, equipment: str, start: datetime, end: datetime, limit: int | None = None
+        self,
+        equipment: str,
+        start: datetime,
+        end: datetime,
+        limit: int | None = None,
+        *,
+        inputs: bool = True,
+        outputs: bool = True,
     ) -> list[StepUse]:
         """Return the steps run on an equipment that overlap [start, end]; with `limit`, the
-        read stops one past it, and an answer that lists more is cut short (store.listed)."""
+        read stops one past it, and an answer that lists more is cut short (store.listed);
+        without `inputs` or `outputs`, those lists are left empty (GraphStore.equipment_window)."""
         if start.tzinfo is None or end.tzinfo is None:
             raise BadRequest("from and to need a UTC offset")
         if end < start:
             raise BadRequest("the window ends before it starts")
         return self._store.equipment_window(
-            checked_gid(equipment), utc_text(start), utc_text(end), limit
+            checked_gid(equipment),
+            utc_text(start),
+            utc_text(end),
+            limit,
+            inputs=inputs,
+            outputs=outputs,
         )

@@ -8,7 +8,8 @@ equipment or a customer multiply list lengths into millions of objects.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, NoReturn
 
 from graphql import (
     DocumentNode,
@@ -20,6 +21,7 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
+from strawberry.types.nodes import SelectedField, Selection
 
 from api.graphql.validation import fragments_in_order
 
@@ -131,11 +133,40 @@ class Budget:
         self._limit = MAX_LISTED if limit is None else limit
         self._left = self._limit
 
+    @property
+    def left(self) -> int:
+        """How many more objects the request may list."""
+        return max(self._left, 0)
+
     def spend(self, count: int, narrow: str) -> None:
         """Count `count` objects listed; past the limit, refuse the request, saying `narrow`:
         how to ask less of the field that ran over (one of the NARROW_* above)."""
         self._left -= count
         if self._left < 0:
-            raise GraphQLError(
-                f"this query lists more than {self._limit:,} links and nodes: {narrow}"
-            )
+            self.refuse(narrow)
+
+    def refuse(self, narrow: str) -> NoReturn:
+        """Refuse the request as past the limit: for a list read only far enough to tell that
+        it lists more than is `left`."""
+        self._left = min(self._left, -1)
+        raise GraphQLError(f"this query lists more than {self._limit:,} links and nodes: {narrow}")
+
+
+def asks(selections: Sequence[Selection], name: str) -> bool:
+    """Tell whether a field's selections ask for `name` of the object it answers, directly or
+    through fragments, where @skip and @include keep it (a list not asked is never listed, so
+    it need not be read). Fields of the fields below are another object's."""
+    return any(
+        selection.name == name
+        if isinstance(selection, SelectedField)
+        else asks(selection.selections, name)
+        for selection in selections
+        if _kept(selection.directives)
+    )
+
+
+def _kept(directives: dict[str, dict[str, Any]]) -> bool:
+    """Tell whether @skip and @include (their arguments read, variables given) keep a selection."""
+    skipped = directives.get("skip", {}).get("if", False)
+    included = directives.get("include", {}).get("if", True)
+    return not skipped and bool(included)

@@ -31,6 +31,7 @@ from api.graphql.cost import (
     NARROW_SUPPLIER_LOTS,
     NARROW_WINDOW,
     HeavyFieldLimit,
+    asks,
 )
 from api.graphql.counts import BIG_INT, BigInt
 from api.graphql.errors import AuditOutcome, HideInternals, Schema
@@ -196,14 +197,31 @@ class Query:
         from_: Annotated[datetime, strawberry.argument(name="from")],
         to: datetime,
     ) -> list[StepRun]:
-        uses = (
-            await _run(
-                info, lambda: info.context.access.equipment_window(str(equipment), from_, to)
-            )
-            or []
+        budget = info.context.budget
+        # (The field asked twice under one name is answered once, with both selections.)
+        asked = [s for field in info.selected_fields for s in field.selections]
+        # Only the lists asked are read, and no more of them than the budget has left: this
+        # field spends at least what they list, so a window that lists more is refused unread
+        # past that (a year on a busy machine is not read to be refused).
+        left = budget.left
+        found = await _run(
+            info,
+            lambda: (
+                info.context.access.equipment_window_within(
+                    str(equipment),
+                    from_,
+                    to,
+                    left,
+                    inputs=asks(asked, "inputs"),
+                    outputs=asks(asked, "outputs"),
+                ),
+            ),
         )
+        uses = found[0] if found else []  # not found lists nothing; None is past the budget
+        if uses is None:
+            budget.refuse(NARROW_WINDOW)
         # The steps count as listed nodes, as their inputs and outputs do where they are asked.
-        info.context.budget.spend(len(uses), NARROW_WINDOW)
+        budget.spend(len(uses), NARROW_WINDOW)
         return [StepRun(step=_node_of(use.step), use=use) for use in uses]
 
     @strawberry.field(description="The material paths that connect one item to another.")

@@ -378,8 +378,8 @@ def test_a_refused_window_reads_one_past_the_limit_not_the_window(
     read: list[int] = []
     window = services.store.equipment_window
 
-    def counted(*args: Any) -> list[StepUse]:
-        uses = window(*args)
+    def counted(*args: Any, **kwargs: Any) -> list[StepUse]:
+        uses = window(*args, **kwargs)
         read.append(listed(uses))
         return uses
 

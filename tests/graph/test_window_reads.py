@@ -8,7 +8,7 @@ from typing import Any
 
 from graph.clock import utc_text
 from graph.embedded_store import EmbeddedStore
-from graph.store import GraphStore, listed
+from graph.store import GraphStore, StepUse, listed
 from ingest.service import IngestService
 from tests.fixtures.events import T0, Events
 
@@ -61,3 +61,19 @@ def test_a_limited_window_costs_what_its_limit_reads_not_the_window(tmp_path: Pa
 
     small, large = (window_work(tmp_path, steps, refused) for steps in (100, 800))
     assert large < 1.5 * small
+
+
+def test_a_window_without_a_list_reads_none_of_it_nor_counts_it(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest(turns(events, 20, 10))
+    whole = store.equipment_window("equipment:LATHE-1", START, END)
+    bare = [StepUse(u.step, [], u.outputs) for u in whole]
+    # 20 steps and their 20 outputs: the 200 inputs are neither read nor counted.
+    assert store.equipment_window("equipment:LATHE-1", START, END, 40, inputs=False) == bare
+    cut = store.equipment_window("equipment:LATHE-1", START, END, 39, inputs=False)
+    assert listed(cut) == 40 and not any(u.inputs for u in cut)
+    steps = store.equipment_window("equipment:LATHE-1", START, END, 20, inputs=False, outputs=False)
+    assert steps == [StepUse(u.step, [], []) for u in whole]
+    no_outputs = store.equipment_window("equipment:LATHE-1", START, END, 220, outputs=False)
+    assert no_outputs == [StepUse(u.step, u.inputs, []) for u in whole]
