@@ -460,9 +460,10 @@ class Access:
         """Return what ran on an equipment in a window (operators: their site only), or None
         when it lists more than `limit` steps, inputs and outputs as the caller sees them.
         Without `inputs` (or `outputs`) those lists are left empty and not counted, for a
-        caller who does not list them. The plant's window is read to one past the limit at
-        most; an operator's, cut there, is read whole, as only it tells what of it their site
-        ran."""
+        caller who does not list them. The window is read to one past the limit at most, an
+        operator's of their site's steps alone; read whole only where that cut it short yet
+        lists no more than the limit as the caller sees it (their steps used or made items
+        they may not see)."""
         self.require(READERS | {Role.OPERATOR}, "read equipment windows")
         # A time without an offset cannot be measured against one that has it: said first.
         if start.tzinfo is None or end.tzinfo is None:
@@ -471,16 +472,26 @@ class Access:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
         gid = checked_gid(equipment)
+        # An operator's site is the store's to filter by, so that the limit counts their steps
+        # alone: another site's can neither cut their window short nor show in its refusal.
+        site = self.principal.site if self.role == Role.OPERATOR else None
 
         def read(limit: int | None = None) -> list[StepUse]:
             return self._traces.equipment_window(
-                gid, start, end, limit, inputs=inputs, outputs=outputs
+                gid, start, end, limit, site=site, inputs=inputs, outputs=outputs
             )
 
-        uses = read(limit)
-        if limit is not None and listed(uses) > limit and self.role not in READERS:
-            # Cut short for the plant: what of it the caller sees only the whole window tells.
-            uses = read()
+        found = read(limit)
+        uses = self._window_seen(found)
+        if limit is not None and listed(found) > limit and listed(uses) <= limit:
+            # Cut short, yet within the limit as the caller sees it: only the whole tells.
+            uses = self._window_seen(read())
+        if limit is not None and listed(uses) > limit:
+            return None
+        return [StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses]
+
+    def _window_seen(self, uses: list[StepUse]) -> list[StepUse]:
+        """The steps of a window the caller may see, with the inputs and outputs they may."""
         steps = self._seen([u.step for u in uses])
         uses = [u for u in uses if u.step.gid in steps]
         if self.role not in READERS:
@@ -499,9 +510,7 @@ class Access:
                 )
                 for u in uses
             ]
-        if limit is not None and listed(uses) > limit:
-            return None
-        return [StepUse(self.redact(u.step), u.inputs, u.outputs) for u in uses]
+        return uses
 
     def _policy(self) -> Company:
         """Return what the plant shares with the caller's company (bound at account creation)."""

@@ -365,7 +365,8 @@ REACHED_EDGES: dict[str, str] = {
     "up": _REACHED_EDGES.format(near="dst"),
 }
 # flow = 0 keeps the ON links on edges_up in the order they started, so a LIMIT stops the scan
-# there rather than after sorting every step of the machine's history.
+# there rather than after sorting every step of the machine's history. With a site (?5), only
+# its steps and those of no site: the LIMIT counts what that site's operators see.
 EQUIPMENT_STEPS = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
        n.created_at, n.created_by, n.props
@@ -373,6 +374,7 @@ FROM nodes q
 CROSS JOIN edges e ON e.dst = q.nid AND e.flow = 0 AND e.type = 'ON'
 CROSS JOIN nodes n ON n.nid = e.src
 WHERE q.gid = ?1 AND e.at <= ?2 AND e.until >= ?3
+  AND (?5 IS NULL OR ifnull(json_extract(n.props, '$.site'), ?5) = ?5)
 ORDER BY e.at, n.gid LIMIT ?4
 """
 STEP_INPUTS = """
@@ -1112,6 +1114,7 @@ class EmbeddedStore:
         end: str,
         limit: int | None = None,
         *,
+        site: str | None = None,
         inputs: bool = True,
         outputs: bool = True,
     ) -> list[StepUse]:
@@ -1126,7 +1129,7 @@ class EmbeddedStore:
                 left = -1 if limit is None else left - len(found)
                 return found
 
-            found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left))
+            found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left, site))
             steps = [_node(row) for row in found]
             left = -1 if limit is None else left - len(steps)
             step_ids = _ids(step.gid for step in steps)

@@ -401,6 +401,7 @@ class GraphStore(Protocol):
         end: str,
         limit: int | None = None,
         *,
+        site: str | None = None,
         inputs: bool = True,
         outputs: bool = True,
     ) -> list[StepUse]:
@@ -408,8 +409,9 @@ class GraphStore(Protocol):
         started, with what each consumed and produced. With `limit`, the read stops once it
         holds one more than `limit` steps, inputs and outputs (`listed`): an answer past the
         limit is cut short, a step may miss inputs and outputs, and it is only to be refused.
-        Without `inputs` (or `outputs`) every step's list of them is left empty, neither read
-        nor counted: for a caller who does not list them."""
+        With `site`, only the steps recorded at that site or at none (what its operators see)
+        are read and counted. Without `inputs` (or `outputs`) every step's list of them is left
+        empty, neither read nor counted: for a caller who does not list them."""
         ...
 
     def events(self, after_seq: int, limit: int) -> list[StoredEvent]: ...

@@ -226,12 +226,14 @@ class TraceService:
         end: datetime,
         limit: int | None = None,
         *,
+        site: str | None = None,
         inputs: bool = True,
         outputs: bool = True,
     ) -> list[StepUse]:
         """Return the steps run on an equipment that overlap [start, end]; with `limit`, the
-        read stops one past it, and an answer that lists more is cut short (store.listed);
-        without `inputs` or `outputs`, those lists are left empty (GraphStore.equipment_window)."""
+        read stops one past it, and an answer that lists more is cut short (store.listed); with
+        `site`, only its steps and those of no site; without `inputs` or `outputs`, those lists
+        are left empty (GraphStore.equipment_window)."""
         if start.tzinfo is None or end.tzinfo is None:
             raise BadRequest("from and to need a UTC offset")
         if end < start:
@@ -241,6 +243,7 @@ class TraceService:
             utc_text(start),
             utc_text(end),
             limit,
+            site=site,
             inputs=inputs,
             outputs=outputs,
         )

@@ -63,6 +63,42 @@ def test_a_limited_window_costs_what_its_limit_reads_not_the_window(tmp_path: Pa
     assert large < 1.5 * small
 
 
+def sited_turns(events: Events, sites: list[str | None]) -> list[dict[str, Any]]:
+    """A step on LATHE-1 for each of `sites` (None: an event of no site), each turning a lot of
+    its site into a new one: three listed each."""
+    at = [{"site": site} if site else {} for site in sites]
+    batch = [
+        events.receive(f"L-{site}", 1000, **at[sites.index(site)]) for site in dict.fromkeys(sites)
+    ]
+    for s, site in enumerate(sites):
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1", **at[s]}
+        inputs = [{"lot": f"L-{site}", "qty": "1"}]
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "1"}]
+        batch.append(events("process", **turn, inputs=inputs, outputs=outputs))
+    return batch
+
+
+def test_a_site_window_reads_the_site_steps_and_those_of_no_site(
+    store: GraphStore, events: Events
+) -> None:
+    # The other site's steps come first, last and in between: none of them counts for PLANT-1.
+    sites = ["PLANT-2"] * 30 + ["PLANT-1", None] + ["PLANT-2"] * 10 + ["PLANT-1"] + ["PLANT-2"] * 30
+    IngestService(store).ingest(sited_turns(events, sites))
+    whole = store.equipment_window("equipment:LATHE-1", START, END)
+    own = [u for u in whole if u.step.attrs.get("site") in (None, "PLANT-1")]
+    assert [u.step.gid for u in own] == ["step:S-30", "step:S-31", "step:S-42"]
+    assert store.equipment_window("equipment:LATHE-1", START, END, site="PLANT-1") == own
+    for limit in (9, 20, 1_000):
+        assert store.equipment_window("equipment:LATHE-1", START, END, limit, site="PLANT-1") == own
+    for limit in (0, 4, 8):
+        cut = store.equipment_window("equipment:LATHE-1", START, END, limit, site="PLANT-1")
+        assert listed(cut) == limit + 1, limit
+        assert all(u.step.attrs.get("site") in (None, "PLANT-1") for u in cut)
+    # A site no step names reads the steps of no site only.
+    only = store.equipment_window("equipment:LATHE-1", START, END, 3, site="PLANT-9")
+    assert [u.step.gid for u in only] == ["step:S-31"]
+
+
 def test_a_window_without_a_list_reads_none_of_it_nor_counts_it(
     store: GraphStore, events: Events
 ) -> None:
