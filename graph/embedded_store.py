@@ -1120,18 +1120,18 @@ class EmbeddedStore:
     ) -> list[StepUse]:
         def run(conn: sqlite3.Connection) -> list[StepUse]:
             # What is left to read, each read taking from it: one past the limit, or all (SQLite
-            # reads a negative LIMIT as none).
+            # reads a negative LIMIT as none, and one that starts negative stays so).
             left = -1 if limit is None else limit + 1
 
             def edges(query: str, step_ids: str) -> list[EdgeView]:
                 nonlocal left
                 found = [_edge(row) for row in conn.execute(query, (step_ids, left))]
-                left = -1 if limit is None else left - len(found)
+                left -= len(found)
                 return found
 
             found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left, site))
             steps = [_node(row) for row in found]
-            left = -1 if limit is None else left - len(steps)
+            left -= len(steps)
             step_ids = _ids(step.gid for step in steps)
             consumed: dict[str, list[EdgeView]] = {}
             produced: dict[str, list[EdgeView]] = {}

@@ -1148,6 +1148,8 @@ class Neo4jStore:
                 nonlocal left
                 if left is None:
                     return tx.run(query, **params).values()
+                if left == 0:  # past the limit already: nothing more is asked of the server
+                    return []
                 found = tx.run(LIMITED[query], limit=left, **params).values()
                 left -= len(found)
                 return found
