@@ -21,6 +21,7 @@ import orjson
 
 from graph import ids
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
+from graph.event_links import void_names
 from graph.projection import PROJECTION, refuse_newer
 from graph.sqlite_schema import (
     READ_STAMP,
@@ -80,6 +81,14 @@ CREATE TABLE IF NOT EXISTS events (
     recorded_at TEXT
 );
 CREATE INDEX IF NOT EXISTS events_voids ON events (voids) WHERE voids IS NOT NULL;
+-- The nodes each voided event named (graph.event_links.ends), by node: a void takes its links
+-- out of the graph, and an export of a trace finds the voided events of its items here rather
+-- than read every void of the log. Written with the void, as the log is: a rebuild keeps it.
+CREATE TABLE IF NOT EXISTS void_names (
+    gid TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (gid, event)
+) WITHOUT ROWID;
 -- A recall case's history reads only these; other events pay nothing for the index.
 CREATE INDEX IF NOT EXISTS events_recall ON events (seq) WHERE type GLOB 'recall_*';
 CREATE TABLE IF NOT EXISTS nodes (
@@ -183,6 +192,20 @@ SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_
 FROM events v JOIN events e ON e.event_id = v.voids
 WHERE v.voids IS NOT NULL ORDER BY e.seq
 """
+VOIDED_NAMING = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
+FROM events e JOIN events v ON v.voids = e.event_id
+WHERE e.event_id IN (
+    SELECT n.event FROM json_each(?) j CROSS JOIN void_names n ON n.gid = j.value
+) ORDER BY e.seq
+"""
+VOIDED_PAYLOADS = """
+SELECT e.event_id, e.payload FROM events v JOIN events e ON e.event_id = v.voids
+WHERE v.voids IS NOT NULL
+"""
+PAYLOADS = "SELECT event_id, payload FROM events WHERE event_id IN (SELECT value FROM json_each(?))"
+INSERT_VOID_NAME = "INSERT OR IGNORE INTO void_names (gid, event) VALUES (?, ?)"
 # The type test is spelled as in the partial index, so SQLite uses it.
 RECALL_EVENTS_AFTER = """
 SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
@@ -593,6 +616,14 @@ def _add_event_columns(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older file up to date: the event columns, and the names of the events voided
+    before void_names was kept (read once, as the schema's text changes)."""
+    _add_event_columns(conn)
+    payloads = dict(conn.execute(VOIDED_PAYLOADS).fetchall())
+    conn.executemany(INSERT_VOID_NAME, void_names(payloads))
+
+
 def _null(_: None) -> None:
     return None
 
@@ -821,6 +852,11 @@ class EmbeddedTx:
         if status_nids:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
         conn.executemany(INSERT_EVENT, changes.events)
+        # Voids however they come (planned, or carried by a copy of the log); voids are rare.
+        voided = [e.voids for e in changes.events if e.voids is not None]
+        if voided:
+            payloads = dict(conn.execute(PAYLOADS, (_ids(voided),)).fetchall())
+            conn.executemany(INSERT_VOID_NAME, void_names(payloads))
         conn.executemany(
             INSERT_DOCUMENT,
             [(d.sha256, d.media_type, d.size, d.content) for d in changes.documents],
@@ -981,7 +1017,7 @@ class EmbeddedStore:
         # later release's file is refused as it is.
         projection = _version(read_stamp(self.path, PROJECTION_STAMP))
         refuse_newer(str(self.path), projection)
-        ensure_schema(self.path, self._conn, "graph", SCHEMA, _add_event_columns)
+        ensure_schema(self.path, self._conn, "graph", SCHEMA, _migrate)
         source = None if finishing_copy else self.unfinished_copy()
         if source is not None:
             self.close()
@@ -1160,6 +1196,10 @@ class EmbeddedStore:
 
     def voided_events(self) -> list[StoredEvent]:
         return [StoredEvent(*row) for row in self._conn().execute(VOIDED_EVENTS)]
+
+    def voided_naming(self, gids: Sequence[str]) -> list[StoredEvent]:
+        rows = self._conn().execute(VOIDED_NAMING, (_ids(gids),)).fetchall()
+        return [StoredEvent(*row) for row in rows]
 
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         return [row[0] for row in self._conn().execute(STATUS_SETTERS, (_ids(gids),))]

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
-from graph.ids import gid, supplier_lot_gid
+from graph.event_links import ends, links, ref
+from graph.ids import gid
 from graph.store import MATERIAL, GraphStore, StoredEvent
 from graph.trace import Trace
 
@@ -93,10 +94,11 @@ class EpcisExporter:
         self, items: frozenset[str], keeps: Keeps | None
     ) -> list[tuple[StoredEvent, Retraction]]:
         """Return the voided events that belong with a trace of `items` (`_belongs`), each
-        with its void, in the order they were voided."""
+        with its void, in the order they were voided. Only those that named one of `items`
+        can belong: the store finds them by the nodes they named."""
         voided = [
             (stored, body)
-            for stored in self._store.voided_events()
+            for stored in self._store.voided_naming(sorted(items))
             if _belongs(body := json.loads(stored.payload), items, keeps)
         ]
         voids = self._store.logged(sorted({str(stored.voided_by) for stored, _ in voided}))
@@ -138,7 +140,7 @@ class EpcisExporter:
             if stored.type != "status" or stored.voided_by is not None:
                 continue
             body = json.loads(stored.payload)
-            if _ref(body["target"]) in items:
+            if ref(body["target"]) in items:
                 found[stored.event_id] = (stored, body)
         return found
 
@@ -196,60 +198,25 @@ def _belongs(body: dict[str, Any], items: frozenset[str], keeps: Keeps | None) -
         return not items.isdisjoint(_touched(body))
     return any(
         (src in items or dst in items) and keeps(src, body) and keeps(dst, body)
-        for src, dst in _links(body)
+        for src, dst in links(body)
     )
-
-
-def _links(body: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return the material links (from, to) an event makes, as ingest.planner makes them."""
-    kind = body["type"]
-    if kind == "receive":
-        return [(supplier_lot_gid(body["supplier"], body["supplier_lot"]), f"lot:{body['lot']}")]
-    if kind == "split":
-        return [(f"lot:{body['lot']}", f"lot:{c['lot']}") for c in body["into"]]
-    if kind in ("merge", "mix"):
-        into = f"lot:{body['into']['lot']}"
-        return [(f"lot:{s['lot']}", into) for s in body["from"]]
-    if kind == "serialize":
-        return [(f"lot:{body['lot']}", f"serial:{s}") for s in body["serials"]]
-    if kind == "process":
-        step = gid("step", body["step"])
-        return [(_ref(i), step) for i in body.get("inputs", [])] + [
-            (step, _ref(o)) for o in body.get("outputs", [])
-        ]
-    if kind == "ship":
-        shipment = gid("shipment", body["shipment"])
-        return [(_ref(i), shipment) for i in body["items"]] + [
-            (shipment, gid("company", body["customer"]))
-        ]
-    return []
-
-
-def _ref(target: Mapping[str, str]) -> str:
-    return f"lot:{target['lot']}" if "lot" in target else f"serial:{target['serial']}"
 
 
 def _taken(body: Mapping[str, Any]) -> list[str]:
     """Return the items an event takes material from."""
-    return list(dict.fromkeys(src for src, _ in _links(body) if _kind(src) in MATERIAL))
+    return list(dict.fromkeys(src for src, _ in links(body) if _kind(src) in MATERIAL))
 
 
 def _touched(body: Mapping[str, Any]) -> list[str]:
     """Return every node a trace could reach that an event names: lots, serials, the supplier
     lot a receipt came from."""
     kinds = MATERIAL | {"supplier_lot"}
-    return [n for n in _ends(body) if _kind(n) in kinds]
+    return [n for n in ends(body) if _kind(n) in kinds]
 
 
 def _named(body: Mapping[str, Any]) -> list[str]:
     """Return every lot and serial an event names."""
-    return [n for n in _ends(body) if _kind(n) in MATERIAL]
-
-
-def _ends(body: Mapping[str, Any]) -> list[str]:
-    """Return every node an event's links join, and a status's target."""
-    ends = [n for link in _links(body) for n in link]
-    return [*ends, _ref(body["target"])] if body["type"] == "status" else ends
+    return [n for n in ends(body) if _kind(n) in MATERIAL]
 
 
 def _kind(node: str) -> str:

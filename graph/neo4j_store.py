@@ -29,6 +29,7 @@ from neo4j import ManagedTransaction
 from graph import ids
 from graph.clock import utc_text
 from graph.errors import StoreBusy, StoreUnavailable
+from graph.event_links import void_names
 from graph.neo4j_driver import (
     WAITING,
     bounded_write,
@@ -101,6 +102,10 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     # every node write. Dropped where an older version made it.
     "DROP INDEX node_kind IF EXISTS",
     "CREATE INDEX event_voids IF NOT EXISTS FOR (e:Event) ON (e.voids)",
+    # The nodes each voided event named (graph.event_links.ends), one VoidName per node and
+    # event, found by node: a void takes its links out of the graph, and an export of a trace
+    # finds the voided events of its items here rather than read every void of the log.
+    "CREATE INDEX void_name_gid IF NOT EXISTS FOR (n:VoidName) ON (n.gid)",
     # Recall events carry a second label, so a case's history reads only them. Logs written
     # before that get it once; a marker keeps later opens from scanning the log again.
     """
@@ -256,6 +261,33 @@ MATCH (e:Event {event_id: v.voids}) USING INDEX SEEK e:Event(event_id)
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
+
+VOIDED_NAMING: Final = (
+    """
+UNWIND $gids AS g
+MATCH (n:VoidName {gid: g}) USING INDEX SEEK n:VoidName(gid)
+WITH DISTINCT n.event AS id
+MATCH (e:Event {event_id: id}) USING INDEX SEEK e:Event(event_id)
+MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
+EVENT_PAYLOADS: Final = """
+UNWIND $ids AS id
+MATCH (e:Event {event_id: id}) USING INDEX SEEK e:Event(event_id)
+RETURN e.event_id, e.payload
+"""
+VOIDED_PAYLOADS: Final = """
+MATCH (v:Event) WHERE v.voids IS NOT NULL
+MATCH (e:Event {event_id: v.voids}) USING INDEX SEEK e:Event(event_id)
+RETURN e.event_id, e.payload
+"""
+# MERGE: the names of voids logged before they were kept are written once as a store is opened
+# (VOID_NAMES_KEPT), and two clients opening it at once write the same rows.
+CREATE_VOID_NAMES: Final = "UNWIND $rows AS r MERGE (:VoidName {gid: r[0], event: r[1]})"
+VOID_NAMES_KEPT: Final = "MATCH (m:Migration {name: 'void_names'}) RETURN count(m) > 0"
+MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
 
 
 def _logged_after(label: LiteralString) -> LiteralString:
@@ -508,6 +540,7 @@ CLEAR_NODES: Final = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTION
 CLEAR_SOME_NODES: Final = "MATCH (n:Node) WITH n LIMIT 10000 DETACH DELETE n RETURN count(n)"
 CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
+CLEAR_VOID_NAMES: Final = "MATCH (n:VoidName) DELETE n"
 
 # -- secondary marks
 # -- part registry
@@ -832,6 +865,10 @@ class Neo4jTx:
             ]
             self._seq += len(logged)
             sent.append(self._run(CREATE_EVENTS, rows=logged, last=self._seq))
+            # Voids however they come (planned, or carried by a copy of the log); voids are rare.
+            voided = [e.voids for e in changes.events if e.voids is not None]
+            if voided:
+                sent.append(self._tx.run(CREATE_VOID_NAMES, rows=_Listed(self._void_names(voided))))
         # A node the batch creates is created with what the batch consumes of it and the status
         # it leaves it in: all its history is in the batch, so nothing is read back to update it.
         consumed = dict(changes.consumed)
@@ -894,6 +931,12 @@ class Neo4jTx:
             )
         for result in sent:
             result.consume()
+
+    def _void_names(self, voided: list[str]) -> list[list[str]]:
+        """Return (node, event) for each node the events `voided` named, read from the log
+        (a copy may carry an event and its void in one batch: the log holds both by now)."""
+        rows = self._tx.run(EVENT_PAYLOADS, ids=_Listed(voided)).values()
+        return [list(pair) for pair in void_names({event: payload for event, payload in rows})]
 
     # -- secondary marks
 
@@ -1002,6 +1045,11 @@ class Neo4jStore:
         statement of the schema sets it)."""
         for statement in SCHEMA:
             self._execute(statement)
+        if not self._execute(VOID_NAMES_KEPT)[0][0]:
+            # Voids logged before their names were kept: read once, as the store is opened.
+            payloads = {event: payload for event, payload in self._execute(VOIDED_PAYLOADS)}
+            self._execute(CREATE_VOID_NAMES, rows=[list(row) for row in void_names(payloads)])
+            self._execute(MARK_VOID_NAMES_KEPT)
         # A graph of no events is the same in every version: a new store is current.
         if found != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
             self.stamp_projection(PROJECTION)
@@ -1200,6 +1248,13 @@ class Neo4jStore:
 
         return self._read(run)
 
+    def voided_naming(self, gids: Sequence[str]) -> list[StoredEvent]:
+        def run(tx: ManagedTransaction) -> list[StoredEvent]:
+            rows = tx.run(VOIDED_NAMING, gids=_Listed(gids)).values()
+            return [StoredEvent(*row) for row in rows]
+
+        return self._read(run)
+
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         def run(tx: ManagedTransaction) -> list[str]:
             return [row[0] for row in tx.run(STATUS_SETTERS, gids=_Listed(gids)).values()]
@@ -1337,6 +1392,7 @@ class Neo4jStore:
         with self._session() as session:
             session.run(CLEAR_NODES).consume()
             session.run(CLEAR_EVENTS).consume()
+            session.run(CLEAR_VOID_NAMES).consume()
             session.run(CLEAR_COUNTER).consume()
             session.run(CLEAR_MARK_SCHEMES).consume()
             session.run(CLEAR_DOCUMENTS).consume()

@@ -428,6 +428,12 @@ class GraphStore(Protocol):
         """Return every voided event of the log, in log order (corrections are rare)."""
         ...
 
+    def voided_naming(self, gids: Sequence[str]) -> list[StoredEvent]:
+        """Return the voided events that named any of `gids` (graph.event_links.ends: a node
+        one of their links joined, or the target of a status), in log order. Read through an
+        index of the voided events' nodes, so a plant's other voids are not read."""
+        ...
+
     def status_setters(self, gids: Sequence[str]) -> list[str]:
         """Return the ids of the live events that set a status on any of `gids`, each once."""
         ...

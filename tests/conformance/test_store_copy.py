@@ -122,6 +122,8 @@ def test_a_copy_answers_as_the_source_and_carries_on(pair: tuple[Services, Servi
     assert copied.events == len(source.store.events(0, 10**6))
     assert copied.replayed == copied.events - 2  # the split voided and its void
     assert answers(target.store) == answers(source.store)
+    voided = ["lot:X-1"]  # the split voided: found by the lots it named, as on the source
+    assert target.store.voided_naming(voided) == source.store.voided_naming(voided) != []
     assert target.store.document(CERT.sha256) == source.store.document(CERT.sha256)
     assert (copied.documents, copied.mark_schemes, copied.lot_sequences) == (1, 1, 1)
     assert (accounts.companies, accounts.users, accounts.keys, accounts.partners) == (1, 3, 2, 1)

@@ -45,6 +45,35 @@ def test_voided_events_are_listed_in_log_order_with_their_voids(
     ]
 
 
+def test_voided_events_are_found_by_the_nodes_they_named_and_a_rebuild_keeps_them(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),  # E-1
+            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),  # E-2
+            events("status", target={"lot": "L-1"}, status="quarantined", reason="check"),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "1"}]),
+            events.receive("L-9", 5, supplier_lot="A-9"),  # E-5
+        ]
+    )
+    for voided in ("E-4", "E-3", "E-2", "E-5"):
+        service.ingest([events("void", voids=voided, reason="typo")])
+
+    def naming(*gids: str) -> list[str]:
+        return [e.event_id for e in store.voided_naming(list(gids))]
+
+    assert naming("lot:L-1") == ["E-2", "E-3", "E-4"]  # in log order, each once
+    assert naming("lot:L-2") == naming("lot:L-2", "lot:L-2") == ["E-2"]
+    assert naming("shipment:SH-1") == naming("company:HOSP") == ["E-4"]
+    assert naming("lot:L-9", "supplier_lot:ACME/A-9") == ["E-5"]
+    assert naming("supplier_lot:ACME/A-1", "lot:NONE") == []  # E-1 is live
+    assert store.voided_naming(["lot:L-2"])[0].voided_by == "E-8"
+    service.rebuild()
+    assert naming("lot:L-1", "lot:L-9") == ["E-2", "E-3", "E-4", "E-5"]
+
+
 def test_void_refused_when_later_events_depend(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10), events("serialize", lot="L-1", serials=["SN-1"])])

@@ -93,6 +93,26 @@ def test_a_log_from_before_senders_were_kept_gains_them_and_reads_its_events_as_
     reopened.close()
 
 
+def test_a_log_from_before_void_names_were_kept_gains_the_names_of_its_voided_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "earlier.db"
+    store = EmbeddedStore(path)
+    service = IngestService(store)
+    service.ingest([_receive("L-1", "H-1"), _receive("L-2", "H-2")])
+    void = {"event_id": "V-1", "type": "void", "occurred_at": "2026-01-05T09:00:00Z"}
+    service.ingest([void | {"voids": "EV-L-1", "reason": "typo"}])
+    store.close()
+    with sqlite3.connect(path) as conn:  # the log as earlier versions wrote it
+        conn.execute("DROP TABLE void_names")
+        conn.execute("DELETE FROM schema_stamps")
+
+    reopened = EmbeddedStore(path)
+    assert [e.event_id for e in reopened.voided_naming(["lot:L-1", "lot:L-2"])] == ["EV-L-1"]
+    assert [e.event_id for e in reopened.voided_naming(["supplier_lot:ACME/H-1"])] == ["EV-L-1"]
+    reopened.close()
+
+
 def test_closing_a_stay_seeks_it_among_the_open_ones_by_its_load(tmp_path: Path) -> None:
     """Closing a stay reads no other stay of the lot in the cart: a batch loading and unloading
     one lot again and again would otherwise take time quadratic in its size."""

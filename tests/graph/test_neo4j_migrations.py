@@ -50,6 +50,32 @@ def test_recall_events_logged_before_their_label_get_it_at_the_next_open(
         reopened.close()
 
 
+def test_voided_events_logged_before_their_names_were_kept_get_them_at_the_next_open(
+    request: pytest.FixtureRequest, events: Events
+) -> None:
+    open_store = _opener(request)
+    store = open_store()
+    try:
+        store.wipe()
+        service = IngestService(store)
+        service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+        service.ingest([events("void", voids="E-1", reason="typo")])
+        assert [e.event_id for e in store.voided_naming(["lot:L-1"])] == ["E-1"]
+        # What an earlier version left: voided events without their names, and no marker.
+        driver = store._driver  # the test plays the earlier version
+        driver.execute_query("MATCH (n:VoidName) DELETE n")
+        driver.execute_query("MATCH (m:Migration {name: 'void_names'}) DELETE m")
+        assert store.voided_naming(["lot:L-1"]) == []
+    finally:
+        store.close()
+    reopened = open_store()
+    try:
+        assert [e.event_id for e in reopened.voided_naming(["lot:L-1", "lot:L-2"])] == ["E-1"]
+        assert [e.voided_by for e in reopened.voided_naming(["supplier_lot:ACME/A-1"])] == ["E-3"]
+    finally:
+        reopened.close()
+
+
 def test_the_write_count_an_earlier_lock_left_on_the_counter_goes_at_the_next_open(
     request: pytest.FixtureRequest, events: Events
 ) -> None:
