@@ -94,15 +94,15 @@ _DAY = (
     r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
 )
 DATE_PATTERN: Final = f"^{_DAY}$"
-# A time as `ingest.times.Instant` reads it, with the offset `ingest.canonical` takes (at most
-# 14:00). `format: date-time` is left off: it refuses a space for the T, a time without seconds
-# and an offset without its colon, which the contract reads, and takes offsets past 14:00. On the
-# first day of year 1 no offset ahead of UTC passes, nor one behind it on the last day of 9999:
-# some such times are in those years in UTC, but a pattern cannot subtract the offset.
+# A time as `ingest.times.Instant` reads an event's, with the offset `ingest.canonical` takes (at
+# most 14:00). `format: date-time` is left off: it refuses a space for the T, which the contract
+# reads as RFC 3339 lets it, and takes offsets past 14:00. On the first day of year 1 no offset
+# ahead of UTC passes, nor one behind it on the last day of 9999: some such times are in those
+# years in UTC, but a pattern cannot subtract the offset.
 TIME_PATTERN: Final = (
-    r"^(?!0001-01-01[^+]*\+(?!00:?00))(?!9999-12-31[^-]*-(?!00:?00))"
-    rf"{_DAY}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
-    r"(?:[Zz]|[+-](?:(?:0[0-9]|1[0-3]):?[0-5][0-9]|14:?00))$"
+    r"^(?!0001-01-01[^+]*\+(?!00:00))(?!9999-12-31[^-]*-(?!00:00))"
+    rf"{_DAY}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))$"
 )
 
 

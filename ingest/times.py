@@ -3,7 +3,9 @@
 Events read them as `Instant`; query parameters, CLI options and EPCIS documents read them with
 the same rules (`TimeText`, `read_time`), so a time one of them takes, all of them take. An event
 is refused an offset past 14:00 as it is logged (ingest.canonical: the log may hold older ones,
-which replays still read); a time given outside an event is refused it as it is read.
+which replays still read); a time given outside an event is refused it as it is read. What ISO
+8601 writes and RFC 3339 does not (no seconds, a comma, an offset without its colon) is refused
+in an event sent (ingest.models.SENT) and read in one logged.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import (
     AwareDatetime,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
     WrapValidator,
@@ -28,10 +31,21 @@ from ingest.schema_rules import TIME_PATTERN
 TIME_SPELLING = 'a time is RFC 3339 text with its offset, such as "2026-03-02T08:10:00+01:00"'
 # What pydantic also reads as a time, and the contract does not mean: a number, or a string of
 # digits, as a Unix time; a date alone; week and ordinal dates. What the log stores still reads.
-_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+# Matched to its end, the text is RFC 3339's date-time (its section 5.6 lets "t", "z" and a space
+# for the T), the offset left to the caller; matched short of it, a time pydantic reads is ISO
+# 8601's alone: refused in an event sent. Pydantic checks each figure's range.
+_TIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]"
+    r"(?:[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?\Z)?"
+)
 # A date, and the clock after it, as far as it is spelled: each number is checked on its own.
 _FIGURES = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?"
+)
+# ISO 8601's clock as pydantic reads it: seconds left out, a fraction after a comma, an offset
+# without its colon (EPCIS's xsd:dateTime writes none of them either).
+_ISO_8601 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?([.,][0-9]+)?([+-][0-9]{4})?"
 )
 _MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July")
 _MONTHS += ("August", "September", "October", "November", "December")
@@ -46,17 +60,41 @@ OFFSET_RULE = "an offset is at most 14:00 from UTC either way"
 UNKNOWN_OFFSET = timezone(timedelta(0), "-00:00")
 
 
-def _time_text(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    if not (isinstance(value, datetime) or (isinstance(value, str) and _TIME_TEXT.match(value))):
+def _time_text(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo | None
+) -> Any:
+    """Read an event's time (`info` its validation's), or one given outside an event (None)."""
+    spelled = _TIME_TEXT.match(value) if isinstance(value, str) else None
+    if spelled is None and not isinstance(value, datetime):
         raise PydanticCustomError("datetime_parsing", TIME_SPELLING)
     try:
-        return _offset_as_sent(value, handler(value))
+        moment = handler(value)
     except ValidationError as error:
         if error.errors()[0]["type"] == "timezone_aware":  # a naive time: its own code
             raise
-    # Pydantic's own words ("unexpected extra characters at the end of the input", code
-    # datetime_from_date_parsing) do not say what a time is; the contract's do.
-    raise PydanticCustomError("datetime_parsing", _why_not_a_time(value))
+        # Pydantic's own words ("unexpected extra characters at the end of the input", code
+        # datetime_from_date_parsing) do not say what a time is; the contract's do.
+        raise PydanticCustomError("datetime_parsing", _why_not_a_time(value)) from None
+    # ISO 8601's alone is refused where a time is given now: not in an event read from the log.
+    if (
+        spelled is not None
+        and spelled.end() != len(value)
+        and (info is None or (info.context and info.context.get("sent")))
+    ):
+        raise PydanticCustomError("datetime_parsing", f"{TIME_SPELLING}; {_not_rfc_3339(value)}")
+    return _offset_as_sent(value, moment)
+
+
+def _not_rfc_3339(text: str) -> str:
+    """What in a time pydantic read is written as ISO 8601 has it and RFC 3339 does not."""
+    iso = _ISO_8601.match(text)
+    assert iso is not None  # pydantic read it: a date, a T, hours and minutes at least
+    clock, seconds, fraction, offset = iso.groups()
+    if seconds is None:
+        return f'a time of day is written with its seconds: "{clock}:00", not "{clock}"'
+    if fraction is not None and fraction[0] == ",":
+        return f'a fraction of a second follows a point: ".{fraction[1:]}", not "{fraction}"'
+    return f'an offset is written with its colon: "{offset[:3]}:{offset[3:]}", not "{offset}"'
 
 
 def _offset_as_sent(value: Any, moment: Any) -> Any:
@@ -121,7 +159,7 @@ def offset_too_far(moment: datetime) -> bool:
 
 
 def _query_time(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    moment = _time_text(value, handler)
+    moment = _time_text(value, handler, None)
     if isinstance(moment, datetime) and offset_too_far(moment):
         raise PydanticCustomError("out_of_range", OFFSET_RULE)
     return moment

@@ -26,7 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from graph.ids import KINDS
 from graph.store import Direction
 from graph.trace import Trace
-from ingest.models import Count
+from ingest.models import SENT, Count
 from ingest.times import OFFSET_RULE, Instant, offset_too_far
 
 # How a partner branch of a trace ended.
@@ -246,7 +246,8 @@ _INSTANT: Final[TypeAdapter[Any]] = TypeAdapter(Instant)
 
 def _as_ours(rule: TypeAdapter[Any], value: Any) -> Any:
     try:
-        return rule.validate_python(value)
+        # As sent to us, not as our log holds it: the rules for what comes in now.
+        return rule.validate_python(value, context=SENT)
     except ValidationError as error:
         problem = error.errors(include_url=False)[0]
         raise PydanticCustomError(problem["type"], "{reason}", {"reason": problem["msg"]}) from None

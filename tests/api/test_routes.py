@@ -61,6 +61,20 @@ def test_rejected_batch_is_422_and_names_the_problem(client: TestClient, events:
     assert stats == {"edges": 0, "events": 0}
 
 
+def test_a_time_with_an_offset_without_its_colon_is_422_and_writes_nothing(
+    client: TestClient, events: Events
+) -> None:
+    # RFC 3339 (and EPCIS) write "+05:45"; "+0545" is ISO 8601's basic format.
+    batch = [events.receive("L-1", 10) | {"occurred_at": "2026-03-02T08:10:00+0545"}]
+    response = client.post("/api/v1/events", json=batch, headers=login(client, "operator"))
+    assert response.status_code == 422
+    (problem,) = response.json()["errors"]
+    assert (problem["field"], problem["code"]) == ("occurred_at", "datetime_parsing")
+    assert problem["message"].endswith('an offset is written with its colon: "+05:45", not "+0545"')
+    stats = client.get("/api/v1/admin/stats", headers=login(client, "admin")).json()
+    assert stats == {"edges": 0, "events": 0}
+
+
 def test_half_a_surrogate_pair_is_422_and_writes_nothing(
     client: TestClient, events: Events
 ) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from copy import deepcopy
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingest.canonical import payload_and_digest
+from graph.embedded_store import EmbeddedStore
+from ingest.canonical import digest_now, payload_and_digest
 from ingest.demo_plant import DemoPlant
 from ingest.errors import BatchRejected
 from ingest.parse import EVENT_ADAPTER, parse_events
+from ingest.service import IngestService
 from ingest.times import read_time
 
 AT = "2026-03-02T08:00:00Z"
@@ -211,3 +215,89 @@ def test_a_time_without_an_offset_keeps_its_own_code() -> None:
         parse_events([_with(RECEIVE, "occurred_at", "2026-03-02T08:00:00")])
     (problem,) = refused.value.problems
     assert (problem.field, problem.code) == ("occurred_at", "timezone_aware")
+
+
+# What ISO 8601 and pydantic read, and RFC 3339 (and so EPCIS's xsd:dateTime) does not write.
+NO_SECONDS = 'a time of day is written with its seconds: "08:10:00", not "08:10"'
+NOT_RFC_3339 = [
+    ("2026-03-02T08:10:00+0545", 'an offset is written with its colon: "+05:45", not "+0545"'),
+    ("2026-03-02T08:10:00.5-0000", 'an offset is written with its colon: "-00:00", not "-0000"'),
+    ("2026-03-02T08:10+01:00", NO_SECONDS),
+    ("2026-03-02 08:10Z", NO_SECONDS),
+    ("2026-03-02T08:10:00,25Z", 'a fraction of a second follows a point: ".25", not ",25"'),
+]
+
+
+@pytest.mark.parametrize(("value", "why"), NOT_RFC_3339)
+def test_a_time_rfc_3339_does_not_write_is_refused_by_name_and_writes_nothing(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    try:
+        for event, path, field in (
+            (RECEIVE, "occurred_at", "occurred_at"),
+            (RECALL_OPEN, "suspects.0.from", "suspects[0].from"),
+            (REQUEST, "due_by", "due_by"),
+        ):
+            with pytest.raises(BatchRejected) as refused:
+                IngestService(store).ingest([_with(event, path, value)])
+            (problem,) = refused.value.problems
+            assert (problem.field, problem.code) == (field, "datetime_parsing")
+            assert problem.message == f"{SPELLED}; {why}"
+        assert store.counts()["events"] == 0
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("value", "why"), NOT_RFC_3339)
+def test_a_time_outside_an_event_that_rfc_3339_does_not_write_is_refused(
+    value: str, why: str
+) -> None:
+    # Each CLI option, REST's and GraphQL's time parameters and EPCIS documents read times so.
+    with pytest.raises(ValueError) as refused:
+        read_time(value)
+    assert str(refused.value) == f"{SPELLED}; {why}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-03-02t08:10:00z", "2026-03-02 08:10:00.123456789+05:45", "2026-03-02T08:10:00-00:00"],
+)
+def test_the_spellings_rfc_3339_lets_an_application_take_are_read(value: str) -> None:
+    # Its section 5.6: "t" and "z" in lower case, a space for the T, any number of decimals.
+    assert parse_events([_with(RECEIVE, "occurred_at", value)])[0].occurred_at == read_time(value)
+
+
+def test_a_log_holding_a_time_rfc_3339_does_not_write_still_rebuilds(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    step = {
+        "event_id": "P-1",
+        "type": "process",
+        "occurred_at": "2026-03-02T09:00:00Z",
+        "started_at": "2026-03-02T08:30:00Z",
+        "step": "S-1",
+        "operation": "turn",
+        "inputs": [{"lot": "L-1", "qty": "1"}],
+    }
+    service.ingest([RECEIVE, step])
+    # The service logs every time as RFC 3339 writes it; a log holding the same instants as
+    # ISO 8601 writes them (one put together by hand) still replays: the rule is for senders.
+    with sqlite3.connect(tmp_path / "plant.db") as conn:
+        for event_id, field, value in (
+            ("R-1", "occurred_at", "2026-03-02T13:45+0545"),
+            ("P-1", "started_at", "2026-03-02T08:30:00,000Z"),
+        ):
+            conn.execute(
+                "UPDATE events SET payload = json_set(payload, ?, ?) WHERE event_id = ?",
+                (f"$.{field}", value, event_id),
+            )
+    assert service.rebuild() == 2
+    lot = store.node("lot:L-1")
+    assert lot is not None and lot.attrs["created_at"] == "2026-03-02T08:00:00.000000Z"
+    # Read back, each is the event sent: a resend of it is a duplicate.
+    assert [digest_now(stored.payload) for stored in store.events(0, 10)] == [
+        payload_and_digest(event)[1] for event in parse_events([RECEIVE, step])
+    ]
+    assert service.ingest([RECEIVE, step]).duplicates == 2
+    store.close()

@@ -114,6 +114,8 @@ def answer(link: dict[str, Any]) -> dict[str, Any]:
         ({"at": "2026-02-29T10:00:00.000000Z"}, "February 2026 has no day 29"),
         ({"at": "2026-03-02T24:00:00.000000Z"}, "24:00:00 is written 00:00:00 of the next day"),
         ({"at": "2016-12-31T23:59:60.000000Z"}, r"leap seconds \(23:59:60\) are not read"),
+        ({"at": "2026-03-02T08:10:00+0545"}, 'with its colon: "\\+05:45", not "\\+0545"'),
+        ({"at": "2026-03-02T08:10Z"}, 'with its seconds: "08:10:00", not "08:10"'),
     ],
 )
 def test_a_fact_in_an_instances_spelling_that_no_instance_writes_is_refused_in_the_rules_words(
