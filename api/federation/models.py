@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -26,7 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from graph.ids import KINDS
 from graph.store import Direction
 from graph.trace import Trace
-from ingest.models import SENT, Count
+from ingest.models import SENT, Count, Day
 from ingest.times import OFFSET_RULE, Instant, offset_too_far
 
 # How a partner branch of a trace ended.
@@ -238,10 +238,11 @@ WireId = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 # NaN and the infinities are no JSON: an answer holding them could not be passed on as JSON.
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Scalar = Annotated[str, StringConstraints(max_length=5000)] | int | Number | bool | None
-# A partner's quantities and times are merged and passed on with ours, so they keep the rules
-# our own data keeps (ingest.models, ingest.times), in the words those rules use.
+# A partner's quantities, times and label dates are merged and passed on with ours, so they keep
+# the rules our own data keeps (ingest.models, ingest.times), in the words those rules use.
 _COUNT: Final[TypeAdapter[Any]] = TypeAdapter(Count)
 _INSTANT: Final[TypeAdapter[Any]] = TypeAdapter(Instant)
+_DAY: Final[TypeAdapter[Any]] = TypeAdapter(Day)
 
 
 def _as_ours(rule: TypeAdapter[Any], value: Any) -> Any:
@@ -265,9 +266,14 @@ def _time_rule(value: Any) -> None:
         raise PydanticCustomError("out_of_range", OFFSET_RULE)
 
 
-# An answer holds up to a million quantities and times, nearly all as an instance writes them:
-# those are taken at a glance, at a fraction of a rule's cost, and only where the rule takes them
-# too. Anything else meets the rule, which refuses in its own words.
+def _date_rule(value: Any) -> None:
+    # As a lot's expiry and day made: YYYY-MM-DD, a day of the calendar, and not a time.
+    _as_ours(_DAY, value)
+
+
+# An answer holds up to a million quantities and times (and a lot's dates), nearly all as an
+# instance writes them: those are taken at a glance, at a fraction of a rule's cost, and only
+# where the rule takes them too. Anything else meets the rule, which refuses in its own words.
 # Unsigned digits, at most 28 counting leading zeros: Count counts none, so it takes these.
 _PLAIN_QUANTITY: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # A time as graph.clock writes it, in UTC. The pattern keeps each figure in its range (no hour
@@ -277,6 +283,9 @@ _PLAIN_TIME: Final = re.compile(
     r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z"
 )
+# A date as an instance writes it (date.isoformat); fromisoformat the days of each month, and no
+# year 0000.
+_PLAIN_DATE: Final = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
 
 
 def _plain_quantity(value: Any) -> bool:
@@ -297,6 +306,16 @@ def _plain_time(value: Any) -> bool:
     return True
 
 
+def _plain_date(value: Any) -> bool:
+    if not (isinstance(value, str) and _PLAIN_DATE.fullmatch(value)):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _quantity(value: Any) -> Any:
     if not _plain_quantity(value):
         _quantity_rule(value)
@@ -309,6 +328,12 @@ def _time(value: Any) -> Any:
     return value
 
 
+def _date(value: Any) -> Any:
+    if not _plain_date(value):
+        _date_rule(value)
+    return value
+
+
 # A quantity as an instance writes it (a Decimal in fixed point): anything else is not read. A
 # sign is let through the pattern, for the rule to refuse a negative one in its own words.
 Quantity = Annotated[
@@ -317,14 +342,16 @@ Quantity = Annotated[
     AfterValidator(_quantity),
 ]
 Time = Annotated[Text, AfterValidator(_time)]
-# A node's attributes that hold a quantity or a time, wherever the node comes from (a step's
-# times, a stub's: when its partner was asked).
+# A node's attributes that hold a quantity, a time or a date, wherever the node comes from (a
+# step's times, a stub's: when its partner was asked; a lot's or serial's label dates).
 NODE_FACTS: Final = {
     "qty": _quantity,
     "created_at": _time,
     "started_at": _time,
     "finished_at": _time,
     "at": _time,
+    "expiry": _date,
+    "manufactured": _date,
 }
 MAX_WIRE_NODES: Final = 100_000
 MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES

@@ -385,7 +385,7 @@ def test_an_answer_whose_ids_are_one_once_our_key_is_masked_is_an_error_stub(
     assert by_id(found)["stub:ACME/H1"].attrs["status"] == "error"
 
 
-def test_quantities_and_times_are_read_as_an_instance_writes_them() -> None:
+def test_quantities_times_and_dates_are_read_as_an_instance_writes_them() -> None:
     link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
     for qty in ["100", "0.25", "0"]:
         assert from_wire(acme_answer(edges=[link | {"qty": qty}])).edges[0].qty == qty
@@ -395,6 +395,9 @@ def test_quantities_and_times_are_read_as_an_instance_writes_them() -> None:
             acme_answer(nodes=[*acme_answer()["nodes"], step], edges=[link | {"at": at}])
         )
         assert (read.edges[0].at, read.nodes[2].attrs["started_at"]) == (at, at)
+    dates = {"expiry": "2028-02-29", "manufactured": "2026-01-31"}
+    lot = {"id": "lot:RAW-2", "kind": "lot", "depth": 1, "attrs": dates}
+    assert from_wire(acme_answer(nodes=[*acme_answer()["nodes"], lot])).nodes[2].attrs == dates
 
 
 LINK = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
@@ -402,6 +405,8 @@ STEP = {"id": "step:MELT-1", "kind": "step", "depth": 1}
 NAIVE = "2026-03-01T08:00:00"
 NO_OFFSET = "Input should have timezone info"
 NOT_NEGATIVE = "Input should be greater than or equal to 0"
+A_DATE = 'a date is written YYYY-MM-DD, such as "2026-03-02"'
+RAW_2 = {"id": "lot:RAW-2", "kind": "lot", "depth": 1}
 ORE_BRANCH = {
     "partner": "ORE",
     "code": "O1",
@@ -446,6 +451,18 @@ def held(nodes: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, A
             held([{"id": "lot:RAW-2", "kind": "lot", "depth": 1, "fetched_at": NAIVE}]),
             f"nodes.2.fetched_at: {NO_OFFSET}",
         ),
+        (
+            held([RAW_2 | {"attrs": {"expiry": "2026-13-45"}}]),
+            f"nodes.2.attrs.expiry: {A_DATE}; months run from 01 to 12, not 13",
+        ),
+        (
+            held([RAW_2 | {"attrs": {"manufactured": "2026-03-01T08:00:00Z"}}]),
+            f"nodes.2.attrs.manufactured: {A_DATE}",
+        ),
+        (
+            held([RAW_2 | {"attrs": {"expiry": 20260301}}]),
+            f"nodes.2.attrs.expiry: {A_DATE}",
+        ),
         (held(branches=[ORE_BRANCH | {"at": NAIVE}]), f"branches.0.at: {NO_OFFSET}"),
         (
             held(branches=[ORE_BRANCH | {"fetched_at": NAIVE}]),
@@ -463,6 +480,9 @@ def held(nodes: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, A
         "step-time-without-offset",
         "step-time-offset-too-far",
         "fetched-without-offset",
+        "expiry-month-13",
+        "manufactured-a-time",
+        "expiry-a-number",
         "branch-time-without-offset",
         "branch-fetched-without-offset",
     ],

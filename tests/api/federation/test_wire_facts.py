@@ -1,11 +1,11 @@
-"""A partner's quantities and times: those taken at a glance are ones the rules take too."""
+"""A partner's quantities, times and dates: those taken at a glance are ones the rules take too."""
 
 from __future__ import annotations
 
 import random
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from api.federation.models import (
+    _date_rule,
+    _plain_date,
     _plain_quantity,
     _plain_time,
     _quantity_rule,
@@ -60,6 +62,19 @@ def times(seed: int, count: int) -> Iterator[str]:
         yield text
 
 
+def dates(seed: int, count: int) -> Iterator[str]:
+    """Dates spelled as an instance writes them (a lot's expiry, the day it was made), each
+    figure in its range or just past it, and now and then one character changed."""
+    pick = random.Random(seed)
+    for _ in range(count):
+        year = pick.choice([0, 1, 1900, 2000, 2024, 2026, 2100, 9999, pick.randint(0, 9999)])
+        text = f"{year:04d}-{pick.randint(0, 13):02d}-{pick.randint(0, 32):02d}"
+        if pick.random() < 0.2:
+            at = pick.randrange(len(text))
+            text = text[:at] + pick.choice("0123456789-:.TtZz+ ") + text[at + 1 :]
+        yield text
+
+
 def test_a_quantity_taken_at_a_glance_is_one_the_rule_takes() -> None:
     glanced = 0
     for text in quantities(seed=1, count=40_000):
@@ -93,6 +108,21 @@ def test_every_time_an_instance_writes_is_taken_at_a_glance() -> None:
             seconds=pick.randrange(seconds), microseconds=pick.randrange(10**6)
         )
         assert _plain_time(utc_text(moment))
+
+
+def test_a_date_taken_at_a_glance_is_one_the_rule_takes() -> None:
+    glanced = 0
+    for text in dates(seed=4, count=40_000):
+        written = re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) is not None
+        assert _plain_date(text) == (written and taken(_date_rule, text)), text
+        glanced += _plain_date(text)
+    assert glanced > 10_000
+
+
+def test_every_date_an_instance_writes_is_taken_at_a_glance() -> None:
+    pick = random.Random(5)
+    for _ in range(10_000):
+        assert _plain_date(date.fromordinal(pick.randint(1, date.max.toordinal())).isoformat())
 
 
 LINK = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
@@ -130,3 +160,23 @@ def test_a_quantity_with_leading_zeros_past_28_characters_is_read() -> None:
     qty = "0" * 29 + "5"
     assert not _plain_quantity(qty)
     assert from_wire(answer(LINK | {"qty": qty})).edges[0].qty == qty
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        ({"expiry": "2026-13-45"}, "months run from 01 to 12, not 13"),
+        ({"expiry": "2026-02-29"}, "February 2026 has no day 29"),
+        ({"manufactured": "0000-01-01"}, "years run from 0001 to 9999"),
+        ({"manufactured": "2026-03-02T00:00:00Z"}, "a date is written YYYY-MM-DD"),
+        ({"expiry": "2026-3-2"}, "a date is written YYYY-MM-DD"),
+    ],
+)
+def test_a_label_date_our_lots_could_not_hold_is_refused_in_the_rules_words(
+    dates: dict[str, str], message: str
+) -> None:
+    (name,) = dates
+    lot = {"id": "lot:RAW-1", "kind": "lot", "depth": 1, "attrs": dates}
+    body = answer(LINK) | {"nodes": [{"id": "lot:H1", "kind": "lot", "depth": 0}, lot]}
+    with pytest.raises(ValidationError, match=rf"nodes\.1\.attrs\.{name}\n  .*{message}"):
+        from_wire(body)
