@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
@@ -98,11 +99,14 @@ async def _node(info: Info[Context, None], gid: str) -> Node | None:
     return to_node(await info.context.nodes.load(gid))
 
 
-async def _nodes(info: Info[Context, None], gids: Sequence[str]) -> list[Node | None]:
-    """Nodes in one batch (through the caller's scope, as one by one)."""
+async def nodes_of(
+    loader: DataLoader[str, NodeView | None], gids: Sequence[str]
+) -> list[Node | None]:
+    """Nodes in one batch of one of the request's loaders (each reads through the caller's
+    scope)."""
     # Shielded: when a sibling field fails, GraphQL cancels this one, and the cancellation
     # must not reach the loader's futures, which other fields of the request share.
-    views = await asyncio.shield(info.context.nodes.load_many(gids))
+    views = await asyncio.shield(loader.load_many(gids))
     return [to_node(view) for view in views]
 
 
@@ -112,7 +116,7 @@ async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[L
     if not _asks_ends(info.selected_fields):
         return [Link(edge=e) for e in edges]
     gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
-    ends = dict(zip(gids, await _nodes(info, gids), strict=True))
+    ends = dict(zip(gids, await nodes_of(info.context.nodes, gids), strict=True))
     return [Link(edge=e, ends=ends) for e in edges]
 
 
@@ -130,7 +134,7 @@ async def _edges(
 ) -> list[EdgeView]:
     """The edges into (or out of) a node, of `types` if given, in time order; counted against
     the request's budget."""
-    edges = await asyncio.shield(info.context.links.load(gid))  # shared, as in `_nodes`
+    edges = await asyncio.shield(info.context.links.load(gid))  # shared, as in `nodes_of`
     chosen = [
         e
         for e in edges
@@ -182,14 +186,14 @@ class Item(Node):
     @strawberry.field(description="Secondary marks struck on it.")
     async def marks(self, info: Info[Context, None]) -> list[SecondaryMark]:
         edges = await _edges(info, self.view.gid, into=True, types=("MARKS",))
-        nodes = await _nodes(info, [e.src for e in edges])
+        nodes = await nodes_of(info.context.nodes, [e.src for e in edges])
         return [n for n in nodes if isinstance(n, SecondaryMark)]
 
     @strawberry.field(description="Carts it was loaded into, each once.")
     async def carts(self, info: Info[Context, None]) -> list[Cart]:
         edges = await _edges(info, self.view.gid, into=False, types=("IN_CART",))
         # One link per stay: a cart it rode in twice is still one cart.
-        nodes = await _nodes(info, list(dict.fromkeys(e.dst for e in edges)))
+        nodes = await nodes_of(info.context.nodes, list(dict.fromkeys(e.dst for e in edges)))
         return [n for n in nodes if isinstance(n, Cart)]
 
 
@@ -264,7 +268,7 @@ class ProcessStep(Node):
     @strawberry.field
     async def equipment(self, info: Info[Context, None]) -> Equipment | None:
         edges = await _edges(info, self.view.gid, into=False, types=("ON",))
-        nodes = await _nodes(info, [e.dst for e in edges])
+        nodes = await nodes_of(info.context.nodes, [e.dst for e in edges])
         return next((n for n in nodes if isinstance(n, Equipment)), None)
 
 

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.cost import NARROW_PATHS, NARROW_RECEIVED, NARROW_TRACE, NARROW_WINDOW
-from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, to_node
+from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, nodes_of
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest
@@ -387,8 +387,8 @@ class ReceivedShipment:
     @strawberry.field(description="The lots and serials shipped in it.")
     async def items(self, info: Info[Context, None]) -> list[Node]:
         info.context.budget.spend(len(self.item_ids), NARROW_RECEIVED)
-        views = await info.context.received_items.load_many(self.item_ids)
-        return [node for node in map(to_node, views) if node is not None]
+        nodes = await nodes_of(info.context.received_items, self.item_ids)
+        return [node for node in nodes if node is not None]
 
 
 @strawberry.type

@@ -241,3 +241,20 @@ def test_lots_past_the_budget_are_refused_before_any_is_traced(
     assert traced == [], "ACME's 7 lots are counted, then refused, not traced first"
     assert len(page(client, "supplier", LOTS, first=6)["edges"]) == 6
     assert traced == ACME[:6]
+
+
+@pytest.mark.parametrize("limit", [18, 19])
+def test_items_refused_under_one_alias_leave_the_others_an_answer(
+    client: TestClient, shipped: Services, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # Both aliases ask the same items: one batch serves both, and the refusal of one's items,
+    # which cancels the other's, must end the request with its error, not without an answer.
+    items = "received { edges { node { items { id } } } }"
+    query = f"{{ a: {items} b: {items} }}"
+    monkeypatch.setattr(cost, "MAX_LISTED", limit)
+    answer = ask(client, "customer", query)
+    assert answer["data"] is None, "refused whole, not cut short"
+    assert [e["message"] for e in answer["errors"]] == [
+        f"this query lists more than {limit} links and nodes: ask received for fewer shipments "
+        "with `first`, or fewer aliases"
+    ]
