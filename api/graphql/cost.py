@@ -152,14 +152,16 @@ class Budget:
         raise GraphQLError(f"this query lists more than {self._limit:,} links and nodes: {narrow}")
 
 
-def asks(selections: Sequence[Selection], name: str) -> bool:
+def asks(selections: Sequence[Selection], name: str, *, below: bool = False) -> bool:
     """Tell whether a field's selections ask for `name` of the object it answers, directly or
     through fragments, where @skip and @include keep it (a list not asked is never listed, so
-    it need not be read). Fields of the fields below are another object's."""
+    it need not be read). Fields of the fields below are another object's, unless `below`:
+    then they are asked too (where every object under the field, through a connection's edges,
+    say, is of the one kind that has `name`)."""
     return any(
-        selection.name == name
+        (selection.name == name or (below and asks(selection.selections, name, below=True)))
         if isinstance(selection, SelectedField)
-        else asks(selection.selections, name)
+        else asks(selection.selections, name, below=below)
         for selection in selections
         if _kept(selection.directives)
     )

@@ -11,10 +11,9 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField, Selection
 
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_LINKS
+from api.graphql.cost import NARROW_LINKS, asks
 from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView, plain
 
@@ -113,20 +112,13 @@ async def nodes_of(
 async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[Link]:
     """Links with both ends loaded in one batch (through the caller's scope, as one by one),
     when the query asks for an end: ids and types alone need no node read."""
-    if not _asks_ends(info.selected_fields):
+    # Only `source` and `target` lead past a link: all the field asks below is these links'.
+    asked = [s for field in info.selected_fields for s in field.selections]
+    if not (asks(asked, "source", below=True) or asks(asked, "target", below=True)):
         return [Link(edge=e) for e in edges]
     gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
     ends = dict(zip(gids, await nodes_of(info.context.nodes, gids), strict=True))
     return [Link(edge=e, ends=ends) for e in edges]
-
-
-def _asks_ends(selections: Sequence[Selection]) -> bool:
-    # Only `source` and `target` lead past a link: the whole selection is still these links'.
-    return any(
-        (isinstance(s, SelectedField) and s.name in ("source", "target"))
-        or _asks_ends(s.selections)
-        for s in selections
-    )
 
 
 async def _edges(

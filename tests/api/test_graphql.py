@@ -357,6 +357,12 @@ def test_links_read_their_ends_only_when_asked_and_then_in_one_batch(
         trace(id: "lot:L-1", direction: DOWN) { links { edges { node { sourceId } } } } }"""
     assert "errors" not in gql(client, headers, no_ends)
     assert reads == [], "ids and types need no node read"
+    # Nor do ends that @skip or @include leave out.
+    left_out = """{ node(id: "lot:L-1") { outputs { targetId target @skip(if: true) { id } } }
+        trace(id: "lot:L-1", direction: DOWN) { links { edges { node {
+          ... @include(if: false) { source { id } } } } } } }"""
+    assert "errors" not in gql(client, headers, left_out)
+    assert reads == [], "ends left out are not read"
     with_ends = [
         '{ node(id: "lot:L-1") { outputs { target { id } } } }',
         """{ explain(from: "lot:L-1", to: "serial:KIT-1") {
