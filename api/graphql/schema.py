@@ -200,9 +200,11 @@ class Query:
         budget = info.context.budget
         # (The field asked twice under one name is answered once, with both selections.)
         asked = [s for field in info.selected_fields for s in field.selections]
-        # Only the lists asked are read, and no more of them than the budget has left: this
-        # field spends at least what they list, so a window that lists more is refused unread
-        # past that (a year on a busy machine is not read to be refused).
+        # Only the lists asked are read, and no more of them than the budget has left as this
+        # field starts: it spends at least what they list, so a window that lists more is
+        # refused unread past that (a year on a busy machine is not read to be refused). The
+        # bound is per field: aliased windows run side by side, each bounded by what was left
+        # before any spent, so they read at most MAX_HEAVY times it (each is an analysis).
         left = budget.left
         found = await _run(
             info,
