@@ -206,20 +206,18 @@ class Query:
         # bound is per field: aliased windows run side by side, each bounded by what was left
         # before any spent, so they read at most MAX_HEAVY times it (each is an analysis).
         left = budget.left
-        found = await _run(
+        uses = await _run(
             info,
-            lambda: (
-                info.context.access.equipment_window_within(
-                    str(equipment),
-                    from_,
-                    to,
-                    left,
-                    inputs=asks(asked, "inputs"),
-                    outputs=asks(asked, "outputs"),
-                ),
+            lambda: info.context.access.equipment_window_within(
+                str(equipment),
+                from_,
+                to,
+                left,
+                inputs=asks(asked, "inputs"),
+                outputs=asks(asked, "outputs"),
             ),
         )
-        uses = found[0] if found else []  # not found lists nothing; None is past the budget
+        # None is past the budget: nothing here is not found (an unknown equipment ran nothing).
         if uses is None:
             budget.refuse(NARROW_WINDOW)
         # The steps count as listed nodes, as their inputs and outputs do where they are asked.
