@@ -68,15 +68,23 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
             argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True})
         )
         was_empty = False
-        wrote: list[bool] = []
+        wrote = False
+
+        # A target is marked unfinished from the copy's first write until the copy is whole and
+        # checked: one killed outright leaves part of the plant that no other command opens.
+        def before_writing() -> None:
+            nonlocal wrote
+            wrote = True
+            target.store.mark_copy(_shown(source_url))
+
         try:
             was_empty = _refuse_held(target, resume=args.resume)
             plant, accounts = _copy_into(
-                source, target, _shown(source_url), resume=args.resume, wrote=wrote
+                source, target, resume=args.resume, before_writing=before_writing
             )
         except BaseException:
             target.close()
-            _after_failure(args.to, new_file, was_empty, wrote=bool(wrote))
+            _after_failure(args.to, new_file, was_empty, wrote=wrote)
             raise
         target.close()
     finally:
@@ -120,17 +128,12 @@ def _after_failure(to: str, new_file: Path | None, was_empty: bool, *, wrote: bo
 
 
 def _copy_into(
-    source: Services, target: Services, source_url: str, *, resume: bool, wrote: list[bool]
+    source: Services, target: Services, *, resume: bool, before_writing: Callable[[], None]
 ) -> tuple[PlantCopy, AccountsCopy]:
+    """Copy the plant and the accounts, calling `before_writing` (which marks the target
+    unfinished) before the first write; the whole copy, checked, is unmarked."""
     # A resumed copy checks the accounts too before it writes: refused, it has written nothing.
     accounts_to_copy(source.accounts, target.accounts, resume=resume)
-
-    # A target is marked unfinished from the copy's first write until the copy is whole and
-    # checked: one killed outright leaves part of the plant that no other command opens.
-    def before_writing() -> None:
-        wrote.append(True)
-        target.store.mark_copy(source_url)
-
     plant = copy_plant(
         source.store, target.store, progress=_progress, resume=resume, before_writing=before_writing
     )
