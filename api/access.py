@@ -535,12 +535,13 @@ class Access:
         return LotPage([self.redact(lots[g]) for g in page if g in lots], more)
 
     def supplier_lot_uses(self, lots: Sequence[NodeView]) -> list[SupplierLotUse]:
-        """Return, for a supplier, where each of `lots` (of their own, as `supplier_lot_page`
-        returned them: redacted) went, as far as the plant shares: one downstream trace per lot."""
+        """Return, for a supplier, where each of `lots` (of their own: another's are dropped)
+        went, as far as the plant shares: one downstream trace per lot. Each lot is shown as
+        the caller may see it, however it was read."""
         self.may_read_supplier_lots()
         own = [lot for lot in lots if self._sees(lot)]  # never another's, whoever passed them
         share_statuses = self._shares_statuses()
-        return [self._use_of(lot, share_statuses) for lot in own]
+        return [self._use_of(self.redact(lot), share_statuses) for lot in own]
 
     def my_supplier_lots(self) -> list[str]:
         """Return the global ids of the caller's company's supplier lots."""

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.auth.models import Role
 from api.deps import Services
 from graph.errors import Forbidden
+from graph.store import NodeView
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -92,6 +93,18 @@ def test_statuses_hidden_unless_shared(small_plant: Services) -> None:
     shared = _view(small_plant)
     assert shared["statuses"] == {"quarantined": 1}
     assert shared["under_investigation"] is True
+
+
+def test_a_use_shows_its_lot_as_the_supplier_may_see_it_whoever_read_it(
+    small_plant: Services,
+) -> None:
+    _set_policy(small_plant, ids=True, statuses=False)
+    access = small_plant.access(small_plant.auth.principal_of("acme2"))
+    stored = small_plant.store.nodes([MINE])[MINE]
+    # Read unredacted, with what a supplier may not see (a customer, a status not shared).
+    lot = NodeView(MINE, stored.kind, {**stored.attrs, "customer": "HOSP-NORTH", "status": "held"})
+    (use,) = access.supplier_lot_uses([lot])
+    assert use.node == access.redact(lot) == stored
 
 
 @pytest.mark.parametrize("ids", [False, True])
