@@ -14,9 +14,11 @@ from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
 from api.demo_accounts import DEMO_ACCOUNTS, seed_demo_accounts
 from api.deps import Services
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from graph.embedded_store import EmbeddedStore
 from ingest.demo_plant import DemoPlant
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.neo4j_server import Neo4jTarget
 
 # Argon2 at its default cost is meant to be slow; tests log in hundreds of times.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -61,6 +63,20 @@ def elsewhere(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(store=services.store.url), services)) as test_client:
         yield test_client
     services.close()
+
+
+@pytest.fixture
+def neo4j_login(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Neo4jTarget]:
+    """The session's Neo4j (or skip), its login in the settings of every command, a child
+    process's among them: the settings are read afresh with it, and again after the test."""
+    target = neo4j_or_skip(request)
+    monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", target.user)
+    monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", target.password)
+    get_settings.cache_clear()
+    yield target
+    get_settings.cache_clear()
 
 
 def login(client: TestClient, role: str) -> dict[str, str]:

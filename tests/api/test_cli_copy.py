@@ -14,15 +14,14 @@ from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, main
 from api.cli_serve import EXIT_INTERRUPTED
 from api.deps import Services
-from api.settings import get_settings
 from graph import neo4j_driver
 from graph.embedded_store import EmbeddedStore, store_files
 from graph.errors import StoreUnavailable
 from graph.store import StoredEvent
 from ingest.service import IngestService
 from ingest.store_copy import CopyMismatch, copy_plant
-from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
+from tests.fixtures.neo4j_server import Neo4jTarget
 
 
 @pytest.fixture
@@ -255,7 +254,7 @@ def test_a_target_holding_only_the_log_of_a_copy_that_stopped_is_said_to_hold_ju
 @pytest.mark.neo4j
 def test_a_resume_refused_by_a_rebuild_under_way_is_not_told_to_resume(
     source: str,
-    request: pytest.FixtureRequest,
+    neo4j_login: Neo4jTarget,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -264,18 +263,16 @@ def test_a_resume_refused_by_a_rebuild_under_way_is_not_told_to_resume(
     from api.auth.neo4j import Neo4jAccountStore
     from graph.neo4j_store import Neo4jStore
 
-    server = neo4j_or_skip(request)
-    login = {"user": server.user, "password": server.password}
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", server.user)
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", server.password)
-    get_settings.cache_clear()
-    request.addfinalizer(get_settings.cache_clear)
+    login = {"user": neo4j_login.user, "password": neo4j_login.password}
     monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
-    elsewhere, accounts = Neo4jStore(server.uri, **login), Neo4jAccountStore(server.uri, **login)
+    elsewhere, accounts = (
+        Neo4jStore(neo4j_login.uri, **login),
+        Neo4jAccountStore(neo4j_login.uri, **login),
+    )
     try:
         elsewhere.wipe()
         accounts.wipe()
-        copy = server.uri
+        copy = neo4j_login.uri
         with monkeypatch.context() as patched:
             _failing_source(patched, source, _disk_error())
             assert main(["copy-store", "--store", source, "--to", copy]) == EXIT_UNAVAILABLE

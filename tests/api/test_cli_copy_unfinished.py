@@ -20,11 +20,10 @@ from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, main
 from api.deps import Services
-from api.settings import Settings, get_settings
+from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
 from graph.errors import StoreUnavailable
 from ingest.service import IngestService
-from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
 
@@ -137,17 +136,12 @@ def test_a_killed_copy_is_refused_by_every_opening_until_resume_finishes_it(
 
 
 @pytest.fixture
-def neo4j(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Neo4jTarget]:
+def neo4j(neo4j_login: Neo4jTarget) -> Iterator[Neo4jTarget]:
     """The session's Neo4j, emptied before and after; its login is in the settings of every
     command, the copy's process among them."""
-    target = neo4j_or_skip(request)
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", target.user)
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", target.password)
-    get_settings.cache_clear()
-    _wipe(target)
-    yield target
-    _wipe(target)
-    get_settings.cache_clear()
+    _wipe(neo4j_login)
+    yield neo4j_login
+    _wipe(neo4j_login)
 
 
 def _wipe(target: Neo4jTarget) -> None:
@@ -193,7 +187,8 @@ def test_a_killed_copy_into_neo4j_is_refused_by_every_opening_until_resume_finis
     settings = Settings(store=copy, neo4j_user=neo4j.user, neo4j_password=neo4j.password)
     with pytest.raises(StoreUnavailable, match="an unfinished copy of"):  # as `serve` opens it
         Services.from_settings(settings)
-    assert main(["copy-store", "--store", copy, "--to", f"sqlite:///{tmp_path / 'x.db'}"]) == 3
+    elsewhere = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["copy-store", "--store", copy, "--to", elsewhere]) == EXIT_UNAVAILABLE
     assert capsys.readouterr().err == f"error: {unfinished}\n"
     assert not (tmp_path / "x.db").exists()
 
