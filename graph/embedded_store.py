@@ -204,7 +204,6 @@ VOIDED_PAYLOADS = """
 SELECT e.event_id, e.payload FROM events v JOIN events e ON e.event_id = v.voids
 WHERE v.voids IS NOT NULL
 """
-PAYLOADS = "SELECT event_id, payload FROM events WHERE event_id IN (SELECT value FROM json_each(?))"
 INSERT_VOID_NAME = "INSERT OR IGNORE INTO void_names (gid, event) VALUES (?, ?)"
 # The type test is spelled as in the partial index, so SQLite uses it.
 RECALL_EVENTS_AFTER = """
@@ -855,8 +854,9 @@ class EmbeddedTx:
         # Voids however they come (planned, or carried by a copy of the log); voids are rare.
         voided = [e.voids for e in changes.events if e.voids is not None]
         if voided:
-            payloads = dict(conn.execute(PAYLOADS, (_ids(voided),)).fetchall())
-            conn.executemany(INSERT_VOID_NAME, void_names(payloads))
+            found = self.find_events(voided)
+            names = void_names({event: e.payload for event, e in found.items()})
+            conn.executemany(INSERT_VOID_NAME, names)
         conn.executemany(
             INSERT_DOCUMENT,
             [(d.sha256, d.media_type, d.size, d.content) for d in changes.documents],

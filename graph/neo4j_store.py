@@ -273,11 +273,6 @@ MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
-EVENT_PAYLOADS: Final = """
-UNWIND $ids AS id
-MATCH (e:Event {event_id: id}) USING INDEX SEEK e:Event(event_id)
-RETURN e.event_id, e.payload
-"""
 VOIDED_PAYLOADS: Final = """
 MATCH (v:Event) WHERE v.voids IS NOT NULL
 MATCH (e:Event {event_id: v.voids}) USING INDEX SEEK e:Event(event_id)
@@ -935,8 +930,8 @@ class Neo4jTx:
     def _void_names(self, voided: list[str]) -> list[list[str]]:
         """Return (node, event) for each node the events `voided` named, read from the log
         (a copy may carry an event and its void in one batch: the log holds both by now)."""
-        rows = self._tx.run(EVENT_PAYLOADS, ids=_Listed(voided)).values()
-        return [list(pair) for pair in void_names({event: payload for event, payload in rows})]
+        found = self.find_events(voided)
+        return [list(pair) for pair in void_names({event: e.payload for event, e in found.items()})]
 
     # -- secondary marks
 
