@@ -200,10 +200,6 @@ WHERE e.event_id IN (
     SELECT n.event FROM json_each(?) j CROSS JOIN void_names n ON n.gid = j.value
 ) ORDER BY e.seq
 """
-VOIDED_PAYLOADS = """
-SELECT e.event_id, e.payload FROM events v JOIN events e ON e.event_id = v.voids
-WHERE v.voids IS NOT NULL
-"""
 INSERT_VOID_NAME = "INSERT OR IGNORE INTO void_names (gid, event) VALUES (?, ?)"
 # The type test is spelled as in the partial index, so SQLite uses it.
 RECALL_EVENTS_AFTER = """
@@ -617,9 +613,10 @@ def _add_event_columns(conn: sqlite3.Connection) -> None:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an older file up to date: the event columns, and the names of the events voided
-    before void_names was kept (read once, as the schema's text changes)."""
+    before void_names was kept. Run whenever the schema is brought up to date (its text
+    changed), and idempotent: names already kept are kept as they are."""
     _add_event_columns(conn)
-    payloads = dict(conn.execute(VOIDED_PAYLOADS).fetchall())
+    payloads = {row[0]: row[4] for row in conn.execute(VOIDED_EVENTS)}
     conn.executemany(INSERT_VOID_NAME, void_names(payloads))
 
 

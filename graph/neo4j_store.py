@@ -273,11 +273,6 @@ MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
-VOIDED_PAYLOADS: Final = """
-MATCH (v:Event) WHERE v.voids IS NOT NULL
-MATCH (e:Event {event_id: v.voids}) USING INDEX SEEK e:Event(event_id)
-RETURN e.event_id, e.payload
-"""
 # MERGE: the names of voids logged before they were kept are written once as a store is opened
 # (VOID_NAMES_KEPT), and two clients opening it at once write the same rows.
 CREATE_VOID_NAMES: Final = "UNWIND $rows AS r MERGE (:VoidName {gid: r[0], event: r[1]})"
@@ -1042,7 +1037,7 @@ class Neo4jStore:
             self._execute(statement)
         if not self._execute(VOID_NAMES_KEPT)[0][0]:
             # Voids logged before their names were kept: read once, as the store is opened.
-            payloads = {event: payload for event, payload in self._execute(VOIDED_PAYLOADS)}
+            payloads = {e.event_id: e.payload for e in self.voided_events()}
             self._execute(CREATE_VOID_NAMES, rows=[list(row) for row in void_names(payloads)])
             self._execute(MARK_VOID_NAMES_KEPT)
         # A graph of no events is the same in every version: a new store is current.
