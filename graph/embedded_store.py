@@ -1015,7 +1015,7 @@ class EmbeddedStore:
         projection = _version(read_stamp(self.path, PROJECTION_STAMP))
         refuse_newer(str(self.path), projection)
         ensure_schema(self.path, self._conn, "graph", SCHEMA, _migrate)
-        source = None if finishing_copy else self.unfinished_copy()
+        source = None if finishing_copy else self._unfinished_copy()
         if source is not None:
             self.close()
             raise refused_unfinished(str(self.path), source)
@@ -1222,7 +1222,7 @@ class EmbeddedStore:
     def stamp_projection(self, version: int) -> None:
         self.write(lambda _: self._conn().execute(WRITE_STAMP, (PROJECTION_STAMP, str(version))))
 
-    def unfinished_copy(self) -> str | None:
+    def _unfinished_copy(self) -> str | None:
         """The store a copy into this one was copying, if that copy has not finished."""
         row = self._conn().execute(READ_META, (UNFINISHED_COPY,)).fetchone()
         return None if row is None else str(row[0])

@@ -230,7 +230,6 @@ STAMP_PROJECTION: Final = (
 OPENING: Final = (
     "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.projection, c.unfinished_copy_of"
 )
-UNFINISHED_COPY: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.unfinished_copy_of"
 MARK_COPY: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "SET c.unfinished_copy_of = $source"
@@ -1359,10 +1358,6 @@ class Neo4jStore:
             tx.run(STAMP_PROJECTION, version=version).consume()
 
         self._locked(SETTLED + LOCK, then)
-
-    def unfinished_copy(self) -> str | None:
-        source: str | None = self._execute(UNFINISHED_COPY)[0][0]
-        return source
 
     def mark_copy(self, source: str | None) -> None:
         # Under the write lock, as any write: refused while another rebuilds the graph, let

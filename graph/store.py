@@ -491,15 +491,12 @@ class GraphStore(Protocol):
         """
         ...
 
-    def unfinished_copy(self) -> str | None:
-        """The store a copy into this one was copying, if that copy has not finished: opening a
-        store so marked raises `refused_unfinished` unless the copy that finishes it opens it."""
-        ...
-
     def mark_copy(self, source: str | None) -> None:
         """Mark this store an unfinished copy of `source`, or with None, a finished one: a copy
         (api.cli_copy) marks its target before its first write and clears the mark once the copy
-        is whole and checked, so that one killed outright leaves the part it carried marked."""
+        is whole and checked, so that one killed outright leaves the part it carried marked.
+        Opening a store so marked raises `refused_unfinished`, unless the copy that finishes it
+        opens it."""
         ...
 
     def counts(self) -> dict[str, int]: ...
