@@ -1347,28 +1347,26 @@ class Neo4jStore:
         return version
 
     def stamp_projection(self, version: int) -> None:
-        ours = getattr(self._local, "rebuild", None)
-        if ours is None:
+        if getattr(self._local, "rebuild", None) is None:
             self._execute(STAMP_PROJECTION, version=version)
-            return
-
-        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
-            _, rebuilding, started = locked
-            _refuse_in_rebuild(rebuilding, started, ours)
-            tx.run(STAMP_PROJECTION, version=version).consume()
-
-        self._locked(SETTLED + LOCK, then)
+        else:
+            self._write_outside_rebuild(STAMP_PROJECTION, version=version)
 
     def mark_copy(self, source: str | None) -> None:
         # Under the write lock, as any write: refused while another rebuilds the graph, let
         # through for a resumed copy that took over the rebuild it had left. Setting the mark to
         # null removes it.
+        self._write_outside_rebuild(MARK_COPY, source=source)
+
+    def _write_outside_rebuild(self, statement: LiteralString, **params: Any) -> None:
+        """Run `statement` under the write lock, refused while a rebuild other than this
+        thread's holds the graph."""
         ours = getattr(self._local, "rebuild", None)
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
             _, rebuilding, started = locked
             _refuse_in_rebuild(rebuilding, started, ours)
-            tx.run(MARK_COPY, source=source).consume()
+            tx.run(statement, **params).consume()
 
         self._locked(SETTLED + LOCK, then)
 
