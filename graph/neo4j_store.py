@@ -437,16 +437,12 @@ RETURN EXISTS { MATCH (x)-[e]->(:Node) WHERE type(e) <> 'ON' AND e.at <= $at }
         WHERE CASE type(e) WHEN 'ON' THEN s.created_at <= $at ELSE e.at <= $at END
     }
 """
+# With a $site, only its steps and those of no site (what its operators see), tested on the
+# steps found from the equipment, so that a LIMIT counts only them.
 EQUIPMENT_STEPS: Final = """
 MATCH (:Node {gid: $equipment})<-[on:ON]-(s:Node)
 WHERE on.at <= $end AND on.until >= $start
-RETURN properties(s) ORDER BY on.at, s.gid
-"""
-# A site's steps and those of no site (what its operators see): found as the plant's are, from
-# the equipment, so that a LIMIT counts only them.
-EQUIPMENT_SITE_STEPS: Final = """
-MATCH (:Node {gid: $equipment})<-[on:ON]-(s:Node)
-WHERE on.at <= $end AND on.until >= $start AND coalesce(s.site, $site) = $site
+  AND ($site IS NULL OR coalesce(s.site, $site) = $site)
 RETURN properties(s) ORDER BY on.at, s.gid
 """
 EDGE_FIELDS: Final = "RETURN s.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event"
@@ -469,8 +465,7 @@ MATCH (s:Node {gid: g})-[e:PRODUCED]->(d:Node)
 # The same reads stopped at $limit rows: a window asked with a limit reads one past it at most.
 # (A read of all has no LIMIT: a LIMIT as large as any answer makes some plans allocate for it.)
 LIMITED: Final[dict[LiteralString, LiteralString]] = {
-    query: query + " LIMIT $limit"
-    for query in (EQUIPMENT_STEPS, EQUIPMENT_SITE_STEPS, STEP_INPUTS, STEP_OUTPUTS)
+    query: query + " LIMIT $limit" for query in (EQUIPMENT_STEPS, STEP_INPUTS, STEP_OUTPUTS)
 }
 FLOW_PATTERN: Final = (
     "RECEIVED_AS|SPLIT_INTO|MERGED_INTO|MIXED_INTO|CONSUMED_BY|PRODUCED|SERIALIZED_AS"
@@ -1191,11 +1186,7 @@ class Neo4jStore:
                 left -= len(found)
                 return found
 
-            span = {"equipment": equipment, "start": start, "end": end}
-            if site is None:
-                found = rows(EQUIPMENT_STEPS, **span)
-            else:
-                found = rows(EQUIPMENT_SITE_STEPS, site=site, **span)
+            found = rows(EQUIPMENT_STEPS, equipment=equipment, start=start, end=end, site=site)
             steps = [_node(row[0]) for row in found]
             ids = [step.gid for step in steps]
             consumed: dict[str, list[EdgeView]] = {}
