@@ -188,11 +188,10 @@ REBUILDER: Final = "tracegraph_rebuild"
 LEASE_TIMEOUT: Final = 0
 # Run on the lease before each of the rebuild's writes: it finds a lease the server ended (the
 # rebuild stops there, before another that took over meets its writes), and keeps the lease's
-# connection from idling out while the rebuild works on its other one.
-STILL_LEASED: Final = "RETURN true"
-# Run on a connection of its own once the lease is found lost: a lease lost with its server is
-# said as the server's loss (StoreUnavailable), not as a rebuild that may have been taken over.
-ANSWERS: Final = "RETURN true"
+# connection from idling out while the rebuild works on its other one. Run too on a connection
+# of its own once the lease is found lost: a lease lost with its server is said as the server's
+# loss (StoreUnavailable), not as a rebuild that may have been taken over.
+PING: Final = "RETURN true"
 # Said of a rebuild during which the server went away, instead of the write's "nothing was
 # changed": the graph may be part rebuilt, and is marked so.
 REBUILD_CUT_OFF: Final = (
@@ -1076,9 +1075,9 @@ class Neo4jStore:
         lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
         if lease is not None:
             try:
-                lease.run(STILL_LEASED).consume()
+                lease.run(PING).consume()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
-                self._execute(ANSWERS)  # StoreUnavailable if the server went with the lease
+                self._execute(PING)  # StoreUnavailable if the server went with the lease
                 raise StoreBusy(TAKEN_OVER) from error
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
