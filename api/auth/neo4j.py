@@ -45,10 +45,11 @@ T = TypeVar("T")
 # node: a client whose transaction hung open holding one held every login waiting without end.
 # A write blocked on a lock LOCK_WAIT or more after it began is ended, as the graph's writes
 # are (graph.neo4j_driver); an account write's own work takes milliseconds, so one still
-# running then waits for a lock, or is about to.
+# running then waits for a lock, or is about to. BUSY says no more than that: one that met the
+# lock only past the bound is ended within a second of it (graph.neo4j_driver.RECHECK).
 BUSY: Final = (
-    "another client has held a lock of the accounts for {seconds:g} s (a write that has not "
-    "ended): nothing was changed; try again shortly"
+    "another client held a lock of the accounts (a write that has not ended) that this write "
+    "still waited on {seconds:g} s or more after it began: nothing was changed; try again shortly"
 )
 
 SCHEMA: Final[tuple[LiteralString, ...]] = (
