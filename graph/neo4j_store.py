@@ -106,6 +106,10 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
     # event, found by node: a void takes its links out of the graph, and an export of a trace
     # finds the voided events of its items here rather than read every void of the log.
     "CREATE INDEX void_name_gid IF NOT EXISTS FOR (n:VoidName) ON (n.gid)",
+    # One VoidName per node and event however many clients write it at once: a MERGE seeks it
+    # in this constraint's index under a lock, so the second waits for the first and finds it.
+    # Only voids write VoidNames, so no other write pays for it.
+    "CREATE CONSTRAINT void_name IF NOT EXISTS FOR (n:VoidName) REQUIRE (n.gid, n.event) IS UNIQUE",
     # Recall events carry a second label, so a case's history reads only them. Logs written
     # before that get it once; a marker keeps later opens from scanning the log again.
     """
@@ -271,8 +275,9 @@ MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
     + EVENT_FIELDS
     + " ORDER BY e.seq"
 )
-# MERGE: the names of voids logged before they were kept are written once as a store is opened
-# (VOID_NAMES_KEPT), and two clients opening it at once write the same rows.
+# MERGE on the void_name constraint: the names of voids logged before they were kept are
+# written as a store is opened until one open marks them written (VOID_NAMES_KEPT), so two
+# clients opening it at once both write them.
 CREATE_VOID_NAMES: Final = "UNWIND $rows AS r MERGE (:VoidName {gid: r[0], event: r[1]})"
 VOID_NAMES_KEPT: Final = "MATCH (m:Migration {name: 'void_names'}) RETURN count(m) > 0"
 MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
@@ -1029,7 +1034,8 @@ class Neo4jStore:
         for statement in SCHEMA:
             self._execute(statement)
         if not self._execute(VOID_NAMES_KEPT)[0][0]:
-            # Voids logged before their names were kept: read once, as the store is opened.
+            # Voids logged before their names were kept: read as the store is opened, until
+            # an open has written them all.
             payloads = {e.event_id: e.payload for e in self.voided_events()}
             self._execute(CREATE_VOID_NAMES, rows=[list(row) for row in void_names(payloads)])
             self._execute(MARK_VOID_NAMES_KEPT)

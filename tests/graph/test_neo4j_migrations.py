@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,8 @@ from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 
 if TYPE_CHECKING:
+    import neo4j
+
     from graph.neo4j_store import Neo4jStore
 
 
@@ -74,6 +78,45 @@ def test_voided_events_logged_before_their_names_were_kept_get_them_at_the_next_
         assert [e.voided_by for e in reopened.voided_naming(["supplier_lot:ACME/A-1"])] == ["E-3"]
     finally:
         reopened.close()
+
+
+def test_two_clients_writing_a_void_s_names_at_once_leave_each_name_once(
+    request: pytest.FixtureRequest,
+) -> None:
+    """As two services that open a log whose void names were not kept yet both write them."""
+    from graph.neo4j_store import CREATE_VOID_NAMES
+
+    store = _opener(request)()
+    rows = [["lot:L-1", "E-1"], ["supplier_lot:ACME/A-1", "E-1"]]
+    try:
+        store.wipe()
+        driver = store._driver
+        with driver.session() as session:
+            first = session.begin_transaction()
+            first.run(CREATE_VOID_NAMES, rows=rows).consume()
+            second = threading.Thread(
+                target=lambda: driver.execute_query(CREATE_VOID_NAMES, rows=rows)
+            )
+            second.start()
+            # The second runs while the first is open: it ends, or waits for the first.
+            deadline = time.monotonic() + 10
+            while second.is_alive() and not _blocked(driver) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.commit()
+        second.join()
+        found = driver.execute_query(
+            "MATCH (n:VoidName) RETURN n.gid, n.event ORDER BY n.gid"
+        ).records
+        assert [list(record) for record in found] == rows
+    finally:
+        store.close()
+
+
+def _blocked(driver: neo4j.Driver) -> bool:
+    found = driver.execute_query(
+        "SHOW TRANSACTIONS YIELD status WHERE status STARTS WITH 'Blocked' RETURN count(*)"
+    ).records
+    return bool(found[0][0])
 
 
 def test_the_write_count_an_earlier_lock_left_on_the_counter_goes_at_the_next_open(
