@@ -931,6 +931,16 @@ class Planner:
 
     def _cart_define(self, step: _Step, event: CartDefine) -> None:
         cart = gid("cart", event.cart)
+        if (unmade := self._unmade.get(cart)) is not None and not self._replaying:
+            # The store drops the cart only after the batch; a replay of the log, which skips
+            # the voided event, finds no cart here and would define it.
+            step.fail(
+                "cart",
+                "void_same_batch",
+                f'{describe(cart)} was made by event "{unmade[0]}", which this batch voids: '
+                "it is dropped at the end of the batch; send the definition in a later batch",
+            )
+            return
         if self._exists(cart):
             step.fail(
                 "cart",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -771,3 +772,35 @@ def test_a_load_into_a_cart_a_void_of_its_batch_unmade_is_of_the_carts_site(
 
 def _stays(store: GraphStore, cart: str) -> list[Any]:
     return CartService(store).contents(cart).stays
+
+
+def test_a_definition_of_a_cart_a_void_of_its_batch_unmade_waits_for_a_later_batch(
+    tmp_path: Path, events: Events
+) -> None:
+    """The store drops the cart at the end of the batch; a replay, which skips the voided load,
+    finds no cart to refuse the definition for: it is refused as the void's, then accepted."""
+    store = EmbeddedStore(tmp_path / "plant.db")
+    service = IngestService(store)
+    service.ingest(_lots(events, "L-1", "L-2"))
+    service.ingest([_load(events, "C-1", "L-1", site="S1", event_id="MADE")])
+    void = events("void", voids="MADE", reason="x")
+    for site in ({}, {"site": "S1"}):
+        define = _define(events, "C-1", capacity="5", **site)
+        problem = rejected(store, [void, define], "void_same_batch")
+        assert problem.field == "cart" and '"MADE"' in problem.message
+        assert "later batch" in problem.message
+    service.ingest([void])
+    service.ingest([_define(events, "C-1", group="1", capacity="5")])
+    service.ingest([_load(events, "C-1", "L-2", qty="5")])
+    live = CartService(store).cart("cart:C-1"), _stays(store, "cart:C-1")
+    assert live[0].capacity == Decimal("5") and len(live[1]) == 1
+    with (
+        sqlite3.connect(tmp_path / "plant.db") as source,
+        sqlite3.connect(tmp_path / "copy.db") as copy,
+    ):
+        source.backup(copy)
+    rebuilt = EmbeddedStore(tmp_path / "copy.db")
+    IngestService(rebuilt).rebuild()
+    assert (CartService(rebuilt).cart("cart:C-1"), _stays(rebuilt, "cart:C-1")) == live
+    rebuilt.close()
+    store.close()
