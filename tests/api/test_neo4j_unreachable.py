@@ -22,7 +22,7 @@ from api.auth.service import AuthService
 from api.cli import main
 from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
-from api.settings import Settings, get_settings
+from api.settings import Settings
 from graph.neo4j_store import Neo4jStore
 from tests.api.conftest import FAST_HASHER, login
 from tests.conftest import neo4j_or_skip
@@ -123,12 +123,12 @@ def test_logins_and_keys_on_lost_accounts_are_503_store_unavailable(plant: Plant
 
 
 def test_a_command_whose_neo4j_goes_away_says_so_on_one_line(
-    target: Neo4jTarget,
+    neo4j_login: Neo4jTarget,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    proxy = proxy_to(target)
+    proxy = proxy_to(neo4j_login)
     opened = Services.from_settings
 
     def then_lost(settings: Settings, sender: str, **options: bool) -> Services:
@@ -137,16 +137,12 @@ def test_a_command_whose_neo4j_goes_away_says_so_on_one_line(
         return services
 
     monkeypatch.setattr(Services, "from_settings", then_lost)
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", target.user)
-    monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", target.password)
-    get_settings.cache_clear()
     neo4j_log = logging.getLogger("neo4j")
     level = neo4j_log.level
     try:
         argv = ["trace", "--lot", "L-1", "--down", "--store", f"bolt://127.0.0.1:{proxy.port}"]
         assert _timed(lambda: main(argv)) == 3
     finally:
-        get_settings.cache_clear()
         neo4j_log.setLevel(level)
         proxy.cut()
     err = capsys.readouterr().err
