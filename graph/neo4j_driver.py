@@ -2,7 +2,8 @@
 and how a write gives up waiting for a lock.
 
 A server that goes away while the service runs is a 503 `store_unavailable` (the command line:
-exit code 3), said within seconds: each store runs every call to the driver inside `reaching`.
+exit code 3), said within seconds: each store runs every call to the driver inside `reaching`,
+which also says what a transaction the server ended at its time limit did.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ import neo4j
 from neo4j import GraphDatabase
 
 from graph.errors import StoreBusy, StoreUnavailable
+
+
+class StoreTimeLimit(StoreBusy):
+    """Neo4j ended a read at its time limit on a transaction: the same read meets it again."""
+
+    code = "store_time_limit"
+
 
 T = TypeVar("T")
 
@@ -47,6 +55,33 @@ LOST_IN_COMMIT: Final = (
     "make that safe)"
 )
 
+# The server ends a transaction older than its time limit (db.transaction.timeout, which
+# production servers often set to 30-120 s): a long read (a deep trace), or a write that waited
+# past it for a lock another held. The driver raised that as an error of its own, a 500 with its
+# text. Neo4j 5 says TimedOutClientConfiguration of the server's limit too, and LockClientStopped
+# of a transaction it ended as it waited for a lock (as it says of one an operator ended).
+TIMED_OUT: Final = frozenset(
+    {
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
+STOPPED_WAITING: Final = "Neo.ClientError.Transaction.LockClientStopped"
+WRITE_TIMED_OUT: Final = (
+    "Neo4j's time limit on a transaction (its setting db.transaction.timeout) ended this write "
+    "to {what} before it was done: nothing was written; try again shortly, and should it recur, "
+    "send less at once or have that limit raised"
+)
+WAIT_STOPPED: Final = (
+    "Neo4j ended this write to {what} as it waited for a lock another write held, at its time "
+    "limit on a transaction (its setting db.transaction.timeout) or by an operator's hand: "
+    "nothing was written; try again shortly"
+)
+READ_TIMED_OUT: Final = (
+    "Neo4j's time limit on a transaction (its setting db.transaction.timeout) ended this read "
+    "of {what} before it was done: ask for less at once (a trace with a smaller max_depth, a "
+    "shorter window, a smaller page) or have that limit raised"
+)
 
 # A transaction still waiting for a lock after a while is ended, so its caller hears StoreBusy
 # rather than wait without end on a writer that hangs. The server bounds lock waits only for all
@@ -168,8 +203,10 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
 
 
 @contextmanager
-def reaching(what: str) -> Iterator[None]:
-    """Raise StoreUnavailable for a server that cannot be reached or was lost in the block.
+def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
+    """Raise StoreUnavailable for a server that cannot be reached or was lost in the block, and
+    for a transaction the server ended at its time limit StoreTimeLimit if `reading`, else
+    StoreBusy (a write so ended wrote nothing).
 
     Its message names no host and quotes nothing of the driver's: callers of the service read
     it. `what` says what the server holds ("the graph", "the accounts").
@@ -184,17 +221,42 @@ def reaching(what: str) -> Iterator[None]:
         if not unresolved(error):
             raise
         raise StoreUnavailable(GONE.format(what=what)) from error
+    except neo4j.exceptions.ClientError as error:
+        if (ended := _ended(error, what, reading)) is None:
+            raise
+        raise ended from error
     except neo4j.exceptions.ResultFailedError as error:
-        # A result read after the connection failed under another result of its transaction.
+        # A result read after the connection failed under another result of its transaction,
+        # or after the server ended the transaction.
         if isinstance(error.__cause__, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
+        cause = error.__cause__
+        if isinstance(cause, neo4j.exceptions.ClientError) and (
+            ended := _ended(cause, what, reading)
+        ):
+            raise ended from error
         raise
 
 
+def _ended(error: neo4j.exceptions.ClientError, what: str, reading: bool) -> StoreBusy | None:
+    """What to raise for `error` if the server ended its transaction at its time limit."""
+    if error.code in TIMED_OUT and reading:
+        return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
+    if error.code in TIMED_OUT:
+        return StoreBusy(WRITE_TIMED_OUT.format(what=what))
+    if error.code == STOPPED_WAITING:
+        return StoreBusy(WAIT_STOPPED.format(what=what))
+    return None
+
+
 @contextmanager
-def session(driver: neo4j.Driver, database: str | None, what: str) -> Iterator[neo4j.Session]:
-    """A session on `database` whose loss of the server is StoreUnavailable (see `reaching`)."""
-    with reaching(what), driver.session(database=database) as opened:
+def session(
+    driver: neo4j.Driver, database: str | None, what: str, *, reading: bool = False
+) -> Iterator[neo4j.Session]:
+    """A session on `database` whose loss of the server is StoreUnavailable, and whose
+    transaction ended at the server's time limit StoreTimeLimit (`reading`) or StoreBusy (see
+    `reaching`)."""
+    with reaching(what, reading=reading), driver.session(database=database) as opened:
         yield opened
 
 

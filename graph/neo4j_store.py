@@ -1094,8 +1094,8 @@ class Neo4jStore:
         return bounded_write(self._driver, self._database, "the graph", BUSY, unit)
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
-        with self._session() as session:
-            return session.execute_read(work)
+        with session(self._driver, self._database, "the graph", reading=True) as opened:
+            return opened.execute_read(work)
 
     def node(self, gid: str) -> NodeView | None:
         def run(tx: ManagedTransaction) -> NodeView | None:

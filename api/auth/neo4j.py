@@ -260,12 +260,9 @@ class Neo4jAccountStore:
         for statement in SCHEMA:
             execute(self._driver, self._database, "the accounts", statement)
 
-    def _session(self) -> AbstractContextManager[neo4j.Session]:
-        return session(self._driver, self._database, "the accounts")
-
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
-        with self._session() as session:
-            return session.execute_read(work)
+        with session(self._driver, self._database, "the accounts", reading=True) as opened:
+            return opened.execute_read(work)
 
     def _write(
         self, work: Callable[[ManagedTransaction], T], noted: AccountEvent | None = None
