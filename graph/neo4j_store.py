@@ -280,6 +280,10 @@ MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
 # clients opening it at once both write them.
 CREATE_VOID_NAMES: Final = "UNWIND $rows AS r MERGE (:VoidName {gid: r[0], event: r[1]})"
 VOID_NAMES_KEPT: Final = "MATCH (m:Migration {name: 'void_names'}) RETURN count(m) > 0"
+# Those names are written so many per transaction: a log of very many voids written in one met
+# the server's time limit on a transaction (db.transaction.timeout), and the store could not
+# open. One stopped part way leaves no marker, and the next open writes the rest (MERGE).
+VOID_NAMES_CHUNK: Final = 5000
 MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
 
 
@@ -1037,8 +1041,10 @@ class Neo4jStore:
             # Voids logged before their names were kept: read as the store is opened, until
             # an open has written them all.
             payloads = {e.event_id: e.payload for e in self.voided_events()}
-            self._execute(CREATE_VOID_NAMES, rows=[list(row) for row in void_names(payloads)])
-            self._execute(MARK_VOID_NAMES_KEPT)
+            rows = [list(row) for row in void_names(payloads)]
+            for start in range(0, len(rows), VOID_NAMES_CHUNK):
+                self._execute(CREATE_VOID_NAMES, rows=rows[start : start + VOID_NAMES_CHUNK])
+            self._execute(MARK_VOID_NAMES_KEPT)  # only once the last chunk is written
         # A graph of no events is the same in every version: a new store is current.
         if found != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
             self.stamp_projection(PROJECTION)

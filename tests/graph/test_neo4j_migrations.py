@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -78,6 +78,70 @@ def test_voided_events_logged_before_their_names_were_kept_get_them_at_the_next_
         assert [e.voided_by for e in reopened.voided_naming(["supplier_lot:ACME/A-1"])] == ["E-3"]
     finally:
         reopened.close()
+
+
+def test_void_names_are_written_in_chunks_and_a_backfill_stopped_part_way_is_finished_once(
+    request: pytest.FixtureRequest, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log of very many voids written in one transaction met the server's time limit on it."""
+    from graph import neo4j_store
+    from graph.errors import StoreUnavailable
+    from graph.neo4j_store import CREATE_VOID_NAMES
+
+    open_store = _opener(request)
+    store = open_store()
+    try:
+        store.wipe()
+        service = IngestService(store)
+        lots = [f"L-{n}" for n in range(1, 4)]
+        service.ingest([events.receive(lot, 10, supplier_lot=f"A-{lot}") for lot in lots])
+        service.ingest([events("void", voids=f"E-{n}", reason="typo") for n in range(1, 4)])
+        driver = store._driver  # the test plays the earlier version
+        driver.execute_query("MATCH (n:VoidName) DELETE n")
+        driver.execute_query("MATCH (m:Migration {name: 'void_names'}) DELETE m")
+    finally:
+        store.close()
+    monkeypatch.setattr(neo4j_store, "VOID_NAMES_CHUNK", 2)
+    run = neo4j_store.execute
+    chunks: list[int] = []
+
+    def stopping(*args: Any, **params: Any) -> Any:
+        if args[3] == CREATE_VOID_NAMES:
+            if len(chunks) == 1:  # as the service stops, or the server goes, after one chunk
+                raise StoreUnavailable("stopped")
+            chunks.append(len(params["rows"]))
+        return run(*args, **params)
+
+    monkeypatch.setattr(neo4j_store, "execute", stopping)
+    with pytest.raises(StoreUnavailable):
+        open_store()
+    assert chunks == [2]
+
+    def counting(*args: Any, **params: Any) -> Any:
+        if args[3] == CREATE_VOID_NAMES:
+            chunks.append(len(params["rows"]))
+        return run(*args, **params)
+
+    chunks.clear()
+    monkeypatch.setattr(neo4j_store, "execute", counting)
+    reopened = open_store()  # writes them all again, the first chunk's among them
+    try:
+        assert chunks == [2, 2, 2]
+        found = reopened._driver.execute_query(
+            "MATCH (n:VoidName) RETURN n.event, n.gid ORDER BY n.event, n.gid"
+        ).records
+        assert [list(record) for record in found] == [
+            [f"E-{n}", gid]
+            for n, lot in enumerate(lots, start=1)
+            for gid in (f"lot:{lot}", f"supplier_lot:ACME/A-{lot}")
+        ]
+        voided = reopened.voided_naming([f"lot:{lot}" for lot in lots])
+        assert [e.event_id for e in voided] == ["E-1", "E-2", "E-3"]
+    finally:
+        reopened.close()
+    chunks.clear()
+    open_store().close()  # the marker is set: no more are written
+    assert chunks == []
 
 
 def test_two_clients_writing_a_void_s_names_at_once_leave_each_name_once(
