@@ -52,6 +52,13 @@ class StoreBusy(DomainError):
     code = "store_busy"
 
 
+class StoreTimeLimit(StoreBusy):
+    """The store ended a read at its time limit on a transaction (Neo4j's
+    `db.transaction.timeout`): the same read meets it again; a smaller one may not."""
+
+    code = "store_time_limit"
+
+
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"

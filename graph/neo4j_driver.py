@@ -18,14 +18,7 @@ from typing import Any, Final, LiteralString, TypeVar
 import neo4j
 from neo4j import GraphDatabase
 
-from graph.errors import StoreBusy, StoreUnavailable
-
-
-class StoreTimeLimit(StoreBusy):
-    """Neo4j ended a read at its time limit on a transaction: the same read meets it again."""
-
-    code = "store_time_limit"
-
+from graph.errors import StoreBusy, StoreTimeLimit, StoreUnavailable
 
 T = TypeVar("T")
 
