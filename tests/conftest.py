@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ import pytest
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
 from tests.fixtures.events import Events
-from tests.fixtures.neo4j_server import Neo4jTarget, last_failure, provide_neo4j
+from tests.fixtures.neo4j_server import (
+    Neo4jTarget,
+    Neo4jUnavailable,
+    last_failure,
+    provide_neo4j,
+    with_setting,
+)
 
 STORE_KINDS = ("embedded", "neo4j")
 
@@ -29,6 +36,21 @@ def neo4j_or_skip(request: pytest.FixtureRequest) -> Neo4jTarget:
             pytest.fail(message)
         pytest.skip(message)
     return target
+
+
+@contextmanager
+def transaction_timeout(request: pytest.FixtureRequest, seconds: float) -> Iterator[Neo4jTarget]:
+    """A server whose transactions may last `seconds` (db.transaction.timeout) while the block
+    runs; skip (fail, where CI requires Neo4j) if none is to be had."""
+    try:
+        with with_setting(
+            neo4j_or_skip(request), "db.transaction.timeout", f"{seconds:g}s"
+        ) as target:
+            yield target
+    except Neo4jUnavailable as error:
+        if neo4j_required():
+            raise
+        pytest.skip(f"no server with a transaction timeout of its own: {error}")
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,9 @@ from graph.store import WriteTx
 from ingest.models import Event
 from ingest.parse import parse_events
 from tests.api.conftest import FAST_HASHER, login
-from tests.conftest import neo4j_or_skip, neo4j_required
+from tests.conftest import transaction_timeout
 from tests.fixtures.events import Events
-from tests.fixtures.neo4j_server import Neo4jTarget, Neo4jUnavailable, lock_held, with_setting
+from tests.fixtures.neo4j_server import Neo4jTarget, lock_held
 
 pytestmark = pytest.mark.neo4j
 
@@ -53,15 +53,8 @@ LIMIT: Final = "time limit on a transaction (its setting db.transaction.timeout)
 @pytest.fixture(scope="module")
 def short(request: pytest.FixtureRequest) -> Iterator[Neo4jTarget]:
     """A server whose transactions may last TIMEOUT, for the whole module."""
-    try:
-        with with_setting(
-            neo4j_or_skip(request), "db.transaction.timeout", f"{TIMEOUT:g}s"
-        ) as target:
-            yield target
-    except Neo4jUnavailable as error:
-        if neo4j_required():
-            raise
-        pytest.skip(f"no server with a transaction timeout of its own: {error}")
+    with transaction_timeout(request, TIMEOUT) as target:
+        yield target
 
 
 class Plant:

@@ -12,9 +12,9 @@ from graph.neo4j_store import Neo4jStore
 from graph.projection import PROJECTION
 from graph.store import StoredEvent
 from ingest.service import IngestService
-from tests.conftest import neo4j_or_skip, neo4j_required
+from tests.conftest import transaction_timeout
 from tests.fixtures.events import Events
-from tests.fixtures.neo4j_server import Neo4jTarget, Neo4jUnavailable, with_setting
+from tests.fixtures.neo4j_server import Neo4jTarget
 
 pytestmark = pytest.mark.neo4j
 
@@ -28,15 +28,8 @@ PAUSE = TIMEOUT + 3.0
 @pytest.fixture
 def short(request: pytest.FixtureRequest) -> Iterator[Neo4jTarget]:
     """A server whose transactions may last TIMEOUT."""
-    try:
-        with with_setting(
-            neo4j_or_skip(request), "db.transaction.timeout", f"{TIMEOUT:g}s"
-        ) as target:
-            yield target
-    except Neo4jUnavailable as error:
-        if neo4j_required():
-            raise
-        pytest.skip(f"no server with a transaction timeout of its own: {error}")
+    with transaction_timeout(request, TIMEOUT) as target:
+        yield target
 
 
 def test_a_rebuild_longer_than_the_servers_transaction_timeout_keeps_its_lease(
