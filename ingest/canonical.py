@@ -51,11 +51,19 @@ def payload_and_digest(event: Event) -> tuple[str, str]:
     """
     body = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     names = _time_fields(type(event))
+    # JSON writes a time read at "-00:00" as UTC ("Z"): the payload keeps what was sent.
     for name in names:
         text = body.get(name)
-        # JSON writes a time read at "-00:00" as UTC ("Z"): the payload keeps what was sent.
         if type(text) is str and text[-1] == "Z" and getattr(event, name).tzname() == "-00:00":
             body[name] = f"{text[:-1]}-00:00"
+    if type(event) is RecallOpen or type(event) is RecallScope:
+        for i, suspect in enumerate(event.suspects):
+            window = body["suspects"][i]
+            for key, moment in (("from", suspect.from_), ("to", suspect.to)):
+                if moment is not None:
+                    window[key] = _as_sent(window[key], moment)
+    elif type(event) is RecallSupplierRequest:
+        body["due_by"] = _as_sent(body["due_by"], event.due_by)
     # orjson writes what `_dumps` writes, about ten times faster, for every string, key order,
     # boolean and integer up to 64 bits; it spells some floats otherwise (1e-7, not 1e-07). Only
     # a process's parameters hold floats or unbounded integers (tests/ingest/test_canonical.py
@@ -75,6 +83,14 @@ def _payload_and_digest_standard(
     stored = _dumps(body)
     _by_value(event, body, names)
     return stored, hashlib.sha256(_dumps(body).encode()).hexdigest()
+
+
+def _as_sent(text: str, moment: datetime) -> str:
+    """`text`, JSON's spelling of `moment`, with the "-00:00" it was sent with where JSON wrote
+    "Z"."""
+    if text[-1] == "Z" and moment.tzname() == "-00:00":
+        return f"{text[:-1]}-00:00"
+    return text
 
 
 def digest_now(payload: str) -> str | None:

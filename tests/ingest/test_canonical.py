@@ -133,3 +133,31 @@ def test_parameters_are_json_numbers_not_nan_or_infinity(value: float) -> None:
         parse_events([PROCESS | {"params": {"feed": value}}])
     (problem,) = refused.value.problems
     assert problem.field == "params" and '"feed"' in problem.message and "finite" in problem.message
+
+
+def test_a_recall_time_of_minus_zero_is_kept_as_sent() -> None:
+    # A supplier request's deadline and a suspect window are times too: kept as sent, read as UTC.
+    unknown = "2026-01-05T06:24:00-00:00"
+    common = {"event_id": "EV-2", "occurred_at": unknown, "actor": "ana", "case": "C-1"}
+    request = common | {
+        "type": "recall_supplier_request",
+        "supplier": "ACME",
+        "supplier_lot": "A-1",
+        "question": "which heat?",
+        "due_by": unknown,
+    }
+    window = {"id": "equipment:LATHE-1", "from": unknown, "to": unknown}
+    opened = common | {
+        "type": "recall_open",
+        "title": "lathe",
+        "reason": "drift",
+        "suspects": [window],
+    }
+    (sent, digest), (utc, same) = (
+        payload_and_digest(parse_events([raw])[0])
+        for raw in (request, request | {"due_by": "2026-01-05T06:24:00Z"})
+    )
+    assert json.loads(sent)["due_by"] == unknown and json.loads(utc)["due_by"].endswith("Z")
+    assert digest == same
+    stored = json.loads(payload_and_digest(parse_events([opened])[0])[0])
+    assert stored["suspects"][0] == window
