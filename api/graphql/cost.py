@@ -21,6 +21,7 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
+from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from api.graphql.validation import fragments_in_order
@@ -152,16 +153,21 @@ class Budget:
         raise GraphQLError(f"this query lists more than {self._limit:,} links and nodes: {narrow}")
 
 
-def asks(selections: Sequence[Selection], name: str, *, below: bool = False) -> bool:
-    """Tell whether a field's selections ask for `name` of the object it answers, directly or
-    through fragments, where @skip and @include keep it (a list not asked is never listed, so
-    it need not be read). Fields of the fields below are another object's, unless `below`:
-    then they are asked too (where every object under the field, through a connection's edges,
-    say, is of the one kind that has `name`)."""
+def asked_below(info: Info[Any, Any]) -> list[Selection]:
+    """The selections of the field `info` resolves (under every name it is asked by)."""
+    return [s for field in info.selected_fields for s in field.selections]
+
+
+def asks(selections: Sequence[Selection], *names: str, below: bool = False) -> bool:
+    """Tell whether a field's selections ask for one of `names` of the object it answers,
+    directly or through fragments, where @skip and @include keep it (a list not asked is never
+    listed, so it need not be read). Fields of the fields below are another object's, unless
+    `below`: then they are asked too (where every object under the field, through a
+    connection's edges, say, is of the one kind that has `names`)."""
     return any(
-        (selection.name == name or (below and asks(selection.selections, name, below=True)))
+        (selection.name in names or (below and asks(selection.selections, *names, below=True)))
         if isinstance(selection, SelectedField)
-        else asks(selection.selections, name, below=below)
+        else asks(selection.selections, *names, below=below)
         for selection in selections
         if _kept(selection.directives)
     )

@@ -31,6 +31,7 @@ from api.graphql.cost import (
     NARROW_SUPPLIER_LOTS,
     NARROW_WINDOW,
     HeavyFieldLimit,
+    asked_below,
     asks,
 )
 from api.graphql.counts import BIG_INT, BigInt
@@ -199,7 +200,7 @@ class Query:
     ) -> list[StepRun]:
         budget = info.context.budget
         # (The field asked twice under one name is answered once, with both selections.)
-        asked = [s for field in info.selected_fields for s in field.selections]
+        asked = asked_below(info)
         # Only the lists asked are read, and no more of them than the budget has left as this
         # field starts: it spends at least what they list, so a window that lists more is
         # refused unread past that (a year on a busy machine is not read to be refused). The
