@@ -17,7 +17,9 @@ from api.deps import Services
 from api.settings import Settings, get_settings
 from graph.embedded_store import EmbeddedStore
 from ingest.demo_plant import DemoPlant
+from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
+from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
 
 # Argon2 at its default cost is meant to be slow; tests log in hundreds of times.
@@ -85,3 +87,22 @@ def login(client: TestClient, role: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def laptop_plant(tmp_path: Path, events: Events) -> str:
+    """A small plant in `laptop.db` (a received lot split and serialized, an analyst): the
+    source of the copy-store tests."""
+    path = tmp_path / "laptop.db"
+    store = EmbeddedStore(path)
+    IngestService(store).ingest(
+        [
+            events.receive("L-1", 10, supplier_lot="A-77"),
+            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
+            events("serialize", lot="L-2", serials=["SN-1"]),
+        ]
+    )
+    store.close()
+    accounts = EmbeddedAccountStore(path)
+    AuthService(accounts).add_user("ana", "correct horse battery", "analyst")
+    accounts.close()
+    return f"sqlite:///{path}"

@@ -20,26 +20,14 @@ from graph.errors import StoreUnavailable
 from graph.store import StoredEvent
 from ingest.service import IngestService
 from ingest.store_copy import CopyMismatch, copy_plant
+from tests.api.conftest import laptop_plant
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
 
 
 @pytest.fixture
 def source(tmp_path: Path, events: Events) -> str:
-    path = tmp_path / "laptop.db"
-    store = EmbeddedStore(path)
-    IngestService(store).ingest(
-        [
-            events.receive("L-1", 10, supplier_lot="A-77"),
-            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
-            events("serialize", lot="L-2", serials=["SN-1"]),
-        ]
-    )
-    store.close()
-    accounts = EmbeddedAccountStore(path)
-    AuthService(accounts).add_user("ana", "correct horse battery", "analyst")
-    accounts.close()
-    return f"sqlite:///{path}"
+    return laptop_plant(tmp_path, events)
 
 
 def _trace(store: str, capsys: pytest.CaptureFixture[str]) -> object:

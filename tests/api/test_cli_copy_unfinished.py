@@ -16,14 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from api.auth.embedded import EmbeddedAccountStore
-from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, main
 from api.deps import Services
 from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
 from graph.errors import StoreUnavailable
-from ingest.service import IngestService
+from tests.api.conftest import laptop_plant
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
 
@@ -58,20 +56,7 @@ _STOPPING_COPY = textwrap.dedent(
 
 @pytest.fixture
 def source(tmp_path: Path, events: Events) -> str:
-    path = tmp_path / "laptop.db"
-    store = EmbeddedStore(path)
-    IngestService(store).ingest(
-        [
-            events.receive("L-1", 10, supplier_lot="A-77"),
-            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}]),
-            events("serialize", lot="L-2", serials=["SN-1"]),
-        ]
-    )
-    store.close()
-    accounts = EmbeddedAccountStore(path)
-    AuthService(accounts).add_user("ana", "correct horse battery", "analyst")
-    accounts.close()
-    return f"sqlite:///{path}"
+    return laptop_plant(tmp_path, events)
 
 
 def _killed_copy(source: str, to: str, tmp_path: Path) -> None:
