@@ -46,7 +46,8 @@ from ingest.schema_rules import (
     given,
     if_given,
 )
-from ingest.times import Instant, out_of_calendar
+from ingest.times import SENT as SENT
+from ingest.times import Instant, _sent, out_of_calendar
 
 # Spellings pydantic reads but the contract does not mean: a time as a date; "5_0" as 50;
 # non-ASCII digits (a full-width 5) as numbers (times: ingest.times). Each is refused by field;
@@ -84,14 +85,6 @@ Day = Annotated[
     WrapValidator(_date_text),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
-
-# Rules that came after events were logged hold for events sent (`parse_events` validates
-# with this context), not for the log read back: what was logged before a rule still rebuilds.
-SENT: Final = {"sent": True}
-
-
-def _sent(info: ValidationInfo) -> bool:
-    return bool(info.context and info.context.get("sent"))
 
 
 def _printable_id(value: str, info: ValidationInfo) -> str:

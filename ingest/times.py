@@ -5,7 +5,7 @@ the same rules (`TimeText`, `read_time`), so a time one of them takes, all of th
 is refused an offset past 14:00 as it is logged (ingest.canonical: the log may hold older ones,
 which replays still read); a time given outside an event is refused it as it is read. What ISO
 8601 writes and RFC 3339 does not (no seconds, a comma, an offset without its colon) is refused
-in an event sent (ingest.models.SENT) and read in one logged.
+in an event sent (SENT) and read in one logged.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import (
     AwareDatetime,
@@ -59,6 +59,14 @@ OFFSET_RULE = "an offset is at most 14:00 from UTC either way"
 # apart, so the payload keeps the sender's offset and an export gives it back.
 UNKNOWN_OFFSET = timezone(timedelta(0), "-00:00")
 
+# Rules that came after events were logged hold for events sent (`parse_events` validates
+# with this context), not for the log read back: what was logged before a rule still rebuilds.
+SENT: Final = {"sent": True}
+
+
+def _sent(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("sent"))
+
 
 def _time_text(
     value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo | None
@@ -76,11 +84,7 @@ def _time_text(
         # datetime_from_date_parsing) do not say what a time is; the contract's do.
         raise PydanticCustomError("datetime_parsing", _why_not_a_time(value)) from None
     # ISO 8601's alone is refused where a time is given now: not in an event read from the log.
-    if (
-        spelled is not None
-        and spelled.end() != len(value)
-        and (info is None or (info.context and info.context.get("sent")))
-    ):
+    if spelled is not None and spelled.end() != len(value) and (info is None or _sent(info)):
         raise PydanticCustomError("datetime_parsing", f"{TIME_SPELLING}; {_not_rfc_3339(value)}")
     return _offset_as_sent(value, moment)
 
