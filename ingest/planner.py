@@ -1327,6 +1327,7 @@ class Planner:
         a site other than the cart's are voided first, or the rebuilt cart is another site's.
         """
         carts = sorted({cart for _, cart, _, _ in effects.loads if cart is not None})
+        self._load(carts)  # one read for them all, not one per cart
         made = [cart for cart in carts if (item := self._get(cart)) and item.created_by is None]
         if not made:
             return set(), {}
