@@ -87,9 +87,9 @@ class Feedback(BaseModel):
 
 def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> Problem:
     """Return the problem as it stands now: actuals frozen, downtime and rush orders added."""
-    reported = {(a.order, a.index): a for a in feedback.actuals}
     planned = {(o.job, o.index): o for o in previous.operations}
     orders_known = {o.id: o for o in problem.orders}
+    reported: dict[tuple[str, int], Actual] = {}
     first_report: dict[tuple[str, int], int] = {}
     for i, a in enumerate(feedback.actuals):
         earlier = first_report.setdefault((a.order, a.index), i)
@@ -99,6 +99,7 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
                 f"actuals[{i}]: order {a.order!r} operation {a.index} is already reported "
                 f"at actuals[{earlier}]"
             )
+        reported[(a.order, a.index)] = a
         order = orders_known.get(a.order)
         if order is None:
             raise InvalidProblem(f"actuals[{i}].order: unknown order {a.order!r}")
@@ -119,7 +120,7 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         if late is not None:
             field, message = late
             raise InvalidProblem(f"actuals[{i}].{field}: {message}")
-        choices = {alt.machine for alt in order.operations[a.index].alternatives}
+        choices = {alt.machine for alt in given.alternatives}
         if a.machine is not None and a.machine not in choices:
             raise InvalidProblem(
                 f"actuals[{i}].machine: {a.machine!r} is not among the operation's machines"
