@@ -310,12 +310,12 @@ def _remove_killed_plants(path: Path) -> None:
     # Main files only: a store's -wal and -shm go with it, never without its check.
     name = re.compile(re.escape(path.name) + r"\.([0-9]+)\.making")
     found = (name.fullmatch(file.name) for file in path.parent.iterdir())
-    pids = {match[1] for match in found if match is not None}
-    for pid in sorted(pids - {str(os.getpid())}):  # this process's own is `making`
-        if not _gone(int(pid)):
+    pids = {int(match[1]) for match in found if match is not None}
+    for pid in sorted(pids - {os.getpid()}):  # this process's own is `making`
+        if not _gone(pid):
             continue
         try:
-            remove_store(_making(path, int(pid)))
+            remove_store(_making(path, pid))
         except (DomainError, OSError) as error:
             print(f"a killed demo's unfinished plant stays: {error}", file=sys.stderr)
 
@@ -332,7 +332,7 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     except (PermissionError, OverflowError):
-        return False
+        pass  # another user's, or no id a process could have: not known to be gone
     return False
 
 
