@@ -175,9 +175,7 @@ def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
 
 
 def _same_store(one: str, other: str) -> bool:
-    if one.startswith(SQLITE) and other.startswith(SQLITE):
-        return _path(one).resolve() == _path(other).resolve()
-    return one.rstrip("/") == other.rstrip("/")
+    return _shown(one).rstrip("/") == _shown(other).rstrip("/")
 
 
 def _shown(url: str) -> str:
