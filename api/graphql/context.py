@@ -8,7 +8,7 @@ filtered exactly like top-level ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -25,6 +25,7 @@ from graph.store import EdgeView, NodeView
 from graph.udi import Udi
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 class Context(BaseContext):
@@ -34,12 +35,14 @@ class Context(BaseContext):
         super().__init__()
         self.access = request_access
         self.budget = Budget()
-        self.nodes: DataLoader[str, NodeView | None] = DataLoader(load_fn=self._load_nodes)
+        self.nodes: DataLoader[str, NodeView | None] = DataLoader(
+            load_fn=_by_gid(request_access.nodes)
+        )
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
         self.received_items: DataLoader[str, NodeView | None] = DataLoader(
-            load_fn=self._load_received_items
+            load_fn=_by_gid(request_access.received_items)
         )
-        self.udis: DataLoader[str, Udi | None] = DataLoader(load_fn=self._load_udis)
+        self.udis: DataLoader[str, Udi | None] = DataLoader(load_fn=_by_gid(request_access.udis))
         self.case_notices: DataLoader[str, list[Notice]] = DataLoader(
             load_fn=self._load_case_notices
         )
@@ -47,18 +50,6 @@ class Context(BaseContext):
     async def _load_case_notices(self, case_ids: Sequence[str]) -> list[list[Notice]]:
         found = await _loaded(lambda: self.access.recalls().notices_of(list(case_ids)))
         return [found[case_id] for case_id in case_ids]
-
-    async def _load_udis(self, gids: Sequence[str]) -> list[Udi | None]:
-        found = await _loaded(lambda: self.access.udis(list(gids)))
-        return [found.get(gid) for gid in gids]
-
-    async def _load_received_items(self, gids: Sequence[str]) -> list[NodeView | None]:
-        found = await _loaded(lambda: self.access.received_items(list(gids)))
-        return [found.get(gid) for gid in gids]
-
-    async def _load_nodes(self, gids: Sequence[str]) -> list[NodeView | None]:
-        found = await _loaded(lambda: self.access.nodes(list(gids)))
-        return [found.get(gid) for gid in gids]
 
     async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
         edges = await _loaded(lambda: self.access.links(list(gids)))
@@ -68,6 +59,18 @@ class Context(BaseContext):
                 if end in touching:
                     touching[end].append(edge)
         return [touching[gid] for gid in gids]
+
+
+def _by_gid(
+    read: Callable[[list[str]], Mapping[str, V]],
+) -> Callable[[Sequence[str]], Awaitable[list[V | None]]]:
+    """A loader of what `read` finds of each gid asked for, None for what it does not."""
+
+    async def load(gids: Sequence[str]) -> list[V | None]:
+        found = await _loaded(lambda: read(list(gids)))
+        return [found.get(gid) for gid in gids]
+
+    return load
 
 
 async def _loaded(work: Callable[[], T]) -> T:
