@@ -545,8 +545,14 @@ class Access:
 
     def my_supplier_lots(self) -> list[str]:
         """Return the global ids of the caller's company's supplier lots."""
-        links = self._store.links([make_gid("company", self.principal.company or "")])
-        return sorted({e.src for e in links if e.type == "FROM"})
+        return sorted(self._company_sources("FROM"))
+
+    def _company_sources(self, edge_type: str) -> set[str]:
+        """The nodes linked by `edge_type` to the caller's company (FROM and SHIPPED_TO both end
+        at a company)."""
+        company = make_gid("company", self.principal.company or "")
+        links = self._store.links([company])
+        return {e.src for e in links if e.type == edge_type and e.dst == company}
 
     def _use_of(self, lot: NodeView, share_statuses: bool) -> SupplierLotUse:
         trace = self._traces.trace(lot.gid, "down")
@@ -597,10 +603,7 @@ class Access:
         follow. The shipments' ids are read, then only the page's shipments and their links: the
         items are read where they are asked (`received_items`)."""
         self.may_read_received()
-        company = make_gid("company", self.principal.company or "")
-        links = self._store.links([company])
-        shipped = {e.src for e in links if e.type == "SHIPPED_TO" and e.dst == company}
-        page, more = _page(sorted(shipped), first, after)
+        page, more = _page(sorted(self._company_sources("SHIPPED_TO")), first, after)
         chosen = set(page)
         contents: dict[str, list[str]] = {}
         for edge in self._store.links(page):
