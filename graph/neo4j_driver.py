@@ -221,9 +221,9 @@ def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
     except neo4j.exceptions.ResultFailedError as error:
         # A result read after the connection failed under another result of its transaction,
         # or after the server ended the transaction.
-        if isinstance(error.__cause__, UNREACHABLE):
-            raise StoreUnavailable(GONE.format(what=what)) from error
         cause = error.__cause__
+        if isinstance(cause, UNREACHABLE):
+            raise StoreUnavailable(GONE.format(what=what)) from error
         if isinstance(cause, neo4j.exceptions.ClientError) and (
             ended := _ended(cause, what, reading)
         ):
@@ -233,9 +233,9 @@ def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
 
 def _ended(error: neo4j.exceptions.ClientError, what: str, reading: bool) -> StoreBusy | None:
     """What to raise for `error` if the server ended its transaction at its time limit."""
-    if error.code in TIMED_OUT and reading:
-        return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
     if error.code in TIMED_OUT:
+        if reading:
+            return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
         return StoreBusy(WRITE_TIMED_OUT.format(what=what))
     if error.code == STOPPED_WAITING:
         return StoreBusy(WAIT_STOPPED.format(what=what))
