@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ import orjson
 
 from graph.epcis_ids import DIGITAL_LINK, digital_link, uri
 from graph.store import StoredEvent, plain
-from ingest.times import offset_too_far
+from ingest.times import MAX_OFFSET, offset_too_far
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TG = "https://tracegraph.dev/epcis/"
@@ -92,12 +92,12 @@ PROCESS_EXTENSIONS = {
 }
 # Which of those are times (read back as our events read times).
 TIMES = ("started_at", "finished_at")
-# The offsets "+HH:MM" and "-HH:MM" of at most 14:00 (_written): a time read ends with its
-# offset, so one that ends in one of these is at most 14:00 from UTC, or is not read.
+# The offsets "+HH:MM" and "-HH:MM" of at most MAX_OFFSET (_written): a time read ends with
+# its offset, so one that ends in one of these is at most that far from UTC, or is not read.
 _NEAR_OFFSETS = frozenset(
     f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
     for sign in "+-"
-    for minutes in range(14 * 60 + 1)
+    for minutes in range(MAX_OFFSET // timedelta(minutes=1) + 1)
 )
 
 
