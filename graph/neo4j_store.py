@@ -1332,16 +1332,8 @@ class Neo4jStore:
                     lease.close()
 
     def clear_projection(self) -> None:
-        ours = getattr(self._local, "rebuild", None)
         self._local.cleared = True
-
-        def clear_some(tx: ManagedTransaction, locked: neo4j.Record) -> int:
-            _, rebuilding, started = locked
-            _refuse_in_rebuild(rebuilding, started, ours)
-            deleted: int = tx.run(CLEAR_SOME_NODES).single(strict=True)[0]
-            return deleted
-
-        while self._locked(SETTLED + LOCK, clear_some):
+        while self._write_outside_rebuild(CLEAR_SOME_NODES)[0][0]:
             pass
 
     def projection_version(self) -> int | None:
@@ -1360,17 +1352,17 @@ class Neo4jStore:
         # null removes it.
         self._write_outside_rebuild(MARK_COPY, source=source)
 
-    def _write_outside_rebuild(self, statement: LiteralString, **params: Any) -> None:
+    def _write_outside_rebuild(self, statement: LiteralString, **params: Any) -> list[list[Any]]:
         """Run `statement` under the write lock, refused while a rebuild other than this
-        thread's holds the graph."""
+        thread's holds the graph; its rows."""
         ours = getattr(self._local, "rebuild", None)
 
-        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> list[list[Any]]:
             _, rebuilding, started = locked
             _refuse_in_rebuild(rebuilding, started, ours)
-            tx.run(statement, **params).consume()
+            return tx.run(statement, **params).values()
 
-        self._locked(SETTLED + LOCK, then)
+        return self._locked(SETTLED + LOCK, then)
 
     def wipe(self) -> None:
         """Delete everything, the event log too (for tests and benchmarks on a scratch server)."""
