@@ -1049,8 +1049,8 @@ class Neo4jStore:
         if found != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
             self.stamp_projection(PROJECTION)
 
-    def _session(self) -> AbstractContextManager[neo4j.Session]:
-        return session(self._driver, self._database, "the graph")
+    def _session(self, *, reading: bool = False) -> AbstractContextManager[neo4j.Session]:
+        return session(self._driver, self._database, "the graph", reading=reading)
 
     def _execute(self, statement: LiteralString, **params: Any) -> list[neo4j.Record]:
         return execute(self._driver, self._database, "the graph", statement, **params)
@@ -1100,7 +1100,7 @@ class Neo4jStore:
         return bounded_write(self._driver, self._database, "the graph", BUSY, unit)
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
-        with session(self._driver, self._database, "the graph", reading=True) as opened:
+        with self._session(reading=True) as opened:
             return opened.execute_read(work)
 
     def node(self, gid: str) -> NodeView | None:
@@ -1316,8 +1316,8 @@ class Neo4jStore:
             return
         mark = uuid.uuid4().hex
         whose = f"{socket.gethostname()} process {os.getpid()}, since {utc_text(datetime.now(UTC))}"
-        with self._session() as session:
-            lease = session.begin_transaction(
+        with self._session() as opened:
+            lease = opened.begin_transaction(
                 metadata={WAITING: mark, REBUILDER: whose}, timeout=LEASE_TIMEOUT
             )
             try:
@@ -1366,15 +1366,15 @@ class Neo4jStore:
 
     def wipe(self) -> None:
         """Delete everything, the event log too (for tests and benchmarks on a scratch server)."""
-        with self._session() as session:
-            session.run(CLEAR_NODES).consume()
-            session.run(CLEAR_EVENTS).consume()
-            session.run(CLEAR_VOID_NAMES).consume()
-            session.run(CLEAR_COUNTER).consume()
-            session.run(CLEAR_MARK_SCHEMES).consume()
-            session.run(CLEAR_DOCUMENTS).consume()
-            session.run(CLEAR_LOT_SCHEMES).consume()
-            session.run(CLEAR_LOT_SEQUENCES).consume()
+        with self._session() as opened:
+            opened.run(CLEAR_NODES).consume()
+            opened.run(CLEAR_EVENTS).consume()
+            opened.run(CLEAR_VOID_NAMES).consume()
+            opened.run(CLEAR_COUNTER).consume()
+            opened.run(CLEAR_MARK_SCHEMES).consume()
+            opened.run(CLEAR_DOCUMENTS).consume()
+            opened.run(CLEAR_LOT_SCHEMES).consume()
+            opened.run(CLEAR_LOT_SEQUENCES).consume()
         self._ensure_schema(None)  # the counter that kept it is gone
 
     def counts(self) -> dict[str, int]:
