@@ -616,8 +616,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     before void_names was kept. Run whenever the schema is brought up to date (its text
     changed), and idempotent: names already kept are kept as they are."""
     _add_event_columns(conn)
-    payloads = {row[0]: row[4] for row in conn.execute(VOIDED_EVENTS)}
-    conn.executemany(INSERT_VOID_NAME, void_names(payloads))
+    voided = (StoredEvent(*row) for row in conn.execute(VOIDED_EVENTS))
+    conn.executemany(INSERT_VOID_NAME, void_names(voided))
 
 
 def _null(_: None) -> None:
@@ -851,8 +851,7 @@ class EmbeddedTx:
         # Voids however they come (planned, or carried by a copy of the log); voids are rare.
         voided = [e.voids for e in changes.events if e.voids is not None]
         if voided:
-            found = self.find_events(voided)
-            names = void_names({event: e.payload for event, e in found.items()})
+            names = void_names(self.find_events(voided).values())
             conn.executemany(INSERT_VOID_NAME, names)
         conn.executemany(
             INSERT_DOCUMENT,

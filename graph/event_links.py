@@ -7,10 +7,11 @@ named: a void removes the links from the graph, and only the log still says wher
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graph.ids import gid, supplier_lot_gid
+from graph.store import StoredEvent
 
 
 def links(body: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -49,9 +50,6 @@ def ends(body: Mapping[str, Any]) -> list[str]:
     return [*joined, ref(body["target"])] if body["type"] == "status" else joined
 
 
-def void_names(voided: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Return (node, event) for every node each voided event names (`ends`), given the
-    payloads of the voided events by their ids."""
-    return sorted(
-        {(node, event) for event, payload in voided.items() for node in ends(json.loads(payload))}
-    )
+def void_names(voided: Iterable[StoredEvent]) -> list[tuple[str, str]]:
+    """Return (node, event) for every node each of the voided events names (`ends`)."""
+    return sorted({(node, e.event_id) for e in voided for node in ends(json.loads(e.payload))})

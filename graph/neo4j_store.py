@@ -924,11 +924,10 @@ class Neo4jTx:
         for result in sent:
             result.consume()
 
-    def _void_names(self, voided: list[str]) -> list[list[str]]:
+    def _void_names(self, voided: list[str]) -> list[tuple[str, str]]:
         """Return (node, event) for each node the events `voided` named, read from the log
         (a copy may carry an event and its void in one batch: the log holds both by now)."""
-        found = self.find_events(voided)
-        return [list(pair) for pair in void_names({event: e.payload for event, e in found.items()})]
+        return void_names(self.find_events(voided).values())
 
     # -- secondary marks
 
@@ -1040,8 +1039,7 @@ class Neo4jStore:
         if not self._execute(VOID_NAMES_KEPT)[0][0]:
             # Voids logged before their names were kept: read as the store is opened, until
             # an open has written them all.
-            payloads = {e.event_id: e.payload for e in self.voided_events()}
-            rows = [list(row) for row in void_names(payloads)]
+            rows = void_names(self.voided_events())
             for start in range(0, len(rows), VOID_NAMES_CHUNK):
                 self._execute(CREATE_VOID_NAMES, rows=rows[start : start + VOID_NAMES_CHUNK])
             self._execute(MARK_VOID_NAMES_KEPT)  # only once the last chunk is written
