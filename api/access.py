@@ -85,7 +85,7 @@ from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
 from ingest.errors import BatchRejected, EventForbidden, Problem
 from ingest.models import Event, ItemRef
-from ingest.parse import parse_events
+from ingest.parse import SentRulesRefused
 from ingest.service import IngestReport, IngestService
 from marking.models import IssuedMark, Resolution, ResolveQuery
 from marking.service import ACCESS as MARKING_ACCESS
@@ -980,7 +980,7 @@ class Access:
         if taken:
             raise BatchRejected(taken)
         if self.role == Role.ANALYST:
-            events = parse_events(raw_events)
+            events, held = self._ingest.read(raw_events)
             wrong = [
                 Problem(i, e.event_id, "type", "forbidden", "analysts record status events only")
                 for i, e in enumerate(events)
@@ -988,12 +988,14 @@ class Access:
             ]
             if wrong:
                 raise EventForbidden(wrong[0])
-            return self._ingest.ingest_events(events)
+            return self._ingest.ingest_events(events, held=held)
         if self.role == Role.OPERATOR:
-            return self._ingest_as_operator(parse_events(raw_events))
+            return self._ingest_as_operator(*self._ingest.read(raw_events))
         return self._ingest.ingest(raw_events)
 
-    def _ingest_as_operator(self, events: Sequence[Event]) -> IngestReport:
+    def _ingest_as_operator(
+        self, events: Sequence[Event], held: SentRulesRefused | None
+    ) -> IngestReport:
         """Refuse recall case events; keep a site's operator to their site (api.operator_scope)."""
         asked = [
             Problem(i, e.event_id, "type", "forbidden", "recall cases are run by analysts")
@@ -1004,9 +1006,11 @@ class Access:
             raise EventForbidden(asked[0])
         site = self.principal.site
         if site is None:
-            return self._ingest.ingest_events(events)
+            return self._ingest.ingest_events(events, held=held)
         try:
-            return self._ingest.ingest_events(for_site(events, site), guard=site_guard(site))
+            return self._ingest.ingest_events(
+                for_site(events, site), guard=site_guard(site), held=held
+            )
         except BatchRejected as error:
             raise without_others(error, events, self._store, site) from None
 

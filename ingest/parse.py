@@ -115,8 +115,40 @@ def parse_events(raw: Sequence[Any]) -> list[Event]:
         except ValidationError as error:
             problems.extend(problems_of(index, event_id, error))
     if problems:
-        raise BatchRejected(problems)
+        raise _refusal(raw, events, problems)
     return events
+
+
+class SentRulesRefused(BatchRejected):
+    """A batch refused by rules for events sent alone (ingest.times.SENT): each event refused
+    reads as the log reads its events, and `events` is the whole batch so read.
+
+    An event so refused may have been logged before those rules: sent again unchanged, it is a
+    duplicate, not an error (`IngestService.read`).
+    """
+
+    def __init__(self, problems: list[Problem], events: Sequence[Event] = ()) -> None:
+        super().__init__(problems)
+        self.events = list(events)
+        self.refused = frozenset(p.index for p in problems if p.index is not None)
+
+
+def _refusal(raw: Sequence[Any], valid: list[Event], problems: list[Problem]) -> BatchRejected:
+    """The refusal of a batch whose `problems` the contract named (`valid`, the events it
+    read): SentRulesRefused if the log would read each refused event. Only refused batches are
+    read again."""
+    refused = sorted({p.index for p in problems if p.index is not None})
+    if not refused:  # not one event's: the batch as a whole
+        return BatchRejected(problems)
+    read: dict[int, Event] = {}
+    for index in refused:
+        try:
+            read[index] = EVENT_ADAPTER.validate_python(raw[index])
+        except ValidationError:
+            return BatchRejected(problems)
+    rest = iter(valid)
+    batch = [read[index] if index in read else next(rest) for index in range(len(raw))]
+    return SentRulesRefused(problems, batch)
 
 
 def _event_id_of(item: Any) -> str | None:

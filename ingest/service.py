@@ -31,7 +31,7 @@ from graph.store import (
 from ingest.canonical import TimeOutOfRange, digest_now, payload_and_digest
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
-from ingest.parse import EVENT_ADAPTER, parse_events, problems_of
+from ingest.parse import EVENT_ADAPTER, SentRulesRefused, parse_events, problems_of
 from ingest.planner import Effects, Planner
 
 Outcome = Literal["created", "duplicate"]
@@ -98,22 +98,43 @@ class IngestService:
         with _collector_paused():
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
-            work = _batch_work(parse_events(raw_events), documents, self._recorded_by)
+            events, held = self.read(raw_events)
+            work = _batch_work(events, documents, self._recorded_by, held=held)
             return self._store.write(work)
+
+    def read(self, raw_events: Sequence[Any]) -> tuple[list[Event], SentRulesRefused | None]:
+        """Check a batch against the contract (`parse_events`); raise BatchRejected.
+
+        Rules for events sent alone (ingest.times.SENT) came after events were logged, and an
+        event logged before them is a duplicate when sent again unchanged. A batch those rules
+        alone refuse, each event they refuse logged under its id, is returned as the log reads
+        it, with the refusal it had (`held`): `ingest_events` raises that refusal unless each
+        such event is logged with the content it has. Else the refusal stands as it was.
+        """
+        try:
+            return parse_events(raw_events), None
+        except SentRulesRefused as refused:
+            ids = sorted({refused.events[i].event_id for i in refused.refused})
+            if len(self._store.logged(ids)) < len(ids):
+                raise BatchRejected(refused.problems) from None
+            return refused.events, refused
 
     def ingest_events(
         self,
         events: Sequence[Event],
         documents: Sequence[DocumentRow] = (),
         guard: Guard | None = None,
+        held: SentRulesRefused | None = None,
     ) -> IngestReport:
-        """Write a batch already checked against the contract (`parse_events`), as `ingest` does.
+        """Write a batch already checked against the contract (`read`), as `ingest` does.
 
         For callers that read the events before they are written (api.access checks roles and
         sites), so a batch is not validated twice; `guard` checks it inside the transaction.
+        `held` is the refusal `read` returned with the events, if it did.
         """
         with _collector_paused():
-            return self._store.write(_batch_work(events, documents, self._recorded_by, guard))
+            work = _batch_work(events, documents, self._recorded_by, guard, held)
+            return self._store.write(work)
 
     def rebuild(self, chunk: int = 2000) -> int:
         """Rebuild the graph from the event log, and record that this release's projection made
@@ -260,8 +281,9 @@ def _batch_work(
     documents: Sequence[DocumentRow],
     sender: str,
     guard: Guard | None = None,
+    held: SentRulesRefused | None = None,
 ) -> Callable[[WriteTx], IngestReport]:
-    """Return the transaction that writes a checked batch.
+    """Return the transaction that writes a checked batch (`held`: see `IngestService.read`).
 
     The canonical payloads and digests are a function of the events alone, so they are made
     before the store's write lock is taken, and not again if Neo4j retries the transaction.
@@ -274,6 +296,9 @@ def _batch_work(
         except TimeOutOfRange as error:
             problems.append(Problem(index, event.event_id, error.field, "out_of_range", str(error)))
     if problems:
+        # An event held that has no digest is no duplicate: it keeps the refusal it had.
+        if held is not None and any(p.index in held.refused for p in problems):
+            raise BatchRejected(held.problems)
         raise BatchRejected(problems)
     return partial(
         _apply_batch,
@@ -282,6 +307,7 @@ def _batch_work(
         sender=sender,
         documents=documents,
         guard=guard,
+        held=held,
     )
 
 
@@ -292,7 +318,10 @@ def _apply_batch(
     sender: str,
     documents: Sequence[DocumentRow] = (),
     guard: Guard | None = None,
+    held: SentRulesRefused | None = None,
 ) -> IngestReport:
+    if held is not None:
+        _logged_before(tx, events, payloads, held)
     if guard is not None:
         guard(tx, events)
     stored = tx.find_events(sorted({event.event_id for event in events}))
@@ -325,6 +354,23 @@ def _apply_batch(
             raise BatchRejected(planner.problems)
         tx.apply(changes)
     return IngestReport(results)
+
+
+def _logged_before(
+    tx: WriteTx,
+    events: Sequence[Event],
+    payloads: Sequence[tuple[str, str]],
+    held: SentRulesRefused,
+) -> None:
+    """Raise the refusal `held` unless each event it refused is logged with the content it has
+    (a resend of an event logged before the rules it breaks: the batch writes it as a
+    duplicate). Checked first, so an event that is not keeps the refusal it had."""
+    stored = tx.find_events(sorted({events[i].event_id for i in held.refused}))
+    for index in held.refused:
+        logged = stored.get(events[index].event_id)
+        digest = payloads[index][1]
+        if logged is None or (logged.digest != digest and digest_now(logged.payload) != digest):
+            raise BatchRejected(held.problems)
 
 
 def _replay(

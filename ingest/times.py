@@ -60,7 +60,8 @@ OFFSET_RULE = "an offset is at most 14:00 from UTC either way"
 UNKNOWN_OFFSET = timezone(timedelta(0), "-00:00")
 
 # Rules that came after events were logged hold for events sent (`parse_events` validates
-# with this context), not for the log read back: what was logged before a rule still rebuilds.
+# with this context), not for the log read back: what was logged before a rule still rebuilds,
+# and sent again unchanged is a duplicate (ingest.service.IngestService.read).
 SENT: Final = {"sent": True}
 
 
