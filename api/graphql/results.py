@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import bisect
+import hashlib
 import json
+import re
+from array import array
 from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any, Protocol
@@ -18,7 +21,7 @@ from api.graphql.cost import NARROW_PATHS, NARROW_RECEIVED, NARROW_TRACE, NARROW
 from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, nodes_of
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
-from graph.errors import BadRequest
+from graph.errors import BadRequest, Conflict
 from graph.quantities import Amount
 from graph.store import StepUse, plain
 from graph.trace import Trace as TraceResult
@@ -52,13 +55,10 @@ def cursor_key(cursor: str | None, kind: str) -> str | None:
     raise NOT_A_CURSOR
 
 
-def sort_key_of(cursor: str | None, kind: str, size: int) -> tuple[Any, ...] | None:
-    """Decode a cursor of `key_cursor(kind, json.dumps(sort key))`: a tuple of `size` values,
-    the last position before the next page. A key, not a position, so a page starts where the
-    last ended even when the list has grown or shrunk in between."""
-    key = cursor_key(cursor, kind)
-    if key is None:
-        return None
+def _sort_key(key: str, size: int) -> tuple[Any, ...]:
+    """Read the sort key of a cursor (`json.dumps` of it): a tuple of `size` values, the last
+    position before the next page. A key, not a position, so a page starts where the last
+    ended even when the list has grown or shrunk in between."""
     try:
         values = json.loads(key)
     except (ValueError, RecursionError):  # a tampered cursor may nest deeper than json reads
@@ -131,30 +131,89 @@ class LinkConnection:
 MAX_PAGE = 1000
 
 
-def _cursor(kind: str, key: tuple[Any, ...]) -> str:
-    return key_cursor(kind, json.dumps(key))
+class TraceChanged(Conflict):
+    """A trace's page asked after a cursor of another trace: start again from its first page."""
+
+    code = "trace_changed"
+
+
+TRACE_CHANGED = TraceChanged(
+    "the trace changed since the page of this cursor was read (events reached it), or the "
+    "cursor is of another trace: start again from the first page"
+)
+UNMARKED = TraceChanged(
+    "this cursor does not say which trace it came from (an older API made it): "
+    "start again from the first page"
+)
+MARK = re.compile(r"[0-9a-f]{16}")
+
+
+def _mark(result: TraceResult, items: str, values: bytes = b"") -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(f"{result.root}\0{result.direction}\0{items}".encode())
+    digest.update(values)
+    return digest.hexdigest()
+
+
+# A fingerprint of what a connection of a trace lists, in its order: two reads of a trace with
+# one mark list the same things in the same order, so a page may go on from the other's cursor.
+# The items' own attributes (status, available, a link's quantity) are not in it: each page reads
+# them as they stand. Joined strings and packed numbers, not a repr of tuples (a fifth of the
+# cost): 0.7 ms for 4,000 nodes, 1.6 ms for 5,500 edges, against 80 ms or more to trace them.
+def mark_of_nodes(result: TraceResult, nodes: list[TraceNode]) -> str:
+    """The mark of the listed `nodes` of a trace: each one's id, depth, and exposure or share."""
+    ids = "\0".join([n.id for n in nodes])
+    depths = array("q", [n.depth for n in nodes]).tobytes()
+    weight = [n.exposure if n.share is None else n.share for n in nodes]
+    weights = array("d", [-1.0 if w is None else w for w in weight]).tobytes()
+    return _mark(result, ids, depths + weights)
+
+
+def mark_of_links(result: TraceResult, keys: list[tuple[str, str, str, str]]) -> str:
+    """The mark of a trace's edges, by their keys (source, target, type and event) in order."""
+    return _mark(result, "\0".join([x for key in keys for x in key]))
+
+
+def _cursor(kind: str, mark: str, key: tuple[Any, ...]) -> str:
+    return key_cursor(kind, f"{mark}:{json.dumps(key)}")
 
 
 def _bounds(
-    keys: list[tuple[Any, ...]], kind: str, size: int, first: int, after: str | None
+    keys: list[tuple[Any, ...]], kind: str, size: int, mark: str, first: int, after: str | None
 ) -> tuple[int, int]:
-    """The page of `first` items after the cursor `after` (a key of `size` values), as
-    positions in `keys` (in order); a refused argument is a BAD_REQUEST, as the resolvers that
-    go through `run` answer it."""
+    """The page of `first` items after the cursor `after` (a key of `size` values, of the trace
+    marked `mark`), as positions in `keys` (in order); a refused argument is a GraphQL error
+    with its code, as the resolvers that go through `run` answer it.
+
+    A key alone would go on in a trace that changed since: a node that came nearer the root
+    (a new shorter path) or was added before the key would be missed, one that went further
+    (a void) read twice. So the cursor names its trace too, and one of another is refused."""
     try:
         most = page_size(first, MAX_PAGE)
         start = 0
-        if (key := sort_key_of(after, kind, size)) is not None:
+        if (found := cursor_key(after, kind)) is not None:
+            said, colon, key = found.partition(":")
+            if not (colon and MARK.fullmatch(said)):
+                _sort_key(found, size)  # a cursor of a key alone, as they once were?
+                raise UNMARKED
+            at = _sort_key(key, size)
+            if said != mark:
+                raise TRACE_CHANGED
             try:
-                start = bisect.bisect_right(keys, key)
+                start = bisect.bisect_right(keys, at)
             except TypeError:  # a key of values of other types than the list's: not ours
                 raise NOT_A_CURSOR from None
         return start, min(len(keys), start + most)
-    except BadRequest as error:
+    except (BadRequest, TraceChanged) as error:
         raise as_graphql_error(error) from error
 
 
-@strawberry.type(description="A trace: nodes in BFS order (depth, id) and the edges between them.")
+@strawberry.type(
+    description="A trace: nodes in BFS order (depth, id) and the edges between them. Its pages "
+    "walk one trace: a page after a cursor read before events changed what the connection lists "
+    "is refused (code TRACE_CHANGED), to start again from the first page. A trace `asOf` a past "
+    "time changes only by a void, or by an event dated before that time recorded since."
+)
 class Trace:
     result: strawberry.Private[TraceResult]
     wrap: strawberry.Private[dict[str, Node]]
@@ -175,16 +234,20 @@ class Trace:
     ) -> TraceEntryConnection:
         entries = [n for n in self.result.nodes if n.id in self.wrap]
         keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
-        start, end = _bounds(keys, "n", 2, first, after)
+        mark = mark_of_nodes(self.result, entries)
+        start, end = _bounds(keys, "n", 2, mark, first, after)
         info.context.budget.spend(end - start, NARROW_TRACE)
         return TraceEntryConnection(
             edges=[
-                TraceEntryEdge(cursor=_cursor("n", keys[i]), node=_entry(entries[i], self.wrap))
+                TraceEntryEdge(
+                    cursor=_cursor("n", mark, keys[i]),
+                    node=_entry(entries[i], self.wrap),
+                )
                 for i in range(start, end)
             ],
             page_info=PageInfo(
                 has_next_page=end < len(entries),
-                end_cursor=_cursor("n", keys[end - 1]) if end > start else None,
+                end_cursor=_cursor("n", mark, keys[end - 1]) if end > start else None,
             ),
             total_count=len(entries),
         )
@@ -195,17 +258,18 @@ class Trace:
     ) -> LinkConnection:
         edges = self.result.edges
         keys = [edge_order(e) for e in edges]  # the trace's order: (src, dst, type, event)
-        start, end = _bounds(keys, "l", 4, first, after)
+        mark = mark_of_links(self.result, keys)
+        start, end = _bounds(keys, "l", 4, mark, first, after)
         info.context.budget.spend(end - start, NARROW_TRACE)
         page = await linked(info, edges[start:end])
         return LinkConnection(
             edges=[
-                LinkEdge(cursor=_cursor("l", keys[i]), node=link)
+                LinkEdge(cursor=_cursor("l", mark, keys[i]), node=link)
                 for i, link in enumerate(page, start)
             ],
             page_info=PageInfo(
                 has_next_page=end < len(edges),
-                end_cursor=_cursor("l", keys[end - 1]) if end > start else None,
+                end_cursor=_cursor("l", mark, keys[end - 1]) if end > start else None,
             ),
             total_count=len(edges),
         )

@@ -200,41 +200,6 @@ PAGES = """query($first: Int!, $nodes: String, $links: String) {
       edges { node { target { id } } } } } }"""
 
 
-def test_trace_pages_go_on_where_they_stopped_when_the_trace_grows_between_them(
-    client: TestClient, services: Services, events: Events
-) -> None:
-    split = [{"lot": f"K-B{i}", "qty": "10"} for i in range(4)]
-    services.ingest.ingest(
-        [events.receive("K-0", 100), events("split", lot="K-0", into=split, event_id="S-1")]
-    )
-    headers = login(client, "analyst")
-    trace = gql(client, headers, PAGES, first=2)["data"]["trace"]
-    nodes = [e["node"]["node"]["id"] for e in trace["nodes"]["edges"]]
-    links = [e["node"]["target"]["id"] for e in trace["links"]["edges"]]
-    # A new lot, first in both orders, between two pages: the walk neither repeats nor skips.
-    services.ingest.ingest([events("split", lot="K-0", into=[{"lot": "K-A0", "qty": "10"}])])
-    cursors = {"nodes": trace["nodes"]["pageInfo"]["endCursor"]}
-    cursors["links"] = trace["links"]["pageInfo"]["endCursor"]
-    while any(cursors.values()):
-        trace = gql(client, headers, PAGES, first=2, **cursors)["data"]["trace"]
-        if cursors["nodes"]:
-            nodes += [e["node"]["node"]["id"] for e in trace["nodes"]["edges"]]
-        if cursors["links"]:
-            links += [e["node"]["target"]["id"] for e in trace["links"]["edges"]]
-        for name in cursors:
-            page = trace[name]["pageInfo"]
-            cursors[name] = page["endCursor"] if cursors[name] and page["hasNextPage"] else None
-    assert nodes == ["lot:K-0", *(f"lot:K-B{i}" for i in range(4))]
-    assert links == [f"lot:K-B{i}" for i in range(4)]
-    # A cursor of the positions pages once were is refused, not read as some other place.
-    old = base64.urlsafe_b64encode(b"o:1").decode()
-    refused = gql(client, headers, PAGES, first=2, nodes=old)
-    assert "not a cursor" in refused["errors"][0]["message"]
-    odd = base64.urlsafe_b64encode(b'n:["lot:K-0", 1]').decode()
-    refused = gql(client, headers, PAGES, first=2, nodes=odd)
-    assert "not a cursor" in refused["errors"][0]["message"]
-
-
 @pytest.mark.parametrize("page", ["nodes", "links"])
 def test_a_cursor_nested_deeper_than_json_reads_is_refused(
     client: TestClient, services: Services, events: Events, page: str
