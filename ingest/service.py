@@ -320,11 +320,15 @@ def _apply_batch(
     guard: Guard | None = None,
     held: SentRulesRefused | None = None,
 ) -> IngestReport:
-    if held is not None:
-        _logged_before(tx, events, payloads, held)
+    stored = tx.find_events(sorted({event.event_id for event in events}))
+    # An event refused by a rule for sent events alone is written as a duplicate only if it is
+    # logged with the content it has; else the batch keeps the refusal it had. Checked first.
+    if held is not None and not all(
+        _logged_as(stored.get(events[i].event_id), payloads[i][1]) for i in held.refused
+    ):
+        raise BatchRejected(held.problems)
     if guard is not None:
         guard(tx, events)
-    stored = tx.find_events(sorted({event.event_id for event in events}))
     seen: dict[str, str] = {}
     results: list[EventResult] = []
     fresh: list[tuple[int, Event, tuple[str, str]]] = []
@@ -337,9 +341,7 @@ def _apply_batch(
             seen[event.event_id] = digest
             fresh.append((index, event, payloads[index]))
             results.append(EventResult(event.event_id, "created"))
-        elif earlier == digest or (
-            event.event_id in stored and digest_now(stored[event.event_id].payload) == digest
-        ):
+        elif earlier == digest or _logged_as(stored.get(event.event_id), digest):
             results.append(EventResult(event.event_id, "duplicate"))
         else:
             message = "this event_id was already used with a different payload"
@@ -356,21 +358,10 @@ def _apply_batch(
     return IngestReport(results)
 
 
-def _logged_before(
-    tx: WriteTx,
-    events: Sequence[Event],
-    payloads: Sequence[tuple[str, str]],
-    held: SentRulesRefused,
-) -> None:
-    """Raise the refusal `held` unless each event it refused is logged with the content it has
-    (a resend of an event logged before the rules it breaks: the batch writes it as a
-    duplicate). Checked first, so an event that is not keeps the refusal it had."""
-    stored = tx.find_events(sorted({events[i].event_id for i in held.refused}))
-    for index in held.refused:
-        logged = stored.get(events[index].event_id)
-        digest = payloads[index][1]
-        if logged is None or (logged.digest != digest and digest_now(logged.payload) != digest):
-            raise BatchRejected(held.problems)
+def _logged_as(logged: StoredEvent | None, digest: str) -> bool:
+    """Tell whether an event is `logged` with the content of `digest`: its digest as stored, or
+    as this release makes it from the stored payload (see `digest_now`)."""
+    return logged is not None and (logged.digest == digest or digest_now(logged.payload) == digest)
 
 
 def _replay(
