@@ -232,7 +232,7 @@ class Trace:
     def nodes(
         self, info: Info[Context, None], first: int = 100, after: str | None = None
     ) -> TraceEntryConnection:
-        entries = [n for n in self.result.nodes if n.id in self.wrap]
+        entries = self.result.nodes  # each wrapped: the trace is Trace(result, wrap of its nodes)
         keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
         mark = mark_of_nodes(self.result, entries)
         start, end = _bounds(keys, "n", 2, mark, first, after)
