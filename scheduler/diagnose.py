@@ -10,7 +10,7 @@ from ortools.sat.python import cp_model
 
 from scheduler import cpsat
 from scheduler.cp_solver import checked_solve, cp_solver, stopped_when
-from scheduler.flat import Flat
+from scheduler.flat import Flat, FlatOp
 from scheduler.models import Conflict
 from scheduler.plan import earliest_start
 
@@ -52,6 +52,9 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
                         )
                     )
             continue
+        late = _too_late_after_started(flat, op)
+        if late is not None:
+            out.append(Conflict(order=oid, constraint="routing", message=late))
         fits = False
         for alt in op.alts:
             start = earliest_start(flat.forbidden[alt.machine], 0, 0, alt.duration)
@@ -78,6 +81,34 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
                     )
                 )
     return out
+
+
+def _too_late_after_started(flat: Flat, op: FlatOp) -> str | None:
+    """Say why `op` cannot start within max_wait of its started predecessor, if it cannot:
+    its deadline is before now, or before every machine of its can start it."""
+    if op.index == 0:
+        return None
+    prev = flat.ops[flat.jobs[op.job][op.index - 1]]
+    if not prev.frozen or prev.max_wait is None:
+        return None
+    assert prev.frozen_end is not None
+    deadline, now = prev.frozen_end + prev.max_wait, flat.problem.now
+    if deadline < now:
+        return (
+            f"{op.name} must start by {deadline}, within max_wait {prev.max_wait} of the end "
+            f"of {prev.name}, which has passed (now is {now})"
+        )
+    # With a transfer lot it may start before the end: only now bounds it.
+    ready = now if prev.transfer_qty else max(now, prev.frozen_end + prev.min_wait)
+    if all(
+        earliest_start(flat.forbidden[alt.machine], ready, 0, alt.duration) > deadline
+        for alt in op.alts
+    ):
+        return (
+            f"{op.name} must start by {deadline}, within max_wait {prev.max_wait} of the end "
+            f"of {prev.name}, and none of its machines is open for it by then"
+        )
+    return None
 
 
 # A conflict set no smaller than every group: the proof stands, but names no cause. What cut

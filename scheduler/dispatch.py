@@ -8,7 +8,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
-from scheduler.flat import Alt, Flat, FlatOp, index_gaps
+from scheduler.flat import FOREVER, Alt, Flat, FlatOp, index_gaps
 from scheduler.plan import Plan, earliest_start, objective_vector, violations
 
 RULES: tuple[str, ...] = ("mwkr", "mor", "spt", "edd", "slack", "lpt", "fifo")
@@ -17,6 +17,10 @@ _INF = 1 << 60
 # How many placements between two looks at the clock and the cancel flag: one placement may
 # weigh a thousand jobs waiting for a busy machine.
 _CHECK_EVERY = 16
+# How many times a block of work bound by max_wait is placed again, later each time, before
+# it is given up (calendars that never leave room within the wait, say) and its first
+# operation is placed alone, as if nothing bound it.
+_BLOCK_TRIES = 1000
 
 
 class DispatchStopped(Exception):
@@ -120,11 +124,15 @@ class _Dispatcher:
         # The machines' earliest ends, (end, job, machine, version), older versions lapsed.
         self.version = [0] * len(flat.machines)
         self.heap: list[tuple[int, int, int, int]] = []
+        # The machines the last placement wrote on besides its own: those of the work that
+        # max_wait bound to it (_write_block).
+        self.also_on: list[int] = []
 
     def run(self, should_stop: Callable[[], bool] | None, deadline: float | None) -> Plan:
         """Place operations, the one a machine's earliest end names first, until none is left;
         each dispatcher's `_step` chooses and places at that machine."""
         flat, heap = self.flat, self.heap
+        self._place_bound_to_started()
         for j in range(len(flat.jobs)):
             self._advance(j)
         for m in range(len(flat.machines)):
@@ -147,6 +155,167 @@ class _Dispatcher:
 
     def _step(self, ect: int, j0: int, m: int) -> None:
         raise NotImplementedError
+
+    def _write_block(self, j: int, m: int, start: int, end: int) -> None:
+        """Write job j's current operation on `m` at `start`, and with it the operations that
+        max_wait binds to it, each to the one before, as one block (see _fit_block); the
+        machines of those go to `also_on`.
+
+        Placed one by one, bound work would find its machine taken by work chosen in between,
+        and wait too long. The block may start later than offered, to leave each operation
+        room within its wait, or, when it finds none there, on another of the first one's
+        machines.
+        """
+        op = self.current[j]
+        self.also_on = []
+        block = [op, *self._bound_after(op)]
+        if len(block) == 1:  # nothing bound: the plan of every problem without max_wait
+            self._write(j, m, start, end)
+            return
+        on_m = [a for a in self.alts[j] if a.machine == m]
+        placed = self._fit_block(j, block, on_m, start)
+        if placed is None:
+            placed = self._fit_soonest(j, block, [a for a in self.alts[j] if a.machine != m])
+        if placed is None:
+            self._write(j, m, start, end)
+            return
+        self._write_placed(j, block, placed)
+        self.also_on = sorted({on for on, _at, _until in placed} - {m})
+
+    def _fit_soonest(
+        self, j: int, block: list[FlatOp], first: list[Alt]
+    ) -> list[tuple[int, int, int]] | None:
+        """Return the placement of `block` (_fit_block) with its first operation on one of
+        `first` that ends soonest, the first such alternative on a tie; None when none fits."""
+        fits = [placed for alt in first if (placed := self._fit_block(j, block, [alt], 0))]
+        return min(fits, key=lambda placed: placed[-1][2], default=None)
+
+    def _write_placed(
+        self, j: int, block: list[FlatOp], placed: list[tuple[int, int, int]]
+    ) -> None:
+        """Write each operation of `block` as `placed` (machine, start, end)."""
+        for member, (on, at, until) in zip(block, placed, strict=True):
+            self.current[j] = member
+            self._write(j, on, at, until)
+
+    def _bound_after(self, op: FlatOp) -> list[FlatOp]:
+        """Return the operations after `op` in its job that max_wait binds to it, each to the
+        one before, up to the first that is not bound or has started."""
+        flat = self.flat
+        keys, bound = flat.jobs[op.job], []
+        while op.max_wait is not None and op.index + 1 < len(keys):
+            op = flat.ops[keys[op.index + 1]]
+            if op.frozen:
+                break
+            bound.append(op)
+        return bound
+
+    def _choices(self, op: FlatOp) -> tuple[list[Alt], int]:
+        """Return the alternatives `op` may take and the start it may not precede: with
+        `keep`, its previous machine and start."""
+        if self.keep is not None and op.key in self.keep:
+            floor, was_on = self.keep[op.key]
+            return [a for a in op.alts if a.machine == was_on] or op.alts, floor
+        return op.alts, 0
+
+    def _fit_block(
+        self, j: int, block: list[FlatOp], first: list[Alt], at_least: int
+    ) -> list[tuple[int, int, int]] | None:
+        """Place `block` (job j's current operation and the work bound to it) as _write would,
+        the first on one of `first` no earlier than `at_least`, each next one on the
+        alternative that ends first among those that start within its predecessor's max_wait;
+        return each one's (machine, start, end).
+
+        When no alternative of one starts in time, the one before it starts later by the least
+        that one missed by, and the block is placed again: the work before it may have to move
+        too. An alternative on the machine of the one before, with a set-up after it longer
+        than the wait (after work that took no time and changed nothing over), gains nothing
+        from that and is not counted; when all are such, the one before leaves its machine.
+        None when the first operation cannot start within the wait after started work before
+        it, or when no room is found within _BLOCK_TRIES.
+        """
+        flat, plan, now = self.flat, self.plan, self.flat.problem.now
+        floors = [at_least] + [0] * (len(block) - 1)
+        banned: list[set[int]] = [set() for _ in block]
+        for _ in range(_BLOCK_TRIES):
+            free: dict[int, int] = {}
+            family: dict[int, int] = {}
+            changed: dict[int, tuple[int, int, int] | None] = {}
+            placed: list[tuple[int, int, int]] = []
+            for k, op in enumerate(block):
+                alts, floor = self._choices(op)
+                if k == 0:
+                    alts = first
+                alts = [a for a in alts if a.machine not in banned[k]]
+                floor = max(floor, floors[k])
+                latest = _INF
+                if op.index > 0:
+                    prev = flat.ops[flat.jobs[j][op.index - 1]]
+                    if prev.max_wait is not None:
+                        latest = plan.end[prev.key] + prev.max_wait
+                # end, duration, start, machine, set-up
+                best: tuple[int, int, int, int, int] | None = None
+                short = _INF  # the least an alternative that gains from a push misses by
+                stuck = False
+                for alt in alts:
+                    m = alt.machine
+                    setup = flat.setup(op, family.get(m, self.last_family[m]))
+                    ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor, now)
+                    occupy_from = max(free.get(m, self.free[m]), ready - setup, now)
+                    start = _start(flat.forbidden[m], occupy_from, setup, alt.duration)
+                    end = start + alt.duration
+                    last = changed.get(m, self.changed_at[m])
+                    if end == start and not setup and _read_before(flat, op, start, last):
+                        start = end = start + 1
+                    if start <= latest and start < FOREVER:  # past the last shift: no room
+                        if best is None or (end, alt.duration) < best[:2]:
+                            best = (end, alt.duration, start, m, setup)
+                    elif start < FOREVER:
+                        if k > 0 and m == placed[k - 1][0] and setup > latest - placed[k - 1][2]:
+                            stuck = True
+                        else:
+                            short = min(short, start - latest)
+                if best is None:
+                    if k == 0 or not (stuck or short < _INF):
+                        return None
+                    if short < _INF:
+                        floors[k - 1] = placed[k - 1][1] + short
+                    else:
+                        banned[k - 1].add(placed[k - 1][0])
+                    break
+                end, _duration, start, m, setup = best
+                # What _write does, kept aside: the plan holds the start for the next's ready.
+                plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
+                free[m] = end
+                if end > start or setup:
+                    before = family.get(m, self.last_family[m])
+                    changed[m] = (end, op.key, before) if end == start else None
+                    family[m] = op.family
+                placed.append((m, start, end))
+            else:
+                return placed
+        return None
+
+    def _place_bound_to_started(self) -> None:
+        """Place first, soonest deadline first, each job's next operation that must start
+        within max_wait of started work, with the work bound to it: the rule's choice could
+        hold its machine past that deadline."""
+        flat, plan = self.flat, self.plan
+        if not any(op.frozen and op.max_wait is not None for op in flat.ops):
+            return
+        due: list[tuple[int, int]] = []
+        for j, keys in enumerate(flat.jobs):
+            if not self._next_operation(j) or self.current[j].index == 0:
+                continue
+            prev = flat.ops[keys[self.current[j].index - 1]]
+            if prev.frozen and prev.max_wait is not None:
+                due.append((plan.end[prev.key] + prev.max_wait, j))
+        for _deadline, j in sorted(due):
+            self._next_operation(j)
+            block = [self.current[j], *self._bound_after(self.current[j])]
+            placed = self._fit_soonest(j, block, self.alts[j])
+            if placed is not None:  # None: the rules place it, too late, and the conflicts say why
+                self._write_placed(j, block, placed)
 
     def _write(self, j: int, m: int, start: int, end: int) -> None:
         """Write job j's current operation into the plan on `m`, and move the job past it."""
@@ -175,10 +344,7 @@ class _Dispatcher:
         if self.next_pos[j] == len(keys):
             return False
         op = flat.ops[keys[self.next_pos[j]]]
-        alts, floor = op.alts, 0
-        if self.keep is not None and op.key in self.keep:
-            floor, was_on = self.keep[op.key]
-            alts = [a for a in op.alts if a.machine == was_on] or op.alts
+        alts, floor = self._choices(op)
         self.current[j] = op
         self.alts[j] = alts
         release, now = flat.release[j], flat.problem.now
@@ -226,6 +392,7 @@ class _General(_Dispatcher):
         a cost of its alternatives: a plan when a rule cannot finish within the limit.
         """
         heap: list[tuple[int, int]] = []
+        self._place_bound_to_started()
         for j in range(len(self.flat.jobs)):
             self._advance(j)
             if self.best[j] >= 0:
@@ -317,10 +484,30 @@ class _General(_Dispatcher):
             first = earliest[other]
             if other not in lost and (first is None or (offer[1], j) < first):
                 self._push(other, (offer[1], j))
+        for other in self.also_on:
+            self._taken(other)
+
+    def _taken(self, m: int) -> None:
+        """Evaluate again every offer on `m`, which work bound to another placement took, and
+        the machines' earliest offers that this changes."""
+        offers, best, alts = self.offers, self.best, self.alts
+        changed = {m}
+        for j, i in self.touches[m].items():
+            offers[j][i] = None
+            was = best[j]
+            after = self._settle(j)
+            if after != was:
+                before, to = alts[j][was].machine, alts[j][after].machine
+                self.best_on[before].discard(j)
+                self.best_on[to].add(j)
+                changed.update((before, to))
+        for other in changed:
+            self._refresh(other)
 
     def _put(self, j: int, m: int, start: int, end: int) -> None:
-        """Write job j's current operation into the plan on `m`, and what that changes."""
-        self._write(j, m, start, end)
+        """Write job j's current operation into the plan on `m` (with the work bound to it),
+        and what that changes."""
+        self._write_block(j, m, start, end)
         self._detach(j)
 
     def _evaluate(self, j: int, i: int) -> tuple[int, int]:
@@ -464,7 +651,9 @@ class _Queued(_Dispatcher):
         chosen, (_i, start, end) = self._choose(m, ect, j0, (i0, start0, end0))
         touched = {m, m0, *(a.machine for a in self.alts[chosen])}
         self._put(chosen, m, start, end)
-        self._promote(m)
+        for other in [m, *self.also_on]:
+            self._promote(other)
+        touched.update(self.also_on)
         self._advance(chosen)
         touched.update(a.machine for a in self.alts[chosen])
         for other in touched:
@@ -570,8 +759,9 @@ class _Queued(_Dispatcher):
         return self.priority(j, key, (start, end, self.alts[j][i])), j
 
     def _put(self, j: int, m: int, start: int, end: int) -> None:
-        """Write job j's current operation into the plan on `m`, and what that changes."""
-        self._write(j, m, start, end)
+        """Write job j's current operation into the plan on `m` (with the work bound to it),
+        and what that changes."""
+        self._write_block(j, m, start, end)
         self.stamp[j] += 1
 
     def _advance(self, j: int) -> None:
