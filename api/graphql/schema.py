@@ -40,7 +40,7 @@ from api.graphql.identifiers import IdentifierQuery
 from api.graphql.literal_errors import NameRefusedLiterals
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
 from api.graphql.marking import MarkingMutation, MarkingQuery
-from api.graphql.nodes import ALL_TYPES, Node, Shipment, SupplierLot, to_node
+from api.graphql.nodes import ALL_TYPES, NODE_TYPES, Node, Shipment, SupplierLot, to_node
 from api.graphql.recall import RecallMutation, RecallQuery
 from api.graphql.results import (
     Contributor,
@@ -136,7 +136,9 @@ class Query:
                 str(id), direction.value, max_depth=max_depth, as_of=with_offset("asOf", as_of)
             ),
         )
-        if result is None:
+        if result is None or result.root.partition(":")[0] not in NODE_TYPES:
+            # A recall case, notice or supplier request is no Node here (`node` reads it null):
+            # its trace, the root alone, reads null too.
             return None
         return Trace(result=result, wrap={n.id: _wrap(n) for n in result.nodes})
 

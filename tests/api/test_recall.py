@@ -535,3 +535,38 @@ def test_impact_and_a_supplier_lot_view_give_quantities_per_unit(
         "shippedUnits": None,
         "shipped": [{"qty": "20", "unit": "ea"}, {"qty": "1.5", "unit": "kg"}],
     }
+
+
+def test_a_case_its_notices_and_requests_trace_as_they_read_null(
+    client: TestClient, services: Services
+) -> None:
+    # They are no nodes of the schema (`node` reads them null): a trace of one is null too,
+    # not an internal error.
+    events = Events()
+    services.ingest.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "2"}]),
+        ]
+    )
+    analyst = login(client, "analyst")
+    gql(
+        client,
+        analyst,
+        'mutation { openRecall(id: "RC-1", title: "t", reason: "r", '
+        'suspects: [{id: "supplier_lot:ACME/A-1"}]) { id } }',
+    )
+    gql(client, analyst, 'mutation { notifyRecall(id: "RC-1", message: "m") { id } }')
+    gql(
+        client,
+        analyst,
+        'mutation { requestSupplierResponse(caseId: "RC-1", supplierLot: "supplier_lot:ACME/A-1",'
+        ' question: "q", dueBy: "2030-01-01T00:00:00Z") { question } }',
+    )
+    (request,) = services.store.nodes_of_kind("supplier_request", 10)
+    for gid in ("case:RC-1", "notice:RC-1-HOSP", request.gid):
+        assert client.get(f"/api/v1/nodes/{quote(gid)}", headers=analyst).status_code == 200
+        for direction in ("UP", "DOWN"):
+            query = f'{{ node(id: "{gid}") {{ id }} trace(id: "{gid}", direction: {direction}) '
+            answer = gql(client, analyst, query + "{ nodes(first: 1) { totalCount } } }")
+            assert answer == {"node": None, "trace": None}, gid
