@@ -60,8 +60,11 @@ class SuspectInput:
     def as_dict(self, where: str) -> dict[str, str]:
         """The suspect as the recall events take it; `where` names it in refusals."""
         row = {"id": str(self.id)}
-        if self.from_ is not None and self.to is not None:
-            row |= {"from": _utc(f"{where}.from", self.from_), "to": _utc(f"{where}.to", self.to)}
+        # Each as given, so the event refuses half a window rather than lose it unseen.
+        if self.from_ is not None:
+            row["from"] = _utc(f"{where}.from", self.from_)
+        if self.to is not None:
+            row["to"] = _utc(f"{where}.to", self.to)
         return row
 
 

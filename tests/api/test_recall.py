@@ -570,3 +570,22 @@ def test_a_case_its_notices_and_requests_trace_as_they_read_null(
             query = f'{{ node(id: "{gid}") {{ id }} trace(id: "{gid}", direction: {direction}) '
             answer = gql(client, analyst, query + "{ nodes(first: 1) { totalCount } } }")
             assert answer == {"node": None, "trace": None}, gid
+
+
+def test_half_a_window_on_a_suspect_that_takes_none_is_refused(
+    client: TestClient, services: Services
+) -> None:
+    # It would be dropped (GraphQL) or logged and never read (an event): either way a typo the
+    # analyst is not told of.
+    services.ingest.ingest([Events().receive("L-1", 10)])
+    analyst = login(client, "analyst")
+    written = services.store.counts()["events"]
+    for half in ('from: "2026-01-01T00:00:00Z"', 'to: "2026-01-01T00:00:00Z"'):
+        opened = (
+            'mutation { openRecall(id: "RC-1", title: "t", reason: "r", '
+            f'suspects: [{{id: "lot:L-1", {half}}}]) {{ id }} }}'
+        )
+        answer = client.post("/graphql", json={"query": opened}, headers=analyst).json()
+        assert answer["data"] == {"openRecall": None}, answer
+        assert "other suspects take neither" in answer["errors"][0]["message"]
+    assert services.store.counts()["events"] == written

@@ -151,3 +151,23 @@ def test_a_resend_that_also_breaks_a_rule_of_the_graph_is_refused_for_it(
             [RECEIVE | BEFORE_THE_RULES["offset without colon"], NEW | {"lot": "L-1"}]
         )
     assert [(p.index, p.code) for p in refused.value.problems] == [(1, "exists")]
+
+
+def test_a_case_logged_with_half_a_window_on_a_lot_is_read_and_its_resend_a_duplicate(
+    store: EmbeddedStore,
+) -> None:
+    opened = {
+        "event_id": "RC-1-OPEN",
+        "type": "recall_open",
+        "occurred_at": "2026-03-03T09:00:00Z",
+        "case": "RC-1",
+        "title": "t",
+        "reason": "r",
+        "suspects": [{"id": "lot:L-1", "from": "2026-03-01T00:00:00Z"}],
+    }
+    assert refusal_of([opened])
+    logged_as_before(store, RECEIVE, opened)
+    log = log_of(store)
+    report = IngestService(store).ingest([opened])
+    assert [(r.event_id, r.status) for r in report.results] == [("RC-1-OPEN", "duplicate")]
+    assert log_of(store) == log

@@ -161,6 +161,12 @@ REFUSED = {
         reason="r",
         suspects=[{"id": "lot:L-1", "from": AT, "to": AT}],
     ),
+    "lot suspect with a window's start": event(
+        "recall_open", case="RC-1", title="t", reason="r", suspects=[{"id": "lot:L-1", "from": AT}]
+    ),
+    "serial suspect with a window's end": event(
+        "recall_open", case="RC-1", title="t", reason="r", suspects=[{"id": "serial:S", "to": AT}]
+    ),
     "ack of -1": event("recall_ack", notice="N-1", found_qty="-1", returned_qty="0"),
     "void without reason": event("void", voids="R-2"),
     "unknown type": event("teleport"),
