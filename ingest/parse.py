@@ -86,6 +86,14 @@ def events_of(body: Any) -> list[Any]:
         return body
     if isinstance(body, dict):
         if "events" in body:
+            # Another key (a flag such as "dry_run" we do not know) would pass unread.
+            others = [
+                Problem(0, None, key, "extra_forbidden", 'is not a field of {"events": [...]}')
+                for key in body
+                if key != "events"
+            ]
+            if others:
+                raise BatchRejected(others)
             if isinstance(body["events"], list):
                 return body["events"]
             raise BatchRejected([Problem(0, None, "events", "type", '"events" must be a list')])

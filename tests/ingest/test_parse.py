@@ -33,6 +33,18 @@ def test_body_forms(text: str) -> None:
     assert read_body(text) == [EVENT]
 
 
+@pytest.mark.parametrize("extra", [{"dry_run": True}, {"evnets": []}])
+def test_a_body_object_with_more_than_its_events_is_refused_by_name(
+    extra: dict[str, object],
+) -> None:
+    # A flag the service does not know (a dry run, say) would pass silently and the batch be
+    # written.
+    with pytest.raises(BatchRejected) as refused:
+        read_body(json.dumps({"events": [EVENT], **extra}))
+    ((key, _),) = extra.items()
+    assert [(p.field, p.code) for p in refused.value.problems] == [(key, "extra_forbidden")]
+
+
 def test_ndjson_error_names_the_line() -> None:
     with pytest.raises(BatchRejected, match="line 2: not valid JSON"):
         read_body(json.dumps(EVENT) + "\n{oops\n")
