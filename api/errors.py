@@ -5,7 +5,9 @@ several problems, lists each with the field it is about. Domain errors carry the
 and code. A request FastAPI refuses before our code runs (a missing query parameter, a body of
 the wrong shape), a path or method that does not exist, and the scheduler's errors are put in
 the same shape, so a client reads one. So is an embedded store that cannot read or write its
-file (a full disk): 503 `store_unavailable`.
+file (a full disk): 503 `store_unavailable`. A refusal that the same request may get past
+later carries `Retry-After` (`store_busy`, `too_many_attempts`); one it would meet again
+(`store_time_limit`) does not.
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from api.auth.throttle import TooManyAttempts
 from api.validation_text import problem_message
-from graph.errors import DomainError, StoreBusy, Unauthenticated
+from graph.errors import DomainError, Unauthenticated
 from graph.sqlite_schema import logged_fault
 from scheduler.errors import SchedulerError
 
@@ -111,9 +112,7 @@ class _ErrorResponse(JSONResponse):
 
 def _domain_error(error: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
-    if isinstance(error, StoreBusy):
-        headers = {"Retry-After": "5"}
-    if isinstance(error, TooManyAttempts):
+    if error.retry_after is not None:  # not where the same request meets the same refusal
         headers = {"Retry-After": str(error.retry_after)}
     return _ErrorResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 

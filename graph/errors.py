@@ -17,6 +17,9 @@ class DomainError(Exception):
 
     status_code = 400
     code = "bad_request"
+    # Seconds after which the same request may get past this refusal (REST: Retry-After); None
+    # where asking again as it is does not help, or no one can say when it would.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -46,10 +49,13 @@ class StoreUnavailable(DomainError):
 
 
 class StoreBusy(DomainError):
-    """Another write has held the store's write lock past the busy timeout (a rebuild, say)."""
+    """Another write has held the store's write lock past the busy timeout (a rebuild, say), or
+    the store ended a write before it was done: nothing was written, and it may be sent again.
+    Its subclass StoreTimeLimit is a read the store ended, which asked again meets again."""
 
     status_code = 503
     code = "store_busy"
+    retry_after: int | None = 5
 
 
 class StoreTimeLimit(StoreBusy):
@@ -57,6 +63,7 @@ class StoreTimeLimit(StoreBusy):
     `db.transaction.timeout`): the same read meets it again; a smaller one may not."""
 
     code = "store_time_limit"
+    retry_after = None
 
 
 class Conflict(DomainError):
