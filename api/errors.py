@@ -7,7 +7,7 @@ the wrong shape), a path or method that does not exist, and the scheduler's erro
 the same shape, so a client reads one. So is an embedded store that cannot read or write its
 file (a full disk): 503 `store_unavailable`. A refusal that the same request may get past
 later carries `Retry-After` (`store_busy`, `too_many_attempts`); one it would meet again
-(`store_time_limit`) does not.
+(`store_time_limit`), or that no one can time (`read_terminated`), does not.
 """
 
 from __future__ import annotations

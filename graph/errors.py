@@ -51,7 +51,7 @@ class StoreUnavailable(DomainError):
 class StoreBusy(DomainError):
     """Another write has held the store's write lock past the busy timeout (a rebuild, say), or
     the store ended a write before it was done: nothing was written, and it may be sent again.
-    Its subclass StoreTimeLimit is a read the store ended, which asked again meets again."""
+    Its subclasses are reads the store ended, which asking again as they are may not help."""
 
     status_code = 503
     code = "store_busy"
@@ -63,6 +63,14 @@ class StoreTimeLimit(StoreBusy):
     `db.transaction.timeout`): the same read meets it again; a smaller one may not."""
 
     code = "store_time_limit"
+    retry_after = None
+
+
+class ReadTerminated(StoreBusy):
+    """Someone ended a read on the store's server as it ran (Neo4j's `TERMINATE TRANSACTIONS`,
+    by its administrator or another process): when to ask again, if at all, is theirs to say."""
+
+    code = "read_terminated"
     retry_after = None
 
 

@@ -3,7 +3,7 @@ and how a write gives up waiting for a lock.
 
 A server that goes away while the service runs is a 503 `store_unavailable` (the command line:
 exit code 3), said within seconds: each store runs every call to the driver inside `reaching`,
-which also says what a transaction the server ended at its time limit did.
+which also says what a transaction the server ended did, at its time limit or by someone's hand.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Final, LiteralString, TypeVar
 import neo4j
 from neo4j import GraphDatabase
 
-from graph.errors import StoreBusy, StoreTimeLimit, StoreUnavailable
+from graph.errors import ReadTerminated, StoreBusy, StoreTimeLimit, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -69,6 +69,20 @@ WAIT_STOPPED: Final = (
     "Neo4j ended this write to {what} as it waited for a lock another write held, at its time "
     "limit on a transaction (its setting db.transaction.timeout) or by an operator's hand: "
     "nothing was written; try again shortly"
+)
+# A transaction someone ended as it ran (TERMINATE TRANSACTIONS: the database's administrator, a
+# script of theirs); the server says Neo.TransientError.Transaction.Terminated, which the driver
+# raises under this code, so that no one retries it unasked. The driver raised it, a 500 with its
+# text. A write so ended rolled back; a read was ended on purpose, so nothing says to repeat it.
+TERMINATED: Final = "Neo.ClientError.Transaction.Terminated"
+WRITE_TERMINATED: Final = (
+    "Neo4j ended this write to {what} on the server before it was done (its administrator, or "
+    "another process, terminated the transaction): nothing was written; it can be sent again"
+)
+READ_TERMINATED: Final = (
+    "Neo4j ended this read of {what} on the server before it was done (its administrator, or "
+    "another process, terminated the transaction): it can be asked again, unless whoever ended "
+    "it meant to stop reads like it (ask them)"
 )
 READ_TIMED_OUT: Final = (
     "Neo4j's time limit on a transaction (its setting db.transaction.timeout) ended this read "
@@ -197,9 +211,10 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
 
 @contextmanager
 def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
-    """Raise StoreUnavailable for a server that cannot be reached or was lost in the block, and
-    for a transaction the server ended at its time limit StoreTimeLimit if `reading`, else
-    StoreBusy (a write so ended wrote nothing).
+    """Raise StoreUnavailable for a server that cannot be reached or was lost in the block; for
+    a transaction the server ended at its time limit StoreTimeLimit if `reading`, else StoreBusy
+    (a write so ended wrote nothing); for one someone ended there, ReadTerminated if `reading`,
+    else StoreBusy.
 
     Its message names no host and quotes nothing of the driver's: callers of the service read
     it. `what` says what the server holds ("the graph", "the accounts").
@@ -232,11 +247,16 @@ def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
 
 
 def _ended(error: neo4j.exceptions.ClientError, what: str, reading: bool) -> StoreBusy | None:
-    """What to raise for `error` if the server ended its transaction at its time limit."""
+    """What to raise for `error` if the server ended its transaction, at its time limit or
+    because someone terminated it."""
     if error.code in TIMED_OUT:
         if reading:
             return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
         return StoreBusy(WRITE_TIMED_OUT.format(what=what))
+    if error.code == TERMINATED:
+        if reading:
+            return ReadTerminated(READ_TERMINATED.format(what=what))
+        return StoreBusy(WRITE_TERMINATED.format(what=what))
     if error.code == STOPPED_WAITING:
         return StoreBusy(WAIT_STOPPED.format(what=what))
     return None
@@ -247,7 +267,7 @@ def session(
     driver: neo4j.Driver, database: str | None, what: str, *, reading: bool = False
 ) -> Iterator[neo4j.Session]:
     """A session on `database` whose loss of the server is StoreUnavailable, and whose
-    transaction ended at the server's time limit StoreTimeLimit (`reading`) or StoreBusy (see
+    transaction the server ended StoreTimeLimit or ReadTerminated (`reading`) or StoreBusy (see
     `reaching`)."""
     with reaching(what, reading=reading), driver.session(database=database) as opened:
         yield opened

@@ -1,0 +1,168 @@
+"""A transaction that Neo4j's administrator (or another process) ends on the server as it runs
+(`TERMINATE TRANSACTIONS`) is answered, never a 500 with the driver's text: a write is 503
+`store_busy`, nothing written, to send again; a read 503 `read_terminated`, with no
+`Retry-After`, as whoever ended it may have meant it.
+
+The transaction is found as an operator finds it, with `SHOW TRANSACTIONS` from another session:
+a read by its statement (a trace's, replaced by one that runs until it is ended), a write by the
+mark the store puts in its metadata, while it holds the graph's write lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, LiteralString
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth.neo4j import Neo4jAccountStore
+from api.auth.service import AuthService
+from api.demo_accounts import seed_demo_accounts
+from api.deps import Services
+from api.settings import Settings
+from graph import neo4j_store
+from graph.neo4j_store import Neo4jStore
+from ingest import service
+from tests.api.conftest import FAST_HASHER, login
+from tests.conftest import neo4j_or_skip
+from tests.fixtures.events import Events
+from tests.fixtures.neo4j_server import Neo4jTarget, open_driver
+
+pytestmark = pytest.mark.neo4j
+
+# Runs until it is ended, and returns the two columns of a trace's rows.
+ENDLESS: Final[LiteralString] = (
+    "UNWIND range(1, 4000000000) AS x WITH x WHERE x < 0 RETURN x AS props, [] AS found"
+)
+# The text comes as a parameter: written in, it would find this statement too.
+RUNNING_READ: Final = (
+    "SHOW TRANSACTIONS YIELD transactionId AS id, currentQuery "
+    "WHERE currentQuery = $endless RETURN id"
+)
+# A write of the store's marks its metadata (graph.neo4j_driver.WAITING).
+RUNNING_WRITE: Final = (
+    "SHOW TRANSACTIONS YIELD transactionId AS id, metaData "
+    "WHERE metaData.tracegraph_waiting IS NOT NULL RETURN id"
+)
+FOUND_WITHIN: Final = 30.0
+
+
+class Plant:
+    """An app on Neo4j, with a lot L-1 and the demo accounts."""
+
+    def __init__(self, target: Neo4jTarget) -> None:
+        auth = {"user": target.user, "password": target.password}
+        store = Neo4jStore(target.uri, **auth)
+        accounts = Neo4jAccountStore(target.uri, **auth)
+        store.wipe()
+        accounts.wipe()
+        self.store = store
+        self.services = Services.for_stores(
+            store, accounts, AuthService(accounts, hasher=FAST_HASHER)
+        )
+        seed_demo_accounts(self.services.auth)
+        self.services.ingest.ingest([Events().receive("L-1", 10)])
+        self.client = TestClient(create_app(Settings(store=store.url), self.services))
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Neo4jTarget:
+    return neo4j_or_skip(request)
+
+
+@pytest.fixture
+def plant(target: Neo4jTarget) -> Iterator[Plant]:
+    built = Plant(target)
+    with built.client:
+        yield built
+    built.services.close()
+
+
+def terminate(target: Neo4jTarget, finding: LiteralString) -> None:
+    """End, as an operator does, the one transaction `finding` names once it runs."""
+    deadline = time.monotonic() + FOUND_WITHIN
+    with open_driver(target) as driver:
+        while not (found := driver.execute_query(finding, endless=ENDLESS).records):
+            assert time.monotonic() < deadline, "the transaction never showed"
+            time.sleep(0.05)
+        (only,) = found
+        driver.execute_query("TERMINATE TRANSACTIONS $id", id=only["id"])
+
+
+def ended_by_hand(target: Neo4jTarget, finding: LiteralString, request: Callable[[], Any]) -> Any:
+    """The answer to `request`, whose transaction is terminated as it runs."""
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(request)
+        terminate(target, finding)
+        return answer.result(timeout=FOUND_WITHIN)
+
+
+def test_a_read_ended_on_the_server_says_so_with_no_retry_after(
+    plant: Plant, target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = login(plant.client, "admin")
+    monkeypatch.setattr(neo4j_store, "REACH", {"down": ENDLESS, "up": ENDLESS})
+    trace = ended_by_hand(
+        target,
+        RUNNING_READ,
+        lambda: plant.client.get("/api/v1/trace?id=lot:L-1&direction=down", headers=admin),
+    )
+    assert trace.status_code == 503, trace.text
+    assert trace.json()["error"] == "read_terminated"
+    assert "Retry-After" not in trace.headers
+    message = trace.json()["message"]
+    assert message.startswith("Neo4j ended this read of the graph on the server")
+    assert "its administrator, or another process, terminated the transaction" in message
+    assert "Neo.ClientError" not in message
+    query = {"query": '{ trace(id: "lot:L-1", direction: DOWN) { root } }'}
+    answer = ended_by_hand(
+        target, RUNNING_READ, lambda: plant.client.post("/graphql", json=query, headers=admin)
+    )
+    assert answer.status_code == 200, answer.text
+    (error,) = answer.json()["errors"]
+    assert error["extensions"] == {"code": "READ_TERMINATED", "status": 503}
+    assert error["message"] == message
+
+
+def test_a_write_ended_on_the_server_wrote_nothing_and_may_be_sent_again(
+    plant: Plant, target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = login(plant.client, "admin")
+    inside, ended = threading.Event(), threading.Event()
+    apply_batch = service._apply_batch
+
+    def held(*args: Any, **kwargs: Any) -> Any:  # holds the write lock until it is ended
+        inside.set()
+        ended.wait(FOUND_WITHIN)
+        return apply_batch(*args, **kwargs)
+
+    def terminated() -> None:
+        assert inside.wait(FOUND_WITHIN), "the write never began"
+        terminate(target, RUNNING_WRITE)
+        ended.set()
+
+    monkeypatch.setattr(service, "_apply_batch", held)
+    batch = [Events().receive("L-2", 5, event_id="E-9")]
+    with ThreadPoolExecutor(1) as pool:
+        ending = pool.submit(terminated)
+        answer = plant.client.post("/api/v1/events", json=batch, headers=admin)
+        ending.result()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "store_busy"
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["message"] == (
+        "Neo4j ended this write to the graph on the server before it was done (its "
+        "administrator, or another process, terminated the transaction): nothing was written; "
+        "it can be sent again"
+    )
+    assert plant.store.node("lot:L-2") is None
+    assert plant.store.counts()["events"] == 1
+    monkeypatch.setattr(service, "_apply_batch", apply_batch)
+    again = plant.client.post("/api/v1/events", json=batch, headers=admin)
+    assert again.status_code == 201, again.text
+    assert plant.store.node("lot:L-2") is not None
