@@ -71,6 +71,7 @@ class _Incumbent:
         self.plan: Plan | None = None
         self.value: tuple[int, ...] | None = None
         self.source: str = "none"
+        self.hint = True  # whether the plan may be CP-SAT's hint (see `search`)
         self.lock = threading.Lock()
         # A makespan no plan can beat; reaching it ends the search.
         self.floor: int | None = None
@@ -80,14 +81,14 @@ class _Incumbent:
         plan = self.plan
         return self.floor is not None and plan is not None and max(plan.end) <= self.floor
 
-    def offer(self, plan: Plan, source: str, checked: bool = False) -> bool:
+    def offer(self, plan: Plan, source: str, checked: bool = False, hint: bool = True) -> bool:
         if not checked and violations(self.flat, plan):
             return False
         value = objective_vector(self.flat, plan)
         with self.lock:
             if self.value is not None and value >= self.value:
                 return False
-            self.plan, self.value, self.source = plan, value, source
+            self.plan, self.value, self.source, self.hint = plan, value, source, hint
         if self.progress is not None:
             self.progress(
                 Progress(
@@ -270,7 +271,10 @@ def search(
         at_hand=incumbent.plan,
     )
     if start is not None and start is not incumbent.plan:  # None: cancelled before a plan
-        incumbent.offer(start, "dispatch")
+        # A rule's plan of work bound by max_wait, placed as blocks that hold their machines,
+        # led CP-SAT astray as a hint: 5-10 % longer plans in the same limit than with none,
+        # on shops of 100 and 200 orders with waits on 4 steps in 10. It still stands in for one.
+        incumbent.offer(start, "dispatch", hint=all(op.max_wait is None for op in flat.ops))
     if flat.is_plain and incumbent.plan is not None and not large:
         improved = improve(
             flat,
@@ -365,7 +369,7 @@ def _solve_stages(
             options,
             incumbent,
             should_stop,
-            incumbent.plan,
+            incumbent.plan if incumbent.hint else None,
         )
         if code == cp_model.INFEASIBLE:
             if incumbent.plan is None:

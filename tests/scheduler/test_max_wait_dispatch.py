@@ -16,8 +16,9 @@ from tests.scheduler.conftest import op, order, problem
 FLOW = Objective(terms=[ObjectiveTerm(kind="flow_time")])
 
 
-def _bound_shop(orders: int, seed: int = 0, **kw: object) -> Problem:
-    """Orders of four steps on six machines, some steps bound to the next by max_wait."""
+def _bound_shop(orders: int, seed: int = 0, waits: bool = True, **kw: object) -> Problem:
+    """Orders of four steps on six machines, some steps bound to the next by max_wait (none
+    without `waits`)."""
     rng = random.Random(seed)
     machines = [f"M{i}" for i in range(6)]
     out = []
@@ -25,7 +26,7 @@ def _bound_shop(orders: int, seed: int = 0, **kw: object) -> Problem:
         steps = []
         for k in range(4):
             wait: dict[str, object] = {}
-            if k < 3 and rng.random() < 0.4:
+            if k < 3 and rng.random() < 0.4 and waits:
                 wait["max_wait"] = rng.choice([0, 2, 5])
             on = rng.sample(machines, rng.randint(1, 2))
             steps.append(op({m: rng.randint(1, 9) for m in on}, **wait))
@@ -170,3 +171,17 @@ def test_a_wait_that_started_work_cannot_keep_is_a_conflict(
     assert (conflict.order, conflict.constraint) == ("a", "routing")
     assert "a/1 must start by 3, within max_wait 1 of the end of a/0" in conflict.message
     assert says in conflict.message
+
+
+@pytest.mark.parametrize("waits", [True, False])
+def test_a_rules_plan_hints_the_model_unless_work_is_bound(
+    waits: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Block plans led CP-SAT to longer plans than no hint at all; other rules' plans help it.
+    import scheduler.solver as solver_module
+
+    hinted: list[object] = []
+    monkeypatch.setattr(solver_module.cpsat, "add_hint", lambda *args: hinted.append(args))
+    solution = solve(_bound_shop(20, seed=3, waits=waits), SolveOptions(time_limit=2.0))
+    assert solution.status in ("feasible", "optimal")
+    assert bool(hinted) is not waits
