@@ -152,3 +152,15 @@ def test_a_cursor_that_names_no_trace_is_refused(client: TestClient, shipped: Se
         cursor = base64.urlsafe_b64encode(odd).decode()
         refused = gql(client, headers, NODES, first=2, after=cursor)["errors"][0]
         assert refused["message"] == "not a cursor from this API", odd
+
+
+def test_a_cursor_of_this_trace_with_a_key_of_other_types_is_not_a_cursor(
+    client: TestClient, shipped: Services
+) -> None:
+    headers = login(client, "analyst")
+    nodes = gql(client, headers, NODES, first=2)["data"]["trace"]["nodes"]
+    kind, mark, _key = base64.urlsafe_b64decode(nodes["pageInfo"]["endCursor"]).split(b":", 2)
+    # The trace's own mark, a key whose values sort against none of the trace's (depth, id).
+    odd = base64.urlsafe_b64encode(b":".join([kind, mark, b'["lot:K-0", 1]'])).decode()
+    refused = gql(client, headers, NODES, first=2, after=odd)["errors"][0]
+    assert refused["message"] == "not a cursor from this API"
