@@ -116,7 +116,7 @@ class IngestService:
         except SentRulesRefused as refused:
             ids = sorted({refused.events[i].event_id for i in refused.refused})
             if len(self._store.logged(ids)) < len(ids):
-                raise BatchRejected(refused.problems) from None
+                raise
             return refused.events, refused
 
     def ingest_events(
