@@ -93,21 +93,19 @@ def _too_late_after_started(flat: Flat, op: FlatOp) -> str | None:
         return None
     assert prev.frozen_end is not None
     deadline, now = prev.frozen_end + prev.max_wait, flat.problem.now
+    must = (
+        f"{op.name} must start by {deadline}, within max_wait {prev.max_wait} of the end "
+        f"of {prev.name}"
+    )
     if deadline < now:
-        return (
-            f"{op.name} must start by {deadline}, within max_wait {prev.max_wait} of the end "
-            f"of {prev.name}, which has passed (now is {now})"
-        )
+        return f"{must}, which has passed (now is {now})"
     # With a transfer lot it may start before the end: only now bounds it.
     ready = now if prev.transfer_qty else max(now, prev.frozen_end + prev.min_wait)
     if all(
         earliest_start(flat.forbidden[alt.machine], ready, 0, alt.duration) > deadline
         for alt in op.alts
     ):
-        return (
-            f"{op.name} must start by {deadline}, within max_wait {prev.max_wait} of the end "
-            f"of {prev.name}, and none of its machines is open for it by then"
-        )
+        return f"{must}, and none of its machines is open for it by then"
     return None
 
 

@@ -537,7 +537,7 @@ class _Stable(_Incumbent):
         self.target = base.value
         self.moves: int | None = None
 
-    def offer(self, plan: Plan, source: str, checked: bool = False, hint: bool = True) -> bool:
+    def offer(self, plan: Plan, source: str, checked: bool = False) -> bool:
         if not checked and violations(self.flat, plan):
             return False
         if self.target is not None and objective_vector(self.flat, plan) > self.target:
@@ -545,7 +545,7 @@ class _Stable(_Incumbent):
         moves = count_moved(self.flat, plan, self.keep)
         if self.moves is not None and moves >= self.moves:
             return False
-        self.plan, self.moves, self.source, self.hint = plan, moves, source, hint
+        self.plan, self.moves, self.source = plan, moves, source
         self.value = objective_vector(self.flat, plan)
         return True
 
