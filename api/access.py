@@ -915,8 +915,12 @@ class Access:
                 # where the plant shares statuses with them.
                 statuses=self.role == Role.OPERATOR or self._shares_statuses(),
             )
+        # A site's operator reads every item of their site: each event lists all of its items
+        # they may see, not only the trace's (a split lists each lot it made), so the document
+        # is whole where the operator's scope is; a supplier sees their trace's items only.
+        scope = self._seen if self.role == Role.OPERATOR else None
         exporter = EpcisExporter(self._store)
-        return exporter.trace_document(trace, view, closure=closure, keeps=keeps)
+        return exporter.trace_document(trace, view, closure=closure, keeps=keeps, scope=scope)
 
     def _epcis_keeps(self, trace: Trace) -> Keeps | None:
         """Say which nodes the caller's trace keeps, so a voided event comes into its export

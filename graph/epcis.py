@@ -273,12 +273,12 @@ class EpcisWriter:
         }
 
     def _split(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        total = sum((Decimal(c["qty"]) for c in event["into"]), start=Decimal(0))
-        source = _Item(f"lot:{event['lot']}", total, stated=frozenset())
         children = [
             _Item(f"lot:{c['lot']}", Decimal(c["qty"]), c.get("unit"), stated=_stated(c))
             for c in event["into"]
         ]
+        total = self._whole(children)
+        source = _Item(f"lot:{event['lot']}", total, stated=frozenset())
         return self._transformation(event, [source], children)
 
     def _merge(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -286,10 +286,20 @@ class EpcisWriter:
             _Item(f"lot:{s['lot']}", Decimal(s["qty"]), s.get("unit"), stated=_stated(s))
             for s in event["from"]
         ]
-        total = sum((s.qty or Decimal(0) for s in sources), start=Decimal(0))
         into = event["into"]
-        made = _Item(f"lot:{into['lot']}", total, part=into.get("part"), stated=frozenset())
+        made = _Item(
+            f"lot:{into['lot']}", self._whole(sources), part=into.get("part"), stated=frozenset()
+        )
         return self._transformation(event, sources, [made])
+
+    def _whole(self, items: list[_Item]) -> Decimal | None:
+        """Return what a split takes or a merge makes, the sum of the items on the other side;
+        None where the view hides one of them: a sum the items listed do not account for would
+        make the event refused by EPCIS readers that check it (ours among them), and tell what
+        the hidden items hold. EPCIS leaves a quantity out where it is not said."""
+        if not all(self._view.sees(i.gid) for i in items):
+            return None
+        return sum((i.qty or Decimal(0) for i in items), start=Decimal(0))
 
     def _process(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         inputs = [self._input(event["event_id"], i) for i in event.get("inputs", [])]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
 from graph.event_links import ends, links, ref
 from graph.ids import gid
-from graph.store import MATERIAL, GraphStore, StoredEvent
+from graph.store import MATERIAL, GraphStore, NodeView, StoredEvent
 from graph.trace import Trace
 
 # A logged event as read, and its payload.
@@ -19,6 +20,10 @@ Logged = dict[str, tuple[StoredEvent, dict[str, Any]]]
 # Whether a reader's trace would keep a node (global id) as a voided event (its payload) linked
 # it: a node the void removed is judged as that event made it.
 Keeps = Callable[[str, Mapping[str, Any]], bool]
+# Which of the lots and serials the events name (as stored, or as a voided event made them) the
+# reader may see: where a reader sees by what a node holds (a site's operator) rather than by
+# the trace's items, each event lists all of its items the reader may see.
+Scope = Callable[[Sequence[NodeView]], Collection[str]]
 
 
 class EpcisExporter:
@@ -34,6 +39,7 @@ class EpcisExporter:
         *,
         closure: bool = False,
         keeps: Keeps | None = None,
+        scope: Scope | None = None,
     ) -> dict[str, Any]:
         """Return the events behind `trace` (its material links and its items' statuses).
 
@@ -41,6 +47,7 @@ class EpcisExporter:
         the receipts, so the document can be imported into an empty store on its own.
         `keeps` says which nodes the reader's trace keeps, where that is not every node: a
         voided event comes in as its live self would have, through a link between two of them.
+        `scope`, where given, says which items the events list in place of `view`'s items.
         """
         statused = frozenset(
             n.id for n in trace.nodes if view.statuses and "status" in n.attrs and view.sees(n.id)
@@ -52,6 +59,7 @@ class EpcisExporter:
             view,
             closure=closure,
             retracted=retracted,
+            scope=scope,
         )
 
     def events_document(
@@ -62,12 +70,14 @@ class EpcisExporter:
         *,
         closure: bool = False,
         retracted: Sequence[tuple[StoredEvent, Retraction]] = (),
+        scope: Scope | None = None,
     ) -> dict[str, Any]:
         """Return the given events, and the status events of the items in `statused`.
 
         `retracted` events (voided, as logged, with their voids) come first, each with an EPCIS
         error declaration: a reader that took one from an earlier document learns it was wrong
-        before it reads what replaced it (which may make the same lots).
+        before it reads what replaced it (which may make the same lots). `scope`, where given,
+        says which of the items the events name they list (in place of `view`'s items).
         """
         events = self._payloads(event_ids)
         if closure:
@@ -76,7 +86,10 @@ class EpcisExporter:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0].seq)]
         retractions = [retraction for _, retraction in retracted]
-        parts, units = self._identities([*ordered, *(body for body, _ in retractions)])
+        named = self._named_nodes([*ordered, *(body for body, _ in retractions)])
+        parts, units = _identities(named.values())
+        if scope is not None:
+            view = replace(view, items=frozenset(scope(list(named.values()))))
         # Each event as logged: who sent it, and when it was taken (EPCIS recordTime).
         recorded = {stored.event_id: stored for stored, _ in (*events.values(), *retracted)}
         gtins = self._gtins(set(parts.values()))
@@ -144,19 +157,16 @@ class EpcisExporter:
                 found[stored.event_id] = (stored, body)
         return found
 
-    def _identities(
-        self, events: Sequence[Mapping[str, Any]]
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        """Return the part of every lot and serial the events name (for GS1 identities), and
-        the unit of every lot (each quantity says its unit)."""
-        named = self._store.nodes(sorted({g for body in events for g in _named(body)}))
-        parts = {gid: str(v.attrs["part"]) for gid, v in named.items() if "part" in v.attrs}
-        units = {
-            gid: str(v.attrs["unit"])
-            for gid, v in named.items()
-            if v.kind == "lot" and v.attrs.get("unit") is not None
-        }
-        return parts, units
+    def _named_nodes(self, events: Sequence[Mapping[str, Any]]) -> dict[str, NodeView]:
+        """Return every lot and serial the events name, as stored; one a voided event made
+        (removed with it) as that event made it: of the event's site."""
+        names = {g: body for body in events for g in _named(body)}
+        found = self._store.nodes(sorted(names))
+        for node, body in names.items():
+            if node not in found:
+                site = {"site": body["site"]} if body.get("site") else {}
+                found[node] = NodeView(node, _kind(node), site)
+        return found
 
     def _gtins(self, parts: set[str]) -> dict[str, str]:
         """Return the GTIN of each of `parts` the part registry knows one for."""
@@ -186,6 +196,18 @@ class EpcisExporter:
             and edge.qty is not None
             and (edge.event, edge.src) in open_inputs
         }
+
+
+def _identities(named: Iterable[NodeView]) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the part of every lot and serial named (for GS1 identities), and the unit of
+    every lot (each quantity says its unit)."""
+    parts, units = {}, {}
+    for view in named:
+        if "part" in view.attrs:
+            parts[view.gid] = str(view.attrs["part"])
+        if view.kind == "lot" and view.attrs.get("unit") is not None:
+            units[view.gid] = str(view.attrs["unit"])
+    return parts, units
 
 
 def _belongs(body: dict[str, Any], items: frozenset[str], keeps: Keeps | None) -> bool:

@@ -91,3 +91,31 @@ def test_parameters_past_64_bits_are_written_as_sent() -> None:
     assert body is not None
     written = json.loads(dumps(body))["tg:params"]
     assert written == {"count": wide, "negative": -wide, "temp": 21.5, "ok": True}
+
+
+def test_a_split_or_merge_with_an_item_hidden_says_no_sum_of_it() -> None:
+    """The total of a split or merge counts every lot: where the view hides one, the sum the
+    listed lots do not account for is left out, not written as a contradiction."""
+    split = {
+        "event_id": "E-1",
+        "type": "split",
+        "occurred_at": "2026-01-05T08:00:00Z",
+        "lot": "L-1",
+        "into": [{"lot": "L-1a", "qty": "4"}, {"lot": "L-1b", "qty": "6"}],
+    }
+    merge = {
+        "event_id": "E-2",
+        "type": "merge",
+        "occurred_at": "2026-01-05T09:00:00Z",
+        "from": [{"lot": "L-1a", "qty": "4"}, {"lot": "L-1b", "qty": "6"}],
+        "into": {"lot": "L-2"},
+    }
+    whole = EpcisWriter(FULL_VIEW)
+    assert whole.event(split)["inputQuantityList"][0]["quantity"] == 10  # type: ignore[index]
+    assert whole.event(merge)["outputQuantityList"][0]["quantity"] == 10  # type: ignore[index]
+    part = EpcisWriter(EpcisView(items=frozenset({"lot:L-1", "lot:L-1a", "lot:L-2"})))
+    split_seen, merge_seen = part.event(split), part.event(merge)
+    assert split_seen is not None and merge_seen is not None
+    assert "quantity" not in split_seen["inputQuantityList"][0]
+    assert "quantity" not in merge_seen["outputQuantityList"][0]
+    assert b"L-1b" not in dumps({"events": [split_seen, merge_seen]})
