@@ -1,4 +1,5 @@
-"""Requests that bring no credentials at all are refused before their bodies are read.
+"""Requests that bring no credentials at all, or two (api.deps), are refused before their
+bodies are read.
 
 Route dependencies (and so authentication) run after FastAPI has read and parsed the body: a
 caller with no account could make the server spool 64 MiB of multipart files, or parse JSON,
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 
-from api.deps import NO_CREDENTIALS
+from api.deps import NO_CREDENTIALS, TWO_CREDENTIALS, TwoCredentials, two_credentials
 from api.errors import error_response
 from api.no_store import API_PREFIXES
 
@@ -31,4 +32,6 @@ async def credentials_first(
         return error_response(
             "unauthenticated", NO_CREDENTIALS, 401, {"WWW-Authenticate": "Bearer"}
         )
+    if guarded and two_credentials(request.headers):
+        return error_response(TwoCredentials.code, TWO_CREDENTIALS, TwoCredentials.status_code)
     return await call_next(request)

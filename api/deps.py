@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.access import Access
 from api.auth.connect import open_account_store
@@ -18,7 +20,7 @@ from api.federation.client import HttpPartnerClient
 from api.federation.service import FederationService
 from api.settings import Settings
 from graph.connect import open_store
-from graph.errors import Forbidden, Unauthenticated
+from graph.errors import BadRequest, Forbidden, Unauthenticated
 from graph.store import GraphStore
 from graph.trace import TraceService
 from graph.udi import IdentifierService
@@ -151,6 +153,21 @@ PLANNERS = frozenset({Role.ADMIN, Role.ANALYST})
 NO_CREDENTIALS = "send Authorization: Bearer <token> or X-API-Key: <key>"
 _bearer = HTTPBearer(auto_error=False, description="an access token from POST /api/v1/auth/token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+TWO_CREDENTIALS = (
+    "the request sends both Authorization: Bearer and X-API-Key, which may be two accounts' "
+    "credentials: send one of them"
+)
+
+
+class TwoCredentials(BadRequest):
+    code = "two_credentials"
+
+
+def two_credentials(headers: Mapping[str, str]) -> bool:
+    """Tell whether a request sends both a bearer token and an API key (as the dependencies
+    below read them: a header of another scheme, or an empty one, is no credential)."""
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+    return bool(headers.get("x-api-key")) and scheme.lower() == "bearer" and bool(token)
 
 
 def principal(
@@ -159,7 +176,13 @@ def principal(
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    """Authenticate the request by API key or bearer token; raise Unauthenticated otherwise."""
+    """Authenticate the request by API key or bearer token; raise Unauthenticated otherwise.
+
+    Both at once are refused, before either is looked up: whose request it is would be a
+    choice the caller did not make (a key left in a client's defaults, a token added later).
+    """
+    if key and token is not None:
+        raise TwoCredentials(TWO_CREDENTIALS)
     if key:
         who = svc.auth.principal_from_key(key)
     elif token is not None:

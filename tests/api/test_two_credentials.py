@@ -1,0 +1,66 @@
+"""A request with both an API key and a bearer token is refused: it is not told whose it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import login
+
+
+def _both(client: TestClient) -> dict[str, str]:
+    admin = login(client, "admin")
+    key = client.post("/api/v1/admin/keys", json={"username": "otto"}, headers=admin).json()
+    return login(client, "analyst") | {"X-API-Key": key["key"]}
+
+
+def _refused_naming_both(answer: Any) -> None:
+    status, text = answer.status_code, answer.text
+    assert status == 400, text
+    assert "X-API-Key" in text and "Authorization" in text and "one" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/events")],
+)
+def test_a_key_and_a_token_together_are_refused_on_every_route(
+    client: TestClient, method: str, path: str
+) -> None:
+    headers = _both(client)
+    answer = client.request(method, path, headers=headers, json=[])
+    _refused_naming_both(answer)
+    # Each alone is its owner's, and the token's session was not ended by the refused logout.
+    assert (
+        client.get("/api/v1/me", headers={"X-API-Key": headers["X-API-Key"]}).json()["username"]
+        == "otto"
+    )
+    token = {"Authorization": headers["Authorization"]}
+    assert client.get("/api/v1/me", headers=token).json()["username"] == "ana"
+
+
+def test_a_key_and_a_token_together_are_refused_by_graphql(client: TestClient) -> None:
+    answer = client.post("/graphql", json={"query": "{ __typename }"}, headers=_both(client))
+    _refused_naming_both(answer)
+
+
+def test_a_refused_write_with_both_writes_nothing(client: TestClient) -> None:
+    event = {"event_id": "R-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z"} | {
+        "supplier": "ACME-STEEL",
+        "supplier_lot": "A1",
+        "part": "BAR",
+        "lot": "LA",
+        "qty": "5",
+    }
+    _refused_naming_both(client.post("/api/v1/events", json=[event], headers=_both(client)))
+    log = client.get("/api/v1/events", headers=login(client, "admin")).json()
+    assert log["events"] == []
+
+
+def test_both_are_refused_before_the_body_is_read(client: TestClient) -> None:
+    headers = _both(client) | {"Content-Type": "application/json"}
+    answer = client.post("/api/v1/me/password", content=b"{not json", headers=headers)
+    _refused_naming_both(answer)
+    assert answer.json()["error"] == "two_credentials"
