@@ -42,17 +42,32 @@ def key_cursor(kind: str, key: str) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
 
 
+# The node whose id each kind of listed object's cursor holds (a trace's cursors, "n" and "l",
+# hold their trace's mark and a sort key, which `_bounds` reads).
+CURSOR_NODES = {"c": "case", "s": "shipment", "u": "supplier_lot"}
+
+
 def cursor_key(cursor: str | None, kind: str) -> str | None:
-    """Decode a cursor of `key_cursor` back to its key: the next page starts after it."""
+    """Decode a cursor of `key_cursor` back to its key: the next page starts after it.
+
+    A key this API never writes is refused, not read as a place in the list: an empty one
+    would start the list again, an id of another kind of node start it anywhere."""
     if cursor is None:
         return None
     try:
         found, colon, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if found == kind and colon:
+        if found == kind and colon and key and _written_key(kind, key):
             return key
     except (ValueError, UnicodeDecodeError):
         pass
     raise NOT_A_CURSOR
+
+
+def _written_key(kind: str, key: str) -> bool:
+    """Tell whether `key` is one a cursor of `kind` holds: the id of a node of its kind."""
+    node = CURSOR_NODES.get(kind)
+    prefix, _, name = key.partition(":")
+    return node is None or (prefix == node and bool(name))
 
 
 def _sort_key(key: str, size: int) -> tuple[Any, ...]:

@@ -166,7 +166,11 @@ def test_a_bad_cursor_or_size_is_refused_and_says_why(
     other = LOTS if query == RECEIVED else RECEIVED
     theirs = page(client, "poly" if who == "customer" else "south", other, first=1)
     case = key_cursor("c", "case:RC-1")  # a cursor of mySupplierCases and recallCases
-    for after in ("nonsense", case, theirs["pageInfo"]["endCursor"]):
+    kind = "s" if query == RECEIVED else "u"
+    # A cursor of no key (it would read from the start) or of a node of another kind (one of
+    # the list's would follow it, or none) was never one of this list's.
+    odd = [key_cursor(kind, ""), key_cursor(kind, "lot:L-1"), key_cursor(kind, "shipment:")]
+    for after in ("nonsense", case, theirs["pageInfo"]["endCursor"], *odd):
         (error,) = ask(client, who, query, after=after)["errors"]
         assert error["message"] == "not a cursor from this API", after
         assert error["extensions"]["code"] == "BAD_REQUEST"

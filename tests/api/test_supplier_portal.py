@@ -21,6 +21,7 @@ from api import recall
 from api.auth.models import Role
 from api.cli import main
 from api.deps import Services
+from api.graphql.results import key_cursor
 from api.recall import RecallService
 from api.supplier_portal import ANSWER_EVENT_PREFIX, SupplierPortal
 from graph.clock import now_text
@@ -812,7 +813,10 @@ def test_a_supplier_reads_their_cases_a_page_at_a_time(
     default = "{ mySupplierCases { edges { node { id } } pageInfo { hasNextPage } } }"
     assert data(client, acme, default)["mySupplierCases"]["pageInfo"] == {"hasNextPage": True}
     for query in (MY_PAGE, ABOUT_PAGE):
-        for first, after, why in ((2, "bm90IGEgY2FzZQ==", "not a cursor"), (0, None, "first")):
+        refused = [(2, "bm90IGEgY2FzZQ==", "not a cursor"), (0, None, "first")]
+        # A cursor of no case would read from the first: it is none this list made.
+        refused += [(2, key_cursor("c", key), "not a cursor") for key in ("", "lot:L-1")]
+        for first, after, why in refused:
             body = gql(client, acme, query, first=first, after=after)
             assert body["data"] is None, "refused whole"
             (error,) = body["errors"]
