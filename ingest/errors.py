@@ -9,10 +9,14 @@ from typing import Any
 from graph.epcis_schema import DOCUMENT
 from graph.errors import DomainError, Forbidden
 
+# What a problem of no one event (index None) is of: an EPCIS document, or a batch of ours.
+DOCUMENT_WHOLE, BATCH_WHOLE = "the document", "the batch"
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one event of a batch, or (index None) with the document as a whole."""
+    """One thing wrong with one event of a batch, or (index None) with the body as a whole:
+    `whole` names it (an EPCIS document, a batch of our events)."""
 
     index: int | None
     event_id: str | None
@@ -22,6 +26,7 @@ class Problem:
     # The logged events the message names (a void's dependents or voider), so a message can be
     # said without them to a caller who may not read them; not part of the refusal's shape.
     names: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
+    whole: str = dataclasses.field(default=DOCUMENT_WHOLE, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,7 +39,7 @@ class Problem:
 
     def __str__(self) -> str:
         if self.index is None:
-            who = "the document"
+            who = self.whole
         elif self.event_id:
             who = f'event {self.index} ("{self.event_id}")'
         else:

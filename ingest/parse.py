@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
+from ingest.errors import BATCH_WHOLE, MAX_PROBLEMS, BatchRejected, Problem, at_most_named
 from ingest.json_text import JsonRefused, strict_loads
 from ingest.models import EVENT_TYPES, SENT, Event
 
@@ -18,11 +18,23 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+NO_EVENTS = "holds no events"
+
+
+def _batch_problem(field: str, code: str, message: str) -> Problem:
+    """A problem of the body as a whole: of no one event, so of no index (not event 0's)."""
+    return Problem(None, None, field, code, message, whole=BATCH_WHOLE)
+
+
+def _of_batch(field: str, code: str, message: str) -> BatchRejected:
+    return BatchRejected([_batch_problem(field, code, message)])
+
+
 def read_body(text: str) -> list[Any]:
     """Return the raw events of a JSON array, a `{"events": [...]}` object or NDJSON text."""
     stripped = text.strip()
     if not stripped:
-        raise BatchRejected([Problem(0, None, "", "empty", "the body holds no events")])
+        raise _of_batch("", "empty", NO_EVENTS)
     try:
         return events_of(_loads(stripped))
     except JsonRefused as error:
@@ -52,7 +64,7 @@ def _loads(text: str, line: int | None = None) -> Any:
             message = "holds half a UTF-16 surrogate pair (an escape like \\ud800 alone), not text"
             if line is not None:
                 message = f"line {line}: {message}"
-            raise BatchRejected([Problem(0, None, where, "not_text", message)])
+            raise _of_batch(where, "not_text", message)
     return decoded
 
 
@@ -88,7 +100,7 @@ def events_of(body: Any) -> list[Any]:
         if "events" in body:
             # Another key (a flag such as "dry_run" we do not know) would pass unread.
             others = [
-                Problem(0, None, key, "extra_forbidden", 'is not a field of {"events": [...]}')
+                _batch_problem(key, "extra_forbidden", 'is not a field of {"events": [...]}')
                 for key in body
                 if key != "events"
             ]
@@ -96,17 +108,17 @@ def events_of(body: Any) -> list[Any]:
                 raise BatchRejected(others)
             if isinstance(body["events"], list):
                 return body["events"]
-            raise BatchRejected([Problem(0, None, "events", "type", '"events" must be a list')])
+            raise _of_batch("events", "type", "must be a list")
         if "type" in body:
             return [body]
     message = 'expected a JSON array of events, {"events": [...]}, or NDJSON'
-    raise BatchRejected([Problem(0, None, "", "shape", message)])
+    raise _of_batch("", "shape", message)
 
 
 def parse_events(raw: Sequence[Any]) -> list[Event]:
     """Validate each raw event against the contract; raise BatchRejected naming every problem."""
     if not raw:
-        raise BatchRejected([Problem(0, None, "", "empty", "the batch holds no events")])
+        raise _of_batch("", "empty", NO_EVENTS)
     events: list[Event] = []
     problems: list[Problem] = []
     for index, item in enumerate(raw):
@@ -197,4 +209,4 @@ def _refused(error: JsonRefused, line: int | None = None) -> BatchRejected:
         message += " to be events"
     elif error.code == "not_exact":  # the contract reads a quantity's text to the last digit
         message += ": send it as a string"
-    return BatchRejected([Problem(0, None, "", error.code, message)])
+    return _of_batch("", error.code, message)
