@@ -147,19 +147,20 @@ class SentRulesRefused(BatchRejected):
     duplicate, not an error (`IngestService.read`).
     """
 
-    def __init__(self, problems: list[Problem], events: Sequence[Event] = ()) -> None:
+    def __init__(
+        self, problems: list[Problem], events: list[Event], refused: Sequence[int]
+    ) -> None:
         super().__init__(problems)
-        self.events = list(events)
-        self.refused = frozenset(p.index for p in problems if p.index is not None)
+        self.events = events
+        self.refused = frozenset(refused)  # the positions of the events refused
 
 
 def _refusal(raw: Sequence[Any], valid: list[Event], problems: list[Problem]) -> BatchRejected:
     """The refusal of a batch whose `problems` the contract named (`valid`, the events it
     read): SentRulesRefused if the log would read each refused event. Only refused batches are
     read again."""
+    # Each problem here is one event's (a whole body's is refused before its events are read).
     refused = sorted({p.index for p in problems if p.index is not None})
-    if not refused:  # not one event's: the batch as a whole
-        return BatchRejected(problems)
     read: dict[int, Event] = {}
     for index in refused:
         try:
@@ -168,7 +169,7 @@ def _refusal(raw: Sequence[Any], valid: list[Event], problems: list[Problem]) ->
             return BatchRejected(problems)
     rest = iter(valid)
     batch = [read[index] if index in read else next(rest) for index in range(len(raw))]
-    return SentRulesRefused(problems, batch)
+    return SentRulesRefused(problems, batch, refused)
 
 
 def _event_id_of(item: Any) -> str | None:
