@@ -53,7 +53,7 @@ from graph.analysis import MAX_PATHS, Impact, Origin, Path, impact, origin, path
 from graph.carts import CartInfo, CartService, Contents, SharedCart
 from graph.clock import utc_text
 from graph.epcis import FULL_VIEW, EpcisView
-from graph.epcis_export import EpcisExporter, Keeps
+from graph.epcis_export import EpcisExporter, Keeps, made_view
 from graph.errors import BadRequest, Conflict, Forbidden, NotFound
 from graph.ids import KINDS, supplier_lot_gid
 from graph.ids import gid as make_gid
@@ -940,9 +940,9 @@ class Access:
             if found is not None:
                 seen[node] = self.visible(found)
                 return seen[node]
-            # Made by the voided event, and removed with it: of the site the event was recorded at.
-            site = {"site": event["site"]} if event.get("site") else {}
-            return self._sees(NodeView(node, node.partition(":")[0], site))
+            # Removed with a void: judged as the voided event made it, if it did.
+            made = made_view(node, event)
+            return made is not None and self._sees(made)
 
         return keeps
 

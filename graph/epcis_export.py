@@ -158,14 +158,14 @@ class EpcisExporter:
         return found
 
     def _named_nodes(self, events: Sequence[Mapping[str, Any]]) -> dict[str, NodeView]:
-        """Return every lot and serial the events name, as stored; one a voided event made
-        (removed with it) as that event made it: of the event's site."""
-        names = {g: body for body in events for g in _named(body)}
-        found = self._store.nodes(sorted(names))
-        for node, body in names.items():
-            if node not in found:
-                site = {"site": body["site"]} if body.get("site") else {}
-                found[node] = NodeView(node, _kind(node), site)
+        """Return every lot and serial the events name, as stored; one a voided event of them
+        made (removed with it) as that event made it (`made_view`). One removed that none of
+        them made is left out: nothing here says whose it was."""
+        found = self._store.nodes(sorted({g for body in events for g in _named(body)}))
+        for body in events:
+            for node in _named(body):
+                if node not in found and (view := made_view(node, body)) is not None:
+                    found[node] = view
         return found
 
     def _gtins(self, parts: set[str]) -> dict[str, str]:
@@ -234,6 +234,15 @@ def _touched(body: Mapping[str, Any]) -> list[str]:
     lot a receipt came from."""
     kinds = MATERIAL | {"supplier_lot"}
     return [n for n in ends(body) if _kind(n) in kinds]
+
+
+def made_view(node: str, body: Mapping[str, Any]) -> NodeView | None:
+    """Return a node an event (its payload) made, removed from the store with the event's void,
+    as the event made it: of the event's site. None when the event names it without making it:
+    a merge names lots of any site, and only their making says whose they were."""
+    if all(made != node for _, made in links(body)):
+        return None
+    return NodeView(node, _kind(node), {"site": body["site"]} if body.get("site") else {})
 
 
 def _named(body: Mapping[str, Any]) -> list[str]:

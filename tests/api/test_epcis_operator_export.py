@@ -87,3 +87,16 @@ def test_an_operators_export_names_nothing_of_another_site_and_says_no_sum_it_hi
     # The analyst's export of the same trace is the whole merge.
     whole = _events(_export(client, "analyst", "lot:LA", "down"))["M-1"]
     assert whole["outputQuantityList"][0]["quantity"] == 50
+    # Voided, the merge and the receipt take LX out of the store: the retracted merge still
+    # names it, and it is judged as the event that made it did (PLANT-2), not as one that
+    # named it last (the merge, at PLANT-1).
+    services.ingest.ingest(
+        [
+            {"event_id": "V-M", "type": "void", "occurred_at": _at(3), "voids": "M-1"}
+            | {"reason": "wrong lot"},
+            {"event_id": "V-X", "type": "void", "occurred_at": _at(4), "voids": "R-X"}
+            | {"reason": "wrong lot"},
+        ]
+    )  # fmt: skip
+    text = json.dumps(_export(client, "operator", "lot:LA", "down"))
+    assert "M-1" in text and "LX" not in text and "PLANT-2" not in text
