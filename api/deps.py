@@ -181,7 +181,7 @@ def principal(
     Both at once are refused, before either is looked up: whose request it is would be a
     choice the caller did not make (a key left in a client's defaults, a token added later).
     """
-    if key and token is not None:
+    if two_credentials(request.headers):  # refused before the body too (credentials_first)
         raise TwoCredentials(TWO_CREDENTIALS)
     if key:
         who = svc.auth.principal_from_key(key)

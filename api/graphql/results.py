@@ -22,6 +22,7 @@ from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, nodes_o
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest, Conflict
+from graph.ids import split_gid
 from graph.quantities import Amount
 from graph.store import StepUse, plain
 from graph.trace import Trace as TraceResult
@@ -56,7 +57,7 @@ def cursor_key(cursor: str | None, kind: str) -> str | None:
         return None
     try:
         found, colon, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if found == kind and colon and key and _written_key(kind, key):
+        if found == kind and colon and _written_key(kind, key):
             return key
     except (ValueError, UnicodeDecodeError):
         pass
@@ -64,10 +65,10 @@ def cursor_key(cursor: str | None, kind: str) -> str | None:
 
 
 def _written_key(kind: str, key: str) -> bool:
-    """Tell whether `key` is one a cursor of `kind` holds: the id of a node of its kind."""
+    """Tell whether `key` is one a cursor of `kind` holds: the id of a node of its kind (a key
+    that is no node id raises BadId, a ValueError)."""
     node = CURSOR_NODES.get(kind)
-    prefix, _, name = key.partition(":")
-    return node is None or (prefix == node and bool(name))
+    return node is None or split_gid(key)[0] == node
 
 
 def _sort_key(key: str, size: int) -> tuple[Any, ...]:

@@ -64,3 +64,25 @@ def test_both_are_refused_before_the_body_is_read(client: TestClient) -> None:
     answer = client.post("/api/v1/me/password", content=b"{not json", headers=headers)
     _refused_naming_both(answer)
     assert answer.json()["error"] == "two_credentials"
+
+
+def test_the_dependency_refuses_both_where_no_middleware_did_first(client: TestClient) -> None:
+    # A route outside the prefixes the middleware guards still authenticates through `principal`.
+    from fastapi.security import HTTPAuthorizationCredentials
+    from starlette.requests import Request
+
+    from api.deps import TwoCredentials, principal
+
+    headers = _both(client)
+    request = Request(
+        {
+            "type": "http",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+    token = HTTPAuthorizationCredentials(
+        scheme="Bearer", credentials=headers["Authorization"].partition(" ")[2]
+    )
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with pytest.raises(TwoCredentials, match="send one of them"):
+        principal(request, services, token, headers["X-API-Key"])
