@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
@@ -13,8 +15,10 @@ from ingest.times import read_time
 
 def read_text(path: str) -> str:
     """Return the UTF-8 text of `path` ("-": standard input), or raise BadRequest saying why not."""
+    if path == "-":
+        return _stdin(lambda stream: stream.read())
     try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise BadRequest(f"cannot read {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -24,8 +28,26 @@ def read_text(path: str) -> str:
 def read_line() -> str:
     """The first line of standard input without its line end, \n or \r\n: a password or key
     piped from a file written on Windows must not keep the \r, nor lose anything else."""
-    line = sys.stdin.readline()
+    line = _stdin(lambda stream: stream.readline())
     return line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
+
+
+def _stdin(read: Callable[[Any], Any]) -> str:
+    """What `read` reads from standard input, decoded as UTF-8 strictly, or raise BadRequest.
+
+    Python's standard input turns bytes that are not UTF-8 into lone surrogates, which would
+    come out as some other error (JSON's, a field's) or put a piped secret's bytes into the
+    message: they are refused here, by position only."""
+    buffer: BinaryIO | None = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a stream of text already (a StringIO in place of a pipe)
+        text: str = read(sys.stdin)
+        return text
+    data: bytes = read(buffer)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"standard input is not UTF-8 text (byte {error.start})") from None
+    return text
 
 
 def read_time_option(option: str, text: str) -> datetime:

@@ -98,3 +98,45 @@ def test_a_c_locale_reads_and_writes_utf8(tmp_path: Path, events: Events) -> Non
     done = run("recall", "export", "RC-1", "--format", "csv")
     assert (done.returncode, done.stderr) == (0, b""), done.stderr
     assert NAME.encode("utf-8") in done.stdout
+
+
+def _piped(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """Standard input as Python makes it for a pipe under a UTF-8 locale: bytes that are not
+    UTF-8 read as lone surrogates."""
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape")
+    monkeypatch.setattr(sys, "stdin", stream)
+
+
+def test_standard_input_not_utf8_is_refused_by_position(
+    tmp_path: Path,
+    events: Events,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = f"sqlite:///{tmp_path / 'c.db'}"
+    EmbeddedStore(tmp_path / "c.db").close()
+    event = (
+        json.dumps(events.receive("L-\u00e9", 10), ensure_ascii=False)
+        .encode("utf-8")
+        .replace(b"\xc3\xa9", b"\xff")
+    )
+    _piped(monkeypatch, event)
+    assert main(["ingest", "-", "--store", store]) == 2
+    at = event.index(b"\xff")
+    assert capsys.readouterr().err == f"error: standard input is not UTF-8 text (byte {at})\n"
+    store_after = EmbeddedStore(tmp_path / "c.db")
+    try:
+        assert store_after.counts()["events"] == 0
+    finally:
+        store_after.close()
+
+
+def test_a_piped_password_not_utf8_is_not_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _piped(monkeypatch, b"first-\xffadmin-pass\n")
+    init = ["init", "root", "--password-stdin", "--store", f"sqlite:///{tmp_path / 'c.db'}"]
+    assert main(init) == 2
+    said = capsys.readouterr().err
+    assert said == "error: standard input is not UTF-8 text (byte 6)\n"
+    assert not (tmp_path / "c.db").exists()
