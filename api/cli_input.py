@@ -38,6 +38,8 @@ def _stdin(read: Callable[[Any], Any]) -> str:
     Python's standard input turns bytes that are not UTF-8 into lone surrogates, which would
     come out as some other error (JSON's, a field's) or put a piped secret's bytes into the
     message: they are refused here, by position only."""
+    if sys.stdin is None:  # started with it closed (`<&-`, some service managers)
+        raise BadRequest("standard input is closed: give the command what it reads there")
     buffer: BinaryIO | None = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # a stream of text already (a StringIO in place of a pipe)
         text: str = read(sys.stdin)

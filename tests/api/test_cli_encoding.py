@@ -140,3 +140,18 @@ def test_a_piped_password_not_utf8_is_not_repeated(
     said = capsys.readouterr().err
     assert said == "error: standard input is not UTF-8 text (byte 6)\n"
     assert not (tmp_path / "c.db").exists()
+
+
+@pytest.mark.parametrize(
+    "argv", [["ingest", "-"], ["init", "root", "--password-stdin"], ["epcis", "import", "-"]]
+)
+def test_a_closed_standard_input_is_said(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # as Python leaves it when started with it closed
+    assert main([*argv, "--store", f"sqlite:///{tmp_path / 'c.db'}"]) == 2
+    assert capsys.readouterr().err.startswith("error: standard input is closed")
+    assert not (tmp_path / "c.db").exists()
