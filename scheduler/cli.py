@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,9 +39,11 @@ def handle(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 64:
         print("error: --workers must be between 1 and 64", file=sys.stderr)
         return 2
-    if args.gantt is not None and args.gantt.suffix.lower() not in (".svg", ".png"):
-        print("error: --gantt must name a .svg or .png file", file=sys.stderr)
-        return 2
+    if args.gantt is not None:
+        unwritable = _unwritable(args.gantt)
+        if unwritable is not None:
+            print(f"error: {unwritable}", file=sys.stderr)
+            return 2
     from scheduler.solver import solve  # loads CP-SAT, which only this command needs
 
     try:
@@ -49,6 +52,11 @@ def handle(args: argparse.Namespace) -> int:
     except SchedulerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    # The schedule is printed before the chart is written: one the chart fails is not lost.
+    if args.json:
+        print(solution.model_dump_json(indent=2))
+    else:
+        print(render_text(problem, solution))
     if args.gantt is not None and solution.operations:
         try:
             if args.gantt.suffix.lower() == ".png":
@@ -61,11 +69,21 @@ def handle(args: argparse.Namespace) -> int:
         except ValueError as exc:  # an image Pillow will not make: one line, not a traceback
             print(f"error: cannot draw {args.gantt}: {exc}", file=sys.stderr)
             return 2
-    if args.json:
-        print(solution.model_dump_json(indent=2))
-    else:
-        print(render_text(problem, solution))
     return 0 if solution.status in ("optimal", "feasible") else 1
+
+
+def _unwritable(chart: Path) -> str | None:
+    """Why the chart cannot be written at `chart`, said before a solve that may run long."""
+    if chart.suffix.lower() not in (".svg", ".png"):
+        return "--gantt must name a .svg or .png file"
+    if chart.is_dir():
+        return f"cannot write {chart}: it is a folder (name the chart's file)"
+    folder = chart.parent
+    if not folder.is_dir():
+        return f"cannot write {chart}: there is no folder {folder}"
+    if not os.access(chart if chart.exists() else folder, os.W_OK):
+        return f"cannot write {chart}: permission denied"
+    return None
 
 
 def render_text(problem: Problem, solution: Solution) -> str:

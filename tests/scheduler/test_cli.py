@@ -79,3 +79,47 @@ def test_a_chart_that_cannot_be_drawn_is_one_line_and_exit_2(
     assert run(["schedule", str(f), "--time-limit", "1", "--gantt", str(png)]) == 2
     assert capsys.readouterr().err == f"error: cannot draw {png}: Text too long\n"
     assert not png.exists()
+
+
+@pytest.mark.parametrize(
+    ("chart", "said"),
+    [
+        (
+            "no-such-folder/g.svg",
+            "cannot write {tmp}/no-such-folder/g.svg: there is no folder {tmp}/no-such-folder",
+        ),
+        ("charts.svg", "cannot write {tmp}/charts.svg: it is a folder (name the chart's file)"),
+    ],
+)
+def test_a_chart_that_cannot_be_written_is_said_before_the_solve(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    chart: str,
+    said: str,
+) -> None:
+    def no_solve(*_: object) -> None:
+        raise AssertionError("solved for a chart that cannot be written")
+
+    monkeypatch.setattr("scheduler.solver.solve", no_solve)
+    (tmp_path / "charts.svg").mkdir()
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    assert run(["schedule", str(f), "--gantt", str(tmp_path / chart)]) == 2
+    assert capsys.readouterr().err == f"error: {said.format(tmp=tmp_path)}\n"
+
+
+def test_a_schedule_whose_chart_fails_is_printed_all_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_: object, **__: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    f = tmp_path / "ft06.txt"
+    f.write_bytes(FT06.encode())
+    svg = tmp_path / "g.svg"
+    assert run(["schedule", str(f), "--time-limit", "2", "--gantt", str(svg)]) == 2
+    printed = capsys.readouterr()
+    assert "makespan 55" in printed.out
+    assert printed.err == f"error: cannot write {svg}: No space left on device\n"
