@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
@@ -12,7 +15,7 @@ from api.deps import Services
 from api.settings import get_settings
 from graph.connect import require_store
 from graph.embedded_store import empty_store, store_files
-from graph.errors import BadRequest, Conflict, DomainError
+from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -60,37 +63,87 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     if _same_store(source_url, args.to):
         raise BadRequest(f"--to names the store being copied: {args.to}")
     require_store(source_url)  # opening a missing one would make an empty store to copy
-    new_file = _new_file(args.to)
-    source = opener(args)
-    try:
-        # A store an earlier copy left unfinished is opened, to be refused or resumed.
-        target = opener(
-            argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True})
-        )
-        was_empty = False
-        wrote = False
-
-        # A target is marked unfinished from the copy's first write until the copy is whole and
-        # checked: one killed outright leaves part of the plant that no other command opens.
-        def before_writing() -> None:
-            nonlocal wrote
-            wrote = True
-            target.store.mark_copy(_shown(source_url))
-
+    with _claimed(args.to) as new_file:
+        source = opener(args)
         try:
-            was_empty = _refuse_held(target, resume=args.resume)
-            plant, accounts = _copy_into(
-                source, target, resume=args.resume, before_writing=before_writing
-            )
-        except BaseException:
-            target.close()
-            _after_failure(args.to, new_file, was_empty, wrote=wrote)
-            raise
-        target.close()
-    finally:
-        source.close()
+            plant, accounts = _copy_opened(args, opener, source, source_url, new_file)
+        finally:
+            source.close()
     print(_summary(plant, accounts, args.to))
     return 0
+
+
+def _copy_opened(
+    args: argparse.Namespace,
+    opener: Opener,
+    source: Services,
+    source_url: str,
+    new_file: Path | None,
+) -> tuple[PlantCopy, AccountsCopy]:
+    # A store an earlier copy left unfinished is opened, to be refused or resumed.
+    target = opener(argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True}))
+    was_empty = False
+    wrote = False
+
+    # A target is marked unfinished from the copy's first write until the copy is whole and
+    # checked: one killed outright leaves part of the plant that no other command opens.
+    def before_writing() -> None:
+        nonlocal wrote
+        wrote = True
+        target.store.mark_copy(_shown(source_url))
+
+    try:
+        was_empty = _refuse_held(target, resume=args.resume)
+        copied = _copy_into(source, target, resume=args.resume, before_writing=before_writing)
+    except BaseException:
+        target.close()
+        _after_failure(args.to, new_file, was_empty, wrote=wrote)
+        raise
+    target.close()
+    return copied
+
+
+@contextmanager
+def _claimed(url: str) -> Iterator[Path | None]:
+    """Hold the embedded store file `url` names against other copies into it for the whole
+    copy (made if there is none); yield it if this copy made it, which then alone removes it.
+
+    Two copies into one file at once each found it empty and wrote into it: the one that then
+    failed removed, as the file it had made, the other's copy, which had said it was whole.
+    The hold (flock, apart from SQLite's own locks) goes with the process, killed or not."""
+    if not url.startswith(SQLITE):
+        yield None  # a Neo4j target: no file to make or remove
+        return
+    path = _path(url)
+    made: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # as the store would
+        try:
+            held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            made = path
+        except FileExistsError:
+            held = os.open(path, os.O_RDONLY)  # a folder too: its store then says what is wrong
+    except OSError as error:
+        raise StoreUnavailable(f"cannot make the store file {path}: {error.strerror}") from error
+    try:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            made = None  # made, then opened by another copy before it was held: theirs
+            raise StoreBusy(
+                f"another copy-store is filling {path}: let it finish, or stop it and run it "
+                "again with --resume"
+            ) from None
+        yield made
+    except BaseException:
+        if made is not None:  # made by this copy, and held: no one else's to keep
+            for file in store_files(made):
+                file.unlink(missing_ok=True)
+        raise
+    finally:
+        # Only now: closing a file a process has open drops its SQLite locks on it, and the
+        # copy's connections to the target are closed by then.
+        os.close(held)
 
 
 def _refuse_held(target: Services, *, resume: bool) -> bool:
@@ -110,9 +163,7 @@ def _after_failure(to: str, new_file: Path | None, was_empty: bool, *, wrote: bo
     """Leave a file the copy found empty (or made) as it was, so that the same command run again
     makes a whole copy; say how to finish a copy into anything else that it wrote to, which
     keeps what it carried."""
-    if new_file is not None:  # made by this copy: leave nothing half-filled behind
-        for path in store_files(new_file):
-            path.unlink(missing_ok=True)
+    if new_file is not None:  # made by this copy: `_claimed` removes it as it lets go
         return
     if was_empty and to.startswith(SQLITE):
         try:
@@ -181,14 +232,6 @@ def _same_store(one: str, other: str) -> bool:
 def _shown(url: str) -> str:
     """The store `url` names, as a target's mark names it: an embedded one by its whole path."""
     return f"{SQLITE}{_path(url).resolve()}" if url.startswith(SQLITE) else url
-
-
-def _new_file(url: str) -> Path | None:
-    """The embedded store file `url` names, if it does not exist yet."""
-    if not url.startswith(SQLITE):
-        return None
-    path = _path(url)
-    return None if path.exists() else path
 
 
 def _path(url: str) -> Path:
