@@ -27,6 +27,9 @@ NORMAL_MIN, NORMAL_MAX = sys.float_info.min, sys.float_info.max
 SAFE_EXPONENTS = range(-300, 301)
 
 
+BOM = "\ufeff"
+
+
 class JsonRefused(ValueError):
     """JSON text we do not read; `code` says why, `message` says what a sender can mend."""
 
@@ -41,7 +44,10 @@ def strict_loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:
     `not_exact`, `too_deep` or `too_long`.
 
     With `exact_numbers`, a number with a fraction or exponent is a Decimal of its digits as
-    written, within the range a float has (integers are ints either way)."""
+    written, within the range a float has (integers are ints either way). A byte order mark
+    before the text (Windows tools write one) is skipped, as json.loads skips it in bytes."""
+    if isinstance(text, str):
+        text = text.removeprefix(BOM)
     try:
         return json.loads(
             text,

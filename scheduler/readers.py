@@ -237,7 +237,8 @@ def guess_format(path: Path, text: str) -> Format:
 def load_problem(path: Path, fmt: Format | None = None) -> Problem:
     """Read a problem file in the given (or guessed) format."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # "-sig": the byte order mark Windows tools write first is not taken for a number.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidProblem(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

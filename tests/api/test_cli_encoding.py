@@ -155,3 +155,14 @@ def test_a_closed_standard_input_is_said(
     assert main([*argv, "--store", f"sqlite:///{tmp_path / 'c.db'}"]) == 2
     assert capsys.readouterr().err.startswith("error: standard input is closed")
     assert not (tmp_path / "c.db").exists()
+
+
+def test_a_file_written_with_a_byte_order_mark_is_ingested(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    EmbeddedStore(tmp_path / "c.db").close()
+    lines = "\r\n".join(json.dumps(event) for event in _plant(events))
+    (tmp_path / "events.ndjson").write_text(lines, encoding="utf-8-sig")  # as Windows tools save
+    argv = ["ingest", str(tmp_path / "events.ndjson"), "--store", f"sqlite:///{tmp_path / 'c.db'}"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "2 created, 0 duplicates\n"

@@ -131,3 +131,8 @@ def test_exact_numbers_keep_the_range_of_a_float(text: str) -> None:
         refused.value.message
         == f"the number {text} is out of the range a JSON number is read in here"
     )
+
+
+def test_a_byte_order_mark_before_the_text_is_skipped_in_text_as_in_bytes() -> None:
+    marked = '\ufeff{"a": [1]}'
+    assert strict_loads(marked) == strict_loads(marked.encode()) == {"a": [1]}

@@ -221,3 +221,8 @@ def test_a_refusal_of_the_graphs_rules_is_cut_the_same_way(tmp_path: Path) -> No
     )
     assert store.events(0, 10) == []
     store.close()
+
+
+@pytest.mark.parametrize("body", [json.dumps([EVENT]), json.dumps(EVENT) + "\r\n"])
+def test_a_byte_order_mark_before_the_body_is_skipped(body: str) -> None:
+    assert read_body("\ufeff" + body) == [EVENT]

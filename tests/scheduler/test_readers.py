@@ -173,3 +173,16 @@ def _plant(machines: list[str], orders: list[str], alternatives: list[str]) -> d
 def test_repeated_ids_are_named_with_their_field(problem: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidProblem, match=message):
         parse_problem(problem)
+
+
+def test_a_file_beginning_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06, encoding="utf-8-sig")
+    assert load_problem(f) == load_problem(_plain(tmp_path))
+
+
+def _plain(tmp_path: Path) -> Path:
+    f = tmp_path / "plain" / "ft06.txt"
+    f.parent.mkdir()
+    f.write_text(FT06, encoding="utf-8")
+    return f
