@@ -59,7 +59,7 @@ def strict_loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:
         raise
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
-        raise JsonRefused("not_json", f"not valid JSON ({error.msg} at {where})") from None
+        raise JsonRefused("not_json", f"not valid JSON ({error.msg}: {where})") from None
     except UnicodeDecodeError:
         raise JsonRefused("not_json", "not UTF-8 text") from None
     except RecursionError:

@@ -136,3 +136,17 @@ def test_exact_numbers_keep_the_range_of_a_float(text: str) -> None:
 def test_a_byte_order_mark_before_the_text_is_skipped_in_text_as_in_bytes() -> None:
     marked = '\ufeff{"a": [1]}'
     assert strict_loads(marked) == strict_loads(marked.encode()) == {"a": [1]}
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"lot": "L-1', "Unterminated string starting at: line 1 column 9"),
+        ('{"lot": "L\x01"}', "Invalid control character at: line 1 column 11"),
+        ("", "Expecting value: line 1 column 1"),
+    ],
+)
+def test_where_json_breaks_reads_as_one_sentence(text: str, said: str) -> None:
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(text)
+    assert refused.value.message == f"not valid JSON ({said})"

@@ -64,7 +64,7 @@ def test_a_document_over_several_lines_is_told_where_it_breaks() -> None:
     text = json.dumps({"events": [EVENT, EVENT]}, indent=2)
     broken = text.replace('"type"', '"type",', 1)
     line = broken[: broken.index('"type",')].count("\n") + 1
-    where = rf"not valid JSON \(.* at line {line} column"
+    where = rf"not valid JSON \(.*: line {line} column"
     with pytest.raises(BatchRejected, match=where) as caught:
         read_body(broken)
     assert not caught.value.problems[0].message.startswith("line 1:")
