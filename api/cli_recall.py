@@ -29,18 +29,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     )
 
     def command(
-        parser: argparse.ArgumentParser, work: Callable[[RecallService, argparse.Namespace], int]
+        parser: argparse.ArgumentParser,
+        work: Callable[[RecallService, argparse.Namespace], int],
+        *,
+        records: bool = True,
     ) -> None:
-        _command(parser, opener, lambda services, args: work(_recalls(services), args))
+        def run(services: Services, args: argparse.Namespace) -> int:
+            return work(_recalls(services), args)
+
+        _command(parser, opener, run, records=records)
 
     def portal_command(
-        parser: argparse.ArgumentParser, work: Callable[[SupplierPortal, argparse.Namespace], int]
+        parser: argparse.ArgumentParser,
+        work: Callable[[SupplierPortal, argparse.Namespace], int],
+        *,
+        records: bool = True,
     ) -> None:
         def build(services: Services, args: argparse.Namespace) -> int:
             recalls = _recalls(services)
             return work(SupplierPortal(services.store, services.ingest, recalls), args)
 
-        _command(parser, opener, build)
+        _command(parser, opener, build, records=records)
 
     opened = recall.add_parser("open", help="open a case from suspects")
     opened.add_argument("case")
@@ -69,12 +78,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     command(notify, _notify)
     show = recall.add_parser("show", help="the case, its scope counts, notices and reconciliation")
     show.add_argument("case")
-    command(show, _show)
+    command(show, _show, records=False)
     export = recall.add_parser("export", help="export the scope")
     export.add_argument("case")
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, help="write here instead of standard output")
-    portal_command(export, _export)
+    portal_command(export, _export, records=False)
     ask = recall.add_parser(
         "request-supplier", help="ask a supplier about one of their lots in a case"
     )
@@ -86,18 +95,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     answers = recall.add_parser("answers", help="what suppliers were asked and answered")
     answers.add_argument("case")
     answers.add_argument("--json", action="store_true", help="print JSON")
-    portal_command(answers, _answers)
+    portal_command(answers, _answers, records=False)
 
 
 def _command(
     parser: argparse.ArgumentParser,
     opener: Opener,
     work: Callable[[Services, argparse.Namespace], int],
+    *,
+    records: bool,
 ) -> None:
     """Give a recall command its store and actor options and run it on opened services."""
-    parser.add_argument(
-        "--actor", default="cli", help="who is acting (recorded in the case history)"
-    )
+    # Taken by the commands that only read too, so that one script passes it to all, but said.
+    said = "recorded in the case history" if records else "not recorded: this command only reads"
+    parser.add_argument("--actor", default="cli", help=f"who is acting ({said})")
     store_command(parser, opener, work)
 
 

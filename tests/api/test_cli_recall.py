@@ -276,3 +276,23 @@ def test_recall_show_reconciles_per_unit(
     shown = capsys.readouterr().out
     assert "reconciliation: 100 of 100 ea accounted for (100.0 %)" in shown
     assert "reconciliation: 4 of 6 kg accounted for (66.7 %)" in shown
+
+
+@pytest.mark.parametrize(
+    ("verb", "records"),
+    [
+        ("open", True),
+        ("hold", True),
+        ("request-supplier", True),
+        ("show", False),
+        ("export", False),
+    ],
+)
+def test_the_help_of_actor_says_whether_the_command_records_it(
+    verb: str, records: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["recall", verb, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # as argparse wraps it, on one line
+    said = "recorded in the case history" if records else "not recorded: this command only reads"
+    assert f"--actor ACTOR who is acting ({said})" in shown
