@@ -342,7 +342,7 @@ class FederationService:
             found = from_wire(answer, partner.api_key)
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
-            if _root_key(found.root) != code:  # so is one about another item
+            if not _about(found, code):  # so is one about another item
                 return PartnerError("error", "the answer's root is not the item asked about")
             return found
         except PartnerError as error:
@@ -529,12 +529,19 @@ def _where(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "answer"
 
 
-def _root_key(root: str) -> str | None:
-    """Return the key of a partner's root (what it shipped us: kind:key), None if it has none."""
+# What a partner shipped us under a code: a shipment, a step or a company is never it.
+SHIPPED_KINDS: Final = frozenset({"lot", "serial"})
+
+
+def _about(found: FederatedTrace, code: str) -> bool:
+    """True when a partner's answer starts at the lot or serial with the code asked (its id and
+    its node's kind agree)."""
     try:
-        return split_gid(root)[1]
+        kind, key = split_gid(found.root)
     except BadId:
-        return None
+        return False
+    root = next(n for n in found.nodes if n.id == found.root)
+    return kind in SHIPPED_KINDS and root.kind == kind and key == code
 
 
 def _request(hops: int, code: str, depth: int | None) -> str:

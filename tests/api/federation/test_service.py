@@ -622,11 +622,35 @@ def test_an_answer_about_another_item_than_the_code_asked_is_an_error_stub(
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
 
 
+@pytest.mark.parametrize(
+    ("root", "kind"),
+    [
+        ("shipment:H1", "shipment"),
+        ("company:H1", "company"),
+        ("supplier_lot:H1", "supplier_lot"),
+        ("step:H1", "step"),
+        ("lot:H1", "company"),
+        ("serial:H1", "lot"),
+    ],
+)
+def test_an_answer_rooted_at_anything_but_the_lot_or_serial_asked_is_an_error_stub(
+    service: FederationService, client: FakeClient, root: str, kind: str
+) -> None:
+    answer = acme_answer(root=root)
+    answer["nodes"][0] |= {"id": root, "kind": kind}
+    answer["edges"] = [{"from": "lot:RAW-1", "to": root, "type": "PROCESSED_INTO"}]
+    client.answers[("ACME", "H1")] = lambda: answer
+    found = federate(service)
+    stub = by_id(found)["stub:ACME/H1"]
+    assert stub.attrs["message"] == "the answer's root is not the item asked about"
+    assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
 def test_an_answer_about_a_serial_shipped_with_the_code_asked_is_merged(
     service: FederationService, client: FakeClient
 ) -> None:
     answer = acme_answer(root="serial:H1")
-    answer["nodes"][0]["id"] = "serial:H1"
+    answer["nodes"][0] |= {"id": "serial:H1", "kind": "serial"}
     answer["edges"] = [{"from": "lot:RAW-1", "to": "serial:H1", "type": "PROCESSED_INTO"}]
     client.answers[("ACME", "H1")] = lambda: answer
     assert federate(service).branches[0].status == "ok"
