@@ -8,11 +8,13 @@ from datetime import date
 from typing import Annotated, TypeVar
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.nodes import SupplierLot
 from api.graphql.run import as_graphql_error, run
+from api.validation_text import problem_text
 from graph import lot_codes
 from graph.errors import BadRequest, Conflict, DomainError, NotFound
 from ingest.lot_pattern import PatternError
@@ -171,6 +173,12 @@ async def _refusable(work: Callable[[], T]) -> T | LotCodeRefused:
         return await asyncio.to_thread(work)
     except PatternError as error:
         return LotCodeRefused(code=error.code, message=error.message, field=error.field)
+    except ValidationError as error:
+        # A scheme's settings are read by its model (a link code over 64 characters, a name
+        # with a control character): refused by name, as REST and the command line refuse them.
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = str(first["loc"][0]) if first["loc"] else None
+        return LotCodeRefused(code=BadRequest.code, message=problem_text(first), field=where)
     except (Conflict, NotFound, BadRequest) as error:
         return LotCodeRefused(code=error.code, message=error.message, field=None)
     except DomainError as error:

@@ -95,6 +95,26 @@ def test_admin_registers_schemes_and_refusals_are_typed(
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+@pytest.mark.parametrize(
+    ("changed", "field"),
+    [
+        ({"linkCode": "L" * 65}, "link_code"),
+        ({"pattern": "{link:X2}" + "-" * 200}, "pattern"),
+        ({"name": "BAD\tNAME"}, "name"),
+        ({"company": "A/B"}, "company"),
+    ],
+)
+def test_settings_the_scheme_model_refuses_are_refused_naming_the_field(
+    client: TestClient, seeded: Services, changed: dict[str, str], field: str
+) -> None:
+    given = scheme("NEW", "NEWCO", "{link:X2}~{n:N5}", "NW") | changed
+    refused = gql(client, "admin", DEFINE, s=given)["data"]["defineLotScheme"]
+    assert refused["__typename"] == "LotCodeRefused"
+    assert (refused["code"], refused["field"]) == ("bad_request", field)
+    assert refused["message"].startswith(f"{field}: ")
+    assert "NEW" not in {s.name for s in LotCodeService(seeded.store).schemes()}
+
+
 def test_operator_mints_and_the_code_decodes_to_the_partner(
     client: TestClient, seeded: Services
 ) -> None:
