@@ -355,6 +355,7 @@ NODE_FACTS: Final = {
 }
 MAX_WIRE_NODES: Final = 100_000
 MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES
+MAX_WIRE_BRANCHES: Final = 10_000
 
 
 class _Wire(BaseModel):
@@ -401,7 +402,7 @@ class WireTrace(_Wire):
     direction: Direction
     nodes: Annotated[list[WireNode], Field(min_length=1, max_length=MAX_WIRE_NODES)]
     edges: Annotated[list[WireEdge], Field(max_length=MAX_WIRE_EDGES)] = []
-    branches: Annotated[list[WireBranch], Field(max_length=10_000)] = []
+    branches: Annotated[list[WireBranch], Field(max_length=MAX_WIRE_BRANCHES)] = []
 
 
 def masked(text: str, key: str) -> str:

@@ -25,6 +25,7 @@ from api.access import COMPANY_ROLES_SET, Access
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
+from api.federation.models import MAX_WIRE_BRANCHES as MAX_FEDERATED_BRANCHES
 from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
 from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
@@ -292,11 +293,15 @@ class FederationService:
         local = (len(found.nodes), len(found.edges))
         brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
         reached: dict[str, dict[str, float]] = {}  # node id -> its share in each supplier lot
-        for (node, partner), depth, outcome in zip(asks, depths, outcomes, strict=True):
+        merged = zip(asks, depths, outcomes, strict=True)
+        for done, ((node, partner), depth, outcome) in enumerate(merged):
             if depth is not None and outcome.answer is not None:
                 # A partner that does not read max_depth (or a cached answer) may go deeper.
                 outcome = replace(outcome, answer=outcome.answer.within(depth))
-            found = self._merge(found, node, partner, outcome, local, brought, reached)
+            # Each question gives a branch of ours; what partners relay must fit beside them.
+            relayed = len(found.branches) - done
+            room = MAX_FEDERATED_BRANCHES - len(asks) - relayed
+            found = self._merge(found, node, partner, outcome, (*local, room), brought, reached)
         shares = _shares_beyond(trace, reached)
         nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
         return replace(found, nodes=nodes)
@@ -396,11 +401,12 @@ class FederationService:
         attach: FedNode,
         partner: Partner,
         outcome: _Outcome,
-        local: tuple[int, int],
+        local: tuple[int, int, int],
         brought: dict[str, str],
         reached: dict[str, dict[str, float]],
     ) -> FederatedTrace:
-        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts.
+        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts of nodes
+        and links, and how many branches partners may still relay.
 
         Two branches into one partner often share its ancestors (two heats of one melt): those
         are merged, once each; `reached` keeps each one's share in every supplier lot it came
@@ -455,12 +461,14 @@ class FederationService:
         if (
             len(found.nodes) - local[0] + len(theirs.nodes) > MAX_FEDERATED_NODES
             or len(found.edges) - local[1] + len(theirs.edges) >= MAX_FEDERATED_EDGES
+            or len(theirs.branches) > local[2]
         ):
             # Each answer is bounded, but many branches could add up past what we hold in
-            # memory; our own trace is not counted, it is what the caller asked for.
+            # memory, and their relayed branches past what an instance we answer reads; our
+            # own trace is not counted, it is what the caller asked for.
             limit = (
-                f"partners' answers would take over {MAX_FEDERATED_NODES} nodes "
-                f"or {MAX_FEDERATED_EDGES} links"
+                f"partners' answers would take over {MAX_FEDERATED_NODES} nodes, "
+                f"{MAX_FEDERATED_EDGES} links or {MAX_FEDERATED_BRANCHES} branches"
             )
             outcome = _Outcome("error", limit)
             return self._merge(found, attach, partner, outcome, local, brought, reached)

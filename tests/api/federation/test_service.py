@@ -16,7 +16,7 @@ from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Company, Partner, PartnerAnswer, Role
 from api.federation.client import PartnerError
-from api.federation.models import FederatedTrace, from_wire
+from api.federation.models import MAX_WIRE_BRANCHES, FederatedTrace, from_wire
 from api.federation.service import FederationService, checked_visited
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
@@ -946,6 +946,46 @@ def test_a_branch_that_would_take_the_trace_over_its_size_limit_is_an_error_stub
     assert found.branches[0].status == "error"
     assert "over 1 nodes" in found.branches[0].message
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
+
+
+def test_branches_that_would_take_the_trace_over_what_a_partner_reads_are_an_error_stub(
+    service: FederationService, client: FakeClient
+) -> None:
+    # Two answers of ACME, each relaying half the branches an answer may hold: both merged, with
+    # a branch of ours for each, our answer to a customer would hold more than it reads.
+    def relaying(lot: str) -> Callable[[], Any]:
+        branch = {
+            "partner": "ORE",
+            "code": "O1",
+            "attach": f"lot:{lot}",
+            "status": "unreachable",
+            "at": "2026-03-01T12:00:00.000000Z",
+        }
+        answer = acme_answer(root=f"lot:{lot}", branches=[branch] * (MAX_WIRE_BRANCHES // 2))
+        answer["nodes"][0]["id"] = f"lot:{lot}"
+        answer["edges"] = [{"from": "lot:RAW-1", "to": f"lot:{lot}", "type": "PROCESSED_INTO"}]
+        return lambda: answer
+
+    client.answers[("ACME", "H1")] = relaying("H1")
+    client.answers[("ACME", "H2")] = relaying("H2")
+    trace = plant_trace()
+    second = TraceNode(
+        "supplier_lot:ACME/H2",
+        "supplier_lot",
+        2,
+        {"key": "ACME/H2", "supplier": "ACME", "supplier_lot": "H2"},
+        share=0.5,
+    )
+    trace = Trace(
+        trace.root,
+        "up",
+        [*trace.nodes, second],
+        [*trace.edges, edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS", 0.5)],
+    )
+    found = service.federate(trace, source="PLANT", hops=3, visited=["cust-1"])
+    assert [b.status for b in found.branches if b.partner == "ACME"] == ["ok", "error"]
+    assert "branches" in found.branches[-1].message
+    from_wire(found.to_dict())  # as a customer's instance reads it
 
 
 def test_questions_queued_behind_a_partner_that_hangs_become_unreachable(
