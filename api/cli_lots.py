@@ -16,6 +16,7 @@ from graph.lot_codes import (
     minted_dict,
     scheme_dict,
 )
+from ingest.models import read_date
 
 Opener = Callable[[argparse.Namespace], Services]
 Work = Callable[[LotCodeService, argparse.Namespace], int]
@@ -57,7 +58,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return read_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 

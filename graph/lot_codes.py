@@ -23,6 +23,7 @@ from graph.trace import TraceService
 from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, last_day, overlap
 from ingest.models import CompanyId as Company
 from ingest.models import Id as Name
+from ingest.models import read_date
 
 # Each code that loses its number to a lot made outside minting moves on to the next number.
 MAX_MINT_ATTEMPTS = 1000
@@ -450,7 +451,7 @@ def _typed(scheme: LotScheme, name: str, value: str | date) -> str | date:
     if segment is None or segment.kind != "date" or isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(value)
+        return read_date(value)
     except ValueError:
         raise PatternError(
             f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}', field=name

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -85,6 +86,17 @@ Day = Annotated[
     WrapValidator(_date_text),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
+_DAY: TypeAdapter[date] = TypeAdapter(Day)
+
+
+def read_date(text: str) -> date:
+    """Read a date as the contract does (YYYY-MM-DD, not ISO 8601's other spellings Python's
+    date.fromisoformat takes, such as 20260305 or 2026-W10-4); raise ValueError saying how a
+    date is written."""
+    try:
+        return _DAY.validate_python(text)
+    except ValidationError as error:
+        raise ValueError(error.errors()[0]["msg"]) from None
 
 
 def _printable_id(value: str, info: ValidationInfo) -> str:

@@ -206,6 +206,12 @@ def test_rest_mints_decodes_and_registers(client: TestClient, seeded: Services) 
         "/api/v1/lots/mint", json=body | {"values": {"date": "7 March"}}, headers=operator
     )
     assert bad.status_code == 400 and 'field "date" takes a date' in bad.json()["message"]
+    # ISO 8601's other spellings Python reads are not the contract's date: refused, not minted.
+    for loose in ("20260307", "2026-W10-6", "2026-3-07"):
+        bad = client.post(
+            "/api/v1/lots/mint", json=body | {"values": {"date": loose}}, headers=operator
+        )
+        assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["message"], loose
     admin = login(client, "admin")
     ambiguous = {
         "name": "Z",
@@ -254,6 +260,9 @@ def test_cli_registers_mints_and_decodes(
     assert match["candidates"][0]["fields"] == {"link": "AC7", "heat": "000009"}
     assert main([*args, "--line", "L1", "--store", store]) == 2
     assert 'field "line"' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["lot", "mint", "--scheme", "OURS", "--link", "ACME", "--date", "20260305"])
+    assert refused.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
 
 
 def _as(client: TestClient, username: str) -> dict[str, str]:
