@@ -455,7 +455,8 @@ def _rebuild(args: argparse.Namespace) -> int:
     services = _services(args)
     try:
         replayed = services.ingest.rebuild()
-        print(f"rebuilt the graph from {replayed} live events: {services.store.counts()}")
+        counts = ", ".join(f"{kind} {n:,}" for kind, n in services.store.counts().items())
+        print(f"rebuilt the graph from {replayed:,} live events: {counts}")
     finally:
         services.close()
     return 0

@@ -278,13 +278,13 @@ class AuthService:
             roles = ", ".join(r.value for r in Role)
             raise BadRequest(f"role must be one of {roles}") from error
         if role in COMPANY_ROLES and company is None:
-            raise BadRequest(f"a {role.value} user must be bound to a company (--company)")
+            raise BadRequest(f"{_a(role)} user must be bound to a company (--company)")
         if role not in COMPANY_ROLES and company is not None:
-            raise BadRequest(f"a {role.value} user is not bound to a company")
+            raise BadRequest(f"{_a(role)} user is not bound to a company")
         if role != Role.OPERATOR and site is not None:
             # Only an operator's reads and records are limited to a site: any other role's
             # would look limited and be nothing of the kind.
-            raise BadRequest(f"a {role.value} user is not bound to a site: sites are for operators")
+            raise BadRequest(f"{_a(role)} user is not bound to a site: sites are for operators")
         refused = None if site is None else site_refused(site)
         if refused is not None:
             raise BadRequest(f"site: {problem_message(refused)}")
@@ -596,3 +596,8 @@ class AuthService:
             raise Unauthenticated("this account is disabled or gone")
         info = record.info
         return Principal(info.username, info.role, info.company, info.site, via)
+
+
+def _a(role: Role) -> str:
+    """A role with its article: "an analyst", "a supplier"."""
+    return f"{'an' if role.value[0] in 'aeiou' else 'a'} {role.value}"

@@ -69,7 +69,8 @@ def test_a_site_is_refused_for_a_role_it_would_not_limit(
     )
     assert refused.status_code == 400
     assert refused.json()["message"] == (
-        f"a {role} user is not bound to a site: sites are for operators"
+        f"{'an' if role[0] in 'aeiou' else 'a'} {role} user is not bound to a site: sites are for "
+        "operators"
     )
     assert services.auth.users() == before
 

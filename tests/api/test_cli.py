@@ -110,7 +110,9 @@ def test_rebuild(tmp_path: Path, plant_file: Path, capsys: pytest.CaptureFixture
     store = new_store(tmp_path / "cli.db")
     main(["ingest", str(plant_file), "--store", store])
     assert main(["rebuild", "--store", store]) == 0
-    assert "rebuilt the graph from 3 live events" in capsys.readouterr().out
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith("rebuilt the graph from 3 live events: ") and "events 3" in said
+    assert "{" not in said  # counts said in words, not as a Python dict
 
 
 def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> None:
