@@ -57,7 +57,7 @@ DEMO_FILE = "tracegraph-demo.db"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    _utf8_streams()
+    _utf8_output()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.func is not _serve:
@@ -120,14 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _utf8_streams() -> None:
-    """Read standard input and write standard output as UTF-8 whatever the locale (LC_ALL=C
-    says ASCII): what the commands write, a CSV of a customer named 病院 say, is then the bytes
-    `--out` writes to a file, and what they read, the bytes read from one. Standard error keeps
-    the locale's encoding, with escapes for what it cannot say, as Python writes it."""
-    for stream in (sys.stdin, sys.stdout):
-        if isinstance(stream, io.TextIOWrapper) and codecs.lookup(stream.encoding).name != "utf-8":
-            stream.reconfigure(encoding="utf-8", errors=stream.errors)
+def _utf8_output() -> None:
+    """Write standard output as UTF-8 whatever the locale (LC_ALL=C says ASCII): what the
+    commands write, a CSV of a customer named 病院 say, is then the bytes `--out` writes to a
+    file (standard input is read as UTF-8 by api.cli_input). Standard error keeps the locale's
+    encoding, with escapes for what it cannot say, as Python writes it."""
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name != "utf-8":
+        out.reconfigure(encoding="utf-8", errors=out.errors)
 
 
 def _surrogate(char: str) -> bool:

@@ -15,9 +15,9 @@ from ingest.times import read_time
 
 def read_text(path: str) -> str:
     """Return the UTF-8 text of `path` ("-": standard input), or raise BadRequest saying why not."""
-    if path == "-":
-        return _stdin(lambda stream: stream.read())
     try:
+        if path == "-":
+            return _stdin(lambda stream: stream.read())
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise BadRequest(f"cannot read {path}: {error.strerror}") from error

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ingest.errors import BATCH_WHOLE, MAX_PROBLEMS, BatchRejected, Problem, at_most_named
-from ingest.json_text import JsonRefused, strict_loads
+from ingest.json_text import BOM, JsonRefused, strict_loads
 from ingest.models import EVENT_TYPES, SENT, Event
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -32,7 +32,9 @@ def _of_batch(field: str, code: str, message: str) -> BatchRejected:
 
 def read_body(text: str) -> list[Any]:
     """Return the raw events of a JSON array, a `{"events": [...]}` object or NDJSON text."""
-    stripped = text.strip()
+    # Without a byte order mark first (str.strip keeps U+FEFF), so a body with one is read as
+    # the same body without: a JSON array is never read line by line.
+    stripped = text.removeprefix(BOM).strip()
     if not stripped:
         raise _of_batch("", "empty", NO_EVENTS)
     try:

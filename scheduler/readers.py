@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from ingest.json_text import JsonRefused, strict_loads
+from ingest.json_text import BOM, JsonRefused, strict_loads
 from scheduler.errors import InstanceFormatError, InvalidProblem
 from scheduler.models import (
     MAX_CHOICES,
@@ -237,8 +237,9 @@ def guess_format(path: Path, text: str) -> Format:
 def load_problem(path: Path, fmt: Format | None = None) -> Problem:
     """Read a problem file in the given (or guessed) format."""
     try:
-        # "-sig": the byte order mark Windows tools write first is not taken for a number.
-        text = path.read_text(encoding="utf-8-sig")
+        # The byte order mark Windows tools write first is not taken for a number; removed
+        # after decoding, so a byte that is not UTF-8 is named where it is in the file.
+        text = path.read_text(encoding="utf-8").removeprefix(BOM)
     except OSError as exc:
         raise InvalidProblem(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

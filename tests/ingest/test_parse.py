@@ -226,3 +226,11 @@ def test_a_refusal_of_the_graphs_rules_is_cut_the_same_way(tmp_path: Path) -> No
 @pytest.mark.parametrize("body", [json.dumps([EVENT]), json.dumps(EVENT) + "\r\n"])
 def test_a_byte_order_mark_before_the_body_is_skipped(body: str) -> None:
     assert read_body("\ufeff" + body) == [EVENT]
+
+
+def test_a_byte_order_mark_does_not_make_json_arrays_read_as_lines() -> None:
+    # Two arrays one per line are no NDJSON of events, with a mark before them or not.
+    for body in ("[1]\n[2]", "\ufeff[1]\n[2]"):
+        with pytest.raises(BatchRejected) as refused:
+            read_body(body)
+        assert refused.value.problems[0].code == "not_json", body

@@ -179,6 +179,10 @@ def test_a_file_beginning_with_a_byte_order_mark_reads_as_without(tmp_path: Path
     f = tmp_path / "ft06.txt"
     f.write_text(FT06, encoding="utf-8-sig")
     assert load_problem(f) == load_problem(_plain(tmp_path))
+    # A byte that is not UTF-8 is named where it is in the file, the mark counted.
+    f.write_bytes(b"\xef\xbb\xbf6 6\n\xff")
+    with pytest.raises(InvalidProblem, match=r"is not UTF-8 text \(byte 7\)"):
+        load_problem(f)
 
 
 def _plain(tmp_path: Path) -> Path:
