@@ -63,12 +63,12 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     if _same_store(source_url, args.to):
         raise BadRequest(f"--to names the store being copied: {args.to}")
     require_store(source_url)  # opening a missing one would make an empty store to copy
-    with _claimed(args.to) as new_file:
-        source = opener(args)
-        try:
-            plant, accounts = _copy_opened(args, opener, source, source_url, new_file)
-        finally:
-            source.close()
+    source = opener(args)  # first: a source refused leaves no folder made for the target
+    try:
+        with _claimed(args.to) as made:
+            plant, accounts = _copy_opened(args, opener, source, source_url, made)
+    finally:
+        source.close()
     print(_summary(plant, accounts, args.to))
     return 0
 
@@ -78,7 +78,7 @@ def _copy_opened(
     opener: Opener,
     source: Services,
     source_url: str,
-    new_file: Path | None,
+    made: bool,
 ) -> tuple[PlantCopy, AccountsCopy]:
     # A store an earlier copy left unfinished is opened, to be refused or resumed.
     target = opener(argparse.Namespace(**{**vars(args), "store": args.to, "finishing_copy": True}))
@@ -97,53 +97,71 @@ def _copy_opened(
         copied = _copy_into(source, target, resume=args.resume, before_writing=before_writing)
     except BaseException:
         target.close()
-        _after_failure(args.to, new_file, was_empty, wrote=wrote)
+        _after_failure(args.to, made, was_empty, wrote=wrote)
         raise
     target.close()
     return copied
 
 
 @contextmanager
-def _claimed(url: str) -> Iterator[Path | None]:
+def _claimed(url: str) -> Iterator[bool]:
     """Hold the embedded store file `url` names against other copies into it for the whole
-    copy (made if there is none); yield it if this copy made it, which then alone removes it.
+    copy (made if there is none); yield whether this copy made it, which then alone removes it.
 
     Two copies into one file at once each found it empty and wrote into it: the one that then
     failed removed, as the file it had made, the other's copy, which had said it was whole.
     The hold (flock, apart from SQLite's own locks) goes with the process, killed or not."""
     if not url.startswith(SQLITE):
-        yield None  # a Neo4j target: no file to make or remove
+        yield False  # a Neo4j target: no file to make or remove
         return
     path = _path(url)
-    made: Path | None = None
+    made = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # as the store would
+        held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        made = True
+    except FileExistsError:
         try:
-            held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-            made = path
-        except FileExistsError:
             held = os.open(path, os.O_RDONLY)  # a folder too: its store then says what is wrong
+        except OSError as error:
+            why = error.strerror
+            raise StoreUnavailable(f"cannot open the store file {path}: {why}") from error
     except OSError as error:
         raise StoreUnavailable(f"cannot make the store file {path}: {error.strerror}") from error
+    busy = StoreBusy(
+        f"another copy-store is filling {path}: let it finish, or stop it and run it again "
+        "with --resume"
+    )
     try:
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            made = None  # made, then opened by another copy before it was held: theirs
-            raise StoreBusy(
-                f"another copy-store is filling {path}: let it finish, or stop it and run it "
-                "again with --resume"
-            ) from None
+            made = False  # made, then opened by another copy before it was held: theirs
+            raise busy from None
+        if not _still_at(held, path):
+            # Removed by the copy that made it, failing, before it was held here: a hold on a
+            # file no longer at the path would keep no other copy out of the one made there.
+            made = False
+            raise busy
         yield made
     except BaseException:
-        if made is not None:  # made by this copy, and held: no one else's to keep
-            for file in store_files(made):
+        if made:  # made by this copy, and held: no one else's to keep
+            # The main file last: while the others go, it and its hold keep other copies out.
+            for file in reversed(store_files(path)):
                 file.unlink(missing_ok=True)
         raise
     finally:
         # Only now: closing a file a process has open drops its SQLite locks on it, and the
         # copy's connections to the target are closed by then.
         os.close(held)
+
+
+def _still_at(held: int, path: Path) -> bool:
+    """Tell whether the open file `held` is still the file at `path`."""
+    try:
+        return os.path.samestat(os.fstat(held), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _refuse_held(target: Services, *, resume: bool) -> bool:
@@ -159,11 +177,11 @@ def _refuse_held(target: Services, *, resume: bool) -> bool:
     return not held
 
 
-def _after_failure(to: str, new_file: Path | None, was_empty: bool, *, wrote: bool) -> None:
+def _after_failure(to: str, made: bool, was_empty: bool, *, wrote: bool) -> None:
     """Leave a file the copy found empty (or made) as it was, so that the same command run again
     makes a whole copy; say how to finish a copy into anything else that it wrote to, which
     keeps what it carried."""
-    if new_file is not None:  # made by this copy: `_claimed` removes it as it lets go
+    if made:  # made by this copy: `_claimed` removes it as it lets go
         return
     if was_empty and to.startswith(SQLITE):
         try:

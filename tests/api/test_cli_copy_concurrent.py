@@ -46,3 +46,21 @@ def test_a_copy_into_a_file_another_copy_fills_is_refused_and_writes_nothing(
     assert "copying:" not in err  # refused before it began
     assert path.read_bytes() == before
     assert [file.name for file in store_files(path) if file.exists()] == ["server.db"]
+
+
+def test_a_hold_on_a_file_no_longer_at_its_path_is_known(tmp_path: Path) -> None:
+    # A copy that opened a file another copy made, then removed failing, before holding it:
+    # its hold would keep no one out of a file made at the path since.
+    from api.cli_copy import _still_at
+
+    path = tmp_path / "plant.db"
+    path.write_bytes(b"")
+    held = os.open(path, os.O_RDONLY)
+    try:
+        assert _still_at(held, path)
+        path.unlink()
+        assert not _still_at(held, path)
+        path.write_bytes(b"")
+        assert not _still_at(held, path)
+    finally:
+        os.close(held)
