@@ -200,10 +200,15 @@ def access(
     return svc.access(who)
 
 
-def planner(who: Annotated[Principal, Depends(principal)]) -> Principal:
-    """Let only the plant's planners through: admins and analysts (the scheduler knows no roles)."""
+def planner(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """Let only the plant's planners through: admins and analysts (the scheduler knows no roles).
+
+    Also tell the scheduler's routes whose jobs the caller sees: an analyst their own, an
+    admin, who answers for the queue every planner shares, all of them.
+    """
     if who.role not in PLANNERS:
         raise Forbidden(f"the {who.role.value} role may not schedule")
+    request.state.job_owner = None if who.role is Role.ADMIN else who.username
     return who
 
 

@@ -33,8 +33,10 @@ class JobView(BaseModel):
 
 
 class _Job:
-    def __init__(self, flat: Flat, options: SolveOptions) -> None:
+    def __init__(self, flat: Flat, options: SolveOptions, owner: str | None) -> None:
         self.id = uuid.uuid4().hex
+        # Who submitted it: only they (or a caller who sees every job) read or cancel it.
+        self.owner = owner
         # The problem in index form, made to check it before the job was queued and solved
         # as it is. Held only until the job starts: a finished job keeps what its view shows,
         # and a problem can be tens of megabytes, times the jobs kept.
@@ -72,15 +74,16 @@ class JobManager:
         self._keep = keep
         self._max_open = max_open
 
-    def submit(self, problem: Problem, options: SolveOptions) -> JobView:
-        """Queue a problem; bad input, or a full queue, raises before anything is queued."""
+    def submit(self, problem: Problem, options: SolveOptions, owner: str | None = None) -> JobView:
+        """Queue a problem for `owner`; bad input, or a full queue, raises before anything is
+        queued."""
         flat = flatten(problem)
         cores = os.cpu_count() or 1
         if options.workers > cores:
             raise InvalidProblem(
                 f"workers: {options.workers} asked, this server has {cores} cores: at most {cores}"
             )
-        job = _Job(flat, options)
+        job = _Job(flat, options, owner)
         with self._lock:
             waiting = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
             if waiting >= self._max_open:
@@ -92,13 +95,14 @@ class JobManager:
         self._pool.submit(self._run, job)
         return job.view()
 
-    def get(self, job_id: str) -> JobView:
-        """Return a job's state."""
-        return self._job(job_id).view()
+    def get(self, job_id: str, owner: str | None = None) -> JobView:
+        """Return a job's state: of a job of `owner`'s, or of any job when `owner` is None."""
+        return self._job(job_id, owner).view()
 
-    def cancel(self, job_id: str) -> JobView:
-        """Ask a job to stop; it keeps the best schedule found so far."""
-        job = self._job(job_id)
+    def cancel(self, job_id: str, owner: str | None = None) -> JobView:
+        """Ask a job of `owner`'s (any job: None) to stop; it keeps the best schedule found so
+        far."""
+        job = self._job(job_id, owner)
         job.cancel.set()
         if job.status == "queued":
             job.status = "cancelled"
@@ -112,10 +116,11 @@ class JobManager:
                 job.cancel.set()
         self._pool.shutdown(wait=True)
 
-    def _job(self, job_id: str) -> _Job:
+    def _job(self, job_id: str, owner: str | None) -> _Job:
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None:
+        # Another planner's job reads as no job: its id says nothing to who may not see it.
+        if job is None or (owner is not None and job.owner != owner):
             raise JobNotFound(f"no scheduling job {job_id!r}")
         return job
 

@@ -21,6 +21,17 @@ router = APIRouter(tags=["schedules"])
 Manager = Annotated[JobManager, Depends(default_manager)]
 
 
+def job_owner(request: Request) -> str | None:
+    """Whose jobs the caller submits, reads and cancels: the name the app that mounts this
+    router put in `request.state.job_owner` (api.deps.planner), or every job's when it put
+    None there (an admin) or runs no accounts. The scheduler knows no accounts of its own."""
+    owner: str | None = getattr(request.state, "job_owner", None)
+    return owner
+
+
+Owner = Annotated[str | None, Depends(job_owner)]
+
+
 class ScheduleRequest(BaseModel):
     """A problem to schedule and how long to search."""
 
@@ -58,18 +69,18 @@ SCHEDULE_BODY: dict[str, Any] = {
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra={"requestBody": SCHEDULE_BODY})
-async def submit(request: Request, manager: Manager) -> JobView:
+async def submit(request: Request, manager: Manager, owner: Owner) -> JobView:
     """Queue a scheduling job."""
     # Read here, not as a parameter: FastAPI parses a body parameter on the event loop, before
     # the router's dependencies (who may schedule) run. So a caller who may not schedule is
     # refused before the body is read, and a planner's is parsed and checked off the loop.
     body = await request.body()
-    return await run_in_threadpool(_submit, body, manager)
+    return await run_in_threadpool(_submit, body, manager, owner)
 
 
-def _submit(body: bytes, manager: JobManager) -> JobView:
+def _submit(body: bytes, manager: JobManager, owner: str | None) -> JobView:
     job = _schedule_request(body)
-    return manager.submit(job.problem, job.options)
+    return manager.submit(job.problem, job.options, owner)
 
 
 def _schedule_request(body: bytes) -> ScheduleRequest:
@@ -92,18 +103,18 @@ def _schedule_request(body: bytes) -> ScheduleRequest:
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, manager: Manager) -> JobView:
+def get_job(job_id: str, manager: Manager, owner: Owner) -> JobView:
     """Return a job's status, progress, best makespan so far and result when done."""
-    return manager.get(job_id)
+    return manager.get(job_id, owner)
 
 
 @router.delete("/{job_id}")
-def delete_job(job_id: str, manager: Manager) -> JobView:
+def delete_job(job_id: str, manager: Manager, owner: Owner) -> JobView:
     """Cancel a job."""
-    return cancel_job(job_id, manager)
+    return cancel_job(job_id, manager, owner)
 
 
 @router.post("/{job_id}/cancel")
-def cancel_job(job_id: str, manager: Manager) -> JobView:
+def cancel_job(job_id: str, manager: Manager, owner: Owner) -> JobView:
     """Cancel a job; the best schedule found so far is kept."""
-    return manager.cancel(job_id)
+    return manager.cancel(job_id, owner)

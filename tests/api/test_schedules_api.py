@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.deps import Services
 from scheduler.readers import read_jsp
 from tests.api.conftest import login
 from tests.scheduler.conftest import FT06
@@ -61,3 +62,33 @@ def test_unbounded_inputs_are_refused(
     response = client.post(SCHEDULES, json=body, headers=login(client, "analyst"))
     assert response.status_code == 422, response.text
     assert field in response.text
+
+
+def test_a_job_is_its_planners_and_the_admins(client: TestClient, services: Services) -> None:
+    # Another analyst, who did not submit it, reads it as a job that does not exist: nor may
+    # they cancel a colleague's solve. An admin, who answers for the queue, may do both.
+    services.auth.add_user("bea", "another analyst pass", "analyst")
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "bea", "password": "another analyst pass"}
+    ).json()["access_token"]
+    other = {"Authorization": f"Bearer {token}"}
+    ana, admin = login(client, "analyst"), login(client, "admin")
+    job_id = client.post(SCHEDULES, json=job(time_limit=30), headers=ana).json()["id"]
+    try:
+        for answer in (
+            client.get(f"{SCHEDULES}/{job_id}", headers=other),
+            client.delete(f"{SCHEDULES}/{job_id}", headers=other),
+            client.post(f"{SCHEDULES}/{job_id}/cancel", headers=other),
+        ):
+            assert answer.status_code == 404, answer.text
+            assert answer.json() == {
+                "error": "not_found",
+                "message": f"no scheduling job {job_id!r}",
+            }
+        assert client.get(f"{SCHEDULES}/{job_id}", headers=ana).json()["status"] != "cancelled"
+        assert client.get(f"{SCHEDULES}/{job_id}", headers=admin).status_code == 200
+        mine = client.post(SCHEDULES, json=job(time_limit=30), headers=other).json()["id"]
+        assert client.get(f"{SCHEDULES}/{mine}", headers=other).status_code == 200
+        assert client.post(f"{SCHEDULES}/{mine}/cancel", headers=admin).status_code == 200
+    finally:
+        client.post(f"{SCHEDULES}/{job_id}/cancel", headers=ana)
