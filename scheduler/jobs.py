@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ class _Job:
         self.options = options
         self.status: JobStatus = "queued"
         self.progress = 0.0
+        self.started: float | None = None  # time.monotonic() when it began to run
         self.best_makespan: int | None = None
         self.submitted_at = datetime.now(UTC)
         self.finished_at: datetime | None = None
@@ -55,13 +57,22 @@ class _Job:
         return JobView(
             id=self.id,
             status=self.status,
-            progress=round(self.progress, 3),
+            progress=round(self._progress(), 3),
             best_makespan=self.best_makespan,
             submitted_at=self.submitted_at,
             finished_at=self.finished_at,
             error=self.error,
             result=self.result,
         )
+
+    def _progress(self) -> float:
+        """The share of its time limit a job has run: the solve reports it only with a better
+        plan, and one found early would hold it there while the search runs on. Below 1 until
+        the job ends (a solve may end a little past its limit)."""
+        if self.status != "running" or self.started is None:
+            return self.progress
+        ran = (time.monotonic() - self.started) / self.options.time_limit
+        return min(max(self.progress, ran), 0.99)
 
 
 class JobManager:
@@ -135,6 +146,7 @@ class JobManager:
         flat, job.flat = job.flat, None
         if job.cancel.is_set() or flat is None:
             return
+        job.started = time.monotonic()
         job.status = "running"
 
         def on_progress(p: Progress) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scheduler import solver, tabu_c
+from scheduler import jobs, solver, tabu_c
 from scheduler.jobs import JobManager
 from scheduler.models import Conflict, SolveOptions
 from scheduler.readers import read_jsp
@@ -78,5 +78,29 @@ def test_a_job_cancelled_while_it_explains_infeasibility_says_so(
                 "proven infeasible, but the solve was cancelled before the cause was narrowed down",
             )
         ]
+    finally:
+        manager.shutdown()
+
+
+def test_a_running_jobs_progress_follows_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A plan found early and never bettered: the solve still runs out its limit, and the
+    # progress a client polls moves on with it, not held where the last plan was found.
+    def found_early(flat: Any, options: SolveOptions, progress: Any, should_stop: Any) -> Any:
+        progress(solver.Progress(elapsed=0.01, fraction=0.01, makespan=60, objective=(60,)))
+        deadline = time.monotonic() + options.time_limit
+        while time.monotonic() < deadline and not should_stop():
+            time.sleep(0.01)
+        return solver.solve_flat(flat, options.model_copy(update={"time_limit": 0.1}))
+
+    monkeypatch.setattr(jobs, "solve_flat", found_early)
+    manager = JobManager()
+    try:
+        job = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=2, workers=1))
+        time.sleep(1)
+        view = manager.get(job.id)
+        assert view.status == "running" and 0.4 <= view.progress < 1, view.progress
+        assert view.best_makespan == 60
+        assert _settled(manager, job.id) == "done"
+        assert manager.get(job.id).progress == 1.0
     finally:
         manager.shutdown()
