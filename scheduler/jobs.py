@@ -118,6 +118,8 @@ class JobManager:
         if job.status == "queued":
             job.status = "cancelled"
             job.finished_at = datetime.now(UTC)
+            # Ended: its problem goes now, not when the pool comes to it behind the jobs ahead.
+            job.flat = None
         return job.view()
 
     def shutdown(self) -> None:

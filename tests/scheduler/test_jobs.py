@@ -104,3 +104,34 @@ def test_a_running_jobs_progress_follows_the_clock(monkeypatch: pytest.MonkeyPat
         assert manager.get(job.id).progress == 1.0
     finally:
         manager.shutdown()
+
+
+def test_a_job_cancelled_while_queued_lets_its_problem_go_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The job ahead of it still runs: the cancelled one ended, and holds nothing till the pool
+    # comes to it (a plant's problem is tens of megabytes, behind hours of queued search).
+    running = threading.Event()
+    release = threading.Event()
+
+    def held(flat: Any, options: SolveOptions, progress: Any, should_stop: Any) -> Any:
+        running.set()
+        assert release.wait(20)
+        return solver.solve_flat(flat, options)
+
+    monkeypatch.setattr(jobs, "solve_flat", held)
+    manager = JobManager()
+    try:
+        ahead = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
+        assert running.wait(20)
+        second = read_jsp(FT06, "ft06")
+        gone = weakref.ref(second)
+        queued = manager.submit(second, SolveOptions(time_limit=1, workers=1))
+        assert manager.cancel(queued.id).status == "cancelled"
+        del second
+        gc.collect()
+        assert gone() is None
+        assert manager.get(ahead.id).status == "running"
+    finally:
+        release.set()
+        manager.shutdown()
