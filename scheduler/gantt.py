@@ -64,22 +64,24 @@ def _layout(
     machines = [m.id for m in problem.machines]
     row = {m: i for i, m in enumerate(machines)}
     order_index = {o.id: i for i, o in enumerate(problem.orders)}
-    span = max([op.end for op in solution.operations] + [1])
-    scale = (WIDTH - LABEL - 10) / span
+    # The chart runs from 0, or from work started before it (reported so), to the last end.
+    origin = min([op.start - op.setup for op in solution.operations] + [0])
+    span = max([op.end for op in solution.operations] + [origin + 1])
+    scale = (WIDTH - LABEL - 10) / (span - origin)
     boxes: list[_Box] = []
 
     def x(t: int) -> float:
-        return LABEL + t * scale
+        return LABEL + (t - origin) * scale
 
     for machine in problem.machines:
         y = TOP + row[machine.id] * ROW
         for w in machine.unavailable:
-            if w.start < span and w.end > 0:  # wholly before 0 or after the span: not drawn
+            if w.start < span and w.end > origin:  # wholly outside the chart: not drawn
                 boxes.append(
                     _Box(
-                        x(max(w.start, 0)),
+                        x(max(w.start, origin)),
                         y + 1,
-                        (min(w.end, span) - max(w.start, 0)) * scale,
+                        (min(w.end, span) - max(w.start, origin)) * scale,
                         ROW - 2,
                         "#9e9e9e",
                         "",
@@ -111,8 +113,9 @@ def _layout(
                 f"{op.operation} on {op.machine}: {op.start}-{op.end}",
             )
         )
-    step = _tick(span)
-    ticks = [(x(t), str(t)) for t in range(0, span + 1, step)]
+    step = _tick(span - origin)
+    first = -(-origin // step) * step  # the first multiple of the step on the chart
+    ticks = [(x(t), str(t)) for t in range(first, span + 1, step)]
     height = TOP + len(machines) * ROW + 10
     return boxes, ticks, height
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from scheduler.gantt import MOST, ROW, gantt_png, gantt_svg
+from scheduler.gantt import LABEL, MOST, ROW, WIDTH, gantt_png, gantt_svg
 from scheduler.models import Machine, Problem, Solution, SolveOptions, Window
 from scheduler.readers import read_jsp
 from scheduler.solver import solve
@@ -61,3 +61,18 @@ def test_a_window_wholly_before_0_is_not_drawn() -> None:
     assert "unavailable -100--50" not in svg
     assert "unavailable -5-5" in svg
     assert 'width="-' not in svg
+
+
+def test_work_started_before_0_is_drawn_inside_the_chart() -> None:
+    # Started work may be reported before the plan's origin: its bar, and the time axis, start
+    # there, rather than off the chart's left edge (under the machines' names).
+    started = op("m", 5, actual_start=-7, actual_end=-2)
+    p = problem([order("o", started, op("m", 3))], ["m"], now=5)
+    s = solve(p, SolveOptions(time_limit=1, workers=1))
+    root = ElementTree.fromstring(gantt_svg(p, s))
+    bars = [e for e in root.iter() if e.tag.endswith("}rect") and e.get("fill") != "white"]
+    assert len(bars) == 2
+    assert min(float(bar.get("x", "0")) for bar in bars) >= LABEL
+    assert max(float(b.get("x", "0")) + float(b.get("width", "0")) for b in bars) <= WIDTH
+    ticks = ["".join(e.itertext()) for e in root.iter() if e.get("text-anchor") == "middle"]
+    assert ticks[0] == "-6" and "0" in ticks
