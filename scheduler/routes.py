@@ -21,11 +21,18 @@ router = APIRouter(tags=["schedules"])
 Manager = Annotated[JobManager, Depends(default_manager)]
 
 
+_UNSAID = object()
+
+
 def job_owner(request: Request) -> str | None:
     """Whose jobs the caller submits, reads and cancels: the name the app that mounts this
     router put in `request.state.job_owner` (api.deps.planner), or every job's when it put
-    None there (an admin) or runs no accounts. The scheduler knows no accounts of its own."""
-    owner: str | None = getattr(request.state, "job_owner", None)
+    None there (an admin, or an app of no accounts). The scheduler knows no accounts of its
+    own; a request the app said nothing of fails (a 500) rather than reach every job."""
+    owner = getattr(request.state, "job_owner", _UNSAID)
+    if owner is _UNSAID:
+        raise RuntimeError("the app that mounts the scheduler's routes says no job owner")
+    assert owner is None or isinstance(owner, str)
     return owner
 
 

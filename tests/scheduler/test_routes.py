@@ -12,19 +12,28 @@ from fastapi.testclient import TestClient
 from api.errors import install as install_error_handlers
 from scheduler.flat import Flat, flatten
 from scheduler.jobs import JobManager, default_manager
-from scheduler.models import MAX_SETUPS, MAX_SETUPS_IN_ALL, MAX_WINDOWS, Problem
+from scheduler.models import MAX_SETUPS, MAX_SETUPS_IN_ALL, MAX_WINDOWS, Problem, SolveOptions
 from scheduler.readers import read_jsp
-from scheduler.routes import router
+from scheduler.routes import job_owner, router
 from tests.scheduler.conftest import FT06
+
+
+def _app(manager: JobManager, owner_said: bool = True) -> FastAPI:
+    """The router mounted alone, by an app of no accounts (every job is everyone's) that says
+    so, or (`owner_said` False) one that says nothing of whose jobs a request reaches."""
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(router, prefix="/api/v1/schedules")
+    app.dependency_overrides[default_manager] = lambda: manager
+    if owner_said:
+        app.dependency_overrides[job_owner] = lambda: None
+    return app
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     manager = JobManager()
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router, prefix="/api/v1/schedules")
-    app.dependency_overrides[default_manager] = lambda: manager
+    app = _app(manager)
     with TestClient(app) as c:
         yield c
     manager.shutdown()
@@ -108,10 +117,7 @@ def test_bad_problem_is_422(client: TestClient) -> None:
 
 def test_a_full_queue_refuses_more_jobs() -> None:
     manager = JobManager(max_open=2)
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router, prefix="/api/v1/schedules")
-    app.dependency_overrides[default_manager] = lambda: manager
+    app = _app(manager)
     slow = body(time_limit=60)
     try:
         with TestClient(app) as busy:
@@ -324,3 +330,14 @@ def test_a_body_is_read_as_strictly_as_every_other(
     assert refused.status_code == 422, refused.text
     (error,) = refused.json()["errors"]
     assert error["field"] == "body" and error["code"] == code, error
+
+
+def test_an_app_that_says_no_job_owner_reaches_no_job() -> None:
+    manager = JobManager()
+    try:
+        with TestClient(_app(manager, owner_said=False), raise_server_exceptions=False) as c:
+            assert c.post("/api/v1/schedules", json=body()).status_code == 500
+            job = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
+            assert c.get(f"/api/v1/schedules/{job.id}").status_code == 500
+    finally:
+        manager.shutdown()
