@@ -44,7 +44,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.exposure import upstream_shares
 from graph.ids import BadId, split_gid
-from graph.store import Direction
+from graph.store import MATERIAL, Direction
 from graph.trace import Trace
 from ingest.service import SYSTEM
 
@@ -301,7 +301,7 @@ class FederationService:
             # Each question gives a branch of ours; what partners relay must fit beside them.
             relayed = len(found.branches) - done
             room = MAX_FEDERATED_BRANCHES - len(asks) - relayed
-            found = self._merge(found, node, partner, outcome, (*local, room), brought, reached)
+            found = self._merge(found, node, partner, outcome, local, room, brought, reached)
         shares = _shares_beyond(trace, reached)
         nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
         return replace(found, nodes=nodes)
@@ -401,12 +401,13 @@ class FederationService:
         attach: FedNode,
         partner: Partner,
         outcome: _Outcome,
-        local: tuple[int, int, int],
+        local: tuple[int, int],
+        room: int,
         brought: dict[str, str],
         reached: dict[str, dict[str, float]],
     ) -> FederatedTrace:
         """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts of nodes
-        and links, and how many branches partners may still relay.
+        and links; `room`: how many branches partners may still relay.
 
         Two branches into one partner often share its ancestors (two heats of one melt): those
         are merged, once each; `reached` keeps each one's share in every supplier lot it came
@@ -457,21 +458,23 @@ class FederationService:
         taken = {n.id: n for n in found.nodes}
         if any(n.id in taken and brought.get(n.id) != partner.company for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash, local, brought, reached)
-        if (
-            len(found.nodes) - local[0] + len(theirs.nodes) > MAX_FEDERATED_NODES
-            or len(found.edges) - local[1] + len(theirs.edges) >= MAX_FEDERATED_EDGES
-            or len(theirs.branches) > local[2]
-        ):
-            # Each answer is bounded, but many branches could add up past what we hold in
-            # memory, and their relayed branches past what an instance we answer reads; our
-            # own trace is not counted, it is what the caller asked for.
-            limit = (
-                f"partners' answers would take over {MAX_FEDERATED_NODES} nodes, "
-                f"{MAX_FEDERATED_EDGES} links or {MAX_FEDERATED_BRANCHES} branches"
-            )
+            return self._merge(found, attach, partner, clash, local, room, brought, reached)
+        # Each answer is bounded, but many branches could add up past what we hold in memory,
+        # and their relayed branches past what an instance we answer reads; our own trace is
+        # not counted, it is what the caller asked for (nor are our own questions' branches
+        # blamed on an answer that relays none).
+        node_count = len(found.nodes) - local[0] + len(theirs.nodes)
+        edge_count = len(found.edges) - local[1] + len(theirs.edges)
+        limits = (
+            (f"{MAX_FEDERATED_NODES} nodes", node_count > MAX_FEDERATED_NODES),
+            (f"{MAX_FEDERATED_EDGES} links", edge_count >= MAX_FEDERATED_EDGES),
+            (f"{MAX_FEDERATED_BRANCHES} branches", len(theirs.branches) > max(room, 0)),
+        )
+        over = [what for what, past in limits if past]
+        if over:
+            limit = f"partners' answers would take over {' and '.join(over)}"
             outcome = _Outcome("error", limit)
-            return self._merge(found, attach, partner, outcome, local, brought, reached)
+            return self._merge(found, attach, partner, outcome, local, room, brought, reached)
         merged = dict(taken)
         for n in theirs.nodes:
             placed = replace(n, depth=attach.depth + 1 + n.depth)
@@ -537,19 +540,16 @@ def _where(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "answer"
 
 
-# What a partner shipped us under a code: a shipment, a step or a company is never it.
-SHIPPED_KINDS: Final = frozenset({"lot", "serial"})
-
-
 def _about(found: FederatedTrace, code: str) -> bool:
     """True when a partner's answer starts at the lot or serial with the code asked (its id and
-    its node's kind agree)."""
+    its node's kind agree): what a partner shipped us under a code is never a shipment, a step
+    or a company."""
     try:
         kind, key = split_gid(found.root)
     except BadId:
         return False
     root = next(n for n in found.nodes if n.id == found.root)
-    return kind in SHIPPED_KINDS and root.kind == kind and key == code
+    return kind in MATERIAL and root.kind == kind and key == code
 
 
 def _request(hops: int, code: str, depth: int | None) -> str:
