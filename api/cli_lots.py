@@ -16,7 +16,7 @@ from graph.lot_codes import (
     minted_dict,
     scheme_dict,
 )
-from ingest.models import read_date
+from ingest.models import read_day
 
 Opener = Callable[[argparse.Namespace], Services]
 Work = Callable[[LotCodeService, argparse.Namespace], int]
@@ -58,9 +58,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
 def _date(text: str) -> date:
     try:
-        return read_date(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+        return read_day(text)
+    except ValueError as error:
+        why = str(error).partition("; ")[2]  # a day the calendar lacks says which number
+        raise argparse.ArgumentTypeError(
+            f"not a date YYYY-MM-DD: {text!r}" + (f": {why}" if why else "")
+        ) from None
 
 
 def _opened(opener: Opener, work: Work) -> Callable[[argparse.Namespace], int]:

@@ -23,7 +23,7 @@ from graph.trace import TraceService
 from ingest.lot_pattern import CLASSES, Pattern, PatternError, compile_pattern, last_day, overlap
 from ingest.models import CompanyId as Company
 from ingest.models import Id as Name
-from ingest.models import read_date
+from ingest.models import read_day
 
 # Each code that loses its number to a lot made outside minting moves on to the next number.
 MAX_MINT_ATTEMPTS = 1000
@@ -451,11 +451,11 @@ def _typed(scheme: LotScheme, name: str, value: str | date) -> str | date:
     if segment is None or segment.kind != "date" or isinstance(value, date):
         return value
     try:
-        return read_date(value)
-    except ValueError:
-        raise PatternError(
-            f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}', field=name
-        ) from None
+        return read_day(value)
+    except ValueError as error:
+        why = str(error).partition("; ")[2]  # a day the calendar lacks says which number
+        said = f'field "{name}" takes a date as YYYY-MM-DD, got {value!r}'
+        raise PatternError(f"{said}: {why}" if why else said, field=name) from None
 
 
 def _made_by(pattern: Pattern, values: Mapping[str, str | date]) -> date | None:

@@ -89,7 +89,7 @@ Day = Annotated[
 _DAY: TypeAdapter[date] = TypeAdapter(Day)
 
 
-def read_date(text: str) -> date:
+def read_day(text: str) -> date:
     """Read a date as the contract does (YYYY-MM-DD, not ISO 8601's other spellings Python's
     date.fromisoformat takes, such as 20260305 or 2026-W10-4); raise ValueError saying how a
     date is written."""

@@ -212,6 +212,10 @@ def test_rest_mints_decodes_and_registers(client: TestClient, seeded: Services) 
             "/api/v1/lots/mint", json=body | {"values": {"date": loose}}, headers=operator
         )
         assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["message"], loose
+    bad = client.post(
+        "/api/v1/lots/mint", json=body | {"values": {"date": "2026-02-30"}}, headers=operator
+    )
+    assert "February 2026 has no day 30" in bad.json()["message"]  # which number, not how
     admin = login(client, "admin")
     ambiguous = {
         "name": "Z",
