@@ -128,21 +128,23 @@ def _claimed(url: str) -> Iterator[bool]:
             raise StoreUnavailable(f"cannot open the store file {path}: {why}") from error
     except OSError as error:
         raise StoreUnavailable(f"cannot make the store file {path}: {error.strerror}") from error
-    busy = StoreBusy(
-        f"another copy-store is filling {path}: let it finish, or stop it and run it again "
-        "with --resume"
-    )
     try:
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             made = False  # made, then opened by another copy before it was held: theirs
-            raise busy from None
+            raise StoreBusy(
+                f"another copy-store is filling {path}: let it finish, or stop it and run it "
+                "again with --resume"
+            ) from None
         if not _still_at(held, path):
             # Removed by the copy that made it, failing, before it was held here: a hold on a
             # file no longer at the path would keep no other copy out of the one made there.
             made = False
-            raise busy
+            raise StoreBusy(
+                f"another copy-store made and removed {path} as this one opened it: run the "
+                "command again"
+            )
         yield made
     except BaseException:
         if made:  # made by this copy, and held: no one else's to keep

@@ -20,7 +20,8 @@ def read_text(path: str) -> str:
             return _stdin(lambda stream: stream.read())
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise BadRequest(f"cannot read {path}: {error.strerror}") from error
+        where = "standard input" if path == "-" else path
+        raise BadRequest(f"cannot read {where}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise BadRequest(f"{path} is not UTF-8 text (byte {error.start})") from error
 

@@ -160,8 +160,9 @@ class JobManager:
                 flat, job.options, progress=on_progress, should_stop=job.cancel.is_set
             )
         except Exception as exc:  # a failed job must report, never kill the worker thread
-            job.status = "failed"
             job.error = f"{type(exc).__name__}: {exc}"
+            job.progress = 1.0  # before the status: a poll never reads an end below 1
+            job.status = "failed"
         else:
             job.result = result
             job.best_makespan = result.makespan
