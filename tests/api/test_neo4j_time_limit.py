@@ -15,21 +15,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Final, LiteralString
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth.neo4j import Neo4jAccountStore
-from api.auth.service import AuthService
-from api.demo_accounts import seed_demo_accounts
-from api.deps import Services
-from api.settings import Settings
 from graph import neo4j_store
 from graph.errors import StoreBusy
-from graph.neo4j_store import LOCK, Neo4jStore
+from graph.neo4j_store import LOCK
 from graph.store import WriteTx
 from ingest.models import Event
 from ingest.parse import parse_events
-from tests.api.conftest import FAST_HASHER, login
+from tests.api.conftest import login
+from tests.api.neo4j_plant import Plant
 from tests.conftest import transaction_timeout
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget, lock_held
@@ -56,24 +50,6 @@ def short(request: pytest.FixtureRequest) -> Iterator[Neo4jTarget]:
     """A server whose transactions may last TIMEOUT, for the whole module."""
     with transaction_timeout(request, TIMEOUT) as target:
         yield target
-
-
-class Plant:
-    """An app on the short server, with a lot L-1 and the demo accounts."""
-
-    def __init__(self, target: Neo4jTarget) -> None:
-        auth = {"user": target.user, "password": target.password}
-        store = Neo4jStore(target.uri, **auth)
-        accounts = Neo4jAccountStore(target.uri, **auth)
-        store.wipe()
-        accounts.wipe()
-        self.store = store
-        self.services = Services.for_stores(
-            store, accounts, AuthService(accounts, hasher=FAST_HASHER)
-        )
-        seed_demo_accounts(self.services.auth)
-        self.services.ingest.ingest([Events().receive("L-1", 10)])
-        self.client = TestClient(create_app(Settings(store=store.url), self.services))
 
 
 @pytest.fixture
