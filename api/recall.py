@@ -6,6 +6,7 @@ goes through ingest like any other event; the scope is computed from the graph a
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import uuid
@@ -47,6 +48,8 @@ MAX_CASES = 500  # cases in one page of the list
 # the batch is made again, this often, from the case as it then is.
 RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "moved", "held"})
 RACE_RETRIES = 3
+# A notice's key is an id in its recall_notice event (ingest.models.Id): at most this long.
+MAX_NOTICE_KEY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,20 @@ def _event(kind: str, actor: str, **fields: Any) -> dict[str, Any]:
         "actor": actor,
         **fields,
     }
+
+
+def _notice_name(case_id: str, customer: str, n: int) -> str:
+    """Return the `n`th name tried for a case's notice to a customer, `{case}-{customer}`.
+
+    A case and a customer id may each take all of an id's 200 characters: a longer name keeps
+    what fits of it, then a digest of the whole, so customers cut to one prefix differ.
+    """
+    suffix = f"-{n}" if n > 1 else ""
+    name = f"{case_id}-{customer}"
+    if len(name) + len(suffix) <= MAX_NOTICE_KEY:
+        return name + suffix
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: MAX_NOTICE_KEY - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
 
 
 def _check_case_id(case_id: str) -> None:
@@ -464,16 +481,14 @@ class RecallService:
 
     def _notice_ids(self, case_id: str, customers: Sequence[str]) -> dict[str, str]:
         """Name each customer's notice `{case}-{customer}`, unless another case's notice has
-        that name ("RC-1" to "A-B" and "RC-1-A" to "B" both make "RC-1-A-B"): then `-2`, ..."""
+        that name ("RC-1" to "A-B" and "RC-1-A" to "B" both make "RC-1-A-B"): then `-2`, ...
+        (a name too long for an id is cut, and ends in a digest of the whole: `_notice_name`)."""
         ids: dict[str, str] = {}
         # Ten names per customer per round trip, all customers at once: a clash is rare, and
         # the store holds finitely many notices, so the count ends.
         for first in itertools.count(1, 10):
             names = {
-                customer: [
-                    f"{case_id}-{customer}" + (f"-{n}" if n > 1 else "")
-                    for n in range(first, first + 10)
-                ]
+                customer: [_notice_name(case_id, customer, n) for n in range(first, first + 10)]
                 for customer in customers
                 if customer not in ids
             }

@@ -92,3 +92,32 @@ def test_another_customers_notice_never_takes_the_name_of_ones_own(
     # NORTH's notice, by its own id, is still not HOSP-NORTH's to answer.
     denied = _post(client, customer, ACK, id="notice:notice:X-HOSP-NORTH", found="1")
     assert denied["errors"][0]["message"] == "no notice 'notice:notice:X-HOSP-NORTH'", denied
+
+
+def test_a_notice_whose_name_would_be_too_long_for_an_id_is_sent(
+    client: TestClient, services: Services
+) -> None:
+    # An id holds 200 characters; a case and a customer may each have that many. Two customers
+    # whose names differ only past the cut are still told apart.
+    events, long, one = Events(), "H" * 150, {"lot": "P-1", "qty": "1"}
+    services.ingest.ingest(
+        [
+            events.receive("P-1", 10),
+            events(
+                "ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"lot": "P-1", "qty": "2"}]
+            ),
+            *(events("ship", shipment=f"SH-{c}", customer=long + c, items=[one]) for c in "AB"),
+        ]
+    )
+    analyst, customer = login(client, "analyst"), login(client, "customer")
+    case = "RC-" + "9" * 190
+    _told(client, analyst, case)
+    told = RecallService(services.store, services.ingest).notices(case)
+    assert sorted(n.customer for n in told) == sorted(["HOSP-NORTH", long + "A", long + "B"])
+    keys = {n.id.partition(":")[2] for n in told}
+    assert len(keys) == 3 and all(len(key) <= 200 for key in keys)
+    assert all(key.startswith(case[:100]) for key in keys), "the name still says its case"
+    (mine,) = _post(client, customer, MINE)["data"]["myNotices"]
+    assert mine["case"] == case
+    answered = _post(client, customer, ACK, id=mine["id"], found="2")
+    assert answered["data"]["acknowledgeNotice"]["foundQty"] == "2", answered
