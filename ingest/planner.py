@@ -1511,9 +1511,13 @@ class Planner:
             dependents.update(self._closed_by.get((lot, cart), set()))
         site_dependents, unmade = self._cart_site_dependents(stored, effects)
         dependents.update(site_dependents)
-        # A recall case's events are never voided: those it names cannot be "voided first".
-        cases = self._recall_dependents(target_id, voided_event) - dependents
         dependents.discard(target_id)
+        # A recall case's events are never voided: those depending on it, or naming a node it
+        # brought in, cannot be "voided first"; the void is refused with why.
+        logged = self._tx.find_events(sorted(dependents)) if dependents else {}
+        cases = {e for e, found in logged.items() if found.type.startswith("recall_")}
+        dependents -= cases
+        cases |= self._recall_dependents(target_id, voided_event) - dependents
         if dependents:
             step.fail(
                 "voids",
@@ -1539,8 +1543,8 @@ class Planner:
             step.fail(
                 "voids",
                 "void_has_dependents",
-                f"recall case events ({_quoted(cases)}) name a supplier lot, company or equipment "
-                f'only "{target_id}" brought in, and a case\'s events are never voided: '
+                f'recall case events ({_quoted(cases)}) name what "{target_id}" made or brought '
+                "in, and a case's events are never voided: "
                 f'"{target_id}" stays as recorded (say what was wrong on the case)',
             )
         if dependents or cases or took_the_rest:

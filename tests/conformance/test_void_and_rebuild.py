@@ -10,6 +10,7 @@ import pytest
 from graph.carts import CartService
 from graph.store import GraphStore
 from graph.trace import TraceService
+from ingest.errors import BatchRejected
 from ingest.models import ItemRef
 from ingest.planner import Planner
 from ingest.service import IngestService
@@ -531,3 +532,26 @@ def test_what_a_lot_holds_reads_the_same_after_a_void_as_after_a_rebuild(
     assert store.node("lot:L1").attrs["available"] == "4"  # type: ignore[union-attr]
     service.rebuild()
     assert store.node("lot:L1").attrs["available"] == "4"  # type: ignore[union-attr]
+
+
+def test_a_split_whose_lot_a_recall_suspects_stays_and_says_why(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10, event_id="R1"),
+            events("split", lot="L-1", into=[{"lot": "L-2", "qty": "4"}], event_id="S1"),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-2", "qty": "1"}]),
+        ]
+    )
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-2"}], **OPEN, event_id="C")])
+    rejected(store, [events("void", voids="S1", reason="x")], "void_has_dependents")
+    with pytest.raises(BatchRejected) as caught:
+        service.ingest([events("void", voids="S1", reason="x")])
+    problems = caught.value.problems
+    said = " ".join(p.message for p in problems)
+    # The shipment may be voided first; the case's event never is, and is not asked to be.
+    (first,) = [p.message for p in problems if "void them first" in p.message]
+    assert '"C"' not in first and "E-3" in first, first
+    assert '"C"' in said and "never voided" in said, said
