@@ -17,10 +17,9 @@ from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import mutate, run
 from api.graphql.supplier_portal import SupplierRequest
-from api.graphql.times import with_offset
+from api.graphql.times import utc_argument
 from api.validation_text import problem_message
 from graph import recall as scope_of
-from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.store import plain
 from ingest.models import Count
@@ -71,11 +70,7 @@ class SuspectInput:
 def _utc(name: str, moment: datetime) -> str:
     # GraphQL's DateTime takes a time without an offset (and a date alone): refused, as trace's
     # asOf is, rather than read in the server's zone.
-    with_offset(name, moment)
-    try:
-        return utc_text(moment)
-    except BadRequest as error:  # 0001-01-01T00:00+14:00: a time in year 1, not in UTC
-        raise BadRequest(f"{name}: {error.message}") from None
+    return utc_argument(name, moment)
 
 
 def _rows(suspects: list[SuspectInput]) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ from api import supplier_portal as portal
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import as_graphql_error, mutate, run
+from api.graphql.times import utc_argument
 from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
 
@@ -250,9 +251,10 @@ class SupplierPortalMutation:
         who = info.context.access.principal.username
 
         def work() -> portal.SupplierRequest:
-            return info.context.access.supplier_portal().ask(
-                case_id, str(supplier_lot), question, due_by, who
-            )
+            recalls = info.context.access.supplier_portal()  # the role before the arguments
+            # A deadline read in the server's zone would fall hours off: refused by its name.
+            utc_argument("dueBy", due_by)
+            return recalls.ask(case_id, str(supplier_lot), question, due_by, who)
 
         return SupplierRequest.of(await mutate(work))
 

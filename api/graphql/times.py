@@ -12,6 +12,7 @@ from datetime import datetime
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
+from graph.clock import utc_text
 from graph.errors import BadRequest
 from ingest.times import read_time
 
@@ -31,6 +32,16 @@ def with_offset(argument: str, moment: datetime | None) -> datetime | None:
     if moment is not None and moment.utcoffset() is None:
         raise BadRequest(f"{argument} needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
     return moment
+
+
+def utc_argument(argument: str, moment: datetime) -> str:
+    """Return an instant argument as stored (fixed-width UTC text), or raise BadRequest naming
+    `argument`: without an offset, or one UTC cannot write (0001-01-01T00:00+14:00)."""
+    with_offset(argument, moment)
+    try:
+        return utc_text(moment)
+    except BadRequest as error:
+        raise BadRequest(f"{argument}: {error.message}") from None
 
 
 def _serialize(value: datetime) -> str:

@@ -88,3 +88,31 @@ def test_a_window_time_written_in_the_query_is_refused_by_name(
     written = start if place.endswith("from") else end
     assert error["locations"] == [{"line": 1, "column": len(head) + 1 + suspects.index(written)}]
     assert services.store.counts()["events"] == len(SMALL_PLANT)
+
+
+ASK = """mutation($due: DateTime!) { requestSupplierResponse(caseId: "RC-1",
+    supplierLot: "supplier_lot:ACME-STEEL/H1", question: "heat records?", dueBy: $due) {
+      dueBy } }"""
+
+
+@pytest.mark.parametrize(
+    ("due", "said"),
+    [
+        ("2026-05-01T12:00:00", "dueBy needs a UTC offset"),
+        ("0001-01-01T00:00:00+14:00", "dueBy: 0001-01-01T00:00:00+14:00 is outside the years"),
+    ],
+)
+def test_a_deadline_utc_cannot_read_is_refused_by_name(
+    client: TestClient, services: Services, due: str, said: str
+) -> None:
+    # Read in the server's zone, a deadline would fall hours off what the analyst meant; the
+    # refusal names the argument, as a suspect window's does, not a field of an event.
+    services.ingest.ingest(SMALL_PLANT)
+    analyst = login(client, "analyst")
+    assert _errors(client, analyst, OPEN, s=[{"id": "lot:L-1"}]) is None
+    written = services.store.counts()["events"]
+    (error,) = _errors(client, analyst, ASK, due=due)
+    assert error["message"].startswith(said), error
+    assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
+    assert services.store.counts()["events"] == written
+    assert _errors(client, analyst, ASK, due="2026-05-01T12:00:00+02:00") is None
