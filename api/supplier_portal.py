@@ -82,8 +82,9 @@ class SupplierRequest:
         return self.suspect or self.question is not None
 
     def overdue(self, now: str) -> bool:
-        """Tell whether the deadline (UTC text, as `now`) passed with no answer."""
-        return self.answer is None and self.due_by is not None and self.due_by < now
+        """Tell whether the deadline (UTC text, as `now`) passed with no answer since the
+        question was asked (one given before it answered an earlier question)."""
+        return self.state != "answered" and self.due_by is not None and self.due_by < now
 
     def as_json(self, now: str) -> dict[str, Any]:
         """Return the request JSON-ready, with whether it is overdue at `now` (UTC text)."""

@@ -1906,7 +1906,8 @@ class Planner:
             "question": event.question,
             "due_by": utc_text(event.due_by),
             "requested_at": step.at,
-            "state": "requested" if "answer" not in self._case_props(request) else "answered",
+            # A question waits for an answer of its own: one given before it answered another.
+            "state": "requested",
         }
         if event.actor is not None:
             asked["requested_by"] = event.actor

@@ -223,6 +223,35 @@ def test_the_exports_tell_a_deadline_passed_unanswered(
     assert "2026-05-01T10:00:00.000000Z" in html and "overdue" not in html
 
 
+def test_a_question_asked_after_an_answer_waits_for_its_own(
+    client: TestClient, case: dict[str, str]
+) -> None:
+    # The supplier answered the first question; the analyst asks another (its deadline passed).
+    acme = login(client, "supplier")
+    data(client, case, ASK, lot=ACME_LOT, q="Send the heat certificate")
+    data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="certificate attached")
+    data(client, case, ASK, lot=ACME_LOT, q="Send the tensile tests too")
+    view = """{ recallCase(id: "RC-1") { supplierRequests { state question overdue
+        answer { text } } } }"""
+    (asked,) = data(client, case, view)["recallCase"]["supplierRequests"]
+    assert asked == {
+        "state": "requested",
+        "question": "Send the tensile tests too",
+        "overdue": True,
+        "answer": {"text": "certificate attached"},  # the latest, to the earlier question
+    }
+    (seen,) = nodes(client, acme, MINE)
+    assert (seen["lots"][0]["state"], seen["lots"][0]["overdue"]) == ("requested", True)
+    exported = client.get("/api/v1/recalls/RC-1/export?format=json", headers=case).json()
+    assert [(r["state"], r["overdue"]) for r in exported["supplier_requests"]] == [
+        ("requested", True)
+    ]
+    # Answered again, the new question is answered.
+    data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="tensile tests attached")
+    (asked,) = data(client, case, view)["recallCase"]["supplierRequests"]
+    assert (asked["state"], asked["overdue"]) == ("answered", False)
+
+
 def test_asking_about_no_such_case_says_so(client: TestClient, plant: Services) -> None:
     before = logged(plant)
     asked = gql(
