@@ -19,8 +19,8 @@ from graph.errors import StoreUnavailable
 # relationship made otherwise, anything a rule later reads from the graph. Stores made before it
 # are then rebuilt as they are opened, rather than answer from a graph the planner no longer makes.
 # 1: units kept per supplier lot and shipment. 2: each supplier request records the media type
-# each answer gave its documents.
-PROJECTION: Final = 2
+# each answer gave its documents. 3: a question asked after an answer is `requested` again.
+PROJECTION: Final = 3
 
 
 def refuse_newer(where: str, found: int | None) -> None:

@@ -1517,7 +1517,7 @@ class Planner:
         logged = self._tx.find_events(sorted(dependents)) if dependents else {}
         cases = {e for e, found in logged.items() if found.type.startswith("recall_")}
         dependents -= cases
-        cases |= self._recall_dependents(target_id, voided_event) - dependents
+        cases |= self._recall_dependents(target_id, voided_event)
         if dependents:
             step.fail(
                 "voids",

@@ -59,18 +59,14 @@ class SuspectInput:
     def as_dict(self, where: str) -> dict[str, str]:
         """The suspect as the recall events take it; `where` names it in refusals."""
         row = {"id": str(self.id)}
-        # Each as given, so the event refuses half a window rather than lose it unseen.
+        # Each as given, so the event refuses half a window rather than lose it unseen. GraphQL's
+        # DateTime takes a time without an offset (and a date alone): refused, as trace's asOf
+        # is, rather than read in the server's zone.
         if self.from_ is not None:
-            row["from"] = _utc(f"{where}.from", self.from_)
+            row["from"] = utc_argument(f"{where}.from", self.from_)
         if self.to is not None:
-            row["to"] = _utc(f"{where}.to", self.to)
+            row["to"] = utc_argument(f"{where}.to", self.to)
         return row
-
-
-def _utc(name: str, moment: datetime) -> str:
-    # GraphQL's DateTime takes a time without an offset (and a date alone): refused, as trace's
-    # asOf is, rather than read in the server's zone.
-    return utc_argument(name, moment)
 
 
 def _rows(suspects: list[SuspectInput]) -> list[dict[str, str]]:
