@@ -648,7 +648,9 @@ class Access:
         """Issue the next free code of the target's scheme (operators at the target's site)."""
         service = self.marking("issue_mark")
         self.node(target.gid)  # out of scope is not found
-        return service.issue_mark(target, actor=self.principal.username)
+        # Recorded for the operator's site, as the events they send are (api.operator_scope).
+        site = self.principal.site if self.role == Role.OPERATOR else None
+        return service.issue_mark(target, actor=self.principal.username, site=site)
 
     # -- GS1 identifiers -------------------------------------------------------------------------
 

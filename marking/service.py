@@ -128,8 +128,12 @@ class MarkingService:
 
     # -- issuing -------------------------------------------------------------------------------
 
-    def issue_mark(self, target: ItemRef, actor: str | None = None) -> IssuedMark:
-        """Give the target the next free code of its family's scheme, recorded as a mark event."""
+    def issue_mark(
+        self, target: ItemRef, actor: str | None = None, site: str | None = None
+    ) -> IssuedMark:
+        """Give the target the next free code of its family's scheme, recorded as a mark event
+        (of `site`, for an operator bound to one: as their events are, so another site's
+        operators cannot void it)."""
         item = self._store.node(target.gid)
         if item is None:
             raise NotFound(f"{target.gid} does not exist")
@@ -147,14 +151,18 @@ class MarkingService:
                 scheme, max(floor, 0 if last is None else last + 1), window
             )
             event_id = f"mark-{uuid.uuid4().hex}"
-            event = {
-                "event_id": event_id,
-                "type": "mark",
-                "occurred_at": self._clock().isoformat(),
-                "target": target.model_dump(exclude_none=True),
-                "code": code,
-                "scheme": scheme.name,
-            } | ({"actor": actor} if actor else {})
+            event = (
+                {
+                    "event_id": event_id,
+                    "type": "mark",
+                    "occurred_at": self._clock().isoformat(),
+                    "target": target.model_dump(exclude_none=True),
+                    "code": code,
+                    "scheme": scheme.name,
+                }
+                | ({"actor": actor} if actor else {})
+                | ({"site": site} if site else {})
+            )
             try:
                 self._ingest.ingest([event])
             except BatchRejected as error:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth.models import Role
 from api.deps import Services
 from marking.models import SchemeSpec
 from marking.schemes import Scheme
@@ -118,6 +120,34 @@ def test_issue_outside_the_operators_site_is_not_found(
     assert gql(client, "admin", ISSUE, serial="K-9")["data"]["issueMark"]["code"] == "AAA"
     hidden = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
     assert hidden == []
+
+
+def test_a_mark_an_operator_issues_is_their_sites_and_no_other_site_voids_it(
+    client: TestClient, kits: Services
+) -> None:
+    issued = gql(client, "operator", ISSUE.replace("created", "created eventId"), serial="K-1")
+    event_id = issued["data"]["issueMark"]["eventId"]
+    (stored,) = kits.store.logged([event_id]).values()
+    assert json.loads(stored.payload)["site"] == "PLANT-1"
+    kits.auth.add_user("olga", "olga-operator-pass", Role.OPERATOR, site="PLANT-2")
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "olga", "password": "olga-operator-pass"}
+    )
+    olga = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    void = {
+        "event_id": "V-1",
+        "type": "void",
+        "occurred_at": "2026-12-01T00:00:00Z",
+        "voids": event_id,
+        "reason": "not ours",
+    }
+    refused = client.post("/api/v1/events", json=[void], headers=olga)
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["message"]) for e in refused.json()["errors"]] == [
+        ("unknown_event", f'event "{event_id}" does not exist')
+    ]
+    marked = gql(client, "operator", RESOLVE, mark="AAA")["data"]["resolveMark"]["candidates"]
+    assert [c["id"] for c in marked] == ["serial:K-1"]
 
 
 def test_indexes_and_counts_past_32_bits_read_exactly(
