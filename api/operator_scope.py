@@ -4,8 +4,9 @@ site holds."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from api.auth.service import site_refused
 from api.validation_text import problem_message
@@ -105,21 +106,43 @@ VOIDERS_UNNAMED = {
 }
 
 
+# A cart's load past its capacity counts what its lots hold: said with the figures when every
+# lot counted is the operator's to read, else without them.
+UNCOUNTED = {
+    "over_capacity": "the cart cannot take this quantity: with what it holds, or held while "
+    "this stay runs, it would pass its capacity",
+}
+
+
 def without_others(
     error: BatchRejected, events: Sequence[Event], store: GraphStore, site: str
 ) -> BatchRejected:
     """Return the refusal of `events` without naming what may be another site's: the holders of
-    carts and marks, and the events of other sites that depend on or voided an event."""
+    carts and marks, what another site's lots put in a cart, and the events of other sites that
+    depend on or voided an event."""
     named = {n for p in error.problems if p.code in VOIDERS_UNNAMED for n in p.names}
     batch = {e.event_id for e in events}
     logged = store.logged(sorted(named - batch)) if named - batch else {}
     readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
+    counted = {n for p in error.problems if p.code in UNCOUNTED for n in p.names}
+    found = store.nodes(sorted(counted)) if counted else {}
+    # A lot made in this batch is not in the store yet: the batch is the operator's own.
+    readable |= {n for n in counted if found.get(n) is None or _of_site(found[n].attrs, site)}
     return type(error)([_unnamed(p, events, readable) for p in error.problems])
+
+
+def _of_site(attrs: Mapping[str, Any], site: str) -> bool:
+    return attrs.get("site") in (None, site)
 
 
 def _unnamed(problem: Problem, events: Sequence[Event], readable: set[str]) -> Problem:
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
+    if problem.code in UNCOUNTED:
+        if readable.issuperset(problem.names):
+            return problem
+        void = "cannot put it back: " if problem.message.startswith("cannot put it back") else ""
+        return replace(problem, message=void + UNCOUNTED[problem.code])
     index = problem.index
     event = events[index] if index is not None and 0 <= index < len(events) else None
     if problem.code not in VOIDERS_UNNAMED or not isinstance(event, Void):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -157,6 +157,16 @@ class Effects:
             list(raw.get("unloads", [])),
             raw.get("mark"),
         )
+
+
+class _CartRule(NamedTuple):
+    """A cart rule a placement breaks: the field, code and message of its refusal, and the lots
+    whose quantities the message counts (said without them to a caller who may not read them)."""
+
+    field: str
+    code: str
+    message: str
+    lots: tuple[str, ...] = ()
 
 
 class _Step:
@@ -1003,8 +1013,7 @@ class Planner:
             # A new lot (a split's child, what a merge makes) has no stays of its own to read.
             problem = self._span_problem(lot, cart, compartment, qty, step.at, lot_stays=not prefix)
         if problem is not None:
-            field_name, code, message = problem
-            step.fail(where + field_name, code, message)
+            step.fail(where + problem.field, problem.code, problem.message, problem.lots)
             return
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
@@ -1020,18 +1029,20 @@ class Planner:
 
     def _placement_problem(
         self, lot: str, cart: str, compartment: str | None, qty: Decimal | None
-    ) -> tuple[str, str, str] | None:
-        """Return (field, code, message) of the first cart rule a placement breaks, if any."""
+    ) -> _CartRule | None:
+        """Return the first cart rule a placement breaks, if any."""
         state = self._cart(cart)
         if cart in self._lot_carts(lot):
-            return "cart", "already_in_cart", f"{describe(lot)} is already in {describe(cart)}"
+            return _CartRule(
+                "cart", "already_in_cart", f"{describe(lot)} is already in {describe(cart)}"
+            )
         if (
             compartment is not None
             and state.compartments is not None
             and compartment not in state.compartments
         ):
             names = ", ".join(state.compartments)
-            return (
+            return _CartRule(
                 "compartment",
                 "unknown_compartment",
                 f'{describe(cart)} has no compartment "{compartment}" (it has {names})',
@@ -1047,7 +1058,7 @@ class Planner:
                     if state.compartments is not None
                     else "unload it first"
                 )
-                return (
+                return _CartRule(
                     "compartment" if compartment is not None else "cart",
                     "cart_occupied",
                     f"{place}{describe(cart)} holds {describe(other)}: one lot at a time; {hint}",
@@ -1057,7 +1068,7 @@ class Planner:
         for other_cart in sorted(self._lot_carts(lot)) if not self._replaying else ():
             group = self._cart(other_cart).group
             if group != state.group:
-                return (
+                return _CartRule(
                     "cart",
                     "cart_group_mismatch",
                     f"{describe(lot)} is in {describe(other_cart)}, not of the group of "
@@ -1067,11 +1078,12 @@ class Planner:
         if state.capacity is not None and qty is not None and not self._replaying:
             held = sum((q or ZERO for _, q in state.contents.values()), ZERO)
             if held + qty > state.capacity:
-                return (
+                return _CartRule(
                     "cart",
                     "over_capacity",
                     f"{describe(cart)} holds {format(held, 'f')} of its capacity "
                     f"{format(state.capacity, 'f')}: {format(qty, 'f')} more does not fit",
+                    tuple(sorted(state.contents)),
                 )
         return None
 
@@ -1227,7 +1239,7 @@ class Planner:
         *,
         lot_stays: bool = True,
         skip: CartStay | None = None,
-    ) -> tuple[str, str, str] | None:
+    ) -> _CartRule | None:
         """Return the first cart rule a stay from `start` on breaks against stays that ended.
 
         A load reported late (or a stay a void reopens) holds the lot in the cart from `start`
@@ -1246,9 +1258,11 @@ class Planner:
                     continue
                 was = f"{describe(lot)} was in {describe(stay.cart)} from {stay.at} to {stay.until}"
                 if stay.cart == cart:
-                    return "cart", "already_in_cart", f"{was}: a lot is loaded into a cart once"
+                    return _CartRule(
+                        "cart", "already_in_cart", f"{was}: a lot is loaded into a cart once"
+                    )
                 if self._cart(stay.cart).group != state.group:
-                    return (
+                    return _CartRule(
                         "cart",
                         "cart_group_mismatch",
                         f"{was}, not of the group of {describe(cart)}: a lot rides in one cart "
@@ -1257,7 +1271,7 @@ class Planner:
         for stay in since:
             same_place = compartment is None or stay.compartment in (None, compartment)
             if stay.lot != lot and same_place:
-                return (
+                return _CartRule(
                     "compartment" if compartment is not None else "cart",
                     "cart_occupied",
                     f"{describe(cart)} held {describe(stay.lot)} from {stay.at} to {stay.until}: "
@@ -1266,21 +1280,24 @@ class Planner:
         if state.capacity is None or qty is None or not since:
             return None
         # What the cart held at each moment from `start` on: it is greatest where a stay begins.
-        spans = [(s.at, s.until, s.qty or ZERO) for s in since if s.lot != lot]
+        spans = [(s.lot, s.at, s.until, s.qty or ZERO) for s in since if s.lot != lot]
         for other, (_, held) in state.contents.items():
-            spans.append((state.loaded.get(other, ("", ""))[0], None, held or ZERO))
-        for moment in sorted({start, *(at for at, _, _ in spans if at > start)}):
-            held = sum(
-                (q for at, until, q in spans if at <= moment and (until is None or moment < until)),
-                ZERO,
-            )
+            spans.append((other, state.loaded.get(other, ("", ""))[0], None, held or ZERO))
+        for moment in sorted({start, *(at for _, at, _, _ in spans if at > start)}):
+            there = [
+                (other, q)
+                for other, at, until, q in spans
+                if at <= moment and (until is None or moment < until)
+            ]
+            held = sum((q for _, q in there), ZERO)
             if held + qty > state.capacity:
-                return (
+                return _CartRule(
                     "cart",
                     "over_capacity",
                     f"{describe(cart)} held {format(held, 'f')} of its capacity "
                     f"{format(state.capacity, 'f')} at {moment}: {format(qty, 'f')} more does "
                     "not fit",
+                    tuple(sorted({other for other, _ in there})),
                 )
         return None
 
@@ -1376,7 +1393,7 @@ class Planner:
                 stored, effects, lot, cart, compartment, _decimal(qty), stay
             )
             if problem is not None:
-                step.fail("voids", *problem)
+                step.fail(*problem)
                 for back, into, _ in put_back:  # leave the plan as it was
                     self._cart(into).contents.pop(back, None)
                     self._cart(into).loaded.pop(back, None)
@@ -1416,8 +1433,8 @@ class Planner:
         compartment: str | None,
         qty: Decimal | None,
         stay: CartStay | None,
-    ) -> tuple[str, str] | None:
-        """Return (code, message) when a stay a void would open again breaks a cart rule.
+    ) -> _CartRule | None:
+        """Return the rule a stay a void would open again breaks (its field: `voids`).
 
         Open again, the stay runs from its load until an unload that has not come yet: the cart
         must be free of other lots (and fit it) over all that time, not only now, and the lot
@@ -1427,11 +1444,12 @@ class Planner:
         if problem is None and stay is not None and not self._replaying:
             problem = self._span_problem(lot, cart, compartment, qty, stay.at, skip=stay)
         if problem is not None:
-            return problem[1], f"cannot put it back: {problem[2]}"
+            return problem._replace(field="voids", message=f"cannot put it back: {problem.message}")
         taker = self._used_up_by_since(voided, effects, lot)
         if taker is None:
             return None
-        return (
+        return _CartRule(
+            "voids",
             "void_has_dependents",
             f'{describe(lot)} was used up since, by "{taker}", which takes a lot out of its '
             f'carts: put back, it would stay in {describe(cart)}; void "{taker}" first',

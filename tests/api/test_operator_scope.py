@@ -457,3 +457,37 @@ def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
         problems = errors(post(client, "operator", [event]))
         assert problems == [(field, "unknown_item", 'cart "C-9" does not exist')]
     assert stats(client) == before
+
+
+def test_a_cart_too_full_does_not_say_what_another_sites_lots_put_in_it(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    # A cart of no site, which both sites load: PLANT-1's lot holds 10 of its 15.
+    sites.ingest.ingest(
+        [
+            events("cart_define", cart="C-S", compartments=["A", "B", "C"], capacity="15"),
+            events("cart_load", cart="C-S", lot="L-1", compartment="A", qty="9", site="PLANT-1"),
+            events.receive("L-4", 10, site=OTHER, supplier_lot="A-4"),
+            events.receive("L-5", 10, site="PLANT-1", supplier_lot="A-5"),
+        ]
+    )
+    sites.auth.add_user("olga", "olga-operator-pass", Role.OPERATOR, site=OTHER)
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "olga", "password": "olga-operator-pass"}
+    )
+    olga = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    load = events("cart_load", cart="C-S", lot="L-4", compartment="B", qty="7")
+    (refused,) = errors(client.post("/api/v1/events", json=[load], headers=olga))
+    assert refused == (
+        "cart",
+        "over_capacity",
+        "the cart cannot take this quantity: with what it holds, or held while this stay runs, "
+        "it would pass its capacity",
+    )
+    before = stats(client)
+    # Every lot it counts is PLANT-1's: its operator is told the figures.
+    mine = events("cart_load", cart="C-S", lot="L-5", compartment="B", qty="7")
+    assert errors(post(client, "operator", [mine])) == [
+        ("cart", "over_capacity", 'cart "C-S" holds 9 of its capacity 15: 7 more does not fit')
+    ]
+    assert stats(client) == before
