@@ -195,10 +195,15 @@ class CartQuery:
         found = await run(lambda: info.context.access.cart_contents(str(id), at))
         return None if found is None else _contents(found)
 
-    @strawberry.field(description="Every cart a lot rode in; stays still open are where it is.")
-    async def lot_carts(self, info: Info[Context, None], id: strawberry.ID) -> list[CartStay]:
+    @strawberry.field(
+        description="Every cart a lot rode in; stays still open are where it is. Null for a "
+        "lot that does not exist: a mistyped lot is not one that rode in no cart."
+    )
+    async def lot_carts(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> list[CartStay] | None:
         found = await run(lambda: info.context.access.lot_carts(str(id)))
-        return [CartStay.of(s) for s in found or []]
+        return None if found is None else [CartStay.of(s) for s in found]
 
     @strawberry.field(
         description="The carts a suspect's downstream lots rode in and the lots that shared them."

@@ -98,6 +98,22 @@ def test_cart_and_lot_carts(client: TestClient, loaded: str) -> None:
     assert gql(client, "analyst", CART, id="cart:NOPE")["data"]["cart"] is None
 
 
+def test_a_lot_that_does_not_exist_rode_in_no_cart_it_is_null(
+    client: TestClient, services: Services, events: Events, loaded: str
+) -> None:
+    # A mistyped lot is not a lot in no cart; another site's lot is, to an operator, as missing.
+    services.ingest.ingest([events.receive("THEIRS", 5, supplier_lot="H-3", site="PLANT-2")])
+    for role, lot in (
+        ("analyst", "lot:NOPE"),
+        ("operator", "lot:NOPE"),
+        ("operator", "lot:THEIRS"),
+    ):
+        body = gql(client, role, LOT_CARTS, id=lot)
+        assert body == {"data": {"lotCarts": None}}, (role, lot, body)
+    services.ingest.ingest([events.receive("IDLE", 5, supplier_lot="H-4")])
+    assert gql(client, "operator", LOT_CARTS, id="lot:IDLE")["data"]["lotCarts"] == []
+
+
 def test_a_lots_carts_name_each_cart_once(
     client: TestClient, services: Services, events: Events, loaded: str
 ) -> None:
