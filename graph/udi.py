@@ -154,7 +154,9 @@ class IdentifierService:
         for item, its_lot in ((serial, parent), (lot, None)):
             recorded = None if item is None else _date(item, its_lot, "expiry")
             if item is not None and None not in (recorded, stated) and recorded != stated:
-                text = f"the code's expiry {stated} differs from the recorded {recorded}"
+                # Said of the item: a serial and its lot may both differ, each in its own note.
+                named = f"{item.kind} {item.attrs['key']}"
+                text = f"the code's expiry {stated} differs from the recorded {recorded} of {named}"
                 notes.append(Note(item.gid, text))
         return Resolved(code, data, part, lot, serial, supplier_lot, notes, self._domain)
 

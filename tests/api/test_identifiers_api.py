@@ -119,6 +119,16 @@ def test_a_code_that_disagrees_with_the_graph_says_so(client: TestClient, seeded
     )
 
 
+def test_each_expiry_that_differs_names_its_item(client: TestClient, seeded: Services) -> None:
+    # The serial takes its lot's expiry: both differ from the code's, and each note says whose.
+    found = resolve(client, "analyst", dl("K-1", "SN-1") + "?17=300101")
+    differ = [n for n in found["notes"] if "expiry" in n]
+    assert differ == [
+        "the code's expiry 2030-01-01 differs from the recorded 2030-06-30 of serial SN-1",
+        "the code's expiry 2030-01-01 differs from the recorded 2030-06-30 of lot K-1",
+    ]
+
+
 def test_a_bad_check_digit_is_a_typed_error(client: TestClient, seeded: Services) -> None:
     found = resolve(client, "analyst", "(01)09506000134353(10)K-1")
     assert found["__typename"] == "BadIdentifier"
