@@ -320,14 +320,16 @@ DELETE FROM edges WHERE rowid IN (
 DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
 DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
 # A supplier lot still received after a void, whose link to its company went with the voided
-# receipt, is linked again by its first receipt left, as a replay of the log links it.
+# receipt, is linked again by its first receipt left in the log, as a replay of the log links
+# it: a receipt reported late comes after in the log, however early it happened.
 RELINK_SUPPLIER_LOTS = """
 INSERT INTO edges (src, dst, type, flow, at, event)
 SELECT s.nid, c.nid, 'FROM', 0, r.at, r.event
 FROM nodes s
 JOIN nodes c ON c.gid = ?2 || json_extract(s.props, '$.supplier')
 JOIN edges r ON r.rowid = (
-    SELECT rowid FROM edges WHERE src = s.nid AND type = 'RECEIVED_AS' ORDER BY at, event LIMIT 1
+    SELECT x.rowid FROM edges x JOIN events e ON e.event_id = x.event
+    WHERE x.src = s.nid AND x.type = 'RECEIVED_AS' ORDER BY e.seq LIMIT 1
 )
 WHERE s.gid IN (SELECT value FROM json_each(?1)) AND s.kind = 'supplier_lot'
 AND NOT EXISTS (SELECT 1 FROM edges f WHERE f.src = s.nid AND f.type = 'FROM')

@@ -363,13 +363,15 @@ RETURN n.gid
 """
 DELETE_NODES_OF_EVENT: Final = "MATCH (n:Node {created_by: $event}) DETACH DELETE n"
 # A supplier lot still received after a void, whose link to its company went with the voided
-# receipt, is linked again by its first receipt left, as a replay of the log links it.
+# receipt, is linked again by its first receipt left in the log, as a replay of the log links
+# it: a receipt reported late comes after in the log, however early it happened.
 RELINK_SUPPLIER_LOTS: Final = """
 UNWIND $gids AS g
 MATCH (s:Node {gid: g}) USING INDEX SEEK s:Node(gid)
 WHERE s.kind = 'supplier_lot' AND NOT (s)-[:FROM]->()
 MATCH (s)-[r:RECEIVED_AS]->()
-WITH s, r ORDER BY r.at, r.event
+MATCH (e:Event {event_id: r.event}) USING INDEX SEEK e:Event(event_id)
+WITH s, r, e ORDER BY e.seq
 WITH s, collect(r)[0] AS first
 MATCH (c:Node {gid: $company + s.supplier}) USING INDEX SEEK c:Node(gid)
 CREATE (s)-[:FROM {at: first.at, event: first.event}]->(c)

@@ -387,6 +387,22 @@ def test_a_supplier_lot_received_twice_keeps_its_company_when_one_receipt_goes(
     assert after == before
 
 
+def test_a_supplier_lot_keeps_its_first_logged_receipt_when_the_first_goes(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, supplier_lot="H-1", event_id="R1")])
+    service.ingest([events.receive("L-2", 5, supplier_lot="H-1", event_id="R2", minutes=120)])
+    # Reported late: logged after R2, though it happened before.
+    service.ingest([events.receive("L-3", 5, supplier_lot="H-1", event_id="R3", minutes=-60)])
+    service.ingest([events("void", voids="R1", reason="keyed twice")])
+    before = sorted((e.src, e.dst, e.type, e.event) for e in store.links(["supplier_lot:ACME/H-1"]))
+    assert ("supplier_lot:ACME/H-1", "company:ACME", "FROM", "R2") in before
+    service.rebuild()
+    after = sorted((e.src, e.dst, e.type, e.event) for e in store.links(["supplier_lot:ACME/H-1"]))
+    assert after == before
+
+
 def test_a_voided_marks_code_is_not_issued_again_after_a_rebuild(
     store: GraphStore, events: Events
 ) -> None:
