@@ -527,6 +527,8 @@ class Planner:
             self._ensure_context(NodeRow(company, "company", props={"company": event.supplier}))
             self._edge(step, source, company, "FROM")
         elif (known := self._get(source)) is not None:
+            if self._voided and self._unreceived_here(step, event, source, known):
+                return
             if known.part not in (None, event.part):
                 step.fail(
                     "part",
@@ -558,6 +560,30 @@ class Planner:
         )
         self._create(step, node)
         self._edge(step, source, lot_gid, "RECEIVED_AS", qty=event.qty, share=1.0, part=event.part)
+
+    def _unreceived_here(self, step: _Step, event: Receive, source: str, known: Item) -> bool:
+        """Refuse a receipt of another part or unit than a supplier lot's when every receipt of
+        it is voided earlier in this batch: the node keeps what it was received as until the
+        end of the batch, while a replay of the log, which skips the voided receipts, makes it
+        anew from this one. Sent in a later batch, it is received afresh."""
+        if known.part in (None, event.part) and known.unit in (None, event.unit):
+            return False
+        if self._touched_by.get(source):
+            return False  # a receipt of this batch stands: it is compared with that one
+        links = self._tx.links_by_others([source], "")
+        receipts = {event_id for _, kind, event_id in links if kind == "RECEIVED_AS"}
+        if not receipts or not receipts <= self._voided:
+            return False
+        what = "part" if known.part not in (None, event.part) else "unit"
+        step.fail(
+            what,
+            "void_same_batch",
+            f"{describe(source)} was received only by {_quoted(receipts)}, which this batch "
+            f"voids: it keeps the {what} it was received as until the end of the batch; send "
+            "this receipt in a later batch",
+            names=tuple(sorted(receipts)),
+        )
+        return True
 
     def _split(self, step: _Step, event: Split) -> None:
         parent = self._require(step, "lot", gid("lot", event.lot), "lot")

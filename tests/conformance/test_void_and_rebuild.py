@@ -362,6 +362,25 @@ def test_a_receipt_keyed_with_the_wrong_part_is_voided_and_received_again(
     assert _picture(store, "supplier_lot:ACME/H-9") == before
 
 
+def test_a_receipt_received_again_as_another_part_in_the_voids_batch_says_so(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 5, part="BAR", supplier_lot="H-9", event_id="R")])
+    again = [
+        events("void", voids="R", reason="it was rod"),
+        events.receive("L-2", 5, part="ROD", unit="m", supplier_lot="H-9"),
+    ]
+    problem = rejected(store, again, "void_same_batch")
+    assert (problem.index, problem.field) == (1, "part")
+    assert '"R"' in problem.message and "later batch" in problem.message
+    # As the same part and unit it is taken: the supplier lot stays as it was received.
+    service.ingest([again[0], events.receive("L-2", 5, part="BAR", supplier_lot="H-9")])
+    before = _picture(store, "supplier_lot:ACME/H-9")
+    service.rebuild()
+    assert _picture(store, "supplier_lot:ACME/H-9") == before
+
+
 def test_a_void_keeps_context_others_still_link_to(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 5, supplier_lot="H-1", event_id="R1")])
