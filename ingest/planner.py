@@ -1533,7 +1533,9 @@ class Planner:
             step.fail(
                 "voids",
                 "void_of_void",
-                f'event "{target_id}" is a void; record the voided event again instead',
+                f'event "{target_id}" is a void, and a void is not undone: record the event '
+                "it voids again under a new event_id (sent again under its own, it is a "
+                "duplicate and changes nothing)",
             )
             return
         if stored.voided_by is not None or target_id in self._voided:

@@ -163,6 +163,22 @@ def test_void_rules(store: GraphStore, events: Events) -> None:
     assert rejected(store, batch, "void_same_batch")
 
 
+def test_a_void_of_a_void_says_to_record_the_event_under_a_new_id(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    receipt = events.receive("L-1", 10, event_id="R-1")
+    service.ingest([receipt])
+    service.ingest([events("void", voids="R-1", reason="typo", event_id="V-1")])
+    message = rejected(store, [events("void", voids="V-1", reason="x")], "void_of_void").message
+    assert "new event_id" in message
+    # Sent again under its own id, the voided event is a duplicate and brings nothing back.
+    assert service.ingest([receipt]).duplicates == 1
+    assert store.node("lot:L-1") is None
+    service.ingest([dict(receipt, event_id="R-1b")])
+    assert store.node("lot:L-1") is not None
+
+
 def test_status_follows_occurred_at_and_void(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10)])
