@@ -240,6 +240,8 @@ class Planner:
         # cart's site: the store drops them after the batch (see `_place`).
         self._unmade: dict[str, tuple[str, str | None]] = {}
         self._batch_ids: set[str] = set()
+        self._batch: Sequence[tuple[int, Event, tuple[str, str] | None]] = ()
+        self._made_by: dict[str, list[int]] | None = None  # see `_creators`
         self._voided: set[str] = set()
         self.changes = Changes()
         self.problems: list[Problem] = []
@@ -262,6 +264,7 @@ class Planner:
     def _plan(self, events: Sequence[tuple[int, Event, tuple[str, str] | None]]) -> Changes:
         self._preload(event for _, event, _ in events)
         self._batch_ids = {event.event_id for _, event, _ in events}
+        self._batch = events  # read only to explain a refusal (`_creators`)
         self._tracking = any(type(event) is Void for _, event, _ in events)
         if self._tracking:
             self._batch_sites = {event.event_id: event.site for _, event, _ in events}
@@ -370,11 +373,16 @@ class Planner:
         item = self._get(item_gid)
         if item is None or item.kind != kind:
             rejected = self._rejected_creations.get(item_gid)
-            why = (
-                f" (event {rejected} of this batch, which creates it, is rejected)"
-                if rejected is not None
-                else ""
-            )
+            later = next((i for i in self._creators(item_gid) if i > step.index), None)
+            if rejected is not None:
+                why = f" (event {rejected} of this batch, which creates it, is rejected)"
+            elif later is not None:
+                why = (
+                    f" yet: event {later} of this batch creates it, after this one (an event "
+                    "uses what events before it in its batch made)"
+                )
+            else:
+                why = ""
             step.fail(field_name, "unknown_item", f"{describe(item_gid)} does not exist{why}")
             return None
         if self._too_early(step, field_name, item):
@@ -382,6 +390,16 @@ class Planner:
         if self._tracking:
             self._touch(step, item_gid)
         return item
+
+    def _creators(self, item_gid: str) -> list[int]:
+        """The indices of the batch's events that create an item, in order; read once, at the
+        first refusal that needs them."""
+        if self._made_by is None:
+            self._made_by = {}
+            for index, event, _ in self._batch:
+                for made in _creations(event):
+                    self._made_by.setdefault(made, []).append(index)
+        return self._made_by.get(item_gid, [])
 
     def _too_early(self, step: _Step, field_name: str, item: Item) -> bool:
         """Refuse a new event dated before an item it uses came to be: the graph as of any

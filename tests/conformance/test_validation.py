@@ -446,6 +446,19 @@ def test_reference_to_item_of_rejected_event_says_so(store: GraphStore, events: 
     assert "event 0 of this batch, which creates it, is rejected" in second.message
 
 
+def test_reference_to_an_item_a_later_event_of_the_batch_creates_says_so(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest([events.receive("L-1", 10)])
+    batch = [
+        events("serialize", lot="C-1", serials=["SN-1"]),
+        events("split", lot="L-1", into=[{"lot": "C-1", "qty": "1"}]),
+    ]
+    problem = rejected(store, batch, "unknown_item")
+    assert (problem.index, problem.field) == (0, "lot")
+    assert "event 1 of this batch creates it, after this one" in problem.message
+
+
 def test_a_split_child_in_another_unit_and_its_later_use_are_both_named(
     store: GraphStore, events: Events
 ) -> None:
