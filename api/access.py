@@ -35,6 +35,7 @@ from api.federation.models import (
 )
 from api.operator_scope import (
     SEEN_THROUGH,
+    account_site_refused,
     for_site,
     recorded_for,
     seen_through_site,
@@ -650,6 +651,9 @@ class Access:
         self.node(target.gid)  # out of scope is not found
         # Recorded for the operator's site, as the events they send are (api.operator_scope).
         site = self.principal.site if self.role == Role.OPERATOR else None
+        refused = None if site is None else account_site_refused(site)
+        if refused is not None:
+            raise BadRequest(refused[1])
         return service.issue_mark(target, actor=self.principal.username, site=site)
 
     # -- GS1 identifiers -------------------------------------------------------------------------

@@ -4,9 +4,8 @@ site holds."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
-from typing import Any
 
 from api.auth.service import site_refused
 from api.validation_text import problem_message
@@ -31,16 +30,10 @@ def for_site(events: Sequence[Event], site: str) -> list[Event]:
     if elsewhere:
         raise BatchRejected(elsewhere)
     unsited = [(i, e) for i, e in enumerate(events) if e.site is None]
-    refused = site_refused(site) if unsited else None
+    refused = account_site_refused(site) if unsited else None
     if refused is not None:
-        # An account made before its site was checked: recorded, these events would not replay.
-        message = (
-            f"your account's site {site!r} is not one an event may name "
-            f"({problem_message(refused)}): an admin gives you an account with another"
-        )
-        raise BatchRejected(
-            [Problem(i, e.event_id, "site", refused["type"], message) for i, e in unsited]
-        )
+        code, message = refused
+        raise BatchRejected([Problem(i, e.event_id, "site", code, message) for i, e in unsited])
     return [e if e.site is not None else e.model_copy(update={"site": site}) for e in events]
 
 
@@ -114,6 +107,20 @@ UNCOUNTED = {
 }
 
 
+def account_site_refused(site: str) -> tuple[str, str] | None:
+    """The code and message refusing to record an operator's account site on an event, if it
+    is not one an event may name: an account made before its site was checked, whose events
+    would not replay."""
+    refused = site_refused(site)
+    if refused is None:
+        return None
+    message = (
+        f"your account's site {site!r} is not one an event may name "
+        f"({problem_message(refused)}): an admin gives you an account with another"
+    )
+    return refused["type"], message
+
+
 def without_others(
     error: BatchRejected, events: Sequence[Event], store: GraphStore, site: str
 ) -> BatchRejected:
@@ -126,22 +133,23 @@ def without_others(
     readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
     counted = {n for p in error.problems if p.code in UNCOUNTED for n in p.names}
     found = store.nodes(sorted(counted)) if counted else {}
-    # A lot made in this batch is not in the store yet: the batch is the operator's own.
-    readable |= {n for n in counted if found.get(n) is None or _of_site(found[n].attrs, site)}
-    return type(error)([_unnamed(p, events, readable) for p in error.problems])
+    # Lots apart from events: an event may take any id, a lot's among them. A lot made in this
+    # batch is not in the store yet: the batch is the operator's own.
+    lots = {n for n in counted if n not in found or found[n].attrs.get("site") in (None, site)}
+    return type(error)([_unnamed(p, events, readable, lots) for p in error.problems])
 
 
-def _of_site(attrs: Mapping[str, Any], site: str) -> bool:
-    return attrs.get("site") in (None, site)
-
-
-def _unnamed(problem: Problem, events: Sequence[Event], readable: set[str]) -> Problem:
+def _unnamed(
+    problem: Problem, events: Sequence[Event], readable: set[str], lots: set[str]
+) -> Problem:
+    """`problem` said without what the operator may not read: `readable`, the events they may
+    read; `lots`, the lots counted in a cart that are theirs to read."""
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
     if problem.code in UNCOUNTED:
-        if readable.issuperset(problem.names):
+        if lots.issuperset(problem.names):
             return problem
-        void = "cannot put it back: " if problem.message.startswith("cannot put it back") else ""
+        void = "cannot put it back: " if problem.field == "voids" else ""
         return replace(problem, message=void + UNCOUNTED[problem.code])
     index = problem.index
     event = events[index] if index is not None and 0 <= index < len(events) else None

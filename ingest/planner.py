@@ -1328,12 +1328,8 @@ class Planner:
         for other, (_, held) in state.contents.items():
             spans.append((other, state.loaded.get(other, ("", ""))[0], None, held or ZERO))
         for moment in sorted({start, *(at for _, at, _, _ in spans if at > start)}):
-            there = [
-                (other, q)
-                for other, at, until, q in spans
-                if at <= moment and (until is None or moment < until)
-            ]
-            held = sum((q for _, q in there), ZERO)
+            there = [s for s in spans if s[1] <= moment and (s[2] is None or moment < s[2])]
+            held = sum((q for _, _, _, q in there), ZERO)
             if held + qty > state.capacity:
                 return _CartRule(
                     "cart",
@@ -1341,7 +1337,7 @@ class Planner:
                     f"{describe(cart)} held {format(held, 'f')} of its capacity "
                     f"{format(state.capacity, 'f')} at {moment}: {format(qty, 'f')} more does "
                     "not fit",
-                    tuple(sorted({other for other, _ in there})),
+                    tuple(sorted({other for other, _, _, _ in there})),
                 )
         return None
 
@@ -1437,7 +1433,7 @@ class Planner:
                 stored, effects, lot, cart, compartment, _decimal(qty), stay
             )
             if problem is not None:
-                step.fail(*problem)
+                step.fail(problem.field, problem.code, problem.message, problem.lots)
                 for back, into, _ in put_back:  # leave the plan as it was
                     self._cart(into).contents.pop(back, None)
                     self._cart(into).loaded.pop(back, None)

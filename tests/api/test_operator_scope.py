@@ -462,7 +462,7 @@ def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
 def test_a_cart_too_full_does_not_say_what_another_sites_lots_put_in_it(
     client: TestClient, sites: Services, events: Events
 ) -> None:
-    # A cart of no site, which both sites load: PLANT-1's lot holds 10 of its 15.
+    # A cart of no site, which both sites load: PLANT-1's lot holds 9 of its 15.
     sites.ingest.ingest(
         [
             events("cart_define", cart="C-S", compartments=["A", "B", "C"], capacity="15"),
@@ -477,13 +477,18 @@ def test_a_cart_too_full_does_not_say_what_another_sites_lots_put_in_it(
     )
     olga = {"Authorization": f"Bearer {token.json()['access_token']}"}
     load = events("cart_load", cart="C-S", lot="L-4", compartment="B", qty="7")
-    (refused,) = errors(client.post("/api/v1/events", json=[load], headers=olga))
-    assert refused == (
+    unsaid = (
         "cart",
         "over_capacity",
         "the cart cannot take this quantity: with what it holds, or held while this stay runs, "
         "it would pass its capacity",
     )
+    (refused,) = errors(client.post("/api/v1/events", json=[load], headers=olga))
+    assert refused == unsaid
+    # An event of hers named as PLANT-1's lot is: it reads no lot's figures.
+    named = load | {"event_id": "lot:L-1"}
+    (refused,) = errors(client.post("/api/v1/events", json=[named], headers=olga))
+    assert refused == unsaid
     before = stats(client)
     # Every lot it counts is PLANT-1's: its operator is told the figures.
     mine = events("cart_load", cart="C-S", lot="L-5", compartment="B", qty="7")
