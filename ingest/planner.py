@@ -373,10 +373,11 @@ class Planner:
         item = self._get(item_gid)
         if item is None or item.kind != kind:
             rejected = self._rejected_creations.get(item_gid)
-            later = next((i for i in self._creators(item_gid) if i > step.index), None)
             if rejected is not None:
                 why = f" (event {rejected} of this batch, which creates it, is rejected)"
-            elif later is not None:
+            elif (
+                later := next((i for i in self._creators(item_gid) if i > step.index), None)
+            ) is not None:
                 why = (
                     f" yet: event {later} of this batch creates it, after this one (an event "
                     "uses what events before it in its batch made)"
@@ -587,7 +588,7 @@ class Planner:
         if known.part in (None, event.part) and known.unit in (None, event.unit):
             return False
         if self._touched_by.get(source):
-            return False  # a receipt of this batch stands: it is compared with that one
+            return False  # an event of this batch uses it: it is compared as it stands
         links = self._tx.links_by_others([source], "")
         receipts = {event_id for _, kind, event_id in links if kind == "RECEIVED_AS"}
         if not receipts or not receipts <= self._voided:
