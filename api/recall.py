@@ -423,25 +423,28 @@ class RecallService:
         return diff(before[0], self.scope(case_id))
 
     def hold(self, case_id: str, reason: str, actor: str) -> int:
-        """Quarantine every in-plant item of the scope (status events); return how many."""
+        """Quarantine every in-plant item of the scope (status events); return how many.
+
+        A `recall_hold` names in the case's history what the hold quarantined: the status
+        events name no case, and a case already holding or notifying moves no more. A hold
+        that finds nothing left to hold records nothing (beyond moving the case to holding).
+        """
         targets: list[ScopeItem] = []
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
-                # The planner refuses a closed case's own events; holds are status events.
+                # With nothing left to hold there is no event for the planner to refuse.
                 raise _closed(case_id)
             targets[:] = self.scope(case_id).to_hold()
+            refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
             why = f"recall case {case_id}: {reason}"
-            return [
-                _event(
-                    "status",
-                    actor,
-                    target={item.kind: item.id.partition(":")[2]},
-                    status="quarantined",
-                    reason=why,
-                )
-                for item in targets
+            held = [
+                _event("status", actor, target=ref, status="quarantined", reason=why)
+                for ref in refs
             ]
+            if refs:
+                held.append(_event("recall_hold", actor, case=case_id, reason=reason, items=refs))
+            return held
 
         def none_held_meanwhile(tx: WriteTx, events: Sequence[Event]) -> None:
             """Refuse to quarantine again what another hold (or a status) held meanwhile."""

@@ -582,6 +582,16 @@ class RecallStateChange(Envelope):
     reason: Reason
 
 
+class RecallHold(Envelope):
+    """A case's hold: the items it quarantined, for the case's history (status events before
+    it in its batch hold them, and name no case)."""
+
+    type: Literal["recall_hold"]
+    case: Id
+    reason: Reason
+    items: Annotated[list[ItemRef], Field(min_length=1)]
+
+
 class RecallNotice(Envelope):
     type: Literal["recall_notice"]
     case: Id
@@ -730,6 +740,7 @@ Event = Annotated[
     | RecallOpen
     | RecallScope
     | RecallStateChange
+    | RecallHold
     | RecallNotice
     | RecallAck
     | PartDefine
@@ -755,6 +766,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "recall_open",
     "recall_scope",
     "recall_state",
+    "recall_hold",
     "recall_notice",
     "recall_ack",
     "part_define",

@@ -17,6 +17,7 @@ import orjson
 
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
+from graph.recall import HELD
 from graph.store import (
     EXACT,
     CartClose,
@@ -48,6 +49,7 @@ from ingest.models import (
     Process,
     ProcessOutput,
     RecallAck,
+    RecallHold,
     RecallNotice,
     RecallOpen,
     RecallScope,
@@ -1881,6 +1883,30 @@ class Planner:
             return
         self._merge_props(case, {"state": event.state.value, f"{event.state.value}_at": step.at})
 
+    def _recall_hold(self, step: _Step, event: RecallHold) -> None:
+        """Record in the case what its hold held: sent, each item named must be held by then
+        (by the status events before it in its batch, or earlier). Replayed, it stands as it was
+        made, though a status or an item it names was voided since: the case's history keeps
+        that the hold was made."""
+        if self._open_case(step, event.case) is None or self._replaying:
+            return
+        listed: set[str] = set()
+        for i, ref in enumerate(event.items):
+            name = item_field(f"items[{i}]", ref)
+            if ref.gid in listed:
+                step.fail(name, "duplicate_reference", f"{describe(ref.gid)} is listed twice")
+                continue
+            listed.add(ref.gid)
+            item = self._require(step, name, ref.gid, "lot" if ref.lot is not None else "serial")
+            if item is not None and item.status not in HELD:
+                now = f'"{item.status}"' if item.status else "of no status"
+                step.fail(
+                    name,
+                    "not_held",
+                    f"{describe(ref.gid)} is {now}, not held: a hold names the items status "
+                    "events quarantined, recalled or scrapped",
+                )
+
     def _recall_notice(self, step: _Step, event: RecallNotice) -> None:
         case = self._open_case(step, event.case)
         notice = gid("notice", event.notice)
@@ -2096,6 +2122,7 @@ _HANDLERS: dict[str, Callable[[Planner, _Step, Any], None]] = {
     "recall_open": Planner._recall_open,
     "recall_scope": Planner._recall_scope,
     "recall_state": Planner._recall_state,
+    "recall_hold": Planner._recall_hold,
     "recall_notice": Planner._recall_notice,
     "recall_ack": Planner._recall_ack,
     "recall_supplier_request": Planner._supplier_request,

@@ -15,6 +15,7 @@ from ingest.models import (
     Mix,
     Process,
     RecallAck,
+    RecallHold,
     RecallNotice,
     RecallOpen,
     RecallScope,
@@ -76,6 +77,9 @@ def references(event: Event) -> list[tuple[str, str]]:
         return [*found, ("case", gid("case", event.case))]
     if type(event) is RecallStateChange:
         return [("case", gid("case", event.case))]
+    if type(event) is RecallHold:
+        found = [(item_field(f"items[{i}]", e), e.gid) for i, e in enumerate(event.items)]
+        return [*found, ("case", gid("case", event.case))]
     if type(event) is RecallNotice:
         return [("case", gid("case", event.case)), ("customer", gid("company", event.customer))]
     if type(event) is RecallAck:

@@ -198,3 +198,55 @@ def test_a_log_holding_an_ack_returning_more_than_found_still_rebuilds(tmp_path:
         "2",
     )
     store.close()
+
+
+def test_a_hold_names_only_what_is_held(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)])
+    held = {"case": "RC-1", "reason": "suspect heat"}
+    quarantine = events(
+        "status", target={"lot": "L-1"}, status="quarantined", reason="RC-1", event_id="Q-1"
+    )
+    loose = rejected(store, [events("recall_hold", items=[{"lot": "L-1"}], **held)], "not_held")
+    assert (loose.field, loose.message) == (
+        "items[0].lot",
+        'lot "L-1" is of no status, not held: a hold names the items status events '
+        "quarantined, recalled or scrapped",
+    )
+    unknown = events("recall_hold", items=[{"serial": "NOPE"}], **held)
+    assert rejected(store, [quarantine, unknown], "unknown_item").field == "items[0].serial"
+    other = events("recall_hold", items=[{"lot": "L-1"}], **held | {"case": "RC-9"})
+    assert rejected(store, [quarantine, other], "unknown_item").field == "case"
+    twice = events("recall_hold", items=[{"lot": "L-1"}, {"lot": "L-1"}], **held)
+    assert rejected(store, [quarantine, twice], "duplicate_reference").field == "items[1].lot"
+    service.ingest([quarantine, events("recall_hold", items=[{"lot": "L-1"}], **held)])
+    assert [e.type for e in store.recall_events(0, 10)] == ["recall_open", "recall_hold"]
+    service.ingest([events("recall_state", case="RC-1", state="closed", reason="done")])
+    late = events("recall_hold", items=[{"lot": "L-1"}], **held)
+    assert rejected(store, [late], "case_closed").field == "case"
+
+
+def test_a_hold_stays_in_the_log_when_what_it_held_is_voided(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [events.receive("L-0", 5, supplier_lot="A-0"), events.receive("L-1", 10, event_id="R-1")]
+    )
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-0"}], **OPEN)])
+    service.ingest(
+        [
+            events(
+                "status", target={"lot": "L-1"}, status="quarantined", reason="h", event_id="Q-1"
+            ),
+            events("recall_hold", case="RC-1", reason="h", items=[{"lot": "L-1"}], event_id="H"),
+        ]
+    )
+    assert rejected(store, [events("void", voids="H", reason="wrong")], "void_of_recall")
+    # A quarantine made in error is voided, then the receipt: the hold's record stays.
+    service.ingest([events("void", voids="Q-1", reason="wrong lot")])
+    service.ingest([events("void", voids="R-1", reason="never came")])
+    service.rebuild()
+    assert store.node("lot:L-1") is None
+    assert [e.event_id for e in store.recall_events(0, 10)][1:] == ["H"]

@@ -168,6 +168,10 @@ REFUSED = {
         "recall_open", case="RC-1", title="t", reason="r", suspects=[{"id": "serial:S", "to": AT}]
     ),
     "ack of -1": event("recall_ack", notice="N-1", found_qty="-1", returned_qty="0"),
+    "hold of no items": event("recall_hold", case="RC-1", reason="r", items=[]),
+    "hold of a reference with two keys": event(
+        "recall_hold", case="RC-1", reason="r", items=[{"lot": "L-1", "serial": "x"}]
+    ),
     "void without reason": event("void", voids="R-2"),
     "unknown type": event("teleport"),
     "no serials": event("serialize", lot="L-2", serials=[]),

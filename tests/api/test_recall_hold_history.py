@@ -1,0 +1,70 @@
+"""Every hold made from a case is in the case's history: who held what, when and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Services
+from api.recall import RecallService
+from tests.api.conftest import login
+
+# Two lots of one heat, the second found only after the case was held.
+PLANT = [
+    {"event_id": "E-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10"},
+    {"event_id": "E-2", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+     "supplier": "ACME-STEEL", "supplier_lot": "H9", "part": "BAR", "lot": "L-9", "qty": "5"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def recalls(services: Services) -> RecallService:
+    services.ingest.ingest(PLANT)
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1", "Heat H1", "certificate withdrawn", [{"id": "lot:L-1"}], "ana")
+    return recalls
+
+
+def holds(history: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, str]]]]:
+    return [(h["actor"], h["reason"], h["items"]) for h in history if h["type"] == "recall_hold"]
+
+
+@pytest.mark.parametrize("state", ["holding", "notifying"])
+def test_a_hold_after_a_widening_rescope_is_in_the_history(
+    services: Services, recalls: RecallService, state: str
+) -> None:
+    assert recalls.hold("RC-1", "suspect heat", "ana") == 1
+    if state == "notifying":
+        recalls.notify("RC-1", "stop using", "ana")
+    wider = [{"id": "lot:L-1"}, {"id": "lot:L-9"}]
+    recalls.rescope("RC-1", wider, "heat H9 made from the same melt", "ana")
+    assert recalls.case("RC-1").state == state  # the second hold moves the case no more
+    assert recalls.hold("RC-1", "H9 too", "bob") == 1
+    found = holds(recalls.history("RC-1"))
+    assert found == [
+        ("ana", "suspect heat", [{"lot": "L-1"}]),
+        ("bob", "H9 too", [{"lot": "L-9"}]),
+    ]
+    # The history is the log's: a rebuild reads the same.
+    before = recalls.history("RC-1")
+    services.ingest.rebuild()
+    assert recalls.history("RC-1") == before
+
+
+@pytest.mark.parametrize("role", ["operator", "analyst"])
+def test_a_hold_is_recorded_only_from_the_case(
+    client: TestClient, services: Services, recalls: RecallService, role: str
+) -> None:
+    at = "2026-03-03T08:00:00Z"
+    quarantine = {"event_id": "Q-1", "type": "status", "occurred_at": at, "reason": "bad cert",
+                  "target": {"lot": "L-9"}, "status": "quarantined"}  # fmt: skip
+    hold = {"event_id": "H-1", "type": "recall_hold", "occurred_at": at, "case": "RC-1",
+            "reason": "H9 too", "items": [{"lot": "L-9"}]}  # fmt: skip
+    sent = client.post("/api/v1/events", json=[quarantine, hold], headers=login(client, role))
+    assert sent.status_code == 403, sent.text
+    assert sent.json()["message"].startswith('event 1 ("H-1"), type: '), sent.text
+    assert holds(recalls.history("RC-1")) == []
+    assert "status" not in services.store.node("lot:L-9").attrs  # type: ignore[union-attr]
