@@ -849,14 +849,19 @@ class Access:
         if lot not in self.my_supplier_lots():
             raise NotFound(f"no supplier lot {lot!r} of yours")
         # A missing case and a case about other lots read alike, or case ids could be probed.
-        try:
-            asked = self._portal.request(case_id, lot)
-        except NotFound:
-            asked = None
-        if asked is None or not asked.named:
+        # Of the cases `case_id` names (its id, then its key), the first that names the lot.
+        key = next(
+            (
+                key
+                for key in self._recalls.case_keys(case_id)
+                if (asked := self._portal.request(key, lot)) is not None and asked.named
+            ),
+            None,
+        )
+        if key is None:
             raise NotFound(f"no recall case {case_id!r} about your lot {lot!r}")
         found = self._portal.answer(
-            case_id,
+            key,
             lot,
             text=text,
             upstream=upstream,
@@ -869,14 +874,22 @@ class Access:
     def case_document(
         self, case_id: str, digest: str, media_type: str | None = None
     ) -> DocumentRow:
-        """Return a document of a case: analysts any, a supplier those they attached."""
+        """Return a document of a case: analysts any, a supplier those they attached.
+
+        The case is named by its id or its key (RecallService.case_keys): for a supplier, the
+        first of the cases so named that holds the document among theirs.
+        """
         if self.role in READERS:
-            return self._portal.document(case_id, digest, media_type=media_type)
+            key = self._recalls.case_key(case_id)
+            return self._portal.document(key, digest, media_type=media_type)
         self.require(frozenset({Role.SUPPLIER}), "read recall case documents")
-        try:
-            return self._portal.document(case_id, digest, self.my_supplier_lots(), media_type)
-        except NotFound:
-            raise NotFound(f"no document {digest!r} of yours on recall case {case_id!r}") from None
+        mine = self.my_supplier_lots()
+        for key in self._recalls.case_keys(case_id):
+            try:
+                return self._portal.document(key, digest, mine, media_type)
+            except NotFound:
+                continue
+        raise NotFound(f"no document {digest!r} of yours on recall case {case_id!r}")
 
     def my_notices(self) -> list[Notice]:
         """Return, for a customer, the recall notices sent to them."""

@@ -33,9 +33,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         work: Callable[[RecallService, argparse.Namespace], int],
         *,
         records: bool = True,
+        opens: bool = False,
     ) -> None:
         def run(services: Services, args: argparse.Namespace) -> int:
-            return work(_recalls(services), args)
+            recalls = _recalls(services)
+            if not opens:  # the id `open` and `show` print (case:RC-1), or the key: the key
+                args.case = recalls.case_key(args.case)
+            return work(recalls, args)
 
         _command(parser, opener, run, records=records)
 
@@ -47,6 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     ) -> None:
         def build(services: Services, args: argparse.Namespace) -> int:
             recalls = _recalls(services)
+            args.case = recalls.case_key(args.case)
             return work(SupplierPortal(services.store, services.ingest, recalls), args)
 
         _command(parser, opener, build, records=records)
@@ -66,7 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         metavar=("EQUIPMENT", "FROM", "TO"),
         help="an equipment and a time window (RFC 3339 with offset)",
     )
-    command(opened, _open)
+    command(opened, _open, opens=True)
     for verb, helptext in (("hold", "quarantine the in-plant scope"), ("close", "close the case")):
         sub = recall.add_parser(verb, help=helptext)
         sub.add_argument("case")

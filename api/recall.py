@@ -178,6 +178,13 @@ def _check_case_id(case_id: str) -> None:
         )
 
 
+def case_address(case_id: str) -> str:
+    """Return what names the case keyed `case_id` in an address or argument (read by
+    `RecallService.case_keys`): its key, or its id where the key would read as another case's
+    id (a key beginning "case:", logged before such keys were refused)."""
+    return gid("case", case_id) if case_id.startswith("case:") else case_id
+
+
 def _closed(case_id: str) -> BatchRejected:
     message = f'case "{case_id}" is closed: open a new case'
     return BatchRejected([Problem(0, None, "case", "case_closed", message)])
@@ -235,6 +242,27 @@ class RecallService:
 
     def case(self, case_id: str) -> Case:
         return Case.of(self._case_view(case_id))
+
+    def case_keys(self, named: str) -> list[str]:
+        """Return the keys of the cases `named` names, read first as the id answers give
+        (case:RC-1), then as a key (RC-1), in that order.
+
+        A case key logged before keys beginning "case:" were refused may hold one, so one id can
+        name two cases ("case:RC" is case RC's id and case "case:RC"'s key): callers take the
+        first they may act on, so the id reading wins, as for notices.
+        """
+        readings = [named] if named.startswith("case:") else []
+        readings.append(gid("case", named))
+        found = self._store.nodes(readings)
+        return [reading.partition(":")[2] for reading in readings if reading in found]
+
+    def case_key(self, named: str) -> str:
+        """Return the key of the case `named` names (`case_keys`: the id reading wins): the
+        entries that name an existing case read it so, and act on the case by its key."""
+        keys = self.case_keys(named)
+        if not keys:
+            raise NotFound(f"no recall case {named!r}")
+        return keys[0]
 
     def _case_view(self, case_id: str) -> NodeView:
         view = self._store.node(gid("case", case_id))

@@ -26,8 +26,11 @@ router = APIRouter(prefix="/api/v1/recalls", tags=["recall"])
 def export(
     case_id: str, access: AccessDep, format: Literal["csv", "json", "epcis", "html"] = "csv"
 ) -> Response:
-    """Export a case (analysts): CSV rows per item, JSON, EPCIS events, or an HTML report."""
+    """Export a case (analysts): CSV rows per item, JSON, EPCIS events, or an HTML report.
+
+    The case is named by its id (case:RC-1) or its key (RC-1), the id reading first."""
     recalls = access.recalls()
+    case_id = recalls.case_key(case_id)
     if format == "csv":
         headers = {"Content-Disposition": _attachment(f"{case_id}-scope.csv")}
         return PlainTextResponse(

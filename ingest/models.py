@@ -145,6 +145,25 @@ ANSWER_EVENT_PREFIX: Final = "recall_supplier_answer/"
 SentEventId = Annotated[
     Id, WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": f"^{re.escape(ANSWER_EVENT_PREFIX)}"}})
 ]
+
+
+def _new_case_key(value: str, info: ValidationInfo) -> str:
+    # "case:RC-1" is the id answers give case RC-1, and an argument naming a case is read as an
+    # id first (api.recall.RecallService.case_keys): a new case keyed so would be named by it
+    # only through its own id, "case:case:RC-1". For events sent: a case logged so still rebuilds.
+    if _sent(info) and value.startswith("case:"):
+        raise PydanticCustomError(
+            "case_key_as_id",
+            'a new case\'s key does not begin "case:": "{value}" is the id of case "{key}"',
+            {"value": value, "key": value.removeprefix("case:")},
+        )
+    return value
+
+
+# The key of a case a recall_open creates.
+NewCaseId = Annotated[
+    Id, AfterValidator(_new_case_key), WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": "^case:"}})
+]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[
     str,
@@ -560,7 +579,7 @@ class RecallState(StrEnum):
 
 class RecallOpen(Envelope):
     type: Literal["recall_open"]
-    case: Id
+    case: NewCaseId
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     reason: Reason
     suspects: Annotated[list[Suspect], Field(min_length=1, max_length=100)]

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from api import recall
 from api.graphql.carts import SharedCarts
+from api.graphql.case_ids import CaseArgument, NewCaseArgument
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import mutate, run
@@ -324,8 +325,12 @@ class RecallCaseConnection:
 @strawberry.type
 class RecallQuery:
     @strawberry.field(description="One recall case (analysts).")
-    async def recall_case(self, info: Info[Context, None], id: str) -> RecallCase | None:
-        found = await run(lambda: info.context.access.recalls().case(id))
+    async def recall_case(self, info: Info[Context, None], id: CaseArgument) -> RecallCase | None:
+        def work() -> recall.Case:
+            cases = info.context.access.recalls()
+            return cases.case(cases.case_key(id))
+
+        found = await run(work)
         return None if found is None else RecallCase(case=found)
 
     @strawberry.field(
@@ -373,7 +378,7 @@ class RecallMutation:
     async def open_recall(
         self,
         info: Info[Context, None],
-        id: str,
+        id: NewCaseArgument,
         title: str,
         reason: str,
         suspects: list[SuspectInput],
@@ -386,12 +391,20 @@ class RecallMutation:
 
     @strawberry.mutation(description="Replace a case's suspects; returns the change in scope.")
     async def rescope_recall(
-        self, info: Info[Context, None], id: str, reason: str, suspects: list[SuspectInput]
+        self,
+        info: Info[Context, None],
+        id: CaseArgument,
+        reason: str,
+        suspects: list[SuspectInput],
     ) -> ScopeChange | None:
         who = info.context.access.principal.username
-        found = await mutate(
-            lambda: info.context.access.recalls().rescope(id, _rows(suspects), reason, who)
-        )
+
+        def work() -> scope_of.ScopeDiff:
+            cases = info.context.access.recalls()
+            rows = _rows(suspects)  # a suspect refused by name, case or no case
+            return cases.rescope(cases.case_key(id), rows, reason, who)
+
+        found = await mutate(work)
         return ScopeChange(
             added=_ids(found.added), removed=_ids(found.removed), changed=_ids(found.changed)
         )
@@ -401,17 +414,28 @@ class RecallMutation:
     @strawberry.mutation(
         description="Quarantine every in-plant item of the scope; returns how many."
     )
-    async def hold_recall(self, info: Info[Context, None], id: str, reason: str) -> int | None:
+    async def hold_recall(
+        self, info: Info[Context, None], id: CaseArgument, reason: str
+    ) -> int | None:
         who = info.context.access.principal.username
-        return await mutate(lambda: info.context.access.recalls().hold(id, reason, who))
+
+        def work() -> int:
+            cases = info.context.access.recalls()
+            return cases.hold(cases.case_key(id), reason, who)
+
+        return await mutate(work)
 
     @strawberry.mutation(description="Send a notice to each customer the scope reached.")
     async def notify_recall(
-        self, info: Info[Context, None], id: str, message: str
+        self, info: Info[Context, None], id: CaseArgument, message: str
     ) -> list[Notice] | None:
         who = info.context.access.principal.username
-        found = await mutate(lambda: info.context.access.recalls().notify(id, message, who))
-        return [Notice.of(n) for n in found]
+
+        def work() -> list[recall.Notice]:
+            cases = info.context.access.recalls()
+            return cases.notify(cases.case_key(id), message, who)
+
+        return [Notice.of(n) for n in await mutate(work)]
 
     @strawberry.mutation(
         description="A customer's answer to a notice: quantity found and returned."
@@ -433,13 +457,15 @@ class RecallMutation:
 
     @strawberry.mutation(description="Close a case; its history stays.")
     async def close_recall(
-        self, info: Info[Context, None], id: str, reason: str
+        self, info: Info[Context, None], id: CaseArgument, reason: str
     ) -> RecallCase | None:
         who = info.context.access.principal.username
 
         def work() -> recall.Case:
-            info.context.access.recalls().close(id, reason, who)
-            return info.context.access.recalls().case(id)
+            cases = info.context.access.recalls()
+            key = cases.case_key(id)
+            cases.close(key, reason, who)
+            return cases.case(key)
 
         return RecallCase(case=await mutate(work))
 

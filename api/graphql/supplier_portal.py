@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api import recall
 from api import supplier_portal as portal
+from api.graphql.case_ids import CaseArgument
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import as_graphql_error, mutate, run
@@ -112,7 +113,8 @@ def _answer(case: str, answer: portal.SupplierAnswer) -> SupplierAnswer:
                 size=d["size"],
                 sha256=d["sha256"],
                 url=(
-                    f"/api/v1/recalls/{quote(case, safe='')}/documents/{d['sha256']}"
+                    f"/api/v1/recalls/{quote(recall.case_address(case), safe='')}"
+                    f"/documents/{d['sha256']}"
                     f"?media_type={quote(d['media_type'], safe='')}"
                 ),
             )
@@ -243,7 +245,7 @@ class SupplierPortalMutation:
     async def request_supplier_response(
         self,
         info: Info[Context, None],
-        case_id: str,
+        case_id: CaseArgument,
         supplier_lot: strawberry.ID,
         question: str,
         due_by: datetime,
@@ -254,7 +256,8 @@ class SupplierPortalMutation:
             recalls = info.context.access.supplier_portal()  # the role before the arguments
             # A deadline read in the server's zone would fall hours off: refused by its name.
             utc_argument("dueBy", due_by)
-            return recalls.ask(case_id, str(supplier_lot), question, due_by, who)
+            key = recalls.recalls.case_key(case_id)
+            return recalls.ask(key, str(supplier_lot), question, due_by, who)
 
         return SupplierRequest.of(await mutate(work))
 
@@ -265,7 +268,7 @@ class SupplierPortalMutation:
     async def answer_supplier_request(
         self,
         info: Info[Context, None],
-        case_id: str,
+        case_id: CaseArgument,
         supplier_lot: strawberry.ID,
         text: str | None = None,
         upstream: list[UpstreamLotInput] | None = None,

@@ -167,6 +167,9 @@ REFUSED = {
     "serial suspect with a window's end": event(
         "recall_open", case="RC-1", title="t", reason="r", suspects=[{"id": "serial:S", "to": AT}]
     ),
+    "new case keyed as a case's id": event(
+        "recall_open", case="case:RC-1", title="t", reason="r", suspects=[{"id": "lot:L-1"}]
+    ),
     "ack of -1": event("recall_ack", notice="N-1", found_qty="-1", returned_qty="0"),
     "hold of no items": event("recall_hold", case="RC-1", reason="r", items=[]),
     "hold of a reference with two keys": event(
@@ -209,6 +212,9 @@ TAKEN = {
     ),
     "cart in a group": event("cart_define", cart="C-9", group="1", seq=2, compartments=["A", "B"]),
     "gtin": event("part_define", part="P-9", gtin="09506000134352"),
+    "case keyed with a colon": event(
+        "recall_open", case="RC:case:1", title="t", reason="r", suspects=[{"id": "lot:L-1"}]
+    ),
 }
 # What the schema refuses and the service reads: a quantity's text with an exponent, and an
 # offset on the first day of year 1 that keeps the time in year 1 (docs/events.md).
