@@ -160,14 +160,26 @@ def _new_case_key(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _no_slash(value: str) -> str:
+    # A company id is the first half of a supplier lot's node id, split at its first "/" (and
+    # of a supplier's answer event id): "ACME/EU"'s lot "X" would read as "ACME"'s lot "EU/X".
+    if "/" in value:
+        raise PydanticCustomError(
+            "company_slash",
+            'a company id holds no "/": it is the first part of a supplier lot\'s id '
+            '(supplier_lot:SUPPLIER/LOT), which is split at its first "/"',
+        )
+    return value
+
+
 # The key of a case a recall_open creates.
 NewCaseId = Annotated[
     Id, AfterValidator(_new_case_key), WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": "^case:"}})
 ]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$"),
+    LoggedEventId,
+    AfterValidator(_no_slash),
     AfterValidator(_printable_id),
     WithJsonSchema(_ID_SCHEMA | {"pattern": COMPANY_PATTERN}),
 ]

@@ -119,6 +119,23 @@ def test_ids_of_events_sent_are_printable(char: str, name: str) -> None:
     assert problems[0].message == f"an id is printable characters: {name} is not"
 
 
+def test_a_company_id_holding_a_slash_is_refused_by_its_reason() -> None:
+    ship = {
+        "event_id": "E-4",
+        "type": "ship",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "shipment": "SH-1",
+        "customer": "HOSP/NORTH",
+        "items": [{"serial": "S-1"}],
+    }
+    with pytest.raises(BatchRejected) as caught:
+        parse_events([ship])
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.code) == ("customer", "company_slash")
+    assert '"/"' in problem.message and "supplier_lot:SUPPLIER/LOT" in problem.message
+    assert "pattern" not in problem.message
+
+
 def test_ids_may_hold_spaces_and_letters_of_any_script() -> None:
     fine = dict(EVENT, event_id="Überprüfung 7", target={"lot": "ЛОТ 1 (B)"})
     assert parse_events([fine])[0].event_id == "Überprüfung 7"
