@@ -6,8 +6,8 @@ and code. A request FastAPI refuses before our code runs (a missing query parame
 the wrong shape), a path or method that does not exist, and the scheduler's errors are put in
 the same shape, so a client reads one. So is an embedded store that cannot read or write its
 file (a full disk): 503 `store_unavailable`. A refusal that the same request may get past
-later carries `Retry-After` (`store_busy`, `too_many_attempts`); one it would meet again
-(`store_time_limit`), or that no one can time (`read_terminated`), does not.
+later carries `Retry-After` (`store_busy`, `too_many_attempts`, `scheduler_busy`); one it would
+meet again (`store_time_limit`), or that no one can time (`read_terminated`), does not.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
             raise error.__cause__
         return http_error(error)
     if isinstance(error, SchedulerError):
-        return error_response(error.code, error.message, error.status_code)
+        headers = None if error.retry_after is None else {"Retry-After": str(error.retry_after)}
+        return error_response(error.code, error.message, error.status_code, headers)
     if isinstance(error, UnicodeEncodeError):
         # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
         # but no store can keep it, and the write it reached rolled back. Event bodies are

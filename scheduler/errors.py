@@ -8,6 +8,8 @@ class SchedulerError(Exception):
 
     status_code: int = 400
     code: str = "bad_request"  # stable, for clients to branch on
+    # Seconds after which the same request may get past this refusal (REST: Retry-After).
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,6 +32,10 @@ class SchedulerBusy(SchedulerError):
 
     status_code = 429
     code = "scheduler_busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class JobNotFound(SchedulerError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -96,10 +97,12 @@ class JobManager:
             )
         job = _Job(flat, options, owner)
         with self._lock:
-            waiting = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
-            if waiting >= self._max_open:
+            open_jobs = [j for j in self._jobs.values() if j.status in ("queued", "running")]
+            if len(open_jobs) >= self._max_open:
                 raise SchedulerBusy(
-                    f"{waiting} scheduling jobs are queued or running: wait for one, or cancel one"
+                    f"{len(open_jobs)} scheduling jobs are queued or running: wait for one, "
+                    "or cancel one",
+                    retry_after=_first_place_free(open_jobs),
                 )
             self._jobs[job.id] = job
             self._forget_old()
@@ -171,6 +174,20 @@ class JobManager:
             # infeasibility proven stays `infeasible`, its explanation saying if it was cut short).
             job.status = "cancelled" if job.cancel.is_set() else "done"
         job.finished_at = datetime.now(UTC)
+
+
+def _first_place_free(open_jobs: list[_Job]) -> int:
+    """Seconds, rounded up, until the first running job reaches its time limit (one asked to
+    stop: now), and so frees a place in the queue; a job may end sooner, having proved its
+    plan best, or a little later. While none has started yet, the shortest limit of those
+    waiting: one starts as soon as the pool takes it."""
+    now = time.monotonic()
+    left = [
+        0.0 if j.cancel.is_set() else j.started + j.options.time_limit - now
+        for j in open_jobs
+        if j.started is not None
+    ] or [j.options.time_limit for j in open_jobs]
+    return max(1, math.ceil(min(left)))
 
 
 _default: JobManager | None = None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from scheduler import jobs, solver, tabu_c
+from scheduler.errors import SchedulerBusy
 from scheduler.jobs import JobManager
 from scheduler.models import Conflict, SolveOptions
 from scheduler.readers import read_jsp
@@ -132,6 +133,37 @@ def test_a_job_cancelled_while_queued_lets_its_problem_go_at_once(
         gc.collect()
         assert gone() is None
         assert manager.get(ahead.id).status == "running"
+    finally:
+        release.set()
+        manager.shutdown()
+
+
+def test_a_full_queue_says_when_the_running_job_reaches_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The job queued behind it cannot free a place first, however short its own limit; a
+    # running job asked to stop frees one at once.
+    running = threading.Event()
+    release = threading.Event()
+
+    def held(flat: Any, options: SolveOptions, progress: Any, should_stop: Any) -> Any:
+        running.set()
+        assert release.wait(20)
+        return solver.solve_flat(flat, options.model_copy(update={"time_limit": 0.1}))
+
+    monkeypatch.setattr(jobs, "solve_flat", held)
+    manager = JobManager(max_open=2)
+    try:
+        ahead = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=60, workers=1))
+        assert running.wait(20)
+        manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
+        with pytest.raises(SchedulerBusy) as busy:
+            manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
+        assert 50 <= busy.value.retry_after <= 60
+        manager.cancel(ahead.id)
+        with pytest.raises(SchedulerBusy) as busy:
+            manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
+        assert busy.value.retry_after == 1
     finally:
         release.set()
         manager.shutdown()

@@ -126,6 +126,8 @@ def test_a_full_queue_refuses_more_jobs() -> None:
             assert refused.status_code == 429
             assert refused.json()["error"] == "scheduler_busy"
             assert "2 scheduling jobs are queued or running" in refused.json()["message"]
+            # A place frees when the running job reaches its 60 s limit at the latest.
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
             busy.post(f"/api/v1/schedules/{taken[1]}/cancel")
             wait(busy, taken[1])
             again = busy.post("/api/v1/schedules", json=body())
