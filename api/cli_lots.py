@@ -133,19 +133,26 @@ def _decode(service: LotCodeService, args: argparse.Namespace) -> int:
 
 def _mint(service: LotCodeService, args: argparse.Namespace) -> int:
     values: dict[str, str | date] = {}
+
+    def put(name: str, value: str | date) -> None:
+        # Which of two values the caller meant is not ours to guess.
+        if name in values:
+            raise BadRequest(f'field "{name}" is given twice (--field, --line or --date)')
+        values[name] = value
+
     for entry in args.field:
         name, sep, value = entry.partition("=")
         if not sep or not name:
             raise BadRequest(f"--field takes NAME=VALUE, got {entry!r}")
-        values[name] = value
+        put(name, value)
     if args.line is not None:
-        values["line"] = args.line
+        put("line", args.line)
     if args.date is not None:
         scheme = service.scheme(args.scheme)
         dates = [n for n, s in scheme.pattern.fields.items() if s.kind == "date"]
         if not dates:
             raise BadRequest(f'scheme "{args.scheme}" has no date field for --date')
-        values[dates[0]] = args.date
+        put(dates[0], args.date)
     found = minted_dict(service.mint(args.scheme, args.link, values))
     print(json.dumps(found, indent=2) if args.json else found["code"])
     return 0

@@ -217,7 +217,13 @@ class LotCodeMutation:
         partner: str,
         values: list[LotFieldInput] | None = None,
     ) -> MintLotResult:
-        given: dict[str, str | date] = {v.name: v.value for v in values or []}
+        given: dict[str, str | date] = {}
+        for value in values or []:
+            # Which of two values the caller meant is not ours to guess.
+            if value.name in given:
+                message = f'values: field "{value.name}" is given twice'
+                return LotCodeRefused(code=BadRequest.code, message=message, field=value.name)
+            given[value.name] = value.value
         found = await _refusable(lambda: info.context.access.mint_lot(scheme, partner, given))
         if isinstance(found, LotCodeRefused):
             return found

@@ -140,6 +140,15 @@ def test_a_value_that_does_not_fit_is_refused_naming_the_field(
     assert refused["__typename"] == "LotCodeRefused" and refused["field"] == "line"
 
 
+def test_a_field_given_twice_is_refused_naming_it(client: TestClient, seeded: Services) -> None:
+    # Which of the two would be minted is the caller's guess: neither is.
+    values = [{"name": "line", "value": "LA"}, {"name": "line", "value": "LB"}]
+    refused = gql(client, "operator", MINT, scheme="OURS", partner="ACME-STEEL", values=values)
+    found = refused["data"]["mintLot"]
+    assert found["__typename"] == "LotCodeRefused" and found["field"] == "line"
+    assert found["message"] == 'values: field "line" is given twice'
+
+
 @pytest.mark.parametrize("role", ["analyst", "supplier", "customer"])
 def test_only_admins_and_operators_mint(client: TestClient, seeded: Services, role: str) -> None:
     assert mint(client, role, "ACME-STEEL")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -264,6 +273,9 @@ def test_cli_registers_mints_and_decodes(
     assert match["candidates"][0]["fields"] == {"link": "AC7", "heat": "000009"}
     assert main([*args, "--line", "L1", "--store", store]) == 2
     assert 'field "line"' in capsys.readouterr().err
+    for twice in (["--line", "LA", "--field", "line=LB"], ["--field", "date=2026-03-06"]):
+        assert main([*args, *twice, "--store", store]) == 2
+        assert "is given twice" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:
         main(["lot", "mint", "--scheme", "OURS", "--link", "ACME", "--date", "20260305"])
     assert refused.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
