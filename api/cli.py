@@ -32,7 +32,7 @@ from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
-from api.validation_text import problem_text
+from api.validation_text import option_text, problem_text
 from graph.connect import check_store_url, require_store
 from graph.embedded_store import check_removable, remove_store, replace_store, store_files
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
@@ -248,7 +248,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value is not None
     }
     # Checked as the environment's values are (model_copy would take a port of 99999 as it is).
-    return Settings.model_validate({**get_settings().model_dump(), **updates})
+    try:
+        return Settings.model_validate({**get_settings().model_dump(), **updates})
+    except ValidationError as error:
+        # The environment's values were checked at start: what is refused here was given as
+        # an option, and is named so.
+        raise BadRequest(
+            "; ".join(option_text(detail) for detail in error.errors(include_url=False))
+        ) from None
 
 
 def _services(args: argparse.Namespace) -> Services:
@@ -408,6 +415,8 @@ def _trace(args: argparse.Namespace) -> int:
         raise BadRequest("--supplier needs --supplier-lot")
     if args.supplier_lot is not None and args.supplier is None:
         raise BadRequest("--supplier-lot needs --supplier")
+    if args.max_depth is not None and args.max_depth < 0:
+        raise BadRequest("--max-depth must be 0 or more")
     as_of = None if args.as_of is None else read_time_option("--as-of", args.as_of)
     if args.lot is not None:
         root = gid("lot", args.lot)

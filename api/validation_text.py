@@ -19,3 +19,12 @@ def problem_text(detail: ErrorDetails) -> str:
     where = ".".join(str(part) for part in detail["loc"])
     message = problem_message(detail)
     return f"{where}: {message}" if where else message
+
+
+def option_text(detail: ErrorDetails) -> str:
+    """`--<option>: <message>` for a problem of a setting given as a command-line option
+    (`--time-limit`, not `time_limit`)."""
+    where = detail["loc"][0] if detail["loc"] else None
+    if isinstance(where, str):
+        return f"--{where.replace('_', '-')}: {problem_message(detail)}"
+    return problem_text(detail)

@@ -7,6 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from api.validation_text import option_text
 from scheduler.errors import SchedulerError
 from scheduler.gantt import gantt_png, gantt_svg
 from scheduler.models import Problem, Solution, SolveOptions
@@ -39,6 +42,12 @@ def handle(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 64:
         print("error: --workers must be between 1 and 64", file=sys.stderr)
         return 2
+    try:
+        options = SolveOptions(time_limit=args.time_limit, workers=args.workers)
+    except ValidationError as exc:  # past the checks above: a limit over an hour, or not a number
+        for detail in exc.errors(include_url=False):
+            print(f"error: {option_text(detail)}", file=sys.stderr)
+        return 2
     if args.gantt is not None:
         unwritable = _unwritable(args.gantt)
         if unwritable is not None:
@@ -48,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         problem = load_problem(args.file, args.format)
-        solution = solve(problem, SolveOptions(time_limit=args.time_limit, workers=args.workers))
+        solution = solve(problem, options)
     except SchedulerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -172,6 +172,10 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["mark", "resolve", "--store", "sqlite:///{tmp}/c.db"], 2, "error: give a secondary"),
         (["cart", "size", "{tmp}/one.jsp"], 2, "one.jsp is not JSON we read: not valid JSON"),
         (["cart", "size", "{tmp}/carts.json"], 2, "carts.json: due needs one value per machine"),
+        (["trace", "--lot", "L", "--up", "--max-depth", "-1"], 2, "--max-depth must be 0 or"),
+        (["schedule", "{tmp}/one.jsp", "--time-limit", "99999"], 2, "--time-limit: Input should"),
+        (["schedule", "{tmp}/one.jsp", "--time-limit", "nan"], 2, "--time-limit: Input should"),
+        (["serve", "--port", "0", "--store", "sqlite:///{tmp}/s.db"], 2, "--port: Input should"),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_an_exit_code(

@@ -74,7 +74,8 @@ def test_an_empty_host_is_refused_not_taken_for_every_interface(
     finally:
         get_settings.cache_clear()
     err = capsys.readouterr().err
-    assert err == "error: host: name the address to listen on (0.0.0.0 for every interface)\n"
+    said = "host" if given == "environment" else "--host"  # an option is named as typed
+    assert err == f"error: {said}: name the address to listen on (0.0.0.0 for every interface)\n"
     assert not (tmp_path / "plant.db").exists()
 
 
