@@ -198,6 +198,12 @@ def read_json(text: str, name: str = "") -> Problem:
         data = strict_loads(text)
     except JsonRefused as exc:
         raise InvalidProblem(exc.message) from None
+    if isinstance(data, dict) and "problem" in data:  # no key of a problem: said, not "machines"
+        raise InvalidProblem(
+            'this is a REST request body ({"problem": ..., "options": ...}), not a problem: '
+            'the problem is the object under "problem", to be read alone; the options are '
+            "given apart (the command line's --time-limit and --workers)"
+        )
     if isinstance(data, dict) and name and not data.get("name"):
         data["name"] = name
     return parse_problem(data)

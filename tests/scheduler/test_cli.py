@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import register
+from scheduler.readers import read_jsp
 from tests.scheduler.conftest import FT06
 
 
@@ -48,6 +49,17 @@ def test_bad_input_exits_2_with_a_message(
     f.write_text("2 2\n0 1\n")
     assert run(["schedule", str(f)]) == 2
     assert "expected 2 job lines" in capsys.readouterr().err
+
+
+def test_a_rest_request_body_is_told_apart_from_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = read_jsp(FT06, "ft06").model_dump(mode="json")
+    f = tmp_path / "request.json"
+    f.write_text(json.dumps({"problem": problem, "options": {"time_limit": 1}}))
+    assert run(["schedule", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "REST request body" in err and '"problem"' in err and "machines" not in err
 
 
 def test_json_nested_too_deeply_exits_2_with_a_message(
