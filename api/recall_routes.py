@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -87,7 +86,7 @@ def answer(
         uploads=uploads,
         answer_id=answer_id or None,  # a form's empty field is no key
     )
-    return asdict(found)
+    return found.as_dict()
 
 
 def _attachment(filename: str) -> str:

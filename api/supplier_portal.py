@@ -71,6 +71,9 @@ class SupplierRequest:
     # The media types the answers gave each document (a projection from before this was
     # recorded has none: its documents are served as stored).
     document_types: dict[str, list[str]]
+    # A closed case takes no more answers: what it asked is no longer awaited. Not shown as a
+    # field of its own: the case's state says it.
+    case_closed: bool = field(default=False, repr=False)
 
     @property
     def named(self) -> bool:
@@ -83,12 +86,25 @@ class SupplierRequest:
 
     def overdue(self, now: str) -> bool:
         """Tell whether the deadline (UTC text, as `now`) passed with no answer since the
-        question was asked (one given before it answered an earlier question)."""
-        return self.state != "answered" and self.due_by is not None and self.due_by < now
+        question was asked (one given before it answered an earlier question), while the case
+        still takes one: a closed case's deadline passing later would turn a question no one
+        may answer any more overdue."""
+        return (
+            not self.case_closed
+            and self.state != "answered"
+            and self.due_by is not None
+            and self.due_by < now
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the request's fields, as REST answers it."""
+        fields = asdict(self)
+        del fields["case_closed"]
+        return fields
 
     def as_json(self, now: str) -> dict[str, Any]:
         """Return the request JSON-ready, with whether it is overdue at `now` (UTC text)."""
-        return asdict(self) | {"overdue": self.overdue(now)}
+        return self.as_dict() | {"overdue": self.overdue(now)}
 
     @classmethod
     def of(cls, view: NodeView | None, case: Case, lot: str) -> SupplierRequest:
@@ -121,6 +137,7 @@ class SupplierRequest:
             answer=answer,
             documents=json.loads(str(attrs.get("documents", "[]"))),
             document_types=json.loads(str(attrs.get("document_types", "{}"))),
+            case_closed=case.state == "closed",
         )
 
 

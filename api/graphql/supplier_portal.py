@@ -64,7 +64,9 @@ class SupplierRequest:
     state: str = strawberry.field(description="open, requested or answered")
     question: str | None
     due_by: str | None
-    overdue: bool = strawberry.field(description="The deadline passed with no answer.")
+    overdue: bool = strawberry.field(
+        description="The deadline passed with no answer, and the case still takes one."
+    )
     requested_by: str | None
     requested_at: str | None
     answers: int = strawberry.field(description="How many answers were sent (the last is shown).")

@@ -159,6 +159,17 @@ def test_answers_tell_a_deadline_passed_unanswered(
     assert {r["supplier_lot"]: r["overdue"] for r in exported} == overdue
     assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
     assert capsys.readouterr().out.count("(overdue)") == 1
+    # A closed case takes no more answers: nothing of it is overdue.
+    assert main(["recall", "close", "RC-9", "--reason", "r", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["recall", "answers", "RC-9", "--store", store]) == 0
+    assert "overdue" not in capsys.readouterr().out
+    assert main(["recall", "answers", "RC-9", "--json", "--store", store]) == 0
+    assert not any(r["overdue"] for r in json.loads(capsys.readouterr().out))
+    assert main(["recall", "export", "RC-9", "--format", "json", "--store", store]) == 0
+    assert not any(r["overdue"] for r in json.loads(capsys.readouterr().out)["supplier_requests"])
+    assert main(["recall", "export", "RC-9", "--format", "html", "--store", store]) == 0
+    assert "(overdue)" not in capsys.readouterr().out
 
 
 def test_answers_are_printed_without_their_control_characters(

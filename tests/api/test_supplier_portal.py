@@ -223,6 +223,21 @@ def test_the_exports_tell_a_deadline_passed_unanswered(
     assert "2026-05-01T10:00:00.000000Z" in html and "overdue" not in html
 
 
+def test_nothing_of_a_closed_case_is_overdue(client: TestClient, case: dict[str, str]) -> None:
+    # ASK's deadline lies in the past, unanswered; closed, the case takes no more answers.
+    data(client, case, ASK, lot=ACME_LOT, q="Send the heat certificate")
+    data(client, case, 'mutation { closeRecall(id: "RC-1", reason: "done") { state } }')
+    view = '{ recallCase(id: "RC-1") { supplierRequests { state dueBy overdue } } }'
+    (asked,) = data(client, case, view)["recallCase"]["supplierRequests"]
+    assert asked == {"state": "requested", "dueBy": "2026-05-01T10:00:00.000000Z", "overdue": False}
+    (seen,) = nodes(client, login(client, "supplier"), MINE)
+    assert (seen["state"], seen["lots"][0]["overdue"]) == ("closed", False)
+    exported = client.get("/api/v1/recalls/RC-1/export?format=json", headers=case).json()
+    assert [r["overdue"] for r in exported["supplier_requests"]] == [False]
+    html = client.get("/api/v1/recalls/RC-1/export?format=html", headers=case).text
+    assert "2026-05-01T10:00:00.000000Z" in html and "overdue" not in html
+
+
 def test_a_question_asked_after_an_answer_waits_for_its_own(
     client: TestClient, case: dict[str, str]
 ) -> None:
