@@ -124,8 +124,8 @@ def _recalls(services: Services) -> RecallService:
 def _suspects(args: argparse.Namespace) -> list[dict[str, str]]:
     rows = [{"id": s} for s in args.suspect]
     for equipment, start, end in args.window:
-        option = f"--window {equipment}"
-        window = (read_time_option(option, start), read_time_option(option, end))
+        option = f"--window {equipment}"  # and which of its two times, FROM or TO
+        window = (read_time_option(f"{option} FROM", start), read_time_option(f"{option} TO", end))
         rows.append(
             {"id": f"equipment:{equipment}", "from": utc_text(window[0]), "to": utc_text(window[1])}
         )

@@ -79,3 +79,15 @@ def test_a_time_outside_the_years_utc_writes_is_refused_naming_the_option(
     err = capsys.readouterr().err
     assert f"error: {option}" in err and f"{text} is outside the years 1 to 9999 in UTC" in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("wrong", ["FROM", "TO"])
+def test_a_window_names_which_of_its_times_is_refused(
+    store: str, wrong: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = "2026-03-02T09:00:00Z", "2026-03-02T10:00:00"  # no offset
+    times = [bad, good] if wrong == "FROM" else [good, bad]
+    opened = ["recall", "open", "RC-2", "--title", "t", "--reason", "r"]
+    assert main([*opened, "--window", "LATHE-1", *times, "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --window LATHE-1 {wrong} needs a UTC offset"), err
