@@ -59,7 +59,7 @@ async def _render(_: Request, error: Exception) -> JSONResponse:
             raise error.__cause__
         return http_error(error)
     if isinstance(error, SchedulerError):
-        headers = None if error.retry_after is None else {"Retry-After": str(error.retry_after)}
+        headers = _retry_after(error.retry_after)
         return error_response(error.code, error.message, error.status_code, headers)
     if isinstance(error, UnicodeEncodeError):
         # JSON can spell half a UTF-16 surrogate pair (an escape like \ud800 alone); it decodes
@@ -113,9 +113,14 @@ class _ErrorResponse(JSONResponse):
 
 def _domain_error(error: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
-    if error.retry_after is not None:  # not where the same request meets the same refusal
-        headers = {"Retry-After": str(error.retry_after)}
+    headers = _retry_after(error.retry_after) or headers
     return _ErrorResponse(error.to_dict(), status_code=error.status_code, headers=headers)
+
+
+def _retry_after(seconds: int | None) -> dict[str, str] | None:
+    """The header saying when to ask again, where waiting helps (None: the same request would
+    meet the same refusal)."""
+    return None if seconds is None else {"Retry-After": str(seconds)}
 
 
 def _invalid_request(error: RequestValidationError) -> InvalidRequest:

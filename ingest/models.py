@@ -178,10 +178,7 @@ NewCaseId = Annotated[
 ]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[
-    LoggedEventId,
-    AfterValidator(_no_slash),
-    AfterValidator(_printable_id),
-    WithJsonSchema(_ID_SCHEMA | {"pattern": COMPANY_PATTERN}),
+    Id, AfterValidator(_no_slash), WithJsonSchema(_ID_SCHEMA | {"pattern": COMPANY_PATTERN})
 ]
 
 Text = Annotated[str, StringConstraints(max_length=2000)]

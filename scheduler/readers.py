@@ -202,7 +202,7 @@ def read_json(text: str, name: str = "") -> Problem:
         raise InvalidProblem(
             'this is a REST request body ({"problem": ..., "options": ...}), not a problem: '
             'the problem is the object under "problem", to be read alone; the options are '
-            "given apart (the command line's --time-limit and --workers)"
+            "given apart"
         )
     if isinstance(data, dict) and name and not data.get("name"):
         data["name"] = name
