@@ -251,8 +251,7 @@ class RecallService:
         name two cases ("case:RC" is case RC's id and case "case:RC"'s key): callers take the
         first they may act on, so the id reading wins, as for notices.
         """
-        readings = [named] if named.startswith("case:") else []
-        readings.append(gid("case", named))
+        readings = _readings("case", named)
         found = self._store.nodes(readings)
         return [reading.partition(":")[2] for reading in readings if reading in found]
 
@@ -330,8 +329,7 @@ class RecallService:
         RC's by its id and case "notice:RC"'s by its key): of those the caller may answer, the id
         reading wins, so another's notice never takes the name of the caller's own.
         """
-        readings = [notice_id] if notice_id.startswith("notice:") else []
-        readings.append(gid("notice", notice_id))
+        readings = _readings("notice", notice_id)
         views = self._store.nodes(readings)
         for reading in readings:
             if reading in views:
@@ -593,3 +591,9 @@ class RecallService:
         if order.index(state) <= order.index(now) and state != "closed":
             return []  # already there (or past it): the action itself is still recorded
         return [_event("recall_state", actor, case=case_id, state=state, reason=reason)]
+
+
+def _readings(kind: str, named: str) -> list[str]:
+    """The node ids `named` may mean, in the order they are read: itself when it is an id of
+    `kind` (as answers give them), then the id of the `kind` it is the key of."""
+    return [named, gid(kind, named)] if named.startswith(f"{kind}:") else [gid(kind, named)]

@@ -1888,7 +1888,7 @@ class Planner:
         (by the status events before it in its batch, or earlier). Replayed, it stands as it was
         made, though a status or an item it names was voided since: the case's history keeps
         that the hold was made."""
-        if self._open_case(step, event.case) is None or self._replaying:
+        if self._replaying or self._open_case(step, event.case) is None:
             return
         listed: set[str] = set()
         for i, ref in enumerate(event.items):

@@ -48,10 +48,13 @@ def test_a_hold_after_a_widening_rescope_is_in_the_history(
         ("ana", "suspect heat", [{"lot": "L-1"}]),
         ("bob", "H9 too", [{"lot": "L-9"}]),
     ]
-    # The history is the log's: a rebuild reads the same.
+    # The history is the log's: a rebuild reads the same, and makes the case and its holds
+    # again as they were.
     before = recalls.history("RC-1")
     services.ingest.rebuild()
     assert recalls.history("RC-1") == before
+    assert recalls.case("RC-1").state == state
+    assert services.store.node("lot:L-9").attrs["status"] == "quarantined"
 
 
 @pytest.mark.parametrize("role", ["operator", "analyst"])
