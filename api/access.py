@@ -850,15 +850,11 @@ class Access:
             raise NotFound(f"no supplier lot {lot!r} of yours")
         # A missing case and a case about other lots read alike, or case ids could be probed.
         # Of the cases `case_id` names (its id, then its key), the first that names the lot.
-        key = next(
-            (
-                key
-                for key in self._recalls.case_keys(case_id)
-                if (asked := self._portal.request(key, lot)) is not None and asked.named
-            ),
-            None,
-        )
-        if key is None:
+        for key in self._recalls.case_keys(case_id):
+            asked = self._portal.request(key, lot)
+            if asked is not None and asked.named:
+                break
+        else:
             raise NotFound(f"no recall case {case_id!r} about your lot {lot!r}")
         found = self._portal.answer(
             key,

@@ -255,11 +255,11 @@ class SupplierPortalMutation:
         who = info.context.access.principal.username
 
         def work() -> portal.SupplierRequest:
-            recalls = info.context.access.supplier_portal()  # the role before the arguments
+            cases = info.context.access.supplier_portal()  # the role before the arguments
             # A deadline read in the server's zone would fall hours off: refused by its name.
             utc_argument("dueBy", due_by)
-            key = recalls.recalls.case_key(case_id)
-            return recalls.ask(key, str(supplier_lot), question, due_by, who)
+            key = cases.recalls.case_key(case_id)
+            return cases.ask(key, str(supplier_lot), question, due_by, who)
 
         return SupplierRequest.of(await mutate(work))
 

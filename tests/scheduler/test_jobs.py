@@ -107,20 +107,29 @@ def test_a_running_jobs_progress_follows_the_clock(monkeypatch: pytest.MonkeyPat
         manager.shutdown()
 
 
-def test_a_job_cancelled_while_queued_lets_its_problem_go_at_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The job ahead of it still runs: the cancelled one ended, and holds nothing till the pool
-    # comes to it (a plant's problem is tens of megabytes, behind hours of queued search).
-    running = threading.Event()
-    release = threading.Event()
+Held = tuple[threading.Event, threading.Event]
+
+
+@pytest.fixture
+def held_solves(monkeypatch: pytest.MonkeyPatch) -> Held:
+    """Solves that, once running (the first event set), wait for their release (the second),
+    then search a tenth of a second: the queue stands as a test needs it meanwhile. A test sets
+    the release before it shuts its manager down."""
+    running, release = threading.Event(), threading.Event()
 
     def held(flat: Any, options: SolveOptions, progress: Any, should_stop: Any) -> Any:
         running.set()
         assert release.wait(20)
-        return solver.solve_flat(flat, options)
+        return solver.solve_flat(flat, options.model_copy(update={"time_limit": 0.1}))
 
     monkeypatch.setattr(jobs, "solve_flat", held)
+    return running, release
+
+
+def test_a_job_cancelled_while_queued_lets_its_problem_go_at_once(held_solves: Held) -> None:
+    # The job ahead of it still runs: the cancelled one ended, and holds nothing till the pool
+    # comes to it (a plant's problem is tens of megabytes, behind hours of queued search).
+    running, release = held_solves
     manager = JobManager()
     try:
         ahead = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=1, workers=1))
@@ -138,20 +147,10 @@ def test_a_job_cancelled_while_queued_lets_its_problem_go_at_once(
         manager.shutdown()
 
 
-def test_a_full_queue_says_when_the_running_job_reaches_its_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_full_queue_says_when_the_running_job_reaches_its_limit(held_solves: Held) -> None:
     # The job queued behind it cannot free a place first, however short its own limit; a
     # running job asked to stop frees one at once.
-    running = threading.Event()
-    release = threading.Event()
-
-    def held(flat: Any, options: SolveOptions, progress: Any, should_stop: Any) -> Any:
-        running.set()
-        assert release.wait(20)
-        return solver.solve_flat(flat, options.model_copy(update={"time_limit": 0.1}))
-
-    monkeypatch.setattr(jobs, "solve_flat", held)
+    running, release = held_solves
     manager = JobManager(max_open=2)
     try:
         ahead = manager.submit(read_jsp(FT06, "ft06"), SolveOptions(time_limit=60, workers=1))
