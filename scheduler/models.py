@@ -5,18 +5,25 @@ Time is an integer count of time units (minutes, say) from the plan origin t = 0
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+# Every number is read strictly (`strict=True` on each field, not the model, whose nested
+# models still come as JSON objects): lax, "3", true and 3.0 were all read as 3. Checked in
+# pydantic's core, it costs nothing per value; `said` words what it refuses.
 # Times and durations are bounded so that the solver's sums of them stay far inside 64 bits:
 # a trillion time units is two million years of minutes.
 MAX_TIME = 10**12
-Time = Annotated[int, Field(ge=-MAX_TIME, le=MAX_TIME)]
-Duration = Annotated[int, Field(ge=0, le=MAX_TIME)]
+Time = Annotated[int, Field(ge=-MAX_TIME, le=MAX_TIME, strict=True)]
+Duration = Annotated[int, Field(ge=0, le=MAX_TIME, strict=True)]
 # The rescheduling instant, at or after the origin. Its own alias: a Field(ge=0) beside `Time`
 # loses to the alias's lower bound, and negative instants slipped through.
-Now = Annotated[int, Field(ge=0, le=MAX_TIME)]
+Now = Annotated[int, Field(ge=0, le=MAX_TIME, strict=True)]
 # Quantities and weights multiply times and costs.
 MAX_COUNT = 10**6
 # What CP-SAT takes as an objective: its bound must stay inside 64 bits, with room.
@@ -50,6 +57,28 @@ Ref = Annotated[str, Field(max_length=MAX_ID)]  # may be empty: "" is the defaul
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
+_KINDS: dict[type, str] = {
+    str: "a string",
+    float: "a decimal number",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def said(detail: ErrorDetails) -> ErrorDetails:
+    """`detail` worded as the scheduler's other refusals when a number came as something else
+    ("expected an integer, got a string"); any other problem as it is."""
+    expected = {"int_type": "an integer", "float_type": "a number"}.get(detail["type"])
+    if expected is None:
+        return detail
+    value = detail.get("input")
+    if isinstance(value, bool) or value is None:
+        got = json.dumps(value)  # true, false, null: as the JSON said them
+    else:
+        got = _KINDS.get(type(value), type(value).__name__)
+    return detail | {"msg": f"expected {expected}, got {got}"}
+
+
 def reported_after_now(
     order: str, index: int, start: int | None, end: int | None, now: int
 ) -> tuple[str, str] | None:
@@ -66,6 +95,57 @@ def reported_after_now(
                 f"order {order!r} operation {index} reported {verb} at {at}, after now ({now})",
             )
     return None
+
+
+class Started(NamedTuple):
+    """Work reported started: where it ran, when, and which operation of which order it is."""
+
+    machine: str
+    start: int
+    end: int
+    order: int  # positions in the problem's lists
+    operation: int
+
+
+def overlapping_work(orders: Sequence[WorkOrder]) -> tuple[Started, Started] | None:
+    """Return two operations reported on one machine at once, the earlier first; None if none.
+
+    Their ends are as the solver takes them (reported, else the run's length); work that took
+    no time meets nothing, and work whose machine is not said is left to the solver's refusal.
+    Only started work is looked at: a few operations of a plant's thousands.
+    """
+    started: list[Started] = []
+    for j, order in enumerate(orders):
+        for index, op in enumerate(order.operations):
+            if op.actual_start is None:
+                continue
+            said = op.actual_machine
+            alt = next((a for a in op.alternatives if a.machine == said), None)
+            if said is None and len(op.alternatives) == 1:
+                alt = op.alternatives[0]
+            if alt is None:
+                continue
+            end = op.actual_end
+            if end is None:
+                end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+            if end > op.actual_start:
+                started.append(Started(alt.machine, op.actual_start, end, j, index))
+    started.sort()
+    for first, then in itertools.pairwise(started):
+        # Sorted by machine, then start: an overlap on a machine shows between neighbours, as
+        # a later start inside the run before (or inside one still running, found first).
+        if first.machine == then.machine and then.start < first.end:
+            return first, then
+    return None
+
+
+def overlap_text(both: tuple[Started, Started], where: Callable[[Started], str]) -> str:
+    """Say two reports of work on one machine at once, each named by `where`."""
+    first, then = both
+    return (
+        f"{where(then)}: reported running on machine {then.machine!r} from {then.start} to "
+        f"{then.end}, overlapping {where(first)} there from {first.start} to {first.end}"
+    )
 
 
 class _Model(BaseModel):
@@ -133,7 +213,7 @@ class Operation(_Model):
     max_wait: Duration | None = None
     # None: the whole lot moves to the next operation as one transfer lot (same cart binding).
     # An integer: units move on in transfer lots of this size, so the next operation overlaps.
-    transfer_qty: int | None = Field(default=None, ge=1)
+    transfer_qty: int | None = Field(default=None, ge=1, strict=True)
     # Shop-floor feedback: an operation with an actual start is frozen.
     actual_start: Time | None = None
     actual_end: Time | None = None
@@ -173,10 +253,10 @@ class WorkOrder(_Model):
 
     id: Id
     family: Ref = ""
-    quantity: int = Field(default=1, ge=1, le=MAX_COUNT)
+    quantity: int = Field(default=1, ge=1, le=MAX_COUNT, strict=True)
     release: Time = 0
     due: Time | None = None
-    weight: int = Field(default=1, ge=0, le=MAX_COUNT)
+    weight: int = Field(default=1, ge=0, le=MAX_COUNT, strict=True)
     operations: list[Operation] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
     @model_validator(mode="after")
@@ -206,7 +286,7 @@ class ObjectiveTerm(_Model):
     """One criterion of the objective and its weight in a weighted sum."""
 
     kind: ObjectiveKind
-    weight: int = Field(default=1, ge=1, le=MAX_COUNT)
+    weight: int = Field(default=1, ge=1, le=MAX_COUNT, strict=True)
 
 
 class Objective(_Model):
@@ -315,6 +395,12 @@ class Problem(_Model):
                             f"order {order.id!r} operation {index} uses unknown machine "
                             f"{alt.machine!r}"
                         )
+        both = overlapping_work(self.orders)
+        if both is not None:
+            # No plan runs both: the solve would end infeasible on what is a wrong report.
+            raise ValueError(
+                overlap_text(both, lambda w: f"orders.{w.order}.operations.{w.operation}")
+            )
         if self._objective_bound() >= MAX_OBJECTIVE:
             # CP-SAT refuses a model whose objective can pass 64 bits, and the plan would
             # then come from the dispatch rules alone, silently.
@@ -356,9 +442,9 @@ class Problem(_Model):
 class SolveOptions(_Model):
     """How long and how wide to search."""
 
-    time_limit: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
-    workers: int = Field(default=2, ge=1, le=64)
-    seed: int = Field(default=0, ge=-SEED_BOUND, lt=SEED_BOUND)
+    time_limit: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False, strict=True)
+    workers: int = Field(default=2, ge=1, le=64, strict=True)
+    seed: int = Field(default=0, ge=-SEED_BOUND, lt=SEED_BOUND, strict=True)
 
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "cancelled"]

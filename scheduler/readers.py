@@ -20,6 +20,7 @@ from scheduler.models import (
     Operation,
     Problem,
     WorkOrder,
+    said,
 )
 
 Format = Literal["json", "jsp", "fjsp"]
@@ -219,7 +220,7 @@ def parse_problem(data: object) -> Problem:
 
 def first_error(exc: ValidationError, where: tuple[str | int, ...] = ()) -> str:
     """Name the first thing `exc` found wrong, at its place in a problem below `where`."""
-    first = exc.errors()[0]
+    first = said(exc.errors()[0])
     text = first["msg"].removeprefix("Value error, ")
     loc = (*where, *first["loc"])
     if not loc and first["type"] == "value_error":

@@ -27,10 +27,13 @@ from scheduler.models import (
     ScheduledOperation,
     Solution,
     SolveOptions,
+    Started,
     Text,
     Time,
     Window,
     WorkOrder,
+    overlap_text,
+    overlapping_work,
     reported_after_now,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
@@ -55,7 +58,7 @@ class Actual(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     order: Ref
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, strict=True)
     start: Time
     end: Time | None = None
     machine: Ref | None = None
@@ -158,6 +161,7 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         if not clashing:
             break
         waits |= clashing
+    _check_overlaps(orders, problem, first_report)
     machines = [
         m.model_copy(update={"unavailable": [*m.unavailable, *down.get(m.id, [])]})
         if m.id in down
@@ -180,6 +184,30 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
     except InvalidProblem as exc:  # named as the solve path names it, field first
         raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
     return current
+
+
+def _check_overlaps(
+    orders: Sequence[WorkOrder], problem: Problem, position: dict[tuple[str, int], int]
+) -> None:
+    """Refuse reports of work on one machine at once, naming both, before a solve that would
+    end infeasible on them. The problem's own started work was checked as it was read, and
+    what the plan started clashes with none (`_clashing`): one of the two is a report."""
+    both = overlapping_work(orders)
+    if both is None:
+        return
+
+    def where(work: Started) -> str:
+        key = (orders[work.order].id, work.operation)
+        if key in position:
+            return f"actuals[{position[key]}]"
+        if work.order >= len(problem.orders):
+            return f"rush_orders[{work.order - len(problem.orders)}].operations[{work.operation}]"
+        path = f"orders.{work.order}.operations.{work.operation}"
+        if problem.orders[work.order].operations[work.operation].actual_start is None:
+            return f"{path} (as planned, before work reported after it)"
+        return path
+
+    raise InvalidProblem(overlap_text(both, where))
 
 
 def _check_run_before(

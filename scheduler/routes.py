@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.json_text import JsonRefused, strict_loads
 from scheduler.jobs import JobManager, JobView, default_manager
-from scheduler.models import Problem, SolveOptions
+from scheduler.models import Problem, SolveOptions, said
 
 router = APIRouter(tags=["schedules"])
 
@@ -105,7 +105,9 @@ def _schedule_request(body: bytes) -> ScheduleRequest:
     try:
         return ScheduleRequest.model_validate(found, from_attributes=True)
     except ValidationError as error:
-        problems = [problem | {"loc": ("body", *problem["loc"])} for problem in error.errors()]
+        problems = [
+            said(problem) | {"loc": ("body", *problem["loc"])} for problem in error.errors()
+        ]
         raise RequestValidationError(problems) from None
 
 

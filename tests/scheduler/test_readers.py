@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +192,100 @@ def _plain(tmp_path: Path) -> Path:
     f.parent.mkdir()
     f.write_text(FT06, encoding="utf-8")
     return f
+
+
+def _numbers_problem() -> dict[str, object]:
+    """A problem with a value in each numeric field a problem holds."""
+    return {
+        "now": 0,
+        "machines": [
+            {
+                "id": "m",
+                "shifts": [{"start": 0, "end": 100}],
+                "unavailable": [{"start": 5, "end": 6}],
+            }
+        ],
+        "orders": [
+            {
+                "id": "a",
+                "quantity": 2,
+                "release": 0,
+                "due": 50,
+                "weight": 1,
+                "operations": [
+                    {
+                        "alternatives": [{"machine": "m", "unit_time": 3, "fixed_time": 1}],
+                        "setup": {"x": 2},
+                        "setup_default": 1,
+                        "min_wait": 0,
+                        "max_wait": 10,
+                        "transfer_qty": 1,
+                    },
+                    {"alternatives": [{"machine": "m", "unit_time": 1}]},
+                ],
+            }
+        ],
+        "objective": {"terms": [{"kind": "makespan", "weight": 1}]},
+    }
+
+
+NUMERIC_FIELDS: list[tuple[str | int, ...]] = [
+    ("now",),
+    ("machines", 0, "shifts", 0, "start"),
+    ("machines", 0, "unavailable", 0, "end"),
+    ("orders", 0, "quantity"),
+    ("orders", 0, "release"),
+    ("orders", 0, "due"),
+    ("orders", 0, "weight"),
+    ("orders", 0, "operations", 0, "alternatives", 0, "unit_time"),
+    ("orders", 0, "operations", 0, "alternatives", 0, "fixed_time"),
+    ("orders", 0, "operations", 0, "setup", "x"),
+    ("orders", 0, "operations", 0, "setup_default"),
+    ("orders", 0, "operations", 0, "min_wait"),
+    ("orders", 0, "operations", 0, "max_wait"),
+    ("orders", 0, "operations", 0, "transfer_qty"),
+    ("objective", "terms", 0, "weight"),
+]
+
+
+@pytest.mark.parametrize("path", NUMERIC_FIELDS, ids=lambda p: ".".join(map(str, p)))
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [("1", "a string"), (True, "true"), (1.0, "a decimal number"), ([1], "a list")],
+)
+def test_a_number_given_as_anything_else_is_refused_naming_its_field(
+    path: tuple[str | int, ...], value: object, got: str
+) -> None:
+    # Lax reading took "1" or true for 1: a typo, or a spreadsheet's text, planned as a time.
+    problem = _numbers_problem()
+    parse_problem(problem)  # as given, it reads
+    node: Any = problem
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    where = ".".join(str(p) for p in path)
+    with pytest.raises(InvalidProblem) as refused:
+        read_json(json.dumps(problem))
+    assert refused.value.message == f"{where}: expected an integer, got {got}"
+
+
+def test_work_reported_on_one_machine_at_once_is_refused_naming_both() -> None:
+    # Solved, the two reports ended the solve as infeasible; they are a wrong report.
+    ops = [{"alternatives": [{"machine": "m", "unit_time": 5}]}]
+    problem: dict[str, Any] = {
+        "now": 10,
+        "machines": [{"id": "m"}, {"id": "n"}],
+        "orders": [
+            {"id": "a", "operations": [ops[0] | {"actual_start": 0, "actual_end": 6}]},
+            {"id": "b", "operations": [{"alternatives": [{"machine": "n", "unit_time": 1}]}]},
+            {"id": "c", "operations": [ops[0] | {"actual_start": 4}]},
+        ],
+    }
+    with pytest.raises(InvalidProblem) as refused:
+        parse_problem(problem)
+    assert refused.value.message == (
+        "orders.2.operations.0: reported running on machine 'm' from 4 to 9, "
+        "overlapping orders.0.operations.0 there from 0 to 6"
+    )
+    problem["orders"][2]["operations"][0]["actual_start"] = 6  # one after the other: read
+    assert parse_problem(problem).orders[2].operations[0].actual_start == 6

@@ -16,6 +16,7 @@ from scheduler.models import (
     ObjectiveTerm,
     Problem,
     SolveOptions,
+    Window,
 )
 from scheduler.plan import violations
 from scheduler.readers import read_jsp
@@ -468,16 +469,11 @@ def test_an_infeasible_repair_is_timed_from_the_call(monkeypatch: pytest.MonkeyP
     from scheduler import rescheduler
 
     problem = read_jsp(FT06)
+    shift = problem.machines[0].model_copy(update={"shifts": [Window(start=0, end=1_000)]})
+    problem = problem.model_copy(update={"machines": [shift, *problem.machines[1:]]})
     before = solve(problem, QUICK)
-    a, b = sorted((o for o in before.operations if o.machine == "m0"), key=lambda o: o.start)[:2]
-    # Two reports that overlap on m0: a clash found before any search.
-    feedback = Feedback(
-        now=b.end,
-        actuals=[
-            Actual(order=a.job, index=a.index, start=a.start, end=b.end),
-            Actual(order=b.job, index=b.index, start=b.start, end=b.end),
-        ],
-    )
+    # A rush order longer than m0's shift: a clash found before any search.
+    feedback = Feedback(now=1, rush_orders=[order("rush", op("m0", 2_000))])
     applied = rescheduler.apply_feedback
 
     def slow(*args: Any) -> Problem:
@@ -487,3 +483,48 @@ def test_an_infeasible_repair_is_timed_from_the_call(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(rescheduler, "apply_feedback", slow)
     after = reschedule(problem, before, feedback, FAST)
     assert after.status == "infeasible" and after.wall_time >= 0.3
+
+
+def test_reports_of_work_on_one_machine_at_once_are_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scheduler import rescheduler
+
+    problem = read_jsp(FT06)
+    before = solve(problem, QUICK)
+    a, b = sorted((o for o in before.operations if o.machine == "m0"), key=lambda o: o.start)[:2]
+    # The floor says both ran on m0 at once: a wrong report, not a plan without a schedule.
+    feedback = Feedback(
+        now=b.end,
+        actuals=[
+            Actual(order=b.job, index=b.index, start=b.start, end=b.end),
+            Actual(order=a.job, index=a.index, start=a.start, end=b.end),
+        ],
+    )
+    searched: list[object] = []
+    monkeypatch.setattr(rescheduler, "search", lambda *args, **kw: searched.append(args))
+    with pytest.raises(InvalidProblem) as refused:
+        reschedule(problem, before, feedback, FAST)
+    assert refused.value.message == (
+        f"actuals[0]: reported running on machine 'm0' from {b.start} to {b.end}, "
+        f"overlapping actuals[1] there from {a.start} to {b.end}"
+    )
+    assert searched == []
+
+
+def test_a_report_overlapping_work_the_problem_says_started_is_refused_naming_both() -> None:
+    base = problem([order("a", op("m", 5)), order("b", op("m", 5))], ["m"], now=4)
+    started = base.orders[0].operations[0].model_copy(update={"actual_start": 0})
+    given = base.model_copy(
+        update={
+            "orders": [base.orders[0].model_copy(update={"operations": [started]}), base.orders[1]]
+        }
+    )
+    before = solve(given, FAST)
+    feedback = Feedback(now=4, actuals=[Actual(order="b", index=0, start=3)])
+    with pytest.raises(InvalidProblem) as refused:
+        reschedule(given, before, feedback, FAST)
+    assert refused.value.message == (
+        "actuals[0]: reported running on machine 'm' from 3 to 8, "
+        "overlapping orders.0.operations.0 there from 0 to 5"
+    )

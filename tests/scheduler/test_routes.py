@@ -343,3 +343,24 @@ def test_an_app_that_says_no_job_owner_reaches_no_job() -> None:
             assert c.get(f"/api/v1/schedules/{job.id}").status_code == 500
     finally:
         manager.shutdown()
+
+
+def test_a_number_sent_as_text_or_true_is_422_naming_the_field(client: TestClient) -> None:
+    # Read laxly, "3" and true were planned as 3 and 1 time units.
+    sent = body(time_limit=0.1)
+    problem: Any = sent["problem"]
+    problem["orders"][2]["operations"][0]["alternatives"][0]["unit_time"] = "3"
+    problem["orders"][0]["due"] = True
+    sent["options"] = {"time_limit": "0.1", "workers": 1}
+    refused = client.post("/api/v1/schedules", json=sent)
+    assert refused.status_code == 422, refused.text
+    said = {(e["field"], e["code"], e["message"]) for e in refused.json()["errors"]}
+    assert said == {
+        ("body.problem.orders.0.due", "int_type", "expected an integer, got true"),
+        (
+            "body.problem.orders.2.operations.0.alternatives.0.unit_time",
+            "int_type",
+            "expected an integer, got a string",
+        ),
+        ("body.options.time_limit", "float_type", "expected a number, got a string"),
+    }

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from ortools.sat.python import cp_model
+from pydantic import ValidationError
 
 from scheduler import cpsat
 from scheduler.dispatch import RULES, best_dispatch
@@ -227,12 +228,14 @@ def test_operation_longer_than_every_shift_is_reported() -> None:
     assert s.conflicts[0].order == "a" and s.conflicts[0].constraint == "calendar"
 
 
-def test_clashing_frozen_operations_are_reported() -> None:
-    p = problem(
-        [order("a", op("m", 5, actual_start=0)), order("b", op("m", 5, actual_start=2))],
-        ["m"],
-        now=2,
-    )
+def test_clashing_frozen_operations_are_refused_as_read() -> None:
+    # Solved, they made the answer infeasible: the reports are wrong, not the plan.
+    orders = [order("a", op("m", 5, actual_start=0)), order("b", op("m", 5, actual_start=2))]
+    with pytest.raises(ValidationError, match=r"orders\.1\.operations\.0: reported running"):
+        problem(orders, ["m"], now=2)
+    # Built without validation, as feedback builds, the solve still names the clash.
+    p = problem(orders[:1], ["m"], now=2)
+    p = p.model_copy(update={"orders": orders})
     s = solve(p, QUICK)
     assert s.status == "infeasible" and s.conflicts[0].constraint == "frozen"
 
