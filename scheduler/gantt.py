@@ -64,8 +64,9 @@ def _layout(
     machines = [m.id for m in problem.machines]
     row = {m: i for i, m in enumerate(machines)}
     order_index = {o.id: i for i, o in enumerate(problem.orders)}
-    # The chart runs from 0, or from work started before it (reported so), to the last end.
-    origin = min([op.start - op.setup for op in solution.operations] + [0])
+    # The chart runs from the plan's `now`, or from work started before it (reported so, and
+    # maybe before 0), to the last end: from 0, a plan made late was a sliver at the right.
+    origin = min([op.start - op.setup for op in solution.operations] + [problem.now])
     span = max([op.end for op in solution.operations] + [origin + 1])
     scale = (WIDTH - LABEL - 10) / (span - origin)
     boxes: list[_Box] = []

@@ -76,3 +76,15 @@ def test_work_started_before_0_is_drawn_inside_the_chart() -> None:
     assert max(float(b.get("x", "0")) + float(b.get("width", "0")) for b in bars) <= WIDTH
     ticks = ["".join(e.itertext()) for e in root.iter() if e.get("text-anchor") == "middle"]
     assert ticks[0] == "-6" and "0" in ticks
+
+
+def test_a_plan_made_late_in_a_long_horizon_fills_the_chart() -> None:
+    # The axis ran from 0: a plan rescheduled at 100,000 was drawn as a sliver at the right edge.
+    p = problem([order("o", op("m", 30), op("m", 70))], ["m"], now=100_000)
+    s = solve(p, SolveOptions(time_limit=1, workers=1))
+    root = ElementTree.fromstring(gantt_svg(p, s))
+    bars = [e for e in root.iter() if e.tag.endswith("}rect") and e.get("fill") != "white"]
+    assert min(float(bar.get("x", "0")) for bar in bars) == LABEL
+    assert sum(float(bar.get("width", "0")) for bar in bars) > (WIDTH - LABEL) * 0.9
+    ticks = ["".join(e.itertext()) for e in root.iter() if e.get("text-anchor") == "middle"]
+    assert ticks[0] == "100000" and "0" not in ticks and len(ticks) >= 5
