@@ -126,7 +126,8 @@ class Partner:
 class PartnerAnswer:
     """A partner's answer as cached: the request it answers, the JSON and when it came.
 
-    A request is `<asked>|<hops>|<code>`: the code, which may hold '|', comes last.
+    A request is `<asked>|<hops>|<code>` (`<asked>`: the direction, any depth and the instances
+    the question passed): the code, which may hold '|', comes last.
     """
 
     partner: str

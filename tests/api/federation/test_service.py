@@ -367,7 +367,7 @@ def test_a_good_answer_that_echoes_our_key_has_it_masked(
 def test_an_answer_cached_with_our_key_in_it_is_masked_as_it_is_read(
     service: FederationService, accounts: EmbeddedAccountStore, clock: Clock
 ) -> None:
-    request = "up|2|H1"  # what federate(hops=3) asks ACME: one hop less
+    request = "up via cust-1|2|H1"  # what federate(hops=3) asks ACME: one hop less
     answer = json.dumps(echoing(KEY))
     accounts.put_partner_answer(PartnerAnswer("ACME", request, answer, utc_text(T0)))
     found = federate(service)
@@ -1022,3 +1022,27 @@ def test_questions_queued_behind_a_partner_that_hangs_become_unreachable(
     assert {b.status for b in found.branches} == {"unreachable"}
     assert len(found.stubs) == 20
     assert "within the trace's 0.1 s" in found.branches[0].message
+
+
+def test_an_answer_is_cached_for_the_instances_its_question_had_passed(
+    service: FederationService, client: FakeClient
+) -> None:
+    # ACME reshares to the hospital's instance, which answers a question that passed it with a
+    # loop: that answer must not stand in for one asked on a path without the hospital.
+    def answer() -> Any:
+        if "hosp-1" not in client.calls[-1][4]:
+            return acme_answer()
+        looped = ORE_BRANCH | {"partner": "HOSP", "status": "loop"}
+        return acme_answer(branches=[looped])
+
+    client.answers[("ACME", "H1")] = answer
+    access = cast(Access, ResharingAccess())
+    # Both questions to ACME have the same hops left (our own 4, less one) and depth.
+    relayed = service.answer(access, "S1", "up", 4, ["hosp-1"])
+    assert [b.status for b in relayed.branches] == ["ok", "loop"]
+    here = service.federate_here(plant_trace())
+    assert [c[4] for c in client.calls] == [["hosp-1", "plant-1"], ["plant-1"]]
+    assert [b.status for b in here.branches] == ["ok"]
+    # Asked again on the first path, the answer cached for it stands in.
+    assert service.answer(access, "S1", "up", 4, ["hosp-1"]).branches[0].status == "cached"
+    assert len(client.calls) == 2
