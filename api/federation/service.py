@@ -290,7 +290,6 @@ class FederationService:
                 for (n, p), depth in zip(asks, depths, strict=True)
             ]
             outcomes = self._ask_all(questions, hops - 1, visited)
-        local = (len(found.nodes), len(found.edges))
         brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
         reached: dict[str, dict[str, float]] = {}  # node id -> its share in each supplier lot
         merged = zip(asks, depths, outcomes, strict=True)
@@ -298,10 +297,8 @@ class FederationService:
             if depth is not None and outcome.answer is not None:
                 # A partner that does not read max_depth (or a cached answer) may go deeper.
                 outcome = replace(outcome, answer=outcome.answer.within(depth))
-            # Each question gives a branch of ours; what partners relay must fit beside them.
-            relayed = len(found.branches) - done
-            room = MAX_FEDERATED_BRANCHES - len(asks) - relayed
-            found = self._merge(found, node, partner, outcome, local, room, brought, reached)
+            later = len(asks) - done - 1
+            found = self._merge(found, node, partner, outcome, later, brought, reached)
         shares = _shares_beyond(trace, reached)
         nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
         return replace(found, nodes=nodes)
@@ -401,13 +398,12 @@ class FederationService:
         attach: FedNode,
         partner: Partner,
         outcome: _Outcome,
-        local: tuple[int, int],
-        room: int,
+        later: int,
         brought: dict[str, str],
         reached: dict[str, dict[str, float]],
     ) -> FederatedTrace:
-        """Hang a partner's answer (or a stub) from `attach`; `local`: our own counts of nodes
-        and links; `room`: how many branches partners may still relay.
+        """Hang a partner's answer (or a stub) from `attach`; `later`: how many questions are
+        still to be merged after this one.
 
         Two branches into one partner often share its ancestors (two heats of one melt): those
         are merged, once each; `reached` keeps each one's share in every supplier lot it came
@@ -458,23 +454,29 @@ class FederationService:
         taken = {n.id: n for n in found.nodes}
         if any(n.id in taken and brought.get(n.id) != partner.company for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash, local, room, brought, reached)
-        # Each answer is bounded, but many branches could add up past what we hold in memory,
-        # and their relayed branches past what an instance we answer reads; our own trace is
-        # not counted, it is what the caller asked for (nor are our own questions' branches
-        # blamed on an answer that relays none).
-        node_count = len(found.nodes) - local[0] + len(theirs.nodes)
-        edge_count = len(found.edges) - local[1] + len(theirs.edges)
+            return self._merge(found, attach, partner, clash, later, brought, reached)
+        link = FedEdge(theirs.root, attach.id, SUPPLIED_AS, source=partner.company)
+        edges = list(dict.fromkeys([*found.edges, *theirs.edges, link]))
+        # Each answer is bounded, but many could add up past what we hold in memory, and past
+        # what an instance we answer reads: it reads the whole trace, ours included, against
+        # the limits of one answer. Room is kept for a node, a link and a branch of each
+        # question still to be merged (a stub, at the least).
+        nodes = len(found.nodes) + sum(1 for n in theirs.nodes if n.id not in taken) + later
+        branches = len(found.branches) + 1 + len(theirs.branches) + later
         limits = (
-            (f"{MAX_FEDERATED_NODES} nodes", node_count > MAX_FEDERATED_NODES),
-            (f"{MAX_FEDERATED_EDGES} links", edge_count >= MAX_FEDERATED_EDGES),
-            (f"{MAX_FEDERATED_BRANCHES} branches", len(theirs.branches) > max(room, 0)),
+            (f"{MAX_FEDERATED_NODES} nodes", nodes > MAX_FEDERATED_NODES),
+            (f"{MAX_FEDERATED_EDGES} links", len(edges) + later > MAX_FEDERATED_EDGES),
+            # Our own questions' branches are not blamed on an answer that relays none.
+            (
+                f"{MAX_FEDERATED_BRANCHES} branches",
+                bool(theirs.branches) and branches > MAX_FEDERATED_BRANCHES,
+            ),
         )
         over = [what for what, past in limits if past]
         if over:
-            limit = f"partners' answers would take over {' and '.join(over)}"
+            limit = f"with this answer the trace would hold over {' and '.join(over)}"
             outcome = _Outcome("error", limit)
-            return self._merge(found, attach, partner, outcome, local, room, brought, reached)
+            return self._merge(found, attach, partner, outcome, later, brought, reached)
         merged = dict(taken)
         for n in theirs.nodes:
             placed = replace(n, depth=attach.depth + 1 + n.depth)
@@ -485,8 +487,6 @@ class FederationService:
             brought[n.id] = partner.company
             if n.share is not None:
                 reached.setdefault(n.id, {})[attach.id] = n.share
-        link = FedEdge(theirs.root, attach.id, SUPPLIED_AS, source=partner.company)
-        edges = list(dict.fromkeys([*found.edges, *theirs.edges, link]))
         return replace(
             found,
             nodes=list(merged.values()),

@@ -938,14 +938,60 @@ def test_a_branch_that_would_take_the_trace_over_its_size_limit_is_an_error_stub
     service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client.answers[("ACME", "H1")] = acme_answer
-    # ACME's 2 nodes fit in 2, not in 1; our own 4 do not count.
-    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 2)
+    # ACME's 2 nodes fit beside our own 4 in 6, not in 5.
+    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 6)
     assert federate(service).branches[0].status == "ok"
-    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 1)
+    monkeypatch.setattr("api.federation.service.MAX_FEDERATED_NODES", 5)
     found = federate(service)
     assert found.branches[0].status == "error"
-    assert "over 1 nodes" in found.branches[0].message
+    assert "over 5 nodes" in found.branches[0].message
     assert not any(n.id.startswith("ACME:") for n in found.nodes)
+    assert len(found.nodes) == 5  # the stub in ACME's place
+
+
+def with_second_lot(trace: Trace) -> Trace:
+    """`trace` with a second lot of ACME's, H2, beside H1."""
+    second = TraceNode(
+        "supplier_lot:ACME/H2",
+        "supplier_lot",
+        2,
+        {"key": "ACME/H2", "supplier": "ACME", "supplier_lot": "H2"},
+        share=0.5,
+    )
+    return Trace(
+        trace.root,
+        "up",
+        [*trace.nodes, second],
+        [*trace.edges, edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS", 0.5)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("limit", "value"),
+    [
+        # Ours: 5 nodes and 4 links; ACME's answer about H1: 2 nodes and 1 link, and the link to
+        # H1; the stub for H2: 1 node and its link.
+        ("MAX_FEDERATED_NODES", 7),
+        ("MAX_FEDERATED_EDGES", 6),
+    ],
+)
+def test_what_we_answer_stays_within_the_limits_we_keep_ours_and_stubs_counted(
+    service: FederationService,
+    client: FakeClient,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: str,
+    value: int,
+) -> None:
+    # A customer's instance reads our whole answer against these limits: our own nodes and the
+    # stubs of questions still to be merged count, or it would refuse all of it.
+    client.answers[("ACME", "H1")] = acme_answer
+    client.answers[("ACME", "H2")] = fails("unreachable", "down")
+    monkeypatch.setattr(f"api.federation.service.{limit}", value)
+    trace = with_second_lot(plant_trace())
+    found = service.federate(trace, source=None, hops=3, visited=["hosp-1", "plant-1"])
+    assert [b.status for b in found.branches] == ["error", "unreachable"]
+    assert f"over {value} " in found.branches[0].message
+    assert len(found.nodes if limit == "MAX_FEDERATED_NODES" else found.edges) == value
 
 
 def test_branches_that_would_take_the_trace_over_what_a_partner_reads_are_an_error_stub(
@@ -968,20 +1014,7 @@ def test_branches_that_would_take_the_trace_over_what_a_partner_reads_are_an_err
 
     client.answers[("ACME", "H1")] = relaying("H1")
     client.answers[("ACME", "H2")] = relaying("H2")
-    trace = plant_trace()
-    second = TraceNode(
-        "supplier_lot:ACME/H2",
-        "supplier_lot",
-        2,
-        {"key": "ACME/H2", "supplier": "ACME", "supplier_lot": "H2"},
-        share=0.5,
-    )
-    trace = Trace(
-        trace.root,
-        "up",
-        [*trace.nodes, second],
-        [*trace.edges, edge("supplier_lot:ACME/H2", "lot:L1", "RECEIVED_AS", 0.5)],
-    )
+    trace = with_second_lot(plant_trace())
     found = service.federate(trace, source="PLANT", hops=3, visited=["cust-1"])
     assert [b.status for b in found.branches if b.partner == "ACME"] == ["ok", "error"]
     said = found.branches[-1].message  # the one limit met, not the three
