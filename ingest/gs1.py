@@ -173,9 +173,55 @@ def _where(ai: str | None, at: int | None) -> str:
     return named + ("" if at is None else f" at position {at}")
 
 
-def normalise_gtin(text: str, *, ai: str = "01", position: int | None = None) -> str:
-    """Return a GTIN-8/12/13/14 as a checked GTIN-14, or raise naming the expected digit."""
+def _trimmed(text: str) -> tuple[str, int]:
+    """Return `text` without the white space a scanner or a paste puts around it, and how many
+    characters went from its start: positions count in what was scanned. A group separator
+    (FNC1) is white space to str.strip() but data here, so it stays."""
+    start, end = 0, len(text)
+    if not text or not (text[0].isspace() or text[-1].isspace()):
+        return text, 0  # as scanned, most often
+    while start < end and text[start].isspace() and text[start] != GS:
+        start += 1
+    while end > start and text[end - 1].isspace() and text[end - 1] != GS:
+        end -= 1
+    return text[start:end], start
+
+
+def _char_at(index: int, value_at: int | None, offsets: Sequence[int] | None) -> int:
+    """Return where character `index` of a value was scanned; within the value (from 1) when
+    it was given by itself."""
+    if offsets is not None:
+        return offsets[index]
+    return index + 1 if value_at is None else value_at + index
+
+
+def _separator(
+    where: str, title: str, value: str, value_at: int | None, offsets: Sequence[int] | None
+) -> Gs1Error:
+    """Return the error for a group separator (FNC1) in a value of digits, naming where it was
+    scanned: it is one sent too early, not a character of the value."""
+    at = _char_at(value.index(GS), value_at, offsets)
+    return Gs1Error(
+        f"{where}: a group separator (FNC1) at position {at}, where a digit of {title} belongs"
+    )
+
+
+def normalise_gtin(
+    text: str,
+    *,
+    ai: str = "01",
+    position: int | None = None,
+    value_at: int | None = None,
+    offsets: Sequence[int] | None = None,
+) -> str:
+    """Return a GTIN-8/12/13/14 as a checked GTIN-14, or raise naming the expected digit.
+
+    `position`, `value_at` and `offsets` say where the AI and the digits were scanned, as for
+    `check_value`.
+    """
     where = _where(ai, position)
+    if GS in text:
+        raise _separator(where, "GTIN", text, value_at, offsets)
     if not text or any(char not in DIGITS for char in text):
         raise Gs1Error(f"{where}: a GTIN is digits only, got {text!r}")
     if len(text) not in (8, 12, 13, 14):
@@ -184,7 +230,7 @@ def normalise_gtin(text: str, *, ai: str = "01", position: int | None = None) ->
     if text[-1] != expected:
         raise Gs1Error(
             f"{where}: GTIN {text} has check digit {text[-1]}, expected {expected} "
-            f"(position {len(text)})"
+            f"(position {_char_at(len(text) - 1, value_at, offsets)})"
         )
     return text.rjust(14, "0")
 
@@ -258,19 +304,24 @@ def check_value(
     where = _where(ai, position)
     if spec is None:
         raise Gs1Error(f"{where}: unknown or unsupported application identifier")
+    if value_at is None and position is not None:
+        value_at = position + len(ai)
+    if spec.kind != "x" and GS in value:
+        raise _separator(where, spec.title, value, value_at, offsets)
     if spec.fixed and len(value) != spec.length:
         raise Gs1Error(f"{where}: {spec.title} has {spec.length} characters, got {len(value)}")
     if not spec.fixed and not 1 <= len(value) <= spec.length:
         raise Gs1Error(f"{where}: {spec.title} has 1 to {spec.length} characters, got {len(value)}")
     if spec.kind == "gtin":
-        return normalise_gtin(value, ai=ai, position=position)
+        return normalise_gtin(value, ai=ai, position=position, value_at=value_at, offsets=offsets)
     if spec.kind == "sscc":
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: an SSCC is digits only")
         expected = check_digit(value[:-1])
         if value[-1] != expected:
             raise Gs1Error(
-                f"{where}: SSCC {value} has check digit {value[-1]}, expected {expected}"
+                f"{where}: SSCC {value} has check digit {value[-1]}, expected {expected} "
+                f"(position {_char_at(len(value) - 1, value_at, offsets)})"
             )
     elif spec.kind == "date":
         gs1_date(value, ai, position=position)
@@ -278,8 +329,6 @@ def check_value(
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: {spec.title} is digits only, got {value!r}")
     else:
-        if value_at is None and position is not None:
-            value_at = position + len(ai)
         for offset, char in enumerate(value):
             if char not in AI82:
                 found = offsets[offset] if offsets is not None else None
@@ -332,15 +381,14 @@ def _check_pairs(values: dict[str, str]) -> None:
 
 def parse_element_string(text: str) -> Gs1Data:
     """Parse a scanned element string (raw or bracketed); raise naming the AI and position."""
-    raw = text.strip()
+    # Positions in messages count from the start of the code as scanned, prefixes included.
+    raw, skipped = _trimmed(text)
     if not raw:
         raise Gs1Error("an empty code")
-    # Positions in messages count from the start of the code as scanned, prefixes included.
-    skipped = 0
     for symbology in SYMBOLOGY_IDS:
         if raw.startswith(symbology):
             raw = raw[len(symbology) :]
-            skipped = len(symbology)
+            skipped += len(symbology)
             break
     else:
         if raw.startswith("]"):
@@ -377,6 +425,9 @@ def _parse_raw(raw: str, skipped: int) -> dict[str, str]:
         at = skipped + position + 1
         if spec.fixed:
             end = start + spec.length
+            if raw.find(GS, start, end) >= 0:  # sent too early, before the field is whole
+                value = raw[start:end]
+                raise _separator(_where(ai, at), spec.title, value, skipped + start + 1, None)
             if end > len(raw):
                 raise Gs1Error(
                     f"AI ({ai}) at position {at}: {spec.title} needs {spec.length} "
@@ -447,7 +498,7 @@ def parse_digital_link(uri: str) -> Gs1Data:
     Errors name the AI and, where the URI reads as written, the position in it (counted from
     1, as in element strings).
     """
-    text = uri.strip()
+    text, lead = _trimmed(uri)
     try:
         parts = urlsplit(text)
     except ValueError as error:  # an unclosed [ of an IPv6 host, say
@@ -466,13 +517,17 @@ def parse_digital_link(uri: str) -> Gs1Data:
             "no GTIN path in the Digital Link: expected /01/{gtin}[/10/{lot}][/21/{serial}]"
         ) from None
     path_at, query_at = _offsets(text, parts.scheme, parts.netloc, parts.path, parts.query)
+    path_at = None if path_at is None else lead + path_at
+    query_at = None if query_at is None else lead + query_at
     at: list[int | None] = []  # where each path segment starts
     for segment in segments:
         at.append(path_at)
         path_at = None if path_at is None else path_at + len(segment) + 1
-    gtin, _ = _unescaped(segments[start + 1], "01", at[start + 1])
+    gtin, offsets = _unescaped(segments[start + 1], "01", at[start + 1])
     # The path may carry a GTIN-8, -12 or -13; the element string always takes 14 digits.
-    values: dict[str, str] = {"01": normalise_gtin(gtin, position=at[start])}
+    values: dict[str, str] = {
+        "01": normalise_gtin(gtin, position=at[start], value_at=at[start + 1], offsets=offsets)
+    }
     for index in range(start + 2, len(segments), 2):
         ai = segments[index]
         value, offsets = _unescaped(segments[index + 1], ai, at[index + 1])
@@ -572,12 +627,12 @@ def _qualifier_tail(tail: list[str]) -> bool:
 
 def parse(code: str) -> Gs1Data:
     """Parse any GS1 form: a Digital Link, an element string, or a plain GTIN."""
-    text = code.strip()
+    text, lead = _trimmed(code)
     if text.lower().startswith(("http://", "https://")):
-        return parse_digital_link(text)
+        return parse_digital_link(code)
     if text.isdigit() and len(text) in (8, 12, 13, 14):
-        return Gs1Data({"01": normalise_gtin(text)})
-    return parse_element_string(text)
+        return Gs1Data({"01": normalise_gtin(text, value_at=lead + 1)})
+    return parse_element_string(code)
 
 
 def udi(

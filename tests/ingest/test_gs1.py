@@ -160,6 +160,48 @@ def test_malformed_element_strings_name_the_ai_and_position(code: str, message: 
         gs1.parse(code)
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # A check digit is named where it was scanned, not where it sits in the GTIN.
+        (f"01{GTIN[:-1]}3", r"^AI \(01\) at position 1: .* expected 2 \(position 16\)$"),
+        (f"]d2{GS}01{GTIN[:-1]}3", r"^AI \(01\) at position 5: .* \(position 20\)$"),
+        (f"(01){GTIN[:-1]}3", r"^AI \(01\) at position 1: .* \(position 18\)$"),
+        (f"https://x/01/{GTIN[:-1]}3", r"^AI \(01\) at position 11: .* \(position 27\)$"),
+        (f"  {GTIN[1:-1]}3", r"^AI \(01\): GTIN 9506000134353 .* \(position 15\)$"),
+        ("(00)376130321109103421", r"^AI \(00\) at position 1: .* expected 0 \(position 22\)$"),
+        # A leading separator (FNC1) or white space with no symbology identifier is scanned too.
+        (f"{GS}01{GTIN}17131301", r"^AI \(17\) at position 18: month 13"),
+        (f" {GS}01{GTIN}10AB CD", r"^AI \(10\) at position 23: character ' '"),
+        (f"\n{GS}01{GTIN}9912", r"identifier '9912' at position 19"),
+        (f" https://x/01/{GTIN}/10/A%2", r"^AI \(10\) at position 34: 'A%2'"),
+        # A separator where a digit belongs is named as such, where it is.
+        (
+            f"01{GTIN[:8]}{GS}{GTIN[8:]}",
+            r"^AI \(01\) at position 1: a group separator \(FNC1\) at "
+            r"position 11, where a digit of GTIN belongs",
+        ),
+        (f"01{GTIN[:10]}{GS}", r"^AI \(01\) at position 1: .* separator \(FNC1\) at position 13,"),
+        (
+            f"]d201{GTIN}17{GS}201225",
+            r"^AI \(17\) at position 20: .* separator \(FNC1\) at position 22,",
+        ),
+        (
+            f"(01){GTIN[:11]}{GS}(10)AB",
+            r"^AI \(01\) at position 1: .* separator \(FNC1\) at position 16,",
+        ),
+        (
+            f"(02){GTIN}(37)1{GS}2",
+            r"^AI \(37\) at position 19: .* at position 24, where a digit of COUNT",
+        ),
+        (f"https://x/01/{GTIN[:5]}%1D{GTIN[6:]}", r"^AI \(01\) at position 11: .* at position 19,"),
+    ],
+)
+def test_errors_point_at_the_position_in_what_was_scanned(code: str, message: str) -> None:
+    with pytest.raises(Gs1Error, match=message):
+        gs1.parse(code)
+
+
 def test_a_missing_separator_after_a_variable_field_is_caught_when_it_overflows() -> None:
     with pytest.raises(Gs1Error, match="group separator is missing"):
         gs1.parse(f"01{GTIN}10LOT-2024-0001-A21SERIAL-000001")
