@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Final, LiteralString, TypeVar
+from typing import Any, Final, Literal, LiteralString, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
@@ -88,6 +88,22 @@ READ_TIMED_OUT: Final = (
     "Neo4j's time limit on a transaction (its setting db.transaction.timeout) ended this read "
     "of {what} before it was done: ask for less at once (a trace with a smaller max_depth, a "
     "shorter window, a smaller page) or have that limit raised"
+)
+# What a statement run on its own (`execute`) does, for what its end on the server says of it: a
+# step of opening a store (its schema, a migration, the checks of its version) was said as a
+# write the caller had sent, "nothing was written; it can be sent again", when no one sent one.
+Step = Literal["read", "write", "open"]
+# Each step of an open commits on its own and is done again harmlessly (IF NOT EXISTS, MERGE):
+# opening again goes on from the step that was ended.
+OPEN_TERMINATED: Final = (
+    "Neo4j ended a step of opening {what} (bringing its schema up to date) on the server before "
+    "it was done (its administrator, or another process, terminated the transaction): {what} "
+    "was not opened; open it again"
+)
+OPEN_TIMED_OUT: Final = (
+    "Neo4j's time limit on a transaction (its setting db.transaction.timeout) ended a step of "
+    "opening {what} (bringing its schema up to date) before it was done: {what} was not opened; "
+    "open it again, and should it recur, have that limit raised until it opens once"
 )
 
 # A transaction still waiting for a lock after a while is ended, so its caller hears StoreBusy
@@ -210,15 +226,17 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
 
 
 @contextmanager
-def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
+def reaching(what: str, *, reading: bool = False, step: Step | None = None) -> Iterator[None]:
     """Raise StoreUnavailable for a server that cannot be reached or was lost in the block; for
     a transaction the server ended at its time limit StoreTimeLimit if `reading`, else StoreBusy
     (a write so ended wrote nothing); for one someone ended there, ReadTerminated if `reading`,
-    else StoreBusy.
+    else StoreBusy. `step`, where given, says what the block does instead of `reading`: an
+    "open" step ended there is a StoreBusy that says the store was not opened.
 
     Its message names no host and quotes nothing of the driver's: callers of the service read
     it. `what` says what the server holds ("the graph", "the accounts").
     """
+    doing: Step = step or ("read" if reading else "write")
     try:
         yield
     except neo4j.exceptions.IncompleteCommit as error:
@@ -230,7 +248,7 @@ def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
             raise
         raise StoreUnavailable(GONE.format(what=what)) from error
     except neo4j.exceptions.ClientError as error:
-        if (ended := _ended(error, what, reading)) is None:
+        if (ended := _ended(error, what, doing)) is None:
             raise
         raise ended from error
     except neo4j.exceptions.ResultFailedError as error:
@@ -240,22 +258,26 @@ def reaching(what: str, *, reading: bool = False) -> Iterator[None]:
         if isinstance(cause, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
         if isinstance(cause, neo4j.exceptions.ClientError) and (
-            ended := _ended(cause, what, reading)
+            ended := _ended(cause, what, doing)
         ):
             raise ended from error
         raise
 
 
-def _ended(error: neo4j.exceptions.ClientError, what: str, reading: bool) -> StoreBusy | None:
-    """What to raise for `error` if the server ended its transaction, at its time limit or
-    because someone terminated it."""
+def _ended(error: neo4j.exceptions.ClientError, what: str, doing: Step) -> StoreBusy | None:
+    """What to raise for `error` if the server ended its transaction, which was `doing`, at its
+    time limit or because someone terminated it."""
     if error.code in TIMED_OUT:
-        if reading:
+        if doing == "read":
             return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
+        if doing == "open":
+            return StoreBusy(OPEN_TIMED_OUT.format(what=what))
         return StoreBusy(WRITE_TIMED_OUT.format(what=what))
     if error.code == TERMINATED:
-        if reading:
+        if doing == "read":
             return ReadTerminated(READ_TERMINATED.format(what=what))
+        if doing == "open":
+            return StoreBusy(OPEN_TERMINATED.format(what=what))
         return StoreBusy(WRITE_TERMINATED.format(what=what))
     if error.code == STOPPED_WAITING:
         return StoreBusy(WAIT_STOPPED.format(what=what))
@@ -278,9 +300,11 @@ def execute(
     database: str | None,
     what: str,
     statement: LiteralString,
+    step: Step,
     /,
     **params: Any,
 ) -> list[neo4j.Record]:
-    """Run one statement in a transaction of its own, as `session` does its work."""
-    with reaching(what):
+    """Run one statement, which is `step`, in a transaction of its own, as `session` does its
+    work: its end on the server is said as a read's, a write's or an open's."""
+    with reaching(what, step=step):
         return driver.execute_query(statement, params, database_=database).records

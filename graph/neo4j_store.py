@@ -32,6 +32,7 @@ from graph.errors import StoreBusy, StoreUnavailable
 from graph.event_links import void_names
 from graph.neo4j_driver import (
     WAITING,
+    Step,
     bounded_write,
     connect,
     execute,
@@ -1024,7 +1025,7 @@ class Neo4jStore:
         try:
             # Before the schema is brought up to date: a later release's graph, or the part of
             # a plant a copy left, is left as it is.
-            found, source = self._execute(OPENING)[0]
+            found, source = self._execute(OPENING, "open")[0]
             refuse_newer(url, found)
             if source is not None and not finishing_copy:
                 raise refused_unfinished(url, source)
@@ -1037,23 +1038,26 @@ class Neo4jStore:
         """Bring the schema up to date; `found` is the projection version the graph had (no
         statement of the schema sets it)."""
         for statement in SCHEMA:
-            self._execute(statement)
-        if not self._execute(VOID_NAMES_KEPT)[0][0]:
+            self._execute(statement, "open")
+        if not self._execute(VOID_NAMES_KEPT, "open")[0][0]:
             # Voids logged before their names were kept: read as the store is opened, until
             # an open has written them all.
             rows = void_names(self.voided_events())
             for start in range(0, len(rows), VOID_NAMES_CHUNK):
-                self._execute(CREATE_VOID_NAMES, rows=rows[start : start + VOID_NAMES_CHUNK])
-            self._execute(MARK_VOID_NAMES_KEPT)  # only once the last chunk is written
+                chunk = rows[start : start + VOID_NAMES_CHUNK]
+                self._execute(CREATE_VOID_NAMES, "open", rows=chunk)
+            self._execute(MARK_VOID_NAMES_KEPT, "open")  # only once the last chunk is written
         # A graph of no events is the same in every version: a new store is current.
-        if found != PROJECTION and not self._execute(ANY_EVENT)[0][0]:
-            self.stamp_projection(PROJECTION)
+        if found != PROJECTION and not self._execute(ANY_EVENT, "open")[0][0]:
+            self._execute(STAMP_PROJECTION, "open", version=PROJECTION)
 
     def _session(self, *, reading: bool = False) -> AbstractContextManager[neo4j.Session]:
         return session(self._driver, self._database, "the graph", reading=reading)
 
-    def _execute(self, statement: LiteralString, **params: Any) -> list[neo4j.Record]:
-        return execute(self._driver, self._database, "the graph", statement, **params)
+    def _execute(
+        self, statement: LiteralString, step: Step, /, **params: Any
+    ) -> list[neo4j.Record]:
+        return execute(self._driver, self._database, "the graph", statement, step, **params)
 
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
         ours = getattr(self._local, "rebuild", None)
@@ -1089,7 +1093,7 @@ class Neo4jStore:
             try:
                 lease.run(PING).consume()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
-                self._execute(PING)  # StoreUnavailable if the server went with the lease
+                self._execute(PING, "read")  # StoreUnavailable if the server went with the lease
                 raise StoreBusy(TAKEN_OVER) from error
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
@@ -1272,7 +1276,7 @@ class Neo4jStore:
         # this waits for it as any rebuild does (then StoreBusy); a mark found once the lease
         # is had was left by a rebuild whose process stopped.
         with self.one_rebuild():
-            records = self._execute(REBUILD_MARK)
+            records = self._execute(REBUILD_MARK, "read")
             mark = records[0][0] if records else None
             before = getattr(self._local, "rebuild", None)
             if mark is not None:
@@ -1303,7 +1307,7 @@ class Neo4jStore:
                     # A rebuild that stopped once it had cleared the graph leaves it partial: its
                     # mark stays, so other writes are refused until a rebuild runs to the end.
                     if done or not self._local.cleared:
-                        self._execute(END_REBUILD, token=token)
+                        self._execute(END_REBUILD, "write", token=token)
                 finally:
                     self._local.rebuild = None
 
@@ -1337,12 +1341,12 @@ class Neo4jStore:
             pass
 
     def projection_version(self) -> int | None:
-        version: int | None = self._execute(PROJECTION_VERSION)[0][0]
+        version: int | None = self._execute(PROJECTION_VERSION, "read")[0][0]
         return version
 
     def stamp_projection(self, version: int) -> None:
         if getattr(self._local, "rebuild", None) is None:
-            self._execute(STAMP_PROJECTION, version=version)
+            self._execute(STAMP_PROJECTION, "write", version=version)
         else:
             self._write_outside_rebuild(STAMP_PROJECTION, version=version)
 

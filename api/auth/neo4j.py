@@ -258,7 +258,7 @@ class Neo4jAccountStore:
 
     def _create_schema(self) -> None:
         for statement in SCHEMA:
-            execute(self._driver, self._database, "the accounts", statement)
+            execute(self._driver, self._database, "the accounts", statement, "open")
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with session(self._driver, self._database, "the accounts", reading=True) as opened:

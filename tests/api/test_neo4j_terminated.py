@@ -1,7 +1,8 @@
 """A transaction that Neo4j's administrator (or another process) ends on the server as it runs
 (`TERMINATE TRANSACTIONS`) is answered, never a 500 with the driver's text: a write is 503
 `store_busy`, nothing written, to send again; a read 503 `read_terminated`, with no
-`Retry-After`, as whoever ended it may have meant it.
+`Retry-After`, as whoever ended it may have meant it; a step of opening the store says the store
+was not opened, not that a write was.
 
 The transaction is found as an operator finds it, with `SHOW TRANSACTIONS` from another session:
 a read by its statement (a trace's, replaced by one that runs until it is ended), a write by the
@@ -19,6 +20,8 @@ from typing import Any, Final, LiteralString
 import pytest
 
 from graph import neo4j_store
+from graph.errors import ReadTerminated, StoreBusy
+from graph.neo4j_store import Neo4jStore
 from ingest import service
 from tests.api.conftest import login
 from tests.api.neo4j_plant import Plant
@@ -141,3 +144,32 @@ def test_a_write_ended_on_the_server_wrote_nothing_and_may_be_sent_again(
     again = plant.client.post("/api/v1/events", json=batch, headers=admin)
     assert again.status_code == 201, again.text
     assert plant.store.node("lot:L-2") is not None
+
+
+def test_a_step_of_opening_the_store_ended_on_the_server_says_the_store_was_not_opened(
+    target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(neo4j_store, "SCHEMA", (*neo4j_store.SCHEMA[:1], ENDLESS))
+
+    def opening() -> Neo4jStore:
+        return Neo4jStore(target.uri, user=target.user, password=target.password)
+
+    with pytest.raises(StoreBusy) as ended:
+        ended_by_hand(target, RUNNING_READ, opening)
+    assert ended.value.message == (
+        "Neo4j ended a step of opening the graph (bringing its schema up to date) on the server "
+        "before it was done (its administrator, or another process, terminated the "
+        "transaction): the graph was not opened; open it again"
+    )
+
+
+def test_a_read_run_on_its_own_ended_on_the_server_is_said_as_a_read(
+    target: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    monkeypatch.setattr(neo4j_store, "PROJECTION_VERSION", ENDLESS)
+    try:
+        with pytest.raises(ReadTerminated, match="Neo4j ended this read of the graph"):
+            ended_by_hand(target, RUNNING_READ, store.projection_version)
+    finally:
+        store.close()
