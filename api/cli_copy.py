@@ -7,7 +7,7 @@ import fcntl
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
@@ -16,6 +16,7 @@ from api.settings import get_settings
 from graph.connect import require_store
 from graph.embedded_store import empty_store, store_files
 from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
+from graph.store import GraphStore
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -38,7 +39,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
             "first. Sessions do not move: people log in again on the new store. A copy that "
             "fails removes a new file it made and leaves an empty one empty, of no bytes; one into "
             "Neo4j that stops, or one killed outright, keeps what it carried: run it again "
-            "with --resume to finish it. Until then other commands refuse the store it left."
+            "with --resume to finish it. Until then other commands refuse the store it left. "
+            "One copy at a time fills a target: another into it meanwhile is refused."
         ),
     )
     copy.add_argument("--store", help="the store to copy (TRACEGRAPH_STORE)")
@@ -93,8 +95,9 @@ def _copy_opened(
         target.store.mark_copy(_shown(source_url))
 
     try:
-        was_empty = _refuse_held(target, resume=args.resume)
-        copied = _copy_into(source, target, resume=args.resume, before_writing=before_writing)
+        with _held(target.store):
+            was_empty = _refuse_held(target, resume=args.resume)
+            copied = _copy_into(source, target, resume=args.resume, before_writing=before_writing)
     except BaseException:
         target.close()
         _after_failure(args.to, made, was_empty, wrote=wrote)
@@ -156,6 +159,15 @@ def _claimed(url: str) -> Iterator[bool]:
         # Only now: closing a file a process has open drops its SQLite locks on it, and the
         # copy's connections to the target are closed by then.
         os.close(held)
+
+
+def _held(store: GraphStore) -> AbstractContextManager[None]:
+    """Hold a Neo4j target against other copies into its database from the check that it is
+    empty to the copy's end (an embedded one is held by `_claimed`): StoreBusy naming the
+    other copy if one holds it."""
+    from graph.neo4j_store import Neo4jStore  # the driver loads only for a Neo4j target
+
+    return store.held_for_copy() if isinstance(store, Neo4jStore) else nullcontext()
 
 
 def _still_at(held: int, path: Path) -> bool:

@@ -132,12 +132,12 @@ log = logging.getLogger("tracegraph.store")
 
 @contextmanager
 def waiting_at_most(
-    driver: neo4j.Driver, database: str | None, mark: str, busy: str
+    driver: neo4j.Driver, database: str | None, mark: str, busy: str, seconds: float | None = None
 ) -> Iterator[None]:
     """Raise StoreBusy(`busy`, its {seconds} filled in) if the transaction whose metadata holds
-    `mark` under WAITING is blocked on a lock LOCK_WAIT s or more into the block: the server
-    ends it, so it writes nothing."""
-    seconds = LOCK_WAIT
+    `mark` under WAITING is blocked on a lock `seconds` (LOCK_WAIT) or more into the block: the
+    server ends it, so it writes nothing."""
+    seconds = LOCK_WAIT if seconds is None else seconds
     done = threading.Event()
     ended = threading.Event()
 

@@ -217,6 +217,27 @@ ELSEWHERE: Final = (
     "WHERE metaData.tracegraph_rebuild IS NOT NULL shows its rebuild (host, process, start), "
     "and TERMINATE TRANSACTIONS with that id ends it"
 )
+# A copy into the database (api.cli_copy) holds the lock of this node, in a transaction of its
+# own kept open from its check that the database is empty to its end, as a rebuild holds its
+# lease: two copies started at once had each found it empty and written into it. The server ends
+# the transaction of a process that stopped (its connection closed), so a copy killed part way
+# leaves nothing that keeps its --resume out. The node is made by the first copy, under the
+# counters' uniqueness constraint, so a second's MERGE waits for the first's.
+COPY_HOLD: Final = "MERGE (c:Counter {name: 'copy'}) SET c.held = true"
+# The hold's transaction says whose it is in its metadata, under this key (see COPY_ELSEWHERE).
+COPIER: Final = "tracegraph_copy"
+# Another copy holds it for the whole of its copy: a few seconds of waiting tell that.
+COPY_WAIT: Final = 2.0
+COPIERS: Final = (
+    "SHOW TRANSACTIONS YIELD metaData WHERE metaData.tracegraph_copy IS NOT NULL "
+    "RETURN metaData.tracegraph_copy"
+)
+COPY_ELSEWHERE: Final = (
+    "another copy-store is filling this database ({whose}): nothing was written; let it "
+    "finish. If that copy's host is gone, Neo4j may not have noticed yet: SHOW TRANSACTIONS "
+    "YIELD transactionId, metaData WHERE metaData.tracegraph_copy IS NOT NULL shows it, and "
+    "TERMINATE TRANSACTIONS with that id ends it"
+)
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
@@ -1004,6 +1025,11 @@ def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None) -
         )
 
 
+def _whose() -> str:
+    """Who holds a lease, as its transaction's metadata says: host, process and start."""
+    return f"{socket.gethostname()} process {os.getpid()}, since {utc_text(datetime.now(UTC))}"
+
+
 class Neo4jStore:
     """The production store: a Neo4j server (or cluster) reached over Bolt."""
 
@@ -1319,10 +1345,9 @@ class Neo4jStore:
             yield
             return
         mark = uuid.uuid4().hex
-        whose = f"{socket.gethostname()} process {os.getpid()}, since {utc_text(datetime.now(UTC))}"
         with self._session() as opened:
             lease = opened.begin_transaction(
-                metadata={WAITING: mark, REBUILDER: whose}, timeout=LEASE_TIMEOUT
+                metadata={WAITING: mark, REBUILDER: _whose()}, timeout=LEASE_TIMEOUT
             )
             try:
                 with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
@@ -1334,6 +1359,33 @@ class Neo4jStore:
                 # It wrote nothing to keep; one the server lost is ended there already.
                 with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
                     lease.close()
+
+    @contextmanager
+    def held_for_copy(self) -> Iterator[None]:
+        """Hold the lock only one copy into this database holds (COPY_HOLD) for the block;
+        StoreBusy naming the other copy if it holds it."""
+        mark = uuid.uuid4().hex
+        with self._session() as opened:
+            hold = opened.begin_transaction(
+                metadata={WAITING: mark, COPIER: _whose()}, timeout=LEASE_TIMEOUT
+            )
+            try:
+                try:
+                    with waiting_at_most(self._driver, self._database, mark, "", COPY_WAIT):
+                        hold.run(COPY_HOLD).consume()
+                except StoreBusy as busy:
+                    raise StoreBusy(COPY_ELSEWHERE.format(whose=self._copiers())) from busy
+                yield
+            finally:
+                # It wrote nothing to keep; one the server lost is ended there already.
+                with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
+                    hold.close()
+
+    def _copiers(self) -> str:
+        """Who holds the copy's lock, as their holds say (only an administrator sees another
+        user's)."""
+        found = [row[0] for row in self._execute(COPIERS, "read")]
+        return "; ".join(found) if found else "whose, an administrator sees as below"
 
     def clear_projection(self) -> None:
         self._local.cleared = True

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -311,3 +317,44 @@ def _emptied(target: Neo4jTarget) -> None:
     finally:
         store.close()
         accounts.close()
+
+
+@pytest.mark.neo4j
+def test_a_second_copy_into_one_neo4j_database_is_refused_while_the_first_runs(
+    source: str,
+    neo4j_login: Neo4jTarget,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Both found the database empty before either wrote, and so might write into it at once.
+    The second is refused within seconds, naming the first, and writes nothing; the first
+    finishes whole."""
+    from api import cli_copy
+
+    _emptied(neo4j_login)
+    inside, go = threading.Event(), threading.Event()
+    copy = cli_copy.copy_plant
+
+    def first_held(*args: Any, **kwargs: Any) -> Any:  # the first copy waits once inside
+        if not inside.is_set():
+            inside.set()
+            assert go.wait(60), "the second copy never ended"
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(cli_copy, "copy_plant", first_held)
+    argv = ["copy-store", "--store", source, "--to", neo4j_login.uri]
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(main, argv)
+        try:
+            assert inside.wait(60), "the first copy never began"
+            started = time.monotonic()
+            assert main(argv) == EXIT_UNAVAILABLE
+            assert time.monotonic() - started < 15
+        finally:
+            go.set()
+        assert first.result(timeout=120) == 0
+    err = capsys.readouterr().err
+    assert "another copy-store is filling this database" in err
+    assert f"{socket.gethostname()} process {os.getpid()}, since " in err
+    assert "--resume" not in err.partition("another copy-store")[0]
+    assert _trace(neo4j_login.uri, capsys) == _trace(source, capsys)

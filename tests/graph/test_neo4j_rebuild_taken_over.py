@@ -71,7 +71,7 @@ def test_a_rebuild_whose_mark_is_gone_writes_no_more(
     def events(after_seq: int, limit: int) -> list[StoredEvent]:
         pages.append(after_seq)
         if len(pages) == 2:  # another took over and finished after the first chunk was written
-            other._execute(FINISHED)
+            other._execute(FINISHED, "write")
         return read(after_seq, limit)
 
     monkeypatch.setattr(rebuilder, "events", events)
@@ -107,7 +107,7 @@ def test_a_rebuild_whose_lease_ended_stops_at_its_next_chunk(
     def events(after_seq: int, limit: int) -> list[StoredEvent]:
         pages.append(after_seq)
         if len(pages) == 2:
-            assert len(other._execute(END_LEASE)) == 1
+            assert len(other._execute(END_LEASE, "write")) == 1
         return read(after_seq, limit)
 
     monkeypatch.setattr(rebuilder, "events", events)
