@@ -338,10 +338,14 @@ class RecallService:
                     return found
         raise NotFound(f"no notice {notice_id!r}")
 
-    def reconciliation(self, case_id: str, scope: Scope | None = None) -> Reconciliation:
+    def reconciliation(
+        self, case_id: str, scope: Scope | None = None, notices: Sequence[Notice] | None = None
+    ) -> Reconciliation:
+        """Reconcile the case; `scope` and `notices`, when given, as the caller read them, so
+        an export's reconciliation counts the answers its notices list."""
         answers = [
             (n.customer, n.found_qty or Decimal(0), n.returned_qty or Decimal(0))
-            for n in self.notices(case_id)
+            for n in (self.notices(case_id) if notices is None else notices)
         ]
         return reconcile(scope or self.scope(case_id), answers)
 
@@ -372,9 +376,10 @@ class RecallService:
 
         `suppliers` are the case's supplier requests and answers (api.supplier_portal).
         """
-        # One scope for all of it: three traces of it could also disagree under live ingest.
-        case, scope = self.case(case_id), self.scope(case_id)
-        reconciliation = self.reconciliation(case_id, scope)
+        # One scope and one read of the notices for all of it: under live ingest, reads made
+        # twice could disagree (an answer counted in the reconciliation but not in its notice).
+        case, scope, notices = self.case(case_id), self.scope(case_id), self.notices(case_id)
+        reconciliation = self.reconciliation(case_id, scope, notices)
         now = now_text()
         body = {
             "case": asdict(case),
@@ -384,7 +389,7 @@ class RecallService:
                 "shipments": [asdict(s) for s in scope.shipments],
                 "customers": scope.customers,
             },
-            "notices": [asdict(n) for n in self.notices(case_id)],
+            "notices": [asdict(n) for n in notices],
             "supplier_requests": [r.as_json(now) for r in suppliers],
             "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id, scope)[1]],
             "reconciliation": _reconciliation(reconciliation),
@@ -402,12 +407,12 @@ class RecallService:
 
         `suppliers` are the case's supplier requests and answers (api.supplier_portal).
         """
-        scope = self.scope(case_id)
+        scope, notices = self.scope(case_id), self.notices(case_id)
         return render_report(
             self.case(case_id),
             scope,
-            self.notices(case_id),
-            self.reconciliation(case_id, scope),
+            notices,
+            self.reconciliation(case_id, scope, notices),
             self.shared_carts(case_id, scope)[1],
             # Fixed-width UTC text, as deadlines are stored: what is overdue compares with it.
             now_text(),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from api.recall import RecallService
+import pytest
+
+from api.recall import Notice, RecallService
 from api.render import trace_tree
 from graph.recall import Scope, ScopeItem, scope_csv
 from graph.store import GraphStore
@@ -314,3 +317,27 @@ def test_an_answer_of_a_customer_rescoped_out_counts_in_no_unit(
     rows = re.findall(r"<tr>(.*?)</tr>", section.partition("<h2>")[0])
     cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows[1:]]
     assert cells == [["ea", "4", "0", "3", "3", "0", "3", "75.0"]]
+
+
+def test_an_export_reads_the_notices_once(
+    store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read twice, an answer landing between the reads would be in the notices listed and not in
+    # the reconciliation, or the other way round.
+    plant = [
+        events.receive("L-1", 10, supplier_lot="A-77"),
+        events("ship", shipment="SH-1", customer="NORTH", items=[{"lot": "L-1", "qty": "2"}]),
+    ]
+    recalls = _case(store, plant, "lot:L-1")
+    recalls.notify("RC-1", "send back", "ana")
+    reads: list[Sequence[str]] = []
+    notices_of = RecallService.notices_of
+
+    def counted(self: RecallService, case_ids: Sequence[str]) -> dict[str, list[Notice]]:
+        reads.append(case_ids)
+        return notices_of(self, case_ids)
+
+    monkeypatch.setattr(RecallService, "notices_of", counted)
+    assert [n["customer"] for n in recalls.export_json("RC-1")["notices"]] == ["NORTH"]
+    assert "NORTH" in recalls.report_html("RC-1")
+    assert reads == [["RC-1"], ["RC-1"]]  # one read for each export
