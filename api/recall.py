@@ -20,7 +20,7 @@ from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
 from graph.clock import now_text
 from graph.epcis_export import EpcisExporter
-from graph.errors import BadRequest, Conflict, NotFound
+from graph.errors import Conflict, NotFound
 from graph.ids import gid
 from graph.recall import (
     HELD,
@@ -165,17 +165,6 @@ def _notice_name(case_id: str, customer: str, n: int) -> str:
         return name + suffix
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return f"{name[: MAX_NOTICE_KEY - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
-
-
-def _check_case_id(case_id: str) -> None:
-    """Refuse a new case id that cannot be one segment of the case's addresses
-    (/api/v1/recalls/{id}/...): a "/" splits it, and clients drop "." and ".." as dot segments.
-    Checked here, where cases are opened, not in the event model: logged cases keep rebuilding."""
-    if "/" in case_id or case_id in (".", ".."):
-        raise BadRequest(
-            f"case id {case_id!r}: a case id is part of the case's web addresses, "
-            'so it holds no "/" and is not "." or ".."'
-        )
 
 
 def case_address(case_id: str) -> str:
@@ -424,8 +413,8 @@ class RecallService:
     def open(
         self, case_id: str, title: str, reason: str, suspects: list[dict[str, str]], actor: str
     ) -> Case:
-        """Open a case from one or more suspects."""
-        _check_case_id(case_id)
+        """Open a case from one or more suspects (its key as the recall_open event takes it:
+        no "/" and not "." or "..", as it is part of the case's web addresses)."""
         self._ingest.ingest(
             [
                 _event(

@@ -148,14 +148,26 @@ SentEventId = Annotated[
 
 
 def _new_case_key(value: str, info: ValidationInfo) -> str:
+    # For events sent only: a case logged before these rules still rebuilds.
+    if not _sent(info):
+        return value
     # "case:RC-1" is the id answers give case RC-1, and an argument naming a case is read as an
     # id first (api.recall.RecallService.case_keys): a new case keyed so would be named by it
-    # only through its own id, "case:case:RC-1". For events sent: a case logged so still rebuilds.
-    if _sent(info) and value.startswith("case:"):
+    # only through its own id, "case:case:RC-1".
+    if value.startswith("case:"):
         raise PydanticCustomError(
             "case_key_as_id",
             'a new case\'s key does not begin "case:": "{value}" is the id of case "{key}"',
             {"value": value, "key": value.removeprefix("case:")},
+        )
+    # The key is one segment of the case's web addresses (/api/v1/recalls/{key}/...): a "/"
+    # splits it, and clients drop "." and ".." as dot segments.
+    if "/" in value or value in (".", ".."):
+        raise PydanticCustomError(
+            "case_key_path",
+            "a case's key is part of the case's web addresses, so it holds no \"/\" and is "
+            'not "." or "..": "{value}"',
+            {"value": value},
         )
     return value
 
@@ -174,7 +186,9 @@ def _no_slash(value: str) -> str:
 
 # The key of a case a recall_open creates.
 NewCaseId = Annotated[
-    Id, AfterValidator(_new_case_key), WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": "^case:"}})
+    Id,
+    AfterValidator(_new_case_key),
+    WithJsonSchema(_ID_SCHEMA | {"not": {"pattern": r"^case:|/|^\.\.?$"}}),
 ]
 # A company id: also used as the first half of a supplier-lot key, so no "/".
 CompanyId = Annotated[

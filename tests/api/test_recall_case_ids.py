@@ -170,6 +170,28 @@ def test_a_case_keyed_case_logged_before_the_rule_rebuilds_and_its_resend_is_a_d
     assert RecallService(services.store, services.ingest).case("case:RC-1").title == "t"
 
 
+@pytest.mark.parametrize("key", ["RC/1", ".", ".."])
+def test_a_case_key_that_is_no_address_segment_is_refused_as_an_event_too(
+    client: TestClient, services: Services, key: str
+) -> None:
+    _plant(services)
+    raw = Events("OLD")("recall_open", case=key, title="t", reason="r", suspects=[{"id": LOT}])
+    sent = client.post("/api/v1/events", json=[raw], headers=login(client, "admin"))
+    assert sent.status_code == 422 and "case_key_path" in sent.text, sent.text
+    refused = _post(client, login(client, "analyst"), OPEN, id=key)
+    assert refused["data"] == {"openRecall": None}
+    assert 'holds no "/"' in refused["errors"][0]["message"], refused
+    assert services.store.counts()["events"] == 3
+    # A case logged under such a key before the rule still rebuilds, and is read.
+    _logged_before(services, key)
+    services.ingest.rebuild()
+    analyst = login(client, "analyst")
+    assert _data(client, analyst, CASE, id=key)["recallCase"]["title"] == f"old {key}"
+    if key == "RC/1":
+        exported = client.get("/api/v1/recalls/RC%2F1/export?format=json", headers=analyst)
+        assert exported.json()["case"]["id"] == "case:RC/1", exported.text
+
+
 def test_the_command_line_takes_the_id_it_prints(
     tmp_path: Path, services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -560,7 +560,8 @@ def test_a_case_id_that_cannot_be_part_of_a_url_is_refused(
     opened = OPEN.replace('"RC-1"', "$id").replace("($s:", "($id: String!, $s:")
     refused = gql(client, analyst, opened, id=case_id, s=[{"id": ACME_LOT}])
     assert refused["data"] == {"openRecall": None}
-    assert refused["errors"][0]["message"].startswith(f"case id {case_id!r}: "), refused
+    message = refused["errors"][0]["message"]
+    assert 'holds no "/" and is not "." or ".."' in message and case_id in message, refused
     assert logged(plant) == before
     ok = gql(client, analyst, opened, id="RC.2", s=[{"id": ACME_LOT}])
     assert ok["data"] == {"openRecall": {"id": "case:RC.2"}}, "positive control"
@@ -568,19 +569,17 @@ def test_a_case_id_that_cannot_be_part_of_a_url_is_refused(
 
 def test_a_case_whose_id_holds_a_slash_is_still_served(client: TestClient, plant: Services) -> None:
     # Opened before such ids were refused: its event is in the log, and rebuilds keep it.
-    plant.ingest.ingest(
-        [
-            {
-                "event_id": "OLD-OPEN",
-                "type": "recall_open",
-                "occurred_at": "2026-03-02T08:00:00Z",
-                "case": "RC/OLD",
-                "title": "t",
-                "reason": "r",
-                "suspects": [{"id": ACME_LOT}],
-            }
-        ]
-    )
+    opened = {
+        "event_id": "OLD-OPEN",
+        "type": "recall_open",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "case": "RC/OLD",
+        "title": "t",
+        "reason": "r",
+        "suspects": [{"id": ACME_LOT}],
+    }
+    plant.ingest.ingest_events([EVENT_ADAPTER.validate_python(opened)])  # as a log replays it
+    plant.ingest.rebuild()
     analyst, acme = login(client, "analyst"), login(client, "supplier")
     answered = data(client, acme, ANSWER, case="RC/OLD", lot=ACME_LOT, docs=[doc("c.pdf", PDF)])
     (document,) = answered["answerSupplierRequest"]["answer"]["documents"]

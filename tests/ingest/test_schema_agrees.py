@@ -170,6 +170,12 @@ REFUSED = {
     "new case keyed as a case's id": event(
         "recall_open", case="case:RC-1", title="t", reason="r", suspects=[{"id": "lot:L-1"}]
     ),
+    "new case keyed with a slash": event(
+        "recall_open", case="RC/1", title="t", reason="r", suspects=[{"id": "lot:L-1"}]
+    ),
+    "new case keyed as a dot segment": event(
+        "recall_open", case="..", title="t", reason="r", suspects=[{"id": "lot:L-1"}]
+    ),
     "ack of -1": event("recall_ack", notice="N-1", found_qty="-1", returned_qty="0"),
     "hold of no items": event("recall_hold", case="RC-1", reason="r", items=[]),
     "hold of a reference with two keys": event(
