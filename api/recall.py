@@ -13,15 +13,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
 from graph.clock import now_text
 from graph.epcis_export import EpcisExporter
-from graph.errors import Conflict, NotFound
+from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
+from graph.quantities import COUNT
 from graph.recall import (
     HELD,
     Reconciliation,
@@ -33,11 +34,12 @@ from graph.recall import (
     parse_suspects,
     reconcile,
 )
-from graph.store import CartStay, GraphStore, NodeView, WriteTx
+from graph.store import EXACT, CartStay, GraphStore, NodeView, WriteTx, plain
 from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event
 from ingest.parse import parse_events
+from ingest.references import describe
 from ingest.service import Guard, IngestReport, IngestService
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "mov
 RACE_RETRIES = 3
 # A notice's key is an id in its recall_notice event (ingest.models.Id): at most this long.
 MAX_NOTICE_KEY = 200
+# Items a refused answer names of what was shipped the customer; the rest are counted.
+MAX_NAMED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,18 @@ class CaseBusy(Conflict):
             f'case "{case_id}" changed under this action {RACE_RETRIES} times ({why}): '
             "nothing was done; try again"
         )
+
+
+def _not_rescoped(case_id: str, read: dict[str, Any]) -> Guard:
+    """Refuse a batch, inside its transaction, if the case was rescoped since `read`."""
+    case = gid("case", case_id)
+
+    def guard(tx: WriteTx, events: Sequence[Event]) -> None:
+        if tx.node_props([case]).get(case, {}).get("scoped_by") != read.get("scoped_by"):
+            rescoped = f'case "{case_id}" was rescoped while this answer was checked against it'
+            raise _raced("rescoped", rescoped)
+
+    return guard
 
 
 def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -> Guard:
@@ -562,7 +578,12 @@ class RecallService:
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str
     ) -> Notice:
-        """Record a customer's answer to a notice (the event refuses more returned than found)."""
+        """Record a customer's answer to a notice (the event refuses more returned than found).
+
+        More found than the case's scope shipped them is refused (`_check_found`), made from
+        the scope as read: a rescope before the answer is written makes it again from the new
+        scope, as a case's actions are (`_record`).
+        """
         fields: dict[str, Any] = {
             "notice": notice_id,
             "found_qty": str(found),
@@ -570,8 +591,52 @@ class RecallService:
         }
         if note:
             fields["note"] = note
-        self._ingest.ingest([_event("recall_ack", actor, **fields)])
+        told = self.notice(gid("notice", notice_id))
+        for attempt in range(1, RACE_RETRIES + 1):
+            view = self._case_view(told.case)
+            if Case.of(view).state != "closed":  # else the event says the case is closed
+                self._check_found(told, found)
+            events = parse_events([_event("recall_ack", actor, **fields)])
+            try:
+                self._ingest.ingest_events(events, guard=_not_rescoped(told.case, view.attrs))
+                break
+            except BatchRejected as error:
+                if not any(p.code == "rescoped" for p in error.problems):
+                    raise
+                if attempt == RACE_RETRIES:
+                    raise CaseBusy(told.case, error) from error
         return self.notice(gid("notice", notice_id))  # the key as the event read it
+
+    def _check_found(self, notice: Notice, found: Decimal) -> None:
+        """Refuse an answer that found more than the case's scope shipped the customer.
+
+        Only where the answer has a unit: a customer the scope now ships nothing (rescoped out)
+        or ships items of several units answers in none, and is counted in none (`reconcile`).
+        """
+        scope = self.scope(notice.case)
+        unit_of = {i.id: i.unit or COUNT for i in scope.items}
+        shipped = [
+            (item, shipment.id, qty)
+            for shipment in scope.shipments
+            if shipment.customer == notice.customer
+            for item, qty in shipment.items.items()
+        ]
+        if len({unit_of.get(item) for item, _, _ in shipped}) != 1:
+            return
+        with localcontext(EXACT):
+            total = sum((qty for _, _, qty in shipped), Decimal(0))
+        if found <= total:
+            return
+        lines = [
+            f"{describe(item)} {plain(qty)} in {describe(shipment)}"
+            for item, shipment, qty in shipped
+        ]
+        more = f" and {len(lines) - MAX_NAMED} more" if len(lines) > MAX_NAMED else ""
+        raise BadRequest(
+            f"{plain(found)} found is more than the {plain(total)} shipped to "
+            f'{describe(gid("company", notice.customer))} of case "{notice.case}"\'s scope: '
+            f"{', '.join(lines[:MAX_NAMED])}{more}"
+        )
 
     def close(self, case_id: str, reason: str, actor: str) -> IngestReport:
         """Close the case: its history stays, nothing more can change it."""

@@ -442,9 +442,9 @@ def test_an_answer_reads_its_quantities_as_the_recall_ack_event_does(
         ).json()
         assert response["errors"][0]["message"] == f"foundQty: {spelled}", (found, response)
     # Positive control: what the event takes, this takes, and reads back as the event does.
-    assert gql(client, customer, answer, found="1E+2")["acknowledgeNotice"] == {"foundQty": "100"}
+    assert gql(client, customer, answer, found="2E+0")["acknowledgeNotice"] == {"foundQty": "2"}
     notices = gql(client, analyst, '{ recallCase(id: "RC-1") { notices { foundQty } } }')
-    assert notices["recallCase"]["notices"] == [{"foundQty": "100"}]
+    assert notices["recallCase"]["notices"] == [{"foundQty": "2"}]
 
 
 def test_an_answer_returning_more_than_it_found_is_refused_as_the_event_is(
@@ -466,6 +466,28 @@ def test_an_answer_returning_more_than_it_found_is_refused_as_the_event_is(
     raw = client.post("/api/v1/events", json=sent, headers=login(client, "admin"))
     assert raw.status_code == 422 and "returned_over_found" in raw.text, raw.text
     assert services.store.counts()["events"] == written
+
+
+def test_an_answer_finding_more_than_was_shipped_to_the_customer_is_refused(
+    client: TestClient, services: Services
+) -> None:
+    _, customer = _noticed(client, services)  # 2 of P-1 shipped to HOSP-NORTH
+    answer = """mutation($found: String!) { acknowledgeNotice(id: "RC-1-HOSP-NORTH",
+        foundQty: $found, returnedQty: "0") { foundQty } }"""
+    written = services.store.counts()["events"]
+    response = client.post(
+        "/graphql", json={"query": answer, "variables": {"found": "2.5"}}, headers=customer
+    ).json()
+    assert response["data"] == {"acknowledgeNotice": None}, response
+    (error,) = response["errors"]
+    assert error["message"] == (
+        '2.5 found is more than the 2 shipped to company "HOSP-NORTH" of case "RC-1"\'s '
+        'scope: lot "P-1" 2 in shipment "SH-1"'
+    ), error
+    assert error["extensions"]["status"] == 400
+    assert services.store.counts()["events"] == written
+    # All that was shipped is accepted.
+    assert gql(client, customer, answer, found="2.00")["acknowledgeNotice"] == {"foundQty": "2"}
 
 
 # 10 kg of bar: 4 kg turned into 100 screws; 1.5 kg of bar to one customer, 20 screws to another.

@@ -32,13 +32,14 @@ def _told(client: TestClient, analyst: dict[str, str], *cases: str) -> None:
 
 
 def _plant(services: Services) -> None:
-    """P-1 shipped to the demo customer HOSP-NORTH and to a customer named NORTH."""
+    """P-1 shipped to the demo customer HOSP-NORTH (10, so it may find up to 10) and to a
+    customer named NORTH."""
     events = Events()
     services.ingest.ingest(
         [
-            events.receive("P-1", 10),
+            events.receive("P-1", 20),
             events(
-                "ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"lot": "P-1", "qty": "2"}]
+                "ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"lot": "P-1", "qty": "10"}]
             ),
             events("ship", shipment="SH-2", customer="NORTH", items=[{"lot": "P-1", "qty": "1"}]),
         ]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from api.deps import Services
 from api.recall import RACE_RETRIES, CaseBusy, RecallService
+from graph.errors import BadRequest
 from graph.recall import Scope
 from ingest.errors import BatchRejected
 
@@ -184,3 +186,24 @@ def test_an_action_whose_case_changes_at_every_try_is_a_conflict_that_did_nothin
     assert "rescoped" in busy.value.message and "nothing was done" in busy.value.message
     assert len(rescopes) == RACE_RETRIES
     assert services.store.node("lot:L-1").attrs.get("status") != "quarantined"  # type: ignore[union-attr]
+
+
+def test_an_answer_is_checked_against_the_scope_a_rescope_left(
+    services: Services, recalls: RecallService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # HOSP-EAST was shipped 3 of L-1 and 1 of L-2: 4 found is all of it while the case suspects
+    # both, and too many once a rescope, made while the answer is checked, leaves L-1 alone.
+    services.ingest.ingest(
+        [{"event_id": "E-6", "type": "ship", "occurred_at": "2026-03-02T13:00:00Z",
+          "shipment": "SH-4", "customer": "HOSP-EAST", "items": [{"lot": "L-2", "qty": "1"}]}]
+    )  # fmt: skip
+    recalls.rescope("RC-1", [{"id": "lot:L-1"}, {"id": "lot:L-2"}], "H2 too", "ana")
+    recalls.notify("RC-1", "stop using", "ana")
+    narrow = [{"id": "lot:L-1"}]
+    while_scoping(monkeypatch, lambda: recalls.rescope("RC-1", narrow, "only H1", "ana"))
+    with pytest.raises(
+        BadRequest, match='4 found is more than the 3 shipped to company "HOSP-EAST"'
+    ):
+        recalls.acknowledge("RC-1-HOSP-EAST", Decimal(4), Decimal(0), None, "east")
+    (east,) = (n for n in recalls.notices("RC-1") if n.customer == "HOSP-EAST")
+    assert east.state == "sent"
