@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -44,6 +45,8 @@ from ingest.service import Guard, IngestReport, IngestService
 
 if TYPE_CHECKING:
     from api.supplier_portal import SupplierRequest
+
+log = logging.getLogger("tracegraph.recall")
 
 MAX_CASES = 500  # cases in one page of the list
 # Refusals that mean another action moved the case, rescoped it (or told its customers) first:
@@ -147,11 +150,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _event(kind: str, actor: str, **fields: Any) -> dict[str, Any]:
+def _event(kind: str, actor: str, at: str | None = None, **fields: Any) -> dict[str, Any]:
+    """Return an action's event, dated `at` (UTC text), or now."""
     return {
         "event_id": f"{kind}-{uuid.uuid4().hex[:16]}",
         "type": kind,
-        "occurred_at": _now(),
+        "occurred_at": at or _now(),
         "actor": actor,
         **fields,
     }
@@ -466,20 +470,42 @@ class RecallService:
         that finds nothing left to hold records nothing (beyond moving the case to holding).
         """
         targets: list[ScopeItem] = []
+        ahead: dict[str, str] = {}  # item -> when it came to be, after the server's clock
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
                 # With nothing left to hold there is no event for the planner to refuse.
                 raise _closed(case_id)
             targets[:] = self.scope(case_id).to_hold()
+            if not targets:
+                return []
+            # An event is never dated before an item it names came to be (time_order): an item
+            # recorded by a floor clock ahead of the server's is held at the time it came to
+            # be, rather than the whole hold refused. The case's hold is dated after them all.
+            now = now_text()
+            made = {
+                node: str(view.attrs.get("created_at") or "")
+                for node, view in self._store.nodes([item.id for item in targets]).items()
+            }
+            ahead.clear()
+            ahead.update((node, at) for node, at in made.items() if at > now)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
             why = f"recall case {case_id}: {reason}"
             held = [
-                _event("status", actor, target=ref, status="quarantined", reason=why)
-                for ref in refs
+                _event(
+                    "status",
+                    actor,
+                    at=ahead.get(item.id, now),
+                    target=ref,
+                    status="quarantined",
+                    reason=why,
+                )
+                for item, ref in zip(targets, refs, strict=True)
             ]
-            if refs:
-                held.append(_event("recall_hold", actor, case=case_id, reason=reason, items=refs))
+            last = max(ahead.values(), default=now)
+            held.append(
+                _event("recall_hold", actor, at=last, case=case_id, reason=reason, items=refs)
+            )
             return held
 
         def none_held_meanwhile(tx: WriteTx, events: Sequence[Event]) -> None:
@@ -490,6 +516,13 @@ class RecallService:
                 raise _raced("held", held)
 
         self._record(case_id, events_for, "holding", reason, actor, also=none_held_meanwhile)
+        for item, at in sorted(ahead.items()):
+            log.warning(
+                "recall case %r: %s came to be at %s, after the server's clock: held at that time",
+                case_id,
+                item,
+                at,
+            )
         return len(targets)
 
     def notify(self, case_id: str, message: str, actor: str) -> list[Notice]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import Services
 from api.recall import RecallService
+from graph.clock import utc_text
 from tests.api.conftest import login
 
 # Two lots of one heat, the second found only after the case was held.
@@ -71,3 +75,30 @@ def test_a_hold_is_recorded_only_from_the_case(
     assert sent.json()["message"].startswith('event 1 ("H-1"), type: '), sent.text
     assert holds(recalls.history("RC-1")) == []
     assert "status" not in services.store.node("lot:L-9").attrs  # type: ignore[union-attr]
+
+
+def test_a_hold_of_items_recorded_ahead_of_the_servers_clock_holds_them_all(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The floor's clock runs an hour ahead of the server's: L-2 came to be in the server's
+    # future. Dated at the server's time, its quarantine would precede it (time_order), and the
+    # whole hold, L-1 with it, would be refused.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    split = {"event_id": "E-3", "type": "split", "occurred_at": ahead.isoformat(), "lot": "L-1",
+             "into": [{"lot": "L-2", "qty": "4"}]}  # fmt: skip
+    services.ingest.ingest([*PLANT, split])
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1", "Heat H1", "certificate withdrawn", [{"id": "lot:L-1"}], "ana")
+    with caplog.at_level(logging.WARNING, logger="tracegraph.recall"):
+        assert recalls.hold("RC-1", "suspect heat", "ana") == 2
+    for lot in ("lot:L-1", "lot:L-2"):
+        assert services.store.node(lot).attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    made = utc_text(ahead)
+    # L-2 is held at the time it came to be, L-1 at the server's; the case's hold after both.
+    logged = [json.loads(e.payload) for e in services.store.events(0, 100)]
+    held = {e["target"]["lot"]: e["occurred_at"] for e in logged if e["type"] == "status"}
+    assert utc_text(datetime.fromisoformat(held["L-2"])) == made, held
+    assert utc_text(datetime.fromisoformat(held["L-1"])) < made, held
+    (hold,) = [h for h in recalls.history("RC-1") if h["type"] == "recall_hold"]
+    assert utc_text(datetime.fromisoformat(hold["occurred_at"])) == made
+    assert f"lot:L-2 came to be at {made}, after the server's clock" in caplog.text
