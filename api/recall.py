@@ -359,22 +359,11 @@ class RecallService:
         return reconcile(scope or self.scope(case_id), answers)
 
     def history(self, case_id: str) -> list[dict[str, Any]]:
-        """Return the case's events: who did what, when and why.
-
-        This reads every recall event of every case (the stores index recall events apart from
-        the rest of the log); an index by case would make it proportional to the case.
-        """
+        """Return the case's events: who did what, when and why (those naming the case, and
+        the answers to its notices, which name only their notice)."""
         self.case(case_id)
-        found = []
-        after = 0
-        notices = {n.id.partition(":")[2] for n in self.notices(case_id)}
-        while batch := self._store.recall_events(after, 5000):
-            after = batch[-1].seq
-            for stored in batch:
-                body = json.loads(stored.payload)
-                if body.get("case") == case_id or body.get("notice") in notices:
-                    found.append(body)
-        return found
+        notices = sorted(n.id.partition(":")[2] for n in self.notices(case_id))
+        return [json.loads(e.payload) for e in self._store.recall_events_of(case_id, notices)]
 
     # -- exports -------------------------------------------------------------------------------
 

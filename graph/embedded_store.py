@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS void_names (
 ) WITHOUT ROWID;
 -- A recall case's history reads only these; other events pay nothing for the index.
 CREATE INDEX IF NOT EXISTS events_recall ON events (seq) WHERE type GLOB 'recall_*';
+-- ...and of them, only its own: by the case they name, and by the notice an answer names.
+CREATE INDEX IF NOT EXISTS events_recall_case ON events (json_extract(payload, '$.case'))
+WHERE type GLOB 'recall_*';
+CREATE INDEX IF NOT EXISTS events_recall_notice ON events (json_extract(payload, '$.notice'))
+WHERE type GLOB 'recall_*';
 CREATE TABLE IF NOT EXISTS nodes (
     nid INTEGER PRIMARY KEY,
     gid TEXT NOT NULL UNIQUE,
@@ -207,6 +212,18 @@ SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_
        e.recorded_by, e.recorded_at
 FROM events e LEFT JOIN events v ON v.voids = e.event_id
 WHERE e.type GLOB 'recall_*' AND e.seq > ? ORDER BY e.seq LIMIT ?
+"""
+# Expressions and type test spelled as in the partial indexes, so SQLite uses them.
+RECALL_EVENTS_OF = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, v.event_id,
+       e.recorded_by, e.recorded_at
+FROM events e LEFT JOIN events v ON v.voids = e.event_id
+WHERE e.seq IN (
+    SELECT seq FROM events WHERE type GLOB 'recall_*' AND json_extract(payload, '$.case') = ?
+    UNION
+    SELECT seq FROM events WHERE type GLOB 'recall_*'
+    AND json_extract(payload, '$.notice') IN (SELECT value FROM json_each(?))
+) ORDER BY e.seq
 """
 # The columns in the order of EventRow's fields: its rows are bound as they are.
 INSERT_EVENT = """
@@ -1186,6 +1203,10 @@ class EmbeddedStore:
 
     def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         rows = self._conn().execute(RECALL_EVENTS_AFTER, (after_seq, limit)).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def recall_events_of(self, case: str, notices: Sequence[str]) -> list[StoredEvent]:
+        rows = self._conn().execute(RECALL_EVENTS_OF, (case, _ids(notices))).fetchall()
         return [StoredEvent(*row) for row in rows]
 
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:

@@ -11,6 +11,7 @@ expands one BFS level per round trip.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -1248,6 +1249,18 @@ class Neo4jStore:
 
     def recall_events(self, after_seq: int, limit: int) -> list[StoredEvent]:
         return self._events_after(RECALL_EVENTS_AFTER, after_seq, limit)
+
+    def recall_events_of(self, case: str, notices: Sequence[str]) -> list[StoredEvent]:
+        # Read from all the recall events, a page at a time: RecallEvent nodes keep no case of
+        # their own to index (the embedded store indexes the payload's).
+        found, wanted, after = [], set(notices), 0
+        while batch := self.recall_events(after, 5000):
+            after = batch[-1].seq
+            for stored in batch:
+                body = json.loads(stored.payload)
+                if body.get("case") == case or body.get("notice") in wanted:
+                    found.append(stored)
+        return found
 
     def _events_after(self, query: LiteralString, after_seq: int, limit: int) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:

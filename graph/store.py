@@ -420,6 +420,11 @@ class GraphStore(Protocol):
         """Return the logged recall events (types recall_*) after `after_seq`, in log order."""
         ...
 
+    def recall_events_of(self, case: str, notices: Sequence[str]) -> list[StoredEvent]:
+        """Return the logged recall events whose `case` is `case` or whose `notice` is one of
+        `notices` (a case's answers name only their notice), in log order."""
+        ...
+
     def logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         """Return the logged events among `event_ids` (a read, outside any write)."""
         ...

@@ -118,6 +118,32 @@ def test_recall_events_are_read_apart_from_the_rest_of_the_log(
     assert [e.type for e in store.recall_events(0, 1)] == ["recall_open"]
 
 
+def test_a_cases_recall_events_are_read_apart_from_other_cases(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+        ]
+    )
+    for case in ("RC-1", "RC-2", "RC-10"):
+        other = {"case": case, "title": "t", "reason": "r", "suspects": [{"id": "lot:L-1"}]}
+        service.ingest([events("recall_open", event_id=f"O-{case}", **other)])
+        notice = {"case": case, "notice": f"N-{case}", "customer": "HOSP", "message": "m"}
+        service.ingest([events("recall_notice", event_id=f"N-{case}", **notice)])
+    ack = {"notice": "N-RC-1", "found_qty": "1", "returned_qty": "0"}
+    service.ingest([events("recall_ack", event_id="A-1", **ack)])
+    service.ingest(
+        [events("recall_state", event_id="S-1", case="RC-1", state="holding", reason="r")]
+    )
+    found = store.recall_events_of("RC-1", ["N-RC-1"])
+    assert [e.event_id for e in found] == ["O-RC-1", "N-RC-1", "A-1", "S-1"]
+    assert [e.event_id for e in store.recall_events_of("RC-10", [])] == ["O-RC-10", "N-RC-10"]
+    assert store.recall_events_of("RC", ["N-RC"]) == []
+
+
 def test_a_case_tells_each_customer_once(
     store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
