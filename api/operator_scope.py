@@ -107,6 +107,17 @@ UNCOUNTED = {
 }
 
 
+# Refusals whose messages name the carts a lot is recorded in: said with them when every cart
+# named is the operator's to read (their site's, or of no site), else without them, as an admin
+# may load a site's lot into another site's cart (and an event of no site, which the operator
+# may void, unload it from there).
+CARTS_UNNAMED = {
+    "time_order": "the lot is recorded in a cart after this event's time: it is not used up before",
+    "already_in_cart": "the lot is in that cart again, or was while this stay runs: a lot is "
+    "loaded into a cart once",
+}
+
+
 def account_site_refused(site: str) -> tuple[str, str] | None:
     """The code and message refusing to record an operator's account site on an event, if it
     is not one an event may name: an account made before its site was checked, whose events
@@ -125,31 +136,35 @@ def without_others(
     error: BatchRejected, events: Sequence[Event], store: GraphStore, site: str
 ) -> BatchRejected:
     """Return the refusal of `events` without naming what may be another site's: the holders of
-    carts and marks, what another site's lots put in a cart, and the events of other sites that
-    depend on or voided an event."""
+    carts and marks, what another site's lots put in a cart, the carts of other sites a lot is
+    recorded in, and the events of other sites that depend on or voided an event."""
     named = {n for p in error.problems if p.code in VOIDERS_UNNAMED for n in p.names}
     batch = {e.event_id for e in events}
     logged = store.logged(sorted(named - batch)) if named - batch else {}
     readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
-    counted = {n for p in error.problems if p.code in UNCOUNTED for n in p.names}
+    counted = {
+        n for p in error.problems if p.code in UNCOUNTED or p.code in CARTS_UNNAMED for n in p.names
+    }
     found = store.nodes(sorted(counted)) if counted else {}
-    # Lots apart from events: an event may take any id, a lot's among them. A lot made in this
-    # batch is not in the store yet: the batch is the operator's own.
-    lots = {n for n in counted if n not in found or found[n].attrs.get("site") in (None, site)}
-    return type(error)([_unnamed(p, events, readable, lots) for p in error.problems])
+    # Lots and carts apart from events: an event may take any id, a lot's among them. A lot or
+    # cart made in this batch is not in the store yet: the batch is the operator's own.
+    nodes = {n for n in counted if n not in found or found[n].attrs.get("site") in (None, site)}
+    return type(error)([_unnamed(p, events, readable, nodes) for p in error.problems])
 
 
 def _unnamed(
-    problem: Problem, events: Sequence[Event], readable: set[str], lots: set[str]
+    problem: Problem, events: Sequence[Event], readable: set[str], nodes: set[str]
 ) -> Problem:
     """`problem` said without what the operator may not read: `readable`, the events they may
-    read; `lots`, the lots counted in a cart that are theirs to read."""
+    read; `nodes`, the lots counted in a cart and the carts named that are theirs to read."""
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
+    void = "cannot put it back: " if problem.field == "voids" else ""
+    if problem.code in CARTS_UNNAMED and not nodes.issuperset(problem.names):
+        return replace(problem, message=void + CARTS_UNNAMED[problem.code])
     if problem.code in UNCOUNTED:
-        if lots.issuperset(problem.names):
+        if nodes.issuperset(problem.names):
             return problem
-        void = "cannot put it back: " if problem.field == "voids" else ""
         return replace(problem, message=void + UNCOUNTED[problem.code])
     index = problem.index
     event = events[index] if index is not None and 0 <= index < len(events) else None

@@ -1177,6 +1177,7 @@ class Planner:
                     "time_order",
                     f"{describe(lot)} was in {describe(stay.cart)} until {stay.until}: it is "
                     "not used up before",
+                    (stay.cart,),
                 )
                 return True
         for cart in sorted(self._lot_carts(lot)):
@@ -1187,6 +1188,7 @@ class Planner:
                     "time_order",
                     f"{describe(lot)} was loaded into {describe(cart)} at {loaded}: it is not "
                     "used up before",
+                    (cart,),
                 )
                 return True
         return False
@@ -1487,7 +1489,11 @@ class Planner:
         if problem is None and stay is not None and not self._replaying:
             problem = self._span_problem(lot, cart, compartment, qty, stay.at, skip=stay)
         if problem is not None:
-            return problem._replace(field="voids", message=f"cannot put it back: {problem.message}")
+            # The voided event's cart may be another site's (an event of no site may unload a
+            # site's lot from it): the refusals naming only that cart carry it.
+            names = (cart,) if problem.code in _NAMING_THE_CART else problem.lots
+            message = f"cannot put it back: {problem.message}"
+            return problem._replace(field="voids", message=message, lots=names)
         taker = self._used_up_by_since(voided, effects, lot)
         if taker is None:
             return None
@@ -2273,6 +2279,8 @@ class _Cart:
         )
 
 
+# Cart rules whose refusals name the cart they are about, and no other lot or cart.
+_NAMING_THE_CART = frozenset({"already_in_cart"})
 # The events that take a lot they use up out of its carts.
 _CARRIERS = frozenset({"split", "merge", "mix"})
 

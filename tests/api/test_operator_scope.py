@@ -496,3 +496,71 @@ def test_a_cart_too_full_does_not_say_what_another_sites_lots_put_in_it(
         ("cart", "over_capacity", 'cart "C-S" holds 9 of its capacity 15: 7 more does not fit')
     ]
     assert stats(client) == before
+
+
+def test_using_a_lot_up_too_early_names_no_cart_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # An admin loads PLANT-1's lots into PLANT-2's cart: one stays there, one is taken out again.
+    services.ingest.ingest(
+        [
+            events.receive("L-8", 10, site="PLANT-1"),
+            events.receive("L-9", 10, site="PLANT-1"),
+            events("cart_define", cart="THEIR-CART", compartments=["A", "B"], site=OTHER),
+        ]
+    )
+    early = events.clock.isoformat()
+    services.ingest.ingest(
+        [
+            events("cart_load", cart="THEIR-CART", lot="L-8", compartment="A", site=OTHER),
+            events("cart_load", cart="THEIR-CART", lot="L-9", compartment="B", site=OTHER),
+            events("cart_unload", cart="THEIR-CART", lot="L-9", site=OTHER),
+        ]
+    )
+    for lot in ("L-8", "L-9"):
+        split = events("split", lot=lot, into=[{"lot": f"{lot}-1", "qty": "10"}]) | {
+            "occurred_at": early
+        }
+        [(field, code, message)] = errors(post(client, "operator", [split]))
+        assert (field, code) == ("occurred_at", "time_order")
+        assert "THEIR-CART" not in message and "cart" in message
+        [(_, _, told)] = errors(post(client, "admin", [split]))
+        assert "THEIR-CART" in told
+    # A cart the operator may read is named to them.
+    services.ingest.ingest(
+        [
+            events("cart_define", cart="OUR-CART", site="PLANT-1"),
+            events("cart_unload", cart="THEIR-CART", lot="L-8", site=OTHER),
+            events("cart_load", cart="OUR-CART", lot="L-8", site="PLANT-1"),
+        ]
+    )
+    split = events("split", lot="L-8", into=[{"lot": "L-8-1", "qty": "10"}]) | {
+        "occurred_at": early
+    }
+    [(_, code, message)] = errors(post(client, "operator", [split]))
+    assert code == "time_order" and "THEIR-CART" not in message
+
+
+def test_putting_a_lot_back_names_no_cart_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # An unload of no site, which PLANT-1's operator may void, took their lot out of PLANT-2's
+    # cart; PLANT-2 has loaded it there again since.
+    services.ingest.ingest(
+        [
+            events.receive("L-9", 10, site="PLANT-1"),
+            events("cart_define", cart="THEIR-CART", compartments=["A", "B"], site=OTHER),
+            events("cart_load", cart="THEIR-CART", lot="L-9", compartment="A", site=OTHER),
+        ]
+    )
+    unload = events("cart_unload", cart="THEIR-CART", lot="L-9")
+    services.ingest.ingest([unload])
+    services.ingest.ingest(
+        [events("cart_load", cart="THEIR-CART", lot="L-9", compartment="B", site=OTHER)]
+    )
+    void = events("void", voids=unload["event_id"], reason="taken out by mistake")
+    [(field, code, message)] = errors(post(client, "operator", [void]))
+    assert (field, code) == ("voids", "already_in_cart")
+    assert message.startswith("cannot put it back: ") and "THEIR-CART" not in message
+    [(_, _, told)] = errors(post(client, "admin", [void]))
+    assert told == 'cannot put it back: lot "L-9" is already in cart "THEIR-CART"'
