@@ -161,6 +161,11 @@ def _corrections(text: str, scheme: Scheme) -> Iterable[Guess]:
             yield Guess(code, "swap", f"{why}neighbours swapped at {_position(i)}")
 
 
+def _readable(text: str) -> int:
+    """How many characters of a primary number were read (the space too: ids may hold one)."""
+    return len(text) - text.count(UNKNOWN)
+
+
 def primary_ranges(text: str) -> list[tuple[str, str]]:
     """Return (gid prefix, gid pattern) pairs to search a partial primary number with.
 
@@ -171,7 +176,7 @@ def primary_ranges(text: str) -> list[tuple[str, str]]:
         raise BadRequest(
             f"primary: at most {MAX_PRIMARY_UNKNOWNS} unreadable characters (?) in a number"
         )
-    if len(text) - unknown < MIN_PRIMARY_KNOWN:
+    if _readable(text) < MIN_PRIMARY_KNOWN:
         raise BadRequest(f"primary: give at least {MIN_PRIMARY_KNOWN} readable characters")
     # A range up to the first unknown character reads every item under that prefix, however few
     # match: the only unknown character is filled in instead, to give exact numbers (one query,
@@ -218,9 +223,13 @@ class Resolver:
             ):
                 return Resolution(candidates=[self._candidate(exact, 1.0, ["exact"])])
         if query.primary is not None:
-            # Spaces a reader puts in are dropped; an id may hold them too, so it is read as typed.
-            for reading in dict.fromkeys((query.primary.replace(" ", ""), query.primary)):
-                truncated |= self._by_primary(reading, query, found)
+            truncated |= self._by_primary(query.primary, query, found)
+            # Spaces a reader puts in are dropped too; an id may hold them, so the reading as
+            # typed is the one judged (and refused when it says too little), and the one without
+            # them is tried when it says enough itself.
+            spaceless = query.primary.replace(" ", "")
+            if spaceless != query.primary and _readable(spaceless) >= MIN_PRIMARY_KNOWN:
+                truncated |= self._by_primary(spaceless, query, found)
         if self._visible is not None:
             seen = self._seen(list(found))
             found = {key: f for key, f in found.items() if key in seen}

@@ -97,6 +97,20 @@ def test_a_primary_number_holding_spaces_is_found(
     assert [f[0] for f in _resolve(marking, primary="LO??0001")] == ["lot:LOT 0001"]
 
 
+def test_a_reading_with_spaces_is_long_enough_as_typed(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # "K ?1" has three readable characters as typed (the space is one an id holds); without its
+    # space it has two, too few to search by, so only the reading as typed is tried.
+    receive_lots(store, events, "GEAR", ["K 71", "K71"])
+    found = _resolve(marking, primary="K ?1")
+    assert [f[:2] for f in found] == [("lot:K 71", 1.0)]
+    assert [f[0] for f in _resolve(marking, primary="K 7?1")] == []
+    assert [f[0] for f in _resolve(marking, primary="K 7 1")] == ["lot:K71"]
+    with pytest.raises(BadRequest, match="at least 3 readable"):
+        marking.resolve(ResolveQuery(primary="K ?"))
+
+
 def test_one_unreadable_character_with_a_check_character_leaves_one_answer(
     marking: MarkingService, plant: dict[str, str]
 ) -> None:
