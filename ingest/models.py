@@ -49,6 +49,7 @@ from ingest.schema_rules import (
 )
 from ingest.times import SENT as SENT
 from ingest.times import Instant, _sent, out_of_calendar
+from marking.readings import FULL_WIDTH
 
 # Spellings pydantic reads but the contract does not mean: a time as a date; "5_0" as 50;
 # non-ASCII digits (a full-width 5) as numbers (times: ingest.times). Each is refused by field;
@@ -124,6 +125,13 @@ def _findable_code(value: Any, info: ValidationInfo) -> Any:
                     "{char} is not a character of a mark: readings are taken without spaces, "
                     'with "?" for a character that cannot be read, so the code could never be '
                     "found",
+                    {"char": character_name(char)},
+                )
+            if ord(char) in FULL_WIDTH:
+                raise PydanticCustomError(
+                    "bad_mark",
+                    "{char} is not a character of a mark: readings take full-width characters "
+                    "as the ASCII ones they stand for, so the code could never be found",
                     {"char": character_name(char)},
                 )
     return value

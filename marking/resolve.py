@@ -18,6 +18,7 @@ from graph.errors import BadRequest
 from graph.ids import gid
 from graph.store import GraphStore, ItemLink, NodeView
 from marking.models import UNKNOWN, Candidate, Match, Resolution, ResolveQuery
+from marking.readings import as_ascii
 from marking.schemes import LOOKALIKES, Scheme, is_twin
 
 MAX_MARK_UNKNOWNS = 2
@@ -223,13 +224,15 @@ class Resolver:
             ):
                 return Resolution(candidates=[self._candidate(exact, 1.0, ["exact"])])
         if query.primary is not None:
-            truncated |= self._by_primary(query.primary, query, found)
-            # Spaces a reader puts in are dropped too; an id may hold them, so the reading as
-            # typed is the one judged (and refused when it says too little), and the one without
-            # them is tried when it says enough itself.
-            spaceless = query.primary.replace(" ", "")
-            if spaceless != query.primary and _readable(spaceless) >= MIN_PRIMARY_KNOWN:
-                truncated |= self._by_primary(spaceless, query, found)
+            # The reading is judged (and refused when it says too little) as typed, in ASCII: a
+            # full-width keyboard's `?` is an unreadable character too. An id may hold spaces and
+            # any printable character, so it is also tried exactly as typed, and without spaces
+            # (a reader's stray ones), each when it says enough itself.
+            reading = as_ascii(query.primary)
+            truncated |= self._by_primary(reading, query, found)
+            for other in dict.fromkeys((query.primary, reading.replace(" ", ""))):
+                if other != reading and _readable(other) >= MIN_PRIMARY_KNOWN:
+                    truncated |= self._by_primary(other, query, found)
         if self._visible is not None:
             seen = self._seen(list(found))
             found = {key: f for key, f in found.items() if key in seen}
@@ -380,10 +383,12 @@ def _fits_pattern(key: str, pattern: str) -> bool:
 
 
 def _normalise(mark: str) -> str:
-    # Stamped codes are capitals; readers type what they see, in whatever case. No code holds a
-    # space or a character no one can see (ingest refuses both in a mark sent), so a reading is
-    # taken without them: a zero-width space or soft hyphen pasted in is no misread character.
-    return "".join(c for c in mark if c.isprintable() and not c.isspace()).upper()
+    # Stamped codes are capitals; readers type what they see, in whatever case and, on a
+    # full-width keyboard, in full-width forms (marking.readings). No code holds a space, a
+    # full-width character or one no one can see (ingest refuses them in a mark sent), so a
+    # reading is taken without them: a zero-width space or soft hyphen pasted in is no misread.
+    text = as_ascii(mark)
+    return "".join(c for c in text if c.isprintable() and not c.isspace()).upper()
 
 
 def _score(f: _Found, query: ResolveQuery) -> float:

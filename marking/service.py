@@ -29,6 +29,7 @@ from marking.models import (
     SchemeSpec,
     SchemeUsage,
 )
+from marking.readings import as_ascii
 from marking.resolve import Resolver, Visible
 from marking.schemes import Scheme, family_scheme
 
@@ -85,6 +86,12 @@ class MarkingService:
                 # the model, so a scheme stored before still loads.
                 raise BadRequest(
                     f'scheme "{spec.name}": alphabet: upper-case letters only, as marks are read'
+                )
+            if spec.code_alphabet != as_ascii(spec.code_alphabet):
+                # Readings take full-width characters as ASCII (marking.readings).
+                raise BadRequest(
+                    f'scheme "{spec.name}": alphabet: no full-width characters, as marks are '
+                    "read in ASCII"
                 )
 
         # Checked and saved in one write transaction: of two clashing schemes defined at once,

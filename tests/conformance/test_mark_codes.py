@@ -52,7 +52,12 @@ def test_a_log_holding_a_lower_case_mark_still_rebuilds(tmp_path: Path, events: 
 
 
 @pytest.mark.parametrize(
-    "code", ["AB\u00a07", "AB\u20037", "X?Y", "Q\u200bR", "AB\u20287", "AB 7", "AB\t7", "A\x00B"]
+    "code",
+    [
+        *("AB\u00a07", "AB\u20037", "X?Y", "Q\u200bR", "AB\u20287", "AB 7", "AB\t7", "A\x00B"),
+        # Full-width forms, read as the ASCII ones they stand for.
+        *("AB\uff17", "\uff21\uff22\uff23", "AB\u30007"),
+    ],
 )
 def test_a_mark_no_reading_could_find_is_refused(
     store: GraphStore, events: Events, code: str

@@ -297,6 +297,10 @@ def test_a_scheme_whose_codes_could_not_be_read_back_is_refused(store: GraphStor
     spec = SchemeSpec(name="LOWER", kind="sequential", length=3, alphabet="abcd", parts=["X"])
     with pytest.raises(BadRequest, match="upper-case letters only"):
         MarkingService(store).define_scheme(spec)
+    # Full-width letters are capitals, but a reading takes them as ASCII ones.
+    wide = spec.model_copy(update={"alphabet": "AB\uff23"})
+    with pytest.raises(BadRequest, match="no full-width characters"):
+        MarkingService(store).define_scheme(wide)
     assert MarkingService(store).schemes() == []
 
 

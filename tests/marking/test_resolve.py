@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking import resolve
 from marking.models import ResolveQuery, SchemeSpec
+from marking.readings import FULL_WIDTH
 from marking.resolve import primary_ranges
 from marking.schemes import Scheme
 from marking.service import MarkingService
@@ -109,6 +111,42 @@ def test_a_reading_with_spaces_is_long_enough_as_typed(
     assert [f[0] for f in _resolve(marking, primary="K 7 1")] == ["lot:K71"]
     with pytest.raises(BadRequest, match="at least 3 readable"):
         marking.resolve(ResolveQuery(primary="K ?"))
+
+
+def _full_width(text: str) -> str:
+    """What a Chinese or Japanese keyboard types for ASCII text (a space too)."""
+    return "".join("\u3000" if c == " " else chr(ord(c) + 0xFEE0) for c in text)
+
+
+def test_a_full_width_reading_is_read_as_ascii(
+    store: GraphStore, events: Events, marking: MarkingService, plant: dict[str, str]
+) -> None:
+    for char in map(chr, FULL_WIDTH):  # as NFKC reads them
+        assert resolve._normalise(char) == unicodedata.normalize("NFKC", char).strip().upper()
+    code = plant["S-0007"]
+    for reading in (_full_width(code), _full_width(code.lower()), _full_width(" ".join(code))):
+        assert _resolve(marking, mark=reading) == [("lot:S-0007", 1.0, "exact secondary mark")]
+    # The full-width question mark is an unreadable character too.
+    worn = _resolve(marking, mark=_full_width(code[:-1] + "?"))
+    assert "lot:S-0007" in [f[0] for f in worn] and "wildcard" in worn[0][2]
+    assert _resolve(marking, primary=_full_width("P-0012"))[0][:2] == ("lot:P-0012", 1.0)
+    worn_primary = [f[0] for f in _resolve(marking, primary=_full_width("P-00?2"))]
+    assert worn_primary == ["lot:P-0002", "lot:P-0012", "lot:P-0022"]
+    with pytest.raises(BadRequest, match="at least 3 readable"):
+        marking.resolve(ResolveQuery(primary=_full_width("P??")))
+    # An id holding full-width characters is found as typed.
+    receive_lots(store, events, "GEAR", [_full_width("G-1")])
+    assert _resolve(marking, primary=_full_width("G-1"))[0][:2] == (
+        "lot:" + _full_width("G-1"),
+        1.0,
+    )
+
+
+@pytest.mark.parametrize("other", ["\u24b6", "\U0001d400", "\u2160", "\u212a", "\u00b2"])
+def test_only_full_width_forms_are_read_as_ascii(other: str) -> None:
+    # Circled, mathematical, Roman numeral, Kelvin sign, superscript: NFKC maps each to an ASCII
+    # character, but a keyboard does not type them for one; they read as no code character.
+    assert resolve._normalise(other) == other
 
 
 def test_one_unreadable_character_with_a_check_character_leaves_one_answer(
