@@ -88,7 +88,7 @@ from ingest.errors import BatchRejected, EventForbidden, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import SentRulesRefused
 from ingest.service import IngestReport, IngestService
-from marking.models import IssuedMark, Resolution, ResolveQuery
+from marking.models import IssuedMark, Resolution, ResolveQuery, SchemeUsage
 from marking.service import ACCESS as MARKING_ACCESS
 from marking.service import MarkingService
 from scheduler.carts import CartSizing, CartSizingInput, size_carts
@@ -633,6 +633,13 @@ class Access:
         allowed = MARKING_ACCESS.get(action, frozenset()) | {Role.ADMIN.value}
         self.require(frozenset(Role(role) for role in allowed), MARKING_ACTIONS.get(action, action))
         return self._marking
+
+    def mark_schemes(self) -> list[SchemeUsage]:
+        """Return the mark code schemes and their use; an operator bound to a site counts the
+        codes of what they may read (marking.service.MarkingService.scheme_usage)."""
+        service = self.marking("schemes")
+        site = self.principal.site if self.role == Role.OPERATOR else None
+        return service.schemes(site)
 
     def resolve_mark(self, query: ResolveQuery) -> Resolution:
         """Resolve a worn reading to candidates the caller may see."""

@@ -468,6 +468,15 @@ MARK_USAGE = """
 SELECT COUNT(*), MAX(json_extract(props, '$.index')) FROM nodes
 WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
 """
+# Through the scheme's index, then each code's MARKS relationship (as MARKED_ITEMS reads it). A
+# code marks one item at a time (the planner's mark_taken, on replay too): no DISTINCT needed.
+MARKS_SEEN_BY = """
+SELECT COUNT(*) FROM nodes m
+CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
+CROSS JOIN nodes n ON n.nid = e.dst
+WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') = ?1
+  AND ifnull(json_extract(n.props, '$.site'), ?2) = ?2
+"""
 LAST_MARK_INDEX = """
 SELECT MAX(json_extract(props, '$.index')) FROM nodes
 WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
@@ -1285,6 +1294,10 @@ class EmbeddedStore:
     def mark_usage(self, scheme: str) -> tuple[int, int | None]:
         count, last = self._conn().execute(MARK_USAGE, (scheme,)).fetchone()
         return count, None if last is None else int(last)
+
+    def marks_seen_by(self, scheme: str, site: str) -> int:
+        count: int = self._conn().execute(MARKS_SEEN_BY, (scheme, site)).fetchone()[0]
+        return count
 
     def last_mark_index(self, scheme: str) -> int | None:
         last = self._conn().execute(LAST_MARK_INDEX, (scheme,)).fetchone()[0]

@@ -625,6 +625,11 @@ MARK_USAGE: Final = """
 MATCH (m:SecondaryMark) WHERE m.scheme = $scheme
 RETURN count(m), max(m.index)
 """
+MARKS_SEEN_BY: Final = """
+MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = $scheme
+  AND coalesce(n.site, $site) = $site
+RETURN count(m)
+"""
 MARKS_IN_USE: Final = """
 UNWIND $marks AS g
 MATCH (m:Node {gid: g})-[e:MARKS]->(n:Node) USING INDEX SEEK m:Node(gid)
@@ -1467,6 +1472,13 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> tuple[int, int | None]:
             count, last = tx.run(MARK_USAGE, scheme=scheme).single(strict=True)
             return count, None if last is None else int(last)
+
+        return self._read(run)
+
+    def marks_seen_by(self, scheme: str, site: str) -> int:
+        def run(tx: ManagedTransaction) -> int:
+            count: int = tx.run(MARKS_SEEN_BY, scheme=scheme, site=site).single(strict=True)[0]
+            return count
 
         return self._read(run)
 

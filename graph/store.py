@@ -518,6 +518,11 @@ class GraphStore(Protocol):
         """Return how many codes of `scheme` are recorded and the highest index among them."""
         ...
 
+    def marks_seen_by(self, scheme: str, site: str) -> int:
+        """Return how many codes of `scheme` mark an item of `site` or of no site (live MARKS
+        relationships only): the codes that site's operators may read."""
+        ...
+
     def last_mark_index(self, scheme: str) -> int | None:
         """Return the highest index of a recorded code of `scheme` (None when there is none)."""
         ...

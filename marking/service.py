@@ -108,19 +108,26 @@ class MarkingService:
         self._store.write(register)
         return [self.scheme_usage(spec.name) for spec in specs]
 
-    def schemes(self) -> list[SchemeUsage]:
-        """Return every scheme with its capacity and use."""
-        return [self._usage(scheme) for scheme in self._schemes().values()]
+    def schemes(self, site: str | None = None) -> list[SchemeUsage]:
+        """Return every scheme with its capacity and use (see `scheme_usage` for `site`)."""
+        return [self._usage(scheme, site) for scheme in self._schemes().values()]
 
-    def scheme_usage(self, scheme: str) -> SchemeUsage:
-        """Return the capacity of a scheme and how much of it is used."""
+    def scheme_usage(self, scheme: str, site: str | None = None) -> SchemeUsage:
+        """Return the capacity of a scheme and how much of it is used.
+
+        With `site`, `used` counts the codes on items of that site or of no site, what its
+        operators may read. The next index and what remains are the scheme's: its codes are
+        one sequence, which the code an operator is issued shows anyway.
+        """
         found = self._schemes().get(scheme)
         if found is None:
             raise UnknownScheme(f'no code scheme "{scheme}"')
-        return self._usage(found)
+        return self._usage(found, site)
 
-    def _usage(self, scheme: Scheme) -> SchemeUsage:
+    def _usage(self, scheme: Scheme, site: str | None = None) -> SchemeUsage:
         used, last = self._store.mark_usage(scheme.name)
+        if site is not None:
+            used = self._store.marks_seen_by(scheme.name, site)
         following = 0 if last is None else last + 1
         return SchemeUsage(
             name=scheme.name,

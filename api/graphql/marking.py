@@ -128,7 +128,7 @@ class MarkingQuery:
 
     @strawberry.field(description="The code schemes, their capacity and how much is used.")
     async def mark_schemes(self, info: Info[Context, None]) -> list[MarkScheme]:
-        found = await run(lambda: info.context.access.marking("schemes").schemes())
+        found = await run(info.context.access.mark_schemes)
         return [MarkScheme(**s.model_dump()) for s in found or []]
 
     @strawberry.field(description="Decide whether a part type deserves a secondary mark.")

@@ -176,3 +176,23 @@ def test_indexes_and_counts_past_32_bits_read_exactly(
             "remaining": str(26**10 - high - 2),
         }
     ]
+
+
+def test_an_operator_counts_the_codes_of_what_they_may_read(
+    client: TestClient, kits: Services, events: Events
+) -> None:
+    kits.ingest.ingest(
+        [
+            events.receive("L-2", 2, part="KIT", site="PLANT-2", supplier_lot="A-2"),
+            events("serialize", lot="L-2", serials=["K-8", "K-9"], site="PLANT-2"),
+            events.receive("L-3", 1, part="KIT", supplier_lot="A-3"),  # of no site: every site's
+            events("serialize", lot="L-3", serials=["K-0"]),
+        ]
+    )
+    for serial in ("K-1", "K-8", "K-9", "K-0"):
+        assert gql(client, "admin", ISSUE, serial=serial)["data"]["issueMark"]["created"]
+    read = "{ markSchemes { name used nextIndex } }"
+    for role, used in (("admin", "4"), ("analyst", "4"), ("operator", "2")):
+        assert gql(client, role, read)["data"]["markSchemes"] == [
+            {"name": "KIT3", "used": used, "nextIndex": "4"}
+        ], role

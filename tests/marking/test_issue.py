@@ -327,3 +327,28 @@ def test_a_scheme_of_more_codes_than_indexes_hold_stops_at_the_most(
     )
     assert marking.issue_mark(_lot("P-3")).index == high + 1
     assert marking.scheme_usage("LONG").remaining == 0
+
+
+def test_a_sites_use_of_a_scheme_counts_the_codes_on_what_it_may_read(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("S-1", 10, part="SCREW-M4", site="PLANT-1", supplier_lot="A-1"),
+            events.receive("S-2", 10, part="SCREW-M4", site="PLANT-2", supplier_lot="A-2"),
+            events.receive("S-3", 10, part="SCREW-M4", site="PLANT-2", supplier_lot="A-3"),
+            events.receive("S-0", 10, part="SCREW-M4", supplier_lot="A-0"),  # of no site
+        ]
+    )
+    issued = {key: marking.issue_mark(_lot(key)) for key in ("S-1", "S-2", "S-3", "S-0")}
+    counts = {
+        site: (store.marks_seen_by("SCREWS", site), marking.scheme_usage("SCREWS", site).used)
+        for site in ("PLANT-1", "PLANT-2", "PLANT-9")
+    }
+    assert counts == {"PLANT-1": (2, 2), "PLANT-2": (3, 3), "PLANT-9": (1, 1)}
+    assert marking.scheme_usage("SCREWS").used == 4
+    # A voided mark no longer marks its item: the site no longer reads it.
+    void = events("void", voids=issued["S-1"].event_id, reason="struck on the wrong lot")
+    IngestService(store).ingest([void])
+    assert store.marks_seen_by("SCREWS", "PLANT-1") == 1
+    assert store.marks_seen_by("PLATES", "PLANT-1") == 0
