@@ -16,7 +16,12 @@ from scheduler.plan import earliest_start
 
 
 def static_conflicts(flat: Flat) -> list[Conflict]:
-    """Find conflicts visible without search: clashing frozen work, operations that never fit."""
+    """Find conflicts visible without search: clashing frozen work, operations that never fit.
+
+    A problem read (validated) never holds clashing frozen work: it is refused as read. Only one
+    built past validation (`model_copy`, as a library caller may) brings it here, and a search
+    would then spend its time proving what these lines name at once.
+    """
     out: list[Conflict] = []
     orders = flat.problem.orders
     frozen_on: dict[int, list[tuple[int, int, str, str]]] = {}

@@ -107,27 +107,35 @@ class Started(NamedTuple):
     operation: int
 
 
+def started_on(op: Operation) -> Alternative | None:
+    """Return the alternative a started operation runs on, if it says or has only one."""
+    if op.actual_machine is None:
+        return op.alternatives[0] if len(op.alternatives) == 1 else None
+    return next((a for a in op.alternatives if a.machine == op.actual_machine), None)
+
+
+def reported_end(order: WorkOrder, op: Operation, alt: Alternative) -> int:
+    """The end the floor reported for a started operation, or the one its run would take."""
+    assert op.actual_start is not None
+    if op.actual_end is not None:
+        return op.actual_end
+    return op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+
+
 def overlapping_work(orders: Sequence[WorkOrder]) -> tuple[Started, Started] | None:
     """Return two operations reported on one machine at once, the earlier first; None if none.
 
-    Their ends are as the solver takes them (reported, else the run's length); work that took
-    no time meets nothing, and work whose machine is not said is left to the solver's refusal.
-    Only started work is looked at: a few operations of a plant's thousands.
+    Their ends are as the solver takes them (`reported_end`); work that took no time meets
+    nothing, and work whose machine is not said is left to the solver's refusal. Only started
+    work is looked at: a few operations of a plant's thousands.
     """
     started: list[Started] = []
     for j, order in enumerate(orders):
         for index, op in enumerate(order.operations):
-            if op.actual_start is None:
+            alt = started_on(op)
+            if op.actual_start is None or alt is None:
                 continue
-            said = op.actual_machine
-            alt = next((a for a in op.alternatives if a.machine == said), None)
-            if said is None and len(op.alternatives) == 1:
-                alt = op.alternatives[0]
-            if alt is None:
-                continue
-            end = op.actual_end
-            if end is None:
-                end = op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+            end = reported_end(order, op, alt)
             if end > op.actual_start:
                 started.append(Started(alt.machine, op.actual_start, end, j, index))
     started.sort()

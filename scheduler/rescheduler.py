@@ -18,7 +18,6 @@ from scheduler.models import (
     MAX_OPERATIONS,
     MAX_ORDERS,
     MAX_WINDOWS_IN_ALL,
-    Alternative,
     Machine,
     Now,
     Operation,
@@ -35,6 +34,8 @@ from scheduler.models import (
     overlap_text,
     overlapping_work,
     reported_after_now,
+    reported_end,
+    started_on,
 )
 from scheduler.plan import Plan, criteria, objective_vector, violations
 from scheduler.readers import first_error, parse_problem
@@ -161,7 +162,6 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
         if not clashing:
             break
         waits |= clashing
-    _check_overlaps(orders, problem, first_report)
     machines = [
         m.model_copy(update={"unavailable": [*m.unavailable, *down.get(m.id, [])]})
         if m.id in down
@@ -180,6 +180,12 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
                 "objective": problem.objective,
             }
         )
+    except InvalidProblem as exc:
+        # The problem's rules refuse work on one machine at once too, naming the orders' places:
+        # looked for again only here, on the way out, to name the reports instead.
+        _check_overlaps(orders, problem, first_report)
+        raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
+    try:
         _check_changed(current, problem)
     except InvalidProblem as exc:  # named as the solve path names it, field first
         raise InvalidProblem(f"feedback makes the problem invalid: {exc.message}") from exc
@@ -189,9 +195,9 @@ def apply_feedback(problem: Problem, previous: Solution, feedback: Feedback) -> 
 def _check_overlaps(
     orders: Sequence[WorkOrder], problem: Problem, position: dict[tuple[str, int], int]
 ) -> None:
-    """Refuse reports of work on one machine at once, naming both, before a solve that would
-    end infeasible on them. The problem's own started work was checked as it was read, and
-    what the plan started clashes with none (`_clashing`): one of the two is a report."""
+    """Refuse reports of work on one machine at once, naming both. The problem's own started
+    work was checked as it was read, and what the plan started clashes with none
+    (`_clashing`): one of the two is a report."""
     both = overlapping_work(orders)
     if both is None:
         return
@@ -358,11 +364,11 @@ def _ended_by(
     plan and a report, contradict each other, and only the floor can say what ran.
     """
     prev = ops[index - 1]
-    alt = _started_on(prev)
+    alt = started_on(prev)
     act = reported[(order.id, index)]
     if prev.actual_start is None or prev.transfer_qty or alt is None:
         return prev  # not started, or machine unknown: the problem's own rules name it
-    end = _reported_end(order, prev, alt)
+    end = reported_end(order, prev, alt)
     if end <= act.start:
         return prev
     told = reported.get((order.id, index - 1))
@@ -404,14 +410,14 @@ def _clashing(
     ours: list[tuple[int, int, str, tuple[str, int]]] = []
     for order in orders:
         for index, op in enumerate(order.operations):
-            alt = _started_on(op)
+            alt = started_on(op)
             if op.actual_start is None or alt is None:
                 continue
             if (order.id, index) in kept:
                 was = planned[(order.id, index)]
                 ours.append((was.start - was.setup, was.end, was.machine, (order.id, index)))
                 continue
-            end = _reported_end(order, op, alt)
+            end = reported_end(order, op, alt)
             if end > op.actual_start:
                 facts.setdefault(alt.machine, []).append((op.actual_start, end))
     # Per machine, facts by start with the latest end so far: [start, end) meets one of them
@@ -444,11 +450,11 @@ def _could_follow(
     Only a started predecessor lets it start: one that had ended by then, or, with transfer
     lots, had done its first lot (the rule `plan.violations` reads).
     """
-    p_alt = _started_on(prev)
+    p_alt = started_on(prev)
     alt = next((a for a in op.alternatives if a.machine == was.machine), None)
     if prev.actual_start is None or p_alt is None or alt is None:
         return False
-    p_end = _reported_end(order, prev, p_alt)
+    p_end = reported_end(order, prev, p_alt)
     q = prev.transfer_qty
     if q:
         first = prev.actual_start + p_alt.fixed_time + q * p_alt.unit_time
@@ -458,30 +464,15 @@ def _could_follow(
 
 def _stopped(order: WorkOrder, op: Operation, down: dict[str, list[Window]]) -> bool:
     """Tell whether a new downtime overlaps an operation reported started and not ended."""
-    alt = _started_on(op)
+    alt = started_on(op)
     if op.actual_start is None or op.actual_end is not None or alt is None:
         return False
-    return _down_during(down, alt.machine, op.actual_start, _reported_end(order, op, alt))
-
-
-def _reported_end(order: WorkOrder, op: Operation, alt: Alternative) -> int:
-    """The end the floor reported for a started operation, or the one its run would take."""
-    assert op.actual_start is not None
-    if op.actual_end is not None:
-        return op.actual_end
-    return op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
+    return _down_during(down, alt.machine, op.actual_start, reported_end(order, op, alt))
 
 
 def _down_during(down: dict[str, list[Window]], machine: str, start: int, end: int) -> bool:
     """Tell whether a downtime of the machine overlaps [start, end)."""
     return any(w.start < end and start < w.end for w in down.get(machine, []))
-
-
-def _started_on(op: Operation) -> Alternative | None:
-    """Return the alternative a started operation runs on, if it says or has only one."""
-    if op.actual_machine is None:
-        return op.alternatives[0] if len(op.alternatives) == 1 else None
-    return next((a for a in op.alternatives if a.machine == op.actual_machine), None)
 
 
 def _previous_positions(flat: Flat, previous: Solution) -> dict[int, tuple[int, int]]:

@@ -118,7 +118,8 @@ def _random_problem(
     while (both := overlapping_work(orders)) is not None:
         # Work started on one machine at once is refused as read: the later start is dropped.
         later = orders[both[1].order]
-        ops = [later.operations[0].model_copy(update={"actual_start": None}), *later.operations[1:]]
+        ops = list(later.operations)
+        ops[both[1].operation] = ops[both[1].operation].model_copy(update={"actual_start": None})
         orders[both[1].order] = later.model_copy(update={"operations": ops})
     flow = Objective(terms=[ObjectiveTerm(kind="flow_time")])  # keeps off the job-shop path
     return problem(orders, machines, now=max(rng.choice([0, 5]), started), objective=flow)

@@ -233,7 +233,7 @@ def test_clashing_frozen_operations_are_refused_as_read() -> None:
     orders = [order("a", op("m", 5, actual_start=0)), order("b", op("m", 5, actual_start=2))]
     with pytest.raises(ValidationError, match=r"orders\.1\.operations\.0: reported running"):
         problem(orders, ["m"], now=2)
-    # Built without validation, as feedback builds, the solve still names the clash.
+    # Only a problem model_copy'd past validation reaches the solve with them: it names the clash.
     p = problem(orders[:1], ["m"], now=2)
     p = p.model_copy(update={"orders": orders})
     s = solve(p, QUICK)
