@@ -18,6 +18,7 @@ from graph.ids import gid
 from graph.store import CartStay
 from ingest.json_text import JsonRefused, strict_loads
 from scheduler.carts import CartSizingInput, size_carts
+from scheduler.models import said
 
 Opener = Callable[[argparse.Namespace], Services]
 
@@ -119,7 +120,7 @@ def _size(args: argparse.Namespace) -> int:
     try:
         problem = CartSizingInput.model_validate(data)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
+        first = said(error.errors(include_url=False)[0])  # "expected an integer, got true"
         raise BadRequest(f"{source}: {problem_text(first)}") from error
     found = size_carts(problem)
     if args.json:

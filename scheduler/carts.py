@@ -45,8 +45,10 @@ MAX_HOURS = 1e6
 MAX_SETUP_HOURS = 1e12
 # A shop's machines by a day's batches; the model grows with their product.
 MAX_CELLS = 2_500
-# Up to a century of hours: room for any plan, and the sums stay exact enough.
-Hours = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+# Up to a century of hours: room for any plan, and the sums stay exact enough. Every number is
+# read strictly, as a scheduling problem's are (`models.said` words the refusal): read laxly,
+# "100" was 100 parts and true an hour.
+Hours = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False, strict=True)]
 
 
 class CartSizingInput(BaseModel):
@@ -58,16 +60,18 @@ class CartSizingInput(BaseModel):
         description="C[i][j]: parts per hour of batch j on machine i; 0 = not routed there"
     )
     setups: list[list[Hours]] = Field(description="p[i][j]: set-up hours per cart")
-    quantities: list[list[Annotated[int, Field(ge=0, le=10_000_000)]]] = Field(
+    quantities: list[list[Annotated[int, Field(ge=0, le=10_000_000, strict=True)]]] = Field(
         description="d[i][j]: parts of batch j machine i works"
     )
     due: list[Hours] = Field(description="J[i]: planned completion, hours from the day's start")
     day: list[Hours] = Field(description="H[i]: the working day the machine's load must cover")
-    capacity: Annotated[int, Field(ge=1, le=1_000_000)] = Field(description="Z: parts per cart")
+    capacity: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = Field(
+        description="Z: parts per cart"
+    )
     machines: list[Ref] | None = None
     batches: list[Ref] | None = None
     # A day's carts are sized in seconds; a minute is ample, and the solver holds a thread.
-    time_limit: Annotated[float, Field(gt=0, le=60)] = 10.0
+    time_limit: Annotated[float, Field(gt=0, le=60, strict=True)] = 10.0
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:

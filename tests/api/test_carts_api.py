@@ -251,6 +251,25 @@ def test_cart_size_reads_its_file_as_graphql_reads_a_request(
     assert f"{problem} is not JSON we read: {said}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ('"100"', "quantities.0.0: expected an integer, got a string"),
+        ("100.0", "quantities.0.0: expected an integer, got a decimal number"),
+        ("true", "quantities.0.0: expected an integer, got true"),
+    ],
+)
+def test_cart_size_reads_numbers_strictly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, said: str
+) -> None:
+    # Read laxly, "100" and 100.0 were sized as 100 parts, and true as one.
+    problem = tmp_path / "size.json"
+    fields = '"rates": [[10]], "setups": [[0.5]], "due": [13], "day": [8], "capacity": 50'
+    problem.write_text(f'{{{fields}, "quantities": [[{value}]]}}')
+    assert main(["cart", "size", str(problem)]) == 2
+    assert f"{problem}: {said}" in capsys.readouterr().err
+
+
 def test_sizing_runs_on_its_own_thread(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # Long searches wait for the one sizing thread, not for the threads every other field uses.
     seen: list[str] = []

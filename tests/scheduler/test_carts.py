@@ -263,3 +263,25 @@ def test_set_ups_too_long_to_weigh_against_cart_sizes_are_still_sized() -> None:
     found = size_carts(problem)
     assert found.status in ("optimal", "feasible")
     assert found.batches[0].carts == 10
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "kind"),
+    [
+        ({"quantities": [["100", 0], [100, 40]]}, ("quantities", 0, 0), "int_type"),
+        ({"quantities": [[100.0, 0], [100, 40]]}, ("quantities", 0, 0), "int_type"),
+        ({"capacity": True}, ("capacity",), "int_type"),
+        ({"rates": [[10, 0], [20, "10"]]}, ("rates", 1, 1), "float_type"),
+        ({"setups": [[True, 0], [0.25, 1]]}, ("setups", 0, 0), "float_type"),
+        ({"due": [13, "12"]}, ("due", 1), "float_type"),
+        ({"day": [False, 11]}, ("day", 0), "float_type"),
+        ({"time_limit": "1"}, ("time_limit",), "float_type"),
+    ],
+)
+def test_numbers_are_read_strictly(
+    changes: dict[str, object], where: tuple[str | int, ...], kind: str
+) -> None:
+    # Read laxly, "100" was 100 parts and true an hour: a typo was sized as a number.
+    with pytest.raises(ValidationError) as refused:
+        _two_by_two(**changes)
+    assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [(where, kind)]
