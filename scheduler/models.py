@@ -122,6 +122,49 @@ def reported_end(order: WorkOrder, op: Operation, alt: Alternative) -> int:
     return op.actual_start + alt.fixed_time + alt.unit_time * order.quantity
 
 
+# What of the operation before a started one contradicts that start (`held_by`).
+Holdup = Literal["not started", "ended", "started", "running"]
+
+
+def held_by(order: WorkOrder, prev: Operation, start: int) -> Holdup | None:
+    """Say what of `prev`, the operation of `order` before one started at `start`, contradicts
+    that start; None if nothing does.
+
+    It has not started; or, without transfer lots (which let the next start before its end)
+    and on a machine it says, it runs past `start`: to an `actual_end` after it, from a start
+    no earlier, or, started before it with no end, for its run's length ("running": feedback
+    reporting the later start takes that start for its end; a problem must say it).
+    """
+    if prev.actual_start is None:
+        return "not started"
+    alt = started_on(prev)
+    if prev.transfer_qty or alt is None or reported_end(order, prev, alt) <= start:
+        return None
+    if prev.actual_end is not None:
+        return "ended"
+    return "started" if prev.actual_start >= start else "running"
+
+
+def held_text(order: WorkOrder, index: int, held: Holdup) -> str:
+    """Say what of operation `index - 1` of `order`, as given, holds back operation `index`."""
+    prev = order.operations[index - 1]
+    if held == "not started":
+        return "has not started"
+    if held == "ended":
+        return f"ended at {prev.actual_end} (its actual_end)"
+    if held == "started":
+        return (
+            f"started at {prev.actual_start} (its actual_start): operation {index} can start "
+            f"only after operation {index - 1} started"
+        )
+    alt = started_on(prev)
+    assert alt is not None
+    return (
+        f"started at {prev.actual_start} with no actual_end, so it runs until "
+        f"{reported_end(order, prev, alt)}: give its actual_end"
+    )
+
+
 def overlapping_work(orders: Sequence[WorkOrder]) -> tuple[Started, Started] | None:
     """Return two operations reported on one machine at once, the earlier first; None if none.
 
@@ -403,6 +446,16 @@ class Problem(_Model):
                             f"order {order.id!r} operation {index} uses unknown machine "
                             f"{alt.machine!r}"
                         )
+                if index == 0 or op.actual_start is None:
+                    continue
+                held = held_by(order, order.operations[index - 1], op.actual_start)
+                if held is not None:
+                    # No plan keeps the routing: the solve would end infeasible on a wrong report.
+                    raise ValueError(
+                        f"orders.{j}.operations.{index}: order {order.id!r} operation {index} "
+                        f"started at {op.actual_start}, but operation {index - 1} before it "
+                        f"{held_text(order, index, held)}"
+                    )
         both = overlapping_work(self.orders)
         if both is not None:
             # No plan runs both: the solve would end infeasible on what is a wrong report.

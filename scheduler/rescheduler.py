@@ -31,6 +31,8 @@ from scheduler.models import (
     Time,
     Window,
     WorkOrder,
+    held_by,
+    held_text,
     overlap_text,
     overlapping_work,
     reported_after_now,
@@ -364,28 +366,28 @@ def _ended_by(
     plan and a report, contradict each other, and only the floor can say what ran.
     """
     prev = ops[index - 1]
-    alt = started_on(prev)
     act = reported[(order.id, index)]
-    if prev.actual_start is None or prev.transfer_qty or alt is None:
+    held = held_by(order, prev, act.start)  # the rule a problem's own started work is read by
+    if held is None or held == "not started":
         return prev  # not started, or machine unknown: the problem's own rules name it
-    end = reported_end(order, prev, alt)
-    if end <= act.start:
-        return prev
     told = reported.get((order.id, index - 1))
     given = order.operations[index - 1]
-    told_at = f"actuals[{position[(order.id, index - 1)]}]" if told is not None else ""
-    # Started no earlier than this one, it had not ended by then, whatever end is reported.
-    first = f"operation {index} can start only after operation {index - 1} started"
-    if told is not None and told.end is not None:
-        clash = f"was reported ended at {told.end} ({told_at})"
-    elif given.actual_end is not None:  # kept by a report of it without an end
-        clash = f"ended at {given.actual_end} (its actual_end)"
-    elif prev.actual_start < act.start:
+    assert prev.actual_start is not None  # started: `held_by` said so
+    # An end not reported, its run's length or the plan's word, yields to the start after it.
+    planned_only = told is None and given.actual_start is None
+    if held == "running" or (planned_only and prev.actual_start < act.start):
         return prev.model_copy(update={"actual_end": act.start})
-    elif told is not None:
-        clash = f"was reported started at {told.start} ({told_at}): {first}"
-    elif given.actual_start is not None:
-        clash = f"started at {given.actual_start} (its actual_start): {first}"
+    if told is not None and (told.end is not None or held == "started"):
+        at = f"actuals[{position[(order.id, index - 1)]}]"
+        # Started no earlier than this one, it had not ended by then, whatever end is reported.
+        clash = (
+            f"was reported ended at {told.end} ({at})"
+            if told.end is not None
+            else f"was reported started at {told.start} ({at}): operation {index} can start "
+            f"only after operation {index - 1} started"
+        )
+    elif told is not None or given.actual_start is not None:
+        clash = held_text(order, index, held)  # as the problem gave it
     else:
         was = planned[(order.id, index - 1)]
         clash = f"was planned to start at {was.start} and run until {was.end}: report when it ran"

@@ -289,3 +289,57 @@ def test_work_reported_on_one_machine_at_once_is_refused_naming_both() -> None:
     )
     problem["orders"][2]["operations"][0]["actual_start"] = 6  # one after the other: read
     assert parse_problem(problem).orders[2].operations[0].actual_start == 6
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "said"),
+    [
+        ({}, 2, "has not started"),
+        ({"actual_start": 0, "actual_end": 8}, 5, r"ended at 8 \(its actual_end\)"),
+        (
+            {"actual_start": 5},
+            5,
+            r"started at 5 \(its actual_start\): operation 1 can start only after operation 0 "
+            "started",
+        ),
+        (
+            {"actual_start": 0},
+            5,
+            "started at 0 with no actual_end, so it runs until 10: give its actual_end",
+        ),
+    ],
+)
+def test_work_started_before_its_predecessor_ended_is_refused_naming_both(
+    first: dict[str, int], then: int, said: str
+) -> None:
+    # Solved, each ended the solve as infeasible (a 'frozen' conflict): the reports are wrong.
+    ops = [
+        {"alternatives": [{"machine": "m", "unit_time": 10}]} | first,
+        {"alternatives": [{"machine": "n", "unit_time": 1}], "actual_start": then},
+    ]
+    problem = {"now": 10, "machines": [{"id": "m"}, {"id": "n"}]}
+    with pytest.raises(
+        InvalidProblem,
+        match=rf"^orders\.0\.operations\.1: order 'a' operation 1 started at {then}, but "
+        rf"operation 0 before it {said}$",
+    ):
+        parse_problem(problem | {"orders": [{"id": "a", "operations": ops}]})
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"actual_start": 0, "actual_end": 5},  # ended as the next started
+        {"actual_start": 0},  # its run ends at 10, as the next starts
+        {"actual_start": 0, "transfer_qty": 1},  # a transfer lot lets the next start early
+    ],
+)
+def test_work_started_after_its_predecessor_let_it_reads(first: dict[str, int]) -> None:
+    then = 5 if first != {"actual_start": 0} else 10
+    ops = [
+        {"alternatives": [{"machine": "m", "unit_time": 10}]} | first,
+        {"alternatives": [{"machine": "n", "unit_time": 1}], "actual_start": then},
+    ]
+    problem = {"now": 10, "machines": [{"id": "m"}, {"id": "n"}]}
+    read = parse_problem(problem | {"orders": [{"id": "a", "operations": ops}]})
+    assert read.orders[0].operations[1].actual_start == then

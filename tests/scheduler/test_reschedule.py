@@ -528,3 +528,18 @@ def test_a_report_overlapping_work_the_problem_says_started_is_refused_naming_bo
         "actuals[0]: reported running on machine 'm' from 3 to 8, "
         "overlapping orders.0.operations.0 there from 0 to 5"
     )
+
+
+def test_work_kept_as_planned_that_a_report_contradicts_is_refused_as_read() -> None:
+    # a/1 ran as planned (a/2 after it was reported), but a/0 was reported ending after a/1's
+    # planned start: solved, the repair ended infeasible; read, the problem says why.
+    plant = problem([order("a", op("A", 10), op("B", 10), op("C", 10))], ["A", "B", "C"])
+    before = solve(plant, FAST)
+    assert _times(before)[("a", 1)] == ("B", 10, 20, False)
+    actuals = [Actual(order="a", index=0, start=0, end=15), Actual(order="a", index=2, start=25)]
+    with pytest.raises(
+        InvalidProblem,
+        match=r"^feedback makes the problem invalid: orders\.0\.operations\.1: order 'a' "
+        r"operation 1 started at 10, but operation 0 before it ended at 15 \(its actual_end\)$",
+    ):
+        reschedule(plant, before, Feedback(now=40, actuals=actuals), FAST)
