@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -16,14 +16,19 @@ from graph.store import plain
 from ingest.models import (
     Event,
     Process,
+    ProcessInput,
+    ProcessOutput,
     RecallAck,
     RecallOpen,
     RecallScope,
     RecallSupplierRequest,
+    Ship,
+    ShipItem,
 )
 from ingest.parse import EVENT_ADAPTER
 from ingest.times import OFFSET_RULE, offset_too_far
 
+_Item = TypeVar("_Item", ProcessInput, ProcessOutput, ShipItem)
 TIME_FIELDS = ("occurred_at", "started_at", "finished_at")
 
 
@@ -104,6 +109,70 @@ def digest_now(payload: str) -> str | None:
         return payload_and_digest(EVENT_ADAPTER.validate_json(payload))[1]
     except (ValidationError, TimeOutOfRange):
         return None
+
+
+def logged_as(payload: str, event: Event, digest: str) -> bool:
+    """Tell whether the event logged as `payload` is `event` (its digest `digest`), once the
+    digest logged beside it was found to differ.
+
+    It is if this release digests the payload so (see `digest_now`), or if the two differ only
+    in optional fields one spells out at their defaults (`same_content`). Read only when the
+    digests differ: a resend as logged, the common case, costs nothing more.
+    """
+    try:
+        logged = EVENT_ADAPTER.validate_json(payload)
+        return payload_and_digest(logged)[1] == digest or same_content(logged, event)
+    except (ValidationError, TimeOutOfRange):
+        return False
+
+
+def same_content(first: Event, second: Event) -> bool:
+    """Tell whether two events are one, each read with its defaults spelled out.
+
+    The digest keeps a field as it was sent: one event sent with and without a default spelled
+    out has two digests, though it changes the graph alike. For two events whose digests differ
+    (a retrying client may fill in what it left out). Raises TimeOutOfRange as
+    `payload_and_digest` does.
+    """
+    return type(first) is type(second) and (
+        payload_and_digest(_with_defaults(first))[1]
+        == payload_and_digest(_with_defaults(second))[1]
+    )
+
+
+def _with_defaults(event: Event) -> Event:
+    """`event` with each optional field left out that has a default of its own (not one read
+    from the graph) given that default, and a serial's quantity of one left out.
+
+    A receipt's `unit` has its default in the contract; a process output lot's unit ("ea"), a
+    step's start and finish (its `occurred_at`) and its parameters (none: `{}` records none
+    either) have theirs in the planner. A serial is one unit, its `qty` of 1 optional. A stated
+    unit of an input is a check against the lot's, and a lot's quantity left out is what
+    remains of it: both read the graph, so they stay apart.
+    """
+    if type(event) is Process:
+        return event.model_copy(
+            update={
+                "params": event.params or None,
+                "started_at": event.started_at or event.occurred_at,
+                "finished_at": event.finished_at or event.occurred_at,
+                "inputs": [_one_unit(item) for item in event.inputs],
+                "outputs": [
+                    _one_unit(output)
+                    if output.serial is not None
+                    else output.model_copy(update={"unit": output.unit or "ea"})
+                    for output in event.outputs
+                ],
+            }
+        )
+    if type(event) is Ship:
+        return event.model_copy(update={"items": [_one_unit(item) for item in event.items]})
+    return event
+
+
+def _one_unit(item: _Item) -> _Item:
+    """A serial's item without its optional quantity (one unit, the only one it takes)."""
+    return item.model_copy(update={"qty": None}) if item.serial is not None else item
 
 
 def _time_fields(kind: type[BaseModel]) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from graph.store import (
     Submission,
     WriteTx,
 )
-from ingest.canonical import TimeOutOfRange, digest_now, payload_and_digest
+from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest, same_content
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
 from ingest.parse import EVENT_ADAPTER, SentRulesRefused, parse_events, problems_of
@@ -324,28 +324,32 @@ def _apply_batch(
     # An event refused by a rule for sent events alone is written as a duplicate only if it is
     # logged with the content it has; else the batch keeps the refusal it had. Checked first.
     if held is not None and not all(
-        _logged_as(stored.get(events[i].event_id), payloads[i][1]) for i in held.refused
+        _logged_as(stored.get(events[i].event_id), events[i], payloads[i][1]) for i in held.refused
     ):
         raise BatchRejected(held.problems)
     if guard is not None:
         guard(tx, events)
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}  # event id -> index of its first event in the batch
     results: list[EventResult] = []
     fresh: list[tuple[int, Event, tuple[str, str]]] = []
     conflicts: list[Problem] = []
     for index, (event, (_, digest)) in enumerate(zip(events, payloads, strict=True)):
-        earlier = (
-            stored[event.event_id].digest if event.event_id in stored else seen.get(event.event_id)
-        )
-        if earlier is None:
-            seen[event.event_id] = digest
+        event_id = event.event_id
+        logged = stored.get(event_id)
+        if logged is not None:
+            same = _logged_as(logged, event, digest)
+        elif (first := seen.get(event_id)) is not None:
+            same = _same_event(events, payloads, first, index)
+        else:
+            seen[event_id] = index
             fresh.append((index, event, payloads[index]))
-            results.append(EventResult(event.event_id, "created"))
-        elif earlier == digest or _logged_as(stored.get(event.event_id), digest):
-            results.append(EventResult(event.event_id, "duplicate"))
+            results.append(EventResult(event_id, "created"))
+            continue
+        if same:
+            results.append(EventResult(event_id, "duplicate"))
         else:
             message = "this event_id was already used with a different payload"
-            conflicts.append(Problem(index, event.event_id, "event_id", "conflict", message))
+            conflicts.append(Problem(index, event_id, "event_id", "conflict", message))
     if conflicts:
         raise BatchConflict(conflicts)
     if fresh:
@@ -358,10 +362,19 @@ def _apply_batch(
     return IngestReport(results)
 
 
-def _logged_as(logged: StoredEvent | None, digest: str) -> bool:
-    """Tell whether an event is `logged` with the content of `digest`: its digest as stored, or
-    as this release makes it from the stored payload (see `digest_now`)."""
-    return logged is not None and (logged.digest == digest or digest_now(logged.payload) == digest)
+def _logged_as(logged: StoredEvent | None, event: Event, digest: str) -> bool:
+    """Tell whether an event is `logged` with the content of `event` (digest `digest`): its
+    digest as stored, or else as ingest.canonical.logged_as reads the stored payload."""
+    return logged is not None and (
+        logged.digest == digest or logged_as(logged.payload, event, digest)
+    )
+
+
+def _same_event(
+    events: Sequence[Event], payloads: Sequence[tuple[str, str]], first: int, again: int
+) -> bool:
+    """Tell whether two events of one batch under one id are one event (ingest.canonical)."""
+    return payloads[first][1] == payloads[again][1] or same_content(events[first], events[again])
 
 
 def _replay(
