@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 from api.auth.models import Principal, Role
 from api.auth.service import MAX_TRAIL_PAGE, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
+from api.strict_json import StrictJsonRoute
 from graph.errors import BadRequest, Forbidden
 from graph.store import LAST_POSITION
 from ingest.models import Id
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 
 def admin(who: PrincipalDep) -> Principal:

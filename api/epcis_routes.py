@@ -10,12 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import Access
 from api.deps import AccessDep
+from api.strict_json import StrictJsonRoute
 from graph.epcis import dumps
 from graph.errors import BadRequest
 from ingest.epcis_capture import CaptureReport
 from ingest.json_text import JsonRefused, strict_loads
 
-router = APIRouter(tags=["epcis"])
+router = APIRouter(tags=["epcis"], route_class=StrictJsonRoute)
 JSON_LD = "application/ld+json"
 
 CAPTURE_BODY: dict[str, Any] = {

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from api.strict_json import BodyRefused
 from api.validation_text import problem_message
 from graph.errors import DomainError, Unauthenticated
 from graph.sqlite_schema import logged_fault
@@ -48,6 +49,8 @@ def install(app: FastAPI) -> None:
 
 
 async def _render(_: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, BodyRefused):  # a JSON body read strictly: refused as one misshapen
+        error = RequestValidationError([error.problem])
     if isinstance(error, RequestValidationError):
         error = _invalid_request(error)
     if isinstance(error, DomainError):

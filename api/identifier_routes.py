@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import AccessDep
+from api.strict_json import StrictJsonRoute
 from graph.lot_codes import LotSchemeSpec, decoding_dict, minted_dict, scheme_dict
 from graph.trace import node_dict
 from graph.udi import resolved_dict, udi_dict
 
-router = APIRouter(prefix="/api/v1", tags=["identifiers"])
+router = APIRouter(prefix="/api/v1", tags=["identifiers"], route_class=StrictJsonRoute)
 
 Code = Annotated[str, Query(min_length=1, max_length=2000, description="the scanned code")]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import AccessDep
+from api.strict_json import StrictJsonRoute
 from api.supplier_portal import Upload
 from graph import epcis
 from graph.documents import MAX_DOCUMENT_BYTES, MEDIA_TYPES
@@ -16,7 +17,7 @@ from graph.errors import BadRequest
 from graph.recall import scope_csv
 from ingest.json_text import JsonRefused, strict_loads
 
-router = APIRouter(prefix="/api/v1/recalls", tags=["recall"])
+router = APIRouter(prefix="/api/v1/recalls", tags=["recall"], route_class=StrictJsonRoute)
 # Case ids are path segments, percent-encoded; `path` still serves a case opened before ids
 # holding "/" were refused (its %2F arrives decoded). The last segments say which route it is.
 

@@ -12,6 +12,7 @@ from api.access import Access
 from api.deps import AccessDep
 from api.graphql.cost import MAX_LISTED
 from api.ingest_reports import IngestReportBody, report_response
+from api.strict_json import StrictJsonRoute
 from graph.errors import BadRequest
 from graph.store import LAST_POSITION, StoredEvent
 from graph.trace import edge_dict, node_dict
@@ -20,7 +21,7 @@ from ingest.parse import read_body
 from ingest.service import IngestReport
 from ingest.times import TimeText
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 MAX_LOG_PAGE = 1000
 # Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
 # busy machine is thousands of steps, each with its inputs and outputs.

@@ -13,9 +13,10 @@ from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
 from api.federation.service import MAX_HOPS, checked_visited
+from api.strict_json import StrictJsonRoute
 from ingest.times import TimeText
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 
 class PartnerIn(BaseModel):

@@ -1,0 +1,79 @@
+"""Every JSON body the API reads is read as strictly as events are: a key given twice is refused.
+
+Readers differ on which of two equal keys counts (the first, the last, or neither): a gateway
+that checked a body could have read another account, scheme or partner than the one we would
+write. Refused by name, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import Services
+from api.settings import Settings
+from tests.api.conftest import login
+
+
+def _json_bodies() -> list[tuple[str, str]]:
+    """Every operation of the API that takes a JSON body, as (method, path)."""
+    app = create_app(Settings(store="sqlite:///unused.db"))
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
+JSON_BODIES = _json_bodies()
+
+
+def test_the_json_bodies_are_all_found() -> None:
+    assert ("POST", "/api/v1/admin/users") in JSON_BODIES
+    assert ("PUT", "/api/v1/admin/partners") in JSON_BODIES
+    assert ("POST", "/api/v1/lots/mint") in JSON_BODIES
+    assert len(JSON_BODIES) >= 10
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_BODIES, ids=[" ".join(m) for m in JSON_BODIES])
+def test_a_key_twice_in_any_json_body_is_refused_by_name(
+    client: TestClient, method: str, path: str
+) -> None:
+    headers = login(client, "admin") | {"content-type": "application/json"}
+    url = path.replace("{username}", "admin")
+    response = client.request(method, url, content=b'{"name": "a", "name": "b"}', headers=headers)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["errors"]
+    assert problem["code"] == "duplicate_key"
+    assert "'name' appears twice" in problem["message"]
+
+
+def test_an_account_sent_with_a_key_twice_is_refused_and_not_made(
+    client: TestClient, services: Services
+) -> None:
+    headers = login(client, "admin") | {"content-type": "application/json"}
+    body = (
+        b'{"username": "checked", "username": "written", "password": "a long passphrase 1",'
+        b' "role": "analyst"}'
+    )
+    before = services.auth.users()
+    response = client.post("/api/v1/admin/users", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+    assert "the key 'username' appears twice in one object" in response.json()["message"]
+    assert services.auth.users() == before
+    fixed = body.replace(b'"username": "checked", ', b"")
+    assert client.post("/api/v1/admin/users", content=fixed, headers=headers).status_code == 201
+
+
+def test_the_other_json_refusals_hold_for_these_bodies_too(client: TestClient) -> None:
+    headers = login(client, "admin") | {"content-type": "application/json"}
+    for body, code in (
+        (b'{"scheme": "S", "partner": "P", "values": {"n": NaN}}', "not_a_number"),
+        (b'{"scheme": "S", "partner": "P", "values": {"n": 1.00000000000000001}}', "not_exact"),
+    ):
+        response = client.post("/api/v1/lots/mint", content=body, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["code"] == code
