@@ -6,7 +6,8 @@ import uuid
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.auth.models import TEMPORARY_PASSWORD_HOURS
@@ -68,5 +69,21 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings."""
-    return Settings()
+    """Return the process-wide settings, read from the environment; raise ValidationError
+    naming each value refused by the variable it was set in (TRACEGRAPH_PORT, not port)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        # Only the environment gives values here: its variables are what the user can find.
+        raise ValidationError.from_exception_data(
+            error.title, [_as_variable(detail) for detail in error.errors()]
+        ) from None
+
+
+def _as_variable(detail: ErrorDetails) -> InitErrorDetails:
+    field, *within = detail["loc"]
+    variable = f"{Settings.model_config['env_prefix']}{str(field).upper()}"
+    named = InitErrorDetails(type=detail["type"], loc=(variable, *within), input=detail["input"])
+    if "ctx" in detail:
+        named["ctx"] = detail["ctx"]
+    return named

@@ -1,4 +1,5 @@
-"""Settings out of range stop the service at start, naming the setting."""
+"""Settings out of range stop the service at start, naming the setting as it was given: an
+environment variable by its name (TRACEGRAPH_PORT), an option as typed (--port)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_a_command_under_an_out_of_range_variable_says_which(
     finally:
         get_settings.cache_clear()
     err = capsys.readouterr().err
-    assert err.startswith("error: token_minutes: ") and len(err.splitlines()) == 1
+    assert err.startswith("error: TRACEGRAPH_TOKEN_MINUTES: ") and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("given", ["environment", "option"])
@@ -74,7 +75,8 @@ def test_an_empty_host_is_refused_not_taken_for_every_interface(
     finally:
         get_settings.cache_clear()
     err = capsys.readouterr().err
-    said = "host" if given == "environment" else "--host"  # an option is named as typed
+    # Each named as it was given: the variable set, the option typed.
+    said = "TRACEGRAPH_HOST" if given == "environment" else "--host"
     assert err == f"error: {said}: name the address to listen on (0.0.0.0 for every interface)\n"
     assert not (tmp_path / "plant.db").exists()
 
@@ -94,5 +96,35 @@ def test_a_command_that_reads_no_setting_still_stops_on_a_bad_one(
     finally:
         get_settings.cache_clear()
     captured = capsys.readouterr()
-    assert captured.err.startswith("error: port: ") and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("error: TRACEGRAPH_PORT: ")
+    assert len(captured.err.splitlines()) == 1
     assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRACEGRAPH_PORT", "abc"),
+        ("TRACEGRAPH_PORT", "70000"),
+        ("TRACEGRAPH_MAX_BODY_BYTES", "10"),
+        ("TRACEGRAPH_DIGITAL_LINK_DOMAIN", "ftp://id.example.com"),
+        ("TRACEGRAPH_HOST", ""),
+    ],
+)
+def test_a_variable_refused_is_named_as_it_was_set(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError) as refused:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    (problem,) = refused.value.errors()
+    assert problem["loc"] == (variable,)
+    assert problem["msg"]
+    # Given in code, a setting is named as the field it is.
+    with pytest.raises(ValidationError) as in_code:
+        Settings(port=0)
+    assert ("port",) in [named["loc"] for named in in_code.value.errors()]
