@@ -81,6 +81,7 @@ from graph.store import (
     plain,
 )
 from graph.trace import Trace, TraceNode, TraceService, checked_gid
+from graph.trace_cache import TRACES
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
 from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
@@ -200,7 +201,8 @@ class Access:
         self._portal = SupplierPortal(store, ingest, self._recalls)
         self._store = store
         self._ingest = ingest
-        self._traces = TraceService(store)
+        # The process's traces: a caller's view is cut from them on each read (_filtered).
+        self._traces = TraceService(store, TRACES)
         self._identifiers = identifiers or IdentifierService(store)
         self._lot_codes = LotCodeService(store)
         self._auth = auth
@@ -274,6 +276,8 @@ class Access:
         if self.role in READERS:
             return view
         if self.role == Role.OPERATOR:
+            if "customer" not in view.attrs:  # most nodes: kept as they are, not copied
+                return view
             attrs = {k: v for k, v in view.attrs.items() if k != "customer"}
         elif self.role == Role.CUSTOMER:
             attrs = {k: v for k, v in view.attrs.items() if k in PARTNER_ATTRS | {"customer"}}
@@ -346,6 +350,8 @@ class Access:
 
     def _redacted_trace_node(self, node: TraceNode) -> TraceNode:
         view = self.redact(NodeView(node.id, node.kind, node.attrs))
+        if view.attrs is node.attrs:  # nothing of it hidden from the caller
+            return node
         return TraceNode(node.id, node.kind, node.depth, view.attrs, node.exposure, node.share)
 
     def _filtered(self, trace: Trace) -> Trace:

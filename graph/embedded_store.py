@@ -448,6 +448,13 @@ COUNT_EVENTS = "SELECT COUNT(*) FROM events"
 ANY_EVENT = "SELECT EXISTS (SELECT 1 FROM events)"
 # The projection version (graph.projection) is kept among the schema stamps, as its number.
 PROJECTION_STAMP = "projection"
+# What a store holds changes only by an event logged (its graph with it, in one transaction) or
+# by a rebuild, which stamps its projection version last: the last event's number and that stamp
+# mark it (graph.trace_cache). Both read through their primary keys.
+CHANGE_MARK = """
+SELECT (SELECT max(seq) FROM events),
+       (SELECT digest FROM schema_stamps WHERE name = ?)
+"""
 CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
 # A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
 # copy is whole and checked: one killed outright (kill -9, a power cut) leaves the mark on the
@@ -1245,6 +1252,16 @@ class EmbeddedStore:
                 conn.execute(statement)
 
         self.write(clear)
+
+    def change_mark(self) -> tuple[int | None, str | None] | None:
+        """A mark of what the store holds, changed by every event recorded (TraceCache); None
+        inside a write of this thread: what it wrote may yet be rolled back, and the numbers of
+        its events given to others."""
+        conn = self._conn()
+        if conn.in_transaction:
+            return None
+        seq, stamp = conn.execute(CHANGE_MARK, (PROJECTION_STAMP,)).fetchone()
+        return seq, stamp
 
     def projection_version(self) -> int | None:
         row = self._conn().execute(READ_STAMP, (PROJECTION_STAMP,)).fetchone()

@@ -22,6 +22,7 @@ from graph.store import (
     Subgraph,
     plain,
 )
+from graph.trace_cache import TraceCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,11 @@ def edge_order(edge: EdgeView) -> tuple[str, str, str, str]:
 class TraceService:
     """Read side of the genealogy graph."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, cache: TraceCache | None = None) -> None:
+        """With `cache`, a trace asked again while nothing was recorded is read from it (the
+        pages of one trace): what it gives is shared, never to be changed."""
         self._store = store
+        self._cache = cache
 
     def node(self, gid: str) -> NodeView:
         """Return one node, or raise NotFound."""
@@ -143,7 +147,19 @@ class TraceService:
         if as_of is not None and as_of.tzinfo is None:
             raise BadRequest("as_of needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
         horizon = utc_text(as_of) if as_of is not None else None
-        graph = self._store.subgraph(checked_gid(root), direction, None, horizon)
+        checked_gid(root)
+        if self._cache is None:
+            return self._traced(root, direction, max_depth, horizon)
+        return self._cache.trace(
+            self._store,
+            (root, direction, max_depth, horizon),
+            lambda: self._traced(root, direction, max_depth, horizon),
+        )
+
+    def _traced(
+        self, root: str, direction: Direction, max_depth: int | None, horizon: str | None
+    ) -> Trace:
+        graph = self._store.subgraph(root, direction, None, horizon)
         if graph is None:
             raise NotFound(f"no node {root!r}")
         if horizon is not None:

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Annotated, Any, Protocol
 
@@ -232,7 +232,8 @@ def _bounds(
 )
 class Trace:
     result: strawberry.Private[TraceResult]
-    wrap: strawberry.Private[dict[str, Node]]
+    # Each node is wrapped as its page lists it: a page of a hundred wraps a hundred.
+    wrap: strawberry.Private[Callable[[TraceNode], Node]]
 
     @strawberry.field
     def root(self) -> strawberry.ID:
@@ -248,7 +249,7 @@ class Trace:
     def nodes(
         self, info: Info[Context, None], first: int = 100, after: str | None = None
     ) -> TraceEntryConnection:
-        entries = self.result.nodes  # each wrapped: the trace is Trace(result, wrap of its nodes)
+        entries = self.result.nodes
         keys = [node_order(n) for n in entries]  # the trace's order: (depth, id)
         mark = mark_of_nodes(self.result, entries)
         start, end = _bounds(keys, "n", 2, mark, first, after)
@@ -291,10 +292,8 @@ class Trace:
         )
 
 
-def _entry(node: TraceNode, wrap: dict[str, Node]) -> TraceEntry:
-    return TraceEntry(
-        node=wrap[node.id], depth=node.depth, exposure=node.exposure, share=node.share
-    )
+def _entry(node: TraceNode, wrap: Callable[[TraceNode], Node]) -> TraceEntry:
+    return TraceEntry(node=wrap(node), depth=node.depth, exposure=node.exposure, share=node.share)
 
 
 @strawberry.type(description="A quantity and the unit it is counted in.")

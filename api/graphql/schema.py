@@ -140,7 +140,7 @@ class Query:
             # A recall case, notice or supplier request is no Node here (`node` reads it null):
             # its trace, the root alone, reads null too.
             return None
-        return Trace(result=result, wrap={n.id: _wrap(n) for n in result.nodes})
+        return Trace(result=result, wrap=_wrap)
 
     @strawberry.field(description="What a suspect item reached, with exposure and quantities.")
     async def impact(
