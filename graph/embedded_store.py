@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import orjson
 
 from graph import ids
+from graph.clock import utc_text
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
 from graph.event_links import void_names
 from graph.projection import PROJECTION, refuse_newer
@@ -139,6 +141,10 @@ CREATE INDEX IF NOT EXISTS edges_cart_event ON edges (event) WHERE type = 'IN_CA
 CREATE INDEX IF NOT EXISTS edges_open_stays ON edges (src, dst, event)
 WHERE type = 'IN_CART' AND until IS NULL;
 CREATE INDEX IF NOT EXISTS edges_closed_by ON edges (closed_by) WHERE closed_by IS NOT NULL;
+-- The longest run (ON: a step from its start `at` to its end `until`) each equipment has had, in
+-- days: a window reads the runs that started at most that long before it, not every run back to
+-- the first. Only ever raised (a void or a rebuild leaves a bound that still holds).
+CREATE TABLE IF NOT EXISTS run_bounds (equipment INTEGER PRIMARY KEY, longest REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS status_log (
     nid INTEGER NOT NULL,
     status TEXT NOT NULL,
@@ -410,7 +416,7 @@ SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
 FROM nodes q
 CROSS JOIN edges e ON e.dst = q.nid AND e.flow = 0 AND e.type = 'ON'
 CROSS JOIN nodes n ON n.nid = e.src
-WHERE q.gid = ?1 AND e.at <= ?2 AND e.until >= ?3
+WHERE q.gid = ?1 AND e.at <= ?2 AND e.until >= ?3 AND e.at >= ?6
   AND (?5 IS NULL OR ifnull(json_extract(n.props, '$.site'), ?5) = ?5)
 ORDER BY e.at, n.gid LIMIT ?4
 """
@@ -454,6 +460,23 @@ PROJECTION_STAMP = "projection"
 CHANGE_MARK = """
 SELECT (SELECT max(seq) FROM events),
        (SELECT digest FROM schema_stamps WHERE name = ?)
+"""
+# One statement a batch, for all its runs: [[equipment, start, end], ...].
+RAISE_RUN_BOUNDS = """
+INSERT INTO run_bounds (equipment, longest)
+SELECT value ->> 0, max(julianday(value ->> 2) - julianday(value ->> 1)) FROM json_each(?)
+WHERE true GROUP BY value ->> 0
+ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
+"""
+# A file from before the bounds were kept: every run it holds (idempotent).
+ALL_RUN_BOUNDS = """
+INSERT INTO run_bounds (equipment, longest)
+SELECT dst, max(julianday(until) - julianday(at)) FROM edges
+WHERE type = 'ON' AND until IS NOT NULL GROUP BY dst
+ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
+"""
+RUN_BOUND = """
+SELECT b.longest FROM nodes q JOIN run_bounds b ON b.equipment = q.nid WHERE q.gid = ?
 """
 CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
 # A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
@@ -653,6 +676,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     _add_event_columns(conn)
     voided = (StoredEvent(*row) for row in conn.execute(VOIDED_EVENTS))
     conn.executemany(INSERT_VOID_NAME, void_names(voided))
+    conn.execute(ALL_RUN_BOUNDS)
 
 
 def _null(_: None) -> None:
@@ -858,6 +882,9 @@ class EmbeddedTx:
                 for e in changes.edges
             ],
         )
+        runs = [[nids[e.dst], e.at, e.until] for e in changes.edges if e.type == "ON" and e.until]
+        if runs:
+            conn.execute(RAISE_RUN_BOUNDS, (orjson.dumps(runs).decode(),))
         # In order, a run of closes of each kind at a time.
         for by_load, closes in groupby(changes.cart_closes, key=lambda c: c.loaded is not None):
             conn.executemany(
@@ -1196,7 +1223,10 @@ class EmbeddedStore:
                 left -= len(found)
                 return found
 
-            found = conn.execute(EQUIPMENT_STEPS, (equipment, end, start, left, site))
+            bound = conn.execute(RUN_BOUND, (equipment,)).fetchone()
+            found = conn.execute(
+                EQUIPMENT_STEPS, (equipment, end, start, left, site, _earliest(start, bound))
+            )
             steps = [_node(row) for row in found]
             left -= len(steps)
             step_ids = _ids(step.gid for step in steps)
@@ -1389,6 +1419,18 @@ class EmbeddedStore:
 
     def document_digests(self) -> list[str]:
         return [row[0] for row in self._conn().execute(DOCUMENT_DIGESTS)]
+
+
+def _earliest(start: str, bound: tuple[float] | None) -> str:
+    """The earliest start of a run that may reach `start`: the equipment's longest run before it,
+    and a second more for the rounding of days as floats ("" with no run: none to read)."""
+    if bound is None:
+        return ""
+    began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    try:
+        return utc_text(began - timedelta(days=bound[0], seconds=1))
+    except OverflowError:  # a run longer than the calendar before the window: read them all
+        return ""
 
 
 def _version(stamp: str | None) -> int | None:

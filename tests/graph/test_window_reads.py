@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from graph.clock import utc_text
 from graph.embedded_store import EmbeddedStore
@@ -113,3 +119,94 @@ def test_a_window_without_a_list_reads_none_of_it_nor_counts_it(
     assert steps == [StepUse(u.step, [], []) for u in whole]
     no_outputs = store.equipment_window("equipment:LATHE-1", START, END, 220, outputs=False)
     assert no_outputs == [StepUse(u.step, u.inputs, []) for u in whole]
+
+
+# A window's steps as they were read before each equipment's longest run was kept: every run
+# that started by the window's end, back to the first.
+BEFORE = """
+SELECT n.gid FROM nodes q
+CROSS JOIN edges e ON e.dst = q.nid AND e.flow = 0 AND e.type = 'ON'
+CROSS JOIN nodes n ON n.nid = e.src
+WHERE q.gid = ?1 AND e.at <= ?2 AND e.until >= ?3
+  AND (?4 IS NULL OR ifnull(json_extract(n.props, '$.site'), ?4) = ?4)
+ORDER BY e.at, n.gid
+"""
+
+
+def runs(events: Events, rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """`count` steps of up to two days on two machines, overlapping, of three sites or none."""
+    batch = [events.receive("L-0", 100_000)]
+    for s in range(count):
+        event = events("process", minutes=rng.randint(0, 120), step=f"S-{s}", operation="turn")
+        finished = events.clock - timedelta(minutes=rng.choice([0, 0, rng.randint(0, 600)]))
+        started = finished - timedelta(minutes=rng.choice([0, rng.randint(0, 2880)]))
+        site = rng.choice([None, "PLANT-1", "PLANT-2"])
+        event |= {
+            "equipment": rng.choice(["LATHE-1", "MILL-1"]),
+            **({"site": site} if site else {}),
+        }
+        event |= {"started_at": started.isoformat(), "finished_at": finished.isoformat()}
+        batch.append(event | {"inputs": [{"lot": "L-0", "qty": "1"}]})
+    return batch
+
+
+def same_windows(store: EmbeddedStore, rng: random.Random, span: timedelta) -> None:
+    """Random windows read what they read before the bounds were kept."""
+    for _ in range(60):
+        start = T0 + rng.uniform(-0.1, 1.1) * span
+        end = start + timedelta(minutes=rng.choice([0, 10, 600, 6000, 60000]))
+        equipment = rng.choice(["equipment:LATHE-1", "equipment:MILL-1"])
+        site = rng.choice([None, "PLANT-1"])
+        window = (equipment, utc_text(end), utc_text(start), site)
+        before = [row[0] for row in store._conn().execute(BEFORE, window)]
+        found = store.equipment_window(equipment, utc_text(start), utc_text(end), site=site)
+        assert [use.step.gid for use in found] == before, window
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_window_reads_the_steps_it_read_before_runs_were_bounded(
+    tmp_path: Path, seed: int
+) -> None:
+    rng, events = random.Random(seed), Events()
+    store = EmbeddedStore(tmp_path / "runs.db")
+    batch = runs(events, rng, 300)
+    for part in (batch[:100], batch[100:]):  # bounds raised by a later batch too
+        IngestService(store).ingest(part)
+    same_windows(store, rng, events.clock - T0)
+    # The longest runs voided: the bound they raised still holds.
+    longest = sorted(batch[1:], key=lambda e: e["started_at"])[:20]
+    voids = [events("void", voids=e["event_id"], reason="wrong machine") for e in longest]
+    IngestService(store).ingest(voids)
+    same_windows(store, rng, events.clock - T0)
+    store.close()
+
+
+def test_a_store_from_before_the_bounds_keeps_its_runs_bounds(tmp_path: Path) -> None:
+    rng, events = random.Random(9), Events()
+    path = tmp_path / "older.db"
+    store = EmbeddedStore(path)
+    IngestService(store).ingest(runs(events, rng, 200))
+    # As a file made before the bounds were kept: none of them, and another schema text.
+    store._conn().execute("DELETE FROM run_bounds")
+    store._conn().execute("UPDATE schema_stamps SET digest = 'older' WHERE name = 'graph'")
+    store.close()
+    store = EmbeddedStore(path)
+    # Short runs recorded since must not make the bound forget the long ones from before.
+    for machine in ("LATHE-1", "MILL-1"):
+        turn = {"step": f"S-{machine}", "operation": "turn", "equipment": machine}
+        IngestService(store).ingest(
+            [events("process", **turn, inputs=[{"lot": "L-0", "qty": "1"}])]
+        )
+    same_windows(store, rng, events.clock - T0)
+    store.close()
+
+
+def test_a_window_late_in_a_long_history_reads_none_of_what_ran_before(tmp_path: Path) -> None:
+    def last_run(store: EmbeddedStore) -> None:
+        with closing(sqlite3.connect(store.path)) as other:  # not counted: found, not read
+            query = "SELECT max(at) FROM edges WHERE type = 'ON'"
+            last = other.execute(query).fetchone()[0]
+        assert len(store.equipment_window("equipment:LATHE-1", last, END)) == 1
+
+    short, long = (window_work(tmp_path, steps, last_run) for steps in (100, 900))
+    assert long < 1.5 * short
