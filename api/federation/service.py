@@ -71,6 +71,26 @@ class _Outcome:
     fetched_at: str | None = None
 
 
+@dataclass(slots=True)
+class _Merging:
+    """A trace as partners' answers are merged into it, held so that each merge costs the size
+    of its answer rather than of the trace: a node by its id, a link once (`linked` is the set
+    of `edges`), a partner item's share in each supplier lot it came through."""
+
+    nodes: dict[str, FedNode]
+    edges: list[FedEdge]
+    linked: set[FedEdge]
+    branches: list[Branch]
+    brought: dict[str, str]  # node id -> the partner whose answer brought it
+    reached: dict[str, dict[str, float]]  # node id -> its share in each supplier lot
+
+    @classmethod
+    def of(cls, found: FederatedTrace) -> _Merging:
+        edges = list(dict.fromkeys(found.edges))
+        nodes = {n.id: n for n in found.nodes}
+        return cls(nodes, edges, set(edges), list(found.branches), {}, {})
+
+
 def checked_visited(raw: str | None) -> list[str]:
     """Parse the visited-instances header; raise BadRequest when it is malformed."""
     visited = [part.strip() for part in (raw or "").split(",") if part.strip()]
@@ -290,18 +310,19 @@ class FederationService:
                 for (n, p), depth in zip(asks, depths, strict=True)
             ]
             outcomes = self._ask_all(questions, hops - 1, visited)
-        brought: dict[str, str] = {}  # node id -> the partner whose answer brought it
-        reached: dict[str, dict[str, float]] = {}  # node id -> its share in each supplier lot
+        merging = _Merging.of(found)
         merged = zip(asks, depths, outcomes, strict=True)
         for done, ((node, partner), depth, outcome) in enumerate(merged):
             if depth is not None and outcome.answer is not None:
                 # A partner that does not read max_depth (or a cached answer) may go deeper.
                 outcome = replace(outcome, answer=outcome.answer.within(depth))
             later = len(asks) - done - 1
-            found = self._merge(found, node, partner, outcome, later, brought, reached)
-        shares = _shares_beyond(trace, reached)
-        nodes = [replace(n, share=shares[n.id]) if n.id in shares else n for n in found.nodes]
-        return replace(found, nodes=nodes)
+            self._merge(merging, node, partner, outcome, later)
+        shares = _shares_beyond(trace, merging.reached)
+        nodes = [
+            replace(n, share=shares[n.id]) if n.id in shares else n for n in merging.nodes.values()
+        ]
+        return replace(found, nodes=nodes, edges=merging.edges, branches=merging.branches)
 
     def _ask_all(
         self, asks: Sequence[tuple[Partner, str, int | None]], hops: int, visited: Sequence[str]
@@ -394,22 +415,20 @@ class FederationService:
 
     def _merge(
         self,
-        found: FederatedTrace,
+        merging: _Merging,
         attach: FedNode,
         partner: Partner,
         outcome: _Outcome,
         later: int,
-        brought: dict[str, str],
-        reached: dict[str, dict[str, float]],
-    ) -> FederatedTrace:
-        """Hang a partner's answer (or a stub) from `attach`; `later`: how many questions are
-        still to be merged after this one.
+    ) -> None:
+        """Hang a partner's answer (or a stub) from `attach` in `merging`; `later`: how many
+        questions are still to be merged after this one.
 
         Two branches into one partner often share its ancestors (two heats of one melt): those
-        are merged, once each; `reached` keeps each one's share in every supplier lot it came
-        through, from which its share in our root is computed once all are merged. Any other
-        id already in the trace (ours, or another partner's) would graft the answer onto that
-        node, and is refused.
+        are merged, once each; `merging.reached` keeps each one's share in every supplier lot
+        it came through, from which its share in our root is computed once all are merged. Any
+        other id already in the trace (ours, or another partner's) would graft the answer onto
+        that node, and is refused.
         """
         code = str(attach.attrs.get("supplier_lot"))
         at = utc_text(self._clock())
@@ -437,12 +456,11 @@ class FederationService:
                 },
             )
             link = FedEdge(stub.id, attach.id, SUPPLIED_AS, source=partner.company)
-            return replace(
-                found,
-                nodes=[*found.nodes, stub],
-                edges=[*found.edges, link],
-                branches=[*found.branches, branch],
-            )
+            merging.nodes[stub.id] = stub
+            merging.edges.append(link)
+            merging.linked.add(link)
+            merging.branches.append(branch)
+            return
         theirs = outcome.answer.qualified(
             partner.company,
             stale=outcome.status == "stale",
@@ -451,21 +469,22 @@ class FederationService:
         )
         # Company ids may hold ':', so a qualified id can still equal one of ours or another
         # partner's, whose answer it must not be merged with.
-        taken = {n.id: n for n in found.nodes}
+        taken, brought = merging.nodes, merging.brought
         if any(n.id in taken and brought.get(n.id) != partner.company for n in theirs.nodes):
             clash = _Outcome("error", "the answer's ids collide with nodes already in the trace")
-            return self._merge(found, attach, partner, clash, later, brought, reached)
+            return self._merge(merging, attach, partner, clash, later)
         link = FedEdge(theirs.root, attach.id, SUPPLIED_AS, source=partner.company)
-        edges = list(dict.fromkeys([*found.edges, *theirs.edges, link]))
+        fresh = [e for e in dict.fromkeys([*theirs.edges, link]) if e not in merging.linked]
         # Each answer is bounded, but many could add up past what we hold in memory, and past
         # what an instance we answer reads: it reads the whole trace, ours included, against
         # the limits of one answer. Room is kept for a node, a link and a branch of each
         # question still to be merged (a stub, at the least).
-        nodes = len(found.nodes) + sum(1 for n in theirs.nodes if n.id not in taken) + later
-        branches = len(found.branches) + 1 + len(theirs.branches) + later
+        nodes = len(taken) + sum(1 for n in theirs.nodes if n.id not in taken) + later
+        edges = len(merging.edges) + len(fresh) + later
+        branches = len(merging.branches) + 1 + len(theirs.branches) + later
         limits = (
             (f"{MAX_FEDERATED_NODES} nodes", nodes > MAX_FEDERATED_NODES),
-            (f"{MAX_FEDERATED_EDGES} links", len(edges) + later > MAX_FEDERATED_EDGES),
+            (f"{MAX_FEDERATED_EDGES} links", edges > MAX_FEDERATED_EDGES),
             # Our own questions' branches are not blamed on an answer that relays none.
             (
                 f"{MAX_FEDERATED_BRANCHES} branches",
@@ -476,23 +495,19 @@ class FederationService:
         if over:
             limit = f"with this answer the trace would hold over {' and '.join(over)}"
             outcome = _Outcome("error", limit)
-            return self._merge(found, attach, partner, outcome, later, brought, reached)
-        merged = dict(taken)
+            return self._merge(merging, attach, partner, outcome, later)
         for n in theirs.nodes:
             placed = replace(n, depth=attach.depth + 1 + n.depth)
-            earlier = merged.get(n.id)
+            earlier = taken.get(n.id)
             if earlier is not None:  # reached again, through another branch into this partner
                 placed = replace(earlier, depth=min(earlier.depth, placed.depth))
-            merged[n.id] = placed
+            taken[n.id] = placed
             brought[n.id] = partner.company
             if n.share is not None:
-                reached.setdefault(n.id, {})[attach.id] = n.share
-        return replace(
-            found,
-            nodes=list(merged.values()),
-            edges=edges,
-            branches=[*found.branches, branch, *theirs.branches],
-        )
+                merging.reached.setdefault(n.id, {})[attach.id] = n.share
+        merging.edges.extend(fresh)
+        merging.linked.update(fresh)
+        merging.branches.extend([branch, *theirs.branches])
 
 
 def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[str, float]:
