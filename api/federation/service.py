@@ -333,7 +333,8 @@ class FederationService:
         Only the questions over the network run in worker threads: the account store is read
         and written here, so no store connection is opened per short-lived thread.
         """
-        requests = [_request(hops, code, depth, visited) for _, code, depth in asks]
+        path = _path(visited)
+        requests = [_request(hops, code, depth, path) for _, code, depth in asks]
         cached = [
             self._accounts.partner_answer(partner.company, request)
             for (partner, _, _), request in zip(asks, requests, strict=True)
@@ -567,14 +568,19 @@ def _about(found: FederatedTrace, code: str) -> bool:
     return kind in MATERIAL and root.kind == kind and key == code
 
 
-def _request(hops: int, code: str, depth: int | None, visited: Sequence[str]) -> str:
+def _path(visited: Sequence[str]) -> str:
+    """Name the instances a question passed: they only ever check whether they are on the
+    path, so it is named as a set; instance ids hold no '|', ',' or space."""
+    return ",".join(sorted(set(visited)))
+
+
+def _request(hops: int, code: str, depth: int | None, path: str) -> str:
     """Name a question in the cache: answers to other hop budgets or depths differ, and so do
-    answers to a question that passed other instances (a partner's partner on the path answers
-    it with a loop, one off the path with its data). Instances only ever check whether they are
-    on the path, so the path is named as a set; instance ids hold no '|', ',' or space.
+    answers to a question that passed other instances (`path`, as `_path` names it: a
+    partner's partner on the path answers it with a loop, one off the path with its data).
     """
     asked = "up" if depth is None else f"up<={depth}"
-    return f"{asked} via {','.join(sorted(set(visited)))}|{hops}|{code}"
+    return f"{asked} via {path}|{hops}|{code}"
 
 
 def _within(
