@@ -175,16 +175,18 @@ def _where(ai: str | None, at: int | None) -> str:
 
 def _trimmed(text: str) -> tuple[str, int]:
     """Return `text` without the white space a scanner or a paste puts around it, and how many
-    characters went from its start: positions count in what was scanned. A group separator
-    (FNC1) is white space to str.strip() but data here, so it stays."""
-    start, end = 0, len(text)
-    if not text or not (text[0].isspace() or text[-1].isspace()):
-        return text, 0  # as scanned, most often
-    while start < end and text[start].isspace() and text[start] != GS:
+    characters went from its start: positions count in what was scanned.
+
+    A group separator (FNC1) is white space to str.strip(). After the code it goes with the
+    rest (scanners commonly end a code with one, or with CR/LF): nothing follows to be
+    separated. Before it, it is the leading FNC1 the element string reads (and counts), so
+    it stays.
+    """
+    kept = text.rstrip()  # the same string, as scanned, most often
+    start = 0
+    while start < len(kept) and kept[start].isspace() and kept[start] != GS:
         start += 1
-    while end > start and text[end - 1].isspace() and text[end - 1] != GS:
-        end -= 1
-    return text[start:end], start
+    return kept[start:], start
 
 
 def _char_at(index: int, value_at: int | None, offsets: Sequence[int] | None) -> int:

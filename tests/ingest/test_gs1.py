@@ -181,7 +181,10 @@ def test_malformed_element_strings_name_the_ai_and_position(code: str, message: 
             r"^AI \(01\) at position 1: a group separator \(FNC1\) at "
             r"position 11, where a digit of GTIN belongs",
         ),
-        (f"01{GTIN[:10]}{GS}", r"^AI \(01\) at position 1: .* separator \(FNC1\) at position 13,"),
+        (
+            f"01{GTIN[:10]}{GS}17201225",
+            r"^AI \(01\) at position 1: .* separator \(FNC1\) at position 13,",
+        ),
         (
             f"]d201{GTIN}17{GS}201225",
             r"^AI \(17\) at position 20: .* separator \(FNC1\) at position 22,",
@@ -200,6 +203,25 @@ def test_malformed_element_strings_name_the_ai_and_position(code: str, message: 
 def test_errors_point_at_the_position_in_what_was_scanned(code: str, message: str) -> None:
     with pytest.raises(Gs1Error, match=message):
         gs1.parse(code)
+
+
+@pytest.mark.parametrize("end", [GS, f"{GS}\r\n", "\r\n", f" {GS}{GS}"])
+@pytest.mark.parametrize(
+    ("code", "values"),
+    [
+        (GTIN, {"01": GTIN}),
+        (f"]d201{GTIN}10ABC", {"01": GTIN, "10": "ABC"}),
+        (f"(01){GTIN}(10)ABC", {"01": GTIN, "10": "ABC"}),
+        (f"https://id.gs1.org/01/{GTIN}/10/ABC", {"01": GTIN, "10": "ABC"}),
+        (f"https://id.gs1.org/01/{GTIN}?17=201225", {"01": GTIN, "17": "201225"}),
+    ],
+)
+def test_separators_and_white_space_a_scanner_ends_a_code_with_are_not_read(
+    code: str, values: dict[str, str], end: str
+) -> None:
+    # Scanners commonly end what they send with an FNC1, a carriage return or a line feed: all
+    # of them come after the last field, and none of it is data.
+    assert gs1.parse(code + end).values == values
 
 
 def test_a_missing_separator_after_a_variable_field_is_caught_when_it_overflows() -> None:
