@@ -331,12 +331,11 @@ def check_value(
         if any(char not in DIGITS for char in value):
             raise Gs1Error(f"{where}: {spec.title} is digits only, got {value!r}")
     else:
+        scanned = offsets is not None or value_at is not None
         for offset, char in enumerate(value):
             if char not in AI82:
-                found = offsets[offset] if offsets is not None else None
-                if found is None and value_at is not None:
-                    found = value_at + offset
-                at = f" at position {found}" if found is not None else ""
+                # A value given by itself names no position: it would read as the AI's.
+                at = f" at position {_char_at(offset, value_at, offsets)}" if scanned else ""
                 raise Gs1Error(
                     f"AI ({ai}){at}: character {char!r} is not allowed in {spec.title} "
                     "(GS1 AI 82 set: letters, digits and !\"%&'()*+,-./:;<=>?_)"
