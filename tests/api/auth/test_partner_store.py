@@ -117,9 +117,10 @@ def test_cached_answers_are_kept_per_partner_and_request(accounts: AccountStore)
 def test_dropping_a_code_forgets_its_answers_to_every_hop_budget_and_depth(
     accounts: AccountStore,
 ) -> None:
-    dropped = ["up|3|H1", "up|2|H1", "up<=4|3|H1"]
+    # Requests name the instances their question passed, or (cached earlier) none.
+    dropped = ["up|3|H1", "up|2|H1", "up<=4|3|H1", "up via a,b|3|H1", "up<=4 via a,b|3|H1"]
     # Codes may hold '|': one that ends like H1 or starts like it is another code.
-    kept = ["up|3|X|H1", "up|3|H1|2", "up<=4|3|H", "up|3|H10"]
+    kept = ["up|3|X|H1", "up|3|H1|2", "up<=4|3|H", "up|3|H10", "up<=4 via a,b|3|H10"]
     for request in dropped + kept:
         accounts.put_partner_answer(PartnerAnswer("ACME", request, "{}", T0))
     accounts.put_partner_answer(PartnerAnswer("BOLT", "up|3|H1", "{}", T0))
