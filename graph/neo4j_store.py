@@ -121,6 +121,10 @@ CALL () { MATCH (e:Event) WHERE e.type STARTS WITH 'recall_' SET e:RecallEvent }
 MERGE (:Migration {name: 'recall_event_label'})
 """,
     "CREATE INDEX event_seq IF NOT EXISTS FOR (e:Event) ON (e.seq)",
+    # A case's history reads its own recall events: by the case they name, and by the notice an
+    # answer names (RECALL_EVENTS_OF). Only recall events are in them, so no other write pays.
+    "CREATE INDEX recall_event_case IF NOT EXISTS FOR (e:RecallEvent) ON (e.case)",
+    "CREATE INDEX recall_event_notice IF NOT EXISTS FOR (e:RecallEvent) ON (e.notice)",
     "CREATE INDEX in_cart_event IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.event)",
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
@@ -299,15 +303,31 @@ MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
     + " ORDER BY e.seq"
 )
 # MERGE on the void_name constraint: the names of voids logged before they were kept are
-# written as a store is opened until one open marks them written (VOID_NAMES_KEPT), so two
+# written as a store is opened until one open marks them written (MIGRATIONS), so two
 # clients opening it at once both write them.
 CREATE_VOID_NAMES: Final = "UNWIND $rows AS r MERGE (:VoidName {gid: r[0], event: r[1]})"
-VOID_NAMES_KEPT: Final = "MATCH (m:Migration {name: 'void_names'}) RETURN count(m) > 0"
+# The migrations of logged events done so far, read once as a store is opened.
+MIGRATIONS: Final = "MATCH (m:Migration) RETURN collect(m.name)"
 # Those names are written so many per transaction: a log of very many voids written in one met
 # the server's time limit on a transaction (db.transaction.timeout), and the store could not
 # open. One stopped part way leaves no marker, and the next open writes the rest (MERGE).
 VOID_NAMES_CHUNK: Final = 5000
 MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
+# Recall events logged before they kept their case and notice as properties (_event_row) are
+# given them as a store is opened, a page of the log per transaction, read in log order: one
+# stopped part way leaves no marker, and the next open sets them all again (each SET is the
+# same), until one open marks them set.
+RECALL_PAYLOADS: Final = """
+MATCH (e:RecallEvent) WHERE e.seq > $after WITH e ORDER BY e.seq LIMIT $limit
+RETURN e.seq, e.event_id, e.payload
+"""
+SET_RECALL_KEYS: Final = """
+UNWIND $rows AS r
+MATCH (e:Event {event_id: r[0]}) USING INDEX SEEK e:Event(event_id)
+SET e.case = r[1], e.notice = r[2]
+"""
+RECALL_KEYS_CHUNK: Final = 5000
+MARK_RECALL_KEYS_KEPT: Final = "MERGE (:Migration {name: 'recall_event_keys'})"
 
 
 def _logged_after(label: LiteralString) -> LiteralString:
@@ -320,6 +340,21 @@ def _logged_after(label: LiteralString) -> LiteralString:
 
 EVENTS_AFTER: Final = _logged_after("Event")
 RECALL_EVENTS_AFTER: Final = _logged_after("RecallEvent")
+# A case's recall events, sought in the two indexes of recall events (a case's answers name
+# only their notice); an event naming both the case and one of its notices is read once.
+RECALL_EVENTS_OF: Final = (
+    """
+CALL () {
+    MATCH (e:RecallEvent {case: $case}) USING INDEX e:RecallEvent(case) RETURN e
+    UNION
+    UNWIND $notices AS n
+    MATCH (e:RecallEvent {notice: n}) USING INDEX e:RecallEvent(notice) RETURN e
+}
+OPTIONAL MATCH (v:Event {voids: e.event_id}) USING INDEX SEEK v:Event(voids)
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 CREATE_EVENTS: Final = """
 MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = $last
@@ -795,7 +830,18 @@ def _event_row(event: EventRow, seq: int) -> list[Any]:
     ):
         if value is not None:
             props[key] = value
-    return [RECALL_EVENT_LABELS if event.type.startswith("recall_") else EVENT_LABELS, props]
+    if not event.type.startswith("recall_"):
+        return [EVENT_LABELS, props]
+    props.update(_recall_keys(event.payload))
+    return [RECALL_EVENT_LABELS, props]
+
+
+def _recall_keys(payload: str) -> dict[str, str]:
+    """Return the case and the notice a recall event's payload names, as the properties a
+    case's history seeks it by (RECALL_EVENTS_OF); a value other than text names none, as the
+    embedded store's comparison of the payload's value with the case's id finds none."""
+    body = json.loads(payload)
+    return {key: body[key] for key in ("case", "notice") if isinstance(body.get(key), str)}
 
 
 def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
@@ -1071,7 +1117,8 @@ class Neo4jStore:
         statement of the schema sets it)."""
         for statement in SCHEMA:
             self._execute(statement, "open")
-        if not self._execute(VOID_NAMES_KEPT, "open")[0][0]:
+        done = set(self._execute(MIGRATIONS, "open")[0][0])
+        if "void_names" not in done:
             # Voids logged before their names were kept: read as the store is opened, until
             # an open has written them all.
             rows = void_names(self.voided_events())
@@ -1079,9 +1126,24 @@ class Neo4jStore:
                 chunk = rows[start : start + VOID_NAMES_CHUNK]
                 self._execute(CREATE_VOID_NAMES, "open", rows=chunk)
             self._execute(MARK_VOID_NAMES_KEPT, "open")  # only once the last chunk is written
+        if "recall_event_keys" not in done:
+            self._keep_recall_keys()
         # A graph of no events is the same in every version: a new store is current.
         if found != PROJECTION and not self._execute(ANY_EVENT, "open")[0][0]:
             self._execute(STAMP_PROJECTION, "open", version=PROJECTION)
+
+    def _keep_recall_keys(self) -> None:
+        """Give the recall events logged before they kept them their case and notice (after
+        the RecallEvent label's migration, in SCHEMA), a page at a time."""
+        after = 0
+        while page := self._execute(RECALL_PAYLOADS, "open", after=after, limit=RECALL_KEYS_CHUNK):
+            after = page[-1][0]
+            rows = []
+            for _, event_id, payload in page:
+                keys = _recall_keys(payload)
+                rows.append([event_id, keys.get("case"), keys.get("notice")])
+            self._execute(SET_RECALL_KEYS, "open", rows=rows)
+        self._execute(MARK_RECALL_KEYS_KEPT, "open")  # only once the last page is written
 
     def _session(self, *, reading: bool = False) -> AbstractContextManager[neo4j.Session]:
         return session(self._driver, self._database, "the graph", reading=reading)
@@ -1256,16 +1318,11 @@ class Neo4jStore:
         return self._events_after(RECALL_EVENTS_AFTER, after_seq, limit)
 
     def recall_events_of(self, case: str, notices: Sequence[str]) -> list[StoredEvent]:
-        # Read from all the recall events, a page at a time: RecallEvent nodes keep no case of
-        # their own to index (the embedded store indexes the payload's).
-        found, wanted, after = [], set(notices), 0
-        while batch := self.recall_events(after, 5000):
-            after = batch[-1].seq
-            for stored in batch:
-                body = json.loads(stored.payload)
-                if body.get("case") == case or body.get("notice") in wanted:
-                    found.append(stored)
-        return found
+        def run(tx: ManagedTransaction) -> list[StoredEvent]:
+            rows = tx.run(RECALL_EVENTS_OF, case=case, notices=_Listed(notices)).values()
+            return [StoredEvent(*row) for row in rows]
+
+        return self._read(run)
 
     def _events_after(self, query: LiteralString, after_seq: int, limit: int) -> list[StoredEvent]:
         def run(tx: ManagedTransaction) -> list[StoredEvent]:

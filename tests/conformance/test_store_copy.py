@@ -124,6 +124,8 @@ def test_a_copy_answers_as_the_source_and_carries_on(pair: tuple[Services, Servi
     assert answers(target.store) == answers(source.store)
     voided = ["lot:X-1"]  # the split voided: found by the lots it named, as on the source
     assert target.store.voided_naming(voided) == source.store.voided_naming(voided) != []
+    case = target.store.recall_events_of("RC-1", [])  # sought by case on either store
+    assert case == source.store.recall_events_of("RC-1", []) != []
     assert target.store.document(CERT.sha256) == source.store.document(CERT.sha256)
     assert (copied.documents, copied.mark_schemes, copied.lot_sequences) == (1, 1, 1)
     assert (accounts.companies, accounts.users, accounts.keys, accounts.partners) == (1, 3, 2, 1)

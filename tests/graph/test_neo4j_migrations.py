@@ -211,3 +211,120 @@ def test_the_write_count_an_earlier_lock_left_on_the_counter_goes_at_the_next_op
         assert [e.type for e in reopened.events(0, 10)] == ["receive", "receive"]
     finally:
         reopened.close()
+
+
+def _recall_keys(store: Neo4jStore) -> list[list[Any]]:
+    found = store._driver.execute_query(
+        "MATCH (e:RecallEvent) RETURN e.event_id, e.case, e.notice ORDER BY e.seq"
+    ).records
+    return [list(record) for record in found]
+
+
+def test_recall_events_logged_before_they_kept_their_case_get_it_a_page_at_a_time_once(
+    request: pytest.FixtureRequest, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A case's history seeks its events by case and notice; older logs kept neither apart."""
+    from graph import neo4j_store
+    from graph.errors import StoreUnavailable
+    from graph.neo4j_store import SET_RECALL_KEYS
+
+    open_store = _opener(request)
+    store = open_store()
+    kept = [
+        ["O-1", "RC-1", None],
+        ["N-1", "RC-1", "N-1"],
+        ["A-1", None, "N-1"],
+        ["O-2", "RC-2", None],
+        ["S-1", "RC-1", None],
+    ]
+    try:
+        store.wipe()
+        service = IngestService(store)
+        service.ingest(
+            [
+                events.receive("L-1", 10),
+                events(
+                    "ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]
+                ),
+            ]
+        )
+        suspects = [{"id": "lot:L-1"}]
+        service.ingest(
+            [
+                events(
+                    "recall_open",
+                    event_id="O-1",
+                    case="RC-1",
+                    title="t",
+                    reason="r",
+                    suspects=suspects,
+                ),
+                events(
+                    "recall_notice",
+                    event_id="N-1",
+                    case="RC-1",
+                    notice="N-1",
+                    customer="HOSP",
+                    message="m",
+                ),
+            ]
+        )
+        ack = {"notice": "N-1", "found_qty": "0", "returned_qty": "0"}
+        service.ingest([events("recall_ack", event_id="A-1", **ack)])
+        service.ingest(
+            [
+                events(
+                    "recall_open",
+                    event_id="O-2",
+                    case="RC-2",
+                    title="t",
+                    reason="r",
+                    suspects=suspects,
+                )
+            ]
+        )
+        service.ingest(
+            [events("recall_state", event_id="S-1", case="RC-1", state="holding", reason="r")]
+        )
+        assert _recall_keys(store) == kept
+        # What an earlier version left: recall events without their keys, and no marker.
+        driver = store._driver  # the test plays the earlier version
+        driver.execute_query("MATCH (e:RecallEvent) REMOVE e.case, e.notice")
+        driver.execute_query("MATCH (m:Migration {name: 'recall_event_keys'}) DELETE m")
+        assert store.recall_events_of("RC-1", ["N-1"]) == []
+    finally:
+        store.close()
+    monkeypatch.setattr(neo4j_store, "RECALL_KEYS_CHUNK", 2)
+    run = neo4j_store.execute
+    pages: list[list[str]] = []
+
+    def stopping(*args: Any, **params: Any) -> Any:
+        if args[3] == SET_RECALL_KEYS:
+            if len(pages) == 1:  # as the service stops, or the server goes, after one page
+                raise StoreUnavailable("stopped")
+            pages.append([row[0] for row in params["rows"]])
+        return run(*args, **params)
+
+    monkeypatch.setattr(neo4j_store, "execute", stopping)
+    with pytest.raises(StoreUnavailable):
+        open_store()
+    assert pages == [["O-1", "N-1"]]
+
+    def counting(*args: Any, **params: Any) -> Any:
+        if args[3] == SET_RECALL_KEYS:
+            pages.append([row[0] for row in params["rows"]])
+        return run(*args, **params)
+
+    pages.clear()
+    monkeypatch.setattr(neo4j_store, "execute", counting)
+    reopened = open_store()  # sets them all again, the first page's among them
+    try:
+        assert pages == [["O-1", "N-1"], ["A-1", "O-2"], ["S-1"]]
+        assert _recall_keys(reopened) == kept
+        found = reopened.recall_events_of("RC-1", ["N-1"])
+        assert [e.event_id for e in found] == ["O-1", "N-1", "A-1", "S-1"]
+    finally:
+        reopened.close()
+    pages.clear()
+    open_store().close()  # the marker is set: no more are read
+    assert pages == []
