@@ -1,19 +1,22 @@
 """A recall case's history among many cases, and what its indexes cost ingest.
 
     python -m bench.recall_history [--cases 100 1000 10000] [--events 20000]
+        [--neo4j bolt://127.0.0.1:7687]
 
 History: a store holds N cases (each opened, a customer told, the answer, a state change); one
 case's history is read from all the recall events of the log, a page at a time ("scan", as it
 was read before the stores indexed recall events by case), and through the index
-(`recall_events_of`). Ingest: the same receive events into a fresh store, with and without the
-two partial indexes of recall events by case and by notice (other events pay only their test).
-Prints Markdown tables; nothing here asserts a time.
+(`recall_events_of`), on the embedded store and, with --neo4j (default: NEO4J_URI), on that
+scratch Neo4j (wiped). Ingest: the same receive events into a fresh embedded store, with and
+without the two partial indexes of recall events by case and by notice (other events pay only
+their test). Prints Markdown tables; nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import tempfile
 import time
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.embedded_store import EmbeddedStore
-from graph.store import StoredEvent
+from graph.store import GraphStore, StoredEvent
 from ingest.service import IngestService
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -57,7 +60,7 @@ def _case_events(index: int) -> list[dict[str, Any]]:
     ]
 
 
-def _scan(store: EmbeddedStore, case: str, notices: set[str]) -> list[StoredEvent]:
+def _scan(store: GraphStore, case: str, notices: set[str]) -> list[StoredEvent]:
     """The history as read before: every recall event of the log, filtered here."""
     found, after = [], 0
     while batch := store.recall_events(after, 5000):
@@ -69,13 +72,14 @@ def _scan(store: EmbeddedStore, case: str, notices: set[str]) -> list[StoredEven
     return found
 
 
-def history(counts: Sequence[int], folder: Path) -> list[str]:
+def history(counts: Sequence[int], open_store: Callable[[int], GraphStore]) -> list[str]:
+    """Time a case's history among each count of cases, in a fresh store `open_store` opens."""
     rows = [
         "| cases | recall events | scan (ms) | by case (ms) | events read |",
         "|---|---|---|---|---|",
     ]
     for count in counts:
-        store = EmbeddedStore(folder / f"cases-{count}.db")
+        store = open_store(count)
         service = IngestService(store)
         receive = _event(0, "receive", supplier="ACME", supplier_lot="A-1", part="BAR", lot="L-1")
         receive["qty"] = "10"
@@ -98,6 +102,18 @@ def history(counts: Sequence[int], folder: Path) -> list[str]:
         )
         store.close()
     return rows
+
+
+def _neo4j(url: str, _count: int) -> GraphStore:
+    from graph.neo4j_store import Neo4jStore
+
+    store = Neo4jStore(
+        url,
+        user=os.environ.get("NEO4J_USER", "neo4j"),
+        password=os.environ.get("NEO4J_PASSWORD", ""),
+    )
+    store.wipe()
+    return store
 
 
 def ingest(total: int, folder: Path) -> list[str]:
@@ -137,9 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--cases", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument(
+        "--neo4j", default=os.environ.get("NEO4J_URI"), help="Bolt URL of a scratch Neo4j (wiped)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        print("\n".join(history(args.cases, Path(scratch))))
+        folder = Path(scratch)
+        print("Embedded store\n")
+        print("\n".join(history(args.cases, lambda n: EmbeddedStore(folder / f"cases-{n}.db"))))
+        if args.neo4j:
+            print("\nNeo4j store\n")
+            print("\n".join(history(args.cases, partial(_neo4j, args.neo4j))))
         print()
         print("\n".join(ingest(args.events, Path(scratch))))
     return 0
