@@ -105,6 +105,17 @@ OPEN_TIMED_OUT: Final = (
     "opening {what} (bringing its schema up to date) before it was done: {what} was not opened; "
     "open it again, and should it recur, have that limit raised until it opens once"
 )
+# What a transaction the server ended says, by what it was doing.
+TIMED_OUT_AS: Final[dict[Step, tuple[type[StoreBusy], str]]] = {
+    "read": (StoreTimeLimit, READ_TIMED_OUT),
+    "write": (StoreBusy, WRITE_TIMED_OUT),
+    "open": (StoreBusy, OPEN_TIMED_OUT),
+}
+TERMINATED_AS: Final[dict[Step, tuple[type[StoreBusy], str]]] = {
+    "read": (ReadTerminated, READ_TERMINATED),
+    "write": (StoreBusy, WRITE_TERMINATED),
+    "open": (StoreBusy, OPEN_TERMINATED),
+}
 
 # A transaction still waiting for a lock after a while is ended, so its caller hears StoreBusy
 # rather than wait without end on a writer that hangs. The server bounds lock waits only for all
@@ -226,17 +237,15 @@ def connect(url: str, user: str, password: str) -> neo4j.Driver:
 
 
 @contextmanager
-def reaching(what: str, *, reading: bool = False, step: Step | None = None) -> Iterator[None]:
+def reaching(what: str, *, step: Step = "write") -> Iterator[None]:
     """Raise StoreUnavailable for a server that cannot be reached or was lost in the block; for
-    a transaction the server ended at its time limit StoreTimeLimit if `reading`, else StoreBusy
-    (a write so ended wrote nothing); for one someone ended there, ReadTerminated if `reading`,
-    else StoreBusy. `step`, where given, says what the block does instead of `reading`: an
-    "open" step ended there is a StoreBusy that says the store was not opened.
+    a transaction the server ended, at its time limit or by someone's hand, what `_ended` says
+    for the `step` the block does (a write so ended wrote nothing; an "open" step ended says
+    the store was not opened).
 
     Its message names no host and quotes nothing of the driver's: callers of the service read
     it. `what` says what the server holds ("the graph", "the accounts").
     """
-    doing: Step = step or ("read" if reading else "write")
     try:
         yield
     except neo4j.exceptions.IncompleteCommit as error:
@@ -248,7 +257,7 @@ def reaching(what: str, *, reading: bool = False, step: Step | None = None) -> I
             raise
         raise StoreUnavailable(GONE.format(what=what)) from error
     except neo4j.exceptions.ClientError as error:
-        if (ended := _ended(error, what, doing)) is None:
+        if (ended := _ended(error, what, step)) is None:
             raise
         raise ended from error
     except neo4j.exceptions.ResultFailedError as error:
@@ -257,9 +266,7 @@ def reaching(what: str, *, reading: bool = False, step: Step | None = None) -> I
         cause = error.__cause__
         if isinstance(cause, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
-        if isinstance(cause, neo4j.exceptions.ClientError) and (
-            ended := _ended(cause, what, doing)
-        ):
+        if isinstance(cause, neo4j.exceptions.ClientError) and (ended := _ended(cause, what, step)):
             raise ended from error
         raise
 
@@ -268,17 +275,11 @@ def _ended(error: neo4j.exceptions.ClientError, what: str, doing: Step) -> Store
     """What to raise for `error` if the server ended its transaction, which was `doing`, at its
     time limit or because someone terminated it."""
     if error.code in TIMED_OUT:
-        if doing == "read":
-            return StoreTimeLimit(READ_TIMED_OUT.format(what=what))
-        if doing == "open":
-            return StoreBusy(OPEN_TIMED_OUT.format(what=what))
-        return StoreBusy(WRITE_TIMED_OUT.format(what=what))
+        timed_out, message = TIMED_OUT_AS[doing]
+        return timed_out(message.format(what=what))
     if error.code == TERMINATED:
-        if doing == "read":
-            return ReadTerminated(READ_TERMINATED.format(what=what))
-        if doing == "open":
-            return StoreBusy(OPEN_TERMINATED.format(what=what))
-        return StoreBusy(WRITE_TERMINATED.format(what=what))
+        terminated, message = TERMINATED_AS[doing]
+        return terminated(message.format(what=what))
     if error.code == STOPPED_WAITING:
         return StoreBusy(WAIT_STOPPED.format(what=what))
     return None
@@ -291,7 +292,8 @@ def session(
     """A session on `database` whose loss of the server is StoreUnavailable, and whose
     transaction the server ended StoreTimeLimit or ReadTerminated (`reading`) or StoreBusy (see
     `reaching`)."""
-    with reaching(what, reading=reading), driver.session(database=database) as opened:
+    step: Step = "read" if reading else "write"
+    with reaching(what, step=step), driver.session(database=database) as opened:
         yield opened
 
 

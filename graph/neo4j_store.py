@@ -1187,7 +1187,7 @@ class Neo4jStore:
             try:
                 lease.run(PING).consume()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
-                self._execute(PING, "read")  # StoreUnavailable if the server went with the lease
+                self._execute(PING, "write")  # StoreUnavailable if the server went with the lease
                 raise StoreBusy(TAKEN_OVER) from error
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:

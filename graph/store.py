@@ -637,9 +637,10 @@ def node_view(
 ) -> NodeView:
     """Build the one read-back shape of a node that every store returns."""
     attrs: dict[str, Any] = {"key": gid.partition(":")[2]}
-    # By name: Neo4j returns a node's properties in an order of its own, the embedded store in
-    # the order they were written, and a node reads the same from either (`trace --json` is the
-    # same text). About a microsecond a node of more than one, within the noise of its read.
+    # By name: Neo4j returns a node's properties in an order of its own; the embedded store
+    # writes them sorted, but an update's json_patch (MERGE_PROPS) puts the fields it adds
+    # after them. So a node reads the same from either (`trace --json` is the same text). About
+    # a microsecond a node of more than one, within the noise of its read.
     attrs.update(sorted(props.items()) if len(props) > 1 else props)
     if part is not None:
         attrs["part"] = part

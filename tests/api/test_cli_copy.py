@@ -29,6 +29,7 @@ from ingest.store_copy import CopyMismatch, copy_plant
 from tests.api.conftest import laptop_plant
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.stores import emptied_neo4j
 
 
 @pytest.fixture
@@ -254,19 +255,13 @@ def test_a_resume_refused_by_a_rebuild_under_way_is_not_told_to_resume(
 ) -> None:
     """It waited for the rebuild's lease and wrote nothing: its message says to try again once
     that rebuild is done, and no hint says that this copy stopped and is to be resumed."""
-    from api.auth.neo4j import Neo4jAccountStore
     from graph.neo4j_store import Neo4jStore
 
     login = {"user": neo4j_login.user, "password": neo4j_login.password}
     monkeypatch.setattr(neo4j_driver, "LOCK_WAIT", 1.0)
-    _emptied(neo4j_login)  # a copy an earlier run left unfinished would not open
-    elsewhere, accounts = (
-        Neo4jStore(neo4j_login.uri, **login),
-        Neo4jAccountStore(neo4j_login.uri, **login),
-    )
+    emptied_neo4j(neo4j_login)
+    elsewhere = Neo4jStore(neo4j_login.uri, **login)
     try:
-        elsewhere.wipe()
-        accounts.wipe()
         copy = neo4j_login.uri
         with monkeypatch.context() as patched:
             _failing_source(patched, source, _disk_error())
@@ -284,7 +279,6 @@ def test_a_resume_refused_by_a_rebuild_under_way_is_not_told_to_resume(
         assert elsewhere.events(0, 10) == carried
     finally:
         elsewhere.close()
-        accounts.close()
 
 
 @pytest.mark.neo4j
@@ -293,7 +287,7 @@ def test_a_trace_in_json_is_the_same_text_on_either_store(
 ) -> None:
     """A node's fields come in one order whichever store holds the plant: Neo4j returns a node's
     properties in an order of its own."""
-    _emptied(neo4j_login)
+    emptied_neo4j(neo4j_login)
     assert main(["copy-store", "--store", source, "--to", neo4j_login.uri]) == 0
     capsys.readouterr()
     argv = ["trace", "--supplier", "ACME", "--supplier-lot", "A-77", "--down", "--json"]
@@ -301,22 +295,6 @@ def test_a_trace_in_json_is_the_same_text_on_either_store(
     embedded = capsys.readouterr().out
     assert main([*argv, "--store", neo4j_login.uri]) == 0
     assert capsys.readouterr().out == embedded
-
-
-def _emptied(target: Neo4jTarget) -> None:
-    """Empty `target`'s database, whatever an earlier test left there (an unfinished copy)."""
-    from api.auth.neo4j import Neo4jAccountStore
-    from graph.neo4j_store import Neo4jStore
-
-    login = {"user": target.user, "password": target.password}
-    store = Neo4jStore(target.uri, **login, finishing_copy=True)
-    accounts = Neo4jAccountStore(target.uri, **login)
-    try:
-        store.wipe()
-        accounts.wipe()
-    finally:
-        store.close()
-        accounts.close()
 
 
 @pytest.mark.neo4j
@@ -331,7 +309,7 @@ def test_a_second_copy_into_one_neo4j_database_is_refused_while_the_first_runs(
     finishes whole."""
     from api import cli_copy
 
-    _emptied(neo4j_login)
+    emptied_neo4j(neo4j_login)
     inside, go = threading.Event(), threading.Event()
     copy = cli_copy.copy_plant
 

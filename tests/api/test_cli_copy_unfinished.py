@@ -24,6 +24,7 @@ from graph.errors import StoreUnavailable
 from tests.api.conftest import laptop_plant
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.stores import emptied_neo4j
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,22 +138,9 @@ def _refused_until_resumed(
 def neo4j(neo4j_login: Neo4jTarget) -> Iterator[Neo4jTarget]:
     """The session's Neo4j, emptied before and after; its login is in the settings of every
     command, the copy's process among them."""
-    _wipe(neo4j_login)
+    emptied_neo4j(neo4j_login)
     yield neo4j_login
-    _wipe(neo4j_login)
-
-
-def _wipe(target: Neo4jTarget) -> None:
-    from api.auth.neo4j import Neo4jAccountStore
-    from graph.neo4j_store import Neo4jStore
-
-    login = {"user": target.user, "password": target.password}
-    store = Neo4jStore(target.uri, **login, finishing_copy=True)  # a test's copy may be unfinished
-    accounts = Neo4jAccountStore(target.uri, **login)
-    store.wipe()
-    accounts.wipe()
-    store.close()
-    accounts.close()
+    emptied_neo4j(neo4j_login)
 
 
 @pytest.mark.neo4j
