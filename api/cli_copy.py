@@ -7,7 +7,7 @@ import fcntl
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
@@ -16,7 +16,6 @@ from api.settings import get_settings
 from graph.connect import require_store
 from graph.embedded_store import empty_store, store_files
 from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
-from graph.store import GraphStore
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -95,7 +94,7 @@ def _copy_opened(
         target.store.mark_copy(_shown(source_url))
 
     try:
-        with _held(target.store):
+        with target.store.held_for_copy():  # a file is held by `_claimed` already
             was_empty = _refuse_held(target, resume=args.resume)
             copied = _copy_into(source, target, resume=args.resume, before_writing=before_writing)
     except BaseException:
@@ -159,15 +158,6 @@ def _claimed(url: str) -> Iterator[bool]:
         # Only now: closing a file a process has open drops its SQLite locks on it, and the
         # copy's connections to the target are closed by then.
         os.close(held)
-
-
-def _held(store: GraphStore) -> AbstractContextManager[None]:
-    """Hold a Neo4j target against other copies into its database from the check that it is
-    empty to the copy's end (an embedded one is held by `_claimed`): StoreBusy naming the
-    other copy if one holds it."""
-    from graph.neo4j_store import Neo4jStore  # the driver loads only for a Neo4j target
-
-    return store.held_for_copy() if isinstance(store, Neo4jStore) else nullcontext()
 
 
 def _still_at(held: int, path: Path) -> bool:

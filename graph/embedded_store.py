@@ -1117,6 +1117,10 @@ class EmbeddedStore:
         yield  # a rebuild is one transaction: one that stopped left nothing behind
 
     @contextmanager
+    def held_for_copy(self) -> Iterator[None]:
+        yield  # the copy holds the store's file itself (api.cli_copy's flock)
+
+    @contextmanager
     def atomically(self) -> Iterator[bool]:
         if getattr(self._local, "atomic", False):  # in `one_rebuild`: its transaction
             yield True

@@ -27,7 +27,7 @@ from typing import Any, Final, LiteralString, TypeVar
 import neo4j
 from neo4j import ManagedTransaction
 
-from graph import ids
+from graph import ids, neo4j_driver
 from graph.clock import utc_text
 from graph.errors import StoreBusy, StoreUnavailable
 from graph.event_links import void_names
@@ -233,15 +233,22 @@ COPY_HOLD: Final = "MERGE (c:Counter {name: 'copy'}) SET c.held = true"
 COPIER: Final = "tracegraph_copy"
 # Another copy holds it for the whole of its copy: a few seconds of waiting tell that.
 COPY_WAIT: Final = 2.0
+# The holds of the copies, but that of the copy refused (`mark`), which the server lists too
+# until it is closed.
 COPIERS: Final = (
-    "SHOW TRANSACTIONS YIELD metaData WHERE metaData.tracegraph_copy IS NOT NULL "
-    "RETURN metaData.tracegraph_copy"
+    "SHOW TRANSACTIONS YIELD metaData WHERE metaData[$key] IS NOT NULL "
+    "AND metaData[$waiting] <> $mark RETURN metaData[$key]"
 )
 COPY_ELSEWHERE: Final = (
     "another copy-store is filling this database ({whose}): nothing was written; let it "
     "finish. If that copy's host is gone, Neo4j may not have noticed yet: SHOW TRANSACTIONS "
     "YIELD transactionId, metaData WHERE metaData.tracegraph_copy IS NOT NULL shows it, and "
     "TERMINATE TRANSACTIONS with that id ends it"
+)
+COPY_LOST: Final = (
+    "this copy-store lost its hold on the database (its connection to Neo4j was lost or "
+    "ended), and another copy may have written into it meanwhile: the copy was not marked "
+    "finished"
 )
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
@@ -1184,11 +1191,7 @@ class Neo4jStore:
         this thread's rebuild lost its lease (StoreUnavailable if with the server)."""
         lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
         if lease is not None:
-            try:
-                lease.run(PING).consume()
-            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
-                self._execute(PING, "write")  # StoreUnavailable if the server went with the lease
-                raise StoreBusy(TAKEN_OVER) from error
+            self._still_held(lease, TAKEN_OVER)
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
             with waiting:
@@ -1419,48 +1422,74 @@ class Neo4jStore:
         if getattr(self._local, "lease", None) is not None:
             yield
             return
-        mark = uuid.uuid4().hex
-        with self._session() as opened:
-            lease = opened.begin_transaction(
-                metadata={WAITING: mark, REBUILDER: _whose()}, timeout=LEASE_TIMEOUT
-            )
+        waited = neo4j_driver.LOCK_WAIT
+        with self._holding(
+            REBUILD_LEASE, REBUILDER, lambda _: ELSEWHERE.format(seconds=waited), waited
+        ) as lease:
+            self._local.lease = lease
             try:
-                with waiting_at_most(self._driver, self._database, mark, ELSEWHERE):
-                    lease.run(REBUILD_LEASE).consume()
-                self._local.lease = lease
                 yield
             finally:
                 self._local.lease = None
-                # It wrote nothing to keep; one the server lost is ended there already.
-                with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
-                    lease.close()
 
     @contextmanager
     def held_for_copy(self) -> Iterator[None]:
         """Hold the lock only one copy into this database holds (COPY_HOLD) for the block;
-        StoreBusy naming the other copy if it holds it."""
+        StoreBusy naming the other copy if it holds it. `mark_copy(None)` in the block checks
+        that the hold was not lost on the way."""
+        with self._holding(COPY_HOLD, COPIER, self._copy_elsewhere, COPY_WAIT) as hold:
+            self._local.copy_hold = hold
+            try:
+                yield
+            finally:
+                self._local.copy_hold = None
+
+    @contextmanager
+    def _holding(
+        self,
+        statement: LiteralString,
+        key: str,
+        busy: Callable[[str], str],
+        seconds: float | None = None,
+    ) -> Iterator[neo4j.Transaction]:
+        """Run `statement`, which takes a lock, in a transaction of its own whose metadata says
+        under `key` whose it is, and keep it open for the block (yielded), holding the lock;
+        StoreBusy(busy(mark)) if another holds it `seconds` (LOCK_WAIT), `mark` being this
+        transaction's own (WAITING), to tell it from the others'."""
         mark = uuid.uuid4().hex
         with self._session() as opened:
-            hold = opened.begin_transaction(
-                metadata={WAITING: mark, COPIER: _whose()}, timeout=LEASE_TIMEOUT
+            held = opened.begin_transaction(
+                metadata={WAITING: mark, key: _whose()}, timeout=LEASE_TIMEOUT
             )
             try:
                 try:
-                    with waiting_at_most(self._driver, self._database, mark, "", COPY_WAIT):
-                        hold.run(COPY_HOLD).consume()
-                except StoreBusy as busy:
-                    raise StoreBusy(COPY_ELSEWHERE.format(whose=self._copiers())) from busy
-                yield
+                    with waiting_at_most(self._driver, self._database, mark, "", seconds):
+                        held.run(statement).consume()
+                except StoreBusy as refused:
+                    raise StoreBusy(busy(mark)) from refused
+                yield held
             finally:
                 # It wrote nothing to keep; one the server lost is ended there already.
                 with suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
-                    hold.close()
+                    held.close()
 
-    def _copiers(self) -> str:
-        """Who holds the copy's lock, as their holds say (only an administrator sees another
-        user's)."""
-        found = [row[0] for row in self._execute(COPIERS, "read")]
-        return "; ".join(found) if found else "whose, an administrator sees as below"
+    def _still_held(self, held: neo4j.Transaction, lost: str) -> None:
+        """Raise StoreBusy(`lost`) if the server no longer holds the transaction `held` (its
+        connection was lost or someone ended it), StoreUnavailable if the server went with it."""
+        try:
+            held.run(PING).consume()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+            self._execute(PING, "write")  # on a connection of its own
+            raise StoreBusy(lost) from error
+
+    def _copy_elsewhere(self, mark: str) -> str:
+        """Say that another copy holds the copy's lock, and whose, as their holds say (only an
+        administrator sees another user's): not this one, `mark`, refused but not yet closed."""
+        found = [
+            row[0] for row in self._execute(COPIERS, "read", key=COPIER, waiting=WAITING, mark=mark)
+        ]
+        whose = "; ".join(found) if found else "whose, an administrator sees as below"
+        return COPY_ELSEWHERE.format(whose=whose)
 
     def clear_projection(self) -> None:
         self._local.cleared = True
@@ -1478,6 +1507,11 @@ class Neo4jStore:
             self._write_outside_rebuild(STAMP_PROJECTION, version=version)
 
     def mark_copy(self, source: str | None) -> None:
+        # A copy whose hold was lost on the way (its connection dropped, or someone ended it)
+        # may have had another copy write beside it: it is not said whole.
+        hold: neo4j.Transaction | None = getattr(self._local, "copy_hold", None)
+        if source is None and hold is not None:
+            self._still_held(hold, COPY_LOST)
         # Under the write lock, as any write: refused while another rebuilds the graph, let
         # through for a resumed copy that took over the rebuild it had left. Setting the mark to
         # null removes it.

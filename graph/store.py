@@ -496,12 +496,24 @@ class GraphStore(Protocol):
         """
         ...
 
+    def held_for_copy(self) -> AbstractContextManager[None]:
+        """Keep other copies out of this store for the block: a copy (api.cli_copy) holds its
+        target from its check that the target is empty to its end, as two started at once had
+        each found it empty and written into it. Another copy is StoreBusy, naming the holder.
+
+        On Neo4j the block holds a lock in a transaction of its own, which goes with its
+        process. The embedded store's copy holds the file itself (its flock), from before the
+        store is opened, so this holds nothing more there.
+        """
+        ...
+
     def mark_copy(self, source: str | None) -> None:
         """Mark this store an unfinished copy of `source`, or with None, a finished one: a copy
         (api.cli_copy) marks its target before its first write and clears the mark once the copy
         is whole and checked, so that one killed outright leaves the part it carried marked.
         Opening a store so marked raises `refused_unfinished`, unless the copy that finishes it
-        opens it."""
+        opens it. In `held_for_copy`, a copy whose hold was lost on the way is StoreBusy rather
+        than marked finished: another copy may have written beside it."""
         ...
 
     def counts(self) -> dict[str, int]: ...

@@ -8,10 +8,12 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -22,13 +24,13 @@ from api.cli_serve import EXIT_INTERRUPTED
 from api.deps import Services
 from graph import neo4j_driver
 from graph.embedded_store import EmbeddedStore, store_files
-from graph.errors import StoreUnavailable
+from graph.errors import StoreBusy, StoreUnavailable
 from graph.store import StoredEvent
 from ingest.service import IngestService
 from ingest.store_copy import CopyMismatch, copy_plant
 from tests.api.conftest import laptop_plant
 from tests.fixtures.events import Events
-from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.neo4j_server import Neo4jTarget, open_driver
 from tests.fixtures.stores import emptied_neo4j
 
 
@@ -334,5 +336,78 @@ def test_a_second_copy_into_one_neo4j_database_is_refused_while_the_first_runs(
     err = capsys.readouterr().err
     assert "another copy-store is filling this database" in err
     assert f"{socket.gethostname()} process {os.getpid()}, since " in err
+    # The refused copy's own hold, ended but not yet closed as it is refused, is not named.
+    refusal = next(line for line in err.splitlines() if "another copy-store" in line)
+    assert refusal.count(f"process {os.getpid()}, since ") == 1
     assert "--resume" not in err.partition("another copy-store")[0]
+    assert _trace(neo4j_login.uri, capsys) == _trace(source, capsys)
+
+
+@pytest.mark.neo4j
+def test_a_copy_refused_as_it_took_the_hold_does_not_name_itself(
+    neo4j_login: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server may end a waiting copy's hold just as it gets it: the statement returns, and
+    the hold, ended but not yet closed, is still listed among the copies' as the refusal names
+    them."""
+    from graph import neo4j_store
+
+    @contextmanager
+    def ended_as_it_took(*args: Any, **kwargs: Any) -> Iterator[None]:
+        yield
+        raise StoreBusy("")
+
+    monkeypatch.setattr(neo4j_store, "waiting_at_most", ended_as_it_took)
+    login = {"user": neo4j_login.user, "password": neo4j_login.password}
+    store = neo4j_store.Neo4jStore(neo4j_login.uri, **login, finishing_copy=True)
+    try:
+        with pytest.raises(StoreBusy) as refused, store.held_for_copy():
+            pass
+    finally:
+        store.close()
+    assert refused.value.message.startswith("another copy-store is filling this database")
+    assert f"process {os.getpid()}" not in refused.value.message
+
+
+# What an operator runs to end a copy's hold (README): here, as a dropped connection would.
+END_COPY_HOLD: Final = (
+    "SHOW TRANSACTIONS YIELD transactionId AS id, metaData "
+    "WHERE metaData.tracegraph_copy IS NOT NULL "
+    "TERMINATE TRANSACTIONS id YIELD transactionId RETURN transactionId"
+)
+
+
+@pytest.mark.neo4j
+def test_a_copy_into_neo4j_that_lost_its_hold_is_not_marked_finished(
+    source: str,
+    neo4j_login: Neo4jTarget,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Once its hold is gone, another copy may have written beside it: it stops unfinished, to
+    be resumed, rather than say the database holds one whole copy."""
+    from api import cli_copy
+    from graph.neo4j_store import Neo4jStore
+
+    emptied_neo4j(neo4j_login)
+    accounts = cli_copy.copy_accounts
+
+    def hold_lost(*args: Any, **kwargs: Any) -> Any:  # once the plant is carried
+        with open_driver(neo4j_login) as driver:
+            assert len(driver.execute_query(END_COPY_HOLD).records) == 1
+        return accounts(*args, **kwargs)
+
+    argv = ["copy-store", "--store", source, "--to", neo4j_login.uri]
+    with monkeypatch.context() as patched:
+        patched.setattr(cli_copy, "copy_accounts", hold_lost)
+        assert main(argv) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert "this copy-store lost its hold on the database" in err
+    assert "Run the same command with --resume to finish it" in err
+    login = {"user": neo4j_login.user, "password": neo4j_login.password}
+    with pytest.raises(StoreUnavailable, match="an unfinished copy of"):
+        Neo4jStore(neo4j_login.uri, **login)
+
+    assert main([*argv, "--resume"]) == 0
+    capsys.readouterr()
     assert _trace(neo4j_login.uri, capsys) == _trace(source, capsys)
