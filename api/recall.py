@@ -465,6 +465,7 @@ class RecallService:
             if case.state == "closed":
                 # With nothing left to hold there is no event for the planner to refuse.
                 raise _closed(case_id)
+            ahead.clear()  # a try made again warns only of what it holds
             targets[:] = self.scope(case_id).to_hold()
             if not targets:
                 return []
@@ -476,7 +477,6 @@ class RecallService:
                 node: str(view.attrs.get("created_at") or "")
                 for node, view in self._store.nodes([item.id for item in targets]).items()
             }
-            ahead.clear()
             ahead.update((node, at) for node, at in made.items() if at > now)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
             why = f"recall case {case_id}: {reason}"

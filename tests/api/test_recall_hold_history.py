@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.deps import Services
 from api.recall import RecallService
 from graph.clock import utc_text
+from graph.recall import Scope
 from tests.api.conftest import login
 
 # Two lots of one heat, the second found only after the case was held.
@@ -102,3 +103,44 @@ def test_a_hold_of_items_recorded_ahead_of_the_servers_clock_holds_them_all(
     (hold,) = [h for h in recalls.history("RC-1") if h["type"] == "recall_hold"]
     assert utc_text(datetime.fromisoformat(hold["occurred_at"])) == made
     assert f"lot:L-2 came to be at {made}, after the server's clock" in caplog.text
+
+
+def _split_at(services: Services, at: datetime) -> RecallService:
+    """L-1 split at `at` (L-2 came to be then), and case RC-1 suspecting L-1."""
+    split = {"event_id": "E-3", "type": "split", "occurred_at": at.isoformat(), "lot": "L-1",
+             "into": [{"lot": "L-2", "qty": "4"}]}  # fmt: skip
+    services.ingest.ingest([*PLANT, split])
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1", "Heat H1", "certificate withdrawn", [{"id": "lot:L-1"}], "ana")
+    return recalls
+
+
+def test_a_hold_that_held_nothing_in_the_end_warns_of_nothing(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first try would hold L-2, ahead of the server's clock; both lots are quarantined
+    # meanwhile (not by a hold), so the try made again holds nothing, and says nothing of L-2.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    recalls = _split_at(services, ahead)
+    at = (ahead + timedelta(minutes=1)).isoformat()
+    quarantine = [
+        {"event_id": f"Q-{lot}", "type": "status", "occurred_at": at, "reason": "bad cert",
+         "target": {"lot": lot}, "status": "quarantined"}
+        for lot in ("L-1", "L-2")
+    ]  # fmt: skip
+    scope = RecallService.scope
+    tries: list[int] = []
+
+    def quarantined_meanwhile(self: RecallService, case_id: str) -> Scope:
+        found = scope(self, case_id)
+        if not tries:
+            services.ingest.ingest(quarantine)
+        tries.append(1)
+        return found
+
+    monkeypatch.setattr(RecallService, "scope", quarantined_meanwhile)
+    with caplog.at_level(logging.WARNING, logger="tracegraph.recall"):
+        assert recalls.hold("RC-1", "suspect heat", "ana") == 0
+    assert len(tries) == 2
+    assert recalls.case("RC-1").state == "holding"
+    assert "after the server's clock" not in caplog.text, caplog.text
