@@ -13,13 +13,13 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
-from graph.clock import now_text
+from graph.clock import now_text, utc_text
 from graph.epcis_export import EpcisExporter
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
@@ -57,6 +57,10 @@ RACE_RETRIES = 3
 MAX_NOTICE_KEY = 200
 # Items a refused answer names of what was shipped the customer; the rest are counted.
 MAX_NAMED = 10
+# How far ahead of the server's clock a floor clock may run and its items still be held at the
+# time they came to be (a hold dated then): a clock set to the wrong zone is up to 14 hours out.
+# An item dated later than this is a wrong date, and a hold naming it is refused (time_order).
+MAX_CLOCK_AHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,12 +476,15 @@ class RecallService:
             # An event is never dated before an item it names came to be (time_order): an item
             # recorded by a floor clock ahead of the server's is held at the time it came to
             # be, rather than the whole hold refused. The case's hold is dated after them all.
+            # Beyond MAX_CLOCK_AHEAD an item's date is wrong, not skewed: dated now, its
+            # quarantine is refused, naming it, lest the hold follow the case's close.
             now = now_text()
+            limit = utc_text(datetime.fromisoformat(now) + MAX_CLOCK_AHEAD)
             made = {
                 node: str(view.attrs.get("created_at") or "")
                 for node, view in self._store.nodes([item.id for item in targets]).items()
             }
-            ahead.update((node, at) for node, at in made.items() if at > now)
+            ahead.update((node, at) for node, at in made.items() if now < at <= limit)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
             why = f"recall case {case_id}: {reason}"
             held = [

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import Services
-from api.recall import RecallService
+from api.recall import MAX_CLOCK_AHEAD, RecallService
 from graph.clock import utc_text
 from graph.recall import Scope
+from ingest.errors import BatchRejected
 from tests.api.conftest import login
 
 # Two lots of one heat, the second found only after the case was held.
@@ -144,3 +145,34 @@ def test_a_hold_that_held_nothing_in_the_end_warns_of_nothing(
     assert len(tries) == 2
     assert recalls.case("RC-1").state == "holding"
     assert "after the server's clock" not in caplog.text, caplog.text
+
+
+def test_a_hold_takes_a_floor_clock_up_to_a_day_ahead(
+    services: Services,
+) -> None:
+    # Just inside the skew a hold takes, L-2 is held at the time it came to be.
+    inside = (datetime.now(UTC) + MAX_CLOCK_AHEAD - timedelta(minutes=5)).replace(microsecond=0)
+    recalls = _split_at(services, inside)
+    assert recalls.hold("RC-1", "suspect heat", "ana") == 2
+    (hold,) = [h for h in recalls.history("RC-1") if h["type"] == "recall_hold"]
+    assert utc_text(datetime.fromisoformat(hold["occurred_at"])) == utc_text(inside)
+
+
+@pytest.mark.parametrize("made", ["just beyond", "9999-12-31"])
+def test_a_hold_of_an_item_dated_beyond_any_clock_skew_is_refused_naming_it(
+    services: Services, made: str
+) -> None:
+    # A lot dated 9999-12-31 is a wrong date, not a clock running ahead: held at that time,
+    # the case's hold would come after its close in its history. The hold is refused whole.
+    beyond = datetime.now(UTC) + MAX_CLOCK_AHEAD + timedelta(minutes=5)
+    recalls = _split_at(
+        services, beyond if made == "just beyond" else datetime(9999, 12, 31, tzinfo=UTC)
+    )
+    with pytest.raises(BatchRejected) as refused:
+        recalls.hold("RC-1", "suspect heat", "ana")
+    codes = {(p.code, p.message.split(" came to be")[0]) for p in refused.value.problems}
+    assert ("time_order", 'lot "L-2"') in codes, refused.value.problems
+    assert holds(recalls.history("RC-1")) == []
+    for lot in ("lot:L-1", "lot:L-2"):
+        assert "status" not in services.store.node(lot).attrs  # type: ignore[union-attr]
+    assert recalls.case("RC-1").state == "open"
