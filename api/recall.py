@@ -23,7 +23,6 @@ from graph.clock import now_text, utc_text
 from graph.epcis_export import EpcisExporter
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.ids import gid
-from graph.quantities import COUNT
 from graph.recall import (
     HELD,
     Reconciliation,
@@ -34,6 +33,7 @@ from graph.recall import (
     diff,
     parse_suspects,
     reconcile,
+    units_shipped_to,
 )
 from graph.store import EXACT, CartStay, GraphStore, NodeView, WriteTx, plain
 from graph.trace import TraceService
@@ -643,15 +643,14 @@ class RecallService:
         or ships items of several units answers in none, and is counted in none (`reconcile`).
         """
         scope = self.scope(notice.case)
-        unit_of = {i.id: i.unit or COUNT for i in scope.items}
+        if len(units_shipped_to(scope).get(notice.customer, ())) != 1:
+            return
         shipped = [
             (item, shipment.id, qty)
             for shipment in scope.shipments
             if shipment.customer == notice.customer
             for item, qty in shipment.items.items()
         ]
-        if len({unit_of.get(item) for item, _, _ in shipped}) != 1:
-            return
         with localcontext(EXACT):
             total = sum((qty for _, _, qty in shipped), Decimal(0))
         if found <= total:

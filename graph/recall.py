@@ -277,8 +277,28 @@ def reconcile(
         return _reconcile(scope, list(acknowledgements))
 
 
+def _units(scope: Scope) -> dict[str, str]:
+    """Return each item's unit (a count when it says none)."""
+    return {i.id: i.unit or COUNT for i in scope.items}
+
+
+def units_shipped_to(scope: Scope) -> dict[str, set[str]]:
+    """Return the units of what the scope shipped each customer it reached.
+
+    A customer's answer is in the unit of what the scope shipped them: one shipped items of
+    several units answers in none, as does a customer the scope ships nothing (not listed).
+    """
+    unit_of = _units(scope)
+    shipped_to: dict[str, set[str]] = {}
+    for shipment in scope.shipments:
+        shipped_to.setdefault(shipment.customer, set()).update(
+            unit_of[i] for i in shipment.items if i in unit_of
+        )
+    return shipped_to
+
+
 def _reconcile(scope: Scope, answers: list[tuple[str, Decimal, Decimal]]) -> Reconciliation:
-    unit_of = {i.id: i.unit or COUNT for i in scope.items}
+    unit_of = _units(scope)
     sums: dict[str | None, dict[str, Decimal]] = {unit: {} for unit in set(unit_of.values())}
 
     def add(unit: str | None, name: str, qty: Decimal) -> None:
@@ -294,11 +314,7 @@ def _reconcile(scope: Scope, answers: list[tuple[str, Decimal, Decimal]]) -> Rec
             add(unit, "scrapped", item.available)
     # A customer's answer is in the unit of what the scope shipped them; one the scope ships
     # nothing now (rescoped out after being told) answered about none of it, and counts in none.
-    shipped_to: dict[str, set[str]] = {}
-    for shipment in scope.shipments:
-        shipped_to.setdefault(shipment.customer, set()).update(
-            unit_of[i] for i in shipment.items if i in unit_of
-        )
+    shipped_to = units_shipped_to(scope)
     for customer, found, returned in answers:
         units = shipped_to.get(customer)
         if not units:
