@@ -209,14 +209,34 @@ class CaseBusy(Conflict):
         )
 
 
+def _retried(case_id: str, write: Callable[[], None], raced: frozenset[str] = RACED) -> None:
+    """Call `write`, which makes a batch from the case as it reads it and writes it, again while
+    another action on the case overtakes it (a refusal coded in `raced`), RACE_RETRIES times
+    at most: then the case is busy (CaseBusy). Any other refusal is raised as it is."""
+    for attempt in range(1, RACE_RETRIES + 1):
+        try:
+            write()
+            return
+        except BatchRejected as error:
+            if not any(p.code in raced for p in error.problems):
+                raise
+            if attempt == RACE_RETRIES:
+                raise CaseBusy(case_id, error) from error
+
+
+def _check_scoped_by(case_id: str, now: dict[str, Any], read: dict[str, Any], doing: str) -> None:
+    """Refuse a batch (`rescoped`) if the case's properties `now` were rescoped since `read`."""
+    if now.get("scoped_by") != read.get("scoped_by"):
+        raise _raced("rescoped", f'case "{case_id}" was rescoped while {doing}')
+
+
 def _not_rescoped(case_id: str, read: dict[str, Any]) -> Guard:
     """Refuse a batch, inside its transaction, if the case was rescoped since `read`."""
     case = gid("case", case_id)
 
     def guard(tx: WriteTx, events: Sequence[Event]) -> None:
-        if tx.node_props([case]).get(case, {}).get("scoped_by") != read.get("scoped_by"):
-            rescoped = f'case "{case_id}" was rescoped while this answer was checked against it'
-            raise _raced("rescoped", rescoped)
+        now = tx.node_props([case]).get(case, {})
+        _check_scoped_by(case_id, now, read, "this answer was checked against it")
 
     return guard
 
@@ -231,9 +251,7 @@ def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -
         now = tx.node_props([case]).get(case, {})
         if now.get("state") == "closed":
             raise _closed(case_id)
-        if now.get("scoped_by") != read.get("scoped_by"):
-            rescoped = f'case "{case_id}" was rescoped while this action was made from its scope'
-            raise _raced("rescoped", rescoped)
+        _check_scoped_by(case_id, now, read, "this action was made from its scope")
         if now.get("state") != read.get("state"):
             moved = f'case "{case_id}" moved to "{now.get("state")}" while this action was made'
             raise _raced("moved", moved)
@@ -587,22 +605,17 @@ class RecallService:
         that closed it refuses the batch for good: a hold's status events name no case, so the
         case is read again under the write lock.
         """
-        for attempt in range(1, RACE_RETRIES + 1):
+
+        def write() -> None:
             view = self._case_view(case_id)  # read before `events_for` computes the scope
             case = Case.of(view)
             events = events_for(case)
             events += self._state_events(case_id, state, reason, actor, current=case.state)
-            if not events:
-                return
-            guard = _still_open(case_id, view.attrs, also)
-            try:
+            if events:
+                guard = _still_open(case_id, view.attrs, also)
                 self._ingest.ingest_events(parse_events(events), guard=guard)
-                return
-            except BatchRejected as error:
-                if not any(p.code in RACED for p in error.problems):
-                    raise
-                if attempt == RACE_RETRIES:
-                    raise CaseBusy(case_id, error) from error
+
+        _retried(case_id, write)
 
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str
@@ -621,19 +634,16 @@ class RecallService:
         if note:
             fields["note"] = note
         told = self.notice(gid("notice", notice_id))
-        for attempt in range(1, RACE_RETRIES + 1):
+
+        def write() -> None:
             view = self._case_view(told.case)
             if Case.of(view).state != "closed":  # else the event says the case is closed
                 self._check_found(told, found)
             events = parse_events([_event("recall_ack", actor, **fields)])
-            try:
-                self._ingest.ingest_events(events, guard=_not_rescoped(told.case, view.attrs))
-                break
-            except BatchRejected as error:
-                if not any(p.code == "rescoped" for p in error.problems):
-                    raise
-                if attempt == RACE_RETRIES:
-                    raise CaseBusy(told.case, error) from error
+            self._ingest.ingest_events(events, guard=_not_rescoped(told.case, view.attrs))
+
+        # An answer moves no case: only a rescope overtakes what it was checked against.
+        _retried(told.case, write, raced=frozenset({"rescoped"}))
         return self.notice(gid("notice", notice_id))  # the key as the event read it
 
     def _check_found(self, notice: Notice, found: Decimal) -> None:
