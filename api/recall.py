@@ -637,8 +637,10 @@ class RecallService:
 
         def write() -> None:
             view = self._case_view(told.case)
-            if Case.of(view).state != "closed":  # else the event says the case is closed
-                self._check_found(told, found)
+            case = Case.of(view)
+            # A closed case's answer is refused by the event; none found is never too many.
+            if case.state != "closed" and found != 0:
+                self._check_found(told, found, case)
             events = parse_events([_event("recall_ack", actor, **fields)])
             self._ingest.ingest_events(events, guard=_not_rescoped(told.case, view.attrs))
 
@@ -646,13 +648,14 @@ class RecallService:
         _retried(told.case, write, raced=frozenset({"rescoped"}))
         return self.notice(gid("notice", notice_id))  # the key as the event read it
 
-    def _check_found(self, notice: Notice, found: Decimal) -> None:
-        """Refuse an answer that found more than the case's scope shipped the customer.
+    def _check_found(self, notice: Notice, found: Decimal, case: Case) -> None:
+        """Refuse an answer that found more than the scope of `case` (the notice's, as the
+        answer read it) shipped the customer.
 
         Only where the answer has a unit: a customer the scope now ships nothing (rescoped out)
         or ships items of several units answers in none, and is counted in none (`reconcile`).
         """
-        scope = self.scope(notice.case)
+        scope = compute_scope(self._traces, case.suspects)
         if len(units_shipped_to(scope).get(notice.customer, ())) != 1:
             return
         shipped = [

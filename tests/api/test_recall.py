@@ -490,6 +490,38 @@ def test_an_answer_finding_more_than_was_shipped_to_the_customer_is_refused(
     assert gql(client, customer, answer, found="2.00")["acknowledgeNotice"] == {"foundQty": "2"}
 
 
+def test_an_answer_reads_its_case_once_and_traces_no_scope_when_it_found_none(
+    client: TestClient, services: Services, monkeypatch: Any
+) -> None:
+    _noticed(client, services)  # 2 of P-1 shipped to HOSP-NORTH
+    recalls = RecallService(services.store, services.ingest)
+    reads: list[str] = []
+    traced: list[Any] = []
+    node, compute = services.store.node, recall.compute_scope
+
+    def read(node_id: str) -> Any:
+        reads.append(node_id)
+        return node(node_id)
+
+    def trace(*args: Any) -> Any:
+        traced.append(args)
+        return compute(*args)
+
+    monkeypatch.setattr(services.store, "node", read)
+    monkeypatch.setattr(recall, "compute_scope", trace)
+    assert (
+        recalls.acknowledge("RC-1-HOSP-NORTH", Decimal(2), Decimal(1), None, "north").found_qty == 2
+    )
+    assert (reads.count("case:RC-1"), len(traced)) == (1, 1), (reads, traced)
+    reads.clear()
+    traced.clear()
+    # None found is never more than was shipped: nothing to trace.
+    assert (
+        recalls.acknowledge("RC-1-HOSP-NORTH", Decimal(0), Decimal(0), None, "north").found_qty == 0
+    )
+    assert (reads.count("case:RC-1"), traced) == (1, []), (reads, traced)
+
+
 # 10 kg of bar: 4 kg turned into 100 screws; 1.5 kg of bar to one customer, 20 screws to another.
 TWO_UNITS = [
     {"event_id": "U-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",

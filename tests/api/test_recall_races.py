@@ -7,16 +7,18 @@ the second runs whole meanwhile, then the first goes on from what it had read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+import api.recall
 from api.deps import Services
 from api.recall import RACE_RETRIES, CaseBusy, RecallService
 from graph.errors import BadRequest
-from graph.recall import Scope
+from graph.recall import Scope, compute_scope
+from graph.trace import TraceService
 from ingest.errors import BatchRejected
 
 # A lot whose screws went to two hospitals, and another lot that went to a third.
@@ -44,18 +46,17 @@ def recalls(services: Services) -> RecallService:
 
 def while_scoping(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any]) -> list[Any]:
     """Run `meanwhile` once, inside the next scope computation; return what it returned."""
-    scope = RecallService.scope
     done: list[Any] = []
     started: list[bool] = []
 
-    def slow_scope(self: RecallService, case_id: str) -> Scope:
-        found = scope(self, case_id)
+    def slow_scope(traces: TraceService, suspects: Sequence[dict[str, str]]) -> Scope:
+        found = compute_scope(traces, suspects)
         if not started:
             started.append(True)
             done.append(meanwhile())
         return found
 
-    monkeypatch.setattr(RecallService, "scope", slow_scope)
+    monkeypatch.setattr(api.recall, "compute_scope", slow_scope)
     return done
 
 
