@@ -624,7 +624,9 @@ class RecallService:
 
         More found than the case's scope shipped them is refused (`_check_found`), made from
         the scope as read: a rescope before the answer is written makes it again from the new
-        scope, as a case's actions are (`_record`).
+        scope, as a case's actions are (`_record`); a shipment recorded or voided meanwhile
+        changes no case, and is not checked again (tracing under the write lock would hold up
+        every writer).
         """
         fields: dict[str, Any] = {
             "notice": notice_id,
