@@ -24,6 +24,7 @@ from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_input import read_text, read_time_option
 from api.cli_lots import register as register_lots
+from api.cli_output import command_output, output_failed
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.cli_serve import CannotListen, listen, run_server
@@ -60,11 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     _utf8_output()
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.func is not _serve:
-        # A command says in one line that Neo4j went away (exit code 3): the driver's notes on
-        # the way, its retries and its own errors ("Unable to retrieve routing information"),
-        # are for a server's log. Above CRITICAL: it logs nothing a command would show.
-        logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
+    if args.func is _serve:
+        # The server's audit log is its standard output, whose failures logging reports itself.
+        return _run(args)
+    # A command says in one line that Neo4j went away (exit code 3): the driver's notes on the
+    # way, its retries and its own errors ("Unable to retrieve routing information"), are for
+    # a server's log. Above CRITICAL: it logs nothing a command would show.
+    logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
+    with command_output() as output:
+        code = _run(args)
+    return output_failed(output, code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command `args` name; say what stopped it, if anything, and return the exit code."""
     try:
         # A bad setting stops every command at start, as it stops the service, whether or not
         # the command reads that setting.
@@ -109,10 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # begun is undone by now. Said as a shell reports an interrupted command, with no trace.
         print(STOPPED, file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error of ours.
-        sys.stderr.close()
-        return 0
     except OSError as error:  # a file or folder the command was pointed at
         where = f"{error.filename}: " if error.filename else ""
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)

@@ -1,0 +1,118 @@
+"""Standard output that cannot be written: its own exit code and line; the store keeps the write."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from graph.embedded_store import EmbeddedStore
+from tests.fixtures.events import Events
+from tests.fixtures.stores import new_store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _Full(io.StringIO):
+    """A standard output on a full disk: nothing it is given can be written."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _events_file(tmp_path: Path, events: Events) -> Path:
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps([events.receive("L-1", 10), events.receive("L-2", 5)]))
+    return path
+
+
+def _logged(store: Path) -> int:
+    opened = EmbeddedStore(store)
+    try:
+        return len(opened.events(0, 10))
+    finally:
+        opened.close()
+
+
+def test_an_ingest_whose_output_fails_says_so_and_that_the_events_are_in(
+    tmp_path: Path,
+    events: Events,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = tmp_path / "plant.db"
+    url = new_store(store)
+    monkeypatch.setattr(sys, "stdout", _Full())
+
+    assert main(["ingest", str(_events_file(tmp_path, events)), "--store", url]) == 5
+
+    said = capsys.readouterr().err
+    assert said.startswith("error: cannot write standard output: No space left on device")
+    assert "any change it makes to the store is made" in said
+    assert _logged(store) == 2  # and not refused as bad input
+
+
+def test_a_full_disk_under_standard_output_exits_5_in_one_line(
+    tmp_path: Path, events: Events
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    store = tmp_path / "plant.db"
+    url = new_store(store)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "ingest", str(_events_file(tmp_path, events))],
+            cwd=REPO,
+            env={**os.environ, "TRACEGRAPH_STORE": url},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 5
+    assert done.stderr.startswith("error: cannot write standard output: No space left on device")
+    assert len(done.stderr.splitlines()) == 1  # no traceback, at exit or before
+    assert _logged(store) == 2
+
+
+def test_a_reader_that_went_away_is_no_error_and_no_traceback(
+    tmp_path: Path, events: Events
+) -> None:
+    store = tmp_path / "plant.db"
+    url = new_store(store)
+    script = "import sys; from api.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", script, "ingest", str(_events_file(tmp_path, events))]
+    child = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**os.environ, "TRACEGRAPH_STORE": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # as `| head -c0` would, before the command prints anything
+    said = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0
+    assert said == ""
+    assert _logged(store) == 2
+
+
+def test_a_trace_whose_output_fails_exits_5(
+    tmp_path: Path,
+    events: Events,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = new_store(tmp_path / "plant.db")
+    assert main(["ingest", str(_events_file(tmp_path, events)), "--store", url]) == 0
+    monkeypatch.setattr(sys, "stdout", _Full())
+
+    assert main(["trace", "--lot", "L-1", "--down", "--store", url]) == 5
+    assert capsys.readouterr().err.startswith("error: cannot write standard output")
