@@ -13,6 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -24,7 +25,7 @@ from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_input import read_text, read_time_option
 from api.cli_lots import register as register_lots
-from api.cli_output import command_output, output_failed
+from api.cli_output import Parser, command_output, output_failed, say
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.cli_serve import CannotListen, listen, run_server
@@ -82,46 +83,46 @@ def _run(args: argparse.Namespace) -> int:
         code: int = args.func(args)
     except ValidationError as error:
         for detail in error.errors(include_url=False):
-            print(f"error: {problem_text(detail)}", file=sys.stderr)
+            say(f"error: {problem_text(detail)}")
         return EXIT_BAD_INPUT
     except BatchRejected as error:
-        print(f"error: {error.message.split(':', 1)[0]}", file=sys.stderr)
+        say(f"error: {error.message.split(':', 1)[0]}")
         for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+            say(f"  {problem}")
         return EXIT_BAD_INPUT
     except NotFound as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        say(f"error: {error.message}")
         return EXIT_NOT_FOUND
     except BadRequest as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        say(f"error: {error.message}")
         return EXIT_BAD_INPUT
     except (StoreUnavailable, StoreBusy, CannotListen) as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        say(f"error: {error.message}")
         return EXIT_UNAVAILABLE
     except sqlite3.Error as error:  # the embedded store's file: a full disk, say
         fault = store_fault(error)
         if fault is None:
             raise
-        print(f"error: {fault.message}", file=sys.stderr)
+        say(f"error: {fault.message}")
         return EXIT_UNAVAILABLE
     except DomainError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        say(f"error: {error.message}")
         return EXIT_FAILED if error.status_code >= 500 else EXIT_BAD_INPUT
     except UnicodeEncodeError as error:
         if not _surrogate(error.object[error.start]):
             raise
         # Bytes of an argument (or setting) that are not UTF-8 come as lone surrogates, which
         # no store takes: the write that met them rolled back.
-        print(f"error: {_as_bytes(error.object)!r} is not UTF-8 text", file=sys.stderr)
+        say(f"error: {_as_bytes(error.object)!r} is not UTF-8 text")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         # Ctrl-C before a server ran (a demo making its plant, a server starting): what was
         # begun is undone by now. Said as a shell reports an interrupted command, with no trace.
-        print(STOPPED, file=sys.stderr)
+        say(STOPPED)
         return EXIT_INTERRUPTED
     except OSError as error:  # a file or folder the command was pointed at
         where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        say(f"error: {where}{error.strerror or error}")
         return EXIT_BAD_INPUT
     return code
 
@@ -148,10 +149,12 @@ def _as_bytes(text: str) -> bytes:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tracegraph", description="Lot and serial genealogy for manufacturing."
+    parser = Parser(prog="tracegraph", description="Lot and serial genealogy for manufacturing.")
+    # Made of the parser's class, Parser; the modules that add commands take any parser.
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     _store_option(serve)
@@ -330,7 +333,7 @@ def _remove_killed_plants(path: Path) -> None:
         try:
             remove_store(_making(path, pid))
         except (DomainError, OSError) as error:
-            print(f"a killed demo's unfinished plant stays: {error}", file=sys.stderr)
+            say(f"a killed demo's unfinished plant stays: {error}")
 
 
 def _making(path: Path, pid: int) -> Path:
@@ -356,9 +359,9 @@ def _discard_demo(making: Path, path: Path) -> None:
     try:
         remove_store(making)
     except DomainError as error:
-        print(f"the demo plant was not finished, and stays: {error.message}", file=sys.stderr)
+        say(f"the demo plant was not finished, and stays: {error.message}")
     else:
-        print(f"the demo plant was not finished: {path} is as it was", file=sys.stderr)
+        say(f"the demo plant was not finished: {path} is as it was")
 
 
 def _make_demo_plant(args: argparse.Namespace, settings: Settings, making: Path) -> list[str]:

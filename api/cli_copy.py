@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
+from api.cli_output import say
 from api.deps import Services
 from api.settings import get_settings
 from graph.connect import require_store
@@ -192,12 +192,12 @@ def _after_failure(to: str, made: bool, was_empty: bool, *, wrote: bool) -> None
             empty_store(_path(to))
             return
         except (DomainError, OSError) as refused:  # open in a server, say: it stays as it is
-            print(f"copy-store: {refused}", file=sys.stderr, flush=True)
+            say(f"copy-store: {refused}")
     # Only a copy that wrote may have left part of the plant: one refused or failed before then
     # (its target not empty, or not a copy of this store; a rebuild under way there) changed
     # nothing, and its own message says what to do.
     if wrote:
-        print(RESUME_HINT, file=sys.stderr, flush=True)
+        say(RESUME_HINT)
 
 
 def _copy_into(
@@ -216,7 +216,7 @@ def _copy_into(
 
 
 def _progress(phase: str) -> None:
-    print(f"copying: {phase}", file=sys.stderr, flush=True)
+    say(f"copying: {phase}")
 
 
 def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:

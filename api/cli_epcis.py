@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from api.cli_input import read_text
+from api.cli_output import say
 from api.deps import Services
 from graph.epcis import FULL_VIEW, dumps
 from graph.epcis_export import EpcisExporter
@@ -84,7 +85,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         problems = schema_problems(_load(args.file))
         for problem in problems:
             where = f"event {problem.event_index}: " if problem.event_index is not None else ""
-            print(f"{where}{problem}", file=sys.stderr)
+            say(f"{where}{problem}")
         if not problems:
             print("valid EPCIS 2.0")
         return EXIT_INVALID if problems else 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO, cast
+from typing import NoReturn, TextIO, cast
 
 from api.render import shown
 
@@ -17,7 +18,16 @@ EXIT_OUTPUT = 5
 def say(message: str) -> None:
     """Say `message` on standard error as one line: what it repeats of the input (a file name,
     an id) comes with its control characters (escape sequences, line breaks) as escapes."""
-    print(shown(message), file=sys.stderr)
+    print(shown(message), file=sys.stderr, flush=True)
+
+
+class Parser(argparse.ArgumentParser):
+    """The command line's parser, whose refusals repeat arguments (`unrecognized arguments:
+    ...`) as `say` would; its sub-commands' parsers are of its class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {shown(message)}\n")
 
 
 class _Output:

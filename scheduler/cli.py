@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.cli_output import say
 from api.validation_text import option_text
 from scheduler.errors import SchedulerError
 from scheduler.gantt import gantt_png, gantt_svg
@@ -40,12 +40,12 @@ def handle(args: argparse.Namespace) -> int:
         options = SolveOptions(time_limit=args.time_limit, workers=args.workers)
     except ValidationError as exc:  # the options' own bounds, said by the option's name
         for detail in exc.errors(include_url=False):
-            print(f"error: {option_text(detail)}", file=sys.stderr)
+            say(f"error: {option_text(detail)}")
         return 2
     if args.gantt is not None:
         unwritable = _unwritable(args.gantt)
         if unwritable is not None:
-            print(f"error: {unwritable}", file=sys.stderr)
+            say(f"error: {unwritable}")
             return 2
     from scheduler.solver import solve  # loads CP-SAT, which only this command needs
 
@@ -53,7 +53,7 @@ def handle(args: argparse.Namespace) -> int:
         problem = load_problem(args.file, args.format)
         solution = solve(problem, options)
     except SchedulerError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        say(f"error: {exc.message}")
         return 2
     # The schedule is printed before the chart is written: one the chart fails is not lost.
     if args.json:
@@ -67,10 +67,10 @@ def handle(args: argparse.Namespace) -> int:
             else:
                 args.gantt.write_text(gantt_svg(problem, solution), encoding="utf-8")
         except OSError as exc:
-            print(f"error: cannot write {args.gantt}: {exc.strerror}", file=sys.stderr)
+            say(f"error: cannot write {args.gantt}: {exc.strerror}")
             return 2
         except ValueError as exc:  # an image Pillow will not make: one line, not a traceback
-            print(f"error: cannot draw {args.gantt}: {exc}", file=sys.stderr)
+            say(f"error: cannot draw {args.gantt}: {exc}")
             return 2
     return 0 if solution.status in ("optimal", "feasible") else 1
 

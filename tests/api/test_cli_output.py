@@ -116,3 +116,32 @@ def test_a_trace_whose_output_fails_exits_5(
 
     assert main(["trace", "--lot", "L-1", "--down", "--store", url]) == 5
     assert capsys.readouterr().err.startswith("error: cannot write standard output")
+
+
+def test_input_repeated_in_an_error_comes_with_its_control_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = new_store(tmp_path / "plant.db")
+    window = ["--window", "M\x1b[31mX\u202e", "soon", "2026-03-01T00:00:00Z"]
+
+    assert (
+        main(["recall", "open", "RC-1", "--title", "t", "--reason", "r", *window, "--store", url])
+        == 2
+    )
+    said = capsys.readouterr().err
+    assert said.startswith("error: --window M\\x1b[31mX\\u202e FROM:")
+    assert "\x1b" not in said and "\u202e" not in said
+
+    assert main(["ingest", str(tmp_path / "no\x1b[2Jsuch.json"), "--store", url]) == 2
+    said = capsys.readouterr().err
+    assert "no\\x1b[2Jsuch.json" in said and "\x1b" not in said
+
+
+def test_an_argument_the_parser_refuses_comes_with_its_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["schema", "events", "\x1b]0;owned\x07"])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert "\\x1b]0;owned\\x07" in said and "\x1b" not in said and "\x07" not in said
