@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_output import say
 from api.validation_text import option_text
 from scheduler.errors import SchedulerError
@@ -51,7 +54,9 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         problem = load_problem(args.file, args.format)
-        solution = solve(problem, options)
+        solution, interrupted = _until_ctrl_c(
+            lambda should_stop: solve(problem, options, should_stop=should_stop)
+        )
     except SchedulerError as exc:
         say(f"error: {exc.message}")
         return 2
@@ -72,7 +77,42 @@ def handle(args: argparse.Namespace) -> int:
         except ValueError as exc:  # an image Pillow will not make: one line, not a traceback
             say(f"error: cannot draw {args.gantt}: {exc}")
             return 2
+    if interrupted:
+        found = "the plan is the best found by then" if solution.operations else "no plan yet"
+        say(f"{STOPPED}: {found}")
+        return EXIT_INTERRUPTED
     return 0 if solution.status in ("optimal", "feasible") else 1
+
+
+def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> tuple[Solution, bool]:
+    """Solve on a thread this one waits on, so that Ctrl-C reaches it at once (a solve in C
+    holds it until it returns): the first stops the search, whose best plan so far is the
+    answer (as a REST job cancelled keeps its own); a second stops the command at once.
+    Return the solution and whether Ctrl-C stopped it."""
+    stop, done = threading.Event(), threading.Event()
+    ended: list[Solution | BaseException] = []
+
+    def run() -> None:
+        try:
+            ended.append(solving(stop.is_set))
+        except BaseException as exc:  # handed to this thread, which says it
+            ended.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="schedule", daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait(0.1)
+        except KeyboardInterrupt:
+            if stop.is_set():
+                raise  # the second: nothing more is waited for
+            stop.set()
+            say("stopping (Ctrl-C): the best plan so far follows; Ctrl-C again to stop at once")
+    outcome = ended[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome, stop.is_set()
 
 
 def _unwritable(chart: Path) -> str | None:

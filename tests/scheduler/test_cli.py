@@ -2,11 +2,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
+import signal
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scheduler import solver
 from scheduler.cli import register
+from scheduler.models import Problem, Solution, SolveOptions
 from scheduler.readers import read_jsp
 from tests.scheduler.conftest import FT06
 
@@ -135,3 +143,90 @@ def test_a_schedule_whose_chart_fails_is_printed_all_the_same(
     printed = capsys.readouterr()
     assert "makespan 55" in printed.out
     assert printed.err == f"error: cannot write {svg}: No space left on device\n"
+
+
+def _large_job_shop(path: Path) -> Path:
+    """30 jobs on 15 machines: no search proves its best plan within a minute."""
+    rng = random.Random(1)
+    lines = ["30 15"]
+    for _ in range(30):
+        machines = list(range(15))
+        rng.shuffle(machines)
+        lines.append(" ".join(f"{m} {rng.randint(1, 99)}" for m in machines))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ctrl_c(times: int, once: threading.Event, until: threading.Event) -> list[float]:
+    """Press Ctrl-C up to `times` times, half a second apart, once `once` is set and while
+    `until` is not; return the times pressed, as they come."""
+    pressed: list[float] = []
+
+    def press() -> None:
+        once.wait(60)
+        for _ in range(times):
+            time.sleep(0.5)
+            if until.is_set():
+                return
+            pressed.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)  # to the main thread, where the command waits
+
+    threading.Thread(target=press, daemon=True).start()
+    return pressed
+
+
+def test_ctrl_c_stops_the_search_and_prints_the_best_plan_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _large_job_shop(tmp_path / "big.txt")
+    svg = tmp_path / "g.svg"
+    planned = threading.Event()
+    real = solver.solve
+
+    def solve(problem: Problem, options: SolveOptions, **kw: Any) -> Solution:
+        return real(problem, options, progress=lambda _: planned.set(), **kw)
+
+    monkeypatch.setattr(solver, "solve", solve)
+    returned = threading.Event()
+    _ctrl_c(1, once=planned, until=returned)
+    began = time.monotonic()
+
+    try:
+        code = run(["schedule", str(f), "--time-limit", "60", "--json", "--gantt", str(svg)])
+    except KeyboardInterrupt:
+        pytest.fail("the first Ctrl-C dropped the plan")
+    finally:
+        returned.set()
+
+    assert code == 130 and time.monotonic() - began < 20
+    said = capsys.readouterr()
+    out = json.loads(said.out)
+    assert out["status"] == "cancelled" and out["makespan"] > 0 and len(out["operations"]) == 450
+    assert said.err.splitlines()[-1] == "stopped (Ctrl-C): the plan is the best found by then"
+    assert svg.read_text().startswith("<svg")
+
+
+def test_a_second_ctrl_c_stops_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+    searching, released = threading.Event(), threading.Event()
+
+    def solve(problem: Problem, options: SolveOptions, **kw: Any) -> Solution:
+        searching.set()
+        released.wait(60)  # a search slow to stop
+        return Solution(status="cancelled")
+
+    monkeypatch.setattr(solver, "solve", solve)
+    returned = threading.Event()
+    pressed = _ctrl_c(2, once=searching, until=returned)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(["schedule", str(f), "--time-limit", "60"])
+    finally:
+        returned.set()
+        released.set()
+    assert len(pressed) == 2  # the first asked the search to stop, and was waited on
+    said = capsys.readouterr()
+    assert said.out == "" and "Ctrl-C again to stop at once" in said.err
