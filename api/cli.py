@@ -23,7 +23,7 @@ from api.cli_copy import register as register_copy
 from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
-from api.cli_input import read_text, read_time_option
+from api.cli_input import check_store_folder, read_text, read_time_option
 from api.cli_lots import register as register_lots
 from api.cli_output import Parser, command_output, output_failed, say
 from api.cli_partners import register as register_partners
@@ -272,6 +272,8 @@ def _services(args: argparse.Namespace) -> Services:
     # Only the commands that make a store on purpose may open one that is not there yet.
     if not getattr(args, "makes_store", False):
         require_store(settings.store)
+    else:
+        check_store_folder(settings.store, _store_named_by(args))
     return Services.from_settings(
         settings,
         command_line_sender(),
@@ -280,9 +282,16 @@ def _services(args: argparse.Namespace) -> Services:
     )
 
 
+def _store_named_by(args: argparse.Namespace) -> str:
+    """Where the store a command opens was named: its option, or the setting."""
+    return "--store" if getattr(args, "store", None) is not None else "TRACEGRAPH_STORE"
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    check_store_url(settings.store)  # a malformed one is said before the port is taken
+    # A malformed or misplaced one is said before the port is taken.
+    check_store_url(settings.store)
+    check_store_folder(settings.store, _store_named_by(args))
     return EXIT_OK if run_server(settings, listen(settings)) else EXIT_UNAVAILABLE
 
 
@@ -403,8 +412,7 @@ def _demo_file(name: str) -> Path:
     path = Path(name).resolve()
     if path.is_dir():
         raise BadRequest(f"--file {path} is a folder: name the demo's store file")
-    if not path.parent.is_dir():  # the demo makes a file, not folders where a typo points
-        raise BadRequest(f"--file: there is no folder {path.parent}")
+    check_store_folder(f"sqlite:///{path}", "--file")
     return path
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
+from api.cli_input import check_store_folder
 from api.cli_output import say
 from api.deps import Services
 from api.settings import get_settings
@@ -64,7 +65,8 @@ def _copy(args: argparse.Namespace, opener: Opener) -> int:
     if _same_store(source_url, args.to):
         raise BadRequest(f"--to names the store being copied: {args.to}")
     require_store(source_url)  # opening a missing one would make an empty store to copy
-    source = opener(args)  # first: a source refused leaves no folder made for the target
+    check_store_folder(args.to, "--to")
+    source = opener(args)  # first: a source refused leaves no file made for the target
     try:
         with _claimed(args.to) as made:
             plant, accounts = _copy_opened(args, opener, source, source_url, made)
@@ -119,7 +121,6 @@ def _claimed(url: str) -> Iterator[bool]:
     path = _path(url)
     made = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # as the store would
         held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         made = True
     except FileExistsError:

@@ -1,4 +1,5 @@
-"""What the CLI reads: a file it is given, standard input for "-", a secret's one line, a time."""
+"""What the CLI reads: a file it is given, standard input for "-", a secret's one line, a time,
+and the folder a new store file goes in."""
 
 from __future__ import annotations
 
@@ -67,3 +68,14 @@ def read_time_option(option: str, text: str) -> datetime:
     except BadRequest as error:
         raise BadRequest(f"{option}: {error.message}") from None
     return moment
+
+
+def check_store_folder(url: str, option: str) -> None:
+    """Raise BadRequest, naming `option`, when `url` names an embedded store file in a folder
+    that is not there: a command makes a new store in a folder that is (as `demo --file` does,
+    and a shell's `>`), not folders where a typo points."""
+    if not url.startswith("sqlite:///"):
+        return
+    folder = Path(url.removeprefix("sqlite:///")).parent
+    if not folder.is_dir():
+        raise BadRequest(f"{option}: there is no folder {folder}")

@@ -167,6 +167,13 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
         (["mark", "resolve", "--mark", "AAC?", "--store", "sqlite:///{tmp}/s.db"], 2, "no store"),
         (["users", "list", "--store", "sqlite:///{tmp}/typo/p.db"], 2, "no store file"),
         (["demo", "--no-serve", "--file", "{tmp}/typo/d.db"], 2, "there is no folder"),
+        # A new store is made in a folder that is there, as demo makes its own: no folders
+        # where a typo points.
+        (
+            ["copy-store", "--store", "sqlite:///{tmp}/c.db", "--to", "sqlite:///{tmp}/typo/p.db"],
+            2,
+            "--to: there is no folder",
+        ),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "0"], 2, "--size: "),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "-5"], 2, "--size: "),
         (["mark", "resolve", "--store", "sqlite:///{tmp}/c.db"], 2, "error: give a secondary"),

@@ -125,6 +125,16 @@ def test_password_must_come_on_stdin(
     assert "no password on standard input" in capsys.readouterr().err
 
 
+def test_init_makes_no_folder_where_a_typo_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'typo' / 'accounts.db'}"
+    init = ["init", "root", "--password-stdin", "--store", store]
+    assert run(init, monkeypatch, "first-pass-1\n") == 2
+    assert f"--store: there is no folder {tmp_path / 'typo'}" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
 @pytest.mark.parametrize(
     ("username", "stdin", "said"),
     [

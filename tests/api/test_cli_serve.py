@@ -57,6 +57,19 @@ def test_serve_on_a_taken_port_makes_no_store(
     assert not new.exists()
 
 
+def test_serve_makes_no_folder_where_a_typo_points(
+    tmp_path: Path, taken_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'typo' / 'plant.db'}"
+
+    # Said before the port is taken, as a malformed URL is.
+    assert main(["serve", "--port", str(taken_port), "--store", store]) == 2
+
+    err = capsys.readouterr().err
+    assert err == f"error: --store: there is no folder {tmp_path / 'typo'}\n"
+    assert not (tmp_path / "typo").exists()
+
+
 @pytest.mark.parametrize(
     ("host", "code", "said"),
     [
