@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
+from graph.quantities import COUNT
 from graph.store import plain
 from ingest.models import (
     Event,
@@ -105,10 +106,8 @@ def digest_now(payload: str) -> str | None:
     counts as spelled, so the digest they stored differs from the one an exact resend of the
     event gets now: the stored payload, digested again, is what the resend is compared with.
     """
-    try:
-        return payload_and_digest(EVENT_ADAPTER.validate_json(payload))[1]
-    except (ValidationError, TimeOutOfRange):
-        return None
+    read = _read_logged(payload)
+    return None if read is None else read[1]
 
 
 def logged_as(payload: str, event: Event, digest: str) -> bool:
@@ -119,60 +118,93 @@ def logged_as(payload: str, event: Event, digest: str) -> bool:
     in optional fields one spells out at their defaults (`same_content`). Read only when the
     digests differ: a resend as logged, the common case, costs nothing more.
     """
+    read = _read_logged(payload)
+    if read is None:
+        return False
+    logged, now = read
+    return now == digest or same_content(logged, now, event, digest)
+
+
+def _read_logged(payload: str) -> tuple[Event, str] | None:
+    """The event a stored payload holds and the digest it has now; None when it no longer
+    reads."""
     try:
         logged = EVENT_ADAPTER.validate_json(payload)
-        return payload_and_digest(logged)[1] == digest or same_content(logged, event)
+        return logged, payload_and_digest(logged)[1]
     except (ValidationError, TimeOutOfRange):
-        return False
+        return None
 
 
-def same_content(first: Event, second: Event) -> bool:
-    """Tell whether two events are one, each read with its defaults spelled out.
+def same_content(first: Event, first_digest: str, second: Event, second_digest: str) -> bool:
+    """Tell whether two events, with the digests they have and that differ, are one, each read
+    with its defaults spelled out.
 
     The digest keeps a field as it was sent: one event sent with and without a default spelled
-    out has two digests, though it changes the graph alike. For two events whose digests differ
-    (a retrying client may fill in what it left out). Raises TimeOutOfRange as
-    `payload_and_digest` does.
+    out has two digests, though it changes the graph alike (a retrying client may fill in what
+    it left out). Only a process and a shipment have such defaults; an event with none left to
+    fill in keeps its digest. The times filled in are the event's `occurred_at`, digested
+    already, so this raises no TimeOutOfRange.
     """
-    return type(first) is type(second) and (
-        payload_and_digest(_with_defaults(first))[1]
-        == payload_and_digest(_with_defaults(second))[1]
-    )
+    if type(first) is not type(second) or (type(first) is not Process and type(first) is not Ship):
+        return False
+    return _filled_digest(first, first_digest) == _filled_digest(second, second_digest)
+
+
+def _filled_digest(event: Event, digest: str) -> str:
+    """The digest of `event` (its digest `digest`) read with its defaults spelled out."""
+    filled = _with_defaults(event)
+    return digest if filled is event else payload_and_digest(filled)[1]
 
 
 def _with_defaults(event: Event) -> Event:
     """`event` with each optional field left out that has a default of its own (not one read
-    from the graph) given that default, and a serial's quantity of one left out.
+    from the graph) given that default, and a serial's quantity of one left out; `event`
+    itself when there is none to fill in.
 
-    A receipt's `unit` has its default in the contract; a process output lot's unit ("ea"), a
+    A receipt's `unit` has its default in the contract; a process output lot's unit (COUNT), a
     step's start and finish (its `occurred_at`) and its parameters (none: `{}` records none
-    either) have theirs in the planner. A serial is one unit, its `qty` of 1 optional. A stated
-    unit of an input is a check against the lot's, and a lot's quantity left out is what
-    remains of it: both read the graph, so they stay apart.
+    either) have theirs in the planner (ingest.planner, Planner's process step: mirrored here,
+    and tests/conformance/test_defaults_spelled_out.py checks the two agree). A serial is one
+    unit, its `qty` of 1 optional. A stated unit of an input is a check against the lot's, and
+    a lot's quantity left out is what remains of it: both read the graph, so they stay apart.
     """
-    if type(event) is Process:
-        return event.model_copy(
-            update={
-                "params": event.params or None,
-                "started_at": event.started_at or event.occurred_at,
-                "finished_at": event.finished_at or event.occurred_at,
-                "inputs": [_one_unit(item) for item in event.inputs],
-                "outputs": [
-                    _one_unit(output)
-                    if output.serial is not None
-                    else output.model_copy(update={"unit": output.unit or "ea"})
-                    for output in event.outputs
-                ],
-            }
-        )
     if type(event) is Ship:
-        return event.model_copy(update={"items": [_one_unit(item) for item in event.items]})
-    return event
+        items = [_one_unit(item) for item in event.items]
+        return event.model_copy(update={"items": items}) if _changed(items, event.items) else event
+    if type(event) is not Process:
+        return event
+    update: dict[str, Any] = {}
+    if event.params == {}:
+        update["params"] = None
+    if event.started_at is None:
+        update["started_at"] = event.occurred_at
+    if event.finished_at is None:
+        update["finished_at"] = event.occurred_at
+    inputs = [_one_unit(item) for item in event.inputs]
+    if _changed(inputs, event.inputs):
+        update["inputs"] = inputs
+    # The planner's unit of an output lot that states none (ingest.planner): keep the two alike.
+    outputs = [
+        _one_unit(output)
+        if output.serial is not None or output.unit
+        else output.model_copy(update={"unit": COUNT})
+        for output in event.outputs
+    ]
+    if _changed(outputs, event.outputs):
+        update["outputs"] = outputs
+    return event.model_copy(update=update) if update else event
 
 
 def _one_unit(item: _Item) -> _Item:
-    """A serial's item without its optional quantity (one unit, the only one it takes)."""
-    return item.model_copy(update={"qty": None}) if item.serial is not None else item
+    """A serial's item without its optional quantity (one unit, the only one it takes); the
+    item itself when there is nothing to leave out."""
+    if item.serial is None or item.qty is None:
+        return item
+    return item.model_copy(update={"qty": None})
+
+
+def _changed(items: list[_Item], were: list[_Item]) -> bool:
+    return any(item is not was for item, was in zip(items, were, strict=True))
 
 
 def _time_fields(kind: type[BaseModel]) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import orjson
 
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
+from graph.quantities import COUNT
 from graph.recall import HELD
 from graph.store import (
     EXACT,
@@ -825,12 +826,14 @@ class Planner:
         for output, output_gid in zip(event.outputs, output_gids, strict=True):
             kind, key = output_gid.split(":", 1)
             made = output.qty or ONE  # the contract requires qty on lots; a serial is one unit
+            # This default, and a step's times and params above, are mirrored where resends are
+            # compared (ingest.canonical._with_defaults).
             node = self._node(
                 step,
                 kind,
                 key,
                 part=output.part,
-                unit=output.unit or "ea",
+                unit=output.unit or COUNT,
                 qty=made,
                 props=dates_of(output),
             )

@@ -339,7 +339,10 @@ def _apply_batch(
         if logged is not None:
             same = _logged_as(logged, event, digest)
         elif (first := seen.get(event_id)) is not None:
-            same = _same_event(events, payloads, first, index)
+            # Two events of one batch under one id: one event if their digests or their
+            # contents with the defaults spelled out agree (ingest.canonical).
+            earlier = payloads[first][1]
+            same = earlier == digest or same_content(events[first], earlier, event, digest)
         else:
             seen[event_id] = index
             fresh.append((index, event, payloads[index]))
@@ -368,13 +371,6 @@ def _logged_as(logged: StoredEvent | None, event: Event, digest: str) -> bool:
     return logged is not None and (
         logged.digest == digest or logged_as(logged.payload, event, digest)
     )
-
-
-def _same_event(
-    events: Sequence[Event], payloads: Sequence[tuple[str, str]], first: int, again: int
-) -> bool:
-    """Tell whether two events of one batch under one id are one event (ingest.canonical)."""
-    return payloads[first][1] == payloads[again][1] or same_content(events[first], events[again])
 
 
 def _replay(

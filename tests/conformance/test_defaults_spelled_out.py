@@ -14,8 +14,12 @@ from typing import Any
 import pytest
 
 from graph.embedded_store import EmbeddedStore
+from graph.quantities import COUNT
 from graph.store import GraphStore
+from ingest import canonical
 from ingest.errors import BatchConflict
+from ingest.models import Event
+from ingest.parse import EVENT_ADAPTER
 from ingest.service import IngestService
 from tests.conformance.helpers import state
 from tests.fixtures.events import Events
@@ -144,7 +148,9 @@ def test_an_event_logged_with_another_digest_resent_as_logged_is_a_duplicate(
         )
         service.ingest([step])
         with sqlite3.connect(tmp_path / "plant.db") as conn:  # a digest no release makes now
-            conn.execute("UPDATE events SET digest = ? WHERE event_id = ?", ("0" * 64, "E-1"))
+            conn.execute(
+                "UPDATE events SET digest = ? WHERE event_id = ?", ("0" * 64, step["event_id"])
+            )
         assert service.ingest([step]).duplicates == 1
         filled = step | {"outputs": [step["outputs"][0] | {"unit": "ea"}]}
         assert service.ingest([filled]).duplicates == 1
@@ -152,3 +158,108 @@ def test_an_event_logged_with_another_digest_resent_as_logged_is_a_duplicate(
             service.ingest([step | {"outputs": [step["outputs"][0] | {"unit": "kg"}]}])
     finally:
         store.close()
+
+
+def _spelled_out(event: dict[str, Any], default: str) -> dict[str, Any]:
+    """`event` (the step of `_step`, or a shipment of SN-9) with one default spelled out."""
+    at = event["occurred_at"]
+    if default == "params":
+        return event | {"params": {}}
+    if default in ("started_at", "finished_at"):
+        return event | {default: at}
+    if default == "output lot unit":
+        lot, serial = event["outputs"]
+        return event | {"outputs": [lot | {"unit": COUNT}, serial]}
+    if default == "output serial qty":
+        lot, serial = event["outputs"]
+        return event | {"outputs": [lot, serial | {"qty": "1"}]}
+    if default == "input serial qty":
+        lot, serial = event["inputs"]
+        return event | {"inputs": [lot, serial | {"qty": "1"}]}
+    assert default == "shipped serial qty"
+    return event | {"items": [{"serial": "SN-9", "qty": "1"}]}
+
+
+def _graph(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every node and edge of an embedded store, edges by their nodes' gids."""
+    with sqlite3.connect(path) as conn:
+        nodes = conn.execute("SELECT * FROM nodes ORDER BY gid").fetchall()
+        edges = conn.execute(
+            "SELECT s.gid, d.gid, e.type, e.flow, e.at, e.event, e.qty, e.share, e.part, e.until,"
+            " e.compartment, e.closed_by FROM edges e JOIN nodes s ON s.nid = e.src"
+            " JOIN nodes d ON d.nid = e.dst ORDER BY 1, 2, 3, 6"
+        ).fetchall()
+    return [node[1:] for node in nodes], edges
+
+
+@pytest.mark.parametrize(
+    "default",
+    [
+        "params",
+        "started_at",
+        "finished_at",
+        "output lot unit",
+        "output serial qty",
+        "input serial qty",
+        "shipped serial qty",
+    ],
+)
+def test_each_default_compared_is_the_one_the_graph_takes(
+    tmp_path: Path, events: Events, default: str
+) -> None:
+    """A default the comparison of resends fills in (ingest.canonical) is the planner's: the
+    event sent with it spelled out and left out projects one graph, and is one event."""
+    setup = [
+        events.receive("L-1", 10),
+        events("process", step="S-0", operation="make", outputs=[{"serial": "SN-1", "part": "P"}]),
+    ]
+    step = _step(events)
+    ship = events("ship", shipment="SH-1", customer="ACME", items=[{"serial": "SN-9"}])
+    left_out = [step, ship]
+    which = 1 if default == "shipped serial qty" else 0
+    spelled = list(left_out)
+    spelled[which] = _spelled_out(left_out[which], default)
+    assert spelled != left_out
+    graphs = []
+    for name, batch in (("left_out", left_out), ("spelled", spelled)):
+        store = EmbeddedStore(tmp_path / f"{name}.db")
+        try:
+            service = IngestService(store)
+            service.ingest(setup + batch)
+            assert service.ingest(left_out + spelled).duplicates == 4
+        finally:
+            store.close()
+        graphs.append(_graph(tmp_path / f"{name}.db"))
+    assert graphs[0] == graphs[1]
+
+
+def test_only_an_event_with_defaults_left_to_fill_is_digested_again(
+    monkeypatch: pytest.MonkeyPatch, events: Events
+) -> None:
+    """Comparing contents costs a digest only for an event that leaves a default out: the
+    other's digest is known, and an event of a type with no such defaults differs as sent."""
+    digested: list[object] = []
+    digest = canonical.payload_and_digest
+    monkeypatch.setattr(
+        canonical, "payload_and_digest", lambda event: digested.append(event) or digest(event)
+    )
+
+    def read(raw: dict[str, Any]) -> tuple[Event, str]:
+        event = EVENT_ADAPTER.validate_python(raw)
+        return event, digest(event)[1]
+
+    receipt = events.receive("L-1", 10)
+    assert not canonical.same_content(*read(receipt), *read(receipt | {"qty": "11"}))
+    step = _step(events)
+    lot, serial = step["outputs"]
+    at = step["occurred_at"]
+    # Its one form: times and units stated, params and a serial's qty of one left out.
+    settled = step | {
+        "started_at": at,
+        "finished_at": at,
+        "outputs": [lot | {"unit": "ea"}, serial],
+    }
+    assert not canonical.same_content(*read(settled), *read(settled | {"operation": "cut"}))
+    assert digested == []
+    assert canonical.same_content(*read(step), *read(settled))
+    assert [event.event_id for event in digested] == [step["event_id"]]
