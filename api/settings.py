@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails, InitErrorDetails
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.auth.models import TEMPORARY_PASSWORD_HOURS
@@ -80,10 +81,23 @@ def get_settings() -> Settings:
         ) from None
 
 
+# The error types pydantic can rebuild from their name and context.
+_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
+
+
 def _as_variable(detail: ErrorDetails) -> InitErrorDetails:
-    field, *within = detail["loc"]
-    variable = f"{Settings.model_config['env_prefix']}{str(field).upper()}"
-    named = InitErrorDetails(type=detail["type"], loc=(variable, *within), input=detail["input"])
+    """`detail` located at the variable of its field; one of no field (a check of several
+    settings at once) located as it was."""
+    loc = detail["loc"]
+    if loc:
+        field, *within = loc
+        loc = (f"{Settings.model_config['env_prefix']}{str(field).upper()}", *within)
+    if detail["type"] not in _PYDANTIC_TYPES:
+        # A type of our own (PydanticCustomError): pydantic rebuilds only its own types, so
+        # this one is rebuilt with the message it was given.
+        custom = PydanticCustomError(detail["type"], detail["msg"])
+        return InitErrorDetails(type=custom, loc=loc, input=detail["input"])
+    named = InitErrorDetails(type=detail["type"], loc=loc, input=detail["input"])
     if "ctx" in detail:
         named["ctx"] = detail["ctx"]
     return named

@@ -2,11 +2,15 @@
 
 FastAPI reads a body parameter with the standard library, which takes the last of a key given
 twice and reads NaN: an account, a lot scheme or a partner would mean one thing to a gateway
-that checked the body and another to us. Every router is made with `StrictJsonRoute`, whose
-requests read JSON with `strict_loads`; a body it refuses is answered as FastAPI answers a body
-of the wrong shape (422 `invalid_request`, the problem's code being the refusal's, such as
-`duplicate_key`), before the endpoint runs. Routes that read their body themselves (events,
-EPCIS, schedules) read it so already.
+that checked the body and another to us. Every router of ours is made with `StrictJsonRoute`,
+whose requests read JSON with `strict_loads`; a body it refuses is answered as FastAPI answers
+a body of the wrong shape (422 `invalid_request`, the problem's code being the refusal's, such
+as `duplicate_key`), before the endpoint runs. The routes that read their body themselves (no
+body parameter, so the route class reads nothing there) read it with `strict_loads` too:
+events (api.routes, ingest.parse), EPCIS documents (api.epcis_routes) and schedules
+(scheduler.routes, refused with `BodyRefused`); a recall's files come as a form
+(api.recall_routes), its `upstream` field read so. GraphQL's router is strawberry's, and reads
+its bodies as strictly itself (api.graphql.router).
 """
 
 from __future__ import annotations
@@ -49,12 +53,11 @@ class BodyRefused(HTTPException):
 
 
 class _StrictJsonRequest(Request):
-    _strict_json: Any
-
     async def json(self) -> Any:
-        if not hasattr(self, "_strict_json"):
+        # Starlette's Request.json, reading with strict_loads into the attribute it keeps.
+        if not hasattr(self, "_json"):
             try:
-                self._strict_json = strict_loads(await self.body())
+                self._json = strict_loads(await self.body())
             except JsonRefused as error:
                 raise BodyRefused(error) from None
-        return self._strict_json
+        return self._json

@@ -12,11 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.strict_json import BodyRefused, StrictJsonRoute
 from ingest.json_text import JsonRefused, strict_loads
 from scheduler.jobs import JobManager, JobView, default_manager
 from scheduler.models import Problem, SolveOptions, said
 
-router = APIRouter(tags=["schedules"])
+# As every router of the API (api.strict_json). The route class reads only a body parameter's
+# JSON: `submit` takes none and reads its body once, itself.
+router = APIRouter(tags=["schedules"], route_class=StrictJsonRoute)
 
 Manager = Annotated[JobManager, Depends(default_manager)]
 
@@ -100,8 +103,7 @@ def _schedule_request(body: bytes) -> ScheduleRequest:
         # is refused, not read as its last value or rounded.
         found = strict_loads(body)
     except JsonRefused as error:
-        refused = {"type": error.code, "loc": ("body",), "msg": error.message, "input": None}
-        raise RequestValidationError([refused]) from None
+        raise BodyRefused(error) from None
     try:
         return ScheduleRequest.model_validate(found, from_attributes=True)
     except ValidationError as error:

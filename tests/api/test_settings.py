@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
+import api.settings
 from api.cli import main
 from api.settings import Settings, get_settings
 from tests.fixtures.stores import new_store
@@ -128,3 +130,34 @@ def test_a_variable_refused_is_named_as_it_was_set(
     with pytest.raises(ValidationError) as in_code:
         Settings(port=0)
     assert ("port",) in [named["loc"] for named in in_code.value.errors()]
+
+
+def test_a_refusal_of_no_one_variable_keeps_its_place_and_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check of several settings at once, or a refusal of a type of our own, is not named by
+    a variable: it is raised as it was, not lost to an error of its own."""
+
+    class Checked(Settings):
+        @model_validator(mode="after")
+        def _together(self) -> Checked:
+            if self.port == 1:
+                raise ValueError("port 1 with this host")
+            if self.port == 2:
+                raise PydanticCustomError("port_taken", "port {port} is taken", {"port": 2})
+            return self
+
+    monkeypatch.setattr(api.settings, "Settings", Checked)
+    for port, kind, message in (
+        ("1", "value_error", "Value error, port 1 with this host"),
+        ("2", "port_taken", "port 2 is taken"),
+    ):
+        monkeypatch.setenv("TRACEGRAPH_PORT", port)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(ValidationError) as refused:
+                get_settings()
+        finally:
+            get_settings.cache_clear()
+        (problem,) = refused.value.errors()
+        assert (problem["type"], problem["loc"], problem["msg"]) == (kind, (), message)

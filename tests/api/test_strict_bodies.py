@@ -7,12 +7,20 @@ write. Refused by name, and nothing is written.
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
+from collections.abc import Iterator, Sequence
 
+import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+import scheduler.routes
 from api.app import create_app
 from api.deps import Services
+from api.graphql.router import Router as GraphQLRouter
 from api.settings import Settings
+from api.strict_json import StrictJsonRoute
 from tests.api.conftest import login
 
 
@@ -28,6 +36,30 @@ def _json_bodies() -> list[tuple[str, str]]:
 
 
 JSON_BODIES = _json_bodies()
+
+
+def _routers(routes: Sequence[BaseRoute]) -> Iterator[APIRouter]:
+    """The routers included among `routes`, and theirs (FastAPI keeps each one whole)."""
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if isinstance(router, APIRouter):
+            yield router
+            yield from _routers(router.routes)
+
+
+def test_every_router_of_the_api_reads_json_strictly() -> None:
+    """A body parameter added to any router's route is read strictly, the scheduler's too
+    (GraphQL's router reads its bodies itself, as strictly)."""
+    routers = list(_routers(create_app(Settings(store="sqlite:///unused.db")).routes))
+    assert scheduler.routes.router in routers
+    loose = [
+        route.path
+        for router in routers
+        if not isinstance(router, GraphQLRouter)
+        for route in router.routes
+        if isinstance(route, APIRoute) and not isinstance(route, StrictJsonRoute)
+    ]
+    assert loose == []
 
 
 def test_the_json_bodies_are_all_found() -> None:
