@@ -13,12 +13,12 @@ from typing import Any, Final, Protocol
 import httpx2
 
 from api.auth.models import Partner
+from api.federation.models import MAX_WIRE_BYTES as MAX_ANSWER_BYTES
 from api.federation.models import BranchStatus, masked
 
 PATH: Final = "/api/v1/federation/trace"
 HOPS_HEADER: Final = "X-Tracegraph-Hops"
 VISITED_HEADER: Final = "X-Tracegraph-Visited"
-MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 
 
 class PartnerError(Exception):

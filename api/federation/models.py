@@ -7,6 +7,7 @@ qualifying every id with the partner's company id (`ACME:lot:H70001`) so ids nev
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from graph.errors import DomainError
 from graph.ids import KINDS
 from graph.store import Direction
 from graph.trace import Trace
@@ -356,6 +358,8 @@ NODE_FACTS: Final = {
 MAX_WIRE_NODES: Final = 100_000
 MAX_WIRE_EDGES: Final = 10 * MAX_WIRE_NODES
 MAX_WIRE_BRANCHES: Final = 10_000
+# What an instance reads of one answer's body (decoded), before it parses any of it.
+MAX_WIRE_BYTES: Final = 32 * 1024 * 1024
 
 
 class _Wire(BaseModel):
@@ -403,6 +407,42 @@ class WireTrace(_Wire):
     nodes: Annotated[list[WireNode], Field(min_length=1, max_length=MAX_WIRE_NODES)]
     edges: Annotated[list[WireEdge], Field(max_length=MAX_WIRE_EDGES)] = []
     branches: Annotated[list[WireBranch], Field(max_length=MAX_WIRE_BRANCHES)] = []
+
+
+_READS: Final = ": more than an instance reads of one answer"
+
+
+class AnswerTooLarge(DomainError):
+    """Our answer to a partner instance is over a limit it reads (too many nodes, links or
+    branches, or too many bytes): it would refuse all of it. A narrower question (`max_depth`)
+    may fit."""
+
+    status_code = 422
+    code = "answer_too_large"
+
+
+def to_wire(found: FederatedTrace) -> bytes:
+    """Return the body a partner instance is sent for `found`, as a JSON response writes it;
+    raise AnswerTooLarge, naming the limits it passes, where that instance would refuse it.
+
+    Merging keeps partners' answers within these limits, but our own trace, the questions we
+    asked and the links that stand for hidden steps are counted only here, on what is sent.
+    """
+    counts = (
+        (len(found.nodes), MAX_WIRE_NODES, "nodes"),
+        (len(found.edges), MAX_WIRE_EDGES, "links"),
+        (len(found.branches), MAX_WIRE_BRANCHES, "branches"),
+    )
+    over = [f"{limit} {what}" for count, limit, what in counts if count > limit]
+    if over:
+        raise AnswerTooLarge(f"the answer would hold over {' and '.join(over)}{_READS}")
+    # As FastAPI writes a JSON response: the bytes counted are the bytes sent.
+    body = json.dumps(
+        found.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+    if len(body) > MAX_WIRE_BYTES:
+        raise AnswerTooLarge(f"the answer would be over {MAX_WIRE_BYTES} bytes{_READS}")
+    return body
 
 
 def masked(text: str, key: str) -> str:

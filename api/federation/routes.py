@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from api.admin_routes import AdminDep
@@ -67,6 +67,10 @@ def remove_partner(company: str, who: AdminDep, svc: ServicesDep) -> dict[str, s
         403: {"description": "the caller's company policy does not share this"},
         404: {"description": "nothing with this code was shipped to the caller's company"},
         409: {"description": "the request has been through this instance already (a loop)"},
+        422: {
+            "description": "invalid parameters, or an answer over what an instance reads of one"
+            " (`answer_too_large`)"
+        },
     },
 )
 def partner_trace(
@@ -77,13 +81,13 @@ def partner_trace(
     hops: Annotated[int, Header(alias="X-Tracegraph-Hops", ge=0, le=MAX_HOPS)] = 0,
     visited: Annotated[str | None, Header(alias="X-Tracegraph-Visited", max_length=2000)] = None,
     max_depth: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """For a partner instance: trace from what we shipped its company with code `code`
     (down to `max_depth` levels below it)."""
     answer = svc.federation.answer(
         access, code, direction, hops, checked_visited(visited), max_depth
     )
-    return answer.to_dict()
+    return Response(answer, media_type="application/json")
 
 
 @router.get("/federated-trace", tags=["federation"])

@@ -39,6 +39,7 @@ from api.federation.models import (
     FedNode,
     from_wire,
     masked,
+    to_wire,
 )
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
@@ -250,9 +251,10 @@ class FederationService:
         hops: int,
         visited: Sequence[str],
         max_depth: int | None = None,
-    ) -> FederatedTrace:
+    ) -> bytes:
         """Answer a partner instance that asks about what we shipped its company (down to
-        `max_depth` below it, when the asker says)."""
+        `max_depth` below it, when the asker says): the body it is sent. Raise AnswerTooLarge
+        where it would refuse that body, so it is told why rather than sent what it refuses."""
         if not 0 <= hops <= MAX_HOPS:
             raise BadRequest(f"hops: 0 to {MAX_HOPS}")
         # Partner instances are told our id as they are asked; anyone else must not learn it
@@ -270,7 +272,7 @@ class FederationService:
             )
 
         found = access.partner_trace(code, direction, reshare)
-        return found if max_depth is None else found.within(max_depth)
+        return to_wire(found if max_depth is None else found.within(max_depth))
 
     def federate(
         self,

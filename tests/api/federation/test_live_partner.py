@@ -297,3 +297,18 @@ def test_a_live_partners_answer_our_own_data_could_not_hold_is_merged_nowhere(
     for trace in (rest, reshared):
         assert not any(n["id"].startswith("ACME:") for n in trace["nodes"])
         assert [b["status"] for b in trace["branches"]] == ["error"]
+
+
+def test_a_live_partners_answer_too_large_to_send_is_an_error_stub_naming_the_limit(
+    plant: Plant, acme: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ACME's answer about H70001 (the ore lot, the melt, the heat, its supplier lot) does not fit
+    # in 2 nodes: ACME says so rather than send what the plant would refuse. Both instances
+    # run in this process; the limit is patched where ACME checks what it sends.
+    plant.register(acme, acme.keys["plant-at-acme"])
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_NODES", 2)
+    rest = ok(plant.rest("ana"))
+    assert not any(n["id"].startswith("ACME:") for n in rest["nodes"])
+    [branch] = rest["branches"]
+    assert branch["status"] == "error"
+    assert branch["message"].endswith("over 2 nodes: more than an instance reads of one answer")

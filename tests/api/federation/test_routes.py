@@ -226,6 +226,86 @@ def test_without_resharing_our_partners_are_not_asked(plant: Plant) -> None:
     assert not any(n["kind"] == "stub" for n in body["nodes"])
 
 
+# What we answer stays within what a partner instance reads of one answer: over a limit it would
+# refuse all of it, so it is told which limit instead (the limits are patched down here).
+
+
+def too_large(response: Any, limit: str) -> None:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "answer_too_large"
+    assert f"over {limit}:" in body["message"], body["message"]
+
+
+def test_our_own_trace_over_the_node_limit_is_refused_naming_it(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No partner answer is merged (no resharing): nothing else counts what we send.
+    policy(plant.client, plant.admin, PLANT, "HOSP", reshare=False)
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_NODES", 5)
+    assert len(ok(plant.ask("hosp-at-plant", "KIT0001"))["nodes"]) == 5
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_NODES", 4)
+    too_large(plant.ask("hosp-at-plant", "KIT0001"), "4 nodes")
+
+
+def test_more_questions_of_ours_than_the_branch_limit_are_refused_naming_it(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)  # asked for H70001: one branch (hop_limit, no hops left)
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_BRANCHES", 0)
+    too_large(plant.ask("hosp-at-plant", "KIT0001"), "0 branches")
+
+
+def fan_through_hidden_steps(plant: Plant) -> None:
+    """KIT0009: three received lots mixed into three, assembled into one kit, shipped to HOSP.
+    Hidden, the mix's three inputs each lead to its three outputs: nine links for six."""
+    e = Events("F")
+    lots = [f"F-IN-{n}" for n in range(3)]
+    mixed = [f"F-MIX-{n}" for n in range(3)]
+    events = [e.receive(lot, 10, part="BAR", supplier="CASECO", supplier_lot=lot) for lot in lots]
+    events += [
+        e(
+            "process",
+            step="F-MIX",
+            operation="mix",
+            inputs=[{"lot": lot, "qty": "10"} for lot in lots],
+            outputs=[{"lot": lot, "part": "BAR", "qty": "10"} for lot in mixed],
+        ),
+        e(
+            "process",
+            step="F-ASSY",
+            operation="assemble",
+            inputs=[{"lot": lot, "qty": "1"} for lot in mixed],
+            outputs=[{"serial": "KIT0009", "part": "KIT"}],
+        ),
+        e("ship", shipment="F-SH", customer="HOSP", items=[{"serial": "KIT0009"}]),
+    ]
+    ok(plant.client.post("/api/v1/events", json=events, headers=plant.admin), 201)
+
+
+def test_links_that_stand_for_hidden_steps_count_toward_the_link_limit(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fan_through_hidden_steps(plant)
+    policy(plant.client, plant.admin, PLANT, "HOSP", share_steps=True)
+    shown = len(ok(plant.ask("hosp-at-plant", "KIT0009"))["edges"])
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_EDGES", shown)
+    assert len(ok(plant.ask("hosp-at-plant", "KIT0009"))["edges"]) == shown
+    # With the steps hidden there are fewer nodes but more links than the limit.
+    policy(plant.client, plant.admin, PLANT, "HOSP", share_steps=False)
+    too_large(plant.ask("hosp-at-plant", "KIT0009"), f"{shown} links")
+
+
+def test_an_answer_over_the_byte_limit_is_refused_naming_it(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = plant.ask("hosp-at-plant", "KIT0001").content
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_BYTES", len(sent))
+    assert plant.ask("hosp-at-plant", "KIT0001").content == sent  # the bytes counted are sent
+    monkeypatch.setattr("api.federation.models.MAX_WIRE_BYTES", len(sent) - 1)
+    too_large(plant.ask("hosp-at-plant", "KIT0001"), f"{len(sent) - 1} bytes")
+
+
 # The partner registry
 
 
