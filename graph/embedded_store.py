@@ -455,11 +455,18 @@ ANY_EVENT = "SELECT EXISTS (SELECT 1 FROM events)"
 # The projection version (graph.projection) is kept among the schema stamps, as its number.
 PROJECTION_STAMP = "projection"
 # What a store holds changes only by an event logged (its graph with it, in one transaction) or
-# by a rebuild, which stamps its projection version last: the last event's number and that stamp
-# mark it (graph.trace_cache). Both read through their primary keys.
+# by a rebuild, which may leave both the last event and the projection stamp as they were (one at
+# the version the graph has): each rebuild counts itself in `meta`, in its own transaction, and the
+# last event's number, the stamp and that count mark it (graph.trace_cache). All read through
+# their primary keys.
 CHANGE_MARK = """
 SELECT (SELECT max(seq) FROM events),
-       (SELECT digest FROM schema_stamps WHERE name = ?)
+       (SELECT digest FROM schema_stamps WHERE name = ?),
+       (SELECT value FROM meta WHERE key = ?)
+"""
+REBUILDS = "rebuilds"
+COUNT_REBUILD = """
+INSERT INTO meta (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = value + 1
 """
 # One statement a batch, for all its runs: [[equipment, start, end], ...].
 RAISE_RUN_BOUNDS = """
@@ -1284,18 +1291,20 @@ class EmbeddedStore:
             conn = self._conn()
             for statement in CLEAR_PROJECTION:
                 conn.execute(statement)
+            # Only a rebuild clears the graph: its count is part of the change mark.
+            conn.execute(COUNT_REBUILD, (REBUILDS,))
 
         self.write(clear)
 
-    def change_mark(self) -> tuple[int | None, str | None] | None:
-        """A mark of what the store holds, changed by every event recorded (TraceCache); None
-        inside a write of this thread: what it wrote may yet be rolled back, and the numbers of
-        its events given to others."""
+    def change_mark(self) -> tuple[int | None, str | None, str | None] | None:
+        """A mark of what the store holds, changed by every event recorded and every rebuild
+        (TraceCache); None inside a write of this thread: what it wrote may yet be rolled back,
+        and the numbers of its events given to others."""
         conn = self._conn()
         if conn.in_transaction:
             return None
-        seq, stamp = conn.execute(CHANGE_MARK, (PROJECTION_STAMP,)).fetchone()
-        return seq, stamp
+        seq, stamp, rebuilds = conn.execute(CHANGE_MARK, (PROJECTION_STAMP, REBUILDS)).fetchone()
+        return seq, stamp, rebuilds
 
     def projection_version(self) -> int | None:
         row = self._conn().execute(READ_STAMP, (PROJECTION_STAMP,)).fetchone()

@@ -8,9 +8,11 @@ store answers it, before any caller's scope: each caller's view is cut from it o
 An entry is found by its store (the object, held weakly: a closed store's entries are never
 found again), root, direction, depth limit and horizon, and by the store's change mark, read
 before the trace is computed: any event recorded since (a void and a status change are events
-too) gives another mark, so a trace computed before it is not found. A trace computed while an
-event was being recorded may hold it and still be kept under the mark read before it: a later
-read sees a newer mark and computes the trace again; none sees a trace older than its mark.
+too) gives another mark, and so does any rebuild of the graph from its log (even one that leaves
+the log and the projection version as they were), so a trace computed before it is not found.
+A trace computed while an event was being recorded may hold it and still be kept under the mark
+read before it: a later read sees a newer mark and computes the trace again; none sees a trace
+older than its mark.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ ITEMS = 100_000
 
 @runtime_checkable
 class ChangeMarked(Protocol):
-    """A store that tells a mark of what it holds, changed by every event recorded; None when
-    it cannot tell one that will hold (its traces are then not kept)."""
+    """A store that tells a mark of what it holds, changed by every event recorded and every
+    rebuild; None when it cannot tell one that will hold (its traces are then not kept)."""
 
     def change_mark(self) -> Hashable | None: ...
 

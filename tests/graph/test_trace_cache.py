@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,17 @@ def test_another_store_finds_none_of_a_stores_traces(tmp_path: Path, events: Eve
     assert TraceService(other, cache).trace("lot:K-0", "down") is not kept
     one.close()
     other.close()
+
+
+def test_a_rebuild_is_another_mark(embedded: EmbeddedStore, events: Events) -> None:
+    ingest = IngestService(embedded)
+    ingest.ingest(
+        [events.receive("K-0", 10), events("split", lot="K-0", into=[{"lot": "K-1", "qty": "2"}])]
+    )
+    # The graph out of step with its log (what a rebuild is for): a link lost by hand.
+    with closing(sqlite3.connect(embedded.path)) as other, other:
+        other.execute("DELETE FROM edges WHERE type = 'SPLIT_INTO'")
+    traces = TraceService(embedded, TraceCache())
+    assert [n.id for n in traces.trace("lot:K-0", "down").nodes] == ["lot:K-0"]
+    ingest.rebuild()  # at the version the graph already has: the same stamp, the same last event
+    assert [n.id for n in traces.trace("lot:K-0", "down").nodes] == ["lot:K-0", "lot:K-1"]
