@@ -143,7 +143,8 @@ WHERE type = 'IN_CART' AND until IS NULL;
 CREATE INDEX IF NOT EXISTS edges_closed_by ON edges (closed_by) WHERE closed_by IS NOT NULL;
 -- The longest run (ON: a step from its start `at` to its end `until`) each equipment has had, in
 -- days: a window reads the runs that started at most that long before it, not every run back to
--- the first. Only ever raised (a void or a rebuild leaves a bound that still holds).
+-- the first. Only ever raised (a void leaves a bound that still holds); cleared with the graph, as
+-- a rebuild hands out the nodes' row ids again, and made again by its replay.
 CREATE TABLE IF NOT EXISTS run_bounds (equipment INTEGER PRIMARY KEY, longest REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS status_log (
     nid INTEGER NOT NULL,
@@ -485,7 +486,12 @@ ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
 RUN_BOUND = """
 SELECT b.longest FROM nodes q JOIN run_bounds b ON b.equipment = q.nid WHERE q.gid = ?
 """
-CLEAR_PROJECTION = ("DELETE FROM edges", "DELETE FROM status_log", "DELETE FROM nodes")
+CLEAR_PROJECTION = (
+    "DELETE FROM edges",
+    "DELETE FROM status_log",
+    "DELETE FROM nodes",
+    "DELETE FROM run_bounds",
+)
 # A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
 # copy is whole and checked: one killed outright (kill -9, a power cut) leaves the mark on the
 # part it carried. The mark's value names the store it copies.

@@ -210,3 +210,18 @@ def test_a_window_late_in_a_long_history_reads_none_of_what_ran_before(tmp_path:
 
     short, long = (window_work(tmp_path, steps, last_run) for steps in (100, 900))
     assert long < 1.5 * short
+
+
+def test_a_rebuild_keeps_no_bound_of_the_row_ids_it_hands_out_again(tmp_path: Path) -> None:
+    events = Events()
+    store = EmbeddedStore(tmp_path / "rebuilt.db")
+    wrong, lot = events.receive("X-0", 1), events.receive("L-0", 10)
+    turn = {"step": "S-0", "operation": "turn", "equipment": "LATHE-1", "minutes": 3000}
+    run = events("process", **turn, inputs=[{"lot": "L-0", "qty": "1"}])
+    run |= {"started_at": (events.clock - timedelta(days=2)).isoformat()}
+    IngestService(store).ingest([wrong, lot, run])
+    IngestService(store).ingest([events("void", voids=wrong["event_id"], reason="wrong lot")])
+    IngestService(store).rebuild()  # without X-0: every later node has another row id
+    bounds = "SELECT n.gid, b.longest FROM run_bounds b LEFT JOIN nodes n ON n.nid = b.equipment"
+    assert store._conn().execute(bounds).fetchall() == [("equipment:LATHE-1", 2.0)]
+    store.close()
