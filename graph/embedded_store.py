@@ -144,7 +144,8 @@ CREATE INDEX IF NOT EXISTS edges_closed_by ON edges (closed_by) WHERE closed_by 
 -- The longest run (ON: a step from its start `at` to its end `until`) each equipment has had, in
 -- days: a window reads the runs that started at most that long before it, not every run back to
 -- the first. Only ever raised (a void leaves a bound that still holds); cleared with the graph, as
--- a rebuild hands out the nodes' row ids again, and made again by its replay.
+-- a rebuild hands out the nodes' row ids again, and made again by its replay. A file from before
+-- the bounds has an older projection version (graph.projection): it is rebuilt as it is opened.
 CREATE TABLE IF NOT EXISTS run_bounds (equipment INTEGER PRIMARY KEY, longest REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS status_log (
     nid INTEGER NOT NULL,
@@ -476,13 +477,6 @@ SELECT value ->> 0, max(julianday(value ->> 2) - julianday(value ->> 1)) FROM js
 WHERE true GROUP BY value ->> 0
 ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
 """
-# A file from before the bounds were kept: every run it holds (idempotent).
-ALL_RUN_BOUNDS = """
-INSERT INTO run_bounds (equipment, longest)
-SELECT dst, max(julianday(until) - julianday(at)) FROM edges
-WHERE type = 'ON' AND until IS NOT NULL GROUP BY dst
-ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
-"""
 RUN_BOUND = """
 SELECT b.longest FROM nodes q JOIN run_bounds b ON b.equipment = q.nid WHERE q.gid = ?
 """
@@ -689,7 +683,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
     _add_event_columns(conn)
     voided = (StoredEvent(*row) for row in conn.execute(VOIDED_EVENTS))
     conn.executemany(INSERT_VOID_NAME, void_names(voided))
-    conn.execute(ALL_RUN_BOUNDS)
 
 
 def _null(_: None) -> None:

@@ -20,7 +20,8 @@ from graph.errors import StoreUnavailable
 # are then rebuilt as they are opened, rather than answer from a graph the planner no longer makes.
 # 1: units kept per supplier lot and shipment. 2: each supplier request records the media type
 # each answer gave its documents. 3: a question asked after an answer is `requested` again.
-PROJECTION: Final = 3
+# 4: each equipment's longest run is kept as runs are recorded (an equipment window reads by it).
+PROJECTION: Final = 4
 
 
 def refuse_newer(where: str, found: int | None) -> None:

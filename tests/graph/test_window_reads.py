@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 
+import graph.embedded_store
+import graph.projection
 from graph.clock import utc_text
 from graph.embedded_store import EmbeddedStore
+from graph.errors import StoreUnavailable
+from graph.projection import PROJECTION
 from graph.store import GraphStore, StepUse, listed
-from ingest.service import IngestService
+from ingest.service import IngestService, open_store_for_use
 from tests.fixtures.events import T0, Events
 
 START, END = utc_text(T0), "2026-12-31T00:00:00.000000Z"
@@ -181,16 +185,19 @@ def test_a_window_reads_the_steps_it_read_before_runs_were_bounded(
     store.close()
 
 
-def test_a_store_from_before_the_bounds_keeps_its_runs_bounds(tmp_path: Path) -> None:
+def test_a_store_from_before_the_bounds_is_rebuilt_and_answers_the_same(tmp_path: Path) -> None:
     rng, events = random.Random(9), Events()
     path = tmp_path / "older.db"
     store = EmbeddedStore(path)
     IngestService(store).ingest(runs(events, rng, 200))
-    # As a file made before the bounds were kept: none of them, and another schema text.
+    # As a release before the bounds were kept left the file: none of them, its schema text, and
+    # the projection version it made.
     store._conn().execute("DELETE FROM run_bounds")
     store._conn().execute("UPDATE schema_stamps SET digest = 'older' WHERE name = 'graph'")
+    store.stamp_projection(3)
     store.close()
-    store = EmbeddedStore(path)
+    store = open_store_for_use(f"sqlite:///{path}")
+    assert isinstance(store, EmbeddedStore) and store.projection_version() == PROJECTION
     # Short runs recorded since must not make the bound forget the long ones from before.
     for machine in ("LATHE-1", "MILL-1"):
         turn = {"step": f"S-{machine}", "operation": "turn", "equipment": machine}
@@ -199,6 +206,19 @@ def test_a_store_from_before_the_bounds_keeps_its_runs_bounds(tmp_path: Path) ->
         )
     same_windows(store, rng, events.clock - T0)
     store.close()
+
+
+def test_a_release_from_before_the_bounds_refuses_a_store_that_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It would record runs without raising their bounds, and a window would miss them.
+    path = tmp_path / "bounded.db"
+    IngestService(store := EmbeddedStore(path)).ingest(runs(Events(), random.Random(1), 5))
+    store.close()
+    monkeypatch.setattr(graph.projection, "PROJECTION", 3)
+    monkeypatch.setattr(graph.embedded_store, "PROJECTION", 3)
+    with pytest.raises(StoreUnavailable, match="made by a newer release"):
+        EmbeddedStore(path)
 
 
 def test_a_window_late_in_a_long_history_reads_none_of_what_ran_before(tmp_path: Path) -> None:
