@@ -1438,7 +1438,7 @@ def _earliest(start: str, bound: tuple[float] | None) -> str:
     and a second more for the rounding of days as floats ("" with no run: none to read)."""
     if bound is None:
         return ""
-    began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    began = datetime.fromisoformat(start)  # reads the Z as UTC
     try:
         return utc_text(began - timedelta(days=bound[0], seconds=1))
     except OverflowError:  # a run longer than the calendar before the window: read them all

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any, Protocol
 
@@ -18,13 +18,13 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.cost import NARROW_PATHS, NARROW_RECEIVED, NARROW_TRACE, NARROW_WINDOW
-from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, nodes_of
+from api.graphql.nodes import Link, Node, Shipment, SupplierLot, linked, nodes_of, to_node
 from api.graphql.run import as_graphql_error
 from graph.analysis import MAX_PATHS, Affected, Contribution, Path
 from graph.errors import BadRequest, Conflict
 from graph.ids import split_gid
 from graph.quantities import Amount
-from graph.store import StepUse, plain
+from graph.store import NodeView, StepUse, plain
 from graph.trace import Trace as TraceResult
 from graph.trace import TraceNode, edge_order, node_order
 
@@ -231,9 +231,8 @@ def _bounds(
     "time changes only by a void, or by an event dated before that time recorded since."
 )
 class Trace:
+    # Each node is wrapped as its page lists it (as_node): a page of a hundred wraps a hundred.
     result: strawberry.Private[TraceResult]
-    # Each node is wrapped as its page lists it: a page of a hundred wraps a hundred.
-    wrap: strawberry.Private[Callable[[TraceNode], Node]]
 
     @strawberry.field
     def root(self) -> strawberry.ID:
@@ -258,7 +257,7 @@ class Trace:
             edges=[
                 TraceEntryEdge(
                     cursor=_cursor("n", mark, keys[i]),
-                    node=_entry(entries[i], self.wrap),
+                    node=_entry(entries[i]),
                 )
                 for i in range(start, end)
             ],
@@ -292,8 +291,17 @@ class Trace:
         )
 
 
-def _entry(node: TraceNode, wrap: Callable[[TraceNode], Node]) -> TraceEntry:
-    return TraceEntry(node=wrap(node), depth=node.depth, exposure=node.exposure, share=node.share)
+def as_node(node: TraceNode) -> Node:
+    """A node of a trace (or of an impact or origin) as the GraphQL `Node` of its kind."""
+    wrapped = to_node(NodeView(node.id, node.kind, node.attrs))
+    assert wrapped is not None
+    return wrapped
+
+
+def _entry(node: TraceNode) -> TraceEntry:
+    return TraceEntry(
+        node=as_node(node), depth=node.depth, exposure=node.exposure, share=node.share
+    )
 
 
 @strawberry.type(description="A quantity and the unit it is counted in.")

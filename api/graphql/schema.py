@@ -65,6 +65,7 @@ from api.graphql.results import (
     SupplierLotUseEdge,
     Trace,
     affected,
+    as_node,
     contributor,
     cursor_key,
     key_cursor,
@@ -78,7 +79,6 @@ from api.graphql.times import DATE_TIME, with_offset
 from api.graphql.validation import AliasLimit, DepthLimit, ValidateOffLoop
 from graph.errors import DomainError
 from graph.store import NodeView, plain
-from graph.trace import TraceNode
 from ingest.errors import BatchRejected
 from ingest.parse import events_of
 
@@ -90,12 +90,6 @@ MAX_RECEIVED = 500  # shipments in one page of received
 async def _run(info: Info[Context, None], work: Callable[[], T]) -> T | None:
     """Run blocking service work off the loop (see api.graphql.run)."""
     return await run(work)
-
-
-def _wrap(node: TraceNode) -> Node:
-    wrapped = to_node(NodeView(node.id, node.kind, node.attrs))
-    assert wrapped is not None
-    return wrapped
 
 
 def _total(value: Decimal | None) -> str | None:
@@ -140,7 +134,7 @@ class Query:
             # A recall case, notice or supplier request is no Node here (`node` reads it null):
             # its trace, the root alone, reads null too.
             return None
-        return Trace(result=result, wrap=_wrap)
+        return Trace(result=result)
 
     @strawberry.field(description="What a suspect item reached, with exposure and quantities.")
     async def impact(
@@ -153,7 +147,7 @@ class Query:
             return None
 
         def items(group: list[Any]) -> list[Any]:
-            return [affected(item, _wrap(item.node)) for item in group]
+            return [affected(item, as_node(item.node)) for item in group]
 
         totals = found.totals
         return Impact(
@@ -183,7 +177,7 @@ class Query:
         found = await _run(info, lambda: info.context.access.where_from(str(id)))
         if found is None:
             return None
-        wrap: Callable[[Any], Contributor] = lambda c: contributor(c, _wrap(c.node))  # noqa: E731
+        wrap: Callable[[Any], Contributor] = lambda c: contributor(c, as_node(c.node))  # noqa: E731
         return Origin(
             root=strawberry.ID(found.root),
             supplier_lots=[wrap(c) for c in found.supplier_lots],
