@@ -1493,10 +1493,9 @@ class Planner:
             problem = self._span_problem(lot, cart, compartment, qty, stay.at, skip=stay)
         if problem is not None:
             # The voided event's cart may be another site's (an event of no site may unload a
-            # site's lot from it): the refusals naming only that cart carry it.
-            names = (cart,) if problem.code in _NAMING_THE_CART else problem.lots
+            # site's lot from it): every refusal of putting the lot back carries that cart.
             message = f"cannot put it back: {problem.message}"
-            return problem._replace(field="voids", message=message, lots=names)
+            return problem._replace(field="voids", message=message, lots=(cart, *problem.lots))
         taker = self._used_up_by_since(voided, effects, lot)
         if taker is None:
             return None
@@ -2282,8 +2281,6 @@ class _Cart:
         )
 
 
-# Cart rules whose refusals name the cart they are about, and no other lot or cart.
-_NAMING_THE_CART = frozenset({"already_in_cart"})
 # The events that take a lot they use up out of its carts.
 _CARRIERS = frozenset({"split", "merge", "mix"})
 

@@ -564,3 +564,40 @@ def test_putting_a_lot_back_names_no_cart_of_another_site(
     assert message.startswith("cannot put it back: ") and "THEIR-CART" not in message
     [(_, _, told)] = errors(post(client, "admin", [void]))
     assert told == 'cannot put it back: lot "L-9" is already in cart "THEIR-CART"'
+
+
+def test_putting_a_lot_back_past_capacity_names_no_cart_of_another_site(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # An unload of no site took PLANT-1's lot out of PLANT-2's cart, which PLANT-2 has filled
+    # since with a lot of PLANT-1's: every lot it counts is theirs, the cart is not.
+    services.ingest.ingest(
+        [
+            events.receive("L-9", 10, site="PLANT-1"),
+            events.receive("L-7", 10, site="PLANT-1"),
+            events(
+                "cart_define", cart="THEIR-CART", compartments=["A", "B"], capacity="15", site=OTHER
+            ),
+            events(
+                "cart_load", cart="THEIR-CART", lot="L-9", compartment="A", qty="10", site=OTHER
+            ),
+        ]
+    )
+    unload = events("cart_unload", cart="THEIR-CART", lot="L-9")
+    services.ingest.ingest([unload])
+    services.ingest.ingest(
+        [events("cart_load", cart="THEIR-CART", lot="L-7", compartment="B", qty="10", site=OTHER)]
+    )
+    void = events("void", voids=unload["event_id"], reason="taken out by mistake")
+    before = stats(client)
+    assert errors(post(client, "operator", [void])) == [
+        (
+            "voids",
+            "over_capacity",
+            "cannot put it back: the cart cannot take this quantity: with what it holds, or held "
+            "while this stay runs, it would pass its capacity",
+        )
+    ]
+    [(_, _, told)] = errors(post(client, "admin", [void]))
+    assert "THEIR-CART" in told and "holds 10 of its capacity 15" in told
+    assert stats(client) == before
