@@ -502,8 +502,10 @@ def test_using_a_lot_up_too_early_names_no_cart_of_another_site(
     client: TestClient, services: Services, events: Events
 ) -> None:
     # An admin loads PLANT-1's lots into PLANT-2's cart: one stays there, one is taken out again.
+    # L-7 rides in PLANT-1's own cart only.
     services.ingest.ingest(
         [
+            events.receive("L-7", 10, site="PLANT-1"),
             events.receive("L-8", 10, site="PLANT-1"),
             events.receive("L-9", 10, site="PLANT-1"),
             events("cart_define", cart="THEIR-CART", compartments=["A", "B"], site=OTHER),
@@ -530,15 +532,17 @@ def test_using_a_lot_up_too_early_names_no_cart_of_another_site(
     services.ingest.ingest(
         [
             events("cart_define", cart="OUR-CART", site="PLANT-1"),
-            events("cart_unload", cart="THEIR-CART", lot="L-8", site=OTHER),
-            events("cart_load", cart="OUR-CART", lot="L-8", site="PLANT-1"),
+            events("cart_load", cart="OUR-CART", lot="L-7", site="PLANT-1"),
+            events("cart_unload", cart="OUR-CART", lot="L-7", site="PLANT-1"),
         ]
     )
-    split = events("split", lot="L-8", into=[{"lot": "L-8-1", "qty": "10"}]) | {
+    split = events("split", lot="L-7", into=[{"lot": "L-7-1", "qty": "10"}]) | {
         "occurred_at": early
     }
-    [(_, code, message)] = errors(post(client, "operator", [split]))
-    assert code == "time_order" and "THEIR-CART" not in message
+    [(field, code, message)] = errors(post(client, "operator", [split]))
+    assert (field, code) == ("occurred_at", "time_order")
+    assert 'cart "OUR-CART"' in message
+    assert errors(post(client, "admin", [split])) == [(field, code, message)]
 
 
 def test_putting_a_lot_back_names_no_cart_of_another_site(
