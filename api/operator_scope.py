@@ -116,6 +116,10 @@ CARTS_UNNAMED = {
     "already_in_cart": "the lot is in that cart again, or was while this stay runs: a lot is "
     "loaded into a cart once",
 }
+# The refusals said without the lots and carts they carry unless every one is the operator's to
+# read. A code may also be that of refusals that carry none, as time_order is of events out of
+# order on the operator's own items: with nothing to leave out, they are said as they are.
+_NAMED_NODES = UNCOUNTED | CARTS_UNNAMED
 
 
 def account_site_refused(site: str) -> tuple[str, str] | None:
@@ -142,9 +146,7 @@ def without_others(
     batch = {e.event_id for e in events}
     logged = store.logged(sorted(named - batch)) if named - batch else {}
     readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
-    counted = {
-        n for p in error.problems if p.code in UNCOUNTED or p.code in CARTS_UNNAMED for n in p.names
-    }
+    counted = {n for p in error.problems if p.code in _NAMED_NODES for n in p.names}
     found = store.nodes(sorted(counted)) if counted else {}
     # Lots and carts apart from events: an event may take any id, a lot's among them. A lot or
     # cart made in this batch is not in the store yet: the batch is the operator's own.
@@ -160,12 +162,8 @@ def _unnamed(
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
     void = "cannot put it back: " if problem.field == "voids" else ""
-    if problem.code in CARTS_UNNAMED and not nodes.issuperset(problem.names):
-        return replace(problem, message=void + CARTS_UNNAMED[problem.code])
-    if problem.code in UNCOUNTED:
-        if nodes.issuperset(problem.names):
-            return problem
-        return replace(problem, message=void + UNCOUNTED[problem.code])
+    if problem.code in _NAMED_NODES and not nodes.issuperset(problem.names):
+        return replace(problem, message=void + _NAMED_NODES[problem.code])
     index = problem.index
     event = events[index] if index is not None and 0 <= index < len(events) else None
     if problem.code not in VOIDERS_UNNAMED or not isinstance(event, Void):
