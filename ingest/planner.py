@@ -164,12 +164,13 @@ class Effects:
 
 class _CartRule(NamedTuple):
     """A cart rule a placement breaks: the field, code and message of its refusal, and the lots
-    whose quantities the message counts (said without them to a caller who may not read them)."""
+    whose quantities the message counts and the cart it names when that may be another site's
+    (said without them to a caller who may not read them)."""
 
     field: str
     code: str
     message: str
-    lots: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 class _Step:
@@ -1063,7 +1064,7 @@ class Planner:
             # A new lot (a split's child, what a merge makes) has no stays of its own to read.
             problem = self._span_problem(lot, cart, compartment, qty, step.at, lot_stays=not prefix)
         if problem is not None:
-            step.fail(where + problem.field, problem.code, problem.message, problem.lots)
+            step.fail(where + problem.field, problem.code, problem.message, problem.names)
             return
         self._lot_carts(lot).add(cart)
         self._cart(cart).contents[lot] = (compartment, qty)
@@ -1441,7 +1442,7 @@ class Planner:
                 stored, effects, lot, cart, compartment, _decimal(qty), stay
             )
             if problem is not None:
-                step.fail(problem.field, problem.code, problem.message, problem.lots)
+                step.fail(problem.field, problem.code, problem.message, problem.names)
                 for back, into, _ in put_back:  # leave the plan as it was
                     self._cart(into).contents.pop(back, None)
                     self._cart(into).loaded.pop(back, None)
@@ -1495,7 +1496,7 @@ class Planner:
             # The voided event's cart may be another site's (an event of no site may unload a
             # site's lot from it): every refusal of putting the lot back carries that cart.
             message = f"cannot put it back: {problem.message}"
-            return problem._replace(field="voids", message=message, lots=(cart, *problem.lots))
+            return problem._replace(field="voids", message=message, names=(cart, *problem.names))
         taker = self._used_up_by_since(voided, effects, lot)
         if taker is None:
             return None
