@@ -125,9 +125,11 @@ class MarkingService:
         return self._usage(found, site)
 
     def _usage(self, scheme: Scheme, site: str | None = None) -> SchemeUsage:
-        used, last = self._store.mark_usage(scheme.name)
-        if site is not None:
+        if site is None:
+            used, last = self._store.mark_usage(scheme.name)
+        else:  # the plant's count is not read: it is not this site's to know
             used = self._store.marks_seen_by(scheme.name, site)
+            last = self._store.last_mark_index(scheme.name)
         following = 0 if last is None else last + 1
         return SchemeUsage(
             name=scheme.name,

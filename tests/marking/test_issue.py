@@ -352,3 +352,33 @@ def test_a_sites_use_of_a_scheme_counts_the_codes_on_what_it_may_read(
     IngestService(store).ingest([void])
     assert store.marks_seen_by("SCREWS", "PLANT-1") == 1
     assert store.marks_seen_by("PLATES", "PLANT-1") == 0
+
+
+class _Reads:
+    """A store that records the reads asked of it."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.asked: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.asked.append(name)
+        return getattr(self.store, name)
+
+
+def test_a_sites_use_of_a_scheme_reads_no_count_of_the_plant(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    IngestService(store).ingest(
+        [
+            events.receive("S-1", 10, part="SCREW-M4", site="PLANT-1", supplier_lot="A-1"),
+            events.receive("S-2", 10, part="SCREW-M4", site="PLANT-2", supplier_lot="A-2"),
+        ]
+    )
+    for key in ("S-1", "S-2"):
+        marking.issue_mark(_lot(key))
+    plant = marking.scheme_usage("SCREWS")
+    reads = _Reads(store)
+    usage = MarkingService(cast(GraphStore, reads)).scheme_usage("SCREWS", "PLANT-1")
+    assert (usage.used, usage.next_index, usage.remaining) == (1, 2, plant.remaining)
+    assert "marks_seen_by" in reads.asked and "mark_usage" not in reads.asked
