@@ -38,7 +38,7 @@ from graph.recall import (
 from graph.store import EXACT, CartStay, GraphStore, NodeView, WriteTx, plain
 from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
-from ingest.models import Event
+from ingest.models import MAX_REASON, Event
 from ingest.parse import parse_events
 from ingest.references import describe
 from ingest.service import Guard, IngestReport, IngestService
@@ -61,6 +61,8 @@ MAX_NAMED = 10
 # time they came to be (a hold dated then): a clock set to the wrong zone is up to 14 hours out.
 # An item dated later than this is a wrong date, and a hold naming it is refused (time_order).
 MAX_CLOCK_AHEAD = timedelta(days=1)
+# Ends an item's quarantine reason cut to fit (MAX_REASON with the case named before it).
+HOLD_REASON_CUT = " [cut: whole in the case's recall_hold]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,16 @@ def _notice_name(case_id: str, customer: str, n: int) -> str:
         return name + suffix
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return f"{name[: MAX_NOTICE_KEY - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
+
+
+def _quarantine_reason(case_id: str, reason: str) -> str:
+    """Return the reason of an item's quarantine by a hold of the case: the case, then the
+    hold's reason, cut to fit a status's reason (HOLD_REASON_CUT): the hold's own recall_hold,
+    naming the items, keeps it whole, so a reason the case takes is never refused here."""
+    why = f"recall case {case_id}: {reason}"
+    if len(why) <= MAX_REASON:
+        return why
+    return why[: MAX_REASON - len(HOLD_REASON_CUT)] + HOLD_REASON_CUT
 
 
 def case_address(case_id: str) -> str:
@@ -504,7 +516,7 @@ class RecallService:
             }
             ahead.update((node, at) for node, at in made.items() if now < at <= limit)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
-            why = f"recall case {case_id}: {reason}"
+            why = _quarantine_reason(case_id, reason)
             held = [
                 _event(
                     "status",

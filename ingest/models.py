@@ -461,11 +461,15 @@ class Ship(Envelope):
     items: Annotated[list[ShipItem], Field(min_length=1)]
 
 
+# The most characters of a status's reason (a recall hold cuts what it derives to fit).
+MAX_REASON: Final = 2000
+
+
 class SetStatus(Envelope):
     type: Literal["status"]
     target: ItemRef
     status: Status
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
 
 
 # -- carts

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import Services
-from api.recall import MAX_CLOCK_AHEAD, RecallService
+from api.recall import HOLD_REASON_CUT, MAX_CLOCK_AHEAD, RecallService
 from graph.clock import utc_text
 from graph.recall import Scope
 from ingest.errors import BatchRejected
@@ -176,3 +176,21 @@ def test_a_hold_of_an_item_dated_beyond_any_clock_skew_is_refused_naming_it(
     for lot in ("lot:L-1", "lot:L-2"):
         assert "status" not in services.store.node(lot).attrs  # type: ignore[union-attr]
     assert recalls.case("RC-1").state == "open"
+
+
+@pytest.mark.parametrize("length", [1995, 2000])
+def test_a_hold_takes_a_reason_up_to_its_limit_and_keeps_it_whole(
+    services: Services, recalls: RecallService, length: int
+) -> None:
+    # Each item's quarantine names the case before the reason: a reason near the limit is cut
+    # there (its status event's reason has the same limit), never refused, and the case's
+    # recall_hold, which names the items, keeps it whole.
+    reason = "x" * (length - 1) + "y"
+    assert recalls.hold("RC-1", reason, "ana") == 1
+    assert holds(recalls.history("RC-1")) == [("ana", reason, [{"lot": "L-1"}])]
+    logged = [json.loads(e.payload) for e in services.store.events(0, 100)]
+    (status,) = [e["reason"] for e in logged if e["type"] == "status"]
+    assert len(status) == 2000, status
+    assert status.startswith("recall case RC-1: xxx"), status
+    assert status.endswith(HOLD_REASON_CUT), status
+    assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
