@@ -90,6 +90,13 @@ HOLDERS_UNNAMED = {
     "a lot rides in one cart or in carts of one group at once",
     "mark_taken": "this mark already marks another item",
 }
+# A code struck first under another scheme (or none), that mark voided, is refused naming that
+# scheme, which may be another site's: said without it. It names no holder, as nothing holds it.
+STRUCK_UNNAMED = (
+    "this code was struck first under another scheme (or by a mark of no scheme), and that mark "
+    "voided: the code keeps what it was read as then, so this item's scheme cannot take it (it "
+    "may still be stamped on a part)"
+)
 # Refusals of a void whose messages name the events that depend on or voided its event: said as
 # they are when every event they name is the operator's to read (their site's, of no site, or of
 # the batch), else naming only the voided event (the operator's own).
@@ -159,6 +166,8 @@ def _unnamed(
 ) -> Problem:
     """`problem` said without what the operator may not read: `readable`, the events they may
     read; `nodes`, the lots counted in a cart and the carts named that are theirs to read."""
+    if problem.code == "mark_taken" and not problem.names:
+        return replace(problem, message=STRUCK_UNNAMED)
     if problem.code in HOLDERS_UNNAMED:
         return replace(problem, message=HOLDERS_UNNAMED[problem.code])
     void = "cannot put it back: " if problem.field == "voids" else ""

@@ -23,10 +23,10 @@ class Problem:
     field: str
     code: str
     message: str
-    # The logged events the message names (a void's dependents or voider), or the lots whose
-    # quantities it counts (what a cart holds) and the carts it names that may be another
-    # site's, so a message can be said without them to a caller who may not read them; not part
-    # of the refusal's shape.
+    # The logged events the message names (a void's dependents or voider), the lots whose
+    # quantities it counts (what a cart holds), the carts it names that may be another site's,
+    # or the item holding a mark, so a message can be said without them to a caller who may not
+    # read them; not part of the refusal's shape.
     names: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
     whole: str = dataclasses.field(default=DOCUMENT_WHOLE, compare=False, repr=False)
 

@@ -1701,9 +1701,8 @@ class Planner:
             if holder != item.gid and by not in self._voided
         ]
         if holders:
-            step.fail(
-                "code", "mark_taken", f'mark "{event.code}" already marks {describe(holders[0])}'
-            )
+            message = f'mark "{event.code}" already marks {describe(holders[0])}'
+            step.fail("code", "mark_taken", message, names=(holders[0],))
             return None
         recorded = self._recorded.get(step.event_id)
         step.effects.mark = []

@@ -399,6 +399,34 @@ def test_a_refusal_does_not_name_another_sites_lot_in_a_cart_or_under_a_mark(
     problems = errors(post(client, "operator", [events("mark", target={"lot": "L-1"}, code="AAA")]))
     assert [code for _, code, _ in problems] == ["mark_taken"]
     assert "L-2" not in problems[0][2]
+    assert problems[0][2] == "this mark already marks another item"
+
+
+def test_a_code_another_sites_scheme_struck_and_voided_is_refused_for_what_it_is(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # Another site struck AAA under its scheme B, then voided that mark: the code marks nothing,
+    # and keeps what it was read as. Refused to an operator of scheme A for that, not as a mark
+    # of another item, and without the other site's scheme.
+    for name in ("A", "B"):
+        spec = SchemeSpec(name=name, kind="sequential", length=3, parts=[f"P{name}"])
+        services.marking.define_scheme(spec)
+    services.ingest.ingest(
+        [
+            events.receive("A-0", 1, part="PA", supplier_lot="x", site="PLANT-1"),
+            events.receive("B-0", 1, part="PB", supplier_lot="y", site=OTHER),
+            events("mark", target={"lot": "B-0"}, code="AAA", site=OTHER, event_id="M-B"),
+        ]
+    )
+    services.ingest.ingest([events("void", voids="M-B", reason="mis-struck", site=OTHER)])
+    mark = events("mark", target={"lot": "A-0"}, code="AAA", scheme="A")
+    ((field, code, message),) = errors(post(client, "operator", [mark]))
+    assert (field, code) == ("code", "mark_taken")
+    assert message.startswith("this code was struck first under another scheme"), message
+    assert "another item" not in message and '"B"' not in message and "B-0" not in message
+    # An admin is told which scheme.
+    ((_, _, message),) = errors(post(client, "admin", [mark]))
+    assert 'struck first by scheme "B"' in message, message
 
 
 def test_a_cart_an_operators_load_creates_is_their_sites(
