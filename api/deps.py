@@ -18,7 +18,7 @@ from api.auth.service import AuthService
 from api.auth.store import AccountStore
 from api.federation.client import HttpPartnerClient
 from api.federation.service import FederationService
-from api.settings import Settings
+from api.settings import Settings, read_settings
 from graph.connect import open_store
 from graph.errors import BadRequest, Forbidden, Unauthenticated
 from graph.store import GraphStore
@@ -49,7 +49,9 @@ class Services:
         sender: str = SYSTEM,
     ) -> Services:
         """Wire the services; what they write on no caller's account is logged as `sender`'s."""
-        settings = settings or Settings()
+        # Read afresh, as the environment is now (not the process-wide get_settings, which
+        # services wired in code, tests among them, would share), naming a variable refused.
+        settings = settings or read_settings()
         ingest = IngestService(store, sender)
         # Account changes made on no caller's account (the command line's, the demo's) are
         # named in the account audit trail as this sender's; the routes act for their caller.

@@ -70,8 +70,13 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings, read from the environment; raise ValidationError
-    naming each value refused by the variable it was set in (TRACEGRAPH_PORT, not port)."""
+    """Return the process-wide settings, read from the environment once (`read_settings`)."""
+    return read_settings()
+
+
+def read_settings() -> Settings:
+    """Return the settings the environment gives now; raise ValidationError naming each value
+    refused by the variable it was set in (TRACEGRAPH_PORT, not port)."""
     try:
         return Settings()
     except ValidationError as error:

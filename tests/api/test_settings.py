@@ -10,8 +10,11 @@ from pydantic import ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 import api.settings
+from api.auth.embedded import EmbeddedAccountStore
 from api.cli import main
+from api.deps import Services
 from api.settings import Settings, get_settings
+from graph.embedded_store import EmbeddedStore
 from tests.fixtures.stores import new_store
 
 
@@ -161,3 +164,23 @@ def test_a_refusal_of_no_one_variable_keeps_its_place_and_words(
             get_settings.cache_clear()
         (problem,) = refused.value.errors()
         assert (problem["type"], problem["loc"], problem["msg"]) == (kind, (), message)
+
+
+def test_services_wired_without_settings_name_a_variable_refused_as_it_was_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Services wired in code, outside the command line, read the environment as it does.
+    path = tmp_path / "plant.db"
+    store, accounts = EmbeddedStore(path), EmbeddedAccountStore(path)
+    try:
+        monkeypatch.setenv("TRACEGRAPH_DIGITAL_LINK_DOMAIN", "ftp://id.example.com")
+        with pytest.raises(ValidationError) as refused:
+            Services.for_stores(store, accounts)
+        (problem,) = refused.value.errors()
+        assert problem["loc"] == ("TRACEGRAPH_DIGITAL_LINK_DOMAIN",)
+        # Read afresh each time, as before: the variable set right is taken at once.
+        monkeypatch.setenv("TRACEGRAPH_DIGITAL_LINK_DOMAIN", "https://id.brand.example")
+        Services.for_stores(store, accounts)
+    finally:
+        store.close()
+        accounts.close()
