@@ -91,7 +91,8 @@ HOLDERS_UNNAMED = {
     "mark_taken": "this mark already marks another item",
 }
 # A code struck first under another scheme (or none), that mark voided, is refused naming that
-# scheme, which may be another site's: said without it. It names no holder, as nothing holds it.
+# scheme, which may be another site's: said without it. It names no holder, as nothing holds it:
+# the holder a mark_taken refusal carries only tells the two apart (both texts name nothing).
 STRUCK_UNNAMED = (
     "this code was struck first under another scheme (or by a mark of no scheme), and that mark "
     "voided: the code keeps what it was read as then, so this item's scheme cannot take it (it "
@@ -106,27 +107,21 @@ VOIDERS_UNNAMED = {
 }
 
 
-# A cart's load past its capacity counts what its lots hold: said with the figures when every
-# lot counted is the operator's to read, else without them.
-UNCOUNTED = {
+# The refusals said without the lots and carts they carry unless every one is the operator's to
+# read. A code may also be that of refusals that carry none, as time_order is of events out of
+# order on the operator's own items: with nothing to leave out, they are said as they are.
+_NAMED_NODES = {
+    # A cart's load past its capacity counts what its lots hold: said with the figures when
+    # every lot counted is the operator's to read, else without them.
     "over_capacity": "the cart cannot take this quantity: with what it holds, or held while "
     "this stay runs, it would pass its capacity",
-}
-
-
-# Refusals whose messages name the carts a lot is recorded in: said with them when every cart
-# named is the operator's to read (their site's, or of no site), else without them, as an admin
-# may load a site's lot into another site's cart (and an event of no site, which the operator
-# may void, unload it from there).
-CARTS_UNNAMED = {
+    # These name the carts a lot is recorded in: said with them when every cart named is the
+    # operator's to read (their site's, or of no site), as an admin may load a site's lot into
+    # another site's cart (and an event of no site, which the operator may void, unload it).
     "time_order": "the lot is recorded in a cart after this event's time: it is not used up before",
     "already_in_cart": "the lot is in that cart again, or was while this stay runs: a lot is "
     "loaded into a cart once",
 }
-# The refusals said without the lots and carts they carry unless every one is the operator's to
-# read. A code may also be that of refusals that carry none, as time_order is of events out of
-# order on the operator's own items: with nothing to leave out, they are said as they are.
-_NAMED_NODES = UNCOUNTED | CARTS_UNNAMED
 
 
 def account_site_refused(site: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import logging
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -188,7 +189,11 @@ def _quarantine_reason(case_id: str, reason: str) -> str:
     why = f"recall case {case_id}: {reason}"
     if len(why) <= MAX_REASON:
         return why
-    return why[: MAX_REASON - len(HOLD_REASON_CUT)] + HOLD_REASON_CUT
+    cut = MAX_REASON - len(HOLD_REASON_CUT)
+    # Not between a letter and the accents combined with it.
+    while cut and unicodedata.combining(why[cut]):
+        cut -= 1
+    return why[:cut] + HOLD_REASON_CUT
 
 
 def case_address(case_id: str) -> str:

@@ -24,9 +24,10 @@ class Problem:
     code: str
     message: str
     # The logged events the message names (a void's dependents or voider), the lots whose
-    # quantities it counts (what a cart holds), the carts it names that may be another site's,
-    # or the item holding a mark, so a message can be said without them to a caller who may not
-    # read them; not part of the refusal's shape.
+    # quantities it counts (what a cart holds) or the carts it names that may be another site's,
+    # so a message can be said without them to a caller who may not read them (a mark_taken
+    # refusal carries the item holding the mark only to tell it from one that no item holds);
+    # not part of the refusal's shape.
     names: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
     whole: str = dataclasses.field(default=DOCUMENT_WHOLE, compare=False, repr=False)
 

@@ -461,15 +461,16 @@ class Ship(Envelope):
     items: Annotated[list[ShipItem], Field(min_length=1)]
 
 
-# The most characters of a status's reason (a recall hold cuts what it derives to fit).
+# The most characters of a reason (a recall hold cuts what it derives for a status to fit).
 MAX_REASON: Final = 2000
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
 
 
 class SetStatus(Envelope):
     type: Literal["status"]
     target: ItemRef
     status: Status
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
+    reason: Reason
 
 
 # -- carts
@@ -557,10 +558,9 @@ class PartDefine(Envelope):
 class Void(Envelope):
     type: Literal["void"]
     voids: LoggedEventId
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Reason
 
 
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 # The kinds of node a recall case may suspect; an equipment is suspected over a time window.
 SUSPECT_KINDS: Final = ("lot", "serial", "supplier_lot", "step", "equipment")
 # A node id (`kind:key`) as a suspect of a recall case.

@@ -194,3 +194,24 @@ def test_a_hold_takes_a_reason_up_to_its_limit_and_keeps_it_whole(
     assert status.startswith("recall case RC-1: xxx"), status
     assert status.endswith(HOLD_REASON_CUT), status
     assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+
+
+def test_a_hold_reason_that_fits_with_its_case_is_not_cut(
+    services: Services, recalls: RecallService
+) -> None:
+    # "recall case RC-1: " and the reason make exactly the limit: kept whole.
+    reason = "x" * (2000 - len("recall case RC-1: "))
+    assert recalls.hold("RC-1", reason, "ana") == 1
+    logged = [json.loads(e.payload) for e in services.store.events(0, 100)]
+    assert [e["reason"] for e in logged if e["type"] == "status"] == [f"recall case RC-1: {reason}"]
+
+
+def test_a_hold_reason_is_not_cut_between_a_letter_and_its_accents(
+    services: Services, recalls: RecallService
+) -> None:
+    reason = "e\u0301" * 1000
+    assert recalls.hold("RC-1", reason, "ana") == 1
+    logged = [json.loads(e.payload) for e in services.store.events(0, 100)]
+    (status,) = [e["reason"] for e in logged if e["type"] == "status"]
+    kept = status.removesuffix(HOLD_REASON_CUT)
+    assert kept != status and kept.endswith("e\u0301"), status[-60:]
