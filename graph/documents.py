@@ -90,6 +90,10 @@ def checked_document(name: str, declared: str | None, content: bytes) -> Documen
     return DocumentRow(sha256_of(content), media_type, len(content), content)
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _sniff(media_type: str, content: bytes) -> str | None:
     """Say why `content` is not of `media_type`, or None when it is."""
     magic = MAGIC.get(media_type)
@@ -105,7 +109,8 @@ def _sniff(media_type: str, content: bytes) -> str | None:
         return "it holds NUL characters"
     if media_type == "application/json":
         try:
-            json.loads(text)
+            # NaN and Infinity are Python's, not JSON: another reader of the file refuses them.
+            json.loads(text, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
             return f"it does not parse as JSON ({error})"
     if media_type == "application/xml" and not text.lstrip().startswith("<"):

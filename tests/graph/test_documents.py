@@ -55,6 +55,8 @@ def test_allowed_documents_pass(
         ("c.csv", "text/csv", b"\xff\xfe\x00a", "UTF-8"),
         ("c.txt", "text/plain", b"a\x00b", "NUL"),
         ("c.json", "application/json", b"{not json", "JSON"),
+        ("c.json", "application/json", b'{"tensile": NaN}', "NaN is not JSON"),
+        ("c.json", "application/json", b"[-Infinity]", "-Infinity is not JSON"),
         ("c.xml", "application/xml", b"plain words", "'<'"),
         ("run.exe", None, b"MZ\x90\x00", "give its media type"),
         ("page.html", "text/html", b"<html></html>", "not allowed"),
