@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
@@ -421,6 +422,12 @@ class AnswerTooLarge(DomainError):
     code = "answer_too_large"
 
 
+def over(counts: Iterable[tuple[int, int, str]]) -> str:
+    """Name the limits passed of `counts` (count, limit, what), as `100000 nodes and 10000
+    branches`; empty where none is."""
+    return " and ".join(f"{limit} {what}" for count, limit, what in counts if count > limit)
+
+
 def to_wire(found: FederatedTrace) -> bytes:
     """Return the body a partner instance is sent for `found`, as a JSON response writes it;
     raise AnswerTooLarge, naming the limits it passes, where that instance would refuse it.
@@ -428,14 +435,15 @@ def to_wire(found: FederatedTrace) -> bytes:
     Merging keeps partners' answers within these limits, but our own trace, the questions we
     asked and the links that stand for hidden steps are counted only here, on what is sent.
     """
-    counts = (
-        (len(found.nodes), MAX_WIRE_NODES, "nodes"),
-        (len(found.edges), MAX_WIRE_EDGES, "links"),
-        (len(found.branches), MAX_WIRE_BRANCHES, "branches"),
+    passed = over(
+        (
+            (len(found.nodes), MAX_WIRE_NODES, "nodes"),
+            (len(found.edges), MAX_WIRE_EDGES, "links"),
+            (len(found.branches), MAX_WIRE_BRANCHES, "branches"),
+        )
     )
-    over = [f"{limit} {what}" for count, limit, what in counts if count > limit]
-    if over:
-        raise AnswerTooLarge(f"the answer would hold over {' and '.join(over)}{_READS}")
+    if passed:
+        raise AnswerTooLarge(f"the answer would hold over {passed}{_READS}")
     # As FastAPI writes a JSON response: the bytes counted are the bytes sent.
     body = json.dumps(
         found.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")

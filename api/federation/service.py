@@ -39,6 +39,7 @@ from api.federation.models import (
     FedNode,
     from_wire,
     masked,
+    over,
     to_wire,
 )
 from graph.clock import utc_text
@@ -485,18 +486,16 @@ class FederationService:
         nodes = len(taken) + sum(1 for n in theirs.nodes if n.id not in taken) + later
         edges = len(merging.edges) + len(fresh) + later
         branches = len(merging.branches) + 1 + len(theirs.branches) + later
-        limits = (
-            (f"{MAX_FEDERATED_NODES} nodes", nodes > MAX_FEDERATED_NODES),
-            (f"{MAX_FEDERATED_EDGES} links", edges > MAX_FEDERATED_EDGES),
-            # Our own questions' branches are not blamed on an answer that relays none.
+        passed = over(
             (
-                f"{MAX_FEDERATED_BRANCHES} branches",
-                bool(theirs.branches) and branches > MAX_FEDERATED_BRANCHES,
-            ),
+                (nodes, MAX_FEDERATED_NODES, "nodes"),
+                (edges, MAX_FEDERATED_EDGES, "links"),
+                # Our own questions' branches are not blamed on an answer that relays none.
+                (branches if theirs.branches else 0, MAX_FEDERATED_BRANCHES, "branches"),
+            )
         )
-        over = [what for what, past in limits if past]
-        if over:
-            limit = f"with this answer the trace would hold over {' and '.join(over)}"
+        if passed:
+            limit = f"with this answer the trace would hold over {passed}"
             outcome = _Outcome("error", limit)
             return self._merge(merging, attach, partner, outcome, later)
         for n in theirs.nodes:
