@@ -7,7 +7,6 @@ qualifying every id with the partner's company id (`ACME:lot:H70001`) so ids nev
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -411,6 +410,9 @@ class WireTrace(_Wire):
 
 
 _READS: Final = ": more than an instance reads of one answer"
+# Writes an answer as FastAPI wrote one from a route returning a dict, byte for byte (a small
+# share as 0.00001, a NaN as null), and several times faster than json.dumps.
+_WIRE: Final = TypeAdapter(dict[str, Any])
 
 
 class AnswerTooLarge(DomainError):
@@ -429,8 +431,8 @@ def over(counts: Iterable[tuple[int, int, str]]) -> str:
 
 
 def to_wire(found: FederatedTrace) -> bytes:
-    """Return the body a partner instance is sent for `found`, as a JSON response writes it;
-    raise AnswerTooLarge, naming the limits it passes, where that instance would refuse it.
+    """Return the body a partner instance is sent for `found`; raise AnswerTooLarge, naming the
+    limits it passes, where that instance would refuse it.
 
     Merging keeps partners' answers within these limits, but our own trace, the questions we
     asked and the links that stand for hidden steps are counted only here, on what is sent.
@@ -444,10 +446,7 @@ def to_wire(found: FederatedTrace) -> bytes:
     )
     if passed:
         raise AnswerTooLarge(f"the answer would hold over {passed}{_READS}")
-    # As FastAPI writes a JSON response: the bytes counted are the bytes sent.
-    body = json.dumps(
-        found.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    ).encode()
+    body = _WIRE.dump_json(found.to_dict())
     if len(body) > MAX_WIRE_BYTES:
         raise AnswerTooLarge(f"the answer would be over {MAX_WIRE_BYTES} bytes{_READS}")
     return body

@@ -20,6 +20,7 @@ from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Role
 from api.auth.service import AuthService
 from api.deps import Services
+from api.federation.models import FederatedTrace, FedNode, to_wire
 from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
 from tests.api.conftest import FAST_HASHER
@@ -304,6 +305,13 @@ def test_an_answer_over_the_byte_limit_is_refused_naming_it(
     assert plant.ask("hosp-at-plant", "KIT0001").content == sent  # the bytes counted are sent
     monkeypatch.setattr("api.federation.models.MAX_WIRE_BYTES", len(sent) - 1)
     too_large(plant.ask("hosp-at-plant", "KIT0001"), f"{len(sent) - 1} bytes")
+
+
+def test_an_answer_is_written_as_partners_have_always_been_sent_it() -> None:
+    # A share of a thousandth of a percent, spelled as FastAPI spelled it, not as json.dumps.
+    node = FedNode("lot:L1", "lot", 0, None, {"mass": 2.5e-5}, share=1e-05, exposure=0.5)
+    body = to_wire(FederatedTrace("lot:L1", "up", [node], []))
+    assert b'"share":0.00001,' in body and b'"mass":0.000025}' in body
 
 
 # The partner registry
