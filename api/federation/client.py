@@ -13,8 +13,7 @@ from typing import Any, Final, Protocol
 import httpx2
 
 from api.auth.models import Partner
-from api.federation.models import MAX_WIRE_BYTES as MAX_ANSWER_BYTES
-from api.federation.models import BranchStatus, masked
+from api.federation.models import MAX_WIRE_BYTES, BranchStatus, masked
 
 PATH: Final = "/api/v1/federation/trace"
 HOPS_HEADER: Final = "X-Tracegraph-Hops"
@@ -113,8 +112,8 @@ class HttpPartnerClient:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body.extend(chunk)
-                    if len(body) > MAX_ANSWER_BYTES:
-                        raise PartnerError("error", f"the answer is over {MAX_ANSWER_BYTES} bytes")
+                    if len(body) > MAX_WIRE_BYTES:
+                        raise PartnerError("error", f"the answer is over {MAX_WIRE_BYTES} bytes")
                 return response.status_code, bytes(body)
         except httpx2.TimeoutException as error:
             raise PartnerError(
