@@ -18,6 +18,7 @@ import pytest
 from ingest.demo_plant import DemoPlant
 from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
+from tests.graph.plans import operators
 
 # Configuration labels with a handful of nodes, read whole on purpose.
 READ_WHOLE = {"MarkScheme"}
@@ -115,12 +116,9 @@ def _scaled(parameters: dict[str, Any], size: int) -> dict[str, Any]:
 
 
 def _scans(plan: dict[str, Any]) -> Iterator[str]:
-    operator = plan["operatorType"].split("@")[0]
-    details = str(plan.get("args", {}).get("Details", ""))
-    if "Scan" in operator and not any(f":{label}" in details for label in READ_WHOLE):
-        yield f"{operator} {details}"
-    for child in plan.get("children", []):
-        yield from _scans(child)
+    for operator, details in operators(plan):
+        if "Scan" in operator and not any(f":{label}" in details for label in READ_WHOLE):
+            yield f"{operator} {details}"
 
 
 @pytest.mark.parametrize("size", [1, 12, 150, 1500])
