@@ -121,6 +121,10 @@ CALL () { MATCH (e:Event) WHERE e.type STARTS WITH 'recall_' SET e:RecallEvent }
 MERGE (:Migration {name: 'recall_event_label'})
 """,
     "CREATE INDEX event_seq IF NOT EXISTS FOR (e:Event) ON (e.seq)",
+    # The recall events in log order (RECALL_EVENTS_AFTER). event_seq holds them too, but the
+    # planner does not know a RecallEvent to be an Event: without this, each page read every
+    # recall event of the log. Only recall events are in it, so no other write pays.
+    "CREATE INDEX recall_event_seq IF NOT EXISTS FOR (e:RecallEvent) ON (e.seq)",
     # A case's history reads its own recall events: by the case they name, and by the notice an
     # answer names (RECALL_EVENTS_OF). Only recall events are in them, so no other write pays.
     "CREATE INDEX recall_event_case IF NOT EXISTS FOR (e:RecallEvent) ON (e.case)",
@@ -321,13 +325,12 @@ MIGRATIONS: Final = "MATCH (m:Migration) RETURN collect(m.name)"
 VOID_NAMES_CHUNK: Final = 5000
 MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
 # Recall events logged before they kept their case and notice as properties (_event_row) are
-# given them as a store is opened, a page of the log per transaction, read in log order: one
-# stopped part way leaves no marker, and the next open sets them all again (each SET is the
-# same), until one open marks them set.
-RECALL_PAYLOADS: Final = """
-MATCH (e:RecallEvent) WHERE e.seq > $after WITH e ORDER BY e.seq LIMIT $limit
-RETURN e.seq, e.event_id, e.payload
-"""
+# given them as a store is opened, a page of the log per transaction, read in log order
+# (RECALL_EVENTS_AFTER): one stopped part way leaves no marker, and the next open sets them all
+# again (each SET is the same), until one open marks them set.
+# The pages are sought in recall_event_seq, which an upgrade's open has only just asked for: read
+# while the server still builds it, each page would read every recall event of the log.
+AWAIT_RECALL_SEQ: Final = "CALL db.awaitIndex('recall_event_seq')"
 SET_RECALL_KEYS: Final = """
 UNWIND $rows AS r
 MATCH (e:Event {event_id: r[0]}) USING INDEX SEEK e:Event(event_id)
@@ -1142,13 +1145,14 @@ class Neo4jStore:
     def _keep_recall_keys(self) -> None:
         """Give the recall events logged before they kept them their case and notice (after
         the RecallEvent label's migration, in SCHEMA), a page at a time."""
+        self._execute(AWAIT_RECALL_SEQ, "open")
         after = 0
-        while page := self._execute(RECALL_PAYLOADS, "open", after=after, limit=RECALL_KEYS_CHUNK):
-            after = page[-1][0]
+        while page := self.recall_events(after, RECALL_KEYS_CHUNK):
+            after = page[-1].seq
             rows = []
-            for _, event_id, payload in page:
-                keys = _recall_keys(payload)
-                rows.append([event_id, keys.get("case"), keys.get("notice")])
+            for event in page:
+                keys = _recall_keys(event.payload)
+                rows.append([event.event_id, keys.get("case"), keys.get("notice")])
             self._execute(SET_RECALL_KEYS, "open", rows=rows)
         self._execute(MARK_RECALL_KEYS_KEPT, "open")  # only once the last page is written
 
