@@ -323,7 +323,8 @@ MIGRATIONS: Final = "MATCH (m:Migration) RETURN collect(m.name)"
 # the server's time limit on a transaction (db.transaction.timeout), and the store could not
 # open. One stopped part way leaves no marker, and the next open writes the rest (MERGE).
 VOID_NAMES_CHUNK: Final = 5000
-MARK_VOID_NAMES_KEPT: Final = "MERGE (:Migration {name: 'void_names'})"
+# Marks a migration of logged events done (MIGRATIONS): void_names, recall_event_keys.
+MARK_MIGRATED: Final = "MERGE (:Migration {name: $name})"
 # Recall events logged before they kept their case and notice as properties (_event_row) are
 # given them as a store is opened, a page of the log per transaction, read in log order
 # (RECALL_EVENTS_AFTER): one stopped part way leaves no marker, and the next open sets them all
@@ -337,7 +338,6 @@ MATCH (e:Event {event_id: r[0]}) USING INDEX SEEK e:Event(event_id)
 SET e.case = r[1], e.notice = r[2]
 """
 RECALL_KEYS_CHUNK: Final = 5000
-MARK_RECALL_KEYS_KEPT: Final = "MERGE (:Migration {name: 'recall_event_keys'})"
 
 
 def _logged_after(label: LiteralString) -> LiteralString:
@@ -1135,7 +1135,8 @@ class Neo4jStore:
             for start in range(0, len(rows), VOID_NAMES_CHUNK):
                 chunk = rows[start : start + VOID_NAMES_CHUNK]
                 self._execute(CREATE_VOID_NAMES, "open", rows=chunk)
-            self._execute(MARK_VOID_NAMES_KEPT, "open")  # only once the last chunk is written
+            # Only once the last chunk is written.
+            self._execute(MARK_MIGRATED, "open", name="void_names")
         if "recall_event_keys" not in done:
             self._keep_recall_keys()
         # A graph of no events is the same in every version: a new store is current.
@@ -1154,7 +1155,8 @@ class Neo4jStore:
                 keys = _recall_keys(event.payload)
                 rows.append([event.event_id, keys.get("case"), keys.get("notice")])
             self._execute(SET_RECALL_KEYS, "open", rows=rows)
-        self._execute(MARK_RECALL_KEYS_KEPT, "open")  # only once the last page is written
+        # Only once the last page is written.
+        self._execute(MARK_MIGRATED, "open", name="recall_event_keys")
 
     def _session(self, *, reading: bool = False) -> AbstractContextManager[neo4j.Session]:
         return session(self._driver, self._database, "the graph", reading=reading)
