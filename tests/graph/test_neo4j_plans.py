@@ -105,6 +105,26 @@ def test_every_node_a_frozen_statement_looks_up_is_sought_in_its_index(
     assert unpinned == []
 
 
+# An index hint on a node, `USING INDEX [SEEK] n:Label(`; relationship hints name a type.
+NODE_HINT = re.compile(r"USING INDEX (SEEK )?\w+:(\w+)\(")
+
+
+def test_every_hint_on_a_node_orders_a_seek() -> None:
+    """`USING INDEX` leaves the planner free to scan the whole index it names; every statement
+    of the store that looks a node up by key orders a seek, frozen or not."""
+    from graph import neo4j_store
+    from graph.neo4j_store import RELATIONSHIP_TYPES
+
+    unsought = [
+        f"{name}: {label}"
+        for name, value in vars(neo4j_store).items()
+        if isinstance(value, str)
+        for seek, label in NODE_HINT.findall(value)
+        if not seek and label not in RELATIONSHIP_TYPES.values()
+    ]
+    assert unsought == []
+
+
 def _scaled(parameters: dict[str, Any], size: int) -> dict[str, Any]:
     """Stretch every list parameter to `size` items: the planner buckets lists by length."""
     return {
