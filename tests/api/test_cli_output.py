@@ -6,12 +6,14 @@ import errno
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from api import cli
 from api.cli import main
 from graph.embedded_store import EmbeddedStore
 from tests.fixtures.events import Events
@@ -145,3 +147,44 @@ def test_an_argument_the_parser_refuses_comes_with_its_control_characters_escape
     assert stopped.value.code == 2
     said = capsys.readouterr().err
     assert "\\x1b]0;owned\\x07" in said and "\x1b" not in said and "\x07" not in said
+
+
+def _serving_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdout: io.StringIO
+) -> tuple[int, list[object]]:
+    """Run `demo` (which serves) with `stdout` as standard output; return its exit code and
+    the standard output the server was started with, if it was."""
+    served: list[object] = []
+
+    def run_server(settings: object, listener: socket.socket) -> bool:
+        listener.close()
+        served.append(sys.stdout)  # where the server's log config sends its audit lines
+        return True
+
+    monkeypatch.setattr(cli, "run_server", run_server)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    argv = ["demo", "--file", str(tmp_path / "d.db"), "--size", "1", "--port", str(port)]
+    return main(argv), served
+
+
+def test_a_demo_serves_on_standard_output_itself_as_serve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A guarded one would drop every audit line after the first that failed, unsaid.
+    out = io.StringIO()
+    code, served = _serving_demo(tmp_path, monkeypatch, out)
+    assert code == 0 and served == [out]
+    assert "demo accounts" in out.getvalue()
+
+
+def test_a_demo_whose_lines_cannot_be_written_does_not_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, served = _serving_demo(tmp_path, monkeypatch, _Full())
+    assert code == 5 and served == []
+    said = capsys.readouterr().err
+    assert said.startswith("error: cannot write standard output: No space left on device")
+    assert len(said.splitlines()) == 1
+    assert (tmp_path / "d.db").exists()  # the plant is made, as said
