@@ -54,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         problem = load_problem(args.file, args.format)
-        solution, interrupted = _until_ctrl_c(
+        solution = _until_ctrl_c(
             lambda should_stop: solve(problem, options, should_stop=should_stop)
         )
     except SchedulerError as exc:
@@ -77,18 +77,22 @@ def handle(args: argparse.Namespace) -> int:
         except ValueError as exc:  # an image Pillow will not make: one line, not a traceback
             say(f"error: cannot draw {args.gantt}: {exc}")
             return 2
-    if interrupted:
+    # What Ctrl-C stopped is the solution's status: one that came after the search's last look
+    # for a stop leaves its answer whole (optimal, infeasible), which is what the exit code says.
+    # One that cut an infeasibility's explanation short leaves it infeasible, which was proven,
+    # its conflicts saying so.
+    if solution.status == "cancelled":
         found = "the plan is the best found by then" if solution.operations else "no plan yet"
         say(f"{STOPPED}: {found}")
         return EXIT_INTERRUPTED
     return 0 if solution.status in ("optimal", "feasible") else 1
 
 
-def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> tuple[Solution, bool]:
+def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> Solution:
     """Solve on a thread this one waits on, so that Ctrl-C reaches it at once (a solve in C
     holds it until it returns): the first stops the search, whose best plan so far is the
     answer (as a REST job cancelled keeps its own); a second stops the command at once.
-    Return the solution and whether Ctrl-C stopped it."""
+    Return the solution, `cancelled` if Ctrl-C stopped it."""
     stop, done = threading.Event(), threading.Event()
     ended: list[Solution | BaseException] = []
 
@@ -112,7 +116,7 @@ def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> tuple[So
     outcome = ended[0]
     if isinstance(outcome, BaseException):
         raise outcome
-    return outcome, stop.is_set()
+    return outcome
 
 
 def _unwritable(chart: Path) -> str | None:

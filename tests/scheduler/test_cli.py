@@ -230,3 +230,32 @@ def test_a_second_ctrl_c_stops_at_once(
     assert len(pressed) == 2  # the first asked the search to stop, and was waited on
     said = capsys.readouterr()
     assert said.out == "" and "Ctrl-C again to stop at once" in said.err
+
+
+@pytest.mark.parametrize("status, code", [("optimal", 0), ("feasible", 0), ("infeasible", 1)])
+def test_ctrl_c_after_the_last_look_at_it_exits_as_the_status_says(
+    status: str,
+    code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The search looked for a stop for the last time before Ctrl-C came: its answer is whole,
+    # and the exit code is that answer's, not Ctrl-C's.
+    f = tmp_path / "ft06.txt"
+    f.write_text(FT06)
+
+    def solve(problem: Problem, options: SolveOptions, **kw: Any) -> Solution:
+        time.sleep(0.5)  # the main thread waits on this one by now
+        os.kill(os.getpid(), signal.SIGINT)  # to the main thread, where the command waits
+        deadline = time.monotonic() + 30
+        while not kw["should_stop"]() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert kw["should_stop"]()
+        return Solution(status=status)
+
+    monkeypatch.setattr(solver, "solve", solve)
+    assert run(["schedule", str(f), "--json"]) == code
+    said = capsys.readouterr()
+    assert json.loads(said.out)["status"] == status
+    assert "stopped (Ctrl-C)" not in said.err
