@@ -26,8 +26,7 @@ class Parser(argparse.ArgumentParser):
     ...`) as `say` would; its sub-commands' parsers are of its class."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {shown(message)}\n")
+        super().error(shown(message))
 
 
 class _Output:
