@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -91,8 +93,10 @@ def handle(args: argparse.Namespace) -> int:
 def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> Solution:
     """Solve on a thread this one waits on, so that Ctrl-C reaches it at once (a solve in C
     holds it until it returns): the first stops the search, whose best plan so far is the
-    answer (as a REST job cancelled keeps its own); a second stops the command at once.
+    answer (as a REST job cancelled keeps its own); a second ends the process at once.
     Return the solution, `cancelled` if Ctrl-C stopped it."""
+    # Waited on through an event of its own, not Thread.join: Python 3.11's join, interrupted by
+    # Ctrl-C, marks a thread that still runs as ended (bpo-45274's fix releases its lock).
     stop, done = threading.Event(), threading.Event()
     ended: list[Solution | BaseException] = []
 
@@ -110,13 +114,25 @@ def _until_ctrl_c(solving: Callable[[Callable[[], bool]], Solution]) -> Solution
             done.wait(0.1)
         except KeyboardInterrupt:
             if stop.is_set():
-                raise  # the second: nothing more is waited for
+                _stopped_at_once()
             stop.set()
             say("stopping (Ctrl-C): the best plan so far follows; Ctrl-C again to stop at once")
     outcome = ended[0]
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+def _stopped_at_once() -> NoReturn:
+    """End the process with EXIT_INTERRUPTED now, the search still running: an interpreter's
+    shutdown would wait for CP-SAT's workers to stop (seconds), and may abort under them."""
+    try:
+        say(STOPPED)
+        sys.stdout.flush()  # nothing is printed before the solve ends; flushed all the same
+    except (OSError, ValueError):
+        pass  # a stream that cannot be written: the exit code says it all the same
+    finally:
+        os._exit(EXIT_INTERRUPTED)
 
 
 def _unwritable(chart: Path) -> str | None:

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -218,18 +218,28 @@ def test_a_second_ctrl_c_stops_at_once(
         released.wait(60)  # a search slow to stop
         return Solution(status="cancelled")
 
+    class Exited(Exception):
+        pass
+
+    def exit_now(code: int) -> NoReturn:
+        # The process ends here, without a shutdown that would wait for the search.
+        raise Exited(code)
+
     monkeypatch.setattr(solver, "solve", solve)
+    monkeypatch.setattr(os, "_exit", exit_now)
     returned = threading.Event()
     pressed = _ctrl_c(2, once=searching, until=returned)
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(Exited) as exited:
             run(["schedule", str(f), "--time-limit", "60"])
     finally:
         returned.set()
         released.set()
+    assert exited.value.args == (130,)
     assert len(pressed) == 2  # the first asked the search to stop, and was waited on
     said = capsys.readouterr()
     assert said.out == "" and "Ctrl-C again to stop at once" in said.err
+    assert said.err.splitlines()[-1] == "stopped (Ctrl-C)"
 
 
 @pytest.mark.parametrize("status, code", [("optimal", 0), ("feasible", 0), ("infeasible", 1)])
