@@ -23,7 +23,7 @@ from api.cli_copy import register as register_copy
 from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
-from api.cli_input import check_store_folder, read_text, read_time_option
+from api.cli_input import check_file_folder, check_store_folder, read_text, read_time_option
 from api.cli_lots import register as register_lots
 from api.cli_output import Parser, command_output, output_failed, say
 from api.cli_partners import register as register_partners
@@ -423,7 +423,7 @@ def _demo_file(name: str) -> Path:
     path = Path(name).resolve()
     if path.is_dir():
         raise BadRequest(f"--file {path} is a folder: name the demo's store file")
-    check_store_folder(f"sqlite:///{path}", "--file")
+    check_file_folder(path, "--file")
     return path
 
 

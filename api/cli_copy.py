@@ -14,13 +14,12 @@ from api.cli_input import check_store_folder
 from api.cli_output import say
 from api.deps import Services
 from api.settings import get_settings
-from graph.connect import require_store
+from graph.connect import SQLITE, require_store, store_file
 from graph.embedded_store import empty_store, store_files
 from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
-SQLITE = "sqlite:///"
 RESUME_HINT = (
     "copy-store: the copy stopped; the target keeps what it carried. Run the same command "
     "with --resume to finish it"
@@ -115,10 +114,10 @@ def _claimed(url: str) -> Iterator[bool]:
     Two copies into one file at once each found it empty and wrote into it: the one that then
     failed removed, as the file it had made, the other's copy, which had said it was whole.
     The hold (flock, apart from SQLite's own locks) goes with the process, killed or not."""
-    if not url.startswith(SQLITE):
+    path = store_file(url)
+    if path is None:
         yield False  # a Neo4j target: no file to make or remove
         return
-    path = _path(url)
     made = False
     try:
         held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
@@ -188,9 +187,10 @@ def _after_failure(to: str, made: bool, was_empty: bool, *, wrote: bool) -> None
     keeps what it carried."""
     if made:  # made by this copy: `_claimed` removes it as it lets go
         return
-    if was_empty and to.startswith(SQLITE):
+    path = store_file(to)
+    if was_empty and path is not None:
         try:
-            empty_store(_path(to))
+            empty_store(path)
             return
         except (DomainError, OSError) as refused:  # open in a server, say: it stays as it is
             say(f"copy-store: {refused}")
@@ -254,8 +254,5 @@ def _same_store(one: str, other: str) -> bool:
 
 def _shown(url: str) -> str:
     """The store `url` names, as a target's mark names it: an embedded one by its whole path."""
-    return f"{SQLITE}{_path(url).resolve()}" if url.startswith(SQLITE) else url
-
-
-def _path(url: str) -> Path:
-    return Path(url.removeprefix(SQLITE))
+    path = store_file(url)
+    return url if path is None else f"{SQLITE}{path.resolve()}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from graph.clock import utc_text
+from graph.connect import store_file
 from graph.errors import BadRequest
 from ingest.times import read_time
 
@@ -74,8 +75,14 @@ def check_store_folder(url: str, option: str) -> None:
     """Raise BadRequest, naming `option`, when `url` names an embedded store file in a folder
     that is not there: a command makes a new store in a folder that is (as `demo --file` does,
     and a shell's `>`), not folders where a typo points."""
-    if not url.startswith("sqlite:///"):
-        return
-    folder = Path(url.removeprefix("sqlite:///")).parent
+    path = store_file(url)
+    if path is not None:
+        check_file_folder(path, option)
+
+
+def check_file_folder(path: Path, option: str) -> None:
+    """Raise BadRequest, naming `option`, when the folder the new file `path` goes in is not
+    there."""
+    folder = path.parent
     if not folder.is_dir():
         raise BadRequest(f"{option}: there is no folder {folder}")

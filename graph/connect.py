@@ -12,14 +12,20 @@ from graph.store import GraphStore
 DEFAULT_URL = "sqlite:///tracegraph.db"
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 NEO4J_FORM = "neo4j://host:7687"
+SQLITE = "sqlite:///"
+
+
+def store_file(url: str) -> Path | None:
+    """The embedded store file `url` names (`sqlite:///path.db`), or None for a server's URL."""
+    return Path(url.removeprefix(SQLITE)) if url.startswith(SQLITE) else None
 
 
 def require_store(url: str) -> None:
     """Raise BadRequest if `url` names an embedded store file that does not exist, or an empty
     file: opening it would make an empty store (and its folders) where a mistyped path points,
     or write one into a file that SQLite reads as empty."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
+    path = store_file(url)
+    if path is not None:
         if path.name and not path.exists():
             raise BadRequest(
                 f"there is no store file at {path} (`tracegraph init` makes a new store)"
@@ -35,8 +41,8 @@ def check_store_url(url: str) -> None:
     """Raise BadRequest for a URL no store can be opened at, before anything is opened: a
     server's address is checked here, where the driver would fail with a traceback."""
     shown = _shown(url)
-    if url.startswith("sqlite:///"):
-        if not url.removeprefix("sqlite:///"):
+    if url.startswith(SQLITE):
+        if not url.removeprefix(SQLITE):  # as a Path, "" would be the folder it runs in
             raise BadRequest("the store URL names no file: sqlite:///path/to.db")
         return
     if url.split("://", 1)[0] not in NEO4J_SCHEMES:
@@ -78,12 +84,12 @@ def open_store(
     date); raise BadRequest for a URL of no known kind, or malformed. A store a copy left
     unfinished opens only `finishing_copy` (GraphStore.mark_copy)."""
     check_store_url(url)
-    if url.startswith("sqlite:///"):
+    path = store_file(url)
+    if path is not None:
         import sqlite3
 
         from graph.embedded_store import EmbeddedStore
 
-        path = url.removeprefix("sqlite:///")
         try:
             return EmbeddedStore(path, finishing_copy=finishing_copy)
         except sqlite3.DatabaseError as error:  # not a database, a folder, no permission
