@@ -272,11 +272,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _services(args: argparse.Namespace) -> Services:
     settings = _settings(args)
-    # Only the commands that make a store on purpose may open one that is not there yet.
-    if not getattr(args, "makes_store", False):
-        require_store(settings.store)
-    else:
+    # Only the commands that make a store on purpose may open one that is not there yet. One
+    # that checks the stores it opens itself (copy-store: its source, and its --to) is not
+    # checked again, nor its target's folder named by a --store it was not given.
+    if getattr(args, "checks_stores", False):
+        pass
+    elif getattr(args, "makes_store", False):
         check_store_folder(settings.store, _store_named_by(args))
+    else:
+        require_store(settings.store)
     return Services.from_settings(
         settings,
         command_line_sender(),

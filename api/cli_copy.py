@@ -55,8 +55,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         help="finish a copy into this target that stopped: what it carried is checked, "
         "not copied again",
     )
-    # The target may be a new file; the source must exist (`_copy` checks it before opening).
-    copy.set_defaults(func=lambda args: _copy(args, opener), makes_store=True)
+    # The target may be a new file; the source must exist: `_copy` checks both before opening
+    # them, which the opener then does not do again.
+    copy.set_defaults(func=lambda args: _copy(args, opener), checks_stores=True)
 
 
 def _copy(args: argparse.Namespace, opener: Opener) -> int:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import pytest
 
+from api import cli, cli_copy, cli_input
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.service import AuthService
 from api.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, main
@@ -55,6 +56,25 @@ def test_copy_then_trace_the_copy(
     assert "accounts: 0 companies, 1 users, 0 API keys, 0 partners" in out
     assert out.rstrip().endswith("and accounts equal the source's")
     assert _trace(copy, capsys) == _trace(source, capsys)
+
+
+def test_copy_store_checks_each_store_once_by_the_option_given(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The source is proven there, the target's folder is checked by --to: opening them checks
+    # neither again, the target by a --store the command line did not give.
+    checked: list[tuple[str, str]] = []
+    real = cli_input.check_store_folder
+
+    def check_store_folder(url: str, option: str) -> None:
+        checked.append((url, option))
+        real(url, option)
+
+    for module in (cli, cli_copy):
+        monkeypatch.setattr(module, "check_store_folder", check_store_folder)
+    copy = f"sqlite:///{tmp_path / 'server.db'}"
+    assert main(["copy-store", "--store", source, "--to", copy]) == 0
+    assert checked == [(copy, "--to")]
 
 
 def test_a_target_with_accounts_only_is_refused_before_anything_is_written(
