@@ -103,7 +103,9 @@ def read_day(text: str) -> date:
 def _printable_id(value: str, info: ValidationInfo) -> str:
     # An id is shown, typed and compared: no C1 controls, line or paragraph separators,
     # bidirectional overrides, invisible or non-breaking spaces (the ASCII space is printable).
-    if _sent(info) and not value.isprintable():  # one C-speed look at the whole id first
+    # One C-speed look at the whole id first: nearly every id is printable, and asking the
+    # context (a Python call) for each of the ten or so ids of an event cost more than the look.
+    if not value.isprintable() and _sent(info):
         char = next(c for c in value if not c.isprintable())
         raise PydanticCustomError(
             "not_printable",
@@ -117,6 +119,16 @@ def _findable_code(value: Any, info: ValidationInfo) -> Any:
     # A reading is taken without spaces and with "?" for an unreadable character, so a code
     # holding either (or a character no one can see) could never be found. Run before the
     # code's pattern, so an ASCII space or control is refused with this reason, not the regex.
+    # Printable ASCII holds no full-width character, and its only space is " ": such a code,
+    # nearly every one, passes without the look at each character below.
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and "?" not in value
+    ):
+        return value
     if _sent(info) and isinstance(value, str):
         for char in value:
             if char.isspace() or not char.isprintable() or char == "?":
