@@ -836,6 +836,17 @@ class EmbeddedTx:
         consumed = dict(changes.consumed)
         status = latest_statuses(changes.statuses)
         made = {node.gid for node in changes.nodes}
+        # Each quantity as text once per batch: a plant's batch writes a few hundred distinct
+        # quantities thousands of times (a node's, what is consumed of it, its edges'), and
+        # equal quantities have one text (`plain`).
+        texts: dict[Decimal, str] = {}
+
+        def text(value: Decimal) -> str:
+            found = texts.get(value)
+            if found is None:
+                found = texts[value] = plain(value)
+            return found
+
         node_rows = []
         for nid, node in enumerate(changes.nodes, start=next_nid):
             nids[node.gid] = nid
@@ -843,7 +854,7 @@ class EmbeddedTx:
             used: str | None = None
             if node.kind in MATERIAL:
                 given = consumed.pop(node.gid, None)
-                used = "0" if given is None else plain(given)
+                used = "0" if given is None else text(given)
             node_rows.append(
                 (
                     nid,
@@ -851,7 +862,7 @@ class EmbeddedTx:
                     node.kind,
                     node.part,
                     node.unit,
-                    None if qty is None else plain(qty),
+                    None if qty is None else text(qty),
                     used,
                     status.get(node.gid),
                     node.created_by,
@@ -878,7 +889,7 @@ class EmbeddedTx:
                     FLOW_FLAG.get(e.type, 0),
                     e.at,
                     e.event,
-                    None if e.qty is None else plain(e.qty),
+                    None if e.qty is None else text(e.qty),
                     e.share,
                     e.part,
                     e.until,
@@ -906,7 +917,7 @@ class EmbeddedTx:
         status_nids.update(nids[s.gid] for s in changes.statuses if s.gid not in made)
         conn.executemany(
             SET_CONSUMED,
-            [(plain(value), nids[gid]) for gid, value in consumed.items() if gid in nids],
+            [(text(value), nids[gid]) for gid, value in consumed.items() if gid in nids],
         )
         conn.executemany(
             MERGE_PROPS,
