@@ -470,10 +470,10 @@ REBUILDS = "rebuilds"
 COUNT_REBUILD = """
 INSERT INTO meta (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = value + 1
 """
-# One statement a batch, for all its runs: [[equipment, start, end], ...].
+# One statement a batch, for all its runs: [[equipment, days], ...] (_run_days).
 RAISE_RUN_BOUNDS = """
 INSERT INTO run_bounds (equipment, longest)
-SELECT value ->> 0, max(julianday(value ->> 2) - julianday(value ->> 1)) FROM json_each(?)
+SELECT value ->> 0, max(value ->> 1) FROM json_each(?)
 WHERE true GROUP BY value ->> 0
 ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
 """
@@ -898,7 +898,11 @@ class EmbeddedTx:
                 for e in changes.edges
             ],
         )
-        runs = [[nids[e.dst], e.at, e.until] for e in changes.edges if e.type == "ON" and e.until]
+        runs = [
+            [nids[e.dst], _run_days(e.at, e.until)]
+            for e in changes.edges
+            if e.type == "ON" and e.until
+        ]
         if runs:
             conn.execute(RAISE_RUN_BOUNDS, (orjson.dumps(runs).decode(),))
         # In order, a run of closes of each kind at a time.
@@ -1453,6 +1457,13 @@ def _earliest(start: str, bound: tuple[float] | None) -> str:
         return utc_text(began - timedelta(days=bound[0], seconds=1))
     except OverflowError:  # a run longer than the calendar before the window: read them all
         return ""
+
+
+def _run_days(start: str, end: str) -> float:
+    """How long a run lasted, in days. Not by SQLite's julianday(), which rounds to the
+    millisecond: a run ending in the last one of year 9999 rounds into year 10000 and reads as
+    no length at all, which left the run unbounded or refused its batch."""
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)) / timedelta(days=1)
 
 
 def _version(stamp: str | None) -> int | None:
