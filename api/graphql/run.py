@@ -62,7 +62,10 @@ async def _settled(work: Callable[[], T], pool: Executor | None) -> T:
 
 
 def as_graphql_error(error: DomainError) -> GraphQLError:
-    """Render a domain error with its code and HTTP status in the extensions."""
-    return GraphQLError(
-        error.message, extensions={"code": error.code.upper(), "status": error.status_code}
-    )
+    """Render a domain error as REST does (api.errors): its code and HTTP status in the
+    extensions, and `errors`, the problems REST lists, where there are any (an event's refusal
+    says why in its own code there, such as `case_closed`)."""
+    extensions: dict[str, object] = {"code": error.code.upper(), "status": error.status_code}
+    if error.details:
+        extensions["errors"] = error.details
+    return GraphQLError(error.message, extensions=extensions)

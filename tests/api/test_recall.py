@@ -416,6 +416,33 @@ def test_a_closed_case_notifies_no_more(client: TestClient, services: Services) 
         assert services.store.counts()["events"] == written
 
 
+def test_a_closed_case_is_refused_with_its_code_over_graphql_as_over_rest(
+    client: TestClient, services: Services
+) -> None:
+    # The code the docs name (`case_closed`) is the one to branch on, not only a message's words.
+    services.ingest.ingest([Events().receive("L-1", 10)])
+    analyst = login(client, "analyst")
+    gql(client, analyst, OPEN, s=[{"id": "lot:L-1"}])
+    gql(client, analyst, 'mutation { closeRecall(id: "RC-1", reason: "x") { id } }')
+    written = services.store.counts()["events"]
+    for action in (
+        'mutation { holdRecall(id: "RC-1", reason: "r") }',
+        'mutation { notifyRecall(id: "RC-1", message: "m") { id } }',
+    ):
+        (error,) = client.post("/graphql", json={"query": action}, headers=analyst).json()["errors"]
+        assert error["extensions"]["code"] == "INVALID_EVENTS", error
+        assert error["extensions"]["status"] == 422
+        (problem,) = error["extensions"]["errors"]
+        assert (problem["field"], problem["code"]) == ("case", "case_closed"), error
+    now = datetime.now(UTC).isoformat()  # after the case closed
+    hold = [{"event_id": "H-1", "type": "recall_hold", "occurred_at": now, "case": "RC-1",
+             "reason": "r", "items": [{"lot": "L-1"}]}]  # fmt: skip
+    rest = client.post("/api/v1/events", json=hold, headers=login(client, "admin"))
+    assert rest.status_code == 422 and rest.json()["error"] == "invalid_events", rest.text
+    assert [p["code"] for p in rest.json()["errors"]] == ["case_closed"], rest.text
+    assert services.store.counts()["events"] == written
+
+
 def test_a_corrected_answer_without_a_note_drops_the_earlier_note(
     client: TestClient, services: Services
 ) -> None:
@@ -460,7 +487,8 @@ def test_an_answer_returning_more_than_it_found_is_refused_as_the_event_is(
     assert error["message"].endswith(
         "returned_qty: 2 returned is more than the 1 found (found_qty)"
     ), error
-    assert error["extensions"] == {"code": "INVALID_EVENTS", "status": 422}
+    assert error["extensions"]["code"] == "INVALID_EVENTS", error
+    assert [p["code"] for p in error["extensions"]["errors"]] == ["returned_over_found"]
     sent = [{"event_id": "A-1", "type": "recall_ack", "occurred_at": "2026-03-03T08:00:00Z",
              "notice": "RC-1-HOSP-NORTH", "found_qty": "1", "returned_qty": "2"}]  # fmt: skip
     raw = client.post("/api/v1/events", json=sent, headers=login(client, "admin"))

@@ -150,6 +150,7 @@ def test_a_new_case_is_not_keyed_as_another_cases_id(
     refused = _post(client, analyst, OPEN, id="case:RC-1")
     assert refused["data"] == {"openRecall": None}
     assert 'does not begin "case:"' in refused["errors"][0]["message"], refused
+    assert [p["code"] for p in refused["errors"][0]["extensions"]["errors"]] == ["case_key_as_id"]
     assert services.store.counts()["events"] == 3
 
 
@@ -181,6 +182,7 @@ def test_a_case_key_that_is_no_address_segment_is_refused_as_an_event_too(
     refused = _post(client, login(client, "analyst"), OPEN, id=key)
     assert refused["data"] == {"openRecall": None}
     assert 'holds no "/"' in refused["errors"][0]["message"], refused
+    assert [p["code"] for p in refused["errors"][0]["extensions"]["errors"]] == ["case_key_path"]
     assert services.store.counts()["events"] == 3
     # A case logged under such a key before the rule still rebuilds, and is read.
     _logged_before(services, key)
