@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
@@ -80,6 +81,17 @@ class Router(GraphQLRouter[Any, None]):
             return data.value
         return super().parse_json(data)
 
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        # Strawberry reads a GET's `variables` and `extensions` with `parse_json`, whose refusal
+        # speaks of a whole request: each is read here, named. An empty one is as none sent;
+        # strawberry then refuses one that is no object, by its name, as it does in a body.
+        found: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            if name in found:
+                text = found[name]
+                found[name] = _parameter(name, text) if text else None
+        return found
+
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry answers a JSONDecodeError in plain text with a fixed message; a domain error
         # reaches the API's handlers, which say why in the one shape.
@@ -90,6 +102,14 @@ class Router(GraphQLRouter[Any, None]):
         if not isinstance(found, dict | list):  # "x" or 5 is no request (a list is a batch)
             raise NoRequest(400, "not_a_request", "a GraphQL request is a JSON object")
         return found
+
+
+def _parameter(name: str, text: str) -> object:
+    """Return the JSON a GET's parameter `name` holds, read as a body is."""
+    try:
+        return strict_loads(text)
+    except JsonRefused as error:
+        raise NoRequest(400, error.code, f"`{name}`: {error.message}") from None
 
 
 NO_QUERY = "no GraphQL query: send it as `query`, in the JSON body of a POST or the URL of a GET"

@@ -507,6 +507,43 @@ def test_what_is_no_graphql_request_is_refused_in_the_api_shape(
     assert response.json()["message"]
 
 
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+
+@pytest.mark.parametrize(
+    ("name", "sent", "said"),
+    [
+        ("variables", "5", "must be an object"),
+        ("variables", "[1]", "must be an object"),
+        ("variables", "{", "not valid JSON"),
+        ("extensions", '"x"', "must be an object"),
+        ("extensions", "nope", "not valid JSON"),
+    ],
+)
+def test_variables_or_extensions_that_are_no_object_are_refused_by_name(
+    client: TestClient, name: str, sent: str, said: str
+) -> None:
+    # Over GET they are JSON in the URL, read apart from the request; over POST, in its body.
+    headers = login(client, "analyst")
+    got = client.get("/graphql", params={"query": NODE, name: sent}, headers=headers)
+    body = '{"query": "%s", "%s": %s}' % (NODE, name, sent)  # noqa: UP031
+    posted = client.post(
+        "/graphql", content=body, headers=headers | {"content-type": "application/json"}
+    )
+    for response in (got, posted) if said != "not valid JSON" else (got,):
+        assert response.status_code == 400, response.text
+        refused = response.json()
+        assert refused["error"] in ("not_a_request", "not_json"), refused
+        assert f"`{name}`" in refused["message"] and said in refused["message"], refused
+    # Positive control: an object (or nothing) is read.
+    read = client.get(
+        "/graphql",
+        params={"query": NODE, "variables": '{"id": "lot:L-1"}', "extensions": ""},
+        headers=headers,
+    )
+    assert read.status_code == 200 and read.json() == {"data": {"node": None}}, read.text
+
+
 def test_which_of_several_operations_to_run_is_never_guessed(client: TestClient) -> None:
     headers = login(client, "analyst")
     query = "query a { __typename } query b { me { username } }"
