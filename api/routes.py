@@ -16,6 +16,7 @@ from api.strict_json import StrictJsonRoute
 from graph.errors import BadRequest
 from graph.store import LAST_POSITION, StoredEvent
 from graph.trace import edge_dict, node_dict
+from ingest.json_text import JsonRefused, utf8_text
 from ingest.models import EventBatch
 from ingest.parse import read_body
 from ingest.service import IngestReport
@@ -72,9 +73,9 @@ async def post_events(request: Request, access: AccessDep) -> Response:
 
 def _ingest_body(access: Access, body: bytes) -> IngestReport:
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadRequest("the body is not UTF-8 text") from error
+        text = utf8_text(body)  # said as every JSON body is: where it is not UTF-8
+    except JsonRefused as error:
+        raise BadRequest(f"the body is {error.message}") from None
     return access.ingest(read_body(text))
 
 

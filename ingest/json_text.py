@@ -28,6 +28,8 @@ SAFE_EXPONENTS = range(-300, 301)
 
 
 BOM = "\ufeff"
+# UTF-16's byte order marks, either way round (UTF-32's little-endian one begins as UTF-16's).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 class JsonRefused(ValueError):
@@ -44,10 +46,9 @@ def strict_loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:
     `not_exact`, `too_deep` or `too_long`.
 
     With `exact_numbers`, a number with a fraction or exponent is a Decimal of its digits as
-    written, within the range a float has (integers are ints either way). A byte order mark
-    before the text (Windows tools write one) is skipped, as json.loads skips it in bytes."""
-    if isinstance(text, str):
-        text = text.removeprefix(BOM)
+    written, within the range a float has (integers are ints either way). Bytes are UTF-8 text
+    (`utf8_text`); a byte order mark before the text (Windows tools write one) is skipped."""
+    text = (utf8_text(text) if isinstance(text, bytes) else text).removeprefix(BOM)
     try:
         return json.loads(
             text,
@@ -60,14 +61,28 @@ def strict_loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise JsonRefused("not_json", f"not valid JSON ({error.msg}: {where})") from None
-    except UnicodeDecodeError:
-        raise JsonRefused("not_json", "not UTF-8 text") from None
     except RecursionError:
         # A few kilobytes of brackets exhaust the decoder's stack.
         raise JsonRefused("too_deep", "nested too deeply") from None
     except ValueError:
         # Python reads integers of up to 4,300 digits (longer ones take quadratic time).
         raise JsonRefused("too_long", "a number has too many digits") from None
+
+
+def utf8_text(data: bytes) -> str:
+    """Return `data` decoded as UTF-8, or raise JsonRefused (`not_json`) saying where it is not.
+
+    json.loads reads bytes of UTF-16 and UTF-32 as well, with or without a byte order mark,
+    and the bytes of half a surrogate pair as text: JSON sent between systems is UTF-8 (RFC
+    8259), so those are refused, by the byte where the UTF-8 breaks, as the CLI says of its
+    input (api.cli_input). Decoding here is the one pass json.loads would make."""
+    if data.startswith(UTF16_BOMS):
+        message = "UTF-16 text, not UTF-8 (it begins with a UTF-16 byte order mark)"
+        raise JsonRefused("not_json", message)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise JsonRefused("not_json", f"not UTF-8 text (byte {error.start})") from None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

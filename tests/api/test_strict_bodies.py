@@ -109,3 +109,23 @@ def test_the_other_json_refusals_hold_for_these_bodies_too(client: TestClient) -
         response = client.post("/api/v1/lots/mint", content=body, headers=headers)
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"\xff{}", "not UTF-8 text (byte 0)"),
+        (b"\xff\xfe", "UTF-16 text, not UTF-8 (it begins with a UTF-16 byte order mark)"),
+    ],
+)
+def test_a_body_that_is_not_utf_8_is_said_so_wherever_it_is_sent(
+    client: TestClient, body: bytes, said: str
+) -> None:
+    headers = login(client, "admin") | {"content-type": "application/json"}
+    mint = client.post("/api/v1/lots/mint", content=body, headers=headers)
+    assert mint.status_code == 422 and said in mint.json()["message"], mint.text
+    events = client.post("/api/v1/events", content=body, headers=headers)
+    assert events.status_code == 400 and events.json()["message"] == f"the body is {said}"
+    graphql = client.post("/graphql", content=body, headers=headers)
+    assert graphql.status_code == 400, graphql.text
+    assert graphql.json() == {"error": "not_json", "message": said}

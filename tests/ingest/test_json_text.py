@@ -139,6 +139,32 @@ def test_a_byte_order_mark_before_the_text_is_skipped_in_text_as_in_bytes() -> N
 
 
 @pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\xff{}", "not UTF-8 text (byte 0)"),
+        (b'{"lot": "L\xe9"}', "not UTF-8 text (byte 10)"),
+        (b'\xef\xbb\xbf{"lot": "\xc3"}', "not UTF-8 text (byte 12)"),  # counted from the mark
+        (b'{"lot": "\xed\xa0\x80"}', "not UTF-8 text (byte 9)"),  # a surrogate's bytes
+        (b"\xff\xfe", "UTF-16 text, not UTF-8 (it begins with a UTF-16 byte order mark)"),
+        (
+            "\ufeff{}".encode("utf-16-be"),
+            "UTF-16 text, not UTF-8 (it begins with a UTF-16 byte order mark)",
+        ),
+        (
+            "{}".encode("utf-16-le"),
+            "not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2)",
+        ),
+    ],
+)
+def test_bytes_are_read_as_utf_8_only_and_said_where_they_are_not(data: bytes, said: str) -> None:
+    # json.loads reads UTF-16 and UTF-32 too, with or without a byte order mark, and a
+    # surrogate's bytes as half a pair: JSON sent between systems is UTF-8.
+    with pytest.raises(JsonRefused) as refused:
+        strict_loads(data)
+    assert (refused.value.code, refused.value.message) == ("not_json", said)
+
+
+@pytest.mark.parametrize(
     ("text", "said"),
     [
         ('{"lot": "L-1', "Unterminated string starting at: line 1 column 9"),
