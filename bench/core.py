@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.neo4j_target import wiped_neo4j
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
 from graph.trace import TraceService
@@ -160,14 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "embedded": lambda: EmbeddedStore(folder / f"bench-{next(counter)}.db"),
     }
     if args.neo4j:
-        from graph.neo4j_store import Neo4jStore
-
-        def fresh_neo4j() -> GraphStore:
-            store = Neo4jStore(args.neo4j)
-            store.wipe()
-            return store
-
-        stores["neo4j"] = fresh_neo4j
+        stores["neo4j"] = partial(wiped_neo4j, args.neo4j)
 
     out = [
         f"# Core benchmark: demo plant of {args.size:,} items (seed {args.seed})",

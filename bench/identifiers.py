@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.neo4j_target import wiped_neo4j
 from graph.lot_codes import LotCodeService, LotSchemeSpec
 from graph.store import GraphStore, NodeView
 from graph.udi import IdentifierService
@@ -180,18 +182,7 @@ def _stores(neo4j: str | None, folder: Path) -> dict[str, Callable[[], GraphStor
         "embedded": lambda: open_store_for_use(f"sqlite:///{folder / 'ids.db'}"),
     }
     if neo4j:
-        from graph.neo4j_store import Neo4jStore
-
-        def fresh_neo4j() -> GraphStore:
-            store = Neo4jStore(
-                neo4j,
-                user=os.environ.get("NEO4J_USER", "neo4j"),
-                password=os.environ.get("NEO4J_PASSWORD", ""),
-            )
-            store.wipe()
-            return store
-
-        stores["Neo4j"] = fresh_neo4j
+        stores["Neo4j"] = partial(wiped_neo4j, neo4j)
     return stores
 
 

@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.neo4j_target import wiped_neo4j
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore, StoredEvent
 from ingest.service import IngestService
@@ -105,15 +106,7 @@ def history(counts: Sequence[int], open_store: Callable[[int], GraphStore]) -> l
 
 
 def _neo4j(url: str, _count: int) -> GraphStore:
-    from graph.neo4j_store import Neo4jStore
-
-    store = Neo4jStore(
-        url,
-        user=os.environ.get("NEO4J_USER", "neo4j"),
-        password=os.environ.get("NEO4J_PASSWORD", ""),
-    )
-    store.wipe()
-    return store
+    return wiped_neo4j(url)
 
 
 def ingest(total: int, folder: Path) -> list[str]:
