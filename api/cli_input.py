@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from graph.clock import utc_text
 from graph.connect import store_file
 from graph.errors import BadRequest
+from ingest.json_text import JsonRefused, utf8_text
 from ingest.times import read_time
 
 
@@ -20,12 +21,10 @@ def read_text(path: str) -> str:
     try:
         if path == "-":
             return _stdin(lambda stream: stream.read())
-        return Path(path).read_text(encoding="utf-8")
+        return _utf8(path, Path(path).read_bytes())
     except OSError as error:
         where = "standard input" if path == "-" else path
         raise BadRequest(f"cannot read {where}: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise BadRequest(f"{path} is not UTF-8 text (byte {error.start})") from error
 
 
 def read_line() -> str:
@@ -47,12 +46,16 @@ def _stdin(read: Callable[[Any], Any]) -> str:
     if buffer is None:  # a stream of text already (a StringIO in place of a pipe)
         text: str = read(sys.stdin)
         return text
-    data: bytes = read(buffer)
+    return _utf8("standard input", read(buffer))
+
+
+def _utf8(where: str, data: bytes) -> str:
+    """`data` decoded as UTF-8 as the service decodes what it is sent, or raise BadRequest
+    saying where `where` is not."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadRequest(f"standard input is not UTF-8 text (byte {error.start})") from None
-    return text
+        return utf8_text(data)
+    except JsonRefused as error:
+        raise BadRequest(f"{where} is {error.message}") from None
 
 
 def read_time_option(option: str, text: str) -> datetime:

@@ -836,17 +836,6 @@ class EmbeddedTx:
         consumed = dict(changes.consumed)
         status = latest_statuses(changes.statuses)
         made = {node.gid for node in changes.nodes}
-        # Each quantity as text once per batch: a plant's batch writes a few hundred distinct
-        # quantities thousands of times (a node's, what is consumed of it, its edges'), and
-        # equal quantities have one text (`plain`).
-        texts: dict[Decimal, str] = {}
-
-        def text(value: Decimal) -> str:
-            found = texts.get(value)
-            if found is None:
-                found = texts[value] = plain(value)
-            return found
-
         node_rows = []
         for nid, node in enumerate(changes.nodes, start=next_nid):
             nids[node.gid] = nid
@@ -854,7 +843,7 @@ class EmbeddedTx:
             used: str | None = None
             if node.kind in MATERIAL:
                 given = consumed.pop(node.gid, None)
-                used = "0" if given is None else text(given)
+                used = "0" if given is None else plain(given)
             node_rows.append(
                 (
                     nid,
@@ -862,7 +851,7 @@ class EmbeddedTx:
                     node.kind,
                     node.part,
                     node.unit,
-                    None if qty is None else text(qty),
+                    None if qty is None else plain(qty),
                     used,
                     status.get(node.gid),
                     node.created_by,
@@ -889,7 +878,7 @@ class EmbeddedTx:
                     FLOW_FLAG.get(e.type, 0),
                     e.at,
                     e.event,
-                    None if e.qty is None else text(e.qty),
+                    None if e.qty is None else plain(e.qty),
                     e.share,
                     e.part,
                     e.until,
@@ -921,7 +910,7 @@ class EmbeddedTx:
         status_nids.update(nids[s.gid] for s in changes.statuses if s.gid not in made)
         conn.executemany(
             SET_CONSUMED,
-            [(text(value), nids[gid]) for gid, value in consumed.items() if gid in nids],
+            [(plain(value), nids[gid]) for gid, value in consumed.items() if gid in nids],
         )
         conn.executemany(
             MERGE_PROPS,

@@ -334,7 +334,7 @@ MARK_MIGRATED: Final = "MERGE (:Migration {name: $name})"
 AWAIT_RECALL_SEQ: Final = "CALL db.awaitIndex('recall_event_seq')"
 # Whether any recall event is logged: a log of none (every new database) has nothing to give
 # its keys, and marks the migration done without waiting on the index.
-ANY_RECALL_EVENT: Final = "MATCH (e:RecallEvent) RETURN e.seq LIMIT 1"
+ANY_RECALL_EVENT: Final = "MATCH (e:RecallEvent) RETURN true LIMIT 1"
 SET_RECALL_KEYS: Final = """
 UNWIND $rows AS r
 MATCH (e:Event {event_id: r[0]}) USING INDEX SEEK e:Event(event_id)
@@ -1151,8 +1151,10 @@ class Neo4jStore:
     def _keep_recall_keys(self) -> None:
         """Give the recall events logged before they kept them their case and notice (after
         the RecallEvent label's migration, in SCHEMA), a page at a time."""
-        if self._execute(ANY_RECALL_EVENT, "open"):
-            self._execute(AWAIT_RECALL_SEQ, "open")
+        if not self._execute(ANY_RECALL_EVENT, "open"):
+            self._execute(MARK_MIGRATED, "open", name="recall_event_keys")
+            return
+        self._execute(AWAIT_RECALL_SEQ, "open")
         after = 0
         while page := self.recall_events(after, RECALL_KEYS_CHUNK):
             after = page[-1].seq

@@ -14,6 +14,7 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from graph.errors import StoreUnavailable
@@ -622,6 +623,10 @@ EXACT = Context(
 )
 
 
+# Kept as graph.clock keeps time texts: a plant's batch writes a few hundred distinct quantities
+# thousands of times (a node's, what is consumed of it, its edges'), and a trace reads them per
+# edge; equal quantities have one text, so one cached for 1.0 serves 1 and 1E+0.
+@lru_cache(maxsize=8192)
 def plain(value: Decimal) -> str:
     """A quantity as text, one way however it was reached or sent: 4.0 (2.5 - 1.5 + 3, after a
     void), 4.00 (as a sender spelled it) and 4 (what a rebuild adds up) are all "4".

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from ingest.json_text import BOM, JsonRefused, strict_loads
+from ingest.json_text import BOM, JsonRefused, strict_loads, utf8_text
 from scheduler.errors import InstanceFormatError, InvalidProblem
 from scheduler.models import (
     MAX_CHOICES,
@@ -246,11 +246,11 @@ def load_problem(path: Path, fmt: Format | None = None) -> Problem:
     try:
         # The byte order mark Windows tools write first is not taken for a number; removed
         # after decoding, so a byte that is not UTF-8 is named where it is in the file.
-        text = path.read_text(encoding="utf-8").removeprefix(BOM)
+        text = utf8_text(path.read_bytes()).removeprefix(BOM)
     except OSError as exc:
         raise InvalidProblem(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidProblem(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+    except JsonRefused as exc:
+        raise InvalidProblem(f"{path} is {exc.message}") from exc
     fmt = fmt or guess_format(path, text)
     name = path.stem
     if fmt == "json":

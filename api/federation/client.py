@@ -14,6 +14,7 @@ import httpx2
 
 from api.auth.models import Partner
 from api.federation.models import MAX_WIRE_BYTES, BranchStatus, masked
+from ingest.json_text import JsonRefused, utf8_text
 
 PATH: Final = "/api/v1/federation/trace"
 HOPS_HEADER: Final = "X-Tracegraph-Hops"
@@ -141,7 +142,9 @@ def _answer(status: int, body: bytes, key: str) -> Any:
     if status != 200:
         raise PartnerError("error", f"the partner answered {_refusal(status, body, key)}")
     try:
-        return json.loads(body)
+        return json.loads(utf8_text(body))
+    except JsonRefused as error:
+        raise PartnerError("error", f"the answer is {error.message}") from error
     except ValueError as error:
         raise PartnerError("error", "the answer is not JSON") from error
     except RecursionError as error:

@@ -137,7 +137,8 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
     [
         (["users", "list", "--store", "sqlite:///{tmp}/notadb.db"], 3, "not a database"),
         (["users", "list", "--store", "sqlite:///"], 2, "names no file"),
-        (["schedule", "{tmp}/binary.jsp"], 2, "is not UTF-8 text"),
+        (["schedule", "{tmp}/binary.jsp"], 2, "is not UTF-8 text (byte 1)"),
+        (["schedule", "{tmp}/utf16.jsp"], 2, "is UTF-16 text, not UTF-8"),
         (["schedule", "{tmp}/one.jsp", "--gantt", "{tmp}/nowhere/g.svg"], 2, "cannot write"),
         (
             ["mark", "schemes", "--set", "{tmp}/binary.jsp", "--store", "sqlite:///{tmp}/m.db"],
@@ -193,7 +194,8 @@ def test_what_cannot_be_done_is_one_line_and_an_exit_code(
     message: str,
 ) -> None:
     (tmp_path / "notadb.db").write_text("not a database")
-    (tmp_path / "binary.jsp").write_bytes(b"\xff\xfe")
+    (tmp_path / "binary.jsp").write_bytes(b"1\xfe")
+    (tmp_path / "utf16.jsp").write_bytes("1 1\n0 5\n".encode("utf-16"))
     (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
     new_store(tmp_path / "c.db")
     sizing = {"rates": [[10]], "setups": [[1]], "quantities": [[9]], "due": [1, 2], "day": [8]}
