@@ -247,6 +247,12 @@ class Planner:
         self._batch: Sequence[tuple[int, Event, tuple[str, str] | None]] = ()
         self._made_by: dict[str, list[int]] | None = None  # see `_creators`
         self._voided: set[str] = set()
+        # Context nodes the events voided in this batch brought in, with the voiding event, and
+        # this batch's links to context nodes so far, indexed up to `_links_read` of its edges
+        # (see `_context_links`): read only by voids and by recall events after one.
+        self._void_context: dict[str, str] = {}
+        self._links_here: dict[str, list[tuple[int, str, str]]] = {}
+        self._links_read = 0
         self.changes = Changes()
         self.problems: list[Problem] = []
         self._props: dict[str, dict[str, str]] = {}  # properties of cases and notices, as changed
@@ -1354,32 +1360,76 @@ class Planner:
         """Recall events naming a supplier lot, company or equipment only `voided` brought in.
 
         Such a node is made on first mention and outlives the void, but a replay of the log
-        without the voided event would not make it, and the recall event (never voided) would
-        then name nothing: the void must wait, as for any event depending on it.
+        without the voided event would not make it, and a recall event (never voided) naming it
+        before another event brings it in would then name nothing: the void must wait, as for
+        any event depending on it. The recall events of this batch count as logged after all
+        others, so one sent with the void, before it, is found too.
         """
         context = [node for node in referenced(voided) if node.partition(":")[0] in INTRODUCERS]
         if not context:
             return set()
-        introducers: dict[str, set[str]] = {}
-        named: dict[str, set[str]] = {}
-        for node, kind, event in self._tx.links_by_others(context, target_id):
-            if kind in INTRODUCERS[node.partition(":")[0]]:
-                introducers.setdefault(node, set()).add(event)
-            elif kind in RECALL_LINKS:
-                named.setdefault(node, set()).add(event)
-        if not named:
-            return set()
-        # Another event makes the node again in a replay only if it comes before the recall.
-        logged = self._tx.find_events(
-            sorted({e for events in (*introducers.values(), *named.values()) for e in events})
-        )
         found: set[str] = set()
-        for node, events in named.items():
-            first_named = min(logged[e].seq for e in events if e in logged)
-            made = [logged[e].seq for e in introducers.get(node, ()) if e in logged]
-            if not made or min(made) > first_named:
-                found.update(events)
+        for node, links in self._context_links(context, target_id).items():
+            kinds = INTRODUCERS[node.partition(":")[0]]
+            introduced = min((at for at, kind, _ in links if kind in kinds), default=None)
+            found.update(
+                event
+                for at, kind, event in links
+                if kind in RECALL_LINKS and (introduced is None or at < introduced)
+            )
         return found
+
+    def _context_links(
+        self, nodes: Sequence[str], voided: str
+    ) -> dict[str, list[tuple[tuple[int, int], str, str]]]:
+        """The live links of other events than `voided` to each context node, stored or made
+        by this batch so far, as (place in the log, kind, event): logged events by their
+        sequence number, this batch's after them in its order. Links of the events this batch
+        voids are left out: a replay skips those events."""
+        skip = {voided, *self._voided}
+        found: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
+        stored = [
+            (node, kind, event)
+            for node, kind, event in self._tx.links_by_others(nodes, voided)
+            if event not in skip
+        ]
+        if stored:
+            logged = self._tx.find_events(sorted({event for _, _, event in stored}))
+            for node, kind, event in stored:
+                if event in logged:
+                    found.setdefault(node, []).append(((0, logged[event].seq), kind, event))
+        # This batch's edges, each indexed once however many voids read them.
+        edges = self.changes.edges
+        for ordinal in range(self._links_read, len(edges)):
+            edge = edges[ordinal]
+            for end in (edge.src, edge.dst):
+                if end.partition(":")[0] in INTRODUCERS:
+                    self._links_here.setdefault(end, []).append((ordinal, edge.type, edge.event))
+        self._links_read = len(edges)
+        for node in nodes:
+            for ordinal, kind, event in self._links_here.get(node, ()):
+                found.setdefault(node, []).append(((1, ordinal), kind, event))
+        return found
+
+    def _brought_in_by_void(self, step: _Step, field_name: str, node: str) -> bool:
+        """Refuse a recall event naming a context node that only an event voided earlier in
+        this batch brought in: the node stays until the end of the batch, but a replay of the
+        log, which skips the voided event, finds none here (nor does an event sent in a later
+        batch, once the store has dropped it)."""
+        voided = self._void_context.get(node)
+        if voided is None:
+            return False
+        kinds = INTRODUCERS[node.partition(":")[0]]
+        links = self._context_links([node], voided).get(node, [])
+        if any(kind in kinds for _, kind, _ in links):
+            return False  # another event brings it in before this one
+        step.fail(
+            field_name,
+            "unknown_item",
+            f'{describe(node)} does not exist once event "{voided}" is voided, earlier in this '
+            "batch: nothing else brought it in",
+        )
+        return True
 
     def _cart_site_dependents(
         self, voided: StoredEvent, effects: Effects
@@ -1588,6 +1638,9 @@ class Planner:
         # brought in, cannot be "voided first"; the void is refused with why.
         logged = self._tx.find_events(sorted(dependents)) if dependents else {}
         cases = {e for e, found in logged.items() if found.type.startswith("recall_")}
+        if dependents - logged.keys():  # events of this batch
+            here = {event.event_id: event.type for _, event, _ in self._batch}
+            cases.update(e for e in dependents if here.get(e, "").startswith("recall_"))
         dependents -= cases
         cases |= self._recall_dependents(target_id, voided_event)
         if dependents:
@@ -1624,6 +1677,9 @@ class Planner:
         if not self._undo_cart_effects(step, stored, effects):
             return
         self._voided.add(target_id)
+        for node in referenced(voided_event):  # see `_brought_in_by_void`
+            if node.partition(":")[0] in INTRODUCERS:
+                self._void_context[node] = target_id
         self._unmade.update((cart, (target_id, site)) for cart, site in unmade.items())
         # The carts its loads and unloads named too (a split's child may land in a cart it
         # brought in): the sweep of orphans after the void must see them.
@@ -1851,6 +1907,10 @@ class Planner:
                     f"suspects[{i}].id", "unknown_item", f"{describe(suspect.id)} does not exist"
                 )
                 ok = False
+            elif self._void_context and self._brought_in_by_void(
+                step, f"suspects[{i}].id", suspect.id
+            ):
+                ok = False
             else:
                 self._touch(step, suspect.id)
         return ok
@@ -1921,6 +1981,8 @@ class Planner:
         company = gid("company", event.customer)
         fresh = self._require_new(step, "notice", notice)
         customer = self._require(step, "customer", company, "company")
+        if customer is not None and self._void_context:
+            customer = None if self._brought_in_by_void(step, "customer", company) else customer
         if case is None or customer is None or not fresh:
             return
         if not self._replaying:  # a log written before this rule may tell a customer twice
@@ -1989,6 +2051,8 @@ class Planner:
         case = self._open_case(step, event.case)
         lot_gid = supplier_lot_gid(event.supplier, event.supplier_lot)
         lot = self._require(step, "supplier_lot", lot_gid, "supplier_lot")
+        if lot is not None and self._void_context:
+            lot = None if self._brought_in_by_void(step, "supplier_lot", lot_gid) else lot
         return None if case is None or lot is None else (case, lot)
 
     def _supplier_request(self, step: _Step, event: RecallSupplierRequest) -> None:
