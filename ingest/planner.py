@@ -247,10 +247,10 @@ class Planner:
         self._batch: Sequence[tuple[int, Event, tuple[str, str] | None]] = ()
         self._made_by: dict[str, list[int]] | None = None  # see `_creators`
         self._voided: set[str] = set()
-        # Context nodes the events voided in this batch brought in, with the voiding event, and
-        # this batch's links to context nodes so far, indexed up to `_links_read` of its edges
-        # (see `_context_links`): read only by voids and by recall events after one.
-        self._void_context: dict[str, str] = {}
+        # Context nodes the events voided in this batch brought in, with each void and the event
+        # it voids, and this batch's links to context nodes so far, indexed up to `_links_read`
+        # of its edges (see `_batch_links`): read only by voids and by recall events after one.
+        self._void_context: dict[str, list[tuple[str, str]]] = {}
         self._links_here: dict[str, list[tuple[int, str, str]]] = {}
         self._links_read = 0
         self.changes = Changes()
@@ -1368,37 +1368,43 @@ class Planner:
         context = [node for node in referenced(voided) if node.partition(":")[0] in INTRODUCERS]
         if not context:
             return set()
+        stored = self._stored_links(context, target_id)
+        here = self._batch_links()
+        named = {node for node, kind, _ in stored if kind in RECALL_LINKS}
+        named.update(
+            node
+            for node in context
+            if any(kind in RECALL_LINKS for _, kind, _ in here.get(node, ()))
+        )
+        if not named:  # the common case: nothing needs the places of the links in the log
+            return set()
+        logged = self._tx.find_events(sorted({e for node, _, e in stored if node in named}))
+        links: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
+        for node, kind, event in stored:
+            if node in named and event in logged:
+                links.setdefault(node, []).append(((0, logged[event].seq), kind, event))
+        for node in named:  # this batch's links count after the logged ones, in its order
+            links.setdefault(node, []).extend(((1, o), k, e) for o, k, e in here.get(node, ()))
         found: set[str] = set()
-        for node, links in self._context_links(context, target_id).items():
+        for node in named:
             kinds = INTRODUCERS[node.partition(":")[0]]
-            introduced = min((at for at, kind, _ in links if kind in kinds), default=None)
+            introduced = min((at for at, kind, _ in links[node] if kind in kinds), default=None)
             found.update(
                 event
-                for at, kind, event in links
+                for at, kind, event in links[node]
                 if kind in RECALL_LINKS and (introduced is None or at < introduced)
             )
         return found
 
-    def _context_links(
-        self, nodes: Sequence[str], voided: str
-    ) -> dict[str, list[tuple[tuple[int, int], str, str]]]:
-        """The live links of other events than `voided` to each context node, stored or made
-        by this batch so far, as (place in the log, kind, event): logged events by their
-        sequence number, this batch's after them in its order. Links of the events this batch
-        voids are left out: a replay skips those events."""
+    def _stored_links(self, nodes: Sequence[str], voided: str) -> list[tuple[str, str, str]]:
+        """(node, kind, event) of the stored links to these nodes of events other than `voided`
+        that this batch does not void: a replay skips the voided events."""
         skip = {voided, *self._voided}
-        found: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
-        stored = [
-            (node, kind, event)
-            for node, kind, event in self._tx.links_by_others(nodes, voided)
-            if event not in skip
-        ]
-        if stored:
-            logged = self._tx.find_events(sorted({event for _, _, event in stored}))
-            for node, kind, event in stored:
-                if event in logged:
-                    found.setdefault(node, []).append(((0, logged[event].seq), kind, event))
-        # This batch's edges, each indexed once however many voids read them.
+        return [link for link in self._tx.links_by_others(nodes, voided) if link[2] not in skip]
+
+    def _batch_links(self) -> dict[str, list[tuple[int, str, str]]]:
+        """This batch's links to context nodes so far, as (ordinal, kind, event) by node: each
+        edge is indexed once however many voids and recall events read them."""
         edges = self.changes.edges
         for ordinal in range(self._links_read, len(edges)):
             edge = edges[ordinal]
@@ -1406,28 +1412,31 @@ class Planner:
                 if end.partition(":")[0] in INTRODUCERS:
                     self._links_here.setdefault(end, []).append((ordinal, edge.type, edge.event))
         self._links_read = len(edges)
-        for node in nodes:
-            for ordinal, kind, event in self._links_here.get(node, ()):
-                found.setdefault(node, []).append(((1, ordinal), kind, event))
-        return found
+        return self._links_here
 
     def _brought_in_by_void(self, step: _Step, field_name: str, node: str) -> bool:
-        """Refuse a recall event naming a context node that only an event voided earlier in
+        """Refuse a recall event naming a context node that only events voided earlier in
         this batch brought in: the node stays until the end of the batch, but a replay of the
-        log, which skips the voided event, finds none here (nor does an event sent in a later
+        log, which skips the voided events, finds none here (nor does an event sent in a later
         batch, once the store has dropped it)."""
-        voided = self._void_context.get(node)
-        if voided is None:
+        voids = self._void_context.get(node)
+        if not voids:
             return False
         kinds = INTRODUCERS[node.partition(":")[0]]
-        links = self._context_links([node], voided).get(node, [])
-        if any(kind in kinds for _, kind, _ in links):
+        if any(kind in kinds for _, kind, _ in self._stored_links([node], voids[0][1])):
             return False  # another event brings it in before this one
+        if any(kind in kinds for _, kind, _ in self._batch_links().get(node, ())):
+            return False
+        # Each void that undid what brought it in: all of them, or "nothing else" is untrue.
+        undone = " and ".join(
+            f'"{void}"{" (earlier in this batch)" if i == 0 else ""} voids "{voided}"'
+            for i, (void, voided) in enumerate(voids)
+        )
         step.fail(
             field_name,
             "unknown_item",
-            f'{describe(node)} does not exist once event "{voided}" is voided, earlier in this '
-            "batch: nothing else brought it in",
+            f"{describe(node)} does not exist once {undone}; nothing else brought it in before "
+            "this event",
         )
         return True
 
@@ -1679,7 +1688,7 @@ class Planner:
         self._voided.add(target_id)
         for node in referenced(voided_event):  # see `_brought_in_by_void`
             if node.partition(":")[0] in INTRODUCERS:
-                self._void_context[node] = target_id
+                self._void_context.setdefault(node, []).append((step.event_id, target_id))
         self._unmade.update((cart, (target_id, site)) for cart, site in unmade.items())
         # The carts its loads and unloads named too (a split's child may land in a cart it
         # brought in): the sweep of orphans after the void must see them.

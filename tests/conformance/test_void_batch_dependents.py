@@ -105,7 +105,9 @@ def test_a_recall_event_after_a_void_in_its_batch_finds_what_only_the_void_broug
         IngestService(store).ingest(batch)
     batch = [events("void", voids=target, reason="keyed wrong"), dependent()]
     problem = rejected(store, batch, "unknown_item")
-    assert problem.index == 1 and f'"{target}" is voided' in problem.message
+    assert problem.index == 1
+    void = batch[0]["event_id"]
+    assert f'once "{void}" (earlier in this batch) voids "{target}"; nothing' in problem.message
     # As in a later batch, once the store has dropped it.
     IngestService(store).ingest([events("void", voids=target, reason="keyed wrong")])
     rejected(store, [dependent()], "unknown_item")
@@ -149,3 +151,21 @@ def test_a_case_event_of_the_voids_batch_is_not_asked_to_be_voided(
     problem = rejected(store, batch, "void_has_dependents")
     assert '"E-2"' in problem.message and "never voided" in problem.message
     assert "void them first" not in problem.message
+
+
+def test_links_made_after_an_earlier_void_of_the_batch_are_seen(
+    store: GraphStore, events: Events
+) -> None:
+    """A void of another event indexes the batch's links first; those made after it count."""
+    setup, notice, target = _shipped(events)
+    for batch in setup:
+        IngestService(store).ingest(batch)
+    other = events.receive("L-9", 10, supplier="POLY", supplier_lot="P-9", part="RESIN")
+    IngestService(store).ingest([other])
+    batch = [
+        events.receive("L-8", 5),
+        events("void", voids=other["event_id"], reason="keyed wrong"),
+        notice(),
+        events("void", voids=target, reason="keyed wrong"),
+    ]
+    assert rejected(store, batch, "void_has_dependents").index == 3
