@@ -247,10 +247,11 @@ class Planner:
         self._batch: Sequence[tuple[int, Event, tuple[str, str] | None]] = ()
         self._made_by: dict[str, list[int]] | None = None  # see `_creators`
         self._voided: set[str] = set()
-        # Context nodes the events voided in this batch brought in, with each void and the event
-        # it voids, and this batch's links to context nodes so far, indexed up to `_links_read`
-        # of its edges (see `_batch_links`): read only by voids and by recall events after one.
-        self._void_context: dict[str, list[tuple[str, str]]] = {}
+        # Context nodes the events voided in this batch brought in, with each void, the event
+        # it voids and, for a receipt's company, its supplier lot; and this batch's links to
+        # context nodes so far, indexed up to `_links_read` of its edges (see `_batch_links`):
+        # read only by voids and by recall events after one.
+        self._void_context: dict[str, list[tuple[str, str, str | None]]] = {}
         self._links_here: dict[str, list[tuple[int, str, str]]] = {}
         self._links_read = 0
         self.changes = Changes()
@@ -1378,17 +1379,22 @@ class Planner:
         )
         if not named:  # the common case: nothing needs the places of the links in the log
             return set()
-        logged = self._tx.find_events(sorted({e for node, _, e in stored if node in named}))
+        relinked = _relinked(voided)
+        wanted = named | {relinked[node] for node in named if node in relinked}
+        logged = self._tx.find_events(sorted({e for node, _, e in stored if node in wanted}))
         links: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
         for node, kind, event in stored:
-            if node in named and event in logged:
+            if node in wanted and event in logged:
                 links.setdefault(node, []).append(((0, logged[event].seq), kind, event))
-        for node in named:  # this batch's links count after the logged ones, in its order
+        for node in wanted:  # this batch's links count after the logged ones, in its order
             links.setdefault(node, []).extend(((1, o), k, e) for o, k, e in here.get(node, ()))
         found: set[str] = set()
         for node in named:
             kinds = INTRODUCERS[node.partition(":")[0]]
-            introduced = min((at for at, kind, _ in links[node] if kind in kinds), default=None)
+            places = [at for at, kind, _ in links[node] if kind in kinds]
+            if node in relinked:
+                places += [at for at, kind, _ in links[relinked[node]] if kind == "RECEIVED_AS"]
+            introduced = min(places, default=None)
             found.update(
                 event
                 for at, kind, event in links[node]
@@ -1423,14 +1429,20 @@ class Planner:
         if not voids:
             return False
         kinds = INTRODUCERS[node.partition(":")[0]]
-        if any(kind in kinds for _, kind, _ in self._stored_links([node], voids[0][1])):
-            return False  # another event brings it in before this one
-        if any(kind in kinds for _, kind, _ in self._batch_links().get(node, ())):
+        # A company a voided receipt linked stays linked through another receipt of its lot.
+        lots = sorted({lot for _, _, lot in voids if lot is not None})
+        here = self._batch_links()
+        for other, kind, _ in self._stored_links([node, *lots], voids[0][1]):
+            if kind in kinds if other == node else kind == "RECEIVED_AS":
+                return False  # another event brings it in before this one
+        if any(kind in kinds for _, kind, _ in here.get(node, ())):
+            return False
+        if any(kind == "RECEIVED_AS" for lot in lots for _, kind, _ in here.get(lot, ())):
             return False
         # Each void that undid what brought it in: all of them, or "nothing else" is untrue.
         undone = " and ".join(
             f'"{void}"{" (earlier in this batch)" if i == 0 else ""} voids "{voided}"'
-            for i, (void, voided) in enumerate(voids)
+            for i, (void, voided, _) in enumerate(voids)
         )
         step.fail(
             field_name,
@@ -1686,9 +1698,11 @@ class Planner:
         if not self._undo_cart_effects(step, stored, effects):
             return
         self._voided.add(target_id)
+        relinked = _relinked(voided_event)
         for node in referenced(voided_event):  # see `_brought_in_by_void`
             if node.partition(":")[0] in INTRODUCERS:
-                self._void_context.setdefault(node, []).append((step.event_id, target_id))
+                undone = (step.event_id, target_id, relinked.get(node))
+                self._void_context.setdefault(node, []).append(undone)
         self._unmade.update((cart, (target_id, site)) for cart, site in unmade.items())
         # The carts its loads and unloads named too (a split's child may land in a cart it
         # brought in): the sweep of orphans after the void must see them.
@@ -2382,6 +2396,15 @@ def _sources(event: Split | Merge | Mix) -> list[str]:
         return [gid("lot", event.lot)]
     assert type(event) is Merge or type(event) is Mix
     return [gid("lot", source.lot) for source in event.from_]
+
+
+def _relinked(event: Event) -> dict[str, str]:
+    """The company a receipt links its supplier lot to, with that lot: once the receipt is
+    voided, the store links the lot to it again through its first receipt left in the log, as
+    a replay of the log does, so each other live receipt of the lot brings the company in."""
+    if type(event) is not Receive:
+        return {}
+    return {gid("company", event.supplier): supplier_lot_gid(event.supplier, event.supplier_lot)}
 
 
 def _quoted(event_ids: set[str]) -> str:

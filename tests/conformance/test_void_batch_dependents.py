@@ -169,3 +169,27 @@ def test_links_made_after_an_earlier_void_of_the_batch_are_seen(
         events("void", voids=target, reason="keyed wrong"),
     ]
     assert rejected(store, batch, "void_has_dependents").index == 3
+
+
+@pytest.mark.parametrize("void_first", [True, False])
+def test_another_receipt_of_the_lot_keeps_the_company_a_voided_receipt_linked(
+    store: GraphStore, events: Events, void_first: bool
+) -> None:
+    """Only the first receipt of a supplier lot links it to its company; voided, the store
+    links the lot again through the next receipt, as a replay of the log does."""
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events.receive("L-2", 5, part="RESIN", supplier="POLY", supplier_lot="P-1"),
+            events.receive("L-3", 5, part="RESIN", supplier="POLY", supplier_lot="P-1"),
+        ]
+    )
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)])
+    void = events("void", voids="E-2", reason="keyed wrong")
+    notice = events("recall_notice", case="RC-1", notice="N-1", customer="POLY", message="m")
+    service.ingest([void, notice] if void_first else [notice, void])
+    live = _picture(store), store.node("company:POLY")
+    service.rebuild()
+    assert (_picture(store), store.node("company:POLY")) == live
+    assert live[1] is not None
