@@ -1660,8 +1660,11 @@ class Planner:
         logged = self._tx.find_events(sorted(dependents)) if dependents else {}
         cases = {e for e, found in logged.items() if found.type.startswith("recall_")}
         if dependents - logged.keys():  # events of this batch
-            here = {event.event_id: event.type for _, event, _ in self._batch}
-            cases.update(e for e in dependents if here.get(e, "").startswith("recall_"))
+            cases.update(
+                event.event_id
+                for _, event, _ in self._batch
+                if event.event_id in dependents and event.type.startswith("recall_")
+            )
         dependents -= cases
         cases |= self._recall_dependents(target_id, voided_event)
         if dependents:
@@ -1686,10 +1689,19 @@ class Planner:
                 names=tuple(sorted(took_the_rest)),
             )
         if cases:
+            sent = cases & self._batch_ids
+            named = "; ".join(
+                part
+                for part in (
+                    _quoted(cases - sent),
+                    f"sent earlier in this batch: {_quoted(sent)}" if sent else "",
+                )
+                if part
+            )
             step.fail(
                 "voids",
                 "void_has_dependents",
-                f'recall case events ({_quoted(cases)}) name what "{target_id}" made or brought '
+                f'recall case events ({named}) name what "{target_id}" made or brought '
                 "in, and a case's events are never voided: "
                 f'"{target_id}" stays as recorded (say what was wrong on the case)',
             )

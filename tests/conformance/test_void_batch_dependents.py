@@ -153,6 +153,18 @@ def test_a_case_event_of_the_voids_batch_is_not_asked_to_be_voided(
     assert "void them first" not in problem.message
 
 
+def test_a_case_event_sent_before_the_void_in_its_batch_is_said_to_be(
+    store: GraphStore, events: Events
+) -> None:
+    setup, notice, target = _shipped(events)
+    for batch in setup:
+        IngestService(store).ingest(batch)
+    batch = [notice(), events("void", voids=target, reason="keyed wrong")]
+    problem = rejected(store, batch, "void_has_dependents")
+    sent = batch[0]["event_id"]
+    assert f'recall case events (sent earlier in this batch: "{sent}")' in problem.message
+
+
 def test_links_made_after_an_earlier_void_of_the_batch_are_seen(
     store: GraphStore, events: Events
 ) -> None:
