@@ -1729,7 +1729,11 @@ class Planner:
         self._load(effects.creates)
         for created in effects.creates:
             self._items[created] = None
-            self._carts.pop(created, None)  # -- carts: a voided definition
+            if created.startswith("cart:"):
+                # A voided definition: a later load of the batch makes the cart afresh, with no
+                # group, capacity or compartments, as in a later batch or a replay. The store
+                # still holds the definition's settings until the end of the batch.
+                self._carts[created] = _Cart.of(created, {}, [])
         self._load(effects.consumes)
         for consumed_gid, qty in effects.consumes.items():
             item = self._items.get(consumed_gid)

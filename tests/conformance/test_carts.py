@@ -804,3 +804,26 @@ def test_a_definition_of_a_cart_a_void_of_its_batch_unmade_waits_for_a_later_bat
     assert (CartService(rebuilt).cart("cart:C-1"), _stays(rebuilt, "cart:C-1")) == live
     rebuilt.close()
     store.close()
+
+
+def test_a_load_after_the_void_of_a_carts_definition_in_its_batch_finds_no_settings(
+    store: GraphStore, events: Events
+) -> None:
+    """The load makes the cart afresh, with no group, capacity or compartments, as it does in
+    a later batch and in a replay: the voided definition's settings neither let it in nor keep
+    it out."""
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_lots(events, "L-1"),
+            _define(events, "G-1", group="G", event_id="DEF-1"),
+            _define(events, "G-2", group="G", capacity="5", event_id="DEF-2"),
+            _load(events, "G-1", "L-1", qty="2"),
+        ]
+    )
+    void = events("void", voids="DEF-2", reason="x")
+    problem = rejected(store, [void, _load(events, "G-2", "L-1", qty="2")], "cart_group_mismatch")
+    assert 'lot "L-1" is in cart "G-1"' in problem.message
+    service.ingest([_unload(events, "G-1", "L-1")])
+    service.ingest([void, _load(events, "G-2", "L-1", qty="8")])  # over the voided capacity
+    assert "capacity" not in store.node("cart:G-2").attrs
