@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.auth.store import AccountStore
-from graph.connect import check_store_url
+from graph.connect import check_store_url, store_file
 
 
 def open_account_store(
@@ -11,10 +11,10 @@ def open_account_store(
 ) -> AccountStore:
     """Open an account store by URL; raise BadRequest for a URL of no known kind, or malformed."""
     check_store_url(url)
-    if url.startswith("sqlite:///"):
+    if (path := store_file(url)) is not None:
         from api.auth.embedded import EmbeddedAccountStore
 
-        return EmbeddedAccountStore(url.removeprefix("sqlite:///"))
+        return EmbeddedAccountStore(path)
     from api.auth.neo4j import Neo4jAccountStore
 
     return Neo4jAccountStore(url, user=user, password=password, database=database)
