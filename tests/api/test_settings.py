@@ -3,6 +3,7 @@ environment variable by its name (TRACEGRAPH_PORT), an option as typed (--port).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,15 @@ from api.deps import Services
 from api.settings import Settings, get_settings
 from graph.embedded_store import EmbeddedStore
 from tests.fixtures.stores import new_store
+
+
+@pytest.fixture(autouse=True)
+def settings_read_afresh() -> Iterator[None]:
+    """The environment's settings are read again in each test (get_settings keeps what it
+    read), and nothing a test set is kept after it."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -47,11 +57,7 @@ def test_a_command_under_an_out_of_range_variable_says_which(
 ) -> None:
     store = new_store(tmp_path / "plant.db")
     monkeypatch.setenv("TRACEGRAPH_TOKEN_MINUTES", "-5")
-    get_settings.cache_clear()
-    try:
-        assert main(["users", "list", "--store", store]) == 2
-    finally:
-        get_settings.cache_clear()
+    assert main(["users", "list", "--store", store]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: TRACEGRAPH_TOKEN_MINUTES: ") and len(err.splitlines()) == 1
 
@@ -74,11 +80,7 @@ def test_an_empty_host_is_refused_not_taken_for_every_interface(
         monkeypatch.setenv("TRACEGRAPH_HOST", "")
     else:
         argv += ["--host", ""]
-    get_settings.cache_clear()
-    try:
-        assert main(argv) == 2
-    finally:
-        get_settings.cache_clear()
+    assert main(argv) == 2
     err = capsys.readouterr().err
     # Each named as it was given: the variable set, the option typed.
     said = "TRACEGRAPH_HOST" if given == "environment" else "--host"
@@ -95,11 +97,7 @@ def test_a_command_that_reads_no_setting_still_stops_on_a_bad_one(
 ) -> None:
     (tmp_path / "one.jsp").write_text("1 1\n0 5\n")
     monkeypatch.setenv("TRACEGRAPH_PORT", "abc")
-    get_settings.cache_clear()
-    try:
-        assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == 2
-    finally:
-        get_settings.cache_clear()
+    assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("error: TRACEGRAPH_PORT: ")
     assert len(captured.err.splitlines()) == 1
@@ -120,12 +118,8 @@ def test_a_variable_refused_is_named_as_it_was_set(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     monkeypatch.setenv(variable, value)
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(ValidationError) as refused:
-            get_settings()
-    finally:
-        get_settings.cache_clear()
+    with pytest.raises(ValidationError) as refused:
+        get_settings()
     (problem,) = refused.value.errors()
     assert problem["loc"] == (variable,)
     assert problem["msg"]
