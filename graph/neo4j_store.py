@@ -133,7 +133,8 @@ MERGE (:Migration {name: 'recall_event_label'})
     "CREATE INDEX in_cart_closed_by IF NOT EXISTS FOR ()-[r:IN_CART]-() ON (r.closed_by)",
     "CREATE INDEX on_at IF NOT EXISTS FOR ()-[r:ON]-() ON (r.at)",
     "CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE",
-    "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0",
+    # `made` tells this counter from one a wipe's new counter replaced (CHANGE_MARK).
+    "MERGE (c:Counter {name: 'ingest'}) ON CREATE SET c.seq = 0, c.made = randomUUID()",
     "MERGE (:Counter {name: 'rebuild'})",  # see REBUILD_LEASE
     # Versions that took the write lock by counting writes left the count (see LOCK).
     "MATCH (c:Counter {name: 'ingest'}) WHERE c.writes IS NOT NULL REMOVE c.writes",
@@ -254,9 +255,19 @@ COPY_LOST: Final = (
     "ended), and another copy may have written into it meanwhile: the copy was not marked "
     "finished"
 )
+# The rebuild's token stays as the last rebuild's: a rebuild may leave the last event and the
+# projection version as they were, and CHANGE_MARK must change with it. A constant SET, as LOCK.
 END_REBUILD: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started"
+    "WHERE c.rebuilding = $token REMOVE c.rebuilding, c.rebuild_started SET c.rebuilt = $token"
+)
+# What the graph holds changes only by an event logged (the counter's seq, in the same
+# transaction), a rebuild (its token, above; while one runs, or a copy fills the database, the
+# graph is partial and no mark holds) or a wipe, which makes a new counter (`made`).
+CHANGE_MARK: Final = (
+    "OPTIONAL MATCH (c:Counter {name: 'ingest'}) "
+    "RETURN c.seq, c.projection, c.rebuilt, c.made, "
+    "c IS NOT NULL AND c.rebuilding IS NULL AND c.unfinished_copy_of IS NULL"
 )
 # The projection version (graph.projection) is kept on the counter too; a database new to us has
 # no counter yet.
@@ -1509,6 +1520,12 @@ class Neo4jStore:
         self._local.cleared = True
         while self._write_outside_rebuild(CLEAR_SOME_NODES)[0][0]:
             pass
+
+    def change_mark(self) -> tuple[object, ...] | None:
+        """A mark of what the graph holds, changed by every event recorded, every rebuild and a
+        wipe (TraceCache); None while a rebuild or a copy leaves the graph partial."""
+        seq, projection, rebuilt, made, whole = self._execute(CHANGE_MARK, "read")[0]
+        return (seq, projection, rebuilt, made) if whole else None
 
     def projection_version(self) -> int | None:
         version: int | None = self._execute(PROJECTION_VERSION, "read")[0][0]

@@ -53,7 +53,7 @@ class TraceCache:
 
     def trace(self, store: object, key: Hashable, compute: Callable[[], Trace]) -> Trace:
         """The trace of `key` in `store`: kept, or computed by `compute` and kept. A store that
-        tells no change mark (ChangeMarked: Neo4j's does not) has its traces computed each time."""
+        tells no change mark (not ChangeMarked, or None) has its traces computed each time."""
         mark = store.change_mark() if isinstance(store, ChangeMarked) else None
         if mark is None:
             return compute()

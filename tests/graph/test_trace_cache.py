@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from graph.embedded_store import EmbeddedStore
+from graph.store import GraphStore
 from graph.trace import Trace, TraceNode, TraceService
 from graph.trace_cache import TraceCache
 from ingest.service import IngestService
@@ -48,19 +49,21 @@ def test_kept_traces_are_bounded_by_entries_and_by_nodes(embedded: EmbeddedStore
     assert computed[-2:] == [26, 26] and len(computed) == 9
 
 
-def test_an_event_recorded_or_a_write_under_way_is_another_mark(
-    embedded: EmbeddedStore, events: Events
-) -> None:
-    cache, computed = TraceCache(), list[int]()
-    traces = TraceService(embedded, cache)
-    ingest = IngestService(embedded)
+def test_an_event_recorded_is_another_mark(store: GraphStore, events: Events) -> None:
+    traces = TraceService(store, TraceCache())
+    ingest = IngestService(store)
     ingest.ingest([events.receive("K-0", 10)])
     first = traces.trace("lot:K-0", "down")
     assert traces.trace("lot:K-0", "down") is first
     ingest.ingest([events("split", lot="K-0", into=[{"lot": "K-1", "qty": "2"}])])
     again = traces.trace("lot:K-0", "down")
     assert again is not first and [n.id for n in again.nodes] == ["lot:K-0", "lot:K-1"]
+    assert traces.trace("lot:K-0", "down") is again
+
+
+def test_a_write_under_way_tells_no_mark(embedded: EmbeddedStore) -> None:
     # Inside a write of its own the store tells no mark: what it wrote may yet be undone.
+    cache, computed = TraceCache(), list[int]()
     with embedded.atomically():
         assert embedded.change_mark() is None
         cache.trace(embedded, "k", lambda: made(1, computed))
@@ -80,15 +83,56 @@ def test_another_store_finds_none_of_a_stores_traces(tmp_path: Path, events: Eve
     other.close()
 
 
-def test_a_rebuild_is_another_mark(embedded: EmbeddedStore, events: Events) -> None:
-    ingest = IngestService(embedded)
+def _lose_split_links(store: GraphStore) -> None:
+    """Put the graph out of step with its log (what a rebuild is for): links lost by hand."""
+    if isinstance(store, EmbeddedStore):
+        with closing(sqlite3.connect(store.path)) as other, other:
+            other.execute("DELETE FROM edges WHERE type = 'SPLIT_INTO'")
+        return
+    with store._driver.session() as session:  # type: ignore[attr-defined]
+        session.run("MATCH ()-[r:SPLIT_INTO]->() DELETE r").consume()
+
+
+def test_a_rebuild_is_another_mark(store: GraphStore, events: Events) -> None:
+    ingest = IngestService(store)
     ingest.ingest(
         [events.receive("K-0", 10), events("split", lot="K-0", into=[{"lot": "K-1", "qty": "2"}])]
     )
-    # The graph out of step with its log (what a rebuild is for): a link lost by hand.
-    with closing(sqlite3.connect(embedded.path)) as other, other:
-        other.execute("DELETE FROM edges WHERE type = 'SPLIT_INTO'")
-    traces = TraceService(embedded, TraceCache())
+    _lose_split_links(store)
+    traces = TraceService(store, TraceCache())
     assert [n.id for n in traces.trace("lot:K-0", "down").nodes] == ["lot:K-0"]
     ingest.rebuild()  # at the version the graph already has: the same stamp, the same last event
     assert [n.id for n in traces.trace("lot:K-0", "down").nodes] == ["lot:K-0", "lot:K-1"]
+
+
+def test_a_graph_being_rebuilt_tells_no_mark(store: GraphStore, events: Events) -> None:
+    IngestService(store).ingest([events.receive("K-0", 10)])
+    assert store.change_mark() is not None  # type: ignore[attr-defined]
+    if isinstance(store, EmbeddedStore):  # one transaction: the write under way says it
+        with store.atomically():
+            assert store.change_mark() is None
+        return
+    with store.atomically():  # chunk by chunk, each committed: the graph is partial meanwhile
+        assert store.change_mark() is None  # type: ignore[attr-defined]
+    assert store.change_mark() is not None  # type: ignore[attr-defined]
+
+
+def test_a_wiped_and_refilled_graph_is_another_mark(
+    store: GraphStore, events: Events, tmp_path: Path
+) -> None:
+    """The same number of events again after a wipe (Neo4j's scratch databases; a new file
+    for the embedded store) is not the graph the kept trace was of."""
+    cache = TraceCache()
+    IngestService(store).ingest([events.receive("K-0", 10)])
+    kept = TraceService(store, cache).trace("lot:K-0", "down")
+    if isinstance(store, EmbeddedStore):
+        store.close()
+        store.path.unlink()
+        store = EmbeddedStore(store.path)
+    else:
+        store.wipe()  # type: ignore[attr-defined]
+    IngestService(store).ingest([events.receive("K-0", 4)])
+    again = TraceService(store, cache).trace("lot:K-0", "down")
+    assert again is not kept and again.nodes[0].attrs["qty"] != kept.nodes[0].attrs["qty"]
+    if isinstance(store, EmbeddedStore):
+        store.close()
