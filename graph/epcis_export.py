@@ -13,7 +13,7 @@ from graph.epcis import FULL_VIEW, EpcisView, EpcisWriter, Retraction, document
 from graph.event_links import ends, links, ref
 from graph.ids import gid
 from graph.store import MATERIAL, GraphStore, NodeView, StoredEvent
-from graph.trace import Trace
+from graph.trace import TAKING, Trace
 
 # A logged event as read, and its payload.
 Logged = dict[str, tuple[StoredEvent, dict[str, Any]]]
@@ -80,8 +80,9 @@ class EpcisExporter:
         says which of the items the events name they list (in place of `view`'s items).
         """
         events = self._payloads(event_ids)
-        if closure:
-            events = self._closed(events)
+        if closure or view.items is None:
+            # A reader of every item may be given events beyond the trace.
+            events = self._closed(events, makers=closure)
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0].seq)]
@@ -130,20 +131,49 @@ class EpcisExporter:
             if stored.voided_by is None
         }
 
-    def _closed(self, events: Logged) -> Logged:
-        """Add, transitively, the events that created the items the events take from."""
+    def _closed(self, events: Logged, *, makers: bool) -> Logged:
+        """Add, transitively, what the events need to be read elsewhere as they were here:
+        the events logged before a process that took from a lot it takes all that remains of
+        (without them it would take more there), and, with `makers` (always for the events
+        added so), the events that created the items they take from."""
         closed = dict(events)
         frontier = events
         while frontier:
-            used = sorted({g for _, body in frontier.values() for g in _taken(body)})
-            makers = {
-                view.attrs["created_by"]
-                for view in self._store.nodes(used).values()
-                if view.attrs.get("created_by") and view.attrs["created_by"] not in closed
-            }
-            frontier = self._payloads(makers)
+            wanted = self._taken_before(frontier)
+            if makers or frontier is not events:
+                wanted |= self._makers(frontier)
+            frontier = self._payloads(sorted(wanted - closed.keys()))
             closed |= frontier
         return closed
+
+    def _makers(self, events: Logged) -> set[str]:
+        """Return the events that created the items the events take from."""
+        used = sorted({g for _, body in events.values() for g in _taken(body)})
+        return {
+            str(view.attrs["created_by"])
+            for view in self._store.nodes(used).values()
+            if view.attrs.get("created_by")
+        }
+
+    def _taken_before(self, events: Logged) -> set[str]:
+        """Return the live events that took from a lot before a process of `events` took all
+        that remained of it: what remained depends on them."""
+        open_inputs = _open_inputs(body for _, body in events.values())
+        if not open_inputs:
+            return set()
+        lots = {lot for _, lot in open_inputs}
+        takers = {
+            (edge.event, edge.src)
+            for edge in self._store.links(sorted(lots))
+            if edge.src in lots and edge.type in TAKING
+        }
+        logged = self._store.logged(sorted({event for event, _ in takers}))
+        return {
+            taker
+            for taker, lot in takers
+            for event_id, taken in open_inputs
+            if taken == lot and taker in logged and logged[taker].seq < events[event_id][0].seq
+        }
 
     def _status_events(self, items: frozenset[str]) -> Logged:
         """Find the status events about `items` through the store's status history."""
@@ -179,13 +209,7 @@ class EpcisExporter:
 
     def _consumed(self, events: list[dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
         """Return how much each process took of a lot it named without a quantity."""
-        open_inputs = {
-            (body["event_id"], f"lot:{i['lot']}")
-            for body in events
-            if body["type"] == "process"
-            for i in body.get("inputs", [])
-            if "lot" in i and "qty" not in i
-        }
+        open_inputs = _open_inputs(events)
         if not open_inputs:
             return {}
         edges = self._store.links(sorted({gid for _, gid in open_inputs}))
@@ -196,6 +220,17 @@ class EpcisExporter:
             and edge.qty is not None
             and (edge.event, edge.src) in open_inputs
         }
+
+
+def _open_inputs(events: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """Return (event id, lot) of each lot a process takes all that remains of (no `qty`)."""
+    return {
+        (body["event_id"], f"lot:{i['lot']}")
+        for body in events
+        if body["type"] == "process"
+        for i in body.get("inputs", [])
+        if "lot" in i and "qty" not in i
+    }
 
 
 def _identities(named: Iterable[NodeView]) -> tuple[dict[str, str], dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from graph.epcis_schema import schema_problems
@@ -248,3 +249,51 @@ def test_an_offset_of_minus_zero_is_exported_as_it_was_captured(
         assert _capture(client, exported) == {event_id: "duplicate"}
         assert _capture(elsewhere, exported) == {event_id: "created"}
         assert _logged(elsewhere)[event_id] == _logged(client)[event_id]
+
+
+# A process takes all that remains of L-1 after a shipment took some: 7 of 10.
+TOOK_THE_REST = [
+    _event("R-1", "receive", "08:00", supplier="ACME", supplier_lot="H1", part="BAR", lot="L-1",
+           qty="10"),
+    _event("R-2", "receive", "08:10", supplier="ACME", supplier_lot="H2", part="BAR", lot="L-2",
+           qty="5"),
+    _event("SH-1", "ship", "08:20", shipment="D-1", customer="CLINIC",
+           items=[{"lot": "L-1", "qty": "3"}]),
+    _event("PR-1", "process", "08:30", step="ST-1", operation="turn",
+           inputs=[{"lot": "L-1"}, {"lot": "L-2", "qty": "1"}],
+           outputs=[{"lot": "O-1", "part": "SCREW", "qty": "8"}]),
+]  # fmt: skip
+
+
+def _trace(client: TestClient, gid: str, direction: str) -> tuple[list[Any], list[Any]]:
+    answer = client.get(
+        "/api/v1/trace",
+        params={"id": gid, "direction": direction},
+        headers=login(client, "admin"),
+    )
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    nodes = sorted((n["id"], n.get("share"), n.get("exposure")) for n in found["nodes"])
+    edges = sorted((e["from"], e["type"], e["to"], e["qty"]) for e in found["edges"])
+    return nodes, edges
+
+
+@pytest.mark.parametrize(
+    ("root", "direction", "closure"), [("lot:O-1", "up", False), ("lot:L-2", "down", True)]
+)
+def test_a_process_that_took_all_that_remained_takes_as_much_elsewhere(
+    client: TestClient, elsewhere: TestClient, root: str, direction: str, closure: bool
+) -> None:
+    """The document brings the events that took from the lot before: else the process, which
+    states no quantity, takes all of the lot there."""
+    written = client.post("/api/v1/events", json=TOOK_THE_REST, headers=login(client, "admin"))
+    assert written.status_code == 201, written.text
+    exported = client.get(
+        f"/api/v1/trace/{root}/epcis",
+        params={"direction": direction, "closure": str(closure).lower()},
+        headers=login(client, "admin"),
+    )
+    assert exported.status_code == 200, exported.text
+    _capture(elsewhere, exported.json())
+    assert _trace(elsewhere, "lot:O-1", "up") == _trace(client, "lot:O-1", "up")
+    assert _capture(client, exported.json()) == dict.fromkeys(_logged(elsewhere), "duplicate")
