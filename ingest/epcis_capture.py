@@ -4,17 +4,19 @@ events, and ingest them as one atomic batch; every problem names the EPCIS event
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graph.epcis_schema import schema_problems
+from graph.store import StoredEvent
 from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
 from ingest.errors import TOO_MANY, BatchConflict, BatchRejected, EventForbidden, Problem
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
 NEVER_CAPTURED = "retracts an event this store never captured"
+ALREADY_VOIDED = "retracts an event voided here already"
 # Our messages may point at another event of the batch by its place in our list.
 BATCH_INDEX = re.compile(r"event (\d+) of this batch")
 
@@ -109,15 +111,27 @@ def _without_unknown_retractions(translation: Translation, logged: Logged) -> Tr
     kept = Translation(ignored=list(translation.ignored))
     skipped: set[int] = set()
     for event, origin in zip(translation.events, translation.origins, strict=True):
-        if event["type"] == "void" and event["voids"] not in known:
+        why = _retracted_already(event, known) if event["type"] == "void" else None
+        if why is not None:
             if origin.index not in skipped:
                 skipped.add(origin.index)
-                kept.ignored.append(Ignored(origin.index, origin.epcis_id, NEVER_CAPTURED))
+                kept.ignored.append(Ignored(origin.index, origin.epcis_id, why))
             continue
         kept.events.append(event)
         kept.origins.append(origin)
     kept.ignored.sort(key=lambda ignored: ignored.index)
     return kept
+
+
+def _retracted_already(void: dict[str, Any], known: Mapping[str, StoredEvent]) -> str | None:
+    """Say why a retraction has nothing to void here: its event was never captured, or is
+    voided by another void already (ours, say, whose export comes back); None if it voids."""
+    target = known.get(void["voids"])
+    if target is None:
+        return NEVER_CAPTURED
+    if target.voided_by not in (None, void["event_id"]):
+        return ALREADY_VOIDED
+    return None
 
 
 def _back(problem: Problem, translation: Translation) -> Problem:

@@ -21,7 +21,7 @@ from graph.epcis_schema import schema_problems
 from graph.store import GraphStore
 from graph.trace import Trace, TraceService
 from ingest.demo_plant import HOSPITALS, DemoPlant
-from ingest.epcis_capture import NEVER_CAPTURED, capture
+from ingest.epcis_capture import ALREADY_VOIDED, NEVER_CAPTURED, capture
 from ingest.epcis_import import EpcisReader, gtin_parts
 from ingest.errors import BatchConflict, BatchRejected
 from ingest.service import IngestService
@@ -274,6 +274,28 @@ def test_an_error_declaration_of_an_event_never_captured_is_skipped(store: Graph
     assert store.logged([_receipt()["eventID"]]) == {}
     # Alone, it leaves nothing to capture.
     _refused(store, _document(_receipt(errorDeclaration=declared)), "empty")
+
+
+def test_an_error_declaration_of_an_event_voided_here_already_is_skipped(
+    store: GraphStore,
+) -> None:
+    # Our own export of a voided event, captured back, or a partner's declaration of an event
+    # we voided ourselves: the event is retracted already, and the rest of the document is read.
+    capture_into(store, _document(_receipt()))
+    our_id = _receipt()["eventID"]
+    void = {"event_id": "V-1", "type": "void", "occurred_at": "2026-03-03T07:00:00Z"}
+    IngestService(store).ingest([void | {"voids": our_id, "reason": "typo"}])
+    declared = {"declarationTime": "2026-03-03T08:00:00Z", "reason": "incorrect_data"}
+    other = _receipt(eventID="urn:uuid:7d2c0c1e-0000-4000-8000-0000000000f1")
+    other["quantityList"] = [{"epcClass": "urn:tracegraph:lot:RX-2", "quantity": 4}]
+    before = state(store)
+    report = capture_into(store, _document(_receipt(errorDeclaration=declared), other))
+    assert report.report.created == 1 and store.node("lot:RX-2") is not None
+    assert [(i.index, i.epcis_id, i.reason) for i in report.ignored] == [
+        (0, our_id, ALREADY_VOIDED)
+    ]
+    assert store.logged([our_id])[our_id].voided_by == "V-1"
+    assert len(state(store)[1]) == len(before[1]) + 1
 
 
 def test_an_error_declaration_of_an_event_of_the_same_document_is_refused(
