@@ -18,7 +18,8 @@ PREFIX = "urn:tracegraph:"
 DIGITAL_LINK = "https://id.gs1.org"
 # Characters a URN's namespace-specific string may hold besides unreserved ones (RFC 8141).
 _URN_SAFE = "!$&'()*+,;=:@"
-_DIGITS = re.compile(r"^\d+$")
+# ASCII digits only: \d takes any script's, which int() reads too, and $ a final newline.
+_DIGITS = re.compile(r"[0-9]+")
 _EPC = re.compile(r"^urn:epc:(id|class):([a-z]+):(.+)$")
 # Digital Link primary keys other than a GTIN's (ingest.gs1 reads those), and their lengths.
 _DL_KEYS = {"00": ("sscc", 18), "414": ("gln", 13), "417": ("party_gln", 13), "8003": ("grai", 0)}
@@ -59,7 +60,7 @@ def uri(kind: str, key: str) -> str:
 
 def valid_check_digit(digits: str) -> bool:
     """Tell whether a GS1 key (GTIN, GLN, SSCC) is all digits with a right check digit."""
-    return _DIGITS.match(digits) is not None and gs1.check_digit(digits[:-1]) == digits[-1]
+    return _DIGITS.fullmatch(digits) is not None and gs1.check_digit(digits[:-1]) == digits[-1]
 
 
 def digital_link(gtin: str, *, lot: str | None = None, serial: str | None = None) -> str | None:
@@ -136,7 +137,7 @@ def _category(scheme: str) -> str:
 
 def _gs1_key(value: str, digits: str, length: int) -> str:
     """Complete a GS1 key from the digits of an EPC URI with its check digit."""
-    if len(digits) != length - 1 or _DIGITS.match(digits) is None:
+    if len(digits) != length - 1 or _DIGITS.fullmatch(digits) is None:
         raise UnknownIdentifier(f"{value!r}: the GS1 key digits do not add up to {length}")
     return digits + gs1.check_digit(digits)
 

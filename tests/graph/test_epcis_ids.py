@@ -104,3 +104,15 @@ def test_a_grai_digital_link_is_checked_and_read_like_its_epc_uri() -> None:
     linked = parse("https://id.gs1.org/8003/03870585000552CART-7")
     assert linked == Identity("gs1", "grai", "03870585000552CART-7")
     assert parse("HTTPS://id.gs1.org/8003/03870585000552CART-7") == linked
+
+
+# The GLN 9506000000015 with Arabic-Indic digits before its check digit, which int() reads.
+ARABIC_GLN = "\u0669\u0665\u0660\u0666\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0661" + "5"
+
+
+@pytest.mark.parametrize("ai", ["417", "414"])
+def test_a_gs1_key_is_ascii_digits(ai: str) -> None:
+    assert not valid_check_digit(ARABIC_GLN)
+    encoded = "".join(f"%{byte:02X}" for byte in ARABIC_GLN.encode())
+    with pytest.raises(UnknownIdentifier, match="is not a valid"):
+        parse(f"https://id.gs1.org/{ai}/{encoded}")
