@@ -294,7 +294,8 @@ class EpcisReader:
                 raise _Refused(name, "not_an_object", f"{name} maps EPC URIs to strings")
         stated = event.get(STATED, {})
         if not isinstance(stated, dict) or not all(
-            isinstance(v, list) and set(v) <= {QUANTITY, UNIT} for v in stated.values()
+            isinstance(v, list) and all(name in (QUANTITY, UNIT) for name in v)
+            for v in stated.values()
         ):
             raise _Refused(
                 STATED,

@@ -400,6 +400,18 @@ def test_an_extension_of_the_wrong_type_is_refused_by_name(store: GraphStore, na
     assert (problem.index, problem.field) == (4, name)
 
 
+@pytest.mark.parametrize("value", [[["quantity"]], [{"quantity": 1}], ["qty"], "quantity"])
+def test_what_an_event_stated_that_is_not_a_list_of_names_is_refused_by_name(
+    store: GraphStore, value: Any
+) -> None:
+    def wrong(events: list[dict[str, Any]]) -> None:
+        output = events[4]["outputQuantityList"][0]["epcClass"]
+        events[4]["tg:stated"] = {output: value}
+
+    problem = _refused(store, _with(wrong), "not_an_object")
+    assert (problem.index, problem.field) == (4, "tg:stated")
+
+
 @pytest.mark.parametrize("value", [{"part": "BAR-316L"}, ["BAR-316L"]])
 def test_parts_that_are_not_text_are_refused_by_name(store: GraphStore, value: Any) -> None:
     # A merge told apart by its shape: the parts given are compared with the GTINs' own.
