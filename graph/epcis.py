@@ -63,6 +63,9 @@ UOM = {
 }
 # What the EPCIS schema takes as a uom: a UN/CEFACT Rec 20 common code.
 _REC20 = re.compile(r"[A-Z0-9]{2,3}")
+# What capture reads a uom as: our unit of the codes ours map to, a count ("ea") for each,
+# piece and one; any other code as itself.
+UOM_UNITS = {code: unit for unit, code in UOM.items()} | {"EA": "ea", "H87": "ea", "C62": "ea"}
 # Operations that are CBV business steps; other operations are named by a URN of ours.
 OPERATION_STEPS = {
     "assemble": "assembling",
@@ -444,11 +447,13 @@ class EpcisWriter:
         return {name: [self.item_uri(i.gid, i.part) for i in items]}
 
     def _units(self, items: Iterable[_Item]) -> dict[str, Any]:
-        """Name units that have no UN/CEFACT code, in an extension keyed by item URI."""
+        """Name units that have no UN/CEFACT code, or one read back as another of our units
+        (a lot counted in "EA" has uom EA, which reads as "ea"), in an extension keyed by
+        item URI."""
         odd = {
             self.item_uri(i.gid, i.part): unit
             for i in items
-            if (unit := self._unit(i)) is not None and unit != "ea" and _uom(unit) is None
+            if (unit := self._unit(i)) is not None and unit != "ea" and _read_back(unit) != unit
         }
         return {"tg:units": odd} if odd else {}
 
@@ -529,6 +534,12 @@ def _uom(unit: str | None) -> str | None:
     if unit in UOM:
         return UOM[unit]
     return unit if _REC20.fullmatch(unit) else None
+
+
+def _read_back(unit: str) -> str | None:
+    """The unit capture reads from a unit's uom (None: it has none)."""
+    code = _uom(unit)
+    return None if code is None else UOM_UNITS.get(code, code)
 
 
 def _wide(value: Any) -> Any:

@@ -36,7 +36,7 @@ from graph.epcis import (
     STATED,
     UDI_DATES,
     UNIT,
-    UOM,
+    UOM_UNITS,
 )
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
 from graph.epcis_schema import document_events
@@ -64,8 +64,6 @@ UNDIGESTED = ("recordTime", "errorDeclaration", "@context")
 # of it a retraction).
 UNDIGESTED_BEFORE = ("recordTime", "errorDeclaration")
 STATUSES = {disposition: status for status, disposition in DISPOSITIONS.items()}
-# UN/CEFACT Rec 20 codes to our units; each, piece and one are counts, as no uom is.
-UNITS = {code: unit for unit, code in UOM.items()} | {"EA": "ea", "H87": "ea", "C62": "ea"}
 OPERATIONS = {step: operation for operation, step in OPERATION_STEPS.items()}
 LOT_NUMBER_KEYS = (
     LOT_NUMBER,
@@ -741,7 +739,7 @@ class EpcisReader:
                 raise _Refused(f"{path}.epcClass", "not_a_lot", "a quantity is of a lot")
             qty = _decimal(entry.get("quantity"), f"{path}.quantity")
             uom = entry.get("uom")
-            unit = units.get(entry["epcClass"]) or (UNITS.get(uom, uom) if uom else None)
+            unit = units.get(entry["epcClass"]) or (UOM_UNITS.get(uom, uom) if uom else None)
             found.append(_Thing("lot", thing.key, path, thing.uri, thing.part, qty, unit))
         return found
 

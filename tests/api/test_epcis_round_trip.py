@@ -297,3 +297,26 @@ def test_a_process_that_took_all_that_remained_takes_as_much_elsewhere(
     _capture(elsewhere, exported.json())
     assert _trace(elsewhere, "lot:O-1", "up") == _trace(client, "lot:O-1", "up")
     assert _capture(client, exported.json()) == dict.fromkeys(_logged(elsewhere), "duplicate")
+
+
+@pytest.mark.parametrize("unit", ["EA", "C62", "KGM"])
+def test_a_unit_that_is_a_code_read_as_another_unit_comes_back_as_itself(
+    client: TestClient, elsewhere: TestClient, unit: str
+) -> None:
+    """A plant that counts in "EA": capture reads uom EA as a count, "ea", so the export names
+    the lot's own unit beside it."""
+    events = [
+        _event("R-1", "receive", "08:00", supplier="ACME", supplier_lot="H1", part="BAR",
+               lot="L-1", qty="10", unit=unit),
+        _event("S-1", "split", "09:00", lot="L-1", into=[{"lot": "L-2", "qty": "4", "unit": unit}]),
+    ]  # fmt: skip
+    written = client.post("/api/v1/events", json=events, headers=login(client, "admin"))
+    assert written.status_code == 201, written.text
+    exported = client.get(
+        "/api/v1/trace/lot:L-2/epcis", params={"direction": "up"}, headers=login(client, "admin")
+    )
+    document = exported.json()
+    assert schema_problems(document) == []
+    assert _capture(client, document) == {"R-1": "duplicate", "S-1": "duplicate"}
+    assert _capture(elsewhere, document) == {"R-1": "created", "S-1": "created"}
+    assert _logged(elsewhere) == _logged(client)
