@@ -82,6 +82,12 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
+def _rule(field: str, message: str) -> PydanticCustomError:
+    """Refuse a rule over several fields of an event, naming the field it refuses: an error of
+    the event's own validator has no place in it, and ingest.parse.problems_of reads this one."""
+    return PydanticCustomError("value_error", message, {"field": field})
+
+
 Day = Annotated[
     date,
     WrapValidator(_date_text),
@@ -439,7 +445,7 @@ class Process(Envelope):
     @model_validator(mode="after")
     def _has_material(self) -> Self:
         if not self.inputs and not self.outputs:
-            raise ValueError("a process needs inputs or outputs")
+            raise _rule("inputs", "a process needs inputs or outputs")
         return self
 
 
@@ -504,9 +510,9 @@ class CartDefine(Envelope):
     @model_validator(mode="after")
     def _distinct_compartments(self) -> Self:
         if self.compartments is not None and len(set(self.compartments)) != len(self.compartments):
-            raise ValueError("compartments are listed once each")
+            raise _rule("compartments", "compartments are listed once each")
         if self.seq is not None and self.group is None:
-            raise ValueError("a number in a group needs the group")
+            raise _rule("seq", "a number in a group needs the group")
         return self
 
 
@@ -782,10 +788,10 @@ class RecallSupplierAnswer(Envelope):
     @model_validator(mode="after")
     def _says_something(self) -> Self:
         if not (self.text and self.text.strip()) and not self.upstream and not self.documents:
-            raise ValueError("an answer needs a text, upstream lots or documents")
+            raise _rule("text", "an answer needs a text, upstream lots or documents")
         digests = [d.sha256 for d in self.documents]
         if len(set(digests)) != len(digests):
-            raise ValueError("the same document is attached twice")
+            raise _rule("documents", "the same document is attached twice")
         return self
 
 

@@ -188,6 +188,8 @@ def problems_of(index: int, event_id: str | None, error: ValidationError) -> lis
         location = list(detail["loc"])
         if location and location[0] in EVENT_TYPES:
             location = location[1:]
+        if not location and (named := detail.get("ctx", {}).get("field")):
+            location = [named]  # a rule over several fields names the one it refuses
         field = _dotted(location)
         message = str(detail["msg"])
         if detail["type"] == "missing":

@@ -78,6 +78,56 @@ def test_contract_errors_name_index_and_nested_field() -> None:
     assert fields == [(1, "status"), (1, "target")]
 
 
+AT = "2026-01-01T00:00:00Z"
+ANSWER = {"case": "RC-1", "supplier": "ACME", "supplier_lot": "A-1"}
+DOCUMENT = {"name": "cert.pdf", "media_type": "application/pdf", "size": 3, "sha256": "a" * 64}
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "message"),
+    [
+        (
+            {"type": "process", "step": "S-1", "operation": "cut"},
+            "inputs",
+            "a process needs inputs or outputs",
+        ),
+        (
+            {"type": "process", "step": "S-1", "operation": "cut", "inputs": [], "outputs": []},
+            "inputs",
+            "a process needs inputs or outputs",
+        ),
+        (
+            {"type": "cart_define", "cart": "C-1", "seq": 2},
+            "seq",
+            "a number in a group needs the group",
+        ),
+        (
+            {"type": "cart_define", "cart": "C-1", "compartments": ["A", "A"]},
+            "compartments",
+            "compartments are listed once each",
+        ),
+        (
+            {"type": "recall_supplier_answer", **ANSWER, "text": " "},
+            "text",
+            "an answer needs a text, upstream lots or documents",
+        ),
+        (
+            {"type": "recall_supplier_answer", **ANSWER, "documents": [DOCUMENT, DOCUMENT]},
+            "documents",
+            "the same document is attached twice",
+        ),
+    ],
+)
+def test_a_rule_over_several_fields_names_the_field_it_refuses(
+    event: dict[str, object], field: str, message: str
+) -> None:
+    with pytest.raises(BatchRejected) as caught:
+        parse_events([EVENT, {"event_id": "E-2", "occurred_at": AT, **event}])
+    assert [(p.index, p.field, p.code, p.message) for p in caught.value.problems] == [
+        (1, field, "value_error", message)
+    ]
+
+
 def test_control_characters_and_long_ids_are_refused() -> None:
     with pytest.raises(BatchRejected) as caught:
         parse_events([dict(EVENT, event_id="a\nb"), dict(EVENT, event_id="x" * 201)])
