@@ -52,6 +52,7 @@ from graph.store import (
     MarkSchemeRow,
     NodeView,
     PartnerLot,
+    StatusRow,
     StepUse,
     StoredDocument,
     StoredEvent,
@@ -306,6 +307,10 @@ SELECT gid, status FROM (
     FROM nodes n JOIN status_log s ON s.nid = n.nid
     WHERE n.gid IN (SELECT value FROM json_each(?)) AND s.at <= ?
 ) WHERE latest = 1
+"""
+STATUS_ROWS = """
+SELECT n.gid, s.status, s.reason, s.at, s.event FROM nodes n JOIN status_log s ON s.nid = n.nid
+WHERE n.gid IN (SELECT value FROM json_each(?)) ORDER BY s.at, s.rowid
 """
 INSERT_STATUS = "INSERT INTO status_log (nid, status, reason, at, event) VALUES (?, ?, ?, ?, ?)"
 STATUS_NIDS_OF_EVENT = "SELECT nid FROM status_log WHERE event = ?"
@@ -816,6 +821,9 @@ class EmbeddedTx:
     def dependents(self, event_id: str) -> list[str]:
         rows = self._conn.execute(DEPENDENTS, {"event": event_id}).fetchall()
         return sorted(row[0] for row in rows)
+
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        return [StatusRow(*row) for row in self._conn.execute(STATUS_ROWS, (_ids(gids),))]
 
     def apply(self, changes: Changes) -> None:
         conn = self._conn

@@ -60,6 +60,7 @@ from graph.store import (
     NodeRow,
     NodeView,
     PartnerLot,
+    StatusRow,
     StepUse,
     StoredDocument,
     StoredEvent,
@@ -507,6 +508,12 @@ WHERE s.at <= $at
 WITH g, s, ev ORDER BY s.at DESC, ev.seq DESC
 RETURN g, collect(s.status)[0]
 """
+STATUS_ROWS: Final = """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
+MATCH (ev:Event)-[s:SET_STATUS]->(n)
+RETURN g, s.status, s.reason, s.at, s.event ORDER BY s.at, ev.seq
+"""
 ADD_STATUSES: Final = """
 UNWIND $rows AS r
 MATCH (ev:Event {event_id: r.event}) USING INDEX SEEK ev:Event(event_id)
@@ -937,6 +944,11 @@ class Neo4jTx:
     def dependents(self, event_id: str) -> list[str]:
         # Voids are rare and their statements choose among indexes: planned afresh as usual.
         return sorted(row[0] for row in self._tx.run(DEPENDENTS, event=event_id).values())
+
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        # Read only by a hold after status events or a void of its batch: planned afresh.
+        rows = self._tx.run(STATUS_ROWS, gids=_Listed(gids)).values()
+        return [StatusRow(*row) for row in rows]
 
     def apply(self, changes: Changes) -> None:
         status_gids: set[str] = set()

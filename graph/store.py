@@ -306,6 +306,11 @@ class WriteTx(Protocol):
         """Return ids of live events other than `event_id` that touch what it created or closed."""
         ...
 
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        """Return the live status rows of `gids`, in the order `latest_statuses` reads them: by
+        instant, of equal ones by their events' order in the log."""
+        ...
+
     def apply(self, changes: Changes) -> None: ...
 
     # -- carts

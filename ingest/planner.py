@@ -34,6 +34,7 @@ from graph.store import (
     Submission,
     VoidRow,
     WriteTx,
+    latest_statuses,
     plain,
 )
 from ingest.errors import Problem
@@ -101,7 +102,7 @@ class Item:
     unit: str | None
     qty: Decimal | None
     consumed: Decimal
-    status: str | None
+    status: str | None  # as the store held it before the batch (see `_statuses_now`)
     created_by: str | None
     created_at: str | None  # when it came to be (UTC text); None for context nodes
 
@@ -990,7 +991,6 @@ class Planner:
         item = self._target(step, event.target)
         if item is None:
             return
-        item.status = event.status.value
         self.changes.statuses.append(
             StatusRow(item.gid, event.status.value, event.reason, step.at, event.event_id)
         )
@@ -1991,12 +1991,13 @@ class Planner:
         self._merge_props(case, {"state": event.state.value, f"{event.state.value}_at": step.at})
 
     def _recall_hold(self, step: _Step, event: RecallHold) -> None:
-        """Record in the case what its hold held: sent, each item named must be held by then
-        (by the status events before it in its batch, or earlier). Replayed, it stands as it was
-        made, though a status or an item it names was voided since: the case's history keeps
-        that the hold was made."""
+        """Record in the case what its hold held: sent, each item named must be held by then,
+        as the store will hold it after the events before the hold in its batch
+        (`_statuses_now`). Replayed, it stands as it was made, though a status or an item it
+        names was voided since: the case's history keeps that the hold was made."""
         if self._replaying or self._open_case(step, event.case) is None:
             return
+        statuses = self._statuses_now([ref.gid for ref in event.items])
         listed: set[str] = set()
         for i, ref in enumerate(event.items):
             name = item_field(f"items[{i}]", ref)
@@ -2005,14 +2006,41 @@ class Planner:
                 continue
             listed.add(ref.gid)
             item = self._require(step, name, ref.gid, "lot" if ref.lot is not None else "serial")
-            if item is not None and item.status not in HELD:
-                now = f'"{item.status}"' if item.status else "of no status"
+            status = statuses.get(ref.gid)
+            if item is not None and status not in HELD:
+                now = f'"{status}"' if status else "of no status"
                 step.fail(
                     name,
                     "not_held",
                     f"{describe(ref.gid)} is {now}, not held: a hold names the items status "
                     "events quarantined, recalled or scrapped",
                 )
+
+    def _statuses_now(self, gids: Sequence[str]) -> dict[str, str]:
+        """Return the status the store will hold for each live item among `gids` once the events
+        planned so far are written: the latest in time of its live status events, as the store
+        decides it (graph.store.latest_statuses). A status event dated before the latest is
+        logged but does not become it, and a void of the batch takes its status away."""
+        items = {g: item for g in gids if (item := self._get(g)) is not None}
+        here: dict[str, list[StatusRow]] = {}
+        for row in self.changes.statuses:
+            if row.gid in items:
+                here.setdefault(row.gid, []).append(row)
+        voided = {g for void in self.changes.voided for g in void.gids if g in items}
+        changed = here.keys() | voided
+        statuses = {
+            g: item.status
+            for g, item in items.items()
+            if item.status is not None and g not in changed
+        }
+        # The store's rows first (the batch's are logged after them), read only where it holds
+        # a status: an item of none has no row.
+        stored = sorted(g for g in changed if items[g].status is not None)
+        rows: list[StatusRow] = []
+        if stored:
+            rows = [r for r in self._tx.status_rows(stored) if r.event not in self._voided]
+        rows += [row for g in sorted(changed) for row in here.get(g, ())]
+        return statuses | latest_statuses(rows)
 
     def _recall_notice(self, step: _Step, event: RecallNotice) -> None:
         case = self._open_case(step, event.case)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from graph.store import GraphStore
 from ingest.planner import Planner
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected
-from tests.fixtures.events import Events
+from tests.fixtures.events import T0, Events
 
 OPEN = {"case": "RC-1", "title": "Heat H1", "reason": "certificate withdrawn"}
 
@@ -276,3 +277,34 @@ def test_a_hold_stays_in_the_log_when_what_it_held_is_voided(
     service.rebuild()
     assert store.node("lot:L-1") is None
     assert [e.event_id for e in store.recall_events(0, 10)][1:] == ["H"]
+
+
+def test_a_hold_reads_the_status_the_store_will_hold(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)])
+    quarantine = events(
+        "status", target={"lot": "L-1"}, status="quarantined", reason="RC-1", event_id="Q-1"
+    )
+    service.ingest([quarantine])
+    void = events("void", voids="Q-1", reason="wrong lot")
+    held = {"case": "RC-1", "reason": "suspect heat"}
+    hold = events("recall_hold", items=[{"lot": "L-1"}], **held)
+    # A void before the hold in its batch takes the quarantine away.
+    voided = rejected(store, [void, hold], "not_held")
+    assert (voided.index, voided.field) == (1, "items[0].lot")
+    assert 'lot "L-1" is of no status, not held' in voided.message
+    # A release dated before the quarantine does not become the latest: L-1 stays held.
+    early = (T0 + timedelta(minutes=25)).isoformat()  # after both receipts, before Q-1
+    release = events(
+        "status", target={"lot": "L-1"}, status="released", reason="cleared", occurred_at=early
+    )
+    service.ingest([release, hold])
+    assert store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    # A quarantine dated before a release the store holds is no hold either.
+    service.ingest([events("status", target={"lot": "L-2"}, status="released", reason="checked")])
+    backdated = events(
+        "status", target={"lot": "L-2"}, status="quarantined", reason="RC-1", occurred_at=early
+    )
+    loose = events("recall_hold", items=[{"lot": "L-2"}], **held)
+    assert '"released", not held' in rejected(store, [backdated, loose], "not_held").message
