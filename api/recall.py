@@ -219,7 +219,7 @@ class CaseBusy(Conflict):
     code = "case_busy"
 
     def __init__(self, case_id: str, last: BatchRejected) -> None:
-        why = "; ".join(p.message for p in last.problems)
+        why = last.what_was_wrong
         super().__init__(
             f'case "{case_id}" changed under this action {RACE_RETRIES} times ({why}): '
             "nothing was done; try again"

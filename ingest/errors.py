@@ -72,6 +72,15 @@ def at_most_named(problems: list[Problem], unchecked: int = 0) -> list[Problem]:
     return [*named, Problem(last.index, last.event_id, "", TOO_MANY, message)]
 
 
+# How many problems a refusal's message names; its details list them all.
+NAMED = 5
+
+
+def _named(texts: list[str]) -> str:
+    more = f" (and {len(texts) - NAMED} more)" if len(texts) > NAMED else ""
+    return "; ".join(texts[:NAMED]) + more
+
+
 class BatchRejected(DomainError):
     """The batch breaks the contract or the graph's rules; nothing of it was written."""
 
@@ -81,12 +90,16 @@ class BatchRejected(DomainError):
     def __init__(self, problems: list[Problem]) -> None:
         problems = at_most_named(problems)
         self.problems = problems
-        lines = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(
-            f"batch rejected, nothing written: {lines}{more}",
+            f"batch rejected, nothing written: {_named([str(p) for p in problems])}",
             details=[p.to_dict() for p in problems],
         )
+
+    @property
+    def what_was_wrong(self) -> str:
+        """Say what was wrong in the problems' own words, with no batch or event index: for a
+        caller who sent no events, refused by those an action made for them."""
+        return _named([p.message for p in self.problems])
 
 
 class EventForbidden(Forbidden):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.validation_text import problem_text
 from graph.errors import DomainError, NotFound
+from ingest.errors import BatchRejected
 
 T = TypeVar("T")
 
@@ -68,4 +69,11 @@ def as_graphql_error(error: DomainError) -> GraphQLError:
     extensions: dict[str, object] = {"code": error.code.upper(), "status": error.status_code}
     if error.details:
         extensions["errors"] = error.details
-    return GraphQLError(error.message, extensions=extensions)
+    return GraphQLError(refusal_message(error), extensions=extensions)
+
+
+def refusal_message(error: DomainError) -> str:
+    """Say what a mutation was refused for. Events refused here are those an action made
+    (the `ingest` mutation answers its caller's batch itself): their refusal is said as what
+    was wrong, not as a batch the caller never sent ("event 0")."""
+    return error.what_was_wrong if isinstance(error, BatchRejected) else error.message

@@ -17,7 +17,7 @@ from api import supplier_portal as portal
 from api.graphql.case_ids import CaseArgument
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
-from api.graphql.run import as_graphql_error, mutate, run
+from api.graphql.run import as_graphql_error, mutate, refusal_message, run
 from api.graphql.times import utc_argument
 from graph.clock import now_text
 from graph.errors import DomainError, Forbidden
@@ -295,5 +295,5 @@ class SupplierPortalMutation:
         except Forbidden as error:
             raise as_graphql_error(error) from error
         except DomainError as error:
-            return AnswerRefused(code=error.code, message=error.message)
+            return AnswerRefused(code=error.code, message=refusal_message(error))
         return SupplierRequest.of(found)
