@@ -15,14 +15,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from api.recall_report import render_report
 from graph.carts import CartService, SharedCart
 from graph.clock import now_text, utc_text
 from graph.epcis_export import EpcisExporter
-from graph.errors import BadRequest, Conflict, NotFound
+from graph.errors import Conflict, NotFound
 from graph.ids import gid
 from graph.recall import (
     HELD,
@@ -34,14 +34,12 @@ from graph.recall import (
     diff,
     parse_suspects,
     reconcile,
-    units_shipped_to,
 )
-from graph.store import EXACT, CartStay, GraphStore, NodeView, WriteTx, plain
+from graph.store import CartStay, GraphStore, NodeView, WriteTx
 from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
 from ingest.models import MAX_REASON, Event
 from ingest.parse import parse_events
-from ingest.references import describe
 from ingest.service import Guard, IngestReport, IngestService
 
 if TYPE_CHECKING:
@@ -56,8 +54,6 @@ RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "mov
 RACE_RETRIES = 3
 # A notice's key is an id in its recall_notice event (ingest.models.Id): at most this long.
 MAX_NOTICE_KEY = 200
-# Items a refused answer names of what was shipped the customer; the rest are counted.
-MAX_NAMED = 10
 # How far ahead of the server's clock a floor clock may run and its items still be held at the
 # time they came to be (a hold dated then): a clock set to the wrong zone is up to 14 hours out.
 # An item dated later than this is a wrong date, and a hold naming it is refused (time_order).
@@ -241,23 +237,6 @@ def _retried(case_id: str, write: Callable[[], None], raced: frozenset[str] = RA
                 raise CaseBusy(case_id, error) from error
 
 
-def _check_scoped_by(case_id: str, now: dict[str, Any], read: dict[str, Any], doing: str) -> None:
-    """Refuse a batch (`rescoped`) if the case's properties `now` were rescoped since `read`."""
-    if now.get("scoped_by") != read.get("scoped_by"):
-        raise _raced("rescoped", f'case "{case_id}" was rescoped while {doing}')
-
-
-def _not_rescoped(case_id: str, read: dict[str, Any]) -> Guard:
-    """Refuse a batch, inside its transaction, if the case was rescoped since `read`."""
-    case = gid("case", case_id)
-
-    def guard(tx: WriteTx, events: Sequence[Event]) -> None:
-        now = tx.node_props([case]).get(case, {})
-        _check_scoped_by(case_id, now, read, "this answer was checked against it")
-
-    return guard
-
-
 def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -> Guard:
     """Refuse a batch, inside its transaction, if the case it acts on is closed by then, or
     is no longer as the batch was made from it (`read`, its properties then): its suspects
@@ -268,7 +247,9 @@ def _still_open(case_id: str, read: dict[str, Any], also: Guard | None = None) -
         now = tx.node_props([case]).get(case, {})
         if now.get("state") == "closed":
             raise _closed(case_id)
-        _check_scoped_by(case_id, now, read, "this action was made from its scope")
+        if now.get("scoped_by") != read.get("scoped_by"):
+            raised = f'case "{case_id}" was rescoped while this action was made from its scope'
+            raise _raced("rescoped", raised)
         if now.get("state") != read.get("state"):
             moved = f'case "{case_id}" moved to "{now.get("state")}" while this action was made'
             raise _raced("moved", moved)
@@ -637,13 +618,12 @@ class RecallService:
     def acknowledge(
         self, notice_id: str, found: Decimal, returned: Decimal, note: str | None, actor: str
     ) -> Notice:
-        """Record a customer's answer to a notice (the event refuses more returned than found).
+        """Record a customer's answer to a notice.
 
-        More found than the case's scope shipped them is refused (`_check_found`), made from
-        the scope as read: a rescope before the answer is written makes it again from the new
-        scope, as a case's actions are (`_record`); a shipment recorded or voided meanwhile
-        changes no case, and is not checked again (tracing under the write lock would hold up
-        every writer).
+        The event refuses more returned than found, and more found than the case's scope shipped
+        the customer (ingest.answers says against which scope); one refused because a rescope
+        overtook the check is made again, against the new scope, as a case's actions are
+        (`_record`).
         """
         fields: dict[str, Any] = {
             "notice": notice_id,
@@ -655,48 +635,11 @@ class RecallService:
         told = self.notice(gid("notice", notice_id))
 
         def write() -> None:
-            view = self._case_view(told.case)
-            case = Case.of(view)
-            # A closed case's answer is refused by the event; none found is never too many.
-            if case.state != "closed" and found != 0:
-                self._check_found(told, found, case)
-            events = parse_events([_event("recall_ack", actor, **fields)])
-            self._ingest.ingest_events(events, guard=_not_rescoped(told.case, view.attrs))
+            self._ingest.ingest_events(parse_events([_event("recall_ack", actor, **fields)]))
 
         # An answer moves no case: only a rescope overtakes what it was checked against.
         _retried(told.case, write, raced=frozenset({"rescoped"}))
         return self.notice(gid("notice", notice_id))  # the key as the event read it
-
-    def _check_found(self, notice: Notice, found: Decimal, case: Case) -> None:
-        """Refuse an answer that found more than the scope of `case` (the notice's, as the
-        answer read it) shipped the customer.
-
-        Only where the answer has a unit: a customer the scope now ships nothing (rescoped out)
-        or ships items of several units answers in none, and is counted in none (`reconcile`).
-        """
-        scope = compute_scope(self._traces, case.suspects)
-        if len(units_shipped_to(scope).get(notice.customer, ())) != 1:
-            return
-        shipped = [
-            (item, shipment.id, qty)
-            for shipment in scope.shipments
-            if shipment.customer == notice.customer
-            for item, qty in shipment.items.items()
-        ]
-        with localcontext(EXACT):
-            total = sum((qty for _, _, qty in shipped), Decimal(0))
-        if found <= total:
-            return
-        lines = [
-            f"{describe(item)} {plain(qty)} in {describe(shipment)}"
-            for item, shipment, qty in shipped
-        ]
-        more = f" and {len(lines) - MAX_NAMED} more" if len(lines) > MAX_NAMED else ""
-        raise BadRequest(
-            f"{plain(found)} found is more than the {plain(total)} shipped to "
-            f'{describe(gid("company", notice.customer))} of case "{notice.case}"\'s scope: '
-            f"{', '.join(lines[:MAX_NAMED])}{more}"
-        )
 
     def close(self, case_id: str, reason: str, actor: str) -> IngestReport:
         """Close the case: its history stays, nothing more can change it."""

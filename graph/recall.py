@@ -18,12 +18,16 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from graph.exposure import exposure_text, is_certain
+from graph.ids import gid
 from graph.quantities import COUNT
-from graph.store import EXACT, MATERIAL, EdgeView
+from graph.store import EXACT, MATERIAL, EdgeView, plain
 from graph.trace import Trace, TraceService
+from ingest.references import describe
 
 HELD = frozenset({"quarantined", "recalled", "scrapped"})
 ZERO = Decimal(0)
+# Items a refused answer names of what was shipped the customer; the rest are counted.
+MAX_NAMED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +299,36 @@ def units_shipped_to(scope: Scope) -> dict[str, set[str]]:
             unit_of[i] for i in shipment.items if i in unit_of
         )
     return shipped_to
+
+
+def found_over_shipped(scope: Scope, case: str, customer: str, found: Decimal) -> str | None:
+    """Say why a customer's answer to case `case` (its key) found more than `scope` shipped
+    them, naming each item, its shipment and what it shipped; None if it did not.
+
+    Only where the answer has a unit: a customer the scope ships nothing (rescoped out) or ships
+    items of several units answers in none, and is counted in none (`reconcile`).
+    """
+    if len(units_shipped_to(scope).get(customer, ())) != 1:
+        return None
+    shipped = [
+        (item, shipment.id, qty)
+        for shipment in scope.shipments
+        if shipment.customer == customer
+        for item, qty in shipment.items.items()
+    ]
+    with localcontext(EXACT):
+        total = sum((qty for _, _, qty in shipped), ZERO)
+    if found <= total:
+        return None
+    lines = [
+        f"{describe(item)} {plain(qty)} in {describe(shipment)}" for item, shipment, qty in shipped
+    ]
+    more = f" and {len(lines) - MAX_NAMED} more" if len(lines) > MAX_NAMED else ""
+    return (
+        f"{plain(found)} found is more than the {plain(total)} shipped to "
+        f'{describe(gid("company", customer))} of case "{case}"\'s scope: '
+        f"{', '.join(lines[:MAX_NAMED])}{more}"
+    )
 
 
 def _reconcile(scope: Scope, answers: list[tuple[str, Decimal, Decimal]]) -> Reconciliation:

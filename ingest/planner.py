@@ -18,7 +18,7 @@ import orjson
 from graph.clock import utc_text
 from graph.ids import gid, supplier_lot_gid
 from graph.quantities import COUNT
-from graph.recall import HELD
+from graph.recall import HELD, Scope, found_over_shipped
 from graph.store import (
     EXACT,
     CartClose,
@@ -203,8 +203,12 @@ class Planner:
         documents: Sequence[DocumentRow] = (),
         recorded: Mapping[str, Effects] | None = None,
         submission: Submission | None = None,
+        scopes: Mapping[str, Scope] | None = None,
     ) -> None:
         self._tx = tx
+        # The scopes of the cases' suspects that answers are checked against, traced before the
+        # batch (ingest.answers), by the suspects as a case stores them.
+        self._scopes = scopes or {}
         self._submission = submission  # who sent the batch, and when: logged with each event
         # Replaying the log: what each event did when it was first applied. Where an event left
         # an amount to the state of the moment (all a lot holds, carts a used-up lot leaves), the
@@ -2069,6 +2073,7 @@ class Planner:
             "state": "sent",
         }
         self._create(step, self._node(step, "notice", event.notice, props=props))
+        self._case_props(notice).update(props)  # later events of the batch read the new notice
         self._edge(step, case, notice, "NOTICE")
         self._edge(step, notice, company, "TO")
 
@@ -2094,6 +2099,10 @@ class Planner:
         if self._case_props(case).get("state") == RecallState.CLOSED.value:
             step.fail("notice", "case_closed", f"{describe(case)} is closed")
             return
+        # A log may hold answers from before this rule: a replay does not check them again.
+        found = event.found_qty
+        if not self._replaying and found and not self._found_shipped(step, notice, case, found):
+            return
         answer = {
             "state": "acknowledged",
             # One spelling, as the digest reads them: "-0" and "5.00" are 0 and 5.
@@ -2108,6 +2117,25 @@ class Planner:
             if value is not None or key in before:
                 answer[key] = value or ""
         self._merge_props(notice, answer)
+
+    def _found_shipped(self, step: _Step, notice: str, case: str, found: Decimal) -> bool:
+        """Check an answer finds no more than its case's scope shipped the customer, against the
+        scope traced before the batch (ingest.answers) from the suspects the case has now."""
+        scope = self._scopes.get(self._case_props(case).get("suspects", "[]"))
+        if scope is None:  # rescoped since it was traced, by another batch
+            step.fail(
+                "notice",
+                "rescoped",
+                f"{describe(case)} was rescoped while this answer was checked against its "
+                "scope: send it again",
+            )
+            return False
+        told = self._case_props(notice)
+        over = found_over_shipped(scope, told.get("case", ""), told.get("customer", ""), found)
+        if over is not None:
+            step.fail("found_qty", "found_over_shipped", over)
+            return False
+        return True
 
     # -- supplier requests and answers ------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -19,6 +19,7 @@ from graph.clock import now_text
 from graph.connect import open_store
 from graph.ids import gid
 from graph.projection import PROJECTION, refuse_newer
+from graph.recall import Scope
 from graph.store import (
     Changes,
     DocumentRow,
@@ -28,6 +29,7 @@ from graph.store import (
     Submission,
     WriteTx,
 )
+from ingest.answers import answer_scopes
 from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest, same_content
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
@@ -99,7 +101,8 @@ class IngestService:
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
             events, held = self.read(raw_events)
-            work = _batch_work(events, documents, self._recorded_by, held=held)
+            scopes = answer_scopes(self._store, events)
+            work = _batch_work(events, documents, self._recorded_by, held=held, scopes=scopes)
             return self._store.write(work)
 
     def read(self, raw_events: Sequence[Any]) -> tuple[list[Event], SentRulesRefused | None]:
@@ -133,7 +136,8 @@ class IngestService:
         `held` is the refusal `read` returned with the events, if it did.
         """
         with _collector_paused():
-            work = _batch_work(events, documents, self._recorded_by, guard, held)
+            scopes = answer_scopes(self._store, events)
+            work = _batch_work(events, documents, self._recorded_by, guard, held, scopes)
             return self._store.write(work)
 
     def rebuild(self, chunk: int = 2000) -> int:
@@ -282,8 +286,10 @@ def _batch_work(
     sender: str,
     guard: Guard | None = None,
     held: SentRulesRefused | None = None,
+    scopes: Mapping[str, Scope] | None = None,
 ) -> Callable[[WriteTx], IngestReport]:
-    """Return the transaction that writes a checked batch (`held`: see `IngestService.read`).
+    """Return the transaction that writes a checked batch (`held`: see `IngestService.read`;
+    `scopes`: ingest.answers).
 
     The canonical payloads and digests are a function of the events alone, so they are made
     before the store's write lock is taken, and not again if Neo4j retries the transaction.
@@ -308,6 +314,7 @@ def _batch_work(
         documents=documents,
         guard=guard,
         held=held,
+        scopes=scopes,
     )
 
 
@@ -319,6 +326,7 @@ def _apply_batch(
     documents: Sequence[DocumentRow] = (),
     guard: Guard | None = None,
     held: SentRulesRefused | None = None,
+    scopes: Mapping[str, Scope] | None = None,
 ) -> IngestReport:
     stored = tx.find_events(sorted({event.event_id for event in events}))
     # An event refused by a rule for sent events alone is written as a duplicate only if it is
@@ -357,7 +365,7 @@ def _apply_batch(
         raise BatchConflict(conflicts)
     if fresh:
         # Taken under the write lock: the log's times of recording follow its order.
-        planner = Planner(tx, documents, submission=Submission(sender, now_text()))
+        planner = Planner(tx, documents, submission=Submission(sender, now_text()), scopes=scopes)
         changes = planner.plan(fresh)
         if planner.problems:
             raise BatchRejected(planner.problems)

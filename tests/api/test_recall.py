@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from api import recall
 from api.deps import Services
 from api.recall import RecallService
+from ingest import answers
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -509,11 +511,23 @@ def test_an_answer_finding_more_than_was_shipped_to_the_customer_is_refused(
     ).json()
     assert response["data"] == {"acknowledgeNotice": None}, response
     (error,) = response["errors"]
-    assert error["message"] == (
+    refusal = (
         '2.5 found is more than the 2 shipped to company "HOSP-NORTH" of case "RC-1"\'s '
         'scope: lot "P-1" 2 in shipment "SH-1"'
-    ), error
-    assert error["extensions"]["status"] == 400
+    )
+    assert error["message"] == refusal, error
+    # Refused as the event is, whichever way it comes.
+    assert (error["extensions"]["code"], error["extensions"]["status"]) == ("INVALID_EVENTS", 422)
+    (problem,) = error["extensions"]["errors"]
+    assert (problem["field"], problem["code"]) == ("found_qty", "found_over_shipped"), error
+    now = datetime.now(UTC).isoformat()  # after the notice
+    sent = [{"event_id": "A-1", "type": "recall_ack", "occurred_at": now,
+             "notice": "RC-1-HOSP-NORTH", "found_qty": "2.5", "returned_qty": "0"}]  # fmt: skip
+    raw = client.post("/api/v1/events", json=sent, headers=login(client, "admin"))
+    assert raw.status_code == 422, raw.text
+    assert [(p["code"], p["message"]) for p in raw.json()["errors"]] == [
+        ("found_over_shipped", refusal)
+    ], raw.text
     assert services.store.counts()["events"] == written
     # All that was shipped is accepted.
     assert gql(client, customer, answer, found="2.00")["acknowledgeNotice"] == {"foundQty": "2"}
@@ -526,29 +540,34 @@ def test_an_answer_reads_its_case_once_and_traces_no_scope_when_it_found_none(
     recalls = RecallService(services.store, services.ingest)
     reads: list[str] = []
     traced: list[Any] = []
-    node, compute = services.store.node, recall.compute_scope
+    node, nodes, compute = services.store.node, services.store.nodes, answers.compute_scope
 
     def read(node_id: str) -> Any:
         reads.append(node_id)
         return node(node_id)
+
+    def read_all(node_ids: Sequence[str]) -> Any:
+        reads.extend(node_ids)
+        return nodes(node_ids)
 
     def trace(*args: Any) -> Any:
         traced.append(args)
         return compute(*args)
 
     monkeypatch.setattr(services.store, "node", read)
-    monkeypatch.setattr(recall, "compute_scope", trace)
+    monkeypatch.setattr(services.store, "nodes", read_all)
+    monkeypatch.setattr(answers, "compute_scope", trace)
     assert (
         recalls.acknowledge("RC-1-HOSP-NORTH", Decimal(2), Decimal(1), None, "north").found_qty == 2
     )
     assert (reads.count("case:RC-1"), len(traced)) == (1, 1), (reads, traced)
     reads.clear()
     traced.clear()
-    # None found is never more than was shipped: nothing to trace.
+    # None found is never more than was shipped: nothing to trace, and no case to read for it.
     assert (
         recalls.acknowledge("RC-1-HOSP-NORTH", Decimal(0), Decimal(0), None, "north").found_qty == 0
     )
-    assert (reads.count("case:RC-1"), traced) == (1, []), (reads, traced)
+    assert (reads.count("case:RC-1"), traced) == (0, []), (reads, traced)
 
 
 # 10 kg of bar: 4 kg turned into 100 screws; 1.5 kg of bar to one customer, 20 screws to another.

@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 import api.recall
+import ingest.answers
 from api.deps import Services
 from api.recall import RACE_RETRIES, CaseBusy, RecallService
-from graph.errors import BadRequest
 from graph.recall import Scope, compute_scope
 from graph.trace import TraceService
 from ingest.errors import BatchRejected
@@ -44,8 +45,11 @@ def recalls(services: Services) -> RecallService:
     return recalls
 
 
-def while_scoping(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any]) -> list[Any]:
-    """Run `meanwhile` once, inside the next scope computation; return what it returned."""
+def while_scoping(
+    monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any], where: ModuleType = api.recall
+) -> list[Any]:
+    """Run `meanwhile` once, inside the next scope computation `where` makes (a case's
+    actions; ingest.answers for an answer); return what it returned."""
     done: list[Any] = []
     started: list[bool] = []
 
@@ -56,7 +60,7 @@ def while_scoping(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any])
             done.append(meanwhile())
         return found
 
-    monkeypatch.setattr(api.recall, "compute_scope", slow_scope)
+    monkeypatch.setattr(where, "compute_scope", slow_scope)
     return done
 
 
@@ -201,10 +205,15 @@ def test_an_answer_is_checked_against_the_scope_a_rescope_left(
     recalls.rescope("RC-1", [{"id": "lot:L-1"}, {"id": "lot:L-2"}], "H2 too", "ana")
     recalls.notify("RC-1", "stop using", "ana")
     narrow = [{"id": "lot:L-1"}]
-    while_scoping(monkeypatch, lambda: recalls.rescope("RC-1", narrow, "only H1", "ana"))
-    with pytest.raises(
-        BadRequest, match='4 found is more than the 3 shipped to company "HOSP-EAST"'
-    ):
+    while_scoping(
+        monkeypatch,
+        lambda: recalls.rescope("RC-1", narrow, "only H1", "ana"),
+        where=ingest.answers,
+    )
+    with pytest.raises(BatchRejected) as refused:
         recalls.acknowledge("RC-1-HOSP-EAST", Decimal(4), Decimal(0), None, "east")
+    assert refused.value.what_was_wrong.startswith(
+        '4 found is more than the 3 shipped to company "HOSP-EAST"'
+    ), refused.value
     (east,) = (n for n in recalls.notices("RC-1") if n.customer == "HOSP-EAST")
     assert east.state == "sent"

@@ -10,6 +10,7 @@ import pytest
 
 from graph.embedded_store import EmbeddedStore
 from graph.store import GraphStore
+from ingest import planner
 from ingest.planner import Planner
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected
@@ -56,13 +57,13 @@ def test_case_lifecycle_and_props(store: GraphStore, events: Events) -> None:
 
 def test_an_acks_counts_are_stored_in_one_spelling(store: GraphStore, events: Events) -> None:
     service = _told(store, events)
-    ack = events("recall_ack", notice="N-1", found_qty="5.00", returned_qty="-0")
+    ack = events("recall_ack", notice="N-1", found_qty="4.00", returned_qty="-0")
     service.ingest([ack])
     notice = store.node("notice:N-1")
     assert notice is not None
-    assert (notice.attrs["found_qty"], notice.attrs["returned_qty"]) == ("5", "0")
+    assert (notice.attrs["found_qty"], notice.attrs["returned_qty"]) == ("4", "0")
     # The same counts spelled otherwise are the same answer, as the digest compares them.
-    again = service.ingest([ack | {"found_qty": "5", "returned_qty": "0"}])
+    again = service.ingest([ack | {"found_qty": "4", "returned_qty": "0"}])
     assert [r.status for r in again.results] == ["duplicate"]
 
 
@@ -308,3 +309,39 @@ def test_a_hold_reads_the_status_the_store_will_hold(store: GraphStore, events: 
     )
     loose = events("recall_hold", items=[{"lot": "L-2"}], **held)
     assert '"released", not held' in rejected(store, [backdated, loose], "not_held").message
+
+
+def test_an_ack_finds_no_more_than_the_case_shipped_the_customer(
+    store: GraphStore, events: Events
+) -> None:
+    service = _told(store, events)  # 4 of L-1 shipped to HOSP
+    over = events("recall_ack", notice="N-1", found_qty="4.5", returned_qty="0")
+    problem = rejected(store, [over], "found_over_shipped")
+    assert (problem.field, problem.message) == (
+        "found_qty",
+        '4.5 found is more than the 4 shipped to company "HOSP" of case "RC-1"\'s scope: '
+        'lot "L-1" 4 in shipment "SH-1"',
+    )
+    # A notice and its answer sent in one batch, with the case they are of, are checked alike.
+    opened = {"case": "RC-2", "title": "t", "reason": "r", "suspects": [{"id": "lot:L-1"}]}
+    batch = [
+        events("recall_open", **opened),
+        events("recall_notice", case="RC-2", notice="N-2", customer="HOSP", message="m"),
+    ]
+    answer = events("recall_ack", notice="N-2", found_qty="5", returned_qty="0")
+    assert rejected(store, [*batch, answer], "found_over_shipped").index == 2
+    service.ingest([*batch, answer | {"found_qty": "4.00"}])
+    service.ingest([over | {"found_qty": "4"}])
+    assert store.node("notice:N-1").attrs["found_qty"] == "4"  # type: ignore[union-attr]
+
+
+def test_a_log_holding_an_ack_finding_more_than_was_shipped_still_rebuilds(
+    store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As an earlier version, which checked this only for answers given through the API, let it in.
+    service = _told(store, events)
+    monkeypatch.setattr(planner, "found_over_shipped", lambda *args: None)
+    service.ingest([events("recall_ack", notice="N-1", found_qty="50", returned_qty="0")])
+    monkeypatch.undo()
+    service.rebuild()
+    assert store.node("notice:N-1").attrs["found_qty"] == "50"  # type: ignore[union-attr]
