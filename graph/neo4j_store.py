@@ -398,8 +398,13 @@ NODE: Final = "MATCH (n:Node {gid: $gid}) RETURN properties(n)"
 NODES: Final = (
     "UNWIND $gids AS g MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid) RETURN properties(n)"
 )
+# Ids after another are read as a range of the gid index, [$low, $high), and `after` left out by
+# equality (_id_range): Cypher compares a stored id with a parameter by UTF-16 code units, while
+# the index, the embedded store and Python order ids by code point, so a filter `> $after`
+# skipped the ids beyond U+FFFF that follow one of U+E000 to U+FFFF.
 NODES_OF_KIND: Final = """
-MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.kind = $kind AND n.gid > $after
+MATCH (n:Node) USING INDEX SEEK n:Node(gid)
+WHERE n.gid >= $low AND n.gid < $high AND n.gid <> $after AND n.kind = $kind
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
 LINKS: Final = """
@@ -714,7 +719,8 @@ MATCH (m:Node {gid: g})-[:MARKS]->(n:Node)
 RETURN m.code, m.scheme, properties(n) ORDER BY n.gid
 """
 ITEMS_MATCHING: Final = """
-MATCH (n:Node) WHERE n.gid STARTS WITH $prefix AND n.gid > $after AND size(n.gid) = $length
+MATCH (n:Node) USING INDEX SEEK n:Node(gid)
+WHERE n.gid >= $low AND n.gid < $high AND n.gid <> $after AND size(n.gid) = $length
   AND n.gid =~ $regex
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
@@ -779,6 +785,22 @@ class _Listed(list[Any]):
 
     def __repr__(self) -> str:
         return f"[{len(self)} items]"
+
+
+def _id_range(prefix: str, after: str) -> dict[str, Any]:
+    """The range of the gid index that holds the ids beginning with `prefix` after `after`
+    (NODES_OF_KIND): `low` is `after` or `prefix`, whichever comes later, and `after` itself is
+    left out by the query.
+
+    The index compares its bounds with each other as Cypher compares strings (by UTF-16 code
+    units): `high` is `prefix` with its last character's successor, which every id beginning
+    with `prefix` precedes in either order. A last character whose successor is no character or
+    is ordered otherwise in UTF-16 (U+D7FF, U+FFFF, U+10FFFF) is dropped first: the range is
+    wider, and what matches is still read by id (ITEMS_MATCHING's pattern holds the prefix).
+    """
+    head = prefix.rstrip("\ud7ff\uffff\U0010ffff")
+    high = head[:-1] + chr(ord(head[-1]) + 1) if head else "\U0010ffff"
+    return {"low": max(prefix, after), "high": high, "after": after}
 
 
 def _node(props: dict[str, Any]) -> NodeView:
@@ -1263,10 +1285,8 @@ class Neo4jStore:
 
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         def run(tx: ManagedTransaction) -> list[NodeView]:
-            prefix = ids.gid(kind, "")
-            rows = tx.run(
-                NODES_OF_KIND, prefix=prefix, kind=kind, after=after or "", limit=limit
-            ).values()
+            bounds = _id_range(ids.gid(kind, ""), after or "")
+            rows = tx.run(NODES_OF_KIND, kind=kind, limit=limit, **bounds).values()
             return [_node(row[0]) for row in rows]
 
         return self._read(run)
@@ -1634,11 +1654,10 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> list[NodeView]:
             rows = tx.run(
                 ITEMS_MATCHING,
-                prefix=prefix,
-                after=after,
                 length=len(pattern),
                 regex=regex,
                 limit=limit,
+                **_id_range(prefix, after),
             ).values()
             return [_node(row[0]) for row in rows]
 

@@ -40,3 +40,35 @@ def test_nodes_of_a_kind_come_a_page_at_a_time_after_an_id(
     # An id of another kind, before or after the kind's ids, keeps to the kind.
     assert len(store.nodes_of_kind("lot", 10, "company:Z")) == 3
     assert store.nodes_of_kind("lot", 10, "serial:A") == []
+
+
+# A halfwidth katakana (U+FF71) comes before a CJK ideograph beyond U+FFFF (U+20BB7) in id
+# order, as code points and UTF-8 order them; in UTF-16 the ideograph's surrogates come first.
+KANA, BEYOND = "L-\uff71", "L-\U00020bb7"
+
+
+def test_a_page_after_an_id_keeps_ids_beyond_the_basic_plane(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest([events.receive(lot, 5) for lot in (BEYOND, KANA, "L-z")])
+    everything = [n.gid for n in store.nodes_of_kind("lot", 10)]
+    assert everything == sorted(everything) == [f"lot:{lot}" for lot in ("L-z", KANA, BEYOND)]
+    assert [n.gid for n in store.nodes_of_kind("lot", 10, f"lot:{KANA}")] == [f"lot:{BEYOND}"]
+    assert [n.gid for n in store.nodes_of_kind("lot", 1, "lot:L-z")] == [f"lot:{KANA}"]
+    assert store.nodes_of_kind("lot", 10, f"lot:{BEYOND}") == []
+
+
+def test_items_matching_a_pattern_page_after_an_id_beyond_the_basic_plane(
+    store: GraphStore, events: Events
+) -> None:
+    IngestService(store).ingest([events.receive(lot, 5) for lot in (BEYOND, KANA, "L-z")])
+    pattern = "lot:L-?"
+    found = [n.gid for n in store.items_matching("lot:L-", pattern, 10)]
+    assert found == [f"lot:{lot}" for lot in ("L-z", KANA, BEYOND)]
+    after_kana = store.items_matching("lot:L-", pattern, 10, f"lot:{KANA}")
+    assert [n.gid for n in after_kana] == [f"lot:{BEYOND}"]
+    assert [n.gid for n in store.items_matching("lot:L-", pattern, 1, "lot:L-z")] == [f"lot:{KANA}"]
+    # A prefix that ends in a character beyond U+FFFF, and an exact id as the pattern.
+    assert [n.gid for n in store.items_matching(f"lot:{BEYOND}", f"lot:{BEYOND}", 10)] == [
+        f"lot:{BEYOND}"
+    ]
