@@ -1649,7 +1649,9 @@ class Neo4jStore:
     def items_matching(
         self, prefix: str, pattern: str, limit: int, after: str = ""
     ) -> list[NodeView]:
-        regex = "".join("." if char == "?" else re.escape(char) for char in pattern)
+        # (?s): "?" stands for any one character, a line break too (an id logged before ids had
+        # to be printable may hold one), as GLOB's does on the embedded store.
+        regex = "(?s)" + "".join("." if char == "?" else re.escape(char) for char in pattern)
 
         def run(tx: ManagedTransaction) -> list[NodeView]:
             rows = tx.run(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from graph.store import GraphStore
+from decimal import Decimal
+
+from graph.store import Changes, GraphStore, NodeRow
 from ingest.service import IngestService
 from tests.fixtures.events import Events
 
@@ -72,3 +74,21 @@ def test_items_matching_a_pattern_page_after_an_id_beyond_the_basic_plane(
     assert [n.gid for n in store.items_matching(f"lot:{BEYOND}", f"lot:{BEYOND}", 10)] == [
         f"lot:{BEYOND}"
     ]
+
+
+# Every character a regular expression's "." passes over unless told to take any.
+LINE_ENDS = "\n\r\x85\u2028\u2029"
+
+
+def test_a_wildcard_matches_a_line_break_in_an_id_logged_before_ids_were_printable(
+    store: GraphStore,
+) -> None:
+    # As a log written before ids had to be printable made them (a rebuild replays them).
+    made = [
+        NodeRow(f"lot:L-{char}", "lot", part="BAR", unit="ea", qty=Decimal(1)) for char in LINE_ENDS
+    ]
+    store.write(lambda tx: tx.apply(Changes(nodes=made)))
+    found = [n.gid for n in store.items_matching("lot:L-", "lot:L-?", 10)]
+    assert found == sorted(row.gid for row in made)
+    for row in made:  # and each is found by itself, written out
+        assert [n.gid for n in store.items_matching("lot:L-", row.gid, 10)] == [row.gid]
