@@ -96,6 +96,7 @@ LABELS: Final[dict[str, LiteralString]] = {
 CORE_PROPERTIES: Final = frozenset(
     {"gid", "kind", "part", "unit", "qty", "consumed", "status", "created_by", "created_at"}
 )
+PART_CORE: Final = CORE_PROPERTIES - {"part"}
 
 SCHEMA: Final[tuple[LiteralString, ...]] = (
     "CREATE CONSTRAINT node_gid IF NOT EXISTS FOR (n:Node) REQUIRE n.gid IS UNIQUE",
@@ -806,11 +807,15 @@ def _id_range(prefix: str, after: str) -> dict[str, Any]:
 def _node(props: dict[str, Any]) -> NodeView:
     if "gid" not in props:  # deleted while this read ran, by a rebuild's clear or a void
         raise StoreBusy("the graph changed under this read (a rebuild or a void): try again")
-    extra = {key: value for key, value in props.items() if key not in CORE_PROPERTIES}
+    kind = props["kind"]
+    # A part's "part" is its key (Part: part), a field of its own as on the embedded store,
+    # not the part of an item, which comes after an item's fields.
+    core = CORE_PROPERTIES if kind != "part" else PART_CORE
+    extra = {key: value for key, value in props.items() if key not in core}
     return node_view(
         props["gid"],
-        props["kind"],
-        part=props.get("part"),
+        kind,
+        part=props.get("part") if kind != "part" else None,
         unit=props.get("unit"),
         qty=decimal_or_none(props.get("qty")),
         consumed=decimal_or_none(props.get("consumed")),

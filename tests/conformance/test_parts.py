@@ -27,6 +27,17 @@ def test_a_part_is_found_by_its_gtin_given_in_any_length(store: GraphStore, even
     assert [p.gid for p in store.parts()] == ["part:BAR", "part:KIT"]
 
 
+def test_a_parts_fields_come_by_name_its_own_among_them(store: GraphStore, events: Events) -> None:
+    # As every node's do, so `parts --json` and a part's node read the same on either store.
+    IngestService(store).ingest(
+        [events("part_define", part="KIT", gtin=GTIN, supplier="ACME", site="PLANT-1")]
+    )
+    fields = ["key", "gtin", "part", "site", "supplier", "created_at", "created_by"]
+    for found in (store.node("part:KIT"), store.parts()[0], store.part_for_gtin(GTIN)):
+        assert found is not None and list(found.attrs) == fields
+        assert found.attrs["part"] == "KIT"
+
+
 def test_a_gtin_belongs_to_one_part(store: GraphStore, events: Events) -> None:
     IngestService(store).ingest([events("part_define", part="KIT", gtin=GTIN)])
     problem = rejected(store, [events("part_define", part="OTHER", gtin=GTIN)], "gtin_taken")
