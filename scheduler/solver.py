@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -391,16 +392,36 @@ def _solve_stages(
             break
         if code != cp_model.OPTIMAL:
             proven = False
-        if n == 0:
-            lower_bound = int(solver.best_objective_bound)
-            if len(stage) == 1:  # one criterion, weighted: its bound in its own units
-                lower_bound = -(-lower_bound // stage[0][1])
         assert incumbent.plan is not None
         values = criteria(flat, incumbent.plan)
+        if n == 0:
+            lower_bound = _stage_bound(solver, code, stage, values)
         fixed.extend((k, values[k]) for k, _ in stage)
     if incumbent.plan is None:
         return "unknown", lower_bound
     return ("optimal" if proven else "feasible"), lower_bound
+
+
+def _stage_bound(
+    solver: cp_model.CpSolver,
+    code: cp_model.CpSolverStatus,
+    stage: list[tuple[str, int]],
+    values: dict[str, int],
+) -> int:
+    """Return CP-SAT's bound on a stage's objective, in its one criterion's units if it has one.
+
+    The bound comes as a double: past 2^53 it may be rounded up past the integer proven, so it
+    is taken a step down there, and never above the plan at hand, whose value it bounds (and
+    is, once proven optimal).
+    """
+    reached = sum(w * values[k] for k, w in stage)
+    bound = solver.best_objective_bound
+    if abs(bound) >= 2**53:
+        bound = math.nextafter(bound, -math.inf)
+    found = reached if code == cp_model.OPTIMAL else min(math.floor(bound), reached)
+    if len(stage) == 1:  # one criterion, weighted: its bound in its own units
+        found = -(-found // stage[0][1])
+    return found
 
 
 def too_large(flat: Flat) -> bool:

@@ -194,6 +194,25 @@ def test_weighted_combination_is_one_number() -> None:
     assert s.objective == [4 + 10 * 1]
 
 
+@pytest.mark.parametrize(
+    ("kind", "order_weight", "term_weight"),
+    [("weighted_tardiness", 10**6, 1), ("weighted_tardiness", 1, 10**6), ("flow_time", 1, 10**6)],
+)
+def test_a_bound_past_what_a_double_holds_exactly_stays_below_the_plan(
+    kind: str, order_weight: int, term_weight: int
+) -> None:
+    # CP-SAT's bound is a double: past 2^53 it was rounded up to the next one it holds, and an
+    # optimal plan of 2,499,999,999,996,000,000 read a lower bound 256 above it.
+    orders = [
+        order(o, op("m", 10**12 // 6), release=10**12 // 2, due=0, weight=order_weight)
+        for o in "abc"
+    ]
+    objective = Objective(terms=[ObjectiveTerm(kind=kind, weight=term_weight)])  # type: ignore[arg-type]
+    s = solve(problem(orders, ["m"], objective=objective), SolveOptions(time_limit=2, workers=1))
+    assert s.status == "optimal"
+    assert s.lower_bound == s.objective[0]
+
+
 def test_kpis_report_utilisation_and_wip() -> None:
     s = solve(problem([order("a", op("m0", 4)), order("b", op("m1", 2))], ["m0", "m1"]), QUICK)
     assert s.kpis is not None
