@@ -1,13 +1,16 @@
-"""Worn-mark resolution at plant scale on the embedded store, and issuing under load.
+"""Worn-mark resolution at plant scale on the embedded store, a scheme's use, and issuing.
 
     python -m bench.marking [--lots 1000000] [--marks 456976] [--repeat 300] \
-        [--db marking.db] [--out bench/results/marking.md]
+        [--db marking.db] [--neo4j bolt://127.0.0.1:7687] [--out bench/results/marking.md]
 
-A million lots received and 456,976 of them marked AAAA..ZZZZ (every code of a four-letter
-scheme) are ingested in batches through the service layer into a scratch embedded store (or
---db); then each kind of reading is resolved `--repeat` times from random marked lots. Given a
---db that exists, the loading and issuing are skipped and only resolution is timed again. Prints
-Markdown tables (and writes them to --out). Not a test: nothing here asserts a time.
+A million lots received (by three sites and, one in four, by no site) and 456,976 of them
+marked AAAA..ZZZZ (every code of a four-letter scheme) are ingested in batches through the
+service layer into a scratch embedded store (or --db); then each kind of reading is resolved
+`--repeat` times from random marked lots, and the scheme's use is read plant-wide and as each
+site's operators see it. Given a --db that exists, the loading and issuing are skipped and only
+the reads are timed again. With --neo4j the same lots and marks are loaded into that scratch
+Neo4j (wiped, signed in as NEO4J_USER) and the scheme's use is timed there too. Prints Markdown
+tables (and writes them to --out). Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.neo4j_target import wiped_neo4j
 from graph.embedded_store import EmbeddedStore
+from graph.store import GraphStore
 from ingest.models import ItemRef
 from ingest.service import IngestService
 from marking.models import ResolveQuery, SchemeSpec
@@ -34,6 +40,11 @@ from marking.service import MarkingService
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 BATCH = 5000
 ISSUED = 300
+# The sites lots are received by, in turn (None: no site, which every site's operators read).
+SITES = ("PLANT-1", "PLANT-2", "PLANT-3", None)
+# Reads of a scheme's use timed per row of its table.
+USAGE_READS = 20
+BOLT4 = SchemeSpec(name="BOLT4", kind="sequential", length=4, parts=["BOLT-*"])
 
 
 def _lot(i: int) -> str:
@@ -55,6 +66,7 @@ def _receives(lots: int) -> Iterator[list[dict[str, Any]]]:
                     "lot": _lot(i),
                     "qty": "100",
                 }
+                | ({"site": site} if (site := SITES[i % len(SITES)]) else {})
             )
         yield batch
 
@@ -158,6 +170,45 @@ def _readings(scheme: Scheme, marks: int, rng: random.Random) -> dict[str, Calla
     }
 
 
+def _neo4j_usage(url: str, lots: int, marks: int) -> list[list[str]]:
+    """Load the lots and marks into the Neo4j at `url`, wiped first; time the scheme's use."""
+    store = wiped_neo4j(url)
+    try:
+        marking = MarkingService(store)
+        marking.define_scheme(BOLT4)
+        ingest = IngestService(store)
+        _ingest(ingest, _receives(lots))
+        _ingest(ingest, _marks(Scheme(BOLT4), marks))
+        return _usage_rows(store, marking, "BOLT4")
+    finally:
+        store.close()
+
+
+def _used_by(marking: MarkingService, scheme: str, site: str) -> int:
+    return marking.scheme_usage(scheme, site).used
+
+
+def _usage_rows(store: GraphStore, marking: MarkingService, scheme: str) -> list[list[str]]:
+    """Time each read of a scheme's use, plant-wide and by site, USAGE_READS times."""
+    sites = [site for site in SITES if site is not None]
+    reads: dict[str, Callable[[], object]] = {
+        "scheme_usage, plant-wide": lambda: marking.scheme_usage(scheme).used,
+        **{f"scheme_usage, {site}": partial(_used_by, marking, scheme, site) for site in sites},
+        f"marks_seen_by, {sites[0]}": lambda: store.marks_seen_by(scheme, sites[0]),
+        "last_mark_index": lambda: store.last_mark_index(scheme),
+    }
+    rows = []
+    for label, read in reads.items():
+        samples, cpu = [], []
+        for _ in range(USAGE_READS):
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            answer = read()
+            samples.append(time.perf_counter() - start)
+            cpu.append(time.thread_time() - start_cpu)
+        rows.append([label, *_percentiles(samples)[:2], _percentiles(cpu)[0], f"{answer:,}"])
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -169,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
     parser.add_argument(
         "--db", type=Path, help="keep the store in this file; if it exists, only time resolution"
+    )
+    parser.add_argument(
+        "--neo4j", help="also time the scheme's use on this scratch Neo4j (it is wiped first)"
     )
     args = parser.parse_args(argv)
     if not 0 < args.marks <= min(456_976, args.lots - ISSUED):
@@ -187,15 +241,14 @@ def _run(args: argparse.Namespace, path: Path) -> int:
     store = EmbeddedStore(path)
     ingest = IngestService(store)
     marking = MarkingService(store, ingest)
-    spec = SchemeSpec(name="BOLT4", kind="sequential", length=4, parts=["BOLT-*"])
-    marking.define_scheme(spec)
+    marking.define_scheme(BOLT4)
     marking.define_scheme(
         SchemeSpec(
             name="ISSUE", kind="hashids", salt="bench", capacity=100_000, check=True,
             parts=["ISSUE-*"],
         )
     )  # fmt: skip
-    scheme = Scheme(spec)
+    scheme = Scheme(BOLT4)
 
     if again:
         received, receive_time = store.counts().get("lot", 0), 0.0
@@ -230,6 +283,9 @@ def _run(args: argparse.Namespace, path: Path) -> int:
                 f"{hits / args.repeat:.0%}",
             ]
         )
+
+    usage_rows = _usage_rows(store, marking, "BOLT4")
+    neo4j_usage = [] if args.neo4j is None else _neo4j_usage(args.neo4j, args.lots, args.marks)
 
     issue_samples = []
     for i in range(args.lots - ISSUED, args.lots if not again else args.lots - ISSUED):
@@ -283,6 +339,25 @@ def _run(args: argparse.Namespace, path: Path) -> int:
         "p50/p95/p99: wall-clock time. CPU: time the resolving thread spent on the processor"
         " (SQLite runs in it), which other work on the machine does not inflate.",
         "",
+        f"## A scheme's use ({USAGE_READS} reads each, ms)",
+        "",
+        _table(["read", "p50", "p95", "CPU p50", "answer"], usage_rows),
+        "",
+        "scheme_usage with a site is what a site's operator is shown: the codes on what that site"
+        " may read (marks_seen_by) and the scheme's next index (last_mark_index).",
+        "",
+        *(
+            [
+                f"## A scheme's use on Neo4j, the same plant ({USAGE_READS} reads each, ms)",
+                "",
+                _table(["read", "p50", "p95", "CPU p50", "answer"], neo4j_usage),
+                "",
+                "CPU: of this process, the driver's; the server's work shows in the wall time.",
+                "",
+            ]
+            if neo4j_usage
+            else []
+        ),
         f"## Issuing ({ISSUED} marks, hashids with check character, one at a time, ms)",
         "",
         "Not timed: the lots were marked by an earlier run."

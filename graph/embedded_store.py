@@ -167,6 +167,17 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS nodes_mark_scheme
     ON nodes (json_extract(props, '$.scheme'), json_extract(props, '$.index'))
     WHERE kind = 'mark';
+-- The live marks (MARKS links) of each scheme, by the site of the item they mark ('' for none):
+-- a site's operators are shown the codes on what they may read (MARKS_SEEN_BY), two rows here
+-- rather than a walk of every mark of the scheme. Kept as marks are made and voided; cleared
+-- with the graph and made again by its replay. A file from before the counts has an older
+-- projection version (graph.projection): it is rebuilt as it is opened.
+CREATE TABLE IF NOT EXISTS mark_counts (
+    scheme TEXT NOT NULL,
+    site TEXT NOT NULL,
+    live INTEGER NOT NULL,
+    PRIMARY KEY (scheme, site)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lot_schemes (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lot_sequences (key TEXT PRIMARY KEY, last INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nodes_part_gtin ON nodes (json_extract(props, '$.gtin'))
@@ -347,6 +358,14 @@ DELETE FROM edges WHERE rowid IN (
     CROSS JOIN edges e ON e.dst = n.nid WHERE e.event = ?1
 )
 """
+# The MARKS links an event made, found as DELETE_EDGES_OF_EVENT finds them, for COUNT_MARKS.
+MARKS_OF_EVENT = """
+SELECT e.src, e.dst FROM json_each(?2) j CROSS JOIN nodes n ON n.gid = j.value
+CROSS JOIN edges e ON e.src = n.nid WHERE e.event = ?1 AND e.type = 'MARKS'
+UNION
+SELECT e.src, e.dst FROM json_each(?2) j CROSS JOIN nodes n ON n.gid = j.value
+CROSS JOIN edges e ON e.dst = n.nid WHERE e.event = ?1 AND e.type = 'MARKS'
+"""
 DELETE_STATUS_OF_EVENT = "DELETE FROM status_log WHERE event = ?"
 DELETE_NODES_OF_EVENT = "DELETE FROM nodes WHERE created_by = ?"
 # A supplier lot still received after a void, whose link to its company went with the voided
@@ -490,6 +509,7 @@ CLEAR_PROJECTION = (
     "DELETE FROM status_log",
     "DELETE FROM nodes",
     "DELETE FROM run_bounds",
+    "DELETE FROM mark_counts",
 )
 # A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
 # copy is whole and checked: one killed outright (kill -9, a power cut) leaves the mark on the
@@ -510,14 +530,22 @@ MARK_USAGE = """
 SELECT COUNT(*), MAX(json_extract(props, '$.index')) FROM nodes
 WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
 """
-# Through the scheme's index, then each code's MARKS relationship (as MARKED_ITEMS reads it). A
-# code marks one item at a time (the planner's mark_taken, on replay too): no DISTINCT needed.
-MARKS_SEEN_BY = """
-SELECT COUNT(*) FROM nodes m
-CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
-CROSS JOIN nodes n ON n.nid = e.dst
-WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') = ?1
-  AND ifnull(json_extract(n.props, '$.site'), ?2) = ?2
+# The site's row and that of no site in mark_counts. A code marks one item at a time (the
+# planner's mark_taken, on replay too), so each live MARKS link is one code.
+MARKS_SEEN_BY = (
+    "SELECT ifnull(sum(live), 0) FROM mark_counts WHERE scheme = ?1 AND site IN (?2, '')"
+)
+# Add ?2 (1 made, -1 voided) to the counts of the MARKS links ?1 ([[mark nid, item nid], ...]),
+# by the scheme the code's node was read by (a code of no scheme counts for none).
+COUNT_MARKS = """
+INSERT INTO mark_counts (scheme, site, live)
+SELECT json_extract(m.props, '$.scheme'), ifnull(json_extract(n.props, '$.site'), ''), ?2 * count(*)
+FROM json_each(?1) j
+CROSS JOIN nodes m ON m.nid = j.value ->> 0
+CROSS JOIN nodes n ON n.nid = j.value ->> 1
+WHERE json_extract(m.props, '$.scheme') IS NOT NULL
+GROUP BY 1, 2
+ON CONFLICT (scheme, site) DO UPDATE SET live = live + excluded.live
 """
 LAST_MARK_INDEX = """
 SELECT MAX(json_extract(props, '$.index')) FROM nodes
@@ -832,6 +860,9 @@ class EmbeddedTx:
             event_id = void.event_id
             status_nids.update(row[0] for row in conn.execute(STATUS_NIDS_OF_EVENT, (event_id,)))
             conn.execute(REOPEN_CARTS, (event_id,))
+            marks = conn.execute(MARKS_OF_EVENT, (event_id, _ids(void.gids))).fetchall()
+            if marks:
+                conn.execute(COUNT_MARKS, (orjson.dumps(marks).decode(), -1))
             conn.execute(DELETE_EDGES_OF_EVENT, (event_id, _ids(void.gids)))
             conn.execute(DELETE_STATUS_OF_EVENT, (event_id,))
             conn.execute(DELETE_NODES_OF_EVENT, (event_id,))
@@ -895,6 +926,9 @@ class EmbeddedTx:
                 for e in changes.edges
             ],
         )
+        marks = [[nids[e.src], nids[e.dst]] for e in changes.edges if e.type == "MARKS"]
+        if marks:
+            conn.execute(COUNT_MARKS, (orjson.dumps(marks).decode(), 1))
         runs = [
             [nids[e.dst], _run_days(e.at, e.until)]
             for e in changes.edges

@@ -142,6 +142,12 @@ MERGE (:Migration {name: 'recall_event_label'})
     "MATCH (c:Counter {name: 'ingest'}) WHERE c.writes IS NOT NULL REMOVE c.writes",
     "CREATE CONSTRAINT mark_scheme_name IF NOT EXISTS FOR (s:MarkScheme) REQUIRE s.name IS UNIQUE",
     "CREATE INDEX mark_scheme IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme)",
+    # A scheme's last index is the first of its codes in this index, read backwards
+    # (LAST_MARK_INDEX), not the greatest of all its codes.
+    "CREATE INDEX mark_scheme_index IF NOT EXISTS FOR (m:SecondaryMark) ON (m.scheme, m.index)",
+    # The live marks of each scheme by the site of what they mark (MARKS_SEEN_BY).
+    "CREATE CONSTRAINT mark_count_key IF NOT EXISTS "
+    "FOR (c:MarkCount) REQUIRE (c.scheme, c.site) IS UNIQUE",
     "CREATE INDEX part_gtin IF NOT EXISTS FOR (p:Part) ON (p.gtin)",
     "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
     "CREATE CONSTRAINT lot_scheme_name IF NOT EXISTS FOR (s:LotScheme) REQUIRE s.name IS UNIQUE",
@@ -632,6 +638,7 @@ CLEAR_SOME_NODES: Final = "MATCH (n:Node) WITH n LIMIT 10000 DETACH DELETE n RET
 CLEAR_EVENTS: Final = "MATCH (n:Event) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 CLEAR_COUNTER: Final = "MATCH (c:Counter) DELETE c"
 CLEAR_VOID_NAMES: Final = "MATCH (n:VoidName) DELETE n"
+CLEAR_MARK_COUNTS: Final = "MATCH (c:MarkCount) DELETE c"
 
 # -- secondary marks
 # -- part registry
@@ -699,10 +706,45 @@ MARK_USAGE: Final = """
 MATCH (m:SecondaryMark) WHERE m.scheme = $scheme
 RETURN count(m), max(m.index)
 """
+# Ordered as mark_scheme_index is, both its keys, so the server reads the scheme's codes there
+# backwards and stops at the first (ordered by the index alone, it sorted every code of the
+# scheme for the greatest).
+LAST_MARK_INDEX: Final = """
+MATCH (m:SecondaryMark) WHERE m.scheme = $scheme AND m.index IS NOT NULL
+RETURN m.index ORDER BY m.scheme DESC, m.index DESC LIMIT 1
+"""
+# The live marks (MARKS relationships) of each scheme, by the site of the item they mark ('' for
+# none), one MarkCount each: a site's operators are shown the codes on what they may read, two
+# counts rather than a walk of every mark of the scheme. Kept as marks are made and voided
+# (COUNT_MARKS); not nodes of the graph, so cleared with it apart (CLEAR_MARK_COUNTS) and made
+# again by its replay. A graph from before the counts has an older projection version
+# (graph.projection): it is rebuilt as it is opened. A code marks one item at a time (the
+# planner's mark_taken, on replay too), so each live MARKS relationship is one code.
 MARKS_SEEN_BY: Final = """
-MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = $scheme
-  AND coalesce(n.site, $site) = $site
-RETURN count(m)
+MATCH (c:MarkCount) WHERE c.scheme = $scheme AND c.site IN [$site, '']
+RETURN sum(c.live)
+"""
+# Add $sign (1 made, -1 voided) to the counts of the MARKS relationships $rows ([[mark gid, item
+# gid], ...]), by the scheme the code's node was read by (a code of no scheme counts for none).
+# MERGE on the counts' key constraint: under the ingest lock, one write at a time.
+COUNT_MARKS: Final = """
+UNWIND $rows AS r
+MATCH (m:Node {gid: r[0]}) USING INDEX SEEK m:Node(gid)
+MATCH (n:Node {gid: r[1]}) USING INDEX SEEK n:Node(gid)
+WITH m.scheme AS scheme, coalesce(n.site, '') AS site, count(*) * $sign AS made
+WHERE scheme IS NOT NULL
+MERGE (c:MarkCount {scheme: scheme, site: site})
+ON CREATE SET c.live = made
+ON MATCH SET c.live = c.live + made
+"""
+# The MARKS relationships an event made, found as DELETE_EDGES_OF_EVENT finds them.
+MARKS_OF_EVENT: Final = """
+UNWIND $gids AS g
+MATCH (:Node {gid: g})-[r:MARKS]-()
+WHERE r.event = $event
+WITH DISTINCT r
+MATCH (m:Node)-[r]->(n:Node)
+RETURN m.gid, n.gid
 """
 MARKS_IN_USE: Final = """
 UNWIND $marks AS g
@@ -988,6 +1030,11 @@ class Neo4jTx:
             cleared = self._tx.run(DELETE_STATUS_OF_EVENT, event=void.event_id).values()
             status_gids.update(row[0] for row in cleared)
             self._tx.run(REOPEN_CARTS, event=void.event_id).consume()
+            marks = self._tx.run(
+                MARKS_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
+            ).values()
+            if marks:
+                self._run(COUNT_MARKS, rows=marks, sign=-1).consume()
             self._tx.run(
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
@@ -1015,6 +1062,9 @@ class Neo4jTx:
             edges = [_edge_row(e, position) for e in changes.edges]
             found = list(position)[len(nodes) :]
             sent.append(self._run(CREATE_GRAPH, nodes=nodes, found=found, edges=edges))
+            marks = [[e.src, e.dst] for e in changes.edges if e.type == "MARKS"]
+            if marks:
+                sent.append(self._run(COUNT_MARKS, rows=marks, sign=1))
         # In order, a run of closes of each kind at a time.
         for by_load, run in groupby(changes.cart_closes, key=lambda c: c.loaded is not None):
             closes = [
@@ -1557,6 +1607,7 @@ class Neo4jStore:
         self._local.cleared = True
         while self._write_outside_rebuild(CLEAR_SOME_NODES)[0][0]:
             pass
+        self._write_outside_rebuild(CLEAR_MARK_COUNTS)  # a handful: schemes by sites
 
     def change_mark(self) -> tuple[object, ...] | None:
         """A mark of what the graph holds, changed by every event recorded, every rebuild and a
@@ -1603,6 +1654,7 @@ class Neo4jStore:
             opened.run(CLEAR_NODES).consume()
             opened.run(CLEAR_EVENTS).consume()
             opened.run(CLEAR_VOID_NAMES).consume()
+            opened.run(CLEAR_MARK_COUNTS).consume()
             opened.run(CLEAR_COUNTER).consume()
             opened.run(CLEAR_MARK_SCHEMES).consume()
             opened.run(CLEAR_DOCUMENTS).consume()
@@ -1642,7 +1694,11 @@ class Neo4jStore:
         return self._read(run)
 
     def last_mark_index(self, scheme: str) -> int | None:
-        return self.mark_usage(scheme)[1]
+        def run(tx: ManagedTransaction) -> int | None:
+            last = tx.run(LAST_MARK_INDEX, scheme=scheme).single()
+            return None if last is None else int(last[0])
+
+        return self._read(run)
 
     def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
         def run(tx: ManagedTransaction) -> list[MarkedItem]:

@@ -10,11 +10,18 @@ from marking.models import SchemeSpec
 from marking.service import MarkingService
 from tests.fixtures.events import Events
 
+SCREWS = SchemeSpec(name="SCREWS", kind="sequential", length=3, parts=["SCREW-*"])
+
 
 @pytest.fixture
 def marking(store: GraphStore) -> MarkingService:
+    return define_schemes(store)
+
+
+def define_schemes(store: GraphStore) -> MarkingService:
+    """Define the plant's schemes in `store`; return its marking service."""
     service = MarkingService(store)
-    service.define_scheme(SchemeSpec(name="SCREWS", kind="sequential", length=3, parts=["SCREW-*"]))
+    service.define_scheme(SCREWS)
     service.define_scheme(
         SchemeSpec(name="PLATES", kind="sequential", length=3, check=True, parts=["PLATE-9"])
     )

@@ -1,0 +1,44 @@
+"""A site's use of a scheme on Neo4j reads two counts and one index entry, not every mark."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import neo4j_or_skip
+from tests.graph.plans import explained, operators
+
+
+def test_a_sites_count_of_a_scheme_is_sought_not_walked(request: pytest.FixtureRequest) -> None:
+    """Read from every mark of the scheme and the item each marks, a site's count took time in
+    proportion to all the codes the plant had struck."""
+    from graph.neo4j_store import MARKS_SEEN_BY, Neo4jStore
+
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        found = list(operators(explained(store, MARKS_SEEN_BY, scheme="S", site="PLANT-1")))
+    finally:
+        store.close()
+    assert [o for o, _ in found if "Expand" in o or "Scan" in o] == []
+    seeks = [details for operator, details in found if operator == "NodeUniqueIndexSeek"]
+    assert [d.split(" WHERE")[0] for d in seeks] == ["UNIQUE c:MarkCount(scheme, site)"]
+
+
+def test_a_schemes_last_index_is_the_first_entry_of_its_index_read_backwards(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Read as the greatest index of all the scheme's codes, it took time in proportion to
+    them, once for each code issued."""
+    from graph.neo4j_store import LAST_MARK_INDEX, Neo4jStore
+
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        found = list(operators(explained(store, LAST_MARK_INDEX, scheme="S")))
+    finally:
+        store.close()
+    names = [operator for operator, _ in found]
+    assert "Limit" in names
+    assert [o for o in names if o in ("Top", "Sort") or "Aggregation" in o] == []
+    seeks = [details for operator, details in found if operator == "NodeIndexSeek"]
+    assert [d.split(" WHERE")[0] for d in seeks] == ["RANGE INDEX m:SecondaryMark(scheme, index)"]
