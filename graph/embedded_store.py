@@ -346,6 +346,22 @@ UNION
 SELECT n.gid, e.type, e.event FROM json_each(?1) j
 CROSS JOIN nodes n ON n.gid = j.value CROSS JOIN edges e ON e.dst = n.nid WHERE e.event <> ?2
 """
+# The events of LINKS_BY_OTHERS' links logged after ?2 and not voided: each event's place in the
+# log is read in the event_id index, so only the later ones' rows are read.
+LINKING_EVENTS_AFTER = """
+SELECT e.event_id, e.seq, e.type, e.at, e.payload, e.digest, e.effects, NULL,
+       e.recorded_by, e.recorded_at
+FROM (
+    SELECT l.event AS id FROM json_each(?1) j
+    CROSS JOIN nodes n ON n.gid = j.value CROSS JOIN edges l ON l.src = n.nid
+    UNION
+    SELECT l.event FROM json_each(?1) j
+    CROSS JOIN nodes n ON n.gid = j.value CROSS JOIN edges l ON l.dst = n.nid
+) x
+CROSS JOIN events e ON e.event_id = x.id
+WHERE e.seq > ?2 AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.event_id)
+ORDER BY e.seq
+"""
 REOPEN_CARTS = "UPDATE edges SET until = NULL, closed_by = NULL WHERE closed_by = ?"
 # Every edge an event makes touches a node it names or makes (VoidRow.gids, as on Neo4j): read
 # through those nodes' rows in edges_down and edges_up, so edges need no index on their event.
@@ -845,6 +861,10 @@ class EmbeddedTx:
     def links_by_others(self, gids: Sequence[str], event_id: str) -> list[tuple[str, str, str]]:
         rows = self._conn.execute(LINKS_BY_OTHERS, (_ids(gids), event_id)).fetchall()
         return [(gid, kind, event) for gid, kind, event in rows]
+
+    def linking_events_after(self, gids: Sequence[str], seq: int) -> list[StoredEvent]:
+        rows = self._conn.execute(LINKING_EVENTS_AFTER, (_ids(gids), seq)).fetchall()
+        return [StoredEvent(*row) for row in rows]
 
     def dependents(self, event_id: str) -> list[str]:
         rows = self._conn.execute(DEPENDENTS, {"event": event_id}).fetchall()

@@ -443,6 +443,22 @@ MATCH (n)-[e]-()
 WHERE e.event <> $event
 RETURN DISTINCT n.gid, type(e), e.event
 """
+# The events of LINKS_BY_OTHERS' links logged after $after and not voided: each is sought by its
+# id and its place in the log tested before anything else of it is read.
+LINKING_EVENTS_AFTER: Final = (
+    """
+UNWIND $gids AS g
+MATCH (n:Node {gid: g}) USING INDEX SEEK n:Node(gid)
+MATCH (n)-[l]-()
+WITH DISTINCT l.event AS id
+MATCH (e:Event {event_id: id}) USING INDEX SEEK e:Event(event_id)
+WHERE e.seq > $after
+OPTIONAL MATCH (v:Event {voids: id}) USING INDEX SEEK v:Event(voids)
+WITH e, v WHERE v IS NULL
+"""
+    + EVENT_FIELDS
+    + " ORDER BY e.seq"
+)
 REOPEN_CARTS: Final = """
 MATCH ()-[r:IN_CART {closed_by: $event}]->()
 SET r.until = null, r.closed_by = null
@@ -1009,6 +1025,10 @@ class Neo4jTx:
     def links_by_others(self, gids: Sequence[str], event_id: str) -> list[tuple[str, str, str]]:
         rows = self._tx.run(LINKS_BY_OTHERS, gids=_Listed(gids), event=event_id).values()
         return [(gid, kind, event) for gid, kind, event in rows]
+
+    def linking_events_after(self, gids: Sequence[str], seq: int) -> list[StoredEvent]:
+        rows = self._tx.run(LINKING_EVENTS_AFTER, gids=_Listed(gids), after=seq).values()
+        return [StoredEvent(*row) for row in rows]
 
     def dependents(self, event_id: str) -> list[str]:
         # Voids are rare and their statements choose among indexes: planned afresh as usual.

@@ -302,6 +302,11 @@ class WriteTx(Protocol):
         than `event_id` made."""
         ...
 
+    def linking_events_after(self, gids: Sequence[str], seq: int) -> list[StoredEvent]:
+        """Return the live events logged after position `seq` that made links of these nodes
+        (the links `links_by_others` returns), in log order; none logged before is read."""
+        ...
+
     def dependents(self, event_id: str) -> list[str]:
         """Return ids of live events other than `event_id` that touch what it created or closed."""
         ...

@@ -1756,11 +1756,11 @@ class Planner:
         lots = set(effects.consumes)
         if not lots or self._replaying:  # replays plan no voids: old logs rebuild as logged
             return {}
-        linked = {event for _, _, event in self._tx.links_by_others(sorted(lots), voided.event_id)}
+        # Only those logged after it: a supplier lot's history may hold thousands of events.
         later = [
             (e.event_id, e.type, e.payload, e.effects)
-            for e in self._tx.find_events(sorted(linked - self._voided)).values()
-            if e.seq > voided.seq and e.voided_by is None
+            for e in self._tx.linking_events_after(sorted(lots), voided.seq)
+            if e.event_id not in self._voided
         ]
         here = {event for lot in lots for event in self._touched_by.get(lot, ())}
         later += [

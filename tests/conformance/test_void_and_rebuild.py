@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from graph.carts import CartService
-from graph.store import GraphStore
+from graph.store import GraphStore, StoredEvent, WriteTx
 from graph.trace import TraceService
 from ingest.errors import BatchRejected
 from ingest.models import ItemRef
@@ -144,6 +145,67 @@ def test_void_stands_when_later_events_took_stated_amounts(
     service.ingest([_cut(events, "S-2", "L-1", "70", event_id="P2")])  # all, but as stated
     service.ingest([events("void", voids="P1", reason="x")])
     assert store.node("lot:L-1").attrs["available"] == "30"  # type: ignore[union-attr]
+
+
+class _ReadEvents:
+    """A store whose write transactions keep the id of every logged event they return."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def write(self, work: Callable[[WriteTx], Any]) -> Any:
+        return self._store.write(lambda tx: work(cast(WriteTx, _Recorded(tx, self.read))))
+
+
+class _Recorded:
+    def __init__(self, tx: WriteTx, read: set[str]) -> None:
+        self._tx, self._read = tx, read
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._tx, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            answer = found(*args, **kwargs)
+            rows = answer.values() if isinstance(answer, dict) else answer
+            if isinstance(rows, Iterable) and not isinstance(rows, str):
+                self._read.update(row.event_id for row in rows if isinstance(row, StoredEvent))
+            return answer
+
+        return call
+
+
+def test_a_voids_check_of_what_later_events_took_reads_only_the_later_live_ones(
+    store: GraphStore, events: Events
+) -> None:
+    """A void read every event that ever linked the lots it took from, for those logged after
+    it: on a lot with a long history, thousands for each void."""
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 100, event_id="R")])
+    earlier = [_cut(events, f"S-{n}", "L-1", "1", event_id=f"P-{n}") for n in range(20)]
+    service.ingest(earlier)
+    service.ingest([_cut(events, "S-V", "L-1", "10", event_id="V")])
+    service.ingest([_cut(events, "S-A", "L-1", None, event_id="ALL-1")])  # all it holds: 70
+    service.ingest([events("void", voids="ALL-1", reason="x")])
+    # Logged later, though it happened before the voided event: later all the same.
+    service.ingest([_cut(events, "S-L", "L-1", "5", event_id="LATE", minutes=-30)])
+    service.ingest([_cut(events, "S-B", "L-1", None, event_id="ALL-2")])  # all it holds: 65
+    reads = _ReadEvents(store)
+    with pytest.raises(BatchRejected) as caught:
+        IngestService(cast(GraphStore, reads)).ingest([events("void", voids="V", reason="x")])
+    (problem,) = caught.value.problems
+    assert problem.code == "void_has_dependents" and problem.names == ("ALL-2",)
+    assert '"ALL-2" took all lot "L-1" held' in problem.message
+    assert reads.read <= {"V", "LATE", "ALL-2"}
+    assert {"LATE", "ALL-2"} <= reads.read
+    service.ingest([events("void", voids="ALL-2", reason="x")])
+    service.ingest([events("void", voids="V", reason="x")])
+    assert store.node("lot:L-1").attrs["available"] == "75"  # type: ignore[union-attr]
 
 
 def test_void_rules(store: GraphStore, events: Events) -> None:
