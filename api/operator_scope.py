@@ -123,6 +123,14 @@ _NAMED_NODES = {
     "loaded into a cart once",
 }
 
+# A receipt of a supplier lot as another part or unit than it was received in names what it
+# was: said without it unless the operator sees the supplier lot (received at their site, or
+# at none), as one only other sites received is theirs alone.
+RECEIVED_UNNAMED = {
+    "part_mismatch": '{} was received before as another part than "{}"',
+    "unit_mismatch": '{} was received before in another unit than "{}"',
+}
+
 
 def account_site_refused(site: str) -> tuple[str, str] | None:
     """The code and message refusing to record an operator's account site on an event, if it
@@ -143,16 +151,21 @@ def without_others(
 ) -> BatchRejected:
     """Return the refusal of `events` without naming what may be another site's: the holders of
     carts and marks, what another site's lots put in a cart, the carts of other sites a lot is
-    recorded in, and the events of other sites that depend on or voided an event."""
+    recorded in, what only other sites received a supplier lot as, and the events of other
+    sites that depend on or voided an event."""
     named = {n for p in error.problems if p.code in VOIDERS_UNNAMED for n in p.names}
     batch = {e.event_id for e in events}
     logged = store.logged(sorted(named - batch)) if named - batch else {}
     readable = batch | {e for e, stored in logged.items() if recorded_for(stored, site)}
     counted = {n for p in error.problems if p.code in _NAMED_NODES for n in p.names}
-    found = store.nodes(sorted(counted)) if counted else {}
-    # Lots and carts apart from events: an event may take any id, a lot's among them. A lot or
-    # cart made in this batch is not in the store yet: the batch is the operator's own.
+    received = {n for p in error.problems if p.code in RECEIVED_UNNAMED for n in p.names}
+    found = store.nodes(sorted(counted | received)) if counted or received else {}
+    # Lots and carts apart from events: an event may take any id, a lot's among them. A lot,
+    # cart or supplier lot made in this batch is not in the store yet: the batch is the
+    # operator's own.
     nodes = {n for n in counted if n not in found or found[n].attrs.get("site") in (None, site)}
+    nodes |= {n for n in received if n not in found}
+    nodes |= seen_through_site(store, received & found.keys(), site)
     return type(error)([_unnamed(p, events, readable, nodes) for p in error.problems])
 
 
@@ -160,7 +173,14 @@ def _unnamed(
     problem: Problem, events: Sequence[Event], readable: set[str], nodes: set[str]
 ) -> Problem:
     """`problem` said without what the operator may not read: `readable`, the events they may
-    read; `nodes`, the lots counted in a cart and the carts named that are theirs to read."""
+    read; `nodes`, the lots counted in a cart, the carts and the supplier lots named that are
+    theirs to read."""
+    index = problem.index
+    event = events[index] if index is not None and 0 <= index < len(events) else None
+    if problem.code in RECEIVED_UNNAMED and not nodes.issuperset(problem.names):
+        sent = getattr(event, problem.field, None)
+        message = RECEIVED_UNNAMED[problem.code].format(describe(problem.names[0]), sent)
+        return replace(problem, message=message)
     if problem.code == "mark_taken" and not problem.names:
         return replace(problem, message=STRUCK_UNNAMED)
     if problem.code in HOLDERS_UNNAMED:
@@ -168,8 +188,6 @@ def _unnamed(
     void = "cannot put it back: " if problem.field == "voids" else ""
     if problem.code in _NAMED_NODES and not nodes.issuperset(problem.names):
         return replace(problem, message=void + _NAMED_NODES[problem.code])
-    index = problem.index
-    event = events[index] if index is not None and 0 <= index < len(events) else None
     if problem.code not in VOIDERS_UNNAMED or not isinstance(event, Void):
         return problem
     if problem.names and readable.issuperset(problem.names):

@@ -570,6 +570,7 @@ class Planner:
                     "part_mismatch",
                     f"{describe(source)} was received before as part "
                     f'"{known.part}", not "{event.part}"',
+                    names=(source,),
                 )
                 return
             # Deliveries of one supplier lot are counted in one unit, so what it sent adds up
@@ -580,6 +581,7 @@ class Planner:
                     "unit",
                     "unit_mismatch",
                     f'{describe(source)} was received before in "{known.unit}", not "{event.unit}"',
+                    names=(source,),
                 )
                 return
         self._touch(step, source)

@@ -633,3 +633,23 @@ def test_putting_a_lot_back_past_capacity_names_no_cart_of_another_site(
     [(_, _, told)] = errors(post(client, "admin", [void]))
     assert "THEIR-CART" in told and "holds 10 of its capacity 15" in told
     assert stats(client) == before
+
+
+def test_a_receipt_refusal_says_not_what_only_another_site_received_a_supplier_lot_as(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    # ACME/A-2 was received at PLANT-2 alone: its part and unit are not PLANT-1's to learn.
+    as_rod = events.receive("L-5", 1, part="ROD", supplier_lot="A-2")
+    [(field, code, message)] = errors(post(client, "operator", [as_rod]))
+    assert (field, code) == ("part", "part_mismatch")
+    assert message == 'supplier lot "ACME/A-2" was received before as another part than "ROD"'
+    in_kg = events.receive("L-5", 1, supplier_lot="A-2", unit="kg")
+    [(field, code, message)] = errors(post(client, "operator", [in_kg]))
+    assert (field, code) == ("unit", "unit_mismatch")
+    assert message == 'supplier lot "ACME/A-2" was received before in another unit than "kg"'
+    # Of a supplier lot the operator's site received, and to an admin, it is said whole.
+    ours = events.receive("L-5", 1, part="ROD", supplier_lot="A-1")
+    [(_, _, message)] = errors(post(client, "operator", [ours]))
+    assert message == 'supplier lot "ACME/A-1" was received before as part "BAR", not "ROD"'
+    [(_, _, message)] = errors(post(client, "admin", [as_rod]))
+    assert message == 'supplier lot "ACME/A-2" was received before as part "BAR", not "ROD"'
