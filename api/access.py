@@ -39,7 +39,7 @@ from api.operator_scope import (
     for_site,
     recorded_for,
     seen_through_site,
-    site_guard,
+    unseen_by,
     without_others,
 )
 from api.recall import Case, CasePage, Notice, RecallService
@@ -1041,7 +1041,7 @@ class Access:
             return self._ingest.ingest_events(events, held=held)
         try:
             return self._ingest.ingest_events(
-                for_site(events, site), guard=site_guard(site), held=held
+                for_site(events, site), held=held, unseen=unseen_by(site)
             )
         except BatchRejected as error:
             raise without_others(error, events, self._store, site) from None

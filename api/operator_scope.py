@@ -13,7 +13,7 @@ from graph.store import GraphStore, StoredEvent, WriteTx
 from ingest.errors import BatchRejected, Problem
 from ingest.models import Event, Void
 from ingest.references import describe, references
-from ingest.service import Guard
+from ingest.service import Unseen
 
 
 def for_site(events: Sequence[Event], site: str) -> list[Event]:
@@ -37,29 +37,29 @@ def for_site(events: Sequence[Event], site: str) -> list[Event]:
     return [e if e.site is not None else e.model_copy(update={"site": site}) for e in events]
 
 
-def site_guard(site: str) -> Guard:
-    """Refuse, inside the batch's transaction, items or voided events of another site.
+def unseen_by(site: str) -> Unseen:
+    """Find the items and voided events of another site that a batch names (ingest.service).
 
-    They are refused in the words the planner uses for ones that do not exist, so naming one an
-    operator cannot tell the two apart. Ids are plant-wide, though: an id another site uses, sent
-    for something new (an item or an event_id), is refused as taken, which tells the operator that
-    the id is in use and nothing about what it names. Checked under the write lock, so an item
-    another site creates meanwhile is not taken for a missing one.
+    The planner takes them for ones that do not exist, and says so in its words, with every
+    other problem of the batch, after duplicates and conflicts are told apart: naming one, an
+    operator cannot tell the two apart. Ids are plant-wide, though: an id another site uses,
+    sent for something new (an item or an event_id), is refused as taken, which tells the
+    operator that the id is in use and nothing about what it names. Found under the write lock,
+    so an item another site creates meanwhile is not taken for a missing one.
     """
 
-    def guard(tx: WriteTx, events: Sequence[Event]) -> None:
+    def unseen(tx: WriteTx, events: Sequence[Event]) -> list[Problem]:
         problems = _foreign_items(tx, events, site) + _foreign_voids(tx, events, site)
-        if problems:
-            raise BatchRejected(sorted(problems, key=lambda p: -1 if p.index is None else p.index))
+        return sorted(problems, key=lambda p: -1 if p.index is None else p.index)
 
-    return guard
+    return unseen
 
 
 def _foreign_items(tx: WriteTx, events: Sequence[Event], site: str) -> list[Problem]:
     read = [(i, e, name, node) for i, e in enumerate(events) for name, node in references(e)]
     found = tx.node_props(sorted({node for *_, node in read}))
     return [
-        Problem(i, e.event_id, name, "unknown_item", f"{describe(node)} does not exist")
+        Problem(i, e.event_id, name, "unknown_item", f"{describe(node)} does not exist", (node,))
         for i, e, name, node in read
         if node in found and found[node].get("site") not in (None, site)
     ]
@@ -71,7 +71,14 @@ def _foreign_voids(tx: WriteTx, events: Sequence[Event], site: str) -> list[Prob
         return []
     logged = tx.find_events(sorted({e.voids for _, e in voids}))
     return [
-        Problem(i, e.event_id, "voids", "unknown_event", f'event "{e.voids}" does not exist')
+        Problem(
+            i,
+            e.event_id,
+            "voids",
+            "unknown_event",
+            f'event "{e.voids}" does not exist',
+            (e.voids,),
+        )
         for i, e in voids
         if e.voids in logged and not recorded_for(logged[e.voids], site)
     ]

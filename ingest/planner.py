@@ -8,7 +8,7 @@ same transaction the state was read in, or nothing at all when a problem was fou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, NamedTuple
@@ -204,11 +204,17 @@ class Planner:
         recorded: Mapping[str, Effects] | None = None,
         submission: Submission | None = None,
         scopes: Mapping[str, Scope] | None = None,
+        hidden: Collection[str] = (),
+        hidden_events: Collection[str] = (),
     ) -> None:
         self._tx = tx
         # The scopes of the cases' suspects that answers are checked against, traced before the
         # batch (ingest.answers), by the suspects as a case stores them.
         self._scopes = scopes or {}
+        # Nodes and logged events the sender may not read (ingest.service.Unseen): named as
+        # ones that do not exist, though their ids stay taken.
+        self._hidden = frozenset(hidden)
+        self._hidden_events = frozenset(hidden_events)
         self._submission = submission  # who sent the batch, and when: logged with each event
         # Replaying the log: what each event did when it was first applied. Where an event left
         # an amount to the state of the moment (all a lot holds, carts a used-up lot leaves), the
@@ -386,7 +392,7 @@ class Planner:
 
     def _require(self, step: _Step, field_name: str, item_gid: str, kind: str) -> Item | None:
         """Return the live item, or record why it cannot be used."""
-        item = self._get(item_gid)
+        item = None if item_gid in self._hidden else self._get(item_gid)
         if item is None or item.kind != kind:
             rejected = self._rejected_creations.get(item_gid)
             if rejected is not None:
@@ -1042,6 +1048,14 @@ class Planner:
             known = self._carts[cart] = _Cart.of(cart, props, self._tx.open_stays([cart]))
         return known
 
+    def _hidden_cart(self, step: _Step, field_name: str, cart: str) -> bool:
+        """Refuse a cart the sender may not read as one that does not exist (a load into a
+        cart that does not exist would make it: its id is taken)."""
+        if cart not in self._hidden:
+            return False
+        step.fail(field_name, "unknown_item", f"{describe(cart)} does not exist")
+        return True
+
     def _lot_carts(self, lot: str) -> set[str]:
         carts = self._open_carts.get(lot)
         if carts is None:
@@ -1059,6 +1073,8 @@ class Planner:
     ) -> None:
         """Put a lot into a cart (or one of its compartments), or record which rule forbids it."""
         where = f"{prefix}." if prefix else ""
+        if self._hidden_cart(step, where + "cart", cart):
+            return
         if (unmade := self._unmade.get(cart)) is not None and not self._replaying:
             made_by, site = unmade
             if step.site.get("site") != site:
@@ -1247,7 +1263,7 @@ class Planner:
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
         cart = gid("cart", event.cart)
-        if lot is None:
+        if lot is None or self._hidden_cart(step, "cart", cart):
             return
         if cart not in self._lot_carts(lot.gid):
             step.fail("cart", "not_in_cart", f"{describe(lot.gid)} is not in {describe(cart)}")
@@ -1621,7 +1637,11 @@ class Planner:
                 f'event "{target_id}" is in this batch: send the void in a later batch',
             )
             return
-        stored = self._tx.find_events([target_id]).get(target_id)
+        stored = (
+            None
+            if target_id in self._hidden_events
+            else self._tx.find_events([target_id]).get(target_id)
+        )
         if stored is None:
             step.fail("voids", "unknown_event", f'event "{target_id}" does not exist')
             return

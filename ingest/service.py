@@ -40,6 +40,12 @@ Outcome = Literal["created", "duplicate"]
 # A check of a batch that must see the store as the batch will be written to: run under the write
 # lock, before anything else; it raises (BatchRejected) to refuse the batch.
 Guard = Callable[[WriteTx, Sequence[Event]], None]
+# What the new events of a batch name that their sender may not read, found under the write
+# lock once duplicates and conflicts are told apart, as the planner looks for what they name:
+# refusals naming each such node or logged event (their `names`; an event's with the code
+# `unknown_event`), which the planner takes for ones that do not exist, so that the batch is
+# refused as one naming nothing there.
+Unseen = Callable[[WriteTx, Sequence[Event]], list[Problem]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +134,18 @@ class IngestService:
         documents: Sequence[DocumentRow] = (),
         guard: Guard | None = None,
         held: SentRulesRefused | None = None,
+        unseen: Unseen | None = None,
     ) -> IngestReport:
         """Write a batch already checked against the contract (`read`), as `ingest` does.
 
         For callers that read the events before they are written (api.access checks roles and
         sites), so a batch is not validated twice; `guard` checks it inside the transaction.
-        `held` is the refusal `read` returned with the events, if it did.
+        `held` is the refusal `read` returned with the events, if it did; `unseen` finds what
+        the batch may not read (`Unseen`).
         """
         with _collector_paused():
             scopes = answer_scopes(self._store, events)
-            work = _batch_work(events, documents, self._recorded_by, guard, held, scopes)
+            work = _batch_work(events, documents, self._recorded_by, guard, held, scopes, unseen)
             return self._store.write(work)
 
     def rebuild(self, chunk: int = 2000) -> int:
@@ -287,9 +295,10 @@ def _batch_work(
     guard: Guard | None = None,
     held: SentRulesRefused | None = None,
     scopes: Mapping[str, Scope] | None = None,
+    unseen: Unseen | None = None,
 ) -> Callable[[WriteTx], IngestReport]:
     """Return the transaction that writes a checked batch (`held`: see `IngestService.read`;
-    `scopes`: ingest.answers).
+    `scopes`: ingest.answers; `unseen`: `Unseen`).
 
     The canonical payloads and digests are a function of the events alone, so they are made
     before the store's write lock is taken, and not again if Neo4j retries the transaction.
@@ -315,6 +324,7 @@ def _batch_work(
         guard=guard,
         held=held,
         scopes=scopes,
+        unseen=unseen,
     )
 
 
@@ -327,6 +337,7 @@ def _apply_batch(
     guard: Guard | None = None,
     held: SentRulesRefused | None = None,
     scopes: Mapping[str, Scope] | None = None,
+    unseen: Unseen | None = None,
 ) -> IngestReport:
     stored = tx.find_events(sorted({event.event_id for event in events}))
     # An event refused by a rule for sent events alone is written as a duplicate only if it is
@@ -365,10 +376,20 @@ def _apply_batch(
         raise BatchConflict(conflicts)
     if fresh:
         # Taken under the write lock: the log's times of recording follow its order.
-        planner = Planner(tx, documents, submission=Submission(sender, now_text()), scopes=scopes)
+        hidden = [] if unseen is None else unseen(tx, [event for _, event, _ in fresh])
+        planner = Planner(
+            tx,
+            documents,
+            submission=Submission(sender, now_text()),
+            scopes=scopes,
+            hidden={n for p in hidden if p.code != "unknown_event" for n in p.names},
+            hidden_events={n for p in hidden if p.code == "unknown_event" for n in p.names},
+        )
         changes = planner.plan(fresh)
         if planner.problems:
             raise BatchRejected(planner.problems)
+        if hidden:  # each is refused where the planner looks for it: never written past that
+            raise BatchRejected(hidden)
         tx.apply(changes)
     return IngestReport(results)
 

@@ -653,3 +653,44 @@ def test_a_receipt_refusal_says_not_what_only_another_site_received_a_supplier_l
     assert message == 'supplier lot "ACME/A-1" was received before as part "BAR", not "ROD"'
     [(_, _, message)] = errors(post(client, "admin", [as_rod]))
     assert message == 'supplier lot "ACME/A-2" was received before as part "BAR", not "ROD"'
+
+
+def test_a_taken_event_id_is_a_conflict_whether_it_names_another_sites_lot_or_none(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    own = events("status", target={"lot": "L-1"}, status="released", reason="checked")
+    assert post(client, "operator", [own]).status_code == 201
+    # Sent again with another lot, the event is a conflict before its lot is looked at: the
+    # answer is one whether that lot is another site's or no lot at all.
+    for lot in ("L-2", "NOPE"):
+        response = post(client, "operator", [{**own, "target": {"lot": lot}}])
+        assert response.status_code == 409, response.text
+        assert [e["code"] for e in response.json()["errors"]] == ["conflict"]
+
+
+def test_a_batch_naming_what_another_site_holds_is_refused_as_one_naming_nothing(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    theirs = events("split", lot="L-2", into=[{"lot": "C-2", "qty": "1"}], site=OTHER)
+    sites.ingest.ingest([theirs, events("cart_define", cart="THEIR-CART", site=OTHER)])
+    too_much = events("split", lot="L-1", into=[{"lot": "C-1", "qty": "500"}])
+    status = events("status", target={"lot": "L-2"}, status="recalled", reason="why not")
+    void = events("void", voids=theirs["event_id"], reason="not ours")
+    unload = events("cart_unload", cart="THEIR-CART", lot="NOPE")
+
+    def refused(batch: list[dict[str, Any]], *names: str) -> list[tuple[str, str, str]]:
+        found = errors(post(client, "operator", batch))
+        for name in names:
+            found = [(f, c, m.replace(name, "?")) for f, c, m in found]
+        return found
+
+    # Every problem of the batch is said, as for events naming what does not exist.
+    missing = {**status, "target": {"lot": "NOPE"}}
+    assert refused([status, too_much], "L-2") == refused([missing, too_much], "NOPE")
+    assert [c for _, c, _ in refused([status, too_much])] == ["unknown_item", "over_consumption"]
+    never = {**void, "voids": "NEVER"}
+    assert refused([void, too_much], theirs["event_id"]) == refused([never, too_much], "NEVER")
+    # An unload of no lot from another site's cart is one of no lot, from any cart.
+    nowhere = {**unload, "cart": "NO-CART"}
+    assert refused([unload], "THEIR-CART") == refused([nowhere], "NO-CART")
+    assert refused([unload]) == [("lot", "unknown_item", 'lot "NOPE" does not exist')]
