@@ -293,7 +293,15 @@ def session(
     transaction the server ended StoreTimeLimit or ReadTerminated (`reading`) or StoreBusy (see
     `reaching`)."""
     step: Step = "read" if reading else "write"
-    with reaching(what, step=step), driver.session(database=database) as opened:
+    # One chain of bookmarks with `execute`'s statements and every other session: on a cluster,
+    # a read waits for what this driver wrote and read before it (a trace read on a follower
+    # behind the one its change mark was read on would be kept under a mark newer than it:
+    # graph.trace_cache).
+    bookmarks = driver.execute_query_bookmark_manager
+    with (
+        reaching(what, step=step),
+        driver.session(database=database, bookmark_manager=bookmarks) as opened,
+    ):
         yield opened
 
 

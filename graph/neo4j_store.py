@@ -1632,7 +1632,10 @@ class Neo4jStore:
     def change_mark(self) -> tuple[object, ...] | None:
         """A mark of what the graph holds, changed by every event recorded, every rebuild and a
         wipe (TraceCache); None while a rebuild or a copy leaves the graph partial."""
-        seq, projection, rebuilt, made, whole = self._execute(CHANGE_MARK, "read")[0]
+        # Read as the trace will be (graph.neo4j_driver.session): on a cluster, the trace's
+        # read waits for the state this one saw.
+        row = self._read(lambda tx: tx.run(CHANGE_MARK).single(strict=True))
+        seq, projection, rebuilt, made, whole = row
         return (seq, projection, rebuilt, made) if whole else None
 
     def projection_version(self) -> int | None:

@@ -6,14 +6,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from graph.embedded_store import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from graph.trace import Trace, TraceNode, TraceService
 from graph.trace_cache import TraceCache
 from ingest.service import IngestService
+from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 
 
@@ -105,34 +108,60 @@ def test_a_rebuild_is_another_mark(store: GraphStore, events: Events) -> None:
     assert [n.id for n in traces.trace("lot:K-0", "down").nodes] == ["lot:K-0", "lot:K-1"]
 
 
-def test_a_graph_being_rebuilt_tells_no_mark(store: GraphStore, events: Events) -> None:
-    IngestService(store).ingest([events.receive("K-0", 10)])
-    assert store.change_mark() is not None  # type: ignore[attr-defined]
-    if isinstance(store, EmbeddedStore):  # one transaction: the write under way says it
-        with store.atomically():
-            assert store.change_mark() is None
-        return
-    with store.atomically():  # chunk by chunk, each committed: the graph is partial meanwhile
-        assert store.change_mark() is None  # type: ignore[attr-defined]
-    assert store.change_mark() is not None  # type: ignore[attr-defined]
+@pytest.fixture
+def neo4j(request: pytest.FixtureRequest) -> Iterator[Neo4jStore]:
+    """The session's Neo4j, wiped."""
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    store.wipe()
+    yield store
+    store.close()
 
 
-def test_a_wiped_and_refilled_graph_is_another_mark(
-    store: GraphStore, events: Events, tmp_path: Path
+@pytest.mark.neo4j
+def test_a_graph_being_rebuilt_on_neo4j_tells_no_mark(neo4j: Neo4jStore, events: Events) -> None:
+    """A rebuild on Neo4j commits chunk by chunk (the embedded store's is one write, which
+    tells none: above): the graph is partial meanwhile."""
+    IngestService(neo4j).ingest([events.receive("K-0", 10)])
+    assert neo4j.change_mark() is not None
+    with neo4j.atomically():
+        assert neo4j.change_mark() is None
+    assert neo4j.change_mark() is not None
+
+
+@pytest.mark.neo4j
+def test_a_wiped_and_refilled_neo4j_graph_is_another_mark(
+    neo4j: Neo4jStore, events: Events
 ) -> None:
-    """The same number of events again after a wipe (Neo4j's scratch databases; a new file
-    for the embedded store) is not the graph the kept trace was of."""
+    """As many events again after a wipe (a scratch database's) are not the graph the kept
+    trace was of, though the store is the same object."""
     cache = TraceCache()
-    IngestService(store).ingest([events.receive("K-0", 10)])
-    kept = TraceService(store, cache).trace("lot:K-0", "down")
-    if isinstance(store, EmbeddedStore):
-        store.close()
-        store.path.unlink()
-        store = EmbeddedStore(store.path)
-    else:
-        store.wipe()  # type: ignore[attr-defined]
-    IngestService(store).ingest([events.receive("K-0", 4)])
-    again = TraceService(store, cache).trace("lot:K-0", "down")
+    IngestService(neo4j).ingest([events.receive("K-0", 10)])
+    kept = TraceService(neo4j, cache).trace("lot:K-0", "down")
+    neo4j.wipe()
+    IngestService(neo4j).ingest([events.receive("K-0", 4)])
+    again = TraceService(neo4j, cache).trace("lot:K-0", "down")
     assert again is not kept and again.nodes[0].attrs["qty"] != kept.nodes[0].attrs["qty"]
-    if isinstance(store, EmbeddedStore):
-        store.close()
+
+
+@pytest.mark.neo4j
+def test_neo4j_reads_wait_for_the_state_their_mark_was_read_at(
+    neo4j: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a cluster a trace's reads may go to another member than its mark's: every session
+    keeps one chain of bookmarks with the driver's own statements, so none reads a state
+    older than one read or written before it."""
+    driver = neo4j._driver
+    opened: list[object] = []
+    session = driver.session
+
+    def recorded(**config: Any) -> Any:
+        opened.append(config.get("bookmark_manager"))
+        return session(**config)
+
+    monkeypatch.setattr(driver, "session", recorded)
+    neo4j.change_mark()
+    neo4j.node("lot:K-0")
+    neo4j.write(lambda tx: None)
+    assert len(opened) == 3
+    assert all(chain is driver.execute_query_bookmark_manager for chain in opened)
