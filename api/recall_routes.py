@@ -15,6 +15,7 @@ from graph import epcis
 from graph.documents import MAX_DOCUMENT_BYTES, MEDIA_TYPES
 from graph.errors import BadRequest
 from graph.recall import scope_csv
+from ingest.errors import BatchRejected
 from ingest.json_text import JsonRefused, strict_loads
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recall"], route_class=StrictJsonRoute)
@@ -79,14 +80,17 @@ def answer(
 ) -> dict[str, Any]:
     """Answer a case about one of your lots, with documents (suppliers; multipart form)."""
     uploads = [_upload(file) for file in documents or []]
-    found = access.answer_supplier_request(
-        case_id,
-        supplier_lot,
-        text=text,
-        upstream=_upstream(upstream),
-        uploads=uploads,
-        answer_id=answer_id or None,  # a form's empty field is no key
-    )
+    try:
+        found = access.answer_supplier_request(
+            case_id,
+            supplier_lot,
+            text=text,
+            upstream=_upstream(upstream),
+            uploads=uploads,
+            answer_id=answer_id or None,  # a form's empty field is no key
+        )
+    except BatchRejected as refused:  # the supplier sent a form, not a batch of events
+        raise refused.of_action() from None
     return found.as_dict()
 
 

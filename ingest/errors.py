@@ -30,6 +30,9 @@ class Problem:
     # not part of the refusal's shape.
     names: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
     whole: str = dataclasses.field(default=DOCUMENT_WHOLE, compare=False, repr=False)
+    # Found by the contract (ingest.parse.problems_of), whose messages say nothing of the field
+    # ("String should have at most 200 characters"): the graph's rules name what they refuse.
+    contract: bool = dataclasses.field(default=False, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,19 +90,29 @@ class BatchRejected(DomainError):
     status_code = 422
     code = "invalid_events"
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, action: bool = False) -> None:
         problems = at_most_named(problems)
         self.problems = problems
+        said = _said(problems) if action else _named([str(p) for p in problems])
         super().__init__(
-            f"batch rejected, nothing written: {_named([str(p) for p in problems])}",
+            said if action else f"batch rejected, nothing written: {said}",
             details=[p.to_dict() for p in problems],
         )
 
     @property
     def what_was_wrong(self) -> str:
-        """Say what was wrong in the problems' own words, with no batch or event index: for a
-        caller who sent no events, refused by those an action made for them."""
-        return _named([p.message for p in self.problems])
+        """Say what was wrong in the problems' own words (with the field, where the contract's
+        words do not name it) and no batch or event index: for a caller who sent no events,
+        refused by those an action made for them."""
+        return _said(self.problems)
+
+    def of_action(self) -> BatchRejected:
+        """The same refusal said as `what_was_wrong` says it (a REST action's answer)."""
+        return BatchRejected(self.problems, action=True)
+
+
+def _said(problems: list[Problem]) -> str:
+    return _named([f"{p.field}: {p.message}" if p.contract else p.message for p in problems])
 
 
 class EventForbidden(Forbidden):

@@ -196,7 +196,11 @@ def problems_of(index: int, event_id: str | None, error: ValidationError) -> lis
             message = "is required"
         elif detail["type"] == "extra_forbidden":
             message = "is not a field of this event type"
-        problems.append(Problem(index, event_id, field, str(detail["type"]), message))
+        elif detail["type"] == "value_error":  # a validator's own words, as api.validation_text
+            message = message.removeprefix("Value error, ")
+        problems.append(
+            Problem(index, event_id, field, str(detail["type"]), message, contract=True)
+        )
     return problems
 
 

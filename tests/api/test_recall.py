@@ -489,7 +489,8 @@ def test_an_answer_returning_more_than_it_found_is_refused_as_the_event_is(
     response = client.post("/graphql", json={"query": answer}, headers=customer).json()
     assert response["data"] == {"acknowledgeNotice": None}, response
     (error,) = response["errors"]
-    assert error["message"] == "2 returned is more than the 1 found (found_qty)", error
+    said = "returned_qty: 2 returned is more than the 1 found (found_qty)"
+    assert error["message"] == said, error
     assert error["extensions"]["code"] == "INVALID_EVENTS", error
     assert [p["code"] for p in error["extensions"]["errors"]] == ["returned_over_found"]
     sent = [{"event_id": "A-1", "type": "recall_ack", "occurred_at": "2026-03-03T08:00:00Z",

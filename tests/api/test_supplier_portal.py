@@ -387,6 +387,20 @@ def test_bad_answers_are_refused_and_write_nothing(
     assert ok["answerSupplierRequest"]["__typename"] == "SupplierRequest", "positive control"
 
 
+def test_a_refused_answer_names_the_field_it_refuses(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    """A supplier told only "String should have at most 200 characters" cannot tell which of
+    the answer's fields to mend."""
+    acme = login(client, "supplier")
+    before = logged(plant)
+    long = [{"lot": "BILLET-9", "certificate": "C" * 201}]
+    refused = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, text="t", up=long)
+    message = refused["answerSupplierRequest"]["message"]
+    assert message.startswith("upstream[0].certificate: "), message
+    assert logged(plant) == before
+
+
 def test_a_closed_case_takes_no_answers(
     client: TestClient, plant: Services, case: dict[str, str]
 ) -> None:
@@ -488,6 +502,9 @@ def test_multipart_answer_and_its_limits(
     assert bad_upstream.status_code == 400 and "upstream" in bad_upstream.json()["message"]
     typo = client.post(url, data=form | {"upstream": '[{"lott": "X"}]'}, headers=acme)
     assert typo.status_code == 422 and "lott" in typo.text
+    # The supplier sent a form: told what was wrong by field, not as an event of a batch.
+    assert "upstream[0].lott: is not a field" in typo.json()["message"], typo.json()
+    assert "event 0" not in typo.json()["message"]
     assert logged(plant) == before
     analyst_upload = client.post(url, data=form, headers=case)
     assert analyst_upload.status_code == 403
