@@ -44,7 +44,9 @@ class EpcisExporter:
         """Return the events behind `trace` (its material links and its items' statuses).
 
         With `closure`, also the events that made every input those events consume, back to
-        the receipts, so the document can be imported into an empty store on its own.
+        the receipts, and those that took from a lot before a process took all that remained
+        of it, so the document can be imported into an empty store on its own. Only closure
+        reaches beyond the trace: callers grant it to readers of every item alone.
         `keeps` says which nodes the reader's trace keeps, where that is not every node: a
         voided event comes in as its live self would have, through a link between two of them.
         `scope`, where given, says which items the events list in place of `view`'s items.
@@ -80,9 +82,8 @@ class EpcisExporter:
         says which of the items the events name they list (in place of `view`'s items).
         """
         events = self._payloads(event_ids)
-        if closure or view.items is None:
-            # A reader of every item may be given events beyond the trace.
-            events = self._closed(events, makers=closure)
+        if closure:
+            events = self._closed(events)
         if statused:
             events |= self._status_events(statused)
         ordered = [body for _, body in sorted(events.values(), key=lambda pair: pair[0].seq)]
@@ -131,17 +132,15 @@ class EpcisExporter:
             if stored.voided_by is None
         }
 
-    def _closed(self, events: Logged, *, makers: bool) -> Logged:
+    def _closed(self, events: Logged) -> Logged:
         """Add, transitively, what the events need to be read elsewhere as they were here:
-        the events logged before a process that took from a lot it takes all that remains of
-        (without them it would take more there), and, with `makers` (always for the events
-        added so), the events that created the items they take from."""
+        the events that created the items they take from, and the events logged before a
+        process that took from a lot it takes all that remains of (without them it would take
+        more there)."""
         closed = dict(events)
         frontier = events
         while frontier:
-            wanted = self._taken_before(frontier)
-            if makers or frontier is not events:
-                wanted |= self._makers(frontier)
+            wanted = self._makers(frontier) | self._taken_before(frontier)
             frontier = self._payloads(sorted(wanted - closed.keys()))
             closed |= frontier
         return closed
