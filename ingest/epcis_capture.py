@@ -3,15 +3,20 @@ events, and ingest them as one atomic batch; every problem names the EPCIS event
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from graph.epcis_schema import schema_problems
 from graph.store import StoredEvent
+from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest
 from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
 from ingest.errors import TOO_MANY, BatchConflict, BatchRejected, EventForbidden, Problem
+from ingest.parse import EVENT_ADAPTER
 from ingest.service import IngestReport
 
 Ingest = Callable[[Sequence[Any]], IngestReport]
@@ -108,10 +113,11 @@ def _without_unknown_retractions(translation: Translation, logged: Logged) -> Tr
     if not targets:
         return translation
     known = logged(sorted(targets))
+    voids = logged(sorted({str(t.voided_by) for t in known.values() if t.voided_by}))
     kept = Translation(ignored=list(translation.ignored))
     skipped: set[int] = set()
     for event, origin in zip(translation.events, translation.origins, strict=True):
-        why = _retracted_already(event, known) if event["type"] == "void" else None
+        why = _retracted_already(event, known, voids) if event["type"] == "void" else None
         if why is not None:
             if origin.index not in skipped:
                 skipped.add(origin.index)
@@ -123,15 +129,36 @@ def _without_unknown_retractions(translation: Translation, logged: Logged) -> Tr
     return kept
 
 
-def _retracted_already(void: dict[str, Any], known: Mapping[str, StoredEvent]) -> str | None:
+def _retracted_already(
+    void: dict[str, Any], known: Mapping[str, StoredEvent], voids: Mapping[str, StoredEvent]
+) -> str | None:
     """Say why a retraction has nothing to void here: its event was never captured, or is
-    voided by another void already (ours, say, whose export comes back); None if it voids."""
+    voided already, by another void (ours, say, whose export comes back) or by this one said
+    with another reason (our export of it says incorrect_data); None if it voids, or is the
+    void logged (a duplicate) or a changed one (a conflict)."""
     target = known.get(void["voids"])
     if target is None:
         return NEVER_CAPTURED
-    if target.voided_by not in (None, void["event_id"]):
+    if target.voided_by is None:
+        return None
+    if target.voided_by != void["event_id"] or _another_reason(void, voids.get(void["event_id"])):
         return ALREADY_VOIDED
     return None
+
+
+def _another_reason(void: dict[str, Any], logged: StoredEvent | None) -> bool:
+    """Tell whether `void` is the void `logged` but for its reason."""
+    if logged is None:
+        return False
+    reason = json.loads(logged.payload).get("reason")
+    if reason is None or reason == void.get("reason"):
+        return False
+    try:
+        restated = EVENT_ADAPTER.validate_python(void | {"reason": reason})
+        digest = payload_and_digest(restated)[1]
+    except (ValidationError, TimeOutOfRange):
+        return False  # not a void ingest takes: it says why
+    return logged.digest == digest or logged_as(logged.payload, restated, digest)
 
 
 def _back(problem: Problem, translation: Translation) -> Problem:

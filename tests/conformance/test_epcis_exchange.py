@@ -298,6 +298,44 @@ def test_an_error_declaration_of_an_event_voided_here_already_is_skipped(
     assert len(state(store)[1]) == len(before[1]) + 1
 
 
+def test_our_export_of_an_event_voided_by_a_declaration_captures_back_as_nothing_new(
+    store: GraphStore,
+) -> None:
+    # A partner declared our shipment wrong (did_not_occur); our export says incorrect_data, as
+    # it does of every void, so its declaration reads as another reason: the same retraction.
+    events = [
+        {"event_id": "R-1", "type": "receive", "occurred_at": "2026-03-02T08:00:00Z",
+         "supplier": "ACME", "supplier_lot": "H1", "part": "BAR", "lot": "L-1", "qty": "10"},
+        {"event_id": "SH-1", "type": "ship", "occurred_at": "2026-03-02T09:00:00Z",
+         "shipment": "D-1", "customer": "CLINIC", "items": [{"lot": "L-1", "qty": "3"}]},
+    ]  # fmt: skip
+    IngestService(store).ingest(events)
+    traces, exporter = TraceService(store), EpcisExporter(store)
+
+    def exported() -> list[dict[str, Any]]:
+        trace = traces.trace("supplier_lot:ACME/H1", "down")
+        events: list[dict[str, Any]] = exporter.trace_document(trace, FULL_VIEW)["epcisBody"][
+            "eventList"
+        ]
+        return events
+
+    (shipment,) = [e for e in exported() if e["eventID"].endswith(":SH-1")]
+    declared = {"declarationTime": "2026-03-03T08:00:00Z", "reason": "did_not_occur"}
+    capture_into(store, _document(shipment | {"errorDeclaration": declared}))
+    assert store.logged(["SH-1"])["SH-1"].voided_by == "epcis:void:SH-1"
+    document = exported()
+    assert [e["errorDeclaration"]["reason"] for e in document if "errorDeclaration" in e] == [
+        "incorrect_data"
+    ]
+    before = state(store)
+    report = capture_into(store, _document(*document))
+    assert (report.report.created, report.report.duplicates) == (0, 1)
+    assert [(i.epcis_id, i.reason) for i in report.ignored] == [
+        (shipment["eventID"], ALREADY_VOIDED)
+    ]
+    assert state(store) == before
+
+
 def test_an_error_declaration_of_an_event_of_the_same_document_is_refused(
     store: GraphStore,
 ) -> None:
