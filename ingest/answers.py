@@ -3,23 +3,24 @@
 A customer's answer (`recall_ack`) finds no more than its case's scope shipped them
 (graph.recall.found_over_shipped). The scope is a trace of the graph, too slow to run under the
 write lock, which every writer waits on: it is traced before the lock is taken, from the graph
-as it then stands and the suspects the case has at the answer (as stored, or as the batch's
-recall events before it leave them). The planner checks each answer against the scope of the
-suspects its case has when the answer is planned; a case rescoped meanwhile has none here, and
-the answer is refused (`rescoped`), to be sent again. A shipment recorded or voided meanwhile,
-or earlier in the batch, changes no case and is not traced again.
+as it then stands and the suspects the case stores. The planner checks each answer against the
+scope of the suspects its case has when the answer is planned; a case rescoped meanwhile has
+none here, and the answer is refused (`rescoped`), to be sent again. A case the batch itself
+gives suspects (recall_open, recall_scope) before an answer is not traced: those suspects may
+be items the batch makes, and the planner refuses an answer finding something after them
+(`scoped_in_batch`), to be sent in a later batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graph.errors import NotFound
 from graph.ids import gid
 from graph.recall import Scope, compute_scope, parse_suspects
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.models import Event, RecallAck, RecallNotice, RecallOpen, RecallScope, RecallState
-from ingest.planner import suspects_json
 
 
 def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope]:
@@ -33,8 +34,8 @@ def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope
     for notice in notices.values():
         case_of.setdefault(notice.gid.partition(":")[2], str(notice.attrs.get("case", "")))
     cases = store.nodes(sorted({gid("case", case) for case in case_of.values()}))
-    # The suspects of each case as the events read so far leave them: a closed case has none
-    # to check against (its answers are refused).
+    # The suspects of each case as stored: a closed case has none to check against (its answers
+    # are refused), nor has one the batch gives suspects before the answer.
     suspects = {
         case.gid.partition(":")[2]: str(case.attrs.get("suspects", "[]"))
         for case in cases.values()
@@ -43,10 +44,16 @@ def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope
     wanted: set[str] = set()
     for event in events:
         if type(event) is RecallOpen or type(event) is RecallScope:
-            suspects[event.case] = suspects_json(event.suspects)
+            suspects.pop(event.case, None)
         elif type(event) is RecallAck and event.found_qty:
             case = case_of.get(event.notice)
             if case is not None and case in suspects:
                 wanted.add(suspects[case])
     traces = TraceService(store)
-    return {text: compute_scope(traces, parse_suspects(text)) for text in sorted(wanted)}
+    scopes: dict[str, Scope] = {}
+    for text in sorted(wanted):
+        try:
+            scopes[text] = compute_scope(traces, parse_suspects(text))
+        except NotFound:  # gone meanwhile: left untraced, the planner's checks say what is wrong
+            continue
+    return scopes

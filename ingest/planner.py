@@ -211,6 +211,7 @@ class Planner:
         # The scopes of the cases' suspects that answers are checked against, traced before the
         # batch (ingest.answers), by the suspects as a case stores them.
         self._scopes = scopes or {}
+        self._scoped: set[str] = set()  # cases the batch gives suspects: none traced for them
         # Nodes and logged events the sender may not read (ingest.service.Unseen): named as
         # ones that do not exist, though their ids stay taken.
         self._hidden = frozenset(hidden)
@@ -1936,6 +1937,7 @@ class Planner:
     # -- recall cases -----------------------------------------------------------------------------
 
     def _recall_scope(self, step: _Step, event: RecallScope) -> None:
+        self._scoped.add(gid("case", event.case))
         case = self._open_case(step, event.case)
         if case is not None and self._suspects_exist(step, event.suspects):
             scoped = {"suspects": suspects_json(event.suspects), "scoped_by": step.event.event_id}
@@ -1944,6 +1946,7 @@ class Planner:
 
     def _recall_open(self, step: _Step, event: RecallOpen) -> None:
         case = gid("case", event.case)
+        self._scoped.add(case)
         fresh = self._require_new(step, "case", case)
         if not self._suspects_exist(step, event.suspects) or not fresh:
             return
@@ -2143,6 +2146,14 @@ class Planner:
     def _found_shipped(self, step: _Step, notice: str, case: str, found: Decimal) -> bool:
         """Check an answer finds no more than its case's scope shipped the customer, against the
         scope traced before the batch (ingest.answers) from the suspects the case has now."""
+        if case in self._scoped:  # of suspects, maybe of items, the trace before did not see
+            step.fail(
+                "notice",
+                "scoped_in_batch",
+                f"{describe(case)} is given its suspects earlier in this batch: send an answer "
+                "finding something in a later batch, once its scope is stored",
+            )
+            return False
         scope = self._scopes.get(self._case_props(case).get("suspects", "[]"))
         if scope is None:  # rescoped since it was traced, by another batch
             step.fail(

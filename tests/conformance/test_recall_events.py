@@ -322,14 +322,12 @@ def test_an_ack_finds_no_more_than_the_case_shipped_the_customer(
         '4.5 found is more than the 4 shipped to company "HOSP" of case "RC-1"\'s scope: '
         'lot "L-1" 4 in shipment "SH-1"',
     )
-    # A notice and its answer sent in one batch, with the case they are of, are checked alike.
+    # A notice and its answer sent in one batch are checked alike.
     opened = {"case": "RC-2", "title": "t", "reason": "r", "suspects": [{"id": "lot:L-1"}]}
-    batch = [
-        events("recall_open", **opened),
-        events("recall_notice", case="RC-2", notice="N-2", customer="HOSP", message="m"),
-    ]
+    service.ingest([events("recall_open", **opened)])
+    batch = [events("recall_notice", case="RC-2", notice="N-2", customer="HOSP", message="m")]
     answer = events("recall_ack", notice="N-2", found_qty="5", returned_qty="0")
-    assert rejected(store, [*batch, answer], "found_over_shipped").index == 2
+    assert rejected(store, [*batch, answer], "found_over_shipped").index == 1
     service.ingest([*batch, answer | {"found_qty": "4.00"}])
     service.ingest([over | {"found_qty": "4"}])
     assert store.node("notice:N-1").attrs["found_qty"] == "4"  # type: ignore[union-attr]
@@ -345,3 +343,35 @@ def test_a_log_holding_an_ack_finding_more_than_was_shipped_still_rebuilds(
     monkeypatch.undo()
     service.rebuild()
     assert store.node("notice:N-1").attrs["found_qty"] == "50"  # type: ignore[union-attr]
+
+
+def test_an_ack_sent_with_its_cases_scope_is_sent_again_later(
+    store: GraphStore, events: Events
+) -> None:
+    # The scope an answer is checked against is traced before the batch: one the batch itself
+    # gives the case, of items it may make, is not there to trace yet.
+    opened = {"case": "RC-9", "title": "t", "reason": "r"}
+    made = [
+        events.receive("L-9", 10),
+        events("ship", shipment="SH-9", customer="HOSP", items=[{"lot": "L-9", "qty": "4"}]),
+    ]
+    told = [
+        events("recall_open", suspects=[{"id": "lot:L-9"}], **opened),
+        events("recall_notice", case="RC-9", notice="N-9", customer="HOSP", message="m"),
+    ]
+    answer = events("recall_ack", notice="N-9", found_qty="1", returned_qty="0")
+    problem = rejected(store, [*made, *told, answer], "scoped_in_batch")
+    assert (problem.index, problem.field, problem.message) == (
+        4,
+        "notice",
+        'case "RC-9" is given its suspects earlier in this batch: send an answer finding '
+        "something in a later batch, once its scope is stored",
+    )
+    # A suspect that does not exist is named by the case's own check.
+    unknown = told[0] | {"suspects": [{"id": "lot:NOPE"}]}
+    nope = rejected(store, [*made, unknown, told[1], answer], "unknown_item")
+    assert (nope.index, nope.field) == (2, "suspects[0].id")
+    service = IngestService(store)
+    service.ingest([*made, *told, answer | {"found_qty": "0"}])  # none found is never too many
+    service.ingest([events("recall_ack", notice="N-9", found_qty="1", returned_qty="0")])
+    assert store.node("notice:N-9").attrs["found_qty"] == "1"  # type: ignore[union-attr]
