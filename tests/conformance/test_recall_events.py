@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from graph.embedded_store import EmbeddedStore
+from graph.ids import gid
 from graph.store import GraphStore
 from ingest import planner
 from ingest.planner import Planner
@@ -375,3 +377,36 @@ def test_an_ack_sent_with_its_cases_scope_is_sent_again_later(
     service.ingest([*made, *told, answer | {"found_qty": "0"}])  # none found is never too many
     service.ingest([events("recall_ack", notice="N-9", found_qty="1", returned_qty="0")])
     assert store.node("notice:N-9").attrs["found_qty"] == "1"  # type: ignore[union-attr]
+
+
+def test_a_log_answering_a_notice_of_a_case_closed_in_its_batch_still_rebuilds(
+    store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The release before read a notice sent in a batch only once it was stored: an answer after
+    # it in the batch did not see its case, closed in that batch, and was let in.
+    service = IngestService(store)
+    service.ingest(
+        [
+            events.receive("L-1", 10),
+            events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4"}]),
+            events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN),
+        ]
+    )
+    sent = planner._HANDLERS["recall_notice"]
+
+    def unread(self: Planner, step: Any, event: Any) -> None:
+        sent(self, step, event)
+        self._props.pop(gid("notice", event.notice), None)
+
+    monkeypatch.setitem(planner._HANDLERS, "recall_notice", unread)
+    service.ingest(
+        [
+            events("recall_notice", case="RC-1", notice="N-1", customer="HOSP", message="m"),
+            events("recall_state", case="RC-1", state="closed", reason="done"),
+            events("recall_ack", notice="N-1", found_qty="0", returned_qty="0"),
+        ]
+    )
+    monkeypatch.undo()
+    service.rebuild()
+    notice = store.node("notice:N-1")
+    assert notice is not None and notice.attrs["state"] == "acknowledged"
