@@ -8,7 +8,9 @@ scope of the suspects its case has when the answer is planned; a case rescoped m
 none here, and the answer is refused (`rescoped`), to be sent again. A case the batch itself
 gives suspects (recall_open, recall_scope) before an answer is not traced: those suspects may
 be items the batch makes, and the planner refuses an answer finding something after them
-(`scoped_in_batch`), to be sent in a later batch.
+(`scoped_in_batch`), to be sent in a later batch, as it does one after a ship or void of its
+batch (`shipped_in_batch`). A shipment recorded or voided meanwhile by another batch changes no
+case and is not traced again.
 """
 
 from __future__ import annotations

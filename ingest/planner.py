@@ -212,6 +212,8 @@ class Planner:
         # batch (ingest.answers), by the suspects as a case stores them.
         self._scopes = scopes or {}
         self._scoped: set[str] = set()  # cases the batch gives suspects: none traced for them
+        # Whether an event planned so far ships or voids: the scopes traced before do not see it.
+        self._shipped = False
         # Nodes and logged events the sender may not read (ingest.service.Unseen): named as
         # ones that do not exist, though their ids stay taken.
         self._hidden = frozenset(hidden)
@@ -939,6 +941,7 @@ class Planner:
             )
 
     def _ship(self, step: _Step, event: Ship) -> None:
+        self._shipped = True
         shipment_gid = gid("shipment", event.shipment)
         self._require_new(step, "shipment", shipment_gid)
         takes: list[tuple[Item, Decimal]] = []
@@ -1630,6 +1633,7 @@ class Planner:
         self._edge(step, mark, item.gid, "MARKS")
 
     def _void(self, step: _Step, event: Void) -> None:
+        self._shipped = True
         target_id = event.voids
         if target_id in self._batch_ids:
             step.fail(
@@ -2155,6 +2159,15 @@ class Planner:
                 "scoped_in_batch",
                 f"{describe(case)} is given its suspects earlier in this batch: send an answer "
                 "finding something in a later batch, once its scope is stored",
+            )
+            return False
+        if self._shipped:  # the only events that change what a scope shipped
+            step.fail(
+                "notice",
+                "shipped_in_batch",
+                "an event earlier in this batch ships or voids, which the scope of "
+                f"{describe(case)} was traced without: send an answer finding something in a "
+                "later batch",
             )
             return False
         scope = self._scopes.get(self._case_props(case).get("suspects", "[]"))

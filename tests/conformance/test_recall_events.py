@@ -410,3 +410,31 @@ def test_a_log_answering_a_notice_of_a_case_closed_in_its_batch_still_rebuilds(
     service.rebuild()
     notice = store.node("notice:N-1")
     assert notice is not None and notice.attrs["state"] == "acknowledged"
+
+
+def test_an_ack_after_a_ship_or_void_of_its_batch_is_sent_later(
+    store: GraphStore, events: Events
+) -> None:
+    # The scope was traced before the batch: what it ships or voids is not in it.
+    service = _told(store, events)  # 4 of L-1 shipped to HOSP in SH-1 ("E-2")
+    more = events("ship", shipment="SH-3", customer="HOSP", items=[{"lot": "L-1", "qty": "6"}])
+    answer = events("recall_ack", notice="N-1", found_qty="10", returned_qty="0")
+    problem = rejected(store, [more, answer], "shipped_in_batch")
+    assert (problem.index, problem.field, problem.message) == (
+        1,
+        "notice",
+        'an event earlier in this batch ships or voids, which the scope of case "RC-1" was '
+        "traced without: send an answer finding something in a later batch",
+    )
+    void = events("void", voids="E-2", reason="never left")
+    assert rejected(store, [void, answer | {"found_qty": "3"}], "shipped_in_batch").index == 1
+    # Found none, or sent before the shipment, an answer is checked as ever.
+    service.ingest(
+        [
+            answer | {"found_qty": "4"},
+            more,
+            events("recall_ack", notice="N-1", found_qty="0", returned_qty="0"),
+        ]
+    )
+    service.ingest([events("recall_ack", notice="N-1", found_qty="10", returned_qty="0")])
+    assert store.node("notice:N-1").attrs["found_qty"] == "10"  # type: ignore[union-attr]
