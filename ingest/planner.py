@@ -2171,12 +2171,11 @@ class Planner:
             )
             return False
         scope = self._scopes.get(self._case_props(case).get("suspects", "[]"))
-        if scope is None:  # rescoped since it was traced, by another batch
+        if scope is None:  # rescoped, or made, by another batch since it was traced
             step.fail(
                 "notice",
                 "rescoped",
-                f"{describe(case)} was rescoped while this answer was checked against its "
-                "scope: send it again",
+                f"{describe(case)} changed while this answer was checked: send it again",
             )
             return False
         told = self._case_props(notice)

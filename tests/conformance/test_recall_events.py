@@ -13,6 +13,8 @@ from graph.embedded_store import EmbeddedStore
 from graph.ids import gid
 from graph.store import GraphStore
 from ingest import planner
+from ingest import service as ingest_service
+from ingest.errors import BatchRejected
 from ingest.planner import Planner
 from ingest.service import IngestService
 from tests.conformance.helpers import rejected
@@ -438,3 +440,36 @@ def test_an_ack_after_a_ship_or_void_of_its_batch_is_sent_later(
     )
     service.ingest([events("recall_ack", notice="N-1", found_qty="10", returned_qty="0")])
     assert store.node("notice:N-1").attrs["found_qty"] == "10"  # type: ignore[union-attr]
+
+
+def test_an_ack_whose_case_was_made_while_it_was_checked_is_sent_again(
+    store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _told(store, events)
+    opened = {"case": "RC-2", "title": "t", "reason": "r", "suspects": [{"id": "lot:L-1"}]}
+    later = [
+        events("recall_open", **opened),
+        events("recall_notice", case="RC-2", notice="N-2", customer="HOSP", message="m"),
+    ]
+    traced = ingest_service.answer_scopes
+
+    def meanwhile(at: GraphStore, batch: Any) -> Any:
+        scopes = traced(at, batch)
+        if later:  # another batch makes the case and its notice once the answer's is traced
+            made = list(later)
+            later.clear()
+            service.ingest(made)
+        return scopes
+
+    monkeypatch.setattr(ingest_service, "answer_scopes", meanwhile)
+    answer = events("recall_ack", notice="N-2", found_qty="1", returned_qty="0")
+    with pytest.raises(BatchRejected) as refused:
+        service.ingest([answer])
+    (problem,) = refused.value.problems
+    assert (problem.code, problem.field, problem.message) == (
+        "rescoped",
+        "notice",
+        'case "RC-2" changed while this answer was checked: send it again',
+    )
+    service.ingest([answer])
+    assert store.node("notice:N-2").attrs["found_qty"] == "1"  # type: ignore[union-attr]
