@@ -31,6 +31,11 @@ def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope
     answers = [e for e in events if type(e) is RecallAck and e.found_qty]
     if not answers:  # none found is never more than was shipped: nothing to trace
         return {}
+    # One logged already is a duplicate, or a conflict: neither is planned.
+    logged = store.logged(sorted({a.event_id for a in answers}))
+    answers = [a for a in answers if a.event_id not in logged]
+    if not answers:
+        return {}
     notices = store.nodes(sorted({gid("notice", a.notice) for a in answers}))
     case_of = {e.notice: e.case for e in events if type(e) is RecallNotice}
     for notice in notices.values():
@@ -47,7 +52,7 @@ def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope
     for event in events:
         if type(event) is RecallOpen or type(event) is RecallScope:
             suspects.pop(event.case, None)
-        elif type(event) is RecallAck and event.found_qty:
+        elif type(event) is RecallAck and event.found_qty and event.event_id not in logged:
             case = case_of.get(event.notice)
             if case is not None and case in suspects:
                 wanted.add(suspects[case])

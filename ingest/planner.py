@@ -1963,7 +1963,7 @@ class Planner:
         if event.actor is not None:
             props["opened_by"] = event.actor
         self._create(step, self._node(step, "case", event.case, props=props))
-        self._case_props(case).update(props)  # later events of the batch read the new case
+        self._props[case] = dict(props)  # later events of the batch read the new case
         self._suspect_links(step, case, event.suspects)
 
     def _suspect_links(self, step: _Step, case: str, suspects: Sequence[Suspect]) -> None:
@@ -2102,7 +2102,7 @@ class Planner:
             "state": "sent",
         }
         self._create(step, self._node(step, "notice", event.notice, props=props))
-        self._case_props(notice).update(props)  # later events of the batch read the new notice
+        self._props[notice] = dict(props)  # later events of the batch read the new notice
         self._edge(step, case, notice, "NOTICE")
         self._edge(step, notice, company, "TO")
 

@@ -104,10 +104,12 @@ class IngestService:
         the same transaction, and only if an event attaches them.
         """
         with _collector_paused():
+            events, held = self.read(raw_events)
+        # Traced with the collector running, which the pause holds off for every thread.
+        scopes = answer_scopes(self._store, events)
+        with _collector_paused():
             # Nothing but the call holds the parsed batch, so all of it is freed before the
             # collector resumes, which would otherwise walk it once more on its way out.
-            events, held = self.read(raw_events)
-            scopes = answer_scopes(self._store, events)
             work = _batch_work(events, documents, self._recorded_by, held=held, scopes=scopes)
             return self._store.write(work)
 
@@ -143,8 +145,8 @@ class IngestService:
         `held` is the refusal `read` returned with the events, if it did; `unseen` finds what
         the batch may not read (`Unseen`).
         """
+        scopes = answer_scopes(self._store, events)  # with the collector running, as `ingest`
         with _collector_paused():
-            scopes = answer_scopes(self._store, events)
             work = _batch_work(events, documents, self._recorded_by, guard, held, scopes, unseen)
             return self._store.write(work)
 
