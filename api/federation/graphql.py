@@ -11,7 +11,7 @@ from strawberry.types import Info
 from api.deps import Services
 from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
 from api.graphql.context import Context
-from api.graphql.results import Direction
+from api.graphql.results import Direction, depth_argument
 from api.graphql.run import run
 from api.graphql.times import with_offset
 
@@ -177,7 +177,7 @@ class FederationQuery:
                 info.context.access,
                 str(id),
                 direction.value,
-                max_depth=max_depth,
+                max_depth=depth_argument(max_depth),
                 as_of=with_offset("asOf", as_of),
             )
         )

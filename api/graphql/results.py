@@ -92,6 +92,14 @@ def page_size(first: int, most: int) -> int:
     return min(first, most)
 
 
+def depth_argument(max_depth: int | None) -> int | None:
+    """Return the `maxDepth` argument, or raise BadRequest naming it: the services would name
+    their own parameter (trace's max_depth), not the GraphQL argument."""
+    if max_depth is not None and max_depth < 0:
+        raise BadRequest("maxDepth must be 0 or more")
+    return max_depth
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool

@@ -68,6 +68,7 @@ from api.graphql.results import (
     as_node,
     contributor,
     cursor_key,
+    depth_argument,
     key_cursor,
     page_info,
     page_size,
@@ -127,7 +128,10 @@ class Query:
         result = await _run(
             info,
             lambda: info.context.access.trace(
-                str(id), direction.value, max_depth=max_depth, as_of=with_offset("asOf", as_of)
+                str(id),
+                direction.value,
+                max_depth=depth_argument(max_depth),
+                as_of=with_offset("asOf", as_of),
             ),
         )
         if result is None or result.root.partition(":")[0] not in NODE_TYPES:

@@ -139,6 +139,25 @@ def test_a_time_without_an_offset_is_refused_naming_the_argument_as_of(
     assert gql(client, auth, query, t="2026-03-02T08:30:00Z")["data"][error["path"][0]]
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        'trace(id: "lot:L-1", direction: DOWN, maxDepth: $d) { root }',
+        'federatedTrace(id: "lot:L-1", direction: DOWN, maxDepth: $d) { root }',
+    ],
+)
+def test_a_negative_depth_is_refused_naming_the_argument_max_depth(
+    client: TestClient, small: Services, field: str
+) -> None:
+    # REST names its parameter max_depth, the command line --max-depth: GraphQL its own.
+    query = f"query($d: Int) {{ {field} }}"
+    auth = login(client, "analyst")
+    (error,) = gql(client, auth, query, d=-1)["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
+    assert error["message"] == "maxDepth must be 0 or more"
+    assert gql(client, auth, query, d=0)["data"][error["path"][0]]
+
+
 def test_where_from_and_explain(client: TestClient, small: Services) -> None:
     headers = login(client, "analyst")
     query = """{ whereFrom(id: "serial:KIT-1") {
