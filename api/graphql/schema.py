@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -76,7 +76,7 @@ from api.graphql.results import (
 )
 from api.graphql.run import as_graphql_error, run
 from api.graphql.supplier_portal import SupplierPortalMutation, SupplierPortalQuery
-from api.graphql.times import DATE_TIME, with_offset
+from api.graphql.times import DATE, DATE_TIME, with_offset
 from api.graphql.validation import AliasLimit, DepthLimit, ValidateOffLoop
 from graph.errors import DomainError
 from graph.store import NodeView, plain
@@ -360,7 +360,7 @@ schema = Schema(
         (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
     ),
     types=list(ALL_TYPES),
-    scalar_overrides={datetime: DATE_TIME, BigInt: BIG_INT},
+    scalar_overrides={datetime: DATE_TIME, date: DATE, BigInt: BIG_INT},
     extensions=[
         partial(MaxTokensLimiter, max_token_count=4000),
         # Our own depth and alias rules: strawberry's walk every fragment spread again.

@@ -1,19 +1,21 @@
-"""GraphQL's DateTime reads times as every other input does (ingest.times): RFC 3339 text.
+"""GraphQL's DateTime reads times as every other input does (ingest.times): RFC 3339 text;
+its Date reads dates as the event contract does (ingest.models.read_day): YYYY-MM-DD.
 
-Strawberry's own scalar also took week dates, basic-format times and fractions past
-microseconds, which REST, the CLI and the event contract refuse: a time one takes, all take.
-A time without an offset is read, for the resolver to refuse naming its argument.
+Strawberry's own scalars also took week dates, basic-format times and dates and fractions past
+microseconds, which REST, the CLI and the event contract refuse: a time or date one takes, all
+take. A time without an offset is read, for the resolver to refuse naming its argument.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
+from ingest.models import read_day
 from ingest.times import read_time
 
 
@@ -22,6 +24,15 @@ def _parse(value: object) -> datetime:
         raise StrawberryInputCoercionError("a time is text, not a number or an object")
     try:
         return read_time(value)
+    except ValueError as error:
+        raise StrawberryInputCoercionError(f"{value!r}: {error}") from None
+
+
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise StrawberryInputCoercionError("a date is text, not a number or an object")
+    try:
+        return read_day(value)
     except ValueError as error:
         raise StrawberryInputCoercionError(f"{value!r}: {error}") from None
 
@@ -56,4 +67,15 @@ DATE_TIME = ScalarDefinition(
     parse_value=_parse,
     parse_literal=None,
     origin=datetime,
+)
+
+
+DATE = ScalarDefinition(
+    name="Date",
+    description="Date (isoformat)",
+    specified_by_url=None,
+    serialize=date.isoformat,
+    parse_value=_parse_date,
+    parse_literal=None,
+    origin=date,
 )

@@ -401,6 +401,44 @@ def test_a_refused_answer_names_the_field_it_refuses(
     assert logged(plant) == before
 
 
+@pytest.mark.parametrize("made_on", ["20260104", "2026-W01-7", "2026W017"])
+def test_a_date_of_another_iso_spelling_is_refused_as_over_rest(
+    client: TestClient, plant: Services, case: dict[str, str], made_on: str
+) -> None:
+    # Python reads these as 2026-01-04; the contract (and REST's upstream field) writes a
+    # date YYYY-MM-DD only: one GraphQL took would be a date REST refuses.
+    acme = login(client, "supplier")
+    before = logged(plant)
+    up = [{"lot": "BILLET-9", "madeOn": made_on}]
+    (error,) = gql(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, up=up)["errors"]
+    assert error["message"] == (
+        f"Variable '$up' has invalid value at [0].madeOn: {made_on!r}: "
+        'a date is written YYYY-MM-DD, such as "2026-03-02"'
+    )
+    rest = client.post(
+        "/api/v1/recalls/RC-1/answers",
+        data={"supplier_lot": ACME_LOT, "upstream": json.dumps([{"lot": "B", "made_on": made_on}])},
+        headers=acme,
+    )
+    assert rest.status_code == 422, rest.text
+    assert logged(plant) == before
+    up = [{"lot": "BILLET-9", "madeOn": "2026-01-04"}]
+    ok = data(client, acme, ANSWER, case="RC-1", lot=ACME_LOT, up=up)["answerSupplierRequest"]
+    assert ok["answer"]["upstream"][0]["madeOn"] == "2026-01-04", "positive control"
+
+
+def test_a_date_in_the_query_is_refused_naming_its_place(
+    client: TestClient, case: dict[str, str]
+) -> None:
+    query = ANSWER.replace(" $up: [UpstreamLotInput!],", "").replace(
+        "upstream: $up", 'upstream: [{lot: "B", madeOn: "2026-W01-7"}]'
+    )
+    (error,) = gql(client, login(client, "supplier"), query, case="RC-1", lot=ACME_LOT)["errors"]
+    assert error["message"].startswith(
+        "Argument 'upstream' has invalid value at [0].madeOn: '2026-W01-7': a date is written"
+    ), error
+
+
 def test_a_closed_case_takes_no_answers(
     client: TestClient, plant: Services, case: dict[str, str]
 ) -> None:
