@@ -11,14 +11,21 @@ events (api.routes, ingest.parse), EPCIS documents (api.epcis_routes) and schedu
 (scheduler.routes, refused with `BodyRefused`); a recall's files come as a form
 (api.recall_routes), its `upstream` field read so. GraphQL's router is strawberry's, and reads
 its bodies as strictly itself (api.graphql.router).
+
+A query parameter given twice is refused as a key given twice is (422 `invalid_request`, the
+problem's code `duplicate_parameter`): FastAPI reads the last, a gateway may read the first, and
+`?id=lot:A&id=lot:B` answered for one would read as the answer for the other. None of our
+parameters takes a list; GraphQL's GET refuses its own the same way (api.graphql.router).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
@@ -26,17 +33,36 @@ from ingest.json_text import JsonRefused, strict_loads
 
 
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body, if it has one, is read by `strict_loads`."""
+    """A route whose JSON body, if it has one, is read by `strict_loads`, and whose query
+    parameters are each given once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None:  # FastAPI reads no body here: nothing to read otherwise
-            return handler
+        reads_body = self.body_field is not None  # else FastAPI reads no body here
 
         async def strict(request: Request) -> Response:
-            return await handler(_StrictJsonRequest(request.scope, request.receive))
+            if repeated := repeated_names(request.query_params.multi_items()):
+                raise RequestValidationError([_given_twice(name) for name in repeated])
+            if reads_body:
+                request = _StrictJsonRequest(request.scope, request.receive)
+            return await handler(request)
 
         return strict
+
+
+def repeated_names(items: Iterable[tuple[str, object]]) -> list[str]:
+    """The names of `items` (name, value) given more than once, in the order first given."""
+    return [name for name, count in Counter(name for name, _ in items).items() if count > 1]
+
+
+def _given_twice(name: str) -> dict[str, Any]:
+    # As pydantic names a problem (api.errors renders a RequestValidationError's list).
+    return {
+        "type": "duplicate_parameter",
+        "loc": ("query", name),
+        "msg": "given more than once: send it once",
+        "input": None,
+    }
 
 
 class BodyRefused(HTTPException):

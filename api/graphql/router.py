@@ -7,6 +7,7 @@ from typing import Any
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from fastapi.routing import APIWebSocketRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import ImmutableMultiDict
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
@@ -14,6 +15,7 @@ from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
+from api.strict_json import repeated_names
 from graph.errors import DomainError
 from ingest.json_text import JsonRefused, strict_loads
 
@@ -85,6 +87,11 @@ class Router(GraphQLRouter[Any, None]):
         # Strawberry reads a GET's `variables` and `extensions` with `parse_json`, whose refusal
         # speaks of a whole request: each is read here, named. An empty one is as none sent;
         # strawberry then refuses one that is no object, by its name, as it does in a body.
+        # Starlette's parameters, of which a Mapping shows each name once: the last given.
+        given = params.multi_items() if isinstance(params, ImmutableMultiDict) else params.items()
+        if repeated := repeated_names(given):
+            message = f"the query parameter `{repeated[0]}` is given more than once: send it once"
+            raise NoRequest(400, "duplicate_parameter", message)
         found: dict[str, Any] = dict(params)
         for name in ("variables", "extensions"):
             if name in found:
