@@ -479,6 +479,9 @@ class Access:
             # A window lists every step in it with its inputs and outputs: a year is plenty.
             raise BadRequest(f"a window spans at most {MAX_WINDOW.days} days")
         gid = checked_gid(equipment)
+        if gid.partition(":")[0] != "equipment":
+            # Nothing runs on a lot or a step: an empty window would read as an idle machine.
+            raise BadRequest(f"not an equipment id: {equipment!r} (equipment:NAME)")
         # An operator's site is the store's to filter by, so that the limit counts their steps
         # alone: another site's can neither cut their window short nor show in its refusal.
         site = self.principal.site if self.role == Role.OPERATOR else None

@@ -193,3 +193,22 @@ def test_an_operator_graphql_window_counts_their_own_steps(
     monkeypatch.setattr(cost, "MAX_LISTED", 5)
     read.clear()
     assert ask(client, ALL, "operator")["data"] is None and read == [6]
+
+
+@pytest.mark.parametrize("other", ["lot:L-0", "step:S-0", "part:SCREW"])
+def test_a_graphql_window_of_an_id_that_is_no_equipment_is_refused_by_name(
+    client: TestClient, services: Services, events: Events, other: str
+) -> None:
+    # A lot ran nothing on itself: an empty list would read as a machine idle all month.
+    busy_lathe(services, events, steps=1, lots=1)
+    query = WINDOW.replace("equipment:LATHE-1", other).format(fields="step { id }")
+    response = client.post("/graphql", json={"query": query}, headers=login(client, "analyst"))
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST", "status": 400}
+    assert error["message"] == f"not an equipment id: {other!r} (equipment:NAME)"
+    ok = client.post(
+        "/graphql",
+        json={"query": WINDOW.format(fields="step { id }")},
+        headers=login(client, "analyst"),
+    )
+    assert ok.json() == {"data": {"equipmentWindow": [{"step": {"id": "step:S-0"}}]}}
