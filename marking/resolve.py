@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.ids import gid
-from graph.store import GraphStore, ItemLink, NodeView
+from graph.store import FLOW_TYPES, GraphStore, ItemLink, NodeView
 from marking.models import UNKNOWN, Candidate, Match, Resolution, ResolveQuery
 from marking.readings import as_ascii
 from marking.schemes import LOOKALIKES, Scheme, is_twin
@@ -451,8 +451,10 @@ def location(item: NodeView, links: list[ItemLink], *, name_customers: bool = Tr
             return f"used in step {link.other.attrs['key']}" + (f" on {on}" if on else "")
     available = item.attrs.get("available")
     if available is not None and float(available) <= 0:
-        if not out:
+        # What took it is material flow: a cart it rode in before is where it was, not that.
+        took = [link for link in out if link.type in FLOW_TYPES]
+        if not took:
             return "used up"  # by what the caller may not see
-        return f"used up ({out[0].type.lower().replace('_', ' ')} {out[0].other.attrs['key']})"
+        return f"used up ({took[0].type.lower().replace('_', ' ')} {took[0].other.attrs['key']})"
     unit = item.attrs.get("unit", "")
     return f"in stock, {available} {unit} available".rstrip() if available else "in stock"

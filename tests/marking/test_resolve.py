@@ -69,6 +69,22 @@ def test_an_exact_mark_gives_one_answer_with_confidence_one(
     )
 
 
+def test_a_lot_used_up_after_its_cart_says_what_used_it_not_the_cart(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # The stay ended when the split took all of the lot: the cart is where it was, not what
+    # became of it.
+    IngestService(store).ingest(
+        [
+            events.receive("LOT-1", 5),
+            events("cart_load", cart="C-1", lot="LOT-1"),
+            events("split", lot="LOT-1", into=[{"lot": "K-1", "qty": "5"}]),
+        ]
+    )
+    found = marking.resolve(ResolveQuery(primary="LOT-1")).candidates
+    assert [(c.id, c.location) for c in found] == [("lot:LOT-1", "used up (split into K-1)")]
+
+
 def test_lowercase_and_spaces_are_read_as_the_stamp(
     marking: MarkingService, plant: dict[str, str]
 ) -> None:
