@@ -110,15 +110,39 @@ def mark_guesses(text: str, schemes: Sequence[Scheme]) -> list[Guess]:
 
 
 def _fills(text: str, unknown: list[int], scheme: Scheme) -> Iterable[Guess]:
-    for fill in itertools.product(scheme.alphabet, repeat=len(unknown)):
-        chars = list(text)
-        for i, char in zip(unknown, fill, strict=True):
-            chars[i] = char
-        code = "".join(chars)
-        if scheme.problem(code) is None:
-            read = ", ".join(f"{_position(i)} as {c}" for i, c in zip(unknown, fill, strict=True))
-            how = "; the check character allows only this fill" if scheme.has_check else ""
-            yield Guess(code, "wildcard", f"wildcard match: {read}{how}")
+    for read, swap, bonus in _readable_as(text, scheme):
+        for fill in itertools.product(scheme.alphabet, repeat=len(unknown)):
+            chars = list(read)
+            for i, char in zip(unknown, fill, strict=True):
+                chars[i] = char
+            code = "".join(chars)
+            if scheme.problem(code) is None:
+                filled = ", ".join(
+                    f"{_position(i)} as {c}" for i, c in zip(unknown, fill, strict=True)
+                )
+                how = "; the check character allows only this fill" if scheme.has_check else ""
+                reason = f"{swap}wildcard match: {filled}{how}"
+                yield Guess(code, "lookalike" if swap else "wildcard", reason, bonus)
+
+
+def _readable_as(text: str, scheme: Scheme) -> Iterable[tuple[str, str, float]]:
+    """The readings a partly worn one stands for in a scheme: itself, or, where it holds a
+    character the scheme's codes never do, each look-alike of that one they may hold (as a
+    whole reading is corrected: one character at most), with why and the bonus of a twin.
+
+    Without this, no fill of a worn character could match a reading holding such a character.
+    """
+    impossible = [i for i, c in enumerate(text) if c != UNKNOWN and c not in scheme.alphabet]
+    if not impossible:
+        yield text, "", 0.0
+        return
+    if len(impossible) > 1:
+        return
+    i = impossible[0]
+    char = text[i]
+    for other in sorted(c for c in LOOKALIKES.get(char, "") if c in scheme.alphabet):
+        why = f"look-alike swap: {char} read for {other} at {_position(i)}; "
+        yield text[:i] + other + text[i + 1 :], why, TWIN_BONUS if is_twin(char, other) else 0.0
 
 
 def _corrections(text: str, scheme: Scheme) -> Iterable[Guess]:

@@ -230,6 +230,18 @@ def test_a_lookalike_is_swapped_back(marking: MarkingService, plant: dict[str, s
     assert "look-alike" in found[0][2]
 
 
+def test_a_lookalike_beside_an_unreadable_character_is_swapped_back(
+    marking: MarkingService, plant: dict[str, str]
+) -> None:
+    # No screw code holds a 0: ?A0 is a worn first character and a 0 read for O (or D, Q).
+    found = _resolve(marking, mark="?A0")
+    assert [f[0] for f in found] == ["lot:S-0014", "lot:S-0003", "lot:S-0016"]
+    assert found[0][1] > found[1][1] == found[2][1]
+    assert found[0][2] == (
+        "look-alike swap: 0 read for O at position 3; wildcard match: position 1 as A"
+    )
+
+
 def test_a_worn_primary_number_finds_its_item(
     marking: MarkingService, plant: dict[str, str]
 ) -> None:
