@@ -771,7 +771,7 @@ class Planner:
         outputs = set(output_gids)
         takes: list[tuple[Item, Decimal]] = []
         seen: set[str] = set()
-        items, tracking = self._items, self._tracking
+        items, tracking, hidden = self._items, self._tracking, self._hidden
         for i, source in enumerate(event.inputs):
             source_gid = source.gid
             kind = "lot" if source.lot is not None else "serial"
@@ -784,6 +784,7 @@ class Planner:
                 or tracking
                 or source_gid in outputs
                 or source_gid in seen
+                or source_gid in hidden  # told as missing, by _require
                 or (item.created_at or "") > step.at
             ):
                 item = self._process_input(step, i, source_gid, kind, outputs, seen)
@@ -1052,12 +1053,18 @@ class Planner:
             known = self._carts[cart] = _Cart.of(cart, props, self._tx.open_stays([cart]))
         return known
 
-    def _hidden_cart(self, step: _Step, field_name: str, cart: str) -> bool:
-        """Refuse a cart the sender may not read as one that does not exist (a load into a
-        cart that does not exist would make it: its id is taken)."""
+    def _hidden_cart(
+        self, step: _Step, field_name: str, cart: str, unloaded: str | None = None
+    ) -> bool:
+        """Refuse a cart the sender may not read as the batch's rules refuse one that does not
+        exist: a lot is `unloaded` from it as from a cart it is not in; a load into it, which
+        would make a cart that does not exist, finds its id taken, as a definition does."""
         if cart not in self._hidden:
             return False
-        step.fail(field_name, "unknown_item", f"{describe(cart)} does not exist")
+        if unloaded is not None:
+            step.fail(field_name, "not_in_cart", f"{describe(unloaded)} is not in {describe(cart)}")
+        else:
+            step.fail(field_name, "exists", f"{describe(cart)} is already defined or in use")
         return True
 
     def _lot_carts(self, lot: str) -> set[str]:
@@ -1267,7 +1274,7 @@ class Planner:
     def _cart_unload(self, step: _Step, event: CartUnload) -> None:
         lot = self._require(step, "lot", gid("lot", event.lot), "lot")
         cart = gid("cart", event.cart)
-        if lot is None or self._hidden_cart(step, "cart", cart):
+        if lot is None or self._hidden_cart(step, "cart", cart, lot.gid):
             return
         if cart not in self._lot_carts(lot.gid):
             step.fail("cart", "not_in_cart", f"{describe(lot.gid)} is not in {describe(cart)}")
@@ -1974,7 +1981,7 @@ class Planner:
     def _suspects_exist(self, step: _Step, suspects: Sequence[Suspect]) -> bool:
         ok = True
         for i, suspect in enumerate(suspects):
-            if self._get(suspect.id) is None:
+            if suspect.id in self._hidden or self._get(suspect.id) is None:
                 step.fail(
                     f"suspects[{i}].id", "unknown_item", f"{describe(suspect.id)} does not exist"
                 )

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
@@ -378,7 +378,7 @@ def _apply_batch(
         raise BatchConflict(conflicts)
     if fresh:
         # Taken under the write lock: the log's times of recording follow its order.
-        hidden = [] if unseen is None else unseen(tx, [event for _, event, _ in fresh])
+        hidden = [] if unseen is None else _unseen(unseen, tx, fresh)
         planner = Planner(
             tx,
             documents,
@@ -394,6 +394,15 @@ def _apply_batch(
             raise BatchRejected(hidden)
         tx.apply(changes)
     return IngestReport(results)
+
+
+def _unseen(
+    unseen: Unseen, tx: WriteTx, fresh: Sequence[tuple[int, Event, tuple[str, str]]]
+) -> list[Problem]:
+    """What `unseen` finds of the batch's new events, each problem at its event's place in the
+    batch (past the duplicates before it), not in the list of new ones."""
+    found = unseen(tx, [event for _, event, _ in fresh])
+    return [p if p.index is None else replace(p, index=fresh[p.index][0]) for p in found]
 
 
 def _logged_as(logged: StoredEvent | None, event: Event, digest: str) -> bool:

@@ -460,10 +460,10 @@ def test_a_cart_an_operators_load_creates_is_their_sites(
     unload = events("cart_unload", cart="C-NEW-1", lot="L-1")
     assert client.post("/api/v1/events", json=[unload], headers=otto).status_code == 201
     refused = errors(load(olga, "C-NEW-1", "L-2"))
-    assert refused == [("cart", "unknown_item", 'cart "C-NEW-1" does not exist')]
+    assert refused == [("cart", "exists", 'cart "C-NEW-1" is already defined or in use')]
 
 
-def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
+def test_another_sites_cart_is_taken_as_where_a_split_or_merge_lands(
     client: TestClient, sites: Services, events: Events
 ) -> None:
     sites.ingest.ingest(
@@ -483,7 +483,8 @@ def test_another_sites_cart_is_not_found_as_where_a_split_or_merge_lands(
     ]
     for event, field in zip(lands, ("into[0].cart", "into[0].cart", "into.cart"), strict=True):
         problems = errors(post(client, "operator", [event]))
-        assert problems == [(field, "unknown_item", 'cart "C-9" does not exist')]
+        # Landing in a cart of none would make it: its id is taken, as a definition finds it.
+        assert problems == [(field, "exists", 'cart "C-9" is already defined or in use')]
     assert stats(client) == before
 
 
@@ -694,3 +695,24 @@ def test_a_batch_naming_what_another_site_holds_is_refused_as_one_naming_nothing
     nowhere = {**unload, "cart": "NO-CART"}
     assert refused([unload], "THEIR-CART") == refused([nowhere], "NO-CART")
     assert refused([unload]) == [("lot", "unknown_item", 'lot "NOPE" does not exist')]
+    # A lot of theirs unloaded from it is not in it, as from a cart of none; a load into it
+    # (which would make a cart of none) finds its id taken, as a definition would.
+    ours = {**unload, "lot": "L-1"}
+    assert refused([ours], "THEIR-CART") == refused([{**ours, "cart": "NO-CART"}], "NO-CART")
+    load = events("cart_load", cart="THEIR-CART", lot="L-1", qty="1")
+    define = events("cart_define", cart="THEIR-CART")
+    assert [c for _, c, _ in refused([load])] == [c for _, c, _ in refused([define])] == ["exists"]
+    # A step's inputs are read past the checks that name a problem, when they seem sound.
+    for sent in ({"qty": "500"}, {"qty": "1", "unit": "kg"}):
+        step = events(
+            "process",
+            step="S-9",
+            operation="turn",
+            inputs=[{"lot": "L-2", **sent}],
+            outputs=[{"lot": "O-9", "part": "ROD", "qty": "1"}],
+        )
+        split = events("split", lot="O-9", into=[{"lot": "O-10", "qty": "1"}])
+        missing_input = {**step, "inputs": [{"lot": "NOPE", **sent}]}
+        assert refused([step, split, too_much], "L-2") == refused(
+            [missing_input, split, too_much], "NOPE"
+        )
