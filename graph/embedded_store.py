@@ -170,8 +170,8 @@ CREATE INDEX IF NOT EXISTS nodes_mark_scheme
 -- The live marks (MARKS links) of each scheme, by the site of the item they mark ('' for none):
 -- a site's operators are shown the codes on what they may read (MARKS_SEEN_BY), two rows here
 -- rather than a walk of every mark of the scheme. Kept as marks are made and voided; cleared
--- with the graph and made again by its replay. A file from before the counts has an older
--- projection version (graph.projection): it is rebuilt as it is opened.
+-- with the graph and made again by its replay. They hold for the log up to the position
+-- MARKS_COUNTED names in meta (see there); a file from before them is counted as it is opened.
 CREATE TABLE IF NOT EXISTS mark_counts (
     scheme TEXT NOT NULL,
     site TEXT NOT NULL,
@@ -520,12 +520,13 @@ ON CONFLICT (equipment) DO UPDATE SET longest = max(longest, excluded.longest)
 RUN_BOUND = """
 SELECT b.longest FROM nodes q JOIN run_bounds b ON b.equipment = q.nid WHERE q.gid = ?
 """
+CLEAR_MARK_COUNTS = "DELETE FROM mark_counts"
 CLEAR_PROJECTION = (
     "DELETE FROM edges",
     "DELETE FROM status_log",
     "DELETE FROM nodes",
     "DELETE FROM run_bounds",
-    "DELETE FROM mark_counts",
+    CLEAR_MARK_COUNTS,
 )
 # A copy into a file (api.cli_copy) marks it before its first write and clears the mark once the
 # copy is whole and checked: one killed outright (kill -9, a power cut) leaves the mark on the
@@ -546,11 +547,48 @@ MARK_USAGE = """
 SELECT COUNT(*), MAX(json_extract(props, '$.index')) FROM nodes
 WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
 """
-# The site's row and that of no site in mark_counts. A code marks one item at a time (the
-# planner's mark_taken, on replay too), so each live MARKS link is one code.
-MARKS_SEEN_BY = (
-    "SELECT ifnull(sum(live), 0) FROM mark_counts WHERE scheme = ?1 AND site IN (?2, '')"
+# How far in the log mark_counts holds, kept in meta: a write of this release moves it on with
+# the log only from where the log was (KEEP_MARKS_COUNTED). A release from before the counts may
+# still open the file and record marks and voids, counting none: the mark then stays behind the
+# log (COUNTS_HOLD), a site's count is walked from the marks, and the next open counts them all
+# again (COUNT_ALL_MARKS), as it does for a file from before the counts, which has no mark.
+MARKS_COUNTED = "marks counted"
+COUNTS_HOLD = """
+SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = :counted)
+    = ifnull((SELECT max(seq) FROM events), 0)
+"""
+KEEP_MARKS_COUNTED = """
+UPDATE meta SET value = (SELECT max(seq) FROM events)
+WHERE key = ?1 AND CAST(value AS INTEGER) = (SELECT max(seq) FROM events) - ?2
+"""
+COUNT_ALL_MARKS = """
+INSERT INTO mark_counts (scheme, site, live)
+SELECT json_extract(m.props, '$.scheme'), ifnull(json_extract(n.props, '$.site'), ''), count(*)
+FROM nodes m
+CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
+CROSS JOIN nodes n ON n.nid = e.dst
+WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') IS NOT NULL
+GROUP BY 1, 2
+"""
+MARKS_COUNTED_NOW = (
+    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ifnull((SELECT max(seq) FROM events), 0))"
 )
+# The site's row and that of no site in mark_counts where they hold for the log (COUNTS_HOLD);
+# else through the scheme's index, then each code's MARKS relationship (as MARKED_ITEMS reads
+# it). One statement, so the counts are read as of the mark they are tested by. A code marks
+# one item at a time (the planner's mark_taken, on replay too): each live MARKS link is one code.
+MARKS_SEEN_BY = """
+SELECT CASE WHEN (SELECT CAST(value AS INTEGER) FROM meta WHERE key = :counted)
+    = ifnull((SELECT max(seq) FROM events), 0)
+THEN (SELECT ifnull(sum(live), 0) FROM mark_counts WHERE scheme = :scheme AND site IN (:site, ''))
+ELSE (
+    SELECT COUNT(*) FROM nodes m
+    CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
+    CROSS JOIN nodes n ON n.nid = e.dst
+    WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') = :scheme
+      AND ifnull(json_extract(n.props, '$.site'), :site) = :site
+) END
+"""
 # Add ?2 (1 made, -1 voided) to the counts of the MARKS links ?1 ([[mark nid, item nid], ...]),
 # by the scheme the code's node was read by (a code of no scheme counts for none).
 COUNT_MARKS = """
@@ -726,12 +764,28 @@ def _add_event_columns(conn: sqlite3.Connection) -> None:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring an older file up to date: the event columns, and the names of the events voided
-    before void_names was kept. Run whenever the schema is brought up to date (its text
-    changed), and idempotent: names already kept are kept as they are."""
+    """Bring an older file up to date: the event columns, the names of the events voided
+    before void_names was kept, and the counts of marks. Run whenever the schema is brought up
+    to date (its text changed), and idempotent: names already kept are kept as they are."""
     _add_event_columns(conn)
     voided = (StoredEvent(*row) for row in conn.execute(VOIDED_EVENTS))
     conn.executemany(INSERT_VOID_NAME, void_names(voided))
+    _count_marks(conn)  # a new file's too, here rather than in a write of its own at open
+
+
+def _counts_hold(conn: sqlite3.Connection) -> bool:
+    """Tell whether mark_counts holds for the log (MARKS_COUNTED)."""
+    return bool(conn.execute(COUNTS_HOLD, {"counted": MARKS_COUNTED}).fetchone()[0])
+
+
+def _count_marks(conn: sqlite3.Connection) -> None:
+    """Count the live marks of each scheme afresh, in the write transaction `conn` holds,
+    unless mark_counts holds for the log."""
+    if _counts_hold(conn):
+        return
+    conn.execute(CLEAR_MARK_COUNTS)
+    conn.execute(COUNT_ALL_MARKS)
+    conn.execute(MARKS_COUNTED_NOW, (MARKS_COUNTED,))
 
 
 # sqlite3 binds a None it has no adapter for only after looking up `__adapt__` and `__conform__`,
@@ -981,6 +1035,8 @@ class EmbeddedTx:
         if status_nids:
             conn.execute(RECOMPUTE_STATUS, (_ids(sorted(status_nids)),))
         conn.executemany(INSERT_EVENT, changes.events)
+        if changes.events:
+            conn.execute(KEEP_MARKS_COUNTED, (MARKS_COUNTED, len(changes.events)))
         # Voids however they come (planned, or carried by a copy of the log); voids are rare.
         voided = [e.voids for e in changes.events if e.voids is not None]
         if voided:
@@ -1151,6 +1207,7 @@ class EmbeddedStore:
         if source is not None:
             self.close()
             raise refused_unfinished(str(self.path), source)
+        self._count_marks()
         # A graph of no events is the same in every version: a new store is current.
         if projection != PROJECTION and not self._logged_any():
             self.stamp_projection(PROJECTION)
@@ -1393,6 +1450,14 @@ class EmbeddedStore:
 
         self.write(mark)
 
+    def _count_marks(self) -> None:
+        """Count the live marks of each scheme afresh where mark_counts does not hold for the
+        log (a file a release from before the counts wrote into since it was brought up to
+        date): under the write lock, which first looks again, so two processes opening the file
+        at once count once and no write comes between the count and its mark."""
+        if not _counts_hold(self._conn()):
+            self.write(lambda _: _count_marks(self._conn()))
+
     def _logged_any(self) -> bool:
         return bool(self._conn().execute(ANY_EVENT).fetchone()[0])
 
@@ -1420,7 +1485,8 @@ class EmbeddedStore:
         return count, None if last is None else int(last)
 
     def marks_seen_by(self, scheme: str, site: str) -> int:
-        count: int = self._conn().execute(MARKS_SEEN_BY, (scheme, site)).fetchone()[0]
+        params = {"scheme": scheme, "site": site, "counted": MARKS_COUNTED}
+        count: int = self._conn().execute(MARKS_SEEN_BY, params).fetchone()[0]
         return count
 
     def last_mark_index(self, scheme: str) -> int | None:

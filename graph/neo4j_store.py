@@ -186,7 +186,7 @@ BUSY: Final = (
 # (tests/graph/test_parallel_writes.py).
 LOCK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started"
+    "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started, c.marks_counted"
 )
 # A rebuild commits chunk by chunk: while it runs, the graph is partial and only the rebuild
 # may write (its token on the counter). One that stopped leaves the token; the next takes over.
@@ -390,8 +390,11 @@ OPTIONAL MATCH (v:Event {voids: e.event_id}) USING INDEX SEEK v:Event(voids)
     + " ORDER BY e.seq"
 )
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
+# The counts of marks move on with the log only from where it was (MARKS_HOLD): $counted is
+# $last, or null where they were behind it.
 CREATE_EVENTS: Final = """
-MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = $last
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
+SET c.seq = $last, c.marks_counted = $counted
 WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
 """
 EVENT_LABELS: Final = ["Event"]
@@ -733,13 +736,32 @@ RETURN m.index ORDER BY m.scheme DESC, m.index DESC LIMIT 1
 # none), one MarkCount each: a site's operators are shown the codes on what they may read, two
 # counts rather than a walk of every mark of the scheme. Kept as marks are made and voided
 # (COUNT_MARKS); not nodes of the graph, so cleared with it apart (CLEAR_MARK_COUNTS) and made
-# again by its replay. A graph from before the counts has an older projection version
-# (graph.projection): it is rebuilt as it is opened. A code marks one item at a time (the
-# planner's mark_taken, on replay too), so each live MARKS relationship is one code.
+# again by its replay. A code marks one item at a time (the planner's mark_taken, on replay
+# too), so each live MARKS relationship is one code.
 MARKS_SEEN_BY: Final = """
 MATCH (c:MarkCount) WHERE c.scheme = $scheme AND c.site IN [$site, '']
 RETURN sum(c.live)
 """
+# The counts hold for the log up to the counter's marks_counted, which a write of this release
+# moves on with the log only from where the log was (CREATE_EVENTS). A release from before the
+# counts may still open the graph and record marks and voids, counting none: the mark then stays
+# behind the log, a site's count is walked from the marks (MARKS_WALKED_BY), and the next open
+# counts them all again (COUNT_ALL_MARKS), as it does for a graph from before the counts, which
+# has no mark.
+MARKS_HOLD: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.marks_counted = c.seq"
+MARKS_WALKED_BY: Final = """
+MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = $scheme
+  AND coalesce(n.site, $site) = $site
+RETURN count(m)
+"""
+COUNT_ALL_MARKS: Final = """
+MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme IS NOT NULL
+WITH m.scheme AS scheme, coalesce(n.site, '') AS site, count(*) AS live
+CREATE (:MarkCount {scheme: scheme, site: site, live: live})
+"""
+MARKS_COUNTED_AT: Final = (
+    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.marks_counted = $seq"
+)
 # Add $sign (1 made, -1 voided) to the counts of the MARKS relationships $rows ([[mark gid, item
 # gid], ...]), by the scheme the code's node was read by (a code of no scheme counts for none).
 # MERGE on the counts' key constraint: under the ingest lock, one write at a time.
@@ -982,9 +1004,10 @@ def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
 class Neo4jTx:
     """One managed write transaction (the ingest lock is held)."""
 
-    def __init__(self, tx: ManagedTransaction, seq: int) -> None:
+    def __init__(self, tx: ManagedTransaction, seq: int, counted: bool) -> None:
         self._tx = tx
         self._seq = seq
+        self._counted = counted  # the counts of marks hold for the log (MARKS_HOLD)
 
     def _run(self, query: LiteralString, **params: Any) -> neo4j.Result:
         listed = {key: _Listed(v) if type(v) is list else v for key, v in params.items()}
@@ -1064,7 +1087,8 @@ class Neo4jTx:
                 _event_row(e, self._seq + offset + 1) for offset, e in enumerate(changes.events)
             ]
             self._seq += len(logged)
-            sent.append(self._run(CREATE_EVENTS, rows=logged, last=self._seq))
+            counted = self._seq if self._counted else None
+            sent.append(self._run(CREATE_EVENTS, rows=logged, last=self._seq, counted=counted))
             # Voids however they come (planned, or carried by a copy of the log); voids are rare.
             voided = [e.voids for e in changes.events if e.voids is not None]
             if voided:
@@ -1264,9 +1288,26 @@ class Neo4jStore:
             self._execute(MARK_MIGRATED, "open", name="void_names")
         if "recall_event_keys" not in done:
             self._keep_recall_keys()
+        if not self._execute(MARKS_HOLD, "open")[0][0]:
+            self._count_marks()
         # A graph of no events is the same in every version: a new store is current.
         if found != PROJECTION and not self._execute(ANY_EVENT, "open")[0][0]:
             self._execute(STAMP_PROJECTION, "open", version=PROJECTION)
+
+    def _count_marks(self) -> None:
+        """Count the live marks of each scheme afresh (MARKS_HOLD), in one transaction under the
+        write lock: two processes opening the graph at once count once, and no write comes
+        between the count and its mark."""
+
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
+            seq, _, _, counted = locked
+            if counted == seq:  # counted by another process while this one waited
+                return
+            tx.run(CLEAR_MARK_COUNTS).consume()
+            tx.run(COUNT_ALL_MARKS).consume()
+            tx.run(MARKS_COUNTED_AT, seq=seq).consume()
+
+        self._locked(SETTLED + LOCK, then)
 
     def _keep_recall_keys(self) -> None:
         """Give the recall events logged before they kept them their case and notice (after
@@ -1298,9 +1339,9 @@ class Neo4jStore:
         ours = getattr(self._local, "rebuild", None)
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> T:
-            seq, rebuilding, started = locked
+            seq, rebuilding, started, counted = locked
             _refuse_in_rebuild(rebuilding, started, ours)
-            return work(Neo4jTx(tx, seq))
+            return work(Neo4jTx(tx, seq, counted == seq))
 
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
@@ -1665,7 +1706,7 @@ class Neo4jStore:
         ours = getattr(self._local, "rebuild", None)
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> list[list[Any]]:
-            _, rebuilding, started = locked
+            _, rebuilding, started, _ = locked
             _refuse_in_rebuild(rebuilding, started, ours)
             return tx.run(statement, **params).values()
 
@@ -1711,7 +1752,9 @@ class Neo4jStore:
 
     def marks_seen_by(self, scheme: str, site: str) -> int:
         def run(tx: ManagedTransaction) -> int:
-            count: int = tx.run(MARKS_SEEN_BY, scheme=scheme, site=site).single(strict=True)[0]
+            held = tx.run(MARKS_HOLD).single(strict=True)[0]
+            read = MARKS_SEEN_BY if held else MARKS_WALKED_BY
+            count: int = tx.run(read, scheme=scheme, site=site).single(strict=True)[0]
             return count
 
         return self._read(run)

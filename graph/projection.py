@@ -21,8 +21,10 @@ from graph.errors import StoreUnavailable
 # 1: units kept per supplier lot and shipment. 2: each supplier request records the media type
 # each answer gave its documents. 3: a question asked after an answer is `requested` again.
 # 4: each equipment's longest run is kept as runs are recorded (an equipment window reads by it).
-# 5: each scheme's live marks are counted by the site of what they mark (a site's use reads them).
-PROJECTION: Final = 5
+# (The live marks of each scheme by site, which no rule reads, are not: a store that does not
+# keep them as far as its log goes is counted as it is opened, graph.embedded_store's
+# MARKS_COUNTED, so a release from before them may still open it.)
+PROJECTION: Final = 4
 
 
 def refuse_newer(where: str, found: int | None) -> None:

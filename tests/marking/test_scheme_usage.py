@@ -1,21 +1,24 @@
 """A site's use of a scheme: the live marks on what it may read, kept as marks are made and
-voided, made again by a rebuild, and read without walking the scheme's other marks."""
+voided, made again by a rebuild, counted afresh as a store they do not hold for is opened, and
+read without walking the scheme's other marks."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import graph.embedded_store
-import graph.projection
-from graph.embedded_store import EmbeddedStore
-from graph.errors import StoreUnavailable
+from graph.connect import open_store
+from graph.embedded_store import MARKS_COUNTED, EmbeddedStore
 from graph.projection import PROJECTION
 from graph.store import GraphStore
 from ingest.models import ItemRef
-from ingest.service import IngestService, open_store_for_use
+from ingest.service import IngestService
 from marking.schemes import Scheme
 from marking.service import MarkingService
 from tests.conftest import neo4j_or_skip
@@ -93,27 +96,53 @@ def _marked(store: GraphStore, events: Events) -> MarkingService:
     return marking
 
 
-def test_an_embedded_store_from_before_the_counts_is_rebuilt_as_it_is_opened(
+def _opened_at_once(open_one: Callable[[], GraphStore]) -> list[GraphStore]:
+    """Open a store in two threads at once, as two processes started together do."""
+    opened: list[GraphStore] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            opened.append(open_one())
+        except BaseException as error:
+            failed.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in opened:
+        assert store.projection_version() == PROJECTION
+    if failed:
+        for store in opened:
+            store.close()
+        raise failed[0]
+    return opened
+
+
+def test_an_embedded_store_from_before_the_counts_gets_them_as_it_is_opened_not_rebuilt(
     tmp_path: Path, events: Events
 ) -> None:
     path = tmp_path / "older.db"
     store = EmbeddedStore(path)
     _marked(store, events)
-    # As a release before the counts left the file: no table of them, its schema text, and
-    # the projection version it made.
+    # As a release before the counts left the file: no table of them, no mark of how far they
+    # hold, its schema text, and the projection version, which the counts leave as it was.
     store._conn().execute("DROP TABLE mark_counts")
+    store._conn().execute("DELETE FROM meta WHERE key = ?", (MARKS_COUNTED,))
     store._conn().execute("UPDATE schema_stamps SET digest = 'older' WHERE name = 'graph'")
-    store.stamp_projection(PROJECTION - 1)
     store.close()
-    opened = open_store_for_use(f"sqlite:///{path}")
-    try:
-        assert opened.projection_version() == PROJECTION
-        assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
-    finally:
-        opened.close()
+    for opened in _opened_at_once(lambda: EmbeddedStore(path)):
+        try:
+            assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 1, "": 1}
+            assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
+            assert IngestService(opened).bring_up_to_date() is None  # nothing to rebuild
+        finally:
+            opened.close()
 
 
-def test_a_neo4j_graph_from_before_the_counts_is_rebuilt_as_it_is_opened(
+def test_a_neo4j_graph_from_before_the_counts_gets_them_as_it_is_opened_not_rebuilt(
     request: pytest.FixtureRequest, events: Events
 ) -> None:
     from graph.neo4j_store import Neo4jStore
@@ -126,14 +155,88 @@ def test_a_neo4j_graph_from_before_the_counts_is_rebuilt_as_it_is_opened(
         _marked(store, events)
         with store._driver.session() as session:  # as a release before the counts left it
             session.run("MATCH (c:MarkCount) DELETE c").consume()
+            session.run("MATCH (c:Counter {name: 'ingest'}) REMOVE c.marks_counted").consume()
             session.run("DROP CONSTRAINT mark_count_key IF EXISTS").consume()
-        store.stamp_projection(PROJECTION - 1)
     finally:
         store.close()
-    opened = open_store_for_use(target.uri, **login)
+    for opened in _opened_at_once(lambda: Neo4jStore(target.uri, **login)):
+        try:
+            assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 1, "": 1}
+            assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
+            assert IngestService(opened).bring_up_to_date() is None  # nothing to rebuild
+        finally:
+            opened.close()
+
+
+def _kept(store: GraphStore) -> dict[str, int]:
+    """The counts of SCREWS the store keeps, by site ('' for none), as it keeps them."""
+    if isinstance(store, EmbeddedStore):
+        rows = store._conn().execute(
+            "SELECT site, live FROM mark_counts WHERE scheme = 'SCREWS' AND live <> 0"
+        )
+        return dict(rows.fetchall())
+    with store._driver.session() as session:  # type: ignore[attr-defined]
+        found = session.run(
+            "MATCH (c:MarkCount {scheme: 'SCREWS'}) WHERE c.live <> 0 RETURN c.site, c.live"
+        )
+        return {site: live for site, live in found.values()}
+
+
+def _reopened(store: GraphStore, request: pytest.FixtureRequest) -> GraphStore:
+    if isinstance(store, EmbeddedStore):
+        return EmbeddedStore(store.path)
+    target = neo4j_or_skip(request)
+    return open_store(target.uri, user=target.user, password=target.password)
+
+
+@contextmanager
+def _as_an_older_release(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Write as a release before the counts does: marks and voids logged and linked, and
+    nothing counted, nor any mark of how far the counts hold moved on with the log."""
+    with monkeypatch.context() as patched:
+        if isinstance(store, EmbeddedStore):
+            patched.setattr(graph.embedded_store, "COUNT_MARKS", "SELECT ?1, ?2")
+            patched.setattr(graph.embedded_store, "KEEP_MARKS_COUNTED", "SELECT ?1, ?2")
+        else:
+            from graph import neo4j_store
+
+            patched.setattr(neo4j_store, "COUNT_MARKS", "RETURN $rows, $sign")
+            patched.setattr(neo4j_store, "CREATE_EVENTS", OLDER_CREATE_EVENTS)
+        yield
+
+
+# The log's append on Neo4j as a release before the counts wrote it.
+OLDER_CREATE_EVENTS = """
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.seq = $last
+WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
+"""
+
+
+def test_marks_an_older_release_records_are_walked_until_the_next_open_counts_them(
+    store: GraphStore,
+    events: Events,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A release that keeps no counts may still open the store and record marks and voids."""
+    ingest = IngestService(store)
+    ingest.ingest(_lots(events))
+    marking = define_schemes(store)
+    issued = {key: marking.issue_mark(ItemRef(lot=key)) for key in ("S-1", "S-2", "S-0")}
+    with _as_an_older_release(store, monkeypatch):
+        marking.issue_mark(ItemRef(lot="S-3"))
+        ingest.ingest([events("void", voids=issued["S-1"].event_id, reason="wrong lot")])
+    assert _seen(store) == {"PLANT-1": 2, "PLANT-2": 2, "PLANT-9": 1}
+    # This release's writes keep the counts as far as they hold, which is not the log's end.
+    marking.issue_mark(ItemRef(lot="S-4"))
+    assert _seen(store) == {"PLANT-1": 2, "PLANT-2": 3, "PLANT-9": 1}
+    opened = _reopened(store, request)
     try:
-        assert opened.projection_version() == PROJECTION
-        assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
+        assert _kept(opened) == {"PLANT-1": 1, "PLANT-2": 2, "": 1}
+        assert _seen(opened) == {"PLANT-1": 2, "PLANT-2": 3, "PLANT-9": 1}
+        marking.issue_mark(ItemRef(lot="S-1"))
+        assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 2, "": 1}
+        assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 3, "PLANT-9": 1}
     finally:
         opened.close()
 
@@ -174,17 +277,3 @@ def test_a_sites_count_costs_no_more_beside_other_sites_marks(
     """Read by walking every mark of the scheme, a site's count took ~0.7 s at 300,000 codes."""
     few, many = (_count_work(tmp_path, events, others) for others in (50, 2000))
     assert many < 1.5 * few
-
-
-def test_a_release_from_before_the_counts_refuses_a_store_that_keeps_them(
-    tmp_path: Path, events: Events, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # It would record marks and voids without counting them, and a site would be shown a
-    # count that no longer holds.
-    path = tmp_path / "counted.db"
-    _marked(store := EmbeddedStore(path), events)
-    store.close()
-    monkeypatch.setattr(graph.projection, "PROJECTION", PROJECTION - 1)
-    monkeypatch.setattr(graph.embedded_store, "PROJECTION", PROJECTION - 1)
-    with pytest.raises(StoreUnavailable, match="made by a newer release"):
-        EmbeddedStore(path)
