@@ -12,10 +12,12 @@ events (api.routes, ingest.parse), EPCIS documents (api.epcis_routes) and schedu
 (api.recall_routes), its `upstream` field read so. GraphQL's router is strawberry's, and reads
 its bodies as strictly itself (api.graphql.router).
 
-A query parameter given twice is refused as a key given twice is (422 `invalid_request`, the
-problem's code `duplicate_parameter`): FastAPI reads the last, a gateway may read the first, and
-`?id=lot:A&id=lot:B` answered for one would read as the answer for the other. None of our
-parameters takes a list; GraphQL's GET refuses its own the same way (api.graphql.router).
+A query parameter of the route given twice is refused as a key given twice is (422
+`invalid_request`, the problem's code `duplicate_parameter`): FastAPI reads the last, a gateway
+may read the first, and `?id=lot:A&id=lot:B` answered for one would read as the answer for the
+other. None of our parameters takes a list; a name the route does not read is ignored, however
+often given. The check reads the request alone, before credentials are looked at, as a body's
+is. GraphQL's GET refuses its own the same way (api.graphql.router).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -39,15 +42,25 @@ class StrictJsonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         reads_body = self.body_field is not None  # else FastAPI reads no body here
+        own = _query_names(self.dependant)
 
         async def strict(request: Request) -> Response:
-            if repeated := repeated_names(request.query_params.multi_items()):
+            given = [item for item in request.query_params.multi_items() if item[0] in own]
+            if repeated := repeated_names(given):
                 raise RequestValidationError([_given_twice(name) for name in repeated])
             if reads_body:
                 request = _StrictJsonRequest(request.scope, request.receive)
             return await handler(request)
 
         return strict
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
 
 
 def repeated_names(items: Iterable[tuple[str, object]]) -> list[str]:

@@ -22,6 +22,8 @@ from ingest.json_text import JsonRefused, strict_loads
 # Where the endpoint is served. Every path under it is GraphQL's to the middleware (its
 # credentials checked first, its bodies as large as GraphQL's), "/graphql/" among them.
 PATH = "/graphql"
+# What a GraphQL GET reads of its query string: any other name is not read.
+GET_PARAMETERS = frozenset({"query", "variables", "operationName", "extensions"})
 
 
 class _DecodedBody(bytes):
@@ -84,14 +86,15 @@ class Router(GraphQLRouter[Any, None]):
         return super().parse_json(data)
 
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        # Starlette's parameters, of which a Mapping shows each name once: the last given. One
+        # of GraphQL's given twice is refused (api.strict_json); another name is not read.
+        given = params.multi_items() if isinstance(params, ImmutableMultiDict) else params.items()
+        if repeated := repeated_names([item for item in given if item[0] in GET_PARAMETERS]):
+            message = f"the query parameter `{repeated[0]}` is given more than once: send it once"
+            raise NoRequest(400, "duplicate_parameter", message)
         # Strawberry reads a GET's `variables` and `extensions` with `parse_json`, whose refusal
         # speaks of a whole request: each is read here, named. An empty one is as none sent;
         # strawberry then refuses one that is no object, by its name, as it does in a body.
-        # Starlette's parameters, of which a Mapping shows each name once: the last given.
-        given = params.multi_items() if isinstance(params, ImmutableMultiDict) else params.items()
-        if repeated := repeated_names(given):
-            message = f"the query parameter `{repeated[0]}` is given more than once: send it once"
-            raise NoRequest(400, "duplicate_parameter", message)
         found: dict[str, Any] = dict(params)
         for name in ("variables", "extensions"):
             if name in found:

@@ -64,3 +64,20 @@ def test_a_graphql_parameter_given_twice_is_refused_by_name(
     }
     once = client.get("/graphql?query={me{role}}", headers=headers)
     assert once.json() == {"data": {"me": {"role": "analyst"}}}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/me?x=1&x=2",
+        f"/api/v1/trace?id={ROOT}&direction=down&cache_buster=1&cache_buster=2",
+        "/graphql?query={me{role}}&_=1&_=2",
+    ],
+)
+def test_a_name_no_route_reads_is_ignored_however_often_given(
+    client: TestClient, plant: Services, path: str
+) -> None:
+    """Only what a route reads is ambiguous given twice: a cache-busting `_` a client adds
+    to every request is not its business."""
+    response = client.get(path, headers=login(client, "analyst"))
+    assert response.status_code == 200, response.text
