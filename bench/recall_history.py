@@ -89,8 +89,12 @@ def history(counts: Sequence[int], open_store: Callable[[int], GraphStore]) -> l
         )
         service.ingest([receive, ship])
         events = [e for i in range(count) for e in _case_events(i)]
-        for start in range(0, len(events), BATCH):
-            service.ingest(events[start : start + BATCH])
+        # An answer finding something comes in a batch after its case's suspects.
+        opened = [e for e in events if e["type"] != "recall_ack"]
+        answers = [e for e in events if e["type"] == "recall_ack"]
+        for sent in (opened, answers):
+            for start in range(0, len(sent), BATCH):
+                service.ingest(sent[start : start + BATCH])
         case, notices = f"RC-{count // 2}", [f"RC-{count // 2}-HOSP"]
         scanned = _scan(store, case, set(notices))
         indexed = store.recall_events_of(case, notices)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graph.errors import NotFound
 from graph.ids import gid
 from graph.recall import Scope, compute_scope, parse_suspects
 from graph.store import GraphStore
@@ -25,14 +24,22 @@ from graph.trace import TraceService
 from ingest.models import Event, RecallAck, RecallNotice, RecallOpen, RecallScope, RecallState
 
 
+def finds_anything(events: Sequence[Event]) -> bool:
+    """Tell whether an answer of the batch finds something: one that finds none is never more
+    than was shipped, and has no scope to trace."""
+    return any(type(e) is RecallAck and e.found_qty for e in events)
+
+
 def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope]:
     """Return the scope of each case's suspects (as the case stores them) that an answer of the
     batch finding something is checked against; none for a batch without one."""
-    answers = [e for e in events if type(e) is RecallAck and e.found_qty]
-    if not answers:  # none found is never more than was shipped: nothing to trace
+    if not finds_anything(events):
         return {}
-    # One logged already is a duplicate, or a conflict: neither is planned.
-    logged = store.logged(sorted({a.event_id for a in answers}))
+    answers = [e for e in events if type(e) is RecallAck and e.found_qty]
+    # One logged already is a duplicate, or a conflict: neither is planned. So is a case's
+    # opening or rescoping logged already: a batch sent again whole is checked as sent apart.
+    scoping = [e for e in events if type(e) is RecallOpen or type(e) is RecallScope]
+    logged = store.logged(sorted({e.event_id for e in [*answers, *scoping]}))
     answers = [a for a in answers if a.event_id not in logged]
     if not answers:
         return {}
@@ -51,16 +58,12 @@ def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope
     wanted: set[str] = set()
     for event in events:
         if type(event) is RecallOpen or type(event) is RecallScope:
-            suspects.pop(event.case, None)
+            if event.event_id not in logged:
+                suspects.pop(event.case, None)
         elif type(event) is RecallAck and event.found_qty and event.event_id not in logged:
             case = case_of.get(event.notice)
             if case is not None and case in suspects:
                 wanted.add(suspects[case])
+    # A case's stored suspects stand as long as it does: a void of what made one is refused.
     traces = TraceService(store)
-    scopes: dict[str, Scope] = {}
-    for text in sorted(wanted):
-        try:
-            scopes[text] = compute_scope(traces, parse_suspects(text))
-        except NotFound:  # gone meanwhile: left untraced, the planner's checks say what is wrong
-            continue
-    return scopes
+    return {text: compute_scope(traces, parse_suspects(text)) for text in sorted(wanted)}

@@ -29,7 +29,7 @@ from graph.store import (
     Submission,
     WriteTx,
 )
-from ingest.answers import answer_scopes
+from ingest.answers import answer_scopes, finds_anything
 from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest, same_content
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
@@ -103,15 +103,23 @@ class IngestService:
         `documents` are the bytes of documents the batch's events attach; they are stored in
         the same transaction, and only if an event attaches them.
         """
+        # Nothing but this call holds the parsed batch: it is let go inside each pause, so all
+        # of it is freed before the collector resumes, which would otherwise walk it once more.
         with _collector_paused():
             events, held = self.read(raw_events)
-        # Traced with the collector running, which the pause holds off for every thread.
+            if not finds_anything(events):
+                work = _batch_work(events, documents, self._recorded_by, held=held)
+                report = self._store.write(work)
+                del events, held, work
+                return report
+        # The scopes answers are checked against are traced with the collector running: the
+        # pause holds it off for every thread, and a large case's trace takes a while.
         scopes = answer_scopes(self._store, events)
         with _collector_paused():
-            # Nothing but the call holds the parsed batch, so all of it is freed before the
-            # collector resumes, which would otherwise walk it once more on its way out.
             work = _batch_work(events, documents, self._recorded_by, held=held, scopes=scopes)
-            return self._store.write(work)
+            report = self._store.write(work)
+            del events, held, work
+        return report
 
     def read(self, raw_events: Sequence[Any]) -> tuple[list[Event], SentRulesRefused | None]:
         """Check a batch against the contract (`parse_events`); raise BatchRejected.

@@ -381,6 +381,30 @@ def test_an_ack_sent_with_its_cases_scope_is_sent_again_later(
     assert store.node("notice:N-9").attrs["found_qty"] == "1"  # type: ignore[union-attr]
 
 
+def test_a_batch_sent_again_whole_once_its_case_is_scoped_is_checked_as_sent_apart(
+    store: GraphStore, events: Events
+) -> None:
+    """Told to send the answer in a later batch, a client sends the case's events first, then
+    the whole batch again, as resends are idempotent: the case's logged opening is a duplicate,
+    and the answer is checked against the scope it stored (it was refused as rescoped, each
+    time it was sent again)."""
+    opened = {"case": "RC-9", "title": "t", "reason": "r"}
+    made = [
+        events.receive("L-9", 10),
+        events("ship", shipment="SH-9", customer="HOSP", items=[{"lot": "L-9", "qty": "4"}]),
+        events("recall_open", suspects=[{"id": "lot:L-9"}], **opened),
+        events("recall_notice", case="RC-9", notice="N-9", customer="HOSP", message="m"),
+    ]
+    answer = events("recall_ack", notice="N-9", found_qty="1", returned_qty="0")
+    rejected(store, [*made, answer], "scoped_in_batch")
+    service = IngestService(store)
+    service.ingest(made)
+    report = service.ingest([*made, answer])
+    assert [r.status for r in report.results] == ["duplicate"] * 4 + ["created"]
+    too_many = events("recall_ack", notice="N-9", found_qty="5", returned_qty="0")
+    rejected(store, [*made, too_many], "found_over_shipped")
+
+
 def test_a_log_answering_a_notice_of_a_case_closed_in_its_batch_still_rebuilds(
     store: GraphStore, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
