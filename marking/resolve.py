@@ -1,7 +1,8 @@
 """Worn-mark resolution: from what the operator can read to ranked candidates, with reasons.
 
 Nothing here scans: every reading becomes a short list of exact codes (one unknown character is
-at most one alphabet's worth of them) looked up by index in one query. A primary number with one
+at most one alphabet's worth of them, for each look-alike of a character the scheme never holds)
+looked up by index in one query. A primary number with one
 unknown character is likewise a list of exact numbers looked up in one query; with more, it is
 searched as an index range before its first unknown character.
 """
@@ -120,7 +121,9 @@ def _fills(text: str, unknown: list[int], scheme: Scheme) -> Iterable[Guess]:
                 filled = ", ".join(
                     f"{_position(i)} as {c}" for i, c in zip(unknown, fill, strict=True)
                 )
-                how = "; the check character allows only this fill" if scheme.has_check else ""
+                # With a look-alike swapped in, each look-alike has its own fill.
+                only = "only this fill" if not swap else "only this fill of this reading"
+                how = f"; the check character allows {only}" if scheme.has_check else ""
                 reason = f"{swap}wildcard match: {filled}{how}"
                 yield Guess(code, "lookalike" if swap else "wildcard", reason, bonus)
 

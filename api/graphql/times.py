@@ -72,7 +72,7 @@ DATE_TIME = ScalarDefinition(
 
 DATE = ScalarDefinition(
     name="Date",
-    description="Date (isoformat)",
+    description="A date written YYYY-MM-DD",
     specified_by_url=None,
     serialize=date.isoformat,
     parse_value=_parse_date,
