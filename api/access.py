@@ -926,7 +926,8 @@ class Access:
     ) -> dict[str, Any]:
         """Export the events behind a trace the caller may run, as they may see them (EPCIS 2.0).
 
-        `closure` adds the events that made every input, so the document stands on its own;
+        `closure` adds the events that made every input (and those that took from a lot before
+        a step took all that remained of it), so the document stands on its own;
         it reaches beyond the trace, so only readers may ask for it.
         """
         if closure:

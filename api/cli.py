@@ -87,6 +87,9 @@ def _run(args: argparse.Namespace) -> int:
             say(f"error: {problem_text(detail)}")
         return EXIT_BAD_INPUT
     except BatchRejected as error:
+        if error.action:  # an action's events, which the user did not send
+            say(f"error: {error.message}")
+            return EXIT_BAD_INPUT
         say(f"error: {error.message.split(':', 1)[0]}")
         for problem in error.problems:
             say(f"  {problem}")

@@ -36,7 +36,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
     export.add_argument(
         "--closure",
         action="store_true",
-        help="add the events that made every input, so the document imports on its own",
+        help="add the events that made every input, and those that took from a lot before a "
+        "step that took all of it that remained, so the document imports on its own",
     )
     export.add_argument("--out", help="write to this file instead of standard output")
     export.add_argument("--store", help=store_help)

@@ -18,6 +18,7 @@ from graph import epcis
 from graph.clock import now_text, utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
+from ingest.errors import BatchRejected
 
 FORMATS = ("csv", "json", "epcis", "html")
 
@@ -114,7 +115,14 @@ def _command(
     # Taken by the commands that only read too, so that one script passes it to all, but said.
     said = "recorded in the case history" if records else "not recorded: this command only reads"
     parser.add_argument("--actor", default="cli", help=f"who is acting ({said})")
-    store_command(parser, opener, work)
+
+    def acting(services: Services, args: argparse.Namespace) -> int:
+        try:
+            return work(services, args)
+        except BatchRejected as refused:  # the events the command made, not a batch sent
+            raise refused.of_action() from None
+
+    store_command(parser, opener, acting)
 
 
 def _recalls(services: Services) -> RecallService:

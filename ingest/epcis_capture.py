@@ -113,7 +113,8 @@ def _without_unknown_retractions(translation: Translation, logged: Logged) -> Tr
     if not targets:
         return translation
     known = logged(sorted(targets))
-    voids = logged(sorted({str(t.voided_by) for t in known.values() if t.voided_by}))
+    voiders = sorted({str(t.voided_by) for t in known.values() if t.voided_by})
+    voids = logged(voiders) if voiders else {}
     kept = Translation(ignored=list(translation.ignored))
     skipped: set[int] = set()
     for event, origin in zip(translation.events, translation.origins, strict=True):

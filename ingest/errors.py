@@ -93,6 +93,7 @@ class BatchRejected(DomainError):
     def __init__(self, problems: list[Problem], *, action: bool = False) -> None:
         problems = at_most_named(problems)
         self.problems = problems
+        self.action = action  # said as what_was_wrong says it: see `of_action`
         said = _said(problems) if action else _named([str(p) for p in problems])
         super().__init__(
             said if action else f"batch rejected, nothing written: {said}",
@@ -107,8 +108,10 @@ class BatchRejected(DomainError):
         return _said(self.problems)
 
     def of_action(self) -> BatchRejected:
-        """The same refusal said as `what_was_wrong` says it (a REST action's answer)."""
-        return BatchRejected(self.problems, action=True)
+        """The same refusal, of the same kind (a conflict stays one), said as `what_was_wrong`
+        says it: for a caller of an action that sent no batch (REST, the command line)."""
+        kind = BatchConflict if isinstance(self, BatchConflict) else BatchRejected
+        return kind(self.problems, action=True)
 
 
 def _said(problems: list[Problem]) -> str:

@@ -82,6 +82,16 @@ def test_recall_from_the_command_line(
     slashed = ["recall", "open", "RC/11", "--title", "t", "--reason", "r", "--suspect", "lot:L-1"]
     assert main([*slashed, "--store", store]) == 2
     assert 'so it holds no "/"' in capsys.readouterr().err
+    # Refused, the events a command made are said as what was wrong: the user sent no batch.
+    assert main(["recall", "close", "RC-9", "--reason", "done", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["recall", "hold", "RC-9", "--reason", "again", "--store", store]) == 2
+    said = capsys.readouterr().err
+    assert said == 'error: case "RC-9" is closed: open a new case\n', said
+    long = ["recall", "open", "RC-12", "--title", "t", "--reason", "r" * 2001]
+    assert main([*long, "--suspect", "lot:L-1", "--store", store]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: reason: String should have at most"), said
 
 
 def test_asking_a_supplier_and_reading_the_answers(

@@ -309,6 +309,9 @@ def test_resending_an_answer_with_its_key_changes_nothing(
     assert again["answers"] == 1 and logged(plant) == before
     changed = data(client, acme, ANSWER, **(args | {"text": "other"}))["answerSupplierRequest"]
     assert changed["__typename"] == "AnswerRefused" and changed["code"] == "event_conflict"
+    form = {"supplier_lot": ACME_LOT, "text": "other", "answer_id": "scar-17"}
+    rest = client.post("/api/v1/recalls/RC-1/answers", data=form, headers=acme)
+    assert (rest.status_code, rest.json()["error"]) == (409, "event_conflict"), rest.text
     assert logged(plant) == before
 
 
