@@ -24,7 +24,7 @@ from graph import ids
 from graph.clock import utc_text
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
 from graph.event_links import void_names
-from graph.projection import PROJECTION, refuse_newer
+from graph.projection import PROJECTION, counted_if_free, refuse_newer
 from graph.sqlite_schema import (
     READ_STAMP,
     WRITE_STAMP,
@@ -1207,7 +1207,7 @@ class EmbeddedStore:
         if source is not None:
             self.close()
             raise refused_unfinished(str(self.path), source)
-        self._count_marks()
+        counted_if_free(self._count_marks, str(self.path))
         # A graph of no events is the same in every version: a new store is current.
         if projection != PROJECTION and not self._logged_any():
             self.stamp_projection(PROJECTION)

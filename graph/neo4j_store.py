@@ -40,7 +40,7 @@ from graph.neo4j_driver import (
     session,
     waiting_at_most,
 )
-from graph.projection import PROJECTION, refuse_newer
+from graph.projection import PROJECTION, counted_if_free, refuse_newer
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
@@ -727,9 +727,12 @@ RETURN count(m), max(m.index)
 """
 # Ordered as mark_scheme_index is, both its keys, so the server reads the scheme's codes there
 # backwards and stops at the first (ordered by the index alone, it sorted every code of the
-# scheme for the greatest).
+# scheme for the greatest). Sought in that index by name: left to choose, with some statistics
+# the planner sought the scheme's index (mark_scheme), which orders by scheme alone, and sorted
+# every code of the scheme again.
 LAST_MARK_INDEX: Final = """
-MATCH (m:SecondaryMark) WHERE m.scheme = $scheme AND m.index IS NOT NULL
+MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme, index)
+WHERE m.scheme = $scheme AND m.index IS NOT NULL
 RETURN m.index ORDER BY m.scheme DESC, m.index DESC LIMIT 1
 """
 # The live marks (MARKS relationships) of each scheme, by the site of the item they mark ('' for
@@ -1289,7 +1292,7 @@ class Neo4jStore:
         if "recall_event_keys" not in done:
             self._keep_recall_keys()
         if not self._execute(MARKS_HOLD, "open")[0][0]:
-            self._count_marks()
+            counted_if_free(self._count_marks, self.url)
         # A graph of no events is the same in every version: a new store is current.
         if found != PROJECTION and not self._execute(ANY_EVENT, "open")[0][0]:
             self._execute(STAMP_PROJECTION, "open", version=PROJECTION)

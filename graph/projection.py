@@ -10,9 +10,13 @@ to it.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Final
 
-from graph.errors import StoreUnavailable
+from graph.errors import StoreBusy, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 # Raise this whenever a change makes the planner project the same events into a different graph:
 # a property a node gains or loses (the unit of a shipment or a supplier lot), a node or
@@ -34,4 +38,19 @@ def refuse_newer(where: str, found: int | None) -> None:
             f"{where} holds a graph made by a newer release of tracegraph (projection version "
             f"{found}; this release makes version {PROJECTION}): open it with that release or "
             "a later one; it is left as it is"
+        )
+
+
+def counted_if_free(count: Callable[[], None], where: str) -> None:
+    """Count a store's marks afresh as it opens (`count`, under its write lock), unless another
+    write holds the lock past its wait: a release from before the counts, which is what left
+    them behind, may be in a long one. Its reads walk the marks meanwhile, as they do while
+    the counts are behind, and a later open counts them."""
+    try:
+        count()
+    except StoreBusy:
+        log.warning(
+            "%s: the marks of each scheme were not counted as the store opened (another write "
+            "held it): a site's use of a scheme is read mark by mark until an open counts them",
+            where,
         )
