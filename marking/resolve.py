@@ -461,7 +461,9 @@ def _stations(links: list[ItemLink]) -> set[str]:
 def location(item: NodeView, links: list[ItemLink], *, name_customers: bool = True) -> str:
     """Say where an item is now, from the relationships that leave it (naming the customer of a
     shipment only with `name_customers`)."""
-    out = [link for link in links if link.outgoing]
+    # By what they lead to: neither store orders an item's links, and an item used by two steps
+    # or shipped twice is said alike on both.
+    out = sorted((link for link in links if link.outgoing), key=lambda link: link.other.gid)
     for link in out:
         if link.type == "IN_CART" and link.until is None:
             where = f" compartment {link.compartment}" if link.compartment else ""

@@ -85,6 +85,21 @@ def test_a_lot_used_up_after_its_cart_says_what_used_it_not_the_cart(
     assert [(c.id, c.location) for c in found] == [("lot:LOT-1", "used up (split into K-1)")]
 
 
+def test_a_lot_used_up_by_two_steps_names_the_same_one_on_either_store(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # Neither store orders an item's links: the first read named one split or the other.
+    IngestService(store).ingest(
+        [
+            events.receive("LOT-2", 5),
+            events("split", lot="LOT-2", into=[{"lot": "K-9", "qty": "2"}]),
+            events("split", lot="LOT-2", into=[{"lot": "K-3", "qty": "3"}]),
+        ]
+    )
+    found = marking.resolve(ResolveQuery(primary="LOT-2")).candidates
+    assert [(c.id, c.location) for c in found] == [("lot:LOT-2", "used up (split into K-3)")]
+
+
 def test_lowercase_and_spaces_are_read_as_the_stamp(
     marking: MarkingService, plant: dict[str, str]
 ) -> None:
