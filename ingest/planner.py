@@ -102,7 +102,7 @@ class Item:
     unit: str | None
     qty: Decimal | None
     consumed: Decimal
-    status: str | None  # as the store held it before the batch (see `_statuses_now`)
+    status: str | None  # as the store held it before the batch (see `_statuses_at`)
     created_by: str | None
     created_at: str | None  # when it came to be (UTC text); None for context nodes
 
@@ -2031,13 +2031,13 @@ class Planner:
         self._merge_props(case, {"state": event.state.value, f"{event.state.value}_at": step.at})
 
     def _recall_hold(self, step: _Step, event: RecallHold) -> None:
-        """Record in the case what its hold held: sent, each item named must be held by then,
-        as the store will hold it after the events before the hold in its batch
-        (`_statuses_now`). Replayed, it stands as it was made, though a status or an item it
+        """Record in the case what its hold held: sent, each item named must be held at the
+        hold's time, as the store will hold it after the events before the hold in its batch
+        (`_statuses_at`). Replayed, it stands as it was made, though a status or an item it
         names was voided since: the case's history keeps that the hold was made."""
         if self._replaying or self._open_case(step, event.case) is None:
             return
-        statuses = self._statuses_now([ref.gid for ref in event.items])
+        statuses = self._statuses_at([ref.gid for ref in event.items], step.at)
         listed: set[str] = set()
         for i, ref in enumerate(event.items):
             name = item_field(f"items[{i}]", ref)
@@ -2056,31 +2056,20 @@ class Planner:
                     "events quarantined, recalled or scrapped",
                 )
 
-    def _statuses_now(self, gids: Sequence[str]) -> dict[str, str]:
-        """Return the status the store will hold for each live item among `gids` once the events
-        planned so far are written: the latest in time of its live status events, as the store
-        decides it (graph.store.latest_statuses). A status event dated before the latest is
-        logged but does not become it, and a void of the batch takes its status away."""
+    def _statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:
+        """Return the status each live item among `gids` holds at `at` once the events planned
+        so far are written: the latest in time of its live status events dated by then, as the
+        store decides it (graph.store.latest_statuses). A status event dated later is not yet
+        the item's, and a void of the batch takes its status away."""
         items = {g: item for g in gids if (item := self._get(g)) is not None}
-        here: dict[str, list[StatusRow]] = {}
-        for row in self.changes.statuses:
-            if row.gid in items:
-                here.setdefault(row.gid, []).append(row)
-        voided = {g for void in self.changes.voided for g in void.gids if g in items}
-        changed = here.keys() | voided
-        statuses = {
-            g: item.status
-            for g, item in items.items()
-            if item.status is not None and g not in changed
-        }
         # The store's rows first (the batch's are logged after them), read only where it holds
         # a status: an item of none has no row.
-        stored = sorted(g for g in changed if items[g].status is not None)
+        stored = sorted(g for g, item in items.items() if item.status is not None)
         rows: list[StatusRow] = []
         if stored:
             rows = [r for r in self._tx.status_rows(stored) if r.event not in self._voided]
-        rows += [row for g in sorted(changed) for row in here.get(g, ())]
-        return statuses | latest_statuses(rows)
+        rows += [row for row in self.changes.statuses if row.gid in items]
+        return latest_statuses([row for row in rows if row.at <= at])
 
     def _recall_notice(self, step: _Step, event: RecallNotice) -> None:
         case = self._open_case(step, event.case)

@@ -315,6 +315,24 @@ def test_a_hold_reads_the_status_the_store_will_hold(store: GraphStore, events: 
     assert '"released", not held' in rejected(store, [backdated, loose], "not_held").message
 
 
+def test_a_hold_reads_statuses_at_its_own_time(store: GraphStore, events: Events) -> None:
+    service = IngestService(store)
+    service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
+    service.ingest([events("recall_open", suspects=[{"id": "lot:L-1"}], **OPEN)])
+    service.ingest([events("status", target={"lot": "L-1"}, status="quarantined", reason="RC-1")])
+    held_at = events.clock + timedelta(minutes=5)
+    service.ingest([events("status", target={"lot": "L-1"}, status="released", reason="cleared")])
+    held = {"case": "RC-1", "reason": "suspect heat", "occurred_at": held_at.isoformat()}
+    # Held when the hold was made, released since: the hold is a true record of its time.
+    service.ingest([events("recall_hold", items=[{"lot": "L-1"}], **held, event_id="H-1")])
+    assert "H-1" in [e.event_id for e in store.recall_events(0, 10)]
+    assert store.node("lot:L-1").attrs["status"] == "released"  # type: ignore[union-attr]
+    # Quarantined only after the hold's time: not held by then.
+    service.ingest([events("status", target={"lot": "L-2"}, status="quarantined", reason="RC-1")])
+    early = events("recall_hold", items=[{"lot": "L-2"}], **held)
+    assert 'lot "L-2" is of no status, not held' in rejected(store, [early], "not_held").message
+
+
 def test_an_ack_finds_no_more_than_the_case_shipped_the_customer(
     store: GraphStore, events: Events
 ) -> None:
