@@ -1075,7 +1075,12 @@ class Access:
     def lot_carts(self, gid: str) -> list[CartStay]:
         """Return every cart a lot rode in, in load order (open stays: where it is now); carts
         the caller may not see are left out."""
-        stays = self._carts("read carts").history(self.node(gid).gid)
+        carts = self._carts("read carts")
+        if checked_gid(gid).partition(":")[0] != "lot":
+            # Only lots ride in carts: an empty list would read as a lot that rode in none.
+            # Said from the id alone, so it tells no one whether such an item exists.
+            raise BadRequest(f"not a lot id: {gid!r} (lot:CODE)")
+        stays = carts.history(self.node(gid).gid)
         visible = self.nodes(sorted({s.cart for s in stays}))
         return [s for s in stays if s.cart in visible]
 

@@ -197,7 +197,8 @@ class CartQuery:
 
     @strawberry.field(
         description="Every cart a lot rode in; stays still open are where it is. Null for a "
-        "lot that does not exist: a mistyped lot is not one that rode in no cart."
+        "lot that does not exist: a mistyped lot is not one that rode in no cart. An id that "
+        "is not a lot's (a serial's, a cart's) is refused."
     )
     async def lot_carts(
         self, info: Info[Context, None], id: strawberry.ID

@@ -114,6 +114,24 @@ def test_a_lot_that_does_not_exist_rode_in_no_cart_it_is_null(
     assert gql(client, "operator", LOT_CARTS, id="lot:IDLE")["data"]["lotCarts"] == []
 
 
+def test_lot_carts_of_an_id_that_is_no_lot_is_refused(
+    client: TestClient, services: Services, events: Events, loaded: str
+) -> None:
+    # A serial or a cart rides in no cart as a lot: [] would read as a lot that never did.
+    services.ingest.ingest([events("serialize", lot="OK", serials=["SN-1"])])
+    for role, gid in (
+        ("analyst", "serial:SN-1"),
+        ("operator", "serial:SN-1"),
+        ("operator", "cart:C-1"),
+        ("operator", "serial:NOPE"),
+    ):
+        body = gql(client, role, LOT_CARTS, id=gid)
+        assert body["data"] == {"lotCarts": None}, (role, gid, body)
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_REQUEST", (role, gid, body)
+        assert error["message"] == f"not a lot id: {gid!r} (lot:CODE)", (role, gid, body)
+
+
 def test_a_lots_carts_name_each_cart_once(
     client: TestClient, services: Services, events: Events, loaded: str
 ) -> None:
