@@ -6,6 +6,7 @@ import string
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -13,9 +14,11 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ingest.models import ItemRef
 from marking.check import supports
+from marking.readings import visible
 
 # The plain uppercase letters plants already stamp: AAA, AAB, ...
 LETTERS = string.ascii_uppercase
@@ -30,7 +33,21 @@ SchemeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.
 PartPattern = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x20\x7f*]+\*?$")
 ]
-Readable = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _seen(reading: str) -> str:
+    # Nothing in it can be read: looked up, it would find nothing, as a reading of a code or
+    # number that marks nothing does.
+    if not visible(reading):
+        raise PydanticCustomError(
+            "empty_reading", "the reading holds no character that can be seen"
+        )
+    return reading
+
+
+Readable = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_seen)
+]
 
 
 class Model(BaseModel):

@@ -4,7 +4,8 @@ Chinese and Japanese keyboards (IMEs) type full-width forms: U+FF2B U+FF17 U+FF3
 U+FF1F for `?`. They are read as NFKC reads them, and only they: NFKC's other compatibility
 mappings (circled letters, superscript digits, mathematical letters, Roman numerals, the Kelvin
 sign) are not what a keyboard types for a letter or digit, so such a character stays what it is,
-one no code holds.
+one no code holds. Spaces of any kind, and characters no one can see (a zero-width space, a soft
+hyphen, a byte-order mark pasted in), are no part of what was read.
 """
 
 from __future__ import annotations
@@ -21,3 +22,8 @@ FULL_WIDTH: Final[dict[int, int]] = {code: code - 0xFEE0 for code in range(0xFF0
 def as_ascii(text: str) -> str:
     """Return `text` with its full-width characters as their ASCII ones."""
     return text.translate(FULL_WIDTH)
+
+
+def visible(text: str) -> str:
+    """Return `text` without spaces of any kind and characters no one can see."""
+    return "".join(c for c in text if c.isprintable() and not c.isspace())

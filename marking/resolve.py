@@ -19,7 +19,7 @@ from graph.errors import BadRequest
 from graph.ids import gid
 from graph.store import FLOW_TYPES, GraphStore, ItemLink, NodeView
 from marking.models import UNKNOWN, Candidate, Match, Resolution, ResolveQuery
-from marking.readings import as_ascii
+from marking.readings import as_ascii, visible
 from marking.schemes import LOOKALIKES, Scheme, is_twin
 
 MAX_MARK_UNKNOWNS = 2
@@ -414,8 +414,7 @@ def _normalise(mark: str) -> str:
     # full-width keyboard, in full-width forms (marking.readings). No code holds a space, a
     # full-width character or one no one can see (ingest refuses them in a mark sent), so a
     # reading is taken without them: a zero-width space or soft hyphen pasted in is no misread.
-    text = as_ascii(mark)
-    return "".join(c for c in text if c.isprintable() and not c.isspace()).upper()
+    return visible(as_ascii(mark)).upper()
 
 
 def _score(f: _Found, query: ResolveQuery) -> float:

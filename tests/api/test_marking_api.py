@@ -58,6 +58,15 @@ def test_operator_issues_and_resolves(client: TestClient, kits: Services) -> Non
     assert {c["id"] for c in worn} == {"serial:K-1", "serial:K-2"}
 
 
+def test_a_reading_of_nothing_visible_is_refused(client: TestClient, kits: Services) -> None:
+    for reading in ("", "\u200b\u00ad"):
+        body = gql(client, "operator", RESOLVE, mark=reading)
+        assert body["data"] == {"resolveMark": None}, body
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_REQUEST", body
+        assert error["message"] == "mark: the reading holds no character that can be seen"
+
+
 def test_roles_for_marks(client: TestClient, kits: Services) -> None:
     for role in ("supplier", "customer"):
         for query, variables in (

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from graph.errors import BadRequest
 from graph.store import GraphStore
@@ -116,6 +117,19 @@ def test_characters_no_one_can_see_are_not_read_as_misread_ones(
     code = plant["S-0000"]
     for reading in (code[:2] + unseen + code[2], unseen + code):
         assert _resolve(marking, mark=reading) == [("lot:S-0000", 1.0, "exact secondary mark")]
+
+
+@pytest.mark.parametrize("field", ["mark", "primary"])
+@pytest.mark.parametrize(
+    "reading", ["", "  ", "\u3000", "\u200b", "\u200b\u00ad\ufeff", "\u2060 \u200b\u00a0"]
+)
+def test_a_reading_of_nothing_visible_is_refused_as_an_empty_one(field: str, reading: str) -> None:
+    # Nothing can be read in it: no candidates would read as a mark or number that marks nothing.
+    with pytest.raises(ValidationError) as refused:
+        ResolveQuery.model_validate({field: reading})
+    problem = refused.value.errors()[0]
+    assert (problem["type"], problem["loc"]) == ("empty_reading", (field,))
+    assert problem["msg"] == "the reading holds no character that can be seen"
 
 
 def test_a_primary_number_holding_spaces_is_found(
