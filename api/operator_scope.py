@@ -122,6 +122,10 @@ _NAMED_NODES = {
     # every lot counted is the operator's to read, else without them.
     "over_capacity": "the cart cannot take this quantity: with what it holds, or held while "
     "this stay runs, it would pass its capacity",
+    # A lot of another unit than a cart with a capacity holds names the lot it holds, and its
+    # unit: said with them when that lot is the operator's to read, else without them.
+    "cart_unit_mismatch": "the cart holds, or held while this stay runs, a lot counted in "
+    "another unit: a capacity is in the unit of the lots a cart carries",
     # These name the carts a lot is recorded in: said with them when every cart named is the
     # operator's to read (their site's, or of no site), as an admin may load a site's lot into
     # another site's cart (and an event of no site, which the operator may void, unload it).

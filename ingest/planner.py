@@ -1166,6 +1166,10 @@ class Planner:
                     f"{describe(cart)}: a lot rides in one cart or in carts of one group at once",
                 )
         # Replaying, a logged load was checked when it was logged (as in `_check_take`).
+        if state.capacity is not None and not self._replaying:
+            problem = self._unit_problem(lot, cart, [(other, "") for other in state.contents])
+            if problem is not None:
+                return problem
         if state.capacity is not None and qty is not None and not self._replaying:
             held = sum((q or ZERO for _, q in state.contents.values()), ZERO)
             if held + qty > state.capacity:
@@ -1176,6 +1180,33 @@ class Planner:
                     f"{format(state.capacity, 'f')}: {format(qty, 'f')} more does not fit",
                     tuple(sorted(state.contents)),
                 )
+        return None
+
+    def _unit_problem(
+        self, lot: str, cart: str, others: Sequence[tuple[str, str]], tense: str = "holds"
+    ) -> _CartRule | None:
+        """Return the rule a lot breaks beside lots a cart with a capacity holds (or held, with
+        when) if it is counted in another unit: the capacity is in the unit of the lots the
+        cart carries, and kilograms and pieces make no total to weigh against it."""
+        others = [(other, when) for other, when in others if other != lot]
+        if not others:
+            return None
+        self._load([lot, *(other for other, _ in others)])
+        mine = self._items[lot]
+        unit = mine.unit if mine is not None else None
+        for other, when in sorted(others):
+            theirs = self._items[other]
+            # A lot logged before lots kept a unit has none to compare with.
+            if unit is None or theirs is None or theirs.unit in (None, unit):
+                continue
+            return _CartRule(
+                "cart",
+                "cart_unit_mismatch",
+                f'{describe(cart)} {tense} {describe(other)}{when}, counted in "{theirs.unit}": '
+                f'{describe(lot)} is counted in "{unit}", and a capacity is in the unit of the '
+                "lots a cart carries",
+                (other,),
+            )
         return None
 
     def _take_out(self, step: _Step, lot: str, cart: str) -> None:
@@ -1370,6 +1401,11 @@ class Planner:
                     f"{describe(cart)} held {describe(stay.lot)} from {stay.at} to {stay.until}: "
                     "one lot at a time",
                 )
+        if state.capacity is not None and since:
+            held_then = [(s.lot, f" from {s.at} to {s.until}") for s in since]
+            problem = self._unit_problem(lot, cart, held_then, "held")
+            if problem is not None:
+                return problem
         if state.capacity is None or qty is None or not since:
             return None
         # What the cart held at each moment from `start` on: it is greatest where a stay begins.

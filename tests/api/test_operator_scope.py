@@ -527,6 +527,45 @@ def test_a_cart_too_full_does_not_say_what_another_sites_lots_put_in_it(
     assert stats(client) == before
 
 
+def test_a_cart_of_another_unit_does_not_name_another_sites_lot(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    # A cart of no site, which both sites load: PLANT-1's lot in it is counted in kilograms.
+    sites.ingest.ingest(
+        [
+            events.receive("L-KG", 10, unit="kg", site="PLANT-1", supplier_lot="A-6"),
+            events("cart_define", cart="C-S", compartments=["A", "B"], capacity="15"),
+            events("cart_load", cart="C-S", lot="L-KG", compartment="A", site="PLANT-1"),
+            events.receive("L-4", 10, site=OTHER, supplier_lot="A-4"),
+            events.receive("L-5", 10, site="PLANT-1", supplier_lot="A-5"),
+        ]
+    )
+    sites.auth.add_user("olga", "olga-operator-pass", Role.OPERATOR, site=OTHER)
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "olga", "password": "olga-operator-pass"}
+    )
+    olga = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    before = stats(client)
+    load = events("cart_load", cart="C-S", lot="L-4", compartment="B")
+    (refused,) = errors(client.post("/api/v1/events", json=[load], headers=olga))
+    assert refused == (
+        "cart",
+        "cart_unit_mismatch",
+        "the cart holds, or held while this stay runs, a lot counted in another unit: a "
+        "capacity is in the unit of the lots a cart carries",
+    )
+    mine = events("cart_load", cart="C-S", lot="L-5", compartment="B")
+    assert errors(post(client, "operator", [mine])) == [
+        (
+            "cart",
+            "cart_unit_mismatch",
+            'cart "C-S" holds lot "L-KG", counted in "kg": lot "L-5" is counted in "ea", and a '
+            "capacity is in the unit of the lots a cart carries",
+        )
+    ]
+    assert stats(client) == before
+
+
 def test_using_a_lot_up_too_early_names_no_cart_of_another_site(
     client: TestClient, services: Services, events: Events
 ) -> None:

@@ -176,6 +176,40 @@ def test_loading_beyond_capacity_is_refused(store: GraphStore, events: Events) -
     assert CartService(store).contents("cart:C-1").held == 50
 
 
+def _weighed(events: Events, *lots: str, qty: int = 10) -> list[dict[str, Any]]:
+    return [events.receive(lot, qty, unit="kg", supplier_lot=f"S-{lot}") for lot in lots]
+
+
+def test_a_cart_with_a_capacity_holds_lots_of_one_unit(store: GraphStore, events: Events) -> None:
+    # Its capacity is in the unit of the lots it carries: kilograms and pieces make no total,
+    # so 30 kg beside 30 pieces is no load of 60, and 40 kg beside 5 pieces none of 45.
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_weighed(events, "KG", qty=40),
+            *_lots(events, "EA", qty=30),
+            *_weighed(events, "KG-2", "KG-3", qty=5),
+            _define(events, "C-1", compartments=["A", "B", "C"], capacity="50"),
+            _load(events, "C-1", "KG", compartment="A", qty="30"),
+        ]
+    )
+    for qty in ("30", "5"):
+        load = _load(events, "C-1", "EA", compartment="B", qty=qty)
+        problem = rejected(store, [load], "cart_unit_mismatch")
+        assert problem.field == "cart"
+        assert problem.message == (
+            'cart "C-1" holds lot "KG", counted in "kg": lot "EA" is counted in "ea", and a '
+            "capacity is in the unit of the lots a cart carries"
+        )
+    service.ingest([_load(events, "C-1", "KG-2", compartment="B")])
+    assert CartService(store).contents("cart:C-1").held == 35
+    # A cart of no capacity counts nothing: it takes lots of any unit.
+    service.ingest(
+        [_load(events, "C-2", "KG-3", compartment="1"), _load(events, "C-2", "EA", compartment="2")]
+    )
+    assert service.rebuild() == 9
+
+
 def test_a_load_takes_no_more_than_the_lot_holds(store: GraphStore, events: Events) -> None:
     service = IngestService(store)
     service.ingest(_lots(events, "L-1", qty=5))
@@ -441,6 +475,25 @@ def test_a_void_cannot_put_a_lot_back_over_the_carts_capacity(
     assert service.rebuild() == 6  # the log replays: nothing was let in that it would refuse
 
 
+def test_a_void_cannot_put_a_lot_back_beside_lots_of_another_unit(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_weighed(events, "L-1", qty=8),
+            *_lots(events, "L-2", qty=8),
+            _define(events, "C-1", compartments=["A", "B"], capacity="100"),
+            _load(events, "C-1", "L-1", compartment="A"),
+        ]
+    )
+    service.ingest([_unload(events, "C-1", "L-1", event_id="OUT")])
+    service.ingest([_load(events, "C-1", "L-2", compartment="B")])
+    void = events("void", voids="OUT", reason="x")
+    problem = rejected(store, [void], "cart_unit_mismatch")
+    assert problem.field == "voids" and "cannot put it back" in problem.message
+
+
 def _moved(event: dict[str, Any], minutes: int) -> dict[str, Any]:
     """The event dated `minutes` from its own time (earlier when negative): reported late."""
     moment = datetime.fromisoformat(str(event["occurred_at"])) + timedelta(minutes=minutes)
@@ -492,6 +545,29 @@ def test_a_late_load_fits_the_capacity_at_every_moment_since(
     assert "held 10 of its capacity 14 at" in problem.message
     service.ingest([{**late, "qty": "4"}])
     assert CartService(store).contents("cart:K", _time(loaded)).held == 14
+
+
+def test_a_late_load_finds_the_lots_held_since_of_its_unit(
+    store: GraphStore, events: Events
+) -> None:
+    service = IngestService(store)
+    defined = [
+        *_weighed(events, "A"),
+        *_lots(events, "B"),
+        _define(events, "K", compartments=["1", "2"], capacity="100"),
+    ]
+    loaded = _load(events, "K", "A", compartment="1")
+    service.ingest([*defined, loaded])
+    service.ingest([_unload(events, "K", "A")])
+    late = _moved(_load(events, "K", "B", compartment="2"), -25)  # before A came in
+    problem = rejected(store, [late], "cart_unit_mismatch")
+    assert problem.message.startswith('cart "K" held lot "A" from ')
+    assert 'counted in "kg": lot "B" is counted in "ea"' in problem.message
+    split = events(
+        "split", lot="B", into=[{"lot": "B-1", "qty": "2", "cart": "K", "compartment": "2"}]
+    )
+    problem = rejected(store, [_moved(split, -25)], "cart_unit_mismatch")
+    assert problem.field == "into[0].cart"
 
 
 def test_a_split_child_lands_late_only_in_a_cart_free_since(
