@@ -13,6 +13,7 @@ import itertools
 import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from graph.clock import utc_text
 from graph.errors import BadRequest
@@ -31,6 +32,8 @@ PRINTABLE = " " + "".join(c for c in string.printable if not c.isspace() and c !
 # What a worn primary number's first character may be, when even that one and others are unreadable.
 PRIMARY_CHARACTERS = string.ascii_uppercase + string.digits + "-"
 PRIMARY_KINDS = ("lot", "serial")
+# Every character after it in an id's place is outside ASCII (ids sort by code point).
+LAST_ASCII = "\x7f"
 MAX_ITEMS = 200
 # With context given (cart, station, dates), how many items its links are read for, at most.
 MAX_CONTEXT_ITEMS = 2000
@@ -194,11 +197,18 @@ def _readable(text: str) -> int:
     return len(text) - text.count(UNKNOWN)
 
 
-def primary_ranges(text: str) -> list[tuple[str, str]]:
-    """Return (gid prefix, gid pattern) pairs to search a partial primary number with.
+class PrimaryRange(NamedTuple):
+    """Ids to read for a partial primary number: those beginning with `prefix`, after `after`,
+    that match `pattern`. A pattern without unknown characters is its own prefix: an exact
+    number to look up."""
 
-    A pattern without unknown characters is its own prefix: an exact number to look up.
-    """
+    prefix: str
+    pattern: str
+    after: str = ""
+
+
+def primary_ranges(text: str) -> list[PrimaryRange]:
+    """Return the ranges of ids to search a partial primary number with."""
     unknown = text.count(UNKNOWN)
     if unknown > MAX_PRIMARY_UNKNOWNS:
         raise BadRequest(
@@ -216,7 +226,14 @@ def primary_ranges(text: str) -> list[tuple[str, str]]:
     for kind in PRIMARY_KINDS:
         for start in starts:
             pattern = gid(kind, start)
-            ranges.append((pattern.split(UNKNOWN, 1)[0], pattern))
+            ranges.append(PrimaryRange(pattern.split(UNKNOWN, 1)[0], pattern))
+        if fills:
+            # An id may hold any printable character: one outside ASCII where the filled one is
+            # worn sorts after every ASCII one there, so only such ids are read (none, in a
+            # plant whose ids are all ASCII), as a range of more worn characters reads them too.
+            pattern = gid(kind, text)
+            prefix = pattern.split(UNKNOWN, 1)[0]
+            ranges.append(PrimaryRange(prefix, pattern, prefix + LAST_ASCII))
     return ranges
 
 
@@ -321,9 +338,9 @@ class Resolver:
                 entry.matches.append(match)
                 entry.reasons.append(reason)
         ranges = primary_ranges(text)
-        exact = sorted(pattern for prefix, pattern in ranges if prefix == pattern)
+        exact = sorted(r.pattern for r in ranges if r.prefix == r.pattern)
         batches = [sorted(self._store.nodes(exact).values(), key=lambda n: n.gid)] if exact else []
-        wide = [(prefix, pattern) for prefix, pattern in ranges if prefix != pattern]
+        wide = [r for r in ranges if r.prefix != r.pattern]
         found_wide, truncated = self._search(wide)
         batches.append(found_wide)
         for items in batches:
@@ -335,7 +352,7 @@ class Resolver:
                     entry.reasons.append(reason)
         return truncated
 
-    def _search(self, ranges: Sequence[tuple[str, str]]) -> tuple[list[NodeView], bool]:
+    def _search(self, ranges: Sequence[PrimaryRange]) -> tuple[list[NodeView], bool]:
         """Read the items of index ranges the caller may see, as many as context may go
         through (whatever `limit` is); return them and whether the search was cut.
 
@@ -344,8 +361,7 @@ class Resolver:
         """
         kept: list[NodeView] = []
         room, reads = MAX_CONTEXT_ITEMS + 1, MAX_SEARCHED
-        for prefix, pattern in ranges:
-            after = ""
+        for prefix, pattern, after in ranges:
             while room > 0 and reads > 0:
                 asked = min(room, reads)
                 page = self._store.items_matching(prefix, pattern, asked, after)

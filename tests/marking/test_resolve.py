@@ -284,19 +284,26 @@ def test_a_worn_primary_number_finds_its_item(
 
 
 def test_a_worn_primary_number_is_looked_up_not_scanned() -> None:
-    # One unknown character: exact numbers only, whatever the prefix.
+    # One unknown character: exact numbers, whatever the prefix, and the ids that hold a
+    # character outside ASCII there (an index range that holds none where every id is ASCII).
     for text in ("L00?1234", "?0001234", "L000123?"):
         ranges = primary_ranges(text)
-        assert all(prefix == pattern for prefix, pattern in ranges)
-        assert "lot:L0001234" in {pattern for _, pattern in ranges}
+        beyond = [r for r in ranges if r.prefix != r.pattern]
+        prefix = text.split("?")[0]
+        assert beyond == [
+            (f"{kind}:{prefix}", f"{kind}:{text}", f"{kind}:{prefix}\x7f")
+            for kind in ("lot", "serial")
+        ]
+        assert "lot:L0001234" in {r.pattern for r in ranges}
     # More: a range before the first, which is filled in when it is the first character.
     assert primary_ranges("L00001??") == [
-        ("lot:L00001", "lot:L00001??"),
-        ("serial:L00001", "serial:L00001??"),
+        ("lot:L00001", "lot:L00001??", ""),
+        ("serial:L00001", "serial:L00001??", ""),
     ]
     ranges = primary_ranges("?0?1234")
-    assert ("lot:L0", "lot:L0?1234") in ranges
-    assert len(ranges) == 2 * 37
+    assert ("lot:L0", "lot:L0?1234", "") in ranges
+    assert ("lot:", "lot:?0?1234", "lot:\x7f") in ranges
+    assert len(ranges) == 2 * (37 + 1)
 
 
 def test_a_worn_primary_number_matches_whatever_character_is_worn(
@@ -315,6 +322,21 @@ def test_a_worn_primary_number_matches_whatever_character_is_worn(
         ]
         assert sorted(c.id for c in found) == sorted(fitting), text
         assert all(c.confidence == pytest.approx(1 / len(fitting), abs=1e-3) for c in found)
+
+
+def test_a_worn_character_of_a_number_outside_ascii_is_found_as_any_other(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    # An id may hold any printable character: one worn character, the first too, is found
+    # wherever it is and whatever it is, as two worn ones always were (a range reads them).
+    keys = ["CAFÉ-001", "ЛОТ-0012", "ÄBC-0012", "LOT-ÄÖ12", "\uff2c-0012"]
+    receive_lots(store, events, "BAR", keys)
+    for key in keys:
+        for i in range(len(key)):
+            for worn in ({i}, {i, (i + 1) % len(key)}, {0, i}):
+                text = "".join("?" if j in worn else c for j, c in enumerate(key))
+                found = marking.resolve(ResolveQuery(primary=text, limit=50)).candidates
+                assert f"lot:{key}" in {c.id for c in found}, text
 
 
 def test_a_wide_primary_search_is_not_cut_by_the_limit_before_context(
