@@ -27,7 +27,8 @@ from strawberry.types.nodes import SelectedField, Selection
 from api.graphql.validation import fragments_in_order
 
 # Root fields that walk a trace, a case's scope or a solver: each costs up to seconds. (Reading
-# a case is cheap: its analyses are counted where they are asked, CASE_ANALYSES.)
+# a case is cheap: its analyses are counted where they are asked, CASE_ANALYSES.) Decoding a lot
+# code that is a lot of ours traces it upstream to confirm which partner lots it holds.
 HEAVY_FIELDS: Final = frozenset(
     {
         "trace",
@@ -40,6 +41,7 @@ HEAVY_FIELDS: Final = frozenset(
         "sharedCarts",
         "federatedTrace",
         "received",
+        "decodeLot",
         "rescopeRecall",
         "holdRecall",
         "notifyRecall",

@@ -42,6 +42,16 @@ def test_analyses_in_fragments_count_too(client: TestClient, plant: Services) ->
     assert "it asks for 5" in error["message"]
 
 
+def test_decoding_lot_codes_counts_as_an_analysis(client: TestClient, plant: Services) -> None:
+    # A code that is a lot of ours is confirmed by tracing it upstream: as a trace costs.
+    decode = 'd{n}: decodeLot(code: "L00001-BAR") {{ code }}'
+    four = "{ " + " ".join(decode.format(n=n) for n in range(4)) + " }"
+    assert "errors" not in ask(client, four)
+    five = "{ " + " ".join(decode.format(n=n) for n in range(5)) + " }"
+    (error,) = ask(client, five, "operator")["errors"]
+    assert "at most 4 analyses (decodeLot)" in error["message"]
+
+
 def test_fanning_out_through_inputs_stops_at_the_budget(
     client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
