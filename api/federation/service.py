@@ -52,7 +52,8 @@ from ingest.service import SYSTEM
 
 MAX_HOPS: Final = 10
 MAX_VISITED: Final = 16
-INSTANCE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Matched whole (fullmatch): '$' would let a line end through, which no header carries.
+INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_TIMEOUT_S: Final = 120.0
 MAX_TTL_S: Final = 7 * 24 * 3600
 MAX_WORKERS: Final = 8
@@ -96,7 +97,7 @@ class _Merging:
 def checked_visited(raw: str | None) -> list[str]:
     """Parse the visited-instances header; raise BadRequest when it is malformed."""
     visited = [part.strip() for part in (raw or "").split(",") if part.strip()]
-    if len(visited) > MAX_VISITED or not all(INSTANCE_ID.match(v) for v in visited):
+    if len(visited) > MAX_VISITED or not all(INSTANCE_ID.fullmatch(v) for v in visited):
         raise BadRequest(
             f"visited: at most {MAX_VISITED} instance ids of letters, digits, '.', '_' or '-'"
         )
@@ -116,7 +117,7 @@ class FederationService:
         max_hops: int = 4,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        if not INSTANCE_ID.match(instance):
+        if not INSTANCE_ID.fullmatch(instance):
             raise BadRequest("instance: 1-64 letters, digits, '.', '_' or '-'")
         self._accounts = accounts
         self._client = client

@@ -772,6 +772,16 @@ def test_a_malformed_visited_list_is_refused(raw: str) -> None:
         checked_visited(raw)
 
 
+@pytest.mark.parametrize("instance", ["plant-1\n", "", "plant 1", "x" * 65])
+def test_an_instance_id_a_header_cannot_carry_is_refused(
+    accounts: EmbeddedAccountStore, client: FakeClient, instance: str
+) -> None:
+    # Sent in X-Tracegraph-Visited: one with a line end (read from a file) would make every
+    # partner unreachable, the header refused on its way out, rather than the setting refused.
+    with pytest.raises(BadRequest, match="instance"):
+        FederationService(accounts, client, instance=instance)
+
+
 def test_a_visited_list_is_read_in_order() -> None:
     assert checked_visited(" a-1, b.2 ,,c_3") == ["a-1", "b.2", "c_3"]
     assert checked_visited(None) == []
