@@ -52,7 +52,8 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
     or EventForbidden, each naming the EPCIS event.
 
     An error declaration of an event the store never captured is skipped (reported as ignored):
-    a partner's document retracts what it sent earlier, which this store may never have had.
+    a partner's document retracts what it sent earlier, which this store may never have had. A
+    document of such declarations only is answered with them, nothing created.
     """
     found = schema_problems(document)
     if found:
@@ -68,11 +69,15 @@ def capture(document: Any, reader: EpcisReader, ingest: Ingest, logged: Logged) 
         )
     translation = reader.translate(document, logged)
     _refuse_retractions_of_the_document(translation)
-    translation = _without_unknown_retractions(translation, logged)
     if not translation.events:
         raise BatchRejected(
             [Problem(None, None, "epcisBody.eventList", "empty", "no event here changes genealogy")]
         )
+    translation = _without_unknown_retractions(translation, logged)
+    if not translation.events:
+        # Every event read was a retraction with nothing to void here: the sender learns each
+        # was read and skipped (listed under ignored, with why), not that none was there.
+        return CaptureReport(IngestReport([]), translation)
     try:
         report = ingest(translation.events)
     except BatchRejected as error:

@@ -466,3 +466,18 @@ def test_a_document_of_nothing_to_capture_names_the_document(client: TestClient)
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert (error["index"], error["field"], error["code"]) == (None, "epcisBody.eventList", "empty")
+
+
+def test_a_document_of_skipped_declarations_is_answered_with_what_was_skipped(
+    client: TestClient,
+) -> None:
+    declared = gs1_document()
+    first = declared["epcisBody"]["eventList"][0]
+    first["errorDeclaration"] = {"declarationTime": "2026-03-03T08:00:00Z"}
+    declared["epcisBody"]["eventList"] = [first]
+    response = capture(client, "operator", declared)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["created"], body["duplicates"], body["results"]) == (0, 0, [])
+    assert [(i["index"], i["eventID"]) for i in body["ignored"]] == [(0, first["eventID"])]
+    assert "never captured" in body["ignored"][0]["reason"]

@@ -272,8 +272,21 @@ def test_an_error_declaration_of_an_event_never_captured_is_skipped(store: Graph
         (0, _receipt()["eventID"], NEVER_CAPTURED)
     ]
     assert store.logged([_receipt()["eventID"]]) == {}
-    # Alone, it leaves nothing to capture.
-    _refused(store, _document(_receipt(errorDeclaration=declared)), "empty")
+
+
+def test_a_document_of_skipped_declarations_only_says_what_it_skipped(store: GraphStore) -> None:
+    # Read and deliberately skipped, not lost: the answer lists each, as beside other events.
+    declared = {"declarationTime": "2026-03-03T08:00:00Z"}
+    before = state(store)
+    report = capture_into(store, _document(_receipt(errorDeclaration=declared)))
+    assert (report.report.created, report.report.duplicates) == (0, 0)
+    assert [(i.index, i.epcis_id, i.reason) for i in report.ignored] == [
+        (0, _receipt()["eventID"], NEVER_CAPTURED)
+    ]
+    assert report.to_dict()["ignored"] == [
+        {"index": 0, "eventID": _receipt()["eventID"], "reason": NEVER_CAPTURED}
+    ]
+    assert state(store) == before
 
 
 def test_an_error_declaration_of_an_event_voided_here_already_is_skipped(
