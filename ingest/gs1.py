@@ -351,17 +351,18 @@ def from_values(values: dict[str, str]) -> Gs1Data:
 
 
 # GS1 General Specifications 4.14: AIs that may not appear together, and what each AI needs
-# beside it (one of the AIs named).
+# beside it: one of the alternatives, each of whose AIs (the GS1 Barcode Syntax Dictionary's req=).
 INVALID_PAIRS: Final = (("01", "02"), ("01", "37"))
-NEEDS_ONE_OF: Final = {
-    "02": ("37",),  # the GTIN of contained items, with their count
-    "37": ("02",),
-    "10": ("01", "02"),
-    "11": ("01", "02"),
-    "17": ("01", "02"),
-    "21": ("01",),  # a serial belongs to one trade item
-    "30": ("01", "02"),
-    "240": ("01", "02"),
+NEEDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    "02": (("37",),),  # the GTIN of contained items, with their count
+    # A count of the trade items of GTIN (02) a logistic unit (00) holds: not of a trade item.
+    "37": (("00", "02"),),
+    "10": (("01",), ("02",)),
+    "11": (("01",), ("02",)),
+    "17": (("01",), ("02",)),
+    "21": (("01",),),  # a serial belongs to one trade item
+    "30": (("01",), ("02",)),
+    "240": (("01",), ("02",)),
 }
 
 
@@ -369,10 +370,10 @@ def _check_pairs(values: dict[str, str]) -> None:
     for first, second in INVALID_PAIRS:
         if first in values and second in values:
             raise Gs1Error(f"AI ({first}) and AI ({second}) may not appear together")
-    for ai, needed in NEEDS_ONE_OF.items():
-        if ai in values and not any(other in values for other in needed):
-            which = " or ".join(f"AI ({other})" for other in needed)
-            if needed[0] == "01":
+    for ai, needed in NEEDS.items():
+        if ai in values and not any(all(other in values for other in one) for one in needed):
+            which = " or ".join(" and ".join(f"AI ({other})" for other in one) for one in needed)
+            if needed[0] == ("01",):
                 which = f"the GTIN it belongs to ({which})"
             raise Gs1Error(f"AI ({ai}) {AIS[ai].title} needs {which}")
 

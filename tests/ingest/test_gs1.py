@@ -11,6 +11,8 @@ from ingest.gs1 import GS, Gs1Error
 
 # The GS1 example GTIN used throughout GS1's own Digital Link and barcode guides.
 GTIN = "09506000134352"
+# The SSCC of the GS1 General Specifications' examples.
+SSCC = "376130321109103420"
 
 
 @pytest.mark.parametrize(
@@ -64,9 +66,22 @@ def test_day_00_means_the_last_day_of_the_month() -> None:
 
 
 def test_sscc_with_its_check_digit() -> None:
-    assert gs1.parse("00376130321109103420").sscc == "376130321109103420"
+    assert gs1.parse(f"00{SSCC}").sscc == SSCC
     with pytest.raises(Gs1Error, match=r"AI \(00\).*expected 0"):
         gs1.parse("00376130321109103421")
+
+
+@pytest.mark.parametrize("code", [f"(02){GTIN}(37)12", f"(02){GTIN}(10)L1(37)12", f"02{GTIN}3712"])
+def test_a_count_without_the_logistic_unit_it_counts_in_is_refused(code: str) -> None:
+    # GS1 GS 4.14.2: AI (37) counts the trade items of GTIN (02) a logistic unit (00) holds.
+    with pytest.raises(Gs1Error, match=r"^AI \(37\) COUNT needs AI \(00\) and AI \(02\)"):
+        gs1.parse(code)
+
+
+def test_a_logistic_unit_label_reads_with_its_content_and_count() -> None:
+    data = gs1.parse(f"]C100{SSCC}02{GTIN}3712{GS}10L1")
+    assert data.values == {"00": SSCC, "02": GTIN, "37": "12", "10": "L1"}
+    assert gs1.parse(data.human_readable()) == data == gs1.parse(data.element_string())
 
 
 def test_bracketed_form_allows_brackets_inside_a_lot() -> None:
@@ -142,8 +157,8 @@ def test_a_plain_gtin_parses() -> None:
         ("10ABC", r"needs the GTIN it belongs to"),
         (f"(01){GTIN}(02){GTIN}", r"AI \(01\) and AI \(02\) may not appear together"),
         (f"(02){GTIN}", r"AI \(02\) CONTENT needs AI \(37\)"),
-        ("(37)5", r"AI \(37\) COUNT needs AI \(02\)"),
-        (f"(02){GTIN}(37)1(21)X", r"AI \(21\) SERIAL needs the GTIN it belongs to"),
+        ("(37)5", r"AI \(37\) COUNT needs AI \(00\) and AI \(02\)"),
+        (f"(00){SSCC}(02){GTIN}(37)1(21)X", r"AI \(21\) SERIAL needs the GTIN it belongs to"),
         ("]d2", r"an empty code"),
         (f"01{GTIN}10A{GS}10B", r"AI \(10\) at position .* appears twice"),
         (f"(01){GTIN}(99)X", r"unknown or unsupported application identifier '99'"),
