@@ -55,6 +55,9 @@ AIS: Final[dict[str, AI]] = {
         AI("02", "gtin", 14, True, "CONTENT"),
         AI("10", "x", 20, False, "BATCH/LOT"),
         AI("11", "date", 6, True, "PROD DATE"),
+        AI("13", "date", 6, True, "PACK DATE"),
+        AI("15", "date", 6, True, "BEST BEFORE or BEST BY"),
+        AI("16", "date", 6, True, "SELL BY"),
         AI("17", "date", 6, True, "USE BY OR EXPIRY"),
         AI("21", "x", 20, False, "SERIAL"),
         AI("30", "n", 8, False, "VAR. COUNT"),
@@ -65,13 +68,28 @@ AIS: Final[dict[str, AI]] = {
 # GS1 Digital Link: key qualifiers of a GTIN, in the order the path must give them.
 GTIN_QUALIFIERS: Final = ("10", "21")
 # Where emitted strings put each AI: keys, then fixed-length data, then variable-length data.
-EMIT_ORDER: Final = ("00", "01", "02", "11", "17", "10", "21", "30", "37", "240")
+EMIT_ORDER: Final = ("00", "01", "02", "11", "13", "15", "16", "17", "10", "21", "30", "37", "240")
+# Dates whose day 00 is the last day of the month (GS1 GS 3.4: best before, expiry); in the
+# others (production, packaging, sell by) 00 says the day is not given.
+LAST_DAY_AIS: Final = frozenset({"15", "17"})
 
 
 class Gs1Error(BadRequest):
     """A GS1 identifier that does not parse or does not check."""
 
     code = "bad_identifier"
+
+
+@dataclass(frozen=True, slots=True)
+class Gs1Month:
+    """The month of a date field whose day is not given (DD 00 of a production date, say)."""
+
+    year: int
+    month: int
+
+    def isoformat(self) -> str:
+        """Return the month as ISO 8601 writes a calendar month: YYYY-MM."""
+        return f"{self.year:04d}-{self.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +117,11 @@ class Gs1Data:
     @property
     def expiry(self) -> date | None:
         text = self.values.get("17")
-        return None if text is None else gs1_date(text, "17")
+        found = None if text is None else gs1_date(text, "17")
+        return found if isinstance(found, date) else None  # a day always (LAST_DAY_AIS)
 
     @property
-    def production(self) -> date | None:
+    def production(self) -> date | Gs1Month | None:
         text = self.values.get("11")
         return None if text is None else gs1_date(text, "11")
 
@@ -244,8 +263,9 @@ def with_check_digit(body: str) -> str:
     return body + check_digit(body)
 
 
-def gs1_date(text: str, ai: str, *, position: int | None = None) -> date:
-    """Return the date of a YYMMDD field; DD 00 means the last day of the month."""
+def gs1_date(text: str, ai: str, *, position: int | None = None) -> date | Gs1Month:
+    """Return the date of a YYMMDD field. DD 00 is the last day of the month in a best before
+    or expiry date, and the month alone (no day given) in the others."""
     where = _where(ai, position)
     if len(text) != 6 or any(char not in DIGITS for char in text):
         raise Gs1Error(f"{where}: a date is six digits YYMMDD, got {text!r}")
@@ -255,9 +275,12 @@ def gs1_date(text: str, ai: str, *, position: int | None = None) -> date:
         raise Gs1Error(f"{where}: month {text[2:4]} of {text!r} is not 01-12")
     last = calendar.monthrange(year, month)[1]
     if day == 0:
-        return date(year, month, last)
+        return date(year, month, last) if ai in LAST_DAY_AIS else Gs1Month(year, month)
     if day > last:
-        raise Gs1Error(f"{where}: day {text[4:6]} of {text!r} is past the end of the month")
+        raise Gs1Error(
+            f"{where}: day {text[4:6]} of {text!r} is past the end of the month: "
+            f"{year:04d}-{month:02d} has {last} days"
+        )
     return date(year, month, day)
 
 
@@ -359,6 +382,9 @@ NEEDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "37": (("00", "02"),),
     "10": (("01",), ("02",)),
     "11": (("01",), ("02",)),
+    "13": (("01",), ("02",)),
+    "15": (("01",), ("02",)),
+    "16": (("01",), ("02",)),
     "17": (("01",), ("02",)),
     "21": (("01",),),  # a serial belongs to one trade item
     "30": (("01",), ("02",)),

@@ -29,7 +29,9 @@ class IdentifierResolution:
     lot_code: str | None = strawberry.field(description="The lot (AI 10) as the code gives it.")
     serial_code: str | None = strawberry.field(description="The serial (AI 21).")
     expiry: str | None = strawberry.field(description="AI 17, as an ISO date.")
-    manufactured: str | None = strawberry.field(description="AI 11, as an ISO date.")
+    manufactured: str | None = strawberry.field(
+        description="AI 11, as an ISO date; YYYY-MM where the code gives no day (DD 00)."
+    )
     elements: list[GsElement]
     element_string: str
     human_readable: str | None  # None where the bracketed form would read otherwise

@@ -129,6 +129,27 @@ def test_each_expiry_that_differs_names_its_item(client: TestClient, seeded: Ser
     ]
 
 
+def test_a_production_date_without_a_day_resolves_as_its_month(
+    client: TestClient, seeded: Services
+) -> None:
+    # GS1 GS 3.4.2: day 00 of a production date says no day, unlike an expiry's last day.
+    query = """query($code: String!) { resolveIdentifier(code: $code) {
+      ... on IdentifierResolution { expiry manufactured } } }"""
+    response = client.post(
+        "/graphql",
+        json={"query": query, "variables": {"code": f"(01){KIT}(11)230200(17)300600(10)K-1"}},
+        headers=login(client, "analyst"),
+    )
+    found = response.json()["data"]["resolveIdentifier"]
+    assert found == {"expiry": "2030-06-30", "manufactured": "2023-02"}
+    rest = client.get(
+        "/api/v1/identifiers/resolve",
+        params={"code": f"(01){KIT}(11)230200(10)K-1"},
+        headers=login(client, "analyst"),
+    )
+    assert rest.json()["manufactured"] == "2023-02"
+
+
 def test_a_bad_check_digit_is_a_typed_error(client: TestClient, seeded: Services) -> None:
     found = resolve(client, "analyst", "(01)09506000134353(10)K-1")
     assert found["__typename"] == "BadIdentifier"

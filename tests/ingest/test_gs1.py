@@ -60,9 +60,48 @@ def test_a_non_gs1_symbology_identifier_is_refused() -> None:
         gs1.parse(f"]A001{GTIN}")
 
 
-def test_day_00_means_the_last_day_of_the_month() -> None:
-    assert gs1.parse(f"01{GTIN}17240200").expiry == date(2024, 2, 29)
-    assert gs1.parse(f"01{GTIN}11230200").production == date(2023, 2, 28)
+@pytest.mark.parametrize(("ai", "day"), [("15", date(2024, 2, 29)), ("17", date(2024, 2, 29))])
+def test_day_00_of_a_best_before_or_expiry_date_is_the_last_day_of_the_month(
+    ai: str, day: date
+) -> None:
+    # GS1 GS 3.4, AIs (15) and (17): read as the last day of the month, leap years included.
+    assert gs1.parse(f"01{GTIN}{ai}240200").values[ai] == "240200"
+    assert gs1.gs1_date("240200", ai) == day
+    assert gs1.parse(f"01{GTIN}17240200").expiry == day
+
+
+@pytest.mark.parametrize("ai", ["11", "13", "16"])
+def test_day_00_of_another_date_leaves_the_day_unsaid(ai: str) -> None:
+    # GS1 GS 3.4, AIs (11), (13), (16): 00 is put where the day is not given; no day is made up.
+    data = gs1.parse(f"(01){GTIN}({ai})230200")
+    assert data.values[ai] == "230200"
+    assert gs1.gs1_date("230200", ai) == gs1.Gs1Month(2023, 2)
+    assert gs1.gs1_date("230200", ai).isoformat() == "2023-02"
+    assert gs1.parse(data.element_string()) == gs1.parse(data.digital_link()) == data
+
+
+def test_a_production_month_is_the_month_not_its_last_day() -> None:
+    assert gs1.parse(f"01{GTIN}11230200").production == gs1.Gs1Month(2023, 2)
+    assert gs1.parse(f"01{GTIN}11230215").production == date(2023, 2, 15)
+
+
+@pytest.mark.parametrize("ai", ["11", "13", "15", "16", "17"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("230431", r"day 31 of '230431' is past the end of the month: 2023-04 has 30 days"),
+        ("230229", r"day 29 of '230229' is past the end of the month: 2023-02 has 28 days"),
+        ("231300", r"month 13 of '231300' is not 01-12"),
+        ("230001", r"month 00 of '230001' is not 01-12"),
+    ],
+)
+def test_an_impossible_date_is_refused_naming_the_ai_and_what_is_wrong(
+    ai: str, text: str, message: str
+) -> None:
+    with pytest.raises(Gs1Error, match=rf"^AI \({ai}\) at position 17: .*{message}"):
+        gs1.parse(f"01{GTIN}{ai}{text}")
+    with pytest.raises(Gs1Error, match=rf"^AI \({ai}\) at position 37: .*{message}"):
+        gs1.parse(f"https://x.example/01/{GTIN}?{ai}={text}")
 
 
 def test_sscc_with_its_check_digit() -> None:
