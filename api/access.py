@@ -84,7 +84,7 @@ from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.trace_cache import TRACES
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
-from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
+from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts, serial_lots
 from ingest.errors import BatchRejected, EventForbidden, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import SentRulesRefused
@@ -987,8 +987,14 @@ class Access:
         """Capture an EPCIS 2.0 document as the caller, with the rules of `ingest`."""
         self.may_record_events()
         known = gtin_map(gtins or {})
-        reader = EpcisReader(gtin_parts(self._store, known), parties)
+        reader = EpcisReader(gtin_parts(self._store, known), parties, serial_lots=self._serial_lots)
         return capture(document, reader, self.ingest, self._logged)
+
+    def _serial_lots(self, serials: Sequence[str]) -> Mapping[str, str]:
+        """The lot each serial the caller may see was serialized from (another site's serial
+        is not there for a site's operator, as it is not in a batch of theirs)."""
+        seen = self.nodes([make_gid("serial", serial) for serial in serials])
+        return serial_lots(self._store)([str(view.attrs["key"]) for view in seen.values()])
 
     def _logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         """The logged events among `event_ids` the caller may void (another site's events are

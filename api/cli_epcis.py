@@ -16,7 +16,7 @@ from graph.epcis_export import EpcisExporter
 from graph.epcis_schema import schema_problems
 from graph.errors import BadRequest
 from ingest.epcis_capture import capture
-from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
+from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts, serial_lots
 from ingest.json_text import JsonRefused, strict_loads
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -68,7 +68,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         gtins = gtin_map(_mapping(args.gtins)) if args.gtins else {}
         services = opener(args)
         try:
-            reader = EpcisReader(gtin_parts(services.store, gtins))
+            store = services.store
+            reader = EpcisReader(gtin_parts(store, gtins), serial_lots=serial_lots(store))
             report = capture(document, reader, services.ingest.ingest, services.store.logged)
         finally:
             services.close()

@@ -44,13 +44,16 @@ class Identity:
 
     `scheme` is "tracegraph" (then `kind` is one of our node kinds or "site", "event",
     "operation"), or a GS1 key kind: "lgtin" (a lot of a GTIN), "sgtin" (a serial of a GTIN),
-    "gtin" (a product class without a lot), "sscc", "grai", "gln", "party_gln".
+    "gtin" (a product class without a lot), "sscc", "grai", "gln", "party_gln". `lot` is the
+    lot a Digital Link names beside a serial: the GTIN and serial name the item, and the lot is
+    its context, not part of its identity (GS1 GS 3.4.1).
     """
 
     scheme: str
     kind: str
     key: str
     gtin: str | None = None
+    lot: str | None = None
 
 
 def uri(kind: str, key: str) -> str:
@@ -151,7 +154,7 @@ def _digital_link(value: str) -> Identity:
             raise UnknownIdentifier(f"{value!r}: {error.message}") from error
         gtin = str(data.gtin)
         if data.serial is not None:
-            return Identity("gs1", "sgtin", data.serial, gtin)
+            return Identity("gs1", "sgtin", data.serial, gtin, data.lot)
         if data.lot is not None:
             return Identity("gs1", "lgtin", data.lot, gtin)
         return Identity("gs1", "gtin", gtin, gtin)

@@ -117,14 +117,9 @@ class IdentifierService:
 
     def _lots_of(self, serials: Sequence[NodeView]) -> dict[str, NodeView]:
         """Return the lot each serial was serialized from, where it was."""
-        if not serials:
+        source = serialized_from(self.store, [serial.gid for serial in serials])
+        if not source:
             return {}
-        wanted = {serial.gid for serial in serials}
-        source = {
-            edge.dst: edge.src
-            for edge in self.store.links(sorted(wanted))
-            if edge.type == "SERIALIZED_AS" and edge.dst in wanted
-        }
         lots = self.store.nodes(sorted(set(source.values())))
         return {serial: lots[lot] for serial, lot in source.items() if lot in lots}
 
@@ -173,6 +168,19 @@ class IdentifierService:
             )
             return None
         return found
+
+
+def serialized_from(store: GraphStore, serials: Sequence[str]) -> dict[str, str]:
+    """Return the id of the lot each serial (by id) among `serials` was serialized from, where
+    it was."""
+    if not serials:
+        return {}
+    wanted = set(serials)
+    return {
+        edge.dst: edge.src
+        for edge in store.links(sorted(wanted))
+        if edge.type == "SERIALIZED_AS" and edge.dst in wanted
+    }
 
 
 def _date(item: NodeView, lot: NodeView | None, name: str) -> date | None:

@@ -1,9 +1,9 @@
 """Read EPCIS 2.0 JSON-LD capture documents into events of our contract (docs/epcis.md).
 
 ObjectEvent ADD `receiving` -> receive; ADD `commissioning` of serials with the lot in the ILMD
--> serialize; `shipping` -> ship; OBSERVE with a disposition we know -> status.
-TransformationEvent -> split, merge, mix, process (named by our `tg:type` when we wrote the
-document, else told apart by its shape). AggregationEvent: a cart (or returnable asset) as
+or their Digital Links -> serialize; `shipping` -> ship; OBSERVE with a disposition we know
+-> status. TransformationEvent -> split, merge, mix, process (named by our `tg:type` when we
+wrote the document, else told apart by its shape). AggregationEvent: a cart (or returnable asset) as
 parent -> cart_load / cart_unload; a serial as parent -> the assembly that makes it; an SSCC as
 parent -> a logistic unit whose children a later shipping event in the document may name.
 Anything else the standard allows but that changes no genealogy is listed as ignored.
@@ -41,12 +41,16 @@ from graph.epcis import (
 from graph.epcis_ids import Identity, UnknownIdentifier, parse
 from graph.epcis_schema import document_events
 from graph.errors import BadRequest
+from graph.ids import gid, split_gid
 from graph.store import GraphStore, StoredEvent
+from graph.udi import serialized_from
 from ingest import gs1
 from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
 from ingest.times import UNKNOWN_OFFSET, read_time, time_text
 
 GtinPart = Callable[[str], str | None]
+# The lot each of some serials (by key) was serialized from, where the store has one (by key).
+SerialLots = Callable[[Sequence[str]], Mapping[str, str]]
 # Which of some event ids the store has logged (GraphStore.logged, or a caller's scope of it).
 Logged = Callable[[Sequence[str]], Mapping[str, StoredEvent]]
 # One of our events as read, with (our field, EPCIS field) pairs for its error messages.
@@ -154,9 +158,21 @@ class _Thing:
     unit: str | None = None
     # What our event stated of the item, as `tg:stated` names it; None: what the entry gives.
     stated: frozenset[str] | None = None
+    lot: str | None = None  # the lot a Digital Link names beside a serial (AI 10)
 
     def ref(self) -> dict[str, str]:
         return {self.kind: self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class _NamedLot:
+    """A serial an event names with a lot (AI 10 of its Digital Link), and where."""
+
+    index: int
+    epcis_id: str | None
+    path: str
+    serial: str
+    lot: str
 
 
 def gtin_parts(store: GraphStore, mapping: Mapping[str, str]) -> GtinPart:
@@ -171,6 +187,16 @@ def gtin_parts(store: GraphStore, mapping: Mapping[str, str]) -> GtinPart:
     return part_of
 
 
+def serial_lots(store: GraphStore) -> SerialLots:
+    """Say which lot each of some serials was serialized from, as the store holds it."""
+
+    def lots_of(serials: Sequence[str]) -> Mapping[str, str]:
+        found = serialized_from(store, [gid("serial", serial) for serial in serials])
+        return {split_gid(serial)[1]: split_gid(lot)[1] for serial, lot in found.items()}
+
+    return lots_of
+
+
 def gtin_map(raw: Mapping[str, str]) -> dict[str, str]:
     """Check a caller's GTIN -> part mapping and key it by GTIN-14; raise BadRequest if bad."""
     return {gs1.normalise_gtin(gtin): part for gtin, part in raw.items()}
@@ -183,19 +209,29 @@ def events_of_document(document: Any) -> list[Any]:
 
 
 class EpcisReader:
-    """Translate EPCIS events to ours; GS1 product keys map to parts through `part_for_gtin`."""
+    """Translate EPCIS events to ours; GS1 product keys map to parts through `part_for_gtin`,
+    and a serial named with a lot is checked against the lot `serial_lots` says it is of."""
 
     def __init__(
         self,
         part_for_gtin: GtinPart | None = None,
         parties: Mapping[str, str] | None = None,
+        *,
+        serial_lots: SerialLots | None = None,
     ) -> None:
         self._part_for_gtin = part_for_gtin or (lambda gtin: None)
         self._parties = parties or {}
+        self._serial_lots = serial_lots or (lambda serials: {})
+        # Serials named with a lot by the events read, and the lot each serial the document
+        # serializes is serialized from: checked against each other, and the store, once read.
+        self._named_lots: list[_NamedLot] = []
+        self._serialized: dict[str, str] = {}
+        self._packs = 0  # how deep in logistic units being unpacked the reading is
         # Logistic units (SSCCs) packed earlier in the document, by the index and event of each
         # pack: read only when a later event names the unit (a pack alone makes no genealogy).
         self._units: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self._index = 0  # the event being read
+        self._index = 0  # the event being read, and its eventID
+        self._event_id: str | None = None
         # GTIN -> part as the document's own master data says (the last word, after ours).
         self._classes: dict[str, str] = {}
         self._logged: Logged | None = None
@@ -215,6 +251,7 @@ class EpcisReader:
         self._classes = _classes_of(document)
         self._logged = logged
         self._units = {}
+        self._named_lots, self._serialized = [], {}
         events = events_of_document(document)
         self._stored = self._already_logged(events)
         self._ids = self._ids_logged_earlier(events)
@@ -223,15 +260,45 @@ class EpcisReader:
                 raise BatchRejected(at_most_named(problems, unchecked=len(events) - index))
             self._index = index
             epcis_id = event.get("eventID")
+            self._event_id = epcis_id if isinstance(epcis_id, str) else None
+            named = len(self._named_lots)
             try:
                 self._one(index, event, out)
             except _Refused as refused:
+                del self._named_lots[named:]
                 problems.append(
                     Problem(index, epcis_id, refused.path, refused.code, refused.message)
                 )
+        problems = sorted(problems + self._lots_disagreeing(), key=lambda p: p.index or 0)
         if problems:
-            raise BatchRejected(problems)
+            raise BatchRejected(at_most_named(problems))
         return out
+
+    def _lots_disagreeing(self) -> list[Problem]:
+        """Refuse each serial named with a lot (AI 10 of its Digital Link) other than the one
+        it is serialized from: by this document, else as the store holds it. A serial of no
+        lot (one a process makes) has none to disagree with."""
+        elsewhere = sorted({n.serial for n in self._named_lots} - self._serialized.keys())
+        stored = self._serial_lots(elsewhere) if elsewhere else {}
+        problems = []
+        for named in self._named_lots:
+            here = self._serialized.get(named.serial)
+            recorded = here if here is not None else stored.get(named.serial)
+            if recorded is None or recorded == named.lot:
+                continue
+            # The store's lot is not named: a site's operator may not see it.
+            which = "another lot" if here is None else f"lot {here!r} in this document"
+            problems.append(
+                Problem(
+                    named.index,
+                    named.epcis_id,
+                    named.path,
+                    "lot_mismatch",
+                    f"serial {named.serial!r} is named with lot {named.lot!r} (AI 10 of its "
+                    f"Digital Link), but is serialized from {which}",
+                )
+            )
+        return problems
 
     def _already_logged(self, events: list[Any]) -> Mapping[str, StoredEvent]:
         named = {
@@ -318,6 +385,7 @@ class EpcisReader:
             )
         if not made:
             out.ignored.append(Ignored(index, epcis_id, self._why_ignored(event)))
+            self._named_lots = [n for n in self._named_lots if n.index != index]
             return
         base = self._our_id(event, len(made))
         ours = [base] if len(made) == 1 else [f"{base}#{n}" for n in range(1, len(made) + 1)]
@@ -334,7 +402,12 @@ class EpcisReader:
             for our_id in ours:
                 out.events.append(self._retraction(event, declared, our_id))
                 out.origins.append(Origin(index, epcis_id, retracted))
+            # What it names was read as it was, when it was captured, if it was.
+            self._named_lots = [n for n in self._named_lots if n.index != index]
             return
+        for body, _ in made:
+            if body["type"] == "serialize":
+                self._serialized.update(dict.fromkeys(body["serials"], body["lot"]))
         for our_id, (body, fields) in zip(ours, made, strict=True):
             out.events.append(self._envelope(event, our_id) | body)
             envelope = (("occurred_at", "eventTime"), *ENVELOPE_FIELDS)
@@ -458,16 +531,20 @@ class EpcisReader:
 
     def _serialize(self, event: dict[str, Any]) -> list[Made]:
         lot = _lot_number(event.get("ilmd") or {})
-        if lot is None or not event.get("epcList"):
+        listed = event.get("epcList") or []
+        if not listed or (lot is None and not any(_lot_beside_serial(uri) for uri in listed)):
             # Commissioning without a lot (or of lots): the item comes into being when it is
             # assembled or received, which its own event says. Ignored before its EPCs are
             # read, so a label or an item of a GTIN we do not know is no reason to refuse.
             return []
         serials = self._epcs(event, "epcList")
         self._only(serials, "serial", "commissioned items")
+        # The ILMD's lot, else the one the serials' Digital Links name.
+        lot, said = (lot, "ilmd") if lot is not None else _first_lot(serials)
+        _of_lot(serials, lot, said)
         body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
         body |= _ilmd_dates(event.get("ilmd") or {})
-        fields = [("lot", "ilmd"), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
+        fields = [("lot", said), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
         return [(body, [*fields, ("serials", "epcList")])]
 
     def _ship(self, event: dict[str, Any]) -> Made:
@@ -531,6 +608,7 @@ class EpcisReader:
         if kind == "serialize":
             self._only(inputs, "lot", "a serialization's input")
             self._only(outputs, "serial", "a serialization's outputs")
+            _of_lot(outputs, inputs[0].key, inputs[0].path)
             body = {"type": "serialize", "lot": inputs[0].key, "serials": [o.key for o in outputs]}
             return body, [("lot", inputs[0].path), ("serials", "outputEPCList")]
         if kind != "process":
@@ -714,8 +792,9 @@ class EpcisReader:
                     f"no part has GTIN {found.gtin} (from {value!r}): register the part's "
                     "GTIN or pass a mapping from GTIN to part",
                 )
-            kind = "lot" if found.kind == "lgtin" else "serial"
-            return _Thing(kind, found.key, path, value, part)
+            if found.kind == "lgtin":
+                return _Thing("lot", found.key, path, value, part)
+            return self._noted(_Thing("serial", found.key, path, value, part, lot=found.lot))
         if found.kind == "sscc":
             return _Thing("sscc", found.key, path, value)
         raise _Refused(
@@ -754,6 +833,7 @@ class EpcisReader:
                 raise _Refused(thing.path, "shape", f"SSCC {thing.key} is packed into itself")
             elif thing.key in self._units:
                 for at, pack in self._units[thing.key]:
+                    self._packs += 1
                     try:
                         held = self._unpacked(self._children(pack), within | {thing.key})
                     except _Refused as refused:
@@ -763,7 +843,9 @@ class EpcisReader:
                             f"SSCC {thing.key}, as packed by event {at}, {refused.path}: "
                             f"{refused.message}",
                         ) from None
-                    out.extend(replace(item, path=thing.path) for item in held)
+                    finally:
+                        self._packs -= 1
+                    out.extend(self._noted(replace(item, path=thing.path)) for item in held)
             else:
                 raise _Refused(
                     thing.path,
@@ -772,6 +854,14 @@ class EpcisReader:
                     "this document, so what it holds is unknown",
                 )
         return out
+
+    def _noted(self, thing: _Thing) -> _Thing:
+        """Note a serial named with a lot, where the event being read names it (a packed one
+        where its logistic unit is named), to be checked once the document is read."""
+        if thing.lot is not None and not self._packs:
+            found = _NamedLot(self._index, self._event_id, thing.path, thing.key, thing.lot)
+            self._named_lots.append(found)
+        return thing
 
     def _only(self, things: list[_Thing], kind: str, what: str) -> None:
         for thing in things:
@@ -995,6 +1085,33 @@ def _interleaved(things: list[_Thing], logged: Any) -> list[_Thing]:
         return things
     serial, other = iter(serials), iter(others)
     return [next(serial) if is_serial else next(other) for is_serial in pattern]
+
+
+def _lot_beside_serial(value: Any) -> str | None:
+    """The lot a Digital Link names beside a serial (AI 10), read before the item is."""
+    try:
+        found = parse(value) if isinstance(value, str) else None
+    except UnknownIdentifier:
+        return None
+    return found.lot if found is not None and found.kind == "sgtin" else None
+
+
+def _first_lot(serials: list[_Thing]) -> tuple[str, str]:
+    """The first lot the serials' Digital Links name, and where (one of them names one)."""
+    return next((s.lot, s.path) for s in serials if s.lot is not None)
+
+
+def _of_lot(serials: list[_Thing], lot: str, said: str) -> None:
+    """Refuse a serial named with another lot than `lot`, the one it is serialized from (as
+    `said` names it)."""
+    for serial in serials:
+        if serial.lot not in (None, lot):
+            raise _Refused(
+                serial.path,
+                "lot_mismatch",
+                f"serial {serial.key!r} is named with lot {serial.lot!r} (AI 10 of its Digital "
+                f"Link), but is serialized from lot {lot!r} ({said})",
+            )
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

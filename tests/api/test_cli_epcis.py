@@ -147,3 +147,29 @@ def test_an_export_keeps_every_digit_through_an_import(
         "0.123456789",
     ]
     imported.close()
+
+
+def test_import_refuses_a_serial_named_with_another_lot_than_it_has(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SN1 is serialized from lot T1 in the source store.
+    screw = gs1_document()["epcisBody"]["eventList"][6]["epcList"][0]
+    document = gs1_document()
+    document["epcisBody"]["eventList"] = [
+        {
+            "type": "ObjectEvent",
+            "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000a1",
+            "eventTime": "2026-03-03T08:00:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "action": "OBSERVE",
+            "disposition": "recalled",
+            "epcList": [screw.replace("/21/", "/10/T9/21/")],
+        }
+    ]
+    path = tmp_path / "recall.jsonld"
+    path.write_text(json.dumps(document))
+    gtins = tmp_path / "gtins.json"
+    gtins.write_text(json.dumps(PARTS))
+    code = main(["epcis", "import", str(path), "--gtins", str(gtins), "--store", source])
+    assert code == 2
+    assert "named with lot 'T9'" in capsys.readouterr().err

@@ -481,3 +481,27 @@ def test_a_document_of_skipped_declarations_is_answered_with_what_was_skipped(
     assert (body["created"], body["duplicates"], body["results"]) == (0, 0, [])
     assert [(i["index"], i["eventID"]) for i in body["ignored"]] == [(0, first["eventID"])]
     assert "never captured" in body["ignored"][0]["reason"]
+
+
+def test_a_serial_named_with_another_lot_than_its_own_is_refused_naming_the_field(
+    client: TestClient,
+) -> None:
+    assert capture(client, "operator", gs1_document()).status_code == 201
+    screw = gs1_document()["epcisBody"]["eventList"][6]["epcList"][0]
+    observed = gs1_document()
+    observed["epcisBody"]["eventList"] = [
+        {
+            "type": "ObjectEvent",
+            "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000a1",
+            "eventTime": "2026-03-03T08:00:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "action": "OBSERVE",
+            "disposition": "recalled",
+            "epcList": [screw.replace("/21/", "/10/T9/21/")],
+        }
+    ]
+    response = capture(client, "analyst", observed)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert (error["index"], error["field"], error["code"]) == (0, "epcList[0]", "lot_mismatch")
+    assert "another lot" in error["message"]

@@ -16,6 +16,7 @@ from api.auth.models import Principal, Role
 from api.deps import Services
 from api.recall import RecallService
 from graph.epcis import CONTEXTS
+from ingest import gs1
 from ingest.epcis_capture import NEVER_CAPTURED
 from ingest.errors import BatchRejected
 from ingest.service import IngestService
@@ -243,6 +244,47 @@ def test_an_error_declaration_of_another_sites_event_reads_as_of_one_never_captu
         answers.append([i["reason"] for i in response.json()["ignored"]])
     assert answers[0] == answers[1] == [NEVER_CAPTURED]
     assert sites.store.logged([theirs["event_id"]])[theirs["event_id"]].voided_by is None
+
+
+def test_another_sites_serial_named_with_a_lot_reads_as_one_that_does_not_exist(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    # Its lot is not checked for an operator who may not see it: a serial named with a wrong
+    # lot would tell that it exists, and which lot it is not of.
+    kit = gs1.with_check_digit("0950600013436")
+    sites.ingest.ingest(
+        [
+            events("part_define", part="BAR", gtin=kit),
+            events("serialize", lot="L-2", serials=["SN-9"], site=OTHER),
+        ]
+    )
+    answers = []
+    for serial in ("SN-9", "SN-NONE"):
+        observed = {
+            "type": "ObjectEvent",
+            "eventID": f"urn:tracegraph:event:SEEN-{serial}",
+            "eventTime": "2026-03-03T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "disposition": "recalled",
+            "epcList": [f"https://id.gs1.org/01/{kit}/10/L-1/21/{serial}"],
+        }
+        document = {
+            "@context": CONTEXTS,
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-03-02T09:00:00Z",
+            "epcisBody": {"eventList": [observed]},
+        }
+        response = client.post(
+            "/api/v1/epcis/capture", json=document, headers=login(client, "operator")
+        )
+        assert response.status_code == 422, response.text
+        answers.append(
+            [(e["code"], e["message"].replace(serial, "S")) for e in response.json()["errors"]]
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] == "unknown_item"
 
 
 def test_operators_do_not_read_recall_cases(

@@ -22,13 +22,15 @@ from graph.store import GraphStore
 from graph.trace import Trace, TraceService
 from ingest.demo_plant import HOSPITALS, DemoPlant
 from ingest.epcis_capture import ALREADY_VOIDED, NEVER_CAPTURED, capture
-from ingest.epcis_import import EpcisReader, gtin_parts
+from ingest.epcis_import import EpcisReader, gtin_parts, serial_lots
 from ingest.errors import BatchConflict, BatchRejected
 from ingest.service import IngestService
 from tests.conformance.helpers import state
 from tests.fixtures.epcis import (
     PARTIES,
     PARTS,
+    SCREW,
+    dl,
     gs1_document,
     gtin,
     lgtin,
@@ -41,12 +43,13 @@ SUPPLIERS = ("ACME-STEEL", "TITAN-METALS", "POLYMED", "PACKCO")
 UNKNOWN = gtin("0950600077777")
 
 
-def reader() -> EpcisReader:
-    return EpcisReader(PARTS.get, PARTIES)
+def reader(store: GraphStore | None = None) -> EpcisReader:
+    lots = None if store is None else serial_lots(store)
+    return EpcisReader(PARTS.get, PARTIES, serial_lots=lots)
 
 
 def capture_into(store: GraphStore, document: Any) -> Any:
-    return capture(document, reader(), IngestService(store).ingest, store.logged)
+    return capture(document, reader(store), IngestService(store).ingest, store.logged)
 
 
 @pytest.fixture
@@ -580,6 +583,90 @@ def test_an_export_from_one_store_imports_into_the_other(
     compared = ("part", "qty", "unit", "status", "created_by")
     copy_ = TraceService(store).trace("supplier_lot:POLYMED/PM-2", "down")
     assert trace_shape(copy_, attrs=compared) == trace_shape(original, attrs=compared)
+
+
+def _screws_with_lot(lot: str | None, ilmd: dict[str, str] | None = None) -> dict[str, Any]:
+    """The plant's document with its screws commissioned as Digital Links naming `lot` (AI 10)
+    beside each serial, and the given ILMD (the plant's names lot T1 there)."""
+    document = gs1_document()
+    listed = document["epcisBody"]["eventList"]
+    commissioning = listed[6]
+    assert commissioning["bizStep"] == "commissioning"
+    named = {dl(SCREW, serial=f"SN{n}"): dl(SCREW, lot=lot, serial=f"SN{n}") for n in range(1, 5)}
+    commissioning["epcList"] = [named[uri] for uri in commissioning["epcList"]]
+    if ilmd is None:
+        commissioning.pop("ilmd")
+    else:
+        commissioning["ilmd"] = ilmd
+    return document
+
+
+def _lot_of_serial(store: GraphStore, serial: str) -> list[str]:
+    return [e.src for e in store.links([serial]) if e.type == "SERIALIZED_AS"]
+
+
+def test_a_digital_link_of_lot_and_serial_names_the_serial_of_that_lot(
+    store: GraphStore, native: GraphStore
+) -> None:
+    # GS1 GS 3.4.1: a GTIN and serial name the item; the lot is its context. Commissioned
+    # without a lot in the ILMD, the serials are serialized from the lot their links name.
+    report = capture_into(store, _screws_with_lot("T1"))
+    assert report.report.created == len(native_events())
+    assert _lot_of_serial(store, "serial:SN1") == ["lot:T1"]
+    for root, direction in ROOTS:
+        ours = TraceService(store).trace(root, direction)
+        theirs = TraceService(native).trace(root, direction)
+        assert trace_shape(ours) == trace_shape(theirs), (root, direction)
+
+
+def test_a_serial_named_with_another_lot_than_the_ilmd_is_refused(store: GraphStore) -> None:
+    problem = _refused(store, _screws_with_lot("T9", {"cbvmda:lotNumber": "T1"}), "lot_mismatch")
+    assert (problem.index, problem.field) == (6, "epcList[0]")
+    assert "'SN1' is named with lot 'T9'" in problem.message and "'T1'" in problem.message
+
+
+def test_a_serial_named_with_another_lot_than_it_was_serialized_from_is_refused(
+    store: GraphStore,
+) -> None:
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    observed = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000a1",
+        "eventTime": "2026-03-03T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "disposition": "recalled",
+        "epcList": [dl(SCREW, lot="T9", serial="SN1")],
+    }
+    problem = _refused(store, _document(observed), "lot_mismatch")
+    assert (problem.index, problem.field) == (0, "epcList[0]")
+    assert "'SN1' is named with lot 'T9'" in problem.message
+    observed["epcList"] = [dl(SCREW, lot="T1", serial="SN1")]
+    assert capture_into(store, _document(observed)).report.created == 1
+
+
+def test_a_serial_named_with_another_lot_than_the_document_serializes_it_from_is_refused(
+    store: GraphStore,
+) -> None:
+    document = gs1_document()
+    quarantine = document["epcisBody"]["eventList"][12]
+    assert quarantine["epcList"] == [dl(SCREW, serial="SN3")]
+    quarantine["epcList"] = [dl(SCREW, lot="T9", serial="SN3")]
+    problem = _refused(store, document, "lot_mismatch")
+    assert (problem.index, problem.field) == (12, "epcList[0]")
+    assert "'SN3' is named with lot 'T9'" in problem.message and "'T1'" in problem.message
+
+
+def test_a_packed_serial_named_with_another_lot_is_refused_where_its_unit_ships(
+    store: GraphStore,
+) -> None:
+    document = gs1_document()
+    packing = document["epcisBody"]["eventList"][10]
+    assert packing["bizStep"] == "packing"
+    packing["childEPCs"].append(dl(SCREW, lot="T9", serial="SN3"))
+    problem = _refused(store, document, "lot_mismatch")
+    assert (problem.index, problem.field) == (11, "epcList[0]")
+    assert "'SN3' is named with lot 'T9'" in problem.message
 
 
 # -- export -----------------------------------------------------------------------------------
