@@ -40,6 +40,7 @@ from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
 from ingest.models import MAX_REASON, Event
 from ingest.parse import parse_events
+from ingest.references import describe
 from ingest.service import Guard, IngestReport, IngestService
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ log = logging.getLogger("tracegraph.recall")
 MAX_CASES = 500  # cases in one page of the list
 # Refusals that mean another action moved the case, rescoped it (or told its customers) first:
 # the batch is made again, this often, from the case as it then is.
-RACED = frozenset({"state_order", "exists", "already_notified", "rescoped", "moved", "held"})
+RACED = frozenset(
+    {"state_order", "exists", "already_notified", "rescoped", "moved", "held", "status_ahead"}
+)
 RACE_RETRIES = 3
 # A notice's key is an id in its recall_notice event (ingest.models.Id): at most this long.
 MAX_NOTICE_KEY = 200
@@ -206,6 +209,17 @@ def _closed(case_id: str) -> BatchRejected:
 
 def _raced(code: str, message: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", code, message)])
+
+
+def _status_beyond(item: str, at: str) -> BatchRejected:
+    """An item's status dated beyond any floor clock's skew: a hold's quarantine dated before
+    it would not become the item's status, and dated at it would follow the case's close."""
+    message = (
+        f"{describe(item)} holds a status dated {at}, more than "
+        f"{MAX_CLOCK_AHEAD.total_seconds() / 3600:g} hours after the server's clock: a wrong "
+        "date, to be set right (void it, record it again) before a hold"
+    )
+    return BatchRejected([Problem(0, None, "case", "time_order", message)])
 
 
 class CaseBusy(Conflict):
@@ -480,12 +494,17 @@ class RecallService:
         """
         targets: list[ScopeItem] = []
         ahead: dict[str, str] = {}  # item -> when it came to be, after the server's clock
+        # item -> its latest status's date, after its quarantine's: read under the write lock
+        # by a try, which is made again with the quarantine dated then (see below).
+        status_ahead: dict[str, str] = {}
+        dated: dict[str, str] = {}  # item -> when this try quarantines it
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
                 # With nothing left to hold there is no event for the planner to refuse.
                 raise _closed(case_id)
             ahead.clear()  # a try made again warns only of what it holds
+            dated.clear()
             targets[:] = self.scope(case_id).to_hold()
             if not targets:
                 return []
@@ -501,13 +520,23 @@ class RecallService:
                 for node, view in self._store.nodes([item.id for item in targets]).items()
             }
             ahead.update((node, at) for node, at in made.items() if now < at <= limit)
+            # A status dated later than the quarantine would stay the item's status: the
+            # quarantine is dated at it (the later event of one instant wins), within the skew
+            # a floor clock may have; beyond it the date is wrong, and the hold is refused.
+            for node, at in status_ahead.items():
+                if node not in made:
+                    continue
+                if at > limit:
+                    raise _status_beyond(node, at)
+                ahead[node] = max(ahead.get(node, now), at)
+            dated.update((item.id, ahead.get(item.id, now)) for item in targets)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
             why = _quarantine_reason(case_id, reason)
             held = [
                 _event(
                     "status",
                     actor,
-                    at=ahead.get(item.id, now),
+                    at=dated[item.id],
                     target=ref,
                     status="quarantined",
                     reason=why,
@@ -526,13 +555,22 @@ class RecallService:
             if any(found.status in HELD for found in now.values()):
                 held = f'items of case "{case_id}" were held while this hold was made'
                 raise _raced("held", held)
+            later = {
+                row.gid: row.at for row in tx.status_rows(sorted(dated)) if row.at > dated[row.gid]
+            }
+            if later:  # rows come by instant: the latest of each item is kept
+                status_ahead.update(later)
+                dates = f'items of case "{case_id}" hold statuses dated after this hold'
+                raise _raced("status_ahead", dates)
 
         self._record(case_id, events_for, "holding", reason, actor, also=none_held_meanwhile)
         for item, at in sorted(ahead.items()):
+            what = "holds a status dated" if item in status_ahead else "came to be at"
             log.warning(
-                "recall case %r: %s came to be at %s, after the server's clock: held at that time",
+                "recall case %r: %s %s %s, after the server's clock: held at that time",
                 case_id,
                 item,
+                what,
                 at,
             )
         return len(targets)

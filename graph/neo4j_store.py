@@ -1061,7 +1061,8 @@ class Neo4jTx:
         return sorted(row[0] for row in self._tx.run(DEPENDENTS, event=event_id).values())
 
     def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
-        # Read only by a hold after status events or a void of its batch: planned afresh.
+        # Read by holds (and the service's hold under its lock), not by every batch: planned
+        # afresh.
         rows = self._tx.run(STATUS_ROWS, gids=_Listed(gids)).values()
         return [StatusRow(*row) for row in rows]
 

@@ -2084,12 +2084,12 @@ class Planner:
             item = self._require(step, name, ref.gid, "lot" if ref.lot is not None else "serial")
             status = statuses.get(ref.gid)
             if item is not None and status not in HELD:
-                now = f'"{status}"' if status else "of no status"
+                then = f'"{status}"' if status else "of no status"
                 step.fail(
                     name,
                     "not_held",
-                    f"{describe(ref.gid)} is {now}, not held: a hold names the items status "
-                    "events quarantined, recalled or scrapped",
+                    f"{describe(ref.gid)} is {then} at {step.at}, not held: a hold names the "
+                    "items status events quarantined, recalled or scrapped by its time",
                 )
 
     def _statuses_at(self, gids: Sequence[str], at: str) -> dict[str, str]:

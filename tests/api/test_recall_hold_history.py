@@ -178,6 +178,53 @@ def test_a_hold_of_an_item_dated_beyond_any_clock_skew_is_refused_naming_it(
     assert recalls.case("RC-1").state == "open"
 
 
+def _released_at(services: Services, at: datetime) -> RecallService:
+    """Case RC-1 suspecting L-1, quarantined on the floor, then released at `at`."""
+    statuses = [
+        {"event_id": "Q-1", "type": "status", "occurred_at": "2026-03-03T08:00:00Z",
+         "target": {"lot": "L-1"}, "status": "quarantined", "reason": "bad cert"},
+        {"event_id": "R-1", "type": "status", "occurred_at": at.isoformat(),
+         "target": {"lot": "L-1"}, "status": "released", "reason": "cert found"},
+    ]  # fmt: skip
+    services.ingest.ingest([*PLANT, *statuses])
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1", "Heat H1", "certificate withdrawn", [{"id": "lot:L-1"}], "ana")
+    return recalls
+
+
+def test_a_hold_of_an_item_released_ahead_of_the_servers_clock_holds_it(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Released by a floor clock an hour ahead: a quarantine dated at the server's time would be
+    # logged yet not become L-1's status, and the case would say it held a released lot.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    recalls = _released_at(services, ahead)
+    with caplog.at_level(logging.WARNING, logger="tracegraph.recall"):
+        assert recalls.hold("RC-1", "suspect heat", "ana") == 1
+    assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    (hold,) = [h for h in recalls.history("RC-1") if h["type"] == "recall_hold"]
+    assert utc_text(datetime.fromisoformat(hold["occurred_at"])) == utc_text(ahead)
+    made = utc_text(ahead)
+    assert f"lot:L-1 holds a status dated {made}, after the server's clock" in caplog.text
+    services.ingest.rebuild()
+    assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+
+
+def test_a_hold_of_an_item_whose_status_is_dated_beyond_any_clock_skew_is_refused(
+    services: Services,
+) -> None:
+    beyond = (datetime.now(UTC) + MAX_CLOCK_AHEAD + timedelta(minutes=5)).replace(microsecond=0)
+    recalls = _released_at(services, beyond)
+    with pytest.raises(BatchRejected) as refused:
+        recalls.hold("RC-1", "suspect heat", "ana")
+    (problem,) = refused.value.problems
+    assert problem.code == "time_order", problem
+    assert problem.message.startswith(f'lot "L-1" holds a status dated {utc_text(beyond)}')
+    assert holds(recalls.history("RC-1")) == []
+    assert services.store.node("lot:L-1").attrs["status"] == "released"  # type: ignore[union-attr]
+    assert recalls.case("RC-1").state == "open"
+
+
 @pytest.mark.parametrize("length", [1995, 2000])
 def test_a_hold_takes_a_reason_up_to_its_limit_and_keeps_it_whole(
     services: Services, recalls: RecallService, length: int

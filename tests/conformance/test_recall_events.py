@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from graph.clock import utc_text
 from graph.embedded_store import EmbeddedStore
 from graph.ids import gid
 from graph.store import GraphStore
@@ -240,11 +241,13 @@ def test_a_hold_names_only_what_is_held(store: GraphStore, events: Events) -> No
     quarantine = events(
         "status", target={"lot": "L-1"}, status="quarantined", reason="RC-1", event_id="Q-1"
     )
-    loose = rejected(store, [events("recall_hold", items=[{"lot": "L-1"}], **held)], "not_held")
+    hold = events("recall_hold", items=[{"lot": "L-1"}], **held)
+    loose = rejected(store, [hold], "not_held")
+    at = utc_text(datetime.fromisoformat(hold["occurred_at"]))
     assert (loose.field, loose.message) == (
         "items[0].lot",
-        'lot "L-1" is of no status, not held: a hold names the items status events '
-        "quarantined, recalled or scrapped",
+        f'lot "L-1" is of no status at {at}, not held: a hold names the items status events '
+        "quarantined, recalled or scrapped by its time",
     )
     unknown = events("recall_hold", items=[{"serial": "NOPE"}], **held)
     assert rejected(store, [quarantine, unknown], "unknown_item").field == "items[0].serial"
@@ -298,7 +301,7 @@ def test_a_hold_reads_the_status_the_store_will_hold(store: GraphStore, events: 
     # A void before the hold in its batch takes the quarantine away.
     voided = rejected(store, [void, hold], "not_held")
     assert (voided.index, voided.field) == (1, "items[0].lot")
-    assert 'lot "L-1" is of no status, not held' in voided.message
+    assert 'lot "L-1" is of no status at ' in voided.message
     # A release dated before the quarantine does not become the latest: L-1 stays held.
     early = (T0 + timedelta(minutes=25)).isoformat()  # after both receipts, before Q-1
     release = events(
@@ -312,7 +315,7 @@ def test_a_hold_reads_the_status_the_store_will_hold(store: GraphStore, events: 
         "status", target={"lot": "L-2"}, status="quarantined", reason="RC-1", occurred_at=early
     )
     loose = events("recall_hold", items=[{"lot": "L-2"}], **held)
-    assert '"released", not held' in rejected(store, [backdated, loose], "not_held").message
+    assert '"released" at ' in rejected(store, [backdated, loose], "not_held").message
 
 
 def test_a_hold_reads_statuses_at_its_own_time(store: GraphStore, events: Events) -> None:
@@ -330,7 +333,7 @@ def test_a_hold_reads_statuses_at_its_own_time(store: GraphStore, events: Events
     # Quarantined only after the hold's time: not held by then.
     service.ingest([events("status", target={"lot": "L-2"}, status="quarantined", reason="RC-1")])
     early = events("recall_hold", items=[{"lot": "L-2"}], **held)
-    assert 'lot "L-2" is of no status, not held' in rejected(store, [early], "not_held").message
+    assert 'lot "L-2" is of no status at ' in rejected(store, [early], "not_held").message
 
 
 def test_an_ack_finds_no_more_than_the_case_shipped_the_customer(
