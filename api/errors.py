@@ -25,19 +25,9 @@ from starlette.requests import ClientDisconnect
 
 from api.strict_json import BodyRefused
 from api.validation_text import problem_message
-from graph.errors import DomainError, Unauthenticated
+from graph.errors import DomainError, InvalidRequest, Unauthenticated
 from graph.sqlite_schema import logged_fault
 from scheduler.errors import SchedulerError
-
-# How many problems the message names; `errors` lists them all.
-NAMED = 5
-
-
-class InvalidRequest(DomainError):
-    """The request is not what the endpoint takes (parameters, body shape)."""
-
-    status_code = 422
-    code = "invalid_request"
 
 
 def install(app: FastAPI) -> None:
@@ -138,6 +128,4 @@ def _invalid_request(error: RequestValidationError) -> InvalidRequest:
         }
         for problem in error.errors()
     ]
-    named = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:NAMED])
-    more = f" (and {len(problems) - NAMED} more)" if len(problems) > NAMED else ""
-    return InvalidRequest(f"invalid request: {named}{more}", details=problems)
+    return InvalidRequest.of(problems)

@@ -9,13 +9,21 @@ from pydantic import BaseModel, ConfigDict
 
 from api.deps import AccessDep
 from api.strict_json import StrictJsonRoute
-from graph.lot_codes import LotSchemeSpec, decoding_dict, minted_dict, scheme_dict
+from graph.lot_codes import (
+    MAX_LOT_CODE,
+    LotSchemeSpec,
+    decoding_dict,
+    minted_dict,
+    scheme_dict,
+)
 from graph.trace import node_dict
-from graph.udi import resolved_dict, udi_dict
+from graph.udi import MAX_SCANNED_CODE, resolved_dict, udi_dict
 
 router = APIRouter(prefix="/api/v1", tags=["identifiers"], route_class=StrictJsonRoute)
 
-Code = Annotated[str, Query(min_length=1, max_length=2000, description="the scanned code")]
+Code = Annotated[
+    str, Query(min_length=1, max_length=MAX_SCANNED_CODE, description="the scanned code")
+]
 
 
 @router.get("/identifiers/resolve")
@@ -42,7 +50,7 @@ def udi(node_id: str, access: AccessDep) -> dict[str, Any]:
 
 @router.get("/lots/decode")
 def decode_lot(
-    access: AccessDep, code: Annotated[str, Query(min_length=1, max_length=200)]
+    access: AccessDep, code: Annotated[str, Query(min_length=1, max_length=MAX_LOT_CODE)]
 ) -> dict[str, Any]:
     """Decode a lot code with every registered scheme: parts, partner, candidate lots."""
     return decoding_dict(access.decode_lot(code))

@@ -33,6 +33,38 @@ class DomainError(Exception):
         return body
 
 
+# How many problems an invalid request's message names; its details list them all.
+NAMED = 5
+
+
+class InvalidRequest(DomainError):
+    """The request is not what the endpoint or command takes (parameters, body shape)."""
+
+    status_code = 422
+    code = "invalid_request"
+
+    @classmethod
+    def of(cls, problems: list[dict[str, Any]]) -> InvalidRequest:
+        """Refuse `problems` (each `field`, `code`, `message`), naming the first few."""
+        named = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:NAMED])
+        more = f" (and {len(problems) - NAMED} more)" if len(problems) > NAMED else ""
+        return cls(f"invalid request: {named}{more}", details=problems)
+
+
+def text_within(value: str, field: str, most: int) -> str:
+    """Return `value`, or raise InvalidRequest naming `field` where it is empty or longer than
+    `most` characters: said as REST says it of a query parameter (pydantic's words), so every
+    way in refuses the same text alike."""
+    if not value:
+        problem = ("string_too_short", "String should have at least 1 character")
+    elif len(value) > most:
+        problem = ("string_too_long", f"String should have at most {most} characters")
+    else:
+        return value
+    code, message = problem
+    raise InvalidRequest.of([{"field": field, "code": code, "message": message}])
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

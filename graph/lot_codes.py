@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from graph.errors import Conflict, NotFound
+from graph.errors import Conflict, NotFound, text_within
 from graph.ids import gid, supplier_lot_gid
 from graph.store import GraphStore, LotSchemeRow, NodeView, PartnerLot, WriteTx
 from graph.trace import TraceService
@@ -28,6 +28,8 @@ from ingest.models import read_day
 # Each code that loses its number to a lot made outside minting moves on to the next number.
 MAX_MINT_ATTEMPTS = 1000
 MAX_CANDIDATES = 50
+# The longest code decoded: no scheme's is near it, and each is tried with every scheme.
+MAX_LOT_CODE = 200
 
 # The ids among those given that a caller may see: a decoding made through one answers as if
 # nothing else existed.
@@ -242,6 +244,7 @@ class LotCodeService:
         lots and arrivals outside it are as if they did not exist: none confirms, none is a
         candidate, none dates one.
         """
+        text_within(code, "code", MAX_LOT_CODE)
         schemes = self.schemes()
         by_link = {s.spec.link_code: s.spec.company for s in schemes}
         matches: list[Match] = []

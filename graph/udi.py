@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from graph.errors import text_within
 from graph.ids import gid, supplier_lot_gid
 from graph.store import GraphStore, NodeView
 from graph.trace import node_dict
 from ingest import gs1
 
 DEFAULT_DOMAIN = "https://id.gs1.org"
+# The longest scanned code read: a Digital Link with every AI a label carries is far shorter.
+MAX_SCANNED_CODE = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,7 @@ class IdentifierService:
 
     def resolve(self, code: str) -> Resolved:
         """Parse a Digital Link, element string or GTIN and find the nodes it names."""
-        data = gs1.parse(code)
+        data = gs1.parse(text_within(code, "code", MAX_SCANNED_CODE))
         notes: list[Note] = []
         if data.gtin is None:
             notes.append(Note(None, "the code carries no GTIN (AI 01)"))

@@ -18,6 +18,7 @@ from api.demo_accounts import seed_demo_accounts
 from api.deps import Services
 from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
+from graph.udi import MAX_SCANNED_CODE
 from ingest import gs1
 from tests.api.conftest import FAST_HASHER, login
 from tests.fixtures.events import Events
@@ -168,6 +169,31 @@ def test_rest_resolves_and_refuses_bad_codes_with_400(client: TestClient, seeded
     )
     assert bad.status_code == 400
     assert "AI (17) at position 17: month 13" in bad.json()["message"]
+
+
+@pytest.mark.parametrize("code", ["", "0" * (MAX_SCANNED_CODE + 1)])
+def test_a_code_rest_refuses_is_refused_alike_over_graphql_and_the_cli(
+    client: TestClient,
+    seeded: Services,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    code: str,
+) -> None:
+    headers = login(client, "analyst")
+    rest = client.get("/api/v1/identifiers/resolve", params={"code": code}, headers=headers)
+    assert rest.status_code == 422, rest.text
+    [problem] = rest.json()["errors"]
+    assert problem["field"] == "query.code"
+    said = {"field": "code", "code": problem["code"], "message": problem["message"]}
+    response = client.post(
+        "/graphql", json={"query": RESOLVE, "variables": {"code": code}}, headers=headers
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INVALID_REQUEST", "status": 422, "errors": [said]}
+    assert main(["gs1", "parse", code, "--store", new_store(tmp_path / "cli.db")]) == 2
+    assert capsys.readouterr().err == f"error: invalid request: code: {problem['message']}\n"
+    # The longest code taken is read everywhere (and refused as no GS1 code, by its own rule).
+    assert resolve(client, "analyst", "0" * MAX_SCANNED_CODE)["__typename"] == "BadIdentifier"
 
 
 def test_customer_resolves_what_they_received_and_nothing_else(

@@ -199,6 +199,28 @@ def test_customers_may_not_decode_lot_codes(client: TestClient, seeded: Services
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("code", ["", "A" * (lot_codes.MAX_LOT_CODE + 1)])
+def test_a_code_rest_refuses_is_refused_alike_over_graphql_and_the_cli(
+    client: TestClient,
+    seeded: Services,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    code: str,
+) -> None:
+    rest = client.get("/api/v1/lots/decode", params={"code": code}, headers=login(client, "admin"))
+    assert rest.status_code == 422, rest.text
+    [problem] = rest.json()["errors"]
+    assert problem["field"] == "query.code"
+    said = {"field": "code", "code": problem["code"], "message": problem["message"]}
+    [error] = gql(client, "admin", DECODE, code=code)["errors"]
+    assert error["extensions"] == {"code": "INVALID_REQUEST", "status": 422, "errors": [said]}
+    assert main(["lot", "decode", code, "--store", new_store(tmp_path / "cli.db")]) == 2
+    assert capsys.readouterr().err == f"error: invalid request: code: {problem['message']}\n"
+    # The longest code taken is decoded everywhere.
+    longest = "A" * lot_codes.MAX_LOT_CODE
+    assert "errors" not in gql(client, "admin", DECODE, code=longest)
+
+
 def test_rest_mints_decodes_and_registers(client: TestClient, seeded: Services) -> None:
     operator = login(client, "operator")
     body = {"scheme": "OURS", "partner": "POLYMED", "values": {"date": "2026-03-07", "line": "LB"}}
