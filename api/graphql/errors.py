@@ -63,6 +63,28 @@ class HideInternals(MaskErrors):
         return masked
 
 
+# What a request GraphQL itself refuses is said as: as REST says a request FastAPI refuses before
+# our code runs (api.errors), a parameter or body of the wrong shape.
+REFUSED_REQUEST = {"code": "INVALID_REQUEST", "status": 422}
+
+
+class CodeRefusals(SchemaExtension):
+    """Give every refusal a code a client can branch on.
+
+    graphql-core says a query that does not parse or validate, a variable or argument value a
+    type refuses (a Date not YYYY-MM-DD, an id that is no text) and one over our limits (depth,
+    aliases, analyses, what it lists) with a message alone; the service's refusals carry their
+    own codes (api.graphql.run), and what broke inside is INTERNAL (HideInternals).
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in (getattr(result, "errors", None) or []) if result is not None else []:
+            if not unexpected(error) and "code" not in (error.extensions or {}):
+                error.extensions = {**REFUSED_REQUEST, **(error.extensions or {})}
+
+
 DENIED = frozenset({"FORBIDDEN", "UNAUTHENTICATED"})
 
 

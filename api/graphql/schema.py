@@ -35,7 +35,7 @@ from api.graphql.cost import (
     asks,
 )
 from api.graphql.counts import BIG_INT, BigInt
-from api.graphql.errors import AuditOutcome, HideInternals, Schema
+from api.graphql.errors import AuditOutcome, CodeRefusals, HideInternals, Schema
 from api.graphql.identifiers import IdentifierQuery
 from api.graphql.literal_errors import NameRefusedLiterals
 from api.graphql.lot_codes import LotCodeMutation, LotCodeQuery
@@ -368,6 +368,7 @@ schema = Schema(
         NameRefusedLiterals,
         ValidateOffLoop,
         HideInternals,
+        CodeRefusals,
         AuditOutcome,
     ],
 )

@@ -71,6 +71,18 @@ def test_fanning_out_through_inputs_stops_at_the_budget(
     )
 
 
+def test_a_request_past_the_budget_is_refused_with_a_code(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request over a limit, as one over the limits checked before it runs: invalid_request.
+    monkeypatch.setattr(cost, "MAX_LISTED", 1)
+    query = '{ node(id: "equipment:BENCH-1") { inputs { source { id } } } }'
+    errors = ask(client, query, "operator")["errors"]
+    assert errors and all(
+        e["extensions"] == {"code": "INVALID_REQUEST", "status": 422} for e in errors
+    ), errors
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [

@@ -161,3 +161,42 @@ def test_a_time_argument_written_in_the_query_is_refused_by_name(client: TestCli
         "Argument 'from' has invalid value: '2026-03-02': a time is RFC 3339 text"
     ), error
     assert error["locations"] == [{"line": 1, "column": query.index('"2026-03-02"') + 1}]
+
+
+WINDOW = (
+    'equipmentWindow(equipment: "equipment:E-1", from: $t, to: "2026-03-03T00:00:00Z") '
+    "{ step { id } }"
+)
+ANSWER = """mutation($u: [UpstreamLotInput!]) { answerSupplierRequest(caseId: "RC-1",
+    supplierLot: "supplier_lot:ACME-STEEL/H1", upstream: $u) { __typename } }"""
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        # A value a scalar refuses: as a variable, and written in the query.
+        (f"query($t: DateTime!) {{ {WINDOW} }}", {"t": "2026-03-02"}),
+        ("{ " + WINDOW.replace("$t", '"2026-03-02"') + " }", {}),
+        (ANSWER, {"u": [{"lot": "A-1", "madeOn": "20260302"}]}),
+        ('{ trace(id: "lot:L-1", direction: DOWN, maxDepth: 99999999999) { root } }', {}),
+        # An id of the wrong type, a value no enum holds, a variable not given.
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": {"kind": "lot"}}),
+        ('{ trace(id: "lot:L-1", direction: SIDEWAYS) { root } }', {}),
+        ("query($id: ID!) { node(id: $id) { id } }", {}),
+        # A query that does not parse, asks for no such field, or is over a limit.
+        ("{ me { username }", {}),
+        ("{ me { nickname } }", {}),
+        ("{ " + " ".join(f"a{n}: me {{ username }}" for n in range(31)) + " }", {}),
+        ("query A { me { role } } query B { me { role } }", {}),
+    ],
+)
+def test_every_refusal_of_the_request_carries_a_code(
+    client: TestClient, query: str, variables: dict[str, Any]
+) -> None:
+    # Said as REST says a request it refuses before our code runs: invalid_request, 422.
+    headers = login(client, "analyst")
+    body = {"query": query, "variables": variables}
+    errors = client.post("/graphql", json=body, headers=headers).json()["errors"]
+    assert errors and all(
+        e["extensions"] == {"code": "INVALID_REQUEST", "status": 422} for e in errors
+    ), errors
