@@ -16,15 +16,21 @@ A query parameter of the route given twice is refused as a key given twice is (4
 `invalid_request`, the problem's code `duplicate_parameter`): FastAPI reads the last, a gateway
 may read the first, and `?id=lot:A&id=lot:B` answered for one would read as the answer for the
 other. None of our parameters takes a list; a name the route does not read is ignored, however
-often given. The check reads the request alone, before credentials are looked at, as a body's
-is. GraphQL's GET refuses its own the same way (api.graphql.router).
+often given. A number a route reads from a query parameter or header is written in digits
+(NUMBERS): one written as Python also reads it (`5_0`, `+5`, ` 5`, `5.0`) is refused naming the
+parameter (422 `invalid_request`, the problem's code `int_parsing`), not read as another's 50 or
+5. The checks read the request alone, before credentials are looked at, as a body's is.
+GraphQL's GET refuses its own the same way (api.graphql.router).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from decimal import Decimal
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -34,20 +40,41 @@ from starlette.exceptions import HTTPException
 
 from ingest.json_text import JsonRefused, strict_loads
 
+# How a number a query parameter or header holds is written, by the type the parameter takes:
+# ASCII digits (a point between them in a fraction), a - before them for a negative one.
+# Python and pydantic also read `5_0` as 50, and `+5`, ` 5` and `5.0` as 5: a gateway or cache
+# that keys on the text, or reads numbers its own way, would see another request than ours.
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_INTEGER_TEXT = (
+    "Input should be a valid integer: the digits 0-9 alone, a - before them for a negative "
+    "one (no +, space, _ or point)"
+)
+_DECIMAL_TEXT = (
+    "Input should be a valid number: the digits 0-9, a point between them and a - before them "
+    "for a negative one (no +, space, _ or exponent)"
+)
+# Each as pydantic names the problem of a number it cannot read.
+NUMBERS: dict[type, tuple[re.Pattern[str], str, str]] = {
+    int: (_INTEGER, "int_parsing", _INTEGER_TEXT),
+    float: (_DECIMAL, "float_parsing", _DECIMAL_TEXT),
+    Decimal: (_DECIMAL, "decimal_parsing", _DECIMAL_TEXT),
+}
+
 
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body, if it has one, is read by `strict_loads`, and whose query
-    parameters are each given once."""
+    """A route whose JSON body, if it has one, is read by `strict_loads`, whose query
+    parameters are each given once, and whose numbers are written in digits."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         reads_body = self.body_field is not None  # else FastAPI reads no body here
         own = _query_names(self.dependant)
+        numbers = _numbers_read(self.dependant)
 
         async def strict(request: Request) -> Response:
-            given = [item for item in request.query_params.multi_items() if item[0] in own]
-            if repeated := repeated_names(given):
-                raise RequestValidationError([_given_twice(name) for name in repeated])
+            if problems := _parameter_problems(request, own, numbers):
+                raise RequestValidationError(problems)
             if reads_body:
                 request = _StrictJsonRequest(request.scope, request.receive)
             return await handler(request)
@@ -61,6 +88,49 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)
+
+
+Number = tuple[str, str, type]
+
+
+def _numbers_read(dependant: Dependant) -> list[Number]:
+    """The numbers a route reads, its dependencies' included: each where (`query`, `header`),
+    its name and its type."""
+    found = [
+        (where, field.alias, kind)
+        for where, fields in (
+            ("query", dependant.query_params),
+            ("header", dependant.header_params),
+        )
+        for field in fields
+        if len(kinds := _kinds(field.field_info.annotation)) == 1 and (kind := kinds[0]) in NUMBERS
+    ]
+    for sub in dependant.dependencies:
+        found += _numbers_read(sub)
+    return found
+
+
+def _kinds(annotation: Any) -> list[Any]:
+    """The types an annotation takes, None aside (int | None: [int])."""
+    if get_origin(annotation) in (Union, UnionType):
+        return [kind for kind in get_args(annotation) if kind is not type(None)]
+    return [annotation]
+
+
+def _parameter_problems(
+    request: Request, own: frozenset[str], numbers: list[Number]
+) -> list[dict[str, Any]]:
+    """A query parameter of the route given twice, and a number not written in digits."""
+    given = [item for item in request.query_params.multi_items() if item[0] in own]
+    repeated = repeated_names(given)
+    problems = [_given_twice(name) for name in repeated]
+    for where, name, kind in numbers:
+        source = request.query_params if where == "query" else request.headers
+        pattern, code, message = NUMBERS[kind]
+        if name not in repeated and not all(map(pattern.fullmatch, source.getlist(name))):
+            # As pydantic names a problem (api.errors renders a RequestValidationError's list).
+            problems.append({"type": code, "loc": (where, name), "msg": message, "input": None})
+    return problems
 
 
 def repeated_names(items: Iterable[tuple[str, object]]) -> list[str]:
