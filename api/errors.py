@@ -39,8 +39,8 @@ def install(app: FastAPI) -> None:
 
 
 async def _render(_: Request, error: Exception) -> JSONResponse:
-    if isinstance(error, BodyRefused):  # a JSON body read strictly: refused as one misshapen
-        error = RequestValidationError([error.problem])
+    if isinstance(error, BodyRefused):  # a body read strictly: refused as one misshapen
+        error = RequestValidationError(error.problems)
     if isinstance(error, RequestValidationError):
         error = _invalid_request(error)
     if isinstance(error, DomainError):

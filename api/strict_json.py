@@ -16,7 +16,9 @@ A query parameter of the route given twice is refused as a key given twice is (4
 `invalid_request`, the problem's code `duplicate_parameter`): FastAPI reads the last, a gateway
 may read the first, and `?id=lot:A&id=lot:B` answered for one would read as the answer for the
 other. None of our parameters takes a list; a name the route does not read is ignored, however
-often given. A number a route reads from a query parameter or header is written in digits
+often given. A form field of the route given twice (a login's `username`, a supplier answer's
+`text`) is refused too (`duplicate_field`), but for one that takes a list (an answer's
+documents). A number a route reads from a query parameter or header is written in digits
 (NUMBERS): one written as Python also reads it (`5_0`, `+5`, ` 5`, `5.0`) is refused naming the
 parameter (422 `invalid_request`, the problem's code `int_parsing`), not read as another's 50 or
 5. The checks read the request alone, before credentials are looked at, as a body's is.
@@ -27,15 +29,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from ingest.json_text import JsonRefused, strict_loads
@@ -71,12 +74,14 @@ class StrictJsonRoute(APIRoute):
         reads_body = self.body_field is not None  # else FastAPI reads no body here
         own = _query_names(self.dependant)
         numbers = _numbers_read(self.dependant)
+        once = _single_form_fields(self.dependant)
 
         async def strict(request: Request) -> Response:
             if problems := _parameter_problems(request, own, numbers):
                 raise RequestValidationError(problems)
             if reads_body:
-                request = _StrictJsonRequest(request.scope, request.receive)
+                request = _StrictRequest(request.scope, request.receive)
+                request.form_fields_once = once
             return await handler(request)
 
         return strict
@@ -110,6 +115,24 @@ def _numbers_read(dependant: Dependant) -> list[Number]:
     return found
 
 
+def _single_form_fields(dependant: Dependant) -> frozenset[str]:
+    """The form fields a route reads one value of, its dependencies' included (a list, such as
+    a case answer's documents, takes several)."""
+    names = {
+        field.alias
+        for field in dependant.body_params
+        if isinstance(field.field_info, params.Form)
+        and not any(get_origin(kind) in SEVERAL for kind in _kinds(field.field_info.annotation))
+    }
+    for sub in dependant.dependencies:
+        names |= _single_form_fields(sub)
+    return frozenset(names)
+
+
+# What a form field that takes several values is annotated as: list[UploadFile], and the like.
+SEVERAL = (list, tuple, set, frozenset, Sequence)
+
+
 def _kinds(annotation: Any) -> list[Any]:
     """The types an annotation takes, None aside (int | None: [int])."""
     if get_origin(annotation) in (Union, UnionType):
@@ -123,7 +146,7 @@ def _parameter_problems(
     """A query parameter of the route given twice, and a number not written in digits."""
     given = [item for item in request.query_params.multi_items() if item[0] in own]
     repeated = repeated_names(given)
-    problems = [_given_twice(name) for name in repeated]
+    problems = [_given_twice("query", name) for name in repeated]
     for where, name, kind in numbers:
         source = request.query_params if where == "query" else request.headers
         pattern, code, message = NUMBERS[kind]
@@ -138,35 +161,57 @@ def repeated_names(items: Iterable[tuple[str, object]]) -> list[str]:
     return [name for name, count in Counter(name for name, _ in items).items() if count > 1]
 
 
-def _given_twice(name: str) -> dict[str, Any]:
+# What a name given twice is called where it was given: a query parameter, a form field.
+TWICE = {"query": "duplicate_parameter", "body": "duplicate_field"}
+
+
+def _given_twice(where: str, name: str) -> dict[str, Any]:
     # As pydantic names a problem (api.errors renders a RequestValidationError's list).
     return {
-        "type": "duplicate_parameter",
-        "loc": ("query", name),
+        "type": TWICE[where],
+        "loc": (where, name),
         "msg": "given more than once: send it once",
         "input": None,
     }
 
 
 class BodyRefused(HTTPException):
-    """A JSON body `strict_loads` refuses; api.errors answers it as a body of the wrong shape.
+    """A body refused as it is read (JSON `strict_loads` refuses, a form field given twice);
+    api.errors answers it as a body of the wrong shape.
 
     An HTTPException, as FastAPI passes those on as they are: any other error in reading a
     body it answers with a 400 that does not say why.
     """
 
-    def __init__(self, error: JsonRefused) -> None:
-        super().__init__(422, error.message)
-        # As pydantic names a problem (api.errors renders a RequestValidationError's list).
-        self.problem = {"type": error.code, "loc": ("body",), "msg": error.message, "input": None}
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__(422, str(problems[0]["msg"]))
+        # As pydantic names problems (api.errors renders a RequestValidationError's list).
+        self.problems = problems
+
+    @classmethod
+    def of(cls, error: JsonRefused) -> BodyRefused:
+        """Refuse a JSON body as `strict_loads` refused it."""
+        return cls([{"type": error.code, "loc": ("body",), "msg": error.message, "input": None}])
 
 
-class _StrictJsonRequest(Request):
+class _StrictRequest(Request):
+    # The form fields of the route that take one value: one given twice is refused.
+    form_fields_once: frozenset[str] = frozenset()
+
     async def json(self) -> Any:
         # Starlette's Request.json, reading with strict_loads into the attribute it keeps.
         if not hasattr(self, "_json"):
             try:
                 self._json = strict_loads(await self.body())
             except JsonRefused as error:
-                raise BodyRefused(error) from None
+                raise BodyRefused.of(error) from None
         return self._json
+
+    async def _get_form(self, **limits: Any) -> FormData:
+        # What Starlette's Request.form awaits. FastAPI reads the last of a field given twice.
+        form = await super()._get_form(**limits)
+        given = [item for item in form.multi_items() if item[0] in self.form_fields_once]
+        if repeated := repeated_names(given):
+            await form.close()  # its files, spooled to disk, are not left open
+            raise BodyRefused([_given_twice("body", name) for name in repeated])
+        return form

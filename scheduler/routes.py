@@ -103,7 +103,7 @@ def _schedule_request(body: bytes) -> ScheduleRequest:
         # is refused, not read as its last value or rounded.
         found = strict_loads(body)
     except JsonRefused as error:
-        raise BodyRefused(error) from None
+        raise BodyRefused.of(error) from None
     try:
         return ScheduleRequest.model_validate(found, from_attributes=True)
     except ValidationError as error:

@@ -81,3 +81,33 @@ def test_a_name_no_route_reads_is_ignored_however_often_given(
     to every request is not its business."""
     response = client.get(path, headers=login(client, "analyst"))
     assert response.status_code == 200, response.text
+
+
+TWICE = [("username", "x"), ("username", "ana"), ("password", "demo-analyst-pass")]
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_field_given_twice_is_refused_by_name(
+    client: TestClient, services: Services, encoding: str
+) -> None:
+    """A login whose form names two users is not one of theirs."""
+    if encoding == "urlencoded":
+        sent = client.post(
+            "/api/v1/auth/token",
+            content="&".join(f"{name}={value}" for name, value in TWICE),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    else:
+        parts = [(name, (None, value)) for name, value in TWICE]
+        sent = client.post("/api/v1/auth/token", files=parts)
+    assert sent.status_code == 422, sent.text
+    assert sent.json()["errors"] == [
+        {
+            "field": "body.username",
+            "code": "duplicate_field",
+            "message": "given more than once: send it once",
+        }
+    ]
+    # Positive control: the form with each field once logs in.
+    once = dict(TWICE[1:])
+    assert client.post("/api/v1/auth/token", data=once).status_code == 200

@@ -551,6 +551,26 @@ def test_multipart_answer_and_its_limits(
     assert analyst_upload.status_code == 403
 
 
+def test_an_answer_form_field_given_twice_is_refused_by_name(
+    client: TestClient, plant: Services, case: dict[str, str]
+) -> None:
+    acme = login(client, "supplier")
+    url = "/api/v1/recalls/RC-1/answers"
+    before = logged(plant)
+    for name, values in (("text", ["tested", "not tested"]), ("supplier_lot", [ACME_LOT] * 2)):
+        form = {"supplier_lot": ACME_LOT} | {name: values}
+        refused = client.post(url, data=form, files=[("documents", ("a.pdf", PDF))], headers=acme)
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["errors"]
+        assert problem["field"] == f"body.{name}" and problem["code"] == "duplicate_field"
+    assert logged(plant) == before
+    # Documents are a list: several are sent under one name.
+    files = [("documents", ("a.pdf", PDF)), ("documents", ("b.csv", CSV, "text/csv"))]
+    sent = client.post(url, data={"supplier_lot": ACME_LOT}, files=files, headers=acme)
+    assert sent.status_code == 201, sent.text
+    assert len(sent.json()["answer"]["documents"]) == 2
+
+
 def test_a_missing_case_and_a_case_about_others_read_alike(
     client: TestClient, case: dict[str, str], poly: dict[str, str]
 ) -> None:
