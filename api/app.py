@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.settings = settings
     # Each middleware added runs outside those added before. Bodies are bounded inside the
-    # credentials check (a caller without any is told 401 before its length matters), and both
-    # inside the audit, so their refusals are logged like any other. HEAD runs as GET inside
+    # credentials check (a caller without valid ones is told 401 before its length matters), and
+    # both inside the audit, so their refusals are logged like any other. HEAD runs as GET inside
     # them all: checked as the GET would be, and logged as the HEAD it was.
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, large=LARGE_BODIES)

@@ -178,6 +178,25 @@ def principal(
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
+    """Return who sends the request: authenticated before the route by credentials_first, or
+    here where nothing did (see `_authenticated`)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    return _authenticated(request, svc, key, None if token is None else token.credentials)
+
+
+def authenticate(request: Request) -> Principal:
+    """Authenticate a request by its headers, read as `principal`'s dependencies read them:
+    before its route reads anything of it (api.credentials_first)."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    bearer = token if scheme.lower() == "bearer" and token else None
+    return _authenticated(request, services(request), request.headers.get("x-api-key"), bearer)
+
+
+def _authenticated(
+    request: Request, svc: Services, key: str | None, token: str | None
+) -> Principal:
     """Authenticate the request by API key or bearer token; raise Unauthenticated otherwise.
 
     Both at once are refused, before either is looked up: whose request it is would be a
@@ -188,7 +207,7 @@ def principal(
     if key:
         who = svc.auth.principal_from_key(key)
     elif token is not None:
-        who = svc.auth.principal_from_token(token.credentials)
+        who = svc.auth.principal_from_token(token)
     else:
         raise Unauthenticated(NO_CREDENTIALS)
     request.state.principal = who

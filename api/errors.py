@@ -33,12 +33,13 @@ from scheduler.errors import SchedulerError
 def install(app: FastAPI) -> None:
     """Render every failure of `app` in the one shape."""
     for kind in (DomainError, RequestValidationError, HTTPException, SchedulerError):
-        app.add_exception_handler(kind, _render)
-    app.add_exception_handler(UnicodeEncodeError, _render)
-    app.add_exception_handler(sqlite3.Error, _render)
+        app.add_exception_handler(kind, render)
+    app.add_exception_handler(UnicodeEncodeError, render)
+    app.add_exception_handler(sqlite3.Error, render)
 
 
-async def _render(_: Request, error: Exception) -> JSONResponse:
+async def render(_: Request, error: Exception) -> JSONResponse:
+    """Answer a failure in the one shape (re-raise what is no failure we answer: a 500)."""
     if isinstance(error, BodyRefused):  # a body read strictly: refused as one misshapen
         error = RequestValidationError(error.problems)
     if isinstance(error, RequestValidationError):

@@ -21,8 +21,9 @@ often given. A form field of the route given twice (a login's `username`, a supp
 documents). A number a route reads from a query parameter or header is written in digits
 (NUMBERS): one written as Python also reads it (`5_0`, `+5`, ` 5`, `5.0`) is refused naming the
 parameter (422 `invalid_request`, the problem's code `int_parsing`), not read as another's 50 or
-5. The checks read the request alone, before credentials are looked at, as a body's is.
-GraphQL's GET refuses its own the same way (api.graphql.router).
+5. The checks run once the caller is known (api.credentials_first: a caller without valid
+credentials learns nothing of a route's parameters), before the body is read. GraphQL's GET
+refuses its own the same way (api.graphql.router).
 """
 
 from __future__ import annotations
