@@ -15,6 +15,10 @@ from graph.errors import BadRequest
 from ingest.json_text import JsonRefused, utf8_text
 from ingest.times import read_time
 
+# The files SQLite keeps beside a store `x.db`: its write-ahead log and index (WAL mode) and the
+# journal of a store in rollback mode.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
 
 def read_text(path: str) -> str:
     """Return the UTF-8 text of `path` ("-": standard input), or raise BadRequest saying why not."""
@@ -85,7 +89,15 @@ def check_store_folder(url: str, option: str) -> None:
 
 def check_file_folder(path: Path, option: str) -> None:
     """Raise BadRequest, naming `option`, when the folder the new file `path` goes in is not
-    there."""
+    there, or `path` is a file SQLite keeps beside a store that is there."""
     folder = path.parent
     if not folder.is_dir():
         raise BadRequest(f"{option}: there is no folder {folder}")
+    for side in SQLITE_SIDE_FILES:
+        beside = path.with_name(path.name.removesuffix(side))
+        # SQLite takes it for that store's journal, and resets or removes it as its own.
+        if path.name.endswith(side) and beside.name and beside.is_file():
+            raise BadRequest(
+                f"{option}: {path} is a file SQLite keeps beside the store {beside}: "
+                "name a file of its own"
+            )

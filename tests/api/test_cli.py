@@ -175,6 +175,8 @@ def test_starting_the_cli_loads_neither_a_schema_validator_nor_the_solver() -> N
             2,
             "--to: there is no folder",
         ),
+        # Nor in a file SQLite keeps beside a store, which it would take for that store's own.
+        (["demo", "--no-serve", "--file", "{tmp}/c.db-journal"], 2, "beside the store"),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "0"], 2, "--size: "),
         (["demo", "--no-serve", "--file", "{tmp}/d.db", "--size", "-5"], 2, "--size: "),
         (["mark", "resolve", "--store", "sqlite:///{tmp}/c.db"], 2, "error: give a secondary"),

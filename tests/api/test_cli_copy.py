@@ -110,6 +110,20 @@ def test_what_cannot_be_copied_is_named(
     assert not missing.exists() and not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.parametrize("side", ["-wal", "-shm", "-journal"])
+def test_a_target_named_as_a_file_sqlite_keeps_beside_a_store_is_refused(
+    source: str, tmp_path: Path, side: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SQLite takes such a file for the store's own journal and removes or resets it: the copy
+    # said it was whole and checked, and was gone once the source's connections closed.
+    path = Path(source.removeprefix("sqlite:///"))
+    to = f"sqlite:///{path}{side}"
+    assert main(["copy-store", "--store", source, "--to", to]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"--to: {path}{side} is a file SQLite keeps beside the store {path}" in err
+    assert not Path(f"{path}{side}").exists()
+
+
 def test_a_copy_that_fails_leaves_no_new_file_behind(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
