@@ -250,7 +250,16 @@ def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
 
 
 def _same_store(one: str, other: str) -> bool:
-    return _shown(one).rstrip("/") == _shown(other).rstrip("/")
+    """Whether two URLs name one store: an embedded one by any of its names, a link's too."""
+    if _shown(one).rstrip("/") == _shown(other).rstrip("/"):
+        return True
+    mine, theirs = store_file(one), store_file(other)
+    if mine is None or theirs is None:
+        return False
+    try:
+        return os.path.samefile(mine, theirs)
+    except OSError:  # a target not made yet
+        return False
 
 
 def _shown(url: str) -> str:

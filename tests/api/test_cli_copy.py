@@ -124,6 +124,22 @@ def test_a_target_named_as_a_file_sqlite_keeps_beside_a_store_is_refused(
     assert not Path(f"{path}{side}").exists()
 
 
+def test_a_target_that_is_the_source_by_another_name_is_refused(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A hard link: resumed, the copy marked the source unfinished and rebuilt it in place.
+    linked = tmp_path / "linked.db"
+    os.link(source.removeprefix("sqlite:///"), linked)
+    for resume in ([], ["--resume"]):
+        argv = ["copy-store", "--store", source, "--to", f"sqlite:///{linked}", *resume]
+        assert main(argv) == EXIT_BAD_INPUT
+        assert "--to names the store being copied" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["laptop.db", "linked.db"]
+    store = EmbeddedStore(linked)
+    assert store.counts()["events"] == 3
+    store.close()
+
+
 def test_a_copy_that_fails_leaves_no_new_file_behind(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
