@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from api.auth.copy import AccountsCopy, account_contents, accounts_to_copy, copy_accounts
 from api.cli_input import check_store_folder
@@ -20,6 +21,8 @@ from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnav
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
+# The port a Neo4j URL that names none is served on (Bolt's).
+NEO4J_PORT = 7687
 RESUME_HINT = (
     "copy-store: the copy stopped; the target keeps what it carried. Run the same command "
     "with --resume to finish it"
@@ -250,10 +253,14 @@ def _summary(plant: PlantCopy, accounts: AccountsCopy, to: str) -> str:
 
 
 def _same_store(one: str, other: str) -> bool:
-    """Whether two URLs name one store: an embedded one by any of its names, a link's too."""
+    """Whether two URLs name one store: an embedded one by any of its names, a link's too; a
+    Neo4j one by its server, whatever the scheme (both are opened with one database setting)."""
     if _shown(one).rstrip("/") == _shown(other).rstrip("/"):
         return True
     mine, theirs = store_file(one), store_file(other)
+    if mine is None and theirs is None:
+        server = _server(one)
+        return server is not None and server == _server(other)
     if mine is None or theirs is None:
         return False
     try:
@@ -266,3 +273,14 @@ def _shown(url: str) -> str:
     """The store `url` names, as a target's mark names it: an embedded one by its whole path."""
     path = store_file(url)
     return url if path is None else f"{SQLITE}{path.resolve()}"
+
+
+def _server(url: str) -> tuple[str, int] | None:
+    """The host and port of a Neo4j URL (7687, Bolt's, if it names none); None if malformed,
+    which opening it then says."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or NEO4J_PORT
+    except ValueError:
+        return None
+    return None if parts.hostname is None else (parts.hostname, port)

@@ -140,6 +140,22 @@ def test_a_target_that_is_the_source_by_another_name_is_refused(
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("store", "to"),
+    [
+        ("neo4j://127.0.0.1:1", "bolt://127.0.0.1:1/"),
+        ("neo4j+s://DB.example:7687", "bolt+s://db.example"),
+    ],
+)
+def test_a_neo4j_target_on_the_sources_server_is_refused_as_the_source(
+    store: str, to: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both are opened with the one database setting: the same server is the same database, and
+    # resumed there, the copy marked it unfinished and rebuilt its graph in place.
+    assert main(["copy-store", "--store", store, "--to", to, "--resume"]) == EXIT_BAD_INPUT
+    assert f"--to names the store being copied: {to}" in capsys.readouterr().err
+
+
 def test_a_copy_that_fails_leaves_no_new_file_behind(
     source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
