@@ -381,8 +381,16 @@ class EmbeddedAccountStore:
     def set_disabled(
         self, username: str, disabled: bool, *, noted: AccountEvent | None = None
     ) -> bool:
-        """Set the flag; return False if there is no such user."""
-        return self._changed(UPDATE_DISABLED, (int(disabled), username), noted) > 0
+        """Set the flag, ending the user's sessions if it is set; return False if there is
+        no such user."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            changed: int = conn.execute(UPDATE_DISABLED, (int(disabled), username)).rowcount
+            if disabled and changed:
+                conn.execute(DELETE_USER_TOKENS, (username,))
+            return changed
+
+        return self._write(work, noted) > 0
 
     def set_password(
         self,

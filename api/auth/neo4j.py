@@ -88,9 +88,15 @@ USER_FIELDS: Final = (
 )
 USER: Final = "MATCH (u:User {username: $username}) RETURN " + USER_FIELDS
 USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
-SET_DISABLED: Final = (
-    "MATCH (u:User {username: $username}) SET u.disabled = $disabled RETURN count(u)"
-)
+# Disabling ends the user's sessions in the same transaction (its tokens go with it).
+SET_DISABLED: Final = """
+MATCH (u:User {username: $username})
+SET u.disabled = $disabled
+WITH u
+OPTIONAL MATCH (t:AccessToken {username: $username}) WHERE $disabled
+DELETE t
+RETURN count(DISTINCT u)
+"""
 # As a login's token (CREATE_LOGIN_TOKEN): the node's write lock, taken first, makes a change
 # checked against the password it replaces see any other change or disable that landed meanwhile.
 SET_PASSWORD: Final = """
@@ -366,7 +372,8 @@ class Neo4jAccountStore:
     def set_disabled(
         self, username: str, disabled: bool, *, noted: AccountEvent | None = None
     ) -> bool:
-        """Set the flag; return False if there is no such user."""
+        """Set the flag, ending the user's sessions if it is set; return False if there is
+        no such user."""
         return self._count(SET_DISABLED, noted, username=username, disabled=disabled) > 0
 
     def set_password(

@@ -330,13 +330,11 @@ class AuthService:
         return [record.info for record in self._store.users()]
 
     def set_disabled(self, username: str, disabled: bool) -> None:
+        # Disabled, its sessions end in the same write: enabling the account again brings back
+        # no token that may have been the reason to disable it.
         noted = self._noted("user_disabled" if disabled else "user_enabled", username)
         if not self._store.set_disabled(username, disabled, noted=noted):
             raise NotFound(f"no user {username!r}")
-        if disabled:
-            # Its sessions end with it: enabling the account again does not bring back a
-            # token that may have been the reason to disable it.
-            self._store.drop_tokens(username)
 
     def has_admin(self) -> bool:
         return any(user.role == Role.ADMIN and not user.disabled for user in self.users())

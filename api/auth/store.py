@@ -49,7 +49,8 @@ class AccountStore(Protocol):
     def set_disabled(
         self, username: str, disabled: bool, *, noted: AccountEvent | None = None
     ) -> bool:
-        """Set the flag; return False if there is no such user."""
+        """Set the flag, and with it set, delete the user's access tokens in the same
+        transaction (its sessions end); return False if there is no such user."""
         ...
 
     def set_password(

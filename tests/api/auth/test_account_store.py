@@ -123,6 +123,18 @@ def test_disable_then_enable(accounts: AccountStore) -> None:
     assert enabled is not None and enabled.info.disabled is False
 
 
+def test_disabling_ends_the_users_sessions_only(accounts: AccountStore) -> None:
+    accounts.add_user(user("alice"))
+    accounts.add_user(user("bob"))
+    for token_hash, owner in (("th1", "alice"), ("th2", "alice"), ("th3", "bob")):
+        accounts.add_token(TokenRecord(token_hash, owner, T1))
+    assert accounts.set_disabled("alice", False) is True  # enabling ends none
+    assert accounts.token("th1") == TokenRecord("th1", "alice", T1)
+    assert accounts.set_disabled("alice", True) is True
+    assert accounts.token("th1") is None and accounts.token("th2") is None
+    assert accounts.token("th3") == TokenRecord("th3", "bob", T1)
+
+
 def test_disabling_twice_is_still_true(accounts: AccountStore) -> None:
     accounts.add_user(user("alice"))
     assert accounts.set_disabled("alice", True) is True
@@ -339,11 +351,12 @@ def test_awkward_text_is_stored_as_plain_data(accounts: AccountStore, text: str)
 
     assert accounts.user(text) == person
     assert accounts.users() == [person]
+    assert accounts.token(text) == token
     assert accounts.set_disabled(text, True) is True
+    assert accounts.token(text) is None  # its session ended with it
     assert accounts.key(text) == api_key
     assert accounts.keys(text) == [api_key]
     assert accounts.revoke_key(text, T2) is True
-    assert accounts.token(text) == token
     assert accounts.company(text) == profile
     assert accounts.companies() == [profile]
     with pytest.raises(Conflict):
