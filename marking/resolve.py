@@ -217,8 +217,9 @@ def primary_ranges(text: str) -> list[PrimaryRange]:
     if _readable(text) < MIN_PRIMARY_KNOWN:
         raise BadRequest(f"primary: give at least {MIN_PRIMARY_KNOWN} readable characters")
     # A range up to the first unknown character reads every item under that prefix, however few
-    # match: the only unknown character is filled in instead, to give exact numbers (one query,
-    # wherever it is), and an unreadable first character always, as the range would be every item.
+    # match: the only unknown character is filled in instead with each printable ASCII one, to
+    # give exact numbers (one query, wherever it is), and an unreadable first character always,
+    # as the range would be every item; the ids outside ASCII there are a range (below).
     first = text.find(UNKNOWN)
     fills = PRINTABLE if unknown == 1 else PRIMARY_CHARACTERS if first == 0 else ""
     starts = [text[:first] + c + text[first + 1 :] for c in fills] or [text]

@@ -283,7 +283,7 @@ def test_a_worn_primary_number_finds_its_item(
     assert [c.id for c in first_unknown] == ["lot:P-0017", "lot:S-0017"]
 
 
-def test_a_worn_primary_number_is_looked_up_not_scanned() -> None:
+def test_a_worn_primary_number_is_looked_up_and_read_past_ascii_alone() -> None:
     # One unknown character: exact numbers, whatever the prefix, and the ids that hold a
     # character outside ASCII there (an index range that holds none where every id is ASCII).
     for text in ("L00?1234", "?0001234", "L000123?"):
