@@ -808,6 +808,12 @@ WHERE n.gid >= $low AND n.gid < $high AND n.gid <> $after AND size(n.gid) = $len
   AND n.gid =~ $regex
 RETURN properties(n) ORDER BY n.gid LIMIT $limit
 """
+# A range with no end (_id_range's high is None): to the end of the index.
+ITEMS_MATCHING_ON: Final = """
+MATCH (n:Node) USING INDEX SEEK n:Node(gid)
+WHERE n.gid >= $low AND n.gid <> $after AND size(n.gid) = $length AND n.gid =~ $regex
+RETURN properties(n) ORDER BY n.gid LIMIT $limit
+"""
 # -- carts
 CART_STAYS: Final = """
 UNWIND $gids AS g
@@ -881,9 +887,12 @@ def _id_range(prefix: str, after: str) -> dict[str, Any]:
     with `prefix` precedes in either order. A last character whose successor is no character or
     is ordered otherwise in UTF-16 (U+D7FF, U+FFFF, U+10FFFF) is dropped first: the range is
     wider, and what matches is still read by id (ITEMS_MATCHING's pattern holds the prefix).
+    Where none is left (an empty prefix, or one of those characters alone), `high` is None: the
+    range has no end. No string bounds it, as U+10FFFF did: one of U+E000 to U+FFFF is above it
+    in UTF-16, so a range from such a `low` (a page after such an id) was taken as empty.
     """
     head = prefix.rstrip("\ud7ff\uffff\U0010ffff")
-    high = head[:-1] + chr(ord(head[-1]) + 1) if head else "\U0010ffff"
+    high = head[:-1] + chr(ord(head[-1]) + 1) if head else None
     return {"low": max(prefix, after), "high": high, "after": after}
 
 
@@ -1784,13 +1793,12 @@ class Neo4jStore:
         # to be printable may hold one), as GLOB's does on the embedded store.
         regex = "(?s)" + "".join("." if char == "?" else re.escape(char) for char in pattern)
 
+        bounds = _id_range(prefix, after)
+        statement = ITEMS_MATCHING if bounds["high"] is not None else ITEMS_MATCHING_ON
+
         def run(tx: ManagedTransaction) -> list[NodeView]:
             rows = tx.run(
-                ITEMS_MATCHING,
-                length=len(pattern),
-                regex=regex,
-                limit=limit,
-                **_id_range(prefix, after),
+                statement, length=len(pattern), regex=regex, limit=limit, **bounds
             ).values()
             return [_node(row[0]) for row in rows]
 

@@ -92,3 +92,24 @@ def test_a_wildcard_matches_a_line_break_in_an_id_logged_before_ids_were_printab
     assert found == sorted(row.gid for row in made)
     for row in made:  # and each is found by itself, written out
         assert [n.gid for n in store.items_matching("lot:L-", row.gid, 10)] == [row.gid]
+
+
+# Ids as a log written before ids had to begin with their kind could hold them: each begins
+# with a character of its own plane (U+E000 to U+FFFF sort above the surrogates in UTF-16, below
+# every character beyond U+FFFF by code point).
+OUTER = ["\ue000A", "\uffffA", "\uffffB", "\U00010000A", "\U00020bb7A"]
+
+
+def test_a_range_with_no_prefix_before_its_wildcard_reads_every_id_in_order(
+    store: GraphStore,
+) -> None:
+    made = [NodeRow(g, "lot", part="BAR", unit="ea", qty=Decimal(1)) for g in ["zA", *OUTER]]
+    store.write(lambda tx: tx.apply(Changes(nodes=made)))
+    assert [n.gid for n in store.items_matching("", "??", 10)] == ["zA", *OUTER]
+    assert [n.gid for n in store.items_matching("", "??", 10, "")] == ["zA", *OUTER]
+    # A page after an id of U+E000 to U+FFFF, and a prefix of only U+FFFF, whose successor
+    # is no character.
+    assert [n.gid for n in store.items_matching("", "??", 10, "\ue000A")] == OUTER[1:]
+    assert [n.gid for n in store.items_matching("", "??", 2, "\uffffA")] == OUTER[2:4]
+    assert [n.gid for n in store.items_matching("\uffff", "\uffff?", 10)] == OUTER[1:3]
+    assert [n.gid for n in store.items_matching("\uffff", "\uffff?", 10, "\uffffA")] == ["\uffffB"]
