@@ -6,7 +6,8 @@ and code. A request FastAPI refuses before our code runs (a missing query parame
 the wrong shape), a path or method that does not exist, and the scheduler's errors are put in
 the same shape, so a client reads one. So is an embedded store that cannot read or write its
 file (a full disk): 503 `store_unavailable`. A refusal that the same request may get past
-later carries `Retry-After` (`store_busy`, `too_many_attempts`, `scheduler_busy`); one it would
+later carries `Retry-After` (`store_busy`, a Neo4j failure its server calls transient among
+them, `too_many_attempts`, `scheduler_busy`); one it would
 meet again (`store_time_limit`), or that no one can time (`read_terminated`), does not.
 """
 

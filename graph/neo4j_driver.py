@@ -3,7 +3,9 @@ and how a write gives up waiting for a lock.
 
 A server that goes away while the service runs is a 503 `store_unavailable` (the command line:
 exit code 3), said within seconds: each store runs every call to the driver inside `reaching`,
-which also says what a transaction the server ended did, at its time limit or by someone's hand.
+which also says what a transaction the server ended did, at its time limit or by someone's hand,
+and what one the server failed for now (a cluster member behind, a deadlock) did: 503
+`store_busy`, to try again shortly.
 """
 
 from __future__ import annotations
@@ -105,6 +107,45 @@ OPEN_TIMED_OUT: Final = (
     "opening {what} (bringing its schema up to date) before it was done: {what} was not opened; "
     "open it again, and should it recur, have that limit raised until it opens once"
 )
+# A failure the server calls transient, which the driver retries for MAX_TRANSACTION_RETRY_TIME
+# and then raised as its own error, a 500 with its text: on a cluster a member that had not
+# caught up with the session's bookmarks within the server's bookmark_ready_timeout (each try
+# waits it, 30 s by default, so none is tried again), a leader that changed as it ran; anywhere,
+# a deadlock found again on each try, a lock not had within db.lock.acquisition.timeout, the
+# memory all transactions share taken. Asked again shortly, it may well pass: StoreBusy, with
+# what it was where the server says, and never the server's text, which names its members.
+# (DatabaseUnavailable, transient too, is a database that does not answer: UNREACHABLE.)
+TRANSIENT_CAUSES: Final = {
+    "Neo.TransientError.Transaction.BookmarkTimeout": (
+        "the cluster member it reached had not caught up in time with the changes this service "
+        "had seen"
+    ),
+    "Neo.TransientError.Transaction.DeadlockDetected": (
+        "it deadlocked with another transaction each time it was tried"
+    ),
+    "Neo.TransientError.Transaction.LockAcquisitionTimeout": (
+        "it waited for a lock past the server's limit (its setting db.lock.acquisition.timeout)"
+    ),
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError": (
+        "the memory the server's transactions share was taken (its setting "
+        "dbms.memory.transaction.total.max)"
+    ),
+    "Neo.TransientError.General.OutOfMemoryError": "the server was out of memory",
+    "Neo.ClientError.Cluster.NotALeader": "the cluster's leader changed as it ran",
+    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase": "the cluster's leader changed as it ran",
+}
+TRANSIENT_CAUSE: Final = "a failure the server calls transient"
+TRANSIENT_AS: Final[dict[Step, str]] = {
+    "read": "Neo4j could not do this read of {what} for now ({cause}): ask again shortly",
+    "write": (
+        "Neo4j could not do this write to {what} for now ({cause}): nothing was written; try "
+        "again shortly"
+    ),
+    "open": (
+        "Neo4j could not do a step of opening {what} for now ({cause}): {what} was not opened; "
+        "open it again shortly"
+    ),
+}
 # What a transaction the server ended says, by what it was doing.
 TIMED_OUT_AS: Final[dict[Step, tuple[type[StoreBusy], str]]] = {
     "read": (StoreTimeLimit, READ_TIMED_OUT),
@@ -243,6 +284,9 @@ def reaching(what: str, *, step: Step = "write") -> Iterator[None]:
     for the `step` the block does (a write so ended wrote nothing; an "open" step ended says
     the store was not opened).
 
+    A failure the server calls transient, which the driver retried as long as it would, is
+    StoreBusy, to try again shortly (TRANSIENT_CAUSES).
+
     Its message names no host and quotes nothing of the driver's: callers of the service read
     it. `what` says what the server holds ("the graph", "the accounts").
     """
@@ -256,19 +300,31 @@ def reaching(what: str, *, step: Step = "write") -> Iterator[None]:
         if not unresolved(error):
             raise
         raise StoreUnavailable(GONE.format(what=what)) from error
+    except neo4j.exceptions.TransientError as error:
+        raise _transient(error, what, step) from error
     except neo4j.exceptions.ClientError as error:
         if (ended := _ended(error, what, step)) is None:
             raise
         raise ended from error
     except neo4j.exceptions.ResultFailedError as error:
         # A result read after the connection failed under another result of its transaction,
-        # or after the server ended the transaction.
+        # or after the server ended the transaction or found it failed for now.
         cause = error.__cause__
         if isinstance(cause, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
+        if isinstance(cause, neo4j.exceptions.TransientError):
+            raise _transient(cause, what, step) from error
         if isinstance(cause, neo4j.exceptions.ClientError) and (ended := _ended(cause, what, step)):
             raise ended from error
         raise
+
+
+def _transient(error: neo4j.exceptions.TransientError, what: str, doing: Step) -> StoreBusy:
+    """What to raise for a failure the server calls transient, past the driver's retries, of a
+    transaction `doing` what it did (TRANSIENT_CAUSES)."""
+    log.warning("Neo4j failed a %s of %s for now, past the retries: %s", doing, what, error.code)
+    cause = TRANSIENT_CAUSES.get(error.code or "", TRANSIENT_CAUSE)
+    return StoreBusy(TRANSIENT_AS[doing].format(what=what, cause=cause))
 
 
 def _ended(error: neo4j.exceptions.ClientError, what: str, doing: Step) -> StoreBusy | None:

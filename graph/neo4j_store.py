@@ -1359,11 +1359,15 @@ class Neo4jStore:
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
                 return self._locked(SETTLED + LOCK, then)
-            except neo4j.exceptions.ResultFailedError as error:
+            except StoreBusy as busy:
                 # The driver retries a transaction the server found deadlocked, but when the
                 # deadlock shows again on another result as it rolls back, this escapes its
-                # retry loop. Nothing was committed: the whole unit runs again.
-                deadlocked = isinstance(error.__cause__, neo4j.exceptions.TransientError)
+                # retry loop (a failed result, StoreBusy by `reaching`). Nothing was committed:
+                # the whole unit runs again.
+                failed = busy.__cause__
+                deadlocked = isinstance(failed, neo4j.exceptions.ResultFailedError) and isinstance(
+                    failed.__cause__, neo4j.exceptions.TransientError
+                )
                 if not deadlocked or attempt == DEADLOCK_ATTEMPTS:
                     raise
         raise AssertionError("unreachable: the last attempt returns or raises")
