@@ -12,6 +12,7 @@ expands one BFS level per round trip.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -19,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import groupby
@@ -77,6 +79,8 @@ from graph.store import (
 )
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 LABELS: Final[dict[str, LiteralString]] = {
     "lot": "Lot",
@@ -183,10 +187,12 @@ BUSY: Final = (
 # server (Neo4j 5.26) reported every transaction queued on the counter deadlocked, and the
 # driver retried each a second later. So the lock is taken by a constant SET, and the log's
 # next position is computed here from the `c.seq` read under it
-# (tests/graph/test_parallel_writes.py).
+# (tests/graph/test_parallel_writes.py). Its last column is the count of marks under way
+# (_Counting).
 LOCK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
-    "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started, c.marks_counted"
+    "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started, c.marks_counted, "
+    "[c.marks_run, c.marks_run_seq, c.marks_done, c.marks_at]"
 )
 # A rebuild commits chunk by chunk: while it runs, the graph is partial and only the rebuild
 # may write (its token on the counter). One that stopped leaves the token; the next takes over.
@@ -391,10 +397,10 @@ OPTIONAL MATCH (v:Event {voids: e.event_id}) USING INDEX SEEK v:Event(voids)
 )
 # Appending to the log and advancing the counter are one round trip; r[0] holds the labels.
 # The counts of marks move on with the log only from where it was (MARKS_HOLD): $counted is
-# $last, or null where they were behind it.
+# $last, or null where they were behind it; so do those of a count under way ($run_seq).
 CREATE_EVENTS: Final = """
 MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
-SET c.seq = $last, c.marks_counted = $counted
+SET c.seq = $last, c.marks_counted = $counted, c.marks_run_seq = $run_seq
 WITH c UNWIND $rows AS r CREATE (e:$(r[0])) SET e = r[1]
 """
 EVENT_LABELS: Final = ["Event"]
@@ -749,31 +755,74 @@ RETURN sum(c.live)
 # moves on with the log only from where the log was (CREATE_EVENTS). A release from before the
 # counts may still open the graph and record marks and voids, counting none: the mark then stays
 # behind the log, a site's count is walked from the marks (MARKS_WALKED_BY), and the next open
-# counts them all again (COUNT_ALL_MARKS), as it does for a graph from before the counts, which
-# has no mark.
+# counts them all again (Neo4jStore._count_marks), as it does for a graph from before the
+# counts, which has no mark.
 MARKS_HOLD: Final = "OPTIONAL MATCH (c:Counter {name: 'ingest'}) RETURN c.marks_counted = c.seq"
 MARKS_WALKED_BY: Final = """
 MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = $scheme
   AND coalesce(n.site, $site) = $site
 RETURN count(m)
 """
-COUNT_ALL_MARKS: Final = """
-MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme IS NOT NULL
-WITH m.scheme AS scheme, coalesce(n.site, '') AS site, count(*) AS live
-CREATE (:MarkCount {scheme: scheme, site: site, live: live})
+# Counted afresh, the marks are read a chunk of one scheme's at a time, in the order of their
+# index (every code read by a scheme has one: fixed-width digits, so ordered alike by the index
+# and by Cypher), each chunk under the write lock apart (_count_marks). The count under way is
+# kept on the counter: its token (marks_run), how far in the log it holds (marks_run_seq, moved
+# on by writes as marks_counted is), the schemes counted whole (marks_done) and the scheme and
+# last index counted of the one under way (marks_at). The counts hold for the marks it has
+# counted, which writes between chunks count as they go (COUNT_MARKS), and for no others; the
+# last chunk marks them held for the log. A count cut off leaves marks_counted null, so the next
+# open counts again, from the start. Schemes are taken in the order of their index, the least
+# not done first, so one a write brings in before the one under way is counted too.
+MARKS_CHUNK: Final = 10_000
+START_COUNT: Final = """
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
+SET c.marks_counted = null, c.marks_run = $token, c.marks_run_seq = c.seq, c.marks_done = [],
+    c.marks_at = $at
 """
-MARKS_COUNTED_AT: Final = (
-    "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) SET c.marks_counted = $seq"
-)
+NEXT_SCHEME: Final = """
+MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme)
+WHERE m.scheme > $after
+RETURN m.scheme ORDER BY m.scheme LIMIT 1
+"""
+# The number of marks of the chunk after $after, and the last index of it.
+MARKS_CHUNK_END: Final = """
+MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme, index)
+WHERE m.scheme = $scheme AND m.index > $after
+WITH m ORDER BY m.scheme, m.index LIMIT $chunk
+RETURN count(m), max(m.index)
+"""
+COUNT_MARKS_CHUNK: Final = """
+MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme, index)
+WHERE m.scheme = $scheme AND m.index > $after AND m.index <= $last
+MATCH (m)-[:MARKS]->(n:Node)
+WITH coalesce(n.site, '') AS site, count(*) AS live
+MERGE (c:MarkCount {scheme: $scheme, site: site})
+ON CREATE SET c.live = live
+ON MATCH SET c.live = c.live + live
+"""
+COUNTED_TO: Final = """
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
+SET c.marks_done = $done, c.marks_at = $at
+"""
+# The count done, or left to another (a release from before chunks counted them all over it).
+MARKS_COUNTED_AT: Final = """
+MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
+SET c.marks_counted = $seq, c.marks_run = null, c.marks_run_seq = null, c.marks_done = null,
+    c.marks_at = null
+"""
 # Add $sign (1 made, -1 voided) to the counts of the MARKS relationships $rows ([[mark gid, item
 # gid], ...]), by the scheme the code's node was read by (a code of no scheme counts for none).
-# MERGE on the counts' key constraint: under the ingest lock, one write at a time.
+# While a count is under way ($done not null), only of the marks it has counted: those of the
+# schemes $done, and of the one $at[0] up to index $at[1]; it counts the others as it comes to
+# them. MERGE on the counts' key constraint: under the ingest lock, one write at a time.
 COUNT_MARKS: Final = """
 UNWIND $rows AS r
 MATCH (m:Node {gid: r[0]}) USING INDEX SEEK m:Node(gid)
 MATCH (n:Node {gid: r[1]}) USING INDEX SEEK n:Node(gid)
-WITH m.scheme AS scheme, coalesce(n.site, '') AS site, count(*) * $sign AS made
+WITH m.scheme AS scheme, m.index AS index, coalesce(n.site, '') AS site
 WHERE scheme IS NOT NULL
+  AND ($done IS NULL OR scheme IN $done OR (scheme = $at[0] AND index <= $at[1]))
+WITH scheme, site, count(*) * $sign AS made
 MERGE (c:MarkCount {scheme: scheme, site: site})
 ON CREATE SET c.live = made
 ON MATCH SET c.live = c.live + made
@@ -1013,17 +1062,48 @@ def _edge_row(edge: EdgeRow, position: dict[str, int]) -> list[Any]:
     ]
 
 
+@dataclass(frozen=True)
+class _Counting:
+    """A count of the marks afresh under way, as the counter keeps it (MARKS_CHUNK), read under
+    the write lock (LOCK's last column)."""
+
+    run: str | None  # its token; None: no count under way
+    seq: int | None  # how far in the log its counts hold
+    done: list[str]  # the schemes counted whole
+    at: list[str] | None  # [the scheme under way, the last index counted of it ('' none)]
+
+    @classmethod
+    def of(cls, column: list[Any]) -> _Counting:
+        run, seq, done, at = column
+        return cls(run, seq, list(done or []), at)
+
+    def scope(self, counted: bool) -> dict[str, Any]:
+        """COUNT_MARKS's $done and $at: the marks a write counts (None: all of them)."""
+        if self.run is None or counted:  # counted whole over it, by a release before chunks
+            return {"done": None, "at": None}
+        return {"done": self.done, "at": self.at}
+
+
 class Neo4jTx:
     """One managed write transaction (the ingest lock is held)."""
 
-    def __init__(self, tx: ManagedTransaction, seq: int, counted: bool) -> None:
+    def __init__(
+        self, tx: ManagedTransaction, seq: int, counted: bool, counting: _Counting
+    ) -> None:
         self._tx = tx
         self._seq = seq
         self._counted = counted  # the counts of marks hold for the log (MARKS_HOLD)
+        self._counting = counting.scope(counted)
+        # A count under way holds for the log (as far as it has counted), moved on as _counted.
+        self._run_holds = counting.run is not None and counting.seq == seq
 
     def _run(self, query: LiteralString, **params: Any) -> neo4j.Result:
         listed = {key: _Listed(v) if type(v) is list else v for key, v in params.items()}
         return self._tx.run(SETTLED + query, listed)
+
+    def _count(self, marks: list[list[Any]], sign: int) -> neo4j.Result:
+        """Count the MARKS relationships `marks` made (`sign` 1) or voided (-1)."""
+        return self._run(COUNT_MARKS, rows=marks, sign=sign, **self._counting)
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         rows = self._run(FIND_EVENTS, ids=_Listed(event_ids)).values()
@@ -1090,7 +1170,7 @@ class Neo4jTx:
                 MARKS_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).values()
             if marks:
-                self._run(COUNT_MARKS, rows=marks, sign=-1).consume()
+                self._count(marks, -1).consume()
             self._tx.run(
                 DELETE_EDGES_OF_EVENT, gids=_Listed(void.gids), event=void.event_id
             ).consume()
@@ -1101,7 +1181,12 @@ class Neo4jTx:
             ]
             self._seq += len(logged)
             counted = self._seq if self._counted else None
-            sent.append(self._run(CREATE_EVENTS, rows=logged, last=self._seq, counted=counted))
+            run_seq = self._seq if self._run_holds else None
+            sent.append(
+                self._run(
+                    CREATE_EVENTS, rows=logged, last=self._seq, counted=counted, run_seq=run_seq
+                )
+            )
             # Voids however they come (planned, or carried by a copy of the log); voids are rare.
             voided = [e.voids for e in changes.events if e.voids is not None]
             if voided:
@@ -1121,7 +1206,7 @@ class Neo4jTx:
             sent.append(self._run(CREATE_GRAPH, nodes=nodes, found=found, edges=edges))
             marks = [[e.src, e.dst] for e in changes.edges if e.type == "MARKS"]
             if marks:
-                sent.append(self._run(COUNT_MARKS, rows=marks, sign=1))
+                sent.append(self._count(marks, 1))
         # In order, a run of closes of each kind at a time.
         for by_load, run in groupby(changes.cart_closes, key=lambda c: c.loaded is not None):
             closes = [
@@ -1236,6 +1321,16 @@ class Neo4jTx:
         return {row[0]: StoredDocument(row[0], row[1], int(row[2])) for row in rows}
 
 
+def _next_scheme(tx: ManagedTransaction, done: Sequence[str]) -> str | None:
+    """The first scheme of the marks, in the order of their index, not among `done`."""
+    after = ""
+    while (found := tx.run(NEXT_SCHEME, after=after).single()) is not None:
+        if found[0] not in done:
+            return str(found[0])
+        after = found[0]
+    return None
+
+
 def _refuse_in_rebuild(rebuilding: str | None, started: str, ours: str | None) -> None:
     """Raise StoreBusy if the graph is being rebuilt by another than `ours` (the token of a
     rebuild this thread runs), or if `ours` no longer marks it."""
@@ -1308,19 +1403,64 @@ class Neo4jStore:
             self._execute(STAMP_PROJECTION, "open", version=PROJECTION)
 
     def _count_marks(self) -> None:
-        """Count the live marks of each scheme afresh (MARKS_HOLD), in one transaction under the
-        write lock: two processes opening the graph at once count once, and no write comes
-        between the count and its mark."""
+        """Count the live marks of each scheme afresh (MARKS_HOLD), a chunk at a time, each in a
+        transaction under the write lock (MARKS_CHUNK): no count outlasts the server's time
+        limit on a transaction, nor holds writes off longer than a chunk. Two processes opening
+        the graph at once count once: the later takes the count over, the earlier stops."""
+        token = uuid.uuid4().hex
 
-        def then(tx: ManagedTransaction, locked: neo4j.Record) -> None:
-            seq, _, _, counted = locked
+        def start(tx: ManagedTransaction, locked: neo4j.Record) -> bool:
+            seq, _, _, counted, _ = locked
             if counted == seq:  # counted by another process while this one waited
-                return
+                return False
             tx.run(CLEAR_MARK_COUNTS).consume()
-            tx.run(COUNT_ALL_MARKS).consume()
-            tx.run(MARKS_COUNTED_AT, seq=seq).consume()
+            first = _next_scheme(tx, [])
+            if first is None:
+                tx.run(MARKS_COUNTED_AT, seq=seq).consume()
+                return False
+            tx.run(START_COUNT, token=token, at=[first, ""]).consume()
+            return True
 
-        self._locked(SETTLED + LOCK, then)
+        if self._locked(SETTLED + LOCK, start):
+            while self._count_some(token):
+                pass
+
+    def _count_some(self, token: str) -> bool:
+        """Count the next chunk of the count `token` (_count_marks); return whether there is
+        more to count."""
+
+        def then(tx: ManagedTransaction, locked: neo4j.Record) -> bool:
+            seq, _, _, counted, column = locked
+            counting = _Counting.of(column)
+            if counting.run != token:  # another process took the count over
+                return False
+            if counted == seq:  # a release from before chunks counted them all over it
+                tx.run(MARKS_COUNTED_AT, seq=seq).consume()
+                return False
+            if counting.seq != seq or counting.at is None:
+                log.warning(
+                    "%s: a release that does not count marks as they are made wrote while they "
+                    "were counted: they are counted again at the next open",
+                    self.url,
+                )
+                return False
+            scheme, after = counting.at
+            found = tx.run(MARKS_CHUNK_END, scheme=scheme, after=after, chunk=MARKS_CHUNK)
+            size, last = found.single(strict=True)
+            if size:
+                tx.run(COUNT_MARKS_CHUNK, scheme=scheme, after=after, last=last).consume()
+            if size == MARKS_CHUNK:
+                tx.run(COUNTED_TO, done=counting.done, at=[scheme, last]).consume()
+                return True
+            done = [*counting.done, scheme]
+            following = _next_scheme(tx, done)
+            if following is None:
+                tx.run(MARKS_COUNTED_AT, seq=seq).consume()
+                return False
+            tx.run(COUNTED_TO, done=done, at=[following, ""]).consume()
+            return True
+
+        return self._locked(SETTLED + LOCK, then)
 
     def _keep_recall_keys(self) -> None:
         """Give the recall events logged before they kept them their case and notice (after
@@ -1352,9 +1492,9 @@ class Neo4jStore:
         ours = getattr(self._local, "rebuild", None)
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> T:
-            seq, rebuilding, started, counted = locked
+            seq, rebuilding, started, counted, counting = locked
             _refuse_in_rebuild(rebuilding, started, ours)
-            return work(Neo4jTx(tx, seq, counted == seq))
+            return work(Neo4jTx(tx, seq, counted == seq, _Counting.of(counting)))
 
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
@@ -1723,7 +1863,7 @@ class Neo4jStore:
         ours = getattr(self._local, "rebuild", None)
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> list[list[Any]]:
-            _, rebuilding, started, _ = locked
+            _, rebuilding, started, *_ = locked
             _refuse_in_rebuild(rebuilding, started, ours)
             return tx.run(statement, **params).values()
 

@@ -42,10 +42,10 @@ def refuse_newer(where: str, found: int | None) -> None:
 
 
 def counted_if_free(count: Callable[[], None], where: str) -> None:
-    """Count a store's marks afresh as it opens (`count`, under its write lock), unless another
-    write holds the lock past its wait: a release from before the counts, which is what left
-    them behind, may be in a long one. Its reads walk the marks meanwhile, as they do while
-    the counts are behind, and a later open counts them."""
+    """Count a store's marks afresh as it opens (`count`, under its write lock: Neo4j's a chunk
+    at a time), unless another write holds the lock past its wait: a release from before the
+    counts, which is what left them behind, may be in a long one. Its reads walk the marks
+    meanwhile, as they do while the counts are behind, and a later open counts them."""
     try:
         count()
     except StoreBusy:

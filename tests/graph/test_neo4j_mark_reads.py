@@ -42,3 +42,32 @@ def test_a_schemes_last_index_is_the_first_entry_of_its_index_read_backwards(
     assert [o for o in names if o in ("Top", "Sort") or "Aggregation" in o] == []
     seeks = [details for operator, details in found if operator == "NodeIndexSeek"]
     assert [d.split(" WHERE")[0] for d in seeks] == ["RANGE INDEX m:SecondaryMark(scheme, index)"]
+
+
+def test_a_recount_reads_each_chunk_and_scheme_from_the_index_that_orders_them(
+    request: pytest.FixtureRequest,
+) -> None:
+    """A chunk of marks counted afresh as a graph opens is a range of its scheme's index, and the
+    next scheme the first entry after the last: neither sorts nor scans the scheme's marks."""
+    from graph.neo4j_store import COUNT_MARKS_CHUNK, MARKS_CHUNK_END, NEXT_SCHEME, Neo4jStore
+
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        plans = {
+            "end": explained(store, MARKS_CHUNK_END, scheme="S", after="", chunk=10),
+            "count": explained(store, COUNT_MARKS_CHUNK, scheme="S", after="", last="9"),
+            "next": explained(store, NEXT_SCHEME, after="S"),
+        }
+    finally:
+        store.close()
+    sought = {
+        "end": "RANGE INDEX m:SecondaryMark(scheme, index)",
+        "count": "RANGE INDEX m:SecondaryMark(scheme, index)",
+        "next": "RANGE INDEX m:SecondaryMark(scheme)",
+    }
+    for name, plan in plans.items():
+        found = list(operators(plan))
+        assert [o for o, _ in found if o in ("Top", "Sort") or "Scan" in o] == [], name
+        seeks = [d.split(" WHERE")[0] for o, d in found if o.startswith("NodeIndexSeek")]
+        assert seeks == [sought[name]], name
