@@ -193,6 +193,26 @@ def _refuse_clash(scheme: LotScheme, other: LotScheme) -> None:
         )
 
 
+def _changed(registered: LotSchemeSpec, spec: LotSchemeSpec) -> LotSchemeConflict:
+    """Refuse registering `spec` under the name of another, naming the settings that differ.
+
+    A registered scheme is not changed. Its description alone does not change how its codes
+    read, so a refusal for it alone does not say they would.
+    """
+    ours, theirs = registered.model_dump(), spec.model_dump()
+    differ = [name for name in ours if ours[name] != theirs[name]]
+    named = " and ".join([", ".join(differ[:-1]), differ[-1]] if len(differ) > 1 else differ)
+    said = f'lot code scheme "{spec.name}" exists with another {named}'
+    if differ == ["description"]:
+        return LotSchemeConflict(
+            f"{said}: a registered scheme is not changed (give the description it was "
+            "registered with, or register a new scheme)"
+        )
+    return LotSchemeConflict(
+        f"{said}: codes already made by it would read differently (register a new scheme)"
+    )
+
+
 class LotCodeService:
     """Lot code schemes over one store."""
 
@@ -223,10 +243,7 @@ class LotCodeService:
             for other in _schemes(tx.lot_schemes()):
                 if other.name == spec.name:
                     if other.spec != spec:
-                        raise LotSchemeConflict(
-                            f'lot code scheme "{spec.name}" exists with other settings: codes '
-                            "already made by it would read differently (register a new scheme)"
-                        )
+                        raise _changed(other.spec, spec)
                     return other
                 _refuse_clash(scheme, other)
             tx.save_lot_scheme(LotSchemeRow(spec.name, spec.model_dump_json()))

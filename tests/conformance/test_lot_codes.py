@@ -68,7 +68,11 @@ def test_registering_the_same_scheme_again_changes_nothing(codes: LotCodeService
             LotSchemeConflict,
             'ambiguous with scheme "PLANT-LOTS"',
         ),
-        (spec("ACME-LOTS", "ACME", "{link:X3}{a:N9}", "AC7"), LotSchemeConflict, "other settings"),
+        (
+            spec("ACME-LOTS", "ACME", "{link:X3}{a:N9}", "AC7"),
+            LotSchemeConflict,
+            "another pattern: codes already made by it would read differently",
+        ),
         (spec("X", "OTHER", "{link:X3}{a:A9}", "ZZ9", sequence_field="a"), PatternError, "N<k>"),
         (
             spec("X", "OTHER", "{a:A2}{link:N3}", "777", sequence_field="link"),
@@ -83,6 +87,24 @@ def test_bad_or_clashing_schemes_are_refused_and_nothing_is_saved(
     with pytest.raises(error, match=message):
         codes.define(refused)
     assert sorted(s.name for s in codes.schemes()) == ["ACME-LOTS", "PLANT-LOTS"]
+
+
+def test_a_scheme_registered_again_with_another_description_is_refused_naming_it(
+    codes: LotCodeService,
+) -> None:
+    # Its codes would read as they did: the refusal says what differs, not that they would not.
+    described = spec("ACME-LOTS", "ACME", ACME, "AC7", description="ACME's heat numbers")
+    with pytest.raises(LotSchemeConflict) as refused:
+        codes.define(described)
+    assert "another description" in refused.value.message
+    assert "read differently" not in refused.value.message
+    assert codes.scheme("ACME-LOTS").spec.description is None
+
+
+def test_a_scheme_registered_again_with_other_settings_names_them(codes: LotCodeService) -> None:
+    changed = spec("ACME-LOTS", "ACME", "{link:X3}{a:N9}", "AC9", description="new")
+    with pytest.raises(LotSchemeConflict, match="another pattern, link_code and description: "):
+        codes.define(changed)
 
 
 def test_a_scheme_that_differs_by_a_literal_is_not_ambiguous(codes: LotCodeService) -> None:
