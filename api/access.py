@@ -133,6 +133,18 @@ STEP_ATTRS = frozenset({"operation", "equipment", "started_at", "finished_at"})
 STUB_ATTRS = frozenset({"status", "message", "at", "partner", "code"})
 
 
+class TraceTooLong(BadRequest):
+    """A trace's answer that would list more nodes and edges than its caller's limit: refused
+    whole, never cut short (the GraphQL trace pages a longer one)."""
+
+    def __init__(self, listed: int, limit: int) -> None:
+        super().__init__(
+            f"this trace lists {listed:,} nodes and edges, more than {limit:,}: "
+            "ask for fewer with max_depth, or page through them with the GraphQL trace "
+            "(its nodes and links take first and after)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SupplierLotUse:
     """Where one supplier lot went, as the supplier may see it: counts, statuses, stages.
@@ -319,15 +331,24 @@ class Access:
         *,
         max_depth: int | None = None,
         as_of: datetime | None = None,
+        limit: int | None = None,
     ) -> Trace:
-        """Trace within the caller's scope."""
+        """Trace within the caller's scope; with `limit`, raise TraceTooLong where it lists
+        more nodes and edges than that as the caller sees them. The limit bounds the answer,
+        not the work: the trace is walked whole before it is counted."""
         if self.role == Role.CUSTOMER:
             raise Forbidden("customers see what they received (the received query), not traces")
         root = self.node(gid)  # not found outside scope
         if self.role == Role.SUPPLIER:
-            return self._supplier_trace(root, direction, max_depth, as_of)
-        trace = self._traces.trace(root.gid, direction, max_depth=max_depth, as_of=as_of)
-        return self._filtered(trace)
+            trace = self._supplier_trace(root, direction, max_depth, as_of)
+        else:
+            trace = self._filtered(
+                self._traces.trace(root.gid, direction, max_depth=max_depth, as_of=as_of)
+            )
+        listed = len(trace.nodes) + len(trace.edges)
+        if limit is not None and listed > limit:
+            raise TraceTooLong(listed, limit)
+        return trace
 
     def _supplier_trace(
         self, root: NodeView, direction: Direction, max_depth: int | None, as_of: datetime | None
@@ -373,10 +394,13 @@ class Access:
         *,
         max_depth: int | None = None,
         as_of: datetime | None = None,
+        limit: int | None = None,
     ) -> FederatedTrace:
-        """Trace here, then on into partner instances through `federate` (analysts, admins)."""
+        """Trace here, then on into partner instances through `federate` (analysts, admins);
+        a trace here that lists more than `limit` is refused before any partner is asked."""
         self.require(READERS, "run federated traces")
-        return federate(self.trace(gid, direction, max_depth=max_depth, as_of=as_of))
+        trace = self.trace(gid, direction, max_depth=max_depth, as_of=as_of, limit=limit)
+        return federate(trace)
 
     def partner_trace(
         self, code: str, direction: Direction, reshare: Callable[[Trace], FederatedTrace]

@@ -8,9 +8,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.access import TraceTooLong
 from api.deps import Services
 from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
 from api.graphql.context import Context
+from api.graphql.cost import NARROW_FEDERATED
 from api.graphql.results import Direction, depth_argument
 from api.graphql.run import run
 from api.graphql.times import with_offset
@@ -133,21 +135,27 @@ class FederatedTraceResult:
     def direction(self) -> Direction:
         return Direction(self.result.direction)
 
+    # Each list counts against the request's budget each time it is asked (under each alias).
     @strawberry.field
-    def nodes(self) -> list[FederatedNode]:
+    def nodes(self, info: Info[Context, None]) -> list[FederatedNode]:
+        info.context.budget.spend(len(self.result.nodes), NARROW_FEDERATED)
         return [FederatedNode(node=n) for n in self.result.nodes]
 
     @strawberry.field
-    def links(self) -> list[FederatedLink]:
+    def links(self, info: Info[Context, None]) -> list[FederatedLink]:
+        info.context.budget.spend(len(self.result.edges), NARROW_FEDERATED)
         return [FederatedLink(edge=e) for e in self.result.edges]
 
     @strawberry.field(description="Every partner asked, including those a partner asked in turn.")
-    def branches(self) -> list[PartnerBranch]:
+    def branches(self, info: Info[Context, None]) -> list[PartnerBranch]:
+        info.context.budget.spend(len(self.result.branches), NARROW_FEDERATED)
         return [PartnerBranch(branch=b) for b in self.result.branches]
 
     @strawberry.field(description="Branches that could not be followed, as stub nodes.")
-    def stubs(self) -> list[FederatedNode]:
-        return [FederatedNode(node=n) for n in self.result.stubs]
+    def stubs(self, info: Info[Context, None]) -> list[FederatedNode]:
+        stubs = self.result.stubs
+        info.context.budget.spend(len(stubs), NARROW_FEDERATED)
+        return [FederatedNode(node=n) for n in stubs]
 
 
 def _services(info: Info[Context, None]) -> Services:
@@ -161,7 +169,9 @@ def _services(info: Info[Context, None]) -> Services:
 class FederationQuery:
     @strawberry.field(
         description="Trace here and on into partner instances (analysts and admins); "
-        "a partner that is down or refuses gives a stub, never a failed trace."
+        "a partner that is down or refuses gives a stub, never a failed trace. Its lists "
+        "count against what one request may list: a trace here that lists more is refused, "
+        "a partner's answer that would take it over is a stub."
     )
     async def federated_trace(
         self,
@@ -172,13 +182,25 @@ class FederationQuery:
         as_of: datetime | None = None,
     ) -> FederatedTraceResult | None:
         federation = _services(info).federation
-        found = await run(
-            lambda: federation.trace(
-                info.context.access,
-                str(id),
-                direction.value,
-                max_depth=depth_argument(max_depth),
-                as_of=with_offset("asOf", as_of),
-            )
-        )
+        budget = info.context.budget
+        # No more nodes and links than the budget has left as this field starts: its lists
+        # spend at least those, so a trace that lists more is refused before partners are asked.
+        left = budget.left
+
+        def traced() -> FederatedTrace | TraceTooLong:
+            try:
+                return federation.trace(
+                    info.context.access,
+                    str(id),
+                    direction.value,
+                    max_depth=depth_argument(max_depth),
+                    as_of=with_offset("asOf", as_of),
+                    max_listed=left,
+                )
+            except TraceTooLong as error:
+                return error  # said as every list past the budget is, below
+
+        found = await run(traced)
+        if isinstance(found, TraceTooLong):
+            budget.refuse(NARROW_FEDERATED)
         return None if found is None else FederatedTraceResult(result=found)

@@ -13,6 +13,7 @@ from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
 from api.federation.service import MAX_HOPS, checked_visited
+from api.routes import MAX_TRACE_LISTED
 from api.strict_json import StrictJsonRoute
 from ingest.times import TimeText
 
@@ -90,7 +91,17 @@ def partner_trace(
     return Response(answer, media_type="application/json")
 
 
-@router.get("/federated-trace", tags=["federation"])
+@router.get(
+    "/federated-trace",
+    tags=["federation"],
+    responses={
+        400: {
+            "description": "the answer would list too much, as a trace's would (counted once "
+            "the trace here is walked, a stub and its link for each partner question among "
+            "them): ask a shorter one (max_depth)"
+        }
+    },
+)
 def federated_trace(
     access: AccessDep,
     svc: ServicesDep,
@@ -100,6 +111,10 @@ def federated_trace(
     # Read as the event contract reads times, as /api/v1/trace does: a number is not a Unix time.
     as_of: TimeText | None = None,
 ) -> dict[str, Any]:
-    """Trace here and on into partner instances; every node says which company holds it."""
-    found = svc.federation.trace(access, id, direction, max_depth=max_depth, as_of=as_of)
+    """Trace here and on into partner instances; every node says which company holds it.
+    400 when ours would list more nodes and edges than a trace may: a partner's answer that
+    would is a stub."""
+    found = svc.federation.trace(
+        access, id, direction, max_depth=max_depth, as_of=as_of, max_listed=MAX_TRACE_LISTED
+    )
     return found.to_dict()

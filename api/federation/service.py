@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import ValidationError
 
-from api.access import COMPANY_ROLES_SET, Access
+from api.access import COMPANY_ROLES_SET, Access, TraceTooLong
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
@@ -86,12 +86,38 @@ class _Merging:
     branches: list[Branch]
     brought: dict[str, str]  # node id -> the partner whose answer brought it
     reached: dict[str, dict[str, float]]  # node id -> its share in each supplier lot
+    max_listed: int | None  # the nodes and edges the trace may list, for its caller
 
     @classmethod
-    def of(cls, found: FederatedTrace) -> _Merging:
+    def of(cls, found: FederatedTrace, max_listed: int | None) -> _Merging:
         edges = list(dict.fromkeys(found.edges))
         nodes = {n.id: n for n in found.nodes}
-        return cls(nodes, edges, set(edges), list(found.branches), {}, {})
+        return cls(nodes, edges, set(edges), list(found.branches), {}, {}, max_listed)
+
+
+class _NoRoom(PartnerError):
+    """A good answer that would take the trace over what it may list: not the partner's
+    failure, so no older answer stands in for it."""
+
+    def __init__(self, max_listed: int) -> None:
+        super().__init__("error", _no_room(max_listed))
+
+
+def _no_room(max_listed: int) -> str:
+    return (
+        f"with this answer the trace would list more than {max_listed:,} nodes and edges: "
+        "ask for fewer levels (a max depth)"
+    )
+
+
+def _listed(answer: Any) -> int:
+    """Count the nodes and links a partner's answer lists, as sent, before any is read (what
+    is no list is refused as it is read)."""
+    if not isinstance(answer, dict):
+        return 0
+    return sum(
+        len(answer[name]) for name in ("nodes", "edges") if isinstance(answer.get(name), list)
+    )
 
 
 def checked_visited(raw: str | None) -> list[str]:
@@ -224,15 +250,21 @@ class FederationService:
         *,
         max_depth: int | None = None,
         as_of: datetime | None = None,
+        max_listed: int | None = None,
     ) -> FederatedTrace:
-        """Trace as the caller may, then on into partners (analysts and admins)."""
+        """Trace as the caller may, then on into partners (analysts and admins); with
+        `max_listed`, list no more nodes and edges than that (see `federate`)."""
 
         def federate(trace: Trace) -> FederatedTrace:
-            return self.federate_here(trace, max_depth=max_depth)
+            return self.federate_here(trace, max_depth=max_depth, max_listed=max_listed)
 
-        return access.federated_trace(gid, direction, federate, max_depth=max_depth, as_of=as_of)
+        return access.federated_trace(
+            gid, direction, federate, max_depth=max_depth, as_of=as_of, limit=max_listed
+        )
 
-    def federate_here(self, trace: Trace, *, max_depth: int | None = None) -> FederatedTrace:
+    def federate_here(
+        self, trace: Trace, *, max_depth: int | None = None, max_listed: int | None = None
+    ) -> FederatedTrace:
         """Continue a trace of this instance into partners (for its operator at the console).
 
         This instance is the first one the trace has passed: a partner asking us back is a loop.
@@ -243,6 +275,7 @@ class FederationService:
             hops=self.max_hops,
             visited=[self.instance],
             max_depth=max_depth,
+            max_listed=max_listed,
         )
 
     def answer(
@@ -284,16 +317,23 @@ class FederationService:
         hops: int,
         visited: Sequence[str],
         max_depth: int | None = None,
+        max_listed: int | None = None,
     ) -> FederatedTrace:
         """Merge into an upstream trace what partners hold behind its supplier lots.
 
         With `max_depth`, a partner is asked for the levels left below its supplier lot, and
         one at the limit is not asked: nothing of its answer would be listed.
+
+        With `max_listed`, the trace lists no more nodes and edges than that, as the plain
+        trace does for its caller: where ours and a stub with its link for each question
+        would list more, it is refused (TraceTooLong) before any is asked; a partner's answer
+        that would take it over is an error stub, and one that alone lists more than there is
+        room for is refused before it is read.
         """
         found = FederatedTrace.local(trace, source)
-        if trace.direction != "up":
-            return found
-        partners = {p.company: p for p in self._accounts.partners()}
+        partners = (
+            {p.company: p for p in self._accounts.partners()} if trace.direction == "up" else {}
+        )
         asks = [
             (node, partners[str(node.attrs.get("supplier"))])
             for node in found.nodes
@@ -301,6 +341,9 @@ class FederationService:
             and str(node.attrs.get("supplier")) in partners
             and (max_depth is None or node.depth < max_depth)
         ]
+        ours = len(found.nodes) + len(found.edges)
+        if max_listed is not None and ours + 2 * len(asks) > max_listed:
+            raise TraceTooLong(ours + 2 * len(asks), max_listed)
         if not asks:
             return found
         # The levels left below each supplier lot, its partner's root being the first.
@@ -313,8 +356,11 @@ class FederationService:
                 (p, str(n.attrs.get("supplier_lot")), depth)
                 for (n, p), depth in zip(asks, depths, strict=True)
             ]
-            outcomes = self._ask_all(questions, hops - 1, visited)
-        merging = _Merging.of(found)
+            # An answer merged beside ours lists its link to our supplier lot, and each other
+            # question a link at the least (its answer may be within those merged already).
+            room = None if max_listed is None else max_listed - ours - len(asks)
+            outcomes = self._ask_all(questions, hops - 1, visited, room, max_listed)
+        merging = _Merging.of(found, max_listed)
         merged = zip(asks, depths, outcomes, strict=True)
         for done, ((node, partner), depth, outcome) in enumerate(merged):
             if depth is not None and outcome.answer is not None:
@@ -329,10 +375,16 @@ class FederationService:
         return replace(found, nodes=nodes, edges=merging.edges, branches=merging.branches)
 
     def _ask_all(
-        self, asks: Sequence[tuple[Partner, str, int | None]], hops: int, visited: Sequence[str]
+        self,
+        asks: Sequence[tuple[Partner, str, int | None]],
+        hops: int,
+        visited: Sequence[str],
+        room: int | None = None,
+        max_listed: int | None = None,
     ) -> list[_Outcome]:
         """Answer each (partner, code, max_depth) from the cache or the partner, the partners
-        concurrently.
+        concurrently; an answer that lists more nodes and links than `room` is refused unread
+        (the trace may list `max_listed`).
 
         Only the questions over the network run in worker threads: the account store is read
         and written here, so no store connection is opened per short-lived thread.
@@ -352,7 +404,7 @@ class FederationService:
 
         def fetch(index: int) -> FederatedTrace | PartnerError:
             partner, code, depth = asks[index]
-            return self._fetch(partner, code, hops, visited, depth)
+            return self._fetch(partner, code, hops, visited, depth, room, max_listed)
 
         if pending:
             fetched = _within(fetch, pending, max(asks[i][0].timeout_s for i in pending))
@@ -362,11 +414,21 @@ class FederationService:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _fetch(
-        self, partner: Partner, code: str, hops: int, visited: Sequence[str], depth: int | None
+        self,
+        partner: Partner,
+        code: str,
+        hops: int,
+        visited: Sequence[str],
+        depth: int | None,
+        room: int | None = None,
+        max_listed: int | None = None,
     ) -> FederatedTrace | PartnerError:
         """Ask one partner; a failure of any kind comes back as a PartnerError."""
         try:
             answer = self._client.fetch(partner, code, "up", hops, visited, depth)
+            if room is not None and max_listed is not None and _listed(answer) > room:
+                # Reading it (seconds for the largest) would only find it refused.
+                return _NoRoom(max_listed)
             found = from_wire(answer, partner.api_key)
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
@@ -392,6 +454,8 @@ class FederationService:
         got: FederatedTrace | PartnerError,
     ) -> _Outcome:
         """Keep a good answer in the cache; make a failure a stub, or stale where allowed."""
+        if isinstance(got, _NoRoom):
+            return _Outcome(got.status, got.message)
         if isinstance(got, PartnerError):
             return self._failed(partner, code, cached, got.status, got.message)
         fetched = utc_text(self._clock())
@@ -486,6 +550,9 @@ class FederationService:
         # question still to be merged (a stub, at the least).
         nodes = len(taken) + sum(1 for n in theirs.nodes if n.id not in taken) + later
         edges = len(merging.edges) + len(fresh) + later
+        if merging.max_listed is not None and nodes + edges > merging.max_listed:
+            outcome = _Outcome("error", _no_room(merging.max_listed))
+            return self._merge(merging, attach, partner, outcome, later)
         branches = len(merging.branches) + 1 + len(theirs.branches) + later
         passed = over(
             (

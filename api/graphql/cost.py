@@ -53,8 +53,8 @@ CASE_ANALYSES: Final = frozenset({"scope", "reconciliation", "sharedCarts", "his
 CASE_LISTS: Final = frozenset({"recallCases", "casesAboutMyLots"})
 MAX_HEAVY: Final = 4
 # Links and nodes one request may list: through `inputs` and `outputs`, a trace's pages,
-# `explain`'s paths, an equipment window's steps, a customer's received shipments and their items
-# and a supplier's lots, each time (under each alias) they are asked.
+# `explain`'s paths, an equipment window's steps, a customer's received shipments and their items,
+# a supplier's lots and a federated trace's lists, each time (under each alias) they are asked.
 MAX_LISTED: Final = 20_000
 
 # Analyses asked by name, and those asked under a list of cases.
@@ -127,6 +127,7 @@ NARROW_WINDOW = "ask for a shorter equipmentWindow, or fewer aliases"
 NARROW_PATHS = "ask explain for fewer aliases or fewer lists of its paths (nodeIds, links)"
 NARROW_RECEIVED = "ask received for fewer shipments with `first`, or fewer aliases"
 NARROW_SUPPLIER_LOTS = "ask supplierLots for fewer lots with `first`, or fewer aliases"
+NARROW_FEDERATED = "ask federatedTrace for fewer levels with maxDepth, or fewer aliases"
 
 
 class Budget:

@@ -563,3 +563,69 @@ def test_a_reshared_answer_does_not_go_on_into_the_customer_that_returned(plant:
     assert "OTHERHOSP" not in json.dumps(found)
     assert found["branches"] == []
     assert "supplier_lot:customer-1" in ids(found)
+
+
+# A federated trace lists no more than a trace does (the limits are patched down here)
+
+
+def trace_refusal(listed: int, limit: int) -> dict[str, str]:
+    return {
+        "error": "bad_request",
+        "message": f"this trace lists {listed} nodes and edges, more than {limit}: ask for "
+        "fewer with max_depth, or page through them with the GraphQL trace (its nodes and "
+        "links take first and after)",
+    }
+
+
+def test_a_federated_trace_that_lists_too_much_is_refused_as_the_trace_is(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = {"id": "serial:KIT0001", "direction": "up"}
+    ana = plant.key("ana")
+    plain = ok(plant.client.get("/api/v1/trace", params=asked, headers=ana))
+    listed = len(plain["nodes"]) + len(plain["edges"])
+
+    def both(limit: int) -> list[Any]:
+        monkeypatch.setattr("api.routes.MAX_TRACE_LISTED", limit)
+        monkeypatch.setattr("api.federation.routes.MAX_TRACE_LISTED", limit, raising=False)
+        return [
+            plant.client.get(path, params=asked, headers=ana)
+            for path in ("/api/v1/trace", "/api/v1/federated-trace")
+        ]
+
+    assert [r.status_code for r in both(listed)] == [200, 200]
+    refused = both(listed - 1)
+    assert [r.status_code for r in refused] == [400, 400]
+    assert refused[0].json() == refused[1].json() == trace_refusal(listed, listed - 1)
+    # The question to a partner lists a stub and its link at the least: they count too.
+    register_dead_acme(plant)
+    federated = both(listed + 2)[1]
+    assert len(ok(federated)["nodes"]) + len(federated.json()["edges"]) == listed + 2
+    refused = both(listed + 1)
+    assert refused[0].status_code == 200
+    assert refused[1].json() == trace_refusal(listed + 2, listed + 1)
+
+
+def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)
+    query = "query($id: ID!) { federatedTrace(id: $id, direction: UP) { nodes { id } "
+    query += "links { type } stubs { id } branches { status } } }"
+    found = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"]
+    listed = sum(len(found[name]) for name in ("nodes", "links", "stubs", "branches"))
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", listed)
+    assert gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"] == found
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", listed - 1)
+    body = gql(plant, "ana", query, id="serial:KIT0001")
+    assert body["data"] == {"federatedTrace": None}, "refused whole, not cut short"
+    assert [e["message"] for e in body["errors"]] == [
+        f"this query lists more than {listed - 1} links and nodes: ask federatedTrace for "
+        "fewer levels with maxDepth, or fewer aliases"
+    ]
+    # A trace that lists more nodes and links than the request may is not asked of partners.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", len(found["nodes"]) - 2)
+    rooted = "query($id: ID!) { federatedTrace(id: $id) { root } }"
+    body = gql(plant, "ana", rooted, id="serial:KIT0001")
+    assert body["data"] == {"federatedTrace": None}
+    assert "lists more than" in body["errors"][0]["message"]

@@ -1096,3 +1096,63 @@ def test_an_answer_is_cached_for_the_instances_its_question_had_passed(
     # Asked again on the first path, the answer cached for it stands in.
     assert answered(service, access, "S1", "up", 4, ["hosp-1"]).branches[0].status == "cached"
     assert len(client.calls) == 2
+
+
+# What a federated trace may list (its caller's answer): ours, then the partners' that fit
+
+
+def test_a_partners_answer_the_trace_has_no_room_for_is_an_error_stub_never_read_whole(
+    service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ours: 4 nodes and 3 links; ACME's answer: 2 nodes and a link, and the link to H1.
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, cache_ttl_s=0)  # asked each time
+    client.answers[("ACME", "H1")] = acme_answer
+    read: list[object] = []
+
+    def reading(body: Any, *args: Any, **kwargs: Any) -> FederatedTrace:
+        read.append(body)
+        return from_wire(body, *args, **kwargs)
+
+    monkeypatch.setattr("api.federation.service.from_wire", reading)
+    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=11)
+    assert [b.status for b in found.branches] == ["ok"] and len(read) == 1
+    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=10)
+    assert [b.status for b in found.branches] == ["error"]
+    assert found.branches[0].message == (
+        "with this answer the trace would list more than 10 nodes and edges: ask for fewer "
+        "levels (a max depth)"
+    )
+    assert len(read) == 1, "an answer that alone lists more than the trace may is not read"
+    assert len(found.nodes) + len(found.edges) == 9  # ours, and the stub with its link
+
+
+def test_an_answer_that_fits_alone_but_not_beside_the_others_is_an_error_stub(
+    service: FederationService, client: FakeClient
+) -> None:
+    # Ours: 5 nodes and 4 links; each of ACME's answers, about H1 and H2, 4 with its link.
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, cache_ttl_s=0)  # asked each time
+    client.answers[("ACME", "H1")] = acme_answer
+    client.answers[("ACME", "H2")] = lambda: acme_answer(
+        root="lot:H2",
+        nodes=[
+            {"id": "lot:H2", "kind": "lot", "depth": 0, "attrs": {}},
+            {"id": "lot:RAW-2", "kind": "lot", "depth": 1, "attrs": {}},
+        ],
+        edges=[{"from": "lot:RAW-2", "to": "lot:H2", "type": "PROCESSED_INTO"}],
+    )
+    trace = with_second_lot(plant_trace())
+    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=17)
+    assert [b.status for b in found.branches] == ["ok", "ok"]
+    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=16)
+    assert [b.status for b in found.branches] == ["ok", "error"]
+    assert "would list more than 16 nodes and edges" in found.branches[1].message
+    assert len(found.nodes) + len(found.edges) == 15
+
+
+def test_a_trace_whose_own_part_and_questions_list_too_much_is_refused_before_asking(
+    service: FederationService, client: FakeClient
+) -> None:
+    client.answers[("ACME", "H1")] = acme_answer
+    with pytest.raises(BadRequest, match="this trace lists 9 nodes and edges, more than 8: "):
+        service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=8)
+    assert client.calls == []
