@@ -8,7 +8,8 @@ qualifying every id with the partner's company id (`ACME:lot:H70001`) so ids nev
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
@@ -458,14 +459,55 @@ def masked(text: str, key: str) -> str:
     return text.replace(key, "****")
 
 
-def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
-    """Read a partner's answer; raise ValueError (pydantic's) when it is not one.
+class _Pace:
+    """A deadline (time.monotonic) for reading an answer, checked as its lists are read:
+    checking the largest one takes seconds, which its branch's timeout bounds too."""
+
+    EVERY: Final = 1024  # items between two looks at the clock
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.late = False
+
+    def each(self, items: list[Any]) -> Iterator[Any]:
+        """Yield `items`, raising TimeoutError once past the deadline."""
+        if self.deadline is None:
+            yield from items
+            return
+        for start in range(0, len(items), self.EVERY):
+            if time.monotonic() > self.deadline:
+                self.late = True
+                raise TimeoutError("the answer was not read by its deadline")
+            yield from items[start : start + self.EVERY]
+
+    def lists(self, body: Any) -> Any:
+        """`body` with its lists read through `each` (pydantic reads an iterator as a list,
+        naming each item's place in it)."""
+        if self.deadline is None or not isinstance(body, dict):
+            return body
+        return {
+            name: self.each(value) if isinstance(value, list) else value
+            for name, value in body.items()
+        }
+
+
+def from_wire(
+    body: Any, key: str | None = None, *, deadline: float | None = None
+) -> FederatedTrace:
+    """Read a partner's answer; raise ValueError (pydantic's) when it is not one, TimeoutError
+    when it is not read by `deadline` (time.monotonic).
 
     With `key` (the one we sent the partner), every text of the answer has it masked before
     anything is checked: an answer that echoes it would show it to our readers and customers.
     """
-    wire = WireTrace.model_validate(body)
-    _check_facts(wire)
+    pace = _Pace(deadline)
+    try:
+        wire = WireTrace.model_validate(pace.lists(body))
+    except ValidationError:
+        if pace.late:  # said by pydantic as an error iterating over the list
+            raise TimeoutError("the answer was not read by its deadline") from None
+        raise
+    _check_facts(wire, pace)
 
     def m(text: str) -> str:
         return text if key is None else masked(text, key)
@@ -486,7 +528,7 @@ def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
             n.stale,
             m_opt(n.fetched_at),
         )
-        for n in wire.nodes
+        for n in pace.each(wire.nodes)
     ]
     ids = {n.id for n in nodes}
     if len(ids) != len(nodes):
@@ -498,7 +540,7 @@ def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
         raise ValueError("the answer's root must be at depth 0, its other nodes below it")
     edges = [
         FedEdge(m(e.src), m(e.dst), e.type, e.qty, m_opt(e.at), m_opt(e.event), m_opt(e.source))
-        for e in wire.edges
+        for e in pace.each(wire.edges)
     ]
     branches = [
         Branch(
@@ -517,15 +559,15 @@ def from_wire(body: Any, key: str | None = None) -> FederatedTrace:
         wire.direction,
         nodes,
         # An edge to nowhere is dropped rather than trusted.
-        [e for e in edges if e.src in ids and e.dst in ids],
+        [e for e in pace.each(edges) if e.src in ids and e.dst in ids],
         branches,
     )
 
 
-def _check_facts(wire: WireTrace) -> None:
+def _check_facts(wire: WireTrace, pace: _Pace) -> None:
     """Raise ValidationError (as the model's own, naming where) for the first node attribute
     of NODE_FACTS that breaks its rule. Attributes are any names to the model; these are ours."""
-    for index, node in enumerate(wire.nodes):
+    for index, node in enumerate(pace.each(wire.nodes)):
         for name, rule in NODE_FACTS.items():
             value = node.attrs.get(name)
             if value is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -423,13 +424,18 @@ class FederationService:
         room: int | None = None,
         max_listed: int | None = None,
     ) -> FederatedTrace | PartnerError:
-        """Ask one partner; a failure of any kind comes back as a PartnerError."""
+        """Ask one partner; a failure of any kind comes back as a PartnerError.
+
+        The partner's timeout bounds the whole branch: the exchange (which the client bounds
+        by it too), then reading the answer, which takes seconds for the largest.
+        """
+        deadline = time.monotonic() + partner.timeout_s
         try:
             answer = self._client.fetch(partner, code, "up", hops, visited, depth)
             if room is not None and max_listed is not None and _listed(answer) > room:
                 # Reading it (seconds for the largest) would only find it refused.
                 return _NoRoom(max_listed)
-            found = from_wire(answer, partner.api_key)
+            found = from_wire(answer, partner.api_key, deadline=deadline)
             if found.direction != "up":  # an answer to another question
                 return PartnerError("error", f"asked upstream, the answer is {found.direction}")
             if not _about(found, code):  # so is one about another item
@@ -437,6 +443,11 @@ class FederationService:
             return found
         except PartnerError as error:
             return error
+        except TimeoutError:
+            return PartnerError(
+                "unreachable",
+                f"no whole answer within {partner.timeout_s:g} s: reading it took longer",
+            )
         except ValidationError as error:
             problem = error.errors(include_url=False, include_input=False)[0]
             where = _where(problem["loc"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -1156,3 +1157,43 @@ def test_a_trace_whose_own_part_and_questions_list_too_much_is_refused_before_as
     with pytest.raises(BadRequest, match="this trace lists 9 nodes and edges, more than 8: "):
         service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=8)
     assert client.calls == []
+
+
+def test_an_answer_that_takes_longer_to_read_than_the_partners_timeout_is_unreachable(
+    accounts: EmbeddedAccountStore, client: FakeClient, clock: Clock
+) -> None:
+    # ACME answers at once, but with as many links as fit in what an instance reads (seconds to
+    # check): its timeout bounds the whole branch, reading included. BOLT's longer timeout, which
+    # bounds the whole trace, is not what ACME's branch is given.
+    service = FederationService(accounts, client, instance="plant-1", clock=clock)
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, timeout_s=0.1, cache_ttl_s=0)
+    service.put_partner("BOLT", "http://127.0.0.1:9", KEY, timeout_s=30, cache_ttl_s=0)
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    huge = acme_answer(edges=[link] * 400_000)
+    client.answers[("ACME", "H1")] = lambda: huge
+    client.answers[("BOLT", "B1")] = lambda: acme_answer(
+        root="lot:B1", nodes=[{"id": "lot:B1", "kind": "lot", "depth": 0}]
+    )
+    lots = [
+        TraceNode(f"supplier_lot:{p}/{c}", "supplier_lot", 1, {"supplier": p, "supplier_lot": c})
+        for p, c in (("ACME", "H1"), ("BOLT", "B1"))
+    ]
+    root = TraceNode("lot:L1", "lot", 0, {"key": "L1"})
+    trace = Trace(
+        "lot:L1", "up", [root, *lots], [edge(n.id, "lot:L1", "RECEIVED_AS") for n in lots]
+    )
+    found = service.federate(trace, source=None, hops=2, visited=[])
+    assert [(b.partner, b.status) for b in found.branches] == [
+        ("ACME", "unreachable"),
+        ("BOLT", "ok"),
+    ]
+    assert "within 0.1 s" in found.branches[0].message
+    assert "trace's" not in found.branches[0].message  # its own deadline, not the trace's
+
+
+def test_reading_an_answer_past_its_deadline_stops_there() -> None:
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    answer = acme_answer(edges=[link] * 50_000)
+    assert len(from_wire(answer, KEY, deadline=time.monotonic() + 60).edges) == 50_000
+    with pytest.raises(TimeoutError):
+        from_wire(answer, KEY, deadline=time.monotonic() - 1)
