@@ -211,15 +211,25 @@ def _raced(code: str, message: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", code, message)])
 
 
-def _status_beyond(item: str, at: str) -> BatchRejected:
-    """An item's status dated beyond any floor clock's skew: a hold's quarantine dated before
-    it would not become the item's status, and dated at it would follow the case's close."""
-    message = (
-        f"{describe(item)} holds a status dated {at}, more than "
-        f"{MAX_CLOCK_AHEAD.total_seconds() / 3600:g} hours after the server's clock: a wrong "
-        "date, to be set right (void it, record it again) before a hold"
+def _status_beyond(dates: list[tuple[str, str]]) -> BatchRejected:
+    """Items whose status is dated beyond any floor clock's skew: a hold's quarantine dated
+    before it would not become the item's status, and dated at it would follow the case's
+    close. Each is named, so all are set right before the hold is made again."""
+    skew = f"{MAX_CLOCK_AHEAD.total_seconds() / 3600:g} hours"
+    return BatchRejected(
+        [
+            Problem(
+                0,
+                None,
+                "case",
+                "time_order",
+                f"{describe(item)} holds a status dated {at}, more than {skew} after the "
+                "server's clock: a wrong date, to be set right (void it, record it again) "
+                "before a hold",
+            )
+            for item, at in dates
+        ]
     )
-    return BatchRejected([Problem(0, None, "case", "time_order", message)])
 
 
 class CaseBusy(Conflict):
@@ -493,18 +503,17 @@ class RecallService:
         that finds nothing left to hold records nothing (beyond moving the case to holding).
         """
         targets: list[ScopeItem] = []
-        ahead: dict[str, str] = {}  # item -> when it came to be, after the server's clock
-        # item -> its latest status's date, after its quarantine's: read under the write lock
-        # by a try, which is made again with the quarantine dated then (see below).
-        status_ahead: dict[str, str] = {}
+        # item -> when it came to be, or its latest status's date, after the server's clock
+        ahead: dict[str, str] = {}
+        status_ahead: dict[str, str] = {}  # item -> its latest status's date, if after it
         dated: dict[str, str] = {}  # item -> when this try quarantines it
 
         def events_for(case: Case) -> list[dict[str, Any]]:
             if case.state == "closed":
                 # With nothing left to hold there is no event for the planner to refuse.
                 raise _closed(case_id)
-            ahead.clear()  # a try made again warns only of what it holds
-            dated.clear()
+            for found in (ahead, status_ahead, dated):  # a try made again warns only of its own
+                found.clear()
             targets[:] = self.scope(case_id).to_hold()
             if not targets:
                 return []
@@ -515,19 +524,21 @@ class RecallService:
             # quarantine is refused, naming it, lest the hold follow the case's close.
             now = now_text()
             limit = utc_text(datetime.fromisoformat(now) + MAX_CLOCK_AHEAD)
+            ids = [item.id for item in targets]
             made = {
                 node: str(view.attrs.get("created_at") or "")
-                for node, view in self._store.nodes([item.id for item in targets]).items()
+                for node, view in self._store.nodes(ids).items()
             }
             ahead.update((node, at) for node, at in made.items() if now < at <= limit)
-            # A status dated later than the quarantine would stay the item's status: the
-            # quarantine is dated at it (the later event of one instant wins), within the skew
-            # a floor clock may have; beyond it the date is wrong, and the hold is refused.
+            # A status dated after the quarantine would stay the item's status: the quarantine
+            # is dated at it (of one instant the later event wins), within the skew a floor
+            # clock may have; beyond it the date is wrong, and the hold is refused naming it.
+            # Rows come by instant: the latest of each item is kept.
+            status_ahead.update((r.gid, r.at) for r in self._store.status_rows(ids) if r.at > now)
+            beyond = sorted((node, at) for node, at in status_ahead.items() if at > limit)
+            if beyond:
+                raise _status_beyond(beyond)
             for node, at in status_ahead.items():
-                if node not in made:
-                    continue
-                if at > limit:
-                    raise _status_beyond(node, at)
                 ahead[node] = max(ahead.get(node, now), at)
             dated.update((item.id, ahead.get(item.id, now)) for item in targets)
             refs = [{item.kind: item.id.partition(":")[2]} for item in targets]
@@ -555,17 +566,13 @@ class RecallService:
             if any(found.status in HELD for found in now.values()):
                 held = f'items of case "{case_id}" were held while this hold was made'
                 raise _raced("held", held)
-            later = {
-                row.gid: row.at for row in tx.status_rows(sorted(dated)) if row.at > dated[row.gid]
-            }
-            if later:  # rows come by instant: the latest of each item is kept
-                status_ahead.update(later)
-                dates = f'items of case "{case_id}" hold statuses dated after this hold'
-                raise _raced("status_ahead", dates)
+            if any(row.at > dated[row.gid] for row in tx.status_rows(sorted(dated))):
+                dates = f'items of case "{case_id}" were given statuses dated after this hold'
+                raise _raced("status_ahead", f"{dates} while it was made")
 
         self._record(case_id, events_for, "holding", reason, actor, also=none_held_meanwhile)
         for item, at in sorted(ahead.items()):
-            what = "holds a status dated" if item in status_ahead else "came to be at"
+            what = "holds a status dated" if status_ahead.get(item) == at else "came to be at"
             log.warning(
                 "recall case %r: %s %s %s, after the server's clock: held at that time",
                 case_id,

@@ -1294,6 +1294,9 @@ class EmbeddedStore:
         rows = self._conn().execute(NODES_BY_GID, (_ids(gids),)).fetchall()
         return {view.gid: view for view in map(_node, rows)}
 
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        return [StatusRow(*row) for row in self._conn().execute(STATUS_ROWS, (_ids(gids),))]
+
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         rows = self._conn().execute(LINKS, (_ids(gids),)).fetchall()
         return [_edge(row) for row in rows]

@@ -1550,6 +1550,12 @@ class Neo4jStore:
 
         return self._read(run)
 
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        def run(tx: ManagedTransaction) -> list[StatusRow]:
+            return [StatusRow(*row) for row in tx.run(STATUS_ROWS, gids=_Listed(gids)).values()]
+
+        return self._read(run)
+
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         def run(tx: ManagedTransaction) -> list[EdgeView]:
             return [_edge(row) for row in tx.run(LINKS, gids=_Listed(gids)).values()]

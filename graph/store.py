@@ -392,6 +392,11 @@ class GraphStore(Protocol):
         """Return the nodes that exist among `gids` (one round trip, for DataLoaders)."""
         ...
 
+    def status_rows(self, gids: Sequence[str]) -> list[StatusRow]:
+        """Return the status rows of `gids` as `WriteTx.status_rows` does, read outside a
+        write (a hold's dates are made from them, then checked under the write lock)."""
+        ...
+
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         """Return every flow and context edge touching any of `gids`, each once."""
         ...

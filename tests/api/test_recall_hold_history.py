@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from api.deps import Services
 from api.recall import HOLD_REASON_CUT, MAX_CLOCK_AHEAD, RecallService
 from graph.clock import utc_text
 from graph.recall import Scope
+from graph.store import StatusRow
 from ingest.errors import BatchRejected
 from tests.api.conftest import login
 
@@ -208,6 +210,33 @@ def test_a_hold_of_an_item_released_ahead_of_the_servers_clock_holds_it(
     assert f"lot:L-1 holds a status dated {made}, after the server's clock" in caplog.text
     services.ingest.rebuild()
     assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+
+
+def test_a_hold_made_again_after_a_status_dated_ahead_came_meanwhile(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # L-1 is released by a floor clock ahead while the hold is made from its scope: the
+    # hold's quarantine, dated before it, would not be L-1's status, so the hold is made again.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    recalls = _released_at(services, datetime(2026, 3, 4, tzinfo=UTC))
+    release = {"event_id": "R-2", "type": "status", "occurred_at": ahead.isoformat(),
+               "target": {"lot": "L-1"}, "status": "released", "reason": "again"}  # fmt: skip
+    rows = services.store.status_rows
+    tries: list[int] = []
+
+    def released_meanwhile(gids: Sequence[str]) -> list[StatusRow]:
+        found = rows(gids)
+        if not tries:
+            services.ingest.ingest([release])
+        tries.append(1)
+        return found
+
+    monkeypatch.setattr(services.store, "status_rows", released_meanwhile)
+    assert recalls.hold("RC-1", "suspect heat", "ana") == 1
+    assert len(tries) == 2
+    assert services.store.node("lot:L-1").attrs["status"] == "quarantined"  # type: ignore[union-attr]
+    (hold,) = [h for h in recalls.history("RC-1") if h["type"] == "recall_hold"]
+    assert utc_text(datetime.fromisoformat(hold["occurred_at"])) == utc_text(ahead)
 
 
 def test_a_hold_of_an_item_whose_status_is_dated_beyond_any_clock_skew_is_refused(
