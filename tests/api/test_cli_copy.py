@@ -124,6 +124,34 @@ def test_a_target_named_as_a_file_sqlite_keeps_beside_a_store_is_refused(
     assert not Path(f"{path}{side}").exists()
 
 
+def test_a_new_store_and_a_store_named_as_its_side_file_are_not_made_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A store of an older release named plant-wal: a copy to plant beside it was made, and
+    # SQLite removed plant-wal as plant's log once the copy closed.
+    named = tmp_path / "plant-wal"
+    EmbeddedStore(named).close()
+    to = f"sqlite:///{tmp_path / 'plant'}"
+    assert main(["copy-store", "--store", f"sqlite:///{named}", "--to", to]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"--to: {named} is there, which SQLite would take for the new store's own" in err
+    assert not (tmp_path / "plant").exists() and EmbeddedStore(named).counts()["events"] == 0
+    # Nor is a new store named so, with no store beside it yet.
+    fresh = f"sqlite:///{tmp_path / 'fresh-journal'}"
+    assert main(["copy-store", "--store", f"sqlite:///{named}", "--to", fresh]) == EXIT_BAD_INPUT
+    assert "is named as a file SQLite keeps beside a store" in capsys.readouterr().err
+    assert not (tmp_path / "fresh-journal").exists()
+
+
+def test_a_store_named_as_a_side_file_of_a_file_that_is_no_store_is_taken(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes").write_text("not a store")
+    kept = tmp_path / "notes-journal"
+    EmbeddedStore(kept).close()
+    cli_input.check_file_folder(kept, "--store")  # no refusal
+
+
 def test_a_target_that_is_the_source_by_another_name_is_refused(
     source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
