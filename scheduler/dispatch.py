@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from scheduler.flat import FOREVER, Alt, Flat, FlatOp, index_gaps
 from scheduler.plan import Plan, earliest_start, objective_vector, violations
+from scheduler.timeline import Placed, Timeline
 
 RULES: tuple[str, ...] = ("mwkr", "mor", "spt", "edd", "slack", "lpt", "fifo")
 
@@ -81,15 +82,15 @@ def serial_plan(
     keep: dict[int, tuple[int, int]] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
-    """Build a plan in time proportional to the operations (see _General.serial); with `keep`,
-    on the previous machines and no earlier than before, as `dispatch` does.
+    """Build a plan without weighing jobs against each other (see _Serial); with `keep`, on
+    the previous machines and no earlier than before, as `dispatch` does.
 
     Raises DispatchStopped on cancel. It has no deadline: it is the plan that stands in when
     time runs out, and at the largest size it takes about a second.
     """
     if not index_gaps(flat, should_stop):
         raise DispatchStopped
-    return _General(flat, "fifo", 0, keep).serial(should_stop)
+    return _Serial(flat, keep).build(should_stop)
 
 
 class _Dispatcher:
@@ -237,9 +238,7 @@ class _Dispatcher:
         banned: list[set[int]] = [set() for _ in block]
         missed: tuple[int, int] | None = None  # the last try's: where, and by how much
         for _ in range(_BLOCK_TRIES):
-            free: dict[int, int] = {}
-            family: dict[int, int] = {}
-            changed: dict[int, tuple[int, int, int] | None] = {}
+            pending = self._pending()
             placed: list[tuple[int, int, int]] = []
             for k, op in enumerate(block):
                 alts, floor = self._choices(op)
@@ -258,14 +257,9 @@ class _Dispatcher:
                 stuck = False
                 for alt in alts:
                     m = alt.machine
-                    setup = flat.setup(op, family.get(m, self.last_family[m]))
                     ready = max(_job_ready(flat, plan, op, alt, flat.release[j]), floor, now)
-                    occupy_from = max(free.get(m, self.free[m]), ready - setup, now)
-                    start = _start(flat.forbidden[m], occupy_from, setup, alt.duration)
+                    start, setup = pending.room(op, alt, ready)
                     end = start + alt.duration
-                    last = changed.get(m, self.changed_at[m])
-                    if end == start and not setup and _read_before(flat, op, start, last):
-                        start = end = start + 1
                     if start <= latest and start < FOREVER:  # past the last shift: no room
                         if best is None or (end, alt.duration) < best[:2]:
                             best = (end, alt.duration, start, m, setup)
@@ -275,6 +269,7 @@ class _Dispatcher:
                         else:
                             short = min(short, start - latest)
                 if best is None:
+                    pending.undo()
                     if k == 0 or not (stuck or short < _INF):
                         return None
                     if short < _INF:
@@ -288,17 +283,18 @@ class _Dispatcher:
                         banned[k - 1].add(placed[k - 1][0])
                     break
                 end, _duration, start, m, setup = best
-                # What _write does, kept aside: the plan holds the start for the next's ready.
+                # The plan holds the start for the next's ready.
                 plan.start[op.key], plan.end[op.key], plan.machine[op.key] = start, end, m
-                free[m] = end
-                if end > start or setup:
-                    before = family.get(m, self.last_family[m])
-                    changed[m] = (end, op.key, before) if end == start else None
-                    family[m] = op.family
+                pending.hold(op, m, start, end, setup)
                 placed.append((m, start, end))
             else:
+                pending.undo()  # _write_placed writes it
                 return placed
         return None
+
+    def _pending(self) -> _Pending:
+        """Return where a try of _fit_block keeps its placements aside."""
+        return _AfterLast(self)
 
     def _place_bound_to_started(self) -> None:
         """Place first, soonest deadline first, each job's next operation that must start
@@ -334,6 +330,10 @@ class _Dispatcher:
             before = self.last_family[m]
             self.changed_at[m] = (end, op.key, before) if end == start else None
             self.last_family[m] = op.family
+        self._passed(j, op)
+
+    def _passed(self, j: int, op: FlatOp) -> None:
+        """Move job j past `op`, just written."""
         self.work_left[j] -= min(a.duration for a in op.alts)
         self.next_pos[j] += 1
 
@@ -355,6 +355,53 @@ class _Dispatcher:
         return True
 
 
+class _Pending:
+    """Where a try of _fit_block keeps its placements aside until the whole block fits."""
+
+    def room(self, op: FlatOp, alt: Alt, ready: int) -> tuple[int, int]:
+        """Return the start and set-up of `op` on `alt`, no earlier than `ready`."""
+        raise NotImplementedError
+
+    def hold(self, op: FlatOp, m: int, start: int, end: int, setup: int) -> None:
+        """Keep `op` on `m` for the block's next operations."""
+        raise NotImplementedError
+
+    def undo(self) -> None:
+        """Let the placements go: _write_placed writes a block that fits."""
+        raise NotImplementedError
+
+
+class _AfterLast(_Pending):
+    """The rules' placements: after each machine's last work, with its free time, last family
+    and change-over by work that took no time kept aside as _write keeps them."""
+
+    def __init__(self, dispatcher: _Dispatcher) -> None:
+        self.d = dispatcher
+        self.free: dict[int, int] = {}
+        self.family: dict[int, int] = {}
+        self.changed: dict[int, tuple[int, int, int] | None] = {}
+
+    def room(self, op: FlatOp, alt: Alt, ready: int) -> tuple[int, int]:
+        flat, m = self.d.flat, alt.machine
+        setup = flat.setup(op, self.family.get(m, self.d.last_family[m]))
+        occupy_from = max(self.free.get(m, self.d.free[m]), ready - setup, flat.problem.now)
+        start = _start(flat.forbidden[m], occupy_from, setup, alt.duration)
+        last = self.changed.get(m, self.d.changed_at[m])
+        if alt.duration == 0 and not setup and _read_before(flat, op, start, last):
+            start += 1
+        return start, setup
+
+    def hold(self, op: FlatOp, m: int, start: int, end: int, setup: int) -> None:
+        self.free[m] = end
+        if end > start or setup:
+            before = self.family.get(m, self.d.last_family[m])
+            self.changed[m] = (end, op.key, before) if end == start else None
+            self.family[m] = op.family
+
+    def undo(self) -> None:
+        pass  # kept in this try's own dicts
+
+
 class _General(_Dispatcher):
     """Giffler-Thompson with machine choices, calendars, set-ups, waits and frozen work.
 
@@ -365,8 +412,8 @@ class _General(_Dispatcher):
     job that is best elsewhere skips even that while the machine cannot end its operation
     sooner. The machines keep their earliest offer in a heap. One busy machine still costs a
     pass over the jobs waiting for it per placement: the rules take _Queued instead, which
-    builds the same plan; this one serves the random rule, least slack with due dates or a
-    horizon past 2**48, and the serial plan.
+    builds the same plan; this one serves the random rule, and least slack with due dates or a
+    horizon past 2**48.
     """
 
     def __init__(
@@ -386,36 +433,6 @@ class _General(_Dispatcher):
 
     def _step(self, ect: int, j0: int, m: int) -> None:
         self._place(self._choose(m, ect, j0), m)
-
-    def serial(self, should_stop: Callable[[], bool] | None = None) -> Plan:
-        """Build a plan without weighing jobs against each other: fast, and seldom good.
-
-        Jobs are taken by the earliest start of their next operation, which goes to the end of
-        the queue of the alternative that finishes it first. Each operation is placed once, at
-        a cost of its alternatives: a plan when a rule cannot finish within the limit.
-        """
-        heap: list[tuple[int, int]] = []
-        self._place_bound_to_started()
-        for j in range(len(self.flat.jobs)):
-            self._advance(j)
-            if self.best[j] >= 0:
-                heap.append((self._offer(j)[0], j))
-        heapq.heapify(heap)
-        placed = 0
-        while heap:
-            placed += 1
-            _check(placed, should_stop, None)
-            _, j = heapq.heappop(heap)
-            # Machines have taken work since this offer was made: evaluate it again.
-            self.best_on[self.alts[j][self.best[j]].machine].discard(j)
-            self.offers[j] = [None] * len(self.alts[j])
-            self._settle(j)
-            start, end, alt = self._offer(j)
-            self._put(j, alt.machine, start, end)
-            self._advance(j)
-            if self.best[j] >= 0:
-                heapq.heappush(heap, (self._offer(j)[0], j))
-        return self.plan
 
     def _offer(self, j: int) -> tuple[int, int, Alt]:
         """Return job j's best offer: start, end, alternative."""
@@ -575,6 +592,97 @@ class _General(_Dispatcher):
         self.earliest[m] = earliest
         if earliest is not None:
             heapq.heappush(self.heap, (earliest[0], earliest[1], m, self.version[m]))
+
+
+class _Serial(_Dispatcher):
+    """Jobs taken by the earliest start of their next operation, which goes to the alternative
+    that ends it first, in the first gap of that machine that holds it (timeline.Timeline):
+    fast, and seldom good, a plan when no rule finishes within the limit.
+
+    Work taken later may start sooner, in room that work taken before left (before a closure
+    it did not fit, or while it waited for its order): appended after the machine's last work
+    instead, it would wait behind work it need not. Work bound by max_wait goes in blocks, as
+    the rules place them, in the same gaps (see _fit_block).
+    """
+
+    def __init__(self, flat: Flat, keep: dict[int, tuple[int, int]] | None) -> None:
+        super().__init__(flat, "fifo", 0, keep)
+        self.timeline = Timeline(flat, self.plan)
+        self.after_last = False  # where _fit_block places a block: see there
+
+    def build(self, should_stop: Callable[[], bool] | None) -> Plan:
+        """Place every operation once; raise DispatchStopped on cancel."""
+        heap: list[tuple[int, int]] = []
+        self._place_bound_to_started()
+        for j in range(len(self.flat.jobs)):
+            if self._next_operation(j):
+                heap.append((self._soonest(j)[1], j))
+        heapq.heapify(heap)
+        placed = 0
+        while heap:
+            placed += 1
+            _check(placed, should_stop, None)
+            _, j = heapq.heappop(heap)
+            # Machines have taken work since this offer was made: it is looked for again.
+            i, start, end = self._soonest(j)
+            self._write_block(j, self.alts[j][i].machine, start, end)
+            if self._next_operation(j):
+                heapq.heappush(heap, (self._soonest(j)[1], j))
+        return self.plan
+
+    def _soonest(self, j: int) -> tuple[int, int, int]:
+        """Return job j's alternative that ends its operation first (the shorter on a tie, then
+        the first), with the start and end."""
+        op, best, best_duration = self.current[j], (-1, 0, 0), 0
+        for i, alt in enumerate(self.alts[j]):
+            start, _setup = self.timeline.slot(op, alt, self.ready[j][i])
+            end = start + alt.duration
+            if best[0] < 0 or (end, alt.duration) < (best[2], best_duration):
+                best, best_duration = (i, start, end), alt.duration
+        return best
+
+    def _write(self, j: int, m: int, start: int, end: int) -> None:
+        op = self.current[j]
+        self.timeline.place(op, m, start, end)
+        self._passed(j, op)
+
+    def _fit_block(
+        self, j: int, block: list[FlatOp], first: list[Alt], at_least: int
+    ) -> list[tuple[int, int, int]] | None:
+        """Place `block` in the gaps of its machines or, when it finds none that keep its
+        waits, after their last work, as the rules do: pushed later to fit its waits, it
+        would meet the work of the gaps beyond again and again."""
+        placed = super()._fit_block(j, block, first, at_least)
+        if placed is None:
+            self.after_last = True
+            try:
+                placed = super()._fit_block(j, block, first, at_least)
+            finally:
+                self.after_last = False
+        return placed
+
+    def _pending(self) -> _Pending:
+        return _InGaps(self.timeline, self.after_last)
+
+
+class _InGaps(_Pending):
+    """The serial plan's placements: made in its timeline (in its gaps, or after the last
+    work), and taken out again."""
+
+    def __init__(self, timeline: Timeline, after_last: bool) -> None:
+        self.timeline = timeline
+        self.after_last = after_last
+        self.made: list[Placed] = []
+
+    def room(self, op: FlatOp, alt: Alt, ready: int) -> tuple[int, int]:
+        return self.timeline.slot(op, alt, ready, last=self.after_last)
+
+    def hold(self, op: FlatOp, m: int, start: int, end: int, setup: int) -> None:
+        self.made.append(self.timeline.place(op, m, start, end))
+
+    def undo(self) -> None:
+        while self.made:
+            self.timeline.remove(self.made.pop())
 
 
 # Rules under which the order of jobs that start at the same time does not depend on that time
@@ -1080,7 +1188,7 @@ def best_dispatch(
 
     The first rule always runs; another starts only if it should end before `deadline`
     (a `time.monotonic()` value), judging by the slowest run so far. Any run stops on cancel
-    or at `give_up`. A serial plan (serial_plan), made first in time linear in the operations,
+    or at `give_up`. A serial plan (serial_plan), made first, placing each operation once,
     stands in when no rule ends by then, and competes with the rules' plans, losing ties; a
     plan at hand that keeps every rule (`at_hand`, such as a repair) takes its place. None when
     a cancel stopped every plan before it was whole.

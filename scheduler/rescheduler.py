@@ -520,7 +520,7 @@ def reschedule(
         )
     except DispatchStopped:
         try:
-            # ...and then the serial repair, in time linear in the operations, stands in for it.
+            # ...and then the serial repair, placing each operation once, stands in for it.
             repaired = serial_plan(flat, keep, should_stop=should_stop)
         except DispatchStopped:
             repaired = None  # cancelled: the search stops too, with what it has

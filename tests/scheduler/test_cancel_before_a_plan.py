@@ -49,13 +49,13 @@ def test_the_serial_plan_stops_once_cancelled(monkeypatch: pytest.MonkeyPatch) -
     flat = flatten(_closed_plant())
     index_gaps(flat)
     placed: list[int] = []
-    put = dispatch._General._put
+    put = dispatch._Serial._write_block
 
-    def counted(self: dispatch._General, j: int, m: int, start: int, end: int) -> None:
+    def counted(self: dispatch._Serial, j: int, m: int, start: int, end: int) -> list[int]:
         placed.append(j)
-        put(self, j, m, start, end)
+        return put(self, j, m, start, end)
 
-    monkeypatch.setattr(dispatch._General, "_put", counted)
+    monkeypatch.setattr(dispatch._Serial, "_write_block", counted)
     with pytest.raises(DispatchStopped):
         serial_plan(flat, should_stop=lambda: True)
     assert 0 < len(placed) < dispatch._CHECK_EVERY  # of 200 operations
@@ -82,16 +82,16 @@ def test_a_job_cancelled_during_its_serial_plan_ends_there(
 ) -> None:
     entered, cancelled = threading.Event(), threading.Event()
     placed: list[int] = []
-    put = dispatch._General._put
+    put = dispatch._Serial._write_block
 
-    def held(self: dispatch._General, j: int, m: int, start: int, end: int) -> None:
+    def held(self: dispatch._Serial, j: int, m: int, start: int, end: int) -> list[int]:
         # The first placement waits for the cancel: it comes while the serial plan is made.
         entered.set()
         assert cancelled.wait(10)
         placed.append(j)
-        put(self, j, m, start, end)
+        return put(self, j, m, start, end)
 
-    monkeypatch.setattr(dispatch._General, "_put", held)
+    monkeypatch.setattr(dispatch._Serial, "_write_block", held)
     manager = JobManager()
     try:
         job = manager.submit(_closed_plant(), LONG)

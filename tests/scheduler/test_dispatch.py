@@ -6,9 +6,9 @@ import time
 import pytest
 
 from scheduler.dispatch import RULES, best_dispatch, dispatch, serial_plan
-from scheduler.flat import flatten
+from scheduler.flat import Flat, flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Problem, Window, overlapping_work
-from scheduler.plan import criteria, violations
+from scheduler.plan import Plan, criteria, violations
 from scheduler.readers import read_jsp
 from tests.scheduler.conftest import FT06, op, order, problem
 from tests.scheduler.reference_dispatch import reference_dispatch
@@ -72,6 +72,7 @@ def _random_problem(
     downtime: bool = True,
     most_orders: int = 12,
     dues: bool = False,
+    setups: bool = True,
 ) -> Problem:
     """A small problem with a bit of everything the general dispatch handles."""
     machines = []
@@ -94,7 +95,7 @@ def _random_problem(
         for k in range(rng.randint(1, 4)):
             on = rng.sample([m.id for m in machines], rng.randint(1, len(machines)))
             kw: dict[str, object] = {}
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 and setups:
                 kw |= {"setup_default": rng.randint(0, 5), "setup": {rng.choice("ABC"): 6}}
             if rng.random() < 0.2:
                 kw["min_wait"] = rng.randint(1, 3)
@@ -175,6 +176,68 @@ def test_the_serial_plan_is_feasible_and_whole() -> None:
         assert -1 not in plan.machine
         checked += 1
     assert checked > 100
+
+
+def test_the_serial_plan_puts_work_in_the_first_gap_that_holds_it() -> None:
+    # "b" does not fit before the closure at 10 and goes after it; "c" does, and meets its
+    # due date there rather than follow "b".
+    m = Machine(id="M", unavailable=[Window(start=10, end=20)])
+    p = problem(
+        [order("a", op("M", 7)), order("b", op("M", 5)), order("c", op("M", 2), due=10)], [m]
+    )
+    flat = flatten(p)
+    plan = serial_plan(flat)
+    assert violations(flat, plan) == []
+    assert (plan.start, plan.end) == ([0, 20, 7], [7, 25, 9])
+
+
+def _sooner_on_its_machine(flat: Flat, plan: Plan) -> list[str]:
+    """Name the operations that could start sooner on their machine, everything else where it
+    is (for plans without set-ups or max_wait): after the work before them in their order, in
+    a gap the machine's windows and other work leave."""
+    out = []
+    for work in flat.ops:
+        if work.frozen:
+            continue
+        m, start, end = plan.machine[work.key], plan.start[work.key], plan.end[work.key]
+        ready = max(flat.release[work.job], flat.problem.now)
+        if work.index > 0:
+            prev = flat.ops[flat.jobs[work.job][work.index - 1]]
+            ready = max(ready, plan.end[prev.key] + prev.min_wait)
+            if prev.transfer_qty:  # its first transfer lot, and no end before the last's
+                pa, wa = prev.alt_on(plan.machine[prev.key]), work.alt_on(m)
+                assert pa is not None and wa is not None
+                first = plan.start[prev.key] + pa.fixed_time + prev.transfer_qty * pa.unit_time
+                last = plan.end[prev.key] + prev.transfer_qty * wa.unit_time - (end - start)
+                ready = max(flat.problem.now, first + prev.min_wait, last)
+        if end == start:  # it may lie anywhere
+            if ready < start:
+                out.append(work.name)
+            continue
+        held = [
+            (plan.start[k], plan.end[k])
+            for k in range(len(flat.ops))
+            if plan.machine[k] == m and k != work.key and plan.end[k] > plan.start[k]
+        ]
+        at = ready
+        for busy_from, busy_to in sorted([*held, *flat.forbidden[m]]):
+            if busy_from >= at + end - start:
+                break
+            at = max(at, busy_to)
+        if at < start:
+            out.append(work.name)
+    return out
+
+
+def test_no_operation_of_the_serial_plan_could_start_sooner_on_its_machine() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        flat = flatten(_random_problem(rng, setups=False))
+        if violations(flat, reference_dispatch(flat)):
+            continue  # frozen work that overlaps
+        plan = serial_plan(flat)
+        assert violations(flat, plan) == []
+        assert _sooner_on_its_machine(flat, plan) == []
 
 
 def test_best_dispatch_answers_with_the_serial_plan_when_no_rule_ends_in_time() -> None:
