@@ -10,7 +10,7 @@ from ortools.sat.python import cp_model
 
 from scheduler import cpsat
 from scheduler.cp_solver import checked_solve, cp_solver, stopped_when
-from scheduler.flat import Flat, FlatOp
+from scheduler.flat import FOREVER, Flat, FlatOp, Windows, merge_windows
 from scheduler.models import Conflict
 from scheduler.plan import earliest_start
 
@@ -25,6 +25,7 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
     out: list[Conflict] = []
     orders = flat.problem.orders
     frozen_on: dict[int, list[tuple[int, int, str, str]]] = {}
+    machines = _Machines(flat)
     for op in flat.ops:
         oid = orders[op.job].id
         if op.frozen:
@@ -57,7 +58,7 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
                         )
                     )
             continue
-        late = _too_late_after_started(flat, op)
+        late = _too_late_after_started(flat, op, machines)
         if late is not None:
             out.append(Conflict(order=oid, constraint="routing", message=late))
         fits = False
@@ -88,9 +89,61 @@ def static_conflicts(flat: Flat) -> list[Conflict]:
     return out
 
 
-def _too_late_after_started(flat: Flat, op: FlatOp) -> str | None:
+class _Machines:
+    """What holds an operation back on each machine before any search: its windows with the
+    work started on it, and the families that may run there before it (made when first asked:
+    most problems never ask)."""
+
+    def __init__(self, flat: Flat) -> None:
+        self.flat = flat
+        self._closed: dict[int, list[tuple[int, int]]] = {}
+        self._families: list[dict[int, int]] | None = None
+
+    def closed(self, m: int) -> list[tuple[int, int]]:
+        """Return machine m's windows merged with the time its started work holds it."""
+        if m not in self._closed:
+            held = [
+                (op.frozen_start, op.frozen_end)
+                for op in self.flat.ops
+                if op.frozen_machine == m
+                and op.frozen_start is not None
+                and op.frozen_end is not None
+                and op.frozen_end > op.frozen_start
+            ]
+            windows = self.flat.forbidden[m]
+            self._closed[m] = Windows(merge_windows([*windows, *held])) if held else windows
+        return self._closed[m]
+
+    def least_setup(self, op: FlatOp, m: int) -> int:
+        """Return the least set-up `op` may need on m: after its initial family, or after any
+        family of the other work that may run there."""
+        flat = self.flat
+        if self._families is None:
+            self._families = [{} for _ in flat.machines]
+            for other in flat.ops:
+                on = [other.frozen_machine] if other.frozen_machine is not None else []
+                for machine in on or [a.machine for a in other.alts]:
+                    counts = self._families[machine]
+                    counts[other.family] = counts.get(other.family, 0) + 1
+        counts, initial = self._families[m], flat.initial_family[m]
+        # Nothing ran, the same family ran, or other work of its family may run before it.
+        if initial < 0 or initial == op.family or counts.get(op.family, 0) > 1:
+            return 0
+        candidates = len(counts) - (op.family in counts) + (initial not in counts)
+        listed = [
+            value
+            for family, value in op.setup_from.items()
+            if family != op.family and (family == initial or family in counts)
+        ]
+        if len(listed) < candidates:  # a family with no entry of its own: the default
+            listed.append(op.setup_default)
+        return min(listed)
+
+
+def _too_late_after_started(flat: Flat, op: FlatOp, machines: _Machines) -> str | None:
     """Say why `op` cannot start within max_wait of its started predecessor, if it cannot:
-    its deadline is before now, or before every machine of its can start it."""
+    its deadline is before now, or before every machine of its can start it, counting the
+    machine's windows, the work started on it and the least set-up it may need there."""
     if op.index == 0:
         return None
     prev = flat.ops[flat.jobs[op.job][op.index - 1]]
@@ -106,12 +159,24 @@ def _too_late_after_started(flat: Flat, op: FlatOp) -> str | None:
         return f"{must}, which has passed (now is {now})"
     # With a transfer lot it may start before the end: only now bounds it.
     ready = now if prev.transfer_qty else max(now, prev.frozen_end + prev.min_wait)
-    if all(
-        earliest_start(flat.forbidden[alt.machine], ready, 0, alt.duration) > deadline
-        for alt in op.alts
-    ):
-        return f"{must}, and none of its machines is open for it by then"
-    return None
+    why: list[str] = []
+    for alt in op.alts:
+        m, duration = alt.machine, alt.duration
+        setup = machines.least_setup(op, m)
+        if not duration and not setup:
+            return None  # it may lie anywhere, even in a closed window or other work
+        start = earliest_start(machines.closed(m), max(ready - setup, now), setup, duration)
+        if start <= deadline:
+            return None
+        if earliest_start(flat.forbidden[m], ready, 0, duration) > deadline:
+            cause = "its windows leave no room before"
+        elif earliest_start(machines.closed(m), ready, 0, duration) > deadline:
+            cause = "started work holds it"
+        else:
+            cause = f"after a set-up of {setup}"
+        when = "never" if start >= FOREVER else f"{start} at the earliest"
+        why.append(f"{flat.machines[m]}: {when}, {cause}")
+    return f"{must}, and none of its machines can start it by then ({'; '.join(why)})"
 
 
 # A conflict set no smaller than every group: the proof stands, but names no cause. What cut

@@ -154,7 +154,8 @@ def index_gaps(flat: Flat, should_stop: Callable[[], bool] | None = None) -> boo
 FOREVER = 1 << 61
 
 
-def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_windows(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return the windows sorted, those that overlap or touch made one."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(windows):
         if merged and start <= merged[-1][1]:
@@ -173,7 +174,7 @@ def _forbidden(machine: Machine, horizon: int) -> Windows:
                 windows.append((cursor, shift.start))
             cursor = max(cursor, shift.end)
         windows.append((cursor, max(horizon, FOREVER)))  # after the last shift: never again
-    return Windows([(s, e) for s, e in _merge(windows) if e > 0])
+    return Windows([(s, e) for s, e in merge_windows(windows) if e > 0])
 
 
 def _setup_table(op: Operation, family_index: dict[str, int]) -> dict[int, int]:

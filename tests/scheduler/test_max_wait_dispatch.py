@@ -8,7 +8,15 @@ import pytest
 
 from scheduler.dispatch import RULES, _General, _Queued, dispatch, serial_plan
 from scheduler.flat import flatten
-from scheduler.models import Machine, Objective, ObjectiveTerm, Problem, SolveOptions, Window
+from scheduler.models import (
+    Machine,
+    Objective,
+    ObjectiveTerm,
+    Problem,
+    SolveOptions,
+    Window,
+    WorkOrder,
+)
 from scheduler.plan import violations
 from scheduler.solver import solve, too_large
 from tests.scheduler.conftest import op, order, problem
@@ -170,6 +178,52 @@ def test_a_wait_that_started_work_cannot_keep_is_a_conflict(
     assert (conflict.order, conflict.constraint) == ("a", "routing")
     assert "a/1 must start by 3, within max_wait 1 of the end of a/0" in conflict.message
     assert says in conflict.message
+
+
+@pytest.mark.parametrize(
+    ("machine", "other", "says"),
+    [
+        # Started work holds the only machine past the deadline.
+        (Machine(id="m1"), [order("b", op("m1", 30, actual_start=0))], "m1: 30 at the earliest"),
+        # The machine ran another family: the set-up alone outlasts the wait.
+        (Machine(id="m1", initial_family="B"), [], "m1: 12 at the earliest"),
+    ],
+)
+def test_a_wait_that_started_work_cannot_keep_is_named_on_a_plant_too_large_for_the_model(
+    machine: Machine, other: list[WorkOrder], says: str
+) -> None:
+    # Without a model to prove it, the plant would end without a plan and without a cause.
+    step = op("m1", 2, setup_default=10)
+    late = order("a", op("m0", 2, max_wait=1, actual_start=0, actual_end=2), step, family="A")
+    plant = _bound_shop(700)
+    p = plant.model_copy(
+        update={
+            "orders": [late, *other, *plant.orders],
+            "machines": [*plant.machines, Machine(id="m0"), machine],
+            "now": 2,
+        }
+    )
+    assert too_large(flatten(p))
+    solution = solve(p, SolveOptions(time_limit=5))
+    assert solution.status == "infeasible"
+    [conflict] = solution.conflicts
+    assert (conflict.order, conflict.constraint) == ("a", "routing")
+    assert "a/1 must start by 3, within max_wait 1 of the end of a/0" in conflict.message
+    assert "none of its machines can start it by then" in conflict.message
+    assert says in conflict.message
+
+
+def test_work_taking_no_time_after_started_work_may_lie_in_a_closed_window() -> None:
+    # As where the step before has not started: it needs no set-up, and changes nothing over.
+    first = {"actual_start": 0, "actual_end": 5}
+    p = problem(
+        [order("a", op("m0", 5, max_wait=2, **first), op("m1", 0))],
+        ["m0", Machine(id="m1", unavailable=[Window(start=0, end=100)])],
+        now=5,
+    )
+    solution = solve(p, SolveOptions(time_limit=5))
+    assert solution.status in ("optimal", "feasible"), solution.conflicts
+    assert [(o.start, o.end) for o in solution.operations] == [(0, 5), (5, 5)]
 
 
 @pytest.mark.parametrize("waits", [True, False])
