@@ -223,9 +223,12 @@ class EpcisReader:
         self._parties = parties or {}
         self._serial_lots = serial_lots or (lambda serials: {})
         # Serials named with a lot by the events read, and the lot each serial the document
-        # serializes is serialized from: checked against each other, and the store, once read.
+        # serializes is serialized from (with the event and field that say it): checked
+        # against each other, and the store, once read.
         self._named_lots: list[_NamedLot] = []
-        self._serialized: dict[str, str] = {}
+        self._serialized: dict[str, tuple[str, int, str]] = {}
+        # Our ids of the events of ours each event read becomes (not a retraction), by index.
+        self._made: dict[int, list[str]] = {}
         self._packs = 0  # how deep in logistic units being unpacked the reading is
         # Logistic units (SSCCs) packed earlier in the document, by the index and event of each
         # pack: read only when a later event names the unit (a pack alone makes no genealogy).
@@ -251,7 +254,7 @@ class EpcisReader:
         self._classes = _classes_of(document)
         self._logged = logged
         self._units = {}
-        self._named_lots, self._serialized = [], {}
+        self._named_lots, self._serialized, self._made = [], {}, {}
         events = events_of_document(document)
         self._stored = self._already_logged(events)
         self._ids = self._ids_logged_earlier(events)
@@ -278,16 +281,19 @@ class EpcisReader:
         """Refuse each serial named with a lot (AI 10 of its Digital Link) other than the one
         it is serialized from: by this document, else as the store holds it. A serial of no
         lot (one a process makes) has none to disagree with."""
-        elsewhere = sorted({n.serial for n in self._named_lots} - self._serialized.keys())
+        named_lots = self._not_logged(self._named_lots)
+        elsewhere = sorted({n.serial for n in named_lots} - self._serialized.keys())
         stored = self._serial_lots(elsewhere) if elsewhere else {}
         problems = []
-        for named in self._named_lots:
+        for named in named_lots:
             here = self._serialized.get(named.serial)
-            recorded = here if here is not None else stored.get(named.serial)
+            recorded = here[0] if here is not None else stored.get(named.serial)
             if recorded is None or recorded == named.lot:
                 continue
             # The store's lot is not named: a site's operator may not see it.
-            which = "another lot" if here is None else f"lot {here!r} in this document"
+            which = "another lot"
+            if here is not None:
+                which = f"lot {recorded!r} in this document (event {here[1]}, {here[2]})"
             problems.append(
                 Problem(
                     named.index,
@@ -299,6 +305,16 @@ class EpcisReader:
                 )
             )
         return problems
+
+    def _not_logged(self, named_lots: list[_NamedLot]) -> list[_NamedLot]:
+        """The serials named with a lot by events the store does not hold. One it holds was
+        captured before the lot of a link was read: sent again, ingest answers it as a
+        duplicate (or refuses it as changed), whatever lot its links name."""
+        ours = sorted({event_id for n in named_lots for event_id in self._made[n.index]})
+        if self._logged is None or not ours:
+            return named_lots
+        held = self._logged(ours)
+        return [n for n in named_lots if not all(e in held for e in self._made[n.index])]
 
     def _already_logged(self, events: list[Any]) -> Mapping[str, StoredEvent]:
         named = {
@@ -405,9 +421,11 @@ class EpcisReader:
             # What it names was read as it was, when it was captured, if it was.
             self._named_lots = [n for n in self._named_lots if n.index != index]
             return
-        for body, _ in made:
+        self._made[index] = ours
+        for body, fields in made:
             if body["type"] == "serialize":
-                self._serialized.update(dict.fromkeys(body["serials"], body["lot"]))
+                said = (body["lot"], index, dict(fields)["lot"])
+                self._serialized.update(dict.fromkeys(body["serials"], said))
         for our_id, (body, fields) in zip(ours, made, strict=True):
             out.events.append(self._envelope(event, our_id) | body)
             envelope = (("occurred_at", "eventTime"), *ENVELOPE_FIELDS)
@@ -541,7 +559,6 @@ class EpcisReader:
         self._only(serials, "serial", "commissioned items")
         # The ILMD's lot, else the one the serials' Digital Links name.
         lot, said = (lot, "ilmd") if lot is not None else _first_lot(serials)
-        _of_lot(serials, lot, said)
         body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
         body |= _ilmd_dates(event.get("ilmd") or {})
         fields = [("lot", said), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
@@ -608,7 +625,6 @@ class EpcisReader:
         if kind == "serialize":
             self._only(inputs, "lot", "a serialization's input")
             self._only(outputs, "serial", "a serialization's outputs")
-            _of_lot(outputs, inputs[0].key, inputs[0].path)
             body = {"type": "serialize", "lot": inputs[0].key, "serials": [o.key for o in outputs]}
             return body, [("lot", inputs[0].path), ("serials", "outputEPCList")]
         if kind != "process":
@@ -1099,19 +1115,6 @@ def _lot_beside_serial(value: Any) -> str | None:
 def _first_lot(serials: list[_Thing]) -> tuple[str, str]:
     """The first lot the serials' Digital Links name, and where (one of them names one)."""
     return next((s.lot, s.path) for s in serials if s.lot is not None)
-
-
-def _of_lot(serials: list[_Thing], lot: str, said: str) -> None:
-    """Refuse a serial named with another lot than `lot`, the one it is serialized from (as
-    `said` names it)."""
-    for serial in serials:
-        if serial.lot not in (None, lot):
-            raise _Refused(
-                serial.path,
-                "lot_mismatch",
-                f"serial {serial.key!r} is named with lot {serial.lot!r} (AI 10 of its Digital "
-                f"Link), but is serialized from lot {lot!r} ({said})",
-            )
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

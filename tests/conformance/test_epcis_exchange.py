@@ -669,6 +669,96 @@ def test_a_packed_serial_named_with_another_lot_is_refused_where_its_unit_ships(
     assert "'SN3' is named with lot 'T9'" in problem.message
 
 
+def _declared(event: dict[str, Any]) -> dict[str, Any]:
+    return event | {
+        "errorDeclaration": {"declarationTime": "2026-03-04T08:00:00Z", "reason": "incorrect_data"}
+    }
+
+
+def _sent_again_and_retracted(store: GraphStore, *events: dict[str, Any]) -> None:
+    """Send again events the store holds, their links naming another lot than the serials
+    are of (as capture took them before it read the lot of a link): they are duplicates, and
+    an error declaration of the last voids it."""
+    before = state(store)
+    report = capture_into(store, _document(*events)).report
+    assert (report.created, report.duplicates) == (0, len(events))
+    assert state(store) == before
+    (void,) = capture_into(store, _document(_declared(events[-1]))).report.results
+    assert void.status == "created"
+    ours = void.event_id.removeprefix("epcis:void:")
+    assert store.logged([ours])[ours].voided_by == void.event_id
+
+
+def test_a_commissioning_captured_before_its_links_lots_were_read_stays_the_same_event(
+    store: GraphStore,
+) -> None:
+    # Read then as the serials alone (the ILMD's lot T1 serializing them), so as these were.
+    listed = gs1_document()["epcisBody"]["eventList"][:7]
+    capture_into(store, _document(*listed))
+    listed = _screws_with_lot("T9", {"cbvmda:lotNumber": "T1"})["epcisBody"]["eventList"][:7]
+    _sent_again_and_retracted(store, *listed)
+    assert _lot_of_serial(store, "serial:SN1") == []  # voided with its commissioning
+
+
+def test_a_serialization_captured_before_its_links_lots_were_read_stays_the_same_event(
+    store: GraphStore,
+) -> None:
+    def serialization(lot: str | None) -> dict[str, Any]:
+        return {
+            "type": "TransformationEvent",
+            "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000b2",
+            "eventTime": "2026-03-02T08:30:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "inputQuantityList": [{"epcClass": lgtin(SCREW, "T1"), "quantity": 2}],
+            "outputEPCList": [dl(SCREW, lot=lot, serial=f"SN{n}") for n in (8, 9)],
+        }
+
+    listed = gs1_document()["epcisBody"]["eventList"][:6]  # lot T1 of screws
+    capture_into(store, _document(*listed, serialization(None)))
+    _sent_again_and_retracted(store, *listed, serialization("T9"))
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_an_observation_captured_before_its_links_lots_were_checked_stays_the_same_event(
+    store: GraphStore, with_id: bool
+) -> None:
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    observed = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000b1",
+        "eventTime": "2026-03-03T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "disposition": "recalled",
+        "epcList": [dl(SCREW, lot="T9", serial="SN1")],
+    }
+    observed = observed if with_id else _without_id(observed)
+    # Capture did not ask the store which lot a serial is of: it took the observation.
+    taken = capture(_document(observed), reader(), IngestService(store).ingest, store.logged)
+    assert taken.report.created == 1
+    _sent_again_and_retracted(store, observed)
+
+
+def test_an_observation_captured_before_its_links_lots_were_checked_and_changed_is_a_conflict(
+    store: GraphStore,
+) -> None:
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    observed = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000b1",
+        "eventTime": "2026-03-03T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "disposition": "recalled",
+        "epcList": [dl(SCREW, lot="T9", serial="SN1")],
+    }
+    capture(_document(observed), reader(), IngestService(store).ingest, store.logged)
+    before = state(store)
+    with pytest.raises(BatchConflict):
+        capture_into(store, _document(observed | {"disposition": "destroyed"}))
+    assert state(store) == before
+
+
 # -- export -----------------------------------------------------------------------------------
 
 
