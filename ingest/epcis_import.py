@@ -1,9 +1,9 @@
 """Read EPCIS 2.0 JSON-LD capture documents into events of our contract (docs/epcis.md).
 
 ObjectEvent ADD `receiving` -> receive; ADD `commissioning` of serials with the lot in the ILMD
-or their Digital Links -> serialize; `shipping` -> ship; OBSERVE with a disposition we know
--> status. TransformationEvent -> split, merge, mix, process (named by our `tg:type` when we
-wrote the document, else told apart by its shape). AggregationEvent: a cart (or returnable asset) as
+-> serialize; `shipping` -> ship; OBSERVE with a disposition we know -> status.
+TransformationEvent -> split, merge, mix, process (named by our `tg:type` when we wrote the
+document, else told apart by its shape). AggregationEvent: a cart (or returnable asset) as
 parent -> cart_load / cart_unload; a serial as parent -> the assembly that makes it; an SSCC as
 parent -> a logistic unit whose children a later shipping event in the document may name.
 Anything else the standard allows but that changes no genealogy is listed as ignored.
@@ -549,19 +549,18 @@ class EpcisReader:
 
     def _serialize(self, event: dict[str, Any]) -> list[Made]:
         lot = _lot_number(event.get("ilmd") or {})
-        listed = event.get("epcList") or []
-        if not listed or (lot is None and not any(_lot_beside_serial(uri) for uri in listed)):
-            # Commissioning without a lot (or of lots): the item comes into being when it is
-            # assembled or received, which its own event says. Ignored before its EPCs are
-            # read, so a label or an item of a GTIN we do not know is no reason to refuse.
+        if lot is None or not event.get("epcList"):
+            # Commissioning without a lot in the ILMD (or of lots): the item comes into being
+            # when it is assembled or received, which its own event says, whatever lot its
+            # Digital Link names beside the serial (a kit's batch, say). Ignored before its
+            # EPCs are read, so a label or an item of a GTIN we do not know is no reason to
+            # refuse.
             return []
         serials = self._epcs(event, "epcList")
         self._only(serials, "serial", "commissioned items")
-        # The ILMD's lot, else the one the serials' Digital Links name.
-        lot, said = (lot, "ilmd") if lot is not None else _first_lot(serials)
         body = {"type": "serialize", "lot": lot, "serials": [s.key for s in serials]}
         body |= _ilmd_dates(event.get("ilmd") or {})
-        fields = [("lot", said), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
+        fields = [("lot", "ilmd"), *((f"serials[{i}]", s.path) for i, s in enumerate(serials))]
         return [(body, [*fields, ("serials", "epcList")])]
 
     def _ship(self, event: dict[str, Any]) -> Made:
@@ -1101,20 +1100,6 @@ def _interleaved(things: list[_Thing], logged: Any) -> list[_Thing]:
         return things
     serial, other = iter(serials), iter(others)
     return [next(serial) if is_serial else next(other) for is_serial in pattern]
-
-
-def _lot_beside_serial(value: Any) -> str | None:
-    """The lot a Digital Link names beside a serial (AI 10), read before the item is."""
-    try:
-        found = parse(value) if isinstance(value, str) else None
-    except UnknownIdentifier:
-        return None
-    return found.lot if found is not None and found.kind == "sgtin" else None
-
-
-def _first_lot(serials: list[_Thing]) -> tuple[str, str]:
-    """The first lot the serials' Digital Links name, and where (one of them names one)."""
-    return next((s.lot, s.path) for s in serials if s.lot is not None)
 
 
 def _with_part(thing: _Thing, part: str | None) -> _Thing:

@@ -608,15 +608,65 @@ def _lot_of_serial(store: GraphStore, serial: str) -> list[str]:
 def test_a_digital_link_of_lot_and_serial_names_the_serial_of_that_lot(
     store: GraphStore, native: GraphStore
 ) -> None:
-    # GS1 GS 3.4.1: a GTIN and serial name the item; the lot is its context. Commissioned
-    # without a lot in the ILMD, the serials are serialized from the lot their links name.
-    report = capture_into(store, _screws_with_lot("T1"))
+    # GS1 GS 3.4.1: a GTIN and serial name the item; the lot is its context, here the one
+    # the ILMD serializes them from.
+    report = capture_into(store, _screws_with_lot("T1", {"cbvmda:lotNumber": "T1"}))
     assert report.report.created == len(native_events())
     assert _lot_of_serial(store, "serial:SN1") == ["lot:T1"]
     for root, direction in ROOTS:
         ours = TraceService(store).trace(root, direction)
         theirs = TraceService(native).trace(root, direction)
         assert trace_shape(ours) == trace_shape(theirs), (root, direction)
+
+
+def _commissioning(*listed: str) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000c1",
+        "eventTime": "2026-03-02T08:08:30+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "epcList": list(listed),
+    }
+
+
+@pytest.mark.parametrize("batch", ["K1", "T1"])
+def test_commissioning_an_assembly_named_with_its_batch_is_ignored(
+    store: GraphStore, batch: str
+) -> None:
+    # Without a lot in the ILMD the kit comes into being when it is assembled, as without
+    # its batch in the link; a lot that exists (T1) serializes nothing either.
+    document = gs1_document()
+    listed = document["epcisBody"]["eventList"]
+    kit = listed[8]["parentID"]
+    listed.insert(8, _commissioning(kit.replace("/21/", f"/10/{batch}/21/")))
+    report = capture_into(store, document)
+    assert report.report.created == len(native_events())
+    assert [i.index for i in report.ignored] == [8, 11]
+    assert _lot_of_serial(store, "serial:KIT-1") == []
+
+
+def test_commissioning_a_product_of_an_unknown_gtin_named_with_its_batch_is_ignored(
+    store: GraphStore,
+) -> None:
+    # A partner's own product: its GTIN is no part of ours, which is no reason to refuse.
+    document = gs1_document()
+    theirs = f"https://id.gs1.org/01/{UNKNOWN}/10/BATCH7/21/P-1"
+    document["epcisBody"]["eventList"].append(_commissioning(theirs))
+    report = capture_into(store, document)
+    assert report.report.created == len(native_events())
+    assert report.ignored[-1].index == len(native_events()) + 1
+
+
+def test_commissioning_serials_some_named_with_a_lot_without_one_in_the_ilmd_is_ignored(
+    store: GraphStore,
+) -> None:
+    listed = gs1_document()["epcisBody"]["eventList"][:6]  # lot T1 of screws
+    named = [dl(SCREW, lot="T1", serial="SN8"), dl(SCREW, serial="SN9")]
+    report = capture_into(store, _document(*listed, _commissioning(*named)))
+    assert (report.report.created, [i.index for i in report.ignored]) == (6, [6])
+    assert _lot_of_serial(store, "serial:SN8") == _lot_of_serial(store, "serial:SN9") == []
 
 
 def test_a_serial_named_with_another_lot_than_the_ilmd_is_refused(store: GraphStore) -> None:
