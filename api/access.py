@@ -1015,10 +1015,13 @@ class Access:
         return capture(document, reader, self.ingest, self._logged)
 
     def _serial_lots(self, serials: Sequence[str]) -> Mapping[str, str]:
-        """The lot each serial the caller may see was serialized from (another site's serial
-        is not there for a site's operator, as it is not in a batch of theirs)."""
+        """The lot each serial the caller may see was serialized from, where the caller may
+        see that lot too (another site's serial is not there for a site's operator, as it is
+        not in a batch of theirs; one from another site's lot reads as one of no lot)."""
         seen = self.nodes([make_gid("serial", serial) for serial in serials])
-        return serial_lots(self._store)([str(view.attrs["key"]) for view in seen.values()])
+        lots = serial_lots(self._store)([str(view.attrs["key"]) for view in seen.values()])
+        visible = self.nodes(sorted({make_gid("lot", lot) for lot in lots.values()}))
+        return {serial: lot for serial, lot in lots.items() if make_gid("lot", lot) in visible}
 
     def _logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         """The logged events among `event_ids` the caller may void (another site's events are

@@ -287,6 +287,47 @@ def test_another_sites_serial_named_with_a_lot_reads_as_one_that_does_not_exist(
     assert answers[0][0][0] == "unknown_item"
 
 
+def test_a_serial_of_the_site_from_another_sites_lot_reads_as_of_no_lot(
+    client: TestClient, sites: Services, events: Events
+) -> None:
+    # SN-X is PLANT-1's, serialized from PLANT-2's lot L-2: which lot it is of is not the
+    # operator's to learn, by any lot the link names being refused or taken.
+    kit = gs1.with_check_digit("0950600013436")
+    sites.ingest.ingest(
+        [
+            events("part_define", part="BAR", gtin=kit),
+            events("serialize", lot="L-2", serials=["SN-X"], site="PLANT-1"),
+        ]
+    )
+    operator = login(client, "operator")
+    assert client.get("/api/v1/nodes/serial:SN-X", headers=operator).status_code == 200
+    assert client.get("/api/v1/nodes/lot:L-2", headers=operator).status_code == 404
+    for lot in ("L-1", "L-2", "L-9"):
+        observed = {
+            "type": "ObjectEvent",
+            "eventID": f"urn:tracegraph:event:SEEN-{lot}",
+            "eventTime": "2026-03-03T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "disposition": "recalled",
+            "epcList": [f"https://id.gs1.org/01/{kit}/10/{lot}/21/SN-X"],
+        }
+        document = {
+            "@context": CONTEXTS,
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-03-02T09:00:00Z",
+            "epcisBody": {"eventList": [observed]},
+        }
+        response = client.post("/api/v1/epcis/capture", json=document, headers=operator)
+        assert response.status_code == 201, (lot, response.text)
+    # An analyst, who sees the lot, is told of the one the serial is not of.
+    observed["eventID"] = "urn:tracegraph:event:SEEN-BY-ANALYST"
+    response = client.post("/api/v1/epcis/capture", json=document, headers=login(client, "analyst"))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "lot_mismatch"
+
+
 def test_operators_do_not_read_recall_cases(
     client: TestClient, sites: Services, events: Events
 ) -> None:
