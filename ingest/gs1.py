@@ -69,9 +69,9 @@ AIS: Final[dict[str, AI]] = {
 GTIN_QUALIFIERS: Final = ("10", "21")
 # Where emitted strings put each AI: keys, then fixed-length data, then variable-length data.
 EMIT_ORDER: Final = ("00", "01", "02", "11", "13", "15", "16", "17", "10", "21", "30", "37", "240")
-# Dates whose day 00 is the last day of the month (GS1 GS 3.4: best before, expiry); in the
-# others (production, packaging, sell by) 00 says the day is not given.
-LAST_DAY_AIS: Final = frozenset({"15", "17"})
+# Dates whose day 00 is the last day of the month (GS1 GS 3.4.5-3.4.7: best before, sell by,
+# expiry); in the others (production, packaging) 00 says the day is not given.
+LAST_DAY_AIS: Final = frozenset({"15", "16", "17"})
 
 
 class Gs1Error(BadRequest):
@@ -264,8 +264,8 @@ def with_check_digit(body: str) -> str:
 
 
 def gs1_date(text: str, ai: str, *, position: int | None = None) -> date | Gs1Month:
-    """Return the date of a YYMMDD field. DD 00 is the last day of the month in a best before
-    or expiry date, and the month alone (no day given) in the others."""
+    """Return the date of a YYMMDD field. DD 00 is the last day of the month in a best before,
+    sell-by or expiry date, and the month alone (no day given) in the others."""
     where = _where(ai, position)
     if len(text) != 6 or any(char not in DIGITS for char in text):
         raise Gs1Error(f"{where}: a date is six digits YYMMDD, got {text!r}")

@@ -60,19 +60,27 @@ def test_a_non_gs1_symbology_identifier_is_refused() -> None:
         gs1.parse(f"]A001{GTIN}")
 
 
-@pytest.mark.parametrize(("ai", "day"), [("15", date(2024, 2, 29)), ("17", date(2024, 2, 29))])
-def test_day_00_of_a_best_before_or_expiry_date_is_the_last_day_of_the_month(
-    ai: str, day: date
+@pytest.mark.parametrize("ai", ["15", "16", "17"])
+def test_day_00_of_a_best_before_sell_by_or_expiry_date_is_the_last_day_of_the_month(
+    ai: str,
 ) -> None:
-    # GS1 GS 3.4, AIs (15) and (17): read as the last day of the month, leap years included.
-    assert gs1.parse(f"01{GTIN}{ai}240200").values[ai] == "240200"
-    assert gs1.gs1_date("240200", ai) == day
-    assert gs1.parse(f"01{GTIN}17240200").expiry == day
+    # GS1 GS 3.4.5-3.4.7, AIs (15), (16) and (17): read as the last day of the month, leap
+    # years included.
+    data = gs1.parse(f"01{GTIN}{ai}240200")
+    assert data.values[ai] == "240200"
+    assert gs1.gs1_date(data.values[ai], ai) == date(2024, 2, 29)
+    assert gs1.gs1_date("230400", ai) == date(2023, 4, 30)
 
 
-@pytest.mark.parametrize("ai", ["11", "13", "16"])
+def test_an_expiry_of_day_00_is_the_last_day_of_its_month() -> None:
+    assert gs1.parse(f"01{GTIN}17240200").expiry == date(2024, 2, 29)
+    assert gs1.parse(f"01{GTIN}17230200").expiry == date(2023, 2, 28)
+
+
+@pytest.mark.parametrize("ai", ["11", "13"])
 def test_day_00_of_another_date_leaves_the_day_unsaid(ai: str) -> None:
-    # GS1 GS 3.4, AIs (11), (13), (16): 00 is put where the day is not given; no day is made up.
+    # GS1 GS 3.4.2 and 3.4.4, AIs (11) and (13): 00 is put where the day is not given; no day
+    # is made up.
     data = gs1.parse(f"(01){GTIN}({ai})230200")
     assert data.values[ai] == "230200"
     assert gs1.gs1_date("230200", ai) == gs1.Gs1Month(2023, 2)
