@@ -12,6 +12,7 @@ from pydantic_core.core_schema import ErrorType
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.auth.models import TEMPORARY_PASSWORD_HOURS
+from api.federation.models import INSTANCE_ID, INSTANCE_RULE
 from graph.connect import DEFAULT_URL
 from graph.udi import DEFAULT_DOMAIN
 
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
         if not host:
             raise ValueError("name the address to listen on (0.0.0.0 for every interface)")
         return host
+
+    @field_validator("instance")
+    @classmethod
+    def _instance_carried(cls, instance: str) -> str:
+        # Partners are sent it in a header: one with a line end (read from a file) would make
+        # every partner unreachable. Refused here, it is named as set (TRACEGRAPH_INSTANCE).
+        if not INSTANCE_ID.fullmatch(instance):
+            raise ValueError(INSTANCE_RULE)
+        return instance
 
 
 @lru_cache(maxsize=1)

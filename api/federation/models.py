@@ -57,6 +57,10 @@ STATUS_TEXT: Final[dict[str, str]] = {
     "error": "the partner's answer could not be read",
 }
 STUB_KIND: Final = "stub"
+# An instance's id, as X-Tracegraph-Visited carries it. Matched whole (fullmatch): '$' would
+# let a line end through, which no header carries.
+INSTANCE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+INSTANCE_RULE: Final = "1-64 letters, digits, '.', '_' or '-'"
 # An id whose first part is one of these is a partner's own item (kind:key), not one it holds
 # from a partner of its own (COMPANY:kind:key), nor a stub, which names the partner it stands for.
 OWN_KINDS: Final = frozenset(KINDS)

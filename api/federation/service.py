@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -26,10 +25,9 @@ from api.access import COMPANY_ROLES_SET, Access, TraceTooLong
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
-from api.federation.models import MAX_WIRE_BRANCHES as MAX_FEDERATED_BRANCHES
-from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
-from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from api.federation.models import (
+    INSTANCE_ID,
+    INSTANCE_RULE,
     NODE_FACTS,
     STUB_KIND,
     SUPPLIED_AS,
@@ -43,6 +41,9 @@ from api.federation.models import (
     over,
     to_wire,
 )
+from api.federation.models import MAX_WIRE_BRANCHES as MAX_FEDERATED_BRANCHES
+from api.federation.models import MAX_WIRE_EDGES as MAX_FEDERATED_EDGES
+from api.federation.models import MAX_WIRE_NODES as MAX_FEDERATED_NODES
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict, NotFound
 from graph.exposure import upstream_shares
@@ -53,8 +54,6 @@ from ingest.service import SYSTEM
 
 MAX_HOPS: Final = 10
 MAX_VISITED: Final = 16
-# Matched whole (fullmatch): '$' would let a line end through, which no header carries.
-INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_TIMEOUT_S: Final = 120.0
 MAX_TTL_S: Final = 7 * 24 * 3600
 MAX_WORKERS: Final = 8
@@ -145,7 +144,7 @@ class FederationService:
         clock: Callable[[], datetime] = _now,
     ) -> None:
         if not INSTANCE_ID.fullmatch(instance):
-            raise BadRequest("instance: 1-64 letters, digits, '.', '_' or '-'")
+            raise BadRequest(f"instance: {INSTANCE_RULE}")
         self._accounts = accounts
         self._client = client
         self.instance = instance

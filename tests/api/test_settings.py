@@ -62,6 +62,17 @@ def test_a_command_under_an_out_of_range_variable_says_which(
     assert err.startswith("error: TRACEGRAPH_TOKEN_MINUTES: ") and len(err.splitlines()) == 1
 
 
+def test_a_command_under_an_instance_id_no_header_carries_says_which_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "plant.db")
+    monkeypatch.setenv("TRACEGRAPH_INSTANCE", "plant-1\n")
+    assert main(["users", "list", "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: TRACEGRAPH_INSTANCE: ") and len(err.splitlines()) == 1
+    assert "letters, digits" in err
+
+
 @pytest.mark.parametrize("given", ["environment", "option"])
 def test_an_empty_host_is_refused_not_taken_for_every_interface(
     tmp_path: Path,
@@ -112,6 +123,11 @@ def test_a_command_that_reads_no_setting_still_stops_on_a_bad_one(
         ("TRACEGRAPH_MAX_BODY_BYTES", "10"),
         ("TRACEGRAPH_DIGITAL_LINK_DOMAIN", "ftp://id.example.com"),
         ("TRACEGRAPH_HOST", ""),
+        # Sent to partners in a header: a line end (read from a file) or a space none carries.
+        ("TRACEGRAPH_INSTANCE", "plant-1\n"),
+        ("TRACEGRAPH_INSTANCE", "plant 1"),
+        ("TRACEGRAPH_INSTANCE", ""),
+        ("TRACEGRAPH_INSTANCE", "x" * 65),
     ],
 )
 def test_a_variable_refused_is_named_as_it_was_set(
