@@ -12,13 +12,9 @@ from typing import Any, BinaryIO
 from graph.clock import utc_text
 from graph.connect import store_file
 from graph.errors import BadRequest
+from graph.sqlite_files import SIDE_FILES, check_no_store_beside, holds_database, side_of
 from ingest.json_text import JsonRefused, utf8_text
 from ingest.times import read_time
-
-# The files SQLite keeps beside a store `x.db`: its write-ahead log and index (WAL mode) and the
-# journal of a store in rollback mode.
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def read_text(path: str) -> str:
@@ -92,38 +88,31 @@ def check_file_folder(path: Path, option: str) -> None:
     """Raise BadRequest, naming `option`, when the folder the file `path` goes in is not there,
     or `path` and a store would share a file SQLite keeps beside a store (`x-wal` of `x`),
     which SQLite takes for that store's own and resets or removes: a new store is named as
-    those files are, or one of its own is already there; a store is that file of another."""
+    those files are, or one of its own is already there; a store is that file of another, or
+    another store is that file of it."""
     folder = path.parent
     if not folder.is_dir():
         raise BadRequest(f"{option}: there is no folder {folder}")
-    new = not _is_store(path)
-    for side in SQLITE_SIDE_FILES:
-        if not path.name.endswith(side):
-            continue
-        beside = path.with_name(path.name.removesuffix(side))
-        if beside.name and _is_store(beside):
-            raise BadRequest(
-                f"{option}: {path} is a file SQLite keeps beside the store {beside}: "
-                "name a file of its own"
-            )
-        if new:  # the store made beside it one day would take it for its own
-            raise BadRequest(
-                f"{option}: {path} is named as a file SQLite keeps beside a store "
-                f"({', '.join(SQLITE_SIDE_FILES)}): name a file of its own"
-            )
-    for side in SQLITE_SIDE_FILES if new else ():
+    new = not holds_database(path)
+    beside = side_of(path)
+    if beside is not None and holds_database(beside):
+        raise BadRequest(
+            f"{option}: {path} is a file SQLite keeps beside the store {beside}: "
+            "name a file of its own"
+        )
+    if beside is not None and new:  # the store made beside it one day would take it
+        raise BadRequest(
+            f"{option}: {path} is named as a file SQLite keeps beside a store "
+            f"({', '.join(SIDE_FILES)}): name a file of its own"
+        )
+    for side in SIDE_FILES if new else ():
         own = path.with_name(path.name + side)
         if own.exists():
             raise BadRequest(
                 f"{option}: {own} is there, which SQLite would take for the new store's own: "
                 "remove it or name another file"
             )
-
-
-def _is_store(path: Path) -> bool:
-    """Whether `path` is a SQLite database (an empty file is where a new one is made)."""
     try:
-        with path.open("rb") as file:
-            return file.read(16) == SQLITE_HEADER
-    except OSError:
-        return False
+        check_no_store_beside(path)
+    except BadRequest as error:
+        raise BadRequest(f"{option}: {error.message}") from None

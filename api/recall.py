@@ -211,10 +211,11 @@ def _raced(code: str, message: str) -> BatchRejected:
     return BatchRejected([Problem(0, None, "case", code, message)])
 
 
-def _status_beyond(dates: list[tuple[str, str]]) -> BatchRejected:
-    """Items whose status is dated beyond any floor clock's skew: a hold's quarantine dated
-    before it would not become the item's status, and dated at it would follow the case's
-    close. Each is named, so all are set right before the hold is made again."""
+def _dated_beyond(dates: list[tuple[str, str, str]]) -> BatchRejected:
+    """Items that came to be, or whose status is dated, beyond any floor clock's skew: a hold's
+    quarantine dated before either would be refused (time_order) or not become the item's
+    status, and dated after it would follow the case's close. Each (item, what, when) is
+    named, so all are set right before the hold is made again."""
     skew = f"{MAX_CLOCK_AHEAD.total_seconds() / 3600:g} hours"
     return BatchRejected(
         [
@@ -223,11 +224,10 @@ def _status_beyond(dates: list[tuple[str, str]]) -> BatchRejected:
                 None,
                 "case",
                 "time_order",
-                f"{describe(item)} holds a status dated {at}, more than {skew} after the "
-                "server's clock: a wrong date, to be set right (void it, record it again) "
-                "before a hold",
+                f"{describe(item)} {what} {at}, more than {skew} after the server's clock: "
+                "a wrong date, to be set right (void it, record it again) before a hold",
             )
-            for item, at in dates
+            for item, what, at in dates
         ]
     )
 
@@ -520,8 +520,8 @@ class RecallService:
             # An event is never dated before an item it names came to be (time_order): an item
             # recorded by a floor clock ahead of the server's is held at the time it came to
             # be, rather than the whole hold refused. The case's hold is dated after them all.
-            # Beyond MAX_CLOCK_AHEAD an item's date is wrong, not skewed: dated now, its
-            # quarantine is refused, naming it, lest the hold follow the case's close.
+            # Beyond MAX_CLOCK_AHEAD an item's date is wrong, not skewed: the hold is refused
+            # naming every such item (below), lest it follow the case's close.
             now = now_text()
             limit = utc_text(datetime.fromisoformat(now) + MAX_CLOCK_AHEAD)
             ids = [item.id for item in targets]
@@ -535,9 +535,10 @@ class RecallService:
             # clock may have; beyond it the date is wrong, and the hold is refused naming it.
             # Rows come by instant: the latest of each item is kept.
             status_ahead.update((r.gid, r.at) for r in self._store.status_rows(ids) if r.at > now)
-            beyond = sorted((node, at) for node, at in status_ahead.items() if at > limit)
-            if beyond:
-                raise _status_beyond(beyond)
+            beyond = [(node, "came to be at", at) for node, at in made.items() if at > limit]
+            beyond += [(node, "holds a status dated", at) for node, at in status_ahead.items()]
+            if beyond := sorted(b for b in beyond if b[2] > limit):
+                raise _dated_beyond(beyond)
             for node, at in status_ahead.items():
                 ahead[node] = max(ahead.get(node, now), at)
             dated.update((item.id, ahead.get(item.id, now)) for item in targets)

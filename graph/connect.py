@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from graph.errors import BadRequest, StoreUnavailable
+from graph.sqlite_files import check_no_store_beside
 from graph.store import GraphStore
 
 DEFAULT_URL = "sqlite:///tracegraph.db"
@@ -35,6 +36,7 @@ def require_store(url: str) -> None:
                 f"there is no store at {path}, only an empty file (`tracegraph init` makes a "
                 "new store in it)"
             )
+        check_no_store_beside(path)
 
 
 def check_store_url(url: str) -> None:

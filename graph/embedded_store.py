@@ -25,6 +25,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
 from graph.event_links import void_names
 from graph.projection import PROJECTION, counted_if_free, refuse_newer
+from graph.sqlite_files import check_no_store_beside
 from graph.sqlite_schema import (
     READ_STAMP,
     WRITE_STAMP,
@@ -1146,6 +1147,7 @@ def check_removable(path: Path) -> None:
     it may remove."""
     if not path.exists():
         return
+    check_no_store_beside(path)  # the probe would take it for the store's own log
     probe = sqlite3.connect(path, isolation_level=None, timeout=0)
     try:
         # Every connection to a WAL store shares its -shm file; a transaction in exclusive

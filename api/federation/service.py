@@ -124,9 +124,7 @@ def checked_visited(raw: str | None) -> list[str]:
     """Parse the visited-instances header; raise BadRequest when it is malformed."""
     visited = [part.strip() for part in (raw or "").split(",") if part.strip()]
     if len(visited) > MAX_VISITED or not all(INSTANCE_ID.fullmatch(v) for v in visited):
-        raise BadRequest(
-            f"visited: at most {MAX_VISITED} instance ids of letters, digits, '.', '_' or '-'"
-        )
+        raise BadRequest(f"visited: at most {MAX_VISITED} instance ids, each of {INSTANCE_RULE}")
     return visited
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -125,22 +126,51 @@ def test_a_target_named_as_a_file_sqlite_keeps_beside_a_store_is_refused(
 
 
 def test_a_new_store_and_a_store_named_as_its_side_file_are_not_made_together(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A store of an older release named plant-wal: a copy to plant beside it was made, and
     # SQLite removed plant-wal as plant's log once the copy closed.
     named = tmp_path / "plant-wal"
-    EmbeddedStore(named).close()
+    os.replace(source.removeprefix("sqlite:///"), named)
     to = f"sqlite:///{tmp_path / 'plant'}"
     assert main(["copy-store", "--store", f"sqlite:///{named}", "--to", to]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert f"--to: {named} is there, which SQLite would take for the new store's own" in err
-    assert not (tmp_path / "plant").exists() and EmbeddedStore(named).counts()["events"] == 0
+    assert not (tmp_path / "plant").exists()
+    kept = EmbeddedStore(named)
+    assert kept.counts()["events"] == 3
+    kept.close()
     # Nor is a new store named so, with no store beside it yet.
     fresh = f"sqlite:///{tmp_path / 'fresh-journal'}"
     assert main(["copy-store", "--store", f"sqlite:///{named}", "--to", fresh]) == EXIT_BAD_INPUT
     assert "is named as a file SQLite keeps beside a store" in capsys.readouterr().err
     assert not (tmp_path / "fresh-journal").exists()
+
+
+@pytest.mark.parametrize("side", ["-wal", "-shm", "-journal"])
+def test_a_store_is_not_opened_beside_a_store_named_as_its_side_file(
+    source: str, tmp_path: Path, side: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both made by an older release: opening the first, SQLite removed the second as its log.
+    path = Path(source.removeprefix("sqlite:///"))
+    named = Path(f"{path}{side}")
+    shutil.copyfile(path, named)
+    refused = f"{named} is a store, named as a file SQLite keeps beside {path}"
+    argv = ["trace", "--supplier", "ACME", "--supplier-lot", "A-77", "--down"]
+    for command in (
+        [*argv, "--store", source],
+        ["copy-store", "--store", source, "--to", f"sqlite:///{tmp_path / 'new.db'}"],
+        ["demo", "--no-serve", "--file", str(path)],
+    ):
+        assert main(command) == EXIT_BAD_INPUT, command
+        assert refused in capsys.readouterr().err
+    assert named.read_bytes() == path.read_bytes()
+
+
+def test_a_store_file_named_as_a_side_file_alone_is_of_no_store() -> None:
+    # "-wal" is beside no file (a name cannot be empty): taken, not a traceback.
+    for name in ("-wal", "-journal"):
+        cli_input.check_file_folder(Path(name), "--file")
 
 
 def test_a_store_named_as_a_side_file_of_a_file_that_is_no_store_is_taken(

@@ -244,11 +244,17 @@ def test_a_hold_of_an_item_whose_status_is_dated_beyond_any_clock_skew_is_refuse
 ) -> None:
     beyond = (datetime.now(UTC) + MAX_CLOCK_AHEAD + timedelta(minutes=5)).replace(microsecond=0)
     recalls = _released_at(services, beyond)
+    # And L-2 came to be as far ahead: each is named, so both are set right before a hold.
+    split = {"event_id": "E-3", "type": "split", "occurred_at": beyond.isoformat(),
+             "lot": "L-1", "into": [{"lot": "L-2", "qty": "4"}]}  # fmt: skip
+    services.ingest.ingest([split])
     with pytest.raises(BatchRejected) as refused:
         recalls.hold("RC-1", "suspect heat", "ana")
-    (problem,) = refused.value.problems
-    assert problem.code == "time_order", problem
-    assert problem.message.startswith(f'lot "L-1" holds a status dated {utc_text(beyond)}')
+    at = utc_text(beyond)
+    assert [(p.code, p.message.split(", more than")[0]) for p in refused.value.problems] == [
+        ("time_order", f'lot "L-1" holds a status dated {at}'),
+        ("time_order", f'lot "L-2" came to be at {at}'),
+    ]
     assert holds(recalls.history("RC-1")) == []
     assert services.store.node("lot:L-1").attrs["status"] == "released"  # type: ignore[union-attr]
     assert recalls.case("RC-1").state == "open"

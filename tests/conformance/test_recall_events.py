@@ -322,10 +322,12 @@ def test_a_store_reads_status_rows_outside_a_write(store: GraphStore, events: Ev
     # By instant, of one instant by log order: as the planner reads them under the write lock.
     service = IngestService(store)
     service.ingest([events.receive("L-1", 10), events.receive("L-2", 5, supplier_lot="A-2")])
-    late = events("status", target={"lot": "L-1"}, status="released", reason="r", event_id="S-1")
+    late = events("status", target={"lot": "L-1"}, status="released", reason="r", event_id="S-9")
     at = late["occurred_at"]
     same = {"target": {"lot": "L-1"}, "reason": "r", "occurred_at": at}
-    service.ingest([late, events("status", status="quarantined", event_id="S-2", **same)])
+    # Logged apart, in an order their ids do not sort in.
+    service.ingest([late])
+    service.ingest([events("status", status="quarantined", event_id="S-2", **same)])
     early = (T0 + timedelta(minutes=25)).isoformat()
     service.ingest(
         [events("status", status="scrapped", event_id="S-3", **same | {"occurred_at": early})]
@@ -333,7 +335,7 @@ def test_a_store_reads_status_rows_outside_a_write(store: GraphStore, events: Ev
     rows = store.status_rows(["lot:L-1", "lot:L-2", "lot:NONE"])
     assert [(r.gid, r.status, r.event) for r in rows] == [
         ("lot:L-1", "scrapped", "S-3"),
-        ("lot:L-1", "released", "S-1"),
+        ("lot:L-1", "released", "S-9"),
         ("lot:L-1", "quarantined", "S-2"),
     ]
     assert rows[1].at == utc_text(datetime.fromisoformat(at))

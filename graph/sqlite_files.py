@@ -1,0 +1,45 @@
+"""The files of an embedded store: its own, and those SQLite keeps beside it (`x-wal`,
+`x-shm`, `x-journal` of `x`), which it takes for that store's own log and resets or removes
+as it opens `x`. A store named as one of them is lost to the store beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.errors import BadRequest
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+HEADER = b"SQLite format 3\x00"  # a database's first bytes; never a log's or an index's
+
+
+def holds_database(path: Path) -> bool:
+    """Whether `path` is a SQLite database: False where there is no file (or an empty one, where
+    a new store is made); BadRequest where it cannot be read, rather than take it for none."""
+    try:
+        with path.open("rb") as file:
+            return file.read(len(HEADER)) == HEADER
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    except OSError as error:
+        raise BadRequest(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def side_of(path: Path) -> Path | None:
+    """Return the file `path` would be a side file of (`x` for `x-wal`), or None."""
+    for side in SIDE_FILES:
+        stem = path.name.removesuffix(side)
+        if stem != path.name and stem:
+            return path.with_name(stem)
+    return None
+
+
+def check_no_store_beside(path: Path) -> None:
+    """Raise BadRequest when a store is named as a file SQLite keeps beside `path`: opening
+    `path` would take it for its own log, and reset or remove it."""
+    for side in SIDE_FILES if path.name else ():
+        own = path.with_name(path.name + side)
+        if holds_database(own):
+            raise BadRequest(
+                f"{own} is a store, named as a file SQLite keeps beside {path}: opening {path} "
+                "would take it for its own and remove it; give it a name of its own first"
+            )
