@@ -192,7 +192,7 @@ BUSY: Final = (
 LOCK: Final = (
     "MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name) "
     "SET c.locked = true RETURN c.seq, c.rebuilding, c.rebuild_started, c.marks_counted, "
-    "[c.marks_run, c.marks_run_seq, c.marks_done, c.marks_at]"
+    "[c.marks_run, c.marks_run_seq, c.marks_done, c.marks_at, c.marks_rebuilt, c.rebuilt]"
 )
 # A rebuild commits chunk by chunk: while it runs, the graph is partial and only the rebuild
 # may write (its token on the counter). One that stopped leaves the token; the next takes over.
@@ -773,11 +773,14 @@ RETURN count(m)
 # last chunk marks them held for the log. A count cut off leaves marks_counted null, so the next
 # open counts again, from the start. Schemes are taken in the order of their index, the least
 # not done first, so one a write brings in before the one under way is counted too.
+# A rebuild does not move the log on, and one by a release before chunks counts every mark it
+# replays, those not counted yet too: the count is given up while a rebuild holds the graph or
+# once one has ended since it began (the last rebuild's token, kept as marks_rebuilt, '' none).
 MARKS_CHUNK: Final = 10_000
 START_COUNT: Final = """
 MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
 SET c.marks_counted = null, c.marks_run = $token, c.marks_run_seq = c.seq, c.marks_done = [],
-    c.marks_at = $at
+    c.marks_at = $at, c.marks_rebuilt = coalesce(c.rebuilt, '')
 """
 NEXT_SCHEME: Final = """
 MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme)
@@ -808,7 +811,7 @@ SET c.marks_done = $done, c.marks_at = $at
 MARKS_COUNTED_AT: Final = """
 MATCH (c:Counter {name: 'ingest'}) USING INDEX SEEK c:Counter(name)
 SET c.marks_counted = $seq, c.marks_run = null, c.marks_run_seq = null, c.marks_done = null,
-    c.marks_at = null
+    c.marks_at = null, c.marks_rebuilt = null
 """
 # Add $sign (1 made, -1 voided) to the counts of the MARKS relationships $rows ([[mark gid, item
 # gid], ...]), by the scheme the code's node was read by (a code of no scheme counts for none).
@@ -1071,11 +1074,12 @@ class _Counting:
     seq: int | None  # how far in the log its counts hold
     done: list[str]  # the schemes counted whole
     at: list[str] | None  # [the scheme under way, the last index counted of it ('' none)]
+    rebuilt: bool  # a rebuild has ended since it began
 
     @classmethod
     def of(cls, column: list[Any]) -> _Counting:
-        run, seq, done, at = column
-        return cls(run, seq, list(done or []), at)
+        run, seq, done, at, rebuilt_then, rebuilt = column
+        return cls(run, seq, list(done or []), at, rebuilt_then != (rebuilt or ""))
 
     def scope(self, counted: bool) -> dict[str, Any]:
         """COUNT_MARKS's $done and $at: the marks a write counts (None: all of them)."""
@@ -1410,8 +1414,10 @@ class Neo4jStore:
         token = uuid.uuid4().hex
 
         def start(tx: ManagedTransaction, locked: neo4j.Record) -> bool:
-            seq, _, _, counted, _ = locked
+            seq, rebuilding, _, counted, _ = locked
             if counted == seq:  # counted by another process while this one waited
+                return False
+            if rebuilding is not None:  # the graph is partial: counted at a later open
                 return False
             tx.run(CLEAR_MARK_COUNTS).consume()
             first = _next_scheme(tx, [])
@@ -1430,7 +1436,7 @@ class Neo4jStore:
         more to count."""
 
         def then(tx: ManagedTransaction, locked: neo4j.Record) -> bool:
-            seq, _, _, counted, column = locked
+            seq, rebuilding, _, counted, column = locked
             counting = _Counting.of(column)
             if counting.run != token:  # another process took the count over
                 return False
@@ -1439,8 +1445,15 @@ class Neo4jStore:
                 return False
             if counting.seq != seq or counting.at is None:
                 log.warning(
-                    "%s: a release that does not count marks as they are made wrote while they "
-                    "were counted: they are counted again at the next open",
+                    "%s: a release that does not keep a count of marks under way wrote while "
+                    "they were counted: they are counted again at the next open",
+                    self.url,
+                )
+                return False
+            if rebuilding is not None or counting.rebuilt:
+                log.warning(
+                    "%s: the graph was rebuilt while its marks were counted: they are counted "
+                    "again at the next open",
                     self.url,
                 )
                 return False

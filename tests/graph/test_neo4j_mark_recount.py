@@ -39,6 +39,13 @@ MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme IS NOT NULL
 RETURN m.scheme, coalesce(n.site, ''), count(*)
 """
 KEPT = "MATCH (c:MarkCount) WHERE c.live <> 0 RETURN c.scheme, c.site, c.live"
+COUNT_UNDER_WAY = "MATCH (c:Counter {name: 'ingest'}) RETURN c.marks_run, c.marks_counted"
+# A rebuild's mark on the counter, as it starts and as it ends (graph.neo4j_store).
+REBUILDING = "MATCH (c:Counter {name: 'ingest'}) SET c.rebuilding = $token, c.rebuild_started = ''"
+REBUILT = (
+    "MATCH (c:Counter {name: 'ingest'}) REMOVE c.rebuilding, c.rebuild_started "
+    "SET c.rebuilt = $token"
+)
 
 
 class Plant:
@@ -84,8 +91,11 @@ class Plant:
         return Neo4jStore(target.uri, user=target.user, password=target.password)
 
     def run(self, statement: Any) -> list[list[Any]]:
+        return self.run_with(statement)
+
+    def run_with(self, statement: Any, **params: Any) -> list[list[Any]]:
         with self.store._driver.session() as session:
-            return session.run(statement).values()
+            return session.run(statement, params).values()
 
     def exact(self) -> None:
         """The counts hold for the log and are the live marks, scheme by scheme and site."""
@@ -211,6 +221,72 @@ def test_a_count_a_release_that_knows_it_not_wrote_into_is_counted_again_at_the_
         plant.opened().close()
     assert chunks == [1, 2, 3]  # given up at the first chunk after it
     assert plant.run(MARKS_HOLD) != [[True]]
+    plant.opened().close()
+    plant.exact()
+
+
+# As the release before chunks counted the marks a rebuild replays: all of them.
+COUNTING_ALL = """
+UNWIND $rows AS r
+MATCH (m:Node {gid: r[0]}) USING INDEX SEEK m:Node(gid)
+MATCH (n:Node {gid: r[1]}) USING INDEX SEEK n:Node(gid)
+WITH m.scheme AS scheme, coalesce(n.site, '') AS site, count(*) * $sign AS made
+WHERE scheme IS NOT NULL
+MERGE (c:MarkCount {scheme: scheme, site: site})
+ON CREATE SET c.live = made
+ON MATCH SET c.live = c.live + made
+"""
+
+
+@pytest.mark.parametrize("counting_all", [True, False], ids=["before-chunks", "this"])
+def test_a_count_a_rebuild_went_through_is_counted_again_at_the_next_open(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch, counting_all: bool
+) -> None:
+    """A rebuild counts the marks it replays afresh, and does not move the log on: a release
+    that counts them all (before chunks) counted again those the count under way had yet to
+    reach, which it then counted too, and marked the counts held."""
+
+    def rebuild(chunk: int) -> None:
+        if chunk == 2:
+            with monkeypatch.context() as patched:
+                if counting_all:
+                    patched.setattr(neo4j_store, "COUNT_MARKS", COUNTING_ALL)
+                IngestService(plant.store).rebuild()
+
+    with monkeypatch.context() as patched:
+        chunks = _between_chunks(patched, rebuild)
+        plant.opened().close()
+    assert chunks == [1, 2, 3]  # given up at the first chunk after it
+    assert plant.run(MARKS_HOLD) != [[True]]
+    plant.opened().close()
+    plant.exact()
+
+
+def test_no_count_goes_on_while_a_rebuild_holds_the_graph(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild under way leaves the graph partial: a chunk counted then counts a part."""
+    token = "a rebuild under way"
+
+    def rebuilding(chunk: int) -> None:
+        if chunk == 1:
+            plant.run_with(REBUILDING, token=token)
+
+    with monkeypatch.context() as patched:
+        chunks = _between_chunks(patched, rebuilding)
+        plant.opened().close()
+    assert chunks == [1, 2]
+    assert plant.run(MARKS_HOLD) != [[True]]
+    plant.run_with(REBUILT, token=token)
+    plant.opened().close()
+    plant.exact()
+
+
+def test_no_count_begins_while_a_rebuild_holds_the_graph(plant: Plant) -> None:
+    plant.run_with(REBUILDING, token="a rebuild under way")
+    plant.opened().close()
+    assert plant.run(COUNT_UNDER_WAY) == [[None, None]]
+    plant.run_with(REBUILT, token="a rebuild under way")
     plant.opened().close()
     plant.exact()
 
