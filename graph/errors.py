@@ -83,8 +83,9 @@ class StoreUnavailable(DomainError):
 class StoreBusy(DomainError):
     """Another write has held the store's write lock past the busy timeout (a rebuild, say), the
     store ended a write before it was done, or failed one for now (Neo4j's transient errors: a
-    cluster member behind, a deadlock): nothing was written, and it may be sent again. Its
-    subclasses are reads the store ended, which asking again as they are may not help."""
+    cluster member behind, a deadlock): nothing was written, and it may be sent again (but for
+    a Neo4j write failed as it may have committed, which says so). Its subclasses are reads the
+    store ended, which asking again as they are may not help."""
 
     status_code = 503
     code = "store_busy"

@@ -115,6 +115,9 @@ OPEN_TIMED_OUT: Final = (
 # memory all transactions share taken. Asked again shortly, it may well pass: StoreBusy, with
 # what it was where the server says, and never the server's text, which names its members.
 # (DatabaseUnavailable, transient too, is a database that does not answer: UNREACHABLE.)
+# A write so failed wrote nothing only where the failure comes before its commit (BEFORE_COMMIT);
+# one a cluster could not replicate may have been made, and one the server failed in a way no
+# rule here names may have failed as it committed: it is said unknown, as LOST_IN_COMMIT.
 TRANSIENT_CAUSES: Final = {
     "Neo.TransientError.Transaction.BookmarkTimeout": (
         "the cluster member it reached had not caught up in time with the changes this service "
@@ -131,10 +134,34 @@ TRANSIENT_CAUSES: Final = {
         "dbms.memory.transaction.total.max)"
     ),
     "Neo.TransientError.General.OutOfMemoryError": "the server was out of memory",
+    "Neo.TransientError.Cluster.ReplicationFailure": (
+        "the cluster could not replicate its commit to its members"
+    ),
     "Neo.ClientError.Cluster.NotALeader": "the cluster's leader changed as it ran",
-    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase": "the cluster's leader changed as it ran",
+    # A member read-only to all (a follower, a database set so), or just now: no one knows which.
+    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase": (
+        "the cluster member it reached would not take writes"
+    ),
 }
 TRANSIENT_CAUSE: Final = "a failure the server calls transient"
+# Failed before the transaction committed: a deadlock or a lock waited for, a member behind
+# the bookmarks (before the transaction begins), a member that is not the leader or takes no
+# writes (its commit refused whole), the memory its transactions share taken as it ran.
+BEFORE_COMMIT: Final = frozenset(
+    {
+        "Neo.TransientError.Transaction.BookmarkTimeout",
+        "Neo.TransientError.Transaction.DeadlockDetected",
+        "Neo.TransientError.Transaction.LockAcquisitionTimeout",
+        "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+        "Neo.ClientError.Cluster.NotALeader",
+        "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+    }
+)
+MAYBE_WRITTEN: Final = (
+    "Neo4j could not finish this write to {what} for now ({cause}): it may or may not have been "
+    "made; look before doing it again (events may be sent again as they are: their ids make "
+    "that safe)"
+)
 TRANSIENT_AS: Final[dict[Step, str]] = {
     "read": "Neo4j could not do this read of {what} for now ({cause}): ask again shortly",
     "write": (
@@ -323,8 +350,12 @@ def _transient(error: neo4j.exceptions.TransientError, what: str, doing: Step) -
     """What to raise for a failure the server calls transient, past the driver's retries, of a
     transaction `doing` what it did (TRANSIENT_CAUSES)."""
     log.warning("Neo4j failed a %s of %s for now, past the retries: %s", doing, what, error.code)
-    cause = TRANSIENT_CAUSES.get(error.code or "", TRANSIENT_CAUSE)
-    return StoreBusy(TRANSIENT_AS[doing].format(what=what, cause=cause))
+    code = error.code or ""
+    cause = TRANSIENT_CAUSES.get(code, TRANSIENT_CAUSE)
+    said = TRANSIENT_AS[doing]
+    if doing == "write" and code not in BEFORE_COMMIT:
+        said = MAYBE_WRITTEN
+    return StoreBusy(said.format(what=what, cause=cause))
 
 
 def _ended(error: neo4j.exceptions.ClientError, what: str, doing: Step) -> StoreBusy | None:

@@ -16,15 +16,23 @@ from graph.neo4j_driver import Step, reaching
 
 SAID = "as the server said it, naming its host db-2.internal"
 BOOKMARK_TIMEOUT = "Neo.TransientError.Transaction.BookmarkTimeout"
-TRANSIENT = [
+REPLICATION_FAILURE = "Neo.TransientError.Cluster.ReplicationFailure"
+# Failures that come before a transaction commits: a write so failed wrote nothing.
+BEFORE_COMMIT = [
     BOOKMARK_TIMEOUT,
     "Neo.TransientError.Transaction.DeadlockDetected",
     "Neo.TransientError.Transaction.LockAcquisitionTimeout",
     "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
-    "Neo.TransientError.Cluster.ReplicationFailure",  # one no rule here names
     "Neo.ClientError.Cluster.NotALeader",  # the driver's NotALeader, a TransientError
     "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",  # likewise
 ]
+# Failures that may come as it commits, or that no rule here names: a write may have been made.
+MAYBE_COMMITTED = [
+    REPLICATION_FAILURE,
+    "Neo.TransientError.General.OutOfMemoryError",
+    "Neo.TransientError.Transaction.SomethingNew",
+]
+TRANSIENT = BEFORE_COMMIT + MAYBE_COMMITTED
 STEPS: list[Step] = ["read", "write", "open"]
 
 
@@ -51,10 +59,35 @@ def test_a_transient_failure_is_store_busy_to_try_again(code: str, step: Step) -
     said = _busy(error, step)
     ending = {
         "read": "ask again shortly",
-        "write": "nothing was written; try again shortly",
+        "write": (
+            "nothing was written; try again shortly"
+            if code in BEFORE_COMMIT
+            else "it may or may not have been made; look before doing it again (events may be "
+            "sent again as they are: their ids make that safe)"
+        ),
         "open": "the graph was not opened; open it again shortly",
     }[step]
     assert said.message.endswith(ending), said.message
+
+
+def test_a_write_that_failed_as_it_may_have_committed_is_not_said_unwritten() -> None:
+    """A cluster that could not replicate a commit may have made it on some members: the
+    write's outcome is not known, and a caller told it was not made would make it twice."""
+    said = _busy(server_said(REPLICATION_FAILURE), "write")
+    assert said.message == (
+        "Neo4j could not finish this write to the graph for now (the cluster could not "
+        "replicate its commit to its members): it may or may not have been made; look before "
+        "doing it again (events may be sent again as they are: their ids make that safe)"
+    )
+
+
+def test_a_member_that_would_not_take_writes_is_said_so_neutrally() -> None:
+    """Refused by a member that is read-only: whether the leader changed is not known."""
+    said = _busy(server_said("Neo.ClientError.General.ForbiddenOnReadOnlyDatabase"), "write")
+    assert said.message == (
+        "Neo4j could not do this write to the graph for now (the cluster member it reached "
+        "would not take writes): nothing was written; try again shortly"
+    )
 
 
 def test_a_cluster_member_behind_the_bookmarks_is_said_so() -> None:
