@@ -18,6 +18,7 @@ from graph import neo4j_store
 from graph.neo4j_store import MARKS_HOLD, Neo4jStore
 from ingest.models import ItemRef
 from ingest.service import IngestService
+from marking.models import SchemeSpec
 from marking.service import MarkingService
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
@@ -39,6 +40,7 @@ MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme IS NOT NULL
 RETURN m.scheme, coalesce(n.site, ''), count(*)
 """
 KEPT = "MATCH (c:MarkCount) WHERE c.live <> 0 RETURN c.scheme, c.site, c.live"
+COUNTED_SO_FAR = "MATCH (c:Counter {name: 'ingest'}) RETURN c.marks_done, c.marks_at"
 COUNT_UNDER_WAY = "MATCH (c:Counter {name: 'ingest'}) RETURN c.marks_run, c.marks_counted"
 # A rebuild's mark on the counter, as it starts and as it ends (graph.neo4j_store).
 REBUILDING = "MATCH (c:Counter {name: 'ingest'}) SET c.rebuilding = $token, c.rebuild_started = ''"
@@ -97,12 +99,12 @@ class Plant:
         with self.store._driver.session() as session:
             return session.run(statement, params).values()
 
-    def exact(self) -> None:
+    def exact(self, schemes: int = len(PARTS)) -> None:
         """The counts hold for the log and are the live marks, scheme by scheme and site."""
         assert self.run(MARKS_HOLD) == [[True]]
         live = sorted(tuple(row) for row in self.run(LIVE))
         assert sorted(tuple(row) for row in self.run(KEPT)) == live
-        assert len({scheme for scheme, _, _ in live}) == len(PARTS)  # every scheme has some
+        assert len({scheme for scheme, _, _ in live}) == schemes  # every scheme has some
 
 
 def _lot(part: str, n: int) -> str:
@@ -126,15 +128,23 @@ def plant(request: pytest.FixtureRequest) -> Iterator[Plant]:
     built.store.close()
 
 
-def _between_chunks(monkeypatch: pytest.MonkeyPatch, then: Callable[[int], None]) -> list[int]:
+# A chunk's transaction as it ran: the store that ran it, its count's token, whether it left more.
+Ran = tuple[Neo4jStore, str, bool]
+
+
+def _between_chunks(
+    monkeypatch: pytest.MonkeyPatch, then: Callable[[int], None], ran: list[Ran] | None = None
+) -> list[int]:
     """Count two marks a chunk, and call `then` with the number of chunks counted after each
-    one's transaction; return the list of those numbers."""
+    one's transaction (noted in `ran` before); return the list of those numbers."""
     monkeypatch.setattr(neo4j_store, "MARKS_CHUNK", 2)
     counted = neo4j_store.Neo4jStore._count_some
     chunks: list[int] = []
+    noted: list[Ran] = [] if ran is None else ran
 
     def counting(self: Neo4jStore, token: str) -> bool:
         more = counted(self, token)
+        noted.append((self, token, more))
         chunks.append(len(chunks) + 1)
         then(chunks[-1])
         return more
@@ -292,19 +302,54 @@ def test_no_count_begins_while_a_rebuild_holds_the_graph(plant: Plant) -> None:
 
 
 def test_two_opens_at_once_count_once(plant: Plant, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second takes the count over; the first stops at its next chunk."""
+    """The second takes the count over; the first, coming to its next chunk while the second
+    counts, stops there and counts no more."""
+    ran: list[Ran] = []
     second: list[Neo4jStore] = []
 
-    def open_another(chunk: int) -> None:
+    def interleave(chunk: int) -> None:
+        first, first_token, _ = ran[0]
+        by = [store for store, _, _ in ran]
         if chunk == 2:
             second.append(plant.opened())
+        elif by[-1] is not first and by.count(by[-1]) == 1:  # the second's first chunk
+            Neo4jStore._count_some(first, first_token)
 
     with monkeypatch.context() as patched:
-        _between_chunks(patched, open_another)
+        _between_chunks(patched, interleave, ran)
         first = plant.opened()
     first.close()
     second[0].close()
+    taken_over = next(i for i, (store, _, _) in enumerate(ran) if store is second[0])
+    assert ran[taken_over][2]  # its count was under way when the first came to its chunk
+    after = [more for store, _, more in ran[taken_over:] if store is first]
+    assert after == [False, False]  # the chunk it came to meanwhile, and the next of its own
     plant.exact()
+
+
+def test_a_scheme_made_during_a_count_that_sorts_before_the_one_under_way_is_counted(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first mark is made behind the count (no write counts it): the count comes back to
+    it, taking the least scheme not counted whole next."""
+    under_way: list[list[Any]] = []
+
+    def made(chunk: int) -> None:
+        if chunk == 4:
+            under_way.extend(plant.run(COUNTED_SO_FAR))
+            plant.marking.define_scheme(
+                SchemeSpec(name="AAA", kind="sequential", length=4, parts=["WIDGET"])
+            )
+            plant.ingest.ingest([plant.events.receive("W-1", 10, part="WIDGET", supplier_lot="W")])
+            plant.marking.issue_mark(ItemRef(lot="W-1"))
+
+    with monkeypatch.context() as patched:
+        _between_chunks(patched, made)
+        plant.opened().close()
+    [[done, (scheme, _)]] = under_way
+    assert done and min(done) > "AAA" and scheme > "AAA"  # made before both
+    plant.exact(schemes=len(PARTS) + 1)
+    assert ["AAA", "", 1] in plant.run(KEPT)
 
 
 def test_a_graph_with_no_marks_holds_its_counts_once_opened(
