@@ -255,16 +255,32 @@ def bounded_write(
     what: str,
     busy: str,
     work: Callable[[neo4j.ManagedTransaction, AbstractContextManager[None]], T],
+    attempts: int = 1,
 ) -> T:
     """Run `work` in a write transaction as `session` does, with the bound on its lock waits
-    (`waiting_at_most`), which it enters around the statements that take its locks."""
+    (`waiting_at_most`), which it enters around the statements that take its locks; up to
+    `attempts` times while it fails on a result the server failed for now (`failed_for_now`)."""
     mark = uuid.uuid4().hex
 
     def unit(tx: neo4j.ManagedTransaction) -> T:
         return work(tx, waiting_at_most(driver, database, mark, busy))
 
     with session(driver, database, what) as opened:
-        return opened.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(unit))
+        for attempt in range(1, attempts + 1):
+            try:
+                return opened.execute_write(neo4j.unit_of_work(metadata={WAITING: mark})(unit))
+            except neo4j.exceptions.ResultFailedError as error:
+                # Run again before `session` says it failed: only one given up on is logged.
+                if not failed_for_now(error) or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def failed_for_now(error: neo4j.exceptions.ResultFailedError) -> bool:
+    """Whether `error` is a result read after the server failed its transaction for now (a
+    deadlock found again as it rolled back), which escapes the driver's retries: nothing of it
+    was committed, and it may be run again whole."""
+    return isinstance(error.__cause__, neo4j.exceptions.TransientError)
 
 
 def unresolved(error: BaseException) -> bool:

@@ -1509,31 +1509,22 @@ class Neo4jStore:
             _refuse_in_rebuild(rebuilding, started, ours)
             return work(Neo4jTx(tx, seq, counted == seq, _Counting.of(counting)))
 
-        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-            try:
-                return self._locked(SETTLED + LOCK, then)
-            except StoreBusy as busy:
-                # The driver retries a transaction the server found deadlocked, but when the
-                # deadlock shows again on another result as it rolls back, this escapes its
-                # retry loop (a failed result, StoreBusy by `reaching`). Nothing was committed:
-                # the whole unit runs again.
-                failed = busy.__cause__
-                deadlocked = isinstance(failed, neo4j.exceptions.ResultFailedError) and isinstance(
-                    failed.__cause__, neo4j.exceptions.TransientError
-                )
-                if not deadlocked or attempt == DEADLOCK_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        # The driver retries a transaction the server found deadlocked, but when the deadlock
+        # shows again on another result as it rolls back, this escapes its retry loop (a failed
+        # result). Nothing was committed: the whole unit runs again (bounded_write).
+        return self._locked(SETTLED + LOCK, then, attempts=DEADLOCK_ATTEMPTS)
 
     def _locked(
         self,
         lock: LiteralString,
         then: Callable[[ManagedTransaction, neo4j.Record], T],
+        attempts: int = 1,
         **params: Any,
     ) -> T:
         """Run `lock`, a statement that takes the counter's lock, then `then` with its record,
-        in one write transaction; StoreBusy if the lock is not had within LOCK_WAIT, or if
-        this thread's rebuild lost its lease (StoreUnavailable if with the server)."""
+        in one write transaction (`attempts` as bounded_write's); StoreBusy if the lock is not
+        had within LOCK_WAIT, or if this thread's rebuild lost its lease (StoreUnavailable if
+        with the server)."""
         lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
         if lease is not None:
             self._still_held(lease, TAKEN_OVER)
@@ -1543,7 +1534,7 @@ class Neo4jStore:
                 locked = tx.run(lock, **params).single(strict=True)
             return then(tx, locked)
 
-        return bounded_write(self._driver, self._database, "the graph", BUSY, unit)
+        return bounded_write(self._driver, self._database, "the graph", BUSY, unit, attempts)
 
     def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
         with self._session(reading=True) as opened:
