@@ -638,6 +638,14 @@ WHERE n.gid >= :low AND n.gid > :after AND n.gid < :high AND length(n.gid) = :le
   AND n.gid GLOB :glob
 ORDER BY n.gid LIMIT :limit
 """
+# A prefix with no successor (_after_prefix is None): to the end of the index.
+ITEMS_MATCHING_ON = """
+SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
+       n.created_at, n.created_by, n.props
+FROM nodes n
+WHERE n.gid >= :low AND n.gid > :after AND length(n.gid) = :length AND n.gid GLOB :glob
+ORDER BY n.gid LIMIT :limit
+"""
 ITEM_LINKS_OUT = """
 SELECT i.gid, e.type, e.until, e.compartment,
        o.nid, o.gid, o.kind, o.part, o.unit, o.qty, o.consumed, o.status,
@@ -739,7 +747,7 @@ WHERE c.gid IN (SELECT value FROM json_each(?))
   AND EXISTS (SELECT 1 FROM edges e WHERE e.dst = c.nid AND e.flow = 1 AND e.type = 'SHIPPED_TO')
 """
 
-AFTER_PREFIX = "\U0010ffff"
+LAST_CHAR = "\U0010ffff"
 
 FLOW = frozenset(FLOW_TYPES)
 ORPHANS = json.dumps(sorted(ORPHAN_KINDS))
@@ -1506,15 +1514,17 @@ class EmbeddedStore:
         self, prefix: str, pattern: str, limit: int, after: str = ""
     ) -> list[NodeView]:
         glob = "".join("?" if char == "?" else _glob_literal(char) for char in pattern)
+        high = _after_prefix(prefix)
         params = {
             "low": prefix,
             "after": after,
-            "high": prefix + AFTER_PREFIX,
+            "high": high,
             "length": len(pattern),
             "glob": glob,
             "limit": limit,
         }
-        return [_node(row) for row in self._conn().execute(ITEMS_MATCHING, params)]
+        statement = ITEMS_MATCHING if high is not None else ITEMS_MATCHING_ON
+        return [_node(row) for row in self._conn().execute(statement, params)]
 
     def item_links(self, gids: Sequence[str]) -> list[ItemLink]:
         def run(conn: sqlite3.Connection) -> list[ItemLink]:
@@ -1590,6 +1600,18 @@ def _run_days(start: str, end: str) -> float:
 
 def _version(stamp: str | None) -> int | None:
     return None if stamp is None else int(stamp)
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least string above every one beginning with `prefix` in SQLite's order of text (by
+    code point), or None if there is none (an empty prefix, or one of U+10FFFF alone): `prefix`
+    with its last character's successor, once the trailing U+10FFFF, which has none, are
+    dropped. U+10FFFF appended bounded nothing: an id holding it after the prefix was left out."""
+    head = prefix.rstrip(LAST_CHAR)
+    if not head:
+        return None
+    last = ord(head[-1]) + 1
+    return head[:-1] + chr(0xE000 if last == 0xD800 else last)  # surrogates are not text
 
 
 def _glob_literal(char: str) -> str:

@@ -113,3 +113,32 @@ def test_a_range_with_no_prefix_before_its_wildcard_reads_every_id_in_order(
     assert [n.gid for n in store.items_matching("", "??", 2, "\uffffA")] == OUTER[2:4]
     assert [n.gid for n in store.items_matching("\uffff", "\uffff?", 10)] == OUTER[1:3]
     assert [n.gid for n in store.items_matching("\uffff", "\uffff?", 10, "\uffffA")] == ["\uffffB"]
+
+
+# The last code point (U+10FFFF) has no successor: ids that hold it after their prefix, or begin
+# with it, as a log written before ids had to be printable could make them (ingest refuses it).
+def test_a_range_reads_ids_holding_the_last_code_point_after_its_prefix(
+    store: GraphStore,
+) -> None:
+    gids = ["zA", "z\U0010ffff", "\U0010ffffA", "\U0010ffff\U0010ffff"]
+    made = [NodeRow(g, "lot", part="BAR", unit="ea", qty=Decimal(1)) for g in gids]
+    store.write(lambda tx: tx.apply(Changes(nodes=made)))
+    assert [n.gid for n in store.items_matching("", "??", 10)] == gids
+    assert [n.gid for n in store.items_matching("z", "z?", 10)] == gids[:2]
+    assert [n.gid for n in store.items_matching("z", "z?", 10, "zA")] == gids[1:2]
+    assert [n.gid for n in store.items_matching("", "??", 10, "z\U0010ffff")] == gids[2:]
+    assert [n.gid for n in store.items_matching("\U0010ffff", "\U0010ffff?", 10)] == gids[2:]
+    assert [n.gid for n in store.items_matching("\U0010ffff", "\U0010ffff?", 1)] == gids[2:3]
+    top = "\U0010ffff\U0010ffff"
+    assert [n.gid for n in store.items_matching(top, top, 10)] == gids[3:]
+
+
+def test_a_range_of_a_prefix_ending_before_the_surrogates_reads_its_ids_alone(
+    store: GraphStore,
+) -> None:
+    """U+D7FF's successor in code points is U+E000: the surrogates between are no text."""
+    gids = ["\ud7ffA", "\ud7ff\U0010ffff", "\ue000A"]
+    made = [NodeRow(g, "lot", part="BAR", unit="ea", qty=Decimal(1)) for g in gids]
+    store.write(lambda tx: tx.apply(Changes(nodes=made)))
+    assert [n.gid for n in store.items_matching("\ud7ff", "\ud7ff?", 10)] == gids[:2]
+    assert [n.gid for n in store.items_matching("", "??", 10, "\ud7ffA")] == gids[1:]
