@@ -417,7 +417,8 @@ NODES: Final = (
 # Ids after another are read as a range of the gid index, [$low, $high), and `after` left out by
 # equality (_id_range): Cypher compares a stored id with a parameter by UTF-16 code units, while
 # the index, the embedded store and Python order ids by code point, so a filter `> $after`
-# skipped the ids beyond U+FFFF that follow one of U+E000 to U+FFFF.
+# skipped the ids beyond U+FFFF that follow one of U+E000 to U+FFFF. A kind's range always has
+# an end ($high is never null): its prefix ends in ":", whose successor is ";".
 NODES_OF_KIND: Final = """
 MATCH (n:Node) USING INDEX SEEK n:Node(gid)
 WHERE n.gid >= $low AND n.gid < $high AND n.gid <> $after AND n.kind = $kind
@@ -941,7 +942,9 @@ def _id_range(prefix: str, after: str) -> dict[str, Any]:
     wider, and what matches is still read by id (ITEMS_MATCHING's pattern holds the prefix).
     Where none is left (an empty prefix, or one of those characters alone), `high` is None: the
     range has no end. No string bounds it, as U+10FFFF did: one of U+E000 to U+FFFF is above it
-    in UTF-16, so a range from such a `low` (a page after such an id) was taken as empty.
+    in UTF-16, so a range from such a `low` (a page after such an id) was taken as empty. Such a
+    range is read by a statement with no upper bound (ITEMS_MATCHING_ON); a kind's prefix
+    ("kind:") always has an end (NODES_OF_KIND).
     """
     head = prefix.rstrip("\ud7ff\uffff\U0010ffff")
     high = head[:-1] + chr(ord(head[-1]) + 1) if head else None
@@ -1569,6 +1572,7 @@ class Neo4jStore:
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         def run(tx: ManagedTransaction) -> list[NodeView]:
             bounds = _id_range(ids.gid(kind, ""), after or "")
+            assert bounds["high"] is not None  # "kind:" has a successor (NODES_OF_KIND)
             rows = tx.run(NODES_OF_KIND, kind=kind, limit=limit, **bounds).values()
             return [_node(row[0]) for row in rows]
 
