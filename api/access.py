@@ -33,6 +33,7 @@ from api.federation.models import (
     FederatedTrace,
     FedNode,
 )
+from api.graphql.cost import MAX_LISTED
 from api.operator_scope import (
     SEEN_THROUGH,
     account_site_refused,
@@ -131,6 +132,13 @@ UPSTREAM_ATTRS = PARTNER_ATTRS | {"supplier", "supplier_lot"}
 STEP_KINDS = frozenset({"step", "equipment"})
 STEP_ATTRS = frozenset({"operation", "equipment", "started_at", "finished_at"})
 STUB_ATTRS = frozenset({"status", "message", "at", "partner", "code"})
+
+
+# Nodes and edges one trace's answer over REST may list (a federated one's too), as many as a
+# GraphQL request may: the GraphQL trace gives a larger one a page at a time. It bounds the
+# answer, not the work: the trace is walked whole before it is counted (max_depth too, whose
+# exposure counts all of it). Read as each answer is counted.
+MAX_TRACE_LISTED = MAX_LISTED
 
 
 class TraceTooLong(BadRequest):

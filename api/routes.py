@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+import api.access
 from api.access import Access
 from api.deps import AccessDep
 from api.graphql.cost import MAX_LISTED
@@ -27,10 +28,6 @@ MAX_LOG_PAGE = 1000
 # Steps, inputs and outputs one window may list, as many as a GraphQL request may: a year on a
 # busy machine is thousands of steps, each with its inputs and outputs.
 MAX_WINDOW_LISTED = MAX_LISTED
-# Nodes and edges one trace's answer may list, as many as a GraphQL request may: the GraphQL
-# trace gives a larger one a page at a time. It bounds the answer, not the work: the trace is
-# walked whole before it is counted (max_depth too, whose exposure counts all of it).
-MAX_TRACE_LISTED = MAX_LISTED
 
 EVENTS_BODY: dict[str, Any] = {
     "description": 'A JSON array of events, `{"events": [...]}`, or NDJSON (one event per line).',
@@ -146,7 +143,8 @@ def get_trace(
     limit bounds what one answer lists, not the work: the trace is walked whole first."""
     # Counted as the caller sees them once walked: the answer is refused whole, never cut short.
     # This bounds the response only; the walk is already paid for.
-    trace = access.trace(id, direction, max_depth=max_depth, as_of=as_of, limit=MAX_TRACE_LISTED)
+    limit = api.access.MAX_TRACE_LISTED
+    trace = access.trace(id, direction, max_depth=max_depth, as_of=as_of, limit=limit)
     return trace.to_dict()
 
 

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
+import api.access
 from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
 from api.federation.service import MAX_HOPS, checked_visited
-from api.routes import MAX_TRACE_LISTED
 from api.strict_json import StrictJsonRoute
 from ingest.times import TimeText
 
@@ -114,7 +114,8 @@ def federated_trace(
     """Trace here and on into partner instances; every node says which company holds it.
     400 when ours would list more nodes and edges than a trace may: a partner's answer that
     would is a stub."""
+    limit = api.access.MAX_TRACE_LISTED
     found = svc.federation.trace(
-        access, id, direction, max_depth=max_depth, as_of=as_of, max_listed=MAX_TRACE_LISTED
+        access, id, direction, max_depth=max_depth, as_of=as_of, max_listed=limit
     )
     return found.to_dict()

@@ -359,9 +359,9 @@ def test_a_trace_that_lists_too_much_is_refused_whole_naming_the_paged_one(
     whole = client.get("/api/v1/trace", params=down, headers=auth)
     assert whole.status_code == 200
     assert (len(whole.json()["nodes"]), len(whole.json()["edges"])) == (11, 10)
-    monkeypatch.setattr(routes, "MAX_TRACE_LISTED", 21)
+    monkeypatch.setattr("api.access.MAX_TRACE_LISTED", 21)
     assert client.get("/api/v1/trace", params=down, headers=auth).content == whole.content
-    monkeypatch.setattr(routes, "MAX_TRACE_LISTED", 20)
+    monkeypatch.setattr("api.access.MAX_TRACE_LISTED", 20)
     refused = client.get("/api/v1/trace", params=down, headers=auth)
     assert refused.status_code == 400
     assert refused.json() == {

@@ -586,8 +586,7 @@ def test_a_federated_trace_that_lists_too_much_is_refused_as_the_trace_is(
     listed = len(plain["nodes"]) + len(plain["edges"])
 
     def both(limit: int) -> list[Any]:
-        monkeypatch.setattr("api.routes.MAX_TRACE_LISTED", limit)
-        monkeypatch.setattr("api.federation.routes.MAX_TRACE_LISTED", limit, raising=False)
+        monkeypatch.setattr("api.access.MAX_TRACE_LISTED", limit)
         return [
             plant.client.get(path, params=asked, headers=ana)
             for path in ("/api/v1/trace", "/api/v1/federated-trace")
