@@ -110,13 +110,23 @@ def _no_room(max_listed: int) -> str:
     )
 
 
-def _listed(answer: Any) -> int:
-    """Count the nodes and links a partner's answer lists, as sent, before any is read (what
-    is no list is refused as it is read)."""
-    if not isinstance(answer, dict):
+def _fewest_listed(answer: Any, depth: int | None) -> int:
+    """Count, before any of it is read, what a partner's answer lists at the least once merged:
+    its nodes (each id once) down to `depth`, where the asker cuts one that goes deeper (as a
+    partner from before max_depth answers in full). Its links are no such count: those to
+    nowhere are dropped, one sent twice is merged once, those below the cut go with it. What
+    is not as an answer's is not counted: it is refused as it is read."""
+    nodes = answer.get("nodes") if isinstance(answer, dict) else None
+    if not isinstance(nodes, list):
         return 0
-    return sum(
-        len(answer[name]) for name in ("nodes", "edges") if isinstance(answer.get(name), list)
+    return len(
+        {
+            node["id"]
+            for node in nodes
+            if isinstance(node, dict)
+            and isinstance(node.get("id"), str)
+            and (depth is None or (type(node.get("depth")) is int and node["depth"] <= depth))
+        }
     )
 
 
@@ -325,8 +335,8 @@ class FederationService:
         With `max_listed`, the trace lists no more nodes and edges than that, as the plain
         trace does for its caller: where ours and a stub with its link for each question
         would list more, it is refused (TraceTooLong) before any is asked; a partner's answer
-        that would take it over is an error stub, and one that alone lists more than there is
-        room for is refused before it is read.
+        that would take it over is an error stub, and one whose nodes (within the depth asked)
+        alone list more than there is room for is refused before it is read.
         """
         found = FederatedTrace.local(trace, source)
         partners = (
@@ -354,8 +364,9 @@ class FederationService:
                 (p, str(n.attrs.get("supplier_lot")), depth)
                 for (n, p), depth in zip(asks, depths, strict=True)
             ]
-            # An answer merged beside ours lists its link to our supplier lot, and each other
-            # question a link at the least (its answer may be within those merged already).
+            # An answer merged beside ours lists its nodes and its link to our supplier lot,
+            # and each other question a link at the least (its answer's nodes may be among
+            # those merged already): the room for its nodes.
             room = None if max_listed is None else max_listed - ours - len(asks)
             outcomes = self._ask_all(questions, hops - 1, visited, room, max_listed)
         merging = _Merging.of(found, max_listed)
@@ -381,8 +392,8 @@ class FederationService:
         max_listed: int | None = None,
     ) -> list[_Outcome]:
         """Answer each (partner, code, max_depth) from the cache or the partner, the partners
-        concurrently; an answer that lists more nodes and links than `room` is refused unread
-        (the trace may list `max_listed`).
+        concurrently; an answer that lists more nodes than `room` (within the depth asked) is
+        refused unread (the trace may list `max_listed`).
 
         Only the questions over the network run in worker threads: the account store is read
         and written here, so no store connection is opened per short-lived thread.
@@ -429,7 +440,8 @@ class FederationService:
         deadline = time.monotonic() + partner.timeout_s
         try:
             answer = self._client.fetch(partner, code, "up", hops, visited, depth)
-            if room is not None and max_listed is not None and _listed(answer) > room:
+            fits = room is None or _fewest_listed(answer, depth) <= room
+            if max_listed is not None and not fits:
                 # Reading it (seconds for the largest) would only find it refused.
                 return _NoRoom(max_listed)
             found = from_wire(answer, partner.api_key, deadline=deadline)

@@ -1117,14 +1117,57 @@ def test_a_partners_answer_the_trace_has_no_room_for_is_an_error_stub_never_read
     monkeypatch.setattr("api.federation.service.from_wire", reading)
     found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=11)
     assert [b.status for b in found.branches] == ["ok"] and len(read) == 1
+    # In 10, its 2 nodes fit beside ours and the link to H1: it is read, then found too long.
     found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=10)
-    assert [b.status for b in found.branches] == ["error"]
+    assert [b.status for b in found.branches] == ["error"] and len(read) == 2
     assert found.branches[0].message == (
         "with this answer the trace would list more than 10 nodes and edges: ask for fewer "
         "levels (a max depth)"
     )
-    assert len(read) == 1, "an answer that alone lists more than the trace may is not read"
     assert len(found.nodes) + len(found.edges) == 9  # ours, and the stub with its link
+    # In 9, its nodes alone do not fit: it is not read.
+    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=9)
+    assert [b.status for b in found.branches] == ["error"]
+    assert "would list more than 9 nodes and edges" in found.branches[0].message
+    assert len(read) == 2, "an answer whose nodes alone list more than the trace may is not read"
+
+
+def test_an_answer_is_refused_unread_only_where_what_is_merged_of_it_cannot_fit(
+    service: FederationService, client: FakeClient
+) -> None:
+    # ACME answers six levels deep whatever it is asked, as a partner from before max_depth
+    # does: asked for one level below H1, we keep H1 and RAW-1 with their link, and the link
+    # to H1: 11 with our 7.
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, cache_ttl_s=0)  # asked each time
+    chain = ["lot:H1", *(f"lot:RAW-{level}" for level in range(1, 6))]
+    deep = acme_answer(
+        nodes=[{"id": gid, "kind": "lot", "depth": level} for level, gid in enumerate(chain)],
+        edges=[
+            {"from": gid, "to": chain[level], "type": "PROCESSED_INTO"}
+            for level, gid in enumerate(chain[1:])
+        ],
+    )
+    client.answers[("ACME", "H1")] = lambda: deep
+
+    def listed(max_listed: int | None, max_depth: int | None = 4) -> tuple[str, int]:
+        found = service.federate(
+            plant_trace(),
+            source="PLANT",
+            hops=3,
+            visited=[],
+            max_depth=max_depth,
+            max_listed=max_listed,
+        )
+        [branch] = found.branches
+        return branch.status, len(found.nodes) + len(found.edges)
+
+    assert listed(None) == listed(11) == ("ok", 11)
+    assert listed(10) == ("error", 9)
+    # Links sent twice are merged once, and links to nowhere dropped: neither counts.
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    nowhere = {"from": "lot:ELSEWHERE", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    client.answers[("ACME", "H1")] = lambda: acme_answer(edges=[link] * 20 + [nowhere] * 20)
+    assert listed(None, None) == listed(11, None) == ("ok", 11)
 
 
 def test_an_answer_that_fits_alone_but_not_beside_the_others_is_an_error_stub(
