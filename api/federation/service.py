@@ -110,24 +110,38 @@ def _no_room(max_listed: int) -> str:
     )
 
 
-def _fewest_listed(answer: Any, depth: int | None) -> int:
-    """Count, before any of it is read, what a partner's answer lists at the least once merged:
-    its nodes (each id once) down to `depth`, where the asker cuts one that goes deeper (as a
-    partner from before max_depth answers in full). Its links are no such count: those to
-    nowhere are dropped, one sent twice is merged once, those below the cut go with it. What
-    is not as an answer's is not counted: it is refused as it is read."""
-    nodes = answer.get("nodes") if isinstance(answer, dict) else None
-    if not isinstance(nodes, list):
+def _fewest_listed(answer: Any, code: str, depth: int | None) -> int:
+    """Count, before any of it is read, what a partner's answer about `code` lists at the least
+    once merged: its nodes (each id once) down to `depth`, where the asker cuts one that goes
+    deeper (as a partner from before max_depth answers in full). Its links are no such count:
+    those to nowhere are dropped, one sent twice is merged once, those below the cut go with
+    it. An answer that is plainly none to the question counts nothing: it is read, to be
+    refused as what it is (where an older answer may stand in), not for its length."""
+    if not _plainly_answers(answer, code):
         return 0
     return len(
         {
             node["id"]
-            for node in nodes
+            for node in answer["nodes"]
             if isinstance(node, dict)
             and isinstance(node.get("id"), str)
             and (depth is None or (type(node.get("depth")) is int and node["depth"] <= depth))
         }
     )
+
+
+def _plainly_answers(answer: Any, code: str) -> bool:
+    """Tell at a glance whether a partner's answer is one to the question asked: a trace up
+    from the lot or serial with `code`, among its nodes, whose lists are lists."""
+    if not isinstance(answer, dict) or answer.get("direction") != "up":
+        return False
+    root, nodes = answer.get("root"), answer.get("nodes")
+    if not isinstance(root, str) or not isinstance(nodes, list):
+        return False
+    if not all(isinstance(answer.get(name, []), list) for name in ("edges", "branches")):
+        return False
+    kinds = (n.get("kind") for n in nodes if isinstance(n, dict) and n.get("id") == root)
+    return any(_is_item(root, kind, code) for kind in kinds)
 
 
 def checked_visited(raw: str | None) -> list[str]:
@@ -440,7 +454,7 @@ class FederationService:
         deadline = time.monotonic() + partner.timeout_s
         try:
             answer = self._client.fetch(partner, code, "up", hops, visited, depth)
-            fits = room is None or _fewest_listed(answer, depth) <= room
+            fits = room is None or _fewest_listed(answer, code, depth) <= room
             if max_listed is not None and not fits:
                 # Reading it (seconds for the largest) would only find it refused.
                 return _NoRoom(max_listed)
@@ -649,12 +663,17 @@ def _about(found: FederatedTrace, code: str) -> bool:
     """True when a partner's answer starts at the lot or serial with the code asked (its id and
     its node's kind agree): what a partner shipped us under a code is never a shipment, a step
     or a company."""
+    root = next(n for n in found.nodes if n.id == found.root)
+    return _is_item(found.root, root.kind, code)
+
+
+def _is_item(gid: str, kind: Any, code: str) -> bool:
+    """True when `gid` is the lot or serial with the code asked, its node of that kind."""
     try:
-        kind, key = split_gid(found.root)
+        named, key = split_gid(gid)
     except BadId:
         return False
-    root = next(n for n in found.nodes if n.id == found.root)
-    return kind in MATERIAL and root.kind == kind and key == code
+    return named in MATERIAL and kind == named and key == code
 
 
 def _path(visited: Sequence[str]) -> str:

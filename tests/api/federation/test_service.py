@@ -1193,6 +1193,41 @@ def test_an_answer_that_fits_alone_but_not_beside_the_others_is_an_error_stub(
     assert len(found.nodes) + len(found.edges) == 15
 
 
+@pytest.mark.parametrize(
+    ("broken", "said"),
+    [
+        ({"direction": "down"}, "asked upstream, the answer is down"),
+        ({"root": "lot:H9"}, "the answer's root is not the item asked about"),
+        ({"root": ["lot:H1"]}, "root: Input should be a valid string"),
+        ({"edges": "none"}, "edges: Input should be a valid list"),
+    ],
+)
+def test_a_long_answer_that_answers_no_question_of_ours_is_refused_as_such_and_stale(
+    service: FederationService,
+    client: FakeClient,
+    clock: Clock,
+    broken: dict[str, Any],
+    said: str,
+) -> None:
+    # In 11, ACME's answer has room for 3 nodes beside ours and the link to H1: one of 4 that
+    # is no answer to the question (another direction or item, or no trace) is refused as
+    # what it is, so that the answer cached, which fits, stands in.
+    client.answers[("ACME", "H1")] = acme_answer
+    federate(service)
+    clock.now = T0 + timedelta(hours=5)
+    long = acme_answer(**broken)
+    long["nodes"] += [{"id": f"lot:RAW-{n}", "kind": "lot", "depth": 1} for n in (2, 3)]
+    if broken.get("root") == "lot:H9":
+        long["nodes"][0]["id"] = "lot:H9"
+    client.answers[("ACME", "H1")] = lambda: long
+    found = service.federate(
+        plant_trace(), source="PLANT", hops=3, visited=["cust-1"], max_listed=11
+    )
+    [branch] = found.branches
+    assert (branch.status, branch.message) == ("stale", f"error: {said}")
+    assert by_id(found)["ACME:lot:RAW-1"].stale
+
+
 def test_a_trace_whose_own_part_and_questions_list_too_much_is_refused_before_asking(
     service: FederationService, client: FakeClient
 ) -> None:
