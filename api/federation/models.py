@@ -414,6 +414,8 @@ class WireTrace(_Wire):
     branches: Annotated[list[WireBranch], Field(max_length=MAX_WIRE_BRANCHES)] = []
 
 
+# The most of each list WireTrace reads.
+_MOST: Final = {"nodes": MAX_WIRE_NODES, "edges": MAX_WIRE_EDGES, "branches": MAX_WIRE_BRANCHES}
 _READS: Final = ": more than an instance reads of one answer"
 # Writes an answer as FastAPI wrote one from a route returning a dict, byte for byte (a small
 # share as 0.00001, a NaN as null), and several times faster than json.dumps.
@@ -486,9 +488,22 @@ class _Pace:
 
     def lists(self, body: Any) -> Any:
         """`body` with its lists read through `each` (pydantic reads an iterator as a list,
-        naming each item's place in it)."""
+        naming each item's place in it); raise ValidationError, as the model says it of a list,
+        where one is longer than it reads: of an iterator it could not say how long."""
         if self.deadline is None or not isinstance(body, dict):
             return body
+        too_long: list[InitErrorDetails] = [
+            {
+                "type": "too_long",
+                "loc": (name,),
+                "input": value,
+                "ctx": {"field_type": "List", "max_length": most, "actual_length": len(value)},
+            }
+            for name, most in _MOST.items()
+            if isinstance(value := body.get(name), list) and len(value) > most
+        ]
+        if too_long:
+            raise ValidationError.from_exception_data(WireTrace.__name__, too_long)
         return {
             name: self.each(value) if isinstance(value, list) else value
             for name, value in body.items()

@@ -17,7 +17,13 @@ from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
 from api.auth.models import Company, Partner, PartnerAnswer, Role
 from api.federation.client import PartnerError
-from api.federation.models import MAX_WIRE_BRANCHES, FederatedTrace, from_wire
+from api.federation.models import (
+    MAX_WIRE_BRANCHES,
+    MAX_WIRE_EDGES,
+    MAX_WIRE_NODES,
+    FederatedTrace,
+    from_wire,
+)
 from api.federation.service import FederationService, checked_visited
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
@@ -1275,3 +1281,20 @@ def test_reading_an_answer_past_its_deadline_stops_there() -> None:
     assert len(from_wire(answer, KEY, deadline=time.monotonic() + 60).edges) == 50_000
     with pytest.raises(TimeoutError):
         from_wire(answer, KEY, deadline=time.monotonic() - 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "most"),
+    [("nodes", MAX_WIRE_NODES), ("edges", MAX_WIRE_EDGES), ("branches", MAX_WIRE_BRANCHES)],
+)
+def test_an_answer_listing_more_than_an_instance_reads_is_an_error_naming_how_many(
+    service: FederationService, client: FakeClient, name: str, most: int
+) -> None:
+    # Read against the partner's deadline, as every answer fetched is, and refused unread.
+    item = acme_answer()[name][-1] if name != "branches" else {"partner": "ORE"}
+    client.answers[("ACME", "H1")] = lambda: acme_answer(**{name: [item] * (most + 1)})
+    [branch] = federate(service).branches
+    assert (branch.status, branch.message) == (
+        "error",
+        f"{name}: List should have at most {most} items after validation, not {most + 1}",
+    )
