@@ -522,8 +522,11 @@ def from_wire(
     pace = _Pace(deadline)
     try:
         wire = WireTrace.model_validate(pace.lists(body))
-    except ValidationError:
-        if pace.late:  # said by pydantic as an error iterating over the list
+    except ValidationError as error:
+        # Pydantic reads on past a wrong item, to the deadline at most: the answer is late
+        # only where nothing wrong was found before it (said as an error iterating a list).
+        first = error.errors(include_url=False, include_input=False)[0]
+        if pace.late and first["type"] == "iteration_error":
             raise TimeoutError("the answer was not read by its deadline") from None
         raise
     _check_facts(wire, pace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -1273,6 +1274,33 @@ def test_an_answer_that_takes_longer_to_read_than_the_partners_timeout_is_unreac
     ]
     assert "within 0.1 s" in found.branches[0].message
     assert "trace's" not in found.branches[0].message  # its own deadline, not the trace's
+
+
+class Looks:
+    """The clock an answer is read by (its time.monotonic): it stands still for the `first`
+    looks at it, then is past any deadline."""
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.looks = 0
+
+    def monotonic(self) -> float:
+        self.looks += 1
+        return 0.0 if self.looks <= self.first else math.inf
+
+
+def test_an_answer_found_wrong_before_its_deadline_is_an_error_read_on_past_it_or_not(
+    service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its nodes are read in time, one of them wrong; its links are not, as the model reads on.
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    answer = acme_answer(edges=[link] * 3000)
+    answer["nodes"][1]["kind"] = "Lot!"
+    client.answers[("ACME", "H1")] = lambda: answer
+    monkeypatch.setattr("api.federation.models.time", Looks(1))
+    [branch] = federate(service).branches
+    assert branch.status == "error"
+    assert branch.message.startswith("nodes.1.kind: String should match pattern")
 
 
 def test_reading_an_answer_past_its_deadline_stops_there() -> None:
