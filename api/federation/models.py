@@ -465,6 +465,13 @@ def masked(text: str, key: str) -> str:
     return text.replace(key, "****")
 
 
+class AnswerLate(TimeoutError):
+    """A partner's answer not read by its deadline: its branch's timeout bounds reading it too."""
+
+    def __init__(self) -> None:
+        super().__init__("the answer was not read by its deadline")
+
+
 class _Pace:
     """A deadline (time.monotonic) for reading an answer, checked as its lists are read:
     checking the largest one takes seconds, which its branch's timeout bounds too."""
@@ -476,14 +483,14 @@ class _Pace:
         self.late = False
 
     def each(self, items: list[Any]) -> Iterator[Any]:
-        """Yield `items`, raising TimeoutError once past the deadline."""
+        """Yield `items`, raising AnswerLate once past the deadline."""
         if self.deadline is None:
             yield from items
             return
         for start in range(0, len(items), self.EVERY):
             if time.monotonic() > self.deadline:
                 self.late = True
-                raise TimeoutError("the answer was not read by its deadline")
+                raise AnswerLate
             yield from items[start : start + self.EVERY]
 
     def lists(self, body: Any) -> Any:
@@ -513,7 +520,7 @@ class _Pace:
 def from_wire(
     body: Any, key: str | None = None, *, deadline: float | None = None
 ) -> FederatedTrace:
-    """Read a partner's answer; raise ValueError (pydantic's) when it is not one, TimeoutError
+    """Read a partner's answer; raise ValueError (pydantic's) when it is not one, AnswerLate
     when it is not read by `deadline` (time.monotonic).
 
     With `key` (the one we sent the partner), every text of the answer has it masked before
@@ -527,7 +534,7 @@ def from_wire(
         # only where nothing wrong was found before it (said as an error iterating a list).
         first = error.errors(include_url=False, include_input=False)[0]
         if pace.late and first["type"] == "iteration_error":
-            raise TimeoutError("the answer was not read by its deadline") from None
+            raise AnswerLate from None
         raise
     _check_facts(wire, pace)
 

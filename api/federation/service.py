@@ -31,6 +31,7 @@ from api.federation.models import (
     NODE_FACTS,
     STUB_KIND,
     SUPPLIED_AS,
+    AnswerLate,
     Branch,
     BranchStatus,
     FedEdge,
@@ -466,11 +467,13 @@ class FederationService:
             return found
         except PartnerError as error:
             return error
-        except TimeoutError:
+        except AnswerLate:
             return PartnerError(
                 "unreachable",
                 f"no whole answer within {partner.timeout_s:g} s: reading it took longer",
             )
+        except TimeoutError:  # the exchange's, where the client did not say it as PartnerError
+            return PartnerError("unreachable", f"no whole answer within {partner.timeout_s:g} s")
         except ValidationError as error:
             problem = error.errors(include_url=False, include_input=False)[0]
             where = _where(problem["loc"])

@@ -22,6 +22,7 @@ from api.federation.models import (
     MAX_WIRE_BRANCHES,
     MAX_WIRE_EDGES,
     MAX_WIRE_NODES,
+    AnswerLate,
     FederatedTrace,
     from_wire,
 )
@@ -1276,6 +1277,17 @@ def test_an_answer_that_takes_longer_to_read_than_the_partners_timeout_is_unreac
     assert "trace's" not in found.branches[0].message  # its own deadline, not the trace's
 
 
+def test_only_an_answer_read_past_its_deadline_is_said_to_have_taken_longer_to_read(
+    service: FederationService, client: FakeClient
+) -> None:
+    def timing_out() -> Any:
+        raise TimeoutError("timed out")  # as a socket's would, in the exchange
+
+    client.answers[("ACME", "H1")] = timing_out
+    [branch] = federate(service).branches
+    assert (branch.status, branch.message) == ("unreachable", "no whole answer within 1 s")
+
+
 class Looks:
     """The clock an answer is read by (its time.monotonic): it stands still for the `first`
     looks at it, then is past any deadline."""
@@ -1307,7 +1319,7 @@ def test_reading_an_answer_past_its_deadline_stops_there() -> None:
     link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
     answer = acme_answer(edges=[link] * 50_000)
     assert len(from_wire(answer, KEY, deadline=time.monotonic() + 60).edges) == 50_000
-    with pytest.raises(TimeoutError):
+    with pytest.raises(AnswerLate):
         from_wire(answer, KEY, deadline=time.monotonic() - 1)
 
 
