@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth.embedded import EmbeddedAccountStore
-from api.auth.models import Role
+from api.auth.models import Partner, Role
 from api.auth.service import AuthService
 from api.deps import Services
+from api.federation.client import HttpPartnerClient, PartnerError
 from api.federation.models import FederatedTrace, FedNode, to_wire
 from api.settings import Settings
 from graph.embedded_store import EmbeddedStore
@@ -623,8 +624,18 @@ def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
         "fewer levels with maxDepth, or fewer aliases"
     ]
     # A trace that lists more nodes and links than the request may is not asked of partners.
-    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", len(found["nodes"]) - 2)
+    asked: list[str] = []
+
+    def fetch(_client: HttpPartnerClient, _partner: Partner, code: str, *_: Any) -> Any:
+        asked.append(code)
+        raise PartnerError("unreachable", "down")
+
+    monkeypatch.setattr(HttpPartnerClient, "fetch", fetch)
     rooted = "query($id: ID!) { federatedTrace(id: $id) { root } }"
+    assert gql(plant, "ana", rooted, id="serial:KIT0001")["data"]["federatedTrace"]
+    assert asked == ["H70001"]
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", len(found["nodes"]) - 2)
     body = gql(plant, "ana", rooted, id="serial:KIT0001")
     assert body["data"] == {"federatedTrace": None}
     assert "lists more than" in body["errors"][0]["message"]
+    assert asked == ["H70001"], "not asked again"

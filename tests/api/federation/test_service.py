@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from pydantic import ValidationError
 
 from api.access import Access
 from api.auth.embedded import EmbeddedAccountStore
@@ -1315,12 +1316,23 @@ def test_an_answer_found_wrong_before_its_deadline_is_an_error_read_on_past_it_o
     assert branch.message.startswith("nodes.1.kind: String should match pattern")
 
 
-def test_reading_an_answer_past_its_deadline_stops_there() -> None:
+def test_reading_an_answer_past_its_deadline_stops_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
     answer = acme_answer(edges=[link] * 50_000)
     assert len(from_wire(answer, KEY, deadline=time.monotonic() + 60).edges) == 50_000
+    # Read in time, a wrong link far down the list is found.
+    answer["edges"][40_000] = link | {"type": "not a type"}
+    with pytest.raises(ValidationError, match=r"edges\.40000\.type"):
+        from_wire(answer, KEY, deadline=time.monotonic() + 60)
+    # The clock is looked at before each 1,024 items: here the deadline passes after the nodes
+    # and 9 of the 49 reads of links, and reading stops there, never reaching the wrong link.
+    looks = Looks(10)
+    monkeypatch.setattr("api.federation.models.time", looks)
     with pytest.raises(AnswerLate):
-        from_wire(answer, KEY, deadline=time.monotonic() - 1)
+        from_wire(answer, KEY, deadline=1.0)
+    assert looks.looks == 11
 
 
 @pytest.mark.parametrize(
