@@ -402,13 +402,11 @@ class Access:
         *,
         max_depth: int | None = None,
         as_of: datetime | None = None,
-        limit: int | None = None,
     ) -> FederatedTrace:
-        """Trace here, then on into partner instances through `federate` (analysts, admins);
-        a trace here that lists more than `limit` is refused before any partner is asked."""
+        """Trace here, then on into partner instances through `federate` (analysts, admins),
+        which bounds what it lists, ours among it."""
         self.require(READERS, "run federated traces")
-        trace = self.trace(gid, direction, max_depth=max_depth, as_of=as_of, limit=limit)
-        return federate(trace)
+        return federate(self.trace(gid, direction, max_depth=max_depth, as_of=as_of))
 
     def partner_trace(
         self, code: str, direction: Direction, reshare: Callable[[Trace], FederatedTrace]

@@ -11,8 +11,9 @@ from strawberry.types import Info
 from api.access import TraceTooLong
 from api.deps import Services
 from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
+from api.federation.service import ListLimit
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_FEDERATED
+from api.graphql.cost import NARROW_FEDERATED, asked_below, asks
 from api.graphql.results import Direction, depth_argument
 from api.graphql.run import run
 from api.graphql.times import with_offset
@@ -183,9 +184,13 @@ class FederationQuery:
     ) -> FederatedTraceResult | None:
         federation = _services(info).federation
         budget = info.context.budget
-        # No more nodes and links than the budget has left as this field starts: its lists
-        # spend at least those, so a trace that lists more is refused before partners are asked.
-        left = budget.left
+        # No more nodes and links than the budget has left as this field starts, of those asked
+        # for: those lists spend at least that, so a trace that lists more is refused before
+        # partners are asked. A list not asked is not listed, and bounds nothing; its stubs
+        # and branches are spent as they are listed.
+        asked = asked_below(info)
+        counted = ListLimit(budget.left, nodes=asks(asked, "nodes"), edges=asks(asked, "links"))
+        limit = counted if counted.nodes or counted.edges else None
 
         def traced() -> FederatedTrace | TraceTooLong:
             try:
@@ -195,7 +200,7 @@ class FederationQuery:
                     direction.value,
                     max_depth=depth_argument(max_depth),
                     as_of=with_offset("asOf", as_of),
-                    max_listed=left,
+                    max_listed=limit,
                 )
             except TraceTooLong as error:
                 return error  # said as every list past the budget is, below

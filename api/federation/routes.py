@@ -13,7 +13,7 @@ import api.access
 from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
-from api.federation.service import MAX_HOPS, checked_visited
+from api.federation.service import MAX_HOPS, ListLimit, checked_visited
 from api.strict_json import StrictJsonRoute
 from ingest.times import TimeText
 
@@ -114,7 +114,7 @@ def federated_trace(
     """Trace here and on into partner instances; every node says which company holds it.
     400 when ours would list more nodes and edges than a trace may: a partner's answer that
     would is a stub."""
-    limit = api.access.MAX_TRACE_LISTED
+    limit = ListLimit(api.access.MAX_TRACE_LISTED)
     found = svc.federation.trace(
         access, id, direction, max_depth=max_depth, as_of=as_of, max_listed=limit
     )

@@ -75,6 +75,25 @@ class _Outcome:
     fetched_at: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ListLimit:
+    """What a federated trace may list for its caller: at most `most` of its nodes and edges,
+    counting those of the lists the caller is sent (over GraphQL, only those asked for)."""
+
+    most: int
+    nodes: bool = True
+    edges: bool = True
+
+    def count(self, nodes: int, edges: int) -> int:
+        return (nodes if self.nodes else 0) + (edges if self.edges else 0)
+
+    @property
+    def lists(self) -> str:
+        return (
+            "nodes and edges" if self.nodes and self.edges else "nodes" if self.nodes else "edges"
+        )
+
+
 @dataclass(slots=True)
 class _Merging:
     """A trace as partners' answers are merged into it, held so that each merge costs the size
@@ -87,10 +106,10 @@ class _Merging:
     branches: list[Branch]
     brought: dict[str, str]  # node id -> the partner whose answer brought it
     reached: dict[str, dict[str, float]]  # node id -> its share in each supplier lot
-    max_listed: int | None  # the nodes and edges the trace may list, for its caller
+    max_listed: ListLimit | None  # what the trace may list, for its caller
 
     @classmethod
-    def of(cls, found: FederatedTrace, max_listed: int | None) -> _Merging:
+    def of(cls, found: FederatedTrace, max_listed: ListLimit | None) -> _Merging:
         edges = list(dict.fromkeys(found.edges))
         nodes = {n.id: n for n in found.nodes}
         return cls(nodes, edges, set(edges), list(found.branches), {}, {}, max_listed)
@@ -100,14 +119,14 @@ class _NoRoom(PartnerError):
     """A good answer that would take the trace over what it may list: not the partner's
     failure, so no older answer stands in for it."""
 
-    def __init__(self, max_listed: int) -> None:
+    def __init__(self, max_listed: ListLimit) -> None:
         super().__init__("error", _no_room(max_listed))
 
 
-def _no_room(max_listed: int) -> str:
+def _no_room(max_listed: ListLimit) -> str:
     return (
-        f"with this answer the trace would list more than {max_listed:,} nodes and edges: "
-        "ask for fewer levels (a max depth)"
+        f"with this answer the trace would list more than {max_listed.most:,} "
+        f"{max_listed.lists}: ask for fewer levels (a max depth)"
     )
 
 
@@ -273,20 +292,22 @@ class FederationService:
         *,
         max_depth: int | None = None,
         as_of: datetime | None = None,
-        max_listed: int | None = None,
+        max_listed: ListLimit | None = None,
     ) -> FederatedTrace:
         """Trace as the caller may, then on into partners (analysts and admins); with
-        `max_listed`, list no more nodes and edges than that (see `federate`)."""
+        `max_listed`, list no more than that (see `federate`)."""
 
         def federate(trace: Trace) -> FederatedTrace:
             return self.federate_here(trace, max_depth=max_depth, max_listed=max_listed)
 
-        return access.federated_trace(
-            gid, direction, federate, max_depth=max_depth, as_of=as_of, limit=max_listed
-        )
+        return access.federated_trace(gid, direction, federate, max_depth=max_depth, as_of=as_of)
 
     def federate_here(
-        self, trace: Trace, *, max_depth: int | None = None, max_listed: int | None = None
+        self,
+        trace: Trace,
+        *,
+        max_depth: int | None = None,
+        max_listed: ListLimit | None = None,
     ) -> FederatedTrace:
         """Continue a trace of this instance into partners (for its operator at the console).
 
@@ -340,18 +361,18 @@ class FederationService:
         hops: int,
         visited: Sequence[str],
         max_depth: int | None = None,
-        max_listed: int | None = None,
+        max_listed: ListLimit | None = None,
     ) -> FederatedTrace:
         """Merge into an upstream trace what partners hold behind its supplier lots.
 
         With `max_depth`, a partner is asked for the levels left below its supplier lot, and
         one at the limit is not asked: nothing of its answer would be listed.
 
-        With `max_listed`, the trace lists no more nodes and edges than that, as the plain
-        trace does for its caller: where ours and a stub with its link for each question
-        would list more, it is refused (TraceTooLong) before any is asked; a partner's answer
-        that would take it over is an error stub, and one whose nodes (within the depth asked)
-        alone list more than there is room for is refused before it is read.
+        With `max_listed`, the trace lists no more of the nodes and edges it counts than that,
+        as the plain trace does for its caller: where ours and a stub with its link for each
+        question would list more, it is refused (TraceTooLong) before any is asked; a
+        partner's answer that would take it over is an error stub, and one whose nodes (within
+        the depth asked) alone list more than there is room for is refused before it is read.
         """
         found = FederatedTrace.local(trace, source)
         partners = (
@@ -364,9 +385,10 @@ class FederationService:
             and str(node.attrs.get("supplier")) in partners
             and (max_depth is None or node.depth < max_depth)
         ]
-        ours = len(found.nodes) + len(found.edges)
-        if max_listed is not None and ours + 2 * len(asks) > max_listed:
-            raise TraceTooLong(ours + 2 * len(asks), max_listed)
+        if max_listed is not None:
+            stubbed = max_listed.count(len(found.nodes) + len(asks), len(found.edges) + len(asks))
+            if stubbed > max_listed.most:
+                raise TraceTooLong(stubbed, max_listed.most)
         if not asks:
             return found
         # The levels left below each supplier lot, its partner's root being the first.
@@ -381,8 +403,11 @@ class FederationService:
             ]
             # An answer merged beside ours lists its nodes and its link to our supplier lot,
             # and each other question a link at the least (its answer's nodes may be among
-            # those merged already): the room for its nodes.
-            room = None if max_listed is None else max_listed - ours - len(asks)
+            # those merged already): the room for its nodes, where they count.
+            room: int | None = None
+            if max_listed is not None and max_listed.nodes:
+                least = max_listed.count(len(found.nodes), len(found.edges) + len(asks))
+                room = max_listed.most - least
             outcomes = self._ask_all(questions, hops - 1, visited, room, max_listed)
         merging = _Merging.of(found, max_listed)
         merged = zip(asks, depths, outcomes, strict=True)
@@ -404,7 +429,7 @@ class FederationService:
         hops: int,
         visited: Sequence[str],
         room: int | None = None,
-        max_listed: int | None = None,
+        max_listed: ListLimit | None = None,
     ) -> list[_Outcome]:
         """Answer each (partner, code, max_depth) from the cache or the partner, the partners
         concurrently; an answer that lists more nodes than `room` (within the depth asked) is
@@ -445,7 +470,7 @@ class FederationService:
         visited: Sequence[str],
         depth: int | None,
         room: int | None = None,
-        max_listed: int | None = None,
+        max_listed: ListLimit | None = None,
     ) -> FederatedTrace | PartnerError:
         """Ask one partner; a failure of any kind comes back as a PartnerError.
 
@@ -587,8 +612,9 @@ class FederationService:
         # question still to be merged (a stub, at the least).
         nodes = len(taken) + sum(1 for n in theirs.nodes if n.id not in taken) + later
         edges = len(merging.edges) + len(fresh) + later
-        if merging.max_listed is not None and nodes + edges > merging.max_listed:
-            outcome = _Outcome("error", _no_room(merging.max_listed))
+        listing = merging.max_listed
+        if listing is not None and listing.count(nodes, edges) > listing.most:
+            outcome = _Outcome("error", _no_room(listing))
             return self._merge(merging, attach, partner, outcome, later)
         branches = len(merging.branches) + 1 + len(theirs.branches) + later
         passed = over(

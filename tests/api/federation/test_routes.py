@@ -623,7 +623,12 @@ def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
         f"this query lists more than {listed - 1} links and nodes: ask federatedTrace for "
         "fewer levels with maxDepth, or fewer aliases"
     ]
-    # A trace that lists more nodes and links than the request may is not asked of partners.
+
+
+def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)
     asked: list[str] = []
 
     def fetch(_client: HttpPartnerClient, _partner: Partner, code: str, *_: Any) -> Any:
@@ -631,11 +636,24 @@ def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
         raise PartnerError("unreachable", "down")
 
     monkeypatch.setattr(HttpPartnerClient, "fetch", fetch)
-    rooted = "query($id: ID!) { federatedTrace(id: $id) { root } }"
-    assert gql(plant, "ana", rooted, id="serial:KIT0001")["data"]["federatedTrace"]
+
+    def federated(lists: str) -> Any:
+        query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ root {lists} }} }}"
+        return gql(plant, "ana", query, id="serial:KIT0001")
+
+    found = federated("nodes { id } links { type }")["data"]["federatedTrace"]
+    nodes, links = len(found["nodes"]), len(found["links"])
     assert asked == ["H70001"]
-    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", len(found["nodes"]) - 2)
-    body = gql(plant, "ana", rooted, id="serial:KIT0001")
+    # Lists not asked for are not listed: they bound nothing.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 1)
+    assert federated("")["data"]["federatedTrace"] == {"root": "serial:KIT0001"}
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", links)
+    assert len(federated("links { type }")["data"]["federatedTrace"]["links"]) == links
+    assert asked == ["H70001"] * 3
+    # A trace whose nodes (ours, and a stub for ACME's) are more than the request may list is
+    # refused, and ACME is not asked.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", nodes - 1)
+    body = federated("nodes { id }")
     assert body["data"] == {"federatedTrace": None}
     assert "lists more than" in body["errors"][0]["message"]
-    assert asked == ["H70001"], "not asked again"
+    assert asked == ["H70001"] * 3, "not asked again"

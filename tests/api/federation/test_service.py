@@ -27,7 +27,7 @@ from api.federation.models import (
     FederatedTrace,
     from_wire,
 )
-from api.federation.service import FederationService, checked_visited
+from api.federation.service import FederationService, ListLimit, checked_visited
 from graph.clock import utc_text
 from graph.errors import BadRequest, NotFound
 from graph.store import EdgeView
@@ -1124,10 +1124,14 @@ def test_a_partners_answer_the_trace_has_no_room_for_is_an_error_stub_never_read
         return from_wire(body, *args, **kwargs)
 
     monkeypatch.setattr("api.federation.service.from_wire", reading)
-    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=11)
+    found = service.federate(
+        plant_trace(), source="PLANT", hops=3, visited=[], max_listed=ListLimit(11)
+    )
     assert [b.status for b in found.branches] == ["ok"] and len(read) == 1
     # In 10, its 2 nodes fit beside ours and the link to H1: it is read, then found too long.
-    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=10)
+    found = service.federate(
+        plant_trace(), source="PLANT", hops=3, visited=[], max_listed=ListLimit(10)
+    )
     assert [b.status for b in found.branches] == ["error"] and len(read) == 2
     assert found.branches[0].message == (
         "with this answer the trace would list more than 10 nodes and edges: ask for fewer "
@@ -1135,7 +1139,9 @@ def test_a_partners_answer_the_trace_has_no_room_for_is_an_error_stub_never_read
     )
     assert len(found.nodes) + len(found.edges) == 9  # ours, and the stub with its link
     # In 9, its nodes alone do not fit: it is not read.
-    found = service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=9)
+    found = service.federate(
+        plant_trace(), source="PLANT", hops=3, visited=[], max_listed=ListLimit(9)
+    )
     assert [b.status for b in found.branches] == ["error"]
     assert "would list more than 9 nodes and edges" in found.branches[0].message
     assert len(read) == 2, "an answer whose nodes alone list more than the trace may is not read"
@@ -1165,7 +1171,7 @@ def test_an_answer_is_refused_unread_only_where_what_is_merged_of_it_cannot_fit(
             hops=3,
             visited=[],
             max_depth=max_depth,
-            max_listed=max_listed,
+            max_listed=None if max_listed is None else ListLimit(max_listed),
         )
         [branch] = found.branches
         return branch.status, len(found.nodes) + len(found.edges)
@@ -1194,9 +1200,9 @@ def test_an_answer_that_fits_alone_but_not_beside_the_others_is_an_error_stub(
         edges=[{"from": "lot:RAW-2", "to": "lot:H2", "type": "PROCESSED_INTO"}],
     )
     trace = with_second_lot(plant_trace())
-    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=17)
+    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=ListLimit(17))
     assert [b.status for b in found.branches] == ["ok", "ok"]
-    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=16)
+    found = service.federate(trace, source="PLANT", hops=3, visited=[], max_listed=ListLimit(16))
     assert [b.status for b in found.branches] == ["ok", "error"]
     assert "would list more than 16 nodes and edges" in found.branches[1].message
     assert len(found.nodes) + len(found.edges) == 15
@@ -1230,11 +1236,43 @@ def test_a_long_answer_that_answers_no_question_of_ours_is_refused_as_such_and_s
         long["nodes"][0]["id"] = "lot:H9"
     client.answers[("ACME", "H1")] = lambda: long
     found = service.federate(
-        plant_trace(), source="PLANT", hops=3, visited=["cust-1"], max_listed=11
+        plant_trace(), source="PLANT", hops=3, visited=["cust-1"], max_listed=ListLimit(11)
     )
     [branch] = found.branches
     assert (branch.status, branch.message) == ("stale", f"error: {said}")
     assert by_id(found)["ACME:lot:RAW-1"].stale
+
+
+def test_a_trace_may_be_bounded_by_its_nodes_or_its_edges_alone(
+    service: FederationService, client: FakeClient
+) -> None:
+    # Ours: 4 nodes and 3 links; ACME's answer: 2 nodes and a link, and the link to H1.
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, cache_ttl_s=0)  # asked each time
+    client.answers[("ACME", "H1")] = acme_answer
+
+    def branch(limit: ListLimit) -> tuple[str, str]:
+        found = service.federate(
+            plant_trace(), source="PLANT", hops=3, visited=[], max_listed=limit
+        )
+        [asked] = found.branches
+        return asked.status, asked.message
+
+    assert (
+        branch(ListLimit(6, edges=False))
+        == branch(ListLimit(5, nodes=False))
+        == (
+            "ok",
+            "answered",
+        )
+    )
+    assert branch(ListLimit(5, edges=False)) == (
+        "error",
+        "with this answer the trace would list more than 5 nodes: ask for fewer levels (a max "
+        "depth)",
+    )
+    assert branch(ListLimit(4, nodes=False))[1].startswith(
+        "with this answer the trace would list more than 4 edges:"
+    )
 
 
 def test_a_trace_whose_own_part_and_questions_list_too_much_is_refused_before_asking(
@@ -1242,7 +1280,7 @@ def test_a_trace_whose_own_part_and_questions_list_too_much_is_refused_before_as
 ) -> None:
     client.answers[("ACME", "H1")] = acme_answer
     with pytest.raises(BadRequest, match="this trace lists 9 nodes and edges, more than 8: "):
-        service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=8)
+        service.federate(plant_trace(), source="PLANT", hops=3, visited=[], max_listed=ListLimit(8))
     assert client.calls == []
 
 
