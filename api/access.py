@@ -141,15 +141,20 @@ STUB_ATTRS = frozenset({"status", "message", "at", "partner", "code"})
 MAX_TRACE_LISTED = MAX_LISTED
 
 
+# What else a trace refused for its length may be asked as (TraceTooLong's `instead`).
+PAGED_TRACE = "page through them with the GraphQL trace (its nodes and links take first and after)"
+FEWER_FEDERATED = "ask the GraphQL federatedTrace for fewer lists (its nodes or its links alone)"
+
+
 class TraceTooLong(BadRequest):
     """A trace's answer that would list more nodes and edges than its caller's limit: refused
-    whole, never cut short (the GraphQL trace pages a longer one)."""
+    whole, never cut short; `instead` says how else to ask it (the GraphQL trace pages a longer
+    one; a federated trace is not paged, but GraphQL counts only the lists it asks for)."""
 
-    def __init__(self, listed: int, limit: int) -> None:
+    def __init__(self, listed: int, limit: int, instead: str = PAGED_TRACE) -> None:
         super().__init__(
             f"this trace lists {listed:,} nodes and edges, more than {limit:,}: "
-            "ask for fewer with max_depth, or page through them with the GraphQL trace "
-            "(its nodes and links take first and after)"
+            f"ask for fewer with max_depth, or {instead}"
         )
 
 

@@ -98,7 +98,8 @@ def partner_trace(
         400: {
             "description": "the answer would list too much, as a trace's would (counted once "
             "the trace here is walked, a stub and its link for each partner question among "
-            "them): ask a shorter one (max_depth)"
+            "them): ask a shorter one (max_depth), or the GraphQL federatedTrace for fewer "
+            "lists"
         }
     },
 )

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import ValidationError
 
-from api.access import COMPANY_ROLES_SET, Access, TraceTooLong
+from api.access import COMPANY_ROLES_SET, FEWER_FEDERATED, Access, TraceTooLong
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
@@ -388,7 +388,7 @@ class FederationService:
         if max_listed is not None:
             stubbed = max_listed.count(len(found.nodes) + len(asks), len(found.edges) + len(asks))
             if stubbed > max_listed.most:
-                raise TraceTooLong(stubbed, max_listed.most)
+                raise TraceTooLong(stubbed, max_listed.most, FEWER_FEDERATED)
         if not asks:
             return found
         # The levels left below each supplier lot, its partner's root being the first.
