@@ -4,7 +4,8 @@ that holds an operation: where the serial plan puts work, not only after a machi
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import islice
 
 from scheduler.flat import Alt, Flat, FlatOp
 from scheduler.plan import Plan, earliest_start, overlaps_window
@@ -15,40 +16,55 @@ Entry = tuple[int, int, int]
 # work after it whose set-up it changed, with that set-up as it was.
 Placed = tuple[int, Entry, bool, int | None, int]
 # An idle stretch between two works holding a machine: (end, start, room, the key of the work
-# after it), its room the longest part of it outside the machine's windows.
-Gap = tuple[int, int, int, int]
+# after it, the family before it, reach), its room the longest part of it outside the
+# machine's windows, its reach that room and the set-up of the work after it: the most that
+# work placed in it may hold the machine for, when it spares the work after a set-up.
+Gap = tuple[int, int, int, int, int, int]
 
 # Gaps per block of an Idle index; a block twice as large is split.
 _BLOCK = 64
 # Windows looked at to measure a gap's room; past them, its room is taken as large enough
 # for anything, and the look for a start there says.
 _WINDOWS_MEASURED = 16
+# Gaps with room enough that one look for a start tries before it places after the machine's
+# last work: the work after a gap may refuse what would fit in it, gap after gap.
+_GAPS_TRIED = 32
+
+
+def _most(block: list[Gap]) -> dict[int, int]:
+    """Return the largest reach of a block's gaps per family before them."""
+    most: dict[int, int] = {}
+    for gap in block:
+        most[gap[4]] = max(most.get(gap[4], 0), gap[5])
+    return most
 
 
 class Idle:
-    """A machine's idle gaps in order, in blocks that know their largest room: a look for
-    room of some length skips the blocks with none, so the many gaps too short for it (the
-    nights of a plant working in shifts) cost little."""
+    """A machine's idle gaps in order, in blocks that know their largest reach per family
+    before the gap: a look for room skips the blocks with none for the operation and the
+    set-up it needs there, so the many gaps too short for them (the nights of a plant working
+    in shifts, the ends of shifts too short for a change-over) cost little."""
 
     def __init__(self) -> None:
         self.blocks: list[list[Gap]] = []
         self.lasts: list[Gap] = []  # each block's last gap
-        self.most: list[int] = []  # each block's largest room
+        self.most: list[dict[int, int]] = []  # each block's largest reach per family before
 
     def add(self, gap: Gap) -> None:
         """Add a gap."""
         if not self.blocks:
-            self.blocks, self.lasts, self.most = [[gap]], [gap], [gap[2]]
+            self.blocks, self.lasts, self.most = [[gap]], [gap], [{gap[4]: gap[5]}]
             return
         k = min(bisect_left(self.lasts, gap), len(self.blocks) - 1)
-        block = self.blocks[k]
+        block, most = self.blocks[k], self.most[k]
         insort(block, gap)
-        self.lasts[k], self.most[k] = block[-1], max(self.most[k], gap[2])
+        self.lasts[k] = block[-1]
+        most[gap[4]] = max(most.get(gap[4], 0), gap[5])
         if len(block) > 2 * _BLOCK:
             halves = [block[:_BLOCK], block[_BLOCK:]]
             self.blocks[k : k + 1] = halves
             self.lasts[k : k + 1] = [half[-1] for half in halves]
-            self.most[k : k + 1] = [max(g[2] for g in half) for half in halves]
+            self.most[k : k + 1] = [_most(half) for half in halves]
 
     def remove(self, gap: Gap) -> None:
         """Remove a gap that was added."""
@@ -57,18 +73,19 @@ class Idle:
         del block[bisect_left(block, gap)]
         if block:
             self.lasts[k] = block[-1]
-            if gap[2] == self.most[k]:
-                self.most[k] = max(g[2] for g in block)
+            if gap[5] == self.most[k][gap[4]]:
+                self.most[k] = _most(block)
         else:
             del self.blocks[k], self.lasts[k], self.most[k]
 
-    def ending_after(self, at: int, room: int) -> Iterator[Gap]:
-        """Yield in order the gaps that end after `at` with at least `room` of room."""
+    def ending_after(self, at: int, room: int, need: Callable[[int], int]) -> Iterator[Gap]:
+        """Yield in order the gaps that end after `at` with at least `room` of room and the
+        reach `need` asks after the family before them."""
         for k in range(bisect_left(self.lasts, (at + 1,)), len(self.blocks)):
-            if self.most[k] >= room:
+            if any(reach >= need(family) for family, reach in self.most[k].items()):
                 block = self.blocks[k]
                 for gap in block[bisect_left(block, (at + 1,)) :]:
-                    if gap[2] >= room:
+                    if gap[2] >= room and gap[5] >= need(gap[4]):
                         yield gap
 
 
@@ -84,8 +101,15 @@ class Timeline:
         self.held: list[list[Entry]] = [[] for _ in flat.machines]
         self.loose: list[list[Entry]] = [[] for _ in flat.machines]
         self.idle = [Idle() for _ in flat.machines]
-        # A room this long holds any operation.
-        self.enough = max((a.duration for op in flat.ops for a in op.alts), default=0) + 1
+        # A room this long holds any operation and any set-up it needs.
+        self.enough = 1 + max(
+            (
+                a.duration + max([op.setup_default, *op.setup_from.values()])
+                for op in flat.ops
+                for a in op.alts
+            ),
+            default=0,
+        )
         for op in flat.ops:
             # Started work holds its machine; what took no time needs no set-up (violations).
             start, end, m = op.frozen_start, op.frozen_end, op.frozen_machine
@@ -99,8 +123,9 @@ class Timeline:
     def slot(self, op: FlatOp, alt: Alt, ready: int, last: bool = False) -> tuple[int, int]:
         """Return the earliest start of `op` on `alt` at or after `ready` (which `now` bounds),
         with its set-up: in the first idle gap of the machine that holds both, between its
-        windows, and leaves the work after it room for the set-up it then needs; with
-        `last`, after all the work that holds the machine."""
+        windows, and leaves the work after it room for the set-up it then needs, among the
+        first `_GAPS_TRIED` with room for both; else, and with `last`, after all the work that
+        holds the machine."""
         m, held = alt.machine, self.held[alt.machine]
         if last:
             return self._after_last(op, alt, ready)
@@ -108,8 +133,13 @@ class Timeline:
             at = bisect_left(held, (ready, ready, op.key))
             if self.flat.setup(op, self._family(m, at)) == 0:
                 return ready, 0
-        plan = self.plan
-        for _end, _start, _room, key in self.idle[m].ending_after(ready, max(alt.duration, 1)):
+        plan, flat = self.plan, self.flat
+
+        def need(family: int) -> int:
+            return alt.duration + flat.setup(op, family)
+
+        gaps = self.idle[m].ending_after(ready, max(alt.duration, 1), need)
+        for _end, _start, _room, key, _family, _reach in islice(gaps, _GAPS_TRIED):
             i = bisect_left(held, (plan.start[key], plan.end[key], key))
             fit = self._fit(op, alt, ready, i)
             if fit is not None:
@@ -165,7 +195,8 @@ class Timeline:
         start = max(held[i - 1][1], now) if i else now  # nothing starts before now
         if end <= start:
             return None
-        return (end, start, self._room(m, start, end), key)
+        room = self._room(m, start, end)
+        return (end, start, room, key, self._family(m, i), room + plan.setup[key])
 
     def _open(self, m: int, i: int) -> None:
         gap = self._gap(m, i)

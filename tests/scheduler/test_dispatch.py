@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from scheduler.flat import Flat, flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Problem, Window, overlapping_work
 from scheduler.plan import Plan, criteria, violations
 from scheduler.readers import read_jsp
+from scheduler.timeline import Timeline
 from tests.scheduler.conftest import FT06, op, order, problem
 from tests.scheduler.reference_dispatch import reference_dispatch
 
@@ -189,6 +191,51 @@ def test_the_serial_plan_puts_work_in_the_first_gap_that_holds_it() -> None:
     plan = serial_plan(flat)
     assert violations(flat, plan) == []
     assert (plan.start, plan.end) == ([0, 20, 7], [7, 25, 9])
+
+
+def _shifts_of_a_and_b(orders: int, a_setup: int, b_setup: int) -> Problem:
+    """One machine working 16 of every 24 units: orders of family A (5 units) fill each shift
+    with three, an hour short of its end; then as many of family B (1 unit)."""
+    days = orders // 3 + orders // 16 + 10
+    m = Machine(id="M", shifts=[Window(start=d * 24, end=d * 24 + 16) for d in range(days)])
+    a = [order(f"A{i}", op("M", 5, setup_default=a_setup), family="A") for i in range(orders)]
+    b = [
+        order(f"B{i}", op("M", 1, setup_default=b_setup), family="B", release=1)
+        for i in range(orders)
+    ]
+    return problem([*a, *b], [m])
+
+
+def _gaps_tried(monkeypatch: pytest.MonkeyPatch, p: Problem) -> int:
+    """Count the gaps the serial plan tries an operation in, and check its plan."""
+    tried = 0
+    fit = Timeline._fit
+
+    def counted(self: Timeline, *args: Any) -> tuple[int, int] | None:
+        nonlocal tried
+        tried += 1
+        return fit(self, *args)
+
+    monkeypatch.setattr(Timeline, "_fit", counted)
+    flat = flatten(p)
+    assert violations(flat, serial_plan(flat)) == []
+    return tried
+
+
+def test_the_serial_plan_skips_the_gaps_too_short_for_the_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each shift ends with an hour free, room for a B but not for the set-up it needs after A:
+    # a B tried in each of them makes the plan quadratic in the orders.
+    assert _gaps_tried(monkeypatch, _shifts_of_a_and_b(300, 0, 2)) <= 2 * 600
+
+
+def test_the_serial_plan_tries_a_bounded_number_of_gaps_per_operation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each shift's last hour holds a B, but the A of the next morning would need a set-up
+    # after it in the night: every gap holds the B and none may take it.
+    assert _gaps_tried(monkeypatch, _shifts_of_a_and_b(300, 2, 0)) <= 40 * 600
 
 
 def _sooner_on_its_machine(flat: Flat, plan: Plan) -> list[str]:
