@@ -40,3 +40,27 @@ def test_work_is_not_put_before_work_taking_no_time_that_would_then_need_a_set_u
     timeline.place(b, 0, 10, 12)
     timeline.place(z, 0, 5, 5)
     assert _place_last(flat, timeline) == (12, 0)
+
+
+def test_work_is_not_put_before_a_set_up_taking_no_time_that_it_would_make_needless() -> None:
+    # "d" takes no time and holds the machine only by its set-up of 3 after X; after F it
+    # would need none, change nothing over, and "e" after it would need its set-up of 2 after
+    # X: "f", of family F, goes after "e", not at 3 before "d".
+    flat = flatten(
+        problem(
+            [
+                order("a", op("M", 2), family="X"),
+                order("d", op("M", 0, setup_default=3, setup={"F": 0}), family="W"),
+                order("e", op("M", 2, setup_default=2), family="W"),
+                order("f", op("M", 1), family="F"),
+            ],
+            ["M"],
+        )
+    )
+    timeline = _timeline(flat)
+    a, d, e, _f = flat.ops
+    timeline.place(a, 0, 0, 2)
+    timeline.place(d, 0, 10, 10)
+    timeline.place(e, 0, 10, 12)
+    assert timeline.plan.setup[d.key] == 3
+    assert _place_last(flat, timeline) == (12, 0)
