@@ -161,7 +161,15 @@ def test_work_bound_to_started_work_goes_first() -> None:
 
 @pytest.mark.parametrize(
     ("now", "closed", "says"),
-    [(10, [], "which has passed (now is 10)"), (2, [Window(start=0, end=50)], "none of its")],
+    [
+        (10, [], "which has passed (now is 10)"),
+        (
+            2,
+            [Window(start=0, end=50)],
+            "none of its machines can start it by then "
+            "(m1: 50 at the earliest, its windows leave no room before 3)",
+        ),
+    ],
 )
 def test_a_wait_that_started_work_cannot_keep_is_a_conflict(
     now: int, closed: list[Window], says: str
