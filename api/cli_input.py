@@ -90,29 +90,32 @@ def check_file_folder(path: Path, option: str) -> None:
     which SQLite takes for that store's own and resets or removes: a new store is named as
     those files are, or one of its own is already there; a store is that file of another, or
     another store is that file of it."""
+    try:
+        _check_file_folder(path)
+    except BadRequest as error:
+        raise BadRequest(f"{option}: {error.message}") from None
+
+
+def _check_file_folder(path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
-        raise BadRequest(f"{option}: there is no folder {folder}")
+        raise BadRequest(f"there is no folder {folder}")
     new = not holds_database(path)
     beside = side_of(path)
     if beside is not None and holds_database(beside):
         raise BadRequest(
-            f"{option}: {path} is a file SQLite keeps beside the store {beside}: "
-            "name a file of its own"
+            f"{path} is a file SQLite keeps beside the store {beside}: name a file of its own"
         )
     if beside is not None and new:  # the store made beside it one day would take it
         raise BadRequest(
-            f"{option}: {path} is named as a file SQLite keeps beside a store "
+            f"{path} is named as a file SQLite keeps beside a store "
             f"({', '.join(SIDE_FILES)}): name a file of its own"
         )
     for side in SIDE_FILES if new else ():
         own = path.with_name(path.name + side)
         if own.exists():
             raise BadRequest(
-                f"{option}: {own} is there, which SQLite would take for the new store's own: "
+                f"{own} is there, which SQLite would take for the new store's own: "
                 "remove it or name another file"
             )
-    try:
-        check_no_store_beside(path)
-    except BadRequest as error:
-        raise BadRequest(f"{option}: {error.message}") from None
+    check_no_store_beside(path)

@@ -696,7 +696,7 @@ FROM json_each(?) j CROSS JOIN nodes c ON c.gid = j.value
 CROSS JOIN edges e ON e.dst = c.nid AND e.flow = 0 AND e.type = 'IN_CART' AND e.until IS NULL
 CROSS JOIN nodes l ON l.nid = e.src
 """
-# Above U+10FFFF nothing is encoded: every gid that starts with a prefix sorts below this.
+
 # -- part registry
 PARTS_WITH_GTINS = """
 SELECT json_extract(props, '$.gtin'), gid FROM nodes

@@ -159,8 +159,7 @@ BEFORE_COMMIT: Final = frozenset(
 )
 MAYBE_WRITTEN: Final = (
     "Neo4j could not finish this write to {what} for now ({cause}): it may or may not have been "
-    "made; look before doing it again (events may be sent again as they are: their ids make "
-    "that safe)"
+    "made; look before doing it again"
 )
 TRANSIENT_AS: Final[dict[Step, str]] = {
     "read": "Neo4j could not do this read of {what} for now ({cause}): ask again shortly",
@@ -356,20 +355,24 @@ def reaching(what: str, *, step: Step = "write") -> Iterator[None]:
         if isinstance(cause, UNREACHABLE):
             raise StoreUnavailable(GONE.format(what=what)) from error
         if isinstance(cause, neo4j.exceptions.TransientError):
-            raise _transient(cause, what, step) from error
+            # A failed result comes before its transaction's commit: nothing was written.
+            raise _transient(cause, what, step, committing=False) from error
         if isinstance(cause, neo4j.exceptions.ClientError) and (ended := _ended(cause, what, step)):
             raise ended from error
         raise
 
 
-def _transient(error: neo4j.exceptions.TransientError, what: str, doing: Step) -> StoreBusy:
+def _transient(
+    error: neo4j.exceptions.TransientError, what: str, doing: Step, *, committing: bool = True
+) -> StoreBusy:
     """What to raise for a failure the server calls transient, past the driver's retries, of a
-    transaction `doing` what it did (TRANSIENT_CAUSES)."""
+    transaction `doing` what it did (TRANSIENT_CAUSES); without `committing`, it failed before
+    its commit whatever its code."""
     log.warning("Neo4j failed a %s of %s for now, past the retries: %s", doing, what, error.code)
     code = error.code or ""
     cause = TRANSIENT_CAUSES.get(code, TRANSIENT_CAUSE)
     said = TRANSIENT_AS[doing]
-    if doing == "write" and code not in BEFORE_COMMIT:
+    if doing == "write" and committing and code not in BEFORE_COMMIT:
         said = MAYBE_WRITTEN
     return StoreBusy(said.format(what=what, cause=cause))
 

@@ -1529,10 +1529,10 @@ class Neo4jStore:
         had within LOCK_WAIT, or if this thread's rebuild lost its lease (StoreUnavailable if
         with the server)."""
         lease: neo4j.Transaction | None = getattr(self._local, "lease", None)
-        if lease is not None:
-            self._still_held(lease, TAKEN_OVER)
 
         def unit(tx: ManagedTransaction, waiting: AbstractContextManager[None]) -> T:
+            if lease is not None:  # each attempt: a rebuild taken over meanwhile writes no more
+                self._still_held(lease, TAKEN_OVER)
             with waiting:
                 locked = tx.run(lock, **params).single(strict=True)
             return then(tx, locked)

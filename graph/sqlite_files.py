@@ -4,6 +4,7 @@ as it opens `x`. A store named as one of them is lost to the store beside it."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from graph.errors import BadRequest
@@ -12,15 +13,19 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 HEADER = b"SQLite format 3\x00"  # a database's first bytes; never a log's or an index's
 
 
+NO_SUCH_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
+
+
 def holds_database(path: Path) -> bool:
     """Whether `path` is a SQLite database: False where there is no file (or an empty one, where
-    a new store is made); BadRequest where it cannot be read, rather than take it for none."""
+    a new store is made, or a name too long for one); BadRequest where it cannot be read,
+    rather than take it for none."""
     try:
         with path.open("rb") as file:
             return file.read(len(HEADER)) == HEADER
-    except (FileNotFoundError, IsADirectoryError):
-        return False
     except OSError as error:
+        if error.errno in NO_SUCH_FILE:
+            return False
         raise BadRequest(f"cannot read {path}: {error.strerror or error}") from None
 
 
@@ -38,7 +43,11 @@ def check_no_store_beside(path: Path) -> None:
     `path` would take it for its own log, and reset or remove it."""
     for side in SIDE_FILES if path.name else ():
         own = path.with_name(path.name + side)
-        if holds_database(own):
+        try:
+            beside = holds_database(own)
+        except BadRequest:  # another's: SQLite reads what it must of it, or says so itself
+            continue
+        if beside:
             raise BadRequest(
                 f"{own} is a store, named as a file SQLite keeps beside {path}: opening {path} "
                 "would take it for its own and remove it; give it a name of its own first"

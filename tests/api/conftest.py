@@ -21,6 +21,7 @@ from ingest.service import IngestService
 from tests.conftest import neo4j_or_skip
 from tests.fixtures.events import Events
 from tests.fixtures.neo4j_server import Neo4jTarget
+from tests.fixtures.stores import emptied_neo4j
 
 # Argon2 at its default cost is meant to be slow; tests log in hundreds of times.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -72,13 +73,15 @@ def neo4j_login(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Neo4jTarget]:
     """The session's Neo4j (or skip), its login in the settings of every command, a child
-    process's among them: the settings are read afresh with it, and again after the test."""
+    process's among them: the settings are read afresh with it, and again after the test. The
+    database is emptied after it: a copy it left unfinished would not open for the next test."""
     target = neo4j_or_skip(request)
     monkeypatch.setenv("TRACEGRAPH_NEO4J_USER", target.user)
     monkeypatch.setenv("TRACEGRAPH_NEO4J_PASSWORD", target.password)
     get_settings.cache_clear()
     yield target
     get_settings.cache_clear()
+    emptied_neo4j(target)
 
 
 def login(client: TestClient, role: str) -> dict[str, str]:

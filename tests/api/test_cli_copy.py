@@ -167,6 +167,15 @@ def test_a_store_is_not_opened_beside_a_store_named_as_its_side_file(
     assert named.read_bytes() == path.read_bytes()
 
 
+def test_a_store_whose_side_files_names_would_be_too_long_opens(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "-wal" fits in a file name of 255 bytes beside it, "-journal" does not: there is none.
+    long = tmp_path / ("p" * 249)
+    shutil.copyfile(source.removeprefix("sqlite:///"), long)
+    assert _trace(f"sqlite:///{long}", capsys) == _trace(source, capsys)
+
+
 def test_a_store_file_named_as_a_side_file_alone_is_of_no_store() -> None:
     # "-wal" is beside no file (a name cannot be empty): taken, not a traceback.
     for name in ("-wal", "-journal"):
