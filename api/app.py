@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api.admin_routes import router as admin_router
 from api.audit import audit_requests
 from api.body_limit import BodyLimit
-from api.credentials_first import credentials_first
+from api.credentials_first import CredentialsFirst
 from api.deps import Services, planner
 from api.epcis_routes import router as epcis_router
 from api.errors import install as install_error_handlers
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # them all: checked as the GET would be, and logged as the HEAD it was.
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, large=LARGE_BODIES)
-    app.middleware("http")(credentials_first)
+    app.add_middleware(CredentialsFirst)
     app.middleware("http")(audit_requests)
     app.add_middleware(NoStore)  # outside all: their own refusals are marked too
 

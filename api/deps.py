@@ -178,8 +178,9 @@ def principal(
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    """Return who sends the request: authenticated before the route by credentials_first, or
-    here where nothing did (see `_authenticated`)."""
+    """Return who sends the request: authenticated before the route by credentials_first (and
+    again as its body arrived, which FastAPI reads before this runs), or here where nothing did
+    (see `_authenticated`)."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -188,7 +189,8 @@ def principal(
 
 def authenticate(request: Request) -> Principal:
     """Authenticate a request by its headers, read as `principal`'s dependencies read them:
-    before its route reads anything of it (api.credentials_first)."""
+    before its route reads anything of it, and again as its body arrives
+    (api.credentials_first)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     bearer = token if scheme.lower() == "bearer" and token else None
     return _authenticated(request, services(request), request.headers.get("x-api-key"), bearer)

@@ -39,8 +39,20 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(sqlite3.Error, render)
 
 
+class RefusedWhileRead(HTTPException):
+    """A failure raised as a body arrives (api.credentials_first), carried as an HTTPException:
+    FastAPI passes those on from its reading of a body as they are, where it answers any other
+    400 without saying why. Answered as the failure it carries."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(getattr(error, "status_code", 500))
+        self.error = error
+
+
 async def render(_: Request, error: Exception) -> JSONResponse:
     """Answer a failure in the one shape (re-raise what is no failure we answer: a 500)."""
+    if isinstance(error, RefusedWhileRead):
+        error = error.error
     if isinstance(error, BodyRefused):  # a body read strictly: refused as one misshapen
         error = RequestValidationError(error.problems)
     if isinstance(error, RequestValidationError):
