@@ -208,9 +208,10 @@ class _StrictRequest(Request):
                 raise BodyRefused.of(error) from None
         return self._json
 
-    async def _get_form(self, **limits: Any) -> FormData:
-        # What Starlette's Request.form awaits. FastAPI reads the last of a field given twice.
-        form = await super()._get_form(**limits)
+    # Awaited, as FastAPI reads a route's form (Starlette's may also be entered with `async
+    # with`, which no reader of this request does). FastAPI reads the last of a field given twice.
+    async def form(self, **limits: Any) -> FormData:  # type: ignore[override]
+        form = await super().form(**limits)
         given = [item for item in form.multi_items() if item[0] in self.form_fields_once]
         if repeated := repeated_names(given):
             await form.close()  # its files, spooled to disk, are not left open
