@@ -2,13 +2,13 @@
 once their body has arrived.
 
 Route dependencies (and so authentication) run after FastAPI has read and parsed the body, and
-after our routes have checked the query (a parameter given twice, a number written loosely): a
-caller with no account could make the server spool 64 MiB of multipart files, or parse JSON,
-only to be told 401, and would learn a route's parameters and limits from what it was told
-first. So a request to the API with neither header is answered at once, and one with
-credentials has them checked here: without valid ones it is told 401 (a path that does not
-exist included), and with them its caller is known to the route (api.deps.principal), which
-takes it from here.
+checks of the query (a parameter given twice, a number written loosely) may come before a
+route's own check of who may use it: a caller with no account could make the server spool
+64 MiB of multipart files, or parse JSON, only to be told 401, and would learn a route's
+parameters and limits from what it was told first. So a request to the API with neither header
+is answered at once, and one with credentials has them checked here: without valid ones it is
+told 401 (a path that does not exist included), and with them its caller is known to the route
+(api.deps.principal), which takes it from here.
 
 A body may take as long to arrive as its sender likes (the server sets no time limit on it), and
 the session it was sent in may end meanwhile: a logout, a disabled account, a new password, a

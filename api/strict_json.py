@@ -21,16 +21,22 @@ often given. A form field of the route given twice (a login's `username`, a supp
 documents). A number a route reads from a query parameter or header is written in digits
 (NUMBERS): one written as Python also reads it (`5_0`, `+5`, ` 5`, `5.0`) is refused naming the
 parameter (422 `invalid_request`, the problem's code `int_parsing`), not read as another's 50 or
-5. The checks run once the caller is known (api.credentials_first: a caller without valid
-credentials learns nothing of a route's parameters), before the body is read. GraphQL's GET
-refuses its own the same way (api.graphql.router).
+5. What these checks find is refused where FastAPI refuses a parameter it cannot read, listed
+with its problems: after the route's dependencies, so a role a dependency refuses (an admin's
+routes, a planner's) is told so, not what a parameter takes. A route that refuses a role as it
+runs (api.access) is reached after both, as with FastAPI's own checks; only a caller without
+valid credentials is told nothing of a route's parameters whatever its role
+(api.credentials_first). GraphQL's GET refuses its own the same way (api.graphql.router).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -70,6 +76,9 @@ class StrictJsonRoute(APIRoute):
     """A route whose JSON body, if it has one, is read by `strict_loads`, whose query
     parameters are each given once, and whose numbers are written in digits."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _after_dependencies(endpoint), **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         reads_body = self.body_field is not None  # else FastAPI reads no body here
@@ -78,14 +87,66 @@ class StrictJsonRoute(APIRoute):
         once = _single_form_fields(self.dependant)
 
         async def strict(request: Request) -> Response:
-            if problems := _parameter_problems(request, own, numbers):
-                raise RequestValidationError(problems)
+            # Found now, refused where FastAPI refuses a parameter: once the dependencies ran.
+            problems = _parameter_problems(request, own, numbers)
             if reads_body:
                 request = _StrictRequest(request.scope, request.receive)
                 request.form_fields_once = once
-            return await handler(request)
+            pending = _PROBLEMS.set(problems)
+            try:
+                return await handler(request)
+            except RequestValidationError as refused:
+                if problems and not isinstance(refused, _ParameterProblems):  # FastAPI's own
+                    raise RequestValidationError(_merged(problems, refused.errors())) from None
+                raise
+            finally:
+                _PROBLEMS.reset(pending)
 
         return strict
+
+
+# The parameter problems of the request being answered (`StrictJsonRoute`): its endpoint, called
+# once the route's dependencies have run and FastAPI found nothing wrong, refuses them first.
+_PROBLEMS: ContextVar[list[dict[str, Any]]] = ContextVar("parameter_problems")
+
+
+class _ParameterProblems(RequestValidationError):
+    """The problems `_PROBLEMS` holds, refused as the endpoint is called."""
+
+
+def _after_dependencies(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint`, refusing the request's parameter problems first. FastAPI calls it after the
+    route's dependencies (who may use the route, where one says: an admin's routes, a
+    planner's), as it checks the parameters it reads itself: a role a dependency refuses is
+    told so, not what a parameter takes. FastAPI reads the signature `wraps` leaves, and runs
+    a function as the endpoint is (a coroutine on the event loop, another in a thread)."""
+
+    def refuse() -> None:
+        if problems := _PROBLEMS.get([]):
+            raise _ParameterProblems(problems)
+
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def checked_coroutine(*args: Any, **kwargs: Any) -> Any:
+            refuse()
+            return await endpoint(*args, **kwargs)
+
+        return checked_coroutine
+
+    @functools.wraps(endpoint)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        refuse()
+        return endpoint(*args, **kwargs)
+
+    return checked
+
+
+def _merged(ours: list[dict[str, Any]], theirs: Sequence[Any]) -> list[dict[str, Any]]:
+    """Our problems and FastAPI's, one per parameter: where both found one (`abc`, which
+    neither reads), ours says how the number is written."""
+    places = {tuple(problem["loc"]) for problem in ours}
+    return [*ours, *(problem for problem in theirs if tuple(problem["loc"]) not in places)]
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:

@@ -87,3 +87,24 @@ def test_a_negative_number_is_refused_by_its_range(client: TestClient, plant: Se
         "code": "greater_than_equal",
         "message": "Input should be greater than or equal to 0",
     }
+
+
+@pytest.mark.parametrize("query", ["limit=5_0", "after=0&after=1", "limit=abc", "limit=5"])
+def test_a_role_the_route_refuses_is_told_so_before_what_its_parameters_take(
+    client: TestClient, query: str
+) -> None:
+    """A customer may not read the account trail: what its parameters take, or that it has
+    them, is not theirs to learn (as FastAPI checks them: after who may use the route)."""
+    response = client.get(f"/api/v1/admin/audit?{query}", headers=login(client, "customer"))
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "forbidden"
+
+
+def test_a_number_written_otherwise_is_listed_with_the_other_problems(
+    client: TestClient, plant: Services
+) -> None:
+    path = "/api/v1/trace?direction=down&max_depth=5_0"  # and no id
+    response = client.get(path, headers=login(client, "admin"))
+    assert response.status_code == 422, response.text
+    problems = {(p["field"], p["code"]) for p in response.json()["errors"]}
+    assert problems == {("query.max_depth", "int_parsing"), ("query.id", "missing")}
