@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -65,7 +66,7 @@ class HideInternals(MaskErrors):
 
 # What a request GraphQL itself refuses is said as: as REST says a request FastAPI refuses before
 # our code runs (api.errors), a parameter or body of the wrong shape.
-REFUSED_REQUEST = {"code": "INVALID_REQUEST", "status": 422}
+REFUSED_REQUEST: dict[str, Any] = {"code": "INVALID_REQUEST", "status": 422}
 
 
 class CodeRefusals(SchemaExtension):
@@ -74,22 +75,31 @@ class CodeRefusals(SchemaExtension):
     graphql-core says a query that does not parse or validate, a variable or argument value a
     type refuses (a Date not YYYY-MM-DD, an id that is no text) and one over our limits (depth,
     aliases, analyses, what it lists) with a message alone; the service's refusals carry their
-    own codes (api.graphql.run), and what broke inside is INTERNAL (HideInternals).
+    own codes (api.graphql.run), one a resolver raised as is among them, and what broke inside
+    is INTERNAL (HideInternals).
     """
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         for error in (getattr(result, "errors", None) or []) if result is not None else []:
-            if not unexpected(error) and "code" not in (error.extensions or {}):
-                error.extensions = {**REFUSED_REQUEST, **(error.extensions or {})}
+            if unexpected(error) or "code" in (error.extensions or {}):
+                continue
+            said = REFUSED_REQUEST
+            if isinstance(raised := error.original_error, DomainError):  # not through `run`
+                said = as_graphql_error(raised).extensions or {}
+            error.extensions = {**said, **(error.extensions or {})}
 
 
 DENIED = frozenset({"FORBIDDEN", "UNAUTHENTICATED"})
 
 
 class AuditOutcome(SchemaExtension):
-    """Tell the audit log how an operation ended: GraphQL answers 200 with its refusals inside."""
+    """Tell the audit log how an operation ended: GraphQL answers 200 with its refusals inside.
+
+    Listed before the extensions that give errors their codes (api.graphql.schema), so that
+    it reads them after.
+    """
 
     def on_operation(self) -> Iterator[None]:
         yield

@@ -362,6 +362,9 @@ schema = Schema(
     types=list(ALL_TYPES),
     scalar_overrides={datetime: DATE_TIME, date: DATE, BigInt: BIG_INT},
     extensions=[
+        # First, so that it reads each error's code last (an operation's end runs them in turn
+        # from the last listed), once the extensions below have given it.
+        AuditOutcome,
         partial(MaxTokensLimiter, max_token_count=4000),
         # Our own depth and alias rules: strawberry's walk every fragment spread again.
         partial(AddValidationRules, [DepthLimit, AliasLimit, HeavyFieldLimit]),
@@ -369,6 +372,5 @@ schema = Schema(
         ValidateOffLoop,
         HideInternals,
         CodeRefusals,
-        AuditOutcome,
     ],
 )

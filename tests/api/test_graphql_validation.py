@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ import strawberry.schema.schema
 from fastapi.testclient import TestClient
 from graphql import SelectionSetNode
 
+import api.graphql.schema
+from graph.errors import Forbidden
 from tests.api.conftest import login
 
 # Reads of selection sets one request may make; walking the expansion below makes 2^40.
@@ -200,3 +204,22 @@ def test_every_refusal_of_the_request_carries_a_code(
     assert errors and all(
         e["extensions"] == {"code": "INVALID_REQUEST", "status": 422} for e in errors
     ), errors
+
+
+def test_a_refusal_a_resolver_raises_as_is_keeps_its_own_code(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Resolvers say refusals through `run` or `as_graphql_error`; one that raised its error as
+    # is would be no request GraphQL refused, and is said (and audited) as the refusal it is.
+    def refused(**_: Any) -> None:
+        raise Forbidden("the analyst role may not know who it is")
+
+    monkeypatch.setattr(api.graphql.schema, "Me", refused)
+    headers = login(client, "analyst")
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        answer = client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
+    [error] = answer.json()["errors"]
+    assert error["message"] == "the analyst role may not know who it is"
+    assert error["extensions"] == {"code": "FORBIDDEN", "status": 403}
+    [audited] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    assert audited["outcome"] == "denied"
