@@ -69,6 +69,7 @@ def test_a_number_written_otherwise_is_refused_by_name(
         "/api/v1/events?after=0&limit=05",
         "/api/v1/admin/audit?after=0&limit=1",
         "/api/v1/trace?id=lot:L00001-BAR&direction=down&max_depth=2",
+        "/api/v1/trace?id=lot:L00001-BAR&direction=down&max_depth=-0",  # 0 to every reader
         "/api/v1/federated-trace?id=lot:L00001-BAR&direction=down&max_depth=0",
     ],
 )
