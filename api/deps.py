@@ -165,6 +165,16 @@ class TwoCredentials(BadRequest):
     code = "two_credentials"
 
 
+# The headers a credential comes in. HTTP takes each once in a request (RFC 9110: neither is a
+# list, and a proxy leaves Authorization as it is sent); readers of one sent twice differ, as of
+# a query parameter (api.strict_json), on which is the caller's.
+CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
+
+
+class HeaderTwice(BadRequest):
+    code = "duplicate_header"
+
+
 def two_credentials(headers: Mapping[str, str]) -> bool:
     """Tell whether a request sends both a bearer token and an API key (as the dependencies
     below read them: a header of another scheme, or an empty one, is no credential)."""
@@ -203,7 +213,14 @@ def _authenticated(
 
     Both at once are refused, before either is looked up: whose request it is would be a
     choice the caller did not make (a key left in a client's defaults, a token added later).
+    So is either header sent twice: we read the first, another reader may read the last.
     """
+    for name in CREDENTIAL_HEADERS:
+        if len(request.headers.getlist(name)) > 1:
+            raise HeaderTwice(
+                f"{name} is sent more than once, which may be two accounts' credentials: "
+                "send it once"
+            )
     if two_credentials(request.headers):  # refused before the body too (credentials_first)
         raise TwoCredentials(TWO_CREDENTIALS)
     if key:

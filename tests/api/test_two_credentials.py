@@ -86,3 +86,28 @@ def test_the_dependency_refuses_both_where_no_middleware_did_first(client: TestC
     services = client.app.state.services  # type: ignore[attr-defined]
     with pytest.raises(TwoCredentials, match="send one of them"):
         principal(request, services, token, headers["X-API-Key"])
+
+
+@pytest.mark.parametrize("name", ["Authorization", "X-API-Key"])
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/me"), ("POST", "/graphql")])
+def test_a_credential_header_given_twice_is_refused_naming_it(
+    client: TestClient, name: str, method: str, path: str
+) -> None:
+    # Each a valid credential of its own account: read first, or last (as a gateway may), the
+    # request would be another's. HTTP takes one Authorization line in a request (RFC 9110).
+    admin = login(client, "admin")
+    if name == "Authorization":
+        values = [admin["Authorization"], login(client, "analyst")["Authorization"]]
+    else:
+        values = [
+            client.post("/api/v1/admin/keys", json={"username": user}, headers=admin).json()["key"]
+            for user in ("ana", "otto")
+        ]
+    headers = [(name, value) for value in values]
+    answer = client.request(method, path, headers=headers, json={"query": "{ me { username } }"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "duplicate_header"
+    assert f"{name} is sent more than once" in answer.json()["message"]
+    # Positive control: each alone is its owner's.
+    for value in values:
+        assert client.get("/api/v1/me", headers={name: value}).status_code == 200
