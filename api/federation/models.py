@@ -481,17 +481,29 @@ class _Pace:
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline
         self.late = False
+        self.cut: set[str] = set()  # the lists of the body `lists` stopped short
 
-    def each(self, items: list[Any]) -> Iterator[Any]:
-        """Yield `items`, raising AnswerLate once past the deadline."""
+    def each(self, items: list[Any], name: str = "") -> Iterator[Any]:
+        """Yield `items`, stopping short once past the deadline (`late`, and `name` cut).
+
+        It stops rather than raises: pydantic, where iterating a list raises, drops what it
+        found wrong in that list and says only that. Whoever reads through it looks at `late`.
+        """
         if self.deadline is None:
             yield from items
             return
         for start in range(0, len(items), self.EVERY):
-            if time.monotonic() > self.deadline:
+            if self.late or time.monotonic() > self.deadline:
                 self.late = True
-                raise AnswerLate
+                self.cut.add(name)
+                return
             yield from items[start : start + self.EVERY]
+
+    def all(self, items: list[Any]) -> Iterator[Any]:
+        """Yield `items`; raise AnswerLate where the deadline passes before the last."""
+        yield from self.each(items)
+        if self.late:
+            raise AnswerLate
 
     def lists(self, body: Any) -> Any:
         """`body` with its lists read through `each` (pydantic reads an iterator as a list,
@@ -512,9 +524,33 @@ class _Pace:
         if too_long:
             raise ValidationError.from_exception_data(WireTrace.__name__, too_long)
         return {
-            name: self.each(value) if isinstance(value, list) else value
+            name: self.each(value, name) if isinstance(value, list) else value
             for name, value in body.items()
         }
+
+    def found(self, error: ValidationError) -> ValidationError | None:
+        """What of `error` was found wrong in what was read, where lists were cut at the
+        deadline: a cut list is short only for being cut. None where nothing else is; `error`
+        itself where all of it is."""
+        problems = [
+            problem
+            for problem in error.errors(include_url=False)
+            if not (problem["type"] == "too_short" and problem["loc"] in {(n,) for n in self.cut})
+        ]
+        if not problems:
+            return None
+        if len(problems) == error.error_count():
+            return error
+        found: list[InitErrorDetails] = [
+            {
+                # As it was said: its message, whatever its type.
+                "type": PydanticCustomError(problem["type"], problem["msg"]),
+                "loc": problem["loc"],
+                "input": problem["input"],
+            }
+            for problem in problems
+        ]
+        return ValidationError.from_exception_data(error.title, found)
 
 
 def from_wire(
@@ -531,11 +567,15 @@ def from_wire(
         wire = WireTrace.model_validate(pace.lists(body))
     except ValidationError as error:
         # Pydantic reads on past a wrong item, to the deadline at most: the answer is late
-        # only where nothing wrong was found before it (said as an error iterating a list).
-        first = error.errors(include_url=False, include_input=False)[0]
-        if pace.late and first["type"] == "iteration_error":
+        # only where nothing wrong was found before it.
+        found = pace.found(error) if pace.late else error
+        if found is None:
             raise AnswerLate from None
-        raise
+        if found is error:
+            raise
+        raise found from None
+    if pace.late:  # right as far as it was read, but its lists were cut
+        raise AnswerLate
     _check_facts(wire, pace)
 
     def m(text: str) -> str:
@@ -557,7 +597,7 @@ def from_wire(
             n.stale,
             m_opt(n.fetched_at),
         )
-        for n in pace.each(wire.nodes)
+        for n in pace.all(wire.nodes)
     ]
     ids = {n.id for n in nodes}
     if len(ids) != len(nodes):
@@ -569,7 +609,7 @@ def from_wire(
         raise ValueError("the answer's root must be at depth 0, its other nodes below it")
     edges = [
         FedEdge(m(e.src), m(e.dst), e.type, e.qty, m_opt(e.at), m_opt(e.event), m_opt(e.source))
-        for e in pace.each(wire.edges)
+        for e in pace.all(wire.edges)
     ]
     branches = [
         Branch(
@@ -588,7 +628,7 @@ def from_wire(
         wire.direction,
         nodes,
         # An edge to nowhere is dropped rather than trusted.
-        [e for e in pace.each(edges) if e.src in ids and e.dst in ids],
+        [e for e in pace.all(edges) if e.src in ids and e.dst in ids],
         branches,
     )
 
@@ -596,7 +636,7 @@ def from_wire(
 def _check_facts(wire: WireTrace, pace: _Pace) -> None:
     """Raise ValidationError (as the model's own, naming where) for the first node attribute
     of NODE_FACTS that breaks its rule. Attributes are any names to the model; these are ours."""
-    for index, node in enumerate(pace.each(wire.nodes)):
+    for index, node in enumerate(pace.all(wire.nodes)):
         for name, rule in NODE_FACTS.items():
             value = node.attrs.get(name)
             if value is None:

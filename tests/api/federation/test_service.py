@@ -1354,6 +1354,45 @@ def test_an_answer_found_wrong_before_its_deadline_is_an_error_read_on_past_it_o
     assert branch.message.startswith("nodes.1.kind: String should match pattern")
 
 
+def test_an_answer_found_wrong_before_its_deadline_in_the_list_read_late_is_an_error(
+    service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wrong node is in the first 1,024 read; the deadline passes before the next 1,024 of
+    # the same list. Pydantic drops what it found in a list an iterator stops with an error.
+    extra = [{"id": f"lot:R{i}", "kind": "lot", "depth": 1} for i in range(2999)]
+    answer = acme_answer()
+    answer["nodes"] += extra
+    answer["nodes"][5]["kind"] = "Lot!"
+    client.answers[("ACME", "H1")] = lambda: answer
+    monkeypatch.setattr("api.federation.models.time", Looks(1))
+    [branch] = federate(service).branches
+    assert branch.status == "error"
+    assert branch.message.startswith("nodes.5.kind: String should match pattern")
+
+
+@pytest.mark.parametrize("first", [0, 1, 3])
+def test_an_answer_found_right_as_far_as_read_by_its_deadline_is_late(
+    monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    # Cut before its nodes (an empty list is too short only for being cut), within them, or
+    # within its links: the lists read were right, but not all was read.
+    link = {"from": "lot:RAW-1", "to": "lot:H1", "type": "PROCESSED_INTO"}
+    answer = acme_answer(edges=[link] * 3000)
+    answer["nodes"] += [{"id": f"lot:R{i}", "kind": "lot", "depth": 1} for i in range(2000)]
+    monkeypatch.setattr("api.federation.models.time", Looks(first))
+    with pytest.raises(AnswerLate):
+        from_wire(answer, KEY, deadline=1.0)
+
+
+def test_an_answer_cut_at_its_deadline_is_an_error_for_what_it_got_wrong_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing of its nodes is read; its root was wrong before them.
+    monkeypatch.setattr("api.federation.models.time", Looks(0))
+    with pytest.raises(ValidationError, match=r"^1 validation error.*\nroot\n"):
+        from_wire(acme_answer(root=""), KEY, deadline=1.0)
+
+
 def test_reading_an_answer_past_its_deadline_stops_there(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
