@@ -184,13 +184,19 @@ class FederationQuery:
     ) -> FederatedTraceResult | None:
         federation = _services(info).federation
         budget = info.context.budget
-        # No more nodes and links than the budget has left as this field starts, of those asked
-        # for: those lists spend at least that, so a trace that lists more is refused before
-        # partners are asked. A list not asked is not listed, and bounds nothing; its stubs
-        # and branches are spent as they are listed.
+        # No more than the budget has left as this field starts, of the lists asked for: ours
+        # and what each question lists if no partner answers (a stub and its link, a branch)
+        # spend at least that, so a trace that lists more is refused before partners are
+        # asked. A list not asked is not listed, and bounds nothing: asking for none of those
+        # a partner adds to, the trace asks no partner.
         asked = asked_below(info)
-        counted = ListLimit(budget.left, nodes=asks(asked, "nodes"), edges=asks(asked, "links"))
-        limit = counted if counted.nodes or counted.edges else None
+        limit = ListLimit(
+            budget.left,
+            nodes=asks(asked, "nodes"),
+            edges=asks(asked, "links"),
+            branches=asks(asked, "branches"),
+            stubs=asks(asked, "stubs"),
+        )
 
         def traced() -> FederatedTrace | TraceTooLong:
             try:

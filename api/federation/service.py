@@ -78,14 +78,27 @@ class _Outcome:
 @dataclass(frozen=True, slots=True)
 class ListLimit:
     """What a federated trace may list for its caller: at most `most` of its nodes and edges,
-    counting those of the lists the caller is sent (over GraphQL, only those asked for)."""
+    counting those of the lists the caller is sent (over GraphQL, only those asked for; its
+    branches and stubs too, which merging does not bound, but each question lists one of)."""
 
     most: int
     nodes: bool = True
     edges: bool = True
+    branches: bool = False
+    stubs: bool = False
 
     def count(self, nodes: int, edges: int) -> int:
         return (nodes if self.nodes else 0) + (edges if self.edges else 0)
+
+    @property
+    def partners(self) -> bool:
+        """Whether the caller is sent anything of partners: where not, none is asked."""
+        return self.nodes or self.edges or self.branches or self.stubs
+
+    def questions(self, asked: int) -> int:
+        """What `asked` partner questions list at the least, if none answers, of the lists
+        counted: a stub (among the nodes and the stubs), its link and a branch each."""
+        return asked * (self.nodes + self.edges + self.branches + self.stubs)
 
     @property
     def lists(self) -> str:
@@ -369,15 +382,15 @@ class FederationService:
         one at the limit is not asked: nothing of its answer would be listed.
 
         With `max_listed`, the trace lists no more of the nodes and edges it counts than that,
-        as the plain trace does for its caller: where ours and a stub with its link for each
-        question would list more, it is refused (TraceTooLong) before any is asked; a
+        as the plain trace does for its caller: where ours and what each question lists if
+        none answers would list more, it is refused (TraceTooLong) before any is asked (and
+        where it lists nothing of partners, none is asked); a
         partner's answer that would take it over is an error stub, and one whose nodes (within
         the depth asked) alone list more than there is room for is refused before it is read.
         """
         found = FederatedTrace.local(trace, source)
-        partners = (
-            {p.company: p for p in self._accounts.partners()} if trace.direction == "up" else {}
-        )
+        asking = trace.direction == "up" and (max_listed is None or max_listed.partners)
+        partners = {p.company: p for p in self._accounts.partners()} if asking else {}
         asks = [
             (node, partners[str(node.attrs.get("supplier"))])
             for node in found.nodes
@@ -386,7 +399,8 @@ class FederationService:
             and (max_depth is None or node.depth < max_depth)
         ]
         if max_listed is not None:
-            stubbed = max_listed.count(len(found.nodes) + len(asks), len(found.edges) + len(asks))
+            stubbed = max_listed.count(len(found.nodes), len(found.edges))
+            stubbed += max_listed.questions(len(asks))
             if stubbed > max_listed.most:
                 raise TraceTooLong(stubbed, max_listed.most, FEWER_FEDERATED)
         if not asks:

@@ -650,16 +650,47 @@ def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
     found = federated("nodes { id } links { type }")["data"]["federatedTrace"]
     nodes, links = len(found["nodes"]), len(found["links"])
     assert asked == ["H70001"]
-    # Lists not asked for are not listed: they bound nothing.
+    # Lists not asked for are not listed: they bound nothing. Asking for none of a partner's,
+    # the trace asks no partner: its root and direction are ours.
     monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 1)
-    assert federated("")["data"]["federatedTrace"] == {"root": "serial:KIT0001"}
+    assert federated("direction")["data"]["federatedTrace"] == {
+        "root": "serial:KIT0001",
+        "direction": "UP",
+    }
+    assert asked == ["H70001"]
     monkeypatch.setattr("api.graphql.cost.MAX_LISTED", links)
     assert len(federated("links { type }")["data"]["federatedTrace"]["links"]) == links
-    assert asked == ["H70001"] * 3
+    assert asked == ["H70001"] * 2
     # A trace whose nodes (ours, and a stub for ACME's) are more than the request may list is
     # refused, and ACME is not asked.
     monkeypatch.setattr("api.graphql.cost.MAX_LISTED", nodes - 1)
     body = federated("nodes { id }")
     assert body["data"] == {"federatedTrace": None}
     assert "lists more than" in body["errors"][0]["message"]
-    assert asked == ["H70001"] * 3, "not asked again"
+    assert asked == ["H70001"] * 2, "not asked again"
+
+
+@pytest.mark.parametrize("lists", ["branches { status }", "stubs { id }"])
+def test_a_graphql_federated_trace_asking_only_branches_or_stubs_counts_its_questions_first(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch, lists: str
+) -> None:
+    register_dead_acme(plant)
+    asked: list[str] = []
+
+    def fetch(_client: HttpPartnerClient, _partner: Partner, code: str, *_: Any) -> Any:
+        asked.append(code)
+        raise PartnerError("unreachable", "down")
+
+    monkeypatch.setattr(HttpPartnerClient, "fetch", fetch)
+    query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ {lists} }} }}"
+    # ACME's question lists a branch, or a stub if it does not answer: with no room for it,
+    # the trace is refused before ACME is asked.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 0)
+    body = gql(plant, "ana", query, id="serial:KIT0001")
+    assert body["data"] == {"federatedTrace": None}
+    assert "lists more than 0" in body["errors"][0]["message"]
+    assert asked == []
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 1)
+    [listed] = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"].values()
+    assert len(listed) == 1
+    assert asked == ["H70001"]
