@@ -196,6 +196,7 @@ class FederationQuery:
             edges=asks(asked, "links"),
             branches=asks(asked, "branches"),
             stubs=asks(asked, "stubs"),
+            graphql=True,
         )
 
         def traced() -> FederatedTrace | TraceTooLong:

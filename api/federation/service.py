@@ -86,6 +86,7 @@ class ListLimit:
     edges: bool = True
     branches: bool = False
     stubs: bool = False
+    graphql: bool = False  # the caller asks over GraphQL: said in its words (links, maxDepth)
 
     def count(self, nodes: int, edges: int) -> int:
         return (nodes if self.nodes else 0) + (edges if self.edges else 0)
@@ -102,9 +103,15 @@ class ListLimit:
 
     @property
     def lists(self) -> str:
+        edges = "links" if self.graphql else "edges"
         return (
-            "nodes and edges" if self.nodes and self.edges else "nodes" if self.nodes else "edges"
+            f"nodes and {edges}" if self.nodes and self.edges else "nodes" if self.nodes else edges
         )
+
+    @property
+    def fewer(self) -> str:
+        """How to ask for less of a trace, as its caller asks."""
+        return "fewer levels (maxDepth)" if self.graphql else "fewer levels (a max depth)"
 
 
 @dataclass(slots=True)
@@ -139,7 +146,7 @@ class _NoRoom(PartnerError):
 def _no_room(max_listed: ListLimit) -> str:
     return (
         f"with this answer the trace would list more than {max_listed.most:,} "
-        f"{max_listed.lists}: ask for fewer levels (a max depth)"
+        f"{max_listed.lists}: ask for {max_listed.fewer}"
     )
 
 

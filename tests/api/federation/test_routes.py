@@ -694,3 +694,35 @@ def test_a_graphql_federated_trace_asking_only_branches_or_stubs_counts_its_ques
     [listed] = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"].values()
     assert len(listed) == 1
     assert asked == ["H70001"]
+
+
+def test_a_graphql_federated_trace_says_in_its_own_words_what_an_answer_left_no_room_for(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)
+    answer = {
+        "root": "lot:H70001",
+        "direction": "up",
+        "nodes": [
+            {"id": "lot:H70001", "kind": "lot", "depth": 0},
+            {"id": "lot:RAW-1", "kind": "lot", "depth": 1},
+            {"id": "lot:RAW-2", "kind": "lot", "depth": 1},
+        ],
+        "edges": [
+            {"from": f"lot:RAW-{n}", "to": "lot:H70001", "type": "PROCESSED_INTO"} for n in (1, 2)
+        ],
+    }
+    monkeypatch.setattr(HttpPartnerClient, "fetch", lambda *_: answer)
+    query = "query($id: ID!) { federatedTrace(id: $id) { links { type } branches { message } } }"
+    found = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"]
+    assert found["branches"] == [{"message": "answered"}]
+    # Its links are one too many: its branch is a stub, which with its link fits.
+    most = len(found["links"]) - 1
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", most)
+    found = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"]
+    assert found["branches"] == [
+        {
+            "message": f"with this answer the trace would list more than {most} links: ask for "
+            "fewer levels (maxDepth)"
+        }
+    ]
