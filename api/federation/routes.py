@@ -99,7 +99,7 @@ def partner_trace(
             "description": "the answer would list too much, as a trace's would (counted once "
             "the trace here is walked, a stub and its link for each partner question among "
             "them): ask a shorter one (max_depth), or the GraphQL federatedTrace for fewer "
-            "lists"
+            "lists (asking no partner, page through it with the GraphQL trace)"
         }
     },
 )

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import ValidationError
 
-from api.access import COMPANY_ROLES_SET, FEWER_FEDERATED, Access, TraceTooLong
+from api.access import COMPANY_ROLES_SET, FEWER_FEDERATED, PAGED_TRACE, Access, TraceTooLong
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
@@ -409,7 +409,9 @@ class FederationService:
             stubbed = max_listed.count(len(found.nodes), len(found.edges))
             stubbed += max_listed.questions(len(asks))
             if stubbed > max_listed.most:
-                raise TraceTooLong(stubbed, max_listed.most, FEWER_FEDERATED)
+                # Asking no partner, it is the trace, which the GraphQL trace pages.
+                instead = FEWER_FEDERATED if asks else PAGED_TRACE
+                raise TraceTooLong(stubbed, max_listed.most, instead)
         if not asks:
             return found
         # The levels left below each supplier lot, its partner's root being the first.

@@ -590,26 +590,36 @@ def test_a_federated_trace_that_lists_too_much_is_refused_as_the_trace_is(
     plain = ok(plant.client.get("/api/v1/trace", params=asked, headers=ana))
     listed = len(plain["nodes"]) + len(plain["edges"])
 
-    def both(limit: int) -> list[Any]:
+    def both(limit: int, params: dict[str, str] = asked) -> list[Any]:
         monkeypatch.setattr("api.access.MAX_TRACE_LISTED", limit)
         return [
-            plant.client.get(path, params=asked, headers=ana)
+            plant.client.get(path, params=params, headers=ana)
             for path in ("/api/v1/trace", "/api/v1/federated-trace")
         ]
 
     assert [r.status_code for r in both(listed)] == [200, 200]
     refused = both(listed - 1)
     assert [r.status_code for r in refused] == [400, 400]
-    assert refused[0].json() == trace_refusal(listed, listed - 1)
-    # Said as for the trace, but of the federated one: the GraphQL trace does not federate.
-    assert refused[1].json() == trace_refusal(listed, listed - 1, federated=True)
-    # The question to a partner lists a stub and its link at the least: they count too.
+    # Asking no partner, the federated trace is the trace: paged as it is.
+    assert refused[0].json() == refused[1].json() == trace_refusal(listed, listed - 1)
+    # The question to a partner lists a stub and its link at the least: they count too, and
+    # the trace is refused as the federated one: the GraphQL trace does not federate.
     register_dead_acme(plant)
+    federated = both(listed)[1]
+    assert federated.json() == trace_refusal(listed + 2, listed, federated=True)
     federated = both(listed + 2)[1]
     assert len(ok(federated)["nodes"]) + len(federated.json()["edges"]) == listed + 2
     refused = both(listed + 1)
     assert refused[0].status_code == 200
     assert refused[1].json() == trace_refusal(listed + 2, listed + 1, federated=True)
+    # Downstream, no partner is asked either.
+    lot = next(n["id"] for n in plain["nodes"] if n["kind"] == "lot")
+    down = {"id": lot, "direction": "down"}
+    monkeypatch.setattr("api.access.MAX_TRACE_LISTED", 20_000)
+    plain = ok(plant.client.get("/api/v1/trace", params=down, headers=ana))
+    listed = len(plain["nodes"]) + len(plain["edges"])
+    refused = both(listed - 1, down)
+    assert refused[0].json() == refused[1].json() == trace_refusal(listed, listed - 1)
 
 
 def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
