@@ -23,7 +23,13 @@ from api.cli_copy import register as register_copy
 from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
-from api.cli_input import check_file_folder, check_store_folder, read_text, read_time_option
+from api.cli_input import (
+    check_file_folder,
+    check_store_folder,
+    read_text,
+    read_time_option,
+    whole_number,
+)
 from api.cli_lots import register as register_lots
 from api.cli_output import Parser, command_output, output_failed, say
 from api.cli_partners import register as register_partners
@@ -171,13 +177,13 @@ def _parser() -> argparse.ArgumentParser:
     _listen_options(demo)
     demo.add_argument(
         "--size",
-        type=int,
+        type=whole_number,
         default=3000,
         # The plant is made a whole campaign at a time (kits need all their parts).
         help="make at least this many items (lots + serials), in whole campaigns of about 400 "
         "to 700 items each (so 1 makes one campaign)",
     )
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seed", type=whole_number, default=7)
     demo.add_argument(
         "--file",
         default=DEMO_FILE,
@@ -206,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     way.add_argument("--down", action="store_const", const="down", dest="direction")
     trace.add_argument(
         "--max-depth",
-        type=int,
+        type=whole_number,
         help="list items this many steps away at most (exposure counts all)",
     )
     trace.add_argument("--as-of", help="RFC 3339 time with offset")
@@ -248,7 +254,7 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 
 def _listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default 8000)")
+    parser.add_argument("--port", type=whole_number, help="port (default 8000)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -14,7 +14,7 @@ from datetime import datetime
 from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
 from api.auth.service import AuthService
-from api.cli_input import read_line
+from api.cli_input import read_line, whole_number
 from api.deps import Services
 from graph.clock import utc_text
 from graph.errors import BadRequest, Conflict
@@ -110,8 +110,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         "audit", help="show the account audit trail (who changed which account, logins)"
     )
     audit.add_argument("--subject", help="only the entries about this user, key id or company")
-    audit.add_argument("--after", type=int, default=0, help="start after this position")
-    audit.add_argument("--limit", type=int, default=100, help="at most this many entries")
+    audit.add_argument("--after", type=whole_number, default=0, help="start after this position")
+    audit.add_argument("--limit", type=whole_number, default=100, help="at most this many entries")
     audit.add_argument("--json", action="store_true")
     command(audit, _audit)
 

@@ -1,14 +1,17 @@
 """What the CLI reads: a file it is given, standard input for "-", a secret's one line, a time,
-and the folder a new store file goes in."""
+a number, and the folder a new store file goes in."""
 
 from __future__ import annotations
 
+import argparse
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from api.strict_json import NUMBERS
 from graph.clock import utc_text
 from graph.connect import store_file
 from graph.errors import BadRequest
@@ -73,6 +76,36 @@ def read_time_option(option: str, text: str) -> datetime:
     except BadRequest as error:
         raise BadRequest(f"{option}: {error.message}") from None
     return moment
+
+
+# A number with a fraction as JSON writes it, leading zeros aside: what the API's bodies take
+# for the values these options give (a partner's timeout, a schedule's time limit, a rate).
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_DECIMAL_TEXT = (
+    "a number: the digits 0-9, a point between them, an exponent (1e-3) and a - before them "
+    "for a negative one (no +, space, _, nan or inf)"
+)
+
+
+def whole_number(text: str) -> int:
+    """The argument type of an option that takes a whole number, written as the API reads one
+    (api.strict_json): Python's int() also reads `5_0` as 50, and `+5`, ` 5` and an
+    Arabic-Indic five as 5."""
+    pattern, _, said = NUMBERS[int]
+    return int(_number(text, pattern, said.removeprefix("Input should be ")))
+
+
+def decimal_number(text: str) -> float:
+    """The argument type of an option that takes a number with a fraction, written as JSON
+    writes one: float() also reads `5_0`, `+5`, ` 5`, `nan` and an Arabic-Indic five."""
+    return float(_number(text, _DECIMAL, _DECIMAL_TEXT))
+
+
+def _number(text: str, pattern: re.Pattern[str], said: str) -> str:
+    if pattern.fullmatch(text) is None:
+        # Said by argparse after the option's name, as its own refusals of a number are.
+        raise argparse.ArgumentTypeError(f"{text!r} is not {said}")
+    return text
 
 
 def check_store_folder(url: str, option: str) -> None:

@@ -10,7 +10,7 @@ import argparse
 import json
 
 from api.cli_accounts import Opener, store_command
-from api.cli_input import read_line
+from api.cli_input import decimal_number, read_line, whole_number
 from api.deps import Services
 from api.federation.routes import partner_dict
 from graph.errors import BadRequest
@@ -33,8 +33,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
         required=True,
         help="read the API key this instance was given there from standard input",
     )
-    add.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer")
-    add.add_argument("--ttl", type=int, default=300, help="seconds a cached answer is used")
+    add.add_argument(
+        "--timeout", type=decimal_number, default=5.0, help="seconds to wait for an answer"
+    )
+    add.add_argument(
+        "--ttl", type=whole_number, default=300, help="seconds a cached answer is used"
+    )
     store_command(add, opener, _add)
     listing = partners.add_parser("list", help="list partner instances (keys masked)")
     listing.add_argument("--json", action="store_true")

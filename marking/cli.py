@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from api.cli_input import read_text, read_time_option
+from api.cli_input import decimal_number, read_text, read_time_option, whole_number
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused
 from ingest.models import ItemRef
@@ -42,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resolve.add_argument("--station", help="equipment that made or used the item")
     resolve.add_argument("--from", dest="made_from", help="made at or after (RFC 3339)")
     resolve.add_argument("--to", dest="made_to", help="made at or before (RFC 3339)")
-    resolve.add_argument("--limit", type=int, default=10, help="candidates to show (default 10)")
+    resolve.add_argument(
+        "--limit", type=whole_number, default=10, help="candidates to show (default 10)"
+    )
     resolve.add_argument("--json", action="store_true", help="print JSON")
     resolve.set_defaults(func=_resolve)
 
@@ -56,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("--setup-cost", "setup_cost", "set-up cost of the marking system M"),
         ("--running-cost", "running_cost", "running cost R"),
     ):
-        decide.add_argument(flag, dest=name, type=float, required=True, help=what)
+        decide.add_argument(flag, dest=name, type=decimal_number, required=True, help=what)
     decide.add_argument("--json", action="store_true", help="print JSON")
     decide.set_defaults(func=_decide)
 

@@ -13,6 +13,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from api.cli_entry import EXIT_INTERRUPTED, STOPPED
+from api.cli_input import decimal_number, whole_number
 from api.cli_output import say
 from api.validation_text import option_text
 from scheduler.errors import SchedulerError
@@ -32,8 +33,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--format", choices=["json", "jsp", "fjsp"], default=None, help="input format"
     )
-    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
-    parser.add_argument("--workers", type=int, default=2, help="search workers (default 2)")
+    parser.add_argument(
+        "--time-limit", type=decimal_number, default=10.0, help="seconds (default 10)"
+    )
+    parser.add_argument(
+        "--workers", type=whole_number, default=2, help="search workers (default 2)"
+    )
     parser.add_argument("--gantt", type=Path, default=None, help="write a Gantt chart (.svg/.png)")
     parser.add_argument("--json", action="store_true", help="print the solution as JSON")
     parser.set_defaults(func=handle)
