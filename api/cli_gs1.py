@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.deps import Services
+from api.render import shown
 from graph.errors import NotFound
 from graph.ids import gid
 from graph.udi import IdentifierService, resolved_dict, udi_dict
@@ -64,7 +65,7 @@ def _parse(service: IdentifierService, args: argparse.Namespace) -> int:
     for name, node in found["nodes"].items():
         print(f"{name:<17} {_describe(node)}")
     for note in found["notes"]:
-        print(f"note: {note}")
+        print(f"note: {shown(note)}")
     return 0
 
 
@@ -72,7 +73,8 @@ def _describe(node: dict[str, Any] | None) -> str:
     if node is None:
         return "-"
     extra = [f"{k}={node[k]}" for k in ("gtin", "description", "status", "expiry") if k in node]
-    return " ".join([node["id"], *extra])
+    # A part's description is anyone's text who defined it: `shown`, never raw.
+    return shown(" ".join([node["id"], *extra]))
 
 
 def _udi(service: IdentifierService, args: argparse.Namespace) -> int:

@@ -299,6 +299,24 @@ def test_cli_parses_and_resolves_a_code(
     assert "expected 2" in capsys.readouterr().err
 
 
+def test_gs1_parse_shows_a_parts_description_without_control_characters(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A part's description is free text of whoever defined it: it reaches the terminal with
+    # its escape sequences and line breaks as escapes, as a trace tree shows a partner's text.
+    store = new_store(tmp_path / "cli.db")
+    batch = tmp_path / "parts.json"
+    evil = events("part_define", part="KIT", gtin=KIT, description="kit\x1b[2J\x1b]0;x\x07\nok")
+    batch.write_text(json.dumps([evil]))
+    assert main(["ingest", str(batch), "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["gs1", "parse", KIT, "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out, repr(out)
+    assert "part              part:KIT gtin=" + KIT + " description=kit\\x1b[2J" in out
+    assert "\\x07\\nok\n" in out
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
