@@ -173,9 +173,9 @@ class SupplierPortal:
         return self._requests(self.recalls.case(case_id))
 
     def _requests(self, case: Case) -> list[SupplierRequest]:
-        return self._requests_of([case])[case.id]
+        return self.requests_of([case])[case.id]
 
-    def _requests_of(self, cases: Sequence[Case]) -> dict[str, list[SupplierRequest]]:
+    def requests_of(self, cases: Sequence[Case]) -> dict[str, list[SupplierRequest]]:
         """Each case's requests, read for all the cases in one links and one nodes call."""
         ids = {case.id for case in cases}
         links = self._store.links(sorted(ids))
@@ -221,7 +221,7 @@ class SupplierPortal:
         """Those of `cases` that name any of `mine`, showing only those lots, in id order."""
         found = []
         listed = [Case.of(view) for view in self._store.nodes(list(cases)).values()]
-        asked = self._requests_of(listed)
+        asked = self.requests_of(listed)
         for case in listed:
             named = [r for r in asked[case.id] if r.supplier_lot in mine and r.named]
             if named:  # a lot rescoped out of the case, never asked about, is cleared

@@ -19,7 +19,8 @@ from api.access import Access
 from api.deps import access
 from api.graphql.cost import Budget
 from api.graphql.run import as_graphql_error
-from api.recall import Notice
+from api.recall import Case, Notice
+from api.supplier_portal import SupplierRequest
 from graph.errors import DomainError
 from graph.store import EdgeView, NodeView
 from graph.udi import Udi
@@ -46,10 +47,18 @@ class Context(BaseContext):
         self.case_notices: DataLoader[str, list[Notice]] = DataLoader(
             load_fn=self._load_case_notices
         )
+        # Keyed by the case as listed (by its id): its suspects are among its requests.
+        self.case_requests: DataLoader[Case, list[SupplierRequest]] = DataLoader(
+            load_fn=self._load_case_requests, cache_key_fn=lambda case: case.id
+        )
 
     async def _load_case_notices(self, case_ids: Sequence[str]) -> list[list[Notice]]:
         found = await _loaded(lambda: self.access.recalls().notices_of(list(case_ids)))
         return [found[case_id] for case_id in case_ids]
+
+    async def _load_case_requests(self, cases: Sequence[Case]) -> list[list[SupplierRequest]]:
+        found = await _loaded(lambda: self.access.supplier_portal().requests_of(cases))
+        return [found[case.id] for case in cases]
 
     async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
         edges = await _loaded(lambda: self.access.links(list(gids)))

@@ -292,9 +292,8 @@ class RecallCase:
         description="The supplier lots the case suspects or asks about, and their answers."
     )
     async def supplier_requests(self, info: Info[Context, None]) -> list[SupplierRequest]:
-        key = self.case.id.partition(":")[2]
-        found = await run(lambda: info.context.access.supplier_portal().requests(key))
-        return [SupplierRequest.of(r) for r in found or []]
+        found = await info.context.case_requests.load(self.case)
+        return [SupplierRequest.of(r) for r in found]
 
     @strawberry.field(description="Who did what, when and why: the case's events.")
     async def history(self, info: Info[Context, None]) -> JSON:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api import recall
 from api.deps import Services
 from api.recall import RecallService
+from api.supplier_portal import SupplierPortal
 from ingest import answers
 from tests.api.conftest import login
 from tests.fixtures.events import Events
@@ -282,6 +283,36 @@ def test_the_notices_of_a_list_of_cases_are_read_together(
     ]
     assert len(cases) == 8 and all(case["notices"] for case in cases)
     assert calls["links"] + calls["nodes"] <= 4, calls
+
+
+def test_the_supplier_requests_of_a_list_of_cases_are_read_together(
+    client: TestClient, plant: Services, monkeypatch: Any
+) -> None:
+    recalls = RecallService(plant.store, plant.ingest)
+    portal = SupplierPortal(plant.store, plant.ingest, recalls)
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    for n in range(20):
+        case = f"RC-{n}"
+        recalls.open(case, "heat", "bad", [{"id": SUSPECT}], "ana")
+        portal.ask(case, "supplier_lot:ACME-STEEL/H70002", "which heat?", due, "ana")
+    calls: dict[str, int] = {}
+    for name in ("node", "nodes", "links"):
+        original = getattr(plant.store, name)
+
+        def counted(gids: Any, original: Any = original, name: str = name) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return original(gids)
+
+        monkeypatch.setattr(plant.store, name, counted)
+    query = "{ recallCases { edges { node { id supplierRequests { supplierLot state } } } } }"
+    cases = [
+        edge["node"]
+        for edge in gql(client, login(client, "analyst"), query)["recallCases"]["edges"]
+    ]
+    assert len(cases) == 20
+    assert all(len(case["supplierRequests"]) == 2 for case in cases)
+    # Three reads a case (its node again, its links, its requests) made sixty.
+    assert sum(calls.values()) <= 4, calls
 
 
 CASES = """query($first: Int!, $after: String) { recallCases(first: $first, after: $after) {
