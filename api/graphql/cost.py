@@ -16,13 +16,15 @@ from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLResolveInfo,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     ValidationRule,
 )
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField, Selection
+from strawberry.types.nodes import convert_directives
 
 from api.graphql.validation import fragments_in_order
 
@@ -156,28 +158,55 @@ class Budget:
         raise GraphQLError(f"this query lists more than {self._limit:,} links and nodes: {narrow}")
 
 
-def asked_below(info: Info[Any, Any]) -> list[Selection]:
-    """The selections of the field `info` resolves (under every name it is asked by)."""
-    return [s for field in info.selected_fields for s in field.selections]
+def asks(info: Info[Any, Any], *names: str, below: bool = False) -> bool:
+    """Tell whether the field `info` resolves (under every name it is asked by) asks for one
+    of `names` of the object it answers, directly or through fragments, where @skip and
+    @include keep it (a list not asked is never listed, so it need not be read). Fields of the
+    fields below are another object's, unless `below`: then they are asked too (where every
+    object under the field, through a connection's edges, say, is of the one kind that has
+    `names`).
+
+    The query is read as written, each fragment once however often it is spread: expanding
+    every spread (as strawberry's `selected_fields` does) takes time exponential in the
+    query's length, for fragments that spread the one before at several places."""
+    raw = info._raw_info
+    search = _Search(raw, frozenset(names), below)
+    return search.within([node.selection_set for node in raw.field_nodes])
 
 
-def asks(selections: Sequence[Selection], *names: str, below: bool = False) -> bool:
-    """Tell whether a field's selections ask for one of `names` of the object it answers,
-    directly or through fragments, where @skip and @include keep it (a list not asked is never
-    listed, so it need not be read). Fields of the fields below are another object's, unless
-    `below`: then they are asked too (where every object under the field, through a
-    connection's edges, say, is of the one kind that has `names`)."""
-    return any(
-        (selection.name in names or (below and asks(selection.selections, *names, below=True)))
-        if isinstance(selection, SelectedField)
-        else asks(selection.selections, *names, below=below)
-        for selection in selections
-        if _kept(selection.directives)
-    )
+class _Search:
+    """One search of a query's selections for fields by name."""
 
+    def __init__(self, info: GraphQLResolveInfo[Any], names: frozenset[str], below: bool) -> None:
+        self._info = info
+        self._names = names
+        self._below = below
+        # What each fragment was found to ask: searched once, whatever spreads it again.
+        self._found: dict[str, bool] = {}
 
-def _kept(directives: dict[str, dict[str, Any]]) -> bool:
-    """Tell whether @skip and @include (their arguments read, variables given) keep a selection."""
-    skipped = directives.get("skip", {}).get("if", False)
-    included = directives.get("include", {}).get("if", True)
-    return not skipped and bool(included)
+    def within(self, sets: Sequence[SelectionSetNode | None]) -> bool:
+        """Tell whether any of the selection sets `sets` asks for one of the names."""
+        return any(self._asks(s) for found in sets if found for s in found.selections)
+
+    def _asks(self, selection: SelectionNode) -> bool:
+        if not self._kept(selection):
+            return False
+        if isinstance(selection, FieldNode):
+            asked = selection.name.value in self._names
+            return asked or (self._below and self.within([selection.selection_set]))
+        if isinstance(selection, InlineFragmentNode):
+            return self.within([selection.selection_set])
+        assert isinstance(selection, FragmentSpreadNode)
+        name = selection.name.value
+        if name not in self._found:
+            self._found[name] = False  # a spread in a cycle (refused before) finds no more
+            fragment = self._info.fragments.get(name)
+            self._found[name] = fragment is not None and self.within([fragment.selection_set])
+        return self._found[name]
+
+    def _kept(self, selection: SelectionNode) -> bool:
+        """Tell whether @skip and @include (their arguments read, variables given) keep it."""
+        directives = convert_directives(self._info, selection.directives)
+        skipped = directives.get("skip", {}).get("if", False)
+        included = directives.get("include", {}).get("if", True)
+        return not skipped and bool(included)

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_LINKS, asked_below, asks
+from api.graphql.cost import NARROW_LINKS, asks
 from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView, plain
 
@@ -113,7 +113,7 @@ async def linked(info: Info[Context, None], edges: Sequence[EdgeView]) -> list[L
     """Links with both ends loaded in one batch (through the caller's scope, as one by one),
     when the query asks for an end: ids and types alone need no node read."""
     # Only `source` and `target` lead past a link: all the field asks below is these links'.
-    if not asks(asked_below(info), "source", "target", below=True):
+    if not asks(info, "source", "target", below=True):
         return [Link(edge=e) for e in edges]
     gids = list(dict.fromkeys(gid for e in edges for gid in (e.src, e.dst)))
     ends = dict(zip(gids, await nodes_of(info.context.nodes, gids), strict=True))

@@ -31,7 +31,6 @@ from api.graphql.cost import (
     NARROW_SUPPLIER_LOTS,
     NARROW_WINDOW,
     HeavyFieldLimit,
-    asked_below,
     asks,
 )
 from api.graphql.counts import BIG_INT, BigInt
@@ -199,14 +198,14 @@ class Query:
         to: datetime,
     ) -> list[StepRun]:
         budget = info.context.budget
-        # (The field asked twice under one name is answered once, with both selections.)
-        asked = asked_below(info)
         # Only the lists asked are read, and no more of them than the budget has left as this
         # field starts: it spends at least what they list, so a window that lists more is
         # refused unread past that (a year on a busy machine is not read to be refused). The
         # bound is per field: aliased windows run side by side, each bounded by what was left
         # before any spent, so they read at most MAX_HEAVY times it (each is an analysis).
         left = budget.left
+        # (The field asked twice under one name is answered once, with both selections.)
+        inputs, outputs = asks(info, "inputs"), asks(info, "outputs")
         uses = await _run(
             info,
             lambda: info.context.access.equipment_window_within(
@@ -214,8 +213,8 @@ class Query:
                 from_,
                 to,
                 left,
-                inputs=asks(asked, "inputs"),
-                outputs=asks(asked, "outputs"),
+                inputs=inputs,
+                outputs=outputs,
             ),
         )
         # None is past the budget: nothing here is not found (an unknown equipment ran nothing).

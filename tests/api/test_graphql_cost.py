@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from strawberry.types.nodes import SelectedField
 
 from api.deps import Services
 from api.graphql import cost
@@ -323,3 +324,60 @@ def test_supplier_lots_count_against_the_budget(
         "this query lists more than 23 links and nodes: ask supplierLots for fewer lots with "
         "`first`, or fewer aliases"
     ]
+
+
+def doubling_fragments(levels: int) -> str:
+    """Fragments H1..H{levels} on Node, each spreading the one before at several places below
+    it: the fields they ask for, spreads expanded, number about 4 ** levels."""
+    found = ["fragment H0 on Node { id }", "fragment G0 on Link { sourceId }"]
+    for k in range(1, levels + 1):
+        found.append(
+            f"fragment G{k} on Link {{ source {{ ...H{k - 1} }} target {{ ...H{k - 1} }} }}"
+        )
+        found.append(
+            f"fragment H{k} on Node {{ inputs {{ ...G{k - 1} }} outputs {{ ...G{k - 1} }} "
+            f"... on Item {{ carts {{ ...H{k - 1} }} marks {{ ...H{k - 1} }} }} }}"
+        )
+    return "\n".join(found)
+
+
+def test_what_a_field_asks_below_is_read_once_per_fragment_not_once_per_spread(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whether a link's ends are read, or an equipment window's inputs, is told from the query
+    # below the field: expanding every spread there took time exponential in the query's
+    # length (seven levels, 1,400 characters: a second on the event loop; nine: fifteen),
+    # although none of it ran (skipped, or under an empty list).
+    expanded = 0
+    from_node = SelectedField.from_node.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[SelectedField], *args: Any) -> SelectedField:
+        nonlocal expanded
+        expanded += 1
+        return from_node(cls, *args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(SelectedField, "from_node", classmethod(counted))
+    query = """{ node(id: "lot:L00001-BAR-W1") {
+        inputs { sourceId source @skip(if: true) { ...H7 } }
+        outputs { targetId ... @include(if: false) { target { ...H7 } } } }
+      equipmentWindow(equipment: "equipment:LATHE-1", from: "2026-01-01T00:00:00Z",
+        to: "2026-02-01T00:00:00Z") { step { id } ... @skip(if: true) { inputs { ...G7 } } } }
+    """
+    answer = ask(client, query + doubling_fragments(7))
+    assert "errors" not in answer, answer
+    node = answer["data"]["node"]
+    assert node["inputs"] and all(set(link) == {"sourceId"} for link in node["inputs"])
+    assert node["outputs"] and all(set(link) == {"targetId"} for link in node["outputs"])
+    assert answer["data"]["equipmentWindow"]
+    assert expanded <= 100, f"{expanded} fields expanded"
+    # @include and @skip read their variables as ever: an end left out is not read.
+    ends = """query($ends: Boolean!) { node(id: "lot:L00001-BAR-W1") {
+        outputs { targetId target @include(if: $ends) { id } } } }"""
+    for wanted in (True, False):
+        response = client.post(
+            "/graphql",
+            json={"query": ends, "variables": {"ends": wanted}},
+            headers=login(client, "analyst"),
+        )
+        links = response.json()["data"]["node"]["outputs"]
+        assert all(("target" in link) == wanted for link in links)
