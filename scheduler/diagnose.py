@@ -169,7 +169,7 @@ def _too_late_after_started(flat: Flat, op: FlatOp, machines: _Machines) -> str 
         if start <= deadline:
             return None
         if earliest_start(flat.forbidden[m], ready, 0, duration) > deadline:
-            cause = f"its windows leave no room before {deadline}"
+            cause = f"its windows leave no room to start by {deadline}"
         elif earliest_start(machines.closed(m), ready, 0, duration) > deadline:
             cause = "started work holds it"
         else:

@@ -49,22 +49,26 @@ class Idle:
         self.blocks: list[list[Gap]] = []
         self.lasts: list[Gap] = []  # each block's last gap
         self.most: list[dict[int, int]] = []  # each block's largest reach per family before
+        self.tops: list[int] = []  # each block's largest reach
 
     def add(self, gap: Gap) -> None:
         """Add a gap."""
         if not self.blocks:
             self.blocks, self.lasts, self.most = [[gap]], [gap], [{gap[4]: gap[5]}]
+            self.tops = [gap[5]]
             return
         k = min(bisect_left(self.lasts, gap), len(self.blocks) - 1)
         block, most = self.blocks[k], self.most[k]
         insort(block, gap)
         self.lasts[k] = block[-1]
         most[gap[4]] = max(most.get(gap[4], 0), gap[5])
+        self.tops[k] = max(self.tops[k], gap[5])
         if len(block) > 2 * _BLOCK:
             halves = [block[:_BLOCK], block[_BLOCK:]]
             self.blocks[k : k + 1] = halves
             self.lasts[k : k + 1] = [half[-1] for half in halves]
             self.most[k : k + 1] = [_most(half) for half in halves]
+            self.tops[k : k + 1] = [max(g[5] for g in half) for half in halves]
 
     def remove(self, gap: Gap) -> None:
         """Remove a gap that was added."""
@@ -75,14 +79,20 @@ class Idle:
             self.lasts[k] = block[-1]
             if gap[5] == self.most[k][gap[4]]:
                 self.most[k] = _most(block)
+                self.tops[k] = max(self.most[k].values())
         else:
-            del self.blocks[k], self.lasts[k], self.most[k]
+            del self.blocks[k], self.lasts[k], self.most[k], self.tops[k]
 
-    def ending_after(self, at: int, room: int, need: Callable[[int], int]) -> Iterator[Gap]:
+    def ending_after(
+        self, at: int, room: int, need: Callable[[int], int], least: int = 0, own: int = -1
+    ) -> Iterator[Gap]:
         """Yield in order the gaps that end after `at` with at least `room` of room and the
         reach `need` asks after the family before them."""
         for k in range(bisect_left(self.lasts, (at + 1,)), len(self.blocks)):
-            if any(reach >= need(family) for family, reach in self.most[k].items()):
+            most = self.most[k]
+            if self.tops[k] < least and own not in most and -1 not in most:
+                continue
+            if any(reach >= need(family) for family, reach in most.items()):
                 block = self.blocks[k]
                 for gap in block[bisect_left(block, (at + 1,)) :]:
                     if gap[2] >= room and gap[5] >= need(gap[4]):
@@ -138,7 +148,16 @@ class Timeline:
         def need(family: int) -> int:
             return alt.duration + flat.setup(op, family)
 
-        gaps = self.idle[m].ending_after(ready, max(alt.duration, 1), need)
+        def spares(gap: Gap) -> bool:
+            after = flat.ops[gap[3]]
+            after_needs = 0 if after.frozen else flat.setup(after, op.family)
+            return need(gap[4]) <= gap[2] + max(0, gap[5] - gap[2] - after_needs)
+
+        least = alt.duration + min([op.setup_default, *op.setup_from.values()])
+        gaps = filter(
+            spares,
+            self.idle[m].ending_after(ready, max(alt.duration, 1), need, least, op.family),
+        )
         for _end, _start, _room, key, _family, _reach in islice(gaps, _GAPS_TRIED):
             i = bisect_left(held, (plan.start[key], plan.end[key], key))
             fit = self._fit(op, alt, ready, i)

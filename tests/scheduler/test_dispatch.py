@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from scheduler.dispatch import RULES, best_dispatch, dispatch, serial_plan
-from scheduler.flat import Flat, flatten
+from scheduler.flat import Flat, FlatOp, flatten
 from scheduler.models import Machine, Objective, ObjectiveTerm, Problem, Window, overlapping_work
 from scheduler.plan import Plan, criteria, violations
 from scheduler.readers import read_jsp
@@ -236,6 +236,32 @@ def test_the_serial_plan_tries_a_bounded_number_of_gaps_per_operation(
     # Each shift's last hour holds a B, but the A of the next morning would need a set-up
     # after it in the night: every gap holds the B and none may take it.
     assert _gaps_tried(monkeypatch, _shifts_of_a_and_b(300, 2, 0)) <= 40 * 600
+
+
+def test_the_serial_plan_skips_a_block_of_gaps_at_once_whatever_its_families(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every order of a family of its own, each needing a set-up after any other: a block of
+    # gaps too short for any of them was looked through family by family, quadratic again.
+    orders = 600
+    days = orders * 7 // 14 + 10
+    m = Machine(id="M", shifts=[Window(start=d * 24, end=d * 24 + 16) for d in range(days)])
+    p = problem(
+        [order(f"O{i}", op("M", 5, setup_default=2), family=f"F{i}") for i in range(orders)], [m]
+    )
+    asked = 0
+    setup = Flat.setup
+
+    def counted(self: Flat, work: FlatOp, family: int) -> int:
+        nonlocal asked
+        asked += 1
+        return setup(self, work, family)
+
+    monkeypatch.setattr(Flat, "setup", counted)
+    flat = flatten(p)
+    plan = serial_plan(flat)
+    assert violations(flat, plan) == []
+    assert asked <= 4 * orders, asked
 
 
 def _sooner_on_its_machine(flat: Flat, plan: Plan) -> list[str]:

@@ -167,7 +167,7 @@ def test_work_bound_to_started_work_goes_first() -> None:
             2,
             [Window(start=0, end=50)],
             "none of its machines can start it by then "
-            "(m1: 50 at the earliest, its windows leave no room before 3)",
+            "(m1: 50 at the earliest, its windows leave no room to start by 3)",
         ),
     ],
 )
