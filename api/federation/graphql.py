@@ -13,7 +13,7 @@ from api.deps import Services
 from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
 from api.federation.service import ListLimit
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_FEDERATED, asked_below, asks
+from api.graphql.cost import NARROW_FEDERATED, asks
 from api.graphql.results import Direction, depth_argument
 from api.graphql.run import run
 from api.graphql.times import with_offset
@@ -189,13 +189,12 @@ class FederationQuery:
         # spend at least that, so a trace that lists more is refused before partners are
         # asked. A list not asked is not listed, and bounds nothing: asking for none of those
         # a partner adds to, the trace asks no partner.
-        asked = asked_below(info)
         limit = ListLimit(
             budget.left,
-            nodes=asks(asked, "nodes"),
-            edges=asks(asked, "links"),
-            branches=asks(asked, "branches"),
-            stubs=asks(asked, "stubs"),
+            nodes=asks(info, "nodes"),
+            edges=asks(info, "links"),
+            branches=asks(info, "branches"),
+            stubs=asks(info, "stubs"),
             graphql=True,
         )
 
