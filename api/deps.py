@@ -189,8 +189,8 @@ def principal(
     key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """Return who sends the request: authenticated before the route by credentials_first (and
-    again as its body arrived, which FastAPI reads before this runs), or here where nothing did
-    (see `_authenticated`)."""
+    again as its body arrives: before this runs where FastAPI reads the body, after it where
+    the route reads the body itself), or here where nothing did (see `_authenticated`)."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known

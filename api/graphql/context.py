@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from inspect import isawaitable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from graphql import GraphQLResolveInfo, OperationType
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 
 from api.access import Access
@@ -51,6 +54,12 @@ class Context(BaseContext):
         self.case_requests: DataLoader[Case, list[SupplierRequest]] = DataLoader(
             load_fn=self._load_case_requests, cache_key_fn=lambda case: case.id
         )
+
+    def forget(self) -> None:
+        """Drop what every loader holds: read before a mutation, it may be changed by it."""
+        for value in vars(self).values():
+            if isinstance(value, DataLoader):
+                value.clear_all()
 
     async def _load_case_notices(self, case_ids: Sequence[str]) -> list[list[Notice]]:
         found = await _loaded(lambda: self.access.recalls().notices_of(list(case_ids)))
@@ -96,3 +105,31 @@ def get_context(request: Request, scoped: Annotated[Access, Depends(access)]) ->
     """Build the context of one GraphQL request (authentication happens in `access`)."""
     request.state.graphql = True
     return Context(scoped)
+
+
+class FreshAfterMutations(SchemaExtension):
+    """A mutation's answer is read after it: what the request's loaders hold from the fields
+    of an earlier mutation of the request (mutations run one after another) is dropped once a
+    mutation's work is done, so a case closed after a request to its supplier lists it."""
+
+    def resolve(
+        self,
+        _next: Callable[..., object],
+        root: object,
+        info: GraphQLResolveInfo[Context],
+        *args: object,
+        **kwargs: object,
+    ) -> object:
+        result = _next(root, info, *args, **kwargs)
+        if info.operation.operation != OperationType.MUTATION or info.path.prev is not None:
+            return result
+        if isawaitable(result):
+            return _then_forget(result, info.context)
+        info.context.forget()
+        return result
+
+
+async def _then_forget(result: Awaitable[V], context: Context) -> V:
+    done = await result
+    context.forget()
+    return done

@@ -25,7 +25,7 @@ from strawberry.types import Info
 from api.access import LotPage, ReceivedPage
 from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
-from api.graphql.context import Context
+from api.graphql.context import Context, FreshAfterMutations
 from api.graphql.cost import (
     NARROW_RECEIVED,
     NARROW_SUPPLIER_LOTS,
@@ -371,5 +371,6 @@ schema = Schema(
         ValidateOffLoop,
         HideInternals,
         CodeRefusals,
+        FreshAfterMutations,
     ],
 )

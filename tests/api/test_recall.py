@@ -723,3 +723,23 @@ def test_half_a_window_on_a_suspect_that_takes_none_is_refused(
         assert answer["data"] == {"openRecall": None}, answer
         assert "other suspects take neither" in answer["errors"][0]["message"]
     assert services.store.counts()["events"] == written
+
+
+def test_a_case_read_again_later_in_one_mutation_request_shows_it_as_it_then_is(
+    client: TestClient, plant: Services
+) -> None:
+    # Mutations run one after another: what an earlier one's fields read is read again after
+    # a later one, not served from the request's loaders as it was.
+    opened = f'openRecall(id: "RC-9", title: "t", reason: "r", suspects: [{{id: "{SUSPECT}"}}])'
+    query = f"""mutation {{
+      a: {opened} {{ supplierRequests {{ supplierLot }} notices {{ id }} }}
+      b: requestSupplierResponse(caseId: "RC-9", supplierLot: "supplier_lot:ACME-STEEL/H70002",
+        question: "which heat?", dueBy: "2030-01-01T00:00:00Z") {{ supplierLot }}
+      c: notifyRecall(id: "RC-9", message: "stop using") {{ customer }}
+      d: closeRecall(id: "RC-9", reason: "done") {{
+        supplierRequests {{ supplierLot }} notices {{ id }} }}
+    }}"""
+    data = gql(client, login(client, "analyst"), query)
+    lots = {r["supplierLot"] for r in data["d"]["supplierRequests"]}
+    assert "supplier_lot:ACME-STEEL/H70002" in lots, data
+    assert len(data["d"]["notices"]) == len(data["c"]) > 0, data
