@@ -4,6 +4,7 @@ a number, and the folder a new store file goes in."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -80,9 +81,10 @@ def read_time_option(option: str, text: str) -> datetime:
 
 # A number with a fraction as JSON writes it, leading zeros aside: what the API's bodies take
 # for the values these options give (a partner's timeout, a schedule's time limit, a rate).
-_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# As JSON writes a number, and as people type one at a prompt: `.5` and `5.` too.
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DECIMAL_TEXT = (
-    "a number: the digits 0-9, a point between them, an exponent (1e-3) and a - before them "
+    "a number: the digits 0-9, a point among them, an exponent (1e-3) and a - before them "
     "for a negative one (no +, space, _, nan or inf)"
 )
 
@@ -97,8 +99,14 @@ def whole_number(text: str) -> int:
 
 def decimal_number(text: str) -> float:
     """The argument type of an option that takes a number with a fraction, written as JSON
-    writes one: float() also reads `5_0`, `+5`, ` 5`, `nan` and an Arabic-Indic five."""
-    return float(_number(text, _DECIMAL, _DECIMAL_TEXT))
+    writes one: float() also reads `5_0`, `+5`, ` 5`, `nan` and an Arabic-Indic five. One a
+    float cannot hold (1e400 would be inf, 1e-400 a silent 0) is refused, as the API's JSON
+    reader refuses it."""
+    value = float(_number(text, _DECIMAL, _DECIMAL_TEXT))
+    mantissa = text.lower().partition("e")[0]
+    if math.isinf(value) or (value == 0 and mantissa.strip("-0.") != ""):
+        raise argparse.ArgumentTypeError(f"{text!r} is beyond what a number here may be")
+    return value
 
 
 def _number(text: str, pattern: re.Pattern[str], said: str) -> str:
