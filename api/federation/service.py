@@ -77,9 +77,9 @@ class _Outcome:
 
 @dataclass(frozen=True, slots=True)
 class ListLimit:
-    """What a federated trace may list for its caller: at most `most` of its nodes and edges,
-    counting those of the lists the caller is sent (over GraphQL, only those asked for; its
-    branches and stubs too, which merging does not bound, but each question lists one of)."""
+    """What a federated trace may list for its caller: at most `most` of its nodes, edges,
+    branches and stubs, counting those of the lists the caller is sent (over GraphQL, only
+    those asked for; the REST trace is sent its nodes and edges, and counts only those)."""
 
     most: int
     nodes: bool = True
@@ -88,8 +88,13 @@ class ListLimit:
     stubs: bool = False
     graphql: bool = False  # the caller asks over GraphQL: said in its words (links, maxDepth)
 
-    def count(self, nodes: int, edges: int) -> int:
-        return (nodes if self.nodes else 0) + (edges if self.edges else 0)
+    def count(self, nodes: int, edges: int, branches: int, stubs: int) -> int:
+        return (
+            (nodes if self.nodes else 0)
+            + (edges if self.edges else 0)
+            + (branches if self.branches else 0)
+            + (stubs if self.stubs else 0)
+        )
 
     @property
     def partners(self) -> bool:
@@ -103,10 +108,15 @@ class ListLimit:
 
     @property
     def lists(self) -> str:
-        edges = "links" if self.graphql else "edges"
-        return (
-            f"nodes and {edges}" if self.nodes and self.edges else "nodes" if self.nodes else edges
+        """The lists counted, as the caller names them."""
+        named = (
+            ("nodes", self.nodes),
+            ("links" if self.graphql else "edges", self.edges),
+            ("branches", self.branches),
+            ("stubs", self.stubs),
         )
+        counted = [name for name, asked in named if asked]
+        return " and ".join(filter(None, [", ".join(counted[:-1]), counted[-1]]))
 
     @property
     def fewer(self) -> str:
@@ -118,7 +128,8 @@ class ListLimit:
 class _Merging:
     """A trace as partners' answers are merged into it, held so that each merge costs the size
     of its answer rather than of the trace: a node by its id, a link once (`linked` is the set
-    of `edges`), a partner item's share in each supplier lot it came through."""
+    of `edges`), a partner item's share in each supplier lot it came through, how many of
+    its nodes are stubs."""
 
     nodes: dict[str, FedNode]
     edges: list[FedEdge]
@@ -127,12 +138,14 @@ class _Merging:
     brought: dict[str, str]  # node id -> the partner whose answer brought it
     reached: dict[str, dict[str, float]]  # node id -> its share in each supplier lot
     max_listed: ListLimit | None  # what the trace may list, for its caller
+    stubs: int
 
     @classmethod
     def of(cls, found: FederatedTrace, max_listed: ListLimit | None) -> _Merging:
         edges = list(dict.fromkeys(found.edges))
         nodes = {n.id: n for n in found.nodes}
-        return cls(nodes, edges, set(edges), list(found.branches), {}, {}, max_listed)
+        stubs = sum(1 for n in nodes.values() if n.kind == STUB_KIND)
+        return cls(nodes, edges, set(edges), list(found.branches), {}, {}, max_listed, stubs)
 
 
 class _NoRoom(PartnerError):
@@ -406,7 +419,9 @@ class FederationService:
             and (max_depth is None or node.depth < max_depth)
         ]
         if max_listed is not None:
-            stubbed = max_listed.count(len(found.nodes), len(found.edges))
+            stubbed = max_listed.count(
+                len(found.nodes), len(found.edges), len(found.branches), len(found.stubs)
+            )
             stubbed += max_listed.questions(len(asks))
             if stubbed > max_listed.most:
                 # Asking no partner, it is the trace, which the GraphQL trace pages.
@@ -424,12 +439,18 @@ class FederationService:
                 (p, str(n.attrs.get("supplier_lot")), depth)
                 for (n, p), depth in zip(asks, depths, strict=True)
             ]
-            # An answer merged beside ours lists its nodes and its link to our supplier lot,
-            # and each other question a link at the least (its answer's nodes may be among
-            # those merged already): the room for its nodes, where they count.
+            # An answer merged beside ours lists its nodes, its link to our supplier lot and
+            # its branch, and each other question a link and a branch at the least (its
+            # answer's nodes may be among those merged already): the room for its nodes,
+            # where they count.
             room: int | None = None
             if max_listed is not None and max_listed.nodes:
-                least = max_listed.count(len(found.nodes), len(found.edges) + len(asks))
+                least = max_listed.count(
+                    len(found.nodes),
+                    len(found.edges) + len(asks),
+                    len(found.branches) + len(asks),
+                    len(found.stubs),
+                )
                 room = max_listed.most - least
             outcomes = self._ask_all(questions, hops - 1, visited, room, max_listed)
         merging = _Merging.of(found, max_listed)
@@ -610,6 +631,7 @@ class FederationService:
                 },
             )
             link = FedEdge(stub.id, attach.id, SUPPLIED_AS, source=partner.company)
+            merging.stubs += stub.id not in merging.nodes
             merging.nodes[stub.id] = stub
             merging.edges.append(link)
             merging.linked.add(link)
@@ -632,14 +654,17 @@ class FederationService:
         # Each answer is bounded, but many could add up past what we hold in memory, and past
         # what an instance we answer reads: it reads the whole trace, ours included, against
         # the limits of one answer. Room is kept for a node, a link and a branch of each
-        # question still to be merged (a stub, at the least).
-        nodes = len(taken) + sum(1 for n in theirs.nodes if n.id not in taken) + later
+        # question still to be merged (a stub, at the least, among the nodes and the stubs).
+        new = [n for n in theirs.nodes if n.id not in taken]
+        stubs = merging.stubs + sum(1 for n in new if n.kind == STUB_KIND)
+        nodes = len(taken) + len(new) + later
         edges = len(merging.edges) + len(fresh) + later
+        branches = len(merging.branches) + 1 + len(theirs.branches) + later
         listing = merging.max_listed
-        if listing is not None and listing.count(nodes, edges) > listing.most:
+        listed = 0 if listing is None else listing.count(nodes, edges, branches, stubs + later)
+        if listing is not None and listed > listing.most:
             outcome = _Outcome("error", _no_room(listing))
             return self._merge(merging, attach, partner, outcome, later)
-        branches = len(merging.branches) + 1 + len(theirs.branches) + later
         passed = over(
             (
                 (nodes, MAX_FEDERATED_NODES, "nodes"),
@@ -664,6 +689,7 @@ class FederationService:
         merging.edges.extend(fresh)
         merging.linked.update(fresh)
         merging.branches.extend([branch, *theirs.branches])
+        merging.stubs = stubs
 
 
 def _shares_beyond(trace: Trace, reached: dict[str, dict[str, float]]) -> dict[str, float]:

@@ -732,7 +732,80 @@ def test_a_graphql_federated_trace_says_in_its_own_words_what_an_answer_left_no_
     found = gql(plant, "ana", query, id="serial:KIT0001")["data"]["federatedTrace"]
     assert found["branches"] == [
         {
-            "message": f"with this answer the trace would list more than {most} links: ask for "
-            "fewer levels (maxDepth)"
+            "message": f"with this answer the trace would list more than {most} links and "
+            "branches: ask for fewer levels (maxDepth)"
+        }
+    ]
+
+
+def relaying(relayed: int) -> dict[str, Any]:
+    """ACME's answer about H70001, relaying the branches (and stubs) of `relayed` partners it
+    asked, none of which answered."""
+    return {
+        "root": "lot:H70001",
+        "direction": "up",
+        "nodes": [
+            {"id": "lot:H70001", "kind": "lot", "depth": 0},
+            {"id": "lot:RAW-1", "kind": "lot", "depth": 1},
+        ]
+        + [{"id": f"stub:P{n}/X", "kind": "stub", "depth": 2} for n in range(relayed)],
+        "edges": [{"from": "lot:RAW-1", "to": "lot:H70001", "type": "PROCESSED_INTO"}]
+        + [
+            {"from": f"stub:P{n}/X", "to": "lot:RAW-1", "type": "SUPPLIED_AS"}
+            for n in range(relayed)
+        ],
+        "branches": [
+            {
+                "partner": f"P{n}",
+                "code": "X",
+                "attach": "lot:RAW-1",
+                "status": "unreachable",
+                "message": "down",
+                "at": "2026-01-01T00:00:00Z",
+            }
+            for n in range(relayed)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("lists", "relayed", "named"),
+    [
+        ("nodes { id } links { type }", 0, "nodes, links and branches"),
+        ("links { type }", 50, "links and branches"),
+        ("stubs { id }", 3, "branches and stubs"),
+    ],
+)
+def test_a_graphql_federated_trace_counts_the_branches_of_an_answer_as_it_merges_it(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch, lists: str, relayed: int, named: str
+) -> None:
+    register_dead_acme(plant)
+    monkeypatch.setattr(HttpPartnerClient, "fetch", lambda *_: relaying(relayed))
+    query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ {lists} branches {{ message }} }} }}"
+
+    def federated() -> dict[str, Any]:
+        found: dict[str, Any] = gql(plant, "ana", query, id="serial:KIT0001")["data"]
+        return found["federatedTrace"]
+
+    found = federated()
+    assert [b["message"] for b in found["branches"]] == ["answered"] + ["down"] * relayed
+    listed = sum(
+        len(found[name]) for name in ("nodes", "links", "branches", "stubs") if name in found
+    )
+    # As many as the request may list: all of them (ACME's answer now from the cache).
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", listed)
+    cached = federated()
+    assert [b["message"] for b in cached["branches"]] == ["answered from the cache"] + [
+        "down"
+    ] * relayed
+    assert {**cached, "branches": None} == {**found, "branches": None}
+    # One short: the answer's branch, or one it relays, or a stub it relays, does not fit.
+    # Its branch is a stub, which fits, rather than the whole request refused once ACME was
+    # asked and read.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", listed - 1)
+    assert federated()["branches"] == [
+        {
+            "message": f"with this answer the trace would list more than {listed - 1} "
+            f"{named}: ask for fewer levels (maxDepth)"
         }
     ]
