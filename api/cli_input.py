@@ -84,8 +84,8 @@ def read_time_option(option: str, text: str) -> datetime:
 # As JSON writes a number, and as people type one at a prompt: `.5` and `5.` too.
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DECIMAL_TEXT = (
-    "a number: the digits 0-9, a point among them, an exponent (1e-3) and a - before them "
-    "for a negative one (no +, space, _, nan or inf)"
+    "a number: the digits 0-9, a point before, between or after them, an exponent (1e-3) and a - "
+    "before them for a negative one (no +, space, _, nan or inf)"
 )
 
 
@@ -105,7 +105,9 @@ def decimal_number(text: str) -> float:
     value = float(_number(text, _DECIMAL, _DECIMAL_TEXT))
     mantissa = text.lower().partition("e")[0]
     if math.isinf(value) or (value == 0 and mantissa.strip("-0.") != ""):
-        raise argparse.ArgumentTypeError(f"{text!r} is beyond what a number here may be")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than a float holds (too large or too small)"
+        )
     return value
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from inspect import isawaitable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from graphql import GraphQLResolveInfo, OperationType
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import FieldExtension
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info
 
 from api.access import Access
 from api.deps import access
@@ -107,29 +106,35 @@ def get_context(request: Request, scoped: Annotated[Access, Depends(access)]) ->
     return Context(scoped)
 
 
-class FreshAfterMutations(SchemaExtension):
+class ForgetLoadersAfter(FieldExtension):
     """A mutation's answer is read after it: what the request's loaders hold from the fields
     of an earlier mutation of the request (mutations run one after another) is dropped once a
-    mutation's work is done, so a case closed after a request to its supplier lists it."""
+    mutation's work is done, or failed, so a case closed after a request to its supplier lists
+    it. A field extension of the mutations alone: queries' fields pay nothing for it."""
 
     def resolve(
+        self, next_: Callable[..., Any], source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> Any:
+        try:
+            return next_(source, info, **kwargs)
+        finally:
+            info.context.forget()
+
+    async def resolve_async(
         self,
-        _next: Callable[..., object],
-        root: object,
-        info: GraphQLResolveInfo[Context],
-        *args: object,
-        **kwargs: object,
-    ) -> object:
-        result = _next(root, info, *args, **kwargs)
-        if info.operation.operation != OperationType.MUTATION or info.path.prev is not None:
-            return result
-        if isawaitable(result):
-            return _then_forget(result, info.context)
-        info.context.forget()
-        return result
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: Info[Context, Any],
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        finally:
+            info.context.forget()
 
 
-async def _then_forget(result: Awaitable[V], context: Context) -> V:
-    done = await result
-    context.forget()
-    return done
+def forgetting_after_each(mutation: type[T]) -> type[T]:
+    """Give every field of `mutation` (the schema's merged mutation type) ForgetLoadersAfter."""
+    for field in mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        field.extensions.append(ForgetLoadersAfter())
+    return mutation

@@ -25,7 +25,7 @@ from strawberry.types import Info
 from api.access import LotPage, ReceivedPage
 from api.federation.graphql import FederationQuery
 from api.graphql.carts import CartQuery
-from api.graphql.context import Context, FreshAfterMutations
+from api.graphql.context import Context, forgetting_after_each
 from api.graphql.cost import (
     NARROW_RECEIVED,
     NARROW_SUPPLIER_LOTS,
@@ -354,9 +354,11 @@ schema = Schema(
             SupplierPortalQuery,
         ),
     ),
-    mutation=merge_types(
-        "Mutation",
-        (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
+    mutation=forgetting_after_each(
+        merge_types(
+            "Mutation",
+            (Mutation, MarkingMutation, RecallMutation, LotCodeMutation, SupplierPortalMutation),
+        )
     ),
     types=list(ALL_TYPES),
     scalar_overrides={datetime: DATE_TIME, date: DATE, BigInt: BIG_INT},
@@ -371,6 +373,5 @@ schema = Schema(
         ValidateOffLoop,
         HideInternals,
         CodeRefusals,
-        FreshAfterMutations,
     ],
 )

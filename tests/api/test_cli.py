@@ -270,7 +270,10 @@ def test_a_number_option_is_written_in_digits_as_the_api_reads_numbers(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     if text in ("1e400", "1e-400"):  # a float would make it inf or a silent 0
-        assert f"argument {argv[-2]}: {text!r} is beyond what a number here may be" in err, err
+        assert (
+            f"argument {argv[-2]}: {text!r} is more than a float holds (too large or too small)"
+            in err
+        ), err
     else:
         assert f"argument {argv[-2]}: {text!r} is not a" in err and "the digits 0-9" in err, err
 
