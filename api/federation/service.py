@@ -401,10 +401,11 @@ class FederationService:
         With `max_depth`, a partner is asked for the levels left below its supplier lot, and
         one at the limit is not asked: nothing of its answer would be listed.
 
-        With `max_listed`, the trace lists no more of the nodes and edges it counts than that,
-        as the plain trace does for its caller: where ours and what each question lists if
-        none answers would list more, it is refused (TraceTooLong) before any is asked (and
-        where it lists nothing of partners, none is asked); a
+        With `max_listed`, the trace lists no more of the lists it counts than that (nodes and
+        edges over REST; over GraphQL those asked, branches and stubs among them, each once
+        however many aliases ask it), as the plain trace does for its caller: where ours and
+        what each question lists if none answers would list more, it is refused (TraceTooLong)
+        before any is asked (and where it lists nothing of partners, none is asked); a
         partner's answer that would take it over is an error stub, and one whose nodes (within
         the depth asked) alone list more than there is room for is refused before it is read.
         """
