@@ -768,12 +768,9 @@ def test_a_serialization_captured_before_its_links_lots_were_read_stays_the_same
     _sent_again_and_retracted(store, *listed, serialization("T9"))
 
 
-@pytest.mark.parametrize("with_id", [True, False])
-def test_an_observation_captured_before_its_links_lots_were_checked_stays_the_same_event(
-    store: GraphStore, with_id: bool
-) -> None:
-    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
-    observed = {
+def _sn1_observed_with_lot_t9() -> dict[str, Any]:
+    """An observation naming SN1 (of lot T1) in a Digital Link with lot T9."""
+    return {
         "type": "ObjectEvent",
         "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000b1",
         "eventTime": "2026-03-03T08:00:00+01:00",
@@ -782,6 +779,14 @@ def test_an_observation_captured_before_its_links_lots_were_checked_stays_the_sa
         "disposition": "recalled",
         "epcList": [dl(SCREW, lot="T9", serial="SN1")],
     }
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_an_observation_captured_before_its_links_lots_were_checked_stays_the_same_event(
+    store: GraphStore, with_id: bool
+) -> None:
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    observed = _sn1_observed_with_lot_t9()
     observed = observed if with_id else _without_id(observed)
     # Capture did not ask the store which lot a serial is of: it took the observation.
     taken = capture(_document(observed), reader(), IngestService(store).ingest, store.logged)
@@ -793,15 +798,7 @@ def test_an_observation_captured_before_its_links_lots_were_checked_and_changed_
     store: GraphStore,
 ) -> None:
     capture_into(store, gs1_document())  # SN1 is serialized from lot T1
-    observed = {
-        "type": "ObjectEvent",
-        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000b1",
-        "eventTime": "2026-03-03T08:00:00+01:00",
-        "eventTimeZoneOffset": "+01:00",
-        "action": "OBSERVE",
-        "disposition": "recalled",
-        "epcList": [dl(SCREW, lot="T9", serial="SN1")],
-    }
+    observed = _sn1_observed_with_lot_t9()
     capture(_document(observed), reader(), IngestService(store).ingest, store.logged)
     before = state(store)
     with pytest.raises(BatchConflict):

@@ -226,8 +226,16 @@ def test_a_count_a_release_that_knows_it_not_wrote_into_is_counted_again_at_the_
                     patched.setattr(neo4j_store, name, statement)
                 plant.mark("SCREW-M4")
 
+    _given_up_then_counted_again(plant, monkeypatch, write)
+
+
+def _given_up_then_counted_again(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch, between: Callable[[int], None]
+) -> None:
+    """Open the plant with `between` run between its count's chunks: the count is given up at
+    the first chunk after it (its counts not said to hold), and the next open counts exactly."""
     with monkeypatch.context() as patched:
-        chunks = _between_chunks(patched, write)
+        chunks = _between_chunks(patched, between)
         plant.opened().close()
     assert chunks == [1, 2, 3]  # given up at the first chunk after it
     assert plant.run(MARKS_HOLD) != [[True]]
@@ -263,13 +271,7 @@ def test_a_count_a_rebuild_went_through_is_counted_again_at_the_next_open(
                     patched.setattr(neo4j_store, "COUNT_MARKS", COUNTING_ALL)
                 IngestService(plant.store).rebuild()
 
-    with monkeypatch.context() as patched:
-        chunks = _between_chunks(patched, rebuild)
-        plant.opened().close()
-    assert chunks == [1, 2, 3]  # given up at the first chunk after it
-    assert plant.run(MARKS_HOLD) != [[True]]
-    plant.opened().close()
-    plant.exact()
+    _given_up_then_counted_again(plant, monkeypatch, rebuild)
 
 
 def test_no_count_goes_on_while_a_rebuild_holds_the_graph(

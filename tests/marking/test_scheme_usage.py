@@ -97,6 +97,18 @@ def _marked(store: GraphStore, events: Events) -> MarkingService:
     return marking
 
 
+def _counted_as_opened_at_once(open_one: Callable[[], GraphStore]) -> None:
+    """Open a store of the plant `_marked` made twice at once: each counts its marks as it
+    opens (what a site keeps and sees of them), and neither asks for a rebuild."""
+    for opened in _opened_at_once(open_one):
+        try:
+            assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 1, "": 1}
+            assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
+            assert IngestService(opened).bring_up_to_date() is None  # nothing to rebuild
+        finally:
+            opened.close()
+
+
 def _opened_at_once(open_one: Callable[[], GraphStore]) -> list[GraphStore]:
     """Open a store in two threads at once, as two processes started together do."""
     opened: list[GraphStore] = []
@@ -134,13 +146,7 @@ def test_an_embedded_store_from_before_the_counts_gets_them_as_it_is_opened_not_
     store._conn().execute("DELETE FROM meta WHERE key = ?", (MARKS_COUNTED,))
     store._conn().execute("UPDATE schema_stamps SET digest = 'older' WHERE name = 'graph'")
     store.close()
-    for opened in _opened_at_once(lambda: EmbeddedStore(path)):
-        try:
-            assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 1, "": 1}
-            assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
-            assert IngestService(opened).bring_up_to_date() is None  # nothing to rebuild
-        finally:
-            opened.close()
+    _counted_as_opened_at_once(lambda: EmbeddedStore(path))
 
 
 def test_a_neo4j_graph_from_before_the_counts_gets_them_as_it_is_opened_not_rebuilt(
@@ -160,13 +166,7 @@ def test_a_neo4j_graph_from_before_the_counts_gets_them_as_it_is_opened_not_rebu
             session.run("DROP CONSTRAINT mark_count_key IF EXISTS").consume()
     finally:
         store.close()
-    for opened in _opened_at_once(lambda: Neo4jStore(target.uri, **login)):
-        try:
-            assert _kept(opened) == {"PLANT-1": 2, "PLANT-2": 1, "": 1}
-            assert _seen(opened) == {"PLANT-1": 3, "PLANT-2": 2, "PLANT-9": 1}
-            assert IngestService(opened).bring_up_to_date() is None  # nothing to rebuild
-        finally:
-            opened.close()
+    _counted_as_opened_at_once(lambda: Neo4jStore(target.uri, **login))
 
 
 def _kept(store: GraphStore) -> dict[str, int]:

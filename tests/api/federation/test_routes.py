@@ -641,9 +641,8 @@ def test_a_graphql_federated_trace_counts_what_it_lists_against_the_request(
     ]
 
 
-def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
-    plant: Plant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _asking_dead_acme(plant: Plant, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Register ACME, which answers no question; return the codes it is asked, as asked."""
     register_dead_acme(plant)
     asked: list[str] = []
 
@@ -652,6 +651,13 @@ def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
         raise PartnerError("unreachable", "down")
 
     monkeypatch.setattr(HttpPartnerClient, "fetch", fetch)
+    return asked
+
+
+def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = _asking_dead_acme(plant, monkeypatch)
 
     def federated(lists: str) -> Any:
         query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ root {lists} }} }}"
@@ -684,14 +690,7 @@ def test_a_graphql_federated_trace_is_bounded_by_the_lists_it_asks_for_only(
 def test_a_graphql_federated_trace_asking_only_branches_or_stubs_counts_its_questions_first(
     plant: Plant, monkeypatch: pytest.MonkeyPatch, lists: str
 ) -> None:
-    register_dead_acme(plant)
-    asked: list[str] = []
-
-    def fetch(_client: HttpPartnerClient, _partner: Partner, code: str, *_: Any) -> Any:
-        asked.append(code)
-        raise PartnerError("unreachable", "down")
-
-    monkeypatch.setattr(HttpPartnerClient, "fetch", fetch)
+    asked = _asking_dead_acme(plant, monkeypatch)
     query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ {lists} }} }}"
     # ACME's question lists a branch, or a stub if it does not answer: with no room for it,
     # the trace is refused before ACME is asked.
