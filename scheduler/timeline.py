@@ -67,8 +67,9 @@ class Idle:
             halves = [block[:_BLOCK], block[_BLOCK:]]
             self.blocks[k : k + 1] = halves
             self.lasts[k : k + 1] = [half[-1] for half in halves]
-            self.most[k : k + 1] = [_most(half) for half in halves]
-            self.tops[k : k + 1] = [max(g[5] for g in half) for half in halves]
+            mosts = [_most(half) for half in halves]
+            self.most[k : k + 1] = mosts
+            self.tops[k : k + 1] = [max(most.values()) for most in mosts]
 
     def remove(self, gap: Gap) -> None:
         """Remove a gap that was added."""
@@ -111,6 +112,9 @@ class Timeline:
         self.held: list[list[Entry]] = [[] for _ in flat.machines]
         self.loose: list[list[Entry]] = [[] for _ in flat.machines]
         self.idle = [Idle() for _ in flat.machines]
+        # The least set-up each operation may need after another family: a look at a block
+        # of gaps starts from it (`slot`).
+        self.least_setup = [min([op.setup_default, *op.setup_from.values()]) for op in flat.ops]
         # A room this long holds any operation and any set-up it needs.
         self.enough = 1 + max(
             (
@@ -153,7 +157,7 @@ class Timeline:
             after_needs = 0 if after.frozen else flat.setup(after, op.family)
             return need(gap[4]) <= gap[2] + max(0, gap[5] - gap[2] - after_needs)
 
-        least = alt.duration + min([op.setup_default, *op.setup_from.values()])
+        least = alt.duration + self.least_setup[op.key]
         gaps = filter(
             spares,
             self.idle[m].ending_after(ready, max(alt.duration, 1), need, least, op.family),
