@@ -33,9 +33,9 @@ def finds_anything(events: Sequence[Event]) -> bool:
 def answer_scopes(store: GraphStore, events: Sequence[Event]) -> dict[str, Scope]:
     """Return the scope of each case's suspects (as the case stores them) that an answer of the
     batch finding something is checked against; none for a batch without one."""
-    if not finds_anything(events):
+    answers = [e for e in events if type(e) is RecallAck and e.found_qty]  # finds_anything's
+    if not answers:
         return {}
-    answers = [e for e in events if type(e) is RecallAck and e.found_qty]
     # One logged already is a duplicate, or a conflict: neither is planned. So is a case's
     # opening or rescoping logged already: a batch sent again whole is checked as sent apart.
     scoping = [e for e in events if type(e) is RecallOpen or type(e) is RecallScope]

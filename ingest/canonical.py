@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.quantities import COUNT
-from graph.store import plain
+from graph.store import StoredEvent, plain
 from ingest.models import (
     Event,
     Process,
@@ -123,6 +123,14 @@ def logged_as(payload: str, event: Event, digest: str) -> bool:
         return False
     logged, now = read
     return now == digest or same_content(logged, now, event, digest)
+
+
+def stored_as(logged: StoredEvent | None, event: Event, digest: str) -> bool:
+    """Tell whether an event is `logged` with the content of `event` (digest `digest`): its
+    digest as stored, or else as `logged_as` reads the stored payload."""
+    return logged is not None and (
+        logged.digest == digest or logged_as(logged.payload, event, digest)
+    )
 
 
 def _read_logged(payload: str) -> tuple[Event, str] | None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from graph.epcis_schema import schema_problems
 from graph.store import StoredEvent
-from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest
+from ingest.canonical import TimeOutOfRange, payload_and_digest, stored_as
 from ingest.epcis_import import EpcisReader, Ignored, Logged, Origin, Translation
 from ingest.errors import TOO_MANY, BatchConflict, BatchRejected, EventForbidden, Problem
 from ingest.parse import EVENT_ADAPTER
@@ -164,7 +164,7 @@ def _another_reason(void: dict[str, Any], logged: StoredEvent | None) -> bool:
         digest = payload_and_digest(restated)[1]
     except (ValidationError, TimeOutOfRange):
         return False  # not a void ingest takes: it says why
-    return logged.digest == digest or logged_as(logged.payload, restated, digest)
+    return stored_as(logged, restated, digest)
 
 
 def _back(problem: Problem, translation: Translation) -> Problem:

@@ -30,7 +30,7 @@ from graph.store import (
     WriteTx,
 )
 from ingest.answers import answer_scopes, finds_anything
-from ingest.canonical import TimeOutOfRange, logged_as, payload_and_digest, same_content
+from ingest.canonical import TimeOutOfRange, payload_and_digest, same_content, stored_as
 from ingest.errors import BatchConflict, BatchRejected, Problem, RebuildStopped
 from ingest.models import Event, Mark
 from ingest.parse import EVENT_ADAPTER, SentRulesRefused, parse_events, problems_of
@@ -353,7 +353,7 @@ def _apply_batch(
     # An event refused by a rule for sent events alone is written as a duplicate only if it is
     # logged with the content it has; else the batch keeps the refusal it had. Checked first.
     if held is not None and not all(
-        _logged_as(stored.get(events[i].event_id), events[i], payloads[i][1]) for i in held.refused
+        stored_as(stored.get(events[i].event_id), events[i], payloads[i][1]) for i in held.refused
     ):
         raise BatchRejected(held.problems)
     if guard is not None:
@@ -366,7 +366,7 @@ def _apply_batch(
         event_id = event.event_id
         logged = stored.get(event_id)
         if logged is not None:
-            same = _logged_as(logged, event, digest)
+            same = stored_as(logged, event, digest)
         elif (first := seen.get(event_id)) is not None:
             # Two events of one batch under one id: one event if their digests or their
             # contents with the defaults spelled out agree (ingest.canonical).
@@ -411,14 +411,6 @@ def _unseen(
     batch (past the duplicates before it), not in the list of new ones."""
     found = unseen(tx, [event for _, event, _ in fresh])
     return [p if p.index is None else replace(p, index=fresh[p.index][0]) for p in found]
-
-
-def _logged_as(logged: StoredEvent | None, event: Event, digest: str) -> bool:
-    """Tell whether an event is `logged` with the content of `event` (digest `digest`): its
-    digest as stored, or else as ingest.canonical.logged_as reads the stored payload."""
-    return logged is not None and (
-        logged.digest == digest or logged_as(logged.payload, event, digest)
-    )
 
 
 def _replay(
