@@ -42,9 +42,10 @@ from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from api.validation_text import option_text, problem_text
 from graph.connect import check_store_url, require_store
-from graph.embedded_store import check_removable, remove_store, replace_store, store_files
+from graph.embedded_store import check_removable, remove_store, replace_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
 from graph.ids import gid, supplier_lot_gid
+from graph.sqlite_files import store_files
 from graph.sqlite_schema import store_fault
 from ingest.demo_plant import KIT_MARKS, DemoPlant
 from ingest.errors import BatchRejected

@@ -16,8 +16,9 @@ from api.cli_output import say
 from api.deps import Services
 from api.settings import get_settings
 from graph.connect import SQLITE, require_store, store_file
-from graph.embedded_store import empty_store, store_files
+from graph.embedded_store import empty_store
 from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
+from graph.sqlite_files import store_files
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]

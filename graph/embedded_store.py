@@ -25,7 +25,7 @@ from graph.clock import utc_text
 from graph.errors import BadRequest, StoreBusy, StoreUnavailable
 from graph.event_links import void_names
 from graph.projection import PROJECTION, counted_if_free, refuse_newer
-from graph.sqlite_files import check_no_store_beside
+from graph.sqlite_files import check_no_store_beside, store_files
 from graph.sqlite_schema import (
     READ_STAMP,
     WRITE_STAMP,
@@ -1122,11 +1122,6 @@ class EmbeddedTx:
     def documents(self, digests: Sequence[str]) -> dict[str, StoredDocument]:
         rows = self._conn.execute(DOCUMENTS, (_ids(digests),)).fetchall()
         return {row[0]: StoredDocument(*row) for row in rows}
-
-
-def store_files(path: Path) -> tuple[Path, Path, Path]:
-    """The file of a store and the two SQLite keeps beside it in WAL mode."""
-    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 def remove_store(path: Path) -> None:

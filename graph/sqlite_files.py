@@ -9,7 +9,8 @@ from pathlib import Path
 
 from graph.errors import BadRequest
 
-SIDE_FILES = ("-wal", "-shm", "-journal")
+WAL, SHM, JOURNAL = "-wal", "-shm", "-journal"
+SIDE_FILES = (WAL, SHM, JOURNAL)
 HEADER = b"SQLite format 3\x00"  # a database's first bytes; never a log's or an index's
 
 
@@ -27,6 +28,11 @@ def holds_database(path: Path) -> bool:
         if error.errno in NO_SUCH_FILE:
             return False
         raise BadRequest(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def store_files(path: Path) -> tuple[Path, Path, Path]:
+    """The file of a store and the two SQLite keeps beside it in WAL mode."""
+    return path, path.with_name(path.name + WAL), path.with_name(path.name + SHM)
 
 
 def side_of(path: Path) -> Path | None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from api.auth.embedded import EmbeddedAccountStore
-from graph.embedded_store import EmbeddedStore, remove_store, store_files
+from graph.embedded_store import EmbeddedStore, remove_store
 from graph.errors import BadRequest, StoreUnavailable
+from graph.sqlite_files import store_files
 
 Opener = Callable[[Path], object]
 
