@@ -35,7 +35,7 @@ import functools
 import inspect
 import re
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -144,12 +144,16 @@ def _merged(ours: list[dict[str, Any]], theirs: Sequence[Any]) -> list[dict[str,
     return [*ours, *(problem for problem in theirs if tuple(problem["loc"]) not in places)]
 
 
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """A route's dependant and those of its dependencies, all the way down."""
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
 def _query_names(dependant: Dependant) -> frozenset[str]:
     """The query parameters a route reads, its dependencies' included."""
-    names = {field.alias for field in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return frozenset(names)
+    return frozenset(field.alias for d in _dependants(dependant) for field in d.query_params)
 
 
 Number = tuple[str, str, type]
@@ -158,32 +162,25 @@ Number = tuple[str, str, type]
 def _numbers_read(dependant: Dependant) -> list[Number]:
     """The numbers a route reads, its dependencies' included: each where (`query`, `header`),
     its name and its type."""
-    found = [
+    return [
         (where, field.alias, kind)
-        for where, fields in (
-            ("query", dependant.query_params),
-            ("header", dependant.header_params),
-        )
+        for d in _dependants(dependant)
+        for where, fields in (("query", d.query_params), ("header", d.header_params))
         for field in fields
         if len(kinds := _kinds(field.field_info.annotation)) == 1 and (kind := kinds[0]) in NUMBERS
     ]
-    for sub in dependant.dependencies:
-        found += _numbers_read(sub)
-    return found
 
 
 def _single_form_fields(dependant: Dependant) -> frozenset[str]:
     """The form fields a route reads one value of, its dependencies' included (a list, such as
     a case answer's documents, takes several)."""
-    names = {
+    return frozenset(
         field.alias
-        for field in dependant.body_params
+        for d in _dependants(dependant)
+        for field in d.body_params
         if isinstance(field.field_info, params.Form)
         and not any(get_origin(kind) in SEVERAL for kind in _kinds(field.field_info.annotation))
-    }
-    for sub in dependant.dependencies:
-        names |= _single_form_fields(sub)
-    return frozenset(names)
+    )
 
 
 # What a form field that takes several values is annotated as: list[UploadFile], and the like.
