@@ -157,22 +157,20 @@ class EpcisExporter:
     def _taken_before(self, events: Logged) -> set[str]:
         """Return the live events that took from a lot before a process of `events` took all
         that remained of it: what remained depends on them."""
-        open_inputs = _open_inputs(body for _, body in events.values())
-        if not open_inputs:
+        # Of each lot, the last of the processes that took all of it: what was taken before it
+        # was taken before one of them.
+        last: dict[str, int] = {}
+        for event_id, lot in _open_inputs(body for _, body in events.values()):
+            last[lot] = max(last.get(lot, 0), events[event_id][0].seq)
+        if not last:
             return set()
-        lots = {lot for _, lot in open_inputs}
         takers = {
             (edge.event, edge.src)
-            for edge in self._store.links(sorted(lots))
-            if edge.src in lots and edge.type in TAKING
+            for edge in self._store.links(sorted(last))
+            if edge.src in last and edge.type in TAKING
         }
         logged = self._store.logged(sorted({event for event, _ in takers}))
-        return {
-            taker
-            for taker, lot in takers
-            for event_id, taken in open_inputs
-            if taken == lot and taker in logged and logged[taker].seq < events[event_id][0].seq
-        }
+        return {taker for taker, lot in takers if taker in logged and logged[taker].seq < last[lot]}
 
     def _status_events(self, items: frozenset[str]) -> Logged:
         """Find the status events about `items` through the store's status history."""
