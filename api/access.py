@@ -1114,7 +1114,7 @@ class Access:
             raise BadRequest("at needs a UTC offset, e.g. 2026-03-01T12:00:00Z")
         found = carts.contents(self.node(gid).gid, utc_text(at) if at is not None else None)
         visible = self.nodes([s.lot for s in found.stays])
-        return Contents(found.cart, found.at, [s for s in found.stays if s.lot in visible])
+        return replace(found, stays=[s for s in found.stays if s.lot in visible])
 
     def lot_carts(self, gid: str) -> list[CartStay]:
         """Return every cart a lot rode in, in load order (open stays: where it is now); carts

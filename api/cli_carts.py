@@ -15,7 +15,7 @@ from graph.carts import CartService
 from graph.clock import utc_text
 from graph.errors import BadRequest
 from graph.ids import gid
-from graph.store import CartStay
+from graph.store import CartStay, plain
 from ingest.json_text import JsonRefused, strict_loads
 from scheduler.carts import CartSizingInput, size_carts
 from scheduler.models import said
@@ -84,13 +84,15 @@ def _contents(carts: CartService, args: argparse.Namespace) -> int:
             "compartments": found.cart.compartments,
             "capacity": None if found.cart.capacity is None else format(found.cart.capacity, "f"),
             "at": at,
-            "held": format(found.held, "f"),
+            "held": None if found.held is None else format(found.held, "f"),
+            "held_by_unit": [{"qty": plain(a.qty), "unit": a.unit} for a in found.held_by_unit],
             "stays": [_stay_dict(s) for s in found.stays],
         }
         print(json.dumps(body, indent=2))
         return 0
     when = f"at {at}" if at is not None else "now"
-    print(f"cart {found.cart.label} {when}: {len(found.stays)} lot(s), {format(found.held, 'f')}")
+    held = " and ".join(f"{plain(a.qty)} {a.unit}" for a in found.held_by_unit) or "nothing"
+    print(f"cart {found.cart.label} {when}: {len(found.stays)} lot(s), {held}")
     for stay in found.stays:
         where = f" [{stay.compartment}]" if stay.compartment is not None else ""
         print(f"  {stay.lot.partition(':')[2]}{where}  since {stay.at}")

@@ -8,12 +8,13 @@ at T, and a lot loaded at T is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from graph.errors import NotFound
+from graph.quantities import Amount, by_unit, one_total
 from graph.store import CartStay, GraphStore, NodeView
 
 
@@ -53,15 +54,23 @@ class CartInfo:
 
 @dataclass(frozen=True, slots=True)
 class Contents:
-    """What a cart holds at one time (None: now)."""
+    """What a cart holds at one time (None: now); `units` has the unit of each lot in it."""
 
     cart: CartInfo
     at: str | None
     stays: list[CartStay]
+    units: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
-    def held(self) -> Decimal:
-        return sum((stay.qty or Decimal(0) for stay in self.stays), Decimal(0))
+    def held_by_unit(self) -> list[Amount]:
+        """What its lots hold, per unit: a cart of no capacity may carry kilograms beside
+        pieces, which make no one total."""
+        return by_unit((self.units.get(s.lot), s.qty) for s in self.stays if s.qty is not None)
+
+    @property
+    def held(self) -> Decimal | None:
+        """What its lots hold as one number; None when they are counted in several units."""
+        return one_total(self.held_by_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +154,8 @@ class CartService:
         """Return what a cart holds now, or at time `at` (UTC text)."""
         info = self.cart(cart)
         stays = [s for s in self._store.cart_stays([cart]) if s.cart == cart and holds_at(s, at)]
-        return Contents(info, at, stays)
+        lots = self._store.nodes(sorted({s.lot for s in stays})) if stays else {}
+        return Contents(info, at, stays, {g: v.attrs.get("unit") for g, v in lots.items()})
 
     def cart_history(self, cart: str) -> list[CartStay]:
         """Return every stay in a cart, in load order."""

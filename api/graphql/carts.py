@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.results import Quantity, quantities
 from api.graphql.run import run
 from api.graphql.times import with_offset
 from graph import carts
@@ -78,7 +79,13 @@ class CartInfo:
 class CartContents:
     cart: CartInfo
     at: str | None
-    held: str
+    held: str | None = strawberry.field(
+        description="What its lots hold as one number: null when they are counted in several "
+        "units (see `heldByUnit`)."
+    )
+    held_by_unit: list[Quantity] = strawberry.field(
+        description="What its lots hold, by unit: a total never adds units of different kinds."
+    )
     stays: list[CartStay]
 
 
@@ -238,6 +245,7 @@ def _contents(found: carts.Contents) -> CartContents:
     return CartContents(
         cart=CartInfo.of(found.cart),
         at=found.at,
-        held=format(found.held, "f"),
+        held=None if found.held is None else format(found.held, "f"),
+        held_by_unit=quantities(found.held_by_unit),
         stays=[CartStay.of(s) for s in found.stays],
     )

@@ -21,7 +21,8 @@ from tests.fixtures.events import Events
 from tests.fixtures.stores import new_store
 
 CONTENTS = """query($id: ID!, $at: DateTime) { cartContents(id: $id, at: $at) {
-    cart { label group seq compartments capacity } held stays { lot compartment qty } } }"""
+    cart { label group seq compartments capacity } held heldByUnit { qty unit }
+    stays { lot compartment qty } } }"""
 CART = """query($id: ID!) { cart(id: $id) { cart { cart label } stays { lot unloadedAt } } }"""
 LOT_CARTS = """query($id: ID!) { lotCarts(id: $id) { cart loadedAt unloadedAt } }"""
 SHARED = """query($id: ID!) { sharedCarts(id: $id) {
@@ -74,6 +75,24 @@ def test_contents_now_and_at_a_time(client: TestClient, loaded: str) -> None:
         ("lot:OK", "B"),
     ]
     assert then["held"] == "20"
+    assert then["heldByUnit"] == [{"qty": "20", "unit": "ea"}]
+
+
+def test_contents_of_several_units_are_held_per_unit(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # Kilograms beside pieces in a cart of no capacity make no one total.
+    services.ingest.ingest(
+        [
+            events.receive("EA", 10, supplier_lot="H-1"),
+            events.receive("KG", "2.5", unit="kg", supplier_lot="H-2"),
+            events("cart_load", cart="C-9", lot="EA", compartment="A"),
+            events("cart_load", cart="C-9", lot="KG", compartment="B"),
+        ]
+    )
+    found = gql(client, "operator", CONTENTS, id="cart:C-9")["data"]["cartContents"]
+    assert found["held"] is None
+    assert found["heldByUnit"] == [{"qty": "10", "unit": "ea"}, {"qty": "2.5", "unit": "kg"}]
 
 
 def test_a_time_without_an_offset_is_refused(client: TestClient, loaded: str) -> None:
@@ -218,14 +237,37 @@ def test_cart_commands(tmp_path: Path, events: Events, capsys: pytest.CaptureFix
     assert main(["ingest", str(unload), "--store", store]) == 0
     capsys.readouterr()
     assert main(["cart", "contents", "C-1", "--store", store]) == 0
-    assert "cart 1-1 now: 1 lot(s), 10" in capsys.readouterr().out
+    assert "cart 1-1 now: 1 lot(s), 10 ea\n" in capsys.readouterr().out
     assert main(["cart", "contents", "C-1", "--at", at, "--store", store, "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert [s["lot"] for s in body["stays"]] == ["lot:BAD", "lot:OK"]
+    assert (body["held"], body["held_by_unit"]) == ("20", [{"qty": "20", "unit": "ea"}])
     assert main(["cart", "history", "--lot", "OK", "--store", store, "--json"]) == 0
     history = json.loads(capsys.readouterr().out)
     assert [(s["cart"], s["unloaded_at"] is not None) for s in history] == [("cart:C-1", True)]
     assert main(["cart", "contents", "NOPE", "--store", store]) == 1
+
+
+def test_cart_contents_command_of_several_units(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "carts.db")
+    plant = tmp_path / "plant.json"
+    batch = [
+        events.receive("EA", 10, supplier_lot="H-1"),
+        events.receive("KG", "2.5", unit="kg", supplier_lot="H-2"),
+        events("cart_load", cart="C-9", lot="EA", compartment="A"),
+        events("cart_load", cart="C-9", lot="KG", compartment="B"),
+    ]
+    plant.write_text(json.dumps(batch))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["cart", "contents", "C-9", "--store", store]) == 0
+    assert "cart C-9 now: 2 lot(s), 10 ea and 2.5 kg\n" in capsys.readouterr().out
+    assert main(["cart", "contents", "C-9", "--store", store, "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["held"] is None
+    assert body["held_by_unit"] == [{"qty": "10", "unit": "ea"}, {"qty": "2.5", "unit": "kg"}]
 
 
 def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

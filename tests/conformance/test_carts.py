@@ -15,6 +15,7 @@ from graph.carts import CartService
 from graph.clock import utc_text
 from graph.embedded_store import EmbeddedStore
 from graph.errors import NotFound
+from graph.quantities import Amount
 from graph.store import GraphStore
 from graph.trace import TraceService
 from ingest.errors import BatchRejected
@@ -208,6 +209,27 @@ def test_a_cart_with_a_capacity_holds_lots_of_one_unit(store: GraphStore, events
         [_load(events, "C-2", "KG-3", compartment="1"), _load(events, "C-2", "EA", compartment="2")]
     )
     assert service.rebuild() == 9
+
+
+def test_a_cart_says_what_it_holds_per_unit(store: GraphStore, events: Events) -> None:
+    # A cart of no capacity takes kilograms beside pieces: they make no one total.
+    service = IngestService(store)
+    service.ingest(
+        [
+            *_weighed(events, "KG", qty=5),
+            *_lots(events, "EA", "EA-2", qty=30),
+            _load(events, "C-1", "KG", compartment="1"),
+            _load(events, "C-1", "EA", compartment="2", qty="20"),
+            _load(events, "C-1", "EA-2", compartment="3", qty="4.5"),
+        ]
+    )
+    loaded = utc_text(events.clock)
+    service.ingest([_unload(events, "C-1", "KG", compartment="1")])
+    then = CartService(store).contents("cart:C-1", loaded)
+    assert then.held_by_unit == [Amount(Decimal("24.5"), "ea"), Amount(Decimal(5), "kg")]
+    assert then.held is None
+    now = CartService(store).contents("cart:C-1")
+    assert (now.held_by_unit, now.held) == ([Amount(Decimal("24.5"), "ea")], Decimal("24.5"))
 
 
 def test_a_load_takes_no_more_than_the_lot_holds(store: GraphStore, events: Events) -> None:
