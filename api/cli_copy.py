@@ -18,7 +18,7 @@ from api.settings import get_settings
 from graph.connect import SQLITE, require_store, store_file
 from graph.embedded_store import empty_store
 from graph.errors import BadRequest, Conflict, DomainError, StoreBusy, StoreUnavailable
-from graph.sqlite_files import store_files
+from graph.sqlite_files import make_private, store_files
 from ingest.store_copy import PlantCopy, copy_plant, graph_contents
 
 Opener = Callable[[argparse.Namespace], Services]
@@ -125,7 +125,7 @@ def _claimed(url: str) -> Iterator[bool]:
         return
     made = False
     try:
-        held = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        held = make_private(path)
         made = True
     except FileExistsError:
         try:

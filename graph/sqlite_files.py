@@ -5,6 +5,8 @@ as it opens `x`. A store named as one of them is lost to the store beside it."""
 from __future__ import annotations
 
 import errno
+import os
+from contextlib import suppress
 from pathlib import Path
 
 from graph.errors import BadRequest
@@ -12,6 +14,9 @@ from graph.errors import BadRequest
 WAL, SHM, JOURNAL = "-wal", "-shm", "-journal"
 SIDE_FILES = (WAL, SHM, JOURNAL)
 HEADER = b"SQLite format 3\x00"  # a database's first bytes; never a log's or an index's
+# A store holds password hashes, session tokens and partners' keys: its owner's alone. SQLite
+# gives the files it keeps beside a store the store's own mode.
+OWNER_ONLY = 0o600
 
 
 NO_SUCH_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
@@ -28,6 +33,26 @@ def holds_database(path: Path) -> bool:
         if error.errno in NO_SUCH_FILE:
             return False
         raise BadRequest(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def make_private(path: Path) -> int:
+    """Make the file `path` for a new store, readable and writable by its owner alone whatever
+    the umask, and return it open for writing; FileExistsError if there is one."""
+    made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
+    try:
+        os.fchmod(made, OWNER_ONLY)  # a umask that takes the owner's own bits away gives them back
+    except BaseException:
+        os.close(made)
+        raise
+    return made
+
+
+def make_store_file(path: Path) -> None:
+    """Make the file of a new store at `path` as `make_private` does; leave one that is there,
+    with the mode it was given. A file that cannot be made is left for SQLite to say so."""
+    # There already (a folder too), or not to be made here: SQLite then says which.
+    with suppress(OSError):
+        os.close(make_private(path))
 
 
 def store_files(path: Path) -> tuple[Path, Path, Path]:

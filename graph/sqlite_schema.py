@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from graph.errors import StoreBusy, StoreUnavailable
+from graph.sqlite_files import make_store_file
 
 BUSY = "another write has held the store past the busy timeout (a rebuild?): try again shortly"
 STAMPS = "CREATE TABLE IF NOT EXISTS schema_stamps (name TEXT PRIMARY KEY, digest TEXT NOT NULL)"
@@ -122,8 +123,10 @@ def ensure_schema(
     """Run `script` (then `migrate`, in a write transaction) on the file at `path`, through
     `connect`, unless the file is at its text; raise StoreUnavailable, having written nothing,
     if the file is another application's database. `beside` holds the scripts of the other
-    stores that keep their tables in the same file: a file of theirs is ours too."""
+    stores that keep their tables in the same file: a file of theirs is ours too. A new file is
+    made its owner's alone (graph.sqlite_files.make_store_file)."""
     refuse_foreign(path, [script, *beside])
+    make_store_file(path)
     conn = connect()
     digest = hashlib.sha256(script.encode()).hexdigest()
     try:
