@@ -256,6 +256,11 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 def _listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=whole_number, help="port (default 8000)")
+    parser.add_argument(
+        "--trusted-proxies",
+        help="addresses or networks (comma-separated) of the proxies in front of the service, "
+        "whose X-Forwarded-For names the client (default: none, the header is ignored)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -265,6 +270,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("store", getattr(args, "store", None)),
             ("host", getattr(args, "host", None)),
             ("port", getattr(args, "port", None)),
+            ("trusted_proxies", getattr(args, "trusted_proxies", None)),
             ("demo", getattr(args, "demo", None)),
         )
         if value is not None

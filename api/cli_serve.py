@@ -7,7 +7,7 @@ import socket
 
 from api.cli_entry import EXIT_INTERRUPTED
 from api.deps import Services
-from api.settings import Settings
+from api.settings import Settings, trusted_proxies
 from graph.errors import DomainError
 
 
@@ -54,12 +54,17 @@ def run_server(settings: Settings, listener: socket.socket) -> bool:
         # Opened here rather than in the app's start-up, so a store that cannot be opened is one
         # line and its exit code, as in every other command, and not a traceback from the server.
         services = Services.from_settings(settings)
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: a client on
+        # this host would choose the address its failed logins count against.
+        proxies = trusted_proxies(settings)
         try:
             config = uvicorn.Config(
                 create_app(settings, services),
                 host=settings.host,
                 port=settings.port,
                 log_config=server_log_config(),
+                proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies,
             )
             server = uvicorn.Server(config)
             # Handed a bound socket, the server does not say where it listens: say it for it.

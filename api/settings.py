@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from functools import lru_cache
 from typing import Annotated, get_args
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     neo4j_database: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # The proxies in front of `serve` whose X-Forwarded-For (and -Proto) it believes: addresses
+    # and networks, comma-separated. None by default: whoever else sends the header (a client on
+    # this host too) would choose the address its failed logins count against.
+    trusted_proxies: str = ""
     # Below a kilobyte not even a login form fits: every request would get 413.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # 0 or less: tokens expired when issued. At most a day: a session is a person's, and a
@@ -68,6 +73,13 @@ class Settings(BaseSettings):
             raise ValueError("name the address to listen on (0.0.0.0 for every interface)")
         return host
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_named(cls, proxies: str) -> str:
+        # Each read as uvicorn reads it (a network has a `/`): a name it would take for a literal
+        # that no peer's address ever equals, trusting nothing and saying nothing.
+        return ", ".join(map(_proxy, proxies.split(","))) if proxies.strip() else ""
+
     @field_validator("instance")
     @classmethod
     def _instance_carried(cls, instance: str) -> str:
@@ -76,6 +88,25 @@ class Settings(BaseSettings):
         if not INSTANCE_ID.fullmatch(instance):
             raise ValueError(INSTANCE_RULE)
         return instance
+
+
+def _proxy(entry: str) -> str:
+    """The address or network `entry` names, written as uvicorn reads it."""
+    entry = entry.strip()
+    try:
+        if "/" in entry:
+            return str(ipaddress.ip_network(entry, strict=False))
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        raise ValueError(
+            f"{entry!r} is no IP address or network: name the proxies to trust by address "
+            "(10.0.0.5, 10.0.0.0/24), comma-separated"
+        ) from None
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """The addresses and networks of the proxies whose forwarded headers are believed."""
+    return settings.trusted_proxies.split(", ") if settings.trusted_proxies else []
 
 
 @lru_cache(maxsize=1)
