@@ -86,7 +86,7 @@ def copy_accounts(
     for company in missing.companies:
         target.put_company(company)
     for user in missing.users:
-        target.add_user(user)
+        target.add_user(user, copied=True)
     for key in missing.keys:
         target.add_key(key)
     for partner in missing.partners:

@@ -29,10 +29,12 @@ from api.auth.rows import (
     check_company_kind,
     check_id,
     check_kind_change,
+    check_not_alike,
     company_of,
     detail_text,
     key_of,
     made_a_change,
+    one_login,
     partner_of,
     user_of,
 )
@@ -151,6 +153,9 @@ SELECT username, role, company, site, disabled, created_at, password_hash, passw
        previous_hashes, must_change_password
 FROM users"""
 SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
+# lower() folds the letters A-Z alone, as rows.login_key does.
+ALIKE_USERS: Final = "SELECT username FROM users WHERE lower(username) = lower(?)"
+LOGIN_USERS: Final = USER_COLUMNS + " WHERE lower(username) = lower(?)"
 SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"
 UPDATE_DISABLED: Final = "UPDATE users SET disabled = ? WHERE username = ?"
 PASSWORD_OF: Final = "SELECT password_hash, previous_hashes, disabled FROM users WHERE username = ?"
@@ -341,6 +346,7 @@ class EmbeddedAccountStore:
         company_kind: str | None = None,
         first_admin: bool = False,
         noted: AccountEvent | None = None,
+        copied: bool = False,
     ) -> None:
         """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
@@ -364,6 +370,9 @@ class EmbeddedAccountStore:
                 check_company_kind(info.company, None if row is None else row[0], company_kind)
             if first_admin and conn.execute(ACTIVE_ADMINS).fetchone()[0]:
                 raise Conflict(ADMIN_EXISTS)
+            if not copied:
+                alike = conn.execute(ALIKE_USERS, (info.username,))
+                check_not_alike(info.username, (name for (name,) in alike))
             return conn.execute(INSERT_USER, params).rowcount
 
         if not self._write(work, noted):
@@ -373,6 +382,11 @@ class EmbeddedAccountStore:
         """Return the user, or None."""
         row = self._conn().execute(SELECT_USER, (username,)).fetchone()
         return None if row is None else user_of(row)
+
+    def login_user(self, username: str) -> UserRecord | None:
+        """Return the user `username` logs in as (see AccountStore)."""
+        rows = self._conn().execute(LOGIN_USERS, (username,))
+        return one_login(username, map(user_of, rows))
 
     def users(self) -> list[UserRecord]:
         """Return every user, ordered by username."""

@@ -29,10 +29,12 @@ from api.auth.rows import (
     check_company_kind,
     check_id,
     check_kind_change,
+    check_not_alike,
     company_of,
     detail_text,
     key_of,
     made_a_change,
+    one_login,
     partner_of,
     user_of,
 )
@@ -88,6 +90,10 @@ USER_FIELDS: Final = (
 )
 USER: Final = "MATCH (u:User {username: $username}) RETURN " + USER_FIELDS
 USERS: Final = "MATCH (u:User) RETURN " + USER_FIELDS + " ORDER BY u.username"
+# toLower folds more letters than A-Z: what it finds is narrowed to rows.login_key's folding.
+ALIKE: Final = "MATCH (u:User) WHERE toLower(u.username) = toLower($username) "
+ALIKE_USERS: Final = ALIKE + "RETURN u.username"
+LOGIN_USERS: Final = ALIKE + "RETURN " + USER_FIELDS
 # Disabling ends the user's sessions in the same transaction (its tokens go with it).
 SET_DISABLED: Final = """
 MATCH (u:User {username: $username})
@@ -329,6 +335,7 @@ class Neo4jAccountStore:
         company_kind: str | None = None,
         first_admin: bool = False,
         noted: AccountEvent | None = None,
+        copied: bool = False,
     ) -> None:
         """Insert a user; raise Conflict if the username is taken (see AccountStore)."""
         info = user.info
@@ -345,12 +352,14 @@ class Neo4jAccountStore:
             "previous_hashes": list(user.previous_hashes),
             "must_change_password": info.must_change_password,
         }
-        if company_kind is None and not first_admin:
+        if copied and company_kind is None and not first_admin:
             self._create(CREATE_USER, props, f"username {info.username!r} is taken", noted)
             return
 
         def checked(tx: ManagedTransaction) -> None:
-            tx.run(ACCOUNT_LOCK).consume()
+            tx.run(ACCOUNT_LOCK).consume()  # two names alike in case, added at once, one by one
+            if not copied:
+                check_not_alike(info.username, tx.run(ALIKE_USERS, username=info.username).value())
             if company_kind is not None:
                 found = tx.run(COMPANY_KIND, company=info.company).values()
                 check_company_kind(info.company, found[0][0] if found else None, company_kind)
@@ -364,6 +373,10 @@ class Neo4jAccountStore:
         """Return the user, or None."""
         rows = self._rows(USER, username=username)
         return user_of(rows[0]) if rows else None
+
+    def login_user(self, username: str) -> UserRecord | None:
+        """Return the user `username` logs in as (see AccountStore)."""
+        return one_login(username, map(user_of, self._rows(LOGIN_USERS, username=username)))
 
     def users(self) -> list[UserRecord]:
         """Return every user, ordered by username."""

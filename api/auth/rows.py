@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import string
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from api.auth.models import (
@@ -109,6 +110,37 @@ def check_kind_change(company: Company, kind: str | None, bound: Sequence[str]) 
             f"company {company.company!r} is a {kind} with accounts bound to it "
             f"({', '.join(sorted(bound)[:5])}): disable them and register a new company"
         )
+
+
+# -- login names: one account whatever the case of their letters A-Z (the only ones a username
+# -- has; Neo4j's toLower folds more letters than SQLite's lower, so both stores fold these alone)
+
+_ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def login_key(username: str) -> str:
+    """`username` with its letters A-Z in lower case: the same for every name of one login."""
+    return username.translate(_ASCII_LOWER)
+
+
+def check_not_alike(username: str, names: Iterable[str]) -> None:
+    """Refuse a new `username` that one of `names` differs from only in case: both would be
+    one login name (the same name is refused as taken where it is inserted)."""
+    alike = sorted(n for n in names if n != username and login_key(n) == login_key(username))
+    if alike:
+        raise Conflict(
+            f"username {username!r} is taken: by {alike[0]!r} (usernames that differ only in "
+            "case name one account)"
+        )
+
+
+def one_login(username: str, records: Iterable[UserRecord]) -> UserRecord | None:
+    """The account `username` logs in to among `records`: the only one whose name differs from
+    it at most in case; where a store from before holds several, the one of exactly that name."""
+    alike = [r for r in records if login_key(r.info.username) == login_key(username)]
+    if len(alike) == 1:
+        return alike[0]
+    return next((record for record in alike if record.info.username == username), None)
 
 
 ADMIN_EXISTS: Final = "an admin exists already: use `tracegraph users add` as that admin"

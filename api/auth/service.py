@@ -36,6 +36,7 @@ from api.auth.models import (
     UserInfo,
     UserRecord,
 )
+from api.auth.rows import login_key
 from api.auth.store import AccountStore
 from api.auth.throttle import Attempt, LoginThrottle
 from api.validation_text import problem_message
@@ -349,6 +350,7 @@ class AuthService:
         64 MiB and a good part of a core.
         """
         record = self._checked(username, password, client, "login")
+        username = record.info.username  # as stored: the name may be typed in another case
         try:
             self._check_usable(record.info)
             if record.info.must_change_password:
@@ -390,8 +392,9 @@ class AuthService:
         A wrong password, or an unknown username, is kept in the audit trail as a failed
         `attempt` ("login", "password_change"), with the client it came from. The throttle
         holds a place for this check until it ends, so checks sent at once count together."""
-        with self._throttle.attempt(username, client) as throttled:
-            record = self._store.user(username)
+        # One account's guesses count together, in whichever case its name is typed.
+        with self._throttle.attempt(login_key(username), client) as throttled:
+            record = self._store.login_user(username)
             try:
                 with _VERIFYING:
                     self._hasher.verify(
@@ -469,6 +472,7 @@ class AuthService:
         is: a stolen session must not be enough to take the account over). Every session of
         the account ends; API keys stay, as they are revoked on their own."""
         record = self._checked(username, current, client, "password_change")
+        username = record.info.username
         try:  # asked without a session: a disabled account changes nothing
             self._check_usable(record.info)
             self._check_new_password(record, current, new)

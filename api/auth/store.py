@@ -31,16 +31,23 @@ class AccountStore(Protocol):
         company_kind: str | None = None,
         first_admin: bool = False,
         noted: AccountEvent | None = None,
+        copied: bool = False,
     ) -> None:
-        """Insert a user; raise Conflict if the username is taken.
+        """Insert a user; raise Conflict if the username is taken, or one differs from it only
+        in case (unless `copied`: carried as another store holds it, which may be both).
 
         With `company_kind`, BadRequest unless the user's company is registered as that kind;
-        with `first_admin`, Conflict if an active admin exists. Both are checked in the
+        with `first_admin`, Conflict if an active admin exists. All are checked in the
         transaction that inserts, so two racing requests cannot both pass.
         """
         ...
 
     def user(self, username: str) -> UserRecord | None: ...
+
+    def login_user(self, username: str) -> UserRecord | None:
+        """Return the user `username` logs in as (rows.one_login): the one whose name it is
+        whatever its case, or, where several are, exactly; None if there is none."""
+        ...
 
     def users(self) -> list[UserRecord]:
         """Return every user, ordered by username."""

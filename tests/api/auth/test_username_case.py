@@ -1,0 +1,109 @@
+"""A login name is one account whatever its case, on both account stores: `Ana` is refused
+while `ana` exists, and `ANA` logs in as `ana`, as long as that names one account (a store
+from before may hold both, and then each logs in by its exact name alone)."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.auth.models import Role, UserInfo, UserRecord
+from api.auth.service import AuthService
+from api.auth.store import AccountStore
+from api.auth.throttle import PER_ACCOUNT, TooManyAttempts
+from graph.errors import Conflict, Unauthenticated
+from tests.api.conftest import FAST_HASHER
+
+T0 = "2026-01-01T00:00:00.000000Z"
+ANAS, OTHERS = "password-of-ana", "password-of-Ana"
+
+
+@pytest.fixture
+def auth(accounts: AccountStore) -> AuthService:
+    return AuthService(accounts, hasher=FAST_HASHER)
+
+
+def _as_stored(accounts: AccountStore, username: str, password: str) -> None:
+    """Keep `username` as an older store (or a copy of one) may hold it, beside one alike."""
+    info = UserInfo(username, Role.ANALYST, None, None, False, T0, T0)
+    accounts.add_user(UserRecord(info, FAST_HASHER.hash(password)), copied=True)
+
+
+def test_a_name_alike_in_case_is_refused_by_name_and_changes_nothing(
+    accounts: AccountStore, auth: AuthService
+) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    before = accounts.account_events()
+
+    with pytest.raises(Conflict, match=r"^username 'Ana' is taken: by 'ana'"):
+        auth.add_user("Ana", OTHERS, "admin")
+
+    assert [user.info.username for user in accounts.users()] == ["ana"]
+    assert accounts.account_events() == before
+
+
+def test_the_first_admin_alike_in_case_is_refused_too(auth: AuthService) -> None:
+    auth.add_user("root", ANAS, "analyst")
+
+    with pytest.raises(Conflict, match=r"^username 'ROOT' is taken: by 'root'"):
+        auth.add_first_admin("ROOT", OTHERS)
+
+
+def test_a_login_in_another_case_is_the_accounts_own(
+    accounts: AccountStore, auth: AuthService
+) -> None:
+    auth.add_user("ana", ANAS, "analyst", must_change=False)
+
+    token = auth.login("ANA", ANAS, client="10.0.0.9").access_token
+
+    assert auth.principal_from_token(token).username == "ana"
+    logged = accounts.account_events()[-1]
+    assert (logged.action, logged.subject, logged.actor) == ("logged_in", "ana", "ana")
+
+
+def test_a_password_change_in_another_case_changes_the_accounts_own(auth: AuthService) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+
+    auth.change_password("Ana", ANAS, "a-new-password")
+
+    assert auth.login("ana", "a-new-password").access_token
+
+
+def test_names_alike_in_case_held_from_before_log_in_by_their_exact_names_alone(
+    accounts: AccountStore, auth: AuthService
+) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    _as_stored(accounts, "Ana", OTHERS)
+
+    assert auth.principal_from_token(auth.login("ana", ANAS).access_token).username == "ana"
+    assert auth.principal_from_token(auth.login("Ana", OTHERS).access_token).username == "Ana"
+    for password in (ANAS, OTHERS):
+        with pytest.raises(Unauthenticated, match="wrong username or password"):
+            auth.login("ANA", password)
+
+
+def test_the_store_finds_the_login_of_a_name_as_one_account_or_exactly(
+    accounts: AccountStore,
+) -> None:
+    _as_stored(accounts, "bob", ANAS)
+    _as_stored(accounts, "ana", ANAS)
+    _as_stored(accounts, "Ana", OTHERS)
+
+    found = {name: accounts.login_user(name) for name in ("BOB", "ana", "Ana", "ANA", "carol")}
+
+    assert {name: record and record.info.username for name, record in found.items()} == {
+        "BOB": "bob",
+        "ana": "ana",
+        "Ana": "Ana",
+        "ANA": None,
+        "carol": None,
+    }
+
+
+def test_guesses_in_other_cases_count_against_the_one_account(auth: AuthService) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    for guess, name in zip(range(PER_ACCOUNT), ["ana", "ANA", "Ana", "aNa", "anA"], strict=True):
+        with pytest.raises(Unauthenticated):
+            auth.login(name, f"wrong-guess-{guess}", client=f"10.0.0.{guess}")
+
+    with pytest.raises(TooManyAttempts):
+        auth.login("ana", ANAS, client="10.0.1.1")
