@@ -13,7 +13,7 @@ from api.deps import Services
 from api.federation.models import Branch, FedEdge, FederatedTrace, FedNode
 from api.federation.service import ListLimit
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_FEDERATED, asks
+from api.graphql.cost import NARROW_FEDERATED, times_asked
 from api.graphql.results import Direction, depth_argument
 from api.graphql.run import run
 from api.graphql.times import with_offset
@@ -188,13 +188,15 @@ class FederationQuery:
         # and what each question lists if no partner answers (a stub and its link, a branch)
         # spend at least that, so a trace that lists more is refused before partners are
         # asked. A list not asked is not listed, and bounds nothing: asking for none of those
-        # a partner adds to, the trace asks no partner.
+        # a partner adds to, the trace asks no partner. A list asked under several aliases is
+        # counted under each, as its resolver spends: an answer that fits once but not twice
+        # is a stub, not the request refused once partners were read.
         limit = ListLimit(
             budget.left,
-            nodes=asks(info, "nodes"),
-            edges=asks(info, "links"),
-            branches=asks(info, "branches"),
-            stubs=asks(info, "stubs"),
+            nodes=times_asked(info, "nodes"),
+            edges=times_asked(info, "links"),
+            branches=times_asked(info, "branches"),
+            stubs=times_asked(info, "stubs"),
             graphql=True,
         )
 

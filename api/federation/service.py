@@ -78,28 +78,26 @@ class _Outcome:
 @dataclass(frozen=True, slots=True)
 class ListLimit:
     """What a federated trace may list for its caller: at most `most` of its nodes, edges,
-    branches and stubs, counting those of the lists the caller is sent (over GraphQL, only
-    those asked for; the REST trace is sent its nodes and edges, and counts only those)."""
+    branches and stubs, counting those of the lists the caller is sent, each as many times as
+    it is sent (over GraphQL, those asked for, once under each alias that asks it; the REST
+    trace is sent its nodes and edges once, and counts only those)."""
 
     most: int
-    nodes: bool = True
-    edges: bool = True
-    branches: bool = False
-    stubs: bool = False
+    nodes: int = 1
+    edges: int = 1
+    branches: int = 0
+    stubs: int = 0
     graphql: bool = False  # the caller asks over GraphQL: said in its words (links, maxDepth)
 
     def count(self, nodes: int, edges: int, branches: int, stubs: int) -> int:
         return (
-            (nodes if self.nodes else 0)
-            + (edges if self.edges else 0)
-            + (branches if self.branches else 0)
-            + (stubs if self.stubs else 0)
+            nodes * self.nodes + edges * self.edges + branches * self.branches + stubs * self.stubs
         )
 
     @property
     def partners(self) -> bool:
         """Whether the caller is sent anything of partners: where not, none is asked."""
-        return self.nodes or self.edges or self.branches or self.stubs
+        return self.questions(1) > 0
 
     def questions(self, asked: int) -> int:
         """What `asked` partner questions list at the least, if none answers, of the lists
@@ -121,7 +119,10 @@ class ListLimit:
     @property
     def fewer(self) -> str:
         """How to ask for less of a trace, as its caller asks."""
-        return "fewer levels (maxDepth)" if self.graphql else "fewer levels (a max depth)"
+        if not self.graphql:
+            return "fewer levels (a max depth)"
+        aliased = max(self.nodes, self.edges, self.branches, self.stubs) > 1
+        return "fewer levels (maxDepth), or fewer aliases" if aliased else "fewer levels (maxDepth)"
 
 
 @dataclass(slots=True)
@@ -403,7 +404,7 @@ class FederationService:
 
         With `max_listed`, the trace lists no more of the lists it counts than that (nodes and
         edges over REST; over GraphQL those asked, branches and stubs among them, each once
-        however many aliases ask it), as the plain trace does for its caller: where ours and
+        under each alias that asks it), as the plain trace does for its caller: where ours and
         what each question lists if none answers would list more, it is refused (TraceTooLong)
         before any is asked (and where it lists nothing of partners, none is asked); a
         partner's answer that would take it over is an error stub, and one whose nodes (within
@@ -452,7 +453,8 @@ class FederationService:
                     len(found.branches) + len(asks),
                     len(found.stubs),
                 )
-                room = max_listed.most - least
+                # Each of its nodes counts once for each time the nodes are sent.
+                room = (max_listed.most - least) // max_listed.nodes
             outcomes = self._ask_all(questions, hops - 1, visited, room, max_listed)
         merging = _Merging.of(found, max_listed)
         merged = zip(asks, depths, outcomes, strict=True)

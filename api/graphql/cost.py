@@ -169,8 +169,21 @@ def asks(info: Info[Any, Any], *names: str, below: bool = False) -> bool:
     The query is read as written, each fragment once however often it is spread: expanding
     every spread (as strawberry's `selected_fields` does) takes time exponential in the
     query's length, for fragments that spread the one before at several places."""
+    return bool(_asked_as(info, frozenset(names), below))
+
+
+def times_asked(info: Info[Any, Any], name: str) -> int:
+    """How many times the object the field `info` resolves is asked for its field `name`:
+    once under each response name (alias) that asks it, where @skip and @include keep it, as
+    its resolver runs once for each. Asked twice under one name, it is answered once.
+    Read as `asks` reads the query."""
+    return len(_asked_as(info, frozenset({name}), False))
+
+
+def _asked_as(info: Info[Any, Any], names: frozenset[str], below: bool) -> frozenset[str]:
+    """The response names under which the field `info` resolves asks for one of `names`."""
     raw = info._raw_info
-    search = _Search(raw, frozenset(names), below)
+    search = _Search(raw, names, below)
     return search.within([node.selection_set for node in raw.field_nodes])
 
 
@@ -182,26 +195,30 @@ class _Search:
         self._names = names
         self._below = below
         # What each fragment was found to ask: searched once, whatever spreads it again.
-        self._found: dict[str, bool] = {}
+        self._found: dict[str, frozenset[str]] = {}
 
-    def within(self, sets: Sequence[SelectionSetNode | None]) -> bool:
-        """Tell whether any of the selection sets `sets` asks for one of the names."""
-        return any(self._asks(s) for found in sets if found for s in found.selections)
+    def within(self, sets: Sequence[SelectionSetNode | None]) -> frozenset[str]:
+        """The response names under which the selection sets `sets` ask for one of the names."""
+        return frozenset().union(
+            *(self._asks(s) for found in sets if found for s in found.selections)
+        )
 
-    def _asks(self, selection: SelectionNode) -> bool:
+    def _asks(self, selection: SelectionNode) -> frozenset[str]:
         if not self._kept(selection):
-            return False
+            return frozenset()
         if isinstance(selection, FieldNode):
             asked = selection.name.value in self._names
-            return asked or (self._below and self.within([selection.selection_set]))
+            named = frozenset({(selection.alias or selection.name).value} if asked else ())
+            return named | self.within([selection.selection_set]) if self._below else named
         if isinstance(selection, InlineFragmentNode):
             return self.within([selection.selection_set])
         assert isinstance(selection, FragmentSpreadNode)
         name = selection.name.value
         if name not in self._found:
-            self._found[name] = False  # a spread in a cycle (refused before) finds no more
+            self._found[name] = frozenset()  # a spread in a cycle (refused before) finds no more
             fragment = self._info.fragments.get(name)
-            self._found[name] = fragment is not None and self.within([fragment.selection_set])
+            if fragment is not None:
+                self._found[name] = self.within([fragment.selection_set])
         return self._found[name]
 
     def _kept(self, selection: SelectionNode) -> bool:

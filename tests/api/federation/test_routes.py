@@ -808,3 +808,40 @@ def test_a_graphql_federated_trace_counts_the_branches_of_an_answer_as_it_merges
             f"{named}: ask for fewer levels (maxDepth)"
         }
     ]
+
+
+def test_a_graphql_federated_trace_counts_a_list_under_each_alias_as_it_merges_an_answer(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)
+    monkeypatch.setattr(HttpPartnerClient, "fetch", lambda *_: relaying(0))
+    again = "fragment Again on FederatedTraceResult { nodes { kind } }"
+
+    def federated(lists: str, fragments: str = "") -> dict[str, Any]:
+        asked = f"{lists} branches {{ message }}"
+        query = f"query($id: ID!) {{ federatedTrace(id: $id) {{ {asked} }} }}"
+        return gql(plant, "ana", query + fragments, id="serial:KIT0001")
+
+    found = federated("nodes { id }")["data"]["federatedTrace"]
+    assert [b["message"] for b in found["branches"]] == ["answered"]
+    # Room for its nodes and its branch under one name, one short under two aliases.
+    most = 2 * len(found["nodes"])
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", most)
+    for once in ("nodes { id }", "nodes { id } nodes { kind }", "nodes { id } ...Again"):
+        body = federated(once, again if "Again" in once else "")
+        assert "errors" not in body, once
+        answered = body["data"]["federatedTrace"]["branches"]
+        assert answered == [{"message": "answered from the cache"}], once
+    # Each alias lists it, as its resolver counts: the answer is a stub, not the whole request
+    # refused once ACME was asked and read.
+    body = federated("a: nodes { id } b: nodes { id }")
+    assert "errors" not in body
+    stubbed = body["data"]["federatedTrace"]
+    assert stubbed["branches"] == [
+        {
+            "message": f"with this answer the trace would list more than {most} nodes and "
+            "branches: ask for fewer levels (maxDepth), or fewer aliases"
+        }
+    ]
+    assert stubbed["a"] == stubbed["b"]
+    assert "stub:ACME/H70001" in {n["id"] for n in stubbed["a"]}

@@ -1147,6 +1147,39 @@ def test_a_partners_answer_the_trace_has_no_room_for_is_an_error_stub_never_read
     assert len(read) == 2, "an answer whose nodes alone list more than the trace may is not read"
 
 
+def test_a_list_sent_twice_counts_twice_as_an_answer_is_merged_and_before_it_is_read(
+    service: FederationService, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ours: 4 nodes; ACME's answer: 2 nodes. The nodes are sent twice (under two aliases).
+    service.put_partner("ACME", "http://127.0.0.1:9", KEY, cache_ttl_s=0)  # asked each time
+    client.answers[("ACME", "H1")] = acme_answer
+    read: list[object] = []
+
+    def reading(body: Any, *args: Any, **kwargs: Any) -> FederatedTrace:
+        read.append(body)
+        return from_wire(body, *args, **kwargs)
+
+    def branch(most: int) -> tuple[str, str, int]:
+        limit = ListLimit(most, nodes=2, edges=0, graphql=True)
+        found = service.federate(
+            plant_trace(), source="PLANT", hops=3, visited=[], max_listed=limit
+        )
+        [asked] = found.branches
+        return asked.status, asked.message, len(found.nodes)
+
+    monkeypatch.setattr("api.federation.service.from_wire", reading)
+    assert branch(12) == ("ok", "answered", 6)
+    assert len(read) == 1
+    # In 11, the answer fits once but not twice: a stub, and its nodes are not read.
+    assert branch(11) == (
+        "error",
+        "with this answer the trace would list more than 11 nodes: ask for fewer levels "
+        "(maxDepth), or fewer aliases",
+        5,
+    )
+    assert len(read) == 1
+
+
 def test_an_answer_is_refused_unread_only_where_what_is_merged_of_it_cannot_fit(
     service: FederationService, client: FakeClient
 ) -> None:
