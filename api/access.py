@@ -331,7 +331,24 @@ class Access:
 
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         """Return the edges touching `gids` whose both ends the caller may see."""
-        edges = self._store.links(list(gids))
+        return self._links_seen(self._store.links(list(gids)))
+
+    def context_links(
+        self, gids: Sequence[str], type_: str, *, into: bool, limit: int
+    ) -> list[EdgeView] | None:
+        """Return the edges of `type_` into (or out of) `gids` (NODE_CONTEXT) whose both ends
+        the caller may see, or None when those are more than `limit`. Read to one past the
+        limit at most, whatever else a node links to; read whole only where that cut it short
+        yet the caller sees no more than the limit (links to what they may not see)."""
+        found = self._store.context_links(gids, type_, into=into, limit=limit + 1)
+        seen = self._links_seen(found)
+        if len(found) > limit and len(seen) <= limit:
+            # Cut short, yet within the limit as the caller sees it: only the whole tells.
+            seen = self._links_seen(self._store.context_links(gids, type_, into=into))
+        return None if len(seen) > limit else seen
+
+    def _links_seen(self, edges: list[EdgeView]) -> list[EdgeView]:
+        """The edges whose both ends the caller may see."""
         if self.role in READERS:
             return edges
         ends = self.nodes(sorted({e.src for e in edges} | {e.dst for e in edges}))

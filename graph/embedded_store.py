@@ -40,6 +40,7 @@ from graph.sqlite_schema import (
 from graph.store import (
     FLOW_TYPES,
     MATERIAL,
+    NODE_CONTEXT,
     ORPHAN_KINDS,
     CartStay,
     Changes,
@@ -276,6 +277,21 @@ FROM nodes x CROSS JOIN edges e ON e.dst = x.nid
 CROSS JOIN nodes s ON s.nid = e.src CROSS JOIN nodes d ON d.nid = e.dst
 WHERE x.gid IN (SELECT value FROM json_each(?1))
 """
+# A node's context links of one type (?2) into it, or out of it, ?3 at most (-1: all): on its
+# edges_up (edges_down) entries of flow = 0, so its flow links (a lot serialized into thousands)
+# are not read, and the LIMIT stops the scan.
+_CONTEXT_LINKS = """
+SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
+FROM json_each(?1) j
+CROSS JOIN nodes x ON x.gid = j.value
+CROSS JOIN edges e ON e.{near} = x.nid AND e.flow = 0 AND e.type = ?2
+CROSS JOIN nodes s ON s.nid = e.src CROSS JOIN nodes d ON d.nid = e.dst
+LIMIT ?3
+"""
+CONTEXT_LINKS: dict[bool, str] = {
+    True: _CONTEXT_LINKS.format(near="dst"),
+    False: _CONTEXT_LINKS.format(near="src"),
+}
 NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
 NODES_OF_KIND = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
@@ -1305,6 +1321,14 @@ class EmbeddedStore:
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         rows = self._conn().execute(LINKS, (_ids(gids),)).fetchall()
         return [_edge(row) for row in rows]
+
+    def context_links(
+        self, gids: Sequence[str], type_: str, *, into: bool, limit: int | None = None
+    ) -> list[EdgeView]:
+        if (type_, into) not in NODE_CONTEXT:
+            raise ValueError(f"not a node's context links read alone: {type_} (into: {into})")
+        params = (_ids(dict.fromkeys(gids)), type_, -1 if limit is None else limit)
+        return [_edge(row) for row in self._conn().execute(CONTEXT_LINKS[into], params)]
 
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         # ";" follows ":": the range holds every gid "kind:..." and nothing else.

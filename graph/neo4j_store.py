@@ -46,6 +46,7 @@ from graph.projection import PROJECTION, counted_if_free, refuse_newer
 from graph.store import (
     EDGE_TYPES,
     MATERIAL,
+    NODE_CONTEXT,
     ORPHAN_KINDS,
     CartStay,
     Changes,
@@ -605,6 +606,29 @@ MATCH (s:Node {gid: g})-[e:PRODUCED]->(d:Node)
 # (A read of all has no LIMIT: a LIMIT as large as any answer makes some plans allocate for it.)
 LIMITED: Final[dict[LiteralString, LiteralString]] = {
     query: query + " LIMIT $limit" for query in (EQUIPMENT_STEPS, STEP_INPUTS, STEP_OUTPUTS)
+}
+# A node's context links of one type (NODE_CONTEXT), into it or out of it: each type spelled
+# out, so the server expands that type's relationships of the node alone, not all of a hub's.
+CONTEXT_LINKS: Final[dict[tuple[str, bool], LiteralString]] = {
+    ("MARKS", True): """
+UNWIND $gids AS g
+MATCH (s:Node)-[e:MARKS]->(d:Node {gid: g}) USING INDEX SEEK d:Node(gid)
+"""
+    + EDGE_FIELDS,
+    ("IN_CART", False): """
+UNWIND $gids AS g
+MATCH (s:Node {gid: g})-[e:IN_CART]->(d:Node) USING INDEX SEEK s:Node(gid)
+"""
+    + EDGE_FIELDS,
+    ("ON", False): """
+UNWIND $gids AS g
+MATCH (s:Node {gid: g})-[e:ON]->(d:Node) USING INDEX SEEK s:Node(gid)
+"""
+    + EDGE_FIELDS,
+}
+# The same stopped at $limit rows: the rest are not read.
+CONTEXT_LINKS_LIMITED: Final[dict[tuple[str, bool], LiteralString]] = {
+    key: query + " LIMIT $limit" for key, query in CONTEXT_LINKS.items()
 }
 FLOW_PATTERN: Final = (
     "RECEIVED_AS|SPLIT_INTO|MERGED_INTO|MIXED_INTO|CONSUMED_BY|PRODUCED|SERIALIZED_AS"
@@ -1566,6 +1590,23 @@ class Neo4jStore:
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         def run(tx: ManagedTransaction) -> list[EdgeView]:
             return [_edge(row) for row in tx.run(LINKS, gids=_Listed(gids)).values()]
+
+        return self._read(run)
+
+    def context_links(
+        self, gids: Sequence[str], type_: str, *, into: bool, limit: int | None = None
+    ) -> list[EdgeView]:
+        if (type_, into) not in NODE_CONTEXT:
+            raise ValueError(f"not a node's context links read alone: {type_} (into: {into})")
+        unique = list(dict.fromkeys(gids))
+
+        def run(tx: ManagedTransaction) -> list[EdgeView]:
+            if limit is None:
+                rows = tx.run(CONTEXT_LINKS[type_, into], gids=_Listed(unique)).values()
+            else:
+                query = CONTEXT_LINKS_LIMITED[type_, into]
+                rows = tx.run(query, gids=_Listed(unique), limit=limit).values()
+            return [_edge(row) for row in rows]
 
         return self._read(run)
 

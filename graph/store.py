@@ -54,6 +54,11 @@ CONTEXT_TYPES: tuple[str, ...] = (
     "ABOUT",
 )
 EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
+# A node's context links of one type that are read alone, (type, into the node): the marks
+# struck on an item, the carts it rode in, the equipment a step ran on.
+NODE_CONTEXT: frozenset[tuple[str, bool]] = frozenset(
+    {("MARKS", True), ("IN_CART", False), ("ON", False)}
+)
 
 
 def refused_unfinished(where: str, source: str) -> StoreUnavailable:
@@ -399,6 +404,14 @@ class GraphStore(Protocol):
 
     def links(self, gids: Sequence[str]) -> list[EdgeView]:
         """Return every flow and context edge touching any of `gids`, each once."""
+        ...
+
+    def context_links(
+        self, gids: Sequence[str], type_: str, *, into: bool, limit: int | None = None
+    ) -> list[EdgeView]:
+        """Return the edges of `type_` into (or out of) any of `gids`, (type_, into) one of
+        NODE_CONTEXT; with `limit`, no more than that of them (in no set order): the rest are
+        not read, however many links of other types or of this one a node has."""
         ...
 
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:

@@ -29,6 +29,8 @@ from graph.udi import Udi
 
 T = TypeVar("T")
 V = TypeVar("V")
+# A node's links of one type, None where they are more than the request may list.
+LinksLoader = DataLoader[str, list[EdgeView] | None]
 
 
 class Context(BaseContext):
@@ -42,6 +44,11 @@ class Context(BaseContext):
             load_fn=_by_gid(request_access.nodes)
         )
         self.links: DataLoader[str, list[EdgeView]] = DataLoader(load_fn=self._load_links)
+        # A node's marks, carts and equipment: each read alone, no further than the budget
+        # allows (None: more than it has left, with those of the nodes read beside it).
+        self.marks: LinksLoader = DataLoader(load_fn=self._context_links("MARKS", into=True))
+        self.carts: LinksLoader = DataLoader(load_fn=self._context_links("IN_CART", into=False))
+        self.equipment: LinksLoader = DataLoader(load_fn=self._context_links("ON", into=False))
         self.received_items: DataLoader[str, NodeView | None] = DataLoader(
             load_fn=_by_gid(request_access.received_items)
         )
@@ -76,6 +83,28 @@ class Context(BaseContext):
                 if end in touching:
                     touching[end].append(edge)
         return [touching[gid] for gid in gids]
+
+    def _context_links(
+        self, type_: str, *, into: bool
+    ) -> Callable[[Sequence[str]], Awaitable[list[list[EdgeView] | None]]]:
+        """A loader of the links of `type_` into (or out of) each node, read to one past what
+        the budget has left as the batch starts. Every node of the batch has a field that
+        spends what is found of it: where they are more than that, together, the request is
+        refused whichever lists them, so each is told (None)."""
+
+        async def load(gids: Sequence[str]) -> list[list[EdgeView] | None]:
+            left = self.budget.left
+            found = await _loaded(
+                lambda: self.access.context_links(gids, type_, into=into, limit=left)
+            )
+            if found is None:
+                return [None] * len(gids)
+            of: dict[str, list[EdgeView]] = {gid: [] for gid in gids}
+            for edge in found:
+                of[edge.dst if into else edge.src].append(edge)
+            return [of[gid] for gid in gids]
+
+        return load
 
 
 def _by_gid(

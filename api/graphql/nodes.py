@@ -132,7 +132,24 @@ async def _edges(
         if (e.dst == gid if into else e.src == gid) and (not types or e.type in types)
     ]
     info.context.budget.spend(len(chosen), NARROW_LINKS)
-    return sorted(chosen, key=lambda e: (e.at, e.src, e.dst))
+    return _in_time_order(chosen)
+
+
+async def _context_edges(
+    info: Info[Context, None], loader: DataLoader[str, list[EdgeView] | None], gid: str
+) -> list[EdgeView]:
+    """A node's links of the one type `loader` reads (its marks, carts or equipment), in time
+    order; counted against the request's budget, and read no further than it allows: a hub's
+    other links are not read, nor more of these than are left to list."""
+    edges = await asyncio.shield(loader.load(gid))  # shared, as in `nodes_of`
+    if edges is None:
+        info.context.budget.refuse(NARROW_LINKS)
+    info.context.budget.spend(len(edges), NARROW_LINKS)
+    return _in_time_order(edges)
+
+
+def _in_time_order(edges: Sequence[EdgeView]) -> list[EdgeView]:
+    return sorted(edges, key=lambda e: (e.at, e.src, e.dst))
 
 
 @strawberry.interface(description="A lot or a serial: material with a part, quantity and status.")
@@ -176,13 +193,13 @@ class Item(Node):
 
     @strawberry.field(description="Secondary marks struck on it.")
     async def marks(self, info: Info[Context, None]) -> list[SecondaryMark]:
-        edges = await _edges(info, self.view.gid, into=True, types=("MARKS",))
+        edges = await _context_edges(info, info.context.marks, self.view.gid)
         nodes = await nodes_of(info.context.nodes, [e.src for e in edges])
         return [n for n in nodes if isinstance(n, SecondaryMark)]
 
     @strawberry.field(description="Carts it was loaded into, each once.")
     async def carts(self, info: Info[Context, None]) -> list[Cart]:
-        edges = await _edges(info, self.view.gid, into=False, types=("IN_CART",))
+        edges = await _context_edges(info, info.context.carts, self.view.gid)
         # One link per stay: a cart it rode in twice is still one cart.
         nodes = await nodes_of(info.context.nodes, list(dict.fromkeys(e.dst for e in edges)))
         return [n for n in nodes if isinstance(n, Cart)]
@@ -258,7 +275,7 @@ class ProcessStep(Node):
 
     @strawberry.field
     async def equipment(self, info: Info[Context, None]) -> Equipment | None:
-        edges = await _edges(info, self.view.gid, into=False, types=("ON",))
+        edges = await _context_edges(info, info.context.equipment, self.view.gid)
         nodes = await nodes_of(info.context.nodes, [e.dst for e in edges])
         return next((n for n in nodes if isinstance(n, Equipment)), None)
 

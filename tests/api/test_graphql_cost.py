@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from strawberry.types.nodes import SelectedField
 
 from api.deps import Services
 from api.graphql import cost
+from api.graphql.cost import NARROW_LINKS
+from graph.embedded_store import EmbeddedStore
+from graph.store import EdgeView
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -381,3 +385,100 @@ def test_what_a_field_asks_below_is_read_once_per_fragment_not_once_per_spread(
         )
         links = response.json()["data"]["node"]["outputs"]
         assert all(("target" in link) == wanted for link in links)
+
+
+def hub(services: Services, events: Events) -> None:
+    """HUB: a lot consumed by 40 steps on LATHE-1, each with 2 more lots, struck with 12 marks,
+    in 12 carts one after another."""
+    batch = [events.receive("HUB", 1000)]
+    batch += [events.receive(f"L-{i}", 1000) for i in range(2)]
+    batch += [events("mark", target={"lot": "HUB"}, code=f"M{n:02}") for n in range(12)]
+    for c in range(12):
+        batch.append(events("cart_load", cart=f"C-{c}", lot="HUB", compartment="A"))
+        batch.append(events("cart_unload", cart=f"C-{c}", lot="HUB"))
+    for s in range(40):
+        inputs = [{"lot": lot, "qty": "1"} for lot in ("HUB", "L-0", "L-1")]
+        outputs = [{"lot": f"P-{s}", "part": "SCREW", "qty": "3"}]
+        turn = {"step": f"S-{s}", "operation": "turn", "equipment": "LATHE-1"}
+        batch.append(events("process", **turn, inputs=inputs, outputs=outputs))
+    services.ingest.ingest(batch)
+
+
+HUB = """{ node(id: "lot:HUB") { ... on Lot { marks { id } carts { id }
+    outputs { type target { ... on ProcessStep { equipment { id } } } } } } }"""
+
+
+def reading(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None, int]]:
+    """Record each read of a node's links from the store: what, its limit, the rows found."""
+    read: list[tuple[str, int | None, int]] = []
+    links, context_links = EmbeddedStore.links, EmbeddedStore.context_links
+
+    def all_links(store: EmbeddedStore, gids: Sequence[str]) -> list[EdgeView]:
+        found = links(store, gids)
+        read.append(("all", None, len(found)))
+        return found
+
+    def typed(store: EmbeddedStore, gids: Sequence[str], type_: str, **kw: Any) -> list[EdgeView]:
+        found = context_links(store, gids, type_, **kw)
+        read.append((type_, kw.get("limit"), len(found)))
+        return found
+
+    monkeypatch.setattr(EmbeddedStore, "links", all_links)
+    monkeypatch.setattr(EmbeddedStore, "context_links", typed)
+    return read
+
+
+def test_a_hubs_marks_carts_and_equipment_are_read_no_further_than_the_budget(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub(services, events)
+    read = reading(monkeypatch)
+    monkeypatch.setattr(cost, "MAX_LISTED", 10)
+    for field in ("marks { id }", "carts { id }"):
+        answer = ask(client, f'{{ node(id: "lot:HUB") {{ ... on Lot {{ {field} }} }} }}')
+        assert answer["data"] == {"node": None}, "refused whole, not cut short"
+        assert "lists more than 10 links and nodes" in answer["errors"][0]["message"]
+    # Neither its links to the steps that consumed it nor more than 11 of its marks or of its
+    # stays in carts were read: one past what the request may list.
+    assert read == [("MARKS", 11, 11), ("IN_CART", 11, 11)]
+
+
+def test_a_hubs_marks_carts_and_equipment_answer_as_before_within_the_budget(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub(services, events)
+    read = reading(monkeypatch)
+    answer = ask(client, HUB)
+    assert "errors" not in answer, answer
+    lot = answer["data"]["node"]
+    assert lot["marks"] == [{"id": f"mark:M{n:02}"} for n in range(12)]
+    assert lot["carts"] == [{"id": f"cart:C-{c}"} for c in range(12)]
+    steps = [o["target"] for o in lot["outputs"] if o["type"] == "CONSUMED_BY"]
+    assert steps == [{"equipment": {"id": "equipment:LATHE-1"}}] * 40
+    # The forty steps' equipment in one read.
+    assert [r[0] for r in read if r[0] != "all"] == ["MARKS", "IN_CART", "ON"]
+    # 12 marks, 12 stays in carts (listed by carts and by outputs), 40 consumptions and the 40
+    # steps' equipment.
+    listed = 12 + 12 + 12 + 40 + 40
+    monkeypatch.setattr(cost, "MAX_LISTED", listed)
+    assert ask(client, HUB)["data"]["node"] == lot
+    monkeypatch.setattr(cost, "MAX_LISTED", listed - 1)
+    messages = {e["message"] for e in ask(client, HUB)["errors"]}
+    assert messages == {f"this query lists more than {listed - 1} links and nodes: {NARROW_LINKS}"}
+
+
+def test_links_a_caller_may_not_see_are_read_whole_only_where_a_bounded_read_cannot_tell(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub(services, events)
+    ship = events(
+        "ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"lot": "HUB", "qty": "1"}]
+    )
+    services.ingest.ingest([ship])
+    read = reading(monkeypatch)
+    monkeypatch.setattr(cost, "MAX_LISTED", 10)
+    # The customer sees the lot it received, not the marks struck on it: 11 read are none it
+    # sees, and only the whole says whether it sees more than 10.
+    answer = ask(client, '{ node(id: "lot:HUB") { ... on Lot { marks { id } } } }', "customer")
+    assert answer == {"data": {"node": {"marks": []}}}
+    assert read == [("MARKS", 11, 11), ("MARKS", None, 12)]

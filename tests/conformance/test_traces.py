@@ -438,6 +438,49 @@ def test_batch_reads_for_loaders(plant: TraceService, store: GraphStore) -> None
     assert [(e.src, e.dst) for e in on] == [("step:S-TURN", "equipment:LATHE-1")]
 
 
+def test_a_nodes_context_links_of_one_type_are_read_alone_and_no_further_than_a_limit(
+    store: GraphStore, events: Events
+) -> None:
+    batch = [events.receive(lot, 10) for lot in ("L-1", "L-2")]
+    batch += [events("mark", target={"lot": "L-1"}, code=f"M{n}") for n in range(3)]
+    batch += [events("mark", target={"lot": "L-2"}, code="M9")]
+    for cart in ("C-1", "C-2"):
+        batch.append(events("cart_load", cart=cart, lot="L-1", compartment="A"))
+        batch.append(events("cart_unload", cart=cart, lot="L-1"))
+    turn = {"step": "S-1", "operation": "turn", "equipment": "LATHE-1"}
+    inputs = [{"lot": "L-1", "qty": "1"}, {"lot": "L-2", "qty": "1"}]
+    batch.append(
+        events(
+            "process", **turn, inputs=inputs, outputs=[{"lot": "P-1", "part": "PIN", "qty": "2"}]
+        )
+    )
+    IngestService(store).ingest(batch)
+
+    def links(
+        gids: list[str], type_: str, into: bool, limit: int | None = None
+    ) -> list[tuple[str, str, str]]:
+        found = store.context_links(gids, type_, into=into, limit=limit)
+        return sorted((e.src, e.dst, e.type) for e in found)
+
+    marks = [(f"mark:M{n}", "lot:L-1", "MARKS") for n in range(3)]
+    assert links(["lot:L-1", "lot:L-2", "lot:NOPE"], "MARKS", True) == [
+        *marks,
+        ("mark:M9", "lot:L-2", "MARKS"),
+    ]
+    assert links(["lot:L-1"], "IN_CART", False) == [
+        ("lot:L-1", "cart:C-1", "IN_CART"),
+        ("lot:L-1", "cart:C-2", "IN_CART"),
+    ]
+    assert links(["step:S-1"], "ON", False) == [("step:S-1", "equipment:LATHE-1", "ON")]
+    # No more than the limit is read, however many there are.
+    assert set(links(["lot:L-1"], "MARKS", True, 2)) < set(marks)
+    assert len(links(["lot:L-1"], "MARKS", True, 2)) == 2
+    assert links(["lot:L-1"], "MARKS", True, 0) == []
+    assert links(["lot:L-1"], "MARKS", True, 3) == marks
+    with pytest.raises(ValueError, match="not a node's context links read alone: MARKS"):
+        store.context_links(["lot:L-1"], "MARKS", into=False)
+
+
 def test_max_depth_lists_less_but_counts_every_path(store: GraphStore, events: Events) -> None:
     """X-1 split into A and B; B goes two steps further; A and B-2 merge into M.
 
