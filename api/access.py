@@ -91,6 +91,7 @@ from ingest.models import Event, ItemRef
 from ingest.parse import SentRulesRefused
 from ingest.service import IngestReport, IngestService
 from marking.models import IssuedMark, Resolution, ResolveQuery, SchemeUsage
+from marking.schemes import Scheme
 from marking.service import ACCESS as MARKING_ACCESS
 from marking.service import MarkingService
 from scheduler.carts import CartSizing, CartSizingInput, size_carts
@@ -695,12 +696,17 @@ class Access:
         self.require(frozenset(Role(role) for role in allowed), MARKING_ACTIONS.get(action, action))
         return self._marking
 
-    def mark_schemes(self) -> list[SchemeUsage]:
-        """Return the mark code schemes and their use; an operator bound to a site counts the
-        codes of what they may read (marking.service.MarkingService.scheme_usage)."""
+    def mark_schemes(self) -> list[Scheme]:
+        """Return the mark code schemes, by name (their use is read for many at once by
+        `mark_scheme_usages`)."""
+        return self.marking("schemes").defined()
+
+    def mark_scheme_usages(self, schemes: Sequence[Scheme]) -> list[SchemeUsage]:
+        """Return the use of each of `schemes`, in one read; an operator bound to a site counts
+        the codes of what they may read (marking.service.MarkingService.scheme_usage)."""
         service = self.marking("schemes")
         site = self.principal.site if self.role == Role.OPERATOR else None
-        return service.schemes(site)
+        return service.usages(schemes, site)
 
     def resolve_mark(self, query: ResolveQuery) -> Resolution:
         """Resolve a worn reading to candidates the caller may see."""

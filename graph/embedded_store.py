@@ -594,18 +594,19 @@ MARKS_COUNTED_NOW = (
 # else through the scheme's index, then each code's MARKS relationship (as MARKED_ITEMS reads
 # it). One statement, so the counts are read as of the mark they are tested by. A code marks
 # one item at a time (the planner's mark_taken, on replay too): each live MARKS link is one code.
-MARKS_SEEN_BY = """
-SELECT CASE WHEN (SELECT CAST(value AS INTEGER) FROM meta WHERE key = :counted)
+_SEEN_BY = """
+CASE WHEN (SELECT CAST(value AS INTEGER) FROM meta WHERE key = :counted)
     = ifnull((SELECT max(seq) FROM events), 0)
-THEN (SELECT ifnull(sum(live), 0) FROM mark_counts WHERE scheme = :scheme AND site IN (:site, ''))
+THEN (SELECT ifnull(sum(live), 0) FROM mark_counts WHERE scheme = {scheme} AND site IN (:site, ''))
 ELSE (
     SELECT COUNT(*) FROM nodes m
     CROSS JOIN edges e ON e.src = m.nid AND e.flow = 0 AND e.type = 'MARKS'
     CROSS JOIN nodes n ON n.nid = e.dst
-    WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') = :scheme
+    WHERE m.kind = 'mark' AND json_extract(m.props, '$.scheme') = {scheme}
       AND ifnull(json_extract(n.props, '$.site'), :site) = :site
 ) END
 """
+MARKS_SEEN_BY = "SELECT " + _SEEN_BY.format(scheme=":scheme")
 # Add ?2 (1 made, -1 voided) to the counts of the MARKS links ?1 ([[mark nid, item nid], ...]),
 # by the scheme the code's node was read by (a code of no scheme counts for none).
 COUNT_MARKS = """
@@ -622,6 +623,21 @@ LAST_MARK_INDEX = """
 SELECT MAX(json_extract(props, '$.index')) FROM nodes
 WHERE kind = 'mark' AND json_extract(props, '$.scheme') = ?
 """
+# Each scheme of :schemes, its count (as MARK_USAGE or MARKS_SEEN_BY) and its last index, the
+# subqueries spelling the partial index's expressions as those do.
+_MARKS_USED = """
+SELECT j.value, {used}, (
+    SELECT MAX(json_extract(props, '$.index')) FROM nodes
+    WHERE kind = 'mark' AND json_extract(props, '$.scheme') = j.value
+)
+FROM json_each(:schemes) j
+"""
+MARKS_USED = _MARKS_USED.format(
+    used="""(
+    SELECT COUNT(*) FROM nodes WHERE kind = 'mark' AND json_extract(props, '$.scheme') = j.value
+)"""
+)
+MARKS_USED_SEEN_BY = _MARKS_USED.format(used=_SEEN_BY.format(scheme="j.value"))
 MARKS_IN_USE = """
 SELECT m.gid, n.gid, e.event
 FROM json_each(?) j
@@ -1524,6 +1540,13 @@ class EmbeddedStore:
     def last_mark_index(self, scheme: str) -> int | None:
         last = self._conn().execute(LAST_MARK_INDEX, (scheme,)).fetchone()[0]
         return None if last is None else int(last)
+
+    def marks_used(
+        self, schemes: Sequence[str], site: str | None = None
+    ) -> dict[str, tuple[int, int | None]]:
+        params = {"schemes": _ids(schemes), "site": site, "counted": MARKS_COUNTED}
+        rows = self._conn().execute(MARKS_USED if site is None else MARKS_USED_SEEN_BY, params)
+        return {name: (used, None if last is None else int(last)) for name, used, last in rows}
 
     def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
         rows = self._conn().execute(MARKED_ITEMS, (_ids(marks),)).fetchall()

@@ -788,6 +788,45 @@ MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = $scheme
   AND coalesce(n.site, $site) = $site
 RETURN count(m)
 """
+# Each scheme of $schemes, its count (as MARK_USAGE, MARKS_SEEN_BY or MARKS_WALKED_BY) and its
+# last index (as LAST_MARK_INDEX; the plant's is the count's maximum).
+MARKS_USED: Final = """
+UNWIND $schemes AS scheme
+CALL (scheme) {
+    MATCH (m:SecondaryMark) WHERE m.scheme = scheme
+    RETURN count(m) AS used, max(m.index) AS last
+}
+RETURN scheme, used, last
+"""
+_LAST_OF_EACH: Final = """
+CALL (scheme) {
+    OPTIONAL MATCH (m:SecondaryMark) USING INDEX SEEK m:SecondaryMark(scheme, index)
+    WHERE m.scheme = scheme AND m.index IS NOT NULL
+    RETURN m.index AS last ORDER BY m.scheme DESC, m.index DESC LIMIT 1
+}
+RETURN scheme, used, last
+"""
+MARKS_USED_SEEN_BY: Final = (
+    """
+UNWIND $schemes AS scheme
+CALL (scheme) {
+    MATCH (c:MarkCount) WHERE c.scheme = scheme AND c.site IN [$site, '']
+    RETURN sum(c.live) AS used
+}
+"""
+    + _LAST_OF_EACH
+)
+MARKS_USED_WALKED_BY: Final = (
+    """
+UNWIND $schemes AS scheme
+CALL (scheme) {
+    MATCH (m:SecondaryMark)-[:MARKS]->(n:Node) WHERE m.scheme = scheme
+      AND coalesce(n.site, $site) = $site
+    RETURN count(m) AS used
+}
+"""
+    + _LAST_OF_EACH
+)
 # Counted afresh, the marks are read a chunk of one scheme's at a time, in the order of their
 # index (every code read by a scheme has one: fixed-width digits, so ordered alike by the index
 # and by Cypher), each chunk under the write lock apart (_count_marks). The count under way is
@@ -1975,6 +2014,20 @@ class Neo4jStore:
         def run(tx: ManagedTransaction) -> int | None:
             last = tx.run(LAST_MARK_INDEX, scheme=scheme).single()
             return None if last is None else int(last[0])
+
+        return self._read(run)
+
+    def marks_used(
+        self, schemes: Sequence[str], site: str | None = None
+    ) -> dict[str, tuple[int, int | None]]:
+        def run(tx: ManagedTransaction) -> dict[str, tuple[int, int | None]]:
+            if site is None:
+                read = MARKS_USED
+            else:
+                held = tx.run(MARKS_HOLD).single(strict=True)[0]
+                read = MARKS_USED_SEEN_BY if held else MARKS_USED_WALKED_BY
+            rows = tx.run(read, schemes=_Listed(schemes), site=site).values()
+            return {name: (used, None if last is None else int(last)) for name, used, last in rows}
 
         return self._read(run)
 

@@ -568,6 +568,15 @@ class GraphStore(Protocol):
         """Return the highest index of a recorded code of `scheme` (None when there is none)."""
         ...
 
+    def marks_used(
+        self, schemes: Sequence[str], site: str | None = None
+    ) -> dict[str, tuple[int, int | None]]:
+        """Return, for each of `schemes`, how many of its codes are recorded and the highest
+        index among them, as `mark_usage` does; with `site`, the count is of the codes that
+        site's operators may read, as `marks_seen_by` counts them. One read for all: a list of
+        schemes costs no store call per scheme."""
+        ...
+
     def marked_items(self, marks: Sequence[str]) -> list[MarkedItem]:
         """Return the items the given mark gids mark (live MARKS relationships only)."""
         ...

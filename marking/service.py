@@ -7,7 +7,7 @@ usage, resolution, decision); suppliers and customers have no access to marking 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
@@ -110,7 +110,17 @@ class MarkingService:
 
     def schemes(self, site: str | None = None) -> list[SchemeUsage]:
         """Return every scheme with its capacity and use (see `scheme_usage` for `site`)."""
-        return [self._usage(scheme, site) for scheme in self._schemes().values()]
+        return self.usages(self.defined(), site)
+
+    def defined(self) -> list[Scheme]:
+        """Return every registered scheme, by name."""
+        return list(self._schemes().values())
+
+    def usages(self, schemes: Sequence[Scheme], site: str | None = None) -> list[SchemeUsage]:
+        """Return the capacity and use of each of `schemes` (see `scheme_usage` for `site`),
+        read for all of them at once."""
+        found = self._store.marks_used([scheme.name for scheme in schemes], site)
+        return [_usage(scheme, *found[scheme.name]) for scheme in schemes]
 
     def scheme_usage(self, scheme: str, site: str | None = None) -> SchemeUsage:
         """Return the capacity of a scheme and how much of it is used.
@@ -130,17 +140,7 @@ class MarkingService:
         else:  # the plant's count is not read: it is not this site's to know
             used = self._store.marks_seen_by(scheme.name, site)
             last = self._store.last_mark_index(scheme.name)
-        following = 0 if last is None else last + 1
-        return SchemeUsage(
-            name=scheme.name,
-            kind=scheme.spec.kind,
-            capacity=scheme.capacity,
-            used=used,
-            next_index=following,
-            remaining=max(scheme.capacity - following, 0),
-            check=scheme.has_check,
-            parts=list(scheme.spec.parts),
-        )
+        return _usage(scheme, used, last)
 
     # -- issuing -------------------------------------------------------------------------------
 
@@ -285,3 +285,18 @@ def scheme_specs(text: str) -> list[SchemeSpec]:
     that is not JSON as every body is read (a key given twice, nesting too deep)."""
     raw = strict_loads(text)
     return [SchemeSpec.model_validate(entry) for entry in (raw if isinstance(raw, list) else [raw])]
+
+
+def _usage(scheme: Scheme, used: int, last: int | None) -> SchemeUsage:
+    """A scheme's capacity and use, from its count of codes and its last index."""
+    following = 0 if last is None else last + 1
+    return SchemeUsage(
+        name=scheme.name,
+        kind=scheme.spec.kind,
+        capacity=scheme.capacity,
+        used=used,
+        next_index=following,
+        remaining=max(scheme.capacity - following, 0),
+        check=scheme.has_check,
+        parts=list(scheme.spec.parts),
+    )

@@ -26,6 +26,8 @@ from api.supplier_portal import SupplierRequest
 from graph.errors import DomainError
 from graph.store import EdgeView, NodeView
 from graph.udi import Udi
+from marking.models import SchemeUsage
+from marking.schemes import Scheme
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -61,6 +63,12 @@ class Context(BaseContext):
             load_fn=self._load_case_requests, cache_key_fn=lambda case: case.id
         )
 
+        # Keyed by the scheme as defined (by its name): the use of every scheme a request lists
+        # is read at once, whichever field (or alias) lists it.
+        self.scheme_usages: DataLoader[Scheme, SchemeUsage] = DataLoader(
+            load_fn=self._load_scheme_usages, cache_key_fn=lambda scheme: scheme.name
+        )
+
     def forget(self) -> None:
         """Drop what every loader holds: read before a mutation, it may be changed by it."""
         for value in vars(self).values():
@@ -74,6 +82,9 @@ class Context(BaseContext):
     async def _load_case_requests(self, cases: Sequence[Case]) -> list[list[SupplierRequest]]:
         found = await _loaded(lambda: self.access.supplier_portal().requests_of(cases))
         return [found[case.id] for case in cases]
+
+    async def _load_scheme_usages(self, schemes: Sequence[Scheme]) -> list[SchemeUsage]:
+        return await _loaded(lambda: self.access.mark_scheme_usages(schemes))
 
     async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
         edges = await _loaded(lambda: self.access.links(list(gids)))

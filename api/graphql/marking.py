@@ -129,7 +129,8 @@ class MarkingQuery:
     @strawberry.field(description="The code schemes, their capacity and how much is used.")
     async def mark_schemes(self, info: Info[Context, None]) -> list[MarkScheme]:
         found = await run(info.context.access.mark_schemes)
-        return [MarkScheme(**s.model_dump()) for s in found or []]
+        usages = await info.context.scheme_usages.load_many(found or [])
+        return [MarkScheme(**s.model_dump()) for s in usages]
 
     @strawberry.field(description="Decide whether a part type deserves a secondary mark.")
     async def mark_decision(

@@ -205,3 +205,30 @@ def test_an_operator_counts_the_codes_of_what_they_may_read(
         assert gql(client, role, read)["data"]["markSchemes"] == [
             {"name": "KIT3", "used": used, "nextIndex": "4"}
         ], role
+
+
+def test_the_use_of_every_scheme_is_read_in_one_store_call(
+    client: TestClient, kits: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        spec = SchemeSpec(name=f"SET{n}", kind="sequential", length=3, check=False, parts=[f"S{n}"])
+        kits.marking.define_scheme(spec)
+    assert gql(client, "operator", ISSUE, serial="K-1")["data"]["issueMark"]["created"]
+    counts = ("mark_usage", "marks_seen_by", "last_mark_index", "marks_used")
+    calls: list[str] = []
+    for name in counts:
+        if hasattr(kits.store, name):
+            original = getattr(kits.store, name)
+
+            def counted(*args: Any, original: Any = original, name: str = name) -> Any:
+                calls.append(name)
+                return original(*args)
+
+            monkeypatch.setattr(kits.store, name, counted)
+    read = "{ a: markSchemes { name used nextIndex } b: markSchemes { name remaining } }"
+    for role, used in (("analyst", "1"), ("operator", "1")):
+        calls.clear()
+        body = gql(client, role, read)["data"]
+        assert [(s["name"], s["used"]) for s in body["a"]][:2] == [("KIT3", used), ("SET0", "0")]
+        assert len(body["a"]) == len(body["b"]) == 6
+        assert calls == ["marks_used"], (role, calls)

@@ -71,3 +71,26 @@ def test_a_recount_reads_each_chunk_and_scheme_from_the_index_that_orders_them(
         assert [o for o, _ in found if o in ("Top", "Sort") or "Scan" in o] == [], name
         seeks = [d.split(" WHERE")[0] for o, d in found if o.startswith("NodeIndexSeek")]
         assert seeks == [sought[name]], name
+
+
+def test_the_use_of_many_schemes_seeks_each_schemes_counts_and_last_index(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Read for all the schemes a list shows at once, a site's counts and each last index are
+    sought as they are for one scheme: neither walks nor sorts the schemes' codes."""
+    from graph.neo4j_store import MARKS_USED_SEEN_BY, Neo4jStore
+
+    target = neo4j_or_skip(request)
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        plan = explained(store, MARKS_USED_SEEN_BY, schemes=["S", "T"], site="PLANT-1")
+        found = list(operators(plan))
+    finally:
+        store.close()
+    names = [operator for operator, _ in found]
+    assert [o for o in names if "Expand" in o or "Scan" in o or o in ("Top", "Sort")] == []
+    seeks = [d.split(" WHERE")[0] for o, d in found if o.startswith("Node") and "Seek" in o]
+    assert sorted(seeks) == [
+        "RANGE INDEX m:SecondaryMark(scheme, index)",
+        "UNIQUE c:MarkCount(scheme, site)",
+    ]

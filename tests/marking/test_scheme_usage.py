@@ -57,6 +57,8 @@ def _recounted(store: GraphStore, scheme: str, site: str) -> int:
 def _seen(store: GraphStore) -> dict[str, int]:
     counts = {site: store.marks_seen_by("SCREWS", site) for site in SITES}
     assert counts == {site: _recounted(store, "SCREWS", site) for site in SITES}
+    many = {site: store.marks_used(["PLATES", "SCREWS"], site)["SCREWS"][0] for site in SITES}
+    assert many == counts  # read with other schemes' counts alike, walked or counted
     return counts
 
 
@@ -306,3 +308,18 @@ def test_a_sites_count_costs_no_more_beside_other_sites_marks(
     """Read by walking every mark of the scheme, a site's count took ~0.7 s at 300,000 codes."""
     few, many = (_count_work(tmp_path, events, others) for others in (50, 2000))
     assert many < 1.5 * few
+
+
+def test_the_use_of_many_schemes_reads_as_that_of_each(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    IngestService(store).ingest(_lots(events))
+    for key in ("S-1", "S-3", "S-0"):
+        marking.issue_mark(ItemRef(lot=key))
+    schemes = ["SCREWS", "PLATES", "IMPLANTS", "NONE"]
+    assert store.marks_used(schemes) == {s: store.mark_usage(s) for s in schemes}
+    for site in SITES:
+        each = {s: (store.marks_seen_by(s, site), store.last_mark_index(s)) for s in schemes}
+        assert store.marks_used(schemes, site) == each
+    assert store.marks_used(schemes, "PLANT-2")["SCREWS"] == (2, 2)
+    assert store.marks_used([]) == {}
