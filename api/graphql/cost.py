@@ -30,7 +30,8 @@ from api.graphql.validation import fragments_in_order
 
 # Root fields that walk a trace, a case's scope or a solver: each costs up to seconds. (Reading
 # a case is cheap: its analyses are counted where they are asked, CASE_ANALYSES.) Decoding a lot
-# code that is a lot of ours traces it upstream to confirm which partner lots it holds.
+# code that is a lot of ours traces it upstream to confirm which partner lots it holds. A
+# supplier's lists of cases read every case about any of their lots, a page after another.
 HEAVY_FIELDS: Final = frozenset(
     {
         "trace",
@@ -47,6 +48,8 @@ HEAVY_FIELDS: Final = frozenset(
         "rescopeRecall",
         "holdRecall",
         "notifyRecall",
+        "mySupplierCases",
+        "casesAboutMyLots",
     }
 )
 # A recall case's own analyses: each walks the case's scope again.

@@ -482,3 +482,37 @@ def test_links_a_caller_may_not_see_are_read_whole_only_where_a_bounded_read_can
     answer = ask(client, '{ node(id: "lot:HUB") { ... on Lot { marks { id } } } }', "customer")
     assert answer == {"data": {"node": {"marks": []}}}
     assert read == [("MARKS", 11, 11), ("MARKS", None, 12)]
+
+
+def test_a_suppliers_lists_of_cases_read_their_lots_once_and_count_as_analyses(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company_reads: list[list[str]] = []
+    links = plant.store.links
+
+    def counted(gids: list[str]) -> Any:
+        if gids == ["company:ACME-STEEL"]:
+            company_reads.append(gids)
+        return links(gids)
+
+    monkeypatch.setattr(plant.store, "links", counted)
+    mine = "m{n}: mySupplierCases {{ edges {{ node {{ id }} }} }}"
+    about = "c{n}: casesAboutMyLots {{ edges {{ node {{ id }} }} }}"
+    lots = "s: supplierLots { edges { node { supplierLot { id } } } }"
+    four = "{ " + " ".join([mine.format(n=0), mine.format(n=1), about.format(n=0), lots]) + " }"
+    answer = ask(client, four, "supplier")
+    assert "errors" not in answer, answer
+    assert answer["data"]["s"]["edges"], "ACME-STEEL's lots"
+    assert len(company_reads) == 1, "the supplier's lots are read once per request"
+    for five in (
+        "{ " + " ".join(mine.format(n=n) for n in range(5)) + " }",
+        "{ " + " ".join(about.format(n=n) for n in range(5)) + " }",
+        "{ " + " ".join(f.format(n=n) for n in range(3) for f in (mine, about)) + " }",
+    ):
+        answer = ask(client, five, "supplier")
+        assert answer.get("data") is None, "refused whole"
+        (error,) = answer["errors"]
+        assert "one request may run at most 4 analyses (" in error["message"], error
+        assert "send them in several requests" in error["message"]
+    (error,) = ask(client, "{ " + " ".join(about.format(n=n) for n in range(5)) + " }")["errors"]
+    assert "at most 4 analyses (casesAboutMyLots): it asks for 5" in error["message"]

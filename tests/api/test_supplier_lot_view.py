@@ -60,7 +60,7 @@ def _set_policy(services: Services, *, ids: bool, statuses: bool) -> None:
 
 def _view(services: Services) -> dict[str, object]:
     access = services.access(services.auth.principal_of("acme2"))
-    lots = access.supplier_lot_page(500).lots
+    lots = access.supplier_lot_page(access.my_supplier_lots(), 500).lots
     (use,) = [u for u in access.supplier_lot_uses(lots) if u.node.gid == MINE]
     return {
         "items_by_kind": use.items_by_kind,
