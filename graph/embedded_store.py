@@ -54,6 +54,7 @@ from graph.store import (
     MarkSchemeRow,
     NodeView,
     PartnerLot,
+    Reach,
     StatusRow,
     StepUse,
     StoredDocument,
@@ -433,7 +434,7 @@ AND NOT EXISTS (SELECT 1 FROM edges WHERE dst = nodes.nid)
 # otherwise scan every edge.
 _WALK = """
 WITH RECURSIVE walk (nid) AS (
-    SELECT nid FROM nodes WHERE gid = ?1
+    SELECT nid FROM nodes WHERE {start}
     UNION
     SELECT e.{far} FROM walk w JOIN edges e ON e.{near} = w.nid WHERE e.flow = 1 AND e.at <= ?2
 )
@@ -442,8 +443,14 @@ SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
 FROM walk w CROSS JOIN nodes n ON n.nid = w.nid ORDER BY n.nid
 """
 WALK: dict[str, str] = {
-    "down": _WALK.format(near="src", far="dst"),
-    "up": _WALK.format(near="dst", far="src"),
+    "down": _WALK.format(start="gid = ?1", near="src", far="dst"),
+    "up": _WALK.format(start="gid = ?1", near="dst", far="src"),
+}
+# The same walk from each root of ?1 (json_each) at once: what several roots share is read once.
+_ROOTS = "gid IN (SELECT value FROM json_each(?1))"
+WALK_FROM_ALL: dict[str, str] = {
+    "down": _WALK.format(start=_ROOTS, near="src", far="dst"),
+    "up": _WALK.format(start=_ROOTS, near="dst", far="src"),
 }
 _STEP = """
 SELECT DISTINCT e.{far}
@@ -893,6 +900,21 @@ def _props_json(props: dict[str, Any]) -> str:
 
 def _ids(values: Iterable[Any]) -> str:
     return json.dumps(list(values))
+
+
+def _reached(
+    conn: sqlite3.Connection, rows: list[Any], direction: Direction, horizon: str
+) -> tuple[dict[str, NodeView], list[EdgeView]]:
+    """The nodes of a walk's `rows` and the flow edges leaving (down) or entering (up) them."""
+    gids = {row[0]: row[1] for row in rows}
+    edges = conn.execute(REACHED_EDGES[direction], (_ids(gids), horizon)).fetchall()
+    nodes = {view.gid: view for view in _nodes(rows)}
+    links = [
+        EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
+        for src, dst, kind, qty, share, part, at, event in edges
+        if src in gids and dst in gids
+    ]
+    return nodes, links
 
 
 def _levels(
@@ -1364,20 +1386,20 @@ class EmbeddedStore:
                 rows = conn.execute(NODES_BY_NID, (_ids(levels),)).fetchall()
             if not rows:  # the walk starts from the root's row: an unknown root reaches nothing
                 return None
-            gids = {row[0]: row[1] for row in rows}
-            edges = conn.execute(REACHED_EDGES[direction], (_ids(gids), horizon)).fetchall()
-            views = _nodes(rows)
-            nodes = {view.gid: view for view in views}
-            links = [
-                EdgeView(gids[src], gids[dst], kind, decimal_or_none(qty), share, part, at, event)
-                for src, dst, kind, qty, share, part, at, event in edges
-                if src in gids and dst in gids
-            ]
+            nodes, links = _reached(conn, rows, direction, horizon)
             if levels is None:
                 depths = bfs_depths(root, direction, links)
             else:
+                gids = {row[0]: row[1] for row in rows}
                 depths = {gids[nid]: depth for nid, depth in levels.items()}
             return Subgraph(nodes[root], depths, nodes, links)
+
+        return self._read(run)
+
+    def reached(self, roots: Sequence[str], direction: Direction) -> Reach:
+        def run(conn: sqlite3.Connection) -> Reach:
+            rows = conn.execute(WALK_FROM_ALL[direction], (_ids(roots), END_OF_TIME)).fetchall()
+            return Reach(*_reached(conn, rows, direction, END_OF_TIME))
 
         return self._read(run)
 

@@ -63,6 +63,7 @@ from graph.store import (
     NodeRow,
     NodeView,
     PartnerLot,
+    Reach,
     StatusRow,
     StepUse,
     StoredDocument,
@@ -678,6 +679,11 @@ RETURN properties(n), COLLECT {
 }
 """,
 }
+# The same walk from each root of $roots at once: what several roots share is returned once.
+REACH_FROM_ALL: Final[dict[Direction, LiteralString]] = {
+    direction: "UNWIND $roots AS root\n" + query.replace("{gid: $root}", "{gid: root}")
+    for direction, query in REACH.items()
+}
 COUNT_KINDS: Final = "MATCH (n:Node) RETURN n.kind, count(*)"
 COUNT_EDGES: Final = "MATCH (:Node)-[r]->(:Node) RETURN count(r)"
 COUNT_EVENTS: Final = "MATCH (e:Event) RETURN count(e)"
@@ -1051,14 +1057,20 @@ def _whole_subgraph(
     rows = tx.run(REACH[direction], root=root, horizon=horizon).values()
     if not rows:
         return None
+    reach = _reach(rows)
+    depths = bfs_depths(root, direction, reach.edges)
+    return Subgraph(reach.nodes[root], depths, reach.nodes, reach.edges)
+
+
+def _reach(rows: list[list[Any]]) -> Reach:
+    """The nodes of REACH's rows and the edges read with each."""
     nodes: dict[str, NodeView] = {}
     edges: list[EdgeView] = []
     for props, found in rows:
         view = _node(props)
         nodes[view.gid] = view
         edges.extend(_edge(row) for row in found)
-    depths = bfs_depths(root, direction, edges)
-    return Subgraph(nodes[root], depths, nodes, edges)
+    return Reach(nodes, edges)
 
 
 def _node_row(node: NodeRow, consumed: dict[str, Decimal], status: str | None) -> dict[str, Any]:
@@ -1694,6 +1706,13 @@ class Neo4jStore:
                 for view in (_node(row[0]) for row in tx.run(NODES, gids=_Listed(depths)).values())
             }
             return Subgraph(nodes[root], depths, nodes, edges)
+
+        return self._read(run)
+
+    def reached(self, roots: Sequence[str], direction: Direction) -> Reach:
+        def run(tx: ManagedTransaction) -> Reach:
+            query = REACH_FROM_ALL[direction]
+            return _reach(tx.run(query, roots=_Listed(roots), horizon=END_OF_TIME).values())
 
         return self._read(run)
 

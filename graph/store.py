@@ -254,6 +254,42 @@ class Subgraph:
     edges: list[EdgeView]
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What a walk from many roots reached (`reached`): the nodes, roots among them, and the
+    flow edges leaving (down) or entering (up) them."""
+
+    nodes: dict[str, NodeView]
+    edges: list[EdgeView]
+
+    def from_each(self, roots: Iterable[str], direction: Direction) -> dict[str, Subgraph]:
+        """The part of it each of `roots` reaches, as a walk from it alone (`subgraph`, whole
+        and as of now) reads it: the nodes it leads to and the edges leaving (down) or entering
+        (up) them. A root not reached is left out."""
+        ahead: dict[str, list[EdgeView]] = {}
+        for edge in self.edges:
+            ahead.setdefault(edge.src if direction == "down" else edge.dst, []).append(edge)
+        found: dict[str, Subgraph] = {}
+        for root in roots:
+            if root not in self.nodes or root in found:
+                continue
+            seen = {root}
+            edges: list[EdgeView] = []
+            frontier = [root]
+            while frontier:
+                near = frontier.pop()
+                for edge in ahead.get(near, ()):
+                    edges.append(edge)
+                    far = edge.dst if direction == "down" else edge.src
+                    if far not in seen:
+                        seen.add(far)
+                        frontier.append(far)
+            nodes = {gid: self.nodes[gid] for gid in seen}
+            depths = bfs_depths(root, direction, edges)
+            found[root] = Subgraph(self.nodes[root], depths, nodes, edges)
+        return found
+
+
 def bfs_depths(root: str, direction: Direction, edges: Iterable[EdgeView]) -> dict[str, int]:
     """The fewest steps from `root` to each node the edges lead to in `direction`."""
     ahead: dict[str, list[str]] = {}
@@ -422,6 +458,12 @@ class GraphStore(Protocol):
     def subgraph(
         self, root: str, direction: Direction, max_depth: int | None, as_of: str | None
     ) -> Subgraph | None: ...
+
+    def reached(self, roots: Sequence[str], direction: Direction) -> Reach:
+        """Return what a walk from any of `roots` reaches, whole and as of now, as `subgraph`
+        reads it from one (roots not found reach nothing): one read for many roots, which
+        `Reach.from_each` parts again, however much they share."""
+        ...
 
     def equipment_window(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -155,6 +156,14 @@ class TraceService:
             (root, direction, max_depth, horizon),
             lambda: self._traced(root, direction, max_depth, horizon),
         )
+
+    def subgraphs(self, roots: Sequence[str], direction: Direction) -> dict[str, Subgraph]:
+        """Return what each of `roots` reaches, whole and as of now, as a trace of it reads it
+        alone, from one read of all of them: a page of roots costs one store call, not one
+        each, and what they share is read once. A root not found is left out."""
+        for root in roots:
+            checked_gid(root)
+        return self._store.reached(list(roots), direction).from_each(roots, direction)
 
     def _traced(
         self, root: str, direction: Direction, max_depth: int | None, horizon: str | None

@@ -83,7 +83,7 @@ from ingest.errors import BatchRejected
 from ingest.parse import events_of
 
 T = TypeVar("T")
-MAX_LOTS = 500  # supplier lots in one page of supplierLots: each is traced
+MAX_LOTS = 500  # supplier lots in one page of supplierLots: all it reaches is read
 MAX_RECEIVED = 500  # shipments in one page of received
 
 
@@ -258,7 +258,7 @@ class Query:
         mine = await info.context.my_supplier_lots()
         found = await _run(info, lambda: access.supplier_lot_page(mine, size, start))
         found = found or LotPage([], False)
-        # Each lot counts as a listed node, under every alias: before it costs a trace.
+        # Each lot counts as a listed node, under every alias: before what it reaches is read.
         info.context.budget.spend(len(found.lots), NARROW_SUPPLIER_LOTS)
         uses = await _run(info, lambda: access.supplier_lot_uses(found.lots)) or []
         edges = [

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.access import Access
 from api.auth.models import Role
 from api.deps import Services
 from api.graphql import cost
 from api.graphql.results import key_cursor
-from graph.store import NodeView
+from graph.store import Direction, NodeView
+from graph.trace import TraceService
 from tests.api.conftest import login
 from tests.fixtures.events import Events
 
@@ -55,15 +55,15 @@ def shipped(services: Services, events: Events) -> Services:
 
 @pytest.fixture
 def traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The supplier lots traced for their use, in order."""
+    """The supplier lots traced for their use, in order (a page's at once)."""
     found: list[str] = []
-    use_of = Access._use_of
+    subgraphs = TraceService.subgraphs
 
-    def counted(access: Access, lot: NodeView, share: bool) -> Any:
-        found.append(lot.gid)
-        return use_of(access, lot, share)
+    def counted(traces: TraceService, roots: Sequence[str], direction: Direction) -> Any:
+        found.extend(roots)
+        return subgraphs(traces, roots, direction)
 
-    monkeypatch.setattr(Access, "_use_of", counted)
+    monkeypatch.setattr(TraceService, "subgraphs", counted)
     return found
 
 

@@ -172,3 +172,101 @@ def test_what_a_lot_received_and_shipped_is_added_up_to_the_last_digit(
     view = _view(services)
     whole = "1234567890123456789012345678.5"
     assert (view["received_qty"], view["shipped_units"]) == (whole, whole)
+
+
+USES = """query($first: Int, $after: String) { supplierLots(first: $first, after: $after) {
+    edges { node { supplierLot { id } received { qty unit } receivedQty itemsByKind
+        itemsByStage stages shipments shipped { qty unit } shippedUnits statuses
+        underInvestigation } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+def _page_of_uses(
+    client: TestClient, headers: dict[str, str], first: int
+) -> list[dict[str, object]]:
+    """Every lot's use, a page of `first` at a time."""
+    uses: list[dict[str, object]] = []
+    after = None
+    while True:
+        body = client.post(
+            "/graphql",
+            json={"query": USES, "variables": {"first": first, "after": after}},
+            headers=headers,
+        ).json()
+        assert "errors" not in body, body
+        page = body["data"]["supplierLots"]
+        uses += [edge["node"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return uses
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_a_page_of_lots_sharing_what_they_reach_is_read_at_once_and_answers_as_each_alone(
+    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = Events()
+    heats = [f"H{n}" for n in range(1, 7)]
+    services.ingest.ingest(
+        [events.receive(f"L-{h}", 10, supplier="ACME-STEEL", supplier_lot=h) for h in heats]
+        + [
+            # H1 and H2 merged, H3 mixed into that, H4 split; two assemblies share the merge.
+            events(
+                "merge",
+                from_=[{"lot": "L-H1", "qty": "10"}, {"lot": "L-H2", "qty": "6"}],
+                into={"lot": "M-12"},
+            ),
+            events(
+                "mix",
+                from_=[{"lot": "M-12", "qty": "8"}, {"lot": "L-H3", "qty": "4"}],
+                into={"lot": "X-123", "part": "BLEND"},
+            ),
+            events(
+                "split",
+                lot="L-H4",
+                into=[{"lot": "L-H4a", "qty": "5"}, {"lot": "L-H4b", "qty": "5"}],
+            ),
+            events(
+                "process",
+                step="ST-A",
+                operation="assemble",
+                inputs=[{"lot": "M-12", "qty": "4"}, {"lot": "L-H4a", "qty": "2"}],
+                outputs=[{"lot": "K-1", "part": "KIT", "qty": "2"}],
+            ),
+            events(
+                "process",
+                step="ST-B",
+                operation="assemble",
+                inputs=[{"lot": "X-123", "qty": "4"}, {"lot": "L-H5", "qty": "2"}],
+                outputs=[{"lot": "K-2", "part": "KIT", "qty": "2"}],
+            ),
+            events("serialize", lot="K-1", serials=["SN-1", "SN-2"]),
+            events("ship", shipment="SH-1", customer="HOSP-NORTH", items=[{"serial": "SN-1"}]),
+            events(
+                "ship", shipment="SH-2", customer="HOSP-SOUTH", items=[{"lot": "K-2", "qty": "2"}]
+            ),
+            events("status", target={"serial": "SN-2"}, status="quarantined", reason="burr"),
+        ]
+    )
+    _set_policy(services, ids=True, statuses=True)
+    headers = login(client, "supplier")
+    calls: list[str] = []
+    for name in ("subgraph", "reached", "nodes", "links", "node"):
+        if hasattr(services.store, name):
+            original = getattr(services.store, name)
+
+            def counted(*args: object, original: object = original, name: str = name) -> object:
+                calls.append(name)
+                return original(*args)  # type: ignore[operator]
+
+            monkeypatch.setattr(services.store, name, counted)
+    together = _page_of_uses(client, headers, 500)
+    assert "subgraph" not in calls, "no trace per lot"
+    assert calls.count("reached") == 1, calls
+    assert len(calls) <= 4, calls
+    monkeypatch.undo()
+    alone = _page_of_uses(client, headers, 1)  # each page one lot: read apart
+    assert len(alone) == len(heats)
+    assert together == alone
+    shared = {u["supplierLot"]["id"]: u["shippedUnits"] for u in alone}  # type: ignore[index]
+    assert shared["supplier_lot:ACME-STEEL/H1"] == shared["supplier_lot:ACME-STEEL/H2"] == "3"
+    assert shared["supplier_lot:ACME-STEEL/H6"] == "0"

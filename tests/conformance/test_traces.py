@@ -10,7 +10,7 @@ import pytest
 from graph.analysis import impact
 from graph.errors import BadRequest, NotFound
 from graph.store import Direction, GraphStore
-from graph.trace import Trace, TraceService
+from graph.trace import Trace, TraceService, edge_order
 from ingest.service import IngestService
 from tests.fixtures.events import Events
 
@@ -629,3 +629,21 @@ def test_a_walk_numbers_each_node_by_its_shortest_path(store: GraphStore, events
     up = store.subgraph("lot:A6", "up", 2, None)
     assert up is not None
     assert up.depths == {"lot:A6": 0, "lot:A5": 1, "lot:B5": 1, "lot:A4": 2, "lot:B4": 2}
+
+
+@pytest.mark.parametrize("direction", ["down", "up"])
+def test_many_roots_read_at_once_reach_what_each_reaches_alone(
+    plant: TraceService, store: GraphStore, direction: Direction
+) -> None:
+    # The supplier lots share M-1, X-1 and what follows; the lots share their suppliers' lots.
+    roots = [n.gid for n in store.nodes_of_kind("supplier_lot", 10)]
+    roots += ["lot:L-1a", "lot:M-1", "lot:X-1", "serial:PIN-1", "serial:KIT-1", "company:HOSP-A"]
+    found = plant.subgraphs([*roots, "lot:NOPE", roots[0]], direction)
+    assert sorted(found) == sorted(roots), "what is not there is left out"
+    for root in roots:
+        alone = store.subgraph(root, direction, None, None)
+        assert alone is not None
+        assert found[root].root == alone.root
+        assert found[root].nodes == alone.nodes
+        assert found[root].depths == alone.depths
+        assert sorted(found[root].edges, key=edge_order) == sorted(alone.edges, key=edge_order)
