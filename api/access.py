@@ -153,11 +153,22 @@ class TraceTooLong(BadRequest):
     whole, never cut short; `instead` says how else to ask it (the GraphQL trace pages a longer
     one; a federated trace is not paged, but GraphQL counts only the lists it asks for)."""
 
-    def __init__(self, listed: int, limit: int, instead: str = PAGED_TRACE) -> None:
+    def __init__(
+        self, listed: int, limit: int, instead: str = PAGED_TRACE, *, depth: str = "max_depth"
+    ) -> None:
         super().__init__(
             f"this trace lists {listed:,} nodes and edges, more than {limit:,}: "
-            f"ask for fewer with max_depth, or {instead}"
+            f"ask for fewer with {depth}, or {instead}"
         )
+
+
+def within_limit(trace: Trace, limit: int | None, *, depth: str = "max_depth") -> Trace:
+    """Return `trace`, or raise TraceTooLong where it lists more nodes and edges than `limit`
+    (None: no limit); `depth` names the caller's way to ask for fewer levels."""
+    listed = len(trace.nodes) + len(trace.edges)
+    if limit is not None and listed > limit:
+        raise TraceTooLong(listed, limit, depth=depth)
+    return trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,10 +388,7 @@ class Access:
             trace = self._filtered(
                 self._traces.trace(root.gid, direction, max_depth=max_depth, as_of=as_of)
             )
-        listed = len(trace.nodes) + len(trace.edges)
-        if limit is not None and listed > limit:
-            raise TraceTooLong(listed, limit)
-        return trace
+        return within_limit(trace, limit)
 
     def _supplier_trace(
         self, root: NodeView, direction: Direction, max_depth: int | None, as_of: datetime | None

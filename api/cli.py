@@ -17,6 +17,8 @@ from typing import cast
 
 from pydantic import TypeAdapter, ValidationError
 
+import api.access
+from api.access import within_limit
 from api.cli_accounts import register as register_accounts
 from api.cli_carts import register as register_carts
 from api.cli_copy import register as register_copy
@@ -38,6 +40,7 @@ from api.cli_serve import CannotListen, listen, run_server
 from api.demo_accounts import seed_demo_accounts
 from api.demo_setup import demo_examples, seed_demo_lot_schemes
 from api.deps import Services, command_line_sender
+from api.federation.service import ListLimit
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
 from api.validation_text import option_text, problem_text
@@ -62,6 +65,8 @@ EXIT_UNAVAILABLE = 3
 EXIT_FAILED = 4  # the command ran, and its own check of the result failed (copy-store)
 # Where `tracegraph demo` makes its plant, in the folder it runs in.
 DEMO_FILE = "tracegraph-demo.db"
+# The trace's option for fewer levels, as a refusal names it.
+MAX_DEPTH = "--max-depth"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -464,7 +469,7 @@ def _trace(args: argparse.Namespace) -> int:
     if args.supplier_lot is not None and args.supplier is None:
         raise BadRequest("--supplier-lot needs --supplier")
     if args.max_depth is not None and args.max_depth < 0:
-        raise BadRequest("--max-depth must be 0 or more")
+        raise BadRequest(f"{MAX_DEPTH} must be 0 or more")
     as_of = None if args.as_of is None else read_time_option("--as-of", args.as_of)
     if args.lot is not None:
         root = gid("lot", args.lot)
@@ -474,11 +479,17 @@ def _trace(args: argparse.Namespace) -> int:
         root = supplier_lot_gid(args.supplier, args.supplier_lot)
     else:
         root = args.id
+    # As much as REST lists of one trace: a longer one is refused whole, before any is printed.
+    limit = api.access.MAX_TRACE_LISTED
     services = _services(args)
     try:
         trace = services.traces.trace(root, args.direction, max_depth=args.max_depth, as_of=as_of)
         if args.federated:
-            federated = services.federation.federate_here(trace, max_depth=args.max_depth)
+            federated = services.federation.federate_here(
+                trace,
+                max_depth=args.max_depth,
+                max_listed=ListLimit(limit, depth=MAX_DEPTH),
+            )
             print(
                 json.dumps(federated.to_dict(), indent=2)
                 if args.json
@@ -487,6 +498,7 @@ def _trace(args: argparse.Namespace) -> int:
             return 0
     finally:
         services.close()
+    trace = within_limit(trace, limit, depth=MAX_DEPTH)
     print(json.dumps(trace.to_dict(), indent=2) if args.json else trace_tree(trace))
     return 0
 

@@ -88,6 +88,7 @@ class ListLimit:
     branches: int = 0
     stubs: int = 0
     graphql: bool = False  # the caller asks over GraphQL: said in its words (links, maxDepth)
+    depth: str = "max_depth"  # how a refusal names the caller's way to ask for fewer levels
 
     def count(self, nodes: int, edges: int, branches: int, stubs: int) -> int:
         return (
@@ -428,7 +429,7 @@ class FederationService:
             if stubbed > max_listed.most:
                 # Asking no partner, it is the trace, which the GraphQL trace pages.
                 instead = FEWER_FEDERATED if asks else PAGED_TRACE
-                raise TraceTooLong(stubbed, max_listed.most, instead)
+                raise TraceTooLong(stubbed, max_listed.most, instead, depth=max_listed.depth)
         if not asks:
             return found
         # The levels left below each supplier lot, its partner's root being the first.

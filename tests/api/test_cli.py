@@ -339,3 +339,33 @@ def test_a_trace_tree_draws_a_chain_deeper_than_pythons_recursion_limit() -> Non
     assert len(lines) == depth + 2
     assert lines[1] == "└─ CONSUMED ← lot:C1"
     assert lines[depth] == " " * 3 * (depth - 1) + f"└─ CONSUMED ← lot:C{depth}"
+
+
+def test_a_trace_that_lists_too_much_is_refused_whole_as_rest_refuses_it(
+    tmp_path: Path,
+    plant_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A-77 -> L-1 -> L-2 -> SN-1: 4 nodes and 3 edges, down from the supplier lot.
+    store = new_store(tmp_path / "cli.db")
+    assert main(["ingest", str(plant_file), "--store", store]) == 0
+    down = ["trace", "--supplier", "ACME", "--supplier-lot", "A-77", "--down", "--store", store]
+    capsys.readouterr()
+    monkeypatch.setattr("api.access.MAX_TRACE_LISTED", 7)
+    for shown in ([], ["--json"], ["--federated"], ["--federated", "--json"]):
+        assert main([*down, *shown]) == 0, shown
+        assert capsys.readouterr().out
+    monkeypatch.setattr("api.access.MAX_TRACE_LISTED", 6)
+    for shown in ([], ["--json"], ["--federated"], ["--federated", "--json"]):
+        assert main([*down, *shown]) == 2, shown
+        said = capsys.readouterr()
+        assert said.out == "", shown  # refused whole: nothing of it printed
+        assert said.err == (
+            "error: this trace lists 7 nodes and edges, more than 6: ask for fewer with "
+            "--max-depth, or page through them with the GraphQL trace (its nodes and links "
+            "take first and after)\n"
+        ), shown
+    # Counted as listed: within --max-depth it prints.
+    assert main([*down, "--max-depth", "1", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["nodes"]) == 2
