@@ -7,14 +7,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from api.cli_output import say
 from api.deps import Services
 from api.render import shown
 from graph.errors import NotFound
 from graph.ids import gid
-from graph.udi import IdentifierService, resolved_dict, udi_dict
+from graph.udi import IdentifierService, resolved_dict, udi_answer
 from ingest.gs1 import AIS, GS
 
 Opener = Callable[[argparse.Namespace], Services]
+EXIT_NOT_FOUND = 1
 # In place of a bracketed form that would read as another identifier (see gs1.Gs1Data.readable).
 UNREADABLE = "- (would read as another code: use the element string or the Digital Link)"
 
@@ -84,9 +86,13 @@ def _udi(service: IdentifierService, args: argparse.Namespace) -> int:
         raise NotFound(f"{item} does not exist")
     found = service.udis_or_reasons([view])[view.gid]
     if isinstance(found, str):
+        if args.json:  # REST's answer, whose null says no more: why is said beside it
+            print(json.dumps(udi_answer(item, None), indent=2))
+            say(f"{item} has no UDI: {found}")
+            return EXIT_NOT_FOUND
         raise NotFound(f"{item} has no UDI: {found}")
     if args.json:
-        print(json.dumps({"id": item} | udi_dict(found), indent=2))
+        print(json.dumps(udi_answer(item, found), indent=2))
         return 0
     print(f"UDI-DI            {found.di}")
     print(f"UDI-PI            {found.pi or UNREADABLE}")

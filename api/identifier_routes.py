@@ -17,7 +17,7 @@ from graph.lot_codes import (
     scheme_dict,
 )
 from graph.trace import node_dict
-from graph.udi import MAX_SCANNED_CODE, resolved_dict, udi_dict
+from graph.udi import MAX_SCANNED_CODE, resolved_dict, udi_answer
 
 router = APIRouter(prefix="/api/v1", tags=["identifiers"], route_class=StrictJsonRoute)
 
@@ -41,8 +41,7 @@ def parts(access: AccessDep) -> list[dict[str, Any]]:
 @router.get("/udi/{node_id:path}")
 def udi(node_id: str, access: AccessDep) -> dict[str, Any]:
     """Return the UDI of a lot or serial (`udi` is null when its part has no GTIN)."""
-    found = access.udi(node_id)
-    return {"id": node_id, "udi": None if found is None else udi_dict(found)}
+    return udi_answer(node_id, access.udi(node_id))
 
 
 # -- lot code schemes

@@ -222,6 +222,12 @@ def resolved_dict(found: Resolved) -> dict[str, Any]:
     }
 
 
+def udi_answer(item: str, found: Udi | None) -> dict[str, Any]:
+    """Render the UDI of the lot or serial `item` (None: it has none) as REST answers it and
+    the CLI prints it."""
+    return {"id": item, "udi": None if found is None else udi_dict(found)}
+
+
 def udi_dict(found: Udi) -> dict[str, str | None]:
     """Render a UDI as REST and the CLI show it."""
     return {

@@ -415,3 +415,27 @@ def test_a_date_two_digits_cannot_carry_leaves_no_udi_and_says_why(
     assert response.json() == {"id": "lot:L-FAR", "udi": None}
     assert main(["gs1", "udi", "--lot", "L-FAR", "--store", seeded.store.url]) == 1
     assert "lot:L-FAR has no UDI: AI (17): 9999-12-31 has no YYMMDD form" in capsys.readouterr().err
+
+
+def test_the_cli_prints_a_udi_as_rest_answers_it(
+    client: TestClient,
+    seeded: Services,
+    events: Events,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seeded.ingest.ingest(
+        [events.receive("L-FAR", 5, part="KIT", supplier_lot="S-FAR", expiry="9999-12-31")]
+    )
+    headers = login(client, "analyst")
+    for option, key, item in (
+        ("--serial", "SN-1", "serial:SN-1"),
+        ("--lot", "K-1", "lot:K-1"),
+        ("--lot", "L-FAR", "lot:L-FAR"),  # none: its expiry has no YYMMDD form
+    ):
+        rest = client.get(f"/api/v1/udi/{item}", headers=headers).json()
+        code = main(["gs1", "udi", option, key, "--json", "--store", seeded.store.url])
+        said = capsys.readouterr()
+        assert json.loads(said.out) == rest, item
+        assert code == (1 if rest["udi"] is None else 0), item
+    assert rest == {"id": "lot:L-FAR", "udi": None}
+    assert "lot:L-FAR has no UDI: AI (17): 9999-12-31 has no YYMMDD form" in said.err
