@@ -26,6 +26,7 @@ from api.cli_entry import EXIT_INTERRUPTED, STOPPED
 from api.cli_epcis import register as register_epcis
 from api.cli_gs1 import register as register_gs1
 from api.cli_input import (
+    as_options,
     check_file_folder,
     check_store_folder,
     read_text,
@@ -43,7 +44,7 @@ from api.deps import Services, command_line_sender
 from api.federation.service import ListLimit
 from api.render import federated_tree, trace_tree
 from api.settings import Settings, get_settings
-from api.validation_text import option_text, problem_text
+from api.validation_text import problem_text
 from graph.connect import check_store_url, require_store
 from graph.embedded_store import check_removable, remove_store, replace_store
 from graph.errors import BadRequest, DomainError, NotFound, StoreBusy, StoreUnavailable
@@ -281,14 +282,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value is not None
     }
     # Checked as the environment's values are (model_copy would take a port of 99999 as it is).
-    try:
+    # The environment's values were checked at start: what is refused here was given as an
+    # option, and is named so.
+    with as_options():
         return Settings.model_validate({**get_settings().model_dump(), **updates})
-    except ValidationError as error:
-        # The environment's values were checked at start: what is refused here was given as
-        # an option, and is named so.
-        raise BadRequest(
-            "; ".join(option_text(detail) for detail in error.errors(include_url=False))
-        ) from None
 
 
 def _services(args: argparse.Namespace) -> Services:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from api.auth.models import Role, UserInfo
 from api.auth.rows import ADMIN_EXISTS
-from api.auth.service import AuthService
+from api.auth.service import AuthService, check_trail_page
 from api.cli_input import read_line, whole_number
 from api.deps import Services
 from graph.clock import utc_text
@@ -281,6 +281,7 @@ def _companies_list(services: Services, _: argparse.Namespace) -> int:
 
 
 def _audit(services: Services, args: argparse.Namespace) -> int:
+    check_trail_page(args.after, args.limit, after_name="--after", limit_name="--limit")
     events = services.auth.account_events(args.after, args.limit, args.subject)
     if args.json:
         print(json.dumps([asdict(e) for e in events], indent=2))

@@ -7,12 +7,16 @@ import argparse
 import math
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydantic import ValidationError
+
 from api.strict_json import NUMBERS
+from api.validation_text import option_text
 from graph.clock import utc_text
 from graph.connect import store_file
 from graph.errors import BadRequest
@@ -61,6 +65,18 @@ def _utf8(where: str, data: bytes) -> str:
         return utf8_text(data)
     except JsonRefused as error:
         raise BadRequest(f"{where} is {error.message}") from None
+
+
+@contextmanager
+def as_options(options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Raise what pydantic refuses of the fields given as command-line options as BadRequest
+    naming each option as typed: `--limit`, not `limit`; `options` names those not spelt as
+    their field with dashes (`made_from`: `--from`)."""
+    try:
+        yield
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        raise BadRequest("; ".join(option_text(p, options) for p in problems)) from None
 
 
 def read_time_option(option: str, text: str) -> datetime:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 
+from api.cli_input import as_options
 from api.deps import Services
 from graph.errors import BadRequest
 from graph.lot_codes import (
@@ -78,15 +79,16 @@ def _opened(opener: Opener, work: Work) -> Callable[[argparse.Namespace], int]:
 
 
 def _scheme(service: LotCodeService, args: argparse.Namespace) -> int:
-    spec = LotSchemeSpec(
-        name=args.name,
-        company=args.company,
-        pattern=args.pattern,
-        link_field=args.link_field,
-        link_code=args.link_code,
-        sequence_field=args.sequence_field,
-        description=args.description,
-    )
+    with as_options():  # each option is its field with dashes
+        spec = LotSchemeSpec(
+            name=args.name,
+            company=args.company,
+            pattern=args.pattern,
+            link_field=args.link_field,
+            link_code=args.link_code,
+            sequence_field=args.sequence_field,
+            description=args.description,
+        )
     found = scheme_dict(service.define(spec))
     if args.json:
         print(json.dumps(found, indent=2))

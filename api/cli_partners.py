@@ -13,6 +13,7 @@ from api.cli_accounts import Opener, store_command
 from api.cli_input import decimal_number, read_line, whole_number
 from api.deps import Services
 from api.federation.routes import partner_dict
+from api.federation.service import check_partner_times
 from graph.errors import BadRequest
 
 
@@ -49,6 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], open
 
 
 def _add(services: Services, args: argparse.Namespace) -> int:
+    check_partner_times(args.timeout, args.ttl, timeout_name="--timeout", ttl_name="--ttl")
     key = read_line()
     if not key:
         raise BadRequest("no API key on standard input")

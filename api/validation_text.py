@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic_core import ErrorDetails
 
 
@@ -21,10 +23,12 @@ def problem_text(detail: ErrorDetails) -> str:
     return f"{where}: {message}" if where else message
 
 
-def option_text(detail: ErrorDetails) -> str:
-    """`--<option>: <message>` for a problem of a setting given as a command-line option
-    (`--time-limit`, not `time_limit`)."""
+def option_text(detail: ErrorDetails, options: Mapping[str, str] | None = None) -> str:
+    """`--<option>: <message>` for a problem of a value given as a command-line option
+    (`--time-limit`, not `time_limit`); `options` names those whose option is not the field's
+    name spelt with dashes (`made_from`: `--from`)."""
     where = detail["loc"][0] if detail["loc"] else None
     if isinstance(where, str):
-        return f"--{where.replace('_', '-')}: {problem_message(detail)}"
+        option = (options or {}).get(where, f"--{where.replace('_', '-')}")
+        return f"{option}: {problem_message(detail)}"
     return problem_text(detail)

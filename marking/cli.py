@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from api.cli_input import decimal_number, read_text, read_time_option, whole_number
+from api.cli_input import as_options, decimal_number, read_text, read_time_option, whole_number
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused
 from ingest.models import ItemRef
@@ -96,7 +96,8 @@ def _print(body: dict[str, Any]) -> None:
 
 
 def _issue(args: argparse.Namespace) -> int:
-    target = ItemRef(lot=args.lot, serial=args.serial)
+    with as_options():
+        target = ItemRef(lot=args.lot, serial=args.serial)
     with _service(args) as service:
         issued = service.issue_mark(target, actor=args.actor)
     if args.json:
@@ -111,17 +112,26 @@ def _time(text: str | None, option: str) -> datetime | None:
     return None if text is None else read_time_option(option, text)
 
 
+# The query's fields given as options not spelt as the field.
+RESOLVE_OPTIONS = {"made_from": "--from", "made_to": "--to"}
+
+
 def _resolve(args: argparse.Namespace) -> int:
-    query = ResolveQuery(
-        mark=args.mark,
-        primary=args.primary,
-        part=args.part,
-        cart=args.cart,
-        station=args.station,
-        made_from=_time(args.made_from, "--from"),
-        made_to=_time(args.made_to, "--to"),
-        limit=args.limit,
-    )
+    made_from = _time(args.made_from, "--from")
+    made_to = _time(args.made_to, "--to")
+    if made_from is not None and made_to is not None and made_from > made_to:
+        raise BadRequest("--from is after --to")  # the query says it of its fields
+    with as_options(RESOLVE_OPTIONS):
+        query = ResolveQuery(
+            mark=args.mark,
+            primary=args.primary,
+            part=args.part,
+            cart=args.cart,
+            station=args.station,
+            made_from=made_from,
+            made_to=made_to,
+            limit=args.limit,
+        )
     with _service(args) as service:
         resolution = service.resolve(query)
     if args.json:
@@ -140,15 +150,16 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    inputs = DecisionInputs(
-        wear_rate=args.wear_rate,
-        failure_rate=args.failure_rate,
-        life=args.life,
-        claim=args.claim,
-        count=args.count,
-        setup_cost=args.setup_cost,
-        running_cost=args.running_cost,
-    )
+    with as_options():  # each option is its field with dashes
+        inputs = DecisionInputs(
+            wear_rate=args.wear_rate,
+            failure_rate=args.failure_rate,
+            life=args.life,
+            claim=args.claim,
+            count=args.count,
+            setup_cost=args.setup_cost,
+            running_cost=args.running_cost,
+        )
     decision = MarkingService.decide_only(inputs)
     if args.json:
         _print(

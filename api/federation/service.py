@@ -199,6 +199,21 @@ def _plainly_answers(answer: Any, code: str) -> bool:
     return any(_is_item(root, kind, code) for kind in kinds)
 
 
+def check_partner_times(
+    timeout_s: float,
+    cache_ttl_s: int,
+    *,
+    timeout_name: str = "timeout_s",
+    ttl_name: str = "cache_ttl_s",
+) -> None:
+    """Raise BadRequest where a partner's timeout or cache time is out of its range, naming
+    each as the caller gave it (`--ttl` on the command line)."""
+    if not 0 < timeout_s <= MAX_TIMEOUT_S:
+        raise BadRequest(f"{timeout_name}: more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
+    if not 0 <= cache_ttl_s <= MAX_TTL_S:
+        raise BadRequest(f"{ttl_name}: 0 to {MAX_TTL_S} seconds")
+
+
 def checked_visited(raw: str | None) -> list[str]:
     """Parse the visited-instances header; raise BadRequest when it is malformed."""
     visited = [part.strip() for part in (raw or "").split(",") if part.strip()]
@@ -281,10 +296,7 @@ class FederationService:
             raise BadRequest(
                 "api_key: the key this instance was given there (printable ASCII, no spaces)"
             )
-        if not 0 < timeout_s <= MAX_TIMEOUT_S:
-            raise BadRequest(f"timeout_s: more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
-        if not 0 <= cache_ttl_s <= MAX_TTL_S:
-            raise BadRequest(f"cache_ttl_s: 0 to {MAX_TTL_S} seconds")
+        check_partner_times(timeout_s, cache_ttl_s)
         known = self._accounts.partner(company)
         partner = Partner(
             company,

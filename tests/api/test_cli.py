@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import subprocess
@@ -369,3 +370,51 @@ def test_a_trace_that_lists_too_much_is_refused_whole_as_rest_refuses_it(
     # Counted as listed: within --max-depth it prints.
     assert main([*down, "--max-depth", "1", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["nodes"]) == 2
+
+
+DECIDE = ["--failure-rate", "1", "--life", "1", "--claim", "1", "--count", "1"]
+DECIDE += ["--setup-cost", "1", "--running-cost", "1"]
+PARTNER = ["partners", "add", "ACME", "--url", "https://a.example", "--key-stdin"]
+BACKWARDS = ["--from", "2026-02-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"]
+SCHEME = ["--name", "N", "--company", "ACME", "--pattern", "{seq:N4}{link:X3}"]
+SCHEME += ["--link-field", "link", "--link-code", "ABC"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["mark", "resolve", "--mark", "AAC?", "--limit", "0"], "--limit: Input should be"),
+        (["mark", "resolve", "--mark", "AAC?", "--limit", "101"], "--limit: Input should be"),
+        (
+            ["mark", "resolve", "--mark", "AAC?", *BACKWARDS],
+            "--from is after --to",
+        ),
+        (["mark", "resolve", "--primary", "P" * 201], "--primary: String should have at most"),
+        (["mark", "issue", "--lot", "L" * 201], "--lot: String should have at most 200"),
+        (["mark", "decide", "--wear-rate", "-1", *DECIDE], "--wear-rate: Input should be greater"),
+        (["audit", "--limit", "0"], "--limit must be between 1 and 1000"),
+        (["audit", "--limit", "1001"], "--limit must be between 1 and 1000"),
+        (["audit", "--after", "-1"], "--after must be a position in the trail"),
+        ([*PARTNER, "--ttl", "999999999"], "--ttl: 0 to 604800 seconds"),
+        ([*PARTNER, "--timeout", "0"], "--timeout: more than 0 and at most 120 seconds"),
+        (
+            ["lot", "scheme", *SCHEME, "--sequence-field", "S" * 201],
+            "--sequence-field: String should have at most",
+        ),
+    ],
+)
+def test_a_value_out_of_range_is_said_by_the_option_as_typed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    said: str,
+) -> None:
+    store = new_store(tmp_path / "c.db")
+    assert main(["companies", "add", "ACME", "--kind", "supplier", "--store", store]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-partner-key\n"))
+    capsys.readouterr()
+    assert main([*argv, "--store", store] if argv[1:2] != ["decide"] else argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {said}"), err
+    assert len(err.strip().splitlines()) == 1, err

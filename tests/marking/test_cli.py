@@ -63,7 +63,7 @@ def test_decide_refuses_a_zero_rate(capsys: pytest.CaptureFixture[str]) -> None:
     argv = list(DECIDE)
     argv[argv.index("--wear-rate") + 1] = "0"
     assert _run("mark", "decide", *argv) == 2
-    assert "wear_rate" in capsys.readouterr().err
+    assert "error: --wear-rate: Input should be greater than 0" in capsys.readouterr().err
 
 
 def test_issue_then_resolve(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
