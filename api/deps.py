@@ -175,40 +175,36 @@ class HeaderTwice(BadRequest):
     code = "duplicate_header"
 
 
-def two_credentials(headers: Mapping[str, str]) -> bool:
-    """Tell whether a request sends both a bearer token and an API key (as the dependencies
-    below read them: a header of another scheme, or an empty one, is no credential)."""
+def credentials(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Return the API key and the bearer token a request sends, as the schemes above read them
+    (a header of another scheme, or an empty one, is no credential): the one reading of them,
+    before the route (api.credentials_first) and in it where nothing did first (`principal`)."""
     scheme, token = get_authorization_scheme_param(headers.get("authorization"))
-    return bool(headers.get("x-api-key")) and scheme.lower() == "bearer" and bool(token)
+    bearer = token if scheme.lower() == "bearer" and token else None
+    return headers.get("x-api-key") or None, bearer
 
 
 def principal(
     request: Request,
     svc: Annotated[Services, Depends(services)],
-    token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    key: Annotated[str | None, Depends(_api_key)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """Return who sends the request: authenticated before the route by credentials_first (and
     again as its body arrives: before this runs where FastAPI reads the body, after it where
-    the route reads the body itself), or here where nothing did (see `_authenticated`)."""
+    the route reads the body itself), or here where nothing did (see `_authenticated`). The two
+    schemes name the credentials in the API's document; the headers are read by `credentials`."""
     known: Principal | None = getattr(request.state, "principal", None)
-    if known is not None:
-        return known
-    return _authenticated(request, svc, key, None if token is None else token.credentials)
+    return known if known is not None else _authenticated(request, svc)
 
 
 def authenticate(request: Request) -> Principal:
-    """Authenticate a request by its headers, read as `principal`'s dependencies read them:
-    before its route reads anything of it, and again as its body arrives
-    (api.credentials_first)."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    bearer = token if scheme.lower() == "bearer" and token else None
-    return _authenticated(request, services(request), request.headers.get("x-api-key"), bearer)
+    """Authenticate a request by its headers: before its route reads anything of it, and again
+    as its body arrives (api.credentials_first)."""
+    return _authenticated(request, services(request))
 
 
-def _authenticated(
-    request: Request, svc: Services, key: str | None, token: str | None
-) -> Principal:
+def _authenticated(request: Request, svc: Services) -> Principal:
     """Authenticate the request by API key or bearer token; raise Unauthenticated otherwise.
 
     Both at once are refused, before either is looked up: whose request it is would be a
@@ -221,9 +217,10 @@ def _authenticated(
                 f"{name} is sent more than once, which may be two accounts' credentials: "
                 "send it once"
             )
-    if two_credentials(request.headers):  # refused before the body too (credentials_first)
+    key, token = credentials(request.headers)
+    if key is not None and token is not None:  # refused before the body too (credentials_first)
         raise TwoCredentials(TWO_CREDENTIALS)
-    if key:
+    if key is not None:
         who = svc.auth.principal_from_key(key)
     elif token is not None:
         who = svc.auth.principal_from_token(token)
