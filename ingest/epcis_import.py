@@ -266,12 +266,14 @@ class EpcisReader:
             self._event_id = epcis_id if isinstance(epcis_id, str) else None
             named = len(self._named_lots)
             try:
-                self._one(index, event, out)
+                applied = self._one(index, event, out)
             except _Refused as refused:
-                del self._named_lots[named:]
+                applied = False
                 problems.append(
                     Problem(index, epcis_id, refused.path, refused.code, refused.message)
                 )
+            if not applied:  # ignored, retracted or refused: no lot its links name is checked
+                del self._named_lots[named:]
         problems = sorted(problems + self._lots_disagreeing(), key=lambda p: p.index or 0)
         if problems:
             raise BatchRejected(at_most_named(problems))
@@ -364,7 +366,8 @@ class EpcisReader:
 
     # -- one event -----------------------------------------------------------------------------
 
-    def _one(self, index: int, event: dict[str, Any], out: Translation) -> None:
+    def _one(self, index: int, event: dict[str, Any], out: Translation) -> bool:
+        """Read one event into `out`; tell whether it is applied (not ignored or retracted)."""
         kind = event.get("type")
         epcis_id = event.get("eventID")
         # The schema lets an extension hold any JSON; these two are looked up by EPC URI, and
@@ -401,8 +404,7 @@ class EpcisReader:
             )
         if not made:
             out.ignored.append(Ignored(index, epcis_id, self._why_ignored(event)))
-            self._named_lots = [n for n in self._named_lots if n.index != index]
-            return
+            return False
         base = self._our_id(event, len(made))
         ours = [base] if len(made) == 1 else [f"{base}#{n}" for n in range(1, len(made) + 1)]
         declared = event.get("errorDeclaration")
@@ -419,8 +421,7 @@ class EpcisReader:
                 out.events.append(self._retraction(event, declared, our_id))
                 out.origins.append(Origin(index, epcis_id, retracted))
             # What it names was read as it was, when it was captured, if it was.
-            self._named_lots = [n for n in self._named_lots if n.index != index]
-            return
+            return False
         self._made[index] = ours
         for body, fields in made:
             if body["type"] == "serialize":
@@ -430,6 +431,7 @@ class EpcisReader:
             out.events.append(self._envelope(event, our_id) | body)
             envelope = (("occurred_at", "eventTime"), *ENVELOPE_FIELDS)
             out.origins.append(Origin(index, epcis_id, (*fields, *envelope)))
+        return True
 
     def _retraction(self, event: dict[str, Any], declared: Any, our_id: str) -> dict[str, Any]:
         """Our void of one of our events that an EPCIS error declaration retracts."""

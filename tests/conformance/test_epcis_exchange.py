@@ -675,19 +675,24 @@ def test_a_serial_named_with_another_lot_than_the_ilmd_is_refused(store: GraphSt
     assert "'SN1' is named with lot 'T9'" in problem.message and "'T1'" in problem.message
 
 
+def _observed(tag: str, *listed: str, **fields: Any) -> dict[str, Any]:
+    """An observation of the listed items, a day after the plant's document, with `fields`."""
+    return {
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:7d2c0c1e-0000-4000-8000-0000000000{tag}",
+        "eventTime": "2026-03-03T08:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "epcList": list(listed),
+        **fields,
+    }
+
+
 def test_a_serial_named_with_another_lot_than_it_was_serialized_from_is_refused(
     store: GraphStore,
 ) -> None:
     capture_into(store, gs1_document())  # SN1 is serialized from lot T1
-    observed = {
-        "type": "ObjectEvent",
-        "eventID": "urn:uuid:7d2c0c1e-0000-4000-8000-0000000000a1",
-        "eventTime": "2026-03-03T08:00:00+01:00",
-        "eventTimeZoneOffset": "+01:00",
-        "action": "OBSERVE",
-        "disposition": "recalled",
-        "epcList": [dl(SCREW, lot="T9", serial="SN1")],
-    }
+    observed = _observed("a1", dl(SCREW, lot="T9", serial="SN1"), disposition="recalled")
     problem = _refused(store, _document(observed), "lot_mismatch")
     assert (problem.index, problem.field) == (0, "epcList[0]")
     assert "'SN1' is named with lot 'T9'" in problem.message
@@ -717,6 +722,26 @@ def test_a_packed_serial_named_with_another_lot_is_refused_where_its_unit_ships(
     problem = _refused(store, document, "lot_mismatch")
     assert (problem.index, problem.field) == (11, "epcList[0]")
     assert "'SN3' is named with lot 'T9'" in problem.message
+
+
+def test_a_serial_named_with_another_lot_by_an_ignored_event_is_not_checked(
+    store: GraphStore,
+) -> None:
+    # A status observation that says no status makes nothing: what its links name is not read.
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    recalled = _observed("a3", dl(SCREW, serial="SN2"), disposition="recalled")
+    ignored = _observed("a4", dl(SCREW, lot="T9", serial="SN1"), **{"tg:type": "status"})
+    report = capture_into(store, _document(ignored, recalled))
+    assert (report.report.created, [i.index for i in report.ignored]) == (1, [0])
+
+
+def test_an_event_refused_is_told_for_its_refusal_alone(store: GraphStore) -> None:
+    # Its serial's lot is not checked as well: nothing of the event is read as it was sent.
+    capture_into(store, gs1_document())  # SN1 is serialized from lot T1
+    shipped = _observed("a2", dl(SCREW, lot="T9", serial="SN1"), bizStep="shipping")
+    with pytest.raises(BatchRejected) as caught:
+        capture_into(store, _document(shipped))
+    assert [(p.index, p.code) for p in caught.value.problems] == [(0, "no_party")]
 
 
 def _declared(event: dict[str, Any]) -> dict[str, Any]:
