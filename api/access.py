@@ -86,7 +86,7 @@ from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.trace_cache import TRACES
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
-from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts, serial_lots
+from ingest.epcis_import import EpcisReader, gtin_map, gtin_parts
 from ingest.errors import BatchRejected, EventForbidden, Problem
 from ingest.models import Event, ItemRef
 from ingest.parse import SentRulesRefused
@@ -1082,10 +1082,13 @@ class Access:
         """The lot each serial the caller may see was serialized from, where the caller may
         see that lot too (another site's serial is not there for a site's operator, as it is
         not in a batch of theirs; one from another site's lot reads as one of no lot)."""
-        seen = self.nodes([make_gid("serial", serial) for serial in serials])
-        lots = serial_lots(self._store)([str(view.attrs["key"]) for view in seen.values()])
-        visible = self.nodes(sorted({make_gid("lot", lot) for lot in lots.values()}))
-        return {serial: lot for serial, lot in lots.items() if make_gid("lot", lot) in visible}
+        found = self._store.serialized_from([make_gid("serial", serial) for serial in serials])
+        seen = self._seen([view for pair in found for view in pair])
+        return {
+            str(serial.attrs["key"]): str(lot.attrs["key"])
+            for serial, lot in found
+            if serial.gid in seen and lot.gid in seen
+        }
 
     def _logged(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
         """The logged events among `event_ids` the caller may void (another site's events are

@@ -293,6 +293,15 @@ CONTEXT_LINKS: dict[bool, str] = {
     True: _CONTEXT_LINKS.format(near="dst"),
     False: _CONTEXT_LINKS.format(near="src"),
 }
+SERIALIZED_FROM = """
+SELECT s.nid, s.gid, s.kind, s.part, s.unit, s.qty, s.consumed, s.status,
+       s.created_at, s.created_by, s.props,
+       l.nid, l.gid, l.kind, l.part, l.unit, l.qty, l.consumed, l.status,
+       l.created_at, l.created_by, l.props
+FROM nodes s CROSS JOIN edges e ON e.dst = s.nid AND e.type = 'SERIALIZED_AS'
+CROSS JOIN nodes l ON l.nid = e.src
+WHERE s.gid IN (SELECT value FROM json_each(?))
+"""
 NIDS = "SELECT gid, nid FROM nodes WHERE gid IN (SELECT value FROM json_each(?))"
 NODES_OF_KIND = """
 SELECT n.nid, n.gid, n.kind, n.part, n.unit, n.qty, n.consumed, n.status,
@@ -1367,6 +1376,10 @@ class EmbeddedStore:
             raise ValueError(f"not a node's context links read alone: {type_} (into: {into})")
         params = (_ids(dict.fromkeys(gids)), type_, -1 if limit is None else limit)
         return [_edge(row) for row in self._conn().execute(CONTEXT_LINKS[into], params)]
+
+    def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:
+        rows = self._conn().execute(SERIALIZED_FROM, (_ids(serials),)).fetchall()
+        return [(_node(row[:11]), _node(row[11:])) for row in rows]
 
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         # ";" follows ":": the range holds every gid "kind:..." and nothing else.

@@ -433,6 +433,11 @@ WITH DISTINCT e
 MATCH (s:Node)-[e]->(d:Node)
 RETURN s.gid, d.gid, type(e), e.qty, e.share, e.part, e.at, e.event
 """
+SERIALIZED_FROM: Final = """
+UNWIND $gids AS g
+MATCH (l:Node)-[:SERIALIZED_AS]->(s:Node {gid: g}) USING INDEX SEEK s:Node(gid)
+RETURN properties(s), properties(l)
+"""
 OPEN_CARTS: Final = """
 UNWIND $lots AS g
 MATCH (l:Node {gid: g})-[r:IN_CART]->(c:Node) USING INDEX SEEK l:Node(gid)
@@ -1658,6 +1663,13 @@ class Neo4jStore:
                 query = CONTEXT_LINKS_LIMITED[type_, into]
                 rows = tx.run(query, gids=_Listed(unique), limit=limit).values()
             return [_edge(row) for row in rows]
+
+        return self._read(run)
+
+    def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:
+        def run(tx: ManagedTransaction) -> list[tuple[NodeView, NodeView]]:
+            rows = tx.run(SERIALIZED_FROM, gids=_Listed(serials)).values()
+            return [(_node(serial), _node(lot)) for serial, lot in rows]
 
         return self._read(run)
 

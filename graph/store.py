@@ -450,6 +450,11 @@ class GraphStore(Protocol):
         not read, however many links of other types or of this one a node has."""
         ...
 
+    def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:
+        """Return (serial, lot) for each serial among `serials` (by id) that was serialized
+        from a lot: the two nodes of each SERIALIZED_AS edge, in one round trip."""
+        ...
+
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
         """Return up to `limit` nodes of one kind, ordered by id, those after the id `after`
         when it is given (for short lists, and a page at a time: cases)."""

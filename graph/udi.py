@@ -120,11 +120,11 @@ class IdentifierService:
 
     def _lots_of(self, serials: Sequence[NodeView]) -> dict[str, NodeView]:
         """Return the lot each serial was serialized from, where it was."""
-        source = serialized_from(self.store, [serial.gid for serial in serials])
-        if not source:
+        if not serials:
             return {}
-        lots = self.store.nodes(sorted(set(source.values())))
-        return {serial: lots[lot] for serial, lot in source.items() if lot in lots}
+        return {
+            serial.gid: lot for serial, lot in self.store.serialized_from([s.gid for s in serials])
+        }
 
     def resolve(self, code: str) -> Resolved:
         """Parse a Digital Link, element string or GTIN and find the nodes it names."""
@@ -171,19 +171,6 @@ class IdentifierService:
             )
             return None
         return found
-
-
-def serialized_from(store: GraphStore, serials: Sequence[str]) -> dict[str, str]:
-    """Return the id of the lot each serial (by id) among `serials` was serialized from, where
-    it was."""
-    if not serials:
-        return {}
-    wanted = set(serials)
-    return {
-        edge.dst: edge.src
-        for edge in store.links(sorted(wanted))
-        if edge.type == "SERIALIZED_AS" and edge.dst in wanted
-    }
 
 
 def _date(item: NodeView, lot: NodeView | None, name: str) -> date | None:

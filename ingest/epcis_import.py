@@ -43,7 +43,6 @@ from graph.epcis_schema import document_events
 from graph.errors import BadRequest
 from graph.ids import gid, split_gid
 from graph.store import GraphStore, StoredEvent
-from graph.udi import serialized_from
 from ingest import gs1
 from ingest.errors import MAX_PROBLEMS, BatchRejected, Problem, at_most_named
 from ingest.times import UNKNOWN_OFFSET, read_time, time_text
@@ -191,8 +190,8 @@ def serial_lots(store: GraphStore) -> SerialLots:
     """Say which lot each of some serials was serialized from, as the store holds it."""
 
     def lots_of(serials: Sequence[str]) -> Mapping[str, str]:
-        found = serialized_from(store, [gid("serial", serial) for serial in serials])
-        return {split_gid(serial)[1]: split_gid(lot)[1] for serial, lot in found.items()}
+        found = store.serialized_from([gid("serial", serial) for serial in serials])
+        return {split_gid(serial.gid)[1]: split_gid(lot.gid)[1] for serial, lot in found}
 
     return lots_of
 
