@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from api.auth.models import COMPANY_ROLES, Company, Principal, Role
 from api.auth.service import AuthService
@@ -82,7 +82,7 @@ from graph.store import (
     listed,
     plain,
 )
-from graph.trace import Trace, TraceNode, TraceService, checked_gid
+from graph.trace import Trace, TraceNode, TraceService, checked_gid, edge_order
 from graph.trace_cache import TRACES
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
@@ -422,7 +422,14 @@ class Access:
         kept = [self._redacted_trace_node(n) for n in trace.nodes if n.id in seen]
         ids = {n.id for n in kept}
         edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
-        return Trace(trace.root, trace.direction, kept, edges)
+        # Items reached through what the caller may not see stay linked to the root, as in a
+        # partner's view: a bridge says something hidden lies between, and when material came
+        # into its target, by the event that made it (of the target's site, so the caller's).
+        edges += [
+            EdgeView(src, last.dst, PROCESSED_INTO, None, None, None, last.at, last.event)
+            for src, last in _bridged(trace.edges, ids)
+        ]
+        return Trace(trace.root, trace.direction, kept, sorted(edges, key=edge_order))
 
     # -- federation ------------------------------------------------------------------------------
 
@@ -1021,6 +1028,8 @@ class Access:
         if closure:
             self.require(READERS, "export beyond a trace (closure)")
         trace = self.trace(gid, direction)  # the trace's own scope rules: 403 or not found
+        # The events of the links the store holds: a bridge across hidden items is none.
+        trace = replace(trace, edges=[e for e in trace.edges if e.type != PROCESSED_INTO])
         keeps = self._epcis_keeps(trace)
         if self.role in READERS:
             view = FULL_VIEW
@@ -1267,39 +1276,58 @@ def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
 
 
 def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
-    """Link kept items across the hidden nodes between them, so the material path stays whole.
+    """Link kept items across the hidden nodes between them, so the material path stays whole."""
+    return [
+        FedEdge(src, last.dst, PROCESSED_INTO, None, last.at, last.event, last.source)
+        for src, last in _bridged(edges, kept)
+    ]
+
+
+class _Link(Protocol):
+    """What a bridge is found by: a link's ends (a trace's edges, a partner answer's)."""
+
+    @property
+    def src(self) -> str: ...
+    @property
+    def dst(self) -> str: ...
+
+
+_L = TypeVar("_L", bound=_Link)
+
+
+def _bridged(edges: Sequence[_L], kept: set[str]) -> list[tuple[str, _L]]:
+    """Return each pair of kept items with only hidden nodes between them, as the item the
+    path leaves and its last link (into the other), in order of the two: what stands for the
+    hidden part of a path, once however many paths run through it.
 
     What each hidden node leads to is found once and shared by every path through it: a
     partner's answer of many lots over one long hidden chain costs its size, not their product.
     """
-    out: dict[str, list[FedEdge]] = {}
+    out: dict[str, list[_L]] = {}
     for edge in edges:
         out.setdefault(edge.src, []).append(edge)
-    memo: dict[str, dict[str, FedEdge]] = {}
-    bridges: dict[tuple[str, str], FedEdge] = {}
+    memo: dict[str, dict[str, _L]] = {}
+    bridges: dict[tuple[str, str], _L] = {}
     for edge in edges:
         if edge.src not in kept or edge.dst in kept:
             continue
         for dst, step in _kept_beyond(edge.dst, out, kept, memo).items():
-            bridges.setdefault(
-                (edge.src, dst),
-                FedEdge(edge.src, dst, PROCESSED_INTO, None, step.at, step.event, step.source),
-            )
-    return [bridges[key] for key in sorted(bridges)]
+            bridges.setdefault((edge.src, dst), step)
+    return [(src, bridges[src, dst]) for src, dst in sorted(bridges)]
 
 
 def _kept_beyond(
     hidden: str,
-    out: dict[str, list[FedEdge]],
+    out: dict[str, list[_L]],
     kept: set[str],
-    memo: dict[str, dict[str, FedEdge]],
-) -> dict[str, FedEdge]:
+    memo: dict[str, dict[str, _L]],
+) -> dict[str, _L]:
     """Return the kept nodes reached from `hidden` through hidden nodes only, each with the
     last link into it; remembered in `memo` for every hidden node passed (a walk without
     recursion: a partner's chain may be long)."""
     if hidden in memo:
         return memo[hidden]
-    found: dict[str, dict[str, FedEdge]] = {hidden: {}}
+    found: dict[str, dict[str, _L]] = {hidden: {}}
     stack = [(hidden, iter(out.get(hidden, [])))]
     while stack:
         node, steps = stack[-1]
