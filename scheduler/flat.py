@@ -250,7 +250,9 @@ def flatten(problem: Problem) -> Flat:
                 flat_op.frozen_end = (
                     op.actual_end if op.actual_end is not None else op.actual_start + alt.duration
                 )
+                # The wait after it holds back the work that follows, as planned work's does.
                 bound = max(bound, flat_op.frozen_end)
+                work += op.min_wait
             else:
                 max_setup = max([op.setup_default, *op.setup.values()])
                 work += max(a.duration for a in alts) + max_setup + op.min_wait

@@ -135,3 +135,29 @@ def test_started_work_before_its_release_is_counted_from_its_start() -> None:
     assert solution.kpis.total_flow_time == 20
     assert solution.objective == [20]
     assert solution.lower_bound == 20
+
+
+def test_the_wait_after_started_work_leaves_the_model_room_to_plan_what_follows() -> None:
+    # Each order's first step ran an instant long and must be followed 124 units later by its
+    # step on A: p (6 units) is ready first, r (1 unit) last. The best flow waits for the
+    # shorter ones: q, r, then p. A horizon that left out the waits pinned each step at its
+    # earliest start, so no plan fit the model, and a worse one was answered, unproven.
+    def waiting(oid: str, started: int, time: int) -> WorkOrder:
+        return WorkOrder(
+            id=oid,
+            operations=[
+                op("F", 0, actual_start=started, actual_end=started + 1, min_wait=124),
+                op("A", time),
+            ],
+        )
+
+    problem = Problem(
+        now=10,
+        machines=[Machine(id="F"), Machine(id="A")],
+        objective=objective("flow_time"),
+        orders=[waiting("p", 0, 6), waiting("q", 1, 3), waiting("r", 2, 1)],
+    )
+    solution = solve(problem, QUICK)
+    assert solution.status == "optimal"
+    assert solution.objective == [395]
+    assert solution.lower_bound == 395
