@@ -401,13 +401,9 @@ class Access:
         kept = [
             self._redacted_trace_node(n) for n in trace.nodes if _supplier_keeps(root.gid, n.id)
         ]
-        ids = {n.id for n in kept}
-        return Trace(
-            trace.root,
-            trace.direction,
-            kept,
-            [e for e in trace.edges if e.src in ids and e.dst in ids],
-        )
+        # What their lot went into through a step stays linked to it, as for an operator; the
+        # step's event is not theirs to read (as their EPCIS export has none), so none is named.
+        return _bridged_trace(trace, kept, events=False)
 
     def _redacted_trace_node(self, node: TraceNode) -> TraceNode:
         view = self.redact(NodeView(node.id, node.kind, node.attrs))
@@ -420,16 +416,8 @@ class Access:
             return trace
         seen = self._seen([NodeView(n.id, n.kind, n.attrs) for n in trace.nodes])
         kept = [self._redacted_trace_node(n) for n in trace.nodes if n.id in seen]
-        ids = {n.id for n in kept}
-        edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
-        # Items reached through what the caller may not see stay linked to the root, as in a
-        # partner's view: a bridge says something hidden lies between, and when material came
-        # into its target, by the event that made it (of the target's site, so the caller's).
-        edges += [
-            EdgeView(src, last.dst, PROCESSED_INTO, None, None, None, last.at, last.event)
-            for src, last in _bridged(trace.edges, ids)
-        ]
-        return Trace(trace.root, trace.direction, kept, sorted(edges, key=edge_order))
+        # A bridge's event, that which made its target, is of the target's site: the caller's.
+        return _bridged_trace(trace, kept, events=True)
 
     # -- federation ------------------------------------------------------------------------------
 
@@ -1273,6 +1261,23 @@ def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
         # investigation, not our internal quarantine.
         shared["status"] = CUSTOMER_STATUS.get(str(shared["status"]), shared["status"])
     return replace(node, attrs=shared)
+
+
+def _bridged_trace(trace: Trace, kept: list[TraceNode], *, events: bool) -> Trace:
+    """Return `trace` cut to its `kept` nodes: the links between them, and a PROCESSED_INTO
+    bridge across what lies hidden between two of them, so each item stays linked to the root
+    as in a partner's view. A bridge says something hidden lies between, and when material came
+    into its target; with `events`, by the event that made it, else by none (empty)."""
+    ids = {n.id for n in kept}
+    edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
+    edges += [
+        EdgeView(
+            src, last.dst, PROCESSED_INTO, None, None, None, last.at, last.event if events else ""
+        )
+        for src, last in _bridged(trace.edges, ids)
+    ]
+    # In the links' order, bridges among them, so pages of links go on as before.
+    return Trace(trace.root, trace.direction, kept, sorted(edges, key=edge_order))
 
 
 def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
