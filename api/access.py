@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from api.auth.models import COMPANY_ROLES, Company, Principal, Role
 from api.auth.service import AuthService
@@ -82,7 +82,7 @@ from graph.store import (
     listed,
     plain,
 )
-from graph.trace import Trace, TraceNode, TraceService, checked_gid, edge_order
+from graph.trace import Trace, TraceNode, TraceService, checked_gid
 from graph.trace_cache import TRACES
 from graph.udi import IdentifierService, Resolved, Udi
 from ingest.epcis_capture import CaptureReport, capture
@@ -401,9 +401,13 @@ class Access:
         kept = [
             self._redacted_trace_node(n) for n in trace.nodes if _supplier_keeps(root.gid, n.id)
         ]
-        # What their lot went into through a step stays linked to it, as for an operator; the
-        # step's event is not theirs to read (as their EPCIS export has none), so none is named.
-        return _bridged_trace(trace, kept, events=False)
+        ids = {n.id for n in kept}
+        return Trace(
+            trace.root,
+            trace.direction,
+            kept,
+            [e for e in trace.edges if e.src in ids and e.dst in ids],
+        )
 
     def _redacted_trace_node(self, node: TraceNode) -> TraceNode:
         view = self.redact(NodeView(node.id, node.kind, node.attrs))
@@ -416,8 +420,9 @@ class Access:
             return trace
         seen = self._seen([NodeView(n.id, n.kind, n.attrs) for n in trace.nodes])
         kept = [self._redacted_trace_node(n) for n in trace.nodes if n.id in seen]
-        # A bridge's event, that which made its target, is of the target's site: the caller's.
-        return _bridged_trace(trace, kept, events=True)
+        ids = {n.id for n in kept}
+        edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
+        return Trace(trace.root, trace.direction, kept, edges)
 
     # -- federation ------------------------------------------------------------------------------
 
@@ -1016,8 +1021,6 @@ class Access:
         if closure:
             self.require(READERS, "export beyond a trace (closure)")
         trace = self.trace(gid, direction)  # the trace's own scope rules: 403 or not found
-        # The events of the links the store holds: a bridge across hidden items is none.
-        trace = replace(trace, edges=[e for e in trace.edges if e.type != PROCESSED_INTO])
         keeps = self._epcis_keeps(trace)
         if self.role in READERS:
             view = FULL_VIEW
@@ -1263,76 +1266,40 @@ def _shared_node(node: FedNode, attrs: frozenset[str]) -> FedNode:
     return replace(node, attrs=shared)
 
 
-def _bridged_trace(trace: Trace, kept: list[TraceNode], *, events: bool) -> Trace:
-    """Return `trace` cut to its `kept` nodes: the links between them, and a PROCESSED_INTO
-    bridge across what lies hidden between two of them, so each item stays linked to the root
-    as in a partner's view. A bridge says something hidden lies between, and when material came
-    into its target; with `events`, by the event that made it, else by none (empty)."""
-    ids = {n.id for n in kept}
-    edges = [e for e in trace.edges if e.src in ids and e.dst in ids]
-    edges += [
-        EdgeView(
-            src, last.dst, PROCESSED_INTO, None, None, None, last.at, last.event if events else ""
-        )
-        for src, last in _bridged(trace.edges, ids)
-    ]
-    # In the links' order, bridges among them, so pages of links go on as before.
-    return Trace(trace.root, trace.direction, kept, sorted(edges, key=edge_order))
-
-
 def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
-    """Link kept items across the hidden nodes between them, so the material path stays whole."""
-    return [
-        FedEdge(src, last.dst, PROCESSED_INTO, None, last.at, last.event, last.source)
-        for src, last in _bridged(edges, kept)
-    ]
-
-
-class _Link(Protocol):
-    """What a bridge is found by: a link's ends (a trace's edges, a partner answer's)."""
-
-    @property
-    def src(self) -> str: ...
-    @property
-    def dst(self) -> str: ...
-
-
-_L = TypeVar("_L", bound=_Link)
-
-
-def _bridged(edges: Sequence[_L], kept: set[str]) -> list[tuple[str, _L]]:
-    """Return each pair of kept items with only hidden nodes between them, as the item the
-    path leaves and its last link (into the other), in order of the two: what stands for the
-    hidden part of a path, once however many paths run through it.
+    """Link kept items across the hidden nodes between them, so the material path stays whole.
 
     What each hidden node leads to is found once and shared by every path through it: a
     partner's answer of many lots over one long hidden chain costs its size, not their product.
     """
-    out: dict[str, list[_L]] = {}
+    out: dict[str, list[FedEdge]] = {}
     for edge in edges:
         out.setdefault(edge.src, []).append(edge)
-    memo: dict[str, dict[str, _L]] = {}
-    bridges: dict[tuple[str, str], _L] = {}
+    memo: dict[str, dict[str, FedEdge]] = {}
+    bridges: dict[tuple[str, str], FedEdge] = {}
     for edge in edges:
         if edge.src not in kept or edge.dst in kept:
             continue
         for dst, step in _kept_beyond(edge.dst, out, kept, memo).items():
-            bridges.setdefault((edge.src, dst), step)
-    return [(src, bridges[src, dst]) for src, dst in sorted(bridges)]
+            bridges.setdefault(
+                (edge.src, dst),
+                FedEdge(edge.src, dst, PROCESSED_INTO, None, step.at, step.event, step.source),
+            )
+    return [bridges[key] for key in sorted(bridges)]
 
 
 def _kept_beyond(
     hidden: str,
-    out: dict[str, list[_L]],
+    out: dict[str, list[FedEdge]],
     kept: set[str],
-    memo: dict[str, dict[str, _L]],
-) -> dict[str, _L]:
+    memo: dict[str, dict[str, FedEdge]],
+) -> dict[str, FedEdge]:
     """Return the kept nodes reached from `hidden` through hidden nodes only, each with the
     last link into it; remembered in `memo` for every hidden node passed (a walk without
     recursion: a partner's chain may be long)."""
     if hidden in memo:
         return memo[hidden]
-    found: dict[str, dict[str, _L]] = {hidden: {}}
+    found: dict[str, dict[str, FedEdge]] = {hidden: {}}
     stack = [(hidden, iter(out.get(hidden, [])))]
     while stack:
         node, steps = stack[-1]

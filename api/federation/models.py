@@ -164,7 +164,7 @@ class FederatedTrace:
                 e.type,
                 None if e.qty is None else format(e.qty, "f"),
                 e.at,
-                e.event or None,  # a bridge a supplier's trace gives names none
+                e.event,
                 source,
             )
             for e in trace.edges

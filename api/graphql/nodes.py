@@ -72,10 +72,7 @@ class Link:
     def qty(self) -> str | None:
         return None if self.edge.qty is None else plain(self.edge.qty)
 
-    @strawberry.field(
-        description="The event that recorded it; empty on a supplier's PROCESSED_INTO link, "
-        "whose step's event is not theirs to read."
-    )
+    @strawberry.field(description="The event that recorded it.")
     def event(self) -> str:
         return self.edge.event
 
