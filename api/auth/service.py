@@ -110,6 +110,13 @@ def _refused(rule: TypeAdapter[str], value: str) -> ErrorDetails | None:
     return None
 
 
+def _counted_as(typed: str, record: UserRecord | None) -> str:
+    """The name a login's failures count under: the account's as stored, in whichever case it
+    was typed, so a success forgives its own account's alone (a store from before may hold
+    `ana` and `Ana`); what logs in to none, the typed name folded as rows.login_key folds it."""
+    return login_key(typed) if record is None else record.info.username
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -402,9 +409,8 @@ class AuthService:
         A wrong password, or an unknown username, is kept in the audit trail as a failed
         `attempt` ("login", "password_change"), with the client it came from. The throttle
         holds a place for this check until it ends, so checks sent at once count together."""
-        # One account's guesses count together, in whichever case its name is typed.
-        with self._throttle.attempt(login_key(username), client) as throttled:
-            record = self._store.login_user(username)
+        record = self._store.login_user(username)
+        with self._throttle.attempt(_counted_as(username, record), client) as throttled:
             try:
                 with _VERIFYING:
                     self._hasher.verify(

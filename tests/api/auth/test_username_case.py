@@ -107,3 +107,20 @@ def test_guesses_in_other_cases_count_against_the_one_account(auth: AuthService)
 
     with pytest.raises(TooManyAttempts):
         auth.login("ana", ANAS, client="10.0.1.1")
+
+
+def test_a_login_to_one_of_names_alike_forgives_its_own_failures_alone(
+    accounts: AccountStore, auth: AuthService
+) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    _as_stored(accounts, "Ana", OTHERS)
+    for guess in range(PER_ACCOUNT - 1):
+        with pytest.raises(Unauthenticated):
+            auth.login("ana", f"wrong-guess-{guess}", client=f"10.0.0.{guess}")
+
+    auth.login("Ana", OTHERS, client="10.0.1.1")  # Ana's own failures, none, are forgiven
+    with pytest.raises(Unauthenticated):
+        auth.login("ana", "one-guess-more", client="10.0.1.2")
+
+    with pytest.raises(TooManyAttempts):
+        auth.login("ana", ANAS, client="10.0.1.3")
