@@ -358,13 +358,13 @@ class Neo4jAccountStore:
 
         def checked(tx: ManagedTransaction) -> None:
             tx.run(ACCOUNT_LOCK).consume()  # two names alike in case, added at once, one by one
-            if not copied:
-                check_not_alike(info.username, tx.run(ALIKE_USERS, username=info.username).value())
             if company_kind is not None:
                 found = tx.run(COMPANY_KIND, company=info.company).values()
                 check_company_kind(info.company, found[0][0] if found else None, company_kind)
             if first_admin and tx.run(ACTIVE_ADMINS).single(strict=True)[0]:
                 raise Conflict(ADMIN_EXISTS)
+            if not copied:
+                check_not_alike(info.username, tx.run(ALIKE_USERS, username=info.username).value())
             tx.run(CREATE_USER, props=props).consume()
 
         self._create_with(checked, f"username {info.username!r} is taken", noted)

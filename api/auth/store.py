@@ -38,7 +38,8 @@ class AccountStore(Protocol):
 
         With `company_kind`, BadRequest unless the user's company is registered as that kind;
         with `first_admin`, Conflict if an active admin exists. All are checked in the
-        transaction that inserts, so two racing requests cannot both pass.
+        transaction that inserts, so two racing requests cannot both pass: the company first,
+        then the admin, then the name, so that both stores refuse a user for the same reason.
         """
         ...
 

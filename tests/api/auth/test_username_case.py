@@ -10,7 +10,7 @@ from api.auth.models import Role, UserInfo, UserRecord
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
 from api.auth.throttle import PER_ACCOUNT, TooManyAttempts
-from graph.errors import Conflict, Unauthenticated
+from graph.errors import BadRequest, Conflict, Unauthenticated
 from tests.api.conftest import FAST_HASHER
 
 T0 = "2026-01-01T00:00:00.000000Z"
@@ -46,6 +46,19 @@ def test_the_first_admin_alike_in_case_is_refused_too(auth: AuthService) -> None
 
     with pytest.raises(Conflict, match=r"^username 'ROOT' is taken: by 'root'"):
         auth.add_first_admin("ROOT", OTHERS)
+
+
+def test_a_name_alike_in_case_is_checked_after_the_company_and_the_admin(
+    auth: AuthService,
+) -> None:
+    auth.add_first_admin("root", ANAS)
+    auth.put_company("c1", "Customer One", "customer")
+    auth.add_user("acme", ANAS, "analyst")
+
+    with pytest.raises(Conflict, match=r"^an admin exists already"):
+        auth.add_first_admin("ROOT", OTHERS)
+    with pytest.raises(BadRequest, match=r"^company 'c1' is a customer, not a supplier"):
+        auth.add_user("ACME", OTHERS, "supplier", company="c1")
 
 
 def test_a_login_in_another_case_is_the_accounts_own(
