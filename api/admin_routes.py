@@ -87,6 +87,7 @@ def token(
     """Exchange a username and password for a short-lived bearer token."""
     request.state.login_user = form.username  # whose login this was, for the audit log
     issued = svc.auth.login(form.username, form.password, client_host(request))
+    request.state.login_user = issued.username  # as stored: it may be typed in another case
     return {
         "access_token": issued.access_token,
         "token_type": issued.token_type,
@@ -125,8 +126,9 @@ def change_password_to_log_in(
     login), is replaced. Checked and throttled as a login."""
     request.state.login_user = body.username  # whose password this was, for the audit log
     current, new = body.current_password, body.new_password
-    svc.auth.change_password(body.username, current, new, client_host(request))
-    return {"username": body.username, "status": "password changed; log in again"}
+    changed = svc.auth.change_password(body.username, current, new, client_host(request))
+    request.state.login_user = changed  # as stored: it may be typed in another case
+    return {"username": changed, "status": "password changed; log in again"}
 
 
 @router.get("/me", tags=["auth"])

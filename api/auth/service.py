@@ -82,6 +82,7 @@ _VERIFYING = threading.BoundedSemaphore(4)
 class IssuedToken:
     access_token: str
     expires_at: str
+    username: str  # the account's, as stored: the login may have typed it in another case
     token_type: str = "bearer"
 
 
@@ -386,7 +387,7 @@ class AuthService:
         issued = TokenRecord(_digest(token), username, expires)
         if not self._store.add_token(issued, password_hash=record.password_hash, noted=noted):
             self._changed_meanwhile("login_refused", username, client)
-        return IssuedToken(token, expires)
+        return IssuedToken(token, expires, username)
 
     def _changed_meanwhile(self, action: str, username: str, client: str | None) -> NoReturn:
         """Refuse a login or a password change whose password was replaced, or whose account
@@ -417,10 +418,10 @@ class AuthService:
                         record.password_hash if record else self._dummy_hash(), password
                     )
             except (VerificationError, InvalidHashError) as error:
-                self._failed(throttled, username, client, attempt, known=record is not None)
+                self._failed(throttled, username, record, client, attempt)
                 raise Unauthenticated("wrong username or password") from error
             if record is None:
-                self._failed(throttled, username, client, attempt, known=False)
+                self._failed(throttled, username, None, client, attempt)
                 raise Unauthenticated("wrong username or password")
             throttled.succeeded()
             return record
@@ -458,17 +459,28 @@ class AuthService:
         self._store.note(self._noted(action, username, username, reason=reason, client=client))
 
     def _failed(
-        self, throttled: Attempt, username: str, client: str | None, attempt: str, *, known: bool
+        self,
+        throttled: Attempt,
+        typed: str,
+        record: UserRecord | None,
+        client: str | None,
+        attempt: str,
     ) -> None:
+        """Keep a failed check under the account it was to, with the name as typed where that
+        differs (another case of it), or under what was typed, which may be anything."""
         lockouts = throttled.failed()
-        named = username[:MAX_NAME_KEPT]  # what was typed, which may be anything
-        failed = self._noted(f"{attempt}_failed", named, named, client=client, known=known)
+        typed = typed[:MAX_NAME_KEPT]
+        named = typed if record is None else record.info.username
+        seen: dict[str, Any] = {"client": client}
+        if typed != named:
+            seen["typed"] = typed
+        failed = self._noted(f"{attempt}_failed", named, named, **seen, known=record is not None)
         self._store.note(failed)
         # The refusals that follow are not kept (a guesser may send thousands): only that the
         # throttle started refusing, once per lockout, which failed checks alone bring about.
         for lockout in lockouts:
             self._store.note(
-                self._noted("login_throttled", named, named, client=client, **asdict(lockout))
+                self._noted("login_throttled", named, named, **seen, **asdict(lockout))
             )
 
     def logout(self, token: str, client: str | None = None) -> None:
@@ -483,10 +495,11 @@ class AuthService:
 
     def change_password(
         self, username: str, current: str, new: str, client: str | None = None
-    ) -> None:
+    ) -> str:
         """Change one's own password, giving the current one (checked and throttled as a login
         is: a stolen session must not be enough to take the account over). Every session of
-        the account ends; API keys stay, as they are revoked on their own."""
+        the account ends; API keys stay, as they are revoked on their own. Return the
+        account's name as stored (`username` may be typed in another case)."""
         record = self._checked(username, current, client, "password_change")
         username = record.info.username
         try:  # asked without a session: a disabled account changes nothing
@@ -499,6 +512,7 @@ class AuthService:
         # Written only over the password just checked, on an enabled account.
         if not self._store_password(username, new, noted, replacing=record.password_hash):
             self._changed_meanwhile("password_change_refused", username, client)
+        return username
 
     def _check_new_password(self, record: UserRecord, current: str, new: str) -> None:
         if new == current:

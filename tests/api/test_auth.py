@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -436,3 +438,25 @@ def test_a_new_password_the_rules_refuse_is_kept_in_the_trail_naming_the_rule(
         refused("recently_used"),
     ]
     assert password not in trail.text and "otto-pass-2" not in trail.text
+
+
+def test_a_login_or_password_change_in_another_case_names_the_account_as_stored(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    username, password = PASSWORDS["analyst"]
+    typed = username.upper()
+    change = {"username": typed, "current_password": password, "new_password": "anas-new-pass-9"}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        logged_in = client.post(
+            "/api/v1/auth/token", data={"username": typed, "password": password}
+        )
+        changed = client.post("/api/v1/auth/password", json=change)
+
+    assert logged_in.status_code == 200 and changed.status_code == 200
+    assert changed.json()["username"] == username
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    assert [(line["path"], line["user"]) for line in logged] == [
+        ("/api/v1/auth/token", username),
+        ("/api/v1/auth/password", username),
+    ]

@@ -9,7 +9,7 @@ import pytest
 from api.auth.models import Role, UserInfo, UserRecord
 from api.auth.service import AuthService
 from api.auth.store import AccountStore
-from api.auth.throttle import PER_ACCOUNT, TooManyAttempts
+from api.auth.throttle import PER_ACCOUNT, LoginThrottle, TooManyAttempts
 from graph.errors import BadRequest, Conflict, Unauthenticated
 from tests.api.conftest import FAST_HASHER
 
@@ -137,3 +137,25 @@ def test_a_login_to_one_of_names_alike_forgives_its_own_failures_alone(
 
     with pytest.raises(TooManyAttempts):
         auth.login("ana", ANAS, client="10.0.1.3")
+
+
+def test_failures_in_another_case_are_kept_under_the_account_with_the_name_typed(
+    accounts: AccountStore,
+) -> None:
+    auth = AuthService(accounts, hasher=FAST_HASHER, throttle=LoginThrottle(per_account=2))
+    auth.add_user("ana", ANAS, "analyst")
+    for name in ("ANA", "Ana"):
+        with pytest.raises(Unauthenticated):
+            auth.login(name, "wrong-guess-333", client="10.0.0.7")
+    with pytest.raises(Unauthenticated):
+        auth.login("nobody", "wrong-guess-333", client="10.0.0.7")
+
+    trail = [
+        (e.actor, e.action, e.subject, e.detail.get("typed")) for e in accounts.account_events()
+    ]
+    assert trail[1:] == [
+        ("ana", "login_failed", "ana", "ANA"),
+        ("ana", "login_failed", "ana", "Ana"),
+        ("ana", "login_throttled", "ana", "Ana"),
+        ("nobody", "login_failed", "nobody", None),
+    ]
