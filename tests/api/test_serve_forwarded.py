@@ -71,6 +71,16 @@ def test_a_trusted_proxy_names_the_client_it_forwards(
     assert statuses == [401] * (PER_CLIENT + 1)  # each forwarded client failed once
 
 
+def test_a_proxy_trusted_as_one_of_a_network_names_the_client_it_forwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, trusted_proxies="127.0.0.1, 10.0.0.0/8")
+
+    statuses = _guesses_through_serve(settings, "10.2.3.4", monkeypatch)
+
+    assert statuses == [401] * (PER_CLIENT + 1)
+
+
 def test_a_peer_that_is_no_trusted_proxy_is_counted_as_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
