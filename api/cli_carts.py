@@ -84,7 +84,7 @@ def _contents(carts: CartService, args: argparse.Namespace) -> int:
             "compartments": found.cart.compartments,
             "capacity": None if found.cart.capacity is None else format(found.cart.capacity, "f"),
             "at": at,
-            "held": None if found.held is None else format(found.held, "f"),
+            "held": None if found.held is None else plain(found.held),
             "held_by_unit": [{"qty": plain(a.qty), "unit": a.unit} for a in found.held_by_unit],
             "stays": [_stay_dict(s) for s in found.stays],
         }

@@ -16,6 +16,7 @@ from api.graphql.run import run
 from api.graphql.times import with_offset
 from graph import carts
 from graph.store import CartStay as Stay
+from graph.store import plain
 from scheduler import carts as sizing
 
 # Cart sizing searches for up to a minute: it waits for its own thread, so that a few sizing
@@ -245,7 +246,7 @@ def _contents(found: carts.Contents) -> CartContents:
     return CartContents(
         cart=CartInfo.of(found.cart),
         at=found.at,
-        held=None if found.held is None else format(found.held, "f"),
+        held=None if found.held is None else plain(found.held),
         held_by_unit=quantities(found.held_by_unit),
         stays=[CartStay.of(s) for s in found.stays],
     )

@@ -95,6 +95,26 @@ def test_contents_of_several_units_are_held_per_unit(
     assert found["heldByUnit"] == [{"qty": "10", "unit": "ea"}, {"qty": "2.5", "unit": "kg"}]
 
 
+def _halves(events: Events) -> list[dict[str, Any]]:
+    """A cart holding 4.50 and 1.50 pieces: 6 in all, however the sum is spelled."""
+    return [
+        events.receive("A", "4.50", supplier_lot="H-1"),
+        events.receive("B", "1.50", supplier_lot="H-2"),
+        events("cart_load", cart="C-5", lot="A", compartment="A"),
+        events("cart_load", cart="C-5", lot="B", compartment="B"),
+    ]
+
+
+def test_what_a_cart_holds_is_written_as_its_holdings_by_unit_are(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(_halves(events))
+
+    found = gql(client, "operator", CONTENTS, id="cart:C-5")["data"]["cartContents"]
+
+    assert (found["held"], found["heldByUnit"]) == ("6", [{"qty": "6", "unit": "ea"}])
+
+
 def test_a_time_without_an_offset_is_refused(client: TestClient, loaded: str) -> None:
     # Read in the server's zone, the same text would name a different moment on each server.
     naive = loaded.removesuffix("Z")
@@ -268,6 +288,21 @@ def test_cart_contents_command_of_several_units(
     body = json.loads(capsys.readouterr().out)
     assert body["held"] is None
     assert body["held_by_unit"] == [{"qty": "10", "unit": "ea"}, {"qty": "2.5", "unit": "kg"}]
+
+
+def test_cart_contents_command_writes_what_it_holds_as_its_holdings_by_unit(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "carts.db")
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps(_halves(events)))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    capsys.readouterr()
+
+    assert main(["cart", "contents", "C-5", "--store", store, "--json"]) == 0
+
+    body = json.loads(capsys.readouterr().out)
+    assert (body["held"], body["held_by_unit"]) == ("6", [{"qty": "6", "unit": "ea"}])
 
 
 def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
