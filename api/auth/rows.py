@@ -125,8 +125,12 @@ def login_key(username: str) -> str:
 
 def check_not_alike(username: str, names: Iterable[str]) -> None:
     """Refuse a new `username` that one of `names` differs from only in case: both would be
-    one login name (the same name is refused as taken where it is inserted)."""
-    alike = sorted(n for n in names if n != username and login_key(n) == login_key(username))
+    one login name. The same name is refused as taken, as where it is inserted, first: a store
+    from before may hold it beside one alike."""
+    found = list(names)
+    if username in found:
+        raise Conflict(f"username {username!r} is taken")
+    alike = sorted(n for n in found if login_key(n) == login_key(username))
     if alike:
         raise Conflict(
             f"username {username!r} is taken: by {alike[0]!r} (usernames that differ only in "

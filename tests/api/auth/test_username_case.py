@@ -48,6 +48,16 @@ def test_the_first_admin_alike_in_case_is_refused_too(auth: AuthService) -> None
         auth.add_first_admin("ROOT", OTHERS)
 
 
+def test_a_name_held_exactly_beside_one_alike_is_refused_as_taken(
+    accounts: AccountStore, auth: AuthService
+) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    _as_stored(accounts, "Ana", OTHERS)
+
+    with pytest.raises(Conflict, match=r"^username 'ana' is taken$"):
+        auth.add_user("ana", ANAS, "analyst")
+
+
 def test_a_name_alike_in_case_is_checked_after_the_company_and_the_admin(
     auth: AuthService,
 ) -> None:
