@@ -153,7 +153,8 @@ SELECT username, role, company, site, disabled, created_at, password_hash, passw
        previous_hashes, must_change_password
 FROM users"""
 SELECT_USER: Final = USER_COLUMNS + " WHERE username = ?"
-# lower() folds the letters A-Z alone, as rows.login_key does.
+# lower() folds the letters A-Z alone, unless SQLite was built with ICU, which folds more: what
+# it finds is narrowed to rows.login_key's folding, as on Neo4j.
 ALIKE_USERS: Final = "SELECT username FROM users WHERE lower(username) = lower(?)"
 LOGIN_USERS: Final = USER_COLUMNS + " WHERE lower(username) = lower(?)"
 SELECT_USERS: Final = USER_COLUMNS + " ORDER BY username"

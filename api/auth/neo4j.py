@@ -78,8 +78,9 @@ SCHEMA: Final[tuple[LiteralString, ...]] = (
 UNIQUE_VIOLATION: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
 CREATE_USER: Final = "CREATE (u:User) SET u = $props"
-# Writes whose checks read other nodes (a company's kind, its users, the admins) take this lock
-# first, so two of them run one after the other; every other write goes on without it.
+# Writes whose checks read other nodes (a company's kind, its users, the admins, the users whose
+# names are alike in case: every user added but one copy-store carries) take this lock first, so
+# two of them run one after the other; every other write goes on without it.
 ACCOUNT_LOCK: Final = "MERGE (l:AccountLock {name: 'accounts'}) SET l.at = timestamp()"
 COMPANY_KIND: Final = "MATCH (c:CompanyProfile {company: $company}) RETURN c.kind"
 BOUND_USERS: Final = "MATCH (u:User {company: $company}) RETURN u.username"
