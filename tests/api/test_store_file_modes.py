@@ -20,7 +20,10 @@ from tests.fixtures.events import Events
 OWNER_ONLY = 0o600
 
 
-@pytest.fixture(params=[0o022, 0o002, 0o000], ids=["umask-022", "umask-002", "umask-000"])
+# 0o277 takes the owner's own write bit away: the mode a new store is made with alone gives 0400.
+@pytest.fixture(
+    params=[0o022, 0o002, 0o000, 0o277], ids=["umask-022", "umask-002", "umask-000", "umask-277"]
+)
 def umask(request: pytest.FixtureRequest) -> Iterator[int]:
     was = os.umask(request.param)
     try:
