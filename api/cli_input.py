@@ -21,6 +21,7 @@ from graph.clock import utc_text
 from graph.connect import store_file
 from graph.errors import BadRequest
 from graph.sqlite_files import SIDE_FILES, check_no_store_beside, holds_database, side_of
+from ingest.errors import BatchRejected
 from ingest.json_text import JsonRefused, utf8_text
 from ingest.times import read_time
 
@@ -71,12 +72,18 @@ def _utf8(where: str, data: bytes) -> str:
 def as_options(options: Mapping[str, str] | None = None) -> Iterator[None]:
     """Raise what pydantic refuses of the fields given as command-line options as BadRequest
     naming each option as typed: `--limit`, not `limit`; `options` names those not spelt as
-    their field with dashes (`made_from`: `--from`)."""
+    their field with dashes (`made_from`: `--from`).
+
+    A batch the command made of its options, refused, is said as an action's refusal is
+    (BatchRejected.of_action), once for events refused alike, its fields in `options` named by
+    them: the others (a case's key, a notice's id) were not typed as such."""
     try:
         yield
     except ValidationError as error:
         problems = error.errors(include_url=False)
         raise BadRequest("; ".join(option_text(p, options) for p in problems)) from None
+    except BatchRejected as refused:
+        raise refused.of_action(options) from None
 
 
 def read_time_option(option: str, text: str) -> datetime:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from api.cli_accounts import Opener, store_command
-from api.cli_input import read_time_option
+from api.cli_input import as_options, read_time_option
 from api.deps import Services
 from api.recall import RecallService
 from api.render import shown, shown_lines
@@ -18,9 +18,11 @@ from graph import epcis
 from graph.clock import now_text, utc_text
 from graph.errors import BadRequest
 from graph.recall import scope_csv
-from ingest.errors import BatchRejected
 
 FORMATS = ("csv", "json", "epcis", "html")
+# The fields of a case's events the commands are given as options, spelt as typed: a refusal
+# of one names the option.
+OPTIONS = {field: f"--{field}" for field in ("title", "reason", "actor", "message", "question")}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:
@@ -117,10 +119,8 @@ def _command(
     parser.add_argument("--actor", default="cli", help=f"who is acting ({said})")
 
     def acting(services: Services, args: argparse.Namespace) -> int:
-        try:
+        with as_options(OPTIONS):  # the events the command made, not a batch sent
             return work(services, args)
-        except BatchRejected as refused:  # the events the command made, not a batch sent
-            raise refused.of_action() from None
 
     store_command(parser, opener, acting)
 

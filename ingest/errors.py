@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +91,17 @@ class BatchRejected(DomainError):
     status_code = 422
     code = "invalid_events"
 
-    def __init__(self, problems: list[Problem], *, action: bool = False) -> None:
+    def __init__(
+        self,
+        problems: list[Problem],
+        *,
+        action: bool = False,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         problems = at_most_named(problems)
         self.problems = problems
         self.action = action  # said as what_was_wrong says it: see `of_action`
-        said = _said(problems) if action else _named([str(p) for p in problems])
+        said = _said(problems, fields) if action else _named([str(p) for p in problems])
         super().__init__(
             said if action else f"batch rejected, nothing written: {said}",
             details=[p.to_dict() for p in problems],
@@ -107,15 +114,23 @@ class BatchRejected(DomainError):
         refused by those an action made for them."""
         return _said(self.problems)
 
-    def of_action(self) -> BatchRejected:
+    def of_action(self, fields: Mapping[str, str] | None = None) -> BatchRejected:
         """The same refusal, of the same kind (a conflict stays one), said as `what_was_wrong`
-        says it: for a caller of an action that sent no batch (REST, the command line)."""
+        says it: for a caller of an action that sent no batch (REST, the command line).
+        `fields` names the events' fields the caller gave by another name (`--title`)."""
         kind = BatchConflict if isinstance(self, BatchConflict) else BatchRejected
-        return kind(self.problems, action=True)
+        return kind(self.problems, action=True, fields=fields)
 
 
-def _said(problems: list[Problem]) -> str:
-    return _named([f"{p.field}: {p.message}" if p.contract else p.message for p in problems])
+def _said(problems: list[Problem], fields: Mapping[str, str] | None = None) -> str:
+    """The problems in their own words, each said once: without the events' indexes, the
+    events an action made alike (a notice per customer) are refused alike. A field of the
+    contract is named as `fields` names it (`--title` on the command line), or as it is."""
+    named = fields or {}
+    said = [
+        f"{named.get(p.field, p.field)}: {p.message}" if p.contract else p.message for p in problems
+    ]
+    return _named(list(dict.fromkeys(said)))
 
 
 class EventForbidden(Forbidden):

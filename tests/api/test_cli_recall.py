@@ -91,7 +91,62 @@ def test_recall_from_the_command_line(
     long = ["recall", "open", "RC-12", "--title", "t", "--reason", "r" * 2001]
     assert main([*long, "--suspect", "lot:L-1", "--store", store]) == 2
     said = capsys.readouterr().err
-    assert said.startswith("error: reason: String should have at most"), said
+    assert said.startswith("error: --reason: String should have at most"), said
+
+
+TOO_LONG_REASON = "--reason: String should have at most 2000 characters"
+
+
+def test_a_value_too_long_is_said_once_by_the_option_as_typed(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "long.db")
+    plant = tmp_path / "plant.json"
+    plant.write_text(
+        json.dumps(
+            [
+                events.receive("L-1", 10, supplier_lot="A-77"),
+                events("serialize", lot="L-1", serials=["SN-1", "SN-2"]),
+                events("ship", shipment="SH-1", customer="HOSP", items=[{"serial": "SN-1"}]),
+                events("ship", shipment="SH-2", customer="CLINIC", items=[{"serial": "SN-2"}]),
+            ]
+        )
+    )
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    opened = ["recall", "open", "RC-1", "--suspect", "lot:L-1", "--store", store]
+    asked = ["recall", "request-supplier", "RC-1", "--supplier-lot", "supplier_lot:ACME/A-77"]
+    asked += ["--due-by", "2999-01-01T00:00:00Z", "--store", store]
+    for argv, said in (
+        (
+            [*opened, "--title", "t" * 201, "--reason", "r"],
+            "--title: String should have at most 200",
+        ),
+        ([*opened, "--title", "t", "--reason", "r" * 2001], "--reason: String should have at most"),
+        ([*opened, "--title", "t", "--reason", "r", "--actor", "a" * 201], "--actor: String"),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {said}") and len(err.splitlines()) == 1, err
+    assert main([*opened, "--title", "t", "--reason", "r"]) == 0
+    for argv, said in (
+        (
+            [*asked, "--question", "q" * 5001],
+            "--question: String should have at most 5000 characters",
+        ),
+        (["recall", "hold", "RC-1", "--reason", "r" * 2001, "--store", store], TOO_LONG_REASON),
+        (["recall", "close", "RC-1", "--reason", "r" * 2001, "--store", store], TOO_LONG_REASON),
+        # One notice per customer, each refused alike: said once.
+        (
+            ["recall", "notify", "RC-1", "--message", "m" * 5001, "--store", store],
+            "--message: String should have at most 5000 characters",
+        ),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert capsys.readouterr().err == f"error: {said}\n"
+    assert main(["recall", "show", "RC-1", "--store", store]) == 0
+    assert "[open]" in capsys.readouterr().out  # nothing refused was written
 
 
 def test_asking_a_supplier_and_reading_the_answers(
