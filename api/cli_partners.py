@@ -55,7 +55,7 @@ def _add(services: Services, args: argparse.Namespace) -> int:
     if not key:
         raise BadRequest("no API key on standard input")
     partner = services.federation.put_partner(
-        args.company, args.url, key, timeout_s=args.timeout, cache_ttl_s=args.ttl
+        args.company, args.url, key, timeout_s=args.timeout, cache_ttl_s=args.ttl, url_name="--url"
     )
     print(f"partner {partner.company!r} at {partner.base_url} registered")
     return 0

@@ -13,7 +13,7 @@ import api.access
 from api.admin_routes import AdminDep
 from api.auth.models import Partner
 from api.deps import AccessDep, ServicesDep
-from api.federation.service import MAX_HOPS, ListLimit, checked_visited
+from api.federation.service import MAX_HOPS, MAX_URL, ListLimit, checked_visited
 from api.strict_json import StrictJsonRoute
 from ingest.times import TimeText
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 class PartnerIn(BaseModel):
     company: str = Field(max_length=200)
-    base_url: str = Field(max_length=2000)
+    base_url: str = Field(max_length=MAX_URL)
     api_key: str = Field(max_length=500, description="the key this instance holds there")
     timeout_s: float = Field(default=5.0, gt=0, le=120)
     cache_ttl_s: int = Field(default=300, ge=0, le=7 * 24 * 3600)

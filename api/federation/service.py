@@ -57,6 +57,8 @@ MAX_HOPS: Final = 10
 MAX_VISITED: Final = 16
 MAX_TIMEOUT_S: Final = 120.0
 MAX_TTL_S: Final = 7 * 24 * 3600
+# The longest partner address taken, by REST's body and the command line alike.
+MAX_URL: Final = 2000
 MAX_WORKERS: Final = 8
 # A cached answer may stand in for a partner that is down or answers garbage, never for one that
 # refuses or no longer knows the item: those say the answer must not be shown any more.
@@ -264,27 +266,33 @@ class FederationService:
         *,
         timeout_s: float = 5.0,
         cache_ttl_s: int = 300,
+        url_name: str = "base_url",
     ) -> Partner:
-        """Register or update a partner instance of a registered company."""
+        """Register or update a partner instance of a registered company; a refusal of the
+        address names it `url_name` (`--url` on the command line)."""
         if self._accounts.company(company) is None:
             raise BadRequest(f"no company {company!r}: register it first")
+        if len(base_url) > MAX_URL:  # REST's body says it so (PartnerIn)
+            raise BadRequest(f"{url_name}: String should have at most {MAX_URL} characters")
         if any(char.isspace() or not char.isprintable() for char in base_url):
-            raise BadRequest("base_url: no spaces or control characters in the address")
+            raise BadRequest(f"{url_name}: no spaces or control characters in the address")
         try:
             url = urlsplit(base_url)
             url.port  # noqa: B018 -- a port that is not a number raises here
         except ValueError as error:
-            raise BadRequest(f"base_url: not an address ({error})") from None
+            raise BadRequest(f"{url_name}: not an address ({error})") from None
         # A bare '?' or '#' leaves the query or fragment empty, not absent: the character counts.
         if url.scheme not in ("http", "https") or not url.hostname or {"?", "#"} & set(base_url):
-            raise BadRequest("base_url: an http:// or https:// address with no query or fragment")
+            raise BadRequest(
+                f"{url_name}: an http:// or https:// address with no query or fragment"
+            )
         try:
             httpx2.URL(base_url)  # what the client will ask: IDNA host names are checked here
         except httpx2.InvalidURL as error:
-            raise BadRequest(f"base_url: not an address ({error})") from None
+            raise BadRequest(f"{url_name}: not an address ({error})") from None
         if url.username is not None or url.password is not None:
             # The address is listed unmasked and named in stub messages; the key is the secret.
-            raise BadRequest("base_url: no user or password in the address (give the key)")
+            raise BadRequest(f"{url_name}: no user or password in the address (give the key)")
         # The key is sent in a header, which holds printable ASCII only.
         if (
             not api_key

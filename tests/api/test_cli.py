@@ -397,6 +397,12 @@ SCHEME += ["--link-field", "link", "--link-code", "ABC"]
         (["audit", "--after", "-1"], "--after must be a position in the trail"),
         ([*PARTNER, "--ttl", "999999999"], "--ttl: 0 to 604800 seconds"),
         ([*PARTNER, "--timeout", "0"], "--timeout: more than 0 and at most 120 seconds"),
+        ([*PARTNER, "--url", "ftp://x"], "--url: an http:// or https:// address"),
+        ([*PARTNER, "--url", "http://a b"], "--url: no spaces or control characters"),
+        (
+            [*PARTNER, "--url", "https://a.example/" + "p" * 3000],
+            "--url: String should have at most 2000 characters",
+        ),
         (
             ["lot", "scheme", *SCHEME, "--sequence-field", "S" * 201],
             "--sequence-field: String should have at most",

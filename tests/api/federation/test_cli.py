@@ -69,7 +69,7 @@ def test_partners_add_refuses_what_it_cannot_use(
     assert "api_key" in capsys.readouterr().err
     empty_query = ["partners", "add", "ACME", "--url", "http://127.0.0.1:9/?", "--key-stdin"]
     assert run([*empty_query, "--store", store], monkeypatch, SECRET) == 2
-    assert "base_url" in capsys.readouterr().err
+    assert "--url: an http:// or https:// address" in capsys.readouterr().err
     assert run(["partners", "list", "--json", "--store", store], monkeypatch) == 0
     assert json.loads(capsys.readouterr().out) == []
 
