@@ -88,7 +88,7 @@ def _udi(service: IdentifierService, args: argparse.Namespace) -> int:
     if isinstance(found, str):
         if args.json:  # REST's answer, whose null says no more: why is said beside it
             print(json.dumps(udi_answer(item, None), indent=2))
-            say(f"{item} has no UDI: {found}")
+            say(f"error: {item} has no UDI: {found}")
             return EXIT_NOT_FOUND
         raise NotFound(f"{item} has no UDI: {found}")
     if args.json:

@@ -437,5 +437,8 @@ def test_the_cli_prints_a_udi_as_rest_answers_it(
         said = capsys.readouterr()
         assert json.loads(said.out) == rest, item
         assert code == (1 if rest["udi"] is None else 0), item
+        assert said.err == "" or rest["udi"] is None, (item, said.err)
     assert rest == {"id": "lot:L-FAR", "udi": None}
-    assert "lot:L-FAR has no UDI: AI (17): 9999-12-31 has no YYMMDD form" in said.err
+    # Said as every other failure is: one line, `error: ` first.
+    assert said.err.startswith("error: lot:L-FAR has no UDI: AI (17): 9999-12-31 has no YYMMDD")
+    assert len(said.err.splitlines()) == 1, said.err
