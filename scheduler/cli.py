@@ -10,12 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from pydantic import ValidationError
-
 from api.cli_entry import EXIT_INTERRUPTED, STOPPED
-from api.cli_input import decimal_number, whole_number
+from api.cli_input import as_options, decimal_number, whole_number
 from api.cli_output import say
-from api.validation_text import option_text
 from scheduler.errors import SchedulerError
 from scheduler.gantt import gantt_png, gantt_svg
 from scheduler.models import Problem, Solution, SolveOptions
@@ -45,13 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the sub-command; return the exit code."""
-    try:
+    """Run the sub-command; return the exit code (an option out of its range is raised as
+    BadRequest, which the command line says as it says any other)."""
+    with as_options():  # the options' own bounds, said by the option's name
         options = SolveOptions(time_limit=args.time_limit, workers=args.workers)
-    except ValidationError as exc:  # the options' own bounds, said by the option's name
-        for detail in exc.errors(include_url=False):
-            say(f"error: {option_text(detail)}")
-        return 2
     if args.gantt is not None:
         unwritable = _unwritable(args.gantt)
         if unwritable is not None:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from api.cli import main
 from scheduler import solver
 from scheduler.cli import register
 from scheduler.models import Problem, Solution, SolveOptions
@@ -82,8 +83,13 @@ def test_json_nested_too_deeply_exits_2_with_a_message(
 def test_bad_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "ft06.txt"
     f.write_text(FT06)
-    assert run(["schedule", str(f), "--time-limit", "0"]) == 2
+    assert main(["schedule", str(f), "--time-limit", "0"]) == 2
     assert "--time-limit" in capsys.readouterr().err
+    # Each option out of its range named, in one line as every command says what it refuses.
+    assert main(["schedule", str(f), "--time-limit", "0", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --time-limit: Input should be greater than 0; --workers: "), err
+    assert len(err.splitlines()) == 1, err
 
 
 def test_a_chart_that_cannot_be_drawn_is_one_line_and_exit_2(
