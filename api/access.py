@@ -146,6 +146,8 @@ MAX_TRACE_LISTED = MAX_LISTED
 # What else a trace refused for its length may be asked as (TraceTooLong's `instead`).
 PAGED_TRACE = "page through them with the GraphQL trace (its nodes and links take first and after)"
 FEWER_FEDERATED = "ask the GraphQL federatedTrace for fewer lists (its nodes or its links alone)"
+# How a REST trace's refusal names the way to ask for fewer levels (its query parameter).
+REST_DEPTH = "max_depth"
 
 
 class TraceTooLong(BadRequest):
@@ -154,7 +156,7 @@ class TraceTooLong(BadRequest):
     one; a federated trace is not paged, but GraphQL counts only the lists it asks for)."""
 
     def __init__(
-        self, listed: int, limit: int, instead: str = PAGED_TRACE, *, depth: str = "max_depth"
+        self, listed: int, limit: int, instead: str = PAGED_TRACE, *, depth: str = REST_DEPTH
     ) -> None:
         super().__init__(
             f"this trace lists {listed:,} nodes and edges, more than {limit:,}: "
@@ -162,7 +164,7 @@ class TraceTooLong(BadRequest):
         )
 
 
-def within_limit(trace: Trace, limit: int | None, *, depth: str = "max_depth") -> Trace:
+def within_limit(trace: Trace, limit: int | None, *, depth: str = REST_DEPTH) -> Trace:
     """Return `trace`, or raise TraceTooLong where it lists more nodes and edges than `limit`
     (None: no limit); `depth` names the caller's way to ask for fewer levels."""
     listed = len(trace.nodes) + len(trace.edges)

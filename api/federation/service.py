@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import ValidationError
 
-from api.access import COMPANY_ROLES_SET, FEWER_FEDERATED, PAGED_TRACE, Access, TraceTooLong
+from api.access import (
+    COMPANY_ROLES_SET,
+    FEWER_FEDERATED,
+    PAGED_TRACE,
+    REST_DEPTH,
+    Access,
+    TraceTooLong,
+)
 from api.auth.models import AccountEvent, Partner, PartnerAnswer
 from api.auth.store import AccountStore
 from api.federation.client import PartnerClient, PartnerError
@@ -90,7 +97,7 @@ class ListLimit:
     branches: int = 0
     stubs: int = 0
     graphql: bool = False  # the caller asks over GraphQL: said in its words (links, maxDepth)
-    depth: str = "max_depth"  # how a refusal names the caller's way to ask for fewer levels
+    depth: str = REST_DEPTH  # how a refusal names the caller's way to ask for fewer levels
 
     def count(self, nodes: int, edges: int, branches: int, stubs: int) -> int:
         return (
@@ -122,8 +129,8 @@ class ListLimit:
     @property
     def fewer(self) -> str:
         """How to ask for less of a trace, as its caller asks."""
-        if not self.graphql:
-            return "fewer levels (a max depth)"
+        if not self.graphql:  # REST's stubs say its max_depth in words, as they always have
+            return f"fewer levels ({'a max depth' if self.depth == REST_DEPTH else self.depth})"
         aliased = max(self.nodes, self.edges, self.branches, self.stubs) > 1
         return "fewer levels (maxDepth), or fewer aliases" if aliased else "fewer levels (maxDepth)"
 

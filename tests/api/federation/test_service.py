@@ -1303,6 +1303,13 @@ def test_a_trace_may_be_bounded_by_its_nodes_or_its_edges_alone(
         "with this answer the trace would list more than 5 nodes: ask for fewer levels (a max "
         "depth)",
     )
+    # A caller who names its way to fewer levels (the command line's option) is told it here
+    # too, as the refusal of its own part of the trace tells it.
+    assert branch(ListLimit(5, edges=False, depth="--max-depth")) == (
+        "error",
+        "with this answer the trace would list more than 5 nodes: ask for fewer levels "
+        "(--max-depth)",
+    )
     assert branch(ListLimit(4, nodes=False))[1].startswith(
         "with this answer the trace would list more than 4 edges:"
     )
