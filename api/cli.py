@@ -67,7 +67,7 @@ EXIT_FAILED = 4  # the command ran, and its own check of the result failed (copy
 # Where `tracegraph demo` makes its plant, in the folder it runs in.
 DEMO_FILE = "tracegraph-demo.db"
 # The trace's option for fewer levels, as a refusal names it.
-MAX_DEPTH = "--max-depth"
+DEPTH_OPTION = "--max-depth"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -466,7 +466,7 @@ def _trace(args: argparse.Namespace) -> int:
     if args.supplier_lot is not None and args.supplier is None:
         raise BadRequest("--supplier-lot needs --supplier")
     if args.max_depth is not None and args.max_depth < 0:
-        raise BadRequest(f"{MAX_DEPTH} must be 0 or more")
+        raise BadRequest(f"{DEPTH_OPTION} must be 0 or more")
     as_of = None if args.as_of is None else read_time_option("--as-of", args.as_of)
     if args.lot is not None:
         root = gid("lot", args.lot)
@@ -485,7 +485,7 @@ def _trace(args: argparse.Namespace) -> int:
             federated = services.federation.federate_here(
                 trace,
                 max_depth=args.max_depth,
-                max_listed=ListLimit(limit, depth=MAX_DEPTH),
+                max_listed=ListLimit(limit, depth=DEPTH_OPTION),
             )
             print(
                 json.dumps(federated.to_dict(), indent=2)
@@ -495,7 +495,7 @@ def _trace(args: argparse.Namespace) -> int:
             return 0
     finally:
         services.close()
-    trace = within_limit(trace, limit, depth=MAX_DEPTH)
+    trace = within_limit(trace, limit, depth=DEPTH_OPTION)
     print(json.dumps(trace.to_dict(), indent=2) if args.json else trace_tree(trace))
     return 0
 
