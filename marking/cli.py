@@ -13,7 +13,7 @@ from api.cli_input import as_options, decimal_number, read_text, read_time_optio
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused
 from ingest.models import ItemRef
-from marking.models import DecisionInputs, ResolveQuery, SchemeUsage
+from marking.models import DecisionInputs, ResolveQuery, SchemeUsage, made_backwards
 from marking.service import MarkingService, scheme_specs
 
 EXIT_NOT_FOUND = 1
@@ -112,16 +112,13 @@ def _time(text: str | None, option: str) -> datetime | None:
     return None if text is None else read_time_option(option, text)
 
 
-# The query's fields given as options not spelt as the field.
-RESOLVE_OPTIONS = {"made_from": "--from", "made_to": "--to"}
-
-
 def _resolve(args: argparse.Namespace) -> int:
     made_from = _time(args.made_from, "--from")
     made_to = _time(args.made_to, "--to")
-    if made_from is not None and made_to is not None and made_from > made_to:
-        raise BadRequest("--from is after --to")  # the query says it of its fields
-    with as_options(RESOLVE_OPTIONS):
+    if made_backwards(made_from, made_to):  # ResolveQuery's rule, said of the options
+        raise BadRequest("--from is after --to")
+    # Each other option is its field with dashes; --from and --to are aware times already.
+    with as_options():
         query = ResolveQuery(
             mark=args.mark,
             primary=args.primary,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -142,6 +143,12 @@ class IssuedMark(Model):
     created: bool
 
 
+def made_backwards(made_from: datetime | None, made_to: datetime | None) -> bool:
+    """Whether a window of making times ends before it starts: ResolveQuery refuses it, and
+    the command line before it, by its options' names."""
+    return made_from is not None and made_to is not None and made_from > made_to
+
+
 class ResolveQuery(Model):
     """What the operator can read, and what they know about where the part is."""
 
@@ -158,7 +165,7 @@ class ResolveQuery(Model):
     def _something_readable(self) -> Self:
         if self.mark is None and self.primary is None:
             raise ValueError("give a secondary mark, a primary number, or both")
-        if self.made_from and self.made_to and self.made_from > self.made_to:
+        if made_backwards(self.made_from, self.made_to):
             raise ValueError("made_from is after made_to")
         return self
 
