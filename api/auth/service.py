@@ -48,19 +48,6 @@ from ingest.service import SYSTEM
 
 # Entries a page of the audit trail holds at most.
 MAX_TRAIL_PAGE = 1000
-
-
-def check_trail_page(
-    after: int, limit: int, *, after_name: str = "after", limit_name: str = "limit"
-) -> None:
-    """Raise BadRequest where `after` is no position in the audit trail or `limit` no page's
-    length, naming each as the caller gave it (`--limit` on the command line)."""
-    if not 1 <= limit <= MAX_TRAIL_PAGE:
-        raise BadRequest(f"{limit_name} must be between 1 and {MAX_TRAIL_PAGE}")
-    if not 0 <= after <= LAST_POSITION:
-        raise BadRequest(f"{after_name} must be a position in the trail: 0 to {LAST_POSITION}")
-
-
 # How much of a username typed at a failed login the trail keeps.
 MAX_NAME_KEPT = 200
 # Matched whole (fullmatch): "$" also matches before a final newline.
@@ -76,6 +63,17 @@ KEY_PREFIX = "tgk_"
 _hasher = PasswordHasher()
 # Password checks at once, in this process: each argon2 check takes 64 MiB.
 _VERIFYING = threading.BoundedSemaphore(4)
+
+
+def check_trail_page(
+    after: int, limit: int, *, after_name: str = "after", limit_name: str = "limit"
+) -> None:
+    """Raise BadRequest where `after` is no position in the audit trail or `limit` no page's
+    length, naming each as the caller gave it (`--limit` on the command line)."""
+    if not 1 <= limit <= MAX_TRAIL_PAGE:
+        raise BadRequest(f"{limit_name} must be between 1 and {MAX_TRAIL_PAGE}")
+    if not 0 <= after <= LAST_POSITION:
+        raise BadRequest(f"{after_name} must be a position in the trail: 0 to {LAST_POSITION}")
 
 
 @dataclass(frozen=True, slots=True)
