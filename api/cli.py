@@ -34,7 +34,7 @@ from api.cli_input import (
     whole_number,
 )
 from api.cli_lots import register as register_lots
-from api.cli_output import Parser, command_output, output_failed, say
+from api.cli_output import EXIT_NOT_FOUND, Parser, command_output, output_failed, say
 from api.cli_partners import register as register_partners
 from api.cli_recall import register as register_recall
 from api.cli_serve import CannotListen, listen, run_server
@@ -61,7 +61,6 @@ from scheduler.cli import register as register_schedule
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
-EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
 EXIT_FAILED = 4  # the command ran, and its own check of the result failed (copy-store)
 # Where `tracegraph demo` makes its plant, in the folder it runs in.

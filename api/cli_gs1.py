@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from api.cli_output import say
+from api.cli_output import EXIT_NOT_FOUND, say
 from api.deps import Services
 from api.render import shown
 from graph.errors import NotFound
@@ -16,7 +16,6 @@ from graph.udi import IdentifierService, resolved_dict, udi_answer
 from ingest.gs1 import AIS, GS
 
 Opener = Callable[[argparse.Namespace], Services]
-EXIT_NOT_FOUND = 1
 # In place of a bracketed form that would read as another identifier (see gs1.Gs1Data.readable).
 UNREADABLE = "- (would read as another code: use the element string or the Digital Link)"
 

@@ -11,6 +11,8 @@ from typing import NoReturn, TextIO, cast
 
 from api.render import shown
 
+# What the command was asked about does not exist (or, asked to find it, it found none).
+EXIT_NOT_FOUND = 1
 # The command was done, and what it printed could not be written (a full disk, say).
 EXIT_OUTPUT = 5
 

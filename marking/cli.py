@@ -10,13 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from api.cli_input import as_options, decimal_number, read_text, read_time_option, whole_number
+from api.cli_output import EXIT_NOT_FOUND
 from graph.errors import BadRequest
 from ingest.json_text import JsonRefused
 from ingest.models import ItemRef
 from marking.models import DecisionInputs, ResolveQuery, SchemeUsage, made_backwards
 from marking.service import MarkingService, scheme_specs
-
-EXIT_NOT_FOUND = 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
