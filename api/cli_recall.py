@@ -21,8 +21,9 @@ from graph.recall import scope_csv
 
 FORMATS = ("csv", "json", "epcis", "html")
 # The fields of a case's events the commands are given as options, spelt as typed: a refusal
-# of one names the option.
+# of one names the option (a supplier lot's supplier and key are both of --supplier-lot).
 OPTIONS = {field: f"--{field}" for field in ("title", "reason", "actor", "message", "question")}
+OPTIONS |= {"supplier": "--supplier-lot", "supplier_lot": "--supplier-lot"}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opener: Opener) -> None:

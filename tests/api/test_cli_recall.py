@@ -134,6 +134,10 @@ def test_a_value_too_long_is_said_once_by_the_option_as_typed(
             [*asked, "--question", "q" * 5001],
             "--question: String should have at most 5000 characters",
         ),
+        (
+            [*asked, "--question", "q", "--supplier-lot", "supplier_lot:ACME/" + "A" * 201],
+            "--supplier-lot: String should have at most 200 characters",
+        ),
         (["recall", "hold", "RC-1", "--reason", "r" * 2001, "--store", store], TOO_LONG_REASON),
         (["recall", "close", "RC-1", "--reason", "r" * 2001, "--store", store], TOO_LONG_REASON),
         # One notice per customer, each refused alike: said once.
