@@ -70,6 +70,7 @@ from graph.lot_codes import (
 )
 from graph.quantities import Amount, by_unit, one_total
 from graph.store import (
+    NODE_CONTEXT,
     CartStay,
     Direction,
     DocumentRow,
@@ -294,6 +295,12 @@ class Access:
             seen -= linked - seen_through_site(self._store, linked, site)
         return seen
 
+    def _sees_some(self, kind: str) -> bool:
+        """Tell whether the caller may see some node of `kind` (a mark, a cart, an equipment),
+        by what `_sees` says of one that holds nothing: a customer's scope holds companies,
+        shipments and items alone, a supplier sees their lots and company alone."""
+        return self._sees(NodeView(make_gid(kind, ""), kind, {}))
+
     def _sees(self, view: NodeView) -> bool:
         """Tell whether the caller may see a node by what it holds alone."""
         if self.role in READERS:
@@ -352,9 +359,13 @@ class Access:
         self, gids: Sequence[str], type_: str, *, into: bool, limit: int
     ) -> list[EdgeView] | None:
         """Return the edges of `type_` into (or out of) `gids` (NODE_CONTEXT) whose both ends
-        the caller may see, or None when those are more than `limit`. Read to one past the
-        limit at most, whatever else a node links to; read whole only where that cut it short
-        yet the caller sees no more than the limit (links to what they may not see)."""
+        the caller may see, or None when those are more than `limit`. None are read where the
+        caller sees no node of the kind at their far end (a customer or a supplier: no mark,
+        cart or equipment). Else read to one past the limit at most, whatever else a node
+        links to, and read whole only where that cut it short yet the caller sees no more than
+        the limit (an operator, where some lead to another site's carts or equipment)."""
+        if not self._sees_some(NODE_CONTEXT[type_, into]):
+            return []
         found = self._store.context_links(gids, type_, into=into, limit=limit + 1)
         seen = self._links_seen(found)
         if len(found) > limit and len(seen) <= limit:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import (
@@ -54,11 +54,14 @@ CONTEXT_TYPES: tuple[str, ...] = (
     "ABOUT",
 )
 EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
-# A node's context links of one type that are read alone, (type, into the node): the marks
-# struck on an item, the carts it rode in, the equipment a step ran on.
-NODE_CONTEXT: frozenset[tuple[str, bool]] = frozenset(
-    {("MARKS", True), ("IN_CART", False), ("ON", False)}
-)
+# A node's context links of one type that are read alone, (type, into the node), each with the
+# kind of node at its far end: the marks struck on an item, the carts it rode in, the equipment
+# a step ran on.
+NODE_CONTEXT: Mapping[tuple[str, bool], str] = {
+    ("MARKS", True): "mark",
+    ("IN_CART", False): "cart",
+    ("ON", False): "equipment",
+}
 
 
 def refused_unfinished(where: str, source: str) -> StoreUnavailable:

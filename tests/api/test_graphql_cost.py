@@ -467,7 +467,7 @@ def test_a_hubs_marks_carts_and_equipment_answer_as_before_within_the_budget(
     assert messages == {f"this query lists more than {listed - 1} links and nodes: {NARROW_LINKS}"}
 
 
-def test_links_a_caller_may_not_see_are_read_whole_only_where_a_bounded_read_cannot_tell(
+def test_links_a_caller_can_never_see_are_not_read(
     client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub(services, events)
@@ -477,11 +477,30 @@ def test_links_a_caller_may_not_see_are_read_whole_only_where_a_bounded_read_can
     services.ingest.ingest([ship])
     read = reading(monkeypatch)
     monkeypatch.setattr(cost, "MAX_LISTED", 10)
-    # The customer sees the lot it received, not the marks struck on it: 11 read are none it
-    # sees, and only the whole says whether it sees more than 10.
-    answer = ask(client, '{ node(id: "lot:HUB") { ... on Lot { marks { id } } } }', "customer")
-    assert answer == {"data": {"node": {"marks": []}}}
-    assert read == [("MARKS", 11, 11), ("MARKS", None, 12)]
+    # The customer sees the lot it received, never a mark, a cart or an equipment: however many
+    # the lot has, none of them is read.
+    query = '{ node(id: "lot:HUB") { ... on Lot { marks { id } carts { id } } } }'
+    answer = ask(client, query, "customer")
+    assert answer == {"data": {"node": {"marks": [], "carts": []}}}
+    assert read == []
+
+
+def test_links_an_operator_may_not_see_are_read_whole_only_where_a_bounded_read_cannot_tell(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = [events.receive("HUB", 1000)]
+    for c in range(12):
+        stay = {"cart": f"C-{c}", "lot": "HUB", "site": "PLANT-2"}
+        batch.append(events("cart_load", **stay, compartment="A"))
+        batch.append(events("cart_unload", **stay))
+    services.ingest.ingest(batch)
+    read = reading(monkeypatch)
+    monkeypatch.setattr(cost, "MAX_LISTED", 10)
+    # The operator of PLANT-1 sees the lot (of no site), not PLANT-2's carts: 11 read are none
+    # they see, and only the whole says whether they see more than 10.
+    answer = ask(client, '{ node(id: "lot:HUB") { ... on Lot { carts { id } } } }', "operator")
+    assert answer == {"data": {"node": {"carts": []}}}
+    assert read == [("IN_CART", 11, 11), ("IN_CART", None, 12)]
 
 
 def test_a_suppliers_lists_of_cases_read_their_lots_once_and_count_as_analyses(
