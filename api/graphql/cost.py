@@ -127,6 +127,7 @@ class HeavyFieldLimit(ValidationRule):
 
 # What to ask less of, named by the field that ran over the budget (aliases count each time).
 NARROW_LINKS = "ask for fewer levels or aliases of inputs and outputs"
+NARROW_CONTEXT = "ask for fewer levels or aliases of marks, carts and equipment"
 NARROW_TRACE = "ask trace.nodes and trace.links for fewer with `first`, or fewer aliases"
 NARROW_WINDOW = "ask for a shorter equipmentWindow, or fewer aliases"
 NARROW_PATHS = "ask explain for fewer aliases or fewer lists of its paths (nodeIds, links)"

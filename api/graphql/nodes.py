@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import Context
-from api.graphql.cost import NARROW_LINKS, asks
+from api.graphql.cost import NARROW_CONTEXT, NARROW_LINKS, asks
 from api.graphql.udi import Udi
 from graph.store import EdgeView, NodeView, plain
 
@@ -144,8 +144,8 @@ async def _context_edges(
     sees none of their far ends; all, for an operator where those read hold another site's)."""
     edges = await asyncio.shield(loader.load(gid))  # shared, as in `nodes_of`
     if edges is None:
-        info.context.budget.refuse(NARROW_LINKS)
-    info.context.budget.spend(len(edges), NARROW_LINKS)
+        info.context.budget.refuse(NARROW_CONTEXT)
+    info.context.budget.spend(len(edges), NARROW_CONTEXT)
     return _in_time_order(edges)
 
 

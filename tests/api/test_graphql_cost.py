@@ -12,7 +12,7 @@ from strawberry.types.nodes import SelectedField
 
 from api.deps import Services
 from api.graphql import cost
-from api.graphql.cost import NARROW_LINKS
+from api.graphql.cost import NARROW_CONTEXT
 from graph.embedded_store import EmbeddedStore
 from graph.store import EdgeView
 from tests.api.conftest import login
@@ -437,7 +437,10 @@ def test_a_hubs_marks_carts_and_equipment_are_read_no_further_than_the_budget(
     for field in ("marks { id }", "carts { id }"):
         answer = ask(client, f'{{ node(id: "lot:HUB") {{ ... on Lot {{ {field} }} }} }}')
         assert answer["data"] == {"node": None}, "refused whole, not cut short"
-        assert "lists more than 10 links and nodes" in answer["errors"][0]["message"]
+        (error,) = answer["errors"]
+        assert (
+            error["message"] == f"this query lists more than 10 links and nodes: {NARROW_CONTEXT}"
+        )
     # Neither its links to the steps that consumed it nor more than 11 of its marks or of its
     # stays in carts were read: one past what the request may list.
     assert read == [("MARKS", 11, 11), ("IN_CART", 11, 11)]
@@ -463,8 +466,11 @@ def test_a_hubs_marks_carts_and_equipment_answer_as_before_within_the_budget(
     monkeypatch.setattr(cost, "MAX_LISTED", listed)
     assert ask(client, HUB)["data"]["node"] == lot
     monkeypatch.setattr(cost, "MAX_LISTED", listed - 1)
+    # The steps' equipment, read last (below the outputs), runs over, and is named.
     messages = {e["message"] for e in ask(client, HUB)["errors"]}
-    assert messages == {f"this query lists more than {listed - 1} links and nodes: {NARROW_LINKS}"}
+    assert messages == {
+        f"this query lists more than {listed - 1} links and nodes: {NARROW_CONTEXT}"
+    }
 
 
 def test_links_a_caller_can_never_see_are_not_read(
