@@ -172,8 +172,9 @@ def asks(info: Info[Any, Any], *names: str, below: bool = False) -> bool:
 
     The query is read as written, each fragment once however often it is spread: expanding
     every spread (as strawberry's `selected_fields` does) takes time exponential in the
-    query's length, for fragments that spread the one before at several places."""
-    return bool(_asked_as(info, frozenset(names), below))
+    query's length, for fragments that spread the one before at several places. The search
+    stops at the first field found."""
+    return bool(_asked_as(info, frozenset(names), below, first=True))
 
 
 def times_asked(info: Info[Any, Any], name: str) -> int:
@@ -181,31 +182,40 @@ def times_asked(info: Info[Any, Any], name: str) -> int:
     once under each response name (alias) that asks it, where @skip and @include keep it, as
     its resolver runs once for each. Asked twice under one name, it is answered once.
     Read as `asks` reads the query."""
-    return len(_asked_as(info, frozenset({name}), False))
+    return len(_asked_as(info, frozenset({name}), False, first=False))
 
 
-def _asked_as(info: Info[Any, Any], names: frozenset[str], below: bool) -> frozenset[str]:
-    """The response names under which the field `info` resolves asks for one of `names`."""
+def _asked_as(
+    info: Info[Any, Any], names: frozenset[str], below: bool, *, first: bool
+) -> frozenset[str]:
+    """The response names under which the field `info` resolves asks for one of `names`; with
+    `first`, no more than the first found (the rest not searched), or none."""
     raw = info._raw_info
-    search = _Search(raw, names, below)
+    search = _Search(raw, names, below, first)
     return search.within([node.selection_set for node in raw.field_nodes])
 
 
 class _Search:
     """One search of a query's selections for fields by name."""
 
-    def __init__(self, info: GraphQLResolveInfo[Any], names: frozenset[str], below: bool) -> None:
+    def __init__(
+        self, info: GraphQLResolveInfo[Any], names: frozenset[str], below: bool, first: bool
+    ) -> None:
         self._info = info
         self._names = names
         self._below = below
+        self._first = first  # stop at the first found: whether any is asked, not how often
         # What each fragment was found to ask: searched once, whatever spreads it again.
         self._found: dict[str, frozenset[str]] = {}
 
     def within(self, sets: Sequence[SelectionSetNode | None]) -> frozenset[str]:
         """The response names under which the selection sets `sets` ask for one of the names."""
-        return frozenset().union(
-            *(self._asks(s) for found in sets if found for s in found.selections)
-        )
+        named: frozenset[str] = frozenset()
+        for selection in (s for found in sets if found for s in found.selections):
+            named |= self._asks(selection)
+            if named and self._first:
+                break
+        return named
 
     def _asks(self, selection: SelectionNode) -> frozenset[str]:
         if not self._kept(selection):
@@ -213,7 +223,9 @@ class _Search:
         if isinstance(selection, FieldNode):
             asked = selection.name.value in self._names
             named = frozenset({(selection.alias or selection.name).value} if asked else ())
-            return named | self.within([selection.selection_set]) if self._below else named
+            if not self._below or (named and self._first):
+                return named
+            return named | self.within([selection.selection_set])
         if isinstance(selection, InlineFragmentNode):
             return self.within([selection.selection_set])
         assert isinstance(selection, FragmentSpreadNode)

@@ -387,6 +387,28 @@ def test_what_a_field_asks_below_is_read_once_per_fragment_not_once_per_spread(
         assert all(("target" in link) == wanted for link in links)
 
 
+def test_whether_a_field_asks_for_one_is_read_no_further_than_the_first_found(
+    client: TestClient, plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whether a list's links have their ends read is asked each time the list resolves: what
+    # follows the first end asked is not searched.
+    searched = 0
+    kept = cost._Search._kept
+
+    def counted(search: Any, selection: Any) -> bool:
+        nonlocal searched
+        searched += 1
+        return kept(search, selection)
+
+    monkeypatch.setattr(cost._Search, "_kept", counted)
+    types = " ".join(f"t{n}: type" for n in range(20))
+    query = f'{{ node(id: "lot:L00001-BAR-W1") {{ outputs {{ target {{ id }} {types} }} }} }}'
+    answer = ask(client, query)
+    assert "errors" not in answer, answer
+    assert answer["data"]["node"]["outputs"]
+    assert searched == 1
+
+
 def hub(services: Services, events: Events) -> None:
     """HUB: a lot consumed by 40 steps on LATHE-1, each with 2 more lots, struck with 12 marks,
     in 12 carts one after another."""

@@ -827,14 +827,23 @@ def test_a_graphql_federated_trace_counts_a_list_under_each_alias_as_it_merges_a
     # Room for its nodes and its branch under one name, one short under two aliases.
     most = 2 * len(found["nodes"])
     monkeypatch.setattr("api.graphql.cost.MAX_LISTED", most)
-    for once in ("nodes { id }", "nodes { id } nodes { kind }", "nodes { id } ...Again"):
+    for once in (
+        "nodes { id }",
+        "nodes { id } nodes { kind }",
+        "nodes { id } ...Again",
+        # An alias @skip or @include leaves out is not listed, and not counted.
+        "a: nodes { id } b: nodes @skip(if: true) { id }",
+        "a: nodes { id } b: nodes @include(if: false) { id }",
+        "a: nodes { id } ... @skip(if: true) { b: nodes { id } }",
+        "a: nodes { id } b: nodes @include(if: true) @skip(if: true) { id }",
+    ):
         body = federated(once, again if "Again" in once else "")
         assert "errors" not in body, once
         answered = body["data"]["federatedTrace"]["branches"]
         assert answered == [{"message": "answered from the cache"}], once
     # Each alias lists it, as its resolver counts: the answer is a stub, not the whole request
     # refused once ACME was asked and read.
-    body = federated("a: nodes { id } b: nodes { id }")
+    body = federated("a: nodes { id } b: nodes @skip(if: false) @include(if: true) { id }")
     assert "errors" not in body
     stubbed = body["data"]["federatedTrace"]
     assert stubbed["branches"] == [
