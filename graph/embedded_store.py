@@ -280,7 +280,8 @@ WHERE x.gid IN (SELECT value FROM json_each(?1))
 """
 # A node's context links of one type (?2) into it, or out of it, ?3 at most (-1: all): on its
 # edges_up (edges_down) entries of flow = 0, so its flow links (a lot serialized into thousands)
-# are not read, and the LIMIT stops the scan.
+# are not read, and the LIMIT stops the scan. The index holds no type: its context links of
+# other types on that side are stepped over.
 _CONTEXT_LINKS = """
 SELECT s.gid, d.gid, e.type, e.qty, e.share, e.part, e.at, e.event
 FROM json_each(?1) j

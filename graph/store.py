@@ -450,7 +450,7 @@ class GraphStore(Protocol):
     ) -> list[EdgeView]:
         """Return the edges of `type_` into (or out of) any of `gids`, (type_, into) one of
         NODE_CONTEXT; with `limit`, no more than that of them (in no set order): the rest are
-        not read, however many links of other types or of this one a node has."""
+        not read, however many flow links, or links of this type, a node has."""
         ...
 
     def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:

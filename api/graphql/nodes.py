@@ -140,7 +140,7 @@ async def _context_edges(
 ) -> list[EdgeView]:
     """A node's links of the one type `loader` reads (its marks, carts or equipment), in time
     order; counted against the request's budget, and read no further than it allows: a hub's
-    other links are not read, nor more of these than are left to list (none, for a caller who
+    flow links are not read, nor more of these than are left to list (none, for a caller who
     sees none of their far ends; all, for an operator where those read hold another site's)."""
     edges = await asyncio.shield(loader.load(gid))  # shared, as in `nodes_of`
     if edges is None:
