@@ -57,9 +57,10 @@ CASE_ANALYSES: Final = frozenset({"scope", "reconciliation", "sharedCarts", "his
 # Root fields that list cases: an analysis under them would run once per case.
 CASE_LISTS: Final = frozenset({"recallCases", "casesAboutMyLots"})
 MAX_HEAVY: Final = 4
-# Links and nodes one request may list: through `inputs` and `outputs`, a trace's pages,
-# `explain`'s paths, an equipment window's steps, a customer's received shipments and their items,
-# a supplier's lots and a federated trace's lists, each time (under each alias) they are asked.
+# Links and nodes one request may list: through `inputs` and `outputs`, a node's marks, carts and
+# equipment, a trace's pages, `explain`'s paths, an equipment window's steps, a customer's
+# received shipments and their items, a supplier's lots and a federated trace's lists, each time
+# (under each alias) they are asked.
 MAX_LISTED: Final = 20_000
 
 # Analyses asked by name, and those asked under a list of cases.
