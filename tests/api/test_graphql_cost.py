@@ -495,6 +495,36 @@ def test_a_hubs_marks_carts_and_equipment_answer_as_before_within_the_budget(
     }
 
 
+def test_marks_that_fit_node_by_node_but_not_together_refuse_the_request(
+    client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # L split into L-0, L-1 and L-2, each struck with 4 marks.
+    into = [{"lot": f"L-{i}", "qty": "1"} for i in range(3)]
+    batch = [events.receive("L", 10), events("split", lot="L", into=into)]
+    batch += [
+        events("mark", target={"lot": f"L-{i}"}, code=f"M{i}-{n}")
+        for i in range(3)
+        for n in range(4)
+    ]
+    services.ingest.ingest(batch)
+    read = reading(monkeypatch)
+    monkeypatch.setattr(cost, "MAX_LISTED", 10)
+    for i in range(3):  # 4 marks each: one lot's fit
+        alone = ask(client, f'{{ node(id: "lot:L-{i}") {{ ... on Lot {{ marks {{ id }} }} }} }}')
+        assert len(alone["data"]["node"]["marks"]) == 4, alone
+    # The three lots' marks, 12, and the 3 links to them: the marks are read in one batch, no
+    # further than one past the 7 left, and each lot is refused, whichever would have listed
+    # the 8th.
+    del read[:]
+    query = '{ node(id: "lot:L") { outputs { target { ... on Lot { marks { id } } } } } }'
+    answer = ask(client, query)
+    outputs = answer["data"]["node"]["outputs"]
+    assert outputs == [{"target": None}] * 3, "each refused, none cut short"
+    messages = [e["message"] for e in answer["errors"]]
+    assert messages == [f"this query lists more than 10 links and nodes: {NARROW_CONTEXT}"] * 3
+    assert [r for r in read if r[0] == "MARKS"] == [("MARKS", 8, 8)]
+
+
 def test_links_a_caller_can_never_see_are_not_read(
     client: TestClient, services: Services, events: Events, monkeypatch: pytest.MonkeyPatch
 ) -> None:
