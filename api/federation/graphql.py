@@ -139,23 +139,23 @@ class FederatedTraceResult:
     # Each list counts against the request's budget each time it is asked (under each alias).
     @strawberry.field
     def nodes(self, info: Info[Context, None]) -> list[FederatedNode]:
-        info.context.budget.spend(len(self.result.nodes), NARROW_FEDERATED)
+        info.context.budget.spend(len(self.result.nodes), NARROW_FEDERATED, reserved=True)
         return [FederatedNode(node=n) for n in self.result.nodes]
 
     @strawberry.field
     def links(self, info: Info[Context, None]) -> list[FederatedLink]:
-        info.context.budget.spend(len(self.result.edges), NARROW_FEDERATED)
+        info.context.budget.spend(len(self.result.edges), NARROW_FEDERATED, reserved=True)
         return [FederatedLink(edge=e) for e in self.result.edges]
 
     @strawberry.field(description="Every partner asked, including those a partner asked in turn.")
     def branches(self, info: Info[Context, None]) -> list[PartnerBranch]:
-        info.context.budget.spend(len(self.result.branches), NARROW_FEDERATED)
+        info.context.budget.spend(len(self.result.branches), NARROW_FEDERATED, reserved=True)
         return [PartnerBranch(branch=b) for b in self.result.branches]
 
     @strawberry.field(description="Branches that could not be followed, as stub nodes.")
     def stubs(self, info: Info[Context, None]) -> list[FederatedNode]:
         stubs = self.result.stubs
-        info.context.budget.spend(len(stubs), NARROW_FEDERATED)
+        info.context.budget.spend(len(stubs), NARROW_FEDERATED, reserved=True)
         return [FederatedNode(node=n) for n in stubs]
 
 
@@ -182,38 +182,58 @@ class FederationQuery:
         max_depth: int | None = None,
         as_of: datetime | None = None,
     ) -> FederatedTraceResult | None:
-        federation = _services(info).federation
-        budget = info.context.budget
-        # No more than the budget has left as this field starts, of the lists asked for: ours
-        # and what each question lists if no partner answers (a stub and its link, a branch)
-        # spend at least that, so a trace that lists more is refused before partners are
-        # asked. A list not asked is not listed, and bounds nothing: asking for none of those
-        # a partner adds to, the trace asks no partner. A list asked under several aliases is
-        # counted under each, as its resolver spends: an answer that fits once but not twice
-        # is a stub, not the request refused once partners were read.
-        limit = ListLimit(
-            budget.left,
-            nodes=times_asked(info, "nodes"),
-            edges=times_asked(info, "links"),
-            branches=times_asked(info, "branches"),
-            stubs=times_asked(info, "stubs"),
-            graphql=True,
-        )
+        # Under several aliases, one after another: each plans with what the budget has left
+        # once those before it reserved what they list.
+        async with info.context.federating:
+            return await _federated_trace(info, id, direction, max_depth, as_of)
 
-        def traced() -> FederatedTrace | TraceTooLong:
-            try:
-                return federation.trace(
-                    info.context.access,
-                    str(id),
-                    direction.value,
-                    max_depth=depth_argument(max_depth),
-                    as_of=with_offset("asOf", as_of),
-                    max_listed=limit,
-                )
-            except TraceTooLong as error:
-                return error  # said as every list past the budget is, below
 
-        found = await run(traced)
-        if isinstance(found, TraceTooLong):
-            budget.refuse(NARROW_FEDERATED)
-        return None if found is None else FederatedTraceResult(result=found)
+async def _federated_trace(
+    info: Info[Context, None],
+    id: strawberry.ID,
+    direction: Direction,
+    max_depth: int | None,
+    as_of: datetime | None,
+) -> FederatedTraceResult | None:
+    """Trace here and on into partners, within what the request's budget has left."""
+    federation = _services(info).federation
+    budget = info.context.budget
+    # No more than the budget has left as this trace plans, of the lists asked for: ours
+    # and what each question lists if no partner answers (a stub and its link, a branch)
+    # spend at least that, so a trace that lists more is refused before partners are
+    # asked. A list not asked is not listed, and bounds nothing: asking for none of those
+    # a partner adds to, the trace asks no partner. A list asked under several aliases is
+    # counted under each, as its resolver spends: an answer that fits once but not twice
+    # is a stub, not the request refused once partners were read.
+    limit = ListLimit(
+        budget.left,
+        nodes=times_asked(info, "nodes"),
+        edges=times_asked(info, "links"),
+        branches=times_asked(info, "branches"),
+        stubs=times_asked(info, "stubs"),
+        graphql=True,
+    )
+
+    def traced() -> FederatedTrace | TraceTooLong:
+        try:
+            return federation.trace(
+                info.context.access,
+                str(id),
+                direction.value,
+                max_depth=depth_argument(max_depth),
+                as_of=with_offset("asOf", as_of),
+                max_listed=limit,
+            )
+        except TraceTooLong as error:
+            return error  # said as every list past the budget is, below
+
+    found = await run(traced)
+    if isinstance(found, TraceTooLong):
+        budget.refuse(NARROW_FEDERATED)
+    if found is None:
+        return None
+    # What its lists will spend, held from traces planned after it.
+    budget.reserve(
+        limit.count(len(found.nodes), len(found.edges), len(found.branches), len(found.stubs))
+    )
+    return FederatedTraceResult(result=found)

@@ -42,6 +42,9 @@ class Context(BaseContext):
         super().__init__()
         self.access = request_access
         self.budget = Budget()
+        # Federated traces plan one after another, each with what those before it reserved
+        # spent: planned at once, each would plan with the whole budget.
+        self.federating = asyncio.Lock()
         self.nodes: DataLoader[str, NodeView | None] = DataLoader(
             load_fn=_by_gid(request_access.nodes)
         )

@@ -143,17 +143,27 @@ class Budget:
     def __init__(self, limit: int | None = None) -> None:
         self._limit = MAX_LISTED if limit is None else limit
         self._left = self._limit
+        # Held for lists a field has planned and its fields will spend (`reserved`).
+        self._reserved = 0
 
     @property
     def left(self) -> int:
-        """How many more objects the request may list."""
-        return max(self._left, 0)
+        """How many more objects the request may list, those reserved not among them."""
+        return max(self._left - self._reserved, 0)
 
-    def spend(self, count: int, narrow: str) -> None:
-        """Count `count` objects listed; past the limit, refuse the request, saying `narrow`:
-        how to ask less of the field that ran over (one of the NARROW_* above)."""
+    def reserve(self, count: int) -> None:
+        """Hold `count` objects of what is left for lists that fields below will spend, so
+        that what plans after sees them listed."""
+        self._reserved += count
+
+    def spend(self, count: int, narrow: str, *, reserved: bool = False) -> None:
+        """Count `count` objects listed (of those reserved, if `reserved`); past the limit,
+        refuse the request, saying `narrow`: how to ask less of the field that ran over (one
+        of the NARROW_* above)."""
+        if reserved:
+            self._reserved -= min(count, self._reserved)
         self._left -= count
-        if self._left < 0:
+        if self._left < self._reserved:
             self.refuse(narrow)
 
     def refuse(self, narrow: str) -> NoReturn:

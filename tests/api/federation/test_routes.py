@@ -854,3 +854,37 @@ def test_a_graphql_federated_trace_counts_a_list_under_each_alias_as_it_merges_a
     ]
     assert stubbed["a"] == stubbed["b"]
     assert "stub:ACME/H70001" in {n["id"] for n in stubbed["a"]}
+
+
+def test_graphql_federated_traces_under_two_aliases_share_the_budget_in_the_order_asked(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_dead_acme(plant)
+    monkeypatch.setattr(HttpPartnerClient, "fetch", lambda *_: relaying(0))
+    one = "federatedTrace(id: $id) { nodes { id } branches { message } }"
+
+    def federated(query: str) -> dict[str, Any]:
+        return gql(plant, "ana", f"query($id: ID!) {{ {query} }}", id="serial:KIT0001")
+
+    alone = federated(one)["data"]["federatedTrace"]
+    listed = len(alone["nodes"]) + len(alone["branches"])
+    # Room for both answers: both are merged.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 2 * listed)
+    body = federated(f"a: {one} b: {one}")
+    assert "errors" not in body, body
+    assert body["data"]["a"]["nodes"] == body["data"]["b"]["nodes"] == alone["nodes"]
+    # Room for one answer, not two: the first asked is merged, the second is a stub, where
+    # each planned with the whole budget, merged its answer and the request was refused.
+    monkeypatch.setattr("api.graphql.cost.MAX_LISTED", 2 * listed - 1)
+    for _ in range(3):
+        body = federated(f"a: {one} b: {one}")
+        assert "errors" not in body, body
+        first, second = body["data"]["a"], body["data"]["b"]
+        assert first["nodes"] == alone["nodes"]
+        assert second["branches"] == [
+            {
+                "message": f"with this answer the trace would list more than {listed - 1} "
+                "nodes and branches: ask for fewer levels (maxDepth)"
+            }
+        ]
+        assert "stub:ACME/H70001" in {n["id"] for n in second["nodes"]}
