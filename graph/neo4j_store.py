@@ -1668,7 +1668,8 @@ class Neo4jStore:
 
     def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:
         def run(tx: ManagedTransaction) -> list[tuple[NodeView, NodeView]]:
-            rows = tx.run(SERIALIZED_FROM, gids=_Listed(serials)).values()
+            # UNWIND keeps repeats: each serial is asked once, as the embedded store's IN does.
+            rows = tx.run(SERIALIZED_FROM, gids=_Listed(dict.fromkeys(serials))).values()
             return [(_node(serial), _node(lot)) for serial, lot in rows]
 
         return self._read(run)

@@ -455,7 +455,8 @@ class GraphStore(Protocol):
 
     def serialized_from(self, serials: Sequence[str]) -> list[tuple[NodeView, NodeView]]:
         """Return (serial, lot) for each serial among `serials` (by id) that was serialized
-        from a lot: the two nodes of each SERIALIZED_AS edge, in one round trip."""
+        from a lot: the two nodes of each SERIALIZED_AS edge, in one round trip. Each serial
+        once, however often it is asked, in no set order."""
         ...
 
     def nodes_of_kind(self, kind: str, limit: int, after: str | None = None) -> list[NodeView]:
