@@ -48,7 +48,7 @@ def _serial_lots(store: GraphStore, tmp_path: Path, who: Principal) -> tuple[Any
         services.marking,
         services.identifiers,
     )
-    serials = [f"SN-{n}" for n in range(1, 8)] + ["SN-NONE", "L-1"]
+    serials = [f"SN-{n}" for n in range(1, 9)] + ["SN-NONE", "L-1"]
     try:
         return access._serial_lots(serials), counted.calls
     finally:
@@ -65,14 +65,18 @@ def test_the_lots_of_many_serials_are_read_in_one_call(
             events("serialize", lot="L-1", serials=[f"SN-{n}" for n in range(1, 5)]),
             events("serialize", lot="L-2", serials=["SN-5", "SN-6"], site="PLANT-2"),
             events("serialize", lot="L-1", serials=["SN-7"], site="PLANT-2"),
+            events("serialize", lot="L-2", serials=["SN-8"], site="PLANT-1"),
         ]
     )
     analyst = Principal("ana", Role.ANALYST)
     lots, calls = _serial_lots(store, tmp_path, analyst)
-    assert lots == {f"SN-{n}": "L-1" for n in (1, 2, 3, 4, 7)} | {"SN-5": "L-2", "SN-6": "L-2"}
+    assert lots == {f"SN-{n}": "L-1" for n in (1, 2, 3, 4, 7)} | {
+        f"SN-{n}": "L-2" for n in (5, 6, 8)
+    }
     assert len(calls) == 1, calls
-    # A site's operator is told the lots of the serials and lots of their site alone: SN-7,
-    # of the other site, is not there for them, nor is L-2 behind SN-5 and SN-6.
+    # A site's operator is told the lots of the serials and lots of their site alone: SN-5,
+    # SN-6 and SN-7, of the other site, are not there for them; SN-8 is of theirs, but L-2,
+    # which it was made from, is the other site's: it reads as a serial of no lot.
     operator = Principal("otto", Role.OPERATOR, site="PLANT-1")
     lots, calls = _serial_lots(store, tmp_path, operator)
     assert lots == {f"SN-{n}": "L-1" for n in range(1, 5)}
