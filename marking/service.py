@@ -106,7 +106,8 @@ class MarkingService:
                 tx.save_mark_scheme(MarkSchemeRow(spec.name, spec.model_dump_json()))
 
         self._store.write(register)
-        return [self.scheme_usage(spec.name) for spec in specs]
+        schemes = self._schemes()
+        return self.usages([schemes[spec.name] for spec in specs])
 
     def schemes(self, site: str | None = None) -> list[SchemeUsage]:
         """Return every scheme with its capacity and use (see `scheme_usage` for `site`)."""
@@ -132,15 +133,7 @@ class MarkingService:
         found = self._schemes().get(scheme)
         if found is None:
             raise UnknownScheme(f'no code scheme "{scheme}"')
-        return self._usage(found, site)
-
-    def _usage(self, scheme: Scheme, site: str | None = None) -> SchemeUsage:
-        if site is None:
-            used, last = self._store.mark_usage(scheme.name)
-        else:  # the plant's count is not read: it is not this site's to know
-            used = self._store.marks_seen_by(scheme.name, site)
-            last = self._store.last_mark_index(scheme.name)
-        return _usage(scheme, used, last)
+        return self.usages([found], site)[0]
 
     # -- issuing -------------------------------------------------------------------------------
 

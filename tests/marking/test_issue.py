@@ -18,7 +18,7 @@ from marking.schemes import Scheme
 from marking.service import MarkingService
 from tests.conformance.helpers import rejected
 from tests.fixtures.events import Events
-from tests.marking.conftest import receive_lots
+from tests.marking.conftest import SCREWS, receive_lots
 
 
 def _lot(key: str) -> ItemRef:
@@ -381,4 +381,26 @@ def test_a_sites_use_of_a_scheme_reads_no_count_of_the_plant(
     reads = _Reads(store)
     usage = MarkingService(cast(GraphStore, reads)).scheme_usage("SCREWS", "PLANT-1")
     assert (usage.used, usage.next_index, usage.remaining) == (1, 2, plant.remaining)
-    assert "marks_seen_by" in reads.asked and "mark_usage" not in reads.asked
+    assert "marks_used" in reads.asked and "mark_usage" not in reads.asked
+
+
+def test_schemes_defined_together_have_their_use_read_at_once(
+    store: GraphStore, events: Events, marking: MarkingService
+) -> None:
+    receive_lots(store, events, "SCREW-M4", ["S-1"])
+    marking.issue_mark(_lot("S-1"))
+    reads = _Reads(store)
+    specs = [
+        SchemeSpec(name=f"SET{n}", kind="sequential", length=3, parts=[f"SET-{n}"])
+        for n in range(3)
+    ]
+    defined = MarkingService(cast(GraphStore, reads)).define_schemes([*specs, SCREWS])
+    assert [(u.name, u.used, u.next_index) for u in defined] == [
+        ("SET0", 0, 0),
+        ("SET1", 0, 0),
+        ("SET2", 0, 0),
+        ("SCREWS", 1, 1),
+    ]
+    usage = ("mark_usage", "marks_seen_by", "last_mark_index", "marks_used")
+    assert [name for name in reads.asked if name in usage] == ["marks_used"]
+    assert reads.asked.count("mark_schemes") == 1, reads.asked
