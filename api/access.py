@@ -625,9 +625,9 @@ class Access:
 
     def supplier_lot_uses(self, lots: Sequence[NodeView]) -> list[SupplierLotUse]:
         """Return, for a supplier, where each of `lots` (of their own: another's are dropped)
-        went, as far as the plant shares: what each reaches downstream, read for all of them
-        at once (a page costs one walk, not one per lot). Each lot is shown as the caller may
-        see it, however it was read."""
+        went, as far as the plant shares: what each reaches downstream, read for many of them
+        at once (a page costs a few reads, not one per lot: TraceService.subgraphs). Each lot
+        is shown as the caller may see it, however it was read."""
         self.may_read_supplier_lots()
         own = [lot for lot in lots if self._sees(lot)]  # never another's, whoever passed them
         share_statuses = self._shares_statuses()

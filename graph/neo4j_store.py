@@ -684,7 +684,8 @@ RETURN properties(n), COLLECT {
 }
 """,
 }
-# The same walk from each root of $roots at once: what several roots share is returned once.
+# The same walk from each root of $roots in one read: what several roots share is returned
+# once, but walked once per root (callers bound the roots of a read: trace.ROOTS_PER_READ).
 REACH_FROM_ALL: Final[dict[Direction, LiteralString]] = {
     direction: "UNWIND $roots AS root\n" + query.replace("{gid: $root}", "{gid: root}")
     for direction, query in REACH.items()

@@ -471,7 +471,9 @@ class GraphStore(Protocol):
     def reached(self, roots: Sequence[str], direction: Direction) -> Reach:
         """Return what a walk from any of `roots` reaches, whole and as of now, as `subgraph`
         reads it from one (roots not found reach nothing): one read for many roots, which
-        `Reach.from_each` parts again, however much they share."""
+        `Reach.from_each` parts again; what they share is returned once, though a store may
+        walk it once per root (Neo4j does), so callers read a bounded number of roots at a
+        time (graph.trace.ROOTS_PER_READ)."""
         ...
 
     def equipment_window(

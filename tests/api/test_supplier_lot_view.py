@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+import graph.trace
 from api.auth.models import Role
 from api.deps import Services
 from graph.errors import Forbidden
@@ -201,13 +202,14 @@ def _page_of_uses(
         after = page["pageInfo"]["endCursor"]
 
 
-def test_a_page_of_lots_sharing_what_they_reach_is_read_at_once_and_answers_as_each_alone(
-    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+HEATS = [f"H{n}" for n in range(1, 7)]
+
+
+def _heats_shared(services: Services) -> None:
+    """ACME-STEEL's six heats, received as lots that share much of what they went into."""
     events = Events()
-    heats = [f"H{n}" for n in range(1, 7)]
     services.ingest.ingest(
-        [events.receive(f"L-{h}", 10, supplier="ACME-STEEL", supplier_lot=h) for h in heats]
+        [events.receive(f"L-{h}", 10, supplier="ACME-STEEL", supplier_lot=h) for h in HEATS]
         + [
             # H1 and H2 merged, H3 mixed into that, H4 split; two assemblies share the merge.
             events(
@@ -247,10 +249,14 @@ def test_a_page_of_lots_sharing_what_they_reach_is_read_at_once_and_answers_as_e
             events("status", target={"serial": "SN-2"}, status="quarantined", reason="burr"),
         ]
     )
-    _set_policy(services, ids=True, statuses=True)
-    headers = login(client, "supplier")
+
+
+def _counted(
+    services: Services, monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...]
+) -> list[str]:
+    """The store calls among `names`, in order."""
     calls: list[str] = []
-    for name in ("subgraph", "reached", "nodes", "links", "node"):
+    for name in names:
         if hasattr(services.store, name):
             original = getattr(services.store, name)
 
@@ -259,14 +265,40 @@ def test_a_page_of_lots_sharing_what_they_reach_is_read_at_once_and_answers_as_e
                 return original(*args)  # type: ignore[operator]
 
             monkeypatch.setattr(services.store, name, counted)
+    return calls
+
+
+def test_a_page_of_lots_sharing_what_they_reach_is_read_at_once_and_answers_as_each_alone(
+    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _heats_shared(services)
+    _set_policy(services, ids=True, statuses=True)
+    headers = login(client, "supplier")
+    calls = _counted(services, monkeypatch, ("subgraph", "reached", "nodes", "links", "node"))
     together = _page_of_uses(client, headers, 500)
     assert "subgraph" not in calls, "no trace per lot"
     assert calls.count("reached") == 1, calls
     assert len(calls) <= 4, calls
     monkeypatch.undo()
     alone = _page_of_uses(client, headers, 1)  # each page one lot: read apart
-    assert len(alone) == len(heats)
+    assert len(alone) == len(HEATS)
     assert together == alone
     shared = {u["supplierLot"]["id"]: u["shippedUnits"] for u in alone}  # type: ignore[index]
     assert shared["supplier_lot:ACME-STEEL/H1"] == shared["supplier_lot:ACME-STEEL/H2"] == "3"
     assert shared["supplier_lot:ACME-STEEL/H6"] == "0"
+
+
+def test_a_page_of_more_lots_than_one_walk_takes_is_read_a_part_at_a_time(
+    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A walk from each root of a read: one read of a whole page of roots outlasts a store's
+    # transaction timeout where a read of a part of it does not.
+    _heats_shared(services)
+    _set_policy(services, ids=True, statuses=True)
+    headers = login(client, "supplier")
+    alone = _page_of_uses(client, headers, 1)
+    monkeypatch.setattr(graph.trace, "ROOTS_PER_READ", 4, raising=False)
+    calls = _counted(services, monkeypatch, ("subgraph", "reached"))
+    together = _page_of_uses(client, headers, 500)
+    assert calls == ["reached", "reached"], "six lots, four to a read"
+    assert together == alone
