@@ -16,6 +16,7 @@ Anything outside a caller's scope is "not found", so its existence is not reveal
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -250,6 +251,10 @@ class Access:
         self._customer_scope: set[str] | None = None
         self._received_items: set[str] = set()  # of the `received` pages this request listed
         self._statuses_shared: bool | None = None
+        # The supplier's own lots, read once for the request's every list of them; its
+        # aliases run in threads at once, hence the lock.
+        self._supplier_lots: list[str] | None = None
+        self._supplier_lots_read = threading.Lock()
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -610,16 +615,13 @@ class Access:
         """Raise Forbidden unless the caller is a supplier (checked before a page's arguments)."""
         self.require(frozenset({Role.SUPPLIER}), "read supplier lots")
 
-    def supplier_lot_page(
-        self, mine: Sequence[str], first: int, after: str | None = None
-    ) -> LotPage:
-        """Return, for a supplier, up to `first` of their lots `mine` (`my_supplier_lots`, read
-        once for every list of a request; others' among them are dropped) in id order, those
-        after the lot id `after` when it is given, and whether more follow: read, not traced
-        yet, so that a request may count them before it pays for a trace of each
+    def supplier_lot_page(self, first: int, after: str | None = None) -> LotPage:
+        """Return, for a supplier, up to `first` of their lots (`my_supplier_lots`) in id
+        order, those after the lot id `after` when it is given, and whether more follow: read,
+        not walked yet, so that a request may count them before it pays for what they reach
         (`supplier_lot_uses`)."""
         self.may_read_supplier_lots()
-        page, more = _page(self._mine(mine), first, after)
+        page, more = _page(self.my_supplier_lots(), first, after)
         lots = self._store.nodes(page)
         return LotPage([self.redact(lots[g]) for g in page if g in lots], more)
 
@@ -639,14 +641,12 @@ class Access:
         ]
 
     def my_supplier_lots(self) -> list[str]:
-        """Return the global ids of the caller's company's supplier lots."""
-        return sorted(self._company_sources("FROM"))
-
-    def _mine(self, lots: Sequence[str]) -> list[str]:
-        """Those of `lots` of the caller's company, never another's, whoever passed them: a
-        supplier lot's id starts with its supplier's (graph.ids.supplier_lot_gid)."""
-        own = supplier_lot_gid(self.principal.company or "", "")
-        return [lot for lot in lots if lot.startswith(own)]
+        """Return the global ids of the caller's company's supplier lots (those linked FROM
+        it), read once per request however many of its lists ask."""
+        with self._supplier_lots_read:
+            if self._supplier_lots is None:
+                self._supplier_lots = sorted(self._company_sources("FROM"))
+            return list(self._supplier_lots)
 
     def _company_sources(self, edge_type: str) -> set[str]:
         """The nodes linked by `edge_type` to the caller's company (FROM and SHIPPED_TO both end
@@ -900,12 +900,10 @@ class Access:
         self.require(READERS, "run recall cases")
         return self._recalls
 
-    def recall_cases_about_me(
-        self, mine: Sequence[str], first: int, after: str | None = None
-    ) -> CasePage:
+    def recall_cases_about_me(self, first: int, after: str | None = None) -> CasePage:
         """Return, for a supplier, a page of the cases that name their lots (title, state, own
         suspects), as `my_supplier_cases`."""
-        page = self.my_supplier_cases(mine, first, after)
+        page = self.my_supplier_cases(first, after)
         cases = [
             Case(
                 c.id,
@@ -932,20 +930,17 @@ class Access:
         are read, so another role hears of its role, not of them."""
         self.require(frozenset({Role.SUPPLIER}), "read the cases about a supplier's lots")
 
-    def my_supplier_cases(
-        self, mine: Sequence[str], first: int, after: str | None = None
-    ) -> SupplierCasePage:
+    def my_supplier_cases(self, first: int, after: str | None = None) -> SupplierCasePage:
         """Return, for a supplier, up to `first` of the cases that suspect or ask about one of
-        their lots, in id order, those after the case id `after` when it is given. `mine` are
-        their lots (`my_supplier_lots`, read once for every list of a request): others' among
-        them are dropped.
+        their lots (`my_supplier_lots`), in id order, those after the case id `after` when it
+        is given.
 
         They see the case's title and state and, of its lots, only their own, with the question
         put to them, the deadline and their latest answer; never the scope, customers or other
         suppliers' lots.
         """
         self.may_read_my_supplier_cases()
-        page = self._portal.case_page(self._mine(mine), first, after)
+        page = self._portal.case_page(self.my_supplier_lots(), first, after)
         cases = [
             replace(c, lots=[replace(r, requested_by=None) for r in c.lots]) for c in page.cases
         ]

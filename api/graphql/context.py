@@ -72,17 +72,6 @@ class Context(BaseContext):
             load_fn=self._load_scheme_usages, cache_key_fn=lambda scheme: scheme.name
         )
 
-        # Keyed by the caller's company, the one key: a supplier's lots are read once however
-        # many of their lists (or aliases of one) the request asks for.
-        self.supplier_lots: DataLoader[str, list[str]] = DataLoader(
-            load_fn=self._load_supplier_lots
-        )
-
-    async def my_supplier_lots(self) -> list[str]:
-        """The global ids of the caller's company's supplier lots, read once per request (the
-        caller's role is checked before, by the field that lists them)."""
-        return await self.supplier_lots.load(self.access.principal.company or "")
-
     def forget(self) -> None:
         """Drop what every loader holds: read before a mutation, it may be changed by it."""
         for value in vars(self).values():
@@ -99,10 +88,6 @@ class Context(BaseContext):
 
     async def _load_scheme_usages(self, schemes: Sequence[Scheme]) -> list[SchemeUsage]:
         return await _loaded(lambda: self.access.mark_scheme_usages(schemes))
-
-    async def _load_supplier_lots(self, companies: Sequence[str]) -> list[list[str]]:
-        found = await _loaded(self.access.my_supplier_lots)
-        return [found for _ in companies]
 
     async def _load_links(self, gids: Sequence[str]) -> list[list[EdgeView]]:
         edges = await _loaded(lambda: self.access.links(list(gids)))

@@ -17,7 +17,7 @@ from api.graphql.case_ids import CaseArgument, NewCaseArgument
 from api.graphql.context import Context
 from api.graphql.results import PageInfo, cursor_key, key_cursor, page_info, page_size
 from api.graphql.run import mutate, run
-from api.graphql.supplier_portal import SupplierRequest, my_cases_asked
+from api.graphql.supplier_portal import SupplierRequest
 from api.graphql.times import utc_argument
 from api.validation_text import problem_message
 from graph import recall as scope_of
@@ -360,8 +360,14 @@ class RecallQuery:
     async def cases_about_my_lots(
         self, info: Info[Context, None], first: int = 100, after: str | None = None
     ) -> RecallCaseConnection:
-        mine, size, start = await my_cases_asked(info, first, after)
-        found = await run(lambda: info.context.access.recall_cases_about_me(mine, size, start))
+        def work() -> recall.CasePage:
+            access = info.context.access
+            access.may_read_my_supplier_cases()  # the role before the arguments
+            return access.recall_cases_about_me(
+                page_size(first, recall.MAX_CASES), cursor_key(after, "c")
+            )
+
+        found = await run(work)
         return RecallCaseConnection.of(found or recall.CasePage([], False))
 
 

@@ -248,16 +248,11 @@ class Query:
     ) -> SupplierLotUseConnection:
         access = info.context.access
 
-        def asked() -> tuple[int, str | None]:
+        def page() -> LotPage:
             access.may_read_supplier_lots()  # the role before the arguments
-            return page_size(first, MAX_LOTS), cursor_key(after, "u")
+            return access.supplier_lot_page(page_size(first, MAX_LOTS), cursor_key(after, "u"))
 
-        page = await _run(info, asked)
-        assert page is not None  # neither reads a node: never "not found"
-        size, start = page
-        mine = await info.context.my_supplier_lots()
-        found = await _run(info, lambda: access.supplier_lot_page(mine, size, start))
-        found = found or LotPage([], False)
+        found = await _run(info, page) or LotPage([], False)
         # Each lot counts as a listed node, under every alias: before what it reaches is read.
         info.context.budget.spend(len(found.lots), NARROW_SUPPLIER_LOTS)
         uses = await _run(info, lambda: access.supplier_lot_uses(found.lots)) or []

@@ -218,22 +218,6 @@ class SupplierCaseConnection:
         return cls(edges=edges, page_info=page_info(edges, found.more))
 
 
-async def my_cases_asked(
-    info: Info[Context, None], first: int, after: str | None
-) -> tuple[list[str], int, str | None]:
-    """The supplier's lots and the page asked of a list of the cases about them: the role is
-    checked before the arguments, the lots are read once per request (Context.my_supplier_lots)."""
-    access = info.context.access
-
-    def asked() -> tuple[int, str | None]:
-        access.may_read_my_supplier_cases()  # the role before the arguments
-        return page_size(first, recall.MAX_CASES), cursor_key(after, "c")
-
-    page = await run(asked)
-    assert page is not None  # neither reads a node: never "not found"
-    return await info.context.my_supplier_lots(), *page
-
-
 @strawberry.type
 class SupplierPortalQuery:
     @strawberry.field(
@@ -244,8 +228,14 @@ class SupplierPortalQuery:
     async def my_supplier_cases(
         self, info: Info[Context, None], first: int = 100, after: str | None = None
     ) -> SupplierCaseConnection:
-        mine, size, start = await my_cases_asked(info, first, after)
-        found = await run(lambda: info.context.access.my_supplier_cases(mine, size, start))
+        def work() -> portal.SupplierCasePage:
+            access = info.context.access
+            access.may_read_my_supplier_cases()  # the role before the arguments
+            return access.my_supplier_cases(
+                page_size(first, recall.MAX_CASES), cursor_key(after, "c")
+            )
+
+        found = await run(work)
         return SupplierCaseConnection.of(found or portal.SupplierCasePage([], False))
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,7 +63,7 @@ def _set_policy(services: Services, *, ids: bool, statuses: bool) -> None:
 
 def _view(services: Services) -> dict[str, object]:
     access = services.access(services.auth.principal_of("acme2"))
-    lots = access.supplier_lot_page(access.my_supplier_lots(), 500).lots
+    lots = access.supplier_lot_page(500).lots
     (use,) = [u for u in access.supplier_lot_uses(lots) if u.node.gid == MINE]
     return {
         "items_by_kind": use.items_by_kind,
@@ -302,3 +304,31 @@ def test_a_page_of_more_lots_than_one_walk_takes_is_read_a_part_at_a_time(
     together = _page_of_uses(client, headers, 500)
     assert calls == ["reached", "reached"], "six lots, four to a read"
     assert together == alone
+
+
+def test_a_requests_lists_of_a_suppliers_lots_read_them_once_however_many_at_once(
+    small_plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = small_plant.access(small_plant.auth.principal_of("acme2"))
+    calls: list[str] = []
+    links = small_plant.store.links
+
+    def counted(gids: list[str]) -> Any:
+        calls.extend(g for g in gids if g.startswith("company:"))
+        return links(gids)
+
+    monkeypatch.setattr(small_plant.store, "links", counted)
+    lists = [
+        lambda: [lot.gid for lot in access.supplier_lot_page(10).lots],
+        lambda: access.my_supplier_cases(10).cases,
+        lambda: access.recall_cases_about_me(10).cases,
+        access.my_supplier_lots,
+    ]
+    with ThreadPoolExecutor(4) as pool:  # as a request's aliases run
+        found = list(pool.map(lambda read: read(), lists * 3))
+    assert found[0] == found[3] == [MINE]
+    assert found[1] == found[2] == []
+    assert calls == ["company:ACME-STEEL"], "the company's lots, read once for the request"
+    # Another request reads them afresh.
+    fresh = small_plant.access(small_plant.auth.principal_of("acme2"))
+    assert fresh.my_supplier_lots() == [MINE] and len(calls) == 2
