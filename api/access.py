@@ -632,6 +632,8 @@ class Access:
         is shown as the caller may see it, however it was read."""
         self.may_read_supplier_lots()
         own = [lot for lot in lots if self._sees(lot)]  # never another's, whoever passed them
+        if not own:  # nothing to walk, nor a policy to read for it
+            return []
         share_statuses = self._shares_statuses()
         reached = self._traces.subgraphs([lot.gid for lot in own], "down")
         return [

@@ -684,11 +684,20 @@ RETURN properties(n), COLLECT {
 }
 """,
 }
+
+
+def _from_each_root(query: LiteralString) -> LiteralString:
+    """Return `query`, a walk from the node $root, as a walk from each of the nodes $roots."""
+    start = "{gid: $root}"
+    if query.count(start) != 1:  # else the walk would start from each node, or from $root alone
+        raise ValueError(f"a walk from $root names {start} once: {query!r}")
+    return "UNWIND $roots AS root\n" + query.replace(start, "{gid: root}")
+
+
 # The same walk from each root of $roots in one read: what several roots share is returned
 # once, but walked once per root (callers bound the roots of a read: trace.ROOTS_PER_READ).
 REACH_FROM_ALL: Final[dict[Direction, LiteralString]] = {
-    direction: "UNWIND $roots AS root\n" + query.replace("{gid: $root}", "{gid: root}")
-    for direction, query in REACH.items()
+    direction: _from_each_root(query) for direction, query in REACH.items()
 }
 COUNT_KINDS: Final = "MATCH (n:Node) RETURN n.kind, count(*)"
 COUNT_EDGES: Final = "MATCH (:Node)-[r]->(:Node) RETURN count(r)"

@@ -198,7 +198,7 @@ def test_a_page_reads_and_traces_only_its_own_shipments_and_lots(
     shipments = {g for g in read if g.startswith("shipment:")}
     assert shipments == set(NORTH[1:3]), "the page's shipments, not every one of the customer's"
     page(client, "supplier", LOTS, first=2)
-    assert traced == ACME[:2], "one trace per lot of the page, none of the lots after it"
+    assert traced == ACME[:2], "the page's lots are walked, none of the lots after it"
 
 
 def test_items_are_read_once_asked_and_counted(

@@ -332,3 +332,21 @@ def test_a_requests_lists_of_a_suppliers_lots_read_them_once_however_many_at_onc
     # Another request reads them afresh.
     fresh = small_plant.access(small_plant.auth.principal_of("acme2"))
     assert fresh.my_supplier_lots() == [MINE] and len(calls) == 2
+
+
+def test_a_page_of_none_of_the_suppliers_lots_reads_nothing_more(
+    small_plant: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = small_plant.access(small_plant.auth.principal_of("acme2"))
+    theirs = small_plant.store.nodes(["supplier_lot:POLYMED/P9"])["supplier_lot:POLYMED/P9"]
+    calls = _counted(small_plant, monkeypatch, ("reached", "subgraph", "nodes", "links"))
+    policy = small_plant.auth.company
+    asked: list[str] = []
+
+    def company(name: str) -> Any:
+        asked.append(name)
+        return policy(name)
+
+    monkeypatch.setattr(small_plant.auth, "company", company)
+    assert access.supplier_lot_uses([]) == access.supplier_lot_uses([theirs]) == []
+    assert calls == [] and asked == [], "no walk, and no policy read for no lots"
