@@ -22,21 +22,25 @@ from tests.fixtures.stores import new_store
 LATE_AND_NOT = (("L-1", "A-77", "2020-01-01T00:00:00Z"), ("L-2", "B-12", "2999-01-01T00:00:00Z"))
 
 
+def _plant(path: Path, events: Events, *also: tuple[str, str]) -> str:
+    """A store of lot L-1 of heat A-77 made into SN-1 and SN-2, SN-1 shipped to HOSP in SH-1,
+    and SN-2 in each shipment of `also` (shipment, customer)."""
+    store = new_store(path)
+    plant = [events.receive("L-1", 10, supplier_lot="A-77")]
+    plant.append(events("serialize", lot="L-1", serials=["SN-1", "SN-2"]))
+    for shipment, customer, serial in (("SH-1", "HOSP", "SN-1"), *((*a, "SN-2") for a in also)):
+        plant.append(
+            events("ship", shipment=shipment, customer=customer, items=[{"serial": serial}])
+        )
+    path.with_suffix(".json").write_text(json.dumps(plant))
+    assert main(["ingest", str(path.with_suffix(".json")), "--store", store]) == 0
+    return store
+
+
 def test_recall_from_the_command_line(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = new_store(tmp_path / "recall.db")
-    plant = tmp_path / "plant.json"
-    plant.write_text(
-        json.dumps(
-            [
-                events.receive("L-1", 10, supplier_lot="A-77"),
-                events("serialize", lot="L-1", serials=["SN-1", "SN-2"]),
-                events("ship", shipment="SH-1", customer="HOSP", items=[{"serial": "SN-1"}]),
-            ]
-        )
-    )
-    assert main(["ingest", str(plant), "--store", store]) == 0
+    store = _plant(tmp_path / "recall.db", events)
     assert (
         main(
             [
@@ -100,19 +104,7 @@ TOO_LONG_REASON = "--reason: String should have at most 2000 characters"
 def test_a_value_too_long_is_said_once_by_the_option_as_typed(
     tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = new_store(tmp_path / "long.db")
-    plant = tmp_path / "plant.json"
-    plant.write_text(
-        json.dumps(
-            [
-                events.receive("L-1", 10, supplier_lot="A-77"),
-                events("serialize", lot="L-1", serials=["SN-1", "SN-2"]),
-                events("ship", shipment="SH-1", customer="HOSP", items=[{"serial": "SN-1"}]),
-                events("ship", shipment="SH-2", customer="CLINIC", items=[{"serial": "SN-2"}]),
-            ]
-        )
-    )
-    assert main(["ingest", str(plant), "--store", store]) == 0
+    store = _plant(tmp_path / "long.db", events, ("SH-2", "CLINIC"))
     opened = ["recall", "open", "RC-1", "--suspect", "lot:L-1", "--store", store]
     asked = ["recall", "request-supplier", "RC-1", "--supplier-lot", "supplier_lot:ACME/A-77"]
     asked += ["--due-by", "2999-01-01T00:00:00Z", "--store", store]
