@@ -1291,9 +1291,11 @@ def _bridges(edges: Sequence[FedEdge], kept: set[str]) -> list[FedEdge]:
         if edge.src not in kept or edge.dst in kept:
             continue
         for dst, step in _kept_beyond(edge.dst, out, kept, memo).items():
+            # No event: the last link's is the hidden step's, and its id (often a work order or
+            # a station) and which bridges share it would tell the step the policy withholds.
             bridges.setdefault(
                 (edge.src, dst),
-                FedEdge(edge.src, dst, PROCESSED_INTO, None, step.at, step.event, step.source),
+                FedEdge(edge.src, dst, PROCESSED_INTO, None, step.at, None, step.source),
             )
     return [bridges[key] for key in sorted(bridges)]
 

@@ -9,7 +9,7 @@ from api.federation.models import PROCESSED_INTO, FedEdge
 
 
 def link(src: str, dst: str, at: str = "t") -> FedEdge:
-    return FedEdge(src, dst, "CONSUMED_BY", at=at)
+    return FedEdge(src, dst, "CONSUMED_BY", at=at, event=f"E-{src}-{dst}")
 
 
 def test_many_lots_over_one_long_hidden_chain_each_reach_the_root() -> None:
@@ -45,3 +45,13 @@ def test_kept_items_reached_by_two_hidden_paths_are_bridged_once() -> None:
     ]
     found = [(b.src, b.dst) for b in _bridges(edges, {"lot:A", "lot:B", "lot:C"})]
     assert found == [("lot:A", "lot:B"), ("lot:A", "lot:C")]
+
+
+def test_a_bridge_names_no_event_of_the_step_it_hides() -> None:
+    # The step's event id would name the step (a work order, a station) and group its links.
+    edges = [link("lot:A", "step:X"), link("lot:B", "step:X"), link("step:X", "lot:C", at="made")]
+    bridges = _bridges(edges, {"lot:A", "lot:B", "lot:C"})
+    assert [(b.src, b.dst, b.at, b.event) for b in bridges] == [
+        ("lot:A", "lot:C", "made", None),
+        ("lot:B", "lot:C", "made", None),
+    ]
