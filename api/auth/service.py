@@ -109,13 +109,6 @@ def _refused(rule: TypeAdapter[str], value: str) -> ErrorDetails | None:
     return None
 
 
-def _counted_as(typed: str, record: UserRecord | None) -> str:
-    """The name a login's failures count under: the account's as stored, in whichever case it
-    was typed, so a success forgives its own account's alone (a store from before may hold
-    `ana` and `Ana`); what logs in to none, the typed name folded as rows.login_key folds it."""
-    return login_key(typed) if record is None else record.info.username
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -408,8 +401,10 @@ class AuthService:
         A wrong password, or an unknown username, is kept in the audit trail as a failed
         `attempt` ("login", "password_change"), with the client it came from. The throttle
         holds a place for this check until it ends, so checks sent at once count together."""
-        record = self._store.login_user(username)
-        with self._throttle.attempt(_counted_as(username, record), client) as throttled:
+        # Counted under the name folded, whatever it opens: a refusal reads nothing and tells
+        # nothing of which accounts exist; each failure says which account it was aimed at.
+        with self._throttle.attempt(login_key(username), client) as throttled:
+            record = self._store.login_user(username)
             try:
                 with _VERIFYING:
                     self._hasher.verify(
@@ -421,7 +416,7 @@ class AuthService:
             if record is None:
                 self._failed(throttled, username, None, client, attempt)
                 raise Unauthenticated("wrong username or password")
-            throttled.succeeded()
+            throttled.succeeded(record.info.username)
             return record
 
     def _check_usable(self, user: UserInfo) -> None:
@@ -466,7 +461,7 @@ class AuthService:
     ) -> None:
         """Keep a failed check under the account it was to, with the name as typed where that
         differs (another case of it), or under what was typed, which may be anything."""
-        lockouts = throttled.failed()
+        lockouts = throttled.failed(None if record is None else record.info.username)
         typed = typed[:MAX_NAME_KEPT]
         named = typed if record is None else record.info.username
         seen: dict[str, Any] = {"client": client}

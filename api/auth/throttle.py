@@ -58,7 +58,8 @@ class LoginThrottle:
         self._limits = {"account": per_account, "client": per_client}
         self._window = window_s
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        # Each failure: when, and the account it was aimed at (None: at none, or at a client).
+        self._failures: dict[tuple[str, str], deque[tuple[float, str | None]]] = {}
         self._under_way: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._swept = clock()
@@ -89,14 +90,14 @@ class LoginThrottle:
                 self._under_way[key] = self._under_way.get(key, 0) + 1
         return Attempt(self, keys)
 
-    def _failed(self, keys: list[tuple[str, str]]) -> list[Lockout]:
+    def _failed(self, keys: list[tuple[str, str]], aimed: str | None) -> list[Lockout]:
         now = self._clock()
         started = []
         with self._lock:
             self._release(keys)
             for key in keys:
                 failures = self._recent(key, now)
-                failures.append(now)
+                failures.append((now, aimed if key[0] == "account" else None))
                 if len(failures) == self._limits[key[0]]:
                     window = int(self._window)
                     started.append(
@@ -104,10 +105,16 @@ class LoginThrottle:
                     )
         return started
 
-    def _succeeded(self, keys: list[tuple[str, str]]) -> None:
+    def _succeeded(self, keys: list[tuple[str, str]], account: str | None) -> None:
         with self._lock:
             self._release(keys)
-            self._failures.pop(keys[0], None)  # the account's; the client's stay
+            failures = self._failures.pop(keys[0], None)  # the account's; the client's stay
+            if failures is not None and account is not None:
+                # Names alike in case share a count (an older store may hold `ana` and `Ana`):
+                # a success forgives only what was aimed at its own account.
+                kept = deque(f for f in failures if f[1] != account)
+                if kept:
+                    self._failures[keys[0]] = kept
 
     def _ended(self, keys: list[tuple[str, str]]) -> None:
         with self._lock:
@@ -121,8 +128,8 @@ class LoginThrottle:
             else:
                 del self._under_way[key]
 
-    def _wait(self, failures: deque[float], now: float) -> int:
-        return int(failures[0] + self._window - now) + 1
+    def _wait(self, failures: deque[tuple[float, str | None]], now: float) -> int:
+        return int(failures[0][0] + self._window - now) + 1
 
     def _keys(self, username: str, client: str | None) -> list[tuple[str, str]]:
         keys = [("account", username)]
@@ -130,13 +137,13 @@ class LoginThrottle:
             keys.append(("client", client))
         return keys
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+    def _recent(self, key: tuple[str, str], now: float) -> deque[tuple[float, str | None]]:
         failures = self._failures.setdefault(key, deque())
         self._forget_old(failures, now)
         return failures
 
-    def _forget_old(self, failures: deque[float], now: float) -> None:
-        while failures and failures[0] <= now - self._window:
+    def _forget_old(self, failures: deque[tuple[float, str | None]], now: float) -> None:
+        while failures and failures[0][0] <= now - self._window:
             failures.popleft()
 
     def _sweep(self, now: float) -> None:
@@ -147,7 +154,7 @@ class LoginThrottle:
         self._swept = now
         cutoff = now - self._window
         for key in [
-            k for k, failures in self._failures.items() if not failures or failures[-1] <= cutoff
+            k for k, failures in self._failures.items() if not failures or failures[-1][0] <= cutoff
         ]:
             del self._failures[key]
 
@@ -161,13 +168,15 @@ class Attempt:
         self._throttle = throttle
         self._keys: list[tuple[str, str]] | None = keys
 
-    def failed(self) -> list[Lockout]:
-        """Count the failure; return the lockouts it starts (the account's, the client's)."""
-        return self._throttle._failed(self._ending())
+    def failed(self, aimed: str | None = None) -> list[Lockout]:
+        """Count the failure, aimed at the account so named (None: none was found); return the
+        lockouts it starts (the account's, the client's)."""
+        return self._throttle._failed(self._ending(), aimed)
 
-    def succeeded(self) -> None:
-        """End the check; the account's failures are forgiven."""
-        self._throttle._succeeded(self._ending())
+    def succeeded(self, account: str | None = None) -> None:
+        """End the check; the failures aimed at `account` are forgiven (with None, all the
+        name's)."""
+        self._throttle._succeeded(self._ending(), account)
 
     def _ending(self) -> list[tuple[str, str]]:
         if self._keys is None:

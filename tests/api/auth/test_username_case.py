@@ -169,3 +169,40 @@ def test_failures_in_another_case_are_kept_under_the_account_with_the_name_typed
         ("ana", "login_throttled", "ana", "Ana"),
         ("nobody", "login_failed", "nobody", None),
     ]
+
+
+@pytest.mark.parametrize("also_stored", [False, True])
+def test_a_refusal_tells_nothing_of_which_names_alike_exist(
+    accounts: AccountStore, auth: AuthService, also_stored: bool
+) -> None:
+    # Whether a store from before also holds `Ana` must not change what a guesser is told.
+    auth.add_user("ana", ANAS, "analyst")
+    if also_stored:
+        _as_stored(accounts, "Ana", OTHERS)
+    for guess in range(PER_ACCOUNT):
+        with pytest.raises(Unauthenticated):
+            auth.login("ana", f"wrong-guess-{guess}", client=f"10.0.0.{guess}")
+
+    with pytest.raises(TooManyAttempts):
+        auth.login("Ana", "wrong-guess-9", client="10.0.1.1")
+
+
+def test_a_refused_login_reads_no_account(
+    accounts: AccountStore, auth: AuthService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth.add_user("ana", ANAS, "analyst")
+    for guess in range(PER_ACCOUNT):
+        with pytest.raises(Unauthenticated):
+            auth.login("ana", f"wrong-guess-{guess}", client=f"10.0.0.{guess}")
+    read: list[str] = []
+    login_user = accounts.login_user
+
+    def reading(name: str) -> UserRecord | None:
+        read.append(name)
+        return login_user(name)
+
+    monkeypatch.setattr(accounts, "login_user", reading)
+
+    with pytest.raises(TooManyAttempts):
+        auth.login("ANA", ANAS, client="10.0.1.1")
+    assert read == []
