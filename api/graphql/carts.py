@@ -43,7 +43,7 @@ class CartStay:
             lot=strawberry.ID(stay.lot),
             cart=strawberry.ID(stay.cart),
             compartment=stay.compartment,
-            qty=None if stay.qty is None else format(stay.qty, "f"),
+            qty=None if stay.qty is None else plain(stay.qty),
             loaded_at=stay.at,
             unloaded_at=stay.until,
             loaded_by=stay.event,
@@ -72,7 +72,7 @@ class CartInfo:
             group=info.group,
             seq=info.seq,
             compartments=info.compartments,
-            capacity=None if info.capacity is None else format(info.capacity, "f"),
+            capacity=None if info.capacity is None else plain(info.capacity),
         )
 
 

@@ -115,6 +115,29 @@ def test_what_a_cart_holds_is_written_as_its_holdings_by_unit_are(
     assert (found["held"], found["heldByUnit"]) == ("6", [{"qty": "6", "unit": "ea"}])
 
 
+def _spelled(events: Events) -> list[dict[str, Any]]:
+    """A cart of capacity 40.0 loaded with 4.50 and 1.50 pieces, trailing zeros as sent."""
+    return [
+        events.receive("A", 10, supplier_lot="H-1"),
+        events.receive("B", 10, supplier_lot="H-2"),
+        events("cart_define", cart="C-6", capacity="40.0"),
+        events("cart_load", cart="C-6", lot="A", compartment="A", qty="4.50"),
+        events("cart_load", cart="C-6", lot="B", compartment="B", qty="1.50"),
+    ]
+
+
+def test_a_carts_amounts_are_written_one_way(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    services.ingest.ingest(_spelled(events))
+
+    found = gql(client, "operator", CONTENTS, id="cart:C-6")["data"]["cartContents"]
+
+    assert found["cart"]["capacity"] == "40"
+    assert [s["qty"] for s in found["stays"]] == ["4.5", "1.5"]
+    assert found["held"] == "6"
+
+
 def test_a_time_without_an_offset_is_refused(client: TestClient, loaded: str) -> None:
     # Read in the server's zone, the same text would name a different moment on each server.
     naive = loaded.removesuffix("Z")
@@ -303,6 +326,23 @@ def test_cart_contents_command_writes_what_it_holds_as_its_holdings_by_unit(
 
     body = json.loads(capsys.readouterr().out)
     assert (body["held"], body["held_by_unit"]) == ("6", [{"qty": "6", "unit": "ea"}])
+
+
+def test_cart_contents_command_writes_a_carts_amounts_one_way(
+    tmp_path: Path, events: Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = new_store(tmp_path / "carts.db")
+    plant = tmp_path / "plant.json"
+    plant.write_text(json.dumps(_spelled(events)))
+    assert main(["ingest", str(plant), "--store", store]) == 0
+    capsys.readouterr()
+
+    assert main(["cart", "contents", "C-6", "--store", store, "--json"]) == 0
+
+    body = json.loads(capsys.readouterr().out)
+    assert body["capacity"] == "40"
+    assert [s["qty"] for s in body["stays"]] == ["4.5", "1.5"]
+    assert body["held"] == "6"
 
 
 def test_cart_size_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
