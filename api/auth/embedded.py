@@ -37,6 +37,7 @@ from api.auth.rows import (
     one_login,
     partner_of,
     user_of,
+    username_taken,
 )
 from graph.embedded_store import SCHEMA as GRAPH_SCHEMA
 from graph.errors import Conflict
@@ -377,7 +378,7 @@ class EmbeddedAccountStore:
             return conn.execute(INSERT_USER, params).rowcount
 
         if not self._write(work, noted):
-            raise Conflict(f"username {info.username!r} is taken")
+            raise Conflict(username_taken(info.username))
 
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""

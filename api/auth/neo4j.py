@@ -37,6 +37,7 @@ from api.auth.rows import (
     one_login,
     partner_of,
     user_of,
+    username_taken,
 )
 from graph.errors import Conflict
 from graph.neo4j_driver import bounded_write, connect, execute, session
@@ -354,7 +355,7 @@ class Neo4jAccountStore:
             "must_change_password": info.must_change_password,
         }
         if copied and company_kind is None and not first_admin:
-            self._create(CREATE_USER, props, f"username {info.username!r} is taken", noted)
+            self._create(CREATE_USER, props, username_taken(info.username), noted)
             return
 
         def checked(tx: ManagedTransaction) -> None:
@@ -368,7 +369,7 @@ class Neo4jAccountStore:
                 check_not_alike(info.username, tx.run(ALIKE_USERS, username=info.username).value())
             tx.run(CREATE_USER, props=props).consume()
 
-        self._create_with(checked, f"username {info.username!r} is taken", noted)
+        self._create_with(checked, username_taken(info.username), noted)
 
     def user(self, username: str) -> UserRecord | None:
         """Return the user, or None."""

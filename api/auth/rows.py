@@ -123,17 +123,22 @@ def login_key(username: str) -> str:
     return username.translate(_ASCII_LOWER)
 
 
+def username_taken(username: str) -> str:
+    """The refusal of a new `username` that an account already has: every store says it so."""
+    return f"username {username!r} is taken"
+
+
 def check_not_alike(username: str, names: Iterable[str]) -> None:
     """Refuse a new `username` that one of `names` differs from only in case: both would be
     one login name. The same name is refused as taken, as where it is inserted, first: a store
     from before may hold it beside one alike."""
     found = list(names)
     if username in found:
-        raise Conflict(f"username {username!r} is taken")
+        raise Conflict(username_taken(username))
     alike = sorted(n for n in found if login_key(n) == login_key(username))
     if alike:
         raise Conflict(
-            f"username {username!r} is taken: by {alike[0]!r} (usernames that differ only in "
+            f"{username_taken(username)}: by {alike[0]!r} (usernames that differ only in "
             "case name one account)"
         )
 
