@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -13,7 +15,7 @@ from api.auth.models import Principal, Role
 from api.auth.service import MAX_TRAIL_PAGE, AuthService
 from api.deps import BearerDep, PrincipalDep, ServicesDep, client_host
 from api.strict_json import StrictJsonRoute
-from graph.errors import BadRequest, Forbidden
+from graph.errors import BadRequest, DomainError, Forbidden
 from graph.store import LAST_POSITION
 from ingest.models import Id
 
@@ -80,13 +82,26 @@ class CompanyIn(BaseModel):
     reshare: bool = False
 
 
+@contextmanager
+def _logged_as(request: Request, typed: str) -> Iterator[None]:
+    """Name whose login or password change this was in the request log: the account as stored
+    where the service found one (it may be typed in another case), else the name as typed."""
+    request.state.login_user = typed
+    try:
+        yield
+    except DomainError as refusal:
+        if refusal.account is not None:
+            request.state.login_user = refusal.account
+        raise
+
+
 @router.post("/auth/token", tags=["auth"])
 def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep
 ) -> dict[str, str]:
     """Exchange a username and password for a short-lived bearer token."""
-    request.state.login_user = form.username  # whose login this was, for the audit log
-    issued = svc.auth.login(form.username, form.password, client_host(request))
+    with _logged_as(request, form.username):
+        issued = svc.auth.login(form.username, form.password, client_host(request))
     request.state.login_user = issued.username  # as stored: it may be typed in another case
     return {
         "access_token": issued.access_token,
@@ -124,9 +139,9 @@ def change_password_to_log_in(
     """Change a password without a session, giving the current one: how a password that has
     expired, or that an admin set (403 `password_expired` or `password_change_required` at
     login), is replaced. Checked and throttled as a login."""
-    request.state.login_user = body.username  # whose password this was, for the audit log
     current, new = body.current_password, body.new_password
-    changed = svc.auth.change_password(body.username, current, new, client_host(request))
+    with _logged_as(request, body.username):
+        changed = svc.auth.change_password(body.username, current, new, client_host(request))
     request.state.login_user = changed  # as stored: it may be typed in another case
     return {"username": changed, "status": "password changed; log in again"}
 

@@ -20,6 +20,9 @@ class DomainError(Exception):
     # Seconds after which the same request may get past this refusal (REST: Retry-After); None
     # where asking again as it is does not help, or no one can say when it would.
     retry_after: int | None = None
+    # The account a refused login or password change was to, as stored, where one was found:
+    # the request log names it rather than what was typed (another case of it, or anything).
+    account: str | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)

@@ -13,6 +13,8 @@ import hmac
 import re
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -151,6 +153,17 @@ class PasswordChangeRequired(DomainError):
 
     status_code = 403
     code = "password_change_required"
+
+
+@contextmanager
+def _naming(account: str | None) -> Iterator[None]:
+    """Name `account` (None: no account was found) on a refusal raised within, for the
+    request log, which would otherwise know only the name as typed."""
+    try:
+        yield
+    except DomainError as refusal:
+        refusal.account = account
+        raise
 
 
 # Where a password that may not log in is replaced: no session is needed.
@@ -360,24 +373,25 @@ class AuthService:
         """
         record = self._checked(username, password, client, "login")
         username = record.info.username  # as stored: the name may be typed in another case
-        try:
-            self._check_usable(record.info)
-            if record.info.must_change_password:
-                raise PasswordChangeRequired(
-                    f"the password of {username!r} was set by an admin: set one of your own "
-                    "with " + CHANGE_TO_LOG_IN
-                )
-            self._check_age(record.info)
-        except DomainError as refusal:
-            self._refused("login_refused", username, refusal, client)
-            raise
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires = utc_text(_now() + self._token_life)
-        self._store.drop_expired_tokens(utc_text(_now()))
-        noted = self._noted("logged_in", username, username, client=client)
-        issued = TokenRecord(_digest(token), username, expires)
-        if not self._store.add_token(issued, password_hash=record.password_hash, noted=noted):
-            self._changed_meanwhile("login_refused", username, client)
+        with _naming(username):
+            try:
+                self._check_usable(record.info)
+                if record.info.must_change_password:
+                    raise PasswordChangeRequired(
+                        f"the password of {username!r} was set by an admin: set one of your "
+                        "own with " + CHANGE_TO_LOG_IN
+                    )
+                self._check_age(record.info)
+            except DomainError as refusal:
+                self._refused("login_refused", username, refusal, client)
+                raise
+            token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+            expires = utc_text(_now() + self._token_life)
+            self._store.drop_expired_tokens(utc_text(_now()))
+            noted = self._noted("logged_in", username, username, client=client)
+            issued = TokenRecord(_digest(token), username, expires)
+            if not self._store.add_token(issued, password_hash=record.password_hash, noted=noted):
+                self._changed_meanwhile("login_refused", username, client)
         return IssuedToken(token, expires, username)
 
     def _changed_meanwhile(self, action: str, username: str, client: str | None) -> NoReturn:
@@ -405,19 +419,20 @@ class AuthService:
         # nothing of which accounts exist; each failure says which account it was aimed at.
         with self._throttle.attempt(login_key(username), client) as throttled:
             record = self._store.login_user(username)
-            try:
-                with _VERIFYING:
-                    self._hasher.verify(
-                        record.password_hash if record else self._dummy_hash(), password
-                    )
-            except (VerificationError, InvalidHashError) as error:
-                self._failed(throttled, username, record, client, attempt)
-                raise Unauthenticated("wrong username or password") from error
-            if record is None:
-                self._failed(throttled, username, None, client, attempt)
-                raise Unauthenticated("wrong username or password")
-            throttled.succeeded(record.info.username)
-            return record
+            with _naming(None if record is None else record.info.username):
+                try:
+                    with _VERIFYING:
+                        self._hasher.verify(
+                            record.password_hash if record else self._dummy_hash(), password
+                        )
+                except (VerificationError, InvalidHashError) as error:
+                    self._failed(throttled, username, record, client, attempt)
+                    raise Unauthenticated("wrong username or password") from error
+                if record is None:
+                    self._failed(throttled, username, None, client, attempt)
+                    raise Unauthenticated("wrong username or password")
+                throttled.succeeded(record.info.username)
+                return record
 
     def _check_usable(self, user: UserInfo) -> None:
         """Refuse a right password that opens nothing: a disabled account's, or a password an
@@ -495,16 +510,17 @@ class AuthService:
         account's name as stored (`username` may be typed in another case)."""
         record = self._checked(username, current, client, "password_change")
         username = record.info.username
-        try:  # asked without a session: a disabled account changes nothing
-            self._check_usable(record.info)
-            self._check_new_password(record, current, new)
-        except DomainError as refusal:
-            self._refused("password_change_refused", username, refusal, client)
-            raise
-        noted = self._noted("password_changed", username, username, client=client)
-        # Written only over the password just checked, on an enabled account.
-        if not self._store_password(username, new, noted, replacing=record.password_hash):
-            self._changed_meanwhile("password_change_refused", username, client)
+        with _naming(username):
+            try:  # asked without a session: a disabled account changes nothing
+                self._check_usable(record.info)
+                self._check_new_password(record, current, new)
+            except DomainError as refusal:
+                self._refused("password_change_refused", username, refusal, client)
+                raise
+            noted = self._noted("password_changed", username, username, client=client)
+            # Written only over the password just checked, on an enabled account.
+            if not self._store_password(username, new, noted, replacing=record.password_hash):
+                self._changed_meanwhile("password_change_refused", username, client)
         return username
 
     def _check_new_password(self, record: UserRecord, current: str, new: str) -> None:

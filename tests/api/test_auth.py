@@ -460,3 +460,48 @@ def test_a_login_or_password_change_in_another_case_names_the_account_as_stored(
         ("/api/v1/auth/token", username),
         ("/api/v1/auth/password", username),
     ]
+
+
+def _logged_users(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str | None]]:
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracegraph.audit"]
+    return [(line["path"], line["user"]) for line in logged]
+
+
+def test_a_refused_login_or_password_change_in_another_case_names_the_account(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    username, password = PASSWORDS["analyst"]
+    typed = username.upper()
+    change = {"username": typed, "current_password": "nope-nope-nope", "new_password": "x" * 12}
+    # The right password, and a new one the rules refuse: refused once the account is found.
+    short = {"username": typed, "current_password": password, "new_password": "short"}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        wrong = client.post(
+            "/api/v1/auth/token", data={"username": typed, "password": "nope-nope-nope"}
+        )
+        unchanged = client.post("/api/v1/auth/password", json=change)
+        refused = client.post("/api/v1/auth/password", json=short)
+
+    assert (wrong.status_code, unchanged.status_code, refused.status_code) == (401, 401, 400)
+    assert _logged_users(caplog) == [
+        ("/api/v1/auth/token", username),
+        ("/api/v1/auth/password", username),
+        ("/api/v1/auth/password", username),
+    ]
+
+
+def test_a_refused_login_or_password_change_of_no_account_names_what_was_typed(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    change = {"username": "Zed", "current_password": "nope-nope-nope", "new_password": "x" * 12}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracegraph.audit"):
+        wrong = client.post("/api/v1/auth/token", data={"username": "Zed", "password": "nope"})
+        unchanged = client.post("/api/v1/auth/password", json=change)
+
+    assert wrong.status_code == unchanged.status_code == 401
+    assert _logged_users(caplog) == [
+        ("/api/v1/auth/token", "Zed"),
+        ("/api/v1/auth/password", "Zed"),
+    ]
