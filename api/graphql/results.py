@@ -343,9 +343,9 @@ def affected(item: Affected, node: Node) -> AffectedItem:
         node=node,
         exposure=item.exposure,
         certain=item.certain,
-        qty=None if item.qty is None else format(item.qty, "f"),
-        available=None if item.available is None else format(item.available, "f"),
-        shipped=format(item.shipped, "f"),
+        qty=None if item.qty is None else plain(item.qty),
+        available=None if item.available is None else plain(item.available),
+        shipped=plain(item.shipped),
         unit=None if unit is None else str(unit),
     )
 

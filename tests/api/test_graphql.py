@@ -118,6 +118,28 @@ def test_impact_with_exposure_and_totals(client: TestClient, small: Services) ->
     }
 
 
+def test_what_an_affected_item_shipped_is_written_as_the_totals_are(
+    client: TestClient, services: Services, events: Events
+) -> None:
+    # Two shipments of 4.5 and 1.5 ship 6 of the lot, however the sum is spelled.
+    services.ingest.ingest(
+        [
+            events.receive("H", "10.0", supplier_lot="H-9"),
+            events("ship", shipment="SH-8", customer="HOSP", items=[{"lot": "H", "qty": "4.50"}]),
+            events("ship", shipment="SH-9", customer="HOSP", items=[{"lot": "H", "qty": "1.5"}]),
+        ]
+    )
+    query = """query($id: ID!) { impact(id: $id) {
+        lots { qty available shipped } totals { inPlantQty shippedQty } } }"""
+
+    impact = gql(client, login(client, "analyst"), query, id="supplier_lot:ACME/H-9")["data"][
+        "impact"
+    ]
+
+    assert impact["lots"] == [{"qty": "10", "available": "4", "shipped": "6"}]
+    assert impact["totals"] == {"inPlantQty": "4", "shippedQty": "6"}
+
+
 @pytest.mark.parametrize(
     "field",
     [
