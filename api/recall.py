@@ -35,7 +35,7 @@ from graph.recall import (
     parse_suspects,
     reconcile,
 )
-from graph.store import CartStay, GraphStore, NodeView, WriteTx
+from graph.store import CartStay, GraphStore, NodeView, WriteTx, plain
 from graph.trace import TraceService
 from ingest.errors import BatchRejected, Problem
 from ingest.models import MAX_REASON, Event
@@ -125,13 +125,14 @@ class CasePage:
 
 
 def _plain(value: Any) -> Any:
-    """Make dataclass dumps JSON-ready: decimals as exact text."""
+    """Make dataclass dumps JSON-ready: decimals as exact text, one way however a sum was
+    reached (10, not 10.0 from 4.5 + 1.5 + 4)."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value)
     return value
 
 
@@ -436,8 +437,8 @@ class RecallService:
             "shared_carts": [asdict(shared) for shared in self.shared_carts(case_id, scope)[1]],
             "reconciliation": _reconciliation(reconciliation),
         }
-        plain: dict[str, Any] = _plain(body)
-        return plain
+        dumped: dict[str, Any] = _plain(body)
+        return dumped
 
     def epcis(self, case_id: str) -> dict[str, Any]:
         """Return the events behind the case's scope as an EPCIS 2.0 JSON-LD document."""

@@ -417,11 +417,11 @@ def scope_csv(scope: Scope) -> str:
                 "" if item.exposure is None else _exposure(item.exposure),
                 "yes" if item.certain else "may contain",
                 item.basis,
-                format(item.qty, "f"),
-                format(item.available, "f"),
+                plain(item.qty),
+                plain(item.available),
                 _cell(item.unit or ""),
                 _cell(item.status or ""),
-                format(sum(item.shipped.values(), ZERO), "f"),
+                plain(sum(item.shipped.values(), ZERO)),
                 _cell(LIST_SEPARATOR.join(sorted(item.shipped))),
                 _cell(
                     LIST_SEPARATOR.join(

@@ -275,6 +275,25 @@ def test_the_report_writes_quantities_as_the_csv_does(store: GraphStore, events:
         assert (row["qty"], row["available"], row["shipped_qty"]) == (qty, available, shipped)
 
 
+def test_the_csv_and_the_json_export_write_sums_as_the_report_does(
+    store: GraphStore, events: Events
+) -> None:
+    # Shipped as 4.50 and 1.5: 6 in all, and 10 expected back, however the sums are spelled.
+    plant = [
+        events.receive("L-1", 10, supplier_lot="H1"),
+        events("ship", shipment="SH-1", customer="HOSP", items=[{"lot": "L-1", "qty": "4.50"}]),
+        events("ship", shipment="SH-2", customer="HOSP", items=[{"lot": "L-1", "qty": "1.5"}]),
+    ]
+    recalls = _case(store, plant, "supplier_lot:ACME/H1")
+
+    row = _rows(scope_csv(recalls.scope("RC-1")))["lot:L-1"]
+    exported = recalls.export_json("RC-1")
+
+    assert row["shipped_qty"] == "6"
+    assert exported["reconciliation"]["expected"] == "10"
+    assert exported["reconciliation"]["units"][0]["expected"] == "10"
+
+
 def test_an_answer_of_a_customer_rescoped_out_counts_in_no_unit(
     store: GraphStore, events: Events
 ) -> None:
