@@ -15,6 +15,7 @@ from decimal import (
     Overflow,
 )
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from graph.errors import StoreUnavailable
@@ -57,11 +58,9 @@ EDGE_TYPES: tuple[str, ...] = FLOW_TYPES + CONTEXT_TYPES
 # A node's context links of one type that are read alone, (type, into the node), each with the
 # kind of node at its far end: the marks struck on an item, the carts it rode in, the equipment
 # a step ran on.
-NODE_CONTEXT: Mapping[tuple[str, bool], str] = {
-    ("MARKS", True): "mark",
-    ("IN_CART", False): "cart",
-    ("ON", False): "equipment",
-}
+NODE_CONTEXT: Mapping[tuple[str, bool], str] = MappingProxyType(
+    {("MARKS", True): "mark", ("IN_CART", False): "cart", ("ON", False): "equipment"}
+)
 
 
 def refused_unfinished(where: str, source: str) -> StoreUnavailable:

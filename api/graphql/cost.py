@@ -192,7 +192,7 @@ def times_asked(info: Info[Any, Any], name: str) -> int:
     """How many times the object the field `info` resolves is asked for its field `name`:
     once under each response name (alias) that asks it, where @skip and @include keep it, as
     its resolver runs once for each. Asked twice under one name, it is answered once.
-    Read as `asks` reads the query."""
+    Searched as `asks` searches the query, but whole."""
     return len(_asked_as(info, frozenset({name}), False, first=False))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from graphql import GraphQLError
 from strawberry.types.nodes import SelectedField
 
 from api.deps import Services
@@ -593,3 +594,18 @@ def test_a_suppliers_lists_of_cases_read_their_lots_once_and_count_as_analyses(
         assert "send them in several requests" in error["message"]
     (error,) = ask(client, "{ " + " ".join(about.format(n=n) for n in range(5)) + " }")["errors"]
     assert "at most 4 analyses (casesAboutMyLots): it asks for 5" in error["message"]
+
+
+def test_what_a_field_reserves_is_left_to_its_lists_alone() -> None:
+    # A federatedTrace reserves what its lists will list: what plans after it sees less left,
+    # and a list that spends past what is left, reserved aside, refuses the request.
+    budget = cost.Budget(limit=10)
+    budget.reserve(6)
+    assert budget.left == 4
+    budget.spend(3, NARROW_CONTEXT)  # not reserved: from the 4
+    assert budget.left == 1
+    budget.spend(6, NARROW_CONTEXT, reserved=True)  # what was held, released as it is listed
+    assert budget.left == 1
+    budget.reserve(1)
+    with pytest.raises(GraphQLError, match="more than 10 links and nodes"):
+        budget.spend(1, NARROW_CONTEXT)  # the last one is held for a list planned before
