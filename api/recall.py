@@ -613,7 +613,9 @@ class RecallService:
     def _notice_ids(self, case_id: str, customers: Sequence[str]) -> dict[str, str]:
         """Name each customer's notice `{case}-{customer}`, unless another case's notice has
         that name ("RC-1" to "A-B" and "RC-1-A" to "B" both make "RC-1-A-B"): then `-2`, ...
-        (a name too long for an id is cut, and ends in a digest of the whole: `_notice_name`)."""
+        (a name too long for an id is cut, and ends in a digest of the whole: `_notice_name`).
+        Nor does one customer take another's: "A-B" may be given "RC-1-A-B-2", the name of the
+        notice to "A-B-2", which then takes the next free one."""
         ids: dict[str, str] = {}
         # Ten names per customer per round trip, all customers at once: a clash is rare, and
         # the store holds finitely many notices, so the count ends.
@@ -627,7 +629,8 @@ class RecallService:
                 break
             taken = self._store.nodes([gid("notice", n) for tried in names.values() for n in tried])
             for customer, tried in names.items():
-                free = [n for n in tried if gid("notice", n) not in taken]
+                given = set(ids.values())
+                free = [n for n in tried if gid("notice", n) not in taken and n not in given]
                 if free:
                     ids[customer] = free[0]
         return ids

@@ -122,3 +122,29 @@ def test_a_notice_whose_name_would_be_too_long_for_an_id_is_sent(
     assert mine["case"] == case
     answered = _post(client, customer, ACK, id=mine["id"], found="2")
     assert answered["data"]["acknowledgeNotice"]["foundQty"] == "2", answered
+
+
+def test_two_customers_of_one_notify_never_take_one_name(services: Services) -> None:
+    # Case "RC-1-A" told B in "RC-1-A-B": case RC-1's notice to "A-B" is then "RC-1-A-B-2",
+    # the name its notice to "A-B-2" would have had. Each takes a name of its own.
+    events, one = Events(), {"lot": "P-1", "qty": "1"}
+    services.ingest.ingest(
+        [
+            events.receive("P-1", 10),
+            *(
+                events("ship", shipment=f"SH-{c}", customer=c, items=[one])
+                for c in ("B", "A-B", "A-B-2")
+            ),
+        ]
+    )
+    recalls = RecallService(services.store, services.ingest)
+    recalls.open("RC-1-A", "t", "r", [{"id": "lot:P-1"}], "ana")
+    recalls.open("RC-1", "t", "r", [{"id": "lot:P-1"}], "ana")
+    for case in ("RC-1-A", "RC-1"):
+        recalls.notify(case, "m", "ana")
+    told = {n.customer: n.id for n in recalls.notices("RC-1")}
+    assert told == {
+        "A-B": "notice:RC-1-A-B-2",
+        "A-B-2": "notice:RC-1-A-B-2-2",
+        "B": "notice:RC-1-B",
+    }
