@@ -71,6 +71,7 @@ from graph.lot_codes import (
 )
 from graph.quantities import Amount, by_unit, one_total
 from graph.store import (
+    FLOW_TYPES,
     NODE_CONTEXT,
     CartStay,
     Direction,
@@ -120,6 +121,8 @@ MARKING_ACTIONS = {
     "decide": "decide which parts to mark",
     "define_scheme": "define mark code schemes",
 }
+# What a customer sees besides their company: what was shipped to it, and the items in that.
+CUSTOMER_ITEM_KINDS = frozenset({"shipment", "lot", "serial"})
 # What a customer is told of an item's status.
 CUSTOMER_STATUS = {"quarantined": "under_investigation"}
 # Supplier requests and answers enter through the portal, which checks who asks and answers.
@@ -248,7 +251,7 @@ class Access:
         self._identifiers = identifiers or IdentifierService(store)
         self._lot_codes = LotCodeService(store)
         self._auth = auth
-        self._customer_scope: set[str] | None = None
+        self._customer_scope: dict[str, bool] = {}  # whether each node asked is in it
         self._received_items: set[str] = set()  # of the `received` pages this request listed
         self._statuses_shared: bool | None = None
         # The supplier's own lots, read once for the request's every list of them; its
@@ -272,19 +275,38 @@ class Access:
         them is read, which for a role that records none would be work for nothing."""
         self.require(RECORDERS, "record events")
 
-    def _scope_of_customer(self) -> set[str]:
-        if self._customer_scope is None:
-            company = make_gid("company", self.principal.company or "")
-            scope = {company}
-            received = self._traces.neighbourhood(company, "up", 2)
-            if received is not None:
-                scope.update(
-                    gid
-                    for gid, view in received.nodes.items()
-                    if view.kind in ("shipment", "lot", "serial")
-                )
-            self._customer_scope = scope
-        return self._customer_scope
+    def _received_by_caller(self, gids: Sequence[str]) -> set[str]:
+        """Return those of `gids` in a customer's scope: their company, the shipments shipped to
+        it, and the lots, serials and shipments that flow into those (the two flow links up from
+        the company). Read from the asked nodes' own links and those of the shipments they went
+        in, never by walking all the company received: that grows with the plant, not the ask.
+        Each answer is kept for the request."""
+        known = self._customer_scope
+        company = make_gid("company", self.principal.company or "")
+        asked = {g for g in gids if g not in known}
+        # Made whole before it is kept: a request's aliases read at once, in threads.
+        found = {g: g == company for g in asked}
+        items = sorted(g for g in asked if g.partition(":")[0] in CUSTOMER_ITEM_KINDS)
+        if items:
+            # Only a shipment links to a company (SHIPPED_TO): the flow links out of the items
+            # that end at a shipment are all a second step may take.
+            out = self._flows_out(items)
+            ends_of_all = {e for ends in out.values() for e in ends}
+            shipments = sorted(e for e in ends_of_all if e.startswith("shipment:"))
+            shipped = {s for s, ends in self._flows_out(shipments).items() if company in ends}
+            for gid, ends in out.items():
+                found[gid] = company in ends or bool(ends & shipped)
+        known.update(found)
+        return {g for g in gids if known[g]}
+
+    def _flows_out(self, gids: Sequence[str]) -> dict[str, set[str]]:
+        """The ends of the flow links out of each of `gids` (one read of their links)."""
+        asked = set(gids)
+        ends: dict[str, set[str]] = {g: set() for g in gids}
+        for edge in self._store.links(gids) if gids else []:
+            if edge.src in asked and edge.type in FLOW_TYPES:
+                ends[edge.src].add(edge.dst)
+        return ends
 
     def visible(self, view: NodeView) -> bool:
         """Tell whether the caller may see this node at all."""
@@ -293,6 +315,8 @@ class Access:
     def _seen(self, views: Sequence[NodeView]) -> set[str]:
         """Return the ids of the nodes among `views` the caller may see (the batch of `visible`:
         a site's operator sees supplier lots and marks through one read for all of them)."""
+        if self.role == Role.CUSTOMER:
+            return self._received_by_caller([v.gid for v in views])
         seen = {v.gid for v in views if self._sees(v)}
         site = self.principal.site
         if self.role == Role.OPERATOR and site is not None:
@@ -321,7 +345,7 @@ class Access:
             company = self.principal.company
             own_lot = view.kind == "supplier_lot" and view.attrs.get("supplier") == company
             return own_lot or view.gid == make_gid("company", company or "")
-        return view.gid in self._scope_of_customer()
+        return view.gid in self._received_by_caller([view.gid])
 
     def redact(self, view: NodeView) -> NodeView:
         """Drop the attributes the caller may not see."""
@@ -492,8 +516,9 @@ class Access:
 
     def _shipped_to_caller(self, code: str) -> str:
         """Return the lot or serial with key `code` that was shipped to the caller's company."""
-        scope = self._scope_of_customer()
-        shipped = [g for g in (make_gid("serial", code), make_gid("lot", code)) if g in scope]
+        asked = [make_gid("serial", code), make_gid("lot", code)]
+        scope = self._received_by_caller(asked)
+        shipped = [g for g in asked if g in scope]
         if not shipped:
             raise NotFound(f"nothing with code {code!r} was shipped to you")
         if len(shipped) > 1:
