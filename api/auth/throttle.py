@@ -91,9 +91,9 @@ class LoginThrottle:
         return Attempt(self, keys)
 
     def _failed(self, keys: list[tuple[str, str]], aimed: str | None) -> list[Lockout]:
-        now = self._clock()
         started = []
         with self._lock:
+            now = self._clock()  # under the lock: each name's failures stay in time order
             self._release(keys)
             for key in keys:
                 failures = self._recent(key, now)

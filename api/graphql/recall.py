@@ -34,11 +34,7 @@ def _ids(values: list[str]) -> list[strawberry.ID]:
 
 
 def _qty(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def _total(value: Decimal | None) -> str | None:
-    """A sum as text, one way however it was reached (6, not 6.0 from 4.5 + 1.5)."""
+    """An amount as text, one way however it was reached (6, not 6.0 from 4.5 + 1.5)."""
     return None if value is None else plain(value)
 
 
@@ -120,11 +116,11 @@ def _scope(found: scope_of.Scope) -> CaseScope:
                 exposure=i.exposure,
                 certain=i.certain,
                 basis=i.basis,
-                qty=format(i.qty, "f"),
-                available=format(i.available, "f"),
+                qty=plain(i.qty),
+                available=plain(i.available),
                 unit=i.unit,
                 status=i.status,
-                shipped=JSON({k: format(v, "f") for k, v in i.shipped.items()}),
+                shipped=JSON({k: plain(v) for k, v in i.shipped.items()}),
             )
             for i in found.items
         ],
@@ -133,7 +129,7 @@ def _scope(found: scope_of.Scope) -> CaseScope:
                 id=strawberry.ID(s.id),
                 customer=s.customer,
                 exposure=s.exposure,
-                items=JSON({k: format(v, "f") for k, v in s.items.items()}),
+                items=JSON({k: plain(v) for k, v in s.items.items()}),
             )
             for s in found.shipments
         ],
@@ -279,12 +275,12 @@ class RecallCase:
             return None
         return Reconciliation(
             units=[UnitReconciliation.of(unit) for unit in found.units],
-            expected=_total(found.expected),
-            held_in_plant=_total(found.held_in_plant),
-            found_by_customers=_total(found.found_by_customers),
-            returned_by_customers=_total(found.returned_by_customers),
-            scrapped=_total(found.scrapped),
-            accounted=_total(found.accounted),
+            expected=_qty(found.expected),
+            held_in_plant=_qty(found.held_in_plant),
+            found_by_customers=_qty(found.found_by_customers),
+            returned_by_customers=_qty(found.returned_by_customers),
+            scrapped=_qty(found.scrapped),
+            accounted=_qty(found.accounted),
             percent=round(found.percent, 2),
         )
 
